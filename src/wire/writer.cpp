@@ -1,0 +1,69 @@
+#include "kb/wire/writer.hpp"
+
+#include <bit>
+
+namespace kb::wire {
+
+void Writer::float64(double v) { be(std::bit_cast<uint64_t>(v)); }
+
+void Writer::uvarlong(uint64_t v) {
+  uint8_t* p = out_.prepare(10);
+  size_t n = 0;
+  while (v >= 0x80) {
+    p[n++] = static_cast<uint8_t>(v | 0x80);
+    v >>= 7;
+  }
+  p[n++] = static_cast<uint8_t>(v);
+  out_.commit(n);
+}
+
+void Writer::string(std::string_view s) {
+  int16(static_cast<int16_t>(s.size()));
+  out_.append(s.data(), s.size());
+}
+
+void Writer::nullable_string(std::optional<std::string_view> s) {
+  if (!s) return int16(-1);
+  string(*s);
+}
+
+void Writer::compact_string(std::string_view s) {
+  uvarint(static_cast<uint32_t>(s.size() + 1));
+  out_.append(s.data(), s.size());
+}
+
+void Writer::compact_nullable_string(std::optional<std::string_view> s) {
+  if (!s) return uvarint(0);
+  compact_string(*s);
+}
+
+void Writer::bytes(std::span<const uint8_t> b) {
+  int32(static_cast<int32_t>(b.size()));
+  out_.append(b);
+}
+
+void Writer::nullable_bytes(std::optional<std::span<const uint8_t>> b) {
+  if (!b) return int32(-1);
+  bytes(*b);
+}
+
+void Writer::compact_bytes(std::span<const uint8_t> b) {
+  uvarint(static_cast<uint32_t>(b.size() + 1));
+  out_.append(b);
+}
+
+void Writer::compact_nullable_bytes(std::optional<std::span<const uint8_t>> b) {
+  if (!b) return uvarint(0);
+  compact_bytes(*b);
+}
+
+void Writer::patch_int32(size_t at, int32_t v) {
+  auto u = static_cast<uint32_t>(v);
+  uint8_t* p = out_.data() + at;
+  p[0] = static_cast<uint8_t>(u >> 24);
+  p[1] = static_cast<uint8_t>(u >> 16);
+  p[2] = static_cast<uint8_t>(u >> 8);
+  p[3] = static_cast<uint8_t>(u);
+}
+
+}  // namespace kb::wire
