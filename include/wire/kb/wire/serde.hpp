@@ -1,0 +1,346 @@
+#pragma once
+
+// One definition per message serves decoding and encoding at every version.
+//
+// A message (or any struct inside one) lists its fields once, in wire order,
+// with the versions each appears in:
+//
+//   struct Partition {
+//     int32_t index = 0;
+//     std::string name;
+//     std::vector<int32_t> replicas;
+//     template <class Io> void fields(Io& io) {
+//       io(index);
+//       if (io.version >= 2) io(name);
+//       io(replicas);
+//     }
+//     // Only when the struct has tagged fields (flexible versions):
+//     template <class Tags> void tagged_fields(Tags& t) {
+//       if (t.version >= 3) t(0, leader_epoch, int32_t{-1});
+//     }
+//   };
+//
+// `Io` is a Decoder or an Encoder. The C++ type of a field picks its wire type;
+// whether strings, bytes and arrays use the compact forms follows `flexible`,
+// and every struct ends with its tagged-field section in flexible versions.
+//
+//   C++ type                                  wire type
+//   int8_t int16_t int32_t int64_t            intN
+//   uint16_t uint32_t double bool Uuid        uint16 uint32 float64 bool uuid
+//   std::string / std::string_view            (compact) string
+//   std::optional<std::string[_view]>         (compact) nullable string
+//   Bytes / std::vector<uint8_t>              (compact) bytes
+//   std::optional<Bytes>                      (compact) nullable bytes / records
+//   std::vector<T>                            (compact) array
+//   std::optional<std::vector<T>>             (compact) nullable array
+//   std::optional<Struct>                     nullable struct (int8 -1 / 1 marker)
+//
+// Views (string_view, Bytes) decode as views into the source buffer: a decoded
+// request may only be used while its frame is alive.
+
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "kb/base/byte_buffer.hpp"
+#include "kb/wire/reader.hpp"
+#include "kb/wire/uuid.hpp"
+#include "kb/wire/writer.hpp"
+
+namespace kb::wire {
+
+using Bytes = std::span<const uint8_t>;
+
+class Decoder;
+class Encoder;
+
+template <class T>
+concept Struct = requires(T& t, Decoder& d, Encoder& e) {
+  t.fields(d);
+  t.fields(e);
+};
+
+template <class T>
+concept HasTaggedFields = requires { &T::template tagged_fields<int>; };
+
+// Reads fields from a Reader. Errors are the Reader's (sticky).
+class Decoder {
+ public:
+  Decoder(Reader& reader, int16_t version_, bool flexible_)
+      : version(version_), flexible(flexible_), reader_(reader) {}
+
+  const int16_t version;
+  const bool flexible;
+  Reader& reader() { return reader_; }
+
+  void operator()(int8_t& v) { v = reader_.int8(); }
+  void operator()(int16_t& v) { v = reader_.int16(); }
+  void operator()(int32_t& v) { v = reader_.int32(); }
+  void operator()(int64_t& v) { v = reader_.int64(); }
+  void operator()(uint16_t& v) { v = reader_.uint16(); }
+  void operator()(uint32_t& v) { v = reader_.uint32(); }
+  void operator()(double& v) { v = reader_.float64(); }
+  void operator()(bool& v) { v = reader_.boolean(); }
+  void operator()(Uuid& v) { v = reader_.uuid(); }
+
+  void operator()(std::string_view& v) {
+    v = flexible ? reader_.compact_string() : reader_.string();
+  }
+  void operator()(std::string& v) {
+    std::string_view view;
+    (*this)(view);
+    v.assign(view);
+  }
+  void operator()(std::optional<std::string_view>& v) {
+    v = flexible ? reader_.compact_nullable_string() : reader_.nullable_string();
+  }
+  void operator()(std::optional<std::string>& v) {
+    std::optional<std::string_view> view;
+    (*this)(view);
+    if (view)
+      v.emplace(*view);
+    else
+      v.reset();
+  }
+  void operator()(Bytes& v) { v = flexible ? reader_.compact_bytes() : reader_.bytes(); }
+  void operator()(std::vector<uint8_t>& v) {
+    Bytes view;
+    (*this)(view);
+    v.assign(view.begin(), view.end());
+  }
+  void operator()(std::optional<Bytes>& v) {
+    v = flexible ? reader_.compact_nullable_bytes() : reader_.nullable_bytes();
+  }
+
+  template <class T>
+  void operator()(std::vector<T>& v) {
+    int32_t n = array_length();
+    if (n == -1) reader_.fail("null array where one is required");
+    read_elements(v, n);
+  }
+  template <class T>
+  void operator()(std::optional<std::vector<T>>& v) {
+    int32_t n = array_length();
+    if (n == -1 || !reader_.ok()) {
+      v.reset();
+      return;
+    }
+    read_elements(v.emplace(), n);
+  }
+
+  template <Struct T>
+  void operator()(T& s) {
+    s.fields(*this);
+    if (flexible) read_tagged_fields(s);
+  }
+  template <Struct T>
+  void operator()(std::optional<T>& s) {
+    if (reader_.int8() < 0 || !reader_.ok()) {
+      s.reset();
+      return;
+    }
+    (*this)(s.emplace());
+  }
+
+  // Reads a tagged-field section: known tags go to s.tagged_fields(), unknown
+  // ones are skipped by their size. Tags must be strictly ascending.
+  template <class T>
+  void read_tagged_fields(T& s);
+
+ private:
+  int32_t array_length() {
+    return flexible ? reader_.compact_array_length() : reader_.array_length();
+  }
+  template <class T>
+  void read_elements(std::vector<T>& v, int32_t n) {
+    v.clear();
+    if (n <= 0 || !reader_.ok()) return;
+    v.reserve(static_cast<size_t>(n));  // n <= bytes left, checked by the reader
+    for (int32_t i = 0; i < n && reader_.ok(); ++i) (*this)(v.emplace_back());
+  }
+
+  Reader& reader_;
+};
+
+// Passed to tagged_fields() while decoding: decodes the field whose tag is
+// the one just read.
+class TagDecoder {
+ public:
+  TagDecoder(uint32_t tag, Bytes value, int16_t version_)
+      : version(version_), tag_(tag), value_(value) {}
+  const int16_t version;
+
+  template <class T, class D = T>
+  void operator()(uint32_t tag, T& field, const D& /*default_value*/ = D{}) {
+    if (tag != tag_ || matched_) return;
+    matched_ = true;
+    Reader r(value_);
+    Decoder d(r, version, true);
+    d(field);
+    if (r.ok() && !r.at_end()) r.fail("tagged field longer than its value");
+    error_ = r.error();
+  }
+  bool matched() const { return matched_; }
+  const std::optional<DecodeError>& error() const { return error_; }
+
+ private:
+  uint32_t tag_;
+  Bytes value_;
+  bool matched_ = false;
+  std::optional<DecodeError> error_;
+};
+
+template <class T>
+void Decoder::read_tagged_fields(T& s) {
+  uint32_t count = reader_.uvarint();
+  int64_t previous = -1;
+  for (uint32_t i = 0; i < count && reader_.ok(); ++i) {
+    uint32_t tag = reader_.uvarint();
+    uint32_t size = reader_.uvarint();
+    if (!reader_.ok()) return;
+    if (static_cast<int64_t>(tag) <= previous) {
+      reader_.fail("tagged fields out of order");
+      return;
+    }
+    previous = tag;
+    Bytes value = reader_.raw(size);
+    if (!reader_.ok()) return;
+    if constexpr (HasTaggedFields<T>) {
+      TagDecoder td(tag, value, version);
+      s.tagged_fields(td);
+      if (td.error()) reader_.fail(td.error()->what);
+    }
+  }
+}
+
+// Writes fields to a Writer.
+class Encoder {
+ public:
+  Encoder(Writer& writer, int16_t version_, bool flexible_)
+      : version(version_), flexible(flexible_), writer_(writer) {}
+
+  const int16_t version;
+  const bool flexible;
+  Writer& writer() { return writer_; }
+
+  // Encoding never modifies a field; the mutable references only let one
+  // fields() definition serve both directions.
+  void operator()(int8_t v) { writer_.int8(v); }
+  void operator()(int16_t v) { writer_.int16(v); }
+  void operator()(int32_t v) { writer_.int32(v); }
+  void operator()(int64_t v) { writer_.int64(v); }
+  void operator()(uint16_t v) { writer_.uint16(v); }
+  void operator()(uint32_t v) { writer_.uint32(v); }
+  void operator()(double v) { writer_.float64(v); }
+  void operator()(bool v) { writer_.boolean(v); }
+  void operator()(const Uuid& v) { writer_.uuid(v); }
+  void operator()(std::string_view v) {
+    flexible ? writer_.compact_string(v) : writer_.string(v);
+  }
+  void operator()(const std::string& v) { (*this)(std::string_view(v)); }
+  void operator()(const std::optional<std::string_view>& v) {
+    flexible ? writer_.compact_nullable_string(v) : writer_.nullable_string(v);
+  }
+  void operator()(const std::optional<std::string>& v) {
+    (*this)(v ? std::optional<std::string_view>(*v) : std::nullopt);
+  }
+  void operator()(Bytes v) { flexible ? writer_.compact_bytes(v) : writer_.bytes(v); }
+  void operator()(const std::vector<uint8_t>& v) { (*this)(Bytes(v)); }
+  void operator()(const std::optional<Bytes>& v) {
+    flexible ? writer_.compact_nullable_bytes(v) : writer_.nullable_bytes(v);
+  }
+
+  template <class T>
+  void operator()(const std::vector<T>& v) {
+    array_length(static_cast<int32_t>(v.size()));
+    for (const T& e : v) (*this)(e);
+  }
+  template <class T>
+  void operator()(const std::optional<std::vector<T>>& v) {
+    if (!v) return array_length(-1);
+    (*this)(*v);
+  }
+
+  template <Struct T>
+  void operator()(const T& s) {
+    auto& fields_of = const_cast<T&>(s);
+    fields_of.fields(*this);
+    if (flexible) write_tagged_fields(fields_of);
+  }
+  template <Struct T>
+  void operator()(const std::optional<T>& s) {
+    writer_.int8(s ? 1 : -1);
+    if (s) (*this)(*s);
+  }
+
+  template <class T>
+  void write_tagged_fields(T& s);
+
+ private:
+  void array_length(int32_t n) {
+    flexible ? writer_.compact_array_length(n) : writer_.array_length(n);
+  }
+  Writer& writer_;
+};
+
+// Passed to tagged_fields() while encoding. A field equal to its default is
+// left out, as Kafka does. First pass counts, second pass writes.
+class TagEncoder {
+ public:
+  TagEncoder(Writer& writer, int16_t version_, bool counting)
+      : version(version_), writer_(writer), counting_(counting) {}
+  const int16_t version;
+
+  template <class T, class D = T>
+  void operator()(uint32_t tag, const T& field, const D& default_value = D{}) {
+    if (field == default_value) return;
+    ++count_;
+    if (counting_) return;
+    ByteBuffer scratch;
+    Writer sw(scratch);
+    Encoder e(sw, version, true);
+    e(field);
+    writer_.uvarint(tag);
+    writer_.uvarint(static_cast<uint32_t>(scratch.size()));
+    writer_.raw(scratch.span());
+  }
+  uint32_t count() const { return count_; }
+
+ private:
+  Writer& writer_;
+  bool counting_;
+  uint32_t count_ = 0;
+};
+
+template <class T>
+void Encoder::write_tagged_fields(T& s) {
+  if constexpr (HasTaggedFields<T>) {
+    TagEncoder counter(writer_, version, true);
+    s.tagged_fields(counter);
+    writer_.uvarint(counter.count());
+    TagEncoder tag_writer(writer_, version, false);
+    s.tagged_fields(tag_writer);
+  } else {
+    writer_.uvarint(0);
+  }
+}
+
+// Decodes a whole struct from bytes at a version; the reader reports errors.
+template <Struct T>
+void decode(Reader& reader, T& out, int16_t version, bool flexible) {
+  Decoder d(reader, version, flexible);
+  d(out);
+}
+
+template <Struct T>
+void encode(Writer& writer, const T& in, int16_t version, bool flexible) {
+  Encoder e(writer, version, flexible);
+  e(in);
+}
+
+}  // namespace kb::wire
