@@ -1,0 +1,50 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kb::broker {
+
+// One key=value as written, with where it came from for error messages.
+struct PropertySource {
+  std::string value;
+  std::string origin;  // "path:line" or "--override"
+};
+
+struct ListenerConfig {
+  std::string name;  // PLAINTEXT, or a name mapped by listener.security.protocol.map
+  std::string host;  // empty: every interface
+  uint16_t port = 0;
+};
+
+// Everything the broker reads from server.properties. Keys the broker does
+// not use yet are kept in `properties` for later features.
+struct BrokerConfig {
+  std::vector<ListenerConfig> listeners;             // served client listeners
+  std::vector<ListenerConfig> advertised_listeners;  // what Metadata will announce
+  std::vector<std::string> log_dirs;
+  int32_t node_id = 1;
+  int32_t socket_request_max_bytes = 104857600;
+  int32_t max_connections = 100000;
+  std::map<std::string, PropertySource, std::less<>> properties;
+};
+
+struct ConfigResult {
+  std::optional<BrokerConfig> config;
+  std::string error;  // one line naming the file, line and key
+};
+
+// Reads a Kafka server.properties text (key=value or key: value, '#' and '!'
+// comments, blank lines, trailing-backslash continuations). `overrides` are
+// "key=value" strings from the command line and win over the file.
+ConfigResult parse_config(std::string_view text, std::string_view path,
+                          const std::vector<std::string>& overrides);
+
+// Reads the file at path (or, when path is empty, uses the embedded defaults).
+ConfigResult load_config(const std::string& path, const std::vector<std::string>& overrides);
+
+}  // namespace kb::broker

@@ -1,0 +1,90 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "kb/protocol/api_key.hpp"
+#include "kb/protocol/header.hpp"
+#include "kb/wire/reader.hpp"
+#include "kb/wire/serde.hpp"
+#include "kb/wire/writer.hpp"
+
+namespace kb::handlers {
+
+class ApiRegistry;
+
+// What a handler sees besides its request.
+struct RequestContext {
+  const protocol::RequestHeader& header;
+  const ApiRegistry& registry;
+};
+
+enum class DispatchResult {
+  kResponded,     // the response body was written
+  kNoResponse,    // nothing is sent back (Produce with acks=0)
+  kDecodeFailed,  // the body did not decode: the connection is closed
+};
+
+// One API the broker serves: dispatch and the ApiVersions answer both come
+// from these entries, so what is advertised is exactly what is served.
+struct ApiEntry {
+  using Dispatch = DispatchResult (*)(RequestContext& ctx, wire::Reader& body, int16_t version,
+                                      wire::Writer& out);
+  protocol::ApiKey key{};
+  std::string_view name;
+  protocol::VersionRange versions;
+  int16_t first_flexible = 0;
+  Dispatch dispatch = nullptr;
+
+  bool flexible(int16_t version) const { return version >= first_flexible; }
+};
+
+// A handler turns a decoded request into a response. The adapter decodes the
+// body with the message's own definition, calls it, and encodes the result.
+template <class Request, class Response,
+          Response (*Handler)(RequestContext&, const Request&, int16_t version)>
+DispatchResult dispatch_message(RequestContext& ctx, wire::Reader& body, int16_t version,
+                                wire::Writer& out) {
+  const bool flexible = version >= Request::kFirstFlexible;
+  Request request;
+  wire::decode(body, request, version, flexible);
+  if (!body.ok()) return DispatchResult::kDecodeFailed;
+  Response response = Handler(ctx, request, version);
+  wire::encode(out, response, version, flexible);
+  return DispatchResult::kResponded;
+}
+
+template <class Request, class Response,
+          Response (*Handler)(RequestContext&, const Request&, int16_t version)>
+ApiEntry make_entry(std::string_view name, protocol::VersionRange served) {
+  return ApiEntry{Request::kApiKey, name, served, Request::kFirstFlexible,
+                  &dispatch_message<Request, Response, Handler>};
+}
+
+class ApiRegistry {
+ public:
+  static constexpr size_t kMaxApiKey = 127;
+
+  void add(const ApiEntry& entry);
+  const ApiEntry* find(int16_t api_key) const;
+  // Entries in ascending api key order.
+  const std::vector<ApiEntry>& entries() const { return entries_; }
+
+ private:
+  std::vector<ApiEntry> entries_;
+  std::array<int16_t, kMaxApiKey + 1> index_ = filled_index();
+
+  static constexpr std::array<int16_t, kMaxApiKey + 1> filled_index() {
+    std::array<int16_t, kMaxApiKey + 1> a{};
+    a.fill(-1);
+    return a;
+  }
+};
+
+// The registry of every API this broker serves.
+ApiRegistry make_broker_registry();
+
+}  // namespace kb::handlers

@@ -1,0 +1,133 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "kb/base/byte_buffer.hpp"
+#include "kb/net/event_loop.hpp"
+
+namespace kb::net {
+
+class TcpServer;
+
+// One accepted client. Frames are int32 big-endian length-prefixed; whole
+// frames go to the FrameHandler and what it appends to output() is written
+// back in the same order.
+class Connection final : public IoHandler {
+ public:
+  Connection(TcpServer& server, int fd, uint64_t id, std::string peer);
+  ~Connection() override;
+
+  uint64_t id() const { return id_; }
+  const std::string& peer() const { return peer_; }
+
+  // Where responses are appended. While frames are being handled this is a
+  // buffer shared by all connections (so idle connections own no memory);
+  // otherwise it is the connection's own pending output. Call flush() after
+  // appending outside on_frame.
+  ByteBuffer& output() { return *output_; }
+  void flush();
+
+  // Stops handling further frames; the connection closes once what is already
+  // in output() has been written.
+  void close_after_flush();
+  bool closing() const { return closing_; }
+
+  size_t pending_output() const { return pending_.size(); }
+
+  void on_io(uint32_t events) override;
+
+ private:
+  friend class TcpServer;
+
+  void read_input();
+  void handle_frames();
+  void write_pending();
+  void update_interest();
+  void close_now();
+
+  TcpServer& server_;
+  int fd_;
+  uint64_t id_;
+  std::string peer_;
+  ByteBuffer input_;    // a partial frame carried over between reads
+  ByteBuffer pending_;  // output the socket has not taken yet
+  ByteBuffer* output_;
+  uint32_t interest_ = 0;
+  bool closing_ = false;
+  bool closed_ = false;
+  bool read_paused_ = false;
+};
+
+// What the layer above provides: it turns request frames into responses.
+class FrameHandler {
+ public:
+  virtual ~FrameHandler() = default;
+  virtual void on_open(Connection& /*conn*/) {}
+  // frame excludes the 4-byte size prefix and is only valid during the call.
+  virtual void on_frame(Connection& conn, std::span<const uint8_t> frame) = 0;
+  virtual void on_close(Connection& /*conn*/) {}
+};
+
+struct ServerOptions {
+  // Frames declaring a size outside [min, max] close the connection.
+  size_t min_frame_size = 8;
+  size_t max_frame_size = 100 * 1024 * 1024;
+  // A connection whose unsent output exceeds this is not read until it drains.
+  size_t output_high_water = 4 * 1024 * 1024;
+  // Bytes read from one connection in one turn (bounded so no client starves others).
+  size_t read_chunk = 64 * 1024;
+  // Further connections are accepted and closed at once.
+  size_t max_connections = 100'000;
+};
+
+struct Endpoint {
+  std::string host;  // empty: every interface
+  uint16_t port = 0;
+};
+
+class TcpServer final : public IoHandler {
+ public:
+  TcpServer(EventLoop& loop, FrameHandler& handler, ServerOptions options);
+  ~TcpServer() override;
+
+  // Binds and listens; port 0 picks a free port (see bound_port()).
+  // Returns an error message, empty on success.
+  std::string listen(const Endpoint& endpoint);
+  uint16_t bound_port() const { return bound_port_; }
+
+  void stop_accepting();
+  // Shutdown: stop reading requests, close every connection once its output
+  // is written.
+  void drain();
+  size_t connection_count() const { return connections_.size(); }
+  EventLoop& loop() { return loop_; }
+  const ServerOptions& options() const { return options_; }
+
+  void on_io(uint32_t events) override;
+
+ private:
+  friend class Connection;
+
+  void accept_ready();
+  void release(Connection& conn);
+  void reap_closed();
+
+  EventLoop& loop_;
+  FrameHandler& handler_;
+  ServerOptions options_;
+  int listen_fd_ = -1;
+  uint16_t bound_port_ = 0;
+  uint64_t next_id_ = 1;
+  bool draining_ = false;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+  std::vector<std::unique_ptr<Connection>> closed_;  // freed before sleeping
+  ByteBuffer shared_input_;
+  ByteBuffer shared_output_;
+};
+
+}  // namespace kb::net

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstdint>
+
+namespace kb::protocol {
+
+// Kafka api keys the broker knows about (served or planned).
+enum class ApiKey : int16_t {
+  kProduce = 0,
+  kFetch = 1,
+  kListOffsets = 2,
+  kMetadata = 3,
+  kOffsetCommit = 8,
+  kOffsetFetch = 9,
+  kFindCoordinator = 10,
+  kJoinGroup = 11,
+  kHeartbeat = 12,
+  kLeaveGroup = 13,
+  kSyncGroup = 14,
+  kDescribeGroups = 15,
+  kListGroups = 16,
+  kApiVersions = 18,
+  kCreateTopics = 19,
+  kDeleteTopics = 20,
+  kInitProducerId = 22,
+  kCreatePartitions = 37,
+  kDescribeTopicPartitions = 75,
+};
+
+// Inclusive range of versions of one message.
+struct VersionRange {
+  int16_t min = 0;
+  int16_t max = 0;
+  constexpr bool contains(int16_t v) const { return v >= min && v <= max; }
+};
+
+}  // namespace kb::protocol

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <cstdint>
+
+namespace kb::protocol {
+
+// Kafka protocol error codes (the subset this broker returns).
+enum class ErrorCode : int16_t {
+  kUnknownServerError = -1,
+  kNone = 0,
+  kOffsetOutOfRange = 1,
+  kCorruptMessage = 2,
+  kUnknownTopicOrPartition = 3,
+  kLeaderNotAvailable = 5,
+  kNotLeaderOrFollower = 6,
+  kRequestTimedOut = 7,
+  kMessageTooLarge = 10,
+  kCoordinatorLoadInProgress = 14,
+  kCoordinatorNotAvailable = 15,
+  kNotCoordinator = 16,
+  kInvalidTopicException = 17,
+  kRecordListTooLarge = 18,
+  kInvalidRequiredAcks = 21,
+  kIllegalGeneration = 22,
+  kInconsistentGroupProtocol = 23,
+  kUnknownMemberId = 25,
+  kInvalidSessionTimeout = 26,
+  kRebalanceInProgress = 27,
+  kUnsupportedVersion = 35,
+  kTopicAlreadyExists = 36,
+  kInvalidPartitions = 37,
+  kInvalidReplicationFactor = 38,
+  kInvalidRequest = 42,
+  kInvalidRecord = 87,
+  kUnknownTopicId = 100,
+  kKafkaStorageError = 56,
+  kOutOfOrderSequenceNumber = 45,
+  kDuplicateSequenceNumber = 46,
+  kInvalidProducerEpoch = 47,
+  kMemberIdRequired = 79,
+};
+
+constexpr int16_t to_wire(ErrorCode e) { return static_cast<int16_t>(e); }
+
+}  // namespace kb::protocol

@@ -1,0 +1,262 @@
+#include "kb/broker/config.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace kb::broker {
+
+namespace {
+
+// Used when the broker starts without a file.
+constexpr std::string_view kEmbeddedDefaults =
+    "listeners=PLAINTEXT://:9092\n"
+    "log.dirs=/tmp/kraft-combined-logs\n"
+    "node.id=1\n";
+
+std::string_view trim(std::string_view s) {
+  size_t b = s.find_first_not_of(" \t\f\r");
+  if (b == std::string_view::npos) return {};
+  size_t e = s.find_last_not_of(" \t\f\r");
+  return s.substr(b, e - b + 1);
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> parts;
+  while (true) {
+    size_t at = s.find(sep);
+    parts.push_back(trim(s.substr(0, at)));
+    if (at == std::string_view::npos) break;
+    s.remove_prefix(at + 1);
+  }
+  return parts;
+}
+
+// Java properties escapes: \t \n \r \f, \uXXXX is kept verbatim, anything else
+// stands for itself (so "\:" is ":" and "\\" is "\").
+std::string unescape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\' || i + 1 == s.size()) {
+      out.push_back(s[i]);
+      continue;
+    }
+    char c = s[++i];
+    switch (c) {
+      case 't': out.push_back('\t'); break;
+      case 'n': out.push_back('\n'); break;
+      case 'r': out.push_back('\r'); break;
+      case 'f': out.push_back('\f'); break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+class ConfigBuilder {
+ public:
+  std::string error;
+  BrokerConfig config;
+
+  bool fail(const PropertySource& src, std::string_view key, std::string_view why) {
+    if (error.empty()) error = fmt::format("{}: key '{}': {}", src.origin, key, why);
+    return false;
+  }
+
+  bool parse_int(std::string_view key, int64_t min, int64_t max, int64_t& out) {
+    auto it = config.properties.find(key);
+    if (it == config.properties.end()) return true;
+    const auto& v = it->second.value;
+    int64_t parsed = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), parsed);
+    if (v.empty() || ec != std::errc() || end != v.data() + v.size())
+      return fail(it->second, key, fmt::format("'{}' is not an integer", v));
+    if (parsed < min || parsed > max)
+      return fail(it->second, key, fmt::format("{} is outside [{}, {}]", parsed, min, max));
+    out = parsed;
+    return true;
+  }
+
+  bool parse_listeners(std::string_view key, std::vector<ListenerConfig>& out) {
+    auto it = config.properties.find(key);
+    if (it == config.properties.end()) return true;
+    out.clear();
+    std::set<std::string, std::less<>> names;
+    for (std::string_view item : split(it->second.value, ',')) {
+      if (item.empty()) continue;
+      size_t sep = item.find("://");
+      if (sep == std::string_view::npos || sep == 0)
+        return fail(it->second, key, fmt::format("'{}' is not NAME://host:port", item));
+      ListenerConfig l;
+      l.name = std::string(item.substr(0, sep));
+      std::string_view hostport = item.substr(sep + 3);
+      size_t colon = hostport.rfind(':');
+      if (colon == std::string_view::npos)
+        return fail(it->second, key, fmt::format("'{}' has no port", item));
+      std::string_view host = hostport.substr(0, colon);
+      if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+      l.host = std::string(host);
+      std::string_view port = hostport.substr(colon + 1);
+      unsigned parsed = 0;
+      auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), parsed);
+      if (port.empty() || ec != std::errc() || end != port.data() + port.size() || parsed > 65535)
+        return fail(it->second, key, fmt::format("'{}' has an invalid port", item));
+      l.port = static_cast<uint16_t>(parsed);
+      if (!names.insert(l.name).second)
+        return fail(it->second, key, fmt::format("listener name '{}' appears twice", l.name));
+      out.push_back(std::move(l));
+    }
+    return true;
+  }
+
+  // Only plaintext client listeners are served; controller listeners belong
+  // to KRaft's quorum, which a single-node broker does not run.
+  bool select_client_listeners(std::vector<ListenerConfig>& listeners) {
+    std::set<std::string, std::less<>> controller_names;
+    if (auto it = config.properties.find("controller.listener.names");
+        it != config.properties.end())
+      for (auto n : split(it->second.value, ',')) controller_names.emplace(n);
+    std::map<std::string, std::string, std::less<>> protocol_of;
+    auto map_it = config.properties.find("listener.security.protocol.map");
+    if (map_it != config.properties.end()) {
+      for (auto pair : split(map_it->second.value, ',')) {
+        if (pair.empty()) continue;
+        size_t colon = pair.find(':');
+        if (colon == std::string_view::npos)
+          return fail(map_it->second, "listener.security.protocol.map",
+                      fmt::format("'{}' is not NAME:PROTOCOL", pair));
+        protocol_of[std::string(trim(pair.substr(0, colon)))] =
+            std::string(trim(pair.substr(colon + 1)));
+      }
+    }
+    std::vector<ListenerConfig> served;
+    for (auto& l : listeners) {
+      if (controller_names.contains(l.name)) continue;
+      auto p = protocol_of.find(l.name);
+      std::string protocol = p == protocol_of.end() ? l.name : p->second;
+      if (protocol != "PLAINTEXT") {
+        const auto& src = config.properties.find("listeners")->second;
+        return fail(src, "listeners",
+                    fmt::format("listener '{}' uses {}; only PLAINTEXT is supported", l.name,
+                                protocol));
+      }
+      served.push_back(l);
+    }
+    if (served.empty()) {
+      const auto& src = config.properties.find("listeners")->second;
+      return fail(src, "listeners", "no PLAINTEXT client listener");
+    }
+    listeners = std::move(served);
+    return true;
+  }
+};
+
+bool read_properties(std::string_view text, std::string_view path, BrokerConfig& config,
+                     std::string& error) {
+  std::istringstream in{std::string(text)};
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    int first_line = line_no;
+    std::string_view t = trim(line);
+    if (t.empty() || t.front() == '#' || t.front() == '!') continue;
+    std::string logical(t);
+    // A line ending in an odd number of backslashes continues on the next.
+    auto continues = [](const std::string& s) {
+      size_t n = 0;
+      for (auto it = s.rbegin(); it != s.rend() && *it == '\\'; ++it) ++n;
+      return n % 2 == 1;
+    };
+    while (continues(logical) && std::getline(in, line)) {
+      ++line_no;
+      logical.pop_back();
+      logical += trim(line);
+    }
+    size_t sep = std::string::npos;
+    for (size_t i = 0; i < logical.size(); ++i) {
+      if (logical[i] == '\\') {
+        ++i;
+        continue;
+      }
+      if (logical[i] == '=' || logical[i] == ':') {
+        sep = i;
+        break;
+      }
+    }
+    std::string origin = fmt::format("{}:{}", path, first_line);
+    if (sep == std::string::npos || sep == 0) {
+      error = fmt::format("{}: malformed line '{}': expected key=value", origin, logical);
+      return false;
+    }
+    std::string key = unescape(trim(std::string_view(logical).substr(0, sep)));
+    std::string value = unescape(trim(std::string_view(logical).substr(sep + 1)));
+    config.properties[key] = PropertySource{std::move(value), std::move(origin)};
+  }
+  return true;
+}
+
+}  // namespace
+
+ConfigResult parse_config(std::string_view text, std::string_view path,
+                          const std::vector<std::string>& overrides) {
+  ConfigBuilder b;
+  if (!read_properties(text, path, b.config, b.error)) return {std::nullopt, b.error};
+  for (const auto& o : overrides) {
+    size_t eq = o.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return {std::nullopt, fmt::format("--override '{}': expected key=value", o)};
+    b.config.properties[std::string(trim(std::string_view(o).substr(0, eq)))] =
+        PropertySource{std::string(trim(std::string_view(o).substr(eq + 1))), "--override"};
+  }
+
+  auto& c = b.config;
+  auto& props = c.properties;
+  if (!props.contains("listeners")) props["listeners"] = {"PLAINTEXT://:9092", "default"};
+  bool ok = b.parse_listeners("listeners", c.listeners);
+  if (ok) ok = b.select_client_listeners(c.listeners);
+  c.advertised_listeners = c.listeners;
+  if (ok && props.contains("advertised.listeners")) {
+    ok = b.parse_listeners("advertised.listeners", c.advertised_listeners);
+  }
+
+  const char* dir_key = props.contains("log.dirs") ? "log.dirs" : "log.dir";
+  if (auto it = props.find(dir_key); ok && it != props.end()) {
+    for (auto d : split(it->second.value, ','))
+      if (!d.empty()) c.log_dirs.emplace_back(d);
+    if (c.log_dirs.empty()) ok = b.fail(it->second, dir_key, "no directory given");
+  }
+  if (c.log_dirs.empty()) c.log_dirs.emplace_back("/tmp/kraft-combined-logs");
+
+  int64_t v = c.node_id;
+  const char* id_key = props.contains("node.id") ? "node.id" : "broker.id";
+  if (ok) ok = b.parse_int(id_key, 0, std::numeric_limits<int32_t>::max(), v);
+  c.node_id = static_cast<int32_t>(v);
+  v = c.socket_request_max_bytes;
+  if (ok)
+    ok = b.parse_int("socket.request.max.bytes", 64, std::numeric_limits<int32_t>::max(), v);
+  c.socket_request_max_bytes = static_cast<int32_t>(v);
+  v = c.max_connections;
+  if (ok) ok = b.parse_int("max.connections", 1, std::numeric_limits<int32_t>::max(), v);
+  c.max_connections = static_cast<int32_t>(v);
+
+  if (!ok) return {std::nullopt, b.error};
+  return {std::move(b.config), {}};
+}
+
+ConfigResult load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  if (path.empty()) return parse_config(kEmbeddedDefaults, "<embedded defaults>", overrides);
+  std::ifstream in(path);
+  if (!in) return {std::nullopt, fmt::format("{}: cannot read the configuration file", path)};
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path, overrides);
+}
+
+}  // namespace kb::broker

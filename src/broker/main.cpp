@@ -1,0 +1,167 @@
+// The broker daemon: reads server.properties, listens, serves until SIGTERM or
+// SIGINT, then stops accepting, writes out what is in flight and exits 0.
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <spdlog/cfg/env.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "kb/broker/broker_service.hpp"
+#include "kb/broker/config.hpp"
+#include "kb/handlers/api_registry.hpp"
+#include "kb/net/event_loop.hpp"
+#include "kb/net/tcp_server.hpp"
+
+namespace {
+
+constexpr auto kShutdownBound = std::chrono::seconds(5);
+
+void print_usage(const char* argv0) {
+  std::fprintf(stderr,
+               "usage: %s [server.properties] [--override key=value ...]\n"
+               "Without a file the embedded defaults are used (PLAINTEXT://:9092,\n"
+               "log.dirs=/tmp/kraft-combined-logs, node.id=1). Log level: SPDLOG_LEVEL=debug.\n",
+               argv0);
+}
+
+// Many clients at once need many descriptors: take the hard limit.
+void raise_fd_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+// SIGTERM and SIGINT arrive through a descriptor, so they are handled in the
+// loop like any other event.
+class ShutdownSignal final : public kb::net::IoHandler {
+ public:
+  ShutdownSignal(kb::net::EventLoop& loop, std::function<void(int)> on_signal)
+      : loop_(loop), on_signal_(std::move(on_signal)) {
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    fd_ = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd_ >= 0) loop_.watch(fd_, EPOLLIN, this);
+  }
+  ~ShutdownSignal() override {
+    if (fd_ >= 0) {
+      loop_.unwatch(fd_);
+      ::close(fd_);
+    }
+  }
+  void on_io(uint32_t) override {
+    signalfd_siginfo info{};
+    while (::read(fd_, &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info)))
+      on_signal_(static_cast<int>(info.ssi_signo));
+  }
+
+ private:
+  kb::net::EventLoop& loop_;
+  std::function<void(int)> on_signal_;
+  int fd_ = -1;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  std::vector<std::string> overrides;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--override" && i + 1 < argc) {
+      overrides.emplace_back(argv[++i]);
+    } else if (arg == "-h" || arg == "--help") {
+      print_usage(argv[0]);
+      return 0;
+    } else if (!arg.empty() && arg[0] != '-' && config_path.empty()) {
+      config_path = arg;
+    } else {
+      std::fprintf(stderr, "unexpected argument '%s'\n", arg.c_str());
+      print_usage(argv[0]);
+      return 2;
+    }
+  }
+
+  auto logger = spdlog::stderr_color_mt("broker");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] %^%l%$ %v");
+  spdlog::cfg::load_env_levels();
+
+  kb::broker::ConfigResult loaded = kb::broker::load_config(config_path, overrides);
+  if (!loaded.config) {
+    std::fprintf(stderr, "configuration error: %s\n", loaded.error.c_str());
+    return 2;
+  }
+  const kb::broker::BrokerConfig& config = *loaded.config;
+  for (const auto& [key, source] : config.properties)
+    spdlog::debug("config {}={} ({})", key, source.value, source.origin);
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.log_dirs.front(), ec);
+  if (ec) {
+    std::fprintf(stderr, "cannot create log directory %s: %s\n", config.log_dirs.front().c_str(),
+                 ec.message().c_str());
+    return 2;
+  }
+
+  raise_fd_limit();
+  kb::net::EventLoop loop;
+  kb::handlers::ApiRegistry registry = kb::handlers::make_broker_registry();
+  kb::broker::BrokerService service(registry);
+
+  kb::net::ServerOptions options;
+  options.max_frame_size = static_cast<size_t>(config.socket_request_max_bytes);
+  options.min_frame_size = 8;  // api key, api version, correlation id
+  options.max_connections = static_cast<size_t>(config.max_connections);
+
+  std::vector<std::unique_ptr<kb::net::TcpServer>> servers;
+  for (const auto& listener : config.listeners) {
+    auto server = std::make_unique<kb::net::TcpServer>(loop, service, options);
+    std::string error = server->listen({listener.host, listener.port});
+    if (!error.empty()) {
+      spdlog::critical("listener {}: {}", listener.name, error);
+      return 1;
+    }
+    spdlog::info("Listening on {}://{}:{}", listener.name,
+                 listener.host.empty() ? "0.0.0.0" : listener.host, server->bound_port());
+    servers.push_back(std::move(server));
+  }
+
+  bool shutting_down = false;
+  ShutdownSignal signals(loop, [&](int signo) {
+    if (shutting_down) return;
+    shutting_down = true;
+    spdlog::info("signal {}: shutting down", signo);
+    for (auto& s : servers) s->drain();
+    loop.run_after(kShutdownBound, [&] {
+      spdlog::warn("shutdown: output still pending after {} s, closing", kShutdownBound.count());
+      loop.stop();
+    });
+  });
+  loop.add_before_sleep([&] {
+    if (!shutting_down) return;
+    size_t open = 0;
+    for (auto& s : servers) open += s->connection_count();
+    if (open == 0) loop.stop();
+  });
+
+  spdlog::info("broker {} started (log dir {})", config.node_id, config.log_dirs.front());
+  loop.run();
+  spdlog::info("broker stopped");
+  return 0;
+}

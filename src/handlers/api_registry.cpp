@@ -1,0 +1,33 @@
+#include "kb/handlers/api_registry.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "kb/handlers/api_versions.hpp"
+
+namespace kb::handlers {
+
+void ApiRegistry::add(const ApiEntry& entry) {
+  auto key = static_cast<int16_t>(entry.key);
+  if (key < 0 || static_cast<size_t>(key) > kMaxApiKey || index_[static_cast<size_t>(key)] >= 0)
+    throw std::logic_error("api key registered twice or out of range");
+  entries_.push_back(entry);
+  std::sort(entries_.begin(), entries_.end(),
+            [](const ApiEntry& a, const ApiEntry& b) { return a.key < b.key; });
+  for (size_t i = 0; i < entries_.size(); ++i)
+    index_[static_cast<size_t>(entries_[i].key)] = static_cast<int16_t>(i);
+}
+
+const ApiEntry* ApiRegistry::find(int16_t api_key) const {
+  if (api_key < 0 || static_cast<size_t>(api_key) > kMaxApiKey) return nullptr;
+  int16_t i = index_[static_cast<size_t>(api_key)];
+  return i < 0 ? nullptr : &entries_[static_cast<size_t>(i)];
+}
+
+ApiRegistry make_broker_registry() {
+  ApiRegistry registry;
+  registry.add(api_versions_entry());
+  return registry;
+}
+
+}  // namespace kb::handlers

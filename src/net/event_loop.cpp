@@ -1,0 +1,125 @@
+#include "kb/net/event_loop.hpp"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace kb::net {
+
+namespace {
+constexpr int kMaxEventsPerTurn = 256;
+
+[[noreturn]] void throw_errno(const char* what) {
+  throw std::runtime_error(std::string(what) + ": " + std::strerror(errno));
+}
+
+uint64_t pack(int fd, uint32_t generation) {
+  return (static_cast<uint64_t>(generation) << 32) | static_cast<uint32_t>(fd);
+}
+}  // namespace
+
+EventLoop::EventLoop() : now_(Clock::now()) {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) throw_errno("epoll_create1");
+}
+
+EventLoop::~EventLoop() {
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+}
+
+void EventLoop::watch(int fd, uint32_t events, IoHandler* handler) {
+  if (static_cast<size_t>(fd) >= watches_.size()) watches_.resize(static_cast<size_t>(fd) + 1);
+  Watch& w = watches_[static_cast<size_t>(fd)];
+  w.handler = handler;
+  ++w.generation;
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = pack(fd, w.generation);
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) < 0) throw_errno("epoll_ctl(ADD)");
+}
+
+void EventLoop::modify(int fd, uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = pack(fd, watches_[static_cast<size_t>(fd)].generation);
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) < 0) throw_errno("epoll_ctl(MOD)");
+}
+
+void EventLoop::unwatch(int fd) {
+  if (static_cast<size_t>(fd) >= watches_.size()) return;
+  Watch& w = watches_[static_cast<size_t>(fd)];
+  w.handler = nullptr;
+  ++w.generation;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+}
+
+EventLoop::TimerId EventLoop::run_after(std::chrono::milliseconds delay,
+                                        std::function<void()> callback) {
+  TimerId id = next_timer_id_++;
+  timers_.emplace(id, std::move(callback));
+  timer_queue_.push({Clock::now() + delay, id});
+  return id;
+}
+
+void EventLoop::cancel(TimerId id) { timers_.erase(id); }
+
+void EventLoop::add_before_sleep(std::function<void()> hook) {
+  before_sleep_.push_back(std::move(hook));
+}
+
+int EventLoop::next_timeout_ms() const {
+  if (timers_.empty()) return -1;
+  auto wait = timer_queue_.top().deadline - Clock::now();
+  if (wait <= Clock::duration::zero()) return 0;
+  // Round up so a timer never fires early.
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+  return static_cast<int>(std::min<int64_t>(ms, 60'000));
+}
+
+void EventLoop::run_due_timers() {
+  while (!timer_queue_.empty()) {
+    TimerEntry top = timer_queue_.top();
+    auto it = timers_.find(top.id);
+    if (it == timers_.end()) {  // cancelled
+      timer_queue_.pop();
+      continue;
+    }
+    if (top.deadline > now_) break;
+    timer_queue_.pop();
+    auto callback = std::move(it->second);
+    timers_.erase(it);
+    callback();
+  }
+  // Cancelled entries would otherwise pile up behind a far-away deadline.
+  if (timers_.empty()) timer_queue_ = {};
+}
+
+void EventLoop::run() {
+  running_ = true;
+  epoll_event events[kMaxEventsPerTurn];
+  while (running_) {
+    for (auto& hook : before_sleep_) hook();
+    if (!running_) break;
+    int n = epoll_wait(epoll_fd_, events, kMaxEventsPerTurn, next_timeout_ms());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("epoll_wait");
+    }
+    now_ = Clock::now();
+    for (int i = 0; i < n; ++i) {
+      auto fd = static_cast<size_t>(events[i].data.u64 & 0xffffffffu);
+      auto generation = static_cast<uint32_t>(events[i].data.u64 >> 32);
+      if (fd >= watches_.size()) continue;
+      const Watch& w = watches_[fd];
+      if (w.handler == nullptr || w.generation != generation) continue;
+      w.handler->on_io(events[i].events);
+    }
+    run_due_timers();
+  }
+}
+
+}  // namespace kb::net

@@ -1,0 +1,325 @@
+#include "kb/net/tcp_server.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+namespace kb::net {
+
+namespace {
+
+constexpr int kMaxAcceptsPerTurn = 256;
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+
+uint32_t read_be32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+std::string describe_peer(const sockaddr_storage& addr) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  if (addr.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(addr);
+    inet_ntop(AF_INET, &a.sin_addr, host, sizeof(host));
+    port = ntohs(a.sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(addr);
+    inet_ntop(AF_INET6, &a.sin6_addr, host, sizeof(host));
+    port = ntohs(a.sin6_port);
+  }
+  return std::string(host) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Connection
+
+Connection::Connection(TcpServer& server, int fd, uint64_t id, std::string peer)
+    : server_(server), fd_(fd), id_(id), peer_(std::move(peer)), output_(&pending_) {}
+
+Connection::~Connection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Connection::on_io(uint32_t events) {
+  if (events & (EPOLLERR | EPOLLHUP)) {
+    // Whatever arrived before the hang-up is still handled below (EPOLLIN is
+    // set too when data is waiting); a reset peer has nothing to send to.
+    if (!(events & EPOLLIN)) return close_now();
+  }
+  if (events & EPOLLOUT) write_pending();
+  if (!closed_ && (events & EPOLLIN) && !read_paused_) read_input();
+}
+
+void Connection::read_input() {
+  // Read into the shared buffer unless a partial frame is waiting here; then
+  // append to it, taking as much as the frame still needs (up to 1 MiB).
+  const size_t chunk = server_.options_.read_chunk;
+  ByteBuffer& in = input_.empty() ? server_.shared_input_ : input_;
+  size_t want = chunk;
+  if (!input_.empty() && input_.size() >= 4) {
+    size_t frame_total = size_t{read_be32(input_.data())} + 4;
+    if (frame_total > input_.size())
+      want = std::clamp<size_t>(frame_total - input_.size(), chunk, 1024 * 1024);
+  }
+  ssize_t n = ::recv(fd_, in.prepare(want), want, 0);
+  if (n == 0) {
+    // The client closed its side: answer nothing more, drop what was partial.
+    return close_now();
+  }
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+    spdlog::debug("connection {} ({}): read failed: {}", id_, peer_, std::strerror(errno));
+    return close_now();
+  }
+  in.commit(static_cast<size_t>(n));
+  handle_frames();
+}
+
+void Connection::handle_frames() {
+  ByteBuffer& in = input_.empty() ? server_.shared_input_ : input_;
+  const bool shared_out = pending_.empty();
+  output_ = shared_out ? &server_.shared_output_ : &pending_;
+
+  const auto& opts = server_.options_;
+  while (!closing_ && in.size() >= 4) {
+    size_t frame_size = read_be32(in.data());
+    if (frame_size < opts.min_frame_size || frame_size > opts.max_frame_size) {
+      spdlog::warn("connection {} ({}): frame size {} outside [{}, {}], closing", id_, peer_,
+                   static_cast<int32_t>(frame_size), opts.min_frame_size, opts.max_frame_size);
+      in.clear();
+      closing_ = true;
+      break;
+    }
+    if (in.size() < frame_size + 4) break;
+    server_.handler_.on_frame(*this, std::span<const uint8_t>(in.data() + 4, frame_size));
+    in.consume(frame_size + 4);
+    if (pending_.size() + (shared_out ? output_->size() : 0) > opts.output_high_water) break;
+  }
+
+  // Keep a partial frame (or frames held back by the high-water mark).
+  if (&in == &server_.shared_input_) {
+    if (!in.empty() && !closing_) input_.append(in.span());
+    in.clear();
+  } else if (in.empty() && input_.capacity() > opts.read_chunk) {
+    input_.release();
+  }
+
+  if (shared_out) {
+    // Fast path: the shared buffer goes to the socket directly and only what
+    // the kernel did not take is copied into this connection's own buffer.
+    ByteBuffer& out = server_.shared_output_;
+    if (!out.empty()) {
+      ssize_t n = ::send(fd_, out.data(), out.size(), MSG_NOSIGNAL);
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        out.clear();
+        output_ = &pending_;
+        spdlog::debug("connection {} ({}): write failed: {}", id_, peer_, std::strerror(errno));
+        return close_now();
+      }
+      if (n > 0) out.consume(static_cast<size_t>(n));
+      if (!out.empty()) pending_.append(out.span());
+      out.clear();
+    }
+    output_ = &pending_;
+  } else {
+    write_pending();
+    if (closed_) return;
+  }
+  update_interest();
+}
+
+void Connection::flush() {
+  if (closed_) return;
+  write_pending();
+  if (!closed_) update_interest();
+}
+
+void Connection::write_pending() {
+  if (pending_.empty()) return;
+  ssize_t n = ::send(fd_, pending_.data(), pending_.size(), MSG_NOSIGNAL);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+    spdlog::debug("connection {} ({}): write failed: {}", id_, peer_, std::strerror(errno));
+    return close_now();
+  }
+  pending_.consume(static_cast<size_t>(n));
+  if (pending_.empty()) {
+    pending_.release();
+    update_interest();
+    // Frames held back while output was over the high-water mark can go now.
+    if (!closed_ && !closing_ && !input_.empty() && !read_paused_) handle_frames();
+  }
+}
+
+void Connection::update_interest() {
+  if (closed_) return;
+  if (closing_ && pending_.empty()) return close_now();
+  read_paused_ = closing_ || server_.draining_ ||
+                 pending_.size() > server_.options_.output_high_water;
+  uint32_t want = (read_paused_ ? 0u : uint32_t{EPOLLIN}) | (pending_.empty() ? 0u : uint32_t{EPOLLOUT});
+  if (want != interest_) {
+    server_.loop_.modify(fd_, want);
+    interest_ = want;
+  }
+  if (server_.draining_ && pending_.empty()) close_now();
+}
+
+void Connection::close_after_flush() { closing_ = true; }
+
+void Connection::close_now() {
+  if (closed_) return;
+  closed_ = true;
+  server_.release(*this);
+}
+
+// ----------------------------------------------------------------- TcpServer
+
+TcpServer::TcpServer(EventLoop& loop, FrameHandler& handler, ServerOptions options)
+    : loop_(loop), handler_(handler), options_(options) {
+  loop_.add_before_sleep([this] { reap_closed(); });
+}
+
+TcpServer::~TcpServer() {
+  stop_accepting();
+  for (auto& [id, conn] : connections_) loop_.unwatch(conn->fd_);
+}
+
+std::string TcpServer::listen(const Endpoint& endpoint) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  // An empty host means every interface: one dual-stack IPv6 socket when the
+  // machine has IPv6, so "localhost" works whichever address a client picks.
+  const char* host = endpoint.host.empty() ? nullptr : endpoint.host.c_str();
+  if (host == nullptr) hints.ai_family = AF_INET6;
+  std::string port = std::to_string(endpoint.port);
+  addrinfo* found = nullptr;
+  int rc = getaddrinfo(host, port.c_str(), &hints, &found);
+  if (rc != 0 && host == nullptr) {
+    hints.ai_family = AF_INET;
+    rc = getaddrinfo(host, port.c_str(), &hints, &found);
+  }
+  if (rc != 0) return std::string("cannot resolve '") + endpoint.host + "': " + gai_strerror(rc);
+
+  std::string error = "no usable address";
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      error = std::strerror(errno);
+      continue;
+    }
+    int one = 1, zero = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (a->ai_family == AF_INET6 && host == nullptr)
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) < 0 || ::listen(fd, 4096) < 0) {
+      error = std::strerror(errno);
+      ::close(fd);
+      continue;
+    }
+    sockaddr_storage bound{};
+    socklen_t len = sizeof(bound);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+    bound_port_ = bound.ss_family == AF_INET6
+                      ? ntohs(reinterpret_cast<sockaddr_in6&>(bound).sin6_port)
+                      : ntohs(reinterpret_cast<sockaddr_in&>(bound).sin_port);
+    listen_fd_ = fd;
+    freeaddrinfo(found);
+    loop_.watch(listen_fd_, EPOLLIN, this);
+    return {};
+  }
+  freeaddrinfo(found);
+  return "cannot listen on " + (endpoint.host.empty() ? std::string("*") : endpoint.host) + ":" +
+         port + ": " + error;
+}
+
+void TcpServer::stop_accepting() {
+  if (listen_fd_ < 0) return;
+  loop_.unwatch(listen_fd_);
+  ::close(listen_fd_);
+  listen_fd_ = -1;
+}
+
+void TcpServer::drain() {
+  draining_ = true;
+  stop_accepting();
+  std::vector<Connection*> all;
+  all.reserve(connections_.size());
+  for (auto& [id, conn] : connections_) all.push_back(conn.get());
+  for (Connection* c : all) {
+    c->write_pending();
+    c->update_interest();
+  }
+}
+
+void TcpServer::on_io(uint32_t /*events*/) { accept_ready(); }
+
+void TcpServer::accept_ready() {
+  for (int i = 0; i < kMaxAcceptsPerTurn && listen_fd_ >= 0; ++i) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
+        return;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: the listener would stay readable and spin the
+        // loop, so stop watching it for a moment.
+        spdlog::warn("accept failed: {}; pausing accepts for {} ms", std::strerror(errno),
+                     kAcceptBackoff.count());
+        loop_.unwatch(listen_fd_);
+        loop_.run_after(kAcceptBackoff, [this] {
+          if (listen_fd_ >= 0) loop_.watch(listen_fd_, EPOLLIN, this);
+        });
+        return;
+      }
+      spdlog::warn("accept failed: {}", std::strerror(errno));
+      return;
+    }
+    if (connections_.size() >= options_.max_connections) {
+      spdlog::warn("refusing connection from {}: {} connections open (max.connections)",
+                   describe_peer(addr), connections_.size());
+      ::close(fd);
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    uint64_t id = next_id_++;
+    auto conn = std::make_unique<Connection>(*this, fd, id, describe_peer(addr));
+    Connection& c = *conn;
+    connections_.emplace(id, std::move(conn));
+    c.interest_ = EPOLLIN;
+    loop_.watch(fd, EPOLLIN, &c);
+    spdlog::debug("connection {} from {}", id, c.peer());
+    handler_.on_open(c);
+  }
+}
+
+void TcpServer::release(Connection& conn) {
+  loop_.unwatch(conn.fd_);
+  ::shutdown(conn.fd_, SHUT_RDWR);
+  handler_.on_close(conn);
+  auto it = connections_.find(conn.id_);
+  if (it == connections_.end()) return;
+  // The connection may be inside its own callback: free it before sleeping.
+  closed_.push_back(std::move(it->second));
+  connections_.erase(it);
+}
+
+void TcpServer::reap_closed() { closed_.clear(); }
+
+}  // namespace kb::net
