@@ -36,11 +36,8 @@ uint16_t Reader::uint16() { return read_be<uint16_t>(); }
 uint32_t Reader::uint32() { return read_be<uint32_t>(); }
 double Reader::float64() { return std::bit_cast<double>(read_be<uint64_t>()); }
 
-bool Reader::boolean() {
-  uint8_t b = read_be<uint8_t>();
-  if (b > 1) fail("boolean is neither 0 nor 1");
-  return b == 1;
-}
+// Like Kafka, any non-zero byte is true.
+bool Reader::boolean() { return read_be<uint8_t>() != 0; }
 
 uint64_t Reader::uvarlong() {
   uint64_t value = 0;
@@ -103,6 +100,7 @@ std::optional<std::string_view> Reader::sized_string(int64_t length, bool nullab
     return std::nullopt;
   }
   auto b = raw(static_cast<size_t>(length));
+  if (error_) return std::nullopt;
   return std::string_view(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
@@ -116,7 +114,9 @@ std::optional<std::span<const uint8_t>> Reader::sized_bytes(int64_t length, bool
     fail("negative bytes length");
     return std::nullopt;
   }
-  return raw(static_cast<size_t>(length));
+  auto b = raw(static_cast<size_t>(length));
+  if (error_) return std::nullopt;
+  return b;
 }
 
 std::string_view Reader::string() { return sized_string(int16(), false).value_or(""); }

@@ -1,6 +1,8 @@
 #include "kb/wire/writer.hpp"
 
 #include <bit>
+#include <limits>
+#include <stdexcept>
 
 namespace kb::wire {
 
@@ -17,7 +19,16 @@ void Writer::uvarlong(uint64_t v) {
   out_.commit(n);
 }
 
+namespace {
+// A length the encoding cannot carry is a bug upstream; encoding it anyway
+// would corrupt the frame, so refuse (the service closes that connection).
+void check_length(size_t n, size_t max) {
+  if (n > max) throw std::length_error("value too long for its wire encoding");
+}
+}  // namespace
+
 void Writer::string(std::string_view s) {
+  check_length(s.size(), std::numeric_limits<int16_t>::max());
   int16(static_cast<int16_t>(s.size()));
   out_.append(s.data(), s.size());
 }
@@ -28,6 +39,7 @@ void Writer::nullable_string(std::optional<std::string_view> s) {
 }
 
 void Writer::compact_string(std::string_view s) {
+  check_length(s.size(), std::numeric_limits<int32_t>::max() - 1);
   uvarint(static_cast<uint32_t>(s.size() + 1));
   out_.append(s.data(), s.size());
 }
@@ -38,6 +50,7 @@ void Writer::compact_nullable_string(std::optional<std::string_view> s) {
 }
 
 void Writer::bytes(std::span<const uint8_t> b) {
+  check_length(b.size(), std::numeric_limits<int32_t>::max());
   int32(static_cast<int32_t>(b.size()));
   out_.append(b);
 }
@@ -48,6 +61,7 @@ void Writer::nullable_bytes(std::optional<std::span<const uint8_t>> b) {
 }
 
 void Writer::compact_bytes(std::span<const uint8_t> b) {
+  check_length(b.size(), std::numeric_limits<int32_t>::max() - 1);
   uvarint(static_cast<uint32_t>(b.size() + 1));
   out_.append(b);
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 #include <span>
+#include <utility>
 
 namespace kb {
 
@@ -16,8 +17,18 @@ class ByteBuffer {
   ByteBuffer() = default;
   ByteBuffer(const ByteBuffer&) = delete;
   ByteBuffer& operator=(const ByteBuffer&) = delete;
-  ByteBuffer(ByteBuffer&&) noexcept = default;
-  ByteBuffer& operator=(ByteBuffer&&) noexcept = default;
+  ByteBuffer(ByteBuffer&& other) noexcept { swap(other); }
+  ByteBuffer& operator=(ByteBuffer&& other) noexcept {
+    ByteBuffer moved(std::move(other));
+    swap(moved);
+    return *this;
+  }
+  void swap(ByteBuffer& other) noexcept {
+    std::swap(storage_, other.storage_);
+    std::swap(begin_, other.begin_);
+    std::swap(end_, other.end_);
+    std::swap(capacity_, other.capacity_);
+  }
 
   const uint8_t* data() const { return storage_.get() + begin_; }
   uint8_t* data() { return storage_.get() + begin_; }

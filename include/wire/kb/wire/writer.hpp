@@ -50,7 +50,7 @@ class Writer {
   void compact_nullable_bytes(std::optional<std::span<const uint8_t>> b);
   // -1 writes a null array.
   void array_length(int32_t n) { int32(n); }
-  void compact_array_length(int32_t n) { uvarint(static_cast<uint32_t>(n + 1)); }
+  void compact_array_length(int32_t n) { uvarint(static_cast<uint32_t>(n) + 1); }
   void raw(std::span<const uint8_t> b) { out_.append(b); }
 
   // Reserves four bytes for a big-endian int32 filled in later.

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages this project needs, only those missing.
+#   scripts/install-deps.sh          build the broker
+#   scripts/install-deps.sh test     build and run every test
+set -euo pipefail
+
+packages=(g++ cmake ninja-build libspdlog-dev libfmt-dev)
+if [ "${1:-}" = "test" ]; then
+  packages+=(libgtest-dev python3)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null; then
+  echo "missing packages: ${missing[*]} (and no apt-get to install them)" >&2
+  exit 1
+fi
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >&2
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test: the unit and integration suites in a Release build, then the
+# same suites again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Installs what it needs on a fresh Debian machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh test
+
+jobs=$(nproc)
+
+echo "== Release build and tests"
+cmake -G Ninja -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DKB_BUILD_TESTS=ON >/dev/null
+cmake --build build/release -j "$jobs"
+ctest --test-dir build/release --output-on-failure -j "$jobs" --timeout 300
+
+echo "== ASan+UBSan build and tests"
+cmake -G Ninja -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DKB_SANITIZE=ON -DKB_BUILD_TESTS=ON \
+  -DKB_BUILD_BENCH=OFF >/dev/null
+cmake --build build/asan -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build/asan --output-on-failure -j "$jobs" --timeout 600

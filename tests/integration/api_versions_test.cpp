@@ -1,0 +1,242 @@
+// ApiVersions and connection handling against the real broker binary.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "kb/protocol/messages/api_versions.hpp"
+#include "support/broker_process.hpp"
+#include "support/kafka_client.hpp"
+
+namespace kb::testing {
+namespace {
+
+using protocol::ApiVersionsRequest;
+using protocol::ApiVersionsResponse;
+
+std::vector<uint8_t> api_versions_request(int16_t version, int32_t correlation_id) {
+  ApiVersionsRequest req;
+  req.client_software_name = "kb-test";
+  req.client_software_version = "1.0";
+  return encode_request(req, version, correlation_id);
+}
+
+// The expected body size, computed from the published layout rather than by
+// the broker's own encoder.
+size_t expected_body_size(int16_t version, size_t entries) {
+  if (version >= 3) {
+    size_t n = entries + 1;
+    size_t varint = n < 128 ? 1 : 2;
+    return 2 + varint + entries * (6 + 1) + 4 + 1;
+  }
+  return 2 + 4 + entries * 6 + (version >= 1 ? 4 : 0);
+}
+
+class ApiVersionsTest : public ::testing::Test {
+ protected:
+  BrokerProcess broker;
+};
+
+TEST_F(ApiVersionsTest, EveryVersionAnsweredWithCorrelationIdAndExactSize) {
+  RawClient client(broker.port());
+  for (int16_t version = 0; version <= 4; ++version) {
+    int32_t correlation_id = 1000 + version;
+    client.send_bytes(api_versions_request(version, correlation_id));
+    auto frame = client.read_frame();
+    ASSERT_TRUE(frame) << "closed at v" << version;
+    // ApiVersions responses always use response header v0.
+    ResponseFrame r = split_response(*frame, false);
+    EXPECT_EQ(r.correlation_id, correlation_id);
+    auto resp = decode_response<ApiVersionsResponse>(r.body, version);
+    EXPECT_EQ(resp.error_code, 0);
+    EXPECT_EQ(r.body.size(), expected_body_size(version, resp.api_keys.size())) << "v" << version;
+    auto self = std::find_if(resp.api_keys.begin(), resp.api_keys.end(),
+                             [](const auto& k) { return k.api_key == 18; });
+    ASSERT_NE(self, resp.api_keys.end());
+    EXPECT_EQ(self->min_version, 0);
+    EXPECT_EQ(self->max_version, 4);
+    EXPECT_TRUE(std::is_sorted(resp.api_keys.begin(), resp.api_keys.end(),
+                               [](const auto& a, const auto& b) { return a.api_key < b.api_key; }));
+  }
+}
+
+TEST_F(ApiVersionsTest, HandBuiltV0RequestGetsExactBytes) {
+  RawClient client(broker.port());
+  // size 10: api key 18, version 0, correlation id 7, null client id.
+  const std::vector<uint8_t> request = {0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 7, 0xff, 0xff};
+  client.send_bytes(request);
+  auto frame = client.read_frame();
+  ASSERT_TRUE(frame);
+  ASSERT_GE(frame->size(), 10u);
+  EXPECT_EQ((std::vector<uint8_t>(frame->begin(), frame->begin() + 6)),
+            (std::vector<uint8_t>{0, 0, 0, 7, 0, 0}));  // correlation id, error 0
+  uint32_t entries = (uint32_t{(*frame)[6]} << 24) | (uint32_t{(*frame)[7]} << 16) |
+                     (uint32_t{(*frame)[8]} << 8) | (*frame)[9];
+  EXPECT_EQ(frame->size(), 4 + 2 + 4 + entries * 6);
+}
+
+TEST_F(ApiVersionsTest, UnsupportedVersionGetsErrorInV0Layout) {
+  RawClient client(broker.port());
+  for (int16_t version : {int16_t{5}, int16_t{1234}, int16_t{1999}}) {
+    client.send_bytes(api_versions_request(version, 77));
+    auto frame = client.read_frame();
+    ASSERT_TRUE(frame);
+    // correlation id, error 35, one entry: 18 0-4.
+    const std::vector<uint8_t> expected = {0, 0, 0, 77, 0, 35, 0, 0, 0, 1, 0, 18, 0, 0, 0, 4};
+    EXPECT_EQ(*frame, expected) << "v" << version;
+  }
+}
+
+TEST_F(ApiVersionsTest, SequentialRequestsOnOneConnection) {
+  RawClient client(broker.port());
+  for (int i = 0; i < 4; ++i) {
+    client.send_bytes(api_versions_request(4, 50 + i));
+    auto frame = client.read_frame();
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(split_response(*frame, false).correlation_id, 50 + i);
+  }
+}
+
+TEST_F(ApiVersionsTest, ConcurrentClientsReadInReverseOrder) {
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < 3; ++i) clients.push_back(std::make_unique<RawClient>(broker.port()));
+  for (int i = 0; i < 3; ++i) clients[i]->send_bytes(api_versions_request(3, 300 + i));
+  for (int i = 2; i >= 0; --i) {
+    auto frame = clients[i]->read_frame();
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(split_response(*frame, false).correlation_id, 300 + i);
+  }
+}
+
+TEST_F(ApiVersionsTest, HundredPipelinedRequestsAnsweredInOrder) {
+  RawClient client(broker.port());
+  std::vector<uint8_t> all;
+  for (int i = 0; i < 100; ++i) {
+    auto one = api_versions_request(static_cast<int16_t>(i % 5), i);
+    all.insert(all.end(), one.begin(), one.end());
+  }
+  client.send_bytes(all);
+  for (int i = 0; i < 100; ++i) {
+    auto frame = client.read_frame();
+    ASSERT_TRUE(frame) << i;
+    EXPECT_EQ(split_response(*frame, false).correlation_id, i);
+  }
+}
+
+TEST_F(ApiVersionsTest, ThousandOpenConnectionsAllServed) {
+  std::vector<std::unique_ptr<RawClient>> clients;
+  clients.reserve(1000);
+  for (int i = 0; i < 1000; ++i) clients.push_back(std::make_unique<RawClient>(broker.port()));
+  for (int i = 0; i < 1000; ++i) clients[i]->send_bytes(api_versions_request(4, i));
+  for (int i = 0; i < 1000; ++i) {
+    auto frame = clients[i]->read_frame();
+    ASSERT_TRUE(frame) << i;
+    EXPECT_EQ(split_response(*frame, false).correlation_id, i);
+  }
+}
+
+void expect_served(uint16_t port) {
+  RawClient fresh(port, std::chrono::seconds(2));
+  fresh.send_bytes(api_versions_request(4, 4242));
+  auto frame = fresh.read_frame();
+  ASSERT_TRUE(frame);
+  EXPECT_EQ(split_response(*frame, false).correlation_id, 4242);
+}
+
+TEST_F(ApiVersionsTest, BadFramesCloseOnlyTheirConnection) {
+  const std::vector<std::vector<uint8_t>> hostile = {
+      {0xff, 0xff, 0xff, 0xff},                    // size -1
+      {0x7f, 0xff, 0xff, 0xff},                    // size 2^31-1
+      {0, 0, 0, 2, 1, 2},                          // smaller than any header
+      {0, 0, 0, 12, 0x7f, 0x7f, 0, 0, 0, 0, 0, 1,  // unknown api key 32639
+       0xff, 0xff, 0, 0},
+      {0, 0, 0, 10, 0, 3, 0x7f, 0, 0, 0, 0, 1,  // Metadata at an absurd version
+       0xff, 0xff},
+      {0, 0, 0, 9, 0, 18, 0, 4, 0, 0, 0, 1, 0x05},  // v4 header cut inside client id
+  };
+  for (const auto& bytes : hostile) {
+    RawClient bad(broker.port(), std::chrono::seconds(3));
+    RawClient bystander(broker.port());
+    bad.send_bytes(bytes);
+    EXPECT_TRUE(bad.closed_by_peer());
+    expect_served(broker.port());
+    bystander.send_bytes(api_versions_request(2, 9));
+    auto frame = bystander.read_frame();
+    ASSERT_TRUE(frame);
+  }
+  EXPECT_TRUE(broker.alive());
+}
+
+TEST_F(ApiVersionsTest, GarbageAndTruncatedFramesLeaveBrokerServing) {
+  {
+    RawClient garbage(broker.port());
+    std::vector<uint8_t> junk(4096);
+    for (size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<uint8_t>(i * 131 + 7);
+    garbage.send_bytes(junk);
+  }
+  {
+    // A frame cut off before the connection closes.
+    RawClient cut(broker.port());
+    auto req = api_versions_request(4, 1);
+    cut.send_bytes(std::span<const uint8_t>(req.data(), req.size() / 2));
+  }
+  {
+    // Half a frame that never completes must not block anyone else.
+    RawClient stalled(broker.port());
+    auto req = api_versions_request(4, 1);
+    stalled.send_bytes(std::span<const uint8_t>(req.data(), 7));
+    expect_served(broker.port());
+  }
+  expect_served(broker.port());
+  EXPECT_TRUE(broker.alive());
+}
+
+TEST_F(ApiVersionsTest, MalformedBodyClosesConnection) {
+  RawClient client(broker.port(), std::chrono::seconds(3));
+  // v3 body whose compact string length runs past the frame.
+  const std::vector<uint8_t> bytes = {0, 0, 0, 13, 0, 18, 0, 3, 0, 0, 0, 1,
+                                      0xff, 0xff, 0x00, 0x40, 0x61};
+  client.send_bytes(bytes);
+  EXPECT_TRUE(client.closed_by_peer());
+  expect_served(broker.port());
+}
+
+TEST(BrokerLifecycle, SigtermExitsZero) {
+  BrokerProcess broker;
+  RawClient client(broker.port());
+  client.send_bytes(api_versions_request(4, 1));
+  ASSERT_TRUE(client.read_frame());
+  ExitStatus status = broker.stop();
+  EXPECT_EQ(status.code, 0);
+  EXPECT_EQ(status.signal, 0);
+}
+
+TEST(BrokerLifecycle, ConfigErrorsExitTwoWithClearMessage) {
+  auto missing = run_broker_once({"/nonexistent/server.properties"}, std::chrono::seconds(10));
+  EXPECT_EQ(missing.first.code, 2);
+  EXPECT_NE(missing.second.find("/nonexistent/server.properties"), std::string::npos);
+
+  auto dir = make_temp_dir("kb-cfg-");
+  auto path = (dir / "bad.properties").string();
+  {
+    std::ofstream f(path);
+    f << "# comment\nlisteners=PLAINTEXT://127.0.0.1:0\nnode.id=abc\n";
+  }
+  auto bad_value = run_broker_once({path}, std::chrono::seconds(10));
+  EXPECT_EQ(bad_value.first.code, 2);
+  EXPECT_NE(bad_value.second.find(path + ":3"), std::string::npos) << bad_value.second;
+  EXPECT_NE(bad_value.second.find("node.id"), std::string::npos);
+  {
+    std::ofstream f(path);
+    f << "listeners=PLAINTEXT://127.0.0.1:0\nthis line has no separator\n";
+  }
+  auto malformed = run_broker_once({path}, std::chrono::seconds(10));
+  EXPECT_EQ(malformed.first.code, 2);
+  EXPECT_NE(malformed.second.find(path + ":2"), std::string::npos) << malformed.second;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kb::testing
