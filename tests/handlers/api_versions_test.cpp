@@ -1,0 +1,55 @@
+#include "kb/handlers/api_versions.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "kb/protocol/header.hpp"
+
+namespace kb::handlers {
+namespace {
+
+TEST(ApiRegistry, FindsRegisteredEntriesOnly) {
+  ApiRegistry registry = make_broker_registry();
+  EXPECT_NE(registry.find(18), nullptr);
+  EXPECT_EQ(registry.find(-1), nullptr);
+  EXPECT_EQ(registry.find(127), nullptr);
+  EXPECT_EQ(registry.find(32000), nullptr);
+}
+
+TEST(ApiRegistry, RejectsDuplicateKeys) {
+  ApiRegistry registry;
+  registry.add(api_versions_entry());
+  EXPECT_THROW(registry.add(api_versions_entry()), std::logic_error);
+}
+
+// What is advertised is exactly what the registry dispatches.
+TEST(ApiVersionsHandler, ListsEveryRegistryEntryWithItsRange) {
+  ApiRegistry registry = make_broker_registry();
+  protocol::RequestHeader header{18, 4, 1, "t"};
+  RequestContext ctx{header, registry};
+  auto response = handle_api_versions(ctx, {}, 4);
+  EXPECT_EQ(response.error_code, 0);
+  ASSERT_EQ(response.api_keys.size(), registry.entries().size());
+  std::set<int16_t> keys;
+  for (const auto& k : response.api_keys) {
+    const ApiEntry* e = registry.find(k.api_key);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(k.min_version, e->versions.min);
+    EXPECT_EQ(k.max_version, e->versions.max);
+    keys.insert(k.api_key);
+  }
+  EXPECT_EQ(keys.size(), response.api_keys.size());
+}
+
+TEST(ApiVersionsHandler, UnsupportedAnswerListsOnlyApiVersions) {
+  ApiRegistry registry = make_broker_registry();
+  ByteBuffer b;
+  wire::Writer w(b);
+  write_api_versions_unsupported(registry, w);
+  const std::vector<uint8_t> expected = {0, 35, 0, 0, 0, 1, 0, 18, 0, 0, 0, 4};
+  EXPECT_EQ(std::vector<uint8_t>(b.data(), b.data() + b.size()), expected);
+}
+
+}  // namespace
+}  // namespace kb::handlers
