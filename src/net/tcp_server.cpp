@@ -84,16 +84,31 @@ void Connection::read_input() {
     return close_now();
   }
   in.commit(static_cast<size_t>(n));
-  handle_frames();
+  handle_frames(in);
 }
 
-void Connection::handle_frames() {
-  ByteBuffer& in = input_.empty() ? server_.shared_input_ : input_;
-  const bool shared_out = pending_.empty();
+void Connection::resume() {
+  if (!held_ || closed_) return;
+  held_ = false;
+  write_pending();
+  if (closed_) return;
+  if (!input_.empty() && !closing_) {
+    handle_frames(input_);
+  } else {
+    update_interest();
+  }
+}
+
+void Connection::handle_frames(ByteBuffer& in) {
+  // The shared output buffer is used only when this connection has nothing
+  // queued and no other connection is using it (a handler may touch another
+  // connection while this one is being handled).
+  const bool shared_out = pending_.empty() && !server_.shared_output_in_use_;
   output_ = shared_out ? &server_.shared_output_ : &pending_;
+  if (shared_out) server_.shared_output_in_use_ = true;
 
   const auto& opts = server_.options_;
-  while (!closing_ && in.size() >= 4) {
+  while (!closing_ && !held_ && in.size() >= 4) {
     size_t frame_size = read_be32(in.data());
     if (frame_size < opts.min_frame_size || frame_size > opts.max_frame_size) {
       spdlog::warn("connection {} ({}): frame size {} outside [{}, {}], closing", id_, peer_,
@@ -120,6 +135,7 @@ void Connection::handle_frames() {
     // Fast path: the shared buffer goes to the socket directly and only what
     // the kernel did not take is copied into this connection's own buffer.
     ByteBuffer& out = server_.shared_output_;
+    server_.shared_output_in_use_ = false;
     if (!out.empty()) {
       ssize_t n = ::send(fd_, out.data(), out.size(), MSG_NOSIGNAL);
       if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -159,14 +175,14 @@ void Connection::write_pending() {
     pending_.release();
     update_interest();
     // Frames held back while output was over the high-water mark can go now.
-    if (!closed_ && !closing_ && !input_.empty() && !read_paused_) handle_frames();
+    if (!closed_ && !closing_ && !held_ && !input_.empty()) handle_frames(input_);
   }
 }
 
 void Connection::update_interest() {
   if (closed_) return;
   if (closing_ && pending_.empty()) return close_now();
-  read_paused_ = closing_ || server_.draining_ ||
+  read_paused_ = closing_ || held_ || server_.draining_ ||
                  pending_.size() > server_.options_.output_high_water;
   uint32_t want = (read_paused_ ? 0u : uint32_t{EPOLLIN}) | (pending_.empty() ? 0u : uint32_t{EPOLLOUT});
   if (want != interest_) {

@@ -39,13 +39,20 @@ class Connection final : public IoHandler {
 
   size_t pending_output() const { return pending_.size(); }
 
+  // Stops handling further frames (they stay buffered, and reading pauses)
+  // until resume(): a request whose answer comes later holds its connection,
+  // so responses keep request order, as Kafka does.
+  void hold() { held_ = true; }
+  void resume();
+  bool held() const { return held_; }
+
   void on_io(uint32_t events) override;
 
  private:
   friend class TcpServer;
 
   void read_input();
-  void handle_frames();
+  void handle_frames(ByteBuffer& in);
   void write_pending();
   void update_interest();
   void close_now();
@@ -61,6 +68,7 @@ class Connection final : public IoHandler {
   bool closing_ = false;
   bool closed_ = false;
   bool read_paused_ = false;
+  bool held_ = false;
 };
 
 // What the layer above provides: it turns request frames into responses.
@@ -128,6 +136,7 @@ class TcpServer final : public IoHandler {
   std::vector<std::unique_ptr<Connection>> closed_;  // freed before sleeping
   ByteBuffer shared_input_;
   ByteBuffer shared_output_;
+  bool shared_output_in_use_ = false;
 };
 
 }  // namespace kb::net
