@@ -9,14 +9,43 @@
 
 namespace kb::broker {
 
+using handlers::Clock;
 using protocol::ApiKey;
 
+BrokerService::BrokerService(net::EventLoop& loop, const handlers::ApiRegistry& registry,
+                             cluster::BrokerState& state)
+    : loop_(loop), registry_(registry), state_(state), seen_generation_(state.data_generation) {
+  loop_.add_before_sleep([this] { retry_on_new_data(); });
+}
+
+BrokerService::~BrokerService() {
+  for (auto& [id, w] : waiting_) loop_.cancel(w.timer);
+}
+
 void BrokerService::on_frame(net::Connection& conn, std::span<const uint8_t> frame) {
+  Clock::time_point until;
+  const Clock::time_point arrival = loop_.now();
+  if (handle(conn, frame, arrival, true, &until) == Outcome::kWait)
+    wait(conn, frame, arrival, until);
+}
+
+void BrokerService::on_close(net::Connection& conn) {
+  auto it = waiting_.find(conn.id());
+  if (it == waiting_.end()) return;
+  loop_.cancel(it->second.timer);
+  waiting_.erase(it);
+}
+
+BrokerService::Outcome BrokerService::handle(net::Connection& conn,
+                                             std::span<const uint8_t> frame,
+                                             Clock::time_point arrival, bool may_wait,
+                                             Clock::time_point* wait_until) {
   wire::Reader reader(frame);
   protocol::RequestHeader header = protocol::read_request_header_prefix(reader);
   if (!reader.ok()) {
     spdlog::warn("connection {} ({}): truncated request header, closing", conn.id(), conn.peer());
-    return conn.close_after_flush();
+    conn.close_after_flush();
+    return Outcome::kDone;
   }
 
   ByteBuffer& out = conn.output();
@@ -28,7 +57,8 @@ void BrokerService::on_frame(net::Connection& conn, std::span<const uint8_t> fra
   if (entry == nullptr) {
     spdlog::debug("connection {} ({}): unknown api key {}, closing", conn.id(), conn.peer(),
                   header.api_key);
-    return conn.close_after_flush();
+    conn.close_after_flush();
+    return Outcome::kDone;
   }
   if (!entry->versions.contains(header.api_version)) {
     if (is_api_versions) {
@@ -36,12 +66,13 @@ void BrokerService::on_frame(net::Connection& conn, std::span<const uint8_t> fra
       protocol::write_response_header(writer, header.correlation_id, false);
       handlers::write_api_versions_unsupported(registry_, writer);
       writer.patch_int32(size_at, static_cast<int32_t>(out.size() - size_at - 4));
-      return;
+      return Outcome::kDone;
     }
     spdlog::debug("connection {} ({}): {} v{} is not served ({}-{}), closing", conn.id(),
                   conn.peer(), entry->name, header.api_version, entry->versions.min,
                   entry->versions.max);
-    return conn.close_after_flush();
+    conn.close_after_flush();
+    return Outcome::kDone;
   }
 
   const bool flexible = entry->flexible(header.api_version);
@@ -50,14 +81,15 @@ void BrokerService::on_frame(net::Connection& conn, std::span<const uint8_t> fra
     spdlog::warn("connection {} ({}): malformed {} v{} header at byte {}: {}, closing", conn.id(),
                  conn.peer(), entry->name, header.api_version, reader.error()->position,
                  reader.error()->what);
-    return conn.close_after_flush();
+    conn.close_after_flush();
+    return Outcome::kDone;
   }
 
   size_t size_at = writer.reserve_int32();
   // ApiVersions answers with header v0 at every version, so a client can read
   // it before knowing what the broker speaks.
   protocol::write_response_header(writer, header.correlation_id, flexible && !is_api_versions);
-  handlers::RequestContext ctx{header, registry_};
+  handlers::RequestContext ctx{header, registry_, state_, arrival, loop_.now(), may_wait, {}};
   handlers::DispatchResult result;
   try {
     result = entry->dispatch(ctx, reader, header.api_version, writer);
@@ -65,23 +97,79 @@ void BrokerService::on_frame(net::Connection& conn, std::span<const uint8_t> fra
     spdlog::error("connection {} ({}): {} v{} failed: {}, closing", conn.id(), conn.peer(),
                   entry->name, header.api_version, e.what());
     out.truncate(start);
-    return conn.close_after_flush();
+    conn.close_after_flush();
+    return Outcome::kDone;
   }
   switch (result) {
     case handlers::DispatchResult::kResponded:
       writer.patch_int32(size_at, static_cast<int32_t>(out.size() - size_at - 4));
-      return;
+      return Outcome::kDone;
     case handlers::DispatchResult::kNoResponse:
       out.truncate(start);
-      return;
+      return Outcome::kDone;
+    case handlers::DispatchResult::kWait:
+      out.truncate(start);
+      *wait_until = *ctx.wait_until;
+      return Outcome::kWait;
     case handlers::DispatchResult::kDecodeFailed:
       out.truncate(start);
       spdlog::warn("connection {} ({}): malformed {} v{} request at byte {}: {}, closing",
                    conn.id(), conn.peer(), entry->name, header.api_version,
                    reader.error() ? reader.error()->position : 0,
                    reader.error() ? reader.error()->what : "unknown");
-      return conn.close_after_flush();
+      conn.close_after_flush();
+      return Outcome::kDone;
   }
+  return Outcome::kDone;
+}
+
+void BrokerService::wait(net::Connection& conn, std::span<const uint8_t> frame,
+                         Clock::time_point arrival, Clock::time_point until) {
+  conn.hold();
+  WaitingRequest& w = waiting_[conn.id()];
+  w.conn = &conn;
+  w.frame.assign(frame.begin(), frame.end());
+  w.arrival = arrival;
+  auto delay = std::chrono::ceil<std::chrono::milliseconds>(until - loop_.now());
+  const uint64_t id = conn.id();
+  w.timer = loop_.run_after(std::max(delay, std::chrono::milliseconds(0)),
+                            [this, id] { retry(id, false); });
+}
+
+void BrokerService::retry(uint64_t conn_id, bool may_wait) {
+  auto it = waiting_.find(conn_id);
+  if (it == waiting_.end()) return;
+  WaitingRequest w = std::move(it->second);
+  waiting_.erase(it);
+  loop_.cancel(w.timer);
+
+  net::Connection& conn = *w.conn;
+  Clock::time_point until;
+  if (handle(conn, w.frame, w.arrival, may_wait, &until) == Outcome::kWait) {
+    // Still not enough: keep waiting until the original deadline.
+    WaitingRequest& again = waiting_[conn_id];
+    again = std::move(w);
+    auto delay = std::chrono::ceil<std::chrono::milliseconds>(until - loop_.now());
+    again.timer = loop_.run_after(std::max(delay, std::chrono::milliseconds(0)),
+                                  [this, conn_id] { retry(conn_id, false); });
+    return;
+  }
+  conn.resume();
+}
+
+void BrokerService::retry_on_new_data() {
+  if (state_.data_generation == seen_generation_) return;
+  seen_generation_ = state_.data_generation;
+  std::vector<uint64_t> ids;
+  ids.reserve(waiting_.size());
+  for (const auto& [id, w] : waiting_) ids.push_back(id);
+  for (uint64_t id : ids) retry(id, true);
+}
+
+void BrokerService::complete_waiting() {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, w] : waiting_) ids.push_back(id);
+  for (uint64_t id : ids) retry(id, false);
 }
 
 }  // namespace kb::broker

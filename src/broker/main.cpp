@@ -122,7 +122,10 @@ int main(int argc, char** argv) {
   raise_fd_limit();
   kb::net::EventLoop loop;
   kb::handlers::ApiRegistry registry = kb::handlers::make_broker_registry();
-  kb::broker::BrokerService service(registry);
+  kb::cluster::BrokerState state;
+  state.node_id = config.node_id;
+  for (const auto& l : config.advertised_listeners) state.endpoints.push_back({l.name, l.host, l.port});
+  kb::broker::BrokerService service(loop, registry, state);
 
   kb::net::ServerOptions options;
   options.max_frame_size = static_cast<size_t>(config.socket_request_max_bytes);
@@ -147,6 +150,7 @@ int main(int argc, char** argv) {
     if (shutting_down) return;
     shutting_down = true;
     spdlog::info("signal {}: shutting down", signo);
+    service.complete_waiting();
     for (auto& s : servers) s->drain();
     loop.run_after(kShutdownBound, [&] {
       spdlog::warn("shutdown: output still pending after {} s, closing", kShutdownBound.count());

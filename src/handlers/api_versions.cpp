@@ -7,8 +7,9 @@ namespace kb::handlers {
 using protocol::ApiVersionsRequest;
 using protocol::ApiVersionsResponse;
 
-ApiVersionsResponse handle_api_versions(RequestContext& ctx, const ApiVersionsRequest& /*request*/,
-                                        int16_t /*version*/) {
+std::optional<ApiVersionsResponse> handle_api_versions(RequestContext& ctx,
+                                                       const ApiVersionsRequest& /*request*/,
+                                                       int16_t /*version*/) {
   ApiVersionsResponse response;
   response.api_keys.reserve(ctx.registry.entries().size());
   for (const ApiEntry& e : ctx.registry.entries())

@@ -27,8 +27,9 @@ TEST(ApiRegistry, RejectsDuplicateKeys) {
 TEST(ApiVersionsHandler, ListsEveryRegistryEntryWithItsRange) {
   ApiRegistry registry = make_broker_registry();
   protocol::RequestHeader header{18, 4, 1, "t"};
-  RequestContext ctx{header, registry};
-  auto response = handle_api_versions(ctx, {}, 4);
+  cluster::BrokerState state;
+  RequestContext ctx{header, registry, state, Clock::now(), Clock::now(), true, {}};
+  auto response = *handle_api_versions(ctx, {}, 4);
   EXPECT_EQ(response.error_code, 0);
   ASSERT_EQ(response.api_keys.size(), registry.entries().size());
   std::set<int16_t> keys;

@@ -1,8 +1,13 @@
 #pragma once
 
+#include <cstdint>
 #include <span>
+#include <unordered_map>
+#include <vector>
 
+#include "kb/cluster/broker_state.hpp"
 #include "kb/handlers/api_registry.hpp"
+#include "kb/net/event_loop.hpp"
 #include "kb/net/tcp_server.hpp"
 
 namespace kb::broker {
@@ -13,14 +18,45 @@ namespace kb::broker {
 // unsupported version (other than ApiVersions') or a body that does not decode
 // closes the connection; ApiVersions at an unknown version gets
 // UNSUPPORTED_VERSION; domain errors are the handlers' error codes.
+//
+// A request that waits (a long-poll Fetch) holds its connection, so later
+// requests on it are answered after it, in order. Its frame is kept and handled
+// again when data is appended (checked once per loop turn) or when its time is up.
 class BrokerService final : public net::FrameHandler {
  public:
-  explicit BrokerService(const handlers::ApiRegistry& registry) : registry_(registry) {}
+  BrokerService(net::EventLoop& loop, const handlers::ApiRegistry& registry,
+                cluster::BrokerState& state);
+  ~BrokerService() override;
 
   void on_frame(net::Connection& conn, std::span<const uint8_t> frame) override;
+  void on_close(net::Connection& conn) override;
+
+  // Shutdown: answer every waiting request now.
+  void complete_waiting();
+  size_t waiting_count() const { return waiting_.size(); }
 
  private:
+  struct WaitingRequest {
+    net::Connection* conn = nullptr;
+    std::vector<uint8_t> frame;
+    handlers::Clock::time_point arrival;
+    net::EventLoop::TimerId timer = 0;
+  };
+
+  enum class Outcome { kDone, kWait };
+  Outcome handle(net::Connection& conn, std::span<const uint8_t> frame,
+                 handlers::Clock::time_point arrival, bool may_wait,
+                 handlers::Clock::time_point* wait_until);
+  void wait(net::Connection& conn, std::span<const uint8_t> frame,
+            handlers::Clock::time_point arrival, handlers::Clock::time_point until);
+  void retry(uint64_t conn_id, bool may_wait);
+  void retry_on_new_data();
+
+  net::EventLoop& loop_;
   const handlers::ApiRegistry& registry_;
+  cluster::BrokerState& state_;
+  std::unordered_map<uint64_t, WaitingRequest> waiting_;  // by connection id
+  uint64_t seen_generation_ = 0;
 };
 
 }  // namespace kb::broker

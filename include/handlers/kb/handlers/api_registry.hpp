@@ -1,11 +1,14 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
 
+#include "kb/cluster/broker_state.hpp"
 #include "kb/protocol/api_key.hpp"
 #include "kb/protocol/header.hpp"
 #include "kb/wire/reader.hpp"
@@ -16,15 +19,27 @@ namespace kb::handlers {
 
 class ApiRegistry;
 
+using Clock = std::chrono::steady_clock;
+
 // What a handler sees besides its request.
 struct RequestContext {
   const protocol::RequestHeader& header;
   const ApiRegistry& registry;
+  cluster::BrokerState& state;
+  Clock::time_point arrival;  // when the request first arrived
+  Clock::time_point now;
+  // A handler that would rather answer later (a Fetch below min_bytes) may,
+  // while this is true, set wait_until and return kWait. The request is then
+  // handled again when data is appended or at wait_until, with may_wait
+  // false the last time.
+  bool may_wait = true;
+  std::optional<Clock::time_point> wait_until;
 };
 
 enum class DispatchResult {
   kResponded,     // the response body was written
   kNoResponse,    // nothing is sent back (Produce with acks=0)
+  kWait,          // nothing yet: handle the request again later (see RequestContext)
   kDecodeFailed,  // the body did not decode: the connection is closed
 };
 
@@ -42,26 +57,29 @@ struct ApiEntry {
   bool flexible(int16_t version) const { return version >= first_flexible; }
 };
 
-// A handler turns a decoded request into a response. The adapter decodes the
+// A handler turns a decoded request into a response (or nothing: no response
+// for acks=0, or wait when it set ctx.wait_until). The adapter decodes the
 // body with the message's own definition, calls it, and encodes the result.
-template <class Request, class Response,
-          Response (*Handler)(RequestContext&, const Request&, int16_t version)>
+template <class Request, class Response>
+using Handler = std::optional<Response> (*)(RequestContext&, const Request&, int16_t version);
+
+template <class Request, class Response, Handler<Request, Response> Handle>
 DispatchResult dispatch_message(RequestContext& ctx, wire::Reader& body, int16_t version,
                                 wire::Writer& out) {
   const bool flexible = version >= Request::kFirstFlexible;
   Request request;
   wire::decode(body, request, version, flexible);
   if (!body.ok()) return DispatchResult::kDecodeFailed;
-  Response response = Handler(ctx, request, version);
-  wire::encode(out, response, version, flexible);
+  std::optional<Response> response = Handle(ctx, request, version);
+  if (!response) return ctx.wait_until ? DispatchResult::kWait : DispatchResult::kNoResponse;
+  wire::encode(out, *response, version, flexible);
   return DispatchResult::kResponded;
 }
 
-template <class Request, class Response,
-          Response (*Handler)(RequestContext&, const Request&, int16_t version)>
+template <class Request, class Response, Handler<Request, Response> Handle>
 ApiEntry make_entry(std::string_view name, protocol::VersionRange served) {
   return ApiEntry{Request::kApiKey, name, served, Request::kFirstFlexible,
-                  &dispatch_message<Request, Response, Handler>};
+                  &dispatch_message<Request, Response, Handle>};
 }
 
 class ApiRegistry {
