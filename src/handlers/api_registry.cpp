@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "kb/handlers/api_versions.hpp"
+#include "kb/handlers/describe_topic_partitions.hpp"
 
 namespace kb::handlers {
 
@@ -27,6 +28,7 @@ const ApiEntry* ApiRegistry::find(int16_t api_key) const {
 ApiRegistry make_broker_registry() {
   ApiRegistry registry;
   registry.add(api_versions_entry());
+  registry.add(describe_topic_partitions_entry());
   return registry;
 }
 
