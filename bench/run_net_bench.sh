@@ -1,0 +1,337 @@
+#!/usr/bin/env bash
+# Network benchmark: the broker against kb_echo_server, a minimal epoll server that answers every
+# request with a same-sized canned frame and so marks the I/O ceiling on this machine.
+#
+#   bench/run_net_bench.sh
+#
+# Prints requests/s and p50/p99 latency for (1 conn, depth 1), (16 conn, depth 1) and
+# (16 conn, depth 16) against both servers with the broker/echo ratio next to its target, then
+# the broker's RSS when idle and with 1,000 idle connections. Without a broker binary only the
+# echo columns are measured.
+#
+# Environment: KB_BENCH_SECONDS (measured seconds per run, default 3), KB_BENCH_WARMUP (default
+# 1), KB_BENCH_RESPONSE_BYTES (echo response size when no broker answers, default 256),
+# KB_BENCH_PIN (default 1: servers on CPU 1, load generator on CPU 0; 0 leaves placement to the
+# scheduler, which makes depth-1 results swing several-fold between same-CPU and cross-CPU runs).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+readonly ROOT
+readonly RUN_SECONDS=${KB_BENCH_SECONDS:-3}
+readonly WARMUP_SECONDS=${KB_BENCH_WARMUP:-1}
+readonly FALLBACK_RESPONSE_BYTES=${KB_BENCH_RESPONSE_BYTES:-256}
+readonly PIN=${KB_BENCH_PIN:-1}
+readonly IDLE_CONNECTIONS=1000
+readonly IDLE_TARGET_KIB=$((16 * 1024))
+readonly PER_CONNECTION_TARGET_KIB=64
+# connections, depth, minimum broker/echo throughput ratio
+readonly SCENARIOS=("1 1 0.8" "16 1 0.7" "16 16 0.5")
+
+log() { printf '%s\n' "$*" >&2; }
+die() {
+  log "run_net_bench: error: $*"
+  exit 1
+}
+
+# Runs a command with a time limit but in our process group, so that Ctrl-C reaches it and, when
+# it dies of that signal, the script too (plain `timeout` would shield it in a group of its own).
+bounded() {
+  local seconds=$1
+  shift
+  timeout --foreground --kill-after=5 "$seconds" "$@"
+}
+
+WORK=$(mktemp -d /tmp/kb-net-bench.XXXXXX)
+PIDS=()
+
+# Drops a reaped process from PIDS so cleanup never signals a recycled pid.
+forget_process() {
+  local pid kept=()
+  for pid in "${PIDS[@]}"; do [[ $pid == "$1" ]] || kept+=("$pid"); done
+  PIDS=("${kept[@]}")
+}
+
+# TERM, then KILL if the process is still there after 2 s.
+stop_process() {
+  local pid=$1
+  if kill -TERM "$pid" 2>/dev/null; then
+    for _ in {1..20}; do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+  forget_process "$pid"
+}
+
+cleanup() {
+  set +e
+  local pid
+  for pid in "${PIDS[@]}"; do stop_process "$pid"; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The idle-connection test needs 1,000+ descriptors in the load generator and the servers.
+if [[ $(ulimit -n) != unlimited ]] && (($(ulimit -n) < 4096)); then
+  ulimit -n 4096 || die "cannot raise the open-file limit to 4096 (hard limit: $(ulimit -Hn))"
+fi
+
+# --- Build -------------------------------------------------------------------------------------
+
+# Reuse the main Release tree when it already holds a broker; otherwise use a private one.
+if [[ -x $ROOT/build/release/src/broker/kafka-broker && -f $ROOT/build/release/build.ninja ]]; then
+  BUILD_DIR=$ROOT/build/release
+else
+  BUILD_DIR=$ROOT/build/release-bench
+fi
+readonly BUILD_DIR
+
+has_ninja_target() { ninja -C "$BUILD_DIR" -t targets all 2>/dev/null | grep -q "^$1:"; }
+
+log "building in $BUILD_DIR"
+if [[ ! -f $BUILD_DIR/build.ninja ]]; then
+  cmake -G Ninja -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DKB_BUILD_TESTS=OFF \
+    >"$WORK/cmake.log" 2>&1 || { cat "$WORK/cmake.log" >&2; die "cmake failed"; }
+elif ! has_ninja_target bench/kb_load_generator; then
+  # Configured before bench/ existed: re-run cmake with the cached settings.
+  cmake -S "$ROOT" -B "$BUILD_DIR" >"$WORK/cmake.log" 2>&1 ||
+    { cat "$WORK/cmake.log" >&2; die "cmake failed"; }
+fi
+bounded 900 ninja -C "$BUILD_DIR" kb_load_generator kb_echo_server >"$WORK/build.log" 2>&1 ||
+  { tail -n 40 "$WORK/build.log" >&2; die "building the benchmark tools failed"; }
+readonly LOADGEN=$BUILD_DIR/bench/kb_load_generator
+readonly ECHO_SERVER=$BUILD_DIR/bench/kb_echo_server
+
+readonly BROKER=$BUILD_DIR/src/broker/kafka-broker
+if has_ninja_target src/broker/kafka-broker; then
+  if ! bounded 900 ninja -C "$BUILD_DIR" src/broker/kafka-broker >>"$WORK/build.log" 2>&1; then
+    tail -n 20 "$WORK/build.log" >&2
+    log "warning: building kafka-broker failed; using the existing binary if there is one"
+  fi
+fi
+
+# Percentage of CPU time spent busy over the next second, from /proc/stat.
+cpu_busy_percent() {
+  local before after total=0 idle field
+  read -r -a before < <(grep '^cpu ' /proc/stat)
+  sleep 1
+  read -r -a after < <(grep '^cpu ' /proc/stat)
+  for field in 1 2 3 4 5 6 7 8; do ((total += after[field] - before[field])) || true; done
+  idle=$((after[4] + after[5] - before[4] - before[5]))
+  echo $((total > 0 ? 100 * (total - idle) / total : 0))
+}
+
+# Two cores leave no headroom: anything else running shows up directly in the figures.
+BUSY_PERCENT=$(cpu_busy_percent)
+if ((BUSY_PERCENT > 10)); then
+  log "warning: the CPUs are ${BUSY_PERCENT}% busy before the benchmark: the figures will be noisy"
+fi
+
+# --- Placement ---------------------------------------------------------------------------------
+
+# A request/response ping-pong costs very different amounts when client and server share a CPU
+# and when they do not; fixing the placement makes runs comparable.
+if [[ $PIN == 1 ]] && (($(nproc) >= 2)) && command -v taskset >/dev/null; then
+  SERVER_ON_CPU=(taskset -c 1)
+  CLIENT_ON_CPU=(taskset -c 0)
+  PLACEMENT="servers on CPU 1, load generator on CPU 0"
+else
+  SERVER_ON_CPU=()
+  CLIENT_ON_CPU=()
+  PLACEMENT="unpinned"
+fi
+
+# --- Servers -----------------------------------------------------------------------------------
+
+# A port nothing on this host uses, below the ephemeral range so clients cannot take it.
+pick_free_port() {
+  local port
+  for _ in {1..100}; do
+    port=$((20000 + RANDOM % 12000))
+    if [[ -z $(ss -Htan "( sport = :$port or dport = :$port )") ]]; then
+      echo "$port"
+      return 0
+    fi
+  done
+  die "no free loopback port found"
+}
+
+# Waits up to 10 s for `pid` to listen on `port`; shows its log if it exits or never listens.
+wait_for_listener() {
+  local pid=$1 port=$2 log_file=$3
+  for _ in {1..100}; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "process $pid exited before listening on port $port; its log:"
+      tail -n 20 "$log_file" >&2
+      return 1
+    fi
+    [[ -n $(ss -Htln "sport = :$port") ]] && return 0
+    sleep 0.1
+  done
+  log "process $pid is not listening on port $port after 10 s; its log:"
+  tail -n 20 "$log_file" >&2
+  return 1
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+BROKER_PID=
+BROKER_PORT=
+BROKER_FRESH_RSS=
+RESPONSE_BYTES=$FALLBACK_RESPONSE_BYTES
+if [[ -x $BROKER ]]; then
+  BROKER_PORT=$(pick_free_port)
+  mkdir -p "$WORK/broker-data"
+  printf 'listeners=PLAINTEXT://127.0.0.1:%s\nlog.dirs=%s\n' "$BROKER_PORT" "$WORK/broker-data" \
+    >"$WORK/broker.properties"
+  "${SERVER_ON_CPU[@]}" "$BROKER" "$WORK/broker.properties" >"$WORK/broker.log" 2>&1 &
+  BROKER_PID=$!
+  PIDS+=("$BROKER_PID")
+  if ! wait_for_listener "$BROKER_PID" "$BROKER_PORT" "$WORK/broker.log"; then
+    log "the broker did not start: broker columns skipped"
+    BROKER_PID=
+  elif ! RESPONSE_BYTES=$(bounded 15 "$LOADGEN" --host 127.0.0.1 --port "$BROKER_PORT" \
+    --response-size 2>"$WORK/probe.err"); then
+    cat "$WORK/probe.err" >&2
+    log "the broker did not answer ApiVersions v4: broker columns skipped"
+    RESPONSE_BYTES=$FALLBACK_RESPONSE_BYTES
+    BROKER_PID=
+  else
+    BROKER_FRESH_RSS=$(rss_kib "$BROKER_PID")
+  fi
+else
+  log "no broker binary at $BROKER: measuring the echo server only"
+fi
+
+ECHO_PORT=$(pick_free_port)
+"${SERVER_ON_CPU[@]}" "$ECHO_SERVER" --port "$ECHO_PORT" --response-bytes "$RESPONSE_BYTES" \
+  >"$WORK/echo.log" 2>&1 &
+readonly ECHO_PID=$!
+PIDS+=("$ECHO_PID")
+wait_for_listener "$ECHO_PID" "$ECHO_PORT" "$WORK/echo.log" || die "the echo server did not start"
+ECHO_FRESH_RSS=$(rss_kib "$ECHO_PID")
+
+broker_alive() { [[ -n $BROKER_PID ]] && kill -0 "$BROKER_PID" 2>/dev/null; }
+
+# --- Throughput --------------------------------------------------------------------------------
+
+field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
+
+# Prints the load generator's result line; its stderr goes to $WORK/load.err.
+run_load() {
+  local port=$1 connections=$2 depth=$3
+  bounded $((RUN_SECONDS + WARMUP_SECONDS + 20)) \
+    "${CLIENT_ON_CPU[@]}" "$LOADGEN" --host 127.0.0.1 --port "$port" \
+    --connections "$connections" --depth "$depth" --seconds "$RUN_SECONDS" \
+    --warmup "$WARMUP_SECONDS" 2>"$WORK/load.err"
+}
+
+printf '\n== Throughput: ApiVersions v4, %s-byte responses, %s s per run after %s s warmup ==\n' \
+  "$RESPONSE_BYTES" "$RUN_SECONDS" "$WARMUP_SECONDS"
+printf '(%s)\n' "$PLACEMENT"
+printf '%-18s %12s %12s %8s %12s %20s %20s\n' scenario "echo req/s" "broker req/s" ratio \
+  target "echo p50/p99 us" "broker p50/p99 us"
+NOTES=()
+for scenario in "${SCENARIOS[@]}"; do
+  read -r connections depth target <<<"$scenario"
+  name="$connections conn, depth $depth"
+
+  echo_line=$(run_load "$ECHO_PORT" "$connections" "$depth") ||
+    { cat "$WORK/load.err" >&2; die "load against the echo server failed ($name)"; }
+  echo_rate=$(field "$echo_line" requests_per_sec)
+  echo_latency="$(field "$echo_line" p50_us)/$(field "$echo_line" p99_us)"
+
+  broker_rate=- broker_latency=- ratio=- verdict=''
+  if broker_alive; then
+    if broker_line=$(run_load "$BROKER_PORT" "$connections" "$depth"); then
+      broker_rate=$(field "$broker_line" requests_per_sec)
+      broker_latency="$(field "$broker_line" p50_us)/$(field "$broker_line" p99_us)"
+      ratio=$(awk -v b="$broker_rate" -v e="$echo_rate" 'BEGIN { printf "%.2f", b / e }')
+      verdict=$(awk -v r="$ratio" -v t="$target" 'BEGIN { print (r >= t) ? "ok" : "MISS" }')
+    else
+      broker_rate=failed
+      NOTES+=("broker run '$name' failed: $(tr '\n' ' ' <"$WORK/load.err")")
+    fi
+  fi
+  printf '%-18s %12s %12s %8s %12s %20s %20s\n' "$name" "$echo_rate" "$broker_rate" "$ratio" \
+    ">= $target $verdict" "$echo_latency" "$broker_latency"
+done
+for note in "${NOTES[@]}"; do log "$note"; done
+if [[ -n $BROKER_PID ]] && ! broker_alive; then
+  log "the broker exited during the runs; its log:"
+  tail -n 20 "$WORK/broker.log" >&2
+fi
+
+# --- Memory ------------------------------------------------------------------------------------
+
+# Sets BEFORE_KIB and WITH_KIB: the server's RSS before and while the load generator holds
+# IDLE_CONNECTIONS idle connections to it. Returns non-zero if the connections could not be held.
+measure_idle_connections() {
+  local pid=$1 port=$2 holder
+  BEFORE_KIB=$(rss_kib "$pid")
+  : >"$WORK/idle.out"
+  timeout --kill-after=5 30 "$LOADGEN" --host 127.0.0.1 --port "$port" \
+    --idle "$IDLE_CONNECTIONS" --seconds 4 >"$WORK/idle.out" 2>"$WORK/idle.err" &
+  holder=$!
+  PIDS+=("$holder")
+  for _ in {1..150}; do
+    grep -q established "$WORK/idle.out" && break
+    kill -0 "$holder" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! grep -q established "$WORK/idle.out"; then
+    cat "$WORK/idle.err" >&2
+    stop_process "$holder"
+    return 1
+  fi
+  sleep 1  # The handshakes are done; give the server time to accept and set up every connection.
+  WITH_KIB=$(rss_kib "$pid")
+  local status=0
+  wait "$holder" || status=$?
+  forget_process "$holder"
+  if ((status != 0)); then
+    cat "$WORK/idle.err" >&2
+    return 1
+  fi
+}
+
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+per_connection_kib() {
+  awk -v a="$1" -v b="$2" -v n="$IDLE_CONNECTIONS" 'BEGIN { printf "%.1f", (b - a) / n }'
+}
+meets() { awk -v v="$1" -v t="$2" 'BEGIN { print (v < t) ? "ok" : "MISS" }'; }
+
+measure_idle_connections "$ECHO_PID" "$ECHO_PORT" ||
+  die "holding idle connections to the echo server failed"
+echo_before=$BEFORE_KIB echo_with=$WITH_KIB
+echo_per_connection=$(per_connection_kib "$echo_before" "$echo_with")
+
+broker_fresh=- broker_before=- broker_with=- broker_per_connection=- fresh_verdict='' per_verdict=
+if broker_alive; then
+  broker_fresh=$(mib "$BROKER_FRESH_RSS")
+  fresh_verdict=$(meets "$BROKER_FRESH_RSS" "$IDLE_TARGET_KIB")
+  if measure_idle_connections "$BROKER_PID" "$BROKER_PORT"; then
+    broker_before=$(mib "$BEFORE_KIB")
+    broker_with=$(mib "$WITH_KIB")
+    broker_per_connection=$(per_connection_kib "$BEFORE_KIB" "$WITH_KIB")
+    per_verdict=$(meets "$broker_per_connection" "$PER_CONNECTION_TARGET_KIB")
+    broker_per_connection="$broker_per_connection KiB"
+  else
+    broker_with=failed
+    log "holding $IDLE_CONNECTIONS idle connections to the broker failed"
+  fi
+fi
+
+printf '\n== Memory: VmRSS ==\n'
+printf '%-28s %14s %14s %s\n' "" broker echo target
+printf '%-28s %14s %14s %s\n' "idle, fresh start" "$broker_fresh" "$(mib "$ECHO_FRESH_RSS")" \
+  "< $((IDLE_TARGET_KIB / 1024)) MiB $fresh_verdict"
+printf '%-28s %14s %14s\n' "idle, after the load runs" "$broker_before" "$(mib "$echo_before")"
+printf '%-28s %14s %14s\n' "with $IDLE_CONNECTIONS idle connections" "$broker_with" \
+  "$(mib "$echo_with")"
+printf '%-28s %14s %14s %s\n' "per idle connection" "$broker_per_connection" \
+  "$echo_per_connection KiB" "< $PER_CONNECTION_TARGET_KIB KiB $per_verdict"
