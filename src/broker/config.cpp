@@ -1,6 +1,7 @@
 #include "kb/broker/config.hpp"
 
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -36,7 +37,20 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   return parts;
 }
 
-// Java properties escapes: \t \n \r \f, \uXXXX is kept verbatim, anything else
+void append_utf8(std::string& out, unsigned code) {
+  if (code < 0x80) {
+    out.push_back(static_cast<char>(code));
+  } else if (code < 0x800) {
+    out.push_back(static_cast<char>(0xc0 | (code >> 6)));
+    out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
+  } else {
+    out.push_back(static_cast<char>(0xe0 | (code >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
+  }
+}
+
+// Java properties escapes: \t \n \r \f, \uXXXX (as UTF-8), anything else
 // stands for itself (so "\:" is ":" and "\\" is "\").
 std::string unescape(std::string_view s) {
   std::string out;
@@ -47,6 +61,15 @@ std::string unescape(std::string_view s) {
       continue;
     }
     char c = s[++i];
+    if (c == 'u' && i + 4 < s.size()) {
+      unsigned code = 0;
+      auto [end, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 5, code, 16);
+      if (ec == std::errc() && end == s.data() + i + 5) {
+        append_utf8(out, code);
+        i += 4;
+        continue;
+      }
+    }
     switch (c) {
       case 't': out.push_back('\t'); break;
       case 'n': out.push_back('\n'); break;
@@ -252,6 +275,9 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
 
 ConfigResult load_config(const std::string& path, const std::vector<std::string>& overrides) {
   if (path.empty()) return parse_config(kEmbeddedDefaults, "<embedded defaults>", overrides);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    return {std::nullopt, fmt::format("{}: not a readable configuration file", path)};
   std::ifstream in(path);
   if (!in) return {std::nullopt, fmt::format("{}: cannot read the configuration file", path)};
   std::stringstream text;

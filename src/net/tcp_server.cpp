@@ -20,6 +20,10 @@ namespace kb::net {
 namespace {
 
 constexpr int kMaxAcceptsPerTurn = 256;
+// How long a closing connection keeps reading (and dropping) what the client
+// still sends, so that closing with unread input does not reset the
+// connection and destroy responses the client has not read yet.
+constexpr auto kLingerTime = std::chrono::milliseconds(1000);
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
 
 uint32_t read_be32(const uint8_t* p) {
@@ -52,14 +56,52 @@ Connection::~Connection() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+bool Connection::has_whole_frame() const {
+  if (input_.size() < 4) return false;
+  size_t frame_size = read_be32(input_.data());
+  const auto& opts = server_.options_;
+  // An invalid size counts: handling it closes the connection.
+  if (frame_size < opts.min_frame_size || frame_size > opts.max_frame_size) return true;
+  return input_.size() >= frame_size + 4;
+}
+
 void Connection::on_io(uint32_t events) {
+  if (lingering_) return discard_input();
   if (events & (EPOLLERR | EPOLLHUP)) {
     // Whatever arrived before the hang-up is still handled below (EPOLLIN is
     // set too when data is waiting); a reset peer has nothing to send to.
     if (!(events & EPOLLIN)) return close_now();
   }
-  if (events & EPOLLOUT) write_pending();
-  if (!closed_ && (events & EPOLLIN) && !read_paused_) read_input();
+  if (events & EPOLLOUT) {
+    write_pending();
+    // Frames held back at the high-water mark: one more batch per turn.
+    if (!closed_ && pending_.empty() && !held_ && !closing_ && has_whole_frame())
+      handle_frames(input_);
+  }
+  if (!closed_ && !lingering_ && (events & EPOLLIN) && !read_paused_) read_input();
+}
+
+void Connection::linger() {
+  if (closed_ || lingering_) return;
+  lingering_ = true;
+  ::shutdown(fd_, SHUT_WR);
+  input_.release();
+  pending_.release();
+  server_.loop_.modify(fd_, EPOLLIN);
+  interest_ = EPOLLIN;
+  const uint64_t id = id_;
+  TcpServer* server = &server_;
+  linger_timer_ = server_.loop_.run_after(kLingerTime, [server, id] {
+    auto it = server->connections_.find(id);
+    if (it != server->connections_.end()) it->second->close_now();
+  });
+}
+
+void Connection::discard_input() {
+  uint8_t sink[4096];
+  ssize_t n = ::recv(fd_, sink, sizeof(sink), 0);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+    close_now();
 }
 
 void Connection::read_input() {
@@ -75,8 +117,13 @@ void Connection::read_input() {
   }
   ssize_t n = ::recv(fd_, in.prepare(want), want, 0);
   if (n == 0) {
-    // The client closed its side: answer nothing more, drop what was partial.
-    return close_now();
+    // The client closed its side: what is already answered still goes out
+    // (a client may half-close after its last request); a partial frame is
+    // dropped.
+    closing_ = true;
+    input_.release();
+    if (pending_.empty()) return close_now();
+    return update_interest();
   }
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
@@ -174,22 +221,23 @@ void Connection::write_pending() {
   if (pending_.empty()) {
     pending_.release();
     update_interest();
-    // Frames held back while output was over the high-water mark can go now.
-    if (!closed_ && !closing_ && !held_ && !input_.empty()) handle_frames(input_);
   }
 }
 
 void Connection::update_interest() {
-  if (closed_) return;
-  if (closing_ && pending_.empty()) return close_now();
+  if (closed_ || lingering_) return;
+  if ((closing_ || server_.draining_) && pending_.empty()) return linger();
   read_paused_ = closing_ || held_ || server_.draining_ ||
                  pending_.size() > server_.options_.output_high_water;
-  uint32_t want = (read_paused_ ? 0u : uint32_t{EPOLLIN}) | (pending_.empty() ? 0u : uint32_t{EPOLLOUT});
+  // EPOLLOUT also while whole frames wait behind the high-water mark: the
+  // socket is writable, so the next turn handles the next batch.
+  const bool frames_waiting = !held_ && !closing_ && has_whole_frame();
+  uint32_t want = (read_paused_ ? 0u : uint32_t{EPOLLIN}) |
+                  (pending_.empty() && !frames_waiting ? 0u : uint32_t{EPOLLOUT});
   if (want != interest_) {
     server_.loop_.modify(fd_, want);
     interest_ = want;
   }
-  if (server_.draining_ && pending_.empty()) close_now();
 }
 
 void Connection::close_after_flush() { closing_ = true; }
@@ -197,6 +245,7 @@ void Connection::close_after_flush() { closing_ = true; }
 void Connection::close_now() {
   if (closed_) return;
   closed_ = true;
+  if (lingering_) server_.loop_.cancel(linger_timer_);
   server_.release(*this);
 }
 
@@ -327,7 +376,6 @@ void TcpServer::accept_ready() {
 
 void TcpServer::release(Connection& conn) {
   loop_.unwatch(conn.fd_);
-  ::shutdown(conn.fd_, SHUT_RDWR);
   handler_.on_close(conn);
   auto it = connections_.find(conn.id_);
   if (it == connections_.end()) return;

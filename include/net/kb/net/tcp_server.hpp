@@ -55,6 +55,11 @@ class Connection final : public IoHandler {
   void handle_frames(ByteBuffer& in);
   void write_pending();
   void update_interest();
+  bool has_whole_frame() const;
+  // Graceful close: send FIN, drop whatever still arrives, close on EOF or
+  // after a bound.
+  void linger();
+  void discard_input();
   void close_now();
 
   TcpServer& server_;
@@ -69,6 +74,8 @@ class Connection final : public IoHandler {
   bool closed_ = false;
   bool read_paused_ = false;
   bool held_ = false;
+  bool lingering_ = false;
+  EventLoop::TimerId linger_timer_ = 0;
 };
 
 // What the layer above provides: it turns request frames into responses.
