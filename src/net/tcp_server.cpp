@@ -113,16 +113,14 @@ void Connection::read_input() {
   if (!input_.empty() && input_.size() >= 4) {
     size_t frame_total = size_t{read_be32(input_.data())} + 4;
     if (frame_total > input_.size())
-      want = std::clamp<size_t>(frame_total - input_.size(), chunk, 1024 * 1024);
+      want = std::max(chunk, std::min<size_t>(frame_total - input_.size(), 1024 * 1024));
   }
   ssize_t n = ::recv(fd_, in.prepare(want), want, 0);
   if (n == 0) {
-    // The client closed its side: what is already answered still goes out
+    // The client closed its side: whole requests it sent are still answered
     // (a client may half-close after its last request); a partial frame is
-    // dropped.
-    closing_ = true;
-    input_.release();
-    if (pending_.empty()) return close_now();
+    // dropped once nothing else is left.
+    peer_closed_ = true;
     return update_interest();
   }
   if (n < 0) {
@@ -137,6 +135,8 @@ void Connection::read_input() {
 void Connection::resume() {
   if (!held_ || closed_) return;
   held_ = false;
+  // Inside on_frame the frame loop simply goes on.
+  if (in_handle_frames_) return;
   write_pending();
   if (closed_) return;
   if (!input_.empty() && !closing_) {
@@ -155,6 +155,7 @@ void Connection::handle_frames(ByteBuffer& in) {
   if (shared_out) server_.shared_output_in_use_ = true;
 
   const auto& opts = server_.options_;
+  in_handle_frames_ = true;
   while (!closing_ && !held_ && in.size() >= 4) {
     size_t frame_size = read_be32(in.data());
     if (frame_size < opts.min_frame_size || frame_size > opts.max_frame_size) {
@@ -169,6 +170,8 @@ void Connection::handle_frames(ByteBuffer& in) {
     in.consume(frame_size + 4);
     if (pending_.size() + (shared_out ? output_->size() : 0) > opts.output_high_water) break;
   }
+
+  in_handle_frames_ = false;
 
   // Keep a partial frame (or frames held back by the high-water mark).
   if (&in == &server_.shared_input_) {
@@ -227,7 +230,8 @@ void Connection::write_pending() {
 void Connection::update_interest() {
   if (closed_ || lingering_) return;
   if ((closing_ || server_.draining_) && pending_.empty()) return linger();
-  read_paused_ = closing_ || held_ || server_.draining_ ||
+  if (peer_closed_ && pending_.empty() && !held_ && !has_whole_frame()) return close_now();
+  read_paused_ = closing_ || held_ || server_.draining_ || peer_closed_ ||
                  pending_.size() > server_.options_.output_high_water;
   // EPOLLOUT also while whole frames wait behind the high-water mark: the
   // socket is writable, so the next turn handles the next batch.

@@ -75,6 +75,8 @@ class Connection final : public IoHandler {
   bool read_paused_ = false;
   bool held_ = false;
   bool lingering_ = false;
+  bool peer_closed_ = false;       // EOF read: no more input will come
+  bool in_handle_frames_ = false;  // inside the frame loop (resume() must not re-enter it)
   EventLoop::TimerId linger_timer_ = 0;
 };
 
