@@ -1,5 +1,6 @@
 #include "kb/broker/config.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +25,13 @@ std::string_view trim(std::string_view s) {
   if (b == std::string_view::npos) return {};
   size_t e = s.find_last_not_of(" \t\f\r");
   return s.substr(b, e - b + 1);
+}
+
+// Listener names and protocols are case-insensitive (Kafka upper-cases them).
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
 }
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
@@ -116,7 +124,7 @@ class ConfigBuilder {
       if (sep == std::string_view::npos || sep == 0)
         return fail(it->second, key, fmt::format("'{}' is not NAME://host:port", item));
       ListenerConfig l;
-      l.name = std::string(item.substr(0, sep));
+      l.name = upper(item.substr(0, sep));
       std::string_view hostport = item.substr(sep + 3);
       size_t colon = hostport.rfind(':');
       if (colon == std::string_view::npos)
@@ -144,7 +152,7 @@ class ConfigBuilder {
     std::set<std::string, std::less<>> controller_names;
     if (auto it = config.properties.find("controller.listener.names");
         it != config.properties.end())
-      for (auto n : split(it->second.value, ',')) controller_names.emplace(n);
+      for (auto n : split(it->second.value, ',')) controller_names.emplace(upper(n));
     std::map<std::string, std::string, std::less<>> protocol_of;
     auto map_it = config.properties.find("listener.security.protocol.map");
     if (map_it != config.properties.end()) {
@@ -154,8 +162,7 @@ class ConfigBuilder {
         if (colon == std::string_view::npos)
           return fail(map_it->second, "listener.security.protocol.map",
                       fmt::format("'{}' is not NAME:PROTOCOL", pair));
-        protocol_of[std::string(trim(pair.substr(0, colon)))] =
-            std::string(trim(pair.substr(colon + 1)));
+        protocol_of[upper(trim(pair.substr(0, colon)))] = upper(trim(pair.substr(colon + 1)));
       }
     }
     std::vector<ListenerConfig> served;
