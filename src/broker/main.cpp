@@ -19,6 +19,7 @@
 
 #include "kb/broker/broker_service.hpp"
 #include "kb/broker/config.hpp"
+#include "kb/cluster/startup.hpp"
 #include "kb/handlers/api_registry.hpp"
 #include "kb/net/event_loop.hpp"
 #include "kb/net/tcp_server.hpp"
@@ -111,19 +112,22 @@ int main(int argc, char** argv) {
   for (const auto& [key, source] : config.properties)
     spdlog::debug("config {}={} ({})", key, source.value, source.origin);
 
-  std::error_code ec;
-  std::filesystem::create_directories(config.log_dirs.front(), ec);
-  if (ec) {
-    std::fprintf(stderr, "cannot create log directory %s: %s\n", config.log_dirs.front().c_str(),
-                 ec.message().c_str());
+  if (config.log_dirs.size() > 1)
+    spdlog::warn("log.dirs names {} directories; only {} is used", config.log_dirs.size(),
+                 config.log_dirs.front());
+  kb::cluster::BrokerState state;
+  kb::cluster::LogDirOptions log_dir_options;
+  log_dir_options.log_dir = config.log_dirs.front();
+  log_dir_options.node_id = config.node_id;
+  if (auto loaded_dir = kb::cluster::load_log_dir(log_dir_options, state); !loaded_dir.ok()) {
+    std::fprintf(stderr, "log directory %s: %s\n", config.log_dirs.front().c_str(),
+                 loaded_dir.error().message.c_str());
     return 2;
   }
 
   raise_fd_limit();
   kb::net::EventLoop loop;
   kb::handlers::ApiRegistry registry = kb::handlers::make_broker_registry();
-  kb::cluster::BrokerState state;
-  state.node_id = config.node_id;
   for (const auto& l : config.advertised_listeners) state.endpoints.push_back({l.name, l.host, l.port});
   kb::broker::BrokerService service(loop, registry, state);
 
@@ -164,7 +168,8 @@ int main(int argc, char** argv) {
     if (open == 0) loop.stop();
   });
 
-  spdlog::info("broker {} started (log dir {})", config.node_id, config.log_dirs.front());
+  spdlog::info("broker {} of cluster {} started (log dir {})", config.node_id, state.cluster_id,
+               config.log_dirs.front());
   loop.run();
   spdlog::info("broker stopped");
   return 0;

@@ -5,6 +5,7 @@
 
 #include "kb/handlers/api_versions.hpp"
 #include "kb/handlers/describe_topic_partitions.hpp"
+#include "kb/handlers/fetch.hpp"
 
 namespace kb::handlers {
 
@@ -29,6 +30,7 @@ ApiRegistry make_broker_registry() {
   ApiRegistry registry;
   registry.add(api_versions_entry());
   registry.add(describe_topic_partitions_entry());
+  registry.add(fetch_entry());
   return registry;
 }
 

@@ -1,9 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "kb/cluster/partition_logs.hpp"
 #include "kb/cluster/topic_table.hpp"
 
 namespace kb::cluster {
@@ -22,6 +26,14 @@ struct BrokerState {
   std::string cluster_id;
   std::vector<AdvertisedEndpoint> endpoints;
   TopicTable topics;
+  // The partition logs; null until the log directory is loaded.
+  std::unique_ptr<PartitionLogs> logs;
+  // Finalized feature levels (metadata.version, ...).
+  std::map<std::string, int16_t, std::less<>> features;
+  // Dynamic configs by (resource type, resource name): 2 = topic, 4 = broker.
+  std::map<std::pair<int8_t, std::string>, std::map<std::string, std::string, std::less<>>> configs;
+  // The first producer id not yet handed out (from ProducerIdsRecord).
+  int64_t next_producer_id = 0;
   // Bumped on every append; requests waiting for data re-check when it moves.
   uint64_t data_generation = 0;
 };

@@ -31,6 +31,7 @@ enum class ErrorCode : int16_t {
   kInvalidPartitions = 37,
   kInvalidReplicationFactor = 38,
   kInvalidRequest = 42,
+  kFetchSessionIdNotFound = 70,
   kInvalidRecord = 87,
   kUnknownTopicId = 100,
   kKafkaStorageError = 56,

@@ -38,6 +38,7 @@
 // Views (string_view, Bytes) decode as views into the source buffer: a decoded
 // request may only be used while its frame is alive.
 
+#include <algorithm>
 #include <concepts>
 #include <cstdint>
 #include <optional>
@@ -55,6 +56,8 @@
 namespace kb::wire {
 
 using Bytes = std::span<const uint8_t>;
+
+inline constexpr size_t kMaxReserveElements = 1024;
 
 class Decoder;
 class Encoder;
@@ -160,7 +163,10 @@ class Decoder {
   void read_elements(std::vector<T>& v, int32_t n) {
     v.clear();
     if (n <= 0 || !reader_.ok()) return;
-    v.reserve(static_cast<size_t>(n));  // n <= bytes left, checked by the reader
+    // n is at most the bytes left (checked by the reader), but an element may
+    // be far bigger in memory than its one byte on the wire: reserve only a
+    // bounded amount up front and let a real array grow as it decodes.
+    v.reserve(std::min(static_cast<size_t>(n), kMaxReserveElements));
     for (int32_t i = 0; i < n && reader_.ok(); ++i) (*this)(v.emplace_back());
   }
 

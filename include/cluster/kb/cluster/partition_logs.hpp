@@ -1,0 +1,46 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "kb/storage/partition_log.hpp"
+#include "kb/storage/result.hpp"
+
+namespace kb::cluster {
+
+// The partition logs of one log directory, opened on first use so that
+// start-up stays fast with many partitions.
+class PartitionLogs {
+ public:
+  PartitionLogs(std::filesystem::path log_dir, storage::PartitionLogOptions options)
+      : log_dir_(std::move(log_dir)), options_(options) {}
+
+  const std::filesystem::path& log_dir() const { return log_dir_; }
+
+  // The open log, or nullptr when its directory does not exist (a topic known
+  // from the metadata log whose partition holds no data yet). An error when
+  // the directory exists but cannot be opened.
+  storage::Result<storage::PartitionLog*> find(std::string_view topic, int32_t partition);
+
+  // Opens the log, creating its directory and first segment when missing.
+  storage::Result<storage::PartitionLog*> find_or_create(std::string_view topic,
+                                                         int32_t partition,
+                                                         const wire::Uuid& topic_id);
+
+  // Forgets an open log (the topic was deleted).
+  void close(std::string_view topic, int32_t partition);
+  size_t open_count() const { return open_.size(); }
+
+ private:
+  using Key = std::pair<std::string, int32_t>;
+  std::filesystem::path log_dir_;
+  storage::PartitionLogOptions options_;
+  std::map<Key, std::unique_ptr<storage::PartitionLog>, std::less<>> open_;
+};
+
+}  // namespace kb::cluster

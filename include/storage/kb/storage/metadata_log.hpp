@@ -1,0 +1,86 @@
+#pragma once
+
+// Replays the KRaft metadata partition <log.dir>/__cluster_metadata-0/ as
+// Kafka leaves it: an optional snapshot "<end offset:20>-<epoch:10>.checkpoint"
+// (the newest one wins; it holds the state of every offset below its end
+// offset, so older log records are skipped) and "<base offset:20>.log"
+// segments in base-offset order. Records of control batches (leader changes,
+// snapshot header/footer, voter sets) are skipped; every other record value is
+// decoded and handed to the caller.
+//
+// A torn tail, a bad CRC, a compressed batch or an undecodable record ends the
+// replay: what was applied before it stands, a warning names the file and
+// byte position, and the summary says why it stopped.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "kb/storage/metadata_records.hpp"
+#include "kb/storage/result.hpp"
+
+namespace kb::storage {
+
+inline constexpr std::string_view kMetadataPartitionDir = "__cluster_metadata-0";
+
+struct SnapshotId {
+  int64_t end_offset = 0;  // the snapshot covers offsets below this
+  int32_t epoch = 0;
+  friend bool operator==(const SnapshotId&, const SnapshotId&) = default;
+};
+
+// "<end offset:20>-<epoch:10>.checkpoint" and back.
+std::string snapshot_file_name(const SnapshotId& id);
+std::optional<SnapshotId> parse_snapshot_file_name(std::string_view name);
+
+struct MetadataLogEntry {
+  // The record's log offset; for a snapshot's records, their offset within the
+  // snapshot file (snapshots number their batches from 0).
+  int64_t offset = 0;
+  bool from_snapshot = false;
+  int64_t timestamp = 0;
+  int32_t leader_epoch = 0;  // the batch's partition leader epoch
+  int16_t version = 0;
+  // Unknown record types arrive as UnknownMetadataRecord; skip them.
+  const MetadataRecord* record = nullptr;
+};
+
+enum class ReplayStop : uint8_t {
+  none,              // everything was read
+  torn_tail,         // a batch is cut short (a crash during a write)
+  corrupt_batch,     // bad CRC, length or magic
+  compressed_batch,  // metadata batches are expected uncompressed
+  bad_record,        // a record inside a valid batch does not decode
+  io_error,
+};
+std::string_view to_string(ReplayStop stop);
+
+struct MetadataReplaySummary {
+  std::optional<SnapshotId> snapshot;  // the snapshot replayed first, if any
+  uint64_t records_applied = 0;        // records handed to the callback
+  uint64_t unknown_records = 0;        // of which of unknown type
+  uint64_t control_batches = 0;        // skipped
+  // The last log offset covered (a log record's, or the snapshot's end - 1);
+  // -1 when nothing was read.
+  int64_t last_offset = -1;
+  // Where the log continues: the next offset after the last valid batch.
+  int64_t next_offset = 0;
+  ReplayStop stop = ReplayStop::none;
+  std::string stop_message;  // "<file> at byte <n>: <why>" when stopped early
+  std::filesystem::path stop_file;
+  uint64_t stop_position = 0;
+
+  bool stopped_early() const { return stop != ReplayStop::none; }
+};
+
+using MetadataRecordHandler = std::function<void(const MetadataLogEntry&)>;
+
+// Replays `partition_dir` (normally <log.dir>/__cluster_metadata-0). An Error
+// only when the directory cannot be listed; damage inside files is reported
+// in the summary.
+Result<MetadataReplaySummary> replay_metadata_log(const std::filesystem::path& partition_dir,
+                                                  const MetadataRecordHandler& handler);
+
+}  // namespace kb::storage

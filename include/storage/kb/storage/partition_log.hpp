@@ -1,0 +1,177 @@
+#pragma once
+
+// One partition's log directory, <log.dir>/<topic>-<partition>/, in Kafka's
+// layout:
+//   <base offset:20>.log        record batches, back to back
+//   <base offset:20>.index      sparse offset -> position index (segment_index.hpp)
+//   <base offset:20>.timeindex  sparse timestamp -> offset index
+//   partition.metadata          "version: 0" and "topic_id: <base64 uuid>" lines
+// Other files Kafka keeps there (leader-epoch-checkpoint, *.snapshot,
+// *.txnindex) are left alone.
+//
+// Opening is cheap: segment files are listed, and only the active (last)
+// segment's tail after its last index entry is scanned (with CRC checks) to find
+// the log end offset; a torn or corrupt tail is truncated away, as Kafka's
+// recovery does. Other segments' indexes are loaded when first read; a missing
+// or inconsistent index is rebuilt by scanning the segment and rewritten.
+//
+// Not thread-safe: one owner (the partition's event loop) calls everything.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kb/base/byte_buffer.hpp"
+#include "kb/storage/result.hpp"
+#include "kb/storage/segment_index.hpp"
+#include "kb/wire/uuid.hpp"
+
+namespace kb::storage {
+
+inline constexpr std::string_view kPartitionMetadataFile = "partition.metadata";
+
+// "<topic>-<partition>" and back (the topic may itself contain '-').
+std::string partition_dir_name(std::string_view topic, int32_t partition);
+struct TopicPartitionName {
+  std::string topic;
+  int32_t partition = 0;
+};
+std::optional<TopicPartitionName> parse_partition_dir_name(std::string_view name);
+
+// Segment file names: "<offset:20>.log" etc.
+std::string segment_file_name(int64_t base_offset, std::string_view suffix);
+
+struct PartitionMetadata {
+  int32_t version = 0;
+  kb::wire::Uuid topic_id;
+};
+Result<PartitionMetadata> parse_partition_metadata(std::string_view text);
+std::string format_partition_metadata(const PartitionMetadata& metadata);
+
+// Kafka's defaults.
+struct PartitionLogOptions {
+  uint64_t segment_bytes = 1024ull * 1024 * 1024;  // log.segment.bytes
+  uint32_t index_interval_bytes = 4096;            // log.index.interval.bytes
+  bool verify_crc_on_append = true;
+};
+
+// An open file shared by a segment and the reads handed out from it, so a read
+// stays valid even if the segment is later removed.
+class OpenFile {
+ public:
+  OpenFile(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
+  ~OpenFile();
+  OpenFile(const OpenFile&) = delete;
+  OpenFile& operator=(const OpenFile&) = delete;
+  int fd() const { return fd_; }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  int fd_;
+  std::filesystem::path path_;
+};
+
+// What read() found: whole batches as the byte range [position, position +
+// length) of one segment file (ready for sendfile, or for read_bytes()).
+struct LogReadResult {
+  enum class Outcome : uint8_t { ok, offset_out_of_range };
+  Outcome outcome = Outcome::ok;
+  int64_t log_start_offset = 0;
+  int64_t log_end_offset = 0;
+  std::shared_ptr<const OpenFile> file;  // null when length == 0
+  uint64_t position = 0;
+  uint64_t length = 0;
+  int64_t first_batch_base_offset = -1;  // -1 when empty
+
+  bool empty() const { return length == 0; }
+  // Copies the range out of the file.
+  Status read_into(ByteBuffer& out) const;
+  Result<std::vector<uint8_t>> read_bytes() const;
+};
+
+struct AppendResult {
+  int64_t first_offset = 0;  // base offset given to the first batch
+  int64_t last_offset = 0;   // last offset of the last batch
+  int64_t log_start_offset = 0;
+};
+
+class PartitionLog {
+ public:
+  ~PartitionLog();
+  PartitionLog(const PartitionLog&) = delete;
+  PartitionLog& operator=(const PartitionLog&) = delete;
+
+  // Opens an existing partition directory.
+  static Result<std::unique_ptr<PartitionLog>> open(const std::filesystem::path& dir,
+                                                    PartitionLogOptions options = {});
+  // Creates <log_dir>/<topic>-<partition>/ with partition.metadata and an empty
+  // first segment (as Kafka does when a replica is created), then opens it. An
+  // existing directory is opened as is (its partition.metadata must name the
+  // same topic id).
+  static Result<std::unique_ptr<PartitionLog>> create(const std::filesystem::path& log_dir,
+                                                      std::string_view topic, int32_t partition,
+                                                      const kb::wire::Uuid& topic_id,
+                                                      PartitionLogOptions options = {});
+
+  const std::filesystem::path& dir() const { return dir_; }
+  // From partition.metadata; nullopt when the file is absent.
+  const std::optional<kb::wire::Uuid>& topic_id() const { return topic_id_; }
+
+  // The first offset still in the log (the first segment's base offset).
+  int64_t log_start_offset() const;
+  // The offset the next appended record gets.
+  int64_t log_end_offset() const { return next_offset_; }
+  size_t segment_count() const;
+  std::vector<int64_t> segment_base_offsets() const;
+
+  // Whole batches starting with the one that contains `fetch_offset`, adding
+  // following batches of the same segment while the total stays within
+  // `max_bytes`. The first batch is always returned whole, even when larger.
+  // With `max_offset`, batches starting at or after it are not returned (a
+  // high watermark). fetch_offset == log end offset gives an empty result;
+  // outside [log start, log end] gives offset_out_of_range. Error: I/O only.
+  Result<LogReadResult> read(int64_t fetch_offset, uint64_t max_bytes,
+                             std::optional<int64_t> max_offset = std::nullopt);
+
+  // Appends one or more concatenated batches: each gets the next offsets (its
+  // base offset is rewritten in `batches`; its CRC is unaffected) and, when
+  // leader_epoch >= 0, that partition leader epoch. Batches are checked first
+  // (structure, and CRC unless disabled); on any problem nothing is written.
+  // Rolls to a new segment when the active one would exceed segment_bytes.
+  Result<AppendResult> append(std::span<uint8_t> batches, int32_t leader_epoch = -1);
+
+  // fdatasync of the active segment's files (rolled segments were synced at roll).
+  Status flush();
+
+  // Offset of the first batch whose max timestamp >= `timestamp` (ListOffsets
+  // by time), or nullopt when there is none.
+  Result<std::optional<int64_t>> offset_for_timestamp(int64_t timestamp);
+
+ private:
+  struct Segment;
+  PartitionLog(std::filesystem::path dir, PartitionLogOptions options);
+
+  Status load();
+  Status recover_active_segment();
+  Status ensure_index(Segment& segment);
+  Status rebuild_index(Segment& segment, bool truncate_invalid_tail);
+  Status open_for_append(Segment& segment);
+  Status roll(int64_t new_base_offset);
+  Status create_segment(int64_t base_offset);
+  Status write_index_entries(Segment& segment, const std::vector<OffsetPosition>& offsets,
+                             const std::vector<TimestampOffset>& times);
+  Result<std::shared_ptr<OpenFile>> log_file(Segment& segment);
+
+  std::filesystem::path dir_;
+  PartitionLogOptions options_;
+  std::optional<kb::wire::Uuid> topic_id_;
+  std::vector<std::unique_ptr<Segment>> segments_;  // by base offset
+  int64_t next_offset_ = 0;
+};
+
+}  // namespace kb::storage

@@ -1,0 +1,80 @@
+#include "kb/cluster/metadata_image.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace kb::cluster {
+
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+}  // namespace
+
+void apply_metadata_record(BrokerState& state, const storage::MetadataRecord& record) {
+  TopicTable& topics = state.topics;
+  std::visit(
+      Overloaded{
+          [&](const storage::TopicRecord& r) { topics.add_topic(r.name, r.topic_id); },
+          [&](const storage::PartitionRecord& r) {
+            PartitionInfo p;
+            p.partition_index = r.partition_id;
+            p.leader = r.leader;
+            p.leader_epoch = r.leader_epoch;
+            p.partition_epoch = r.partition_epoch;
+            p.replicas = r.replicas;
+            p.isr = r.isr;
+            p.removing_replicas = r.removing_replicas;
+            p.adding_replicas = r.adding_replicas;
+            p.eligible_leader_replicas = r.eligible_leader_replicas.value_or(std::vector<int32_t>{});
+            p.last_known_elr = r.last_known_elr.value_or(std::vector<int32_t>{});
+            p.directories = r.directories;
+            if (!topics.set_partition(r.topic_id, std::move(p)))
+              spdlog::warn("metadata: partition {} of unknown topic id {}", r.partition_id,
+                           r.topic_id.to_base64());
+          },
+          [&](const storage::PartitionChangeRecord& r) {
+            PartitionInfo* p = topics.mutable_partition(r.topic_id, r.partition_id);
+            if (p == nullptr) {
+              spdlog::warn("metadata: change to unknown partition {} of topic id {}",
+                           r.partition_id, r.topic_id.to_base64());
+              return;
+            }
+            // A new leader, or replicas or ISR that change, start a new leader
+            // epoch; every change starts a new partition epoch.
+            if (r.isr) p->isr = *r.isr;
+            if (r.replicas) p->replicas = *r.replicas;
+            if (r.removing_replicas) p->removing_replicas = *r.removing_replicas;
+            if (r.adding_replicas) p->adding_replicas = *r.adding_replicas;
+            if (r.eligible_leader_replicas) p->eligible_leader_replicas = *r.eligible_leader_replicas;
+            if (r.last_known_elr) p->last_known_elr = *r.last_known_elr;
+            if (r.directories) p->directories = *r.directories;
+            if (r.leader != storage::PartitionChangeRecord::kLeaderUnchanged) {
+              p->leader = r.leader;
+              ++p->leader_epoch;
+            }
+            ++p->partition_epoch;
+          },
+          [&](const storage::RemoveTopicRecord& r) { topics.remove_topic(r.topic_id); },
+          [&](const storage::FeatureLevelRecord& r) { state.features[r.name] = r.feature_level; },
+          [&](const storage::ProducerIdsRecord& r) {
+            state.next_producer_id = std::max(state.next_producer_id, r.next_producer_id);
+          },
+          [&](const storage::ConfigRecord& r) {
+            auto& configs = state.configs[{r.resource_type, r.resource_name}];
+            if (r.value)
+              configs[r.name] = *r.value;
+            else
+              configs.erase(r.name);
+          },
+          [&](const storage::RegisterBrokerRecord&) {},
+          [&](const storage::UnknownMetadataRecord&) {},
+      },
+      record);
+}
+
+}  // namespace kb::cluster

@@ -1,0 +1,40 @@
+#include "kb/cluster/startup.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "kb/cluster/metadata_image.hpp"
+#include "kb/storage/meta_properties.hpp"
+#include "kb/storage/metadata_log.hpp"
+
+namespace kb::cluster {
+
+storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.log_dir, ec);
+  if (ec)
+    return storage::Error{"cannot create log directory " + options.log_dir.string() + ": " +
+                          ec.message()};
+  auto meta = storage::ensure_meta_properties(options.log_dir, options.node_id);
+  if (!meta) return meta.error();
+  state.node_id = options.node_id;
+  state.cluster_id = meta->cluster_id;
+
+  auto metadata_dir = options.log_dir / storage::kMetadataPartitionDir;
+  if (std::filesystem::is_directory(metadata_dir, ec)) {
+    auto summary = storage::replay_metadata_log(metadata_dir, [&](const storage::MetadataLogEntry& e) {
+      apply_metadata_record(state, *e.record);
+    });
+    if (!summary) return summary.error();
+    if (summary->stopped_early())
+      spdlog::warn("metadata log: replay stopped early ({}): {}; serving what was valid",
+                   storage::to_string(summary->stop), summary->stop_message);
+    spdlog::info("metadata log: {} records replayed up to offset {}, {} topics",
+                 summary->records_applied, summary->last_offset, state.topics.size());
+  } else {
+    spdlog::info("metadata log: {} not found, starting with no topics", metadata_dir.string());
+  }
+  state.logs = std::make_unique<PartitionLogs>(options.log_dir, options.partition_options);
+  return {};
+}
+
+}  // namespace kb::cluster

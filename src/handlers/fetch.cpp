@@ -1,0 +1,147 @@
+#include "kb/handlers/fetch.hpp"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "kb/protocol/error_code.hpp"
+
+namespace kb::handlers {
+
+using protocol::ErrorCode;
+using protocol::FetchRequest;
+using protocol::FetchResponse;
+using protocol::to_wire;
+
+namespace {
+
+FetchResponse::PartitionData partition_error(int32_t index, ErrorCode error) {
+  FetchResponse::PartitionData p;
+  p.partition_index = index;
+  p.error_code = to_wire(error);
+  p.high_watermark = -1;
+  p.last_stable_offset = -1;
+  p.log_start_offset = -1;
+  p.records = wire::Bytes{};
+  return p;
+}
+
+// Reads one partition. `budget` is what is left of the request's max_bytes;
+// the first batch found in the whole response is returned even when larger,
+// so a consumer never stalls on a big batch.
+FetchResponse::PartitionData read_partition(RequestContext& ctx, const cluster::TopicInfo& topic,
+                                            const FetchRequest::FetchPartition& req,
+                                            int64_t& budget, bool& have_data,
+                                            FetchResponse& response) {
+  if (topic.partition(req.partition) == nullptr)
+    return partition_error(req.partition, ErrorCode::kUnknownTopicOrPartition);
+
+  FetchResponse::PartitionData p;
+  p.partition_index = req.partition;
+  p.high_watermark = 0;
+  p.last_stable_offset = 0;
+  p.log_start_offset = 0;
+  p.records = wire::Bytes{};
+
+  auto found = ctx.state.logs->find(topic.name, req.partition);
+  if (!found) {
+    spdlog::error("fetch {}-{}: {}", topic.name, req.partition, found.error().message);
+    return partition_error(req.partition, ErrorCode::kKafkaStorageError);
+  }
+  storage::PartitionLog* log = *found;
+  if (log == nullptr) {
+    // Known partition with no data on disk yet: an empty log.
+    if (req.fetch_offset != 0)
+      p.error_code = to_wire(ErrorCode::kOffsetOutOfRange);
+    return p;
+  }
+
+  p.high_watermark = log->log_end_offset();
+  p.last_stable_offset = p.high_watermark;  // no transactions
+  p.log_start_offset = log->log_start_offset();
+
+  uint64_t limit = static_cast<uint64_t>(std::max<int32_t>(req.partition_max_bytes, 0));
+  if (have_data) limit = std::min<uint64_t>(limit, static_cast<uint64_t>(std::max<int64_t>(budget, 0)));
+  if (limit == 0 && have_data) return p;
+  auto read = log->read(req.fetch_offset, std::max<uint64_t>(limit, 1));
+  if (!read) {
+    spdlog::error("fetch {}-{} at {}: {}", topic.name, req.partition, req.fetch_offset,
+                  read.error().message);
+    return partition_error(req.partition, ErrorCode::kKafkaStorageError);
+  }
+  if (read->outcome == storage::LogReadResult::Outcome::offset_out_of_range) {
+    p.error_code = to_wire(ErrorCode::kOffsetOutOfRange);
+    return p;
+  }
+  if (read->empty()) return p;
+  auto bytes = read->read_bytes();
+  if (!bytes) {
+    spdlog::error("fetch {}-{}: {}", topic.name, req.partition, bytes.error().message);
+    return partition_error(req.partition, ErrorCode::kKafkaStorageError);
+  }
+  budget -= static_cast<int64_t>(bytes->size());
+  have_data = true;
+  response.record_storage.push_back(std::move(bytes.value()));
+  const auto& stored = response.record_storage.back();
+  p.records = wire::Bytes(stored.data(), stored.size());
+  return p;
+}
+
+}  // namespace
+
+std::optional<FetchResponse> handle_fetch(RequestContext& ctx, const FetchRequest& request,
+                                          int16_t version) {
+  FetchResponse response;
+  const bool by_id = version >= 13;
+
+  // Sessions are not kept: a request naming an existing session (id != 0)
+  // is told so, and full fetches (id 0) always work.
+  if (request.session_id != 0) {
+    response.error_code = to_wire(ErrorCode::kFetchSessionIdNotFound);
+    return response;
+  }
+
+  int64_t budget = std::max<int32_t>(request.max_bytes, 0);
+  bool have_data = false;
+  size_t bytes_found = 0;
+  for (const auto& t : request.topics) {
+    auto& out = response.responses.emplace_back();
+    out.topic = std::string(t.topic);
+    out.topic_id = t.topic_id;
+    const cluster::TopicInfo* topic =
+        by_id ? ctx.state.topics.find(t.topic_id) : ctx.state.topics.find(t.topic);
+    for (const auto& req : t.partitions) {
+      if (version < kFetchFirstServed) {
+        out.partitions.push_back(partition_error(req.partition, ErrorCode::kUnsupportedVersion));
+      } else if (topic == nullptr) {
+        out.partitions.push_back(partition_error(
+            req.partition, by_id ? ErrorCode::kUnknownTopicId : ErrorCode::kUnknownTopicOrPartition));
+      } else if (ctx.state.logs == nullptr) {
+        out.partitions.push_back(partition_error(req.partition, ErrorCode::kKafkaStorageError));
+      } else {
+        out.partitions.push_back(read_partition(ctx, *topic, req, budget, have_data, response));
+        if (out.partitions.back().records) bytes_found += out.partitions.back().records->size();
+      }
+    }
+  }
+
+  // Long poll: with less than min_bytes, wait for more data until max_wait_ms.
+  const auto deadline = ctx.arrival + std::chrono::milliseconds(std::max(request.max_wait_ms, 0));
+  const bool any_error = std::any_of(response.responses.begin(), response.responses.end(),
+                                     [](const auto& t) {
+                                       return std::any_of(t.partitions.begin(), t.partitions.end(),
+                                                          [](const auto& p) { return p.error_code != 0; });
+                                     });
+  if (ctx.may_wait && !any_error && !request.topics.empty() &&
+      bytes_found < static_cast<size_t>(std::max(request.min_bytes, 0)) && ctx.now < deadline) {
+    ctx.wait_until = deadline;
+    return std::nullopt;
+  }
+  return std::optional<FetchResponse>(std::move(response));
+}
+
+ApiEntry fetch_entry() {
+  return make_entry<FetchRequest, FetchResponse, &handle_fetch>("Fetch", kFetchAdvertised);
+}
+
+}  // namespace kb::handlers

@@ -1,0 +1,761 @@
+#include "kb/storage/partition_log.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <limits>
+#include <system_error>
+
+#include "file_io.hpp"
+#include "kb/storage/record_batch.hpp"
+
+namespace kb::storage {
+
+namespace fs = std::filesystem;
+using detail::FileBatchReader;
+using detail::FileHandle;
+using kb::wire::Uuid;
+
+namespace {
+
+constexpr std::string_view kLogSuffix = ".log";
+constexpr std::string_view kIndexSuffix = ".index";
+constexpr std::string_view kTimeIndexSuffix = ".timeindex";
+// Header-only scans (reads, lookups) touch little of each batch.
+constexpr size_t kHeaderScanReadAhead = 16 * 1024;
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+// ---- names and partition.metadata ----
+
+std::string partition_dir_name(std::string_view topic, int32_t partition) {
+  return fmt::format("{}-{}", topic, partition);
+}
+
+std::optional<TopicPartitionName> parse_partition_dir_name(std::string_view name) {
+  const size_t dash = name.rfind('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 == name.size()) return std::nullopt;
+  std::string_view digits = name.substr(dash + 1);
+  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  int32_t partition = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), partition);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return TopicPartitionName{std::string(name.substr(0, dash)), partition};
+}
+
+std::string segment_file_name(int64_t base_offset, std::string_view suffix) {
+  return detail::offset_file_stem(base_offset) + std::string(suffix);
+}
+
+Result<PartitionMetadata> parse_partition_metadata(std::string_view text) {
+  std::optional<int32_t> version;
+  std::optional<Uuid> topic_id;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = trim(text.substr(start, end - start));
+    start = end + 1;
+    if (line.empty()) continue;
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos)
+      return Error{fmt::format("partition.metadata: malformed line '{}'", line)};
+    std::string_view key = trim(line.substr(0, colon));
+    std::string_view value = trim(line.substr(colon + 1));
+    if (key == "version") {
+      int32_t v = 0;
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+      if (ec != std::errc() || p != value.data() + value.size())
+        return Error{fmt::format("partition.metadata: bad version '{}'", value)};
+      version = v;
+    } else if (key == "topic_id") {
+      Uuid id;
+      if (!Uuid::from_base64(value, id))
+        return Error{fmt::format("partition.metadata: bad topic_id '{}'", value)};
+      topic_id = id;
+    }
+  }
+  if (!version) return Error{"partition.metadata: no version"};
+  if (*version != 0)
+    return Error{fmt::format("partition.metadata: unsupported version {}", *version)};
+  if (!topic_id) return Error{"partition.metadata: no topic_id"};
+  return PartitionMetadata{*version, *topic_id};
+}
+
+std::string format_partition_metadata(const PartitionMetadata& metadata) {
+  // Exactly Kafka's text: no trailing newline.
+  return fmt::format("version: {}\ntopic_id: {}", metadata.version, metadata.topic_id.to_base64());
+}
+
+// ---- reads ----
+
+OpenFile::~OpenFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status LogReadResult::read_into(ByteBuffer& out) const {
+  if (length == 0) return {};
+  uint8_t* dst = out.prepare(static_cast<size_t>(length));
+  Status read = detail::pread_exact(
+      file->fd(), position, std::span<uint8_t>(dst, static_cast<size_t>(length)), file->path());
+  if (read) out.commit(static_cast<size_t>(length));
+  return read;
+}
+
+Result<std::vector<uint8_t>> LogReadResult::read_bytes() const {
+  std::vector<uint8_t> bytes(static_cast<size_t>(length));
+  if (length == 0) return bytes;
+  Status read = detail::pread_exact(file->fd(), position, bytes, file->path());
+  if (!read) return read.error();
+  return bytes;
+}
+
+// ---- segments ----
+
+struct PartitionLog::Segment {
+  explicit Segment(const fs::path& dir, int64_t base, uint32_t interval)
+      : base_offset(base),
+        log_path(dir / segment_file_name(base, kLogSuffix)),
+        index_path(dir / segment_file_name(base, kIndexSuffix)),
+        time_index_path(dir / segment_file_name(base, kTimeIndexSuffix)),
+        index_builder(interval) {}
+
+  int64_t base_offset;
+  fs::path log_path;
+  fs::path index_path;
+  fs::path time_index_path;
+  std::shared_ptr<OpenFile> log;  // opened on first use
+  uint64_t size = 0;              // bytes of the .log holding valid batches
+  bool index_loaded = false;
+  std::vector<OffsetPosition> index;
+  std::vector<TimestampOffset> time_index;
+  // Append state, only for the active segment.
+  FileHandle index_file;
+  FileHandle time_index_file;
+  SegmentIndexBuilder index_builder;
+
+  std::optional<TimestampOffset> last_time_entry() const {
+    if (time_index.empty()) return std::nullopt;
+    return time_index.back();
+  }
+};
+
+PartitionLog::PartitionLog(fs::path dir, PartitionLogOptions options)
+    : dir_(std::move(dir)), options_(options) {}
+
+PartitionLog::~PartitionLog() = default;
+
+int64_t PartitionLog::log_start_offset() const {
+  return segments_.empty() ? next_offset_ : segments_.front()->base_offset;
+}
+
+size_t PartitionLog::segment_count() const { return segments_.size(); }
+
+std::vector<int64_t> PartitionLog::segment_base_offsets() const {
+  std::vector<int64_t> out;
+  for (const auto& s : segments_) out.push_back(s->base_offset);
+  return out;
+}
+
+Result<std::shared_ptr<OpenFile>> PartitionLog::log_file(Segment& segment) {
+  if (segment.log) return segment.log;
+  auto handle = FileHandle::open(segment.log_path, O_RDWR);
+  if (!handle) {
+    // Reads still work from a read-only file.
+    auto read_only = FileHandle::open(segment.log_path, O_RDONLY);
+    if (!read_only) return handle.error();
+    handle = std::move(read_only);
+  }
+  segment.log = std::make_shared<OpenFile>(handle->release(), segment.log_path);
+  return segment.log;
+}
+
+Result<std::unique_ptr<PartitionLog>> PartitionLog::open(const fs::path& dir,
+                                                         PartitionLogOptions options) {
+  std::unique_ptr<PartitionLog> log(new PartitionLog(dir, options));
+  Status loaded = log->load();
+  if (!loaded) return loaded.error();
+  return log;
+}
+
+Result<std::unique_ptr<PartitionLog>> PartitionLog::create(const fs::path& log_dir,
+                                                           std::string_view topic,
+                                                           int32_t partition, const Uuid& topic_id,
+                                                           PartitionLogOptions options) {
+  const fs::path dir = log_dir / partition_dir_name(topic, partition);
+  std::error_code ec;
+  const bool existed = fs::exists(dir, ec);
+  fs::create_directories(dir, ec);
+  if (ec) return Error{fmt::format("cannot create {}: {}", dir.string(), ec.message())};
+  if (!fs::exists(dir / kPartitionMetadataFile, ec)) {
+    Status written = detail::write_file_atomically(dir / kPartitionMetadataFile,
+                                                   format_partition_metadata({0, topic_id}));
+    if (!written) return written.error();
+  }
+  if (!existed) {
+    Status synced = detail::sync_directory(log_dir);
+    if (!synced) return synced.error();
+  }
+  auto log = open(dir, options);
+  if (!log) return log;
+  PartitionLog& opened = **log;
+  if (opened.topic_id_ && *opened.topic_id_ != topic_id)
+    return Error{fmt::format("{} holds topic id {}, not {}", dir.string(),
+                             opened.topic_id_->to_base64(), topic_id.to_base64())};
+  if (opened.segments_.empty()) {
+    Status created = opened.create_segment(0);
+    if (!created) return created.error();
+  }
+  return log;
+}
+
+Status PartitionLog::load() {
+  std::error_code ec;
+  fs::directory_iterator entries(dir_, ec);
+  if (ec) return Error{fmt::format("cannot list {}: {}", dir_.string(), ec.message())};
+  std::vector<int64_t> bases;
+  for (const auto& entry : entries) {
+    const std::string name = entry.path().filename().string();
+    if (auto base = detail::parse_offset_file_name(name, kLogSuffix)) bases.push_back(*base);
+  }
+  std::sort(bases.begin(), bases.end());
+
+  const fs::path metadata_path = dir_ / kPartitionMetadataFile;
+  if (fs::exists(metadata_path, ec)) {
+    auto text = detail::read_text_file(metadata_path);
+    if (!text) return text.error();
+    auto metadata = parse_partition_metadata(*text);
+    if (!metadata)
+      return Error{fmt::format("{}: {}", metadata_path.string(), metadata.error().message)};
+    topic_id_ = metadata->topic_id;
+  }
+
+  for (int64_t base : bases) {
+    auto segment = std::make_unique<Segment>(dir_, base, options_.index_interval_bytes);
+    segment->size = fs::file_size(segment->log_path, ec);
+    if (ec)
+      return Error{fmt::format("cannot stat {}: {}", segment->log_path.string(), ec.message())};
+    segments_.push_back(std::move(segment));
+  }
+  if (segments_.empty()) {
+    next_offset_ = 0;
+    return {};
+  }
+  return recover_active_segment();
+}
+
+namespace {
+
+// Reads an index file; nullopt when it does not exist.
+Result<std::optional<std::vector<uint8_t>>> read_optional_file(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::optional<std::vector<uint8_t>>();
+  auto bytes = detail::read_file_bytes(path);
+  if (!bytes) return bytes.error();
+  return std::optional<std::vector<uint8_t>>(std::move(*bytes));
+}
+
+// Whether an index entry points at the start of a batch that fits it: the
+// batch (first of the append the entry describes) begins at or before the
+// entry's offset and the whole batch is inside the file.
+bool entry_points_at_batch(const OpenFile& file, uint64_t segment_size, const OffsetPosition& e) {
+  uint8_t header_bytes[batch_layout::kHeaderSize];
+  if (e.position + batch_layout::kHeaderSize > segment_size) return false;
+  if (!detail::pread_exact(file.fd(), e.position, header_bytes, file.path())) return false;
+  auto header = RecordBatchHeader::parse(header_bytes);
+  return header && header->magic == batch_layout::kMagicV2 &&
+         header->batch_length >= batch_layout::kMinBatchLength &&
+         e.position + header->size_in_bytes() <= segment_size && header->base_offset <= e.offset &&
+         header->last_offset() <= e.offset;
+}
+
+}  // namespace
+
+// Loads the index files of `segment` when they can be trusted.
+Status PartitionLog::ensure_index(Segment& segment) {
+  if (segment.index_loaded) return {};
+  auto file = log_file(segment);
+  if (!file) return file.error();
+  auto index_bytes = read_optional_file(segment.index_path);
+  if (!index_bytes) return index_bytes.error();
+  auto time_bytes = read_optional_file(segment.time_index_path);
+  if (!time_bytes) return time_bytes.error();
+
+  std::optional<std::vector<OffsetPosition>> index;
+  std::optional<std::vector<TimestampOffset>> time_index;
+  std::string_view problem;
+  if (!*index_bytes) {
+    problem = "missing";
+  } else {
+    index = parse_offset_index(**index_bytes, segment.base_offset, segment.size);
+    if (!index) {
+      problem = "inconsistent";
+    } else if (!index->empty() && !entry_points_at_batch(**file, segment.size, index->back())) {
+      problem = "pointing at no batch";
+      index.reset();
+    }
+  }
+  if (index) {
+    if (*time_bytes)
+      time_index = parse_time_index(**time_bytes, segment.base_offset);
+    else
+      time_index.emplace();  // a missing time index only loses timestamp lookups' speed-up
+    if (!time_index) {
+      problem = "inconsistent (time index)";
+      index.reset();
+    }
+  }
+  if (!index) {
+    // An empty segment without index files needs no warning.
+    if (segment.size > 0 || *index_bytes)
+      spdlog::warn("{}: index {}; rebuilding it from the log", segment.index_path.string(),
+                   problem);
+    // Only the active segment may end in a torn write; cutting bytes from an
+    // older one would lose data a reader might still recover.
+    return rebuild_index(segment, &segment == segments_.back().get());
+  }
+  segment.index = std::move(*index);
+  segment.time_index = std::move(*time_index);
+  segment.index_loaded = true;
+  return {};
+}
+
+// Scans the whole segment, as Kafka's recovery does, building both indexes and
+// writing them out. The bytes after the last valid batch are cut from the file
+// when `truncate_invalid_tail`, otherwise only ignored.
+Status PartitionLog::rebuild_index(Segment& segment, bool truncate_invalid_tail) {
+  auto file = log_file(segment);
+  if (!file) return file.error();
+  FileBatchReader reader((*file)->fd(), segment.log_path, 0, segment.size);
+  reader.check_offsets(segment.base_offset);
+  SegmentIndexBuilder builder(options_.index_interval_bytes);
+  std::vector<OffsetPosition> index;
+  std::vector<TimestampOffset> time_index;
+  for (;;) {
+    auto step = reader.next(true, CrcCheck::verify);
+    if (step == FileBatchReader::Step::io_error) return reader.io_error();
+    if (step != FileBatchReader::Step::batch) break;
+    const RecordBatchHeader& h = reader.header();
+    auto added = builder.add_batch(
+        static_cast<uint32_t>(reader.batch_position()), static_cast<uint32_t>(h.size_in_bytes()),
+        h.last_offset(), h.max_timestamp,
+        time_index.empty() ? std::nullopt : std::optional(time_index.back()));
+    if (added.offset_entry) index.push_back(*added.offset_entry);
+    if (added.time_entry) time_index.push_back(*added.time_entry);
+  }
+  const uint64_t valid = reader.position();
+  if (reader.error() != BatchError::none) {
+    spdlog::warn("{}: {} at byte {}; {} the {} bytes after it", segment.log_path.string(),
+                 to_string(reader.error()), valid,
+                 truncate_invalid_tail ? "truncating" : "ignoring", segment.size - valid);
+    if (truncate_invalid_tail) {
+      Status truncated = detail::truncate_file((*file)->fd(), valid, segment.log_path);
+      if (!truncated) return truncated;
+    }
+    segment.size = valid;
+  }
+  if (auto final_entry = builder.final_time_entry(
+          time_index.empty() ? std::nullopt : std::optional(time_index.back())))
+    time_index.push_back(*final_entry);
+
+  // Write the rebuilt files; failing to (say, a read-only directory) only
+  // costs the next open another scan.
+  auto write_index = [&](const fs::path& path, std::vector<uint8_t> bytes) {
+    Status written = detail::write_file_atomically(
+        path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    if (!written) spdlog::warn("cannot rewrite {}: {}", path.string(), written.error().message);
+  };
+  std::vector<uint8_t> index_bytes, time_bytes;
+  for (const auto& e : index) {
+    uint8_t entry[kOffsetIndexEntrySize];
+    encode_offset_index_entry(e, segment.base_offset, entry);
+    index_bytes.insert(index_bytes.end(), std::begin(entry), std::end(entry));
+  }
+  for (const auto& e : time_index) {
+    uint8_t entry[kTimeIndexEntrySize];
+    encode_time_index_entry(e, segment.base_offset, entry);
+    time_bytes.insert(time_bytes.end(), std::begin(entry), std::end(entry));
+  }
+  // Open append handles point at the replaced inodes: drop them.
+  segment.index_file.reset();
+  segment.time_index_file.reset();
+  write_index(segment.index_path, std::move(index_bytes));
+  write_index(segment.time_index_path, std::move(time_bytes));
+
+  segment.index = std::move(index);
+  segment.time_index = std::move(time_index);
+  segment.index_builder = builder;
+  segment.index_loaded = true;
+  return {};
+}
+
+// Finds the log end offset: scans the active segment from its last index
+// entry (CRC-checked), truncating a torn or corrupt tail.
+Status PartitionLog::recover_active_segment() {
+  Segment& active = *segments_.back();
+  Status indexed = ensure_index(active);
+  if (!indexed) return indexed;
+  auto file = log_file(active);
+  if (!file) return file.error();
+
+  const uint64_t start = active.index.empty() ? 0 : active.index.back().position;
+  FileBatchReader reader((*file)->fd(), active.log_path, start, active.size);
+  reader.check_offsets(active.base_offset);
+  int64_t next = active.base_offset;
+  TimestampOffset max_timestamp =
+      active.time_index.empty() ? TimestampOffset{} : active.time_index.back();
+  bool saw_batch = false;
+  for (;;) {
+    auto step = reader.next(true, CrcCheck::verify);
+    if (step == FileBatchReader::Step::io_error) return reader.io_error();
+    if (step != FileBatchReader::Step::batch) break;
+    const RecordBatchHeader& h = reader.header();
+    saw_batch = true;
+    next = h.next_offset();
+    if (h.max_timestamp > max_timestamp.timestamp)
+      max_timestamp = {h.max_timestamp, h.last_offset()};
+  }
+  if (reader.error() != BatchError::none) {
+    if (start > 0 && !saw_batch) {
+      // The indexed batch itself is bad: trust nothing, rescan everything.
+      Status rebuilt = rebuild_index(active, true);
+      if (!rebuilt) return rebuilt;
+      return recover_active_segment();
+    }
+    spdlog::warn("{}: {} at byte {}; truncating the {} bytes after it (crash recovery)",
+                 active.log_path.string(), to_string(reader.error()), reader.position(),
+                 active.size - reader.position());
+    Status truncated = detail::truncate_file((*file)->fd(), reader.position(), active.log_path);
+    if (!truncated) return truncated;
+    active.size = reader.position();
+  }
+  // Appends go at active.size: nothing stale may follow it in the file.
+  auto on_disk = detail::file_size((*file)->fd(), active.log_path);
+  if (!on_disk) return on_disk.error();
+  if (*on_disk > active.size) {
+    Status truncated = detail::truncate_file((*file)->fd(), active.size, active.log_path);
+    if (!truncated) return truncated;
+  }
+  next_offset_ = next;
+  const uint64_t last_entry_position = active.index.empty() ? 0 : active.index.back().position;
+  active.index_builder = SegmentIndexBuilder(options_.index_interval_bytes);
+  active.index_builder.resume(active.size - last_entry_position, max_timestamp);
+  return {};
+}
+
+Status PartitionLog::open_for_append(Segment& segment) {
+  Status indexed = ensure_index(segment);
+  if (!indexed) return indexed;
+  if (!segment.index_file.valid()) {
+    auto f = FileHandle::open(segment.index_path, O_RDWR | O_CREAT);
+    if (!f) return f.error();
+    segment.index_file = std::move(*f);
+  }
+  if (!segment.time_index_file.valid()) {
+    auto f = FileHandle::open(segment.time_index_path, O_RDWR | O_CREAT);
+    if (!f) return f.error();
+    segment.time_index_file = std::move(*f);
+  }
+  return {};
+}
+
+Status PartitionLog::create_segment(int64_t base_offset) {
+  auto segment = std::make_unique<Segment>(dir_, base_offset, options_.index_interval_bytes);
+  auto handle = FileHandle::open(segment->log_path, O_RDWR | O_CREAT);
+  if (!handle) return handle.error();
+  auto size = detail::file_size(handle->get(), segment->log_path);
+  if (!size) return size.error();
+  if (*size != 0)
+    return Error{fmt::format("cannot start segment {}: the file exists and is not empty",
+                             segment->log_path.string())};
+  segment->log = std::make_shared<OpenFile>(handle->release(), segment->log_path);
+  for (const fs::path* p : {&segment->index_path, &segment->time_index_path}) {
+    auto f = FileHandle::open(*p, O_RDWR | O_CREAT | O_TRUNC);
+    if (!f) return f.error();
+    (p == &segment->index_path ? segment->index_file : segment->time_index_file) = std::move(*f);
+  }
+  Status synced = detail::sync_directory(dir_);
+  if (!synced) return synced;
+  segment->index_loaded = true;
+  segments_.push_back(std::move(segment));
+  return {};
+}
+
+Status PartitionLog::write_index_entries(Segment& segment,
+                                         const std::vector<OffsetPosition>& offsets,
+                                         const std::vector<TimestampOffset>& times) {
+  for (const auto& e : offsets) {
+    uint8_t entry[kOffsetIndexEntrySize];
+    encode_offset_index_entry(e, segment.base_offset, entry);
+    Status written =
+        detail::pwrite_all(segment.index_file.get(), segment.index.size() * kOffsetIndexEntrySize,
+                           entry, segment.index_path);
+    if (!written) return written;
+    segment.index.push_back(e);
+  }
+  for (const auto& e : times) {
+    uint8_t entry[kTimeIndexEntrySize];
+    encode_time_index_entry(e, segment.base_offset, entry);
+    Status written = detail::pwrite_all(segment.time_index_file.get(),
+                                        segment.time_index.size() * kTimeIndexEntrySize, entry,
+                                        segment.time_index_path);
+    if (!written) return written;
+    segment.time_index.push_back(e);
+  }
+  return {};
+}
+
+Status PartitionLog::roll(int64_t new_base_offset) {
+  Segment& old = *segments_.back();
+  Status ready = open_for_append(old);
+  if (!ready) return ready;
+  // Kafka closes a segment's time index with its max timestamp.
+  if (auto final_entry = old.index_builder.final_time_entry(old.last_time_entry())) {
+    Status written = write_index_entries(old, {}, {*final_entry});
+    if (!written) return written;
+  }
+  for (auto [fd, path] : {std::pair{old.log ? old.log->fd() : -1, &old.log_path},
+                          std::pair{old.index_file.get(), &old.index_path},
+                          std::pair{old.time_index_file.get(), &old.time_index_path}}) {
+    if (fd < 0) continue;
+    Status synced = detail::sync_data(fd, *path);
+    if (!synced) return synced;
+  }
+  old.index_file.reset();
+  old.time_index_file.reset();
+  return create_segment(new_base_offset);
+}
+
+Result<AppendResult> PartitionLog::append(std::span<uint8_t> batches, int32_t leader_epoch) {
+  struct Incoming {
+    size_t at;
+    size_t size;
+    int32_t last_offset_delta;
+    int64_t max_timestamp;
+  };
+  std::vector<Incoming> incoming;
+  BatchIterator it(batches, options_.verify_crc_on_append ? CrcCheck::verify : CrcCheck::skip);
+  while (auto batch = it.next()) {
+    if (batch->last_offset_delta() < 0)
+      return Error{fmt::format("record batch at byte {} has a negative last offset delta",
+                               it.position() - batch->size_in_bytes())};
+    incoming.push_back({it.position() - batch->size_in_bytes(), batch->size_in_bytes(),
+                        batch->last_offset_delta(), batch->max_timestamp()});
+  }
+  if (it.error() != BatchError::none)
+    return Error{
+        fmt::format("invalid record batch at byte {}: {}", it.position(), to_string(it.error()))};
+  if (incoming.empty()) return Error{"nothing to append"};
+
+  if (segments_.empty()) {
+    Status created = create_segment(next_offset_);
+    if (!created) return created.error();
+  }
+
+  AppendResult result;
+  result.first_offset = next_offset_;
+
+  // Batches bound for the same segment are written with one pwrite; their
+  // index entries follow once the data is in.
+  size_t group_begin = 0;
+  size_t group_bytes = 0;
+  int64_t group_next_offset = next_offset_;
+  std::vector<OffsetPosition> new_offsets;
+  std::vector<TimestampOffset> new_times;
+  std::optional<SegmentIndexBuilder> builder;
+
+  auto flush_group = [&]() -> Status {
+    if (group_bytes == 0) return {};
+    Segment& active = *segments_.back();
+    Status written =
+        detail::pwrite_all(active.log->fd(), active.size,
+                           batches.subspan(incoming[group_begin].at, group_bytes), active.log_path);
+    if (!written) {
+      // Leave the file as it was: a partial batch would be a torn tail.
+      (void)detail::truncate_file(active.log->fd(), active.size, active.log_path);
+      return written;
+    }
+    active.size += group_bytes;
+    next_offset_ = group_next_offset;
+    active.index_builder = *builder;
+    Status indexed = write_index_entries(active, new_offsets, new_times);
+    new_offsets.clear();
+    new_times.clear();
+    group_bytes = 0;
+    return indexed;
+  };
+
+  for (size_t i = 0; i < incoming.size(); ++i) {
+    const Incoming& b = incoming[i];
+    const int64_t base = group_next_offset;
+    const int64_t last = base + b.last_offset_delta;
+    Segment* active = segments_.back().get();
+    const uint64_t active_size = active->size + group_bytes;
+    const bool full = active_size > 0 && active_size + b.size > options_.segment_bytes;
+    const bool offsets_overflow = last - active->base_offset > std::numeric_limits<int32_t>::max();
+    if (full || offsets_overflow) {
+      Status flushed = flush_group();
+      if (!flushed) return flushed.error();
+      Status rolled = roll(base);
+      if (!rolled) return rolled.error();
+      active = segments_.back().get();
+      builder.reset();
+    }
+    if (!builder) {
+      Status ready = open_for_append(*active);
+      if (!ready) return ready.error();
+      auto file = log_file(*active);
+      if (!file) return file.error();
+      builder = active->index_builder;
+    }
+    if (group_bytes == 0) group_begin = i;
+
+    std::span<uint8_t> bytes = batches.subspan(b.at, b.size);
+    set_base_offset(bytes, base);
+    if (leader_epoch >= 0) set_partition_leader_epoch(bytes, leader_epoch);
+
+    std::optional<TimestampOffset> last_time =
+        !new_times.empty() ? std::optional(new_times.back()) : active->last_time_entry();
+    auto added =
+        builder->add_batch(static_cast<uint32_t>(active->size + group_bytes),
+                           static_cast<uint32_t>(b.size), last, b.max_timestamp, last_time);
+    if (added.offset_entry) new_offsets.push_back(*added.offset_entry);
+    if (added.time_entry) new_times.push_back(*added.time_entry);
+    group_bytes += b.size;
+    group_next_offset = last + 1;
+  }
+  Status flushed = flush_group();
+  if (!flushed) return flushed.error();
+
+  result.last_offset = next_offset_ - 1;
+  result.log_start_offset = log_start_offset();
+  return result;
+}
+
+Status PartitionLog::flush() {
+  if (segments_.empty()) return {};
+  Segment& active = *segments_.back();
+  if (active.log) {
+    Status synced = detail::sync_data(active.log->fd(), active.log_path);
+    if (!synced) return synced;
+  }
+  if (active.index_file.valid()) {
+    Status synced = detail::sync_data(active.index_file.get(), active.index_path);
+    if (!synced) return synced;
+  }
+  if (active.time_index_file.valid()) {
+    Status synced = detail::sync_data(active.time_index_file.get(), active.time_index_path);
+    if (!synced) return synced;
+  }
+  return {};
+}
+
+Result<LogReadResult> PartitionLog::read(int64_t fetch_offset, uint64_t max_bytes,
+                                         std::optional<int64_t> max_offset) {
+  LogReadResult result;
+  result.log_start_offset = log_start_offset();
+  result.log_end_offset = next_offset_;
+  if (fetch_offset < result.log_start_offset || fetch_offset > next_offset_) {
+    result.outcome = LogReadResult::Outcome::offset_out_of_range;
+    return result;
+  }
+  if (fetch_offset == next_offset_ || (max_offset && fetch_offset >= *max_offset)) return result;
+
+  // The last segment whose base offset <= fetch_offset.
+  auto first = std::upper_bound(
+      segments_.begin(), segments_.end(), fetch_offset,
+      [](int64_t offset, const std::unique_ptr<Segment>& s) { return offset < s->base_offset; });
+  if (first == segments_.begin()) return result;  // cannot happen: fetch >= log start
+  --first;
+
+  for (auto seg_it = first; seg_it != segments_.end(); ++seg_it) {
+    Segment& segment = **seg_it;
+    uint64_t start = 0;
+    if (seg_it == first) {
+      Status indexed = ensure_index(segment);
+      if (!indexed) return indexed.error();
+      if (auto entry = lookup_offset_index(segment.index, fetch_offset)) start = entry->position;
+    }
+    auto file = log_file(segment);
+    if (!file) return file.error();
+    FileBatchReader reader((*file)->fd(), segment.log_path, start, segment.size,
+                           kHeaderScanReadAhead);
+    reader.check_offsets(segment.base_offset);
+    // Find the first batch that ends at or after fetch_offset.
+    for (;;) {
+      auto step = reader.next(false, CrcCheck::skip);
+      if (step == FileBatchReader::Step::io_error) return reader.io_error();
+      if (step == FileBatchReader::Step::bad)
+        return Error{fmt::format("{}: {} at byte {}", segment.log_path.string(),
+                                 to_string(reader.error()), reader.position())};
+      if (step == FileBatchReader::Step::end) break;
+      if (reader.header().last_offset() < fetch_offset) continue;
+
+      if (max_offset && reader.header().base_offset >= *max_offset) return result;
+      result.file = *file;
+      result.position = reader.batch_position();
+      result.length = reader.header().size_in_bytes();
+      result.first_batch_base_offset = reader.header().base_offset;
+      // Add whole batches while they fit.
+      while (reader.next(false, CrcCheck::skip) == FileBatchReader::Step::batch) {
+        const RecordBatchHeader& h = reader.header();
+        if (result.length + h.size_in_bytes() > max_bytes) break;
+        if (max_offset && h.base_offset >= *max_offset) break;
+        result.length += h.size_in_bytes();
+      }
+      return result;
+    }
+  }
+  return result;
+}
+
+Result<std::optional<int64_t>> PartitionLog::offset_for_timestamp(int64_t timestamp) {
+  for (auto& segment_ptr : segments_) {
+    Segment& segment = *segment_ptr;
+    Status indexed = ensure_index(segment);
+    if (!indexed) return indexed.error();
+    // Every batch up to a time index entry older than `timestamp` is older
+    // too, so the scan can start at that entry's batch.
+    uint64_t start = 0;
+    for (const auto& e : segment.time_index) {
+      if (e.timestamp >= timestamp) break;
+      if (auto entry = lookup_offset_index(segment.index, e.offset)) start = entry->position;
+    }
+    auto file = log_file(segment);
+    if (!file) return file.error();
+    FileBatchReader reader((*file)->fd(), segment.log_path, start, segment.size);
+    for (;;) {
+      auto step = reader.next(true, CrcCheck::skip);
+      if (step == FileBatchReader::Step::io_error) return reader.io_error();
+      if (step != FileBatchReader::Step::batch) break;
+      const RecordBatchHeader& h = reader.header();
+      if (h.max_timestamp < timestamp) continue;
+      // Find the first record at or after `timestamp` (the batch's base
+      // offset when its records cannot be read).
+      auto view = RecordBatchView::parse(reader.batch_bytes(), CrcCheck::skip);
+      if (view && h.compression() == Compression::none &&
+          h.timestamp_type() == TimestampType::create_time) {
+        RecordIterator records(*view);
+        RecordView r;
+        while (records.next(r))
+          if (r.timestamp >= timestamp) return std::optional<int64_t>(r.offset);
+      }
+      return std::optional<int64_t>(h.base_offset);
+    }
+  }
+  return std::optional<int64_t>();
+}
+
+}  // namespace kb::storage
