@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <random>
 #include <map>
+#include <random>
 
 #include "../support/kafka_log_dir_writer.hpp"
 #include "kb/storage/record_batch.hpp"

@@ -457,7 +457,8 @@ TEST(PartitionLog, SurvivesGarbageFiles) {
                 BatchError::none);
     }
     for (int i = 0; i < 20; ++i) {
-      const int64_t offset = i < 10 ? std::min<int64_t>(i, end) : end - std::min<int64_t>(end, i - 10);
+      const int64_t offset =
+          i < 10 ? std::min<int64_t>(i, end) : end - std::min<int64_t>(end, i - 10);
       auto result = l.read(offset, static_cast<uint64_t>(rng() % 500));
       ASSERT_TRUE(result.ok()) << result.error().message;
       EXPECT_EQ(result->outcome, LogReadResult::Outcome::ok);
