@@ -30,6 +30,11 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
                    storage::to_string(summary->stop), summary->stop_message);
     spdlog::info("metadata log: {} records replayed up to offset {}, {} topics",
                  summary->records_applied, summary->last_offset, state.topics.size());
+    // Keep it open for appends (topic creation). A replay that stopped early
+    // leaves a damaged tail, which opening truncates as Kafka's recovery does.
+    auto opened = storage::PartitionLog::open(metadata_dir, options.partition_options);
+    if (!opened) return opened.error();
+    state.metadata_log = std::move(opened.value());
   } else {
     spdlog::info("metadata log: {} not found, starting with no topics", metadata_dir.string());
   }

@@ -6,6 +6,9 @@
 #include "kb/handlers/api_versions.hpp"
 #include "kb/handlers/describe_topic_partitions.hpp"
 #include "kb/handlers/fetch.hpp"
+#include "kb/handlers/list_offsets.hpp"
+#include "kb/handlers/metadata.hpp"
+#include "kb/handlers/produce.hpp"
 
 namespace kb::handlers {
 
@@ -28,9 +31,12 @@ const ApiEntry* ApiRegistry::find(int16_t api_key) const {
 
 ApiRegistry make_broker_registry() {
   ApiRegistry registry;
+  registry.add(produce_entry());
   registry.add(api_versions_entry());
   registry.add(describe_topic_partitions_entry());
   registry.add(fetch_entry());
+  registry.add(metadata_entry());
+  registry.add(list_offsets_entry());
   return registry;
 }
 

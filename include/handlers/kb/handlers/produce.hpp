@@ -1,0 +1,29 @@
+#pragma once
+
+#include "kb/handlers/api_registry.hpp"
+#include "kb/protocol/messages/produce.hpp"
+
+namespace kb::handlers {
+
+// Advertised 0-11 (clients pick features by advertised ranges); versions before
+// 3 carry the old message formats (magic 0/1) and are answered with
+// UNSUPPORTED_VERSION per partition.
+inline constexpr protocol::VersionRange kProduceAdvertised{0, 11};
+inline constexpr int16_t kProduceFirstServed = 3;
+
+// Appends each partition's record batch to its log (created when missing) and
+// answers per partition. Checks, each refusing only its partition with nothing
+// written: unknown topic or partition (3), an internal topic (17), invalid acks
+// (21), not exactly one batch, a base offset other than 0, control batches,
+// inconsistent record count or offset deltas (87), a bad length, magic or CRC
+// (2), a batch over max.message.bytes (10), zstd before v7 (76). A
+// transactional id or transactional batches refuse the whole request with
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53): transactions are not served.
+// acks=0 returns nullopt (no response at all).
+std::optional<protocol::ProduceResponse> handle_produce(RequestContext& ctx,
+                                                        const protocol::ProduceRequest& request,
+                                                        int16_t version);
+
+ApiEntry produce_entry();
+
+}  // namespace kb::handlers

@@ -1,0 +1,121 @@
+#include "kb/handlers/metadata.hpp"
+
+#include "kb/cluster/topic_admin.hpp"
+#include "kb/protocol/error_code.hpp"
+
+namespace kb::handlers {
+
+using protocol::ErrorCode;
+using protocol::MetadataRequest;
+using protocol::MetadataResponse;
+using protocol::to_wire;
+
+namespace {
+
+// Without an authorizer every operation is allowed (Kafka's ACL operation bits).
+constexpr int32_t kAllTopicOperations = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) |
+                                        (1 << 8) | (1 << 10) | (1 << 11);
+constexpr int32_t kAllClusterOperations =
+    (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
+
+// Clients connect to what is announced here, so a wildcard bind address is
+// never announced: it becomes localhost.
+std::string announced_host(const std::string& host) {
+  if (host.empty() || host == "0.0.0.0" || host == "::") return "localhost";
+  return host;
+}
+
+MetadataResponse::MetadataResponseTopic describe(const cluster::TopicInfo& topic,
+                                                 bool with_operations) {
+  MetadataResponse::MetadataResponseTopic out;
+  out.name = topic.name;
+  out.topic_id = topic.id;
+  out.is_internal = topic.is_internal();
+  if (with_operations) out.topic_authorized_operations = kAllTopicOperations;
+  for (const auto& p : topic.partitions) {
+    auto& part = out.partitions.emplace_back();
+    part.partition_index = p.partition_index;
+    part.leader_id = p.leader;
+    part.leader_epoch = p.leader_epoch;
+    part.replica_nodes = p.replicas;
+    part.isr_nodes = p.isr;
+    part.offline_replicas = p.offline_replicas;
+    if (p.leader < 0) part.error_code = to_wire(ErrorCode::kLeaderNotAvailable);
+  }
+  return out;
+}
+
+MetadataResponse::MetadataResponseTopic topic_error(std::optional<std::string> name,
+                                                    const wire::Uuid& id, ErrorCode error) {
+  MetadataResponse::MetadataResponseTopic out;
+  out.name = std::move(name);
+  out.topic_id = id;
+  out.error_code = to_wire(error);
+  return out;
+}
+
+}  // namespace
+
+std::optional<MetadataResponse> handle_metadata(RequestContext& ctx,
+                                                const MetadataRequest& request, int16_t version) {
+  cluster::BrokerState& state = ctx.state;
+  MetadataResponse response;
+  for (const auto& e : state.endpoints) {
+    auto& b = response.brokers.emplace_back();
+    b.node_id = state.node_id;
+    b.host = announced_host(e.host);
+    b.port = e.port;
+    break;  // one broker, announced on its first advertised listener
+  }
+  response.cluster_id = state.cluster_id;
+  response.controller_id = state.node_id;
+  if (version >= 8 && version <= 10 && request.include_cluster_authorized_operations)
+    response.cluster_authorized_operations = kAllClusterOperations;
+  const bool with_operations = version >= 8 && request.include_topic_authorized_operations;
+
+  // v0: an empty list means every topic. v1+: null means every topic, empty
+  // means none.
+  const bool all_topics = !request.topics || (version == 0 && request.topics->empty());
+  if (all_topics) {
+    for (const auto& [name, topic] : state.topics.topics())
+      response.topics.push_back(describe(topic, with_operations));
+    return response;
+  }
+
+  // Versions before 4 have no allow flag and always allowed creation.
+  const bool may_create =
+      state.auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
+  for (const auto& t : *request.topics) {
+    if (!t.name) {
+      const cluster::TopicInfo* topic = state.topics.find(t.topic_id);
+      response.topics.push_back(topic ? describe(*topic, with_operations)
+                                      : topic_error(std::nullopt, t.topic_id,
+                                                    ErrorCode::kUnknownTopicId));
+      continue;
+    }
+    const std::string name(*t.name);
+    const cluster::TopicInfo* topic = state.topics.find(name);
+    if (topic == nullptr && !cluster::topic_name_problem(name).empty()) {
+      response.topics.push_back(topic_error(name, {}, ErrorCode::kInvalidTopicException));
+      continue;
+    }
+    if (topic == nullptr && may_create) {
+      auto created = cluster::create_topic(state, name, state.default_partitions);
+      if (created.error == cluster::CreateTopicError::kInvalidName) {
+        response.topics.push_back(topic_error(name, {}, ErrorCode::kInvalidTopicException));
+        continue;
+      }
+      topic = created.topic;
+    }
+    response.topics.push_back(topic ? describe(*topic, with_operations)
+                                    : topic_error(name, {}, ErrorCode::kUnknownTopicOrPartition));
+  }
+  return response;
+}
+
+ApiEntry metadata_entry() {
+  return make_entry<MetadataRequest, MetadataResponse, &handle_metadata>("Metadata",
+                                                                         MetadataRequest::kVersions);
+}
+
+}  // namespace kb::handlers

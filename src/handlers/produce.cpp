@@ -1,0 +1,290 @@
+#include "kb/handlers/produce.hpp"
+
+#include <charconv>
+#include <chrono>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "kb/protocol/error_code.hpp"
+#include "kb/storage/record_batch.hpp"
+
+namespace kb::handlers {
+
+using protocol::ErrorCode;
+using protocol::ProduceRequest;
+using protocol::ProduceResponse;
+using protocol::to_wire;
+using PartitionResponse = ProduceResponse::PartitionProduceResponse;
+
+namespace {
+
+constexpr int8_t kTopicResource = 2;
+
+// The log settings that apply to one topic: the broker's, overridden by the
+// topic's own configs.
+struct TopicSettings {
+  int64_t max_message_bytes = 0;
+  bool log_append_time = false;
+  int64_t flush_interval_messages = std::numeric_limits<int64_t>::max();
+};
+
+std::optional<int64_t> parse_long(std::string_view s) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+TopicSettings settings_for(const cluster::BrokerState& state, const std::string& topic) {
+  TopicSettings s;
+  s.max_message_bytes = state.log_config.max_message_bytes;
+  s.log_append_time = state.log_config.log_append_time;
+  s.flush_interval_messages = state.log_config.flush_interval_messages;
+  auto it = state.configs.find(std::pair<int8_t, std::string>{kTopicResource, topic});
+  if (it == state.configs.end()) return s;
+  const auto& configs = it->second;
+  // Values were checked when they were set; a bad one leaves the default.
+  if (auto c = configs.find("message.timestamp.type"); c != configs.end()) {
+    if (c->second == "LogAppendTime") s.log_append_time = true;
+    if (c->second == "CreateTime") s.log_append_time = false;
+  }
+  if (auto c = configs.find("max.message.bytes"); c != configs.end())
+    if (auto v = parse_long(c->second); v && *v >= 0) s.max_message_bytes = *v;
+  if (auto c = configs.find("flush.messages"); c != configs.end())
+    if (auto v = parse_long(c->second); v && *v >= 1) s.flush_interval_messages = *v;
+  return s;
+}
+
+// An error answer: Kafka's PartitionResponse(error) has base offset, log
+// append time and log start offset all -1.
+PartitionResponse partition_error(int32_t index, ErrorCode error, std::string message = {}) {
+  PartitionResponse p;
+  p.index = index;
+  p.error_code = to_wire(error);
+  p.base_offset = -1;
+  p.log_append_time_ms = -1;
+  p.log_start_offset = -1;
+  if (!message.empty()) p.error_message = std::move(message);
+  return p;
+}
+
+struct Refusal {
+  ErrorCode error = ErrorCode::kNone;
+  std::string message;
+};
+
+// Everything checked before anything is written, in Kafka's order: the batch
+// structure, one batch per partition, base offset 0, size, CRC, then the header
+// fields and (uncompressed) the records.
+Refusal validate(storage::Bytes records, int16_t version, int64_t max_message_bytes) {
+  using storage::BatchError;
+  if (records.empty()) return {ErrorCode::kInvalidRecord, "no record batch"};
+
+  // Structure first (lengths, magic), CRC later, so that an oversized batch is
+  // MESSAGE_TOO_LARGE whatever its CRC.
+  storage::BatchIterator it(records, storage::CrcCheck::skip);
+  std::optional<storage::RecordBatchView> batch = it.next();
+  if (!batch) {
+    if (it.error() == BatchError::unsupported_magic)
+      return {ErrorCode::kCorruptMessage,
+              fmt::format("record batch magic {} is not supported (only 2)",
+                          records.size() > storage::batch_layout::kMagic
+                              ? static_cast<int>(static_cast<int8_t>(
+                                    records[storage::batch_layout::kMagic]))
+                              : -1)};
+    return {ErrorCode::kCorruptMessage,
+            fmt::format("invalid record batch: {}", storage::to_string(it.error()))};
+  }
+  if (it.position() != records.size()) {
+    if (!it.next() && it.error() != BatchError::none)
+      return {ErrorCode::kCorruptMessage,
+              fmt::format("invalid bytes after the record batch: {}",
+                          storage::to_string(it.error()))};
+    return {ErrorCode::kInvalidRecord,
+            fmt::format("produce requests with version {} may carry exactly one record batch per "
+                        "partition",
+                        version)};
+  }
+  if (batch->base_offset() != 0)
+    return {ErrorCode::kInvalidRecord,
+            fmt::format("the base offset of the record batch should be 0, but it is {}",
+                        batch->base_offset())};
+  if (static_cast<int64_t>(batch->size_in_bytes()) > max_message_bytes)
+    return {ErrorCode::kMessageTooLarge,
+            fmt::format("the record batch is {} bytes, larger than the maximum of {}",
+                        batch->size_in_bytes(), max_message_bytes)};
+  if (!batch->crc_matches())
+    return {ErrorCode::kCorruptMessage,
+            fmt::format("record batch CRC mismatch: stored {:#010x}, computed {:#010x}",
+                        batch->crc(), batch->compute_crc())};
+
+  const int compression = static_cast<int>(batch->compression());
+  if (compression > static_cast<int>(storage::Compression::zstd))
+    return {ErrorCode::kCorruptMessage, fmt::format("unknown compression type {}", compression)};
+  if (batch->compression() == storage::Compression::zstd && version < 7)
+    return {ErrorCode::kUnsupportedCompressionType,
+            fmt::format("zstd compression needs produce version 7 or later, not {}", version)};
+  if (batch->is_control())
+    return {ErrorCode::kInvalidRecord, "clients may not write control batches"};
+  if (batch->record_count() <= 0)
+    return {ErrorCode::kInvalidRecord,
+            fmt::format("invalid record count {}", batch->record_count())};
+  if (static_cast<int64_t>(batch->last_offset_delta()) + 1 != batch->record_count())
+    return {ErrorCode::kInvalidRecord,
+            fmt::format("last offset delta {} does not match the record count {}",
+                        batch->last_offset_delta(), batch->record_count())};
+  if (batch->producer_id() >= 0 && batch->base_sequence() < 0)
+    return {ErrorCode::kInvalidRecord,
+            fmt::format("invalid base sequence {} for producer id {}", batch->base_sequence(),
+                        batch->producer_id())};
+  // Compressed batches are stored as they came: their records cannot be
+  // checked without decompressing.
+  if (batch->compression() == storage::Compression::none) {
+    if (auto error = storage::validate_records(*batch, true))
+      return {ErrorCode::kInvalidRecord,
+              fmt::format("invalid record at byte {} of the batch: {}", error->position,
+                          error->what)};
+  }
+  return {};
+}
+
+bool is_transactional(const ProduceRequest& request) {
+  if (request.transactional_id) return true;
+  for (const auto& t : request.topic_data)
+    for (const auto& p : t.partition_data) {
+      if (!p.records) continue;
+      auto header = storage::RecordBatchHeader::parse(*p.records);
+      if (header && header->magic == storage::batch_layout::kMagicV2 &&
+          header->is_transactional())
+        return true;
+    }
+  return false;
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+PartitionResponse append_partition(RequestContext& ctx, const cluster::TopicInfo& topic,
+                                   const cluster::PartitionInfo& info,
+                                   const TopicSettings& settings, storage::Bytes records) {
+  const int32_t index = info.partition_index;
+  // The request's bytes are read-only: append rewrites offsets in a copy.
+  std::vector<uint8_t> batch(records.begin(), records.end());
+  int64_t append_time = -1;
+  if (settings.log_append_time) {
+    append_time = now_ms();
+    storage::set_log_append_time(batch, append_time);
+  }
+
+  auto log = ctx.state.logs->find_or_create(topic.name, index, topic.id);
+  if (!log) {
+    spdlog::error("produce {}-{}: {}", topic.name, index, log.error().message);
+    return partition_error(index, ErrorCode::kKafkaStorageError, log.error().message);
+  }
+  const int64_t end_before = (*log)->log_end_offset();
+  auto appended = (*log)->append(batch, info.leader_epoch);
+  if (!appended) {
+    spdlog::error("produce {}-{}: append failed: {}", topic.name, index,
+                  appended.error().message);
+    return partition_error(index, ErrorCode::kKafkaStorageError, appended.error().message);
+  }
+  ++ctx.state.data_generation;
+
+  // log.flush.interval.messages: flush whenever the log end offset passes a
+  // multiple of the interval, so fewer than `interval` messages are ever
+  // unsynced (interval 1: every append is synced before the answer).
+  const int64_t interval = settings.flush_interval_messages;
+  const int64_t end_after = (*log)->log_end_offset();
+  if (interval > 0 && end_before / interval != end_after / interval) {
+    if (auto flushed = (*log)->flush(); !flushed) {
+      spdlog::error("produce {}-{}: flush failed: {}", topic.name, index,
+                    flushed.error().message);
+      return partition_error(index, ErrorCode::kKafkaStorageError, flushed.error().message);
+    }
+  }
+
+  PartitionResponse p;
+  p.index = index;
+  p.base_offset = appended->first_offset;
+  p.log_append_time_ms = append_time;
+  p.log_start_offset = appended->log_start_offset;
+  return p;
+}
+
+}  // namespace
+
+std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const ProduceRequest& request,
+                                              int16_t version) {
+  ProduceResponse response;
+  const bool valid_acks = request.acks == 0 || request.acks == 1 || request.acks == -1;
+  // Transactions are not served (no transaction coordinator): refuse rather
+  // than store batches whose commit or abort could never be written.
+  const bool transactional = version >= kProduceFirstServed && is_transactional(request);
+  size_t errors = 0;
+
+  for (const auto& t : request.topic_data) {
+    auto& out = response.responses.emplace_back();
+    out.name = std::string(t.name);
+    const cluster::TopicInfo* topic = ctx.state.topics.find(t.name);
+    const TopicSettings settings =
+        topic ? settings_for(ctx.state, topic->name) : TopicSettings{};
+    for (const auto& part : t.partition_data) {
+      const cluster::PartitionInfo* info = topic ? topic->partition(part.index) : nullptr;
+      PartitionResponse p;
+      if (version < kProduceFirstServed) {
+        p = partition_error(part.index, ErrorCode::kUnsupportedVersion,
+                            "produce versions before 3 (message format v0/v1) are not supported");
+      } else if (info == nullptr) {
+        p = partition_error(part.index, ErrorCode::kUnknownTopicOrPartition,
+                            "this server does not host this topic-partition");
+      } else if (topic->is_internal()) {
+        p = partition_error(part.index, ErrorCode::kInvalidTopicException,
+                            fmt::format("cannot append to internal topic {}", topic->name));
+      } else if (transactional) {
+        p = partition_error(part.index, ErrorCode::kTransactionalIdAuthorizationFailed,
+                            "transactional produce is not supported by this broker");
+      } else if (!valid_acks) {
+        p = partition_error(part.index, ErrorCode::kInvalidRequiredAcks,
+                            fmt::format("acks must be 0, 1 or -1, not {}", request.acks));
+      } else if (ctx.state.logs == nullptr) {
+        p = partition_error(part.index, ErrorCode::kKafkaStorageError, "no log directory");
+      } else {
+        storage::Bytes records = part.records.value_or(storage::Bytes{});
+        Refusal refused = validate(records, version, settings.max_message_bytes);
+        if (refused.error != ErrorCode::kNone) {
+          spdlog::debug("produce {}-{} refused ({}): {}", topic->name, part.index,
+                        to_wire(refused.error), refused.message);
+          p = partition_error(part.index, refused.error, std::move(refused.message));
+        } else {
+          p = append_partition(ctx, *topic, *info, settings, records);
+        }
+      }
+      if (p.error_code != 0) ++errors;
+      out.partition_responses.push_back(std::move(p));
+    }
+  }
+
+  if (request.acks == 0) {
+    // No response at all. Kafka closes the connection when an acks=0 produce
+    // fails so the client notices; here the failure is only logged.
+    if (errors > 0)
+      spdlog::warn("acks=0 produce from client '{}': {} partition(s) refused",
+                   ctx.header.client_id.value_or(""), errors);
+    return std::nullopt;
+  }
+  return std::optional<ProduceResponse>(std::move(response));
+}
+
+ApiEntry produce_entry() {
+  return make_entry<ProduceRequest, ProduceResponse, &handle_produce>("Produce",
+                                                                      kProduceAdvertised);
+}
+
+}  // namespace kb::handlers
