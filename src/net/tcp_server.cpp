@@ -195,7 +195,11 @@ void Connection::handle_frames(ByteBuffer& in) {
         return close_now();
       }
       if (n > 0) out.consume(static_cast<size_t>(n));
-      if (!out.empty()) pending_.append(out.span());
+      if (!out.empty()) {
+        // Reuse warm memory for what the socket did not take.
+        if (pending_.capacity() == 0) pending_.swap(server_.spare_output_);
+        pending_.append(out.span());
+      }
       out.clear();
     }
     output_ = &pending_;
@@ -222,6 +226,9 @@ void Connection::write_pending() {
   }
   pending_.consume(static_cast<size_t>(n));
   if (pending_.empty()) {
+    // Keep one drained buffer for the next connection that needs one: large
+    // responses then land in memory already touched.
+    if (pending_.capacity() > server_.spare_output_.capacity()) server_.spare_output_.swap(pending_);
     pending_.release();
     update_interest();
   }

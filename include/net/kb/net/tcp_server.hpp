@@ -146,6 +146,7 @@ class TcpServer final : public IoHandler {
   ByteBuffer shared_input_;
   ByteBuffer shared_output_;
   bool shared_output_in_use_ = false;
+  ByteBuffer spare_output_;  // a drained connection buffer kept warm for reuse
 };
 
 }  // namespace kb::net

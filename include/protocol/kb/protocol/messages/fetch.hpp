@@ -206,10 +206,6 @@ struct FetchResponse : FetchSchema {
     bool operator==(const NodeEndpoint&) const = default;
   };
 
-  // Not on the wire: buffers the records fields point into, kept alive until
-  // the response is encoded.
-  std::vector<std::vector<uint8_t>> record_storage;
-
   int32_t throttle_time_ms = 0;  // v1+
   int16_t error_code = 0;        // v7+
   int32_t session_id = 0;        // v7+
