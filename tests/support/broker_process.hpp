@@ -160,7 +160,10 @@ class BrokerProcess {
       if (!alive()) throw std::runtime_error("broker exited at start-up:\n" + text);
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    throw std::runtime_error("broker did not start listening:\n" + log());
+    // A constructor that throws runs no destructor: stop the child here.
+    std::string text = log();
+    kill_hard();
+    throw std::runtime_error("broker did not start listening:\n" + text);
   }
 
   std::filesystem::path dir_;
