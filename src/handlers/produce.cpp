@@ -60,7 +60,9 @@ TopicSettings settings_for(const cluster::BrokerState& state, const std::string&
 }
 
 // An error answer: Kafka's PartitionResponse(error) has base offset, log
-// append time and log start offset all -1.
+// append time and log start offset all -1. Like Kafka, only INVALID_RECORD
+// carries an error message (v8+); other errors leave it null (the reason is
+// logged at debug level).
 PartitionResponse partition_error(int32_t index, ErrorCode error, std::string message = {}) {
   PartitionResponse p;
   p.index = index;
@@ -68,7 +70,7 @@ PartitionResponse partition_error(int32_t index, ErrorCode error, std::string me
   p.base_offset = -1;
   p.log_append_time_ms = -1;
   p.log_start_offset = -1;
-  if (!message.empty()) p.error_message = std::move(message);
+  if (error == ErrorCode::kInvalidRecord && !message.empty()) p.error_message = std::move(message);
   return p;
 }
 
