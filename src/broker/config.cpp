@@ -6,6 +6,7 @@
 #include <fstream>
 #include <limits>
 #include <set>
+#include <type_traits>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -275,6 +276,37 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
   v = c.max_connections;
   if (ok) ok = b.parse_int("max.connections", 1, std::numeric_limits<int32_t>::max(), v);
   c.max_connections = static_cast<int32_t>(v);
+
+  // Topics and logs.
+  constexpr int64_t kIntMax = std::numeric_limits<int32_t>::max();
+  auto int_key = [&](std::string_view key, int64_t min, int64_t max, auto& field) {
+    int64_t value = static_cast<int64_t>(field);
+    if (ok) ok = b.parse_int(key, min, max, value);
+    field = static_cast<std::remove_reference_t<decltype(field)>>(value);
+  };
+  auto choice = [&](std::string_view key, std::string_view if_true, std::string_view if_false,
+                    bool& field) {
+    auto it = props.find(key);
+    if (!ok || it == props.end()) return;
+    if (it->second.value == if_true)
+      field = true;
+    else if (it->second.value == if_false)
+      field = false;
+    else
+      ok = b.fail(it->second, key,
+                  fmt::format("'{}' is not {} or {}", it->second.value, if_true, if_false));
+  };
+  choice("auto.create.topics.enable", "true", "false", c.auto_create_topics);
+  int_key("num.partitions", 1, 10000, c.num_partitions);
+  // message.max.bytes is the broker key; max.message.bytes (the topic key) is
+  // accepted too.
+  int_key(props.contains("message.max.bytes") ? "message.max.bytes" : "max.message.bytes", 0,
+          kIntMax, c.log.max_message_bytes);
+  int_key("log.segment.bytes", 14, kIntMax, c.log.segment_bytes);
+  int_key("log.index.interval.bytes", 0, kIntMax, c.log.index_interval_bytes);
+  int_key("log.flush.interval.messages", 1, std::numeric_limits<int64_t>::max(),
+          c.log.flush_interval_messages);
+  choice("log.message.timestamp.type", "LogAppendTime", "CreateTime", c.log.log_append_time);
 
   if (!ok) return {std::nullopt, b.error};
   return {std::move(b.config), {}};

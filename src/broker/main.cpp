@@ -7,13 +7,11 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <memory>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include <spdlog/cfg/env.h>
@@ -80,57 +78,6 @@ class ShutdownSignal final : public kb::net::IoHandler {
   int fd_ = -1;
 };
 
-// The log settings (Kafka's keys and ranges). A bad value stops the broker
-// like any other configuration error: one line naming where and which key.
-bool read_log_config(const kb::broker::BrokerConfig& config, kb::cluster::LogConfig& out,
-                     std::string& error) {
-  auto find = [&](std::string_view key) -> const kb::broker::PropertySource* {
-    auto it = config.properties.find(key);
-    return it == config.properties.end() ? nullptr : &it->second;
-  };
-  auto fail = [&](const kb::broker::PropertySource& src, std::string_view key,
-                  const std::string& why) {
-    error = src.origin + ": key '" + std::string(key) + "': " + why;
-    return false;
-  };
-  auto parse = [&](std::string_view key, int64_t min, int64_t max, auto& value) {
-    const auto* src = find(key);
-    if (src == nullptr) return true;
-    const std::string& v = src->value;
-    int64_t parsed = 0;
-    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), parsed);
-    if (v.empty() || ec != std::errc() || end != v.data() + v.size())
-      return fail(*src, key, "'" + v + "' is not an integer");
-    if (parsed < min || parsed > max)
-      return fail(*src, key,
-                  std::to_string(parsed) + " is outside [" + std::to_string(min) + ", " +
-                      std::to_string(max) + "]");
-    value = static_cast<std::remove_reference_t<decltype(value)>>(parsed);
-    return true;
-  };
-  constexpr int64_t kIntMax = std::numeric_limits<int32_t>::max();
-  constexpr int64_t kLongMax = std::numeric_limits<int64_t>::max();
-  // message.max.bytes is Kafka's broker key; max.message.bytes (the topic
-  // key) is accepted too.
-  const char* max_key = find("message.max.bytes") ? "message.max.bytes" : "max.message.bytes";
-  if (!parse(max_key, 0, kIntMax, out.max_message_bytes)) return false;
-  if (!parse("log.segment.bytes", 14, kIntMax, out.segment_bytes)) return false;
-  if (!parse("log.index.interval.bytes", 0, kIntMax, out.index_interval_bytes)) return false;
-  if (!parse("log.flush.interval.messages", 1, kLongMax, out.flush_interval_messages))
-    return false;
-  if (const auto* src = find("log.message.timestamp.type")) {
-    if (src->value == "LogAppendTime") {
-      out.log_append_time = true;
-    } else if (src->value == "CreateTime") {
-      out.log_append_time = false;
-    } else {
-      return fail(*src, "log.message.timestamp.type",
-                  "'" + src->value + "' is not CreateTime or LogAppendTime");
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -170,10 +117,9 @@ int main(int argc, char** argv) {
     spdlog::warn("log.dirs names {} directories; only {} is used", config.log_dirs.size(),
                  config.log_dirs.front());
   kb::cluster::BrokerState state;
-  if (std::string error; !read_log_config(config, state.log_config, error)) {
-    std::fprintf(stderr, "configuration error: %s\n", error.c_str());
-    return 2;
-  }
+  state.log_config = config.log;
+  state.auto_create_topics = config.auto_create_topics;
+  state.default_partitions = config.num_partitions;
   kb::cluster::LogDirOptions log_dir_options;
   log_dir_options.log_dir = config.log_dirs.front();
   log_dir_options.node_id = config.node_id;

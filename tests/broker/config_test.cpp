@@ -632,5 +632,32 @@ TEST(ConfigErrors, BadOverride) {
   expect_error("", {"--override", "listeners"}, {"listeners=SSL://:9093"});
 }
 
+TEST(ConfigTopicsAndLogs, DefaultsAndValues) {
+  BrokerConfig d = parse_ok("listeners=PLAINTEXT://:9092\n");
+  EXPECT_TRUE(d.auto_create_topics);
+  EXPECT_EQ(d.num_partitions, 1);
+  EXPECT_EQ(d.log.max_message_bytes, 1048588);
+  EXPECT_FALSE(d.log.log_append_time);
+  BrokerConfig c = parse_ok(
+      "auto.create.topics.enable=false\nnum.partitions=4\nmessage.max.bytes=2000\n"
+      "log.segment.bytes=4096\nlog.index.interval.bytes=100\n"
+      "log.flush.interval.messages=1\nlog.message.timestamp.type=LogAppendTime\n");
+  EXPECT_FALSE(c.auto_create_topics);
+  EXPECT_EQ(c.num_partitions, 4);
+  EXPECT_EQ(c.log.max_message_bytes, 2000);
+  EXPECT_EQ(c.log.segment_bytes, 4096u);
+  EXPECT_EQ(c.log.index_interval_bytes, 100u);
+  EXPECT_EQ(c.log.flush_interval_messages, 1);
+  EXPECT_TRUE(c.log.log_append_time);
+}
+
+TEST(ConfigTopicsAndLogs, BadValuesNameLineAndKey) {
+  expect_error("num.partitions=0\n", {"server.properties:1", "num.partitions"});
+  expect_error("\nauto.create.topics.enable=yes\n", {":2", "auto.create.topics.enable"});
+  expect_error("log.message.timestamp.type=Now\n", {"log.message.timestamp.type"});
+  expect_error("log.flush.interval.messages=0\n", {"log.flush.interval.messages"});
+  expect_error("log.segment.bytes=abc\n", {"log.segment.bytes"});
+}
+
 }  // namespace
 }  // namespace kb::broker

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "kb/cluster/broker_state.hpp"
+
 namespace kb::broker {
 
 // One key=value as written, with where it came from for error messages.
@@ -30,6 +32,9 @@ struct BrokerConfig {
   int32_t node_id = 1;
   int32_t socket_request_max_bytes = 104857600;
   int32_t max_connections = 100000;
+  bool auto_create_topics = true;  // auto.create.topics.enable
+  int32_t num_partitions = 1;      // num.partitions
+  cluster::LogConfig log;          // message.max.bytes, log.segment.bytes, log.flush.*, ...
   std::map<std::string, PropertySource, std::less<>> properties;
 };
 
