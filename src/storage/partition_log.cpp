@@ -708,9 +708,29 @@ Result<LogReadResult> PartitionLog::read(int64_t fetch_offset, uint64_t max_byte
       result.position = reader.batch_position();
       result.length = reader.header().size_in_bytes();
       result.first_batch_base_offset = reader.header().base_offset;
+      // Jump ahead through the offset index: every batch that starts before
+      // an index entry's position ends by it, so when that position is within
+      // max_bytes all of them fit, without reading their headers (a header
+      // scan re-reads much of each batch).
+      uint64_t scan_from = reader.position();
+      if (!max_offset && seg_it == first && !segment.index.empty()) {
+        const auto& idx = segment.index;
+        const uint64_t limit =
+            result.position + std::min<uint64_t>(max_bytes, segment.size - result.position);
+        auto after = std::upper_bound(
+            idx.begin(), idx.end(), limit,
+            [](uint64_t pos, const OffsetPosition& e) { return pos < e.position; });
+        if (after != idx.begin() && std::prev(after)->position > scan_from) {
+          scan_from = std::prev(after)->position;
+          result.length = scan_from - result.position;
+        }
+      }
+      FileBatchReader tail((*file)->fd(), segment.log_path, scan_from, segment.size,
+                           kHeaderScanReadAhead);
+      tail.check_offsets(segment.base_offset);
       // Add whole batches while they fit.
-      while (reader.next(false, CrcCheck::skip) == FileBatchReader::Step::batch) {
-        const RecordBatchHeader& h = reader.header();
+      while (tail.next(false, CrcCheck::skip) == FileBatchReader::Step::batch) {
+        const RecordBatchHeader& h = tail.header();
         if (result.length + h.size_in_bytes() > max_bytes) break;
         if (max_offset && h.base_offset >= *max_offset) break;
         result.length += h.size_in_bytes();
