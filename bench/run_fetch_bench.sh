@@ -21,100 +21,39 @@
 # 1; 0 generates into the temporary directory and keeps nothing).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-readonly ROOT
+# Settings.
 readonly PASSES=${KB_BENCH_PASSES:-5}
 readonly WARMUP_PASSES=${KB_BENCH_WARMUP_PASSES:-1}
 readonly PARTITION_BYTES=${KB_FETCH_BYTES:-1073741824}
 readonly BATCH_BYTES=${KB_FETCH_BATCH_BYTES:-16384}
 readonly RECORD_BYTES=${KB_FETCH_RECORD_BYTES:-1024}
-readonly PIN=${KB_BENCH_PIN:-1}
 readonly CACHE=${KB_BENCH_CACHE:-1}
 readonly MAX_BYTES=$((50 << 20))
 readonly PARTITION_MAX_BYTES=$((8 << 20))
 readonly TARGET_RATIO=0.8
 readonly TOPIC=bench-fetch
 
-log() { printf '%s\n' "$*" >&2; }
-die() {
-  log "run_fetch_bench: error: $*"
-  exit 1
-}
+# Shared plumbing (lib.sh); its errors name this script.
+# shellcheck disable=SC2034  # die in lib.sh names the script with it
+BENCH_NAME=run_fetch_bench
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# A time limit, but in our process group so that Ctrl-C reaches the command.
-bounded() {
-  local seconds=$1
-  shift
-  timeout --foreground --kill-after=5 "$seconds" "$@"
+# A cache directory being generated: removed if the script ends before it is complete.
+PARTIAL_CACHE=
+cleanup_extra() {
+  if [[ -n $PARTIAL_CACHE ]]; then rm -rf "$PARTIAL_CACHE"; fi
 }
-
-WORK=$(mktemp -d /tmp/kb-fetch-bench.XXXXXX)
-PIDS=()
-
-forget_process() {
-  local pid kept=()
-  for pid in "${PIDS[@]}"; do [[ $pid == "$1" ]] || kept+=("$pid"); done
-  PIDS=("${kept[@]}")
-}
-
-# TERM, then KILL if the process is still there after 2 s.
-stop_process() {
-  local pid=$1
-  if kill -TERM "$pid" 2>/dev/null; then
-    for _ in {1..20}; do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-  forget_process "$pid"
-}
-
-cleanup() {
-  set +e
-  local pid
-  for pid in "${PIDS[@]}"; do stop_process "$pid"; done
-  rm -rf "$WORK"
-  if [[ -n ${PARTIAL_CACHE:-} ]]; then rm -rf "$PARTIAL_CACHE"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+start_work_dir fetch-bench
 
 # --- Build -------------------------------------------------------------------------------------
 
-if [[ -x $ROOT/build/release/src/broker/kafka-broker && -f $ROOT/build/release/build.ninja ]]; then
-  BUILD_DIR=$ROOT/build/release
-else
-  BUILD_DIR=$ROOT/build/release-bench
-fi
-readonly BUILD_DIR
-
-has_ninja_target() { ninja -C "$BUILD_DIR" -t targets all 2>/dev/null | grep -q "^$1:"; }
-
-log "building in $BUILD_DIR"
-if [[ ! -f $BUILD_DIR/build.ninja ]]; then
-  cmake -G Ninja -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DKB_BUILD_TESTS=OFF \
-    >"$WORK/cmake.log" 2>&1 || { cat "$WORK/cmake.log" >&2; die "cmake failed"; }
-elif ! has_ninja_target bench/kb_fetch_bench; then
-  cmake -S "$ROOT" -B "$BUILD_DIR" >"$WORK/cmake.log" 2>&1 ||
-    { cat "$WORK/cmake.log" >&2; die "cmake failed"; }
-fi
-bounded 900 ninja -C "$BUILD_DIR" kb_fetch_bench kb_bench_log_dir >"$WORK/build.log" 2>&1 ||
-  { tail -n 40 "$WORK/build.log" >&2; die "building the benchmark tools failed"; }
+build_tools bench/kb_fetch_bench kb_fetch_bench kb_bench_log_dir
 readonly FETCH_BENCH=$BUILD_DIR/bench/kb_fetch_bench
 readonly LOG_DIR_TOOL=$BUILD_DIR/bench/kb_bench_log_dir
-readonly BROKER=$BUILD_DIR/src/broker/kafka-broker
-if ! bounded 900 ninja -C "$BUILD_DIR" kafka-broker >>"$WORK/build.log" 2>&1; then
-  tail -n 20 "$WORK/build.log" >&2
-  log "warning: building kafka-broker failed; using the existing binary if there is one"
-fi
-[[ -x $BROKER ]] || die "no broker binary at $BROKER"
+build_broker required
 
 # --- Data --------------------------------------------------------------------------------------
-
-field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 
 readonly DATA_NAME="fetch-${PARTITION_BYTES}b-batch${BATCH_BYTES}-record${RECORD_BYTES}"
 readonly LOG_DIR=$WORK/data
@@ -154,56 +93,15 @@ readonly LOG_FILE_BYTES
 
 # --- Placement ---------------------------------------------------------------------------------
 
-if [[ $PIN == 1 ]] && (($(nproc) >= 2)) && command -v taskset >/dev/null; then
-  SERVER_ON_CPU=(taskset -c 1)
-  CLIENT_ON_CPU=(taskset -c 0)
-  PLACEMENT="servers on CPU 1, consumer on CPU 0"
-else
-  SERVER_ON_CPU=()
-  CLIENT_ON_CPU=()
-  PLACEMENT="unpinned"
-fi
-
-cpu_busy_percent() {
-  local before after total=0 idle field
-  read -r -a before < <(grep '^cpu ' /proc/stat)
-  sleep 1
-  read -r -a after < <(grep '^cpu ' /proc/stat)
-  for field in 1 2 3 4 5 6 7 8; do ((total += after[field] - before[field])) || true; done
-  idle=$((after[4] + after[5] - before[4] - before[5]))
-  echo $((total > 0 ? 100 * (total - idle) / total : 0))
-}
-BUSY_PERCENT=$(cpu_busy_percent)
-if ((BUSY_PERCENT > 10)); then
-  log "warning: the CPUs are ${BUSY_PERCENT}% busy before the benchmark: the figures will be noisy"
-fi
+choose_placement servers consumer
+warn_if_busy
 
 # --- Helpers -----------------------------------------------------------------------------------
 
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 # utime + stime of a process, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 CLOCK_TICKS=$(getconf CLK_TCK)
 readonly CLOCK_TICKS
-
-# Waits up to 10 s for a line matching `pattern` in `file` and prints the port it captures.
-wait_for_port() {
-  local pid=$1 file=$2 pattern=$3 port
-  for _ in {1..100}; do
-    port=$(sed -n "s/$pattern/\1/p" "$file" | head -n 1)
-    if [[ -n $port ]]; then
-      echo "$port"
-      return 0
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  log "process $pid did not report its port; its output:"
-  tail -n 20 "$file" >&2
-  return 1
-}
-
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # Runs the warm-up and measured passes of `consumer args...` against server `pid`. Sets
 # RESULT_MBS (median), RESULT_ALL (every measured pass) and RESULT_CPU_PER_GB (server CPU
@@ -231,12 +129,7 @@ run_passes() {
 
 # --- Broker ------------------------------------------------------------------------------------
 
-printf 'listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs=%s\n' "$LOG_DIR" >"$WORK/broker.properties"
-"${SERVER_ON_CPU[@]}" "$BROKER" "$WORK/broker.properties" >"$WORK/broker.log" 2>&1 &
-BROKER_PID=$!
-PIDS+=("$BROKER_PID")
-BROKER_PORT=$(wait_for_port "$BROKER_PID" "$WORK/broker.log" \
-  '.*Listening on PLAINTEXT:\/\/127\.0\.0\.1:\([0-9]*\).*') || die "the broker did not start"
+start_broker "$LOG_DIR" || die "the broker did not start"
 
 log "broker: $WARMUP_PASSES warm-up + $PASSES measured passes"
 BROKER_MBS=failed BROKER_ALL='' BROKER_CPU=- BROKER_RSS=-

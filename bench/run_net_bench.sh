@@ -15,65 +15,23 @@
 # scheduler, which makes depth-1 results swing several-fold between same-CPU and cross-CPU runs).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-readonly ROOT
+# Settings.
 readonly RUN_SECONDS=${KB_BENCH_SECONDS:-3}
 readonly WARMUP_SECONDS=${KB_BENCH_WARMUP:-1}
 readonly FALLBACK_RESPONSE_BYTES=${KB_BENCH_RESPONSE_BYTES:-256}
-readonly PIN=${KB_BENCH_PIN:-1}
 readonly IDLE_CONNECTIONS=1000
 readonly IDLE_TARGET_KIB=$((16 * 1024))
 readonly PER_CONNECTION_TARGET_KIB=64
 # connections, depth, minimum broker/echo throughput ratio
 readonly SCENARIOS=("1 1 0.8" "16 1 0.7" "16 16 0.5")
 
-log() { printf '%s\n' "$*" >&2; }
-die() {
-  log "run_net_bench: error: $*"
-  exit 1
-}
+# Shared plumbing (lib.sh); its errors name this script.
+# shellcheck disable=SC2034  # die in lib.sh names the script with it
+BENCH_NAME=run_net_bench
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# Runs a command with a time limit but in our process group, so that Ctrl-C reaches it and, when
-# it dies of that signal, the script too (plain `timeout` would shield it in a group of its own).
-bounded() {
-  local seconds=$1
-  shift
-  timeout --foreground --kill-after=5 "$seconds" "$@"
-}
-
-WORK=$(mktemp -d /tmp/kb-net-bench.XXXXXX)
-PIDS=()
-
-# Drops a reaped process from PIDS so cleanup never signals a recycled pid.
-forget_process() {
-  local pid kept=()
-  for pid in "${PIDS[@]}"; do [[ $pid == "$1" ]] || kept+=("$pid"); done
-  PIDS=("${kept[@]}")
-}
-
-# TERM, then KILL if the process is still there after 2 s.
-stop_process() {
-  local pid=$1
-  if kill -TERM "$pid" 2>/dev/null; then
-    for _ in {1..20}; do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-  forget_process "$pid"
-}
-
-cleanup() {
-  set +e
-  local pid
-  for pid in "${PIDS[@]}"; do stop_process "$pid"; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+start_work_dir net-bench
 
 # The idle-connection test needs 1,000+ descriptors in the load generator and the servers.
 if [[ $(ulimit -n) != unlimited ]] && (($(ulimit -n) < 4096)); then
@@ -82,83 +40,17 @@ fi
 
 # --- Build -------------------------------------------------------------------------------------
 
-# Reuse the main Release tree when it already holds a broker; otherwise use a private one.
-if [[ -x $ROOT/build/release/src/broker/kafka-broker && -f $ROOT/build/release/build.ninja ]]; then
-  BUILD_DIR=$ROOT/build/release
-else
-  BUILD_DIR=$ROOT/build/release-bench
-fi
-readonly BUILD_DIR
-
-has_ninja_target() { ninja -C "$BUILD_DIR" -t targets all 2>/dev/null | grep -q "^$1:"; }
-
-log "building in $BUILD_DIR"
-if [[ ! -f $BUILD_DIR/build.ninja ]]; then
-  cmake -G Ninja -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DKB_BUILD_TESTS=OFF \
-    >"$WORK/cmake.log" 2>&1 || { cat "$WORK/cmake.log" >&2; die "cmake failed"; }
-elif ! has_ninja_target bench/kb_load_generator; then
-  # Configured before bench/ existed: re-run cmake with the cached settings.
-  cmake -S "$ROOT" -B "$BUILD_DIR" >"$WORK/cmake.log" 2>&1 ||
-    { cat "$WORK/cmake.log" >&2; die "cmake failed"; }
-fi
-bounded 900 ninja -C "$BUILD_DIR" kb_load_generator kb_echo_server >"$WORK/build.log" 2>&1 ||
-  { tail -n 40 "$WORK/build.log" >&2; die "building the benchmark tools failed"; }
+build_tools bench/kb_load_generator kb_load_generator kb_echo_server
 readonly LOADGEN=$BUILD_DIR/bench/kb_load_generator
 readonly ECHO_SERVER=$BUILD_DIR/bench/kb_echo_server
-
-readonly BROKER=$BUILD_DIR/src/broker/kafka-broker
-if has_ninja_target src/broker/kafka-broker; then
-  if ! bounded 900 ninja -C "$BUILD_DIR" src/broker/kafka-broker >>"$WORK/build.log" 2>&1; then
-    tail -n 20 "$WORK/build.log" >&2
-    log "warning: building kafka-broker failed; using the existing binary if there is one"
-  fi
-fi
-
-# Percentage of CPU time spent busy over the next second, from /proc/stat.
-cpu_busy_percent() {
-  local before after total=0 idle field
-  read -r -a before < <(grep '^cpu ' /proc/stat)
-  sleep 1
-  read -r -a after < <(grep '^cpu ' /proc/stat)
-  for field in 1 2 3 4 5 6 7 8; do ((total += after[field] - before[field])) || true; done
-  idle=$((after[4] + after[5] - before[4] - before[5]))
-  echo $((total > 0 ? 100 * (total - idle) / total : 0))
-}
-
-# Two cores leave no headroom: anything else running shows up directly in the figures.
-BUSY_PERCENT=$(cpu_busy_percent)
-if ((BUSY_PERCENT > 10)); then
-  log "warning: the CPUs are ${BUSY_PERCENT}% busy before the benchmark: the figures will be noisy"
-fi
+build_broker optional
+warn_if_busy
 
 # --- Placement ---------------------------------------------------------------------------------
 
-# A request/response ping-pong costs very different amounts when client and server share a CPU
-# and when they do not; fixing the placement makes runs comparable.
-if [[ $PIN == 1 ]] && (($(nproc) >= 2)) && command -v taskset >/dev/null; then
-  SERVER_ON_CPU=(taskset -c 1)
-  CLIENT_ON_CPU=(taskset -c 0)
-  PLACEMENT="servers on CPU 1, load generator on CPU 0"
-else
-  SERVER_ON_CPU=()
-  CLIENT_ON_CPU=()
-  PLACEMENT="unpinned"
-fi
+choose_placement servers "load generator"
 
 # --- Servers -----------------------------------------------------------------------------------
-
-# A port nothing on this host uses, below the ephemeral range so clients cannot take it.
-pick_free_port() {
-  local port
-  for _ in {1..100}; do
-    port=$((20000 + RANDOM % 12000))
-    if [[ -z $(ss -Htan "( sport = :$port or dport = :$port )") ]]; then
-      echo "$port"
-      return 0
-    fi
-  done
-  die "no free loopback port found"
-}
 
 # Waits up to 10 s for `pid` to listen on `port`; shows its log if it exits or never listens.
 wait_for_listener() {
@@ -177,21 +69,13 @@ wait_for_listener() {
   return 1
 }
 
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-
 BROKER_PID=
 BROKER_PORT=
 BROKER_FRESH_RSS=
 RESPONSE_BYTES=$FALLBACK_RESPONSE_BYTES
 if [[ -x $BROKER ]]; then
-  BROKER_PORT=$(pick_free_port)
   mkdir -p "$WORK/broker-data"
-  printf 'listeners=PLAINTEXT://127.0.0.1:%s\nlog.dirs=%s\n' "$BROKER_PORT" "$WORK/broker-data" \
-    >"$WORK/broker.properties"
-  "${SERVER_ON_CPU[@]}" "$BROKER" "$WORK/broker.properties" >"$WORK/broker.log" 2>&1 &
-  BROKER_PID=$!
-  PIDS+=("$BROKER_PID")
-  if ! wait_for_listener "$BROKER_PID" "$BROKER_PORT" "$WORK/broker.log"; then
+  if ! start_broker "$WORK/broker-data"; then
     log "the broker did not start: broker columns skipped"
     BROKER_PID=
   elif ! RESPONSE_BYTES=$(bounded 15 "$LOADGEN" --host 127.0.0.1 --port "$BROKER_PORT" \
@@ -218,8 +102,6 @@ ECHO_FRESH_RSS=$(rss_kib "$ECHO_PID")
 broker_alive() { [[ -n $BROKER_PID ]] && kill -0 "$BROKER_PID" 2>/dev/null; }
 
 # --- Throughput --------------------------------------------------------------------------------
-
-field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 
 # Prints the load generator's result line; its stderr goes to $WORK/load.err.
 run_load() {

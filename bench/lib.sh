@@ -1,0 +1,207 @@
+# shellcheck shell=bash
+# Plumbing shared by the benchmark scripts in this folder. A script sets BENCH_NAME (the name its
+# error messages carry), runs `set -euo pipefail` and sources this file; it then calls
+# start_work_dir before anything else that needs WORK or starts a process.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+readonly ROOT
+readonly PIN=${KB_BENCH_PIN:-1}
+
+log() { printf '%s\n' "$*" >&2; }
+
+# Errors name the script, since several of them may run one after another.
+die() {
+  log "${BENCH_NAME:-bench}: error: $*"
+  exit 1
+}
+
+# Runs a command with a time limit but in our process group, so that Ctrl-C reaches it and, when
+# it dies of that signal, the script too (plain `timeout` would shield it in a group of its own).
+bounded() {
+  local seconds=$1
+  shift
+  timeout --foreground --kill-after=5 "$seconds" "$@"
+}
+
+# --- Processes and the work directory ----------------------------------------------------------
+
+# Every process a script starts in the background goes into PIDS, so the EXIT trap can stop it.
+PIDS=()
+
+# Drops a reaped process from PIDS so cleanup never signals a recycled pid.
+forget_process() {
+  local pid kept=()
+  for pid in "${PIDS[@]}"; do [[ $pid == "$1" ]] || kept+=("$pid"); done
+  PIDS=("${kept[@]}")
+}
+
+# TERM, then KILL if the process is still there after 2 s.
+stop_process() {
+  local pid=$1
+  if kill -TERM "$pid" 2>/dev/null; then
+    for _ in {1..20}; do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+  forget_process "$pid"
+}
+
+# The EXIT trap: stops what is still running, lets the script remove what it alone knows about
+# (a function named cleanup_extra, if it defines one), then removes WORK.
+cleanup() {
+  set +e
+  local pid
+  for pid in "${PIDS[@]}"; do stop_process "$pid"; done
+  if declare -F cleanup_extra >/dev/null; then cleanup_extra; fi
+  rm -rf "$WORK"
+}
+
+# Creates WORK under /tmp (named after `prefix`) and installs the traps that clean up after the
+# script however it ends: INT and TERM exit with the conventional status, which runs EXIT.
+start_work_dir() {
+  WORK=$(mktemp -d "/tmp/kb-$1.XXXXXX")
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+# --- Build -------------------------------------------------------------------------------------
+
+# Reuse the main Release tree when it already holds a broker; otherwise use a private one.
+if [[ -x $ROOT/build/release/src/broker/kafka-broker && -f $ROOT/build/release/build.ninja ]]; then
+  BUILD_DIR=$ROOT/build/release
+else
+  BUILD_DIR=$ROOT/build/release-bench
+fi
+readonly BUILD_DIR
+readonly BROKER=$BUILD_DIR/src/broker/kafka-broker
+
+has_ninja_target() { ninja -C "$BUILD_DIR" -t targets all 2>/dev/null | grep -q "^$1:"; }
+
+# Configures BUILD_DIR if needed and builds the benchmark tools `targets...` (dying if that
+# fails). A tree configured before bench/ existed lacks their targets: cmake is re-run then
+# with the cached settings, `probe_target` (e.g. bench/kb_fetch_bench) being the one to look for.
+build_tools() {
+  local probe_target=$1
+  shift
+  log "building in $BUILD_DIR"
+  if [[ ! -f $BUILD_DIR/build.ninja ]]; then
+    cmake -G Ninja -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DKB_BUILD_TESTS=OFF \
+      >"$WORK/cmake.log" 2>&1 || { cat "$WORK/cmake.log" >&2; die "cmake failed"; }
+  elif ! has_ninja_target "$probe_target"; then
+    cmake -S "$ROOT" -B "$BUILD_DIR" >"$WORK/cmake.log" 2>&1 ||
+      { cat "$WORK/cmake.log" >&2; die "cmake failed"; }
+  fi
+  bounded 900 ninja -C "$BUILD_DIR" "$@" >"$WORK/build.log" 2>&1 ||
+    { tail -n 40 "$WORK/build.log" >&2; die "building the benchmark tools failed"; }
+}
+
+# Brings BROKER up to date. A failed build only warns, since an existing binary still gives
+# figures; no binary at all is fatal if `mode` is required rather than optional.
+build_broker() {
+  local mode=$1
+  if has_ninja_target src/broker/kafka-broker &&
+    ! bounded 900 ninja -C "$BUILD_DIR" src/broker/kafka-broker >>"$WORK/build.log" 2>&1; then
+    tail -n 20 "$WORK/build.log" >&2
+    log "warning: building kafka-broker failed; using the existing binary if there is one"
+  fi
+  [[ -x $BROKER || $mode == optional ]] || die "no broker binary at $BROKER"
+}
+
+# --- Machine -----------------------------------------------------------------------------------
+
+# Percentage of CPU time spent busy over the next second, from /proc/stat.
+cpu_busy_percent() {
+  local before after total=0 idle field
+  read -r -a before < <(grep '^cpu ' /proc/stat)
+  sleep 1
+  read -r -a after < <(grep '^cpu ' /proc/stat)
+  for field in 1 2 3 4 5 6 7 8; do ((total += after[field] - before[field])) || true; done
+  idle=$((after[4] + after[5] - before[4] - before[5]))
+  echo $((total > 0 ? 100 * (total - idle) / total : 0))
+}
+
+# Two cores leave no headroom: anything else running shows up directly in the figures.
+warn_if_busy() {
+  local busy
+  busy=$(cpu_busy_percent)
+  if ((busy > 10)); then
+    log "warning: the CPUs are ${busy}% busy before the benchmark: the figures will be noisy"
+  fi
+}
+
+# A request/response ping-pong costs very different amounts when client and server share a CPU
+# and when they do not; fixing the placement makes runs comparable. Sets SERVER_ON_CPU and
+# CLIENT_ON_CPU (command prefixes, empty when unpinned) and PLACEMENT, which names the server
+# and client sides `server_label` and `client_label`.
+# shellcheck disable=SC2034  # the scripts read all three
+choose_placement() {
+  if [[ $PIN == 1 ]] && (($(nproc) >= 2)) && command -v taskset >/dev/null; then
+    SERVER_ON_CPU=(taskset -c 1)
+    CLIENT_ON_CPU=(taskset -c 0)
+    PLACEMENT="$1 on CPU 1, $2 on CPU 0"
+  else
+    SERVER_ON_CPU=()
+    CLIENT_ON_CPU=()
+    PLACEMENT="unpinned"
+  fi
+}
+
+# --- Servers -----------------------------------------------------------------------------------
+
+# A port nothing on this host uses, below the ephemeral range so clients cannot take it.
+pick_free_port() {
+  local port
+  for _ in {1..100}; do
+    port=$((20000 + RANDOM % 12000))
+    if [[ -z $(ss -Htan "( sport = :$port or dport = :$port )") ]]; then
+      echo "$port"
+      return 0
+    fi
+  done
+  die "no free loopback port found"
+}
+
+# Waits up to 10 s for a line matching `pattern` in `file` and prints the port it captures;
+# shows the file if process `pid` exits or never reports.
+wait_for_port() {
+  local pid=$1 file=$2 pattern=$3 port
+  for _ in {1..100}; do
+    port=$(sed -n "s/$pattern/\1/p" "$file" | head -n 1)
+    if [[ -n $port ]]; then
+      echo "$port"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  log "process $pid did not report its port; its output:"
+  tail -n 20 "$file" >&2
+  return 1
+}
+
+# Starts BROKER on 127.0.0.1 with a port the kernel picks and log.dirs `log_dir`, on the server
+# CPU, its output in $WORK/broker.log. Sets BROKER_PID (tracked in PIDS) and, once the broker
+# logs its listener, BROKER_PORT; returns non-zero if it never does.
+# shellcheck disable=SC2034  # BROKER_PORT is for the script
+start_broker() {
+  printf 'listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs=%s\n' "$1" >"$WORK/broker.properties"
+  "${SERVER_ON_CPU[@]}" "$BROKER" "$WORK/broker.properties" >"$WORK/broker.log" 2>&1 &
+  BROKER_PID=$!
+  PIDS+=("$BROKER_PID")
+  BROKER_PORT=$(wait_for_port "$BROKER_PID" "$WORK/broker.log" \
+    '.*Listening on PLAINTEXT:\/\/127\.0\.0\.1:\([0-9]*\).*')
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# --- Results -----------------------------------------------------------------------------------
+
+# The value of `key` in a tool's result line of space-separated key=value fields.
+field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
+
+# The median of the numbers on stdin, one a line.
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
