@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(g++ cmake ninja-build libspdlog-dev libfmt-dev)
 if [ "${1:-}" = "test" ]; then
-  packages+=(libgtest-dev python3 kcat python3-kafka)
+  packages+=(libgtest-dev python3 kcat python3-kafka clang-format)
 fi
 
 missing=()

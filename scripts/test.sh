@@ -8,6 +8,10 @@ scripts/install-deps.sh test
 
 jobs=$(nproc)
 
+echo "== Formatting (.clang-format)"
+# shellcheck disable=SC2046
+clang-format --dry-run --Werror $(git ls-files '*.cpp' '*.hpp' 2>/dev/null || find src include tests bench -name '*.[ch]pp')
+
 echo "== Release build and tests"
 cmake -G Ninja -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DKB_BUILD_TESTS=ON >/dev/null
 cmake --build build/release -j "$jobs"

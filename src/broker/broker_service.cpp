@@ -36,8 +36,7 @@ void BrokerService::on_close(net::Connection& conn) {
   waiting_.erase(it);
 }
 
-BrokerService::Outcome BrokerService::handle(net::Connection& conn,
-                                             std::span<const uint8_t> frame,
+BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<const uint8_t> frame,
                                              Clock::time_point arrival, bool may_wait,
                                              Clock::time_point* wait_until) {
   wire::Reader reader(frame);

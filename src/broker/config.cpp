@@ -6,8 +6,8 @@
 #include <fstream>
 #include <limits>
 #include <set>
-#include <type_traits>
 #include <sstream>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -80,11 +80,20 @@ std::string unescape(std::string_view s) {
       }
     }
     switch (c) {
-      case 't': out.push_back('\t'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
-      case 'f': out.push_back('\f'); break;
-      default: out.push_back(c);
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -173,9 +182,9 @@ class ConfigBuilder {
       std::string protocol = p == protocol_of.end() ? l.name : p->second;
       if (protocol != "PLAINTEXT") {
         const auto& src = config.properties.find("listeners")->second;
-        return fail(src, "listeners",
-                    fmt::format("listener '{}' uses {}; only PLAINTEXT is supported", l.name,
-                                protocol));
+        return fail(
+            src, "listeners",
+            fmt::format("listener '{}' uses {}; only PLAINTEXT is supported", l.name, protocol));
       }
       served.push_back(l);
     }
@@ -270,8 +279,7 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
   if (ok) ok = b.parse_int(id_key, 0, std::numeric_limits<int32_t>::max(), v);
   c.node_id = static_cast<int32_t>(v);
   v = c.socket_request_max_bytes;
-  if (ok)
-    ok = b.parse_int("socket.request.max.bytes", 64, std::numeric_limits<int32_t>::max(), v);
+  if (ok) ok = b.parse_int("socket.request.max.bytes", 64, std::numeric_limits<int32_t>::max(), v);
   c.socket_request_max_bytes = static_cast<int32_t>(v);
   v = c.max_connections;
   if (ok) ok = b.parse_int("max.connections", 1, std::numeric_limits<int32_t>::max(), v);

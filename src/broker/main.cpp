@@ -134,7 +134,8 @@ int main(int argc, char** argv) {
   raise_fd_limit();
   kb::net::EventLoop loop;
   kb::handlers::ApiRegistry registry = kb::handlers::make_broker_registry();
-  for (const auto& l : config.advertised_listeners) state.endpoints.push_back({l.name, l.host, l.port});
+  for (const auto& l : config.advertised_listeners)
+    state.endpoints.push_back({l.name, l.host, l.port});
   kb::broker::BrokerService service(loop, registry, state);
 
   kb::net::ServerOptions options;

@@ -30,7 +30,8 @@ void apply_metadata_record(BrokerState& state, const storage::MetadataRecord& re
             p.isr = r.isr;
             p.removing_replicas = r.removing_replicas;
             p.adding_replicas = r.adding_replicas;
-            p.eligible_leader_replicas = r.eligible_leader_replicas.value_or(std::vector<int32_t>{});
+            p.eligible_leader_replicas =
+                r.eligible_leader_replicas.value_or(std::vector<int32_t>{});
             p.last_known_elr = r.last_known_elr.value_or(std::vector<int32_t>{});
             p.directories = r.directories;
             if (!topics.set_partition(r.topic_id, std::move(p)))
@@ -50,7 +51,8 @@ void apply_metadata_record(BrokerState& state, const storage::MetadataRecord& re
             if (r.replicas) p->replicas = *r.replicas;
             if (r.removing_replicas) p->removing_replicas = *r.removing_replicas;
             if (r.adding_replicas) p->adding_replicas = *r.adding_replicas;
-            if (r.eligible_leader_replicas) p->eligible_leader_replicas = *r.eligible_leader_replicas;
+            if (r.eligible_leader_replicas)
+              p->eligible_leader_replicas = *r.eligible_leader_replicas;
             if (r.last_known_elr) p->last_known_elr = *r.last_known_elr;
             if (r.directories) p->directories = *r.directories;
             if (r.leader != storage::PartitionChangeRecord::kLeaderUnchanged) {

@@ -21,9 +21,9 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
 
   auto metadata_dir = options.log_dir / storage::kMetadataPartitionDir;
   if (std::filesystem::is_directory(metadata_dir, ec)) {
-    auto summary = storage::replay_metadata_log(metadata_dir, [&](const storage::MetadataLogEntry& e) {
-      apply_metadata_record(state, *e.record);
-    });
+    auto summary = storage::replay_metadata_log(
+        metadata_dir,
+        [&](const storage::MetadataLogEntry& e) { apply_metadata_record(state, *e.record); });
     if (!summary) return summary.error();
     if (summary->stopped_early())
       spdlog::warn("metadata log: replay stopped early ({}): {}; serving what was valid",

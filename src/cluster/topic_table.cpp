@@ -5,9 +5,9 @@
 namespace kb::cluster {
 
 const PartitionInfo* TopicInfo::partition(int32_t index) const {
-  auto it = std::lower_bound(
-      partitions.begin(), partitions.end(), index,
-      [](const PartitionInfo& p, int32_t i) { return p.partition_index < i; });
+  auto it =
+      std::lower_bound(partitions.begin(), partitions.end(), index,
+                       [](const PartitionInfo& p, int32_t i) { return p.partition_index < i; });
   return it != partitions.end() && it->partition_index == index ? &*it : nullptr;
 }
 
@@ -25,9 +25,9 @@ bool TopicTable::set_partition(const Uuid& topic_id, PartitionInfo partition) {
   auto it = name_by_id_.find(topic_id);
   if (it == name_by_id_.end()) return false;
   auto& parts = by_name_.find(it->second)->second.partitions;
-  auto at = std::lower_bound(
-      parts.begin(), parts.end(), partition.partition_index,
-      [](const PartitionInfo& p, int32_t i) { return p.partition_index < i; });
+  auto at =
+      std::lower_bound(parts.begin(), parts.end(), partition.partition_index,
+                       [](const PartitionInfo& p, int32_t i) { return p.partition_index < i; });
   if (at != parts.end() && at->partition_index == partition.partition_index)
     *at = std::move(partition);
   else

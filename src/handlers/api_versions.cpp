@@ -13,8 +13,7 @@ std::optional<ApiVersionsResponse> handle_api_versions(RequestContext& ctx,
   ApiVersionsResponse response;
   response.api_keys.reserve(ctx.registry.entries().size());
   for (const ApiEntry& e : ctx.registry.entries())
-    response.api_keys.push_back(
-        {static_cast<int16_t>(e.key), e.versions.min, e.versions.max});
+    response.api_keys.push_back({static_cast<int16_t>(e.key), e.versions.min, e.versions.max});
   return response;
 }
 
@@ -22,8 +21,8 @@ void write_api_versions_unsupported(const ApiRegistry& registry, wire::Writer& o
   ApiVersionsResponse response;
   response.error_code = protocol::to_wire(protocol::ErrorCode::kUnsupportedVersion);
   if (const ApiEntry* self = registry.find(static_cast<int16_t>(protocol::ApiKey::kApiVersions)))
-    response.api_keys.push_back({static_cast<int16_t>(self->key), self->versions.min,
-                                 self->versions.max});
+    response.api_keys.push_back(
+        {static_cast<int16_t>(self->key), self->versions.min, self->versions.max});
   wire::encode(out, response, 0, false);
 }
 

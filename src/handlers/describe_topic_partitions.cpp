@@ -17,8 +17,8 @@ namespace {
 
 // Without an authorizer every topic operation is allowed: READ, WRITE, CREATE,
 // DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS and ALTER_CONFIGS, as Kafka reports.
-constexpr int32_t kAllTopicOperations = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) |
-                                        (1 << 8) | (1 << 10) | (1 << 11);
+constexpr int32_t kAllTopicOperations =
+    (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
 
 Response::DescribeTopicPartitionsResponsePartition describe(const cluster::PartitionInfo& p) {
   Response::DescribeTopicPartitionsResponsePartition out;
@@ -89,8 +89,8 @@ std::optional<Response> handle_describe_topic_partitions(
 
 ApiEntry describe_topic_partitions_entry() {
   return make_entry<DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse,
-                    &handle_describe_topic_partitions>(
-      "DescribeTopicPartitions", DescribeTopicPartitionsRequest::kVersions);
+                    &handle_describe_topic_partitions>("DescribeTopicPartitions",
+                                                       DescribeTopicPartitionsRequest::kVersions);
 }
 
 }  // namespace kb::handlers

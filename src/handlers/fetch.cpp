@@ -59,8 +59,7 @@ FetchResponse::PartitionData read_partition(RequestContext& ctx, const cluster::
   storage::PartitionLog* log = *found;
   if (log == nullptr) {
     // Known partition with no data on disk yet: an empty log.
-    if (req.fetch_offset != 0)
-      p.error_code = to_wire(ErrorCode::kOffsetOutOfRange);
+    if (req.fetch_offset != 0) p.error_code = to_wire(ErrorCode::kOffsetOutOfRange);
     return p;
   }
 
@@ -69,7 +68,8 @@ FetchResponse::PartitionData read_partition(RequestContext& ctx, const cluster::
   p.log_start_offset = log->log_start_offset();
 
   uint64_t limit = static_cast<uint64_t>(std::max<int32_t>(req.partition_max_bytes, 0));
-  if (have_data) limit = std::min<uint64_t>(limit, static_cast<uint64_t>(std::max<int64_t>(budget, 0)));
+  if (have_data)
+    limit = std::min<uint64_t>(limit, static_cast<uint64_t>(std::max<int64_t>(budget, 0)));
   if (limit == 0 && have_data) return p;
   auto read = log->read(req.fetch_offset, std::max<uint64_t>(limit, 1));
   if (!read) {
@@ -116,8 +116,9 @@ std::optional<FetchResponse> handle_fetch(RequestContext& ctx, const FetchReques
       if (version < kFetchFirstServed) {
         out.partitions.push_back(partition_error(req.partition, ErrorCode::kUnsupportedVersion));
       } else if (topic == nullptr) {
-        out.partitions.push_back(partition_error(
-            req.partition, by_id ? ErrorCode::kUnknownTopicId : ErrorCode::kUnknownTopicOrPartition));
+        out.partitions.push_back(
+            partition_error(req.partition, by_id ? ErrorCode::kUnknownTopicId
+                                                 : ErrorCode::kUnknownTopicOrPartition));
       } else if (ctx.state.logs == nullptr) {
         out.partitions.push_back(partition_error(req.partition, ErrorCode::kKafkaStorageError));
       } else {
@@ -125,8 +126,8 @@ std::optional<FetchResponse> handle_fetch(RequestContext& ctx, const FetchReques
         out.partitions.push_back(read_partition(ctx, *topic, req, budget, have_data, range));
         if (range) {
           bytes_found += range->length;
-          reads.push_back({response.responses.size() - 1, out.partitions.size() - 1,
-                           std::move(*range)});
+          reads.push_back(
+              {response.responses.size() - 1, out.partitions.size() - 1, std::move(*range)});
         }
       }
     }
@@ -135,11 +136,11 @@ std::optional<FetchResponse> handle_fetch(RequestContext& ctx, const FetchReques
   // Long poll: with less than min_bytes, wait for more data until max_wait_ms.
   // (Checked before reading any bytes: a request that waits reads nothing.)
   const auto deadline = ctx.arrival + std::chrono::milliseconds(std::max(request.max_wait_ms, 0));
-  const bool any_error = std::any_of(response.responses.begin(), response.responses.end(),
-                                     [](const auto& t) {
-                                       return std::any_of(t.partitions.begin(), t.partitions.end(),
-                                                          [](const auto& p) { return p.error_code != 0; });
-                                     });
+  const bool any_error =
+      std::any_of(response.responses.begin(), response.responses.end(), [](const auto& t) {
+        return std::any_of(t.partitions.begin(), t.partitions.end(),
+                           [](const auto& p) { return p.error_code != 0; });
+      });
   if (ctx.may_wait && !any_error && !request.topics.empty() &&
       bytes_found < static_cast<size_t>(std::max(request.min_bytes, 0)) && ctx.now < deadline) {
     ctx.wait_until = deadline;

@@ -52,10 +52,9 @@ storage::Result<Found> find_max_timestamp(storage::PartitionLog& log) {
   return best;
 }
 
-ListOffsetsResponse::ListOffsetsPartitionResponse lookup(RequestContext& ctx,
-                                                         const cluster::TopicInfo& topic,
-                                                         const ListOffsetsRequest::ListOffsetsPartition& req,
-                                                         int16_t version) {
+ListOffsetsResponse::ListOffsetsPartitionResponse lookup(
+    RequestContext& ctx, const cluster::TopicInfo& topic,
+    const ListOffsetsRequest::ListOffsetsPartition& req, int16_t version) {
   ListOffsetsResponse::ListOffsetsPartitionResponse out;
   out.partition_index = req.partition_index;
   const cluster::PartitionInfo* info = topic.partition(req.partition_index);

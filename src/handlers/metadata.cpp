@@ -13,8 +13,8 @@ using protocol::to_wire;
 namespace {
 
 // Without an authorizer every operation is allowed (Kafka's ACL operation bits).
-constexpr int32_t kAllTopicOperations = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) |
-                                        (1 << 8) | (1 << 10) | (1 << 11);
+constexpr int32_t kAllTopicOperations =
+    (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
 constexpr int32_t kAllClusterOperations =
     (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
 
@@ -56,8 +56,8 @@ MetadataResponse::MetadataResponseTopic topic_error(std::optional<std::string> n
 
 }  // namespace
 
-std::optional<MetadataResponse> handle_metadata(RequestContext& ctx,
-                                                const MetadataRequest& request, int16_t version) {
+std::optional<MetadataResponse> handle_metadata(RequestContext& ctx, const MetadataRequest& request,
+                                                int16_t version) {
   cluster::BrokerState& state = ctx.state;
   MetadataResponse response;
   for (const auto& e : state.endpoints) {
@@ -88,9 +88,9 @@ std::optional<MetadataResponse> handle_metadata(RequestContext& ctx,
   for (const auto& t : *request.topics) {
     if (!t.name) {
       const cluster::TopicInfo* topic = state.topics.find(t.topic_id);
-      response.topics.push_back(topic ? describe(*topic, with_operations)
-                                      : topic_error(std::nullopt, t.topic_id,
-                                                    ErrorCode::kUnknownTopicId));
+      response.topics.push_back(
+          topic ? describe(*topic, with_operations)
+                : topic_error(std::nullopt, t.topic_id, ErrorCode::kUnknownTopicId));
       continue;
     }
     const std::string name(*t.name);
@@ -114,8 +114,8 @@ std::optional<MetadataResponse> handle_metadata(RequestContext& ctx,
 }
 
 ApiEntry metadata_entry() {
-  return make_entry<MetadataRequest, MetadataResponse, &handle_metadata>("Metadata",
-                                                                         MetadataRequest::kVersions);
+  return make_entry<MetadataRequest, MetadataResponse, &handle_metadata>(
+      "Metadata", MetadataRequest::kVersions);
 }
 
 }  // namespace kb::handlers

@@ -95,17 +95,16 @@ Refusal validate(storage::Bytes records, int16_t version, int64_t max_message_by
       return {ErrorCode::kCorruptMessage,
               fmt::format("record batch magic {} is not supported (only 2)",
                           records.size() > storage::batch_layout::kMagic
-                              ? static_cast<int>(static_cast<int8_t>(
-                                    records[storage::batch_layout::kMagic]))
+                              ? static_cast<int>(
+                                    static_cast<int8_t>(records[storage::batch_layout::kMagic]))
                               : -1)};
     return {ErrorCode::kCorruptMessage,
             fmt::format("invalid record batch: {}", storage::to_string(it.error()))};
   }
   if (it.position() != records.size()) {
     if (!it.next() && it.error() != BatchError::none)
-      return {ErrorCode::kCorruptMessage,
-              fmt::format("invalid bytes after the record batch: {}",
-                          storage::to_string(it.error()))};
+      return {ErrorCode::kCorruptMessage, fmt::format("invalid bytes after the record batch: {}",
+                                                      storage::to_string(it.error()))};
     return {ErrorCode::kInvalidRecord,
             fmt::format("produce requests with version {} may carry exactly one record batch per "
                         "partition",
@@ -140,16 +139,14 @@ Refusal validate(storage::Bytes records, int16_t version, int64_t max_message_by
             fmt::format("last offset delta {} does not match the record count {}",
                         batch->last_offset_delta(), batch->record_count())};
   if (batch->producer_id() >= 0 && batch->base_sequence() < 0)
-    return {ErrorCode::kInvalidRecord,
-            fmt::format("invalid base sequence {} for producer id {}", batch->base_sequence(),
-                        batch->producer_id())};
+    return {ErrorCode::kInvalidRecord, fmt::format("invalid base sequence {} for producer id {}",
+                                                   batch->base_sequence(), batch->producer_id())};
   // Compressed batches are stored as they came: their records cannot be
   // checked without decompressing.
   if (batch->compression() == storage::Compression::none) {
     if (auto error = storage::validate_records(*batch, true))
-      return {ErrorCode::kInvalidRecord,
-              fmt::format("invalid record at byte {} of the batch: {}", error->position,
-                          error->what)};
+      return {ErrorCode::kInvalidRecord, fmt::format("invalid record at byte {} of the batch: {}",
+                                                     error->position, error->what)};
   }
   return {};
 }
@@ -160,8 +157,7 @@ bool is_transactional(const ProduceRequest& request) {
     for (const auto& p : t.partition_data) {
       if (!p.records) continue;
       auto header = storage::RecordBatchHeader::parse(*p.records);
-      if (header && header->magic == storage::batch_layout::kMagicV2 &&
-          header->is_transactional())
+      if (header && header->magic == storage::batch_layout::kMagicV2 && header->is_transactional())
         return true;
     }
   return false;
@@ -193,8 +189,7 @@ PartitionResponse append_partition(RequestContext& ctx, const cluster::TopicInfo
   const int64_t end_before = (*log)->log_end_offset();
   auto appended = (*log)->append(batch, info.leader_epoch);
   if (!appended) {
-    spdlog::error("produce {}-{}: append failed: {}", topic.name, index,
-                  appended.error().message);
+    spdlog::error("produce {}-{}: append failed: {}", topic.name, index, appended.error().message);
     return partition_error(index, ErrorCode::kKafkaStorageError, appended.error().message);
   }
   ++ctx.state.data_generation;
@@ -206,8 +201,7 @@ PartitionResponse append_partition(RequestContext& ctx, const cluster::TopicInfo
   const int64_t end_after = (*log)->log_end_offset();
   if (interval > 0 && end_before / interval != end_after / interval) {
     if (auto flushed = (*log)->flush(); !flushed) {
-      spdlog::error("produce {}-{}: flush failed: {}", topic.name, index,
-                    flushed.error().message);
+      spdlog::error("produce {}-{}: flush failed: {}", topic.name, index, flushed.error().message);
       return partition_error(index, ErrorCode::kKafkaStorageError, flushed.error().message);
     }
   }
@@ -235,8 +229,7 @@ std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const Produce
     auto& out = response.responses.emplace_back();
     out.name = std::string(t.name);
     const cluster::TopicInfo* topic = ctx.state.topics.find(t.name);
-    const TopicSettings settings =
-        topic ? settings_for(ctx.state, topic->name) : TopicSettings{};
+    const TopicSettings settings = topic ? settings_for(ctx.state, topic->name) : TopicSettings{};
     for (const auto& part : t.partition_data) {
       const cluster::PartitionInfo* info = topic ? topic->partition(part.index) : nullptr;
       PartitionResponse p;

@@ -100,8 +100,7 @@ void Connection::linger() {
 void Connection::discard_input() {
   uint8_t sink[4096];
   ssize_t n = ::recv(fd_, sink, sizeof(sink), 0);
-  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-    close_now();
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) close_now();
 }
 
 void Connection::read_input() {
@@ -228,7 +227,8 @@ void Connection::write_pending() {
   if (pending_.empty()) {
     // Keep one drained buffer for the next connection that needs one: large
     // responses then land in memory already touched.
-    if (pending_.capacity() > server_.spare_output_.capacity()) server_.spare_output_.swap(pending_);
+    if (pending_.capacity() > server_.spare_output_.capacity())
+      server_.spare_output_.swap(pending_);
     pending_.release();
     update_interest();
   }

@@ -127,10 +127,15 @@ std::string_view Reader::compact_string() {
 std::optional<std::string_view> Reader::compact_nullable_string() {
   return sized_string(static_cast<int64_t>(uvarint()) - 1, true);
 }
-std::span<const uint8_t> Reader::bytes() { return sized_bytes(int32(), false).value_or(std::span<const uint8_t>{}); }
-std::optional<std::span<const uint8_t>> Reader::nullable_bytes() { return sized_bytes(int32(), true); }
+std::span<const uint8_t> Reader::bytes() {
+  return sized_bytes(int32(), false).value_or(std::span<const uint8_t>{});
+}
+std::optional<std::span<const uint8_t>> Reader::nullable_bytes() {
+  return sized_bytes(int32(), true);
+}
 std::span<const uint8_t> Reader::compact_bytes() {
-  return sized_bytes(static_cast<int64_t>(uvarint()) - 1, false).value_or(std::span<const uint8_t>{});
+  return sized_bytes(static_cast<int64_t>(uvarint()) - 1, false)
+      .value_or(std::span<const uint8_t>{});
 }
 std::optional<std::span<const uint8_t>> Reader::compact_nullable_bytes() {
   return sized_bytes(static_cast<int64_t>(uvarint()) - 1, true);

@@ -22,7 +22,8 @@ namespace {
 constexpr std::string_view kPath = "server.properties";
 
 // Kafka's config/kraft/server.properties (3.x), comments and all.
-constexpr std::string_view kKafkaDefaultFile = R"(# Licensed to the Apache Software Foundation (ASF) under one or more
+constexpr std::string_view kKafkaDefaultFile =
+    R"(# Licensed to the Apache Software Foundation (ASF) under one or more
 # contributor license agreements.  See the NOTICE file distributed with
 # this work for additional information regarding copyright ownership.
 
@@ -377,8 +378,9 @@ TEST(ConfigSyntax, UnicodeEscapesAreDecodedToUtf8) {
 // ------------------------------------------------- overrides and defaults
 
 TEST(ConfigOverrides, OverridesWinOverTheFile) {
-  BrokerConfig c = parse_ok(kKafkaDefaultFile, {"node.id=7", "listeners=PLAINTEXT://127.0.0.1:19092",
-                                                " num.partitions = 3 ", "new.key=x=y"});
+  BrokerConfig c =
+      parse_ok(kKafkaDefaultFile, {"node.id=7", "listeners=PLAINTEXT://127.0.0.1:19092",
+                                   " num.partitions = 3 ", "new.key=x=y"});
   EXPECT_EQ(c.node_id, 7);
   ASSERT_EQ(c.listeners.size(), 1u);
   EXPECT_EQ(c.listeners[0].host, "127.0.0.1");
@@ -539,7 +541,8 @@ TEST(ConfigErrors, PortOutOfRangeOrInvalid) {
 }
 
 TEST(ConfigErrors, ListenerWithoutScheme) {
-  expect_error("listeners=PLAINTEXT:9092\n", {"server.properties:1", "listeners", "PLAINTEXT:9092"});
+  expect_error("listeners=PLAINTEXT:9092\n",
+               {"server.properties:1", "listeners", "PLAINTEXT:9092"});
   expect_error("listeners=localhost:9092\n", {"server.properties:1", "listeners"});
   expect_error("listeners=://:9092\n", {"server.properties:1", "listeners"});
 }

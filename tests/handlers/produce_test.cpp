@@ -43,13 +43,14 @@ std::vector<uint8_t> make_batch(int count, int64_t timestamp = 1700000000000,
     values.push_back(prefix + std::to_string(i));
   }
   for (int i = 0; i < count; ++i)
-    builder.add_record(bytes_of(keys[static_cast<size_t>(i)]), bytes_of(values[static_cast<size_t>(i)]),
-                       timestamp + i);
+    builder.add_record(bytes_of(keys[static_cast<size_t>(i)]),
+                       bytes_of(values[static_cast<size_t>(i)]), timestamp + i);
   return builder.build();
 }
 
 void store_be32(std::vector<uint8_t>& b, size_t at, uint32_t v) {
-  for (int i = 0; i < 4; ++i) b[at + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (24 - 8 * i));
+  for (int i = 0; i < 4; ++i)
+    b[at + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (24 - 8 * i));
 }
 void store_be16(std::vector<uint8_t>& b, size_t at, uint16_t v) {
   b[at] = static_cast<uint8_t>(v >> 8);

@@ -196,8 +196,8 @@ TEST_F(ApiVersionsTest, GarbageAndTruncatedFramesLeaveBrokerServing) {
 TEST_F(ApiVersionsTest, MalformedBodyClosesConnection) {
   RawClient client(broker.port(), std::chrono::seconds(3));
   // v3 body whose compact string length runs past the frame.
-  const std::vector<uint8_t> bytes = {0, 0, 0, 13, 0, 18, 0, 3, 0, 0, 0, 1,
-                                      0xff, 0xff, 0x00, 0x40, 0x61};
+  const std::vector<uint8_t> bytes = {0, 0, 0, 13,   0,    18,   0,    3,   0,
+                                      0, 0, 1, 0xff, 0xff, 0x00, 0x40, 0x61};
   client.send_bytes(bytes);
   EXPECT_TRUE(client.closed_by_peer());
   expect_served(broker.port());

@@ -143,9 +143,10 @@ class Client {
           if (rec.offset < offset) continue;
           FetchedRecord f;
           f.offset = rec.offset;
-          std::string value = rec.value ? std::string(reinterpret_cast<const char*>(rec.value->data()),
-                                                      rec.value->size())
-                                        : std::string("<null>");
+          std::string value =
+              rec.value
+                  ? std::string(reinterpret_cast<const char*>(rec.value->data()), rec.value->size())
+                  : std::string("<null>");
           try {
             f.sequence = std::stoll(value.substr(0, value.find('|')));
           } catch (const std::exception&) {
@@ -167,9 +168,8 @@ class Client {
       if (!(it.error() == storage::BatchError::none || storage::is_truncation(it.error())))
         return log;
       if (parsed == 0) {
-        ADD_FAILURE() << "fetch at " << offset << " below the high watermark "
-                      << r.high_watermark << " returned no whole batch (" << r.bytes.size()
-                      << " bytes)";
+        ADD_FAILURE() << "fetch at " << offset << " below the high watermark " << r.high_watermark
+                      << " returned no whole batch (" << r.bytes.size() << " bytes)";
         return log;
       }
     }
@@ -263,8 +263,8 @@ TEST_F(DurabilityTest, AcknowledgedRecordsSurviveSigkill) {
     const auto extra_delay = std::chrono::microseconds(rng_() % 3000);
     std::atomic<int64_t> acked_batches{0};
     std::atomic<bool> stop{false};
-    std::vector<Acked> acked;       // written by the producer thread only
-    int64_t in_flight_first = -1;   // sequence of the batch sent but not answered
+    std::vector<Acked> acked;      // written by the producer thread only
+    int64_t in_flight_first = -1;  // sequence of the batch sent but not answered
     int in_flight_count = 0;
     std::string producer_error;  // read only after join
     std::atomic<bool> producer_failed{false};
@@ -317,8 +317,8 @@ TEST_F(DurabilityTest, AcknowledgedRecordsSurviveSigkill) {
       expected_offset += a.count;
     }
     all_acked.insert(all_acked.end(), acked.begin(), acked.end());
-    next_sequence = acked.empty() ? round_first_sequence
-                                  : acked.back().first_sequence + acked.back().count;
+    next_sequence =
+        acked.empty() ? round_first_sequence : acked.back().first_sequence + acked.back().count;
 
     // Restart on the same directory and read everything back.
     start(config);
@@ -343,7 +343,8 @@ TEST_F(DurabilityTest, AcknowledgedRecordsSurviveSigkill) {
       }
     }
     // Past the last acknowledged record: at most the one in-flight batch.
-    const int64_t acked_end = all_acked.empty() ? 0 : all_acked.back().base_offset + all_acked.back().count;
+    const int64_t acked_end =
+        all_acked.empty() ? 0 : all_acked.back().base_offset + all_acked.back().count;
     const int64_t extra = static_cast<int64_t>(log.records.size()) - acked_end;
     EXPECT_GE(extra, 0);
     EXPECT_LE(extra, in_flight_count) << "records beyond the acknowledged ones";

@@ -49,7 +49,8 @@ class LogDirTest : public ::testing::Test {
     KafkaLogDirSpec spec;
     spec.seed = seed_;
     spec.topics.push_back(topic(random_name(rng_, "one-"), 1, 3, 4));
-    spec.topics.push_back(topic(random_name(rng_, "many-"), 2 + static_cast<int32_t>(rng_() % 4), 5, 3));
+    spec.topics.push_back(
+        topic(random_name(rng_, "many-"), 2 + static_cast<int32_t>(rng_() % 4), 5, 3));
     spec.topics.push_back(topic(random_name(rng_, "empty-"), 1, 0, 1));
     spec.topics.push_back(topic(random_name(rng_, "big-"), 1, 1, 200));
     spec.max_value_bytes = 200;
@@ -58,8 +59,7 @@ class LogDirTest : public ::testing::Test {
     many_ = spec.topics[1];
     empty_ = spec.topics[2];
     big_ = spec.topics[3];
-    broker_ = std::make_unique<BrokerProcess>(std::map<std::string, std::string>{},
-                                              root_ / "data");
+    broker_ = std::make_unique<BrokerProcess>(std::map<std::string, std::string>{}, root_ / "data");
   }
   void TearDown() override {
     broker_.reset();
@@ -85,8 +85,9 @@ class LogDirTest : public ::testing::Test {
     return decode_response<Response>(last_body_, version);
   }
 
-  DescribeTopicPartitionsResponse describe(std::vector<std::string> names, int32_t limit = 2000,
-                                           std::optional<std::pair<std::string, int32_t>> cursor = {}) {
+  DescribeTopicPartitionsResponse describe(
+      std::vector<std::string> names, int32_t limit = 2000,
+      std::optional<std::pair<std::string, int32_t>> cursor = {}) {
     RawClient client(broker_->port());
     DescribeTopicPartitionsRequest req;
     for (const auto& n : names) req.topics.push_back({n});
@@ -256,7 +257,8 @@ TEST_F(LogDirTest, FetchOffsetInsideBatchStartsAtThatBatch) {
 TEST_F(LogDirTest, FetchOutOfRange) {
   const auto& written = partition(one_.name, 0);
   RawClient client(broker_->port());
-  auto resp = call<FetchResponse>(client, fetch_request(one_.name, 0, written.log_end_offset + 5), 16);
+  auto resp =
+      call<FetchResponse>(client, fetch_request(one_.name, 0, written.log_end_offset + 5), 16);
   EXPECT_EQ(resp.responses.at(0).partitions.at(0).error_code, 1);
   resp = call<FetchResponse>(client, fetch_request(one_.name, 0, written.log_end_offset), 16);
   EXPECT_EQ(resp.responses.at(0).partitions.at(0).error_code, 0);

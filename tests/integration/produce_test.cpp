@@ -32,7 +32,8 @@ storage::Bytes text(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-std::vector<uint8_t> make_batch(int count, const std::string& tag, int64_t timestamp = 1700000000000) {
+std::vector<uint8_t> make_batch(int count, const std::string& tag,
+                                int64_t timestamp = 1700000000000) {
   storage::RecordBatchBuilder builder;
   std::vector<std::string> keys, values;
   for (int i = 0; i < count; ++i) {
@@ -137,8 +138,8 @@ class ProduceIntegrationTest : public ::testing::Test {
   std::pair<std::vector<uint8_t>, int64_t> fetch(RawClient& client, const std::string& topic,
                                                  int32_t partition, int64_t offset = 0) {
     int32_t id = next_id_++;
-    body_ = call_raw(client, encode_request(fetch_request(topic, partition, offset), 16, id), id,
-                     true);
+    body_ =
+        call_raw(client, encode_request(fetch_request(topic, partition, offset), 16, id), id, true);
     auto resp = decode_response<FetchResponse>(body_, 16);
     const auto& p = resp.responses.at(0).partitions.at(0);
     EXPECT_EQ(p.error_code, 0);

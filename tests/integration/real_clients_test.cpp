@@ -30,10 +30,13 @@ CommandResult run(const std::string& command) {
   return r;
 }
 
-bool have(const std::string& probe) { return std::system((probe + " >/dev/null 2>&1").c_str()) == 0; }
+bool have(const std::string& probe) {
+  return std::system((probe + " >/dev/null 2>&1").c_str()) == 0;
+}
 
 TEST(RealClients, KcatProducesListsAndConsumes) {
-  if (!have("command -v kcat")) GTEST_SKIP() << "kcat is not installed (scripts/install-deps.sh test)";
+  if (!have("command -v kcat"))
+    GTEST_SKIP() << "kcat is not installed (scripts/install-deps.sh test)";
   BrokerProcess broker;
   const std::string bootstrap = "127.0.0.1:" + std::to_string(broker.port());
   auto produced = run("printf 'one\\ntwo\\nthree\\n' | kcat -b " + bootstrap + " -P -t kcat-topic");
@@ -87,8 +90,8 @@ TEST(RealClients, KafkaPythonProducesAndConsumes) {
     std::ofstream f(dir / "client.py");
     f << script;
   }
-  auto r = run("/usr/bin/python3 " + (dir / "client.py").string() + " 127.0.0.1:" +
-               std::to_string(broker.port()));
+  auto r = run("/usr/bin/python3 " + (dir / "client.py").string() +
+               " 127.0.0.1:" + std::to_string(broker.port()));
   std::filesystem::remove_all(dir);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("m0,m1,m2,m3,m4"), std::string::npos) << r.output;

@@ -127,7 +127,7 @@ TEST(EventLoopTimers, CancellingAFiredOrUnknownTimerIsHarmless) {
   auto watchdog = loop.run_after(kWatchdog, [&] { loop.stop(); });
   loop.run();
   loop.cancel(watchdog);
-  loop.cancel(id);       // already fired
+  loop.cancel(id);         // already fired
   loop.cancel(id + 1000);  // never existed
   EXPECT_EQ(fired, 1);
   EXPECT_EQ(loop.pending_timers(), 0u);
@@ -149,8 +149,7 @@ TEST(EventLoopTimers, TimerAddedFromACallbackRuns) {
   auto watchdog = loop.run_after(kWatchdog, [&] { loop.stop(); });
   loop.run();
   loop.cancel(watchdog);
-  EXPECT_EQ(fired,
-            (std::vector<std::string>{"outer", "inner, no delay", "inner, delayed"}));
+  EXPECT_EQ(fired, (std::vector<std::string>{"outer", "inner, no delay", "inner, delayed"}));
 }
 
 TEST(EventLoopTimers, PendingTimersCountsScheduledTimersOnly) {

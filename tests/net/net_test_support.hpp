@@ -245,10 +245,9 @@ class RecordingHandler : public FrameHandler {
   std::map<uint64_t, Connection*> live;
 
   static void echo(Connection& conn, std::span<const uint8_t> frame) {
-    uint8_t prefix[4] = {static_cast<uint8_t>(frame.size() >> 24),
-                         static_cast<uint8_t>(frame.size() >> 16),
-                         static_cast<uint8_t>(frame.size() >> 8),
-                         static_cast<uint8_t>(frame.size())};
+    uint8_t prefix[4] = {
+        static_cast<uint8_t>(frame.size() >> 24), static_cast<uint8_t>(frame.size() >> 16),
+        static_cast<uint8_t>(frame.size() >> 8), static_cast<uint8_t>(frame.size())};
     conn.output().append(prefix, 4);
     conn.output().append(frame);
   }

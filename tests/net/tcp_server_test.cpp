@@ -82,8 +82,8 @@ size_t read_big_response(Client& c, std::string* end, bool slowly = false) {
     }
     received += static_cast<size_t>(n);
   }
-  EXPECT_TRUE(std::equal(got.begin(), got.begin() + static_cast<ptrdiff_t>(received),
-                         expected.begin()))
+  EXPECT_TRUE(
+      std::equal(got.begin(), got.begin() + static_cast<ptrdiff_t>(received), expected.begin()))
       << "response content differs";
   return received;
 }
@@ -564,7 +564,8 @@ TEST_F(TcpServerTest, DrainClosesConnectionsOnceTheirOutputIsWritten) {
   });
   // Drain once the big response is being written (and cannot all be yet).
   ASSERT_TRUE(run_loop_until(
-      loop_, [&] { return client.done() && handler_.closed == 2; }, 4000ms, [&] {
+      loop_, [&] { return client.done() && handler_.closed == 2; }, 4000ms,
+      [&] {
         if (!drained && handler_.frames == 1 && handler_.opened == 2) {
           server_->drain();
           drained = true;
@@ -596,7 +597,8 @@ TEST_F(TcpServerTest, DrainDeliversAllOutputEvenWhenTheClientSentMore) {
     EXPECT_EQ(received, big_response().size()) << "response truncated by the close: " << end;
   });
   run_loop_until(
-      loop_, [&] { return client.done() && handler_.closed == 1; }, 4000ms, [&] {
+      loop_, [&] { return client.done() && handler_.closed == 1; }, 4000ms,
+      [&] {
         if (!drained && handler_.frames == 1) {
           server_->drain();
           drained = true;
@@ -649,7 +651,8 @@ TEST_F(TcpServerTest, FlushWritesOutputAppendedOutsideOnFrame) {
     EXPECT_EQ(*reply, body);
   });
   ASSERT_TRUE(run_loop_until(
-      loop_, [&] { return client.done() && handler_.closed == 1; }, 4000ms, [&] {
+      loop_, [&] { return client.done() && handler_.closed == 1; }, 4000ms,
+      [&] {
         for (auto& [id, frame] : deferred) {
           auto it = handler_.live.find(id);
           ASSERT_NE(it, handler_.live.end());
@@ -695,7 +698,8 @@ TEST_F(TcpServerTest, HeldConnectionHandlesNoFramesUntilResumedThenKeepsOrder) {
     }
   });
   ASSERT_TRUE(run_loop_until(
-      loop_, [&] { return client.done() && handler_.closed == 1; }, 4000ms, [&] {
+      loop_, [&] { return client.done() && handler_.closed == 1; }, 4000ms,
+      [&] {
         if (!resume_now) return;
         for (auto& [id, frame] : waiting) {
           auto it = handler_.live.find(id);
@@ -791,7 +795,8 @@ TEST_F(TcpServerTest, OpenAndCloseAreCalledOncePerConnection) {
   });
   ASSERT_TRUE(run_until_done(client, 5));
   // Give a second close a chance to show.
-  run_loop_until(loop_, [] { return false; }, 30ms);
+  run_loop_until(
+      loop_, [] { return false; }, 30ms);
   EXPECT_EQ(handler_.opened, 5);
   EXPECT_EQ(handler_.closed, 5);
   std::set<uint64_t> opened(handler_.open_ids.begin(), handler_.open_ids.end());

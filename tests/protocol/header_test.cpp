@@ -35,8 +35,8 @@ TEST(RequestHeader, V1NullClientId) {
 
 TEST(RequestHeader, V2SkipsUnknownTaggedFields) {
   // Client id keeps its int16 length in v2; then two tags (0: 2 bytes, 5: 1 byte).
-  const std::vector<uint8_t> bytes = {0, 1, 0, 16, 0, 0, 0, 9, 0, 1, 'x',
-                                      2, 0, 2, 0xde, 0xad, 5, 1, 0xef, 0x77};
+  const std::vector<uint8_t> bytes = {0,   1, 0, 16, 0,    0,    0, 9, 0,    1,
+                                      'x', 2, 0, 2,  0xde, 0xad, 5, 1, 0xef, 0x77};
   wire::Reader r(bytes);
   RequestHeader h = read_request_header_prefix(r);
   read_request_header_rest(r, h, true);

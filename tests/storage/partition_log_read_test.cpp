@@ -30,8 +30,7 @@ TEST(PartitionLogRead, MatchesModelForRandomOffsetsAndLimits) {
     };
     std::vector<Batch> model;
     for (int i = 0; i < 300; ++i) {
-      ByteVec b = test::make_batch(0, 1 + static_cast<int>(rng() % 4), 1700000000000,
-                                   rng() % 300);
+      ByteVec b = test::make_batch(0, 1 + static_cast<int>(rng() % 4), 1700000000000, rng() % 300);
       auto appended = (*log)->append(b);
       ASSERT_TRUE(appended.ok());
       model.push_back({appended->first_offset, appended->last_offset + 1, b.size()});
@@ -47,8 +46,8 @@ TEST(PartitionLogRead, MatchesModelForRandomOffsetsAndLimits) {
       for (size_t i = first + 1; i < model.size() && expected + model[i].size <= max_bytes; ++i)
         expected += model[i].size;
       ASSERT_EQ(read->first_batch_base_offset, model[first].base) << "offset " << offset;
-      ASSERT_EQ(read->length, expected) << "offset " << offset << " max " << max_bytes
-                                        << " interval " << interval;
+      ASSERT_EQ(read->length, expected)
+          << "offset " << offset << " max " << max_bytes << " interval " << interval;
     }
   }
 }

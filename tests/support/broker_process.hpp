@@ -37,7 +37,7 @@ inline std::string read_file(const std::filesystem::path& p) {
 }
 
 struct ExitStatus {
-  int code = -1;    // exit code, or -1 when killed by a signal
+  int code = -1;  // exit code, or -1 when killed by a signal
   int signal = 0;
 };
 
@@ -46,8 +46,7 @@ class BrokerProcess {
   // extra: more server.properties lines. log_dir: reuse a directory (restarts).
   explicit BrokerProcess(std::map<std::string, std::string> extra = {},
                          std::optional<std::filesystem::path> log_dir = std::nullopt)
-      : dir_(make_temp_dir("kb-broker-")),
-        log_dir_(log_dir ? *log_dir : dir_ / "data") {
+      : dir_(make_temp_dir("kb-broker-")), log_dir_(log_dir ? *log_dir : dir_ / "data") {
     std::ofstream cfg(dir_ / "server.properties");
     cfg << "# written by the integration tests\n"
         << "process.roles=broker,controller\n"
@@ -196,8 +195,8 @@ inline std::pair<ExitStatus, std::string> run_broker_once(const std::vector<std:
   while (true) {
     pid_t r = waitpid(pid, &status, WNOHANG);
     if (r == pid) {
-      result = WIFEXITED(status) ? ExitStatus{WEXITSTATUS(status), 0}
-                                 : ExitStatus{-1, WTERMSIG(status)};
+      result =
+          WIFEXITED(status) ? ExitStatus{WEXITSTATUS(status), 0} : ExitStatus{-1, WTERMSIG(status)};
       break;
     }
     if (std::chrono::steady_clock::now() > deadline) {

@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -119,8 +119,7 @@ class RawClient {
 
 // Encodes a whole request frame: size, header (v1 or v2), body.
 template <class Request>
-std::vector<uint8_t> encode_request(const Request& request, int16_t version,
-                                    int32_t correlation_id,
+std::vector<uint8_t> encode_request(const Request& request, int16_t version, int32_t correlation_id,
                                     std::optional<std::string_view> client_id = "kb-test") {
   ByteBuffer buf;
   wire::Writer w(buf);

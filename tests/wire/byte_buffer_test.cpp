@@ -113,7 +113,7 @@ TEST(ByteBuffer, CompactionInPlacePreservesContents) {
   ByteBuffer b;
   b.append(iota_bytes(200));
   const size_t cap = b.capacity();
-  b.consume(150);  // 50 bytes left, at the back of the storage
+  b.consume(150);                   // 50 bytes left, at the back of the storage
   b.append(iota_bytes(100, 0xa0));  // does not fit at the back; fits after moving down
   EXPECT_EQ(b.capacity(), cap);     // moved, not reallocated
   std::vector<uint8_t> expected = iota_bytes(50, 150);
@@ -138,8 +138,9 @@ TEST(ByteBuffer, ManySmallWritesAndConsumesKeepOrder) {
     const size_t n = drop < can ? drop : can;
     b.consume(n);
     model_front += n;
-    ASSERT_EQ(contents(b), std::vector<uint8_t>(model.begin() + static_cast<std::ptrdiff_t>(model_front),
-                                                model.end()))
+    ASSERT_EQ(
+        contents(b),
+        std::vector<uint8_t>(model.begin() + static_cast<std::ptrdiff_t>(model_front), model.end()))
         << round;
   }
 }

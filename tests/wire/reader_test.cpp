@@ -11,8 +11,8 @@
 #include <limits>
 #include <optional>
 #include <span>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "test_bytes.hpp"
@@ -20,8 +20,8 @@
 namespace kb::wire {
 namespace {
 
-using test::ByteVec;
 using test::bytes_of;
+using test::ByteVec;
 using test::hex;
 
 // The error exists and its position lies in [lo, hi]: at the offending field,
@@ -118,8 +118,8 @@ TEST(Reader, UnsignedFixedWidthUseFullRange) {
 }
 
 TEST(Reader, Float64DecodesIeeeBigEndian) {
-  ByteVec buf = bytes_of({0x3f, 0xf0, 0, 0, 0, 0, 0, 0,     // 1.0
-                          0x80, 0x00, 0, 0, 0, 0, 0, 0,     // -0.0
+  ByteVec buf = bytes_of({0x3f, 0xf0, 0,    0,    0,    0,    0,    0,       // 1.0
+                          0x80, 0x00, 0,    0,    0,    0,    0,    0,       // -0.0
                           0xc0, 0x09, 0x21, 0xfb, 0x54, 0x44, 0x2d, 0x18});  // -pi
   Reader r(buf);
   EXPECT_EQ(r.float64(), 1.0);
@@ -508,7 +508,9 @@ TEST(Reader, StringLengthBeyondDataFailsWithoutReadingPastSpan) {
   {
     Reader r(view);
     auto v = r.nullable_string();
-    EXPECT_TRUE(!v || v->empty());  // nothing from past the span (null-ness: see FailedNullableReadsReturnNull)
+    EXPECT_TRUE(
+        !v ||
+        v->empty());  // nothing from past the span (null-ness: see FailedNullableReadsReturnNull)
     EXPECT_FALSE(r.ok());
   }
 }
@@ -589,7 +591,9 @@ TEST(Reader, CompactStringLengthBeyondDataFailsWithoutReadingPastSpan) {
   {
     Reader r(view);
     auto v = r.compact_nullable_string();
-    EXPECT_TRUE(!v || v->empty());  // nothing from past the span (null-ness: see FailedNullableReadsReturnNull)
+    EXPECT_TRUE(
+        !v ||
+        v->empty());  // nothing from past the span (null-ness: see FailedNullableReadsReturnNull)
     EXPECT_FALSE(r.ok());
   }
 }
@@ -639,7 +643,8 @@ TEST(Reader, BytesNullIsAnError) {
 }
 
 TEST(Reader, NullableBytesDistinguishesNullFromEmpty) {
-  ByteVec buf = bytes_of({0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x7e});
+  ByteVec buf =
+      bytes_of({0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x7e});
   Reader r(buf);
   auto null_value = r.nullable_bytes();
   auto empty_value = r.nullable_bytes();
@@ -683,7 +688,9 @@ TEST(Reader, BytesLengthBeyondDataFailsWithoutReadingPastSpan) {
   {
     Reader r(view);
     auto v = r.nullable_bytes();
-    EXPECT_TRUE(!v || v->empty());  // nothing from past the span (null-ness: see FailedNullableReadsReturnNull)
+    EXPECT_TRUE(
+        !v ||
+        v->empty());  // nothing from past the span (null-ness: see FailedNullableReadsReturnNull)
     EXPECT_FALSE(r.ok());
   }
 }
@@ -736,7 +743,9 @@ TEST(Reader, CompactBytesLengthBeyondDataFailsWithoutReadingPastSpan) {
   {
     Reader r(view);
     auto v = r.compact_nullable_bytes();
-    EXPECT_TRUE(!v || v->empty());  // nothing from past the span (null-ness: see FailedNullableReadsReturnNull)
+    EXPECT_TRUE(
+        !v ||
+        v->empty());  // nothing from past the span (null-ness: see FailedNullableReadsReturnNull)
     EXPECT_FALSE(r.ok());
   }
 }
@@ -941,8 +950,8 @@ TEST(Reader, RawHugeCountDoesNotOverflow) {
 TEST(Reader, StickyErrorReturnsZeroValuesAfterFirstFailure) {
   // A varint that overflows 32 bits, followed by bytes that would decode to
   // non-zero values.
-  ByteVec buf = bytes_of({0xff, 0xff, 0xff, 0xff, 0x7f, 0x7f, 0xff, 0xff, 0xff, 0x01, 0x01, 0x01, 0x01,
-                          0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01,
+  ByteVec buf = bytes_of({0xff, 0xff, 0xff, 0xff, 0x7f, 0x7f, 0xff, 0xff, 0xff, 0x01, 0x01,
+                          0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01,
                           0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01});
   Reader r(buf);
   r.uvarint();

@@ -139,8 +139,8 @@ TEST(RoundTrip, Uuid) {
 }
 
 TEST(RoundTrip, UvarintBoundariesAndSize) {
-  const uint32_t values[] = {0,         1,          127,        128,        16383,
-                             16384,     2097151,    2097152,    268435455,  268435456,
+  const uint32_t values[] = {0,          1,          127,        128,       16383,
+                             16384,      2097151,    2097152,    268435455, 268435456,
                              0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff};
   for (uint32_t v : values) {
     SCOPED_TRACE(v);

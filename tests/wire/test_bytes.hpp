@@ -26,9 +26,7 @@ inline ByteVec bytes_of(std::initializer_list<int> values) {
   return out;
 }
 
-inline ByteVec text_bytes(std::string_view text) {
-  return ByteVec(text.begin(), text.end());
-}
+inline ByteVec text_bytes(std::string_view text) { return ByteVec(text.begin(), text.end()); }
 
 inline ByteVec concat(const ByteVec& a, const ByteVec& b) {
   ByteVec out = a;

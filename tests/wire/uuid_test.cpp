@@ -47,9 +47,7 @@ TEST(Uuid, EqualityAndOrdering) {
   EXPECT_LT(c, b);
 }
 
-TEST(Uuid, ZeroEncodesAsAllA) {
-  EXPECT_EQ(Uuid{}.to_base64(), "AAAAAAAAAAAAAAAAAAAAAA");
-}
+TEST(Uuid, ZeroEncodesAsAllA) { EXPECT_EQ(Uuid{}.to_base64(), "AAAAAAAAAAAAAAAAAAAAAA"); }
 
 TEST(Uuid, KnownVectors) {
   // Reference values from Python's base64.urlsafe_b64encode with "==" stripped.

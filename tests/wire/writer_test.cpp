@@ -19,8 +19,8 @@
 namespace kb::wire {
 namespace {
 
-using test::ByteVec;
 using test::bytes_of;
+using test::ByteVec;
 using test::encode;
 using test::hex;
 
@@ -29,7 +29,8 @@ using test::hex;
 
 TEST(Writer, FixedWidthIntegersAreBigEndian) {
   EXPECT_EQ(encode([](Writer& w) { w.int8(-1); }), bytes_of({0xff}));
-  EXPECT_EQ(encode([](Writer& w) { w.int8(std::numeric_limits<int8_t>::min()); }), bytes_of({0x80}));
+  EXPECT_EQ(encode([](Writer& w) { w.int8(std::numeric_limits<int8_t>::min()); }),
+            bytes_of({0x80}));
   EXPECT_EQ(encode([](Writer& w) { w.int16(0x1234); }), bytes_of({0x12, 0x34}));
   EXPECT_EQ(encode([](Writer& w) { w.int16(-2); }), bytes_of({0xff, 0xfe}));
   EXPECT_EQ(encode([](Writer& w) { w.int32(0x12345678); }), bytes_of({0x12, 0x34, 0x56, 0x78}));

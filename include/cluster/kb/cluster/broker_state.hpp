@@ -28,8 +28,8 @@ struct LogConfig {
   int32_t max_message_bytes = 1048588;  // message.max.bytes: largest accepted batch
   bool log_append_time = false;         // log.message.timestamp.type=LogAppendTime
   int64_t flush_interval_messages = std::numeric_limits<int64_t>::max();  // never forced
-  uint64_t segment_bytes = 1024ull * 1024 * 1024;  // log.segment.bytes
-  uint32_t index_interval_bytes = 4096;            // log.index.interval.bytes
+  uint64_t segment_bytes = 1024ull * 1024 * 1024;                         // log.segment.bytes
+  uint32_t index_interval_bytes = 4096;  // log.index.interval.bytes
 };
 
 // What handlers read and change: the broker's identity, the topics from the

@@ -28,8 +28,7 @@ class PartitionLogs {
   storage::Result<storage::PartitionLog*> find(std::string_view topic, int32_t partition);
 
   // Opens the log, creating its directory and first segment when missing.
-  storage::Result<storage::PartitionLog*> find_or_create(std::string_view topic,
-                                                         int32_t partition,
+  storage::Result<storage::PartitionLog*> find_or_create(std::string_view topic, int32_t partition,
                                                          const wire::Uuid& topic_id);
 
   // Forgets an open log (the topic was deleted).

@@ -6,8 +6,7 @@
 namespace kb::handlers {
 
 std::optional<protocol::ApiVersionsResponse> handle_api_versions(
-    RequestContext& ctx,
-    const protocol::ApiVersionsRequest& request, int16_t version);
+    RequestContext& ctx, const protocol::ApiVersionsRequest& request, int16_t version);
 
 // The answer to an ApiVersions request at a version the broker does not serve:
 // UNSUPPORTED_VERSION in the v0 layout, listing only ApiVersions' own range so

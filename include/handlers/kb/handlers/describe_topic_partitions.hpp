@@ -10,8 +10,7 @@ namespace kb::handlers {
 inline constexpr int32_t kMaxDescribePartitions = 2000;
 
 std::optional<protocol::DescribeTopicPartitionsResponse> handle_describe_topic_partitions(
-    RequestContext& ctx, const protocol::DescribeTopicPartitionsRequest& request,
-    int16_t version);
+    RequestContext& ctx, const protocol::DescribeTopicPartitionsRequest& request, int16_t version);
 
 ApiEntry describe_topic_partitions_entry();
 

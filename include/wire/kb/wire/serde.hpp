@@ -69,7 +69,9 @@ concept Struct = requires(T& t, Decoder& d, Encoder& e) {
 };
 
 template <class T>
-concept HasTaggedFields = requires { &T::template tagged_fields<int>; };
+concept HasTaggedFields = requires {
+  &T::template tagged_fields<int>;
+};
 
 // Reads fields from a Reader. Errors are the Reader's (sticky).
 class Decoder {
@@ -245,9 +247,7 @@ class Encoder {
   void operator()(double v) { writer_.float64(v); }
   void operator()(bool v) { writer_.boolean(v); }
   void operator()(const Uuid& v) { writer_.uuid(v); }
-  void operator()(std::string_view v) {
-    flexible ? writer_.compact_string(v) : writer_.string(v);
-  }
+  void operator()(std::string_view v) { flexible ? writer_.compact_string(v) : writer_.string(v); }
   void operator()(const std::string& v) { (*this)(std::string_view(v)); }
   void operator()(const std::optional<std::string_view>& v) {
     flexible ? writer_.compact_nullable_string(v) : writer_.nullable_string(v);

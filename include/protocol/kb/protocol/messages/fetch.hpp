@@ -153,11 +153,11 @@ struct FetchResponse : FetchSchema {
     int32_t partition_index = 0;
     int16_t error_code = 0;
     int64_t high_watermark = 0;
-    int64_t last_stable_offset = -1;  // v4+
-    int64_t log_start_offset = -1;    // v5+
-    EpochEndOffset diverging_epoch;   // tagged, v12+
-    LeaderIdAndEpoch current_leader;  // tagged, v12+
-    SnapshotId snapshot_id;           // tagged, v12+
+    int64_t last_stable_offset = -1;                                      // v4+
+    int64_t log_start_offset = -1;                                        // v5+
+    EpochEndOffset diverging_epoch;                                       // tagged, v12+
+    LeaderIdAndEpoch current_leader;                                      // tagged, v12+
+    SnapshotId snapshot_id;                                               // tagged, v12+
     std::optional<std::vector<AbortedTransaction>> aborted_transactions;  // v4+
     int32_t preferred_read_replica = -1;                                  // v11+
     std::optional<wire::Bytes> records;
@@ -181,7 +181,7 @@ struct FetchResponse : FetchSchema {
     }
   };
   struct FetchableTopicResponse {
-    std::string topic;   // v0-12
+    std::string topic;    // v0-12
     wire::Uuid topic_id;  // v13+
     std::vector<PartitionData> partitions;
     template <class Io>
