@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "kb/base/java_properties.hpp"
+
 namespace kb::broker {
 
 namespace {
@@ -44,59 +46,6 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
     s.remove_prefix(at + 1);
   }
   return parts;
-}
-
-void append_utf8(std::string& out, unsigned code) {
-  if (code < 0x80) {
-    out.push_back(static_cast<char>(code));
-  } else if (code < 0x800) {
-    out.push_back(static_cast<char>(0xc0 | (code >> 6)));
-    out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
-  } else {
-    out.push_back(static_cast<char>(0xe0 | (code >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
-  }
-}
-
-// Java properties escapes: \t \n \r \f, \uXXXX (as UTF-8), anything else
-// stands for itself (so "\:" is ":" and "\\" is "\").
-std::string unescape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '\\' || i + 1 == s.size()) {
-      out.push_back(s[i]);
-      continue;
-    }
-    char c = s[++i];
-    if (c == 'u' && i + 4 < s.size()) {
-      unsigned code = 0;
-      auto [end, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 5, code, 16);
-      if (ec == std::errc() && end == s.data() + i + 5) {
-        append_utf8(out, code);
-        i += 4;
-        continue;
-      }
-    }
-    switch (c) {
-      case 't':
-        out.push_back('\t');
-        break;
-      case 'n':
-        out.push_back('\n');
-        break;
-      case 'r':
-        out.push_back('\r');
-        break;
-      case 'f':
-        out.push_back('\f');
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
 }
 
 class ConfigBuilder {
@@ -235,8 +184,8 @@ bool read_properties(std::string_view text, std::string_view path, BrokerConfig&
       error = fmt::format("{}: malformed line '{}': expected key=value", origin, logical);
       return false;
     }
-    std::string key = unescape(trim(std::string_view(logical).substr(0, sep)));
-    std::string value = unescape(trim(std::string_view(logical).substr(sep + 1)));
+    std::string key = unescape_property(trim(std::string_view(logical).substr(0, sep)));
+    std::string value = unescape_property(trim(std::string_view(logical).substr(sep + 1)));
     config.properties[key] = PropertySource{std::move(value), std::move(origin)};
   }
   return true;

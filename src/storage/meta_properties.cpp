@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "file_io.hpp"
+#include "kb/base/java_properties.hpp"
 
 namespace kb::storage {
 
@@ -18,50 +19,6 @@ using kb::wire::Uuid;
 namespace {
 
 bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\f'; }
-
-// Undoes Java properties escapes (\t \n \r \f \uXXXX, and \x for any other x).
-// Non-ASCII \u escapes become '?': nothing this file holds needs them.
-std::string unescape(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '\\' || i + 1 == s.size()) {
-      out.push_back(s[i]);
-      continue;
-    }
-    char c = s[++i];
-    switch (c) {
-      case 't':
-        out.push_back('\t');
-        break;
-      case 'n':
-        out.push_back('\n');
-        break;
-      case 'r':
-        out.push_back('\r');
-        break;
-      case 'f':
-        out.push_back('\f');
-        break;
-      case 'u': {
-        unsigned code = 0;
-        size_t digits = 0;
-        while (digits < 4 && i + 1 < s.size() &&
-               std::isxdigit(static_cast<unsigned char>(s[i + 1]))) {
-          char h = s[++i];
-          code = code * 16 + static_cast<unsigned>(std::isdigit(static_cast<unsigned char>(h))
-                                                       ? h - '0'
-                                                       : (std::tolower(h) - 'a' + 10));
-          ++digits;
-        }
-        out.push_back(code < 0x80 ? static_cast<char>(code) : '?');
-        break;
-      }
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
 
 // Splits the text into logical lines: a line ending in an odd number of
 // backslashes continues on the next one (leading blanks of which are dropped).
@@ -177,8 +134,8 @@ Result<MetaProperties> parse_meta_properties(std::string_view text) {
       ++value_start;
       while (value_start < line.size() && is_blank(line[value_start])) ++value_start;
     }
-    std::string key = unescape(line.substr(0, key_end));
-    std::string value = unescape(line.substr(value_start));
+    std::string key = unescape_property(line.substr(0, key_end));
+    std::string value = unescape_property(line.substr(value_start));
     // A repeated key: the last one wins, as in Java.
     bool replaced = false;
     for (auto& [k, v] : entries)
