@@ -138,37 +138,29 @@ void BrokerService::wait(net::Connection& conn, std::span<const uint8_t> frame,
 void BrokerService::retry(uint64_t conn_id, bool may_wait) {
   auto it = waiting_.find(conn_id);
   if (it == waiting_.end()) return;
-  WaitingRequest w = std::move(it->second);
-  waiting_.erase(it);
-  loop_.cancel(w.timer);
-
-  net::Connection& conn = *w.conn;
+  WaitingRequest& w = it->second;
   Clock::time_point until;
-  if (handle(conn, w.frame, w.arrival, may_wait, &until) == Outcome::kWait) {
-    // Still not enough: keep waiting until the original deadline.
-    WaitingRequest& again = waiting_[conn_id];
-    again = std::move(w);
-    auto delay = std::chrono::ceil<std::chrono::milliseconds>(until - loop_.now());
-    again.timer = loop_.run_after(std::max(delay, std::chrono::milliseconds(0)),
-                                  [this, conn_id] { retry(conn_id, false); });
-    return;
-  }
+  // Still not enough: its deadline timer stands, nothing else to do.
+  if (handle(*w.conn, w.frame, w.arrival, may_wait, &until) == Outcome::kWait) return;
+  net::Connection& conn = *w.conn;
+  loop_.cancel(w.timer);  // a no-op when that timer is what fired
+  waiting_.erase(conn_id);
   conn.resume();
+}
+
+void BrokerService::retry_all(bool may_wait) {
+  std::vector<uint64_t> ids;
+  ids.reserve(waiting_.size());
+  for (const auto& [id, w] : waiting_) ids.push_back(id);
+  for (uint64_t id : ids) retry(id, may_wait);
 }
 
 void BrokerService::retry_on_new_data() {
   if (state_.data_generation == seen_generation_) return;
   seen_generation_ = state_.data_generation;
-  std::vector<uint64_t> ids;
-  ids.reserve(waiting_.size());
-  for (const auto& [id, w] : waiting_) ids.push_back(id);
-  for (uint64_t id : ids) retry(id, true);
+  retry_all(true);
 }
 
-void BrokerService::complete_waiting() {
-  std::vector<uint64_t> ids;
-  for (const auto& [id, w] : waiting_) ids.push_back(id);
-  for (uint64_t id : ids) retry(id, false);
-}
+void BrokerService::complete_waiting() { retry_all(false); }
 
 }  // namespace kb::broker

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "kb/handlers/authorized_operations.hpp"
 #include "kb/protocol/error_code.hpp"
 
 namespace kb::handlers {
@@ -14,11 +15,6 @@ using protocol::to_wire;
 using Response = DescribeTopicPartitionsResponse;
 
 namespace {
-
-// Without an authorizer every topic operation is allowed: READ, WRITE, CREATE,
-// DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS and ALTER_CONFIGS, as Kafka reports.
-constexpr int32_t kAllTopicOperations =
-    (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
 
 Response::DescribeTopicPartitionsResponsePartition describe(const cluster::PartitionInfo& p) {
   Response::DescribeTopicPartitionsResponsePartition out;

@@ -1,6 +1,7 @@
 #include "kb/handlers/metadata.hpp"
 
 #include "kb/cluster/topic_admin.hpp"
+#include "kb/handlers/authorized_operations.hpp"
 #include "kb/protocol/error_code.hpp"
 
 namespace kb::handlers {
@@ -11,12 +12,6 @@ using protocol::MetadataResponse;
 using protocol::to_wire;
 
 namespace {
-
-// Without an authorizer every operation is allowed (Kafka's ACL operation bits).
-constexpr int32_t kAllTopicOperations =
-    (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 10) | (1 << 11);
-constexpr int32_t kAllClusterOperations =
-    (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
 
 // Clients connect to what is announced here, so a wildcard bind address is
 // never announced: it becomes localhost.

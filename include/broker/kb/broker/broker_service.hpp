@@ -50,6 +50,7 @@ class BrokerService final : public net::FrameHandler {
   void wait(net::Connection& conn, std::span<const uint8_t> frame,
             handlers::Clock::time_point arrival, handlers::Clock::time_point until);
   void retry(uint64_t conn_id, bool may_wait);
+  void retry_all(bool may_wait);
   void retry_on_new_data();
 
   net::EventLoop& loop_;
