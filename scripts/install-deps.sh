@@ -6,7 +6,13 @@ set -euo pipefail
 
 packages=(g++ cmake ninja-build libspdlog-dev libfmt-dev)
 if [ "${1:-}" = "test" ]; then
-  packages+=(libgtest-dev python3 kcat python3-kafka clang-format)
+  packages+=(libgtest-dev python3 kcat python3-kafka python3-confluent-kafka clang-format clang
+    libclang-rt-14-dev clang-tidy)
+  # kafkajs comes from npm; any Node.js that brings npm will do.
+  command -v npm >/dev/null || packages+=(nodejs npm)
+fi
+if [ "${1:-}" = "bench" ]; then
+  packages+=(librdkafka-dev)
 fi
 
 missing=()
