@@ -49,7 +49,10 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
 
   ByteBuffer& out = conn.output();
   const size_t start = out.size();
-  wire::Writer writer(out);
+  // Record bytes (Fetch) stay in their files: the connection sends them from
+  // there, spliced in where the response has them.
+  wire::FileRanges files;
+  wire::Writer writer(out, &files);
   const bool is_api_versions = header.api_key == static_cast<int16_t>(ApiKey::kApiVersions);
 
   const handlers::ApiEntry* entry = registry_.find(header.api_key);
@@ -101,7 +104,8 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
   }
   switch (result) {
     case handlers::DispatchResult::kResponded:
-      writer.patch_int32(size_at, static_cast<int32_t>(out.size() - size_at - 4));
+      writer.patch_int32(size_at, static_cast<int32_t>(out.size() - size_at - 4 + files.bytes));
+      for (auto& f : files.entries) conn.add_output_file(f.at, std::move(f.range));
       return Outcome::kDone;
     case handlers::DispatchResult::kNoResponse:
       out.truncate(start);

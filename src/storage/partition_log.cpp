@@ -105,13 +105,8 @@ OpenFile::~OpenFile() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Status LogReadResult::read_into(ByteBuffer& out) const {
-  if (length == 0) return {};
-  uint8_t* dst = out.prepare(static_cast<size_t>(length));
-  Status read = detail::pread_exact(
-      file->fd(), position, std::span<uint8_t>(dst, static_cast<size_t>(length)), file->path());
-  if (read) out.commit(static_cast<size_t>(length));
-  return read;
+FileRange LogReadResult::file_range() const {
+  return FileRange{file, file ? file->fd() : -1, position, length};
 }
 
 Result<std::vector<uint8_t>> LogReadResult::read_bytes() const {

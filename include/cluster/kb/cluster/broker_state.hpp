@@ -8,7 +8,6 @@
 #include <utility>
 #include <vector>
 
-#include "kb/base/byte_buffer.hpp"
 #include "kb/cluster/partition_logs.hpp"
 #include "kb/cluster/topic_table.hpp"
 
@@ -55,9 +54,6 @@ struct BrokerState {
   std::map<std::pair<int8_t, std::string>, std::map<std::string, std::string, std::less<>>> configs;
   // The first producer id not yet handed out (from ProducerIdsRecord).
   int64_t next_producer_id = 0;
-  // Fetch responses' records are copied here (reused, so no request touches
-  // fresh memory); valid until the next Fetch is handled.
-  ByteBuffer fetch_buffer;
   // Bumped on every append; requests waiting for data re-check when it moves.
   uint64_t data_generation = 0;
 };

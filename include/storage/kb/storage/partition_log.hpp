@@ -26,7 +26,7 @@
 #include <string_view>
 #include <vector>
 
-#include "kb/base/byte_buffer.hpp"
+#include "kb/base/file_range.hpp"
 #include "kb/storage/result.hpp"
 #include "kb/storage/segment_index.hpp"
 #include "kb/wire/uuid.hpp"
@@ -89,8 +89,8 @@ struct LogReadResult {
   int64_t first_batch_base_offset = -1;  // -1 when empty
 
   bool empty() const { return length == 0; }
-  // Copies the range out of the file.
-  Status read_into(ByteBuffer& out) const;
+  // The range, to be sent from the file as it is (it keeps the file open).
+  FileRange file_range() const;
   Result<std::vector<uint8_t>> read_bytes() const;
 };
 
