@@ -284,14 +284,11 @@ Connection::WriteResult Connection::send_output(OutputQueue& out) {
 }
 
 ssize_t Connection::send_file(const FileRange& range, bool more_follows, size_t& attempted) {
-  if (server_.options_.file_send == FileSendMode::kSendfile) {
-    attempted = static_cast<size_t>(range.length);
-    auto offset = static_cast<off_t>(range.offset);
-    ssize_t n = ::sendfile(fd_, range.fd, &offset, attempted);
-    // Files sendfile cannot read from are copied instead.
-    if (n >= 0 || (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)) return n;
-  }
-  return copy_file(range, more_follows, attempted);
+  if (server_.options_.file_send == FileSendMode::kCopy)
+    return copy_file(range, more_follows, attempted);
+  attempted = static_cast<size_t>(range.length);
+  auto offset = static_cast<off_t>(range.offset);
+  return ::sendfile(fd_, range.fd, &offset, attempted);
 }
 
 ssize_t Connection::copy_file(const FileRange& range, bool more_follows, size_t& attempted) {

@@ -141,7 +141,7 @@ struct ServerOptions {
   size_t max_connections = 100'000;
   // How file ranges in the output reach the socket: sendfile (from the page
   // cache, no copy), or pread into a reused buffer of file_copy_chunk bytes
-  // and send (also where sendfile is not supported for a file).
+  // and send.
   FileSendMode file_send = FileSendMode::kSendfile;
   size_t file_copy_chunk = 1024 * 1024;
 };
