@@ -1,6 +1,7 @@
 // Tests for file ranges in a connection's output (Connection::add_output_file):
-// bytes and ranges arrive in the order they were queued, whole, to fast and
-// slow readers; ranges count toward the output high-water mark;
+// bytes and ranges arrive in the order they were queued, whole, with both ways
+// of sending a range (sendfile, and pread + send with large and tiny chunks),
+// to fast and slow readers; ranges count toward the output high-water mark;
 // the range's owner is released once sent or when the connection closes; a
 // file shorter than its range closes the connection; misplaced ranges are
 // refused.
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -56,7 +58,14 @@ size_t open_fd_count() {
   return n;
 }
 
-class FileOutputTest : public ::testing::Test {
+struct Mode {
+  const char* name;
+  FileSendMode send;
+  size_t copy_chunk;
+};
+void PrintTo(const Mode& mode, std::ostream* out) { *out << mode.name; }
+
+class FileOutputTest : public ::testing::TestWithParam<Mode> {
  protected:
   void SetUp() override { fds_at_start_ = open_fd_count(); }
   void TearDown() override {
@@ -65,6 +74,8 @@ class FileOutputTest : public ::testing::Test {
   }
 
   void start(ServerOptions options = {}) {
+    options.file_send = GetParam().send;
+    options.file_copy_chunk = GetParam().copy_chunk;
     server_ = std::make_unique<TcpServer>(loop_, handler_, options);
     ASSERT_EQ(server_->listen({"127.0.0.1", 0}), "");
     port_ = server_->bound_port();
@@ -149,7 +160,7 @@ std::vector<Piece> pieces_for(uint32_t i, size_t file_size) {
   };
 }
 
-TEST_F(FileOutputTest, BytesAndFileRangesArriveInOrder) {
+TEST_P(FileOutputTest, BytesAndFileRangesArriveInOrder) {
   const Bytes content = payload(3 << 20, 5);
   auto file = make_file(content);
   ASSERT_NO_FATAL_FAILURE(start());
@@ -183,7 +194,7 @@ TEST_F(FileOutputTest, BytesAndFileRangesArriveInOrder) {
 // A range far larger than the kernel buffers, to a client that reads slowly:
 // it goes out over many writes, and the frames behind it wait, since file
 // bytes count toward the high-water mark like any other output.
-TEST_F(FileOutputTest, LargeRangeToASlowReaderHoldsBackFurtherFrames) {
+TEST_P(FileOutputTest, LargeRangeToASlowReaderHoldsBackFurtherFrames) {
   const Bytes content = payload(10 << 20, 9);
   auto file = make_file(content);
   ServerOptions options;
@@ -237,7 +248,7 @@ TEST_F(FileOutputTest, LargeRangeToASlowReaderHoldsBackFurtherFrames) {
       << "pending_output() leaves out the file bytes still queued";
 }
 
-TEST_F(FileOutputTest, TheOwnerIsReleasedOnceSentAndWhenTheConnectionCloses) {
+TEST_P(FileOutputTest, TheOwnerIsReleasedOnceSentAndWhenTheConnectionCloses) {
   const Bytes content = payload(12 << 20, 3);
   // The handler hands the file over to the range it queues: from then on only
   // the connection's output holds it.
@@ -280,7 +291,7 @@ TEST_F(FileOutputTest, TheOwnerIsReleasedOnceSentAndWhenTheConnectionCloses) {
       << "a closed connection kept its queued range's file open";
 }
 
-TEST_F(FileOutputTest, AFileShorterThanItsRangeClosesTheConnection) {
+TEST_P(FileOutputTest, AFileShorterThanItsRangeClosesTheConnection) {
   const Bytes content = payload(1000, 4);
   auto file = make_file(content);
   ASSERT_NO_FATAL_FAILURE(start());
@@ -299,7 +310,7 @@ TEST_F(FileOutputTest, AFileShorterThanItsRangeClosesTheConnection) {
   EXPECT_EQ(received, 4 + content.size()) << "the prefix and what the file has, then the close";
 }
 
-TEST_F(FileOutputTest, MisplacedRangesAreRefused) {
+TEST_P(FileOutputTest, MisplacedRangesAreRefused) {
   const Bytes content = payload(100, 1);
   auto file = make_file(content);
   ASSERT_NO_FATAL_FAILURE(start());
@@ -340,6 +351,12 @@ TEST_F(FileOutputTest, MisplacedRangesAreRefused) {
   append(expected, framed(request));
   EXPECT_EQ(stream, expected);
 }
+
+INSTANTIATE_TEST_SUITE_P(Modes, FileOutputTest,
+                         ::testing::Values(Mode{"sendfile", FileSendMode::kSendfile, 1 << 20},
+                                           Mode{"copy", FileSendMode::kCopy, 1 << 20},
+                                           Mode{"copy_in_small_chunks", FileSendMode::kCopy, 4096}),
+                         [](const auto& param_info) { return std::string(param_info.param.name); });
 
 }  // namespace
 }  // namespace kb::net

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -86,6 +88,9 @@ class Connection final : public IoHandler {
   void write_pending();
   // Writes what the socket takes of `out`; logs a failure.
   WriteResult send_output(OutputQueue& out);
+  // Sends from the front of `range`; `attempted` is how much it tried to send.
+  ssize_t send_file(const FileRange& range, bool more_follows, size_t& attempted);
+  ssize_t copy_file(const FileRange& range, bool more_follows, size_t& attempted);
   void update_interest();
   bool has_whole_frame() const;
   // Graceful close: send FIN, drop whatever still arrives, close on EOF or
@@ -122,6 +127,8 @@ class FrameHandler {
   virtual void on_close(Connection& /*conn*/) {}
 };
 
+enum class FileSendMode { kSendfile, kCopy };
+
 struct ServerOptions {
   // Frames declaring a size outside [min, max] close the connection.
   size_t min_frame_size = 8;
@@ -132,6 +139,13 @@ struct ServerOptions {
   size_t read_chunk = 64 * 1024;
   // Further connections are accepted and closed at once.
   size_t max_connections = 100'000;
+  // How file ranges in the output reach the socket: pread into one reused
+  // buffer of file_copy_chunk bytes and send, or sendfile (no copy in this
+  // process, from the page cache). On the 2-CPU VM this was measured on, the
+  // copy delivered more MB/s to a loopback consumer (it won every one of 8
+  // interleaved rounds, by 2-30%), though sendfile spent ~10% less CPU per GB.
+  FileSendMode file_send = FileSendMode::kCopy;
+  size_t file_copy_chunk = 1024 * 1024;
 };
 
 struct Endpoint {
@@ -179,6 +193,7 @@ class TcpServer final : public IoHandler {
   OutputQueue shared_output_;
   bool shared_output_in_use_ = false;
   ByteBuffer spare_output_;  // a drained connection buffer kept warm for reuse
+  ByteBuffer file_chunk_;    // FileSendMode::kCopy: file bytes on their way to a socket
 };
 
 }  // namespace kb::net
