@@ -164,6 +164,8 @@ std::vector<ConfigDef> make_broker_defs() {
                   "Replication factor of a topic created by default.", {}));
   d.push_back(def("auto.create.topics.enable", T::kBoolean, "true",
                   "Whether Metadata requests create the topics they ask about.", {}));
+  d.push_back(def("delete.topic.enable", T::kBoolean, "true",
+                  "Whether DeleteTopics may delete topics.", {}));
   d.push_back(def("socket.request.max.bytes", T::kInt, "104857600",
                   "The largest request the broker reads.", {}, 1));
   d.push_back(def("max.connections", T::kInt, "2147483647",

@@ -35,6 +35,7 @@ enum class ErrorCode : int16_t {
   kInvalidRequest = 42,
   kTransactionalIdAuthorizationFailed = 53,
   kFetchSessionIdNotFound = 70,
+  kTopicDeletionDisabled = 73,
   kUnsupportedCompressionType = 76,
   kInvalidRecord = 87,
   kUnknownTopicId = 100,
