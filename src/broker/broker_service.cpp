@@ -92,8 +92,8 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
   // ApiVersions answers with header v0 at every version, so a client can read
   // it before knowing what the broker speaks.
   protocol::write_response_header(writer, header.correlation_id, flexible && !is_api_versions);
-  handlers::RequestContext ctx{header,   registry_, state_, arrival, loop_.now(),
-                               may_wait, {},        listener_};
+  handlers::RequestContext ctx{header,      registry_, state_, arrival,
+                               loop_.now(), may_wait,  {},     listener_};
   handlers::DispatchResult result;
   try {
     result = entry->dispatch(ctx, reader, header.api_version, writer);

@@ -14,8 +14,8 @@ constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
 constexpr int64_t kInt32Min = std::numeric_limits<int32_t>::min();
 
 ConfigDef def(std::string_view name, ConfigType type, std::optional<std::string_view> value,
-              std::string_view doc, std::vector<BrokerSynonym> synonyms = {}, int64_t min = INT64_MIN,
-              int64_t max = INT64_MAX, std::string_view choices = {}) {
+              std::string_view doc, std::vector<BrokerSynonym> synonyms = {},
+              int64_t min = INT64_MIN, int64_t max = INT64_MAX, std::string_view choices = {}) {
   ConfigDef d;
   d.name = name;
   d.type = type;
@@ -58,8 +58,8 @@ std::vector<ConfigDef> make_topic_defs() {
   d.push_back(def("flush.messages", T::kLong, kLongMax,
                   "Records appended between forced flushes to disk.",
                   {{"log.flush.interval.messages"}}, 1));
-  d.push_back(def("flush.ms", T::kLong, kLongMax,
-                  "Milliseconds between forced flushes to disk.", {{"log.flush.interval.ms"}}, 0));
+  d.push_back(def("flush.ms", T::kLong, kLongMax, "Milliseconds between forced flushes to disk.",
+                  {{"log.flush.interval.ms"}}, 0));
   d.push_back(def("follower.replication.throttled.replicas", T::kList, "",
                   "Replicas whose follower replication is throttled (partition:broker pairs, or "
                   "'*').",
@@ -78,8 +78,8 @@ std::vector<ConfigDef> make_topic_defs() {
                   "Time kept locally when tiered storage is on; -2 follows retention.ms.",
                   {{"log.local.retention.ms"}}, -2));
   d.push_back(def("max.compaction.lag.ms", T::kLong, kLongMax,
-                  "The longest a record stays uncompacted.", {{"log.cleaner.max.compaction.lag.ms"}},
-                  1));
+                  "The longest a record stays uncompacted.",
+                  {{"log.cleaner.max.compaction.lag.ms"}}, 1));
   d.push_back(def("max.message.bytes", T::kInt, "1048588",
                   "The largest record batch the topic accepts.", {{"message.max.bytes"}}, 0,
                   kInt32Max));
@@ -115,16 +115,16 @@ std::vector<ConfigDef> make_topic_defs() {
                   "The size a partition may grow to before old segments are deleted; -1 is no "
                   "limit.",
                   {{"log.retention.bytes"}}));
-  d.push_back(def("retention.ms", T::kLong, "604800000",
-                  "How long records are kept before old segments are deleted; -1 is no limit.",
-                  {{"log.retention.ms"}, {"log.retention.minutes", 60000},
-                   {"log.retention.hours", 3600000}},
-                  -1));
+  d.push_back(def(
+      "retention.ms", T::kLong, "604800000",
+      "How long records are kept before old segments are deleted; -1 is no limit.",
+      {{"log.retention.ms"}, {"log.retention.minutes", 60000}, {"log.retention.hours", 3600000}},
+      -1));
   d.push_back(def("segment.bytes", T::kInt, "1073741824", "The size of one segment file.",
                   {{"log.segment.bytes"}}, 14, kInt32Max));
   d.push_back(def("segment.index.bytes", T::kInt, "10485760",
-                  "The size of the offset and time index files.", {{"log.index.size.max.bytes"}},
-                  4, kInt32Max));
+                  "The size of the offset and time index files.", {{"log.index.size.max.bytes"}}, 4,
+                  kInt32Max));
   d.push_back(def("segment.jitter.ms", T::kLong, "0",
                   "Random jitter subtracted from segment.ms so segments do not all roll at once.",
                   {{"log.roll.jitter.ms"}, {"log.roll.jitter.hours", 3600000}}, 0));
@@ -143,8 +143,8 @@ std::vector<ConfigDef> make_broker_defs() {
   using T = ConfigType;
   std::vector<ConfigDef> d;
   d.push_back(def("node.id", T::kInt, "-1", "The id of this node in the cluster.", {}, 0));
-  d.push_back(def("process.roles", T::kList, "",
-                  "The KRaft roles of this node (broker, controller).", {}));
+  d.push_back(
+      def("process.roles", T::kList, "", "The KRaft roles of this node (broker, controller).", {}));
   d.push_back(def("listeners", T::kString, "PLAINTEXT://:9092",
                   "The addresses the broker listens on, as NAME://host:port.", {}));
   d.push_back(def("advertised.listeners", T::kString, std::nullopt,
@@ -158,8 +158,8 @@ std::vector<ConfigDef> make_broker_defs() {
                   "The directories where the logs are kept; log.dir when unset.", {}));
   d.push_back(def("log.dir", T::kString, "/tmp/kafka-logs",
                   "The directory where the logs are kept when log.dirs is unset.", {}));
-  d.push_back(def("num.partitions", T::kInt, "1", "Partitions of a topic created by default.",
-                  {}, 1));
+  d.push_back(
+      def("num.partitions", T::kInt, "1", "Partitions of a topic created by default.", {}, 1));
   d.push_back(def("default.replication.factor", T::kInt, "1",
                   "Replication factor of a topic created by default.", {}));
   d.push_back(def("auto.create.topics.enable", T::kBoolean, "true",
@@ -170,8 +170,8 @@ std::vector<ConfigDef> make_broker_defs() {
                   "The largest request the broker reads.", {}, 1));
   d.push_back(def("max.connections", T::kInt, "2147483647",
                   "The most client connections the broker keeps at once.", {}, 0));
-  d.push_back(def("log.index.size.max.bytes", T::kInt, "10485760",
-                  "Default of segment.index.bytes.", {}));
+  d.push_back(
+      def("log.index.size.max.bytes", T::kInt, "10485760", "Default of segment.index.bytes.", {}));
 
   // Each topic config's server default property, typed as Kafka types it: a
   // unit variant (hours, minutes) is an int, and only the last one of a
@@ -206,7 +206,8 @@ std::vector<ConfigDef> make_broker_defs() {
       d.push_back(std::move(b));
     }
   }
-  std::sort(d.begin(), d.end(), [](const ConfigDef& a, const ConfigDef& b) { return a.name < b.name; });
+  std::sort(d.begin(), d.end(),
+            [](const ConfigDef& a, const ConfigDef& b) { return a.name < b.name; });
   return d;
 }
 
@@ -328,7 +329,8 @@ EffectiveConfig effective_topic_config(const BrokerState& state, const ConfigDef
     e.synonyms.push_back({std::string(name), std::move(value), source});
   };
   if (own)
-    if (auto it = own->find(d.name); it != own->end()) add(d.name, it->second, ConfigSource::kTopic);
+    if (auto it = own->find(d.name); it != own->end())
+      add(d.name, it->second, ConfigSource::kTopic);
   const ConfigMap* per_broker =
       dynamic_configs(state, kBrokerResource, std::to_string(state.node_id));
   const ConfigMap* cluster_default = dynamic_configs(state, kBrokerResource, "");
@@ -377,7 +379,8 @@ const std::vector<ConfigDef>& broker_config_defs() {
 
 const ConfigDef* find_topic_config(std::string_view name) {
   const auto& defs = topic_config_defs();
-  auto it = std::find_if(defs.begin(), defs.end(), [&](const ConfigDef& d) { return d.name == name; });
+  auto it =
+      std::find_if(defs.begin(), defs.end(), [&](const ConfigDef& d) { return d.name == name; });
   return it == defs.end() ? nullptr : &*it;
 }
 

@@ -80,7 +80,6 @@ storage::Status append_metadata(BrokerState& state,
   return {};
 }
 
-
 // Kafka's directory-name id: a random UUID as 32 hex digits.
 std::string unique_dir_suffix() {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -173,7 +172,8 @@ void create_partition_dirs(BrokerState& state, const TopicInfo& topic, int32_t f
   if (!topic_name_problem(topic.name).empty()) return;  // never a path outside the log dir
   for (const PartitionInfo& p : topic.partitions) {
     if (p.partition_index < first) continue;
-    const auto dir = state.logs->log_dir() / storage::partition_dir_name(topic.name, p.partition_index);
+    const auto dir =
+        state.logs->log_dir() / storage::partition_dir_name(topic.name, p.partition_index);
     std::error_code ec;
     if (std::filesystem::exists(dir, ec)) {
       state.logs->close(topic.name, p.partition_index);
@@ -310,7 +310,8 @@ CreateTopicResult create_topic(BrokerState& state, std::string_view name, int32_
 
 AdminResult delete_topic(BrokerState& state, const wire::Uuid& topic_id) {
   const TopicInfo* topic = state.topics.find(topic_id);
-  if (topic == nullptr) return {AdminError::kUnknownTopic, "This server does not host this topic ID."};
+  if (topic == nullptr)
+    return {AdminError::kUnknownTopic, "This server does not host this topic ID."};
   if (!state.logs) return {AdminError::kStorage, "no log directory"};
   const std::string name = topic->name;
   std::vector<int32_t> partitions;
@@ -328,7 +329,8 @@ AdminResult delete_topic(BrokerState& state, const wire::Uuid& topic_id) {
   }
   for (int32_t p : partitions) {
     state.logs->close(name, p);
-    auto marked = move_aside(state.logs->log_dir() / storage::partition_dir_name(name, p), "delete");
+    auto marked =
+        move_aside(state.logs->log_dir() / storage::partition_dir_name(name, p), "delete");
     if (marked.empty()) continue;
     std::error_code ec;
     std::filesystem::remove_all(marked, ec);
@@ -345,14 +347,12 @@ AdminResult create_partitions(BrokerState& state, std::string_view name, int32_t
                               bool validate_only) {
   const TopicInfo* topic = state.topics.find(name);
   if (topic == nullptr)
-    return {AdminError::kUnknownTopic,
-            "The topic '" + std::string(name) + "' does not exist."};
+    return {AdminError::kUnknownTopic, "The topic '" + std::string(name) + "' does not exist."};
   const auto current = static_cast<int32_t>(topic->partitions.size());
   if (count < current)
     return {AdminError::kInvalidPartitions,
             "The topic " + std::string(name) + " currently has " + std::to_string(current) +
-                " partition(s); " + std::to_string(count) +
-                " would not be an increase."};
+                " partition(s); " + std::to_string(count) + " would not be an increase."};
   if (count == current)
     return {AdminError::kInvalidPartitions,
             "Topic already has " + std::to_string(current) + " partition(s)."};

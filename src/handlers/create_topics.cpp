@@ -44,7 +44,8 @@ Result create_one(cluster::BrokerState& state, const CreateTopicsRequest::Creata
   topic.name = std::string(t.name);
   topic.partitions = t.num_partitions;
   topic.replication_factor = t.replication_factor;
-  for (const auto& a : t.assignments) topic.assignments.push_back({a.partition_index, a.broker_ids});
+  for (const auto& a : t.assignments)
+    topic.assignments.push_back({a.partition_index, a.broker_ids});
   for (const auto& c : t.configs) {
     // A null value sets nothing; Kafka refuses it rather than guess.
     if (!c.value)
@@ -71,8 +72,7 @@ std::optional<CreateTopicsResponse> handle_create_topics(RequestContext& ctx,
                                                          const CreateTopicsRequest& request,
                                                          int16_t version) {
   CreateTopicsResponse response;
-  const auto duplicated =
-      duplicated_names(request.topics, [](const auto& t) { return t.name; });
+  const auto duplicated = duplicated_names(request.topics, [](const auto& t) { return t.name; });
   for (const auto& name : duplicated)
     response.topics.push_back(
         topic_error(name, ErrorCode::kInvalidRequest, std::string(kDuplicateTopicName)));

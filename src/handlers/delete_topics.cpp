@@ -59,9 +59,9 @@ std::optional<DeleteTopicsResponse> handle_delete_topics(RequestContext& ctx,
         response.responses.push_back(topic_error(std::nullopt, {}, ErrorCode::kInvalidRequest,
                                                  "Neither topic name nor id were specified."));
       else if (t.name && t.topic_id != wire::Uuid{})
-        response.responses.push_back(topic_error(std::string(*t.name), t.topic_id,
-                                                 ErrorCode::kInvalidRequest,
-                                                 "You may not specify both topic name and topic id."));
+        response.responses.push_back(
+            topic_error(std::string(*t.name), t.topic_id, ErrorCode::kInvalidRequest,
+                        "You may not specify both topic name and topic id."));
       else if (t.name)
         names.push_back(*t.name);
       else

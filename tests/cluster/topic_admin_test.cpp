@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -225,13 +225,16 @@ TEST_F(TopicAdminTest, PartitionsOnlyGrow) {
             AdminError::kInvalidPartitions);
   EXPECT_EQ(create_partitions(state, "nope", 3, std::nullopt, false).error,
             AdminError::kUnknownTopic);
-  EXPECT_EQ(create_partitions(state, "grow", 4, std::vector<std::vector<int32_t>>{{1}}, false).error,
-            AdminError::kInvalidReplicaAssignment);
-  EXPECT_EQ(create_partitions(state, "grow", 3, std::vector<std::vector<int32_t>>{{7}}, false).error,
-            AdminError::kInvalidReplicaAssignment);
+  EXPECT_EQ(
+      create_partitions(state, "grow", 4, std::vector<std::vector<int32_t>>{{1}}, false).error,
+      AdminError::kInvalidReplicaAssignment);
+  EXPECT_EQ(
+      create_partitions(state, "grow", 3, std::vector<std::vector<int32_t>>{{7}}, false).error,
+      AdminError::kInvalidReplicaAssignment);
   EXPECT_TRUE(create_partitions(state, "grow", 5, std::nullopt, true).ok());
   EXPECT_EQ(state.topics.find("grow")->partitions.size(), 2u);
-  EXPECT_TRUE(create_partitions(state, "grow", 4, std::vector<std::vector<int32_t>>{{1}, {1}}, false).ok());
+  EXPECT_TRUE(
+      create_partitions(state, "grow", 4, std::vector<std::vector<int32_t>>{{1}, {1}}, false).ok());
   EXPECT_EQ(state.topics.find("grow")->partitions.size(), 4u);
   EXPECT_TRUE(std::filesystem::exists(dir_ / "grow-3"));
   BrokerState again;

@@ -64,8 +64,8 @@ MetadataResponse metadata(RawClient& client, int16_t version = 12) {
 
 const MetadataResponse::MetadataResponseTopic* find_topic(const MetadataResponse& m,
                                                           const std::string& name) {
-  auto it = std::find_if(m.topics.begin(), m.topics.end(),
-                         [&](const auto& t) { return t.name == name; });
+  auto it =
+      std::find_if(m.topics.begin(), m.topics.end(), [&](const auto& t) { return t.name == name; });
   return it == m.topics.end() ? nullptr : &*it;
 }
 
@@ -180,10 +180,9 @@ TEST(AdminIntegration, TopicsSurviveRestartAndDeletedNamesCanReturn) {
     del.topic_names = {"dropped"};
     ASSERT_EQ(call<DeleteTopicsResponse>(client, del, 5).responses.at(0).error_code, 0);
     // Created again under the same name, without its old config.
-    ASSERT_EQ(call<CreateTopicsResponse>(client, create_request("dropped", 1), 7)
-                  .topics.at(0)
-                  .error_code,
-              0);
+    ASSERT_EQ(
+        call<CreateTopicsResponse>(client, create_request("dropped", 1), 7).topics.at(0).error_code,
+        0);
     EXPECT_EQ(broker.stop().code, 0);
   }
   {
@@ -206,12 +205,13 @@ TEST(AdminIntegration, TopicsSurviveRestartAndDeletedNamesCanReturn) {
 
 // Each listener answers with its own advertised address.
 TEST(AdminIntegration, MetadataAndDescribeClusterAnnounceTheListenerUsed) {
-  BrokerProcess broker({{"listeners", "PLAINTEXT://127.0.0.1:0,EXTERNAL://127.0.0.1:0,"
-                                      "CONTROLLER://127.0.0.1:0"},
-                        {"listener.security.protocol.map",
-                         "PLAINTEXT:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT"},
-                        {"advertised.listeners",
-                         "PLAINTEXT://127.0.0.1:0,EXTERNAL://external.example:29092"}});
+  BrokerProcess broker(
+      {{"listeners",
+        "PLAINTEXT://127.0.0.1:0,EXTERNAL://127.0.0.1:0,"
+        "CONTROLLER://127.0.0.1:0"},
+       {"listener.security.protocol.map",
+        "PLAINTEXT:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT"},
+       {"advertised.listeners", "PLAINTEXT://127.0.0.1:0,EXTERNAL://external.example:29092"}});
   std::smatch match;
   const std::string log = broker.log();
   ASSERT_TRUE(std::regex_search(log, match, std::regex("Listening on EXTERNAL://[^:]+:(\\d+)")))

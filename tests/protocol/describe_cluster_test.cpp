@@ -29,12 +29,12 @@ TEST(DescribeCluster, V1ResponseBytes) {
   response.brokers.push_back({1, "h", 9092, std::nullopt});
   ByteVec storage;
   expect_exact_bytes(response, 1,
-                     "00000000 0000 00"          // throttle, no error, null message
-                     "01"                        // endpoint type: brokers
-                     "02 63 00000001"            // cluster "c", controller 1
+                     "00000000 0000 00"                  // throttle, no error, null message
+                     "01"                                // endpoint type: brokers
+                     "02 63 00000001"                    // cluster "c", controller 1
                      "02 00000001 02 68 00002384 00 00"  // broker 1 "h":9092, rack null
-                     "80000000"                  // authorized operations: unset
-                     "00",                       // tagged fields
+                     "80000000"                          // authorized operations: unset
+                     "00",                               // tagged fields
                      storage);
 }
 

@@ -19,11 +19,11 @@ TEST(DescribeConfigs, V1RequestBytes) {
   request.include_synonyms = true;
   ByteVec storage;
   auto decoded = expect_exact_bytes(request, 1,
-                                    "00000002"                  // resources: 2
-                                    "02 0003 666f6f"            //   topic "foo"
-                                    "00000001 0001 61"          //   keys: ["a"]
-                                    "04 0001 31 ffffffff"       //   broker "1", keys: null
-                                    "01",                       // include synonyms
+                                    "00000002"             // resources: 2
+                                    "02 0003 666f6f"       //   topic "foo"
+                                    "00000001 0001 61"     //   keys: ["a"]
+                                    "04 0001 31 ffffffff"  //   broker "1", keys: null
+                                    "01",                  // include synonyms
                                     storage);
   ASSERT_EQ(decoded.resources.size(), 2u);
   EXPECT_FALSE(decoded.resources[1].configuration_keys.has_value());
@@ -56,13 +56,13 @@ TEST(DescribeConfigs, V0ResponseHasIsDefaultAndNoSource) {
   c.config_source = 5;
   ByteVec storage;
   expect_exact_bytes(response, 0,
-                     "00000000"       // throttle
-                     "00000001"       // results: 1
-                     "0000 ffff"      //   no error, null message
-                     "02 0001 74"     //   topic "t"
-                     "00000001"       //   configs: 1
+                     "00000000"         // throttle
+                     "00000001"         // results: 1
+                     "0000 ffff"        //   no error, null message
+                     "02 0001 74"       //   topic "t"
+                     "00000001"         //   configs: 1
                      "0001 61 0001 62"  //     "a" = "b"
-                     "00 01 00",      //     read only no, default yes, sensitive no
+                     "00 01 00",        //     read only no, default yes, sensitive no
                      storage);
 }
 
@@ -80,13 +80,13 @@ TEST(DescribeConfigs, V3ResponseHasSynonymsTypeAndDocumentation) {
   c.documentation = "d";
   ByteVec storage;
   expect_exact_bytes(response, 3,
-                     "00000000 00000001"   // throttle, results: 1
-                     "0000 ffff 04 0001 31"  //   broker "1"
-                     "00000001"            //   configs: 1
-                     "0001 61 ffff"        //     "a" = null
-                     "00 04 00"            //     read only, source 4, sensitive
+                     "00000000 00000001"            // throttle, results: 1
+                     "0000 ffff 04 0001 31"         //   broker "1"
+                     "00000001"                     //   configs: 1
+                     "0001 61 ffff"                 //     "a" = null
+                     "00 04 00"                     //     read only, source 4, sensitive
                      "00000001 0001 62 0001 63 04"  // synonyms: b=c (4)
-                     "03 0001 64",         //     type int, doc "d"
+                     "03 0001 64",                  //     type int, doc "d"
                      storage);
 }
 

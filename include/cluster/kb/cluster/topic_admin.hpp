@@ -25,15 +25,15 @@ std::string colliding_topic(const TopicTable& topics, std::string_view name);
 // What a topic change can fail with; the handlers map these to Kafka's codes.
 enum class AdminError {
   kNone,
-  kInvalidName,                // INVALID_TOPIC_EXCEPTION
-  kAlreadyExists,              // TOPIC_ALREADY_EXISTS
-  kInvalidPartitions,          // INVALID_PARTITIONS
-  kInvalidReplicationFactor,   // INVALID_REPLICATION_FACTOR
-  kInvalidReplicaAssignment,   // INVALID_REPLICA_ASSIGNMENT
-  kInvalidConfig,              // INVALID_CONFIG
-  kInvalidRequest,             // INVALID_REQUEST
-  kUnknownTopic,               // UNKNOWN_TOPIC_OR_PARTITION
-  kStorage,                    // KAFKA_STORAGE_ERROR
+  kInvalidName,               // INVALID_TOPIC_EXCEPTION
+  kAlreadyExists,             // TOPIC_ALREADY_EXISTS
+  kInvalidPartitions,         // INVALID_PARTITIONS
+  kInvalidReplicationFactor,  // INVALID_REPLICATION_FACTOR
+  kInvalidReplicaAssignment,  // INVALID_REPLICA_ASSIGNMENT
+  kInvalidConfig,             // INVALID_CONFIG
+  kInvalidRequest,            // INVALID_REQUEST
+  kUnknownTopic,              // UNKNOWN_TOPIC_OR_PARTITION
+  kStorage,                   // KAFKA_STORAGE_ERROR
 };
 using CreateTopicError = AdminError;
 

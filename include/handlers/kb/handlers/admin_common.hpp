@@ -16,16 +16,26 @@ inline protocol::ErrorCode to_error_code(cluster::AdminError error) {
   using cluster::AdminError;
   using protocol::ErrorCode;
   switch (error) {
-    case AdminError::kNone: return ErrorCode::kNone;
-    case AdminError::kInvalidName: return ErrorCode::kInvalidTopicException;
-    case AdminError::kAlreadyExists: return ErrorCode::kTopicAlreadyExists;
-    case AdminError::kInvalidPartitions: return ErrorCode::kInvalidPartitions;
-    case AdminError::kInvalidReplicationFactor: return ErrorCode::kInvalidReplicationFactor;
-    case AdminError::kInvalidReplicaAssignment: return ErrorCode::kInvalidReplicaAssignment;
-    case AdminError::kInvalidConfig: return ErrorCode::kInvalidConfig;
-    case AdminError::kInvalidRequest: return ErrorCode::kInvalidRequest;
-    case AdminError::kUnknownTopic: return ErrorCode::kUnknownTopicOrPartition;
-    case AdminError::kStorage: return ErrorCode::kKafkaStorageError;
+    case AdminError::kNone:
+      return ErrorCode::kNone;
+    case AdminError::kInvalidName:
+      return ErrorCode::kInvalidTopicException;
+    case AdminError::kAlreadyExists:
+      return ErrorCode::kTopicAlreadyExists;
+    case AdminError::kInvalidPartitions:
+      return ErrorCode::kInvalidPartitions;
+    case AdminError::kInvalidReplicationFactor:
+      return ErrorCode::kInvalidReplicationFactor;
+    case AdminError::kInvalidReplicaAssignment:
+      return ErrorCode::kInvalidReplicaAssignment;
+    case AdminError::kInvalidConfig:
+      return ErrorCode::kInvalidConfig;
+    case AdminError::kInvalidRequest:
+      return ErrorCode::kInvalidRequest;
+    case AdminError::kUnknownTopic:
+      return ErrorCode::kUnknownTopicOrPartition;
+    case AdminError::kStorage:
+      return ErrorCode::kKafkaStorageError;
   }
   return ErrorCode::kUnknownServerError;
 }

@@ -5,9 +5,8 @@
 
 namespace kb::handlers {
 
-std::optional<protocol::CreatePartitionsResponse> handle_create_partitions(RequestContext& ctx,
-                                                 const protocol::CreatePartitionsRequest& request,
-                                                 int16_t version);
+std::optional<protocol::CreatePartitionsResponse> handle_create_partitions(
+    RequestContext& ctx, const protocol::CreatePartitionsRequest& request, int16_t version);
 
 ApiEntry create_partitions_entry();
 

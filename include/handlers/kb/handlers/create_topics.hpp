@@ -5,9 +5,8 @@
 
 namespace kb::handlers {
 
-std::optional<protocol::CreateTopicsResponse> handle_create_topics(RequestContext& ctx,
-                                                 const protocol::CreateTopicsRequest& request,
-                                                 int16_t version);
+std::optional<protocol::CreateTopicsResponse> handle_create_topics(
+    RequestContext& ctx, const protocol::CreateTopicsRequest& request, int16_t version);
 
 ApiEntry create_topics_entry();
 

@@ -5,9 +5,8 @@
 
 namespace kb::handlers {
 
-std::optional<protocol::DeleteTopicsResponse> handle_delete_topics(RequestContext& ctx,
-                                                 const protocol::DeleteTopicsRequest& request,
-                                                 int16_t version);
+std::optional<protocol::DeleteTopicsResponse> handle_delete_topics(
+    RequestContext& ctx, const protocol::DeleteTopicsRequest& request, int16_t version);
 
 ApiEntry delete_topics_entry();
 

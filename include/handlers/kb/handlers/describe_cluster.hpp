@@ -5,9 +5,8 @@
 
 namespace kb::handlers {
 
-std::optional<protocol::DescribeClusterResponse> handle_describe_cluster(RequestContext& ctx,
-                                                 const protocol::DescribeClusterRequest& request,
-                                                 int16_t version);
+std::optional<protocol::DescribeClusterResponse> handle_describe_cluster(
+    RequestContext& ctx, const protocol::DescribeClusterRequest& request, int16_t version);
 
 ApiEntry describe_cluster_entry();
 

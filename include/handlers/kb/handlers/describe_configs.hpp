@@ -5,9 +5,8 @@
 
 namespace kb::handlers {
 
-std::optional<protocol::DescribeConfigsResponse> handle_describe_configs(RequestContext& ctx,
-                                                 const protocol::DescribeConfigsRequest& request,
-                                                 int16_t version);
+std::optional<protocol::DescribeConfigsResponse> handle_describe_configs(
+    RequestContext& ctx, const protocol::DescribeConfigsRequest& request, int16_t version);
 
 ApiEntry describe_configs_entry();
 

@@ -57,7 +57,7 @@ struct DescribeConfigsResponse : DescribeConfigsSchema {
     std::string name;
     std::optional<std::string> value;
     bool read_only = false;
-    bool is_default = false;  // v0 only
+    bool is_default = false;    // v0 only
     int8_t config_source = -1;  // v1+
     bool is_sensitive = false;
     std::vector<DescribeConfigsSynonym> synonyms;  // v1+
