@@ -33,6 +33,8 @@ int64_t now_ms() {
       .count();
 }
 
+constexpr std::string_view kMetadataTopicName = "__cluster_metadata";
+
 // Kafka's fixed id of the __cluster_metadata topic.
 wire::Uuid metadata_topic_id() {
   wire::Uuid id;
@@ -46,7 +48,7 @@ storage::Status append_metadata(BrokerState& state,
                                 const std::vector<storage::MetadataRecord>& records) {
   std::vector<storage::MetadataRecord> all;
   if (!state.metadata_log) {
-    auto created = storage::PartitionLog::create(state.logs->log_dir(), "__cluster_metadata", 0,
+    auto created = storage::PartitionLog::create(state.logs->log_dir(), kMetadataTopicName, 0,
                                                  metadata_topic_id());
     if (!created) return created.error();
     state.metadata_log = std::move(created.value());
@@ -221,6 +223,11 @@ CreateTopicResult create_topic(BrokerState& state, const NewTopic& topic, bool v
   };
   if (auto problem = topic_name_problem(name); !problem.empty())
     return fail(AdminError::kInvalidName, problem);
+  // The KRaft metadata topic's directory is __cluster_metadata-0: a topic of
+  // that name would take it over.
+  if (name == kMetadataTopicName)
+    return fail(AdminError::kInvalidRequest,
+                "Creation of internal topic " + name + " is prohibited.");
   if (const TopicInfo* existing = state.topics.find(name)) {
     result.topic = existing;
     return fail(AdminError::kAlreadyExists, "Topic '" + name + "' already exists.");
@@ -338,6 +345,9 @@ AdminResult delete_topic(BrokerState& state, const wire::Uuid& topic_id) {
       spdlog::error("cannot remove {}: {} (removed at the next start)", marked.string(),
                     ec.message());
   }
+  // Requests waiting on its partitions (long-poll fetches) look again now
+  // and answer that the topic is gone, rather than at their deadline.
+  ++state.data_generation;
   spdlog::info("deleted topic {} (id {})", name, topic_id.to_base64());
   return {};
 }

@@ -72,6 +72,12 @@ TEST_F(TopicAdminTest, RefusesCollisionsInvalidNamesAndPartitionCounts) {
   EXPECT_EQ(create_topic(state, "x/y", 1).error, CreateTopicError::kInvalidName);
   EXPECT_EQ(create_topic(state, "zero", 0).error, CreateTopicError::kInvalidPartitions);
   EXPECT_FALSE(std::filesystem::exists(dir_ / "x"));
+  // The metadata log's own topic name is refused, and its directory untouched.
+  EXPECT_EQ(create_topic(state, "__cluster_metadata", 1).error, CreateTopicError::kInvalidRequest);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "__cluster_metadata-0" / "00000000000000000000.log"));
+  BrokerState again;
+  load(again);
+  EXPECT_NE(again.topics.find("a.b"), nullptr);
 }
 
 TEST_F(TopicAdminTest, CreateWithConfigsValidatesEverythingBeforeWriting) {

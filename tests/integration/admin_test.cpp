@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <deque>
 #include <regex>
+#include <thread>
 
 #include "kb/protocol/error_code.hpp"
 #include "kb/protocol/messages/create_partitions.hpp"
@@ -15,6 +16,7 @@
 #include "kb/protocol/messages/delete_topics.hpp"
 #include "kb/protocol/messages/describe_cluster.hpp"
 #include "kb/protocol/messages/describe_configs.hpp"
+#include "kb/protocol/messages/fetch.hpp"
 #include "kb/protocol/messages/metadata.hpp"
 #include "support/broker_process.hpp"
 #include "support/kafka_client.hpp"
@@ -175,6 +177,10 @@ TEST(AdminIntegration, TopicsSurviveRestartAndDeletedNamesCanReturn) {
         client, create_request("kept", 3, {{"cleanup.policy", "compact"}}), 7);
     ASSERT_EQ(created.topics.at(0).error_code, 0);
     call<CreateTopicsResponse>(client, create_request("dropped", 2), 7);
+    // The metadata log's own name is refused (its directory would be taken).
+    auto reserved = call<CreateTopicsResponse>(client, create_request("__cluster_metadata", 1), 7);
+    EXPECT_EQ(reserved.topics.at(0).error_code, to_wire(ErrorCode::kInvalidRequest));
+    EXPECT_EQ(reserved.topics.at(0).num_partitions, -1);
     first_id = find_topic(metadata(client), "dropped")->topic_id;
     DeleteTopicsRequest del;
     del.topic_names = {"dropped"};
@@ -239,6 +245,39 @@ TEST(AdminIntegration, MetadataAndDescribeClusterAnnounceTheListenerUsed) {
   }
   auto c = call<DescribeClusterResponse>(internal, DescribeClusterRequest{}, 1);
   EXPECT_EQ(c.brokers.at(0).port, broker.port());
+}
+
+// A long-poll Fetch waiting on a topic that is deleted answers at once that
+// the topic is gone, instead of holding its connection until max_wait_ms.
+TEST(AdminIntegration, DeletionWakesAWaitingFetch) {
+  BrokerProcess broker;
+  RawClient admin(broker.port());
+  ASSERT_EQ(
+      call<CreateTopicsResponse>(admin, create_request("waited", 1), 7).topics.at(0).error_code, 0);
+  RawClient consumer(broker.port(), std::chrono::seconds(20));
+  FetchRequest fetch;
+  fetch.max_wait_ms = 10000;
+  fetch.min_bytes = 1;
+  auto& t = fetch.topics.emplace_back();
+  t.topic = "waited";
+  t.partitions.push_back({0, -1, 0, -1, -1, 1 << 20, {}});
+  consumer.send_bytes(encode_request(fetch, 12, 77));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the fetch is waiting
+
+  const auto start = std::chrono::steady_clock::now();
+  DeleteTopicsRequest del;
+  del.topic_names = {"waited"};
+  ASSERT_EQ(call<DeleteTopicsResponse>(admin, del, 5).responses.at(0).error_code, 0);
+  auto frame = consumer.read_frame();
+  ASSERT_TRUE(frame);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(waited, std::chrono::seconds(5));
+  ResponseFrame r = split_response(*frame, true);
+  EXPECT_EQ(r.correlation_id, 77);
+  auto response = decode_response<FetchResponse>(r.body, 12);
+  ASSERT_EQ(response.responses.size(), 1u);
+  EXPECT_EQ(response.responses[0].partitions.at(0).error_code,
+            to_wire(ErrorCode::kUnknownTopicOrPartition));
 }
 
 }  // namespace

@@ -60,7 +60,8 @@ struct BrokerState {
   // Fetch responses' records are copied here (reused, so no request touches
   // fresh memory); valid until the next Fetch is handled.
   ByteBuffer fetch_buffer;
-  // Bumped on every append; requests waiting for data re-check when it moves.
+  // Bumped on every append (and topic deletion); requests waiting for data
+  // re-check when it moves.
   uint64_t data_generation = 0;
 };
 
