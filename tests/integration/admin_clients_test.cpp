@@ -7,7 +7,7 @@
 #include <string>
 
 #include "support/broker_process.hpp"
-#include "support/run_command.hpp"
+#include "support/shell_command.hpp"
 
 namespace kb::testing {
 namespace {
@@ -23,21 +23,21 @@ std::string bootstrap(const BrokerProcess& broker) {
 }
 
 TEST(AdminClients, ConfluentKafkaCreatesATopicThatSurvivesARestartAndDeletesIt) {
-  if (!have(kPython + " -c 'import confluent_kafka'"))
+  if (!command_succeeds(kPython + " -c 'import confluent_kafka'"))
     GTEST_SKIP() << "python3-confluent-kafka is not installed (scripts/install-deps.sh test)";
   auto dir = make_temp_dir("kb-ck-admin-");
   {
     BrokerProcess broker({}, dir / "data");
-    auto created = run(script("confluent_admin.py") + " " + bootstrap(broker) + " create");
+    auto created = run_command(script("confluent_admin.py") + " " + bootstrap(broker) + " create");
     ASSERT_EQ(created.status, 0) << created.output;
     EXPECT_NE(created.output.find("OK create"), std::string::npos) << created.output;
     EXPECT_EQ(broker.stop().code, 0);
   }
   {
     BrokerProcess broker({}, dir / "data");
-    auto checked = run(script("confluent_admin.py") + " " + bootstrap(broker) + " check");
+    auto checked = run_command(script("confluent_admin.py") + " " + bootstrap(broker) + " check");
     ASSERT_EQ(checked.status, 0) << checked.output;
-    auto deleted = run(script("confluent_admin.py") + " " + bootstrap(broker) + " delete");
+    auto deleted = run_command(script("confluent_admin.py") + " " + bootstrap(broker) + " delete");
     ASSERT_EQ(deleted.status, 0) << deleted.output;
     EXPECT_NE(deleted.output.find("OK delete"), std::string::npos) << deleted.output;
     EXPECT_FALSE(std::filesystem::exists(broker.log_dir() / "ck-admin-0"));
@@ -46,7 +46,7 @@ TEST(AdminClients, ConfluentKafkaCreatesATopicThatSurvivesARestartAndDeletesIt) 
   {
     // Still gone after another restart.
     BrokerProcess broker({{"auto.create.topics.enable", "false"}}, dir / "data");
-    auto checked = run(script("confluent_admin.py") + " " + bootstrap(broker) + " check");
+    auto checked = run_command(script("confluent_admin.py") + " " + bootstrap(broker) + " check");
     EXPECT_NE(checked.status, 0) << checked.output;
     EXPECT_NE(checked.output.find("AssertionError"), std::string::npos) << checked.output;
   }
@@ -54,10 +54,10 @@ TEST(AdminClients, ConfluentKafkaCreatesATopicThatSurvivesARestartAndDeletesIt) 
 }
 
 TEST(AdminClients, KafkaPythonCreatesDescribesGrowsAndDeletes) {
-  if (!have(kPython + " -c 'import kafka'"))
+  if (!command_succeeds(kPython + " -c 'import kafka'"))
     GTEST_SKIP() << "python3-kafka is not installed (scripts/install-deps.sh test)";
   BrokerProcess broker;
-  auto r = run(script("kafka_python_admin.py") + " " + bootstrap(broker));
+  auto r = run_command(script("kafka_python_admin.py") + " " + bootstrap(broker));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("OK"), std::string::npos) << r.output;
 }
