@@ -294,10 +294,11 @@ CreateTopicResult create_topic(BrokerState& state, const NewTopic& topic, bool v
   } while (id == wire::Uuid{} || state.topics.find(id) != nullptr);
 
   std::vector<storage::MetadataRecord> records;
+  // Kafka's controller order: the topic, its configs, its partitions.
   records.push_back(storage::TopicRecord{name, id});
-  for (int32_t p = 0; p < partitions; ++p) records.push_back(partition_record(state, id, p));
   for (const auto& [key, value] : topic.configs)
     records.push_back(storage::ConfigRecord{kTopicResource, name, key, value});
+  for (int32_t p = 0; p < partitions; ++p) records.push_back(partition_record(state, id, p));
   if (auto appended = append_metadata(state, records); !appended.ok()) {
     spdlog::error("creating topic {}: {}", name, appended.error().message);
     return fail(AdminError::kStorage, appended.error().message);
