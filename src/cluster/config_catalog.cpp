@@ -345,23 +345,18 @@ EffectiveConfig effective_topic_config(const BrokerState& state, const ConfigDef
         add(s.name, scaled(it->second, s.scale), source);
   }
   // The default, named after the broker property that carries it (the last
-  // of a unit family: log.retention.hours) or the topic config itself.
-  if (!d.synonyms.empty()) {
-    const BrokerSynonym& s = d.synonyms.back();
-    std::optional<std::string> value;
-    if (d.default_value) value = std::string(*d.default_value);
-    e.synonyms.push_back({std::string(s.name), value, ConfigSource::kDefault});
-    // Its value stays in topic units: that is the value in effect.
-  } else {
-    add(d.name, d.default_value ? std::optional<std::string>(*d.default_value) : std::nullopt,
-        ConfigSource::kDefault);
-  }
+  // of a unit family, shown in its unit: log.retention.hours=168) or after
+  // the topic config itself. Its value in effect is in topic units.
+  std::optional<std::string> fallback;
+  if (d.default_value) fallback = std::string(*d.default_value);
+  std::string default_name(d.synonyms.empty() ? d.name : d.synonyms.back().name);
+  std::optional<std::string> shown = fallback;
+  if (!d.synonyms.empty() && fallback)
+    if (auto v = parse_int64(*fallback); v && d.synonyms.back().scale != 1)
+      shown = std::to_string(*v / d.synonyms.back().scale);
+  add(default_name, shown, ConfigSource::kDefault);
   resolve(e);
-  if (!d.synonyms.empty() && d.synonyms.back().scale != 1 && d.default_value) {
-    // The default synonym is shown in its own unit (log.retention.hours=168).
-    auto v = parse_int64(*d.default_value);
-    if (v) e.synonyms.back().value = std::to_string(*v / d.synonyms.back().scale);
-  }
+  if (e.source == ConfigSource::kDefault) e.value = fallback;
   return e;
 }
 

@@ -287,6 +287,16 @@ TEST(ConfigCatalog, EffectiveValuesFollowKafkasPrecedence) {
   EXPECT_EQ(segment.source, ConfigSource::kTopic);
   ASSERT_EQ(segment.synonyms.size(), 3u);
   EXPECT_EQ(segment.synonyms[1].value, "1048576");
+  auto unset = describe_topic_configs(BrokerState{}, "t");
+  auto default_retention = std::find_if(unset.begin(), unset.end(), [](const EffectiveConfig& c) {
+    return c.def->name == "retention.ms";
+  });
+  ASSERT_NE(default_retention, unset.end());
+  EXPECT_EQ(default_retention->value, "604800000");
+  EXPECT_EQ(default_retention->source, ConfigSource::kDefault);
+  ASSERT_EQ(default_retention->synonyms.size(), 1u);
+  EXPECT_EQ(default_retention->synonyms[0].name, "log.retention.hours");
+  EXPECT_EQ(default_retention->synonyms[0].value, "168");
   auto flush = find("flush.messages");
   EXPECT_EQ(flush.source, ConfigSource::kDefault);
   EXPECT_EQ(flush.value, "9223372036854775807");
