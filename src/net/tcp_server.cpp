@@ -299,6 +299,12 @@ ssize_t Connection::copy_file(const FileRange& range, bool more_follows, size_t&
   uint8_t* buffer = server_.file_chunk_.prepare(want);
   ssize_t got = ::pread(range.fd, buffer, want, static_cast<off_t>(range.offset));
   if (got <= 0) {
+    if (got < 0 && errno != EINTR) {
+      const int error = errno;  // the caller reads it after logging
+      spdlog::error("connection {} ({}): reading {} bytes at {} of the file being sent: {}", id_,
+                    peer_, want, range.offset, std::strerror(error));
+      errno = error;
+    }
     attempted = want;
     return got;
   }
