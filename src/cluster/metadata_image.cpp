@@ -61,7 +61,10 @@ void apply_metadata_record(BrokerState& state, const storage::MetadataRecord& re
             }
             ++p->partition_epoch;
           },
-          [&](const storage::RemoveTopicRecord& r) { topics.remove_topic(r.topic_id); },
+          [&](const storage::RemoveTopicRecord& r) {
+            topics.remove_topic(r.topic_id);
+            state.producer_states.forget_topic(r.topic_id);
+          },
           [&](const storage::FeatureLevelRecord& r) { state.features[r.name] = r.feature_level; },
           [&](const storage::ProducerIdsRecord& r) {
             state.next_producer_id = std::max(state.next_producer_id, r.next_producer_id);

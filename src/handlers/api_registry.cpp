@@ -6,6 +6,7 @@
 #include "kb/handlers/api_versions.hpp"
 #include "kb/handlers/describe_topic_partitions.hpp"
 #include "kb/handlers/fetch.hpp"
+#include "kb/handlers/init_producer_id.hpp"
 #include "kb/handlers/list_offsets.hpp"
 #include "kb/handlers/metadata.hpp"
 #include "kb/handlers/produce.hpp"
@@ -37,6 +38,7 @@ ApiRegistry make_broker_registry() {
   registry.add(fetch_entry());
   registry.add(metadata_entry());
   registry.add(list_offsets_entry());
+  registry.add(init_producer_id_entry());
   return registry;
 }
 

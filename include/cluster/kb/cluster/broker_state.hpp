@@ -10,6 +10,7 @@
 
 #include "kb/base/byte_buffer.hpp"
 #include "kb/cluster/partition_logs.hpp"
+#include "kb/cluster/producers.hpp"
 #include "kb/cluster/topic_table.hpp"
 
 namespace kb::cluster {
@@ -55,6 +56,10 @@ struct BrokerState {
   std::map<std::pair<int8_t, std::string>, std::map<std::string, std::string, std::less<>>> configs;
   // The first producer id not yet handed out (from ProducerIdsRecord).
   int64_t next_producer_id = 0;
+  // The block InitProducerId hands ids out of, and each partition's
+  // idempotent producers (sequence numbers).
+  ProducerIdBlock producer_id_block;
+  ProducerStates producer_states;
   // Fetch responses' records are copied here (reused, so no request touches
   // fresh memory); valid until the next Fetch is handled.
   ByteBuffer fetch_buffer;

@@ -1,0 +1,98 @@
+#pragma once
+
+// The idempotent producers of one partition, as Kafka's ProducerStateManager
+// tracks them: per producer id, its current epoch and the metadata of its last
+// five batches (sequence range, offsets, max timestamp). A producer keeps at
+// most five requests in flight, so a resent batch is always one of those five
+// and can be answered with its original offsets instead of being appended
+// again.
+//
+// Kafka's rules (ProducerAppendInfo, UnifiedLog.analyzeAndValidateProducerState):
+//   - a batch with the producer's current epoch and the exact sequence range of
+//     a retained batch is a duplicate;
+//   - an epoch older than the producer's is refused (INVALID_PRODUCER_EPOCH);
+//   - a newer epoch must start at sequence 0;
+//   - the same epoch must continue at last sequence + 1 (INT32_MAX wraps to 0);
+//   - a producer with no state (never seen, or its batches are gone from the
+//     log) is accepted at any sequence.
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <unordered_map>
+
+#include "kb/storage/record_batch.hpp"
+#include "kb/storage/result.hpp"
+
+namespace kb::storage {
+
+class PartitionLog;
+
+inline constexpr size_t kProducerBatchesRetained = 5;
+
+// `sequence` advanced by `increment`, wrapping past INT32_MAX to 0 as
+// producers do.
+int32_t increment_sequence(int32_t sequence, int32_t increment);
+
+// The last sequence number of a batch (base sequence + last offset delta,
+// wrapped).
+int32_t last_sequence(const RecordBatchHeader& batch);
+
+struct ProducerBatchMetadata {
+  int32_t first_sequence = kNoSequence;
+  int32_t last_sequence = kNoSequence;
+  int64_t first_offset = -1;
+  int64_t last_offset = -1;
+  int64_t timestamp = kNoTimestamp;  // the batch's max timestamp as stored
+};
+
+struct ProducerEntry {
+  int16_t epoch = kNoProducerEpoch;
+  std::deque<ProducerBatchMetadata> batches;  // oldest first, at most five
+  int64_t last_timestamp = kNoTimestamp;
+
+  int32_t last_sequence() const {
+    return batches.empty() ? kNoSequence : batches.back().last_sequence;
+  }
+};
+
+enum class SequenceVerdict : uint8_t {
+  append,        // in sequence (or a producer without state): append it
+  duplicate,     // a retained batch sent again: answer with its offsets
+  out_of_order,  // a gap, or a new epoch not starting at sequence 0
+  old_epoch,     // an epoch older than the producer's current one
+};
+
+struct SequenceCheck {
+  SequenceVerdict verdict = SequenceVerdict::append;
+  ProducerBatchMetadata duplicate;  // for duplicate
+  std::string message;              // why, for out_of_order and old_epoch
+};
+
+class ProducerStateTable {
+ public:
+  // Checks a batch a client sent (its producer id must be >= 0) against the
+  // producer's state. Changes nothing.
+  SequenceCheck check(const RecordBatchHeader& batch) const;
+
+  // Records a batch as it is stored (with its assigned base offset), after
+  // an append or while loading from the log. Batches without a producer id
+  // are ignored; a control batch (transaction marker) only moves the epoch.
+  void update(const RecordBatchHeader& batch);
+
+  const ProducerEntry* find(int64_t producer_id) const;
+  size_t size() const { return producers_.size(); }
+
+ private:
+  std::unordered_map<int64_t, ProducerEntry> producers_;
+};
+
+// Rebuilds a partition's producer state from its log, reading only batch
+// headers. Like Kafka after a clean shutdown with no producer snapshot, only
+// the last two segments are scanned: producers whose batches are all older
+// are treated as unknown (accepted at any sequence). An Error when the log
+// cannot be read.
+Result<ProducerStateTable> load_producer_state(PartitionLog& log);
+
+}  // namespace kb::storage
