@@ -29,18 +29,24 @@ storage::Result<int64_t> allocate_producer_id(BrokerState& state) {
 }
 
 storage::Result<storage::ProducerStateTable*> ProducerStates::find_or_load(
-    const wire::Uuid& topic_id, int32_t partition, storage::PartitionLog& log) {
+    const wire::Uuid& topic_id, int32_t partition, storage::PartitionLog& log, int64_t now_ms) {
   Key key{topic_id, partition};
-  if (auto it = tables_.find(key); it != tables_.end()) return it->second.get();
-  auto loaded = storage::load_producer_state(log);
-  if (!loaded) return loaded.error();
-  if (loaded->size() > 0)
-    spdlog::info("{}: producer state of {} producers loaded from the log", log.dir().string(),
-                 loaded->size());
-  auto table = std::make_unique<storage::ProducerStateTable>(std::move(loaded.value()));
-  auto* out = table.get();
-  tables_.emplace(std::move(key), std::move(table));
-  return out;
+  auto it = tables_.find(key);
+  if (it == tables_.end()) {
+    auto loaded = storage::load_producer_state(log);
+    if (!loaded) return loaded.error();
+    if (loaded->size() > 0)
+      spdlog::info("{}: producer state of {} producers loaded from the log", log.dir().string(),
+                   loaded->size());
+    auto entry = std::make_unique<Loaded>(Loaded{std::move(loaded.value()), 0});
+    it = tables_.emplace(std::move(key), std::move(entry)).first;
+  }
+  Loaded& loaded = *it->second;
+  if (now_ms >= loaded.next_expiration_check_ms) {
+    loaded.table.remove_expired(now_ms, kProducerIdExpirationMs);
+    loaded.next_expiration_check_ms = now_ms + kProducerExpirationCheckIntervalMs;
+  }
+  return &loaded.table;
 }
 
 void ProducerStates::forget_topic(const wire::Uuid& topic_id) {

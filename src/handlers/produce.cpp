@@ -183,7 +183,7 @@ std::optional<PartitionResponse> check_producer_sequence(RequestContext& ctx,
                                                          storage::ProducerStateTable*& producers) {
   auto header = storage::RecordBatchHeader::parse(batch);
   if (!header || header->producer_id == storage::kNoProducerId) return std::nullopt;
-  auto table = ctx.state.producer_states.find_or_load(topic.id, index, log);
+  auto table = ctx.state.producer_states.find_or_load(topic.id, index, log, now_ms());
   if (!table) {
     spdlog::error("produce {}-{}: {}", topic.name, index, table.error().message);
     return partition_error(index, ErrorCode::kKafkaStorageError, table.error().message);

@@ -90,6 +90,12 @@ void ProducerStateTable::update(const RecordBatchHeader& batch) {
                                                 batch.max_timestamp});
 }
 
+size_t ProducerStateTable::remove_expired(int64_t now_ms, int64_t expiration_ms) {
+  return std::erase_if(producers_, [&](const auto& entry) {
+    return now_ms - entry.second.last_timestamp >= expiration_ms;
+  });
+}
+
 const ProducerEntry* ProducerStateTable::find(int64_t producer_id) const {
   auto it = producers_.find(producer_id);
   return it == producers_.end() ? nullptr : &it->second;

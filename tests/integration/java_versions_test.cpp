@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <initializer_list>
 #include <memory>
@@ -41,7 +42,10 @@ constexpr int16_t kOutOfOrderSequence = 45;
 constexpr int16_t kInvalidProducerEpoch = 47;
 constexpr int16_t kInvalidRequest = 42;
 constexpr int16_t kTransactionalIdAuthorizationFailed = 53;
-constexpr int64_t kTimestamp = 1700000000000;
+// Now-ish: producers whose last batch is a day old are forgotten, as in Kafka.
+const int64_t kTimestamp = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
 
 struct Producer {
   int64_t id = -1;

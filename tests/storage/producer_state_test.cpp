@@ -130,6 +130,18 @@ TEST(ProducerState, ControlBatchesMoveOnlyTheEpoch) {
   EXPECT_EQ(table.size(), 1u);
 }
 
+TEST(ProducerState, ProducersSilentForTooLongAreForgotten) {
+  ProducerStateTable table;
+  table.update(batch(1, 0, 0, 1, 0, 1000));
+  table.update(batch(2, 0, 0, 1, 1, 5000));
+  EXPECT_EQ(table.remove_expired(5999, 5000), 0u);
+  EXPECT_EQ(table.remove_expired(6000, 5000), 1u);
+  EXPECT_EQ(table.find(1), nullptr);
+  ASSERT_NE(table.find(2), nullptr);
+  // The forgotten producer may start anywhere again.
+  EXPECT_EQ(table.check(batch(1, 0, 9, 1)).verdict, SequenceVerdict::append);
+}
+
 ByteVec idempotent_batch(int64_t producer_id, int16_t epoch, int32_t base_sequence, int count) {
   RecordBatchBuilder builder;
   builder.set_producer_id(producer_id).set_producer_epoch(epoch).set_base_sequence(base_sequence);

@@ -38,18 +38,30 @@ storage::Result<int64_t> allocate_producer_id(BrokerState& state);
 // idempotent batch arrives for it (partitions open lazily, so start-up
 // reads nothing). Keyed by topic id: a topic deleted and created again under
 // the same name starts afresh.
+// Kafka's producer.id.expiration.ms and producer.id.expiration.check.interval.ms
+// defaults: a producer silent for a day is forgotten, checked every ten minutes.
+inline constexpr int64_t kProducerIdExpirationMs = 24 * 60 * 60 * 1000;
+inline constexpr int64_t kProducerExpirationCheckIntervalMs = 10 * 60 * 1000;
+
 class ProducerStates {
  public:
+  // The partition's table; expired producers are dropped from it first when
+  // a check is due (`now_ms`: wall-clock time).
   storage::Result<storage::ProducerStateTable*> find_or_load(const wire::Uuid& topic_id,
                                                              int32_t partition,
-                                                             storage::PartitionLog& log);
+                                                             storage::PartitionLog& log,
+                                                             int64_t now_ms);
   // Forgets the partitions of a deleted topic.
   void forget_topic(const wire::Uuid& topic_id);
   size_t loaded_count() const { return tables_.size(); }
 
  private:
   using Key = std::pair<wire::Uuid, int32_t>;
-  std::map<Key, std::unique_ptr<storage::ProducerStateTable>> tables_;
+  struct Loaded {
+    storage::ProducerStateTable table;
+    int64_t next_expiration_check_ms = 0;
+  };
+  std::map<Key, std::unique_ptr<Loaded>> tables_;
 };
 
 }  // namespace kb::cluster

@@ -81,6 +81,11 @@ class ProducerStateTable {
   // are ignored; a control batch (transaction marker) only moves the epoch.
   void update(const RecordBatchHeader& batch);
 
+  // Forgets producers whose last batch's timestamp is `expiration_ms` or more
+  // before `now_ms`, as Kafka does (producer.id.expiration.ms); returns how
+  // many. A resend from such a producer is then accepted at any sequence.
+  size_t remove_expired(int64_t now_ms, int64_t expiration_ms);
+
   const ProducerEntry* find(int64_t producer_id) const;
   size_t size() const { return producers_.size(); }
 
