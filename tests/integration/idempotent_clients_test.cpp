@@ -10,7 +10,7 @@
 #include <string>
 
 #include "support/broker_process.hpp"
-#include "support/command.hpp"
+#include "support/shell_command.hpp"
 
 namespace kb::testing {
 namespace {
@@ -34,15 +34,15 @@ CommandResult install_kafkajs(std::filesystem::path& node_modules) {
                              "{ cp \"$2/package.json\" \"$2/package-lock.json\" . && "
                              "npm ci --no-audit --no-fund --loglevel=error; }' sh " +
                              quoted(target) + " " + quoted(source);
-  return run(script, 300);
+  return run_command(script, 300);
 }
 
 TEST(IdempotentClients, ConfluentKafkaProducesEveryMessageExactlyOnceInOrder) {
-  if (!have("/usr/bin/python3 -c 'import confluent_kafka'"))
+  if (!command_succeeds("/usr/bin/python3 -c 'import confluent_kafka'"))
     GTEST_SKIP() << "python3-confluent-kafka is not installed (scripts/install-deps.sh test)";
   // Three partitions by default, so the producer has several in flight.
   BrokerProcess broker(std::map<std::string, std::string>{{"num.partitions", "3"}});
-  auto r = run("/usr/bin/python3 " + quoted(kClients / "confluent_idempotent.py") +
+  auto r = run_command("/usr/bin/python3 " + quoted(kClients / "confluent_idempotent.py") +
                    " 127.0.0.1:" + std::to_string(broker.port()) + " ck-idempotent 5000",
                120);
   ASSERT_EQ(r.status, 0) << r.output << "\nbroker log:\n" << broker.log();
@@ -52,14 +52,14 @@ TEST(IdempotentClients, ConfluentKafkaProducesEveryMessageExactlyOnceInOrder) {
 }
 
 TEST(IdempotentClients, KafkajsIdempotentProducerAndAdmin) {
-  if (!have("command -v node") || !have("command -v npm"))
+  if (!command_succeeds("command -v node") || !command_succeeds("command -v npm"))
     GTEST_SKIP() << "node/npm are not installed (scripts/install-deps.sh test)";
   std::filesystem::path node_modules;
   auto installed = install_kafkajs(node_modules);
   ASSERT_EQ(installed.status, 0) << "npm ci failed:\n" << installed.output;
 
   BrokerProcess broker(std::map<std::string, std::string>{{"num.partitions", "3"}});
-  auto r = run("env NODE_PATH=" + quoted(node_modules) + " node " +
+  auto r = run_command("env NODE_PATH=" + quoted(node_modules) + " node " +
                    quoted(kClients / "kafkajs" / "idempotent_admin.js") +
                    " 127.0.0.1:" + std::to_string(broker.port()) + " kafkajs-topic 3 40",
                120);
