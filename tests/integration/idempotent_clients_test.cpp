@@ -43,8 +43,8 @@ TEST(IdempotentClients, ConfluentKafkaProducesEveryMessageExactlyOnceInOrder) {
   // Three partitions by default, so the producer has several in flight.
   BrokerProcess broker(std::map<std::string, std::string>{{"num.partitions", "3"}});
   auto r = run_command("/usr/bin/python3 " + quoted(kClients / "confluent_idempotent.py") +
-                   " 127.0.0.1:" + std::to_string(broker.port()) + " ck-idempotent 5000",
-               120);
+                           " 127.0.0.1:" + std::to_string(broker.port()) + " ck-idempotent 5000",
+                       120);
   ASSERT_EQ(r.status, 0) << r.output << "\nbroker log:\n" << broker.log();
   EXPECT_NE(r.output.find("ok 5000 messages over 3 partitions"), std::string::npos) << r.output;
   // librdkafka asked for a producer id (InitProducerId) before producing.
@@ -60,9 +60,9 @@ TEST(IdempotentClients, KafkajsIdempotentProducerAndAdmin) {
 
   BrokerProcess broker(std::map<std::string, std::string>{{"num.partitions", "3"}});
   auto r = run_command("env NODE_PATH=" + quoted(node_modules) + " node " +
-                   quoted(kClients / "kafkajs" / "idempotent_admin.js") +
-                   " 127.0.0.1:" + std::to_string(broker.port()) + " kafkajs-topic 3 40",
-               120);
+                           quoted(kClients / "kafkajs" / "idempotent_admin.js") +
+                           " 127.0.0.1:" + std::to_string(broker.port()) + " kafkajs-topic 3 40",
+                       120);
   ASSERT_EQ(r.status, 0) << r.output << "\nbroker log:\n" << broker.log();
   EXPECT_NE(r.output.find("ok 400 records over 3 partitions"), std::string::npos) << r.output;
   EXPECT_NE(broker.log().find("producer ids 0..999 allocated"), std::string::npos);
