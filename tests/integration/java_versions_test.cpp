@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "kb/protocol/messages/api_versions.hpp"
 #include "kb/protocol/messages/fetch.hpp"
 #include "kb/protocol/messages/init_producer_id.hpp"
 #include "kb/protocol/messages/list_offsets.hpp"
@@ -26,6 +27,8 @@
 namespace kb::testing {
 namespace {
 
+using protocol::ApiVersionsRequest;
+using protocol::ApiVersionsResponse;
 using protocol::FetchRequest;
 using protocol::FetchResponse;
 using protocol::InitProducerIdRequest;
@@ -179,6 +182,19 @@ class JavaVersionsTest : public ::testing::Test {
 };
 
 TEST_F(JavaVersionsTest, ConsoleProducerAndConsumerFlow) {
+  // InitProducerId is advertised 0-5 (v2: the response header stays v0, as
+  // ApiVersions responses always have it).
+  auto apis = client_->call<ApiVersionsResponse>(ApiVersionsRequest{}, 2);
+  EXPECT_EQ(apis.error_code, 0);
+  bool advertised = false;
+  for (const auto& api : apis.api_keys)
+    if (api.api_key == 22) {
+      advertised = true;
+      EXPECT_EQ(api.min_version, 0);
+      EXPECT_EQ(api.max_version, 5);
+    }
+  EXPECT_TRUE(advertised);
+
   auto md = metadata("java-topic");
   ASSERT_EQ(md.topics.size(), 1u);
   EXPECT_EQ(md.topics[0].error_code, 0);
