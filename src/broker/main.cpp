@@ -181,6 +181,7 @@ int main(int argc, char** argv) {
   spdlog::info("broker {} of cluster {} started (log dir {})", config.node_id, state.cluster_id,
                config.log_dirs.front());
   loop.run();
+  state.producer_states.write_snapshots();
   spdlog::info("broker stopped");
   return 0;
 }

@@ -38,7 +38,7 @@ storage::Result<storage::ProducerStateTable*> ProducerStates::find_or_load(
     if (loaded->size() > 0)
       spdlog::info("{}: producer state of {} producers loaded from the log", log.dir().string(),
                    loaded->size());
-    auto entry = std::make_unique<Loaded>(Loaded{std::move(loaded.value()), 0});
+    auto entry = std::make_unique<Loaded>(Loaded{std::move(loaded.value()), log.dir(), 0});
     it = tables_.emplace(std::move(key), std::move(entry)).first;
   }
   Loaded& loaded = *it->second;
@@ -52,6 +52,15 @@ storage::Result<storage::ProducerStateTable*> ProducerStates::find_or_load(
 void ProducerStates::forget_topic(const wire::Uuid& topic_id) {
   auto it = tables_.lower_bound(Key{topic_id, std::numeric_limits<int32_t>::min()});
   while (it != tables_.end() && it->first.first == topic_id) it = tables_.erase(it);
+}
+
+void ProducerStates::write_snapshots() const {
+  for (const auto& [key, loaded] : tables_) {
+    if (!std::filesystem::is_directory(loaded->dir)) continue;  // removed meanwhile
+    if (auto written = storage::write_producer_snapshot(loaded->dir, loaded->table); !written)
+      spdlog::warn("{}: producer snapshot not written: {}", loaded->dir.string(),
+                   written.error().message);
+  }
 }
 
 }  // namespace kb::cluster

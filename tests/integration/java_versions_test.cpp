@@ -347,8 +347,11 @@ TEST_F(JavaVersionsTest, DuplicateAfterARestartGetsItsOriginalOffset) {
     EXPECT_EQ(produce("durable-seq", sent.back()).base_offset, 2 * i);
   }
   restart();
+  // The state was saved at shutdown as Kafka's producer snapshot.
+  EXPECT_TRUE(
+      std::filesystem::exists(dir_ / "data" / "durable-seq-0" / "00000000000000000014.snapshot"));
 
-  // The last five batches are known again from the log; older ones are not.
+  // The last five batches are known again; older ones are not.
   for (int i = 2; i < 7; ++i) {
     auto dup = produce("durable-seq", sent[static_cast<size_t>(i)], 9);
     EXPECT_EQ(dup.error_code, 0) << i;

@@ -4,6 +4,7 @@
 
 #include <limits>
 
+#include "kb/storage/crc32c.hpp"
 #include "kb/storage/partition_log.hpp"
 #include "storage_test_util.hpp"
 
@@ -206,6 +207,152 @@ TEST(ProducerState, LoadsEverythingFromAShortLog) {
   auto none = load_producer_state(**empty_log);
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(none->size(), 0u);
+}
+
+}  // namespace
+}  // namespace kb::storage
+
+namespace kb::storage {
+namespace {
+
+bool same_batches(const ProducerEntry& a, const ProducerEntry& b) {
+  if (a.epoch != b.epoch || a.last_timestamp != b.last_timestamp ||
+      a.batches.size() != b.batches.size())
+    return false;
+  for (size_t i = 0; i < a.batches.size(); ++i) {
+    const auto &x = a.batches[i], &y = b.batches[i];
+    if (x.first_sequence != y.first_sequence || x.last_sequence != y.last_sequence ||
+        x.first_offset != y.first_offset || x.last_offset != y.last_offset ||
+        x.timestamp != y.timestamp)
+      return false;
+  }
+  return true;
+}
+
+RecordBatchHeader header(int64_t producer_id, int16_t epoch, int32_t base_sequence, int32_t count,
+                         int64_t base_offset, int64_t max_timestamp) {
+  RecordBatchHeader h;
+  h.producer_id = producer_id;
+  h.producer_epoch = epoch;
+  h.base_sequence = base_sequence;
+  h.record_count = count;
+  h.last_offset_delta = count - 1;
+  h.base_offset = base_offset;
+  h.max_timestamp = max_timestamp;
+  return h;
+}
+
+TEST(ProducerSnapshot, KafkaLayout) {
+  ProducerStateTable table;
+  table.update(header(0x0102030405060708, 3, 10, 4, 100, 1700000000123));
+  const std::vector<uint8_t> bytes = encode_producer_snapshot(table);
+  ASSERT_EQ(bytes.size(), 2u + 4 + 4 + 46);
+  const std::vector<uint8_t> entries = test::from_hex(
+      "00000001"            // one entry
+      "0102030405060708"    // producer id
+      "0003"                // epoch
+      "0000000d"            // last sequence 13
+      "0000000000000067"    // last offset 103
+      "00000003"            // offset delta
+      "0000018bcfe5687b"    // timestamp 1700000000123
+      "ffffffff"            // coordinator epoch
+      "ffffffffffffffff");  // no transaction
+  EXPECT_EQ(bytes[0], 0);
+  EXPECT_EQ(bytes[1], 1);  // version 1
+  EXPECT_EQ(std::vector<uint8_t>(bytes.begin() + 6, bytes.end()), entries);
+  const uint32_t crc = crc32c(entries);
+  EXPECT_EQ(bytes[2], static_cast<uint8_t>(crc >> 24));
+  EXPECT_EQ(bytes[5], static_cast<uint8_t>(crc));
+}
+
+TEST(ProducerSnapshot, RoundTripKeepsTheLastFiveBatches) {
+  ProducerStateTable table;
+  int64_t offset = 0;
+  for (int i = 0; i < 7; ++i) {
+    // Producer 1 crosses INT32_MAX on the way.
+    table.update(header(1, 2, increment_sequence(kMaxSeq - 6, 2 * i), 2, offset, 5000 + i));
+    offset += 2;
+  }
+  table.update(header(2, 0, 0, 1, offset, 6000));
+  RecordBatchHeader marker = header(3, 4, -1, 1, offset + 1, 7000);
+  marker.attributes = batch_attributes::kControl;
+  table.update(marker);  // a producer with an epoch and no batches
+
+  ProducerStateTable back;
+  ASSERT_TRUE(decode_producer_snapshot(encode_producer_snapshot(table), back).ok());
+  ASSERT_EQ(back.size(), 3u);
+  for (int64_t id : {1, 2, 3}) EXPECT_TRUE(same_batches(*table.find(id), *back.find(id))) << id;
+  EXPECT_EQ(back.find(1)->batches.size(), kProducerBatchesRetained);
+  EXPECT_EQ(back.check(header(1, 2, increment_sequence(kMaxSeq - 6, 4), 2, 0, 0)).verdict,
+            SequenceVerdict::duplicate);
+}
+
+TEST(ProducerSnapshot, CorruptSnapshotsAreRefused) {
+  ProducerStateTable table;
+  table.update(header(1, 0, 0, 1, 0, 1));
+  std::vector<uint8_t> bytes = encode_producer_snapshot(table);
+  ProducerStateTable out;
+  bytes.back() ^= 1;
+  EXPECT_FALSE(decode_producer_snapshot(bytes, out).ok());
+  bytes.back() ^= 1;
+  bytes[1] = 2;  // version
+  EXPECT_FALSE(decode_producer_snapshot(bytes, out).ok());
+  bytes[1] = 1;
+  bytes.pop_back();
+  EXPECT_FALSE(decode_producer_snapshot(bytes, out).ok());
+  EXPECT_FALSE(decode_producer_snapshot(std::vector<uint8_t>{0, 1, 0}, out).ok());
+}
+
+TEST(ProducerSnapshot, LoadStartsFromTheNewestSnapshotInsideTheLog) {
+  test::TempDir dir;
+  PartitionLogOptions options;
+  options.segment_bytes = 600;
+  auto log = PartitionLog::create(dir.path(), "snap", 0, Uuid{{8}}, options);
+  ASSERT_TRUE(log.ok());
+  ByteVec first = idempotent_batch(1, 0, 0, 2);
+  ASSERT_TRUE((*log)->append(first).ok());
+  auto early = load_producer_state(**log);
+  ASSERT_TRUE(early.ok());
+  ASSERT_TRUE(write_producer_snapshot((*log)->dir(), *early).ok());
+  EXPECT_TRUE(std::filesystem::exists((*log)->dir() / "00000000000000000002.snapshot"));
+  for (int i = 0; i < 12; ++i) {
+    ByteVec b = idempotent_batch(2, 0, i * 3, 3);
+    ASSERT_TRUE((*log)->append(b).ok());
+  }
+  ASSERT_GT((*log)->segment_count(), 3u);
+
+  // Producer 1 wrote only in the first segment: known through the snapshot.
+  auto loaded = load_producer_state(**log);
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_NE(loaded->find(1), nullptr);
+  EXPECT_EQ(loaded->check(RecordBatchHeader::parse(first).value()).verdict,
+            SequenceVerdict::duplicate);
+  ASSERT_NE(loaded->find(2), nullptr);
+  EXPECT_EQ(loaded->find(2)->last_sequence(), 35);
+  EXPECT_EQ(loaded->find(2)->batches.size(), kProducerBatchesRetained);
+  EXPECT_EQ(loaded->end_offset(), 38);
+
+  // A newer snapshot replaces the older one.
+  ASSERT_TRUE(write_producer_snapshot((*log)->dir(), *loaded).ok());
+  EXPECT_FALSE(std::filesystem::exists((*log)->dir() / "00000000000000000002.snapshot"));
+  ASSERT_TRUE(std::filesystem::exists((*log)->dir() / "00000000000000000038.snapshot"));
+
+  // A corrupt snapshot is skipped: the last two segments are scanned instead.
+  auto path = (*log)->dir() / "00000000000000000038.snapshot";
+  ByteVec bytes = test::read_whole_file(path);
+  bytes[10] ^= 0xff;
+  test::write_whole_file(path, bytes);
+  auto fallback = load_producer_state(**log);
+  ASSERT_TRUE(fallback.ok());
+  EXPECT_EQ(fallback->find(1), nullptr);
+  ASSERT_NE(fallback->find(2), nullptr);
+
+  // A snapshot beyond the log's end (its tail was lost) is not used.
+  std::filesystem::rename(path, (*log)->dir() / "00000000000000000099.snapshot");
+  ASSERT_TRUE(write_producer_snapshot(dir.path(), *loaded).ok());  // elsewhere: no effect
+  auto beyond = load_producer_state(**log);
+  ASSERT_TRUE(beyond.ok());
+  EXPECT_EQ(beyond->find(1), nullptr);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // InitProducerId, and each partition's producer state (sequence numbers).
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <utility>
@@ -53,12 +54,16 @@ class ProducerStates {
                                                              int64_t now_ms);
   // Forgets the partitions of a deleted topic.
   void forget_topic(const wire::Uuid& topic_id);
+  // At shutdown: a producer snapshot (Kafka's format) for every loaded
+  // partition, so the next start-up reads the state instead of the log.
+  void write_snapshots() const;
   size_t loaded_count() const { return tables_.size(); }
 
  private:
   using Key = std::pair<wire::Uuid, int32_t>;
   struct Loaded {
     storage::ProducerStateTable table;
+    std::filesystem::path dir;  // the partition directory
     int64_t next_expiration_check_ms = 0;
   };
   std::map<Key, std::unique_ptr<Loaded>> tables_;

@@ -19,8 +19,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <filesystem>
+#include <span>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "kb/storage/record_batch.hpp"
 #include "kb/storage/result.hpp"
@@ -88,16 +91,46 @@ class ProducerStateTable {
 
   const ProducerEntry* find(int64_t producer_id) const;
   size_t size() const { return producers_.size(); }
+  const std::unordered_map<int64_t, ProducerEntry>& producers() const { return producers_; }
+
+  // The log offset below which every batch is accounted for: where a
+  // snapshot of this table may be taken.
+  int64_t end_offset() const { return end_offset_; }
+  void set_end_offset(int64_t offset) { end_offset_ = offset; }
+
+  // Restores a producer (from a snapshot) as it was.
+  void restore(int64_t producer_id, ProducerEntry entry) {
+    producers_[producer_id] = std::move(entry);
+  }
 
  private:
   std::unordered_map<int64_t, ProducerEntry> producers_;
+  int64_t end_offset_ = 0;
 };
 
-// Rebuilds a partition's producer state from its log, reading only batch
-// headers. Like Kafka after a clean shutdown with no producer snapshot, only
-// the last two segments are scanned: producers whose batches are all older
-// are treated as unknown (accepted at any sequence). An Error when the log
-// cannot be read.
+// Kafka's producer state snapshot, "<offset:20>.snapshot" in the partition
+// directory: version int16 (1), CRC-32C uint32 of what follows, then an int32
+// count of entries {producer id int64, epoch int16, last sequence int32, last
+// offset int64, offset delta int32, timestamp int64, coordinator epoch int32,
+// current transaction first offset int64}, big-endian. Kafka writes one entry
+// per producer (its last batch); this broker writes one per retained batch,
+// oldest first, which Kafka reads as the last one (later entries of a
+// producer replace earlier ones), and reads back as all five.
+inline constexpr std::string_view kProducerSnapshotSuffix = ".snapshot";
+std::vector<uint8_t> encode_producer_snapshot(const ProducerStateTable& table);
+// Decodes a snapshot into `table` (which should be empty).
+Status decode_producer_snapshot(std::span<const uint8_t> bytes, ProducerStateTable& table);
+
+// Writes the table as <dir>/<end offset:20>.snapshot (synced, atomically) and
+// removes older snapshots there.
+Status write_producer_snapshot(const std::filesystem::path& dir, const ProducerStateTable& table);
+
+// Rebuilds a partition's producer state: from the newest valid snapshot
+// within the log (a corrupt one is skipped with a warning) and the batches
+// after it, reading only batch headers. Without a snapshot, like Kafka after
+// a clean shutdown with none, only the last two segments are scanned:
+// producers whose batches are all older are treated as unknown (accepted at
+// any sequence). An Error when the log cannot be read.
 Result<ProducerStateTable> load_producer_state(PartitionLog& log);
 
 }  // namespace kb::storage
