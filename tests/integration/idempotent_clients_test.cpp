@@ -3,10 +3,19 @@
 // version pinned in clients/kafkajs/package-lock.json, installed with `npm ci`
 // into the build's cache on first use). The scripts are in clients/.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "support/broker_process.hpp"
@@ -49,6 +58,80 @@ TEST(IdempotentClients, ConfluentKafkaProducesEveryMessageExactlyOnceInOrder) {
   EXPECT_NE(r.output.find("ok 5000 messages over 3 partitions"), std::string::npos) << r.output;
   // librdkafka asked for a producer id (InitProducerId) before producing.
   EXPECT_NE(broker.log().find("producer ids 0..999 allocated"), std::string::npos);
+}
+
+// A loopback port free right now (for a broker that must come back on the
+// same port after a restart, as clients reconnect to the address they know).
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    throw std::runtime_error("no free port");
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+enum class Restart { clean, killed };
+
+// An idempotent confluent-kafka producer sends 20,000 messages while the
+// broker is restarted under it; a consumer then finds each exactly once.
+void exactly_once_across_a_restart(Restart how) {
+  const auto dir = make_temp_dir("kb-idem-restart-");
+  const std::string port = std::to_string(free_port());
+  const std::map<std::string, std::string> config{
+      {"num.partitions", "2"},
+      {"listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:0"}};
+  auto broker = std::make_unique<BrokerProcess>(config, dir / "data");
+  const std::string command = "timeout 120 /usr/bin/python3 " +
+                              quoted(kClients / "confluent_idempotent.py") + " 127.0.0.1:" + port +
+                              " ck-restart 20000 paced 2>&1";
+  FILE* client = popen(command.c_str(), "r");
+  if (client == nullptr) {
+    ADD_FAILURE() << "popen failed";
+    return;
+  }
+  std::string output;
+  std::array<char, 4096> line{};
+  bool restarted = false;
+  while (fgets(line.data(), line.size(), client) != nullptr) {
+    output += line.data();
+    if (!restarted && output.find("delivering") != std::string::npos) {
+      // While the producer is busy: a clean stop (the producer state is
+      // saved as a snapshot) or a kill (it is rebuilt from the log), then a
+      // start on the same port and data.
+      if (how == Restart::clean)
+        EXPECT_EQ(broker->stop().code, 0);
+      else
+        broker->kill_hard();
+      broker = std::make_unique<BrokerProcess>(config, dir / "data");
+      restarted = true;
+    }
+  }
+  const int status = pclose(client);
+  EXPECT_TRUE(restarted) << output;
+  EXPECT_EQ(status, 0) << output << "\nbroker log:\n" << broker->log();
+  EXPECT_NE(output.find("ok 20000 messages over 2 partitions"), std::string::npos) << output;
+  // The producer went on after the restart, checked against the saved state.
+  EXPECT_NE(broker->log().find("producer state of 1 producers loaded"), std::string::npos)
+      << broker->log();
+  broker.reset();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(IdempotentClients, ConfluentKafkaExactlyOnceAcrossACleanRestart) {
+  if (!command_succeeds("/usr/bin/python3 -c 'import confluent_kafka'"))
+    GTEST_SKIP() << "python3-confluent-kafka is not installed (scripts/install-deps.sh test)";
+  exactly_once_across_a_restart(Restart::clean);
+}
+
+TEST(IdempotentClients, ConfluentKafkaExactlyOnceAcrossAKill) {
+  if (!command_succeeds("/usr/bin/python3 -c 'import confluent_kafka'"))
+    GTEST_SKIP() << "python3-confluent-kafka is not installed (scripts/install-deps.sh test)";
+  exactly_once_across_a_restart(Restart::killed);
 }
 
 TEST(IdempotentClients, KafkajsIdempotentProducerAndAdmin) {

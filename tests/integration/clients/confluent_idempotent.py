@@ -2,13 +2,19 @@
 assign() from the beginning: every message must come back exactly once, in
 the order it was produced within its partition.
 
-usage: confluent_idempotent.py <bootstrap> <topic> <count>
+usage: confluent_idempotent.py <bootstrap> <topic> <count> [paced]
+
+With "paced", messages go out in small steps over a few seconds and the line
+"delivering" is printed once the first ones are delivered, so that the broker
+can be restarted while the producer is busy.
 """
 import sys
+import time
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 bootstrap, topic, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+paced = len(sys.argv) > 4 and sys.argv[4] == "paced"
 
 producer = Producer({
     "bootstrap.servers": bootstrap,
@@ -28,10 +34,17 @@ def on_delivery(err, msg):
         delivered.setdefault(msg.partition(), []).append(msg.offset())
 
 
+announced = False
 for i in range(count):
     producer.produce(topic, key=f"k{i % 13}", value=f"m-{i}", on_delivery=on_delivery)
     producer.poll(0)
-left = producer.flush(30)
+    if paced and i % 100 == 99:
+        time.sleep(0.01)
+        producer.poll(0)
+        if not announced and sum(len(o) for o in delivered.values()) > 0:
+            print("delivering", flush=True)
+            announced = True
+left = producer.flush(60)
 if left or failures:
     sys.exit(f"producer: {left} undelivered, errors: {failures[:5]}")
 for partition, offsets in delivered.items():
