@@ -24,7 +24,7 @@
 namespace kb::testing {
 namespace {
 
-const std::filesystem::path kClients = KB_TEST_CLIENTS_DIR;
+const std::filesystem::path kClients = KB_CLIENT_SCRIPTS_DIR;
 const std::filesystem::path kCache = KB_TEST_CACHE_DIR;
 
 std::string quoted(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
