@@ -23,6 +23,17 @@ using Clock = std::chrono::steady_clock;
 
 // What a handler sees besides its request.
 struct RequestContext {
+  RequestContext(const protocol::RequestHeader& header_, const ApiRegistry& registry_,
+                 cluster::BrokerState& state_, Clock::time_point arrival_, Clock::time_point now_,
+                 bool may_wait_ = true, std::optional<Clock::time_point> wait_until_ = {})
+      : header(header_),
+        registry(registry_),
+        state(state_),
+        arrival(arrival_),
+        now(now_),
+        may_wait(may_wait_),
+        wait_until(wait_until_) {}
+
   const protocol::RequestHeader& header;
   const ApiRegistry& registry;
   cluster::BrokerState& state;
@@ -34,6 +45,12 @@ struct RequestContext {
   // false the last time.
   bool may_wait = true;
   std::optional<Clock::time_point> wait_until;
+  // A response that may go out only once these flushes are done (Produce
+  // acks=-1 under a flush interval): it is held, not handled again.
+  std::vector<cluster::FlushTicket> durable_after;
+  // Close the connection after this request (an acks=0 Produce that failed:
+  // no response tells the client, so Kafka drops the connection).
+  bool close_connection = false;
 };
 
 enum class DispatchResult {
