@@ -211,8 +211,8 @@ void BrokerService::release_flushed() {
     if (failed) {
       // The data may not be on disk: no acknowledgement. The client sees the
       // connection drop and retries.
-      spdlog::error("connection {} ({}): a flush failed; closing without acknowledging",
-                    conn.id(), conn.peer());
+      spdlog::error("connection {} ({}): a flush failed; closing without acknowledging", conn.id(),
+                    conn.peer());
       conn.close_after_flush();
       continue;
     }

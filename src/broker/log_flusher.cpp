@@ -22,10 +22,10 @@ LogFlusher::LogFlusher(net::EventLoop& loop, cluster::BrokerState& state, size_t
   if (config.flush_interval_ms != kNever) {
     // Kafka checks every log.flush.scheduler.interval.ms; here the check runs
     // at the flush interval itself (at least every second for long ones).
-    const int64_t period = std::clamp<int64_t>(
-        config.flush_scheduler_interval_ms != kNever ? config.flush_scheduler_interval_ms
-                                                     : config.flush_interval_ms,
-        1, 1000);
+    const int64_t period = std::clamp<int64_t>(config.flush_scheduler_interval_ms != kNever
+                                                   ? config.flush_scheduler_interval_ms
+                                                   : config.flush_interval_ms,
+                                               1, 1000);
     schedule(std::chrono::milliseconds(period), &LogFlusher::flush_old_logs);
   }
   schedule(std::chrono::milliseconds(std::max<int64_t>(config.flush_checkpoint_interval_ms, 1)),
@@ -123,8 +123,7 @@ void LogFlusher::apply_completions() {
   for (storage::SyncJob& job : worker_.take_completed()) {
     if (job.id == checkpoint_job_) {
       checkpoint_job_ = 0;
-      if (!job.status)
-        spdlog::error("recovery point checkpoint: {}", job.status.error().message);
+      if (!job.status) spdlog::error("recovery point checkpoint: {}", job.status.error().message);
       continue;
     }
     auto it = jobs_.find(job.id);
@@ -143,8 +142,8 @@ void LogFlusher::apply_completions() {
       spdlog::critical("flush {}-{} failed: {}", flush.topic, flush.partition,
                        job.status.error().message);
       flush.failed = done_job.generation;
-    } else if (auto* log = state_.logs ? state_.logs->find_open(flush.topic, flush.partition)
-                                       : nullptr) {
+    } else if (auto* log =
+                   state_.logs ? state_.logs->find_open(flush.topic, flush.partition) : nullptr) {
       log->mark_flushed(done_job.end_offset);
     }
     if (flush.requested > flush.submitted) pending_.push_back(done_job.slot);

@@ -73,9 +73,8 @@ storage::Status close_log_dir(BrokerState& state) {
     if (!status && result) result = std::move(status);
   };
   if (state.metadata_log) keep_first(state.metadata_log->flush());
-  state.logs->for_each_open([&](const std::string&, int32_t, storage::PartitionLog& log) {
-    keep_first(log.flush());
-  });
+  state.logs->for_each_open(
+      [&](const std::string&, int32_t, storage::PartitionLog& log) { keep_first(log.flush()); });
   if (!result) return result;
   const auto& dir = state.logs->log_dir();
   keep_first(storage::write_offset_checkpoint(dir / storage::kRecoveryPointCheckpointFile,

@@ -333,9 +333,10 @@ std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const Produce
     // No response at all. Like Kafka, a failed acks=0 produce closes the
     // connection: the client notices, refreshes metadata and retries.
     if (errors > 0) {
-      spdlog::info("acks=0 produce from client '{}': {} partition(s) refused; closing the "
-                   "connection",
-                   ctx.header.client_id.value_or(""), errors);
+      spdlog::info(
+          "acks=0 produce from client '{}': {} partition(s) refused; closing the "
+          "connection",
+          ctx.header.client_id.value_or(""), errors);
       ctx.close_connection = true;
     }
     return std::nullopt;

@@ -44,8 +44,7 @@ Result<OffsetCheckpoint> parse_offset_checkpoint(std::string_view text) {
   };
   std::string_view line;
   int64_t version = -1;
-  if (!next_line(line) || !parse_int(line, version))
-    return Error{"checkpoint: no version line"};
+  if (!next_line(line) || !parse_int(line, version)) return Error{"checkpoint: no version line"};
   if (version != kCheckpointVersion)
     return Error{fmt::format("checkpoint: unsupported version {}", version)};
   int64_t count = -1;

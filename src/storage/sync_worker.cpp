@@ -14,8 +14,7 @@ namespace kb::storage {
 
 SyncWorker::SyncWorker(size_t threads) {
   event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (event_fd_ < 0)
-    throw std::runtime_error("eventfd: " + detail::errno_text(errno));
+  if (event_fd_ < 0) throw std::runtime_error("eventfd: " + detail::errno_text(errno));
   if (threads == 0) threads = 1;
   // Signals (SIGTERM through a signalfd) are the loop thread's: the helper
   // threads start with every signal blocked.
