@@ -106,12 +106,25 @@ void LogFlusher::submit_pending() {
       flush.completed = flush.failed = flush.submitted;
       continue;
     }
+    if (snapshot->files.empty()) {  // nothing written yet
+      flush.completed = flush.submitted;
+      continue;
+    }
+    // The .log's sync is what an acknowledgement waits for; its indexes are
+    // synced beside it (another thread), since recovery checks them anyway.
     storage::SyncJob job;
     job.id = next_job_id_++;
-    job.files = std::move(snapshot->files);
+    job.files.push_back(snapshot->files.front());
     jobs_.emplace(job.id, Job{slot, flush.submitted, snapshot->end_offset});
     flush.in_flight = true;
     worker_.submit(std::move(job));
+    if (snapshot->files.size() > 1) {
+      storage::SyncJob indexes;
+      indexes.id = next_job_id_++;
+      indexes.files.assign(snapshot->files.begin() + 1, snapshot->files.end());
+      index_jobs_.insert(indexes.id);
+      worker_.submit(std::move(indexes));
+    }
   }
   pending_ = std::move(waiting);
 }
@@ -124,6 +137,10 @@ void LogFlusher::apply_completions() {
     if (job.id == checkpoint_job_) {
       checkpoint_job_ = 0;
       if (!job.status) spdlog::error("recovery point checkpoint: {}", job.status.error().message);
+      continue;
+    }
+    if (index_jobs_.erase(job.id) > 0) {
+      if (!job.status) spdlog::error("index sync failed: {}", job.status.error().message);
       continue;
     }
     auto it = jobs_.find(job.id);
@@ -185,7 +202,7 @@ void LogFlusher::write_checkpoint() {
 void LogFlusher::finish() {
   for (;;) {
     submit_pending();
-    if (jobs_.empty() && checkpoint_job_ == 0 && pending_.empty()) return;
+    if (jobs_.empty() && index_jobs_.empty() && checkpoint_job_ == 0 && pending_.empty()) return;
     worker_.wait_idle();
     apply_completions();
   }

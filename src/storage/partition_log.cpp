@@ -762,7 +762,8 @@ Result<PartitionLog::FlushSnapshot> PartitionLog::flush_snapshot() {
   snapshot.end_offset = next_offset_;
   if (segments_.empty()) return snapshot;
   Segment& active = *segments_.back();
-  if (active.log) snapshot.files.push_back(active.log);
+  if (!active.log) return snapshot;  // nothing appended to it
+  snapshot.files.push_back(active.log);
   for (auto [handle, path] : {std::pair{&active.index_file, &active.index_path},
                               std::pair{&active.time_index_file, &active.time_index_path}}) {
     if (!handle->valid()) continue;

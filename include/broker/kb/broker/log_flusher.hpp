@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -79,6 +80,7 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
   std::map<std::pair<std::string, int32_t>, uint32_t, std::less<>> slot_of_;
   std::vector<uint32_t> pending_;  // slots with requested > submitted
   std::unordered_map<uint64_t, Job> jobs_;
+  std::unordered_set<uint64_t> index_jobs_;  // index syncs nobody waits for
   uint64_t next_job_id_ = 1;
   uint64_t checkpoint_job_ = 0;  // the checkpoint write in flight, 0 when none
   std::string last_checkpoint_;

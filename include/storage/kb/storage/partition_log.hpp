@@ -169,9 +169,10 @@ class PartitionLog {
   // roll), here and now; the recovery point moves to the log end offset.
   Status flush();
 
-  // The same work for another thread (SyncWorker): the active segment's files
-  // (shared, or dup()ed so a later roll cannot close them under the sync) and
-  // the log end offset they cover. Once they are synced, mark_flushed(end).
+  // The same work for another thread (SyncWorker): the active segment's files,
+  // the .log first, then its indexes (shared, or dup()ed so a later roll cannot
+  // close them under the sync) and the log end offset they cover. Once the .log
+  // is synced, mark_flushed(end): recovery checks the indexes whatever they say.
   struct FlushSnapshot {
     int64_t end_offset = 0;
     std::vector<std::shared_ptr<const OpenFile>> files;
