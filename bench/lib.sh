@@ -201,6 +201,11 @@ start_broker() {
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
+# utime + stime of a process, in clock ticks (CLOCK_TICKS a second).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+CLOCK_TICKS=$(getconf CLK_TCK)
+readonly CLOCK_TICKS
+
 # --- Results -----------------------------------------------------------------------------------
 
 # The value of `key` in a tool's result line of space-separated key=value fields.

@@ -76,12 +76,18 @@ producer_run() {
   fresh_log_dir
   settle
   start_broker "$WORK/data" "${BROKER_EXTRA[@]}" || die "the broker did not start"
-  local line
+  local line before after
+  before=$(cpu_ticks "$BROKER_PID")
   if ! line=$(bounded 300 "${CLIENT_ON_CPU[@]}" "$PRODUCE_BENCH" produce --port "$BROKER_PORT" \
     --topic "$TOPIC" "$@" 2>"$WORK/producer.err"); then
     log "producer failed: $(cat "$WORK/producer.err")"
     tail -n 5 "$WORK/broker.log" >&2
     line=failed
+  else
+    after=$(cpu_ticks "$BROKER_PID")
+    # The broker's own cost, whatever else the machine runs: CPU seconds per GB.
+    line+=$(awk -v t=$((after - before)) -v hz="$CLOCK_TICKS" -v b="$(field "$line" bytes)" \
+      'BEGIN { printf " cpu_s_per_gb=%.2f", (t / hz) / (b / 1e9) }')
   fi
   stop_process "$BROKER_PID"
   echo "$line"
@@ -131,10 +137,10 @@ for batch in 16384 1048576; do
         'BEGIN { print (x <= t) ? "ok" : "MISS" }')
       [[ $verdict2 == ok ]] || MISSES=$((MISSES + 1))
     fi
-    ROWS+=("$(printf '%-14s %9s %11s | %9s %8s %8s %6s %-4s | %9s %8s %8s | %8s %8s %9s %6s %-4s' \
+    ROWS+=("$(printf '%-14s %9s %9s | %9s %8s %8s %5s %6s %-4s | %9s %8s %8s | %8s %8s %9s %6s %-4s' \
       "$label" "$request_bytes" "$ceiling_mbs" \
       "$(field "$acks1" mb_per_sec)" "$(field "$acks1" p50_us)" "$(field "$acks1" p99_us)" \
-      "$ratio" "$verdict1" \
+      "$(field "$acks1" cpu_s_per_gb)" "$ratio" "$verdict1" \
       "$(field "$acksall" mb_per_sec)" "$(field "$acksall" p50_us)" "$(field "$acksall" p99_us)" \
       "$fsync_p50" "$fsync_p99" "$fsync_mbs" "$factor" "$verdict2")")
   done
@@ -145,10 +151,12 @@ printf 'acks=1: %s MB per run, 5 requests in flight; acks=-1: log.flush.interval
   "$((BYTES / 1000000))"
 printf '%s s per run, 1 request in flight. ceiling: plain write() of the request size, no sync;\n' \
   "$DURABLE_SECONDS"
-printf 'fdatasync: write() + fdatasync of the request size, %s samples. MB = 10^6 bytes, us = µs.\n' \
+printf 'fdatasync: write() + fdatasync of the request size, %s samples. cpu/G: broker CPU s per GB\n' \
   "$FSYNC_SAMPLES"
-printf '%-14s %9s %11s | %9s %8s %8s %6s %-4s | %9s %8s %8s | %8s %8s %9s %6s %-4s\n' \
-  "batch x parts" "req bytes" "ceil MB/s" "acks1MB/s" "p50 us" "p99 us" "ratio" "" \
+printf 'at acks=1. MB = 10^6 bytes, us = µs. Load average at the end: %s\n' \
+  "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-14s %9s %9s | %9s %8s %8s %5s %6s %-4s | %9s %8s %8s | %8s %8s %9s %6s %-4s\n' \
+  "batch x parts" "req bytes" "ceil MB/s" "acks1MB/s" "p50 us" "p99 us" "cpu/G" "ratio" "" \
   "acksAMB/s" "p50 us" "p99 us" "sync p50" "sync p99" "sync MB/s" "p99/sp" ""
 printf '%s\n' "${ROWS[@]}"
 printf '\ntargets: acks=1 MB/s >= %s x ceiling; acks=-1 p99 <= %s x fdatasync p99. misses: %s\n' \
