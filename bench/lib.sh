@@ -203,7 +203,9 @@ rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 # utime + stime of a process, in clock ticks (CLOCK_TICKS a second).
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# shellcheck disable=SC2034  # for the scripts
 CLOCK_TICKS=$(getconf CLK_TCK)
+# shellcheck disable=SC2034
 readonly CLOCK_TICKS
 
 # --- Results -----------------------------------------------------------------------------------
