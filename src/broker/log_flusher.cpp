@@ -106,22 +106,22 @@ void LogFlusher::submit_pending() {
       flush.completed = flush.failed = flush.submitted;
       continue;
     }
-    if (snapshot->files.empty()) {  // nothing written yet
+    if (snapshot->data_files.empty()) {  // nothing written yet
       flush.completed = flush.submitted;
       continue;
     }
-    // The .log's sync is what an acknowledgement waits for; its indexes are
-    // synced beside it (another thread), since recovery checks them anyway.
+    // The data files' sync is what an acknowledgement waits for; the indexes
+    // are synced beside it (another thread), since recovery checks them anyway.
     storage::SyncJob job;
     job.id = next_job_id_++;
-    job.files.push_back(snapshot->files.front());
+    job.files = std::move(snapshot->data_files);
     jobs_.emplace(job.id, Job{slot, flush.submitted, snapshot->end_offset});
     flush.in_flight = true;
     worker_.submit(std::move(job));
-    if (snapshot->files.size() > 1) {
+    if (!snapshot->index_files.empty()) {
       storage::SyncJob indexes;
       indexes.id = next_job_id_++;
-      indexes.files.assign(snapshot->files.begin() + 1, snapshot->files.end());
+      indexes.files = std::move(snapshot->index_files);
       index_jobs_.insert(indexes.id);
       worker_.submit(std::move(indexes));
     }

@@ -256,12 +256,14 @@ PartitionResponse append_partition(RequestContext& ctx, const cluster::TopicInfo
   // unsynced (interval 1: every append is synced; acks=-1 is answered after
   // its sync, acks=1 after the append). The flusher syncs off the loop;
   // without one, the sync happens here.
+  // A segment rolled by this append is synced by a flush too, waited for or not.
   const int64_t interval = settings.flush_interval_messages;
   const int64_t end_after = (*log)->log_end_offset();
-  if (interval > 0 && end_before / interval != end_after / interval && ctx.state.flusher) {
+  const bool flush_due = interval > 0 && end_before / interval != end_after / interval;
+  if ((flush_due || (*log)->has_unsynced_rolled_segments()) && ctx.state.flusher) {
     cluster::FlushTicket ticket = ctx.state.flusher->request_flush(topic.name, index, **log);
-    if (acks == -1) ctx.durable_after.push_back(ticket);
-  } else if (interval > 0 && end_before / interval != end_after / interval) {
+    if (flush_due && acks == -1) ctx.durable_after.push_back(ticket);
+  } else if (flush_due || (*log)->has_unsynced_rolled_segments()) {
     if (auto flushed = (*log)->flush(); !flushed) {
       spdlog::error("produce {}-{}: flush failed: {}", topic.name, index, flushed.error().message);
       return partition_error(index, ErrorCode::kKafkaStorageError, flushed.error().message);

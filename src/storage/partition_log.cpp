@@ -599,17 +599,15 @@ Status PartitionLog::roll(int64_t new_base_offset) {
     Status written = write_index_entries(old, {}, {*final_entry});
     if (!written) return written;
   }
-  for (auto [fd, path] : {std::pair{old.log ? old.log->fd() : -1, &old.log_path},
-                          std::pair{old.index_file.get(), &old.index_path},
-                          std::pair{old.time_index_file.get(), &old.time_index_path}}) {
-    if (fd < 0) continue;
-    Status synced = detail::sync_data(fd, *path);
-    if (!synced) return synced;
+  // Synced by the next flush (Kafka flushes a rolled segment in the
+  // background too): a sync of up to a segment's worth of data must not hold
+  // up the append.
+  if (old.log) rolled_unsynced_.data.push_back(old.log);
+  for (auto [handle, path] : {std::pair{&old.index_file, &old.index_path},
+                              std::pair{&old.time_index_file, &old.time_index_path}}) {
+    if (handle->valid())
+      rolled_unsynced_.indexes.push_back(std::make_shared<OpenFile>(handle->release(), *path));
   }
-  old.index_file.reset();
-  old.time_index_file.reset();
-  // Everything before the new segment is on disk now.
-  recovery_point_ = std::max(recovery_point_, new_base_offset);
   return create_segment(new_base_offset);
 }
 
@@ -740,6 +738,13 @@ Result<AppendResult> PartitionLog::append(std::span<uint8_t> batches, int32_t le
 
 Status PartitionLog::flush() {
   if (segments_.empty()) return {};
+  for (const auto* files : {&rolled_unsynced_.data, &rolled_unsynced_.indexes}) {
+    for (const auto& file : *files) {
+      Status synced = detail::sync_data(file->fd(), file->path());
+      if (!synced) return synced;
+    }
+  }
+  rolled_unsynced_ = {};
   Segment& active = *segments_.back();
   if (active.log) {
     Status synced = detail::sync_data(active.log->fd(), active.log_path);
@@ -762,14 +767,16 @@ Result<PartitionLog::FlushSnapshot> PartitionLog::flush_snapshot() {
   snapshot.end_offset = next_offset_;
   if (segments_.empty()) return snapshot;
   Segment& active = *segments_.back();
-  if (!active.log) return snapshot;  // nothing appended to it
-  snapshot.files.push_back(active.log);
+  snapshot.data_files = std::move(rolled_unsynced_.data);
+  snapshot.index_files = std::move(rolled_unsynced_.indexes);
+  rolled_unsynced_ = {};
+  if (active.log) snapshot.data_files.push_back(active.log);
   for (auto [handle, path] : {std::pair{&active.index_file, &active.index_path},
                               std::pair{&active.time_index_file, &active.time_index_path}}) {
     if (!handle->valid()) continue;
     const int fd = ::fcntl(handle->get(), F_DUPFD_CLOEXEC, 0);
     if (fd < 0) return detail::io_error("cannot duplicate the descriptor of", *path, errno);
-    snapshot.files.push_back(std::make_shared<OpenFile>(fd, *path));
+    snapshot.index_files.push_back(std::make_shared<OpenFile>(fd, *path));
   }
   return snapshot;
 }

@@ -265,7 +265,10 @@ struct Acked {
 // 1. Acknowledged records survive SIGKILL at a random moment.
 TEST_F(DurabilityTest, AcknowledgedRecordsSurviveSigkill) {
   SCOPED_TRACE("seed " + std::to_string(seed_));
-  const std::map<std::string, std::string> config{{"log.flush.interval.messages", "1"}};
+  // Small segments: acknowledgements also wait for the syncs of segments
+  // their append rolled.
+  const std::map<std::string, std::string> config{{"log.flush.interval.messages", "1"},
+                                                  {"log.segment.bytes", "8192"}};
   const auto test_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(45);
   int64_t next_sequence = 0;  // across rounds: the log keeps growing
   int64_t log_end = 0;        // the verified log end offset after the last round

@@ -167,23 +167,44 @@ TEST(PartitionLogFlush, SnapshotCoversTheLogEndAndSurvivesARoll) {
   auto snapshot = log->flush_snapshot();
   ASSERT_TRUE(snapshot.ok()) << snapshot.error().message;
   EXPECT_EQ(snapshot->end_offset, 3);
-  EXPECT_EQ(snapshot->files.size(), 3u);  // .log, .index, .timeindex
+  EXPECT_EQ(snapshot->data_files.size(), 1u);   // .log
+  EXPECT_EQ(snapshot->index_files.size(), 2u);  // .index, .timeindex
 
-  // Appends that roll the segment meanwhile leave the snapshot's files usable.
+  // Appends that roll the segment meanwhile leave the snapshot's files usable,
+  // and do not sync the rolled segment themselves: the next flush does.
   for (int i = 0; i < 4; ++i) {
     ByteVec more = test::make_batch(0, 3, 1700000000000, 40);
     ASSERT_TRUE(log->append(more).ok());
   }
-  ASSERT_GT(log->segment_count(), 1u);
-  const int64_t rolled_at = log->segment_base_offsets().back();
-  EXPECT_EQ(log->recovery_point(), rolled_at) << "a roll syncs what it closes";
-  for (const auto& f : snapshot->files) EXPECT_EQ(::fdatasync(f->fd()), 0) << f->path();
-  log->mark_flushed(snapshot->end_offset);  // older than the roll: no step back
-  EXPECT_EQ(log->recovery_point(), rolled_at);
+  const size_t segments = log->segment_count();
+  ASSERT_GT(segments, 1u);
+  EXPECT_TRUE(log->has_unsynced_rolled_segments());
+  EXPECT_EQ(log->recovery_point(), 0);
+  for (const auto* files : {&snapshot->data_files, &snapshot->index_files})
+    for (const auto& f : *files) EXPECT_EQ(::fdatasync(f->fd()), 0) << f->path();
+  log->mark_flushed(snapshot->end_offset);
+  EXPECT_EQ(log->recovery_point(), 3);
 
-  ASSERT_TRUE(log->flush().ok());
+  auto next = log->flush_snapshot();
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->end_offset, log->log_end_offset());
+  EXPECT_EQ(next->data_files.size(), segments) << "every rolled .log and the active one";
+  EXPECT_FALSE(log->has_unsynced_rolled_segments()) << "handed over to the snapshot";
+  for (const auto* files : {&next->data_files, &next->index_files})
+    for (const auto& f : *files) EXPECT_EQ(::fdatasync(f->fd()), 0) << f->path();
+  log->mark_flushed(next->end_offset);
   EXPECT_EQ(log->recovery_point(), log->log_end_offset());
   EXPECT_FALSE(log->has_unflushed());
+
+  // flush() does the same in place, rolled segments included.
+  for (int i = 0; i < 4; ++i) {
+    ByteVec more = test::make_batch(0, 3, 1700000000000, 40);
+    ASSERT_TRUE(log->append(more).ok());
+  }
+  EXPECT_TRUE(log->has_unsynced_rolled_segments());
+  ASSERT_TRUE(log->flush().ok());
+  EXPECT_FALSE(log->has_unsynced_rolled_segments());
+  EXPECT_EQ(log->recovery_point(), log->log_end_offset());
 }
 
 TEST(PartitionLogRoll, RollsWhenABatchIsLogRollMsNewerThanTheSegmentsFirst) {

@@ -165,19 +165,25 @@ class PartitionLog {
   // Rolls to a new segment when the active one would exceed segment_bytes.
   Result<AppendResult> append(std::span<uint8_t> batches, int32_t leader_epoch = -1);
 
-  // fdatasync of the active segment's files (rolled segments were synced at
-  // roll), here and now; the recovery point moves to the log end offset.
+  // fdatasync of the active segment's files and of segments rolled since the
+  // last flush, here and now; the recovery point moves to the log end offset.
   Status flush();
 
-  // The same work for another thread (SyncWorker): the active segment's files,
-  // the .log first, then its indexes (shared, or dup()ed so a later roll cannot
-  // close them under the sync) and the log end offset they cover. Once the .log
-  // is synced, mark_flushed(end): recovery checks the indexes whatever they say.
+  // The same work for another thread (SyncWorker): the files (shared, or
+  // dup()ed, so that a later roll cannot close them under the sync) and the
+  // log end offset they cover. Once the data files are synced,
+  // mark_flushed(end): recovery checks the indexes whatever they say. The
+  // rolled segments' files are handed over (the next snapshot has only the
+  // active segment's).
   struct FlushSnapshot {
     int64_t end_offset = 0;
-    std::vector<std::shared_ptr<const OpenFile>> files;
+    std::vector<std::shared_ptr<const OpenFile>> data_files;   // .log files
+    std::vector<std::shared_ptr<const OpenFile>> index_files;  // .index, .timeindex
   };
   Result<FlushSnapshot> flush_snapshot();
+  // Segments were rolled since the last flush: they want syncing (which the
+  // roll itself leaves to a flush, as Kafka does, so an append never waits).
+  bool has_unsynced_rolled_segments() const { return !rolled_unsynced_.data.empty(); }
   void mark_flushed(int64_t offset);
   // Offsets below it are known to be on disk (Kafka's recovery point).
   int64_t recovery_point() const { return recovery_point_; }
@@ -214,6 +220,11 @@ class PartitionLog {
   std::vector<std::unique_ptr<Segment>> segments_;  // by base offset
   int64_t next_offset_ = 0;
   int64_t recovery_point_ = 0;
+  struct RolledFiles {
+    std::vector<std::shared_ptr<const OpenFile>> data;
+    std::vector<std::shared_ptr<const OpenFile>> indexes;
+  };
+  RolledFiles rolled_unsynced_;
 };
 
 }  // namespace kb::storage
