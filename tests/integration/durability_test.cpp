@@ -96,7 +96,7 @@ KafkaTopicSpec empty_topic(std::string name) {
 // One connection with the calls the tests make; decoded responses view body_.
 class Client {
  public:
-  Client(uint16_t port, wire::Uuid topic_id) : raw_(port), topic_id_(topic_id) {}
+  Client(uint16_t port, wire::Uuid topic_id) : client_(port), topic_id_(topic_id) {}
 
   // Produce v9, acks=-1, one batch. Throws when the connection is gone.
   ProduceResponse::PartitionProduceResponse produce(const std::vector<uint8_t>& batch) {
@@ -198,20 +198,11 @@ class Client {
  private:
   template <class Response, class Request>
   Response call(const Request& request, int16_t version) {
-    int32_t id = next_id_++;
-    raw_.send_bytes(encode_request(request, version, id));
-    auto frame = raw_.read_frame();
-    if (!frame) throw std::runtime_error("broker closed the connection");
-    auto split = split_response(*frame, version >= Response::kFirstFlexible);
-    if (split.correlation_id != id) throw std::runtime_error("correlation id mismatch");
-    body_ = std::move(split.body);
-    return decode_response<Response>(body_, version);
+    return client_.call<Response>(request, version);
   }
 
-  RawClient raw_;
+  TypedClient client_;
   wire::Uuid topic_id_;
-  std::vector<uint8_t> body_;
-  int32_t next_id_ = 1;
 };
 
 class DurabilityTest : public ::testing::Test {
