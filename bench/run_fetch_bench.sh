@@ -101,11 +101,6 @@ warn_if_busy
 
 # --- Helpers -----------------------------------------------------------------------------------
 
-# utime + stime of a process, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-CLOCK_TICKS=$(getconf CLK_TCK)
-readonly CLOCK_TICKS
-
 # The servers, by name: pid, the consumer command line, and what the passes gave.
 readonly SERVERS=(broker pread sendfile)
 declare -A PID_OF ARGS_OF RATES TICKS BYTES

@@ -1,9 +1,11 @@
 #include "kb/broker/broker_service.hpp"
 
+#include <algorithm>
 #include <exception>
 
 #include <spdlog/spdlog.h>
 
+#include "kb/broker/log_flusher.hpp"
 #include "kb/handlers/api_versions.hpp"
 #include "kb/protocol/header.hpp"
 
@@ -13,17 +15,26 @@ using handlers::Clock;
 using protocol::ApiKey;
 
 BrokerService::BrokerService(net::EventLoop& loop, const handlers::ApiRegistry& registry,
-                             cluster::BrokerState& state, std::string listener)
+                             cluster::BrokerState& state, std::string listener, LogFlusher* flusher)
     : loop_(loop),
       registry_(registry),
       state_(state),
+      flusher_(flusher),
       seen_generation_(state.data_generation),
       listener_(std::move(listener)) {
   loop_.add_before_sleep([this] { retry_on_new_data(); });
+  if (flusher_ != nullptr) {
+    state_.flusher = flusher_;
+    flusher_->add_progress_listener(this, [this] { release_flushed(); });
+  }
 }
 
 BrokerService::~BrokerService() {
   for (auto& [id, w] : waiting_) loop_.cancel(w.timer);
+  if (flusher_ != nullptr) {
+    flusher_->remove_progress_listener(this);
+    if (state_.flusher == flusher_) state_.flusher = nullptr;
+  }
 }
 
 void BrokerService::on_frame(net::Connection& conn, std::span<const uint8_t> frame) {
@@ -34,6 +45,7 @@ void BrokerService::on_frame(net::Connection& conn, std::span<const uint8_t> fra
 }
 
 void BrokerService::on_close(net::Connection& conn) {
+  held_.erase(conn.id());
   auto it = waiting_.find(conn.id());
   if (it == waiting_.end()) return;
   loop_.cancel(it->second.timer);
@@ -108,12 +120,29 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
     return Outcome::kDone;
   }
   switch (result) {
-    case handlers::DispatchResult::kResponded:
+    case handlers::DispatchResult::kResponded: {
       writer.patch_int32(size_at, static_cast<int32_t>(out.size() - size_at - 4 + files.bytes));
-      for (auto& f : files.entries) conn.add_output_file(f.at, std::move(f.range));
+      if (flusher_ != nullptr)
+        std::erase_if(ctx.durable_after,
+                      [&](const cluster::FlushTicket& t) { return flusher_->done(t); });
+      if (flusher_ == nullptr || ctx.durable_after.empty()) {
+        for (auto& f : files.entries) conn.add_output_file(f.at, std::move(f.range));
+        return Outcome::kDone;
+      }
+      // Not yet on disk: keep the response (and the connection's later
+      // requests) until the flushes are done. (Only Produce waits for
+      // flushes; its responses carry no file ranges.)
+      HeldResponse& held = held_[conn.id()];
+      held.conn = &conn;
+      held.bytes.assign(out.data() + start, out.data() + out.size());
+      held.tickets = std::move(ctx.durable_after);
+      out.truncate(start);
+      conn.hold();
       return Outcome::kDone;
+    }
     case handlers::DispatchResult::kNoResponse:
       out.truncate(start);
+      if (ctx.close_connection) conn.close_after_flush();
       return Outcome::kDone;
     case handlers::DispatchResult::kWait:
       out.truncate(start);
@@ -171,5 +200,35 @@ void BrokerService::retry_on_new_data() {
 }
 
 void BrokerService::complete_waiting() { retry_all(false); }
+
+void BrokerService::release_flushed() {
+  std::vector<uint64_t> ready;
+  for (const auto& [id, held] : held_) {
+    if (std::all_of(held.tickets.begin(), held.tickets.end(),
+                    [&](const cluster::FlushTicket& t) { return flusher_->done(t); }))
+      ready.push_back(id);
+  }
+  for (uint64_t id : ready) {
+    auto it = held_.find(id);
+    if (it == held_.end()) continue;
+    HeldResponse held = std::move(it->second);
+    held_.erase(it);
+    net::Connection& conn = *held.conn;
+    const bool failed =
+        std::any_of(held.tickets.begin(), held.tickets.end(),
+                    [&](const cluster::FlushTicket& t) { return flusher_->failed(t); });
+    if (failed) {
+      // The data may not be on disk: no acknowledgement. The client sees the
+      // connection drop and retries.
+      spdlog::error("connection {} ({}): a flush failed; closing without acknowledging", conn.id(),
+                    conn.peer());
+      conn.close_after_flush();
+      continue;
+    }
+    conn.output().append(held.bytes);
+    conn.flush();
+    conn.resume();  // handles the requests that arrived meanwhile
+  }
+}
 
 }  // namespace kb::broker

@@ -11,6 +11,7 @@
 #include "kb/handlers/describe_configs.hpp"
 #include "kb/handlers/describe_topic_partitions.hpp"
 #include "kb/handlers/fetch.hpp"
+#include "kb/handlers/init_producer_id.hpp"
 #include "kb/handlers/list_offsets.hpp"
 #include "kb/handlers/metadata.hpp"
 #include "kb/handlers/produce.hpp"
@@ -42,6 +43,7 @@ ApiRegistry make_broker_registry() {
   registry.add(fetch_entry());
   registry.add(metadata_entry());
   registry.add(list_offsets_entry());
+  registry.add(init_producer_id_entry());
   registry.add(create_topics_entry());
   registry.add(delete_topics_entry());
   registry.add(create_partitions_entry());
