@@ -13,13 +13,19 @@ using handlers::Clock;
 using protocol::ApiKey;
 
 BrokerService::BrokerService(net::EventLoop& loop, const handlers::ApiRegistry& registry,
-                             cluster::BrokerState& state)
-    : loop_(loop), registry_(registry), state_(state), seen_generation_(state.data_generation) {
+                             cluster::BrokerState& state, group::GroupCoordinator* groups)
+    : loop_(loop),
+      registry_(registry),
+      state_(state),
+      seen_generation_(state.data_generation),
+      groups_(groups) {
   loop_.add_before_sleep([this] { retry_on_new_data(); });
+  if (groups_) loop_.add_before_sleep([this] { drive_groups(); });
 }
 
 BrokerService::~BrokerService() {
   for (auto& [id, w] : waiting_) loop_.cancel(w.timer);
+  if (group_timer_at_) loop_.cancel(group_timer_);
 }
 
 void BrokerService::on_frame(net::Connection& conn, std::span<const uint8_t> frame) {
@@ -30,6 +36,7 @@ void BrokerService::on_frame(net::Connection& conn, std::span<const uint8_t> fra
 }
 
 void BrokerService::on_close(net::Connection& conn) {
+  if (groups_) groups_->connection_closed(conn.id());
   auto it = waiting_.find(conn.id());
   if (it == waiting_.end()) return;
   loop_.cancel(it->second.timer);
@@ -89,6 +96,11 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
   // it before knowing what the broker speaks.
   protocol::write_response_header(writer, header.correlation_id, flexible && !is_api_versions);
   handlers::RequestContext ctx{header, registry_, state_, arrival, loop_.now(), may_wait, {}};
+  ctx.connection_id = conn.id();
+  // Kafka reports a client's host as "/<address>".
+  const std::string client_host = "/" + conn.peer().substr(0, conn.peer().rfind(':'));
+  ctx.client_host = client_host;
+  ctx.groups = groups_;
   handlers::DispatchResult result;
   try {
     result = entry->dispatch(ctx, reader, header.api_version, writer);
@@ -159,6 +171,31 @@ void BrokerService::retry_on_new_data() {
   if (state_.data_generation == seen_generation_) return;
   seen_generation_ = state_.data_generation;
   retry_all(true);
+}
+
+// Parked JoinGroup/SyncGroup requests are asked again when a group changed,
+// and one timer stands for the coordinator's next deadline.
+void BrokerService::drive_groups() {
+  // Answering one parked request may change the groups again (asked again
+  // until they settle; asking again is idempotent).
+  while (groups_->changes() != seen_group_changes_) {
+    seen_group_changes_ = groups_->changes();
+    retry_all(true);
+  }
+  const std::optional<group::Millis> next = groups_->next_deadline();
+  if (next == group_timer_at_) return;
+  if (group_timer_at_) loop_.cancel(group_timer_);
+  group_timer_at_ = next;
+  if (!next) return;
+  const auto now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(loop_.now().time_since_epoch());
+  const auto delay = std::max(std::chrono::milliseconds(*next) - now, std::chrono::milliseconds(0));
+  group_timer_ = loop_.run_after(delay, [this] {
+    group_timer_at_.reset();
+    groups_->advance(std::chrono::duration_cast<std::chrono::milliseconds>(
+                         handlers::Clock::now().time_since_epoch())
+                         .count());
+  });
 }
 
 void BrokerService::complete_waiting() { retry_all(false); }

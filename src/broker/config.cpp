@@ -265,6 +265,14 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
           c.log.flush_interval_messages);
   choice("log.message.timestamp.type", "LogAppendTime", "CreateTime", c.log.log_append_time);
 
+  // Groups.
+  int_key("group.min.session.timeout.ms", 0, kIntMax, c.groups.min_session_timeout_ms);
+  int_key("group.max.session.timeout.ms", 0, kIntMax, c.groups.max_session_timeout_ms);
+  int_key("group.initial.rebalance.delay.ms", 0, kIntMax, c.groups.initial_rebalance_delay_ms);
+  int_key("group.max.size", 1, kIntMax, c.groups.max_size);
+  int_key("offsets.topic.num.partitions", 1, 10000, c.groups.offsets_partitions);
+  int_key("offset.metadata.max.bytes", 0, kIntMax, c.groups.max_metadata_bytes);
+
   if (!ok) return {std::nullopt, b.error};
   return {std::move(b.config), {}};
 }

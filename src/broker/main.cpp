@@ -21,6 +21,8 @@
 #include "kb/broker/broker_service.hpp"
 #include "kb/broker/config.hpp"
 #include "kb/cluster/startup.hpp"
+#include "kb/group/coordinator.hpp"
+#include "kb/group/offsets_topic.hpp"
 #include "kb/handlers/api_registry.hpp"
 #include "kb/net/event_loop.hpp"
 #include "kb/net/tcp_server.hpp"
@@ -131,12 +133,23 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // Groups and their committed offsets, from __consumer_offsets.
+  kb::group::OffsetsTopic offsets_topic(state, config.groups.offsets_partitions);
+  kb::group::GroupCoordinator groups(config.groups, &offsets_topic);
+  if (auto loaded_groups = offsets_topic.load_into(groups); !loaded_groups.ok()) {
+    std::fprintf(stderr, "loading groups: %s\n", loaded_groups.error().message.c_str());
+    return 2;
+  }
+  groups.finish_load(std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count());
+
   raise_fd_limit();
   kb::net::EventLoop loop;
   kb::handlers::ApiRegistry registry = kb::handlers::make_broker_registry();
   for (const auto& l : config.advertised_listeners)
     state.endpoints.push_back({l.name, l.host, l.port});
-  kb::broker::BrokerService service(loop, registry, state);
+  kb::broker::BrokerService service(loop, registry, state, &groups);
 
   kb::net::ServerOptions options;
   options.max_frame_size = static_cast<size_t>(config.socket_request_max_bytes);

@@ -11,14 +11,12 @@ using protocol::MetadataRequest;
 using protocol::MetadataResponse;
 using protocol::to_wire;
 
-namespace {
-
-// Clients connect to what is announced here, so a wildcard bind address is
-// never announced: it becomes localhost.
 std::string announced_host(const std::string& host) {
   if (host.empty() || host == "0.0.0.0" || host == "::") return "localhost";
   return host;
 }
+
+namespace {
 
 MetadataResponse::MetadataResponseTopic describe(const cluster::TopicInfo& topic,
                                                  bool with_operations) {

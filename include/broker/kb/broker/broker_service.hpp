@@ -1,11 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <unordered_map>
 #include <vector>
 
 #include "kb/cluster/broker_state.hpp"
+#include "kb/group/coordinator.hpp"
 #include "kb/handlers/api_registry.hpp"
 #include "kb/net/event_loop.hpp"
 #include "kb/net/tcp_server.hpp"
@@ -24,8 +26,10 @@ namespace kb::broker {
 // again when data is appended (checked once per loop turn) or when its time is up.
 class BrokerService final : public net::FrameHandler {
  public:
+  // With a group coordinator, its timers run on the loop and parked JoinGroup
+  // and SyncGroup requests are asked again when its groups change.
   BrokerService(net::EventLoop& loop, const handlers::ApiRegistry& registry,
-                cluster::BrokerState& state);
+                cluster::BrokerState& state, group::GroupCoordinator* groups = nullptr);
   ~BrokerService() override;
 
   void on_frame(net::Connection& conn, std::span<const uint8_t> frame) override;
@@ -52,12 +56,17 @@ class BrokerService final : public net::FrameHandler {
   void retry(uint64_t conn_id, bool may_wait);
   void retry_all(bool may_wait);
   void retry_on_new_data();
+  void drive_groups();
 
   net::EventLoop& loop_;
   const handlers::ApiRegistry& registry_;
   cluster::BrokerState& state_;
   std::unordered_map<uint64_t, WaitingRequest> waiting_;  // by connection id
   uint64_t seen_generation_ = 0;
+  group::GroupCoordinator* groups_ = nullptr;
+  uint64_t seen_group_changes_ = 0;
+  net::EventLoop::TimerId group_timer_ = 0;
+  std::optional<group::Millis> group_timer_at_;
 };
 
 }  // namespace kb::broker

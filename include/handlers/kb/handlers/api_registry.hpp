@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kb/cluster/broker_state.hpp"
+#include "kb/group/coordinator.hpp"
 #include "kb/protocol/api_key.hpp"
 #include "kb/protocol/header.hpp"
 #include "kb/wire/reader.hpp"
@@ -34,6 +35,10 @@ struct RequestContext {
   // false the last time.
   bool may_wait = true;
   std::optional<Clock::time_point> wait_until;
+  // The connection: groups tell a request asked again from a new one by it.
+  uint64_t connection_id = 0;
+  std::string_view client_host{};  // the peer's address, as Kafka reports it ("/127.0.0.1")
+  group::GroupCoordinator* groups = nullptr;  // null: no group coordinator
 };
 
 enum class DispatchResult {
