@@ -3,36 +3,13 @@
 
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include "support/broker_process.hpp"
+#include "support/run_command.hpp"
 
 namespace kb::testing {
 namespace {
-
-struct CommandResult {
-  int status = -1;
-  std::string output;
-};
-
-// Runs a shell command (bounded by `timeout`) and returns its exit status and
-// combined output.
-CommandResult run(const std::string& command) {
-  CommandResult r;
-  FILE* pipe = popen(("timeout 60 " + command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf{};
-  while (fgets(buf.data(), buf.size(), pipe) != nullptr) r.output += buf.data();
-  r.status = pclose(pipe);
-  return r;
-}
-
-bool have(const std::string& probe) {
-  return std::system((probe + " >/dev/null 2>&1").c_str()) == 0;
-}
 
 TEST(RealClients, KcatProducesListsAndConsumes) {
   if (!have("command -v kcat"))
