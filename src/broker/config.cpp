@@ -272,6 +272,7 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
   int_key("group.max.size", 1, kIntMax, c.groups.max_size);
   int_key("offsets.topic.num.partitions", 1, 10000, c.groups.offsets_partitions);
   int_key("offset.metadata.max.bytes", 0, kIntMax, c.groups.max_metadata_bytes);
+  int_key("offsets.topic.segment.bytes", 1024, kIntMax, c.groups.offsets_segment_bytes);
 
   if (!ok) return {std::nullopt, b.error};
   return {std::move(b.config), {}};

@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
   }
 
   // Groups and their committed offsets, from __consumer_offsets.
-  kb::group::OffsetsTopic offsets_topic(state, config.groups.offsets_partitions);
+  kb::group::OffsetsTopic offsets_topic(state, config.groups);
   kb::group::GroupCoordinator groups(config.groups, &offsets_topic);
   if (auto loaded_groups = offsets_topic.load_into(groups); !loaded_groups.ok()) {
     std::fprintf(stderr, "loading groups: %s\n", loaded_groups.error().message.c_str());

@@ -9,7 +9,7 @@ storage::Result<storage::PartitionLog*> PartitionLogs::find(std::string_view top
   auto dir = log_dir_ / storage::partition_dir_name(topic, partition);
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) return static_cast<storage::PartitionLog*>(nullptr);
-  auto opened = storage::PartitionLog::open(dir, options_);
+  auto opened = storage::PartitionLog::open(dir, options_for(topic));
   if (!opened) return opened.error();
   auto* log = opened->get();
   open_.emplace(std::move(key), std::move(opened.value()));
@@ -21,7 +21,8 @@ storage::Result<storage::PartitionLog*> PartitionLogs::find_or_create(std::strin
                                                                       const wire::Uuid& topic_id) {
   auto found = find(topic, partition);
   if (!found || *found != nullptr) return found;
-  auto created = storage::PartitionLog::create(log_dir_, topic, partition, topic_id, options_);
+  auto created =
+      storage::PartitionLog::create(log_dir_, topic, partition, topic_id, options_for(topic));
   if (!created) return created.error();
   auto* log = created->get();
   open_.emplace(Key{std::string(topic), partition}, std::move(created.value()));

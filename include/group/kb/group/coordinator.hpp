@@ -53,6 +53,7 @@ struct GroupConfig {
   int32_t max_size = std::numeric_limits<int32_t>::max();  // group.max.size
   int32_t offsets_partitions = 50;                         // offsets.topic.num.partitions
   int32_t max_metadata_bytes = 4096;                       // offset.metadata.max.bytes
+  int32_t offsets_segment_bytes = 104857600;               // offsets.topic.segment.bytes
 };
 
 // Where the coordinator's records go (__consumer_offsets).
