@@ -13,7 +13,7 @@
 #include <string>
 
 #include "support/broker_process.hpp"
-#include "support/run_command.hpp"
+#include "support/shell_command.hpp"
 
 namespace kb::testing {
 namespace {
@@ -41,22 +41,24 @@ std::multiset<std::string> numbered(const std::string& prefix, int count) {
 }
 
 TEST(GroupClients, KcatGroupResumesAfterItsCommitAcrossARestart) {
-  if (!have("command -v kcat")) GTEST_SKIP() << "kcat is not installed";
+  if (!command_succeeds("command -v kcat")) GTEST_SKIP() << "kcat is not installed";
   const auto dir = make_temp_dir("kb-kcat-group-");
   const auto log_dir = dir / "data";
   auto consume = [](uint16_t port) {
-    return run("kcat -b 127.0.0.1:" + std::to_string(port) +
-               " -G kcat-group -X auto.offset.reset=earliest -e -q kcat-grouped");
+    return run_command("kcat -b 127.0.0.1:" + std::to_string(port) +
+                       " -G kcat-group -X auto.offset.reset=earliest -e -q kcat-grouped");
   };
   {
     BrokerProcess broker(group_config(), log_dir);
     const std::string bootstrap = "127.0.0.1:" + std::to_string(broker.port());
-    auto produced = run("seq 1 100 | sed 's/^/m/' | kcat -b " + bootstrap + " -P -t kcat-grouped");
+    auto produced =
+        run_command("seq 1 100 | sed 's/^/m/' | kcat -b " + bootstrap + " -P -t kcat-grouped");
     ASSERT_EQ(produced.status, 0) << produced.output;
     auto first = consume(broker.port());
     ASSERT_EQ(first.status, 0) << first.output;
     EXPECT_EQ(lines(first.output), numbered("m", 100)) << first.output;
-    produced = run("seq 1 50 | sed 's/^/n/' | kcat -b " + bootstrap + " -P -t kcat-grouped");
+    produced =
+        run_command("seq 1 50 | sed 's/^/n/' | kcat -b " + bootstrap + " -P -t kcat-grouped");
     ASSERT_EQ(produced.status, 0) << produced.output;
   }
   {
@@ -71,12 +73,14 @@ TEST(GroupClients, KcatGroupResumesAfterItsCommitAcrossARestart) {
 }
 
 void run_scenario(const std::string& lib, const std::string& scenario, const std::string& probe) {
-  if (!have(probe)) GTEST_SKIP() << lib << " is not installed (scripts/install-deps.sh test)";
+  if (!command_succeeds(probe))
+    GTEST_SKIP() << lib << " is not installed (scripts/install-deps.sh test)";
   BrokerProcess broker(group_config());
   const std::string topic = lib + "-" + scenario;
-  auto r = run("/usr/bin/python3 " + kScript.string() + " " + lib + " " + scenario +
-                   " 127.0.0.1:" + std::to_string(broker.port()) + " " + topic + " group-" + topic,
-               180);
+  auto r = run_command("/usr/bin/python3 " + kScript.string() + " " + lib + " " + scenario +
+                           " 127.0.0.1:" + std::to_string(broker.port()) + " " + topic + " group-" +
+                           topic,
+                       180);
   EXPECT_EQ(r.status, 0) << r.output << "\nbroker log:\n" << broker.log();
 }
 
