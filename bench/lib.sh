@@ -183,12 +183,12 @@ wait_for_port() {
   return 1
 }
 
-# Starts BROKER on 127.0.0.1 with a port the kernel picks and log.dirs `log_dir`, on the server
-# CPU, its output in $WORK/broker.log. Sets BROKER_PID (tracked in PIDS) and, once the broker
+# Starts BROKER on 127.0.0.1 with a port the kernel picks and log.dirs `log_dir` (and the
+# optional server.properties lines `extra`), on the server CPU, its output in $WORK/broker.log. Sets BROKER_PID (tracked in PIDS) and, once the broker
 # logs its listener, BROKER_PORT; returns non-zero if it never does.
 # shellcheck disable=SC2034  # BROKER_PORT is for the script
 start_broker() {
-  printf 'listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs=%s\n' "$1" >"$WORK/broker.properties"
+  printf 'listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs=%s\n%s' "$1" "${2:-}" >"$WORK/broker.properties"
   "${SERVER_ON_CPU[@]}" "$BROKER" "$WORK/broker.properties" >"$WORK/broker.log" 2>&1 &
   BROKER_PID=$!
   PIDS+=("$BROKER_PID")
