@@ -302,7 +302,8 @@ void GroupCoordinator::complete_join(Group& group, Millis now) {
   group.protocol = select_protocol(group);
   // The leader must be one that gets this answer (a static leader that has
   // not rejoined cannot assign).
-  if (!group.leader || !group.members.at(*group.leader).awaiting_join) {
+  auto current_leader = group.leader ? group.members.find(*group.leader) : group.members.end();
+  if (current_leader == group.members.end() || !current_leader->second.awaiting_join) {
     for (const auto& [id, m] : group.members)
       if (m.awaiting_join) {
         group.leader = id;
@@ -456,6 +457,11 @@ Outcome<JoinResult> GroupCoordinator::rejoin_static_member(const RequestKey& key
   // A static member back with a new member id replaces its old self.
   const std::string old_id = group.static_members.at(std::string(*params.instance_id));
   auto old = group.members.extract(old_id);
+  if (old.empty()) {
+    // The mapping outlived its member: the instance joins as a new member.
+    group.static_members.erase(std::string(*params.instance_id));
+    return add_member_and_rebalance(key, group, params, new_member_id(*params.instance_id), now);
+  }
   Member member = std::move(old.mapped());
   if (member.join_request) {
     JoinResult fenced;
