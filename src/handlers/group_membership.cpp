@@ -30,6 +30,16 @@ std::optional<std::string> optional_string(std::optional<std::string_view> s) {
   return s ? std::optional<std::string>(*s) : std::nullopt;
 }
 
+// A result, or none to wait for one (ctx.wait_until set), or, when the
+// request may wait no longer, what giving up answers.
+template <class Result, class Abandon>
+std::optional<Result> settle(RequestContext& ctx, group::Outcome<Result> outcome, Abandon abandon) {
+  if (outcome.result) return std::move(outcome.result);
+  if (!ctx.may_wait) return abandon();
+  ctx.wait_until = from_group_time(outcome.wait_until);
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<JoinGroupResponse> handle_join_group(RequestContext& ctx,
@@ -57,15 +67,11 @@ std::optional<JoinGroupResponse> handle_join_group(RequestContext& ctx,
   params.require_known_member_id = version >= 4;
 
   const group::RequestKey key{ctx.connection_id, ctx.header.correlation_id};
-  group::Outcome<group::JoinResult> outcome = ctx.groups->join(key, params, group_time(ctx.now));
-  if (!outcome.result) {
-    if (ctx.may_wait) {
-      ctx.wait_until = from_group_time(outcome.wait_until);
-      return std::nullopt;
-    }
-    outcome.result = ctx.groups->abandon_join(key);
-  }
-  group::JoinResult& r = *outcome.result;
+  std::optional<group::JoinResult> result =
+      settle(ctx, ctx.groups->join(key, params, group_time(ctx.now)),
+             [&] { return ctx.groups->abandon_join(key); });
+  if (!result) return std::nullopt;
+  group::JoinResult& r = *result;
   response.error_code = r.error;
   response.generation_id = r.generation;
   if (!r.member_id.empty()) response.member_id = std::move(r.member_id);
@@ -101,15 +107,11 @@ std::optional<SyncGroupResponse> handle_sync_group(RequestContext& ctx,
   for (const auto& a : request.assignments)
     params.assignments.emplace_back(a.member_id, a.assignment);
 
-  group::Outcome<group::SyncResult> outcome = ctx.groups->sync(params, group_time(ctx.now));
-  if (!outcome.result) {
-    if (ctx.may_wait) {
-      ctx.wait_until = from_group_time(outcome.wait_until);
-      return std::nullopt;
-    }
-    outcome.result = ctx.groups->abandon_sync(params);
-  }
-  group::SyncResult& r = *outcome.result;
+  std::optional<group::SyncResult> result =
+      settle(ctx, ctx.groups->sync(params, group_time(ctx.now)),
+             [&] { return ctx.groups->abandon_sync(params); });
+  if (!result) return std::nullopt;
+  group::SyncResult& r = *result;
   response.error_code = r.error;
   response.assignment = std::move(r.assignment);
   if (version >= 5) {
