@@ -140,9 +140,47 @@ void GroupCoordinator::note_deadline(Millis at) {
   if (!next_deadline_ || at < *next_deadline_) next_deadline_ = at;
 }
 
-std::optional<Millis> GroupCoordinator::next_deadline() const { return next_deadline_; }
+std::optional<Millis> GroupCoordinator::next_deadline() const {
+  if (retention_check_at_ < 0) return next_deadline_;
+  return next_deadline_ ? std::min(*next_deadline_, retention_check_at_) : retention_check_at_;
+}
+
+void GroupCoordinator::expire_offsets() {
+  const int64_t now = wall_ms();
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    Group& group = it->second;
+    // Only a group nobody consumes with loses its offsets (Kafka's rule).
+    if (group.state != GroupState::kEmpty || !group.pending_members.empty()) {
+      ++it;
+      continue;
+    }
+    std::vector<CoordinatorRecord> tombstones;
+    std::vector<OffsetMap::iterator> expired;
+    for (auto o = group.offsets.begin(); o != group.offsets.end(); ++o) {
+      if (now - o->second.commit_timestamp < config_.offsets_retention_ms) continue;
+      expired.push_back(o);
+      tombstones.push_back(
+          {encode_key(OffsetCommitKey{group.id, o->first.first, o->first.second}), std::nullopt});
+    }
+    const bool drop_group = expired.size() == group.offsets.size();
+    if (drop_group) tombstones.push_back({encode_key(GroupMetadataKey{group.id}), std::nullopt});
+    if (tombstones.empty() || (store_ && !store_->append(partition_for(group.id), tombstones))) {
+      ++it;
+      continue;
+    }
+    spdlog::info("group {}: {} committed offsets expired{}", group.id, expired.size(),
+                 drop_group ? ", group removed" : "");
+    for (auto o : expired) group.offsets.erase(o);
+    it = drop_group ? groups_.erase(it) : std::next(it);
+  }
+}
 
 void GroupCoordinator::advance(Millis now) {
+  if (retention_check_at_ < 0) retention_check_at_ = now + config_.retention_check_interval_ms;
+  if (now >= retention_check_at_) {
+    retention_check_at_ = now + config_.retention_check_interval_ms;
+    expire_offsets();
+  }
   if (!next_deadline_ || now < *next_deadline_) return;
   next_deadline_.reset();
   for (auto& [id, group] : groups_) expire(group, now);

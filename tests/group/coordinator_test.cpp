@@ -396,5 +396,40 @@ TEST_F(CoordinatorTest, ReloadRestoresOffsetsAndGroupsAndHonoursTombstones) {
   EXPECT_EQ(reloaded.find("g")->state, GroupState::kEmpty);
 }
 
+TEST_F(CoordinatorTest, OffsetsOfEmptyGroupsExpireAfterTheRetention) {
+  GroupConfig config = make_config();
+  config.offsets_retention_ms = 0;  // everything committed is old enough
+  config.retention_check_interval_ms = 1000;
+  MemoryStore store;
+  GroupCoordinator c(config, &store);
+  std::vector<int16_t> errors;
+  const std::vector<CommitPartition> parts{{"t", 0, 5, -1, std::nullopt}};
+  c.commit({"simple", -1, "", std::nullopt, false}, parts, errors, 0);
+  auto p = params("");
+  p.require_known_member_id = false;
+  auto joined = c.join({1, 1}, p, 0);  // a consuming group keeps its offsets
+  ASSERT_TRUE(joined.result);
+  SyncParams sp;
+  sp.group_id = "g";
+  sp.generation = 1;
+  sp.member_id = joined.result->member_id;
+  ASSERT_TRUE(c.sync(sp, 0).result);
+  ASSERT_EQ(c.commit({"g", 1, joined.result->member_id, std::nullopt, false}, parts, errors, 0), 0);
+  c.advance(999);
+  EXPECT_TRUE(c.find("simple"));
+  ASSERT_TRUE(c.next_deadline());
+  EXPECT_LE(*c.next_deadline(), 1000);
+  c.heartbeat("g", 1, {joined.result->member_id, std::nullopt}, 900);
+  c.advance(1000);
+  EXPECT_FALSE(c.find("simple"));
+  ASSERT_TRUE(c.find("g"));
+  EXPECT_EQ(c.find("g")->offsets.size(), 1u);
+  // The tombstones went to the simple group's partition: its offset and its metadata.
+  const auto& records = store.log.at(c.partition_for("simple"));
+  ASSERT_GE(records.size(), 3u);
+  EXPECT_FALSE(records[records.size() - 2].value);
+  EXPECT_FALSE(records.back().value);
+}
+
 }  // namespace
 }  // namespace kb::group

@@ -54,6 +54,8 @@ struct GroupConfig {
   int32_t offsets_partitions = 50;                         // offsets.topic.num.partitions
   int32_t max_metadata_bytes = 4096;                       // offset.metadata.max.bytes
   int32_t offsets_segment_bytes = 104857600;               // offsets.topic.segment.bytes
+  int64_t offsets_retention_ms = 7 * 24 * 3600 * 1000LL;   // offsets.retention.minutes
+  int64_t retention_check_interval_ms = 600000;            // offsets.retention.check.interval.ms
 };
 
 // Where the coordinator's records go (__consumer_offsets).
@@ -294,6 +296,9 @@ class GroupCoordinator {
   void answer_parked_join(Member& member, JoinResult result);
 
   bool persist_group(const Group& group);
+  // Drops the offsets of empty groups older than the retention (tombstones
+  // written), and groups left with nothing.
+  void expire_offsets();
   void note_deadline(Millis at);
   void changed() { ++changes_; }
 
@@ -303,6 +308,7 @@ class GroupCoordinator {
   std::map<RequestKey, PendingJoin> pending_joins_;
   // No deadline of any group is earlier (it may be earlier than the real next one).
   std::optional<Millis> next_deadline_;
+  Millis retention_check_at_ = -1;  // -1: not scheduled yet
   uint64_t changes_ = 0;
 };
 
