@@ -13,12 +13,16 @@ using handlers::Clock;
 using protocol::ApiKey;
 
 BrokerService::BrokerService(net::EventLoop& loop, const handlers::ApiRegistry& registry,
-                             cluster::BrokerState& state, group::GroupCoordinator* groups)
+                             cluster::BrokerState& state, std::string listener,
+                             group::GroupCoordinator* groups)
     : loop_(loop),
       registry_(registry),
       state_(state),
       seen_generation_(state.data_generation),
+      listener_(std::move(listener)),
       groups_(groups) {
+  static uint64_t services = 0;  // the loop's thread creates them all
+  service_id_ = ++services;
   loop_.add_before_sleep([this] { retry_on_new_data(); });
   if (groups_) loop_.add_before_sleep([this] { drive_groups(); });
 }
@@ -36,7 +40,7 @@ void BrokerService::on_frame(net::Connection& conn, std::span<const uint8_t> fra
 }
 
 void BrokerService::on_close(net::Connection& conn) {
-  if (groups_) groups_->connection_closed(conn.id());
+  if (groups_) groups_->connection_closed(connection_key(conn));
   auto it = waiting_.find(conn.id());
   if (it == waiting_.end()) return;
   loop_.cancel(it->second.timer);
@@ -95,8 +99,9 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
   // ApiVersions answers with header v0 at every version, so a client can read
   // it before knowing what the broker speaks.
   protocol::write_response_header(writer, header.correlation_id, flexible && !is_api_versions);
-  handlers::RequestContext ctx{header, registry_, state_, arrival, loop_.now(), may_wait, {}};
-  ctx.connection_id = conn.id();
+  handlers::RequestContext ctx{header,      registry_, state_, arrival,
+                               loop_.now(), may_wait,  {},     listener_};
+  ctx.connection_id = connection_key(conn);
   // Kafka reports a client's host as "/<address>".
   const std::string client_host = "/" + conn.peer().substr(0, conn.peer().rfind(':'));
   ctx.client_host = client_host;

@@ -4,6 +4,11 @@
 #include <stdexcept>
 
 #include "kb/handlers/api_versions.hpp"
+#include "kb/handlers/create_partitions.hpp"
+#include "kb/handlers/create_topics.hpp"
+#include "kb/handlers/delete_topics.hpp"
+#include "kb/handlers/describe_cluster.hpp"
+#include "kb/handlers/describe_configs.hpp"
 #include "kb/handlers/describe_topic_partitions.hpp"
 #include "kb/handlers/fetch.hpp"
 #include "kb/handlers/groups.hpp"
@@ -47,6 +52,11 @@ ApiRegistry make_broker_registry() {
   registry.add(describe_groups_entry());
   registry.add(offset_commit_entry());
   registry.add(offset_fetch_entry());
+  registry.add(create_topics_entry());
+  registry.add(delete_topics_entry());
+  registry.add(create_partitions_entry());
+  registry.add(describe_configs_entry());
+  registry.add(describe_cluster_entry());
   return registry;
 }
 

@@ -1,5 +1,5 @@
+#include "kb/handlers/announced_broker.hpp"
 #include "kb/handlers/groups.hpp"
-#include "kb/handlers/metadata.hpp"
 #include "kb/protocol/error_code.hpp"
 
 namespace kb::handlers {
@@ -26,19 +26,20 @@ FindCoordinatorResponse::Coordinator find(RequestContext& ctx, std::string_view 
     error = ErrorCode::kCoordinatorNotAvailable;
   } else if (key_type != kGroupKey) {
     error = ErrorCode::kInvalidRequest;
-  } else if (!ctx.groups || !ctx.groups->ready() || ctx.state.endpoints.empty()) {
+  } else if (!ctx.groups || !ctx.groups->ready()) {
     error = ErrorCode::kCoordinatorNotAvailable;
   }
+  const std::optional<AnnouncedBroker> broker = announced_broker(ctx);
+  if (error == ErrorCode::kNone && !broker) error = ErrorCode::kCoordinatorNotAvailable;
   if (error != ErrorCode::kNone) {
     c.error_code = to_wire(error);
     c.host.clear();
     return c;
   }
-  // This broker coordinates every group, on its first advertised listener.
-  const cluster::AdvertisedEndpoint& e = ctx.state.endpoints.front();
+  // This broker coordinates every group, reached as Metadata announces it.
   c.node_id = ctx.state.node_id;
-  c.host = announced_host(e.host);
-  c.port = e.port;
+  c.host = broker->host;
+  c.port = broker->port;
   return c;
 }
 

@@ -19,7 +19,7 @@ namespace kb::testing {
 namespace {
 
 const std::filesystem::path kScript =
-    std::filesystem::path(KB_INTEGRATION_SOURCE_DIR) / "groups_clients.py";
+    std::filesystem::path(KB_CLIENT_SCRIPTS_DIR) / "groups_clients.py";
 
 // Topics are auto-created with 4 partitions; a new group starts at once.
 std::map<std::string, std::string> group_config() {

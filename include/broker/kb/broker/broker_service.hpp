@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -26,10 +27,13 @@ namespace kb::broker {
 // again when data is appended (checked once per loop turn) or when its time is up.
 class BrokerService final : public net::FrameHandler {
  public:
-  // With a group coordinator, its timers run on the loop and parked JoinGroup
-  // and SyncGroup requests are asked again when its groups change.
+  // listener: the name of the listener this service answers (one service per
+  // listener, so handlers know which advertised address to announce). With a
+  // group coordinator, its timers run on the loop and parked JoinGroup and
+  // SyncGroup requests are asked again when its groups change.
   BrokerService(net::EventLoop& loop, const handlers::ApiRegistry& registry,
-                cluster::BrokerState& state, group::GroupCoordinator* groups = nullptr);
+                cluster::BrokerState& state, std::string listener = {},
+                group::GroupCoordinator* groups = nullptr);
   ~BrokerService() override;
 
   void on_frame(net::Connection& conn, std::span<const uint8_t> frame) override;
@@ -63,10 +67,17 @@ class BrokerService final : public net::FrameHandler {
   cluster::BrokerState& state_;
   std::unordered_map<uint64_t, WaitingRequest> waiting_;  // by connection id
   uint64_t seen_generation_ = 0;
+  std::string listener_;
   group::GroupCoordinator* groups_ = nullptr;
   uint64_t seen_group_changes_ = 0;
   net::EventLoop::TimerId group_timer_ = 0;
   std::optional<group::Millis> group_timer_at_;
+  // Connection ids are per listener: the groups' key for a connection
+  // carries this service's id too.
+  uint64_t service_id_ = 0;
+  uint64_t connection_key(const net::Connection& conn) const {
+    return (service_id_ << 48) | conn.id();
+  }
 };
 
 }  // namespace kb::broker

@@ -51,6 +51,8 @@ struct BrokerState {
   std::unique_ptr<storage::PartitionLog> metadata_log;
   // Finalized feature levels (metadata.version, ...).
   std::map<std::string, int16_t, std::less<>> features;
+  // server.properties as written (key -> value), for DescribeConfigs.
+  std::map<std::string, std::string, std::less<>> static_configs;
   // Dynamic configs by (resource type, resource name): 2 = topic, 4 = broker.
   std::map<std::pair<int8_t, std::string>, std::map<std::string, std::string, std::less<>>> configs;
   // The first producer id not yet handed out (from ProducerIdsRecord).
@@ -58,7 +60,8 @@ struct BrokerState {
   // Fetch responses' records are copied here (reused, so no request touches
   // fresh memory); valid until the next Fetch is handled.
   ByteBuffer fetch_buffer;
-  // Bumped on every append; requests waiting for data re-check when it moves.
+  // Bumped on every append (and topic deletion); requests waiting for data
+  // re-check when it moves.
   uint64_t data_generation = 0;
 };
 
