@@ -55,7 +55,9 @@ storage::Status for_each_record(storage::PartitionLog& log, int64_t from, int64_
 }  // namespace
 
 OffsetsTopic::OffsetsTopic(cluster::BrokerState& state, const GroupConfig& config)
-    : state_(state), partitions_(config.offsets_partitions) {
+    : state_(state),
+      partitions_(config.offsets_partitions),
+      segment_bytes_(config.offsets_segment_bytes) {
   if (state_.logs) {
     storage::PartitionLogOptions options;
     options.segment_bytes = static_cast<uint64_t>(config.offsets_segment_bytes);
@@ -72,7 +74,14 @@ int32_t OffsetsTopic::partitions() const {
 
 bool OffsetsTopic::ready() {
   if (state_.topics.find(kOffsetsTopic)) return true;
-  cluster::CreateTopicResult created = cluster::create_topic(state_, kOffsetsTopic, partitions_);
+  // With the configs Kafka gives it.
+  cluster::NewTopic topic;
+  topic.name = std::string(kOffsetsTopic);
+  topic.partitions = partitions_;
+  topic.configs = {{"cleanup.policy", "compact"},
+                   {"compression.type", "producer"},
+                   {"segment.bytes", std::to_string(segment_bytes_)}};
+  cluster::CreateTopicResult created = cluster::create_topic(state_, topic, false);
   if (created.error != cluster::CreateTopicError::kNone &&
       created.error != cluster::CreateTopicError::kAlreadyExists) {
     spdlog::error("creating {}: {}", kOffsetsTopic, created.message);

@@ -48,6 +48,7 @@ class OffsetsTopic final : public GroupStore {
 
   cluster::BrokerState& state_;
   int32_t partitions_;
+  int32_t segment_bytes_;
   // Per partition: the offset of the latest record of each key.
   std::map<int32_t, std::map<Key, int64_t>> latest_;
 };
