@@ -98,11 +98,6 @@ warn_if_busy
 
 # --- Helpers -----------------------------------------------------------------------------------
 
-# utime + stime of a process, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-CLOCK_TICKS=$(getconf CLK_TCK)
-readonly CLOCK_TICKS
-
 # Runs the warm-up and measured passes of `consumer args...` against server `pid`. Sets
 # RESULT_MBS (median), RESULT_ALL (every measured pass) and RESULT_CPU_PER_GB (server CPU
 # seconds per GB delivered over the measured passes).

@@ -33,7 +33,7 @@ build_broker required
 warn_if_busy
 choose_placement broker clients
 # A new group starts its first generation at once (Kafka's default waits 3 s for more members).
-start_broker "$WORK/data" $'group.initial.rebalance.delay.ms=0\n' || die "the broker did not start"
+start_broker "$WORK/data" group.initial.rebalance.delay.ms=0 || die "the broker did not start"
 
 log "placement: $PLACEMENT; heartbeat every ${HEARTBEAT_MS} ms"
 for members in 2 8 32; do

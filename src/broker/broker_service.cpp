@@ -1,9 +1,11 @@
 #include "kb/broker/broker_service.hpp"
 
+#include <algorithm>
 #include <exception>
 
 #include <spdlog/spdlog.h>
 
+#include "kb/broker/log_flusher.hpp"
 #include "kb/handlers/api_versions.hpp"
 #include "kb/protocol/header.hpp"
 
@@ -13,22 +15,31 @@ using handlers::Clock;
 using protocol::ApiKey;
 
 BrokerService::BrokerService(net::EventLoop& loop, const handlers::ApiRegistry& registry,
-                             cluster::BrokerState& state, std::string listener,
+                             cluster::BrokerState& state, std::string listener, LogFlusher* flusher,
                              group::GroupCoordinator* groups)
     : loop_(loop),
       registry_(registry),
       state_(state),
+      flusher_(flusher),
       seen_generation_(state.data_generation),
       listener_(std::move(listener)),
       groups_(groups) {
   static uint64_t services = 0;  // the loop's thread creates them all
   service_id_ = ++services;
   loop_.add_before_sleep([this] { retry_on_new_data(); });
+  if (flusher_ != nullptr) {
+    state_.flusher = flusher_;
+    flusher_->add_progress_listener(this, [this] { release_flushed(); });
+  }
   if (groups_) loop_.add_before_sleep([this] { drive_groups(); });
 }
 
 BrokerService::~BrokerService() {
   for (auto& [id, w] : waiting_) loop_.cancel(w.timer);
+  if (flusher_ != nullptr) {
+    flusher_->remove_progress_listener(this);
+    if (state_.flusher == flusher_) state_.flusher = nullptr;
+  }
   if (group_timer_at_) loop_.cancel(group_timer_);
 }
 
@@ -40,6 +51,7 @@ void BrokerService::on_frame(net::Connection& conn, std::span<const uint8_t> fra
 }
 
 void BrokerService::on_close(net::Connection& conn) {
+  held_.erase(conn.id());
   if (groups_) groups_->connection_closed(connection_key(conn));
   auto it = waiting_.find(conn.id());
   if (it == waiting_.end()) return;
@@ -117,11 +129,25 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
     return Outcome::kDone;
   }
   switch (result) {
-    case handlers::DispatchResult::kResponded:
+    case handlers::DispatchResult::kResponded: {
       writer.patch_int32(size_at, static_cast<int32_t>(out.size() - size_at - 4));
+      if (flusher_ == nullptr) return Outcome::kDone;
+      std::erase_if(ctx.durable_after,
+                    [&](const cluster::FlushTicket& t) { return flusher_->done(t); });
+      if (ctx.durable_after.empty()) return Outcome::kDone;
+      // Not yet on disk: keep the response (and the connection's later
+      // requests) until the flushes are done.
+      HeldResponse& held = held_[conn.id()];
+      held.conn = &conn;
+      held.bytes.assign(out.data() + start, out.data() + out.size());
+      held.tickets = std::move(ctx.durable_after);
+      out.truncate(start);
+      conn.hold();
       return Outcome::kDone;
+    }
     case handlers::DispatchResult::kNoResponse:
       out.truncate(start);
+      if (ctx.close_connection) conn.close_after_flush();
       return Outcome::kDone;
     case handlers::DispatchResult::kWait:
       out.truncate(start);
@@ -204,5 +230,35 @@ void BrokerService::drive_groups() {
 }
 
 void BrokerService::complete_waiting() { retry_all(false); }
+
+void BrokerService::release_flushed() {
+  std::vector<uint64_t> ready;
+  for (const auto& [id, held] : held_) {
+    if (std::all_of(held.tickets.begin(), held.tickets.end(),
+                    [&](const cluster::FlushTicket& t) { return flusher_->done(t); }))
+      ready.push_back(id);
+  }
+  for (uint64_t id : ready) {
+    auto it = held_.find(id);
+    if (it == held_.end()) continue;
+    HeldResponse held = std::move(it->second);
+    held_.erase(it);
+    net::Connection& conn = *held.conn;
+    const bool failed =
+        std::any_of(held.tickets.begin(), held.tickets.end(),
+                    [&](const cluster::FlushTicket& t) { return flusher_->failed(t); });
+    if (failed) {
+      // The data may not be on disk: no acknowledgement. The client sees the
+      // connection drop and retries.
+      spdlog::error("connection {} ({}): a flush failed; closing without acknowledging", conn.id(),
+                    conn.peer());
+      conn.close_after_flush();
+      continue;
+    }
+    conn.output().append(held.bytes);
+    conn.flush();
+    conn.resume();  // handles the requests that arrived meanwhile
+  }
+}
 
 }  // namespace kb::broker

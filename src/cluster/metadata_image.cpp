@@ -69,6 +69,7 @@ void apply_metadata_record(BrokerState& state, const storage::MetadataRecord& re
             if (const TopicInfo* t = topics.find(r.topic_id))
               state.configs.erase({kTopicResource, t->name});
             topics.remove_topic(r.topic_id);
+            state.producer_states.forget_topic(r.topic_id);
           },
           [&](const storage::FeatureLevelRecord& r) { state.features[r.name] = r.feature_level; },
           [&](const storage::ProducerIdsRecord& r) {

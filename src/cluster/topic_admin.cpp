@@ -42,12 +42,13 @@ wire::Uuid metadata_topic_id() {
   return id;
 }
 
-// Appends records as one batch to __cluster_metadata-0, creating the log (with
-// a metadata.version record first) when the directory has none.
+}  // namespace
+
 storage::Status append_metadata(BrokerState& state,
                                 const std::vector<storage::MetadataRecord>& records) {
   std::vector<storage::MetadataRecord> all;
   if (!state.metadata_log) {
+    if (!state.logs) return storage::Error{"no log directory"};
     auto created = storage::PartitionLog::create(state.logs->log_dir(), kMetadataTopicName, 0,
                                                  metadata_topic_id());
     if (!created) return created.error();
@@ -81,6 +82,8 @@ storage::Status append_metadata(BrokerState& state,
   for (const auto& r : all) apply_metadata_record(state, r);
   return {};
 }
+
+namespace {
 
 // Kafka's directory-name id: a random UUID as 32 hex digits.
 std::string unique_dir_suffix() {

@@ -12,6 +12,7 @@
 #include "kb/handlers/describe_topic_partitions.hpp"
 #include "kb/handlers/fetch.hpp"
 #include "kb/handlers/groups.hpp"
+#include "kb/handlers/init_producer_id.hpp"
 #include "kb/handlers/list_offsets.hpp"
 #include "kb/handlers/metadata.hpp"
 #include "kb/handlers/produce.hpp"
@@ -52,6 +53,7 @@ ApiRegistry make_broker_registry() {
   registry.add(describe_groups_entry());
   registry.add(offset_commit_entry());
   registry.add(offset_fetch_entry());
+  registry.add(init_producer_id_entry());
   registry.add(create_topics_entry());
   registry.add(delete_topics_entry());
   registry.add(create_partitions_entry());

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <utility>
 
+#include "kb/storage/offset_checkpoint.hpp"
 #include "kb/storage/partition_log.hpp"
 #include "kb/storage/result.hpp"
 
@@ -19,6 +20,14 @@ class PartitionLogs {
  public:
   PartitionLogs(std::filesystem::path log_dir, storage::PartitionLogOptions options)
       : log_dir_(std::move(log_dir)), options_(options) {}
+
+  // What start-up read from the log directory: whether the last shutdown was
+  // clean, and recovery-point-offset-checkpoint. Logs opened later (on first
+  // use) are recovered accordingly.
+  void set_recovery_state(bool clean_shutdown, storage::OffsetCheckpoint recovery_points) {
+    clean_shutdown_ = clean_shutdown;
+    recovery_points_ = std::move(recovery_points);
+  }
 
   const std::filesystem::path& log_dir() const { return log_dir_; }
   // Options for one topic's logs opened from now on (e.g. the offsets topic's
@@ -39,6 +48,16 @@ class PartitionLogs {
   // Forgets an open log (the topic was deleted).
   void close(std::string_view topic, int32_t partition);
   size_t open_count() const { return open_.size(); }
+  // The open log, or nullptr (never opens one).
+  storage::PartitionLog* find_open(std::string_view topic, int32_t partition) const;
+  template <class F>  // F(const std::string& topic, int32_t partition, PartitionLog&)
+  void for_each_open(F&& f) const {
+    for (const auto& [key, log] : open_) f(key.first, key.second, *log);
+  }
+
+  // Recovery points for the checkpoint file: each open log's, and for logs
+  // not opened since start-up, what the file said.
+  storage::OffsetCheckpoint recovery_points() const;
 
  private:
   using Key = std::pair<std::string, int32_t>;
@@ -50,6 +69,8 @@ class PartitionLogs {
     return it == topic_options_.end() ? options_ : it->second;
   }
   std::map<Key, std::unique_ptr<storage::PartitionLog>, std::less<>> open_;
+  bool clean_shutdown_ = false;
+  storage::OffsetCheckpoint recovery_points_;
 };
 
 }  // namespace kb::cluster

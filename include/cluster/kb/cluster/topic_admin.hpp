@@ -9,9 +9,16 @@
 #include <vector>
 
 #include "kb/cluster/broker_state.hpp"
+#include "kb/storage/metadata_records.hpp"
 #include "kb/storage/result.hpp"
 
 namespace kb::cluster {
+
+// Appends records as one batch to __cluster_metadata-0 (synced), creating the
+// log (with a metadata.version record first) when the directory has none, then
+// applies them to the state.
+storage::Status append_metadata(BrokerState& state,
+                                const std::vector<storage::MetadataRecord>& records);
 
 // Why a topic name is refused, empty when it is valid. Kafka's rules: 1 to 249
 // characters of [a-zA-Z0-9._-], not "." or "..". The name never reaches the

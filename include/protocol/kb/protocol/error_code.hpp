@@ -28,6 +28,7 @@ enum class ErrorCode : int16_t {
   kUnknownMemberId = 25,
   kInvalidSessionTimeout = 26,
   kRebalanceInProgress = 27,
+  kInvalidTimestamp = 32,
   kUnsupportedVersion = 35,
   kTopicAlreadyExists = 36,
   kInvalidPartitions = 37,
