@@ -15,18 +15,23 @@ using handlers::Clock;
 using protocol::ApiKey;
 
 BrokerService::BrokerService(net::EventLoop& loop, const handlers::ApiRegistry& registry,
-                             cluster::BrokerState& state, std::string listener, LogFlusher* flusher)
+                             cluster::BrokerState& state, std::string listener, LogFlusher* flusher,
+                             group::GroupCoordinator* groups)
     : loop_(loop),
       registry_(registry),
       state_(state),
       flusher_(flusher),
       seen_generation_(state.data_generation),
-      listener_(std::move(listener)) {
+      listener_(std::move(listener)),
+      groups_(groups) {
+  static uint64_t services = 0;  // the loop's thread creates them all
+  service_id_ = ++services;
   loop_.add_before_sleep([this] { retry_on_new_data(); });
   if (flusher_ != nullptr) {
     state_.flusher = flusher_;
     flusher_->add_progress_listener(this, [this] { release_flushed(); });
   }
+  if (groups_) loop_.add_before_sleep([this] { drive_groups(); });
 }
 
 BrokerService::~BrokerService() {
@@ -35,6 +40,7 @@ BrokerService::~BrokerService() {
     flusher_->remove_progress_listener(this);
     if (state_.flusher == flusher_) state_.flusher = nullptr;
   }
+  if (group_timer_at_) loop_.cancel(group_timer_);
 }
 
 void BrokerService::on_frame(net::Connection& conn, std::span<const uint8_t> frame) {
@@ -46,6 +52,7 @@ void BrokerService::on_frame(net::Connection& conn, std::span<const uint8_t> fra
 
 void BrokerService::on_close(net::Connection& conn) {
   held_.erase(conn.id());
+  if (groups_) groups_->connection_closed(connection_key(conn));
   auto it = waiting_.find(conn.id());
   if (it == waiting_.end()) return;
   loop_.cancel(it->second.timer);
@@ -109,6 +116,11 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
   protocol::write_response_header(writer, header.correlation_id, flexible && !is_api_versions);
   handlers::RequestContext ctx{header,      registry_, state_, arrival,
                                loop_.now(), may_wait,  {},     listener_};
+  ctx.connection_id = connection_key(conn);
+  // Kafka reports a client's host as "/<address>".
+  const std::string client_host = "/" + conn.peer().substr(0, conn.peer().rfind(':'));
+  ctx.client_host = client_host;
+  ctx.groups = groups_;
   handlers::DispatchResult result;
   try {
     result = entry->dispatch(ctx, reader, header.api_version, writer);
@@ -197,6 +209,31 @@ void BrokerService::retry_on_new_data() {
   if (state_.data_generation == seen_generation_) return;
   seen_generation_ = state_.data_generation;
   retry_all(true);
+}
+
+// Parked JoinGroup/SyncGroup requests are asked again when a group changed,
+// and one timer stands for the coordinator's next deadline.
+void BrokerService::drive_groups() {
+  // Answering one parked request may change the groups again (asked again
+  // until they settle; asking again is idempotent).
+  while (groups_->changes() != seen_group_changes_) {
+    seen_group_changes_ = groups_->changes();
+    retry_all(true);
+  }
+  const std::optional<group::Millis> next = groups_->next_deadline();
+  if (next == group_timer_at_) return;
+  if (group_timer_at_) loop_.cancel(group_timer_);
+  group_timer_at_ = next;
+  if (!next) return;
+  const auto now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(loop_.now().time_since_epoch());
+  const auto delay = std::max(std::chrono::milliseconds(*next) - now, std::chrono::milliseconds(0));
+  group_timer_ = loop_.run_after(delay, [this] {
+    group_timer_at_.reset();
+    groups_->advance(std::chrono::duration_cast<std::chrono::milliseconds>(
+                         handlers::Clock::now().time_since_epoch())
+                         .count());
+  });
 }
 
 void BrokerService::complete_waiting() { retry_all(false); }

@@ -22,6 +22,8 @@
 #include "kb/broker/config.hpp"
 #include "kb/broker/log_flusher.hpp"
 #include "kb/cluster/startup.hpp"
+#include "kb/group/coordinator.hpp"
+#include "kb/group/offsets_topic.hpp"
 #include "kb/handlers/api_registry.hpp"
 #include "kb/net/event_loop.hpp"
 #include "kb/net/tcp_server.hpp"
@@ -140,6 +142,17 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // Groups and their committed offsets, from __consumer_offsets.
+  kb::group::OffsetsTopic offsets_topic(state, config.groups);
+  kb::group::GroupCoordinator groups(config.groups, &offsets_topic);
+  if (auto loaded_groups = offsets_topic.load_into(groups); !loaded_groups.ok()) {
+    std::fprintf(stderr, "loading groups: %s\n", loaded_groups.error().message.c_str());
+    return 2;
+  }
+  groups.finish_load(std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count());
+
   raise_fd_limit();
   kb::net::EventLoop loop;
   kb::handlers::ApiRegistry registry = kb::handlers::make_broker_registry();
@@ -159,7 +172,7 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<kb::net::TcpServer>> servers;
   for (const auto& listener : config.listeners) {
     auto& service = *services.emplace_back(std::make_unique<kb::broker::BrokerService>(
-        loop, registry, state, listener.name, &flusher));
+        loop, registry, state, listener.name, &flusher, &groups));
     auto server = std::make_unique<kb::net::TcpServer>(loop, service, options);
     std::string error = server->listen({listener.host, listener.port});
     if (!error.empty()) {

@@ -15,7 +15,7 @@ storage::Result<storage::PartitionLog*> PartitionLogs::find(std::string_view top
     hint.recovery_point = rp->second;
   else if (!clean_shutdown_ && !recovery_points_.empty())
     hint.recovery_point = 0;  // not in the checkpoint: Kafka recovers the whole log
-  auto opened = storage::PartitionLog::open(dir, options_, hint);
+  auto opened = storage::PartitionLog::open(dir, options_for(topic), hint);
   if (!opened) return opened.error();
   auto* log = opened->get();
   open_.emplace(std::move(key), std::move(opened.value()));
@@ -27,7 +27,8 @@ storage::Result<storage::PartitionLog*> PartitionLogs::find_or_create(std::strin
                                                                       const wire::Uuid& topic_id) {
   auto found = find(topic, partition);
   if (!found || *found != nullptr) return found;
-  auto created = storage::PartitionLog::create(log_dir_, topic, partition, topic_id, options_);
+  auto created =
+      storage::PartitionLog::create(log_dir_, topic, partition, topic_id, options_for(topic));
   if (!created) return created.error();
   auto* log = created->get();
   open_.emplace(Key{std::string(topic), partition}, std::move(created.value()));

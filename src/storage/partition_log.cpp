@@ -175,6 +175,18 @@ std::vector<int64_t> PartitionLog::segment_base_offsets() const {
   return out;
 }
 
+Status PartitionLog::delete_oldest_segment() {
+  if (segments_.size() < 2) return Error{dir_.string() + ": the active segment cannot be deleted"};
+  std::unique_ptr<Segment> oldest = std::move(segments_.front());
+  segments_.erase(segments_.begin());
+  for (const fs::path* path : {&oldest->log_path, &oldest->index_path, &oldest->time_index_path}) {
+    std::error_code ec;
+    fs::remove(*path, ec);
+    if (ec) return Error{path->string() + ": " + ec.message()};
+  }
+  return {};
+}
+
 Result<std::shared_ptr<OpenFile>> PartitionLog::log_file(Segment& segment) {
   if (segment.log) return segment.log;
   auto handle = FileHandle::open(segment.log_path, O_RDWR);

@@ -1,12 +1,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "kb/cluster/broker_state.hpp"
+#include "kb/group/coordinator.hpp"
 #include "kb/handlers/api_registry.hpp"
 #include "kb/net/event_loop.hpp"
 #include "kb/net/tcp_server.hpp"
@@ -34,10 +36,12 @@ class BrokerService final : public net::FrameHandler {
   // listener: the name of the listener this service answers (one service per
   // listener, so handlers know which advertised address to announce). With a
   // flusher, handlers' flushes go to it (state.flusher) and durable responses
-  // are held for it; without, handlers flush synchronously.
+  // are held for it; without, handlers flush synchronously. With a group
+  // coordinator, its timers run on the loop and parked JoinGroup and
+  // SyncGroup requests are asked again when its groups change.
   BrokerService(net::EventLoop& loop, const handlers::ApiRegistry& registry,
                 cluster::BrokerState& state, std::string listener = {},
-                LogFlusher* flusher = nullptr);
+                LogFlusher* flusher = nullptr, group::GroupCoordinator* groups = nullptr);
   ~BrokerService() override;
 
   void on_frame(net::Connection& conn, std::span<const uint8_t> frame) override;
@@ -72,6 +76,7 @@ class BrokerService final : public net::FrameHandler {
   void retry_all(bool may_wait);
   void retry_on_new_data();
   void release_flushed();
+  void drive_groups();
 
   net::EventLoop& loop_;
   const handlers::ApiRegistry& registry_;
@@ -81,6 +86,16 @@ class BrokerService final : public net::FrameHandler {
   std::unordered_map<uint64_t, HeldResponse> held_;       // by connection id
   uint64_t seen_generation_ = 0;
   std::string listener_;
+  group::GroupCoordinator* groups_ = nullptr;
+  uint64_t seen_group_changes_ = 0;
+  net::EventLoop::TimerId group_timer_ = 0;
+  std::optional<group::Millis> group_timer_at_;
+  // Connection ids are per listener: the groups' key for a connection
+  // carries this service's id too.
+  uint64_t service_id_ = 0;
+  uint64_t connection_key(const net::Connection& conn) const {
+    return (service_id_ << 48) | conn.id();
+  }
 };
 
 }  // namespace kb::broker

@@ -30,6 +30,11 @@ class PartitionLogs {
   }
 
   const std::filesystem::path& log_dir() const { return log_dir_; }
+  // Options for one topic's logs opened from now on (e.g. the offsets topic's
+  // smaller segments).
+  void set_topic_options(std::string topic, storage::PartitionLogOptions options) {
+    topic_options_[std::move(topic)] = options;
+  }
 
   // The open log, or nullptr when its directory does not exist (a topic known
   // from the metadata log whose partition holds no data yet). An error when
@@ -58,6 +63,11 @@ class PartitionLogs {
   using Key = std::pair<std::string, int32_t>;
   std::filesystem::path log_dir_;
   storage::PartitionLogOptions options_;
+  std::map<std::string, storage::PartitionLogOptions, std::less<>> topic_options_;
+  const storage::PartitionLogOptions& options_for(std::string_view topic) const {
+    auto it = topic_options_.find(topic);
+    return it == topic_options_.end() ? options_ : it->second;
+  }
   std::map<Key, std::unique_ptr<storage::PartitionLog>, std::less<>> open_;
   bool clean_shutdown_ = false;
   storage::OffsetCheckpoint recovery_points_;

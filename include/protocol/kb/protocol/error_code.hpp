@@ -15,6 +15,7 @@ enum class ErrorCode : int16_t {
   kNotLeaderOrFollower = 6,
   kRequestTimedOut = 7,
   kMessageTooLarge = 10,
+  kOffsetMetadataTooLarge = 12,
   kCoordinatorLoadInProgress = 14,
   kCoordinatorNotAvailable = 15,
   kNotCoordinator = 16,
@@ -23,6 +24,7 @@ enum class ErrorCode : int16_t {
   kInvalidRequiredAcks = 21,
   kIllegalGeneration = 22,
   kInconsistentGroupProtocol = 23,
+  kInvalidGroupId = 24,
   kUnknownMemberId = 25,
   kInvalidSessionTimeout = 26,
   kRebalanceInProgress = 27,
@@ -45,6 +47,9 @@ enum class ErrorCode : int16_t {
   kDuplicateSequenceNumber = 46,
   kInvalidProducerEpoch = 47,
   kMemberIdRequired = 79,
+  kGroupIdNotFound = 69,
+  kGroupMaxSizeReached = 81,
+  kFencedInstanceId = 82,
   kUnsupportedEndpointType = 115,
 };
 

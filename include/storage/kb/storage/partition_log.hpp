@@ -165,6 +165,12 @@ class PartitionLog {
   // Rolls to a new segment when the active one would exceed segment_bytes.
   Result<AppendResult> append(std::span<uint8_t> batches, int32_t leader_epoch = -1);
 
+  // Deletes the oldest segment and its index files (never the active one):
+  // the log then starts at the next segment's base offset. Reads already
+  // handed out stay valid. For compaction that copied the segment's live
+  // records forward first.
+  Status delete_oldest_segment();
+
   // fdatasync of the active segment's files and of segments rolled since the
   // last flush, here and now; the recovery point moves to the log end offset.
   Status flush();
