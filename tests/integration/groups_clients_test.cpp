@@ -1,7 +1,7 @@
 // Group consumers of real clients against the broker binary: kcat -G
-// (librdkafka) across a restart, and confluent-kafka and kafka-python
-// (groups_clients.py): commit and resume, two members splitting a topic, a
-// member leaving, a member killed.
+// (librdkafka) and kafkajs (clients/kafkajs/group_consumer.js) across a
+// restart, and confluent-kafka and kafka-python (groups_clients.py): commit and
+// resume, two members splitting a topic, a member leaving, a member killed.
 
 #include <gtest/gtest.h>
 
@@ -13,6 +13,7 @@
 #include <string>
 
 #include "support/broker_process.hpp"
+#include "support/kafkajs.hpp"
 #include "support/shell_command.hpp"
 
 namespace kb::testing {
@@ -68,6 +69,60 @@ TEST(GroupClients, KcatGroupResumesAfterItsCommitAcrossARestart) {
     auto second = consume(broker.port());
     ASSERT_EQ(second.status, 0) << second.output;
     EXPECT_EQ(lines(second.output), numbered("n", 50)) << second.output << broker.log();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// The values a group_consumer.js run consumed ("got <value>" lines) and the
+// sum of its group's committed offsets ("committed <n>"; -1 when missing).
+struct KafkajsRun {
+  std::multiset<std::string> values;
+  int64_t committed = -1;
+};
+
+KafkajsRun parse_kafkajs_run(const std::string& output) {
+  KafkajsRun run;
+  std::istringstream in(output);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("got ", 0) == 0) run.values.insert(line.substr(4));
+    if (line.rfind("committed ", 0) == 0) run.committed = std::stoll(line.substr(10));
+  }
+  return run;
+}
+
+TEST(GroupClients, KafkajsGroupResumesAfterItsAutoCommitAcrossARestart) {
+  if (!node_available())
+    GTEST_SKIP() << "node/npm are not installed (scripts/install-deps.sh test)";
+  const std::filesystem::path clients = KB_CLIENT_SCRIPTS_DIR;
+  std::filesystem::path node_modules;
+  auto installed = install_kafkajs(clients, KB_TEST_CACHE_DIR, node_modules);
+  ASSERT_EQ(installed.status, 0) << "npm ci failed:\n" << installed.output;
+  const auto dir = make_temp_dir("kb-kafkajs-group-");
+  const auto log_dir = dir / "data";
+  // Produces `count` messages <prefix>1.., then consumes `expect` in the group.
+  auto produce_and_consume = [&](uint16_t port, const std::string& prefix, int count, int expect) {
+    return run_command(kafkajs_script(node_modules, clients, "group_consumer.js") + " 127.0.0.1:" +
+                           std::to_string(port) + " kafkajs-grouped kafkajs-group " + prefix + " " +
+                           std::to_string(count) + " " + std::to_string(expect),
+                       90);
+  };
+  {
+    BrokerProcess broker(group_config(), log_dir);
+    auto first = produce_and_consume(broker.port(), "m", 100, 100);
+    ASSERT_EQ(first.status, 0) << first.output << "\nbroker log:\n" << broker.log();
+    auto run = parse_kafkajs_run(first.output);
+    EXPECT_EQ(run.values, numbered("m", 100)) << first.output;
+    EXPECT_EQ(run.committed, 100) << first.output;
+  }
+  {
+    // After the restart a new consumer of the group resumes after the
+    // committed offsets: the new messages only, each once.
+    BrokerProcess broker(group_config(), log_dir);
+    auto second = produce_and_consume(broker.port(), "n", 50, 50);
+    ASSERT_EQ(second.status, 0) << second.output << "\nbroker log:\n" << broker.log();
+    auto run = parse_kafkajs_run(second.output);
+    EXPECT_EQ(run.values, numbered("n", 50)) << second.output << broker.log();
+    EXPECT_EQ(run.committed, 150) << second.output;
   }
   std::filesystem::remove_all(dir);
 }

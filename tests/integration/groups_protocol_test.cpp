@@ -20,7 +20,10 @@
 #include "kb/protocol/messages/metadata.hpp"
 #include "kb/protocol/messages/offset_commit.hpp"
 #include "kb/protocol/messages/offset_fetch.hpp"
+#include "kb/protocol/messages/produce.hpp"
 #include "kb/protocol/messages/sync_group.hpp"
+#include "kb/storage/record_batch.hpp"
+#include "kb/wire/writer.hpp"
 #include "support/broker_process.hpp"
 #include "support/kafka_client.hpp"
 
@@ -37,6 +40,7 @@ constexpr int16_t kRebalanceInProgress = 27;
 constexpr int16_t kCoordinatorNotAvailable = 15;
 constexpr int16_t kGroupIdNotFound = 69;
 constexpr int16_t kMemberIdRequired = 79;
+constexpr int16_t kInvalidTopicException = 17;
 
 const std::vector<uint8_t> kSubscription{0, 1, 0, 0, 0, 1, 0, 6, 't', 'o', 'p', 'i', 'c', 'a'};
 
@@ -376,6 +380,61 @@ TEST_F(GroupsProtocolTest, CommittedOffsetsAndGroupsSurviveARestart) {
   auto described = call<DescribeGroupsResponse>(client, describe, 5);
   EXPECT_EQ(described.groups.at(0).group_state, "Stable");
   EXPECT_EQ(described.groups.at(0).members.size(), 1u);
+}
+
+// A well-formed offset commit record (OffsetCommitKey v1, OffsetCommitValue
+// v3) in a batch, as the coordinator itself writes to __consumer_offsets.
+std::vector<uint8_t> offset_commit_batch(std::string_view group, std::string_view topic,
+                                         int32_t partition, int64_t offset) {
+  ByteBuffer key, value;
+  wire::Writer k(key);
+  k.int16(1);
+  k.string(group);
+  k.string(topic);
+  k.int32(partition);
+  wire::Writer v(value);
+  v.int16(3);
+  v.int64(offset);
+  v.int32(-1);
+  v.string("");
+  v.int64(1700000000000);
+  storage::RecordBatchBuilder builder;
+  builder.add_record(key.span(), value.span(), 1700000000000);
+  return builder.build();
+}
+
+// Kafka refuses client writes to internal topics (INVALID_TOPIC_EXCEPTION): a
+// forged commit sent to every __consumer_offsets partition is not stored, so
+// the group still has its own committed offset after a restart.
+TEST_F(GroupsProtocolTest, ClientsCannotProduceToConsumerOffsets) {
+  {
+    RawClient client(broker_->port());
+    commit(client, "simple", -1, "", 5, 8);  // creates __consumer_offsets
+    const auto forged = offset_commit_batch("simple", "topica", 0, 999);
+    ProduceRequest produce;
+    produce.acks = -1;
+    produce.timeout_ms = 5000;
+    auto& topic = produce.topic_data.emplace_back();
+    topic.name = "__consumer_offsets";
+    for (int32_t p = 0; p < 50; ++p) topic.partition_data.push_back({p, storage::Bytes(forged)});
+    auto answer = call<ProduceResponse>(client, produce, 11);
+    ASSERT_EQ(answer.responses.size(), 1u);
+    EXPECT_EQ(answer.responses[0].name, "__consumer_offsets");
+    ASSERT_EQ(answer.responses[0].partition_responses.size(), 50u);
+    for (const auto& p : answer.responses[0].partition_responses) {
+      EXPECT_EQ(p.error_code, kInvalidTopicException) << "partition " << p.index;
+      EXPECT_EQ(p.base_offset, -1);
+    }
+  }
+  broker_.reset();
+  start();
+  RawClient client(broker_->port());
+  EXPECT_EQ(fetch_offsets(client, "simple", 9, false)
+                .groups.at(0)
+                .topics.at(0)
+                .partitions.at(0)
+                .committed_offset,
+            5);
 }
 
 }  // namespace

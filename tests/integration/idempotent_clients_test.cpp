@@ -19,6 +19,7 @@
 #include <string>
 
 #include "support/broker_process.hpp"
+#include "support/kafkajs.hpp"
 #include "support/shell_command.hpp"
 
 namespace kb::testing {
@@ -26,25 +27,6 @@ namespace {
 
 const std::filesystem::path kClients = KB_CLIENT_SCRIPTS_DIR;
 const std::filesystem::path kCache = KB_TEST_CACHE_DIR;
-
-std::string quoted(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
-
-// Installs kafkajs into <cache>/kafkajs unless the installed lock file is the
-// pinned one; a file lock keeps concurrent tests from installing twice.
-CommandResult install_kafkajs(std::filesystem::path& node_modules) {
-  const auto source = kClients / "kafkajs";
-  const auto target = kCache / "kafkajs";
-  std::filesystem::create_directories(target);
-  node_modules = target / "node_modules";
-  // $1: the cache directory, $2: the pinned package files.
-  const std::string script = "flock " + quoted(target / "install.lock") + " sh -c '" +
-                             "cd \"$1\" && cmp -s package-lock.json \"$2/package-lock.json\" && "
-                             "[ -f node_modules/kafkajs/package.json ] || "
-                             "{ cp \"$2/package.json\" \"$2/package-lock.json\" . && "
-                             "npm ci --no-audit --no-fund --loglevel=error; }' sh " +
-                             quoted(target) + " " + quoted(source);
-  return run_command(script, 300);
-}
 
 TEST(IdempotentClients, ConfluentKafkaProducesEveryMessageExactlyOnceInOrder) {
   if (!command_succeeds("/usr/bin/python3 -c 'import confluent_kafka'"))
@@ -135,15 +117,14 @@ TEST(IdempotentClients, ConfluentKafkaExactlyOnceAcrossAKill) {
 }
 
 TEST(IdempotentClients, KafkajsIdempotentProducerAndAdmin) {
-  if (!command_succeeds("command -v node") || !command_succeeds("command -v npm"))
+  if (!node_available())
     GTEST_SKIP() << "node/npm are not installed (scripts/install-deps.sh test)";
   std::filesystem::path node_modules;
-  auto installed = install_kafkajs(node_modules);
+  auto installed = install_kafkajs(kClients, kCache, node_modules);
   ASSERT_EQ(installed.status, 0) << "npm ci failed:\n" << installed.output;
 
   BrokerProcess broker(std::map<std::string, std::string>{{"num.partitions", "3"}});
-  auto r = run_command("env NODE_PATH=" + quoted(node_modules) + " node " +
-                           quoted(kClients / "kafkajs" / "idempotent_admin.js") +
+  auto r = run_command(kafkajs_script(node_modules, kClients, "idempotent_admin.js") +
                            " 127.0.0.1:" + std::to_string(broker.port()) + " kafkajs-topic 3 40",
                        120);
   ASSERT_EQ(r.status, 0) << r.output << "\nbroker log:\n" << broker.log();

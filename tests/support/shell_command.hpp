@@ -28,6 +28,9 @@ inline CommandResult run_command(const std::string& command, int timeout_seconds
   return r;
 }
 
+// A path as one shell word (test paths hold no single quotes).
+inline std::string quoted(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+
 // True when the shell probe (for example "command -v kcat") succeeds.
 inline bool command_succeeds(const std::string& probe) {
   return std::system((probe + " >/dev/null 2>&1").c_str()) == 0;
