@@ -49,7 +49,7 @@ storage::Status append_metadata(BrokerState& state,
     if (!created) return created.error();
     state.metadata_log = std::move(created.value());
     if (state.metadata_log->log_end_offset() == 0)
-      all.push_back(storage::FeatureLevelRecord{"metadata.version", kBootstrapMetadataVersion});
+      all.emplace_back(storage::FeatureLevelRecord{"metadata.version", kBootstrapMetadataVersion});
   }
   all.insert(all.end(), records.begin(), records.end());
 
@@ -121,7 +121,7 @@ CreateTopicResult create_topic(BrokerState& state, std::string_view name, int32_
   } while (state.topics.find(id) != nullptr);
 
   std::vector<storage::MetadataRecord> records;
-  records.push_back(storage::TopicRecord{std::string(name), id});
+  records.emplace_back(storage::TopicRecord{std::string(name), id});
   for (int32_t p = 0; p < partitions; ++p) {
     storage::PartitionRecord r;
     r.partition_id = p;
@@ -131,7 +131,7 @@ CreateTopicResult create_topic(BrokerState& state, std::string_view name, int32_
     r.leader = state.node_id;
     r.leader_epoch = 0;
     r.partition_epoch = 0;
-    records.push_back(std::move(r));
+    records.emplace_back(std::move(r));
   }
   if (auto appended = append_metadata(state, records); !appended.ok()) {
     spdlog::error("creating topic {}: {}", name, appended.error().message);

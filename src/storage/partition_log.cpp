@@ -27,7 +27,7 @@ constexpr std::string_view kLogSuffix = ".log";
 constexpr std::string_view kIndexSuffix = ".index";
 constexpr std::string_view kTimeIndexSuffix = ".timeindex";
 // Header-only scans (reads, lookups) touch little of each batch.
-constexpr size_t kHeaderScanReadAhead = 16 * 1024;
+constexpr size_t kHeaderScanReadAhead = size_t{16} * 1024;
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
