@@ -2,6 +2,7 @@
 # Installs the Debian packages this project needs, only those missing.
 #   scripts/install-deps.sh          build the broker
 #   scripts/install-deps.sh test     build and run every test
+#   scripts/install-deps.sh bench    build the benchmarks (librdkafka for the client benchmark)
 set -euo pipefail
 
 packages=(g++ cmake ninja-build libspdlog-dev libfmt-dev)

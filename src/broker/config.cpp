@@ -148,45 +148,15 @@ class ConfigBuilder {
 
 bool read_properties(std::string_view text, std::string_view path, BrokerConfig& config,
                      std::string& error) {
-  std::istringstream in{std::string(text)};
-  std::string line;
-  int line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    int first_line = line_no;
-    std::string_view t = trim(line);
-    if (t.empty() || t.front() == '#' || t.front() == '!') continue;
-    std::string logical(t);
-    // A line ending in an odd number of backslashes continues on the next.
-    auto continues = [](const std::string& s) {
-      size_t n = 0;
-      for (auto it = s.rbegin(); it != s.rend() && *it == '\\'; ++it) ++n;
-      return n % 2 == 1;
-    };
-    while (continues(logical) && std::getline(in, line)) {
-      ++line_no;
-      logical.pop_back();
-      logical += trim(line);
-    }
-    size_t sep = std::string::npos;
-    for (size_t i = 0; i < logical.size(); ++i) {
-      if (logical[i] == '\\') {
-        ++i;
-        continue;
-      }
-      if (logical[i] == '=' || logical[i] == ':') {
-        sep = i;
-        break;
-      }
-    }
-    std::string origin = fmt::format("{}:{}", path, first_line);
-    if (sep == std::string::npos || sep == 0) {
-      error = fmt::format("{}: malformed line '{}': expected key=value", origin, logical);
+  for (PropertyLine& entry : parse_java_properties(text)) {
+    std::string origin = fmt::format("{}:{}", path, entry.line);
+    if (!entry.has_separator || entry.key.empty()) {
+      error = fmt::format("{}: malformed line '{}{}{}': expected key=value", origin, entry.key,
+                          entry.value.empty() ? "" : " ", entry.value);
       return false;
     }
-    std::string key = unescape_property(trim(std::string_view(logical).substr(0, sep)));
-    std::string value = unescape_property(trim(std::string_view(logical).substr(sep + 1)));
-    config.properties[key] = PropertySource{std::move(value), std::move(origin)};
+    config.properties[std::move(entry.key)] =
+        PropertySource{std::move(entry.value), std::move(origin)};
   }
   return true;
 }

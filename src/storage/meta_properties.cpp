@@ -18,47 +18,6 @@ using kb::wire::Uuid;
 
 namespace {
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\f'; }
-
-// Splits the text into logical lines: a line ending in an odd number of
-// backslashes continues on the next one (leading blanks of which are dropped).
-std::vector<std::string> logical_lines(std::string_view text) {
-  std::vector<std::string> lines;
-  std::string current;
-  bool continuing = false;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find_first_of("\r\n", start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(start, end - start);
-    if (continuing) {
-      size_t skip = 0;
-      while (skip < line.size() && is_blank(line[skip])) ++skip;
-      line.remove_prefix(skip);
-    }
-    size_t backslashes = 0;
-    while (backslashes < line.size() && line[line.size() - 1 - backslashes] == '\\') ++backslashes;
-    bool is_comment = !continuing && !line.empty() &&
-                      (line.find_first_not_of(" \t\f") != std::string_view::npos) &&
-                      (line[line.find_first_not_of(" \t\f")] == '#' ||
-                       line[line.find_first_not_of(" \t\f")] == '!');
-    if (!is_comment && backslashes % 2 == 1) {
-      current.append(line.substr(0, line.size() - 1));
-      continuing = true;
-    } else {
-      current.append(line);
-      lines.push_back(std::move(current));
-      current.clear();
-      continuing = false;
-    }
-    if (end == text.size()) break;
-    start = end + 1;
-    if (text[end] == '\r' && start < text.size() && text[start] == '\n') ++start;
-  }
-  if (continuing) lines.push_back(std::move(current));
-  return lines;
-}
-
 std::optional<int32_t> parse_int32(std::string_view s) {
   int32_t v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -110,32 +69,9 @@ std::string escape(std::string_view s, bool is_key) {
 
 Result<MetaProperties> parse_meta_properties(std::string_view text) {
   std::vector<std::pair<std::string, std::string>> entries;
-  for (const std::string& raw : logical_lines(text)) {
-    std::string_view line(raw);
-    size_t first = 0;
-    while (first < line.size() && is_blank(line[first])) ++first;
-    line.remove_prefix(first);
-    if (line.empty() || line[0] == '#' || line[0] == '!') continue;
-    // The key ends at the first unescaped '=', ':' or blank.
-    size_t key_end = 0;
-    while (key_end < line.size()) {
-      char c = line[key_end];
-      if (c == '\\') {
-        key_end += 2;
-        continue;
-      }
-      if (c == '=' || c == ':' || is_blank(c)) break;
-      ++key_end;
-    }
-    key_end = std::min(key_end, line.size());
-    size_t value_start = key_end;
-    while (value_start < line.size() && is_blank(line[value_start])) ++value_start;
-    if (value_start < line.size() && (line[value_start] == '=' || line[value_start] == ':')) {
-      ++value_start;
-      while (value_start < line.size() && is_blank(line[value_start])) ++value_start;
-    }
-    std::string key = unescape_property(line.substr(0, key_end));
-    std::string value = unescape_property(line.substr(value_start));
+  for (PropertyLine& line : parse_java_properties(text)) {
+    std::string key = std::move(line.key);
+    std::string value = std::move(line.value);
     // A repeated key: the last one wins, as in Java.
     bool replaced = false;
     for (auto& [k, v] : entries)

@@ -1,67 +1,29 @@
 #pragma once
 
-// Java properties escapes, shared by server.properties and meta.properties.
+// Java properties files (server.properties, meta.properties), read as
+// java.util.Properties.load reads them.
 
-#include <charconv>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kb {
 
-namespace detail {
-inline void append_utf8(std::string& out, unsigned code) {
-  if (code < 0x80) {
-    out.push_back(static_cast<char>(code));
-  } else if (code < 0x800) {
-    out.push_back(static_cast<char>(0xc0 | (code >> 6)));
-    out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
-  } else {
-    out.push_back(static_cast<char>(0xe0 | (code >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
-  }
-}
+struct PropertyLine {
+  std::string key;
+  std::string value;
+  int line = 0;                // where the logical line starts, from 1
+  bool has_separator = false;  // '=' or ':' after the key (Java also accepts blanks alone)
+};
 
-}  // namespace detail
+// Every key/value in file order (a repeated key appears twice; the last one
+// wins for Java). Lines ending in an odd number of backslashes continue on the
+// next (whose leading blanks are dropped); '#' and '!' start comments; the key
+// ends at the first unescaped '=', ':' or blank.
+std::vector<PropertyLine> parse_java_properties(std::string_view text);
 
 // Java properties escapes: \t \n \r \f, \uXXXX (as UTF-8), anything else
 // stands for itself (so "\:" is ":" and "\\" is "\").
-inline std::string unescape_property(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '\\' || i + 1 == s.size()) {
-      out.push_back(s[i]);
-      continue;
-    }
-    char c = s[++i];
-    if (c == 'u' && i + 4 < s.size()) {
-      unsigned code = 0;
-      auto [end, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 5, code, 16);
-      if (ec == std::errc() && end == s.data() + i + 5) {
-        detail::append_utf8(out, code);
-        i += 4;
-        continue;
-      }
-    }
-    switch (c) {
-      case 't':
-        out.push_back('\t');
-        break;
-      case 'n':
-        out.push_back('\n');
-        break;
-      case 'r':
-        out.push_back('\r');
-        break;
-      case 'f':
-        out.push_back('\f');
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
+std::string unescape_property(std::string_view s);
 
 }  // namespace kb
