@@ -5,6 +5,8 @@
 #   scripts/fuzz.sh 600          10 minutes per target
 #   scripts/fuzz.sh 30 request   only the named targets
 #   scripts/fuzz.sh --seeds      regenerate fuzz/corpus with the project's encoders
+#   scripts/fuzz.sh --coverage   line coverage of src/ by each target's corpus (the seeds plus
+#                                what the last run found, build/fuzz/corpus), via llvm-cov
 # A crash, sanitizer report, timeout (a hang) or an allocation over the bounds
 # below fails the run; the reproducer is left in build/fuzz/artifacts/.
 set -euo pipefail
@@ -27,10 +29,36 @@ if [ "${1:-}" = "--seeds" ]; then
   exit 0
 fi
 
+all_targets=(frame request message record_batch metadata_log segment_recovery)
+
+if [ "${1:-}" = "--coverage" ]; then
+  cov=build/fuzz-coverage
+  CC=clang CXX=clang++ cmake -G Ninja -S . -B "$cov" -DCMAKE_BUILD_TYPE=Debug -DKB_FUZZ=ON \
+    -DKB_BUILD_TESTS=OFF -DKB_BUILD_BENCH=OFF "${launcher[@]}" \
+    -DCMAKE_CXX_FLAGS="-fprofile-instr-generate -fcoverage-mapping" \
+    -DCMAKE_EXE_LINKER_FLAGS="-fprofile-instr-generate" >/dev/null
+  cmake --build "$cov" -j "$jobs"
+  [ -w /dev/shm ] && export TMPDIR=/dev/shm
+  rm -f "$cov"/*.profraw
+  objects=()
+  for t in "${all_targets[@]}"; do
+    corpora=(fuzz/corpus/"$t")
+    [ -d "$build/corpus/$t" ] && corpora+=("$build/corpus/$t")
+    LLVM_PROFILE_FILE="$cov/$t.profraw" ASAN_OPTIONS=detect_leaks=0 \
+      "$cov/fuzz/${t}_fuzzer" -runs=0 "${corpora[@]}" >/dev/null 2>&1
+    objects+=(-object "$cov/fuzz/${t}_fuzzer")
+  done
+  llvm-profdata-14 merge -sparse "$cov"/*.profraw -o "$cov/all.profdata"
+  echo "== Line coverage of src/ by the fuzz corpora (all targets together)"
+  llvm-cov-14 report "${objects[@]:1}" -instr-profile="$cov/all.profdata" \
+    "$(pwd)/src" | awk 'NR <= 2 || /^TOTAL/ || /\.cpp/' | sed "s|$(pwd)/||"
+  exit 0
+fi
+
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(frame request message record_batch metadata_log segment_recovery)
+[ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 
 mkdir -p "$build/artifacts"
 # The storage targets write small log directories per input; on tmpfs their
