@@ -76,6 +76,7 @@ inline void write_file(const std::filesystem::path& path, std::span<const uint8_
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(bytes.data()),
             static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
 // Gives every batch in `bytes` (walked by its length field) a correct CRC, so

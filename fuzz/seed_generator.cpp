@@ -114,8 +114,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path corpus = argv[1];
-  for (const char* target :
-       {"request", "message", "frame", "record_batch", "metadata_log", "segment_recovery"})
+  for (const char* target : {"request", "message", "frame", "record_batch", "metadata_log",
+                             "segment_recovery", "properties"})
     fs::create_directories(corpus / target);
 
   const Bytes batch = sample_batch(3);
@@ -182,6 +182,15 @@ int main(int argc, char** argv) {
   no_index.insert(no_index.end(), log.begin(), log.end());
   write(corpus / "segment_recovery" / "no-index", no_index);
 
+  write(corpus / "properties" / "meta.properties", read_all(dir.path() / "meta.properties"));
+  write(corpus / "properties" / "partition.metadata",
+        read_all(partition / storage::kPartitionMetadataFile));
+  const std::string server =
+      "# a server.properties\nprocess.roles=broker,controller\nnode.id=1\n"
+      "listeners=PLAINTEXT://:9092,CONTROLLER://:9093\n"
+      "controller.listener.names=CONTROLLER\nlog.dirs=/tmp/kb\\\n  -logs\n"
+      "num.partitions: 3\nadvertised.listeners=PLAINTEXT://h\\u0041st:9092\n";
+  write(corpus / "properties" / "server.properties", Bytes(server.begin(), server.end()));
   std::printf("wrote %zu request seeds and the other corpora to %s\n", requests,
               corpus.string().c_str());
   return 0;

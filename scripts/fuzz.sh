@@ -29,7 +29,7 @@ if [ "${1:-}" = "--seeds" ]; then
   exit 0
 fi
 
-all_targets=(frame request message record_batch metadata_log segment_recovery)
+all_targets=(frame request message record_batch metadata_log segment_recovery properties)
 
 if [ "${1:-}" = "--coverage" ]; then
   cov=build/fuzz-coverage
