@@ -41,6 +41,7 @@ struct Options {
   size_t size = 100;
   int64_t rate = 1000;
   std::string acks = "1";
+  std::string idempotence = "false";  // enable.idempotence (needs acks=all)
 };
 
 Options parse(int argc, char** argv) {
@@ -62,6 +63,8 @@ Options parse(int argc, char** argv) {
       o.rate = std::stoll(v);
     else if (k == "--acks")
       o.acks = v;
+    else if (k == "--idempotence")
+      o.idempotence = v;
     else
       fail(fmt::format("unknown option {}", k));
   }
@@ -94,7 +97,7 @@ rd_kafka_t* make_producer(const Options& o, int linger_ms) {
   set(conf, "linger.ms", std::to_string(linger_ms));
   set(conf, "batch.size", std::to_string(1 << 20));
   set(conf, "queue.buffering.max.kbytes", std::to_string(256 << 10));
-  set(conf, "enable.idempotence", "false");
+  set(conf, "enable.idempotence", o.idempotence);
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);

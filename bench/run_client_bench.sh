@@ -9,7 +9,8 @@
 #
 # Environment: KB_CLIENT_MESSAGES_100 (default 1000000), KB_CLIENT_MESSAGES_1K (default 300000),
 # KB_CLIENT_LATENCY_MESSAGES (default 5000), KB_CLIENT_LATENCY_RATE (msgs/s, default 1000),
-# KB_CLIENT_ACKS (default 1), KB_BENCH_PIN (default 1: broker on CPU 1, client on CPU 0).
+# KB_CLIENT_ACKS (default 1), KB_CLIENT_IDEMPOTENCE (default false; true needs
+# KB_CLIENT_ACKS=all), KB_BENCH_PIN (default 1: broker on CPU 1, client on CPU 0).
 set -euo pipefail
 
 readonly MESSAGES_100=${KB_CLIENT_MESSAGES_100:-1000000}
@@ -17,6 +18,7 @@ readonly MESSAGES_1K=${KB_CLIENT_MESSAGES_1K:-300000}
 readonly LATENCY_MESSAGES=${KB_CLIENT_LATENCY_MESSAGES:-5000}
 readonly LATENCY_RATE=${KB_CLIENT_LATENCY_RATE:-1000}
 readonly ACKS=${KB_CLIENT_ACKS:-1}
+readonly IDEMPOTENCE=${KB_CLIENT_IDEMPOTENCE:-false}
 
 # shellcheck disable=SC2034  # die in lib.sh names the script with it
 BENCH_NAME=run_client_bench
@@ -51,15 +53,15 @@ measure() {
     'BEGIN { printf "%.2f", (t / hz) / g }')
 }
 
-printf '\n== librdkafka %s end to end: one partition, acks=%s (%s) ==\n' \
-  "$(pkg-config --modversion rdkafka)" "$ACKS" "$PLACEMENT"
+printf '\n== librdkafka %s end to end: one partition, acks=%s, idempotence=%s (%s) ==\n' \
+  "$(pkg-config --modversion rdkafka)" "$ACKS" "$IDEMPOTENCE" "$PLACEMENT"
 printf '%-8s %10s %12s %10s %12s %10s %16s\n' size messages "produce/s" "MB/s" "consume/s" "MB/s" \
   "broker CPU s/GB"
 for row in "100 $MESSAGES_100" "1024 $MESSAGES_1K"; do
   read -r size messages <<<"$row"
   gigabytes=$(awk -v s="$size" -v m="$messages" 'BEGIN { print s * m / 1e9 }')
   measure "$gigabytes" throughput --bootstrap "$BOOTSTRAP" --topic "throughput-$size" \
-    --messages "$messages" --size "$size" --acks "$ACKS"
+    --messages "$messages" --size "$size" --acks "$ACKS" --idempotence "$IDEMPOTENCE"
   printf '%-8s %10s %12s %10s %12s %10s %16s\n' "$size B" "$messages" \
     "$(field "$LINE" produce_msgs_per_sec)" "$(field "$LINE" produce_mb_per_sec)" \
     "$(field "$LINE" consume_msgs_per_sec)" "$(field "$LINE" consume_mb_per_sec)" "$CPU_PER_GB"
@@ -71,7 +73,8 @@ printf '%-8s %10s %10s %10s %10s\n' size messages "p50 us" "p99 us" "max us"
 for size in 100 1024; do
   gigabytes=$(awk -v s="$size" -v m="$LATENCY_MESSAGES" 'BEGIN { print s * m / 1e9 }')
   measure "$gigabytes" latency --bootstrap "$BOOTSTRAP" --topic "latency-$size" \
-    --messages "$LATENCY_MESSAGES" --size "$size" --rate "$LATENCY_RATE" --acks "$ACKS"
+    --messages "$LATENCY_MESSAGES" --size "$size" --rate "$LATENCY_RATE" --acks "$ACKS" \
+    --idempotence "$IDEMPOTENCE"
   printf '%-8s %10s %10s %10s %10s\n' "$size B" "$LATENCY_MESSAGES" "$(field "$LINE" p50_us)" \
     "$(field "$LINE" p99_us)" "$(field "$LINE" max_us)"
 done

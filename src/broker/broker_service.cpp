@@ -13,8 +13,12 @@ using handlers::Clock;
 using protocol::ApiKey;
 
 BrokerService::BrokerService(net::EventLoop& loop, const handlers::ApiRegistry& registry,
-                             cluster::BrokerState& state)
-    : loop_(loop), registry_(registry), state_(state), seen_generation_(state.data_generation) {
+                             cluster::BrokerState& state, std::string listener)
+    : loop_(loop),
+      registry_(registry),
+      state_(state),
+      seen_generation_(state.data_generation),
+      listener_(std::move(listener)) {
   loop_.add_before_sleep([this] { retry_on_new_data(); });
 }
 
@@ -88,7 +92,8 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
   // ApiVersions answers with header v0 at every version, so a client can read
   // it before knowing what the broker speaks.
   protocol::write_response_header(writer, header.correlation_id, flexible && !is_api_versions);
-  handlers::RequestContext ctx{header, registry_, state_, arrival, loop_.now(), may_wait, {}};
+  handlers::RequestContext ctx{header,      registry_, state_, arrival,
+                               loop_.now(), may_wait,  {},     listener_};
   handlers::DispatchResult result;
   try {
     result = entry->dispatch(ctx, reader, header.api_version, writer);

@@ -120,6 +120,8 @@ int main(int argc, char** argv) {
   state.log_config = config.log;
   state.auto_create_topics = config.auto_create_topics;
   state.default_partitions = config.num_partitions;
+  for (const auto& [key, source] : config.properties)
+    if (source.origin != "default") state.static_configs[key] = source.value;
   kb::cluster::LogDirOptions log_dir_options;
   log_dir_options.log_dir = config.log_dirs.front();
   log_dir_options.node_id = config.node_id;
@@ -136,7 +138,10 @@ int main(int argc, char** argv) {
   kb::handlers::ApiRegistry registry = kb::handlers::make_broker_registry();
   for (const auto& l : config.advertised_listeners)
     state.endpoints.push_back({l.name, l.host, l.port});
-  kb::broker::BrokerService service(loop, registry, state);
+  // One service per listener: each knows its listener's name (Metadata
+  // answers with that listener's advertised address) and keeps its own
+  // connections' waiting requests (connection ids are per listener).
+  std::vector<std::unique_ptr<kb::broker::BrokerService>> services;
 
   kb::net::ServerOptions options;
   options.max_frame_size = static_cast<size_t>(config.socket_request_max_bytes);
@@ -146,6 +151,8 @@ int main(int argc, char** argv) {
 
   std::vector<std::unique_ptr<kb::net::TcpServer>> servers;
   for (const auto& listener : config.listeners) {
+    auto& service = *services.emplace_back(
+        std::make_unique<kb::broker::BrokerService>(loop, registry, state, listener.name));
     auto server = std::make_unique<kb::net::TcpServer>(loop, service, options);
     std::string error = server->listen({listener.host, listener.port});
     if (!error.empty()) {
@@ -165,7 +172,7 @@ int main(int argc, char** argv) {
     if (shutting_down) return;
     shutting_down = true;
     spdlog::info("signal {}: shutting down", signo);
-    service.complete_waiting();
+    for (auto& service : services) service->complete_waiting();
     for (auto& s : servers) s->drain();
     loop.run_after(kShutdownBound, [&] {
       spdlog::warn("shutdown: output still pending after {} s, closing", kShutdownBound.count());
@@ -182,6 +189,7 @@ int main(int argc, char** argv) {
   spdlog::info("broker {} of cluster {} started (log dir {})", config.node_id, state.cluster_id,
                config.log_dirs.front());
   loop.run();
+  state.producer_states.write_snapshots();
   spdlog::info("broker stopped");
   return 0;
 }

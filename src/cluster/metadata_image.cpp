@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kb/cluster/config_catalog.hpp"
 #include "kb/cluster/topic_admin.hpp"
 
 namespace kb::cluster {
@@ -71,7 +72,14 @@ void apply_metadata_record(BrokerState& state, const storage::MetadataRecord& re
             }
             ++p->partition_epoch;
           },
-          [&](const storage::RemoveTopicRecord& r) { topics.remove_topic(r.topic_id); },
+          [&](const storage::RemoveTopicRecord& r) {
+            // The topic's configs go with it (a topic created again later
+            // under the same name starts from the defaults).
+            if (const TopicInfo* t = topics.find(r.topic_id))
+              state.configs.erase({kTopicResource, t->name});
+            topics.remove_topic(r.topic_id);
+            state.producer_states.forget_topic(r.topic_id);
+          },
           [&](const storage::FeatureLevelRecord& r) { state.features[r.name] = r.feature_level; },
           [&](const storage::ProducerIdsRecord& r) {
             state.next_producer_id = std::max(state.next_producer_id, r.next_producer_id);

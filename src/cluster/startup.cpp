@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "kb/cluster/metadata_image.hpp"
+#include "kb/cluster/topic_admin.hpp"
 #include "kb/storage/meta_properties.hpp"
 #include "kb/storage/metadata_log.hpp"
 
@@ -67,6 +68,8 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
   } else {
     spdlog::info("metadata log: {} not found, starting with no topics", metadata_dir.string());
   }
+  // Directories a topic deletion marked but a crash kept from removing.
+  remove_deleted_partition_dirs(options.log_dir);
   report_unknown_entries(options.log_dir, state.topics);
   state.logs = std::make_unique<PartitionLogs>(options.log_dir, options.partition_options);
   return {};

@@ -4,8 +4,14 @@
 #include <stdexcept>
 
 #include "kb/handlers/api_versions.hpp"
+#include "kb/handlers/create_partitions.hpp"
+#include "kb/handlers/create_topics.hpp"
+#include "kb/handlers/delete_topics.hpp"
+#include "kb/handlers/describe_cluster.hpp"
+#include "kb/handlers/describe_configs.hpp"
 #include "kb/handlers/describe_topic_partitions.hpp"
 #include "kb/handlers/fetch.hpp"
+#include "kb/handlers/init_producer_id.hpp"
 #include "kb/handlers/list_offsets.hpp"
 #include "kb/handlers/metadata.hpp"
 #include "kb/handlers/produce.hpp"
@@ -37,6 +43,12 @@ ApiRegistry make_broker_registry() {
   registry.add(fetch_entry());
   registry.add(metadata_entry());
   registry.add(list_offsets_entry());
+  registry.add(init_producer_id_entry());
+  registry.add(create_topics_entry());
+  registry.add(delete_topics_entry());
+  registry.add(create_partitions_entry());
+  registry.add(describe_configs_entry());
+  registry.add(describe_cluster_entry());
   return registry;
 }
 

@@ -1,6 +1,7 @@
 #include "kb/handlers/metadata.hpp"
 
 #include "kb/cluster/topic_admin.hpp"
+#include "kb/handlers/announced_broker.hpp"
 #include "kb/handlers/authorized_operations.hpp"
 #include "kb/protocol/error_code.hpp"
 
@@ -12,13 +13,6 @@ using protocol::MetadataResponse;
 using protocol::to_wire;
 
 namespace {
-
-// Clients connect to what is announced here, so a wildcard bind address is
-// never announced: it becomes localhost.
-std::string announced_host(const std::string& host) {
-  if (host.empty() || host == "0.0.0.0" || host == "::") return "localhost";
-  return host;
-}
 
 MetadataResponse::MetadataResponseTopic describe(const cluster::TopicInfo& topic,
                                                  bool with_operations) {
@@ -55,12 +49,11 @@ std::optional<MetadataResponse> handle_metadata(RequestContext& ctx, const Metad
                                                 int16_t version) {
   cluster::BrokerState& state = ctx.state;
   MetadataResponse response;
-  for (const auto& e : state.endpoints) {
+  if (auto announced = announced_broker(ctx)) {
     auto& b = response.brokers.emplace_back();
     b.node_id = state.node_id;
-    b.host = announced_host(e.host);
-    b.port = e.port;
-    break;  // one broker, announced on its first advertised listener
+    b.host = std::move(announced->host);
+    b.port = announced->port;
   }
   response.cluster_id = state.cluster_id;
   response.controller_id = state.node_id;

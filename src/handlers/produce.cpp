@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "kb/protocol/error_code.hpp"
+#include "kb/storage/producer_state.hpp"
 #include "kb/storage/record_batch.hpp"
 
 namespace kb::handlers {
@@ -169,6 +170,47 @@ int64_t now_ms() {
       .count();
 }
 
+// An idempotent batch (one with a producer id) is checked against the
+// partition's producer state as Kafka does. nullopt: append it, then record it
+// in `producers`. Otherwise the answer: a resent batch gets its first append's
+// offsets (and, as in Kafka, its max timestamp as log append time) with
+// nothing written; a gap or a new epoch not starting at 0 gets
+// OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch INVALID_PRODUCER_EPOCH.
+std::optional<PartitionResponse> check_producer_sequence(RequestContext& ctx,
+                                                         const cluster::TopicInfo& topic,
+                                                         int32_t index, storage::PartitionLog& log,
+                                                         storage::Bytes batch,
+                                                         storage::ProducerStateTable*& producers) {
+  auto header = storage::RecordBatchHeader::parse(batch);
+  if (!header || header->producer_id == storage::kNoProducerId) return std::nullopt;
+  auto table = ctx.state.producer_states.find_or_load(topic.id, index, log, now_ms());
+  if (!table) {
+    spdlog::error("produce {}-{}: {}", topic.name, index, table.error().message);
+    return partition_error(index, ErrorCode::kKafkaStorageError, table.error().message);
+  }
+  storage::SequenceCheck check = (*table)->check(*header);
+  switch (check.verdict) {
+    case storage::SequenceVerdict::append:
+      producers = *table;
+      return std::nullopt;
+    case storage::SequenceVerdict::duplicate: {
+      PartitionResponse p;
+      p.index = index;
+      p.base_offset = check.duplicate.first_offset;
+      p.log_append_time_ms = check.duplicate.timestamp;
+      p.log_start_offset = log.log_start_offset();
+      return p;
+    }
+    case storage::SequenceVerdict::out_of_order:
+      spdlog::debug("produce {}-{}: {}", topic.name, index, check.message);
+      return partition_error(index, ErrorCode::kOutOfOrderSequenceNumber);
+    case storage::SequenceVerdict::old_epoch:
+      spdlog::debug("produce {}-{}: {}", topic.name, index, check.message);
+      return partition_error(index, ErrorCode::kInvalidProducerEpoch);
+  }
+  return std::nullopt;
+}
+
 PartitionResponse append_partition(RequestContext& ctx, const cluster::TopicInfo& topic,
                                    const cluster::PartitionInfo& info,
                                    const TopicSettings& settings, storage::Bytes records) {
@@ -186,12 +228,16 @@ PartitionResponse append_partition(RequestContext& ctx, const cluster::TopicInfo
     spdlog::error("produce {}-{}: {}", topic.name, index, log.error().message);
     return partition_error(index, ErrorCode::kKafkaStorageError, log.error().message);
   }
+  storage::ProducerStateTable* producers = nullptr;
+  if (auto answer = check_producer_sequence(ctx, topic, index, **log, batch, producers))
+    return *answer;
   const int64_t end_before = (*log)->log_end_offset();
   auto appended = (*log)->append(batch, info.leader_epoch);
   if (!appended) {
     spdlog::error("produce {}-{}: append failed: {}", topic.name, index, appended.error().message);
     return partition_error(index, ErrorCode::kKafkaStorageError, appended.error().message);
   }
+  if (producers) producers->update(*storage::RecordBatchHeader::parse(batch));
   ++ctx.state.data_generation;
 
   // log.flush.interval.messages: flush whenever the log end offset passes a

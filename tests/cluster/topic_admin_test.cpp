@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
+#include "kb/cluster/config_catalog.hpp"
 #include "kb/cluster/startup.hpp"
 
 namespace kb::cluster {
@@ -69,6 +72,248 @@ TEST_F(TopicAdminTest, RefusesCollisionsInvalidNamesAndPartitionCounts) {
   EXPECT_EQ(create_topic(state, "x/y", 1).error, CreateTopicError::kInvalidName);
   EXPECT_EQ(create_topic(state, "zero", 0).error, CreateTopicError::kInvalidPartitions);
   EXPECT_FALSE(std::filesystem::exists(dir_ / "x"));
+  // The metadata log's own topic name is refused, and its directory untouched.
+  EXPECT_EQ(create_topic(state, "__cluster_metadata", 1).error, CreateTopicError::kInvalidRequest);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "__cluster_metadata-0" / "00000000000000000000.log"));
+  BrokerState again;
+  load(again);
+  EXPECT_NE(again.topics.find("a.b"), nullptr);
+}
+
+TEST_F(TopicAdminTest, CreateWithConfigsValidatesEverythingBeforeWriting) {
+  BrokerState state;
+  load(state);
+  NewTopic t;
+  t.name = "conf";
+  t.partitions = 2;
+  t.configs = {{"retention.ms", "1000"}, {"cleanup.policy", "compact,delete"}};
+  // validate_only: the answer, nothing written.
+  auto checked = create_topic(state, t, true);
+  ASSERT_EQ(checked.error, AdminError::kNone) << checked.message;
+  EXPECT_EQ(checked.partitions, 2);
+  EXPECT_EQ(checked.replication_factor, 1);
+  EXPECT_EQ(checked.topic, nullptr);
+  EXPECT_EQ(state.topics.find("conf"), nullptr);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "conf-0"));
+
+  NewTopic bad = t;
+  bad.configs["no.such.config"] = "1";
+  EXPECT_EQ(create_topic(state, bad, false).error, AdminError::kInvalidConfig);
+  bad = t;
+  bad.configs["retention.ms"] = "soon";
+  EXPECT_EQ(create_topic(state, bad, false).error, AdminError::kInvalidConfig);
+  bad = t;
+  bad.configs["cleanup.policy"] = "shred";
+  EXPECT_EQ(create_topic(state, bad, false).error, AdminError::kInvalidConfig);
+  bad = t;
+  bad.replication_factor = 3;
+  EXPECT_EQ(create_topic(state, bad, false).error, AdminError::kInvalidReplicationFactor);
+  bad.replication_factor = 0;
+  EXPECT_EQ(create_topic(state, bad, false).error, AdminError::kInvalidReplicationFactor);
+  bad = t;
+  bad.partitions = -2;
+  EXPECT_EQ(create_topic(state, bad, false).error, AdminError::kInvalidPartitions);
+  EXPECT_EQ(state.topics.size(), 0u);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "__cluster_metadata-0"));
+
+  auto created = create_topic(state, t, false);
+  ASSERT_EQ(created.error, AdminError::kNone) << created.message;
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "conf-0" / "partition.metadata"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "conf-1"));
+  EXPECT_EQ(state.configs.at({kTopicResource, "conf"}).at("retention.ms"), "1000");
+
+  BrokerState again;
+  load(again);
+  EXPECT_EQ(again.configs.at({kTopicResource, "conf"}).at("cleanup.policy"), "compact,delete");
+  EXPECT_EQ(again.topics.find("conf")->partitions.size(), 2u);
+}
+
+TEST_F(TopicAdminTest, ManualAssignmentsNameOnlyThisBroker) {
+  BrokerState state;
+  load(state);
+  NewTopic t;
+  t.name = "manual";
+  t.assignments = {{1, {1}}, {0, {1}}};
+  auto r = create_topic(state, t, false);
+  ASSERT_EQ(r.error, AdminError::kNone) << r.message;
+  EXPECT_EQ(r.topic->partitions.size(), 2u);
+
+  NewTopic bad;
+  bad.name = "bad";
+  bad.assignments = {{0, {2}}};
+  EXPECT_EQ(create_topic(state, bad, false).error, AdminError::kInvalidReplicaAssignment);
+  bad.assignments = {{0, {1, 1}}};
+  EXPECT_EQ(create_topic(state, bad, false).error, AdminError::kInvalidReplicaAssignment);
+  bad.assignments = {{0, {}}};
+  EXPECT_EQ(create_topic(state, bad, false).error, AdminError::kInvalidReplicaAssignment);
+  bad.assignments = {{0, {1}}, {2, {1}}};  // not 0..n-1
+  EXPECT_EQ(create_topic(state, bad, false).error, AdminError::kInvalidReplicaAssignment);
+  bad.assignments = {{0, {1}}};
+  bad.partitions = 1;  // assignments want -1
+  EXPECT_EQ(create_topic(state, bad, false).error, AdminError::kInvalidRequest);
+}
+
+TEST_F(TopicAdminTest, DeletionIsReplayedAndTheNameCanBeUsedAgain) {
+  wire::Uuid first_id;
+  {
+    BrokerState state;
+    load(state);
+    NewTopic t;
+    t.name = "gone";
+    t.partitions = 2;
+    t.configs = {{"retention.ms", "1000"}};
+    auto r = create_topic(state, t, false);
+    ASSERT_EQ(r.error, AdminError::kNone);
+    first_id = r.topic->id;
+    // Some data in a partition, and its log open.
+    auto log = state.logs->find("gone", 0);
+    ASSERT_TRUE(log && *log != nullptr);
+    ASSERT_TRUE(delete_topic(state, first_id).ok());
+    EXPECT_EQ(state.topics.find("gone"), nullptr);
+    EXPECT_EQ(state.logs->open_count(), 0u);
+    EXPECT_FALSE(state.configs.contains({kTopicResource, "gone"}));
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "gone-0"));
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "gone-1"));
+    EXPECT_EQ(delete_topic(state, first_id).error, AdminError::kUnknownTopic);
+  }
+  {
+    BrokerState state;
+    load(state);
+    EXPECT_EQ(state.topics.find("gone"), nullptr);
+    EXPECT_FALSE(state.configs.contains({kTopicResource, "gone"}));
+    auto r = create_topic(state, "gone", 1);
+    ASSERT_EQ(r.error, AdminError::kNone) << r.message;
+    EXPECT_NE(r.topic->id, first_id);
+  }
+  BrokerState state;
+  load(state);
+  const TopicInfo* t = state.topics.find("gone");
+  ASSERT_NE(t, nullptr);
+  EXPECT_NE(t->id, first_id);
+  EXPECT_EQ(t->partitions.size(), 1u);
+  EXPECT_EQ(state.topics.find(first_id), nullptr);
+  EXPECT_FALSE(state.configs.contains({kTopicResource, "gone"}));
+}
+
+TEST_F(TopicAdminTest, LeftoverDirectoriesAreMovedAsideOrRemoved) {
+  // A directory of an earlier topic of the same name (its deletion cut short
+  // by a crash) is moved aside, not reused.
+  std::filesystem::create_directories(dir_ / "again-0");
+  { std::ofstream(dir_ / "again-0" / "00000000000000000000.log") << "old"; }
+  // A directory a deletion marked is removed at start-up; other names stay.
+  const auto marked = dir_ / "old-3.0123456789abcdef0123456789abcdef-delete";
+  std::filesystem::create_directories(marked);
+  std::filesystem::create_directories(dir_ / "keep-delete");
+  BrokerState state;
+  load(state);
+  EXPECT_FALSE(std::filesystem::exists(marked));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "keep-delete"));
+  ASSERT_EQ(create_topic(state, "again", 1).error, AdminError::kNone);
+  size_t strays = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir_))
+    if (e.path().filename().string().starts_with("again-0.") &&
+        e.path().filename().string().ends_with("-stray"))
+      ++strays;
+  EXPECT_EQ(strays, 1u);
+  auto log = state.logs->find("again", 0);
+  ASSERT_TRUE(log && *log != nullptr);
+  EXPECT_EQ((*log)->log_end_offset(), 0);
+  EXPECT_EQ((*log)->topic_id(), state.topics.find("again")->id);
+}
+
+TEST_F(TopicAdminTest, PartitionsOnlyGrow) {
+  BrokerState state;
+  load(state);
+  ASSERT_EQ(create_topic(state, "grow", 2).error, AdminError::kNone);
+  EXPECT_EQ(create_partitions(state, "grow", 2, std::nullopt, false).error,
+            AdminError::kInvalidPartitions);
+  EXPECT_EQ(create_partitions(state, "grow", 1, std::nullopt, false).error,
+            AdminError::kInvalidPartitions);
+  EXPECT_EQ(create_partitions(state, "nope", 3, std::nullopt, false).error,
+            AdminError::kUnknownTopic);
+  EXPECT_EQ(
+      create_partitions(state, "grow", 4, std::vector<std::vector<int32_t>>{{1}}, false).error,
+      AdminError::kInvalidReplicaAssignment);
+  EXPECT_EQ(
+      create_partitions(state, "grow", 3, std::vector<std::vector<int32_t>>{{7}}, false).error,
+      AdminError::kInvalidReplicaAssignment);
+  EXPECT_TRUE(create_partitions(state, "grow", 5, std::nullopt, true).ok());
+  EXPECT_EQ(state.topics.find("grow")->partitions.size(), 2u);
+  EXPECT_TRUE(
+      create_partitions(state, "grow", 4, std::vector<std::vector<int32_t>>{{1}, {1}}, false).ok());
+  EXPECT_EQ(state.topics.find("grow")->partitions.size(), 4u);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "grow-3"));
+  BrokerState again;
+  load(again);
+  const TopicInfo* t = again.topics.find("grow");
+  ASSERT_NE(t, nullptr);
+  ASSERT_EQ(t->partitions.size(), 4u);
+  EXPECT_EQ(t->partitions[3].leader, 1);
+}
+
+TEST(ConfigCatalog, TopicConfigsAreCheckedByType) {
+  EXPECT_EQ(topic_config_problem("retention.ms", "-1"), "");
+  EXPECT_EQ(topic_config_problem("preallocate", "TRUE"), "");
+  EXPECT_EQ(topic_config_problem("min.cleanable.dirty.ratio", "0.25"), "");
+  EXPECT_EQ(topic_config_problem("message.timestamp.type", "LogAppendTime"), "");
+  EXPECT_NE(topic_config_problem("message.timestamp.type", "Now"), "");
+  EXPECT_NE(topic_config_problem("min.cleanable.dirty.ratio", "2"), "");
+  EXPECT_NE(topic_config_problem("segment.bytes", "10"), "");
+  EXPECT_NE(topic_config_problem("segment.bytes", "99999999999"), "");
+  EXPECT_NE(topic_config_problem("preallocate", "yes"), "");
+  EXPECT_NE(topic_config_problem("log.retention.ms", "1"), "");  // a broker key
+}
+
+TEST(ConfigCatalog, EffectiveValuesFollowKafkasPrecedence) {
+  BrokerState state;
+  state.static_configs["log.retention.hours"] = "24";
+  state.static_configs["log.segment.bytes"] = "1048576";
+  state.configs[{kTopicResource, "t"}]["segment.bytes"] = "2097152";
+  auto configs = describe_topic_configs(state, "t");
+  auto find = [&](std::string_view name) {
+    auto it = std::find_if(configs.begin(), configs.end(),
+                           [&](const EffectiveConfig& c) { return c.def->name == name; });
+    EXPECT_NE(it, configs.end()) << name;
+    return *it;
+  };
+  auto retention = find("retention.ms");
+  EXPECT_EQ(retention.value, "86400000");
+  EXPECT_EQ(retention.source, ConfigSource::kStaticBroker);
+  ASSERT_EQ(retention.synonyms.size(), 2u);
+  EXPECT_EQ(retention.synonyms[0].name, "log.retention.hours");
+  EXPECT_EQ(retention.synonyms[1].value, "168");  // the default, in hours
+  auto segment = find("segment.bytes");
+  EXPECT_EQ(segment.value, "2097152");
+  EXPECT_EQ(segment.source, ConfigSource::kTopic);
+  ASSERT_EQ(segment.synonyms.size(), 3u);
+  EXPECT_EQ(segment.synonyms[1].value, "1048576");
+  auto unset = describe_topic_configs(BrokerState{}, "t");
+  auto default_retention = std::find_if(unset.begin(), unset.end(), [](const EffectiveConfig& c) {
+    return c.def->name == "retention.ms";
+  });
+  ASSERT_NE(default_retention, unset.end());
+  EXPECT_EQ(default_retention->value, "604800000");
+  EXPECT_EQ(default_retention->source, ConfigSource::kDefault);
+  ASSERT_EQ(default_retention->synonyms.size(), 1u);
+  EXPECT_EQ(default_retention->synonyms[0].name, "log.retention.hours");
+  EXPECT_EQ(default_retention->synonyms[0].value, "168");
+  auto flush = find("flush.messages");
+  EXPECT_EQ(flush.source, ConfigSource::kDefault);
+  EXPECT_EQ(flush.value, "9223372036854775807");
+
+  state.node_id = 3;
+  auto broker = describe_broker_configs(state);
+  auto node = std::find_if(broker.begin(), broker.end(),
+                           [](const EffectiveConfig& c) { return c.def->name == "node.id"; });
+  ASSERT_NE(node, broker.end());
+  EXPECT_EQ(node->value, "3");
+  EXPECT_TRUE(node->read_only);
+  auto hours = std::find_if(broker.begin(), broker.end(), [](const EffectiveConfig& c) {
+    return c.def->name == "log.retention.hours";
+  });
+  ASSERT_NE(hours, broker.end());
+  EXPECT_EQ(hours->value, "24");
+  EXPECT_EQ(hours->source, ConfigSource::kStaticBroker);
 }
 
 }  // namespace

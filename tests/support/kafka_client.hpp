@@ -183,3 +183,33 @@ Response call(RawClient& client, const Request& request, int16_t version,
 }
 
 }  // namespace kb::testing
+
+namespace kb::testing {
+
+// A connection that sends typed requests and decodes their responses. The
+// last response body is kept (decoded responses view it) until the next call.
+class TypedClient {
+ public:
+  explicit TypedClient(uint16_t port) : raw_(port) {}
+
+  template <class Response, class Request>
+  Response call(const Request& request, int16_t version) {
+    const int32_t id = next_id_++;
+    raw_.send_bytes(encode_request(request, version, id));
+    auto frame = raw_.read_frame();
+    if (!frame) throw std::runtime_error("broker closed the connection");
+    auto split = split_response(*frame, version >= Response::kFirstFlexible);
+    if (split.correlation_id != id) throw std::runtime_error("correlation id mismatch");
+    body_ = std::move(split.body);
+    return decode_response<Response>(body_, version);
+  }
+
+  RawClient& raw() { return raw_; }
+
+ private:
+  RawClient raw_;
+  std::vector<uint8_t> body_;
+  int32_t next_id_ = 1;
+};
+
+}  // namespace kb::testing

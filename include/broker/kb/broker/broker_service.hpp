@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -24,8 +25,10 @@ namespace kb::broker {
 // again when data is appended (checked once per loop turn) or when its time is up.
 class BrokerService final : public net::FrameHandler {
  public:
+  // listener: the name of the listener this service answers (one service per
+  // listener, so handlers know which advertised address to announce).
   BrokerService(net::EventLoop& loop, const handlers::ApiRegistry& registry,
-                cluster::BrokerState& state);
+                cluster::BrokerState& state, std::string listener = {});
   ~BrokerService() override;
 
   void on_frame(net::Connection& conn, std::span<const uint8_t> frame) override;
@@ -58,6 +61,7 @@ class BrokerService final : public net::FrameHandler {
   cluster::BrokerState& state_;
   std::unordered_map<uint64_t, WaitingRequest> waiting_;  // by connection id
   uint64_t seen_generation_ = 0;
+  std::string listener_;
 };
 
 }  // namespace kb::broker

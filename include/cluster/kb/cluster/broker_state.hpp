@@ -10,6 +10,7 @@
 
 #include "kb/base/byte_buffer.hpp"
 #include "kb/cluster/partition_logs.hpp"
+#include "kb/cluster/producers.hpp"
 #include "kb/cluster/topic_table.hpp"
 
 namespace kb::cluster {
@@ -51,14 +52,21 @@ struct BrokerState {
   std::unique_ptr<storage::PartitionLog> metadata_log;
   // Finalized feature levels (metadata.version, ...).
   std::map<std::string, int16_t, std::less<>> features;
+  // server.properties as written (key -> value), for DescribeConfigs.
+  std::map<std::string, std::string, std::less<>> static_configs;
   // Dynamic configs by (resource type, resource name): 2 = topic, 4 = broker.
   std::map<std::pair<int8_t, std::string>, std::map<std::string, std::string, std::less<>>> configs;
   // The first producer id not yet handed out (from ProducerIdsRecord).
   int64_t next_producer_id = 0;
+  // The block InitProducerId hands ids out of, and each partition's
+  // idempotent producers (sequence numbers).
+  ProducerIdBlock producer_id_block;
+  ProducerStates producer_states;
   // Fetch responses' records are copied here (reused, so no request touches
   // fresh memory); valid until the next Fetch is handled.
   ByteBuffer fetch_buffer;
-  // Bumped on every append; requests waiting for data re-check when it moves.
+  // Bumped on every append (and topic deletion); requests waiting for data
+  // re-check when it moves.
   uint64_t data_generation = 0;
 };
 

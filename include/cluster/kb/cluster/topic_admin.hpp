@@ -1,13 +1,24 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "kb/cluster/broker_state.hpp"
+#include "kb/storage/metadata_records.hpp"
 #include "kb/storage/result.hpp"
 
 namespace kb::cluster {
+
+// Appends records as one batch to __cluster_metadata-0 (synced), creating the
+// log (with a metadata.version record first) when the directory has none, then
+// applies them to the state.
+storage::Status append_metadata(BrokerState& state,
+                                const std::vector<storage::MetadataRecord>& records);
 
 // Why a topic name is refused, empty when it is valid. Kafka's rules: 1 to 249
 // characters of [a-zA-Z0-9._-], not "." or "..". The name never reaches the
@@ -18,18 +29,80 @@ std::string topic_name_problem(std::string_view name);
 // equal (Kafka refuses such pairs: their metric names would clash), or empty.
 std::string colliding_topic(const TopicTable& topics, std::string_view name);
 
-enum class CreateTopicError { kNone, kInvalidName, kAlreadyExists, kInvalidPartitions, kStorage };
+// What a topic change can fail with; the handlers map these to Kafka's codes.
+enum class AdminError {
+  kNone,
+  kInvalidName,               // INVALID_TOPIC_EXCEPTION
+  kAlreadyExists,             // TOPIC_ALREADY_EXISTS
+  kInvalidPartitions,         // INVALID_PARTITIONS
+  kInvalidReplicationFactor,  // INVALID_REPLICATION_FACTOR
+  kInvalidReplicaAssignment,  // INVALID_REPLICA_ASSIGNMENT
+  kInvalidConfig,             // INVALID_CONFIG
+  kInvalidRequest,            // INVALID_REQUEST
+  kUnknownTopic,              // UNKNOWN_TOPIC_OR_PARTITION
+  kStorage,                   // KAFKA_STORAGE_ERROR
+};
+using CreateTopicError = AdminError;
 
-struct CreateTopicResult {
-  CreateTopicError error = CreateTopicError::kNone;
+// The most partitions one request may create (Kafka's controller bounds the
+// records one operation writes the same way).
+inline constexpr int32_t kMaxPartitionsPerRequest = 10000;
+
+struct AdminResult {
+  AdminError error = AdminError::kNone;
   std::string message;
-  const TopicInfo* topic = nullptr;
+  bool ok() const { return error == AdminError::kNone; }
 };
 
-// Creates a topic the way a KRaft controller does: a TopicRecord and one
-// PartitionRecord per partition appended to __cluster_metadata (one batch, so
-// a crash leaves all or nothing), then applied to the topic table. This broker
+struct CreateTopicResult {
+  AdminError error = AdminError::kNone;
+  std::string message;
+  const TopicInfo* topic = nullptr;  // the created (or, when it exists, the existing) topic
+  // What the topic gets (or, validating only, would get).
+  int32_t partitions = -1;
+  int16_t replication_factor = -1;
+};
+
+// A CreateTopics entry. -1 partitions / replication factor take the broker
+// defaults (num.partitions, default.replication.factor); with assignments
+// both must be -1.
+struct NewTopic {
+  struct Assignment {
+    int32_t partition_index = 0;
+    std::vector<int32_t> broker_ids;
+  };
+  std::string name;
+  int32_t partitions = -1;
+  int16_t replication_factor = -1;
+  std::vector<Assignment> assignments;
+  std::map<std::string, std::string, std::less<>> configs;
+};
+
+// Creates a topic the way a KRaft controller does: a TopicRecord, one
+// PartitionRecord per partition and a ConfigRecord per config appended to
+// __cluster_metadata (one batch, so a crash leaves all or nothing), applied to
+// the topic table, then the partition directories are created. Everything is
+// checked before anything is written; validate_only stops there. This broker
 // leads every partition; replicas and ISR are this node.
+CreateTopicResult create_topic(BrokerState& state, const NewTopic& topic, bool validate_only);
+// Auto-creation: default replication, no configs.
 CreateTopicResult create_topic(BrokerState& state, std::string_view name, int32_t partitions);
+
+// Deletes a topic: a RemoveTopicRecord is appended (replaying it drops the
+// topic and its configs), the open partition logs are closed, and each
+// partition directory is renamed to "<topic>-<p>.<uuid>-delete" (Kafka's
+// marker) and removed. A crash in between leaves marked directories, removed
+// at the next start-up (remove_deleted_partition_dirs).
+AdminResult delete_topic(BrokerState& state, const wire::Uuid& topic_id);
+
+// Grows a topic to `count` partitions: a PartitionRecord per new partition.
+// assignments (when given) name the replicas of each new partition.
+AdminResult create_partitions(BrokerState& state, std::string_view topic, int32_t count,
+                              const std::optional<std::vector<std::vector<int32_t>>>& assignments,
+                              bool validate_only);
+
+// Start-up: removes partition directories a deletion marked but did not
+// finish removing. Returns how many were removed.
+size_t remove_deleted_partition_dirs(const std::filesystem::path& log_dir);
 
 }  // namespace kb::cluster

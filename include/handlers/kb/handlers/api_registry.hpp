@@ -23,6 +23,22 @@ using Clock = std::chrono::steady_clock;
 
 // What a handler sees besides its request.
 struct RequestContext {
+  // A constructor (not an aggregate) so that fields added at the end with
+  // defaults leave every existing `RequestContext ctx{...}` valid.
+  RequestContext(const protocol::RequestHeader& request_header, const ApiRegistry& api_registry,
+                 cluster::BrokerState& broker_state, Clock::time_point arrived,
+                 Clock::time_point now_time, bool may_wait_later = true,
+                 std::optional<Clock::time_point> wait_deadline = {},
+                 std::string_view listener_name = {})
+      : header(request_header),
+        registry(api_registry),
+        state(broker_state),
+        arrival(arrived),
+        now(now_time),
+        may_wait(may_wait_later),
+        wait_until(wait_deadline),
+        listener(listener_name) {}
+
   const protocol::RequestHeader& header;
   const ApiRegistry& registry;
   cluster::BrokerState& state;
@@ -34,6 +50,10 @@ struct RequestContext {
   // false the last time.
   bool may_wait = true;
   std::optional<Clock::time_point> wait_until;
+  // The listener the request came through (its name, as in listeners=);
+  // Metadata announces the advertised address of the same name. Empty when
+  // unknown.
+  std::string_view listener;
 };
 
 enum class DispatchResult {

@@ -19,6 +19,10 @@ inline constexpr int16_t kProduceFirstServed = 3;
 // (2), a batch over max.message.bytes (10), zstd before v7 (76). A
 // transactional id or transactional batches refuse the whole request with
 // TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53): transactions are not served.
+// Idempotent batches (a producer id) are checked against the partition's
+// producer state as Kafka does: a resent batch gets its original offsets and
+// nothing is written, a gap OUT_OF_ORDER_SEQUENCE_NUMBER (45), an older epoch
+// INVALID_PRODUCER_EPOCH (47).
 // acks=0 returns nullopt (no response at all).
 std::optional<protocol::ProduceResponse> handle_produce(RequestContext& ctx,
                                                         const protocol::ProduceRequest& request,

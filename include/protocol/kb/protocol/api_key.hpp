@@ -23,7 +23,9 @@ enum class ApiKey : int16_t {
   kCreateTopics = 19,
   kDeleteTopics = 20,
   kInitProducerId = 22,
+  kDescribeConfigs = 32,
   kCreatePartitions = 37,
+  kDescribeCluster = 60,
   kDescribeTopicPartitions = 75,
 };
 

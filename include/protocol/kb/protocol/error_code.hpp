@@ -30,9 +30,12 @@ enum class ErrorCode : int16_t {
   kTopicAlreadyExists = 36,
   kInvalidPartitions = 37,
   kInvalidReplicationFactor = 38,
+  kInvalidReplicaAssignment = 39,
+  kInvalidConfig = 40,
   kInvalidRequest = 42,
   kTransactionalIdAuthorizationFailed = 53,
   kFetchSessionIdNotFound = 70,
+  kTopicDeletionDisabled = 73,
   kUnsupportedCompressionType = 76,
   kInvalidRecord = 87,
   kUnknownTopicId = 100,
@@ -41,6 +44,7 @@ enum class ErrorCode : int16_t {
   kDuplicateSequenceNumber = 46,
   kInvalidProducerEpoch = 47,
   kMemberIdRequired = 79,
+  kUnsupportedEndpointType = 115,
 };
 
 constexpr int16_t to_wire(ErrorCode e) { return static_cast<int16_t>(e); }

@@ -1,0 +1,436 @@
+#include "kb/cluster/config_catalog.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <deque>
+#include <limits>
+
+namespace kb::cluster {
+
+namespace {
+
+constexpr std::string_view kLongMax = "9223372036854775807";
+constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+constexpr int64_t kInt32Min = std::numeric_limits<int32_t>::min();
+
+ConfigDef def(std::string_view name, ConfigType type, std::optional<std::string_view> value,
+              std::string_view doc, std::vector<BrokerSynonym> synonyms = {},
+              int64_t min = INT64_MIN, int64_t max = INT64_MAX, std::string_view choices = {}) {
+  ConfigDef d;
+  d.name = name;
+  d.type = type;
+  d.default_value = value;
+  d.doc = doc;
+  d.synonyms = std::move(synonyms);
+  d.min = min;
+  d.max = max;
+  d.choices = choices;
+  return d;
+}
+
+std::vector<ConfigDef> make_topic_defs() {
+  using T = ConfigType;
+  std::vector<ConfigDef> d;
+  d.push_back(def("cleanup.policy", T::kList, "delete",
+                  "How old segments are disposed of: 'delete' removes them once past retention, "
+                  "'compact' keeps the latest record per key; both may be listed.",
+                  {{"log.cleanup.policy"}}, INT64_MIN, INT64_MAX, "compact,delete"));
+  d.push_back(def("compression.gzip.level", T::kInt, "-1",
+                  "Compression level used when compression.type is gzip.",
+                  {{"compression.gzip.level"}}, -1, 9));
+  d.push_back(def("compression.lz4.level", T::kInt, "9",
+                  "Compression level used when compression.type is lz4.",
+                  {{"compression.lz4.level"}}, 1, 17));
+  d.push_back(def("compression.type", T::kString, "producer",
+                  "The codec the topic's batches are stored with; 'producer' keeps the codec the "
+                  "producer used, 'uncompressed' stores them uncompressed.",
+                  {{"compression.type"}}, INT64_MIN, INT64_MAX,
+                  "uncompressed,zstd,lz4,snappy,gzip,producer"));
+  d.push_back(def("compression.zstd.level", T::kInt, "3",
+                  "Compression level used when compression.type is zstd.",
+                  {{"compression.zstd.level"}}, -131072, 22));
+  d.push_back(def("delete.retention.ms", T::kLong, "86400000",
+                  "How long tombstones are kept in a compacted topic.",
+                  {{"log.cleaner.delete.retention.ms"}}, 0));
+  d.push_back(def("file.delete.delay.ms", T::kLong, "60000",
+                  "How long a deleted segment's files stay on disk before removal.",
+                  {{"log.segment.delete.delay.ms"}}, 0));
+  d.push_back(def("flush.messages", T::kLong, kLongMax,
+                  "Records appended between forced flushes to disk.",
+                  {{"log.flush.interval.messages"}}, 1));
+  d.push_back(def("flush.ms", T::kLong, kLongMax, "Milliseconds between forced flushes to disk.",
+                  {{"log.flush.interval.ms"}}, 0));
+  d.push_back(def("follower.replication.throttled.replicas", T::kList, "",
+                  "Replicas whose follower replication is throttled (partition:broker pairs, or "
+                  "'*').",
+                  {}));
+  d.push_back(def("index.interval.bytes", T::kInt, "4096",
+                  "Bytes of records between two offset index entries.",
+                  {{"log.index.interval.bytes"}}, 0, kInt32Max));
+  d.push_back(def("leader.replication.throttled.replicas", T::kList, "",
+                  "Replicas whose leader replication is throttled (partition:broker pairs, or "
+                  "'*').",
+                  {}));
+  d.push_back(def("local.retention.bytes", T::kLong, "-2",
+                  "Bytes kept locally when tiered storage is on; -2 follows retention.bytes.",
+                  {{"log.local.retention.bytes"}}, -2));
+  d.push_back(def("local.retention.ms", T::kLong, "-2",
+                  "Time kept locally when tiered storage is on; -2 follows retention.ms.",
+                  {{"log.local.retention.ms"}}, -2));
+  d.push_back(def("max.compaction.lag.ms", T::kLong, kLongMax,
+                  "The longest a record stays uncompacted.",
+                  {{"log.cleaner.max.compaction.lag.ms"}}, 1));
+  d.push_back(def("max.message.bytes", T::kInt, "1048588",
+                  "The largest record batch the topic accepts.", {{"message.max.bytes"}}, 0,
+                  kInt32Max));
+  d.push_back(def("message.timestamp.after.max.ms", T::kLong, "3600000",
+                  "How far in the future a record's timestamp may be (CreateTime).",
+                  {{"log.message.timestamp.after.max.ms"}}, 0));
+  d.push_back(def("message.timestamp.before.max.ms", T::kLong, kLongMax,
+                  "How far in the past a record's timestamp may be (CreateTime).",
+                  {{"log.message.timestamp.before.max.ms"}}, 0));
+  d.push_back(def("message.timestamp.type", T::kString, "CreateTime",
+                  "Whether record timestamps are the producer's (CreateTime) or the broker's "
+                  "append time (LogAppendTime).",
+                  {{"log.message.timestamp.type"}}, INT64_MIN, INT64_MAX,
+                  "CreateTime,LogAppendTime"));
+  d.push_back(def("min.cleanable.dirty.ratio", T::kDouble, "0.5",
+                  "The share of uncompacted log that makes the log eligible for compaction.",
+                  {{"log.cleaner.min.cleanable.ratio"}}, 0, 1));
+  d.push_back(def("min.compaction.lag.ms", T::kLong, "0",
+                  "The shortest a record stays uncompacted.",
+                  {{"log.cleaner.min.compaction.lag.ms"}}, 0));
+  d.push_back(def("min.insync.replicas", T::kInt, "1",
+                  "Replicas that must acknowledge an acks=all write.", {{"min.insync.replicas"}}, 1,
+                  kInt32Max));
+  d.push_back(def("preallocate", T::kBoolean, "false",
+                  "Whether segment files are preallocated when created.", {{"log.preallocate"}}));
+  d.push_back(def("remote.log.copy.disable", T::kBoolean, "false",
+                  "Stops copying segments to remote storage (tiered storage).", {}));
+  d.push_back(def("remote.log.delete.on.disable", T::kBoolean, "false",
+                  "Deletes remote data when tiered storage is turned off for the topic.", {}));
+  d.push_back(def("remote.storage.enable", T::kBoolean, "false",
+                  "Whether the topic uses tiered storage.", {}));
+  d.push_back(def("retention.bytes", T::kLong, "-1",
+                  "The size a partition may grow to before old segments are deleted; -1 is no "
+                  "limit.",
+                  {{"log.retention.bytes"}}));
+  d.push_back(def(
+      "retention.ms", T::kLong, "604800000",
+      "How long records are kept before old segments are deleted; -1 is no limit.",
+      {{"log.retention.ms"}, {"log.retention.minutes", 60000}, {"log.retention.hours", 3600000}},
+      -1));
+  d.push_back(def("segment.bytes", T::kInt, "1073741824", "The size of one segment file.",
+                  {{"log.segment.bytes"}}, 14, kInt32Max));
+  d.push_back(def("segment.index.bytes", T::kInt, "10485760",
+                  "The size of the offset and time index files.", {{"log.index.size.max.bytes"}}, 4,
+                  kInt32Max));
+  d.push_back(def("segment.jitter.ms", T::kLong, "0",
+                  "Random jitter subtracted from segment.ms so segments do not all roll at once.",
+                  {{"log.roll.jitter.ms"}, {"log.roll.jitter.hours", 3600000}}, 0));
+  d.push_back(def("segment.ms", T::kLong, "604800000",
+                  "The time after which a segment is rolled even if not full.",
+                  {{"log.roll.ms"}, {"log.roll.hours", 3600000}}, 1));
+  d.push_back(def("unclean.leader.election.enable", T::kBoolean, "false",
+                  "Whether a replica outside the ISR may become leader.",
+                  {{"unclean.leader.election.enable"}}));
+  return d;
+}
+
+// The broker's own configs, then the broker properties that give topic
+// configs their defaults.
+std::vector<ConfigDef> make_broker_defs() {
+  using T = ConfigType;
+  std::vector<ConfigDef> d;
+  d.push_back(def("node.id", T::kInt, "-1", "The id of this node in the cluster.", {}, 0));
+  d.push_back(
+      def("process.roles", T::kList, "", "The KRaft roles of this node (broker, controller).", {}));
+  d.push_back(def("listeners", T::kString, "PLAINTEXT://:9092",
+                  "The addresses the broker listens on, as NAME://host:port.", {}));
+  d.push_back(def("advertised.listeners", T::kString, std::nullopt,
+                  "The addresses clients are told to connect to; the listeners when unset.", {}));
+  d.push_back(def("controller.listener.names", T::kString, std::nullopt,
+                  "Listeners used by the KRaft controller quorum.", {}));
+  d.push_back(def("listener.security.protocol.map", T::kString,
+                  "SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT",
+                  "The security protocol of each listener name.", {}));
+  d.push_back(def("log.dirs", T::kString, std::nullopt,
+                  "The directories where the logs are kept; log.dir when unset.", {}));
+  d.push_back(def("log.dir", T::kString, "/tmp/kafka-logs",
+                  "The directory where the logs are kept when log.dirs is unset.", {}));
+  d.push_back(
+      def("num.partitions", T::kInt, "1", "Partitions of a topic created by default.", {}, 1));
+  d.push_back(def("default.replication.factor", T::kInt, "1",
+                  "Replication factor of a topic created by default.", {}));
+  d.push_back(def("auto.create.topics.enable", T::kBoolean, "true",
+                  "Whether Metadata requests create the topics they ask about.", {}));
+  d.push_back(def("delete.topic.enable", T::kBoolean, "true",
+                  "Whether DeleteTopics may delete topics.", {}));
+  d.push_back(def("socket.request.max.bytes", T::kInt, "104857600",
+                  "The largest request the broker reads.", {}, 1));
+  d.push_back(def("max.connections", T::kInt, "2147483647",
+                  "The most client connections the broker keeps at once.", {}, 0));
+  d.push_back(
+      def("log.index.size.max.bytes", T::kInt, "10485760", "Default of segment.index.bytes.", {}));
+
+  // Each topic config's server default property, typed as Kafka types it: a
+  // unit variant (hours, minutes) is an int, and only the last one of a
+  // family carries the default.
+  static std::deque<std::string> docs;
+  for (const ConfigDef& topic : topic_config_defs()) {
+    for (size_t i = 0; i < topic.synonyms.size(); ++i) {
+      const BrokerSynonym& s = topic.synonyms[i];
+      if (std::any_of(d.begin(), d.end(), [&](const ConfigDef& b) { return b.name == s.name; }))
+        continue;
+      ConfigDef b = topic;
+      b.name = s.name;
+      b.synonyms.clear();
+      docs.push_back("The default of the topic config " + std::string(topic.name) + ". " +
+                     std::string(topic.doc));
+      b.doc = docs.back();
+      const bool last = i + 1 == topic.synonyms.size();
+      if (s.scale != 1) {
+        b.type = T::kInt;
+        b.min = topic.min < 0 ? -1 : 0;
+        b.max = kInt32Max;
+        if (last && topic.default_value) {
+          int64_t v = 0;
+          std::from_chars(topic.default_value->data(),
+                          topic.default_value->data() + topic.default_value->size(), v);
+          docs.push_back(std::to_string(v / s.scale));
+          b.default_value = docs.back();
+        }
+      } else if (!last) {
+        b.default_value = std::nullopt;
+      }
+      d.push_back(std::move(b));
+    }
+  }
+  std::sort(d.begin(), d.end(),
+            [](const ConfigDef& a, const ConfigDef& b) { return a.name < b.name; });
+  return d;
+}
+
+std::optional<int64_t> parse_int64(std::string_view s) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::optional<double> parse_double(std::string_view s) {
+  double v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return s;
+}
+
+bool is_choice(std::string_view choices, std::string_view value) {
+  while (!choices.empty()) {
+    size_t comma = choices.find(',');
+    if (choices.substr(0, comma) == value) return true;
+    if (comma == std::string_view::npos) break;
+    choices.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+bool equals_ignore_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return (x | 0x20) == (y | 0x20);
+         });
+}
+
+std::string value_problem(const ConfigDef& d, std::string_view raw) {
+  const std::string_view value = trim(raw);
+  const std::string quoted = "'" + std::string(raw) + "'";
+  switch (d.type) {
+    case ConfigType::kBoolean:
+      if (!equals_ignore_case(value, "true") && !equals_ignore_case(value, "false"))
+        return quoted + " is not true or false";
+      return {};
+    case ConfigType::kInt:
+    case ConfigType::kShort:
+    case ConfigType::kLong: {
+      auto v = parse_int64(value);
+      const int64_t lo = d.type == ConfigType::kLong ? INT64_MIN : kInt32Min;
+      const int64_t hi = d.type == ConfigType::kLong ? INT64_MAX : kInt32Max;
+      if (!v || *v < lo || *v > hi) return quoted + " is not a valid number";
+      if (*v < d.min || *v > d.max)
+        return "value " + std::string(value) + " is outside [" +
+               (d.min == INT64_MIN ? "..." : std::to_string(d.min)) + ", " +
+               (d.max == INT64_MAX ? "..." : std::to_string(d.max)) + "]";
+      return {};
+    }
+    case ConfigType::kDouble: {
+      auto v = parse_double(value);
+      if (!v) return quoted + " is not a number";
+      if (*v < static_cast<double>(d.min) || *v > static_cast<double>(d.max))
+        return "value " + std::string(value) + " is outside [" + std::to_string(d.min) + ", " +
+               std::to_string(d.max) + "]";
+      return {};
+    }
+    case ConfigType::kList: {
+      if (d.choices.empty()) return {};
+      std::string_view rest = value;
+      while (true) {
+        size_t comma = rest.find(',');
+        std::string_view item = trim(rest.substr(0, comma));
+        if (!is_choice(d.choices, item))
+          return "'" + std::string(item) + "' is not one of " + std::string(d.choices);
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+      return {};
+    }
+    default:
+      if (!d.choices.empty() && !is_choice(d.choices, value))
+        return quoted + " is not one of " + std::string(d.choices);
+      return {};
+  }
+}
+
+// A broker property in topic units (hours -> ms); the text as is when it is
+// not a whole number.
+std::string scaled(std::string_view value, int64_t scale) {
+  if (scale == 1) return std::string(value);
+  auto v = parse_int64(trim(value));
+  if (!v) return std::string(value);
+  if (*v < 0) return std::to_string(*v);  // -1 means unlimited in every unit
+  if (*v > INT64_MAX / scale) return std::string(kLongMax);
+  return std::to_string(*v * scale);
+}
+
+using ConfigMap = std::map<std::string, std::string, std::less<>>;
+
+const ConfigMap* dynamic_configs(const BrokerState& state, int8_t type, const std::string& name) {
+  auto it = state.configs.find({type, name});
+  return it == state.configs.end() ? nullptr : &it->second;
+}
+
+// Fills synonyms (precedence order) and the value in effect.
+void resolve(EffectiveConfig& out) {
+  if (out.synonyms.empty()) return;
+  out.value = out.synonyms.front().value;
+  out.source = out.synonyms.front().source;
+}
+
+EffectiveConfig effective_topic_config(const BrokerState& state, const ConfigDef& d,
+                                       const ConfigMap* own) {
+  EffectiveConfig e;
+  e.def = &d;
+  auto add = [&](std::string_view name, std::optional<std::string> value, ConfigSource source) {
+    e.synonyms.push_back({std::string(name), std::move(value), source});
+  };
+  if (own)
+    if (auto it = own->find(d.name); it != own->end())
+      add(d.name, it->second, ConfigSource::kTopic);
+  const ConfigMap* per_broker =
+      dynamic_configs(state, kBrokerResource, std::to_string(state.node_id));
+  const ConfigMap* cluster_default = dynamic_configs(state, kBrokerResource, "");
+  const std::pair<const ConfigMap*, ConfigSource> dynamic_levels[] = {
+      {per_broker, ConfigSource::kDynamicBroker},
+      {cluster_default, ConfigSource::kDynamicDefaultBroker},
+      {&state.static_configs, ConfigSource::kStaticBroker}};
+  for (const auto& [configs, source] : dynamic_levels) {
+    if (configs == nullptr) continue;
+    for (const BrokerSynonym& s : d.synonyms)
+      if (auto it = configs->find(s.name); it != configs->end())
+        add(s.name, scaled(it->second, s.scale), source);
+  }
+  // The default, named after the broker property that carries it (the last
+  // of a unit family, shown in its unit: log.retention.hours=168) or after
+  // the topic config itself. Its value in effect is in topic units.
+  std::optional<std::string> fallback;
+  if (d.default_value) fallback = std::string(*d.default_value);
+  std::string default_name(d.synonyms.empty() ? d.name : d.synonyms.back().name);
+  std::optional<std::string> shown = fallback;
+  if (!d.synonyms.empty() && fallback)
+    if (auto v = parse_int64(*fallback); v && d.synonyms.back().scale != 1)
+      shown = std::to_string(*v / d.synonyms.back().scale);
+  add(default_name, shown, ConfigSource::kDefault);
+  resolve(e);
+  if (e.source == ConfigSource::kDefault) e.value = fallback;
+  return e;
+}
+
+}  // namespace
+
+const std::vector<ConfigDef>& topic_config_defs() {
+  static const std::vector<ConfigDef> defs = make_topic_defs();
+  return defs;
+}
+
+const std::vector<ConfigDef>& broker_config_defs() {
+  static const std::vector<ConfigDef> defs = make_broker_defs();
+  return defs;
+}
+
+const ConfigDef* find_topic_config(std::string_view name) {
+  const auto& defs = topic_config_defs();
+  auto it =
+      std::find_if(defs.begin(), defs.end(), [&](const ConfigDef& d) { return d.name == name; });
+  return it == defs.end() ? nullptr : &*it;
+}
+
+std::string topic_config_problem(std::string_view name, std::string_view value) {
+  const ConfigDef* d = find_topic_config(name);
+  if (d == nullptr) return "unknown topic config name: " + std::string(name);
+  std::string problem = value_problem(*d, value);
+  if (problem.empty()) return {};
+  return "invalid value for " + std::string(name) + ": " + problem;
+}
+
+std::vector<EffectiveConfig> describe_topic_configs(const BrokerState& state,
+                                                    std::string_view topic) {
+  return describe_topic_configs(state, [&]() -> const ConfigMap& {
+    static const ConfigMap kNone;
+    const ConfigMap* own = dynamic_configs(state, kTopicResource, std::string(topic));
+    return own ? *own : kNone;
+  }());
+}
+
+std::vector<EffectiveConfig> describe_topic_configs(const BrokerState& state,
+                                                    const ConfigMap& own) {
+  std::vector<EffectiveConfig> out;
+  out.reserve(topic_config_defs().size());
+  for (const ConfigDef& d : topic_config_defs())
+    out.push_back(effective_topic_config(state, d, &own));
+  return out;
+}
+
+std::vector<EffectiveConfig> describe_broker_configs(const BrokerState& state) {
+  const ConfigMap* per_broker =
+      dynamic_configs(state, kBrokerResource, std::to_string(state.node_id));
+  const ConfigMap* cluster_default = dynamic_configs(state, kBrokerResource, "");
+  std::vector<EffectiveConfig> out;
+  for (const ConfigDef& d : broker_config_defs()) {
+    EffectiveConfig e;
+    e.def = &d;
+    e.read_only = true;
+    const std::pair<const ConfigMap*, ConfigSource> levels[] = {
+        {per_broker, ConfigSource::kDynamicBroker},
+        {cluster_default, ConfigSource::kDynamicDefaultBroker},
+        {&state.static_configs, ConfigSource::kStaticBroker}};
+    for (const auto& [configs, source] : levels)
+      if (configs != nullptr)
+        if (auto it = configs->find(d.name); it != configs->end())
+          e.synonyms.push_back({std::string(d.name), it->second, source});
+    std::optional<std::string> fallback;
+    if (d.default_value) fallback = std::string(*d.default_value);
+    // The node id in effect is the broker's, whichever key set it (broker.id).
+    if (d.name == "node.id") fallback = std::to_string(state.node_id);
+    e.synonyms.push_back({std::string(d.name), fallback, ConfigSource::kDefault});
+    resolve(e);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace kb::cluster

@@ -1,0 +1,123 @@
+#include "kb/handlers/delete_topics.hpp"
+
+#include <algorithm>
+
+#include "kb/handlers/admin_common.hpp"
+
+namespace kb::handlers {
+
+using protocol::DeleteTopicsRequest;
+using protocol::DeleteTopicsResponse;
+using protocol::ErrorCode;
+using protocol::to_wire;
+using Result = DeleteTopicsResponse::DeletableTopicResult;
+
+namespace {
+
+Result topic_error(std::optional<std::string> name, const wire::Uuid& id, ErrorCode error,
+                   std::string message) {
+  Result r;
+  r.name = std::move(name);
+  r.topic_id = id;
+  r.error_code = to_wire(error);
+  r.error_message = std::move(message);
+  return r;
+}
+
+bool deletion_disabled(const cluster::BrokerState& state) {
+  auto it = state.static_configs.find("delete.topic.enable");
+  return it != state.static_configs.end() && it->second == "false";
+}
+
+Result delete_one(cluster::BrokerState& state, const cluster::TopicInfo& topic) {
+  const std::string name = topic.name;
+  const wire::Uuid id = topic.id;
+  auto deleted = cluster::delete_topic(state, id);
+  if (!deleted.ok()) return topic_error(name, id, to_error_code(deleted.error), deleted.message);
+  Result r;
+  r.name = name;
+  r.topic_id = id;
+  return r;
+}
+
+}  // namespace
+
+std::optional<DeleteTopicsResponse> handle_delete_topics(RequestContext& ctx,
+                                                         const DeleteTopicsRequest& request,
+                                                         int16_t version) {
+  cluster::BrokerState& state = ctx.state;
+  DeleteTopicsResponse response;
+
+  // Up to v5 topics are named; v6 names each by name or by id, never both.
+  std::vector<std::string_view> names;
+  std::vector<wire::Uuid> ids;
+  if (version <= 5) {
+    names = request.topic_names;
+  } else {
+    for (const auto& t : request.topics) {
+      if (!t.name && t.topic_id == wire::Uuid{})
+        response.responses.push_back(topic_error(std::nullopt, {}, ErrorCode::kInvalidRequest,
+                                                 "Neither topic name nor id were specified."));
+      else if (t.name && t.topic_id != wire::Uuid{})
+        response.responses.push_back(
+            topic_error(std::string(*t.name), t.topic_id, ErrorCode::kInvalidRequest,
+                        "You may not specify both topic name and topic id."));
+      else if (t.name)
+        names.push_back(*t.name);
+      else
+        ids.push_back(t.topic_id);
+    }
+  }
+
+  const bool disabled = deletion_disabled(state);
+  const auto duplicated = duplicated_names(names, [](std::string_view n) { return n; });
+  for (const auto& name : duplicated)
+    response.responses.push_back(
+        topic_error(name, {}, ErrorCode::kInvalidRequest, std::string(kDuplicateTopicName)));
+  for (std::string_view name : names) {
+    if (duplicated.contains(name)) continue;
+    const cluster::TopicInfo* topic = state.topics.find(name);
+    if (topic == nullptr)
+      response.responses.push_back(topic_error(std::string(name), {},
+                                               ErrorCode::kUnknownTopicOrPartition,
+                                               "This server does not host this topic-partition."));
+    else if (disabled)
+      response.responses.push_back(topic_error(std::string(name), topic->id,
+                                               ErrorCode::kTopicDeletionDisabled,
+                                               "Topic deletion is disabled."));
+    else
+      response.responses.push_back(delete_one(state, *topic));
+  }
+
+  const auto duplicated_ids =
+      duplicated_names(ids, [](const wire::Uuid& id) { return id.to_base64(); });
+  for (const wire::Uuid& id : ids) {
+    const std::string key = id.to_base64();
+    if (duplicated_ids.contains(key)) {
+      // Answered once per id, like a duplicated name.
+      if (std::none_of(response.responses.begin(), response.responses.end(),
+                       [&](const Result& r) { return !r.name && r.topic_id == id; }))
+        response.responses.push_back(
+            topic_error(std::nullopt, id, ErrorCode::kInvalidRequest, "Duplicate topic id."));
+      continue;
+    }
+    const cluster::TopicInfo* topic = state.topics.find(id);
+    if (topic == nullptr)
+      response.responses.push_back(topic_error(std::nullopt, id, ErrorCode::kUnknownTopicId,
+                                               "This server does not host this topic ID."));
+    else if (disabled)
+      response.responses.push_back(topic_error(topic->name, id, ErrorCode::kTopicDeletionDisabled,
+                                               "Topic deletion is disabled."));
+    else
+      response.responses.push_back(delete_one(state, *topic));
+  }
+  // Before v5 there is no message field; from v5 a success carries none.
+  return response;
+}
+
+ApiEntry delete_topics_entry() {
+  return make_entry<DeleteTopicsRequest, DeleteTopicsResponse, &handle_delete_topics>(
+      "DeleteTopics", DeleteTopicsRequest::kVersions);
+}
+
+}  // namespace kb::handlers

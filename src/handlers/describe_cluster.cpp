@@ -1,0 +1,45 @@
+#include "kb/handlers/describe_cluster.hpp"
+
+#include "kb/handlers/announced_broker.hpp"
+#include "kb/handlers/authorized_operations.hpp"
+#include "kb/protocol/error_code.hpp"
+
+namespace kb::handlers {
+
+using protocol::DescribeClusterRequest;
+using protocol::DescribeClusterResponse;
+using protocol::ErrorCode;
+using protocol::to_wire;
+
+std::optional<DescribeClusterResponse> handle_describe_cluster(
+    RequestContext& ctx, const DescribeClusterRequest& request, int16_t /*version*/) {
+  const cluster::BrokerState& state = ctx.state;
+  DescribeClusterResponse response;
+  response.endpoint_type = request.endpoint_type;
+  // Brokers describe brokers; controller endpoints are asked of controllers
+  // (the KRaft quorum listener, which this broker does not serve).
+  if (request.endpoint_type == DescribeClusterRequest::kControllerEndpoints) {
+    response.error_code = to_wire(ErrorCode::kUnsupportedEndpointType);
+    response.error_message = "The broker does not serve controller endpoints.";
+    return response;
+  }
+  if (request.endpoint_type != DescribeClusterRequest::kBrokerEndpoints) {
+    response.error_code = to_wire(ErrorCode::kInvalidRequest);
+    response.error_message = "Unknown endpoint type " + std::to_string(request.endpoint_type) + ".";
+    return response;
+  }
+  response.cluster_id = state.cluster_id;
+  response.controller_id = state.node_id;
+  if (auto announced = announced_broker(ctx))
+    response.brokers.push_back({state.node_id, std::move(announced->host), announced->port, {}});
+  if (request.include_cluster_authorized_operations)
+    response.cluster_authorized_operations = kAllClusterOperations;
+  return response;
+}
+
+ApiEntry describe_cluster_entry() {
+  return make_entry<DescribeClusterRequest, DescribeClusterResponse, &handle_describe_cluster>(
+      "DescribeCluster", DescribeClusterRequest::kVersions);
+}
+
+}  // namespace kb::handlers

@@ -1,0 +1,144 @@
+#include "kb/handlers/describe_configs.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include "kb/cluster/config_catalog.hpp"
+#include "kb/cluster/topic_admin.hpp"
+#include "kb/protocol/error_code.hpp"
+
+namespace kb::handlers {
+
+using cluster::ConfigSource;
+using protocol::DescribeConfigsRequest;
+using protocol::DescribeConfigsResponse;
+using protocol::ErrorCode;
+using protocol::to_wire;
+using Result = DescribeConfigsResponse::DescribeConfigsResult;
+using Entry = DescribeConfigsResponse::DescribeConfigsResourceResult;
+
+namespace {
+
+struct Options {
+  bool synonyms = false;
+  bool documentation = false;
+  const std::optional<std::vector<std::string_view>>* keys = nullptr;
+};
+
+bool wanted(const Options& options, std::string_view name) {
+  if (!*options.keys) return true;
+  const auto& keys = **options.keys;
+  return std::find(keys.begin(), keys.end(), name) != keys.end();
+}
+
+Entry to_entry(const cluster::EffectiveConfig& c, const Options& options) {
+  Entry e;
+  e.name = std::string(c.def->name);
+  e.value = c.value;
+  e.read_only = c.read_only;
+  e.is_default = c.source == ConfigSource::kDefault;
+  e.config_source = static_cast<int8_t>(c.source);
+  e.is_sensitive = false;
+  if (options.synonyms)
+    for (const auto& s : c.synonyms)
+      e.synonyms.push_back({s.name, s.value, static_cast<int8_t>(s.source)});
+  e.config_type = static_cast<int8_t>(c.def->type);
+  if (options.documentation) e.documentation = std::string(c.def->doc);
+  return e;
+}
+
+void add_entries(Result& result, const std::vector<cluster::EffectiveConfig>& configs,
+                 const Options& options) {
+  for (const auto& c : configs)
+    if (wanted(options, c.def->name)) result.configs.push_back(to_entry(c, options));
+}
+
+Result resource_error(Result result, ErrorCode error, std::string message) {
+  result.error_code = to_wire(error);
+  result.error_message = std::move(message);
+  result.configs.clear();
+  return result;
+}
+
+Result describe_topic(const cluster::BrokerState& state, Result result, const Options& options) {
+  const std::string& name = result.resource_name;
+  if (auto problem = cluster::topic_name_problem(name); !problem.empty())
+    return resource_error(std::move(result), ErrorCode::kInvalidTopicException, problem);
+  if (state.topics.find(name) == nullptr)
+    return resource_error(std::move(result), ErrorCode::kUnknownTopicOrPartition,
+                          "The topic '" + name + "' does not exist.");
+  add_entries(result, cluster::describe_topic_configs(state, name), options);
+  return result;
+}
+
+// A broker is named by its id; the empty name stands for the cluster-wide
+// dynamic defaults (ConfigRecords for broker ""), the only configs it has.
+Result describe_broker(const cluster::BrokerState& state, Result result, const Options& options) {
+  const std::string& name = result.resource_name;
+  if (name.empty()) {
+    auto it = state.configs.find({cluster::kBrokerResource, ""});
+    if (it == state.configs.end()) return result;
+    const auto& defs = cluster::broker_config_defs();
+    for (const auto& [key, value] : it->second) {
+      auto def = std::find_if(defs.begin(), defs.end(),
+                              [&](const cluster::ConfigDef& d) { return d.name == key; });
+      if (def == defs.end() || !wanted(options, key)) continue;
+      cluster::EffectiveConfig c;
+      c.def = &*def;
+      c.value = value;
+      c.source = ConfigSource::kDynamicDefaultBroker;
+      c.read_only = true;
+      c.synonyms.push_back({key, value, ConfigSource::kDynamicDefaultBroker});
+      result.configs.push_back(to_entry(c, options));
+    }
+    return result;
+  }
+  int32_t id = 0;
+  auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), id);
+  if (ec != std::errc() || end != name.data() + name.size())
+    return resource_error(std::move(result), ErrorCode::kInvalidRequest,
+                          "Broker id must be an integer, but it is: " + name);
+  if (id != state.node_id)
+    return resource_error(std::move(result), ErrorCode::kInvalidRequest,
+                          "Unexpected broker id, expected " + std::to_string(state.node_id) +
+                              " or empty string, but received " + name);
+  add_entries(result, cluster::describe_broker_configs(state), options);
+  return result;
+}
+
+}  // namespace
+
+std::optional<DescribeConfigsResponse> handle_describe_configs(
+    RequestContext& ctx, const DescribeConfigsRequest& request, int16_t version) {
+  DescribeConfigsResponse response;
+  for (const auto& resource : request.resources) {
+    Options options;
+    options.synonyms = version >= 1 && request.include_synonyms;
+    options.documentation = version >= 3 && request.include_documentation;
+    options.keys = &resource.configuration_keys;
+    Result result;
+    result.resource_type = resource.resource_type;
+    result.resource_name = std::string(resource.resource_name);
+    switch (resource.resource_type) {
+      case cluster::kTopicResource:
+        response.results.push_back(describe_topic(ctx.state, std::move(result), options));
+        break;
+      case cluster::kBrokerResource:
+        response.results.push_back(describe_broker(ctx.state, std::move(result), options));
+        break;
+      default:
+        // Broker loggers (8) and other kinds are not kept by this broker.
+        response.results.push_back(
+            resource_error(std::move(result), ErrorCode::kInvalidRequest,
+                           "Unsupported resource type: " + std::to_string(resource.resource_type)));
+    }
+  }
+  return response;
+}
+
+ApiEntry describe_configs_entry() {
+  return make_entry<DescribeConfigsRequest, DescribeConfigsResponse, &handle_describe_configs>(
+      "DescribeConfigs", DescribeConfigsRequest::kVersions);
+}
+
+}  // namespace kb::handlers
