@@ -13,6 +13,11 @@
 //       N topics of P partitions each, every partition directory with an empty first segment
 //       (as Kafka leaves a partition that never received data). Prints key=value figures.
 //
+//   kb_bench_log_dir batch --out F [--batch-bytes B] [--record-bytes R]
+//       One uncompressed batch as a producer sends it (base offset 0, records of an R-byte value,
+//       timestamps now, CRC computed), as many records as fit in B bytes, written to file F for
+//       the produce benchmark to send. Prints key=value figures.
+//
 // D must not exist yet or be empty.
 
 #include <algorithm>
@@ -46,7 +51,8 @@ using Clock = std::chrono::steady_clock;
 constexpr std::string_view kUsage =
     "usage: kb_bench_log_dir fetch --dir D [--topic T] [--bytes N] [--batch-bytes B]\n"
     "                              [--record-bytes R]\n"
-    "       kb_bench_log_dir topics --dir D [--topics N] [--partitions P]\n";
+    "       kb_bench_log_dir topics --dir D [--topics N] [--partitions P]\n"
+    "       kb_bench_log_dir batch --out F [--batch-bytes B] [--record-bytes R]\n";
 
 // Appending this much at a time keeps memory small and pwrite calls large.
 constexpr size_t kAppendChunkBytes = 8 << 20;
@@ -55,6 +61,7 @@ constexpr int64_t kFirstTimestampMs = 1700000000000;
 struct Options {
   std::string command;
   fs::path dir;
+  fs::path out;
   std::string topic = "bench-fetch";
   uint64_t bytes = uint64_t{1} << 30;
   uint32_t batch_bytes = 16 << 10;
@@ -67,7 +74,7 @@ Options ParseOptions(int argc, char** argv) {
   if (argc < 2) throw std::invalid_argument("missing subcommand");
   Options options;
   options.command = argv[1];
-  if (options.command != "fetch" && options.command != "topics") {
+  if (options.command != "fetch" && options.command != "topics" && options.command != "batch") {
     throw std::invalid_argument("unknown subcommand '" + options.command + "'");
   }
   for (int i = 2; i < argc; ++i) {
@@ -76,6 +83,8 @@ Options ParseOptions(int argc, char** argv) {
     const std::string_view value = argv[++i];
     if (name == "--dir") {
       options.dir = std::string(value);
+    } else if (name == "--out") {
+      options.out = std::string(value);
     } else if (name == "--topic") {
       options.topic = std::string(value);
     } else if (name == "--bytes") {
@@ -92,7 +101,11 @@ Options ParseOptions(int argc, char** argv) {
       throw std::invalid_argument("unknown option '" + std::string(name) + "'");
     }
   }
-  if (options.dir.empty()) throw std::invalid_argument("--dir is required");
+  if (options.command == "batch") {
+    if (options.out.empty()) throw std::invalid_argument("--out is required");
+  } else if (options.dir.empty()) {
+    throw std::invalid_argument("--dir is required");
+  }
   return options;
 }
 
@@ -209,6 +222,27 @@ void GenerateTopics(const Options& options) {
              written.partitions.size(), written.metadata_end_offset, seconds);
 }
 
+void GenerateBatch(const Options& options) {
+  std::mt19937_64 rng(42);
+  std::vector<uint8_t> value(options.record_bytes);
+  for (auto& byte : value) byte = static_cast<uint8_t>('a' + rng() % 26);
+  // Timestamps now: the broker refuses CreateTime too far from its clock.
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  auto build = [&](size_t records) {
+    kb::storage::RecordBatchBuilder builder;
+    for (size_t r = 0; r < records; ++r) builder.add_record(std::nullopt, value, now);
+    return builder.build();
+  };
+  size_t records = 1;
+  while (build(records + 1).size() <= options.batch_bytes) ++records;
+  const std::vector<uint8_t> batch = build(records);
+  WriteText(options.out, std::string(batch.begin(), batch.end()));
+  fmt::print("batch_bytes={} records={} record_bytes={}\n", batch.size(), records,
+             options.record_bytes);
+}
+
 int Main(int argc, char** argv) {
   Options options;
   try {
@@ -220,6 +254,8 @@ int Main(int argc, char** argv) {
   try {
     if (options.command == "fetch") {
       GenerateFetch(options);
+    } else if (options.command == "batch") {
+      GenerateBatch(options);
     } else {
       GenerateTopics(options);
     }

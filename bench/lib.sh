@@ -183,12 +183,15 @@ wait_for_port() {
   return 1
 }
 
-# Starts BROKER on 127.0.0.1 with a port the kernel picks and log.dirs `log_dir`, on the server
-# CPU, its output in $WORK/broker.log. Sets BROKER_PID (tracked in PIDS) and, once the broker
-# logs its listener, BROKER_PORT; returns non-zero if it never does.
+# Starts BROKER on 127.0.0.1 with a port the kernel picks and log.dirs `log_dir` (further
+# `key=value` arguments are added to its properties), on the server CPU, its output in
+# $WORK/broker.log. Sets BROKER_PID (tracked in PIDS) and, once the broker logs its listener,
+# BROKER_PORT; returns non-zero if it never does.
 # shellcheck disable=SC2034  # BROKER_PORT is for the script
 start_broker() {
   printf 'listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs=%s\n' "$1" >"$WORK/broker.properties"
+  shift
+  if (($# > 0)); then printf '%s\n' "$@" >>"$WORK/broker.properties"; fi
   "${SERVER_ON_CPU[@]}" "$BROKER" "$WORK/broker.properties" >"$WORK/broker.log" 2>&1 &
   BROKER_PID=$!
   PIDS+=("$BROKER_PID")
@@ -197,6 +200,13 @@ start_broker() {
 }
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# utime + stime of a process, in clock ticks (CLOCK_TICKS a second).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# shellcheck disable=SC2034  # for the scripts
+CLOCK_TICKS=$(getconf CLK_TCK)
+# shellcheck disable=SC2034
+readonly CLOCK_TICKS
 
 # --- Results -----------------------------------------------------------------------------------
 

@@ -37,10 +37,6 @@ warn_if_busy
 start_broker "$WORK/data" || die "the broker did not start"
 readonly BOOTSTRAP=127.0.0.1:$BROKER_PORT
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-CLOCK_TICKS=$(getconf CLK_TCK)
-readonly CLOCK_TICKS
-
 # Broker CPU seconds per GB over the command that follows; the result line goes to LINE.
 measure() {
   local gigabytes=$1 before after

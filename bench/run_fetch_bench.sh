@@ -6,15 +6,18 @@
 #
 #   bench/run_fetch_bench.sh
 #
-# Prints MB/s (10^6 record bytes per second, median of the passes) for the broker and both
-# ceiling variants, the broker/ceiling ratio against its target (>= 0.8; the ceiling is the
-# faster variant), each server's CPU time per GB and the broker's RSS.
+# The three servers run side by side and are measured in rounds: each round is one pass
+# against each of them (in an order that rotates), so a change in the machine's load hits all
+# three alike. Prints MB/s (10^6 record bytes per second, median of the passes) for the broker
+# and both ceiling variants, the broker/ceiling ratio against its target (>= 0.8; the ceiling
+# is the faster variant), the median of the per-round ratios (each against that round's faster
+# ceiling), each server's CPU time per GB and the broker's RSS.
 #
 # The partition (uncompressed batches of 1 KiB records written with the storage library in
 # Kafka's format) is generated once and cached under <build>/bench-data/; each run copies it
 # into a temporary directory, so the cache never sees what the broker does to its log dir.
 #
-# Environment: KB_BENCH_PASSES (measured passes per server, default 5), KB_BENCH_WARMUP_PASSES
+# Environment: KB_BENCH_PASSES (measured rounds, default 7), KB_BENCH_WARMUP_PASSES
 # (default 1), KB_FETCH_BYTES (partition size, default 1073741824), KB_FETCH_BATCH_BYTES (batch
 # size limit, default 16384: the Java producer's batch.size), KB_FETCH_RECORD_BYTES (default
 # 1024), KB_BENCH_PIN (default 1: servers on CPU 1, consumer on CPU 0), KB_BENCH_CACHE (default
@@ -22,7 +25,7 @@
 set -euo pipefail
 
 # Settings.
-readonly PASSES=${KB_BENCH_PASSES:-5}
+readonly PASSES=${KB_BENCH_PASSES:-7}
 readonly WARMUP_PASSES=${KB_BENCH_WARMUP_PASSES:-1}
 readonly PARTITION_BYTES=${KB_FETCH_BYTES:-1073741824}
 readonly BATCH_BYTES=${KB_FETCH_BATCH_BYTES:-16384}
@@ -98,92 +101,98 @@ warn_if_busy
 
 # --- Helpers -----------------------------------------------------------------------------------
 
-# utime + stime of a process, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-CLOCK_TICKS=$(getconf CLK_TCK)
-readonly CLOCK_TICKS
+# The servers, by name: pid, the consumer command line, and what the passes gave.
+readonly SERVERS=(broker pread sendfile)
+declare -A PID_OF ARGS_OF RATES TICKS BYTES
+for name in "${SERVERS[@]}"; do RATES[$name]='' TICKS[$name]=0 BYTES[$name]=0; done
 
-# Runs the warm-up and measured passes of `consumer args...` against server `pid`. Sets
-# RESULT_MBS (median), RESULT_ALL (every measured pass) and RESULT_CPU_PER_GB (server CPU
-# seconds per GB delivered over the measured passes).
-run_passes() {
-  local pid=$1 line rates=() ticks_before ticks_after bytes=0 pass
-  shift
-  for ((pass = 0; pass < WARMUP_PASSES; pass++)); do
-    bounded 300 "${CLIENT_ON_CPU[@]}" "$FETCH_BENCH" "$@" >/dev/null 2>"$WORK/consumer.err" ||
-      { cat "$WORK/consumer.err" >&2; return 1; }
-  done
-  ticks_before=$(cpu_ticks "$pid")
-  for ((pass = 0; pass < PASSES; pass++)); do
-    line=$(bounded 300 "${CLIENT_ON_CPU[@]}" "$FETCH_BENCH" "$@" 2>"$WORK/consumer.err") ||
-      { cat "$WORK/consumer.err" >&2; return 1; }
-    rates+=("$(field "$line" mb_per_sec)")
-    bytes=$((bytes + $(field "$line" bytes)))
-  done
-  ticks_after=$(cpu_ticks "$pid")
-  RESULT_MBS=$(printf '%s\n' "${rates[@]}" | median)
-  RESULT_ALL=${rates[*]}
-  RESULT_CPU_PER_GB=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$CLOCK_TICKS" -v b="$bytes" \
-    'BEGIN { printf "%.2f", (t / hz) / (b / 1e9) }')
+# One pass of the consumer against server `name`: sets PASS_MBS and adds the server's CPU
+# ticks and the bytes delivered to its totals (unless `warmup`).
+run_pass() {
+  local name=$1 warmup=${2:-} line ticks_before ticks_after args
+  read -r -a args <<<"${ARGS_OF[$name]}"
+  ticks_before=$(cpu_ticks "${PID_OF[$name]}")
+  line=$(bounded 300 "${CLIENT_ON_CPU[@]}" "$FETCH_BENCH" "${args[@]}" 2>"$WORK/consumer.err") ||
+    { cat "$WORK/consumer.err" >&2; die "a pass against the $name server failed"; }
+  ticks_after=$(cpu_ticks "${PID_OF[$name]}")
+  if [[ -z $warmup ]]; then
+    TICKS[$name]=$((TICKS[$name] + ticks_after - ticks_before))
+    BYTES[$name]=$((BYTES[$name] + $(field "$line" bytes)))
+  fi
+  PASS_MBS=$(field "$line" mb_per_sec)
 }
 
-# --- Broker ------------------------------------------------------------------------------------
+# --- Servers -----------------------------------------------------------------------------------
 
 start_broker "$LOG_DIR" || die "the broker did not start"
+PID_OF[broker]=$BROKER_PID
+ARGS_OF[broker]="consume --port $BROKER_PORT --topic $TOPIC --max-bytes $MAX_BYTES \
+--partition-max-bytes $PARTITION_MAX_BYTES --expect-end-offset $END_OFFSET"
 
-log "broker: $WARMUP_PASSES warm-up + $PASSES measured passes"
-BROKER_MBS=failed BROKER_ALL='' BROKER_CPU=- BROKER_RSS=-
-if run_passes "$BROKER_PID" consume --port "$BROKER_PORT" --topic "$TOPIC" \
-  --max-bytes "$MAX_BYTES" --partition-max-bytes "$PARTITION_MAX_BYTES" \
-  --expect-end-offset "$END_OFFSET"; then
-  BROKER_MBS=$RESULT_MBS BROKER_ALL=$RESULT_ALL BROKER_CPU=$RESULT_CPU_PER_GB
-  BROKER_RSS=$(awk -v k="$(rss_kib "$BROKER_PID")" 'BEGIN { printf "%.1f MiB", k / 1024 }')
-else
-  log "the broker run failed; broker log:"
-  tail -n 20 "$WORK/broker.log" >&2
-fi
-stop_process "$BROKER_PID"
-
-# --- Ceiling -----------------------------------------------------------------------------------
-
-declare -A CEILING_MBS CEILING_ALL CEILING_CPU
 for mode in pread sendfile; do
+  : >"$WORK/serve-$mode.out"
   "${SERVER_ON_CPU[@]}" "$FETCH_BENCH" serve --file "$LOG_FILE" --mode "$mode" \
-    >"$WORK/serve.out" 2>&1 &
-  SERVER_PID=$!
-  PIDS+=("$SERVER_PID")
-  SERVER_PORT=$(wait_for_port "$SERVER_PID" "$WORK/serve.out" 'port=\([0-9]*\)') ||
+    >"$WORK/serve-$mode.out" 2>&1 &
+  PID_OF[$mode]=$!
+  PIDS+=("${PID_OF[$mode]}")
+  port=$(wait_for_port "${PID_OF[$mode]}" "$WORK/serve-$mode.out" 'port=\([0-9]*\)') ||
     die "the $mode ceiling server did not start"
-  log "ceiling ($mode): $WARMUP_PASSES warm-up + $PASSES measured passes"
-  run_passes "$SERVER_PID" read --port "$SERVER_PORT" --max-bytes "$PARTITION_MAX_BYTES" ||
-    die "the $mode ceiling run failed"
-  CEILING_MBS[$mode]=$RESULT_MBS CEILING_ALL[$mode]=$RESULT_ALL
-  CEILING_CPU[$mode]=$RESULT_CPU_PER_GB
-  stop_process "$SERVER_PID"
+  ARGS_OF[$mode]="read --port $port --max-bytes $PARTITION_MAX_BYTES"
 done
+
+# --- Rounds ------------------------------------------------------------------------------------
+
+log "$WARMUP_PASSES warm-up + $PASSES measured rounds of broker, pread and sendfile passes"
+for ((pass = 0; pass < WARMUP_PASSES; pass++)); do
+  for name in "${SERVERS[@]}"; do run_pass "$name" warmup; done
+done
+ROUND_RATIOS=()
+for ((round = 0; round < PASSES; round++)); do
+  declare -A this_round=()
+  for ((i = 0; i < ${#SERVERS[@]}; i++)); do
+    name=${SERVERS[$(((round + i) % ${#SERVERS[@]}))]}
+    run_pass "$name"
+    this_round[$name]=$PASS_MBS
+    RATES[$name]+="${this_round[$name]} "
+  done
+  ROUND_RATIOS+=("$(awk -v b="${this_round[broker]}" -v p="${this_round[pread]}" \
+    -v s="${this_round[sendfile]}" 'BEGIN { printf "%.2f", b / (p > s ? p : s) }')")
+  log "round $((round + 1)): broker ${this_round[broker]}, pread ${this_round[pread]}," \
+    "sendfile ${this_round[sendfile]} MB/s"
+done
+BROKER_RSS=$(awk -v k="$(rss_kib "${PID_OF[broker]}")" 'BEGIN { printf "%.1f MiB", k / 1024 }')
+for name in "${SERVERS[@]}"; do stop_process "${PID_OF[$name]}"; done
 
 # --- Report ------------------------------------------------------------------------------------
 
-CEILING=$(awk -v a="${CEILING_MBS[pread]}" -v b="${CEILING_MBS[sendfile]}" \
-  'BEGIN { print (a > b) ? a : b }')
-RATIO=- VERDICT=''
-if [[ $BROKER_MBS != failed ]]; then
-  RATIO=$(awk -v b="$BROKER_MBS" -v c="$CEILING" 'BEGIN { printf "%.2f", b / c }')
-  VERDICT=$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r >= t) ? "ok" : "MISS" }')
-fi
+declare -A MEDIAN CPU_PER_GB
+for name in "${SERVERS[@]}"; do
+  # shellcheck disable=SC2086  # one rate per word
+  MEDIAN[$name]=$(printf '%s\n' ${RATES[$name]} | median)
+  CPU_PER_GB[$name]=$(awk -v t="${TICKS[$name]}" -v hz="$CLOCK_TICKS" -v b="${BYTES[$name]}" \
+    'BEGIN { printf "%.2f", (t / hz) / (b / 1e9) }')
+done
+CEILING=$(awk -v a="${MEDIAN[pread]}" -v b="${MEDIAN[sendfile]}" 'BEGIN { print (a > b) ? a : b }')
+RATIO=$(awk -v b="${MEDIAN[broker]}" -v c="$CEILING" 'BEGIN { printf "%.2f", b / c }')
+VERDICT=$(awk -v r="$RATIO" -v t="$TARGET_RATIO" 'BEGIN { print (r >= t) ? "ok" : "MISS" }')
+ROUND_RATIO=$(printf '%s\n' "${ROUND_RATIOS[@]}" | median)
 
 printf '\n== Fetch throughput: one partition, %s MiB (%s batches of %s B, %s records of %s B) ==\n' \
   "$((LOG_FILE_BYTES >> 20))" "$(field "$GENERATED" batches)" "$(field "$GENERATED" batch_bytes)" \
   "$(field "$GENERATED" records)" "$RECORD_BYTES"
 printf '(Fetch v12, max_bytes %s MiB, partition_max_bytes %s MiB, one request in flight; %s;\n' \
   "$((MAX_BYTES >> 20))" "$((PARTITION_MAX_BYTES >> 20))" "$PLACEMENT"
-printf ' median of %s passes after %s warm-up; MB = 10^6 bytes)\n' "$PASSES" "$WARMUP_PASSES"
+printf ' median of %s interleaved rounds after %s warm-up; MB = 10^6 bytes)\n' "$PASSES" \
+  "$WARMUP_PASSES"
 printf '%-30s %10s %14s   %s\n' server "MB/s" "CPU s per GB" "passes (MB/s)"
-printf '%-30s %10s %14s   %s\n' "broker" "$BROKER_MBS" "$BROKER_CPU" "$BROKER_ALL"
-printf '%-30s %10s %14s   %s\n' "ceiling: pread+write 1 MiB" "${CEILING_MBS[pread]}" \
-  "${CEILING_CPU[pread]}" "${CEILING_ALL[pread]}"
-printf '%-30s %10s %14s   %s\n' "ceiling: sendfile" "${CEILING_MBS[sendfile]}" \
-  "${CEILING_CPU[sendfile]}" "${CEILING_ALL[sendfile]}"
+printf '%-30s %10s %14s   %s\n' "broker" "${MEDIAN[broker]}" "${CPU_PER_GB[broker]}" \
+  "${RATES[broker]}"
+printf '%-30s %10s %14s   %s\n' "ceiling: pread+write 1 MiB" "${MEDIAN[pread]}" \
+  "${CPU_PER_GB[pread]}" "${RATES[pread]}"
+printf '%-30s %10s %14s   %s\n' "ceiling: sendfile" "${MEDIAN[sendfile]}" \
+  "${CPU_PER_GB[sendfile]}" "${RATES[sendfile]}"
 printf '\nbroker / ceiling (%s MB/s): %s   target >= %s %s\n' "$CEILING" "$RATIO" "$TARGET_RATIO" \
   "$VERDICT"
+printf 'per round, broker / that round'"'"'s faster ceiling: median %s   (%s)\n' "$ROUND_RATIO" \
+  "${ROUND_RATIOS[*]}"
 printf 'broker RSS after the passes: %s\n' "$BROKER_RSS"

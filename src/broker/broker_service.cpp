@@ -1,9 +1,11 @@
 #include "kb/broker/broker_service.hpp"
 
+#include <algorithm>
 #include <exception>
 
 #include <spdlog/spdlog.h>
 
+#include "kb/broker/log_flusher.hpp"
 #include "kb/handlers/api_versions.hpp"
 #include "kb/protocol/header.hpp"
 
@@ -13,17 +15,32 @@ using handlers::Clock;
 using protocol::ApiKey;
 
 BrokerService::BrokerService(net::EventLoop& loop, const handlers::ApiRegistry& registry,
-                             cluster::BrokerState& state, std::string listener)
+                             cluster::BrokerState& state, std::string listener, LogFlusher* flusher,
+                             group::GroupCoordinator* groups)
     : loop_(loop),
       registry_(registry),
       state_(state),
+      flusher_(flusher),
       seen_generation_(state.data_generation),
-      listener_(std::move(listener)) {
+      listener_(std::move(listener)),
+      groups_(groups) {
+  static uint64_t services = 0;  // the loop's thread creates them all
+  service_id_ = ++services;
   loop_.add_before_sleep([this] { retry_on_new_data(); });
+  if (flusher_ != nullptr) {
+    state_.flusher = flusher_;
+    flusher_->add_progress_listener(this, [this] { release_flushed(); });
+  }
+  if (groups_) loop_.add_before_sleep([this] { drive_groups(); });
 }
 
 BrokerService::~BrokerService() {
   for (auto& [id, w] : waiting_) loop_.cancel(w.timer);
+  if (flusher_ != nullptr) {
+    flusher_->remove_progress_listener(this);
+    if (state_.flusher == flusher_) state_.flusher = nullptr;
+  }
+  if (group_timer_at_) loop_.cancel(group_timer_);
 }
 
 void BrokerService::on_frame(net::Connection& conn, std::span<const uint8_t> frame) {
@@ -34,6 +51,8 @@ void BrokerService::on_frame(net::Connection& conn, std::span<const uint8_t> fra
 }
 
 void BrokerService::on_close(net::Connection& conn) {
+  held_.erase(conn.id());
+  if (groups_) groups_->connection_closed(connection_key(conn));
   auto it = waiting_.find(conn.id());
   if (it == waiting_.end()) return;
   loop_.cancel(it->second.timer);
@@ -53,7 +72,10 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
 
   ByteBuffer& out = conn.output();
   const size_t start = out.size();
-  wire::Writer writer(out);
+  // Record bytes (Fetch) stay in their files: the connection sends them from
+  // there, spliced in where the response has them.
+  wire::FileRanges files;
+  wire::Writer writer(out, &files);
   const bool is_api_versions = header.api_key == static_cast<int16_t>(ApiKey::kApiVersions);
 
   const handlers::ApiEntry* entry = registry_.find(header.api_key);
@@ -94,6 +116,11 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
   protocol::write_response_header(writer, header.correlation_id, flexible && !is_api_versions);
   handlers::RequestContext ctx{header,      registry_, state_, arrival,
                                loop_.now(), may_wait,  {},     listener_};
+  ctx.connection_id = connection_key(conn);
+  // Kafka reports a client's host as "/<address>".
+  const std::string client_host = "/" + conn.peer().substr(0, conn.peer().rfind(':'));
+  ctx.client_host = client_host;
+  ctx.groups = groups_;
   handlers::DispatchResult result;
   try {
     result = entry->dispatch(ctx, reader, header.api_version, writer);
@@ -105,11 +132,29 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
     return Outcome::kDone;
   }
   switch (result) {
-    case handlers::DispatchResult::kResponded:
-      writer.patch_int32(size_at, static_cast<int32_t>(out.size() - size_at - 4));
+    case handlers::DispatchResult::kResponded: {
+      writer.patch_int32(size_at, static_cast<int32_t>(out.size() - size_at - 4 + files.bytes));
+      if (flusher_ != nullptr)
+        std::erase_if(ctx.durable_after,
+                      [&](const cluster::FlushTicket& t) { return flusher_->done(t); });
+      if (flusher_ == nullptr || ctx.durable_after.empty()) {
+        for (auto& f : files.entries) conn.add_output_file(f.at, std::move(f.range));
+        return Outcome::kDone;
+      }
+      // Not yet on disk: keep the response (and the connection's later
+      // requests) until the flushes are done. (Only Produce waits for
+      // flushes; its responses carry no file ranges.)
+      HeldResponse& held = held_[conn.id()];
+      held.conn = &conn;
+      held.bytes.assign(out.data() + start, out.data() + out.size());
+      held.tickets = std::move(ctx.durable_after);
+      out.truncate(start);
+      conn.hold();
       return Outcome::kDone;
+    }
     case handlers::DispatchResult::kNoResponse:
       out.truncate(start);
+      if (ctx.close_connection) conn.close_after_flush();
       return Outcome::kDone;
     case handlers::DispatchResult::kWait:
       out.truncate(start);
@@ -166,6 +211,61 @@ void BrokerService::retry_on_new_data() {
   retry_all(true);
 }
 
+// Parked JoinGroup/SyncGroup requests are asked again when a group changed,
+// and one timer stands for the coordinator's next deadline.
+void BrokerService::drive_groups() {
+  // Answering one parked request may change the groups again (asked again
+  // until they settle; asking again is idempotent).
+  while (groups_->changes() != seen_group_changes_) {
+    seen_group_changes_ = groups_->changes();
+    retry_all(true);
+  }
+  const std::optional<group::Millis> next = groups_->next_deadline();
+  if (next == group_timer_at_) return;
+  if (group_timer_at_) loop_.cancel(group_timer_);
+  group_timer_at_ = next;
+  if (!next) return;
+  const auto now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(loop_.now().time_since_epoch());
+  const auto delay = std::max(std::chrono::milliseconds(*next) - now, std::chrono::milliseconds(0));
+  group_timer_ = loop_.run_after(delay, [this] {
+    group_timer_at_.reset();
+    groups_->advance(std::chrono::duration_cast<std::chrono::milliseconds>(
+                         handlers::Clock::now().time_since_epoch())
+                         .count());
+  });
+}
+
 void BrokerService::complete_waiting() { retry_all(false); }
+
+void BrokerService::release_flushed() {
+  std::vector<uint64_t> ready;
+  for (const auto& [id, held] : held_) {
+    if (std::all_of(held.tickets.begin(), held.tickets.end(),
+                    [&](const cluster::FlushTicket& t) { return flusher_->done(t); }))
+      ready.push_back(id);
+  }
+  for (uint64_t id : ready) {
+    auto it = held_.find(id);
+    if (it == held_.end()) continue;
+    HeldResponse held = std::move(it->second);
+    held_.erase(it);
+    net::Connection& conn = *held.conn;
+    const bool failed =
+        std::any_of(held.tickets.begin(), held.tickets.end(),
+                    [&](const cluster::FlushTicket& t) { return flusher_->failed(t); });
+    if (failed) {
+      // The data may not be on disk: no acknowledgement. The client sees the
+      // connection drop and retries.
+      spdlog::error("connection {} ({}): a flush failed; closing without acknowledging", conn.id(),
+                    conn.peer());
+      conn.close_after_flush();
+      continue;
+    }
+    conn.output().append(held.bytes);
+    conn.flush();
+    conn.resume();  // handles the requests that arrived meanwhile
+  }
+}
 
 }  // namespace kb::broker

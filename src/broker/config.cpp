@@ -238,6 +238,35 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
   int_key("log.flush.interval.messages", 1, std::numeric_limits<int64_t>::max(),
           c.log.flush_interval_messages);
   choice("log.message.timestamp.type", "LogAppendTime", "CreateTime", c.log.log_append_time);
+  constexpr int64_t kLongMax = std::numeric_limits<int64_t>::max();
+  int_key("log.flush.interval.ms", 0, kLongMax, c.log.flush_interval_ms);
+  int_key("log.flush.scheduler.interval.ms", 1, kLongMax, c.log.flush_scheduler_interval_ms);
+  int_key("log.flush.offset.checkpoint.interval.ms", 1, kIntMax,
+          c.log.flush_checkpoint_interval_ms);
+  // log.roll.ms wins over log.roll.hours, as in Kafka.
+  if (props.contains("log.roll.ms")) {
+    int_key("log.roll.ms", 1, kLongMax, c.log.roll_ms);
+  } else if (props.contains("log.roll.hours")) {
+    int64_t hours = 168;
+    int_key("log.roll.hours", 1, kIntMax, hours);
+    c.log.roll_ms = hours * 60 * 60 * 1000;
+  }
+  int_key("log.message.timestamp.before.max.ms", 0, kLongMax, c.log.timestamp_before_max_ms);
+  int_key("log.message.timestamp.after.max.ms", 0, kLongMax, c.log.timestamp_after_max_ms);
+
+  // Groups.
+  int_key("group.min.session.timeout.ms", 0, kIntMax, c.groups.min_session_timeout_ms);
+  int_key("group.max.session.timeout.ms", 0, kIntMax, c.groups.max_session_timeout_ms);
+  int_key("group.initial.rebalance.delay.ms", 0, kIntMax, c.groups.initial_rebalance_delay_ms);
+  int_key("group.max.size", 1, kIntMax, c.groups.max_size);
+  int_key("offsets.topic.num.partitions", 1, 10000, c.groups.offsets_partitions);
+  int_key("offset.metadata.max.bytes", 0, kIntMax, c.groups.max_metadata_bytes);
+  int_key("offsets.topic.segment.bytes", 1024, kIntMax, c.groups.offsets_segment_bytes);
+  int64_t retention_minutes = c.groups.offsets_retention_ms / 60000;
+  int_key("offsets.retention.minutes", 1, kIntMax, retention_minutes);
+  c.groups.offsets_retention_ms = retention_minutes * 60000;
+  int_key("offsets.retention.check.interval.ms", 1, std::numeric_limits<int64_t>::max(),
+          c.groups.retention_check_interval_ms);
 
   if (!ok) return {std::nullopt, b.error};
   return {std::move(b.config), {}};

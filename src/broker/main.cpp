@@ -20,7 +20,10 @@
 
 #include "kb/broker/broker_service.hpp"
 #include "kb/broker/config.hpp"
+#include "kb/broker/log_flusher.hpp"
 #include "kb/cluster/startup.hpp"
+#include "kb/group/coordinator.hpp"
+#include "kb/group/offsets_topic.hpp"
 #include "kb/handlers/api_registry.hpp"
 #include "kb/net/event_loop.hpp"
 #include "kb/net/tcp_server.hpp"
@@ -28,6 +31,9 @@
 namespace {
 
 constexpr auto kShutdownBound = std::chrono::seconds(5);
+// Threads that run fdatasync for the flusher: syncs of different partitions
+// overlap (and the filesystem commits them together).
+constexpr size_t kFlushThreads = 4;
 
 void print_usage(const char* argv0) {
   std::fprintf(stderr,
@@ -127,17 +133,32 @@ int main(int argc, char** argv) {
   log_dir_options.node_id = config.node_id;
   log_dir_options.partition_options.segment_bytes = state.log_config.segment_bytes;
   log_dir_options.partition_options.index_interval_bytes = state.log_config.index_interval_bytes;
+  log_dir_options.partition_options.roll_ms = state.log_config.roll_ms;
+  // Produce checks every batch's CRC before appending it: not twice.
+  log_dir_options.partition_options.verify_crc_on_append = false;
   if (auto loaded_dir = kb::cluster::load_log_dir(log_dir_options, state); !loaded_dir.ok()) {
     std::fprintf(stderr, "log directory %s: %s\n", config.log_dirs.front().c_str(),
                  loaded_dir.error().message.c_str());
     return 2;
   }
 
+  // Groups and their committed offsets, from __consumer_offsets.
+  kb::group::OffsetsTopic offsets_topic(state, config.groups);
+  kb::group::GroupCoordinator groups(config.groups, &offsets_topic);
+  if (auto loaded_groups = offsets_topic.load_into(groups); !loaded_groups.ok()) {
+    std::fprintf(stderr, "loading groups: %s\n", loaded_groups.error().message.c_str());
+    return 2;
+  }
+  groups.finish_load(std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count());
+
   raise_fd_limit();
   kb::net::EventLoop loop;
   kb::handlers::ApiRegistry registry = kb::handlers::make_broker_registry();
   for (const auto& l : config.advertised_listeners)
     state.endpoints.push_back({l.name, l.host, l.port});
+  kb::broker::LogFlusher flusher(loop, state, kFlushThreads);
   // One service per listener: each knows its listener's name (Metadata
   // answers with that listener's advertised address) and keeps its own
   // connections' waiting requests (connection ids are per listener).
@@ -151,8 +172,8 @@ int main(int argc, char** argv) {
 
   std::vector<std::unique_ptr<kb::net::TcpServer>> servers;
   for (const auto& listener : config.listeners) {
-    auto& service = *services.emplace_back(
-        std::make_unique<kb::broker::BrokerService>(loop, registry, state, listener.name));
+    auto& service = *services.emplace_back(std::make_unique<kb::broker::BrokerService>(
+        loop, registry, state, listener.name, &flusher, &groups));
     auto server = std::make_unique<kb::net::TcpServer>(loop, service, options);
     std::string error = server->listen({listener.host, listener.port});
     if (!error.empty()) {
@@ -173,6 +194,8 @@ int main(int argc, char** argv) {
     shutting_down = true;
     spdlog::info("signal {}: shutting down", signo);
     for (auto& service : services) service->complete_waiting();
+    // Responses waiting for flushes go out before the connections close.
+    flusher.finish();
     for (auto& s : servers) s->drain();
     loop.run_after(kShutdownBound, [&] {
       spdlog::warn("shutdown: output still pending after {} s, closing", kShutdownBound.count());
@@ -189,7 +212,14 @@ int main(int argc, char** argv) {
   spdlog::info("broker {} of cluster {} started (log dir {})", config.node_id, state.cluster_id,
                config.log_dirs.front());
   loop.run();
+  flusher.finish();
+  // Producer snapshots before the clean-shutdown marker that vouches for the logs.
   state.producer_states.write_snapshots();
+  if (auto closed = kb::cluster::close_log_dir(state); !closed) {
+    spdlog::error("log directory not closed cleanly (the next start recovers it): {}",
+                  closed.error().message);
+    return 1;
+  }
   spdlog::info("broker stopped");
   return 0;
 }

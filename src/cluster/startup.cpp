@@ -6,6 +6,7 @@
 #include "kb/cluster/topic_admin.hpp"
 #include "kb/storage/meta_properties.hpp"
 #include "kb/storage/metadata_log.hpp"
+#include "kb/storage/offset_checkpoint.hpp"
 
 namespace kb::cluster {
 
@@ -72,7 +73,49 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
   remove_deleted_partition_dirs(options.log_dir);
   report_unknown_entries(options.log_dir, state.topics);
   state.logs = std::make_unique<PartitionLogs>(options.log_dir, options.partition_options);
+
+  // Kafka's marker of a clean shutdown: partition logs can be opened without
+  // recovery. It is removed now, so that a crash from here on is recovered.
+  const auto marker = options.log_dir / storage::kCleanShutdownFile;
+  const bool clean = std::filesystem::exists(marker, ec);
+  auto recovery_points =
+      storage::read_offset_checkpoint(options.log_dir / storage::kRecoveryPointCheckpointFile);
+  if (!recovery_points) {
+    spdlog::warn("{}; partition logs will be recovered whole", recovery_points.error().message);
+    recovery_points = storage::OffsetCheckpoint{};
+  }
+  if (clean) {
+    std::filesystem::remove(marker, ec);
+    if (ec) return storage::Error{"cannot remove " + marker.string() + ": " + ec.message()};
+    if (auto synced = storage::sync_directory(options.log_dir); !synced) return synced;
+    spdlog::info("clean shutdown marker found: partition logs are opened without recovery");
+  } else {
+    spdlog::info(
+        "no clean shutdown marker: partition logs are recovered from their recovery points "
+        "({} in {})",
+        recovery_points->size(), storage::kRecoveryPointCheckpointFile);
+  }
+  state.logs->set_recovery_state(clean, std::move(*recovery_points));
   return {};
+}
+
+storage::Status close_log_dir(BrokerState& state) {
+  if (!state.logs) return {};
+  storage::Status result;
+  auto keep_first = [&](storage::Status status) {
+    if (!status && result) result = std::move(status);
+  };
+  if (state.metadata_log) keep_first(state.metadata_log->flush());
+  state.logs->for_each_open(
+      [&](const std::string&, int32_t, storage::PartitionLog& log) { keep_first(log.flush()); });
+  if (!result) return result;
+  const auto& dir = state.logs->log_dir();
+  keep_first(storage::write_offset_checkpoint(dir / storage::kRecoveryPointCheckpointFile,
+                                              state.logs->recovery_points()));
+  keep_first(storage::write_offset_checkpoint(dir / storage::kLogStartOffsetCheckpointFile, {}));
+  if (!result) return result;
+  // Only once everything above is on disk.
+  return storage::write_clean_shutdown_marker(dir);
 }
 
 }  // namespace kb::cluster

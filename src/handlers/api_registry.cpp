@@ -11,6 +11,7 @@
 #include "kb/handlers/describe_configs.hpp"
 #include "kb/handlers/describe_topic_partitions.hpp"
 #include "kb/handlers/fetch.hpp"
+#include "kb/handlers/groups.hpp"
 #include "kb/handlers/init_producer_id.hpp"
 #include "kb/handlers/list_offsets.hpp"
 #include "kb/handlers/metadata.hpp"
@@ -43,6 +44,15 @@ ApiRegistry make_broker_registry() {
   registry.add(fetch_entry());
   registry.add(metadata_entry());
   registry.add(list_offsets_entry());
+  registry.add(find_coordinator_entry());
+  registry.add(join_group_entry());
+  registry.add(sync_group_entry());
+  registry.add(heartbeat_entry());
+  registry.add(leave_group_entry());
+  registry.add(list_groups_entry());
+  registry.add(describe_groups_entry());
+  registry.add(offset_commit_entry());
+  registry.add(offset_fetch_entry());
   registry.add(init_producer_id_entry());
   registry.add(create_topics_entry());
   registry.add(delete_topics_entry());

@@ -28,19 +28,11 @@ FetchResponse::PartitionData partition_error(int32_t index, ErrorCode error) {
 
 // Reads one partition. `budget` is what is left of the request's max_bytes;
 // the first batch found in the whole response is returned even when larger,
-// so a consumer never stalls on a big batch.
-// Records found for a partition, read once every partition is known so that
-// all of them go into one reused buffer.
-struct PendingRead {
-  size_t topic = 0;
-  size_t partition = 0;
-  storage::LogReadResult range;
-};
-
+// so a consumer never stalls on a big batch. The records stay in the segment
+// file: the response carries the file range, sent from the page cache as is.
 FetchResponse::PartitionData read_partition(RequestContext& ctx, const cluster::TopicInfo& topic,
                                             const FetchRequest::FetchPartition& req,
-                                            int64_t& budget, bool& have_data,
-                                            std::optional<storage::LogReadResult>& found_range) {
+                                            int64_t& budget, size_t& bytes_found) {
   if (topic.partition(req.partition) == nullptr)
     return partition_error(req.partition, ErrorCode::kUnknownTopicOrPartition);
 
@@ -68,6 +60,7 @@ FetchResponse::PartitionData read_partition(RequestContext& ctx, const cluster::
   p.log_start_offset = log->log_start_offset();
 
   uint64_t limit = static_cast<uint64_t>(std::max<int32_t>(req.partition_max_bytes, 0));
+  const bool have_data = bytes_found > 0;
   if (have_data)
     limit = std::min<uint64_t>(limit, static_cast<uint64_t>(std::max<int64_t>(budget, 0)));
   if (limit == 0 && have_data) return p;
@@ -83,8 +76,8 @@ FetchResponse::PartitionData read_partition(RequestContext& ctx, const cluster::
   }
   if (read->empty()) return p;
   budget -= static_cast<int64_t>(read->length);
-  have_data = true;
-  found_range = std::move(read.value());
+  bytes_found += read->length;
+  p.records.file = read->file_range();
   return p;
 }
 
@@ -103,9 +96,7 @@ std::optional<FetchResponse> handle_fetch(RequestContext& ctx, const FetchReques
   }
 
   int64_t budget = std::max<int32_t>(request.max_bytes, 0);
-  bool have_data = false;
   size_t bytes_found = 0;
-  std::vector<PendingRead> reads;
   for (const auto& t : request.topics) {
     auto& out = response.responses.emplace_back();
     out.topic = std::string(t.topic);
@@ -122,19 +113,12 @@ std::optional<FetchResponse> handle_fetch(RequestContext& ctx, const FetchReques
       } else if (ctx.state.logs == nullptr) {
         out.partitions.push_back(partition_error(req.partition, ErrorCode::kKafkaStorageError));
       } else {
-        std::optional<storage::LogReadResult> range;
-        out.partitions.push_back(read_partition(ctx, *topic, req, budget, have_data, range));
-        if (range) {
-          bytes_found += range->length;
-          reads.push_back(
-              {response.responses.size() - 1, out.partitions.size() - 1, std::move(*range)});
-        }
+        out.partitions.push_back(read_partition(ctx, *topic, req, budget, bytes_found));
       }
     }
   }
 
   // Long poll: with less than min_bytes, wait for more data until max_wait_ms.
-  // (Checked before reading any bytes: a request that waits reads nothing.)
   const auto deadline = ctx.arrival + std::chrono::milliseconds(std::max(request.max_wait_ms, 0));
   const bool any_error =
       std::any_of(response.responses.begin(), response.responses.end(), [](const auto& t) {
@@ -147,21 +131,6 @@ std::optional<FetchResponse> handle_fetch(RequestContext& ctx, const FetchReques
     return std::nullopt;
   }
 
-  // Copy the records into the broker's reused fetch buffer, sized once, so the
-  // spans stay valid and no fresh memory is touched per request.
-  ByteBuffer& buffer = ctx.state.fetch_buffer;
-  buffer.clear();
-  buffer.prepare(bytes_found);
-  for (auto& r : reads) {
-    const size_t at = buffer.size();
-    auto& p = response.responses[r.topic].partitions[r.partition];
-    if (auto copied = r.range.read_into(buffer); !copied.ok()) {
-      spdlog::error("fetch: {}", copied.error().message);
-      p = partition_error(p.partition_index, ErrorCode::kKafkaStorageError);
-      continue;
-    }
-    p.records = wire::Bytes(buffer.data() + at, buffer.size() - at);
-  }
   return response;
 }
 

@@ -31,6 +31,8 @@ struct TopicSettings {
   int64_t max_message_bytes = 0;
   bool log_append_time = false;
   int64_t flush_interval_messages = std::numeric_limits<int64_t>::max();
+  int64_t timestamp_before_max_ms = std::numeric_limits<int64_t>::max();
+  int64_t timestamp_after_max_ms = std::numeric_limits<int64_t>::max();
 };
 
 std::optional<int64_t> parse_long(std::string_view s) {
@@ -45,6 +47,8 @@ TopicSettings settings_for(const cluster::BrokerState& state, const std::string&
   s.max_message_bytes = state.log_config.max_message_bytes;
   s.log_append_time = state.log_config.log_append_time;
   s.flush_interval_messages = state.log_config.flush_interval_messages;
+  s.timestamp_before_max_ms = state.log_config.timestamp_before_max_ms;
+  s.timestamp_after_max_ms = state.log_config.timestamp_after_max_ms;
   auto it = state.configs.find(std::pair<int8_t, std::string>{kTopicResource, topic});
   if (it == state.configs.end()) return s;
   const auto& configs = it->second;
@@ -57,33 +61,88 @@ TopicSettings settings_for(const cluster::BrokerState& state, const std::string&
     if (auto v = parse_long(c->second); v && *v >= 0) s.max_message_bytes = *v;
   if (auto c = configs.find("flush.messages"); c != configs.end())
     if (auto v = parse_long(c->second); v && *v >= 1) s.flush_interval_messages = *v;
+  if (auto c = configs.find("message.timestamp.before.max.ms"); c != configs.end())
+    if (auto v = parse_long(c->second); v && *v >= 0) s.timestamp_before_max_ms = *v;
+  if (auto c = configs.find("message.timestamp.after.max.ms"); c != configs.end())
+    if (auto v = parse_long(c->second); v && *v >= 0) s.timestamp_after_max_ms = *v;
   return s;
 }
 
+using RecordErrors = std::vector<ProduceResponse::BatchIndexAndErrorMessage>;
+
 // An error answer: Kafka's PartitionResponse(error) has base offset, log
-// append time and log start offset all -1. Like Kafka, only INVALID_RECORD
-// carries an error message (v8+); other errors leave it null (the reason is
-// logged at debug level).
-PartitionResponse partition_error(int32_t index, ErrorCode error, std::string message = {}) {
+// append time and log start offset all -1. Like Kafka, only INVALID_RECORD and
+// INVALID_TIMESTAMP (record validation errors) carry an error message and
+// record errors (v8+); other errors leave it null (the reason is logged at
+// debug level).
+PartitionResponse partition_error(int32_t index, ErrorCode error, std::string message = {},
+                                  RecordErrors record_errors = {}) {
   PartitionResponse p;
   p.index = index;
   p.error_code = to_wire(error);
   p.base_offset = -1;
   p.log_append_time_ms = -1;
   p.log_start_offset = -1;
-  if (error == ErrorCode::kInvalidRecord && !message.empty()) p.error_message = std::move(message);
+  const bool record_error =
+      error == ErrorCode::kInvalidRecord || error == ErrorCode::kInvalidTimestamp;
+  if (record_error && !message.empty()) p.error_message = std::move(message);
+  if (record_error) p.record_errors = std::move(record_errors);
   return p;
 }
 
 struct Refusal {
+  Refusal() = default;
+  Refusal(ErrorCode error_, std::string message_) : error(error_), message(std::move(message_)) {}
+
   ErrorCode error = ErrorCode::kNone;
   std::string message;
+  RecordErrors record_errors;  // INVALID_TIMESTAMP: which records, and why
 };
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// log.message.timestamp.before.max.ms / after.max.ms, as Kafka's LogValidator
+// applies them to CreateTime batches: every record's timestamp (but
+// NO_TIMESTAMP, -1) within [now - before, now + after], or INVALID_TIMESTAMP
+// naming each record. Compressed batches are checked by their header's first
+// and max timestamps (their records are not decompressed here).
+Refusal check_timestamps(const storage::RecordBatchView& batch, int64_t now, int64_t before_max,
+                         int64_t after_max) {
+  int64_t lower = 0, upper = 0;
+  if (__builtin_sub_overflow(now, before_max, &lower)) lower = std::numeric_limits<int64_t>::min();
+  if (__builtin_add_overflow(now, after_max, &upper)) upper = std::numeric_limits<int64_t>::max();
+  Refusal refused;
+  auto check = [&](int32_t index, int64_t offset, int64_t timestamp) {
+    if (timestamp == -1 || (timestamp >= lower && timestamp <= upper)) return;
+    refused.record_errors.push_back(
+        {index, fmt::format("Timestamp {} of message with offset {} is out of range. The "
+                            "timestamp should be within [{}, {}]",
+                            timestamp, offset, lower, upper)});
+  };
+  if (batch.compression() == storage::Compression::none) {
+    storage::RecordIterator records(batch);
+    storage::RecordView r;
+    for (int32_t i = 0; records.next(r); ++i) check(i, r.offset, r.timestamp);
+  } else {
+    check(0, batch.base_offset(), batch.base_timestamp());
+    if (refused.record_errors.empty()) check(0, batch.base_offset(), batch.max_timestamp());
+  }
+  if (!refused.record_errors.empty()) {
+    refused.error = ErrorCode::kInvalidTimestamp;
+    refused.message = "One or more records have been rejected due to invalid timestamp";
+  }
+  return refused;
+}
 
 // Everything checked before anything is written, in Kafka's order: the batch
 // structure, one batch per partition, base offset 0, size, CRC, then the header
 // fields and (uncompressed) the records.
-Refusal validate(storage::Bytes records, int16_t version, int64_t max_message_bytes) {
+Refusal validate(storage::Bytes records, int16_t version, const TopicSettings& settings) {
+  const int64_t max_message_bytes = settings.max_message_bytes;
   using storage::BatchError;
   if (records.empty()) return {ErrorCode::kInvalidRecord, "no record batch"};
 
@@ -149,6 +208,9 @@ Refusal validate(storage::Bytes records, int16_t version, int64_t max_message_by
       return {ErrorCode::kInvalidRecord, fmt::format("invalid record at byte {} of the batch: {}",
                                                      error->position, error->what)};
   }
+  if (!settings.log_append_time && batch->timestamp_type() == storage::TimestampType::create_time)
+    return check_timestamps(*batch, now_ms(), settings.timestamp_before_max_ms,
+                            settings.timestamp_after_max_ms);
   return {};
 }
 
@@ -162,12 +224,6 @@ bool is_transactional(const ProduceRequest& request) {
         return true;
     }
   return false;
-}
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // An idempotent batch (one with a producer id) is checked against the
@@ -213,7 +269,8 @@ std::optional<PartitionResponse> check_producer_sequence(RequestContext& ctx,
 
 PartitionResponse append_partition(RequestContext& ctx, const cluster::TopicInfo& topic,
                                    const cluster::PartitionInfo& info,
-                                   const TopicSettings& settings, storage::Bytes records) {
+                                   const TopicSettings& settings, int16_t acks,
+                                   storage::Bytes records) {
   const int32_t index = info.partition_index;
   // The request's bytes are read-only: append rewrites offsets in a copy.
   std::vector<uint8_t> batch(records.begin(), records.end());
@@ -229,8 +286,15 @@ PartitionResponse append_partition(RequestContext& ctx, const cluster::TopicInfo
     return partition_error(index, ErrorCode::kKafkaStorageError, log.error().message);
   }
   storage::ProducerStateTable* producers = nullptr;
-  if (auto answer = check_producer_sequence(ctx, topic, index, **log, batch, producers))
+  if (auto answer = check_producer_sequence(ctx, topic, index, **log, batch, producers)) {
+    // A resent batch whose first append is not yet synced is acknowledged,
+    // at acks=-1 under a flush interval, only once it is.
+    const bool strict = settings.flush_interval_messages != std::numeric_limits<int64_t>::max();
+    if (answer->error_code == to_wire(ErrorCode::kNone) && acks == -1 && strict &&
+        ctx.state.flusher && (*log)->recovery_point() <= answer->base_offset)
+      ctx.durable_after.push_back(ctx.state.flusher->request_flush(topic.name, index, **log));
     return *answer;
+  }
   const int64_t end_before = (*log)->log_end_offset();
   auto appended = (*log)->append(batch, info.leader_epoch);
   if (!appended) {
@@ -242,10 +306,17 @@ PartitionResponse append_partition(RequestContext& ctx, const cluster::TopicInfo
 
   // log.flush.interval.messages: flush whenever the log end offset passes a
   // multiple of the interval, so fewer than `interval` messages are ever
-  // unsynced (interval 1: every append is synced before the answer).
+  // unsynced (interval 1: every append is synced; acks=-1 is answered after
+  // its sync, acks=1 after the append). The flusher syncs off the loop;
+  // without one, the sync happens here.
+  // A segment rolled by this append is synced by a flush too, waited for or not.
   const int64_t interval = settings.flush_interval_messages;
   const int64_t end_after = (*log)->log_end_offset();
-  if (interval > 0 && end_before / interval != end_after / interval) {
+  const bool flush_due = interval > 0 && end_before / interval != end_after / interval;
+  if ((flush_due || (*log)->has_unsynced_rolled_segments()) && ctx.state.flusher) {
+    cluster::FlushTicket ticket = ctx.state.flusher->request_flush(topic.name, index, **log);
+    if (flush_due && acks == -1) ctx.durable_after.push_back(ticket);
+  } else if (flush_due || (*log)->has_unsynced_rolled_segments()) {
     if (auto flushed = (*log)->flush(); !flushed) {
       spdlog::error("produce {}-{}: flush failed: {}", topic.name, index, flushed.error().message);
       return partition_error(index, ErrorCode::kKafkaStorageError, flushed.error().message);
@@ -298,13 +369,14 @@ std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const Produce
         p = partition_error(part.index, ErrorCode::kKafkaStorageError, "no log directory");
       } else {
         storage::Bytes records = part.records.value_or(storage::Bytes{});
-        Refusal refused = validate(records, version, settings.max_message_bytes);
+        Refusal refused = validate(records, version, settings);
         if (refused.error != ErrorCode::kNone) {
           spdlog::debug("produce {}-{} refused ({}): {}", topic->name, part.index,
                         to_wire(refused.error), refused.message);
-          p = partition_error(part.index, refused.error, std::move(refused.message));
+          p = partition_error(part.index, refused.error, std::move(refused.message),
+                              std::move(refused.record_errors));
         } else {
-          p = append_partition(ctx, *topic, *info, settings, records);
+          p = append_partition(ctx, *topic, *info, settings, request.acks, records);
         }
       }
       if (p.error_code != 0) ++errors;
@@ -313,11 +385,15 @@ std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const Produce
   }
 
   if (request.acks == 0) {
-    // No response at all. Kafka closes the connection when an acks=0 produce
-    // fails so the client notices; here the failure is only logged.
-    if (errors > 0)
-      spdlog::warn("acks=0 produce from client '{}': {} partition(s) refused",
-                   ctx.header.client_id.value_or(""), errors);
+    // No response at all. Like Kafka, a failed acks=0 produce closes the
+    // connection: the client notices, refreshes metadata and retries.
+    if (errors > 0) {
+      spdlog::info(
+          "acks=0 produce from client '{}': {} partition(s) refused; closing the "
+          "connection",
+          ctx.header.client_id.value_or(""), errors);
+      ctx.close_connection = true;
+    }
     return std::nullopt;
   }
   return std::optional<ProduceResponse>(std::move(response));

@@ -6,12 +6,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 
 #include <spdlog/spdlog.h>
 
@@ -86,7 +88,7 @@ void Connection::linger() {
   lingering_ = true;
   ::shutdown(fd_, SHUT_WR);
   input_.release();
-  pending_.release();
+  pending_ = OutputQueue{};
   server_.loop_.modify(fd_, EPOLLIN);
   interest_ = EPOLLIN;
   const uint64_t id = id_;
@@ -181,27 +183,27 @@ void Connection::handle_frames(ByteBuffer& in) {
   }
 
   if (shared_out) {
-    // Fast path: the shared buffer goes to the socket directly and only what
+    // Fast path: the shared output goes to the socket directly and only what
     // the kernel did not take is copied into this connection's own buffer.
-    ByteBuffer& out = server_.shared_output_;
+    OutputQueue& out = server_.shared_output_;
     server_.shared_output_in_use_ = false;
+    output_ = &pending_;
     if (!out.empty()) {
-      ssize_t n = ::send(fd_, out.data(), out.size(), MSG_NOSIGNAL);
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      if (send_output(out) == WriteResult::failed) {
         out.clear();
-        output_ = &pending_;
-        spdlog::debug("connection {} ({}): write failed: {}", id_, peer_, std::strerror(errno));
         return close_now();
       }
-      if (n > 0) out.consume(static_cast<size_t>(n));
       if (!out.empty()) {
-        // Reuse warm memory for what the socket did not take.
-        if (pending_.capacity() == 0) pending_.swap(server_.spare_output_);
-        pending_.append(out.span());
+        // pending_ is empty: it takes over the stream position, so the file
+        // ranges keep their places.
+        if (pending_.bytes.capacity() == 0) pending_.bytes.swap(server_.spare_output_);
+        pending_.bytes.append(out.bytes.span());
+        pending_.bytes_sent = out.bytes_sent;
+        pending_.files = std::move(out.files);
+        pending_.file_bytes = out.file_bytes;
       }
       out.clear();
     }
-    output_ = &pending_;
   } else {
     write_pending();
     if (closed_) return;
@@ -215,23 +217,100 @@ void Connection::flush() {
   if (!closed_) update_interest();
 }
 
+void Connection::add_output_file(size_t at, FileRange range) {
+  OutputQueue& out = *output_;
+  const uint64_t position = out.bytes_sent + at;
+  if (at > out.bytes.size() || (!out.files.empty() && position < out.files.back().at))
+    throw std::invalid_argument("add_output_file: position outside the output or out of order");
+  if (range.length == 0) return;
+  out.file_bytes += range.length;
+  out.files.push_back({position, std::move(range)});
+}
+
 void Connection::write_pending() {
   if (pending_.empty()) return;
-  ssize_t n = ::send(fd_, pending_.data(), pending_.size(), MSG_NOSIGNAL);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-    spdlog::debug("connection {} ({}): write failed: {}", id_, peer_, std::strerror(errno));
-    return close_now();
-  }
-  pending_.consume(static_cast<size_t>(n));
+  if (send_output(pending_) == WriteResult::failed) return close_now();
   if (pending_.empty()) {
     // Keep one drained buffer for the next connection that needs one: large
     // responses then land in memory already touched.
-    if (pending_.capacity() > server_.spare_output_.capacity())
-      server_.spare_output_.swap(pending_);
-    pending_.release();
+    if (pending_.bytes.capacity() > server_.spare_output_.capacity())
+      server_.spare_output_.swap(pending_.bytes);
+    pending_ = OutputQueue{};
     update_interest();
   }
+}
+
+Connection::WriteResult Connection::send_output(OutputQueue& out) {
+  while (!out.empty()) {
+    const uint64_t before_file =
+        out.files.empty() ? out.bytes.size() : out.files.front().at - out.bytes_sent;
+    size_t attempted = 0;
+    ssize_t n = 0;
+    if (before_file > 0) {
+      // MSG_MORE: the bytes before a file range (a response's head) leave
+      // with the range's first bytes, not as a small packet of their own.
+      attempted = static_cast<size_t>(before_file);
+      n = ::send(fd_, out.bytes.data(), attempted,
+                 MSG_NOSIGNAL | (out.files.empty() ? 0 : MSG_MORE));
+      if (n > 0) {
+        out.bytes.consume(static_cast<size_t>(n));
+        out.bytes_sent += static_cast<uint64_t>(n);
+      }
+    } else {
+      FileRange& range = out.files.front().range;
+      n = send_file(range, out.files.size() > 1 || !out.bytes.empty(), attempted);
+      if (n == 0) {
+        // The file is shorter than the range (truncated since): the frame
+        // this belongs to cannot be completed.
+        spdlog::error("connection {} ({}): file ends before the range being sent, closing", id_,
+                      peer_);
+        return WriteResult::failed;
+      }
+      if (n > 0) {
+        range.offset += static_cast<uint64_t>(n);
+        range.length -= static_cast<uint64_t>(n);
+        out.file_bytes -= static_cast<uint64_t>(n);
+        if (range.length == 0) out.files.pop_front();
+      }
+    }
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return WriteResult::blocked;
+      spdlog::debug("connection {} ({}): write failed: {}", id_, peer_, std::strerror(errno));
+      return WriteResult::failed;
+    }
+    if (static_cast<size_t>(n) < attempted) return WriteResult::blocked;
+  }
+  return WriteResult::done;
+}
+
+ssize_t Connection::send_file(const FileRange& range, bool more_follows, size_t& attempted) {
+  if (server_.options_.file_send == FileSendMode::kCopy)
+    return copy_file(range, more_follows, attempted);
+  attempted = static_cast<size_t>(range.length);
+  auto offset = static_cast<off_t>(range.offset);
+  return ::sendfile(fd_, range.fd, &offset, attempted);
+}
+
+ssize_t Connection::copy_file(const FileRange& range, bool more_follows, size_t& attempted) {
+  // The chunk is read again if the socket does not take all of it: reading
+  // is cheaper than keeping a copy per blocked connection.
+  const size_t chunk = std::max<size_t>(server_.options_.file_copy_chunk, 4096);
+  const size_t want = static_cast<size_t>(std::min<uint64_t>(range.length, chunk));
+  uint8_t* buffer = server_.file_chunk_.prepare(want);
+  ssize_t got = ::pread(range.fd, buffer, want, static_cast<off_t>(range.offset));
+  if (got <= 0) {
+    if (got < 0 && errno != EINTR) {
+      const int error = errno;  // the caller reads it after logging
+      spdlog::error("connection {} ({}): reading {} bytes at {} of the file being sent: {}", id_,
+                    peer_, want, range.offset, std::strerror(error));
+      errno = error;
+    }
+    attempted = want;
+    return got;
+  }
+  attempted = static_cast<size_t>(got);
+  const bool more = more_follows || static_cast<uint64_t>(got) < range.length;
+  return ::send(fd_, buffer, attempted, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
 }
 
 void Connection::update_interest() {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <limits>
 #include <system_error>
 
@@ -28,6 +29,12 @@ constexpr std::string_view kIndexSuffix = ".index";
 constexpr std::string_view kTimeIndexSuffix = ".timeindex";
 // Header-only scans (reads, lookups) touch little of each batch.
 constexpr size_t kHeaderScanReadAhead = size_t{16} * 1024;
+
+int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -105,13 +112,8 @@ OpenFile::~OpenFile() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Status LogReadResult::read_into(ByteBuffer& out) const {
-  if (length == 0) return {};
-  uint8_t* dst = out.prepare(static_cast<size_t>(length));
-  Status read = detail::pread_exact(
-      file->fd(), position, std::span<uint8_t>(dst, static_cast<size_t>(length)), file->path());
-  if (read) out.commit(static_cast<size_t>(length));
-  return read;
+FileRange LogReadResult::file_range() const {
+  return FileRange{file, file ? file->fd() : -1, position, length};
 }
 
 Result<std::vector<uint8_t>> LogReadResult::read_bytes() const {
@@ -145,6 +147,10 @@ struct PartitionLog::Segment {
   FileHandle index_file;
   FileHandle time_index_file;
   SegmentIndexBuilder index_builder;
+  // log.roll.ms: the first batch's max timestamp (-1 when it has none), read
+  // on first need; and when the segment was started.
+  std::optional<int64_t> rolling_timestamp;
+  int64_t created_ms = wall_clock_ms();
 
   std::optional<TimestampOffset> last_time_entry() const {
     if (time_index.empty()) return std::nullopt;
@@ -169,6 +175,18 @@ std::vector<int64_t> PartitionLog::segment_base_offsets() const {
   return out;
 }
 
+Status PartitionLog::delete_oldest_segment() {
+  if (segments_.size() < 2) return Error{dir_.string() + ": the active segment cannot be deleted"};
+  std::unique_ptr<Segment> oldest = std::move(segments_.front());
+  segments_.erase(segments_.begin());
+  for (const fs::path* path : {&oldest->log_path, &oldest->index_path, &oldest->time_index_path}) {
+    std::error_code ec;
+    fs::remove(*path, ec);
+    if (ec) return Error{path->string() + ": " + ec.message()};
+  }
+  return {};
+}
+
 Result<std::shared_ptr<OpenFile>> PartitionLog::log_file(Segment& segment) {
   if (segment.log) return segment.log;
   auto handle = FileHandle::open(segment.log_path, O_RDWR);
@@ -183,9 +201,10 @@ Result<std::shared_ptr<OpenFile>> PartitionLog::log_file(Segment& segment) {
 }
 
 Result<std::unique_ptr<PartitionLog>> PartitionLog::open(const fs::path& dir,
-                                                         PartitionLogOptions options) {
+                                                         PartitionLogOptions options,
+                                                         RecoveryHint hint) {
   std::unique_ptr<PartitionLog> log(new PartitionLog(dir, options));
-  Status loaded = log->load();
+  Status loaded = log->load(hint);
   if (!loaded) return loaded.error();
   return log;
 }
@@ -221,7 +240,7 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::create(const fs::path& log_d
   return log;
 }
 
-Status PartitionLog::load() {
+Status PartitionLog::load(const RecoveryHint& hint) {
   std::error_code ec;
   fs::directory_iterator entries(dir_, ec);
   if (ec) return Error{fmt::format("cannot list {}: {}", dir_.string(), ec.message())};
@@ -253,7 +272,65 @@ Status PartitionLog::load() {
     next_offset_ = 0;
     return {};
   }
-  return recover_active_segment();
+  Status loaded;
+  if (hint.clean_shutdown) {
+    // Trust the files a clean shutdown left: read batch headers from the last
+    // index entry to find the end, without checking CRCs.
+    loaded = recover_active_segment(false);
+    if (!loaded) {
+      spdlog::warn("{}: {} despite a clean shutdown; recovering the log", dir_.string(),
+                   loaded.error().message);
+      loaded = hint.recovery_point ? recover_from(*hint.recovery_point) : recover_active_segment();
+    } else {
+      spdlog::debug("{}: clean shutdown, log end offset {} found without recovery", dir_.string(),
+                    next_offset_);
+    }
+  } else if (hint.recovery_point) {
+    loaded = recover_from(*hint.recovery_point);
+  } else {
+    loaded = recover_active_segment();
+  }
+  if (!loaded) return loaded;
+  // What is in the files now was either synced before, or checked by the
+  // recovery (and may be lost again to a crash only if it was never synced:
+  // Kafka counts it as flushed once recovered, too).
+  recovery_point_ = next_offset_;
+  return {};
+}
+
+// Kafka's recovery: every segment holding offsets at or after the recovery
+// point is scanned whole with CRC checks and its indexes rebuilt; the active
+// segment's invalid tail is truncated. When the recovery point is at or after
+// the active segment's last index entry, that entry (synced with the data
+// before it) is where the scan starts.
+Status PartitionLog::recover_from(int64_t recovery_point) {
+  Segment& active = *segments_.back();
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    Segment& segment = *segments_[i];
+    const bool is_active = i + 1 == segments_.size();
+    // Wholly before the recovery point: on disk already.
+    if (!is_active && segments_[i + 1]->base_offset <= recovery_point) continue;
+    if (is_active) {
+      Status indexed = ensure_index(active);
+      if (!indexed) return indexed;
+      const bool index_trusted = active.index.empty()
+                                     ? recovery_point >= active.base_offset
+                                     : active.index.back().offset <= recovery_point;
+      if (!index_trusted) {
+        spdlog::info("{}: recovering segment {} from the recovery point {}", dir_.string(),
+                     segment.log_path.filename().string(), recovery_point);
+        Status rebuilt = rebuild_index(active, true);
+        if (!rebuilt) return rebuilt;
+      }
+      return recover_active_segment();
+    }
+    spdlog::info("{}: recovering segment {} (after the recovery point {})", dir_.string(),
+                 segment.log_path.filename().string(), recovery_point);
+    segment.index_loaded = false;
+    Status rebuilt = rebuild_index(segment, false);
+    if (!rebuilt) return rebuilt;
+  }
+  return {};
 }
 
 namespace {
@@ -403,7 +480,7 @@ Status PartitionLog::rebuild_index(Segment& segment, bool truncate_invalid_tail)
 
 // Finds the log end offset: scans the active segment from its last index
 // entry (CRC-checked), truncating a torn or corrupt tail.
-Status PartitionLog::recover_active_segment() {
+Status PartitionLog::recover_active_segment(bool verify_crc) {
   Segment& active = *segments_.back();
   Status indexed = ensure_index(active);
   if (!indexed) return indexed;
@@ -418,7 +495,7 @@ Status PartitionLog::recover_active_segment() {
       active.time_index.empty() ? TimestampOffset{} : active.time_index.back();
   bool saw_batch = false;
   for (;;) {
-    auto step = reader.next(true, CrcCheck::verify);
+    auto step = reader.next(verify_crc, verify_crc ? CrcCheck::verify : CrcCheck::skip);
     if (step == FileBatchReader::Step::io_error) return reader.io_error();
     if (step != FileBatchReader::Step::batch) break;
     const RecordBatchHeader& h = reader.header();
@@ -427,6 +504,9 @@ Status PartitionLog::recover_active_segment() {
     if (h.max_timestamp > max_timestamp.timestamp)
       max_timestamp = {h.max_timestamp, h.last_offset()};
   }
+  if (reader.error() != BatchError::none && !verify_crc)
+    return Error{fmt::format("{}: {} at byte {}", active.log_path.string(),
+                             to_string(reader.error()), reader.position())};
   if (reader.error() != BatchError::none) {
     if (start > 0 && !saw_batch) {
       // The indexed batch itself is bad: trust nothing, rescan everything.
@@ -526,16 +606,33 @@ Status PartitionLog::roll(int64_t new_base_offset) {
     Status written = write_index_entries(old, {}, {*final_entry});
     if (!written) return written;
   }
-  for (auto [fd, path] : {std::pair{old.log ? old.log->fd() : -1, &old.log_path},
-                          std::pair{old.index_file.get(), &old.index_path},
-                          std::pair{old.time_index_file.get(), &old.time_index_path}}) {
-    if (fd < 0) continue;
-    Status synced = detail::sync_data(fd, *path);
-    if (!synced) return synced;
+  // Synced by the next flush (Kafka flushes a rolled segment in the
+  // background too): a sync of up to a segment's worth of data must not hold
+  // up the append.
+  if (old.log) rolled_unsynced_.data.push_back(old.log);
+  for (auto [handle, path] : {std::pair{&old.index_file, &old.index_path},
+                              std::pair{&old.time_index_file, &old.time_index_path}}) {
+    if (handle->valid())
+      rolled_unsynced_.indexes.push_back(std::make_shared<OpenFile>(handle->release(), *path));
   }
-  old.index_file.reset();
-  old.time_index_file.reset();
   return create_segment(new_base_offset);
+}
+
+bool PartitionLog::should_roll_for_time(Segment& segment, int64_t incoming_max_timestamp) {
+  if (!segment.rolling_timestamp) {
+    // A segment found on disk: its first batch's max timestamp.
+    segment.rolling_timestamp = -1;
+    uint8_t header_bytes[batch_layout::kHeaderSize];
+    if (segment.log && segment.size >= batch_layout::kHeaderSize &&
+        detail::pread_exact(segment.log->fd(), 0, header_bytes, segment.log_path)) {
+      if (auto header = RecordBatchHeader::parse(header_bytes))
+        segment.rolling_timestamp = header->max_timestamp;
+    }
+  }
+  const int64_t waited = *segment.rolling_timestamp >= 0
+                             ? incoming_max_timestamp - *segment.rolling_timestamp
+                             : wall_clock_ms() - segment.created_ms;
+  return waited > options_.roll_ms;
 }
 
 Result<AppendResult> PartitionLog::append(std::span<uint8_t> batches, int32_t leader_epoch) {
@@ -605,7 +702,8 @@ Result<AppendResult> PartitionLog::append(std::span<uint8_t> batches, int32_t le
     const uint64_t active_size = active->size + group_bytes;
     const bool full = active_size > 0 && active_size + b.size > options_.segment_bytes;
     const bool offsets_overflow = last - active->base_offset > std::numeric_limits<int32_t>::max();
-    if (full || offsets_overflow) {
+    const bool too_old = active_size > 0 && should_roll_for_time(*active, b.max_timestamp);
+    if (full || offsets_overflow || too_old) {
       Status flushed = flush_group();
       if (!flushed) return flushed.error();
       Status rolled = roll(base);
@@ -621,6 +719,7 @@ Result<AppendResult> PartitionLog::append(std::span<uint8_t> batches, int32_t le
       builder = active->index_builder;
     }
     if (group_bytes == 0) group_begin = i;
+    if (active->size + group_bytes == 0) active->rolling_timestamp = b.max_timestamp;
 
     std::span<uint8_t> bytes = batches.subspan(b.at, b.size);
     set_base_offset(bytes, base);
@@ -646,6 +745,13 @@ Result<AppendResult> PartitionLog::append(std::span<uint8_t> batches, int32_t le
 
 Status PartitionLog::flush() {
   if (segments_.empty()) return {};
+  for (const auto* files : {&rolled_unsynced_.data, &rolled_unsynced_.indexes}) {
+    for (const auto& file : *files) {
+      Status synced = detail::sync_data(file->fd(), file->path());
+      if (!synced) return synced;
+    }
+  }
+  rolled_unsynced_ = {};
   Segment& active = *segments_.back();
   if (active.log) {
     Status synced = detail::sync_data(active.log->fd(), active.log_path);
@@ -659,7 +765,31 @@ Status PartitionLog::flush() {
     Status synced = detail::sync_data(active.time_index_file.get(), active.time_index_path);
     if (!synced) return synced;
   }
+  mark_flushed(next_offset_);
   return {};
+}
+
+Result<PartitionLog::FlushSnapshot> PartitionLog::flush_snapshot() {
+  FlushSnapshot snapshot;
+  snapshot.end_offset = next_offset_;
+  if (segments_.empty()) return snapshot;
+  Segment& active = *segments_.back();
+  snapshot.data_files = std::move(rolled_unsynced_.data);
+  snapshot.index_files = std::move(rolled_unsynced_.indexes);
+  rolled_unsynced_ = {};
+  if (active.log) snapshot.data_files.push_back(active.log);
+  for (auto [handle, path] : {std::pair{&active.index_file, &active.index_path},
+                              std::pair{&active.time_index_file, &active.time_index_path}}) {
+    if (!handle->valid()) continue;
+    const int fd = ::fcntl(handle->get(), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) return detail::io_error("cannot duplicate the descriptor of", *path, errno);
+    snapshot.index_files.push_back(std::make_shared<OpenFile>(fd, *path));
+  }
+  return snapshot;
+}
+
+void PartitionLog::mark_flushed(int64_t offset) {
+  recovery_point_ = std::max(recovery_point_, std::min(offset, next_offset_));
 }
 
 Result<LogReadResult> PartitionLog::read(int64_t fetch_offset, uint64_t max_bytes,

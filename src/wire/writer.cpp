@@ -1,8 +1,12 @@
 #include "kb/wire/writer.hpp"
 
+#include <unistd.h>
+
 #include <bit>
+#include <cerrno>
 #include <limits>
 #include <stdexcept>
+#include <system_error>
 
 namespace kb::wire {
 
@@ -69,6 +73,38 @@ void Writer::compact_bytes(std::span<const uint8_t> b) {
 void Writer::compact_nullable_bytes(std::optional<std::span<const uint8_t>> b) {
   if (!b) return uvarint(0);
   compact_bytes(*b);
+}
+
+void Writer::bytes_from_file(const FileRange& range) {
+  check_length(range.length, std::numeric_limits<int32_t>::max());
+  int32(static_cast<int32_t>(range.length));
+  file_content(range);
+}
+
+void Writer::compact_bytes_from_file(const FileRange& range) {
+  check_length(range.length, std::numeric_limits<int32_t>::max() - 1);
+  uvarint(static_cast<uint32_t>(range.length + 1));
+  file_content(range);
+}
+
+void Writer::file_content(const FileRange& range) {
+  if (files_ != nullptr) {
+    files_->entries.push_back({out_.size(), range});
+    files_->bytes += range.length;
+    return;
+  }
+  const auto length = static_cast<size_t>(range.length);
+  uint8_t* dst = out_.prepare(length);
+  size_t done = 0;
+  while (done < length) {
+    ssize_t n =
+        ::pread(range.fd, dst + done, length - done, static_cast<off_t>(range.offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::system_error(errno, std::generic_category(), "reading a file range");
+    if (n == 0) throw std::runtime_error("reading a file range: the file ends before it");
+    done += static_cast<size_t>(n);
+  }
+  out_.commit(length);
 }
 
 void Writer::patch_int32(size_t at, int32_t v) {

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -663,6 +664,31 @@ TEST(ConfigTopicsAndLogs, BadValuesNameLineAndKey) {
   expect_error("log.message.timestamp.type=Now\n", {"log.message.timestamp.type"});
   expect_error("log.flush.interval.messages=0\n", {"log.flush.interval.messages"});
   expect_error("log.segment.bytes=abc\n", {"log.segment.bytes"});
+  expect_error("log.roll.ms=0\n", {"log.roll.ms"});
+  expect_error("log.roll.hours=x\n", {"log.roll.hours"});
+  expect_error("log.flush.interval.ms=-1\n", {"log.flush.interval.ms"});
+  expect_error("log.message.timestamp.after.max.ms=-5\n", {"log.message.timestamp.after.max.ms"});
+}
+
+TEST(ConfigTopicsAndLogs, DurabilityKeys) {
+  BrokerConfig d = parse_ok("listeners=PLAINTEXT://:9092\n");
+  EXPECT_EQ(d.log.flush_interval_ms, std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(d.log.flush_checkpoint_interval_ms, 60000);
+  EXPECT_EQ(d.log.roll_ms, 168LL * 3600 * 1000);
+  EXPECT_EQ(d.log.timestamp_before_max_ms, std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(d.log.timestamp_after_max_ms, 3600000);
+  BrokerConfig c = parse_ok(
+      "log.flush.interval.ms=250\nlog.flush.scheduler.interval.ms=100\n"
+      "log.flush.offset.checkpoint.interval.ms=5000\nlog.roll.hours=2\n"
+      "log.message.timestamp.before.max.ms=1000\nlog.message.timestamp.after.max.ms=0\n");
+  EXPECT_EQ(c.log.flush_interval_ms, 250);
+  EXPECT_EQ(c.log.flush_scheduler_interval_ms, 100);
+  EXPECT_EQ(c.log.flush_checkpoint_interval_ms, 5000);
+  EXPECT_EQ(c.log.roll_ms, 2LL * 3600 * 1000);
+  EXPECT_EQ(c.log.timestamp_before_max_ms, 1000);
+  EXPECT_EQ(c.log.timestamp_after_max_ms, 0);
+  // log.roll.ms wins over log.roll.hours.
+  EXPECT_EQ(parse_ok("log.roll.hours=2\nlog.roll.ms=1500\n").log.roll_ms, 1500);
 }
 
 }  // namespace

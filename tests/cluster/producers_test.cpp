@@ -12,24 +12,12 @@
 #include "kb/cluster/topic_admin.hpp"
 #include "kb/storage/record_batch.hpp"
 
+#include "cluster/log_dir_fixture.hpp"
+
 namespace kb::cluster {
 namespace {
 
-class ProducersTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "kb-producers-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  void load(BrokerState& state) {
-    LogDirOptions options;
-    options.log_dir = dir_;
-    ASSERT_TRUE(load_log_dir(options, state).ok());
-  }
-  std::filesystem::path dir_;
-};
+using ProducersTest = LogDirTest;
 
 TEST_F(ProducersTest, IdsComeInPersistedBlocks) {
   {

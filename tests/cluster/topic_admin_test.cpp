@@ -10,24 +10,12 @@
 #include "kb/cluster/config_catalog.hpp"
 #include "kb/cluster/startup.hpp"
 
+#include "cluster/log_dir_fixture.hpp"
+
 namespace kb::cluster {
 namespace {
 
-class TopicAdminTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "kb-admin-XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  void load(BrokerState& state) {
-    LogDirOptions options;
-    options.log_dir = dir_;
-    ASSERT_TRUE(load_log_dir(options, state).ok());
-  }
-  std::filesystem::path dir_;
-};
+using TopicAdminTest = LogDirTest;
 
 TEST(TopicName, KafkaRules) {
   EXPECT_TRUE(topic_name_problem("orders.v1_x-2").empty());

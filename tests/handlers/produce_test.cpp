@@ -530,5 +530,69 @@ TEST_F(ProduceTest, SegmentsRollAtSegmentBytes) {
   EXPECT_EQ(log("foo", 0)->log_end_offset(), 20);
 }
 
+// With a flusher (the broker's), a flush the interval calls for is handed to
+// it: acks=-1 waits for the ticket, acks=1 does not; nothing is synced here.
+class RecordingFlusher final : public cluster::LogFlushScheduler {
+ public:
+  cluster::FlushTicket request_flush(std::string_view topic, int32_t partition,
+                                     storage::PartitionLog& log) override {
+    requests.push_back(std::string(topic) + "-" + std::to_string(partition) + "@" +
+                       std::to_string(log.log_end_offset()));
+    return {0, ++generation};
+  }
+  std::vector<std::string> requests;
+  uint64_t generation = 0;
+};
+
+TEST_F(ProduceTest, FlushesGoToTheFlusherAndAcksAllWaitsForThem) {
+  state.log_config.flush_interval_messages = 1;
+  RecordingFlusher flusher;
+  state.flusher = &flusher;
+  protocol::RequestHeader header{0, 11, 1, "t"};
+  ApiRegistry registry;
+  {
+    RequestContext ctx{header, registry, state, Clock::now(), Clock::now()};
+    auto batch = make_batch(2);
+    EXPECT_EQ(only(handle_produce(ctx, request("foo", 1, batch, -1), 11)).error_code, 0);
+    ASSERT_EQ(ctx.durable_after.size(), 1u);
+    EXPECT_EQ(ctx.durable_after[0].generation, 1u);
+  }
+  {
+    RequestContext ctx{header, registry, state, Clock::now(), Clock::now()};
+    auto batch = make_batch(1);
+    EXPECT_EQ(only(handle_produce(ctx, request("foo", 1, batch, 1), 11)).error_code, 0);
+    EXPECT_TRUE(ctx.durable_after.empty()) << "acks=1 is answered after the append";
+  }
+  EXPECT_EQ(flusher.requests, (std::vector<std::string>{"foo-1@2", "foo-1@3"}));
+  EXPECT_EQ(log("foo", 1)->recovery_point(), 0) << "the handler itself did not sync";
+  state.flusher = nullptr;
+}
+
+TEST_F(ProduceTest, AcksZeroRefusalAsksToCloseTheConnection) {
+  protocol::RequestHeader header{0, 11, 1, "t"};
+  ApiRegistry registry;
+  auto batch = make_batch(1);
+  RequestContext refused{header, registry, state, Clock::now(), Clock::now()};
+  EXPECT_FALSE(handle_produce(refused, request("nope", 0, batch, 0), 11));
+  EXPECT_TRUE(refused.close_connection);
+  RequestContext accepted{header, registry, state, Clock::now(), Clock::now()};
+  EXPECT_FALSE(handle_produce(accepted, request("foo", 0, batch, 0), 11));
+  EXPECT_FALSE(accepted.close_connection);
+}
+
+TEST_F(ProduceTest, CreateTimeOutsideTheAllowedRangeIsInvalidTimestamp) {
+  state.log_config.timestamp_before_max_ms = 1000;
+  auto old_batch = make_batch(2, 1700000000000);
+  auto p = only(run(request("foo", 0, old_batch)));
+  EXPECT_EQ(p.error_code, 32);
+  ASSERT_EQ(p.record_errors.size(), 2u);
+  EXPECT_EQ(p.record_errors[1].batch_index, 1);
+  EXPECT_TRUE(p.error_message.has_value());
+  EXPECT_TRUE(stored("foo", 0).empty());
+  // LogAppendTime topics are stamped by the broker: no check.
+  state.log_config.log_append_time = true;
+  EXPECT_EQ(only(run(request("foo", 0, old_batch))).error_code, 0);
+}
+
 }  // namespace
 }  // namespace kb::handlers

@@ -10,11 +10,14 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <fstream>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "kb/protocol/messages/api_versions.hpp"
 #include "kb/protocol/messages/fetch.hpp"
 #include "kb/protocol/messages/produce.hpp"
 #include "kb/storage/partition_log.hpp"
@@ -37,16 +40,37 @@ storage::Bytes text(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-// A batch of `count` records whose values are the sequence numbers first..first+count-1.
-std::vector<uint8_t> sequence_batch(int64_t first, int count, size_t padding = 0) {
+// A batch of `count` records whose values are the sequence numbers first..first+count-1,
+// timestamped from `timestamp` on (by default a fixed time in 2023, plus the sequence number).
+std::vector<uint8_t> sequence_batch(int64_t first, int count, size_t padding = 0,
+                                    std::optional<int64_t> timestamp = std::nullopt) {
   storage::RecordBatchBuilder builder;
   std::vector<std::string> values;
   for (int i = 0; i < count; ++i)
     values.push_back(std::to_string(first + i) + "|" + std::string(padding, 'p'));
   const std::string key = "k";
   for (int i = 0; i < count; ++i)
-    builder.add_record(text(key), text(values[static_cast<size_t>(i)]), 1700000000000 + first + i);
+    builder.add_record(text(key), text(values[static_cast<size_t>(i)]),
+                       timestamp ? *timestamp + i : 1700000000000 + first + i);
   return builder.build();
+}
+
+int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A Produce v9 request for one batch to partition 0 of `topic`.
+ProduceRequest produce_request(const std::vector<uint8_t>& batch, int16_t acks,
+                               const char* topic = kTopic) {
+  ProduceRequest req;
+  req.acks = acks;
+  req.timeout_ms = 5000;
+  auto& t = req.topic_data.emplace_back();
+  t.name = topic;
+  t.partition_data.push_back({0, storage::Bytes(batch)});
+  return req;
 }
 
 struct FetchedRecord {
@@ -72,17 +96,11 @@ KafkaTopicSpec empty_topic(std::string name) {
 // One connection with the calls the tests make; decoded responses view body_.
 class Client {
  public:
-  Client(uint16_t port, wire::Uuid topic_id) : raw_(port), topic_id_(topic_id) {}
+  Client(uint16_t port, wire::Uuid topic_id) : client_(port), topic_id_(topic_id) {}
 
   // Produce v9, acks=-1, one batch. Throws when the connection is gone.
   ProduceResponse::PartitionProduceResponse produce(const std::vector<uint8_t>& batch) {
-    ProduceRequest req;
-    req.acks = -1;
-    req.timeout_ms = 5000;
-    auto& t = req.topic_data.emplace_back();
-    t.name = kTopic;
-    t.partition_data.push_back({0, storage::Bytes(batch)});
-    auto resp = call<ProduceResponse>(req, 9);
+    auto resp = call<ProduceResponse>(produce_request(batch, -1), 9);
     if (resp.responses.size() != 1 || resp.responses[0].partition_responses.size() != 1)
       throw std::runtime_error("unexpected produce response shape");
     return resp.responses[0].partition_responses[0];
@@ -180,20 +198,11 @@ class Client {
  private:
   template <class Response, class Request>
   Response call(const Request& request, int16_t version) {
-    int32_t id = next_id_++;
-    raw_.send_bytes(encode_request(request, version, id));
-    auto frame = raw_.read_frame();
-    if (!frame) throw std::runtime_error("broker closed the connection");
-    auto split = split_response(*frame, version >= Response::kFirstFlexible);
-    if (split.correlation_id != id) throw std::runtime_error("correlation id mismatch");
-    body_ = std::move(split.body);
-    return decode_response<Response>(body_, version);
+    return client_.call<Response>(request, version);
   }
 
-  RawClient raw_;
+  TypedClient client_;
   wire::Uuid topic_id_;
-  std::vector<uint8_t> body_;
-  int32_t next_id_ = 1;
 };
 
 class DurabilityTest : public ::testing::Test {
@@ -247,7 +256,10 @@ struct Acked {
 // 1. Acknowledged records survive SIGKILL at a random moment.
 TEST_F(DurabilityTest, AcknowledgedRecordsSurviveSigkill) {
   SCOPED_TRACE("seed " + std::to_string(seed_));
-  const std::map<std::string, std::string> config{{"log.flush.interval.messages", "1"}};
+  // Small segments: acknowledgements also wait for the syncs of segments
+  // their append rolled.
+  const std::map<std::string, std::string> config{{"log.flush.interval.messages", "1"},
+                                                  {"log.segment.bytes", "8192"}};
   const auto test_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(45);
   int64_t next_sequence = 0;  // across rounds: the log keeps growing
   int64_t log_end = 0;        // the verified log end offset after the last round
@@ -549,6 +561,160 @@ TEST_F(DurabilityTest, FetchReadsAcrossRolledSegments) {
   ASSERT_EQ(static_cast<int64_t>(log.records.size()), seq);
   for (size_t i = 0; i < log.records.size(); ++i)
     ASSERT_EQ(log.records[i].sequence, static_cast<int64_t>(i));
+}
+
+// 4. acks=-1 with a flush per message: each answer waits for its flush, and the
+// connection's later requests are answered after it, in order. What was
+// acknowledged is there after a SIGKILL right after the last answer.
+TEST_F(DurabilityTest, FlushedAnswersKeepRequestOrderAndSurviveSigkill) {
+  const std::map<std::string, std::string> config{{"log.flush.interval.messages", "1"}};
+  start(config);
+  RawClient raw(broker_->port());
+  protocol::ApiVersionsRequest versions;
+  versions.client_software_name = "kb-test";
+  versions.client_software_version = "1";
+  // Pipelined: produce, ApiVersions, produce, produce: all written before any answer.
+  std::vector<uint8_t> frames;
+  int64_t seq = 0;
+  for (int32_t id = 1; id <= 4; ++id) {
+    auto frame = id == 2 ? encode_request(versions, 3, id)
+                         : encode_request(produce_request(sequence_batch(seq, 3), -1), 9, id);
+    if (id != 2) seq += 3;
+    frames.insert(frames.end(), frame.begin(), frame.end());
+  }
+  raw.send_bytes(frames);
+  int64_t expected_offset = 0;
+  for (int32_t id = 1; id <= 4; ++id) {
+    auto frame = raw.read_frame();
+    ASSERT_TRUE(frame) << "no answer for request " << id;
+    auto split = split_response(*frame, id != 2);  // ApiVersions answers with header v0
+    ASSERT_EQ(split.correlation_id, id);
+    if (id == 2) continue;
+    auto resp = decode_response<ProduceResponse>(split.body, 9);
+    const auto& p = resp.responses.at(0).partition_responses.at(0);
+    EXPECT_EQ(p.error_code, 0);
+    EXPECT_EQ(p.base_offset, expected_offset);
+    expected_offset += 3;
+  }
+  broker_->kill_hard();
+  start(config);
+  Client c = client();
+  FetchedLog log = c.fetch_all();
+  ASSERT_EQ(log.records.size(), 9u);
+  for (size_t i = 0; i < log.records.size(); ++i)
+    EXPECT_EQ(log.records[i].sequence, static_cast<int64_t>(i));
+}
+
+// 5. A clean shutdown leaves Kafka's marker and checkpoint files; the next
+// start skips the scan (a batch whose CRC was broken while the broker was down
+// is not noticed), and removes the marker, so a crash after it is recovered
+// (the broken batch is cut).
+TEST_F(DurabilityTest, CleanShutdownMarkerSkipsRecoveryUntilTheNextCrash) {
+  const auto data = root_ / "data";
+  const auto marker = data / ".kafka_cleanshutdown";
+  start();
+  {
+    Client c = client();
+    for (int64_t seq = 0; seq < 9; seq += 3)
+      ASSERT_EQ(c.produce(sequence_batch(seq, 3)).error_code, 0);
+  }
+  broker_->stop();
+  ASSERT_TRUE(std::filesystem::exists(marker));
+  EXPECT_EQ(read_file(data / "recovery-point-offset-checkpoint"), "0\n1\ndurable 0 9\n");
+  EXPECT_EQ(read_file(data / "log-start-offset-checkpoint"), "0\n0\n");
+
+  // Break the last batch's CRC (a byte of its last record's value), lengths intact.
+  const auto segment = segment_logs().back();
+  std::string bytes = read_file(segment);
+  bytes[bytes.size() - 2] ^= 0x5a;
+  {
+    std::ofstream out(segment, std::ios::binary | std::ios::trunc);
+    out << bytes;
+  }
+
+  start();
+  EXPECT_NE(broker_->log().find("clean shutdown marker found"), std::string::npos)
+      << broker_->log();
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "the marker must go once read";
+  {
+    Client c = client();
+    EXPECT_EQ(c.fetch(0, 1 << 20).high_watermark, 9) << "no scan: the broken batch is kept";
+  }
+  broker_->kill_hard();
+
+  start();
+  EXPECT_NE(broker_->log().find("no clean shutdown marker"), std::string::npos) << broker_->log();
+  Client c = client();
+  FetchedLog log = c.fetch_all();
+  EXPECT_EQ(log.high_watermark, 6) << "recovery cuts the broken batch\n" << broker_->log();
+  EXPECT_EQ(log.records.size(), 6u);
+  broker_->stop();
+  EXPECT_EQ(read_file(data / "recovery-point-offset-checkpoint"), "0\n1\ndurable 0 6\n");
+}
+
+// 6. log.roll.ms: a batch stamped more than that after the active segment's
+// first batch starts a new segment.
+TEST_F(DurabilityTest, LogRollMsRollsBySegmentAge) {
+  start({{"log.roll.ms", "1000"}});
+  const int64_t now = wall_clock_ms();
+  Client c = client();
+  ASSERT_EQ(c.produce(sequence_batch(0, 2, 0, now)).error_code, 0);
+  ASSERT_EQ(c.produce(sequence_batch(2, 2, 0, now + 900)).error_code, 0);
+  EXPECT_EQ(segment_logs().size(), 1u) << "within log.roll.ms";
+  ASSERT_EQ(c.produce(sequence_batch(4, 2, 0, now + 1500)).error_code, 0);
+  ASSERT_EQ(segment_logs().size(), 2u);
+  EXPECT_EQ(segment_logs().back().filename(), "00000000000000000004.log");
+  ASSERT_EQ(c.produce(sequence_batch(6, 2, 0, now + 1600)).error_code, 0);
+  EXPECT_EQ(segment_logs().size(), 2u);
+  FetchedLog log = c.fetch_all();
+  ASSERT_EQ(log.records.size(), 8u);
+  for (size_t i = 0; i < log.records.size(); ++i)
+    EXPECT_EQ(log.records[i].sequence, static_cast<int64_t>(i));
+}
+
+// 7. CreateTime timestamps outside log.message.timestamp.before.max.ms /
+// after.max.ms (default: one hour ahead) give INVALID_TIMESTAMP with an error
+// per record, and nothing is written.
+TEST_F(DurabilityTest, TimestampsOutOfRangeGiveInvalidTimestamp) {
+  start({{"log.message.timestamp.before.max.ms", "3600000"}});
+  Client c = client();
+  const int64_t now = wall_clock_ms();
+  for (int64_t timestamp : {now - 2 * 3600000LL, now + 2 * 3600000LL}) {
+    auto p = c.produce(sequence_batch(0, 3, 0, timestamp));
+    EXPECT_EQ(p.error_code, 32);
+    EXPECT_EQ(p.base_offset, -1);
+    ASSERT_EQ(p.record_errors.size(), 3u);
+    for (int32_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(p.record_errors[static_cast<size_t>(i)].batch_index, i);
+      ASSERT_TRUE(p.record_errors[static_cast<size_t>(i)].batch_index_error_message);
+      EXPECT_NE(p.record_errors[static_cast<size_t>(i)].batch_index_error_message->find(
+                    std::to_string(timestamp + i)),
+                std::string::npos);
+    }
+    EXPECT_TRUE(p.error_message.has_value());
+  }
+  auto ok = c.produce(sequence_batch(0, 3, 0, now));
+  EXPECT_EQ(ok.error_code, 0);
+  EXPECT_EQ(ok.base_offset, 0) << "nothing was written for the refused batches";
+}
+
+// 8. An acks=0 produce that fails closes the connection (no response can tell
+// the client); one that succeeds leaves it open.
+TEST_F(DurabilityTest, AcksZeroErrorClosesTheConnection) {
+  start();
+  protocol::ApiVersionsRequest versions;
+  {
+    RawClient raw(broker_->port());
+    raw.send_bytes(encode_request(produce_request(sequence_batch(0, 1), 0), 9, 1));
+    raw.send_bytes(encode_request(versions, 3, 2));
+    auto frame = raw.read_frame();
+    ASSERT_TRUE(frame) << "a successful acks=0 produce keeps the connection";
+    EXPECT_EQ(split_response(*frame, false).correlation_id, 2);
+  }
+  RawClient raw(broker_->port());
+  raw.send_bytes(encode_request(produce_request(sequence_batch(1, 1), 0, "no-such-topic"), 9, 3));
+  raw.send_bytes(encode_request(versions, 3, 4));
+  EXPECT_TRUE(raw.closed_by_peer());
 }
 
 }  // namespace

@@ -330,6 +330,46 @@ TEST_F(LogDirTest, FetchByNameAtV4AndV11) {
   }
 }
 
+// Records go out from the segment files: one response carrying several
+// partitions holds several file ranges between its other fields; pipelined
+// requests get their responses whole and in order.
+TEST_F(LogDirTest, FetchManyPartitionsInOneResponsePipelined) {
+  FetchRequest req = fetch_request(many_.name, 0, 0);
+  for (int32_t pi = 1; pi < many_.partitions; ++pi) {
+    auto& part = req.topics[0].partitions.emplace_back(req.topics[0].partitions[0]);
+    part.partition = pi;
+  }
+  RawClient client(broker_->port());
+  for (int16_t version : {int16_t{4}, int16_t{16}}) {
+    constexpr int kPipelined = 5;
+    std::vector<uint8_t> wire_bytes;
+    for (int i = 0; i < kPipelined; ++i) {
+      auto frame = encode_request(req, version, 700 + i);
+      wire_bytes.insert(wire_bytes.end(), frame.begin(), frame.end());
+    }
+    client.send_bytes(wire_bytes);
+    for (int i = 0; i < kPipelined; ++i) {
+      auto frame = client.read_frame();
+      ASSERT_TRUE(frame) << "v" << version << " response " << i;
+      auto split = split_response(*frame, version >= FetchResponse::kFirstFlexible);
+      EXPECT_EQ(split.correlation_id, 700 + i);
+      auto resp = decode_response<FetchResponse>(split.body, version);
+      ASSERT_EQ(resp.responses.size(), 1u);
+      ASSERT_EQ(resp.responses[0].partitions.size(), static_cast<size_t>(many_.partitions));
+      for (int32_t pi = 0; pi < many_.partitions; ++pi) {
+        const auto& p = resp.responses[0].partitions[static_cast<size_t>(pi)];
+        const auto& written = partition(many_.name, pi);
+        EXPECT_EQ(p.partition_index, pi);
+        EXPECT_EQ(p.error_code, 0);
+        ASSERT_TRUE(p.records);
+        EXPECT_EQ(std::vector<uint8_t>(p.records->begin(), p.records->end()),
+                  concat(written.batches, 0, written.batches.size()))
+            << "v" << version << " partition " << pi;
+      }
+    }
+  }
+}
+
 TEST_F(LogDirTest, ApiVersionsAdvertisesFetchAndDescribeTopicPartitions) {
   RawClient client(broker_->port());
   protocol::ApiVersionsRequest req;

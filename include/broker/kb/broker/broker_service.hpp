@@ -1,12 +1,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "kb/cluster/broker_state.hpp"
+#include "kb/group/coordinator.hpp"
 #include "kb/handlers/api_registry.hpp"
 #include "kb/net/event_loop.hpp"
 #include "kb/net/tcp_server.hpp"
@@ -23,12 +25,23 @@ namespace kb::broker {
 // A request that waits (a long-poll Fetch) holds its connection, so later
 // requests on it are answered after it, in order. Its frame is kept and handled
 // again when data is appended (checked once per loop turn) or when its time is up.
+//
+// A response that must wait for flushes (acks=-1 under a flush interval) is
+// encoded at once but held, with its connection, until the flusher reports
+// those flushes done: the request is never handled twice.
+class LogFlusher;
+
 class BrokerService final : public net::FrameHandler {
  public:
   // listener: the name of the listener this service answers (one service per
-  // listener, so handlers know which advertised address to announce).
+  // listener, so handlers know which advertised address to announce). With a
+  // flusher, handlers' flushes go to it (state.flusher) and durable responses
+  // are held for it; without, handlers flush synchronously. With a group
+  // coordinator, its timers run on the loop and parked JoinGroup and
+  // SyncGroup requests are asked again when its groups change.
   BrokerService(net::EventLoop& loop, const handlers::ApiRegistry& registry,
-                cluster::BrokerState& state, std::string listener = {});
+                cluster::BrokerState& state, std::string listener = {},
+                LogFlusher* flusher = nullptr, group::GroupCoordinator* groups = nullptr);
   ~BrokerService() override;
 
   void on_frame(net::Connection& conn, std::span<const uint8_t> frame) override;
@@ -37,6 +50,7 @@ class BrokerService final : public net::FrameHandler {
   // Shutdown: answer every waiting request now.
   void complete_waiting();
   size_t waiting_count() const { return waiting_.size(); }
+  size_t held_for_flush_count() const { return held_.size(); }
 
  private:
   struct WaitingRequest {
@@ -44,6 +58,12 @@ class BrokerService final : public net::FrameHandler {
     std::vector<uint8_t> frame;
     handlers::Clock::time_point arrival;
     net::EventLoop::TimerId timer = 0;
+  };
+
+  struct HeldResponse {
+    net::Connection* conn = nullptr;
+    std::vector<uint8_t> bytes;  // the whole response frame
+    std::vector<cluster::FlushTicket> tickets;
   };
 
   enum class Outcome { kDone, kWait };
@@ -55,13 +75,27 @@ class BrokerService final : public net::FrameHandler {
   void retry(uint64_t conn_id, bool may_wait);
   void retry_all(bool may_wait);
   void retry_on_new_data();
+  void release_flushed();
+  void drive_groups();
 
   net::EventLoop& loop_;
   const handlers::ApiRegistry& registry_;
   cluster::BrokerState& state_;
+  LogFlusher* flusher_;
   std::unordered_map<uint64_t, WaitingRequest> waiting_;  // by connection id
+  std::unordered_map<uint64_t, HeldResponse> held_;       // by connection id
   uint64_t seen_generation_ = 0;
   std::string listener_;
+  group::GroupCoordinator* groups_ = nullptr;
+  uint64_t seen_group_changes_ = 0;
+  net::EventLoop::TimerId group_timer_ = 0;
+  std::optional<group::Millis> group_timer_at_;
+  // Connection ids are per listener: the groups' key for a connection
+  // carries this service's id too.
+  uint64_t service_id_ = 0;
+  uint64_t connection_key(const net::Connection& conn) const {
+    return (service_id_ << 48) | conn.id();
+  }
 };
 
 }  // namespace kb::broker

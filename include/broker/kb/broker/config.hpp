@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kb/cluster/broker_state.hpp"
+#include "kb/group/coordinator.hpp"
 
 namespace kb::broker {
 
@@ -38,6 +39,7 @@ struct BrokerConfig {
   bool auto_create_topics = true;  // auto.create.topics.enable
   int32_t num_partitions = 1;      // num.partitions
   cluster::LogConfig log;          // message.max.bytes, log.segment.bytes, log.flush.*, ...
+  group::GroupConfig groups;       // group.*.session.timeout.ms, offsets.topic.num.partitions, ...
   std::map<std::string, PropertySource, std::less<>> properties;
 };
 

@@ -5,10 +5,10 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
-#include "kb/base/byte_buffer.hpp"
 #include "kb/cluster/partition_logs.hpp"
 #include "kb/cluster/producers.hpp"
 #include "kb/cluster/topic_table.hpp"
@@ -31,6 +31,33 @@ struct LogConfig {
   int64_t flush_interval_messages = std::numeric_limits<int64_t>::max();  // never forced
   uint64_t segment_bytes = 1024ull * 1024 * 1024;                         // log.segment.bytes
   uint32_t index_interval_bytes = 4096;  // log.index.interval.bytes
+  // log.flush.interval.ms: logs with data older than this unsynced are flushed
+  // (default: never, as Kafka's).
+  int64_t flush_interval_ms = std::numeric_limits<int64_t>::max();
+  int64_t flush_scheduler_interval_ms = std::numeric_limits<int64_t>::max();  // how often to check
+  int64_t flush_checkpoint_interval_ms = 60000;  // log.flush.offset.checkpoint.interval.ms
+  int64_t roll_ms = 7LL * 24 * 60 * 60 * 1000;   // log.roll.ms / log.roll.hours
+  // log.message.timestamp.before.max.ms / after.max.ms: CreateTime timestamps
+  // further from the broker's clock are refused (INVALID_TIMESTAMP).
+  int64_t timestamp_before_max_ms = std::numeric_limits<int64_t>::max();
+  int64_t timestamp_after_max_ms = 3600000;
+};
+
+// A flush asked for by a handler: done once partition `slot`'s flushes have
+// reached `generation`.
+struct FlushTicket {
+  uint32_t slot = 0;
+  uint64_t generation = 0;
+};
+
+// Syncs appended data off the event loop (the broker's flusher). Requests made
+// in one loop turn are grouped: one sync per partition.
+class LogFlushScheduler {
+ public:
+  virtual ~LogFlushScheduler() = default;
+  // Asks for `log` to be synced up to its current end.
+  virtual FlushTicket request_flush(std::string_view topic, int32_t partition,
+                                    storage::PartitionLog& log) = 0;
 };
 
 // What handlers read and change: the broker's identity, the topics from the
@@ -62,12 +89,11 @@ struct BrokerState {
   // idempotent producers (sequence numbers).
   ProducerIdBlock producer_id_block;
   ProducerStates producer_states;
-  // Fetch responses' records are copied here (reused, so no request touches
-  // fresh memory); valid until the next Fetch is handled.
-  ByteBuffer fetch_buffer;
   // Bumped on every append (and topic deletion); requests waiting for data
   // re-check when it moves.
   uint64_t data_generation = 0;
+  // Null: handlers flush synchronously (unit tests).
+  LogFlushScheduler* flusher = nullptr;
 };
 
 }  // namespace kb::cluster

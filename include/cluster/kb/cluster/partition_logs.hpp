@@ -8,6 +8,7 @@
 #include <string_view>
 #include <utility>
 
+#include "kb/storage/offset_checkpoint.hpp"
 #include "kb/storage/partition_log.hpp"
 #include "kb/storage/result.hpp"
 
@@ -20,7 +21,20 @@ class PartitionLogs {
   PartitionLogs(std::filesystem::path log_dir, storage::PartitionLogOptions options)
       : log_dir_(std::move(log_dir)), options_(options) {}
 
+  // What start-up read from the log directory: whether the last shutdown was
+  // clean, and recovery-point-offset-checkpoint. Logs opened later (on first
+  // use) are recovered accordingly.
+  void set_recovery_state(bool clean_shutdown, storage::OffsetCheckpoint recovery_points) {
+    clean_shutdown_ = clean_shutdown;
+    recovery_points_ = std::move(recovery_points);
+  }
+
   const std::filesystem::path& log_dir() const { return log_dir_; }
+  // Options for one topic's logs opened from now on (e.g. the offsets topic's
+  // smaller segments).
+  void set_topic_options(std::string topic, storage::PartitionLogOptions options) {
+    topic_options_[std::move(topic)] = options;
+  }
 
   // The open log, or nullptr when its directory does not exist (a topic known
   // from the metadata log whose partition holds no data yet). An error when
@@ -34,12 +48,29 @@ class PartitionLogs {
   // Forgets an open log (the topic was deleted).
   void close(std::string_view topic, int32_t partition);
   size_t open_count() const { return open_.size(); }
+  // The open log, or nullptr (never opens one).
+  storage::PartitionLog* find_open(std::string_view topic, int32_t partition) const;
+  template <class F>  // F(const std::string& topic, int32_t partition, PartitionLog&)
+  void for_each_open(F&& f) const {
+    for (const auto& [key, log] : open_) f(key.first, key.second, *log);
+  }
+
+  // Recovery points for the checkpoint file: each open log's, and for logs
+  // not opened since start-up, what the file said.
+  storage::OffsetCheckpoint recovery_points() const;
 
  private:
   using Key = std::pair<std::string, int32_t>;
   std::filesystem::path log_dir_;
   storage::PartitionLogOptions options_;
+  std::map<std::string, storage::PartitionLogOptions, std::less<>> topic_options_;
+  const storage::PartitionLogOptions& options_for(std::string_view topic) const {
+    auto it = topic_options_.find(topic);
+    return it == topic_options_.end() ? options_ : it->second;
+  }
   std::map<Key, std::unique_ptr<storage::PartitionLog>, std::less<>> open_;
+  bool clean_shutdown_ = false;
+  storage::OffsetCheckpoint recovery_points_;
 };
 
 }  // namespace kb::cluster

@@ -19,6 +19,13 @@ struct LogDirOptions {
 // directory is new), then the __cluster_metadata log replayed into the topic
 // table. Damage in the metadata log stops the replay with a warning and the
 // broker serves what was valid; only an unusable directory is an error.
+// Then, from Kafka's files in the directory: .kafka_cleanshutdown (removed
+// once read) and recovery-point-offset-checkpoint decide how much of each
+// partition log is recovered when it is opened.
 storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state);
+
+// Clean shutdown: syncs every open log, writes the checkpoint files (recovery
+// points at the log ends) and then the clean shutdown marker.
+storage::Status close_log_dir(BrokerState& state);
 
 }  // namespace kb::cluster

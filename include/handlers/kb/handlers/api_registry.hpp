@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kb/cluster/broker_state.hpp"
+#include "kb/group/coordinator.hpp"
 #include "kb/protocol/api_key.hpp"
 #include "kb/protocol/header.hpp"
 #include "kb/wire/reader.hpp"
@@ -54,6 +55,16 @@ struct RequestContext {
   // Metadata announces the advertised address of the same name. Empty when
   // unknown.
   std::string_view listener;
+  // A response that may go out only once these flushes are done (Produce
+  // acks=-1 under a flush interval): it is held, not handled again.
+  std::vector<cluster::FlushTicket> durable_after;
+  // Close the connection after this request (an acks=0 Produce that failed:
+  // no response tells the client, so Kafka drops the connection).
+  bool close_connection = false;
+  // The connection: groups tell a request asked again from a new one by it.
+  uint64_t connection_id = 0;
+  std::string_view client_host{};  // the peer's address, as Kafka reports it ("/127.0.0.1")
+  group::GroupCoordinator* groups = nullptr;  // null: no group coordinator
 };
 
 enum class DispatchResult {

@@ -14,4 +14,7 @@ inline constexpr int32_t kAllTopicOperations =
 inline constexpr int32_t kAllClusterOperations =
     (1 << 5) | (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12);
 
+// Group: READ, DELETE, DESCRIBE.
+inline constexpr int32_t kAllGroupOperations = (1 << 3) | (1 << 6) | (1 << 8);
+
 }  // namespace kb::handlers

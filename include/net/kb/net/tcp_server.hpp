@@ -1,6 +1,9 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <span>
 #include <string>
@@ -8,11 +11,33 @@
 #include <vector>
 
 #include "kb/base/byte_buffer.hpp"
+#include "kb/base/file_range.hpp"
 #include "kb/net/event_loop.hpp"
 
 namespace kb::net {
 
 class TcpServer;
+
+// Output waiting for the socket: bytes, with file ranges to send between them.
+struct OutputQueue {
+  struct File {
+    uint64_t at;  // the range goes out once this many bytes have been sent
+    FileRange range;
+  };
+  ByteBuffer bytes;
+  std::deque<File> files;
+  uint64_t bytes_sent = 0;  // bytes taken from the front of `bytes` so far
+  uint64_t file_bytes = 0;  // what `files` still hold
+
+  size_t size() const { return bytes.size() + file_bytes; }
+  bool empty() const { return bytes.empty() && files.empty(); }
+  void clear() {
+    bytes.clear();
+    files.clear();
+    bytes_sent = 0;
+    file_bytes = 0;
+  }
+};
 
 // One accepted client. Frames are int32 big-endian length-prefixed; whole
 // frames go to the FrameHandler and what it appends to output() is written
@@ -29,7 +54,11 @@ class Connection final : public IoHandler {
   // buffer shared by all connections (so idle connections own no memory);
   // otherwise it is the connection's own pending output. Call flush() after
   // appending outside on_frame.
-  ByteBuffer& output() { return *output_; }
+  ByteBuffer& output() { return output_->bytes; }
+  // Sends the bytes of `range` after the first `at` bytes of output() (at most
+  // output().size(), and not before a range added earlier), straight from the
+  // file: they never pass through user space.
+  void add_output_file(size_t at, FileRange range);
   void flush();
 
   // Stops handling further frames; the connection closes once what is already
@@ -37,6 +66,7 @@ class Connection final : public IoHandler {
   void close_after_flush();
   bool closing() const { return closing_; }
 
+  // Bytes not yet written, file ranges included.
   size_t pending_output() const { return pending_.size(); }
 
   // Stops handling further frames (they stay buffered, and reading pauses)
@@ -51,9 +81,16 @@ class Connection final : public IoHandler {
  private:
   friend class TcpServer;
 
+  enum class WriteResult { done, blocked, failed };
+
   void read_input();
   void handle_frames(ByteBuffer& in);
   void write_pending();
+  // Writes what the socket takes of `out`; logs a failure.
+  WriteResult send_output(OutputQueue& out);
+  // Sends from the front of `range`; `attempted` is how much it tried to send.
+  ssize_t send_file(const FileRange& range, bool more_follows, size_t& attempted);
+  ssize_t copy_file(const FileRange& range, bool more_follows, size_t& attempted);
   void update_interest();
   bool has_whole_frame() const;
   // Graceful close: send FIN, drop whatever still arrives, close on EOF or
@@ -66,9 +103,9 @@ class Connection final : public IoHandler {
   int fd_;
   uint64_t id_;
   std::string peer_;
-  ByteBuffer input_;    // a partial frame carried over between reads
-  ByteBuffer pending_;  // output the socket has not taken yet
-  ByteBuffer* output_;
+  ByteBuffer input_;     // a partial frame carried over between reads
+  OutputQueue pending_;  // output the socket has not taken yet
+  OutputQueue* output_;
   uint32_t interest_ = 0;
   bool closing_ = false;
   bool closed_ = false;
@@ -90,6 +127,8 @@ class FrameHandler {
   virtual void on_close(Connection& /*conn*/) {}
 };
 
+enum class FileSendMode { kSendfile, kCopy };
+
 struct ServerOptions {
   // Frames declaring a size outside [min, max] close the connection.
   size_t min_frame_size = 8;
@@ -100,6 +139,13 @@ struct ServerOptions {
   size_t read_chunk = size_t{64} * 1024;
   // Further connections are accepted and closed at once.
   size_t max_connections = 100'000;
+  // How file ranges in the output reach the socket: pread into one reused
+  // buffer of file_copy_chunk bytes and send, or sendfile (no copy in this
+  // process, from the page cache). On the 2-CPU VM this was measured on, the
+  // copy delivered more MB/s to a loopback consumer (it won every one of 8
+  // interleaved rounds, by 2-30%), though sendfile spent ~10% less CPU per GB.
+  FileSendMode file_send = FileSendMode::kCopy;
+  size_t file_copy_chunk = 1024 * 1024;
 };
 
 struct Endpoint {
@@ -144,9 +190,10 @@ class TcpServer final : public IoHandler {
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   std::vector<std::unique_ptr<Connection>> closed_;  // freed before sleeping
   ByteBuffer shared_input_;
-  ByteBuffer shared_output_;
+  OutputQueue shared_output_;
   bool shared_output_in_use_ = false;
   ByteBuffer spare_output_;  // a drained connection buffer kept warm for reuse
+  ByteBuffer file_chunk_;    // FileSendMode::kCopy: file bytes on their way to a socket
 };
 
 }  // namespace kb::net

@@ -26,7 +26,7 @@
 #include <string_view>
 #include <vector>
 
-#include "kb/base/byte_buffer.hpp"
+#include "kb/base/file_range.hpp"
 #include "kb/storage/result.hpp"
 #include "kb/storage/segment_index.hpp"
 #include "kb/wire/uuid.hpp"
@@ -57,7 +57,26 @@ std::string format_partition_metadata(const PartitionMetadata& metadata);
 struct PartitionLogOptions {
   uint64_t segment_bytes = 1024ull * 1024 * 1024;  // log.segment.bytes
   uint32_t index_interval_bytes = 4096;            // log.index.interval.bytes
+  // log.roll.ms: a segment whose first batch is this much older than an
+  // incoming batch (by batch timestamps; by creation time when it has none)
+  // is rolled, as Kafka does. Default 7 days (log.roll.hours=168).
+  int64_t roll_ms = 7LL * 24 * 60 * 60 * 1000;
   bool verify_crc_on_append = true;
+};
+
+// What start-up knows about a partition from the log directory's checkpoint
+// files (offset_checkpoint.hpp).
+struct RecoveryHint {
+  // .kafka_cleanshutdown was present: the files are as a clean shutdown left
+  // them, so the active segment's end is found from its last index entry by
+  // batch headers alone (no CRC scan). A structural problem still triggers
+  // recovery.
+  bool clean_shutdown = false;
+  // The partition's entry in recovery-point-offset-checkpoint: every segment
+  // holding offsets at or beyond it is scanned (CRC-checked, indexes rebuilt,
+  // a torn tail truncated). Absent: only the active segment's tail after its
+  // last index entry is checked.
+  std::optional<int64_t> recovery_point;
 };
 
 // An open file shared by a segment and the reads handed out from it, so a read
@@ -89,8 +108,8 @@ struct LogReadResult {
   int64_t first_batch_base_offset = -1;  // -1 when empty
 
   bool empty() const { return length == 0; }
-  // Copies the range out of the file.
-  Status read_into(ByteBuffer& out) const;
+  // The range, to be sent from the file as it is (it keeps the file open).
+  FileRange file_range() const;
   Result<std::vector<uint8_t>> read_bytes() const;
 };
 
@@ -108,7 +127,8 @@ class PartitionLog {
 
   // Opens an existing partition directory.
   static Result<std::unique_ptr<PartitionLog>> open(const std::filesystem::path& dir,
-                                                    PartitionLogOptions options = {});
+                                                    PartitionLogOptions options = {},
+                                                    RecoveryHint hint = {});
   // Creates <log_dir>/<topic>-<partition>/ with partition.metadata and an empty
   // first segment (as Kafka does when a replica is created), then opens it. An
   // existing directory is opened as is (its partition.metadata must name the
@@ -145,8 +165,36 @@ class PartitionLog {
   // Rolls to a new segment when the active one would exceed segment_bytes.
   Result<AppendResult> append(std::span<uint8_t> batches, int32_t leader_epoch = -1);
 
-  // fdatasync of the active segment's files (rolled segments were synced at roll).
+  // Deletes the oldest segment and its index files (never the active one):
+  // the log then starts at the next segment's base offset. Reads already
+  // handed out stay valid. For compaction that copied the segment's live
+  // records forward first.
+  Status delete_oldest_segment();
+
+  // fdatasync of the active segment's files and of segments rolled since the
+  // last flush, here and now; the recovery point moves to the log end offset.
   Status flush();
+
+  // The same work for another thread (SyncWorker): the files (shared, or
+  // dup()ed, so that a later roll cannot close them under the sync) and the
+  // log end offset they cover. Once the data files are synced,
+  // mark_flushed(end): recovery checks the indexes whatever they say. The
+  // rolled segments' files are handed over (the next snapshot has only the
+  // active segment's).
+  struct FlushSnapshot {
+    int64_t end_offset = 0;
+    std::vector<std::shared_ptr<const OpenFile>> data_files;   // .log files
+    std::vector<std::shared_ptr<const OpenFile>> index_files;  // .index, .timeindex
+  };
+  Result<FlushSnapshot> flush_snapshot();
+  // Segments were rolled since the last flush: they want syncing (which the
+  // roll itself leaves to a flush, as Kafka does, so an append never waits).
+  bool has_unsynced_rolled_segments() const { return !rolled_unsynced_.data.empty(); }
+  void mark_flushed(int64_t offset);
+  // Offsets below it are known to be on disk (Kafka's recovery point).
+  int64_t recovery_point() const { return recovery_point_; }
+  // Appended since the last flush (not yet synced).
+  bool has_unflushed() const { return next_offset_ > recovery_point_; }
 
   // Offset of the first batch whose max timestamp >= `timestamp` (ListOffsets
   // by time), or nullopt when there is none.
@@ -156,8 +204,13 @@ class PartitionLog {
   struct Segment;
   PartitionLog(std::filesystem::path dir, PartitionLogOptions options);
 
-  Status load();
-  Status recover_active_segment();
+  Status load(const RecoveryHint& hint);
+  // Finds the log end offset from the active segment's last index entry on:
+  // with verify_crc, a CRC-checked scan that truncates a torn or corrupt tail;
+  // without, a walk over batch headers that reports a bad tail as an error.
+  Status recover_active_segment(bool verify_crc = true);
+  Status recover_from(int64_t recovery_point);
+  bool should_roll_for_time(Segment& segment, int64_t incoming_max_timestamp);
   Status ensure_index(Segment& segment);
   Status rebuild_index(Segment& segment, bool truncate_invalid_tail);
   Status open_for_append(Segment& segment);
@@ -172,6 +225,12 @@ class PartitionLog {
   std::optional<kb::wire::Uuid> topic_id_;
   std::vector<std::unique_ptr<Segment>> segments_;  // by base offset
   int64_t next_offset_ = 0;
+  int64_t recovery_point_ = 0;
+  struct RolledFiles {
+    std::vector<std::shared_ptr<const OpenFile>> data;
+    std::vector<std::shared_ptr<const OpenFile>> indexes;
+  };
+  RolledFiles rolled_unsynced_;
 };
 
 }  // namespace kb::storage

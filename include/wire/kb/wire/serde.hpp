@@ -31,6 +31,7 @@
 //   std::optional<std::string[_view]>         (compact) nullable string
 //   Bytes / std::vector<uint8_t>              (compact) bytes
 //   std::optional<Bytes>                      (compact) nullable bytes / records
+//   Records                                   the same, or sent from a file
 //   std::vector<T>                            (compact) array
 //   std::optional<std::vector<T>>             (compact) nullable array
 //   std::optional<Struct>                     nullable struct (int8 -1 / 1 marker)
@@ -49,6 +50,7 @@
 #include <vector>
 
 #include "kb/base/byte_buffer.hpp"
+#include "kb/base/file_range.hpp"
 #include "kb/wire/reader.hpp"
 #include "kb/wire/uuid.hpp"
 #include "kb/wire/writer.hpp"
@@ -56,6 +58,15 @@
 namespace kb::wire {
 
 using Bytes = std::span<const uint8_t>;
+
+// A records field: nullable bytes, decoded as a view into the source buffer.
+// When encoding, `file` may stand in for the value: the record batches then go
+// out from the file as they are (Writer::bytes_from_file), not via memory.
+struct Records : std::optional<Bytes> {
+  using std::optional<Bytes>::optional;
+  using std::optional<Bytes>::operator=;
+  std::optional<FileRange> file;
+};
 
 inline constexpr size_t kMaxReserveElements = 1024;
 
@@ -120,6 +131,10 @@ class Decoder {
   }
   void operator()(std::optional<Bytes>& v) {
     v = flexible ? reader_.compact_nullable_bytes() : reader_.nullable_bytes();
+  }
+  void operator()(Records& v) {
+    (*this)(static_cast<std::optional<Bytes>&>(v));
+    v.file.reset();
   }
 
   template <class T>
@@ -262,6 +277,10 @@ class Encoder {
   void operator()(const std::vector<uint8_t>& v) { (*this)(Bytes(v)); }
   void operator()(const std::optional<Bytes>& v) {
     flexible ? writer_.compact_nullable_bytes(v) : writer_.nullable_bytes(v);
+  }
+  void operator()(const Records& v) {
+    if (!v.file) return (*this)(static_cast<const std::optional<Bytes>&>(v));
+    flexible ? writer_.compact_bytes_from_file(*v.file) : writer_.bytes_from_file(*v.file);
   }
 
   template <class T>

@@ -4,17 +4,33 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "kb/base/byte_buffer.hpp"
+#include "kb/base/file_range.hpp"
 #include "kb/wire/uuid.hpp"
 
 namespace kb::wire {
+
+// File ranges a Writer was given, each with the buffer position it belongs
+// at: whoever sends the buffer sends the range's bytes there.
+struct FileRanges {
+  struct Entry {
+    size_t at;  // offset within the buffer's readable bytes
+    FileRange range;
+  };
+  std::vector<Entry> entries;
+  uint64_t bytes = 0;  // their total length
+};
 
 // Appends Kafka's wire encodings to a ByteBuffer. Lengths that are only known
 // after the body is written (frame sizes, batch lengths) use a reserved slot.
 class Writer {
  public:
-  explicit Writer(ByteBuffer& out) : out_(out), start_(out.size()) {}
+  // With `files`, bytes that live in a file (Fetch records) are recorded there
+  // instead of being read into `out` (see bytes_from_file).
+  explicit Writer(ByteBuffer& out, FileRanges* files = nullptr)
+      : out_(out), files_(files), start_(out.size()) {}
 
   ByteBuffer& buffer() { return out_; }
   // Bytes written through this writer so far.
@@ -48,6 +64,12 @@ class Writer {
   void nullable_bytes(std::optional<std::span<const uint8_t>> b);
   void compact_bytes(std::span<const uint8_t> b);
   void compact_nullable_bytes(std::optional<std::span<const uint8_t>> b);
+  // bytes / compact_bytes whose content is a file range: with FileRanges only
+  // the length goes into the buffer and the range is recorded at that point;
+  // without, the range is read into the buffer (std::system_error if that
+  // fails).
+  void bytes_from_file(const FileRange& range);
+  void compact_bytes_from_file(const FileRange& range);
   // -1 writes a null array.
   void array_length(int32_t n) { int32(n); }
   void compact_array_length(int32_t n) { uvarint(static_cast<uint32_t>(n) + 1); }
@@ -71,7 +93,10 @@ class Writer {
     out_.commit(sizeof(T));
   }
 
+  void file_content(const FileRange& range);
+
   ByteBuffer& out_;
+  FileRanges* files_;
   size_t start_;
 };
 

@@ -160,7 +160,7 @@ struct FetchResponse : FetchSchema {
     SnapshotId snapshot_id;                                               // tagged, v12+
     std::optional<std::vector<AbortedTransaction>> aborted_transactions;  // v4+
     int32_t preferred_read_replica = -1;                                  // v11+
-    std::optional<wire::Bytes> records;
+    wire::Records records;
     template <class Io>
     void fields(Io& io) {
       io(partition_index);

@@ -1,0 +1,104 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "kb/cluster/broker_state.hpp"
+#include "kb/net/event_loop.hpp"
+#include "kb/storage/sync_worker.hpp"
+
+namespace kb::broker {
+
+// Keeps the disk off the event loop. Flushes asked for during a loop turn
+// (request_flush) are submitted before the loop sleeps, one per partition, to
+// a SyncWorker; while a partition's sync is running, further requests for it
+// wait and are covered by the next one (group commit). Completions come back
+// through the worker's eventfd: the log's recovery point moves, and the
+// progress callback releases responses that waited for them.
+//
+// Also Kafka's timed work: log.flush.interval.ms (logs with unsynced data
+// older than that are flushed) and recovery-point-offset-checkpoint (written
+// every log.flush.offset.checkpoint.interval.ms when it changed, by the worker).
+class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandler {
+ public:
+  LogFlusher(net::EventLoop& loop, cluster::BrokerState& state, size_t threads);
+  ~LogFlusher() override;
+  LogFlusher(const LogFlusher&) = delete;
+  LogFlusher& operator=(const LogFlusher&) = delete;
+
+  cluster::FlushTicket request_flush(std::string_view topic, int32_t partition,
+                                     storage::PartitionLog& log) override;
+  bool done(const cluster::FlushTicket& ticket) const;
+  // Done, but the sync failed: the data may not be on disk.
+  bool failed(const cluster::FlushTicket& ticket) const;
+  // `callback` runs after completions were applied, until removed with the
+  // same owner (one listener per BrokerService: there is one per listener).
+  void add_progress_listener(const void* owner, std::function<void()> callback) {
+    progress_listeners_.emplace_back(owner, std::move(callback));
+  }
+  void remove_progress_listener(const void* owner) {
+    std::erase_if(progress_listeners_, [owner](const auto& l) { return l.first == owner; });
+  }
+
+  // Shutdown: submits what is pending and waits until every flush is done.
+  void finish();
+  size_t syncs_completed() const { return syncs_completed_; }
+
+  void on_io(uint32_t events) override;
+
+ private:
+  struct PartitionFlush {
+    std::string topic;
+    int32_t partition = 0;
+    uint64_t requested = 0;  // the generation the newest ticket waits for
+    uint64_t submitted = 0;  // the generation of the last submitted sync
+    uint64_t completed = 0;
+    uint64_t failed = 0;  // the last generation whose sync failed
+    bool in_flight = false;
+    net::EventLoop::Clock::time_point last_flush;
+  };
+  struct Job {
+    uint32_t slot = 0;
+    uint64_t generation = 0;
+    int64_t end_offset = 0;
+  };
+
+  uint32_t slot_for(std::string_view topic, int32_t partition);
+  void submit_pending();
+  void apply_completions();
+  void flush_old_logs();
+  void write_checkpoint();
+  void schedule(std::chrono::milliseconds period, void (LogFlusher::*task)());
+  void arm(size_t index);
+
+  net::EventLoop& loop_;
+  cluster::BrokerState& state_;
+  storage::SyncWorker worker_;
+  std::vector<PartitionFlush> slots_;
+  std::map<std::pair<std::string, int32_t>, uint32_t, std::less<>> slot_of_;
+  std::vector<uint32_t> pending_;  // slots with requested > submitted
+  std::unordered_map<uint64_t, Job> jobs_;
+  std::unordered_set<uint64_t> index_jobs_;  // index syncs nobody waits for
+  uint64_t next_job_id_ = 1;
+  uint64_t checkpoint_job_ = 0;  // the checkpoint write in flight, 0 when none
+  std::string last_checkpoint_;
+  std::vector<std::pair<const void*, std::function<void()>>> progress_listeners_;
+  size_t syncs_completed_ = 0;
+  struct Periodic {
+    std::chrono::milliseconds period;
+    void (LogFlusher::*task)();
+    net::EventLoop::TimerId timer = 0;
+  };
+  std::vector<Periodic> periodic_;
+  net::EventLoop::Clock::time_point started_;
+};
+
+}  // namespace kb::broker

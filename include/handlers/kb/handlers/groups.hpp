@@ -1,0 +1,54 @@
+#pragma once
+
+// The group coordinator's APIs: FindCoordinator, the classic group protocol
+// (JoinGroup, SyncGroup, Heartbeat, LeaveGroup), ListGroups, DescribeGroups,
+// OffsetCommit and OffsetFetch. They turn requests into calls on
+// ctx.groups (kb/group/coordinator.hpp).
+
+#include "kb/handlers/api_registry.hpp"
+#include "kb/protocol/messages/describe_groups.hpp"
+#include "kb/protocol/messages/find_coordinator.hpp"
+#include "kb/protocol/messages/heartbeat.hpp"
+#include "kb/protocol/messages/join_group.hpp"
+#include "kb/protocol/messages/leave_group.hpp"
+#include "kb/protocol/messages/list_groups.hpp"
+#include "kb/protocol/messages/offset_commit.hpp"
+#include "kb/protocol/messages/offset_fetch.hpp"
+#include "kb/protocol/messages/sync_group.hpp"
+
+namespace kb::handlers {
+
+// The coordinator's clock: the request's time in steady milliseconds.
+group::Millis group_time(Clock::time_point t);
+Clock::time_point from_group_time(group::Millis ms);
+
+std::optional<protocol::FindCoordinatorResponse> handle_find_coordinator(
+    RequestContext& ctx, const protocol::FindCoordinatorRequest& request, int16_t version);
+std::optional<protocol::JoinGroupResponse> handle_join_group(
+    RequestContext& ctx, const protocol::JoinGroupRequest& request, int16_t version);
+std::optional<protocol::SyncGroupResponse> handle_sync_group(
+    RequestContext& ctx, const protocol::SyncGroupRequest& request, int16_t version);
+std::optional<protocol::HeartbeatResponse> handle_heartbeat(
+    RequestContext& ctx, const protocol::HeartbeatRequest& request, int16_t version);
+std::optional<protocol::LeaveGroupResponse> handle_leave_group(
+    RequestContext& ctx, const protocol::LeaveGroupRequest& request, int16_t version);
+std::optional<protocol::ListGroupsResponse> handle_list_groups(
+    RequestContext& ctx, const protocol::ListGroupsRequest& request, int16_t version);
+std::optional<protocol::DescribeGroupsResponse> handle_describe_groups(
+    RequestContext& ctx, const protocol::DescribeGroupsRequest& request, int16_t version);
+std::optional<protocol::OffsetCommitResponse> handle_offset_commit(
+    RequestContext& ctx, const protocol::OffsetCommitRequest& request, int16_t version);
+std::optional<protocol::OffsetFetchResponse> handle_offset_fetch(
+    RequestContext& ctx, const protocol::OffsetFetchRequest& request, int16_t version);
+
+ApiEntry find_coordinator_entry();
+ApiEntry join_group_entry();
+ApiEntry sync_group_entry();
+ApiEntry heartbeat_entry();
+ApiEntry leave_group_entry();
+ApiEntry list_groups_entry();
+ApiEntry describe_groups_entry();
+ApiEntry offset_commit_entry();
+ApiEntry offset_fetch_entry();
+
+}  // namespace kb::handlers

@@ -1,0 +1,69 @@
+#pragma once
+
+// Helper threads that wait on the disk so the event loop does not: fdatasync
+// of partition files and atomic writes of small files (checkpoints). Jobs are
+// submitted from the loop's thread; when one finishes, its completion is queued
+// and an eventfd becomes readable, which the loop watches (completion_fd()) and
+// answers with take_completed(). The threads touch nothing but the job: the
+// files a job syncs are shared (or dup()ed) descriptors, so a segment rolled or
+// closed meanwhile stays valid for the sync.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "kb/storage/partition_log.hpp"
+#include "kb/storage/result.hpp"
+
+namespace kb::storage {
+
+struct SyncJob {
+  uint64_t id = 0;
+  std::vector<std::shared_ptr<const OpenFile>> files;  // each fdatasync()ed
+  // Each written to <path>.tmp, synced, renamed over path, directory synced.
+  std::vector<std::pair<std::filesystem::path, std::string>> writes;
+  Status status;  // set by the worker: the first failure, if any
+};
+
+class SyncWorker {
+ public:
+  // Several threads, so the syncs of different partitions overlap (the
+  // filesystem commits concurrent fdatasyncs together).
+  explicit SyncWorker(size_t threads);
+  // Finishes every submitted job, then joins the threads.
+  ~SyncWorker();
+  SyncWorker(const SyncWorker&) = delete;
+  SyncWorker& operator=(const SyncWorker&) = delete;
+
+  // Readable while completed jobs wait to be taken.
+  int completion_fd() const { return event_fd_; }
+
+  void submit(SyncJob job);
+  // Completed jobs in completion order (and clears the eventfd).
+  std::vector<SyncJob> take_completed();
+  // Blocks until no job is queued or running (shutdown).
+  void wait_idle();
+  size_t in_flight() const;
+
+ private:
+  void run();
+
+  int event_fd_ = -1;
+  mutable std::mutex mutex_;
+  std::condition_variable work_ready_;
+  std::condition_variable idle_;
+  std::deque<SyncJob> queue_;
+  std::vector<SyncJob> completed_;
+  size_t running_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace kb::storage

@@ -1,0 +1,215 @@
+#include "kb/broker/log_flusher.hpp"
+
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <limits>
+
+#include <spdlog/spdlog.h>
+
+#include "kb/storage/offset_checkpoint.hpp"
+
+namespace kb::broker {
+
+using cluster::FlushTicket;
+
+LogFlusher::LogFlusher(net::EventLoop& loop, cluster::BrokerState& state, size_t threads)
+    : loop_(loop), state_(state), worker_(threads), started_(loop.now()) {
+  loop_.watch(worker_.completion_fd(), EPOLLIN, this);
+  loop_.add_before_sleep([this] { submit_pending(); });
+  const auto& config = state_.log_config;
+  constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+  if (config.flush_interval_ms != kNever) {
+    // Kafka checks every log.flush.scheduler.interval.ms; here the check runs
+    // at the flush interval itself (at least every second for long ones).
+    const int64_t period = std::clamp<int64_t>(config.flush_scheduler_interval_ms != kNever
+                                                   ? config.flush_scheduler_interval_ms
+                                                   : config.flush_interval_ms,
+                                               1, 1000);
+    schedule(std::chrono::milliseconds(period), &LogFlusher::flush_old_logs);
+  }
+  schedule(std::chrono::milliseconds(std::max<int64_t>(config.flush_checkpoint_interval_ms, 1)),
+           &LogFlusher::write_checkpoint);
+}
+
+LogFlusher::~LogFlusher() {
+  for (const auto& p : periodic_) loop_.cancel(p.timer);
+  loop_.unwatch(worker_.completion_fd());
+}
+
+void LogFlusher::schedule(std::chrono::milliseconds period, void (LogFlusher::*task)()) {
+  periodic_.push_back({period, task, 0});
+  arm(periodic_.size() - 1);
+}
+
+void LogFlusher::arm(size_t index) {
+  periodic_[index].timer = loop_.run_after(periodic_[index].period, [this, index] {
+    (this->*periodic_[index].task)();
+    arm(index);
+  });
+}
+
+uint32_t LogFlusher::slot_for(std::string_view topic, int32_t partition) {
+  auto it = slot_of_.find(std::pair<std::string, int32_t>(topic, partition));
+  if (it != slot_of_.end()) return it->second;
+  const auto slot = static_cast<uint32_t>(slots_.size());
+  PartitionFlush& flush = slots_.emplace_back();
+  flush.topic = std::string(topic);
+  flush.partition = partition;
+  flush.last_flush = started_;
+  slot_of_.emplace(std::pair(flush.topic, partition), slot);
+  return slot;
+}
+
+FlushTicket LogFlusher::request_flush(std::string_view topic, int32_t partition,
+                                      storage::PartitionLog& /*log*/) {
+  const uint32_t slot = slot_for(topic, partition);
+  PartitionFlush& flush = slots_[slot];
+  // A sync already submitted may have started before this append: the ticket
+  // waits for the next one.
+  if (flush.requested <= flush.submitted) {
+    flush.requested = flush.submitted + 1;
+    pending_.push_back(slot);
+  }
+  return {slot, flush.requested};
+}
+
+bool LogFlusher::done(const FlushTicket& ticket) const {
+  return slots_.at(ticket.slot).completed >= ticket.generation;
+}
+
+bool LogFlusher::failed(const FlushTicket& ticket) const {
+  return slots_.at(ticket.slot).failed >= ticket.generation;
+}
+
+void LogFlusher::submit_pending() {
+  if (pending_.empty()) return;
+  std::vector<uint32_t> waiting;
+  for (uint32_t slot : pending_) {
+    PartitionFlush& flush = slots_[slot];
+    if (flush.requested <= flush.submitted) continue;  // listed twice
+    if (flush.in_flight) {
+      waiting.push_back(slot);  // submitted when the running sync completes
+      continue;
+    }
+    flush.submitted = flush.requested;
+    storage::PartitionLog* log =
+        state_.logs ? state_.logs->find_open(flush.topic, flush.partition) : nullptr;
+    if (log == nullptr) {
+      // The log is gone (topic deleted): nothing left to sync.
+      flush.completed = flush.submitted;
+      continue;
+    }
+    auto snapshot = log->flush_snapshot();
+    if (!snapshot) {
+      spdlog::error("flush {}-{}: {}", flush.topic, flush.partition, snapshot.error().message);
+      flush.completed = flush.failed = flush.submitted;
+      continue;
+    }
+    if (snapshot->data_files.empty()) {  // nothing written yet
+      flush.completed = flush.submitted;
+      continue;
+    }
+    // The data files' sync is what an acknowledgement waits for; the indexes
+    // are synced beside it (another thread), since recovery checks them anyway.
+    storage::SyncJob job;
+    job.id = next_job_id_++;
+    job.files = std::move(snapshot->data_files);
+    jobs_.emplace(job.id, Job{slot, flush.submitted, snapshot->end_offset});
+    flush.in_flight = true;
+    worker_.submit(std::move(job));
+    if (!snapshot->index_files.empty()) {
+      storage::SyncJob indexes;
+      indexes.id = next_job_id_++;
+      indexes.files = std::move(snapshot->index_files);
+      index_jobs_.insert(indexes.id);
+      worker_.submit(std::move(indexes));
+    }
+  }
+  pending_ = std::move(waiting);
+}
+
+void LogFlusher::on_io(uint32_t /*events*/) { apply_completions(); }
+
+void LogFlusher::apply_completions() {
+  bool progressed = false;
+  for (storage::SyncJob& job : worker_.take_completed()) {
+    if (job.id == checkpoint_job_) {
+      checkpoint_job_ = 0;
+      if (!job.status) spdlog::error("recovery point checkpoint: {}", job.status.error().message);
+      continue;
+    }
+    if (index_jobs_.erase(job.id) > 0) {
+      if (!job.status) spdlog::error("index sync failed: {}", job.status.error().message);
+      continue;
+    }
+    auto it = jobs_.find(job.id);
+    if (it == jobs_.end()) continue;
+    const Job done_job = it->second;
+    jobs_.erase(it);
+    PartitionFlush& flush = slots_[done_job.slot];
+    flush.in_flight = false;
+    flush.completed = std::max(flush.completed, done_job.generation);
+    flush.last_flush = loop_.now();
+    ++syncs_completed_;
+    progressed = true;
+    if (!job.status) {
+      // Kafka takes the log directory offline; here the waiting producers
+      // are not answered (their connections close) and the error is loud.
+      spdlog::critical("flush {}-{} failed: {}", flush.topic, flush.partition,
+                       job.status.error().message);
+      flush.failed = done_job.generation;
+    } else if (auto* log =
+                   state_.logs ? state_.logs->find_open(flush.topic, flush.partition) : nullptr) {
+      log->mark_flushed(done_job.end_offset);
+    }
+    if (flush.requested > flush.submitted) pending_.push_back(done_job.slot);
+  }
+  // Requests that waited for a running sync go out at once.
+  submit_pending();
+  if (progressed) {
+    // A listener may remove itself while being called: iterate over a copy.
+    auto listeners = progress_listeners_;
+    for (auto& [owner, callback] : listeners) callback();
+  }
+}
+
+void LogFlusher::flush_old_logs() {
+  if (!state_.logs) return;
+  const auto now = loop_.now();
+  const auto interval = std::chrono::milliseconds(state_.log_config.flush_interval_ms);
+  state_.logs->for_each_open(
+      [&](const std::string& topic, int32_t partition, storage::PartitionLog& log) {
+        if (!log.has_unflushed()) return;
+        PartitionFlush& flush = slots_[slot_for(topic, partition)];
+        if (now - flush.last_flush >= interval) request_flush(topic, partition, log);
+      });
+}
+
+void LogFlusher::write_checkpoint() {
+  if (!state_.logs || checkpoint_job_ != 0) return;
+  std::string text = storage::format_offset_checkpoint(state_.logs->recovery_points());
+  if (text == last_checkpoint_) return;
+  storage::SyncJob job;
+  job.id = next_job_id_++;
+  const auto& dir = state_.logs->log_dir();
+  job.writes.emplace_back(dir / storage::kRecoveryPointCheckpointFile, text);
+  // No DeleteRecords here: every log starts at its first segment, which
+  // Kafka's file leaves out.
+  job.writes.emplace_back(dir / storage::kLogStartOffsetCheckpointFile,
+                          storage::format_offset_checkpoint({}));
+  checkpoint_job_ = job.id;
+  last_checkpoint_ = std::move(text);
+  worker_.submit(std::move(job));
+}
+
+void LogFlusher::finish() {
+  for (;;) {
+    submit_pending();
+    if (jobs_.empty() && index_jobs_.empty() && checkpoint_job_ == 0 && pending_.empty()) return;
+    worker_.wait_idle();
+    apply_completions();
+  }
+}
+
+}  // namespace kb::broker

@@ -1,0 +1,939 @@
+#include "kb/group/coordinator.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "kb/protocol/error_code.hpp"
+#include "kb/storage/meta_properties.hpp"
+
+namespace kb::group {
+
+namespace {
+
+using protocol::ErrorCode;
+using protocol::to_wire;
+
+constexpr int16_t kNone = 0;
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Kafka's member ids: the client id (or instance id) and a random UUID.
+std::string new_member_id(std::string_view prefix) {
+  const wire::Uuid id = storage::random_uuid();
+  std::string hex;
+  for (size_t i = 0; i < id.bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) hex += '-';
+    hex += fmt::format("{:02x}", id.bytes[i]);
+  }
+  return std::string(prefix) + "-" + hex;
+}
+
+bool same_protocols(const std::vector<Protocol>& have, const std::vector<ProtocolView>& given) {
+  if (have.size() != given.size()) return false;
+  for (size_t i = 0; i < have.size(); ++i) {
+    if (have[i].name != given[i].name) return false;
+    if (!std::equal(have[i].metadata.begin(), have[i].metadata.end(), given[i].metadata.begin(),
+                    given[i].metadata.end()))
+      return false;
+  }
+  return true;
+}
+
+std::vector<Protocol> copy_protocols(const std::vector<ProtocolView>& given) {
+  std::vector<Protocol> out;
+  out.reserve(given.size());
+  for (const auto& p : given)
+    out.push_back({std::string(p.name), {p.metadata.begin(), p.metadata.end()}});
+  return out;
+}
+
+template <class R>
+Outcome<R> answer(R result) {
+  return {std::move(result), 0};
+}
+
+Outcome<JoinResult> join_error(ErrorCode error, std::string member_id = {}) {
+  JoinResult r;
+  r.error = to_wire(error);
+  r.member_id = std::move(member_id);
+  return answer(std::move(r));
+}
+
+Outcome<SyncResult> sync_error(ErrorCode error) {
+  SyncResult r;
+  r.error = to_wire(error);
+  return answer(std::move(r));
+}
+
+}  // namespace
+
+bool equals_ignore_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view to_string(GroupState state) {
+  switch (state) {
+    case GroupState::kEmpty:
+      return "Empty";
+    case GroupState::kPreparingRebalance:
+      return "PreparingRebalance";
+    case GroupState::kCompletingRebalance:
+      return "CompletingRebalance";
+    case GroupState::kStable:
+      return "Stable";
+    case GroupState::kDead:
+      return "Dead";
+  }
+  return "Dead";
+}
+
+std::optional<GroupState> parse_group_state(std::string_view name) {
+  for (auto s : {GroupState::kEmpty, GroupState::kPreparingRebalance,
+                 GroupState::kCompletingRebalance, GroupState::kStable, GroupState::kDead})
+    if (equals_ignore_case(name, to_string(s))) return s;
+  return std::nullopt;
+}
+
+const std::vector<uint8_t>* Member::metadata_for(std::string_view protocol) const {
+  for (const auto& p : protocols)
+    if (p.name == protocol) return &p.metadata;
+  return nullptr;
+}
+
+int32_t Group::max_rebalance_timeout() const {
+  int32_t max = 0;
+  for (const auto& [member_id, m] : members) max = std::max(max, m.rebalance_timeout_ms);
+  return max;
+}
+
+GroupCoordinator::GroupCoordinator(GroupConfig config, GroupStore* store)
+    : config_(config), store_(store) {}
+
+Group& GroupCoordinator::create_group(std::string_view group_id) {
+  auto [it, inserted] = groups_.try_emplace(std::string(group_id));
+  if (inserted) it->second.id = it->first;
+  return it->second;
+}
+
+Group* GroupCoordinator::find_mutable(std::string_view group_id) {
+  auto it = groups_.find(group_id);
+  return it == groups_.end() ? nullptr : &it->second;
+}
+
+const Group* GroupCoordinator::find(std::string_view group_id) const {
+  auto it = groups_.find(group_id);
+  return it == groups_.end() ? nullptr : &it->second;
+}
+
+void GroupCoordinator::note_deadline(Millis at) {
+  if (!next_deadline_ || at < *next_deadline_) next_deadline_ = at;
+}
+
+std::optional<Millis> GroupCoordinator::next_deadline() const {
+  if (retention_check_at_ < 0) return next_deadline_;
+  return next_deadline_ ? std::min(*next_deadline_, retention_check_at_) : retention_check_at_;
+}
+
+void GroupCoordinator::expire_offsets() {
+  const int64_t now = wall_ms();
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    Group& group = it->second;
+    // Only a group nobody consumes with loses its offsets (Kafka's rule).
+    if (group.state != GroupState::kEmpty || !group.pending_members.empty()) {
+      ++it;
+      continue;
+    }
+    std::vector<CoordinatorRecord> tombstones;
+    std::vector<OffsetMap::iterator> expired;
+    for (auto o = group.offsets.begin(); o != group.offsets.end(); ++o) {
+      if (now - o->second.commit_timestamp < config_.offsets_retention_ms) continue;
+      expired.push_back(o);
+      tombstones.push_back(
+          {encode_key(OffsetCommitKey{group.id, o->first.first, o->first.second}), std::nullopt});
+    }
+    const bool drop_group = expired.size() == group.offsets.size();
+    if (drop_group) tombstones.push_back({encode_key(GroupMetadataKey{group.id}), std::nullopt});
+    if (tombstones.empty() || (store_ && !store_->append(partition_for(group.id), tombstones))) {
+      ++it;
+      continue;
+    }
+    spdlog::info("group {}: {} committed offsets expired{}", group.id, expired.size(),
+                 drop_group ? ", group removed" : "");
+    for (auto o : expired) group.offsets.erase(o);
+    it = drop_group ? groups_.erase(it) : std::next(it);
+  }
+}
+
+void GroupCoordinator::advance(Millis now) {
+  if (retention_check_at_ < 0) retention_check_at_ = now + config_.retention_check_interval_ms;
+  if (now >= retention_check_at_) {
+    retention_check_at_ = now + config_.retention_check_interval_ms;
+    expire_offsets();
+  }
+  if (!next_deadline_ || now < *next_deadline_) return;
+  next_deadline_.reset();
+  for (auto& [id, group] : groups_) expire(group, now);
+}
+
+// Runs the group's expired timers and notes its next deadline.
+void GroupCoordinator::expire(Group& group, Millis now) {
+  bool pending_expired = false;
+  bool removed = false;
+  for (auto it = group.pending_members.begin(); it != group.pending_members.end();) {
+    if (it->second <= now) {
+      it = group.pending_members.erase(it);
+      pending_expired = true;
+    } else {
+      note_deadline(it->second);
+      ++it;
+    }
+  }
+  std::vector<std::string> expired;
+  for (const auto& [id, m] : group.members) {
+    // A member waiting in a JoinGroup or SyncGroup is alive whatever its heartbeats.
+    if (m.awaiting_join || m.awaiting_sync) continue;
+    if (m.session_deadline <= now)
+      expired.push_back(id);
+    else
+      note_deadline(m.session_deadline);
+  }
+  for (const auto& id : expired) {
+    spdlog::info("group {}: member {} missed its session timeout", group.id, id);
+    remove_member(group, id, to_wire(ErrorCode::kUnknownMemberId));
+    removed = true;
+  }
+  if (removed)
+    member_left(group, now);
+  else if (pending_expired)
+    try_complete_join(group, now);
+
+  if (group.state == GroupState::kPreparingRebalance) {
+    if (group.rebalance_deadline <= now) {
+      group.initial_delay = false;
+      complete_join(group, now);
+    } else {
+      note_deadline(group.rebalance_deadline);
+    }
+  }
+  if (group.sync_deadline &&
+      (group.state == GroupState::kCompletingRebalance || group.state == GroupState::kStable)) {
+    if (*group.sync_deadline <= now) {
+      group.sync_deadline.reset();
+      std::vector<std::string> unsynced;
+      for (const auto& [id, m] : group.members)
+        if (m.synced_generation != group.generation) unsynced.push_back(id);
+      for (const auto& id : unsynced) {
+        spdlog::info("group {}: member {} sent no SyncGroup in time", group.id, id);
+        remove_member(group, id, to_wire(ErrorCode::kUnknownMemberId));
+      }
+      if (!unsynced.empty()) member_left(group, now);
+    } else {
+      note_deadline(*group.sync_deadline);
+    }
+  }
+}
+
+// After members were removed: the rebalance this needs, or the one under way
+// may now be complete.
+void GroupCoordinator::member_left(Group& group, Millis now) {
+  changed();
+  if (group.state == GroupState::kStable || group.state == GroupState::kCompletingRebalance)
+    prepare_rebalance(group, now);
+  else if (group.state == GroupState::kPreparingRebalance)
+    try_complete_join(group, now);
+}
+
+void GroupCoordinator::remove_member(Group& group, std::string_view member_id,
+                                     int16_t parked_join_error) {
+  auto it = group.members.find(member_id);
+  if (it == group.members.end()) return;
+  Member& m = it->second;
+  if (m.join_request) {
+    JoinResult r;
+    r.error = parked_join_error;
+    answer_parked_join(m, std::move(r));
+  }
+  if (m.instance_id) {
+    auto s = group.static_members.find(*m.instance_id);
+    if (s != group.static_members.end() && s->second == member_id) group.static_members.erase(s);
+  }
+  group.members.erase(it);
+  if (group.leader && *group.leader == member_id) {
+    if (group.members.empty())
+      group.leader.reset();
+    else
+      group.leader = group.members.begin()->first;
+  }
+  changed();
+}
+
+void GroupCoordinator::answer_parked_join(Member& member, JoinResult result) {
+  if (!member.join_request) return;
+  auto p = pending_joins_.find(*member.join_request);
+  if (p != pending_joins_.end()) p->second.result = std::move(result);
+  member.join_request.reset();
+  changed();
+}
+
+void GroupCoordinator::prepare_rebalance(Group& group, Millis now) {
+  // Followers waiting for the leader's assignment learn that another round started.
+  for (auto& [id, m] : group.members) m.awaiting_sync = false;
+  group.sync_deadline.reset();
+  const bool first = group.state == GroupState::kEmpty;
+  group.state = GroupState::kPreparingRebalance;
+  const Millis timeout = group.max_rebalance_timeout();
+  if (first && config_.initial_rebalance_delay_ms > 0) {
+    // A new group waits a little for more members before its first
+    // generation, so they do not each cause a rebalance.
+    group.initial_delay = true;
+    group.initial_delay_limit = now + timeout;
+    group.rebalance_deadline =
+        std::min<Millis>(now + config_.initial_rebalance_delay_ms, group.initial_delay_limit);
+  } else {
+    group.initial_delay = false;
+    group.rebalance_deadline = now + timeout;
+  }
+  note_deadline(group.rebalance_deadline);
+  spdlog::debug("group {}: preparing rebalance (generation {})", group.id, group.generation);
+  changed();
+  try_complete_join(group, now);
+}
+
+void GroupCoordinator::try_complete_join(Group& group, Millis now) {
+  if (group.state != GroupState::kPreparingRebalance || group.initial_delay) return;
+  if (!group.pending_members.empty()) return;
+  for (const auto& [id, m] : group.members)
+    if (!m.awaiting_join) return;
+  complete_join(group, now);
+}
+
+void GroupCoordinator::complete_join(Group& group, Millis now) {
+  // Dynamic members that did not rejoin in time are gone; static ones keep
+  // their place until their session expires.
+  std::vector<std::string> missing;
+  for (const auto& [id, m] : group.members)
+    if (!m.awaiting_join && !m.instance_id) missing.push_back(id);
+  for (const auto& id : missing) remove_member(group, id, to_wire(ErrorCode::kUnknownMemberId));
+
+  ++group.generation;
+  changed();
+  if (group.members.empty()) {
+    group.state = GroupState::kEmpty;
+    group.protocol.reset();
+    group.leader.reset();
+    spdlog::info("group {}: empty at generation {}", group.id, group.generation);
+    persist_group(group);
+    return;
+  }
+
+  group.protocol = select_protocol(group);
+  // The leader must be one that gets this answer (a static leader that has
+  // not rejoined cannot assign).
+  auto current_leader = group.leader ? group.members.find(*group.leader) : group.members.end();
+  if (current_leader == group.members.end() || !current_leader->second.awaiting_join) {
+    for (const auto& [id, m] : group.members)
+      if (m.awaiting_join) {
+        group.leader = id;
+        break;
+      }
+  }
+  group.state = GroupState::kCompletingRebalance;
+  group.sync_deadline = now + group.max_rebalance_timeout();
+  note_deadline(*group.sync_deadline);
+  spdlog::info("group {}: generation {} with {} members, protocol {}, leader {}", group.id,
+               group.generation, group.members.size(), group.protocol.value_or(""),
+               group.leader.value_or(""));
+  for (auto& [id, m] : group.members) {
+    if (!m.awaiting_join) continue;
+    m.awaiting_join = false;
+    m.session_deadline = now + m.session_timeout_ms;
+    note_deadline(m.session_deadline);
+    answer_parked_join(m, current_generation_result(group, m, false));
+  }
+}
+
+JoinResult GroupCoordinator::current_generation_result(const Group& group, const Member& member,
+                                                       bool skip_assignment) const {
+  JoinResult r;
+  r.generation = group.generation;
+  r.protocol_type = group.protocol_type;
+  r.protocol_name = group.protocol;
+  r.leader = group.leader.value_or("");
+  r.member_id = member.id;
+  r.skip_assignment = skip_assignment;
+  if (group.leader && *group.leader == member.id && group.protocol) {
+    for (const auto& [id, m] : group.members) {
+      const auto* metadata = m.metadata_for(*group.protocol);
+      r.members.push_back({id, m.instance_id, metadata ? *metadata : std::vector<uint8_t>{}});
+    }
+  }
+  return r;
+}
+
+bool GroupCoordinator::supports_protocols(const Group& group, const JoinParams& params) const {
+  if (params.protocol_type.empty() || params.protocols.empty()) return false;
+  if (group.members.empty()) return true;
+  if (params.protocol_type != group.protocol_type) return false;
+  // At least one of the joining member's protocols every member supports.
+  for (const auto& p : params.protocols) {
+    bool everyone = true;
+    for (const auto& [id, m] : group.members) {
+      if (id == params.member_id) continue;  // its own old protocols do not count
+      if (!m.metadata_for(p.name)) {
+        everyone = false;
+        break;
+      }
+    }
+    if (everyone) return true;
+  }
+  return false;
+}
+
+// Kafka's choice: among the protocols every member supports, the one most
+// members list first (each votes for its most preferred candidate).
+std::optional<std::string> GroupCoordinator::select_protocol(const Group& group) const {
+  if (group.members.empty()) return std::nullopt;
+  const Member& first = group.members.begin()->second;
+  std::vector<std::string> candidates;
+  for (const auto& p : first.protocols) {
+    bool everyone = true;
+    for (const auto& [id, m] : group.members)
+      if (!m.metadata_for(p.name)) everyone = false;
+    if (everyone) candidates.push_back(p.name);
+  }
+  if (candidates.empty()) return std::nullopt;
+  std::map<std::string, int, std::less<>> votes;
+  for (const auto& [id, m] : group.members)
+    for (const auto& p : m.protocols)
+      if (std::find(candidates.begin(), candidates.end(), p.name) != candidates.end()) {
+        ++votes[p.name];
+        break;
+      }
+  std::string best = candidates.front();
+  for (const auto& c : candidates)
+    if (votes[c] > votes[best]) best = c;
+  return best;
+}
+
+int16_t GroupCoordinator::validate_member(Group& group, std::string_view member_id,
+                                          std::optional<std::string_view> instance_id,
+                                          Member** member) const {
+  if (instance_id) {
+    auto s = group.static_members.find(*instance_id);
+    if (s != group.static_members.end() && s->second != member_id)
+      return to_wire(ErrorCode::kFencedInstanceId);
+  }
+  auto it = group.members.find(member_id);
+  if (it == group.members.end()) return to_wire(ErrorCode::kUnknownMemberId);
+  if (instance_id && it->second.instance_id != std::optional<std::string>(*instance_id))
+    return to_wire(ErrorCode::kFencedInstanceId);
+  *member = &it->second;
+  return kNone;
+}
+
+Outcome<JoinResult> GroupCoordinator::join(const RequestKey& key, const JoinParams& params,
+                                           Millis now) {
+  advance(now);
+  if (auto p = pending_joins_.find(key); p != pending_joins_.end()) {
+    // The same request again: answered by now, or still waiting.
+    if (p->second.result) {
+      JoinResult r = std::move(*p->second.result);
+      pending_joins_.erase(p);
+      return answer(std::move(r));
+    }
+    return {std::nullopt, p->second.wait_until};
+  }
+  if (params.group_id.empty()) return join_error(ErrorCode::kInvalidGroupId);
+  if (params.session_timeout_ms < config_.min_session_timeout_ms ||
+      params.session_timeout_ms > config_.max_session_timeout_ms)
+    return join_error(ErrorCode::kInvalidSessionTimeout, std::string(params.member_id));
+
+  Group* group = find_mutable(params.group_id);
+  if (!group) {
+    if (!params.member_id.empty())
+      return join_error(ErrorCode::kUnknownMemberId, std::string(params.member_id));
+    group = &create_group(params.group_id);
+  }
+  if (!supports_protocols(*group, params))
+    return join_error(ErrorCode::kInconsistentGroupProtocol, std::string(params.member_id));
+  return params.member_id.empty() ? join_new_member(key, *group, params, now)
+                                  : join_known_member(key, *group, params, now);
+}
+
+Outcome<JoinResult> GroupCoordinator::join_new_member(const RequestKey& key, Group& group,
+                                                      const JoinParams& params, Millis now) {
+  if (params.instance_id && group.static_members.contains(*params.instance_id))
+    return rejoin_static_member(key, group, params, now);
+  if (group.members.size() + group.pending_members.size() >= static_cast<size_t>(config_.max_size))
+    return join_error(ErrorCode::kGroupMaxSizeReached);
+  std::string member_id =
+      new_member_id(params.instance_id ? *params.instance_id : params.client_id);
+  if (!params.instance_id && params.require_known_member_id) {
+    // The client must come back with this id: a member that never does (a
+    // lost response) then costs no rebalance.
+    const Millis deadline = now + params.session_timeout_ms;
+    group.pending_members[member_id] = deadline;
+    note_deadline(deadline);
+    return join_error(ErrorCode::kMemberIdRequired, std::move(member_id));
+  }
+  return add_member_and_rebalance(key, group, params, std::move(member_id), now);
+}
+
+Outcome<JoinResult> GroupCoordinator::rejoin_static_member(const RequestKey& key, Group& group,
+                                                           const JoinParams& params, Millis now) {
+  // A static member back with a new member id replaces its old self.
+  const std::string old_id = group.static_members.at(std::string(*params.instance_id));
+  auto old = group.members.extract(old_id);
+  if (old.empty()) {
+    // The mapping outlived its member: the instance joins as a new member.
+    group.static_members.erase(std::string(*params.instance_id));
+    return add_member_and_rebalance(key, group, params, new_member_id(*params.instance_id), now);
+  }
+  Member member = std::move(old.mapped());
+  if (member.join_request) {
+    JoinResult fenced;
+    fenced.error = to_wire(ErrorCode::kFencedInstanceId);
+    answer_parked_join(member, std::move(fenced));
+  }
+  const bool protocols_unchanged = same_protocols(member.protocols, params.protocols);
+  member.id = new_member_id(*params.instance_id);
+  member.client_id = params.client_id;
+  member.client_host = params.client_host;
+  member.session_timeout_ms = params.session_timeout_ms;
+  member.rebalance_timeout_ms = params.rebalance_timeout_ms;
+  member.awaiting_sync = false;
+  member.session_deadline = now + params.session_timeout_ms;
+  note_deadline(member.session_deadline);
+  const std::string new_id = member.id;
+  group.static_members[std::string(*params.instance_id)] = new_id;
+  const bool was_leader = group.leader && *group.leader == old_id;
+  if (was_leader) group.leader = new_id;
+  Member& placed = group.members.emplace(new_id, std::move(member)).first->second;
+  spdlog::info("group {}: static member {} rejoined as {}", group.id, *params.instance_id, new_id);
+  changed();
+
+  if (group.state == GroupState::kStable && protocols_unchanged) {
+    // Nothing changed for the group: the member resumes its assignment.
+    persist_group(group);
+    placed.synced_generation = group.generation;
+    return answer(current_generation_result(group, placed, was_leader));
+  }
+  return update_member_and_rebalance(key, group, placed, params, now);
+}
+
+Outcome<JoinResult> GroupCoordinator::join_known_member(const RequestKey& key, Group& group,
+                                                        const JoinParams& params, Millis now) {
+  if (auto pending = group.pending_members.find(params.member_id);
+      pending != group.pending_members.end()) {
+    group.pending_members.erase(pending);
+    return add_member_and_rebalance(key, group, params, std::string(params.member_id), now);
+  }
+  Member* member = nullptr;
+  if (int16_t e = validate_member(group, params.member_id, params.instance_id, &member);
+      e != kNone) {
+    JoinResult r;
+    r.error = e;
+    r.member_id = std::string(params.member_id);
+    return answer(std::move(r));
+  }
+  const bool unchanged = same_protocols(member->protocols, params.protocols);
+  switch (group.state) {
+    case GroupState::kPreparingRebalance:
+      return update_member_and_rebalance(key, group, *member, params, now);
+    case GroupState::kCompletingRebalance:
+      // It missed its JoinGroup answer: the same one again.
+      if (unchanged) return answer(current_generation_result(group, *member, false));
+      return update_member_and_rebalance(key, group, *member, params, now);
+    case GroupState::kStable:
+      // A follower with nothing new keeps the generation; the leader joining
+      // again asks for a new assignment (e.g. the topics changed).
+      if (unchanged && !(group.leader && *group.leader == member->id)) {
+        member->session_deadline = now + member->session_timeout_ms;
+        note_deadline(member->session_deadline);
+        return answer(current_generation_result(group, *member, false));
+      }
+      return update_member_and_rebalance(key, group, *member, params, now);
+    case GroupState::kEmpty:
+    case GroupState::kDead:
+      break;
+  }
+  return join_error(ErrorCode::kUnknownMemberId, std::string(params.member_id));
+}
+
+Outcome<JoinResult> GroupCoordinator::add_member_and_rebalance(const RequestKey& key, Group& group,
+                                                               const JoinParams& params,
+                                                               std::string member_id, Millis now) {
+  Member m;
+  m.id = member_id;
+  if (params.instance_id) {
+    m.instance_id = std::string(*params.instance_id);
+    group.static_members[*m.instance_id] = member_id;
+  }
+  m.client_id = params.client_id;
+  m.client_host = params.client_host;
+  m.session_timeout_ms = params.session_timeout_ms;
+  m.rebalance_timeout_ms = params.rebalance_timeout_ms;
+  m.protocols = copy_protocols(params.protocols);
+  m.awaiting_join = true;
+  m.session_deadline = now + params.session_timeout_ms;
+  if (group.members.empty()) group.protocol_type = params.protocol_type;
+  if (!group.leader) group.leader = member_id;
+  Member& placed = group.members.emplace(member_id, std::move(m)).first->second;
+  spdlog::info("group {}: member {} joined ({} members)", group.id, member_id,
+               group.members.size());
+  changed();
+  if (group.state == GroupState::kPreparingRebalance && group.initial_delay) {
+    // Each newcomer to a new group extends the gathering, within the rebalance timeout.
+    group.rebalance_deadline = std::max(
+        group.rebalance_deadline,
+        std::min<Millis>(now + config_.initial_rebalance_delay_ms, group.initial_delay_limit));
+    note_deadline(group.rebalance_deadline);
+  }
+  if (group.state != GroupState::kPreparingRebalance)
+    prepare_rebalance(group, now);
+  else
+    try_complete_join(group, now);
+  return park_join(key, group, placed, now);
+}
+
+Outcome<JoinResult> GroupCoordinator::update_member_and_rebalance(const RequestKey& key,
+                                                                  Group& group, Member& member,
+                                                                  const JoinParams& params,
+                                                                  Millis now) {
+  member.protocols = copy_protocols(params.protocols);
+  member.session_timeout_ms = params.session_timeout_ms;
+  member.rebalance_timeout_ms = params.rebalance_timeout_ms;
+  member.client_id = params.client_id;
+  member.client_host = params.client_host;
+  member.awaiting_join = true;
+  if (member.join_request) {
+    // A newer JoinGroup of the same member replaces the parked one.
+    JoinResult superseded;
+    superseded.error = to_wire(ErrorCode::kRebalanceInProgress);
+    answer_parked_join(member, std::move(superseded));
+  }
+  changed();
+  if (group.state != GroupState::kPreparingRebalance)
+    prepare_rebalance(group, now);
+  else
+    try_complete_join(group, now);
+  return park_join(key, group, member, now);
+}
+
+Outcome<JoinResult> GroupCoordinator::park_join(const RequestKey& key, Group& group, Member& member,
+                                                Millis now) {
+  if (!member.awaiting_join) {
+    // The join completed at once; complete_join answered nobody for this
+    // request yet (it had no key), so answer with the generation now.
+    return answer(current_generation_result(group, member, false));
+  }
+  PendingJoin& p = pending_joins_[key];
+  p.group_id = group.id;
+  p.member_id = member.id;
+  p.result.reset();
+  // Past the rebalance deadline (when the join completes anyway), with room
+  // for the timer that completes it.
+  p.wait_until = std::max(group.rebalance_deadline, now + member.rebalance_timeout_ms) + 1000;
+  member.join_request = key;
+  return {std::nullopt, p.wait_until};
+}
+
+JoinResult GroupCoordinator::abandon_join(const RequestKey& key) {
+  auto p = pending_joins_.find(key);
+  JoinResult r;
+  r.error = to_wire(ErrorCode::kRebalanceInProgress);
+  if (p == pending_joins_.end()) return r;
+  if (p->second.result) r = std::move(*p->second.result);
+  if (Group* g = find_mutable(p->second.group_id)) {
+    auto m = g->members.find(p->second.member_id);
+    if (m != g->members.end() && m->second.join_request == key) m->second.join_request.reset();
+  }
+  pending_joins_.erase(p);
+  return r;
+}
+
+void GroupCoordinator::connection_closed(uint64_t connection) {
+  for (auto it = pending_joins_.begin(); it != pending_joins_.end();) {
+    if (it->first.connection != connection) {
+      ++it;
+      continue;
+    }
+    if (Group* g = find_mutable(it->second.group_id)) {
+      auto m = g->members.find(it->second.member_id);
+      if (m != g->members.end() && m->second.join_request == it->first)
+        m->second.join_request.reset();
+    }
+    it = pending_joins_.erase(it);
+  }
+}
+
+Outcome<SyncResult> GroupCoordinator::sync(const SyncParams& params, Millis now) {
+  advance(now);
+  Group* group = find_mutable(params.group_id);
+  if (!group) return sync_error(ErrorCode::kUnknownMemberId);
+  Member* member = nullptr;
+  if (int16_t e = validate_member(*group, params.member_id, params.instance_id, &member);
+      e != kNone) {
+    SyncResult r;
+    r.error = e;
+    return answer(std::move(r));
+  }
+  if (params.generation != group->generation) return sync_error(ErrorCode::kIllegalGeneration);
+  if ((params.protocol_type && *params.protocol_type != group->protocol_type) ||
+      (params.protocol_name && group->protocol && *params.protocol_name != *group->protocol))
+    return sync_error(ErrorCode::kInconsistentGroupProtocol);
+
+  auto assigned = [&](const Member& m) {
+    SyncResult r;
+    r.protocol_type = group->protocol_type;
+    r.protocol_name = group->protocol;
+    r.assignment = m.assignment;
+    return answer(std::move(r));
+  };
+  switch (group->state) {
+    case GroupState::kEmpty:
+    case GroupState::kDead:
+      return sync_error(ErrorCode::kUnknownMemberId);
+    case GroupState::kPreparingRebalance:
+      return sync_error(ErrorCode::kRebalanceInProgress);
+    case GroupState::kStable:
+      member->synced_generation = group->generation;
+      member->awaiting_sync = false;
+      if (std::all_of(group->members.begin(), group->members.end(), [&](const auto& e) {
+            return e.second.synced_generation == group->generation;
+          }))
+        group->sync_deadline.reset();
+      return assigned(*member);
+    case GroupState::kCompletingRebalance:
+      break;
+  }
+  member->synced_generation = group->generation;
+  if (!(group->leader && *group->leader == member->id)) {
+    member->awaiting_sync = true;
+    return {std::nullopt, now + std::max(member->rebalance_timeout_ms, 1000) + 1000};
+  }
+  // The leader's assignment: every member gets its part (none: empty).
+  for (auto& [id, m] : group->members) m.assignment.clear();
+  for (const auto& [id, bytes] : params.assignments) {
+    auto it = group->members.find(id);
+    if (it != group->members.end()) it->second.assignment.assign(bytes.begin(), bytes.end());
+  }
+  if (!persist_group(*group)) {
+    for (auto& [id, m] : group->members) m.assignment.clear();
+    prepare_rebalance(*group, now);
+    return sync_error(ErrorCode::kCoordinatorNotAvailable);
+  }
+  group->state = GroupState::kStable;
+  for (auto& [id, m] : group->members) m.awaiting_sync = false;
+  spdlog::debug("group {}: generation {} is stable", group->id, group->generation);
+  changed();
+  return assigned(*member);
+}
+
+SyncResult GroupCoordinator::abandon_sync(const SyncParams& params) {
+  if (Group* group = find_mutable(params.group_id)) {
+    auto it = group->members.find(params.member_id);
+    if (it != group->members.end()) it->second.awaiting_sync = false;
+  }
+  SyncResult r;
+  r.error = to_wire(ErrorCode::kRebalanceInProgress);
+  return r;
+}
+
+int16_t GroupCoordinator::heartbeat(std::string_view group_id, int32_t generation,
+                                    const MemberRef& ref, Millis now) {
+  advance(now);
+  Group* group = find_mutable(group_id);
+  if (!group) return to_wire(ErrorCode::kUnknownMemberId);
+  Member* member = nullptr;
+  if (int16_t e = validate_member(*group, ref.member_id, ref.instance_id, &member); e != kNone)
+    return e;
+  if (group->state == GroupState::kEmpty) return to_wire(ErrorCode::kUnknownMemberId);
+  if (generation != group->generation) return to_wire(ErrorCode::kIllegalGeneration);
+  member->session_deadline = now + member->session_timeout_ms;
+  note_deadline(member->session_deadline);
+  if (group->state == GroupState::kPreparingRebalance)
+    return to_wire(ErrorCode::kRebalanceInProgress);
+  return kNone;
+}
+
+std::vector<int16_t> GroupCoordinator::leave(std::string_view group_id,
+                                             std::span<const MemberRef> members, Millis now) {
+  advance(now);
+  std::vector<int16_t> errors(members.size(), to_wire(ErrorCode::kUnknownMemberId));
+  Group* group = find_mutable(group_id);
+  if (!group) return errors;
+  bool removed = false;
+  bool pending_left = false;
+  for (size_t i = 0; i < members.size(); ++i) {
+    const MemberRef& ref = members[i];
+    std::string member_id(ref.member_id);
+    if (member_id.empty() && ref.instance_id) {
+      // A static member may leave by its instance id alone.
+      auto s = group->static_members.find(*ref.instance_id);
+      if (s == group->static_members.end()) continue;
+      member_id = s->second;
+    } else if (group->pending_members.erase(member_id) > 0) {
+      errors[i] = kNone;
+      pending_left = true;
+      continue;
+    }
+    Member* member = nullptr;
+    errors[i] = validate_member(*group, member_id, ref.instance_id, &member);
+    if (errors[i] != kNone) continue;
+    spdlog::info("group {}: member {} left", group->id, member_id);
+    remove_member(*group, member_id, to_wire(ErrorCode::kUnknownMemberId));
+    removed = true;
+  }
+  if (removed)
+    member_left(*group, now);
+  else if (pending_left)
+    try_complete_join(*group, now);
+  return errors;
+}
+
+int16_t GroupCoordinator::commit(const CommitParams& params,
+                                 std::span<const CommitPartition> partitions,
+                                 std::vector<int16_t>& errors, Millis now) {
+  advance(now);
+  Group* group = find_mutable(params.group_id);
+  if (!group) {
+    if (params.generation >= 0)
+      return to_wire(params.unknown_group_is_not_found ? ErrorCode::kGroupIdNotFound
+                                                       : ErrorCode::kIllegalGeneration);
+    // A commit outside group management (generation -1): a group that only
+    // holds offsets.
+    group = &create_group(params.group_id);
+  } else if (!(params.generation < 0 && group->state == GroupState::kEmpty)) {
+    if (group->state == GroupState::kCompletingRebalance)
+      return to_wire(ErrorCode::kRebalanceInProgress);
+    Member* member = nullptr;
+    if (int16_t e = validate_member(*group, params.member_id, params.instance_id, &member);
+        e != kNone)
+      return e;
+    if (params.generation != group->generation) return to_wire(ErrorCode::kIllegalGeneration);
+    member->session_deadline = std::max(member->session_deadline, now + member->session_timeout_ms);
+  }
+
+  errors.assign(partitions.size(), kNone);
+  std::vector<CoordinatorRecord> records;
+  records.reserve(partitions.size());
+  const int64_t timestamp = wall_ms();
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    const CommitPartition& p = partitions[i];
+    const std::string_view metadata = p.metadata.value_or("");
+    if (metadata.size() > static_cast<size_t>(config_.max_metadata_bytes)) {
+      errors[i] = to_wire(ErrorCode::kOffsetMetadataTooLarge);
+      continue;
+    }
+    if (!store_) continue;
+    OffsetCommitValue value{p.offset, p.leader_epoch, std::string(metadata), timestamp, -1};
+    records.push_back({encode_key(OffsetCommitKey{group->id, std::string(p.topic), p.partition}),
+                       encode_value(value)});
+  }
+  if (store_ && !records.empty() && !store_->append(partition_for(group->id), records)) {
+    for (auto& e : errors)
+      if (e == kNone) e = to_wire(ErrorCode::kCoordinatorNotAvailable);
+    return kNone;
+  }
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    if (errors[i] != kNone) continue;
+    const CommitPartition& p = partitions[i];
+    group->offsets[{std::string(p.topic), p.partition}] =
+        CommittedOffset{p.offset, p.leader_epoch, std::string(p.metadata.value_or("")), timestamp};
+  }
+  return kNone;
+}
+
+bool GroupCoordinator::persist_group(const Group& group) {
+  if (!store_) return true;
+  GroupMetadataValue value;
+  value.protocol_type = group.protocol_type;
+  value.generation = group.generation;
+  value.protocol = group.protocol;
+  value.leader = group.leader;
+  value.current_state_timestamp = wall_ms();
+  for (const auto& [id, m] : group.members) {
+    GroupMetadataValue::MemberMetadata mm;
+    mm.member_id = id;
+    mm.group_instance_id = m.instance_id;
+    mm.client_id = m.client_id;
+    mm.client_host = m.client_host;
+    mm.rebalance_timeout = m.rebalance_timeout_ms;
+    mm.session_timeout = m.session_timeout_ms;
+    if (group.protocol)
+      if (const auto* metadata = m.metadata_for(*group.protocol)) mm.subscription = *metadata;
+    mm.assignment = m.assignment;
+    value.members.push_back(std::move(mm));
+  }
+  CoordinatorRecord record{encode_key(GroupMetadataKey{group.id}), encode_value(value)};
+  const bool ok = store_->append(partition_for(group.id), std::span(&record, 1));
+  if (!ok) spdlog::error("group {}: writing its metadata to {} failed", group.id, kOffsetsTopic);
+  return ok;
+}
+
+void GroupCoordinator::load(std::span<const uint8_t> key_bytes,
+                            std::optional<std::span<const uint8_t>> value_bytes) {
+  CoordinatorKey key = decode_key(key_bytes);
+  if (const auto* k = std::get_if<OffsetCommitKey>(&key)) {
+    if (!value_bytes) {
+      if (Group* g = find_mutable(k->group)) g->offsets.erase({k->topic, k->partition});
+      return;
+    }
+    auto value = decode_offset_commit_value(*value_bytes);
+    if (!value) return;
+    create_group(k->group).offsets[{k->topic, k->partition}] = CommittedOffset{
+        value->offset, value->leader_epoch, std::move(value->metadata), value->commit_timestamp};
+  } else if (const auto* g = std::get_if<GroupMetadataKey>(&key)) {
+    if (!value_bytes) {
+      // The group was deleted, its offsets with it.
+      groups_.erase(g->group);
+      return;
+    }
+    auto value = decode_group_metadata_value(*value_bytes);
+    if (!value) return;
+    Group& group = create_group(g->group);
+    group.protocol_type = value->protocol_type;
+    group.generation = value->generation;
+    group.protocol = value->protocol;
+    group.leader = value->leader;
+    group.members.clear();
+    group.static_members.clear();
+    for (auto& mm : value->members) {
+      Member m;
+      m.id = mm.member_id;
+      m.instance_id = mm.group_instance_id;
+      m.client_id = std::move(mm.client_id);
+      m.client_host = std::move(mm.client_host);
+      m.session_timeout_ms = mm.session_timeout;
+      m.rebalance_timeout_ms = mm.rebalance_timeout < 0 ? mm.session_timeout : mm.rebalance_timeout;
+      if (value->protocol) m.protocols.push_back({*value->protocol, std::move(mm.subscription)});
+      m.assignment = std::move(mm.assignment);
+      m.synced_generation = value->generation;
+      if (m.instance_id) group.static_members[*m.instance_id] = m.id;
+      group.members.emplace(m.id, std::move(m));
+    }
+    group.state = group.members.empty() ? GroupState::kEmpty : GroupState::kStable;
+  }
+}
+
+void GroupCoordinator::finish_load(Millis now) {
+  for (auto& [id, group] : groups_)
+    for (auto& [mid, m] : group.members) {
+      m.session_deadline = now + m.session_timeout_ms;
+      note_deadline(m.session_deadline);
+    }
+}
+
+}  // namespace kb::group

@@ -1,0 +1,208 @@
+#include "kb/group/offsets_topic.hpp"
+
+#include <chrono>
+#include <functional>
+
+#include <spdlog/spdlog.h>
+
+#include "kb/cluster/topic_admin.hpp"
+#include "kb/storage/record_batch.hpp"
+
+namespace kb::group {
+
+namespace {
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr uint64_t kReadBytes = 1 << 20;
+
+// Calls `visit` for every record of the log in [from, to), in order. Batches
+// this broker cannot read (compressed: the coordinator never writes them) are
+// counted in `unreadable`.
+storage::Status for_each_record(storage::PartitionLog& log, int64_t from, int64_t to,
+                                const std::function<void(const storage::RecordView&)>& visit,
+                                size_t& unreadable) {
+  int64_t offset = from;
+  while (offset < to) {
+    auto read = log.read(offset, kReadBytes, to);
+    if (!read) return read.error();
+    if (read->empty()) break;
+    auto bytes = read->read_bytes();
+    if (!bytes) return bytes.error();
+    storage::BatchIterator batches(*bytes);
+    int64_t next = offset;
+    while (auto batch = batches.next()) {
+      next = batch->next_offset();
+      if (batch->is_control()) continue;
+      if (batch->compression() != storage::Compression::none) {
+        ++unreadable;
+        continue;
+      }
+      storage::RecordIterator it(*batch);
+      storage::RecordView record;
+      while (it.next(record)) visit(record);
+    }
+    if (next <= offset) break;  // nothing whole could be read: stop rather than spin
+    offset = next;
+  }
+  return {};
+}
+
+}  // namespace
+
+OffsetsTopic::OffsetsTopic(cluster::BrokerState& state, const GroupConfig& config)
+    : state_(state),
+      partitions_(config.offsets_partitions),
+      segment_bytes_(config.offsets_segment_bytes) {
+  if (state_.logs) {
+    storage::PartitionLogOptions options;
+    options.segment_bytes = static_cast<uint64_t>(config.offsets_segment_bytes);
+    options.index_interval_bytes = state_.log_config.index_interval_bytes;
+    state_.logs->set_topic_options(std::string(kOffsetsTopic), options);
+  }
+}
+
+int32_t OffsetsTopic::partitions() const {
+  const cluster::TopicInfo* topic = state_.topics.find(kOffsetsTopic);
+  return topic && !topic->partitions.empty() ? static_cast<int32_t>(topic->partitions.size())
+                                             : partitions_;
+}
+
+bool OffsetsTopic::ready() {
+  if (state_.topics.find(kOffsetsTopic)) return true;
+  // With the configs Kafka gives it.
+  cluster::NewTopic topic;
+  topic.name = std::string(kOffsetsTopic);
+  topic.partitions = partitions_;
+  topic.configs = {{"cleanup.policy", "compact"},
+                   {"compression.type", "producer"},
+                   {"segment.bytes", std::to_string(segment_bytes_)}};
+  cluster::CreateTopicResult created = cluster::create_topic(state_, topic, false);
+  if (created.error != cluster::CreateTopicError::kNone &&
+      created.error != cluster::CreateTopicError::kAlreadyExists) {
+    spdlog::error("creating {}: {}", kOffsetsTopic, created.message);
+    return false;
+  }
+  return true;
+}
+
+storage::Result<storage::AppendResult> OffsetsTopic::write(
+    storage::PartitionLog& log, int32_t partition, int32_t leader_epoch,
+    std::span<const CoordinatorRecord> records) {
+  storage::RecordBatchBuilder builder;
+  const int64_t now = wall_ms();
+  for (const auto& r : records) {
+    std::optional<storage::Bytes> value;
+    if (r.value) value = storage::Bytes(*r.value);
+    builder.add_record(storage::Bytes(r.key), value, now);
+  }
+  std::vector<uint8_t> batch = builder.build();
+  auto appended = log.append(batch, leader_epoch);
+  if (!appended) return appended;
+  auto& latest = latest_[partition];
+  for (size_t i = 0; i < records.size(); ++i)
+    latest[Key(records[i].key.begin(), records[i].key.end())] =
+        appended->first_offset + static_cast<int64_t>(i);
+  ++state_.data_generation;  // fetchers of the topic see it
+  return appended;
+}
+
+bool OffsetsTopic::append(int32_t partition, std::span<const CoordinatorRecord> records) {
+  if (!ready() || !state_.logs) return false;
+  const cluster::TopicInfo* topic = state_.topics.find(kOffsetsTopic);
+  const cluster::PartitionInfo* info = topic->partition(partition);
+  if (!info) {
+    spdlog::error("{} has no partition {}", kOffsetsTopic, partition);
+    return false;
+  }
+  auto log = state_.logs->find_or_create(kOffsetsTopic, partition, topic->id);
+  if (!log) {
+    spdlog::error("{}-{}: {}", kOffsetsTopic, partition, log.error().message);
+    return false;
+  }
+  auto appended = write(**log, partition, info->leader_epoch, records);
+  if (!appended) {
+    spdlog::error("{}-{}: append failed: {}", kOffsetsTopic, partition, appended.error().message);
+    return false;
+  }
+  if ((*log)->segment_count() > kMaxSegments) {
+    // The records are written; compaction failing only delays the bound.
+    if (auto compacted = compact_oldest_segment(**log, partition, info->leader_epoch);
+        !compacted.ok())
+      spdlog::warn("{}-{}: compaction: {}", kOffsetsTopic, partition, compacted.error().message);
+  }
+  return true;
+}
+
+storage::Status OffsetsTopic::compact_oldest_segment(storage::PartitionLog& log, int32_t partition,
+                                                     int32_t leader_epoch) {
+  const std::vector<int64_t> bases = log.segment_base_offsets();
+  if (bases.size() < 2) return {};
+  auto& latest = latest_[partition];
+  std::vector<CoordinatorRecord> live;
+  std::vector<Key> dropped_tombstones;
+  size_t unreadable = 0;
+  auto visited = for_each_record(
+      log, bases[0], bases[1],
+      [&](const storage::RecordView& record) {
+        if (!record.key) return;
+        Key key(record.key->begin(), record.key->end());
+        auto it = latest.find(key);
+        if (it == latest.end() || it->second != record.offset) return;  // superseded
+        if (!record.value) {
+          // Nothing older of this key survives the segment: the tombstone goes too.
+          dropped_tombstones.push_back(std::move(key));
+          return;
+        }
+        live.push_back({std::vector<uint8_t>(key.begin(), key.end()),
+                        std::vector<uint8_t>(record.value->begin(), record.value->end())});
+      },
+      unreadable);
+  if (!visited.ok()) return visited;
+  if (unreadable > 0) return storage::Error{"the oldest segment holds compressed batches: kept"};
+  if (!live.empty()) {
+    auto copied = write(log, partition, leader_epoch, live);
+    if (!copied) return copied.error();
+  }
+  if (auto deleted = log.delete_oldest_segment(); !deleted.ok()) return deleted;
+  for (const auto& key : dropped_tombstones) latest.erase(key);
+  spdlog::debug("{}-{}: compacted the segment at {} ({} live records copied)", kOffsetsTopic,
+                partition, bases[0], live.size());
+  return {};
+}
+
+storage::Status OffsetsTopic::load_into(GroupCoordinator& coordinator) {
+  const cluster::TopicInfo* topic = state_.topics.find(kOffsetsTopic);
+  if (!topic || !state_.logs) return {};
+  coordinator.set_offsets_partitions(partitions());
+  size_t records = 0;
+  size_t unreadable = 0;
+  for (const auto& p : topic->partitions) {
+    auto found = state_.logs->find(kOffsetsTopic, p.partition_index);
+    if (!found) return found.error();
+    storage::PartitionLog* log = *found;
+    if (!log) continue;
+    auto& latest = latest_[p.partition_index];
+    auto visited = for_each_record(
+        *log, log->log_start_offset(), log->log_end_offset(),
+        [&](const storage::RecordView& record) {
+          if (!record.key) return;
+          latest[Key(record.key->begin(), record.key->end())] = record.offset;
+          coordinator.load(*record.key, record.value);
+          ++records;
+        },
+        unreadable);
+    if (!visited.ok()) return visited;
+  }
+  if (unreadable > 0)
+    spdlog::warn("{}: {} compressed batches were not read", kOffsetsTopic, unreadable);
+  spdlog::info("loaded {} records of {} ({} groups)", records, kOffsetsTopic,
+               coordinator.groups().size());
+  return {};
+}
+
+}  // namespace kb::group

@@ -1,0 +1,132 @@
+#include "kb/group/records.hpp"
+
+#include "kb/wire/reader.hpp"
+#include "kb/wire/serde.hpp"
+#include "kb/wire/writer.hpp"
+
+namespace kb::group {
+
+namespace {
+
+// Versions whose formats are flexible (tagged fields): OffsetCommitValue and
+// GroupMetadataValue from 4; keys never.
+constexpr int16_t kFirstFlexibleValue = 4;
+
+template <class T>
+std::vector<uint8_t> encode_versioned(const T& record, int16_t version, bool flexible) {
+  ByteBuffer out;
+  wire::Writer writer(out);
+  writer.int16(version);
+  wire::encode(writer, record, version, flexible);
+  return {out.data(), out.data() + out.size()};
+}
+
+template <class T>
+std::optional<T> decode_value(std::span<const uint8_t> bytes, int16_t max_version) {
+  wire::Reader reader(bytes);
+  const int16_t version = reader.int16();
+  if (!reader.ok() || version < 0 || version > max_version) return std::nullopt;
+  T value;
+  wire::decode(reader, value, version, version >= kFirstFlexibleValue);
+  if (!reader.ok()) return std::nullopt;
+  return value;
+}
+
+// Appends the UTF-16 code units of one code point to the running hash.
+void hash_code_point(uint32_t& h, uint32_t cp) {
+  if (cp >= 0x10000) {
+    cp -= 0x10000;
+    h = 31 * h + (0xD800 + (cp >> 10));
+    h = 31 * h + (0xDC00 + (cp & 0x3FF));
+  } else {
+    h = 31 * h + cp;
+  }
+}
+
+}  // namespace
+
+int32_t java_string_hash(std::string_view utf8) {
+  uint32_t h = 0;
+  const auto* s = reinterpret_cast<const unsigned char*>(utf8.data());
+  const size_t n = utf8.size();
+  size_t i = 0;
+  while (i < n) {
+    const unsigned char c = s[i];
+    size_t len = 0;
+    uint32_t cp = 0;
+    uint32_t min = 0;
+    if (c < 0x80) {
+      len = 1, cp = c;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2, cp = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3, cp = c & 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4, cp = c & 0x07, min = 0x10000;
+    }
+    bool valid = len > 0 && i + len <= n;
+    for (size_t k = 1; valid && k < len; ++k) {
+      if ((s[i + k] & 0xC0) != 0x80) valid = false;
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    if (valid && len > 1 && (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)))
+      valid = false;
+    if (!valid) {
+      // Java's decoder replaces a malformed byte with U+FFFD.
+      hash_code_point(h, 0xFFFD);
+      ++i;
+      continue;
+    }
+    hash_code_point(h, cp);
+    i += len;
+  }
+  return static_cast<int32_t>(h);
+}
+
+int32_t offsets_partition_for(std::string_view group_id, int32_t partitions) {
+  const int32_t hash = java_string_hash(group_id);
+  // Kafka's Utils.abs: abs(Integer.MIN_VALUE) is 0, not negative.
+  const int32_t positive = hash == INT32_MIN ? 0 : (hash < 0 ? -hash : hash);
+  return partitions <= 0 ? 0 : positive % partitions;
+}
+
+std::vector<uint8_t> encode_key(const OffsetCommitKey& key) {
+  return encode_versioned(key, kOffsetCommitKeyVersion, false);
+}
+std::vector<uint8_t> encode_key(const GroupMetadataKey& key) {
+  return encode_versioned(key, kGroupMetadataKeyVersion, false);
+}
+std::vector<uint8_t> encode_value(const OffsetCommitValue& value) {
+  return encode_versioned(value, kOffsetCommitValueVersion,
+                          kOffsetCommitValueVersion >= kFirstFlexibleValue);
+}
+std::vector<uint8_t> encode_value(const GroupMetadataValue& value) {
+  return encode_versioned(value, kGroupMetadataValueVersion,
+                          kGroupMetadataValueVersion >= kFirstFlexibleValue);
+}
+
+CoordinatorKey decode_key(std::span<const uint8_t> bytes) {
+  wire::Reader reader(bytes);
+  const int16_t version = reader.int16();
+  if (!reader.ok()) return {};
+  if (version == 0 || version == 1) {
+    OffsetCommitKey key;
+    wire::decode(reader, key, version, false);
+    if (reader.ok()) return key;
+  } else if (version == 2) {
+    GroupMetadataKey key;
+    wire::decode(reader, key, version, false);
+    if (reader.ok()) return key;
+  }
+  return {};
+}
+
+std::optional<OffsetCommitValue> decode_offset_commit_value(std::span<const uint8_t> bytes) {
+  return decode_value<OffsetCommitValue>(bytes, 4);
+}
+
+std::optional<GroupMetadataValue> decode_group_metadata_value(std::span<const uint8_t> bytes) {
+  return decode_value<GroupMetadataValue>(bytes, 4);
+}
+
+}  // namespace kb::group

@@ -1,0 +1,105 @@
+// ListGroups and DescribeGroups.
+
+#include <algorithm>
+
+#include "kb/handlers/authorized_operations.hpp"
+#include "kb/handlers/groups.hpp"
+#include "kb/protocol/error_code.hpp"
+
+namespace kb::handlers {
+
+using protocol::DescribeGroupsRequest;
+using protocol::DescribeGroupsResponse;
+using protocol::ErrorCode;
+using protocol::ListGroupsRequest;
+using protocol::ListGroupsResponse;
+using protocol::to_wire;
+
+namespace {
+
+// Every group here speaks the classic protocol.
+constexpr std::string_view kClassicGroupType = "classic";
+
+}  // namespace
+
+std::optional<ListGroupsResponse> handle_list_groups(RequestContext& ctx,
+                                                     const ListGroupsRequest& request, int16_t) {
+  ListGroupsResponse response;
+  if (!ctx.groups) {
+    response.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
+    return response;
+  }
+  // Filters match case-insensitively, as Kafka's do; an empty filter takes all.
+  auto state_wanted = [&](group::GroupState s) {
+    if (request.states_filter.empty()) return true;
+    return std::any_of(request.states_filter.begin(), request.states_filter.end(),
+                       [&](std::string_view f) { return group::parse_group_state(f) == s; });
+  };
+  const bool type_wanted =
+      request.types_filter.empty() ||
+      std::any_of(request.types_filter.begin(), request.types_filter.end(), [](std::string_view f) {
+        return group::equals_ignore_case(f, kClassicGroupType);
+      });
+  if (!type_wanted) return response;
+  for (const auto& [id, g] : ctx.groups->groups()) {
+    if (g.state == group::GroupState::kDead || !state_wanted(g.state)) continue;
+    auto& listed = response.groups.emplace_back();
+    listed.group_id = id;
+    listed.protocol_type = g.protocol_type;
+    listed.group_state = std::string(group::to_string(g.state));
+    listed.group_type = std::string(kClassicGroupType);
+  }
+  return response;
+}
+
+std::optional<DescribeGroupsResponse> handle_describe_groups(RequestContext& ctx,
+                                                             const DescribeGroupsRequest& request,
+                                                             int16_t version) {
+  DescribeGroupsResponse response;
+  for (std::string_view id : request.groups) {
+    auto& out = response.groups.emplace_back();
+    out.group_id = std::string(id);
+    if (version >= 3 && request.include_authorized_operations)
+      out.authorized_operations = kAllGroupOperations;
+    if (!ctx.groups) {
+      out.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
+      continue;
+    }
+    if (id.empty()) {
+      out.error_code = to_wire(ErrorCode::kInvalidGroupId);
+      continue;
+    }
+    const group::Group* g = ctx.groups->find(id);
+    if (!g) {
+      out.group_state = std::string(group::to_string(group::GroupState::kDead));
+      continue;
+    }
+    out.group_state = std::string(group::to_string(g->state));
+    out.protocol_type = g->protocol_type;
+    // Members' metadata and assignments only once they are settled (Stable).
+    const bool stable = g->state == group::GroupState::kStable;
+    if (stable) out.protocol_data = g->protocol.value_or("");
+    for (const auto& [member_id, m] : g->members) {
+      auto& dm = out.members.emplace_back();
+      dm.member_id = member_id;
+      dm.group_instance_id = m.instance_id;
+      dm.client_id = m.client_id;
+      dm.client_host = m.client_host;
+      if (!stable) continue;
+      if (const auto* metadata = m.metadata_for(out.protocol_data)) dm.member_metadata = *metadata;
+      dm.member_assignment = m.assignment;
+    }
+  }
+  return response;
+}
+
+ApiEntry list_groups_entry() {
+  return make_entry<ListGroupsRequest, ListGroupsResponse, &handle_list_groups>(
+      "ListGroups", ListGroupsRequest::kVersions);
+}
+ApiEntry describe_groups_entry() {
+  return make_entry<DescribeGroupsRequest, DescribeGroupsResponse, &handle_describe_groups>(
+      "DescribeGroups", DescribeGroupsRequest::kVersions);
+}
+
+}  // namespace kb::handlers

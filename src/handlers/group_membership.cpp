@@ -1,0 +1,179 @@
+// JoinGroup, SyncGroup, Heartbeat and LeaveGroup: the classic group protocol.
+
+#include "kb/handlers/groups.hpp"
+#include "kb/protocol/error_code.hpp"
+
+namespace kb::handlers {
+
+using protocol::ErrorCode;
+using protocol::HeartbeatRequest;
+using protocol::HeartbeatResponse;
+using protocol::JoinGroupRequest;
+using protocol::JoinGroupResponse;
+using protocol::LeaveGroupRequest;
+using protocol::LeaveGroupResponse;
+using protocol::SyncGroupRequest;
+using protocol::SyncGroupResponse;
+using protocol::to_wire;
+
+group::Millis group_time(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+Clock::time_point from_group_time(group::Millis ms) {
+  return Clock::time_point(std::chrono::milliseconds(ms));
+}
+
+namespace {
+
+std::optional<std::string> optional_string(std::optional<std::string_view> s) {
+  return s ? std::optional<std::string>(*s) : std::nullopt;
+}
+
+// A result, or none to wait for one (ctx.wait_until set), or, when the
+// request may wait no longer, what giving up answers.
+template <class Result, class Abandon>
+std::optional<Result> settle(RequestContext& ctx, group::Outcome<Result> outcome, Abandon abandon) {
+  if (outcome.result) return std::move(outcome.result);
+  if (!ctx.may_wait) return abandon();
+  ctx.wait_until = from_group_time(outcome.wait_until);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<JoinGroupResponse> handle_join_group(RequestContext& ctx,
+                                                   const JoinGroupRequest& request,
+                                                   int16_t version) {
+  JoinGroupResponse response;
+  response.member_id = std::string(request.member_id);
+  if (version < 7) response.protocol_name = "";
+  if (!ctx.groups) {
+    response.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
+    return response;
+  }
+  group::JoinParams params;
+  params.group_id = request.group_id;
+  params.member_id = request.member_id;
+  params.instance_id = request.group_instance_id;
+  params.client_id = ctx.header.client_id.value_or("");
+  params.client_host = ctx.client_host;
+  params.session_timeout_ms = request.session_timeout_ms;
+  // v0 has no rebalance timeout: the session timeout serves as both.
+  params.rebalance_timeout_ms =
+      version >= 1 ? request.rebalance_timeout_ms : request.session_timeout_ms;
+  params.protocol_type = request.protocol_type;
+  for (const auto& p : request.protocols) params.protocols.push_back({p.name, p.metadata});
+  params.require_known_member_id = version >= 4;
+
+  const group::RequestKey key{ctx.connection_id, ctx.header.correlation_id};
+  std::optional<group::JoinResult> result =
+      settle(ctx, ctx.groups->join(key, params, group_time(ctx.now)),
+             [&] { return ctx.groups->abandon_join(key); });
+  if (!result) return std::nullopt;
+  group::JoinResult& r = *result;
+  response.error_code = r.error;
+  response.generation_id = r.generation;
+  if (!r.member_id.empty()) response.member_id = std::move(r.member_id);
+  response.leader = std::move(r.leader);
+  response.skip_assignment = r.skip_assignment;
+  if (version >= 7) {
+    response.protocol_type = std::move(r.protocol_type);
+    response.protocol_name = std::move(r.protocol_name);
+  } else {
+    response.protocol_name = r.protocol_name.value_or("");
+  }
+  for (auto& m : r.members)
+    response.members.push_back(
+        {std::move(m.member_id), std::move(m.instance_id), std::move(m.metadata)});
+  return response;
+}
+
+std::optional<SyncGroupResponse> handle_sync_group(RequestContext& ctx,
+                                                   const SyncGroupRequest& request,
+                                                   int16_t version) {
+  SyncGroupResponse response;
+  if (!ctx.groups) {
+    response.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
+    return response;
+  }
+  group::SyncParams params;
+  params.group_id = request.group_id;
+  params.generation = request.generation_id;
+  params.member_id = request.member_id;
+  params.instance_id = request.group_instance_id;
+  params.protocol_type = request.protocol_type;
+  params.protocol_name = request.protocol_name;
+  for (const auto& a : request.assignments)
+    params.assignments.emplace_back(a.member_id, a.assignment);
+
+  std::optional<group::SyncResult> result =
+      settle(ctx, ctx.groups->sync(params, group_time(ctx.now)),
+             [&] { return ctx.groups->abandon_sync(params); });
+  if (!result) return std::nullopt;
+  group::SyncResult& r = *result;
+  response.error_code = r.error;
+  response.assignment = std::move(r.assignment);
+  if (version >= 5) {
+    response.protocol_type = std::move(r.protocol_type);
+    response.protocol_name = std::move(r.protocol_name);
+  }
+  return response;
+}
+
+std::optional<HeartbeatResponse> handle_heartbeat(RequestContext& ctx,
+                                                  const HeartbeatRequest& request, int16_t) {
+  HeartbeatResponse response;
+  if (!ctx.groups) {
+    response.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
+    return response;
+  }
+  response.error_code =
+      ctx.groups->heartbeat(request.group_id, request.generation_id,
+                            {request.member_id, request.group_instance_id}, group_time(ctx.now));
+  return response;
+}
+
+std::optional<LeaveGroupResponse> handle_leave_group(RequestContext& ctx,
+                                                     const LeaveGroupRequest& request,
+                                                     int16_t version) {
+  LeaveGroupResponse response;
+  if (!ctx.groups) {
+    response.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
+    return response;
+  }
+  std::vector<group::MemberRef> members;
+  if (version <= 2) {
+    members.push_back({request.member_id, std::nullopt});
+  } else {
+    for (const auto& m : request.members) members.push_back({m.member_id, m.group_instance_id});
+  }
+  std::vector<int16_t> errors = ctx.groups->leave(request.group_id, members, group_time(ctx.now));
+  if (version <= 2) {
+    response.error_code = errors.front();
+    return response;
+  }
+  for (size_t i = 0; i < members.size(); ++i)
+    response.members.push_back(
+        {std::string(members[i].member_id), optional_string(members[i].instance_id), errors[i]});
+  return response;
+}
+
+ApiEntry join_group_entry() {
+  return make_entry<JoinGroupRequest, JoinGroupResponse, &handle_join_group>(
+      "JoinGroup", JoinGroupRequest::kVersions);
+}
+ApiEntry sync_group_entry() {
+  return make_entry<SyncGroupRequest, SyncGroupResponse, &handle_sync_group>(
+      "SyncGroup", SyncGroupRequest::kVersions);
+}
+ApiEntry heartbeat_entry() {
+  return make_entry<HeartbeatRequest, HeartbeatResponse, &handle_heartbeat>(
+      "Heartbeat", HeartbeatRequest::kVersions);
+}
+ApiEntry leave_group_entry() {
+  return make_entry<LeaveGroupRequest, LeaveGroupResponse, &handle_leave_group>(
+      "LeaveGroup", LeaveGroupRequest::kVersions);
+}
+
+}  // namespace kb::handlers

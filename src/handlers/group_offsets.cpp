@@ -1,0 +1,145 @@
+// OffsetCommit and OffsetFetch: committed offsets of groups.
+
+#include "kb/handlers/groups.hpp"
+#include "kb/protocol/error_code.hpp"
+
+namespace kb::handlers {
+
+using protocol::ErrorCode;
+using protocol::OffsetCommitRequest;
+using protocol::OffsetCommitResponse;
+using protocol::OffsetFetchRequest;
+using protocol::OffsetFetchResponse;
+using protocol::to_wire;
+
+std::optional<OffsetCommitResponse> handle_offset_commit(RequestContext& ctx,
+                                                         const OffsetCommitRequest& request,
+                                                         int16_t version) {
+  OffsetCommitResponse response;
+  // Partitions of unknown topics are refused one by one; the rest is committed.
+  std::vector<group::CommitPartition> partitions;
+  std::vector<int16_t*> error_slots;
+  for (const auto& t : request.topics) {
+    auto& out = response.topics.emplace_back();
+    out.name = std::string(t.name);
+    const cluster::TopicInfo* topic = ctx.state.topics.find(t.name);
+    for (const auto& p : t.partitions) {
+      auto& op = out.partitions.emplace_back();
+      op.partition_index = p.partition_index;
+      if (!topic || !topic->partition(p.partition_index))
+        op.error_code = to_wire(ErrorCode::kUnknownTopicOrPartition);
+    }
+  }
+  for (size_t ti = 0; ti < request.topics.size(); ++ti) {
+    const auto& t = request.topics[ti];
+    for (size_t pi = 0; pi < t.partitions.size(); ++pi) {
+      auto& op = response.topics[ti].partitions[pi];
+      if (op.error_code != 0) continue;
+      const auto& p = t.partitions[pi];
+      partitions.push_back({t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch,
+                            p.committed_metadata});
+      error_slots.push_back(&op.error_code);
+    }
+  }
+
+  int16_t group_error = 0;
+  std::vector<int16_t> errors;
+  if (!ctx.groups)
+    group_error = to_wire(ErrorCode::kCoordinatorNotAvailable);
+  else if (request.group_id.empty())
+    group_error = to_wire(ErrorCode::kInvalidGroupId);
+  else {
+    group::CommitParams params;
+    params.group_id = request.group_id;
+    // v0 commits outside group management.
+    params.generation = version >= 1 ? request.generation_id_or_member_epoch : -1;
+    params.member_id = request.member_id;
+    params.instance_id = request.group_instance_id;
+    params.unknown_group_is_not_found = version >= 9;
+    group_error = ctx.groups->commit(params, partitions, errors, group_time(ctx.now));
+  }
+  for (size_t i = 0; i < error_slots.size(); ++i)
+    *error_slots[i] = group_error != 0 ? group_error : errors[i];
+  return response;
+}
+
+namespace {
+
+// One group's committed offsets for the topics asked (null: every committed one).
+template <class Topic, class RequestTopic>
+std::vector<Topic> committed_offsets(const group::GroupCoordinator* groups,
+                                     std::string_view group_id,
+                                     const std::optional<std::vector<RequestTopic>>& topics) {
+  std::vector<Topic> out;
+  const group::Group* g = groups ? groups->find(group_id) : nullptr;
+  auto fill = [](auto& p, const group::CommittedOffset* c) {
+    if (c) {
+      p.committed_offset = c->offset;
+      p.committed_leader_epoch = c->leader_epoch;
+      p.metadata = c->metadata;
+    } else {
+      p.committed_offset = -1;
+      p.committed_leader_epoch = -1;
+      p.metadata = "";
+    }
+  };
+  if (!topics) {
+    if (!g) return out;
+    for (const auto& [key, c] : g->offsets) {
+      if (out.empty() || out.back().name != key.first) out.emplace_back().name = key.first;
+      auto& p = out.back().partitions.emplace_back();
+      p.partition_index = key.second;
+      fill(p, &c);
+    }
+    return out;
+  }
+  for (const auto& t : *topics) {
+    auto& ot = out.emplace_back();
+    ot.name = std::string(t.name);
+    for (int32_t index : t.partition_indexes) {
+      auto& p = ot.partitions.emplace_back();
+      p.partition_index = index;
+      const group::CommittedOffset* c = nullptr;
+      if (g) {
+        auto it = g->offsets.find(std::pair<std::string, int32_t>(std::string(t.name), index));
+        if (it != g->offsets.end()) c = &it->second;
+      }
+      fill(p, c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<OffsetFetchResponse> handle_offset_fetch(RequestContext& ctx,
+                                                       const OffsetFetchRequest& request,
+                                                       int16_t version) {
+  OffsetFetchResponse response;
+  const int16_t unavailable = ctx.groups ? 0 : to_wire(ErrorCode::kCoordinatorNotAvailable);
+  if (version <= 7) {
+    response.error_code = unavailable;
+    response.topics = committed_offsets<OffsetFetchResponse::OffsetFetchResponseTopic>(
+        ctx.groups, request.group_id, request.topics);
+    return response;
+  }
+  for (const auto& g : request.groups) {
+    auto& out = response.groups.emplace_back();
+    out.group_id = std::string(g.group_id);
+    out.error_code = unavailable;
+    out.topics = committed_offsets<OffsetFetchResponse::OffsetFetchResponseTopics>(
+        ctx.groups, g.group_id, g.topics);
+  }
+  return response;
+}
+
+ApiEntry offset_commit_entry() {
+  return make_entry<OffsetCommitRequest, OffsetCommitResponse, &handle_offset_commit>(
+      "OffsetCommit", OffsetCommitRequest::kVersions);
+}
+ApiEntry offset_fetch_entry() {
+  return make_entry<OffsetFetchRequest, OffsetFetchResponse, &handle_offset_fetch>(
+      "OffsetFetch", OffsetFetchRequest::kVersions);
+}
+
+}  // namespace kb::handlers

@@ -1,0 +1,98 @@
+#include "kb/storage/sync_worker.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <stdexcept>
+
+#include "file_io.hpp"
+
+namespace kb::storage {
+
+SyncWorker::SyncWorker(size_t threads) {
+  event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (event_fd_ < 0) throw std::runtime_error("eventfd: " + detail::errno_text(errno));
+  if (threads == 0) threads = 1;
+  // Signals (SIGTERM through a signalfd) are the loop thread's: the helper
+  // threads start with every signal blocked.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+}
+
+SyncWorker::~SyncWorker() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  work_ready_.notify_all();
+  for (auto& t : threads_) t.join();
+  ::close(event_fd_);
+}
+
+void SyncWorker::submit(SyncJob job) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(job));
+  }
+  work_ready_.notify_one();
+}
+
+std::vector<SyncJob> SyncWorker::take_completed() {
+  uint64_t count = 0;
+  // Drain the counter first: a completion queued after it re-arms it.
+  while (::read(event_fd_, &count, sizeof(count)) < 0 && errno == EINTR) {
+  }
+  std::lock_guard lock(mutex_);
+  std::vector<SyncJob> out;
+  out.swap(completed_);
+  return out;
+}
+
+void SyncWorker::wait_idle() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [this] { return queue_.empty() && running_ == 0; });
+}
+
+size_t SyncWorker::in_flight() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size() + running_;
+}
+
+void SyncWorker::run() {
+  for (;;) {
+    SyncJob job;
+    {
+      std::unique_lock lock(mutex_);
+      work_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and nothing left to do
+      job = std::move(queue_.front());
+      queue_.pop_front();
+      ++running_;
+    }
+    for (const auto& file : job.files) {
+      Status synced = detail::sync_data(file->fd(), file->path());
+      if (!synced && job.status) job.status = synced;
+    }
+    for (const auto& [path, content] : job.writes) {
+      Status written = detail::write_file_atomically(path, content);
+      if (!written && job.status) job.status = written;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      completed_.push_back(std::move(job));
+      --running_;
+      if (queue_.empty() && running_ == 0) idle_.notify_all();
+    }
+    const uint64_t one = 1;
+    while (::write(event_fd_, &one, sizeof(one)) < 0 && errno == EINTR) {
+    }
+  }
+}
+
+}  // namespace kb::storage

@@ -1,0 +1,435 @@
+#include "kb/group/coordinator.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kb/group/records.hpp"
+#include "kb/protocol/error_code.hpp"
+
+namespace kb::group {
+namespace {
+
+using protocol::ErrorCode;
+using protocol::to_wire;
+
+constexpr int16_t kNone = 0;
+
+// Keeps what the coordinator writes, per partition, like __consumer_offsets.
+class MemoryStore final : public GroupStore {
+ public:
+  bool ready() override { return true; }
+  bool append(int32_t partition, std::span<const CoordinatorRecord> records) override {
+    if (fail) return false;
+    for (const auto& r : records) log[partition].push_back(r);
+    return true;
+  }
+  std::map<int32_t, std::vector<CoordinatorRecord>> log;
+  bool fail = false;
+};
+
+const std::vector<uint8_t> kRangeMeta{1, 2, 3};
+const std::vector<uint8_t> kRoundRobinMeta{4, 5};
+
+class CoordinatorTest : public ::testing::Test {
+ protected:
+  CoordinatorTest() : coordinator_(make_config(), &store_) {}
+
+  static GroupConfig make_config() {
+    GroupConfig c;
+    c.initial_rebalance_delay_ms = 0;
+    return c;
+  }
+
+  JoinParams params(std::string_view member_id, int32_t session = 10000,
+                    int32_t rebalance = 20000) {
+    JoinParams p;
+    p.group_id = "g";
+    p.member_id = member_id;
+    p.client_id = "client";
+    p.client_host = "/127.0.0.1";
+    p.session_timeout_ms = session;
+    p.rebalance_timeout_ms = rebalance;
+    p.protocol_type = "consumer";
+    p.protocols = {{"range", kRangeMeta}};
+    p.require_known_member_id = true;
+    return p;
+  }
+
+  // The JoinGroup dance of a new member: MEMBER_ID_REQUIRED, then the join.
+  Outcome<JoinResult> join_new(int32_t correlation, Millis now, std::string* member_id) {
+    auto first = coordinator_.join({1, correlation}, params(""), now);
+    EXPECT_TRUE(first.result);
+    EXPECT_EQ(first.result->error, to_wire(ErrorCode::kMemberIdRequired));
+    *member_id = first.result->member_id;
+    return coordinator_.join({1, correlation + 1}, params(*member_id), now);
+  }
+
+  Outcome<SyncResult> sync(
+      std::string_view member_id, int32_t generation, Millis now,
+      std::vector<std::pair<std::string_view, std::span<const uint8_t>>> assignments = {}) {
+    SyncParams p;
+    p.group_id = "g";
+    p.generation = generation;
+    p.member_id = member_id;
+    p.assignments = std::move(assignments);
+    return coordinator_.sync(p, now);
+  }
+
+  GroupState state() const { return coordinator_.find("g")->state; }
+
+  MemoryStore store_;
+  GroupCoordinator coordinator_;
+};
+
+TEST_F(CoordinatorTest, FirstMemberJoinsSyncsAndIsStable) {
+  std::string a;
+  auto joined = join_new(1, 0, &a);
+  ASSERT_TRUE(joined.result);
+  EXPECT_EQ(joined.result->error, kNone);
+  EXPECT_EQ(joined.result->generation, 1);
+  EXPECT_EQ(joined.result->leader, a);
+  EXPECT_EQ(joined.result->member_id, a);
+  EXPECT_EQ(joined.result->protocol_name, "range");
+  ASSERT_EQ(joined.result->members.size(), 1u);
+  EXPECT_EQ(joined.result->members[0].metadata, kRangeMeta);
+  EXPECT_EQ(state(), GroupState::kCompletingRebalance);
+
+  const std::vector<uint8_t> assignment{9, 9};
+  auto synced = sync(a, 1, 10, {{a, assignment}});
+  ASSERT_TRUE(synced.result);
+  EXPECT_EQ(synced.result->error, kNone);
+  EXPECT_EQ(synced.result->assignment, assignment);
+  EXPECT_EQ(state(), GroupState::kStable);
+  EXPECT_EQ(coordinator_.heartbeat("g", 1, {a, std::nullopt}, 20), kNone);
+  // The assignment was written as group metadata.
+  ASSERT_EQ(store_.log.size(), 1u);
+  EXPECT_EQ(store_.log.begin()->first, coordinator_.partition_for("g"));
+}
+
+TEST_F(CoordinatorTest, SecondMemberRebalancesAndFollowerWaitsForLeaderAssignment) {
+  std::string a, b;
+  join_new(1, 0, &a);
+  sync(a, 1, 0);
+  auto b_join = join_new(10, 100, &b);
+  EXPECT_FALSE(b_join.result);  // parked until a rejoins
+  EXPECT_EQ(state(), GroupState::kPreparingRebalance);
+  EXPECT_EQ(coordinator_.heartbeat("g", 1, {a, std::nullopt}, 100),
+            to_wire(ErrorCode::kRebalanceInProgress));
+
+  const uint64_t before = coordinator_.changes();
+  auto a_join = coordinator_.join({2, 1}, params(a), 200);
+  ASSERT_TRUE(a_join.result);
+  EXPECT_GT(coordinator_.changes(), before);
+  EXPECT_EQ(a_join.result->generation, 2);
+  EXPECT_EQ(a_join.result->leader, a);
+  EXPECT_EQ(a_join.result->members.size(), 2u);
+
+  // b's parked join, asked again, now has its answer (and only once).
+  auto b_again = coordinator_.join({1, 11}, params(b), 200);
+  ASSERT_TRUE(b_again.result);
+  EXPECT_EQ(b_again.result->error, kNone);
+  EXPECT_EQ(b_again.result->generation, 2);
+  EXPECT_TRUE(b_again.result->members.empty());
+
+  auto b_sync = sync(b, 2, 300);
+  EXPECT_FALSE(b_sync.result);
+  const std::vector<uint8_t> for_a{1}, for_b{2};
+  auto a_sync = sync(a, 2, 300, {{a, for_a}, {b, for_b}});
+  ASSERT_TRUE(a_sync.result);
+  EXPECT_EQ(a_sync.result->assignment, for_a);
+  auto b_sync_again = sync(b, 2, 300);
+  ASSERT_TRUE(b_sync_again.result);
+  EXPECT_EQ(b_sync_again.result->assignment, for_b);
+  EXPECT_EQ(state(), GroupState::kStable);
+}
+
+TEST_F(CoordinatorTest, MissedSessionTimeoutRemovesMemberAndRebalances) {
+  std::string a, b;
+  join_new(1, 0, &a);
+  sync(a, 1, 0);
+  join_new(10, 0, &b);
+  coordinator_.join({2, 1}, params(a), 0);
+  coordinator_.join({1, 11}, params(b), 0);
+  sync(a, 2, 0);
+  sync(b, 2, 0);
+  ASSERT_EQ(state(), GroupState::kStable);
+  ASSERT_TRUE(coordinator_.next_deadline());
+  // a heartbeats, b does not.
+  EXPECT_EQ(coordinator_.heartbeat("g", 2, {a, std::nullopt}, 6000), kNone);
+  coordinator_.advance(10001);
+  EXPECT_EQ(state(), GroupState::kPreparingRebalance);
+  EXPECT_FALSE(coordinator_.find("g")->members.contains(b));
+  EXPECT_EQ(coordinator_.heartbeat("g", 2, {b, std::nullopt}, 10001),
+            to_wire(ErrorCode::kUnknownMemberId));
+  auto rejoined = coordinator_.join({2, 2}, params(a), 10002);
+  ASSERT_TRUE(rejoined.result);
+  EXPECT_EQ(rejoined.result->generation, 3);
+  EXPECT_EQ(rejoined.result->members.size(), 1u);
+}
+
+TEST_F(CoordinatorTest, MemberNotRejoiningIsDroppedAtTheRebalanceTimeout) {
+  std::string a, b;
+  join_new(1, 0, &a);
+  sync(a, 1, 0);
+  auto b_join = join_new(10, 100, &b);
+  ASSERT_FALSE(b_join.result);
+  // a keeps heartbeating but never rejoins: after the rebalance timeout
+  // (20 s) the generation completes without it.
+  for (Millis t = 1000; t < 20100; t += 3000) coordinator_.heartbeat("g", 1, {a, std::nullopt}, t);
+  coordinator_.advance(20100);
+  EXPECT_EQ(state(), GroupState::kCompletingRebalance);
+  EXPECT_FALSE(coordinator_.find("g")->members.contains(a));
+  auto b_again = coordinator_.join({1, 11}, params(b), 20100);
+  ASSERT_TRUE(b_again.result);
+  EXPECT_EQ(b_again.result->leader, b);
+  EXPECT_EQ(b_again.result->generation, 2);
+}
+
+TEST_F(CoordinatorTest, LeaveRebalancesAndTheLastLeaveEmptiesTheGroup) {
+  std::string a, b;
+  join_new(1, 0, &a);
+  sync(a, 1, 0);
+  join_new(10, 0, &b);
+  coordinator_.join({2, 1}, params(a), 0);
+  coordinator_.join({1, 11}, params(b), 0);
+  sync(a, 2, 0);
+  sync(b, 2, 0);
+  std::vector<MemberRef> leaving{{b, std::nullopt}, {"nobody", std::nullopt}};
+  auto errors = coordinator_.leave("g", leaving, 10);
+  EXPECT_EQ(errors, (std::vector<int16_t>{kNone, to_wire(ErrorCode::kUnknownMemberId)}));
+  EXPECT_EQ(state(), GroupState::kPreparingRebalance);
+  auto a_join = coordinator_.join({2, 2}, params(a), 20);
+  ASSERT_TRUE(a_join.result);
+  EXPECT_EQ(a_join.result->generation, 3);
+  std::vector<MemberRef> last{{a, std::nullopt}};
+  coordinator_.leave("g", last, 30);
+  EXPECT_EQ(state(), GroupState::kEmpty);
+  EXPECT_EQ(coordinator_.find("g")->generation, 4);
+}
+
+TEST_F(CoordinatorTest, RefusesInconsistentProtocolsAndBadSessionTimeouts) {
+  std::string a;
+  join_new(1, 0, &a);
+  auto other_type = params("");
+  other_type.protocol_type = "connect";
+  EXPECT_EQ(coordinator_.join({3, 1}, other_type, 0).result->error,
+            to_wire(ErrorCode::kInconsistentGroupProtocol));
+  auto other_protocol = params("");
+  other_protocol.protocols = {{"roundrobin", kRoundRobinMeta}};
+  EXPECT_EQ(coordinator_.join({3, 2}, other_protocol, 0).result->error,
+            to_wire(ErrorCode::kInconsistentGroupProtocol));
+  EXPECT_EQ(coordinator_.join({3, 3}, params("", 5999), 0).result->error,
+            to_wire(ErrorCode::kInvalidSessionTimeout));
+  EXPECT_EQ(coordinator_.join({3, 4}, params("", 1800001), 0).result->error,
+            to_wire(ErrorCode::kInvalidSessionTimeout));
+  auto unknown = params("who");
+  EXPECT_EQ(coordinator_.join({3, 5}, unknown, 0).result->error,
+            to_wire(ErrorCode::kUnknownMemberId));
+  EXPECT_EQ(sync(a, 7, 0).result->error, to_wire(ErrorCode::kIllegalGeneration));
+  EXPECT_EQ(coordinator_.heartbeat("g", 7, {a, std::nullopt}, 0),
+            to_wire(ErrorCode::kIllegalGeneration));
+}
+
+TEST_F(CoordinatorTest, ChoosesTheProtocolMostMembersPrefer) {
+  auto p1 = params("");
+  p1.require_known_member_id = false;
+  p1.protocols = {{"range", kRangeMeta}, {"roundrobin", kRoundRobinMeta}};
+  auto first = coordinator_.join({1, 1}, p1, 0);
+  ASSERT_TRUE(first.result);
+  sync(first.result->member_id, 1, 0);
+  auto p2 = p1;
+  p2.protocols = {{"roundrobin", kRoundRobinMeta}, {"range", kRangeMeta}};
+  auto p3 = p2;
+  EXPECT_FALSE(coordinator_.join({2, 1}, p2, 0).result);
+  EXPECT_FALSE(coordinator_.join({3, 1}, p3, 0).result);
+  auto p1_again = p1;
+  p1_again.member_id = first.result->member_id;
+  auto done = coordinator_.join({1, 2}, p1_again, 0);
+  ASSERT_TRUE(done.result);
+  EXPECT_EQ(done.result->protocol_name, "roundrobin");
+  for (const auto& m : done.result->members) EXPECT_EQ(m.metadata, kRoundRobinMeta);
+}
+
+TEST_F(CoordinatorTest, StaticMemberRejoinsWithoutRebalanceAndFencesItsOldId) {
+  auto p = params("");
+  p.instance_id = "instance-1";
+  auto first = coordinator_.join({1, 1}, p, 0);  // static members need no MEMBER_ID_REQUIRED
+  ASSERT_TRUE(first.result);
+  ASSERT_EQ(first.result->error, kNone);
+  const std::string old_id = first.result->member_id;
+  const std::vector<uint8_t> assignment{5};
+  sync(old_id, 1, 0, {{old_id, assignment}});
+
+  // The same instance restarts: a new member id, same generation, no rebalance.
+  auto again = coordinator_.join({2, 1}, p, 100);
+  ASSERT_TRUE(again.result);
+  EXPECT_EQ(again.result->error, kNone);
+  const std::string new_id = again.result->member_id;
+  EXPECT_NE(new_id, old_id);
+  EXPECT_EQ(again.result->generation, 1);
+  EXPECT_EQ(state(), GroupState::kStable);
+  EXPECT_EQ(coordinator_.heartbeat("g", 1, {old_id, "instance-1"}, 200),
+            to_wire(ErrorCode::kFencedInstanceId));
+  EXPECT_EQ(coordinator_.heartbeat("g", 1, {new_id, "instance-1"}, 200), kNone);
+  SyncParams sp;
+  sp.group_id = "g";
+  sp.generation = 1;
+  sp.member_id = new_id;
+  sp.instance_id = "instance-1";
+  auto synced = coordinator_.sync(sp, 300);
+  ASSERT_TRUE(synced.result);
+  EXPECT_EQ(synced.result->assignment, assignment);
+}
+
+TEST_F(CoordinatorTest, InitialDelayGathersMembersOfANewGroup) {
+  GroupConfig config;
+  config.initial_rebalance_delay_ms = 3000;
+  GroupCoordinator delayed(config, nullptr);
+  auto p = params("");
+  p.require_known_member_id = false;
+  EXPECT_FALSE(delayed.join({1, 1}, p, 0).result);
+  EXPECT_FALSE(delayed.join({2, 1}, p, 1000).result);
+  delayed.advance(3999);
+  EXPECT_EQ(delayed.find("g")->state, GroupState::kPreparingRebalance);
+  ASSERT_TRUE(delayed.next_deadline());
+  EXPECT_EQ(*delayed.next_deadline(), 4000);
+  delayed.advance(4000);
+  EXPECT_EQ(delayed.find("g")->state, GroupState::kCompletingRebalance);
+  auto r1 = delayed.join({1, 1}, p, 4000);
+  auto r2 = delayed.join({2, 1}, p, 4000);
+  ASSERT_TRUE(r1.result && r2.result);
+  EXPECT_EQ(r1.result->generation, 1);
+  EXPECT_EQ(r2.result->generation, 1);
+  EXPECT_EQ(r1.result->members.size() + r2.result->members.size(), 2u);
+}
+
+TEST_F(CoordinatorTest, GroupMaxSizeRefusesNewMembers) {
+  GroupConfig config = make_config();
+  config.max_size = 1;
+  GroupCoordinator small(config, nullptr);
+  auto first = small.join({1, 1}, params(""), 0);
+  EXPECT_EQ(first.result->error, to_wire(ErrorCode::kMemberIdRequired));
+  EXPECT_EQ(small.join({2, 1}, params(""), 0).result->error,
+            to_wire(ErrorCode::kGroupMaxSizeReached));
+}
+
+TEST_F(CoordinatorTest, CommitsAreCheckedAgainstGenerationAndMember) {
+  std::vector<int16_t> errors;
+  const std::vector<CommitPartition> parts{{"t", 0, 42, 3, "meta"}};
+  CommitParams simple{"solo", -1, "", std::nullopt, false};
+  EXPECT_EQ(coordinator_.commit(simple, parts, errors, 0), kNone);
+  EXPECT_EQ(errors, std::vector<int16_t>{kNone});
+  const Group* solo = coordinator_.find("solo");
+  ASSERT_TRUE(solo);
+  auto& committed = solo->offsets.at({"t", 0});
+  EXPECT_EQ(committed.offset, 42);
+  EXPECT_EQ(committed.leader_epoch, 3);
+  EXPECT_EQ(committed.metadata, "meta");
+
+  CommitParams unknown_group{"nope", 3, "m", std::nullopt, false};
+  EXPECT_EQ(coordinator_.commit(unknown_group, parts, errors, 0),
+            to_wire(ErrorCode::kIllegalGeneration));
+  unknown_group.unknown_group_is_not_found = true;
+  EXPECT_EQ(coordinator_.commit(unknown_group, parts, errors, 0),
+            to_wire(ErrorCode::kGroupIdNotFound));
+
+  std::string a;
+  join_new(1, 0, &a);
+  CommitParams during_sync{"g", 1, a, std::nullopt, false};
+  EXPECT_EQ(coordinator_.commit(during_sync, parts, errors, 0),
+            to_wire(ErrorCode::kRebalanceInProgress));
+  sync(a, 1, 0);
+  EXPECT_EQ(coordinator_.commit(during_sync, parts, errors, 0), kNone);
+  CommitParams old_generation{"g", 0, a, std::nullopt, false};
+  EXPECT_EQ(coordinator_.commit(old_generation, parts, errors, 0),
+            to_wire(ErrorCode::kIllegalGeneration));
+  CommitParams stranger{"g", 1, "stranger", std::nullopt, false};
+  EXPECT_EQ(coordinator_.commit(stranger, parts, errors, 0), to_wire(ErrorCode::kUnknownMemberId));
+
+  const std::string big(5000, 'x');
+  const std::vector<CommitPartition> too_big{{"t", 1, 1, -1, big}, {"t", 2, 2, -1, std::nullopt}};
+  EXPECT_EQ(coordinator_.commit(during_sync, too_big, errors, 0), kNone);
+  EXPECT_EQ(errors, (std::vector<int16_t>{to_wire(ErrorCode::kOffsetMetadataTooLarge), kNone}));
+  EXPECT_FALSE(coordinator_.find("g")->offsets.contains({"t", 1}));
+  EXPECT_EQ(coordinator_.find("g")->offsets.at({"t", 2}).metadata, "");
+
+  store_.fail = true;
+  EXPECT_EQ(coordinator_.commit(simple, parts, errors, 0), kNone);
+  EXPECT_EQ(errors, std::vector<int16_t>{to_wire(ErrorCode::kCoordinatorNotAvailable)});
+}
+
+TEST_F(CoordinatorTest, ReloadRestoresOffsetsAndGroupsAndHonoursTombstones) {
+  std::vector<int16_t> errors;
+  std::string a;
+  join_new(1, 0, &a);
+  const std::vector<uint8_t> assignment{7};
+  sync(a, 1, 0, {{a, assignment}});
+  const std::vector<CommitPartition> parts{{"t", 0, 10, -1, "m"}, {"t", 1, 20, -1, std::nullopt}};
+  coordinator_.commit({"g", 1, a, std::nullopt, false}, parts, errors, 0);
+  // A tombstone for t-1, as an offset deletion writes it.
+  store_.append(coordinator_.partition_for("g"),
+                std::vector<CoordinatorRecord>{{encode_key(OffsetCommitKey{"g", "t", 1}), {}}});
+
+  GroupCoordinator reloaded(make_config(), nullptr);
+  for (const auto& [partition, records] : store_.log)
+    for (const auto& r : records) {
+      std::optional<std::span<const uint8_t>> value;
+      if (r.value) value = std::span<const uint8_t>(*r.value);
+      reloaded.load(r.key, value);
+    }
+  reloaded.finish_load(1000);
+  const Group* g = reloaded.find("g");
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->state, GroupState::kStable);
+  EXPECT_EQ(g->generation, 1);
+  EXPECT_EQ(g->leader, a);
+  EXPECT_EQ(g->members.at(a).assignment, assignment);
+  EXPECT_EQ(g->offsets.at({"t", 0}).offset, 10);
+  EXPECT_EQ(g->offsets.at({"t", 0}).metadata, "m");
+  EXPECT_FALSE(g->offsets.contains({"t", 1}));
+  // The restored member goes on heartbeating; silence ends its session.
+  EXPECT_EQ(reloaded.heartbeat("g", 1, {a, std::nullopt}, 2000), kNone);
+  reloaded.advance(2000 + 10001);
+  EXPECT_EQ(reloaded.find("g")->state, GroupState::kEmpty);
+}
+
+TEST_F(CoordinatorTest, OffsetsOfEmptyGroupsExpireAfterTheRetention) {
+  GroupConfig config = make_config();
+  config.offsets_retention_ms = 0;  // everything committed is old enough
+  config.retention_check_interval_ms = 1000;
+  MemoryStore store;
+  GroupCoordinator c(config, &store);
+  std::vector<int16_t> errors;
+  const std::vector<CommitPartition> parts{{"t", 0, 5, -1, std::nullopt}};
+  c.commit({"simple", -1, "", std::nullopt, false}, parts, errors, 0);
+  auto p = params("");
+  p.require_known_member_id = false;
+  auto joined = c.join({1, 1}, p, 0);  // a consuming group keeps its offsets
+  ASSERT_TRUE(joined.result);
+  SyncParams sp;
+  sp.group_id = "g";
+  sp.generation = 1;
+  sp.member_id = joined.result->member_id;
+  ASSERT_TRUE(c.sync(sp, 0).result);
+  ASSERT_EQ(c.commit({"g", 1, joined.result->member_id, std::nullopt, false}, parts, errors, 0), 0);
+  c.advance(999);
+  EXPECT_TRUE(c.find("simple"));
+  ASSERT_TRUE(c.next_deadline());
+  EXPECT_LE(*c.next_deadline(), 1000);
+  c.heartbeat("g", 1, {joined.result->member_id, std::nullopt}, 900);
+  c.advance(1000);
+  EXPECT_FALSE(c.find("simple"));
+  ASSERT_TRUE(c.find("g"));
+  EXPECT_EQ(c.find("g")->offsets.size(), 1u);
+  // The tombstones went to the simple group's partition: its offset and its metadata.
+  const auto& records = store.log.at(c.partition_for("simple"));
+  ASSERT_GE(records.size(), 3u);
+  EXPECT_FALSE(records[records.size() - 2].value);
+  EXPECT_FALSE(records.back().value);
+}
+
+}  // namespace
+}  // namespace kb::group

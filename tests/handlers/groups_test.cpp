@@ -1,0 +1,162 @@
+#include "kb/handlers/groups.hpp"
+
+#include <gtest/gtest.h>
+
+#include "kb/protocol/header.hpp"
+
+namespace kb::handlers {
+namespace {
+
+using namespace kb::protocol;
+
+constexpr int16_t kUnknownMemberId = 25;
+constexpr int16_t kInvalidGroupId = 24;
+constexpr int16_t kCoordinatorNotAvailable = 15;
+constexpr int16_t kUnknownTopicOrPartition = 3;
+constexpr int16_t kMemberIdRequired = 79;
+
+// The version-dependent shapes of the group APIs' answers, with a
+// coordinator but no store.
+class GroupHandlersTest : public ::testing::Test {
+ protected:
+  GroupHandlersTest() : coordinator_(config()) {
+    state_.topics.add_topic("t", wire::Uuid{});
+    cluster::PartitionInfo p;
+    state_.topics.set_partition(wire::Uuid{}, p);
+  }
+  static group::GroupConfig config() {
+    group::GroupConfig c;
+    c.initial_rebalance_delay_ms = 0;
+    return c;
+  }
+  RequestContext context(int32_t correlation_id = 1) {
+    header_ = RequestHeader{11, 0, correlation_id, "client"};
+    RequestContext ctx{header_, registry_, state_, Clock::now(), Clock::now(), true, {}};
+    ctx.connection_id = 7;
+    ctx.client_host = "/127.0.0.1";
+    ctx.groups = &coordinator_;
+    return ctx;
+  }
+  JoinGroupRequest join(std::string_view member_id) {
+    JoinGroupRequest r;
+    r.group_id = "g";
+    r.session_timeout_ms = 10000;
+    r.rebalance_timeout_ms = 10000;
+    r.member_id = member_id;
+    r.protocol_type = "consumer";
+    r.protocols.push_back({"range", metadata_});
+    return r;
+  }
+
+  std::vector<uint8_t> metadata_{1, 2};
+  ApiRegistry registry_;
+  cluster::BrokerState state_;
+  RequestHeader header_;
+  group::GroupCoordinator coordinator_;
+};
+
+TEST_F(GroupHandlersTest, JoinGroupShapesByVersion) {
+  auto ctx = context();
+  // v0-3: a member id is handed out at once; the join completes (one member).
+  auto v2 = *handle_join_group(ctx, join(""), 2);
+  EXPECT_EQ(v2.error_code, 0);
+  EXPECT_FALSE(v2.member_id.empty());
+  EXPECT_EQ(v2.protocol_name, "range");
+  EXPECT_FALSE(v2.protocol_type);  // not in v2
+
+  // v4+: MEMBER_ID_REQUIRED; before v7 the protocol name is an empty string, not null.
+  auto ctx2 = context(2);
+  auto v6 = *handle_join_group(ctx2, join(""), 6);
+  EXPECT_EQ(v6.error_code, kMemberIdRequired);
+  EXPECT_EQ(v6.protocol_name, "");
+  auto ctx3 = context(3);
+  auto v7 = *handle_join_group(ctx3, join(""), 7);
+  EXPECT_EQ(v7.error_code, kMemberIdRequired);
+  EXPECT_FALSE(v7.protocol_name);
+
+  // An unknown member id is echoed with UNKNOWN_MEMBER_ID.
+  auto ctx4 = context(4);
+  auto unknown = *handle_join_group(ctx4, join("stranger"), 9);
+  EXPECT_EQ(unknown.error_code, kUnknownMemberId);
+  EXPECT_EQ(unknown.member_id, "stranger");
+}
+
+TEST_F(GroupHandlersTest, ParkedJoinWaitsThenAnswersAndGivesUpWithRebalanceInProgress) {
+  auto ctx = context(1);
+  auto first = *handle_join_group(ctx, join(""), 2);
+  SyncGroupRequest sync;
+  sync.group_id = "g";
+  sync.generation_id = first.generation_id;
+  sync.member_id = first.member_id;
+  ASSERT_EQ(handle_sync_group(ctx, sync, 1)->error_code, 0);
+
+  auto second_ctx = context(2);
+  second_ctx.connection_id = 8;
+  EXPECT_FALSE(handle_join_group(second_ctx, join(""), 2));
+  ASSERT_TRUE(second_ctx.wait_until);
+  // The time is up without the first member rejoining: the parked join gives up.
+  auto last_ctx = context(2);
+  last_ctx.connection_id = 8;
+  last_ctx.may_wait = false;
+  auto given_up = handle_join_group(last_ctx, join(""), 2);
+  ASSERT_TRUE(given_up);
+  EXPECT_EQ(given_up->error_code, 27);
+}
+
+TEST_F(GroupHandlersTest, LeaveGroupOldVersionsAnswerAtTopLevel) {
+  auto ctx = context();
+  LeaveGroupRequest leave;
+  leave.group_id = "g";
+  leave.member_id = "nobody";
+  EXPECT_EQ(handle_leave_group(ctx, leave, 1)->error_code, kUnknownMemberId);
+  leave.members.push_back({"nobody", std::nullopt, std::nullopt});
+  auto v3 = *handle_leave_group(ctx, leave, 3);
+  EXPECT_EQ(v3.error_code, 0);
+  ASSERT_EQ(v3.members.size(), 1u);
+  EXPECT_EQ(v3.members[0].error_code, kUnknownMemberId);
+}
+
+TEST_F(GroupHandlersTest, OffsetCommitAndFetchAtOldVersions) {
+  auto ctx = context();
+  OffsetCommitRequest commit;
+  commit.group_id = "simple";
+  auto& t = commit.topics.emplace_back();
+  t.name = "t";
+  t.partitions.push_back({0, 12, -1, -1, std::string_view("m")});
+  t.partitions.push_back({5, 13, -1, -1, std::nullopt});  // no such partition
+  auto committed = *handle_offset_commit(ctx, commit, 2);
+  EXPECT_EQ(committed.topics.at(0).partitions.at(0).error_code, 0);
+  EXPECT_EQ(committed.topics.at(0).partitions.at(1).error_code, kUnknownTopicOrPartition);
+  commit.group_id = "";
+  EXPECT_EQ(handle_offset_commit(ctx, commit, 2)->topics.at(0).partitions.at(0).error_code,
+            kInvalidGroupId);
+
+  OffsetFetchRequest fetch;
+  fetch.group_id = "simple";
+  fetch.topics.emplace();
+  fetch.topics->push_back({"t", {0, 1}});
+  auto v1 = *handle_offset_fetch(ctx, fetch, 1);
+  ASSERT_EQ(v1.topics.size(), 1u);
+  EXPECT_EQ(v1.topics[0].partitions.at(0).committed_offset, 12);
+  EXPECT_EQ(v1.topics[0].partitions.at(0).metadata, "m");
+  EXPECT_EQ(v1.topics[0].partitions.at(1).committed_offset, -1);
+  fetch.topics.reset();  // v2+: null is every committed offset
+  auto v2 = *handle_offset_fetch(ctx, fetch, 2);
+  ASSERT_EQ(v2.topics.size(), 1u);
+  EXPECT_EQ(v2.topics[0].partitions.size(), 1u);
+}
+
+TEST_F(GroupHandlersTest, WithoutACoordinatorEverythingIsUnavailable) {
+  auto ctx = context();
+  ctx.groups = nullptr;
+  EXPECT_EQ(handle_join_group(ctx, join(""), 9)->error_code, kCoordinatorNotAvailable);
+  HeartbeatRequest hb;
+  EXPECT_EQ(handle_heartbeat(ctx, hb, 4)->error_code, kCoordinatorNotAvailable);
+  FindCoordinatorRequest find;
+  find.coordinator_keys = {"g"};
+  EXPECT_EQ(handle_find_coordinator(ctx, find, 4)->coordinators.at(0).error_code,
+            kCoordinatorNotAvailable);
+}
+
+}  // namespace
+}  // namespace kb::handlers

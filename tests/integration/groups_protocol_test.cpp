@@ -1,0 +1,382 @@
+// The group APIs over raw protocol at the versions the Java consumer sends
+// (FindCoordinator 4+, JoinGroup 9, SyncGroup 5, Heartbeat 4, OffsetCommit
+// 8-9, OffsetFetch 8-9, LeaveGroup 5), against the broker binary.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kb/protocol/messages/describe_groups.hpp"
+#include "kb/protocol/messages/find_coordinator.hpp"
+#include "kb/protocol/messages/heartbeat.hpp"
+#include "kb/protocol/messages/join_group.hpp"
+#include "kb/protocol/messages/leave_group.hpp"
+#include "kb/protocol/messages/list_groups.hpp"
+#include "kb/protocol/messages/metadata.hpp"
+#include "kb/protocol/messages/offset_commit.hpp"
+#include "kb/protocol/messages/offset_fetch.hpp"
+#include "kb/protocol/messages/sync_group.hpp"
+#include "support/broker_process.hpp"
+#include "support/kafka_client.hpp"
+
+namespace kb::testing {
+namespace {
+
+using namespace kb::protocol;
+
+constexpr int16_t kNone = 0;
+constexpr int16_t kIllegalGeneration = 22;
+constexpr int16_t kUnknownMemberId = 25;
+constexpr int16_t kInvalidSessionTimeout = 26;
+constexpr int16_t kRebalanceInProgress = 27;
+constexpr int16_t kCoordinatorNotAvailable = 15;
+constexpr int16_t kGroupIdNotFound = 69;
+constexpr int16_t kMemberIdRequired = 79;
+
+const std::vector<uint8_t> kSubscription{0, 1, 0, 0, 0, 1, 0, 6, 't', 'o', 'p', 'i', 'c', 'a'};
+
+class GroupsProtocolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = make_temp_dir("kb-groups-");
+    start();
+    RawClient client(broker_->port());
+    // The topic the group commits for (auto-created with 2 partitions).
+    MetadataRequest metadata;
+    metadata.topics.emplace();
+    metadata.topics->push_back({{}, std::string_view("topica")});
+    call<MetadataResponse>(client, metadata, 12);
+  }
+  void TearDown() override {
+    broker_.reset();
+    std::filesystem::remove_all(root_);
+  }
+
+  void start() {
+    broker_ = std::make_unique<BrokerProcess>(
+        std::map<std::string, std::string>{{"num.partitions", "2"},
+                                           {"group.initial.rebalance.delay.ms", "0"}},
+        root_ / "data");
+  }
+
+  template <class Response, class Request>
+  Response call(RawClient& client, const Request& request, int16_t version) {
+    const int32_t id = next_id_++;
+    client.send_bytes(encode_request(request, version, id));
+    return read<Response>(client, id, version);
+  }
+
+  template <class Response>
+  Response read(RawClient& client, int32_t id, int16_t version) {
+    auto frame = client.read_frame();
+    if (!frame) throw std::runtime_error("broker closed the connection");
+    auto split = split_response(*frame, version >= Response::kFirstFlexible);
+    EXPECT_EQ(split.correlation_id, id);
+    bodies_.push_back(std::move(split.body));
+    return decode_response<Response>(bodies_.back(), version);
+  }
+
+  JoinGroupRequest join_request(std::string_view member_id, int32_t session_ms = 10000) {
+    JoinGroupRequest r;
+    r.group_id = "jgroup";
+    r.session_timeout_ms = session_ms;
+    r.rebalance_timeout_ms = 20000;
+    r.member_id = member_id;
+    r.protocol_type = "consumer";
+    r.protocols.push_back({"range", kSubscription});
+    r.reason = "test";
+    return r;
+  }
+
+  // MEMBER_ID_REQUIRED, then the join with the given id (answered at once
+  // when this member completes the rebalance).
+  std::string member_id_for(RawClient& client) {
+    auto first = call<JoinGroupResponse>(client, join_request(""), 9);
+    EXPECT_EQ(first.error_code, kMemberIdRequired);
+    EXPECT_FALSE(first.member_id.empty());
+    return first.member_id;
+  }
+
+  SyncGroupRequest sync_request(std::string_view member_id, int32_t generation) {
+    SyncGroupRequest r;
+    r.group_id = "jgroup";
+    r.generation_id = generation;
+    r.member_id = member_id;
+    r.protocol_type = "consumer";
+    r.protocol_name = "range";
+    return r;
+  }
+
+  HeartbeatResponse heartbeat(RawClient& client, std::string_view member_id, int32_t generation) {
+    HeartbeatRequest r;
+    r.group_id = "jgroup";
+    r.generation_id = generation;
+    r.member_id = member_id;
+    return call<HeartbeatResponse>(client, r, 4);
+  }
+
+  OffsetCommitResponse commit(RawClient& client, std::string_view group, int32_t generation,
+                              std::string_view member_id, int64_t offset, int16_t version) {
+    OffsetCommitRequest r;
+    r.group_id = group;
+    r.generation_id_or_member_epoch = generation;
+    r.member_id = member_id;
+    auto& t = r.topics.emplace_back();
+    t.name = "topica";
+    t.partitions.push_back({0, offset, 4, -1, std::string_view("meta-0")});
+    t.partitions.push_back({1, offset + 1, -1, -1, std::nullopt});
+    return call<OffsetCommitResponse>(client, r, version);
+  }
+
+  OffsetFetchResponse fetch_offsets(RawClient& client, std::string_view group, int16_t version,
+                                    bool all_topics) {
+    OffsetFetchRequest r;
+    auto& g = r.groups.emplace_back();
+    g.group_id = group;
+    if (!all_topics) {
+      g.topics.emplace();
+      g.topics->push_back({"topica", {0, 1, 7}});
+    }
+    return call<OffsetFetchResponse>(client, r, version);
+  }
+
+  std::filesystem::path root_;
+  std::unique_ptr<BrokerProcess> broker_;
+  int32_t next_id_ = 1;
+  std::vector<std::vector<uint8_t>> bodies_;
+};
+
+TEST_F(GroupsProtocolTest, FindCoordinatorAnswersEveryGroupKeyWithThisBroker) {
+  RawClient client(broker_->port());
+  FindCoordinatorRequest batch;
+  batch.coordinator_keys = {"g1", "g2"};
+  for (int16_t version : {int16_t{4}, int16_t{5}, int16_t{6}}) {
+    auto r = call<FindCoordinatorResponse>(client, batch, version);
+    ASSERT_EQ(r.coordinators.size(), 2u);
+    EXPECT_EQ(r.coordinators[0].key, "g1");
+    EXPECT_EQ(r.coordinators[1].key, "g2");
+    for (const auto& c : r.coordinators) {
+      EXPECT_EQ(c.error_code, kNone);
+      EXPECT_EQ(c.node_id, 1);
+      EXPECT_EQ(c.host, "127.0.0.1");
+      EXPECT_EQ(c.port, broker_->port());
+    }
+  }
+  FindCoordinatorRequest single;
+  single.key = "g1";
+  auto old = call<FindCoordinatorResponse>(client, single, 0);
+  EXPECT_EQ(old.error_code, kNone);
+  EXPECT_EQ(old.port, broker_->port());
+  // No transaction coordinator here.
+  batch.key_type = 1;
+  auto txn = call<FindCoordinatorResponse>(client, batch, 4);
+  EXPECT_EQ(txn.coordinators.at(0).error_code, kCoordinatorNotAvailable);
+
+  // __consumer_offsets now exists, internal, with 50 partitions.
+  MetadataRequest metadata;
+  auto m = call<MetadataResponse>(client, metadata, 12);
+  bool found = false;
+  for (const auto& t : m.topics)
+    if (t.name == "__consumer_offsets") {
+      found = true;
+      EXPECT_TRUE(t.is_internal);
+      EXPECT_EQ(t.partitions.size(), 50u);
+    }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(GroupsProtocolTest, JavaConsumerLifecycle) {
+  RawClient client(broker_->port());
+  auto bad = call<JoinGroupResponse>(client, join_request("", 1000), 9);
+  EXPECT_EQ(bad.error_code, kInvalidSessionTimeout);
+
+  const std::string member = member_id_for(client);
+  auto joined = call<JoinGroupResponse>(client, join_request(member), 9);
+  ASSERT_EQ(joined.error_code, kNone);
+  EXPECT_EQ(joined.generation_id, 1);
+  EXPECT_EQ(joined.protocol_type, "consumer");
+  EXPECT_EQ(joined.protocol_name, "range");
+  EXPECT_EQ(joined.leader, member);
+  EXPECT_EQ(joined.member_id, member);
+  ASSERT_EQ(joined.members.size(), 1u);
+  EXPECT_EQ(joined.members[0].metadata, kSubscription);
+
+  const std::vector<uint8_t> assignment{0, 1, 2, 3};
+  auto sync = sync_request(member, 1);
+  sync.assignments.push_back({member, assignment});
+  auto synced = call<SyncGroupResponse>(client, sync, 5);
+  EXPECT_EQ(synced.error_code, kNone);
+  EXPECT_EQ(synced.assignment, assignment);
+  EXPECT_EQ(synced.protocol_type, "consumer");
+  EXPECT_EQ(synced.protocol_name, "range");
+  EXPECT_EQ(heartbeat(client, member, 1).error_code, kNone);
+  EXPECT_EQ(heartbeat(client, member, 0).error_code, kIllegalGeneration);
+
+  for (int16_t version : {int16_t{8}, int16_t{9}}) {
+    auto committed = commit(client, "jgroup", 1, member, 40 + version, version);
+    ASSERT_EQ(committed.topics.size(), 1u);
+    for (const auto& p : committed.topics[0].partitions) EXPECT_EQ(p.error_code, kNone);
+    auto fetched = fetch_offsets(client, "jgroup", version, false);
+    ASSERT_EQ(fetched.groups.size(), 1u);
+    const auto& parts = fetched.groups[0].topics.at(0).partitions;
+    ASSERT_EQ(parts.size(), 3u);
+    EXPECT_EQ(parts[0].committed_offset, 40 + version);
+    EXPECT_EQ(parts[0].committed_leader_epoch, 4);
+    EXPECT_EQ(parts[0].metadata, "meta-0");
+    EXPECT_EQ(parts[1].committed_offset, 41 + version);
+    EXPECT_EQ(parts[1].metadata, "");
+    EXPECT_EQ(parts[2].committed_offset, -1);  // never committed
+  }
+  auto all = fetch_offsets(client, "jgroup", 9, true);
+  ASSERT_EQ(all.groups.at(0).topics.size(), 1u);
+  EXPECT_EQ(all.groups[0].topics[0].partitions.size(), 2u);
+  EXPECT_EQ(commit(client, "jgroup", 7, member, 1, 9).topics[0].partitions[0].error_code,
+            kIllegalGeneration);
+  EXPECT_EQ(commit(client, "nogroup", 3, "x", 1, 9).topics[0].partitions[0].error_code,
+            kGroupIdNotFound);
+  EXPECT_EQ(commit(client, "nogroup", 3, "x", 1, 8).topics[0].partitions[0].error_code,
+            kIllegalGeneration);
+
+  DescribeGroupsRequest describe;
+  describe.groups = {"jgroup", "nogroup"};
+  auto described = call<DescribeGroupsResponse>(client, describe, 5);
+  ASSERT_EQ(described.groups.size(), 2u);
+  EXPECT_EQ(described.groups[0].group_state, "Stable");
+  EXPECT_EQ(described.groups[0].protocol_data, "range");
+  ASSERT_EQ(described.groups[0].members.size(), 1u);
+  EXPECT_EQ(described.groups[0].members[0].member_assignment, assignment);
+  EXPECT_EQ(described.groups[0].members[0].client_host, "/127.0.0.1");
+  EXPECT_EQ(described.groups[1].group_state, "Dead");
+
+  LeaveGroupRequest leave;
+  leave.group_id = "jgroup";
+  leave.members.push_back({member, std::nullopt, std::string_view("closing")});
+  auto left = call<LeaveGroupResponse>(client, leave, 5);
+  EXPECT_EQ(left.error_code, kNone);
+  ASSERT_EQ(left.members.size(), 1u);
+  EXPECT_EQ(left.members[0].error_code, kNone);
+  EXPECT_EQ(heartbeat(client, member, 1).error_code, kUnknownMemberId);
+
+  ListGroupsRequest list;
+  list.states_filter = {"empty"};
+  auto listed = call<ListGroupsResponse>(client, list, 5);
+  ASSERT_EQ(listed.groups.size(), 1u);
+  EXPECT_EQ(listed.groups[0].group_id, "jgroup");
+  EXPECT_EQ(listed.groups[0].group_state, "Empty");
+  EXPECT_EQ(listed.groups[0].group_type, "classic");
+  list.states_filter = {"Stable"};
+  EXPECT_TRUE(call<ListGroupsResponse>(client, list, 5).groups.empty());
+  // An empty group takes simple commits (generation -1).
+  EXPECT_EQ(commit(client, "jgroup", -1, "", 99, 9).topics[0].partitions[0].error_code, kNone);
+}
+
+TEST_F(GroupsProtocolTest, ParkedJoinIsAnsweredInOrderOnItsConnection) {
+  RawClient a(broker_->port());
+  RawClient b(broker_->port());
+  const std::string a_id = member_id_for(a);
+  ASSERT_EQ(call<JoinGroupResponse>(a, join_request(a_id), 9).generation_id, 1);
+  ASSERT_EQ(call<SyncGroupResponse>(a, sync_request(a_id, 1), 5).error_code, kNone);
+
+  // b's join waits for a; b's next request on that connection waits behind it.
+  const std::string b_id = member_id_for(b);
+  b.send_bytes(encode_request(join_request(b_id), 9, 500));
+  FindCoordinatorRequest find;
+  find.coordinator_keys = {"jgroup"};
+  b.send_bytes(encode_request(find, 4, 501));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+
+  EXPECT_EQ(heartbeat(a, a_id, 1).error_code, kRebalanceInProgress);
+  auto a_joined = call<JoinGroupResponse>(a, join_request(a_id), 9);
+  ASSERT_EQ(a_joined.error_code, kNone);
+  EXPECT_EQ(a_joined.generation_id, 2);
+  EXPECT_EQ(a_joined.leader, a_id);
+  EXPECT_EQ(a_joined.members.size(), 2u);
+
+  auto b_joined = read<JoinGroupResponse>(b, 500, 9);
+  EXPECT_EQ(b_joined.error_code, kNone);
+  EXPECT_EQ(b_joined.generation_id, 2);
+  EXPECT_EQ(b_joined.member_id, b_id);
+  EXPECT_TRUE(b_joined.members.empty());
+  EXPECT_EQ(read<FindCoordinatorResponse>(b, 501, 4).coordinators.at(0).error_code, kNone);
+
+  // b's SyncGroup waits for the leader's assignment.
+  b.send_bytes(encode_request(sync_request(b_id, 2), 5, 502));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const std::vector<uint8_t> for_a{1}, for_b{2};
+  auto leader_sync = sync_request(a_id, 2);
+  leader_sync.assignments = {{a_id, for_a}, {b_id, for_b}};
+  EXPECT_EQ(call<SyncGroupResponse>(a, leader_sync, 5).assignment, for_a);
+  auto b_synced = read<SyncGroupResponse>(b, 502, 5);
+  EXPECT_EQ(b_synced.error_code, kNone);
+  EXPECT_EQ(b_synced.assignment, for_b);
+}
+
+TEST_F(GroupsProtocolTest, SilentMemberIsRemovedAfterItsSessionTimeout) {
+  RawClient a(broker_->port());
+  RawClient b(broker_->port());
+  const std::string a_id = member_id_for(a);
+  call<JoinGroupResponse>(a, join_request(a_id), 9);
+  call<SyncGroupResponse>(a, sync_request(a_id, 1), 5);
+  const std::string b_id = member_id_for(b);
+  b.send_bytes(encode_request(join_request(b_id, 6000), 9, 700));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(call<JoinGroupResponse>(a, join_request(a_id), 9).generation_id, 2);
+  ASSERT_EQ(read<JoinGroupResponse>(b, 700, 9).generation_id, 2);
+  call<SyncGroupResponse>(a, sync_request(a_id, 2), 5);
+  call<SyncGroupResponse>(b, sync_request(b_id, 2), 5);
+
+  // a heartbeats, b is silent: after b's 6 s session the group rebalances.
+  const auto start = std::chrono::steady_clock::now();
+  int16_t error = kNone;
+  while (error == kNone && std::chrono::steady_clock::now() - start < std::chrono::seconds(15)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    error = heartbeat(a, a_id, 2).error_code;
+  }
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(error, kRebalanceInProgress);
+  EXPECT_GE(waited, std::chrono::milliseconds(5500));
+  auto rejoined = call<JoinGroupResponse>(a, join_request(a_id), 9);
+  EXPECT_EQ(rejoined.generation_id, 3);
+  EXPECT_EQ(rejoined.members.size(), 1u);
+  EXPECT_EQ(heartbeat(b, b_id, 2).error_code, kUnknownMemberId);
+}
+
+TEST_F(GroupsProtocolTest, CommittedOffsetsAndGroupsSurviveARestart) {
+  {
+    RawClient client(broker_->port());
+    const std::string member = member_id_for(client);
+    call<JoinGroupResponse>(client, join_request(member), 9);
+    call<SyncGroupResponse>(client, sync_request(member, 1), 5);
+    commit(client, "jgroup", 1, member, 10, 9);
+    commit(client, "jgroup", 1, member, 20, 9);  // the latest wins
+    commit(client, "simple", -1, "", 5, 8);
+  }
+  broker_.reset();
+  start();
+  RawClient client(broker_->port());
+  auto fetched = fetch_offsets(client, "jgroup", 8, true);
+  const auto& parts = fetched.groups.at(0).topics.at(0).partitions;
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].committed_offset, 20);
+  EXPECT_EQ(parts[0].metadata, "meta-0");
+  EXPECT_EQ(parts[1].committed_offset, 21);
+  EXPECT_EQ(fetch_offsets(client, "simple", 9, false)
+                .groups.at(0)
+                .topics.at(0)
+                .partitions.at(0)
+                .committed_offset,
+            5);
+  DescribeGroupsRequest describe;
+  describe.groups = {"jgroup"};
+  auto described = call<DescribeGroupsResponse>(client, describe, 5);
+  EXPECT_EQ(described.groups.at(0).group_state, "Stable");
+  EXPECT_EQ(described.groups.at(0).members.size(), 1u);
+}
+
+}  // namespace
+}  // namespace kb::testing

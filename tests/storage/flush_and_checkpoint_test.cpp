@@ -1,0 +1,318 @@
+// The storage side of durability: Kafka's offset checkpoint files, the sync
+// worker that runs fdatasync off the event loop, flush snapshots and recovery
+// points, log.roll.ms, and how much start-up recovery scans given a clean
+// shutdown or a recovery point.
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "kb/storage/offset_checkpoint.hpp"
+#include "kb/storage/partition_log.hpp"
+#include "kb/storage/sync_worker.hpp"
+#include "storage_test_util.hpp"
+
+namespace kb::storage {
+namespace {
+
+namespace fs = std::filesystem;
+using test::ByteVec;
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// ---- checkpoint files ----
+
+TEST(OffsetCheckpoint, FormatIsKafkasText) {
+  OffsetCheckpoint offsets;
+  offsets[{"orders", 1}] = 42;
+  offsets[{"orders", 0}] = 7;
+  offsets[{"a-b.c_d", 12}] = 0;
+  EXPECT_EQ(format_offset_checkpoint(offsets), "0\n3\na-b.c_d 12 0\norders 0 7\norders 1 42\n");
+  EXPECT_EQ(format_offset_checkpoint({}), "0\n0\n");
+}
+
+TEST(OffsetCheckpoint, RoundTripsThroughAFile) {
+  test::TempDir dir;
+  OffsetCheckpoint offsets;
+  for (int32_t p = 0; p < 50; ++p) offsets[{"topic-" + std::to_string(p % 7), p}] = p * 1000;
+  const fs::path path = dir.path() / kRecoveryPointCheckpointFile;
+  ASSERT_TRUE(write_offset_checkpoint(path, offsets).ok());
+  EXPECT_FALSE(fs::exists(path.string() + ".tmp"));
+  auto read = read_offset_checkpoint(path);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(*read, offsets);
+}
+
+TEST(OffsetCheckpoint, AbsentFileIsEmpty) {
+  test::TempDir dir;
+  auto read = read_offset_checkpoint(dir.path() / "nothing");
+  ASSERT_TRUE(read.ok());
+  EXPECT_TRUE(read->empty());
+}
+
+TEST(OffsetCheckpoint, MalformedTextIsRefused) {
+  for (std::string_view text : {"", "1\n0\n", "0\n", "0\nx\n", "0\n2\nt 0 1\n", "0\n1\nt 0\n",
+                                "0\n1\nt x 1\n", "0\n1\nt -1 5\n", "0\n1\nt 0 1\nu 0 2\n"}) {
+    EXPECT_FALSE(parse_offset_checkpoint(text).ok()) << "'" << text << "'";
+  }
+  auto windows = parse_offset_checkpoint("0\r\n1\r\nt 3 9\r\n");
+  ASSERT_TRUE(windows.ok());
+  EXPECT_EQ((windows->at({"t", 3})), 9);
+}
+
+// ---- sync worker ----
+
+bool wait_readable(int fd, int timeout_ms) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, timeout_ms) == 1;
+}
+
+TEST(SyncWorker, SyncsFilesWritesCheckpointsAndSignalsCompletion) {
+  test::TempDir dir;
+  SyncWorker worker(2);
+  EXPECT_FALSE(wait_readable(worker.completion_fd(), 0));
+
+  const fs::path data = dir.path() / "data";
+  const int fd = ::open(data.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "abc", 3), 3);
+  SyncJob job;
+  job.id = 7;
+  job.files.push_back(std::make_shared<OpenFile>(fd, data));
+  job.writes.emplace_back(dir.path() / "cp", "0\n0\n");
+  worker.submit(std::move(job));
+
+  ASSERT_TRUE(wait_readable(worker.completion_fd(), 5000));
+  auto done = worker.take_completed();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].id, 7u);
+  EXPECT_TRUE(done[0].status.ok());
+  EXPECT_EQ(read_text(dir.path() / "cp"), "0\n0\n");
+  // Taken: the eventfd is quiet again.
+  EXPECT_FALSE(wait_readable(worker.completion_fd(), 0));
+  EXPECT_EQ(worker.in_flight(), 0u);
+}
+
+TEST(SyncWorker, ReportsAFailedSync) {
+  SyncWorker worker(1);
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  ::close(pipe_fds[1]);
+  SyncJob job;
+  job.id = 1;
+  job.files.push_back(std::make_shared<OpenFile>(pipe_fds[0], "a pipe"));  // fdatasync: EINVAL
+  worker.submit(std::move(job));
+  worker.wait_idle();
+  auto done = worker.take_completed();
+  ASSERT_EQ(done.size(), 1u);
+  ASSERT_FALSE(done[0].status.ok());
+  EXPECT_NE(done[0].status.error().message.find("a pipe"), std::string::npos);
+}
+
+TEST(SyncWorker, ManyJobsAllCompleteOnce) {
+  test::TempDir dir;
+  SyncWorker worker(3);
+  const fs::path data = dir.path() / "data";
+  const int fd = ::open(data.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  auto file = std::make_shared<OpenFile>(fd, data);
+  for (uint64_t id = 1; id <= 40; ++id) {
+    SyncJob job;
+    job.id = id;
+    job.files.push_back(file);
+    worker.submit(std::move(job));
+  }
+  std::vector<bool> seen(41, false);
+  size_t count = 0;
+  while (count < 40) {
+    ASSERT_TRUE(wait_readable(worker.completion_fd(), 5000));
+    for (auto& job : worker.take_completed()) {
+      ASSERT_FALSE(seen[job.id]) << job.id;
+      seen[job.id] = true;
+      EXPECT_TRUE(job.status.ok());
+      ++count;
+    }
+  }
+  EXPECT_EQ(file.use_count(), 1) << "jobs release their files once done";
+}
+
+// ---- flush snapshots, recovery points, roll by time ----
+
+std::unique_ptr<PartitionLog> new_log(const test::TempDir& dir, PartitionLogOptions options = {}) {
+  auto log = PartitionLog::create(dir.path(), "t", 0, kb::wire::Uuid{}, options);
+  EXPECT_TRUE(log.ok()) << log.error().message;
+  return log.ok() ? std::move(log.value()) : nullptr;
+}
+
+TEST(PartitionLogFlush, SnapshotCoversTheLogEndAndSurvivesARoll) {
+  test::TempDir dir;
+  PartitionLogOptions options;
+  options.segment_bytes = 300;
+  auto log = new_log(dir, options);
+  ASSERT_TRUE(log);
+  EXPECT_FALSE(log->has_unflushed());
+  ByteVec batch = test::make_batch(0, 3, 1700000000000, 40);
+  ASSERT_TRUE(log->append(batch).ok());
+  EXPECT_TRUE(log->has_unflushed());
+  EXPECT_EQ(log->recovery_point(), 0);
+
+  auto snapshot = log->flush_snapshot();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.error().message;
+  EXPECT_EQ(snapshot->end_offset, 3);
+  EXPECT_EQ(snapshot->data_files.size(), 1u);   // .log
+  EXPECT_EQ(snapshot->index_files.size(), 2u);  // .index, .timeindex
+
+  // Appends that roll the segment meanwhile leave the snapshot's files usable,
+  // and do not sync the rolled segment themselves: the next flush does.
+  for (int i = 0; i < 4; ++i) {
+    ByteVec more = test::make_batch(0, 3, 1700000000000, 40);
+    ASSERT_TRUE(log->append(more).ok());
+  }
+  const size_t segments = log->segment_count();
+  ASSERT_GT(segments, 1u);
+  EXPECT_TRUE(log->has_unsynced_rolled_segments());
+  EXPECT_EQ(log->recovery_point(), 0);
+  for (const auto* files : {&snapshot->data_files, &snapshot->index_files})
+    for (const auto& f : *files) EXPECT_EQ(::fdatasync(f->fd()), 0) << f->path();
+  log->mark_flushed(snapshot->end_offset);
+  EXPECT_EQ(log->recovery_point(), 3);
+
+  auto next = log->flush_snapshot();
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->end_offset, log->log_end_offset());
+  EXPECT_EQ(next->data_files.size(), segments) << "every rolled .log and the active one";
+  EXPECT_FALSE(log->has_unsynced_rolled_segments()) << "handed over to the snapshot";
+  for (const auto* files : {&next->data_files, &next->index_files})
+    for (const auto& f : *files) EXPECT_EQ(::fdatasync(f->fd()), 0) << f->path();
+  log->mark_flushed(next->end_offset);
+  EXPECT_EQ(log->recovery_point(), log->log_end_offset());
+  EXPECT_FALSE(log->has_unflushed());
+
+  // flush() does the same in place, rolled segments included.
+  for (int i = 0; i < 4; ++i) {
+    ByteVec more = test::make_batch(0, 3, 1700000000000, 40);
+    ASSERT_TRUE(log->append(more).ok());
+  }
+  EXPECT_TRUE(log->has_unsynced_rolled_segments());
+  ASSERT_TRUE(log->flush().ok());
+  EXPECT_FALSE(log->has_unsynced_rolled_segments());
+  EXPECT_EQ(log->recovery_point(), log->log_end_offset());
+}
+
+TEST(PartitionLogRoll, RollsWhenABatchIsLogRollMsNewerThanTheSegmentsFirst) {
+  test::TempDir dir;
+  PartitionLogOptions options;
+  options.roll_ms = 1000;
+  auto log = new_log(dir, options);
+  ASSERT_TRUE(log);
+  const int64_t t0 = 1700000000000;
+  for (int64_t t : {t0, t0 + 400, t0 + 1000}) {
+    ByteVec b = test::make_batch(0, 1, t);
+    ASSERT_TRUE(log->append(b).ok());
+  }
+  EXPECT_EQ(log->segment_count(), 1u) << "1000 ms is not more than log.roll.ms";
+  ByteVec late = test::make_batch(0, 1, t0 + 1001);
+  ASSERT_TRUE(log->append(late).ok());
+  EXPECT_EQ(log->segment_base_offsets(), (std::vector<int64_t>{0, 3}));
+  ByteVec next = test::make_batch(0, 1, t0 + 1500);
+  ASSERT_TRUE(log->append(next).ok());
+  EXPECT_EQ(log->segment_count(), 2u) << "the new segment's age counts from its own first batch";
+
+  // After a reopen the active segment's first batch is read back from disk.
+  log.reset();
+  auto reopened = PartitionLog::open(dir.path() / "t-0", options);
+  ASSERT_TRUE(reopened.ok());
+  ByteVec again = test::make_batch(0, 1, t0 + 1001 + 1001);
+  ASSERT_TRUE((*reopened)->append(again).ok());
+  EXPECT_EQ((*reopened)->segment_base_offsets(), (std::vector<int64_t>{0, 3, 5}));
+}
+
+// ---- recovery at start-up ----
+
+// Three batches of 3 records, then the middle one's last byte flipped: its
+// CRC fails, its length is intact.
+struct DamagedMiddle {
+  test::TempDir dir;
+  fs::path partition;
+  PartitionLogOptions options;
+  explicit DamagedMiddle(uint32_t index_interval) {
+    options.index_interval_bytes = index_interval;
+    auto log = new_log(dir, options);
+    std::vector<size_t> ends;
+    for (int i = 0; i < 3; ++i) {
+      ByteVec b = test::make_batch(0, 3);
+      EXPECT_TRUE(log->append(b).ok());
+      ends.push_back(b.size() * static_cast<size_t>(i + 1));
+    }
+    log.reset();
+    partition = dir.path() / "t-0";
+    const fs::path segment = partition / segment_file_name(0, ".log");
+    const int fd = ::open(segment.c_str(), O_RDWR | O_CLOEXEC);
+    uint8_t byte = 0;
+    EXPECT_EQ(::pread(fd, &byte, 1, static_cast<off_t>(ends[1] - 1)), 1);
+    byte ^= 0x5a;
+    EXPECT_EQ(::pwrite(fd, &byte, 1, static_cast<off_t>(ends[1] - 1)), 1);
+    ::close(fd);
+  }
+};
+
+TEST(PartitionLogRecovery, CleanShutdownTrustsTheFiles) {
+  DamagedMiddle damaged(4096);
+  RecoveryHint hint;
+  hint.clean_shutdown = true;
+  auto log = PartitionLog::open(damaged.partition, damaged.options, hint);
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ((*log)->log_end_offset(), 9) << "no CRC scan after a clean shutdown";
+  EXPECT_EQ((*log)->recovery_point(), 9);
+}
+
+TEST(PartitionLogRecovery, RecoveryPointBeforeTheDamageScansFromIt) {
+  // Every batch indexed: without a recovery point only the last batch is
+  // checked, and the damage before it goes unnoticed.
+  {
+    DamagedMiddle damaged(1);
+    auto log = PartitionLog::open(damaged.partition, damaged.options);
+    ASSERT_TRUE(log.ok());
+    EXPECT_EQ((*log)->log_end_offset(), 9);
+  }
+  {
+    DamagedMiddle damaged(1);
+    RecoveryHint hint;
+    hint.recovery_point = 3;  // the first batch was synced
+    auto log = PartitionLog::open(damaged.partition, damaged.options, hint);
+    ASSERT_TRUE(log.ok());
+    EXPECT_EQ((*log)->log_end_offset(), 3) << "the damaged batch and all after it are cut";
+    EXPECT_EQ((*log)->recovery_point(), 3);
+  }
+  {
+    DamagedMiddle damaged(1);
+    RecoveryHint hint;
+    hint.recovery_point = 9;  // all of it was synced: only the tail is checked
+    auto log = PartitionLog::open(damaged.partition, damaged.options, hint);
+    ASSERT_TRUE(log.ok());
+    EXPECT_EQ((*log)->log_end_offset(), 9);
+  }
+}
+
+TEST(PartitionLogRecovery, CleanShutdownStillRecoversATornTail) {
+  DamagedMiddle damaged(4096);
+  const fs::path segment = damaged.partition / segment_file_name(0, ".log");
+  fs::resize_file(segment, fs::file_size(segment) - 5);
+  RecoveryHint hint;
+  hint.clean_shutdown = true;
+  hint.recovery_point = 0;
+  auto log = PartitionLog::open(damaged.partition, damaged.options, hint);
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ((*log)->log_end_offset(), 3) << "a cut batch is structural: recovery runs";
+}
+
+}  // namespace
+}  // namespace kb::storage
