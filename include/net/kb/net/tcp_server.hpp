@@ -145,7 +145,7 @@ struct ServerOptions {
   // copy delivered more MB/s to a loopback consumer (it won every one of 8
   // interleaved rounds, by 2-30%), though sendfile spent ~10% less CPU per GB.
   FileSendMode file_send = FileSendMode::kCopy;
-  size_t file_copy_chunk = 1024 * 1024;
+  size_t file_copy_chunk = size_t{1024} * 1024;
 };
 
 struct Endpoint {
