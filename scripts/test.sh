@@ -12,6 +12,9 @@ echo "== Formatting (.clang-format)"
 # shellcheck disable=SC2046
 clang-format --dry-run --Werror $(git ls-files '*.cpp' '*.hpp' 2>/dev/null || find src include tests bench -name '*.[ch]pp')
 
+echo "== clang-tidy (.clang-tidy) on src/"
+scripts/tidy.sh
+
 echo "== Release build and tests"
 cmake -G Ninja -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DKB_BUILD_TESTS=ON >/dev/null
 cmake --build build/release -j "$jobs"
@@ -23,3 +26,6 @@ cmake -G Ninja -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DKB_SANITIZE=ON -DKB
 cmake --build build/asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan --output-on-failure -j "$jobs" --timeout 600
+
+echo "== Fuzzers (libFuzzer + ASan/UBSan, 20 s each; scripts/fuzz.sh 600 for a longer run)"
+scripts/fuzz.sh 20

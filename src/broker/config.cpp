@@ -203,6 +203,10 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
   v = c.max_connections;
   if (ok) ok = b.parse_int("max.connections", 1, std::numeric_limits<int32_t>::max(), v);
   c.max_connections = static_cast<int32_t>(v);
+  v = c.socket_output_buffer_bytes;
+  if (ok)
+    ok = b.parse_int("kb.socket.output.buffer.bytes", 1024, std::numeric_limits<int32_t>::max(), v);
+  c.socket_output_buffer_bytes = static_cast<int32_t>(v);
 
   // Topics and logs.
   constexpr int64_t kIntMax = std::numeric_limits<int32_t>::max();

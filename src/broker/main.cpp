@@ -168,6 +168,7 @@ int main(int argc, char** argv) {
   options.max_frame_size = static_cast<size_t>(config.socket_request_max_bytes);
   options.min_frame_size = 8;  // api key, api version, correlation id
   options.max_connections = static_cast<size_t>(config.max_connections);
+  options.output_high_water = static_cast<size_t>(config.socket_output_buffer_bytes);
 
   std::vector<std::unique_ptr<kb::net::TcpServer>> servers;
   for (const auto& listener : config.listeners) {

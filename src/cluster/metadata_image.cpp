@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "kb/cluster/config_catalog.hpp"
+#include "kb/cluster/topic_admin.hpp"
 
 namespace kb::cluster {
 
@@ -21,7 +22,15 @@ void apply_metadata_record(BrokerState& state, const storage::MetadataRecord& re
   TopicTable& topics = state.topics;
   std::visit(
       Overloaded{
-          [&](const storage::TopicRecord& r) { topics.add_topic(r.name, r.topic_id); },
+          [&](const storage::TopicRecord& r) {
+            // The name becomes a directory name: a damaged or forged log must
+            // not lead the broker outside its log directory.
+            if (std::string problem = topic_name_problem(r.name); !problem.empty()) {
+              spdlog::warn("metadata: skipping topic record with an invalid name: {}", problem);
+              return;
+            }
+            topics.add_topic(r.name, r.topic_id);
+          },
           [&](const storage::PartitionRecord& r) {
             PartitionInfo p;
             p.partition_index = r.partition_id;

@@ -1,11 +1,17 @@
 #include "kb/cluster/partition_logs.hpp"
 
+#include "kb/cluster/topic_admin.hpp"
+
 namespace kb::cluster {
 
 storage::Result<storage::PartitionLog*> PartitionLogs::find(std::string_view topic,
                                                             int32_t partition) {
   Key key{std::string(topic), partition};
   if (auto it = open_.find(key); it != open_.end()) return it->second.get();
+  // Every caller checked the name already; this keeps any path that forgot
+  // from reaching outside the log directory.
+  if (std::string problem = topic_name_problem(topic); !problem.empty())
+    return storage::Error{"invalid topic name: " + problem};
   auto dir = log_dir_ / storage::partition_dir_name(topic, partition);
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) return static_cast<storage::PartitionLog*>(nullptr);

@@ -10,6 +10,35 @@
 
 namespace kb::cluster {
 
+namespace {
+
+// What Kafka keeps at the top of a log directory besides partition directories.
+bool is_kafka_log_dir_file(std::string_view name) {
+  return name == storage::kMetaPropertiesFile || name == storage::kMetadataPartitionDir ||
+         name.ends_with("-offset-checkpoint") || name == ".lock" || name == "bootstrap.checkpoint";
+}
+
+// One pass over the directory, so that what the broker ignores is said at
+// start-up rather than discovered later: files it does not know, and
+// partition directories of topics the metadata log does not have.
+void report_unknown_entries(const std::filesystem::path& log_dir, const TopicTable& topics) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(log_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (is_kafka_log_dir_file(name)) continue;
+    auto partition = storage::parse_partition_dir_name(name);
+    if (partition && entry.is_directory(ec)) {
+      const TopicInfo* topic = topics.find(partition->topic);
+      if (topic == nullptr || topic->partition(partition->partition) == nullptr)
+        spdlog::warn("log directory: skipping {}: no such partition in the metadata log", name);
+      continue;
+    }
+    spdlog::warn("log directory: skipping unknown entry {}", name);
+  }
+}
+
+}  // namespace
+
 storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
   std::error_code ec;
   std::filesystem::create_directories(options.log_dir, ec);
@@ -42,6 +71,7 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
   }
   // Directories a topic deletion marked but a crash kept from removing.
   remove_deleted_partition_dirs(options.log_dir);
+  report_unknown_entries(options.log_dir, state.topics);
   state.logs = std::make_unique<PartitionLogs>(options.log_dir, options.partition_options);
 
   // Kafka's marker of a clean shutdown: partition logs can be opened without

@@ -54,7 +54,7 @@ storage::Status append_metadata(BrokerState& state,
     if (!created) return created.error();
     state.metadata_log = std::move(created.value());
     if (state.metadata_log->log_end_offset() == 0)
-      all.push_back(storage::FeatureLevelRecord{"metadata.version", kBootstrapMetadataVersion});
+      all.emplace_back(storage::FeatureLevelRecord{"metadata.version", kBootstrapMetadataVersion});
   }
   all.insert(all.end(), records.begin(), records.end());
 
@@ -298,10 +298,10 @@ CreateTopicResult create_topic(BrokerState& state, const NewTopic& topic, bool v
 
   std::vector<storage::MetadataRecord> records;
   // Kafka's controller order: the topic, its configs, its partitions.
-  records.push_back(storage::TopicRecord{name, id});
+  records.emplace_back(storage::TopicRecord{name, id});
   for (const auto& [key, value] : topic.configs)
-    records.push_back(storage::ConfigRecord{kTopicResource, name, key, value});
-  for (int32_t p = 0; p < partitions; ++p) records.push_back(partition_record(state, id, p));
+    records.emplace_back(storage::ConfigRecord{kTopicResource, name, key, value});
+  for (int32_t p = 0; p < partitions; ++p) records.emplace_back(partition_record(state, id, p));
   if (auto appended = append_metadata(state, records); !appended.ok()) {
     spdlog::error("creating topic {}: {}", name, appended.error().message);
     return fail(AdminError::kStorage, appended.error().message);
@@ -397,7 +397,7 @@ AdminResult create_partitions(BrokerState& state, std::string_view name, int32_t
 
   const wire::Uuid id = topic->id;
   std::vector<storage::MetadataRecord> records;
-  for (int32_t p = current; p < count; ++p) records.push_back(partition_record(state, id, p));
+  for (int32_t p = current; p < count; ++p) records.emplace_back(partition_record(state, id, p));
   if (auto appended = append_metadata(state, records); !appended.ok()) {
     spdlog::error("adding partitions to {}: {}", name, appended.error().message);
     return {AdminError::kStorage, appended.error().message};

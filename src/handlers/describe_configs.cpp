@@ -80,8 +80,9 @@ Result describe_broker(const cluster::BrokerState& state, Result result, const O
     if (it == state.configs.end()) return result;
     const auto& defs = cluster::broker_config_defs();
     for (const auto& [key, value] : it->second) {
-      auto def = std::find_if(defs.begin(), defs.end(),
-                              [&](const cluster::ConfigDef& d) { return d.name == key; });
+      auto def = std::find_if(
+          defs.begin(), defs.end(),
+          [&wanted_key = key](const cluster::ConfigDef& d) { return d.name == wanted_key; });
       if (def == defs.end() || !wanted(options, key)) continue;
       cluster::EffectiveConfig c;
       c.def = &*def;

@@ -102,7 +102,8 @@ void EventLoop::run() {
   running_ = true;
   epoll_event events[kMaxEventsPerTurn];
   while (running_) {
-    // By index: a hook may add another.
+    // By index: a hook may add another (which would invalidate a range-for).
+    // NOLINTNEXTLINE(modernize-loop-convert)
     for (size_t i = 0; i < before_sleep_.size(); ++i) before_sleep_[i]();
     if (!running_) break;
     int n = epoll_wait(epoll_fd_, events, kMaxEventsPerTurn, next_timeout_ms());

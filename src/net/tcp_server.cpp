@@ -114,7 +114,7 @@ void Connection::read_input() {
   if (!input_.empty() && input_.size() >= 4) {
     size_t frame_total = size_t{read_be32(input_.data())} + 4;
     if (frame_total > input_.size())
-      want = std::max(chunk, std::min<size_t>(frame_total - input_.size(), 1024 * 1024));
+      want = std::max(chunk, std::min<size_t>(frame_total - input_.size(), size_t{1024} * 1024));
   }
   ssize_t n = ::recv(fd_, in.prepare(want), want, 0);
   if (n == 0) {

@@ -26,12 +26,16 @@ std::optional<int32_t> parse_int32(std::string_view s) {
 }
 
 // Java's store() escapes these in keys and values, and blanks that would
-// otherwise end a key or be trimmed from the start of a value.
+// otherwise end a key or be trimmed from the start of a value. Trailing blanks
+// are escaped too: the parser trims them from a value (a rewrite must keep
+// what it read; Java reads "\ " as a blank anywhere).
 std::string escape(std::string_view s, bool is_key) {
   std::string out;
+  const size_t trailing_from =
+      s.find_last_not_of(' ') == std::string_view::npos ? 0 : s.find_last_not_of(' ') + 1;
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
-    if (c == ' ' && (is_key || i == 0)) {
+    if (c == ' ' && (is_key || i == 0 || i >= trailing_from)) {
       out += "\\ ";
       continue;
     }

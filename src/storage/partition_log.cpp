@@ -28,7 +28,7 @@ constexpr std::string_view kLogSuffix = ".log";
 constexpr std::string_view kIndexSuffix = ".index";
 constexpr std::string_view kTimeIndexSuffix = ".timeindex";
 // Header-only scans (reads, lookups) touch little of each batch.
-constexpr size_t kHeaderScanReadAhead = 16 * 1024;
+constexpr size_t kHeaderScanReadAhead = size_t{16} * 1024;
 
 int64_t wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -19,8 +19,8 @@ namespace {
 
 constexpr int32_t kMaxSequence = std::numeric_limits<int32_t>::max();
 // Each read() during a load covers at most this much of a segment.
-constexpr uint64_t kLoadChunkBytes = 8u * 1024 * 1024;
-constexpr size_t kLoadReadAhead = 16 * 1024;
+constexpr uint64_t kLoadChunkBytes = uint64_t{8} * 1024 * 1024;
+constexpr size_t kLoadReadAhead = size_t{16} * 1024;
 
 constexpr int16_t kSnapshotVersion = 1;
 constexpr size_t kSnapshotCrcAt = 2;
@@ -141,7 +141,10 @@ std::vector<uint8_t> encode_producer_snapshot(const ProducerStateTable& table) {
   for (const auto& [id, entry] : table.producers())
     entries += std::max<size_t>(entry.batches.size(), 1);
   w.int32(static_cast<int32_t>(entries));
-  for (const auto& [id, entry] : table.producers()) {
+  for (const auto& producer : table.producers()) {
+    // Named, not a structured binding: clang 14 (the fuzz build) cannot capture those.
+    const auto& id = producer.first;
+    const auto& entry = producer.second;
     auto write = [&](int32_t last_sequence, int64_t last_offset, int32_t offset_delta,
                      int64_t timestamp) {
       w.int64(id);
@@ -225,6 +228,7 @@ Result<ProducerStateTable> load_producer_state(PartitionLog& log) {
   // The newest snapshot inside the log; one beyond its end (a lost tail) or
   // before its start is useless.
   auto snapshots = list_snapshots(log.dir());
+  // NOLINTNEXTLINE(modernize-loop-convert): newest first, and the iterator names the snapshot
   for (auto it = snapshots.rbegin(); it != snapshots.rend(); ++it) {
     if (it->first > log.log_end_offset() || it->first < log.log_start_offset()) continue;
     auto bytes = detail::read_file_bytes(it->second);

@@ -453,6 +453,7 @@ TEST(ConfigKeys, NumericLimits) {
   BrokerConfig c = parse_ok("socket.request.max.bytes=64\nmax.connections=1\nnode.id=0\n");
   EXPECT_EQ(c.socket_request_max_bytes, 64);
   EXPECT_EQ(c.max_connections, 1);
+  EXPECT_EQ(parse_ok("kb.socket.output.buffer.bytes=65536\n").socket_output_buffer_bytes, 65536);
   EXPECT_EQ(c.node_id, 0);
   EXPECT_EQ(parse_ok("node.id=2147483647\n").node_id, 2147483647);
 }
@@ -595,6 +596,8 @@ TEST(ConfigErrors, SocketRequestMaxBytesTooSmall) {
 
 TEST(ConfigErrors, MaxConnectionsZero) {
   expect_error("max.connections=0\n", {"server.properties:1", "max.connections"});
+  expect_error("kb.socket.output.buffer.bytes=10\n",
+               {"server.properties:1", "kb.socket.output.buffer.bytes"});
 }
 
 TEST(ConfigErrors, EmptyLogDirs) {

@@ -45,14 +45,6 @@ std::vector<uint8_t> make_batch(int count, const std::string& tag,
   return builder.build();
 }
 
-// What the broker stores for a sent batch: the base offset and the leader
-// epoch (0 in the written metadata) are assigned, nothing else changes.
-std::vector<uint8_t> as_stored(std::vector<uint8_t> batch, int64_t base_offset) {
-  storage::set_base_offset(batch, base_offset);
-  storage::set_partition_leader_epoch(batch, 0);
-  return batch;
-}
-
 KafkaTopicSpec empty_topic(std::string name, int32_t partitions) {
   KafkaTopicSpec t;
   t.name = std::move(name);

@@ -71,6 +71,18 @@ TEST(MetaProperties, FormatParsesBack) {
   EXPECT_EQ(*back, p);
 }
 
+// Found by the properties fuzzer: the parser trims a value's trailing blanks,
+// so a rewrite must escape them to keep what it read.
+TEST(MetaProperties, BlanksAtEitherEndOfAValueSurviveARewrite) {
+  MetaProperties p;
+  p.cluster_id = generate_cluster_id();
+  p.node_id = 1;
+  p.other = {{"trailing", "/tmp/kb  "}, {"both", " x "}, {"blank", "  "}};
+  auto back = parse_meta_properties(format_meta_properties(p));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(*back, p);
+}
+
 TEST(MetaProperties, CreatesThenReadsBack) {
   test::TempDir dir;
   const auto log_dir = dir.path() / "data";

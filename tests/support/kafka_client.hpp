@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "kb/base/byte_buffer.hpp"
+#include "kb/protocol/api_key.hpp"
 #include "kb/protocol/header.hpp"
 #include "kb/wire/serde.hpp"
 #include "kb/wire/writer.hpp"
@@ -162,6 +163,23 @@ Response decode_response(const std::vector<uint8_t>& body, int16_t version) {
   if (!r.ok()) throw std::runtime_error("response does not decode");
   if (!r.at_end()) throw std::runtime_error("response has trailing bytes");
   return response;
+}
+
+// One request and its response on `client`. The decoded response views
+// `body`, which must outlive it. Throws when the broker closes the connection.
+template <class Response, class Request>
+Response call(RawClient& client, const Request& request, int16_t version,
+              std::vector<uint8_t>& body, int32_t correlation_id = 1) {
+  client.send_bytes(encode_request(request, version, correlation_id));
+  auto frame = client.read_frame();
+  if (!frame) throw std::runtime_error("broker closed the connection");
+  // ApiVersions answers with response header v0 at every version.
+  const bool flexible_header =
+      version >= Response::kFirstFlexible && Response::kApiKey != protocol::ApiKey::kApiVersions;
+  auto split = split_response(*frame, flexible_header);
+  if (split.correlation_id != correlation_id) throw std::runtime_error("correlation id mismatch");
+  body = std::move(split.body);
+  return decode_response<Response>(body, version);
 }
 
 }  // namespace kb::testing

@@ -170,6 +170,15 @@ inline std::string offset_checkpoint(
 
 }  // namespace detail_writer
 
+// What a broker stores for a batch produced to a partition written here: the
+// base offset and the leader epoch (0 in the written metadata) are assigned,
+// nothing else changes.
+inline std::vector<uint8_t> as_stored(std::vector<uint8_t> batch, int64_t base_offset) {
+  kb::storage::set_base_offset(batch, base_offset);
+  kb::storage::set_partition_leader_epoch(batch, 0);
+  return batch;
+}
+
 inline WrittenLogDir write_kafka_log_dir(const std::filesystem::path& log_dir,
                                          const KafkaLogDirSpec& spec) {
   using namespace kb::storage;

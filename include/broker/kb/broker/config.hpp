@@ -33,6 +33,9 @@ struct BrokerConfig {
   int32_t node_id = 1;
   int32_t socket_request_max_bytes = 104857600;
   int32_t max_connections = 100000;
+  // Unsent responses one connection may queue before the broker stops
+  // reading its requests (kb.socket.output.buffer.bytes, this broker's own key).
+  int32_t socket_output_buffer_bytes = 4 * 1024 * 1024;
   bool auto_create_topics = true;  // auto.create.topics.enable
   int32_t num_partitions = 1;      // num.partitions
   cluster::LogConfig log;          // message.max.bytes, log.segment.bytes, log.flush.*, ...

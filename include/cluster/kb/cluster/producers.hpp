@@ -41,8 +41,8 @@ storage::Result<int64_t> allocate_producer_id(BrokerState& state);
 // the same name starts afresh.
 // Kafka's producer.id.expiration.ms and producer.id.expiration.check.interval.ms
 // defaults: a producer silent for a day is forgotten, checked every ten minutes.
-inline constexpr int64_t kProducerIdExpirationMs = 24 * 60 * 60 * 1000;
-inline constexpr int64_t kProducerExpirationCheckIntervalMs = 10 * 60 * 1000;
+inline constexpr int64_t kProducerIdExpirationMs = int64_t{24} * 60 * 60 * 1000;
+inline constexpr int64_t kProducerExpirationCheckIntervalMs = int64_t{10} * 60 * 1000;
 
 class ProducerStates {
  public:

@@ -54,7 +54,7 @@ struct GroupConfig {
   int32_t offsets_partitions = 50;                         // offsets.topic.num.partitions
   int32_t max_metadata_bytes = 4096;                       // offset.metadata.max.bytes
   int32_t offsets_segment_bytes = 104857600;               // offsets.topic.segment.bytes
-  int64_t offsets_retention_ms = 7 * 24 * 3600 * 1000LL;   // offsets.retention.minutes
+  int64_t offsets_retention_ms = 7LL * 24 * 3600 * 1000;   // offsets.retention.minutes
   int64_t retention_check_interval_ms = 600000;            // offsets.retention.check.interval.ms
 };
 
@@ -72,6 +72,7 @@ class GroupStore {
 struct RequestKey {
   uint64_t connection = 0;
   int32_t correlation_id = 0;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads the defaulted <=>
   auto operator<=>(const RequestKey&) const = default;
 };
 

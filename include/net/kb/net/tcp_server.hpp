@@ -132,11 +132,11 @@ enum class FileSendMode { kSendfile, kCopy };
 struct ServerOptions {
   // Frames declaring a size outside [min, max] close the connection.
   size_t min_frame_size = 8;
-  size_t max_frame_size = 100 * 1024 * 1024;
+  size_t max_frame_size = size_t{100} * 1024 * 1024;
   // A connection whose unsent output exceeds this is not read until it drains.
-  size_t output_high_water = 4 * 1024 * 1024;
+  size_t output_high_water = size_t{4} * 1024 * 1024;
   // Bytes read from one connection in one turn (bounded so no client starves others).
-  size_t read_chunk = 64 * 1024;
+  size_t read_chunk = size_t{64} * 1024;
   // Further connections are accepted and closed at once.
   size_t max_connections = 100'000;
   // How file ranges in the output reach the socket: pread into one reused
@@ -145,7 +145,7 @@ struct ServerOptions {
   // copy delivered more MB/s to a loopback consumer (it won every one of 8
   // interleaved rounds, by 2-30%), though sendfile spent ~10% less CPU per GB.
   FileSendMode file_send = FileSendMode::kCopy;
-  size_t file_copy_chunk = 1024 * 1024;
+  size_t file_copy_chunk = size_t{1024} * 1024;
 };
 
 struct Endpoint {

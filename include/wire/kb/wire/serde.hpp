@@ -164,7 +164,10 @@ class Decoder {
       s.reset();
       return;
     }
-    (*this)(s.emplace());
+    // Not s.emplace(): clang 14 (the fuzz build) decides a nested struct with
+    // member initializers is not default-constructible inside its enclosing class.
+    s = T{};
+    (*this)(*s);
   }
 
   // Reads a tagged-field section: known tags go to s.tagged_fields(), unknown

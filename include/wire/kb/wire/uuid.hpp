@@ -16,6 +16,7 @@ struct Uuid {
     return true;
   }
   friend bool operator==(const Uuid&, const Uuid&) = default;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads the defaulted <=>
   friend auto operator<=>(const Uuid&, const Uuid&) = default;
 
   // Kafka's text form: URL-safe base64 without padding (22 characters).

@@ -1,0 +1,393 @@
+// Hostile clients against a running broker: measures the ApiVersions latency of one
+// well-behaved client (a request every millisecond on its own connection) while the broker is
+// idle, then while each kind of abuse runs, then all of them at once:
+//   idle-10k      10,000 connections opened and left idle
+//   slowloris     1,000 connections that each send half a frame and stop
+//   non-reader    clients that pipeline requests and never read a response
+//   bad-frames    connections sending negative, oversized and too-small frame sizes
+//   storm         new connections opened and dropped, 5,000 a second by default
+//   all           everything above together
+// For each phase it prints p50/p99/max latency, the p99 ratio to idle (target: at most 2x) and
+// the broker's RSS (from /proc, with --broker-pid).
+//
+//   kb_hostile_bench --port P [--broker-pid PID] [--seconds S] [--idle N] [--slowloris N]
+//                    [--storm-rate CONNECTIONS_PER_S]
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_kafka.hpp"
+#include "bench_net.hpp"
+
+namespace kb::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+
+struct Options {
+  uint16_t port = 0;
+  int broker_pid = 0;
+  int seconds = 5;
+  int idle_connections = 10'000;
+  int slowloris = 1'000;
+  // New connections per second in the storm. Unpaced, the storm thread takes a whole client
+  // CPU and the measurement becomes one of the client machine, not of the broker.
+  int storm_rate = 5'000;
+};
+
+// A non-blocking connection to 127.0.0.1:port (connect may still be in progress).
+Fd ConnectNonBlocking(uint16_t port, bool reset_on_close) {
+  Fd socket(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!socket.valid()) ThrowErrno("socket");
+  if (reset_on_close) {
+    // Closing with RST leaves no TIME_WAIT behind, so a storm cannot run out of ports.
+    linger l{1, 0};
+    ::setsockopt(socket.get(), SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+  }
+  const sockaddr_in address = MakeIpv4Address("127.0.0.1", port);
+  if (::connect(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) < 0 &&
+      errno != EINPROGRESS)
+    ThrowErrno("connect");
+  return socket;
+}
+
+bool WaitWritable(int fd, int timeout_ms) {
+  pollfd p{fd, POLLOUT, 0};
+  return ::poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLOUT);
+}
+
+std::string BrokerMemory(int pid) {
+  if (pid <= 0) return "-";
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line, rss = "?", peak = "?";
+  while (std::getline(status, line)) {
+    auto value = [&] {
+      auto v = line.substr(line.find(':') + 1);
+      v.erase(0, v.find_first_not_of(" \t"));
+      return v.substr(0, v.find(' '));
+    };
+    if (line.starts_with("VmRSS:")) rss = value();
+    if (line.starts_with("VmHWM:")) peak = value();
+  }
+  return std::to_string(std::stol(rss) / 1024) + " MiB (peak " +
+         std::to_string(std::stol(peak) / 1024) + ")";
+}
+
+// --- The well-behaved client ---------------------------------------------------------------------
+
+struct Latency {
+  double p50_us = 0, p99_us = 0, max_us = 0;
+  size_t samples = 0;
+  size_t failures = 0;
+};
+
+Latency Probe(uint16_t port, int seconds) {
+  Latency out;
+  std::vector<double> samples;
+  std::vector<char> body;
+  Fd socket;
+  const auto end = Clock::now() + std::chrono::seconds(seconds);
+  auto next = Clock::now();
+  uint32_t correlation = 1;
+  while (Clock::now() < end) {
+    std::this_thread::sleep_until(next);
+    next += milliseconds(1);
+    try {
+      if (!socket.valid()) socket = ConnectBlocking(port, milliseconds(5000));
+      const std::string request = EncodeApiVersionsV4Request(correlation++);
+      const auto start = Clock::now();
+      SendAll(socket.get(), request.data(), request.size());
+      ReadFrame(socket.get(), body, 1 << 20);
+      samples.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+    } catch (const std::exception&) {
+      ++out.failures;  // counted, and the next request uses a new connection
+      socket.Reset();
+    }
+  }
+  std::sort(samples.begin(), samples.end());
+  out.samples = samples.size();
+  if (!samples.empty()) {
+    out.p50_us = samples[samples.size() / 2];
+    out.p99_us = samples[std::min(samples.size() - 1, samples.size() * 99 / 100)];
+    out.max_us = samples.back();
+  }
+  return out;
+}
+
+// --- Abuse ---------------------------------------------------------------------------------------
+
+// Something hostile that runs until stopped; held connections are closed on Stop.
+class Abuse {
+ public:
+  virtual ~Abuse() { Stop(); }
+  virtual void Start() = 0;
+  void Stop() {
+    stop_ = true;
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    held_.clear();
+  }
+  std::string note;
+
+ protected:
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+  std::vector<Fd> held_;
+};
+
+class IdleConnections final : public Abuse {
+ public:
+  IdleConnections(uint16_t port, int count) : port_(port), count_(count) {}
+  void Start() override {
+    int open = 0;
+    for (int i = 0; i < count_; ++i) {
+      Fd fd = ConnectNonBlocking(port_, true);
+      if (WaitWritable(fd.get(), 2000)) ++open;
+      held_.push_back(std::move(fd));
+    }
+    note = std::to_string(open) + " connected";
+  }
+
+ private:
+  uint16_t port_;
+  int count_;
+};
+
+class Slowloris final : public Abuse {
+ public:
+  Slowloris(uint16_t port, int count) : port_(port), count_(count) {}
+  void Start() override {
+    // A frame announcing 1,000 bytes, of which only the header arrives.
+    std::string half = EncodeApiVersionsV4Request(1);
+    PutBe32(half.data(), 1000);
+    half.resize(half.size() / 2);
+    int sent = 0;
+    for (int i = 0; i < count_; ++i) {
+      Fd fd = ConnectNonBlocking(port_, true);
+      if (WaitWritable(fd.get(), 2000) && ::send(fd.get(), half.data(), half.size(),
+                                                 MSG_NOSIGNAL) == static_cast<ssize_t>(half.size()))
+        ++sent;
+      held_.push_back(std::move(fd));
+    }
+    note = std::to_string(sent) + " half frames";
+  }
+
+ private:
+  uint16_t port_;
+  int count_;
+};
+
+class NonReaders final : public Abuse {
+ public:
+  NonReaders(uint16_t port, int count) : port_(port), count_(count) {}
+  void Start() override {
+    for (int i = 0; i < count_; ++i) {
+      Fd fd = ConnectNonBlocking(port_, true);
+      int small = 4096;
+      ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+      held_.push_back(std::move(fd));
+    }
+    threads_.emplace_back([this] {
+      std::string burst;
+      for (uint32_t i = 0; i < 64; ++i) burst += EncodeApiVersionsV4Request(i);
+      while (!stop_) {
+        bool sent_any = false;
+        for (auto& fd : held_) {
+          ssize_t n = ::send(fd.get(), burst.data(), burst.size(), MSG_NOSIGNAL);
+          if (n > 0) {
+            sent_any = true;
+            sent_ += static_cast<size_t>(n);
+          }
+        }
+        // Everything is full: the broker stopped reading them, as it should.
+        if (!sent_any) std::this_thread::sleep_for(milliseconds(10));
+      }
+    });
+  }
+  ~NonReaders() override {
+    Stop();
+    std::printf("    (non-readers sent %zu KiB of requests before their sockets filled)\n",
+                sent_.load() / 1024);
+  }
+
+ private:
+  uint16_t port_;
+  int count_;
+  std::atomic<size_t> sent_{0};
+};
+
+class BadFrames final : public Abuse {
+ public:
+  explicit BadFrames(uint16_t port) : port_(port) {}
+  void Start() override {
+    threads_.emplace_back([this] {
+      const uint32_t sizes[] = {0xfffffff0u, 0x7fffffffu, 0u, 3u, 0x80000000u};
+      uint64_t closed = 0, total = 0;
+      for (size_t i = 0; !stop_; ++i) {
+        try {
+          Fd fd = ConnectNonBlocking(port_, true);
+          if (!WaitWritable(fd.get(), 1000)) continue;
+          char frame[12] = {};
+          PutBe32(frame, sizes[i % std::size(sizes)]);
+          ::send(fd.get(), frame, sizeof(frame), MSG_NOSIGNAL);
+          ++total;
+          // The broker closes such a connection: wait (bounded) for its FIN.
+          pollfd p{fd.get(), POLLIN, 0};
+          char sink[64];
+          if (::poll(&p, 1, 1000) == 1 && ::recv(fd.get(), sink, sizeof(sink), 0) == 0) ++closed;
+        } catch (const std::exception&) {
+          std::this_thread::sleep_for(milliseconds(1));
+        }
+      }
+      closed_ = closed;
+      total_ = total;
+    });
+  }
+  ~BadFrames() override {
+    Stop();
+    std::printf("    (bad frames: %lu of %lu connections closed by the broker)\n",
+                static_cast<unsigned long>(closed_), static_cast<unsigned long>(total_));
+  }
+
+ private:
+  uint16_t port_;
+  uint64_t closed_ = 0, total_ = 0;
+};
+
+class Storm final : public Abuse {
+ public:
+  Storm(uint16_t port, int rate) : port_(port), rate_(rate) {}
+  void Start() override {
+    threads_.emplace_back([this] {
+      auto next = Clock::now();
+      const auto gap = std::chrono::nanoseconds(1'000'000'000 / rate_);
+      while (!stop_) {
+        next += gap;
+        if (next > Clock::now()) std::this_thread::sleep_until(next);
+        try {
+          Fd fd = ConnectNonBlocking(port_, true);
+          WaitWritable(fd.get(), 1000);
+          ++connections_;
+        } catch (const std::exception&) {
+          std::this_thread::sleep_for(milliseconds(1));
+        }
+      }
+    });
+    started_ = Clock::now();
+  }
+  ~Storm() override {
+    Stop();
+    const double s = std::chrono::duration<double>(Clock::now() - started_).count();
+    std::printf("    (storm: %.0f connections/s)\n", static_cast<double>(connections_) / s);
+  }
+
+ private:
+  uint16_t port_;
+  int rate_;
+  std::atomic<uint64_t> connections_{0};
+  Clock::time_point started_;
+};
+
+// --- Main ----------------------------------------------------------------------------------------
+
+void PrintRow(const std::string& phase, const Latency& l, double idle_p99, const std::string& mem,
+              const std::string& note) {
+  const double ratio = idle_p99 > 0 ? l.p99_us / idle_p99 : 1.0;
+  std::printf("%-12s %8.0f %8.0f %9.0f %7.2f %-5s %8zu %6zu  %-26s %s\n", phase.c_str(), l.p50_us,
+              l.p99_us, l.max_us, ratio, ratio <= 2.0 ? "ok" : "MISS", l.samples, l.failures,
+              mem.c_str(), note.c_str());
+  std::fflush(stdout);
+}
+
+int Main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--port")
+      o.port = ParseInt<uint16_t>(flag, value, 1);
+    else if (flag == "--broker-pid")
+      o.broker_pid = ParseInt<int>(flag, value, 1);
+    else if (flag == "--seconds")
+      o.seconds = ParseInt<int>(flag, value, 1, 600);
+    else if (flag == "--idle")
+      o.idle_connections = ParseInt<int>(flag, value, 0, 60'000);
+    else if (flag == "--slowloris")
+      o.slowloris = ParseInt<int>(flag, value, 0, 60'000);
+    else if (flag == "--storm-rate")
+      o.storm_rate = ParseInt<int>(flag, value, 1, 1'000'000);
+    else
+      throw std::invalid_argument("unknown option " + flag);
+  }
+  if (o.port == 0) throw std::invalid_argument("--port is required");
+  EnsureFdLimit(static_cast<rlim_t>(o.idle_connections + o.slowloris + 1024));
+
+  std::printf("%-12s %8s %8s %9s %7s %-5s %8s %6s  %-26s %s\n", "phase", "p50 us", "p99 us",
+              "max us", "p99/idle", "", "samples", "fails", "broker RSS", "");
+  const Latency idle = Probe(o.port, o.seconds);
+  PrintRow("idle", idle, idle.p99_us, BrokerMemory(o.broker_pid), "");
+
+  using Factory = std::function<std::vector<std::unique_ptr<Abuse>>()>;
+  auto one = [](Abuse* a) {
+    std::vector<std::unique_ptr<Abuse>> v;
+    v.emplace_back(a);
+    return v;
+  };
+  const std::vector<std::pair<std::string, Factory>> phases = {
+      {"idle-10k", [&] { return one(new IdleConnections(o.port, o.idle_connections)); }},
+      {"slowloris", [&] { return one(new Slowloris(o.port, o.slowloris)); }},
+      {"non-reader", [&] { return one(new NonReaders(o.port, 8)); }},
+      {"bad-frames", [&] { return one(new BadFrames(o.port)); }},
+      {"storm", [&] { return one(new Storm(o.port, o.storm_rate)); }},
+      {"all",
+       [&] {
+         std::vector<std::unique_ptr<Abuse>> v;
+         v.emplace_back(new IdleConnections(o.port, o.idle_connections));
+         v.emplace_back(new Slowloris(o.port, o.slowloris));
+         v.emplace_back(new NonReaders(o.port, 8));
+         v.emplace_back(new BadFrames(o.port));
+         v.emplace_back(new Storm(o.port, o.storm_rate));
+         return v;
+       }},
+  };
+  for (const auto& [name, make] : phases) {
+    auto abuses = make();
+    std::string note;
+    for (auto& a : abuses) {
+      a->Start();
+      if (!a->note.empty()) note += (note.empty() ? "" : ", ") + a->note;
+    }
+    std::this_thread::sleep_for(milliseconds(500));  // let the broker take them in
+    const Latency l = Probe(o.port, o.seconds);
+    PrintRow(name, l, idle.p99_us, BrokerMemory(o.broker_pid), note);
+    abuses.clear();
+    std::this_thread::sleep_for(milliseconds(1500));  // closes and lingers settle
+  }
+  std::printf("%-12s %s after all phases\n", "final", BrokerMemory(o.broker_pid).c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace kb::bench
+
+int main(int argc, char** argv) {
+  try {
+    return kb::bench::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kb_hostile_bench: %s\n", e.what());
+    return 1;
+  }
+}

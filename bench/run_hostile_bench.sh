@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Hostile clients: ApiVersions p99 latency of a well-behaved client on an idle broker and while
+# 10,000 idle connections, 1,000 slowloris clients, clients that never read, bad frame sizes and
+# a connection storm (one at a time, then all together) hit the broker. Prints the p99 ratio to
+# idle (target: within 2x) and the broker's RSS in each phase (bound: see README, "Failure
+# behaviour").
+#
+#   bench/run_hostile_bench.sh
+#
+# Environment: KB_BENCH_SECONDS (measured seconds per phase, default 5), KB_BENCH_STORM_RATE (new
+# connections per second in the storm, default 5000), KB_BENCH_PIN (default 1: broker on CPU 1,
+# clients on CPU 0).
+set -euo pipefail
+
+readonly PHASE_SECONDS=${KB_BENCH_SECONDS:-5}
+readonly IDLE_CONNECTIONS=10000
+readonly SLOWLORIS=1000
+readonly STORM_RATE=${KB_BENCH_STORM_RATE:-5000}
+
+# shellcheck disable=SC2034  # die in lib.sh names the script with it
+BENCH_NAME=run_hostile_bench
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+start_work_dir hostile-bench
+
+# 10,000 + 1,000 connections, on both ends: the broker and the clients inherit this limit.
+readonly FDS=65536
+if [[ $(ulimit -n) != unlimited ]] && (($(ulimit -n) < FDS)); then
+  ulimit -n "$FDS" 2>/dev/null || ulimit -n "$(ulimit -Hn)" ||
+    die "cannot raise the open-file limit (hard limit: $(ulimit -Hn))"
+fi
+(($(ulimit -n) >= IDLE_CONNECTIONS + SLOWLORIS + 1024)) ||
+  die "the open-file limit $(ulimit -n) is too low for $IDLE_CONNECTIONS + $SLOWLORIS connections"
+
+build_tools bench/kb_hostile_bench kb_hostile_bench
+readonly HOSTILE=$BUILD_DIR/bench/kb_hostile_bench
+build_broker required
+warn_if_busy
+choose_placement broker clients
+
+mkdir -p "$WORK/data"
+start_broker "$WORK/data" || die "the broker did not start"
+
+printf '\n== Hostile clients: ApiVersions v4 every 1 ms from one client, %s s per phase ==\n' \
+  "$PHASE_SECONDS"
+printf '(%s; max.connections and buffer caps at their defaults)\n' "$PLACEMENT"
+bounded $((PHASE_SECONDS * 7 + 120)) "${CLIENT_ON_CPU[@]}" "$HOSTILE" --port "$BROKER_PORT" \
+  --broker-pid "$BROKER_PID" --seconds "$PHASE_SECONDS" --idle "$IDLE_CONNECTIONS" \
+  --slowloris "$SLOWLORIS" --storm-rate "$STORM_RATE" || die "kb_hostile_bench failed"
+
+kill -0 "$BROKER_PID" 2>/dev/null || {
+  tail -n 20 "$WORK/broker.log" >&2
+  die "the broker exited during the benchmark"
+}
+printf 'broker log: %s warnings (connections refused or closed for bad frames are logged)\n' \
+  "$(grep -c ' warn' "$WORK/broker.log" || true)"

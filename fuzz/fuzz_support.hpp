@@ -1,0 +1,103 @@
+#pragma once
+
+// Shared by the fuzz targets and the seed generator: a temporary directory
+// that removes itself, and the list of every request message the protocol
+// layer defines (so each can be decoded at each of its versions).
+
+#include <spdlog/spdlog.h>
+#include <stdlib.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+
+#include "kb/protocol/messages/api_versions.hpp"
+#include "kb/protocol/messages/create_partitions.hpp"
+#include "kb/protocol/messages/create_topics.hpp"
+#include "kb/protocol/messages/delete_topics.hpp"
+#include "kb/protocol/messages/describe_groups.hpp"
+#include "kb/protocol/messages/describe_topic_partitions.hpp"
+#include "kb/protocol/messages/fetch.hpp"
+#include "kb/protocol/messages/find_coordinator.hpp"
+#include "kb/protocol/messages/heartbeat.hpp"
+#include "kb/protocol/messages/init_producer_id.hpp"
+#include "kb/protocol/messages/join_group.hpp"
+#include "kb/protocol/messages/leave_group.hpp"
+#include "kb/protocol/messages/list_groups.hpp"
+#include "kb/protocol/messages/list_offsets.hpp"
+#include "kb/protocol/messages/metadata.hpp"
+#include "kb/protocol/messages/offset_commit.hpp"
+#include "kb/protocol/messages/offset_fetch.hpp"
+#include "kb/protocol/messages/produce.hpp"
+#include "kb/protocol/messages/sync_group.hpp"
+#include "kb/storage/record_batch.hpp"
+
+namespace kb::fuzz {
+
+using AllRequests = std::tuple<
+    protocol::ProduceRequest, protocol::FetchRequest, protocol::ListOffsetsRequest,
+    protocol::MetadataRequest, protocol::OffsetCommitRequest, protocol::OffsetFetchRequest,
+    protocol::FindCoordinatorRequest, protocol::JoinGroupRequest, protocol::HeartbeatRequest,
+    protocol::LeaveGroupRequest, protocol::SyncGroupRequest, protocol::DescribeGroupsRequest,
+    protocol::ListGroupsRequest, protocol::ApiVersionsRequest, protocol::CreateTopicsRequest,
+    protocol::DeleteTopicsRequest, protocol::InitProducerIdRequest,
+    protocol::CreatePartitionsRequest, protocol::DescribeTopicPartitionsRequest>;
+
+// Calls f(Request{}) for the request type of every api key.
+template <class F>
+void for_each_request(F&& f) {
+  std::apply([&](auto... requests) { (f(requests), ...); }, AllRequests{});
+}
+
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix) {
+    std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "XXXXXX")).string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline void write_file(const std::filesystem::path& path, std::span<const uint8_t> bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+// Gives every batch in `bytes` (walked by its length field) a correct CRC, so
+// mutations reach the records behind the checksum.
+inline void fix_batch_crcs(std::span<uint8_t> bytes) {
+  namespace layout = storage::batch_layout;
+  size_t pos = 0;
+  while (bytes.size() - pos >= layout::kHeaderSize) {
+    const uint8_t* p = bytes.data() + pos + layout::kBatchLength;
+    const int64_t length = static_cast<int32_t>((uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
+                                                (uint32_t{p[2]} << 8) | uint32_t{p[3]});
+    if (length < layout::kMinBatchLength ||
+        static_cast<uint64_t>(length) > bytes.size() - pos - layout::kLogOverhead)
+      return;
+    const size_t total = static_cast<size_t>(length) + layout::kLogOverhead;
+    storage::update_batch_crc(bytes.subspan(pos, total));
+    pos += total;
+  }
+}
+
+// Fuzzing runs millions of inputs: warnings about bad input would drown the output.
+inline void quiet_logs() { spdlog::set_level(spdlog::level::off); }
+
+}  // namespace kb::fuzz

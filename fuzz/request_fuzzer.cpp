@@ -1,0 +1,84 @@
+// Request frames (header + body, as the net layer hands them over) through the
+// broker's real dispatch: BrokerService with the registry of every served API
+// over a BrokerState on a temporary log directory that has a topic "fuzz".
+// A malformed request must end in a clean close or an error response; any
+// response must be a well-formed frame.
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <span>
+
+#include "fuzz_support.hpp"
+#include "kb/broker/broker_service.hpp"
+#include "kb/cluster/startup.hpp"
+#include "kb/cluster/topic_admin.hpp"
+#include "kb/handlers/api_registry.hpp"
+#include "kb/net/event_loop.hpp"
+#include "kb/net/tcp_server.hpp"
+
+namespace {
+
+using namespace kb;
+
+// Produce and auto-creating Metadata grow the log directory; a fresh broker
+// every so many inputs keeps long runs bounded on disk.
+constexpr uint64_t kInputsPerBroker = 20'000;
+
+struct FuzzBroker {
+  fuzz::TempDir dir{"kb-fuzz-requests-"};
+  cluster::BrokerState state;
+  net::EventLoop loop;
+  handlers::ApiRegistry registry = handlers::make_broker_registry();
+  std::unique_ptr<broker::BrokerService> service;
+  std::unique_ptr<net::TcpServer> server;  // never listens: it owns the connections' settings
+  uint64_t inputs = 0;
+
+  FuzzBroker() {
+    cluster::LogDirOptions options;
+    options.log_dir = dir.path() / "data";
+    options.partition_options.segment_bytes = 1024 * 1024;
+    state.log_config.segment_bytes = options.partition_options.segment_bytes;
+    if (!cluster::load_log_dir(options, state).ok()) std::abort();
+    state.endpoints.push_back({"PLAINTEXT", "localhost", 9092});
+    if (cluster::create_topic(state, "fuzz", 2).error != cluster::CreateTopicError::kNone)
+      std::abort();
+    service = std::make_unique<broker::BrokerService>(loop, registry, state);
+    server = std::make_unique<net::TcpServer>(loop, *service, net::ServerOptions{});
+  }
+};
+
+std::unique_ptr<FuzzBroker> broker_instance;
+
+int32_t read_be32(const uint8_t* p) {
+  return static_cast<int32_t>((uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
+                              (uint32_t{p[2]} << 8) | uint32_t{p[3]});
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (!broker_instance || broker_instance->inputs >= kInputsPerBroker) {
+    broker_instance.reset();
+    fuzz::quiet_logs();
+    broker_instance = std::make_unique<FuzzBroker>();
+  }
+  FuzzBroker& b = *broker_instance;
+  const uint64_t id = ++b.inputs;
+  {
+    // fd -1: nothing is written to a socket; responses stay in the output buffer.
+    net::Connection conn(*b.server, -1, id, "fuzz");
+    b.service->on_frame(conn, std::span<const uint8_t>(data, size));
+    // A waiting request (long-poll Fetch) is dropped with its connection.
+    b.service->on_close(conn);
+    // Whatever was answered is whole response frames.
+    std::span<const uint8_t> out = conn.output().span();
+    while (!out.empty()) {
+      if (out.size() < 8) std::abort();
+      int32_t frame = read_be32(out.data());
+      if (frame < 4 || static_cast<size_t>(frame) > out.size() - 4) std::abort();
+      out = out.subspan(4 + static_cast<size_t>(frame));
+    }
+  }
+  return 0;
+}

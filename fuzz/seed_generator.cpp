@@ -1,0 +1,197 @@
+// Writes the seed corpora under fuzz/corpus/ with the project's own encoders:
+// a valid request for every api key at every version, a few framed streams,
+// record batches, and the metadata and partition segments of a log directory
+// written as Kafka leaves it. Run by scripts/fuzz.sh --seeds; the output is
+// kept in the repository (small: one file per request version).
+//
+//   fuzz_seed_generator <corpus dir>
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "../tests/support/kafka_log_dir_writer.hpp"
+#include "fuzz_support.hpp"
+#include "kb/base/byte_buffer.hpp"
+#include "kb/protocol/header.hpp"
+#include "kb/storage/metadata_log.hpp"
+#include "kb/storage/record_batch.hpp"
+#include "kb/wire/serde.hpp"
+#include "kb/wire/writer.hpp"
+
+namespace {
+
+using namespace kb;
+namespace fs = std::filesystem;
+using Bytes = std::vector<uint8_t>;
+
+// The topic the request fuzzer's broker has.
+constexpr std::string_view kTopic = "fuzz";
+
+Bytes sample_batch(int records) {
+  storage::RecordBatchBuilder builder;
+  const uint8_t key[] = {'k'};
+  const uint8_t value[] = {'v', 'a', 'l', 'u', 'e'};
+  const uint8_t header_value[] = {'h'};
+  const storage::RecordHeaderView headers[] = {{"trace", storage::Bytes(header_value)}};
+  for (int i = 0; i < records; ++i)
+    builder.add_record(storage::Bytes(key), storage::Bytes(value), 1700000000000 + i, headers);
+  return builder.build();
+}
+
+// A request with something in it where the API has a topic list, else the defaults.
+template <class Request>
+Request sample_request(const Bytes& records) {
+  Request r{};
+  if constexpr (std::is_same_v<Request, protocol::ProduceRequest>) {
+    r.acks = -1;
+    r.timeout_ms = 1000;
+    auto& topic = r.topic_data.emplace_back();
+    topic.name = kTopic;
+    auto& p = topic.partition_data.emplace_back();
+    p.index = 0;
+    p.records = wire::Bytes(records);
+  } else if constexpr (std::is_same_v<Request, protocol::FetchRequest>) {
+    r.max_bytes = 1 << 20;
+    auto& topic = r.topics.emplace_back();
+    topic.topic = kTopic;
+    auto& p = topic.partitions.emplace_back();
+    p.partition_max_bytes = 1 << 20;
+  } else if constexpr (std::is_same_v<Request, protocol::ListOffsetsRequest>) {
+    auto& topic = r.topics.emplace_back();
+    topic.name = kTopic;
+    topic.partitions.emplace_back().timestamp = -1;
+  } else if constexpr (std::is_same_v<Request, protocol::MetadataRequest>) {
+    r.topics.emplace();
+    r.topics->emplace_back().name = kTopic;
+    r.topics->emplace_back().name = "fuzz-auto-created";
+  } else if constexpr (std::is_same_v<Request, protocol::DescribeTopicPartitionsRequest>) {
+    r.topics.emplace_back().name = kTopic;
+  } else if constexpr (std::is_same_v<Request, protocol::ApiVersionsRequest>) {
+    r.client_software_name = "kb-fuzz";
+    r.client_software_version = "1.0";
+  }
+  return r;
+}
+
+template <class Request>
+Bytes request_frame(const Request& request, int16_t version) {
+  const bool flexible = version >= Request::kFirstFlexible;
+  ByteBuffer out;
+  wire::Writer w(out);
+  protocol::RequestHeader header;
+  header.api_key = static_cast<int16_t>(Request::kApiKey);
+  header.api_version = version;
+  header.correlation_id = 7;
+  header.client_id = "kb-fuzz";
+  protocol::write_request_header(w, header, flexible);
+  wire::encode(w, request, version, flexible);
+  return Bytes(out.data(), out.data() + out.size());
+}
+
+void write(const fs::path& path, const Bytes& bytes) { fuzz::write_file(path, bytes); }
+
+Bytes with_size_prefix(const Bytes& frame) {
+  Bytes out = {static_cast<uint8_t>(frame.size() >> 24), static_cast<uint8_t>(frame.size() >> 16),
+               static_cast<uint8_t>(frame.size() >> 8), static_cast<uint8_t>(frame.size())};
+  out.insert(out.end(), frame.begin(), frame.end());
+  return out;
+}
+
+Bytes read_all(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s <corpus dir>\n", argv[0]);
+    return 2;
+  }
+  const fs::path corpus = argv[1];
+  for (const char* target : {"request", "message", "frame", "record_batch", "metadata_log",
+                             "segment_recovery", "properties"})
+    fs::create_directories(corpus / target);
+
+  const Bytes batch = sample_batch(3);
+  size_t requests = 0;
+  Bytes api_versions_frame;
+  Bytes metadata_frame;
+  fuzz::for_each_request([&]<class Request>(const Request&) {
+    for (int16_t v = Request::kVersions.min; v <= Request::kVersions.max; ++v) {
+      Bytes frame = request_frame(sample_request<Request>(batch), v);
+      const std::string name =
+          "api" + std::to_string(static_cast<int>(Request::kApiKey)) + "-v" + std::to_string(v);
+      write(corpus / "request" / name, frame);
+      write(corpus / "message" / name, frame);
+      ++requests;
+      if constexpr (std::is_same_v<Request, protocol::ApiVersionsRequest>)
+        api_versions_frame = frame;
+      if constexpr (std::is_same_v<Request, protocol::MetadataRequest>) metadata_frame = frame;
+    }
+  });
+
+  // Frame streams: [piece sizes] 0 [frames...].
+  Bytes two = with_size_prefix(api_versions_frame);
+  Bytes meta = with_size_prefix(metadata_frame);
+  two.insert(two.end(), meta.begin(), meta.end());
+  Bytes split_stream = {1, 3, 5, 200, 2, 0};
+  split_stream.insert(split_stream.end(), two.begin(), two.end());
+  write(corpus / "frame" / "two-requests-split", split_stream);
+  Bytes whole_stream = {0};
+  whole_stream.insert(whole_stream.end(), two.begin(), two.end());
+  write(corpus / "frame" / "two-requests-whole", whole_stream);
+  Bytes held = with_size_prefix(Bytes(16, 0xff));
+  held.insert(held.begin(), {4, 4, 0});
+  held.insert(held.end(), two.begin(), two.end());
+  write(corpus / "frame" / "held-then-two", held);
+  Bytes bad = {0, 0xff, 0xff, 0xff, 0xf0, 1, 2, 3, 4};
+  write(corpus / "frame" / "negative-size", bad);
+
+  write(corpus / "record_batch" / "three-records", batch);
+  Bytes two_batches = sample_batch(1);
+  Bytes second = sample_batch(2);
+  two_batches.insert(two_batches.end(), second.begin(), second.end());
+  write(corpus / "record_batch" / "two-batches", two_batches);
+
+  // A log directory as Kafka writes it: its metadata segment, and a
+  // partition's segment with its index.
+  fuzz::TempDir dir("kb-fuzz-seeds-");
+  testing::KafkaLogDirSpec spec;
+  spec.index_interval_bytes = 128;
+  spec.topics.push_back({"seed-topic", 2, 6, 2, {}, {{"cleanup.policy", "delete"}}});
+  spec.topics.push_back({"other.topic", 1, 0, 1, {}, {}});
+  testing::WrittenLogDir written = testing::write_kafka_log_dir(dir.path(), spec);
+  Bytes metadata =
+      read_all(dir.path() / storage::kMetadataPartitionDir / storage::segment_file_name(0, ".log"));
+  metadata.insert(metadata.begin(), 1);  // flags: fix CRCs after mutation
+  write(corpus / "metadata_log" / "kafka-written", metadata);
+  const fs::path partition = written.partitions.front().dir;
+  Bytes index = read_all(partition / storage::segment_file_name(0, ".index"));
+  Bytes log = read_all(partition / storage::segment_file_name(0, ".log"));
+  Bytes segment_seed = {1, static_cast<uint8_t>(index.size() / 8)};
+  segment_seed.insert(segment_seed.end(), index.begin(), index.end());
+  segment_seed.insert(segment_seed.end(), log.begin(), log.end());
+  write(corpus / "segment_recovery" / "kafka-written", segment_seed);
+  Bytes no_index = {0, 0};
+  no_index.insert(no_index.end(), log.begin(), log.end());
+  write(corpus / "segment_recovery" / "no-index", no_index);
+
+  write(corpus / "properties" / "meta.properties", read_all(dir.path() / "meta.properties"));
+  write(corpus / "properties" / "partition.metadata",
+        read_all(partition / storage::kPartitionMetadataFile));
+  const std::string server =
+      "# a server.properties\nprocess.roles=broker,controller\nnode.id=1\n"
+      "listeners=PLAINTEXT://:9092,CONTROLLER://:9093\n"
+      "controller.listener.names=CONTROLLER\nlog.dirs=/tmp/kb\\\n  -logs\n"
+      "num.partitions: 3\nadvertised.listeners=PLAINTEXT://h\\u0041st:9092\n";
+  write(corpus / "properties" / "server.properties", Bytes(server.begin(), server.end()));
+  std::printf("wrote %zu request seeds and the other corpora to %s\n", requests,
+              corpus.string().c_str());
+  return 0;
+}
