@@ -253,19 +253,69 @@ struct Acked {
   int64_t first_sequence = 0;
 };
 
-// 1. Acknowledged records survive SIGKILL at a random moment.
+// A consumer reading along while the producer runs: every batch it gets is
+// CRC-valid and sequences follow each other, until the broker is killed.
+struct SteadyConsumer {
+  int64_t offset = 0;
+  int64_t expected_sequence = -1;  // -1: whatever comes first
+  int64_t records = 0;
+  std::string error;  // the first problem seen; read after join
+
+  void run(Client& c, const std::atomic<bool>& stop) {
+    try {
+      while (!stop.load() && error.empty()) {
+        auto r = c.fetch(offset, 1 << 20);
+        if (r.error_code != 0) {
+          error = "fetch error " + std::to_string(r.error_code) + " at " + std::to_string(offset);
+          return;
+        }
+        storage::BatchIterator it(r.bytes, storage::CrcCheck::verify);
+        while (auto batch = it.next()) {
+          storage::RecordIterator recs(*batch);
+          storage::RecordView rec;
+          while (recs.next(rec)) {
+            if (rec.offset < offset || !rec.value) continue;
+            std::string value(reinterpret_cast<const char*>(rec.value->data()), rec.value->size());
+            int64_t sequence = std::stoll(value.substr(0, value.find('|')));
+            if (expected_sequence >= 0 && sequence != expected_sequence) {
+              error = "sequence " + std::to_string(sequence) + " at offset " +
+                      std::to_string(rec.offset) + ", expected " +
+                      std::to_string(expected_sequence);
+              return;
+            }
+            expected_sequence = sequence + 1;
+            ++records;
+          }
+          offset = batch->next_offset();
+        }
+        if (!(it.error() == storage::BatchError::none || storage::is_truncation(it.error()))) {
+          error = "bad batch at " + std::to_string(offset) + ": " +
+                  std::string(storage::to_string(it.error()));
+          return;
+        }
+        if (r.bytes.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    } catch (const std::exception&) {
+      // The broker was killed: the connection is gone.
+    }
+  }
+};
+
+// 1. Acknowledged records survive SIGKILL at a random moment, 20 times in a
+// row, under a steady producer and a consumer reading along.
 TEST_F(DurabilityTest, AcknowledgedRecordsSurviveSigkill) {
   SCOPED_TRACE("seed " + std::to_string(seed_));
   // Small segments: acknowledgements also wait for the syncs of segments
   // their append rolled.
   const std::map<std::string, std::string> config{{"log.flush.interval.messages", "1"},
                                                   {"log.segment.bytes", "8192"}};
-  const auto test_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(45);
+  const auto test_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
   int64_t next_sequence = 0;  // across rounds: the log keeps growing
   int64_t log_end = 0;        // the verified log end offset after the last round
   std::vector<Acked> all_acked;
+  int64_t consumed_while_producing = 0;
 
-  for (int round = 0; round < 5; ++round) {
+  for (int round = 0; round < 20; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     ASSERT_LT(std::chrono::steady_clock::now(), test_deadline) << "out of time";
     start(config);
@@ -310,6 +360,11 @@ TEST_F(DurabilityTest, AcknowledgedRecordsSurviveSigkill) {
       }
     });
 
+    SteadyConsumer consumer;
+    consumer.offset = log_end;
+    Client consumer_client = client();
+    std::thread reader([&] { consumer.run(consumer_client, stop); });
+
     auto wait_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (acked_batches.load() < kill_after && std::chrono::steady_clock::now() < wait_deadline &&
            !producer_failed.load())
@@ -318,7 +373,10 @@ TEST_F(DurabilityTest, AcknowledgedRecordsSurviveSigkill) {
     broker_->kill_hard();  // SIGKILL, reaped
     stop.store(true);
     producer.join();
+    reader.join();
     ASSERT_TRUE(producer_error.empty()) << producer_error;
+    ASSERT_TRUE(consumer.error.empty()) << "consumer: " << consumer.error;
+    consumed_while_producing += consumer.records;
     ASSERT_GE(static_cast<int64_t>(acked.size()), std::min<int64_t>(kill_after, 50))
         << "the producer was too slow";
 
@@ -381,6 +439,7 @@ TEST_F(DurabilityTest, AcknowledgedRecordsSurviveSigkill) {
     log_end = p.base_offset + 2;
     broker_->stop();
   }
+  EXPECT_GT(consumed_while_producing, 0) << "the consumer never read along";
 }
 
 // 2. A segment cut short while the broker is down is recovered at start-up.
