@@ -4,6 +4,7 @@
 // A malformed request must end in a clean close or an error response; any
 // response must be a well-formed frame.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -71,13 +72,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     b.service->on_frame(conn, std::span<const uint8_t>(data, size));
     // A waiting request (long-poll Fetch) is dropped with its connection.
     b.service->on_close(conn);
-    // Whatever was answered is whole response frames.
-    std::span<const uint8_t> out = conn.output().span();
-    while (!out.empty()) {
-      if (out.size() < 8) std::abort();
-      int32_t frame = read_be32(out.data());
-      if (frame < 4 || static_cast<size_t>(frame) > out.size() - 4) std::abort();
-      out = out.subspan(4 + static_cast<size_t>(frame));
+    // Whatever was answered is whole response frames; a frame's length counts
+    // the file ranges (Fetch records) placed inside it.
+    const net::OutputQueue& q = conn.output_queue();
+    const size_t bytes = q.bytes.size();
+    size_t pos = 0;
+    size_t file = 0;
+    while (pos < bytes || file < q.files.size()) {
+      if (bytes - pos < 4) std::abort();
+      const int32_t frame = read_be32(q.bytes.data() + pos);
+      if (frame < 4) std::abort();
+      pos += 4;
+      uint64_t remaining = static_cast<uint64_t>(frame);
+      while (remaining > 0) {
+        const uint64_t next_file_at = file < q.files.size() ? q.files[file].at : UINT64_MAX;
+        if (pos == next_file_at) {
+          if (q.files[file].range.length > remaining) std::abort();
+          remaining -= q.files[file++].range.length;
+          continue;
+        }
+        const uint64_t take =
+            std::min<uint64_t>(remaining, std::min<uint64_t>(next_file_at, bytes) - pos);
+        if (take == 0) std::abort();
+        pos += take;
+        remaining -= take;
+      }
     }
   }
   return 0;

@@ -55,6 +55,8 @@ class Connection final : public IoHandler {
   // otherwise it is the connection's own pending output. Call flush() after
   // appending outside on_frame.
   ByteBuffer& output() { return output_->bytes; }
+  // The output with its file ranges (what a test or fuzzer checks).
+  const OutputQueue& output_queue() const { return *output_; }
   // Sends the bytes of `range` after the first `at` bytes of output() (at most
   // output().size(), and not before a range added earlier), straight from the
   // file: they never pass through user space.
