@@ -229,22 +229,9 @@ bool same_batches(const ProducerEntry& a, const ProducerEntry& b) {
   return true;
 }
 
-RecordBatchHeader header(int64_t producer_id, int16_t epoch, int32_t base_sequence, int32_t count,
-                         int64_t base_offset, int64_t max_timestamp) {
-  RecordBatchHeader h;
-  h.producer_id = producer_id;
-  h.producer_epoch = epoch;
-  h.base_sequence = base_sequence;
-  h.record_count = count;
-  h.last_offset_delta = count - 1;
-  h.base_offset = base_offset;
-  h.max_timestamp = max_timestamp;
-  return h;
-}
-
 TEST(ProducerSnapshot, KafkaLayout) {
   ProducerStateTable table;
-  table.update(header(0x0102030405060708, 3, 10, 4, 100, 1700000000123));
+  table.update(batch(0x0102030405060708, 3, 10, 4, 100, 1700000000123));
   const std::vector<uint8_t> bytes = encode_producer_snapshot(table);
   ASSERT_EQ(bytes.size(), 2u + 4 + 4 + 46);
   const std::vector<uint8_t> entries = test::from_hex(
@@ -270,11 +257,11 @@ TEST(ProducerSnapshot, RoundTripKeepsTheLastFiveBatches) {
   int64_t offset = 0;
   for (int i = 0; i < 7; ++i) {
     // Producer 1 crosses INT32_MAX on the way.
-    table.update(header(1, 2, increment_sequence(kMaxSeq - 6, 2 * i), 2, offset, 5000 + i));
+    table.update(batch(1, 2, increment_sequence(kMaxSeq - 6, 2 * i), 2, offset, 5000 + i));
     offset += 2;
   }
-  table.update(header(2, 0, 0, 1, offset, 6000));
-  RecordBatchHeader marker = header(3, 4, -1, 1, offset + 1, 7000);
+  table.update(batch(2, 0, 0, 1, offset, 6000));
+  RecordBatchHeader marker = batch(3, 4, -1, 1, offset + 1, 7000);
   marker.attributes = batch_attributes::kControl;
   table.update(marker);  // a producer with an epoch and no batches
 
@@ -283,13 +270,13 @@ TEST(ProducerSnapshot, RoundTripKeepsTheLastFiveBatches) {
   ASSERT_EQ(back.size(), 3u);
   for (int64_t id : {1, 2, 3}) EXPECT_TRUE(same_batches(*table.find(id), *back.find(id))) << id;
   EXPECT_EQ(back.find(1)->batches.size(), kProducerBatchesRetained);
-  EXPECT_EQ(back.check(header(1, 2, increment_sequence(kMaxSeq - 6, 4), 2, 0, 0)).verdict,
+  EXPECT_EQ(back.check(batch(1, 2, increment_sequence(kMaxSeq - 6, 4), 2, 0, 0)).verdict,
             SequenceVerdict::duplicate);
 }
 
 TEST(ProducerSnapshot, CorruptSnapshotsAreRefused) {
   ProducerStateTable table;
-  table.update(header(1, 0, 0, 1, 0, 1));
+  table.update(batch(1, 0, 0, 1, 0, 1));
   std::vector<uint8_t> bytes = encode_producer_snapshot(table);
   ProducerStateTable out;
   bytes.back() ^= 1;
