@@ -218,10 +218,8 @@ TEST(AdminIntegration, MetadataAndDescribeClusterAnnounceTheListenerUsed) {
        {"listener.security.protocol.map",
         "PLAINTEXT:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT"},
        {"advertised.listeners", "PLAINTEXT://127.0.0.1:0,EXTERNAL://external.example:29092"}});
-  std::smatch match;
-  const std::string log = broker.log();
-  ASSERT_TRUE(std::regex_search(log, match, std::regex("Listening on EXTERNAL://[^:]+:(\\d+)")))
-      << log;
+  const auto match = broker.wait_for_log(std::regex("Listening on EXTERNAL://[^:]+:(\\d+)\n"));
+  ASSERT_EQ(match.size(), 2u) << broker.log();
   const auto external_port = static_cast<uint16_t>(std::stoi(match[1]));
 
   RawClient internal(broker.port());

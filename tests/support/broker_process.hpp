@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -72,6 +73,22 @@ class BrokerProcess {
   pid_t pid() const { return pid_; }
   const std::filesystem::path& log_dir() const { return log_dir_; }
   std::string log() const { return read_file(dir_ / "broker.log"); }
+
+  // The capture groups of the first match of `pattern` in the log, waiting up
+  // to `bound` for it: the broker writes lines as it goes, so a line logged
+  // after the first listener opened may not be there yet. Empty on timeout.
+  std::vector<std::string> wait_for_log(const std::regex& pattern,
+                                        std::chrono::milliseconds bound = std::chrono::seconds(10)) {
+    auto deadline = std::chrono::steady_clock::now() + bound;
+    while (true) {
+      std::string text = log();
+      std::smatch match;
+      if (std::regex_search(text, match, pattern))
+        return std::vector<std::string>(match.begin(), match.end());
+      if (std::chrono::steady_clock::now() > deadline || !alive()) return {};
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
 
   bool alive() {
     if (pid_ <= 0) return false;
