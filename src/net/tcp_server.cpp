@@ -27,6 +27,8 @@ constexpr int kMaxAcceptsPerTurn = 256;
 // connection and destroy responses the client has not read yet.
 constexpr auto kLingerTime = std::chrono::milliseconds(1000);
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+// The largest partial-frame buffer kept for reuse (TcpServer::spare_input_).
+constexpr size_t kMaxSpareInputBytes = size_t{4} * 1024 * 1024;
 
 uint32_t read_be32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
@@ -176,9 +178,18 @@ void Connection::handle_frames(ByteBuffer& in) {
 
   // Keep a partial frame (or frames held back by the high-water mark).
   if (&in == &server_.shared_input_) {
-    if (!in.empty() && !closing_) input_.append(in.span());
+    if (!in.empty() && !closing_) {
+      if (input_.capacity() == 0) input_.swap(server_.spare_input_);
+      input_.append(in.span());
+    }
     in.clear();
   } else if (in.empty() && input_.capacity() > opts.read_chunk) {
+    // A large frame's buffer goes back to the server rather than the
+    // allocator: the next large frame then lands in memory already touched
+    // instead of faulting fresh pages in. Only one is kept, of bounded size.
+    if (input_.capacity() > server_.spare_input_.capacity() &&
+        input_.capacity() <= kMaxSpareInputBytes)
+      server_.spare_input_.swap(input_);
     input_.release();
   }
 

@@ -195,6 +195,7 @@ class TcpServer final : public IoHandler {
   OutputQueue shared_output_;
   bool shared_output_in_use_ = false;
   ByteBuffer spare_output_;  // a drained connection buffer kept warm for reuse
+  ByteBuffer spare_input_;   // the same for a connection's partial-frame buffer
   ByteBuffer file_chunk_;    // FileSendMode::kCopy: file bytes on their way to a socket
 };
 
