@@ -1,6 +1,7 @@
 #include "kb/storage/partition_log.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <limits>
@@ -186,6 +188,47 @@ Status PartitionLog::delete_oldest_segment() {
     if (ec) return Error{path->string() + ": " + ec.message()};
   }
   return {};
+}
+
+uint64_t PartitionLog::size_bytes() const {
+  uint64_t total = 0;
+  for (const auto& s : segments_) total += s->size;
+  return total;
+}
+
+Result<int64_t> PartitionLog::largest_timestamp(Segment& segment) {
+  if (Status indexed = ensure_index(segment); !indexed) return indexed.error();
+  // Time index entries hold the largest timestamp so far, and a rolled
+  // segment's last entry is its max timestamp.
+  if (!segment.time_index.empty() && segment.time_index.back().timestamp >= 0)
+    return segment.time_index.back().timestamp;
+  struct stat st {};
+  if (::stat(segment.log_path.c_str(), &st) != 0)
+    return Error{fmt::format("cannot stat {}: {}", segment.log_path.string(),
+                             std::generic_category().message(errno))};
+  return int64_t{st.st_mtim.tv_sec} * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
+Result<size_t> PartitionLog::delete_expired_segments(const RetentionLimits& limits,
+                                                     int64_t now_ms) {
+  size_t deleted = 0;
+  while (limits.retention_ms >= 0 && segments_.size() > 1) {
+    auto largest = largest_timestamp(*segments_.front());
+    if (!largest) return largest.error();
+    if (now_ms - *largest <= limits.retention_ms) break;
+    if (Status removed = delete_oldest_segment(); !removed) return removed.error();
+    ++deleted;
+  }
+  if (limits.retention_bytes >= 0) {
+    auto size = static_cast<int64_t>(size_bytes());
+    while (segments_.size() > 1 &&
+           size - static_cast<int64_t>(segments_.front()->size) >= limits.retention_bytes) {
+      size -= static_cast<int64_t>(segments_.front()->size);
+      if (Status removed = delete_oldest_segment(); !removed) return removed.error();
+      ++deleted;
+    }
+  }
+  return deleted;
 }
 
 Result<std::shared_ptr<OpenFile>> PartitionLog::log_file(Segment& segment) {

@@ -174,6 +174,24 @@ class PartitionLog {
   // records forward first.
   Status delete_oldest_segment();
 
+  // Kafka's retention (retention.ms, retention.bytes; negative: no limit).
+  // Deletes whole segments from the oldest on, never the active one: by time
+  // while a segment's largest timestamp (its time index's last entry, or the
+  // file's modification time when no batch has a timestamp) is more than
+  // retention_ms before now_ms; then by size while the log without its oldest
+  // segment still holds at least retention_bytes. Returns how many segments
+  // were deleted; the log then starts at the next segment's base offset.
+  struct RetentionLimits {
+    int64_t retention_ms = -1;
+    int64_t retention_bytes = -1;
+  };
+  Result<size_t> delete_expired_segments(const RetentionLimits& limits, int64_t now_ms);
+  // Bytes of batches in all segments (Kafka's partition size).
+  uint64_t size_bytes() const;
+  // Settings for what is appended from now on (a topic's segment.bytes or
+  // segment.ms changed).
+  void set_options(const PartitionLogOptions& options) { options_ = options; }
+
   // fdatasync of the active segment's files and of segments rolled since the
   // last flush, here and now; the recovery point moves to the log end offset.
   Status flush();
@@ -215,6 +233,7 @@ class PartitionLog {
   Status recover_from(int64_t recovery_point);
   bool should_roll_for_time(Segment& segment, int64_t incoming_max_timestamp);
   Status ensure_index(Segment& segment);
+  Result<int64_t> largest_timestamp(Segment& segment);
   Status rebuild_index(Segment& segment, bool truncate_invalid_tail);
   Status open_for_append(Segment& segment);
   Status roll(int64_t new_base_offset);
