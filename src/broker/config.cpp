@@ -251,6 +251,16 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
     int_key("log.roll.hours", 1, kIntMax, hours);
     c.log.roll_ms = hours * 60 * 60 * 1000;
   }
+  int_key("log.retention.check.interval.ms", 1, kLongMax, c.log.retention_check_interval_ms);
+  {
+    // Read through the config catalog (they are topic defaults); checked
+    // here so that a bad value stops the start, as in Kafka.
+    int64_t checked = 0;
+    int_key("log.retention.ms", -1, kLongMax, checked);
+    int_key("log.retention.minutes", -1, kIntMax, checked);
+    int_key("log.retention.hours", -1, kIntMax, checked);
+    int_key("log.retention.bytes", std::numeric_limits<int64_t>::min(), kLongMax, checked);
+  }
   int_key("log.message.timestamp.before.max.ms", 0, kLongMax, c.log.timestamp_before_max_ms);
   int_key("log.message.timestamp.after.max.ms", 0, kLongMax, c.log.timestamp_after_max_ms);
 

@@ -189,17 +189,15 @@ void LogFlusher::flush_old_logs() {
 void LogFlusher::write_checkpoint() {
   if (!state_.logs || checkpoint_job_ != 0) return;
   std::string text = storage::format_offset_checkpoint(state_.logs->recovery_points());
-  if (text == last_checkpoint_) return;
+  std::string starts = storage::format_offset_checkpoint(state_.logs->log_start_offsets());
+  if (text + starts == last_checkpoint_) return;
   storage::SyncJob job;
   job.id = next_job_id_++;
   const auto& dir = state_.logs->log_dir();
   job.writes.emplace_back(dir / storage::kRecoveryPointCheckpointFile, text);
-  // No DeleteRecords here: every log starts at its first segment, which
-  // Kafka's file leaves out.
-  job.writes.emplace_back(dir / storage::kLogStartOffsetCheckpointFile,
-                          storage::format_offset_checkpoint({}));
+  job.writes.emplace_back(dir / storage::kLogStartOffsetCheckpointFile, starts);
   checkpoint_job_ = job.id;
-  last_checkpoint_ = std::move(text);
+  last_checkpoint_ = std::move(text) + starts;
   worker_.submit(std::move(job));
 }
 

@@ -21,6 +21,7 @@
 #include "kb/broker/broker_service.hpp"
 #include "kb/broker/config.hpp"
 #include "kb/broker/log_flusher.hpp"
+#include "kb/broker/log_retention.hpp"
 #include "kb/cluster/startup.hpp"
 #include "kb/group/coordinator.hpp"
 #include "kb/group/offsets_topic.hpp"
@@ -159,6 +160,7 @@ int main(int argc, char** argv) {
   for (const auto& l : config.advertised_listeners)
     state.endpoints.push_back({l.name, l.host, l.port});
   kb::broker::LogFlusher flusher(loop, state, kFlushThreads);
+  kb::broker::LogRetention retention(loop, state);
   // One service per listener: each knows its listener's name (Metadata
   // answers with that listener's advertised address) and keeps its own
   // connections' waiting requests (connection ids are per listener).

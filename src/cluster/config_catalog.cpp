@@ -405,6 +405,15 @@ std::vector<EffectiveConfig> describe_topic_configs(const BrokerState& state,
   return out;
 }
 
+std::optional<std::string> topic_config_value(const BrokerState& state, std::string_view topic,
+                                              std::string_view name) {
+  const ConfigDef* d = find_topic_config(name);
+  if (d == nullptr) return std::nullopt;
+  return effective_topic_config(state, *d,
+                                dynamic_configs(state, kTopicResource, std::string(topic)))
+      .value;
+}
+
 std::vector<EffectiveConfig> describe_broker_configs(const BrokerState& state) {
   const ConfigMap* per_broker =
       dynamic_configs(state, kBrokerResource, std::to_string(state.node_id));

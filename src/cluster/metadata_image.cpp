@@ -90,6 +90,9 @@ void apply_metadata_record(BrokerState& state, const storage::MetadataRecord& re
               configs[r.name] = *r.value;
             else
               configs.erase(r.name);
+            // Open logs take a changed segment.bytes / segment.ms at once.
+            if (r.resource_type == kTopicResource && state.logs)
+              state.logs->refresh_topic_options(r.resource_name);
           },
           [&](const storage::RegisterBrokerRecord&) {},
           [&](const storage::UnknownMetadataRecord&) {},

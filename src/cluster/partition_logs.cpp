@@ -1,8 +1,22 @@
 #include "kb/cluster/partition_logs.hpp"
 
+#include <limits>
+
 #include "kb/cluster/topic_admin.hpp"
 
 namespace kb::cluster {
+
+namespace {
+
+// Segments a retention deletion removed before a crash kept the removal from
+// reaching the disk: the checkpoint says the log starts after them.
+storage::Status drop_segments_below(storage::PartitionLog& log, int64_t start) {
+  while (log.segment_count() > 1 && log.segment_base_offsets()[1] <= start)
+    if (auto deleted = log.delete_oldest_segment(); !deleted) return deleted;
+  return {};
+}
+
+}  // namespace
 
 storage::Result<storage::PartitionLog*> PartitionLogs::find(std::string_view topic,
                                                             int32_t partition) {
@@ -24,6 +38,8 @@ storage::Result<storage::PartitionLog*> PartitionLogs::find(std::string_view top
   auto opened = storage::PartitionLog::open(dir, options_for(topic), hint);
   if (!opened) return opened.error();
   auto* log = opened->get();
+  if (auto start = log_start_offsets_.find(key); start != log_start_offsets_.end())
+    if (auto dropped = drop_segments_below(*log, start->second); !dropped) return dropped.error();
   open_.emplace(std::move(key), std::move(opened.value()));
   return log;
 }
@@ -52,9 +68,28 @@ storage::OffsetCheckpoint PartitionLogs::recovery_points() const {
   return out;
 }
 
+storage::OffsetCheckpoint PartitionLogs::log_start_offsets() const {
+  storage::OffsetCheckpoint out = log_start_offsets_;
+  for (const auto& [key, log] : open_) {
+    if (log->log_start_offset() > 0)
+      out[key] = log->log_start_offset();
+    else
+      out.erase(key);
+  }
+  return out;
+}
+
+void PartitionLogs::refresh_topic_options(std::string_view topic) {
+  const storage::PartitionLogOptions options = options_for(topic);
+  for (auto it = open_.lower_bound(Key{std::string(topic), std::numeric_limits<int32_t>::min()});
+       it != open_.end() && it->first.first == topic; ++it)
+    it->second->set_options(options);
+}
+
 void PartitionLogs::close(std::string_view topic, int32_t partition) {
   open_.erase(Key{std::string(topic), partition});
   recovery_points_.erase(Key{std::string(topic), partition});
+  log_start_offsets_.erase(Key{std::string(topic), partition});
 }
 
 }  // namespace kb::cluster

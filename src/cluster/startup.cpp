@@ -4,6 +4,7 @@
 
 #include "kb/cluster/metadata_image.hpp"
 #include "kb/cluster/topic_admin.hpp"
+#include "kb/cluster/topic_configs.hpp"
 #include "kb/storage/meta_properties.hpp"
 #include "kb/storage/metadata_log.hpp"
 #include "kb/storage/offset_checkpoint.hpp"
@@ -73,6 +74,17 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
   remove_deleted_partition_dirs(options.log_dir);
   report_unknown_entries(options.log_dir, state.topics);
   state.logs = std::make_unique<PartitionLogs>(options.log_dir, options.partition_options);
+  state.logs->set_options_override(
+      [&state](std::string_view topic, storage::PartitionLogOptions base) {
+        return topic_log_options(state, topic, base);
+      });
+  auto log_start_offsets =
+      storage::read_offset_checkpoint(options.log_dir / storage::kLogStartOffsetCheckpointFile);
+  if (log_start_offsets)
+    state.logs->set_log_start_offsets(std::move(*log_start_offsets));
+  else
+    spdlog::warn("{}; log start offsets are taken from the segments",
+                 log_start_offsets.error().message);
 
   // Kafka's marker of a clean shutdown: partition logs can be opened without
   // recovery. It is removed now, so that a crash from here on is recovered.
@@ -112,7 +124,8 @@ storage::Status close_log_dir(BrokerState& state) {
   const auto& dir = state.logs->log_dir();
   keep_first(storage::write_offset_checkpoint(dir / storage::kRecoveryPointCheckpointFile,
                                               state.logs->recovery_points()));
-  keep_first(storage::write_offset_checkpoint(dir / storage::kLogStartOffsetCheckpointFile, {}));
+  keep_first(storage::write_offset_checkpoint(dir / storage::kLogStartOffsetCheckpointFile,
+                                              state.logs->log_start_offsets()));
   if (!result) return result;
   // Only once everything above is on disk.
   return storage::write_clean_shutdown_marker(dir);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "kb/handlers/alter_configs.hpp"
 #include "kb/handlers/api_versions.hpp"
 #include "kb/handlers/create_partitions.hpp"
 #include "kb/handlers/create_topics.hpp"
@@ -59,6 +60,8 @@ ApiRegistry make_broker_registry() {
   registry.add(create_partitions_entry());
   registry.add(describe_configs_entry());
   registry.add(describe_cluster_entry());
+  registry.add(alter_configs_entry());
+  registry.add(incremental_alter_configs_entry());
   return registry;
 }
 

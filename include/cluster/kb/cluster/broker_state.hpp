@@ -37,6 +37,9 @@ struct LogConfig {
   int64_t flush_scheduler_interval_ms = std::numeric_limits<int64_t>::max();  // how often to check
   int64_t flush_checkpoint_interval_ms = 60000;  // log.flush.offset.checkpoint.interval.ms
   int64_t roll_ms = 7LL * 24 * 60 * 60 * 1000;   // log.roll.ms / log.roll.hours
+  // How often segments past retention are looked for (retention.ms and
+  // retention.bytes themselves are topic configs, read when checking).
+  int64_t retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
   // log.message.timestamp.before.max.ms / after.max.ms: CreateTime timestamps
   // further from the broker's clock are refused (INVALID_TIMESTAMP).
   int64_t timestamp_before_max_ms = std::numeric_limits<int64_t>::max();

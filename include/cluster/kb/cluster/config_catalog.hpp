@@ -97,6 +97,10 @@ std::vector<EffectiveConfig> describe_topic_configs(const BrokerState& state,
 // validate_only and v5+ responses describe a topic before it exists).
 std::vector<EffectiveConfig> describe_topic_configs(
     const BrokerState& state, const std::map<std::string, std::string, std::less<>>& own);
+// One topic config's value in effect for `topic` (its own, else the broker's,
+// else the default, in topic units); nullopt for an unknown name or no value.
+std::optional<std::string> topic_config_value(const BrokerState& state, std::string_view topic,
+                                              std::string_view name);
 // This broker's configs: server.properties, else the default. None can be
 // changed at run time, so all are read-only.
 std::vector<EffectiveConfig> describe_broker_configs(const BrokerState& state);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,12 +30,27 @@ class PartitionLogs {
     recovery_points_ = std::move(recovery_points);
   }
 
+  // log-start-offset-checkpoint: a log opened later that still has segments
+  // wholly below its start offset (their deletion did not reach the disk)
+  // loses them.
+  void set_log_start_offsets(storage::OffsetCheckpoint offsets) {
+    log_start_offsets_ = std::move(offsets);
+  }
+
   const std::filesystem::path& log_dir() const { return log_dir_; }
   // Options for one topic's logs opened from now on (e.g. the offsets topic's
   // smaller segments).
   void set_topic_options(std::string topic, storage::PartitionLogOptions options) {
     topic_options_[std::move(topic)] = options;
   }
+
+  // Settings from a topic's own configs (segment.bytes, segment.ms) on top of
+  // the options above: for logs opened from now on, and for open ones when
+  // refresh_topic_options is called (the topic's configs changed).
+  using OptionsOverride = std::function<storage::PartitionLogOptions(
+      std::string_view topic, storage::PartitionLogOptions options)>;
+  void set_options_override(OptionsOverride override) { override_ = std::move(override); }
+  void refresh_topic_options(std::string_view topic);
 
   // The open log, or nullptr when its directory does not exist (a topic known
   // from the metadata log whose partition holds no data yet). An error when
@@ -58,16 +74,22 @@ class PartitionLogs {
   // Recovery points for the checkpoint file: each open log's, and for logs
   // not opened since start-up, what the file said.
   storage::OffsetCheckpoint recovery_points() const;
+  // Log start offsets for log-start-offset-checkpoint: every log that no
+  // longer starts at 0 (retention deleted its first segments).
+  storage::OffsetCheckpoint log_start_offsets() const;
 
  private:
   using Key = std::pair<std::string, int32_t>;
   std::filesystem::path log_dir_;
   storage::PartitionLogOptions options_;
   std::map<std::string, storage::PartitionLogOptions, std::less<>> topic_options_;
-  const storage::PartitionLogOptions& options_for(std::string_view topic) const {
+  storage::PartitionLogOptions options_for(std::string_view topic) const {
     auto it = topic_options_.find(topic);
-    return it == topic_options_.end() ? options_ : it->second;
+    const storage::PartitionLogOptions& base = it == topic_options_.end() ? options_ : it->second;
+    return override_ ? override_(topic, base) : base;
   }
+  OptionsOverride override_;
+  storage::OffsetCheckpoint log_start_offsets_;
   std::map<Key, std::unique_ptr<storage::PartitionLog>, std::less<>> open_;
   bool clean_shutdown_ = false;
   storage::OffsetCheckpoint recovery_points_;

@@ -24,7 +24,9 @@ enum class ApiKey : int16_t {
   kDeleteTopics = 20,
   kInitProducerId = 22,
   kDescribeConfigs = 32,
+  kAlterConfigs = 33,
   kCreatePartitions = 37,
+  kIncrementalAlterConfigs = 44,
   kDescribeCluster = 60,
   kDescribeTopicPartitions = 75,
 };

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kb/cluster/broker_state.hpp"
+#include "kb/cluster/topic_configs.hpp"
+#include "kb/net/event_loop.hpp"
+
+namespace kb::broker {
+
+// Kafka's log retention task: every log.retention.check.interval.ms (first
+// after 30 s, as Kafka), each partition of a topic whose cleanup.policy has
+// "delete" loses its segments past retention.ms / retention.bytes. A pass
+// works through the partitions a slice at a time, each slice in its own loop
+// turn, so that many partitions never hold up requests for long. Configs are
+// read at the start of each pass: a change applies from the next one.
+class LogRetention {
+ public:
+  LogRetention(net::EventLoop& loop, cluster::BrokerState& state, size_t partitions_per_turn = 128);
+  ~LogRetention();
+  LogRetention(const LogRetention&) = delete;
+  LogRetention& operator=(const LogRetention&) = delete;
+
+  size_t passes_completed() const { return passes_completed_; }
+  size_t segments_deleted() const { return segments_deleted_; }
+
+ private:
+  struct Work {
+    size_t topic = 0;  // index into retentions_
+    int32_t partition = 0;
+  };
+  struct TopicWork {
+    std::string name;
+    cluster::TopicRetention retention;
+  };
+  void start_pass();
+  void run_slice();
+  void arm(std::chrono::milliseconds delay, void (LogRetention::*task)());
+
+  net::EventLoop& loop_;
+  cluster::BrokerState& state_;
+  size_t partitions_per_turn_;
+  std::vector<TopicWork> topics_;
+  std::vector<Work> work_;
+  size_t next_ = 0;
+  net::EventLoop::TimerId timer_ = 0;
+  size_t passes_completed_ = 0;
+  size_t segments_deleted_ = 0;
+};
+
+}  // namespace kb::broker

@@ -1,0 +1,81 @@
+#include "kb/broker/log_retention.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace kb::broker {
+
+namespace {
+
+// Kafka's LogManager.InitialTaskDelayMs.
+constexpr int64_t kInitialDelayMs = 30000;
+
+int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+LogRetention::LogRetention(net::EventLoop& loop, cluster::BrokerState& state,
+                           size_t partitions_per_turn)
+    : loop_(loop), state_(state), partitions_per_turn_(std::max<size_t>(partitions_per_turn, 1)) {
+  const int64_t interval = std::max<int64_t>(state_.log_config.retention_check_interval_ms, 1);
+  arm(std::chrono::milliseconds(std::min(interval, kInitialDelayMs)), &LogRetention::start_pass);
+}
+
+LogRetention::~LogRetention() {
+  if (timer_ != 0) loop_.cancel(timer_);
+}
+
+void LogRetention::arm(std::chrono::milliseconds delay, void (LogRetention::*task)()) {
+  timer_ = loop_.run_after(delay, [this, task] {
+    timer_ = 0;
+    (this->*task)();
+  });
+}
+
+void LogRetention::start_pass() {
+  topics_.clear();
+  work_.clear();
+  next_ = 0;
+  for (const auto& [name, topic] : state_.topics.topics()) {
+    cluster::TopicRetention retention = cluster::topic_retention(state_, name);
+    if (!retention.deletes) continue;
+    if (retention.limits.retention_ms < 0 && retention.limits.retention_bytes < 0) continue;
+    topics_.push_back({name, retention});
+    for (const auto& p : topic.partitions) work_.push_back({topics_.size() - 1, p.partition_index});
+  }
+  run_slice();
+}
+
+void LogRetention::run_slice() {
+  const int64_t now = wall_clock_ms();
+  const size_t end = std::min(work_.size(), next_ + partitions_per_turn_);
+  for (; next_ < end; ++next_) {
+    const Work& w = work_[next_];
+    const TopicWork& topic = topics_[w.topic];
+    if (!state_.logs) break;
+    // Opens the log when it was not used since start-up (its data still ages).
+    auto log = state_.logs->find(topic.name, w.partition);
+    if (!log) {
+      spdlog::error("retention of {}-{}: {}", topic.name, w.partition, log.error().message);
+      continue;
+    }
+    if (*log == nullptr) continue;  // no data yet, or the topic is gone
+    segments_deleted_ +=
+        cluster::enforce_retention(topic.name, w.partition, **log, topic.retention, now);
+  }
+  if (next_ < work_.size()) {
+    arm(std::chrono::milliseconds(0), &LogRetention::run_slice);
+    return;
+  }
+  ++passes_completed_;
+  arm(std::chrono::milliseconds(
+          std::max<int64_t>(state_.log_config.retention_check_interval_ms, 1)),
+      &LogRetention::start_pass);
+}
+
+}  // namespace kb::broker

@@ -1,0 +1,134 @@
+#include "kb/handlers/alter_configs.hpp"
+
+#include <set>
+#include <utility>
+
+#include "kb/cluster/config_catalog.hpp"
+#include "kb/cluster/topic_configs.hpp"
+#include "kb/handlers/admin_common.hpp"
+
+namespace kb::handlers {
+
+using protocol::AlterConfigsRequest;
+using protocol::AlterConfigsResourceResponse;
+using protocol::AlterConfigsResponse;
+using protocol::ErrorCode;
+using protocol::IncrementalAlterConfigsRequest;
+using protocol::IncrementalAlterConfigsResponse;
+using protocol::to_wire;
+
+namespace {
+
+// Kafka's ConfigResource.Type ids besides TOPIC and BROKER.
+constexpr int8_t kBrokerLoggerResource = 8;
+constexpr int8_t kClientMetricsResource = 16;
+constexpr int8_t kGroupResource = 32;
+
+AlterConfigsResourceResponse resource_response(int8_t type, std::string_view name,
+                                               const cluster::AdminResult& result) {
+  AlterConfigsResourceResponse r;
+  r.resource_type = type;
+  r.resource_name = std::string(name);
+  r.error_code = to_wire(to_error_code(result.error));
+  if (!result.ok()) r.error_message = result.message;
+  return r;
+}
+
+// What a resource that is not a topic gets: broker configs are all static
+// here (Kafka refuses non-dynamic ones the same way); other types are not
+// served.
+template <class Configs>
+cluster::AdminResult non_topic_result(int8_t type, const Configs& configs) {
+  using cluster::AdminError;
+  if (type == cluster::kBrokerResource) {
+    if (configs.empty()) return {};
+    std::string names;
+    for (const auto& c : configs) names += (names.empty() ? "" : ", ") + std::string(c.name);
+    return {AdminError::kInvalidRequest, "Cannot update these configs dynamically: Set(" + names +
+                                             ") (this broker's configs are all read-only)"};
+  }
+  if (type == kBrokerLoggerResource || type == kClientMetricsResource || type == kGroupResource)
+    return {AdminError::kInvalidRequest,
+            "Resource type " + std::to_string(type) + " is not supported by this broker"};
+  return {AdminError::kInvalidRequest, "Unknown resource type " + std::to_string(type)};
+}
+
+// Kafka answers every copy of a resource named twice with INVALID_REQUEST and
+// changes none of them.
+template <class Resources>
+std::set<std::pair<int8_t, std::string>> duplicated_resources(const Resources& resources) {
+  std::set<std::pair<int8_t, std::string>> seen, duplicated;
+  for (const auto& r : resources) {
+    std::pair<int8_t, std::string> key{r.resource_type, std::string(r.resource_name)};
+    if (!seen.insert(key).second) duplicated.insert(std::move(key));
+  }
+  return duplicated;
+}
+
+// Runs `alter_topic` on each topic resource, answering the others; the
+// response lists resources in request order.
+template <class Response, class Request, class AlterTopic>
+Response alter_each(const Request& request, AlterTopic alter_topic) {
+  Response response;
+  const auto duplicated = duplicated_resources(request.resources);
+  for (const auto& r : request.resources) {
+    cluster::AdminResult result;
+    if (duplicated.contains({r.resource_type, std::string(r.resource_name)}))
+      result = {cluster::AdminError::kInvalidRequest, "Duplicate resource."};
+    else if (r.resource_type == cluster::kTopicResource)
+      result = alter_topic(r);
+    else
+      result = non_topic_result(r.resource_type, r.configs);
+    response.responses.push_back(resource_response(r.resource_type, r.resource_name, result));
+  }
+  return response;
+}
+
+}  // namespace
+
+std::optional<AlterConfigsResponse> handle_alter_configs(RequestContext& ctx,
+                                                         const AlterConfigsRequest& request,
+                                                         int16_t /*version*/) {
+  return alter_each<AlterConfigsResponse>(
+      request, [&](const AlterConfigsRequest::AlterConfigsResource& r) -> cluster::AdminResult {
+        std::map<std::string, std::string, std::less<>> configs;
+        for (const auto& c : r.configs) {
+          // A null value leaves the config at its default, as if not named.
+          if (!c.value) continue;
+          if (!configs.emplace(std::string(c.name), std::string(*c.value)).second)
+            return {cluster::AdminError::kInvalidRequest, "Error due to duplicate config keys"};
+        }
+        return cluster::replace_topic_configs(ctx.state, r.resource_name, configs,
+                                              request.validate_only);
+      });
+}
+
+std::optional<IncrementalAlterConfigsResponse> handle_incremental_alter_configs(
+    RequestContext& ctx, const IncrementalAlterConfigsRequest& request, int16_t /*version*/) {
+  return alter_each<IncrementalAlterConfigsResponse>(
+      request, [&](const IncrementalAlterConfigsRequest::AlterConfigsResource& r) {
+        std::vector<cluster::ConfigChange> changes;
+        for (const auto& c : r.configs) {
+          cluster::ConfigChange change;
+          change.name = std::string(c.name);
+          change.op = static_cast<cluster::ConfigOp>(c.config_operation);
+          if (c.value) change.value = std::string(*c.value);
+          changes.push_back(std::move(change));
+        }
+        return cluster::alter_topic_configs(ctx.state, r.resource_name, changes,
+                                            request.validate_only);
+      });
+}
+
+ApiEntry alter_configs_entry() {
+  return make_entry<AlterConfigsRequest, AlterConfigsResponse, &handle_alter_configs>(
+      "AlterConfigs", AlterConfigsRequest::kVersions);
+}
+
+ApiEntry incremental_alter_configs_entry() {
+  return make_entry<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
+                    &handle_incremental_alter_configs>("IncrementalAlterConfigs",
+                                                       IncrementalAlterConfigsRequest::kVersions);
+}
+
+}  // namespace kb::handlers
