@@ -62,5 +62,22 @@ TEST(AdminClients, KafkaPythonCreatesDescribesGrowsAndDeletes) {
   EXPECT_NE(r.output.find("OK"), std::string::npos) << r.output;
 }
 
+// AlterConfigs from both clients; retention moves the low watermark and a
+// consumer from the earliest offset reads the rest.
+TEST(AdminClients, AlterConfigsAndRetentionWithRealClients) {
+  BrokerProcess broker(
+      std::map<std::string, std::string>{{"log.retention.check.interval.ms", "100"}});
+  if (command_succeeds(kPython + " -c 'import confluent_kafka'")) {
+    auto r = run_command(script("retention_clients.py") + " " + bootstrap(broker) + " confluent");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("OK confluent"), std::string::npos) << r.output;
+  }
+  if (!command_succeeds(kPython + " -c 'import kafka'"))
+    GTEST_SKIP() << "python3-kafka is not installed (scripts/install-deps.sh test)";
+  auto r = run_command(script("retention_clients.py") + " " + bootstrap(broker) + " kafka-python");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("OK kafka-python"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace kb::testing
