@@ -379,6 +379,8 @@ const ConfigDef* find_topic_config(std::string_view name) {
   return it == defs.end() ? nullptr : &*it;
 }
 
+std::optional<int64_t> parse_config_long(std::string_view value) { return parse_int64(value); }
+
 std::string topic_config_problem(std::string_view name, std::string_view value) {
   const ConfigDef* d = find_topic_config(name);
   if (d == nullptr) return "unknown topic config name: " + std::string(name);

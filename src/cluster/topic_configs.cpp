@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
 #include <set>
 
 #include "kb/cluster/config_catalog.hpp"
@@ -13,13 +12,6 @@ namespace kb::cluster {
 namespace {
 
 using ConfigMap = std::map<std::string, std::string, std::less<>>;
-
-std::optional<int64_t> parse_long(std::string_view s) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return v;
-}
 
 const ConfigMap* own_configs(const BrokerState& state, std::string_view topic) {
   auto it = state.configs.find(std::pair<int8_t, std::string>{kTopicResource, std::string(topic)});
@@ -96,7 +88,7 @@ storage::PartitionLogOptions topic_log_options(const BrokerState& state, std::st
   auto number = [&](std::string_view name, int64_t min) -> std::optional<int64_t> {
     auto it = own->find(name);
     if (it == own->end()) return std::nullopt;
-    auto v = parse_long(it->second);
+    auto v = parse_config_long(it->second);
     return v && *v >= min ? v : std::nullopt;
   };
   if (auto v = number("segment.bytes", 14)) base.segment_bytes = static_cast<uint64_t>(*v);
@@ -114,7 +106,7 @@ TopicRetention topic_retention(const BrokerState& state, std::string_view topic)
   }
   auto limit = [&](std::string_view name) -> int64_t {
     auto value = topic_config_value(state, topic, name);
-    auto v = value ? parse_long(*value) : std::nullopt;
+    auto v = value ? parse_config_long(*value) : std::nullopt;
     return v ? *v : -1;  // unparseable: no limit (deleting nothing is safe)
   };
   r.limits.retention_ms = limit("retention.ms");

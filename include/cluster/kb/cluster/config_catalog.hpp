@@ -69,6 +69,9 @@ const std::vector<ConfigDef>& topic_config_defs();
 const std::vector<ConfigDef>& broker_config_defs();
 const ConfigDef* find_topic_config(std::string_view name);
 
+// A whole decimal number (a long config's value), or nullopt.
+std::optional<int64_t> parse_config_long(std::string_view value);
+
 // Why a value is refused for a topic config (unknown name, wrong type, out of
 // range), or empty when it is accepted.
 std::string topic_config_problem(std::string_view name, std::string_view value);

@@ -16,20 +16,14 @@ struct AlterConfigsSchema {
   static constexpr int16_t kFirstFlexible = 2;
 };
 
-struct AlterConfigsRequest : AlterConfigsSchema {
-  struct AlterableConfig {
-    std::string_view name;
-    std::optional<std::string_view> value;
-    template <class Io>
-    void fields(Io& io) {
-      io(name);
-      io(value);
-    }
-  };
+// The request body AlterConfigs and IncrementalAlterConfigs share; each has
+// its own config entry (`Config`).
+template <class Config>
+struct AlterConfigsRequestBody {
   struct AlterConfigsResource {
     int8_t resource_type = 0;
     std::string_view resource_name;
-    std::vector<AlterableConfig> configs;
+    std::vector<Config> configs;
     template <class Io>
     void fields(Io& io) {
       io(resource_type);
@@ -47,6 +41,18 @@ struct AlterConfigsRequest : AlterConfigsSchema {
     io(validate_only);
   }
 };
+
+struct AlterableConfig {
+  std::string_view name;
+  std::optional<std::string_view> value;
+  template <class Io>
+  void fields(Io& io) {
+    io(name);
+    io(value);
+  }
+};
+
+struct AlterConfigsRequest : AlterConfigsSchema, AlterConfigsRequestBody<AlterableConfig> {};
 
 // One resource's outcome; AlterConfigs and IncrementalAlterConfigs answer
 // with the same fields.

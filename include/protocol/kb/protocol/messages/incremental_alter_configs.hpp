@@ -16,39 +16,20 @@ struct IncrementalAlterConfigsSchema {
   static constexpr int16_t kFirstFlexible = 1;
 };
 
-struct IncrementalAlterConfigsRequest : IncrementalAlterConfigsSchema {
-  struct AlterableConfig {
-    std::string_view name;
-    int8_t config_operation = 0;  // 0 SET, 1 DELETE, 2 APPEND, 3 SUBTRACT
-    std::optional<std::string_view> value;
-    template <class Io>
-    void fields(Io& io) {
-      io(name);
-      io(config_operation);
-      io(value);
-    }
-  };
-  struct AlterConfigsResource {
-    int8_t resource_type = 0;
-    std::string_view resource_name;
-    std::vector<AlterableConfig> configs;
-    template <class Io>
-    void fields(Io& io) {
-      io(resource_type);
-      io(resource_name);
-      io(configs);
-    }
-  };
-
-  std::vector<AlterConfigsResource> resources;
-  bool validate_only = false;
-
+struct IncrementalAlterableConfig {
+  std::string_view name;
+  int8_t config_operation = 0;  // 0 SET, 1 DELETE, 2 APPEND, 3 SUBTRACT
+  std::optional<std::string_view> value;
   template <class Io>
   void fields(Io& io) {
-    io(resources);
-    io(validate_only);
+    io(name);
+    io(config_operation);
+    io(value);
   }
 };
+
+struct IncrementalAlterConfigsRequest : IncrementalAlterConfigsSchema,
+                                        AlterConfigsRequestBody<IncrementalAlterableConfig> {};
 
 struct IncrementalAlterConfigsResponse : IncrementalAlterConfigsSchema {
   int32_t throttle_time_ms = 0;
