@@ -10,6 +10,7 @@ namespace {
 
 // Kafka's LogManager.InitialTaskDelayMs.
 constexpr int64_t kInitialDelayMs = 30000;
+constexpr auto kSliceBudget = std::chrono::milliseconds(5);
 
 int64_t wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -54,7 +55,10 @@ void LogRetention::start_pass() {
 void LogRetention::run_slice() {
   const int64_t now = wall_clock_ms();
   const size_t end = std::min(work_.size(), next_ + partitions_per_turn_);
-  for (; next_ < end; ++next_) {
+  // Opening a log not used since start-up reads its directory: a slice also
+  // ends after kSliceBudget, whatever it got through.
+  const auto started = std::chrono::steady_clock::now();
+  for (; next_ < end && std::chrono::steady_clock::now() - started < kSliceBudget; ++next_) {
     const Work& w = work_[next_];
     const TopicWork& topic = topics_[w.topic];
     if (!state_.logs) break;

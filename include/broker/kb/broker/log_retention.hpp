@@ -15,8 +15,9 @@ namespace kb::broker {
 // Kafka's log retention task: every log.retention.check.interval.ms (first
 // after 30 s, as Kafka), each partition of a topic whose cleanup.policy has
 // "delete" loses its segments past retention.ms / retention.bytes. A pass
-// works through the partitions a slice at a time, each slice in its own loop
-// turn, so that many partitions never hold up requests for long. Configs are
+// works through the partitions a slice at a time (at most partitions_per_turn,
+// and about 5 ms), each slice in its own loop turn, so that many partitions
+// never hold up requests for long. Configs are
 // read at the start of each pass: a change applies from the next one.
 class LogRetention {
  public:
