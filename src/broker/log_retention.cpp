@@ -42,6 +42,7 @@ void LogRetention::start_pass() {
   topics_.clear();
   work_.clear();
   next_ = 0;
+  pass_ = {std::chrono::steady_clock::now(), segments_deleted_, 0, {}};
   for (const auto& [name, topic] : state_.topics.topics()) {
     cluster::TopicRetention retention = cluster::topic_retention(state_, name);
     if (!retention.deletes) continue;
@@ -58,6 +59,7 @@ void LogRetention::run_slice() {
   // Opening a log not used since start-up reads its directory: a slice also
   // ends after kSliceBudget, whatever it got through.
   const auto started = std::chrono::steady_clock::now();
+  ++pass_.slices;
   for (; next_ < end && std::chrono::steady_clock::now() - started < kSliceBudget; ++next_) {
     const Work& w = work_[next_];
     const TopicWork& topic = topics_[w.topic];
@@ -72,11 +74,21 @@ void LogRetention::run_slice() {
     segments_deleted_ +=
         cluster::enforce_retention(topic.name, w.partition, **log, topic.retention, now);
   }
+  pass_.longest_slice = std::max(pass_.longest_slice, std::chrono::steady_clock::now() - started);
   if (next_ < work_.size()) {
     arm(std::chrono::milliseconds(0), &LogRetention::run_slice);
     return;
   }
   ++passes_completed_;
+  const auto us = [](auto d) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+  };
+  spdlog::log(segments_deleted_ > pass_.deleted_before ? spdlog::level::info : spdlog::level::debug,
+              "retention pass: {} partitions, {} segments deleted, {} us in {} slices (longest "
+              "{} us)",
+              work_.size(), segments_deleted_ - pass_.deleted_before,
+              us(std::chrono::steady_clock::now() - pass_.started), pass_.slices,
+              us(pass_.longest_slice));
   arm(std::chrono::milliseconds(
           std::max<int64_t>(state_.log_config.retention_check_interval_ms, 1)),
       &LogRetention::start_pass);

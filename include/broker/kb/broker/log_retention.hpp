@@ -48,6 +48,13 @@ class LogRetention {
   std::vector<TopicWork> topics_;
   std::vector<Work> work_;
   size_t next_ = 0;
+  struct PassStats {
+    std::chrono::steady_clock::time_point started;
+    size_t deleted_before = 0;
+    size_t slices = 0;
+    std::chrono::steady_clock::duration longest_slice{};
+  };
+  PassStats pass_;  // of the pass under way, logged at its end
   net::EventLoop::TimerId timer_ = 0;
   size_t passes_completed_ = 0;
   size_t segments_deleted_ = 0;
