@@ -693,8 +693,10 @@ Result<AppendResult> PartitionLog::append(Bytes batches, int32_t leader_epoch,
     if (batch->last_offset_delta() < 0)
       return Error{fmt::format("record batch at byte {} has a negative last offset delta",
                                it.position() - batch->size_in_bytes())};
+    // As stored: with LogAppendTime the append time is the max timestamp.
     incoming.push_back({it.position() - batch->size_in_bytes(), batch->size_in_bytes(),
-                        batch->last_offset_delta(), batch->max_timestamp()});
+                        batch->last_offset_delta(),
+                        log_append_time.value_or(batch->max_timestamp())});
   }
   if (it.error() != BatchError::none)
     return Error{
