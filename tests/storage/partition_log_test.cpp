@@ -231,7 +231,8 @@ TEST(PartitionLog, AppendStampsLogAppendTime) {
   const ByteVec sent = batches;
   ASSERT_TRUE((*log)->append(batches, 3, 1800000000123).ok());
   EXPECT_EQ(batches, sent);
-  auto split = split_batches(read_all(**log, 0, 1 << 20));  // CRCs checked
+  const ByteVec stored = read_all(**log, 0, 1 << 20);
+  auto split = split_batches(stored);  // CRCs checked; views `stored`
   ASSERT_EQ(split.batches.size(), 2u);
   ByteVec expected = test::make_batch(2, 3, 1600000000000);
   ASSERT_TRUE(set_partition_leader_epoch(expected, 3));
