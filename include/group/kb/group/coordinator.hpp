@@ -209,6 +209,11 @@ struct CommitPartition {
   std::optional<std::string_view> metadata;
 };
 
+struct TopicPartitionRef {
+  std::string_view topic;
+  int32_t partition = 0;
+};
+
 class GroupCoordinator {
  public:
   explicit GroupCoordinator(GroupConfig config = {}, GroupStore* store = nullptr);
@@ -248,6 +253,20 @@ class GroupCoordinator {
   // Group-level error; on NONE, `errors` has one entry per partition.
   int16_t commit(const CommitParams& params, std::span<const CommitPartition> partitions,
                  std::vector<int16_t>& errors, Millis now);
+
+  // DeleteGroups, one group: NONE once the group and its offsets are gone
+  // (their tombstones written); INVALID_GROUP_ID, GROUP_ID_NOT_FOUND,
+  // NON_EMPTY_GROUP (it has members), or COORDINATOR_NOT_AVAILABLE (the store
+  // failed: nothing deleted).
+  int16_t delete_group(std::string_view group_id, Millis now);
+  // OffsetDelete: a group-level error (INVALID_GROUP_ID, GROUP_ID_NOT_FOUND,
+  // NON_EMPTY_GROUP for a group with members outside the consumer protocol,
+  // COORDINATOR_NOT_AVAILABLE); on NONE, `errors` has one entry per partition:
+  // GROUP_SUBSCRIBED_TO_TOPIC where a member consumes the topic, else NONE
+  // (its offset, if any, deleted). An Empty group left without offsets is
+  // deleted too, as Kafka does.
+  int16_t delete_offsets(std::string_view group_id, std::span<const TopicPartitionRef> partitions,
+                         std::vector<int16_t>& errors, Millis now);
 
   const Group* find(std::string_view group_id) const;
   const std::map<std::string, Group, std::less<>>& groups() const { return groups_; }
@@ -297,6 +316,12 @@ class GroupCoordinator {
   void answer_parked_join(Member& member, JoinResult result);
 
   bool persist_group(const Group& group);
+  // Forgets these offsets of the group, and the group itself when it is Empty
+  // and left without any (Kafka's rule), once their tombstones are written.
+  enum class Dropped { kNothing /* the store failed */, kOffsets, kGroup };
+  Dropped drop_offsets(Group& group, std::span<const OffsetMap::iterator> offsets);
+  // Whether members of a consumer-protocol group subscribe to the topic.
+  bool subscribed_to(const Group& group, std::string_view topic) const;
   // Drops the offsets of empty groups older than the retention (tombstones
   // written), and groups left with nothing.
   void expire_offsets();

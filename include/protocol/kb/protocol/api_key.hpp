@@ -25,6 +25,8 @@ enum class ApiKey : int16_t {
   kInitProducerId = 22,
   kDescribeConfigs = 32,
   kCreatePartitions = 37,
+  kDeleteGroups = 42,
+  kOffsetDelete = 47,
   kDescribeCluster = 60,
   kDescribeTopicPartitions = 75,
 };
