@@ -867,12 +867,19 @@ int16_t GroupCoordinator::commit(const CommitParams& params,
   return kNone;
 }
 
-int16_t GroupCoordinator::delete_group(std::string_view group_id, Millis now) {
+int16_t GroupCoordinator::find_to_delete(std::string_view group_id, Millis now,
+                                         GroupMap::iterator& found) {
   advance(now);
   if (group_id.empty()) return to_wire(ErrorCode::kInvalidGroupId);
-  auto it = groups_.find(group_id);
-  if (it == groups_.end() || it->second.state == GroupState::kDead)
+  found = groups_.find(group_id);
+  if (found == groups_.end() || found->second.state == GroupState::kDead)
     return to_wire(ErrorCode::kGroupIdNotFound);
+  return kNone;
+}
+
+int16_t GroupCoordinator::delete_group(std::string_view group_id, Millis now) {
+  GroupMap::iterator it;
+  if (int16_t e = find_to_delete(group_id, now, it); e != kNone) return e;
   Group& group = it->second;
   if (group.state != GroupState::kEmpty) return to_wire(ErrorCode::kNonEmptyGroup);
   std::vector<OffsetMap::iterator> offsets;
@@ -887,11 +894,8 @@ int16_t GroupCoordinator::delete_group(std::string_view group_id, Millis now) {
 int16_t GroupCoordinator::delete_offsets(std::string_view group_id,
                                          std::span<const TopicPartitionRef> partitions,
                                          std::vector<int16_t>& errors, Millis now) {
-  advance(now);
-  if (group_id.empty()) return to_wire(ErrorCode::kInvalidGroupId);
-  auto it = groups_.find(group_id);
-  if (it == groups_.end() || it->second.state == GroupState::kDead)
-    return to_wire(ErrorCode::kGroupIdNotFound);
+  GroupMap::iterator it;
+  if (int16_t e = find_to_delete(group_id, now, it); e != kNone) return e;
   Group& group = it->second;
   // A group with members keeps the offsets its members may use: those of
   // topics they subscribe to, or all of them when their protocol does not say.

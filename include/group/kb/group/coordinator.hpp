@@ -268,8 +268,9 @@ class GroupCoordinator {
   int16_t delete_offsets(std::string_view group_id, std::span<const TopicPartitionRef> partitions,
                          std::vector<int16_t>& errors, Millis now);
 
+  using GroupMap = std::map<std::string, Group, std::less<>>;
   const Group* find(std::string_view group_id) const;
-  const std::map<std::string, Group, std::less<>>& groups() const { return groups_; }
+  const GroupMap& groups() const { return groups_; }
 
   // Start-up: replays __consumer_offsets records in log order (a null value is
   // a tombstone), then finish_load() starts the restored members' sessions.
@@ -320,6 +321,9 @@ class GroupCoordinator {
   // and left without any (Kafka's rule), once their tombstones are written.
   enum class Dropped { kNothing /* the store failed */, kOffsets, kGroup };
   Dropped drop_offsets(Group& group, std::span<const OffsetMap::iterator> offsets);
+  // The group DeleteGroups or OffsetDelete names (after running what expired
+  // by `now`): INVALID_GROUP_ID, GROUP_ID_NOT_FOUND, or NONE with `found`.
+  int16_t find_to_delete(std::string_view group_id, Millis now, GroupMap::iterator& found);
   // Whether members of a consumer-protocol group subscribe to the topic.
   bool subscribed_to(const Group& group, std::string_view topic) const;
   // Drops the offsets of empty groups older than the retention (tombstones
@@ -330,7 +334,7 @@ class GroupCoordinator {
 
   GroupConfig config_;
   GroupStore* store_;
-  std::map<std::string, Group, std::less<>> groups_;
+  GroupMap groups_;
   std::map<RequestKey, PendingJoin> pending_joins_;
   // No deadline of any group is earlier (it may be earlier than the real next one).
   std::optional<Millis> next_deadline_;
