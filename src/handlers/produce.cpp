@@ -294,11 +294,14 @@ PartitionResponse append_partition(RequestContext& ctx, const cluster::TopicInfo
     return *answer;
   }
   const int64_t end_before = (*log)->log_end_offset();
+  const size_t segments_before = (*log)->segment_count();
   auto appended = (*log)->append(batch, info.leader_epoch, append_time);
   if (!appended) {
     spdlog::error("produce {}-{}: append failed: {}", topic.name, index, appended.error().message);
     return partition_error(index, ErrorCode::kKafkaStorageError, appended.error().message);
   }
+  if (segments_before > 0 && (*log)->segment_count() > segments_before)
+    ctx.state.producer_states.snapshot_at_roll(topic.id, index, end_before);
   if (producers) {
     // The producer state remembers the batch as stored.
     auto stored = *storage::RecordBatchHeader::parse(batch);
