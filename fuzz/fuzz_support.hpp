@@ -18,6 +18,7 @@
 #include "kb/protocol/messages/api_versions.hpp"
 #include "kb/protocol/messages/create_partitions.hpp"
 #include "kb/protocol/messages/create_topics.hpp"
+#include "kb/protocol/messages/delete_groups.hpp"
 #include "kb/protocol/messages/delete_topics.hpp"
 #include "kb/protocol/messages/describe_groups.hpp"
 #include "kb/protocol/messages/describe_topic_partitions.hpp"
@@ -31,6 +32,7 @@
 #include "kb/protocol/messages/list_offsets.hpp"
 #include "kb/protocol/messages/metadata.hpp"
 #include "kb/protocol/messages/offset_commit.hpp"
+#include "kb/protocol/messages/offset_delete.hpp"
 #include "kb/protocol/messages/offset_fetch.hpp"
 #include "kb/protocol/messages/produce.hpp"
 #include "kb/protocol/messages/sync_group.hpp"
@@ -45,7 +47,8 @@ using AllRequests = std::tuple<
     protocol::LeaveGroupRequest, protocol::SyncGroupRequest, protocol::DescribeGroupsRequest,
     protocol::ListGroupsRequest, protocol::ApiVersionsRequest, protocol::CreateTopicsRequest,
     protocol::DeleteTopicsRequest, protocol::InitProducerIdRequest,
-    protocol::CreatePartitionsRequest, protocol::DescribeTopicPartitionsRequest>;
+    protocol::CreatePartitionsRequest, protocol::DescribeTopicPartitionsRequest,
+    protocol::DeleteGroupsRequest, protocol::OffsetDeleteRequest>;
 
 // Calls f(Request{}) for the request type of every api key.
 template <class F>

@@ -70,6 +70,11 @@ Request sample_request(const Bytes& records) {
     r.topics->emplace_back().name = "fuzz-auto-created";
   } else if constexpr (std::is_same_v<Request, protocol::DescribeTopicPartitionsRequest>) {
     r.topics.emplace_back().name = kTopic;
+  } else if constexpr (std::is_same_v<Request, protocol::DeleteGroupsRequest>) {
+    r.groups_names = {"fuzz-group", "fuzz-missing"};
+  } else if constexpr (std::is_same_v<Request, protocol::OffsetDeleteRequest>) {
+    r.group_id = "fuzz-group";
+    r.topics.push_back({kTopic, {{0}, {1}}});
   } else if constexpr (std::is_same_v<Request, protocol::ApiVersionsRequest>) {
     r.client_software_name = "kb-fuzz";
     r.client_software_version = "1.0";

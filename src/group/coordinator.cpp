@@ -145,6 +145,26 @@ std::optional<Millis> GroupCoordinator::next_deadline() const {
   return next_deadline_ ? std::min(*next_deadline_, retention_check_at_) : retention_check_at_;
 }
 
+GroupCoordinator::Dropped GroupCoordinator::drop_offsets(
+    Group& group, std::span<const OffsetMap::iterator> offsets) {
+  std::vector<CoordinatorRecord> tombstones;
+  tombstones.reserve(offsets.size() + 1);
+  for (auto o : offsets)
+    tombstones.push_back(
+        {encode_key(OffsetCommitKey{group.id, o->first.first, o->first.second}), std::nullopt});
+  const bool drop_group =
+      group.state == GroupState::kEmpty && offsets.size() == group.offsets.size();
+  if (drop_group) tombstones.push_back({encode_key(GroupMetadataKey{group.id}), std::nullopt});
+  if (tombstones.empty()) return Dropped::kOffsets;
+  if (store_ && !store_->append(partition_for(group.id), tombstones)) {
+    spdlog::error("group {}: writing tombstones to {} failed", group.id, kOffsetsTopic);
+    return Dropped::kNothing;
+  }
+  for (auto o : offsets) group.offsets.erase(o);
+  changed();
+  return drop_group ? Dropped::kGroup : Dropped::kOffsets;
+}
+
 void GroupCoordinator::expire_offsets() {
   const int64_t now = wall_ms();
   for (auto it = groups_.begin(); it != groups_.end();) {
@@ -154,24 +174,15 @@ void GroupCoordinator::expire_offsets() {
       ++it;
       continue;
     }
-    std::vector<CoordinatorRecord> tombstones;
     std::vector<OffsetMap::iterator> expired;
-    for (auto o = group.offsets.begin(); o != group.offsets.end(); ++o) {
-      if (now - o->second.commit_timestamp < config_.offsets_retention_ms) continue;
-      expired.push_back(o);
-      tombstones.push_back(
-          {encode_key(OffsetCommitKey{group.id, o->first.first, o->first.second}), std::nullopt});
-    }
-    const bool drop_group = expired.size() == group.offsets.size();
-    if (drop_group) tombstones.push_back({encode_key(GroupMetadataKey{group.id}), std::nullopt});
-    if (tombstones.empty() || (store_ && !store_->append(partition_for(group.id), tombstones))) {
-      ++it;
-      continue;
-    }
-    spdlog::info("group {}: {} committed offsets expired{}", group.id, expired.size(),
-                 drop_group ? ", group removed" : "");
-    for (auto o : expired) group.offsets.erase(o);
-    it = drop_group ? groups_.erase(it) : std::next(it);
+    for (auto o = group.offsets.begin(); o != group.offsets.end(); ++o)
+      if (now - o->second.commit_timestamp >= config_.offsets_retention_ms) expired.push_back(o);
+    const size_t count = expired.size();
+    const Dropped dropped = drop_offsets(group, expired);
+    if (count > 0 || dropped == Dropped::kGroup)
+      spdlog::info("group {}: {} committed offsets expired{}", group.id, count,
+                   dropped == Dropped::kGroup ? ", group removed" : "");
+    it = dropped == Dropped::kGroup ? groups_.erase(it) : std::next(it);
   }
 }
 
@@ -854,6 +865,79 @@ int16_t GroupCoordinator::commit(const CommitParams& params,
         CommittedOffset{p.offset, p.leader_epoch, std::string(p.metadata.value_or("")), timestamp};
   }
   return kNone;
+}
+
+int16_t GroupCoordinator::find_to_delete(std::string_view group_id, Millis now,
+                                         GroupMap::iterator& found) {
+  advance(now);
+  if (group_id.empty()) return to_wire(ErrorCode::kInvalidGroupId);
+  found = groups_.find(group_id);
+  if (found == groups_.end() || found->second.state == GroupState::kDead)
+    return to_wire(ErrorCode::kGroupIdNotFound);
+  return kNone;
+}
+
+int16_t GroupCoordinator::delete_group(std::string_view group_id, Millis now) {
+  GroupMap::iterator it;
+  if (int16_t e = find_to_delete(group_id, now, it); e != kNone) return e;
+  Group& group = it->second;
+  if (group.state != GroupState::kEmpty) return to_wire(ErrorCode::kNonEmptyGroup);
+  std::vector<OffsetMap::iterator> offsets;
+  for (auto o = group.offsets.begin(); o != group.offsets.end(); ++o) offsets.push_back(o);
+  if (drop_offsets(group, offsets) != Dropped::kGroup)
+    return to_wire(ErrorCode::kCoordinatorNotAvailable);
+  spdlog::info("group {}: deleted with its {} committed offsets", group.id, offsets.size());
+  groups_.erase(it);
+  return kNone;
+}
+
+int16_t GroupCoordinator::delete_offsets(std::string_view group_id,
+                                         std::span<const TopicPartitionRef> partitions,
+                                         std::vector<int16_t>& errors, Millis now) {
+  GroupMap::iterator it;
+  if (int16_t e = find_to_delete(group_id, now, it); e != kNone) return e;
+  Group& group = it->second;
+  // A group with members keeps the offsets its members may use: those of
+  // topics they subscribe to, or all of them when their protocol does not say.
+  const bool consumer_protocol = group.protocol_type == kConsumerProtocolType;
+  if (group.state != GroupState::kEmpty && !consumer_protocol)
+    return to_wire(ErrorCode::kNonEmptyGroup);
+
+  errors.assign(partitions.size(), kNone);
+  std::vector<OffsetMap::iterator> offsets;
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    const TopicPartitionRef& p = partitions[i];
+    if (group.state != GroupState::kEmpty && subscribed_to(group, p.topic)) {
+      errors[i] = to_wire(ErrorCode::kGroupSubscribedToTopic);
+      continue;
+    }
+    auto o = group.offsets.find(std::pair<std::string, int32_t>(p.topic, p.partition));
+    if (o != group.offsets.end() && std::find(offsets.begin(), offsets.end(), o) == offsets.end())
+      offsets.push_back(o);
+  }
+  const size_t count = offsets.size();
+  const Dropped dropped = drop_offsets(group, offsets);
+  if (dropped == Dropped::kNothing) return to_wire(ErrorCode::kCoordinatorNotAvailable);
+  if (count > 0)
+    spdlog::info("group {}: {} committed offsets deleted{}", group.id, count,
+                 dropped == Dropped::kGroup ? ", group removed" : "");
+  if (dropped == Dropped::kGroup) groups_.erase(it);
+  return kNone;
+}
+
+bool GroupCoordinator::subscribed_to(const Group& group, std::string_view topic) const {
+  if (group.protocol_type != kConsumerProtocolType || !group.protocol) return false;
+  bool subscribed = false;
+  for (const auto& [id, m] : group.members) {
+    const auto* metadata = m.metadata_for(*group.protocol);
+    if (!metadata) continue;
+    const auto topics = subscription_topics(*metadata);
+    // One unreadable subscription and the group counts as subscribed to no
+    // topic (Kafka's rule).
+    if (!topics) return false;
+    if (std::find(topics->begin(), topics->end(), topic) != topics->end()) subscribed = true;
+  }
+  return subscribed;
 }
 
 bool GroupCoordinator::persist_group(const Group& group) {

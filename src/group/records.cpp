@@ -90,6 +90,18 @@ int32_t offsets_partition_for(std::string_view group_id, int32_t partitions) {
   return partitions <= 0 ? 0 : positive % partitions;
 }
 
+std::optional<std::vector<std::string>> subscription_topics(std::span<const uint8_t> subscription) {
+  wire::Reader reader(subscription);
+  const int16_t version = reader.int16();
+  const int32_t count = reader.array_length(sizeof(int16_t));
+  if (!reader.ok() || version < 0 || count < 0) return std::nullopt;
+  std::vector<std::string> topics;
+  topics.reserve(static_cast<size_t>(count));
+  for (int32_t i = 0; i < count && reader.ok(); ++i) topics.emplace_back(reader.string());
+  if (!reader.ok()) return std::nullopt;
+  return topics;
+}
+
 std::vector<uint8_t> encode_key(const OffsetCommitKey& key) {
   return encode_versioned(key, kOffsetCommitKeyVersion, false);
 }

@@ -40,6 +40,30 @@ std::optional<Result> settle(RequestContext& ctx, group::Outcome<Result> outcome
   return std::nullopt;
 }
 
+// JoinGroup and SyncGroup alike: without a coordinator, COORDINATOR_NOT_AVAILABLE;
+// else the coordinator's result (settled as above) gives the response its error,
+// and `shape` the rest.
+template <class Response, class Call, class Abandon, class Shape>
+std::optional<Response> rebalance_response(RequestContext& ctx, Response response, Call call,
+                                           Abandon abandon, Shape shape) {
+  if (!ctx.groups) {
+    response.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
+    return response;
+  }
+  auto result = settle(ctx, call(), abandon);
+  if (!result) return std::nullopt;
+  response.error_code = result->error;
+  shape(response, *result);
+  return response;
+}
+
+// The group's protocol type and name, in the versions whose response has both.
+template <class Response, class Result>
+void set_protocol(Response& response, Result& result) {
+  response.protocol_type = std::move(result.protocol_type);
+  response.protocol_name = std::move(result.protocol_name);
+}
+
 }  // namespace
 
 std::optional<JoinGroupResponse> handle_join_group(RequestContext& ctx,
@@ -48,10 +72,6 @@ std::optional<JoinGroupResponse> handle_join_group(RequestContext& ctx,
   JoinGroupResponse response;
   response.member_id = std::string(request.member_id);
   if (version < 7) response.protocol_name = "";
-  if (!ctx.groups) {
-    response.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
-    return response;
-  }
   group::JoinParams params;
   params.group_id = request.group_id;
   params.member_id = request.member_id;
@@ -67,36 +87,27 @@ std::optional<JoinGroupResponse> handle_join_group(RequestContext& ctx,
   params.require_known_member_id = version >= 4;
 
   const group::RequestKey key{ctx.connection_id, ctx.header.correlation_id};
-  std::optional<group::JoinResult> result =
-      settle(ctx, ctx.groups->join(key, params, group_time(ctx.now)),
-             [&] { return ctx.groups->abandon_join(key); });
-  if (!result) return std::nullopt;
-  group::JoinResult& r = *result;
-  response.error_code = r.error;
-  response.generation_id = r.generation;
-  if (!r.member_id.empty()) response.member_id = std::move(r.member_id);
-  response.leader = std::move(r.leader);
-  response.skip_assignment = r.skip_assignment;
-  if (version >= 7) {
-    response.protocol_type = std::move(r.protocol_type);
-    response.protocol_name = std::move(r.protocol_name);
-  } else {
-    response.protocol_name = r.protocol_name.value_or("");
-  }
-  for (auto& m : r.members)
-    response.members.push_back(
-        {std::move(m.member_id), std::move(m.instance_id), std::move(m.metadata)});
-  return response;
+  return rebalance_response(
+      ctx, std::move(response), [&] { return ctx.groups->join(key, params, group_time(ctx.now)); },
+      [&] { return ctx.groups->abandon_join(key); },
+      [&](JoinGroupResponse& out, group::JoinResult& r) {
+        out.generation_id = r.generation;
+        if (!r.member_id.empty()) out.member_id = std::move(r.member_id);
+        out.leader = std::move(r.leader);
+        out.skip_assignment = r.skip_assignment;
+        if (version >= 7)
+          set_protocol(out, r);
+        else
+          out.protocol_name = r.protocol_name.value_or("");
+        for (auto& m : r.members)
+          out.members.push_back(
+              {std::move(m.member_id), std::move(m.instance_id), std::move(m.metadata)});
+      });
 }
 
 std::optional<SyncGroupResponse> handle_sync_group(RequestContext& ctx,
                                                    const SyncGroupRequest& request,
                                                    int16_t version) {
-  SyncGroupResponse response;
-  if (!ctx.groups) {
-    response.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
-    return response;
-  }
   group::SyncParams params;
   params.group_id = request.group_id;
   params.generation = request.generation_id;
@@ -107,18 +118,13 @@ std::optional<SyncGroupResponse> handle_sync_group(RequestContext& ctx,
   for (const auto& a : request.assignments)
     params.assignments.emplace_back(a.member_id, a.assignment);
 
-  std::optional<group::SyncResult> result =
-      settle(ctx, ctx.groups->sync(params, group_time(ctx.now)),
-             [&] { return ctx.groups->abandon_sync(params); });
-  if (!result) return std::nullopt;
-  group::SyncResult& r = *result;
-  response.error_code = r.error;
-  response.assignment = std::move(r.assignment);
-  if (version >= 5) {
-    response.protocol_type = std::move(r.protocol_type);
-    response.protocol_name = std::move(r.protocol_name);
-  }
-  return response;
+  return rebalance_response(
+      ctx, SyncGroupResponse{}, [&] { return ctx.groups->sync(params, group_time(ctx.now)); },
+      [&] { return ctx.groups->abandon_sync(params); },
+      [&](SyncGroupResponse& out, group::SyncResult& r) {
+        out.assignment = std::move(r.assignment);
+        if (version >= 5) set_protocol(out, r);
+      });
 }
 
 std::optional<HeartbeatResponse> handle_heartbeat(RequestContext& ctx,

@@ -777,7 +777,7 @@ Result<AppendResult> PartitionLog::append(Bytes batches, int32_t leader_epoch,
     set_base_offset(header, base);
     if (leader_epoch >= 0) set_partition_leader_epoch(header, leader_epoch);
     if (log_append_time) set_log_append_time(header, *log_append_time, rest);
-    pieces.push_back(header);
+    pieces.emplace_back(header);
     pieces.push_back(rest);
 
     std::optional<TimestampOffset> last_time =

@@ -80,6 +80,26 @@ class CoordinatorTest : public ::testing::Test {
 
   GroupState state() const { return coordinator_.find("g")->state; }
 
+  // A coordinator that replays what this one wrote, as at start-up.
+  static GroupCoordinator reload(const MemoryStore& store) {
+    GroupCoordinator reloaded(make_config(), nullptr);
+    for (const auto& [partition, records] : store.log)
+      for (const auto& r : records) {
+        std::optional<std::span<const uint8_t>> value;
+        if (r.value) value = std::span<const uint8_t>(*r.value);
+        reloaded.load(r.key, value);
+      }
+    reloaded.finish_load(1000);
+    return reloaded;
+  }
+
+  // Commits outside group management (generation -1) to group `group_id`.
+  void commit_simple(std::string_view group_id, const std::vector<CommitPartition>& parts) {
+    std::vector<int16_t> errors;
+    ASSERT_EQ(coordinator_.commit({group_id, -1, "", std::nullopt, false}, parts, errors, 0),
+              kNone);
+  }
+
   MemoryStore store_;
   GroupCoordinator coordinator_;
 };
@@ -373,14 +393,7 @@ TEST_F(CoordinatorTest, ReloadRestoresOffsetsAndGroupsAndHonoursTombstones) {
   store_.append(coordinator_.partition_for("g"),
                 std::vector<CoordinatorRecord>{{encode_key(OffsetCommitKey{"g", "t", 1}), {}}});
 
-  GroupCoordinator reloaded(make_config(), nullptr);
-  for (const auto& [partition, records] : store_.log)
-    for (const auto& r : records) {
-      std::optional<std::span<const uint8_t>> value;
-      if (r.value) value = std::span<const uint8_t>(*r.value);
-      reloaded.load(r.key, value);
-    }
-  reloaded.finish_load(1000);
+  GroupCoordinator reloaded = reload(store_);
   const Group* g = reloaded.find("g");
   ASSERT_TRUE(g);
   EXPECT_EQ(g->state, GroupState::kStable);
@@ -429,6 +442,168 @@ TEST_F(CoordinatorTest, OffsetsOfEmptyGroupsExpireAfterTheRetention) {
   ASSERT_GE(records.size(), 3u);
   EXPECT_FALSE(records[records.size() - 2].value);
   EXPECT_FALSE(records.back().value);
+}
+
+// A ConsumerProtocolSubscription v0: [version][topics][user data: null].
+std::vector<uint8_t> subscription(std::initializer_list<std::string_view> topics) {
+  std::vector<uint8_t> out{0, 0, 0, 0, 0, static_cast<uint8_t>(topics.size())};
+  for (std::string_view t : topics) {
+    out.push_back(0);
+    out.push_back(static_cast<uint8_t>(t.size()));
+    out.insert(out.end(), t.begin(), t.end());
+  }
+  out.insert(out.end(), {0xff, 0xff, 0xff, 0xff});
+  return out;
+}
+
+TEST_F(CoordinatorTest, DeleteGroupRemovesAnEmptyGroupAndItsOffsetsForGood) {
+  commit_simple("g", {{"t", 0, 10, -1, std::nullopt}, {"u", 3, 30, -1, std::nullopt}});
+  commit_simple("other", {{"t", 0, 7, -1, std::nullopt}});
+  EXPECT_EQ(coordinator_.delete_group("g", 0), kNone);
+  EXPECT_FALSE(coordinator_.find("g"));
+  // Its offsets' tombstones and then its own, in its partition.
+  const auto& records = store_.log.at(coordinator_.partition_for("g"));
+  ASSERT_GE(records.size(), 3u);
+  const std::vector<CoordinatorRecord> last(records.end() - 3, records.end());
+  EXPECT_EQ(last[0].key, encode_key(OffsetCommitKey{"g", "t", 0}));
+  EXPECT_EQ(last[1].key, encode_key(OffsetCommitKey{"g", "u", 3}));
+  EXPECT_EQ(last[2].key, encode_key(GroupMetadataKey{"g"}));
+  for (const auto& r : last) EXPECT_FALSE(r.value);
+  // Gone after a restart too; the other group is untouched.
+  GroupCoordinator reloaded = reload(store_);
+  EXPECT_FALSE(reloaded.find("g"));
+  ASSERT_TRUE(reloaded.find("other"));
+  EXPECT_EQ(reloaded.find("other")->offsets.at({"t", 0}).offset, 7);
+  // Deleted once: not found the second time.
+  EXPECT_EQ(coordinator_.delete_group("g", 0), to_wire(ErrorCode::kGroupIdNotFound));
+}
+
+TEST_F(CoordinatorTest, DeleteGroupRefusesGroupsWithMembersUnknownOnesAndEmptyIds) {
+  EXPECT_EQ(coordinator_.delete_group("", 0), to_wire(ErrorCode::kInvalidGroupId));
+  EXPECT_EQ(coordinator_.delete_group("nope", 0), to_wire(ErrorCode::kGroupIdNotFound));
+  std::string a;
+  join_new(1, 0, &a);
+  EXPECT_EQ(coordinator_.delete_group("g", 0), to_wire(ErrorCode::kNonEmptyGroup));
+  sync(a, 1, 0);
+  EXPECT_EQ(coordinator_.delete_group("g", 0), to_wire(ErrorCode::kNonEmptyGroup));
+  const std::vector<MemberRef> leaving{{a, std::nullopt}};
+  coordinator_.leave("g", leaving, 0);
+  ASSERT_EQ(state(), GroupState::kEmpty);
+  EXPECT_EQ(coordinator_.delete_group("g", 0), kNone);
+  EXPECT_FALSE(coordinator_.find("g"));
+  // The id is free again: a new member starts generation 1 of a new group.
+  std::string b;
+  auto joined = join_new(10, 0, &b);
+  ASSERT_TRUE(joined.result);
+  EXPECT_EQ(joined.result->generation, 1);
+}
+
+TEST_F(CoordinatorTest, DeleteGroupKeepsEverythingWhenTheStoreFails) {
+  commit_simple("g", {{"t", 0, 10, -1, std::nullopt}});
+  store_.fail = true;
+  EXPECT_EQ(coordinator_.delete_group("g", 0), to_wire(ErrorCode::kCoordinatorNotAvailable));
+  ASSERT_TRUE(coordinator_.find("g"));
+  EXPECT_EQ(coordinator_.find("g")->offsets.size(), 1u);
+}
+
+TEST_F(CoordinatorTest, OffsetDeleteOfAnEmptyGroupDeletesJustThosePartitions) {
+  commit_simple("g", {{"t", 0, 10, -1, std::nullopt},
+                      {"t", 1, 11, -1, std::nullopt},
+                      {"u", 0, 20, -1, std::nullopt}});
+  std::vector<int16_t> errors;
+  const std::vector<TopicPartitionRef> t0_and_missing{{"t", 0}, {"t", 7}};
+  EXPECT_EQ(coordinator_.delete_offsets("g", t0_and_missing, errors, 0), kNone);
+  EXPECT_EQ(errors, (std::vector<int16_t>{kNone, kNone}));
+  const Group* g = coordinator_.find("g");
+  ASSERT_TRUE(g);
+  EXPECT_FALSE(g->offsets.contains({"t", 0}));
+  EXPECT_TRUE(g->offsets.contains({"t", 1}));
+  EXPECT_TRUE(g->offsets.contains({"u", 0}));
+  // One tombstone: t-0's (t-7 had nothing to delete).
+  const auto& records = store_.log.at(coordinator_.partition_for("g"));
+  EXPECT_EQ(records.back().key, encode_key(OffsetCommitKey{"g", "t", 0}));
+  EXPECT_FALSE(records.back().value);
+  GroupCoordinator reloaded = reload(store_);
+  ASSERT_TRUE(reloaded.find("g"));
+  EXPECT_EQ(reloaded.find("g")->offsets.size(), 2u);
+  EXPECT_FALSE(reloaded.find("g")->offsets.contains({"t", 0}));
+
+  // The last offsets of an Empty group: the group goes with them.
+  const std::vector<TopicPartitionRef> rest{{"t", 1}, {"u", 0}};
+  EXPECT_EQ(coordinator_.delete_offsets("g", rest, errors, 0), kNone);
+  EXPECT_EQ(errors, (std::vector<int16_t>{kNone, kNone}));
+  EXPECT_FALSE(coordinator_.find("g"));
+  EXPECT_FALSE(reload(store_).find("g"));
+}
+
+TEST_F(CoordinatorTest, OffsetDeleteKeepsOffsetsOfTopicsTheMembersConsume) {
+  auto p = params("");
+  p.require_known_member_id = false;
+  const std::vector<uint8_t> subscribed = subscription({"t", "v"});
+  p.protocols = {{"range", subscribed}};
+  auto joined = coordinator_.join({1, 1}, p, 0);
+  ASSERT_TRUE(joined.result);
+  const std::string a = joined.result->member_id;
+  sync(a, 1, 0);
+  std::vector<int16_t> errors;
+  ASSERT_EQ(coordinator_.commit(
+                {"g", 1, a, std::nullopt, false},
+                std::vector<CommitPartition>{{"t", 0, 1, -1, {}}, {"u", 0, 2, -1, {}}}, errors, 0),
+            kNone);
+
+  const std::vector<TopicPartitionRef> both{{"t", 0}, {"u", 0}};
+  EXPECT_EQ(coordinator_.delete_offsets("g", both, errors, 0), kNone);
+  EXPECT_EQ(errors, (std::vector<int16_t>{to_wire(ErrorCode::kGroupSubscribedToTopic), kNone}));
+  ASSERT_TRUE(coordinator_.find("g"));
+  EXPECT_TRUE(coordinator_.find("g")->offsets.contains({"t", 0}));
+  EXPECT_FALSE(coordinator_.find("g")->offsets.contains({"u", 0}));
+  EXPECT_EQ(state(), GroupState::kStable);
+
+  // Once the group is Empty nothing is consumed: t-0 may go (and the group with it).
+  const std::vector<MemberRef> leaving{{a, std::nullopt}};
+  coordinator_.leave("g", leaving, 0);
+  const std::vector<TopicPartitionRef> t0{{"t", 0}};
+  EXPECT_EQ(coordinator_.delete_offsets("g", t0, errors, 0), kNone);
+  EXPECT_EQ(errors, std::vector<int16_t>{kNone});
+  EXPECT_FALSE(coordinator_.find("g"));
+}
+
+TEST_F(CoordinatorTest, OffsetDeleteGroupLevelErrors) {
+  std::vector<int16_t> errors;
+  const std::vector<TopicPartitionRef> t0{{"t", 0}};
+  EXPECT_EQ(coordinator_.delete_offsets("", t0, errors, 0), to_wire(ErrorCode::kInvalidGroupId));
+  EXPECT_EQ(coordinator_.delete_offsets("nope", t0, errors, 0),
+            to_wire(ErrorCode::kGroupIdNotFound));
+  // Members of another protocol than the consumer's: their offsets are off limits.
+  auto p = params("");
+  p.require_known_member_id = false;
+  p.protocol_type = "connect";
+  ASSERT_TRUE(coordinator_.join({1, 1}, p, 0).result);
+  EXPECT_EQ(coordinator_.delete_offsets("g", t0, errors, 0), to_wire(ErrorCode::kNonEmptyGroup));
+
+  commit_simple("simple", {{"t", 0, 1, -1, std::nullopt}});
+  store_.fail = true;
+  EXPECT_EQ(coordinator_.delete_offsets("simple", t0, errors, 0),
+            to_wire(ErrorCode::kCoordinatorNotAvailable));
+  EXPECT_TRUE(coordinator_.find("simple")->offsets.contains({"t", 0}));
+}
+
+TEST_F(CoordinatorTest, AnUnreadableSubscriptionSubscribesTheGroupToNothing) {
+  // Kafka's rule: when a member's subscription cannot be read, the group's
+  // subscribed topics are unknown, and no offset is held back for them.
+  auto p = params("");
+  p.require_known_member_id = false;  // its metadata {1, 2, 3} is no subscription
+  auto joined = coordinator_.join({1, 1}, p, 0);
+  ASSERT_TRUE(joined.result);
+  sync(joined.result->member_id, 1, 0);
+  std::vector<int16_t> errors;
+  ASSERT_EQ(coordinator_.commit({"g", 1, joined.result->member_id, std::nullopt, false},
+                                std::vector<CommitPartition>{{"t", 0, 1, -1, {}}}, errors, 0),
+            kNone);
+  const std::vector<TopicPartitionRef> t0{{"t", 0}};
+  EXPECT_EQ(coordinator_.delete_offsets("g", t0, errors, 0), kNone);
+  EXPECT_EQ(errors, std::vector<int16_t>{kNone});
+  EXPECT_FALSE(coordinator_.find("g")->offsets.contains({"t", 0}));
 }
 
 }  // namespace

@@ -88,5 +88,29 @@ TEST(GroupRecords, GroupMetadataRoundTrips) {
   EXPECT_EQ(std::get<GroupMetadataKey>(key).group, "grp");
 }
 
+TEST(GroupRecords, SubscriptionTopicsOfEveryConsumerProtocolVersion) {
+  // v3 as a Java consumer sends it: topics, user data (null), owned
+  // partitions, generation, rack; newer versions read as the known format.
+  const std::vector<uint8_t> v3{0,    3,                               // version
+                                0,    0,    0,    2,    0, 1, 't',     // topics: "t"
+                                0,    2,    'u',  'v',                 //         "uv"
+                                0xff, 0xff, 0xff, 0xff,                // user data: null
+                                0,    0,    0,    1,    0, 1, 't',     // owned partitions: t
+                                0,    0,    0,    1,    0, 0, 0,   0,  //   [0]
+                                0,    0,    0,    5,                   // generation
+                                0xff, 0xff};                           // rack: null
+  EXPECT_EQ(subscription_topics(v3), (std::vector<std::string>{"t", "uv"}));
+  std::vector<uint8_t> v9 = v3;
+  v9[1] = 9;
+  EXPECT_EQ(subscription_topics(v9), (std::vector<std::string>{"t", "uv"}));
+  const std::vector<uint8_t> v0_none{0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff};
+  EXPECT_EQ(subscription_topics(v0_none), std::vector<std::string>{});
+
+  EXPECT_FALSE(subscription_topics(std::vector<uint8_t>{}));
+  EXPECT_FALSE(subscription_topics(std::vector<uint8_t>{0xff, 0xff, 0, 0, 0, 0}));  // version -1
+  EXPECT_FALSE(subscription_topics(std::vector<uint8_t>{0, 0, 0, 0, 0, 1, 0, 5, 'a'}));  // cut
+  EXPECT_FALSE(subscription_topics(std::vector<uint8_t>{0, 0, 0x7f, 0, 0, 0}));  // count too big
+}
+
 }  // namespace
 }  // namespace kb::group

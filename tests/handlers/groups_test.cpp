@@ -14,6 +14,8 @@ constexpr int16_t kInvalidGroupId = 24;
 constexpr int16_t kCoordinatorNotAvailable = 15;
 constexpr int16_t kUnknownTopicOrPartition = 3;
 constexpr int16_t kMemberIdRequired = 79;
+constexpr int16_t kNonEmptyGroup = 68;
+constexpr int16_t kGroupIdNotFound = 69;
 
 // The version-dependent shapes of the group APIs' answers, with a
 // coordinator but no store.
@@ -146,6 +148,62 @@ TEST_F(GroupHandlersTest, OffsetCommitAndFetchAtOldVersions) {
   EXPECT_EQ(v2.topics[0].partitions.size(), 1u);
 }
 
+TEST_F(GroupHandlersTest, DeleteGroupsAnswersEachGroup) {
+  auto ctx = context();
+  OffsetCommitRequest commit;
+  commit.group_id = "simple";
+  commit.topics.push_back({"t", {{0, 12, -1, -1, std::nullopt}}});
+  ASSERT_EQ(handle_offset_commit(ctx, commit, 2)->topics.at(0).partitions.at(0).error_code, 0);
+  ASSERT_EQ(handle_join_group(ctx, join(""), 2)->error_code, 0);  // "g" has a member
+
+  DeleteGroupsRequest request;
+  request.groups_names = {"simple", "g", "nope", ""};
+  auto response = *handle_delete_groups(ctx, request, 2);
+  ASSERT_EQ(response.results.size(), 4u);
+  const std::vector<std::pair<std::string, int16_t>> expected{
+      {"simple", 0}, {"g", kNonEmptyGroup}, {"nope", kGroupIdNotFound}, {"", kInvalidGroupId}};
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(response.results[i].group_id, expected[i].first);
+    EXPECT_EQ(response.results[i].error_code, expected[i].second) << expected[i].first;
+  }
+  EXPECT_FALSE(coordinator_.find("simple"));
+  // The same request at v0: what was deleted is now not found.
+  EXPECT_EQ(handle_delete_groups(ctx, request, 0)->results.at(0).error_code, kGroupIdNotFound);
+}
+
+TEST_F(GroupHandlersTest, OffsetDeleteAnswersPartitionsOfUnknownTopicsItself) {
+  auto ctx = context();
+  OffsetCommitRequest commit;
+  commit.group_id = "simple";
+  commit.topics.push_back({"t", {{0, 12, -1, -1, std::nullopt}}});
+  handle_offset_commit(ctx, commit, 2);
+  commit.group_id = "kept";
+  handle_offset_commit(ctx, commit, 2);
+
+  OffsetDeleteRequest request;
+  request.group_id = "simple";
+  request.topics.push_back({"x", {{1}, {2}}});  // no such topic
+  request.topics.push_back({"t", {{0}}});
+  auto response = *handle_offset_delete(ctx, request, 0);
+  EXPECT_EQ(response.error_code, 0);
+  ASSERT_EQ(response.topics.size(), 2u);
+  EXPECT_EQ(response.topics[0].name, "x");
+  ASSERT_EQ(response.topics[0].partitions.size(), 2u);
+  EXPECT_EQ(response.topics[0].partitions[1].partition_index, 2);
+  EXPECT_EQ(response.topics[0].partitions[1].error_code, kUnknownTopicOrPartition);
+  ASSERT_EQ(response.topics[1].partitions.size(), 1u);
+  EXPECT_EQ(response.topics[1].partitions[0].error_code, 0);
+  EXPECT_FALSE(coordinator_.find("simple"));  // its last offset went, and the group with it
+  EXPECT_TRUE(coordinator_.find("kept"));
+
+  // A group-level error stands alone.
+  auto unknown = *handle_offset_delete(ctx, request, 0);
+  EXPECT_EQ(unknown.error_code, kGroupIdNotFound);
+  EXPECT_TRUE(unknown.topics.empty());
+  request.group_id = "";
+  EXPECT_EQ(handle_offset_delete(ctx, request, 0)->error_code, kInvalidGroupId);
+}
+
 TEST_F(GroupHandlersTest, WithoutACoordinatorEverythingIsUnavailable) {
   auto ctx = context();
   ctx.groups = nullptr;
@@ -156,6 +214,14 @@ TEST_F(GroupHandlersTest, WithoutACoordinatorEverythingIsUnavailable) {
   find.coordinator_keys = {"g"};
   EXPECT_EQ(handle_find_coordinator(ctx, find, 4)->coordinators.at(0).error_code,
             kCoordinatorNotAvailable);
+  SyncGroupRequest sync;
+  EXPECT_EQ(handle_sync_group(ctx, sync, 5)->error_code, kCoordinatorNotAvailable);
+  DeleteGroupsRequest del;
+  del.groups_names = {"g"};
+  EXPECT_EQ(handle_delete_groups(ctx, del, 2)->results.at(0).error_code, kCoordinatorNotAvailable);
+  OffsetDeleteRequest offsets;
+  offsets.group_id = "g";
+  EXPECT_EQ(handle_offset_delete(ctx, offsets, 0)->error_code, kCoordinatorNotAvailable);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // (librdkafka) and kafkajs (clients/kafkajs/group_consumer.js) across a
 // restart, and confluent-kafka and kafka-python (groups_clients.py): commit and
 // resume, two members splitting a topic, a member leaving, a member killed.
+// Deleting groups and offsets (group_admin_clients.py): kafka-python's
+// KafkaAdminClient and librdkafka's admin API.
 
 #include <gtest/gtest.h>
 
@@ -153,6 +155,28 @@ TEST(GroupClients, KafkaPythonCommitsAndResumes) {
 
 TEST(GroupClients, KafkaPythonMembersSplitLeaveAndTimeOut) {
   run_scenario("kafka-python", "split", "/usr/bin/python3 -c 'import kafka'");
+}
+
+void run_admin(const std::string& lib, const std::string& probe) {
+  if (!command_succeeds(probe))
+    GTEST_SKIP() << lib << " is not installed (scripts/install-deps.sh test)";
+  BrokerProcess broker(group_config());
+  const auto script = std::filesystem::path(KB_CLIENT_SCRIPTS_DIR) / "group_admin_clients.py";
+  auto r = run_command("/usr/bin/python3 " + script.string() + " " + lib +
+                           " 127.0.0.1:" + std::to_string(broker.port()) + " admin-" + lib,
+                       120);
+  EXPECT_EQ(r.status, 0) << r.output << "\nbroker log:\n" << broker.log();
+  EXPECT_NE(r.output.find("OK"), std::string::npos) << r.output;
+}
+
+TEST(GroupClients, KafkaPythonDeletesConsumerGroups) {
+  run_admin("kafka-python", "/usr/bin/python3 -c 'import kafka, confluent_kafka'");
+}
+
+TEST(GroupClients, LibrdkafkaDeletesGroupsAndOffsets) {
+  run_admin(
+      "librdkafka",
+      "/usr/bin/python3 -c 'import ctypes, confluent_kafka; ctypes.CDLL(\"librdkafka.so.1\")'");
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 // The group APIs over raw protocol at the versions the Java consumer sends
 // (FindCoordinator 4+, JoinGroup 9, SyncGroup 5, Heartbeat 4, OffsetCommit
-// 8-9, OffsetFetch 8-9, LeaveGroup 5), against the broker binary.
+// 8-9, OffsetFetch 8-9, LeaveGroup 5), and the admin ones (DeleteGroups 0-2,
+// OffsetDelete 0), against the broker binary.
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -11,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "kb/protocol/messages/delete_groups.hpp"
 #include "kb/protocol/messages/describe_groups.hpp"
 #include "kb/protocol/messages/find_coordinator.hpp"
 #include "kb/protocol/messages/heartbeat.hpp"
@@ -19,6 +22,7 @@
 #include "kb/protocol/messages/list_groups.hpp"
 #include "kb/protocol/messages/metadata.hpp"
 #include "kb/protocol/messages/offset_commit.hpp"
+#include "kb/protocol/messages/offset_delete.hpp"
 #include "kb/protocol/messages/offset_fetch.hpp"
 #include "kb/protocol/messages/produce.hpp"
 #include "kb/protocol/messages/sync_group.hpp"
@@ -38,7 +42,10 @@ constexpr int16_t kUnknownMemberId = 25;
 constexpr int16_t kInvalidSessionTimeout = 26;
 constexpr int16_t kRebalanceInProgress = 27;
 constexpr int16_t kCoordinatorNotAvailable = 15;
+constexpr int16_t kNonEmptyGroup = 68;
 constexpr int16_t kGroupIdNotFound = 69;
+constexpr int16_t kUnknownTopicOrPartition = 3;
+constexpr int16_t kGroupSubscribedToTopic = 86;
 constexpr int16_t kMemberIdRequired = 79;
 constexpr int16_t kInvalidTopicException = 17;
 
@@ -384,6 +391,85 @@ TEST_F(GroupsProtocolTest, CommittedOffsetsAndGroupsSurviveARestart) {
   auto described = call<DescribeGroupsResponse>(client, describe, 5);
   EXPECT_EQ(described.groups.at(0).group_state, "Stable");
   EXPECT_EQ(described.groups.at(0).members.size(), 1u);
+}
+
+TEST_F(GroupsProtocolTest, DeleteGroupsAtEveryVersionAndTheDeletionSurvivesARestart) {
+  {
+    RawClient client(broker_->port());
+    // jgroup has a member: it cannot be deleted.
+    const std::string member = member_id_for(client);
+    call<JoinGroupResponse>(client, join_request(member), 9);
+    call<SyncGroupResponse>(client, sync_request(member, 1), 5);
+    commit(client, "kept", -1, "", 5, 8);
+    for (int16_t version = DeleteGroupsRequest::kVersions.min;
+         version <= DeleteGroupsRequest::kVersions.max; ++version) {
+      SCOPED_TRACE(::testing::Message() << "version " << version);
+      const std::string group = "deleted-" + std::to_string(version);
+      commit(client, group, -1, "", 40 + version, 8);
+      ASSERT_EQ(committed_offset(client, group, 0), 40 + version);
+      DeleteGroupsRequest request;
+      request.groups_names = {group, "jgroup", "missing"};
+      auto response = call<DeleteGroupsResponse>(client, request, version);
+      ASSERT_EQ(response.results.size(), 3u);
+      EXPECT_EQ(response.results[0].group_id, group);
+      EXPECT_EQ(response.results[0].error_code, kNone);
+      EXPECT_EQ(response.results[1].error_code, kNonEmptyGroup);
+      EXPECT_EQ(response.results[2].error_code, kGroupIdNotFound);
+      EXPECT_EQ(committed_offset(client, group, 0), -1);
+    }
+  }
+  broker_.reset();
+  start();
+  RawClient client(broker_->port());
+  for (int16_t version = 0; version <= 2; ++version)
+    EXPECT_EQ(committed_offset(client, "deleted-" + std::to_string(version), 0), -1);
+  EXPECT_EQ(committed_offset(client, "kept", 0), 5);
+  EXPECT_EQ(committed_offset(client, "jgroup", 0), -1);  // it never committed
+  ListGroupsRequest list;
+  std::vector<std::string> listed;
+  for (const auto& g : call<ListGroupsResponse>(client, list, 5).groups)
+    listed.push_back(g.group_id);
+  std::sort(listed.begin(), listed.end());
+  EXPECT_EQ(listed, (std::vector<std::string>{"jgroup", "kept"}));
+}
+
+TEST_F(GroupsProtocolTest, OffsetDeleteOfOnePartitionKeepsTheOthers) {
+  RawClient client(broker_->port());
+  commit(client, "simple", -1, "", 5, 8);  // topica-0: 5, topica-1: 6
+  OffsetDeleteRequest request;
+  request.group_id = "simple";
+  request.topics.push_back({"topica", {{0}}});
+  request.topics.push_back({"nosuchtopic", {{0}}});
+  auto response = call<OffsetDeleteResponse>(client, request, 0);
+  EXPECT_EQ(response.error_code, kNone);
+  ASSERT_EQ(response.topics.size(), 2u);
+  EXPECT_EQ(response.topics[0].name, "topica");
+  ASSERT_EQ(response.topics[0].partitions.size(), 1u);
+  EXPECT_EQ(response.topics[0].partitions[0].error_code, kNone);
+  ASSERT_EQ(response.topics[1].partitions.size(), 1u);
+  EXPECT_EQ(response.topics[1].partitions[0].error_code, kUnknownTopicOrPartition);
+  EXPECT_EQ(committed_offset(client, "simple", 0), -1);
+  EXPECT_EQ(committed_offset(client, "simple", 1), 6);
+
+  // A consuming group subscribed to topica keeps its offsets there.
+  const std::string member = member_id_for(client);
+  call<JoinGroupResponse>(client, join_request(member), 9);
+  call<SyncGroupResponse>(client, sync_request(member, 1), 5);
+  commit(client, "jgroup", 1, member, 30, 9);
+  request.group_id = "jgroup";
+  response = call<OffsetDeleteResponse>(client, request, 0);
+  EXPECT_EQ(response.error_code, kNone);
+  EXPECT_EQ(response.topics.at(0).partitions.at(0).error_code, kGroupSubscribedToTopic);
+  EXPECT_EQ(committed_offset(client, "jgroup", 0), 30);
+  request.group_id = "missing";
+  EXPECT_EQ(call<OffsetDeleteResponse>(client, request, 0).error_code, kGroupIdNotFound);
+
+  broker_.reset();
+  start();
+  RawClient after(broker_->port());
+  EXPECT_EQ(committed_offset(after, "simple", 0), -1);
+  EXPECT_EQ(committed_offset(after, "simple", 1), 6);
+  EXPECT_EQ(committed_offset(after, "jgroup", 0), 30);
 }
 
 // A well-formed offset commit record (OffsetCommitKey v1, OffsetCommitValue

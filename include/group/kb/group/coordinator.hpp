@@ -209,6 +209,11 @@ struct CommitPartition {
   std::optional<std::string_view> metadata;
 };
 
+struct TopicPartitionRef {
+  std::string_view topic;
+  int32_t partition = 0;
+};
+
 class GroupCoordinator {
  public:
   explicit GroupCoordinator(GroupConfig config = {}, GroupStore* store = nullptr);
@@ -249,8 +254,23 @@ class GroupCoordinator {
   int16_t commit(const CommitParams& params, std::span<const CommitPartition> partitions,
                  std::vector<int16_t>& errors, Millis now);
 
+  // DeleteGroups, one group: NONE once the group and its offsets are gone
+  // (their tombstones written); INVALID_GROUP_ID, GROUP_ID_NOT_FOUND,
+  // NON_EMPTY_GROUP (it has members), or COORDINATOR_NOT_AVAILABLE (the store
+  // failed: nothing deleted).
+  int16_t delete_group(std::string_view group_id, Millis now);
+  // OffsetDelete: a group-level error (INVALID_GROUP_ID, GROUP_ID_NOT_FOUND,
+  // NON_EMPTY_GROUP for a group with members outside the consumer protocol,
+  // COORDINATOR_NOT_AVAILABLE); on NONE, `errors` has one entry per partition:
+  // GROUP_SUBSCRIBED_TO_TOPIC where a member consumes the topic, else NONE
+  // (its offset, if any, deleted). An Empty group left without offsets is
+  // deleted too, as Kafka does.
+  int16_t delete_offsets(std::string_view group_id, std::span<const TopicPartitionRef> partitions,
+                         std::vector<int16_t>& errors, Millis now);
+
+  using GroupMap = std::map<std::string, Group, std::less<>>;
   const Group* find(std::string_view group_id) const;
-  const std::map<std::string, Group, std::less<>>& groups() const { return groups_; }
+  const GroupMap& groups() const { return groups_; }
 
   // Start-up: replays __consumer_offsets records in log order (a null value is
   // a tombstone), then finish_load() starts the restored members' sessions.
@@ -297,6 +317,15 @@ class GroupCoordinator {
   void answer_parked_join(Member& member, JoinResult result);
 
   bool persist_group(const Group& group);
+  // Forgets these offsets of the group, and the group itself when it is Empty
+  // and left without any (Kafka's rule), once their tombstones are written.
+  enum class Dropped { kNothing /* the store failed */, kOffsets, kGroup };
+  Dropped drop_offsets(Group& group, std::span<const OffsetMap::iterator> offsets);
+  // The group DeleteGroups or OffsetDelete names (after running what expired
+  // by `now`): INVALID_GROUP_ID, GROUP_ID_NOT_FOUND, or NONE with `found`.
+  int16_t find_to_delete(std::string_view group_id, Millis now, GroupMap::iterator& found);
+  // Whether members of a consumer-protocol group subscribe to the topic.
+  bool subscribed_to(const Group& group, std::string_view topic) const;
   // Drops the offsets of empty groups older than the retention (tombstones
   // written), and groups left with nothing.
   void expire_offsets();
@@ -305,7 +334,7 @@ class GroupCoordinator {
 
   GroupConfig config_;
   GroupStore* store_;
-  std::map<std::string, Group, std::less<>> groups_;
+  GroupMap groups_;
   std::map<RequestKey, PendingJoin> pending_joins_;
   // No deadline of any group is earlier (it may be earlier than the real next one).
   std::optional<Millis> next_deadline_;

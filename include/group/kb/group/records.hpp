@@ -26,6 +26,14 @@ int32_t offsets_partition_for(std::string_view group_id, int32_t partitions);
 // Java's String.hashCode of the UTF-8 text (decoded to UTF-16 code units).
 int32_t java_string_hash(std::string_view utf8);
 
+// The consumer protocol: groups of this protocol type carry, as each
+// member's protocol metadata, a ConsumerProtocolSubscription.
+inline constexpr std::string_view kConsumerProtocolType = "consumer";
+// The topics of a ConsumerProtocolSubscription ([int16 version][topics]...;
+// every version starts so, and Kafka reads newer ones by the format it knows),
+// or none when the bytes are not one.
+std::optional<std::vector<std::string>> subscription_topics(std::span<const uint8_t> subscription);
+
 struct OffsetCommitKey {
   std::string group;
   std::string topic;

@@ -2,10 +2,11 @@
 
 // The group coordinator's APIs: FindCoordinator, the classic group protocol
 // (JoinGroup, SyncGroup, Heartbeat, LeaveGroup), ListGroups, DescribeGroups,
-// OffsetCommit and OffsetFetch. They turn requests into calls on
-// ctx.groups (kb/group/coordinator.hpp).
+// OffsetCommit, OffsetFetch, DeleteGroups and OffsetDelete. They turn
+// requests into calls on ctx.groups (kb/group/coordinator.hpp).
 
 #include "kb/handlers/api_registry.hpp"
+#include "kb/protocol/messages/delete_groups.hpp"
 #include "kb/protocol/messages/describe_groups.hpp"
 #include "kb/protocol/messages/find_coordinator.hpp"
 #include "kb/protocol/messages/heartbeat.hpp"
@@ -13,6 +14,7 @@
 #include "kb/protocol/messages/leave_group.hpp"
 #include "kb/protocol/messages/list_groups.hpp"
 #include "kb/protocol/messages/offset_commit.hpp"
+#include "kb/protocol/messages/offset_delete.hpp"
 #include "kb/protocol/messages/offset_fetch.hpp"
 #include "kb/protocol/messages/sync_group.hpp"
 
@@ -40,6 +42,10 @@ std::optional<protocol::OffsetCommitResponse> handle_offset_commit(
     RequestContext& ctx, const protocol::OffsetCommitRequest& request, int16_t version);
 std::optional<protocol::OffsetFetchResponse> handle_offset_fetch(
     RequestContext& ctx, const protocol::OffsetFetchRequest& request, int16_t version);
+std::optional<protocol::DeleteGroupsResponse> handle_delete_groups(
+    RequestContext& ctx, const protocol::DeleteGroupsRequest& request, int16_t version);
+std::optional<protocol::OffsetDeleteResponse> handle_offset_delete(
+    RequestContext& ctx, const protocol::OffsetDeleteRequest& request, int16_t version);
 
 ApiEntry find_coordinator_entry();
 ApiEntry join_group_entry();
@@ -50,5 +56,7 @@ ApiEntry list_groups_entry();
 ApiEntry describe_groups_entry();
 ApiEntry offset_commit_entry();
 ApiEntry offset_fetch_entry();
+ApiEntry delete_groups_entry();
+ApiEntry offset_delete_entry();
 
 }  // namespace kb::handlers

@@ -26,7 +26,9 @@ enum class ApiKey : int16_t {
   kDescribeConfigs = 32,
   kAlterConfigs = 33,
   kCreatePartitions = 37,
+  kDeleteGroups = 42,
   kIncrementalAlterConfigs = 44,
+  kOffsetDelete = 47,
   kDescribeCluster = 60,
   kDescribeTopicPartitions = 75,
 };
