@@ -152,6 +152,10 @@ std::unique_ptr<PartitionLog> new_log(const test::TempDir& dir, PartitionLogOpti
   return log.ok() ? std::move(log.value()) : nullptr;
 }
 
+void sync_all(const std::vector<std::shared_ptr<const OpenFile>>& files) {
+  for (const auto& f : files) EXPECT_EQ(::fdatasync(f->fd()), 0) << f->path();
+}
+
 TEST(PartitionLogFlush, SnapshotCoversTheLogEndAndSurvivesARoll) {
   test::TempDir dir;
   PartitionLogOptions options;
@@ -162,13 +166,12 @@ TEST(PartitionLogFlush, SnapshotCoversTheLogEndAndSurvivesARoll) {
   ByteVec batch = test::make_batch(0, 3, 1700000000000, 40);
   ASSERT_TRUE(log->append(batch).ok());
   EXPECT_TRUE(log->has_unflushed());
-  EXPECT_EQ(log->recovery_point(), 0);
+  EXPECT_EQ(log->flushed_offset(), 0);
 
   auto snapshot = log->flush_snapshot();
   ASSERT_TRUE(snapshot.ok()) << snapshot.error().message;
   EXPECT_EQ(snapshot->end_offset, 3);
-  EXPECT_EQ(snapshot->data_files.size(), 1u);   // .log
-  EXPECT_EQ(snapshot->index_files.size(), 2u);  // .index, .timeindex
+  EXPECT_EQ(snapshot->data_files.size(), 1u) << "the .log only";
 
   // Appends that roll the segment meanwhile leave the snapshot's files usable,
   // and do not sync the rolled segment themselves: the next flush does.
@@ -179,24 +182,34 @@ TEST(PartitionLogFlush, SnapshotCoversTheLogEndAndSurvivesARoll) {
   const size_t segments = log->segment_count();
   ASSERT_GT(segments, 1u);
   EXPECT_TRUE(log->has_unsynced_rolled_segments());
-  EXPECT_EQ(log->recovery_point(), 0);
-  for (const auto* files : {&snapshot->data_files, &snapshot->index_files})
-    for (const auto& f : *files) EXPECT_EQ(::fdatasync(f->fd()), 0) << f->path();
+  EXPECT_EQ(log->flushed_offset(), 0);
+  sync_all(snapshot->data_files);
   log->mark_flushed(snapshot->end_offset);
-  EXPECT_EQ(log->recovery_point(), 3);
+  EXPECT_EQ(log->flushed_offset(), 3);
+  EXPECT_EQ(log->recovery_point(), 0) << "the indexes are not synced yet";
+  EXPECT_TRUE(log->has_unsynced_indexes());
 
   auto next = log->flush_snapshot();
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->end_offset, log->log_end_offset());
   EXPECT_EQ(next->data_files.size(), segments) << "every rolled .log and the active one";
   EXPECT_FALSE(log->has_unsynced_rolled_segments()) << "handed over to the snapshot";
-  for (const auto* files : {&next->data_files, &next->index_files})
-    for (const auto& f : *files) EXPECT_EQ(::fdatasync(f->fd()), 0) << f->path();
+  sync_all(next->data_files);
   log->mark_flushed(next->end_offset);
-  EXPECT_EQ(log->recovery_point(), log->log_end_offset());
+  EXPECT_EQ(log->flushed_offset(), log->log_end_offset());
   EXPECT_FALSE(log->has_unflushed());
 
-  // flush() does the same in place, rolled segments included.
+  // The indexes: every rolled segment's and the active one's.
+  auto indexes = log->index_sync_snapshot();
+  ASSERT_TRUE(indexes.ok()) << indexes.error().message;
+  EXPECT_EQ(indexes->recovery_point, log->log_end_offset());
+  EXPECT_EQ(indexes->index_files.size(), 2 * segments) << ".index and .timeindex of each";
+  sync_all(indexes->index_files);
+  log->mark_indexes_synced(indexes->recovery_point, indexes->rolls);
+  EXPECT_EQ(log->recovery_point(), log->log_end_offset());
+  EXPECT_FALSE(log->has_unsynced_indexes());
+
+  // flush() does both in place, rolled segments included.
   for (int i = 0; i < 4; ++i) {
     ByteVec more = test::make_batch(0, 3, 1700000000000, 40);
     ASSERT_TRUE(log->append(more).ok());
@@ -204,7 +217,50 @@ TEST(PartitionLogFlush, SnapshotCoversTheLogEndAndSurvivesARoll) {
   EXPECT_TRUE(log->has_unsynced_rolled_segments());
   ASSERT_TRUE(log->flush().ok());
   EXPECT_FALSE(log->has_unsynced_rolled_segments());
+  EXPECT_FALSE(log->has_unsynced_indexes());
   EXPECT_EQ(log->recovery_point(), log->log_end_offset());
+}
+
+TEST(PartitionLogFlush, RecoveryPointStaysBeforeIndexesOfLaterRollsAndFailedSyncs) {
+  test::TempDir dir;
+  PartitionLogOptions options;
+  options.segment_bytes = 300;
+  auto log = new_log(dir, options);
+  ASSERT_TRUE(log);
+  auto append_rolling = [&] {
+    const size_t before = log->segment_count();
+    while (log->segment_count() == before) {
+      ByteVec more = test::make_batch(0, 3, 1700000000000, 40);
+      ASSERT_TRUE(log->append(more).ok());
+    }
+  };
+  append_rolling();
+  ASSERT_TRUE(log->flush().ok());
+  // Data synced, then an index snapshot whose sync "fails" (is never marked):
+  // the rolled segment's files stay listed for the next one.
+  append_rolling();
+  auto data = log->flush_snapshot();
+  ASSERT_TRUE(data.ok());
+  sync_all(data->data_files);
+  log->mark_flushed(data->end_offset);
+  auto failed = log->index_sync_snapshot();
+  ASSERT_TRUE(failed.ok());
+  auto retried = log->index_sync_snapshot();
+  ASSERT_TRUE(retried.ok());
+  EXPECT_EQ(retried->index_files.size(), failed->index_files.size());
+  // A roll after the snapshot: its final time index entry is not in the sync,
+  // so its files stay listed after the snapshot is marked synced.
+  append_rolling();
+  sync_all(retried->index_files);
+  log->mark_indexes_synced(retried->recovery_point, retried->rolls);
+  EXPECT_EQ(log->recovery_point(), data->end_offset);
+  EXPECT_TRUE(log->has_unsynced_indexes());
+  auto later = log->index_sync_snapshot();
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->index_files.size(), 4u) << "the late rolled segment's and the active one's";
+  // A recovery point is never past the flushed data.
+  log->mark_indexes_synced(log->log_end_offset(), later->rolls);
+  EXPECT_EQ(log->recovery_point(), data->end_offset);
 }
 
 TEST(PartitionLogRoll, RollsWhenABatchIsLogRollMsNewerThanTheSegmentsFirst) {
