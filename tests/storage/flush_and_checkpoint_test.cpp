@@ -11,9 +11,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "kb/storage/offset_checkpoint.hpp"
 #include "kb/storage/partition_log.hpp"
+#include "kb/storage/segment_index.hpp"
 #include "kb/storage/sync_worker.hpp"
 #include "storage_test_util.hpp"
 
@@ -101,6 +103,24 @@ TEST(SyncWorker, SyncsFilesWritesCheckpointsAndSignalsCompletion) {
   EXPECT_EQ(worker.in_flight(), 0u);
 }
 
+TEST(SyncWorker, WritesNothingAfterAFailedSync) {
+  test::TempDir dir;
+  SyncWorker worker(1);
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  ::close(pipe_fds[1]);
+  SyncJob job;
+  job.id = 1;
+  job.files.push_back(std::make_shared<OpenFile>(pipe_fds[0], "a pipe"));  // fdatasync: EINVAL
+  job.writes.emplace_back(dir.path() / "cp", "0\n0\n");
+  worker.submit(std::move(job));
+  worker.wait_idle();
+  auto done = worker.take_completed();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_FALSE(done[0].status.ok());
+  EXPECT_FALSE(fs::exists(dir.path() / "cp")) << "a checkpoint must not claim the failed sync";
+}
+
 TEST(SyncWorker, ReportsAFailedSync) {
   SyncWorker worker(1);
   int pipe_fds[2];
@@ -124,6 +144,7 @@ TEST(SyncWorker, ManyJobsAllCompleteOnce) {
   const int fd = ::open(data.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   ASSERT_GE(fd, 0);
   auto file = std::make_shared<OpenFile>(fd, data);
+  EXPECT_EQ(worker.threads_started(), 0u) << "threads start as jobs come";
   for (uint64_t id = 1; id <= 40; ++id) {
     SyncJob job;
     job.id = id;
@@ -142,6 +163,8 @@ TEST(SyncWorker, ManyJobsAllCompleteOnce) {
     }
   }
   EXPECT_EQ(file.use_count(), 1) << "jobs release their files once done";
+  EXPECT_GE(worker.threads_started(), 1u);
+  EXPECT_LE(worker.threads_started(), 3u);
 }
 
 // ---- flush snapshots, recovery points, roll by time ----
@@ -368,6 +391,145 @@ TEST(PartitionLogRecovery, CleanShutdownStillRecoversATornTail) {
   auto log = PartitionLog::open(damaged.partition, damaged.options, hint);
   ASSERT_TRUE(log.ok());
   EXPECT_EQ((*log)->log_end_offset(), 3) << "a cut batch is structural: recovery runs";
+}
+
+// A crash after the data of six batches was synced (acks=-1 answered) but
+// only the first three's index entries were (the checkpoint's recovery point,
+// 9): the index files may hold anything past those entries.
+struct UnsyncedIndexes {
+  static constexpr int64_t kT0 = 1700000000000;
+  test::TempDir dir;
+  fs::path partition;
+  PartitionLogOptions options;
+  uint64_t synced_log_size = 0;
+  ByteVec synced_index, synced_time_index;
+  RecoveryHint hint;
+
+  UnsyncedIndexes() {
+    options.index_interval_bytes = 1;  // entries for every batch after the first
+    auto log = new_log(dir, options);
+    partition = dir.path() / "t-0";
+    auto append = [&](int i) {
+      ByteVec b = test::make_batch(0, 3, kT0 + 10 * i);
+      EXPECT_TRUE(log->append(b).ok());
+    };
+    for (int i = 0; i < 3; ++i) append(i);
+    EXPECT_TRUE(log->flush().ok());
+    hint.recovery_point = log->recovery_point();
+    EXPECT_EQ(hint.recovery_point, 9);
+    synced_log_size = fs::file_size(file(".log"));
+    synced_index = test::read_whole_file(file(".index"));
+    synced_time_index = test::read_whole_file(file(".timeindex"));
+    for (int i = 3; i < 6; ++i) append(i);
+  }
+  fs::path file(std::string_view suffix) const { return partition / segment_file_name(0, suffix); }
+  // Both index files parse, and name no offset at or past `end`.
+  void expect_indexes_within(int64_t end) const {
+    auto log_size = fs::file_size(file(".log"));
+    auto index = parse_offset_index(test::read_whole_file(file(".index")), 0, log_size);
+    ASSERT_TRUE(index.has_value());
+    for (const auto& e : *index) EXPECT_LT(e.offset, end);
+    auto times = parse_time_index(test::read_whole_file(file(".timeindex")), 0);
+    ASSERT_TRUE(times.has_value());
+    for (const auto& e : *times) EXPECT_LT(e.offset, end);
+  }
+  // Every offset below `end` reads back from the batch holding it.
+  static void expect_readable(PartitionLog& log, int64_t end) {
+    for (int64_t offset = 0; offset < end; ++offset) {
+      auto read = log.read(offset, 1);
+      ASSERT_TRUE(read.ok()) << read.error().message;
+      ASSERT_FALSE(read->empty()) << offset;
+      EXPECT_EQ(read->first_batch_base_offset, offset / 3 * 3) << offset;
+    }
+  }
+};
+
+TEST(PartitionLogRecovery, IndexEntriesForBatchesLostPastTheRecoveryPointAreDropped) {
+  // Only the synced data survived, and the offset index as synced; the time
+  // index kept entries for the lost batches (its pages reached the disk).
+  UnsyncedIndexes crash;
+  fs::resize_file(crash.file(".log"), crash.synced_log_size);
+  test::write_whole_file(crash.file(".index"), crash.synced_index);
+  ASSERT_GT(test::read_whole_file(crash.file(".timeindex")).size(), crash.synced_time_index.size());
+
+  auto log = PartitionLog::open(crash.partition, crash.options, crash.hint);
+  ASSERT_TRUE(log.ok()) << log.error().message;
+  EXPECT_EQ((*log)->log_end_offset(), 9);
+  crash.expect_indexes_within(9);
+  auto found = (*log)->offset_for_timestamp(UnsyncedIndexes::kT0 + 30);
+  ASSERT_TRUE(found.ok());
+  EXPECT_FALSE(found->has_value()) << "no record is that recent any more";
+
+  // Appends go on from there with consistent indexes, also after a reopen.
+  ByteVec b = test::make_batch(0, 3, UnsyncedIndexes::kT0 + 100);
+  ASSERT_TRUE((*log)->append(b).ok());
+  crash.expect_indexes_within(12);
+  UnsyncedIndexes::expect_readable(**log, 12);
+  log->reset();
+  auto reopened = PartitionLog::open(crash.partition, crash.options);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  EXPECT_EQ((*reopened)->log_end_offset(), 12);
+  auto newest = (*reopened)->offset_for_timestamp(UnsyncedIndexes::kT0 + 100);
+  ASSERT_TRUE(newest.ok());
+  EXPECT_EQ(*newest, std::optional<int64_t>(9));
+}
+
+TEST(PartitionLogRecovery, GarbageOrZerosInIndexFilesPastTheRecoveryPointAreRebuilt) {
+  // All the data survived; the index files past the synced entries hold what
+  // unsynced pages may: garbage, zeros, zeros followed by entries, or nothing.
+  const ByteVec garbage = {0x7f, 0x13, 0xa5, 0x01, 0xff, 0xee, 0x00, 0x42, 0x99, 0x10, 0x20, 0x30};
+  const ByteVec zeros(24, 0);
+  struct Damage {
+    std::string name;
+    std::function<void(const UnsyncedIndexes&)> apply;
+  };
+  auto append_to = [](const fs::path& path, ByteVec base, const ByteVec& tail) {
+    base.insert(base.end(), tail.begin(), tail.end());
+    test::write_whole_file(path, base);
+  };
+  const std::vector<Damage> damages = {
+      {"garbage",
+       [&](const UnsyncedIndexes& c) {
+         append_to(c.file(".index"), c.synced_index, {garbage.begin(), garbage.begin() + 8});
+         append_to(c.file(".timeindex"), c.synced_time_index, garbage);
+       }},
+      {"zeros",
+       [&](const UnsyncedIndexes& c) {
+         append_to(c.file(".index"), c.synced_index, zeros);
+         append_to(c.file(".timeindex"), c.synced_time_index, zeros);
+       }},
+      {"zeros, then the unsynced entries",
+       [&](const UnsyncedIndexes& c) {
+         ByteVec index = test::read_whole_file(c.file(".index"));
+         std::fill(index.begin() + static_cast<std::ptrdiff_t>(c.synced_index.size()),
+                   index.begin() + static_cast<std::ptrdiff_t>(c.synced_index.size() + 8), 0);
+         test::write_whole_file(c.file(".index"), index);
+       }},
+      {"cut short",
+       [&](const UnsyncedIndexes& c) {
+         fs::resize_file(c.file(".index"), c.synced_index.size() - 3);
+         fs::resize_file(c.file(".timeindex"), 0);
+       }},
+  };
+  for (const auto& damage : damages) {
+    SCOPED_TRACE(damage.name);
+    UnsyncedIndexes crash;
+    damage.apply(crash);
+    auto log = PartitionLog::open(crash.partition, crash.options, crash.hint);
+    ASSERT_TRUE(log.ok()) << log.error().message;
+    EXPECT_EQ((*log)->log_end_offset(), 18) << "the synced data is all there";
+    crash.expect_indexes_within(18);
+    UnsyncedIndexes::expect_readable(**log, 18);
+    auto found = (*log)->offset_for_timestamp(UnsyncedIndexes::kT0 + 41);
+    ASSERT_TRUE(found.ok());
+    EXPECT_EQ(*found, std::optional<int64_t>(13));
+    // The files as recovery left them are whole: a plain open trusts them.
+    log->reset();
+    auto reopened = PartitionLog::open(crash.partition, crash.options);
+    ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+    EXPECT_EQ((*reopened)->log_end_offset(), 18);
+    UnsyncedIndexes::expect_readable(**reopened, 18);
+  }
 }
 
 }  // namespace
