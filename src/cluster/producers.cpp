@@ -49,6 +49,17 @@ storage::Result<storage::ProducerStateTable*> ProducerStates::find_or_load(
   return &loaded.table;
 }
 
+void ProducerStates::snapshot_at_roll(const wire::Uuid& topic_id, int32_t partition,
+                                      int64_t offset) {
+  auto it = tables_.find(Key{topic_id, partition});
+  if (it == tables_.end()) return;
+  Loaded& loaded = *it->second;
+  loaded.table.set_end_offset(offset);
+  if (auto written = storage::write_producer_snapshot(loaded.dir, loaded.table); !written)
+    spdlog::warn("{}: producer snapshot not written: {}", loaded.dir.string(),
+                 written.error().message);
+}
+
 void ProducerStates::forget_topic(const wire::Uuid& topic_id) {
   auto it = tables_.lower_bound(Key{topic_id, std::numeric_limits<int32_t>::min()});
   while (it != tables_.end() && it->first.first == topic_id) it = tables_.erase(it);

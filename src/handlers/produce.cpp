@@ -272,13 +272,11 @@ PartitionResponse append_partition(RequestContext& ctx, const cluster::TopicInfo
                                    const TopicSettings& settings, int16_t acks,
                                    storage::Bytes records) {
   const int32_t index = info.partition_index;
-  // The request's bytes are read-only: append rewrites offsets in a copy.
-  std::vector<uint8_t> batch(records.begin(), records.end());
-  int64_t append_time = -1;
-  if (settings.log_append_time) {
-    append_time = now_ms();
-    storage::set_log_append_time(batch, append_time);
-  }
+  // Append stamps offsets (and the append time) into the stored copy; the
+  // request's bytes stay as they came.
+  const storage::Bytes batch = records;
+  std::optional<int64_t> append_time;
+  if (settings.log_append_time) append_time = now_ms();
 
   auto log = ctx.state.logs->find_or_create(topic.name, index, topic.id);
   if (!log) {
@@ -296,12 +294,21 @@ PartitionResponse append_partition(RequestContext& ctx, const cluster::TopicInfo
     return *answer;
   }
   const int64_t end_before = (*log)->log_end_offset();
-  auto appended = (*log)->append(batch, info.leader_epoch);
+  const size_t segments_before = (*log)->segment_count();
+  auto appended = (*log)->append(batch, info.leader_epoch, append_time);
   if (!appended) {
     spdlog::error("produce {}-{}: append failed: {}", topic.name, index, appended.error().message);
     return partition_error(index, ErrorCode::kKafkaStorageError, appended.error().message);
   }
-  if (producers) producers->update(*storage::RecordBatchHeader::parse(batch));
+  if (segments_before > 0 && (*log)->segment_count() > segments_before)
+    ctx.state.producer_states.snapshot_at_roll(topic.id, index, end_before);
+  if (producers) {
+    // The producer state remembers the batch as stored.
+    auto stored = *storage::RecordBatchHeader::parse(batch);
+    stored.base_offset = appended->first_offset;
+    if (append_time) stored.max_timestamp = *append_time;
+    producers->update(stored);
+  }
   ++ctx.state.data_generation;
 
   // log.flush.interval.messages: flush whenever the log end offset passes a
@@ -326,7 +333,7 @@ PartitionResponse append_partition(RequestContext& ctx, const cluster::TopicInfo
   PartitionResponse p;
   p.index = index;
   p.base_offset = appended->first_offset;
-  p.log_append_time_ms = append_time;
+  p.log_append_time_ms = append_time.value_or(-1);
   p.log_start_offset = appended->log_start_offset;
   return p;
 }

@@ -27,6 +27,8 @@ constexpr int kMaxAcceptsPerTurn = 256;
 // connection and destroy responses the client has not read yet.
 constexpr auto kLingerTime = std::chrono::milliseconds(1000);
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+// The largest partial-frame buffer kept for reuse (TcpServer::spare_input_).
+constexpr size_t kMaxSpareInputBytes = size_t{16} * 1024 * 1024;
 
 uint32_t read_be32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
@@ -176,10 +178,16 @@ void Connection::handle_frames(ByteBuffer& in) {
 
   // Keep a partial frame (or frames held back by the high-water mark).
   if (&in == &server_.shared_input_) {
-    if (!in.empty() && !closing_) input_.append(in.span());
+    if (!in.empty() && !closing_) {
+      if (input_.capacity() == 0) server_.take_spare_input(input_);
+      input_.append(in.span());
+    }
     in.clear();
   } else if (in.empty() && input_.capacity() > opts.read_chunk) {
-    input_.release();
+    // A large frame's buffer goes back to the server rather than the
+    // allocator: the next large frame then lands in memory already touched
+    // instead of faulting fresh pages in.
+    server_.keep_spare_input(input_);
   }
 
   if (shared_out) {
@@ -348,7 +356,37 @@ TcpServer::TcpServer(EventLoop& loop, FrameHandler& handler, ServerOptions optio
 
 TcpServer::~TcpServer() {
   stop_accepting();
+  if (spare_input_timer_ != 0) loop_.cancel(spare_input_timer_);
   for (auto& [id, conn] : connections_) loop_.unwatch(conn->fd_);
+}
+
+void TcpServer::keep_spare_input(ByteBuffer& buffer) {
+  // Only one is kept, of bounded size: the larger of the two.
+  if (buffer.capacity() > spare_input_.capacity() && buffer.capacity() <= kMaxSpareInputBytes)
+    spare_input_.swap(buffer);
+  buffer.release();
+  spare_input_.clear();
+  if (spare_input_.capacity() > 0 && spare_input_timer_ == 0)
+    spare_input_timer_ =
+        loop_.run_after(options_.spare_input_idle, [this] { check_spare_input(); });
+}
+
+void TcpServer::take_spare_input(ByteBuffer& buffer) {
+  if (spare_input_.capacity() == 0) return;
+  buffer.swap(spare_input_);
+  spare_input_used_ = true;
+}
+
+void TcpServer::check_spare_input() {
+  spare_input_timer_ = 0;
+  if (!spare_input_used_) {
+    spare_input_.release();  // idle: hold no memory for it
+    return;
+  }
+  spare_input_used_ = false;
+  if (spare_input_.capacity() > 0)
+    spare_input_timer_ =
+        loop_.run_after(options_.spare_input_idle, [this] { check_spare_input(); });
 }
 
 std::string TcpServer::listen(const Endpoint& endpoint) {

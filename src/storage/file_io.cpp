@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 namespace kb::storage::detail {
 
@@ -77,6 +79,40 @@ Status pwrite_all(int fd, uint64_t position, std::span<const uint8_t> bytes,
       return io_error("cannot write", path, errno);
     }
     done += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+Status pwrite_all(int fd, uint64_t position, std::span<const std::span<const uint8_t>> pieces,
+                  const std::filesystem::path& path) {
+  constexpr size_t kMaxPieces = 1024;  // Linux's UIO_MAXIOV
+  std::vector<iovec> vec;
+  vec.reserve(std::min(pieces.size(), kMaxPieces));
+  size_t next = 0;  // the first piece not yet in `vec`
+  size_t skip = 0;  // bytes of pieces[next] already written
+  while (next < pieces.size()) {
+    vec.clear();
+    for (size_t i = next; i < pieces.size() && vec.size() < kMaxPieces; ++i) {
+      const auto piece = i == next ? pieces[i].subspan(skip) : pieces[i];
+      if (!piece.empty()) vec.push_back({const_cast<uint8_t*>(piece.data()), piece.size()});
+    }
+    if (vec.empty()) break;  // only empty pieces were left
+    ssize_t n =
+        ::pwritev(fd, vec.data(), static_cast<int>(vec.size()), static_cast<off_t>(position));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return io_error("cannot write", path, errno);
+    }
+    if (n == 0) return io_error("cannot write", path, EIO);
+    position += static_cast<uint64_t>(n);
+    // Step over what was written: whole pieces, then part of the next.
+    auto left = static_cast<size_t>(n);
+    while (next < pieces.size() && left >= pieces[next].size() - skip) {
+      left -= pieces[next].size() - skip;
+      skip = 0;
+      ++next;
+    }
+    skip += left;
   }
   return {};
 }

@@ -62,6 +62,10 @@ Status pread_exact(int fd, uint64_t position, std::span<uint8_t> out,
                    const std::filesystem::path& path);
 Status pwrite_all(int fd, uint64_t position, std::span<const uint8_t> bytes,
                   const std::filesystem::path& path);
+// Writes the pieces one after another from `position` (pwritev, as many
+// calls as short writes and IOV_MAX need).
+Status pwrite_all(int fd, uint64_t position, std::span<const std::span<const uint8_t>> pieces,
+                  const std::filesystem::path& path);
 Status truncate_file(int fd, uint64_t size, const std::filesystem::path& path);
 Status sync_data(int fd, const std::filesystem::path& path);
 // fsync on a directory makes created, renamed and removed entries durable.

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <limits>
@@ -640,7 +641,8 @@ bool PartitionLog::should_roll_for_time(Segment& segment, int64_t incoming_max_t
   return waited > options_.roll_ms;
 }
 
-Result<AppendResult> PartitionLog::append(std::span<uint8_t> batches, int32_t leader_epoch) {
+Result<AppendResult> PartitionLog::append(Bytes batches, int32_t leader_epoch,
+                                          std::optional<int64_t> log_append_time) {
   struct Incoming {
     size_t at;
     size_t size;
@@ -669,9 +671,13 @@ Result<AppendResult> PartitionLog::append(std::span<uint8_t> batches, int32_t le
   AppendResult result;
   result.first_offset = next_offset_;
 
-  // Batches bound for the same segment are written with one pwrite; their
-  // index entries follow once the data is in.
-  size_t group_begin = 0;
+  // The caller's bytes are not touched: each batch goes out as its stamped
+  // header (offsets, epoch, maybe append time) followed by the rest of it in
+  // place. Batches bound for the same segment are written with one pwritev;
+  // their index entries follow once the data is in.
+  std::vector<std::array<uint8_t, batch_layout::kHeaderSize>> headers(incoming.size());
+  std::vector<Bytes> pieces;
+  pieces.reserve(2 * incoming.size());
   size_t group_bytes = 0;
   int64_t group_next_offset = next_offset_;
   std::vector<OffsetPosition> new_offsets;
@@ -681,9 +687,8 @@ Result<AppendResult> PartitionLog::append(std::span<uint8_t> batches, int32_t le
   auto flush_group = [&]() -> Status {
     if (group_bytes == 0) return {};
     Segment& active = *segments_.back();
-    Status written =
-        detail::pwrite_all(active.log->fd(), active.size,
-                           batches.subspan(incoming[group_begin].at, group_bytes), active.log_path);
+    Status written = detail::pwrite_all(active.log->fd(), active.size, pieces, active.log_path);
+    pieces.clear();
     if (!written) {
       // Leave the file as it was: a partial batch would be a torn tail.
       (void)detail::truncate_file(active.log->fd(), active.size, active.log_path);
@@ -723,12 +728,17 @@ Result<AppendResult> PartitionLog::append(std::span<uint8_t> batches, int32_t le
       if (!file) return file.error();
       builder = active->index_builder;
     }
-    if (group_bytes == 0) group_begin = i;
     if (active->size + group_bytes == 0) active->rolling_timestamp = b.max_timestamp;
 
-    std::span<uint8_t> bytes = batches.subspan(b.at, b.size);
-    set_base_offset(bytes, base);
-    if (leader_epoch >= 0) set_partition_leader_epoch(bytes, leader_epoch);
+    const Bytes bytes = batches.subspan(b.at, b.size);
+    std::span<uint8_t> header = headers[i];
+    std::copy_n(bytes.begin(), header.size(), header.begin());
+    const Bytes rest = bytes.subspan(header.size());
+    set_base_offset(header, base);
+    if (leader_epoch >= 0) set_partition_leader_epoch(header, leader_epoch);
+    if (log_append_time) set_log_append_time(header, *log_append_time, rest);
+    pieces.push_back(header);
+    pieces.push_back(rest);
 
     std::optional<TimestampOffset> last_time =
         !new_times.empty() ? std::optional(new_times.back()) : active->last_time_entry();

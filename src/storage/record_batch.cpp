@@ -326,11 +326,19 @@ bool set_partition_leader_epoch(std::span<uint8_t> batch, int32_t epoch) {
 
 bool set_log_append_time(std::span<uint8_t> batch, int64_t now_ms) {
   if (batch.size() < layout::kHeaderSize) return false;
-  uint16_t attributes = load_be16(batch.data() + layout::kAttributes);
+  return set_log_append_time(batch.first(layout::kHeaderSize), now_ms,
+                             batch.subspan(layout::kHeaderSize));
+}
+
+bool set_log_append_time(std::span<uint8_t> header, int64_t now_ms, Bytes rest) {
+  if (header.size() < layout::kHeaderSize) return false;
+  uint16_t attributes = load_be16(header.data() + layout::kAttributes);
   attributes = static_cast<uint16_t>(attributes | batch_attributes::kTimestampType);
-  store_be16(batch.data() + layout::kAttributes, attributes);
-  store_be64(batch.data() + layout::kMaxTimestamp, static_cast<uint64_t>(now_ms));
-  return update_batch_crc(batch);
+  store_be16(header.data() + layout::kAttributes, attributes);
+  store_be64(header.data() + layout::kMaxTimestamp, static_cast<uint64_t>(now_ms));
+  const uint32_t crc = crc32c_extend(crc32c(header.subspan(layout::kAttributes)), rest);
+  store_be32(header.data() + layout::kCrc, crc);
+  return true;
 }
 
 uint32_t compute_batch_crc(Bytes batch) {

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <initializer_list>
@@ -87,7 +88,7 @@ class JavaVersionsTest : public ::testing::Test {
   void start() {
     client_.reset();
     broker_.reset();
-    broker_ = std::make_unique<BrokerProcess>(std::map<std::string, std::string>{}, dir_ / "data");
+    broker_ = std::make_unique<BrokerProcess>(config_, dir_ / "data");
     client_ = std::make_unique<TypedClient>(broker_->port());
   }
   void restart() {
@@ -177,6 +178,7 @@ class JavaVersionsTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
+  std::map<std::string, std::string> config_;  // server.properties lines for start()
   std::unique_ptr<BrokerProcess> broker_;
   std::unique_ptr<TypedClient> client_;
 };
@@ -363,6 +365,44 @@ TEST_F(JavaVersionsTest, DuplicateAfterARestartGetsItsOriginalOffset) {
   EXPECT_EQ(produce("durable-seq", idempotent_batch(producer, 14, 1, "next")).base_offset, 14);
   EXPECT_EQ(produce("durable-seq", idempotent_batch(producer, 16, 1, "gap")).error_code,
             kOutOfOrderSequence);
+}
+
+// A producer whose batches lie in segments long rolled away is still known
+// after a crash: each roll leaves a producer snapshot, as in Kafka, where
+// scanning the last two segments alone would have forgotten it.
+TEST_F(JavaVersionsTest, RollSnapshotsKeepProducersOfOldSegmentsAcrossACrash) {
+  config_ = {{"log.segment.bytes", "1024"}};
+  start();
+  ASSERT_EQ(metadata("rolled-seq").topics.at(0).error_code, 0);
+  const Producer early = new_producer();
+  std::vector<std::vector<uint8_t>> sent;
+  for (int i = 0; i < 3; ++i) {
+    sent.push_back(idempotent_batch(early, 2 * i, 2, "early" + std::to_string(i)));
+    ASSERT_EQ(produce("rolled-seq", sent.back()).base_offset, 2 * i);
+  }
+  const Producer busy = new_producer();
+  for (int i = 0; i < 60; ++i)
+    ASSERT_EQ(produce("rolled-seq", idempotent_batch(busy, 2 * i, 2, "busy")).error_code, 0);
+
+  // The newest snapshot sits at the newest segment's base offset.
+  const auto partition_dir = dir_ / "data" / "rolled-seq-0";
+  std::vector<std::string> logs, snapshots;
+  for (const auto& entry : std::filesystem::directory_iterator(partition_dir)) {
+    if (entry.path().extension() == ".log") logs.push_back(entry.path().stem().string());
+    if (entry.path().extension() == ".snapshot") snapshots.push_back(entry.path().stem().string());
+  }
+  std::sort(logs.begin(), logs.end());
+  ASSERT_GT(logs.size(), 3u);
+  ASSERT_EQ(snapshots.size(), 1u);
+  EXPECT_EQ(snapshots[0], logs.back());
+
+  broker_->kill_hard();  // no snapshot at shutdown this time
+  start();
+  auto dup = produce("rolled-seq", sent[2], 9);
+  EXPECT_EQ(dup.error_code, 0);
+  EXPECT_EQ(dup.base_offset, 4);
+  EXPECT_EQ(log_end("rolled-seq"), 126);
+  EXPECT_EQ(produce("rolled-seq", idempotent_batch(early, 6, 1, "next")).base_offset, 126);
 }
 
 }  // namespace

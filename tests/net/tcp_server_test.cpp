@@ -237,6 +237,41 @@ std::string chunk_name(const ::testing::TestParamInfo<size_t>& p) {
 INSTANTIATE_TEST_SUITE_P(ReadChunks, SplitFramesTest, ::testing::Values(64 * 1024, 7, 1),
                          chunk_name);
 
+// Large frames arrive in pieces on two connections at once, so the buffer a
+// finished frame leaves behind passes from one connection to the other; with
+// a 1 ms idle time it is also freed and made anew between rounds.
+TEST_F(TcpServerTest, LargeFramesOnTwoConnectionsShareOneSpareBuffer) {
+  ServerOptions options;
+  options.spare_input_idle = std::chrono::milliseconds(1);
+  ASSERT_NO_FATAL_FAILURE(start(options));
+  std::vector<Bytes> bodies;
+  for (uint32_t i = 0; i < 6; ++i) bodies.push_back(payload(300000 + i * 700000, 100 + i));
+  auto send_in_halves = [&](Client& c, const Bytes& body) {
+    const Bytes wire = framed(body);
+    const size_t half = wire.size() / 2;
+    ASSERT_TRUE(c.send_all(std::span<const uint8_t>(wire.data(), half)));
+    std::this_thread::sleep_for(2ms);
+    ASSERT_TRUE(c.send_all(std::span<const uint8_t>(wire.data() + half, wire.size() - half)));
+  };
+  auto run = [&](uint32_t first) {
+    return [&, first] {
+      Client c(port_);
+      ASSERT_TRUE(c.connected());
+      for (uint32_t i = first; i < bodies.size(); i += 2) {
+        send_in_halves(c, bodies[i]);
+        auto reply = c.read_frame();
+        ASSERT_TRUE(reply.has_value()) << "reply " << i;
+        ASSERT_TRUE(*reply == bodies[i]) << "reply " << i << " differs";
+        std::this_thread::sleep_for(3ms);
+      }
+    };
+  };
+  ClientThread even(run(0));
+  ClientThread odd(run(1));
+  ASSERT_TRUE(run_loop_until(loop_, [&] { return even.done() && odd.done(); }));
+  EXPECT_EQ(handler_.received.size(), bodies.size());
+}
+
 TEST_F(TcpServerTest, PipelinedFramesAreAllHandledInOrder) {
   ASSERT_NO_FATAL_FAILURE(start());
   std::vector<Bytes> bodies;

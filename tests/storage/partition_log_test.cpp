@@ -196,6 +196,7 @@ TEST(PartitionLog, AppendThenReadBackByteExact) {
   EXPECT_EQ(appended->last_offset, 22);
   EXPECT_EQ((*log)->log_end_offset(), 23);
 
+  EXPECT_EQ(batch, sent);  // the caller's bytes are left alone
   ByteVec back = read_all(**log, 21, 1 << 20);
   ASSERT_EQ(back.size(), sent.size());
   auto view = RecordBatchView::parse(back);  // CRC still valid
@@ -214,6 +215,28 @@ TEST(PartitionLog, AppendThenReadBackByteExact) {
   EXPECT_EQ((*log)->log_end_offset(), 23);
   EXPECT_EQ(read_all(**log, 20, 1), back);
   ASSERT_TRUE((*log)->flush().ok());
+}
+
+// LogAppendTime: the stored header carries the append time, the timestamp
+// type bit and a CRC over the edited header and the untouched records.
+TEST(PartitionLog, AppendStampsLogAppendTime) {
+  test::TempDir dir;
+  auto log = PartitionLog::create(dir.path(), "stamped", 0, Uuid{{7}});
+  ASSERT_TRUE(log.ok()) << log.error().message;
+  ByteVec batches = test::make_batch(0, 2);
+  const ByteVec second = test::make_batch(0, 3, 1600000000000);
+  batches.insert(batches.end(), second.begin(), second.end());
+  const ByteVec sent = batches;
+  ASSERT_TRUE((*log)->append(batches, 3, 1800000000123).ok());
+  EXPECT_EQ(batches, sent);
+  auto split = split_batches(read_all(**log, 0, 1 << 20));  // CRCs checked
+  ASSERT_EQ(split.batches.size(), 2u);
+  ByteVec expected = test::make_batch(2, 3, 1600000000000);
+  ASSERT_TRUE(set_partition_leader_epoch(expected, 3));
+  ASSERT_TRUE(set_log_append_time(expected, 1800000000123));
+  EXPECT_EQ(ByteVec(split.batches[1].bytes().begin(), split.batches[1].bytes().end()), expected);
+  EXPECT_EQ(split.batches[0].max_timestamp(), 1800000000123);
+  EXPECT_EQ(split.batches[0].timestamp_type(), TimestampType::log_append_time);
 }
 
 TEST(PartitionLog, AppendsSeveralBatchesAtOnce) {
@@ -236,6 +259,25 @@ TEST(PartitionLog, AppendsSeveralBatchesAtOnce) {
   EXPECT_EQ(split.batches[2].base_offset(), 3);
   EXPECT_EQ(read_all(**log, 3, 1),
             ByteVec(split.batches[2].bytes().begin(), split.batches[2].bytes().end()));
+}
+
+// More batches than one pwritev takes (1,024 pieces, two per batch).
+TEST(PartitionLog, AppendsMoreBatchesThanOneVectoredWriteTakes) {
+  test::TempDir dir;
+  auto log = PartitionLog::create(dir.path(), "many", 0, Uuid{{7}});
+  ASSERT_TRUE(log.ok()) << log.error().message;
+  ByteVec batches;
+  ByteVec expected;
+  for (int i = 0; i < 700; ++i) {
+    const ByteVec sent = test::make_batch(0, 1, 1700000000000 + i);
+    batches.insert(batches.end(), sent.begin(), sent.end());
+    const ByteVec stored = test::make_batch(i, 1, 1700000000000 + i);
+    expected.insert(expected.end(), stored.begin(), stored.end());
+  }
+  auto appended = (*log)->append(batches);
+  ASSERT_TRUE(appended.ok()) << appended.error().message;
+  EXPECT_EQ(appended->last_offset, 699);
+  EXPECT_EQ(test::read_whole_file(dir.path() / "many-0" / "00000000000000000000.log"), expected);
 }
 
 TEST(PartitionLog, RejectsInvalidAppendsWithoutWriting) {
@@ -265,7 +307,7 @@ TEST(PartitionLog, RollsSegmentsAndReadsAcrossThem) {
   ASSERT_TRUE(log.ok());
   std::vector<ByteVec> appended;
   for (int i = 0; i < 40; ++i) {
-    ByteVec batch = test::make_batch(0, 2, 1700000000000 + i * 10, 60);
+    ByteVec batch = test::make_batch(i * 2, 2, 1700000000000 + i * 10, 60);
     ASSERT_TRUE((*log)->append(batch).ok());
     appended.push_back(batch);
   }
@@ -463,7 +505,7 @@ TEST(PartitionLog, SurvivesGarbageFiles) {
       ASSERT_TRUE(result.ok()) << result.error().message;
       EXPECT_EQ(result->outcome, LogReadResult::Outcome::ok);
     }
-    ByteVec more = test::make_batch(0, 2);
+    ByteVec more = test::make_batch(end, 2);  // as stored
     auto appended = l.append(more);
     ASSERT_TRUE(appended.ok()) << appended.error().message;
     EXPECT_EQ(appended->first_offset, end);

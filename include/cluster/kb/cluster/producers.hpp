@@ -52,6 +52,10 @@ class ProducerStates {
                                                              int32_t partition,
                                                              storage::PartitionLog& log,
                                                              int64_t now_ms);
+  // At a segment roll: the partition's loaded table (if any) as a snapshot at
+  // `offset`, the log end offset before the append that rolled, as Kafka
+  // takes one at every roll, so a later load reads little of the log.
+  void snapshot_at_roll(const wire::Uuid& topic_id, int32_t partition, int64_t offset);
   // Forgets the partitions of a deleted topic.
   void forget_topic(const wire::Uuid& topic_id);
   // At shutdown: a producer snapshot (Kafka's format) for every loaded

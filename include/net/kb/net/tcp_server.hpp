@@ -2,6 +2,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -148,6 +149,9 @@ struct ServerOptions {
   // interleaved rounds, by 2-30%), though sendfile spent ~10% less CPU per GB.
   FileSendMode file_send = FileSendMode::kCopy;
   size_t file_copy_chunk = size_t{1024} * 1024;
+  // A large frame's buffer is kept for the next large frame (of any
+  // connection) and freed once it goes unused for about this long.
+  std::chrono::milliseconds spare_input_idle{2000};
 };
 
 struct Endpoint {
@@ -181,6 +185,11 @@ class TcpServer final : public IoHandler {
   void accept_ready();
   void release(Connection& conn);
   void reap_closed();
+  // A large partial-frame buffer kept warm between frames (spare_input_),
+  // returned to the allocator once a check finds it unused since the last.
+  void keep_spare_input(ByteBuffer& buffer);
+  void take_spare_input(ByteBuffer& buffer);
+  void check_spare_input();
 
   EventLoop& loop_;
   FrameHandler& handler_;
@@ -195,7 +204,10 @@ class TcpServer final : public IoHandler {
   OutputQueue shared_output_;
   bool shared_output_in_use_ = false;
   ByteBuffer spare_output_;  // a drained connection buffer kept warm for reuse
-  ByteBuffer file_chunk_;    // FileSendMode::kCopy: file bytes on their way to a socket
+  ByteBuffer spare_input_;   // the same for a connection's partial-frame buffer
+  bool spare_input_used_ = false;
+  EventLoop::TimerId spare_input_timer_ = 0;
+  ByteBuffer file_chunk_;  // FileSendMode::kCopy: file bytes on their way to a socket
 };
 
 }  // namespace kb::net

@@ -158,12 +158,15 @@ class PartitionLog {
   Result<LogReadResult> read(int64_t fetch_offset, uint64_t max_bytes,
                              std::optional<int64_t> max_offset = std::nullopt);
 
-  // Appends one or more concatenated batches: each gets the next offsets (its
-  // base offset is rewritten in `batches`; its CRC is unaffected) and, when
-  // leader_epoch >= 0, that partition leader epoch. Batches are checked first
-  // (structure, and CRC unless disabled); on any problem nothing is written.
-  // Rolls to a new segment when the active one would exceed segment_bytes.
-  Result<AppendResult> append(std::span<uint8_t> batches, int32_t leader_epoch = -1);
+  // Appends one or more concatenated batches: each is stored with the next
+  // offsets as its base offset (the CRC does not cover it), when leader_epoch
+  // >= 0 that partition leader epoch, and with `log_append_time` marked as
+  // LogAppendTime with that max timestamp (CRC recomputed). `batches` itself
+  // is not modified. Batches are checked first (structure, and CRC unless
+  // disabled); on any problem nothing is written. Rolls to a new segment when
+  // the active one would exceed segment_bytes.
+  Result<AppendResult> append(std::span<const uint8_t> batches, int32_t leader_epoch = -1,
+                              std::optional<int64_t> log_append_time = std::nullopt);
 
   // Deletes the oldest segment and its index files (never the active one):
   // the log then starts at the next segment's base offset. Reads already

@@ -316,6 +316,9 @@ bool set_partition_leader_epoch(std::span<uint8_t> batch, int32_t epoch);
 // Marks the batch as LogAppendTime with max timestamp `now_ms` (the broker's
 // rewrite for topics with message.timestamp.type=LogAppendTime).
 bool set_log_append_time(std::span<uint8_t> batch, int64_t now_ms);
+// The same for a batch held in two pieces: its header (at least kHeaderSize
+// bytes, edited) and the bytes after it (`rest`, read for the CRC only).
+bool set_log_append_time(std::span<uint8_t> header, int64_t now_ms, Bytes rest);
 // The CRC over attributes..end; 0 when the batch is shorter than a header.
 uint32_t compute_batch_crc(Bytes batch);
 bool update_batch_crc(std::span<uint8_t> batch);
