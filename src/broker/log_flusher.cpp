@@ -197,7 +197,8 @@ void LogFlusher::write_checkpoint() {
     }
     job.files.insert(job.files.end(), snapshot->index_files.begin(), snapshot->index_files.end());
     points[{topic, partition}] = snapshot->recovery_point;
-    checkpoint_indexes_.push_back({topic, partition, snapshot->recovery_point, snapshot->rolls});
+    checkpoint_indexes_.push_back(
+        {topic, partition, &log, snapshot->recovery_point, snapshot->rolls});
   });
   std::string text = storage::format_offset_checkpoint(points);
   if (text == last_checkpoint_ && job.files.empty()) return;
@@ -222,8 +223,9 @@ void LogFlusher::checkpoint_done(const storage::Status& status) {
   last_checkpoint_ = std::move(pending_checkpoint_);
   if (!state_.logs) return;
   for (const auto& synced : checkpoint_indexes_) {
-    if (auto* log = state_.logs->find_open(synced.topic, synced.partition))
-      log->mark_indexes_synced(synced.recovery_point, synced.rolls);
+    // Not a log of the same name created since (its files were not synced).
+    auto* log = state_.logs->find_open(synced.topic, synced.partition);
+    if (log == synced.log) log->mark_indexes_synced(synced.recovery_point, synced.rolls);
   }
   checkpoint_indexes_.clear();
 }

@@ -43,7 +43,8 @@ void SyncWorker::submit(SyncJob job) {
   {
     std::lock_guard lock(mutex_);
     queue_.push_back(std::move(job));
-    // Idle threads not yet woken for earlier jobs count as busy already.
+    // Every queued job wants a thread of its own; an idle one counts as
+    // free until it takes a job (woken or not yet).
     start = queue_.size() > idle_threads_ && threads_.size() < max_threads_;
   }
   if (start)

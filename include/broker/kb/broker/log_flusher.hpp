@@ -94,6 +94,7 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
   struct IndexSync {
     std::string topic;
     int32_t partition = 0;
+    const storage::PartitionLog* log = nullptr;  // compared, never used
     int64_t recovery_point = 0;
     uint64_t rolls = 0;
   };
