@@ -16,8 +16,13 @@
 //   write --file F --bytes B --chunk-bytes C [--sync none|end|each]
 //       The plain writer: appends B bytes to a new file F in C-byte write() calls; with sync end
 //       one fdatasync at the end (inside the timing), with sync each one after every write.
-//       Prints bytes, seconds, mb_per_sec, and with sync each p50_us/p99_us/max_us per write +
-//       fdatasync.
+//       Prints bytes, seconds, mb_per_sec, write_seconds (before the final fdatasync of sync
+//       end), and with sync each p50_us/p99_us/max_us per write + fdatasync.
+//
+//   sync --dir D
+//       fdatasync of every segment (*.log) below D, a broker's log directory after a run, all at
+//       once on one thread each, so that what the broker was sent is timed until it is on the
+//       disk (index files, which recovery rebuilds, are left out). Prints files, seconds.
 //
 // MB/s are 10^6 record-batch bytes per second.
 
@@ -29,14 +34,17 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <fmt/core.h>
@@ -59,7 +67,8 @@ constexpr std::string_view kUsage =
     "usage: kb_produce_bench produce --port P --topic T --batch-file F [--partitions N]\n"
     "                                [--acks A] [--in-flight K] [--bytes B] [--seconds S]\n"
     "                                [--timeout-seconds S]\n"
-    "       kb_produce_bench write --file F --bytes B --chunk-bytes C [--sync none|end|each]\n";
+    "       kb_produce_bench write --file F --bytes B --chunk-bytes C [--sync none|end|each]\n"
+    "       kb_produce_bench sync --dir D\n";
 
 struct Options {
   std::string command;
@@ -75,13 +84,14 @@ struct Options {
   std::string file;
   uint64_t chunk_bytes = 16 << 10;
   std::string sync = "none";
+  std::string dir;
 };
 
 Options ParseOptions(int argc, char** argv) {
   if (argc < 2) throw std::invalid_argument("missing subcommand");
   Options o;
   o.command = argv[1];
-  if (o.command != "produce" && o.command != "write")
+  if (o.command != "produce" && o.command != "write" && o.command != "sync")
     throw std::invalid_argument("unknown subcommand '" + o.command + "'");
   for (int i = 2; i < argc; ++i) {
     const std::string_view name = argv[i];
@@ -109,6 +119,8 @@ Options ParseOptions(int argc, char** argv) {
       o.file = std::string(value);
     } else if (name == "--chunk-bytes") {
       o.chunk_bytes = ParseInt<uint64_t>(name, value, 1, 1ull << 30);
+    } else if (name == "--dir") {
+      o.dir = std::string(value);
     } else if (name == "--sync") {
       o.sync = std::string(value);
       if (o.sync != "none" && o.sync != "end" && o.sync != "each")
@@ -120,6 +132,7 @@ Options ParseOptions(int argc, char** argv) {
   if (o.command == "produce" && (o.port == 0 || o.topic.empty() || o.batch_file.empty()))
     throw std::invalid_argument("produce needs --port, --topic and --batch-file");
   if (o.command == "write" && o.file.empty()) throw std::invalid_argument("write needs --file");
+  if (o.command == "sync" && o.dir.empty()) throw std::invalid_argument("sync needs --dir");
   return o;
 }
 
@@ -281,14 +294,37 @@ void Write(const Options& o) {
     }
     written += chunk.size();
   }
+  const double write_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (o.sync == "end" && ::fdatasync(file.get()) != 0) ThrowErrno("fdatasync " + o.file);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   const Percentiles p = Summarize(latencies_us);
   fmt::print(
-      "bytes={} seconds={:.3f} mb_per_sec={:.1f} writes={} p50_us={:.0f} p99_us={:.0f} "
-      "max_us={:.0f}\n",
-      written, seconds, static_cast<double>(written) / seconds / 1e6, written / o.chunk_bytes,
-      p.p50, p.p99, p.max);
+      "bytes={} seconds={:.3f} mb_per_sec={:.1f} write_seconds={:.3f} writes={} p50_us={:.0f} "
+      "p99_us={:.0f} max_us={:.0f}\n",
+      written, seconds, static_cast<double>(written) / seconds / 1e6, write_seconds,
+      written / o.chunk_bytes, p.p50, p.p99, p.max);
+}
+
+void Sync(const Options& o) {
+  std::vector<std::filesystem::path> segments;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(o.dir))
+    if (entry.is_regular_file() && entry.path().extension() == ".log")
+      segments.push_back(entry.path());
+  const auto start = Clock::now();
+  std::vector<std::string> failures(segments.size());
+  {
+    std::vector<std::jthread> syncers;
+    for (size_t i = 0; i < segments.size(); ++i)
+      syncers.emplace_back([&, i] {
+        Fd file(::open(segments[i].c_str(), O_RDONLY | O_CLOEXEC));
+        if (!file.valid() || ::fdatasync(file.get()) != 0)
+          failures[i] = segments[i].string() + ": " + std::strerror(errno);
+      });
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  for (const auto& failure : failures)
+    if (!failure.empty()) throw std::runtime_error("fdatasync " + failure);
+  fmt::print("files={} seconds={:.3f}\n", segments.size(), seconds);
 }
 
 int Main(int argc, char** argv) {
@@ -302,8 +338,10 @@ int Main(int argc, char** argv) {
   try {
     if (options.command == "produce")
       Produce(options);
-    else
+    else if (options.command == "write")
       Write(options);
+    else
+      Sync(options);
   } catch (const std::exception& error) {
     fmt::print(stderr, "kb_produce_bench {}: error: {}\n", options.command, error.what());
     return 1;

@@ -4,18 +4,23 @@
 # partitions, at acks=1 (up to 5 requests in flight, the Java producer's default) and at acks=-1
 # with log.flush.interval.messages=1 (every request's data fdatasync'ed before its answer; one
 # request in flight), against figures of the same disk measured in the same run:
-#   - the sequential write ceiling: a plain writer appending the same bytes to one file in
-#     write() calls of one request's size (no sync, as acks=1 does not sync);
+#   - the disk's sequential write ceiling: a plain writer appending the same bytes to one file in
+#     write() calls of one request's size, timed until an fdatasync at the end returns, beside
+#     the broker timed from the first request until its log directory is fdatasync'ed after the
+#     last answer (acks=1 itself does not sync: this is the rate the disk keeps up with);
+#   - the page-cache write rate: the same plain writer timed before its fdatasync, beside the
+#     broker's rate until the last answer (no disk in either: a memory-speed comparison);
 #   - the fdatasync latency: that writer syncing after every request-sized write.
 #
 #   bench/run_produce_bench.sh
 #
 # Prints, per configuration, MB/s (10^6 batch bytes per second) with request latency p50/p99,
-# and the verdicts: acks=1 MB/s >= 0.8 x the write ceiling; acks=-1 p99 <= 2 x the fdatasync p99
-# of a write of the same size.
+# and the verdicts: acks=1 MB/s to disk >= 0.8 x the disk's write ceiling; acks=-1 p99 <= 2 x the
+# fdatasync p99 of a write of the same size. The page-cache ratio is printed beside it.
 #
-# The page-cache write rate of this VM swings from run to run (0.5 to 6 GB/s has been seen), so
-# the ceiling and the acks=1 run alternate KB_PRODUCE_ROUNDS times and the medians are compared.
+# Page-cache and disk rates of this VM swing from run to run (0.5 to 6 GB/s has been seen for
+# the page cache), so the plain writer and the acks=1 run alternate KB_PRODUCE_ROUNDS times and
+# the medians are compared.
 #
 # Environment: KB_PRODUCE_BYTES (bytes per acks=1 run and per ceiling run, default 268435456),
 # KB_PRODUCE_ROUNDS (ceiling/acks=1 rounds per configuration, default 3),
@@ -93,13 +98,22 @@ producer_run() {
     # The broker's own cost, whatever else the machine runs: CPU seconds per GB.
     line+=$(awk -v t=$((after - before)) -v hz="$CLOCK_TICKS" -v b="$(field "$line" bytes)" \
       'BEGIN { printf " cpu_s_per_gb=%.2f", (t / hz) / (b / 1e9) }')
+    if [[ $SYNC_AFTER == 1 ]]; then
+      # Until what the broker was sent is on the disk: its files fdatasync'ed after the run.
+      local synced
+      synced=$(bounded 300 "$PRODUCE_BENCH" sync --dir "$WORK/data") || die "syncing the log failed"
+      line+=$(awk -v b="$(field "$line" bytes)" -v s="$(field "$line" seconds)" \
+        -v y="$(field "$synced" seconds)" 'BEGIN { printf " disk_mb_per_sec=%.1f", b / (s + y) / 1e6 }')
+    fi
   fi
   stop_process "$BROKER_PID"
   echo "$line"
 }
 
-ROWS=()
+ACKS1_ROWS=()
+ACKSALL_ROWS=()
 MISSES=0
+SYNC_AFTER=0
 for batch in 16384 1048576; do
   batch_file=${BATCH_FILE[$batch]}
   batch_bytes=$(stat -c %s "$batch_file")
@@ -110,29 +124,38 @@ for batch in 16384 1048576; do
 
     # Ceiling and acks=1 alternate; the round with the median acks=1 rate gives the row's
     # latency and CPU figures, the ceiling column is the median ceiling.
+    # Ceiling and acks=1 alternate; the round with the median acks=1 rate (to disk) gives the
+    # row's latency and CPU figures, the ceiling columns are medians.
     ceilings=()
+    disk_ceilings=()
     acks1_runs=()
     acks1_failed=0
     BROKER_EXTRA=()
+    SYNC_AFTER=1
     for ((round = 0; round < ROUNDS; round++)); do
-      line=$(plain_writer --bytes "$BYTES" --chunk-bytes "$request_bytes" --sync none)
-      ceilings+=("$(field "$line" mb_per_sec)")
+      line=$(plain_writer --bytes "$BYTES" --chunk-bytes "$request_bytes" --sync end)
+      ceilings+=("$(awk -v b="$(field "$line" bytes)" -v s="$(field "$line" write_seconds)" \
+        'BEGIN { printf "%.1f", b / s / 1e6 }')")
+      disk_ceilings+=("$(field "$line" mb_per_sec)")
       line=$(producer_run --batch-file "$batch_file" --partitions "$partitions" --acks 1 \
         --in-flight 5 --bytes "$BYTES" --seconds 60)
       if [[ $line == failed ]]; then acks1_failed=1; else acks1_runs+=("$line"); fi
     done
+    SYNC_AFTER=0
     ceiling_mbs=$(printf '%s\n' "${ceilings[@]}" | median)
+    disk_ceiling_mbs=$(printf '%s\n' "${disk_ceilings[@]}" | median)
     acks1=failed
     if ((acks1_failed == 0)); then
-      median_rate=$(for run in "${acks1_runs[@]}"; do field "$run" mb_per_sec; done |
+      median_rate=$(for run in "${acks1_runs[@]}"; do field "$run" disk_mb_per_sec; done |
         sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
       for run in "${acks1_runs[@]}"; do
-        if [[ $(field "$run" mb_per_sec) == "$median_rate" ]]; then acks1=$run; fi
+        if [[ $(field "$run" disk_mb_per_sec) == "$median_rate" ]]; then acks1=$run; fi
       done
     fi
-    log "ceilings: ${ceilings[*]} MB/s; acks=1: $(for run in "${acks1_runs[@]}"; do
+    log "page cache: plain ${ceilings[*]}, broker $(for run in "${acks1_runs[@]}"; do
       field "$run" mb_per_sec
-    done | tr '\n' ' ')MB/s"
+    done | tr '\n' ' ')MB/s; to disk: plain ${disk_ceilings[*]}, broker $(
+      for run in "${acks1_runs[@]}"; do field "$run" disk_mb_per_sec; done | tr '\n' ' ')MB/s"
 
     fsync_line=$(plain_writer --bytes $((request_bytes * FSYNC_SAMPLES)) \
       --chunk-bytes "$request_bytes" --sync each)
@@ -144,12 +167,15 @@ for batch in 16384 1048576; do
     fsync_p99=$(field "$fsync_line" p99_us)
     fsync_mbs=$(field "$fsync_line" mb_per_sec)
     if [[ $acks1 == failed ]]; then
-      ratio=- verdict1=FAILED
+      ratio=- disk_ratio=- verdict1=FAILED
       MISSES=$((MISSES + 1))
     else
       ratio=$(awk -v b="$(field "$acks1" mb_per_sec)" -v c="$ceiling_mbs" \
         'BEGIN { printf "%.2f", b / c }')
-      verdict1=$(awk -v r="$ratio" -v t="$TARGET_RATIO" 'BEGIN { print (r >= t) ? "ok" : "MISS" }')
+      disk_ratio=$(awk -v b="$(field "$acks1" disk_mb_per_sec)" -v c="$disk_ceiling_mbs" \
+        'BEGIN { printf "%.2f", b / c }')
+      verdict1=$(awk -v r="$disk_ratio" -v t="$TARGET_RATIO" \
+        'BEGIN { print (r >= t) ? "ok" : "MISS" }')
       [[ $verdict1 == ok ]] || MISSES=$((MISSES + 1))
     fi
     if [[ $acksall == failed ]]; then
@@ -162,28 +188,36 @@ for batch in 16384 1048576; do
         'BEGIN { print (x <= t) ? "ok" : "MISS" }')
       [[ $verdict2 == ok ]] || MISSES=$((MISSES + 1))
     fi
-    ROWS+=("$(printf '%-14s %9s %9s | %9s %8s %8s %5s %6s %-4s | %9s %8s %8s | %8s %8s %9s %6s %-4s' \
-      "$label" "$request_bytes" "$ceiling_mbs" \
-      "$(field "$acks1" mb_per_sec)" "$(field "$acks1" p50_us)" "$(field "$acks1" p99_us)" \
-      "$(field "$acks1" cpu_s_per_gb)" "$ratio" "$verdict1" \
-      "$(field "$acksall" mb_per_sec)" "$(field "$acksall" p50_us)" "$(field "$acksall" p99_us)" \
-      "$fsync_p50" "$fsync_p99" "$fsync_mbs" "$factor" "$verdict2")")
+    ACKS1_ROWS+=("$(printf '%-14s %9s | %9s %9s %5s %-4s | %9s %9s %5s | %8s %8s %5s' \
+      "$label" "$request_bytes" "$disk_ceiling_mbs" "$(field "$acks1" disk_mb_per_sec)" \
+      "$disk_ratio" "$verdict1" "$ceiling_mbs" "$(field "$acks1" mb_per_sec)" "$ratio" \
+      "$(field "$acks1" p50_us)" "$(field "$acks1" p99_us)" "$(field "$acks1" cpu_s_per_gb)")")
+    ACKSALL_ROWS+=("$(printf '%-14s %9s | %9s %8s %8s | %8s %8s %9s | %6s %-4s' \
+      "$label" "$request_bytes" "$(field "$acksall" mb_per_sec)" "$(field "$acksall" p50_us)" \
+      "$(field "$acksall" p99_us)" "$fsync_p50" "$fsync_p99" "$fsync_mbs" "$factor" "$verdict2")")
   done
 done
 
 printf '\n== Produce: 1 KiB records, one batch per partition per request (%s) ==\n' "$PLACEMENT"
-printf 'acks=1: %s MB per run, 5 requests in flight, median of %s rounds alternating with the\n' \
-  "$((BYTES / 1000000))" "$ROUNDS"
-printf 'ceiling (median too); acks=-1: log.flush.interval.messages=1,\n'
-printf '%s s per run, 1 request in flight. ceiling: plain write() of the request size, no sync;\n' \
-  "$DURABLE_SECONDS"
-printf 'fdatasync: write() + fdatasync of the request size, %s samples. cpu/G: broker CPU s per GB\n' \
-  "$FSYNC_SAMPLES"
-printf 'at acks=1. MB = 10^6 bytes, us = µs. Load average at the end: %s\n' \
+printf 'Load average at the end: %s. MB = 10^6 bytes, us = µs.\n' \
   "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-14s %9s %9s | %9s %8s %8s %5s %6s %-4s | %9s %8s %8s | %8s %8s %9s %6s %-4s\n' \
-  "batch x parts" "req bytes" "ceil MB/s" "acks1MB/s" "p50 us" "p99 us" "cpu/G" "ratio" "" \
-  "acksAMB/s" "p50 us" "p99 us" "sync p50" "sync p99" "sync MB/s" "p99/sp" ""
-printf '%s\n' "${ROWS[@]}"
-printf '\ntargets: acks=1 MB/s >= %s x ceiling; acks=-1 p99 <= %s x fdatasync p99. misses: %s\n' \
-  "$TARGET_RATIO" "$TARGET_LATENCY_FACTOR" "$MISSES"
+printf '\nacks=1: %s MB per run, 5 requests in flight, median of %s rounds alternating with the\n' \
+  "$((BYTES / 1000000))" "$ROUNDS"
+printf 'plain writer (write() of the request size, then one fdatasync). To disk: the plain writer\n'
+printf 'until its fdatasync returns, the broker until its log directory is fdatasync'"'"'ed after the\n'
+printf 'last answer. Page cache: the plain writer before its fdatasync, the broker until the last\n'
+printf 'answer. cpu/G: broker CPU s per GB.\n'
+printf '%-14s %9s | %9s %9s %5s %-4s | %9s %9s %5s | %8s %8s %5s\n' \
+  "batch x parts" "req bytes" "disk MB/s" "broker" "ratio" "" "page MB/s" "broker" "ratio" \
+  "p50 us" "p99 us" "cpu/G"
+printf '%s\n' "${ACKS1_ROWS[@]}"
+printf '\nacks=-1: log.flush.interval.messages=1, %s s per run, 1 request in flight, against\n' \
+  "$DURABLE_SECONDS"
+printf 'write() + fdatasync of the request size, %s samples.\n' "$FSYNC_SAMPLES"
+printf '%-14s %9s | %9s %8s %8s | %8s %8s %9s | %6s %-4s\n' \
+  "batch x parts" "req bytes" "MB/s" "p50 us" "p99 us" "sync p50" "sync p99" "sync MB/s" \
+  "p99/sp" ""
+printf '%s\n' "${ACKSALL_ROWS[@]}"
+printf '\ntargets: acks=1 MB/s to disk >= %s x the disk'"'"'s write ceiling; acks=-1 p99 <= %s x\n' \
+  "$TARGET_RATIO" "$TARGET_LATENCY_FACTOR"
+printf 'fdatasync p99. misses: %s\n' "$MISSES"

@@ -655,8 +655,10 @@ Result<AppendResult> PartitionLog::append(Bytes batches, int32_t leader_epoch,
     if (batch->last_offset_delta() < 0)
       return Error{fmt::format("record batch at byte {} has a negative last offset delta",
                                it.position() - batch->size_in_bytes())};
+    // As stored: with LogAppendTime the append time is the max timestamp.
     incoming.push_back({it.position() - batch->size_in_bytes(), batch->size_in_bytes(),
-                        batch->last_offset_delta(), batch->max_timestamp()});
+                        batch->last_offset_delta(),
+                        log_append_time.value_or(batch->max_timestamp())});
   }
   if (it.error() != BatchError::none)
     return Error{
@@ -737,7 +739,7 @@ Result<AppendResult> PartitionLog::append(Bytes batches, int32_t leader_epoch,
     set_base_offset(header, base);
     if (leader_epoch >= 0) set_partition_leader_epoch(header, leader_epoch);
     if (log_append_time) set_log_append_time(header, *log_append_time, rest);
-    pieces.push_back(header);
+    pieces.emplace_back(header);
     pieces.push_back(rest);
 
     std::optional<TimestampOffset> last_time =

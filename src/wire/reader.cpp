@@ -55,7 +55,7 @@ uint64_t Reader::uvarlong() {
   return 0;
 }
 
-uint32_t Reader::uvarint() {
+uint32_t Reader::uvarint_long() {
   uint32_t value = 0;
   for (int shift = 0; shift < 35; shift += 7) {
     if (!need(1)) return 0;
@@ -69,11 +69,6 @@ uint32_t Reader::uvarint() {
   }
   fail("varint longer than 5 bytes");
   return 0;
-}
-
-int32_t Reader::varint() {
-  uint32_t u = uvarint();
-  return static_cast<int32_t>((u >> 1) ^ (~(u & 1) + 1));
 }
 
 int64_t Reader::varlong() {

@@ -221,7 +221,9 @@ TEST(PartitionLog, AppendThenReadBackByteExact) {
 // type bit and a CRC over the edited header and the untouched records.
 TEST(PartitionLog, AppendStampsLogAppendTime) {
   test::TempDir dir;
-  auto log = PartitionLog::create(dir.path(), "stamped", 0, Uuid{{7}});
+  PartitionLogOptions options;
+  options.index_interval_bytes = 1;  // an index entry for every batch
+  auto log = PartitionLog::create(dir.path(), "stamped", 0, Uuid{{7}}, options);
   ASSERT_TRUE(log.ok()) << log.error().message;
   ByteVec batches = test::make_batch(0, 2);
   const ByteVec second = test::make_batch(0, 3, 1600000000000);
@@ -237,6 +239,14 @@ TEST(PartitionLog, AppendStampsLogAppendTime) {
   EXPECT_EQ(ByteVec(split.batches[1].bytes().begin(), split.batches[1].bytes().end()), expected);
   EXPECT_EQ(split.batches[0].max_timestamp(), 1800000000123);
   EXPECT_EQ(split.batches[0].timestamp_type(), TimestampType::log_append_time);
+  // The time index knows the batches by their append time too: one entry
+  // (timestamp, relative offset 1) for both, as their max timestamps are equal.
+  const ByteVec time_index =
+      test::read_whole_file(dir.path() / "stamped-0" / "00000000000000000000.timeindex");
+  ASSERT_EQ(time_index.size(), 12u);
+  int64_t indexed_time = 0;
+  for (size_t i = 0; i < 8; ++i) indexed_time = (indexed_time << 8) | time_index[i];
+  EXPECT_EQ(indexed_time, 1800000000123);
 }
 
 TEST(PartitionLog, AppendsSeveralBatchesAtOnce) {

@@ -77,8 +77,8 @@ class BrokerProcess {
   // The capture groups of the first match of `pattern` in the log, waiting up
   // to `bound` for it: the broker writes lines as it goes, so a line logged
   // after the first listener opened may not be there yet. Empty on timeout.
-  std::vector<std::string> wait_for_log(const std::regex& pattern,
-                                        std::chrono::milliseconds bound = std::chrono::seconds(10)) {
+  std::vector<std::string> wait_for_log(
+      const std::regex& pattern, std::chrono::milliseconds bound = std::chrono::seconds(10)) {
     auto deadline = std::chrono::steady_clock::now() + bound;
     while (true) {
       std::string text = log();

@@ -42,9 +42,16 @@ class Reader {
   uint32_t uint32();
   double float64();
   bool boolean();
-  uint32_t uvarint();
+  uint32_t uvarint() {
+    // Most varints in records are one byte long: that case stays inline.
+    if (!error_ && pos_ < bytes_.size() && bytes_[pos_] < 0x80) return bytes_[pos_++];
+    return uvarint_long();
+  }
   uint64_t uvarlong();
-  int32_t varint();   // zigzag
+  int32_t varint() {  // zigzag
+    const uint32_t u = uvarint();
+    return static_cast<int32_t>((u >> 1) ^ (~(u & 1) + 1));
+  }
   int64_t varlong();  // zigzag
   Uuid uuid();
 
@@ -72,6 +79,7 @@ class Reader {
 
  private:
   bool need(size_t n);
+  uint32_t uvarint_long();
   template <typename T>
   T read_be();
   std::optional<std::string_view> sized_string(int64_t length, bool nullable);
