@@ -192,7 +192,10 @@ start_broker() {
   printf 'listeners=PLAINTEXT://127.0.0.1:0\nlog.dirs=%s\n' "$1" >"$WORK/broker.properties"
   shift
   if (($# > 0)); then printf '%s\n' "$@" >>"$WORK/broker.properties"; fi
-  "${SERVER_ON_CPU[@]}" "$BROKER" "$WORK/broker.properties" >"$WORK/broker.log" 2>&1 &
+  # Emptied here, not by the background child's redirection: wait_for_port could otherwise
+  # read the previous broker's port from the old log before the child truncates it.
+  : >"$WORK/broker.log"
+  "${SERVER_ON_CPU[@]}" "$BROKER" "$WORK/broker.properties" >>"$WORK/broker.log" 2>&1 &
   BROKER_PID=$!
   PIDS+=("$BROKER_PID")
   BROKER_PORT=$(wait_for_port "$BROKER_PID" "$WORK/broker.log" \

@@ -13,8 +13,8 @@ namespace kb::broker {
 
 using cluster::FlushTicket;
 
-LogFlusher::LogFlusher(net::EventLoop& loop, cluster::BrokerState& state, size_t threads)
-    : loop_(loop), state_(state), worker_(threads), started_(loop.now()) {
+LogFlusher::LogFlusher(net::EventLoop& loop, cluster::BrokerState& state, size_t max_threads)
+    : loop_(loop), state_(state), worker_(max_threads), started_(loop.now()) {
   loop_.watch(worker_.completion_fd(), EPOLLIN, this);
   loop_.add_before_sleep([this] { submit_pending(); });
   const auto& config = state_.log_config;
@@ -110,21 +110,14 @@ void LogFlusher::submit_pending() {
       flush.completed = flush.submitted;
       continue;
     }
-    // The data files' sync is what an acknowledgement waits for; the indexes
-    // are synced beside it (another thread), since recovery checks them anyway.
+    // Only the data: an acknowledgement waits for this one fdatasync. The
+    // indexes are synced with the checkpoint (write_checkpoint).
     storage::SyncJob job;
     job.id = next_job_id_++;
     job.files = std::move(snapshot->data_files);
     jobs_.emplace(job.id, Job{slot, flush.submitted, snapshot->end_offset});
     flush.in_flight = true;
     worker_.submit(std::move(job));
-    if (!snapshot->index_files.empty()) {
-      storage::SyncJob indexes;
-      indexes.id = next_job_id_++;
-      indexes.files = std::move(snapshot->index_files);
-      index_jobs_.insert(indexes.id);
-      worker_.submit(std::move(indexes));
-    }
   }
   pending_ = std::move(waiting);
 }
@@ -136,11 +129,7 @@ void LogFlusher::apply_completions() {
   for (storage::SyncJob& job : worker_.take_completed()) {
     if (job.id == checkpoint_job_) {
       checkpoint_job_ = 0;
-      if (!job.status) spdlog::error("recovery point checkpoint: {}", job.status.error().message);
-      continue;
-    }
-    if (index_jobs_.erase(job.id) > 0) {
-      if (!job.status) spdlog::error("index sync failed: {}", job.status.error().message);
+      checkpoint_done(job.status);
       continue;
     }
     auto it = jobs_.find(job.id);
@@ -186,25 +175,63 @@ void LogFlusher::flush_old_logs() {
       });
 }
 
+// Kafka's flush syncs a log's indexes with its data, and the recovery point
+// moves with both. Here a flush syncs the data alone (that is what acks=-1
+// waits for: one fdatasync, not three journal commits one after another), and
+// the indexes of every log whose data moved on are synced now, in one job that
+// then writes the checkpoint: each recovery point moves to where the data was
+// synced once its indexes are too, so below it the index entries are on disk
+// and start-up recovery rebuilds the entries past it.
 void LogFlusher::write_checkpoint() {
   if (!state_.logs || checkpoint_job_ != 0) return;
-  std::string text = storage::format_offset_checkpoint(state_.logs->recovery_points());
+  storage::OffsetCheckpoint points = state_.logs->recovery_points();
   std::string starts = storage::format_offset_checkpoint(state_.logs->log_start_offsets());
-  if (text + starts == last_checkpoint_) return;
   storage::SyncJob job;
+  checkpoint_indexes_.clear();
+  state_.logs->for_each_open([&](const std::string& topic, int32_t partition,
+                                 storage::PartitionLog& log) {
+    if (!log.has_unsynced_indexes()) return;
+    auto snapshot = log.index_sync_snapshot();
+    if (!snapshot) {  // its recovery point stays where it is
+      spdlog::error("index sync {}-{}: {}", topic, partition, snapshot.error().message);
+      return;
+    }
+    job.files.insert(job.files.end(), snapshot->index_files.begin(), snapshot->index_files.end());
+    points[{topic, partition}] = snapshot->recovery_point;
+    checkpoint_indexes_.push_back(
+        {topic, partition, &log, snapshot->recovery_point, snapshot->rolls});
+  });
+  std::string text = storage::format_offset_checkpoint(points);
+  if (text + starts == last_checkpoint_ && job.files.empty()) return;
   job.id = next_job_id_++;
   const auto& dir = state_.logs->log_dir();
   job.writes.emplace_back(dir / storage::kRecoveryPointCheckpointFile, text);
   job.writes.emplace_back(dir / storage::kLogStartOffsetCheckpointFile, starts);
   checkpoint_job_ = job.id;
-  last_checkpoint_ = std::move(text) + starts;
+  pending_checkpoint_ = std::move(text) + starts;
   worker_.submit(std::move(job));
+}
+
+void LogFlusher::checkpoint_done(const storage::Status& status) {
+  if (!status) {
+    // Nothing moves: the next checkpoint tries again.
+    spdlog::error("recovery point checkpoint: {}", status.error().message);
+    return;
+  }
+  last_checkpoint_ = std::move(pending_checkpoint_);
+  if (!state_.logs) return;
+  for (const auto& synced : checkpoint_indexes_) {
+    // Not a log of the same name created since (its files were not synced).
+    auto* log = state_.logs->find_open(synced.topic, synced.partition);
+    if (log == synced.log) log->mark_indexes_synced(synced.recovery_point, synced.rolls);
+  }
+  checkpoint_indexes_.clear();
 }
 
 void LogFlusher::finish() {
   for (;;) {
     submit_pending();
-    if (jobs_.empty() && index_jobs_.empty() && checkpoint_job_ == 0 && pending_.empty()) return;
+    if (jobs_.empty() && checkpoint_job_ == 0 && pending_.empty()) return;
     worker_.wait_idle();
     apply_completions();
   }

@@ -32,9 +32,10 @@
 namespace {
 
 constexpr auto kShutdownBound = std::chrono::seconds(5);
-// Threads that run fdatasync for the flusher: syncs of different partitions
-// overlap (and the filesystem commits them together).
-constexpr size_t kFlushThreads = 4;
+// Threads that run fdatasync for the flusher, at most (started as needed): the
+// syncs of different partitions overlap, and the filesystem commits them
+// together. One per partition a request may wait on, up to this.
+constexpr size_t kFlushThreads = 32;
 
 void print_usage(const char* argv0) {
   std::fprintf(stderr,

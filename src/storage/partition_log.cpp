@@ -338,15 +338,17 @@ Status PartitionLog::load(const RecoveryHint& hint) {
   // What is in the files now was either synced before, or checked by the
   // recovery (and may be lost again to a crash only if it was never synced:
   // Kafka counts it as flushed once recovered, too).
-  recovery_point_ = next_offset_;
+  flushed_offset_ = recovery_point_ = next_offset_;
   return {};
 }
 
 // Kafka's recovery: every segment holding offsets at or after the recovery
 // point is scanned whole with CRC checks and its indexes rebuilt; the active
-// segment's invalid tail is truncated. When the recovery point is at or after
-// the active segment's last index entry, that entry (synced with the data
-// before it) is where the scan starts.
+// segment's invalid tail is truncated. Index entries name a batch's last
+// offset: entries below the recovery point were synced with the data they
+// name. When all of the active segment's entries are, its last offset entry is
+// where the scan starts; one at or past the recovery point was maybe never
+// synced, or names a batch lost since, so the segment is rebuilt.
 Status PartitionLog::recover_from(int64_t recovery_point) {
   Segment& active = *segments_.back();
   for (size_t i = 0; i < segments_.size(); ++i) {
@@ -357,9 +359,10 @@ Status PartitionLog::recover_from(int64_t recovery_point) {
     if (is_active) {
       Status indexed = ensure_index(active);
       if (!indexed) return indexed;
-      const bool index_trusted = active.index.empty()
-                                     ? recovery_point >= active.base_offset
-                                     : active.index.back().offset <= recovery_point;
+      const bool index_trusted =
+          recovery_point >= active.base_offset &&
+          (active.index.empty() || active.index.back().offset < recovery_point) &&
+          (active.time_index.empty() || active.time_index.back().offset < recovery_point);
       if (!index_trusted) {
         spdlog::info("{}: recovering segment {} from the recovery point {}", dir_.string(),
                      segment.log_path.filename().string(), recovery_point);
@@ -653,11 +656,13 @@ Status PartitionLog::roll(int64_t new_base_offset) {
   // Synced by the next flush (Kafka flushes a rolled segment in the
   // background too): a sync of up to a segment's worth of data must not hold
   // up the append.
-  if (old.log) rolled_unsynced_.data.push_back(old.log);
+  if (old.log) rolled_unsynced_data_.push_back(old.log);
+  RolledIndexes& indexes = rolled_unsynced_indexes_.emplace_back();
+  indexes.roll = rolls_++;
   for (auto [handle, path] : {std::pair{&old.index_file, &old.index_path},
                               std::pair{&old.time_index_file, &old.time_index_path}}) {
     if (handle->valid())
-      rolled_unsynced_.indexes.push_back(std::make_shared<OpenFile>(handle->release(), *path));
+      indexes.files.push_back(std::make_shared<OpenFile>(handle->release(), *path));
   }
   return create_segment(new_base_offset);
 }
@@ -800,27 +805,23 @@ Result<AppendResult> PartitionLog::append(Bytes batches, int32_t leader_epoch,
 
 Status PartitionLog::flush() {
   if (segments_.empty()) return {};
-  for (const auto* files : {&rolled_unsynced_.data, &rolled_unsynced_.indexes}) {
-    for (const auto& file : *files) {
+  auto sync_all = [](const std::vector<std::shared_ptr<const OpenFile>>& files) -> Status {
+    for (const auto& file : files) {
       Status synced = detail::sync_data(file->fd(), file->path());
       if (!synced) return synced;
     }
-  }
-  rolled_unsynced_ = {};
-  Segment& active = *segments_.back();
-  if (active.log) {
-    Status synced = detail::sync_data(active.log->fd(), active.log_path);
-    if (!synced) return synced;
-  }
-  if (active.index_file.valid()) {
-    Status synced = detail::sync_data(active.index_file.get(), active.index_path);
-    if (!synced) return synced;
-  }
-  if (active.time_index_file.valid()) {
-    Status synced = detail::sync_data(active.time_index_file.get(), active.time_index_path);
-    if (!synced) return synced;
-  }
-  mark_flushed(next_offset_);
+    return {};
+  };
+  auto data = flush_snapshot();
+  if (!data) return data.error();
+  Status synced = sync_all(data->data_files);
+  if (!synced) return synced;
+  mark_flushed(data->end_offset);
+  auto indexes = index_sync_snapshot();
+  if (!indexes) return indexes.error();
+  synced = sync_all(indexes->index_files);
+  if (!synced) return synced;
+  mark_indexes_synced(indexes->recovery_point, indexes->rolls);
   return {};
 }
 
@@ -828,14 +829,30 @@ Result<PartitionLog::FlushSnapshot> PartitionLog::flush_snapshot() {
   FlushSnapshot snapshot;
   snapshot.end_offset = next_offset_;
   if (segments_.empty()) return snapshot;
+  snapshot.data_files = std::move(rolled_unsynced_data_);
+  rolled_unsynced_data_.clear();
+  if (const auto& log = segments_.back()->log) snapshot.data_files.push_back(log);
+  return snapshot;
+}
+
+void PartitionLog::mark_flushed(int64_t offset) {
+  flushed_offset_ = std::max(flushed_offset_, std::min(offset, next_offset_));
+}
+
+Result<PartitionLog::IndexSyncSnapshot> PartitionLog::index_sync_snapshot() {
+  IndexSyncSnapshot snapshot;
+  snapshot.recovery_point = flushed_offset_;
+  snapshot.rolls = rolls_;
+  if (segments_.empty()) return snapshot;
+  // Rolled segments' files stay listed until a recovery point covers them:
+  // a failed sync leaves them for the next snapshot.
+  for (const auto& rolled : rolled_unsynced_indexes_)
+    snapshot.index_files.insert(snapshot.index_files.end(), rolled.files.begin(),
+                                rolled.files.end());
   Segment& active = *segments_.back();
-  snapshot.data_files = std::move(rolled_unsynced_.data);
-  snapshot.index_files = std::move(rolled_unsynced_.indexes);
-  rolled_unsynced_ = {};
-  if (active.log) snapshot.data_files.push_back(active.log);
   for (auto [handle, path] : {std::pair{&active.index_file, &active.index_path},
                               std::pair{&active.time_index_file, &active.time_index_path}}) {
-    if (!handle->valid()) continue;
+    if (!handle->valid()) continue;  // none opened since the files were written whole, synced
     const int fd = ::fcntl(handle->get(), F_DUPFD_CLOEXEC, 0);
     if (fd < 0) return detail::io_error("cannot duplicate the descriptor of", *path, errno);
     snapshot.index_files.push_back(std::make_shared<OpenFile>(fd, *path));
@@ -843,8 +860,14 @@ Result<PartitionLog::FlushSnapshot> PartitionLog::flush_snapshot() {
   return snapshot;
 }
 
-void PartitionLog::mark_flushed(int64_t offset) {
-  recovery_point_ = std::max(recovery_point_, std::min(offset, next_offset_));
+void PartitionLog::mark_indexes_synced(int64_t recovery_point, uint64_t rolls) {
+  recovery_point = std::min(recovery_point, flushed_offset_);
+  // A segment rolled after the snapshot stays listed: its final time index
+  // entry (written by the roll, maybe after the sync) goes with the next one.
+  // Readers do without that entry meanwhile (it only speeds up lookups).
+  std::erase_if(rolled_unsynced_indexes_,
+                [&](const RolledIndexes& rolled) { return rolled.roll < rolls; });
+  recovery_point_ = std::max(recovery_point_, recovery_point);
 }
 
 Result<LogReadResult> PartitionLog::read(int64_t fetch_offset, uint64_t max_bytes,

@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <stdexcept>
 
@@ -12,16 +13,18 @@
 
 namespace kb::storage {
 
-SyncWorker::SyncWorker(size_t threads) {
+SyncWorker::SyncWorker(size_t max_threads) : max_threads_(std::max<size_t>(max_threads, 1)) {
   event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (event_fd_ < 0) throw std::runtime_error("eventfd: " + detail::errno_text(errno));
-  if (threads == 0) threads = 1;
+}
+
+void SyncWorker::start_thread() {
   // Signals (SIGTERM through a signalfd) are the loop thread's: the helper
   // threads start with every signal blocked.
   sigset_t all, previous;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &previous);
-  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
+  threads_.emplace_back([this] { run(); });
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
@@ -36,11 +39,18 @@ SyncWorker::~SyncWorker() {
 }
 
 void SyncWorker::submit(SyncJob job) {
+  bool start = false;
   {
     std::lock_guard lock(mutex_);
     queue_.push_back(std::move(job));
+    // Every queued job wants a thread of its own; an idle one counts as
+    // free until it takes a job (woken or not yet).
+    start = queue_.size() > idle_threads_ && threads_.size() < max_threads_;
   }
-  work_ready_.notify_one();
+  if (start)
+    start_thread();  // takes the job (or another) as it starts
+  else
+    work_ready_.notify_one();
 }
 
 std::vector<SyncJob> SyncWorker::take_completed() {
@@ -69,7 +79,9 @@ void SyncWorker::run() {
     SyncJob job;
     {
       std::unique_lock lock(mutex_);
+      ++idle_threads_;
       work_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      --idle_threads_;
       if (queue_.empty()) return;  // stopping, and nothing left to do
       job = std::move(queue_.front());
       queue_.pop_front();
@@ -79,7 +91,10 @@ void SyncWorker::run() {
       Status synced = detail::sync_data(file->fd(), file->path());
       if (!synced && job.status) job.status = synced;
     }
+    // A write records what the syncs made durable (a recovery point): not
+    // after a failed one.
     for (const auto& [path, content] : job.writes) {
+      if (!job.status) break;
       Status written = detail::write_file_atomically(path, content);
       if (!written && job.status) job.status = written;
     }

@@ -82,14 +82,15 @@ TEST_F(LogFlusherTest, RequestsOfOneTurnShareOneSyncPerPartition) {
   EXPECT_EQ(a1.generation, a2.generation);
   EXPECT_NE(a1.slot, b1.slot);
   EXPECT_FALSE(flusher.done(a1));
-  EXPECT_EQ(a.recovery_point(), 0);
+  EXPECT_EQ(a.flushed_offset(), 0);
 
   run_until(flusher, [&] { return flusher.done(a2) && flusher.done(b1); });
   EXPECT_EQ(flusher.syncs_completed(), 2u) << "one sync per partition";
   EXPECT_FALSE(flusher.failed(a1));
-  EXPECT_EQ(a.recovery_point(), 2);
-  EXPECT_EQ(b.recovery_point(), 1);
+  EXPECT_EQ(a.flushed_offset(), 2);
+  EXPECT_EQ(b.flushed_offset(), 1);
   EXPECT_FALSE(a.has_unflushed());
+  EXPECT_EQ(a.recovery_point(), 0) << "indexes are synced with the checkpoint";
 }
 
 TEST_F(LogFlusherTest, ARequestAfterASubmittedSyncWaitsForTheNextOne) {
@@ -107,7 +108,7 @@ TEST_F(LogFlusherTest, ARequestAfterASubmittedSyncWaitsForTheNextOne) {
   EXPECT_GT(second.generation, first.generation);
   EXPECT_TRUE(flusher.done(first));
   EXPECT_EQ(flusher.syncs_completed(), 2u);
-  EXPECT_EQ(a.recovery_point(), 2);
+  EXPECT_EQ(a.flushed_offset(), 2);
 }
 
 TEST_F(LogFlusherTest, FinishWaitsForEveryRequestedFlush) {
@@ -117,7 +118,7 @@ TEST_F(LogFlusherTest, FinishWaitsForEveryRequestedFlush) {
   auto ticket = flusher.request_flush("t", 0, a);
   flusher.finish();  // without running the loop
   EXPECT_TRUE(flusher.done(ticket));
-  EXPECT_EQ(a.recovery_point(), 1);
+  EXPECT_EQ(a.flushed_offset(), 1);
 }
 
 TEST_F(LogFlusherTest, FlushIntervalMsFlushesOldUnsyncedData) {
@@ -127,7 +128,7 @@ TEST_F(LogFlusherTest, FlushIntervalMsFlushesOldUnsyncedData) {
   append(a);
   append(a);
   run_until(flusher, [&] { return !a.has_unflushed(); });
-  EXPECT_EQ(a.recovery_point(), 2);
+  EXPECT_EQ(a.flushed_offset(), 2);
 }
 
 TEST_F(LogFlusherTest, TimerWritesTheRecoveryPointCheckpoint) {
@@ -143,7 +144,7 @@ TEST_F(LogFlusherTest, TimerWritesTheRecoveryPointCheckpoint) {
   };
   // Progress reports come from syncs; the checkpoint write reports none, so poll.
   std::function<void()> poll = [&] {
-    if (flusher.done(ticket) && read() == "0\n1\nt 0 1\n")
+    if (flusher.done(ticket) && read() == "0\n1\nt 0 1\n" && a.recovery_point() == 1)
       loop_.stop();
     else
       loop_.run_after(std::chrono::milliseconds(5), poll);
@@ -153,6 +154,8 @@ TEST_F(LogFlusherTest, TimerWritesTheRecoveryPointCheckpoint) {
   loop_.run();
   loop_.cancel(guard);
   EXPECT_EQ(read(), "0\n1\nt 0 1\n");
+  EXPECT_EQ(a.recovery_point(), 1) << "the indexes were synced with the checkpoint";
+  EXPECT_FALSE(a.has_unsynced_indexes());
   EXPECT_EQ(storage::read_offset_checkpoint(dir_ / storage::kLogStartOffsetCheckpointFile)->size(),
             0u);
 }

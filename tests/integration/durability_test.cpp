@@ -442,6 +442,81 @@ TEST_F(DurabilityTest, AcknowledgedRecordsSurviveSigkill) {
   EXPECT_GT(consumed_while_producing, 0) << "the consumer never read along";
 }
 
+// 1b. acks=-1 waits for the .log's sync alone; index files are synced with the
+// recovery point checkpoint. With no checkpoint due, the recovery point stays
+// where it was, and whatever a crash leaves in the index files past it
+// (garbage, zeros, nothing) is rebuilt: every acknowledged record is there.
+TEST_F(DurabilityTest, AcknowledgedRecordsSurviveSigkillWithUnsyncedIndexes) {
+  SCOPED_TRACE("seed " + std::to_string(seed_));
+  start({{"log.flush.interval.messages", "1"},
+         {"log.segment.bytes", "2048"},
+         {"log.index.interval.bytes", "1"},
+         {"log.flush.offset.checkpoint.interval.ms", "3600000"}});
+  int64_t sequence = 0;
+  {
+    Client c = client();
+    for (int i = 0; i < 60; ++i) {
+      const int count = 1 + static_cast<int>(rng_() % 4);
+      auto p = c.produce(sequence_batch(sequence, count, 40));
+      ASSERT_EQ(p.error_code, 0);
+      ASSERT_EQ(p.base_offset, sequence);
+      sequence += count;
+    }
+  }
+  broker_->kill_hard();
+  const auto data = root_ / "data";
+  EXPECT_EQ(read_file(data / "recovery-point-offset-checkpoint"), "0\n1\ndurable 0 0\n")
+      << "no index sync, no recovery point";
+
+  // What unsynced index pages may come back as after a machine crash.
+  const auto logs = segment_logs();
+  ASSERT_GT(logs.size(), 3u);
+  for (size_t i = 0; i < logs.size(); ++i) {
+    auto index = logs[i];
+    auto time_index = logs[i];
+    index.replace_extension(".index");
+    time_index.replace_extension(".timeindex");
+    switch (i % 3) {
+      case 0: {
+        std::ofstream out(index, std::ios::binary | std::ios::app);
+        out << "\x7f\x13\xa5\x01\xff\xee\x00\x42";
+        break;
+      }
+      case 1:
+        std::filesystem::resize_file(index, std::filesystem::file_size(index) + 16);  // zeros
+        std::filesystem::resize_file(time_index, 0);
+        break;
+      default:
+        std::filesystem::resize_file(index, std::filesystem::file_size(index) / 2);
+        break;
+    }
+  }
+
+  start();
+  Client c = client();
+  FetchedLog log = c.fetch_all(1024);
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  EXPECT_EQ(log.high_watermark, sequence) << broker_->log();
+  ASSERT_EQ(log.records.size(), static_cast<size_t>(sequence));
+  for (size_t i = 0; i < log.records.size(); ++i) {
+    EXPECT_EQ(log.records[i].offset, static_cast<int64_t>(i));
+    EXPECT_EQ(log.records[i].sequence, static_cast<int64_t>(i));
+  }
+  // Fetches from any offset find their batch through the rebuilt indexes.
+  for (int64_t offset = 0; offset < sequence; offset += 7) {
+    auto r = c.fetch(offset, 1);
+    ASSERT_EQ(r.error_code, 0);
+    storage::BatchIterator it(r.bytes, storage::CrcCheck::verify);
+    auto batch = it.next();
+    ASSERT_TRUE(batch.has_value()) << "at " << offset;
+    EXPECT_LE(batch->base_offset(), offset);
+    EXPECT_GT(batch->next_offset(), offset);
+  }
+  broker_->stop();
+  EXPECT_EQ(read_file(data / "recovery-point-offset-checkpoint"),
+            "0\n1\ndurable 0 " + std::to_string(sequence) + "\n");
+}
+
 // 2. A segment cut short while the broker is down is recovered at start-up.
 TEST_F(DurabilityTest, SegmentCutShortIsRecoveredToTheLastWholeBatch) {
   for (bool clean_stop : {true, false}) {

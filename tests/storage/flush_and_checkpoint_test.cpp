@@ -11,9 +11,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "kb/storage/offset_checkpoint.hpp"
 #include "kb/storage/partition_log.hpp"
+#include "kb/storage/segment_index.hpp"
 #include "kb/storage/sync_worker.hpp"
 #include "storage_test_util.hpp"
 
@@ -101,6 +103,24 @@ TEST(SyncWorker, SyncsFilesWritesCheckpointsAndSignalsCompletion) {
   EXPECT_EQ(worker.in_flight(), 0u);
 }
 
+TEST(SyncWorker, WritesNothingAfterAFailedSync) {
+  test::TempDir dir;
+  SyncWorker worker(1);
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  ::close(pipe_fds[1]);
+  SyncJob job;
+  job.id = 1;
+  job.files.push_back(std::make_shared<OpenFile>(pipe_fds[0], "a pipe"));  // fdatasync: EINVAL
+  job.writes.emplace_back(dir.path() / "cp", "0\n0\n");
+  worker.submit(std::move(job));
+  worker.wait_idle();
+  auto done = worker.take_completed();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_FALSE(done[0].status.ok());
+  EXPECT_FALSE(fs::exists(dir.path() / "cp")) << "a checkpoint must not claim the failed sync";
+}
+
 TEST(SyncWorker, ReportsAFailedSync) {
   SyncWorker worker(1);
   int pipe_fds[2];
@@ -124,6 +144,7 @@ TEST(SyncWorker, ManyJobsAllCompleteOnce) {
   const int fd = ::open(data.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   ASSERT_GE(fd, 0);
   auto file = std::make_shared<OpenFile>(fd, data);
+  EXPECT_EQ(worker.threads_started(), 0u) << "threads start as jobs come";
   for (uint64_t id = 1; id <= 40; ++id) {
     SyncJob job;
     job.id = id;
@@ -142,6 +163,8 @@ TEST(SyncWorker, ManyJobsAllCompleteOnce) {
     }
   }
   EXPECT_EQ(file.use_count(), 1) << "jobs release their files once done";
+  EXPECT_GE(worker.threads_started(), 1u);
+  EXPECT_LE(worker.threads_started(), 3u);
 }
 
 // ---- flush snapshots, recovery points, roll by time ----
@@ -150,6 +173,10 @@ std::unique_ptr<PartitionLog> new_log(const test::TempDir& dir, PartitionLogOpti
   auto log = PartitionLog::create(dir.path(), "t", 0, kb::wire::Uuid{}, options);
   EXPECT_TRUE(log.ok()) << log.error().message;
   return log.ok() ? std::move(log.value()) : nullptr;
+}
+
+void sync_all(const std::vector<std::shared_ptr<const OpenFile>>& files) {
+  for (const auto& f : files) EXPECT_EQ(::fdatasync(f->fd()), 0) << f->path();
 }
 
 TEST(PartitionLogFlush, SnapshotCoversTheLogEndAndSurvivesARoll) {
@@ -162,13 +189,12 @@ TEST(PartitionLogFlush, SnapshotCoversTheLogEndAndSurvivesARoll) {
   ByteVec batch = test::make_batch(0, 3, 1700000000000, 40);
   ASSERT_TRUE(log->append(batch).ok());
   EXPECT_TRUE(log->has_unflushed());
-  EXPECT_EQ(log->recovery_point(), 0);
+  EXPECT_EQ(log->flushed_offset(), 0);
 
   auto snapshot = log->flush_snapshot();
   ASSERT_TRUE(snapshot.ok()) << snapshot.error().message;
   EXPECT_EQ(snapshot->end_offset, 3);
-  EXPECT_EQ(snapshot->data_files.size(), 1u);   // .log
-  EXPECT_EQ(snapshot->index_files.size(), 2u);  // .index, .timeindex
+  EXPECT_EQ(snapshot->data_files.size(), 1u) << "the .log only";
 
   // Appends that roll the segment meanwhile leave the snapshot's files usable,
   // and do not sync the rolled segment themselves: the next flush does.
@@ -179,24 +205,34 @@ TEST(PartitionLogFlush, SnapshotCoversTheLogEndAndSurvivesARoll) {
   const size_t segments = log->segment_count();
   ASSERT_GT(segments, 1u);
   EXPECT_TRUE(log->has_unsynced_rolled_segments());
-  EXPECT_EQ(log->recovery_point(), 0);
-  for (const auto* files : {&snapshot->data_files, &snapshot->index_files})
-    for (const auto& f : *files) EXPECT_EQ(::fdatasync(f->fd()), 0) << f->path();
+  EXPECT_EQ(log->flushed_offset(), 0);
+  sync_all(snapshot->data_files);
   log->mark_flushed(snapshot->end_offset);
-  EXPECT_EQ(log->recovery_point(), 3);
+  EXPECT_EQ(log->flushed_offset(), 3);
+  EXPECT_EQ(log->recovery_point(), 0) << "the indexes are not synced yet";
+  EXPECT_TRUE(log->has_unsynced_indexes());
 
   auto next = log->flush_snapshot();
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->end_offset, log->log_end_offset());
   EXPECT_EQ(next->data_files.size(), segments) << "every rolled .log and the active one";
   EXPECT_FALSE(log->has_unsynced_rolled_segments()) << "handed over to the snapshot";
-  for (const auto* files : {&next->data_files, &next->index_files})
-    for (const auto& f : *files) EXPECT_EQ(::fdatasync(f->fd()), 0) << f->path();
+  sync_all(next->data_files);
   log->mark_flushed(next->end_offset);
-  EXPECT_EQ(log->recovery_point(), log->log_end_offset());
+  EXPECT_EQ(log->flushed_offset(), log->log_end_offset());
   EXPECT_FALSE(log->has_unflushed());
 
-  // flush() does the same in place, rolled segments included.
+  // The indexes: every rolled segment's and the active one's.
+  auto indexes = log->index_sync_snapshot();
+  ASSERT_TRUE(indexes.ok()) << indexes.error().message;
+  EXPECT_EQ(indexes->recovery_point, log->log_end_offset());
+  EXPECT_EQ(indexes->index_files.size(), 2 * segments) << ".index and .timeindex of each";
+  sync_all(indexes->index_files);
+  log->mark_indexes_synced(indexes->recovery_point, indexes->rolls);
+  EXPECT_EQ(log->recovery_point(), log->log_end_offset());
+  EXPECT_FALSE(log->has_unsynced_indexes());
+
+  // flush() does both in place, rolled segments included.
   for (int i = 0; i < 4; ++i) {
     ByteVec more = test::make_batch(0, 3, 1700000000000, 40);
     ASSERT_TRUE(log->append(more).ok());
@@ -204,7 +240,50 @@ TEST(PartitionLogFlush, SnapshotCoversTheLogEndAndSurvivesARoll) {
   EXPECT_TRUE(log->has_unsynced_rolled_segments());
   ASSERT_TRUE(log->flush().ok());
   EXPECT_FALSE(log->has_unsynced_rolled_segments());
+  EXPECT_FALSE(log->has_unsynced_indexes());
   EXPECT_EQ(log->recovery_point(), log->log_end_offset());
+}
+
+TEST(PartitionLogFlush, RecoveryPointStaysBeforeIndexesOfLaterRollsAndFailedSyncs) {
+  test::TempDir dir;
+  PartitionLogOptions options;
+  options.segment_bytes = 300;
+  auto log = new_log(dir, options);
+  ASSERT_TRUE(log);
+  auto append_rolling = [&] {
+    const size_t before = log->segment_count();
+    while (log->segment_count() == before) {
+      ByteVec more = test::make_batch(0, 3, 1700000000000, 40);
+      ASSERT_TRUE(log->append(more).ok());
+    }
+  };
+  append_rolling();
+  ASSERT_TRUE(log->flush().ok());
+  // Data synced, then an index snapshot whose sync "fails" (is never marked):
+  // the rolled segment's files stay listed for the next one.
+  append_rolling();
+  auto data = log->flush_snapshot();
+  ASSERT_TRUE(data.ok());
+  sync_all(data->data_files);
+  log->mark_flushed(data->end_offset);
+  auto failed = log->index_sync_snapshot();
+  ASSERT_TRUE(failed.ok());
+  auto retried = log->index_sync_snapshot();
+  ASSERT_TRUE(retried.ok());
+  EXPECT_EQ(retried->index_files.size(), failed->index_files.size());
+  // A roll after the snapshot: its final time index entry is not in the sync,
+  // so its files stay listed after the snapshot is marked synced.
+  append_rolling();
+  sync_all(retried->index_files);
+  log->mark_indexes_synced(retried->recovery_point, retried->rolls);
+  EXPECT_EQ(log->recovery_point(), data->end_offset);
+  EXPECT_TRUE(log->has_unsynced_indexes());
+  auto later = log->index_sync_snapshot();
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->index_files.size(), 4u) << "the late rolled segment's and the active one's";
+  // A recovery point is never past the flushed data.
+  log->mark_indexes_synced(log->log_end_offset(), later->rolls);
+  EXPECT_EQ(log->recovery_point(), data->end_offset);
 }
 
 TEST(PartitionLogRoll, RollsWhenABatchIsLogRollMsNewerThanTheSegmentsFirst) {
@@ -312,6 +391,145 @@ TEST(PartitionLogRecovery, CleanShutdownStillRecoversATornTail) {
   auto log = PartitionLog::open(damaged.partition, damaged.options, hint);
   ASSERT_TRUE(log.ok());
   EXPECT_EQ((*log)->log_end_offset(), 3) << "a cut batch is structural: recovery runs";
+}
+
+// A crash after the data of six batches was synced (acks=-1 answered) but
+// only the first three's index entries were (the checkpoint's recovery point,
+// 9): the index files may hold anything past those entries.
+struct UnsyncedIndexes {
+  static constexpr int64_t kT0 = 1700000000000;
+  test::TempDir dir;
+  fs::path partition;
+  PartitionLogOptions options;
+  uint64_t synced_log_size = 0;
+  ByteVec synced_index, synced_time_index;
+  RecoveryHint hint;
+
+  UnsyncedIndexes() {
+    options.index_interval_bytes = 1;  // entries for every batch after the first
+    auto log = new_log(dir, options);
+    partition = dir.path() / "t-0";
+    auto append = [&](int i) {
+      ByteVec b = test::make_batch(0, 3, kT0 + 10 * i);
+      EXPECT_TRUE(log->append(b).ok());
+    };
+    for (int i = 0; i < 3; ++i) append(i);
+    EXPECT_TRUE(log->flush().ok());
+    hint.recovery_point = log->recovery_point();
+    EXPECT_EQ(hint.recovery_point, 9);
+    synced_log_size = fs::file_size(file(".log"));
+    synced_index = test::read_whole_file(file(".index"));
+    synced_time_index = test::read_whole_file(file(".timeindex"));
+    for (int i = 3; i < 6; ++i) append(i);
+  }
+  fs::path file(std::string_view suffix) const { return partition / segment_file_name(0, suffix); }
+  // Both index files parse, and name no offset at or past `end`.
+  void expect_indexes_within(int64_t end) const {
+    auto log_size = fs::file_size(file(".log"));
+    auto index = parse_offset_index(test::read_whole_file(file(".index")), 0, log_size);
+    ASSERT_TRUE(index.has_value());
+    for (const auto& e : *index) EXPECT_LT(e.offset, end);
+    auto times = parse_time_index(test::read_whole_file(file(".timeindex")), 0);
+    ASSERT_TRUE(times.has_value());
+    for (const auto& e : *times) EXPECT_LT(e.offset, end);
+  }
+  // Every offset below `end` reads back from the batch holding it.
+  static void expect_readable(PartitionLog& log, int64_t end) {
+    for (int64_t offset = 0; offset < end; ++offset) {
+      auto read = log.read(offset, 1);
+      ASSERT_TRUE(read.ok()) << read.error().message;
+      ASSERT_FALSE(read->empty()) << offset;
+      EXPECT_EQ(read->first_batch_base_offset, offset / 3 * 3) << offset;
+    }
+  }
+};
+
+TEST(PartitionLogRecovery, IndexEntriesForBatchesLostPastTheRecoveryPointAreDropped) {
+  // Only the synced data survived, and the offset index as synced; the time
+  // index kept entries for the lost batches (its pages reached the disk).
+  UnsyncedIndexes crash;
+  fs::resize_file(crash.file(".log"), crash.synced_log_size);
+  test::write_whole_file(crash.file(".index"), crash.synced_index);
+  ASSERT_GT(test::read_whole_file(crash.file(".timeindex")).size(), crash.synced_time_index.size());
+
+  auto log = PartitionLog::open(crash.partition, crash.options, crash.hint);
+  ASSERT_TRUE(log.ok()) << log.error().message;
+  EXPECT_EQ((*log)->log_end_offset(), 9);
+  crash.expect_indexes_within(9);
+  auto found = (*log)->offset_for_timestamp(UnsyncedIndexes::kT0 + 30);
+  ASSERT_TRUE(found.ok());
+  EXPECT_FALSE(found->has_value()) << "no record is that recent any more";
+
+  // Appends go on from there with consistent indexes, also after a reopen.
+  ByteVec b = test::make_batch(0, 3, UnsyncedIndexes::kT0 + 100);
+  ASSERT_TRUE((*log)->append(b).ok());
+  crash.expect_indexes_within(12);
+  UnsyncedIndexes::expect_readable(**log, 12);
+  log->reset();
+  auto reopened = PartitionLog::open(crash.partition, crash.options);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  EXPECT_EQ((*reopened)->log_end_offset(), 12);
+  auto newest = (*reopened)->offset_for_timestamp(UnsyncedIndexes::kT0 + 100);
+  ASSERT_TRUE(newest.ok());
+  EXPECT_EQ(*newest, std::optional<int64_t>(9));
+}
+
+TEST(PartitionLogRecovery, GarbageOrZerosInIndexFilesPastTheRecoveryPointAreRebuilt) {
+  // All the data survived; the index files past the synced entries hold what
+  // unsynced pages may: garbage, zeros, zeros followed by entries, or nothing.
+  const ByteVec garbage = {0x7f, 0x13, 0xa5, 0x01, 0xff, 0xee, 0x00, 0x42, 0x99, 0x10, 0x20, 0x30};
+  const ByteVec zeros(24, 0);
+  struct Damage {
+    std::string name;
+    std::function<void(const UnsyncedIndexes&)> apply;
+  };
+  auto append_to = [](const fs::path& path, ByteVec base, const ByteVec& tail) {
+    base.insert(base.end(), tail.begin(), tail.end());
+    test::write_whole_file(path, base);
+  };
+  const std::vector<Damage> damages = {
+      {"garbage",
+       [&](const UnsyncedIndexes& c) {
+         append_to(c.file(".index"), c.synced_index, {garbage.begin(), garbage.begin() + 8});
+         append_to(c.file(".timeindex"), c.synced_time_index, garbage);
+       }},
+      {"zeros",
+       [&](const UnsyncedIndexes& c) {
+         append_to(c.file(".index"), c.synced_index, zeros);
+         append_to(c.file(".timeindex"), c.synced_time_index, zeros);
+       }},
+      {"zeros, then the unsynced entries",
+       [&](const UnsyncedIndexes& c) {
+         ByteVec index = test::read_whole_file(c.file(".index"));
+         std::fill(index.begin() + static_cast<std::ptrdiff_t>(c.synced_index.size()),
+                   index.begin() + static_cast<std::ptrdiff_t>(c.synced_index.size() + 8), 0);
+         test::write_whole_file(c.file(".index"), index);
+       }},
+      {"cut short",
+       [&](const UnsyncedIndexes& c) {
+         fs::resize_file(c.file(".index"), c.synced_index.size() - 3);
+         fs::resize_file(c.file(".timeindex"), 0);
+       }},
+  };
+  for (const auto& damage : damages) {
+    SCOPED_TRACE(damage.name);
+    UnsyncedIndexes crash;
+    damage.apply(crash);
+    auto log = PartitionLog::open(crash.partition, crash.options, crash.hint);
+    ASSERT_TRUE(log.ok()) << log.error().message;
+    EXPECT_EQ((*log)->log_end_offset(), 18) << "the synced data is all there";
+    crash.expect_indexes_within(18);
+    UnsyncedIndexes::expect_readable(**log, 18);
+    auto found = (*log)->offset_for_timestamp(UnsyncedIndexes::kT0 + 41);
+    ASSERT_TRUE(found.ok());
+    EXPECT_EQ(*found, std::optional<int64_t>(13));
+    // The files as recovery left them are whole: a plain open trusts them.
+    log->reset();
+    auto reopened = PartitionLog::open(crash.partition, crash.options);
+    ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+    EXPECT_EQ((*reopened)->log_end_offset(), 18);
+    UnsyncedIndexes::expect_readable(**reopened, 18);
+  }
 }
 
 }  // namespace

@@ -7,7 +7,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -21,15 +20,18 @@ namespace kb::broker {
 // (request_flush) are submitted before the loop sleeps, one per partition, to
 // a SyncWorker; while a partition's sync is running, further requests for it
 // wait and are covered by the next one (group commit). Completions come back
-// through the worker's eventfd: the log's recovery point moves, and the
+// through the worker's eventfd: the log's flushed offset moves, and the
 // progress callback releases responses that waited for them.
 //
+// A flush syncs a partition's .log files only; its index files are synced
+// every log.flush.offset.checkpoint.interval.ms, when the recovery points move
+// and the recovery-point-offset-checkpoint is written (write_checkpoint).
+//
 // Also Kafka's timed work: log.flush.interval.ms (logs with unsynced data
-// older than that are flushed) and recovery-point-offset-checkpoint (written
-// every log.flush.offset.checkpoint.interval.ms when it changed, by the worker).
+// older than that are flushed).
 class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandler {
  public:
-  LogFlusher(net::EventLoop& loop, cluster::BrokerState& state, size_t threads);
+  LogFlusher(net::EventLoop& loop, cluster::BrokerState& state, size_t max_threads);
   ~LogFlusher() override;
   LogFlusher(const LogFlusher&) = delete;
   LogFlusher& operator=(const LogFlusher&) = delete;
@@ -76,6 +78,7 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
   void apply_completions();
   void flush_old_logs();
   void write_checkpoint();
+  void checkpoint_done(const storage::Status& status);
   void schedule(std::chrono::milliseconds period, void (LogFlusher::*task)());
   void arm(size_t index);
 
@@ -86,9 +89,17 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
   std::map<std::pair<std::string, int32_t>, uint32_t, std::less<>> slot_of_;
   std::vector<uint32_t> pending_;  // slots with requested > submitted
   std::unordered_map<uint64_t, Job> jobs_;
-  std::unordered_set<uint64_t> index_jobs_;  // index syncs nobody waits for
   uint64_t next_job_id_ = 1;
-  uint64_t checkpoint_job_ = 0;  // the checkpoint write in flight, 0 when none
+  uint64_t checkpoint_job_ = 0;  // the index syncs and checkpoint write in flight, 0 when none
+  struct IndexSync {
+    std::string topic;
+    int32_t partition = 0;
+    const storage::PartitionLog* log = nullptr;  // compared, never used
+    int64_t recovery_point = 0;
+    uint64_t rolls = 0;
+  };
+  std::vector<IndexSync> checkpoint_indexes_;  // what the checkpoint job makes good
+  std::string pending_checkpoint_;             // the text it writes
   std::string last_checkpoint_;
   std::vector<std::pair<const void*, std::function<void()>>> progress_listeners_;
   size_t syncs_completed_ = 0;

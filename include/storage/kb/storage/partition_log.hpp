@@ -193,29 +193,54 @@ class PartitionLog {
   void set_options(const PartitionLogOptions& options) { options_ = options; }
 
   // fdatasync of the active segment's files and of segments rolled since the
-  // last flush, here and now; the recovery point moves to the log end offset.
+  // last flush, here and now; the flushed offset and the recovery point move
+  // to the log end offset.
   Status flush();
 
-  // The same work for another thread (SyncWorker): the files (shared, or
-  // dup()ed, so that a later roll cannot close them under the sync) and the
-  // log end offset they cover. Once the data files are synced,
-  // mark_flushed(end): recovery checks the indexes whatever they say. The
-  // rolled segments' files are handed over (the next snapshot has only the
-  // active segment's).
+  // A flush in two parts for other threads (SyncWorker), so that an
+  // acknowledgement waits for one fdatasync, of the data, and the indexes are
+  // synced off its path. The files are shared, or dup()ed, so that a later
+  // roll cannot close them under the sync.
+  //
+  // The data: the .log files of the active segment and of segments rolled
+  // since the last snapshot (handed over: the next snapshot has only the
+  // active one), and the log end offset they cover. Once synced,
+  // mark_flushed(end_offset).
   struct FlushSnapshot {
     int64_t end_offset = 0;
-    std::vector<std::shared_ptr<const OpenFile>> data_files;   // .log files
-    std::vector<std::shared_ptr<const OpenFile>> index_files;  // .index, .timeindex
+    std::vector<std::shared_ptr<const OpenFile>> data_files;  // .log files
   };
   Result<FlushSnapshot> flush_snapshot();
   // Segments were rolled since the last flush: they want syncing (which the
   // roll itself leaves to a flush, as Kafka does, so an append never waits).
-  bool has_unsynced_rolled_segments() const { return !rolled_unsynced_.data.empty(); }
+  bool has_unsynced_rolled_segments() const { return !rolled_unsynced_data_.empty(); }
   void mark_flushed(int64_t offset);
-  // Offsets below it are known to be on disk (Kafka's recovery point).
-  int64_t recovery_point() const { return recovery_point_; }
+  // Offsets below it are on disk: what acks=-1 waits for.
+  int64_t flushed_offset() const { return flushed_offset_; }
   // Appended since the last flush (not yet synced).
-  bool has_unflushed() const { return next_offset_ > recovery_point_; }
+  bool has_unflushed() const { return next_offset_ > flushed_offset_; }
+
+  // The indexes: the .index and .timeindex files of the active segment and of
+  // rolled segments not yet covered by the recovery point, and the recovery
+  // point they make good once synced (the flushed offset now: the files hold
+  // every entry for the data below it). Once synced,
+  // mark_indexes_synced(recovery_point, rolls).
+  struct IndexSyncSnapshot {
+    int64_t recovery_point = 0;
+    uint64_t rolls = 0;  // the segments rolled so far, whose final entries are in the files
+    std::vector<std::shared_ptr<const OpenFile>> index_files;
+  };
+  Result<IndexSyncSnapshot> index_sync_snapshot();
+  void mark_indexes_synced(int64_t recovery_point, uint64_t rolls);
+  // Kafka's recovery point: offsets below it are on disk, and so are the
+  // index entries for them, so start-up recovery checks only what follows it
+  // (index entries past it may be garbage or missing: they are rebuilt).
+  int64_t recovery_point() const { return recovery_point_; }
+  // Index files want a sync: the recovery point lags the flushed offset, or a
+  // rolled segment's final entries are not synced.
+  bool has_unsynced_indexes() const {
+    return recovery_point_ < flushed_offset_ || !rolled_unsynced_indexes_.empty();
+  }
 
   // Offset of the first batch whose max timestamp >= `timestamp` (ListOffsets
   // by time), or nullopt when there is none.
@@ -247,12 +272,16 @@ class PartitionLog {
   std::optional<kb::wire::Uuid> topic_id_;
   std::vector<std::unique_ptr<Segment>> segments_;  // by base offset
   int64_t next_offset_ = 0;
+  int64_t flushed_offset_ = 0;
   int64_t recovery_point_ = 0;
-  struct RolledFiles {
-    std::vector<std::shared_ptr<const OpenFile>> data;
-    std::vector<std::shared_ptr<const OpenFile>> indexes;
+  // Files of rolled segments that no sync has covered yet.
+  std::vector<std::shared_ptr<const OpenFile>> rolled_unsynced_data_;
+  struct RolledIndexes {
+    uint64_t roll = 0;  // rolls_ before this one
+    std::vector<std::shared_ptr<const OpenFile>> files;
   };
-  RolledFiles rolled_unsynced_;
+  std::vector<RolledIndexes> rolled_unsynced_indexes_;
+  uint64_t rolls_ = 0;
 };
 
 }  // namespace kb::storage

@@ -7,6 +7,11 @@
 // answers with take_completed(). The threads touch nothing but the job: the
 // files a job syncs are shared (or dup()ed) descriptors, so a segment rolled or
 // closed meanwhile stays valid for the sync.
+//
+// A job never waits in the queue for a thread while fewer than the maximum
+// run: one is started for it. Syncs of different files then wait for the same
+// journal commit (ext4 commits concurrent fdatasyncs together, one cache flush
+// for all) instead of one commit each, one after another.
 
 #include <condition_variable>
 #include <cstdint>
@@ -27,16 +32,16 @@ namespace kb::storage {
 struct SyncJob {
   uint64_t id = 0;
   std::vector<std::shared_ptr<const OpenFile>> files;  // each fdatasync()ed
-  // Each written to <path>.tmp, synced, renamed over path, directory synced.
+  // Then, when every sync succeeded: each written to <path>.tmp, synced,
+  // renamed over path, directory synced.
   std::vector<std::pair<std::filesystem::path, std::string>> writes;
   Status status;  // set by the worker: the first failure, if any
 };
 
 class SyncWorker {
  public:
-  // Several threads, so the syncs of different partitions overlap (the
-  // filesystem commits concurrent fdatasyncs together).
-  explicit SyncWorker(size_t threads);
+  // Up to `max_threads` threads (at least one), started as jobs need them.
+  explicit SyncWorker(size_t max_threads);
   // Finishes every submitted job, then joins the threads.
   ~SyncWorker();
   SyncWorker(const SyncWorker&) = delete;
@@ -51,8 +56,10 @@ class SyncWorker {
   // Blocks until no job is queued or running (shutdown).
   void wait_idle();
   size_t in_flight() const;
+  size_t threads_started() const { return threads_.size(); }
 
  private:
+  void start_thread();
   void run();
 
   int event_fd_ = -1;
@@ -62,8 +69,10 @@ class SyncWorker {
   std::deque<SyncJob> queue_;
   std::vector<SyncJob> completed_;
   size_t running_ = 0;
+  size_t idle_threads_ = 0;  // waiting for a job
   bool stopping_ = false;
-  std::vector<std::thread> threads_;
+  size_t max_threads_;
+  std::vector<std::thread> threads_;  // started and joined by the submitting thread
 };
 
 }  // namespace kb::storage
