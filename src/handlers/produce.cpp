@@ -289,7 +289,7 @@ PartitionResponse append_partition(RequestContext& ctx, const cluster::TopicInfo
     // at acks=-1 under a flush interval, only once it is.
     const bool strict = settings.flush_interval_messages != std::numeric_limits<int64_t>::max();
     if (answer->error_code == to_wire(ErrorCode::kNone) && acks == -1 && strict &&
-        ctx.state.flusher && (*log)->recovery_point() <= answer->base_offset)
+        ctx.state.flusher && (*log)->flushed_offset() <= answer->base_offset)
       ctx.durable_after.push_back(ctx.state.flusher->request_flush(topic.name, index, **log));
     return *answer;
   }
