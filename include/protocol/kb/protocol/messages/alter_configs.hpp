@@ -70,7 +70,8 @@ struct AlterConfigsResourceResponse {
   }
 };
 
-struct AlterConfigsResponse : AlterConfigsSchema {
+// The response body both APIs share.
+struct AlterConfigsResponseBody {
   int32_t throttle_time_ms = 0;
   std::vector<AlterConfigsResourceResponse> responses;
 
@@ -80,5 +81,7 @@ struct AlterConfigsResponse : AlterConfigsSchema {
     io(responses);
   }
 };
+
+struct AlterConfigsResponse : AlterConfigsSchema, AlterConfigsResponseBody {};
 
 }  // namespace kb::protocol

@@ -31,15 +31,6 @@ struct IncrementalAlterableConfig {
 struct IncrementalAlterConfigsRequest : IncrementalAlterConfigsSchema,
                                         AlterConfigsRequestBody<IncrementalAlterableConfig> {};
 
-struct IncrementalAlterConfigsResponse : IncrementalAlterConfigsSchema {
-  int32_t throttle_time_ms = 0;
-  std::vector<AlterConfigsResourceResponse> responses;
-
-  template <class Io>
-  void fields(Io& io) {
-    io(throttle_time_ms);
-    io(responses);
-  }
-};
+struct IncrementalAlterConfigsResponse : IncrementalAlterConfigsSchema, AlterConfigsResponseBody {};
 
 }  // namespace kb::protocol
