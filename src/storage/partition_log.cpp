@@ -332,7 +332,13 @@ Status PartitionLog::load(const RecoveryHint& hint) {
   } else if (hint.recovery_point) {
     loaded = recover_from(*hint.recovery_point);
   } else {
-    loaded = recover_active_segment();
+    // Nothing says how the files were left: the active segment's index
+    // entries may name batches a crash lost (or be garbage that still looks
+    // like entries), so they are rebuilt from the log before it is scanned.
+    Segment& active = *segments_.back();
+    loaded = ensure_index(active);
+    if (loaded) loaded = rebuild_index(active, true);
+    if (loaded) loaded = recover_active_segment();
   }
   if (!loaded) return loaded;
   // What is in the files now was either synced before, or checked by the
