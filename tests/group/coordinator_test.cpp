@@ -67,6 +67,17 @@ class CoordinatorTest : public ::testing::Test {
     return coordinator_.join({1, correlation + 1}, params(*member_id), now);
   }
 
+  // Members a (the leader) and b, both synced in generation 2, at time 0.
+  void form_group_of_two(std::string* a, std::string* b) {
+    join_new(1, 0, a);
+    sync(*a, 1, 0);
+    join_new(10, 0, b);
+    coordinator_.join({2, 1}, params(*a), 0);
+    coordinator_.join({1, 11}, params(*b), 0);
+    sync(*a, 2, 0);
+    sync(*b, 2, 0);
+  }
+
   Outcome<SyncResult> sync(
       std::string_view member_id, int32_t generation, Millis now,
       std::vector<std::pair<std::string_view, std::span<const uint8_t>>> assignments = {}) {
@@ -168,13 +179,7 @@ TEST_F(CoordinatorTest, SecondMemberRebalancesAndFollowerWaitsForLeaderAssignmen
 
 TEST_F(CoordinatorTest, MissedSessionTimeoutRemovesMemberAndRebalances) {
   std::string a, b;
-  join_new(1, 0, &a);
-  sync(a, 1, 0);
-  join_new(10, 0, &b);
-  coordinator_.join({2, 1}, params(a), 0);
-  coordinator_.join({1, 11}, params(b), 0);
-  sync(a, 2, 0);
-  sync(b, 2, 0);
+  form_group_of_two(&a, &b);
   ASSERT_EQ(state(), GroupState::kStable);
   ASSERT_TRUE(coordinator_.next_deadline());
   // a heartbeats, b does not.
@@ -210,13 +215,7 @@ TEST_F(CoordinatorTest, MemberNotRejoiningIsDroppedAtTheRebalanceTimeout) {
 
 TEST_F(CoordinatorTest, LeaveRebalancesAndTheLastLeaveEmptiesTheGroup) {
   std::string a, b;
-  join_new(1, 0, &a);
-  sync(a, 1, 0);
-  join_new(10, 0, &b);
-  coordinator_.join({2, 1}, params(a), 0);
-  coordinator_.join({1, 11}, params(b), 0);
-  sync(a, 2, 0);
-  sync(b, 2, 0);
+  form_group_of_two(&a, &b);
   std::vector<MemberRef> leaving{{b, std::nullopt}, {"nobody", std::nullopt}};
   auto errors = coordinator_.leave("g", leaving, 10);
   EXPECT_EQ(errors, (std::vector<int16_t>{kNone, to_wire(ErrorCode::kUnknownMemberId)}));

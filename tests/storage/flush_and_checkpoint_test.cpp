@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <stdexcept>
 
 #include "kb/storage/offset_checkpoint.hpp"
 #include "kb/storage/partition_log.hpp"
@@ -103,15 +104,21 @@ TEST(SyncWorker, SyncsFilesWritesCheckpointsAndSignalsCompletion) {
   EXPECT_EQ(worker.in_flight(), 0u);
 }
 
-TEST(SyncWorker, WritesNothingAfterAFailedSync) {
-  test::TempDir dir;
-  SyncWorker worker(1);
+// A job whose one file cannot be synced (fdatasync on a pipe: EINVAL).
+SyncJob failing_sync_job() {
   int pipe_fds[2];
-  ASSERT_EQ(::pipe(pipe_fds), 0);
+  if (::pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
   ::close(pipe_fds[1]);
   SyncJob job;
   job.id = 1;
-  job.files.push_back(std::make_shared<OpenFile>(pipe_fds[0], "a pipe"));  // fdatasync: EINVAL
+  job.files.push_back(std::make_shared<OpenFile>(pipe_fds[0], "a pipe"));
+  return job;
+}
+
+TEST(SyncWorker, WritesNothingAfterAFailedSync) {
+  test::TempDir dir;
+  SyncWorker worker(1);
+  SyncJob job = failing_sync_job();
   job.writes.emplace_back(dir.path() / "cp", "0\n0\n");
   worker.submit(std::move(job));
   worker.wait_idle();
@@ -123,12 +130,7 @@ TEST(SyncWorker, WritesNothingAfterAFailedSync) {
 
 TEST(SyncWorker, ReportsAFailedSync) {
   SyncWorker worker(1);
-  int pipe_fds[2];
-  ASSERT_EQ(::pipe(pipe_fds), 0);
-  ::close(pipe_fds[1]);
-  SyncJob job;
-  job.id = 1;
-  job.files.push_back(std::make_shared<OpenFile>(pipe_fds[0], "a pipe"));  // fdatasync: EINVAL
+  SyncJob job = failing_sync_job();
   worker.submit(std::move(job));
   worker.wait_idle();
   auto done = worker.take_completed();
