@@ -137,17 +137,23 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
       if (flusher_ != nullptr)
         std::erase_if(ctx.durable_after,
                       [&](const cluster::FlushTicket& t) { return flusher_->done(t); });
-      if (flusher_ == nullptr || ctx.durable_after.empty()) {
+      else
+        ctx.durable_after.clear();
+      std::erase_if(ctx.after_partition_dirs, [&](uint64_t t) { return partition_dirs_done(t); });
+      if (ctx.durable_after.empty() && ctx.after_partition_dirs.empty()) {
         for (auto& f : files.entries) conn.add_output_file(f.at, std::move(f.range));
         return Outcome::kDone;
       }
       // Not yet on disk: keep the response (and the connection's later
-      // requests) until the flushes are done. (Only Produce waits for
-      // flushes; its responses carry no file ranges.)
+      // requests) until the flushes or partition directory creations are
+      // done. (Only Produce waits for flushes, CreateTopics and
+      // CreatePartitions for directories; their responses carry no file
+      // ranges.)
       HeldResponse& held = held_[conn.id()];
       held.conn = &conn;
       held.bytes.assign(out.data() + start, out.data() + out.size());
       held.tickets = std::move(ctx.durable_after);
+      held.partition_dirs = std::move(ctx.after_partition_dirs);
       out.truncate(start);
       conn.hold();
       return Outcome::kDone;
@@ -238,11 +244,18 @@ void BrokerService::drive_groups() {
 
 void BrokerService::complete_waiting() { retry_all(false); }
 
+bool BrokerService::partition_dirs_done(uint64_t ticket) const {
+  const storage::PartitionCreator* creator = state_.logs ? state_.logs->creator() : nullptr;
+  return creator == nullptr || creator->done(ticket);
+}
+
 void BrokerService::release_flushed() {
   std::vector<uint64_t> ready;
   for (const auto& [id, held] : held_) {
     if (std::all_of(held.tickets.begin(), held.tickets.end(),
-                    [&](const cluster::FlushTicket& t) { return flusher_->done(t); }))
+                    [&](const cluster::FlushTicket& t) { return flusher_->done(t); }) &&
+        std::all_of(held.partition_dirs.begin(), held.partition_dirs.end(),
+                    [&](uint64_t t) { return partition_dirs_done(t); }))
       ready.push_back(id);
   }
   for (uint64_t id : ready) {

@@ -21,8 +21,10 @@
 #include "kb/broker/broker_service.hpp"
 #include "kb/broker/config.hpp"
 #include "kb/broker/log_flusher.hpp"
+#include "kb/broker/partition_dir_creation.hpp"
 #include "kb/broker/log_retention.hpp"
 #include "kb/cluster/startup.hpp"
+#include "kb/cluster/topic_admin.hpp"
 #include "kb/group/coordinator.hpp"
 #include "kb/group/offsets_topic.hpp"
 #include "kb/handlers/api_registry.hpp"
@@ -36,6 +38,10 @@ constexpr auto kShutdownBound = std::chrono::seconds(5);
 // syncs of different partitions overlap, and the filesystem commits them
 // together. One per partition a request may wait on, up to this.
 constexpr size_t kFlushThreads = 32;
+// Threads that create new partitions' directories: their syncs overlap the
+// same way, so a topic of thousands of partitions costs a few journal commits
+// per batch of them rather than one per sync.
+constexpr size_t kPartitionDirThreads = 8;
 
 void print_usage(const char* argv0) {
   std::fprintf(stderr,
@@ -162,6 +168,11 @@ int main(int argc, char** argv) {
     state.endpoints.push_back({l.name, l.host, l.port});
   kb::broker::LogFlusher flusher(loop, state, kFlushThreads);
   kb::broker::LogRetention retention(loop, state);
+  kb::broker::PartitionDirCreation partition_dirs(loop, state, kPartitionDirThreads);
+  // Partitions the metadata log names whose directories a crash (or a
+  // shutdown during their creation) kept from being made.
+  if (const size_t missing = kb::cluster::create_missing_partition_dirs(state); missing > 0)
+    spdlog::info("creating {} missing partition directories", missing);
   // One service per listener: each knows its listener's name (Metadata
   // answers with that listener's advertised address) and keeps its own
   // connections' waiting requests (connection ids are per listener).
@@ -190,6 +201,8 @@ int main(int argc, char** argv) {
       if (e.name == listener.name && e.port == 0) e.port = server->bound_port();
     servers.push_back(std::move(server));
   }
+  for (auto& service : services)
+    partition_dirs.add_listener([&service = *service] { service.partition_dirs_created(); });
 
   bool shutting_down = false;
   ShutdownSignal signals(loop, [&](int signo) {
@@ -197,6 +210,9 @@ int main(int argc, char** argv) {
     shutting_down = true;
     spdlog::info("signal {}: shutting down", signo);
     for (auto& service : services) service->complete_waiting();
+    // Held CreateTopics/CreatePartitions answers go out: the topics exist,
+    // and the next start creates the directories still missing.
+    partition_dirs.stop();
     // Responses waiting for flushes go out before the connections close.
     flusher.finish();
     for (auto& s : servers) s->drain();
@@ -215,6 +231,7 @@ int main(int argc, char** argv) {
   spdlog::info("broker {} of cluster {} started (log dir {})", config.node_id, state.cluster_id,
                config.log_dirs.front());
   loop.run();
+  partition_dirs.stop();
   flusher.finish();
   // Producer snapshots before the clean-shutdown marker that vouches for the logs.
   state.producer_states.write_snapshots();

@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include <spdlog/spdlog.h>
+
 #include "kb/cluster/topic_admin.hpp"
 
 namespace kb::cluster {
@@ -22,6 +24,9 @@ storage::Result<storage::PartitionLog*> PartitionLogs::find(std::string_view top
                                                             int32_t partition) {
   Key key{std::string(topic), partition};
   if (auto it = open_.find(key); it != open_.end()) return it->second.get();
+  // Being created: no data yet, and its directory is the creator's.
+  if (creator_ && creator_->pending(topic, partition))
+    return static_cast<storage::PartitionLog*>(nullptr);
   // Every caller checked the name already; this keeps any path that forgot
   // from reaching outside the log directory.
   if (std::string problem = topic_name_problem(topic); !problem.empty())
@@ -47,6 +52,7 @@ storage::Result<storage::PartitionLog*> PartitionLogs::find(std::string_view top
 storage::Result<storage::PartitionLog*> PartitionLogs::find_or_create(std::string_view topic,
                                                                       int32_t partition,
                                                                       const wire::Uuid& topic_id) {
+  if (creator_) creator_->claim(topic, partition);
   auto found = find(topic, partition);
   if (!found || *found != nullptr) return found;
   auto created =
@@ -86,7 +92,25 @@ void PartitionLogs::refresh_topic_options(std::string_view topic) {
     it->second->set_options(options);
 }
 
+uint64_t PartitionLogs::create_dirs(std::string_view topic, const wire::Uuid& topic_id,
+                                    const std::vector<int32_t>& partitions) {
+  if (creator_) {
+    std::vector<storage::NewPartition> batch;
+    batch.reserve(partitions.size());
+    for (int32_t p : partitions) batch.push_back({std::string(topic), p, topic_id});
+    return creator_->submit(std::move(batch));
+  }
+  for (int32_t p : partitions)
+    if (auto created = storage::PartitionLog::create_files(log_dir_, topic, p, topic_id); !created)
+      spdlog::error("creating {}: {} (created again on first use)",
+                    storage::partition_dir_name(topic, p), created.error().message);
+  if (auto synced = storage::sync_directory(log_dir_); !synced)
+    spdlog::error("{}", synced.error().message);
+  return 0;
+}
+
 void PartitionLogs::close(std::string_view topic, int32_t partition) {
+  if (creator_) creator_->claim(topic, partition);
   open_.erase(Key{std::string(topic), partition});
   recovery_points_.erase(Key{std::string(topic), partition});
   log_start_offsets_.erase(Key{std::string(topic), partition});

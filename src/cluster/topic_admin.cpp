@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -169,12 +170,15 @@ storage::PartitionRecord partition_record(const BrokerState& state, const wire::
 }
 
 // Creates the directories of new partitions, as a Kafka broker does when it
-// becomes their leader. A directory left by an earlier topic of the same
-// name (a deletion interrupted by a crash) is moved aside as "-stray", as
-// Kafka does with logs the metadata does not know, never reused. The logs are
-// not kept open: they open on first use.
-void create_partition_dirs(BrokerState& state, const TopicInfo& topic, int32_t first) {
-  if (!topic_name_problem(topic.name).empty()) return;  // never a path outside the log dir
+// becomes their leader: on the partition logs' helper threads when they have
+// them (returns the ticket to wait for), else here and now (returns 0). A
+// directory left by an earlier topic of the same name (a deletion interrupted
+// by a crash) is moved aside as "-stray", as Kafka does with logs the metadata
+// does not know, never reused. The logs are not kept open: they open on first
+// use.
+uint64_t create_partition_dirs(BrokerState& state, const TopicInfo& topic, int32_t first) {
+  if (!topic_name_problem(topic.name).empty()) return 0;  // never a path outside the log dir
+  std::vector<int32_t> partitions;
   for (const PartitionInfo& p : topic.partitions) {
     if (p.partition_index < first) continue;
     const auto dir =
@@ -186,12 +190,9 @@ void create_partition_dirs(BrokerState& state, const TopicInfo& topic, int32_t f
       if (!moved.empty())
         spdlog::warn("{} belonged to an earlier topic; moved to {}", dir.string(), moved.string());
     }
-    auto created = storage::PartitionLog::create(state.logs->log_dir(), topic.name,
-                                                 p.partition_index, topic.id);
-    if (!created)
-      spdlog::error("creating {}: {} (created again on first produce)", dir.string(),
-                    created.error().message);
+    partitions.push_back(p.partition_index);
   }
+  return state.logs->create_dirs(topic.name, topic.id, partitions);
 }
 
 }  // namespace
@@ -307,7 +308,7 @@ CreateTopicResult create_topic(BrokerState& state, const NewTopic& topic, bool v
     return fail(AdminError::kStorage, appended.error().message);
   }
   result.topic = state.topics.find(name);
-  create_partition_dirs(state, *result.topic, 0);
+  result.dirs_ticket = create_partition_dirs(state, *result.topic, 0);
   spdlog::info("created topic {} with {} partitions (id {})", name, partitions, id.to_base64());
   return result;
 }
@@ -403,9 +404,43 @@ AdminResult create_partitions(BrokerState& state, std::string_view name, int32_t
     return {AdminError::kStorage, appended.error().message};
   }
   topic = state.topics.find(id);
-  create_partition_dirs(state, *topic, current);
+  AdminResult result;
+  result.dirs_ticket = create_partition_dirs(state, *topic, current);
   spdlog::info("topic {} now has {} partitions", name, count);
-  return {};
+  return result;
+}
+
+size_t create_missing_partition_dirs(BrokerState& state) {
+  if (!state.logs) return 0;
+  const auto& log_dir = state.logs->log_dir();
+  std::set<std::string, std::less<>> present;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(log_dir, ec))
+    present.insert(entry.path().filename().string());
+  size_t missing = 0;
+  for (const auto& [name, topic] : state.topics.topics()) {
+    if (!topic_name_problem(name).empty()) continue;  // never a path outside the log dir
+    std::vector<int32_t> partitions;
+    for (const PartitionInfo& p : topic.partitions) {
+      const std::string dir_name = storage::partition_dir_name(name, p.partition_index);
+      if (!present.contains(dir_name)) {
+        partitions.push_back(p.partition_index);
+        continue;
+      }
+      // A creation cut short by a crash: partition.metadata is written
+      // before any data, so such a directory holds none.
+      if (std::filesystem::exists(log_dir / dir_name / storage::kPartitionMetadataFile, ec))
+        continue;
+      if (auto created =
+              storage::PartitionLog::create_files(log_dir, name, p.partition_index, topic.id);
+          !created)
+        spdlog::error("completing {}: {}", dir_name, created.error().message);
+    }
+    if (partitions.empty()) continue;
+    missing += partitions.size();
+    state.logs->create_dirs(name, topic.id, partitions);
+  }
+  return missing;
 }
 
 size_t remove_deleted_partition_dirs(const std::filesystem::path& log_dir) {

@@ -38,6 +38,7 @@ std::optional<CreatePartitionsResponse> handle_create_partitions(
     }
     auto added =
         cluster::create_partitions(ctx.state, t.name, t.count, assignments, request.validate_only);
+    if (added.dirs_ticket != 0) ctx.after_partition_dirs.push_back(added.dirs_ticket);
     response.results.push_back(
         added.ok() ? topic_result(std::string(t.name), ErrorCode::kNone, std::nullopt)
                    : topic_result(std::string(t.name), to_error_code(added.error), added.message));

@@ -38,8 +38,9 @@ std::vector<CreateTopicsResponse::CreatableTopicConfigs> describe_configs(
   return out;
 }
 
-Result create_one(cluster::BrokerState& state, const CreateTopicsRequest::CreatableTopic& t,
+Result create_one(RequestContext& ctx, const CreateTopicsRequest::CreatableTopic& t,
                   bool validate_only, int16_t version) {
+  cluster::BrokerState& state = ctx.state;
   cluster::NewTopic topic;
   topic.name = std::string(t.name);
   topic.partitions = t.num_partitions;
@@ -57,6 +58,7 @@ Result create_one(cluster::BrokerState& state, const CreateTopicsRequest::Creata
   auto created = cluster::create_topic(state, topic, validate_only);
   if (created.error != cluster::AdminError::kNone)
     return topic_error(topic.name, to_error_code(created.error), created.message);
+  if (created.dirs_ticket != 0) ctx.after_partition_dirs.push_back(created.dirs_ticket);
   Result r;
   r.name = topic.name;
   if (created.topic != nullptr) r.topic_id = created.topic->id;
@@ -80,7 +82,7 @@ std::optional<CreateTopicsResponse> handle_create_topics(RequestContext& ctx,
   // and in request order, so a later name collides with an earlier one.
   for (const auto& t : request.topics) {
     if (duplicated.contains(t.name)) continue;
-    response.topics.push_back(create_one(ctx.state, t, request.validate_only, version));
+    response.topics.push_back(create_one(ctx, t, request.validate_only, version));
   }
   return response;
 }

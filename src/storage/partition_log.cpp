@@ -260,28 +260,64 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::create(const fs::path& log_d
   const fs::path dir = log_dir / partition_dir_name(topic, partition);
   std::error_code ec;
   const bool existed = fs::exists(dir, ec);
-  fs::create_directories(dir, ec);
-  if (ec) return Error{fmt::format("cannot create {}: {}", dir.string(), ec.message())};
-  if (!fs::exists(dir / kPartitionMetadataFile, ec)) {
-    Status written = detail::write_file_atomically(dir / kPartitionMetadataFile,
-                                                   format_partition_metadata({0, topic_id}));
-    if (!written) return written.error();
-  }
+  if (Status created = create_files(log_dir, topic, partition, topic_id); !created)
+    return created.error();
   if (!existed) {
     Status synced = detail::sync_directory(log_dir);
     if (!synced) return synced.error();
   }
-  auto log = open(dir, options);
-  if (!log) return log;
-  PartitionLog& opened = **log;
-  if (opened.topic_id_ && *opened.topic_id_ != topic_id)
-    return Error{fmt::format("{} holds topic id {}, not {}", dir.string(),
-                             opened.topic_id_->to_base64(), topic_id.to_base64())};
-  if (opened.segments_.empty()) {
-    Status created = opened.create_segment(0);
-    if (!created) return created.error();
+  return open(dir, options);
+}
+
+Status PartitionLog::create_files(const fs::path& log_dir, std::string_view topic,
+                                  int32_t partition, const Uuid& topic_id) {
+  const fs::path dir = log_dir / partition_dir_name(topic, partition);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Error{fmt::format("cannot create {}: {}", dir.string(), ec.message())};
+  const fs::path metadata_path = dir / kPartitionMetadataFile;
+  if (fs::exists(metadata_path, ec)) {
+    auto text = detail::read_text_file(metadata_path);
+    if (!text) return text.error();
+    auto metadata = parse_partition_metadata(*text);
+    if (!metadata)
+      return Error{fmt::format("{}: {}", metadata_path.string(), metadata.error().message)};
+    if (metadata->topic_id != topic_id)
+      return Error{fmt::format("{} holds topic id {}, not {}", dir.string(),
+                               metadata->topic_id.to_base64(), topic_id.to_base64())};
+  } else {
+    // Written to a synced temporary file and renamed: a crash leaves the
+    // whole file or none, never a torn one.
+    std::filesystem::path tmp = metadata_path;
+    tmp += ".tmp";
+    const std::string text = format_partition_metadata({0, topic_id});
+    auto handle = FileHandle::open(tmp, O_WRONLY | O_CREAT | O_TRUNC);
+    if (!handle) return handle.error();
+    Status written = detail::pwrite_all(
+        handle->get(), 0,
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()), tmp);
+    if (!written) return written;
+    if (Status synced = detail::sync_data(handle->get(), tmp); !synced) return synced;
+    if (::rename(tmp.c_str(), metadata_path.c_str()) != 0)
+      return detail::io_error("cannot rename onto", metadata_path, errno);
   }
-  return log;
+  bool has_segment = false;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (detail::parse_offset_file_name(entry.path().filename().string(), kLogSuffix))
+      has_segment = true;
+  if (ec) return Error{fmt::format("cannot list {}: {}", dir.string(), ec.message())};
+  if (!has_segment) {
+    // The first segment's files, empty (an index file that is there already
+    // belongs to no data: kept as it is).
+    for (std::string_view suffix : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix}) {
+      const fs::path path = dir / segment_file_name(0, suffix);
+      auto file = FileHandle::open(path, O_RDWR | O_CREAT);
+      if (!file) return file.error();
+    }
+  }
+  // One sync makes the new entries durable: partition.metadata and the
+  // segment files.
+  return detail::sync_directory(dir);
 }
 
 Status PartitionLog::load(const RecoveryHint& hint) {

@@ -1,7 +1,5 @@
 #include "kb/storage/sync_worker.hpp"
 
-#include <pthread.h>
-#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -10,6 +8,7 @@
 #include <stdexcept>
 
 #include "file_io.hpp"
+#include "helper_thread.hpp"
 
 namespace kb::storage {
 
@@ -19,13 +18,7 @@ SyncWorker::SyncWorker(size_t max_threads) : max_threads_(std::max<size_t>(max_t
 }
 
 void SyncWorker::start_thread() {
-  // Signals (SIGTERM through a signalfd) are the loop thread's: the helper
-  // threads start with every signal blocked.
-  sigset_t all, previous;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &previous);
-  threads_.emplace_back([this] { run(); });
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  threads_.push_back(detail::start_helper_thread([this] { run(); }));
 }
 
 SyncWorker::~SyncWorker() {

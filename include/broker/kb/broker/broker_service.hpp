@@ -49,6 +49,9 @@ class BrokerService final : public net::FrameHandler {
 
   // Shutdown: answer every waiting request now.
   void complete_waiting();
+  // Partition directory creations completed (or were given up): responses
+  // held for them go out.
+  void partition_dirs_created() { release_flushed(); }
   size_t waiting_count() const { return waiting_.size(); }
   size_t held_for_flush_count() const { return held_.size(); }
 
@@ -64,6 +67,7 @@ class BrokerService final : public net::FrameHandler {
     net::Connection* conn = nullptr;
     std::vector<uint8_t> bytes;  // the whole response frame
     std::vector<cluster::FlushTicket> tickets;
+    std::vector<uint64_t> partition_dirs;  // PartitionCreator tickets
   };
 
   enum class Outcome { kDone, kWait };
@@ -76,6 +80,7 @@ class BrokerService final : public net::FrameHandler {
   void retry_all(bool may_wait);
   void retry_on_new_data();
   void release_flushed();
+  bool partition_dirs_done(uint64_t ticket) const;
   void drive_groups();
 
   net::EventLoop& loop_;

@@ -8,8 +8,10 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "kb/storage/offset_checkpoint.hpp"
+#include "kb/storage/partition_creator.hpp"
 #include "kb/storage/partition_log.hpp"
 #include "kb/storage/result.hpp"
 
@@ -61,7 +63,25 @@ class PartitionLogs {
   storage::Result<storage::PartitionLog*> find_or_create(std::string_view topic, int32_t partition,
                                                          const wire::Uuid& topic_id);
 
-  // Forgets an open log (the topic was deleted).
+  // Helper threads that create new partitions' directories (create_dirs);
+  // without, create_dirs works here and now.
+  void set_creator(std::unique_ptr<storage::PartitionCreator> creator) {
+    creator_ = std::move(creator);
+  }
+  storage::PartitionCreator* creator() const { return creator_.get(); }
+
+  // Creates the directories of new partitions of a topic (files as a new
+  // replica starts with), with one sync of the log directory for all. With a
+  // creator, on its threads: returns its ticket (creator()->done(ticket) once
+  // they exist); until then a partition reads as one without data (find()
+  // gives nullptr) and find_or_create takes it over. Without, here and now:
+  // returns 0. A partition that cannot be created is logged: it is created
+  // again on first use.
+  uint64_t create_dirs(std::string_view topic, const wire::Uuid& topic_id,
+                       const std::vector<int32_t>& partitions);
+
+  // Forgets an open log (the topic was deleted); a creation still pending for
+  // it is taken back first, so that the caller may move its directory.
   void close(std::string_view topic, int32_t partition);
   size_t open_count() const { return open_.size(); }
   // The open log, or nullptr (never opens one).
@@ -93,6 +113,7 @@ class PartitionLogs {
   std::map<Key, std::unique_ptr<storage::PartitionLog>, std::less<>> open_;
   bool clean_shutdown_ = false;
   storage::OffsetCheckpoint recovery_points_;
+  std::unique_ptr<storage::PartitionCreator> creator_;
 };
 
 }  // namespace kb::cluster

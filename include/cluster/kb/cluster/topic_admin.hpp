@@ -51,6 +51,9 @@ inline constexpr int32_t kMaxPartitionsPerRequest = 10000;
 struct AdminResult {
   AdminError error = AdminError::kNone;
   std::string message;
+  // New partitions' directories are being created on helper threads: done
+  // once state.logs->creator()->done(dirs_ticket). 0: nothing to wait for.
+  uint64_t dirs_ticket = 0;
   bool ok() const { return error == AdminError::kNone; }
 };
 
@@ -61,6 +64,7 @@ struct CreateTopicResult {
   // What the topic gets (or, validating only, would get).
   int32_t partitions = -1;
   int16_t replication_factor = -1;
+  uint64_t dirs_ticket = 0;  // as AdminResult's
 };
 
 // A CreateTopics entry. -1 partitions / replication factor take the broker
@@ -100,6 +104,13 @@ AdminResult delete_topic(BrokerState& state, const wire::Uuid& topic_id);
 AdminResult create_partitions(BrokerState& state, std::string_view topic, int32_t count,
                               const std::optional<std::vector<std::vector<int32_t>>>& assignments,
                               bool validate_only);
+
+// Start-up: the partitions the metadata log names whose directories are
+// missing (a crash, or a shutdown, came before their creation) are created
+// (state.logs->create_dirs, one batch per topic); a directory a crash left
+// without partition.metadata gets it, here and now. Returns how many
+// partitions were missing.
+size_t create_missing_partition_dirs(BrokerState& state);
 
 // Start-up: removes partition directories a deletion marked but did not
 // finish removing. Returns how many were removed.

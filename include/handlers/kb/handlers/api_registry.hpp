@@ -58,6 +58,11 @@ struct RequestContext {
   // A response that may go out only once these flushes are done (Produce
   // acks=-1 under a flush interval): it is held, not handled again.
   std::vector<cluster::FlushTicket> durable_after;
+  // A response that may go out only once these partition directory creations
+  // (state.logs->creator() tickets) are done: CreateTopics and
+  // CreatePartitions answer when the new partitions exist on disk. Held like
+  // durable_after.
+  std::vector<uint64_t> after_partition_dirs;
   // Close the connection after this request (an acks=0 Produce that failed:
   // no response tells the client, so Kafka drops the connection).
   bool close_connection = false;

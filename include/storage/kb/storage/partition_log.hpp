@@ -137,6 +137,15 @@ class PartitionLog {
                                                       std::string_view topic, int32_t partition,
                                                       const kb::wire::Uuid& topic_id,
                                                       PartitionLogOptions options = {});
+  // What create() puts on disk, without opening the log and without syncing
+  // the log directory itself (a caller creating many partitions syncs it once
+  // for all, e.g. on a helper thread: this touches nothing but the files).
+  // partition.metadata is written to a synced temporary file and renamed, the
+  // first segment's files are created when the directory has none, and the
+  // partition directory is synced once. Idempotent: what exists is kept (an
+  // existing partition.metadata must name the same topic id).
+  static Status create_files(const std::filesystem::path& log_dir, std::string_view topic,
+                             int32_t partition, const kb::wire::Uuid& topic_id);
 
   const std::filesystem::path& dir() const { return dir_; }
   // From partition.metadata; nullopt when the file is absent.
