@@ -10,7 +10,8 @@
 // figures: create_ms (request to answer), error (the topic's error code), pings (ApiVersions
 // answered while the creation ran), worst_gap_ms (the longest time between two ApiVersions answers
 // in that window, counting from the CreateTopics request to the first one and from the last one
-// to the CreateTopics answer) and worst_latency_ms (the slowest ApiVersions round trip).
+// to the CreateTopics answer), worst_gap_from_ms (when that gap began, from the CreateTopics
+// request) and worst_latency_ms (the slowest ApiVersions round trip).
 
 #include <algorithm>
 #include <atomic>
@@ -162,20 +163,27 @@ int Run(const Options& options) {
   const int16_t error = CreateTopicsError(body, size);
 
   Clock::duration worst_gap{};
+  Clock::time_point worst_gap_start = started;
   Clock::time_point previous = started;
   size_t pings = 0;
+  auto gap_until = [&](Clock::time_point at) {
+    if (at - previous > worst_gap) {
+      worst_gap = at - previous;
+      worst_gap_start = previous;
+    }
+    previous = at;
+  };
   for (const auto& at : log.answers) {
     if (at <= started || at >= answered) continue;
     ++pings;
-    worst_gap = std::max(worst_gap, at - previous);
-    previous = at;
+    gap_until(at);
   }
-  worst_gap = std::max(worst_gap, answered - previous);
+  gap_until(answered);
   fmt::print(
       "partitions={} create_ms={:.1f} error={} pings={} worst_gap_ms={:.1f} "
-      "worst_latency_ms={:.1f}\n",
+      "worst_gap_from_ms={:.1f} worst_latency_ms={:.1f}\n",
       options.partitions, Ms(answered - started), error, pings, Ms(worst_gap),
-      Ms(log.worst_latency));
+      Ms(worst_gap_start - started), Ms(log.worst_latency));
   return error == 0 ? 0 : 1;
 }
 
