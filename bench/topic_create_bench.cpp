@@ -94,9 +94,9 @@ std::string EncodeCreateTopicsV7(uint32_t correlation_id, std::string_view topic
 // The first topic's error code of a CreateTopics v7 response frame.
 int16_t CreateTopicsError(const std::vector<char>& body, size_t size) {
   WireReader reader(body.data(), size);
-  reader.I32();              // correlation id
+  reader.I32();               // correlation id
   reader.SkipTaggedFields();  // response header v1
-  reader.I32();              // throttle time
+  reader.I32();               // throttle time
   if (reader.Uvarint() < 2) throw std::runtime_error("CreateTopics answered no topic");
   reader.CompactString();  // name
   reader.Skip(16);         // topic id
@@ -149,9 +149,8 @@ int Run(const Options& options) {
     if (!log.answers.empty() || ping_failure) break;
   }
 
-  const std::string request =
-      EncodeCreateTopicsV7(1, options.topic, options.partitions,
-                           static_cast<int32_t>(options.timeout_seconds * 1000));
+  const std::string request = EncodeCreateTopicsV7(
+      1, options.topic, options.partitions, static_cast<int32_t>(options.timeout_seconds * 1000));
   const auto started = Clock::now();
   SendAll(admin.get(), request.data(), request.size());
   std::vector<char> body;
