@@ -679,16 +679,19 @@ Status PartitionLog::write_pending_index_entries(Segment& segment) {
   return {};
 }
 
-// Reserves the active segment's disk space up to `end`, a chunk at a time
-// (never past segment.bytes unless a batch needs it). Only a hint: where the
-// file system cannot (no space, no fallocate), appends allocate as they write
-// and report any real shortage themselves.
+// Reserves the active segment's disk space up to `end`, a chunk at a time:
+// as much as the segment holds already, between 256 KiB and
+// preallocate_bytes, so a quiet partition reserves little (never past
+// segment.bytes unless a batch needs it). Only a hint: where the file system
+// cannot (no space, no fallocate), appends allocate as they write and report
+// any real shortage themselves.
 void PartitionLog::preallocate(Segment& segment, uint64_t end) {
   if (options_.preallocate_bytes == 0 || preallocation_failed_ || end <= segment.allocated_end)
     return;
+  constexpr uint64_t kMinChunk = 256 * 1024;
   const uint64_t from = std::max(segment.allocated_end, segment.size);
-  const uint64_t target =
-      std::max(end, std::min(from + options_.preallocate_bytes, options_.segment_bytes));
+  const uint64_t chunk = std::min(options_.preallocate_bytes, std::max(kMinChunk, segment.size));
+  const uint64_t target = std::max(end, std::min(from + chunk, options_.segment_bytes));
   if (::fallocate(segment.log->fd(), FALLOC_FL_KEEP_SIZE, static_cast<off_t>(from),
                   static_cast<off_t>(target - from)) != 0) {
     spdlog::debug("{}: no preallocation ({}); appends allocate as they go",

@@ -62,10 +62,11 @@ struct PartitionLogOptions {
   // is rolled, as Kafka does. Default 7 days (log.roll.hours=168).
   int64_t roll_ms = 7LL * 24 * 60 * 60 * 1000;
   bool verify_crc_on_append = true;
-  // Disk space for the active segment is reserved this far ahead of its end
-  // (fallocate, FALLOC_FL_KEEP_SIZE: the file's size stays that of its
-  // batches), so an append does not allocate blocks a page at a time; a roll
-  // gives back what the segment did not use. 0: no preallocation.
+  // Disk space for the active segment is reserved up to this far ahead of its
+  // end, in chunks as large as the segment already is (fallocate,
+  // FALLOC_FL_KEEP_SIZE: the file's size stays that of its batches), so an
+  // append does not allocate blocks a page at a time; a roll gives back what
+  // the segment did not use. 0: no preallocation.
   uint64_t preallocate_bytes = uint64_t{8} * 1024 * 1024;
 };
 
