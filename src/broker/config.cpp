@@ -235,6 +235,10 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
           kIntMax, c.log.max_message_bytes);
   int_key("log.segment.bytes", 14, kIntMax, c.log.segment_bytes);
   int_key("log.index.interval.bytes", 0, kIntMax, c.log.index_interval_bytes);
+  int_key("kb.log.writeback.interval.bytes", 0, std::numeric_limits<int64_t>::max(),
+          c.log.writeback_interval_bytes);
+  int_key("kb.log.segment.preallocate.bytes", 0, std::numeric_limits<int64_t>::max(),
+          c.log.segment_preallocate_bytes);
   int_key("log.flush.interval.messages", 1, std::numeric_limits<int64_t>::max(),
           c.log.flush_interval_messages);
   choice("log.message.timestamp.type", "LogAppendTime", "CreateTime", c.log.log_append_time);

@@ -82,7 +82,21 @@ bool LogFlusher::failed(const FlushTicket& ticket) const {
   return slots_.at(ticket.slot).failed >= ticket.generation;
 }
 
+void LogFlusher::start_writeback(storage::PartitionLog& log) {
+  const uint64_t interval = state_.log_config.writeback_interval_bytes;
+  if (interval == 0) return;
+  if (auto range = log.take_writeback_range(interval)) writebacks_.push_back(std::move(*range));
+}
+
 void LogFlusher::submit_pending() {
+  if (!writebacks_.empty()) {
+    // One job for the turn's ranges; nothing waits for its completion.
+    storage::SyncJob job;
+    job.id = next_job_id_++;
+    job.writebacks = std::move(writebacks_);
+    writebacks_.clear();
+    worker_.submit(std::move(job));
+  }
   if (pending_.empty()) return;
   std::vector<uint32_t> waiting;
   for (uint32_t slot : pending_) {

@@ -142,6 +142,7 @@ int main(int argc, char** argv) {
   log_dir_options.partition_options.segment_bytes = state.log_config.segment_bytes;
   log_dir_options.partition_options.index_interval_bytes = state.log_config.index_interval_bytes;
   log_dir_options.partition_options.roll_ms = state.log_config.roll_ms;
+  log_dir_options.partition_options.preallocate_bytes = state.log_config.segment_preallocate_bytes;
   // Produce checks every batch's CRC before appending it: not twice.
   log_dir_options.partition_options.verify_crc_on_append = false;
   if (auto loaded_dir = kb::cluster::load_log_dir(log_dir_options, state); !loaded_dir.ok()) {

@@ -310,6 +310,7 @@ PartitionResponse append_partition(RequestContext& ctx, const cluster::TopicInfo
     producers->update(stored);
   }
   ++ctx.state.data_generation;
+  if (ctx.state.flusher) ctx.state.flusher->start_writeback(**log);
 
   // log.flush.interval.messages: flush whenever the log end offset passes a
   // multiple of the interval, so fewer than `interval` messages are ever

@@ -128,6 +128,13 @@ Status sync_data(int fd, const std::filesystem::path& path) {
   return {};
 }
 
+void start_writeback(int fd, uint64_t offset, uint64_t length) {
+  while (::sync_file_range(fd, static_cast<off64_t>(offset), static_cast<off64_t>(length),
+                           SYNC_FILE_RANGE_WRITE) != 0 &&
+         errno == EINTR) {
+  }
+}
+
 Status sync_directory(const std::filesystem::path& dir) {
   auto handle = FileHandle::open(dir, O_RDONLY | O_DIRECTORY);
   if (!handle) return handle.error();

@@ -68,6 +68,10 @@ Status pwrite_all(int fd, uint64_t position, std::span<const std::span<const uin
                   const std::filesystem::path& path);
 Status truncate_file(int fd, uint64_t size, const std::filesystem::path& path);
 Status sync_data(int fd, const std::filesystem::path& path);
+// Starts writing [offset, offset + length) of a file to disk without waiting
+// (sync_file_range WRITE): no durability, so failures are left to the sync
+// that follows to report.
+void start_writeback(int fd, uint64_t offset, uint64_t length);
 // fsync on a directory makes created, renamed and removed entries durable.
 Status sync_directory(const std::filesystem::path& dir);
 

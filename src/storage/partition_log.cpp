@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cstring>
 #include <limits>
 #include <system_error>
 
@@ -149,6 +150,16 @@ struct PartitionLog::Segment {
   // Append state, only for the active segment.
   FileHandle index_file;
   FileHandle time_index_file;
+  // Entries of `index` and `time_index` in the files: the rest were added
+  // since and are written before the files are synced (index_sync_snapshot)
+  // or the segment is rolled. Until then they are past the recovery point,
+  // where start-up rebuilds entries anyway.
+  size_t index_entries_written = 0;
+  size_t time_index_entries_written = 0;
+  // Bytes of the .log with disk space reserved (preallocate) and handed to
+  // writeback (take_writeback_range).
+  uint64_t allocated_end = 0;
+  uint64_t writeback_end = 0;
   SegmentIndexBuilder index_builder;
   // log.roll.ms: the first batch's max timestamp (-1 when it has none), read
   // on first need; and when the segment was started.
@@ -164,7 +175,13 @@ struct PartitionLog::Segment {
 PartitionLog::PartitionLog(fs::path dir, PartitionLogOptions options)
     : dir_(std::move(dir)), options_(options) {}
 
-PartitionLog::~PartitionLog() = default;
+PartitionLog::~PartitionLog() {
+  // Entries not yet written cost the next start-up a longer scan only; a
+  // closing log writes them when it can.
+  if (segments_.empty()) return;
+  if (Status written = write_pending_index_entries(*segments_.back()); !written)
+    spdlog::warn("{}: index entries not written: {}", dir_.string(), written.error().message);
+}
 
 int64_t PartitionLog::log_start_offset() const {
   return segments_.empty() ? next_offset_ : segments_.front()->base_offset;
@@ -377,6 +394,7 @@ Status PartitionLog::load(const RecoveryHint& hint) {
     if (loaded) loaded = recover_active_segment();
   }
   if (!loaded) return loaded;
+  segments_.back()->writeback_end = segments_.back()->size;  // written back or synced already
   // What is in the files now was either synced before, or checked by the
   // recovery (and may be lost again to a crash only if it was never synced:
   // Kafka counts it as flushed once recovered, too).
@@ -494,6 +512,8 @@ Status PartitionLog::ensure_index(Segment& segment) {
   }
   segment.index = std::move(*index);
   segment.time_index = std::move(*time_index);
+  segment.index_entries_written = segment.index.size();
+  segment.time_index_entries_written = segment.time_index.size();
   segment.index_loaded = true;
   return {};
 }
@@ -562,6 +582,8 @@ Status PartitionLog::rebuild_index(Segment& segment, bool truncate_invalid_tail)
 
   segment.index = std::move(index);
   segment.time_index = std::move(time_index);
+  segment.index_entries_written = segment.index.size();
+  segment.time_index_entries_written = segment.time_index.size();
   segment.index_builder = builder;
   segment.index_loaded = true;
   return {};
@@ -662,28 +684,81 @@ Status PartitionLog::create_segment(int64_t base_offset) {
   return {};
 }
 
-Status PartitionLog::write_index_entries(Segment& segment,
-                                         const std::vector<OffsetPosition>& offsets,
-                                         const std::vector<TimestampOffset>& times) {
-  for (const auto& e : offsets) {
+Status PartitionLog::write_pending_index_entries(Segment& segment) {
+  if (segment.index_entries_written >= segment.index.size() &&
+      segment.time_index_entries_written >= segment.time_index.size())
+    return {};
+  Status ready = open_for_append(segment);
+  if (!ready) return ready;
+  std::vector<uint8_t> bytes;
+  for (size_t i = segment.index_entries_written; i < segment.index.size(); ++i) {
     uint8_t entry[kOffsetIndexEntrySize];
-    encode_offset_index_entry(e, segment.base_offset, entry);
-    Status written =
-        detail::pwrite_all(segment.index_file.get(), segment.index.size() * kOffsetIndexEntrySize,
-                           entry, segment.index_path);
-    if (!written) return written;
-    segment.index.push_back(e);
+    encode_offset_index_entry(segment.index[i], segment.base_offset, entry);
+    bytes.insert(bytes.end(), std::begin(entry), std::end(entry));
   }
-  for (const auto& e : times) {
+  Status written = detail::pwrite_all(segment.index_file.get(),
+                                      segment.index_entries_written * kOffsetIndexEntrySize, bytes,
+                                      segment.index_path);
+  if (!written) return written;
+  segment.index_entries_written = segment.index.size();
+  bytes.clear();
+  for (size_t i = segment.time_index_entries_written; i < segment.time_index.size(); ++i) {
     uint8_t entry[kTimeIndexEntrySize];
-    encode_time_index_entry(e, segment.base_offset, entry);
-    Status written = detail::pwrite_all(segment.time_index_file.get(),
-                                        segment.time_index.size() * kTimeIndexEntrySize, entry,
-                                        segment.time_index_path);
-    if (!written) return written;
-    segment.time_index.push_back(e);
+    encode_time_index_entry(segment.time_index[i], segment.base_offset, entry);
+    bytes.insert(bytes.end(), std::begin(entry), std::end(entry));
   }
+  written = detail::pwrite_all(segment.time_index_file.get(),
+                               segment.time_index_entries_written * kTimeIndexEntrySize, bytes,
+                               segment.time_index_path);
+  if (!written) return written;
+  segment.time_index_entries_written = segment.time_index.size();
   return {};
+}
+
+// Reserves the active segment's disk space up to `end`, a chunk at a time:
+// as much as the segment holds already, between 256 KiB and
+// preallocate_bytes, so a quiet partition reserves little (never past
+// segment.bytes unless a batch needs it). Only a hint: where the file system
+// cannot (no space, no fallocate), appends allocate as they write and report
+// any real shortage themselves.
+void PartitionLog::preallocate(Segment& segment, uint64_t end) {
+  if (options_.preallocate_bytes == 0 || preallocation_failed_ || end <= segment.allocated_end)
+    return;
+  constexpr uint64_t kMinChunk = 256 * 1024;
+  const uint64_t from = std::max(segment.allocated_end, segment.size);
+  const uint64_t chunk = std::min(options_.preallocate_bytes, std::max(kMinChunk, segment.size));
+  const uint64_t target = std::max(end, std::min(from + chunk, options_.segment_bytes));
+  if (::fallocate(segment.log->fd(), FALLOC_FL_KEEP_SIZE, static_cast<off_t>(from),
+                  static_cast<off_t>(target - from)) != 0) {
+    spdlog::debug("{}: no preallocation ({}); appends allocate as they go",
+                  segment.log_path.string(), std::strerror(errno));
+    preallocation_failed_ = true;
+    return;
+  }
+  segment.allocated_end = target;
+}
+
+// A rolled segment gives back the space reserved past its end (truncating to
+// its own size frees blocks beyond it).
+void PartitionLog::release_preallocation(Segment& segment) {
+  if (segment.allocated_end <= segment.size || !segment.log) return;
+  if (::ftruncate(segment.log->fd(), static_cast<off_t>(segment.size)) != 0)
+    spdlog::warn("{}: cannot release preallocated space: {}", segment.log_path.string(),
+                 std::strerror(errno));
+  segment.allocated_end = segment.size;
+}
+
+std::optional<WritebackRange> PartitionLog::take_writeback_range(uint64_t min_bytes) {
+  if (segments_.empty()) return std::nullopt;
+  Segment& active = *segments_.back();
+  // Whole pages: the partial last one is still being appended to.
+  constexpr uint64_t kPage = 4096;
+  const uint64_t end = active.size / kPage * kPage;
+  if (!active.log || end < active.writeback_end + std::max<uint64_t>(min_bytes, 1))
+    return std::nullopt;
+  WritebackRange range{active.log, active.writeback_end, end - active.writeback_end};
+  active.writeback_end = end;
+  return range;
 }
 
 Status PartitionLog::roll(int64_t new_base_offset) {
@@ -691,10 +766,11 @@ Status PartitionLog::roll(int64_t new_base_offset) {
   Status ready = open_for_append(old);
   if (!ready) return ready;
   // Kafka closes a segment's time index with its max timestamp.
-  if (auto final_entry = old.index_builder.final_time_entry(old.last_time_entry())) {
-    Status written = write_index_entries(old, {}, {*final_entry});
-    if (!written) return written;
-  }
+  if (auto final_entry = old.index_builder.final_time_entry(old.last_time_entry()))
+    old.time_index.push_back(*final_entry);
+  Status written = write_pending_index_entries(old);
+  if (!written) return written;
+  release_preallocation(old);
   // Synced by the next flush (Kafka flushes a rolled segment in the
   // background too): a sync of up to a segment's worth of data must not hold
   // up the append.
@@ -774,6 +850,7 @@ Result<AppendResult> PartitionLog::append(Bytes batches, int32_t leader_epoch,
   auto flush_group = [&]() -> Status {
     if (group_bytes == 0) return {};
     Segment& active = *segments_.back();
+    preallocate(active, active.size + group_bytes);
     Status written = detail::pwrite_all(active.log->fd(), active.size, pieces, active.log_path);
     pieces.clear();
     if (!written) {
@@ -784,11 +861,13 @@ Result<AppendResult> PartitionLog::append(Bytes batches, int32_t leader_epoch,
     active.size += group_bytes;
     next_offset_ = group_next_offset;
     active.index_builder = *builder;
-    Status indexed = write_index_entries(active, new_offsets, new_times);
+    // Written with the next index sync (write_pending_index_entries).
+    active.index.insert(active.index.end(), new_offsets.begin(), new_offsets.end());
+    active.time_index.insert(active.time_index.end(), new_times.begin(), new_times.end());
     new_offsets.clear();
     new_times.clear();
     group_bytes = 0;
-    return indexed;
+    return {};
   };
 
   for (size_t i = 0; i < incoming.size(); ++i) {
@@ -892,6 +971,7 @@ Result<PartitionLog::IndexSyncSnapshot> PartitionLog::index_sync_snapshot() {
     snapshot.index_files.insert(snapshot.index_files.end(), rolled.files.begin(),
                                 rolled.files.end());
   Segment& active = *segments_.back();
+  if (Status written = write_pending_index_entries(active); !written) return written.error();
   for (auto [handle, path] : {std::pair{&active.index_file, &active.index_path},
                               std::pair{&active.time_index_file, &active.time_index_path}}) {
     if (!handle->valid()) continue;  // none opened since the files were written whole, synced

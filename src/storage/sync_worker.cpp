@@ -80,6 +80,8 @@ void SyncWorker::run() {
       queue_.pop_front();
       ++running_;
     }
+    for (const auto& range : job.writebacks)
+      detail::start_writeback(range.file->fd(), range.offset, range.length);
     for (const auto& file : job.files) {
       Status synced = detail::sync_data(file->fd(), file->path());
       if (!synced && job.status) job.status = synced;

@@ -648,7 +648,8 @@ TEST(ConfigTopicsAndLogs, DefaultsAndValues) {
   BrokerConfig c = parse_ok(
       "auto.create.topics.enable=false\nnum.partitions=4\nmessage.max.bytes=2000\n"
       "log.segment.bytes=4096\nlog.index.interval.bytes=100\n"
-      "log.flush.interval.messages=1\nlog.message.timestamp.type=LogAppendTime\n");
+      "log.flush.interval.messages=1\nlog.message.timestamp.type=LogAppendTime\n"
+      "kb.log.writeback.interval.bytes=0\nkb.log.segment.preallocate.bytes=1048576\n");
   EXPECT_FALSE(c.auto_create_topics);
   EXPECT_EQ(c.num_partitions, 4);
   EXPECT_EQ(c.log.max_message_bytes, 2000);
@@ -656,6 +657,10 @@ TEST(ConfigTopicsAndLogs, DefaultsAndValues) {
   EXPECT_EQ(c.log.index_interval_bytes, 100u);
   EXPECT_EQ(c.log.flush_interval_messages, 1);
   EXPECT_TRUE(c.log.log_append_time);
+  EXPECT_EQ(d.log.writeback_interval_bytes, 4u * 1024 * 1024);
+  EXPECT_EQ(d.log.segment_preallocate_bytes, 8u * 1024 * 1024);
+  EXPECT_EQ(c.log.writeback_interval_bytes, 0u);
+  EXPECT_EQ(c.log.segment_preallocate_bytes, 1024u * 1024);
 }
 
 TEST(ConfigTopicsAndLogs, BadValuesNameLineAndKey) {
@@ -663,6 +668,7 @@ TEST(ConfigTopicsAndLogs, BadValuesNameLineAndKey) {
   expect_error("\nauto.create.topics.enable=yes\n", {":2", "auto.create.topics.enable"});
   expect_error("log.message.timestamp.type=Now\n", {"log.message.timestamp.type"});
   expect_error("log.flush.interval.messages=0\n", {"log.flush.interval.messages"});
+  expect_error("kb.log.writeback.interval.bytes=-1\n", {"kb.log.writeback.interval.bytes"});
   expect_error("log.segment.bytes=abc\n", {"log.segment.bytes"});
   expect_error("log.roll.ms=0\n", {"log.roll.ms"});
   expect_error("log.roll.hours=x\n", {"log.roll.hours"});

@@ -42,9 +42,9 @@ class LogFlusherTest : public ::testing::Test {
     EXPECT_TRUE(found.ok());
     return **found;
   }
-  void append(storage::PartitionLog& log) {
+  void append(storage::PartitionLog& log, size_t value_bytes = 1) {
     storage::RecordBatchBuilder builder;
-    const std::string value = "v";
+    const std::string value(value_bytes, 'v');
     builder.add_record(std::nullopt,
                        storage::Bytes(reinterpret_cast<const uint8_t*>(value.data()), value.size()),
                        1700000000000);
@@ -119,6 +119,32 @@ TEST_F(LogFlusherTest, FinishWaitsForEveryRequestedFlush) {
   flusher.finish();  // without running the loop
   EXPECT_TRUE(flusher.done(ticket));
   EXPECT_EQ(a.flushed_offset(), 1);
+}
+
+// kb.log.writeback.interval.bytes: once a partition appended that much, the
+// range goes to the kernel's writeback from a worker thread before the loop
+// sleeps; nothing waits for it, and flushes go on as before.
+TEST_F(LogFlusherTest, WritebackIsStartedOnceEnoughWasAppended) {
+  state_.log_config.writeback_interval_bytes = 16 * 1024;
+  LogFlusher flusher(loop_, state_, 2);
+  storage::PartitionLog& a = log(0);
+  append(a, 10000);
+  flusher.start_writeback(a);
+  EXPECT_TRUE(a.take_writeback_range(4096).has_value()) << "below the interval: left";
+  append(a, 10000);
+  append(a, 10000);
+  flusher.start_writeback(a);
+  EXPECT_FALSE(a.take_writeback_range(1).has_value()) << "taken by the flusher";
+  auto ticket = flusher.request_flush("t", 0, a);
+  run_until(flusher, [&] { return flusher.done(ticket); });
+  EXPECT_EQ(a.flushed_offset(), 3);
+  flusher.finish();
+
+  state_.log_config.writeback_interval_bytes = 0;  // off
+  append(a, 10000);
+  append(a, 10000);
+  flusher.start_writeback(a);
+  EXPECT_TRUE(a.take_writeback_range(1).has_value());
 }
 
 TEST_F(LogFlusherTest, FlushIntervalMsFlushesOldUnsyncedData) {

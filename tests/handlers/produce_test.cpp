@@ -540,7 +540,11 @@ class RecordingFlusher final : public cluster::LogFlushScheduler {
                        std::to_string(log.log_end_offset()));
     return {0, ++generation};
   }
+  void start_writeback(storage::PartitionLog& log) override {
+    writebacks.push_back(log.log_end_offset());
+  }
   std::vector<std::string> requests;
+  std::vector<int64_t> writebacks;  // the log end offset after each append
   uint64_t generation = 0;
 };
 
@@ -564,6 +568,7 @@ TEST_F(ProduceTest, FlushesGoToTheFlusherAndAcksAllWaitsForThem) {
     EXPECT_TRUE(ctx.durable_after.empty()) << "acks=1 is answered after the append";
   }
   EXPECT_EQ(flusher.requests, (std::vector<std::string>{"foo-1@2", "foo-1@3"}));
+  EXPECT_EQ(flusher.writebacks, (std::vector<int64_t>{2, 3})) << "offered after every append";
   EXPECT_EQ(log("foo", 1)->recovery_point(), 0) << "the handler itself did not sync";
   state.flusher = nullptr;
 }

@@ -246,6 +246,64 @@ TEST(PartitionLogFlush, SnapshotCoversTheLogEndAndSurvivesARoll) {
   EXPECT_EQ(log->recovery_point(), log->log_end_offset());
 }
 
+// An append keeps its index entries in memory (reads use them at once); the
+// files get them in one write when the indexes are synced, when the segment
+// rolls, or when the log closes: never later than the recovery point needs.
+TEST(PartitionLogFlush, IndexEntriesReachTheFilesWithTheIndexSyncTheRollOrTheClose) {
+  test::TempDir dir;
+  PartitionLogOptions options;
+  options.index_interval_bytes = 1;  // an entry for every batch after the first
+  options.segment_bytes = 2000;
+  auto log = new_log(dir, options);
+  ASSERT_TRUE(log);
+  const fs::path first_index = dir.path() / "t-0" / segment_file_name(0, ".index");
+  const fs::path first_time_index = dir.path() / "t-0" / segment_file_name(0, ".timeindex");
+  std::vector<ByteVec> appended;
+  auto append = [&](int i) {
+    ByteVec b = test::make_batch(0, 3, 1700000000000 + 10 * i, 40);
+    ASSERT_TRUE(log->append(b).ok());
+    appended.push_back(b);
+  };
+  for (int i = 0; i < 4; ++i) append(i);
+  EXPECT_EQ(fs::file_size(first_index), 0u) << "no write per append";
+  for (int64_t offset = 0; offset < 12; ++offset)  // served from memory meanwhile
+    ASSERT_EQ(log->read(offset, 1)->first_batch_base_offset, offset / 3 * 3);
+
+  auto indexes = log->index_sync_snapshot();
+  ASSERT_TRUE(indexes.ok()) << indexes.error().message;
+  EXPECT_EQ(fs::file_size(first_index), 3 * kOffsetIndexEntrySize);
+  EXPECT_EQ(fs::file_size(first_time_index), 3 * kTimeIndexEntrySize);
+  const auto after_sync =
+      parse_offset_index(test::read_whole_file(first_index), 0,
+                         fs::file_size(first_index.parent_path() / segment_file_name(0, ".log")));
+  ASSERT_TRUE(after_sync.has_value());
+  EXPECT_EQ(after_sync->back(),
+            (OffsetPosition{11, static_cast<uint32_t>(3 * appended[0].size())}));
+
+  // A roll writes the rolled segment's entries (and its final time entry).
+  while (log->segment_count() == 1) append(static_cast<int>(appended.size()));
+  const size_t in_first = appended.size() - 1;
+  EXPECT_EQ(fs::file_size(first_index), (in_first - 1) * kOffsetIndexEntrySize);
+  auto times = parse_time_index(test::read_whole_file(first_time_index), 0);
+  ASSERT_TRUE(times.has_value());
+  EXPECT_EQ(times->back().offset, static_cast<int64_t>(3 * in_first - 1));
+
+  // Closing writes the active segment's.
+  append(static_cast<int>(appended.size()));
+  append(static_cast<int>(appended.size()));
+  const int64_t base = log->segment_base_offsets().back();
+  const fs::path active_index = dir.path() / "t-0" / segment_file_name(base, ".index");
+  EXPECT_EQ(fs::file_size(active_index), 0u);
+  log.reset();
+  EXPECT_EQ(fs::file_size(active_index), 2 * kOffsetIndexEntrySize);
+  auto reopened = PartitionLog::open(dir.path() / "t-0", options);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  const auto end = static_cast<int64_t>(3 * appended.size());
+  EXPECT_EQ((*reopened)->log_end_offset(), end);
+  for (int64_t offset = 0; offset < end; ++offset)
+    ASSERT_EQ((*reopened)->read(offset, 1)->first_batch_base_offset, offset / 3 * 3);
+}
+
 TEST(PartitionLogFlush, RecoveryPointStaysBeforeIndexesOfLaterRollsAndFailedSyncs) {
   test::TempDir dir;
   PartitionLogOptions options;
@@ -532,6 +590,36 @@ TEST(PartitionLogRecovery, GarbageOrZerosInIndexFilesPastTheRecoveryPointAreRebu
     EXPECT_EQ((*reopened)->log_end_offset(), 18);
     UnsyncedIndexes::expect_readable(**reopened, 18);
   }
+}
+
+// A crash before any index sync leaves index files without the entries of
+// recent appends (they were past the recovery point): the data is all there.
+TEST(PartitionLogRecovery, AppendsWhoseIndexEntriesWereNeverWrittenAreRecovered) {
+  test::TempDir dir;
+  test::TempDir crashed;
+  PartitionLogOptions options;
+  options.index_interval_bytes = 1;
+  {
+    auto log = new_log(dir, options);
+    ASSERT_TRUE(log);
+    ASSERT_TRUE(log->flush().ok());
+    for (int i = 0; i < 5; ++i) {
+      ByteVec b = test::make_batch(0, 3, 1700000000000 + 10 * i);
+      ASSERT_TRUE(log->append(b).ok());
+    }
+    // The files as a crash now would leave them (the log is still open).
+    fs::copy(dir.path() / "t-0", crashed.path() / "t-0", fs::copy_options::recursive);
+  }
+  EXPECT_EQ(fs::file_size(crashed.path() / "t-0" / segment_file_name(0, ".index")), 0u);
+  RecoveryHint hint;
+  hint.recovery_point = 0;
+  auto log = PartitionLog::open(crashed.path() / "t-0", options, hint);
+  ASSERT_TRUE(log.ok()) << log.error().message;
+  EXPECT_EQ((*log)->log_end_offset(), 15);
+  UnsyncedIndexes::expect_readable(**log, 15);
+  auto found = (*log)->offset_for_timestamp(1700000000000 + 40);
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(*found, std::optional<int64_t>(12));
 }
 
 }  // namespace

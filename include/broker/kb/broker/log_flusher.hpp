@@ -38,6 +38,7 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
 
   cluster::FlushTicket request_flush(std::string_view topic, int32_t partition,
                                      storage::PartitionLog& log) override;
+  void start_writeback(storage::PartitionLog& log) override;
   bool done(const cluster::FlushTicket& ticket) const;
   // Done, but the sync failed: the data may not be on disk.
   bool failed(const cluster::FlushTicket& ticket) const;
@@ -87,7 +88,8 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
   storage::SyncWorker worker_;
   std::vector<PartitionFlush> slots_;
   std::map<std::pair<std::string, int32_t>, uint32_t, std::less<>> slot_of_;
-  std::vector<uint32_t> pending_;  // slots with requested > submitted
+  std::vector<uint32_t> pending_;                    // slots with requested > submitted
+  std::vector<storage::WritebackRange> writebacks_;  // submitted before the loop sleeps
   std::unordered_map<uint64_t, Job> jobs_;
   uint64_t next_job_id_ = 1;
   uint64_t checkpoint_job_ = 0;  // the index syncs and checkpoint write in flight, 0 when none

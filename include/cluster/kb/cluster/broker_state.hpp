@@ -44,6 +44,14 @@ struct LogConfig {
   // further from the broker's clock are refused (INVALID_TIMESTAMP).
   int64_t timestamp_before_max_ms = std::numeric_limits<int64_t>::max();
   int64_t timestamp_after_max_ms = 3600000;
+  // Not Kafka's (0 turns each off): kb.log.writeback.interval.bytes, how much a
+  // partition appends before the kernel is asked to start writing it to disk
+  // (as RocksDB's bytes_per_sync and PostgreSQL's *_flush_after do: the disk
+  // works while data arrives instead of all at the next flush, and dirty
+  // pages do not pile up); kb.log.segment.preallocate.bytes, how far ahead of the
+  // active segment's end disk space is reserved.
+  uint64_t writeback_interval_bytes = uint64_t{4} * 1024 * 1024;
+  uint64_t segment_preallocate_bytes = uint64_t{8} * 1024 * 1024;
 };
 
 // A flush asked for by a handler: done once partition `slot`'s flushes have
@@ -61,6 +69,9 @@ class LogFlushScheduler {
   // Asks for `log` to be synced up to its current end.
   virtual FlushTicket request_flush(std::string_view topic, int32_t partition,
                                     storage::PartitionLog& log) = 0;
+  // After an append: hands what `log` appended to the kernel's writeback once
+  // there is enough of it (kb.log.writeback.interval.bytes).
+  virtual void start_writeback(storage::PartitionLog& log) = 0;
 };
 
 // What handlers read and change: the broker's identity, the topics from the

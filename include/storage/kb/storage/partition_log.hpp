@@ -62,6 +62,12 @@ struct PartitionLogOptions {
   // is rolled, as Kafka does. Default 7 days (log.roll.hours=168).
   int64_t roll_ms = 7LL * 24 * 60 * 60 * 1000;
   bool verify_crc_on_append = true;
+  // Disk space for the active segment is reserved up to this far ahead of its
+  // end, in chunks as large as the segment already is (fallocate,
+  // FALLOC_FL_KEEP_SIZE: the file's size stays that of its batches), so an
+  // append does not allocate blocks a page at a time; a roll gives back what
+  // the segment did not use. 0: no preallocation.
+  uint64_t preallocate_bytes = uint64_t{8} * 1024 * 1024;
 };
 
 // What start-up knows about a partition from the log directory's checkpoint
@@ -93,6 +99,14 @@ class OpenFile {
  private:
   int fd_;
   std::filesystem::path path_;
+};
+
+// Appended bytes of one file that the kernel may start writing to disk now
+// (take_writeback_range): the file is shared so a roll cannot close it first.
+struct WritebackRange {
+  std::shared_ptr<const OpenFile> file;
+  uint64_t offset = 0;
+  uint64_t length = 0;
 };
 
 // What read() found: whole batches as the byte range [position, position +
@@ -251,6 +265,12 @@ class PartitionLog {
     return recovery_point_ < flushed_offset_ || !rolled_unsynced_indexes_.empty();
   }
 
+  // The active segment's bytes appended since the last range taken, once they
+  // are at least `min_bytes` (nullopt before): handed to the kernel's
+  // writeback early (sync_file_range), a flush or the final sync then has
+  // little left to write, and dirty pages do not pile up between flushes.
+  std::optional<WritebackRange> take_writeback_range(uint64_t min_bytes);
+
   // Offset of the first batch whose max timestamp >= `timestamp` (ListOffsets
   // by time), or nullopt when there is none.
   Result<std::optional<int64_t>> offset_for_timestamp(int64_t timestamp);
@@ -272,8 +292,9 @@ class PartitionLog {
   Status open_for_append(Segment& segment);
   Status roll(int64_t new_base_offset);
   Status create_segment(int64_t base_offset);
-  Status write_index_entries(Segment& segment, const std::vector<OffsetPosition>& offsets,
-                             const std::vector<TimestampOffset>& times);
+  Status write_pending_index_entries(Segment& segment);
+  void preallocate(Segment& segment, uint64_t end);
+  void release_preallocation(Segment& segment);
   Result<std::shared_ptr<OpenFile>> log_file(Segment& segment);
 
   std::filesystem::path dir_;
@@ -291,6 +312,7 @@ class PartitionLog {
   };
   std::vector<RolledIndexes> rolled_unsynced_indexes_;
   uint64_t rolls_ = 0;
+  bool preallocation_failed_ = false;  // the file system refused once: not tried again
 };
 
 }  // namespace kb::storage

@@ -31,6 +31,8 @@ namespace kb::storage {
 
 struct SyncJob {
   uint64_t id = 0;
+  // First, each range's writeback is started (not waited for).
+  std::vector<WritebackRange> writebacks;
   std::vector<std::shared_ptr<const OpenFile>> files;  // each fdatasync()ed
   // Then, when every sync succeeded: each written to <path>.tmp, synced,
   // renamed over path, directory synced.

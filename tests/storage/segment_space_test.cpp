@@ -1,0 +1,165 @@
+// How the active segment uses the disk: space reserved ahead of its end
+// (preallocation) and given back when it rolls, and the ranges of appended
+// bytes handed to the kernel's writeback early.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "kb/storage/partition_log.hpp"
+#include "kb/storage/sync_worker.hpp"
+#include "storage_test_util.hpp"
+
+namespace kb::storage {
+namespace {
+
+namespace fs = std::filesystem;
+using test::ByteVec;
+
+constexpr uint64_t kMiB = 1024 * 1024;
+
+uint64_t allocated_bytes(const fs::path& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return static_cast<uint64_t>(st.st_blocks) * 512;
+}
+
+// Whether the file system under `dir` reserves space with fallocate (not every
+// one does; the log then appends without).
+bool can_preallocate(const fs::path& dir) {
+  const fs::path probe = dir / "probe";
+  const int fd = ::open(probe.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  const bool ok = ::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1 << 20) == 0;
+  ::close(fd);
+  fs::remove(probe);
+  return ok;
+}
+
+std::unique_ptr<PartitionLog> new_log(const test::TempDir& dir, PartitionLogOptions options) {
+  auto log = PartitionLog::create(dir.path(), "t", 0, kb::wire::Uuid{}, options);
+  EXPECT_TRUE(log.ok()) << log.error().message;
+  return log.ok() ? std::move(log.value()) : nullptr;
+}
+
+TEST(SegmentSpace, ActiveSegmentReservesSpaceAheadAndARollGivesTheRestBack) {
+  test::TempDir dir;
+  if (!can_preallocate(dir.path())) GTEST_SKIP() << "no fallocate on this file system";
+  PartitionLogOptions options;
+  options.preallocate_bytes = 2 * kMiB;
+  options.segment_bytes = 3 * kMiB;
+  auto log = new_log(dir, options);
+  ASSERT_TRUE(log);
+  const fs::path first = dir.path() / "t-0" / segment_file_name(0, ".log");
+  ByteVec batch = test::make_batch(0, 10, 1700000000000, 10000);  // ~100 KB
+  ASSERT_TRUE(log->append(batch).ok());
+  // The size is the batch's; a first chunk of 256 KiB is reserved.
+  EXPECT_EQ(fs::file_size(first), batch.size());
+  EXPECT_GE(allocated_bytes(first), 256 * 1024u);
+  EXPECT_LT(allocated_bytes(first), kMiB);
+
+  // Chunks grow with the segment, up to preallocate_bytes, never beyond the
+  // segment size.
+  uint64_t reserved_ahead = 0;
+  while (fs::file_size(first) < 2 * kMiB + batch.size()) {
+    ASSERT_TRUE(log->append(batch).ok());
+    const uint64_t size = fs::file_size(first);
+    EXPECT_GE(allocated_bytes(first), size);
+    EXPECT_LE(allocated_bytes(first), std::max(2 * size, size + 256 * 1024) + 64 * 1024);
+    reserved_ahead = std::max(reserved_ahead, allocated_bytes(first) - size);
+  }
+  ASSERT_EQ(log->segment_count(), 1u);
+  EXPECT_GT(reserved_ahead, kMiB / 2);
+  EXPECT_LE(allocated_bytes(first), 3 * kMiB + 64 * 1024);
+
+  // The roll gives back what the segment did not use.
+  while (log->segment_count() == 1) ASSERT_TRUE(log->append(batch).ok());
+  const uint64_t size = fs::file_size(first);
+  EXPECT_LT(allocated_bytes(first), size + 64 * 1024);
+  auto read = log->read(0, 1);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->length, batch.size());
+
+  // Reopened, the log ends where the batches end (the reserved space holds
+  // no batches).
+  const int64_t end = log->log_end_offset();
+  log.reset();
+  auto reopened = PartitionLog::open(dir.path() / "t-0", options);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  EXPECT_EQ((*reopened)->log_end_offset(), end);
+}
+
+TEST(SegmentSpace, NoPreallocationWhenTurnedOff) {
+  test::TempDir dir;
+  PartitionLogOptions options;
+  options.preallocate_bytes = 0;
+  auto log = new_log(dir, options);
+  ASSERT_TRUE(log);
+  ByteVec batch = test::make_batch(0, 10, 1700000000000, 10000);
+  ASSERT_TRUE(log->append(batch).ok());
+  const fs::path first = dir.path() / "t-0" / segment_file_name(0, ".log");
+  EXPECT_LT(allocated_bytes(first), batch.size() + 64 * 1024);
+}
+
+TEST(SegmentSpace, WritebackRangesAreWholePagesOfNewBytesOnceEnoughArrived) {
+  test::TempDir dir;
+  PartitionLogOptions options;
+  options.segment_bytes = 300 * 1024;
+  auto log = new_log(dir, options);
+  ASSERT_TRUE(log);
+  EXPECT_FALSE(log->take_writeback_range(1).has_value()) << "nothing appended";
+  ByteVec batch = test::make_batch(0, 10, 1700000000000, 5000);  // ~50 KB
+  const uint64_t n = batch.size();
+  ASSERT_TRUE(log->append(batch).ok());
+  EXPECT_FALSE(log->take_writeback_range(2 * n).has_value()) << "not enough yet";
+  ASSERT_TRUE(log->append(batch).ok());
+  auto range = log->take_writeback_range(n);
+  ASSERT_TRUE(range.has_value());
+  EXPECT_EQ(range->offset, 0u);
+  EXPECT_EQ(range->length, 2 * n / 4096 * 4096) << "the partial last page is left";
+  EXPECT_EQ(range->file->path().filename(), segment_file_name(0, ".log"));
+  EXPECT_FALSE(log->take_writeback_range(1).has_value()) << "taken";
+
+  ASSERT_TRUE(log->append(batch).ok());
+  auto next = log->take_writeback_range(1);
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->offset, range->length) << "goes on where the last one ended";
+  EXPECT_EQ(next->offset + next->length, 3 * n / 4096 * 4096);
+
+  // Writeback started by a worker job completes like a sync, with no status
+  // to report.
+  SyncWorker worker(1);
+  SyncJob job;
+  job.id = 3;
+  job.writebacks.push_back(*next);
+  worker.submit(std::move(job));
+  worker.wait_idle();
+  auto done = worker.take_completed();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_TRUE(done[0].status.ok());
+
+  // After a roll the new segment's bytes are counted from its start.
+  while (log->segment_count() == 1) ASSERT_TRUE(log->append(batch).ok());
+  auto rolled = log->take_writeback_range(1);
+  ASSERT_TRUE(rolled.has_value());
+  EXPECT_EQ(rolled->offset, 0u);
+  EXPECT_EQ(rolled->file->path().filename(),
+            segment_file_name(log->segment_base_offsets().back(), ".log"));
+
+  // A reopened log counts only what is appended after opening.
+  log.reset();
+  auto reopened = PartitionLog::open(dir.path() / "t-0", options);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  EXPECT_FALSE((*reopened)->take_writeback_range(1).has_value());
+  ASSERT_TRUE((*reopened)->append(batch).ok());
+  auto after_open = (*reopened)->take_writeback_range(1);
+  ASSERT_TRUE(after_open.has_value());
+  EXPECT_GT(after_open->offset, 0u);
+}
+
+}  // namespace
+}  // namespace kb::storage
