@@ -320,7 +320,7 @@ CreateTopicResult create_topic(BrokerState& state, std::string_view name, int32_
   return create_topic(state, topic, false);
 }
 
-AdminResult delete_topic(BrokerState& state, const wire::Uuid& topic_id) {
+AdminResult delete_topic(BrokerState& state, wire::Uuid topic_id) {
   const TopicInfo* topic = state.topics.find(topic_id);
   if (topic == nullptr)
     return {AdminError::kUnknownTopic, "This server does not host this topic ID."};

@@ -96,8 +96,9 @@ CreateTopicResult create_topic(BrokerState& state, std::string_view name, int32_
 // topic and its configs), the open partition logs are closed, and each
 // partition directory is renamed to "<topic>-<p>.<uuid>-delete" (Kafka's
 // marker) and removed. A crash in between leaves marked directories, removed
-// at the next start-up (remove_deleted_partition_dirs).
-AdminResult delete_topic(BrokerState& state, const wire::Uuid& topic_id);
+// at the next start-up (remove_deleted_partition_dirs). The id is a copy: the
+// caller may name it from the topic table entry this removes.
+AdminResult delete_topic(BrokerState& state, wire::Uuid topic_id);
 
 // Grows a topic to `count` partitions: a PartitionRecord per new partition.
 // assignments (when given) name the replicas of each new partition.
