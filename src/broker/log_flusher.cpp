@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "kb/storage/offset_checkpoint.hpp"
@@ -157,10 +158,12 @@ void LogFlusher::apply_completions() {
     ++syncs_completed_;
     progressed = true;
     if (!job.status) {
-      // Kafka takes the log directory offline; here the waiting producers
-      // are not answered (their connections close) and the error is loud.
-      spdlog::critical("flush {}-{} failed: {}", flush.topic, flush.partition,
-                       job.status.error().message);
+      flush.failed = done_job.generation;
+      fail(fmt::format("flush {}-{} failed: {}", flush.topic, flush.partition,
+                       job.status.error().message));
+    } else if (disk_failed_) {
+      // After a failed sync nothing counts as durable any more (a retried
+      // fdatasync can succeed without the lost pages ever reaching the disk).
       flush.failed = done_job.generation;
     } else if (auto* log =
                    state_.logs ? state_.logs->find_open(flush.topic, flush.partition) : nullptr) {
@@ -197,7 +200,7 @@ void LogFlusher::flush_old_logs() {
 // synced once its indexes are too, so below it the index entries are on disk
 // and start-up recovery rebuilds the entries past it.
 void LogFlusher::write_checkpoint() {
-  if (!state_.logs || checkpoint_job_ != 0) return;
+  if (!state_.logs || checkpoint_job_ != 0 || disk_failed_) return;
   storage::OffsetCheckpoint points = state_.logs->recovery_points();
   std::string starts = storage::format_offset_checkpoint(state_.logs->log_start_offsets());
   storage::SyncJob job;
@@ -227,11 +230,8 @@ void LogFlusher::write_checkpoint() {
 }
 
 void LogFlusher::checkpoint_done(const storage::Status& status) {
-  if (!status) {
-    // Nothing moves: the next checkpoint tries again.
-    spdlog::error("recovery point checkpoint: {}", status.error().message);
-    return;
-  }
+  if (!status) return fail("recovery point checkpoint: " + status.error().message);
+  if (disk_failed_) return;
   last_checkpoint_ = std::move(pending_checkpoint_);
   if (!state_.logs) return;
   for (const auto& synced : checkpoint_indexes_) {
@@ -240,6 +240,13 @@ void LogFlusher::checkpoint_done(const storage::Status& status) {
     if (log == synced.log) log->mark_indexes_synced(synced.recovery_point, synced.rolls);
   }
   checkpoint_indexes_.clear();
+}
+
+void LogFlusher::fail(const std::string& what) {
+  if (disk_failed_) return;
+  disk_failed_ = true;
+  spdlog::critical("log directory failed: {}", what);
+  if (on_disk_failure_) on_disk_failure_(what);
 }
 
 void LogFlusher::finish() {

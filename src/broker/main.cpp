@@ -192,6 +192,15 @@ int main(int argc, char** argv) {
     servers.push_back(std::move(server));
   }
 
+  bool disk_failed = false;
+  flusher.on_disk_failure([&](const std::string&) {
+    disk_failed = true;
+    spdlog::critical(
+        "stopping: the log directory {} failed (as Kafka stops a broker with no log directory "
+        "left); the next start recovers it",
+        config.log_dirs.front());
+    loop.stop();
+  });
   bool shutting_down = false;
   ShutdownSignal signals(loop, [&](int signo) {
     if (shutting_down) return;
@@ -216,6 +225,8 @@ int main(int argc, char** argv) {
   spdlog::info("broker {} of cluster {} started (log dir {})", config.node_id, state.cluster_id,
                config.log_dirs.front());
   loop.run();
+  // No clean shutdown after a disk failure: no marker vouches for the logs.
+  if (disk_failed) return 1;
   flusher.finish();
   // Producer snapshots before the clean-shutdown marker that vouches for the logs.
   state.producer_states.write_snapshots();
