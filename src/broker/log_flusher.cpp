@@ -14,8 +14,16 @@ namespace kb::broker {
 
 using cluster::FlushTicket;
 
+namespace {
+constexpr int kWritebackNice = 10;
+}  // namespace
+
 LogFlusher::LogFlusher(net::EventLoop& loop, cluster::BrokerState& state, size_t max_threads)
-    : loop_(loop), state_(state), worker_(max_threads), started_(loop.now()) {
+    : loop_(loop),
+      state_(state),
+      worker_(max_threads),
+      writeback_worker_(1, kWritebackNice),
+      started_(loop.now()) {
   loop_.watch(worker_.completion_fd(), EPOLLIN, this);
   loop_.add_before_sleep([this] { submit_pending(); });
   const auto& config = state_.log_config;
@@ -90,13 +98,15 @@ void LogFlusher::start_writeback(storage::PartitionLog& log) {
 }
 
 void LogFlusher::submit_pending() {
+  // Finished writebacks only hold files open: dropped.
+  (void)writeback_worker_.take_completed();
   if (!writebacks_.empty()) {
     // One job for the turn's ranges; nothing waits for its completion.
     storage::SyncJob job;
     job.id = next_job_id_++;
     job.writebacks = std::move(writebacks_);
     writebacks_.clear();
-    worker_.submit(std::move(job));
+    writeback_worker_.submit(std::move(job));
   }
   if (pending_.empty()) return;
   std::vector<uint32_t> waiting;

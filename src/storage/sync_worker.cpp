@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,7 +14,8 @@
 
 namespace kb::storage {
 
-SyncWorker::SyncWorker(size_t max_threads) : max_threads_(std::max<size_t>(max_threads, 1)) {
+SyncWorker::SyncWorker(size_t max_threads, int nice)
+    : max_threads_(std::max<size_t>(max_threads, 1)), nice_(nice) {
   event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (event_fd_ < 0) throw std::runtime_error("eventfd: " + detail::errno_text(errno));
 }
@@ -24,7 +26,17 @@ void SyncWorker::start_thread() {
   sigset_t all, previous;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &previous);
-  threads_.emplace_back([this] { run(); });
+  threads_.emplace_back([this] {
+    // Relative to the process's, per thread on Linux (the process's other
+    // threads keep theirs); not being allowed to is harmless.
+    if (nice_ != 0) {
+      const auto self = static_cast<id_t>(::gettid());
+      errno = 0;
+      const int base = ::getpriority(PRIO_PROCESS, self);
+      if (errno == 0) (void)::setpriority(PRIO_PROCESS, self, std::clamp(base + nice_, -20, 19));
+    }
+    run();
+  });
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 

@@ -97,6 +97,10 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
   net::EventLoop& loop_;
   cluster::BrokerState& state_;
   storage::SyncWorker worker_;
+  // Writeback (kb.log.writeback.interval.bytes) on its own thread at a lower
+  // priority: nothing waits for it, so it must not take the CPU from the
+  // loop or delay the syncs acknowledgements wait for.
+  storage::SyncWorker writeback_worker_;
   std::vector<PartitionFlush> slots_;
   std::map<std::pair<std::string, int32_t>, uint32_t, std::less<>> slot_of_;
   std::vector<uint32_t> pending_;                    // slots with requested > submitted
