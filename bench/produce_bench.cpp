@@ -13,11 +13,14 @@
 //       key=value figures: bytes, seconds, mb_per_sec, requests, p50_us, p99_us, max_us (latency
 //       from a request's send to its response).
 //
-//   write --file F --bytes B --chunk-bytes C [--sync none|end|each]
+//   write --file F --bytes B --chunk-bytes C [--sync none|end|each] [--files N]
 //       The plain writer: appends B bytes to a new file F in C-byte write() calls; with sync end
 //       one fdatasync at the end (inside the timing), with sync each one after every write.
-//       Prints bytes, seconds, mb_per_sec, write_seconds (before the final fdatasync of sync
-//       end), and with sync each p50_us/p99_us/max_us per write + fdatasync.
+//       With N files (F.0 .. F.N-1) each chunk is written as N writes of C/N bytes, one to each
+//       file, as a broker writes one request's batches to N partitions, and the fdatasyncs are of
+//       all N files at once, a thread each. Prints bytes, seconds, mb_per_sec, write_seconds
+//       (before the final fdatasync of sync end), and with sync each p50_us/p99_us/max_us per
+//       chunk written and synced.
 //
 //   sync --dir D
 //       fdatasync of every segment (*.log) below D, a broker's log directory after a run, all at
@@ -68,6 +71,7 @@ constexpr std::string_view kUsage =
     "                                [--acks A] [--in-flight K] [--bytes B] [--seconds S]\n"
     "                                [--timeout-seconds S]\n"
     "       kb_produce_bench write --file F --bytes B --chunk-bytes C [--sync none|end|each]\n"
+    "                              [--files N]\n"
     "       kb_produce_bench sync --dir D\n";
 
 struct Options {
@@ -84,6 +88,7 @@ struct Options {
   std::string file;
   uint64_t chunk_bytes = 16 << 10;
   std::string sync = "none";
+  int files = 1;
   std::string dir;
 };
 
@@ -119,6 +124,8 @@ Options ParseOptions(int argc, char** argv) {
       o.file = std::string(value);
     } else if (name == "--chunk-bytes") {
       o.chunk_bytes = ParseInt<uint64_t>(name, value, 1, 1ull << 30);
+    } else if (name == "--files") {
+      o.files = ParseInt<int>(name, value, 1, 1024);
     } else if (name == "--dir") {
       o.dir = std::string(value);
     } else if (name == "--sync") {
@@ -268,62 +275,79 @@ void Produce(const Options& o) {
       request_bytes, p.p50, p.p99, p.max);
 }
 
+// fdatasync of every file at once, a thread each (one file: on this thread).
+void SyncAll(const std::vector<Fd>& files, const std::string& name) {
+  std::vector<int> errors(files.size(), 0);
+  if (files.size() == 1) {
+    if (::fdatasync(files[0].get()) != 0) errors[0] = errno;
+  } else {
+    std::vector<std::jthread> syncers;
+    for (size_t i = 0; i < files.size(); ++i)
+      syncers.emplace_back([&, i] {
+        if (::fdatasync(files[i].get()) != 0) errors[i] = errno;
+      });
+  }
+  for (int error : errors)
+    if (error != 0) throw std::runtime_error("fdatasync " + name + ": " + std::strerror(error));
+}
+
 void Write(const Options& o) {
-  Fd file(::open(o.file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!file.valid()) ThrowErrno("open " + o.file);
-  std::string chunk(o.chunk_bytes, 'x');
+  std::vector<Fd> files;
+  std::vector<std::string> names;
+  for (int i = 0; i < o.files; ++i) {
+    names.push_back(o.files == 1 ? o.file : o.file + "." + std::to_string(i));
+    files.emplace_back(
+        ::open(names.back().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!files.back().valid()) ThrowErrno("open " + names.back());
+  }
+  const size_t piece = std::max<size_t>(o.chunk_bytes / static_cast<size_t>(o.files), 1);
+  std::string chunk(piece * static_cast<size_t>(o.files), 'x');
   for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<char>('a' + i * 7 % 26);
   std::vector<double> latencies_us;
   uint64_t written = 0;
   const auto start = Clock::now();
   while (written < o.bytes) {
     const auto before = Clock::now();
-    size_t done = 0;
-    while (done < chunk.size()) {
-      const ssize_t n = ::write(file.get(), chunk.data() + done, chunk.size() - done);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        ThrowErrno("write " + o.file);
+    for (size_t f = 0; f < files.size(); ++f) {
+      const char* data = chunk.data() + f * piece;
+      size_t done = 0;
+      while (done < piece) {
+        const ssize_t n = ::write(files[f].get(), data + done, piece - done);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          ThrowErrno("write " + names[f]);
+        }
+        done += static_cast<size_t>(n);
       }
-      done += static_cast<size_t>(n);
     }
     if (o.sync == "each") {
-      if (::fdatasync(file.get()) != 0) ThrowErrno("fdatasync " + o.file);
+      SyncAll(files, o.file);
       latencies_us.push_back(
           std::chrono::duration<double, std::micro>(Clock::now() - before).count());
     }
     written += chunk.size();
   }
   const double write_seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  if (o.sync == "end" && ::fdatasync(file.get()) != 0) ThrowErrno("fdatasync " + o.file);
+  if (o.sync == "end") SyncAll(files, o.file);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   const Percentiles p = Summarize(latencies_us);
   fmt::print(
       "bytes={} seconds={:.3f} mb_per_sec={:.1f} write_seconds={:.3f} writes={} p50_us={:.0f} "
       "p99_us={:.0f} max_us={:.0f}\n",
       written, seconds, static_cast<double>(written) / seconds / 1e6, write_seconds,
-      written / o.chunk_bytes, p.p50, p.p99, p.max);
+      written / chunk.size(), p.p50, p.p99, p.max);
 }
 
 void Sync(const Options& o) {
-  std::vector<std::filesystem::path> segments;
+  std::vector<Fd> segments;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(o.dir))
-    if (entry.is_regular_file() && entry.path().extension() == ".log")
-      segments.push_back(entry.path());
+    if (entry.is_regular_file() && entry.path().extension() == ".log") {
+      segments.emplace_back(::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC));
+      if (!segments.back().valid()) ThrowErrno("open " + entry.path().string());
+    }
   const auto start = Clock::now();
-  std::vector<std::string> failures(segments.size());
-  {
-    std::vector<std::jthread> syncers;
-    for (size_t i = 0; i < segments.size(); ++i)
-      syncers.emplace_back([&, i] {
-        Fd file(::open(segments[i].c_str(), O_RDONLY | O_CLOEXEC));
-        if (!file.valid() || ::fdatasync(file.get()) != 0)
-          failures[i] = segments[i].string() + ": " + std::strerror(errno);
-      });
-  }
+  if (!segments.empty()) SyncAll(segments, "the segments below " + o.dir);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  for (const auto& failure : failures)
-    if (!failure.empty()) throw std::runtime_error("fdatasync " + failure);
   fmt::print("files={} seconds={:.3f}\n", segments.size(), seconds);
 }
 

@@ -11,6 +11,9 @@
 #   - the page-cache write rate: the same plain writer timed before its fdatasync, beside the
 #     broker's rate until the last answer (no disk in either: a memory-speed comparison);
 #   - the fdatasync latency: that writer syncing after every request-sized write.
+# For context, not for the verdicts, with 8 partitions the same plain writer also writes the
+# broker's layout: each request's bytes as one write to each of 8 files, synced all at once
+# (a thread per file), giving a "layout" disk rate and fdatasync latency beside the one-file ones.
 #
 #   bench/run_produce_bench.sh
 #
@@ -76,7 +79,7 @@ plain_writer() {
   local line
   line=$(bounded 300 "${CLIENT_ON_CPU[@]}" "$PRODUCE_BENCH" write --file "$WORK/plain.bin" "$@") ||
     die "the plain writer failed"
-  rm -f "$WORK/plain.bin"
+  rm -f "$WORK/plain.bin" "$WORK"/plain.bin.*
   echo "$line"
 }
 
@@ -128,6 +131,7 @@ for batch in 16384 1048576; do
     # row's latency and CPU figures, the ceiling columns are medians.
     ceilings=()
     disk_ceilings=()
+    layout_ceilings=()
     acks1_runs=()
     acks1_failed=0
     BROKER_EXTRA=()
@@ -137,6 +141,11 @@ for batch in 16384 1048576; do
       ceilings+=("$(awk -v b="$(field "$line" bytes)" -v s="$(field "$line" write_seconds)" \
         'BEGIN { printf "%.1f", b / s / 1e6 }')")
       disk_ceilings+=("$(field "$line" mb_per_sec)")
+      if ((partitions > 1)); then
+        line=$(plain_writer --bytes "$BYTES" --chunk-bytes "$request_bytes" --sync end \
+          --files "$partitions")
+        layout_ceilings+=("$(field "$line" mb_per_sec)")
+      fi
       line=$(producer_run --batch-file "$batch_file" --partitions "$partitions" --acks 1 \
         --in-flight 5 --bytes "$BYTES" --seconds 60)
       if [[ $line == failed ]]; then acks1_failed=1; else acks1_runs+=("$line"); fi
@@ -144,6 +153,10 @@ for batch in 16384 1048576; do
     SYNC_AFTER=0
     ceiling_mbs=$(printf '%s\n' "${ceilings[@]}" | median)
     disk_ceiling_mbs=$(printf '%s\n' "${disk_ceilings[@]}" | median)
+    layout_mbs=-
+    if ((partitions > 1)); then
+      layout_mbs=$(printf '%s\n' "${layout_ceilings[@]}" | median)
+    fi
     acks1=failed
     if ((acks1_failed == 0)); then
       median_rate=$(for run in "${acks1_runs[@]}"; do field "$run" disk_mb_per_sec; done |
@@ -159,6 +172,12 @@ for batch in 16384 1048576; do
 
     fsync_line=$(plain_writer --bytes $((request_bytes * FSYNC_SAMPLES)) \
       --chunk-bytes "$request_bytes" --sync each)
+    layout_sync_p99=-
+    if ((partitions > 1)); then
+      layout_line=$(plain_writer --bytes $((request_bytes * FSYNC_SAMPLES)) \
+        --chunk-bytes "$request_bytes" --sync each --files "$partitions")
+      layout_sync_p99=$(field "$layout_line" p99_us)
+    fi
     BROKER_EXTRA=(log.flush.interval.messages=1)
     acksall=$(producer_run --batch-file "$batch_file" --partitions "$partitions" --acks -1 \
       --in-flight 1 --bytes "$BYTES" --seconds "$DURABLE_SECONDS")
@@ -188,13 +207,25 @@ for batch in 16384 1048576; do
         'BEGIN { print (x <= t) ? "ok" : "MISS" }')
       [[ $verdict2 == ok ]] || MISSES=$((MISSES + 1))
     fi
-    ACKS1_ROWS+=("$(printf '%-14s %9s | %9s %9s %5s %-4s | %9s %9s %5s | %8s %8s %5s' \
+    layout_ratio=-
+    if [[ $layout_mbs != - && $acks1 != failed ]]; then
+      layout_ratio=$(awk -v b="$(field "$acks1" disk_mb_per_sec)" -v c="$layout_mbs" \
+        'BEGIN { printf "%.2f", b / c }')
+    fi
+    layout_factor=-
+    if [[ $layout_sync_p99 != - && $acksall != failed ]]; then
+      layout_factor=$(awk -v p="$(field "$acksall" p99_us)" -v f="$layout_sync_p99" \
+        'BEGIN { printf "%.2f", p / f }')
+    fi
+    ACKS1_ROWS+=("$(printf '%-14s %9s | %9s %9s %5s %-4s | %9s %9s %5s | %9s %5s | %8s %8s %5s' \
       "$label" "$request_bytes" "$disk_ceiling_mbs" "$(field "$acks1" disk_mb_per_sec)" \
       "$disk_ratio" "$verdict1" "$ceiling_mbs" "$(field "$acks1" mb_per_sec)" "$ratio" \
+      "$layout_mbs" "$layout_ratio" \
       "$(field "$acks1" p50_us)" "$(field "$acks1" p99_us)" "$(field "$acks1" cpu_s_per_gb)")")
-    ACKSALL_ROWS+=("$(printf '%-14s %9s | %9s %8s %8s | %8s %8s %9s | %6s %-4s' \
+    ACKSALL_ROWS+=("$(printf '%-14s %9s | %9s %8s %8s | %8s %8s %9s | %6s %-4s | %8s %6s' \
       "$label" "$request_bytes" "$(field "$acksall" mb_per_sec)" "$(field "$acksall" p50_us)" \
-      "$(field "$acksall" p99_us)" "$fsync_p50" "$fsync_p99" "$fsync_mbs" "$factor" "$verdict2")")
+      "$(field "$acksall" p99_us)" "$fsync_p50" "$fsync_p99" "$fsync_mbs" "$factor" "$verdict2" \
+      "$layout_sync_p99" "$layout_factor")")
   done
 done
 
@@ -206,17 +237,20 @@ printf '\nacks=1: %s MB per run, 5 requests in flight, median of %s rounds alter
 printf 'plain writer (write() of the request size, then one fdatasync). To disk: the plain writer\n'
 printf 'until its fdatasync returns, the broker until its log directory is fdatasync'"'"'ed after the\n'
 printf 'last answer. Page cache: the plain writer before its fdatasync, the broker until the last\n'
-printf 'answer. cpu/G: broker CPU s per GB.\n'
-printf '%-14s %9s | %9s %9s %5s %-4s | %9s %9s %5s | %8s %8s %5s\n' \
+printf 'answer. layout: the plain writer to disk writing one file per partition (context only).\n'
+printf 'cpu/G: broker CPU s per GB.\n'
+printf '%-14s %9s | %9s %9s %5s %-4s | %9s %9s %5s | %9s %5s | %8s %8s %5s\n' \
   "batch x parts" "req bytes" "disk MB/s" "broker" "ratio" "" "page MB/s" "broker" "ratio" \
-  "p50 us" "p99 us" "cpu/G"
+  "layout" "ratio" "p50 us" "p99 us" "cpu/G"
 printf '%s\n' "${ACKS1_ROWS[@]}"
 printf '\nacks=-1: log.flush.interval.messages=1, %s s per run, 1 request in flight, against\n' \
   "$DURABLE_SECONDS"
-printf 'write() + fdatasync of the request size, %s samples.\n' "$FSYNC_SAMPLES"
-printf '%-14s %9s | %9s %8s %8s | %8s %8s %9s | %6s %-4s\n' \
+printf 'write() + fdatasync of the request size, %s samples; layout: the same written to one\n' \
+  "$FSYNC_SAMPLES"
+printf 'file per partition and all of them fdatasync'"'"'ed at once (context only).\n'
+printf '%-14s %9s | %9s %8s %8s | %8s %8s %9s | %6s %-4s | %8s %6s\n' \
   "batch x parts" "req bytes" "MB/s" "p50 us" "p99 us" "sync p50" "sync p99" "sync MB/s" \
-  "p99/sp" ""
+  "p99/sp" "" "lay p99" "p99/lp"
 printf '%s\n' "${ACKSALL_ROWS[@]}"
 printf '\ntargets: acks=1 MB/s to disk >= %s x the disk'"'"'s write ceiling; acks=-1 p99 <= %s x\n' \
   "$TARGET_RATIO" "$TARGET_LATENCY_FACTOR"

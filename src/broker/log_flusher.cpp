@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "kb/storage/offset_checkpoint.hpp"
@@ -13,8 +14,16 @@ namespace kb::broker {
 
 using cluster::FlushTicket;
 
+namespace {
+constexpr int kWritebackNice = 10;
+}  // namespace
+
 LogFlusher::LogFlusher(net::EventLoop& loop, cluster::BrokerState& state, size_t max_threads)
-    : loop_(loop), state_(state), worker_(max_threads), started_(loop.now()) {
+    : loop_(loop),
+      state_(state),
+      worker_(max_threads),
+      writeback_worker_(1, kWritebackNice),
+      started_(loop.now()) {
   loop_.watch(worker_.completion_fd(), EPOLLIN, this);
   loop_.add_before_sleep([this] { submit_pending(); });
   const auto& config = state_.log_config;
@@ -89,13 +98,15 @@ void LogFlusher::start_writeback(storage::PartitionLog& log) {
 }
 
 void LogFlusher::submit_pending() {
+  // Finished writebacks only hold files open: dropped.
+  (void)writeback_worker_.take_completed();
   if (!writebacks_.empty()) {
     // One job for the turn's ranges; nothing waits for its completion.
     storage::SyncJob job;
     job.id = next_job_id_++;
     job.writebacks = std::move(writebacks_);
     writebacks_.clear();
-    worker_.submit(std::move(job));
+    writeback_worker_.submit(std::move(job));
   }
   if (pending_.empty()) return;
   std::vector<uint32_t> waiting;
@@ -157,10 +168,12 @@ void LogFlusher::apply_completions() {
     ++syncs_completed_;
     progressed = true;
     if (!job.status) {
-      // Kafka takes the log directory offline; here the waiting producers
-      // are not answered (their connections close) and the error is loud.
-      spdlog::critical("flush {}-{} failed: {}", flush.topic, flush.partition,
-                       job.status.error().message);
+      flush.failed = done_job.generation;
+      fail(fmt::format("flush {}-{} failed: {}", flush.topic, flush.partition,
+                       job.status.error().message));
+    } else if (disk_failed_) {
+      // After a failed sync nothing counts as durable any more (a retried
+      // fdatasync can succeed without the lost pages ever reaching the disk).
       flush.failed = done_job.generation;
     } else if (auto* log =
                    state_.logs ? state_.logs->find_open(flush.topic, flush.partition) : nullptr) {
@@ -197,7 +210,7 @@ void LogFlusher::flush_old_logs() {
 // synced once its indexes are too, so below it the index entries are on disk
 // and start-up recovery rebuilds the entries past it.
 void LogFlusher::write_checkpoint() {
-  if (!state_.logs || checkpoint_job_ != 0) return;
+  if (!state_.logs || checkpoint_job_ != 0 || disk_failed_) return;
   storage::OffsetCheckpoint points = state_.logs->recovery_points();
   std::string starts = storage::format_offset_checkpoint(state_.logs->log_start_offsets());
   storage::SyncJob job;
@@ -227,11 +240,8 @@ void LogFlusher::write_checkpoint() {
 }
 
 void LogFlusher::checkpoint_done(const storage::Status& status) {
-  if (!status) {
-    // Nothing moves: the next checkpoint tries again.
-    spdlog::error("recovery point checkpoint: {}", status.error().message);
-    return;
-  }
+  if (!status) return fail("recovery point checkpoint: " + status.error().message);
+  if (disk_failed_) return;
   last_checkpoint_ = std::move(pending_checkpoint_);
   if (!state_.logs) return;
   for (const auto& synced : checkpoint_indexes_) {
@@ -240,6 +250,13 @@ void LogFlusher::checkpoint_done(const storage::Status& status) {
     if (log == synced.log) log->mark_indexes_synced(synced.recovery_point, synced.rolls);
   }
   checkpoint_indexes_.clear();
+}
+
+void LogFlusher::fail(const std::string& what) {
+  if (disk_failed_) return;
+  disk_failed_ = true;
+  spdlog::critical("log directory failed: {}", what);
+  if (on_disk_failure_) on_disk_failure_(what);
 }
 
 void LogFlusher::finish() {

@@ -205,6 +205,15 @@ int main(int argc, char** argv) {
   for (auto& service : services)
     partition_dirs.add_listener([&service = *service] { service.partition_dirs_created(); });
 
+  bool disk_failed = false;
+  flusher.on_disk_failure([&](const std::string&) {
+    disk_failed = true;
+    spdlog::critical(
+        "stopping: the log directory {} failed (as Kafka stops a broker with no log directory "
+        "left); the next start recovers it",
+        config.log_dirs.front());
+    loop.stop();
+  });
   bool shutting_down = false;
   ShutdownSignal signals(loop, [&](int signo) {
     if (shutting_down) return;
@@ -233,6 +242,8 @@ int main(int argc, char** argv) {
                config.log_dirs.front());
   loop.run();
   partition_dirs.stop();
+  // No clean shutdown after a disk failure: no marker vouches for the logs.
+  if (disk_failed) return 1;
   flusher.finish();
   // Producer snapshots before the clean-shutdown marker that vouches for the logs.
   state.producer_states.write_snapshots();

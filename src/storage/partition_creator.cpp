@@ -1,7 +1,6 @@
 #include "kb/storage/partition_creator.hpp"
 
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,12 +13,8 @@
 
 namespace kb::storage {
 
-namespace {
-constexpr int kNiceAboveLoop = 10;
-}  // namespace
-
-PartitionCreator::PartitionCreator(std::filesystem::path log_dir, size_t max_threads)
-    : log_dir_(std::move(log_dir)), max_threads_(std::max<size_t>(max_threads, 1)) {
+PartitionCreator::PartitionCreator(std::filesystem::path log_dir, size_t max_threads, int nice)
+    : log_dir_(std::move(log_dir)), max_threads_(std::max<size_t>(max_threads, 1)), nice_(nice) {
   event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (event_fd_ < 0) throw std::runtime_error("eventfd: " + detail::errno_text(errno));
 }
@@ -36,7 +31,7 @@ PartitionCreator::~PartitionCreator() {
 }
 
 void PartitionCreator::start_thread() {
-  threads_.push_back(detail::start_helper_thread([this] { run(); }));
+  threads_.push_back(detail::start_helper_thread(nice_, [this] { run(); }));
 }
 
 uint64_t PartitionCreator::submit(std::vector<NewPartition> partitions) {
@@ -107,12 +102,6 @@ void PartitionCreator::wait_idle() {
 }
 
 void PartitionCreator::run() {
-  // Below the event loop's priority: on a busy machine the loop gets the CPU
-  // first, and creation takes what is left.
-  const auto self = static_cast<id_t>(::gettid());
-  errno = 0;
-  const int nice = ::getpriority(PRIO_PROCESS, self);
-  if (errno == 0) ::setpriority(PRIO_PROCESS, self, std::min(nice + kNiceAboveLoop, 19));
   std::unique_lock lock(mutex_);
   for (;;) {
     work_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });

@@ -684,35 +684,41 @@ Status PartitionLog::create_segment(int64_t base_offset) {
   return {};
 }
 
+namespace {
+
+// Writes entries[written..] at their place in `file`, in one write.
+template <class Entry, size_t N>
+Status write_entries_from(const std::vector<Entry>& entries, size_t& written, int64_t base_offset,
+                          void (*encode)(const Entry&, int64_t, uint8_t (&)[N]), int fd,
+                          const fs::path& path) {
+  if (written >= entries.size()) return {};
+  std::vector<uint8_t> bytes;
+  bytes.reserve(N * (entries.size() - written));
+  for (size_t i = written; i < entries.size(); ++i) {
+    uint8_t entry[N];
+    encode(entries[i], base_offset, entry);
+    bytes.insert(bytes.end(), std::begin(entry), std::end(entry));
+  }
+  Status done = detail::pwrite_all(fd, written * N, bytes, path);
+  if (done) written = entries.size();
+  return done;
+}
+
+}  // namespace
+
 Status PartitionLog::write_pending_index_entries(Segment& segment) {
   if (segment.index_entries_written >= segment.index.size() &&
       segment.time_index_entries_written >= segment.time_index.size())
     return {};
   Status ready = open_for_append(segment);
   if (!ready) return ready;
-  std::vector<uint8_t> bytes;
-  for (size_t i = segment.index_entries_written; i < segment.index.size(); ++i) {
-    uint8_t entry[kOffsetIndexEntrySize];
-    encode_offset_index_entry(segment.index[i], segment.base_offset, entry);
-    bytes.insert(bytes.end(), std::begin(entry), std::end(entry));
-  }
-  Status written = detail::pwrite_all(segment.index_file.get(),
-                                      segment.index_entries_written * kOffsetIndexEntrySize, bytes,
-                                      segment.index_path);
+  Status written =
+      write_entries_from(segment.index, segment.index_entries_written, segment.base_offset,
+                         &encode_offset_index_entry, segment.index_file.get(), segment.index_path);
   if (!written) return written;
-  segment.index_entries_written = segment.index.size();
-  bytes.clear();
-  for (size_t i = segment.time_index_entries_written; i < segment.time_index.size(); ++i) {
-    uint8_t entry[kTimeIndexEntrySize];
-    encode_time_index_entry(segment.time_index[i], segment.base_offset, entry);
-    bytes.insert(bytes.end(), std::begin(entry), std::end(entry));
-  }
-  written = detail::pwrite_all(segment.time_index_file.get(),
-                               segment.time_index_entries_written * kTimeIndexEntrySize, bytes,
-                               segment.time_index_path);
-  if (!written) return written;
-  segment.time_index_entries_written = segment.time_index.size();
-  return {};
+  return write_entries_from(segment.time_index, segment.time_index_entries_written,
+                            segment.base_offset, &encode_time_index_entry,
+                            segment.time_index_file.get(), segment.time_index_path);
 }
 
 // Reserves the active segment's disk space up to `end`, a chunk at a time:

@@ -12,13 +12,14 @@
 
 namespace kb::storage {
 
-SyncWorker::SyncWorker(size_t max_threads) : max_threads_(std::max<size_t>(max_threads, 1)) {
+SyncWorker::SyncWorker(size_t max_threads, int nice)
+    : max_threads_(std::max<size_t>(max_threads, 1)), nice_(nice) {
   event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (event_fd_ < 0) throw std::runtime_error("eventfd: " + detail::errno_text(errno));
 }
 
 void SyncWorker::start_thread() {
-  threads_.push_back(detail::start_helper_thread([this] { run(); }));
+  threads_.push_back(detail::start_helper_thread(nice_, [this] { run(); }));
 }
 
 SyncWorker::~SyncWorker() {

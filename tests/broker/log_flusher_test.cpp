@@ -4,6 +4,8 @@
 
 #include "kb/broker/log_flusher.hpp"
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -184,6 +186,62 @@ TEST_F(LogFlusherTest, TimerWritesTheRecoveryPointCheckpoint) {
   EXPECT_FALSE(a.has_unsynced_indexes());
   EXPECT_EQ(storage::read_offset_checkpoint(dir_ / storage::kLogStartOffsetCheckpointFile)->size(),
             0u);
+}
+
+// A data sync that fails (here: the segment's descriptor turned into a pipe,
+// which fdatasync refuses) fails its ticket, moves nothing, and reports the
+// disk failure once; later syncs that succeed count for nothing either.
+TEST_F(LogFlusherTest, AFailedSyncReportsTheDiskFailureAndNothingCountsAsFlushedAfter) {
+  LogFlusher flusher(loop_, state_, 2);
+  std::vector<std::string> failures;
+  flusher.on_disk_failure([&](const std::string& what) { failures.push_back(what); });
+  storage::PartitionLog& a = log(0);
+  storage::PartitionLog& b = log(1);
+  append(a);
+  append(b);
+  auto read = a.read(0, 1);
+  ASSERT_TRUE(read.ok());
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  ASSERT_GE(::dup2(pipe_fds[0], read->file->fd()), 0);
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
+
+  auto failing = flusher.request_flush("t", 0, a);
+  run_until(flusher, [&] { return flusher.done(failing); });
+  EXPECT_TRUE(flusher.failed(failing));
+  EXPECT_TRUE(flusher.disk_failed());
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_NE(failures[0].find("t-0"), std::string::npos) << failures[0];
+  EXPECT_EQ(a.flushed_offset(), 0);
+
+  auto after = flusher.request_flush("t", 1, b);
+  run_until(flusher, [&] { return flusher.done(after); });
+  EXPECT_TRUE(flusher.failed(after)) << "not durable once the directory failed";
+  EXPECT_EQ(b.flushed_offset(), 0);
+  EXPECT_EQ(failures.size(), 1u) << "reported once";
+}
+
+// The recovery point checkpoint that cannot be written is a disk failure too
+// (a directory stands where the file goes, so the rename fails).
+TEST_F(LogFlusherTest, AFailedCheckpointReportsTheDiskFailure) {
+  state_.log_config.flush_checkpoint_interval_ms = 10;
+  fs::create_directories(dir_ / storage::kRecoveryPointCheckpointFile / "in-the-way");
+  LogFlusher flusher(loop_, state_, 1);
+  std::vector<std::string> failures;
+  flusher.on_disk_failure([&](const std::string& what) {
+    failures.push_back(what);
+    loop_.stop();
+  });
+  storage::PartitionLog& a = log(0);
+  append(a);
+  flusher.request_flush("t", 0, a);
+  auto guard = loop_.run_after(std::chrono::seconds(10), [&] { loop_.stop(); });
+  loop_.run();
+  loop_.cancel(guard);
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_NE(failures[0].find("checkpoint"), std::string::npos) << failures[0];
+  EXPECT_EQ(a.recovery_point(), 0);
 }
 
 }  // namespace

@@ -5,13 +5,16 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <sstream>
 #include <stdexcept>
 
 #include "kb/storage/offset_checkpoint.hpp"
@@ -102,6 +105,38 @@ TEST(SyncWorker, SyncsFilesWritesCheckpointsAndSignalsCompletion) {
   // Taken: the eventfd is quiet again.
   EXPECT_FALSE(wait_readable(worker.completion_fd(), 0));
   EXPECT_EQ(worker.in_flight(), 0u);
+}
+
+// The nice value of every thread of this process, from /proc/self/task/*/stat.
+std::vector<int> thread_nice_values() {
+  std::vector<int> values;
+  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+    std::string stat = read_text(task.path() / "stat");
+    // Fields after the command (in parentheses): state is field 3, nice 19.
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i)
+      if (i == 19) values.push_back(std::stoi(field));
+  }
+  return values;
+}
+
+TEST(SyncWorker, ThreadsRunTheNiceLevelsAskedForBelowTheProcess) {
+  errno = 0;
+  const int base = ::getpriority(PRIO_PROCESS, 0);
+  ASSERT_EQ(errno, 0);
+  const int expected = std::min(base + 7, 19);
+  if (expected == base) GTEST_SKIP() << "the tests already run at the lowest priority";
+  SyncWorker worker(1, 7);
+  SyncJob job;
+  job.id = 1;
+  worker.submit(std::move(job));
+  worker.wait_idle();
+  EXPECT_EQ(worker.take_completed().size(), 1u);
+  auto values = thread_nice_values();
+  EXPECT_EQ(std::count(values.begin(), values.end(), expected), 1) << "the worker's one thread";
 }
 
 // A job whose one file cannot be synced (fdatasync on a pipe: EINVAL).

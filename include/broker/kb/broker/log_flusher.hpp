@@ -51,6 +51,16 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
     std::erase_if(progress_listeners_, [owner](const auto& l) { return l.first == owner; });
   }
 
+  // A data sync or the checkpoint failed. As Kafka takes a failed log
+  // directory offline (and stops a broker left without one), from then on
+  // nothing more is counted as flushed and no checkpoint is written; the
+  // handler (the broker's) stops the broker without a clean shutdown, so the
+  // next start recovers from the last recovery point.
+  void on_disk_failure(std::function<void(const std::string& what)> handler) {
+    on_disk_failure_ = std::move(handler);
+  }
+  bool disk_failed() const { return disk_failed_; }
+
   // Shutdown: submits what is pending and waits until every flush is done.
   void finish();
   size_t syncs_completed() const { return syncs_completed_; }
@@ -80,12 +90,17 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
   void flush_old_logs();
   void write_checkpoint();
   void checkpoint_done(const storage::Status& status);
+  void fail(const std::string& what);
   void schedule(std::chrono::milliseconds period, void (LogFlusher::*task)());
   void arm(size_t index);
 
   net::EventLoop& loop_;
   cluster::BrokerState& state_;
   storage::SyncWorker worker_;
+  // Writeback (kb.log.writeback.interval.bytes) on its own thread at a lower
+  // priority: nothing waits for it, so it must not take the CPU from the
+  // loop or delay the syncs acknowledgements wait for.
+  storage::SyncWorker writeback_worker_;
   std::vector<PartitionFlush> slots_;
   std::map<std::pair<std::string, int32_t>, uint32_t, std::less<>> slot_of_;
   std::vector<uint32_t> pending_;                    // slots with requested > submitted
@@ -105,6 +120,8 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
   std::string last_checkpoint_;
   std::vector<std::pair<const void*, std::function<void()>>> progress_listeners_;
   size_t syncs_completed_ = 0;
+  bool disk_failed_ = false;
+  std::function<void(const std::string&)> on_disk_failure_;
   struct Periodic {
     std::chrono::milliseconds period;
     void (LogFlusher::*task)();

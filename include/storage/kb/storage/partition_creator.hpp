@@ -44,8 +44,9 @@ struct NewPartition {
 
 class PartitionCreator {
  public:
-  // Up to `max_threads` threads (at least one), started as batches need them.
-  PartitionCreator(std::filesystem::path log_dir, size_t max_threads);
+  // Up to `max_threads` threads (at least one), started as batches need them,
+  // `nice` levels below the process (so that a busy loop gets the CPU first).
+  PartitionCreator(std::filesystem::path log_dir, size_t max_threads, int nice = 0);
   // Drops what still waits, lets the partitions being created finish, joins.
   ~PartitionCreator();
   PartitionCreator(const PartitionCreator&) = delete;
@@ -96,6 +97,7 @@ class PartitionCreator {
 
   std::filesystem::path log_dir_;
   size_t max_threads_;
+  int nice_;
   int event_fd_ = -1;
   uint64_t next_ticket_ = 1;
   std::set<uint64_t> unfinished_;  // the loop's: submitted, completion not yet taken

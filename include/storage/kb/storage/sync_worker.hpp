@@ -42,8 +42,10 @@ struct SyncJob {
 
 class SyncWorker {
  public:
-  // Up to `max_threads` threads (at least one), started as jobs need them.
-  explicit SyncWorker(size_t max_threads);
+  // Up to `max_threads` threads (at least one), started as jobs need them,
+  // `nice` levels below the process's priority (background work yields the
+  // CPU to the event loop).
+  explicit SyncWorker(size_t max_threads, int nice = 0);
   // Finishes every submitted job, then joins the threads.
   ~SyncWorker();
   SyncWorker(const SyncWorker&) = delete;
@@ -74,6 +76,7 @@ class SyncWorker {
   size_t idle_threads_ = 0;  // waiting for a job
   bool stopping_ = false;
   size_t max_threads_;
+  int nice_;
   std::vector<std::thread> threads_;  // started and joined by the submitting thread
 };
 
