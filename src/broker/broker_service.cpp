@@ -54,9 +54,12 @@ bool BrokerService::on_frames_handled(net::Connection& /*conn*/) {
   if (!state_.logs) return true;
   storage::Status written = state_.logs->write_deferred();
   if (written) return true;
-  // Nothing appended since the failed write may be acknowledged.
-  if (flusher_ != nullptr) flusher_->report_disk_failure(written.error().message);
-  spdlog::critical("appending to the log failed: {}", written.error().message);
+  // Nothing appended since the failed write may be acknowledged: this
+  // connection closes unanswered, and the failure stops the broker.
+  if (flusher_ != nullptr)
+    flusher_->report_disk_failure(written.error().message);
+  else
+    spdlog::critical("appending to the log failed: {}", written.error().message);
   return false;
 }
 
