@@ -109,8 +109,18 @@ uint64_t PartitionLogs::create_dirs(std::string_view topic, const wire::Uuid& to
   return 0;
 }
 
+storage::Status PartitionLogs::write_deferred() {
+  storage::Status first;
+  for (storage::PartitionLog* log : deferred_)
+    if (storage::Status written = log->write_deferred(); !written && first) first = written;
+  deferred_.clear();
+  return first;
+}
+
 void PartitionLogs::close(std::string_view topic, int32_t partition) {
   if (creator_) creator_->claim(topic, partition);
+  if (auto it = open_.find(Key{std::string(topic), partition}); it != open_.end())
+    std::erase(deferred_, it->second.get());  // its destructor writes them
   open_.erase(Key{std::string(topic), partition});
   recovery_points_.erase(Key{std::string(topic), partition});
   log_start_offsets_.erase(Key{std::string(topic), partition});
