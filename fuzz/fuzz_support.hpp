@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -65,26 +66,26 @@ void for_each_request(F&& f) {
 }
 
 // What keeps AllRequests from matching the APIs `registry` serves (an api key
-// served but not listed, listed but not served, or served at versions its
+// served but not listed, listed twice or not served, or served at versions its
 // message does not define); empty when they match. A fuzzer that missed an
 // API would pass without ever decoding it.
 inline std::string request_list_mismatch(const handlers::ApiRegistry& registry) {
   std::string problems;
+  std::set<int16_t> listed;
   for_each_request([&]<class Request>(const Request&) {
     const auto key = static_cast<int16_t>(Request::kApiKey);
     const handlers::ApiEntry* entry = registry.find(key);
-    if (entry == nullptr)
+    if (!listed.insert(key).second)
+      problems += "api key " + std::to_string(key) + " is listed twice; ";
+    else if (entry == nullptr)
       problems += "api key " + std::to_string(key) + " is listed but not served; ";
     else if (entry->versions.min < Request::kVersions.min ||
              entry->versions.max > Request::kVersions.max)
       problems += std::string(entry->name) + " is served at versions its message lacks; ";
   });
-  for (const handlers::ApiEntry& entry : registry.entries()) {
-    bool found = false;
-    for_each_request(
-        [&]<class Request>(const Request&) { found = found || Request::kApiKey == entry.key; });
-    if (!found) problems += std::string(entry.name) + " is served but not in AllRequests; ";
-  }
+  for (const handlers::ApiEntry& entry : registry.entries())
+    if (!listed.contains(static_cast<int16_t>(entry.key)))
+      problems += std::string(entry.name) + " is served but not in AllRequests; ";
   return problems;
 }
 
