@@ -50,6 +50,19 @@ void BrokerService::on_frame(net::Connection& conn, std::span<const uint8_t> fra
     wait(conn, frame, arrival, until);
 }
 
+bool BrokerService::on_frames_handled(net::Connection& /*conn*/) {
+  if (!state_.logs) return true;
+  storage::Status written = state_.logs->write_deferred();
+  if (written) return true;
+  // Nothing appended since the failed write may be acknowledged: this
+  // connection closes unanswered, and the failure stops the broker.
+  if (flusher_ != nullptr)
+    flusher_->report_disk_failure(written.error().message);
+  else
+    spdlog::critical("appending to the log failed: {}", written.error().message);
+  return false;
+}
+
 void BrokerService::on_close(net::Connection& conn) {
   held_.erase(conn.id());
   if (groups_) groups_->connection_closed(connection_key(conn));
@@ -121,6 +134,9 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
   const std::string client_host = "/" + conn.peer().substr(0, conn.peer().rfind(':'));
   ctx.client_host = client_host;
   ctx.groups = groups_;
+  // Inside the server's frame loop the request's bytes stay until
+  // on_frames_handled, which writes deferred appends before any answer.
+  ctx.defer_log_writes = conn.in_frame_loop();
   handlers::DispatchResult result;
   try {
     result = entry->dispatch(ctx, reader, header.api_version, writer);

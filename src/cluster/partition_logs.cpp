@@ -86,7 +86,17 @@ void PartitionLogs::refresh_topic_options(std::string_view topic) {
     it->second->set_options(options);
 }
 
+storage::Status PartitionLogs::write_deferred() {
+  storage::Status first;
+  for (storage::PartitionLog* log : deferred_)
+    if (storage::Status written = log->write_deferred(); !written && first) first = written;
+  deferred_.clear();
+  return first;
+}
+
 void PartitionLogs::close(std::string_view topic, int32_t partition) {
+  if (auto it = open_.find(Key{std::string(topic), partition}); it != open_.end())
+    std::erase(deferred_, it->second.get());  // its destructor writes them
   open_.erase(Key{std::string(topic), partition});
   recovery_points_.erase(Key{std::string(topic), partition});
   log_start_offsets_.erase(Key{std::string(topic), partition});

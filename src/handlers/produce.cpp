@@ -295,7 +295,9 @@ PartitionResponse append_partition(RequestContext& ctx, const cluster::TopicInfo
   }
   const int64_t end_before = (*log)->log_end_offset();
   const size_t segments_before = (*log)->segment_count();
-  auto appended = (*log)->append(batch, info.leader_epoch, append_time);
+  auto appended = (*log)->append(
+      batch, info.leader_epoch, append_time,
+      ctx.defer_log_writes ? storage::AppendWrite::deferred : storage::AppendWrite::now);
   if (!appended) {
     spdlog::error("produce {}-{}: append failed: {}", topic.name, index, appended.error().message);
     return partition_error(index, ErrorCode::kKafkaStorageError, appended.error().message);
@@ -310,6 +312,7 @@ PartitionResponse append_partition(RequestContext& ctx, const cluster::TopicInfo
     producers->update(stored);
   }
   ++ctx.state.data_generation;
+  if (ctx.defer_log_writes) ctx.state.logs->note_deferred(**log);
   if (ctx.state.flusher) ctx.state.flusher->start_writeback(**log);
 
   // log.flush.interval.messages: flush whenever the log end offset passes a

@@ -174,7 +174,18 @@ void Connection::handle_frames(ByteBuffer& in) {
     if (pending_.size() + (shared_out ? output_->size() : 0) > opts.output_high_water) break;
   }
 
+  // Still in the frame loop for the handler: the frames are still in `in`.
+  const bool answer = server_.handler_.on_frames_handled(*this);
   in_handle_frames_ = false;
+  if (!answer) {
+    if (shared_out) {
+      server_.shared_output_.clear();
+      server_.shared_output_in_use_ = false;
+      output_ = &pending_;
+    }
+    if (&in == &server_.shared_input_) in.clear();
+    return close_now();
+  }
 
   // Keep a partial frame (or frames held back by the high-water mark).
   if (&in == &server_.shared_input_) {

@@ -176,6 +176,8 @@ PartitionLog::PartitionLog(fs::path dir, PartitionLogOptions options)
     : dir_(std::move(dir)), options_(options) {}
 
 PartitionLog::~PartitionLog() {
+  if (Status written = write_deferred(); !written)
+    spdlog::error("{}: deferred appends not written: {}", dir_.string(), written.error().message);
   // Entries not yet written cost the next start-up a longer scan only; a
   // closing log writes them when it can.
   if (segments_.empty()) return;
@@ -721,9 +723,10 @@ void PartitionLog::release_preallocation(Segment& segment) {
 std::optional<WritebackRange> PartitionLog::take_writeback_range(uint64_t min_bytes) {
   if (segments_.empty()) return std::nullopt;
   Segment& active = *segments_.back();
-  // Whole pages: the partial last one is still being appended to.
+  // Whole pages written: the partial last one is still being appended to.
   constexpr uint64_t kPage = 4096;
-  const uint64_t end = active.size / kPage * kPage;
+  const uint64_t written = deferred_pieces_.empty() ? active.size : deferred_at_;
+  const uint64_t end = written / kPage * kPage;
   if (!active.log || end < active.writeback_end + std::max<uint64_t>(min_bytes, 1))
     return std::nullopt;
   WritebackRange range{active.log, active.writeback_end, end - active.writeback_end};
@@ -732,6 +735,7 @@ std::optional<WritebackRange> PartitionLog::take_writeback_range(uint64_t min_by
 }
 
 Status PartitionLog::roll(int64_t new_base_offset) {
+  if (Status written = write_deferred(); !written) return written;
   Segment& old = *segments_.back();
   Status ready = open_for_append(old);
   if (!ready) return ready;
@@ -773,7 +777,9 @@ bool PartitionLog::should_roll_for_time(Segment& segment, int64_t incoming_max_t
 }
 
 Result<AppendResult> PartitionLog::append(Bytes batches, int32_t leader_epoch,
-                                          std::optional<int64_t> log_append_time) {
+                                          std::optional<int64_t> log_append_time,
+                                          AppendWrite when) {
+  if (write_failed_) return Error{dir_.string() + ": an earlier write failed"};
   struct Incoming {
     size_t at;
     size_t size;
@@ -821,7 +827,28 @@ Result<AppendResult> PartitionLog::append(Bytes batches, int32_t leader_epoch,
     if (group_bytes == 0) return {};
     Segment& active = *segments_.back();
     preallocate(active, active.size + group_bytes);
-    Status written = detail::pwrite_all(active.log->fd(), active.size, pieces, active.log_path);
+    Status written;
+    if (when == AppendWrite::deferred && active.allocated_end >= active.size + group_bytes) {
+      // Behind what is deferred already (which ends at active.size), in
+      // order: pieces are each batch's header, then the rest of it.
+      if (deferred_pieces_.empty()) {
+        deferred_file_ = active.log;
+        deferred_at_ = active.size;
+      }
+      for (size_t p = 0; p < pieces.size(); ++p) {
+        if (p % 2 == 1) {
+          deferred_pieces_.push_back(pieces[p]);
+          continue;
+        }
+        auto& header = deferred_headers_.emplace_back();
+        std::copy(pieces[p].begin(), pieces[p].end(), header.begin());
+        deferred_pieces_.emplace_back(header);
+      }
+    } else {
+      written = write_deferred();
+      if (written)
+        written = detail::pwrite_all(active.log->fd(), active.size, pieces, active.log_path);
+    }
     pieces.clear();
     if (!written) {
       // Leave the file as it was: a partial batch would be a torn tail.
@@ -894,6 +921,17 @@ Result<AppendResult> PartitionLog::append(Bytes batches, int32_t leader_epoch,
   return result;
 }
 
+Status PartitionLog::write_deferred() {
+  if (deferred_pieces_.empty()) return {};
+  Status written = detail::pwrite_all(deferred_file_->fd(), deferred_at_, deferred_pieces_,
+                                      deferred_file_->path());
+  deferred_pieces_.clear();
+  deferred_headers_.clear();
+  deferred_file_.reset();
+  if (!written) write_failed_ = true;
+  return written;
+}
+
 Status PartitionLog::flush() {
   if (segments_.empty()) return {};
   auto sync_all = [](const std::vector<std::shared_ptr<const OpenFile>>& files) -> Status {
@@ -917,6 +955,7 @@ Status PartitionLog::flush() {
 }
 
 Result<PartitionLog::FlushSnapshot> PartitionLog::flush_snapshot() {
+  if (Status written = write_deferred(); !written) return written.error();
   FlushSnapshot snapshot;
   snapshot.end_offset = next_offset_;
   if (segments_.empty()) return snapshot;
@@ -964,6 +1003,8 @@ void PartitionLog::mark_indexes_synced(int64_t recovery_point, uint64_t rolls) {
 
 Result<LogReadResult> PartitionLog::read(int64_t fetch_offset, uint64_t max_bytes,
                                          std::optional<int64_t> max_offset) {
+  if (Status written = write_deferred(); !written) return written.error();
+  if (write_failed_) return Error{dir_.string() + ": an earlier write failed"};
   LogReadResult result;
   result.log_start_offset = log_start_offset();
   result.log_end_offset = next_offset_;
@@ -1042,6 +1083,7 @@ Result<LogReadResult> PartitionLog::read(int64_t fetch_offset, uint64_t max_byte
 }
 
 Result<std::optional<int64_t>> PartitionLog::offset_for_timestamp(int64_t timestamp) {
+  if (Status written = write_deferred(); !written) return written.error();
   for (auto& segment_ptr : segments_) {
     Segment& segment = *segment_ptr;
     Status indexed = ensure_index(segment);

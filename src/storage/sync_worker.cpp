@@ -101,6 +101,9 @@ void SyncWorker::run() {
     }
     for (const auto& range : job.writebacks)
       detail::start_writeback(range.file->fd(), range.offset, range.length);
+    // The files are let go here, not by the loop taking the job: closing a
+    // deleted segment's last descriptor frees its blocks.
+    job.writebacks.clear();
     for (const auto& file : job.files) {
       Status synced = detail::sync_data(file->fd(), file->path());
       if (!synced && job.status) job.status = synced;

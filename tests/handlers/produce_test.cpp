@@ -573,6 +573,33 @@ TEST_F(ProduceTest, FlushesGoToTheFlusherAndAcksAllWaitsForThem) {
   state.flusher = nullptr;
 }
 
+// Inside the server's frame loop (defer_log_writes) the appends of several
+// requests wait for PartitionLogs::write_deferred, which the broker calls
+// before answering them; the answers are the same.
+TEST_F(ProduceTest, DeferredAppendsAreWrittenByWriteDeferred) {
+  protocol::RequestHeader header{0, 11, 1, "t"};
+  ApiRegistry registry;
+  auto first = make_batch(2);
+  auto second = make_batch(3);
+  for (const auto* batch : {&first, &second}) {
+    RequestContext ctx{header, registry, state, Clock::now(), Clock::now()};
+    ctx.defer_log_writes = true;
+    auto p = only(handle_produce(ctx, request("foo", 2, *batch, 1), 11));
+    EXPECT_EQ(p.error_code, 0);
+    EXPECT_EQ(p.base_offset, batch == &first ? 0 : 2);
+  }
+  const auto file = dir_ / "foo-2" / "00000000000000000000.log";
+  EXPECT_EQ(std::filesystem::file_size(file), 0u) << "deferred";
+  ASSERT_TRUE(state.logs->write_deferred().ok());
+  EXPECT_EQ(std::filesystem::file_size(file), first.size() + second.size());
+  auto expected = first;
+  expected.insert(expected.end(), second.begin(), second.end());
+  ASSERT_TRUE(storage::set_base_offset(std::span(expected).subspan(first.size()), 2));
+  ASSERT_TRUE(storage::set_partition_leader_epoch(expected, 7));
+  ASSERT_TRUE(storage::set_partition_leader_epoch(std::span(expected).subspan(first.size()), 7));
+  EXPECT_EQ(stored("foo", 2), expected);
+}
+
 TEST_F(ProduceTest, AcksZeroRefusalAsksToCloseTheConnection) {
   protocol::RequestHeader header{0, 11, 1, "t"};
   ApiRegistry registry;

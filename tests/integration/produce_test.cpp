@@ -306,6 +306,70 @@ TEST_F(ProduceIntegrationTest, AcksZeroGivesNoResponseAndTheDataIsThere) {
   EXPECT_EQ(std::vector<uint8_t>(p.records->begin(), p.records->end()), as_stored(batch, 0));
 }
 
+// Requests sent in one write are read and handled together: their appends to
+// a partition go out in one write, made before any of them is answered, and
+// a Fetch among them sees the produces before it. Answered data survives the
+// broker being killed right after (it is in the files, if not yet synced).
+TEST_F(ProduceIntegrationTest, PipelinedProducesAreWrittenBeforeTheyAreAnswered) {
+  RawClient client(broker_->port());
+  std::vector<std::vector<uint8_t>> alpha, beta;
+  std::vector<uint8_t> wire;
+  auto add = [&](const std::vector<uint8_t>& frame) {
+    wire.insert(wire.end(), frame.begin(), frame.end());
+  };
+  alpha.push_back(make_batch(3, "a0"));
+  add(encode_request(produce_request("alpha", 0, alpha.back(), 1), 11, 1));
+  beta.push_back(make_batch(2, "b0"));
+  add(encode_request(produce_request("beta", 0, beta.back(), 1), 11, 2));
+  alpha.push_back(make_batch(4, "a1"));
+  add(encode_request(produce_request("alpha", 0, alpha.back(), 1), 11, 3));
+  add(encode_request(fetch_request("alpha", 0, 0), 16, 4));
+  alpha.push_back(make_batch(1, "a2"));
+  add(encode_request(produce_request("alpha", 0, alpha.back(), 0), 11, 5));  // acks=0
+  beta.push_back(make_batch(5, "b1"));
+  add(encode_request(produce_request("beta", 0, beta.back(), -1), 11, 6));
+  client.send_bytes(wire);
+
+  const std::map<int32_t, int64_t> expected_offsets = {{1, 0}, {2, 0}, {3, 3}, {6, 2}};
+  for (int32_t id : {1, 2, 3, 4, 6}) {
+    auto frame = client.read_frame();
+    ASSERT_TRUE(frame) << "no answer for request " << id;
+    auto split = split_response(*frame, true);
+    ASSERT_EQ(split.correlation_id, id);
+    if (id == 4) {
+      auto resp = decode_response<FetchResponse>(split.body, 16);
+      const auto& p = resp.responses.at(0).partitions.at(0);
+      EXPECT_EQ(p.high_watermark, 7) << "the two produces before it";
+      ASSERT_TRUE(p.records);
+      auto expected = as_stored(alpha[0], 0);
+      auto second = as_stored(alpha[1], 3);
+      expected.insert(expected.end(), second.begin(), second.end());
+      EXPECT_EQ(std::vector<uint8_t>(p.records->begin(), p.records->end()), expected);
+      continue;
+    }
+    auto resp = decode_response<ProduceResponse>(split.body, 11);
+    const auto& p = resp.responses.at(0).partition_responses.at(0);
+    EXPECT_EQ(p.error_code, 0) << id;
+    EXPECT_EQ(p.base_offset, expected_offsets.at(id)) << id;
+  }
+
+  broker_->kill_hard();
+  broker_ = std::make_unique<BrokerProcess>(std::map<std::string, std::string>{}, root_ / "data");
+  RawClient after(broker_->port());
+  auto stored = [](const std::vector<std::vector<uint8_t>>& batches) {
+    std::vector<uint8_t> all;
+    int64_t offset = 0;
+    for (const auto& b : batches) {
+      auto one = as_stored(b, offset);
+      all.insert(all.end(), one.begin(), one.end());
+      offset += storage::RecordBatchHeader::parse(b)->record_count;
+    }
+    return all;
+  };
+  EXPECT_EQ(fetch(after, "alpha", 0).first, stored(alpha));
+  EXPECT_EQ(fetch(after, "beta", 0).first, stored(beta));
+}
+
 TEST_F(ProduceIntegrationTest, ProduceWakesLongPollFetchOnAnotherConnection) {
   RawClient consumer(broker_->port());
   RawClient producer(broker_->port());

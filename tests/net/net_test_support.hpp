@@ -234,6 +234,7 @@ bool wait_for(Pred pred, std::chrono::milliseconds limit = 2000ms) {
 class RecordingHandler : public FrameHandler {
  public:
   std::function<void(Connection&, std::span<const uint8_t>)> respond;
+  std::function<bool(Connection&)> frames_handled;  // on_frames_handled (default: true)
 
   std::atomic<int> opened{0};
   std::atomic<int> closed{0};
@@ -265,6 +266,9 @@ class RecordingHandler : public FrameHandler {
       respond(conn, frame);
     else
       echo(conn, frame);
+  }
+  bool on_frames_handled(Connection& conn) override {
+    return frames_handled ? frames_handled(conn) : true;
   }
   void on_close(Connection& conn) override {
     close_ids.push_back(conn.id());

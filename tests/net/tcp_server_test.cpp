@@ -294,6 +294,66 @@ TEST_F(TcpServerTest, PipelinedFramesAreAllHandledInOrder) {
   EXPECT_EQ(handler_.received, bodies);
 }
 
+// Frames read together stay where on_frame saw them until on_frames_handled,
+// which comes before their answers are written.
+TEST_F(TcpServerTest, FramesReadTogetherStayInMemoryUntilOnFramesHandled) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  std::vector<std::span<const uint8_t>> seen;  // as on_frame saw them
+  bool all_in_loop = true;
+  handler_.respond = [&](Connection& conn, std::span<const uint8_t> frame) {
+    all_in_loop = all_in_loop && conn.in_frame_loop();
+    seen.push_back(frame);
+    RecordingHandler::echo(conn, frame);
+  };
+  int batches = 0;
+  bool intact = true;
+  handler_.frames_handled = [&](Connection& conn) {
+    ++batches;
+    for (size_t i = 0; i < seen.size(); ++i)
+      intact = intact && Bytes(seen[i].begin(), seen[i].end()) == handler_.received[i];
+    // Not written yet: the answers are all in the output.
+    intact = intact && conn.output_queue().size() >= 4 * seen.size();
+    seen.clear();
+    return true;
+  };
+  std::vector<Bytes> bodies;
+  Bytes wire;
+  for (uint32_t i = 0; i < 3; ++i) {
+    bodies.push_back(payload(100, i));
+    append(wire, framed(bodies.back()));
+  }
+  ClientThread client([&] {
+    Client c(port_);
+    ASSERT_TRUE(c.connected());
+    ASSERT_TRUE(c.send_all(wire));  // one write: normally read and handled together
+    for (size_t i = 0; i < bodies.size(); ++i) {
+      auto reply = c.read_frame();
+      ASSERT_TRUE(reply.has_value()) << "reply " << i;
+      EXPECT_EQ(*reply, bodies[i]);
+    }
+  });
+  ASSERT_TRUE(run_until_done(client, 1));
+  EXPECT_TRUE(all_in_loop);
+  EXPECT_TRUE(intact);
+  EXPECT_GE(batches, 1);
+  EXPECT_LE(batches, 3);
+}
+
+TEST_F(TcpServerTest, FalseFromOnFramesHandledClosesWithoutAnswering) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  handler_.frames_handled = [](Connection&) { return false; };
+  ClientThread client([&] {
+    Client c(port_);
+    ASSERT_TRUE(c.connected());
+    ASSERT_TRUE(c.send_all(framed(payload(50, 1))));
+    size_t extra = 0;
+    EXPECT_EQ(c.read_until_closed(&extra), Client::End::kClosed);
+    EXPECT_EQ(extra, 0u) << "no answer";
+  });
+  ASSERT_TRUE(run_until_done(client, 1));
+  EXPECT_EQ(handler_.frames, 1);
+}
+
 // ------------------------------------------------------- frame size limits
 
 ServerOptions limited_options() {

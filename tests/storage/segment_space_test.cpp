@@ -161,5 +161,108 @@ TEST(SegmentSpace, WritebackRangesAreWholePagesOfNewBytesOnceEnoughArrived) {
   EXPECT_GT(after_open->offset, 0u);
 }
 
+// ---- deferred appends
+
+// Appends deferred by the caller stay out of the file until write_deferred
+// (or anything that needs the file): several appends then go out in one write.
+TEST(DeferredAppends, ReachTheFileWithWriteDeferredInOrder) {
+  test::TempDir dir;
+  auto log = new_log(dir, PartitionLogOptions{});
+  ASSERT_TRUE(log);
+  const fs::path file = dir.path() / "t-0" / segment_file_name(0, ".log");
+  std::vector<ByteVec> batches;
+  for (int i = 0; i < 3; ++i) batches.push_back(test::make_batch(0, 2, 1700000000000 + i, 100));
+  ASSERT_TRUE(log->append(batches[0]).ok());  // written now
+  const uint64_t first = batches[0].size();
+  for (int i = 1; i < 3; ++i) {
+    auto appended =
+        log->append(batches[static_cast<size_t>(i)], -1, std::nullopt, AppendWrite::deferred);
+    ASSERT_TRUE(appended.ok()) << appended.error().message;
+    EXPECT_EQ(appended->first_offset, 2 * i);
+  }
+  EXPECT_TRUE(log->has_deferred_writes());
+  EXPECT_EQ(log->log_end_offset(), 6);
+  EXPECT_EQ(fs::file_size(file), first) << "not written yet";
+  EXPECT_FALSE(log->take_writeback_range(1).has_value()) << "nothing past the written bytes";
+
+  ASSERT_TRUE(log->write_deferred().ok());
+  EXPECT_FALSE(log->has_deferred_writes());
+  const ByteVec stored = test::read_whole_file(file);
+  ASSERT_EQ(stored.size(), first + batches[1].size() + batches[2].size());
+  for (int64_t offset = 0; offset < 6; ++offset) {
+    auto read = log->read(offset, 1);
+    ASSERT_TRUE(read.ok());
+    EXPECT_EQ(read->first_batch_base_offset, offset / 2 * 2);
+  }
+}
+
+TEST(DeferredAppends, AReadARollAFlushOrClosingWritesThemFirst) {
+  test::TempDir dir;
+  PartitionLogOptions options;
+  options.segment_bytes = 600;
+  auto log = new_log(dir, options);
+  ASSERT_TRUE(log);
+  ByteVec batch = test::make_batch(0, 2, 1700000000000, 100);
+  auto defer = [&] {
+    ASSERT_TRUE(log->append(batch, -1, std::nullopt, AppendWrite::deferred).ok());
+  };
+  defer();
+  auto read = log->read(0, 1 << 20);  // a read needs the bytes
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->length, batch.size());
+  EXPECT_FALSE(log->has_deferred_writes());
+
+  defer();
+  auto snapshot = log->flush_snapshot();  // so does a flush
+  ASSERT_TRUE(snapshot.ok());
+  EXPECT_FALSE(log->has_deferred_writes());
+
+  // A roll writes the old segment's before starting the next.
+  while (log->segment_count() == 1) defer();
+  for (int64_t offset = 0; offset < log->log_end_offset(); ++offset)
+    ASSERT_EQ(log->read(offset, 1)->first_batch_base_offset, offset / 2 * 2) << offset;
+
+  defer();
+  const int64_t end = log->log_end_offset();
+  log.reset();  // closing writes them
+  auto reopened = PartitionLog::open(dir.path() / "t-0", options);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  EXPECT_EQ((*reopened)->log_end_offset(), end);
+}
+
+TEST(DeferredAppends, AreWrittenAtOnceWhereNoSpaceIsReserved) {
+  test::TempDir dir;
+  PartitionLogOptions options;
+  options.preallocate_bytes = 0;
+  auto log = new_log(dir, options);
+  ASSERT_TRUE(log);
+  ByteVec batch = test::make_batch(0, 2, 1700000000000, 100);
+  ASSERT_TRUE(log->append(batch, -1, std::nullopt, AppendWrite::deferred).ok());
+  EXPECT_FALSE(log->has_deferred_writes()) << "a later write could fail for lack of room";
+  EXPECT_EQ(fs::file_size(dir.path() / "t-0" / segment_file_name(0, ".log")), batch.size());
+}
+
+// A deferred write that fails (the segment's descriptor turned into a pipe's
+// read end) is reported, and the log refuses appends and reads from then on:
+// its file no longer holds what it says.
+TEST(DeferredAppends, AFailedWriteIsReportedAndTheLogRefusesFurtherWork) {
+  test::TempDir dir;
+  auto log = new_log(dir, PartitionLogOptions{});
+  ASSERT_TRUE(log);
+  ByteVec batch = test::make_batch(0, 2, 1700000000000, 100);
+  ASSERT_TRUE(log->append(batch).ok());
+  auto read = log->read(0, 1);
+  ASSERT_TRUE(read.ok());
+  ASSERT_TRUE(log->append(batch, -1, std::nullopt, AppendWrite::deferred).ok());
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  ASSERT_GE(::dup2(pipe_fds[0], read->file->fd()), 0);
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
+  EXPECT_FALSE(log->write_deferred().ok());
+  EXPECT_FALSE(log->append(batch).ok());
+  EXPECT_FALSE(log->read(0, 1).ok());
+}
+
 }  // namespace
 }  // namespace kb::storage

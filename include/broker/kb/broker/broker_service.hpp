@@ -45,6 +45,7 @@ class BrokerService final : public net::FrameHandler {
   ~BrokerService() override;
 
   void on_frame(net::Connection& conn, std::span<const uint8_t> frame) override;
+  bool on_frames_handled(net::Connection& conn) override;
   void on_close(net::Connection& conn) override;
 
   // Shutdown: answer every waiting request now.

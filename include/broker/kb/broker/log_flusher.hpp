@@ -60,6 +60,8 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
     on_disk_failure_ = std::move(handler);
   }
   bool disk_failed() const { return disk_failed_; }
+  // A write to a log failed: the same as a failed sync.
+  void report_disk_failure(const std::string& what) { fail(what); }
 
   // Shutdown: submits what is pending and waits until every flush is done.
   void finish();

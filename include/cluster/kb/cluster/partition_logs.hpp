@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "kb/storage/offset_checkpoint.hpp"
 #include "kb/storage/partition_log.hpp"
@@ -63,6 +64,13 @@ class PartitionLogs {
 
   // Forgets an open log (the topic was deleted).
   void close(std::string_view topic, int32_t partition);
+
+  // Logs appended to with AppendWrite::deferred, until write_deferred()
+  // writes them all (before the appends are answered).
+  void note_deferred(storage::PartitionLog& log) {
+    if (log.has_deferred_writes()) deferred_.push_back(&log);
+  }
+  storage::Status write_deferred();
   size_t open_count() const { return open_.size(); }
   // The open log, or nullptr (never opens one).
   storage::PartitionLog* find_open(std::string_view topic, int32_t partition) const;
@@ -91,6 +99,7 @@ class PartitionLogs {
   OptionsOverride override_;
   storage::OffsetCheckpoint log_start_offsets_;
   std::map<Key, std::unique_ptr<storage::PartitionLog>, std::less<>> open_;
+  std::vector<storage::PartitionLog*> deferred_;  // open logs (close() removes theirs)
   bool clean_shutdown_ = false;
   storage::OffsetCheckpoint recovery_points_;
 };

@@ -65,6 +65,10 @@ struct RequestContext {
   uint64_t connection_id = 0;
   std::string_view client_host{};  // the peer's address, as Kafka reports it ("/127.0.0.1")
   group::GroupCoordinator* groups = nullptr;  // null: no group coordinator
+  // The request's bytes outlive the handler until the broker writes deferred
+  // appends (PartitionLogs::write_deferred) before answering: Produce may
+  // then join its appends to a partition with the next requests' in one write.
+  bool defer_log_writes = false;
 };
 
 enum class DispatchResult {

@@ -79,6 +79,11 @@ class Connection final : public IoHandler {
   void resume();
   bool held() const { return held_; }
 
+  // Inside the server's frame loop: the frame being handled, and those
+  // handled before it in the same loop, stay in memory until
+  // FrameHandler::on_frames_handled() returns.
+  bool in_frame_loop() const { return in_handle_frames_; }
+
   void on_io(uint32_t events) override;
 
  private:
@@ -125,8 +130,13 @@ class FrameHandler {
  public:
   virtual ~FrameHandler() = default;
   virtual void on_open(Connection& /*conn*/) {}
-  // frame excludes the 4-byte size prefix and is only valid during the call.
+  // frame excludes the 4-byte size prefix. It is valid during the call, and
+  // when conn.in_frame_loop(), until on_frames_handled.
   virtual void on_frame(Connection& conn, std::span<const uint8_t> frame) = 0;
+  // After the frames read together were handled (on_frame each), before
+  // their responses are written: the last moment their bytes are there.
+  // false: the connection closes at once, nothing of the output is sent.
+  virtual bool on_frames_handled(Connection& /*conn*/) { return true; }
   virtual void on_close(Connection& /*conn*/) {}
 };
 

@@ -17,7 +17,9 @@
 //
 // Not thread-safe: one owner (the partition's event loop) calls everything.
 
+#include <array>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -27,6 +29,7 @@
 #include <vector>
 
 #include "kb/base/file_range.hpp"
+#include "kb/storage/record_batch.hpp"
 #include "kb/storage/result.hpp"
 #include "kb/storage/segment_index.hpp"
 #include "kb/wire/uuid.hpp"
@@ -127,6 +130,16 @@ struct LogReadResult {
   Result<std::vector<uint8_t>> read_bytes() const;
 };
 
+// When append() writes to the file.
+enum class AppendWrite : uint8_t {
+  now,
+  // Possibly later, with the next write_deferred() (or anything else that
+  // needs the file as the log says it is: a read, a flush, a roll, closing),
+  // so that the appends of several requests go out in one write. The caller
+  // keeps the appended bytes as they are until then.
+  deferred,
+};
+
 struct AppendResult {
   int64_t first_offset = 0;  // base offset given to the first batch
   int64_t last_offset = 0;   // last offset of the last batch
@@ -179,8 +192,17 @@ class PartitionLog {
   // is not modified. Batches are checked first (structure, and CRC unless
   // disabled); on any problem nothing is written. Rolls to a new segment when
   // the active one would exceed segment_bytes.
+  // With AppendWrite::deferred the write may wait, but only where the
+  // segment's space is already reserved (preallocate_bytes): it cannot fail
+  // for lack of room later.
   Result<AppendResult> append(std::span<const uint8_t> batches, int32_t leader_epoch = -1,
-                              std::optional<int64_t> log_append_time = std::nullopt);
+                              std::optional<int64_t> log_append_time = std::nullopt,
+                              AppendWrite when = AppendWrite::now);
+  // Writes what deferred appends left unwritten, in one write. A failure
+  // leaves the log refusing appends and reads (its files no longer match
+  // it); the broker treats it as a failed log directory.
+  Status write_deferred();
+  bool has_deferred_writes() const { return !deferred_pieces_.empty(); }
 
   // Deletes the oldest segment and its index files (never the active one):
   // the log then starts at the next segment's base offset. Reads already
@@ -304,6 +326,13 @@ class PartitionLog {
   std::vector<RolledIndexes> rolled_unsynced_indexes_;
   uint64_t rolls_ = 0;
   bool preallocation_failed_ = false;  // the file system refused once: not tried again
+  // Deferred appends: the pieces to write at deferred_at_ of deferred_file_
+  // (the stamped headers kept here, the rest still the caller's bytes).
+  std::shared_ptr<const OpenFile> deferred_file_;
+  uint64_t deferred_at_ = 0;
+  std::vector<std::span<const uint8_t>> deferred_pieces_;
+  std::deque<std::array<uint8_t, batch_layout::kHeaderSize>> deferred_headers_;  // stable addresses
+  bool write_failed_ = false;
 };
 
 }  // namespace kb::storage
