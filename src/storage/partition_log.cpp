@@ -696,7 +696,7 @@ Status PartitionLog::write_pending_index_entries(Segment& segment) {
 void PartitionLog::preallocate(Segment& segment, uint64_t end) {
   if (options_.preallocate_bytes == 0 || preallocation_failed_ || end <= segment.allocated_end)
     return;
-  constexpr uint64_t kMinChunk = 256 * 1024;
+  constexpr uint64_t kMinChunk = uint64_t{256} * 1024;
   const uint64_t from = std::max(segment.allocated_end, segment.size);
   const uint64_t chunk = std::min(options_.preallocate_bytes, std::max(kMinChunk, segment.size));
   const uint64_t target = std::max(end, std::min(from + chunk, options_.segment_bytes));
