@@ -1,8 +1,9 @@
 #pragma once
 
 // Shared by the fuzz targets and the seed generator: a temporary directory
-// that removes itself, and the list of every request message the protocol
-// layer defines (so each can be decoded at each of its versions).
+// that removes itself, and the list of every request message the broker
+// serves (so each can be decoded at each of its versions), checked against
+// the broker's registry.
 
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
@@ -10,21 +11,27 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <tuple>
 
+#include "kb/handlers/api_registry.hpp"
+#include "kb/protocol/messages/alter_configs.hpp"
 #include "kb/protocol/messages/api_versions.hpp"
 #include "kb/protocol/messages/create_partitions.hpp"
 #include "kb/protocol/messages/create_topics.hpp"
 #include "kb/protocol/messages/delete_groups.hpp"
 #include "kb/protocol/messages/delete_topics.hpp"
+#include "kb/protocol/messages/describe_cluster.hpp"
+#include "kb/protocol/messages/describe_configs.hpp"
 #include "kb/protocol/messages/describe_groups.hpp"
 #include "kb/protocol/messages/describe_topic_partitions.hpp"
 #include "kb/protocol/messages/fetch.hpp"
 #include "kb/protocol/messages/find_coordinator.hpp"
 #include "kb/protocol/messages/heartbeat.hpp"
+#include "kb/protocol/messages/incremental_alter_configs.hpp"
 #include "kb/protocol/messages/init_producer_id.hpp"
 #include "kb/protocol/messages/join_group.hpp"
 #include "kb/protocol/messages/leave_group.hpp"
@@ -48,12 +55,38 @@ using AllRequests = std::tuple<
     protocol::ListGroupsRequest, protocol::ApiVersionsRequest, protocol::CreateTopicsRequest,
     protocol::DeleteTopicsRequest, protocol::InitProducerIdRequest,
     protocol::CreatePartitionsRequest, protocol::DescribeTopicPartitionsRequest,
-    protocol::DeleteGroupsRequest, protocol::OffsetDeleteRequest>;
+    protocol::DeleteGroupsRequest, protocol::OffsetDeleteRequest, protocol::DescribeConfigsRequest,
+    protocol::AlterConfigsRequest, protocol::IncrementalAlterConfigsRequest,
+    protocol::DescribeClusterRequest>;
 
 // Calls f(Request{}) for the request type of every api key.
 template <class F>
 void for_each_request(F&& f) {
   std::apply([&](auto... requests) { (f(requests), ...); }, AllRequests{});
+}
+
+// What keeps AllRequests from matching the APIs `registry` serves (an api key
+// served but not listed, listed twice or not served, or served at versions its
+// message does not define); empty when they match. A fuzzer that missed an
+// API would pass without ever decoding it.
+inline std::string request_list_mismatch(const handlers::ApiRegistry& registry) {
+  std::string problems;
+  std::set<int16_t> listed;
+  for_each_request([&]<class Request>(const Request&) {
+    const auto key = static_cast<int16_t>(Request::kApiKey);
+    const handlers::ApiEntry* entry = registry.find(key);
+    if (!listed.insert(key).second)
+      problems += "api key " + std::to_string(key) + " is listed twice; ";
+    else if (entry == nullptr)
+      problems += "api key " + std::to_string(key) + " is listed but not served; ";
+    else if (entry->versions.min < Request::kVersions.min ||
+             entry->versions.max > Request::kVersions.max)
+      problems += std::string(entry->name) + " is served at versions its message lacks; ";
+  });
+  for (const handlers::ApiEntry& entry : registry.entries())
+    if (!listed.contains(static_cast<int16_t>(entry.key)))
+      problems += std::string(entry.name) + " is served but not in AllRequests; ";
+  return problems;
 }
 
 class TempDir {

@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <span>
+#include <string>
 
 #include "fuzz_support.hpp"
 #include "kb/broker/broker_service.hpp"
@@ -36,6 +38,13 @@ struct FuzzBroker {
   uint64_t inputs = 0;
 
   FuzzBroker() {
+    // Every served API has seeds and is decoded by the message fuzzer only if
+    // it is in AllRequests.
+    if (std::string mismatch = fuzz::request_list_mismatch(registry); !mismatch.empty()) {
+      std::fprintf(stderr, "fuzz::AllRequests does not match the broker's registry: %s\n",
+                   mismatch.c_str());
+      std::abort();
+    }
     cluster::LogDirOptions options;
     options.log_dir = dir.path() / "data";
     options.partition_options.segment_bytes = 1024 * 1024;

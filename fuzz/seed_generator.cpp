@@ -9,13 +9,17 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
 #include "../tests/support/kafka_log_dir_writer.hpp"
 #include "fuzz_support.hpp"
 #include "kb/base/byte_buffer.hpp"
+#include "kb/cluster/config_catalog.hpp"
+#include "kb/cluster/topic_configs.hpp"
 #include "kb/protocol/header.hpp"
 #include "kb/storage/metadata_log.hpp"
 #include "kb/storage/record_batch.hpp"
@@ -42,9 +46,18 @@ Bytes sample_batch(int records) {
   return builder.build();
 }
 
-// A request with something in it where the API has a topic list, else the defaults.
+// The config resources the config APIs name: the fuzz broker's topic and the
+// broker itself (node id 1).
+constexpr std::string_view kBrokerId = "1";
+constexpr std::string_view kUnknownConfig = "no.such.config";
+
+// A request with something in it where the API has a topic or resource list,
+// else the defaults. `version` varies the config APIs' seeds: odd versions
+// only validate, and name an unknown config (so the check runs before any
+// change), even versions change the topic's configs.
 template <class Request>
-Request sample_request(const Bytes& records) {
+Request sample_request(const Bytes& records, int16_t version) {
+  const bool odd = version % 2 != 0;
   Request r{};
   if constexpr (std::is_same_v<Request, protocol::ProduceRequest>) {
     r.acks = -1;
@@ -75,6 +88,43 @@ Request sample_request(const Bytes& records) {
   } else if constexpr (std::is_same_v<Request, protocol::OffsetDeleteRequest>) {
     r.group_id = "fuzz-group";
     r.topics.push_back({kTopic, {{0}, {1}}});
+  } else if constexpr (std::is_same_v<Request, protocol::DescribeConfigsRequest>) {
+    const std::vector<std::string_view> topic_keys = {"retention.ms", "cleanup.policy",
+                                                      kUnknownConfig};
+    const std::vector<std::string_view> broker_keys = {"log.retention.hours", "num.partitions",
+                                                       kUnknownConfig};
+    // A null key list asks for every config of the resource.
+    r.resources.push_back(
+        {cluster::kTopicResource, kTopic, odd ? std::optional(topic_keys) : std::nullopt});
+    r.resources.push_back(
+        {cluster::kBrokerResource, kBrokerId, odd ? std::nullopt : std::optional(broker_keys)});
+    r.include_synonyms = true;
+    r.include_documentation = true;
+  } else if constexpr (std::is_same_v<Request, protocol::AlterConfigsRequest>) {
+    auto& topic = r.resources.emplace_back();
+    topic.resource_type = cluster::kTopicResource;
+    topic.resource_name = kTopic;
+    topic.configs = {{"retention.ms", "3600000"},
+                     {"cleanup.policy", "compact,delete"},
+                     {"segment.ms", std::nullopt}};  // null: back to the default
+    if (odd) topic.configs.push_back({kUnknownConfig, "1"});
+    r.resources.push_back({cluster::kBrokerResource, kBrokerId, {{"log.retention.hours", "24"}}});
+    r.validate_only = odd;
+  } else if constexpr (std::is_same_v<Request, protocol::IncrementalAlterConfigsRequest>) {
+    using Op = cluster::ConfigOp;
+    auto op = [](Op o) { return static_cast<int8_t>(o); };
+    auto& topic = r.resources.emplace_back();
+    topic.resource_type = cluster::kTopicResource;
+    topic.resource_name = kTopic;
+    topic.configs = {{"retention.ms", op(Op::kSet), "86400000"},
+                     {"cleanup.policy", op(odd ? Op::kSubtract : Op::kAppend), "compact"},
+                     {"segment.ms", op(Op::kDelete), std::nullopt}};
+    if (odd) topic.configs.push_back({kUnknownConfig, op(Op::kSet), "1"});
+    r.resources.push_back(
+        {cluster::kBrokerResource, kBrokerId, {{"log.retention.hours", op(Op::kSet), "24"}}});
+    r.validate_only = odd;
+  } else if constexpr (std::is_same_v<Request, protocol::DescribeClusterRequest>) {
+    r.include_cluster_authorized_operations = true;
   } else if constexpr (std::is_same_v<Request, protocol::ApiVersionsRequest>) {
     r.client_software_name = "kb-fuzz";
     r.client_software_version = "1.0";
@@ -119,6 +169,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path corpus = argv[1];
+  // A seed for every API the broker serves, and only those.
+  if (std::string mismatch = fuzz::request_list_mismatch(handlers::make_broker_registry());
+      !mismatch.empty()) {
+    std::fprintf(stderr, "fuzz::AllRequests does not match the broker's registry: %s\n",
+                 mismatch.c_str());
+    return 1;
+  }
   for (const char* target : {"request", "message", "frame", "record_batch", "metadata_log",
                              "segment_recovery", "properties"})
     fs::create_directories(corpus / target);
@@ -129,7 +186,7 @@ int main(int argc, char** argv) {
   Bytes metadata_frame;
   fuzz::for_each_request([&]<class Request>(const Request&) {
     for (int16_t v = Request::kVersions.min; v <= Request::kVersions.max; ++v) {
-      Bytes frame = request_frame(sample_request<Request>(batch), v);
+      Bytes frame = request_frame(sample_request<Request>(batch, v), v);
       const std::string name =
           "api" + std::to_string(static_cast<int>(Request::kApiKey)) + "-v" + std::to_string(v);
       write(corpus / "request" / name, frame);

@@ -4,7 +4,8 @@
 #   scripts/fuzz.sh              30 s per target
 #   scripts/fuzz.sh 600          10 minutes per target
 #   scripts/fuzz.sh 30 request   only the named targets
-#   scripts/fuzz.sh --seeds      regenerate fuzz/corpus with the project's encoders
+#   scripts/fuzz.sh --seeds      regenerate fuzz/corpus with the project's encoders (keeping
+#                                the regression-* reproducers)
 #   scripts/fuzz.sh --coverage   line coverage of src/ by each target's corpus (the seeds plus
 #                                what the last run found, build/fuzz/corpus), via llvm-cov
 # A crash, sanitizer report, timeout (a hang) or an allocation over the bounds
@@ -24,7 +25,8 @@ CC=clang CXX=clang++ cmake -G Ninja -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -D
 cmake --build "$build" -j "$jobs"
 
 if [ "${1:-}" = "--seeds" ]; then
-  rm -rf fuzz/corpus
+  # Reproducers of fixed bugs (regression-*) are kept: no encoder writes them.
+  [ -d fuzz/corpus ] && find fuzz/corpus -type f ! -name 'regression-*' -delete
   "$build"/fuzz/fuzz_seed_generator fuzz/corpus
   exit 0
 fi
