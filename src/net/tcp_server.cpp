@@ -29,6 +29,8 @@ constexpr auto kLingerTime = std::chrono::milliseconds(1000);
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
 // The largest partial-frame buffer kept for reuse (TcpServer::spare_input_).
 constexpr size_t kMaxSpareInputBytes = size_t{16} * 1024 * 1024;
+// One read while a frame larger than read_chunk is arriving.
+constexpr size_t kLargeFrameRead = size_t{1024} * 1024;
 
 uint32_t read_be32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
@@ -109,14 +111,16 @@ void Connection::discard_input() {
 
 void Connection::read_input() {
   // Read into the shared buffer unless a partial frame is waiting here; then
-  // append to it, taking as much as the frame still needs (up to 1 MiB).
+  // append to it. For a frame larger than a chunk, up to 1 MiB at once: the
+  // rest of it in few calls, and the frames queued behind it with it, so that
+  // they are handled (and their appends written) together.
   const size_t chunk = server_.options_.read_chunk;
   ByteBuffer& in = input_.empty() ? server_.shared_input_ : input_;
   size_t want = chunk;
   if (!input_.empty() && input_.size() >= 4) {
     size_t frame_total = size_t{read_be32(input_.data())} + 4;
-    if (frame_total > input_.size())
-      want = std::max(chunk, std::min<size_t>(frame_total - input_.size(), size_t{1024} * 1024));
+    if (frame_total > input_.size() && frame_total > chunk)
+      want = std::max(chunk, kLargeFrameRead);
   }
   ssize_t n = ::recv(fd_, in.prepare(want), want, 0);
   if (n == 0) {
