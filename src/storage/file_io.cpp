@@ -160,7 +160,8 @@ Result<std::string> read_text_file(const std::filesystem::path& path) {
   return std::string(bytes->begin(), bytes->end());
 }
 
-Status write_file_atomically(const std::filesystem::path& path, std::string_view content) {
+Status write_file_atomically(const std::filesystem::path& path, std::string_view content,
+                             bool sync_parent) {
   std::filesystem::path tmp = path;
   tmp += ".tmp";
   {
@@ -174,6 +175,7 @@ Status write_file_atomically(const std::filesystem::path& path, std::string_view
     if (::fsync(handle->get()) != 0) return io_error("cannot sync", tmp, errno);
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) return io_error("cannot rename onto", path, errno);
+  if (!sync_parent) return {};
   return sync_directory(path.parent_path().empty() ? std::filesystem::path(".")
                                                    : path.parent_path());
 }

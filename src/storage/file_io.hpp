@@ -78,8 +78,10 @@ Status sync_directory(const std::filesystem::path& dir);
 Result<std::vector<uint8_t>> read_file_bytes(const std::filesystem::path& path);
 Result<std::string> read_text_file(const std::filesystem::path& path);
 // Writes to <path>.tmp, syncs it, renames it over `path` and syncs the
-// directory, so readers see the old or the new content, never a mix.
-Status write_file_atomically(const std::filesystem::path& path, std::string_view content);
+// directory (unless the caller syncs it later, once for several files), so
+// readers see the old or the new content, never a mix.
+Status write_file_atomically(const std::filesystem::path& path, std::string_view content,
+                             bool sync_parent = true);
 
 // The 20-digit zero-padded offset Kafka uses in segment file names.
 std::string offset_file_stem(int64_t offset);

@@ -288,37 +288,39 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::create(const fs::path& log_d
   return open(dir, options);
 }
 
+namespace {
+
+// partition.metadata of `dir`, or nullopt when there is none.
+Result<std::optional<PartitionMetadata>> read_partition_metadata(const fs::path& dir) {
+  const fs::path path = dir / kPartitionMetadataFile;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::optional<PartitionMetadata>();
+  auto text = detail::read_text_file(path);
+  if (!text) return text.error();
+  auto metadata = parse_partition_metadata(*text);
+  if (!metadata) return Error{fmt::format("{}: {}", path.string(), metadata.error().message)};
+  return std::optional<PartitionMetadata>(*metadata);
+}
+
+}  // namespace
+
 Status PartitionLog::create_files(const fs::path& log_dir, std::string_view topic,
                                   int32_t partition, const Uuid& topic_id) {
   const fs::path dir = log_dir / partition_dir_name(topic, partition);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Error{fmt::format("cannot create {}: {}", dir.string(), ec.message())};
-  const fs::path metadata_path = dir / kPartitionMetadataFile;
-  if (fs::exists(metadata_path, ec)) {
-    auto text = detail::read_text_file(metadata_path);
-    if (!text) return text.error();
-    auto metadata = parse_partition_metadata(*text);
-    if (!metadata)
-      return Error{fmt::format("{}: {}", metadata_path.string(), metadata.error().message)};
-    if (metadata->topic_id != topic_id)
-      return Error{fmt::format("{} holds topic id {}, not {}", dir.string(),
-                               metadata->topic_id.to_base64(), topic_id.to_base64())};
-  } else {
-    // Written to a synced temporary file and renamed: a crash leaves the
-    // whole file or none, never a torn one.
-    std::filesystem::path tmp = metadata_path;
-    tmp += ".tmp";
-    const std::string text = format_partition_metadata({0, topic_id});
-    auto handle = FileHandle::open(tmp, O_WRONLY | O_CREAT | O_TRUNC);
-    if (!handle) return handle.error();
-    Status written = detail::pwrite_all(
-        handle->get(), 0,
-        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()), tmp);
+  auto existing = read_partition_metadata(dir);
+  if (!existing) return existing.error();
+  if (*existing && (*existing)->topic_id != topic_id)
+    return Error{fmt::format("{} holds topic id {}, not {}", dir.string(),
+                             (*existing)->topic_id.to_base64(), topic_id.to_base64())};
+  if (!*existing) {
+    // A crash leaves the whole file or none, never a torn one; the directory
+    // is synced below.
+    Status written = detail::write_file_atomically(dir / kPartitionMetadataFile,
+                                                   format_partition_metadata({0, topic_id}), false);
     if (!written) return written;
-    if (Status synced = detail::sync_data(handle->get(), tmp); !synced) return synced;
-    if (::rename(tmp.c_str(), metadata_path.c_str()) != 0)
-      return detail::io_error("cannot rename onto", metadata_path, errno);
   }
   bool has_segment = false;
   for (const auto& entry : fs::directory_iterator(dir, ec))
@@ -350,15 +352,9 @@ Status PartitionLog::load(const RecoveryHint& hint) {
   }
   std::sort(bases.begin(), bases.end());
 
-  const fs::path metadata_path = dir_ / kPartitionMetadataFile;
-  if (fs::exists(metadata_path, ec)) {
-    auto text = detail::read_text_file(metadata_path);
-    if (!text) return text.error();
-    auto metadata = parse_partition_metadata(*text);
-    if (!metadata)
-      return Error{fmt::format("{}: {}", metadata_path.string(), metadata.error().message)};
-    topic_id_ = metadata->topic_id;
-  }
+  auto metadata = read_partition_metadata(dir_);
+  if (!metadata) return metadata.error();
+  if (*metadata) topic_id_ = (*metadata)->topic_id;
 
   for (int64_t base : bases) {
     auto segment = std::make_unique<Segment>(dir_, base, options_.index_interval_bytes);

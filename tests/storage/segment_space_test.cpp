@@ -46,6 +46,16 @@ std::unique_ptr<PartitionLog> new_log(const test::TempDir& dir, PartitionLogOpti
   return log.ok() ? std::move(log.value()) : nullptr;
 }
 
+// Closes `log` and opens its directory again: the log ends where it did.
+void expect_reopens_at_the_same_end(std::unique_ptr<PartitionLog>& log, const test::TempDir& dir,
+                                    const PartitionLogOptions& options) {
+  const int64_t end = log->log_end_offset();
+  log.reset();
+  auto reopened = PartitionLog::open(dir.path() / "t-0", options);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  EXPECT_EQ((*reopened)->log_end_offset(), end);
+}
+
 TEST(SegmentSpace, ActiveSegmentReservesSpaceAheadAndARollGivesTheRestBack) {
   test::TempDir dir;
   if (!can_preallocate(dir.path())) GTEST_SKIP() << "no fallocate on this file system";
@@ -86,11 +96,7 @@ TEST(SegmentSpace, ActiveSegmentReservesSpaceAheadAndARollGivesTheRestBack) {
 
   // Reopened, the log ends where the batches end (the reserved space holds
   // no batches).
-  const int64_t end = log->log_end_offset();
-  log.reset();
-  auto reopened = PartitionLog::open(dir.path() / "t-0", options);
-  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
-  EXPECT_EQ((*reopened)->log_end_offset(), end);
+  expect_reopens_at_the_same_end(log, dir, options);
 }
 
 TEST(SegmentSpace, NoPreallocationWhenTurnedOff) {
@@ -223,11 +229,7 @@ TEST(DeferredAppends, AReadARollAFlushOrClosingWritesThemFirst) {
     ASSERT_EQ(log->read(offset, 1)->first_batch_base_offset, offset / 2 * 2) << offset;
 
   defer();
-  const int64_t end = log->log_end_offset();
-  log.reset();  // closing writes them
-  auto reopened = PartitionLog::open(dir.path() / "t-0", options);
-  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
-  EXPECT_EQ((*reopened)->log_end_offset(), end);
+  expect_reopens_at_the_same_end(log, dir, options);  // closing writes them
 }
 
 TEST(DeferredAppends, AreWrittenAtOnceWhereNoSpaceIsReserved) {
