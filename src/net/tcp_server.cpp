@@ -119,8 +119,7 @@ void Connection::read_input() {
   size_t want = chunk;
   if (!input_.empty() && input_.size() >= 4) {
     size_t frame_total = size_t{read_be32(input_.data())} + 4;
-    if (frame_total > input_.size() && frame_total > chunk)
-      want = std::max(chunk, kLargeFrameRead);
+    if (frame_total > input_.size() && frame_total > chunk) want = std::max(chunk, kLargeFrameRead);
   }
   ssize_t n = ::recv(fd_, in.prepare(want), want, 0);
   if (n == 0) {
