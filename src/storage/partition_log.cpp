@@ -216,11 +216,17 @@ uint64_t PartitionLog::size_bytes() const {
 }
 
 Result<int64_t> PartitionLog::largest_timestamp(Segment& segment) {
-  if (Status indexed = ensure_index(segment); !indexed) return indexed.error();
-  // Time index entries hold the largest timestamp so far, and a rolled
-  // segment's last entry is its max timestamp.
-  if (!segment.time_index.empty() && segment.time_index.back().timestamp >= 0)
-    return segment.time_index.back().timestamp;
+  if (&segment == segments_.back().get()) {
+    // The active segment's time index may lag its newest batches.
+    if (segment.index_builder.max_timestamp().timestamp >= 0)
+      return segment.index_builder.max_timestamp().timestamp;
+  } else {
+    if (Status indexed = ensure_index(segment); !indexed) return indexed.error();
+    // Time index entries hold the largest timestamp so far, and a rolled
+    // segment's last entry is its max timestamp.
+    if (!segment.time_index.empty() && segment.time_index.back().timestamp >= 0)
+      return segment.time_index.back().timestamp;
+  }
   struct stat st {};
   if (::stat(segment.log_path.c_str(), &st) != 0)
     return Error{fmt::format("cannot stat {}: {}", segment.log_path.string(),
@@ -231,19 +237,28 @@ Result<int64_t> PartitionLog::largest_timestamp(Segment& segment) {
 Result<size_t> PartitionLog::delete_expired_segments(const RetentionLimits& limits,
                                                      int64_t now_ms) {
   size_t deleted = 0;
-  while (limits.retention_ms >= 0 && segments_.size() > 1) {
+  // An empty active segment is never deleted; a full one is, after a roll.
+  auto deletable = [&] { return segments_.size() > 1 || segments_.front()->size > 0; };
+  auto delete_oldest = [&]() -> Status {
+    if (segments_.size() == 1) {
+      Status rolled = roll(next_offset_);
+      if (!rolled) return rolled;
+    }
+    return delete_oldest_segment();
+  };
+  while (limits.retention_ms >= 0 && !segments_.empty() && deletable()) {
     auto largest = largest_timestamp(*segments_.front());
     if (!largest) return largest.error();
     if (now_ms - *largest <= limits.retention_ms) break;
-    if (Status removed = delete_oldest_segment(); !removed) return removed.error();
+    if (Status removed = delete_oldest(); !removed) return removed.error();
     ++deleted;
   }
   if (limits.retention_bytes >= 0) {
     auto size = static_cast<int64_t>(size_bytes());
-    while (segments_.size() > 1 &&
+    while (!segments_.empty() && deletable() &&
            size - static_cast<int64_t>(segments_.front()->size) >= limits.retention_bytes) {
       size -= static_cast<int64_t>(segments_.front()->size);
-      if (Status removed = delete_oldest_segment(); !removed) return removed.error();
+      if (Status removed = delete_oldest(); !removed) return removed.error();
       ++deleted;
     }
   }

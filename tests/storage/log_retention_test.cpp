@@ -87,21 +87,47 @@ TEST(LogRetention, ByTimeDeletesSegmentsWhoseLargestTimestampIsTooOld) {
   EXPECT_EQ(at_start->first_batch_base_offset, 12);
 }
 
-TEST(LogRetention, ByTimeNeverDeletesTheActiveSegment) {
+// As in Kafka: an expired active segment goes too, after a new, empty one is
+// rolled; the log then starts where it ends, and an empty active segment is
+// never deleted.
+TEST(LogRetention, ByTimeTheExpiredActiveSegmentGoesAfterARoll) {
   RetentionLog r;
   Limits limits;
   limits.retention_ms = 0;
   auto deleted = r.log->delete_expired_segments(limits, kBaseTime + 1000LL * 1000 * 1000);
-  ASSERT_TRUE(deleted.ok());
-  EXPECT_EQ(*deleted, 6u);
+  ASSERT_TRUE(deleted.ok()) << deleted.error().message;
+  EXPECT_EQ(*deleted, 7u);
   EXPECT_EQ(r.log->segment_count(), 1u);
-  EXPECT_EQ(r.log->log_start_offset(), 36);
+  EXPECT_EQ(r.log->log_start_offset(), 40);
   EXPECT_EQ(r.log->log_end_offset(), 40);
+  EXPECT_EQ(r.log_files(), 1u);
+  EXPECT_EQ(r.log->read(39, 1 << 20)->outcome, LogReadResult::Outcome::offset_out_of_range);
+  auto again = r.log->delete_expired_segments(limits, kBaseTime + 1000LL * 1000 * 1000);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 0u) << "the empty active segment stays";
   // Appends go on after the start offset moved.
   auto appended = r.log->append(test::make_batch(0, 2, kBaseTime, 60));
   ASSERT_TRUE(appended.ok());
   EXPECT_EQ(appended->first_offset, 40);
-  EXPECT_EQ(appended->log_start_offset, 36);
+  EXPECT_EQ(appended->log_start_offset, 40);
+}
+
+// The active segment's age is its newest batch's, even when its time index
+// has no entry for that batch yet.
+TEST(LogRetention, ByTimeTheActiveSegmentIsAsOldAsItsNewestBatch) {
+  RetentionLog r;
+  Limits limits;
+  limits.retention_ms = 5000;
+  // The active segment's newest record is at base + 19.001 s: kept at
+  // base + 24.001 s, not a millisecond later.
+  auto deleted = r.log->delete_expired_segments(limits, kBaseTime + 24001);
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(*deleted, 6u);
+  EXPECT_EQ(r.log->log_start_offset(), 36);
+  deleted = r.log->delete_expired_segments(limits, kBaseTime + 24002);
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(*deleted, 1u);
+  EXPECT_EQ(r.log->log_start_offset(), 40);
 }
 
 TEST(LogRetention, BySizeKeepsAtLeastRetentionBytes) {
@@ -121,12 +147,13 @@ TEST(LogRetention, BySizeKeepsAtLeastRetentionBytes) {
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again, 0u);
 
-  // retention.bytes 0: everything but the active segment.
+  // retention.bytes 0: everything, the active segment after a roll.
   limits.retention_bytes = 0;
   auto all = r.log->delete_expired_segments(limits, kBaseTime);
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(r.log->segment_count(), 1u);
-  EXPECT_EQ(r.log->log_start_offset(), 36);
+  EXPECT_EQ(r.log->log_start_offset(), 40);
+  EXPECT_EQ(r.log->size_bytes(), 0u);
 }
 
 TEST(LogRetention, ReadsHandedOutBeforeADeletionStayValid) {

@@ -220,11 +220,14 @@ class PartitionLog {
   Status delete_oldest_segment();
 
   // Kafka's retention (retention.ms, retention.bytes; negative: no limit).
-  // Deletes whole segments from the oldest on, never the active one: by time
-  // while a segment's largest timestamp (its time index's last entry, or the
-  // file's modification time when no batch has a timestamp) is more than
-  // retention_ms before now_ms; then by size while the log without its oldest
-  // segment still holds at least retention_bytes. Returns how many segments
+  // Deletes whole segments from the oldest on: by time while a segment's
+  // largest timestamp (the largest so far for the active one, the time
+  // index's last entry for others, or the file's modification time when no
+  // batch has a timestamp) is more than retention_ms before now_ms; then by
+  // size while the log without its oldest segment still holds at least
+  // retention_bytes. As in Kafka, the active segment goes too once it breaches
+  // them (and is not empty): a new, empty one is rolled first, so the log
+  // then starts (and ends) at the log end offset. Returns how many segments
   // were deleted; the log then starts at the next segment's base offset.
   struct RetentionLimits {
     int64_t retention_ms = -1;
