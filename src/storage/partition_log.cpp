@@ -176,8 +176,9 @@ PartitionLog::PartitionLog(fs::path dir, PartitionLogOptions options)
     : dir_(std::move(dir)), options_(options) {}
 
 PartitionLog::~PartitionLog() {
-  if (Status written = write_deferred(); !written)
-    spdlog::error("{}: deferred appends not written: {}", dir_.string(), written.error().message);
+  if (has_deferred_writes())
+    if (Status written = write_deferred(); !written)
+      spdlog::error("{}: deferred appends not written: {}", dir_.string(), written.error().message);
   // Entries not yet written cost the next start-up a longer scan only; a
   // closing log writes them when it can.
   if (segments_.empty()) return;
@@ -969,6 +970,9 @@ Result<AppendResult> PartitionLog::append(Bytes batches, int32_t leader_epoch,
 }
 
 Status PartitionLog::write_deferred() {
+  // Sticky: whoever asks next (the broker, before answering the appends)
+  // hears of a failure that a read met first.
+  if (write_failed_) return Error{dir_.string() + ": an earlier write failed"};
   if (deferred_pieces_.empty()) return {};
   Status written = detail::pwrite_all(deferred_file_->fd(), deferred_at_, deferred_pieces_,
                                       deferred_file_->path());

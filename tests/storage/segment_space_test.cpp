@@ -261,7 +261,8 @@ TEST(DeferredAppends, AFailedWriteIsReportedAndTheLogRefusesFurtherWork) {
   ASSERT_GE(::dup2(pipe_fds[0], read->file->fd()), 0);
   ::close(pipe_fds[0]);
   ::close(pipe_fds[1]);
-  EXPECT_FALSE(log->write_deferred().ok());
+  EXPECT_FALSE(log->read(0, 1).ok()) << "the read writes them first, and fails";
+  EXPECT_FALSE(log->write_deferred().ok()) << "still failed for the next one asking";
   EXPECT_FALSE(log->append(batch).ok());
   EXPECT_FALSE(log->read(0, 1).ok());
 }
