@@ -98,9 +98,10 @@ void LogFlusher::start_writeback(storage::PartitionLog& log) {
 }
 
 void LogFlusher::submit_pending() {
-  // Finished writebacks only hold files open: dropped.
-  (void)writeback_worker_.take_completed();
   if (!writebacks_.empty()) {
+    // Finished writeback jobs hold nothing (the worker let go of their
+    // files): dropped when the next one goes out, not every loop turn.
+    (void)writeback_worker_.take_completed();
     // One job for the turn's ranges; nothing waits for its completion.
     storage::SyncJob job;
     job.id = next_job_id_++;

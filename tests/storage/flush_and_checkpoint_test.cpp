@@ -206,11 +206,7 @@ TEST(SyncWorker, ManyJobsAllCompleteOnce) {
 
 // ---- flush snapshots, recovery points, roll by time ----
 
-std::unique_ptr<PartitionLog> new_log(const test::TempDir& dir, PartitionLogOptions options = {}) {
-  auto log = PartitionLog::create(dir.path(), "t", 0, kb::wire::Uuid{}, options);
-  EXPECT_TRUE(log.ok()) << log.error().message;
-  return log.ok() ? std::move(log.value()) : nullptr;
-}
+using test::new_log;
 
 void sync_all(const std::vector<std::shared_ptr<const OpenFile>>& files) {
   for (const auto& f : files) EXPECT_EQ(::fdatasync(f->fd()), 0) << f->path();

@@ -40,11 +40,7 @@ bool can_preallocate(const fs::path& dir) {
   return ok;
 }
 
-std::unique_ptr<PartitionLog> new_log(const test::TempDir& dir, PartitionLogOptions options) {
-  auto log = PartitionLog::create(dir.path(), "t", 0, kb::wire::Uuid{}, options);
-  EXPECT_TRUE(log.ok()) << log.error().message;
-  return log.ok() ? std::move(log.value()) : nullptr;
-}
+using test::new_log;
 
 // Closes `log` and opens its directory again: the log ends where it did.
 void expect_reopens_at_the_same_end(std::unique_ptr<PartitionLog>& log, const test::TempDir& dir,

@@ -3,6 +3,7 @@
 // Helpers shared by the storage tests (not a test source: the CMake glob only
 // picks up *_test.cpp).
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -10,12 +11,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "kb/storage/partition_log.hpp"
 #include "kb/storage/record_batch.hpp"
 
 namespace kb::storage::test {
@@ -120,5 +123,13 @@ inline constexpr std::string_view kKafkaMetadataLogHex =
     "91020000000102000000010101000000010000000000000000021000000000004000800000000000000100"
     "009001000004018201010301000000010000000000004000800000000000009102000000010200000001"
     "010100000001000000000000000002100000000000400080000000000000010000";
+
+// A new partition log "t-0" in `dir` (nullptr, with a test failure, when it
+// cannot be created).
+inline std::unique_ptr<PartitionLog> new_log(const TempDir& dir, PartitionLogOptions options = {}) {
+  auto log = PartitionLog::create(dir.path(), "t", 0, kb::wire::Uuid{}, options);
+  EXPECT_TRUE(log.ok()) << log.error().message;
+  return log.ok() ? std::move(log.value()) : nullptr;
+}
 
 }  // namespace kb::storage::test
