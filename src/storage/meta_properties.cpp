@@ -116,8 +116,10 @@ Result<MetaProperties> parse_meta_properties(std::string_view text) {
 
   if (const std::string* dir = find("directory.id")) {
     Uuid id;
-    if (!Uuid::from_base64(*dir, id))
-      return Error{fmt::format("meta.properties: directory.id '{}' is not a base64 uuid", *dir)};
+    std::string why;
+    if (!Uuid::from_base64(*dir, id, &why))
+      return Error{
+          fmt::format("meta.properties: directory.id '{}' is not a Kafka uuid: {}", *dir, why)};
     props.directory_id = id;
   }
 

@@ -93,8 +93,10 @@ Result<PartitionMetadata> parse_partition_metadata(std::string_view text) {
       version = v;
     } else if (key == "topic_id") {
       Uuid id;
-      if (!Uuid::from_base64(value, id))
-        return Error{fmt::format("partition.metadata: bad topic_id '{}'", value)};
+      std::string why;
+      if (!Uuid::from_base64(value, id, &why))
+        return Error{
+            fmt::format("partition.metadata: topic_id '{}' is not a Kafka uuid: {}", value, why)};
       topic_id = id;
     }
   }

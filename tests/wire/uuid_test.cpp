@@ -101,7 +101,12 @@ TEST(Uuid, RejectsWrongLength) {
   EXPECT_FALSE(Uuid::from_base64("", out));
   EXPECT_FALSE(Uuid::from_base64(ok.substr(0, 21), out));
   EXPECT_FALSE(Uuid::from_base64(ok + "A", out));
-  EXPECT_FALSE(Uuid::from_base64(ok + "==", out));  // padded form is not accepted
+  EXPECT_FALSE(Uuid::from_base64(ok + "=", out));    // padding must complete the unit
+  EXPECT_FALSE(Uuid::from_base64(ok + "===", out));  // more than 24 characters
+  EXPECT_FALSE(Uuid::from_base64(ok + "==A", out));
+  EXPECT_FALSE(Uuid::from_base64(ok + "AA", out));         // 18 bytes
+  EXPECT_FALSE(Uuid::from_base64(ok.substr(0, 20), out));  // 15 bytes
+  EXPECT_FALSE(Uuid::from_base64(ok.substr(0, 20) + "==", out));
   EXPECT_FALSE(Uuid::from_base64(std::string(44, 'A'), out));
 }
 
@@ -125,27 +130,56 @@ TEST(Uuid, RejectsStandardBase64Alphabet) {
   EXPECT_FALSE(Uuid::from_base64("/////////////////////w", out));
 }
 
-TEST(Uuid, RejectsNonZeroTrailingBits) {
-  // The last character carries 2 data bits and 4 bits that must be zero:
-  // only A (0), Q (16), g (32) and w (48) are valid there.
+TEST(Uuid, IgnoresTrailingBitsAsJavaDoes) {
+  // The last character carries 2 data bits and 4 bits past the 16th byte.
+  // Java's decoder (and so Kafka) ignores those 4 bits, whatever they are.
   std::string text = "AAAAAAAAAAAAAAAAAAAAAA";
   for (size_t v = 0; v < 64; ++v) {
     text[21] = kAlphabet[v];
-    Uuid out;
-    const bool accepted = Uuid::from_base64(text, out);
-    EXPECT_EQ(accepted, (v & 0xf) == 0) << text;
-    if (accepted) {
-      EXPECT_EQ(out.bytes[15], static_cast<uint8_t>(v >> 4)) << text;
+    for (const std::string& form : {text, text + "=="}) {
+      Uuid out;
+      ASSERT_TRUE(Uuid::from_base64(form, out)) << form;
+      EXPECT_EQ(out.bytes[15], static_cast<uint8_t>(v >> 4)) << form;
     }
   }
   Uuid out;
-  EXPECT_FALSE(Uuid::from_base64("_____________________x", out));
   EXPECT_FALSE(Uuid::from_base64("_____________________/", out));
+}
+
+TEST(Uuid, AcceptsThePaddedFormKafkaReads) {
+  // What the CodeCrafters harness writes in meta.properties and partition.metadata.
+  Uuid out;
+  std::string why;
+  ASSERT_TRUE(Uuid::from_base64("EAAAAAAAQACAAAAAAAAAAQ==", out, &why)) << why;
+  Uuid plain;
+  ASSERT_TRUE(Uuid::from_base64("EAAAAAAAQACAAAAAAAAAAQ", plain));
+  EXPECT_EQ(out, plain);
+  EXPECT_EQ(out.to_base64(), "EAAAAAAAQACAAAAAAAAAAQ");  // written unpadded
+  for (int bit = 0; bit < 128; ++bit) {
+    Uuid id;
+    id.bytes[static_cast<size_t>(bit / 8)] = static_cast<uint8_t>(1u << (bit % 8));
+    Uuid back;
+    ASSERT_TRUE(Uuid::from_base64(id.to_base64() + "==", back)) << bit;
+    EXPECT_EQ(back, id);
+  }
+}
+
+TEST(Uuid, SaysWhyItRefuses) {
+  Uuid out;
+  std::string why;
+  EXPECT_FALSE(Uuid::from_base64(std::string(25, 'A'), out, &why));
+  EXPECT_NE(why.find("more than 24"), std::string::npos) << why;
+  EXPECT_FALSE(Uuid::from_base64("AAAAAAAAAAAAAAAAAAAA", out, &why));
+  EXPECT_NE(why.find("15 bytes"), std::string::npos) << why;
+  EXPECT_FALSE(Uuid::from_base64("AAAAAAAAAA+AAAAAAAAAAA", out, &why));
+  EXPECT_NE(why.find("at 10"), std::string::npos) << why;
+  EXPECT_FALSE(Uuid::from_base64("A", out, &why));
+  EXPECT_FALSE(why.empty());
 }
 
 TEST(Uuid, FailedDecodeLeavesOutputUntouched) {
   Uuid out = sequential();
-  EXPECT_FALSE(Uuid::from_base64("AAAAAAAAAAAAAAAAAAAAAB", out));
+  EXPECT_FALSE(Uuid::from_base64("AAAAAAAAAAAAAAAAAAAAA", out));
   EXPECT_EQ(out, sequential());
   EXPECT_FALSE(Uuid::from_base64("AAAAAAAAAAAAAAAAAAAA+A", out));
   EXPECT_EQ(out, sequential());

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace kb::wire {
 
@@ -21,7 +22,11 @@ struct Uuid {
 
   // Kafka's text form: URL-safe base64 without padding (22 characters).
   std::string to_base64() const;
-  static bool from_base64(std::string_view text, Uuid& out);
+  // Reads what Kafka's Uuid.fromString reads: at most 24 characters that Java's
+  // URL-safe base64 decoder turns into exactly 16 bytes, so both the 22-character
+  // form and the same padded with "==" (bits past the 16th byte are ignored, as
+  // Java ignores them). On failure `out` is untouched and `why` says what is wrong.
+  static bool from_base64(std::string_view text, Uuid& out, std::string* why = nullptr);
 };
 
 }  // namespace kb::wire
