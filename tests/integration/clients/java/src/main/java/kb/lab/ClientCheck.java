@@ -34,6 +34,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
  *                                             records with headers, one null value, one null key
  *   read &lt;bootstrap&gt; &lt;topic&gt; &lt;count&gt;         reads partition 0 from the start by assignment
  *   group &lt;bootstrap&gt; &lt;topic&gt; &lt;group&gt; &lt;n&gt;    a group member reads n records, commits, leaves
+ *   stamped &lt;bootstrap&gt; &lt;topic&gt; &lt;codec&gt; &lt;t&gt;...  one batch of records with these timestamps
  * </pre>
  */
 public final class ClientCheck {
@@ -55,6 +56,9 @@ public final class ClientCheck {
         break;
       case "group":
         group(args[1], args[2], args[3], Integer.parseInt(args[4]));
+        break;
+      case "stamped":
+        stamped(args);
         break;
       default:
         throw new IllegalArgumentException("unknown check " + args[0]);
@@ -98,6 +102,26 @@ public final class ClientCheck {
         for (Future<RecordMetadata> f : sent) offsets.append(' ').append(f.get().offset());
         System.out.println("produced " + codec + offsets);
       }
+    }
+  }
+
+  private static void stamped(String[] args) throws Exception {
+    Properties props = new Properties();
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, args[1]);
+    props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, args[3]);
+    props.put(ProducerConfig.LINGER_MS_CONFIG, "200");
+    try (KafkaProducer<String, String> producer =
+        new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+      List<Future<RecordMetadata>> sent = new ArrayList<>();
+      for (int i = 4; i < args.length; ++i) {
+        sent.add(
+            producer.send(
+                new ProducerRecord<>(args[2], 0, Long.parseLong(args[i]), null, "at-" + args[i])));
+      }
+      producer.flush();
+      StringBuilder offsets = new StringBuilder();
+      for (Future<RecordMetadata> f : sent) offsets.append(' ').append(f.get().offset());
+      System.out.println("produced" + offsets);
     }
   }
 
