@@ -26,7 +26,8 @@
 namespace kb::testing {
 
 inline bool java_lab_available() {
-  return command_succeeds("command -v java") && command_succeeds("command -v mvn");
+  return command_succeeds("command -v java") && command_succeeds("command -v javac") &&
+         command_succeeds("command -v mvn");
 }
 
 // Builds the lab into <cache>/java unless it is already built from the same

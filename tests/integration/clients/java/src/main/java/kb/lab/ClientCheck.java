@@ -83,8 +83,8 @@ public final class ClientCheck {
       props.put(ProducerConfig.ACKS_CONFIG, "all");
       props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
       props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, codec);
-      // Long enough that the six records of a codec go out as one batch.
-      props.put(ProducerConfig.LINGER_MS_CONFIG, "200");
+      // The six records of a codec go out as one batch, at flush().
+      props.put(ProducerConfig.LINGER_MS_CONFIG, "60000");
       try (KafkaProducer<String, String> producer =
           new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
         List<Future<RecordMetadata>> sent = new ArrayList<>();
@@ -109,7 +109,7 @@ public final class ClientCheck {
     Properties props = new Properties();
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, args[1]);
     props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, args[3]);
-    props.put(ProducerConfig.LINGER_MS_CONFIG, "200");
+    props.put(ProducerConfig.LINGER_MS_CONFIG, "60000");
     try (KafkaProducer<String, String> producer =
         new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
       List<Future<RecordMetadata>> sent = new ArrayList<>();
