@@ -16,7 +16,8 @@ namespace {
 // What Kafka keeps at the top of a log directory besides partition directories.
 bool is_kafka_log_dir_file(std::string_view name) {
   return name == storage::kMetaPropertiesFile || name == storage::kMetadataPartitionDir ||
-         name.ends_with("-offset-checkpoint") || name == ".lock" || name == "bootstrap.checkpoint";
+         name.ends_with("-offset-checkpoint") || name == ".lock" ||
+         name == "bootstrap.checkpoint" || name == storage::kCleanShutdownFile;
 }
 
 // One pass over the directory, so that what the broker ignores is said at
@@ -68,11 +69,6 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
   if (ec)
     return storage::Error{"cannot create log directory " + options.log_dir.string() + ": " +
                           ec.message()};
-  auto meta = storage::ensure_meta_properties(options.log_dir, options.node_id);
-  if (!meta) return meta.error();
-  state.node_id = options.node_id;
-  state.cluster_id = meta->cluster_id;
-
   // The checkpoints are read before anything in the directory changes, so
   // that a refusal leaves it as it was.
   auto recovery_points = read_checkpoint(options.log_dir / storage::kRecoveryPointCheckpointFile,
@@ -82,6 +78,11 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
       read_checkpoint(options.log_dir / storage::kLogStartOffsetCheckpointFile,
                       "log start offsets are the first segments' base offsets");
   if (!log_start_offsets) return log_start_offsets.error();
+
+  auto meta = storage::ensure_meta_properties(options.log_dir, options.node_id);
+  if (!meta) return meta.error();
+  state.node_id = options.node_id;
+  state.cluster_id = meta->cluster_id;
 
   auto metadata_dir = options.log_dir / storage::kMetadataPartitionDir;
   if (std::filesystem::is_directory(metadata_dir, ec)) {
