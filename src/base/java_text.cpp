@@ -1,5 +1,7 @@
 #include "kb/base/java_text.hpp"
 
+#include "kb/base/java_number.hpp"
+
 #include <algorithm>
 #include <array>
 #include <limits>
@@ -67,7 +69,7 @@ int digit_value(char32_t cp) {
 // Integer.parseInt / Long.parseLong: accumulates negatively so that the
 // minimum value parses too.
 template <class Int>
-std::optional<Int> parse_java_integer(std::string_view s) {
+std::optional<Int> parse_integer(std::string_view s) {
   if (s.empty()) return std::nullopt;
   size_t at = 0;
   bool negative = false;
@@ -98,11 +100,11 @@ bool is_java_whitespace(char c) {
 }  // namespace
 
 std::optional<int32_t> parse_java_int(std::string_view utf8) {
-  return parse_java_integer<int32_t>(utf8);
+  return parse_integer<int32_t>(utf8);
 }
 
 std::optional<int64_t> parse_java_long(std::string_view utf8) {
-  return parse_java_integer<int64_t>(utf8);
+  return parse_integer<int64_t>(utf8);
 }
 
 std::optional<size_t> first_invalid_utf8_byte(std::string_view bytes) {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "file_io.hpp"
-#include "kb/base/java_text.hpp"
+#include "kb/base/java_number.hpp"
 #include "kb/storage/record_batch.hpp"
 
 namespace kb::storage {

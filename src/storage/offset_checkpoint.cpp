@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "kb/base/java_number.hpp"
 #include "kb/base/java_text.hpp"
 
 #include "file_io.hpp"

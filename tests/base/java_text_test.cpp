@@ -1,6 +1,7 @@
 // Java's own text parsing, as Kafka relies on it when reading its files.
 
 #include "kb/base/java_text.hpp"
+#include "kb/base/java_number.hpp"
 
 #include <gtest/gtest.h>
 

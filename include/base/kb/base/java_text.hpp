@@ -1,25 +1,16 @@
 #pragma once
 
 // Text as Java reads it, for files that Kafka reads with Java's own parsers
-// (checkpoint files, file names): Integer.parseInt / Long.parseLong, the
-// strict UTF-8 decoder of Files.newBufferedReader, BufferedReader.readLine
-// line ends, and String.split on "\\s+".
+// (checkpoint files): the strict UTF-8 decoder of Files.newBufferedReader,
+// BufferedReader.readLine line ends, and String.split on "\\s+". Numbers:
+// java_number.hpp.
 
 #include <cstddef>
-#include <cstdint>
 #include <optional>
 #include <string_view>
 #include <vector>
 
 namespace kb {
-
-// Integer.parseInt(s) / Long.parseLong(s) of UTF-8 text: an optional leading
-// '+' or '-', then one or more decimal digits (Java's Character.digit: any
-// Unicode decimal digit of the Basic Multilingual Plane, e.g. "٣" is 3), and
-// nothing else (no blanks); nullopt where Java throws NumberFormatException,
-// including overflow.
-std::optional<int32_t> parse_java_int(std::string_view utf8);
-std::optional<int64_t> parse_java_long(std::string_view utf8);
 
 // The offset of the first byte that Java's UTF-8 decoder refuses (overlong
 // forms, surrogates, code points past U+10FFFF, cut sequences); nullopt when
