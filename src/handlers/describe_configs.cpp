@@ -134,6 +134,7 @@ std::optional<DescribeConfigsResponse> handle_describe_configs(
                            "Unsupported resource type: " + std::to_string(resource.resource_type)));
     }
   }
+  wait_for_metadata(ctx);
   return response;
 }
 
