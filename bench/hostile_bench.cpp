@@ -55,7 +55,7 @@ struct Options {
   // New connections per second in the storm. Unpaced, the storm thread takes a whole client
   // CPU and the measurement becomes one of the client machine, not of the broker.
   int storm_rate = 5'000;
-  int flood_topics = 2'000;        // new topics named by each Metadata request
+  int flood_topics = 2'000;       // new topics named by each Metadata request
   int flood_protocols = 100'000;  // protocols offered by each JoinGroup
 };
 
@@ -379,9 +379,9 @@ class MetadataFlood final : public RequestFlood {
   }
   void Check(const std::vector<char>& body, size_t size) override {
     WireReader reader(body.data(), size);
-    reader.Skip(4);          // correlation id
+    reader.Skip(4);  // correlation id
     reader.SkipTaggedFields();
-    reader.Skip(4);          // throttle
+    reader.Skip(4);  // throttle
     for (uint64_t brokers = reader.Uvarint(); brokers > 1; --brokers) {
       reader.Skip(4);
       reader.CompactString();
@@ -533,8 +533,8 @@ int Main(int argc, char** argv) {
     std::this_thread::sleep_for(milliseconds(1500));  // closes and lingers settle
   }
   // The floods: the probe runs while one client sends big requests one after another.
-  const std::vector<std::pair<std::string, std::function<std::unique_ptr<RequestFlood>()>>>
-      floods = {
+  const std::vector<std::pair<std::string, std::function<std::unique_ptr<RequestFlood>()>>> floods =
+      {
           {"metadata-flood",
            [&] { return std::make_unique<MetadataFlood>(o.port, o.flood_topics); }},
           {"join-flood", [&] { return std::make_unique<JoinFlood>(o.port, o.flood_protocols); }},

@@ -152,8 +152,7 @@ void LogFlusher::submit_pending() {
       // order): index entries never reach the disk before their batches.
       auto indexes = log->index_sync_snapshot();
       if (indexes) {
-        job.files.insert(job.files.end(), indexes->index_files.begin(),
-                         indexes->index_files.end());
+        job.files.insert(job.files.end(), indexes->index_files.begin(), indexes->index_files.end());
         waiting_job.indexes = std::move(*indexes);
       }
     }

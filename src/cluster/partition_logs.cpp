@@ -126,8 +126,7 @@ void PartitionLogs::remove_dirs(std::vector<std::filesystem::path> dirs) {
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
     if (ec)
-      spdlog::error("cannot remove {}: {} (removed at the next start)", dir.string(),
-                    ec.message());
+      spdlog::error("cannot remove {}: {} (removed at the next start)", dir.string(), ec.message());
   }
 }
 

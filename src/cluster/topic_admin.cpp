@@ -129,8 +129,7 @@ MetadataAppend append_metadata_groups(
   // What was written is synced, also when a later batch failed (it was
   // applied, and answers that depend on it wait for the sync).
   if (state.flusher != nullptr) {
-    state.metadata_sync =
-        state.flusher->request_flush(kMetadataTopicName, 0, *state.metadata_log);
+    state.metadata_sync = state.flusher->request_flush(kMetadataTopicName, 0, *state.metadata_log);
   } else {
     if (auto flushed = state.metadata_log->flush(); !flushed.ok() && result.status.ok())
       result.status = flushed;
@@ -317,8 +316,8 @@ CreateTopicResult check_new_topic(const BrokerState& state, const NewTopic& topi
 
 }  // namespace
 
-
-std::vector<CreateTopicResult> create_topics(BrokerState& state, const std::vector<NewTopic>& topics,
+std::vector<CreateTopicResult> create_topics(BrokerState& state,
+                                             const std::vector<NewTopic>& topics,
                                              bool validate_only, bool bounded) {
   std::vector<CreateTopicResult> results(topics.size());
   // Names that passed before in this call (and their '.'/'_'-folded forms):

@@ -1,11 +1,11 @@
 #include "kb/group/coordinator.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
-#include <cctype>
-#include <chrono>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -420,8 +420,8 @@ bool GroupCoordinator::supports_protocols(const Group& group, const JoinParams& 
   std::unordered_set<std::string_view> own;
   if (self != group.members.end())
     for (const auto& p : self->second.protocols) own.insert(p.name);
-  const auto others = static_cast<int32_t>(group.members.size()) -
-                      (self != group.members.end() ? 1 : 0);
+  const auto others =
+      static_cast<int32_t>(group.members.size()) - (self != group.members.end() ? 1 : 0);
   if (others == 0) return true;
   for (const auto& p : params.protocols) {
     auto it = group.protocol_support.find(std::string(p.name));
@@ -438,7 +438,7 @@ std::optional<std::string> GroupCoordinator::select_protocol(const Group& group)
   if (group.members.empty()) return std::nullopt;
   const auto everyone = static_cast<int32_t>(group.members.size());
   const Member& first = group.members.begin()->second;
-  std::vector<std::string_view> candidates;  // in the first member's order
+  std::vector<std::string_view> candidates;             // in the first member's order
   std::unordered_map<std::string_view, int32_t> votes;  // by candidate
   for (const auto& p : first.protocols) {
     auto it = group.protocol_support.find(p.name);

@@ -54,8 +54,8 @@ class MetadataSyncTest : public ::testing::Test {
                                  std::istreambuf_iterator<char>());
       size_t at = 0;
       while (at < bytes.size()) {
-        auto header = storage::RecordBatchHeader::parse(
-            storage::Bytes(bytes.data() + at, bytes.size() - at));
+        auto header =
+            storage::RecordBatchHeader::parse(storage::Bytes(bytes.data() + at, bytes.size() - at));
         if (!header || header->batch_length <= 0) break;
         at += 12 + static_cast<size_t>(header->batch_length);
         ++batches;

@@ -59,9 +59,9 @@ TEST_F(TopicAdminTest, CreateTopicsChecksEachAgainstTheOnesBeforeIt) {
   load(state);
   std::vector<NewTopic> topics(5);
   topics[0].name = "a.b";
-  topics[1].name = "a_b";     // collides with the first
+  topics[1].name = "a_b";  // collides with the first
   topics[2].name = "x";
-  topics[3].name = "x";       // named twice
+  topics[3].name = "x";  // named twice
   topics[4].name = "bad/name";
   const auto results = create_topics(state, topics, false, true);
   ASSERT_EQ(results.size(), 5u);

@@ -37,8 +37,8 @@ struct MetadataAppend {
 // to the state once it is written. The sync: with state.flusher, on its helper
 // threads, and state.metadata_sync is the ticket that answers depending on the
 // change wait for (wait_for_metadata in the handlers); without, here and now.
-MetadataAppend append_metadata_groups(BrokerState& state,
-                                      const std::vector<std::vector<storage::MetadataRecord>>& groups);
+MetadataAppend append_metadata_groups(
+    BrokerState& state, const std::vector<std::vector<storage::MetadataRecord>>& groups);
 // One group.
 storage::Status append_metadata(BrokerState& state,
                                 const std::vector<storage::MetadataRecord>& records);
@@ -120,7 +120,8 @@ struct NewTopic {
 // with kPolicyViolation, as Kafka's controller does; without (auto-creation),
 // they are written in several batches. This broker leads every partition;
 // replicas and ISR are this node. Results are in the order of `topics`.
-std::vector<CreateTopicResult> create_topics(BrokerState& state, const std::vector<NewTopic>& topics,
+std::vector<CreateTopicResult> create_topics(BrokerState& state,
+                                             const std::vector<NewTopic>& topics,
                                              bool validate_only, bool bounded);
 CreateTopicResult create_topic(BrokerState& state, const NewTopic& topic, bool validate_only);
 // Auto-creation: default replication, no configs.
@@ -135,7 +136,8 @@ CreateTopicResult create_topic(BrokerState& state, std::string_view name, int32_
 AdminResult delete_topic(BrokerState& state, wire::Uuid topic_id);
 // Several topics, their RemoveTopicRecords in one append (one sync); results
 // in the order of `topic_ids`.
-std::vector<AdminResult> delete_topics(BrokerState& state, const std::vector<wire::Uuid>& topic_ids);
+std::vector<AdminResult> delete_topics(BrokerState& state,
+                                       const std::vector<wire::Uuid>& topic_ids);
 
 // Grows a topic to `count` partitions: a PartitionRecord per new partition.
 // assignments (when given) name the replicas of each new partition.
