@@ -30,14 +30,13 @@ int64_t now_ms() {
       .count();
 }
 
-// Kafka's fixed id of the __cluster_metadata topic.
+}  // namespace
+
 wire::Uuid metadata_topic_id() {
   wire::Uuid id;
   id.bytes[15] = 1;
   return id;
 }
-
-}  // namespace
 
 namespace {
 
@@ -58,8 +57,7 @@ int16_t record_version(const storage::MetadataRecord& record) {
 MetadataAppend append_metadata_groups(
     BrokerState& state, const std::vector<std::vector<storage::MetadataRecord>>& groups) {
   MetadataAppend result;
-  std::optional<storage::MetadataRecord> bootstrap;
-  if (!state.metadata_log) {
+  if (!state.metadata_log) {  // normally made at start-up (load_log_dir)
     if (!state.logs) {
       result.status = storage::Error{"no log directory"};
       return result;
@@ -71,9 +69,11 @@ MetadataAppend append_metadata_groups(
       return result;
     }
     state.metadata_log = std::move(created.value());
-    if (state.metadata_log->log_end_offset() == 0)
-      bootstrap = storage::FeatureLevelRecord{"metadata.version", kBootstrapMetadataVersion};
   }
+  // A new metadata log starts with the metadata.version it is written in.
+  std::optional<storage::MetadataRecord> bootstrap;
+  if (state.metadata_log->log_end_offset() == 0)
+    bootstrap = storage::FeatureLevelRecord{"metadata.version", kBootstrapMetadataVersion};
 
   // Each group's records encoded, then packed into batches.
   struct Encoded {

@@ -13,9 +13,11 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "kb/protocol/error_code.hpp"
 #include "kb/protocol/messages/api_versions.hpp"
 #include "kb/protocol/messages/create_topics.hpp"
 #include "kb/protocol/messages/join_group.hpp"
@@ -151,7 +153,8 @@ TEST(RequestFloodIntegration, CreateTopicsOfTwoThousandTopicsDoesNotStallOthers)
 }
 
 TEST(RequestFloodIntegration, JoinGroupWithAHundredThousandProtocolsIsAnswered) {
-  BrokerProcess broker({{"group.initial.rebalance.delay.ms", "0"}});
+  BrokerProcess broker(
+      std::map<std::string, std::string>{{"group.initial.rebalance.delay.ms", "0"}});
   RawClient client(broker.port(), kBound);
   std::vector<std::string> names;
   for (int i = 0; i < 100000; ++i) names.push_back("protocol-" + std::to_string(i));

@@ -43,6 +43,9 @@ MetadataAppend append_metadata_groups(
 storage::Status append_metadata(BrokerState& state,
                                 const std::vector<storage::MetadataRecord>& records);
 
+// Kafka's fixed id of the __cluster_metadata topic.
+wire::Uuid metadata_topic_id();
+
 // Why a topic name is refused, empty when it is valid. Kafka's rules: 1 to 249
 // characters of [a-zA-Z0-9._-], not "." or "..". The name never reaches the
 // file system before this check passes.
