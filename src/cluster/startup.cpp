@@ -111,6 +111,12 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
     state.metadata_log = std::move(opened.value());
   } else {
     spdlog::info("metadata log: {} not found, starting with no topics", metadata_dir.string());
+    // Made now, as a Kafka node's metadata log exists from its first start:
+    // the first topic change then waits for no directory on the event loop.
+    auto created = storage::PartitionLog::create(options.log_dir, kMetadataTopicName, 0,
+                                                 metadata_topic_id(), options.partition_options);
+    if (!created) return created.error();
+    state.metadata_log = std::move(created.value());
   }
   // Directories a topic deletion marked but a crash kept from removing.
   remove_deleted_partition_dirs(options.log_dir);
