@@ -8,6 +8,8 @@
 
 #include "kb/cluster/config_catalog.hpp"
 #include "kb/cluster/metadata_image.hpp"
+#include "kb/cluster/metadata_snapshots.hpp"
+#include "kb/cluster/startup.hpp"
 #include "kb/storage/meta_properties.hpp"
 #include "kb/storage/metadata_log.hpp"
 #include "kb/storage/metadata_records.hpp"
@@ -47,6 +49,7 @@ wire::Uuid metadata_topic_id() {
 
 storage::Status append_metadata(BrokerState& state,
                                 const std::vector<storage::MetadataRecord>& records) {
+  if (!state.metadata_log_refusal.empty()) return storage::Error{state.metadata_log_refusal};
   std::vector<storage::MetadataRecord> all;
   if (!state.metadata_log) {
     if (!state.logs) return storage::Error{"no log directory"};
@@ -81,6 +84,9 @@ storage::Status append_metadata(BrokerState& state,
   if (!appended) return appended.error();
   if (auto flushed = state.metadata_log->flush(); !flushed.ok()) return flushed;
   for (const auto& r : all) apply_metadata_record(state, r);
+  if (state.metadata_snapshotter != nullptr)
+    state.metadata_snapshotter->appended(state, appended->last_offset + 1, 1, timestamp,
+                                         batch.size(), now_ms());
   return {};
 }
 
@@ -236,6 +242,10 @@ CreateTopicResult create_topic(BrokerState& state, const NewTopic& topic, bool v
     result.topic = existing;
     return fail(AdminError::kAlreadyExists, "Topic '" + name + "' already exists.");
   }
+  // Directories of a topic the metadata lost are never replaced.
+  if (auto orphan = state.orphaned_topics.find(name); orphan != state.orphaned_topics.end())
+    return fail(AdminError::kAlreadyExists, "Topic '" + name + "' cannot be created: " +
+                                                orphaned_topic_message(name, orphan->second));
   if (auto other = colliding_topic(state.topics, name); !other.empty())
     return fail(AdminError::kInvalidName,
                 "Topic '" + name + "' collides with existing topic: " + other);
@@ -363,6 +373,10 @@ AdminResult create_partitions(BrokerState& state, std::string_view name, int32_t
   const TopicInfo* topic = state.topics.find(name);
   if (topic == nullptr)
     return {AdminError::kUnknownTopic, "The topic '" + std::string(name) + "' does not exist."};
+  if (auto orphan = state.orphaned_topics.find(name); orphan != state.orphaned_topics.end())
+    return {AdminError::kInvalidPartitions,
+            "Partitions of '" + std::string(name) +
+                "' cannot be created: " + orphaned_topic_message(name, orphan->second)};
   const auto current = static_cast<int32_t>(topic->partitions.size());
   if (count < current)
     return {AdminError::kInvalidPartitions,

@@ -87,6 +87,12 @@ bool OffsetsTopic::ready() {
     spdlog::error("creating {}: {}", kOffsetsTopic, created.message);
     return false;
   }
+  // Refused over directories of an earlier __consumer_offsets the metadata
+  // lost: no coordinator until they are brought back.
+  if (!state_.topics.find(kOffsetsTopic)) {
+    spdlog::error("creating {}: {}", kOffsetsTopic, created.message);
+    return false;
+  }
   return true;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "file_io.hpp"
+#include "kb/storage/metadata_snapshot.hpp"
 #include "kb/storage/record_batch.hpp"
 
 namespace kb::storage {
@@ -182,19 +183,25 @@ Result<MetadataReplaySummary> replay_metadata_log(const fs::path& partition_dir,
     return Error{
         fmt::format("cannot list metadata log {}: {}", partition_dir.string(), ec.message())};
   std::vector<std::pair<int64_t, fs::path>> segments;
-  std::optional<std::pair<SnapshotId, fs::path>> newest_snapshot;
   for (const auto& entry : entries) {
     const std::string name = entry.path().filename().string();
-    if (auto base = detail::parse_offset_file_name(name, ".log")) {
+    if (auto base = detail::parse_offset_file_name(name, ".log"))
       segments.emplace_back(*base, entry.path());
-    } else if (auto id = parse_snapshot_file_name(name)) {
-      if (!newest_snapshot ||
-          std::tie(id->end_offset, id->epoch) >
-              std::tie(newest_snapshot->first.end_offset, newest_snapshot->first.epoch))
-        newest_snapshot.emplace(*id, entry.path());
-    }
   }
   std::sort(segments.begin(), segments.end());
+  // The newest snapshot that is whole: a damaged one is passed over for the
+  // one before it (the log still holds what follows that one, unless
+  // retention removed it).
+  std::optional<std::pair<SnapshotId, fs::path>> newest_snapshot;
+  const std::vector<SnapshotFileInfo> snapshots = list_metadata_snapshots(partition_dir);
+  for (auto it = snapshots.rbegin(); it != snapshots.rend(); ++it) {
+    if (std::string problem = metadata_snapshot_problem(it->path); !problem.empty()) {
+      spdlog::warn("metadata log: passing over damaged snapshot {}", problem);
+      continue;
+    }
+    newest_snapshot.emplace(it->id, it->path);
+    break;
+  }
 
   Replayer replayer{handler, {}};
   MetadataReplaySummary& summary = replayer.summary;

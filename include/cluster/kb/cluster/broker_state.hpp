@@ -4,6 +4,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -74,6 +75,17 @@ class LogFlushScheduler {
   virtual void start_writeback(storage::PartitionLog& log) = 0;
 };
 
+// Partition directories of a topic the metadata log does not know (its
+// records were lost to damage, or the directory came from elsewhere): kept as
+// they are, and a topic of that name cannot be created over them.
+struct OrphanedTopic {
+  std::optional<Uuid> topic_id;  // from partition.metadata; none when unreadable
+  bool mixed_ids = false;        // its directories name different topic ids
+  std::vector<int32_t> partitions;
+};
+
+class MetadataSnapshotter;
+
 // What handlers read and change: the broker's identity, the topics from the
 // metadata log, and a counter of appended data that wakes waiting fetches.
 struct BrokerState {
@@ -91,6 +103,19 @@ struct BrokerState {
   // __cluster_metadata-0, where topic changes are appended; null until the
   // first change when the directory has no metadata log yet.
   std::unique_ptr<storage::PartitionLog> metadata_log;
+  // Why appends to the metadata log are refused (it holds a batch this
+  // broker cannot read, so later ones would be lost at the next start);
+  // empty when they are not.
+  std::string metadata_log_refusal;
+  // Writes snapshots of the metadata image now and then; null: none (tests).
+  MetadataSnapshotter* metadata_snapshotter = nullptr;
+  // Metadata records of types this broker does not act on (broker
+  // registrations, ACLs, quotas, ...), as found in the log (framed values),
+  // so its snapshots carry them for Apache Kafka.
+  std::vector<std::vector<uint8_t>> foreign_metadata_records;
+  // By topic name: directories found at start-up that the metadata log does
+  // not account for.
+  std::map<std::string, OrphanedTopic, std::less<>> orphaned_topics;
   // Finalized feature levels (metadata.version, ...).
   std::map<std::string, int16_t, std::less<>> features;
   // server.properties as written (key -> value), for DescribeConfigs.
