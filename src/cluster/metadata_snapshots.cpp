@@ -84,12 +84,12 @@ void MetadataSnapshotter::appended(BrokerState& state, int64_t end_offset, int32
       options_.max_interval_ms > 0 && now_ms - last_snapshot_ms_ >= options_.max_interval_ms;
   if (!by_size && !by_time) return;
   if (writer_.busy()) return;  // the next append asks again
+  const std::string reason =
+      by_size ? fmt::format("{} bytes of records were appended since the last one", bytes_since_)
+              : fmt::format("{} ms passed since the last one", now_ms - last_snapshot_ms_);
   if (snapshot_now(state, now_ms))
     spdlog::info("metadata log: writing snapshot {} because {}",
-                 storage::snapshot_file_name(*latest_),
-                 by_size ? fmt::format("{} bytes of records were appended since the last one",
-                                       bytes_since_)
-                         : fmt::format("{} ms passed since the last one", options_.max_interval_ms));
+                 storage::snapshot_file_name(*latest_), reason);
 }
 
 bool MetadataSnapshotter::snapshot_now(BrokerState& state, int64_t now_ms) {

@@ -37,6 +37,7 @@ int64_t now_ms() {
 // What Kafka keeps at the top of a log directory besides partition directories.
 bool is_kafka_log_dir_file(std::string_view name) {
   return name == storage::kMetaPropertiesFile || name == storage::kMetadataPartitionDir ||
+         name == storage::kCleanShutdownFile ||
          name.ends_with("-offset-checkpoint") || name == ".lock" || name == "bootstrap.checkpoint";
 }
 
