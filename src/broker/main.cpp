@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -268,9 +269,24 @@ int main(int argc, char** argv) {
       loop.stop();
     });
   });
-  // A snapshot written on its helper thread: its retention runs here.
+  // A metadata snapshot being written on its helper thread is looked at now
+  // and then: once written, its retention runs here, and the next one starts
+  // if it is due.
+  constexpr auto kSnapshotPollInterval = std::chrono::milliseconds(20);
+  bool snapshot_poll_armed = false;
+  std::function<void()> poll_snapshots = [&] {
+    snapshot_poll_armed = false;
+    metadata_snapshots.poll(state, wall_ms());
+    if (metadata_snapshots.writing()) {
+      snapshot_poll_armed = true;
+      loop.run_after(kSnapshotPollInterval, poll_snapshots);
+    }
+  };
   loop.add_before_sleep([&] {
-    if (metadata_snapshots.writing()) metadata_snapshots.poll(state, wall_ms());
+    if (metadata_snapshots.writing() && !snapshot_poll_armed) {
+      snapshot_poll_armed = true;
+      loop.run_after(kSnapshotPollInterval, poll_snapshots);
+    }
   });
   loop.add_before_sleep([&] {
     if (!shutting_down) return;

@@ -79,11 +79,14 @@ void MetadataSnapshotter::appended(BrokerState& state, int64_t end_offset, int32
   last_timestamp_ = timestamp;
   bytes_since_ += bytes;
   poll(state, now_ms);
+}
+
+void MetadataSnapshotter::start_if_due(BrokerState& state, int64_t now_ms) {
+  if (writer_.busy() || bytes_since_ == 0) return;  // a running write: asked again when done
   const bool by_size = options_.max_bytes_between > 0 && bytes_since_ >= options_.max_bytes_between;
   const bool by_time =
       options_.max_interval_ms > 0 && now_ms - last_snapshot_ms_ >= options_.max_interval_ms;
   if (!by_size && !by_time) return;
-  if (writer_.busy()) return;  // the next append asks again
   const std::string reason =
       by_size ? fmt::format("{} bytes of records were appended since the last one", bytes_since_)
               : fmt::format("{} ms passed since the last one", now_ms - last_snapshot_ms_);
@@ -109,6 +112,11 @@ bool MetadataSnapshotter::snapshot_now(BrokerState& state, int64_t now_ms) {
 }
 
 void MetadataSnapshotter::poll(BrokerState& state, int64_t now_ms) {
+  take_result(state, now_ms);
+  start_if_due(state, now_ms);
+}
+
+void MetadataSnapshotter::take_result(BrokerState& state, int64_t now_ms) {
   auto result = writer_.take_result();
   if (!result) return;
   const auto& [id, status] = *result;
@@ -131,7 +139,7 @@ void MetadataSnapshotter::poll(BrokerState& state, int64_t now_ms) {
 
 void MetadataSnapshotter::finish(BrokerState& state, int64_t now_ms) {
   writer_.wait();
-  poll(state, now_ms);
+  take_result(state, now_ms);
 }
 
 void MetadataSnapshotter::retain(BrokerState& state, int64_t now_ms) {

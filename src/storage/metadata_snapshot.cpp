@@ -237,6 +237,7 @@ SnapshotFileWriter::~SnapshotFileWriter() { wait(); }
 void SnapshotFileWriter::start(fs::path dir, SnapshotId id, std::vector<uint8_t> bytes) {
   wait();
   done_.store(false);
+  started_ = true;
   id_ = id;
   thread_ = detail::start_helper_thread(
       0, [this, dir = std::move(dir), id, bytes = std::move(bytes)] {
@@ -246,8 +247,9 @@ void SnapshotFileWriter::start(fs::path dir, SnapshotId id, std::vector<uint8_t>
 }
 
 std::optional<std::pair<SnapshotId, Status>> SnapshotFileWriter::take_result() {
-  if (!thread_.joinable() || !done_.load(std::memory_order_acquire)) return std::nullopt;
-  thread_.join();
+  if (!started_ || !done_.load(std::memory_order_acquire)) return std::nullopt;
+  if (thread_.joinable()) thread_.join();
+  started_ = false;
   return std::make_pair(id_, status_);
 }
 

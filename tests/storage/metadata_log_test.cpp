@@ -167,9 +167,16 @@ TEST(MetadataLog, SnapshotThenLaterSegments) {
   ByteVec ta = encode_metadata_record(TopicRecord{"a", a});
   ByteVec tb = encode_metadata_record(TopicRecord{"b", b});
   state.add_record(std::nullopt, Bytes(ta), 1).add_record(std::nullopt, Bytes(tb), 1);
+  RecordBatchBuilder footer_batch;
+  footer_batch.set_control(true).set_base_offset(3);
+  ByteVec fkey = control_record_key(ControlRecordType::snapshot_footer);
+  ByteVec fvalue = encode_control_value(SnapshotFooterRecord{0});
+  footer_batch.add_record(Bytes(fkey), Bytes(fvalue), 1);
   ByteVec snapshot = header_batch.build();
   ByteVec state_bytes = state.build();
   snapshot.insert(snapshot.end(), state_bytes.begin(), state_bytes.end());
+  ByteVec footer_bytes = footer_batch.build();
+  snapshot.insert(snapshot.end(), footer_bytes.begin(), footer_bytes.end());
   test::write_whole_file(dir.path() / snapshot_file_name({5, 2}), snapshot);
   // An older snapshot that must be ignored.
   test::write_whole_file(dir.path() / snapshot_file_name({2, 1}), test::from_hex("00"));
@@ -195,7 +202,7 @@ TEST(MetadataLog, SnapshotThenLaterSegments) {
   EXPECT_FALSE(summary->stopped_early()) << summary->stop_message;
   ASSERT_TRUE(summary->snapshot.has_value());
   EXPECT_EQ(*summary->snapshot, (SnapshotId{5, 2}));
-  EXPECT_EQ(summary->control_batches, 1u);
+  EXPECT_EQ(summary->control_batches, 2u);
   EXPECT_EQ(image.topics.size(), 2u);
   EXPECT_EQ(image.topics.count("b"), 1u);
   EXPECT_EQ(image.topics.count("c"), 1u);

@@ -48,7 +48,8 @@ class MetadataSnapshotter {
   void appended(BrokerState& state, int64_t end_offset, int32_t epoch, int64_t timestamp,
                 uint64_t bytes, int64_t now_ms);
 
-  // From the owner's loop: a finished snapshot's outcome, then retention.
+  // From the owner's loop (while writing(), now and then): a finished
+  // snapshot's outcome, then retention, then the next snapshot if one is due.
   void poll(BrokerState& state, int64_t now_ms);
   // Shutdown: waits for a snapshot being written and takes its outcome.
   void finish(BrokerState& state, int64_t now_ms);
@@ -62,6 +63,8 @@ class MetadataSnapshotter {
   uint64_t bytes_since_last() const { return bytes_since_; }
 
  private:
+  void take_result(BrokerState& state, int64_t now_ms);
+  void start_if_due(BrokerState& state, int64_t now_ms);
   void retain(BrokerState& state, int64_t now_ms);
 
   MetadataSnapshotOptions options_;

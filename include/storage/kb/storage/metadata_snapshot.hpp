@@ -81,16 +81,18 @@ class SnapshotFileWriter {
   SnapshotFileWriter& operator=(const SnapshotFileWriter&) = delete;
 
   // A write was started and its outcome not taken yet.
-  bool busy() const { return thread_.joinable(); }
+  bool busy() const { return started_; }
   // Starts writing (busy() must be false).
   void start(std::filesystem::path dir, SnapshotId id, std::vector<uint8_t> bytes);
   // The finished write's id and outcome; nullopt while it runs or when none ran.
   std::optional<std::pair<SnapshotId, Status>> take_result();
-  // Blocks until the write in progress is done (shutdown).
+  // Blocks until the write in progress is done (its outcome is kept for
+  // take_result).
   void wait();
 
  private:
   std::thread thread_;
+  bool started_ = false;
   std::atomic<bool> done_{false};
   SnapshotId id_;
   Status status_;
