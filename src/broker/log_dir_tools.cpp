@@ -95,9 +95,10 @@ void check_metadata_log(const fs::path& log_dir, Report& report, MetadataCheck& 
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
     if (name.ends_with(storage::kDamagedSuffix))
-      report.note("{}: damaged bytes an earlier start cut from the metadata log, kept for "
-                  "inspection",
-                  entry.path().string());
+      report.note(
+          "{}: damaged bytes an earlier start cut from the metadata log, kept for "
+          "inspection",
+          entry.path().string());
     if (name.ends_with(storage::kPartialSnapshotSuffix))
       report.note("{}: an unfinished snapshot (removed at the next start)", entry.path().string());
   }
@@ -114,8 +115,8 @@ void check_metadata_log(const fs::path& log_dir, Report& report, MetadataCheck& 
     report.damage("metadata log: {} ({}); the records after it are not read", summary->stop_message,
                   storage::to_string(summary->stop));
   else
-    report.ok("metadata log: {} records up to offset {} ({}), {} topics",
-              summary->records_applied, summary->last_offset,
+    report.ok("metadata log: {} records up to offset {} ({}), {} topics", summary->records_applied,
+              summary->last_offset,
               summary->snapshot ? "from snapshot " + storage::snapshot_file_name(*summary->snapshot)
                                 : std::string("no snapshot"),
               metadata.state.topics.size());
@@ -125,7 +126,8 @@ void check_partition_dirs(const fs::path& log_dir, Report& report, const Metadat
   cluster::PartitionDirScan scan =
       cluster::scan_partition_dirs(log_dir, metadata.state.topics, metadata.removed_topic_ids);
   for (const auto& [name, orphan] : scan.orphans)
-    report.damage("orphaned partition directories: {}", cluster::orphaned_topic_message(name, orphan));
+    report.damage("orphaned partition directories: {}",
+                  cluster::orphaned_topic_message(name, orphan));
   for (const auto& dir : scan.deletion_leftovers)
     report.note("{}: of a deleted topic (removed at the next start)", dir.string());
   for (const auto& name : scan.empty_unknown_dirs)
@@ -263,7 +265,8 @@ int run_recover_topics(const BrokerConfig& config, std::FILE* out) {
     }
   }
   if (!state.metadata_log_refusal.empty()) {
-    std::fprintf(out, "cannot append to the metadata log: %s\n", state.metadata_log_refusal.c_str());
+    std::fprintf(out, "cannot append to the metadata log: %s\n",
+                 state.metadata_log_refusal.c_str());
     return 1;
   }
   state.logs = std::make_unique<cluster::PartitionLogs>(log_dir, options);
@@ -303,8 +306,8 @@ int run_recover_topics(const BrokerConfig& config, std::FILE* out) {
       if (name == group::kOffsetsTopic) {
         records.emplace_back(
             storage::ConfigRecord{cluster::kTopicResource, name, "cleanup.policy", "compact"});
-        records.emplace_back(storage::ConfigRecord{cluster::kTopicResource, name,
-                                                   "compression.type", "producer"});
+        records.emplace_back(
+            storage::ConfigRecord{cluster::kTopicResource, name, "compression.type", "producer"});
         records.emplace_back(
             storage::ConfigRecord{cluster::kTopicResource, name, "segment.bytes",
                                   std::to_string(config.groups.offsets_segment_bytes)});

@@ -116,8 +116,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> overrides;
   std::string command;
   int first_arg = 1;
-  if (argc > 1 && (std::string_view(argv[1]) == "check" ||
-                   std::string_view(argv[1]) == "recover-topics")) {
+  if (argc > 1 &&
+      (std::string_view(argv[1]) == "check" || std::string_view(argv[1]) == "recover-topics")) {
     command = argv[1];
     first_arg = 2;
   }
@@ -176,9 +176,9 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(log_dir_options.log_dir, dir_ec);
   const int log_dir_lock = kb::broker::lock_log_dir(log_dir_options.log_dir);
   if (log_dir_lock < 0) {
-    std::fprintf(stderr, "log directory %s: cannot lock %s/.lock (%s): is another broker using it?\n",
-                 config.log_dirs.front().c_str(), config.log_dirs.front().c_str(),
-                 std::strerror(errno));
+    std::fprintf(
+        stderr, "log directory %s: cannot lock %s/.lock (%s): is another broker using it?\n",
+        config.log_dirs.front().c_str(), config.log_dirs.front().c_str(), std::strerror(errno));
     return 2;
   }
   kb::cluster::MetadataSnapshotter metadata_snapshots(config.metadata_snapshots);

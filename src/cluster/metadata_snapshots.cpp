@@ -126,9 +126,9 @@ void MetadataSnapshotter::take_result(BrokerState& state, int64_t now_ms) {
     spdlog::error("metadata log: snapshot {} not written: {}; no further snapshots until restart",
                   storage::snapshot_file_name(id), status.error().message);
     failed_ = true;
-    const auto snapshots =
-        state.metadata_log ? storage::list_metadata_snapshots(state.metadata_log->dir())
-                           : std::vector<storage::SnapshotFileInfo>{};
+    const auto snapshots = state.metadata_log
+                               ? storage::list_metadata_snapshots(state.metadata_log->dir())
+                               : std::vector<storage::SnapshotFileInfo>{};
     latest_.reset();
     if (!snapshots.empty()) latest_ = snapshots.back().id;
     return;

@@ -37,8 +37,8 @@ int64_t now_ms() {
 // What Kafka keeps at the top of a log directory besides partition directories.
 bool is_kafka_log_dir_file(std::string_view name) {
   return name == storage::kMetaPropertiesFile || name == storage::kMetadataPartitionDir ||
-         name == storage::kCleanShutdownFile ||
-         name.ends_with("-offset-checkpoint") || name == ".lock" || name == "bootstrap.checkpoint";
+         name == storage::kCleanShutdownFile || name.ends_with("-offset-checkpoint") ||
+         name == ".lock" || name == "bootstrap.checkpoint";
 }
 
 // Reads a partition directory's topic id; nullopt when partition.metadata is
@@ -74,8 +74,7 @@ bool is_foreign_record_type(const storage::MetadataRecord& record, uint32_t type
 
 }  // namespace
 
-PartitionDirScan scan_partition_dirs(const std::filesystem::path& log_dir,
-                                     const TopicTable& topics,
+PartitionDirScan scan_partition_dirs(const std::filesystem::path& log_dir, const TopicTable& topics,
                                      const std::unordered_set<Uuid, UuidHash>& removed_topic_ids) {
   PartitionDirScan scan;
   std::error_code ec;
@@ -134,35 +133,34 @@ storage::Status open_metadata_log(const std::filesystem::path& metadata_dir,
   storage::remove_partial_snapshots(metadata_dir);
   int32_t last_epoch = 0;
   int64_t last_timestamp = -1;
-  auto summary = storage::replay_metadata_log(metadata_dir, [&](const storage::MetadataLogEntry& e) {
-    apply_metadata_record(state, *e.record);
-    const auto* unknown = std::get_if<storage::UnknownMetadataRecord>(e.record);
-    if (is_foreign_record_type(*e.record, unknown ? unknown->type : 0))
-      state.foreign_metadata_records.push_back(
-          [&] {
+  auto summary =
+      storage::replay_metadata_log(metadata_dir, [&](const storage::MetadataLogEntry& e) {
+        apply_metadata_record(state, *e.record);
+        const auto* unknown = std::get_if<storage::UnknownMetadataRecord>(e.record);
+        if (is_foreign_record_type(*e.record, unknown ? unknown->type : 0))
+          state.foreign_metadata_records.push_back([&] {
             ByteBuffer out;
             storage::encode_metadata_record(*e.record, e.version, out);
             return std::vector<uint8_t>(out.data(), out.data() + out.size());
           }());
-    if (const auto* removed = std::get_if<storage::RemoveTopicRecord>(e.record))
-      load.removed_topic_ids.insert(removed->topic_id);
-    if (!e.from_snapshot) {
-      last_epoch = e.leader_epoch;
-      last_timestamp = e.timestamp;
-    }
-  });
+        if (const auto* removed = std::get_if<storage::RemoveTopicRecord>(e.record))
+          load.removed_topic_ids.insert(removed->topic_id);
+        if (!e.from_snapshot) {
+          last_epoch = e.leader_epoch;
+          last_timestamp = e.timestamp;
+        }
+      });
   if (!summary) return summary.error();
   load.summary = *summary;
   if (summary->snapshot && last_timestamp < 0) last_epoch = summary->snapshot->epoch;
   if (summary->stopped_early()) {
     const bool damaged = summary->stop == storage::ReplayStop::torn_tail ||
                          summary->stop == storage::ReplayStop::corrupt_batch;
-    const bool in_segment =
-        summary->stop_file.parent_path() == metadata_dir &&
-        summary->stop_file.extension() == ".log";
+    const bool in_segment = summary->stop_file.parent_path() == metadata_dir &&
+                            summary->stop_file.extension() == ".log";
     if (damaged && in_segment) {
-      auto cut = storage::cut_metadata_log(metadata_dir, summary->stop_file,
-                                           summary->stop_position);
+      auto cut =
+          storage::cut_metadata_log(metadata_dir, summary->stop_file, summary->stop_position);
       if (!cut) return cut.error();
       load.cut = *cut;
       spdlog::error(
@@ -183,9 +181,10 @@ storage::Status open_metadata_log(const std::filesystem::path& metadata_dir,
       state.metadata_log_refusal =
           fmt::format("the metadata log cannot be read past {} ({})", summary->stop_message,
                       storage::to_string(summary->stop));
-      spdlog::error("metadata log: replay stopped ({}): {}; serving what came before it; topic "
-                    "changes are refused until it is readable",
-                    storage::to_string(summary->stop), summary->stop_message);
+      spdlog::error(
+          "metadata log: replay stopped ({}): {}; serving what came before it; topic "
+          "changes are refused until it is readable",
+          storage::to_string(summary->stop), summary->stop_message);
     }
   }
   spdlog::info("metadata log: {} records replayed up to offset {} ({}), {} topics",
@@ -239,7 +238,8 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
         state.metadata_log ? state.metadata_log->log_end_offset() : 0, load.last_epoch,
         load.last_timestamp, load.summary.snapshot, now_ms());
   // What the directory holds that the metadata does not account for.
-  PartitionDirScan scan = scan_partition_dirs(options.log_dir, state.topics, load.removed_topic_ids);
+  PartitionDirScan scan =
+      scan_partition_dirs(options.log_dir, state.topics, load.removed_topic_ids);
   for (const auto& dir : scan.deletion_leftovers) {
     // A deletion the metadata log records but a crash kept from finishing.
     std::filesystem::path marked = dir;

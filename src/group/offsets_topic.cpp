@@ -86,8 +86,7 @@ storage::Status for_each_record(storage::PartitionLog& log, int64_t from, int64_
         spdlog::error(
             "{} at byte {}: the batch of offsets {} to {} fails its CRC check; its {} records are "
             "not loaded, reading goes on after it; the file is kept as it is for inspection",
-            file, file_position, batch->base_offset(), batch->last_offset(),
-            batch->record_count());
+            file, file_position, batch->base_offset(), batch->last_offset(), batch->record_count());
         continue;
       }
       if (batch->is_control()) continue;
@@ -100,9 +99,10 @@ storage::Status for_each_record(storage::PartitionLog& log, int64_t from, int64_
       while (it.next(record)) visit(record);
       if (!it.ok()) {
         ++problems.damaged;
-        spdlog::error("{} at byte {}: a record of the batch at offset {} is malformed ({}); the "
-                      "batch's later records are not loaded",
-                      file, file_position, batch->base_offset(), it.error()->what);
+        spdlog::error(
+            "{} at byte {}: a record of the batch at offset {} is malformed ({}); the "
+            "batch's later records are not loaded",
+            file, file_position, batch->base_offset(), it.error()->what);
       }
     }
     if (next <= offset) {
@@ -280,9 +280,10 @@ storage::Status OffsetsTopic::load_into(GroupCoordinator& coordinator) {
   if (problems.compressed > 0)
     spdlog::warn("{}: {} compressed batches were not read", kOffsetsTopic, problems.compressed);
   if (problems.damaged > 0)
-    spdlog::error("{}: {} damaged batches or regions were passed over (named above); the groups' "
-                  "offsets committed in them are missing, those committed after them are loaded",
-                  kOffsetsTopic, problems.damaged);
+    spdlog::error(
+        "{}: {} damaged batches or regions were passed over (named above); the groups' "
+        "offsets committed in them are missing, those committed after them are loaded",
+        kOffsetsTopic, problems.damaged);
   spdlog::info("loaded {} records of {} ({} groups)", records, kOffsetsTopic,
                coordinator.groups().size());
   return {};

@@ -52,8 +52,7 @@ void remove_quietly(const fs::path& path) {
 }  // namespace
 
 std::vector<uint8_t> encode_metadata_snapshot(const SnapshotId& id,
-                                              int64_t last_contained_log_timestamp,
-                                              int64_t now_ms,
+                                              int64_t last_contained_log_timestamp, int64_t now_ms,
                                               std::span<const std::vector<uint8_t>> values) {
   ByteBuffer out;
   int64_t offset = 0;
@@ -151,9 +150,8 @@ std::string walk_snapshot(const fs::path& file, OnControl&& control, bool& saw_f
     }
     const RecordBatchHeader& header = reader.header();
     if (header.base_offset != next_offset)
-      return problem(reader.batch_position(),
-                     fmt::format("batch starts at offset {}, expected {}", header.base_offset,
-                                 next_offset));
+      return problem(reader.batch_position(), fmt::format("batch starts at offset {}, expected {}",
+                                                          header.base_offset, next_offset));
     next_offset = header.next_offset();
     saw_footer_last = false;
     auto view = RecordBatchView::parse(reader.batch_bytes(), CrcCheck::skip);
@@ -184,7 +182,8 @@ std::string walk_snapshot(const fs::path& file, OnControl&& control, bool& saw_f
 
 std::string metadata_snapshot_problem(const fs::path& file) {
   bool footer_last = false;
-  std::string problem = walk_snapshot(file, [](int16_t, const std::optional<Bytes>&) {}, footer_last);
+  std::string problem = walk_snapshot(
+      file, [](int16_t, const std::optional<Bytes>&) {}, footer_last);
   if (!problem.empty()) return problem;
   if (!footer_last)
     return fmt::format("{}: no SnapshotFooter at the end (the file is cut short)", file.string());
@@ -197,8 +196,7 @@ Result<int64_t> snapshot_last_contained_timestamp(const fs::path& file) {
   std::string problem = walk_snapshot(
       file,
       [&](int16_t type, const std::optional<Bytes>& value) {
-        if (type != static_cast<int16_t>(ControlRecordType::snapshot_header) || !value ||
-            timestamp)
+        if (type != static_cast<int16_t>(ControlRecordType::snapshot_header) || !value || timestamp)
           return;
         kb::wire::Reader r(*value);
         SnapshotHeaderRecord header;
@@ -239,8 +237,8 @@ void SnapshotFileWriter::start(fs::path dir, SnapshotId id, std::vector<uint8_t>
   done_.store(false);
   started_ = true;
   id_ = id;
-  thread_ = detail::start_helper_thread(
-      0, [this, dir = std::move(dir), id, bytes = std::move(bytes)] {
+  thread_ =
+      detail::start_helper_thread(0, [this, dir = std::move(dir), id, bytes = std::move(bytes)] {
         status_ = write_metadata_snapshot(dir, id, bytes);
         done_.store(true, std::memory_order_release);
       });
@@ -274,8 +272,8 @@ Status copy_range(const fs::path& from, uint64_t position, uint64_t size, const 
                                   std::span<uint8_t>(buffer.data(), chunk), from);
     if (!got) return got.error();
     if (*got == 0) break;
-    Status written = detail::pwrite_all(out->get(), done,
-                                        std::span<const uint8_t>(buffer.data(), *got), to);
+    Status written =
+        detail::pwrite_all(out->get(), done, std::span<const uint8_t>(buffer.data(), *got), to);
     if (!written) return written;
     done += *got;
   }
@@ -341,8 +339,8 @@ Status restart_metadata_log_at(const fs::path& dir, int64_t offset) {
     std::error_code remove_ec;
     fs::remove(dir / detail::offset_file_stem(base).append(".log"), remove_ec);
     if (remove_ec)
-      return Error{fmt::format("cannot remove a segment of {}: {}", dir.string(),
-                               remove_ec.message())};
+      return Error{
+          fmt::format("cannot remove a segment of {}: {}", dir.string(), remove_ec.message())};
     remove_index_files(dir, base);
   }
   const fs::path segment = dir / detail::offset_file_stem(offset).append(".log");

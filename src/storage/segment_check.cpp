@@ -41,9 +41,9 @@ SegmentCheck check_segment_file(const fs::path& file, int64_t base_offset) {
         check.problem = reader.io_error().message;
         return check;
       case FileBatchReader::Step::bad:
-        check.problem = fmt::format("{} at byte {}: {} ({} bytes after it not readable)",
-                                    file.string(), reader.position(), to_string(reader.error()),
-                                    *size - reader.position());
+        check.problem =
+            fmt::format("{} at byte {}: {} ({} bytes after it not readable)", file.string(),
+                        reader.position(), to_string(reader.error()), *size - reader.position());
         return check;
       case FileBatchReader::Step::batch:
         break;
@@ -67,9 +67,9 @@ PartitionDirCheck check_partition_dir(const fs::path& dir) {
     SegmentCheck check = check_segment_file(segments[i].second, segments[i].first);
     if (!check.problem.empty()) out.problems.push_back(check.problem);
     if (i + 1 < segments.size() && check.next_offset > segments[i + 1].first)
-      out.problems.push_back(fmt::format(
-          "{}: its batches reach offset {}, past the next segment's base offset {}",
-          check.file.string(), check.next_offset - 1, segments[i + 1].first));
+      out.problems.push_back(
+          fmt::format("{}: its batches reach offset {}, past the next segment's base offset {}",
+                      check.file.string(), check.next_offset - 1, segments[i + 1].first));
     out.segments.push_back(std::move(check));
   }
   if (!out.segments.empty()) {

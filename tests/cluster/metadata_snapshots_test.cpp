@@ -44,9 +44,9 @@ TEST_F(MetadataSnapshotsTest, ImageRecordsRebuildTheImage) {
   ASSERT_TRUE(storage::write_metadata_snapshot(snapshot_dir, id, bytes).ok());
 
   BrokerState rebuilt;
-  auto summary = storage::replay_metadata_log(snapshot_dir, [&](const storage::MetadataLogEntry& e) {
-    apply_metadata_record(rebuilt, *e.record);
-  });
+  auto summary = storage::replay_metadata_log(
+      snapshot_dir,
+      [&](const storage::MetadataLogEntry& e) { apply_metadata_record(rebuilt, *e.record); });
   ASSERT_TRUE(summary.ok());
   ASSERT_FALSE(summary->stopped_early()) << summary->stop_message;
   EXPECT_EQ(summary->unknown_records, 1u);
@@ -139,7 +139,10 @@ TEST_F(MetadataSnapshotsTest, OrphanedDirectoriesBlockTheirTopicName) {
   // Another topic's directory with data, whose records are not in the log.
   const fs::path orphan = dir_ / "lost-0";
   fs::create_directories(orphan);
-  { std::ofstream(orphan / "partition.metadata") << "version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAQ\n"; }
+  {
+    std::ofstream(orphan / "partition.metadata")
+        << "version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAQ\n";
+  }
   { std::ofstream(orphan / "00000000000000000000.log") << "data"; }
   BrokerState state;
   load(state);

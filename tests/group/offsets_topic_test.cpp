@@ -86,7 +86,6 @@ TEST_F(OffsetsTopicTest, CompactionBoundsThePartitionAndKeepsTheLatestOfEveryKey
   EXPECT_EQ(quiet->offsets.at({"t", 9}).metadata, "kept");
 }
 
-
 // A flipped bit in one committed batch costs that batch only: the commits
 // after it are loaded, the damaged file is left exactly as it was.
 TEST_F(OffsetsTopicTest, DamagedBatchIsSkippedAndLaterCommitsAreLoaded) {
@@ -117,7 +116,8 @@ TEST_F(OffsetsTopicTest, DamagedBatchIsSkippedAndLaterCommitsAreLoaded) {
   bytes[fifth + storage::batch_layout::kRecords + 3] ^= 0x20;
   {
     std::ofstream out(segment, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
   }
 
   cluster::BrokerState state;
@@ -136,7 +136,8 @@ TEST_F(OffsetsTopicTest, DamagedBatchIsSkippedAndLaterCommitsAreLoaded) {
     EXPECT_EQ(g->offsets.at({"t", p}).offset, 100 + p);
   }
   std::ifstream again(segment, std::ios::binary);
-  std::vector<uint8_t> after{std::istreambuf_iterator<char>(again), std::istreambuf_iterator<char>()};
+  std::vector<uint8_t> after{std::istreambuf_iterator<char>(again),
+                             std::istreambuf_iterator<char>()};
   EXPECT_EQ(after, bytes) << "the damaged file is kept as it is";
 }
 

@@ -174,7 +174,8 @@ TEST_F(MetadataDamageTest, FlippedBitAfterTheSnapshotKeepsOrphanedTopicsAndRecov
   std::vector<uint8_t> log = read_bytes(segment);
   log[log.size() - 10] ^= 0x04;  // inside the last batch: c's records
   write_bytes(segment, log);
-  const std::vector<uint8_t> c_segment_before = read_bytes(data() / "c-0" / "00000000000000000000.log");
+  const std::vector<uint8_t> c_segment_before =
+      read_bytes(data() / "c-0" / "00000000000000000000.log");
   ASSERT_FALSE(c_segment_before.empty());
 
   CommandResult checked = tool("check");

@@ -118,7 +118,9 @@ TEST(MetadataSnapshot, DamageIsFound) {
 // The newest snapshot that is whole wins; a damaged newer one is passed over.
 TEST(MetadataSnapshot, ReplayPassesOverADamagedNewestSnapshot) {
   test::TempDir dir;
-  ASSERT_TRUE(write_metadata_snapshot(dir.path(), {3}, encode_metadata_snapshot({3}, 0, 0, topic_records(1))).ok());
+  ASSERT_TRUE(write_metadata_snapshot(dir.path(), {3},
+                                      encode_metadata_snapshot({3}, 0, 0, topic_records(1)))
+                  .ok());
   ByteVec newer = encode_metadata_snapshot({5}, 0, 0, topic_records(2));
   newer[newer.size() - 30] ^= 0x80;
   test::write_whole_file(dir.path() / snapshot_file_name({5}), newer);
@@ -132,8 +134,10 @@ TEST(MetadataSnapshot, ReplayPassesOverADamagedNewestSnapshot) {
 
 TEST(MetadataSnapshot, PartialSnapshotsAreRemoved) {
   test::TempDir dir;
-  test::write_whole_file(dir.path() / "00000000000000000010-0000000001-abc.checkpoint.part", ByteVec{1});
-  test::write_whole_file(dir.path() / "00000000000000000005-0000000001.checkpoint.deleted", ByteVec{1});
+  test::write_whole_file(dir.path() / "00000000000000000010-0000000001-abc.checkpoint.part",
+                         ByteVec{1});
+  test::write_whole_file(dir.path() / "00000000000000000005-0000000001.checkpoint.deleted",
+                         ByteVec{1});
   test::write_whole_file(dir.path() / "00000000000000000000.log", ByteVec{});
   EXPECT_EQ(remove_partial_snapshots(dir.path()), 2u);
   EXPECT_TRUE(fs::exists(dir.path() / "00000000000000000000.log"));

@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "kb/cluster/metadata_snapshots.hpp"
 #include "kb/cluster/broker_state.hpp"
+#include "kb/cluster/metadata_snapshots.hpp"
 #include "kb/group/coordinator.hpp"
 
 namespace kb::broker {

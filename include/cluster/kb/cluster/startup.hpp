@@ -38,7 +38,7 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state);
 // What opening the metadata log found.
 struct MetadataLogLoad {
   storage::MetadataReplaySummary summary;
-  std::optional<storage::MetadataLogCut> cut;  // a damaged tail was cut off
+  std::optional<storage::MetadataLogCut> cut;            // a damaged tail was cut off
   std::unordered_set<Uuid, UuidHash> removed_topic_ids;  // RemoveTopicRecords replayed
   int32_t last_epoch = 0;                                // of the last record replayed
   int64_t last_timestamp = -1;
@@ -65,8 +65,7 @@ struct PartitionDirScan {
 };
 // Sorts the log directory's entries against the topic table, reading only
 // (partition.metadata of the directories the table does not name).
-PartitionDirScan scan_partition_dirs(const std::filesystem::path& log_dir,
-                                     const TopicTable& topics,
+PartitionDirScan scan_partition_dirs(const std::filesystem::path& log_dir, const TopicTable& topics,
                                      const std::unordered_set<Uuid, UuidHash>& removed_topic_ids);
 // What the log says about an orphaned topic, and how to bring it back.
 std::string orphaned_topic_message(std::string_view name, const OrphanedTopic& orphan);

@@ -2,8 +2,8 @@
 
 // Replays the KRaft metadata partition <log.dir>/__cluster_metadata-0/ as
 // Kafka leaves it: an optional snapshot "<end offset:20>-<epoch:10>.checkpoint"
-// (the newest one wins; it holds the state of every offset below its end
-// offset, so older log records are skipped) and "<base offset:20>.log"
+// (the newest whole one wins, see metadata_snapshot.hpp; it holds the state of
+// every offset below its end offset, so older log records are skipped) and "<base offset:20>.log"
 // segments in base-offset order. Records of control batches (leader changes,
 // snapshot header/footer, voter sets) are skipped; every other record value is
 // decoded and handed to the caller.

@@ -41,8 +41,7 @@ inline constexpr std::string_view kDamagedSuffix = ".damaged";
 // order they are to be replayed). Every batch carries id.epoch as its
 // partition leader epoch.
 std::vector<uint8_t> encode_metadata_snapshot(const SnapshotId& id,
-                                              int64_t last_contained_log_timestamp,
-                                              int64_t now_ms,
+                                              int64_t last_contained_log_timestamp, int64_t now_ms,
                                               std::span<const std::vector<uint8_t>> values);
 
 // Writes `bytes` as <dir>/<snapshot_file_name(id)> atomically (see above).
