@@ -277,7 +277,8 @@ int run_recover_topics(const BrokerConfig& config, std::FILE* out) {
     return 0;
   }
   size_t failed = 0;
-  for (const auto& [name, orphan] : scan.orphans) {
+  for (const auto& [topic_name, orphan] : scan.orphans) {
+    const std::string& name = topic_name;  // a lambda cannot capture a structured binding
     auto refuse = [&](const std::string& why) {
       ++failed;
       std::fprintf(out, "not recovered: %s: %s\n", name.c_str(), why.c_str());

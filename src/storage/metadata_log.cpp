@@ -194,12 +194,13 @@ Result<MetadataReplaySummary> replay_metadata_log(const fs::path& partition_dir,
   // retention removed it).
   std::optional<std::pair<SnapshotId, fs::path>> newest_snapshot;
   const std::vector<SnapshotFileInfo> snapshots = list_metadata_snapshots(partition_dir);
-  for (auto it = snapshots.rbegin(); it != snapshots.rend(); ++it) {
-    if (std::string problem = metadata_snapshot_problem(it->path); !problem.empty()) {
+  for (size_t i = snapshots.size(); i-- > 0;) {
+    const SnapshotFileInfo& snapshot = snapshots[i];
+    if (std::string problem = metadata_snapshot_problem(snapshot.path); !problem.empty()) {
       spdlog::warn("metadata log: passing over damaged snapshot {}", problem);
       continue;
     }
-    newest_snapshot.emplace(it->id, it->path);
+    newest_snapshot.emplace(snapshot.id, snapshot.path);
     break;
   }
 
