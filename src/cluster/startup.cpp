@@ -164,7 +164,8 @@ storage::Status open_metadata_log(const std::filesystem::path& metadata_dir,
       if (!cut) return cut.error();
       load.cut = *cut;
       spdlog::error(
-          "metadata log damaged ({}): {}; what came before it is served (snapshot {}, then {} "
+          "metadata log damaged, replay stopped early ({}): {}; what came before it is served "
+          "(snapshot {}, then {} "
           "records); the {} bytes from there are kept in {}{}; topics created or changed after "
           "the damage are not known now, and their partition directories are kept untouched",
           storage::to_string(summary->stop), summary->stop_message,
