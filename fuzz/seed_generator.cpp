@@ -231,6 +231,28 @@ int main(int argc, char** argv) {
   testing::WrittenLogDir written = testing::write_kafka_log_dir(dir.path(), spec);
   Bytes metadata =
       read_all(dir.path() / storage::kMetadataPartitionDir / storage::segment_file_name(0, ".log"));
+  // Damage as it happens on disk (flags 0: the bytes as they are): a flipped
+  // bit in the last batch (a CRC mismatch), a damaged length field, a torn tail.
+  {
+    size_t last = 0;
+    for (size_t at = 0; at + 12 <= metadata.size();) {
+      last = at;
+      const size_t length = (size_t{metadata[at + 8]} << 24) | (size_t{metadata[at + 9]} << 16) |
+                            (size_t{metadata[at + 10]} << 8) | size_t{metadata[at + 11]};
+      at += 12 + length;
+    }
+    Bytes flipped = metadata;
+    flipped[last + storage::batch_layout::kRecords + 5] ^= 0x10;
+    flipped.insert(flipped.begin(), 0);
+    write(corpus / "metadata_log" / "kafka-written-flipped-bit", flipped);
+    Bytes bad_length = metadata;
+    bad_length[last + 8] = 0x7f;
+    bad_length.insert(bad_length.begin(), 0);
+    write(corpus / "metadata_log" / "kafka-written-bad-length", bad_length);
+    Bytes torn(metadata.begin(), metadata.end() - 10);
+    torn.insert(torn.begin(), 0);
+    write(corpus / "metadata_log" / "kafka-written-torn-tail", torn);
+  }
   metadata.insert(metadata.begin(), 1);  // flags: fix CRCs after mutation
   write(corpus / "metadata_log" / "kafka-written", metadata);
   const fs::path partition = written.partitions.front().dir;

@@ -272,6 +272,16 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
   int_key("log.message.timestamp.before.max.ms", 0, kLongMax, c.log.timestamp_before_max_ms);
   int_key("log.message.timestamp.after.max.ms", 0, kLongMax, c.log.timestamp_after_max_ms);
 
+  // KRaft metadata snapshots and their retention (Kafka's keys and ranges).
+  int_key("metadata.log.max.record.bytes.between.snapshots", 1, kLongMax,
+          c.metadata_snapshots.max_bytes_between);
+  int_key("metadata.log.max.snapshot.interval.ms", 0, kLongMax,
+          c.metadata_snapshots.max_interval_ms);
+  int_key("metadata.max.retention.bytes", std::numeric_limits<int64_t>::min(), kLongMax,
+          c.metadata_snapshots.retention_bytes);
+  int_key("metadata.max.retention.ms", std::numeric_limits<int64_t>::min(), kLongMax,
+          c.metadata_snapshots.retention_ms);
+
   // Groups.
   int_key("group.min.session.timeout.ms", 0, kIntMax, c.groups.min_session_timeout_ms);
   int_key("group.max.session.timeout.ms", 0, kIntMax, c.groups.max_session_timeout_ms);

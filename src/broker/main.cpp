@@ -7,8 +7,12 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -20,9 +24,11 @@
 
 #include "kb/broker/broker_service.hpp"
 #include "kb/broker/config.hpp"
+#include "kb/broker/log_dir_tools.hpp"
 #include "kb/broker/log_flusher.hpp"
 #include "kb/broker/log_retention.hpp"
 #include "kb/broker/partition_dir_creation.hpp"
+#include "kb/cluster/metadata_snapshots.hpp"
 #include "kb/cluster/startup.hpp"
 #include "kb/cluster/topic_admin.hpp"
 #include "kb/group/coordinator.hpp"
@@ -46,9 +52,20 @@ constexpr size_t kPartitionDirThreads = 8;
 void print_usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s [server.properties] [--override key=value ...]\n"
+               "       %s check [server.properties] [--override key=value ...]\n"
+               "       %s recover-topics [server.properties] [--override key=value ...]\n"
                "Without a file the embedded defaults are used (PLAINTEXT://:9092,\n"
-               "log.dirs=/tmp/kraft-combined-logs, node.id=1). Log level: SPDLOG_LEVEL=debug.\n",
-               argv0);
+               "log.dirs=/tmp/kraft-combined-logs, node.id=1). Log level: SPDLOG_LEVEL=debug.\n"
+               "check reports damage in the log directory without changing anything (exit\n"
+               "status 1 when it finds some); recover-topics, with the broker stopped, puts\n"
+               "topics whose partition directories the metadata log lost back into it.\n",
+               argv0, argv0, argv0);
+}
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // Many clients at once need many descriptors: take the hard limit.
@@ -97,7 +114,14 @@ class ShutdownSignal final : public kb::net::IoHandler {
 int main(int argc, char** argv) {
   std::string config_path;
   std::vector<std::string> overrides;
-  for (int i = 1; i < argc; ++i) {
+  std::string command;
+  int first_arg = 1;
+  if (argc > 1 &&
+      (std::string_view(argv[1]) == "check" || std::string_view(argv[1]) == "recover-topics")) {
+    command = argv[1];
+    first_arg = 2;
+  }
+  for (int i = first_arg; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--override" && i + 1 < argc) {
       overrides.emplace_back(argv[++i]);
@@ -124,6 +148,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const kb::broker::BrokerConfig& config = *loaded.config;
+  if (command == "check") return kb::broker::run_check(config, stdout);
+  if (command == "recover-topics") return kb::broker::run_recover_topics(config, stdout);
   for (const auto& [key, source] : config.properties)
     spdlog::debug("config {}={} ({})", key, source.value, source.origin);
 
@@ -145,6 +171,18 @@ int main(int argc, char** argv) {
   log_dir_options.partition_options.preallocate_bytes = state.log_config.segment_preallocate_bytes;
   // Produce checks every batch's CRC before appending it: not twice.
   log_dir_options.partition_options.verify_crc_on_append = false;
+  // Kafka's lock: one process per log directory.
+  std::error_code dir_ec;
+  std::filesystem::create_directories(log_dir_options.log_dir, dir_ec);
+  const int log_dir_lock = kb::broker::lock_log_dir(log_dir_options.log_dir);
+  if (log_dir_lock < 0) {
+    std::fprintf(
+        stderr, "log directory %s: cannot lock %s/.lock (%s): is another broker using it?\n",
+        config.log_dirs.front().c_str(), config.log_dirs.front().c_str(), std::strerror(errno));
+    return 2;
+  }
+  kb::cluster::MetadataSnapshotter metadata_snapshots(config.metadata_snapshots);
+  state.metadata_snapshotter = &metadata_snapshots;
   if (auto loaded_dir = kb::cluster::load_log_dir(log_dir_options, state); !loaded_dir.ok()) {
     std::fprintf(stderr, "log directory %s: %s\n", config.log_dirs.front().c_str(),
                  loaded_dir.error().message.c_str());
@@ -231,6 +269,25 @@ int main(int argc, char** argv) {
       loop.stop();
     });
   });
+  // A metadata snapshot being written on its helper thread is looked at now
+  // and then: once written, its retention runs here, and the next one starts
+  // if it is due.
+  constexpr auto kSnapshotPollInterval = std::chrono::milliseconds(20);
+  bool snapshot_poll_armed = false;
+  std::function<void()> poll_snapshots = [&] {
+    snapshot_poll_armed = false;
+    metadata_snapshots.poll(state, wall_ms());
+    if (metadata_snapshots.writing()) {
+      snapshot_poll_armed = true;
+      loop.run_after(kSnapshotPollInterval, poll_snapshots);
+    }
+  };
+  loop.add_before_sleep([&] {
+    if (metadata_snapshots.writing() && !snapshot_poll_armed) {
+      snapshot_poll_armed = true;
+      loop.run_after(kSnapshotPollInterval, poll_snapshots);
+    }
+  });
   loop.add_before_sleep([&] {
     if (!shutting_down) return;
     size_t open = 0;
@@ -245,6 +302,7 @@ int main(int argc, char** argv) {
   // No clean shutdown after a disk failure: no marker vouches for the logs.
   if (disk_failed) return 1;
   flusher.finish();
+  metadata_snapshots.finish(state, wall_ms());
   // Producer snapshots before the clean-shutdown marker that vouches for the logs.
   state.producer_states.write_snapshots();
   if (auto closed = kb::cluster::close_log_dir(state); !closed) {

@@ -1,42 +1,118 @@
 #include "kb/cluster/startup.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
 #include "kb/cluster/metadata_image.hpp"
+#include "kb/cluster/metadata_snapshots.hpp"
 #include "kb/cluster/topic_admin.hpp"
 #include "kb/cluster/topic_configs.hpp"
 #include "kb/storage/meta_properties.hpp"
 #include "kb/storage/metadata_log.hpp"
+#include "kb/storage/metadata_snapshot.hpp"
 #include "kb/storage/offset_checkpoint.hpp"
 
 namespace kb::cluster {
 
 namespace {
 
+// Metadata record types that change no state (Kafka's NoOpRecord and
+// transaction markers): not carried into snapshots.
+constexpr uint32_t kNoOpRecordType = 20;
+constexpr uint32_t kBeginTransactionRecordType = 23;
+constexpr uint32_t kEndTransactionRecordType = 24;
+constexpr uint32_t kAbortTransactionRecordType = 25;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 // What Kafka keeps at the top of a log directory besides partition directories.
 bool is_kafka_log_dir_file(std::string_view name) {
   return name == storage::kMetaPropertiesFile || name == storage::kMetadataPartitionDir ||
-         name.ends_with("-offset-checkpoint") || name == ".lock" ||
-         name == "bootstrap.checkpoint" || name == storage::kCleanShutdownFile;
+         name == storage::kCleanShutdownFile || name.ends_with("-offset-checkpoint") ||
+         name == ".lock" || name == "bootstrap.checkpoint";
 }
 
-// One pass over the directory, so that what the broker ignores is said at
-// start-up rather than discovered later: files it does not know, and
-// partition directories of topics the metadata log does not have.
-void report_unknown_entries(const std::filesystem::path& log_dir, const TopicTable& topics) {
+// Reads a partition directory's topic id; nullopt when partition.metadata is
+// missing or unreadable.
+std::optional<Uuid> partition_dir_topic_id(const std::filesystem::path& dir) {
+  std::ifstream in(dir / storage::kPartitionMetadataFile);
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed = storage::parse_partition_metadata(text.str());
+  if (!parsed) return std::nullopt;
+  return parsed->topic_id;
+}
+
+// Whether the directory holds any record bytes (a non-empty segment).
+bool holds_data(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() != ".log") continue;
+    std::error_code size_ec;
+    if (entry.file_size(size_ec) > 0 && !size_ec) return true;
+  }
+  return false;
+}
+
+bool is_foreign_record_type(const storage::MetadataRecord& record, uint32_t type) {
+  if (std::holds_alternative<storage::RegisterBrokerRecord>(record)) return true;
+  if (!std::holds_alternative<storage::UnknownMetadataRecord>(record)) return false;
+  // NoOpRecord and the transaction markers change no state.
+  return type != kNoOpRecordType && type != kBeginTransactionRecordType &&
+         type != kEndTransactionRecordType && type != kAbortTransactionRecordType;
+}
+
+}  // namespace
+
+PartitionDirScan scan_partition_dirs(const std::filesystem::path& log_dir, const TopicTable& topics,
+                                     const std::unordered_set<Uuid, UuidHash>& removed_topic_ids) {
+  PartitionDirScan scan;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(log_dir, ec)) {
     const std::string name = entry.path().filename().string();
     if (is_kafka_log_dir_file(name)) continue;
     auto partition = storage::parse_partition_dir_name(name);
-    if (partition && entry.is_directory(ec)) {
-      const TopicInfo* topic = topics.find(partition->topic);
-      if (topic == nullptr || topic->partition(partition->partition) == nullptr)
-        spdlog::warn("log directory: skipping {}: no such partition in the metadata log", name);
+    std::error_code dir_ec;
+    if (!partition || !entry.is_directory(dir_ec)) {
+      scan.unknown_entries.push_back(name);
       continue;
     }
-    spdlog::warn("log directory: skipping unknown entry {}", name);
+    const TopicInfo* topic = topics.find(partition->topic);
+    if (topic != nullptr && topic->partition(partition->partition) != nullptr) continue;
+    const std::optional<Uuid> id = partition_dir_topic_id(entry.path());
+    if (id && removed_topic_ids.contains(*id)) {
+      scan.deletion_leftovers.push_back(entry.path());
+      continue;
+    }
+    // A directory with neither an id nor data is what a creation cut short
+    // leaves: nothing to keep.
+    if (!id && !holds_data(entry.path())) {
+      scan.empty_unknown_dirs.push_back(name);
+      continue;
+    }
+    // Never a path made from an invalid name (they cannot be created anyway).
+    if (!topic_name_problem(partition->topic).empty()) {
+      scan.unknown_entries.push_back(name);
+      continue;
+    }
+    OrphanedTopic& orphan = scan.orphans[partition->topic];
+    if (id && !orphan.topic_id) orphan.topic_id = id;
+    if (id && orphan.topic_id && *orphan.topic_id != *id) orphan.mixed_ids = true;
+    orphan.partitions.push_back(partition->partition);
   }
+  for (auto& [name, orphan] : scan.orphans)
+    std::sort(orphan.partitions.begin(), orphan.partitions.end());
+  return scan;
 }
 
 // A checkpoint file read as Kafka's LogManager reads it at start-up. What
@@ -61,7 +137,102 @@ storage::Result<storage::OffsetCheckpoint> read_checkpoint(const std::filesystem
                         "is: correct or remove it)"};
 }
 
-}  // namespace
+
+std::string orphaned_topic_message(std::string_view name, const OrphanedTopic& orphan) {
+  std::string partitions;
+  for (int32_t p : orphan.partitions)
+    partitions += (partitions.empty() ? "" : ",") + std::to_string(p);
+  return fmt::format(
+      "partition directories {}-{{{}}} hold topic '{}' (topic id {}) but the metadata log does "
+      "not have it (its records were lost, e.g. to damage); they are kept untouched and '{}' "
+      "cannot be created over them; to bring the topic back, stop the broker and run "
+      "'kafka-broker recover-topics <server.properties>' (README: Bringing topics back)",
+      name, partitions, name, orphan.topic_id ? orphan.topic_id->to_base64() : "unknown", name);
+}
+
+storage::Status open_metadata_log(const std::filesystem::path& metadata_dir,
+                                  const storage::PartitionLogOptions& options, BrokerState& state,
+                                  MetadataLogLoad& load) {
+  storage::remove_partial_snapshots(metadata_dir);
+  int32_t last_epoch = 0;
+  int64_t last_timestamp = -1;
+  auto summary =
+      storage::replay_metadata_log(metadata_dir, [&](const storage::MetadataLogEntry& e) {
+        apply_metadata_record(state, *e.record);
+        const auto* unknown = std::get_if<storage::UnknownMetadataRecord>(e.record);
+        if (is_foreign_record_type(*e.record, unknown ? unknown->type : 0))
+          state.foreign_metadata_records.push_back([&] {
+            ByteBuffer out;
+            storage::encode_metadata_record(*e.record, e.version, out);
+            return std::vector<uint8_t>(out.data(), out.data() + out.size());
+          }());
+        if (const auto* removed = std::get_if<storage::RemoveTopicRecord>(e.record))
+          load.removed_topic_ids.insert(removed->topic_id);
+        if (!e.from_snapshot) {
+          last_epoch = e.leader_epoch;
+          last_timestamp = e.timestamp;
+        }
+      });
+  if (!summary) return summary.error();
+  load.summary = *summary;
+  if (summary->snapshot && last_timestamp < 0) last_epoch = summary->snapshot->epoch;
+  if (summary->stopped_early()) {
+    const bool damaged = summary->stop == storage::ReplayStop::torn_tail ||
+                         summary->stop == storage::ReplayStop::corrupt_batch;
+    const bool in_segment = summary->stop_file.parent_path() == metadata_dir &&
+                            summary->stop_file.extension() == ".log";
+    if (damaged && in_segment) {
+      auto cut =
+          storage::cut_metadata_log(metadata_dir, summary->stop_file, summary->stop_position);
+      if (!cut) return cut.error();
+      load.cut = *cut;
+      spdlog::error(
+          "metadata log damaged, replay stopped early ({}): {}; what came before it is served "
+          "(snapshot {}, then {} "
+          "records); the {} bytes from there are kept in {}{}; topics created or changed after "
+          "the damage are not known now, and their partition directories are kept untouched",
+          storage::to_string(summary->stop), summary->stop_message,
+          summary->snapshot ? storage::snapshot_file_name(*summary->snapshot) : "none",
+          summary->records_applied, cut->bytes_cut,
+          cut->preserved.empty() ? "(nothing)" : cut->preserved.string(),
+          cut->set_aside.empty()
+              ? std::string()
+              : fmt::format(" and {} later segments are renamed *.damaged", cut->set_aside.size()));
+    } else {
+      // Intact bytes this broker cannot read (a newer record version, a
+      // compressed batch) or an I/O error: nothing is cut, and nothing is
+      // appended after them, where a restart would not find it.
+      state.metadata_log_refusal =
+          fmt::format("the metadata log cannot be read past {} ({})", summary->stop_message,
+                      storage::to_string(summary->stop));
+      spdlog::error(
+          "metadata log: replay stopped ({}): {}; serving what came before it; topic "
+          "changes are refused until it is readable",
+          storage::to_string(summary->stop), summary->stop_message);
+    }
+  }
+  spdlog::info("metadata log: {} records replayed up to offset {} ({}), {} topics",
+               summary->records_applied, summary->last_offset,
+               summary->snapshot
+                   ? "from snapshot " + storage::snapshot_file_name(*summary->snapshot)
+                   : std::string("no snapshot"),
+               state.topics.size());
+  auto opened = storage::PartitionLog::open(metadata_dir, options);
+  if (!opened) return opened.error();
+  if (summary->snapshot && opened.value()->log_end_offset() < summary->snapshot->end_offset) {
+    // The log ends inside what the snapshot holds: it continues after it.
+    const int64_t end = summary->snapshot->end_offset;
+    opened.value().reset();  // closes its files before the directory changes
+    if (auto restarted = storage::start_metadata_log_at(metadata_dir, end); !restarted)
+      return restarted;
+    opened = storage::PartitionLog::open(metadata_dir, options);
+    if (!opened) return opened.error();
+  }
+  state.metadata_log = std::move(opened.value());
+  load.last_epoch = last_epoch;
+  load.last_timestamp = last_timestamp;
+  return {};
+}
 
 storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
   std::error_code ec;
@@ -85,30 +256,11 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
   state.cluster_id = *meta->cluster_id;
 
   auto metadata_dir = options.log_dir / storage::kMetadataPartitionDir;
+  MetadataLogLoad load;
   if (std::filesystem::is_directory(metadata_dir, ec)) {
-    auto summary = storage::replay_metadata_log(
-        metadata_dir,
-        [&](const storage::MetadataLogEntry& e) { apply_metadata_record(state, *e.record); });
-    if (!summary) return summary.error();
-    if (summary->stopped_early())
-      spdlog::warn("metadata log: replay stopped early ({}): {}; serving what was valid",
-                   storage::to_string(summary->stop), summary->stop_message);
-    spdlog::info("metadata log: {} records replayed up to offset {}, {} topics",
-                 summary->records_applied, summary->last_offset, state.topics.size());
-    // Keep it open for appends (topic creation). A replay that stopped early
-    // leaves a damaged tail, which opening truncates as Kafka's recovery does.
-    auto opened = storage::PartitionLog::open(metadata_dir, options.partition_options);
-    if (!opened) return opened.error();
-    if (summary->snapshot && (*opened)->log_end_offset() < summary->snapshot->end_offset) {
-      opened->reset();  // closes its files before the directory changes
-      if (auto started =
-              storage::start_metadata_log_at(metadata_dir, summary->snapshot->end_offset);
-          !started)
-        return started.error();
-      opened = storage::PartitionLog::open(metadata_dir, options.partition_options);
-      if (!opened) return opened.error();
-    }
-    state.metadata_log = std::move(opened.value());
+    if (auto opened = open_metadata_log(metadata_dir, options.partition_options, state, load);
+        !opened)
+      return opened;
   } else {
     spdlog::info("metadata log: {} not found, starting with no topics", metadata_dir.string());
     // Made now, as a Kafka node's metadata log exists from its first start:
@@ -118,9 +270,29 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
     if (!created) return created.error();
     state.metadata_log = std::move(created.value());
   }
+  if (state.metadata_snapshotter != nullptr)
+    state.metadata_snapshotter->loaded(
+        state.metadata_log ? state.metadata_log->log_end_offset() : 0, load.last_epoch,
+        load.last_timestamp, load.summary.snapshot, now_ms());
+  // What the directory holds that the metadata does not account for.
+  PartitionDirScan scan =
+      scan_partition_dirs(options.log_dir, state.topics, load.removed_topic_ids);
+  for (const auto& dir : scan.deletion_leftovers) {
+    // A deletion the metadata log records but a crash kept from finishing.
+    std::filesystem::path marked = dir;
+    marked += ".00000000000000000000000000000000-delete";
+    std::filesystem::rename(dir, marked, ec);
+    if (ec) spdlog::error("cannot rename {}: {}", dir.string(), ec.message());
+  }
+  for (const auto& name : scan.unknown_entries)
+    spdlog::warn("log directory: skipping unknown entry {}", name);
+  for (const auto& name : scan.empty_unknown_dirs)
+    spdlog::warn("log directory: skipping {}: no such partition in the metadata log", name);
+  for (const auto& [name, orphan] : scan.orphans)
+    spdlog::error("log directory: {}", orphaned_topic_message(name, orphan));
+  state.orphaned_topics = std::move(scan.orphans);
   // Directories a topic deletion marked but a crash kept from removing.
   remove_deleted_partition_dirs(options.log_dir);
-  report_unknown_entries(options.log_dir, state.topics);
   state.logs = std::make_unique<PartitionLogs>(options.log_dir, options.partition_options);
   state.logs->set_options_override(
       [&state](std::string_view topic, storage::PartitionLogOptions base) {

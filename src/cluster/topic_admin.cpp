@@ -10,6 +10,8 @@
 
 #include "kb/cluster/config_catalog.hpp"
 #include "kb/cluster/metadata_image.hpp"
+#include "kb/cluster/metadata_snapshots.hpp"
+#include "kb/cluster/startup.hpp"
 #include "kb/storage/meta_properties.hpp"
 #include "kb/storage/metadata_log.hpp"
 #include "kb/storage/metadata_records.hpp"
@@ -57,6 +59,10 @@ int16_t record_version(const storage::MetadataRecord& record) {
 MetadataAppend append_metadata_groups(
     BrokerState& state, const std::vector<std::vector<storage::MetadataRecord>>& groups) {
   MetadataAppend result;
+  if (!state.metadata_log_refusal.empty()) {
+    result.status = storage::Error{state.metadata_log_refusal};
+    return result;
+  }
   if (!state.metadata_log) {  // normally made at start-up (load_log_dir)
     if (!state.logs) {
       result.status = storage::Error{"no log directory"};
@@ -122,6 +128,9 @@ MetadataAppend append_metadata_groups(
     if (g == 0 && bootstrap) apply_metadata_record(state, *bootstrap);
     for (size_t i = g; i < end; ++i)
       for (const auto& record : groups[i]) apply_metadata_record(state, record);
+    if (state.metadata_snapshotter != nullptr)
+      state.metadata_snapshotter->appended(state, appended->last_offset + 1, 1, timestamp,
+                                           batch.size(), now_ms());
     result.groups_applied = end;
     g = end;
   }
@@ -257,6 +266,10 @@ CreateTopicResult check_new_topic(const BrokerState& state, const NewTopic& topi
     result.topic = existing;
     return fail(AdminError::kAlreadyExists, "Topic '" + name + "' already exists.");
   }
+  // Directories of a topic the metadata lost are never replaced.
+  if (auto orphan = state.orphaned_topics.find(name); orphan != state.orphaned_topics.end())
+    return fail(AdminError::kAlreadyExists, "Topic '" + name + "' cannot be created: " +
+                                                orphaned_topic_message(name, orphan->second));
   if (auto other = colliding_topic(state.topics, name); !other.empty())
     return fail(AdminError::kInvalidName,
                 "Topic '" + name + "' collides with existing topic: " + other);
@@ -494,6 +507,10 @@ AdminResult create_partitions(BrokerState& state, std::string_view name, int32_t
   const TopicInfo* topic = state.topics.find(name);
   if (topic == nullptr)
     return {AdminError::kUnknownTopic, "The topic '" + std::string(name) + "' does not exist."};
+  if (auto orphan = state.orphaned_topics.find(name); orphan != state.orphaned_topics.end())
+    return {AdminError::kInvalidPartitions,
+            "Partitions of '" + std::string(name) +
+                "' cannot be created: " + orphaned_topic_message(name, orphan->second)};
   const auto current = static_cast<int32_t>(topic->partitions.size());
   if (count < current)
     return {AdminError::kInvalidPartitions,

@@ -2,6 +2,10 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
+#include <string>
+
+#include <fmt/format.h>
 
 #include <spdlog/spdlog.h>
 
@@ -20,33 +24,94 @@ int64_t wall_ms() {
 
 constexpr uint64_t kReadBytes = 1 << 20;
 
-// Calls `visit` for every record of the log in [from, to), in order. Batches
-// this broker cannot read (compressed: the coordinator never writes them) are
-// counted in `unreadable`.
+// What reading a partition of the offsets topic passed over.
+struct ReadProblems {
+  size_t compressed = 0;  // batches this broker cannot read (the coordinator never writes them)
+  size_t damaged = 0;     // batches or regions whose records were not read
+
+  bool any() const { return compressed > 0 || damaged > 0; }
+};
+
+// The first segment base offset above `offset`, or nullopt.
+std::optional<int64_t> next_segment_after(const storage::PartitionLog& log, int64_t offset) {
+  for (int64_t base : log.segment_base_offsets())
+    if (base > offset) return base;
+  return std::nullopt;
+}
+
+// Calls `visit` for every record of the log in [from, to), in order.
+//
+// Damage does not hide what follows it. A batch whose CRC does not match is
+// skipped (its records are not trusted) and reading goes on with the next
+// one; bytes that are not batches at all (a damaged length or magic) end the
+// segment: reading goes on at the next segment. Each is logged with file,
+// byte and offsets, and the files are left as they are for inspection
+// (kafka-broker check lists them). Kafka's loader stops the partition's load
+// at such a record instead (its groups stay unavailable); losing every
+// commit recorded after one flipped bit is worse than losing the damaged
+// batch's own.
 storage::Status for_each_record(storage::PartitionLog& log, int64_t from, int64_t to,
                                 const std::function<void(const storage::RecordView&)>& visit,
-                                size_t& unreadable) {
+                                ReadProblems& problems) {
   int64_t offset = from;
+  auto skip_segment = [&](const std::string& where, const std::string& why) {
+    ++problems.damaged;
+    const auto next = next_segment_after(log, offset);
+    spdlog::error(
+        "{}: {}: {}; records from offset {} to {} are not loaded (committed offsets recorded "
+        "there are missing); the file is kept as it is for inspection",
+        log.dir().string(), where, why, offset, next ? *next - 1 : to - 1);
+    if (next) offset = *next;
+    return next.has_value();
+  };
   while (offset < to) {
     auto read = log.read(offset, kReadBytes, to);
-    if (!read) return read.error();
+    if (!read) {
+      if (skip_segment(fmt::format("reading at offset {}", offset), read.error().message)) continue;
+      break;
+    }
     if (read->empty()) break;
     auto bytes = read->read_bytes();
     if (!bytes) return bytes.error();
-    storage::BatchIterator batches(*bytes);
+    const std::string file = read->file ? read->file->path().string() : log.dir().string();
+    storage::BatchIterator batches(*bytes, storage::CrcCheck::skip);
     int64_t next = offset;
+    size_t position = 0;
     while (auto batch = batches.next()) {
+      const uint64_t file_position = read->position + position;
+      position = batches.position();
       next = batch->next_offset();
+      if (!batch->crc_matches()) {
+        ++problems.damaged;
+        spdlog::error(
+            "{} at byte {}: the batch of offsets {} to {} fails its CRC check; its {} records are "
+            "not loaded, reading goes on after it; the file is kept as it is for inspection",
+            file, file_position, batch->base_offset(), batch->last_offset(), batch->record_count());
+        continue;
+      }
       if (batch->is_control()) continue;
       if (batch->compression() != storage::Compression::none) {
-        ++unreadable;
+        ++problems.compressed;
         continue;
       }
       storage::RecordIterator it(*batch);
       storage::RecordView record;
       while (it.next(record)) visit(record);
+      if (!it.ok()) {
+        ++problems.damaged;
+        spdlog::error(
+            "{} at byte {}: a record of the batch at offset {} is malformed ({}); the "
+            "batch's later records are not loaded",
+            file, file_position, batch->base_offset(), it.error()->what);
+      }
     }
-    if (next <= offset) break;  // nothing whole could be read: stop rather than spin
+    if (next <= offset) {
+      // Not one whole batch here: the framing itself is damaged.
+      if (skip_segment(fmt::format("{} at byte {}", file, read->position),
+                       std::string(storage::to_string(batches.error()))))
+        continue;
+      break;
+    }
     offset = next;
   }
   return {};
@@ -84,6 +149,12 @@ bool OffsetsTopic::ready() {
   cluster::CreateTopicResult created = cluster::create_topic(state_, topic, false);
   if (created.error != cluster::CreateTopicError::kNone &&
       created.error != cluster::CreateTopicError::kAlreadyExists) {
+    spdlog::error("creating {}: {}", kOffsetsTopic, created.message);
+    return false;
+  }
+  // Refused over directories of an earlier __consumer_offsets the metadata
+  // lost: no coordinator until they are brought back.
+  if (!state_.topics.find(kOffsetsTopic)) {
     spdlog::error("creating {}: {}", kOffsetsTopic, created.message);
     return false;
   }
@@ -129,11 +200,15 @@ bool OffsetsTopic::append(int32_t partition, std::span<const CoordinatorRecord> 
     spdlog::error("{}-{}: append failed: {}", kOffsetsTopic, partition, appended.error().message);
     return false;
   }
-  if ((*log)->segment_count() > kMaxSegments) {
+  if ((*log)->segment_count() > kMaxSegments && !compaction_stopped_.contains(partition)) {
     // The records are written; compaction failing only delays the bound.
     if (auto compacted = compact_oldest_segment(**log, partition, info->leader_epoch);
-        !compacted.ok())
+        !compacted.ok()) {
       spdlog::warn("{}-{}: compaction: {}", kOffsetsTopic, partition, compacted.error().message);
+      // A damaged segment stays until someone looks at it: asked once.
+      if (compacted.error().message.find("damaged") != std::string::npos)
+        compaction_stopped_.insert(partition);
+    }
   }
   return true;
 }
@@ -145,7 +220,7 @@ storage::Status OffsetsTopic::compact_oldest_segment(storage::PartitionLog& log,
   auto& latest = latest_[partition];
   std::vector<CoordinatorRecord> live;
   std::vector<Key> dropped_tombstones;
-  size_t unreadable = 0;
+  ReadProblems problems;
   auto visited = for_each_record(
       log, bases[0], bases[1],
       [&](const storage::RecordView& record) {
@@ -161,9 +236,13 @@ storage::Status OffsetsTopic::compact_oldest_segment(storage::PartitionLog& log,
         live.push_back({std::vector<uint8_t>(key.begin(), key.end()),
                         std::vector<uint8_t>(record.value->begin(), record.value->end())});
       },
-      unreadable);
+      problems);
   if (!visited.ok()) return visited;
-  if (unreadable > 0) return storage::Error{"the oldest segment holds compressed batches: kept"};
+  // Never delete what could not be read: it stays for inspection.
+  if (problems.compressed > 0)
+    return storage::Error{"the oldest segment holds compressed batches: kept"};
+  if (problems.damaged > 0)
+    return storage::Error{"the oldest segment is damaged: kept as it is, not compacted"};
   if (!live.empty()) {
     auto copied = write(log, partition, leader_epoch, live);
     if (!copied) return copied.error();
@@ -180,7 +259,7 @@ storage::Status OffsetsTopic::load_into(GroupCoordinator& coordinator) {
   if (!topic || !state_.logs) return {};
   coordinator.set_offsets_partitions(partitions());
   size_t records = 0;
-  size_t unreadable = 0;
+  ReadProblems problems;
   for (const auto& p : topic->partitions) {
     auto found = state_.logs->find(kOffsetsTopic, p.partition_index);
     if (!found) return found.error();
@@ -195,11 +274,16 @@ storage::Status OffsetsTopic::load_into(GroupCoordinator& coordinator) {
           coordinator.load(*record.key, record.value);
           ++records;
         },
-        unreadable);
+        problems);
     if (!visited.ok()) return visited;
   }
-  if (unreadable > 0)
-    spdlog::warn("{}: {} compressed batches were not read", kOffsetsTopic, unreadable);
+  if (problems.compressed > 0)
+    spdlog::warn("{}: {} compressed batches were not read", kOffsetsTopic, problems.compressed);
+  if (problems.damaged > 0)
+    spdlog::error(
+        "{}: {} damaged batches or regions were passed over (named above); the groups' "
+        "offsets committed in them are missing, those committed after them are loaded",
+        kOffsetsTopic, problems.damaged);
   spdlog::info("loaded {} records of {} ({} groups)", records, kOffsetsTopic,
                coordinator.groups().size());
   return {};

@@ -11,6 +11,7 @@
 
 #include "file_io.hpp"
 #include "kb/base/java_number.hpp"
+#include "kb/storage/metadata_snapshot.hpp"
 #include "kb/storage/record_batch.hpp"
 
 namespace kb::storage {
@@ -230,39 +231,40 @@ Result<MetadataReplaySummary> replay_metadata_log(const fs::path& partition_dir,
     return Error{
         fmt::format("cannot list metadata log {}: {}", partition_dir.string(), ec.message())};
   std::vector<std::pair<int64_t, fs::path>> segments;
-  std::vector<std::pair<SnapshotId, fs::path>> snapshots;
   for (const auto& entry : entries) {
     const std::string name = entry.path().filename().string();
-    if (auto base = detail::parse_offset_file_name(name, ".log")) {
+    if (auto base = detail::parse_offset_file_name(name, ".log"))
       segments.emplace_back(*base, entry.path());
-    } else if (is_snapshot_file_name(name)) {
+    else if (is_snapshot_file_name(name) && !parse_snapshot_id_prefix(name))
       // Kafka parses every snapshot name, partial and deleted ones too, and
       // does not start when one does not parse.
-      if (!parse_snapshot_id_prefix(name))
-        return Error{
-            fmt::format("{}: not a snapshot file name Kafka can read (expected "
-                        "<end offset:20 digits>-<epoch:10 digits>.checkpoint)",
-                        entry.path().string())};
-      // Partial and deleted snapshots are not read (Kafka deletes them; they
-      // are left alone here).
-      if (auto id = parse_snapshot_file_name(name)) snapshots.emplace_back(*id, entry.path());
-    }
+      return Error{
+          fmt::format("{}: not a snapshot file name Kafka can read (expected "
+                      "<end offset:20 digits>-<epoch:10 digits>.checkpoint)",
+                      entry.path().string())};
   }
   std::sort(segments.begin(), segments.end());
-
   // Kafka's KafkaMetadataLog: snapshots ending before the log start offset
   // (the first segment's base) are dropped; a log that does not start at 0
   // needs a snapshot covering what came before, or Kafka does not start
-  // ("Inconsistent snapshot state").
+  // ("Inconsistent snapshot state"). Of the others the newest whole one is
+  // read: a damaged one is passed over for the one before it, whose following
+  // records the log still holds (Kafka would stop on it).
   const int64_t log_start = segments.empty() ? 0 : segments.front().first;
   std::optional<std::pair<SnapshotId, fs::path>> newest_snapshot;
-  for (auto& snapshot : snapshots) {
-    const SnapshotId& id = snapshot.first;
-    if (id.end_offset < log_start) continue;
-    if (!newest_snapshot ||
-        std::tie(id.end_offset, id.epoch) >
-            std::tie(newest_snapshot->first.end_offset, newest_snapshot->first.epoch))
-      newest_snapshot = std::move(snapshot);
+  const std::vector<SnapshotFileInfo> snapshots = list_metadata_snapshots(partition_dir);
+  // The newest damaged snapshot passed over: the log must reach its end.
+  std::optional<std::pair<int64_t, std::string>> passed_over;
+  for (size_t i = snapshots.size(); i-- > 0;) {
+    const SnapshotFileInfo& snapshot = snapshots[i];
+    if (snapshot.id.end_offset < log_start) break;
+    if (std::string problem = metadata_snapshot_problem(snapshot.path); !problem.empty()) {
+      spdlog::warn("metadata log: passing over damaged snapshot {}", problem);
+      if (!passed_over) passed_over.emplace(snapshot.id.end_offset, problem);
+      continue;
+    }
+    newest_snapshot.emplace(snapshot.id, snapshot.path);
+    break;
   }
   if (log_start > 0 && !newest_snapshot)
     return Error{fmt::format(
@@ -299,6 +301,13 @@ Result<MetadataReplaySummary> replay_metadata_log(const fs::path& partition_dir,
                    segments[i].second.string(), base, summary.next_offset);
     if (!replayer.replay_file(segments[i].second, false, base, skip_below)) break;
   }
+  // An older snapshot stands in for a damaged newer one only when the log
+  // holds every record up to the damaged one's end.
+  if (passed_over && summary.next_offset < passed_over->first)
+    return Error{fmt::format(
+        "metadata snapshot {}; the log ends at offset {}, before its end offset {}, so the state "
+        "it held cannot be rebuilt (it is left as it is)",
+        passed_over->second, summary.next_offset, passed_over->first)};
   return summary;
 }
 

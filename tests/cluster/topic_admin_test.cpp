@@ -213,10 +213,13 @@ TEST_F(TopicAdminTest, DeletionIsReplayedAndTheNameCanBeUsedAgain) {
 }
 
 TEST_F(TopicAdminTest, LeftoverDirectoriesAreMovedAsideOrRemoved) {
-  // A directory of an earlier topic of the same name (its deletion cut short
-  // by a crash) is moved aside, not reused.
+  // A directory with neither partition.metadata nor data (a creation cut
+  // short by a crash) is moved aside, not reused; one with data but no
+  // partition.metadata is kept and its topic name refused.
   std::filesystem::create_directories(dir_ / "again-0");
-  { std::ofstream(dir_ / "again-0" / "00000000000000000000.log") << "old"; }
+  { std::ofstream(dir_ / "again-0" / "00000000000000000000.log"); }
+  std::filesystem::create_directories(dir_ / "held-0");
+  { std::ofstream(dir_ / "held-0" / "00000000000000000000.log") << "old"; }
   // A directory a deletion marked is removed at start-up; other names stay.
   const auto marked = dir_ / "old-3.0123456789abcdef0123456789abcdef-delete";
   std::filesystem::create_directories(marked);
@@ -225,6 +228,8 @@ TEST_F(TopicAdminTest, LeftoverDirectoriesAreMovedAsideOrRemoved) {
   load(state);
   EXPECT_FALSE(std::filesystem::exists(marked));
   EXPECT_TRUE(std::filesystem::exists(dir_ / "keep-delete"));
+  EXPECT_EQ(create_topic(state, "held", 1).error, AdminError::kAlreadyExists);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "held-0" / "00000000000000000000.log"));
   ASSERT_EQ(create_topic(state, "again", 1).error, AdminError::kNone);
   size_t strays = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir_))

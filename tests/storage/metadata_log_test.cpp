@@ -168,9 +168,16 @@ TEST(MetadataLog, SnapshotThenLaterSegments) {
   ByteVec ta = encode_metadata_record(TopicRecord{"a", a});
   ByteVec tb = encode_metadata_record(TopicRecord{"b", b});
   state.add_record(std::nullopt, Bytes(ta), 1).add_record(std::nullopt, Bytes(tb), 1);
+  RecordBatchBuilder footer_batch;
+  footer_batch.set_control(true).set_base_offset(3);
+  ByteVec fkey = control_record_key(ControlRecordType::snapshot_footer);
+  ByteVec fvalue = encode_control_value(SnapshotFooterRecord{0});
+  footer_batch.add_record(Bytes(fkey), Bytes(fvalue), 1);
   ByteVec snapshot = header_batch.build();
   ByteVec state_bytes = state.build();
   snapshot.insert(snapshot.end(), state_bytes.begin(), state_bytes.end());
+  ByteVec footer_bytes = footer_batch.build();
+  snapshot.insert(snapshot.end(), footer_bytes.begin(), footer_bytes.end());
   test::write_whole_file(dir.path() / snapshot_file_name({5, 2}), snapshot);
   // An older snapshot that must be ignored.
   test::write_whole_file(dir.path() / snapshot_file_name({2, 1}), test::from_hex("00"));
@@ -196,7 +203,7 @@ TEST(MetadataLog, SnapshotThenLaterSegments) {
   EXPECT_FALSE(summary->stopped_early()) << summary->stop_message;
   ASSERT_TRUE(summary->snapshot.has_value());
   EXPECT_EQ(*summary->snapshot, (SnapshotId{5, 2}));
-  EXPECT_EQ(summary->control_batches, 1u);
+  EXPECT_EQ(summary->control_batches, 2u);
   EXPECT_EQ(image.topics.size(), 2u);
   EXPECT_EQ(image.topics.count("b"), 1u);
   EXPECT_EQ(image.topics.count("c"), 1u);
@@ -337,21 +344,23 @@ TEST(MetadataLog, ALogStartingAfterZeroWithoutASnapshotIsRefused) {
 // Kafka's RecordsSnapshotReader wants a SnapshotHeader first, and its
 // metadata loader stops a controller on a snapshot it cannot read: the newest
 // snapshot is the state, so anything short of all of it is refused.
+// Unless the log holds every record up to its end (then the one before it is
+// read, see MetadataDamageTest.DamagedNewestSnapshotFallsBackToTheOneBefore).
 TEST(MetadataLog, ANewestSnapshotThatCannotBeReadWholeIsRefused) {
   const ByteVec good = kafka_snapshot({{"a", Uuid{{1}}}});
   ByteVec bad_crc = good;
   bad_crc[bad_crc.size() - 1] ^= 1;
   ByteVec torn(good.begin(), good.end() - 3);
   const std::vector<std::pair<ByteVec, std::string_view>> cases = {
-      {ByteVec{}, "no batch, where a SnapshotHeader"},
-      {kafka_snapshot({{"a", Uuid{{1}}}}, false), "not a control batch starting with"},
-      {bad_crc, "CRC"},
-      {torn, "at byte"},
+      {ByteVec{}, "before its end offset"},
+      {kafka_snapshot({{"a", Uuid{{1}}}}, false), "before its end offset"},
+      {bad_crc, "before its end offset"},
+      {torn, "before its end offset"},
   };
   for (const auto& [bytes, why] : cases) {
     test::TempDir dir;
     test::write_whole_file(dir.path() / snapshot_file_name({1, 1}), bytes);
-    // An older, good snapshot does not stand in for it (Kafka reads the newest).
+    // An older, good snapshot cannot stand in for it: the log lacks offset 0.
     test::write_whole_file(dir.path() / snapshot_file_name({0, 1}), good);
     MiniImage image;
     auto summary = replay(dir.path(), image);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kb/cluster/broker_state.hpp"
+#include "kb/cluster/metadata_snapshots.hpp"
 #include "kb/group/coordinator.hpp"
 
 namespace kb::broker {
@@ -40,6 +41,9 @@ struct BrokerConfig {
   int32_t num_partitions = 1;      // num.partitions
   cluster::LogConfig log;          // message.max.bytes, log.segment.bytes, log.flush.*, ...
   group::GroupConfig groups;       // group.*.session.timeout.ms, offsets.topic.num.partitions, ...
+  // metadata.log.max.record.bytes.between.snapshots, metadata.log.max.snapshot.interval.ms,
+  // metadata.max.retention.bytes, metadata.max.retention.ms
+  cluster::MetadataSnapshotOptions metadata_snapshots;
   std::map<std::string, PropertySource, std::less<>> properties;
 };
 

@@ -78,6 +78,17 @@ class LogFlushScheduler {
   virtual void start_writeback(storage::PartitionLog& log) = 0;
 };
 
+// Partition directories of a topic the metadata log does not know (its
+// records were lost to damage, or the directory came from elsewhere): kept as
+// they are, and a topic of that name cannot be created over them.
+struct OrphanedTopic {
+  std::optional<Uuid> topic_id;  // from partition.metadata; none when unreadable
+  bool mixed_ids = false;        // its directories name different topic ids
+  std::vector<int32_t> partitions;
+};
+
+class MetadataSnapshotter;
+
 // What handlers read and change: the broker's identity, the topics from the
 // metadata log, and a counter of appended data that wakes waiting fetches.
 struct BrokerState {
@@ -99,6 +110,19 @@ struct BrokerState {
   // until it is done the change is applied but not yet on disk, and answers
   // that depend on the metadata wait for it (handlers' wait_for_metadata).
   std::optional<FlushTicket> metadata_sync;
+  // Why appends to the metadata log are refused (it holds a batch this
+  // broker cannot read, so later ones would be lost at the next start);
+  // empty when they are not.
+  std::string metadata_log_refusal;
+  // Writes snapshots of the metadata image now and then; null: none (tests).
+  MetadataSnapshotter* metadata_snapshotter = nullptr;
+  // Metadata records of types this broker does not act on (broker
+  // registrations, ACLs, quotas, ...), as found in the log (framed values),
+  // so its snapshots carry them for Apache Kafka.
+  std::vector<std::vector<uint8_t>> foreign_metadata_records;
+  // By topic name: directories found at start-up that the metadata log does
+  // not account for.
+  std::map<std::string, OrphanedTopic, std::less<>> orphaned_topics;
   // Finalized feature levels (metadata.version, ...).
   std::map<std::string, int16_t, std::less<>> features;
   // server.properties as written (key -> value), for DescribeConfigs.

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -51,6 +52,9 @@ class OffsetsTopic final : public GroupStore {
   int32_t segment_bytes_;
   // Per partition: the offset of the latest record of each key.
   std::map<int32_t, std::map<Key, int64_t>> latest_;
+  // Partitions whose oldest segment is damaged: no longer compacted (the
+  // damaged file is kept for inspection; the partition grows meanwhile).
+  std::set<int32_t> compaction_stopped_;
 };
 
 }  // namespace kb::group

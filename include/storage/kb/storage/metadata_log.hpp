@@ -1,19 +1,19 @@
 #pragma once
 
 // Replays the KRaft metadata partition <log.dir>/__cluster_metadata-0/ as
-// Kafka loads it: the newest snapshot "<end offset:20>-<epoch:10>.checkpoint"
-// (it holds the state of every offset below its end offset) and then the
-// records of the "<base offset:20>.log" segments from that end offset on. Records of
-// control batches (leader changes, snapshot header/footer, voter sets) are
-// skipped; every other record value is decoded and handed to the caller.
+// Kafka loads it: the newest whole snapshot "<end offset:20>-<epoch:10>.checkpoint"
+// (see metadata_snapshot.hpp; it holds the state of every offset below its end
+// offset; a damaged one is passed over for the one before it) and then the
+// records of the "<base offset:20>.log" segments from that end offset on.
+// Records of control batches (leader changes, snapshot header/footer, voter
+// sets) are skipped; every other record value is decoded and handed to the caller.
 //
 // What Kafka refuses to start with is an Error here, and nothing is changed
-// on disk: a snapshot file name Kafka cannot parse, a log that starts after
-// offset 0 with no snapshot ending at or after its start, and a newest
-// snapshot that cannot be read whole (damaged, compressed, or not starting
-// with a SnapshotHeader control record). Snapshots ending before the log
-// start are not read (Kafka deletes them), nor are partial (.checkpoint.part)
-// or deleted (.checkpoint.deleted) ones; they are left alone.
+// on disk: a snapshot file name Kafka cannot parse, and a log that starts
+// after offset 0 with no whole snapshot ending at or after its start.
+// Snapshots ending before the log start are not read (Kafka deletes them),
+// nor are partial (.checkpoint.part) or deleted (.checkpoint.deleted) ones
+// (start-up removes those, as Kafka does).
 //
 // In the log segments, a torn tail, a bad CRC, a compressed batch or an
 // undecodable record ends the replay: what was applied before it stands, a
