@@ -162,11 +162,12 @@ void check_partition_dirs(const fs::path& log_dir, Report& report, const Metadat
       report.note("{}: absent", path.string());
       continue;
     }
-    auto offsets = storage::read_offset_checkpoint(path);
-    if (!offsets) {
-      report.damage("{}", offsets.error().message);
+    storage::OffsetCheckpointRead read = storage::read_offset_checkpoint(path);
+    if (!read.ok()) {
+      report.damage("{}", read.message);
       continue;
     }
+    const storage::OffsetCheckpoint* offsets = &read.offsets;
     size_t beyond = 0;
     for (const auto& [tp, offset] : *offsets) {
       auto it = checked.find(tp);

@@ -46,9 +46,6 @@ std::string snapshot_file_name(const SnapshotId& id) {
 
 namespace {
 
-constexpr std::string_view kSnapshotSuffix = ".checkpoint";
-constexpr std::string_view kPartialSnapshotSuffix = ".checkpoint.part";
-constexpr std::string_view kDeletedSnapshotSuffix = ".checkpoint.deleted";
 
 // Kafka's Snapshots.parse after the suffix check: Long.parseLong of the
 // first 20 characters and Integer.parseInt of characters 21 to 30; the
