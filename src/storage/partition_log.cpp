@@ -132,9 +132,8 @@ Result<std::vector<uint8_t>> LogReadResult::read_bytes() const {
 
 std::string LogDamage::describe() const {
   return fmt::format(
-      "{}: {} at byte {}: offsets from {} cannot be read; fetches from there answer "
-      "CORRUPT_MESSAGE and appends are refused until a restart recovers the segment, cutting it "
-      "there",
+      "{}: {} at byte {}: offsets from {} to the segment's end cannot be read (fetches answer "
+      "CORRUPT_MESSAGE); the next start recovers the segment, cutting it there",
       file.string(), reason, position, offset);
 }
 
@@ -212,6 +211,7 @@ Status PartitionLog::delete_oldest_segment() {
   if (segments_.size() < 2) return Error{dir_.string() + ": the active segment cannot be deleted"};
   std::unique_ptr<Segment> oldest = std::move(segments_.front());
   segments_.erase(segments_.begin());
+  if (damage_ && damage_->segment_base_offset == oldest->base_offset) damage_.reset();
   for (const fs::path* path : {&oldest->log_path, &oldest->index_path, &oldest->time_index_path}) {
     std::error_code ec;
     fs::remove(*path, ec);
@@ -698,8 +698,18 @@ Status PartitionLog::recover_active_segment(bool verify_crc) {
 }
 
 std::optional<int64_t> PartitionLog::next_base_offset(const Segment& segment) const {
+  return next_base_offset_after(segment.base_offset);
+}
+
+bool PartitionLog::damaged_at(int64_t offset) const {
+  if (!damage_ || offset < damage_->offset) return false;
+  const auto damaged_end = next_base_offset_after(damage_->segment_base_offset);
+  return !damaged_end || offset < *damaged_end;
+}
+
+std::optional<int64_t> PartitionLog::next_base_offset_after(int64_t base_offset) const {
   auto after = std::upper_bound(
-      segments_.begin(), segments_.end(), segment.base_offset,
+      segments_.begin(), segments_.end(), base_offset,
       [](int64_t offset, const std::unique_ptr<Segment>& s) { return offset < s->base_offset; });
   if (after == segments_.end()) return std::nullopt;
   return (*after)->base_offset;
@@ -903,7 +913,8 @@ Result<AppendResult> PartitionLog::append(Bytes batches, int32_t leader_epoch,
                                           std::optional<int64_t> log_append_time,
                                           AppendWrite when) {
   if (write_failed_) return Error{dir_.string() + ": an earlier write failed"};
-  if (damage_) return Error{"appends refused: " + damage_->describe()};
+  if (damage_ && !next_base_offset_after(damage_->segment_base_offset))
+    return Error{"appends refused, no fetch could reach them: " + damage_->describe()};
   struct Incoming {
     size_t at;
     size_t size;
@@ -1140,7 +1151,7 @@ Result<LogReadResult> PartitionLog::read(int64_t fetch_offset, uint64_t max_byte
     return result;
   }
   if (fetch_offset == next_offset_ || (max_offset && fetch_offset >= *max_offset)) return result;
-  if (damage_ && fetch_offset >= damage_->offset) {
+  if (damaged_at(fetch_offset)) {
     result.outcome = LogReadResult::Outcome::corrupt;
     return result;
   }
@@ -1158,6 +1169,10 @@ Result<LogReadResult> PartitionLog::read(int64_t fetch_offset, uint64_t max_byte
     if (seg_it == first) {
       Status indexed = ensure_index(segment);
       if (!indexed) return indexed.error();
+      if (damaged_at(fetch_offset)) {  // found by rebuilding the index
+        result.outcome = LogReadResult::Outcome::corrupt;
+        return result;
+      }
       if (auto entry = lookup_offset_index(segment.index, fetch_offset)) start = entry->position;
     }
     auto file = log_file(segment);
@@ -1232,6 +1247,8 @@ Result<std::optional<int64_t>> PartitionLog::offset_for_timestamp(int64_t timest
     Segment& segment = *segment_ptr;
     Status indexed = ensure_index(segment);
     if (!indexed) return indexed.error();
+    if (damage_ && damage_->segment_base_offset == segment.base_offset)
+      return Error{damage_->describe()};
     // Every batch up to a time index entry older than `timestamp` is older
     // too, so the scan can start at that entry's batch.
     uint64_t start = 0;

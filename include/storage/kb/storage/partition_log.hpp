@@ -18,8 +18,10 @@
 // Damage (batches that cannot be walked, offsets that go backwards, skip ahead
 // in the active segment or reach the next segment) is the end of the valid
 // log: recovery cuts it off; found while serving, it makes the log damaged
-// (damage()): reads from there answer Outcome::corrupt, appends are refused,
-// and the recovery point stays before it so that the next start recovers it.
+// (damage()): reads from there to the segment's end answer Outcome::corrupt,
+// appends are refused while it is the active segment (no read could reach
+// them), and the recovery point stays before it so that the next start
+// recovers it.
 //
 // Not thread-safe: one owner (the partition's event loop) calls everything.
 
@@ -132,7 +134,8 @@ struct WritebackRange {
 // What read() found: whole batches as the byte range [position, position +
 // length) of one segment file (ready for sendfile, or for read_bytes()).
 struct LogReadResult {
-  // corrupt: the log is damaged at or before this offset (PartitionLog::damage()).
+  // corrupt: the log is damaged at or before this offset, in the same
+  // segment (PartitionLog::damage()).
   enum class Outcome : uint8_t { ok, offset_out_of_range, corrupt };
   Outcome outcome = Outcome::ok;
   int64_t log_start_offset = 0;
@@ -219,8 +222,8 @@ class PartitionLog {
   // With `max_offset`, batches starting at or after it are not returned (a
   // high watermark). fetch_offset == log end offset gives an empty result;
   // outside [log start, log end] gives offset_out_of_range, a fetch_offset
-  // at or past damage() (or a batch found damaged before any could be
-  // returned) gives corrupt. Error: I/O only.
+  // at or past damage() in its segment (or a batch found damaged before any
+  // could be returned) gives corrupt. Error: I/O only.
   Result<LogReadResult> read(int64_t fetch_offset, uint64_t max_bytes,
                              std::optional<int64_t> max_offset = std::nullopt);
 
@@ -230,8 +233,8 @@ class PartitionLog {
   // LogAppendTime with that max timestamp (CRC recomputed). `batches` itself
   // is not modified. Batches are checked first (structure, and CRC unless
   // disabled); on any problem nothing is written. Rolls to a new segment when
-  // the active one would exceed segment_bytes. A damaged log refuses appends:
-  // what it would acknowledge no reader could reach.
+  // the active one would exceed segment_bytes. A log whose active segment is
+  // damaged refuses appends: what it would acknowledge no read could reach.
   // With AppendWrite::deferred the write may wait, but only where the
   // segment's space is already reserved (preallocate_bytes): it cannot fail
   // for lack of room later.
@@ -272,7 +275,8 @@ class PartitionLog {
   void set_options(const PartitionLogOptions& options) { options_ = options; }
 
   // The first damage found while serving (reads, timestamp lookups, indexes
-  // rebuilt on demand), or nullopt. Stays until the log is reopened.
+  // rebuilt on demand), or nullopt. Stays until the log is reopened (or
+  // retention deletes the segment).
   const std::optional<LogDamage>& damage() const { return damage_; }
 
   // fdatasync of the active segment's files and of segments rolled since the
@@ -355,6 +359,9 @@ class PartitionLog {
   // Offsets of `segment` must stay below the next segment's base offset; in
   // the active segment of a log that is not compacted they have no gaps.
   std::optional<int64_t> next_base_offset(const Segment& segment) const;
+  std::optional<int64_t> next_base_offset_after(int64_t base_offset) const;
+  // `offset` lies in the damaged range: from damage() to its segment's end.
+  bool damaged_at(int64_t offset) const;
   bool contiguous_offsets(const Segment& segment) const;
   // Records damage found at byte `position` of `segment`, where offset
   // `offset` would start (unknown: the segment is walked from its start to
