@@ -549,8 +549,8 @@ Status PartitionLog::ensure_index(Segment& segment) {
     // Only the active segment may end in a torn write; damage in an older one
     // found while serving is reported (the log is damaged from there) and left
     // for the next start's recovery to cut.
-    return rebuild_index(segment, &segment == segments_.back().get() ? InvalidTail::truncate
-                                                                     : InvalidTail::report);
+    return rebuild_index(
+        segment, &segment == segments_.back().get() ? InvalidTail::truncate : InvalidTail::report);
   }
   segment.index = std::move(*index);
   segment.time_index = std::move(*time_index);
@@ -589,11 +589,13 @@ Status PartitionLog::rebuild_index(Segment& segment, InvalidTail invalid_tail) {
   const uint64_t valid = reader.position();
   if (reader.error() != BatchError::none) {
     if (invalid_tail == InvalidTail::truncate) {
-      spdlog::warn("{}: {} at byte {}; truncating the {} bytes after it (recovery): offsets from {}{} are lost",
-                   segment.log_path.string(), to_string(reader.error()), valid,
-                   segment.size - valid, valid_end_offset,
-                   next_base ? fmt::format(" to {} (the next segment's base offset)", *next_base - 1)
-                             : std::string());
+      spdlog::warn(
+          "{}: {} at byte {}; truncating the {} bytes after it (recovery): offsets from {}{} are "
+          "lost",
+          segment.log_path.string(), to_string(reader.error()), valid, segment.size - valid,
+          valid_end_offset,
+          next_base ? fmt::format(" to {} (the next segment's base offset)", *next_base - 1)
+                    : std::string());
       Status truncated = detail::truncate_file((*file)->fd(), valid, segment.log_path);
       if (!truncated) return truncated;
     } else {

@@ -41,7 +41,8 @@ struct HandWrittenLog {
     int64_t offset = 0;
     for (int s = 0; s < segment_count; ++s) {
       auto& batches_of = segments[offset];
-      for (int b = 0; b < batches; ++b, offset += 3) batches_of.push_back(test::make_batch(offset, 3));
+      for (int b = 0; b < batches; ++b, offset += 3)
+        batches_of.push_back(test::make_batch(offset, 3));
     }
   }
   fs::path file(int64_t base) const { return path / segment_file_name(base, ".log"); }
