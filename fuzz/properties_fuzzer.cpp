@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "fuzz_support.hpp"
@@ -22,7 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)quiet;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
 
-  (void)parse_java_properties(text);
+  std::string syntax_error;
+  (void)parse_java_properties(text, syntax_error);
   (void)broker::parse_config(text, "fuzz.properties", {});
 
   if (auto meta = storage::parse_meta_properties(text)) {

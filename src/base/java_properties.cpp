@@ -1,6 +1,8 @@
 #include "kb/base/java_properties.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <string>
 
 namespace kb {
 namespace {
@@ -12,21 +14,35 @@ size_t skip_blanks(std::string_view s, size_t i) {
   return i;
 }
 
+// Four hex digits at `at`, as Java's \\uxxxx escape requires.
+bool read_hex4(std::string_view s, size_t at, unsigned& code) {
+  if (at + 4 > s.size()) return false;
+  auto [end, ec] = std::from_chars(s.data() + at, s.data() + at + 4, code, 16);
+  return ec == std::errc() && end == s.data() + at + 4;
+}
+
 void append_utf8(std::string& out, unsigned code) {
   if (code < 0x80) {
     out.push_back(static_cast<char>(code));
   } else if (code < 0x800) {
     out.push_back(static_cast<char>(0xc0 | (code >> 6)));
     out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
-  } else {
+  } else if (code < 0x10000) {
     out.push_back(static_cast<char>(0xe0 | (code >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
+  } else {
+    out.push_back(static_cast<char>(0xf0 | (code >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((code >> 12) & 0x3f)));
     out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3f)));
     out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
   }
 }
 
 // Splits `line` (a whole logical line, leading blanks gone) into key and value.
-PropertyLine split_entry(std::string_view line, int line_no) {
+// Java keeps a value's trailing blanks; so does this (Kafka's config parsing
+// trims them, meta.properties does not).
+bool split_entry(std::string_view line, int line_no, PropertyLine& out, std::string& error) {
   size_t key_end = 0;
   while (key_end < line.size()) {
     char c = line[key_end];
@@ -44,19 +60,27 @@ PropertyLine split_entry(std::string_view line, int line_no) {
     has_separator = true;
     value_start = skip_blanks(line, value_start + 1);
   }
-  // Java keeps trailing blanks of a value; configuration files rarely mean them.
-  std::string_view value = line.substr(value_start);
-  while (!value.empty() && is_blank(value.back()) &&
-         (value.size() < 2 || value[value.size() - 2] != '\\'))
-    value.remove_suffix(1);
-  return PropertyLine{unescape_property(line.substr(0, key_end)), unescape_property(value), line_no,
-                      has_separator};
+  out.line = line_no;
+  out.has_separator = has_separator;
+  if (!unescape_property(line.substr(0, key_end), out.key, error) ||
+      !unescape_property(line.substr(value_start), out.value, error)) {
+    error = "line " + std::to_string(line_no) + ": " + error;
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
 
-std::vector<PropertyLine> parse_java_properties(std::string_view text) {
+std::vector<PropertyLine> parse_java_properties(std::string_view text, std::string& error) {
   std::vector<PropertyLine> entries;
+  error.clear();
+  auto add = [&](std::string_view logical_line, int line_no) {
+    PropertyLine entry;
+    if (!split_entry(logical_line, line_no, entry, error)) return false;
+    entries.push_back(std::move(entry));
+    return true;
+  };
   std::string logical;
   bool continuing = false;
   int line_no = 0;
@@ -77,7 +101,7 @@ std::vector<PropertyLine> parse_java_properties(std::string_view text) {
       continuing = backslashes % 2 == 1;
       logical.append(continuing ? line.substr(0, line.size() - 1) : line);
       if (!continuing) {
-        entries.push_back(split_entry(logical, first_line));
+        if (!add(logical, first_line)) return {};
         logical.clear();
       }
     }
@@ -85,12 +109,12 @@ std::vector<PropertyLine> parse_java_properties(std::string_view text) {
     start = end + 1;
     if (text[end] == '\r' && start < text.size() && text[start] == '\n') ++start;
   }
-  if (continuing && !logical.empty()) entries.push_back(split_entry(logical, first_line));
+  if (continuing && !logical.empty() && !add(logical, first_line)) return {};
   return entries;
 }
 
-std::string unescape_property(std::string_view s) {
-  std::string out;
+bool unescape_property(std::string_view s, std::string& out, std::string& error) {
+  out.clear();
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] != '\\' || i + 1 == s.size()) {
@@ -98,14 +122,22 @@ std::string unescape_property(std::string_view s) {
       continue;
     }
     char c = s[++i];
-    if (c == 'u' && i + 4 < s.size()) {
+    if (c == 'u') {
       unsigned code = 0;
-      auto [end, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 5, code, 16);
-      if (ec == std::errc() && end == s.data() + i + 5) {
-        append_utf8(out, code);
-        i += 4;
-        continue;
+      if (!read_hex4(s, i + 1, code)) {
+        error = "malformed \\uxxxx escape at '" + std::string(s.substr(i - 1, 6)) + "'";
+        return false;
       }
+      i += 4;
+      // A UTF-16 surrogate pair written as two escapes is one character.
+      unsigned low = 0;
+      if (code >= 0xd800 && code < 0xdc00 && i + 2 < s.size() && s[i + 1] == '\\' &&
+          s[i + 2] == 'u' && read_hex4(s, i + 3, low) && low >= 0xdc00 && low < 0xe000) {
+        code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+        i += 6;
+      }
+      append_utf8(out, code);
+      continue;
     }
     switch (c) {
       case 't':
@@ -124,7 +156,7 @@ std::string unescape_property(std::string_view s) {
         out.push_back(c);
     }
   }
-  return out;
+  return true;
 }
 
 }  // namespace kb

@@ -23,11 +23,13 @@ constexpr std::string_view kEmbeddedDefaults =
     "log.dirs=/tmp/kraft-combined-logs\n"
     "node.id=1\n";
 
+// Java's String.trim(), which Kafka's ConfigDef applies to every value it
+// parses: characters up to and including the space go from both ends.
 std::string_view trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\f\r");
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(" \t\f\r");
-  return s.substr(b, e - b + 1);
+  auto is_trimmed = [](char c) { return static_cast<unsigned char>(c) <= ' '; };
+  while (!s.empty() && is_trimmed(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_trimmed(s.back())) s.remove_suffix(1);
+  return s;
 }
 
 // Listener names and protocols are case-insensitive (Kafka upper-cases them).
@@ -146,17 +148,19 @@ class ConfigBuilder {
   }
 };
 
+// Every entry Java's Properties.load reads is one: "key value" and a key alone
+// (empty value) too; values are trimmed as Kafka's ConfigDef trims them.
 bool read_properties(std::string_view text, std::string_view path, BrokerConfig& config,
                      std::string& error) {
-  for (PropertyLine& entry : parse_java_properties(text)) {
-    std::string origin = fmt::format("{}:{}", path, entry.line);
-    if (!entry.has_separator || entry.key.empty()) {
-      error = fmt::format("{}: malformed line '{}{}{}': expected key=value", origin, entry.key,
-                          entry.value.empty() ? "" : " ", entry.value);
-      return false;
-    }
+  std::string syntax_error;
+  std::vector<PropertyLine> entries = parse_java_properties(text, syntax_error);
+  if (!syntax_error.empty()) {
+    error = fmt::format("{}: {}", path, syntax_error);
+    return false;
+  }
+  for (PropertyLine& entry : entries) {
     config.properties[std::move(entry.key)] =
-        PropertySource{std::move(entry.value), std::move(origin)};
+        PropertySource{std::string(trim(entry.value)), fmt::format("{}:{}", path, entry.line)};
   }
   return true;
 }

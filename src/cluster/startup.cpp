@@ -49,7 +49,7 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
   auto meta = storage::ensure_meta_properties(options.log_dir, options.node_id);
   if (!meta) return meta.error();
   state.node_id = options.node_id;
-  state.cluster_id = meta->cluster_id;
+  state.cluster_id = *meta->cluster_id;
 
   auto metadata_dir = options.log_dir / storage::kMetadataPartitionDir;
   if (std::filesystem::is_directory(metadata_dir, ec)) {

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "file_io.hpp"
+#include "kb/base/java_number.hpp"
 #include "kb/base/java_properties.hpp"
 
 namespace kb::storage {
@@ -18,11 +19,23 @@ using kb::wire::Uuid;
 
 namespace {
 
-std::optional<int32_t> parse_int32(std::string_view s) {
-  int32_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
+// Java's String.trim().
+std::string_view trim_java(std::string_view s) {
+  while (!s.empty() && static_cast<unsigned char>(s.front()) <= ' ') s.remove_prefix(1);
+  while (!s.empty() && static_cast<unsigned char>(s.back()) <= ' ') s.remove_suffix(1);
+  return s;
+}
+
+// Kafka's DirectoryId.reserved: the first 100 ids (the low half compared as a
+// signed long, as Java compares it).
+bool is_reserved_directory_id(const Uuid& id) {
+  uint64_t high = 0;
+  uint64_t low = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    high = (high << 8) | id.bytes[i];
+    low = (low << 8) | id.bytes[8 + i];
+  }
+  return high == 0 && static_cast<int64_t>(low) < 100;
 }
 
 // Java's store() escapes these in keys and values, and blanks that would
@@ -71,9 +84,17 @@ std::string escape(std::string_view s, bool is_key) {
 
 }  // namespace
 
+// As Kafka's MetaProperties.Builder reads the file: `version` defaults to 0 and
+// is trimmed; version 1 needs node.id and cluster.id, version 0 may have
+// broker.id; numbers are Integer.parseInt (no blanks) and directory.id
+// Uuid.fromString, all untrimmed; a reserved directory id (the first 100) is
+// refused as Kafka's start-up refuses it.
 Result<MetaProperties> parse_meta_properties(std::string_view text) {
+  std::string syntax_error;
+  std::vector<PropertyLine> lines = parse_java_properties(text, syntax_error);
+  if (!syntax_error.empty()) return Error{fmt::format("meta.properties: {}", syntax_error)};
   std::vector<std::pair<std::string, std::string>> entries;
-  for (PropertyLine& line : parse_java_properties(text)) {
+  for (PropertyLine& line : lines) {
     std::string key = std::move(line.key);
     std::string value = std::move(line.value);
     // A repeated key: the last one wins, as in Java.
@@ -93,26 +114,29 @@ Result<MetaProperties> parse_meta_properties(std::string_view text) {
   };
 
   MetaProperties props;
-  const std::string* version = find("version");
-  if (!version) return Error{"meta.properties: no version"};
-  auto version_number = parse_int32(*version);
-  if (!version_number || (*version_number != 0 && *version_number != 1))
-    return Error{fmt::format("meta.properties: unsupported version '{}'", *version)};
-  props.version = *version_number;
+  props.version = 0;
+  if (const std::string* version = find("version")) {
+    auto number = parse_java_integer<int32_t>(trim_java(*version));
+    if (!number)
+      return Error{fmt::format("meta.properties: version '{}' is not a number", *version)};
+    if (*number != 0 && *number != 1)
+      return Error{fmt::format("meta.properties: unknown version {}", *number)};
+    props.version = *number;
+  }
 
   const char* node_key = props.version == 1 ? "node.id" : "broker.id";
-  const std::string* node = find(node_key);
-  if (!node) return Error{fmt::format("meta.properties: no {}", node_key)};
-  auto node_id = parse_int32(*node);
-  if (!node_id || *node_id < 0)
-    return Error{
-        fmt::format("meta.properties: {} '{}' is not a non-negative integer", node_key, *node)};
-  props.node_id = *node_id;
+  if (const std::string* node = find(node_key)) {
+    auto node_id = parse_java_integer<int32_t>(*node);
+    if (!node_id)
+      return Error{
+          fmt::format("meta.properties: {} '{}' is not a base-10 number", node_key, *node)};
+    props.node_id = *node_id;
+  } else if (props.version == 1) {
+    return Error{"meta.properties: no node.id"};
+  }
 
-  const std::string* cluster = find("cluster.id");
-  if (cluster) props.cluster_id = *cluster;
-  if (props.version == 1 && props.cluster_id.empty())
-    return Error{"meta.properties: no cluster.id"};
+  if (const std::string* cluster = find("cluster.id")) props.cluster_id = *cluster;
+  if (props.version == 1 && !props.cluster_id) return Error{"meta.properties: no cluster.id"};
 
   if (const std::string* dir = find("directory.id")) {
     Uuid id;
@@ -120,6 +144,8 @@ Result<MetaProperties> parse_meta_properties(std::string_view text) {
     if (!Uuid::from_base64(*dir, id, &why))
       return Error{
           fmt::format("meta.properties: directory.id '{}' is not a Kafka uuid: {}", *dir, why)};
+    if (is_reserved_directory_id(id))
+      return Error{fmt::format("meta.properties: directory.id '{}' is a reserved id", *dir)};
     props.directory_id = id;
   }
 
@@ -132,9 +158,9 @@ Result<MetaProperties> parse_meta_properties(std::string_view text) {
 std::string format_meta_properties(const MetaProperties& p) {
   std::string out = "#\n#Written by kafka-broker\n";
   out += fmt::format("version={}\n", p.version);
-  if (!p.cluster_id.empty() || p.version == 1)
-    out += fmt::format("cluster.id={}\n", escape(p.cluster_id, false));
-  out += fmt::format("{}={}\n", p.version == 1 ? "node.id" : "broker.id", p.node_id);
+  if (p.cluster_id) out += fmt::format("cluster.id={}\n", escape(*p.cluster_id, false));
+  if (p.node_id)
+    out += fmt::format("{}={}\n", p.version == 1 ? "node.id" : "broker.id", *p.node_id);
   if (p.directory_id) out += fmt::format("directory.id={}\n", p.directory_id->to_base64());
   for (const auto& [k, v] : p.other)
     out += fmt::format("{}={}\n", escape(k, true), escape(v, false));
@@ -169,14 +195,17 @@ Result<MetaProperties> ensure_meta_properties(const fs::path& log_dir, int32_t n
   if (!existing) return existing.error();
   if (*existing) {
     MetaProperties props = std::move(**existing);
-    if (props.node_id != node_id)
-      return Error{fmt::format("{} belongs to node {}, not to node {}",
-                               (log_dir / kMetaPropertiesFile).string(), props.node_id, node_id)};
-    if (cluster_id && props.cluster_id != *cluster_id)
-      return Error{fmt::format("{} belongs to cluster {}, not to cluster {}",
-                               (log_dir / kMetaPropertiesFile).string(), props.cluster_id,
-                               *cluster_id)};
-    if (props.version == 1 && !props.directory_id) {
+    const std::string file = (log_dir / kMetaPropertiesFile).string();
+    if (props.node_id && *props.node_id != node_id)
+      return Error{
+          fmt::format("{} belongs to node {}, not to node {}", file, *props.node_id, node_id)};
+    // Kafka cannot start without a cluster id either (only a version 0 file may lack one).
+    if (!props.cluster_id) return Error{fmt::format("{}: no cluster.id", file)};
+    if (cluster_id && *props.cluster_id != *cluster_id)
+      return Error{fmt::format("{} belongs to cluster {}, not to cluster {}", file,
+                               *props.cluster_id, *cluster_id)};
+    // Kafka gives every log directory an id at start-up, rewriting the file.
+    if (!props.directory_id) {
       props.directory_id = random_uuid();
       Status written = write_meta_properties(log_dir, props);
       if (!written) return written.error();

@@ -17,6 +17,7 @@
 #include <system_error>
 
 #include "file_io.hpp"
+#include "kb/base/java_number.hpp"
 #include "kb/storage/record_batch.hpp"
 
 namespace kb::storage {
@@ -38,12 +39,6 @@ int64_t wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 }  // namespace
@@ -70,41 +65,67 @@ std::string segment_file_name(int64_t base_offset, std::string_view suffix) {
   return detail::offset_file_stem(base_offset) + std::string(suffix);
 }
 
-Result<PartitionMetadata> parse_partition_metadata(std::string_view text) {
-  std::optional<int32_t> version;
-  std::optional<Uuid> topic_id;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = trim(text.substr(start, end - start));
-    start = end + 1;
-    if (line.empty()) continue;
-    const size_t colon = line.find(':');
-    if (colon == std::string_view::npos)
-      return Error{fmt::format("partition.metadata: malformed line '{}'", line)};
-    std::string_view key = trim(line.substr(0, colon));
-    std::string_view value = trim(line.substr(colon + 1));
-    if (key == "version") {
-      int32_t v = 0;
-      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-      if (ec != std::errc() || p != value.data() + value.size())
-        return Error{fmt::format("partition.metadata: bad version '{}'", value)};
-      version = v;
-    } else if (key == "topic_id") {
-      Uuid id;
-      std::string why;
-      if (!Uuid::from_base64(value, id, &why))
-        return Error{
-            fmt::format("partition.metadata: topic_id '{}' is not a Kafka uuid: {}", value, why)};
-      topic_id = id;
-    }
+namespace {
+
+// Java's Pattern.compile(":\\s+").split(line): the pieces around each colon
+// followed by one or more of " \t\n\v\f\r"; trailing empty pieces dropped.
+std::vector<std::string_view> split_colon_blanks(std::string_view line) {
+  auto is_space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+  };
+  std::vector<std::string_view> pieces;
+  size_t piece_start = 0;
+  for (size_t i = 0; i + 1 < line.size(); ++i) {
+    if (line[i] != ':' || !is_space(line[i + 1])) continue;
+    pieces.push_back(line.substr(piece_start, i - piece_start));
+    size_t j = i + 1;
+    while (j < line.size() && is_space(line[j])) ++j;
+    piece_start = j;
+    i = j - 1;
   }
-  if (!version) return Error{"partition.metadata: no version"};
-  if (*version != 0)
-    return Error{fmt::format("partition.metadata: unsupported version {}", *version)};
-  if (!topic_id) return Error{"partition.metadata: no topic_id"};
-  return PartitionMetadata{*version, *topic_id};
+  pieces.push_back(line.substr(piece_start));
+  while (pieces.size() > 1 && pieces.back().empty()) pieces.pop_back();
+  return pieces;
+}
+
+// BufferedReader.readLine: lines end at \n, \r or \r\n.
+std::optional<std::string_view> next_line(std::string_view text, size_t& pos) {
+  if (pos >= text.size()) return std::nullopt;
+  const size_t end = std::min(text.find_first_of("\r\n", pos), text.size());
+  std::string_view line = text.substr(pos, end - pos);
+  pos = end + 1;
+  if (end < text.size() && text[end] == '\r' && pos < text.size() && text[pos] == '\n') ++pos;
+  return line;
+}
+
+}  // namespace
+
+// As Kafka's PartitionMetadataReadBuffer: the first line's value (after ": ")
+// is a version of at least 0, the second line's a topic id (Uuid.fromString,
+// not zero); the names before the colons are not checked, later lines ignored.
+Result<PartitionMetadata> parse_partition_metadata(std::string_view text) {
+  size_t pos = 0;
+  auto malformed = [](int line_no, std::string_view line, std::string_view expected) {
+    return Error{
+        fmt::format("partition.metadata: line {} '{}': expected {}", line_no, line, expected)};
+  };
+  auto first = next_line(text, pos);
+  if (!first) return Error{"partition.metadata: empty, expected 'version: 0'"};
+  auto version_pieces = split_colon_blanks(*first);
+  std::optional<int32_t> version;
+  if (version_pieces.size() == 2) version = parse_java_integer<int32_t>(version_pieces[1]);
+  if (!version || *version < 0) return malformed(1, *first, "'version: <number of at least 0>'");
+  auto second = next_line(text, pos);
+  if (!second) return Error{"partition.metadata: no second line, expected 'topic_id: <id>'"};
+  auto id_pieces = split_colon_blanks(*second);
+  if (id_pieces.size() != 2) return malformed(2, *second, "'topic_id: <id>'");
+  Uuid id;
+  std::string why;
+  if (!Uuid::from_base64(id_pieces[1], id, &why))
+    return Error{fmt::format("partition.metadata: topic_id '{}' is not a Kafka uuid: {}",
+                             id_pieces[1], why)};
+  if (id.is_zero()) return Error{"partition.metadata: topic_id is the zero uuid"};
+  return PartitionMetadata{*version, id};
 }
 
 std::string format_partition_metadata(const PartitionMetadata& metadata) {

@@ -5,6 +5,13 @@
 namespace kb {
 namespace {
 
+std::vector<PropertyLine> parse_java_properties(std::string_view text) {
+  std::string error;
+  auto lines = kb::parse_java_properties(text, error);
+  EXPECT_EQ(error, "") << text;
+  return lines;
+}
+
 TEST(JavaProperties, KeysValuesSeparatorsAndComments) {
   auto lines = parse_java_properties(
       "# comment\n"
@@ -20,7 +27,7 @@ TEST(JavaProperties, KeysValuesSeparatorsAndComments) {
   EXPECT_EQ(lines[0].value, "1");
   EXPECT_EQ(lines[0].line, 4);
   EXPECT_EQ(lines[1].key, "b");
-  EXPECT_EQ(lines[1].value, "two words");
+  EXPECT_EQ(lines[1].value, "two words  ");  // Java keeps trailing blanks
   EXPECT_EQ(lines[2].key, "c");
   EXPECT_EQ(lines[2].value, "");
   EXPECT_TRUE(lines[2].has_separator);
@@ -60,6 +67,37 @@ TEST(JavaProperties, DanglingContinuationAtEndOfText) {
   auto lines = parse_java_properties("k=v\\");
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0].value, "v");
+}
+
+TEST(JavaProperties, BlanksAloneSeparateKeyAndValue) {
+  auto lines = parse_java_properties("node.id 1\nlog.dirs\t \f/tmp/x\nkey   =   v\nflag\n");
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0].key, "node.id");
+  EXPECT_EQ(lines[0].value, "1");
+  EXPECT_EQ(lines[1].key, "log.dirs");
+  EXPECT_EQ(lines[1].value, "/tmp/x");
+  EXPECT_EQ(lines[2].value, "v");
+  EXPECT_EQ(lines[3].key, "flag");
+  EXPECT_EQ(lines[3].value, "");
+}
+
+TEST(JavaProperties, UnicodeEscapes) {
+  auto lines = parse_java_properties("a=\\u0041\\u00e9\\u20ac\\ud83d\\ude00\n");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].value, "A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+}
+
+TEST(JavaProperties, MalformedUnicodeEscapeIsAnError) {
+  // Java's Properties.load throws "Malformed \\uxxxx encoding.".
+  for (const char* text : {"a=\\u00zz\n", "a=\\u12\n", "ok=1\nb\\u=1\n", "c=x\\u"}) {
+    std::string error;
+    auto lines = kb::parse_java_properties(text, error);
+    EXPECT_TRUE(lines.empty()) << text;
+    EXPECT_NE(error.find("uxxxx"), std::string::npos) << text << ": " << error;
+  }
+  std::string error;
+  kb::parse_java_properties("ok=1\n\nb=\\u12\n", error);
+  EXPECT_NE(error.find("line 3"), std::string::npos) << error;
 }
 
 }  // namespace

@@ -335,7 +335,7 @@ TEST(ConfigSyntax, ErrorLineNumbersCountContinuedLines) {
   expect_error(
       "a=1\\\n"
       "  2\n"
-      "no separator here\n",
+      "node.id=x\n",
       {"server.properties:3"});
 }
 
@@ -508,14 +508,37 @@ TEST(ConfigListeners, SpacesAndEmptyItemsInTheListAreIgnored) {
 
 // ------------------------------------------------------------------- errors
 
-TEST(ConfigErrors, LineWithoutSeparator) {
-  expect_error("a=1\n# comment\nthis line has no separator\n",
-               {"server.properties:3", "this line has no separator"});
+// Java's Properties.load reads every line below as an entry, and Kafka starts
+// with them (keys it does not know are ignored).
+TEST(ConfigSyntax, LinesWithoutSeparatorAreEntriesAsInJava) {
+  BrokerConfig c = parse_ok("a=1\n# comment\nthis line has no separator\nnode.id 5\nlonely\n");
+  EXPECT_EQ(value_of(c, "this"), "line has no separator");
+  EXPECT_EQ(c.node_id, 5);
+  EXPECT_EQ(value_of(c, "lonely"), "");
+  EXPECT_EQ(origin_of(c, "node.id"), "server.properties:4");
 }
 
-TEST(ConfigErrors, LineStartingWithSeparator) {
-  expect_error("=value\n", {"server.properties:1"});
-  expect_error("a=1\n: value\n", {"server.properties:2"});
+TEST(ConfigSyntax, LineStartingWithSeparatorHasAnEmptyKey) {
+  EXPECT_EQ(value_of(parse_ok("=value\n"), ""), "value");
+  EXPECT_EQ(value_of(parse_ok("a=1\n: value\n"), ""), "value");
+}
+
+TEST(ConfigErrors, MalformedUnicodeEscape) {
+  expect_error("a=1\nb=\\u12x4\n", {"server.properties", "line 2", "uxxxx"});
+}
+
+// What the CodeCrafters harness writes: no trailing newline, controller keys,
+// a protocol map naming listeners that are not served.
+TEST(ConfigSyntax, TheCodeCraftersFile) {
+  BrokerConfig c = parse_ok(
+      "process.roles=broker,controller\nnode.id=1\ncontroller.quorum.voters=1@localhost:9093\n"
+      "listeners=PLAINTEXT://:9092,CONTROLLER://:9093\ncontroller.listener.names=CONTROLLER\n"
+      "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,"
+      "SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL\nlog.dirs=/tmp/kraft-combined-logs");
+  ASSERT_EQ(c.listeners.size(), 1u);
+  EXPECT_EQ(c.listeners[0].port, 9092);
+  EXPECT_EQ(c.log_dirs, std::vector<std::string>{"/tmp/kraft-combined-logs"});
+  EXPECT_EQ(c.node_id, 1);
 }
 
 TEST(ConfigErrors, NonIntegerNodeId) {

@@ -40,7 +40,7 @@ class LogFlusherTest : public ::testing::Test {
   }
 
   storage::PartitionLog& log(int32_t partition) {
-    auto found = state_.logs->find_or_create("t", partition, wire::Uuid{});
+    auto found = state_.logs->find_or_create("t", partition, wire::Uuid{{1}});
     EXPECT_TRUE(found.ok());
     return **found;
   }

@@ -35,17 +35,24 @@ TEST(MetaProperties, JavaPropertiesSyntax) {
   EXPECT_EQ(props->other[1], (std::pair<std::string, std::string>{"empty", ""}));
 }
 
-TEST(MetaProperties, RejectsMalformedContent) {
+TEST(MetaProperties, RejectsWhatKafkaRefuses) {
   const char* bad[] = {
-      "",                                                          // nothing
-      "node.id=1\ncluster.id=x\n",                                 // no version
       "version=2\nnode.id=1\ncluster.id=x\n",                      // unknown version
       "version=one\nnode.id=1\ncluster.id=x\n",                    // not a number
       "version=1\ncluster.id=x\n",                                 // no node id
-      "version=1\nnode.id=-3\ncluster.id=x\n",                     // negative node id
       "version=1\nnode.id=12abc\ncluster.id=x\n",                  // trailing junk
+      "version=1\nnode.id=1 \ncluster.id=x\n",                     // parseInt takes no blank
+      "version=1\nnode.id=99999999999\ncluster.id=x\n",            // out of int range
       "version=1\nnode.id=1\n",                                    // no cluster id
       "version=1\nnode.id=1\ncluster.id=x\ndirectory.id=short\n",  // bad directory id
+      // Padding must complete the unit; 25 characters are too many.
+      "version=1\nnode.id=1\ncluster.id=x\ndirectory.id=EAAAAAAAQACAAAAAAAAAAQ=\n",
+      "version=1\nnode.id=1\ncluster.id=x\ndirectory.id=EAAAAAAAQACAAAAAAAAAAQ== \n",
+      // Reserved directory ids (Kafka's DirectoryId.reserved: the first 100).
+      "version=1\nnode.id=1\ncluster.id=x\ndirectory.id=AAAAAAAAAAAAAAAAAAAAAA\n",
+      "version=1\nnode.id=1\ncluster.id=x\ndirectory.id=AAAAAAAAAAAAAAAAAAAAYw\n",  // 99
+      "version=1\nnode.id=1\ncluster.id=x\ndirectory.id=AAAAAAAAAACAAAAAAAAAAA\n",  // low < 0
+      "version=1\nnode.id=1\ncluster.id=x\nbad\\u00zz=1\n",  // malformed \\u escape
   };
   for (const char* text : bad) {
     auto props = parse_meta_properties(text);
@@ -54,10 +61,39 @@ TEST(MetaProperties, RejectsMalformedContent) {
       EXPECT_FALSE(props.error().message.empty());
     }
   }
-  // ZooKeeper-era version 0 names the node broker.id.
+}
+
+TEST(MetaProperties, AcceptsWhatKafkaAccepts) {
+  // The CodeCrafters harness writes the padded base64 form.
+  auto padded = parse_meta_properties(
+      "#\n#Tue Sep 10 10:00:00 UTC 2024\ncluster.id=abc\ndirectory.id=EAAAAAAAQACAAAAAAAAAAQ==\n"
+      "node.id=1\nversion=1");
+  ASSERT_TRUE(padded.ok()) << padded.error().message;
+  EXPECT_EQ(padded->directory_id->to_base64(), "EAAAAAAAQACAAAAAAAAAAQ");
+  // 100 is the first id that is not reserved.
+  EXPECT_TRUE(parse_meta_properties(
+                  "version=1\nnode.id=1\ncluster.id=x\ndirectory.id=AAAAAAAAAAAAAAAAAAAAZA\n")
+                  .ok());
+  // The version is trimmed; numbers take a sign as Integer.parseInt does.
+  auto signs = parse_meta_properties("version= 1 \nnode.id=+7\ncluster.id=x\n");
+  ASSERT_TRUE(signs.ok()) << signs.error().message;
+  EXPECT_EQ(signs->node_id, 7);
+  auto negative = parse_meta_properties("version=1\nnode.id=-3\ncluster.id=x\n");
+  ASSERT_TRUE(negative.ok());
+  EXPECT_EQ(negative->node_id, -3);
+  // cluster.id is taken as written, trailing blanks too.
+  auto blanks = parse_meta_properties("version=1\nnode.id=1\ncluster.id=ab \n");
+  ASSERT_TRUE(blanks.ok());
+  EXPECT_EQ(blanks->cluster_id, "ab ");
+  // ZooKeeper-era version 0 (the default) names the node broker.id, which may be absent.
   auto v0 = parse_meta_properties("version=0\nbroker.id=4\ncluster.id=abc\n");
   ASSERT_TRUE(v0.ok());
   EXPECT_EQ(v0->node_id, 4);
+  auto bare = parse_meta_properties("cluster.id=abc\n");
+  ASSERT_TRUE(bare.ok()) << bare.error().message;
+  EXPECT_EQ(bare->version, 0);
+  EXPECT_FALSE(bare->node_id.has_value());
+  EXPECT_TRUE(parse_meta_properties("").ok());
 }
 
 TEST(MetaProperties, FormatParsesBack) {
@@ -93,7 +129,8 @@ TEST(MetaProperties, CreatesThenReadsBack) {
   auto created = ensure_meta_properties(log_dir, 3);
   ASSERT_TRUE(created.ok()) << created.error().message;
   EXPECT_EQ(created->node_id, 3);
-  EXPECT_EQ(created->cluster_id.size(), 22u);
+  ASSERT_TRUE(created->cluster_id.has_value());
+  EXPECT_EQ(created->cluster_id->size(), 22u);
   ASSERT_TRUE(created->directory_id.has_value());
 
   auto again = ensure_meta_properties(log_dir, 3);
@@ -116,6 +153,16 @@ TEST(MetaProperties, AddsAMissingDirectoryId) {
   auto reread = read_meta_properties(dir.path());
   ASSERT_TRUE(reread.ok() && reread->has_value());
   EXPECT_EQ((*reread)->directory_id, props->directory_id);
+}
+
+TEST(MetaProperties, AFileWithoutClusterIdIsRefusedAndLeftAlone) {
+  test::TempDir dir;
+  const std::string text = "version=0\nbroker.id=1\n";
+  test::write_whole_file(dir.path() / "meta.properties", test::text_bytes(text));
+  auto props = ensure_meta_properties(dir.path(), 1);
+  ASSERT_FALSE(props.ok());
+  EXPECT_NE(props.error().message.find("no cluster.id"), std::string::npos);
+  EXPECT_EQ(test::read_whole_file(dir.path() / "meta.properties"), test::text_bytes(text));
 }
 
 TEST(MetaProperties, MalformedFileIsAnErrorNotACrash) {

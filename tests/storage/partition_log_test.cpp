@@ -436,10 +436,44 @@ TEST(PartitionNames, DirectoryNamesAndMetadata) {
   auto m = parse_partition_metadata("version: 0\ntopic_id: sc4Ml4brSXGQ5dCwuJ9Y8A\n");
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->topic_id.to_base64(), "sc4Ml4brSXGQ5dCwuJ9Y8A");
-  EXPECT_FALSE(parse_partition_metadata("version: 1\ntopic_id: sc4Ml4brSXGQ5dCwuJ9Y8A").ok());
   EXPECT_FALSE(parse_partition_metadata("version: 0\ntopic_id: nope").ok());
   EXPECT_FALSE(parse_partition_metadata("version: 0").ok());
   EXPECT_FALSE(parse_partition_metadata("garbage").ok());
+}
+
+// As Kafka's PartitionMetadataReadBuffer reads the file.
+TEST(PartitionNames, MetadataIsReadAsKafkaReadsIt) {
+  const std::string id = "sc4Ml4brSXGQ5dCwuJ9Y8A";
+  for (const std::string& text : {
+           "version: 0\ntopic_id: " + id,
+           "version: 0\r\ntopic_id: " + id + "==\r\n",   // padded, CRLF
+           "version: 0\rtopic_id: " + id + "\rignored",  // CR; later lines ignored
+           "version:\t0\ntopic_id:  \t" + id,            // any blanks after the colon
+           "v: 0\nid: " + id,                            // the names are not checked
+           "version: 1\ntopic_id: " + id,                // a newer version is read
+           "version: +0\ntopic_id: " + id,               // Integer.parseInt
+       }) {
+    auto m = parse_partition_metadata(text);
+    ASSERT_TRUE(m.ok()) << text << ": " << m.error().message;
+    EXPECT_EQ(m->topic_id.to_base64(), id) << text;
+  }
+  for (const std::string& text : {
+           std::string(),
+           "version:0\ntopic_id: " + id,  // ":" needs a blank after it
+           "version: 0\ntopic_id:" + id,
+           "version: -1\ntopic_id: " + id,                               // below 0
+           "version: 0 \ntopic_id: " + id,                               // parseInt takes no blank
+           "version: 0\ntopic_id: " + id + " ",                          // nor does Uuid.fromString
+           std::string("version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAA"),  // the zero uuid
+           "version: 0\ntopic_id: a: " + id,                             // three pieces
+           "version: 0\n\ntopic_id: " + id,                              // the id must be on line 2
+           "topic_id: " + id + "\nversion: 0",
+       }) {
+    EXPECT_FALSE(parse_partition_metadata(text).ok()) << text;
+  }
+  auto error = parse_partition_metadata("version: 0\ntopic_id:" + id);
+  ASSERT_FALSE(error.ok());
+  EXPECT_NE(error.error().message.find("line 2"), std::string::npos) << error.error().message;
 }
 
 TEST(SegmentIndex, ParsesAndLooksUp) {

@@ -124,10 +124,17 @@ inline constexpr std::string_view kKafkaMetadataLogHex =
     "009001000004018201010301000000010000000000004000800000000000009102000000010200000001"
     "010100000001000000000000000002100000000000400080000000000000010000";
 
+// The topic id of new_log's partition (Kafka refuses the zero id in partition.metadata).
+inline kb::wire::Uuid test_topic_id() {
+  kb::wire::Uuid id;
+  id.bytes[15] = 1;
+  return id;
+}
+
 // A new partition log "t-0" in `dir` (nullptr, with a test failure, when it
 // cannot be created).
 inline std::unique_ptr<PartitionLog> new_log(const TempDir& dir, PartitionLogOptions options = {}) {
-  auto log = PartitionLog::create(dir.path(), "t", 0, kb::wire::Uuid{}, options);
+  auto log = PartitionLog::create(dir.path(), "t", 0, test_topic_id(), options);
   EXPECT_TRUE(log.ok()) << log.error().message;
   return log.ok() ? std::move(log.value()) : nullptr;
 }

@@ -25,8 +25,9 @@ inline constexpr std::string_view kMetaPropertiesFile = "meta.properties";
 
 struct MetaProperties {
   int32_t version = 1;
-  std::string cluster_id;
-  int32_t node_id = -1;
+  std::optional<std::string> cluster_id;  // required in version 1
+  std::optional<int32_t> node_id;         // required in version 1
+
   std::optional<kb::wire::Uuid> directory_id;
   // Keys this code does not interpret, kept so a rewrite preserves them.
   std::vector<std::pair<std::string, std::string>> other;
@@ -47,7 +48,8 @@ Status write_meta_properties(const std::filesystem::path& log_dir,
 // What a broker does at startup: reads meta.properties and checks that it
 // belongs to `node_id` (and to `cluster_id` when given); a directory without
 // one (created if missing) gets a new file with the given or a random cluster
-// id and a random directory id. A file without a directory id gets one.
+// id and a random directory id. A file without a directory id gets one (as
+// Kafka rewrites it); a file without a cluster id is refused.
 Result<MetaProperties> ensure_meta_properties(const std::filesystem::path& log_dir, int32_t node_id,
                                               std::optional<std::string> cluster_id = {});
 
