@@ -6,6 +6,7 @@
 //
 //   fuzz_seed_generator <corpus dir>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -265,6 +266,42 @@ int main(int argc, char** argv) {
   Bytes no_index = {0, 0};
   no_index.insert(no_index.end(), log.begin(), log.end());
   write(corpus / "segment_recovery" / "no-index", no_index);
+  // Damage as found on disks (the partition's 6 batches hold offsets 0-11):
+  // prefix, then the segment with `edit` applied to batch `at`'s header.
+  auto batch_position = [&](size_t at) {
+    size_t position = 0;
+    for (size_t b = 0; b < at; ++b) position += written.partitions.front().batches[b].size();
+    return position;
+  };
+  auto damaged_seed = [&](Bytes prefix, size_t at, size_t field, Bytes value) {
+    Bytes damaged = log;
+    std::copy(value.begin(), value.end(),
+              damaged.begin() + static_cast<long>(batch_position(at) + field));
+    prefix.insert(prefix.end(), damaged.begin(), damaged.end());
+    return prefix;
+  };
+  constexpr size_t kBaseOffsetField = 0, kLengthField = 8;
+  Bytes with_index = {0, static_cast<uint8_t>(index.size() / 8)};
+  with_index.insert(with_index.end(), index.begin(), index.end());
+  write(corpus / "segment_recovery" / "damaged-length-middle",
+        damaged_seed(with_index, 3, kLengthField, {0x7f, 0xff, 0xff, 0xf0}));
+  write(corpus / "segment_recovery" / "length-below-header",
+        damaged_seed({0, 0}, 2, kLengthField, {0, 0, 0, 40}));
+  // Bit 27 of the last batch's base offset 10: 134,217,738.
+  write(corpus / "segment_recovery" / "base-offset-skips-ahead",
+        damaged_seed({0, 0}, 5, kBaseOffsetField, {0, 0, 0, 0, 0x08, 0, 0, 10}));
+  write(corpus / "segment_recovery" / "base-offset-goes-back",
+        damaged_seed({0, 0}, 4, kBaseOffsetField, {0, 0, 0, 0, 0, 0, 0, 1}));
+  // Flags 2: two segments (the first 3 batches, then segment `base`); 4: a
+  // clean shutdown; 8: a recovery point.
+  write(corpus / "segment_recovery" / "older-segment-reaches-next-base",
+        damaged_seed({2 | 8, 3, 5, 0, 0}, 0, 0, {}));
+  write(corpus / "segment_recovery" / "older-segment-damaged-length-clean",
+        damaged_seed({2 | 4, 3, 6, 12, 0}, 1, kLengthField, {0, 0, 0, 12}));
+  write(corpus / "segment_recovery" / "older-segment-damaged-length-recovered",
+        damaged_seed({2 | 8, 3, 6, 0, 0}, 1, kLengthField, {0, 0, 0, 12}));
+  write(corpus / "segment_recovery" / "clean-shutdown-behind-the-files",
+        damaged_seed({4, 8, 0}, 5, kBaseOffsetField, {0, 0, 0, 0, 0x08, 0, 0, 10}));
 
   write(corpus / "properties" / "meta.properties", read_all(dir.path() / "meta.properties"));
   write(corpus / "properties" / "partition.metadata",

@@ -38,8 +38,8 @@ storage::Result<storage::PartitionLog*> PartitionLogs::find(std::string_view top
   hint.clean_shutdown = clean_shutdown_;
   if (auto rp = recovery_points_.find(key); rp != recovery_points_.end())
     hint.recovery_point = rp->second;
-  else if (!clean_shutdown_ && !recovery_points_.empty())
-    hint.recovery_point = 0;  // not in the checkpoint: Kafka recovers the whole log
+  else if (!clean_shutdown_)
+    hint.recovery_point = 0;  // not in the checkpoint (or none): Kafka recovers the whole log
   auto opened = storage::PartitionLog::open(dir, options_for(topic), hint);
   if (!opened) return opened.error();
   auto* log = opened->get();

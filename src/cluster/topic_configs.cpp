@@ -83,6 +83,12 @@ AdminResult check_topic(const BrokerState& state, std::string_view topic) {
 
 storage::PartitionLogOptions topic_log_options(const BrokerState& state, std::string_view topic,
                                                storage::PartitionLogOptions base) {
+  // Compacted logs may have offset gaps, which recovery must not take for
+  // damage.
+  if (auto policy = topic_config_value(state, topic, "cleanup.policy")) {
+    auto items = list_items(*policy);
+    base.compacted = std::find(items.begin(), items.end(), "compact") != items.end();
+  }
   const ConfigMap* own = own_configs(state, topic);
   if (own == nullptr) return base;
   // Values were checked when they were set; one that does not parse leaves

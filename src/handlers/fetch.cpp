@@ -74,6 +74,15 @@ FetchResponse::PartitionData read_partition(RequestContext& ctx, const cluster::
     p.error_code = to_wire(ErrorCode::kOffsetOutOfRange);
     return p;
   }
+  if (read->outcome == storage::LogReadResult::Outcome::corrupt) {
+    // As Kafka answers a CorruptRecordException from the log: consumers stop
+    // with an error instead of retrying a KAFKA_STORAGE_ERROR forever. The
+    // damage was logged when found.
+    spdlog::debug("fetch {}-{} at {}: the log is damaged there", topic.name, req.partition,
+                  req.fetch_offset);
+    p.error_code = to_wire(ErrorCode::kCorruptMessage);
+    return p;
+  }
   if (read->empty()) return p;
   budget -= static_cast<int64_t>(read->length);
   bytes_found += read->length;

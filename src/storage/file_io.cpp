@@ -252,6 +252,14 @@ FileBatchReader::Step FileBatchReader::next(bool whole, CrcCheck check) {
       error_ = BatchError::offsets_out_of_order;
       return Step::bad;
     }
+    if (next_segment_base_ && header->last_offset() >= *next_segment_base_) {
+      error_ = BatchError::offsets_past_next_segment;
+      return Step::bad;
+    }
+    if (contiguous_ && expected_base_ && header->base_offset != *expected_base_) {
+      error_ = BatchError::offsets_skip_ahead;
+      return Step::bad;
+    }
   }
   batch_bytes_ = {};
   if (whole) {
@@ -264,6 +272,7 @@ FileBatchReader::Step FileBatchReader::next(bool whole, CrcCheck check) {
   }
   header_ = *header;
   if (segment_base_offset_) offset_floor_ = header->next_offset();
+  if (contiguous_) expected_base_ = header->next_offset();
   batch_position_ = position_;
   position_ += size;
   return Step::batch;

@@ -106,10 +106,28 @@ class FileBatchReader {
   // Also rejects (as offsets_out_of_order) batches that start below the end
   // of the previous one or below `segment_base_offset`, or whose offsets do
   // not fit the segment's 32-bit relative offsets: the base offset is outside
-  // the CRC, so this is the only check on it.
-  void check_offsets(int64_t segment_base_offset) {
+  // the CRC, so these are the only checks on it. With `next_segment_base`, a
+  // batch reaching it (offsets_past_next_segment); with `contiguous`, a batch
+  // starting after the previous one's end, or (read from the segment's start)
+  // a first batch starting after the segment's base offset
+  // (offsets_skip_ahead). Where a read starts mid-segment, its first batch
+  // sets where the next must start.
+  void check_offsets(int64_t segment_base_offset,
+                     std::optional<int64_t> next_segment_base = std::nullopt,
+                     bool contiguous = false) {
     segment_base_offset_ = segment_base_offset;
     offset_floor_ = segment_base_offset;
+    next_segment_base_ = next_segment_base;
+    if (contiguous)
+      expected_base_ = position_ == 0 ? std::optional<int64_t>(segment_base_offset) : std::nullopt;
+    contiguous_ = contiguous;
+  }
+
+  // Continues a walk after a batch another reader checked: the next batch
+  // starts at or after (contiguous: at) `next_offset`.
+  void resume_after(int64_t next_offset) {
+    offset_floor_ = next_offset;
+    if (contiguous_) expected_base_ = next_offset;
   }
 
   // After Step::batch: the batch's header, its file position and (when read
@@ -140,6 +158,9 @@ class FileBatchReader {
   Error io_error_;
   std::optional<int64_t> segment_base_offset_;
   int64_t offset_floor_ = 0;
+  std::optional<int64_t> next_segment_base_;
+  bool contiguous_ = false;
+  std::optional<int64_t> expected_base_;  // contiguous: where the next batch must start
 };
 
 }  // namespace kb::storage::detail

@@ -151,6 +151,13 @@ Result<std::vector<uint8_t>> LogReadResult::read_bytes() const {
   return bytes;
 }
 
+std::string LogDamage::describe() const {
+  return fmt::format(
+      "{}: {} at byte {}: offsets from {} to the segment's end cannot be read (fetches answer "
+      "CORRUPT_MESSAGE); the next start recovers the segment, cutting it there",
+      file.string(), reason, position, offset);
+}
+
 // ---- segments ----
 
 struct PartitionLog::Segment {
@@ -225,6 +232,7 @@ Status PartitionLog::delete_oldest_segment() {
   if (segments_.size() < 2) return Error{dir_.string() + ": the active segment cannot be deleted"};
   std::unique_ptr<Segment> oldest = std::move(segments_.front());
   segments_.erase(segments_.begin());
+  if (damage_ && damage_->segment_base_offset == oldest->base_offset) damage_.reset();
   for (const fs::path* path : {&oldest->log_path, &oldest->index_path, &oldest->time_index_path}) {
     std::error_code ec;
     fs::remove(*path, ec);
@@ -415,6 +423,20 @@ Status PartitionLog::load(const RecoveryHint& hint) {
       spdlog::warn("{}: {} despite a clean shutdown; recovering the log", dir_.string(),
                    loaded.error().message);
       loaded = hint.recovery_point ? recover_from(*hint.recovery_point) : recover_active_segment();
+    } else if (hint.recovery_point && *hint.recovery_point < next_offset_) {
+      // A clean shutdown writes the recovery point at the log end: offsets
+      // past it are damage (a changed base offset) or a log that was never
+      // recovered since an unclean stop.
+      spdlog::warn(
+          "{}: log end offset {} found past the recovery point {} of a clean shutdown; recovering "
+          "the log from there",
+          dir_.string(), next_offset_, *hint.recovery_point);
+      loaded = recover_from(*hint.recovery_point);
+    } else if (hint.recovery_point && *hint.recovery_point > next_offset_) {
+      spdlog::error(
+          "{}: the log ends at offset {}, before the recovery point {} of a clean shutdown: "
+          "records were lost from its files",
+          dir_.string(), next_offset_, *hint.recovery_point);
     } else {
       spdlog::debug("{}: clean shutdown, log end offset {} found without recovery", dir_.string(),
                     next_offset_);
@@ -427,7 +449,7 @@ Status PartitionLog::load(const RecoveryHint& hint) {
     // like entries), so they are rebuilt from the log before it is scanned.
     Segment& active = *segments_.back();
     loaded = ensure_index(active);
-    if (loaded) loaded = rebuild_index(active, true);
+    if (loaded) loaded = rebuild_index(active, InvalidTail::truncate);
     if (loaded) loaded = recover_active_segment();
   }
   if (!loaded) return loaded;
@@ -440,8 +462,10 @@ Status PartitionLog::load(const RecoveryHint& hint) {
 }
 
 // Kafka's recovery: every segment holding offsets at or after the recovery
-// point is scanned whole with CRC checks and its indexes rebuilt; the active
-// segment's invalid tail is truncated. Index entries name a batch's last
+// point is scanned whole with CRC checks and its indexes rebuilt, and cut at
+// its first invalid batch. Kafka then deletes every later segment; here they
+// are kept (each is recovered the same way, and holds acknowledged records),
+// so only the damaged segment's tail is lost. Index entries name a batch's last
 // offset: entries below the recovery point were synced with the data they
 // name. When all of the active segment's entries are, its last offset entry is
 // where the scan starts; one at or past the recovery point was maybe never
@@ -463,7 +487,7 @@ Status PartitionLog::recover_from(int64_t recovery_point) {
       if (!index_trusted) {
         spdlog::info("{}: recovering segment {} from the recovery point {}", dir_.string(),
                      segment.log_path.filename().string(), recovery_point);
-        Status rebuilt = rebuild_index(active, true);
+        Status rebuilt = rebuild_index(active, InvalidTail::truncate);
         if (!rebuilt) return rebuilt;
       }
       return recover_active_segment();
@@ -471,7 +495,7 @@ Status PartitionLog::recover_from(int64_t recovery_point) {
     spdlog::info("{}: recovering segment {} (after the recovery point {})", dir_.string(),
                  segment.log_path.filename().string(), recovery_point);
     segment.index_loaded = false;
-    Status rebuilt = rebuild_index(segment, false);
+    Status rebuilt = rebuild_index(segment, InvalidTail::truncate);
     if (!rebuilt) return rebuilt;
   }
   return {};
@@ -543,9 +567,11 @@ Status PartitionLog::ensure_index(Segment& segment) {
     if (segment.size > 0 || *index_bytes)
       spdlog::warn("{}: index {}; rebuilding it from the log", segment.index_path.string(),
                    problem);
-    // Only the active segment may end in a torn write; cutting bytes from an
-    // older one would lose data a reader might still recover.
-    return rebuild_index(segment, &segment == segments_.back().get());
+    // Only the active segment may end in a torn write; damage in an older one
+    // found while serving is reported (the log is damaged from there) and left
+    // for the next start's recovery to cut.
+    return rebuild_index(
+        segment, &segment == segments_.back().get() ? InvalidTail::truncate : InvalidTail::report);
   }
   segment.index = std::move(*index);
   segment.time_index = std::move(*time_index);
@@ -557,12 +583,14 @@ Status PartitionLog::ensure_index(Segment& segment) {
 
 // Scans the whole segment, as Kafka's recovery does, building both indexes and
 // writing them out. The bytes after the last valid batch are cut from the file
-// when `truncate_invalid_tail`, otherwise only ignored.
-Status PartitionLog::rebuild_index(Segment& segment, bool truncate_invalid_tail) {
+// (InvalidTail::truncate), or make the log damaged there (report).
+Status PartitionLog::rebuild_index(Segment& segment, InvalidTail invalid_tail) {
   auto file = log_file(segment);
   if (!file) return file.error();
+  const std::optional<int64_t> next_base = next_base_offset(segment);
   FileBatchReader reader((*file)->fd(), segment.log_path, 0, segment.size);
-  reader.check_offsets(segment.base_offset);
+  reader.check_offsets(segment.base_offset, next_base, contiguous_offsets(segment));
+  int64_t valid_end_offset = segment.base_offset;
   SegmentIndexBuilder builder(options_.index_interval_bytes);
   std::vector<OffsetPosition> index;
   std::vector<TimestampOffset> time_index;
@@ -571,6 +599,7 @@ Status PartitionLog::rebuild_index(Segment& segment, bool truncate_invalid_tail)
     if (step == FileBatchReader::Step::io_error) return reader.io_error();
     if (step != FileBatchReader::Step::batch) break;
     const RecordBatchHeader& h = reader.header();
+    valid_end_offset = h.next_offset();
     auto added = builder.add_batch(
         static_cast<uint32_t>(reader.batch_position()), static_cast<uint32_t>(h.size_in_bytes()),
         h.last_offset(), h.max_timestamp,
@@ -580,12 +609,18 @@ Status PartitionLog::rebuild_index(Segment& segment, bool truncate_invalid_tail)
   }
   const uint64_t valid = reader.position();
   if (reader.error() != BatchError::none) {
-    spdlog::warn("{}: {} at byte {}; {} the {} bytes after it", segment.log_path.string(),
-                 to_string(reader.error()), valid,
-                 truncate_invalid_tail ? "truncating" : "ignoring", segment.size - valid);
-    if (truncate_invalid_tail) {
+    if (invalid_tail == InvalidTail::truncate) {
+      spdlog::warn(
+          "{}: {} at byte {}; truncating the {} bytes after it (recovery): offsets from {}{} are "
+          "lost",
+          segment.log_path.string(), to_string(reader.error()), valid, segment.size - valid,
+          valid_end_offset,
+          next_base ? fmt::format(" to {} (the next segment's base offset)", *next_base - 1)
+                    : std::string());
       Status truncated = detail::truncate_file((*file)->fd(), valid, segment.log_path);
       if (!truncated) return truncated;
+    } else {
+      note_damage(segment, valid, to_string(reader.error()), valid_end_offset);
     }
     segment.size = valid;
   }
@@ -637,7 +672,7 @@ Status PartitionLog::recover_active_segment(bool verify_crc) {
 
   const uint64_t start = active.index.empty() ? 0 : active.index.back().position;
   FileBatchReader reader((*file)->fd(), active.log_path, start, active.size);
-  reader.check_offsets(active.base_offset);
+  reader.check_offsets(active.base_offset, std::nullopt, contiguous_offsets(active));
   int64_t next = active.base_offset;
   TimestampOffset max_timestamp =
       active.time_index.empty() ? TimestampOffset{} : active.time_index.back();
@@ -658,13 +693,15 @@ Status PartitionLog::recover_active_segment(bool verify_crc) {
   if (reader.error() != BatchError::none) {
     if (start > 0 && !saw_batch) {
       // The indexed batch itself is bad: trust nothing, rescan everything.
-      Status rebuilt = rebuild_index(active, true);
+      Status rebuilt = rebuild_index(active, InvalidTail::truncate);
       if (!rebuilt) return rebuilt;
       return recover_active_segment();
     }
-    spdlog::warn("{}: {} at byte {}; truncating the {} bytes after it (crash recovery)",
-                 active.log_path.string(), to_string(reader.error()), reader.position(),
-                 active.size - reader.position());
+    spdlog::warn(
+        "{}: {} at byte {}; truncating the {} bytes after it (crash recovery): the log ends at "
+        "offset {}",
+        active.log_path.string(), to_string(reader.error()), reader.position(),
+        active.size - reader.position(), next);
     Status truncated = detail::truncate_file((*file)->fd(), reader.position(), active.log_path);
     if (!truncated) return truncated;
     active.size = reader.position();
@@ -681,6 +718,54 @@ Status PartitionLog::recover_active_segment(bool verify_crc) {
   active.index_builder = SegmentIndexBuilder(options_.index_interval_bytes);
   active.index_builder.resume(active.size - last_entry_position, max_timestamp);
   return {};
+}
+
+std::optional<int64_t> PartitionLog::next_base_offset(const Segment& segment) const {
+  return next_base_offset_after(segment.base_offset);
+}
+
+bool PartitionLog::damaged_at(int64_t offset) const {
+  if (!damage_ || offset < damage_->offset) return false;
+  const auto damaged_end = next_base_offset_after(damage_->segment_base_offset);
+  return !damaged_end || offset < *damaged_end;
+}
+
+std::optional<int64_t> PartitionLog::next_base_offset_after(int64_t base_offset) const {
+  auto after = std::upper_bound(
+      segments_.begin(), segments_.end(), base_offset,
+      [](int64_t offset, const std::unique_ptr<Segment>& s) { return offset < s->base_offset; });
+  if (after == segments_.end()) return std::nullopt;
+  return (*after)->base_offset;
+}
+
+bool PartitionLog::contiguous_offsets(const Segment& segment) const {
+  return !options_.compacted && !segments_.empty() && &segment == segments_.back().get();
+}
+
+void PartitionLog::note_damage(Segment& segment, uint64_t position, std::string_view reason,
+                               std::optional<int64_t> offset) {
+  LogDamage found{segment.log_path, position, segment.base_offset, segment.base_offset,
+                  std::string(reason)};
+  if (offset) {
+    found.offset = *offset;
+  } else if (auto file = log_file(segment)) {
+    // The last batch readable from the segment's start: a read that started
+    // at an index entry knows only where it met the damage.
+    FileBatchReader reader((*file)->fd(), segment.log_path, 0, position, kHeaderScanReadAhead);
+    reader.check_offsets(segment.base_offset, next_base_offset(segment),
+                         contiguous_offsets(segment));
+    FileBatchReader::Step step;
+    while ((step = reader.next(false, CrcCheck::skip)) == FileBatchReader::Step::batch)
+      found.offset = reader.header().next_offset();
+    if (step == FileBatchReader::Step::bad) {
+      found.position = reader.position();
+      found.reason = to_string(reader.error());
+    }
+  }
+  if (damage_ && damage_->offset <= found.offset) return;
+  damage_ = std::move(found);
+  recovery_point_ = std::min(recovery_point_, recovery_point_limit());
+  spdlog::error("{}", damage_->describe());
 }
 
 Status PartitionLog::open_for_append(Segment& segment) {
@@ -851,6 +936,8 @@ Result<AppendResult> PartitionLog::append(Bytes batches, int32_t leader_epoch,
                                           std::optional<int64_t> log_append_time,
                                           AppendWrite when) {
   if (write_failed_) return Error{dir_.string() + ": an earlier write failed"};
+  if (damage_ && !next_base_offset_after(damage_->segment_base_offset))
+    return Error{"appends refused, no fetch could reach them: " + damage_->describe()};
   struct Incoming {
     size_t at;
     size_t size;
@@ -1045,7 +1132,7 @@ void PartitionLog::mark_flushed(int64_t offset) {
 
 Result<PartitionLog::IndexSyncSnapshot> PartitionLog::index_sync_snapshot() {
   IndexSyncSnapshot snapshot;
-  snapshot.recovery_point = flushed_offset_;
+  snapshot.recovery_point = recovery_point_limit();
   snapshot.rolls = rolls_;
   if (segments_.empty()) return snapshot;
   // Rolled segments' files stay listed until a recovery point covers them:
@@ -1066,7 +1153,7 @@ Result<PartitionLog::IndexSyncSnapshot> PartitionLog::index_sync_snapshot() {
 }
 
 void PartitionLog::mark_indexes_synced(int64_t recovery_point, uint64_t rolls) {
-  recovery_point = std::min(recovery_point, flushed_offset_);
+  recovery_point = std::min(recovery_point, recovery_point_limit());
   // A segment rolled after the snapshot stays listed: its final time index
   // entry (written by the roll, maybe after the sync) goes with the next one.
   // Readers do without that entry meanwhile (it only speeds up lookups).
@@ -1087,6 +1174,10 @@ Result<LogReadResult> PartitionLog::read(int64_t fetch_offset, uint64_t max_byte
     return result;
   }
   if (fetch_offset == next_offset_ || (max_offset && fetch_offset >= *max_offset)) return result;
+  if (damaged_at(fetch_offset)) {
+    result.outcome = LogReadResult::Outcome::corrupt;
+    return result;
+  }
 
   // The last segment whose base offset <= fetch_offset.
   auto first = std::upper_bound(
@@ -1101,20 +1192,30 @@ Result<LogReadResult> PartitionLog::read(int64_t fetch_offset, uint64_t max_byte
     if (seg_it == first) {
       Status indexed = ensure_index(segment);
       if (!indexed) return indexed.error();
+      if (damaged_at(fetch_offset)) {  // found by rebuilding the index
+        result.outcome = LogReadResult::Outcome::corrupt;
+        return result;
+      }
       if (auto entry = lookup_offset_index(segment.index, fetch_offset)) start = entry->position;
     }
     auto file = log_file(segment);
     if (!file) return file.error();
+    const std::optional<int64_t> next_base = next_base_offset(segment);
+    const bool contiguous = contiguous_offsets(segment);
     FileBatchReader reader((*file)->fd(), segment.log_path, start, segment.size,
                            kHeaderScanReadAhead);
-    reader.check_offsets(segment.base_offset);
+    reader.check_offsets(segment.base_offset, next_base, contiguous);
     // Find the first batch that ends at or after fetch_offset.
     for (;;) {
       auto step = reader.next(false, CrcCheck::skip);
       if (step == FileBatchReader::Step::io_error) return reader.io_error();
-      if (step == FileBatchReader::Step::bad)
-        return Error{fmt::format("{}: {} at byte {}", segment.log_path.string(),
-                                 to_string(reader.error()), reader.position())};
+      if (step == FileBatchReader::Step::bad) {
+        // Every batch before it ended below fetch_offset: the damage is where
+        // this read must start.
+        note_damage(segment, reader.position(), to_string(reader.error()));
+        result.outcome = LogReadResult::Outcome::corrupt;
+        return result;
+      }
       if (step == FileBatchReader::Step::end) break;
       if (reader.header().last_offset() < fetch_offset) continue;
 
@@ -1142,14 +1243,21 @@ Result<LogReadResult> PartitionLog::read(int64_t fetch_offset, uint64_t max_byte
       }
       FileBatchReader tail((*file)->fd(), segment.log_path, scan_from, segment.size,
                            kHeaderScanReadAhead);
-      tail.check_offsets(segment.base_offset);
+      tail.check_offsets(segment.base_offset, next_base, contiguous);
+      // Past the index jump, the first batch sets where the next must start.
+      if (scan_from == reader.position()) tail.resume_after(reader.header().next_offset());
       // Add whole batches while they fit.
-      while (tail.next(false, CrcCheck::skip) == FileBatchReader::Step::batch) {
+      FileBatchReader::Step tail_step;
+      while ((tail_step = tail.next(false, CrcCheck::skip)) == FileBatchReader::Step::batch) {
         const RecordBatchHeader& h = tail.header();
         if (result.length + h.size_in_bytes() > max_bytes) break;
         if (max_offset && h.base_offset >= *max_offset) break;
         result.length += h.size_in_bytes();
       }
+      // The batches before it are served; the next read from there answers
+      // corrupt.
+      if (tail_step == FileBatchReader::Step::bad)
+        note_damage(segment, tail.position(), to_string(tail.error()));
       return result;
     }
   }
@@ -1162,6 +1270,8 @@ Result<std::optional<int64_t>> PartitionLog::offset_for_timestamp(int64_t timest
     Segment& segment = *segment_ptr;
     Status indexed = ensure_index(segment);
     if (!indexed) return indexed.error();
+    if (damage_ && damage_->segment_base_offset == segment.base_offset)
+      return Error{damage_->describe()};
     // Every batch up to a time index entry older than `timestamp` is older
     // too, so the scan can start at that entry's batch.
     uint64_t start = 0;
@@ -1172,9 +1282,15 @@ Result<std::optional<int64_t>> PartitionLog::offset_for_timestamp(int64_t timest
     auto file = log_file(segment);
     if (!file) return file.error();
     FileBatchReader reader((*file)->fd(), segment.log_path, start, segment.size);
+    reader.check_offsets(segment.base_offset, next_base_offset(segment),
+                         contiguous_offsets(segment));
     for (;;) {
       auto step = reader.next(true, CrcCheck::skip);
       if (step == FileBatchReader::Step::io_error) return reader.io_error();
+      if (step == FileBatchReader::Step::bad) {
+        note_damage(segment, reader.position(), to_string(reader.error()));
+        return Error{damage_->describe()};
+      }
       if (step != FileBatchReader::Step::batch) break;
       const RecordBatchHeader& h = reader.header();
       if (h.max_timestamp < timestamp) continue;

@@ -62,6 +62,10 @@ std::string_view to_string(BatchError error) {
       return "CRC mismatch";
     case BatchError::offsets_out_of_order:
       return "batch offsets go backwards or leave the segment's range";
+    case BatchError::offsets_skip_ahead:
+      return "batch offsets skip ahead of the previous batch's end";
+    case BatchError::offsets_past_next_segment:
+      return "batch offsets reach the next segment's base offset";
   }
   return "unknown batch error";
 }

@@ -15,8 +15,17 @@
 // recovery does. Other segments' indexes are loaded when first read; a missing
 // or inconsistent index is rebuilt by scanning the segment and rewritten.
 //
+// Damage (batches that cannot be walked, offsets that go backwards, skip ahead
+// in the active segment or reach the next segment) is the end of the valid
+// log: recovery cuts it off; found while serving, it makes the log damaged
+// (damage()): reads from there to the segment's end answer Outcome::corrupt,
+// appends are refused while it is the active segment (no read could reach
+// them), and the recovery point stays before it so that the next start
+// recovers it.
+//
 // Not thread-safe: one owner (the partition's event loop) calls everything.
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -65,6 +74,12 @@ struct PartitionLogOptions {
   // is rolled, as Kafka does. Default 7 days (log.roll.hours=168).
   int64_t roll_ms = 7LL * 24 * 60 * 60 * 1000;
   bool verify_crc_on_append = true;
+  // cleanup.policy includes compact: batches may leave offset gaps (Kafka's
+  // cleaner removes records), so offsets are only checked to increase. Without
+  // it, a batch of the active segment (which no cleaner touches) starting
+  // after the previous one's end is damage: a base offset, outside the CRC,
+  // changed on disk.
+  bool compacted = false;
   // Disk space for the active segment is reserved up to this far ahead of its
   // end, in chunks as large as the segment already is (fallocate,
   // FALLOC_FL_KEEP_SIZE: the file's size stays that of its batches), so an
@@ -83,8 +98,12 @@ struct RecoveryHint {
   bool clean_shutdown = false;
   // The partition's entry in recovery-point-offset-checkpoint: every segment
   // holding offsets at or beyond it is scanned (CRC-checked, indexes rebuilt,
-  // a torn tail truncated). Absent: only the active segment's tail after its
-  // last index entry is checked.
+  // a torn tail or damaged batch truncated; Kafka's recovery). Absent: only
+  // the active segment's tail after its last index entry is checked (Kafka
+  // recovers a partition missing from the checkpoint from 0: the caller says
+  // so with 0). After a clean shutdown it must equal the log end offset found
+  // (a clean shutdown writes them equal); otherwise the log is recovered from
+  // it.
   std::optional<int64_t> recovery_point;
 };
 
@@ -115,7 +134,9 @@ struct WritebackRange {
 // What read() found: whole batches as the byte range [position, position +
 // length) of one segment file (ready for sendfile, or for read_bytes()).
 struct LogReadResult {
-  enum class Outcome : uint8_t { ok, offset_out_of_range };
+  // corrupt: the log is damaged at or before this offset, in the same
+  // segment (PartitionLog::damage()).
+  enum class Outcome : uint8_t { ok, offset_out_of_range, corrupt };
   Outcome outcome = Outcome::ok;
   int64_t log_start_offset = 0;
   int64_t log_end_offset = 0;
@@ -128,6 +149,16 @@ struct LogReadResult {
   // The range, to be sent from the file as it is (it keeps the file open).
   FileRange file_range() const;
   Result<std::vector<uint8_t>> read_bytes() const;
+};
+
+// Where a log stops being readable, as found while serving it.
+struct LogDamage {
+  std::filesystem::path file;  // the segment file
+  uint64_t position = 0;       // byte of the file where valid batches stop
+  int64_t offset = 0;          // the first offset that cannot be read
+  int64_t segment_base_offset = 0;
+  std::string reason;
+  std::string describe() const;
 };
 
 // When append() writes to the file.
@@ -190,7 +221,9 @@ class PartitionLog {
   // `max_bytes`. The first batch is always returned whole, even when larger.
   // With `max_offset`, batches starting at or after it are not returned (a
   // high watermark). fetch_offset == log end offset gives an empty result;
-  // outside [log start, log end] gives offset_out_of_range. Error: I/O only.
+  // outside [log start, log end] gives offset_out_of_range, a fetch_offset
+  // at or past damage() in its segment (or a batch found damaged before any
+  // could be returned) gives corrupt. Error: I/O only.
   Result<LogReadResult> read(int64_t fetch_offset, uint64_t max_bytes,
                              std::optional<int64_t> max_offset = std::nullopt);
 
@@ -200,7 +233,8 @@ class PartitionLog {
   // LogAppendTime with that max timestamp (CRC recomputed). `batches` itself
   // is not modified. Batches are checked first (structure, and CRC unless
   // disabled); on any problem nothing is written. Rolls to a new segment when
-  // the active one would exceed segment_bytes.
+  // the active one would exceed segment_bytes. A log whose active segment is
+  // damaged refuses appends: what it would acknowledge no read could reach.
   // With AppendWrite::deferred the write may wait, but only where the
   // segment's space is already reserved (preallocate_bytes): it cannot fail
   // for lack of room later.
@@ -239,6 +273,11 @@ class PartitionLog {
   // Settings for what is appended from now on (a topic's segment.bytes or
   // segment.ms changed).
   void set_options(const PartitionLogOptions& options) { options_ = options; }
+
+  // The first damage found while serving (reads, timestamp lookups, indexes
+  // rebuilt on demand), or nullopt. Stays until the log is reopened (or
+  // retention deletes the segment).
+  const std::optional<LogDamage>& damage() const { return damage_; }
 
   // fdatasync of the active segment's files and of segments rolled since the
   // last flush, here and now; the flushed offset and the recovery point move
@@ -287,7 +326,7 @@ class PartitionLog {
   // Index files want a sync: the recovery point lags the flushed offset, or a
   // rolled segment's final entries are not synced.
   bool has_unsynced_indexes() const {
-    return recovery_point_ < flushed_offset_ || !rolled_unsynced_indexes_.empty();
+    return recovery_point_ < recovery_point_limit() || !rolled_unsynced_indexes_.empty();
   }
 
   // The active segment's bytes appended since the last range taken, once they
@@ -313,7 +352,27 @@ class PartitionLog {
   bool should_roll_for_time(Segment& segment, int64_t incoming_max_timestamp);
   Status ensure_index(Segment& segment);
   Result<int64_t> largest_timestamp(Segment& segment);
-  Status rebuild_index(Segment& segment, bool truncate_invalid_tail);
+  // What rebuild_index does with bytes after the last valid batch: recovery
+  // cuts them off; a rebuild for a read marks the log damaged there.
+  enum class InvalidTail : uint8_t { truncate, report };
+  Status rebuild_index(Segment& segment, InvalidTail invalid_tail);
+  // Offsets of `segment` must stay below the next segment's base offset; in
+  // the active segment of a log that is not compacted they have no gaps.
+  std::optional<int64_t> next_base_offset(const Segment& segment) const;
+  std::optional<int64_t> next_base_offset_after(int64_t base_offset) const;
+  // `offset` lies in the damaged range: from damage() to its segment's end.
+  bool damaged_at(int64_t offset) const;
+  bool contiguous_offsets(const Segment& segment) const;
+  // Records damage found at byte `position` of `segment`, where offset
+  // `offset` would start (unknown: the segment is walked from its start to
+  // the last readable batch before it), and logs it; the lowest offset wins.
+  void note_damage(Segment& segment, uint64_t position, std::string_view reason,
+                   std::optional<int64_t> offset = std::nullopt);
+  // The recovery point may not pass the flushed offset, nor a damaged
+  // segment's base offset (the next start recovers from there).
+  int64_t recovery_point_limit() const {
+    return damage_ ? std::min(flushed_offset_, damage_->segment_base_offset) : flushed_offset_;
+  }
   Status open_for_append(Segment& segment);
   Status roll(int64_t new_base_offset);
   Status create_segment(int64_t base_offset);
@@ -345,6 +404,7 @@ class PartitionLog {
   std::vector<std::span<const uint8_t>> deferred_pieces_;
   std::deque<std::array<uint8_t, batch_layout::kHeaderSize>> deferred_headers_;  // stable addresses
   bool write_failed_ = false;
+  std::optional<LogDamage> damage_;
 };
 
 }  // namespace kb::storage

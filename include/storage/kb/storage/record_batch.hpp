@@ -118,6 +118,13 @@ enum class BatchError : uint8_t {
   // In a segment file: a batch starting below the previous one's end or below
   // the segment's base offset (the base offset is not covered by the CRC).
   offsets_out_of_order,
+  // In a segment file whose offsets have no gaps (no compaction): a batch
+  // starting after the previous one's end, or the first one after the
+  // segment's base offset.
+  offsets_skip_ahead,
+  // In a segment file followed by another: a batch reaching the next
+  // segment's base offset.
+  offsets_past_next_segment,
 };
 std::string_view to_string(BatchError error);
 inline bool is_truncation(BatchError e) {
