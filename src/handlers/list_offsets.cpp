@@ -100,14 +100,21 @@ ListOffsetsResponse::ListOffsetsPartitionResponse lookup(
         return out;
       }
       if (!log) break;
-      auto at = log->offset_for_timestamp(req.timestamp);
+      auto at = log->record_for_timestamp(req.timestamp);
       if (!at) {
+        spdlog::error("list offsets {}-{}: {}", topic.name, req.partition_index,
+                      at.error().message);
         out.error_code = to_wire(ErrorCode::kKafkaStorageError);
         return out;
       }
+      // Kafka answers the record found: its offset, its timestamp, and its
+      // batch's leader epoch (-1 when the batch has none).
       if (at->has_value()) {
-        found.offset = **at;
-        found.timestamp = req.timestamp;
+        found.offset = (*at)->offset;
+        found.timestamp = (*at)->timestamp;
+        out.leader_epoch = (*at)->leader_epoch;
+      } else {
+        out.leader_epoch = -1;
       }
     }
   }
