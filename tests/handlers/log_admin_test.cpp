@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -34,7 +35,7 @@ wire::Uuid id_of(uint8_t n) {
 
 // Twenty records with timestamps kBase + i * 1000.
 std::vector<uint8_t> twenty(storage::Compression c = storage::Compression::none,
-                            int64_t producer_id = -1) {
+                            int64_t producer_id = -1, int64_t base = kBase) {
   storage::RecordBatchBuilder b;
   b.set_compression(c);
   if (producer_id >= 0) b.set_producer_id(producer_id).set_producer_epoch(1).set_base_sequence(0);
@@ -42,7 +43,7 @@ std::vector<uint8_t> twenty(storage::Compression c = storage::Compression::none,
   for (int i = 0; i < 20; ++i)
     b.add_record(std::nullopt,
                  storage::Bytes(reinterpret_cast<const uint8_t*>(value.data()), value.size()),
-                 kBase + i * 1000);
+                 base + i * 1000);
   return b.build();
 }
 
@@ -212,7 +213,11 @@ TEST_F(LogAdminTest, DeleteRecordsMovesTheLogStartOffset) {
   EXPECT_EQ(list_offsets(kBase).offset, 45);  // by time: never below the start
   protocol::FetchRequest fetch;
   fetch.max_bytes = 1 << 20;
-  fetch.topics.push_back({"t", {}, {{0, -1, 44, -1, -1, 1 << 20}}});
+  auto& fetched_topic = fetch.topics.emplace_back();
+  fetched_topic.topic = "t";
+  auto& fetched_partition = fetched_topic.partitions.emplace_back();
+  fetched_partition.fetch_offset = 44;
+  fetched_partition.partition_max_bytes = 1 << 20;
   auto fetched = run(&handle_fetch, fetch, 12);
   EXPECT_EQ(fetched.responses.at(0).partitions.at(0).error_code,
             to_wire(ErrorCode::kOffsetOutOfRange));
@@ -278,7 +283,12 @@ TEST_F(LogAdminTest, DescribeLogDirsListsPartitionsWithTheirSizes) {
 }
 
 TEST_F(LogAdminTest, DescribeProducersShowsTheIdempotentProducers) {
-  append("t", twenty(storage::Compression::none, 7), 3);
+  // Stamped now: a producer silent for a day (producer.id.expiration.ms) is
+  // forgotten.
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  append("t", twenty(storage::Compression::none, 7, now), 3);
   protocol::DescribeProducersRequest r;
   r.topics.push_back({"t", {0, 1, 4}});
   auto response = run(&handle_describe_producers, r, 0);
@@ -290,7 +300,7 @@ TEST_F(LogAdminTest, DescribeProducersShowsTheIdempotentProducers) {
   EXPECT_EQ(p.producer_id, 7);
   EXPECT_EQ(p.producer_epoch, 1);
   EXPECT_EQ(p.last_sequence, 19);
-  EXPECT_EQ(p.last_timestamp, kBase + 19000);
+  EXPECT_EQ(p.last_timestamp, now + 19000);
   EXPECT_EQ(p.coordinator_epoch, -1);
   EXPECT_EQ(p.current_txn_start_offset, -1);
   EXPECT_EQ(parts[1].error_code, 0);  // no data yet
@@ -303,7 +313,7 @@ TEST_F(LogAdminTest, ElectLeadersAsASingleNode) {
   r.topic_partitions.emplace();
   r.topic_partitions->push_back({"t", {0, 1, 7}});
   r.topic_partitions->push_back({"nope", {0}});
-  for (int8_t type : {0, 1}) {
+  for (int8_t type : {int8_t{0}, int8_t{1}}) {
     r.election_type = type;
     auto response = run(&handle_elect_leaders, r, 2);
     EXPECT_EQ(response.error_code, 0);

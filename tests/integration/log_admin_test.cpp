@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <string>
 #include <vector>
@@ -49,7 +50,8 @@ Response call(RawClient& client, const Request& request, int16_t version) {
   return decode_response<Response>(r.body, version);
 }
 
-std::vector<uint8_t> twenty(storage::Compression codec, int64_t producer_id = -1) {
+std::vector<uint8_t> twenty(storage::Compression codec, int64_t producer_id = -1,
+                            int64_t base = kBase) {
   storage::RecordBatchBuilder b;
   b.set_compression(codec);
   if (producer_id >= 0) b.set_producer_id(producer_id).set_producer_epoch(0).set_base_sequence(0);
@@ -57,7 +59,7 @@ std::vector<uint8_t> twenty(storage::Compression codec, int64_t producer_id = -1
   for (int i = 0; i < 20; ++i)
     b.add_record(std::nullopt,
                  storage::Bytes(reinterpret_cast<const uint8_t*>(value.data()), value.size()),
-                 kBase + i * 1000);
+                 base + i * 1000);
   return b.build();
 }
 
@@ -156,7 +158,11 @@ TEST(LogAdminIntegration, OffsetForLeaderEpochDeleteRecordsAndTheRestart) {
 
     FetchRequest fetch;
     fetch.max_bytes = 1 << 20;
-    fetch.topics.push_back({"logs", {}, {{0, -1, 24, -1, -1, 1 << 20}}});
+    auto& fetched_topic = fetch.topics.emplace_back();
+    fetched_topic.topic = "logs";
+    auto& fetched_partition = fetched_topic.partitions.emplace_back();
+    fetched_partition.fetch_offset = 24;
+    fetched_partition.partition_max_bytes = 1 << 20;
     auto fetched = call<FetchResponse>(client, fetch, 12);
     EXPECT_EQ(fetched.responses.at(0).partitions.at(0).error_code,
               to_wire(ErrorCode::kOffsetOutOfRange));
@@ -178,7 +184,11 @@ TEST(LogAdminIntegration, DescribeLogDirsProducersElectionsAndReassignments) {
   BrokerProcess broker;
   RawClient client(broker.port());
   create(client, "logs", 2);
-  produce(client, 0, twenty(storage::Compression::zstd, 0));  // an idempotent producer
+  // An idempotent producer, stamped now (one silent for a day is forgotten).
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  produce(client, 0, twenty(storage::Compression::zstd, 0, now));
 
   for (int16_t version = 0; version <= 4; ++version) {
     DescribeLogDirsRequest request;
