@@ -152,6 +152,55 @@ TEST_F(LogAdminTest, ListOffsetsByTimeFindsTheRecordInsideEachCodecsBatch) {
   }
 }
 
+TEST_F(LogAdminTest, ListOffsetsAsKafkaRefusesAndFindsTheMaxTimestamp) {
+  // The largest timestamp in the middle of a compressed batch: its record.
+  storage::RecordBatchBuilder b;
+  b.set_compression(storage::Compression::snappy);
+  for (int64_t ts : {kBase, kBase + 90000, kBase + 2000})
+    b.add_record(std::nullopt, std::nullopt, ts);
+  append("t", twenty(), 2);
+  append("t", b.build(), 3);
+  auto max = list_offsets(-3, 7);
+  EXPECT_EQ(max.error_code, 0);
+  EXPECT_EQ(max.offset, 21);
+  EXPECT_EQ(max.timestamp, kBase + 90000);
+  EXPECT_EQ(max.leader_epoch, 3);
+
+  // Special timestamps before the version that brought them, or unknown ones.
+  EXPECT_EQ(list_offsets(-3, 6).error_code, to_wire(ErrorCode::kUnsupportedVersion));
+  EXPECT_EQ(list_offsets(-4, 7).error_code, to_wire(ErrorCode::kUnsupportedVersion));
+  EXPECT_EQ(list_offsets(-6, 9).error_code, to_wire(ErrorCode::kUnsupportedVersion));
+  auto tiered = list_offsets(-5, 9);  // no tiered storage
+  EXPECT_EQ(tiered.error_code, 0);
+  EXPECT_EQ(tiered.offset, -1);
+  auto earliest = list_offsets(-2, 9);
+  EXPECT_EQ(earliest.offset, 0);
+  EXPECT_EQ(earliest.leader_epoch, 2);  // the epoch of the log start offset
+  auto latest = list_offsets(-1, 9);
+  EXPECT_EQ(latest.offset, 23);
+  EXPECT_EQ(latest.leader_epoch, 3);
+
+  // A partition named twice: INVALID_REQUEST each time.
+  protocol::ListOffsetsRequest twice;
+  twice.replica_id = -1;
+  twice.topics.push_back({"t", {{0, -1, kBase, 1}, {1, -1, -1, 1}, {0, -1, -1, 1}}});
+  auto r = run(&handle_list_offsets, twice, 9);
+  const auto& parts = r.topics.at(0).partitions;
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[0].error_code, to_wire(ErrorCode::kInvalidRequest));
+  EXPECT_EQ(parts[1].error_code, 0);
+  EXPECT_EQ(parts[2].error_code, to_wire(ErrorCode::kInvalidRequest));
+
+  // current_leader_epoch: older is fenced, newer unknown.
+  protocol::ListOffsetsRequest fenced;
+  fenced.topics.push_back({"t", {{0, 2, -1, 1}}});
+  EXPECT_EQ(run(&handle_list_offsets, fenced, 9).topics.at(0).partitions.at(0).error_code,
+            to_wire(ErrorCode::kFencedLeaderEpoch));
+  fenced.topics[0].partitions[0].current_leader_epoch = 4;
+  EXPECT_EQ(run(&handle_list_offsets, fenced, 9).topics.at(0).partitions.at(0).error_code,
+            to_wire(ErrorCode::kUnknownLeaderEpoch));
+}
+
 TEST_F(LogAdminTest, OffsetForLeaderEpochAnswersFromTheBatchesEpochs) {
   append("t", twenty(), 0);  // offsets 0-19
   append("t", twenty(), 2);  // 20-39; the partition's epoch is 3

@@ -34,11 +34,12 @@ def confluent(bootstrap):
 
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "ck-times"})
     for partition, codec in enumerate(codecs):
-        asked = [TopicPartition("ck-times", partition, ts) for ts, _ in CASES]
-        found = consumer.offsets_for_times(asked, timeout=10)
-        got = [tp.offset for tp in found]
-        want = [offset if offset is not None else -1 for _, offset in CASES]
-        assert got == want, (codec, got, want)
+        # One time per request: Kafka refuses a partition named twice in one.
+        for ts, offset in CASES:
+            asked = TopicPartition("ck-times", partition, ts)
+            found = consumer.offsets_for_times([asked], timeout=10)[0]
+            assert found.error is None, (codec, ts, found.error)
+            assert found.offset == (offset if offset is not None else -1), (codec, ts, found)
     consumer.close()
 
 
