@@ -20,7 +20,9 @@ namespace {
 // oldest compatible version.
 constexpr std::array<uint8_t, 8> kXerialMagic = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
 constexpr size_t kXerialHeaderSize = 16;
-constexpr size_t kXerialBlockSize = 32 * 1024;
+constexpr size_t kXerialBlockSize = size_t{32} * 1024;
+// How much an output buffer grows by at least.
+constexpr size_t kOutputChunk = size_t{64} * 1024;
 
 uint32_t load_be32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
@@ -53,7 +55,7 @@ Result<std::vector<uint8_t>> gunzip(Bytes in, size_t max_bytes) {
   z.next_in = const_cast<Bytef*>(in.data());  // zlib's API is not const-correct
   z.avail_in = static_cast<uInt>(in.size());
   for (;;) {
-    if (!grow(out, used, max_bytes, 64 * 1024)) return too_large(max_bytes);
+    if (!grow(out, used, max_bytes, kOutputChunk)) return too_large(max_bytes);
     z.next_out = out.data() + used;
     z.avail_out = static_cast<uInt>(out.size() - used);
     const int rc = inflate(&z, Z_NO_FLUSH);
@@ -130,7 +132,7 @@ Result<std::vector<uint8_t>> unlz4(Bytes in, size_t max_bytes) {
   size_t used = 0;
   size_t at = 0;
   for (;;) {
-    if (!grow(out, used, max_bytes, 64 * 1024)) return too_large(max_bytes);
+    if (!grow(out, used, max_bytes, kOutputChunk)) return too_large(max_bytes);
     size_t out_size = out.size() - used;
     size_t in_size = in.size() - at;
     const size_t hint =
@@ -154,7 +156,7 @@ Result<std::vector<uint8_t>> unzstd(Bytes in, size_t max_bytes) {
   ZSTD_inBuffer input{in.data(), in.size(), 0};
   size_t pending = 1;  // 0 once the last frame read is complete
   while (input.pos < input.size || pending != 0) {
-    if (!grow(out, used, max_bytes, 64 * 1024)) return too_large(max_bytes);
+    if (!grow(out, used, max_bytes, kOutputChunk)) return too_large(max_bytes);
     ZSTD_outBuffer output{out.data() + used, out.size() - used, 0};
     const size_t before_in = input.pos;
     pending = ZSTD_decompressStream(ctx.get(), &output, &input);
