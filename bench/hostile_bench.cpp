@@ -7,11 +7,19 @@
 //   bad-frames    connections sending negative, oversized and too-small frame sizes
 //   storm         new connections opened and dropped, 5,000 a second by default
 //   all           everything above together
+//   metadata-flood  Metadata requests each naming 2,000 new topics (auto-creation), one after
+//                 another on one connection: each creates its topics (records appended and
+//                 synced together, off the event loop)
+//   join-flood    JoinGroup requests offering 100,000 protocols, one after another: a member
+//                 rejoining with its protocols in a new order (a rebalance and a protocol
+//                 choice each time)
 // For each phase it prints p50/p99/max latency, the p99 ratio to idle (target: at most 2x) and
 // the broker's RSS (from /proc, with --broker-pid).
 //
 //   kb_hostile_bench --port P [--broker-pid PID] [--seconds S] [--idle N] [--slowloris N]
-//                    [--storm-rate CONNECTIONS_PER_S]
+//                    [--storm-rate CONNECTIONS_PER_S] [--flood-topics N] [--flood-protocols N]
+//
+// The join flood wants a broker with group.initial.rebalance.delay.ms=0.
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -47,6 +55,8 @@ struct Options {
   // New connections per second in the storm. Unpaced, the storm thread takes a whole client
   // CPU and the measurement becomes one of the client machine, not of the broker.
   int storm_rate = 5'000;
+  int flood_topics = 2'000;       // new topics named by each Metadata request
+  int flood_protocols = 100'000;  // protocols offered by each JoinGroup
 };
 
 // A non-blocking connection to 127.0.0.1:port (connect may still be in progress).
@@ -302,6 +312,148 @@ class Storm final : public Abuse {
   Clock::time_point started_;
 };
 
+// Requests whose size the client chooses, sent one after another on one connection; the note
+// says how many were answered and their mean time.
+class RequestFlood : public Abuse {
+ public:
+  explicit RequestFlood(uint16_t port) : port_(port) {}
+  void Start() override {
+    threads_.emplace_back([this] {
+      try {
+        Fd fd = ConnectBlocking(port_, milliseconds(60'000));
+        std::vector<char> body;
+        for (uint32_t round = 0; !stop_; ++round) {
+          const std::string request = Next(round);
+          const auto start = Clock::now();
+          SendAll(fd.get(), request.data(), request.size());
+          const size_t size = ReadFrame(fd.get(), body, 256u << 20);
+          Check(body, size);
+          total_ms_ += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+          ++answered_;
+        }
+      } catch (const std::exception& e) {
+        error_ = e.what();
+      }
+    });
+  }
+  ~RequestFlood() override { Stop(); }
+  std::string Summary() {
+    Stop();
+    if (!error_.empty()) return "failed: " + error_;
+    char text[96];
+    std::snprintf(text, sizeof(text), "%zu answered, %.0f ms each", answered_,
+                  answered_ > 0 ? total_ms_ / static_cast<double>(answered_) : 0.0);
+    return text;
+  }
+
+ protected:
+  virtual std::string Next(uint32_t round) = 0;
+  virtual void Check(const std::vector<char>& body, size_t size) = 0;
+
+ private:
+  uint16_t port_;
+  size_t answered_ = 0;
+  double total_ms_ = 0;
+  std::string error_;
+};
+
+// Metadata v12 naming `topics` topics never seen before, auto-creation allowed.
+class MetadataFlood final : public RequestFlood {
+ public:
+  MetadataFlood(uint16_t port, int topics) : RequestFlood(port), topics_(topics) {}
+
+ protected:
+  std::string Next(uint32_t round) override {
+    std::string frame = BeginFlexibleRequest(3, 12, round + 1, "kb-bench");
+    AppendUvarint(frame, static_cast<uint64_t>(topics_) + 1);
+    for (int i = 0; i < topics_; ++i) {
+      frame.append(16, '\0');  // no topic id
+      AppendCompactString(frame, "flood-" + std::to_string(round) + "-" + std::to_string(i));
+      frame.push_back('\0');
+    }
+    frame.push_back(1);  // allow_auto_topic_creation
+    frame.push_back(0);  // include_topic_authorized_operations
+    frame.push_back('\0');
+    FinishFrame(frame);
+    return frame;
+  }
+  void Check(const std::vector<char>& body, size_t size) override {
+    WireReader reader(body.data(), size);
+    reader.Skip(4);  // correlation id
+    reader.SkipTaggedFields();
+    reader.Skip(4);  // throttle
+    for (uint64_t brokers = reader.Uvarint(); brokers > 1; --brokers) {
+      reader.Skip(4);
+      reader.CompactString();
+      reader.Skip(4);
+      reader.CompactString();
+      reader.SkipTaggedFields();
+    }
+    reader.CompactString();  // cluster id
+    reader.Skip(4);          // controller
+    const uint64_t topics = reader.Uvarint();
+    if (topics != static_cast<uint64_t>(topics_) + 1)
+      throw std::runtime_error("Metadata answered " + std::to_string(topics) + " - 1 topics");
+    if (reader.I16() != 0) throw std::runtime_error("Metadata refused a new topic");
+  }
+
+ private:
+  int topics_;
+};
+
+// JoinGroup v9 offering `protocols` protocols: the first request learns the member id
+// (MEMBER_ID_REQUIRED), the second joins, and from then on the member rejoins with its
+// protocols in the other order, which is a change: a rebalance and a new protocol choice.
+class JoinFlood final : public RequestFlood {
+ public:
+  JoinFlood(uint16_t port, int protocols) : RequestFlood(port), protocols_(protocols) {}
+
+ protected:
+  std::string Next(uint32_t round) override {
+    std::string frame = BeginFlexibleRequest(11, 9, round + 1, "kb-bench");
+    AppendCompactString(frame, "join-flood");
+    AppendBe32(frame, 30'000);  // session timeout
+    AppendBe32(frame, 60'000);  // rebalance timeout
+    AppendCompactString(frame, member_id_);
+    AppendUvarint(frame, 0);  // no group instance id
+    AppendCompactString(frame, "consumer");
+    AppendUvarint(frame, static_cast<uint64_t>(protocols_) + 1);
+    for (int i = 0; i < protocols_; ++i) {
+      const int n = round % 2 == 0 ? i : protocols_ - 1 - i;
+      AppendCompactString(frame, "protocol-" + std::to_string(n));
+      AppendUvarint(frame, 1 + 4);
+      AppendBe32(frame, static_cast<uint32_t>(n));
+      frame.push_back('\0');
+    }
+    AppendUvarint(frame, 0);  // no reason
+    frame.push_back('\0');
+    FinishFrame(frame);
+    return frame;
+  }
+  void Check(const std::vector<char>& body, size_t size) override {
+    WireReader reader(body.data(), size);
+    reader.Skip(4);
+    reader.SkipTaggedFields();
+    reader.Skip(4);  // throttle
+    const int16_t error = reader.I16();
+    reader.Skip(4);  // generation
+    reader.CompactString();
+    reader.CompactString();
+    reader.CompactString();  // leader
+    reader.Skip(1);          // skip_assignment
+    const std::string_view member = reader.CompactString();
+    if (error == 79) {  // MEMBER_ID_REQUIRED
+      member_id_ = std::string(member);
+      return;
+    }
+    if (error != 0) throw std::runtime_error("JoinGroup error " + std::to_string(error));
+  }
+
+ private:
+  int protocols_;
+  std::string member_id_;
+};
+
 // --- Main ----------------------------------------------------------------------------------------
 
 void PrintRow(const std::string& phase, const Latency& l, double idle_p99, const std::string& mem,
@@ -329,6 +481,10 @@ int Main(int argc, char** argv) {
       o.slowloris = ParseInt<int>(flag, value, 0, 60'000);
     else if (flag == "--storm-rate")
       o.storm_rate = ParseInt<int>(flag, value, 1, 1'000'000);
+    else if (flag == "--flood-topics")
+      o.flood_topics = ParseInt<int>(flag, value, 0, 1'000'000);
+    else if (flag == "--flood-protocols")
+      o.flood_protocols = ParseInt<int>(flag, value, 0, 10'000'000);
     else
       throw std::invalid_argument("unknown option " + flag);
   }
@@ -375,6 +531,22 @@ int Main(int argc, char** argv) {
     PrintRow(name, l, idle.p99_us, BrokerMemory(o.broker_pid), note);
     abuses.clear();
     std::this_thread::sleep_for(milliseconds(1500));  // closes and lingers settle
+  }
+  // The floods: the probe runs while one client sends big requests one after another.
+  const std::vector<std::pair<std::string, std::function<std::unique_ptr<RequestFlood>()>>> floods =
+      {
+          {"metadata-flood",
+           [&] { return std::make_unique<MetadataFlood>(o.port, o.flood_topics); }},
+          {"join-flood", [&] { return std::make_unique<JoinFlood>(o.port, o.flood_protocols); }},
+      };
+  for (const auto& [name, make] : floods) {
+    if ((name == "metadata-flood" ? o.flood_topics : o.flood_protocols) == 0) continue;
+    auto flood = make();
+    flood->Start();
+    const Latency l = Probe(o.port, o.seconds);
+    const std::string summary = flood->Summary();
+    PrintRow(name, l, idle.p99_us, BrokerMemory(o.broker_pid), summary);
+    std::this_thread::sleep_for(milliseconds(500));
   }
   std::printf("%-12s %s after all phases\n", "final", BrokerMemory(o.broker_pid).c_str());
   return 0;

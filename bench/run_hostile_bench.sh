@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # Hostile clients: ApiVersions p99 latency of a well-behaved client on an idle broker and while
 # 10,000 idle connections, 1,000 slowloris clients, clients that never read, bad frame sizes and
-# a connection storm (one at a time, then all together) hit the broker. Prints the p99 ratio to
+# a connection storm (one at a time, then all together) hit the broker, then while one client
+# floods it with big requests (Metadata naming 2,000 new topics each, JoinGroup offering 100,000
+# protocols each, one after another). Prints the p99 ratio to
 # idle (target: within 2x) and the broker's RSS in each phase (bound: see README, "Failure
 # behaviour").
 #
 #   bench/run_hostile_bench.sh
 #
 # Environment: KB_BENCH_SECONDS (measured seconds per phase, default 5), KB_BENCH_STORM_RATE (new
-# connections per second in the storm, default 5000), KB_BENCH_PIN (default 1: broker on CPU 1,
-# clients on CPU 0).
+# connections per second in the storm, default 5000), KB_BENCH_FLOOD_TOPICS (topics a Metadata of
+# the flood names, default 2000), KB_BENCH_FLOOD_PROTOCOLS (protocols a JoinGroup of the flood
+# offers, default 100000), KB_BENCH_PIN (default 1: broker on CPU 1, clients on CPU 0).
 set -euo pipefail
 
 readonly PHASE_SECONDS=${KB_BENCH_SECONDS:-5}
 readonly IDLE_CONNECTIONS=10000
 readonly SLOWLORIS=1000
 readonly STORM_RATE=${KB_BENCH_STORM_RATE:-5000}
+readonly FLOOD_TOPICS=${KB_BENCH_FLOOD_TOPICS:-2000}
+readonly FLOOD_PROTOCOLS=${KB_BENCH_FLOOD_PROTOCOLS:-100000}
 
 # shellcheck disable=SC2034  # die in lib.sh names the script with it
 BENCH_NAME=run_hostile_bench
@@ -40,14 +45,16 @@ warn_if_busy
 choose_placement broker clients
 
 mkdir -p "$WORK/data"
-start_broker "$WORK/data" || die "the broker did not start"
+# No initial rebalance delay: the join flood's first join is answered at once.
+start_broker "$WORK/data" group.initial.rebalance.delay.ms=0 || die "the broker did not start"
 
 printf '\n== Hostile clients: ApiVersions v4 every 1 ms from one client, %s s per phase ==\n' \
   "$PHASE_SECONDS"
 printf '(%s; max.connections and buffer caps at their defaults)\n' "$PLACEMENT"
-bounded $((PHASE_SECONDS * 7 + 120)) "${CLIENT_ON_CPU[@]}" "$HOSTILE" --port "$BROKER_PORT" \
+bounded $((PHASE_SECONDS * 9 + 240)) "${CLIENT_ON_CPU[@]}" "$HOSTILE" --port "$BROKER_PORT" \
   --broker-pid "$BROKER_PID" --seconds "$PHASE_SECONDS" --idle "$IDLE_CONNECTIONS" \
-  --slowloris "$SLOWLORIS" --storm-rate "$STORM_RATE" || die "kb_hostile_bench failed"
+  --slowloris "$SLOWLORIS" --storm-rate "$STORM_RATE" --flood-topics "$FLOOD_TOPICS" \
+  --flood-protocols "$FLOOD_PROTOCOLS" || die "kb_hostile_bench failed"
 
 kill -0 "$BROKER_PID" 2>/dev/null || {
   tail -n 20 "$WORK/broker.log" >&2

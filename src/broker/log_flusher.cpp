@@ -70,6 +70,12 @@ uint32_t LogFlusher::slot_for(std::string_view topic, int32_t partition) {
   return slot;
 }
 
+storage::PartitionLog* LogFlusher::log_of(const PartitionFlush& flush) const {
+  if (flush.topic == cluster::kMetadataTopicName && flush.partition == 0)
+    return state_.metadata_log.get();
+  return state_.logs ? state_.logs->find_open(flush.topic, flush.partition) : nullptr;
+}
+
 FlushTicket LogFlusher::request_flush(std::string_view topic, int32_t partition,
                                       storage::PartitionLog& /*log*/) {
   const uint32_t slot = slot_for(topic, partition);
@@ -119,8 +125,7 @@ void LogFlusher::submit_pending() {
       continue;
     }
     flush.submitted = flush.requested;
-    storage::PartitionLog* log =
-        state_.logs ? state_.logs->find_open(flush.topic, flush.partition) : nullptr;
+    storage::PartitionLog* log = log_of(flush);
     if (log == nullptr) {
       // The log is gone (topic deleted): nothing left to sync.
       flush.completed = flush.submitted;
@@ -141,7 +146,17 @@ void LogFlusher::submit_pending() {
     storage::SyncJob job;
     job.id = next_job_id_++;
     job.files = std::move(snapshot->data_files);
-    jobs_.emplace(job.id, Job{slot, flush.submitted, snapshot->end_offset});
+    Job waiting_job{slot, flush.submitted, snapshot->end_offset, std::nullopt};
+    if (log == state_.metadata_log.get()) {
+      // After the data, in the same job (the worker syncs a job's files in
+      // order): index entries never reach the disk before their batches.
+      auto indexes = log->index_sync_snapshot();
+      if (indexes) {
+        job.files.insert(job.files.end(), indexes->index_files.begin(), indexes->index_files.end());
+        waiting_job.indexes = std::move(*indexes);
+      }
+    }
+    jobs_.emplace(job.id, std::move(waiting_job));
     flush.in_flight = true;
     worker_.submit(std::move(job));
   }
@@ -160,7 +175,7 @@ void LogFlusher::apply_completions() {
     }
     auto it = jobs_.find(job.id);
     if (it == jobs_.end()) continue;
-    const Job done_job = it->second;
+    const Job done_job = std::move(it->second);
     jobs_.erase(it);
     PartitionFlush& flush = slots_[done_job.slot];
     flush.in_flight = false;
@@ -176,9 +191,10 @@ void LogFlusher::apply_completions() {
       // After a failed sync nothing counts as durable any more (a retried
       // fdatasync can succeed without the lost pages ever reaching the disk).
       flush.failed = done_job.generation;
-    } else if (auto* log =
-                   state_.logs ? state_.logs->find_open(flush.topic, flush.partition) : nullptr) {
+    } else if (auto* log = log_of(flush)) {
       log->mark_flushed(done_job.end_offset);
+      if (done_job.indexes)
+        log->mark_indexes_synced(done_job.indexes->recovery_point, done_job.indexes->rolls);
     }
     if (flush.requested > flush.submitted) pending_.push_back(done_job.slot);
   }

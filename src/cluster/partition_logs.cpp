@@ -42,7 +42,16 @@ storage::Result<storage::PartitionLog*> PartitionLogs::find(std::string_view top
 storage::Result<storage::PartitionLog*> PartitionLogs::find_or_create(std::string_view topic,
                                                                       int32_t partition,
                                                                       const wire::Uuid& topic_id) {
-  if (creator_) creator_->claim(topic, partition);
+  if (creator_) {
+    // Taken back before a thread reached it: done here as it was asked.
+    auto taken = creator_->claim(topic, partition);
+    if (taken && taken->replace_existing) {
+      const auto dir = log_dir_ / storage::partition_dir_name(topic, partition);
+      auto moved = storage::move_partition_dir_aside(dir, "stray");
+      if (!moved.empty())
+        spdlog::warn("{} belonged to an earlier topic; moved to {}", dir.string(), moved.string());
+    }
+  }
   auto found = find(topic, partition);
   if (!found || *found != nullptr) return found;
   auto created =
@@ -84,19 +93,31 @@ void PartitionLogs::refresh_topic_options(std::string_view topic) {
 
 uint64_t PartitionLogs::create_dirs(std::string_view topic, const wire::Uuid& topic_id,
                                     const std::vector<int32_t>& partitions) {
-  if (creator_) {
-    std::vector<storage::NewPartition> batch;
-    batch.reserve(partitions.size());
-    for (int32_t p : partitions) batch.push_back({std::string(topic), p, topic_id});
-    return creator_->submit(std::move(batch));
-  }
-  for (int32_t p : partitions)
-    if (auto created = storage::PartitionLog::create_files(log_dir_, topic, p, topic_id); !created)
+  std::vector<storage::NewPartition> batch;
+  batch.reserve(partitions.size());
+  for (int32_t p : partitions) batch.push_back({std::string(topic), p, topic_id});
+  return create_dirs(std::move(batch));
+}
+
+uint64_t PartitionLogs::create_dirs(std::vector<storage::NewPartition> partitions) {
+  if (creator_) return creator_->submit(std::move(partitions));
+  for (const auto& p : partitions)
+    if (auto created = storage::create_partition_files(log_dir_, p); !created)
       spdlog::error("creating {}: {} (created again on first use)",
-                    storage::partition_dir_name(topic, p), created.error().message);
+                    storage::partition_dir_name(p.topic, p.partition), created.error().message);
   if (auto synced = storage::sync_directory(log_dir_); !synced)
     spdlog::error("{}", synced.error().message);
   return 0;
+}
+
+void PartitionLogs::remove_dirs(std::vector<std::filesystem::path> dirs) {
+  if (creator_) return creator_->remove_later(std::move(dirs));
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    if (ec)
+      spdlog::error("cannot remove {}: {} (removed at the next start)", dir.string(), ec.message());
+  }
 }
 
 storage::Status PartitionLogs::write_deferred() {

@@ -16,7 +16,8 @@ namespace {
 // What Kafka keeps at the top of a log directory besides partition directories.
 bool is_kafka_log_dir_file(std::string_view name) {
   return name == storage::kMetaPropertiesFile || name == storage::kMetadataPartitionDir ||
-         name.ends_with("-offset-checkpoint") || name == ".lock" || name == "bootstrap.checkpoint";
+         name.ends_with("-offset-checkpoint") || name == ".lock" ||
+         name == "bootstrap.checkpoint" || name == storage::kCleanShutdownFile;
 }
 
 // One pass over the directory, so that what the broker ignores is said at
@@ -38,6 +39,28 @@ void report_unknown_entries(const std::filesystem::path& log_dir, const TopicTab
   }
 }
 
+// A checkpoint file read as Kafka's LogManager reads it at start-up. What
+// Kafka's reader fails with an IOException takes the log directory offline in
+// Kafka, which stops the broker (its metadata log is there): refused here, the
+// file untouched. A bad number is only caught by LogManager, which warns and
+// goes on without the file's entries; so does this broker.
+storage::Result<storage::OffsetCheckpoint> read_checkpoint(const std::filesystem::path& path,
+                                                           std::string_view without_it) {
+  storage::OffsetCheckpointRead read = storage::read_offset_checkpoint(path);
+  switch (read.fault) {
+    case storage::CheckpointFault::none:
+      return std::move(read.offsets);
+    case storage::CheckpointFault::bad_number:
+      spdlog::warn("{}; not used, as Kafka does: {}", read.message, without_it);
+      return storage::OffsetCheckpoint{};
+    case storage::CheckpointFault::malformed:
+      break;
+  }
+  return storage::Error{read.message +
+                        " (Kafka takes the log directory offline for this; the file is left as it "
+                        "is: correct or remove it)"};
+}
+
 }  // namespace
 
 storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
@@ -46,6 +69,16 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
   if (ec)
     return storage::Error{"cannot create log directory " + options.log_dir.string() + ": " +
                           ec.message()};
+  // The checkpoints are read before anything in the directory changes, so
+  // that a refusal leaves it as it was.
+  auto recovery_points = read_checkpoint(options.log_dir / storage::kRecoveryPointCheckpointFile,
+                                         "partition logs are recovered whole (recovery point 0)");
+  if (!recovery_points) return recovery_points.error();
+  auto log_start_offsets =
+      read_checkpoint(options.log_dir / storage::kLogStartOffsetCheckpointFile,
+                      "log start offsets are the first segments' base offsets");
+  if (!log_start_offsets) return log_start_offsets.error();
+
   auto meta = storage::ensure_meta_properties(options.log_dir, options.node_id);
   if (!meta) return meta.error();
   state.node_id = options.node_id;
@@ -66,9 +99,24 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
     // leaves a damaged tail, which opening truncates as Kafka's recovery does.
     auto opened = storage::PartitionLog::open(metadata_dir, options.partition_options);
     if (!opened) return opened.error();
+    if (summary->snapshot && (*opened)->log_end_offset() < summary->snapshot->end_offset) {
+      opened->reset();  // closes its files before the directory changes
+      if (auto started =
+              storage::start_metadata_log_at(metadata_dir, summary->snapshot->end_offset);
+          !started)
+        return started.error();
+      opened = storage::PartitionLog::open(metadata_dir, options.partition_options);
+      if (!opened) return opened.error();
+    }
     state.metadata_log = std::move(opened.value());
   } else {
     spdlog::info("metadata log: {} not found, starting with no topics", metadata_dir.string());
+    // Made now, as a Kafka node's metadata log exists from its first start:
+    // the first topic change then waits for no directory on the event loop.
+    auto created = storage::PartitionLog::create(options.log_dir, kMetadataTopicName, 0,
+                                                 metadata_topic_id(), options.partition_options);
+    if (!created) return created.error();
+    state.metadata_log = std::move(created.value());
   }
   // Directories a topic deletion marked but a crash kept from removing.
   remove_deleted_partition_dirs(options.log_dir);
@@ -78,24 +126,14 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
       [&state](std::string_view topic, storage::PartitionLogOptions base) {
         return topic_log_options(state, topic, base);
       });
-  auto log_start_offsets =
-      storage::read_offset_checkpoint(options.log_dir / storage::kLogStartOffsetCheckpointFile);
-  if (log_start_offsets)
-    state.logs->set_log_start_offsets(std::move(*log_start_offsets));
-  else
-    spdlog::warn("{}; log start offsets are taken from the segments",
-                 log_start_offsets.error().message);
+  state.logs->set_log_start_offsets(std::move(*log_start_offsets));
 
   // Kafka's marker of a clean shutdown: partition logs can be opened without
   // recovery. It is removed now, so that a crash from here on is recovered.
+  // Only its existence counts, as in Kafka's LogManager: the broker epoch
+  // Kafka writes in it is for broker registration, which this broker lacks.
   const auto marker = options.log_dir / storage::kCleanShutdownFile;
   const bool clean = std::filesystem::exists(marker, ec);
-  auto recovery_points =
-      storage::read_offset_checkpoint(options.log_dir / storage::kRecoveryPointCheckpointFile);
-  if (!recovery_points) {
-    spdlog::warn("{}; partition logs will be recovered whole", recovery_points.error().message);
-    recovery_points = storage::OffsetCheckpoint{};
-  }
   if (clean) {
     std::filesystem::remove(marker, ec);
     if (ec) return storage::Error{"cannot remove " + marker.string() + ": " + ec.message()};

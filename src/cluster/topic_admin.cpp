@@ -3,6 +3,8 @@
 #include <charconv>
 #include <chrono>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <spdlog/spdlog.h>
 
@@ -11,6 +13,7 @@
 #include "kb/storage/meta_properties.hpp"
 #include "kb/storage/metadata_log.hpp"
 #include "kb/storage/metadata_records.hpp"
+#include "kb/storage/partition_creator.hpp"
 #include "kb/storage/record_batch.hpp"
 
 namespace kb::cluster {
@@ -21,98 +24,125 @@ constexpr size_t kMaxTopicNameLength = 249;
 // metadata.version written into a metadata log this broker starts (4.0-IV3).
 constexpr int16_t kBootstrapMetadataVersion = 25;
 
-std::string fold_dots(std::string_view name) {
-  std::string out(name);
-  for (char& c : out)
-    if (c == '.') c = '_';
-  return out;
-}
-
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-constexpr std::string_view kMetadataTopicName = "__cluster_metadata";
+}  // namespace
 
-// Kafka's fixed id of the __cluster_metadata topic.
 wire::Uuid metadata_topic_id() {
   wire::Uuid id;
   id.bytes[15] = 1;
   return id;
 }
 
+namespace {
+
+int16_t record_version(const storage::MetadataRecord& record) {
+  return std::visit(
+      [](const auto& r) -> int16_t {
+        using R = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<R, storage::UnknownMetadataRecord>)
+          return 0;
+        else
+          return R::kMaxVersion;
+      },
+      record);
+}
+
 }  // namespace
+
+MetadataAppend append_metadata_groups(
+    BrokerState& state, const std::vector<std::vector<storage::MetadataRecord>>& groups) {
+  MetadataAppend result;
+  if (!state.metadata_log) {  // normally made at start-up (load_log_dir)
+    if (!state.logs) {
+      result.status = storage::Error{"no log directory"};
+      return result;
+    }
+    auto created = storage::PartitionLog::create(state.logs->log_dir(), kMetadataTopicName, 0,
+                                                 metadata_topic_id());
+    if (!created) {
+      result.status = created.error();
+      return result;
+    }
+    state.metadata_log = std::move(created.value());
+  }
+  // A new metadata log starts with the metadata.version it is written in.
+  std::optional<storage::MetadataRecord> bootstrap;
+  if (state.metadata_log->log_end_offset() == 0)
+    bootstrap = storage::FeatureLevelRecord{"metadata.version", kBootstrapMetadataVersion};
+
+  // Each group's records encoded, then packed into batches.
+  struct Encoded {
+    std::vector<ByteBuffer> values;
+    size_t bytes = 0;
+  };
+  std::vector<Encoded> encoded(groups.size());
+  auto encode = [](const storage::MetadataRecord& record, Encoded& into) {
+    ByteBuffer& value = into.values.emplace_back();
+    storage::encode_metadata_record(record, record_version(record), value);
+    into.bytes += value.size() + 32;  // and the record's framing, at most
+  };
+  for (size_t g = 0; g < groups.size(); ++g) {
+    if (g == 0 && bootstrap) encode(*bootstrap, encoded[g]);
+    for (const auto& record : groups[g]) encode(record, encoded[g]);
+  }
+
+  const int64_t timestamp = now_ms();
+  size_t g = 0;
+  while (g < groups.size()) {
+    // Whole groups while the batch stays within Kafka's bounds (one group
+    // larger than that goes alone).
+    size_t end = g;
+    size_t records = 0;
+    size_t bytes = 0;
+    while (end < groups.size()) {
+      const size_t n = encoded[end].values.size();
+      if (end > g && (records + n > kMaxRecordsPerOperation ||
+                      bytes + encoded[end].bytes > kMaxMetadataBatchBytes))
+        break;
+      records += n;
+      bytes += encoded[end].bytes;
+      ++end;
+    }
+    storage::RecordBatchBuilder builder;
+    builder.set_partition_leader_epoch(1);
+    for (size_t i = g; i < end; ++i)
+      for (const ByteBuffer& value : encoded[i].values)
+        builder.add_record(std::nullopt, value.span(), timestamp);
+    std::vector<uint8_t> batch = builder.build();
+    auto appended = state.metadata_log->append(batch, 1);
+    if (!appended) {
+      result.status = appended.error();
+      break;
+    }
+    if (g == 0 && bootstrap) apply_metadata_record(state, *bootstrap);
+    for (size_t i = g; i < end; ++i)
+      for (const auto& record : groups[i]) apply_metadata_record(state, record);
+    result.groups_applied = end;
+    g = end;
+  }
+  if (result.groups_applied == 0) return result;
+  // What was written is synced, also when a later batch failed (it was
+  // applied, and answers that depend on it wait for the sync).
+  if (state.flusher != nullptr) {
+    state.metadata_sync = state.flusher->request_flush(kMetadataTopicName, 0, *state.metadata_log);
+  } else {
+    if (auto flushed = state.metadata_log->flush(); !flushed.ok() && result.status.ok())
+      result.status = flushed;
+  }
+  return result;
+}
 
 storage::Status append_metadata(BrokerState& state,
                                 const std::vector<storage::MetadataRecord>& records) {
-  std::vector<storage::MetadataRecord> all;
-  if (!state.metadata_log) {
-    if (!state.logs) return storage::Error{"no log directory"};
-    auto created = storage::PartitionLog::create(state.logs->log_dir(), kMetadataTopicName, 0,
-                                                 metadata_topic_id());
-    if (!created) return created.error();
-    state.metadata_log = std::move(created.value());
-    if (state.metadata_log->log_end_offset() == 0)
-      all.emplace_back(storage::FeatureLevelRecord{"metadata.version", kBootstrapMetadataVersion});
-  }
-  all.insert(all.end(), records.begin(), records.end());
-
-  storage::RecordBatchBuilder builder;
-  builder.set_partition_leader_epoch(1);
-  std::vector<ByteBuffer> values(all.size());
-  const int64_t timestamp = now_ms();
-  for (size_t i = 0; i < all.size(); ++i) {
-    const int16_t version = std::visit(
-        [](const auto& r) -> int16_t {
-          using R = std::decay_t<decltype(r)>;
-          if constexpr (std::is_same_v<R, storage::UnknownMetadataRecord>)
-            return 0;
-          else
-            return R::kMaxVersion;
-        },
-        all[i]);
-    storage::encode_metadata_record(all[i], version, values[i]);
-    builder.add_record(std::nullopt, values[i].span(), timestamp);
-  }
-  std::vector<uint8_t> batch = builder.build();
-  auto appended = state.metadata_log->append(batch, 1);
-  if (!appended) return appended.error();
-  if (auto flushed = state.metadata_log->flush(); !flushed.ok()) return flushed;
-  for (const auto& r : all) apply_metadata_record(state, r);
-  return {};
+  return append_metadata_groups(state, {records}).status;
 }
 
 namespace {
-
-// Kafka's directory-name id: a random UUID as 32 hex digits.
-std::string unique_dir_suffix() {
-  static constexpr char kHex[] = "0123456789abcdef";
-  const wire::Uuid id = storage::random_uuid();
-  std::string out;
-  for (uint8_t b : id.bytes) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
-}
-
-// Moves a partition directory aside as "<dir>.<uuid>-<suffix>" (Kafka's
-// marked-directory names), returning the new path, or empty when there was
-// no directory.
-std::filesystem::path move_aside(const std::filesystem::path& dir, std::string_view suffix) {
-  std::error_code ec;
-  if (!std::filesystem::exists(dir, ec)) return {};
-  std::filesystem::path target = dir;
-  target += "." + unique_dir_suffix() + "-" + std::string(suffix);
-  std::filesystem::rename(dir, target, ec);
-  if (ec) {
-    spdlog::error("cannot rename {} to {}: {}", dir.string(), target.string(), ec.message());
-    return {};
-  }
-  return target;
-}
 
 int32_t default_replication_factor(const BrokerState& state) {
   auto it = state.static_configs.find("default.replication.factor");
@@ -169,30 +199,20 @@ storage::PartitionRecord partition_record(const BrokerState& state, const wire::
   return r;
 }
 
-// Creates the directories of new partitions, as a Kafka broker does when it
-// becomes their leader: on the partition logs' helper threads when they have
-// them (returns the ticket to wait for), else here and now (returns 0). A
-// directory left by an earlier topic of the same name (a deletion interrupted
-// by a crash) is moved aside as "-stray", as Kafka does with logs the metadata
-// does not know, never reused. The logs are not kept open: they open on first
-// use.
-uint64_t create_partition_dirs(BrokerState& state, const TopicInfo& topic, int32_t first) {
-  if (!topic_name_problem(topic.name).empty()) return 0;  // never a path outside the log dir
-  std::vector<int32_t> partitions;
+// The new partitions of a topic from `first` on, for the partition logs'
+// helper threads (as a Kafka broker creates a partition's directory when it
+// becomes its leader). Whatever is there of an earlier topic of the same name
+// is moved aside by them (NewPartition::replace_existing): the loop looks at no
+// directory. Open logs and recovery points of such an earlier topic are
+// forgotten here. The logs are not kept open: they open on first use.
+void add_new_partitions(BrokerState& state, const TopicInfo& topic, int32_t first,
+                        std::vector<storage::NewPartition>& out) {
+  if (!topic_name_problem(topic.name).empty()) return;  // never a path outside the log dir
   for (const PartitionInfo& p : topic.partitions) {
     if (p.partition_index < first) continue;
-    const auto dir =
-        state.logs->log_dir() / storage::partition_dir_name(topic.name, p.partition_index);
-    std::error_code ec;
-    if (std::filesystem::exists(dir, ec)) {
-      state.logs->close(topic.name, p.partition_index);
-      auto moved = move_aside(dir, "stray");
-      if (!moved.empty())
-        spdlog::warn("{} belonged to an earlier topic; moved to {}", dir.string(), moved.string());
-    }
-    partitions.push_back(p.partition_index);
+    state.logs->close(topic.name, p.partition_index);
+    out.push_back({topic.name, p.partition_index, topic.id, true});
   }
-  return state.logs->create_dirs(topic.name, topic.id, partitions);
 }
 
 }  // namespace
@@ -211,13 +231,14 @@ std::string topic_name_problem(std::string_view name) {
 }
 
 std::string colliding_topic(const TopicTable& topics, std::string_view name) {
-  const std::string folded = fold_dots(name);
-  for (const auto& [existing, topic] : topics.topics())
-    if (existing != name && fold_dots(existing) == folded) return existing;
-  return {};
+  const TopicInfo* other = topics.find_colliding(name);
+  return other ? other->name : std::string();
 }
 
-CreateTopicResult create_topic(BrokerState& state, const NewTopic& topic, bool validate_only) {
+namespace {
+
+// Everything create_topics checks of one topic against the existing ones.
+CreateTopicResult check_new_topic(const BrokerState& state, const NewTopic& topic) {
   const std::string& name = topic.name;
   CreateTopicResult result;
   auto fail = [&](AdminError error, std::string message) {
@@ -290,27 +311,111 @@ CreateTopicResult create_topic(BrokerState& state, const NewTopic& topic, bool v
   result.partitions = partitions;
   result.replication_factor = static_cast<int16_t>(replication_factor);
   if (!state.logs) return fail(AdminError::kStorage, "no log directory");
-  if (validate_only) return result;
-
-  wire::Uuid id;
-  do {
-    id = storage::random_uuid();
-  } while (id == wire::Uuid{} || state.topics.find(id) != nullptr);
-
-  std::vector<storage::MetadataRecord> records;
-  // Kafka's controller order: the topic, its configs, its partitions.
-  records.emplace_back(storage::TopicRecord{name, id});
-  for (const auto& [key, value] : topic.configs)
-    records.emplace_back(storage::ConfigRecord{kTopicResource, name, key, value});
-  for (int32_t p = 0; p < partitions; ++p) records.emplace_back(partition_record(state, id, p));
-  if (auto appended = append_metadata(state, records); !appended.ok()) {
-    spdlog::error("creating topic {}: {}", name, appended.error().message);
-    return fail(AdminError::kStorage, appended.error().message);
-  }
-  result.topic = state.topics.find(name);
-  result.dirs_ticket = create_partition_dirs(state, *result.topic, 0);
-  spdlog::info("created topic {} with {} partitions (id {})", name, partitions, id.to_base64());
   return result;
+}
+
+}  // namespace
+
+std::vector<CreateTopicResult> create_topics(BrokerState& state,
+                                             const std::vector<NewTopic>& topics,
+                                             bool validate_only, bool bounded) {
+  std::vector<CreateTopicResult> results(topics.size());
+  // Names that passed before in this call (and their '.'/'_'-folded forms):
+  // a later one must neither repeat nor collide with them.
+  std::unordered_set<std::string_view> accepted;
+  std::unordered_map<std::string, std::string_view> accepted_folded;
+  std::vector<size_t> passing;
+  size_t record_count = 0;
+  for (size_t i = 0; i < topics.size(); ++i) {
+    const std::string& name = topics[i].name;
+    CreateTopicResult& result = results[i];
+    result = check_new_topic(state, topics[i]);
+    if (result.error != AdminError::kNone) continue;
+    if (accepted.contains(name)) {
+      result = {};
+      result.error = AdminError::kAlreadyExists;
+      result.message = "Topic '" + name + "' already exists.";
+      continue;
+    }
+    std::string folded = fold_collision_chars(name);
+    if (auto it = accepted_folded.find(folded); it != accepted_folded.end()) {
+      result = {};
+      result.error = AdminError::kInvalidName;
+      result.message =
+          "Topic '" + name + "' collides with existing topic: " + std::string(it->second);
+      continue;
+    }
+    accepted.insert(name);
+    accepted_folded.emplace(std::move(folded), name);
+    passing.push_back(i);
+    record_count += 1 + topics[i].configs.size() + static_cast<size_t>(result.partitions);
+  }
+  if (bounded && record_count > kMaxRecordsPerOperation) {
+    // Kafka's controller refuses the whole operation (BoundedListTooLongException).
+    for (size_t i : passing) {
+      results[i] = {};
+      results[i].error = AdminError::kPolicyViolation;
+      results[i].message = "Unable to perform excessively large batch operation.";
+    }
+    return results;
+  }
+  if (!validate_only && !passing.empty()) {
+    std::vector<std::vector<storage::MetadataRecord>> groups;
+    groups.reserve(passing.size());
+    std::unordered_set<wire::Uuid, UuidHash> ids;
+    for (size_t i : passing) {
+      const NewTopic& topic = topics[i];
+      wire::Uuid id;
+      do {
+        id = storage::random_uuid();
+      } while (id == wire::Uuid{} || state.topics.find(id) != nullptr || ids.contains(id));
+      ids.insert(id);
+      auto& records = groups.emplace_back();
+      records.reserve(1 + topic.configs.size() + static_cast<size_t>(results[i].partitions));
+      // Kafka's controller order: the topic, its configs, its partitions.
+      records.emplace_back(storage::TopicRecord{topic.name, id});
+      for (const auto& [key, value] : topic.configs)
+        records.emplace_back(storage::ConfigRecord{kTopicResource, topic.name, key, value});
+      for (int32_t p = 0; p < results[i].partitions; ++p)
+        records.emplace_back(partition_record(state, id, p));
+    }
+    const MetadataAppend appended = append_metadata_groups(state, groups);
+    if (!appended.ok()) {
+      spdlog::error("creating {} topic(s): {}", passing.size() - appended.groups_applied,
+                    appended.status.error().message);
+      for (size_t k = appended.groups_applied; k < passing.size(); ++k) {
+        results[passing[k]].error = AdminError::kStorage;
+        results[passing[k]].message = appended.status.error().message;
+      }
+    }
+    std::vector<storage::NewPartition> dirs;
+    for (size_t k = 0; k < appended.groups_applied; ++k) {
+      const TopicInfo* topic = state.topics.find(topics[passing[k]].name);
+      results[passing[k]].topic = topic;
+      add_new_partitions(state, *topic, 0, dirs);
+    }
+    const uint64_t ticket = dirs.empty() ? 0 : state.logs->create_dirs(std::move(dirs));
+    for (size_t k = 0; k < appended.groups_applied; ++k) {
+      CreateTopicResult& result = results[passing[k]];
+      result.dirs_ticket = ticket;
+      // One line a topic for a few; a summary for many.
+      if (appended.groups_applied <= 16)
+        spdlog::info("created topic {} with {} partitions (id {})", result.topic->name,
+                     result.partitions, result.topic->id.to_base64());
+    }
+    if (appended.groups_applied > 16)
+      spdlog::info("created {} topics ({} ... {})", appended.groups_applied,
+                   topics[passing.front()].name, topics[passing[appended.groups_applied - 1]].name);
+  }
+  // An existing topic is named in its refusal.
+  for (size_t i = 0; i < topics.size(); ++i)
+    if (results[i].error == AdminError::kAlreadyExists)
+      results[i].topic = state.topics.find(topics[i].name);
+  return results;
+}
+
+CreateTopicResult create_topic(BrokerState& state, const NewTopic& topic, bool validate_only) {
+  return create_topics(state, {topic}, validate_only, true).front();
 }
 
 CreateTopicResult create_topic(BrokerState& state, std::string_view name, int32_t partitions) {
@@ -320,41 +425,67 @@ CreateTopicResult create_topic(BrokerState& state, std::string_view name, int32_
   return create_topic(state, topic, false);
 }
 
-AdminResult delete_topic(BrokerState& state, wire::Uuid topic_id) {
-  const TopicInfo* topic = state.topics.find(topic_id);
-  if (topic == nullptr)
-    return {AdminError::kUnknownTopic, "This server does not host this topic ID."};
-  if (!state.logs) return {AdminError::kStorage, "no log directory"};
-  const std::string name = topic->name;
-  std::vector<int32_t> partitions;
-  for (const auto& p : topic->partitions) partitions.push_back(p.partition_index);
-
-  if (auto appended = append_metadata(state, {storage::RemoveTopicRecord{topic_id}});
-      !appended.ok()) {
-    spdlog::error("deleting topic {}: {}", name, appended.error().message);
-    return {AdminError::kStorage, appended.error().message};
+std::vector<AdminResult> delete_topics(BrokerState& state,
+                                       const std::vector<wire::Uuid>& topic_ids) {
+  std::vector<AdminResult> results(topic_ids.size());
+  struct Doomed {
+    size_t index;
+    std::string name;
+    std::vector<int32_t> partitions;
+  };
+  std::vector<Doomed> doomed;
+  std::unordered_set<wire::Uuid, UuidHash> seen;
+  std::vector<std::vector<storage::MetadataRecord>> groups;
+  for (size_t i = 0; i < topic_ids.size(); ++i) {
+    const TopicInfo* topic = state.topics.find(topic_ids[i]);
+    if (topic == nullptr || !seen.insert(topic_ids[i]).second) {
+      results[i] = {AdminError::kUnknownTopic, "This server does not host this topic ID."};
+      continue;
+    }
+    if (!state.logs) {
+      results[i] = {AdminError::kStorage, "no log directory"};
+      continue;
+    }
+    Doomed& d = doomed.emplace_back(Doomed{i, topic->name, {}});
+    d.partitions.reserve(topic->partitions.size());
+    for (const auto& p : topic->partitions) d.partitions.push_back(p.partition_index);
+    groups.push_back({storage::RemoveTopicRecord{topic_ids[i]}});
   }
-  // A name from a damaged or foreign metadata log never becomes a path.
-  if (!topic_name_problem(name).empty()) {
-    spdlog::warn("deleted topic {}: its partition directories are left alone", name);
-    return {};
+  if (doomed.empty()) return results;
+  const MetadataAppend appended = append_metadata_groups(state, groups);
+  if (!appended.ok()) {
+    spdlog::error("deleting {} topic(s): {}", doomed.size() - appended.groups_applied,
+                  appended.status.error().message);
+    for (size_t k = appended.groups_applied; k < doomed.size(); ++k)
+      results[doomed[k].index] = {AdminError::kStorage, appended.status.error().message};
   }
-  for (int32_t p : partitions) {
-    state.logs->close(name, p);
-    auto marked =
-        move_aside(state.logs->log_dir() / storage::partition_dir_name(name, p), "delete");
-    if (marked.empty()) continue;
-    std::error_code ec;
-    std::filesystem::remove_all(marked, ec);
-    if (ec)
-      spdlog::error("cannot remove {}: {} (removed at the next start)", marked.string(),
-                    ec.message());
+  std::vector<std::filesystem::path> marked_dirs;
+  for (size_t k = 0; k < appended.groups_applied; ++k) {
+    const Doomed& d = doomed[k];
+    // A name from a damaged or foreign metadata log never becomes a path.
+    if (!topic_name_problem(d.name).empty()) {
+      spdlog::warn("deleted topic {}: its partition directories are left alone", d.name);
+      continue;
+    }
+    // Renamed here (the name is free for a new topic at once), removed on a
+    // helper thread.
+    for (int32_t p : d.partitions) {
+      state.logs->close(d.name, p);
+      auto marked = storage::move_partition_dir_aside(
+          state.logs->log_dir() / storage::partition_dir_name(d.name, p), "delete");
+      if (!marked.empty()) marked_dirs.push_back(std::move(marked));
+    }
+    spdlog::info("deleted topic {} (id {})", d.name, topic_ids[d.index].to_base64());
   }
+  state.logs->remove_dirs(std::move(marked_dirs));
   // Requests waiting on its partitions (long-poll fetches) look again now
   // and answer that the topic is gone, rather than at their deadline.
-  ++state.data_generation;
-  spdlog::info("deleted topic {} (id {})", name, topic_id.to_base64());
-  return {};
+  if (appended.groups_applied > 0) ++state.data_generation;
+  return results;
+}
+
+AdminResult delete_topic(BrokerState& state, wire::Uuid topic_id) {
+  return delete_topics(state, {topic_id}).front();
 }
 
 AdminResult create_partitions(BrokerState& state, std::string_view name, int32_t count,
@@ -405,7 +536,9 @@ AdminResult create_partitions(BrokerState& state, std::string_view name, int32_t
   }
   topic = state.topics.find(id);
   AdminResult result;
-  result.dirs_ticket = create_partition_dirs(state, *topic, current);
+  std::vector<storage::NewPartition> dirs;
+  add_new_partitions(state, *topic, current, dirs);
+  result.dirs_ticket = dirs.empty() ? 0 : state.logs->create_dirs(std::move(dirs));
   spdlog::info("topic {} now has {} partitions", name, count);
   return result;
 }

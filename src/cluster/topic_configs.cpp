@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "kb/cluster/config_catalog.hpp"
 
@@ -162,10 +164,23 @@ AdminResult alter_topic_configs(BrokerState& state, std::string_view topic,
                       " to key " + c.name + " because its type is not LIST."};
         auto in_effect = topic_config_value(state, topic, c.name);
         std::vector<std::string> items = list_items(in_effect ? *in_effect : "");
-        for (auto& item : list_items(*c.value)) {
-          auto at = std::find(items.begin(), items.end(), item);
-          if (c.op == ConfigOp::kAppend && at == items.end()) items.push_back(std::move(item));
-          if (c.op == ConfigOp::kSubtract && at != items.end()) items.erase(at);
+        // Kafka's: APPEND adds each item not there yet, SUBTRACT removes the
+        // first occurrence of an item once each time it is named (lookups,
+        // not scans: long lists stay linear).
+        std::vector<std::string> given = list_items(*c.value);
+        if (c.op == ConfigOp::kAppend) {
+          std::unordered_set<std::string> present(items.begin(), items.end());
+          for (auto& item : given)
+            if (present.insert(item).second) items.push_back(std::move(item));
+        } else {
+          std::unordered_map<std::string, size_t> removals;
+          for (auto& item : given) ++removals[std::move(item)];
+          std::erase_if(items, [&](const std::string& item) {
+            auto it = removals.find(item);
+            if (it == removals.end() || it->second == 0) return false;
+            --it->second;
+            return true;
+          });
         }
         wanted[c.name] = join(items);
         break;

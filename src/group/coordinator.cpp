@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -45,6 +48,19 @@ bool same_protocols(const std::vector<Protocol>& have, const std::vector<Protoco
       return false;
   }
   return true;
+}
+
+// Adds (delta 1) or takes away (-1) a member's protocols from the group's
+// counts, each distinct name once.
+void count_protocols(Group& group, const Member& member, int32_t delta) {
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(member.protocols.size());
+  for (const auto& p : member.protocols) {
+    if (!seen.insert(p.name).second) continue;
+    auto it = group.protocol_support.try_emplace(p.name, 0).first;
+    it->second += delta;
+    if (it->second <= 0) group.protocol_support.erase(it);
+  }
 }
 
 std::vector<Protocol> copy_protocols(const std::vector<ProtocolView>& given) {
@@ -105,6 +121,7 @@ std::optional<GroupState> parse_group_state(std::string_view name) {
   return std::nullopt;
 }
 
+// A linear scan, done once per member for the group's chosen protocol.
 const std::vector<uint8_t>* Member::metadata_for(std::string_view protocol) const {
   for (const auto& p : protocols)
     if (p.name == protocol) return &p.metadata;
@@ -279,6 +296,7 @@ void GroupCoordinator::remove_member(Group& group, std::string_view member_id,
     auto s = group.static_members.find(*m.instance_id);
     if (s != group.static_members.end() && s->second == member_id) group.static_members.erase(s);
   }
+  count_protocols(group, m, -1);
   group.members.erase(it);
   if (group.leader && *group.leader == member_id) {
     if (group.members.empty())
@@ -396,45 +414,48 @@ bool GroupCoordinator::supports_protocols(const Group& group, const JoinParams& 
   if (params.protocol_type.empty() || params.protocols.empty()) return false;
   if (group.members.empty()) return true;
   if (params.protocol_type != group.protocol_type) return false;
-  // At least one of the joining member's protocols every member supports.
+  // At least one of the joining member's protocols every other member
+  // supports (its own old protocols do not count).
+  auto self = group.members.find(params.member_id);
+  std::unordered_set<std::string_view> own;
+  if (self != group.members.end())
+    for (const auto& p : self->second.protocols) own.insert(p.name);
+  const auto others =
+      static_cast<int32_t>(group.members.size()) - (self != group.members.end() ? 1 : 0);
+  if (others == 0) return true;
   for (const auto& p : params.protocols) {
-    bool everyone = true;
-    for (const auto& [id, m] : group.members) {
-      if (id == params.member_id) continue;  // its own old protocols do not count
-      if (!m.metadata_for(p.name)) {
-        everyone = false;
-        break;
-      }
-    }
-    if (everyone) return true;
+    auto it = group.protocol_support.find(std::string(p.name));
+    const int32_t support = it == group.protocol_support.end() ? 0 : it->second;
+    if (support - (own.contains(p.name) ? 1 : 0) == others) return true;
   }
   return false;
 }
 
 // Kafka's choice: among the protocols every member supports, the one most
-// members list first (each votes for its most preferred candidate).
+// members list first (each votes for its most preferred candidate); a tie
+// goes to the one the first member prefers. Linear in the protocols listed.
 std::optional<std::string> GroupCoordinator::select_protocol(const Group& group) const {
   if (group.members.empty()) return std::nullopt;
+  const auto everyone = static_cast<int32_t>(group.members.size());
   const Member& first = group.members.begin()->second;
-  std::vector<std::string> candidates;
+  std::vector<std::string_view> candidates;             // in the first member's order
+  std::unordered_map<std::string_view, int32_t> votes;  // by candidate
   for (const auto& p : first.protocols) {
-    bool everyone = true;
-    for (const auto& [id, m] : group.members)
-      if (!m.metadata_for(p.name)) everyone = false;
-    if (everyone) candidates.push_back(p.name);
+    auto it = group.protocol_support.find(p.name);
+    if (it == group.protocol_support.end() || it->second != everyone) continue;
+    if (votes.emplace(p.name, 0).second) candidates.push_back(p.name);
   }
   if (candidates.empty()) return std::nullopt;
-  std::map<std::string, int, std::less<>> votes;
   for (const auto& [id, m] : group.members)
     for (const auto& p : m.protocols)
-      if (std::find(candidates.begin(), candidates.end(), p.name) != candidates.end()) {
-        ++votes[p.name];
+      if (auto it = votes.find(p.name); it != votes.end()) {
+        ++it->second;
         break;
       }
-  std::string best = candidates.front();
-  for (const auto& c : candidates)
+  std::string_view best = candidates.front();
+  for (std::string_view c : candidates)
     if (votes[c] > votes[best]) best = c;
-  return best;
+  return std::string(best);
 }
 
 int16_t GroupCoordinator::validate_member(Group& group, std::string_view member_id,
@@ -601,6 +622,7 @@ Outcome<JoinResult> GroupCoordinator::add_member_and_rebalance(const RequestKey&
   if (group.members.empty()) group.protocol_type = params.protocol_type;
   if (!group.leader) group.leader = member_id;
   Member& placed = group.members.emplace(member_id, std::move(m)).first->second;
+  count_protocols(group, placed, 1);
   spdlog::info("group {}: member {} joined ({} members)", group.id, member_id,
                group.members.size());
   changed();
@@ -622,7 +644,9 @@ Outcome<JoinResult> GroupCoordinator::update_member_and_rebalance(const RequestK
                                                                   Group& group, Member& member,
                                                                   const JoinParams& params,
                                                                   Millis now) {
+  count_protocols(group, member, -1);
   member.protocols = copy_protocols(params.protocols);
+  count_protocols(group, member, 1);
   member.session_timeout_ms = params.session_timeout_ms;
   member.rebalance_timeout_ms = params.rebalance_timeout_ms;
   member.client_id = params.client_id;
@@ -904,16 +928,20 @@ int16_t GroupCoordinator::delete_offsets(std::string_view group_id,
     return to_wire(ErrorCode::kNonEmptyGroup);
 
   errors.assign(partitions.size(), kNone);
+  // The members' subscriptions are read once, not once a partition.
+  const std::optional<std::unordered_set<std::string>> subscribed =
+      group.state != GroupState::kEmpty ? subscribed_topics(group)
+                                        : std::optional<std::unordered_set<std::string>>();
   std::vector<OffsetMap::iterator> offsets;
+  std::set<const void*> listed;  // each committed offset once
   for (size_t i = 0; i < partitions.size(); ++i) {
     const TopicPartitionRef& p = partitions[i];
-    if (group.state != GroupState::kEmpty && subscribed_to(group, p.topic)) {
+    if (subscribed && subscribed->contains(std::string(p.topic))) {
       errors[i] = to_wire(ErrorCode::kGroupSubscribedToTopic);
       continue;
     }
     auto o = group.offsets.find(std::pair<std::string, int32_t>(p.topic, p.partition));
-    if (o != group.offsets.end() && std::find(offsets.begin(), offsets.end(), o) == offsets.end())
-      offsets.push_back(o);
+    if (o != group.offsets.end() && listed.insert(&*o).second) offsets.push_back(o);
   }
   const size_t count = offsets.size();
   const Dropped dropped = drop_offsets(group, offsets);
@@ -925,19 +953,20 @@ int16_t GroupCoordinator::delete_offsets(std::string_view group_id,
   return kNone;
 }
 
-bool GroupCoordinator::subscribed_to(const Group& group, std::string_view topic) const {
-  if (group.protocol_type != kConsumerProtocolType || !group.protocol) return false;
-  bool subscribed = false;
+std::optional<std::unordered_set<std::string>> GroupCoordinator::subscribed_topics(
+    const Group& group) const {
+  if (group.protocol_type != kConsumerProtocolType || !group.protocol) return std::nullopt;
+  std::unordered_set<std::string> out;
   for (const auto& [id, m] : group.members) {
     const auto* metadata = m.metadata_for(*group.protocol);
     if (!metadata) continue;
-    const auto topics = subscription_topics(*metadata);
+    auto topics = subscription_topics(*metadata);
     // One unreadable subscription and the group counts as subscribed to no
     // topic (Kafka's rule).
-    if (!topics) return false;
-    if (std::find(topics->begin(), topics->end(), topic) != topics->end()) subscribed = true;
+    if (!topics) return std::nullopt;
+    for (auto& t : *topics) out.insert(std::move(t));
   }
-  return subscribed;
+  return out;
 }
 
 bool GroupCoordinator::persist_group(const Group& group) {
@@ -994,6 +1023,7 @@ void GroupCoordinator::load(std::span<const uint8_t> key_bytes,
     group.leader = value->leader;
     group.members.clear();
     group.static_members.clear();
+    group.protocol_support.clear();
     for (auto& mm : value->members) {
       Member m;
       m.id = mm.member_id;
@@ -1006,7 +1036,7 @@ void GroupCoordinator::load(std::span<const uint8_t> key_bytes,
       m.assignment = std::move(mm.assignment);
       m.synced_generation = value->generation;
       if (m.instance_id) group.static_members[*m.instance_id] = m.id;
-      group.members.emplace(m.id, std::move(m));
+      count_protocols(group, group.members.emplace(m.id, std::move(m)).first->second, 1);
     }
     group.state = group.members.empty() ? GroupState::kEmpty : GroupState::kStable;
   }

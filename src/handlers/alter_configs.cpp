@@ -89,7 +89,7 @@ Response alter_each(const Request& request, AlterTopic alter_topic) {
 std::optional<AlterConfigsResponse> handle_alter_configs(RequestContext& ctx,
                                                          const AlterConfigsRequest& request,
                                                          int16_t /*version*/) {
-  return alter_each<AlterConfigsResponse>(
+  auto response = alter_each<AlterConfigsResponse>(
       request, [&](const AlterConfigsRequest::AlterConfigsResource& r) -> cluster::AdminResult {
         std::map<std::string, std::string, std::less<>> configs;
         for (const auto& c : r.configs) {
@@ -101,11 +101,13 @@ std::optional<AlterConfigsResponse> handle_alter_configs(RequestContext& ctx,
         return cluster::replace_topic_configs(ctx.state, r.resource_name, configs,
                                               request.validate_only);
       });
+  wait_for_metadata(ctx);  // after the changes: the ticket then covers them
+  return response;
 }
 
 std::optional<IncrementalAlterConfigsResponse> handle_incremental_alter_configs(
     RequestContext& ctx, const IncrementalAlterConfigsRequest& request, int16_t /*version*/) {
-  return alter_each<IncrementalAlterConfigsResponse>(
+  auto response = alter_each<IncrementalAlterConfigsResponse>(
       request, [&](const IncrementalAlterConfigsRequest::AlterConfigsResource& r) {
         std::vector<cluster::ConfigChange> changes;
         for (const auto& c : r.configs) {
@@ -118,6 +120,8 @@ std::optional<IncrementalAlterConfigsResponse> handle_incremental_alter_configs(
         return cluster::alter_topic_configs(ctx.state, r.resource_name, changes,
                                             request.validate_only);
       });
+  wait_for_metadata(ctx);
+  return response;
 }
 
 ApiEntry alter_configs_entry() {

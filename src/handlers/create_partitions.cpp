@@ -43,6 +43,7 @@ std::optional<CreatePartitionsResponse> handle_create_partitions(
         added.ok() ? topic_result(std::string(t.name), ErrorCode::kNone, std::nullopt)
                    : topic_result(std::string(t.name), to_error_code(added.error), added.message));
   }
+  wait_for_metadata(ctx);
   return response;
 }
 

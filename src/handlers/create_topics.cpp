@@ -38,34 +38,22 @@ std::vector<CreateTopicsResponse::CreatableTopicConfigs> describe_configs(
   return out;
 }
 
-Result create_one(RequestContext& ctx, const CreateTopicsRequest::CreatableTopic& t,
-                  bool validate_only, int16_t version) {
-  cluster::BrokerState& state = ctx.state;
-  cluster::NewTopic topic;
+// The request's entry as the cluster layer takes it, or the refusal of a
+// null config value (Kafka refuses it rather than guess).
+std::optional<Result> to_new_topic(const CreateTopicsRequest::CreatableTopic& t,
+                                   cluster::NewTopic& topic) {
   topic.name = std::string(t.name);
   topic.partitions = t.num_partitions;
   topic.replication_factor = t.replication_factor;
   for (const auto& a : t.assignments)
     topic.assignments.push_back({a.partition_index, a.broker_ids});
   for (const auto& c : t.configs) {
-    // A null value sets nothing; Kafka refuses it rather than guess.
     if (!c.value)
       return topic_error(topic.name, ErrorCode::kInvalidConfig,
                          "Null value not supported for topic configs: " + std::string(c.name));
     topic.configs[std::string(c.name)] = std::string(*c.value);
   }
-
-  auto created = cluster::create_topic(state, topic, validate_only);
-  if (created.error != cluster::AdminError::kNone)
-    return topic_error(topic.name, to_error_code(created.error), created.message);
-  if (created.dirs_ticket != 0) ctx.after_partition_dirs.push_back(created.dirs_ticket);
-  Result r;
-  r.name = topic.name;
-  if (created.topic != nullptr) r.topic_id = created.topic->id;
-  r.num_partitions = created.partitions;
-  r.replication_factor = created.replication_factor;
-  if (version >= 5) r.configs = describe_configs(state, topic);
-  return r;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -78,12 +66,43 @@ std::optional<CreateTopicsResponse> handle_create_topics(RequestContext& ctx,
   for (const auto& name : duplicated)
     response.topics.push_back(
         topic_error(name, ErrorCode::kInvalidRequest, std::string(kDuplicateTopicName)));
-  // Each topic is created on its own (a refusal does not stop the others),
-  // and in request order, so a later name collides with an earlier one.
+  // All topics are created together (their records in one batch, one sync);
+  // each is checked on its own (a refusal does not stop the others), in
+  // request order, so a later name collides with an earlier one.
+  std::vector<cluster::NewTopic> topics;
+  std::vector<size_t> slots;  // each topic's place in the response
   for (const auto& t : request.topics) {
     if (duplicated.contains(t.name)) continue;
-    response.topics.push_back(create_one(ctx, t, request.validate_only, version));
+    cluster::NewTopic topic;
+    if (auto refused = to_new_topic(t, topic)) {
+      response.topics.push_back(std::move(*refused));
+      continue;
+    }
+    slots.push_back(response.topics.size());
+    response.topics.emplace_back();
+    topics.push_back(std::move(topic));
   }
+  cluster::BrokerState& state = ctx.state;
+  const auto created = cluster::create_topics(state, topics, request.validate_only, true);
+  for (size_t i = 0; i < topics.size(); ++i) {
+    const cluster::CreateTopicResult& c = created[i];
+    Result& r = response.topics[slots[i]];
+    if (c.error != cluster::AdminError::kNone) {
+      r = topic_error(topics[i].name, to_error_code(c.error), c.message);
+      continue;
+    }
+    r.name = topics[i].name;
+    if (c.topic != nullptr) r.topic_id = c.topic->id;
+    r.num_partitions = c.partitions;
+    r.replication_factor = c.replication_factor;
+    if (version >= 5) r.configs = describe_configs(state, topics[i]);
+  }
+  // One PartitionCreator batch for all of them: one ticket.
+  uint64_t last_ticket = 0;
+  for (const auto& c : created)
+    if (c.dirs_ticket != 0 && c.dirs_ticket != last_ticket)
+      ctx.after_partition_dirs.push_back(last_ticket = c.dirs_ticket);
+  wait_for_metadata(ctx);
   return response;
 }
 

@@ -1,6 +1,7 @@
 #include "kb/handlers/delete_topics.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "kb/handlers/admin_common.hpp"
 
@@ -27,17 +28,6 @@ Result topic_error(std::optional<std::string> name, const wire::Uuid& id, ErrorC
 bool deletion_disabled(const cluster::BrokerState& state) {
   auto it = state.static_configs.find("delete.topic.enable");
   return it != state.static_configs.end() && it->second == "false";
-}
-
-Result delete_one(cluster::BrokerState& state, const cluster::TopicInfo& topic) {
-  const std::string name = topic.name;
-  const wire::Uuid id = topic.id;
-  auto deleted = cluster::delete_topic(state, id);
-  if (!deleted.ok()) return topic_error(name, id, to_error_code(deleted.error), deleted.message);
-  Result r;
-  r.name = name;
-  r.topic_id = id;
-  return r;
 }
 
 }  // namespace
@@ -70,6 +60,19 @@ std::optional<DeleteTopicsResponse> handle_delete_topics(RequestContext& ctx,
   }
 
   const bool disabled = deletion_disabled(state);
+  // Deletions are collected and made together (their records in one append,
+  // one sync); their answers keep their places.
+  std::vector<wire::Uuid> doomed;
+  std::vector<size_t> doomed_slot;
+  std::unordered_set<wire::Uuid, cluster::UuidHash> queued;
+  auto queue_deletion = [&](const cluster::TopicInfo& topic) {
+    queued.insert(topic.id);
+    doomed.push_back(topic.id);
+    doomed_slot.push_back(response.responses.size());
+    Result& r = response.responses.emplace_back();
+    r.name = topic.name;
+    r.topic_id = topic.id;
+  };
   const auto duplicated = duplicated_names(names, [](std::string_view n) { return n; });
   for (const auto& name : duplicated)
     response.responses.push_back(
@@ -77,7 +80,7 @@ std::optional<DeleteTopicsResponse> handle_delete_topics(RequestContext& ctx,
   for (std::string_view name : names) {
     if (duplicated.contains(name)) continue;
     const cluster::TopicInfo* topic = state.topics.find(name);
-    if (topic == nullptr)
+    if (topic == nullptr || queued.contains(topic->id))
       response.responses.push_back(topic_error(std::string(name), {},
                                                ErrorCode::kUnknownTopicOrPartition,
                                                "This server does not host this topic-partition."));
@@ -86,31 +89,41 @@ std::optional<DeleteTopicsResponse> handle_delete_topics(RequestContext& ctx,
                                                ErrorCode::kTopicDeletionDisabled,
                                                "Topic deletion is disabled."));
     else
-      response.responses.push_back(delete_one(state, *topic));
+      queue_deletion(*topic);
   }
 
   const auto duplicated_ids =
       duplicated_names(ids, [](const wire::Uuid& id) { return id.to_base64(); });
+  std::unordered_set<wire::Uuid, cluster::UuidHash> answered_duplicates;
   for (const wire::Uuid& id : ids) {
     const std::string key = id.to_base64();
     if (duplicated_ids.contains(key)) {
       // Answered once per id, like a duplicated name.
-      if (std::none_of(response.responses.begin(), response.responses.end(),
-                       [&](const Result& r) { return !r.name && r.topic_id == id; }))
+      if (answered_duplicates.insert(id).second)
         response.responses.push_back(
             topic_error(std::nullopt, id, ErrorCode::kInvalidRequest, "Duplicate topic id."));
       continue;
     }
     const cluster::TopicInfo* topic = state.topics.find(id);
-    if (topic == nullptr)
+    if (topic == nullptr || queued.contains(id))
       response.responses.push_back(topic_error(std::nullopt, id, ErrorCode::kUnknownTopicId,
                                                "This server does not host this topic ID."));
     else if (disabled)
       response.responses.push_back(topic_error(topic->name, id, ErrorCode::kTopicDeletionDisabled,
                                                "Topic deletion is disabled."));
     else
-      response.responses.push_back(delete_one(state, *topic));
+      queue_deletion(*topic);
   }
+  if (!doomed.empty()) {
+    const auto results = cluster::delete_topics(state, doomed);
+    for (size_t k = 0; k < results.size(); ++k) {
+      if (results[k].ok()) continue;
+      Result& r = response.responses[doomed_slot[k]];
+      r.error_code = to_wire(to_error_code(results[k].error));
+      r.error_message = results[k].message;
+    }
+  }
+  wait_for_metadata(ctx);
   // Before v5 there is no message field; from v5 a success carries none.
   return response;
 }

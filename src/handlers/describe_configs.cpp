@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <unordered_set>
 
 #include "kb/cluster/config_catalog.hpp"
 #include "kb/cluster/topic_admin.hpp"
@@ -22,13 +23,11 @@ namespace {
 struct Options {
   bool synonyms = false;
   bool documentation = false;
-  const std::optional<std::vector<std::string_view>>* keys = nullptr;
+  std::optional<std::unordered_set<std::string_view>> keys;  // none: every key
 };
 
 bool wanted(const Options& options, std::string_view name) {
-  if (!*options.keys) return true;
-  const auto& keys = **options.keys;
-  return std::find(keys.begin(), keys.end(), name) != keys.end();
+  return !options.keys || options.keys->contains(name);
 }
 
 Entry to_entry(const cluster::EffectiveConfig& c, const Options& options) {
@@ -116,7 +115,9 @@ std::optional<DescribeConfigsResponse> handle_describe_configs(
     Options options;
     options.synonyms = version >= 1 && request.include_synonyms;
     options.documentation = version >= 3 && request.include_documentation;
-    options.keys = &resource.configuration_keys;
+    if (resource.configuration_keys)
+      options.keys.emplace(resource.configuration_keys->begin(),
+                           resource.configuration_keys->end());
     Result result;
     result.resource_type = resource.resource_type;
     result.resource_name = std::string(resource.resource_name);
@@ -134,6 +135,7 @@ std::optional<DescribeConfigsResponse> handle_describe_configs(
                            "Unsupported resource type: " + std::to_string(resource.resource_type)));
     }
   }
+  wait_for_metadata(ctx);
   return response;
 }
 

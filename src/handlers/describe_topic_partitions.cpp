@@ -35,6 +35,7 @@ std::optional<Response> handle_describe_topic_partitions(
     RequestContext& ctx, const DescribeTopicPartitionsRequest& request, int16_t /*version*/) {
   const cluster::TopicTable& table = ctx.state.topics;
   Response response;
+  wait_for_metadata(ctx);
 
   // An empty list means every topic. Either way topics go out sorted by name,
   // each once, starting at the cursor's topic.

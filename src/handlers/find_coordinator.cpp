@@ -51,6 +51,7 @@ std::optional<FindCoordinatorResponse> handle_find_coordinator(
   if (version >= 4) {
     for (std::string_view key : request.coordinator_keys)
       response.coordinators.push_back(find(ctx, key, request.key_type));
+    wait_for_metadata(ctx);  // __consumer_offsets may have been created just now
     return response;
   }
   FindCoordinatorResponse::Coordinator c = find(ctx, request.key, request.key_type);
@@ -58,6 +59,7 @@ std::optional<FindCoordinatorResponse> handle_find_coordinator(
   response.node_id = c.node_id;
   response.host = std::move(c.host);
   response.port = c.port;
+  wait_for_metadata(ctx);
   return response;
 }
 

@@ -1,6 +1,7 @@
 // ListGroups and DescribeGroups.
 
 #include <algorithm>
+#include <set>
 
 #include "kb/handlers/authorized_operations.hpp"
 #include "kb/handlers/groups.hpp"
@@ -30,10 +31,12 @@ std::optional<ListGroupsResponse> handle_list_groups(RequestContext& ctx,
     return response;
   }
   // Filters match case-insensitively, as Kafka's do; an empty filter takes all.
+  // The states asked for, read once (not once a group).
+  std::set<group::GroupState> states;
+  for (std::string_view f : request.states_filter)
+    if (auto s = group::parse_group_state(f)) states.insert(*s);
   auto state_wanted = [&](group::GroupState s) {
-    if (request.states_filter.empty()) return true;
-    return std::any_of(request.states_filter.begin(), request.states_filter.end(),
-                       [&](std::string_view f) { return group::parse_group_state(f) == s; });
+    return request.states_filter.empty() || states.contains(s);
   };
   const bool type_wanted =
       request.types_filter.empty() ||

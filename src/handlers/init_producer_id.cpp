@@ -46,6 +46,7 @@ std::optional<InitProducerIdResponse> handle_init_producer_id(RequestContext& ct
   InitProducerIdResponse response;
   response.producer_id = *id;
   response.producer_epoch = 0;
+  wait_for_metadata(ctx);  // the block's ProducerIdsRecord
   return response;
 }
 

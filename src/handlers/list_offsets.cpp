@@ -229,6 +229,7 @@ std::optional<ListOffsetsResponse> handle_list_offsets(RequestContext& ctx,
       out.partitions.push_back(lookup(ctx, *topic, p, version));
     }
   }
+  wait_for_metadata(ctx);
   return response;
 }
 

@@ -1,5 +1,8 @@
 #include "kb/handlers/metadata.hpp"
 
+#include <string_view>
+#include <unordered_map>
+
 #include "kb/cluster/topic_admin.hpp"
 #include "kb/handlers/announced_broker.hpp"
 #include "kb/handlers/authorized_operations.hpp"
@@ -67,12 +70,32 @@ std::optional<MetadataResponse> handle_metadata(RequestContext& ctx, const Metad
   if (all_topics) {
     for (const auto& [name, topic] : state.topics.topics())
       response.topics.push_back(describe(topic, with_operations));
+    wait_for_metadata(ctx);
     return response;
   }
 
   // Versions before 4 have no allow flag and always allowed creation.
   const bool may_create =
       state.auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
+  // The topics to create, each once, all together: their records in as few
+  // batches as Kafka's bounds allow, one sync, one batch of directories.
+  std::vector<cluster::NewTopic> new_topics;
+  std::unordered_map<std::string_view, size_t> new_index;  // name -> index in new_topics
+  if (may_create) {
+    for (const auto& t : *request.topics) {
+      if (!t.name || state.topics.find(*t.name) != nullptr) continue;
+      if (!cluster::topic_name_problem(*t.name).empty()) continue;
+      if (!new_index.emplace(*t.name, new_topics.size()).second) continue;
+      cluster::NewTopic& topic = new_topics.emplace_back();
+      topic.name = std::string(*t.name);
+      topic.partitions = state.default_partitions;
+    }
+  }
+  // Answered once the records are synced, not waiting for the directories:
+  // a partition reads as empty until its directory exists, and a write
+  // creates it on the spot.
+  const auto created = cluster::create_topics(state, new_topics, false, false);
+
   for (const auto& t : *request.topics) {
     if (!t.name) {
       const cluster::TopicInfo* topic = state.topics.find(t.topic_id);
@@ -81,23 +104,26 @@ std::optional<MetadataResponse> handle_metadata(RequestContext& ctx, const Metad
                 : topic_error(std::nullopt, t.topic_id, ErrorCode::kUnknownTopicId));
       continue;
     }
-    const std::string name(*t.name);
-    const cluster::TopicInfo* topic = state.topics.find(name);
-    if (topic == nullptr && !cluster::topic_name_problem(name).empty()) {
-      response.topics.push_back(topic_error(name, {}, ErrorCode::kInvalidTopicException));
-      continue;
-    }
-    if (topic == nullptr && may_create) {
-      auto created = cluster::create_topic(state, name, state.default_partitions);
-      if (created.error == cluster::CreateTopicError::kInvalidName) {
-        response.topics.push_back(topic_error(name, {}, ErrorCode::kInvalidTopicException));
+    const std::string_view name = *t.name;
+    if (auto it = new_index.find(name); it != new_index.end()) {
+      const cluster::CreateTopicResult& c = created[it->second];
+      if (c.error == cluster::AdminError::kInvalidName) {
+        response.topics.push_back(
+            topic_error(std::string(name), {}, ErrorCode::kInvalidTopicException));
         continue;
       }
-      topic = created.topic;
     }
-    response.topics.push_back(topic ? describe(*topic, with_operations)
-                                    : topic_error(name, {}, ErrorCode::kUnknownTopicOrPartition));
+    const cluster::TopicInfo* topic = state.topics.find(name);
+    if (topic == nullptr && !cluster::topic_name_problem(name).empty()) {
+      response.topics.push_back(
+          topic_error(std::string(name), {}, ErrorCode::kInvalidTopicException));
+      continue;
+    }
+    response.topics.push_back(
+        topic ? describe(*topic, with_operations)
+              : topic_error(std::string(name), {}, ErrorCode::kUnknownTopicOrPartition));
   }
+  wait_for_metadata(ctx);
   return response;
 }
 

@@ -407,6 +407,7 @@ std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const Produce
     }
     return std::nullopt;
   }
+  wait_for_metadata(ctx);
   return std::optional<ProduceResponse>(std::move(response));
 }
 

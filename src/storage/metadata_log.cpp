@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "file_io.hpp"
+#include "kb/base/java_number.hpp"
 #include "kb/storage/record_batch.hpp"
 
 namespace kb::storage {
@@ -32,6 +33,8 @@ std::string_view to_string(ReplayStop stop) {
       return "undecodable record";
     case ReplayStop::io_error:
       return "I/O error";
+    case ReplayStop::no_snapshot_header:
+      return "no snapshot header";
   }
   return "unknown";
 }
@@ -40,32 +43,61 @@ std::string snapshot_file_name(const SnapshotId& id) {
   return fmt::format("{:020d}-{:010d}.checkpoint", id.end_offset, id.epoch);
 }
 
+namespace {
+
+constexpr std::string_view kSnapshotSuffix = ".checkpoint";
+constexpr std::string_view kPartialSnapshotSuffix = ".checkpoint.part";
+constexpr std::string_view kDeletedSnapshotSuffix = ".checkpoint.deleted";
+
+// Kafka's Snapshots.parse after the suffix check: Long.parseLong of the
+// first 20 characters and Integer.parseInt of characters 21 to 30; the
+// character between them and anything before the suffix are not looked at.
+std::optional<SnapshotId> parse_snapshot_id_prefix(std::string_view name) {
+  constexpr size_t kOffsetWidth = 20;
+  constexpr size_t kEpochWidth = 10;
+  if (name.size() < kOffsetWidth + 1 + kEpochWidth) return std::nullopt;
+  auto end_offset = kb::parse_java_long(name.substr(0, kOffsetWidth));
+  auto epoch = kb::parse_java_int(name.substr(kOffsetWidth + 1, kEpochWidth));
+  if (!end_offset || !epoch) return std::nullopt;
+  return SnapshotId{*end_offset, *epoch};
+}
+
+}  // namespace
+
+bool is_snapshot_file_name(std::string_view name) {
+  return name.ends_with(kSnapshotSuffix) || name.ends_with(kPartialSnapshotSuffix) ||
+         name.ends_with(kDeletedSnapshotSuffix);
+}
+
 std::optional<SnapshotId> parse_snapshot_file_name(std::string_view name) {
-  constexpr std::string_view kSuffix = ".checkpoint";
-  if (name.size() != 20 + 1 + 10 + kSuffix.size() || name[20] != '-') return std::nullopt;
-  if (name.substr(31) != kSuffix) return std::nullopt;
-  auto end_offset = detail::parse_offset_file_name(name.substr(0, 20), "");
-  if (!end_offset) return std::nullopt;
-  int64_t epoch = 0;
-  for (char c : name.substr(21, 10)) {
-    if (c < '0' || c > '9') return std::nullopt;
-    epoch = epoch * 10 + (c - '0');
-  }
-  if (epoch > INT32_MAX) return std::nullopt;
-  return SnapshotId{*end_offset, static_cast<int32_t>(epoch)};
+  if (!name.ends_with(kSnapshotSuffix)) return std::nullopt;
+  return parse_snapshot_id_prefix(name);
 }
 
 namespace {
 
+bool starts_with_snapshot_header(std::span<const uint8_t> batch_bytes) {
+  auto view = RecordBatchView::parse(batch_bytes, CrcCheck::skip);
+  if (!view || !view->header().is_control()) return false;
+  RecordIterator records(*view);
+  RecordView first;
+  if (!records.next(first) || !first.key) return false;
+  auto type = parse_control_record_type(*first.key);
+  return type && *type == static_cast<int16_t>(ControlRecordType::snapshot_header);
+}
+
 struct Replayer {
   const MetadataRecordHandler& handler;
   MetadataReplaySummary summary;
+
+  bool in_snapshot = false;  // a snapshot that cannot be read is an error, not a warning
 
   void stop(ReplayStop why, const fs::path& file, uint64_t position, std::string_view detail) {
     summary.stop = why;
     summary.stop_file = file;
     summary.stop_position = position;
     summary.stop_message = fmt::format("{} at byte {}: {}", file.string(), position, detail);
+    if (in_snapshot) return;
     spdlog::warn("metadata log replay stopped ({}): {}; keeping the {} records before it",
                  to_string(why), summary.stop_message, summary.records_applied);
   }
@@ -96,9 +128,17 @@ struct Replayer {
     reader.check_offsets(from_snapshot ? 0 : segment_base);
     std::vector<Pending> pending;
     RecordView record;
+    // Kafka's RecordsSnapshotReader: the first batch of a snapshot is a
+    // control batch whose first record is the SnapshotHeader.
+    bool header_seen = !from_snapshot;
     for (;;) {
       switch (reader.next(true, CrcCheck::verify)) {
         case FileBatchReader::Step::end:
+          if (!header_seen) {
+            stop(ReplayStop::no_snapshot_header, file, reader.position(),
+                 "no batch, where a SnapshotHeader control batch was expected");
+            return false;
+          }
           return true;
         case FileBatchReader::Step::io_error:
           stop(ReplayStop::io_error, file, reader.position(), reader.io_error().message);
@@ -112,6 +152,14 @@ struct Replayer {
       }
       const RecordBatchHeader& header = reader.header();
       const uint64_t position = reader.batch_position();
+      if (!header_seen) {
+        if (!starts_with_snapshot_header(reader.batch_bytes())) {
+          stop(ReplayStop::no_snapshot_header, file, position,
+               "the first batch is not a control batch starting with a SnapshotHeader record");
+          return false;
+        }
+        header_seen = true;
+      }
       if (header.is_control()) {
         ++summary.control_batches;
         note_batch_done(header, from_snapshot);
@@ -182,26 +230,61 @@ Result<MetadataReplaySummary> replay_metadata_log(const fs::path& partition_dir,
     return Error{
         fmt::format("cannot list metadata log {}: {}", partition_dir.string(), ec.message())};
   std::vector<std::pair<int64_t, fs::path>> segments;
-  std::optional<std::pair<SnapshotId, fs::path>> newest_snapshot;
+  std::vector<std::pair<SnapshotId, fs::path>> snapshots;
   for (const auto& entry : entries) {
     const std::string name = entry.path().filename().string();
     if (auto base = detail::parse_offset_file_name(name, ".log")) {
       segments.emplace_back(*base, entry.path());
-    } else if (auto id = parse_snapshot_file_name(name)) {
-      if (!newest_snapshot ||
-          std::tie(id->end_offset, id->epoch) >
-              std::tie(newest_snapshot->first.end_offset, newest_snapshot->first.epoch))
-        newest_snapshot.emplace(*id, entry.path());
+    } else if (is_snapshot_file_name(name)) {
+      // Kafka parses every snapshot name, partial and deleted ones too, and
+      // does not start when one does not parse.
+      if (!parse_snapshot_id_prefix(name))
+        return Error{
+            fmt::format("{}: not a snapshot file name Kafka can read (expected "
+                        "<end offset:20 digits>-<epoch:10 digits>.checkpoint)",
+                        entry.path().string())};
+      // Partial and deleted snapshots are not read (Kafka deletes them; they
+      // are left alone here).
+      if (auto id = parse_snapshot_file_name(name)) snapshots.emplace_back(*id, entry.path());
     }
   }
   std::sort(segments.begin(), segments.end());
+
+  // Kafka's KafkaMetadataLog: snapshots ending before the log start offset
+  // (the first segment's base) are dropped; a log that does not start at 0
+  // needs a snapshot covering what came before, or Kafka does not start
+  // ("Inconsistent snapshot state").
+  const int64_t log_start = segments.empty() ? 0 : segments.front().first;
+  std::optional<std::pair<SnapshotId, fs::path>> newest_snapshot;
+  for (auto& snapshot : snapshots) {
+    const SnapshotId& id = snapshot.first;
+    if (id.end_offset < log_start) continue;
+    if (!newest_snapshot ||
+        std::tie(id.end_offset, id.epoch) >
+            std::tie(newest_snapshot->first.end_offset, newest_snapshot->first.epoch))
+      newest_snapshot = std::move(snapshot);
+  }
+  if (log_start > 0 && !newest_snapshot)
+    return Error{fmt::format(
+        "{}: the log starts at offset {}, and no snapshot covers the offsets before it (expected "
+        "a <end offset>-<epoch>.checkpoint file ending at or after offset {})",
+        partition_dir.string(), log_start, log_start)};
 
   Replayer replayer{handler, {}};
   MetadataReplaySummary& summary = replayer.summary;
   int64_t skip_below = 0;
   if (newest_snapshot) {
     summary.snapshot = newest_snapshot->first;
-    if (!replayer.replay_file(newest_snapshot->second, true, 0, 0)) return summary;
+    // The state is the snapshot plus the log after it: without the whole
+    // snapshot there is no state to serve (Kafka's metadata loader stops a
+    // controller on it).
+    replayer.in_snapshot = true;
+    if (!replayer.replay_file(newest_snapshot->second, true, 0, 0))
+      return Error{fmt::format(
+          "metadata snapshot {} (the newest snapshot is the state the log continues from; it is "
+          "left as it is)",
+          summary.stop_message)};
+    replayer.in_snapshot = false;
     skip_below = newest_snapshot->first.end_offset;
     summary.last_offset = skip_below - 1;
     summary.next_offset = skip_below;
@@ -217,6 +300,18 @@ Result<MetadataReplaySummary> replay_metadata_log(const fs::path& partition_dir,
     if (!replayer.replay_file(segments[i].second, false, base, skip_below)) break;
   }
   return summary;
+}
+
+Status start_metadata_log_at(const fs::path& partition_dir, int64_t offset) {
+  const fs::path segment = partition_dir / (detail::offset_file_stem(offset) + ".log");
+  std::error_code ec;
+  if (fs::exists(segment, ec)) return {};
+  spdlog::warn(
+      "metadata log: {} ends before its newest snapshot's end offset {}; it continues at that "
+      "offset in {} (Kafka truncates the log fully and starts it there; the older segments are "
+      "left, covered by the snapshot)",
+      partition_dir.string(), offset, segment.filename().string());
+  return detail::write_file_atomically(segment, "");
 }
 
 }  // namespace kb::storage

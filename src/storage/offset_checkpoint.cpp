@@ -1,9 +1,11 @@
 #include "kb/storage/offset_checkpoint.hpp"
 
-#include <charconv>
 #include <system_error>
 
 #include <fmt/format.h>
+
+#include "kb/base/java_number.hpp"
+#include "kb/base/java_text.hpp"
 
 #include "file_io.hpp"
 
@@ -13,10 +15,26 @@ namespace {
 
 constexpr int64_t kCheckpointVersion = 0;
 
-template <class Int>
-bool parse_int(std::string_view s, Int& out) {
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return !s.empty() && ec == std::errc() && end == s.data() + s.size();
+// A line as it can be quoted in a log message: at most 60 bytes, control
+// bytes escaped.
+std::string quoted(std::string_view line) {
+  constexpr size_t kMax = 60;
+  std::string out = "'";
+  for (char c : line.substr(0, kMax)) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+    else
+      out += c;
+  }
+  out += line.size() > kMax ? "'..." : "'";
+  return out;
+}
+
+OffsetCheckpointRead failed(CheckpointFault fault, std::string message) {
+  OffsetCheckpointRead read;
+  read.fault = fault;
+  read.message = std::move(message);
+  return read;
 }
 
 }  // namespace
@@ -28,55 +46,67 @@ std::string format_offset_checkpoint(const OffsetCheckpoint& offsets) {
   return text;
 }
 
-Result<OffsetCheckpoint> parse_offset_checkpoint(std::string_view text) {
-  OffsetCheckpoint out;
-  size_t pos = 0;
-  size_t line_no = 0;
-  auto next_line = [&](std::string_view& line) {
-    if (pos >= text.size()) return false;
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    line = text.substr(pos, end - pos);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    pos = end + 1;
-    ++line_no;
-    return true;
-  };
-  std::string_view line;
-  int64_t version = -1;
-  if (!next_line(line) || !parse_int(line, version)) return Error{"checkpoint: no version line"};
-  if (version != kCheckpointVersion)
-    return Error{fmt::format("checkpoint: unsupported version {}", version)};
-  int64_t count = -1;
-  if (!next_line(line) || !parse_int(line, count) || count < 0)
-    return Error{"checkpoint: no entry count line"};
-  for (int64_t i = 0; i < count; ++i) {
-    if (!next_line(line))
-      return Error{fmt::format("checkpoint: {} entries announced, {} found", count, i)};
-    // "<topic> <partition> <offset>": topic names hold no spaces.
-    const size_t first = line.find(' ');
-    const size_t second = first == std::string_view::npos ? first : line.find(' ', first + 1);
-    int32_t partition = 0;
-    int64_t offset = 0;
-    if (second == std::string_view::npos || first == 0 ||
-        !parse_int(line.substr(first + 1, second - first - 1), partition) ||
-        !parse_int(line.substr(second + 1), offset) || partition < 0)
-      return Error{fmt::format("checkpoint: malformed line {}: '{}'", line_no, line)};
-    out[{std::string(line.substr(0, first)), partition}] = offset;
+// Kafka's CheckpointReadBuffer.read with OffsetCheckpointFile.Formatter, step
+// by step: the first failure decides, as the first exception does in Java.
+OffsetCheckpointRead parse_offset_checkpoint(std::string_view text) {
+  // Files.newBufferedReader(path, UTF_8) throws MalformedInputException.
+  if (auto bad = kb::first_invalid_utf8_byte(text))
+    return failed(CheckpointFault::malformed, fmt::format("byte {}: expected UTF-8 text", *bad));
+  const std::vector<std::string_view> lines = kb::java_read_lines(text);
+  if (lines.empty()) return {};
+  const auto version = kb::parse_java_int(lines[0]);
+  if (!version)
+    return failed(CheckpointFault::malformed,
+                  fmt::format("line 1: expected the version number {}, found {}",
+                              kCheckpointVersion, quoted(lines[0])));
+  if (*version != kCheckpointVersion)
+    return failed(CheckpointFault::malformed,
+                  fmt::format("line 1: version {} is not supported (expected {})", *version,
+                              kCheckpointVersion));
+  if (lines.size() == 1) return {};
+  const auto count = kb::parse_java_int(lines[1]);
+  if (!count)
+    return failed(
+        CheckpointFault::malformed,
+        fmt::format("line 2: expected the number of entries, found {}", quoted(lines[1])));
+  // Java sizes its list with the count first: new ArrayList(-1) throws.
+  if (*count < 0)
+    return failed(CheckpointFault::bad_number,
+                  fmt::format("line 2: the number of entries is negative ({})", *count));
+  OffsetCheckpointRead read;
+  for (size_t i = 2; i < lines.size(); ++i) {
+    const size_t line_no = i + 1;
+    const std::vector<std::string_view> fields = kb::java_split_whitespace(lines[i]);
+    if (fields.size() != 3)
+      return failed(CheckpointFault::malformed,
+                    fmt::format("line {}: expected '<topic> <partition> <offset>', found {}",
+                                line_no, quoted(lines[i])));
+    const auto partition = kb::parse_java_int(fields[1]);
+    if (!partition)
+      return failed(
+          CheckpointFault::bad_number,
+          fmt::format("line {}: the partition {} is not a number", line_no, quoted(fields[1])));
+    const auto offset = kb::parse_java_long(fields[2]);
+    if (!offset)
+      return failed(
+          CheckpointFault::bad_number,
+          fmt::format("line {}: the offset {} is not a number", line_no, quoted(fields[2])));
+    read.offsets[{std::string(fields[0]), *partition}] = *offset;  // the last one wins (a map)
   }
-  while (next_line(line))
-    if (!line.empty())
-      return Error{fmt::format("checkpoint: {} entries announced, more found", count)};
-  return out;
+  const size_t entries = lines.size() - 2;
+  if (entries != static_cast<size_t>(*count))
+    return failed(CheckpointFault::malformed,
+                  fmt::format("line 2: expected {} entries as it says, found {}", *count, entries));
+  return read;
 }
 
-Result<OffsetCheckpoint> read_offset_checkpoint(const std::filesystem::path& path) {
+OffsetCheckpointRead read_offset_checkpoint(const std::filesystem::path& path) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return OffsetCheckpoint{};
+  if (!std::filesystem::exists(path, ec) && !ec) return {};
   auto text = detail::read_text_file(path);
-  if (!text) return text.error();
-  auto parsed = parse_offset_checkpoint(*text);
-  if (!parsed) return Error{fmt::format("{}: {}", path.string(), parsed.error().message)};
+  if (!text) return failed(CheckpointFault::malformed, text.error().message);
+  OffsetCheckpointRead parsed = parse_offset_checkpoint(*text);
+  if (!parsed.ok()) parsed.message = fmt::format("{}: {}", path.string(), parsed.message);
   return parsed;
 }
 

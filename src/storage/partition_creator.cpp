@@ -7,11 +7,55 @@
 #include <cerrno>
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
+
 #include "file_io.hpp"
 #include "helper_thread.hpp"
+#include "kb/storage/meta_properties.hpp"
 #include "kb/storage/partition_log.hpp"
 
 namespace kb::storage {
+
+namespace {
+
+// Kafka's directory-name id: a random UUID as 32 hex digits.
+std::string unique_dir_suffix() {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const kb::wire::Uuid id = random_uuid();
+  std::string out;
+  for (uint8_t b : id.bytes) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::filesystem::path move_partition_dir_aside(const std::filesystem::path& dir,
+                                               std::string_view suffix) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return {};
+  std::filesystem::path target = dir;
+  target += "." + unique_dir_suffix() + "-" + std::string(suffix);
+  std::filesystem::rename(dir, target, ec);
+  if (ec) {
+    spdlog::error("cannot rename {} to {}: {}", dir.string(), target.string(), ec.message());
+    return {};
+  }
+  return target;
+}
+
+Status create_partition_files(const std::filesystem::path& log_dir, const NewPartition& partition) {
+  if (partition.replace_existing) {
+    const auto dir = log_dir / partition_dir_name(partition.topic, partition.partition);
+    auto moved = move_partition_dir_aside(dir, "stray");
+    if (!moved.empty())
+      spdlog::warn("{} belonged to an earlier topic; moved to {}", dir.string(), moved.string());
+  }
+  return PartitionLog::create_files(log_dir, partition.topic, partition.partition,
+                                    partition.topic_id);
+}
 
 PartitionCreator::PartitionCreator(std::filesystem::path log_dir, size_t max_threads, int nice)
     : log_dir_(std::move(log_dir)), max_threads_(std::max<size_t>(max_threads, 1)), nice_(nice) {
@@ -44,12 +88,12 @@ uint64_t PartitionCreator::submit(std::vector<NewPartition> partitions) {
     batch.remaining = partitions.size();
     batch.completion.ticket = ticket;
     for (auto& p : partitions) {
-      pending_[Key{p.topic, p.partition}] = Pending{ticket, false};
-      queue_.push_back(Job{ticket, std::move(p)});
+      pending_[Key{p.topic, p.partition}] = Pending{ticket, false, p.replace_existing};
+      queue_.push_back(Job{ticket, std::move(p), {}});
     }
     // An empty batch still goes through a thread: its completion is queued
     // like any other.
-    if (partitions.empty()) queue_.push_back(Job{ticket, {}});
+    if (partitions.empty()) queue_.push_back(Job{ticket, {}, {}});
     // Threads stay until the end: as many as the queue can keep busy.
     const size_t wanted = std::min(queue_.size(), max_threads_);
     start = wanted > threads_.size() ? wanted - threads_.size() : 0;
@@ -83,17 +127,32 @@ size_t PartitionCreator::pending_count() const {
   return pending_.size();
 }
 
-void PartitionCreator::claim(std::string_view topic, int32_t partition) {
+std::optional<NewPartition> PartitionCreator::claim(std::string_view topic, int32_t partition) {
   const Key key{std::string(topic), partition};
   std::unique_lock lock(mutex_);
   auto it = pending_.find(key);
-  if (it == pending_.end()) return;
+  if (it == pending_.end()) return std::nullopt;
   if (!it->second.running) {
     // Its queue entry is skipped when a thread reaches it.
+    NewPartition taken{std::string(topic), partition, {}, it->second.replace_existing};
     pending_.erase(it);
-    return;
+    return taken;
   }
   changed_.wait(lock, [&] { return !pending_.contains(key); });
+  return std::nullopt;
+}
+
+void PartitionCreator::remove_later(std::vector<std::filesystem::path> dirs) {
+  if (dirs.empty()) return;
+  size_t start = 0;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& dir : dirs) queue_.push_back(Job{0, {}, std::move(dir)});
+    const size_t wanted = std::min(queue_.size(), max_threads_);
+    start = wanted > threads_.size() ? wanted - threads_.size() : 0;
+  }
+  for (size_t i = 0; i < start; ++i) start_thread();
+  work_ready_.notify_all();
 }
 
 void PartitionCreator::wait_idle() {
@@ -109,6 +168,18 @@ void PartitionCreator::run() {
     Job job = std::move(queue_.front());
     queue_.pop_front();
     ++busy_;
+    if (job.ticket == 0) {
+      lock.unlock();
+      std::error_code ec;
+      std::filesystem::remove_all(job.remove, ec);
+      if (ec)
+        spdlog::error("cannot remove {}: {} (removed at the next start)", job.remove.string(),
+                      ec.message());
+      lock.lock();
+      --busy_;
+      if (queue_.empty() && busy_ == 0) changed_.notify_all();
+      continue;
+    }
     const Key key{job.partition.topic, job.partition.partition};
     auto it = pending_.find(key);
     // Claimed by the loop (or queued again by a later batch): not ours.
@@ -118,8 +189,7 @@ void PartitionCreator::run() {
     if (mine) {
       it->second.running = true;
       lock.unlock();
-      created = PartitionLog::create_files(log_dir_, job.partition.topic, job.partition.partition,
-                                           job.partition.topic_id);
+      created = create_partition_files(log_dir_, job.partition);
       lock.lock();
       pending_.erase(key);
       changed_.notify_all();

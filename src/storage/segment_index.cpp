@@ -21,6 +21,17 @@ bool all_zero(std::span<const uint8_t> b) {
   return std::all_of(b.begin(), b.end(), [](uint8_t x) { return x == 0; });
 }
 
+// The bytes up to the end of the last entry that is not all zeros: what
+// follows is space Kafka preallocated (an index file of an active segment is
+// as large as segment.index.bytes until the segment rolls). An all-zero entry
+// before a real one is an entry: {timestamp 0, base offset} in a time index,
+// which Kafka writes for a segment whose records carry timestamp 0.
+size_t used_entry_bytes(std::span<const uint8_t> bytes, size_t entry_size) {
+  size_t used = bytes.size() - bytes.size() % entry_size;
+  while (used > 0 && all_zero(bytes.subspan(used - entry_size, entry_size))) used -= entry_size;
+  return used;
+}
+
 bool time_entry_due(const TimestampOffset& candidate,
                     const std::optional<TimestampOffset>& last_entry) {
   if (candidate.timestamp < 0) return false;  // no timestamp seen yet
@@ -34,10 +45,9 @@ std::optional<std::vector<OffsetPosition>> parse_offset_index(std::span<const ui
                                                               uint64_t log_size) {
   if (bytes.size() % kOffsetIndexEntrySize != 0) return std::nullopt;
   std::vector<OffsetPosition> entries;
-  for (size_t at = 0; at < bytes.size(); at += kOffsetIndexEntrySize) {
+  const size_t used = used_entry_bytes(bytes, kOffsetIndexEntrySize);
+  for (size_t at = 0; at < used; at += kOffsetIndexEntrySize) {
     auto entry = bytes.subspan(at, kOffsetIndexEntrySize);
-    // Kafka never indexes position 0, so an all-zero entry is preallocated space.
-    if (all_zero(entry)) break;
     const auto relative = static_cast<int32_t>(load_be32(entry.data()));
     const uint32_t position = load_be32(entry.data() + 4);
     if (relative < 0 || position >= log_size) return std::nullopt;
@@ -47,9 +57,6 @@ std::optional<std::vector<OffsetPosition>> parse_offset_index(std::span<const ui
       return std::nullopt;
     entries.push_back(e);
   }
-  // Anything after the padding must be padding too.
-  const size_t used = entries.size() * kOffsetIndexEntrySize;
-  if (!all_zero(bytes.subspan(used))) return std::nullopt;
   return entries;
 }
 
@@ -57,9 +64,9 @@ std::optional<std::vector<TimestampOffset>> parse_time_index(std::span<const uin
                                                              int64_t base_offset) {
   if (bytes.size() % kTimeIndexEntrySize != 0) return std::nullopt;
   std::vector<TimestampOffset> entries;
-  for (size_t at = 0; at < bytes.size(); at += kTimeIndexEntrySize) {
+  const size_t used = used_entry_bytes(bytes, kTimeIndexEntrySize);
+  for (size_t at = 0; at < used; at += kTimeIndexEntrySize) {
     auto entry = bytes.subspan(at, kTimeIndexEntrySize);
-    if (all_zero(entry)) break;
     const auto timestamp = static_cast<int64_t>(load_be64(entry.data()));
     const auto relative = static_cast<int32_t>(load_be32(entry.data() + 8));
     if (relative < 0) return std::nullopt;
@@ -69,8 +76,6 @@ std::optional<std::vector<TimestampOffset>> parse_time_index(std::span<const uin
       return std::nullopt;
     entries.push_back(e);
   }
-  const size_t used = entries.size() * kTimeIndexEntrySize;
-  if (!all_zero(bytes.subspan(used))) return std::nullopt;
   return entries;
 }
 

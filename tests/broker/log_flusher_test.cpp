@@ -184,8 +184,9 @@ TEST_F(LogFlusherTest, TimerWritesTheRecoveryPointCheckpoint) {
   EXPECT_EQ(read(), "0\n1\nt 0 1\n");
   EXPECT_EQ(a.recovery_point(), 1) << "the indexes were synced with the checkpoint";
   EXPECT_FALSE(a.has_unsynced_indexes());
-  EXPECT_EQ(storage::read_offset_checkpoint(dir_ / storage::kLogStartOffsetCheckpointFile)->size(),
-            0u);
+  EXPECT_EQ(
+      storage::read_offset_checkpoint(dir_ / storage::kLogStartOffsetCheckpointFile).offsets.size(),
+      0u);
 }
 
 // A data sync that fails (here: the segment's descriptor turned into a pipe,

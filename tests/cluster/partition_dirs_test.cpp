@@ -112,6 +112,7 @@ TEST_F(PartitionDirsTest, DeletingATopicWhileItsDirectoriesAreMadeLeavesNone) {
   ASSERT_TRUE(delete_topic(state, created.topic->id).ok());
   EXPECT_EQ(creator.pending_count(), 0u);
   wait_done(creator, created.dirs_ticket);
+  creator.wait_idle();  // the renamed directories are removed on its threads
   for (const auto& entry : fs::directory_iterator(dir_))
     EXPECT_FALSE(entry.path().filename().string().starts_with("brief-")) << entry.path();
 }

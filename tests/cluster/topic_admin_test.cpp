@@ -52,6 +52,34 @@ TEST_F(TopicAdminTest, CreatedTopicSurvivesARestart) {
   EXPECT_EQ(again.features.at("metadata.version"), 25);
 }
 
+// One request's topics are checked one by one, each against the existing
+// topics and those before it; they are written together.
+TEST_F(TopicAdminTest, CreateTopicsChecksEachAgainstTheOnesBeforeIt) {
+  BrokerState state;
+  load(state);
+  std::vector<NewTopic> topics(5);
+  topics[0].name = "a.b";
+  topics[1].name = "a_b";  // collides with the first
+  topics[2].name = "x";
+  topics[3].name = "x";  // named twice
+  topics[4].name = "bad/name";
+  const auto results = create_topics(state, topics, false, true);
+  ASSERT_EQ(results.size(), 5u);
+  EXPECT_EQ(results[0].error, AdminError::kNone);
+  EXPECT_EQ(results[1].error, AdminError::kInvalidName);
+  EXPECT_NE(results[1].message.find("a.b"), std::string::npos) << results[1].message;
+  EXPECT_EQ(results[2].error, AdminError::kNone);
+  EXPECT_EQ(results[3].error, AdminError::kAlreadyExists);
+  EXPECT_EQ(results[3].topic, results[2].topic);
+  EXPECT_EQ(results[4].error, AdminError::kInvalidName);
+  EXPECT_EQ(state.topics.size(), 2u);
+  // The collision index follows deletions: a_b may be created once a.b is gone.
+  ASSERT_TRUE(delete_topic(state, results[0].topic->id).ok());
+  EXPECT_EQ(colliding_topic(state.topics, "a_b"), "");
+  EXPECT_EQ(create_topic(state, "a_b", 1).error, AdminError::kNone);
+  EXPECT_EQ(colliding_topic(state.topics, "a.b"), "a_b");
+}
+
 TEST_F(TopicAdminTest, RefusesCollisionsInvalidNamesAndPartitionCounts) {
   BrokerState state;
   load(state);
@@ -102,7 +130,8 @@ TEST_F(TopicAdminTest, CreateWithConfigsValidatesEverythingBeforeWriting) {
   bad.partitions = -2;
   EXPECT_EQ(create_topic(state, bad, false).error, AdminError::kInvalidPartitions);
   EXPECT_EQ(state.topics.size(), 0u);
-  EXPECT_FALSE(std::filesystem::exists(dir_ / "__cluster_metadata-0"));
+  // The metadata log exists from the start, empty: nothing was written to it.
+  EXPECT_EQ(state.metadata_log->log_end_offset(), 0);
 
   auto created = create_topic(state, t, false);
   ASSERT_EQ(created.error, AdminError::kNone) << created.message;

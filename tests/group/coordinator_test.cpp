@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -270,6 +271,74 @@ TEST_F(CoordinatorTest, ChoosesTheProtocolMostMembersPrefer) {
   ASSERT_TRUE(done.result);
   EXPECT_EQ(done.result->protocol_name, "roundrobin");
   for (const auto& m : done.result->members) EXPECT_EQ(m.metadata, kRoundRobinMeta);
+}
+
+// The group counts which protocols its members support as they join, change
+// and leave: a protocol is a candidate only while every member lists it.
+TEST_F(CoordinatorTest, ProtocolSupportFollowsMembersAsTheyChangeAndLeave) {
+  auto p1 = params("");
+  p1.require_known_member_id = false;
+  p1.protocols = {{"range", kRangeMeta}, {"roundrobin", kRoundRobinMeta}};
+  auto first = coordinator_.join({1, 1}, p1, 0);
+  ASSERT_TRUE(first.result);
+  const std::string a = first.result->member_id;
+  sync(a, 1, 0);
+  EXPECT_EQ(coordinator_.find("g")->protocol_support.at("range"), 1);
+  // b lists roundrobin only, and twice (counted once).
+  auto p2 = p1;
+  p2.protocols = {{"roundrobin", kRoundRobinMeta}, {"roundrobin", kRoundRobinMeta}};
+  EXPECT_FALSE(coordinator_.join({2, 1}, p2, 0).result);
+  EXPECT_EQ(coordinator_.find("g")->protocol_support.at("roundrobin"), 2);
+  // A third member offering only range cannot join: b does not support it.
+  auto p3 = p1;
+  p3.protocols = {{"range", kRangeMeta}};
+  EXPECT_EQ(coordinator_.join({3, 1}, p3, 0).result->error,
+            to_wire(ErrorCode::kInconsistentGroupProtocol));
+  auto a_again = p1;
+  a_again.member_id = a;
+  auto done = coordinator_.join({1, 2}, a_again, 0);
+  ASSERT_TRUE(done.result);
+  EXPECT_EQ(done.result->protocol_name, "roundrobin");
+  // a rejoins with range first and sticky: its old protocols are counted no more.
+  a_again.protocols = {{"sticky", kRangeMeta}, {"roundrobin", kRoundRobinMeta}};
+  coordinator_.join({1, 3}, a_again, 0);
+  const Group& g = *coordinator_.find("g");
+  EXPECT_FALSE(g.protocol_support.contains("range"));
+  EXPECT_EQ(g.protocol_support.at("sticky"), 1);
+  EXPECT_EQ(g.protocol_support.at("roundrobin"), 2);
+  std::vector<MemberRef> leaving{{a, std::nullopt}};
+  coordinator_.leave("g", leaving, 0);
+  EXPECT_FALSE(coordinator_.find("g")->protocol_support.contains("sticky"));
+  EXPECT_EQ(coordinator_.find("g")->protocol_support.at("roundrobin"), 1);
+}
+
+// 100,000 protocols in one JoinGroup: checking and choosing them is linear
+// (it was members x protocols x protocols). No timing here; the benchmark
+// prints the time.
+TEST_F(CoordinatorTest, AHundredThousandProtocolsAreMatchedInLinearTime) {
+  std::vector<std::string> names;
+  names.reserve(100000);
+  for (int i = 0; i < 100000; ++i) names.push_back("p" + std::to_string(i));
+  auto many = params("");
+  many.require_known_member_id = false;
+  many.protocols.clear();
+  for (const auto& n : names) many.protocols.push_back({n, kRangeMeta});
+  auto first = coordinator_.join({1, 1}, many, 0);
+  ASSERT_TRUE(first.result);
+  EXPECT_EQ(first.result->protocol_name, "p0");
+  // A second member lists them the other way round, a third as the first:
+  // each votes for its first choice, two to one.
+  sync(first.result->member_id, 1, 0);
+  auto reversed = many;
+  std::reverse(reversed.protocols.begin(), reversed.protocols.end());
+  EXPECT_FALSE(coordinator_.join({2, 1}, reversed, 0).result);
+  EXPECT_FALSE(coordinator_.join({3, 1}, many, 0).result);
+  auto again = many;
+  again.member_id = first.result->member_id;
+  auto done = coordinator_.join({1, 2}, again, 0);
+  ASSERT_TRUE(done.result);
+  EXPECT_EQ(done.result->protocol_name, "p0");
+  EXPECT_EQ(coordinator_.find("g")->protocol_support.size(), 100000u);
 }
 
 TEST_F(CoordinatorTest, StaticMemberRejoinsWithoutRebalanceAndFencesItsOldId) {

@@ -262,6 +262,59 @@ TEST_F(FaultsTest, UnknownFilesInTheLogDirectoryAreSkipped) {
   EXPECT_TRUE(fs::exists(data() / "t-0" / "junk.tmp"));
 }
 
+// Kafka's checkpoint reader fails with an IOException on a count that does
+// not match its lines; that takes Kafka's log directory, and with it the
+// metadata log, offline: the broker refuses to start, says where in one line,
+// and the directory is left exactly as it was (the clean shutdown marker too).
+TEST_F(FaultsTest, AMalformedCheckpointStopsStartUpAndChangesNothing) {
+  KafkaLogDirSpec spec;
+  spec.topics.push_back(topic_spec("t", 3));
+  write_kafka_log_dir(data(), spec);
+  const fs::path checkpoint = data() / "recovery-point-offset-checkpoint";
+  const std::vector<uint8_t> text = {'0', '\n', '3', '\n', 't', ' ', '0', ' ', '6', '\n'};
+  write_bytes(checkpoint, text);
+  write_bytes(data() / ".kafka_cleanshutdown", {'{', '}'});
+  const std::set<std::string> before = tree(data());
+  const std::vector<uint8_t> segment_before = read_bytes(segment("t", ".log"));
+
+  auto [status, output] = run_broker_once({"--override", "listeners=PLAINTEXT://127.0.0.1:0",
+                                           "--override", "log.dirs=" + data().string()},
+                                          std::chrono::seconds(20));
+  EXPECT_EQ(status.code, 2) << output;
+  const std::string expected =
+      checkpoint.string() + ": line 2: expected 3 entries as it says, found 1";
+  const size_t at = output.find(expected);
+  ASSERT_NE(at, std::string::npos) << output;
+  const size_t line_start = output.rfind('\n', at);
+  const size_t line_end = output.find('\n', at);
+  EXPECT_EQ(output
+                .substr(line_start == std::string::npos ? 0 : line_start + 1,
+                        line_end - (line_start == std::string::npos ? 0 : line_start + 1))
+                .rfind("log directory ", 0),
+            0u)
+      << "the refusal is the broker's start-up error line: " << output;
+  EXPECT_EQ(tree(data()), before);
+  EXPECT_EQ(read_bytes(checkpoint), text);
+  EXPECT_EQ(read_bytes(segment("t", ".log")), segment_before);
+}
+
+// A partition number that is not a number: Kafka's LogManager catches the
+// NumberFormatException, warns and recovers with no recovery points; so does
+// this broker, and it serves the data.
+TEST_F(FaultsTest, ABadNumberInACheckpointIsWarnedAboutAndTheLogsRecovered) {
+  KafkaLogDirSpec spec;
+  spec.topics.push_back(topic_spec("t", 3));
+  WrittenLogDir written = write_kafka_log_dir(data(), spec);
+  write_bytes(data() / "recovery-point-offset-checkpoint",
+              {'0', '\n', '1', '\n', 't', ' ', 'x', ' ', '6', '\n'});
+  start();
+  EXPECT_EQ(fetch_batches("t"), written.partitions.at(0).batches);
+  const std::string log = broker_->log();
+  EXPECT_NE(log.find("recovery-point-offset-checkpoint: line 3: the partition 'x' is not a number"),
+            std::string::npos)
+      << log;
+}
+
 // Names that would escape or alias a directory are refused (Metadata with
 // auto-create: INVALID_TOPIC_EXCEPTION; Produce: the topic does not exist)
 // before anything is written.

@@ -53,25 +53,104 @@ TEST(OffsetCheckpoint, RoundTripsThroughAFile) {
   ASSERT_TRUE(write_offset_checkpoint(path, offsets).ok());
   EXPECT_FALSE(fs::exists(path.string() + ".tmp"));
   auto read = read_offset_checkpoint(path);
-  ASSERT_TRUE(read.ok()) << read.error().message;
-  EXPECT_EQ(*read, offsets);
+  ASSERT_TRUE(read.ok()) << read.message;
+  EXPECT_EQ(read.offsets, offsets);
 }
 
 TEST(OffsetCheckpoint, AbsentFileIsEmpty) {
   test::TempDir dir;
   auto read = read_offset_checkpoint(dir.path() / "nothing");
   ASSERT_TRUE(read.ok());
-  EXPECT_TRUE(read->empty());
+  EXPECT_TRUE(read.offsets.empty());
 }
 
-TEST(OffsetCheckpoint, MalformedTextIsRefused) {
-  for (std::string_view text : {"", "1\n0\n", "0\n", "0\nx\n", "0\n2\nt 0 1\n", "0\n1\nt 0\n",
-                                "0\n1\nt x 1\n", "0\n1\nt -1 5\n", "0\n1\nt 0 1\nu 0 2\n"}) {
-    EXPECT_FALSE(parse_offset_checkpoint(text).ok()) << "'" << text << "'";
+// What Kafka's CheckpointReadBuffer.read and OffsetCheckpointFile.Formatter
+// accept: readLine() returning null after no line or after the version line
+// gives an empty list; Integer.parseInt/Long.parseLong take a sign and leading
+// zeros; String.split("\\s+") takes any run of blanks and drops trailing ones;
+// HashMap.put keeps a repeated partition's last offset; TopicPartition takes a
+// negative partition.
+TEST(OffsetCheckpoint, AcceptsWhatKafkaAccepts) {
+  const std::vector<std::pair<std::string_view, OffsetCheckpoint>> cases = {
+      {"", {}},
+      {"0", {}},
+      {"0\n", {}},
+      {"+0\r\n", {}},
+      {"00\n0", {}},
+      {"0\n0\n", {}},
+      {"0\r\n1\r\nt 3 9\r\n", {{{"t", 3}, 9}}},
+      {"0\r1\rt 3 9", {{{"t", 3}, 9}}},
+      {"0\n1\nt\t+3 \f 009   \n", {{{"t", 3}, 9}}},
+      {"0\n1\nt -1 -5\n", {{{"t", -1}, -5}}},
+      {"0\n2\nt 0 1\nt 0 2\n", {{{"t", 0}, 2}}},
+      {"0\n1\n 0 7\n", {{{"", 0}, 7}}},  // a leading blank makes an empty topic field
+      {"0\n1\nt 0 9223372036854775807\n", {{{"t", 0}, INT64_MAX}}},
+      {"0\n1\nt \u0661 \u0662\n", {{{"t", 1}, 2}}},  // Character.digit: Arabic-Indic digits
+      {"0\n1\ncaf\xC3\xA9 0 4\n", {{{"caf\xC3\xA9", 0}, 4}}},
+  };
+  for (const auto& [text, expected] : cases) {
+    auto read = parse_offset_checkpoint(text);
+    ASSERT_TRUE(read.ok()) << "'" << text << "': " << read.message;
+    EXPECT_EQ(read.offsets, expected) << "'" << text << "'";
   }
-  auto windows = parse_offset_checkpoint("0\r\n1\r\nt 3 9\r\n");
-  ASSERT_TRUE(windows.ok());
-  EXPECT_EQ((windows->at({"t", 3})), 9);
+}
+
+// Kafka's IOExceptions: "Malformed line in checkpoint file", "Unrecognised
+// version", "Expected [n] entries ... but found only [m]", and the UTF-8
+// decoder's MalformedInputException. They take the log directory offline.
+TEST(OffsetCheckpoint, RefusesWhatKafkaFailsWithAnIOException) {
+  const std::vector<std::pair<std::string_view, std::string_view>> cases = {
+      {"x\n", "line 1: expected the version number 0, found 'x'"},
+      {" 0\n", "line 1"},
+      {"1\n0\n", "line 1: version 1 is not supported"},
+      {"0\n\n", "line 2: expected the number of entries, found ''"},
+      {"0\nx\n", "line 2"},
+      {"0\n2147483648\n", "line 2"},
+      {"0\n2\nt 0 1\n", "line 2: expected 2 entries as it says, found 1"},
+      {"0\n1\nt 0 1\nu 0 2\n", "line 2: expected 1 entries as it says, found 2"},
+      {"0\n1\nt 0 1\n\n", "line 4: expected '<topic> <partition> <offset>', found ''"},
+      {"0\n1\nt 0\n", "line 3"},
+      {"0\n1\n t 0 1\n", "line 3"},  // four fields: an empty one first
+      {"0\n1\nt 0 1 x\n", "line 3"},
+      {"0\n1\nt\xFF 0 1\n", "byte 5: expected UTF-8 text"},
+  };
+  for (const auto& [text, message] : cases) {
+    auto read = parse_offset_checkpoint(text);
+    EXPECT_EQ(read.fault, CheckpointFault::malformed) << "'" << text << "'";
+    EXPECT_NE(read.message.find(message), std::string::npos) << read.message;
+    EXPECT_TRUE(read.offsets.empty());
+  }
+}
+
+// NumberFormatException from the formatter and new ArrayList(negative count):
+// not IOExceptions, so Kafka's LogManager catches them, warns and goes on.
+TEST(OffsetCheckpoint, BadNumbersAreTheFaultKafkaToleratesAtStartUp) {
+  const std::vector<std::pair<std::string_view, std::string_view>> cases = {
+      {"0\n1\nt x 1\n", "line 3: the partition 'x' is not a number"},
+      {"0\n1\nt 0 1.5\n", "line 3: the offset '1.5' is not a number"},
+      {"0\n1\nt 2147483648 1\n", "line 3"},
+      {"0\n1\nt 0 9223372036854775808\n", "line 3"},
+      {"0\n-1\n", "line 2: the number of entries is negative (-1)"},
+      // The first failing line decides, as the first exception does in Java.
+      {"0\n1\nt x 1\nmalformed\n", "line 3"},
+  };
+  for (const auto& [text, message] : cases) {
+    auto read = parse_offset_checkpoint(text);
+    EXPECT_EQ(read.fault, CheckpointFault::bad_number) << "'" << text << "'";
+    EXPECT_NE(read.message.find(message), std::string::npos) << read.message;
+  }
+  // A malformed line before the bad number decides the other way.
+  EXPECT_EQ(parse_offset_checkpoint("0\n2\nmalformed\nt x 1\n").fault, CheckpointFault::malformed);
+}
+
+TEST(OffsetCheckpoint, AFileThatCannotBeReadNamesItself) {
+  test::TempDir dir;
+  const fs::path path = dir.path() / kLogStartOffsetCheckpointFile;
+  std::ofstream(path, std::ios::binary) << "0\n1\nt 0\n";
+  auto read = read_offset_checkpoint(path);
+  EXPECT_EQ(read.fault, CheckpointFault::malformed);
+  EXPECT_EQ(read.message,
+            path.string() + ": line 3: expected '<topic> <partition> <offset>', found 't 0'");
 }
 
 // ---- sync worker ----

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "../support/kafka_log_dir_writer.hpp"
+#include "kb/storage/partition_log.hpp"
 #include "kb/storage/record_batch.hpp"
 #include "storage_test_util.hpp"
 
@@ -213,6 +214,172 @@ TEST(MetadataLog, SnapshotFileNames) {
   EXPECT_FALSE(parse_snapshot_file_name("00000000000000000042-0000000003.checkpoint.part"));
   EXPECT_FALSE(parse_snapshot_file_name("0000000000000000004x-0000000003.checkpoint"));
   EXPECT_FALSE(parse_snapshot_file_name("bootstrap.checkpoint"));
+}
+
+// A snapshot as Kafka writes one: a SnapshotHeader control batch, the state
+// (TopicRecords here), a SnapshotFooter control batch.
+ByteVec kafka_snapshot(const std::vector<TopicRecord>& topics, bool with_header = true) {
+  ByteVec out;
+  int64_t offset = 0;
+  if (with_header) {
+    RecordBatchBuilder header;
+    header.set_control(true);
+    ByteVec key = control_record_key(ControlRecordType::snapshot_header);
+    ByteVec value = encode_control_value(SnapshotHeaderRecord{0, 123});
+    header.add_record(Bytes(key), Bytes(value), 1);
+    out = header.build();
+    offset = 1;
+  }
+  std::vector<ByteVec> values;
+  for (const TopicRecord& t : topics) values.push_back(encode_metadata_record(t));
+  if (!values.empty()) {
+    RecordBatchBuilder state;
+    state.set_base_offset(offset);
+    for (const ByteVec& v : values) state.add_record(std::nullopt, Bytes(v), 1);
+    ByteVec state_bytes = state.build();
+    out.insert(out.end(), state_bytes.begin(), state_bytes.end());
+  }
+  RecordBatchBuilder footer;
+  footer.set_control(true);
+  footer.set_base_offset(offset + static_cast<int64_t>(topics.size()));
+  ByteVec fkey = control_record_key(ControlRecordType::snapshot_footer);
+  ByteVec fvalue = encode_control_value(SnapshotFooterRecord{0});
+  footer.add_record(Bytes(fkey), Bytes(fvalue), 1);
+  ByteVec footer_bytes = footer.build();
+  out.insert(out.end(), footer_bytes.begin(), footer_bytes.end());
+  return out;
+}
+
+// One metadata log segment of TopicRecords at base_offset.
+void write_topic_segment(const fs::path& dir, int64_t base_offset,
+                         const std::vector<TopicRecord>& topics) {
+  std::vector<ByteVec> values;
+  for (const TopicRecord& t : topics) values.push_back(encode_metadata_record(t));
+  RecordBatchBuilder batch;
+  batch.set_base_offset(base_offset);
+  for (const ByteVec& v : values) batch.add_record(std::nullopt, Bytes(v), 1);
+  test::write_whole_file(dir / segment_file_name(base_offset, ".log"), batch.build());
+}
+
+// Kafka's Snapshots.parse: Long.parseLong(name.substring(0, 20)) and
+// Integer.parseInt(name.substring(21, 31)) after the suffix check.
+TEST(MetadataLog, SnapshotFileNamesAsKafkaParsesThem) {
+  EXPECT_EQ(parse_snapshot_file_name("+0000000000000000042-0000000003.checkpoint"),
+            (SnapshotId{42, 3}));
+  EXPECT_EQ(parse_snapshot_file_name("00000000000000000042_0000000003.checkpoint"),
+            (SnapshotId{42, 3}));  // the separator is not looked at
+  EXPECT_EQ(parse_snapshot_file_name("00000000000000000042-0000000003-copy.checkpoint"),
+            (SnapshotId{42, 3}));  // nor what follows the epoch
+  EXPECT_FALSE(parse_snapshot_file_name("0000000000000000042-00000000003.checkpoint"));
+  EXPECT_FALSE(parse_snapshot_file_name("x.checkpoint"));
+  EXPECT_TRUE(is_snapshot_file_name("x.checkpoint"));
+  EXPECT_TRUE(is_snapshot_file_name("00000000000000000042-0000000003.checkpoint.part"));
+  EXPECT_TRUE(is_snapshot_file_name("00000000000000000042-0000000003.checkpoint.deleted"));
+  EXPECT_FALSE(is_snapshot_file_name("leader-epoch-checkpoint"));
+}
+
+TEST(MetadataLog, ASnapshotNameKafkaCannotParseRefusesTheReplay) {
+  for (std::string_view name : {"x.checkpoint", "0000000000000000004x-0000000003.checkpoint",
+                                "00000000000000000042-000000003x.checkpoint.part"}) {
+    test::TempDir dir;
+    write_topic_segment(dir.path(), 0, {{"a", Uuid{{1}}}});
+    test::write_whole_file(dir.path() / name, kafka_snapshot({}));
+    MiniImage image;
+    auto summary = replay(dir.path(), image);
+    ASSERT_FALSE(summary.ok()) << name;
+    EXPECT_NE(summary.error().message.find(std::string(name)), std::string::npos);
+    EXPECT_TRUE(image.topics.empty());
+  }
+}
+
+// The brief's case: Kafka deleted the log's old segments after a snapshot;
+// the state is the snapshot plus the records from its end offset on.
+TEST(MetadataLog, ALogThatStartsAfterASnapshotIsReadFromTheSnapshot) {
+  test::TempDir dir;
+  test::write_whole_file(dir.path() / snapshot_file_name({10, 1}),
+                         kafka_snapshot({{"a", Uuid{{1}}}, {"b", Uuid{{2}}}}));
+  // An older snapshot below the log start: Kafka drops it; not even read.
+  test::write_whole_file(dir.path() / snapshot_file_name({3, 1}), test::from_hex("00"));
+  // A partial one is never read.
+  test::write_whole_file(dir.path() / "00000000000000000020-0000000001.checkpoint.part",
+                         test::from_hex("00"));
+  write_topic_segment(dir.path(), 8, {{"x", Uuid{{8}}}, {"y", Uuid{{9}}}, {"c", Uuid{{3}}}});
+  MiniImage image;
+  auto summary = replay(dir.path(), image);
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_FALSE(summary->stopped_early()) << summary->stop_message;
+  EXPECT_EQ(summary->snapshot, (SnapshotId{10, 1}));
+  EXPECT_EQ(image.topics.size(), 3u);  // a and b from the snapshot, c at offset 10
+  EXPECT_EQ(image.topics.count("c"), 1u);
+  EXPECT_EQ(image.topics.count("x"), 0u);  // offsets 8 and 9: covered by the snapshot
+  EXPECT_EQ(summary->next_offset, 11);
+  EXPECT_EQ(summary->control_batches, 2u);  // header and footer
+}
+
+// KafkaMetadataLog.recoverSnapshots: "Inconsistent snapshot state: there must
+// be a snapshot at an offset larger then the current log start offset".
+TEST(MetadataLog, ALogStartingAfterZeroWithoutASnapshotIsRefused) {
+  test::TempDir dir;
+  write_topic_segment(dir.path(), 5, {{"a", Uuid{{1}}}});
+  MiniImage image;
+  auto summary = replay(dir.path(), image);
+  ASSERT_FALSE(summary.ok());
+  EXPECT_NE(summary.error().message.find("starts at offset 5"), std::string::npos)
+      << summary.error().message;
+  // A snapshot that ends before the log starts does not cover it either.
+  test::write_whole_file(dir.path() / snapshot_file_name({4, 1}), kafka_snapshot({}));
+  EXPECT_FALSE(replay(dir.path(), image).ok());
+  test::write_whole_file(dir.path() / snapshot_file_name({5, 1}), kafka_snapshot({}));
+  EXPECT_TRUE(replay(dir.path(), image).ok());
+  EXPECT_EQ(image.topics.count("a"), 1u);
+}
+
+// Kafka's RecordsSnapshotReader wants a SnapshotHeader first, and its
+// metadata loader stops a controller on a snapshot it cannot read: the newest
+// snapshot is the state, so anything short of all of it is refused.
+TEST(MetadataLog, ANewestSnapshotThatCannotBeReadWholeIsRefused) {
+  const ByteVec good = kafka_snapshot({{"a", Uuid{{1}}}});
+  ByteVec bad_crc = good;
+  bad_crc[bad_crc.size() - 1] ^= 1;
+  ByteVec torn(good.begin(), good.end() - 3);
+  const std::vector<std::pair<ByteVec, std::string_view>> cases = {
+      {ByteVec{}, "no batch, where a SnapshotHeader"},
+      {kafka_snapshot({{"a", Uuid{{1}}}}, false), "not a control batch starting with"},
+      {bad_crc, "CRC"},
+      {torn, "at byte"},
+  };
+  for (const auto& [bytes, why] : cases) {
+    test::TempDir dir;
+    test::write_whole_file(dir.path() / snapshot_file_name({1, 1}), bytes);
+    // An older, good snapshot does not stand in for it (Kafka reads the newest).
+    test::write_whole_file(dir.path() / snapshot_file_name({0, 1}), good);
+    MiniImage image;
+    auto summary = replay(dir.path(), image);
+    ASSERT_FALSE(summary.ok()) << why;
+    EXPECT_NE(summary.error().message.find(std::string(why)), std::string::npos)
+        << summary.error().message;
+    EXPECT_NE(summary.error().message.find(snapshot_file_name({1, 1})), std::string::npos);
+  }
+}
+
+TEST(MetadataLog, ALogEndingBeforeTheSnapshotContinuesAtItsEnd) {
+  test::TempDir dir;
+  write_topic_segment(dir.path(), 0, {{"a", Uuid{{1}}}});
+  test::write_whole_file(dir.path() / snapshot_file_name({7, 1}),
+                         kafka_snapshot({{"b", Uuid{{2}}}}));
+  ASSERT_TRUE(start_metadata_log_at(dir.path(), 7).ok());
+  EXPECT_TRUE(fs::exists(dir.path() / segment_file_name(7, ".log")));
+  EXPECT_EQ(fs::file_size(dir.path() / segment_file_name(7, ".log")), 0u);
+  EXPECT_TRUE(fs::exists(dir.path() / segment_file_name(0, ".log")));  // left as it was
+  write_topic_segment(dir.path(), 7, {{"c", Uuid{{3}}}});
+  MiniImage image;
+  auto summary = replay(dir.path(), image);
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_EQ(image.topics.size(), 2u);  // b and c; a is covered by the snapshot
+  EXPECT_EQ(image.topics.count("a"), 0u);
+  // An existing segment there is kept as it is.
+  ASSERT_TRUE(start_metadata_log_at(dir.path(), 7).ok());
+  EXPECT_GT(fs::file_size(dir.path() / segment_file_name(7, ".log")), 0u);
 }
 
 TEST(MetadataLog, MissingDirectoryIsAnError) {

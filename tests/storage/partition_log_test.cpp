@@ -499,6 +499,27 @@ TEST(SegmentIndex, ParsesAndLooksUp) {
   EXPECT_FALSE(
       parse_time_index(test::from_hex("0000018bc8a6e010 00000003 0000018bc8a6e000 00000007"), 0));
 
+  // Kafka's TimeIndex.maybeAppend writes {0, base offset} for records stamped
+  // 0 (0 > the empty index's -1): twelve zero bytes, an entry when a real one
+  // follows; only the zeros after the last real entry are preallocated space.
+  auto zero_first =
+      parse_time_index(test::from_hex("0000000000000000 00000000 0000018bc8a6e000 00000003 "
+                                      "0000000000000000 00000000 0000000000000000 00000000"),
+                       50);
+  ASSERT_TRUE(zero_first);
+  EXPECT_EQ(*zero_first, (std::vector<TimestampOffset>{{0, 50}, {0x18bc8a6e000, 53}}));
+  // Never written by Kafka (position 0 is never indexed), but read as an entry
+  // by it: the base offset at byte 0 is true of every segment.
+  auto offset_zero_first = parse_offset_index(
+      test::from_hex("00000000 00000000 00000005 00001000 00000000 00000000"), 100, 100000);
+  ASSERT_TRUE(offset_zero_first);
+  EXPECT_EQ(offset_zero_first->size(), 2u);
+  // Zeros between real entries are not padding: the index is rebuilt.
+  EXPECT_FALSE(parse_offset_index(
+      test::from_hex("00000005 00001000 00000000 00000000 00000009 00002000"), 100, 100000));
+  // A partial entry at the end (Kafka 4 ignores it): rebuilt here.
+  EXPECT_FALSE(parse_offset_index(test::from_hex("00000005 00001000 00"), 100, 100000));
+
   uint8_t entry[kOffsetIndexEntrySize];
   encode_offset_index_entry({105, 0x1000}, 100, entry);
   EXPECT_EQ(ByteVec(std::begin(entry), std::end(entry)), test::from_hex("00000005 00001000"));

@@ -290,6 +290,37 @@ TEST(ProducerSnapshot, CorruptSnapshotsAreRefused) {
   EXPECT_FALSE(decode_producer_snapshot(std::vector<uint8_t>{0, 1, 0}, out).ok());
 }
 
+// The CRC of a hand-made snapshot, as Kafka computes it: over everything
+// after the version and the CRC itself.
+void seal_snapshot(std::vector<uint8_t>& bytes) {
+  const uint32_t crc = crc32c(std::span<const uint8_t>(bytes).subspan(6));
+  for (size_t i = 0; i < 4; ++i) bytes[2 + i] = static_cast<uint8_t>(crc >> (24 - 8 * i));
+}
+
+// Kafka's readSnapshot reads the generated ProducerSnapshot message: `count`
+// entries, and whatever follows them is not looked at (the CRC covers it); a
+// negative count ("non-nullable field ... was serialized as null") or one
+// larger than the bytes left fails schema validation.
+TEST(ProducerSnapshot, ReadsCountEntriesAsKafkaDoesAndIgnoresTrailingBytes) {
+  ProducerStateTable table;
+  table.update(batch(7, 0, 0, 1, 0, 1));
+  std::vector<uint8_t> bytes = encode_producer_snapshot(table);
+  bytes.insert(bytes.end(), {0xde, 0xad, 0xbe, 0xef});
+  seal_snapshot(bytes);
+  ProducerStateTable out;
+  ASSERT_TRUE(decode_producer_snapshot(bytes, out).ok());
+  ASSERT_NE(out.find(7), nullptr);
+
+  std::vector<uint8_t> more = encode_producer_snapshot(table);
+  more[9] = 2;  // two entries announced, one there
+  seal_snapshot(more);
+  ProducerStateTable none;
+  EXPECT_FALSE(decode_producer_snapshot(more, none).ok());
+  more[6] = 0xff;  // a negative count
+  seal_snapshot(more);
+  EXPECT_FALSE(decode_producer_snapshot(more, none).ok());
+}
+
 TEST(ProducerSnapshot, LoadStartsFromTheNewestSnapshotInsideTheLog) {
   test::TempDir dir;
   PartitionLogOptions options;

@@ -60,6 +60,19 @@ class BrokerProcess {
     start();
   }
 
+  // Runs `kafka-broker <server.properties> <args...>` (such as `--override
+  // key=value`) with exactly `config_text` in the file; `log_dir` is the
+  // directory that text names.
+  struct ExactConfig {};
+  BrokerProcess(ExactConfig, const std::string& config_text, std::vector<std::string> args,
+                std::filesystem::path log_dir)
+      : dir_(make_temp_dir("kb-broker-")), log_dir_(std::move(log_dir)), args_(std::move(args)) {
+    std::ofstream cfg(dir_ / "server.properties", std::ios::binary);
+    cfg << config_text;
+    cfg.close();
+    start();
+  }
+
   ~BrokerProcess() {
     stop();
     std::error_code ec;
@@ -157,7 +170,10 @@ class BrokerProcess {
         dup2(fd, 1);
         dup2(fd, 2);
       }
-      execl(KB_BROKER_BINARY, KB_BROKER_BINARY, config_path.c_str(), static_cast<char*>(nullptr));
+      std::vector<char*> argv{const_cast<char*>(KB_BROKER_BINARY), config_path.data()};
+      for (auto& arg : args_) argv.push_back(arg.data());
+      argv.push_back(nullptr);
+      execv(KB_BROKER_BINARY, argv.data());
       _exit(127);
     }
     // The broker logs "Listening on PLAINTEXT://host:port" once it accepts.
@@ -184,6 +200,7 @@ class BrokerProcess {
 
   std::filesystem::path dir_;
   std::filesystem::path log_dir_;
+  std::vector<std::string> args_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   ExitStatus exited_;

@@ -15,6 +15,12 @@
 //       records
 //   <log.dir>/{recovery-point,log-start,replication}-offset-checkpoint
 //
+// Options reproduce what the CodeCrafters "Build your own Kafka" tester writes
+// instead (its Go code under protocol/kafka_files_generator): ids padded to 24
+// characters, a metadata log starting at offset 1 with only the
+// FeatureLevelRecord and one batch per topic, no index or checkpoint files,
+// `.kafka_cleanshutdown`, and its own record batches (see KafkaTopicSpec).
+//
 // Header-only: include it by relative path ("../support/kafka_log_dir_writer.hpp").
 // Needs kb_storage.
 
@@ -40,6 +46,20 @@
 
 namespace kb::testing {
 
+// How a UUID is written in a text file: Kafka's 22 characters (URL-safe base64,
+// unpadded), or standard base64 with its "==" padding, as the CodeCrafters
+// tester writes it. Only ids whose text has no '-' or '_' can be padded (the
+// tester picks such ids), since only then the two alphabets agree.
+enum class UuidText { plain, padded };
+
+inline std::string uuid_text(const kb::wire::Uuid& id, UuidText form) {
+  std::string text = id.to_base64();
+  if (form == UuidText::plain) return text;
+  if (text.find_first_of("-_") != std::string::npos)
+    throw std::logic_error("id " + text + " has no standard base64 form Kafka reads");
+  return text + "==";
+}
+
 struct KafkaTopicSpec {
   std::string name;
   int32_t partitions = 1;
@@ -47,6 +67,12 @@ struct KafkaTopicSpec {
   int32_t records_per_batch = 1;
   kb::wire::Uuid topic_id{};                                 // zero: a random one
   std::vector<std::pair<std::string, std::string>> configs;  // topic config overrides
+  UuidText topic_id_text = UuidText::plain;                  // in partition.metadata
+  // The CodeCrafters tester's batches: records without key or headers, all
+  // stamped alike, producer id 0, epoch 0, base sequence 0 in every batch, and
+  // the header count written as -1 (a count Kafka's log layer never reads:
+  // recovery and Fetch look at batches, not records).
+  bool codecrafters_batches = false;
 };
 
 struct KafkaLogDirSpec {
@@ -68,6 +94,12 @@ struct KafkaLogDirSpec {
   // .index/.timeindex to this many bytes.
   uint64_t preallocated_index_bytes = 0;
   size_t max_value_bytes = 100;
+  UuidText directory_id_text = UuidText::plain;  // in meta.properties
+  int64_t metadata_first_offset = 0;             // the tester's metadata log starts at 1
+  bool index_files = true;       // .index/.timeindex next to each .log (the tester writes none)
+  bool checkpoint_files = true;  // offset checkpoints and leader-epoch-checkpoint files
+  bool metadata_partition_metadata = false;          // __cluster_metadata-0/partition.metadata
+  std::optional<std::string> clean_shutdown_marker;  // .kafka_cleanshutdown's text
 };
 
 struct WrittenRecord {
@@ -160,6 +192,31 @@ inline SegmentFiles segment_files(const std::vector<std::vector<uint8_t>>& batch
   return files;
 }
 
+// The CodeCrafters tester writes each record's header count as -1 where Kafka
+// writes 0: both are one varint byte (zigzag 0x01 vs 0x00), the last of a record
+// without headers. Rewrites them and the batch CRC.
+inline void null_header_counts(std::vector<uint8_t>& batch) {
+  size_t pos = kb::storage::batch_layout::kRecords;
+  while (pos < batch.size()) {
+    uint64_t zigzag = 0;
+    int shift = 0;
+    while (true) {
+      if (pos >= batch.size() || shift > 63) throw std::logic_error("bad record length");
+      const uint8_t b = batch[pos++];
+      zigzag |= uint64_t{static_cast<uint8_t>(b & 0x7f)} << shift;
+      if ((b & 0x80) == 0) break;
+      shift += 7;
+    }
+    const auto length = static_cast<int64_t>(zigzag >> 1) ^ -static_cast<int64_t>(zigzag & 1);
+    const size_t end = pos + static_cast<size_t>(length);
+    if (length <= 0 || end > batch.size() || batch[end - 1] != 0)
+      throw std::logic_error("record with headers or a bad length");
+    batch[end - 1] = 0x01;
+    pos = end;
+  }
+  if (!kb::storage::update_batch_crc(batch)) throw std::logic_error("cannot update the crc");
+}
+
 inline std::string offset_checkpoint(
     const std::vector<std::tuple<std::string, int32_t, int64_t>>& entries) {
   std::string text = "0\n" + std::to_string(entries.size()) + "\n";
@@ -201,16 +258,16 @@ inline WrittenLogDir write_kafka_log_dir(const std::filesystem::path& log_dir,
   out.directory_id = spec.directory_id.is_zero() ? random_id() : spec.directory_id;
   fs::create_directories(log_dir);
 
-  MetaProperties props;
-  props.version = 1;
-  props.cluster_id = out.cluster_id;
-  props.node_id = spec.node_id;
-  props.directory_id = out.directory_id;
-  detail_writer::write_text(log_dir / kMetaPropertiesFile, format_meta_properties(props));
+  // As Kafka 4 writes it (keys sorted after a date comment), and the tester too.
+  detail_writer::write_text(
+      log_dir / kMetaPropertiesFile,
+      "#\n#Wed Sep 11 09:12:23 UTC 2024\ncluster.id=" + out.cluster_id +
+          "\ndirectory.id=" + uuid_text(out.directory_id, spec.directory_id_text) +
+          "\nnode.id=" + std::to_string(spec.node_id) + "\nversion=1\n");
 
   // ---- the metadata log ----
   int64_t timestamp = spec.first_timestamp_ms;
-  int64_t next_offset = 0;
+  int64_t next_offset = spec.metadata_first_offset;
   auto add_metadata_batch = [&](RecordBatchBuilder& builder) {
     builder.set_base_offset(next_offset).set_partition_leader_epoch(spec.controller_epoch);
     out.metadata_batches.push_back(builder.build());
@@ -288,16 +345,20 @@ inline WrittenLogDir write_kafka_log_dir(const std::filesystem::path& log_dir,
         for (int32_t r = 0; r < topic.records_per_batch; ++r) {
           WrittenRecord rec;
           rec.offset = offset + r;
-          rec.timestamp = record_time++;
-          if (rng() % 4 != 0) rec.key = "key-" + std::to_string(rng() % 1000);
+          rec.timestamp = topic.codecrafters_batches ? record_time : record_time++;
+          if (!topic.codecrafters_batches && rng() % 4 != 0)
+            rec.key = "key-" + std::to_string(rng() % 1000);
           size_t length = 1 + rng() % std::max<size_t>(spec.max_value_bytes, 1);
           for (size_t i = 0; i < length; ++i)
             rec.value.push_back(static_cast<char>('a' + rng() % 26));
-          if (rng() % 5 == 0) rec.headers.emplace_back("trace", std::to_string(rng() % 100000));
+          if (!topic.codecrafters_batches && rng() % 5 == 0)
+            rec.headers.emplace_back("trace", std::to_string(rng() % 100000));
           records.push_back(std::move(rec));
         }
         RecordBatchBuilder builder;
         builder.set_base_offset(offset).set_partition_leader_epoch(0);
+        if (topic.codecrafters_batches)
+          builder.set_producer_id(0).set_producer_epoch(0).set_base_sequence(0);
         for (const WrittenRecord& rec : records) {
           std::vector<RecordHeaderView> headers;
           for (const auto& [k, v] : rec.headers) headers.push_back({k, bytes_of(v)});
@@ -305,6 +366,7 @@ inline WrittenLogDir write_kafka_log_dir(const std::filesystem::path& log_dir,
                              bytes_of(rec.value), rec.timestamp, headers);
         }
         written.batches.push_back(builder.build());
+        if (topic.codecrafters_batches) detail_writer::null_header_counts(written.batches.back());
         offset += topic.records_per_batch;
         for (auto& rec : records) written.records.push_back(std::move(rec));
       }
@@ -312,12 +374,18 @@ inline WrittenLogDir write_kafka_log_dir(const std::filesystem::path& log_dir,
       auto files = detail_writer::segment_files(written.batches, 0, spec.index_interval_bytes,
                                                 spec.preallocated_index_bytes);
       detail_writer::write_file(written.dir / segment_file_name(0, ".log"), files.log);
-      detail_writer::write_file(written.dir / segment_file_name(0, ".index"), files.index);
-      detail_writer::write_file(written.dir / segment_file_name(0, ".timeindex"), files.time_index);
-      detail_writer::write_text(written.dir / kPartitionMetadataFile,
-                                format_partition_metadata({0, topic_id}));
-      detail_writer::write_text(written.dir / "leader-epoch-checkpoint",
-                                offset > 0 ? "0\n1\n0 0\n" : "0\n0\n");
+      if (spec.index_files) {
+        detail_writer::write_file(written.dir / segment_file_name(0, ".index"), files.index);
+        detail_writer::write_file(written.dir / segment_file_name(0, ".timeindex"),
+                                  files.time_index);
+      }
+      // Kafka's text, without a trailing newline.
+      detail_writer::write_text(
+          written.dir / kPartitionMetadataFile,
+          "version: 0\ntopic_id: " + uuid_text(topic_id, topic.topic_id_text));
+      if (spec.checkpoint_files)
+        detail_writer::write_text(written.dir / "leader-epoch-checkpoint",
+                                  offset > 0 ? "0\n1\n0 0\n" : "0\n0\n");
       checkpoint_entries.emplace_back(topic.name, p, offset);
       out.partitions.push_back(std::move(written));
     }
@@ -329,11 +397,20 @@ inline WrittenLogDir write_kafka_log_dir(const std::filesystem::path& log_dir,
   auto metadata_files = detail_writer::segment_files(
       out.metadata_batches, 0, spec.index_interval_bytes, spec.preallocated_index_bytes);
   detail_writer::write_file(metadata_dir / segment_file_name(0, ".log"), metadata_files.log);
-  detail_writer::write_file(metadata_dir / segment_file_name(0, ".index"), metadata_files.index);
-  detail_writer::write_file(metadata_dir / segment_file_name(0, ".timeindex"),
-                            metadata_files.time_index);
+  if (spec.index_files) {
+    detail_writer::write_file(metadata_dir / segment_file_name(0, ".index"), metadata_files.index);
+    detail_writer::write_file(metadata_dir / segment_file_name(0, ".timeindex"),
+                              metadata_files.time_index);
+  }
+  if (spec.metadata_partition_metadata)  // the metadata topic's id is 1
+    detail_writer::write_text(metadata_dir / kPartitionMetadataFile,
+                              "version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAQ");
+  if (spec.clean_shutdown_marker)
+    detail_writer::write_text(log_dir / ".kafka_cleanshutdown", *spec.clean_shutdown_marker);
+  if (!spec.checkpoint_files) return out;
   detail_writer::write_text(metadata_dir / "leader-epoch-checkpoint",
-                            "0\n1\n" + std::to_string(spec.controller_epoch) + " 0\n");
+                            "0\n1\n" + std::to_string(spec.controller_epoch) + " " +
+                                std::to_string(spec.metadata_first_offset) + "\n");
 
   detail_writer::write_text(log_dir / "recovery-point-offset-checkpoint",
                             detail_writer::offset_checkpoint(checkpoint_entries));

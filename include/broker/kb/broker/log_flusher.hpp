@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -26,6 +27,9 @@ namespace kb::broker {
 // A flush syncs a partition's .log files only; its index files are synced
 // every log.flush.offset.checkpoint.interval.ms, when the recovery points move
 // and the recovery-point-offset-checkpoint is written (write_checkpoint).
+//
+// The metadata log (__cluster_metadata-0) is flushed the same way: a topic
+// change is answered once its records are synced.
 //
 // Also Kafka's timed work: log.flush.interval.ms (logs with unsynced data
 // older than that are flushed).
@@ -84,9 +88,15 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
     uint32_t slot = 0;
     uint64_t generation = 0;
     int64_t end_offset = 0;
+    // The metadata log's flush syncs its indexes too (as its own flush()
+    // does: it has no checkpoint): they are good up to here once synced.
+    std::optional<storage::PartitionLog::IndexSyncSnapshot> indexes;
   };
 
   uint32_t slot_for(std::string_view topic, int32_t partition);
+  // The open log a slot syncs (the metadata log for __cluster_metadata-0),
+  // or nullptr when it is gone.
+  storage::PartitionLog* log_of(const PartitionFlush& flush) const;
   void submit_pending();
   void apply_completions();
   void flush_old_logs();

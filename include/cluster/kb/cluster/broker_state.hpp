@@ -4,6 +4,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -54,6 +55,9 @@ struct LogConfig {
   uint64_t segment_preallocate_bytes = uint64_t{8} * 1024 * 1024;
 };
 
+// The KRaft metadata topic; its one partition is BrokerState::metadata_log.
+inline constexpr std::string_view kMetadataTopicName = "__cluster_metadata";
+
 // A flush asked for by a handler: done once partition `slot`'s flushes have
 // reached `generation`.
 struct FlushTicket {
@@ -91,6 +95,10 @@ struct BrokerState {
   // __cluster_metadata-0, where topic changes are appended; null until the
   // first change when the directory has no metadata log yet.
   std::unique_ptr<storage::PartitionLog> metadata_log;
+  // The flusher's ticket for the newest metadata change (append_metadata):
+  // until it is done the change is applied but not yet on disk, and answers
+  // that depend on the metadata wait for it (handlers' wait_for_metadata).
+  std::optional<FlushTicket> metadata_sync;
   // Finalized feature levels (metadata.version, ...).
   std::map<std::string, int16_t, std::less<>> features;
   // server.properties as written (key -> value), for DescribeConfigs.

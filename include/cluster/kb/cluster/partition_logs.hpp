@@ -79,6 +79,12 @@ class PartitionLogs {
   // again on first use.
   uint64_t create_dirs(std::string_view topic, const wire::Uuid& topic_id,
                        const std::vector<int32_t>& partitions);
+  // The same for partitions of any topics, in one batch (one ticket, one
+  // sync of the log directory); see NewPartition::replace_existing.
+  uint64_t create_dirs(std::vector<storage::NewPartition> partitions);
+  // Removes directories (renamed aside already) on the creator's threads,
+  // or here and now without one.
+  void remove_dirs(std::vector<std::filesystem::path> dirs);
 
   // Forgets an open log (the topic was deleted); a creation still pending for
   // it is taken back first, so that the caller may move its directory.

@@ -14,11 +14,37 @@
 
 namespace kb::cluster {
 
-// Appends records as one batch to __cluster_metadata-0 (synced), creating the
-// log (with a metadata.version record first) when the directory has none, then
-// applies them to the state.
+// Kafka's bounds on metadata writes: the records one controller operation may
+// write (QuorumController's MAX_RECORDS_PER_USER_OP; CreateTopics past it is
+// refused with POLICY_VIOLATION) and the bytes of one metadata batch
+// (KafkaRaftClient's MAX_BATCH_SIZE_BYTES).
+inline constexpr size_t kMaxRecordsPerOperation = 10000;
+inline constexpr size_t kMaxMetadataBatchBytes = size_t{8} * 1024 * 1024;
+
+// What append_metadata did: the first `groups_applied` groups were written and
+// applied (all of them unless `status` failed).
+struct MetadataAppend {
+  size_t groups_applied = 0;
+  storage::Status status;
+  bool ok() const { return status.ok(); }
+};
+
+// Appends groups of records to __cluster_metadata-0 in as few batches as
+// Kafka's bounds allow (up to kMaxRecordsPerOperation records and
+// kMaxMetadataBatchBytes a batch; a group is never split, so a crash leaves
+// each group whole or absent), creating the log (with a metadata.version
+// record first) when the directory has none, and applies each batch's records
+// to the state once it is written. The sync: with state.flusher, on its helper
+// threads, and state.metadata_sync is the ticket that answers depending on the
+// change wait for (wait_for_metadata in the handlers); without, here and now.
+MetadataAppend append_metadata_groups(
+    BrokerState& state, const std::vector<std::vector<storage::MetadataRecord>>& groups);
+// One group.
 storage::Status append_metadata(BrokerState& state,
                                 const std::vector<storage::MetadataRecord>& records);
+
+// Kafka's fixed id of the __cluster_metadata topic.
+wire::Uuid metadata_topic_id();
 
 // Why a topic name is refused, empty when it is valid. Kafka's rules: 1 to 249
 // characters of [a-zA-Z0-9._-], not "." or "..". The name never reaches the
@@ -27,6 +53,7 @@ std::string topic_name_problem(std::string_view name);
 
 // A name that collides with an existing topic once '.' and '_' are treated as
 // equal (Kafka refuses such pairs: their metric names would clash), or empty.
+// A lookup in the topic table's index, not a scan.
 std::string colliding_topic(const TopicTable& topics, std::string_view name);
 
 // What a topic change can fail with; the handlers map these to Kafka's codes.
@@ -41,6 +68,7 @@ enum class AdminError {
   kInvalidRequest,            // INVALID_REQUEST
   kUnknownTopic,              // UNKNOWN_TOPIC_OR_PARTITION
   kStorage,                   // KAFKA_STORAGE_ERROR
+  kPolicyViolation,           // POLICY_VIOLATION
 };
 using CreateTopicError = AdminError;
 
@@ -82,12 +110,22 @@ struct NewTopic {
   std::map<std::string, std::string, std::less<>> configs;
 };
 
-// Creates a topic the way a KRaft controller does: a TopicRecord, one
-// PartitionRecord per partition and a ConfigRecord per config appended to
-// __cluster_metadata (one batch, so a crash leaves all or nothing), applied to
-// the topic table, then the partition directories are created. Everything is
-// checked before anything is written; validate_only stops there. This broker
-// leads every partition; replicas and ISR are this node.
+// Creates topics the way a KRaft controller does: per topic a TopicRecord, a
+// ConfigRecord per config and a PartitionRecord per partition, all topics'
+// records appended to __cluster_metadata together (append_metadata_groups:
+// one batch for up to kMaxRecordsPerOperation records, one sync), applied to
+// the topic table, then the partition directories are created (one
+// PartitionCreator batch for all). Each topic is checked before anything is
+// written, against the existing topics and the ones before it in `topics` (a
+// later name collides with an earlier one); a refusal does not stop the others.
+// validate_only stops after the checks. With `bounded` (CreateTopics), more
+// than kMaxRecordsPerOperation records refuse every topic that passed its checks
+// with kPolicyViolation, as Kafka's controller does; without (auto-creation),
+// they are written in several batches. This broker leads every partition;
+// replicas and ISR are this node. Results are in the order of `topics`.
+std::vector<CreateTopicResult> create_topics(BrokerState& state,
+                                             const std::vector<NewTopic>& topics,
+                                             bool validate_only, bool bounded);
 CreateTopicResult create_topic(BrokerState& state, const NewTopic& topic, bool validate_only);
 // Auto-creation: default replication, no configs.
 CreateTopicResult create_topic(BrokerState& state, std::string_view name, int32_t partitions);
@@ -99,6 +137,10 @@ CreateTopicResult create_topic(BrokerState& state, std::string_view name, int32_
 // at the next start-up (remove_deleted_partition_dirs). The id is a copy: the
 // caller may name it from the topic table entry this removes.
 AdminResult delete_topic(BrokerState& state, wire::Uuid topic_id);
+// Several topics, their RemoveTopicRecords in one append (one sync); results
+// in the order of `topic_ids`.
+std::vector<AdminResult> delete_topics(BrokerState& state,
+                                       const std::vector<wire::Uuid>& topic_ids);
 
 // Grows a topic to `count` partitions: a PartitionRecord per new partition.
 // assignments (when given) name the replicas of each new partition.

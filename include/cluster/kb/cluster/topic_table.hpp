@@ -62,12 +62,24 @@ class TopicTable {
 
   const TopicInfo* find(std::string_view name) const;
   const TopicInfo* find(const Uuid& id) const;
+  // A topic whose name differs from `name` but equals it once '.' and '_'
+  // are taken as the same character (Kafka refuses such pairs), or nullptr.
+  // A lookup, not a scan: creating many topics stays linear.
+  const TopicInfo* find_colliding(std::string_view name) const;
   size_t size() const { return by_name_.size(); }
   const std::map<std::string, TopicInfo, std::less<>>& topics() const { return by_name_; }
 
  private:
   std::map<std::string, TopicInfo, std::less<>> by_name_;
   std::unordered_map<Uuid, std::string, UuidHash> name_by_id_;
+  // Names holding '.' or '_' by their folded form ('.' -> '_'), as Kafka's
+  // topicsWithCollisionChars: only those can collide with another name.
+  std::multimap<std::string, std::string, std::less<>> by_folded_name_;
+  void index_folded(const std::string& name);
+  void unindex_folded(const std::string& name);
 };
+
+// `name` with every '.' as '_'.
+std::string fold_collision_chars(std::string_view name);
 
 }  // namespace kb::cluster

@@ -24,6 +24,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -125,6 +127,11 @@ struct Group {
   // CompletingRebalance/Stable: when members that have not sent SyncGroup are removed.
   std::optional<Millis> sync_deadline;
   OffsetMap offsets;
+  // How many members list each protocol name (a member once per name), kept
+  // as members come, go and change, as Kafka's ClassicGroup keeps it:
+  // checking and choosing protocols is then linear in the protocols named,
+  // never members times protocols.
+  std::unordered_map<std::string, int32_t> protocol_support;
 
   int32_t max_rebalance_timeout() const;
 };
@@ -324,8 +331,10 @@ class GroupCoordinator {
   // The group DeleteGroups or OffsetDelete names (after running what expired
   // by `now`): INVALID_GROUP_ID, GROUP_ID_NOT_FOUND, or NONE with `found`.
   int16_t find_to_delete(std::string_view group_id, Millis now, GroupMap::iterator& found);
-  // Whether members of a consumer-protocol group subscribe to the topic.
-  bool subscribed_to(const Group& group, std::string_view topic) const;
+  // The topics members of a consumer-protocol group subscribe to; nullopt
+  // when none count (another protocol type, or a subscription that does not
+  // read, Kafka's rule).
+  std::optional<std::unordered_set<std::string>> subscribed_topics(const Group& group) const;
   // Drops the offsets of empty groups older than the retention (tombstones
   // written), and groups left with nothing.
   void expire_offsets();

@@ -36,6 +36,8 @@ inline protocol::ErrorCode to_error_code(cluster::AdminError error) {
       return ErrorCode::kUnknownTopicOrPartition;
     case AdminError::kStorage:
       return ErrorCode::kKafkaStorageError;
+    case AdminError::kPolicyViolation:
+      return ErrorCode::kPolicyViolation;
   }
   return ErrorCode::kUnknownServerError;
 }

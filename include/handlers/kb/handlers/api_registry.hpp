@@ -76,6 +76,15 @@ struct RequestContext {
   bool defer_log_writes = false;
 };
 
+// The answer waits until the newest metadata change is on disk (its records
+// are synced off the loop, and a topic the answer names or writes to may be
+// that new): held like durable_after, not at all once that sync is done. Every
+// handler whose answer depends on topics or configs calls it (Fetch does not:
+// its answer carries file ranges and reading a partition promises nothing).
+inline void wait_for_metadata(RequestContext& ctx) {
+  if (ctx.state.metadata_sync) ctx.durable_after.push_back(*ctx.state.metadata_sync);
+}
+
 enum class DispatchResult {
   kResponded,     // the response body was written
   kNoResponse,    // nothing is sent back (Produce with acks=0)

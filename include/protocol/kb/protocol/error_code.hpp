@@ -36,6 +36,7 @@ enum class ErrorCode : int16_t {
   kInvalidReplicaAssignment = 39,
   kInvalidConfig = 40,
   kInvalidRequest = 42,
+  kPolicyViolation = 44,
   kTransactionalIdAuthorizationFailed = 53,
   kFetchSessionIdNotFound = 70,
   kTopicDeletionDisabled = 73,

@@ -1,16 +1,24 @@
 #pragma once
 
 // Replays the KRaft metadata partition <log.dir>/__cluster_metadata-0/ as
-// Kafka leaves it: an optional snapshot "<end offset:20>-<epoch:10>.checkpoint"
-// (the newest one wins; it holds the state of every offset below its end
-// offset, so older log records are skipped) and "<base offset:20>.log"
-// segments in base-offset order. Records of control batches (leader changes,
-// snapshot header/footer, voter sets) are skipped; every other record value is
-// decoded and handed to the caller.
+// Kafka loads it: the newest snapshot "<end offset:20>-<epoch:10>.checkpoint"
+// (it holds the state of every offset below its end offset) and then the
+// records of the "<base offset:20>.log" segments from that end offset on. Records of
+// control batches (leader changes, snapshot header/footer, voter sets) are
+// skipped; every other record value is decoded and handed to the caller.
 //
-// A torn tail, a bad CRC, a compressed batch or an undecodable record ends the
-// replay: what was applied before it stands, a warning names the file and
-// byte position, and the summary says why it stopped.
+// What Kafka refuses to start with is an Error here, and nothing is changed
+// on disk: a snapshot file name Kafka cannot parse, a log that starts after
+// offset 0 with no snapshot ending at or after its start, and a newest
+// snapshot that cannot be read whole (damaged, compressed, or not starting
+// with a SnapshotHeader control record). Snapshots ending before the log
+// start are not read (Kafka deletes them), nor are partial (.checkpoint.part)
+// or deleted (.checkpoint.deleted) ones; they are left alone.
+//
+// In the log segments, a torn tail, a bad CRC, a compressed batch or an
+// undecodable record ends the replay: what was applied before it stands, a
+// warning names the file and byte position, and the summary says why it
+// stopped.
 
 #include <cstdint>
 #include <filesystem>
@@ -31,9 +39,15 @@ struct SnapshotId {
   friend bool operator==(const SnapshotId&, const SnapshotId&) = default;
 };
 
-// "<end offset:20>-<epoch:10>.checkpoint" and back.
+// "<end offset:20>-<epoch:10>.checkpoint" and back. Parsing is Kafka's
+// Snapshots.parse: Long.parseLong of the first 20 characters, Integer.parseInt
+// of characters 21 to 30, the rest up to the suffix unchecked; nullopt when
+// that fails or the name does not end in ".checkpoint".
 std::string snapshot_file_name(const SnapshotId& id);
 std::optional<SnapshotId> parse_snapshot_file_name(std::string_view name);
+// Names Kafka takes for snapshots: ending in ".checkpoint", ".checkpoint.part"
+// or ".checkpoint.deleted".
+bool is_snapshot_file_name(std::string_view name);
 
 struct MetadataLogEntry {
   // The record's log offset; for a snapshot's records, their offset within the
@@ -54,6 +68,7 @@ enum class ReplayStop : uint8_t {
   compressed_batch,  // metadata batches are expected uncompressed
   bad_record,        // a record inside a valid batch does not decode
   io_error,
+  no_snapshot_header,  // a snapshot's first batch is not its SnapshotHeader
 };
 std::string_view to_string(ReplayStop stop);
 
@@ -77,10 +92,19 @@ struct MetadataReplaySummary {
 
 using MetadataRecordHandler = std::function<void(const MetadataLogEntry&)>;
 
-// Replays `partition_dir` (normally <log.dir>/__cluster_metadata-0). An Error
-// only when the directory cannot be listed; damage inside files is reported
-// in the summary.
+// Replays `partition_dir` (normally <log.dir>/__cluster_metadata-0): the
+// newest snapshot, then the log records after it. An Error when the directory
+// cannot be listed or for what Kafka does not start with (above); damage in
+// log segments is reported in the summary.
 Result<MetadataReplaySummary> replay_metadata_log(const std::filesystem::path& partition_dir,
                                                   const MetadataRecordHandler& handler);
+
+// Kafka's KafkaMetadataLog.truncateToLatestSnapshot, without deleting: when
+// the log ends before the newest snapshot's end offset, it must continue at
+// that offset (records appended below it would be covered by the snapshot, so
+// never replayed). Creates the empty segment "<offset:20>.log" (synced, with
+// its directory) unless it exists; older segments are left as they are, and
+// a replay skips them.
+Status start_metadata_log_at(const std::filesystem::path& partition_dir, int64_t offset);
 
 }  // namespace kb::storage

@@ -28,9 +28,41 @@ inline constexpr std::string_view kCleanShutdownFile = ".kafka_cleanshutdown";
 using OffsetCheckpoint = std::map<std::pair<std::string, int32_t>, int64_t, std::less<>>;
 
 std::string format_offset_checkpoint(const OffsetCheckpoint& offsets);
-Result<OffsetCheckpoint> parse_offset_checkpoint(std::string_view text);
-// An absent file reads as no entries.
-Result<OffsetCheckpoint> read_offset_checkpoint(const std::filesystem::path& path);
+
+// How a checkpoint file that could not be read fails in Kafka
+// (CheckpointFile.CheckpointReadBuffer and OffsetCheckpointFile.Formatter).
+enum class CheckpointFault : uint8_t {
+  none,
+  // Kafka's IOException: a byte that is not UTF-8, a version or count line
+  // that is not a Java int, a version other than 0, a line that does not split
+  // into three fields (a blank one too), fewer or more entries than the count,
+  // or a read error. Kafka's reader then takes the log directory offline,
+  // which stops a broker whose metadata log lives there (this broker's only
+  // one): start-up is refused.
+  malformed,
+  // A partition or offset field that is not a Java int/long, or a negative
+  // count (NumberFormatException, IllegalArgumentException): not an
+  // IOException, so only Kafka's LogManager catches it, warns and goes on as
+  // if the file had no entries.
+  bad_number,
+};
+
+struct OffsetCheckpointRead {
+  OffsetCheckpoint offsets;  // empty unless ok()
+  CheckpointFault fault = CheckpointFault::none;
+  std::string message;  // "[<file>: ]line <n>: <what was expected>" when not ok()
+
+  bool ok() const { return fault == CheckpointFault::none; }
+};
+
+// As Kafka reads it: UTF-8, lines ending in \n, \r or \r\n; an empty text, or
+// one with only the version line, has no entries; the version and count lines
+// are Integer.parseInt; each later line is one entry split on whitespace runs
+// (topic, Integer.parseInt partition, Long.parseLong offset; negative values
+// are kept as Kafka keeps them); a repeated partition takes its last offset.
+OffsetCheckpointRead parse_offset_checkpoint(std::string_view text);
+// An absent file reads as no entries (Kafka creates it empty).
+OffsetCheckpointRead read_offset_checkpoint(const std::filesystem::path& path);
 // Atomically (a temporary file renamed over the old one, both synced).
 Status write_offset_checkpoint(const std::filesystem::path& path, const OffsetCheckpoint& offsets);
 

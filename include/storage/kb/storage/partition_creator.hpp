@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -40,7 +41,23 @@ struct NewPartition {
   std::string topic;
   int32_t partition = 0;
   kb::wire::Uuid topic_id;
+  // A new topic's partition: a directory already there belongs to an earlier
+  // topic of the same name (a deletion cut short, or a topic the metadata log
+  // lost) and is moved aside as "<dir>.<uuid>-stray", as Kafka does with logs
+  // the metadata does not know, never reused.
+  bool replace_existing = false;
 };
+
+// Moves a partition directory aside as "<dir>.<32 hex digits>-<suffix>"
+// (Kafka's marked-directory names): the new path, empty when there was no
+// directory or the rename failed (logged).
+std::filesystem::path move_partition_dir_aside(const std::filesystem::path& dir,
+                                               std::string_view suffix);
+
+// What a helper thread (or the loop, without one) does for a new partition:
+// moves an earlier directory aside when asked to, then
+// PartitionLog::create_files.
+Status create_partition_files(const std::filesystem::path& log_dir, const NewPartition& partition);
 
 class PartitionCreator {
  public:
@@ -73,19 +90,27 @@ class PartitionCreator {
 
   bool pending(std::string_view topic, int32_t partition) const;
   size_t pending_count() const;
-  void claim(std::string_view topic, int32_t partition);
+  // The partition taken back while it still waited (the caller creates it,
+  // as asked), or nullopt (not pending, or already created).
+  std::optional<NewPartition> claim(std::string_view topic, int32_t partition);
+  // Removes directories (a deleted topic's, already renamed aside) on the
+  // threads: nothing waits for it; what a crash leaves is removed at the next
+  // start.
+  void remove_later(std::vector<std::filesystem::path> dirs);
   // Blocks until nothing waits or runs (tests, shutdown).
   void wait_idle();
 
  private:
   using Key = std::pair<std::string, int32_t>;
   struct Job {
-    uint64_t ticket = 0;
+    uint64_t ticket = 0;  // 0: a removal
     NewPartition partition;
+    std::filesystem::path remove;
   };
   struct Pending {
     uint64_t ticket = 0;
     bool running = false;
+    bool replace_existing = false;
   };
   struct Batch {
     size_t remaining = 0;

@@ -118,7 +118,9 @@ class ProducerStateTable {
 // producer replace earlier ones), and reads back as all five.
 inline constexpr std::string_view kProducerSnapshotSuffix = ".snapshot";
 std::vector<uint8_t> encode_producer_snapshot(const ProducerStateTable& table);
-// Decodes a snapshot into `table` (which should be empty).
+// Decodes a snapshot into `table` (which should be empty), as Kafka's
+// readSnapshot: version 1 only, the CRC over everything after it, `count`
+// entries (bytes after them are ignored, as Kafka's reader does).
 Status decode_producer_snapshot(std::span<const uint8_t> bytes, ProducerStateTable& table);
 
 // Writes the table as <dir>/<end offset:20>.snapshot (synced, atomically) and

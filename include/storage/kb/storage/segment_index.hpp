@@ -8,7 +8,8 @@
 //               the largest timestamp so far and the offset where it occurs.
 // An entry is added once more than index.interval.bytes were written since the
 // previous one. Kafka preallocates the active segment's index files with zeros
-// (and trims them on clean shutdown), so all-zero entries mark the end.
+// (and trims them on clean shutdown): all-zero entries at the end are not
+// entries.
 
 #include <cstdint>
 #include <optional>

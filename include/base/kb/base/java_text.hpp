@@ -1,0 +1,29 @@
+#pragma once
+
+// Text as Java reads it, for files that Kafka reads with Java's own parsers
+// (checkpoint files): the strict UTF-8 decoder of Files.newBufferedReader,
+// BufferedReader.readLine line ends, and String.split on "\\s+". Numbers:
+// java_number.hpp.
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace kb {
+
+// The offset of the first byte that Java's UTF-8 decoder refuses (overlong
+// forms, surrogates, code points past U+10FFFF, cut sequences); nullopt when
+// the whole text is well-formed.
+std::optional<size_t> first_invalid_utf8_byte(std::string_view bytes);
+
+// BufferedReader.readLine over `text`: lines end at "\n", "\r" or "\r\n"; a
+// last line without an end counts; an empty text has no lines.
+std::vector<std::string_view> java_read_lines(std::string_view text);
+
+// line.split("\\s+") (Java's String.split, limit 0): the separators are runs
+// of ' ', '\t', '\n', '\x0B', '\f', '\r'; a separator at the start gives an
+// empty first field, trailing empty fields are dropped.
+std::vector<std::string_view> java_split_whitespace(std::string_view line);
+
+}  // namespace kb
