@@ -43,7 +43,6 @@ enum class ErrorCode : int16_t {
   kUnsupportedCompressionType = 76,
   kInvalidRecord = 87,
   kUnknownTopicId = 100,
-  kPolicyViolation = 44,
   kKafkaStorageError = 56,
   kLogDirNotFound = 57,
   kFencedLeaderEpoch = 74,
