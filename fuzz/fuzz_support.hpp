@@ -23,11 +23,15 @@
 #include "kb/protocol/messages/create_partitions.hpp"
 #include "kb/protocol/messages/create_topics.hpp"
 #include "kb/protocol/messages/delete_groups.hpp"
+#include "kb/protocol/messages/delete_records.hpp"
 #include "kb/protocol/messages/delete_topics.hpp"
 #include "kb/protocol/messages/describe_cluster.hpp"
 #include "kb/protocol/messages/describe_configs.hpp"
 #include "kb/protocol/messages/describe_groups.hpp"
+#include "kb/protocol/messages/describe_log_dirs.hpp"
+#include "kb/protocol/messages/describe_producers.hpp"
 #include "kb/protocol/messages/describe_topic_partitions.hpp"
+#include "kb/protocol/messages/elect_leaders.hpp"
 #include "kb/protocol/messages/fetch.hpp"
 #include "kb/protocol/messages/find_coordinator.hpp"
 #include "kb/protocol/messages/heartbeat.hpp"
@@ -41,6 +45,8 @@
 #include "kb/protocol/messages/offset_commit.hpp"
 #include "kb/protocol/messages/offset_delete.hpp"
 #include "kb/protocol/messages/offset_fetch.hpp"
+#include "kb/protocol/messages/offset_for_leader_epoch.hpp"
+#include "kb/protocol/messages/partition_reassignments.hpp"
 #include "kb/protocol/messages/produce.hpp"
 #include "kb/protocol/messages/sync_group.hpp"
 #include "kb/storage/record_batch.hpp"
@@ -57,7 +63,10 @@ using AllRequests = std::tuple<
     protocol::CreatePartitionsRequest, protocol::DescribeTopicPartitionsRequest,
     protocol::DeleteGroupsRequest, protocol::OffsetDeleteRequest, protocol::DescribeConfigsRequest,
     protocol::AlterConfigsRequest, protocol::IncrementalAlterConfigsRequest,
-    protocol::DescribeClusterRequest>;
+    protocol::DescribeClusterRequest, protocol::OffsetForLeaderEpochRequest,
+    protocol::DeleteRecordsRequest, protocol::DescribeLogDirsRequest,
+    protocol::DescribeProducersRequest, protocol::ElectLeadersRequest,
+    protocol::AlterPartitionReassignmentsRequest, protocol::ListPartitionReassignmentsRequest>;
 
 // Calls f(Request{}) for the request type of every api key.
 template <class F>

@@ -1,12 +1,14 @@
 // Record batch v2 parsing: the checked view, the batch iterator and split,
-// record iteration and validation, and the in-place header edits. Every view a
-// record hands out must lie inside its batch.
+// record iteration and validation (a compressed batch's records too, once
+// decompressed), and the in-place header edits. Every view a record hands out
+// must lie inside its batch (or its decompressed records).
 
 #include <cstdint>
 #include <cstdlib>
 #include <span>
 #include <vector>
 
+#include "kb/storage/compression.hpp"
 #include "kb/storage/record_batch.hpp"
 #include "kb/storage/segment_index.hpp"
 
@@ -41,6 +43,18 @@ void check_records(const RecordBatchView& batch) {
     std::abort();
   (void)validate_records(batch, true);
   (void)validate_records(batch, false);
+  if (batch.compression() == Compression::none) return;
+  // At most 1 MiB decompressed: the codecs' limit is checked, not the
+  // machine's memory.
+  auto plain = decompress(batch.compression(), batch.records_section(), size_t{1} << 20);
+  if (!plain) return;
+  if (plain->size() > (size_t{1} << 20)) std::abort();
+  const Bytes records(*plain);
+  RecordIterator inner(batch, records);
+  while (inner.next(record)) {
+    if (!inside(records, record.bytes)) std::abort();
+    if (record.value && !inside(records, *record.value)) std::abort();
+  }
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "../tests/support/kafka_log_dir_writer.hpp"
@@ -36,8 +37,9 @@ using Bytes = std::vector<uint8_t>;
 // The topic the request fuzzer's broker has.
 constexpr std::string_view kTopic = "fuzz";
 
-Bytes sample_batch(int records) {
+Bytes sample_batch(int records, storage::Compression codec = storage::Compression::none) {
   storage::RecordBatchBuilder builder;
+  builder.set_compression(codec);
   const uint8_t key[] = {'k'};
   const uint8_t value[] = {'v', 'a', 'l', 'u', 'e'};
   const uint8_t header_value[] = {'h'};
@@ -124,6 +126,32 @@ Request sample_request(const Bytes& records, int16_t version) {
     r.resources.push_back(
         {cluster::kBrokerResource, kBrokerId, {{"log.retention.hours", op(Op::kSet), "24"}}});
     r.validate_only = odd;
+  } else if constexpr (std::is_same_v<Request, protocol::OffsetForLeaderEpochRequest>) {
+    r.replica_id = -1;
+    r.topics.push_back({kTopic, {{0, odd ? 0 : -1, 0}, {1, -1, 5}}});
+  } else if constexpr (std::is_same_v<Request, protocol::DeleteRecordsRequest>) {
+    // Odd versions: to the high watermark; even: past it (refused).
+    r.topics.push_back({kTopic, {{0, odd ? -1 : 1000000}}});
+    r.timeout_ms = 1000;
+  } else if constexpr (std::is_same_v<Request, protocol::DescribeLogDirsRequest>) {
+    // Odd versions: every partition (null); even: the fuzz topic's.
+    if (!odd) {
+      r.topics.emplace();
+      r.topics->push_back({kTopic, {0, 1}});
+    }
+  } else if constexpr (std::is_same_v<Request, protocol::DescribeProducersRequest>) {
+    r.topics.push_back({kTopic, {0, 1}});
+  } else if constexpr (std::is_same_v<Request, protocol::ElectLeadersRequest>) {
+    r.election_type = static_cast<int8_t>(odd ? 1 : 0);
+    if (!odd) {
+      r.topic_partitions.emplace();
+      r.topic_partitions->push_back({kTopic, {0, 1}});
+    }
+  } else if constexpr (std::is_same_v<Request, protocol::AlterPartitionReassignmentsRequest>) {
+    r.topics.push_back({kTopic, {{0, std::vector<int32_t>{1}}, {0, std::nullopt}}});
+  } else if constexpr (std::is_same_v<Request, protocol::ListPartitionReassignmentsRequest>) {
+    r.topics.emplace();
+    r.topics->push_back({kTopic, {0}});
   } else if constexpr (std::is_same_v<Request, protocol::DescribeClusterRequest>) {
     r.include_cluster_authorized_operations = true;
   } else if constexpr (std::is_same_v<Request, protocol::ApiVersionsRequest>) {
@@ -217,6 +245,23 @@ int main(int argc, char** argv) {
   write(corpus / "frame" / "negative-size", bad);
 
   write(corpus / "record_batch" / "three-records", batch);
+  // Compressed batches, each codec's, as produced and as ListOffsets by time
+  // then reads them back (its record at 1700000000001).
+  for (auto [codec, name] : {std::pair{storage::Compression::gzip, "gzip"},
+                             std::pair{storage::Compression::snappy, "snappy"},
+                             std::pair{storage::Compression::lz4, "lz4"},
+                             std::pair{storage::Compression::zstd, "zstd"}}) {
+    const Bytes packed = sample_batch(3, codec);
+    write(corpus / "record_batch" / (std::string("three-records-") + name), packed);
+    protocol::ProduceRequest produce = sample_request<protocol::ProduceRequest>(packed, 9);
+    write(corpus / "request" / (std::string("api0-v9-") + name), request_frame(produce, 9));
+  }
+  {
+    protocol::ListOffsetsRequest by_time;
+    by_time.replica_id = -1;
+    by_time.topics.push_back({kTopic, {{0, -1, 1700000000001, 1}}});
+    write(corpus / "request" / "api2-v9-by-time", request_frame(by_time, 9));
+  }
   Bytes two_batches = sample_batch(1);
   Bytes second = sample_batch(2);
   two_batches.insert(two_batches.end(), second.begin(), second.end());

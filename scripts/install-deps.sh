@@ -5,7 +5,8 @@
 #   scripts/install-deps.sh bench    build the benchmarks (librdkafka for the client benchmark)
 set -euo pipefail
 
-packages=(g++ cmake ninja-build libspdlog-dev libfmt-dev)
+packages=(g++ cmake ninja-build pkgconf libspdlog-dev libfmt-dev zlib1g-dev libsnappy-dev liblz4-dev
+  libzstd-dev)
 if [ "${1:-}" = "test" ]; then
   packages+=(libgtest-dev python3 kcat python3-kafka python3-confluent-kafka clang-format clang
     libclang-rt-14-dev clang-tidy)

@@ -8,18 +8,6 @@
 
 namespace kb::cluster {
 
-namespace {
-
-// Segments a retention deletion removed before a crash kept the removal from
-// reaching the disk: the checkpoint says the log starts after them.
-storage::Status drop_segments_below(storage::PartitionLog& log, int64_t start) {
-  while (log.segment_count() > 1 && log.segment_base_offsets()[1] <= start)
-    if (auto deleted = log.delete_oldest_segment(); !deleted) return deleted;
-  return {};
-}
-
-}  // namespace
-
 storage::Result<storage::PartitionLog*> PartitionLogs::find(std::string_view topic,
                                                             int32_t partition) {
   Key key{std::string(topic), partition};
@@ -43,8 +31,10 @@ storage::Result<storage::PartitionLog*> PartitionLogs::find(std::string_view top
   auto opened = storage::PartitionLog::open(dir, options_for(topic), hint);
   if (!opened) return opened.error();
   auto* log = opened->get();
+  // The log may start inside its first segment (DeleteRecords), and segments
+  // wholly below the start whose deletion a crash kept from the disk go now.
   if (auto start = log_start_offsets_.find(key); start != log_start_offsets_.end())
-    if (auto dropped = drop_segments_below(*log, start->second); !dropped) return dropped.error();
+    if (auto moved = log->advance_log_start_offset(start->second); !moved) return moved.error();
   open_.emplace(std::move(key), std::move(opened.value()));
   return log;
 }

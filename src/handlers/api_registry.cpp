@@ -15,7 +15,9 @@
 #include "kb/handlers/groups.hpp"
 #include "kb/handlers/init_producer_id.hpp"
 #include "kb/handlers/list_offsets.hpp"
+#include "kb/handlers/log_admin.hpp"
 #include "kb/handlers/metadata.hpp"
+#include "kb/handlers/partition_admin.hpp"
 #include "kb/handlers/produce.hpp"
 
 namespace kb::handlers {
@@ -64,6 +66,13 @@ ApiRegistry make_broker_registry() {
   registry.add(describe_cluster_entry());
   registry.add(alter_configs_entry());
   registry.add(incremental_alter_configs_entry());
+  registry.add(offset_for_leader_epoch_entry());
+  registry.add(delete_records_entry());
+  registry.add(describe_log_dirs_entry());
+  registry.add(describe_producers_entry());
+  registry.add(elect_leaders_entry());
+  registry.add(alter_partition_reassignments_entry());
+  registry.add(list_partition_reassignments_entry());
   return registry;
 }
 

@@ -18,6 +18,7 @@
 
 #include "file_io.hpp"
 #include "kb/base/java_number.hpp"
+#include "kb/storage/compression.hpp"
 #include "kb/storage/record_batch.hpp"
 
 namespace kb::storage {
@@ -217,7 +218,20 @@ PartitionLog::~PartitionLog() {
 }
 
 int64_t PartitionLog::log_start_offset() const {
-  return segments_.empty() ? next_offset_ : segments_.front()->base_offset;
+  const int64_t first = segments_.empty() ? next_offset_ : segments_.front()->base_offset;
+  return std::max(first, std::min(start_offset_floor_, next_offset_));
+}
+
+Result<size_t> PartitionLog::advance_log_start_offset(int64_t offset) {
+  offset = std::min(offset, next_offset_);
+  if (offset <= log_start_offset()) return size_t{0};
+  start_offset_floor_ = offset;
+  size_t deleted = 0;
+  while (segments_.size() > 1 && segments_[1]->base_offset <= offset) {
+    if (Status gone = delete_oldest_segment(); !gone) return gone.error();
+    ++deleted;
+  }
+  return deleted;
 }
 
 size_t PartitionLog::segment_count() const { return segments_.size(); }
@@ -1265,7 +1279,47 @@ Result<LogReadResult> PartitionLog::read(int64_t fetch_offset, uint64_t max_byte
 }
 
 Result<std::optional<int64_t>> PartitionLog::offset_for_timestamp(int64_t timestamp) {
+  auto found = record_for_timestamp(timestamp);
+  if (!found) return found.error();
+  if (!found->has_value()) return std::optional<int64_t>();
+  return std::optional<int64_t>((*found)->offset);
+}
+
+namespace {
+
+// The first record of `batch` at or after `min_offset` whose timestamp is >=
+// `timestamp`; nullopt when none is, an Error when the records cannot be read.
+Result<std::optional<PartitionLog::TimestampAndOffset>> find_record_at_time(
+    const RecordBatchView& batch, int64_t timestamp, int64_t min_offset) {
+  std::vector<uint8_t> decompressed;
+  std::optional<RecordIterator> records;
+  if (batch.compression() == Compression::none) {
+    records.emplace(batch);
+  } else {
+    auto plain = decompress(batch.compression(), batch.records_section());
+    if (!plain) return plain.error();
+    decompressed = std::move(*plain);
+    records.emplace(batch, decompressed);
+  }
+  const bool append_time = batch.timestamp_type() == TimestampType::log_append_time;
+  RecordView r;
+  while (records->next(r)) {
+    const int64_t at = append_time ? batch.max_timestamp() : r.timestamp;
+    if (at >= timestamp && r.offset >= min_offset)
+      return std::optional<PartitionLog::TimestampAndOffset>(
+          PartitionLog::TimestampAndOffset{at, r.offset, batch.partition_leader_epoch()});
+  }
+  if (!records->ok()) return Error{std::string(records->error()->what)};
+  return std::optional<PartitionLog::TimestampAndOffset>();
+}
+
+}  // namespace
+
+Result<std::optional<PartitionLog::TimestampAndOffset>> PartitionLog::record_for_timestamp(
+    int64_t timestamp) {
+  using Found = std::optional<TimestampAndOffset>;
   if (Status written = write_deferred(); !written) return written.error();
+  const int64_t start_offset = log_start_offset();
   for (auto& segment_ptr : segments_) {
     Segment& segment = *segment_ptr;
     Status indexed = ensure_index(segment);
@@ -1273,12 +1327,15 @@ Result<std::optional<int64_t>> PartitionLog::offset_for_timestamp(int64_t timest
     if (damage_ && damage_->segment_base_offset == segment.base_offset)
       return Error{damage_->describe()};
     // Every batch up to a time index entry older than `timestamp` is older
-    // too, so the scan can start at that entry's batch.
+    // too, so the scan can start at that entry's batch (or at the log start
+    // offset's, when later).
     uint64_t start = 0;
     for (const auto& e : segment.time_index) {
       if (e.timestamp >= timestamp) break;
       if (auto entry = lookup_offset_index(segment.index, e.offset)) start = entry->position;
     }
+    if (auto entry = lookup_offset_index(segment.index, start_offset))
+      start = std::max<uint64_t>(start, entry->position);
     auto file = log_file(segment);
     if (!file) return file.error();
     FileBatchReader reader((*file)->fd(), segment.log_path, start, segment.size);
@@ -1293,21 +1350,66 @@ Result<std::optional<int64_t>> PartitionLog::offset_for_timestamp(int64_t timest
       }
       if (step != FileBatchReader::Step::batch) break;
       const RecordBatchHeader& h = reader.header();
-      if (h.max_timestamp < timestamp) continue;
-      // Find the first record at or after `timestamp` (the batch's base
-      // offset when its records cannot be read).
+      if (h.max_timestamp < timestamp || h.last_offset() < start_offset) continue;
       auto view = RecordBatchView::parse(reader.batch_bytes(), CrcCheck::skip);
-      if (view && h.compression() == Compression::none &&
-          h.timestamp_type() == TimestampType::create_time) {
-        RecordIterator records(*view);
-        RecordView r;
-        while (records.next(r))
-          if (r.timestamp >= timestamp) return std::optional<int64_t>(r.offset);
+      Result<Found> found =
+          view ? find_record_at_time(*view, timestamp, start_offset) : Error{"unreadable batch"};
+      if (!found) {
+        spdlog::warn(
+            "{}: records of the batch at offset {} unreadable ({}): answering its first "
+            "offset for timestamp {}",
+            dir_.string(), h.base_offset, found.error().message, timestamp);
+        return Found(TimestampAndOffset{h.max_timestamp, std::max(h.base_offset, start_offset),
+                                        h.partition_leader_epoch});
       }
-      return std::optional<int64_t>(h.base_offset);
+      if (found->has_value()) return found;
     }
   }
-  return std::optional<int64_t>();
+  return Found();
+}
+
+Result<std::vector<PartitionLog::EpochStart>> PartitionLog::leader_epoch_starts() {
+  if (Status written = write_deferred(); !written) return written.error();
+  if (epochs_scanned_to_ > next_offset_) {  // the log was cut below what was read
+    epoch_starts_.clear();
+    epochs_scanned_to_ = 0;
+  }
+  for (size_t i = 0; i < segments_.size() && epochs_scanned_to_ < next_offset_; ++i) {
+    Segment& segment = *segments_[i];
+    // Wholly read already.
+    if (i + 1 < segments_.size() && segments_[i + 1]->base_offset <= epochs_scanned_to_) continue;
+    Status indexed = ensure_index(segment);
+    if (!indexed) return indexed.error();
+    uint64_t start = 0;
+    if (auto entry = lookup_offset_index(segment.index, epochs_scanned_to_))
+      start = entry->position;
+    auto file = log_file(segment);
+    if (!file) return file.error();
+    FileBatchReader reader((*file)->fd(), segment.log_path, start, segment.size);
+    for (;;) {
+      auto step = reader.next(false, CrcCheck::skip);
+      if (step == FileBatchReader::Step::io_error) return reader.io_error();
+      if (step != FileBatchReader::Step::batch) break;
+      const RecordBatchHeader& h = reader.header();
+      if (h.next_offset() <= epochs_scanned_to_) continue;
+      const int32_t epoch = h.partition_leader_epoch;
+      if (epoch >= 0 && (epoch_starts_.empty() || epoch > epoch_starts_.back().epoch))
+        epoch_starts_.push_back({epoch, h.base_offset});
+      epochs_scanned_to_ = h.next_offset();
+    }
+  }
+  epochs_scanned_to_ = std::max(epochs_scanned_to_, next_offset_);
+  // Kafka's truncateFromStart: epochs that ended below the log start offset
+  // go, the one holding it starts there.
+  const int64_t start_offset = log_start_offset();
+  std::vector<EpochStart> out;
+  for (size_t i = 0; i < epoch_starts_.size(); ++i) {
+    const bool ended_below =
+        i + 1 < epoch_starts_.size() && epoch_starts_[i + 1].start_offset <= start_offset;
+    if (ended_below) continue;
+    out.push_back({epoch_starts_[i].epoch, std::max(epoch_starts_[i].start_offset, start_offset)});
+  }
+  return out;
 }
 
 }  // namespace kb::storage

@@ -4,6 +4,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "kb/storage/compression.hpp"
 #include "kb/storage/crc32c.hpp"
 #include "kb/wire/writer.hpp"
 
@@ -113,11 +114,16 @@ uint32_t RecordBatchView::compute_crc() const { return compute_batch_crc(bytes_)
 // ---- records ----
 
 RecordIterator::RecordIterator(const RecordBatchView& batch)
-    : batch_(batch), reader_(batch.records_section()) {
+    : batch_(batch), records_(batch.records_section()), reader_(records_) {
   if (batch.compression() != Compression::none)
     fail(layout::kAttributes, "compressed batch: records cannot be read without decompressing");
   else if (batch.record_count() < 0)
     fail(layout::kRecordCount, "negative record count");
+}
+
+RecordIterator::RecordIterator(const RecordBatchView& batch, Bytes records)
+    : batch_(batch), records_(records), reader_(records_) {
+  if (batch.record_count() < 0) fail(layout::kRecordCount, "negative record count");
 }
 
 void RecordIterator::fail(size_t position, std::string_view what) {
@@ -210,7 +216,7 @@ bool RecordIterator::next(RecordView& out) {
   previous_offset_delta_ = out.offset_delta;
   out.offset = batch_.base_offset() + out.offset_delta;
   out.timestamp = batch_.base_timestamp() + out.timestamp_delta;
-  out.bytes = batch_.records_section().subspan(record_start, reader_.position() - record_start);
+  out.bytes = records_.subspan(record_start, reader_.position() - record_start);
   ++read_;
   return true;
 }
@@ -274,10 +280,20 @@ void RecordBatchBuilder::build_into(ByteBuffer& out) const {
     attributes |= batch_attributes::kTimestampType;
   if (transactional_) attributes |= batch_attributes::kTransactional;
   if (control_) attributes |= batch_attributes::kControl;
+  attributes |= static_cast<int16_t>(compression_);
+  std::vector<uint8_t> compressed;
+  Bytes records = records_.span();
+  if (compression_ != Compression::none) {
+    auto packed = compress(compression_, records);
+    // Only a codec library out of memory fails here.
+    if (!packed) throw std::runtime_error(packed.error().message);
+    compressed = std::move(*packed);
+    records = compressed;
+  }
 
   kb::wire::Writer w(out);
   w.int64(base_offset_);
-  w.int32(checked_length(layout::kHeaderSize - layout::kLogOverhead + records_.size()));
+  w.int32(checked_length(layout::kHeaderSize - layout::kLogOverhead + records.size()));
   w.int32(leader_epoch_);
   w.int8(layout::kMagicV2);
   w.uint32(0);  // CRC, filled in below
@@ -289,7 +305,7 @@ void RecordBatchBuilder::build_into(ByteBuffer& out) const {
   w.int16(producer_epoch_);
   w.int32(base_sequence_);
   w.int32(count_);
-  w.raw(records_.span());
+  w.raw(records);
   std::span<uint8_t> batch(out.data() + start, out.size() - start);
   update_batch_crc(batch);
 }

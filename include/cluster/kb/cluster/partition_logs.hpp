@@ -32,9 +32,9 @@ class PartitionLogs {
     recovery_points_ = std::move(recovery_points);
   }
 
-  // log-start-offset-checkpoint: a log opened later that still has segments
-  // wholly below its start offset (their deletion did not reach the disk)
-  // loses them.
+  // log-start-offset-checkpoint: a log opened later starts there (possibly
+  // inside its first segment), and segments wholly below it (their deletion
+  // did not reach the disk) are deleted.
   void set_log_start_offsets(storage::OffsetCheckpoint offsets) {
     log_start_offsets_ = std::move(offsets);
   }
@@ -108,7 +108,8 @@ class PartitionLogs {
   // not opened since start-up, what the file said.
   storage::OffsetCheckpoint recovery_points() const;
   // Log start offsets for log-start-offset-checkpoint: every log that no
-  // longer starts at 0 (retention deleted its first segments).
+  // longer starts at 0 (retention deleted its first segments, or DeleteRecords
+  // moved its start).
   storage::OffsetCheckpoint log_start_offsets() const;
 
  private:

@@ -209,7 +209,8 @@ class PartitionLog {
   // From partition.metadata; nullopt when the file is absent.
   const std::optional<kb::wire::Uuid>& topic_id() const { return topic_id_; }
 
-  // The first offset still in the log (the first segment's base offset).
+  // The first offset still in the log: the first segment's base offset, or
+  // more once advance_log_start_offset moved it into that segment.
   int64_t log_start_offset() const;
   // The offset the next appended record gets.
   int64_t log_end_offset() const { return next_offset_; }
@@ -252,6 +253,13 @@ class PartitionLog {
   // handed out stay valid. For compaction that copied the segment's live
   // records forward first.
   Status delete_oldest_segment();
+
+  // Moves the log start offset up to `offset` (DeleteRecords, or the
+  // log-start-offset-checkpoint when a log is opened; at most the log end
+  // offset, and never down): reads below it are out of range, and the
+  // segments wholly below it are deleted (never the active one), as Kafka's
+  // retention deletes them. Returns how many segments were deleted.
+  Result<size_t> advance_log_start_offset(int64_t offset);
 
   // Kafka's retention (retention.ms, retention.bytes; negative: no limit).
   // Deletes whole segments from the oldest on: by time while a segment's
@@ -335,9 +343,32 @@ class PartitionLog {
   // little left to write, and dirty pages do not pile up between flushes.
   std::optional<WritebackRange> take_writeback_range(uint64_t min_bytes);
 
-  // Offset of the first batch whose max timestamp >= `timestamp` (ListOffsets
-  // by time), or nullopt when there is none.
+  // ListOffsets by time, as Kafka's LogSegment.findOffsetByTimestamp: the
+  // first record at or after the log start offset whose timestamp is >=
+  // `timestamp` (records of compressed batches decompressed; in a
+  // LogAppendTime batch every record has the batch's max timestamp), with its
+  // timestamp and its batch's leader epoch (-1: none); nullopt when there is
+  // none. A batch whose records cannot be read answers with its first offset
+  // and its max timestamp (logged).
+  struct TimestampAndOffset {
+    int64_t timestamp = kNoTimestamp;
+    int64_t offset = -1;
+    int32_t leader_epoch = kNoPartitionLeaderEpoch;
+  };
+  Result<std::optional<TimestampAndOffset>> record_for_timestamp(int64_t timestamp);
+  // Its offset only.
   Result<std::optional<int64_t>> offset_for_timestamp(int64_t timestamp);
+
+  // Kafka's leader epoch cache, from the batches' partition leader epochs:
+  // each epoch (>= 0) larger than every earlier batch's, with the offset of
+  // its first batch, in order; an epoch that started below the log start
+  // offset starts at it, and epochs wholly below it are gone. Read from batch
+  // headers once per log, then only what was appended since.
+  struct EpochStart {
+    int32_t epoch = 0;
+    int64_t start_offset = 0;
+  };
+  Result<std::vector<EpochStart>> leader_epoch_starts();
 
  private:
   struct Segment;
@@ -405,6 +436,11 @@ class PartitionLog {
   std::deque<std::array<uint8_t, batch_layout::kHeaderSize>> deferred_headers_;  // stable addresses
   bool write_failed_ = false;
   std::optional<LogDamage> damage_;
+  // advance_log_start_offset: may lie inside the first segment.
+  int64_t start_offset_floor_ = 0;
+  // leader_epoch_starts(): epochs found in the batches below epochs_scanned_to_.
+  std::vector<EpochStart> epoch_starts_;
+  int64_t epochs_scanned_to_ = 0;
 };
 
 }  // namespace kb::storage

@@ -207,6 +207,10 @@ class RecordBatchView {
 class RecordIterator {
  public:
   explicit RecordIterator(const RecordBatchView& batch);
+  // The records of a compressed batch, decompressed (compression.hpp):
+  // `records` must outlive the iterator; error positions are
+  // kRecords + the position within `records`.
+  RecordIterator(const RecordBatchView& batch, Bytes records);
 
   // Fills `out` with the next record; false at the end or on an error.
   bool next(RecordView& out);
@@ -219,6 +223,7 @@ class RecordIterator {
   void fail(size_t position, std::string_view what);
 
   RecordBatchView batch_;
+  Bytes records_;
   kb::wire::Reader reader_;
   int32_t read_ = 0;
   int64_t previous_offset_delta_ = -1;
@@ -272,12 +277,19 @@ class RecordBatchBuilder {
     timestamp_type_ = v;
     return *this;
   }
+  // The records section is compressed with this codec when built
+  // (compression.hpp's compress()).
+  RecordBatchBuilder& set_compression(Compression v) {
+    compression_ = v;
+    return *this;
+  }
 
   // Appends a record; nullopt key/value are null.
   RecordBatchBuilder& add_record(std::optional<Bytes> key, std::optional<Bytes> value,
                                  int64_t timestamp, std::span<const RecordHeaderView> headers = {});
 
   size_t record_count() const { return static_cast<size_t>(count_); }
+  // Before compression.
   size_t size_in_bytes() const { return batch_layout::kHeaderSize + records_.size(); }
 
   // Appends the finished batch (lengths and CRC filled in) to `out`.
@@ -293,6 +305,7 @@ class RecordBatchBuilder {
   bool transactional_ = false;
   bool control_ = false;
   TimestampType timestamp_type_ = TimestampType::create_time;
+  Compression compression_ = Compression::none;
   int32_t count_ = 0;
   int64_t base_timestamp_ = kNoTimestamp;
   int64_t max_timestamp_ = kNoTimestamp;
