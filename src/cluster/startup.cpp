@@ -16,7 +16,8 @@ namespace {
 // What Kafka keeps at the top of a log directory besides partition directories.
 bool is_kafka_log_dir_file(std::string_view name) {
   return name == storage::kMetaPropertiesFile || name == storage::kMetadataPartitionDir ||
-         name.ends_with("-offset-checkpoint") || name == ".lock" || name == "bootstrap.checkpoint";
+         name.ends_with("-offset-checkpoint") || name == ".lock" ||
+         name == "bootstrap.checkpoint" || name == storage::kCleanShutdownFile;
 }
 
 // One pass over the directory, so that what the broker ignores is said at
@@ -117,6 +118,11 @@ storage::Status close_log_dir(BrokerState& state) {
   auto keep_first = [&](storage::Status status) {
     if (!status && result) result = std::move(status);
   };
+  // The space reserved ahead of the logs' data goes back first: on a full
+  // disk, that is where the checkpoints and the marker are written.
+  if (state.metadata_log) state.metadata_log->release_reservation();
+  state.logs->for_each_open(
+      [](const std::string&, int32_t, storage::PartitionLog& log) { log.release_reservation(); });
   if (state.metadata_log) keep_first(state.metadata_log->flush());
   state.logs->for_each_open(
       [&](const std::string&, int32_t, storage::PartitionLog& log) { keep_first(log.flush()); });

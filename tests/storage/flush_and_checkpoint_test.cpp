@@ -208,8 +208,11 @@ TEST(SyncWorker, ManyJobsAllCompleteOnce) {
 
 using test::new_log;
 
-void sync_all(const std::vector<std::shared_ptr<const OpenFile>>& files) {
-  for (const auto& f : files) EXPECT_EQ(::fdatasync(f->fd()), 0) << f->path();
+void sync_all(const std::vector<FileToSync>& files) {
+  for (const auto& f : files) {
+    Status synced = sync_file(f);
+    EXPECT_TRUE(synced.ok()) << synced.error().message;
+  }
 }
 
 TEST(PartitionLogFlush, SnapshotCoversTheLogEndAndSurvivesARoll) {

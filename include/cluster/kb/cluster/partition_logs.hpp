@@ -113,7 +113,12 @@ class PartitionLogs {
   storage::PartitionLogOptions options_for(std::string_view topic) const {
     auto it = topic_options_.find(topic);
     const storage::PartitionLogOptions& base = it == topic_options_.end() ? options_ : it->second;
-    return override_ ? override_(topic, base) : base;
+    storage::PartitionLogOptions options = override_ ? override_(topic, base) : base;
+    // Every log of the directory shares one file budget and one count of
+    // reserved space, whatever its topic's options.
+    options.file_cache = options_.file_cache;
+    options.disk_space = options_.disk_space;
+    return options;
   }
   OptionsOverride override_;
   storage::OffsetCheckpoint log_start_offsets_;
