@@ -80,9 +80,31 @@ std::optional<CreateTopicsResponse> handle_create_topics(RequestContext& ctx,
         topic_error(name, ErrorCode::kInvalidRequest, std::string(kDuplicateTopicName)));
   // Each topic is created on its own (a refusal does not stop the others),
   // and in request order, so a later name collides with an earlier one.
+  std::vector<std::pair<size_t, uint64_t>> dir_tickets;  // topic's place, its ticket
   for (const auto& t : request.topics) {
     if (duplicated.contains(t.name)) continue;
+    const size_t tickets_before = ctx.after_partition_dirs.size();
     response.topics.push_back(create_one(ctx, t, request.validate_only, version));
+    if (ctx.after_partition_dirs.size() > tickets_before)
+      dir_tickets.emplace_back(response.topics.size() - 1, ctx.after_partition_dirs.back());
+  }
+  if (!dir_tickets.empty()) {
+    // A topic none of whose partition directories could be made (the disk
+    // refused every one) is not answered as a success: the topic exists,
+    // and its partitions are created again on first use.
+    ctx.encode_after_partition_dirs = [response, dir_tickets, version](
+                                          wire::Writer& out,
+                                          const RequestContext::FailedTickets& failed) mutable {
+      for (const auto& [index, ticket] : dir_tickets) {
+        if (!failed(ticket)) continue;
+        auto& topic = response.topics[index];
+        topic.error_code = to_wire(ErrorCode::kKafkaStorageError);
+        topic.error_message =
+            "the topic was created, but none of its partition directories could be; they are "
+            "created again on first use";
+      }
+      wire::encode(out, response, version, version >= CreateTopicsResponse::kFirstFlexible);
+    };
   }
   return response;
 }

@@ -98,6 +98,12 @@ bool FileCache::make_room(const CachedFile* keep) {
   return open_files() < capacity_;
 }
 
+bool FileCache::try_pin() {
+  if (pinned_ >= capacity_ / 2) return false;
+  ++pinned_;
+  return true;
+}
+
 Result<std::shared_ptr<OpenFile>> FileCache::open(const std::filesystem::path& path, int flags,
                                                   const CachedFile* keep) {
   if (!make_room(keep))

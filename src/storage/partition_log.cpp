@@ -903,7 +903,9 @@ Result<AppendResult> PartitionLog::append(Bytes batches, int32_t leader_epoch,
     write_rate_.add(group_bytes, steady_clock_ms());
     preallocate(active, fd, active.size + group_bytes);
     Status written;
-    if (when == AppendWrite::deferred && active.reservation.end() >= active.size + group_bytes) {
+    // A deferral keeps the file open until written: within the file budget.
+    if (when == AppendWrite::deferred && active.reservation.end() >= active.size + group_bytes &&
+        (!deferred_pieces_.empty() || file_cache_->try_pin())) {
       // Behind what is deferred already (which ends at active.size), in
       // order: pieces are each batch's header, then the rest of it.
       if (deferred_pieces_.empty()) {
@@ -1007,6 +1009,7 @@ Status PartitionLog::write_deferred() {
   deferred_pieces_.clear();
   deferred_headers_.clear();
   deferred_file_.reset();
+  file_cache_->unpin();
   if (!written) write_failed_ = true;
   return written;
 }

@@ -80,6 +80,13 @@ class FileCache {
   Result<std::shared_ptr<OpenFile>> open(const std::filesystem::path& path, int flags,
                                          const CachedFile* keep = nullptr);
 
+  // Deferred appends keep their segment's file open until written (the
+  // appends of one Produce to many partitions): at most half the capacity is
+  // kept so at once. False: no room, the append is written now instead.
+  bool try_pin();
+  void unpin() { --pinned_; }
+  size_t pinned() const { return pinned_; }
+
  private:
   friend class CachedFile;
   void link_newest(CachedFile& entry);
@@ -93,6 +100,7 @@ class FileCache {
   CachedFile* newest_ = nullptr;
   CachedFile* oldest_ = nullptr;
   size_t cached_ = 0;
+  size_t pinned_ = 0;
 };
 
 }  // namespace kb::storage
