@@ -77,7 +77,7 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
   state.logs = std::make_unique<PartitionLogs>(options.log_dir, options.partition_options);
   state.logs->set_options_override(
       [&state](std::string_view topic, storage::PartitionLogOptions base) {
-        return topic_log_options(state, topic, base);
+        return topic_log_options(state, topic, std::move(base));
       });
   auto log_start_offsets =
       storage::read_offset_checkpoint(options.log_dir / storage::kLogStartOffsetCheckpointFile);

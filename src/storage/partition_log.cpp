@@ -291,7 +291,7 @@ Result<std::shared_ptr<OpenFile>> PartitionLog::log_file(Segment& segment) {
 Result<std::unique_ptr<PartitionLog>> PartitionLog::open(const fs::path& dir,
                                                          PartitionLogOptions options,
                                                          RecoveryHint hint) {
-  std::unique_ptr<PartitionLog> log(new PartitionLog(dir, options));
+  std::unique_ptr<PartitionLog> log(new PartitionLog(dir, std::move(options)));
   Status loaded = log->load(hint);
   if (!loaded) return loaded.error();
   return log;
@@ -310,7 +310,7 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::create(const fs::path& log_d
     Status synced = detail::sync_directory(log_dir);
     if (!synced) return synced.error();
   }
-  return open(dir, options);
+  return open(dir, std::move(options));
 }
 
 namespace {
@@ -928,7 +928,9 @@ Result<AppendResult> PartitionLog::append(Bytes batches, int32_t leader_epoch,
     pieces.clear();
     if (!written) {
       // Leave the file as it was: a partial batch would be a torn tail.
+      // (The truncation frees the space reserved past it too.)
       (void)detail::truncate_file(fd, active.size, active.log_path);
+      active.reservation.truncated(active.size);
       return written;
     }
     active.size += group_bytes;

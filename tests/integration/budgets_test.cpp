@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -60,7 +61,14 @@ uint64_t planned_partition_files(BrokerProcess& broker) {
   return match.size() == 2 ? std::stoull(match[1]) : 0;
 }
 
-std::vector<uint8_t> record_batch(const std::string& value, int64_t timestamp = 1700000000000) {
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Stamped now: retention by time (7 days) leaves it alone.
+std::vector<uint8_t> record_batch(const std::string& value, int64_t timestamp = now_ms()) {
   storage::RecordBatchBuilder builder;
   builder.add_record(std::nullopt,
                      storage::Bytes(reinterpret_cast<const uint8_t*>(value.data()), value.size()),

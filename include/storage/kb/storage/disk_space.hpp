@@ -132,6 +132,11 @@ class SegmentReservation {
   // file to its own size frees its blocks past the end (ext4, xfs, tmpfs),
   // by path, so no descriptor is needed. Returns false when that failed.
   bool release(const std::filesystem::path& path, uint64_t size);
+  // The file was truncated to `size`: what was reserved past it is gone.
+  void truncated(uint64_t size) {
+    end_ = size;
+    recount(size);
+  }
   // Whether space is reserved past the block holding the data's end.
   bool holds_space_past(uint64_t size) const { return end_ > (size + 4095) / 4096 * 4096; }
 
