@@ -11,7 +11,7 @@ DescriptorPlan plan_descriptors(uint64_t limit, uint64_t max_connections, size_t
   plan.limit = limit;
   plan.reserve = std::min<uint64_t>(limit, kReservedDescriptors + 2 * uint64_t{helper_threads});
   const uint64_t usable = limit - plan.reserve;
-  plan.connections = std::max<uint64_t>(std::min(max_connections, usable / 2), 1);
+  plan.connections = std::max<uint64_t>(std::min(max_connections, usable / 4 * 3), 1);
   plan.partition_files =
       std::max<uint64_t>(usable > plan.connections ? usable - plan.connections : 0, 1);
   plan.connections_capped = plan.connections < max_connections;

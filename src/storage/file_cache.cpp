@@ -1,6 +1,8 @@
 #include "kb/storage/file_cache.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -17,6 +19,12 @@ Status sync_file(const FileToSync& target) {
   if (!handle) {
     if (handle.error().error_number == ENOENT) return {};  // removed: nothing left to sync
     return handle.error();
+  }
+  struct stat st {};
+  if (::fstat(handle->get(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (::fsync(handle->get()) != 0)
+      return detail::io_error("cannot sync directory", target.path, errno);
+    return {};
   }
   return detail::sync_data(handle->get(), target.path);
 }

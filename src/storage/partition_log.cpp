@@ -220,6 +220,10 @@ Status PartitionLog::delete_oldest_segment() {
   if (segments_.size() < 2) return Error{dir_.string() + ": the active segment cannot be deleted"};
   std::unique_ptr<Segment> oldest = std::move(segments_.front());
   segments_.erase(segments_.begin());
+  // Gone: nothing of it is left to sync (without flushes, the list would
+  // otherwise grow with every segment ever rolled).
+  std::erase_if(rolled_unsynced_data_,
+                [&](const FileToSync& f) { return !f.file && f.path == oldest->log_path; });
   for (const fs::path* path : {&oldest->log_path, &oldest->index_path, &oldest->time_index_path}) {
     std::error_code ec;
     fs::remove(*path, ec);
@@ -674,7 +678,8 @@ Status PartitionLog::recover_active_segment(bool verify_crc) {
 }
 
 // Can be tried again after a failure (an empty file left behind is taken).
-Status PartitionLog::create_segment(int64_t base_offset) {
+// Without sync_dir, the caller has the directory synced later.
+Status PartitionLog::create_segment(int64_t base_offset, bool sync_dir) {
   auto segment = std::make_unique<Segment>(dir_, base_offset, options_.index_interval_bytes,
                                            *file_cache_, disk_space_.get());
   auto file = file_cache_->open(segment->log_path, O_RDWR | O_CREAT);
@@ -689,8 +694,10 @@ Status PartitionLog::create_segment(int64_t base_offset) {
     auto f = FileHandle::open(*p, O_RDWR | O_CREAT | O_TRUNC);
     if (!f) return f.error();
   }
-  Status synced = detail::sync_directory(dir_);
-  if (!synced) return synced;
+  if (sync_dir) {
+    Status synced = detail::sync_directory(dir_);
+    if (!synced) return synced;
+  }
   segment->index_loaded = true;
   segments_.push_back(std::move(segment));
   return {};
@@ -814,13 +821,16 @@ Status PartitionLog::roll(int64_t new_base_offset) {
     old.time_index.push_back(*final_entry);
   Status written = write_pending_index_entries(old);
   if (!written) return written;
-  Status created = create_segment(new_base_offset);
+  Status created = create_segment(new_base_offset, false);
   if (!created) return created;
   release_preallocation(old);
   // Synced by the next flush (Kafka flushes a rolled segment in the
   // background too): a sync of up to a segment's worth of data must not hold
   // up the append. By path: the rolled segment keeps no descriptor for it.
+  // The directory too (the new segment's entry): the flush that makes the
+  // new segment's data durable makes its name durable, off the loop.
   rolled_unsynced_data_.emplace_back(old.log_path);
+  dir_unsynced_ = true;
   RolledIndexes& indexes = rolled_unsynced_indexes_.emplace_back();
   indexes.roll = rolls_++;
   indexes.files.emplace_back(old.index_path);
@@ -1045,6 +1055,8 @@ Result<PartitionLog::FlushSnapshot> PartitionLog::flush_snapshot() {
   if (segments_.empty()) return snapshot;
   snapshot.data_files = std::move(rolled_unsynced_data_);
   rolled_unsynced_data_.clear();
+  if (dir_unsynced_) snapshot.data_files.emplace_back(dir_);
+  dir_unsynced_ = false;
   Segment& active = *segments_.back();
   if (const auto& open = active.log.if_open())
     snapshot.data_files.emplace_back(std::shared_ptr<const OpenFile>(open));

@@ -27,8 +27,9 @@ struct DescriptorPlan {
 // its directory, a new partition's files).
 inline constexpr uint64_t kReservedDescriptors = 64;
 
-// Half of what is left after the reserve goes to connections (at most
-// max_connections), the rest to partition files; at least one each.
+// Three quarters of what is left after the reserve go to connections (at
+// most max_connections), the rest to partition files (rolled segments hold
+// none, so a quarter is thousands of active partitions); at least one each.
 DescriptorPlan plan_descriptors(uint64_t limit, uint64_t max_connections, size_t helper_threads);
 
 // Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit in

@@ -136,7 +136,8 @@ struct FileToSync {
   std::filesystem::path path;  // when `file` is null
 };
 // fdatasync of the file (opened read-only for it when it is not open; a file
-// that no longer exists is skipped).
+// that no longer exists is skipped); a directory given by path is fsync'ed
+// (its entries).
 Status sync_file(const FileToSync& target);
 
 // Appended bytes of one file that the kernel may start writing to disk now
@@ -292,7 +293,8 @@ class PartitionLog {
   struct FlushSnapshot {
     int64_t end_offset = 0;
     // .log files: the active one shared when open, rolled ones by path (no
-    // descriptor is kept for a sync still to come).
+    // descriptor is kept for a sync still to come), and after a roll the
+    // partition directory (the new segment's entry).
     std::vector<FileToSync> data_files;
   };
   Result<FlushSnapshot> flush_snapshot();
@@ -362,7 +364,7 @@ class PartitionLog {
   Result<int64_t> largest_timestamp(Segment& segment);
   Status rebuild_index(Segment& segment, bool truncate_invalid_tail);
   Status roll(int64_t new_base_offset);
-  Status create_segment(int64_t base_offset);
+  Status create_segment(int64_t base_offset, bool sync_dir = true);
   Status write_pending_index_entries(Segment& segment);
   void preallocate(Segment& segment, int fd, uint64_t end);
   void release_preallocation(Segment& segment);
@@ -383,6 +385,7 @@ class PartitionLog {
   // rolled segment holds no descriptor for them, and retention may delete
   // them first).
   std::vector<FileToSync> rolled_unsynced_data_;
+  bool dir_unsynced_ = false;  // a roll created a segment: the directory goes with them
   struct RolledIndexes {
     uint64_t roll = 0;  // rolls_ before this one
     std::vector<FileToSync> files;
