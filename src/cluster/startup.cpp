@@ -137,7 +137,6 @@ storage::Result<storage::OffsetCheckpoint> read_checkpoint(const std::filesystem
                         "is: correct or remove it)"};
 }
 
-
 std::string orphaned_topic_message(std::string_view name, const OrphanedTopic& orphan) {
   std::string partitions;
   for (int32_t p : orphan.partitions)

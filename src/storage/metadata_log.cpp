@@ -46,7 +46,6 @@ std::string snapshot_file_name(const SnapshotId& id) {
 
 namespace {
 
-
 // Kafka's Snapshots.parse after the suffix check: Long.parseLong of the
 // first 20 characters and Integer.parseInt of characters 21 to 30; the
 // character between them and anything before the suffix are not looked at.

@@ -328,5 +328,4 @@ Result<MetadataLogCut> cut_metadata_log(const fs::path& dir, const fs::path& fil
   return cut;
 }
 
-
 }  // namespace kb::storage

@@ -167,6 +167,5 @@ TEST(MetadataSnapshot, CutKeepsTheDamagedBytes) {
   EXPECT_TRUE(fs::exists(dir.path() / "00000000000000000005.log.damaged"));
 }
 
-
 }  // namespace
 }  // namespace kb::storage
