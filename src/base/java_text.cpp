@@ -132,25 +132,59 @@ std::vector<std::string_view> java_read_lines(std::string_view text) {
   return lines;
 }
 
-std::vector<std::string_view> java_split_whitespace(std::string_view line) {
+namespace {
+
+// String.split(regex) with limit 0, for a regex whose match at `at` is
+// `match_length(line, at)` bytes long (0: none there): a match at the start
+// gives an empty first field, trailing empty fields are dropped, and a line
+// with no match is its own single field.
+template <class MatchLength>
+std::vector<std::string_view> java_split(std::string_view line, MatchLength match_length) {
   std::vector<std::string_view> fields;
   size_t start = 0;
-  size_t at = 0;
   bool matched = false;
-  while (at < line.size()) {
-    if (!is_java_whitespace(line[at])) {
+  for (size_t at = 0; at < line.size();) {
+    const size_t length = match_length(line, at);
+    if (length == 0) {
       ++at;
       continue;
     }
     matched = true;
     fields.push_back(line.substr(start, at - start));
-    while (at < line.size() && is_java_whitespace(line[at])) ++at;
+    at += length;
     start = at;
   }
-  if (!matched) return {line};  // no separator: the line itself, even when empty
+  if (!matched) return {line};
   fields.push_back(line.substr(start));
   while (!fields.empty() && fields.back().empty()) fields.pop_back();
   return fields;
+}
+
+// The length of the run of "\\s" characters at `at`.
+size_t whitespace_run(std::string_view line, size_t at) {
+  size_t end = at;
+  while (end < line.size() && is_java_whitespace(line[end])) ++end;
+  return end - at;
+}
+
+}  // namespace
+
+std::vector<std::string_view> java_split_whitespace(std::string_view line) {
+  return java_split(line, whitespace_run);
+}
+
+std::vector<std::string_view> java_split_colon_whitespace(std::string_view line) {
+  return java_split(line, [](std::string_view text, size_t at) -> size_t {
+    if (text[at] != ':') return 0;
+    const size_t run = whitespace_run(text, at + 1);
+    return run == 0 ? 0 : run + 1;
+  });
+}
+
+std::string_view java_trim(std::string_view text) {
+  while (!text.empty() && static_cast<unsigned char>(text.front()) <= ' ') text.remove_prefix(1);
+  while (!text.empty() && static_cast<unsigned char>(text.back()) <= ' ') text.remove_suffix(1);
+  return text;
 }
 
 }  // namespace kb

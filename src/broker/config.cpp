@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "kb/base/java_properties.hpp"
+#include "kb/base/java_text.hpp"
 
 namespace kb::broker {
 
@@ -22,15 +23,6 @@ constexpr std::string_view kEmbeddedDefaults =
     "listeners=PLAINTEXT://:9092\n"
     "log.dirs=/tmp/kraft-combined-logs\n"
     "node.id=1\n";
-
-// Java's String.trim(), which Kafka's ConfigDef applies to every value it
-// parses: characters up to and including the space go from both ends.
-std::string_view trim(std::string_view s) {
-  auto is_trimmed = [](char c) { return static_cast<unsigned char>(c) <= ' '; };
-  while (!s.empty() && is_trimmed(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_trimmed(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 // Listener names and protocols are case-insensitive (Kafka upper-cases them).
 std::string upper(std::string_view s) {
@@ -43,7 +35,7 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> parts;
   while (true) {
     size_t at = s.find(sep);
-    parts.push_back(trim(s.substr(0, at)));
+    parts.push_back(java_trim(s.substr(0, at)));
     if (at == std::string_view::npos) break;
     s.remove_prefix(at + 1);
   }
@@ -123,7 +115,8 @@ class ConfigBuilder {
         if (colon == std::string_view::npos)
           return fail(map_it->second, "listener.security.protocol.map",
                       fmt::format("'{}' is not NAME:PROTOCOL", pair));
-        protocol_of[upper(trim(pair.substr(0, colon)))] = upper(trim(pair.substr(colon + 1)));
+        protocol_of[upper(java_trim(pair.substr(0, colon)))] =
+            upper(java_trim(pair.substr(colon + 1)));
       }
     }
     std::vector<ListenerConfig> served;
@@ -160,7 +153,7 @@ bool read_properties(std::string_view text, std::string_view path, BrokerConfig&
   }
   for (PropertyLine& entry : entries) {
     config.properties[std::move(entry.key)] =
-        PropertySource{std::string(trim(entry.value)), fmt::format("{}:{}", path, entry.line)};
+        PropertySource{std::string(java_trim(entry.value)), fmt::format("{}:{}", path, entry.line)};
   }
   return true;
 }
@@ -175,8 +168,8 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
     size_t eq = o.find('=');
     if (eq == std::string::npos || eq == 0)
       return {std::nullopt, fmt::format("--override '{}': expected key=value", o)};
-    b.config.properties[std::string(trim(std::string_view(o).substr(0, eq)))] =
-        PropertySource{std::string(trim(std::string_view(o).substr(eq + 1))), "--override"};
+    b.config.properties[std::string(java_trim(std::string_view(o).substr(0, eq)))] =
+        PropertySource{std::string(java_trim(std::string_view(o).substr(eq + 1))), "--override"};
   }
 
   auto& c = b.config;

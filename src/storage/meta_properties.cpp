@@ -11,6 +11,7 @@
 #include "file_io.hpp"
 #include "kb/base/java_number.hpp"
 #include "kb/base/java_properties.hpp"
+#include "kb/base/java_text.hpp"
 
 namespace kb::storage {
 
@@ -18,13 +19,6 @@ namespace fs = std::filesystem;
 using kb::wire::Uuid;
 
 namespace {
-
-// Java's String.trim().
-std::string_view trim_java(std::string_view s) {
-  while (!s.empty() && static_cast<unsigned char>(s.front()) <= ' ') s.remove_prefix(1);
-  while (!s.empty() && static_cast<unsigned char>(s.back()) <= ' ') s.remove_suffix(1);
-  return s;
-}
 
 // Kafka's DirectoryId.reserved: the first 100 ids (the low half compared as a
 // signed long, as Java compares it).
@@ -116,7 +110,7 @@ Result<MetaProperties> parse_meta_properties(std::string_view text) {
   MetaProperties props;
   props.version = 0;
   if (const std::string* version = find("version")) {
-    auto number = parse_java_integer<int32_t>(trim_java(*version));
+    auto number = parse_java_int(java_trim(*version));
     if (!number)
       return Error{fmt::format("meta.properties: version '{}' is not a number", *version)};
     if (*number != 0 && *number != 1)
@@ -126,7 +120,7 @@ Result<MetaProperties> parse_meta_properties(std::string_view text) {
 
   const char* node_key = props.version == 1 ? "node.id" : "broker.id";
   if (const std::string* node = find(node_key)) {
-    auto node_id = parse_java_integer<int32_t>(*node);
+    auto node_id = parse_java_int(*node);
     if (!node_id)
       return Error{
           fmt::format("meta.properties: {} '{}' is not a base-10 number", node_key, *node)};

@@ -18,6 +18,7 @@
 
 #include "file_io.hpp"
 #include "kb/base/java_number.hpp"
+#include "kb/base/java_text.hpp"
 #include "kb/storage/compression.hpp"
 #include "kb/storage/record_batch.hpp"
 
@@ -66,60 +67,24 @@ std::string segment_file_name(int64_t base_offset, std::string_view suffix) {
   return detail::offset_file_stem(base_offset) + std::string(suffix);
 }
 
-namespace {
-
-// Java's Pattern.compile(":\\s+").split(line): the pieces around each colon
-// followed by one or more of " \t\n\v\f\r"; trailing empty pieces dropped.
-std::vector<std::string_view> split_colon_blanks(std::string_view line) {
-  auto is_space = [](char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-  };
-  std::vector<std::string_view> pieces;
-  size_t piece_start = 0;
-  for (size_t i = 0; i + 1 < line.size(); ++i) {
-    if (line[i] != ':' || !is_space(line[i + 1])) continue;
-    pieces.push_back(line.substr(piece_start, i - piece_start));
-    size_t j = i + 1;
-    while (j < line.size() && is_space(line[j])) ++j;
-    piece_start = j;
-    i = j - 1;
-  }
-  pieces.push_back(line.substr(piece_start));
-  while (pieces.size() > 1 && pieces.back().empty()) pieces.pop_back();
-  return pieces;
-}
-
-// BufferedReader.readLine: lines end at \n, \r or \r\n.
-std::optional<std::string_view> next_line(std::string_view text, size_t& pos) {
-  if (pos >= text.size()) return std::nullopt;
-  const size_t end = std::min(text.find_first_of("\r\n", pos), text.size());
-  std::string_view line = text.substr(pos, end - pos);
-  pos = end + 1;
-  if (end < text.size() && text[end] == '\r' && pos < text.size() && text[pos] == '\n') ++pos;
-  return line;
-}
-
-}  // namespace
-
 // As Kafka's PartitionMetadataReadBuffer: the first line's value (after ": ")
 // is a version of at least 0, the second line's a topic id (Uuid.fromString,
 // not zero); the names before the colons are not checked, later lines ignored.
 Result<PartitionMetadata> parse_partition_metadata(std::string_view text) {
-  size_t pos = 0;
+  const std::vector<std::string_view> lines = java_read_lines(text);
   auto malformed = [](int line_no, std::string_view line, std::string_view expected) {
     return Error{
         fmt::format("partition.metadata: line {} '{}': expected {}", line_no, line, expected)};
   };
-  auto first = next_line(text, pos);
-  if (!first) return Error{"partition.metadata: empty, expected 'version: 0'"};
-  auto version_pieces = split_colon_blanks(*first);
+  if (lines.empty()) return Error{"partition.metadata: empty, expected 'version: 0'"};
+  auto version_pieces = java_split_colon_whitespace(lines[0]);
   std::optional<int32_t> version;
-  if (version_pieces.size() == 2) version = parse_java_integer<int32_t>(version_pieces[1]);
-  if (!version || *version < 0) return malformed(1, *first, "'version: <number of at least 0>'");
-  auto second = next_line(text, pos);
-  if (!second) return Error{"partition.metadata: no second line, expected 'topic_id: <id>'"};
-  auto id_pieces = split_colon_blanks(*second);
-  if (id_pieces.size() != 2) return malformed(2, *second, "'topic_id: <id>'");
+  if (version_pieces.size() == 2) version = parse_java_int(version_pieces[1]);
+  if (!version || *version < 0) return malformed(1, lines[0], "'version: <number of at least 0>'");
+  if (lines.size() < 2)
+    return Error{"partition.metadata: no second line, expected 'topic_id: <id>'"};
+  auto id_pieces = java_split_colon_whitespace(lines[1]);
+  if (id_pieces.size() != 2) return malformed(2, lines[1], "'topic_id: <id>'");
   Uuid id;
   std::string why;
   if (!Uuid::from_base64(id_pieces[1], id, &why))

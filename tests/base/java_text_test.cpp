@@ -70,5 +70,24 @@ TEST(JavaText, SplitWhitespaceAsStringSplit) {
   EXPECT_EQ(java_split_whitespace("one"), Fields{"one"});
 }
 
+// line.split(":\\s+"), as Kafka's PartitionMetadataReadBuffer splits.
+TEST(JavaText, SplitColonWhitespaceAsStringSplit) {
+  using Fields = std::vector<std::string_view>;
+  EXPECT_EQ(java_split_colon_whitespace("version: 0"), (Fields{"version", "0"}));
+  EXPECT_EQ(java_split_colon_whitespace("a:\t \fb: c"), (Fields{"a", "b", "c"}));
+  EXPECT_EQ(java_split_colon_whitespace("version:0"), Fields{"version:0"});  // no blank: no match
+  EXPECT_EQ(java_split_colon_whitespace(": x"), (Fields{"", "x"}));
+  EXPECT_EQ(java_split_colon_whitespace("x: "), Fields{"x"});  // trailing empty dropped
+  EXPECT_EQ(java_split_colon_whitespace(": "), Fields{});
+  EXPECT_EQ(java_split_colon_whitespace("a::  b"), (Fields{"a:", "b"}));
+}
+
+TEST(JavaText, TrimAsStringTrim) {
+  EXPECT_EQ(java_trim("  a b \t\r\n"), "a b");
+  EXPECT_EQ(java_trim(std::string_view("\x01x\x1f", 3)), "x");  // control characters too
+  EXPECT_EQ(java_trim("   "), "");
+  EXPECT_EQ(java_trim("\xc2\xa0x"), "\xc2\xa0x");  // a non-breaking space is not trimmed
+}
+
 }  // namespace
 }  // namespace kb

@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
-#include <type_traits>
 
 namespace kb {
 
@@ -16,15 +15,5 @@ namespace kb {
 // including overflow.
 std::optional<int32_t> parse_java_int(std::string_view utf8);
 std::optional<int64_t> parse_java_long(std::string_view utf8);
-
-// parse_java_int for int32_t, parse_java_long for int64_t.
-template <class Int>
-std::optional<Int> parse_java_integer(std::string_view text) {
-  static_assert(std::is_same_v<Int, int32_t> || std::is_same_v<Int, int64_t>);
-  if constexpr (std::is_same_v<Int, int32_t>)
-    return parse_java_int(text);
-  else
-    return parse_java_long(text);
-}
 
 }  // namespace kb

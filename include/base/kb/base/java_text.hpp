@@ -25,5 +25,12 @@ std::vector<std::string_view> java_read_lines(std::string_view text);
 // of ' ', '\t', '\n', '\x0B', '\f', '\r'; a separator at the start gives an
 // empty first field, trailing empty fields are dropped.
 std::vector<std::string_view> java_split_whitespace(std::string_view line);
+// line.split(":\\s+"), as Kafka splits the lines of partition.metadata: the
+// separators are a colon followed by a run of those blanks.
+std::vector<std::string_view> java_split_colon_whitespace(std::string_view line);
+
+// String.trim(): characters up to and including the space go from both ends
+// (Kafka's ConfigDef trims every value it parses this way).
+std::string_view java_trim(std::string_view text);
 
 }  // namespace kb
