@@ -22,8 +22,10 @@
 #include <string>
 #include <vector>
 
+#include "kb/base/java_properties.hpp"
 #include "kb/protocol/messages/api_versions.hpp"
 #include "kb/storage/record_batch.hpp"
+#include "kb/wire/uuid.hpp"
 #include "support/broker_process.hpp"
 #include "support/java_lab.hpp"
 #include "support/kafka_client.hpp"
@@ -705,6 +707,52 @@ TEST_F(KafkaToolsTest, JavaClients4) {
 
 TEST_F(KafkaToolsTest, JavaClients39) {
   java_clients(shell_for("3.9"), "3.9", bootstrap(), broker_->log_dir());
+}
+
+// The text forms the broker reads from files Kafka or the CodeCrafters
+// harness wrote, read by Kafka's own code (Uuid.fromString of kafka-clients
+// 4.4, Java's Properties.load) and by the broker's parsers: the same answers.
+TEST_F(KafkaToolsTest, TextFormsReadAsKafkaReadsThem) {
+  const std::vector<std::string> ids = {"EAAAAAAAQACAAAAAAAAAAQ==",  "EAAAAAAAQACAAAAAAAAAAQ",
+                                        "EAAAAAAAQACAAAAAAAAAAQ=",   "EAAAAAAAQACAAAAAAAAAAQ===",
+                                        "AAAAAAAAAAAAAAAAAAAAAB",    "AAAAAAAAAAAAAAAAAAAAAB==",
+                                        "AAAAAAAAAAAAAAAAAAAAA",     "AAAAAAAAAAAAAAAAAAAA==",
+                                        "+wAAAAAAAAAAAAAAAAAAAA",    "_____________________w",
+                                        "-wAAAAAAAAAAAAAAAAAAAA",    "AAECAwQFBgcICQoLDA0ODwAA",
+                                        "EAAAAAAAQACAAAAAAAAAAQ==A", "A",
+                                        "EAAAAAAAQACAAAAAAAAAAQ== ", "EAAAAAAA=QACAAAAAAAAAAQ"};
+  std::string input;
+  std::vector<std::string> ours;
+  for (const std::string& id : ids) {
+    input += id + "\n";
+    wire::Uuid parsed;
+    ours.push_back(wire::Uuid::from_base64(id, parsed) ? "ok " + parsed.to_base64() : "bad");
+  }
+  ToolRun java = shell_->run("kb.lab.TextForms", {"uuid"}, input);
+  ASSERT_EQ(java.exit_code, 0) << java.err;
+  EXPECT_EQ(lines_of(java.out), ours);
+
+  const std::vector<std::string> texts = {
+      "node.id 5\nlonely\nb : two  \n=v\nk=a\\\n  b\n# c\n ! d\ne:f=g\nlast=x\\",
+      "a\\=b\\ c=x\\ty\\u0041\\:\r\nnext=1\rthen\t\f= 2\r\nk=one\\\n#two\n",
+      "dup=1\ndup=2\nspaces   \n  \\  lead=\\  v  \n",
+      "a=\\u12\n",
+      "a=\\u00zz\n",
+      "process.roles=broker,controller\nnode.id=1\nlog.dirs=/tmp/kraft-combined-logs"};
+  for (const std::string& text : texts) {
+    std::string error;
+    std::map<std::string, std::string> entries;
+    for (const PropertyLine& line : parse_java_properties(text, error))
+      entries[line.key] = line.value;
+    std::vector<std::string> expected;
+    if (!error.empty())
+      expected.push_back("error");
+    else
+      for (const auto& [key, value] : entries) expected.push_back("[" + key + "]=[" + value + "]");
+    ToolRun loaded = shell_->run("kb.lab.TextForms", {"properties"}, text);
+    ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
+    EXPECT_EQ(lines_of(loaded.out), expected) << text;
+  }
 }
 
 }  // namespace
