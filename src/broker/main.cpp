@@ -24,8 +24,8 @@
 
 #include "kb/broker/broker_service.hpp"
 #include "kb/broker/config.hpp"
-#include "kb/broker/log_dir_tools.hpp"
 #include "kb/broker/descriptor_budget.hpp"
+#include "kb/broker/log_dir_tools.hpp"
 #include "kb/broker/log_flusher.hpp"
 #include "kb/broker/log_retention.hpp"
 #include "kb/broker/partition_dir_creation.hpp"
