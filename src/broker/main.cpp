@@ -39,6 +39,7 @@
 #include "kb/net/tcp_server.hpp"
 #include "kb/storage/disk_space.hpp"
 #include "kb/storage/file_cache.hpp"
+#include "kb/storage/file_remover.hpp"
 
 namespace {
 
@@ -51,6 +52,8 @@ constexpr size_t kFlushThreads = 32;
 // same way, so a topic of thousands of partitions costs a few journal commits
 // per batch of them rather than one per sync.
 constexpr size_t kPartitionDirThreads = 8;
+// The thread deleting retired segments' files yields the CPU to the loop.
+constexpr int kFileRemoverNice = 10;
 
 void print_usage(const char* argv0) {
   std::fprintf(stderr,
@@ -193,6 +196,10 @@ int main(int argc, char** argv) {
       std::make_shared<kb::storage::FileCache>(descriptors.partition_files);
   log_dir_options.partition_options.disk_space =
       std::make_shared<kb::storage::DiskSpace>(log_dir_options.log_dir);
+  // Deleted segments' files are unlinked off the loop (freeing their blocks
+  // takes milliseconds).
+  log_dir_options.partition_options.file_remover =
+      std::make_shared<kb::storage::FileRemover>(kFileRemoverNice);
   if (auto loaded_dir = kb::cluster::load_log_dir(log_dir_options, state); !loaded_dir.ok()) {
     std::fprintf(stderr, "log directory %s: %s\n", config.log_dirs.front().c_str(),
                  loaded_dir.error().message.c_str());

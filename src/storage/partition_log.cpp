@@ -21,6 +21,7 @@
 #include "kb/base/java_text.hpp"
 #include "kb/storage/compression.hpp"
 #include "kb/storage/file_cache.hpp"
+#include "kb/storage/file_remover.hpp"
 #include "kb/storage/record_batch.hpp"
 
 namespace kb::storage {
@@ -35,6 +36,10 @@ namespace {
 constexpr std::string_view kLogSuffix = ".log";
 constexpr std::string_view kIndexSuffix = ".index";
 constexpr std::string_view kTimeIndexSuffix = ".timeindex";
+// Kafka's suffix of files being deleted; KRaft snapshots being deleted end in
+// ".checkpoint.deleted" and are the metadata log's to handle.
+constexpr std::string_view kDeletedSuffix = ".deleted";
+constexpr std::string_view kDeletedSnapshotSuffix = ".checkpoint.deleted";
 // Header-only scans (reads, lookups) touch little of each batch.
 constexpr size_t kHeaderScanReadAhead = size_t{16} * 1024;
 
@@ -232,12 +237,35 @@ Status PartitionLog::delete_oldest_segment() {
   // otherwise grow with every segment ever rolled).
   std::erase_if(rolled_unsynced_data_,
                 [&](const FileToSync& f) { return !f.file && f.path == oldest->log_path; });
+  // Renamed first, as Kafka does: a rename is cheap where the unlink frees
+  // the blocks, and after a crash the next load knows what to delete.
+  std::vector<fs::path> renamed;
   for (const fs::path* path : {&oldest->log_path, &oldest->index_path, &oldest->time_index_path}) {
-    std::error_code ec;
-    fs::remove(*path, ec);
-    if (ec) return Error{path->string() + ": " + ec.message()};
+    fs::path deleted = *path;
+    deleted += kDeletedSuffix;
+    if (::rename(path->c_str(), deleted.c_str()) == 0) {
+      renamed.push_back(std::move(deleted));
+    } else if (errno != ENOENT) {
+      const int error = errno;
+      remove_files(std::move(renamed));
+      return Error{fmt::format("cannot rename {} to {}: {}", path->string(), deleted.string(),
+                               std::strerror(error))};
+    }
   }
+  remove_files(std::move(renamed));
   return {};
+}
+
+void PartitionLog::remove_files(std::vector<fs::path> paths) {
+  if (options_.file_remover) {
+    options_.file_remover->remove(std::move(paths));
+    return;
+  }
+  for (const fs::path& path : paths) {
+    std::error_code ec;
+    fs::remove(path, ec);
+    if (ec) spdlog::warn("cannot delete {}: {}", path.string(), ec.message());
+  }
 }
 
 uint64_t PartitionLog::size_bytes() const {
@@ -383,11 +411,21 @@ Status PartitionLog::load(const RecoveryHint& hint) {
   fs::directory_iterator entries(dir_, ec);
   if (ec) return Error{fmt::format("cannot list {}: {}", dir_.string(), ec.message())};
   std::vector<int64_t> bases;
+  std::vector<fs::path> stray_deleted;
   for (const auto& entry : entries) {
     const std::string name = entry.path().filename().string();
     if (auto base = detail::parse_offset_file_name(name, kLogSuffix)) bases.push_back(*base);
+    // Files a deletion renamed and a crash left behind, as Kafka's LogLoader
+    // deletes them (KRaft snapshots excepted: the metadata log's own).
+    if (name.ends_with(kDeletedSuffix) && !name.ends_with(kDeletedSnapshotSuffix))
+      stray_deleted.push_back(entry.path());
   }
   std::sort(bases.begin(), bases.end());
+  if (!stray_deleted.empty()) {
+    spdlog::info("{}: deleting {} files a segment deletion left (*{})", dir_.string(),
+                 stray_deleted.size(), kDeletedSuffix);
+    remove_files(std::move(stray_deleted));
+  }
 
   auto metadata = read_partition_metadata(dir_);
   if (!metadata) return metadata.error();

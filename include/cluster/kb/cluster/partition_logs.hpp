@@ -121,10 +121,11 @@ class PartitionLogs {
     auto it = topic_options_.find(topic);
     const storage::PartitionLogOptions& base = it == topic_options_.end() ? options_ : it->second;
     storage::PartitionLogOptions options = override_ ? override_(topic, base) : base;
-    // Every log of the directory shares one file budget and one count of
-    // reserved space, whatever its topic's options.
+    // Every log of the directory shares one file budget, one count of
+    // reserved space and one file remover, whatever its topic's options.
     options.file_cache = options_.file_cache;
     options.disk_space = options_.disk_space;
+    options.file_remover = options_.file_remover;
     return options;
   }
   OptionsOverride override_;

@@ -48,6 +48,7 @@
 namespace kb::storage {
 
 class FileCache;
+class FileRemover;
 
 inline constexpr std::string_view kPartitionMetadataFile = "partition.metadata";
 
@@ -97,6 +98,9 @@ struct PartitionLogOptions {
   // keeps its files open, and reserves whatever the free space.
   std::shared_ptr<FileCache> file_cache;
   std::shared_ptr<DiskSpace> disk_space;
+  // Deletes the files of deleted segments off the caller's thread (after
+  // they are renamed to `.deleted`). Null: they are deleted at once.
+  std::shared_ptr<FileRemover> file_remover;
 };
 
 // What start-up knows about a partition from the log directory's checkpoint
@@ -287,7 +291,8 @@ class PartitionLog {
   // Deletes the oldest segment and its index files (never the active one):
   // the log then starts at the next segment's base offset. Reads already
   // handed out stay valid. For compaction that copied the segment's live
-  // records forward first.
+  // records forward first. The files are renamed to `<name>.deleted` here and
+  // deleted by the file remover (options), as Kafka deletes them.
   Status delete_oldest_segment();
 
   // Moves the log start offset up to `offset` (DeleteRecords, or the
@@ -458,6 +463,8 @@ class PartitionLog {
   Status write_pending_index_entries(Segment& segment);
   void preallocate(Segment& segment, int fd, uint64_t end);
   void release_preallocation(Segment& segment);
+  // Deletes files: now, or through the file remover.
+  void remove_files(std::vector<std::filesystem::path> paths);
   Result<std::shared_ptr<OpenFile>> log_file(Segment& segment);
 
   std::filesystem::path dir_;
