@@ -294,8 +294,9 @@ func (franz) times(bootstrap, topic, codec string, base int64) error {
 	}
 	defer cl.Close()
 	var rs []record
+	// Compressible values: franz-go sends a batch that does not shrink uncompressed.
 	for i := int64(0); i < 20; i++ {
-		rs = append(rs, record{value: []byte(fmt.Sprintf("t%d", i)), timestamp: base + i*1000})
+		rs = append(rs, record{value: []byte(fmt.Sprintf("t%d-%s", i, strings.Repeat("x", 64))), timestamp: base + i*1000})
 	}
 	offsets, err := franzProduceBatch(cl, topic, rs)
 	if err != nil {
@@ -388,8 +389,15 @@ func (franz) admin(bootstrap, prefix string) error {
 	}
 	say("create %s again: %d", a, franzCode(created.Err))
 
+	// Listed by a new client each time: kadm answers from the client's
+	// metadata cache for MetadataMinAge (5 s), which would hide changes.
 	list := func() error {
-		topics, err := adm.ListTopics(ctx)
+		fresh, err := franzClient(bootstrap)
+		if err != nil {
+			return err
+		}
+		defer fresh.Close()
+		topics, err := kadm.NewClient(fresh).ListTopics(ctx)
 		if err != nil {
 			return err
 		}
@@ -471,10 +479,25 @@ func (franz) admin(bootstrap, prefix string) error {
 	if err != nil {
 		return err
 	}
-	for _, d := range deleted.Sorted() {
-		say("delete %s: %d", d.Topic, franzCode(d.Err))
+	for _, name := range []string{a, b} {
+		say("delete %s: %d", name, franzCode(deleted[name].Err))
 	}
 	return list()
+}
+
+func (franz) create(bootstrap, topic string, partitions int) error {
+	cl, err := franzClient(bootstrap)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	created, err := kadm.NewClient(cl).CreateTopic(ctx, int32(partitions), -1, nil, topic)
+	if err == nil {
+		err = created.Err
+	}
+	return err
 }
 
 func derefOr(s *string) string {

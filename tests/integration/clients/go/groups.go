@@ -61,17 +61,22 @@ func (t *groupTracker) consumed(key string) {
 	t.seen[key] = true
 }
 
-// waitOwned waits until every member owns at least one partition and every
-// partition is owned by exactly one member; it answers how many each owns.
+// waitOwned waits until every member owns at least one partition, every
+// partition is owned by exactly one member, the shares differ by one at most
+// (every assignor balances) and nothing changed for a while (a member may
+// still be about to revoke); it answers how many each owns.
 func (t *groupTracker) waitOwned(partitions int) ([]int, error) {
 	end := time.Now().Add(deadline)
+	var settled string
+	var since time.Time
 	for {
 		t.mu.Lock()
 		counts, ok := []int{}, true
 		owners := map[int32]int{}
+		least, most := partitions, 0
 		for _, set := range t.owned {
 			counts = append(counts, len(set))
-			ok = ok && len(set) > 0
+			least, most = min(least, len(set)), max(most, len(set))
 			for p := range set {
 				owners[p]++
 			}
@@ -79,10 +84,12 @@ func (t *groupTracker) waitOwned(partitions int) ([]int, error) {
 		for p := int32(0); p < int32(partitions); p++ {
 			ok = ok && owners[p] == 1
 		}
-		ok = ok && len(owners) == partitions
+		ok = ok && len(owners) == partitions && least > 0 && most-least <= 1
 		state := fmt.Sprint(t.owned)
 		t.mu.Unlock()
-		if ok {
+		if !ok || state != settled {
+			settled, since = state, time.Now()
+		} else if time.Since(since) > 300*time.Millisecond {
 			sort.Ints(counts)
 			return counts, nil
 		}

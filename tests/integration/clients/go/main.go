@@ -15,6 +15,7 @@
 //	    one group member reads count records, commits them, leaves
 //	kblab <client> times <bootstrap> <topic> <codec> <base ms>
 //	    twenty records stamped base+i*1000 in one batch, then offsets by time
+//	kblab <client> create <bootstrap> <topic> <partitions>
 //	kblab <client> admin <bootstrap> <prefix>
 //	    create, list, alter (partitions, configs), describe configs, delete
 //
@@ -106,6 +107,7 @@ type client interface {
 	commit(bootstrap, topic, group string, count int) error
 	times(bootstrap, topic, codec string, base int64) error
 	admin(bootstrap, prefix string) error
+	create(bootstrap, topic string, partitions int) error
 }
 
 func say(format string, args ...any) { fmt.Printf(format+"\n", args...) }
@@ -196,6 +198,9 @@ func main() {
 	case "times":
 		need(4)
 		err = c.times(args[0], args[1], args[2], int64(atoi(args[3])))
+	case "create":
+		need(3)
+		err = c.create(args[0], args[1], atoi(args[2]))
 	case "admin":
 		need(2)
 		err = c.admin(args[0], args[1])

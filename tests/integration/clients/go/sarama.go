@@ -384,8 +384,9 @@ func (saramaClient) commit(bootstrap, topic, group string, count int) error {
 
 func (saramaClient) times(bootstrap, topic, codec string, base int64) error {
 	var rs []record
+	// Compressible values, as franz.go sends (so each batch is compressed).
 	for i := int64(0); i < 20; i++ {
-		rs = append(rs, record{value: []byte(fmt.Sprintf("t%d", i)), timestamp: base + i*1000})
+		rs = append(rs, record{value: []byte(fmt.Sprintf("t%d-%s", i, strings.Repeat("x", 64))), timestamp: base + i*1000})
 	}
 	p, err := saramaProducer(bootstrap, len(rs), codec, "1")
 	if err != nil {
@@ -450,6 +451,15 @@ func (saramaClient) times(bootstrap, topic, codec string, base int64) error {
 		return errors.New("no record from +5000 in time")
 	}
 	return nil
+}
+
+func (saramaClient) create(bootstrap, topic string, partitions int) error {
+	adm, err := sarama.NewClusterAdmin([]string{bootstrap}, saramaConfig())
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	return adm.CreateTopic(topic, &sarama.TopicDetail{NumPartitions: int32(partitions), ReplicationFactor: -1}, false)
 }
 
 func (saramaClient) admin(bootstrap, prefix string) error {
