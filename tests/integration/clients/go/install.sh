@@ -22,7 +22,7 @@ if [ -f "$target/stamp" ] && [ "$(cat "$target/stamp")" = "$stamp" ] && [ -x "$t
 fi
 rm -f "$target/stamp"
 
-export GOMODCACHE="$target/mod" GOCACHE="$target/build-cache" GOFLAGS=-mod=readonly \
+export GOMODCACHE="$target/mod" GOCACHE="$target/build-cache" GOFLAGS="-mod=readonly -buildvcs=false" \
   GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0
 cd "$source_dir"
 go build -trimpath -o "$target/kblab.new" .
