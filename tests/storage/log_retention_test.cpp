@@ -241,7 +241,8 @@ TEST(LogRetention, LoadDeletesTheFilesACrashLeftRenamedButKeepsKRaftSnapshots) {
   for (const char* name : {"00000000000000000000.log.deleted", "00000000000000000000.index.deleted",
                            "00000000000000000000.timeindex.deleted"})
     test::write_whole_file(r.partition_dir() / name, junk);
-  const fs::path snapshot = r.partition_dir() / "00000000000000000006-0000000001.checkpoint.deleted";
+  const fs::path snapshot =
+      r.partition_dir() / "00000000000000000006-0000000001.checkpoint.deleted";
   test::write_whole_file(snapshot, junk);
 
   auto reopened = PartitionLog::open(r.partition_dir(), options);
