@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -914,6 +915,64 @@ TEST_F(KafkaToolsTest, VerifiableProducerAndConsumer) {
       << consumed.out;
   EXPECT_NE(std::find(names.begin(), names.end(), "shutdown_complete"), names.end())
       << consumed.out;
+}
+
+// A Kafka Streams application (kafka-streams 4.4, at-least-once): a word
+// count through a repartition topic and a changelog-backed store. The counts
+// read back from its output topic are the words' counts in the input.
+TEST_F(KafkaToolsTest, StreamsWordCount) {
+  const std::string app = "tools-wordcount";
+  const std::string input = "streams-lines";
+  const std::string output = "streams-counts";
+  create_topic(input, 2);
+  create_topic(output, 2);
+  const std::vector<std::string> lines = {"The quick brown fox", "jumps over the lazy dog",
+                                          "the dog barks, the fox runs", "A fox; a dog. THE END"};
+  std::map<std::string, int64_t> counts;
+  int64_t words = 0;
+  std::string text;
+  for (const auto& line : lines) {
+    text += line + "\n";
+    std::string word;
+    for (char c : line + " ") {
+      if (std::isalnum(static_cast<unsigned char>(c))) {
+        word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      } else if (!word.empty()) {
+        ++counts[word];
+        ++words;
+        word.clear();
+      }
+    }
+  }
+  produce(input, text);
+
+  std::vector<std::string> expected = {"state RUNNING"};
+  for (const auto& [word, count] : counts) expected.push_back(word + " " + std::to_string(count));
+  EXPECT_TRUE(printed(
+      shell_->run("kb.lab.WordCount", {bootstrap(), app, input, output, std::to_string(words)}),
+      expected));
+
+  // The output topic, read by another client: one update per word, the last
+  // of each word its count.
+  auto read = consume({"--topic", output, "--from-beginning", "--max-messages",
+                       std::to_string(words), "--formatter-property", "print.key=true",
+                       "--formatter-property", "key.separator=:", "--value-deserializer",
+                       "org.apache.kafka.common.serialization.LongDeserializer"});
+  std::map<std::string, int64_t> last;
+  for (const auto& line : lines_of(read.out)) {
+    auto colon = line.find(':');
+    ASSERT_NE(colon, std::string::npos) << line;
+    last[line.substr(0, colon)] = std::stoll(line.substr(colon + 1));
+  }
+  EXPECT_EQ(last, counts) << read.out << read.err;
+
+  // Its internal topics: the repartition topic and the store's compacted changelog.
+  auto listed = lines_of(tool(kTopicCommand, {"--list"}).out);
+  for (const std::string& internal : {app + "-words-repartition", app + "-counts-changelog"})
+    EXPECT_NE(std::find(listed.begin(), listed.end(), internal), listed.end()) << internal;
+  auto changelog = tool(kConfigCommand, {"--describe", "--entity-type", "topics", "--entity-name",
+                                         app + "-counts-changelog"});
+  EXPECT_NE(changelog.out.find("  cleanup.policy=compact "), std::string::npos) << changelog.out;
 }
 
 // kafka-broker-api-versions: each API the broker advertises, with its range.
