@@ -79,9 +79,12 @@ AdminResult check_broker_configs(const ConfigMap& configs, bool per_broker) {
     def.min = k->min;
     def.max = k->max;
     def.choices = k->choices;
-    if (auto problem = config_value_problem(def, value); !problem.empty())
-      return {AdminError::kInvalidRequest,
-              "Invalid value " + value + " for configuration " + name + ": " + problem};
+    if (auto problem = config_value_problem(def, value); !problem.empty()) {
+      std::string message = "Invalid value ";
+      message.append(value).append(" for configuration ").append(name).append(": ");
+      message += problem;
+      return {AdminError::kInvalidRequest, std::move(message)};
+    }
   }
   if (!per_broker && !per_broker_only.empty())
     return {AdminError::kInvalidRequest,
@@ -106,7 +109,7 @@ const ConfigMap& current_configs(const BrokerState& state, std::string_view reso
 }
 
 AdminResult write(BrokerState& state, std::string_view resource_name,
-                  std::vector<storage::MetadataRecord> records, bool validate_only) {
+                  const std::vector<storage::MetadataRecord>& records, bool validate_only) {
   if (!state.logs) return {AdminError::kStorage, "no log directory"};
   if (validate_only || records.empty()) return {};
   if (auto appended = append_metadata(state, records); !appended.ok()) {
@@ -194,7 +197,7 @@ AdminResult alter_broker_configs(BrokerState& state, std::string_view resource_n
         kBrokerResource, std::string(resource_name), c.name,
         it == wanted.end() ? std::nullopt : std::optional<std::string>(it->second)});
   }
-  return write(state, resource_name, std::move(records), validate_only);
+  return write(state, resource_name, records, validate_only);
 }
 
 AdminResult replace_broker_configs(BrokerState& state, std::string_view resource_name,
@@ -209,7 +212,7 @@ AdminResult replace_broker_configs(BrokerState& state, std::string_view resource
     if (!configs.contains(name))
       records.emplace_back(
           storage::ConfigRecord{kBrokerResource, std::string(resource_name), name, std::nullopt});
-  return write(state, resource_name, std::move(records), validate_only);
+  return write(state, resource_name, records, validate_only);
 }
 
 }  // namespace kb::cluster
