@@ -4,6 +4,8 @@
 
 #include <charconv>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "kb/cluster/config_catalog.hpp"
 
@@ -174,10 +176,21 @@ AdminResult alter_broker_configs(BrokerState& state, std::string_view resource_n
         std::vector<std::string> items =
             split_list(it != wanted.end() ? std::string_view(it->second)
                                           : k->default_value.value_or(std::string_view()));
-        for (auto& item : split_list(*c.value)) {
-          auto found = std::find(items.begin(), items.end(), item);
-          if (append && found == items.end()) items.push_back(std::move(item));
-          if (!append && found != items.end()) items.erase(found);
+        // APPEND adds the items not there yet; SUBTRACT removes one
+        // occurrence per item named (Scala's diff). Lookups, not scans.
+        if (append) {
+          std::unordered_set<std::string> present(items.begin(), items.end());
+          for (auto& item : split_list(*c.value))
+            if (present.insert(item).second) items.push_back(std::move(item));
+        } else {
+          std::unordered_map<std::string, size_t> removals;
+          for (auto& item : split_list(*c.value)) ++removals[std::move(item)];
+          std::erase_if(items, [&](const std::string& item) {
+            auto left = removals.find(item);
+            if (left == removals.end() || left->second == 0) return false;
+            --left->second;
+            return true;
+          });
         }
         std::string joined;
         for (const auto& item : items) joined += (joined.empty() ? "" : ",") + item;

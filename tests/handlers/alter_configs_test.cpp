@@ -263,8 +263,12 @@ TEST_F(AlterConfigsTest, BrokerDynamicConfigsAreCheckedKeptAndApplied) {
   EXPECT_EQ(message, "Config value append is not allowed for config key: log.cleaner.threads");
   EXPECT_EQ(incremental(4, "1", {{"log.cleaner.threads", Op::kSet, std::nullopt}}),
             to_wire(ErrorCode::kInvalidRequest));
-  // A list config appends to Kafka's default.
-  ASSERT_EQ(incremental(4, "1", {{"log.cleanup.policy", Op::kAppend, "compact"}}), 0);
+  // A list config appends to Kafka's default; SUBTRACT removes.
+  ASSERT_EQ(incremental(4, "1", {{"log.cleanup.policy", Op::kAppend, "compact,delete"}}), 0);
+  ASSERT_EQ(incremental(4, "1", {{"metric.reporters", Op::kAppend, "a,b"}}), 0);
+  ASSERT_EQ(incremental(4, "1", {{"metric.reporters", Op::kSubtract, "a"}}), 0);
+  EXPECT_EQ(cluster::dynamic_broker_config(state, "metric.reporters"),
+            "org.apache.kafka.common.metrics.JmxReporter,b");
 
   // What DescribeConfigs shows: the values by source, dynamic ones writable.
   std::map<std::string, cluster::EffectiveConfig> described;
