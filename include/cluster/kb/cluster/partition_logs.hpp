@@ -53,6 +53,8 @@ class PartitionLogs {
       std::string_view topic, storage::PartitionLogOptions options)>;
   void set_options_override(OptionsOverride override) { override_ = std::move(override); }
   void refresh_topic_options(std::string_view topic);
+  // The same for every open log (a broker-wide default changed).
+  void refresh_all_options();
 
   // The open log, or nullptr when its directory does not exist (a topic known
   // from the metadata log whose partition holds no data yet). An error when
