@@ -16,6 +16,9 @@ if [ "${1:-}" = "test" ]; then
   # they need Java 17 and Maven.
   command -v javac >/dev/null || packages+=(openjdk-17-jdk-headless)
   command -v mvn >/dev/null || packages+=(maven)
+  # The Python lab (tests/integration/clients/python) makes a virtual environment
+  # with Python 3.11's venv (Debian's python3-venv brings its ensurepip).
+  python3.11 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 fi
 if [ "${1:-}" = "bench" ]; then
   packages+=(librdkafka-dev)

@@ -7,7 +7,7 @@ import aiokafka
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import KafkaError, for_code
+from aiokafka.errors import CommitFailedError, KafkaError, for_code
 
 import lab_common as lab
 
@@ -120,6 +120,7 @@ class Member:
             heartbeat_interval_ms=lab.HEARTBEAT_INTERVAL_MS)
         self.name = name
         self.values = []
+        self.failed_commits = []
         self.leave = asyncio.Event()
         self.task = None
 
@@ -130,7 +131,14 @@ class Member:
                 got = await self.consumer.getmany(timeout_ms=100)
                 records = [r for rs in got.values() for r in rs]
                 if records:
-                    await self.consumer.commit()
+                    try:
+                        await self.consumer.commit()
+                    except CommitFailedError as e:
+                        self.failed_commits.append(type(e).__name__)
+                    except KafkaError as e:
+                        if e.errno not in lab.REBALANCE_ERRORS:
+                            raise
+                        self.failed_commits.append(type(e).__name__)
                 self.values.extend(r.value.decode() for r in records)
         finally:
             await self.consumer.stop()
@@ -161,9 +169,7 @@ async def group(bootstrap, topic, group_id):
         for m in members:
             m.leave.set()
         await asyncio.gather(*(m.task for m in members), return_exceptions=True)
-    for m in members:
-        for v in m.values:
-            print(f"consumed {v}")
+    lab.print_group_end(members)
 
 
 async def run_group(bootstrap, topic, members):

@@ -111,6 +111,7 @@ class Member(threading.Thread):
         self.lock = threading.Lock()
         self.owned = set()
         self.values = []
+        self.failed_commits = []
         self.leave = threading.Event()
         self.error = None
 
@@ -123,7 +124,12 @@ class Member(threading.Thread):
                     if m.error():
                         raise KafkaException(m.error())
                 if got:
-                    self.consumer.commit(asynchronous=False)
+                    try:
+                        self.consumer.commit(asynchronous=False)
+                    except KafkaException as e:
+                        if e.args[0].code() not in lab.REBALANCE_ERRORS:
+                            raise
+                        self.failed_commits.append(e.args[0].name())
                 owned = {tp.partition for tp in self.consumer.assignment()}
                 with self.lock:
                     self.values.extend(m.value().decode() for m in got)
@@ -152,9 +158,7 @@ def group(bootstrap, topic, group_id):
         for m in members:
             m.leave.set()
             m.join(lab.DEADLINE_S)
-    for m in members:
-        for v in m.values:
-            print(f"consumed {v}")
+    lab.print_group_end(members)
 
 
 def run_group(bootstrap, topic, members):

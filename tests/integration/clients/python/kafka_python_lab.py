@@ -6,7 +6,7 @@ import time
 import kafka
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType
-from kafka.errors import KafkaError
+from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 
 import lab_common as lab
@@ -99,25 +99,33 @@ class Member(threading.Thread):
         self.lock = threading.Lock()
         self.owned = set()
         self.values = []
+        self.failed_commits = []
         self.leave = threading.Event()
         self.error = None
 
     def run(self):
         try:
-            # The topic's metadata first: kafka-python 3.0.12 otherwise sends its
-            # JoinGroup before the topic's metadata is in (it holds the Metadata
-            # request back by retry_backoff_ms after bootstrap), so a leader
-            # assigns nothing and rejoins once the metadata arrives; and when
-            # that rejoin outlasts poll()'s timeout, the member never completes
-            # it (need_rejoin() turns false once the metadata matches, and the
-            # finished join is never consumed), against Kafka as much as here.
-            self.consumer.partitions_for_topic(self.topic)
             self.consumer.subscribe([self.topic])
             while not self.leave.is_set():
-                got = [r for records in self.consumer.poll(timeout_ms=100).values()
+                # A poll long enough for a rejoin to finish inside it: kafka-
+                # python 3.0.12 sends its first JoinGroup before the topic's
+                # metadata is in, so its leader assigns nothing and rejoins
+                # once the metadata arrives; when that rejoin outlasts poll()'s
+                # timeout the member never completes it (need_rejoin() turns
+                # false once the metadata matches, and the finished join is never
+                # taken up; Java's client fixed the like in KAFKA-9815), its
+                # heartbeats stop and the session expires, against Kafka too.
+                got = [r for records in self.consumer.poll(timeout_ms=1000).values()
                        for r in records]
                 if got:
-                    self.consumer.commit()
+                    try:
+                        self.consumer.commit()
+                    except CommitFailedError as e:
+                        self.failed_commits.append(type(e).__name__)
+                    except KafkaError as e:
+                        if e.errno not in lab.REBALANCE_ERRORS:
+                            raise
+                        self.failed_commits.append(type(e).__name__)
                 owned = {tp.partition for tp in self.consumer.assignment()}
                 with self.lock:
                     self.values.extend(r.value.decode() for r in got)
@@ -146,9 +154,7 @@ def group(bootstrap, topic, group_id):
         for m in members:
             m.leave.set()
             m.join(lab.DEADLINE_S)
-    for m in members:
-        for v in m.values:
-            print(f"consumed {v}")
+    lab.print_group_end(members)
 
 
 def run_group(bootstrap, topic, members):
@@ -286,6 +292,17 @@ def admin(bootstrap, prefix):
     client.close()
 
 
+def features(bootstrap):
+    """The features ApiVersions (v3+) carries, as describe_features reads them."""
+    client = KafkaAdminClient(bootstrap_servers=bootstrap)
+    for name, feature in sorted(client.describe_features().items()):
+        if "supported" in feature:
+            print(f"supported {name}={feature['supported'][0]}-{feature['supported'][1]}")
+        if "finalized" in feature:
+            print(f"finalized {name}={feature['finalized'][1]}")
+    client.close()
+
+
 if __name__ == "__main__":
     lab.run({"version": version, "produce": produce, "group": group, "commit": commit,
-             "resume": resume, "times": times, "admin": admin})
+             "resume": resume, "times": times, "admin": admin, "features": features})

@@ -15,7 +15,9 @@ logging goes to stderr. A driver exits 0 when the scenario ran to its end
                                    are read back by assignment
   group    BOOTSTRAP TOPIC GROUP   three members split a topic of 6 partitions
                                    and consume; one leaves, two split it again
-                                   and consume what is produced next
+                                   and consume what is produced next; a commit
+                                   a rebalance refused is printed (its records
+                                   come again, as Kafka's at-least-once gives)
   commit   BOOTSTRAP TOPIC GROUP   a topic of 2 partitions with 20 records each;
                                    a member reads all and commits 0:12 and 1:5
   resume   BOOTSTRAP TOPIC GROUP   (after a broker restart) a new member of the
@@ -25,6 +27,8 @@ logging goes to stderr. A driver exits 0 when the scenario ran to its end
                                    a seek to each answer reads
   admin    BOOTSTRAP PREFIX        the admin client: create, list, create
                                    partitions, alter and describe configs, delete
+  features BOOTSTRAP               (kafka-python) the supported and finalized
+                                   features ApiVersions carries
 """
 
 import logging
@@ -108,6 +112,21 @@ def assignment_line(label, members):
     parts = [f"m{i + 1}=" + ",".join(str(p) for p in sorted(owned)) for i, owned in
              enumerate(members)]
     return label + " " + " ".join(parts)
+
+
+# The errors with which a commit is refused while the group rebalances
+# (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS): a member
+# goes on, and what it read comes again to whoever owns the partition next.
+REBALANCE_ERRORS = {22, 25, 27}
+
+
+def print_group_end(members):
+    for m in members:
+        for failure in m.failed_commits:
+            print(f"commit failed {failure}")
+    for m in members:
+        for v in m.values:
+            print(f"consumed {v}")
 
 
 def wait_until(condition, what, deadline_s=DEADLINE_S, step_s=0.05):
