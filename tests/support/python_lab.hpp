@@ -49,15 +49,16 @@ struct DriverRun {
   std::string err;     // the clients' logs and any traceback
 };
 
-// Runs `python script args...` bounded by `timeout_seconds`; stdout is the
-// driver's findings, stderr goes to `err_path` and comes back in `err`.
+// Runs `python script args...` bounded by `timeout_seconds` (-B: no bytecode
+// files in the source tree); stdout is the driver's findings, stderr goes to
+// `err_path` and comes back in `err`.
 inline DriverRun run_python_driver(const std::filesystem::path& python,
                                    const std::filesystem::path& script,
                                    const std::vector<std::string>& args,
                                    const std::filesystem::path& err_path,
                                    int timeout_seconds = 120) {
   std::string command = "exec timeout " + std::to_string(timeout_seconds) + " " + quoted(python) +
-                        " " + quoted(script);
+                        " -B " + quoted(script);
   for (const auto& a : args) command += " " + kb::testing::quoted(std::filesystem::path(a));
   command += " 2>" + quoted(err_path);
   DriverRun run;
