@@ -37,12 +37,22 @@ def produce_values(bootstrap, topic, by_partition):
     producer.close()
 
 
+# poll()'s timeout: long enough for a group rejoin to finish inside one poll.
+# kafka-python 3.0.12 sends its first JoinGroup before the topic's metadata is
+# in, so a leader assigns nothing and rejoins once the metadata arrives; when
+# that rejoin outlasts poll()'s timeout the member never completes it
+# (need_rejoin() turns false once the metadata matches and the finished join
+# is never taken up; Java's client fixed the like in KAFKA-9815): it reads
+# nothing, its heartbeats stop and its session expires, against Kafka too.
+POLL_MS = 1000
+
+
 def poll_count(c, count):
     """Records polled until there are `count`, or the deadline."""
     seen = []
     end = time.monotonic() + lab.DEADLINE_S
     while len(seen) < count and time.monotonic() < end:
-        for records in c.poll(timeout_ms=200, max_records=count - len(seen)).values():
+        for records in c.poll(timeout_ms=POLL_MS, max_records=count - len(seen)).values():
             seen.extend(records)
     return seen
 
@@ -107,15 +117,7 @@ class Member(threading.Thread):
         try:
             self.consumer.subscribe([self.topic])
             while not self.leave.is_set():
-                # A poll long enough for a rejoin to finish inside it: kafka-
-                # python 3.0.12 sends its first JoinGroup before the topic's
-                # metadata is in, so its leader assigns nothing and rejoins
-                # once the metadata arrives; when that rejoin outlasts poll()'s
-                # timeout the member never completes it (need_rejoin() turns
-                # false once the metadata matches, and the finished join is never
-                # taken up; Java's client fixed the like in KAFKA-9815), its
-                # heartbeats stop and the session expires, against Kafka too.
-                got = [r for records in self.consumer.poll(timeout_ms=1000).values()
+                got = [r for records in self.consumer.poll(timeout_ms=POLL_MS).values()
                        for r in records]
                 if got:
                     try:
