@@ -18,6 +18,9 @@ if [ "${1:-}" = "test" ]; then
   command -v mvn >/dev/null || packages+=(maven)
   # franz-go and Sarama (tests/integration/clients/go) need Go 1.26 or newer, as the machine
   # brings it: Debian 12's golang-go (1.19) cannot build them, so it is not installed here.
+  # The Python lab (tests/integration/clients/python) makes a virtual environment
+  # with Python 3.11's venv (Debian's python3-venv brings its ensurepip).
+  python3.11 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 fi
 if [ "${1:-}" = "bench" ]; then
   packages+=(librdkafka-dev)
