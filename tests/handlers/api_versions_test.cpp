@@ -5,6 +5,7 @@
 #include <set>
 
 #include "kb/protocol/header.hpp"
+#include "kb/protocol/messages/fetch.hpp"
 
 namespace kb::handlers {
 namespace {
@@ -41,6 +42,17 @@ TEST(ApiVersionsHandler, ListsEveryRegistryEntryWithItsRange) {
     keys.insert(k.api_key);
   }
   EXPECT_EQ(keys.size(), response.api_keys.size());
+}
+
+// Kafka 4.x serves Fetch up to v17; @platformatic/kafka and the Java clients
+// use the newest version both sides have.
+TEST(ApiRegistry, FetchUpToV17AsKafka4) {
+  ApiRegistry registry = make_broker_registry();
+  const ApiEntry* fetch = registry.find(1);
+  ASSERT_NE(fetch, nullptr);
+  EXPECT_EQ(fetch->versions.min, 0);
+  EXPECT_EQ(fetch->versions.max, protocol::FetchRequest::kVersions.max);
+  EXPECT_EQ(fetch->versions.max, 17);
 }
 
 TEST(ApiVersionsHandler, UnsupportedAnswerListsOnlyApiVersions) {
