@@ -93,12 +93,13 @@ function disconnect (client) {
 
 // Acks 0, 1 and all (idempotent), each with every codec: three records a
 // batch, keys, headers, a null value; then read back by assignment. acks and
-// compression are set per producer in this client, so one producer each.
+// compression are set per producer in this client, so one producer each;
+// linger.ms keeps a send's three records in one batch.
 async function produce () {
   await withAdmin(admin => createTopic(admin, topic, 1))
   for (const [acks, name] of [[0, '0'], [1, '1'], [-1, 'all']]) {
     for (const codec of Object.keys(codecs)) {
-      const producer = kafka.producer({ 'linger.ms': 5, kafkaJS: { acks, compression: codecs[codec], idempotent: acks === -1 } })
+      const producer = kafka.producer({ 'linger.ms': 50, kafkaJS: { acks, compression: codecs[codec], idempotent: acks === -1 } })
       await producer.connect()
       const messages = [0, 1, 2].map(i => ({
         partition: 0,
