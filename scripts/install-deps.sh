@@ -12,6 +12,8 @@ if [ "${1:-}" = "test" ]; then
     libclang-rt-14-dev clang-tidy)
   # kafkajs comes from npm; any Node.js that brings npm will do.
   command -v npm >/dev/null || packages+=(nodejs npm)
+  # @confluentinc/kafka-javascript builds its addon and librdkafka with make.
+  command -v make >/dev/null || packages+=(make)
   # Kafka's tools and Java clients come from Maven Central (tests/integration/clients/java):
   # they need Java 17 and Maven.
   command -v javac >/dev/null || packages+=(openjdk-17-jdk-headless)

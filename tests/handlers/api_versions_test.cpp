@@ -8,6 +8,7 @@
 
 #include "kb/cluster/features.hpp"
 #include "kb/protocol/header.hpp"
+#include "kb/protocol/messages/fetch.hpp"
 
 namespace kb::handlers {
 namespace {
@@ -84,6 +85,16 @@ TEST(ApiVersionsHandler, ListsFeaturesAsKafkaDoes) {
   auto v3 = *handle_api_versions(ctx, {}, 3);
   ASSERT_EQ(v3.supported_features.size(), 1u);
   EXPECT_EQ(v3.supported_features[0].name, "metadata.version");
+
+// Kafka 4.x serves Fetch up to v17; @platformatic/kafka and the Java clients
+// use the newest version both sides have.
+TEST(ApiRegistry, FetchUpToV17AsKafka4) {
+  ApiRegistry registry = make_broker_registry();
+  const ApiEntry* fetch = registry.find(1);
+  ASSERT_NE(fetch, nullptr);
+  EXPECT_EQ(fetch->versions.min, 0);
+  EXPECT_EQ(fetch->versions.max, protocol::FetchRequest::kVersions.max);
+  EXPECT_EQ(fetch->versions.max, 17);
 }
 
 TEST(ApiVersionsHandler, UnsupportedAnswerListsOnlyApiVersions) {

@@ -254,6 +254,22 @@ TEST_F(LogDirTest, FetchOffsetInsideBatchStartsAtThatBatch) {
             concat(written.batches, 1, written.batches.size()));
 }
 
+// Fetch v17 (Kafka 4.x's newest) with a replica directory id tag, as a
+// client of the newest version may send it: answered as v16 is.
+TEST_F(LogDirTest, FetchV17WithReplicaDirectoryIdTag) {
+  const auto& written = partition(one_.name, 0);
+  RawClient client(broker_->port());
+  FetchRequest req = fetch_request(one_.name, 0, 0);
+  req.topics[0].partitions[0].replica_directory_id.bytes[15] = 1;
+  auto resp = call<FetchResponse>(client, req, 17);
+  const auto& p = resp.responses.at(0).partitions.at(0);
+  EXPECT_EQ(p.error_code, 0);
+  EXPECT_EQ(p.high_watermark, written.log_end_offset);
+  ASSERT_TRUE(p.records);
+  EXPECT_EQ(std::vector<uint8_t>(p.records->begin(), p.records->end()),
+            concat(written.batches, 0, written.batches.size()));
+}
+
 TEST_F(LogDirTest, FetchOutOfRange) {
   const auto& written = partition(one_.name, 0);
   RawClient client(broker_->port());
@@ -382,7 +398,7 @@ TEST_F(LogDirTest, ApiVersionsAdvertisesFetchAndDescribeTopicPartitions) {
                         [&](const auto& k) { return k.api_key == key; });
   };
   ASSERT_NE(find(1), resp.api_keys.end());
-  EXPECT_EQ(find(1)->max_version, 16);
+  EXPECT_EQ(find(1)->max_version, 17);  // Kafka 4.x's newest
   ASSERT_NE(find(75), resp.api_keys.end());
   EXPECT_EQ(find(75)->max_version, 0);
 }

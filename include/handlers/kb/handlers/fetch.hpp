@@ -5,10 +5,11 @@
 
 namespace kb::handlers {
 
-// Advertised 0-16 (old librdkafka enables features by advertised ranges);
-// versions before 4 predate record batch v2 and are answered with
-// UNSUPPORTED_VERSION per partition.
-inline constexpr protocol::VersionRange kFetchAdvertised{0, 16};
+// Advertised from 0 (old librdkafka enables features by advertised ranges)
+// to 17, as Kafka 4.x (v17 only adds a replica's directory id, a tag that
+// consumers do not send); versions before 4 predate record batch v2 and are
+// answered with UNSUPPORTED_VERSION per partition.
+inline constexpr protocol::VersionRange kFetchAdvertised{0, 17};
 inline constexpr int16_t kFetchFirstServed = 4;
 
 std::optional<protocol::FetchResponse> handle_fetch(RequestContext& ctx,
