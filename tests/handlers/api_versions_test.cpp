@@ -85,6 +85,7 @@ TEST(ApiVersionsHandler, ListsFeaturesAsKafkaDoes) {
   auto v3 = *handle_api_versions(ctx, {}, 3);
   ASSERT_EQ(v3.supported_features.size(), 1u);
   EXPECT_EQ(v3.supported_features[0].name, "metadata.version");
+}
 
 // Kafka 4.x serves Fetch up to v17; @platformatic/kafka and the Java clients
 // use the newest version both sides have.
