@@ -73,10 +73,11 @@ void BrokerService::on_close(net::Connection& conn) {
   waiting_.erase(it);
 }
 
-BrokerService::Outcome BrokerService::handle(
-    net::Connection& conn, std::span<const uint8_t> frame, Clock::time_point arrival,
-    bool may_wait, Clock::time_point* wait_until,
-    std::unique_ptr<handlers::RequestProgress>* progress, bool frame_kept) {
+BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<const uint8_t> frame,
+                                             Clock::time_point arrival, bool may_wait,
+                                             Clock::time_point* wait_until,
+                                             std::unique_ptr<handlers::RequestProgress>* progress,
+                                             bool frame_kept) {
   wire::Reader reader(frame);
   protocol::RequestHeader header = protocol::read_request_header_prefix(reader);
   if (!reader.ok()) {
@@ -241,8 +242,7 @@ void BrokerService::retry(uint64_t conn_id, bool may_wait) {
   WaitingRequest& w = it->second;
   w.between_steps = false;
   Clock::time_point until;
-  const Outcome outcome =
-      handle(*w.conn, w.frame, w.arrival, may_wait, &until, &w.progress, true);
+  const Outcome outcome = handle(*w.conn, w.frame, w.arrival, may_wait, &until, &w.progress, true);
   if (outcome == Outcome::kYield) return post_step(w);
   // Still not enough: its deadline timer stands (set now if it came from steps).
   if (outcome == Outcome::kWait) {

@@ -1,7 +1,7 @@
 #include "kb/handlers/metadata.hpp"
 
-#include <string_view>
 #include <memory>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 

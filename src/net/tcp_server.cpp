@@ -82,8 +82,8 @@ void Connection::on_io(uint32_t events) {
     write_pending();
     // Frames held back at the high-water mark or by the per-turn bound: one
     // more batch per turn.
-    if (!closed_ && pending_.size() <= server_.options_.output_high_water && !held_ &&
-        !closing_ && has_whole_frame())
+    if (!closed_ && pending_.size() <= server_.options_.output_high_water && !held_ && !closing_ &&
+        has_whole_frame())
       handle_frames(input_);
   }
   if (!closed_ && !lingering_ && (events & EPOLLIN) && !read_paused_) read_input();

@@ -64,9 +64,9 @@ class BrokerService final : public net::FrameHandler {
     net::Connection* conn = nullptr;
     std::vector<uint8_t> frame;
     handlers::Clock::time_point arrival;
-    net::EventLoop::TimerId timer = 0;  // 0: none (a request between steps)
+    net::EventLoop::TimerId timer = 0;                    // 0: none (a request between steps)
     std::unique_ptr<handlers::RequestProgress> progress;  // views into `frame`
-    bool between_steps = false;  // kYield: its next step is posted
+    bool between_steps = false;                           // kYield: its next step is posted
   };
 
   struct HeldResponse {

@@ -163,8 +163,8 @@ struct JoinParams {
   // member's protocols when it read the request): used while the member
   // still has those, so a big list is not compared again in one go.
   std::shared_ptr<const ProtocolList> compared_with;
-  bool same_list = false;   // the same protocols in the same order
-  bool same_names = false;  // the same set of names
+  bool same_list = false;                // the same protocols in the same order
+  bool same_names = false;               // the same set of names
   bool require_known_member_id = false;  // JoinGroup v4+
 };
 
@@ -259,7 +259,7 @@ class GroupCoordinator {
   // A member's protocols now (null for an unknown group or member): what a
   // JoinGroup read over several turns compares its own with beforehand.
   std::shared_ptr<const ProtocolList> member_protocols(std::string_view group_id,
-                                                      std::string_view member_id) const;
+                                                       std::string_view member_id) const;
   // The parked join may wait no longer: its result, or REBALANCE_IN_PROGRESS.
   JoinResult abandon_join(const RequestKey& key);
   Outcome<SyncResult> sync(const SyncParams& params, Millis now);

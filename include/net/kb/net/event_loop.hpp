@@ -78,7 +78,7 @@ class EventLoop {
   std::unordered_map<TimerId, std::function<void()>> timers_;
   TimerId next_timer_id_ = 1;
   std::vector<std::function<void()>> before_sleep_;
-  std::vector<std::function<void()>> posted_;   // run in the next turn
+  std::vector<std::function<void()>> posted_;  // run in the next turn
   std::vector<std::function<void()>> running_posted_;
 };
 
