@@ -13,6 +13,10 @@
 //   join-flood    JoinGroup requests offering 100,000 protocols, one after another: a member
 //                 rejoining with its protocols in a new order (a rebalance and a protocol
 //                 choice each time)
+//   fd-hungry     two producers writing 1 KiB records to 8 partitions of a topic with 16 KiB
+//                 segments and 256 KiB retention (segments roll and are deleted all the time;
+//                 the broker runs retention every second): the broker's open descriptors are
+//                 printed too
 // For each phase it prints p50/p99/max latency, the p99 ratio to idle (target: at most 2x) and
 // the broker's RSS (from /proc, with --broker-pid).
 //
@@ -25,10 +29,12 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -454,6 +460,172 @@ class JoinFlood final : public RequestFlood {
   std::string member_id_;
 };
 
+// --- Descriptor-hungry producers
+// ------------------------------------------------------------------
+
+uint32_t Crc32c(const char* data, size_t size) {
+  static const auto table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) != 0 ? 0x82f63b78u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t crc = 0xffffffffu;
+  for (size_t i = 0; i < size; ++i)
+    crc = table[(crc ^ static_cast<uint8_t>(data[i])) & 0xff] ^ (crc >> 8);
+  return crc ^ 0xffffffffu;
+}
+
+void AppendVarint(std::string& out, int64_t value) {
+  AppendUvarint(out, (static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63));
+}
+
+// A record batch (magic 2) of one record with a `value_bytes` value.
+std::string EncodeRecordBatch(size_t value_bytes) {
+  std::string record;
+  record.push_back('\0');    // attributes
+  AppendVarint(record, 0);   // timestamp delta
+  AppendVarint(record, 0);   // offset delta
+  AppendVarint(record, -1);  // null key
+  AppendVarint(record, static_cast<int64_t>(value_bytes));
+  record.append(value_bytes, 'v');
+  AppendVarint(record, 0);  // headers
+  std::string batch;
+  AppendBe64(batch, 0);            // base offset
+  AppendBe32(batch, 0);            // batch length, below
+  AppendBe32(batch, 0xffffffffu);  // partition leader epoch
+  batch.push_back(2);              // magic
+  AppendBe32(batch, 0);            // crc, below
+  const size_t crc_from = batch.size();
+  AppendBe16(batch, 0);  // attributes
+  AppendBe32(batch, 0);  // last offset delta
+  const auto now = static_cast<uint64_t>(
+      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  AppendBe64(batch, now);           // base timestamp
+  AppendBe64(batch, now);           // max timestamp
+  AppendBe64(batch, ~uint64_t{0});  // producer id
+  AppendBe16(batch, 0xffff);        // producer epoch
+  AppendBe32(batch, 0xffffffffu);   // base sequence
+  AppendBe32(batch, 1);             // records
+  AppendVarint(batch, static_cast<int64_t>(record.size()));
+  batch += record;
+  PutBe32(batch.data() + 8, static_cast<uint32_t>(batch.size() - 12));
+  PutBe32(batch.data() + 17, Crc32c(batch.data() + crc_from, batch.size() - crc_from));
+  return batch;
+}
+
+// CreateTopics v7: one topic with configs.
+std::string EncodeCreateTopicWithConfigs(
+    uint32_t correlation_id, std::string_view topic, int32_t partitions,
+    const std::vector<std::pair<std::string, std::string>>& configs) {
+  std::string frame = BeginFlexibleRequest(19, 7, correlation_id, "kb-hostile");
+  AppendUvarint(frame, 2);  // one topic
+  AppendCompactString(frame, topic);
+  AppendBe32(frame, static_cast<uint32_t>(partitions));
+  AppendBe16(frame, 1);     // replication factor
+  AppendUvarint(frame, 1);  // no assignments
+  AppendUvarint(frame, configs.size() + 1);
+  for (const auto& [name, value] : configs) {
+    AppendCompactString(frame, name);
+    AppendCompactString(frame, value);
+    frame.push_back('\0');
+  }
+  frame.push_back('\0');  // topic tagged fields
+  AppendBe32(frame, 30000);
+  frame.push_back('\0');  // validate_only
+  frame.push_back('\0');  // body tagged fields
+  FinishFrame(frame);
+  return frame;
+}
+
+// Produce v9, acks=1: the batch to each of `partitions`.
+std::string EncodeProduceToAll(uint32_t correlation_id, std::string_view topic, int32_t partitions,
+                               std::string_view batch) {
+  std::string frame = BeginFlexibleRequest(0, 9, correlation_id, "kb-hostile");
+  frame.push_back('\0');  // transactional id: null
+  AppendBe16(frame, 1);   // acks
+  AppendBe32(frame, 30000);
+  AppendUvarint(frame, 2);
+  AppendCompactString(frame, topic);
+  AppendUvarint(frame, static_cast<uint64_t>(partitions) + 1);
+  for (int32_t p = 0; p < partitions; ++p) {
+    AppendBe32(frame, static_cast<uint32_t>(p));
+    AppendUvarint(frame, batch.size() + 1);
+    frame.append(batch);
+    frame.push_back('\0');
+  }
+  frame.push_back('\0');
+  frame.push_back('\0');
+  FinishFrame(frame);
+  return frame;
+}
+
+size_t OpenDescriptors(int pid) {
+  if (pid <= 0) return 0;
+  size_t n = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end;
+       !ec && it != end; it.increment(ec))
+    ++n;
+  return n;
+}
+
+class DescriptorHungry final : public Abuse {
+  static constexpr std::string_view kTopic = "kb-hostile-fd-hungry";
+  static constexpr int32_t kPartitions = 8;
+
+ public:
+  DescriptorHungry(uint16_t port, int broker_pid) : port_(port), broker_pid_(broker_pid) {}
+  void Start() override {
+    {
+      Fd admin = ConnectBlocking(port_, milliseconds(5000));
+      const std::string create = EncodeCreateTopicWithConfigs(
+          1, kTopic, kPartitions, {{"segment.bytes", "16384"}, {"retention.bytes", "262144"}});
+      SendAll(admin.get(), create.data(), create.size());
+      std::vector<char> body;
+      ReadFrame(admin.get(), body, 1 << 20);  // created, or there from an earlier run
+    }
+    before_ = OpenDescriptors(broker_pid_);
+    for (int producer = 0; producer < 2; ++producer)
+      threads_.emplace_back([this] {
+        const std::string batch = EncodeRecordBatch(1000);
+        std::vector<char> body;
+        try {
+          Fd socket = ConnectBlocking(port_, milliseconds(5000));
+          for (uint32_t id = 1; !stop_; ++id) {
+            const std::string frame = EncodeProduceToAll(id, kTopic, kPartitions, batch);
+            SendAll(socket.get(), frame.data(), frame.size());
+            ReadFrame(socket.get(), body, 1 << 20);
+            ++requests_;
+            if (id % 64 == 0) most_ = std::max<size_t>(most_, OpenDescriptors(broker_pid_));
+          }
+        } catch (const std::exception&) {
+          failed_ = true;
+        }
+      });
+    note = "2 producers, 16 KiB segments";
+  }
+  ~DescriptorHungry() override {
+    Stop();
+    std::printf(
+        "    (fd-hungry: %zu produce requests of 8 KiB%s; broker descriptors %zu before, "
+        "at most %zu during)\n",
+        requests_.load(), failed_ ? ", a producer FAILED" : "", before_, most_.load());
+  }
+
+ private:
+  uint16_t port_;
+  int broker_pid_;
+  size_t before_ = 0;
+  std::atomic<size_t> requests_{0};
+  std::atomic<size_t> most_{0};
+  std::atomic<bool> failed_{false};
+};
+
 // --- Main ----------------------------------------------------------------------------------------
 
 void PrintRow(const std::string& phase, const Latency& l, double idle_p99, const std::string& mem,
@@ -518,6 +690,7 @@ int Main(int argc, char** argv) {
          v.emplace_back(new Storm(o.port, o.storm_rate));
          return v;
        }},
+      {"fd-hungry", [&] { return one(new DescriptorHungry(o.port, o.broker_pid)); }},
   };
   for (const auto& [name, make] : phases) {
     auto abuses = make();

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Hostile clients: ApiVersions p99 latency of a well-behaved client on an idle broker and while
 # 10,000 idle connections, 1,000 slowloris clients, clients that never read, bad frame sizes and
-# a connection storm (one at a time, then all together) hit the broker, then while one client
-# floods it with big requests (Metadata naming 2,000 new topics each, JoinGroup offering 100,000
+# a connection storm (one at a time, then all together) hit the broker, then while two producers
+# write to a topic of 16 KiB segments and 256 KiB retention (descriptor-hungry: segments roll and
+# are deleted all the time; the broker's descriptors are printed), then while one client floods
+# it with big requests (Metadata naming 2,000 new topics each, JoinGroup offering 100,000
 # protocols each, one after another). Prints the p99 ratio to
 # idle (target: within 2x) and the broker's RSS in each phase (bound: see README, "Failure
 # behaviour").
@@ -45,8 +47,10 @@ warn_if_busy
 choose_placement broker clients
 
 mkdir -p "$WORK/data"
-# No initial rebalance delay: the join flood's first join is answered at once.
-start_broker "$WORK/data" group.initial.rebalance.delay.ms=0 || die "the broker did not start"
+# No initial rebalance delay: the join flood's first join is answered at once. Retention every
+# second, for the descriptor-hungry phase.
+start_broker "$WORK/data" group.initial.rebalance.delay.ms=0 log.retention.check.interval.ms=1000 ||
+  die "the broker did not start"
 
 printf '\n== Hostile clients: ApiVersions v4 every 1 ms from one client, %s s per phase ==\n' \
   "$PHASE_SECONDS"

@@ -16,6 +16,8 @@ if [ "${1:-}" = "test" ]; then
   # they need Java 17 and Maven.
   command -v javac >/dev/null || packages+=(openjdk-17-jdk-headless)
   command -v mvn >/dev/null || packages+=(maven)
+  # franz-go and Sarama (tests/integration/clients/go) need Go 1.26 or newer, as the machine
+  # brings it: Debian 12's golang-go (1.19) cannot build them, so it is not installed here.
 fi
 if [ "${1:-}" = "bench" ]; then
   packages+=(librdkafka-dev)

@@ -176,6 +176,9 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
       held.bytes.assign(out.data() + start, out.data() + out.size());
       held.tickets = std::move(ctx.durable_after);
       held.partition_dirs = std::move(ctx.after_partition_dirs);
+      held.correlation_id = header.correlation_id;
+      held.flexible_header = flexible && !is_api_versions;
+      held.encode_again = std::move(ctx.encode_after_partition_dirs);
       out.truncate(start);
       conn.hold();
       return Outcome::kDone;
@@ -330,7 +333,21 @@ void BrokerService::release_flushed() {
       conn.close_after_flush();
       continue;
     }
-    conn.output().append(held.bytes);
+    const storage::PartitionCreator* creator = state_.logs ? state_.logs->creator() : nullptr;
+    auto failed_wholly = [creator](uint64_t ticket) {
+      return creator != nullptr && creator->failed_wholly(ticket);
+    };
+    if (held.encode_again &&
+        std::any_of(held.partition_dirs.begin(), held.partition_dirs.end(), failed_wholly)) {
+      ByteBuffer& out = conn.output();
+      wire::Writer writer(out);
+      const size_t size_at = writer.reserve_int32();
+      protocol::write_response_header(writer, held.correlation_id, held.flexible_header);
+      held.encode_again(writer, failed_wholly);
+      writer.patch_int32(size_at, static_cast<int32_t>(out.size() - size_at - 4));
+    } else {
+      conn.output().append(held.bytes);
+    }
     conn.flush();
     conn.resume();  // handles the requests that arrived meanwhile
   }

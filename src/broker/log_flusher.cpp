@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -16,6 +17,14 @@ using cluster::FlushTicket;
 
 namespace {
 constexpr int kWritebackNice = 10;
+// A sync or checkpoint job that found no descriptor free is tried again after
+// this long, up to this many times (a minute) before it counts as a failed disk.
+constexpr auto kRetryDelay = std::chrono::milliseconds(100);
+constexpr int kMaxRetries = 600;
+// Partitions with nothing appended for this long give back the disk space
+// reserved ahead of their data; checked this often.
+constexpr int64_t kQuietMs = 10'000;
+constexpr auto kQuietCheckInterval = std::chrono::milliseconds(2000);
 }  // namespace
 
 LogFlusher::LogFlusher(net::EventLoop& loop, cluster::BrokerState& state, size_t max_threads)
@@ -39,10 +48,12 @@ LogFlusher::LogFlusher(net::EventLoop& loop, cluster::BrokerState& state, size_t
   }
   schedule(std::chrono::milliseconds(std::max<int64_t>(config.flush_checkpoint_interval_ms, 1)),
            &LogFlusher::write_checkpoint);
+  schedule(kQuietCheckInterval, &LogFlusher::release_quiet_reservations);
 }
 
 LogFlusher::~LogFlusher() {
   for (const auto& p : periodic_) loop_.cancel(p.timer);
+  if (retry_timer_ != 0) loop_.cancel(retry_timer_);
   loop_.unwatch(worker_.completion_fd());
 }
 
@@ -168,6 +179,9 @@ void LogFlusher::on_io(uint32_t /*events*/) { apply_completions(); }
 void LogFlusher::apply_completions() {
   bool progressed = false;
   for (storage::SyncJob& job : worker_.take_completed()) {
+    if (!job.status && storage::out_of_descriptors(job.status.error()) && retry_later(job))
+      continue;
+    retries_.erase(job.id);
     if (job.id == checkpoint_job_) {
       checkpoint_job_ = 0;
       checkpoint_done(job.status);
@@ -269,6 +283,38 @@ void LogFlusher::checkpoint_done(const storage::Status& status) {
   checkpoint_indexes_.clear();
 }
 
+// Running short of descriptors is not a failed disk: the job (its files
+// and writes as they were) goes again a little later, and what waits for it
+// keeps waiting. False when it was tried too often already.
+bool LogFlusher::retry_later(storage::SyncJob& job) {
+  int& attempts = retries_[job.id];
+  if (++attempts > kMaxRetries) return false;
+  if (attempts == 1)
+    spdlog::warn("{}; trying again every {} ms", job.status.error().message, kRetryDelay.count());
+  job.status = {};
+  to_retry_.push_back(std::move(job));
+  if (retry_timer_ == 0)
+    retry_timer_ = loop_.run_after(kRetryDelay, [this] {
+      retry_timer_ = 0;
+      resubmit_retries();
+    });
+  return true;
+}
+
+void LogFlusher::resubmit_retries() {
+  std::vector<storage::SyncJob> jobs = std::move(to_retry_);
+  to_retry_.clear();
+  for (auto& job : jobs) worker_.submit(std::move(job));
+}
+
+void LogFlusher::release_quiet_reservations() {
+  if (state_.metadata_log) state_.metadata_log->release_reservation_if_quiet(kQuietMs);
+  if (!state_.logs) return;
+  state_.logs->for_each_open([](const std::string&, int32_t, storage::PartitionLog& log) {
+    log.release_reservation_if_quiet(kQuietMs);
+  });
+}
+
 void LogFlusher::fail(const std::string& what) {
   if (disk_failed_) return;
   disk_failed_ = true;
@@ -280,6 +326,13 @@ void LogFlusher::finish() {
   for (;;) {
     submit_pending();
     if (jobs_.empty() && checkpoint_job_ == 0 && pending_.empty()) return;
+    if (!to_retry_.empty()) {
+      // The loop no longer runs the retry timer.
+      std::this_thread::sleep_for(kRetryDelay);
+      if (retry_timer_ != 0) loop_.cancel(retry_timer_);
+      retry_timer_ = 0;
+      resubmit_retries();
+    }
     worker_.wait_idle();
     apply_completions();
   }

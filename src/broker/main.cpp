@@ -3,10 +3,10 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -24,6 +24,7 @@
 
 #include "kb/broker/broker_service.hpp"
 #include "kb/broker/config.hpp"
+#include "kb/broker/descriptor_budget.hpp"
 #include "kb/broker/log_dir_tools.hpp"
 #include "kb/broker/log_flusher.hpp"
 #include "kb/broker/log_retention.hpp"
@@ -36,6 +37,9 @@
 #include "kb/handlers/api_registry.hpp"
 #include "kb/net/event_loop.hpp"
 #include "kb/net/tcp_server.hpp"
+#include "kb/storage/disk_space.hpp"
+#include "kb/storage/file_cache.hpp"
+#include "kb/storage/file_remover.hpp"
 
 namespace {
 
@@ -48,6 +52,8 @@ constexpr size_t kFlushThreads = 32;
 // same way, so a topic of thousands of partitions costs a few journal commits
 // per batch of them rather than one per sync.
 constexpr size_t kPartitionDirThreads = 8;
+// The thread deleting retired segments' files yields the CPU to the loop.
+constexpr int kFileRemoverNice = 10;
 
 void print_usage(const char* argv0) {
   std::fprintf(stderr,
@@ -66,15 +72,6 @@ int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// Many clients at once need many descriptors: take the hard limit.
-void raise_fd_limit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
-  }
 }
 
 // SIGTERM and SIGINT arrive through a descriptor, so they are handled in the
@@ -183,6 +180,26 @@ int main(int argc, char** argv) {
   }
   kb::cluster::MetadataSnapshotter metadata_snapshots(config.metadata_snapshots);
   state.metadata_snapshotter = &metadata_snapshots;
+
+  // Descriptors: many clients and many partitions at once need many; the
+  // budget keeps either from taking what the other and the disk work need.
+  const kb::broker::DescriptorPlan descriptors = kb::broker::plan_descriptors(
+      kb::broker::raise_descriptor_limit(), static_cast<uint64_t>(config.max_connections),
+      kFlushThreads + kPartitionDirThreads + 1);
+  spdlog::info(
+      "file descriptors: limit {}: {} for connections{}, {} for partition files, {} kept for "
+      "checkpoints, flushes and the broker's own files",
+      descriptors.limit, descriptors.connections,
+      descriptors.connections_capped ? " (max.connections capped to fit)" : "",
+      descriptors.partition_files, descriptors.reserve);
+  log_dir_options.partition_options.file_cache =
+      std::make_shared<kb::storage::FileCache>(descriptors.partition_files);
+  log_dir_options.partition_options.disk_space =
+      std::make_shared<kb::storage::DiskSpace>(log_dir_options.log_dir);
+  // Deleted segments' files are unlinked off the loop (freeing their blocks
+  // takes milliseconds).
+  log_dir_options.partition_options.file_remover =
+      std::make_shared<kb::storage::FileRemover>(kFileRemoverNice);
   if (auto loaded_dir = kb::cluster::load_log_dir(log_dir_options, state); !loaded_dir.ok()) {
     std::fprintf(stderr, "log directory %s: %s\n", config.log_dirs.front().c_str(),
                  loaded_dir.error().message.c_str());
@@ -200,7 +217,6 @@ int main(int argc, char** argv) {
                          std::chrono::steady_clock::now().time_since_epoch())
                          .count());
 
-  raise_fd_limit();
   kb::net::EventLoop loop;
   kb::handlers::ApiRegistry registry = kb::handlers::make_broker_registry();
   for (const auto& l : config.advertised_listeners)
@@ -220,7 +236,10 @@ int main(int argc, char** argv) {
   kb::net::ServerOptions options;
   options.max_frame_size = static_cast<size_t>(config.socket_request_max_bytes);
   options.min_frame_size = 8;  // api key, api version, correlation id
-  options.max_connections = static_cast<size_t>(config.max_connections);
+  // max.connections (capped to the descriptor budget) is shared by the
+  // listeners.
+  options.max_connections = static_cast<size_t>(std::max<uint64_t>(
+      descriptors.connections / std::max<size_t>(config.listeners.size(), 1), 1));
   options.output_high_water = static_cast<size_t>(config.socket_output_buffer_bytes);
 
   std::vector<std::unique_ptr<kb::net::TcpServer>> servers;

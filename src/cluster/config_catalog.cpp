@@ -4,6 +4,8 @@
 #include <charconv>
 #include <deque>
 #include <limits>
+#include <map>
+#include <set>
 
 namespace kb::cluster {
 
@@ -416,15 +418,76 @@ std::optional<std::string> topic_config_value(const BrokerState& state, std::str
       .value;
 }
 
+namespace {
+
+ConfigDef def_of(const KafkaBrokerConfig& k) {
+  ConfigDef d;
+  d.name = k.name;
+  d.type = k.type;
+  d.default_value = k.default_value;
+  d.doc = "A broker config of Apache Kafka.";
+  d.min = k.min;
+  d.max = k.max;
+  d.choices = k.choices;
+  return d;
+}
+
+// The definition DescribeConfigs shows a broker config with: the broker's
+// own, else Kafka's, else (a custom name Kafka keeps) an untyped one. Kept
+// for good: the names are bounded by Kafka's and the ones stored.
+const ConfigDef* catalog_broker_def(std::string_view name) {
+  const auto& defs = broker_config_defs();
+  auto it = std::lower_bound(defs.begin(), defs.end(), name,
+                             [](const ConfigDef& d, std::string_view n) { return d.name < n; });
+  return it != defs.end() && it->name == name ? &*it : nullptr;
+}
+
+const ConfigDef* broker_def_for(std::string_view name) {
+  if (const ConfigDef* d = catalog_broker_def(name)) return d;
+  static std::map<std::string, ConfigDef, std::less<>> others;
+  if (auto found = others.find(name); found != others.end()) return &found->second;
+  auto [added, inserted] = others.emplace(std::string(name), ConfigDef{});
+  ConfigDef& d = added->second;
+  if (const KafkaBrokerConfig* k = find_kafka_broker_config(name)) {
+    d = def_of(*k);
+  } else {
+    d.type = ConfigType::kUnknown;
+    d.default_value = std::nullopt;
+  }
+  d.name = added->first;
+  return &d;
+}
+
+// Whether this broker takes the config at run time: Kafka's cluster-wide
+// dynamic configs. Per-broker ones (listeners, TLS and SASL settings) are
+// static here.
+bool changeable(std::string_view name) {
+  const KafkaBrokerConfig* k = find_kafka_broker_config(name);
+  return k != nullptr && k->mode == BrokerConfigMode::kClusterWide;
+}
+
+}  // namespace
+
+std::string config_value_problem(const ConfigDef& def, std::string_view value) {
+  return value_problem(def, value);
+}
+
+std::optional<std::string_view> dynamic_broker_config(const BrokerState& state,
+                                                      std::string_view name) {
+  for (const std::string& resource : {std::to_string(state.node_id), std::string()})
+    if (const ConfigMap* configs = dynamic_configs(state, kBrokerResource, resource))
+      if (auto it = configs->find(name); it != configs->end()) return it->second;
+  return std::nullopt;
+}
+
 std::vector<EffectiveConfig> describe_broker_configs(const BrokerState& state) {
   const ConfigMap* per_broker =
       dynamic_configs(state, kBrokerResource, std::to_string(state.node_id));
   const ConfigMap* cluster_default = dynamic_configs(state, kBrokerResource, "");
-  std::vector<EffectiveConfig> out;
-  for (const ConfigDef& d : broker_config_defs()) {
+  auto describe = [&](const ConfigDef& d) {
     EffectiveConfig e;
     e.def = &d;
-    e.read_only = true;
+    e.read_only = !changeable(d.name);
     const std::pair<const ConfigMap*, ConfigSource> levels[] = {
         {per_broker, ConfigSource::kDynamicBroker},
         {cluster_default, ConfigSource::kDynamicDefaultBroker},
@@ -438,6 +501,31 @@ std::vector<EffectiveConfig> describe_broker_configs(const BrokerState& state) {
     // The node id in effect is the broker's, whichever key set it (broker.id).
     if (d.name == "node.id") fallback = std::to_string(state.node_id);
     e.synonyms.push_back({std::string(d.name), fallback, ConfigSource::kDefault});
+    resolve(e);
+    return e;
+  };
+  std::vector<EffectiveConfig> out;
+  for (const ConfigDef& d : broker_config_defs()) out.push_back(describe(d));
+  // Dynamic configs the catalog above does not describe (Kafka's others, and
+  // custom names), once each.
+  std::set<std::string_view> extra;
+  for (const ConfigMap* configs : {per_broker, cluster_default})
+    if (configs != nullptr)
+      for (const auto& [name, value] : *configs)
+        if (catalog_broker_def(name) == nullptr) extra.insert(name);
+  for (std::string_view name : extra) out.push_back(describe(*broker_def_for(name)));
+  return out;
+}
+
+std::vector<EffectiveConfig> describe_default_broker_configs(const BrokerState& state) {
+  std::vector<EffectiveConfig> out;
+  const ConfigMap* cluster_default = dynamic_configs(state, kBrokerResource, "");
+  if (cluster_default == nullptr) return out;
+  for (const auto& [name, value] : *cluster_default) {
+    EffectiveConfig e;
+    e.def = broker_def_for(name);
+    e.read_only = !changeable(name);
+    e.synonyms.push_back({name, value, ConfigSource::kDynamicDefaultBroker});
     resolve(e);
     out.push_back(std::move(e));
   }

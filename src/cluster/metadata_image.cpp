@@ -90,9 +90,12 @@ void apply_metadata_record(BrokerState& state, const storage::MetadataRecord& re
               configs[r.name] = *r.value;
             else
               configs.erase(r.name);
-            // Open logs take a changed segment.bytes / segment.ms at once.
+            // Open logs take a changed segment.bytes / segment.ms at once,
+            // and a broker's log.segment.bytes / log.roll.ms when they
+            // have none of their own.
             if (r.resource_type == kTopicResource && state.logs)
               state.logs->refresh_topic_options(r.resource_name);
+            if (r.resource_type == kBrokerResource && state.logs) state.logs->refresh_all_options();
           },
           [&](const storage::RegisterBrokerRecord&) {},
           [&](const storage::UnknownMetadataRecord&) {},

@@ -91,6 +91,10 @@ void PartitionLogs::refresh_topic_options(std::string_view topic) {
     it->second->set_options(options);
 }
 
+void PartitionLogs::refresh_all_options() {
+  for (auto& [key, log] : open_) log->set_options(options_for(key.first));
+}
+
 uint64_t PartitionLogs::create_dirs(std::string_view topic, const wire::Uuid& topic_id,
                                     const std::vector<int32_t>& partitions) {
   std::vector<storage::NewPartition> batch;

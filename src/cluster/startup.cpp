@@ -295,7 +295,7 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
   state.logs = std::make_unique<PartitionLogs>(options.log_dir, options.partition_options);
   state.logs->set_options_override(
       [&state](std::string_view topic, storage::PartitionLogOptions base) {
-        return topic_log_options(state, topic, base);
+        return topic_log_options(state, topic, std::move(base));
       });
   state.logs->set_log_start_offsets(std::move(*log_start_offsets));
 
@@ -326,6 +326,11 @@ storage::Status close_log_dir(BrokerState& state) {
   auto keep_first = [&](storage::Status status) {
     if (!status && result) result = std::move(status);
   };
+  // The space reserved ahead of the logs' data goes back first: on a full
+  // disk, that is where the checkpoints and the marker are written.
+  if (state.metadata_log) state.metadata_log->release_reservation();
+  state.logs->for_each_open(
+      [](const std::string&, int32_t, storage::PartitionLog& log) { log.release_reservation(); });
   if (state.metadata_log) keep_first(state.metadata_log->flush());
   state.logs->for_each_open(
       [&](const std::string&, int32_t, storage::PartitionLog& log) { keep_first(log.flush()); });

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "kb/cluster/config_catalog.hpp"
+#include "kb/cluster/features.hpp"
 #include "kb/cluster/metadata_image.hpp"
 #include "kb/cluster/metadata_snapshots.hpp"
 #include "kb/cluster/startup.hpp"
@@ -23,8 +24,6 @@ namespace kb::cluster {
 namespace {
 
 constexpr size_t kMaxTopicNameLength = 249;
-// metadata.version written into a metadata log this broker starts (4.0-IV3).
-constexpr int16_t kBootstrapMetadataVersion = 25;
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

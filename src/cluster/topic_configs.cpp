@@ -90,18 +90,24 @@ storage::PartitionLogOptions topic_log_options(const BrokerState& state, std::st
     base.compacted = std::find(items.begin(), items.end(), "compact") != items.end();
   }
   const ConfigMap* own = own_configs(state, topic);
-  if (own == nullptr) return base;
-  // Values were checked when they were set; one that does not parse leaves
-  // the broker's setting.
-  auto number = [&](std::string_view name, int64_t min) -> std::optional<int64_t> {
-    auto it = own->find(name);
-    if (it == own->end()) return std::nullopt;
-    auto v = parse_config_long(it->second);
+  // The topic's own value, else the broker's dynamic one (ConfigRecords for
+  // brokers), else `base` (server.properties). Values were checked when they
+  // were set; one that does not parse leaves the next.
+  auto number = [&](std::string_view name, std::string_view broker_name,
+                    int64_t min) -> std::optional<int64_t> {
+    std::optional<std::string_view> value;
+    if (own != nullptr)
+      if (auto it = own->find(name); it != own->end()) value = it->second;
+    auto v = value ? parse_config_long(*value) : std::nullopt;
+    if (v && *v >= min) return v;
+    auto dynamic = dynamic_broker_config(state, broker_name);
+    v = dynamic ? parse_config_long(*dynamic) : std::nullopt;
     return v && *v >= min ? v : std::nullopt;
   };
-  if (auto v = number("segment.bytes", 14)) base.segment_bytes = static_cast<uint64_t>(*v);
-  if (auto v = number("segment.ms", 1)) base.roll_ms = *v;
-  if (auto v = number("index.interval.bytes", 0))
+  if (auto v = number("segment.bytes", "log.segment.bytes", 14))
+    base.segment_bytes = static_cast<uint64_t>(*v);
+  if (auto v = number("segment.ms", "log.roll.ms", 1)) base.roll_ms = *v;
+  if (auto v = number("index.interval.bytes", "log.index.interval.bytes", 0))
     base.index_interval_bytes = static_cast<uint32_t>(*v);
   return base;
 }

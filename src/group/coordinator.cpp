@@ -151,14 +151,15 @@ std::optional<Millis> GroupCoordinator::next_deadline() const {
 }
 
 GroupCoordinator::Dropped GroupCoordinator::drop_offsets(
-    Group& group, std::span<const OffsetMap::iterator> offsets) {
+    Group& group, std::span<const OffsetMap::iterator> offsets, GroupLeftEmpty left_empty) {
   std::vector<CoordinatorRecord> tombstones;
   tombstones.reserve(offsets.size() + 1);
   for (auto o : offsets)
     tombstones.push_back(
         {encode_key(OffsetCommitKey{group.id, o->first.first, o->first.second}), std::nullopt});
-  const bool drop_group =
-      group.state == GroupState::kEmpty && offsets.size() == group.offsets.size();
+  const bool drop_group = left_empty == GroupLeftEmpty::kDropIt &&
+                          group.state == GroupState::kEmpty &&
+                          offsets.size() == group.offsets.size();
   if (drop_group) tombstones.push_back({encode_key(GroupMetadataKey{group.id}), std::nullopt});
   if (tombstones.empty()) return Dropped::kOffsets;
   if (store_ && !store_->append(partition_for(group.id), tombstones)) {
@@ -183,7 +184,7 @@ void GroupCoordinator::expire_offsets() {
     for (auto o = group.offsets.begin(); o != group.offsets.end(); ++o)
       if (now - o->second.commit_timestamp >= config_.offsets_retention_ms) expired.push_back(o);
     const size_t count = expired.size();
-    const Dropped dropped = drop_offsets(group, expired);
+    const Dropped dropped = drop_offsets(group, expired, GroupLeftEmpty::kDropIt);
     if (count > 0 || dropped == Dropped::kGroup)
       spdlog::info("group {}: {} committed offsets expired{}", group.id, count,
                    dropped == Dropped::kGroup ? ", group removed" : "");
@@ -939,7 +940,7 @@ int16_t GroupCoordinator::delete_group(std::string_view group_id, Millis now) {
   if (group.state != GroupState::kEmpty) return to_wire(ErrorCode::kNonEmptyGroup);
   std::vector<OffsetMap::iterator> offsets;
   for (auto o = group.offsets.begin(); o != group.offsets.end(); ++o) offsets.push_back(o);
-  if (drop_offsets(group, offsets) != Dropped::kGroup)
+  if (drop_offsets(group, offsets, GroupLeftEmpty::kDropIt) != Dropped::kGroup)
     return to_wire(ErrorCode::kCoordinatorNotAvailable);
   spdlog::info("group {}: deleted with its {} committed offsets", group.id, offsets.size());
   groups_.erase(it);
@@ -975,12 +976,11 @@ int16_t GroupCoordinator::delete_offsets(std::string_view group_id,
     if (o != group.offsets.end() && listed.insert(&*o).second) offsets.push_back(o);
   }
   const size_t count = offsets.size();
-  const Dropped dropped = drop_offsets(group, offsets);
-  if (dropped == Dropped::kNothing) return to_wire(ErrorCode::kCoordinatorNotAvailable);
-  if (count > 0)
-    spdlog::info("group {}: {} committed offsets deleted{}", group.id, count,
-                 dropped == Dropped::kGroup ? ", group removed" : "");
-  if (dropped == Dropped::kGroup) groups_.erase(it);
+  // The group stays even when this leaves it Empty without offsets: as Kafka
+  // 4.x's coordinator, only the next offsets cleanup removes it.
+  if (drop_offsets(group, offsets, GroupLeftEmpty::kKeepIt) == Dropped::kNothing)
+    return to_wire(ErrorCode::kCoordinatorNotAvailable);
+  if (count > 0) spdlog::info("group {}: {} committed offsets deleted", group.id, count);
   return kNone;
 }
 

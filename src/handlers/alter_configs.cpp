@@ -3,6 +3,7 @@
 #include <set>
 #include <utility>
 
+#include "kb/cluster/broker_configs.hpp"
 #include "kb/cluster/config_catalog.hpp"
 #include "kb/cluster/topic_configs.hpp"
 #include "kb/handlers/admin_common.hpp"
@@ -34,19 +35,9 @@ AlterConfigsResourceResponse resource_response(int8_t type, std::string_view nam
   return r;
 }
 
-// What a resource that is not a topic gets: broker configs are all static
-// here (Kafka refuses non-dynamic ones the same way); other types are not
-// served.
-template <class Configs>
-cluster::AdminResult non_topic_result(int8_t type, const Configs& configs) {
+// What a resource that is neither a topic nor a broker gets: not served.
+cluster::AdminResult other_resource_result(int8_t type) {
   using cluster::AdminError;
-  if (type == cluster::kBrokerResource) {
-    if (configs.empty()) return {};
-    std::string names;
-    for (const auto& c : configs) names += (names.empty() ? "" : ", ") + std::string(c.name);
-    return {AdminError::kInvalidRequest, "Cannot update these configs dynamically: Set(" + names +
-                                             ") (this broker's configs are all read-only)"};
-  }
   if (type == kBrokerLoggerResource || type == kClientMetricsResource || type == kGroupResource)
     return {AdminError::kInvalidRequest,
             "Resource type " + std::to_string(type) + " is not supported by this broker"};
@@ -65,10 +56,11 @@ std::set<std::pair<int8_t, std::string>> duplicated_resources(const Resources& r
   return duplicated;
 }
 
-// Runs `alter_topic` on each topic resource, answering the others; the
-// response lists resources in request order.
-template <class Response, class Request, class AlterTopic>
-Response alter_each(const Request& request, AlterTopic alter_topic) {
+// Runs `alter_topic` on each topic resource and `alter_broker` on each broker
+// resource, answering the others; the response lists resources in request
+// order.
+template <class Response, class Request, class AlterTopic, class AlterBroker>
+Response alter_each(const Request& request, AlterTopic alter_topic, AlterBroker alter_broker) {
   Response response;
   const auto duplicated = duplicated_resources(request.resources);
   for (const auto& r : request.resources) {
@@ -77,8 +69,10 @@ Response alter_each(const Request& request, AlterTopic alter_topic) {
       result = {cluster::AdminError::kInvalidRequest, "Duplicate resource."};
     else if (r.resource_type == cluster::kTopicResource)
       result = alter_topic(r);
+    else if (r.resource_type == cluster::kBrokerResource)
+      result = alter_broker(r);
     else
-      result = non_topic_result(r.resource_type, r.configs);
+      result = other_resource_result(r.resource_type);
     response.responses.push_back(resource_response(r.resource_type, r.resource_name, result));
   }
   return response;
@@ -90,7 +84,8 @@ std::optional<AlterConfigsResponse> handle_alter_configs(RequestContext& ctx,
                                                          const AlterConfigsRequest& request,
                                                          int16_t /*version*/) {
   auto response = alter_each<AlterConfigsResponse>(
-      request, [&](const AlterConfigsRequest::AlterConfigsResource& r) -> cluster::AdminResult {
+      request,
+      [&](const AlterConfigsRequest::AlterConfigsResource& r) -> cluster::AdminResult {
         std::map<std::string, std::string, std::less<>> configs;
         for (const auto& c : r.configs) {
           // A null value leaves the config at its default, as if not named.
@@ -100,6 +95,24 @@ std::optional<AlterConfigsResponse> handle_alter_configs(RequestContext& ctx,
         }
         return cluster::replace_topic_configs(ctx.state, r.resource_name, configs,
                                               request.validate_only);
+      },
+      [&](const AlterConfigsRequest::AlterConfigsResource& r) -> cluster::AdminResult {
+        // Kafka's broker refuses null values and duplicates before anything.
+        std::map<std::string, std::string, std::less<>> configs;
+        std::string null_names;
+        for (const auto& c : r.configs) {
+          if (!c.value) {
+            null_names += (null_names.empty() ? "" : ", ") + std::string(c.name);
+            continue;
+          }
+          if (!configs.emplace(std::string(c.name), std::string(*c.value)).second)
+            return {cluster::AdminError::kInvalidRequest, "Error due to duplicate config keys"};
+        }
+        if (!null_names.empty())
+          return {cluster::AdminError::kInvalidRequest,
+                  "Null value not supported for : " + null_names};
+        return cluster::replace_broker_configs(ctx.state, r.resource_name, configs,
+                                               request.validate_only);
       });
   wait_for_metadata(ctx);  // after the changes: the ticket then covers them
   return response;
@@ -107,18 +120,26 @@ std::optional<AlterConfigsResponse> handle_alter_configs(RequestContext& ctx,
 
 std::optional<IncrementalAlterConfigsResponse> handle_incremental_alter_configs(
     RequestContext& ctx, const IncrementalAlterConfigsRequest& request, int16_t /*version*/) {
+  auto changes_of = [](const IncrementalAlterConfigsRequest::AlterConfigsResource& r) {
+    std::vector<cluster::ConfigChange> changes;
+    for (const auto& c : r.configs) {
+      cluster::ConfigChange change;
+      change.name = std::string(c.name);
+      change.op = static_cast<cluster::ConfigOp>(c.config_operation);
+      if (c.value) change.value = std::string(*c.value);
+      changes.push_back(std::move(change));
+    }
+    return changes;
+  };
   auto response = alter_each<IncrementalAlterConfigsResponse>(
-      request, [&](const IncrementalAlterConfigsRequest::AlterConfigsResource& r) {
-        std::vector<cluster::ConfigChange> changes;
-        for (const auto& c : r.configs) {
-          cluster::ConfigChange change;
-          change.name = std::string(c.name);
-          change.op = static_cast<cluster::ConfigOp>(c.config_operation);
-          if (c.value) change.value = std::string(*c.value);
-          changes.push_back(std::move(change));
-        }
-        return cluster::alter_topic_configs(ctx.state, r.resource_name, changes,
+      request,
+      [&](const IncrementalAlterConfigsRequest::AlterConfigsResource& r) {
+        return cluster::alter_topic_configs(ctx.state, r.resource_name, changes_of(r),
                                             request.validate_only);
+      },
+      [&](const IncrementalAlterConfigsRequest::AlterConfigsResource& r) {
+        return cluster::alter_broker_configs(ctx.state, r.resource_name, changes_of(r),
+                                             request.validate_only);
       });
   wait_for_metadata(ctx);
   return response;

@@ -1,6 +1,8 @@
 #include "kb/handlers/api_versions.hpp"
 
+#include "kb/cluster/features.hpp"
 #include "kb/protocol/error_code.hpp"
+#include "kb/storage/partition_log.hpp"
 
 namespace kb::handlers {
 
@@ -9,11 +11,28 @@ using protocol::ApiVersionsResponse;
 
 std::optional<ApiVersionsResponse> handle_api_versions(RequestContext& ctx,
                                                        const ApiVersionsRequest& /*request*/,
-                                                       int16_t /*version*/) {
+                                                       int16_t version) {
   ApiVersionsResponse response;
   response.api_keys.reserve(ctx.registry.entries().size());
   for (const ApiEntry& e : ctx.registry.entries())
     response.api_keys.push_back({static_cast<int16_t>(e.key), e.versions.min, e.versions.max});
+  // Features as Kafka's ApiVersionsResponse lists them: below v4, none whose
+  // minimum level is 0 (older clients cannot read it, KAFKA-17492); finalized
+  // levels of 0 are left out; the epoch is the last metadata offset applied
+  // (-1: none yet).
+  for (const cluster::SupportedFeature& f : cluster::kSupportedFeatures) {
+    if (version < 4 && f.min_level == 0) continue;
+    response.supported_features.push_back({std::string(f.name), f.min_level, f.max_level});
+  }
+  // metadata.version is always finalized (Kafka's KRaft brokers put it in):
+  // before the metadata log has records, at the level it will be written at.
+  if (!ctx.state.features.contains("metadata.version"))
+    response.finalized_features.push_back({"metadata.version", cluster::kBootstrapMetadataVersion,
+                                           cluster::kBootstrapMetadataVersion});
+  for (const auto& [name, level] : ctx.state.features)
+    if (level != 0) response.finalized_features.push_back({name, level, level});
+  if (ctx.state.metadata_log && ctx.state.metadata_log->log_end_offset() > 0)
+    response.finalized_features_epoch = ctx.state.metadata_log->log_end_offset() - 1;
   return response;
 }
 

@@ -99,9 +99,31 @@ std::optional<CreateTopicsResponse> handle_create_topics(RequestContext& ctx,
   }
   // One PartitionCreator batch for all of them: one ticket.
   uint64_t last_ticket = 0;
-  for (const auto& c : created)
-    if (c.dirs_ticket != 0 && c.dirs_ticket != last_ticket)
-      ctx.after_partition_dirs.push_back(last_ticket = c.dirs_ticket);
+  std::vector<std::pair<size_t, uint64_t>> dir_tickets;  // topic's place, its ticket
+  for (size_t i = 0; i < topics.size(); ++i) {
+    const uint64_t ticket = created[i].dirs_ticket;
+    if (ticket == 0) continue;
+    dir_tickets.emplace_back(slots[i], ticket);
+    if (ticket != last_ticket) ctx.after_partition_dirs.push_back(last_ticket = ticket);
+  }
+  if (!dir_tickets.empty()) {
+    // When the disk refused every partition directory of the batch, the
+    // topics are not answered as a success: they exist, and their partitions
+    // are created again on first use.
+    ctx.encode_after_partition_dirs = [response, dir_tickets, version](
+                                          wire::Writer& out,
+                                          const RequestContext::FailedTickets& failed) mutable {
+      for (const auto& [index, ticket] : dir_tickets) {
+        if (!failed(ticket)) continue;
+        auto& topic = response.topics[index];
+        topic.error_code = to_wire(ErrorCode::kKafkaStorageError);
+        topic.error_message =
+            "the topic was created, but none of its partition directories could be; they are "
+            "created again on first use";
+      }
+      wire::encode(out, response, version, version >= CreateTopicsResponse::kFirstFlexible);
+    };
+  }
   wait_for_metadata(ctx);
   return response;
 }

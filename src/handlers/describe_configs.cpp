@@ -1,6 +1,5 @@
 #include "kb/handlers/describe_configs.hpp"
 
-#include <algorithm>
 #include <charconv>
 #include <unordered_set>
 
@@ -75,22 +74,7 @@ Result describe_topic(const cluster::BrokerState& state, Result result, const Op
 Result describe_broker(const cluster::BrokerState& state, Result result, const Options& options) {
   const std::string& name = result.resource_name;
   if (name.empty()) {
-    auto it = state.configs.find({cluster::kBrokerResource, ""});
-    if (it == state.configs.end()) return result;
-    const auto& defs = cluster::broker_config_defs();
-    for (const auto& [key, value] : it->second) {
-      auto def = std::find_if(
-          defs.begin(), defs.end(),
-          [&wanted_key = key](const cluster::ConfigDef& d) { return d.name == wanted_key; });
-      if (def == defs.end() || !wanted(options, key)) continue;
-      cluster::EffectiveConfig c;
-      c.def = &*def;
-      c.value = value;
-      c.source = ConfigSource::kDynamicDefaultBroker;
-      c.read_only = true;
-      c.synonyms.push_back({key, value, ConfigSource::kDynamicDefaultBroker});
-      result.configs.push_back(to_entry(c, options));
-    }
+    add_entries(result, cluster::describe_default_broker_configs(state), options);
     return result;
   }
   int32_t id = 0;

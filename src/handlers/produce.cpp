@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "kb/cluster/config_catalog.hpp"
 #include "kb/protocol/error_code.hpp"
 #include "kb/storage/producer_state.hpp"
 #include "kb/storage/record_batch.hpp"
@@ -23,7 +24,8 @@ using PartitionResponse = ProduceResponse::PartitionProduceResponse;
 
 namespace {
 
-constexpr int8_t kTopicResource = 2;
+using cluster::kBrokerResource;
+using cluster::kTopicResource;
 
 // The log settings that apply to one topic: the broker's, overridden by the
 // topic's own configs.
@@ -49,6 +51,21 @@ TopicSettings settings_for(const cluster::BrokerState& state, const std::string&
   s.flush_interval_messages = state.log_config.flush_interval_messages;
   s.timestamp_before_max_ms = state.log_config.timestamp_before_max_ms;
   s.timestamp_after_max_ms = state.log_config.timestamp_after_max_ms;
+  // The broker's dynamic configs (kafka-configs --entity-type brokers) come
+  // before server.properties, the topic's own after them.
+  // (Resources sort by type: nothing at or after the broker type, no lookups.)
+  if (state.configs.lower_bound({kBrokerResource, std::string()}) != state.configs.end()) {
+    if (auto v = cluster::dynamic_broker_config(state, "log.message.timestamp.type"))
+      s.log_append_time = *v == "LogAppendTime" || (*v != "CreateTime" && s.log_append_time);
+    if (auto v = cluster::dynamic_broker_config(state, "message.max.bytes"))
+      if (auto n = parse_long(*v); n && *n >= 0) s.max_message_bytes = *n;
+    if (auto v = cluster::dynamic_broker_config(state, "log.flush.interval.messages"))
+      if (auto n = parse_long(*v); n && *n >= 1) s.flush_interval_messages = *n;
+    if (auto v = cluster::dynamic_broker_config(state, "log.message.timestamp.before.max.ms"))
+      if (auto n = parse_long(*v); n && *n >= 0) s.timestamp_before_max_ms = *n;
+    if (auto v = cluster::dynamic_broker_config(state, "log.message.timestamp.after.max.ms"))
+      if (auto n = parse_long(*v); n && *n >= 0) s.timestamp_after_max_ms = *n;
+  }
   auto it = state.configs.find(std::pair<int8_t, std::string>{kTopicResource, topic});
   if (it == state.configs.end()) return s;
   const auto& configs = it->second;

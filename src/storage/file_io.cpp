@@ -19,7 +19,7 @@ namespace kb::storage::detail {
 std::string errno_text(int error) { return std::strerror(error); }
 
 Error io_error(std::string_view what, const std::filesystem::path& path, int error) {
-  return Error{fmt::format("{} {}: {}", what, path.string(), errno_text(error))};
+  return Error{fmt::format("{} {}: {}", what, path.string(), errno_text(error)), error};
 }
 
 Result<FileHandle> FileHandle::open(const std::filesystem::path& path, int flags, unsigned mode) {

@@ -113,7 +113,10 @@ std::vector<PartitionCreator::Completion> PartitionCreator::take_completed() {
     std::lock_guard lock(mutex_);
     out.swap(completed_);
   }
-  for (const auto& c : out) unfinished_.erase(c.ticket);
+  for (const auto& c : out) {
+    unfinished_.erase(c.ticket);
+    if (c.failed > 0 && c.failed == c.created) failed_wholly_.insert(c.ticket);
+  }
   return out;
 }
 

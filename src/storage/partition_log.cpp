@@ -20,6 +20,8 @@
 #include "kb/base/java_number.hpp"
 #include "kb/base/java_text.hpp"
 #include "kb/storage/compression.hpp"
+#include "kb/storage/file_cache.hpp"
+#include "kb/storage/file_remover.hpp"
 #include "kb/storage/record_batch.hpp"
 
 namespace kb::storage {
@@ -34,8 +36,18 @@ namespace {
 constexpr std::string_view kLogSuffix = ".log";
 constexpr std::string_view kIndexSuffix = ".index";
 constexpr std::string_view kTimeIndexSuffix = ".timeindex";
+// Kafka's suffix of files being deleted; KRaft snapshots being deleted end in
+// ".checkpoint.deleted" and are the metadata log's to handle.
+constexpr std::string_view kDeletedSuffix = ".deleted";
+constexpr std::string_view kDeletedSnapshotSuffix = ".checkpoint.deleted";
 // Header-only scans (reads, lookups) touch little of each batch.
 constexpr size_t kHeaderScanReadAhead = size_t{16} * 1024;
+
+int64_t steady_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 int64_t wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -103,6 +115,7 @@ std::string format_partition_metadata(const PartitionMetadata& metadata) {
 
 OpenFile::~OpenFile() {
   if (fd_ >= 0) ::close(fd_);
+  if (open_count_) open_count_->fetch_sub(1, std::memory_order_relaxed);
 }
 
 FileRange LogReadResult::file_range() const {
@@ -127,34 +140,36 @@ std::string LogDamage::describe() const {
 // ---- segments ----
 
 struct PartitionLog::Segment {
-  explicit Segment(const fs::path& dir, int64_t base, uint32_t interval)
+  Segment(const fs::path& dir, int64_t base, uint32_t interval, FileCache& cache, DiskSpace* disk)
       : base_offset(base),
         log_path(dir / segment_file_name(base, kLogSuffix)),
         index_path(dir / segment_file_name(base, kIndexSuffix)),
         time_index_path(dir / segment_file_name(base, kTimeIndexSuffix)),
+        log(cache, log_path),
+        reservation(disk),
         index_builder(interval) {}
 
   int64_t base_offset;
   fs::path log_path;
   fs::path index_path;
   fs::path time_index_path;
-  std::shared_ptr<OpenFile> log;  // opened on first use
-  uint64_t size = 0;              // bytes of the .log holding valid batches
+  // Opened on first use, closed again when the cache needs room. The index
+  // files are opened only to be read or written, and closed at once.
+  CachedFile log;
+  uint64_t size = 0;  // bytes of the .log holding valid batches
   bool index_loaded = false;
   std::vector<OffsetPosition> index;
   std::vector<TimestampOffset> time_index;
   // Append state, only for the active segment.
-  FileHandle index_file;
-  FileHandle time_index_file;
   // Entries of `index` and `time_index` in the files: the rest were added
   // since and are written before the files are synced (index_sync_snapshot)
   // or the segment is rolled. Until then they are past the recovery point,
   // where start-up rebuilds entries anyway.
   size_t index_entries_written = 0;
   size_t time_index_entries_written = 0;
-  // Bytes of the .log with disk space reserved (preallocate) and handed to
-  // writeback (take_writeback_range).
-  uint64_t allocated_end = 0;
+  // Disk space reserved past the .log's end (preallocate), and the bytes
+  // handed to writeback (take_writeback_range).
+  SegmentReservation reservation;
   uint64_t writeback_end = 0;
   SegmentIndexBuilder index_builder;
   // log.roll.ms: the first batch's max timestamp (-1 when it has none), read
@@ -169,7 +184,12 @@ struct PartitionLog::Segment {
 };
 
 PartitionLog::PartitionLog(fs::path dir, PartitionLogOptions options)
-    : dir_(std::move(dir)), options_(options) {}
+    : dir_(std::move(dir)),
+      options_(std::move(options)),
+      file_cache_(options_.file_cache
+                      ? options_.file_cache
+                      : std::make_shared<FileCache>(std::numeric_limits<size_t>::max())),
+      disk_space_(options_.disk_space) {}
 
 PartitionLog::~PartitionLog() {
   if (has_deferred_writes())
@@ -180,6 +200,7 @@ PartitionLog::~PartitionLog() {
   if (segments_.empty()) return;
   if (Status written = write_pending_index_entries(*segments_.back()); !written)
     spdlog::warn("{}: index entries not written: {}", dir_.string(), written.error().message);
+  release_reservation();
 }
 
 int64_t PartitionLog::log_start_offset() const {
@@ -212,12 +233,39 @@ Status PartitionLog::delete_oldest_segment() {
   std::unique_ptr<Segment> oldest = std::move(segments_.front());
   segments_.erase(segments_.begin());
   if (damage_ && damage_->segment_base_offset == oldest->base_offset) damage_.reset();
+  // Gone: nothing of it is left to sync (without flushes, the list would
+  // otherwise grow with every segment ever rolled).
+  std::erase_if(rolled_unsynced_data_,
+                [&](const FileToSync& f) { return !f.file && f.path == oldest->log_path; });
+  // Renamed first, as Kafka does: a rename is cheap where the unlink frees
+  // the blocks, and after a crash the next load knows what to delete.
+  std::vector<fs::path> renamed;
   for (const fs::path* path : {&oldest->log_path, &oldest->index_path, &oldest->time_index_path}) {
-    std::error_code ec;
-    fs::remove(*path, ec);
-    if (ec) return Error{path->string() + ": " + ec.message()};
+    fs::path deleted = *path;
+    deleted += kDeletedSuffix;
+    if (::rename(path->c_str(), deleted.c_str()) == 0) {
+      renamed.push_back(std::move(deleted));
+    } else if (errno != ENOENT) {
+      const int error = errno;
+      remove_files(std::move(renamed));
+      return Error{fmt::format("cannot rename {} to {}: {}", path->string(), deleted.string(),
+                               std::strerror(error))};
+    }
   }
+  remove_files(std::move(renamed));
   return {};
+}
+
+void PartitionLog::remove_files(std::vector<fs::path> paths) {
+  if (options_.file_remover) {
+    options_.file_remover->remove(std::move(paths));
+    return;
+  }
+  for (const fs::path& path : paths) {
+    std::error_code ec;
+    fs::remove(path, ec);
+    if (ec) spdlog::warn("cannot delete {}: {}", path.string(), ec.message());
+  }
 }
 
 uint64_t PartitionLog::size_bytes() const {
@@ -277,22 +325,13 @@ Result<size_t> PartitionLog::delete_expired_segments(const RetentionLimits& limi
 }
 
 Result<std::shared_ptr<OpenFile>> PartitionLog::log_file(Segment& segment) {
-  if (segment.log) return segment.log;
-  auto handle = FileHandle::open(segment.log_path, O_RDWR);
-  if (!handle) {
-    // Reads still work from a read-only file.
-    auto read_only = FileHandle::open(segment.log_path, O_RDONLY);
-    if (!read_only) return handle.error();
-    handle = std::move(read_only);
-  }
-  segment.log = std::make_shared<OpenFile>(handle->release(), segment.log_path);
-  return segment.log;
+  return segment.log.get();
 }
 
 Result<std::unique_ptr<PartitionLog>> PartitionLog::open(const fs::path& dir,
                                                          PartitionLogOptions options,
                                                          RecoveryHint hint) {
-  std::unique_ptr<PartitionLog> log(new PartitionLog(dir, options));
+  std::unique_ptr<PartitionLog> log(new PartitionLog(dir, std::move(options)));
   Status loaded = log->load(hint);
   if (!loaded) return loaded.error();
   return log;
@@ -311,7 +350,7 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::create(const fs::path& log_d
     Status synced = detail::sync_directory(log_dir);
     if (!synced) return synced.error();
   }
-  return open(dir, options);
+  return open(dir, std::move(options));
 }
 
 namespace {
@@ -372,18 +411,29 @@ Status PartitionLog::load(const RecoveryHint& hint) {
   fs::directory_iterator entries(dir_, ec);
   if (ec) return Error{fmt::format("cannot list {}: {}", dir_.string(), ec.message())};
   std::vector<int64_t> bases;
+  std::vector<fs::path> stray_deleted;
   for (const auto& entry : entries) {
     const std::string name = entry.path().filename().string();
     if (auto base = detail::parse_offset_file_name(name, kLogSuffix)) bases.push_back(*base);
+    // Files a deletion renamed and a crash left behind, as Kafka's LogLoader
+    // deletes them (KRaft snapshots excepted: the metadata log's own).
+    if (name.ends_with(kDeletedSuffix) && !name.ends_with(kDeletedSnapshotSuffix))
+      stray_deleted.push_back(entry.path());
   }
   std::sort(bases.begin(), bases.end());
+  if (!stray_deleted.empty()) {
+    spdlog::info("{}: deleting {} files a segment deletion left (*{})", dir_.string(),
+                 stray_deleted.size(), kDeletedSuffix);
+    remove_files(std::move(stray_deleted));
+  }
 
   auto metadata = read_partition_metadata(dir_);
   if (!metadata) return metadata.error();
   if (*metadata) topic_id_ = (*metadata)->topic_id;
 
   for (int64_t base : bases) {
-    auto segment = std::make_unique<Segment>(dir_, base, options_.index_interval_bytes);
+    auto segment = std::make_unique<Segment>(dir_, base, options_.index_interval_bytes,
+                                             *file_cache_, disk_space_.get());
     segment->size = fs::file_size(segment->log_path, ec);
     if (ec)
       return Error{fmt::format("cannot stat {}: {}", segment->log_path.string(), ec.message())};
@@ -432,7 +482,13 @@ Status PartitionLog::load(const RecoveryHint& hint) {
     if (loaded) loaded = recover_active_segment();
   }
   if (!loaded) return loaded;
-  segments_.back()->writeback_end = segments_.back()->size;  // written back or synced already
+  Segment& active = *segments_.back();
+  active.writeback_end = active.size;  // written back or synced already
+  // Space a reservation held past the last batch when the broker stopped
+  // (a crash leaves it behind) is given back.
+  if (auto file = log_file(active); file && !trim_space_past_end((*file)->fd(), active.size))
+    spdlog::warn("{}: cannot give back the space reserved past its end: {}",
+                 active.log_path.string(), std::strerror(errno));
   // What is in the files now was either synced before, or checked by the
   // recovery (and may be lost again to a crash only if it was never synced:
   // Kafka counts it as flushed once recovered, too).
@@ -625,9 +681,6 @@ Status PartitionLog::rebuild_index(Segment& segment, InvalidTail invalid_tail) {
     encode_time_index_entry(e, segment.base_offset, entry);
     time_bytes.insert(time_bytes.end(), std::begin(entry), std::end(entry));
   }
-  // Open append handles point at the replaced inodes: drop them.
-  segment.index_file.reset();
-  segment.time_index_file.reset();
   write_index(segment.index_path, std::move(index_bytes));
   write_index(segment.time_index_path, std::move(time_bytes));
 
@@ -747,39 +800,27 @@ void PartitionLog::note_damage(Segment& segment, uint64_t position, std::string_
   spdlog::error("{}", damage_->describe());
 }
 
-Status PartitionLog::open_for_append(Segment& segment) {
-  Status indexed = ensure_index(segment);
-  if (!indexed) return indexed;
-  if (!segment.index_file.valid()) {
-    auto f = FileHandle::open(segment.index_path, O_RDWR | O_CREAT);
-    if (!f) return f.error();
-    segment.index_file = std::move(*f);
-  }
-  if (!segment.time_index_file.valid()) {
-    auto f = FileHandle::open(segment.time_index_path, O_RDWR | O_CREAT);
-    if (!f) return f.error();
-    segment.time_index_file = std::move(*f);
-  }
-  return {};
-}
-
-Status PartitionLog::create_segment(int64_t base_offset) {
-  auto segment = std::make_unique<Segment>(dir_, base_offset, options_.index_interval_bytes);
-  auto handle = FileHandle::open(segment->log_path, O_RDWR | O_CREAT);
-  if (!handle) return handle.error();
-  auto size = detail::file_size(handle->get(), segment->log_path);
+// Can be tried again after a failure (an empty file left behind is taken).
+// Without sync_dir, the caller has the directory synced later.
+Status PartitionLog::create_segment(int64_t base_offset, bool sync_dir) {
+  auto segment = std::make_unique<Segment>(dir_, base_offset, options_.index_interval_bytes,
+                                           *file_cache_, disk_space_.get());
+  auto file = file_cache_->open(segment->log_path, O_RDWR | O_CREAT);
+  if (!file) return file.error();
+  auto size = detail::file_size((*file)->fd(), segment->log_path);
   if (!size) return size.error();
   if (*size != 0)
     return Error{fmt::format("cannot start segment {}: the file exists and is not empty",
                              segment->log_path.string())};
-  segment->log = std::make_shared<OpenFile>(handle->release(), segment->log_path);
+  segment->log.adopt(std::move(*file));
   for (const fs::path* p : {&segment->index_path, &segment->time_index_path}) {
     auto f = FileHandle::open(*p, O_RDWR | O_CREAT | O_TRUNC);
     if (!f) return f.error();
-    (p == &segment->index_path ? segment->index_file : segment->time_index_file) = std::move(*f);
   }
-  Status synced = detail::sync_directory(dir_);
-  if (!synced) return synced;
+  if (sync_dir) {
+    Status synced = detail::sync_directory(dir_);
+    if (!synced) return synced;
+  }
   segment->index_loaded = true;
   segments_.push_back(std::move(segment));
   return {};
@@ -807,52 +848,74 @@ Status write_entries_from(const std::vector<Entry>& entries, size_t& written, in
 
 }  // namespace
 
+// Opens the index files only for the write: a partition holds no descriptor
+// for them between writes.
 Status PartitionLog::write_pending_index_entries(Segment& segment) {
   if (segment.index_entries_written >= segment.index.size() &&
       segment.time_index_entries_written >= segment.time_index.size())
     return {};
-  Status ready = open_for_append(segment);
+  Status ready = ensure_index(segment);
   if (!ready) return ready;
-  Status written =
-      write_entries_from(segment.index, segment.index_entries_written, segment.base_offset,
-                         &encode_offset_index_entry, segment.index_file.get(), segment.index_path);
-  if (!written) return written;
-  return write_entries_from(segment.time_index, segment.time_index_entries_written,
-                            segment.base_offset, &encode_time_index_entry,
-                            segment.time_index_file.get(), segment.time_index_path);
-}
-
-// Reserves the active segment's disk space up to `end`, a chunk at a time:
-// as much as the segment holds already, between 256 KiB and
-// preallocate_bytes, so a quiet partition reserves little (never past
-// segment.bytes unless a batch needs it). Only a hint: where the file system
-// cannot (no space, no fallocate), appends allocate as they write and report
-// any real shortage themselves.
-void PartitionLog::preallocate(Segment& segment, uint64_t end) {
-  if (options_.preallocate_bytes == 0 || preallocation_failed_ || end <= segment.allocated_end)
-    return;
-  constexpr uint64_t kMinChunk = uint64_t{256} * 1024;
-  const uint64_t from = std::max(segment.allocated_end, segment.size);
-  const uint64_t chunk = std::min(options_.preallocate_bytes, std::max(kMinChunk, segment.size));
-  const uint64_t target = std::max(end, std::min(from + chunk, options_.segment_bytes));
-  if (::fallocate(segment.log->fd(), FALLOC_FL_KEEP_SIZE, static_cast<off_t>(from),
-                  static_cast<off_t>(target - from)) != 0) {
-    spdlog::debug("{}: no preallocation ({}); appends allocate as they go",
-                  segment.log_path.string(), std::strerror(errno));
-    preallocation_failed_ = true;
-    return;
+  if (segment.index_entries_written < segment.index.size()) {
+    auto file = FileHandle::open(segment.index_path, O_RDWR | O_CREAT);
+    if (!file) return file.error();
+    Status written =
+        write_entries_from(segment.index, segment.index_entries_written, segment.base_offset,
+                           &encode_offset_index_entry, file->get(), segment.index_path);
+    if (!written) return written;
   }
-  segment.allocated_end = target;
+  if (segment.time_index_entries_written < segment.time_index.size()) {
+    auto file = FileHandle::open(segment.time_index_path, O_RDWR | O_CREAT);
+    if (!file) return file.error();
+    return write_entries_from(segment.time_index, segment.time_index_entries_written,
+                              segment.base_offset, &encode_time_index_entry, file->get(),
+                              segment.time_index_path);
+  }
+  return {};
 }
 
-// A rolled segment gives back the space reserved past its end (truncating to
-// its own size frees blocks beyond it).
+// Reserves the active segment's disk space for an append ending at `end`,
+// and ahead of it as the write rate and the free space allow
+// (disk_space.hpp). Only a hint: where the file system cannot (no space, no
+// fallocate), appends allocate as they write and report any real shortage
+// themselves.
+void PartitionLog::preallocate(Segment& segment, int fd, uint64_t end) {
+  if (options_.preallocate_bytes == 0 || preallocation_failed_) return;
+  ReservationRequest request;
+  request.size = segment.size;
+  request.reserved_end = segment.reservation.end();
+  request.needed_end = end;
+  request.recent_bytes = write_rate_.recent(steady_clock_ms());
+  request.max_ahead = options_.preallocate_bytes;
+  request.segment_bytes = options_.segment_bytes;
+  if (segment.reservation.reserve(fd, request) == SegmentReservation::Outcome::unsupported) {
+    spdlog::debug("{}: no preallocation on this file system; appends allocate as they go",
+                  segment.log_path.string());
+    preallocation_failed_ = true;
+  }
+}
+
+// A rolled segment gives back the space reserved past its end.
 void PartitionLog::release_preallocation(Segment& segment) {
-  if (segment.allocated_end <= segment.size || !segment.log) return;
-  if (::ftruncate(segment.log->fd(), static_cast<off_t>(segment.size)) != 0)
-    spdlog::warn("{}: cannot release preallocated space: {}", segment.log_path.string(),
-                 std::strerror(errno));
-  segment.allocated_end = segment.size;
+  segment.reservation.release(segment.log_path, segment.size);
+}
+
+void PartitionLog::release_reservation() {
+  if (segments_.empty() || has_deferred_writes() || write_failed_) return;
+  release_preallocation(*segments_.back());
+}
+
+bool PartitionLog::release_reservation_if_quiet(int64_t quiet_ms) {
+  if (!holds_reservation() || has_deferred_writes()) return false;
+  if (auto last = write_rate_.last_append_ms(); last && steady_clock_ms() - *last < quiet_ms)
+    return false;
+  release_reservation();
+  return !holds_reservation();
+}
+
+bool PartitionLog::holds_reservation() const {
+  return !segments_.empty() &&
+         segments_.back()->reservation.holds_space_past(segments_.back()->size);
 }
 
 std::optional<WritebackRange> PartitionLog::take_writeback_range(uint64_t min_bytes) {
@@ -862,36 +925,40 @@ std::optional<WritebackRange> PartitionLog::take_writeback_range(uint64_t min_by
   constexpr uint64_t kPage = 4096;
   const uint64_t written = deferred_pieces_.empty() ? active.size : deferred_at_;
   const uint64_t end = written / kPage * kPage;
-  if (!active.log || end < active.writeback_end + std::max<uint64_t>(min_bytes, 1))
-    return std::nullopt;
-  WritebackRange range{active.log, active.writeback_end, end - active.writeback_end};
+  const std::shared_ptr<OpenFile>& file = active.log.if_open();
+  if (!file || end < active.writeback_end + std::max<uint64_t>(min_bytes, 1)) return std::nullopt;
+  WritebackRange range{file, active.writeback_end, end - active.writeback_end};
   active.writeback_end = end;
   return range;
 }
 
+// Each step that can fail (say, for want of a descriptor) comes before
+// anything that would make trying again wrong.
 Status PartitionLog::roll(int64_t new_base_offset) {
   if (Status written = write_deferred(); !written) return written;
   Segment& old = *segments_.back();
-  Status ready = open_for_append(old);
+  Status ready = ensure_index(old);
   if (!ready) return ready;
-  // Kafka closes a segment's time index with its max timestamp.
+  // Kafka closes a segment's time index with its max timestamp (added once).
   if (auto final_entry = old.index_builder.final_time_entry(old.last_time_entry()))
     old.time_index.push_back(*final_entry);
   Status written = write_pending_index_entries(old);
   if (!written) return written;
+  Status created = create_segment(new_base_offset, false);
+  if (!created) return created;
   release_preallocation(old);
   // Synced by the next flush (Kafka flushes a rolled segment in the
   // background too): a sync of up to a segment's worth of data must not hold
-  // up the append.
-  if (old.log) rolled_unsynced_data_.push_back(old.log);
+  // up the append. By path: the rolled segment keeps no descriptor for it.
+  // The directory too (the new segment's entry): the flush that makes the
+  // new segment's data durable makes its name durable, off the loop.
+  rolled_unsynced_data_.emplace_back(old.log_path);
+  dir_unsynced_ = true;
   RolledIndexes& indexes = rolled_unsynced_indexes_.emplace_back();
   indexes.roll = rolls_++;
-  for (auto [handle, path] : {std::pair{&old.index_file, &old.index_path},
-                              std::pair{&old.time_index_file, &old.time_index_path}}) {
-    if (handle->valid())
-      indexes.files.push_back(std::make_shared<OpenFile>(handle->release(), *path));
-  }
-  return create_segment(new_base_offset);
+  indexes.files.emplace_back(old.index_path);
+  indexes.files.emplace_back(old.time_index_path);
+  return {};
 }
 
 bool PartitionLog::should_roll_for_time(Segment& segment, int64_t incoming_max_timestamp) {
@@ -899,8 +966,10 @@ bool PartitionLog::should_roll_for_time(Segment& segment, int64_t incoming_max_t
     // A segment found on disk: its first batch's max timestamp.
     segment.rolling_timestamp = -1;
     uint8_t header_bytes[batch_layout::kHeaderSize];
-    if (segment.log && segment.size >= batch_layout::kHeaderSize &&
-        detail::pread_exact(segment.log->fd(), 0, header_bytes, segment.log_path)) {
+    auto file = segment.size >= batch_layout::kHeaderSize
+                    ? log_file(segment)
+                    : Result<std::shared_ptr<OpenFile>>(Error{"empty segment"});
+    if (file && detail::pread_exact((*file)->fd(), 0, header_bytes, segment.log_path)) {
       if (auto header = RecordBatchHeader::parse(header_bytes))
         segment.rolling_timestamp = header->max_timestamp;
     }
@@ -963,13 +1032,19 @@ Result<AppendResult> PartitionLog::append(Bytes batches, int32_t leader_epoch,
   auto flush_group = [&]() -> Status {
     if (group_bytes == 0) return {};
     Segment& active = *segments_.back();
-    preallocate(active, active.size + group_bytes);
+    auto active_file = log_file(active);
+    if (!active_file) return active_file.error();
+    const int fd = (*active_file)->fd();
+    write_rate_.add(group_bytes, steady_clock_ms());
+    preallocate(active, fd, active.size + group_bytes);
     Status written;
-    if (when == AppendWrite::deferred && active.allocated_end >= active.size + group_bytes) {
+    // A deferral keeps the file open until written: within the file budget.
+    if (when == AppendWrite::deferred && active.reservation.end() >= active.size + group_bytes &&
+        (!deferred_pieces_.empty() || file_cache_->try_pin())) {
       // Behind what is deferred already (which ends at active.size), in
       // order: pieces are each batch's header, then the rest of it.
       if (deferred_pieces_.empty()) {
-        deferred_file_ = active.log;
+        deferred_file_ = *active_file;
         deferred_at_ = active.size;
       }
       for (size_t p = 0; p < pieces.size(); ++p) {
@@ -983,16 +1058,19 @@ Result<AppendResult> PartitionLog::append(Bytes batches, int32_t leader_epoch,
       }
     } else {
       written = write_deferred();
-      if (written)
-        written = detail::pwrite_all(active.log->fd(), active.size, pieces, active.log_path);
+      if (written) written = detail::pwrite_all(fd, active.size, pieces, active.log_path);
     }
     pieces.clear();
     if (!written) {
       // Leave the file as it was: a partial batch would be a torn tail.
-      (void)detail::truncate_file(active.log->fd(), active.size, active.log_path);
+      // (The truncation frees the space reserved past it too.)
+      (void)detail::truncate_file(fd, active.size, active.log_path);
+      active.reservation.truncated(active.size);
       return written;
     }
     active.size += group_bytes;
+    active.reservation.filled(active.size);
+    if (disk_space_) disk_space_->note_written(group_bytes);
     next_offset_ = group_next_offset;
     active.index_builder = *builder;
     // Written with the next index sync (write_pending_index_entries).
@@ -1022,7 +1100,7 @@ Result<AppendResult> PartitionLog::append(Bytes batches, int32_t leader_epoch,
       builder.reset();
     }
     if (!builder) {
-      Status ready = open_for_append(*active);
+      Status ready = ensure_index(*active);
       if (!ready) return ready.error();
       auto file = log_file(*active);
       if (!file) return file.error();
@@ -1068,15 +1146,16 @@ Status PartitionLog::write_deferred() {
   deferred_pieces_.clear();
   deferred_headers_.clear();
   deferred_file_.reset();
+  file_cache_->unpin();
   if (!written) write_failed_ = true;
   return written;
 }
 
 Status PartitionLog::flush() {
   if (segments_.empty()) return {};
-  auto sync_all = [](const std::vector<std::shared_ptr<const OpenFile>>& files) -> Status {
+  auto sync_all = [](const std::vector<FileToSync>& files) -> Status {
     for (const auto& file : files) {
-      Status synced = detail::sync_data(file->fd(), file->path());
+      Status synced = sync_file(file);
       if (!synced) return synced;
     }
     return {};
@@ -1101,7 +1180,13 @@ Result<PartitionLog::FlushSnapshot> PartitionLog::flush_snapshot() {
   if (segments_.empty()) return snapshot;
   snapshot.data_files = std::move(rolled_unsynced_data_);
   rolled_unsynced_data_.clear();
-  if (const auto& log = segments_.back()->log) snapshot.data_files.push_back(log);
+  if (dir_unsynced_) snapshot.data_files.emplace_back(dir_);
+  dir_unsynced_ = false;
+  Segment& active = *segments_.back();
+  if (const auto& open = active.log.if_open())
+    snapshot.data_files.emplace_back(std::shared_ptr<const OpenFile>(open));
+  else if (has_unflushed())  // written, then closed by the file cache
+    snapshot.data_files.emplace_back(active.log_path);
   return snapshot;
 }
 
@@ -1121,13 +1206,8 @@ Result<PartitionLog::IndexSyncSnapshot> PartitionLog::index_sync_snapshot() {
                                 rolled.files.end());
   Segment& active = *segments_.back();
   if (Status written = write_pending_index_entries(active); !written) return written.error();
-  for (auto [handle, path] : {std::pair{&active.index_file, &active.index_path},
-                              std::pair{&active.time_index_file, &active.time_index_path}}) {
-    if (!handle->valid()) continue;  // none opened since the files were written whole, synced
-    const int fd = ::fcntl(handle->get(), F_DUPFD_CLOEXEC, 0);
-    if (fd < 0) return detail::io_error("cannot duplicate the descriptor of", *path, errno);
-    snapshot.index_files.push_back(std::make_shared<OpenFile>(fd, *path));
-  }
+  snapshot.index_files.emplace_back(active.index_path);
+  snapshot.index_files.emplace_back(active.time_index_path);
   return snapshot;
 }
 

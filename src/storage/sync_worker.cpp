@@ -87,7 +87,7 @@ void SyncWorker::run() {
     // deleted segment's last descriptor frees its blocks.
     job.writebacks.clear();
     for (const auto& file : job.files) {
-      Status synced = detail::sync_data(file->fd(), file->path());
+      Status synced = sync_file(file);
       if (!synced && job.status) job.status = synced;
     }
     // A write records what the syncs made durable (a recovery point): not

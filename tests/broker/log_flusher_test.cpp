@@ -4,10 +4,14 @@
 
 #include "kb/broker/log_flusher.hpp"
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +19,7 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kb/cluster/broker_state.hpp"
 #include "kb/net/event_loop.hpp"
@@ -243,6 +248,59 @@ TEST_F(LogFlusherTest, AFailedCheckpointReportsTheDiskFailure) {
   ASSERT_EQ(failures.size(), 1u);
   EXPECT_NE(failures[0].find("checkpoint"), std::string::npos) << failures[0];
   EXPECT_EQ(a.recovery_point(), 0);
+}
+
+// Running out of descriptors is no disk failure: the checkpoint job that
+// could not open the index files (here: every descriptor of the process
+// taken) is tried again until it can, and nothing is reported as failed.
+TEST_F(LogFlusherTest, ACheckpointShortOfDescriptorsIsRetriedNotADiskFailure) {
+  state_.log_config.flush_checkpoint_interval_ms = 10;
+  LogFlusher flusher(loop_, state_, 1);
+  std::vector<std::string> failures;
+  flusher.on_disk_failure([&](const std::string& what) { failures.push_back(what); });
+  storage::PartitionLog& a = log(0);
+  append(a);
+  // The data synced here, so the checkpoint has a recovery point to move.
+  auto data = a.flush_snapshot();
+  ASSERT_TRUE(data.ok());
+  for (const auto& f : data->data_files) ASSERT_TRUE(storage::sync_file(f).ok());
+  a.mark_flushed(data->end_offset);
+  data->data_files.clear();
+  ASSERT_EQ(a.flushed_offset(), 1);
+
+  // Take every descriptor the process may have.
+  rlimit before{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &before), 0);
+  int highest = 0;
+  for (const auto& entry : fs::directory_iterator("/proc/self/fd"))
+    highest = std::max(highest, std::stoi(entry.path().filename().string()));
+  rlimit lowered = before;
+  lowered.rlim_cur = static_cast<rlim_t>(highest + 1);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  std::vector<int> fillers;
+  for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) fillers.push_back(fd);
+  ASSERT_EQ(errno, EMFILE);
+  auto guard = loop_.run_after(std::chrono::milliseconds(300), [&] { loop_.stop(); });
+  loop_.run();
+  loop_.cancel(guard);
+  EXPECT_TRUE(failures.empty()) << failures.front();
+  EXPECT_EQ(a.recovery_point(), 0) << "not synced yet";
+
+  for (int fd : fillers) ::close(fd);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &before), 0);
+  std::function<void()> poll = [&] {
+    if (a.recovery_point() == 1)
+      loop_.stop();
+    else
+      loop_.run_after(std::chrono::milliseconds(5), poll);
+  };
+  loop_.run_after(std::chrono::milliseconds(5), poll);
+  guard = loop_.run_after(std::chrono::seconds(10), [&] { loop_.stop(); });
+  loop_.run();
+  loop_.cancel(guard);
+  EXPECT_EQ(a.recovery_point(), 1) << "the retried checkpoint went through";
+  EXPECT_TRUE(failures.empty());
+  EXPECT_FALSE(flusher.disk_failed());
 }
 
 }  // namespace

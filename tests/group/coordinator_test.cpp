@@ -662,12 +662,34 @@ TEST_F(CoordinatorTest, OffsetDeleteOfAnEmptyGroupDeletesJustThosePartitions) {
   EXPECT_EQ(reloaded.find("g")->offsets.size(), 2u);
   EXPECT_FALSE(reloaded.find("g")->offsets.contains({"t", 0}));
 
-  // The last offsets of an Empty group: the group goes with them.
+  // The last offsets of an Empty group: the group stays, Empty and without
+  // offsets (Kafka 4.x), so DeleteGroups right after finds it.
   const std::vector<TopicPartitionRef> rest{{"t", 1}, {"u", 0}};
   EXPECT_EQ(coordinator_.delete_offsets("g", rest, errors, 0), kNone);
   EXPECT_EQ(errors, (std::vector<int16_t>{kNone, kNone}));
+  ASSERT_TRUE(coordinator_.find("g"));
+  EXPECT_TRUE(coordinator_.find("g")->offsets.empty());
+  EXPECT_EQ(coordinator_.find("g")->state, GroupState::kEmpty);
+  EXPECT_EQ(records.back().key, encode_key(OffsetCommitKey{"g", "u", 0}));
+  EXPECT_EQ(coordinator_.delete_group("g", 0), kNone);
   EXPECT_FALSE(coordinator_.find("g"));
   EXPECT_FALSE(reload(store_).find("g"));
+}
+
+TEST_F(CoordinatorTest, AnEmptyGroupLeftWithoutOffsetsGoesAtTheNextOffsetsCleanup) {
+  commit_simple("g", {{"t", 0, 10, -1, std::nullopt}});
+  std::vector<int16_t> errors;
+  const std::vector<TopicPartitionRef> t0{{"t", 0}};
+  EXPECT_EQ(coordinator_.delete_offsets("g", t0, errors, 0), kNone);
+  ASSERT_TRUE(coordinator_.find("g"));
+  // The cleanup runs every retention check interval.
+  const int64_t interval = make_config().retention_check_interval_ms;
+  coordinator_.advance(0);
+  ASSERT_TRUE(coordinator_.find("g"));
+  coordinator_.advance(interval - 1);
+  ASSERT_TRUE(coordinator_.find("g"));
+  coordinator_.advance(interval);
+  EXPECT_FALSE(coordinator_.find("g"));
 }
 
 TEST_F(CoordinatorTest, OffsetDeleteKeepsOffsetsOfTopicsTheMembersConsume) {
@@ -693,13 +715,14 @@ TEST_F(CoordinatorTest, OffsetDeleteKeepsOffsetsOfTopicsTheMembersConsume) {
   EXPECT_FALSE(coordinator_.find("g")->offsets.contains({"u", 0}));
   EXPECT_EQ(state(), GroupState::kStable);
 
-  // Once the group is Empty nothing is consumed: t-0 may go (and the group with it).
+  // Once the group is Empty nothing is consumed: t-0 may go (the group stays).
   const std::vector<MemberRef> leaving{{a, std::nullopt}};
   coordinator_.leave("g", leaving, 0);
   const std::vector<TopicPartitionRef> t0{{"t", 0}};
   EXPECT_EQ(coordinator_.delete_offsets("g", t0, errors, 0), kNone);
   EXPECT_EQ(errors, std::vector<int16_t>{kNone});
-  EXPECT_FALSE(coordinator_.find("g"));
+  ASSERT_TRUE(coordinator_.find("g"));
+  EXPECT_TRUE(coordinator_.find("g")->offsets.empty());
 }
 
 TEST_F(CoordinatorTest, OffsetDeleteGroupLevelErrors) {

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
+#include <string>
 
+#include "kb/cluster/features.hpp"
 #include "kb/protocol/header.hpp"
 
 namespace kb::handlers {
@@ -41,6 +44,46 @@ TEST(ApiVersionsHandler, ListsEveryRegistryEntryWithItsRange) {
     keys.insert(k.api_key);
   }
   EXPECT_EQ(keys.size(), response.api_keys.size());
+}
+
+// Kafka's feature lists: every supported feature from v4 on, only those whose
+// minimum level is above 0 before (KAFKA-17492), and finalized levels above 0.
+TEST(ApiVersionsHandler, ListsFeaturesAsKafkaDoes) {
+  ApiRegistry registry = make_broker_registry();
+  protocol::RequestHeader header{18, 4, 1, "t"};
+  cluster::BrokerState state;
+  state.features["metadata.version"] = 25;
+  state.features["group.version"] = 0;
+  RequestContext ctx{header, registry, state, Clock::now(), Clock::now(), true, {}};
+
+  auto v4 = *handle_api_versions(ctx, {}, 4);
+  std::set<std::string> names;
+  for (const auto& f : v4.supported_features) names.insert(f.name);
+  EXPECT_EQ(names, (std::set<std::string>{
+                       "metadata.version", "kraft.version", "transaction.version", "group.version",
+                       "eligible.leader.replicas.version", "share.version", "streams.version"}));
+  const auto mv = std::find_if(v4.supported_features.begin(), v4.supported_features.end(),
+                               [](const auto& f) { return f.name == "metadata.version"; });
+  ASSERT_NE(mv, v4.supported_features.end());
+  EXPECT_EQ(mv->min_version, 7);  // 3.3-IV3
+  EXPECT_EQ(mv->max_version, 25);
+  ASSERT_EQ(v4.finalized_features.size(), 1u);
+  EXPECT_EQ(v4.finalized_features[0].name, "metadata.version");
+  EXPECT_EQ(v4.finalized_features[0].min_version_level, 25);
+  EXPECT_EQ(v4.finalized_features[0].max_version_level, 25);
+  EXPECT_EQ(v4.finalized_features_epoch, -1);  // no metadata log here
+
+  // Before the metadata log has a record, metadata.version is finalized at
+  // the level it will be written at.
+  state.features.clear();
+  auto fresh = *handle_api_versions(ctx, {}, 4);
+  ASSERT_EQ(fresh.finalized_features.size(), 1u);
+  EXPECT_EQ(fresh.finalized_features[0].name, "metadata.version");
+  EXPECT_EQ(fresh.finalized_features[0].max_version_level, cluster::kBootstrapMetadataVersion);
+
+  auto v3 = *handle_api_versions(ctx, {}, 3);
+  ASSERT_EQ(v3.supported_features.size(), 1u);
+  EXPECT_EQ(v3.supported_features[0].name, "metadata.version");
 }
 
 TEST(ApiVersionsHandler, UnsupportedAnswerListsOnlyApiVersions) {

@@ -23,13 +23,40 @@ std::vector<uint8_t> api_versions_request(int16_t version, int32_t correlation_i
   return encode_request(req, version, correlation_id);
 }
 
+size_t uvarint_size(uint64_t n) {
+  size_t size = 1;
+  while (n >= 128) {
+    n >>= 7;
+    ++size;
+  }
+  return size;
+}
+
+// A compact array of features: each a compact string and two int16s, no tags.
+template <class Feature>
+size_t features_size(const std::vector<Feature>& features) {
+  size_t size = uvarint_size(features.size() + 1);
+  for (const auto& f : features)
+    size += uvarint_size(f.name.size() + 1) + f.name.size() + 2 + 2 + 1;
+  return size;
+}
+
 // The expected body size, computed from the published layout rather than by
-// the broker's own encoder.
-size_t expected_body_size(int16_t version, size_t entries) {
+// the broker's own encoder; from v3 the features are tagged fields (0:
+// supported, 1: finalized epoch, 2: finalized), each left out when empty.
+size_t expected_body_size(int16_t version, const ApiVersionsResponse& resp) {
+  const size_t entries = resp.api_keys.size();
   if (version >= 3) {
-    size_t n = entries + 1;
-    size_t varint = n < 128 ? 1 : 2;
-    return 2 + varint + entries * (6 + 1) + 4 + 1;
+    size_t tags = 0;
+    size_t tagged = 0;
+    auto add = [&](size_t field) {
+      ++tags;
+      tagged += 1 + uvarint_size(field) + field;
+    };
+    if (!resp.supported_features.empty()) add(features_size(resp.supported_features));
+    if (resp.finalized_features_epoch != -1) add(8);
+    if (!resp.finalized_features.empty()) add(features_size(resp.finalized_features));
+    return 2 + uvarint_size(entries + 1) + entries * (6 + 1) + 4 + uvarint_size(tags) + tagged;
   }
   return 2 + 4 + entries * 6 + (version >= 1 ? 4 : 0);
 }
@@ -51,7 +78,21 @@ TEST_F(ApiVersionsTest, EveryVersionAnsweredWithCorrelationIdAndExactSize) {
     EXPECT_EQ(r.correlation_id, correlation_id);
     auto resp = decode_response<ApiVersionsResponse>(r.body, version);
     EXPECT_EQ(resp.error_code, 0);
-    EXPECT_EQ(r.body.size(), expected_body_size(version, resp.api_keys.size())) << "v" << version;
+    EXPECT_EQ(r.body.size(), expected_body_size(version, resp)) << "v" << version;
+    if (version >= 3) {
+      // metadata.version: supported from 3.3-IV3, finalized at the level
+      // the broker writes into its metadata log (which has no records yet).
+      auto mv = std::find_if(resp.supported_features.begin(), resp.supported_features.end(),
+                             [](const auto& f) { return f.name == "metadata.version"; });
+      ASSERT_NE(mv, resp.supported_features.end()) << "v" << version;
+      EXPECT_EQ(mv->min_version, 7);
+      ASSERT_EQ(resp.finalized_features.size(), 1u);
+      EXPECT_EQ(resp.finalized_features[0].name, "metadata.version");
+      EXPECT_EQ(resp.finalized_features[0].max_version_level, mv->max_version);
+      EXPECT_EQ(resp.finalized_features_epoch, -1);
+      // Features whose minimum level is 0 only from v4 (KAFKA-17492).
+      EXPECT_EQ(resp.supported_features.size() > 1, version >= 4);
+    }
     auto self = std::find_if(resp.api_keys.begin(), resp.api_keys.end(),
                              [](const auto& k) { return k.api_key == 18; });
     ASSERT_NE(self, resp.api_keys.end());

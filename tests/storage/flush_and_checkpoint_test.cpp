@@ -287,8 +287,11 @@ TEST(SyncWorker, ManyJobsAllCompleteOnce) {
 
 using test::new_log;
 
-void sync_all(const std::vector<std::shared_ptr<const OpenFile>>& files) {
-  for (const auto& f : files) EXPECT_EQ(::fdatasync(f->fd()), 0) << f->path();
+void sync_all(const std::vector<FileToSync>& files) {
+  for (const auto& f : files) {
+    Status synced = sync_file(f);
+    EXPECT_TRUE(synced.ok()) << synced.error().message;
+  }
 }
 
 TEST(PartitionLogFlush, SnapshotCoversTheLogEndAndSurvivesARoll) {
@@ -327,7 +330,8 @@ TEST(PartitionLogFlush, SnapshotCoversTheLogEndAndSurvivesARoll) {
   auto next = log->flush_snapshot();
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->end_offset, log->log_end_offset());
-  EXPECT_EQ(next->data_files.size(), segments) << "every rolled .log and the active one";
+  EXPECT_EQ(next->data_files.size(), segments + 1)
+      << "every rolled .log, the directory (the new segments' entries) and the active one";
   EXPECT_FALSE(log->has_unsynced_rolled_segments()) << "handed over to the snapshot";
   sync_all(next->data_files);
   log->mark_flushed(next->end_offset);

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "kb/storage/file_remover.hpp"
 #include "kb/storage/partition_log.hpp"
 #include "storage_test_util.hpp"
 
@@ -24,7 +25,8 @@ struct RetentionLog {
   size_t batch_size = 0;
   PartitionLogOptions options;
 
-  RetentionLog() {
+  explicit RetentionLog(std::shared_ptr<FileRemover> remover = nullptr) {
+    options.file_remover = std::move(remover);
     options.segment_bytes = 0;
     options.index_interval_bytes = 100;
     ByteVec first = test::make_batch(0, 2, kBaseTime, 60);
@@ -37,12 +39,13 @@ struct RetentionLog {
       EXPECT_TRUE(log->append(test::make_batch(0, 2, kBaseTime + i * 1000, 60)).ok());
   }
   fs::path partition_dir() const { return dir.path() / "ret-0"; }
-  size_t log_files() const {
+  size_t files_ending(std::string_view suffix) const {
     size_t n = 0;
     for (const auto& e : fs::directory_iterator(partition_dir()))
-      if (e.path().extension() == ".log") ++n;
+      if (e.path().filename().string().ends_with(suffix)) ++n;
     return n;
   }
+  size_t log_files() const { return files_ending(".log"); }
 };
 
 TEST(LogRetention, LayoutOfTheFixture) {
@@ -209,6 +212,45 @@ TEST(LogRetention, SegmentsWithoutTimestampsGoByFileTime) {
   ASSERT_TRUE(deleted.ok()) << deleted.error().message;
   EXPECT_EQ(*deleted, 1u);
   EXPECT_EQ((*log)->log_start_offset(), 1);
+}
+
+TEST(LogRetention, DeletedSegmentsAreRenamedThenDeletedByTheFileRemover) {
+  auto remover = std::make_shared<FileRemover>();
+  RetentionLog r(remover);
+  Limits limits;
+  limits.retention_ms = 5000;
+  auto deleted = r.log->delete_expired_segments(limits, kBaseTime + 10500);
+  ASSERT_TRUE(deleted.ok()) << deleted.error().message;
+  ASSERT_EQ(*deleted, 2u);
+  // Gone under their own names at once (the load of the log must not find
+  // them), and from the disk once the remover is done.
+  EXPECT_EQ(r.log_files(), 5u);
+  EXPECT_FALSE(fs::exists(r.partition_dir() / segment_file_name(6, ".index")));
+  remover->wait_idle();
+  EXPECT_EQ(r.files_ending(".deleted"), 0u);
+  EXPECT_EQ(remover->removed(), 6u);  // two segments' .log, .index and .timeindex
+  EXPECT_EQ(r.log->log_start_offset(), 12);
+}
+
+TEST(LogRetention, LoadDeletesTheFilesACrashLeftRenamedButKeepsKRaftSnapshots) {
+  RetentionLog r;
+  const PartitionLogOptions options = r.options;
+  r.log.reset();
+  // What a crash between the rename and the unlink leaves (Kafka's names).
+  const std::vector<uint8_t> junk(64, 0x5a);
+  for (const char* name : {"00000000000000000000.log.deleted", "00000000000000000000.index.deleted",
+                           "00000000000000000000.timeindex.deleted"})
+    test::write_whole_file(r.partition_dir() / name, junk);
+  const fs::path snapshot =
+      r.partition_dir() / "00000000000000000006-0000000001.checkpoint.deleted";
+  test::write_whole_file(snapshot, junk);
+
+  auto reopened = PartitionLog::open(r.partition_dir(), options);
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message;
+  EXPECT_EQ(r.files_ending(".deleted"), 1u);
+  EXPECT_TRUE(fs::exists(snapshot));
+  EXPECT_EQ((*reopened)->log_start_offset(), 0);
+  EXPECT_EQ((*reopened)->log_end_offset(), 40);
 }
 
 }  // namespace

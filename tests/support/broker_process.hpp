@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,9 +46,14 @@ struct ExitStatus {
 class BrokerProcess {
  public:
   // extra: more server.properties lines. log_dir: reuse a directory (restarts).
+  // open_file_limit: RLIMIT_NOFILE of the broker, soft and hard (as `prlimit
+  // --nofile=N:N` would set it).
   explicit BrokerProcess(std::map<std::string, std::string> extra = {},
-                         std::optional<std::filesystem::path> log_dir = std::nullopt)
-      : dir_(make_temp_dir("kb-broker-")), log_dir_(log_dir ? *log_dir : dir_ / "data") {
+                         std::optional<std::filesystem::path> log_dir = std::nullopt,
+                         std::optional<uint64_t> open_file_limit = std::nullopt)
+      : dir_(make_temp_dir("kb-broker-")),
+        log_dir_(log_dir ? *log_dir : dir_ / "data"),
+        open_file_limit_(open_file_limit) {
     std::ofstream cfg(dir_ / "server.properties");
     cfg << "# written by the integration tests\n"
         << "process.roles=broker,controller\n"
@@ -170,6 +176,11 @@ class BrokerProcess {
         dup2(fd, 1);
         dup2(fd, 2);
       }
+      if (open_file_limit_) {
+        const rlimit limit{static_cast<rlim_t>(*open_file_limit_),
+                           static_cast<rlim_t>(*open_file_limit_)};
+        if (setrlimit(RLIMIT_NOFILE, &limit) != 0) _exit(126);
+      }
       std::vector<char*> argv{const_cast<char*>(KB_BROKER_BINARY), config_path.data()};
       for (auto& arg : args_) argv.push_back(arg.data());
       argv.push_back(nullptr);
@@ -201,6 +212,7 @@ class BrokerProcess {
   std::filesystem::path dir_;
   std::filesystem::path log_dir_;
   std::vector<std::string> args_;
+  std::optional<uint64_t> open_file_limit_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   ExitStatus exited_;

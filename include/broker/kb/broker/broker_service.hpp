@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -74,6 +75,10 @@ class BrokerService final : public net::FrameHandler {
     std::vector<uint8_t> bytes;  // the whole response frame
     std::vector<cluster::FlushTicket> tickets;
     std::vector<uint64_t> partition_dirs;  // PartitionCreator tickets
+    // Encodes the body again once partition_dirs are done (when some failed).
+    int32_t correlation_id = 0;
+    bool flexible_header = false;
+    std::function<void(wire::Writer&, const handlers::RequestContext::FailedTickets&)> encode_again;
   };
 
   enum class Outcome { kDone, kWait, kYield };

@@ -32,7 +32,12 @@ namespace kb::broker {
 // change is answered once its records are synced.
 //
 // Also Kafka's timed work: log.flush.interval.ms (logs with unsynced data
-// older than that are flushed).
+// older than that are flushed); and partitions that went quiet give back the
+// disk space reserved ahead of their data.
+//
+// A job that found no file descriptor free (the files of rolled segments are
+// opened by path on the helper thread) is tried again shortly: a shortage of
+// descriptors delays syncs and checkpoints, it never fails the log directory.
 class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandler {
  public:
   LogFlusher(net::EventLoop& loop, cluster::BrokerState& state, size_t max_threads);
@@ -102,6 +107,9 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
   void flush_old_logs();
   void write_checkpoint();
   void checkpoint_done(const storage::Status& status);
+  bool retry_later(storage::SyncJob& job);
+  void resubmit_retries();
+  void release_quiet_reservations();
   void fail(const std::string& what);
   void schedule(std::chrono::milliseconds period, void (LogFlusher::*task)());
   void arm(size_t index);
@@ -131,6 +139,10 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
   std::string pending_checkpoint_;             // the text it writes
   std::string last_checkpoint_;
   std::vector<std::pair<const void*, std::function<void()>>> progress_listeners_;
+  // Jobs that found no descriptor free, submitted again by a timer.
+  std::vector<storage::SyncJob> to_retry_;
+  std::unordered_map<uint64_t, int> retries_;  // by job id: attempts so far
+  net::EventLoop::TimerId retry_timer_ = 0;
   size_t syncs_completed_ = 0;
   bool disk_failed_ = false;
   std::function<void(const std::string&)> on_disk_failure_;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +66,25 @@ struct ConfigDef {
   std::vector<BrokerSynonym> synonyms;
 };
 
+// How Apache Kafka lets a broker config change at run time
+// (DynamicBrokerConfig's update modes).
+enum class BrokerConfigMode : int8_t { kReadOnly, kPerBroker, kClusterWide };
+
+// A broker config as Apache Kafka 4.4 defines it (KafkaConfig's ConfigDef):
+// generated into kafka_broker_configs.cpp, see scripts/gen_kafka_broker_configs.py.
+struct KafkaBrokerConfig {
+  std::string_view name;
+  BrokerConfigMode mode = BrokerConfigMode::kReadOnly;
+  ConfigType type = ConfigType::kString;
+  std::optional<std::string_view> default_value;
+  int64_t min = INT64_MIN;
+  int64_t max = INT64_MAX;
+  std::string_view choices;  // comma-separated; empty accepts anything
+};
+std::span<const KafkaBrokerConfig> kafka_broker_configs();
+// Null for a name Kafka does not know (a custom config, which Kafka keeps).
+const KafkaBrokerConfig* find_kafka_broker_config(std::string_view name);
+
 const std::vector<ConfigDef>& topic_config_defs();
 const std::vector<ConfigDef>& broker_config_defs();
 const ConfigDef* find_topic_config(std::string_view name);
@@ -75,6 +95,8 @@ std::optional<int64_t> parse_config_long(std::string_view value);
 // Why a value is refused for a topic config (unknown name, wrong type, out of
 // range), or empty when it is accepted.
 std::string topic_config_problem(std::string_view name, std::string_view value);
+// Why `value` does not fit `def` (type, range, choices), or empty.
+std::string config_value_problem(const ConfigDef& def, std::string_view value);
 
 struct ConfigSynonymValue {
   std::string name;
@@ -104,8 +126,15 @@ std::vector<EffectiveConfig> describe_topic_configs(
 // else the default, in topic units); nullopt for an unknown name or no value.
 std::optional<std::string> topic_config_value(const BrokerState& state, std::string_view topic,
                                               std::string_view name);
-// This broker's configs: server.properties, else the default. None can be
-// changed at run time, so all are read-only.
+// This broker's configs: its dynamic configs (ConfigRecords for this broker,
+// then for the cluster default ""), else server.properties, else the
+// default; read-only unless Kafka changes them at run time.
 std::vector<EffectiveConfig> describe_broker_configs(const BrokerState& state);
+// The cluster-wide dynamic defaults (broker resource ""), as Kafka describes
+// them: only their DYNAMIC_DEFAULT_BROKER_CONFIG values.
+std::vector<EffectiveConfig> describe_default_broker_configs(const BrokerState& state);
+// A broker config's dynamic value: this broker's, else the cluster default's.
+std::optional<std::string_view> dynamic_broker_config(const BrokerState& state,
+                                                      std::string_view name);
 
 }  // namespace kb::cluster

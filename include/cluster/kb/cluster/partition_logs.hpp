@@ -22,7 +22,7 @@ namespace kb::cluster {
 class PartitionLogs {
  public:
   PartitionLogs(std::filesystem::path log_dir, storage::PartitionLogOptions options)
-      : log_dir_(std::move(log_dir)), options_(options) {}
+      : log_dir_(std::move(log_dir)), options_(std::move(options)) {}
 
   // What start-up read from the log directory: whether the last shutdown was
   // clean, and recovery-point-offset-checkpoint. Logs opened later (on first
@@ -43,7 +43,7 @@ class PartitionLogs {
   // Options for one topic's logs opened from now on (e.g. the offsets topic's
   // smaller segments).
   void set_topic_options(std::string topic, storage::PartitionLogOptions options) {
-    topic_options_[std::move(topic)] = options;
+    topic_options_[std::move(topic)] = std::move(options);
   }
 
   // Settings from a topic's own configs (segment.bytes, segment.ms) on top of
@@ -53,6 +53,8 @@ class PartitionLogs {
       std::string_view topic, storage::PartitionLogOptions options)>;
   void set_options_override(OptionsOverride override) { override_ = std::move(override); }
   void refresh_topic_options(std::string_view topic);
+  // The same for every open log (a broker-wide default changed).
+  void refresh_all_options();
 
   // The open log, or nullptr when its directory does not exist (a topic known
   // from the metadata log whose partition holds no data yet). An error when
@@ -120,7 +122,13 @@ class PartitionLogs {
   storage::PartitionLogOptions options_for(std::string_view topic) const {
     auto it = topic_options_.find(topic);
     const storage::PartitionLogOptions& base = it == topic_options_.end() ? options_ : it->second;
-    return override_ ? override_(topic, base) : base;
+    storage::PartitionLogOptions options = override_ ? override_(topic, base) : base;
+    // Every log of the directory shares one file budget, one count of
+    // reserved space and one file remover, whatever its topic's options.
+    options.file_cache = options_.file_cache;
+    options.disk_space = options_.disk_space;
+    options.file_remover = options_.file_remover;
+    return options;
   }
   OptionsOverride override_;
   storage::OffsetCheckpoint log_start_offsets_;

@@ -288,8 +288,8 @@ class GroupCoordinator {
   // NON_EMPTY_GROUP for a group with members outside the consumer protocol,
   // COORDINATOR_NOT_AVAILABLE); on NONE, `errors` has one entry per partition:
   // GROUP_SUBSCRIBED_TO_TOPIC where a member consumes the topic, else NONE
-  // (its offset, if any, deleted). An Empty group left without offsets is
-  // deleted too, as Kafka does.
+  // (its offset, if any, deleted). An Empty group left without offsets stays
+  // until the next offsets cleanup, as in Kafka 4.x.
   int16_t delete_offsets(std::string_view group_id, std::span<const TopicPartitionRef> partitions,
                          std::vector<int16_t>& errors, Millis now);
 
@@ -346,10 +346,13 @@ class GroupCoordinator {
   void answer_parked_join(Member& member, JoinResult result);
 
   bool persist_group(const Group& group);
-  // Forgets these offsets of the group, and the group itself when it is Empty
-  // and left without any (Kafka's rule), once their tombstones are written.
+  // Forgets these offsets of the group, once their tombstones are written,
+  // and with kDropIt the group itself when it is Empty and left without any
+  // (the offsets cleanup and DeleteGroups; OffsetDelete keeps it, as Kafka 4.x).
   enum class Dropped { kNothing /* the store failed */, kOffsets, kGroup };
-  Dropped drop_offsets(Group& group, std::span<const OffsetMap::iterator> offsets);
+  enum class GroupLeftEmpty { kDropIt, kKeepIt };
+  Dropped drop_offsets(Group& group, std::span<const OffsetMap::iterator> offsets,
+                       GroupLeftEmpty left_empty);
   // The group DeleteGroups or OffsetDelete names (after running what expired
   // by `now`): INVALID_GROUP_ID, GROUP_ID_NOT_FOUND, or NONE with `found`.
   int16_t find_to_delete(std::string_view group_id, Millis now, GroupMap::iterator& found);

@@ -6,8 +6,9 @@
 
 namespace kb::handlers {
 
-// Topic resources change through ConfigRecords in the metadata log; this
-// broker has no dynamic broker configs, so broker resources are refused.
+// Topic and broker resources change through ConfigRecords in the metadata
+// log (broker resources: Kafka's cluster-wide dynamic configs, see
+// kb/cluster/broker_configs.hpp); other resource types are refused.
 std::optional<protocol::AlterConfigsResponse> handle_alter_configs(
     RequestContext& ctx, const protocol::AlterConfigsRequest& request, int16_t version);
 std::optional<protocol::IncrementalAlterConfigsResponse> handle_incremental_alter_configs(

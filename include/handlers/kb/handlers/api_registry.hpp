@@ -3,6 +3,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -79,6 +80,12 @@ struct RequestContext {
   // CreatePartitions answer when the new partitions exist on disk. Held like
   // durable_after.
   std::vector<uint64_t> after_partition_dirs;
+  // With after_partition_dirs: the response body encoded again once they are
+  // done, given which tickets' partitions all failed to be created
+  // (CreateTopics then answers an error for those topics). Null: the first
+  // encoding stands.
+  using FailedTickets = std::function<bool(uint64_t ticket)>;
+  std::function<void(wire::Writer& out, const FailedTickets& failed)> encode_after_partition_dirs;
   // Close the connection after this request (an acks=0 Produce that failed:
   // no response tells the client, so Kafka drops the connection).
   bool close_connection = false;

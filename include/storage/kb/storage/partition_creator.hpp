@@ -87,6 +87,9 @@ class PartitionCreator {
   std::vector<Completion> take_completed();
   // The batch's completion was taken (an unknown ticket counts as done).
   bool done(uint64_t ticket) const { return !unfinished_.contains(ticket); }
+  // Done, and not one of its partitions was created (each is created again
+  // on first use): CreateTopics answers an error rather than success.
+  bool failed_wholly(uint64_t ticket) const { return failed_wholly_.contains(ticket); }
 
   bool pending(std::string_view topic, int32_t partition) const;
   size_t pending_count() const;
@@ -125,7 +128,8 @@ class PartitionCreator {
   int nice_;
   int event_fd_ = -1;
   uint64_t next_ticket_ = 1;
-  std::set<uint64_t> unfinished_;  // the loop's: submitted, completion not yet taken
+  std::set<uint64_t> unfinished_;     // the loop's: submitted, completion not yet taken
+  std::set<uint64_t> failed_wholly_;  // the loop's: taken, none created (few: failures only)
 
   mutable std::mutex mutex_;
   std::condition_variable work_ready_;

@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
@@ -38,12 +39,16 @@
 #include <vector>
 
 #include "kb/base/file_range.hpp"
+#include "kb/storage/disk_space.hpp"
 #include "kb/storage/record_batch.hpp"
 #include "kb/storage/result.hpp"
 #include "kb/storage/segment_index.hpp"
 #include "kb/wire/uuid.hpp"
 
 namespace kb::storage {
+
+class FileCache;
+class FileRemover;
 
 inline constexpr std::string_view kPartitionMetadataFile = "partition.metadata";
 
@@ -84,8 +89,18 @@ struct PartitionLogOptions {
   // end, in chunks as large as the segment already is (fallocate,
   // FALLOC_FL_KEEP_SIZE: the file's size stays that of its batches), so an
   // append does not allocate blocks a page at a time; a roll gives back what
-  // the segment did not use. 0: no preallocation.
+  // the segment did not use. 0: no preallocation. How much is reserved
+  // follows the partition's write rate and the free space (disk_space.hpp).
   uint64_t preallocate_bytes = uint64_t{8} * 1024 * 1024;
+  // Shared by the logs of one log directory: the budget of open partition
+  // files (segment files are opened through it and closed again when it needs
+  // room) and the free space reservations are kept within. Null: the log
+  // keeps its files open, and reserves whatever the free space.
+  std::shared_ptr<FileCache> file_cache;
+  std::shared_ptr<DiskSpace> disk_space;
+  // Deletes the files of deleted segments off the caller's thread (after
+  // they are renamed to `.deleted`). Null: they are deleted at once.
+  std::shared_ptr<FileRemover> file_remover;
 };
 
 // What start-up knows about a partition from the log directory's checkpoint
@@ -112,6 +127,12 @@ struct RecoveryHint {
 class OpenFile {
  public:
   OpenFile(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
+  // Counted in `open_count` (a FileCache's) until closed, on whatever thread
+  // lets go of it last.
+  OpenFile(int fd, std::filesystem::path path, std::shared_ptr<std::atomic<size_t>> open_count)
+      : fd_(fd), path_(std::move(path)), open_count_(std::move(open_count)) {
+    if (open_count_) open_count_->fetch_add(1, std::memory_order_relaxed);
+  }
   ~OpenFile();
   OpenFile(const OpenFile&) = delete;
   OpenFile& operator=(const OpenFile&) = delete;
@@ -121,7 +142,26 @@ class OpenFile {
  private:
   int fd_;
   std::filesystem::path path_;
+  std::shared_ptr<std::atomic<size_t>> open_count_;
 };
+
+// A file to fdatasync: the shared open file when there is one, else its path,
+// opened by the thread that syncs it (so nothing holds a descriptor for a
+// sync that is still to come). A file removed meanwhile needs no sync.
+struct FileToSync {
+  FileToSync() = default;
+  FileToSync(std::shared_ptr<const OpenFile> open_file)  // NOLINT: implicit by design
+      : file(std::move(open_file)) {}
+  FileToSync(std::shared_ptr<OpenFile> open_file)  // NOLINT: implicit by design
+      : file(std::move(open_file)) {}
+  explicit FileToSync(std::filesystem::path file_path) : path(std::move(file_path)) {}
+  std::shared_ptr<const OpenFile> file;
+  std::filesystem::path path;  // when `file` is null
+};
+// fdatasync of the file (opened read-only for it when it is not open; a file
+// that no longer exists is skipped); a directory given by path is fsync'ed
+// (its entries).
+Status sync_file(const FileToSync& target);
 
 // Appended bytes of one file that the kernel may start writing to disk now
 // (take_writeback_range): the file is shared so a roll cannot close it first.
@@ -251,7 +291,8 @@ class PartitionLog {
   // Deletes the oldest segment and its index files (never the active one):
   // the log then starts at the next segment's base offset. Reads already
   // handed out stay valid. For compaction that copied the segment's live
-  // records forward first.
+  // records forward first. The files are renamed to `<name>.deleted` here and
+  // deleted by the file remover (options), as Kafka deletes them.
   Status delete_oldest_segment();
 
   // Moves the log start offset up to `offset` (DeleteRecords, or the
@@ -303,7 +344,10 @@ class PartitionLog {
   // mark_flushed(end_offset).
   struct FlushSnapshot {
     int64_t end_offset = 0;
-    std::vector<std::shared_ptr<const OpenFile>> data_files;  // .log files
+    // .log files: the active one shared when open, rolled ones by path (no
+    // descriptor is kept for a sync still to come), and after a roll the
+    // partition directory (the new segment's entry).
+    std::vector<FileToSync> data_files;
   };
   Result<FlushSnapshot> flush_snapshot();
   // Segments were rolled since the last flush: they want syncing (which the
@@ -323,7 +367,7 @@ class PartitionLog {
   struct IndexSyncSnapshot {
     int64_t recovery_point = 0;
     uint64_t rolls = 0;  // the segments rolled so far, whose final entries are in the files
-    std::vector<std::shared_ptr<const OpenFile>> index_files;
+    std::vector<FileToSync> index_files;  // by path
   };
   Result<IndexSyncSnapshot> index_sync_snapshot();
   void mark_indexes_synced(int64_t recovery_point, uint64_t rolls);
@@ -342,6 +386,16 @@ class PartitionLog {
   // writeback early (sync_file_range), a flush or the final sync then has
   // little left to write, and dirty pages do not pile up between flushes.
   std::optional<WritebackRange> take_writeback_range(uint64_t min_bytes);
+
+  // Gives back the disk space reserved past the active segment's data (a
+  // clean shutdown; a partition gone quiet). Nothing while deferred appends
+  // wait to be written into it.
+  void release_reservation();
+  // The same once nothing was appended for `quiet_ms` (steady clock); true
+  // when space was given back.
+  bool release_reservation_if_quiet(int64_t quiet_ms);
+  // Whether space is reserved past the active segment's data.
+  bool holds_reservation() const;
 
   // ListOffsets by time, as Kafka's LogSegment.findOffsetByTimestamp: the
   // first record at or after the log start offset whose timestamp is >=
@@ -404,30 +458,38 @@ class PartitionLog {
   int64_t recovery_point_limit() const {
     return damage_ ? std::min(flushed_offset_, damage_->segment_base_offset) : flushed_offset_;
   }
-  Status open_for_append(Segment& segment);
   Status roll(int64_t new_base_offset);
-  Status create_segment(int64_t base_offset);
+  Status create_segment(int64_t base_offset, bool sync_dir = true);
   Status write_pending_index_entries(Segment& segment);
-  void preallocate(Segment& segment, uint64_t end);
+  void preallocate(Segment& segment, int fd, uint64_t end);
   void release_preallocation(Segment& segment);
+  // Deletes files: now, or through the file remover.
+  void remove_files(std::vector<std::filesystem::path> paths);
   Result<std::shared_ptr<OpenFile>> log_file(Segment& segment);
 
   std::filesystem::path dir_;
   PartitionLogOptions options_;
+  // Before segments_: their files and reservations are counted in these.
+  std::shared_ptr<FileCache> file_cache_;
+  std::shared_ptr<DiskSpace> disk_space_;
+  WriteRate write_rate_;
   std::optional<kb::wire::Uuid> topic_id_;
   std::vector<std::unique_ptr<Segment>> segments_;  // by base offset
   int64_t next_offset_ = 0;
   int64_t flushed_offset_ = 0;
   int64_t recovery_point_ = 0;
-  // Files of rolled segments that no sync has covered yet.
-  std::vector<std::shared_ptr<const OpenFile>> rolled_unsynced_data_;
+  // Files of rolled segments that no sync has covered yet (by path: a
+  // rolled segment holds no descriptor for them, and retention may delete
+  // them first).
+  std::vector<FileToSync> rolled_unsynced_data_;
+  bool dir_unsynced_ = false;  // a roll created a segment: the directory goes with them
   struct RolledIndexes {
     uint64_t roll = 0;  // rolls_ before this one
-    std::vector<std::shared_ptr<const OpenFile>> files;
+    std::vector<FileToSync> files;
   };
   std::vector<RolledIndexes> rolled_unsynced_indexes_;
   uint64_t rolls_ = 0;
-  bool preallocation_failed_ = false;  // the file system refused once: not tried again
+  bool preallocation_failed_ = false;  // the file system cannot (no fallocate): not tried again
   // Deferred appends: the pieces to write at deferred_at_ of deferred_file_
   // (the stamped headers kept here, the rest still the caller's bytes).
   std::shared_ptr<const OpenFile> deferred_file_;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cerrno>
 #include <optional>
 #include <string>
 #include <utility>
@@ -11,7 +12,16 @@ namespace kb::storage {
 // throws for bad input or I/O failures: it returns one of these.
 struct Error {
   std::string message;
+  // errno of the system call that failed, when that is what failed (else 0).
+  int error_number = 0;
 };
+
+// The process (EMFILE) or the system (ENFILE) has no file descriptor left: a
+// shortage that passes, for the one request or job that met it, never a sign
+// of a failed disk.
+inline bool out_of_descriptors(const Error& error) {
+  return error.error_number == EMFILE || error.error_number == ENFILE;
+}
 
 // A value or an Error (std::expected is C++23).
 template <class T>

@@ -33,7 +33,8 @@ struct SyncJob {
   uint64_t id = 0;
   // First, each range's writeback is started (not waited for).
   std::vector<WritebackRange> writebacks;
-  std::vector<std::shared_ptr<const OpenFile>> files;  // each fdatasync()ed
+  // Each fdatasync()ed (opened here when given by path).
+  std::vector<FileToSync> files;
   // Then, when every sync succeeded: each written to <path>.tmp, synced,
   // renamed over path, directory synced.
   std::vector<std::pair<std::filesystem::path, std::string>> writes;
