@@ -60,7 +60,7 @@ struct MetadataProgress final : RequestProgress {
 };
 
 // Topics created together: their records in one batch, one sync asked for.
-constexpr size_t kTopicsPerBatch = 32;
+constexpr size_t kTopicsPerBatch = 8;
 
 }  // namespace
 
