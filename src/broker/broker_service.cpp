@@ -46,8 +46,9 @@ BrokerService::~BrokerService() {
 void BrokerService::on_frame(net::Connection& conn, std::span<const uint8_t> frame) {
   Clock::time_point until;
   const Clock::time_point arrival = loop_.now();
-  if (handle(conn, frame, arrival, true, &until) == Outcome::kWait)
-    wait(conn, frame, arrival, until);
+  std::unique_ptr<handlers::RequestProgress> progress;
+  const Outcome outcome = handle(conn, frame, arrival, true, &until, &progress);
+  if (outcome != Outcome::kDone) wait(conn, frame, arrival, outcome, until, std::move(progress));
 }
 
 bool BrokerService::on_frames_handled(net::Connection& /*conn*/) {
@@ -74,7 +75,9 @@ void BrokerService::on_close(net::Connection& conn) {
 
 BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<const uint8_t> frame,
                                              Clock::time_point arrival, bool may_wait,
-                                             Clock::time_point* wait_until) {
+                                             Clock::time_point* wait_until,
+                                             std::unique_ptr<handlers::RequestProgress>* progress,
+                                             bool frame_kept) {
   wire::Reader reader(frame);
   protocol::RequestHeader header = protocol::read_request_header_prefix(reader);
   if (!reader.ok()) {
@@ -137,6 +140,9 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
   // Inside the server's frame loop the request's bytes stay until
   // on_frames_handled, which writes deferred appends before any answer.
   ctx.defer_log_writes = conn.in_frame_loop();
+  if (progress != nullptr) ctx.progress = std::move(*progress);
+  ctx.frame_kept = frame_kept;
+  ctx.step_deadline = Clock::now() + handlers::kStepTime;
   handlers::DispatchResult result;
   try {
     result = entry->dispatch(ctx, reader, header.api_version, writer);
@@ -184,7 +190,12 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
     case handlers::DispatchResult::kWait:
       out.truncate(start);
       *wait_until = *ctx.wait_until;
+      if (progress != nullptr) *progress = std::move(ctx.progress);
       return Outcome::kWait;
+    case handlers::DispatchResult::kYield:
+      out.truncate(start);
+      if (progress != nullptr) *progress = std::move(ctx.progress);
+      return Outcome::kYield;
     case handlers::DispatchResult::kDecodeFailed:
       out.truncate(start);
       spdlog::warn("connection {} ({}): malformed {} v{} request at byte {}: {}, closing",
@@ -198,14 +209,32 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
 }
 
 void BrokerService::wait(net::Connection& conn, std::span<const uint8_t> frame,
-                         Clock::time_point arrival, Clock::time_point until) {
+                         Clock::time_point arrival, Outcome outcome, Clock::time_point until,
+                         std::unique_ptr<handlers::RequestProgress> progress) {
   conn.hold();
   WaitingRequest& w = waiting_[conn.id()];
   w.conn = &conn;
   w.frame.assign(frame.begin(), frame.end());
   w.arrival = arrival;
+  w.progress = std::move(progress);
+  if (outcome == Outcome::kWait) {
+    set_wait_timer(w, until);
+  } else {
+    post_step(w);
+  }
+}
+
+void BrokerService::post_step(WaitingRequest& w) {
+  w.between_steps = true;
+  const uint64_t id = w.conn->id();
+  loop_.post([this, alive = std::weak_ptr<bool>(alive_), id] {
+    if (!alive.expired()) retry(id, true);
+  });
+}
+
+void BrokerService::set_wait_timer(WaitingRequest& w, Clock::time_point until) {
   auto delay = std::chrono::ceil<std::chrono::milliseconds>(until - loop_.now());
-  const uint64_t id = conn.id();
+  const uint64_t id = w.conn->id();
   w.timer = loop_.run_after(std::max(delay, std::chrono::milliseconds(0)),
                             [this, id] { retry(id, false); });
 }
@@ -214,19 +243,29 @@ void BrokerService::retry(uint64_t conn_id, bool may_wait) {
   auto it = waiting_.find(conn_id);
   if (it == waiting_.end()) return;
   WaitingRequest& w = it->second;
+  w.between_steps = false;
   Clock::time_point until;
-  // Still not enough: its deadline timer stands, nothing else to do.
-  if (handle(*w.conn, w.frame, w.arrival, may_wait, &until) == Outcome::kWait) return;
+  const Outcome outcome = handle(*w.conn, w.frame, w.arrival, may_wait, &until, &w.progress, true);
+  if (outcome == Outcome::kYield) return post_step(w);
+  // Still not enough: its deadline timer stands (set now if it came from steps).
+  if (outcome == Outcome::kWait) {
+    if (w.timer == 0) set_wait_timer(w, until);
+    return;
+  }
   net::Connection& conn = *w.conn;
-  loop_.cancel(w.timer);  // a no-op when that timer is what fired
+  if (w.timer != 0) loop_.cancel(w.timer);  // a no-op when that timer is what fired
   waiting_.erase(conn_id);
-  conn.resume();
+  // A response held for a sync keeps the connection held until it goes out.
+  if (!held_.contains(conn_id)) conn.resume();
 }
 
 void BrokerService::retry_all(bool may_wait) {
   std::vector<uint64_t> ids;
   ids.reserve(waiting_.size());
-  for (const auto& [id, w] : waiting_) ids.push_back(id);
+  // A request between steps has its next one posted (at shutdown, when
+  // nothing may wait, it is finished now).
+  for (const auto& [id, w] : waiting_)
+    if (!w.between_steps || !may_wait) ids.push_back(id);
   for (uint64_t id : ids) retry(id, may_wait);
 }
 

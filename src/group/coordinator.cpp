@@ -39,36 +39,25 @@ std::string new_member_id(std::string_view prefix) {
   return std::string(prefix) + "-" + hex;
 }
 
-bool same_protocols(const std::vector<Protocol>& have, const std::vector<ProtocolView>& given) {
-  if (have.size() != given.size()) return false;
-  for (size_t i = 0; i < have.size(); ++i) {
-    if (have[i].name != given[i].name) return false;
-    if (!std::equal(have[i].metadata.begin(), have[i].metadata.end(), given[i].metadata.begin(),
-                    given[i].metadata.end()))
-      return false;
-  }
-  return true;
-}
-
 // Adds (delta 1) or takes away (-1) a member's protocols from the group's
 // counts, each distinct name once.
 void count_protocols(Group& group, const Member& member, int32_t delta) {
-  std::unordered_set<std::string_view> seen;
-  seen.reserve(member.protocols.size());
-  for (const auto& p : member.protocols) {
-    if (!seen.insert(p.name).second) continue;
-    auto it = group.protocol_support.try_emplace(p.name, 0).first;
+  const ProtocolList& list = *member.protocols;
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (!list.first_of_name(i)) continue;
+    auto it = group.protocol_support.find(list.name(i));
+    if (it == group.protocol_support.end())
+      it = group.protocol_support.emplace(std::string(list.name(i)), 0).first;
     it->second += delta;
     if (it->second <= 0) group.protocol_support.erase(it);
   }
 }
 
-std::vector<Protocol> copy_protocols(const std::vector<ProtocolView>& given) {
-  std::vector<Protocol> out;
-  out.reserve(given.size());
-  for (const auto& p : given)
-    out.push_back({std::string(p.name), {p.metadata.begin(), p.metadata.end()}});
-  return out;
+std::shared_ptr<const ProtocolList> list_of(const std::vector<ProtocolView>& given) {
+  auto list = std::make_shared<ProtocolList>();
+  list->reserve(given.size());
+  for (const auto& p : given) list->add(p.name, p.metadata);
+  return list;
 }
 
 template <class R>
@@ -121,11 +110,10 @@ std::optional<GroupState> parse_group_state(std::string_view name) {
   return std::nullopt;
 }
 
-// A linear scan, done once per member for the group's chosen protocol.
-const std::vector<uint8_t>* Member::metadata_for(std::string_view protocol) const {
-  for (const auto& p : protocols)
-    if (p.name == protocol) return &p.metadata;
-  return nullptr;
+std::optional<std::span<const uint8_t>> Member::metadata_for(std::string_view protocol) const {
+  const size_t at = protocols->find(protocol);
+  if (at == ProtocolList::npos) return std::nullopt;
+  return protocols->metadata(at);
 }
 
 int32_t Group::max_rebalance_timeout() const {
@@ -404,58 +392,85 @@ JoinResult GroupCoordinator::current_generation_result(const Group& group, const
   r.skip_assignment = skip_assignment;
   if (group.leader && *group.leader == member.id && group.protocol) {
     for (const auto& [id, m] : group.members) {
-      const auto* metadata = m.metadata_for(*group.protocol);
-      r.members.push_back({id, m.instance_id, metadata ? *metadata : std::vector<uint8_t>{}});
+      const auto metadata = m.metadata_for(*group.protocol);
+      r.members.push_back({id, m.instance_id,
+                           metadata ? std::vector<uint8_t>(metadata->begin(), metadata->end())
+                                    : std::vector<uint8_t>{}});
     }
   }
   return r;
 }
 
 bool GroupCoordinator::supports_protocols(const Group& group, const JoinParams& params) const {
-  if (params.protocol_type.empty() || params.protocols.empty()) return false;
+  const ProtocolList& given = *params.protocol_list;
+  if (params.protocol_type.empty() || given.empty()) return false;
   if (group.members.empty()) return true;
   if (params.protocol_type != group.protocol_type) return false;
-  // At least one of the joining member's protocols every other member
-  // supports (its own old protocols do not count).
   auto self = group.members.find(params.member_id);
-  std::unordered_set<std::string_view> own;
-  if (self != group.members.end())
-    for (const auto& p : self->second.protocols) own.insert(p.name);
   const auto others =
       static_cast<int32_t>(group.members.size()) - (self != group.members.end() ? 1 : 0);
   if (others == 0) return true;
-  for (const auto& p : params.protocols) {
-    auto it = group.protocol_support.find(std::string(p.name));
+  // At least one of the joining member's protocols every other member
+  // supports (its own old protocols do not count).
+  for (size_t i = 0; i < given.size(); ++i) {
+    if (!given.first_of_name(i)) continue;
+    auto it = group.protocol_support.find(given.name(i));
     const int32_t support = it == group.protocol_support.end() ? 0 : it->second;
-    if (support - (own.contains(p.name) ? 1 : 0) == others) return true;
+    const bool own = self != group.members.end() &&
+                     self->second.protocols->find(given.name(i)) != ProtocolList::npos;
+    if (support - (own ? 1 : 0) == others) return true;
   }
   return false;
 }
 
-// Kafka's choice: among the protocols every member supports, the one most
-// members list first (each votes for its most preferred candidate); a tie
-// goes to the one the first member prefers. Linear in the protocols listed.
+void GroupCoordinator::compare_protocols(const Member& member, const JoinParams& params,
+                                         bool* same_list, bool* same_names) {
+  const ProtocolList& given = *params.protocol_list;
+  if (params.compared_with == member.protocols) {
+    *same_list = params.same_list;
+    *same_names = params.same_names;
+    return;
+  }
+  *same_list = *member.protocols == given;
+  *same_names = *same_list || member.protocols->same_names(given);
+}
+
+// Kafka's choice: among the protocols every member supports (the candidates),
+// the one most members vote for, each its most preferred candidate; a tie
+// goes to the one the first member prefers. A member's vote is found by
+// looking its protocols up in order until one is a candidate (usually its
+// first), so choosing costs what the members list before their votes.
 std::optional<std::string> GroupCoordinator::select_protocol(const Group& group) const {
   if (group.members.empty()) return std::nullopt;
   const auto everyone = static_cast<int32_t>(group.members.size());
-  const Member& first = group.members.begin()->second;
-  std::vector<std::string_view> candidates;             // in the first member's order
-  std::unordered_map<std::string_view, int32_t> votes;  // by candidate
-  for (const auto& p : first.protocols) {
-    auto it = group.protocol_support.find(p.name);
-    if (it == group.protocol_support.end() || it->second != everyone) continue;
-    if (votes.emplace(p.name, 0).second) candidates.push_back(p.name);
-  }
-  if (candidates.empty()) return std::nullopt;
-  for (const auto& [id, m] : group.members)
-    for (const auto& p : m.protocols)
-      if (auto it = votes.find(p.name); it != votes.end()) {
-        ++it->second;
+  auto candidate = [&](std::string_view name) {
+    auto it = group.protocol_support.find(name);
+    return it != group.protocol_support.end() && it->second == everyone;
+  };
+  std::unordered_map<std::string_view, int32_t> votes;  // by candidate voted for
+  for (const auto& [id, m] : group.members) {
+    const ProtocolList& list = *m.protocols;
+    for (size_t i = 0; i < list.size(); ++i)
+      if (list.first_of_name(i) && candidate(list.name(i))) {
+        ++votes[list.name(i)];
         break;
       }
-  std::string_view best = candidates.front();
-  for (std::string_view c : candidates)
-    if (votes[c] > votes[best]) best = c;
+  }
+  if (votes.empty()) return std::nullopt;
+  int32_t most = 0;
+  for (const auto& [name, count] : votes) most = std::max(most, count);
+  // The first member lists every candidate: the first of the most voted in its order.
+  const ProtocolList& first = *group.members.begin()->second.protocols;
+  std::string_view best;
+  size_t best_at = ProtocolList::npos;
+  for (const auto& [name, count] : votes) {
+    if (count != most) continue;
+    const size_t at = first.find(name);
+    if (best_at == ProtocolList::npos || at < best_at) {
+      best = name;
+      best_at = at;
+    }
+  }
   return std::string(best);
 }
 
@@ -475,7 +490,15 @@ int16_t GroupCoordinator::validate_member(Group& group, std::string_view member_
   return kNone;
 }
 
-Outcome<JoinResult> GroupCoordinator::join(const RequestKey& key, const JoinParams& params,
+std::shared_ptr<const ProtocolList> GroupCoordinator::member_protocols(
+    std::string_view group_id, std::string_view member_id) const {
+  const Group* group = find(group_id);
+  if (group == nullptr) return nullptr;
+  auto it = group->members.find(member_id);
+  return it == group->members.end() ? nullptr : it->second.protocols;
+}
+
+Outcome<JoinResult> GroupCoordinator::join(const RequestKey& key, const JoinParams& given,
                                            Millis now) {
   advance(now);
   if (auto p = pending_joins_.find(key); p != pending_joins_.end()) {
@@ -487,6 +510,8 @@ Outcome<JoinResult> GroupCoordinator::join(const RequestKey& key, const JoinPara
     }
     return {std::nullopt, p->second.wait_until};
   }
+  JoinParams params = given;
+  if (!params.protocol_list) params.protocol_list = list_of(given.protocols);
   if (params.group_id.empty()) return join_error(ErrorCode::kInvalidGroupId);
   if (params.session_timeout_ms < config_.min_session_timeout_ms ||
       params.session_timeout_ms > config_.max_session_timeout_ms)
@@ -539,7 +564,8 @@ Outcome<JoinResult> GroupCoordinator::rejoin_static_member(const RequestKey& key
     fenced.error = to_wire(ErrorCode::kFencedInstanceId);
     answer_parked_join(member, std::move(fenced));
   }
-  const bool protocols_unchanged = same_protocols(member.protocols, params.protocols);
+  bool protocols_unchanged = false, same_names = false;
+  compare_protocols(member, params, &protocols_unchanged, &same_names);
   member.id = new_member_id(*params.instance_id);
   member.client_id = params.client_id;
   member.client_host = params.client_host;
@@ -580,7 +606,8 @@ Outcome<JoinResult> GroupCoordinator::join_known_member(const RequestKey& key, G
     r.member_id = std::string(params.member_id);
     return answer(std::move(r));
   }
-  const bool unchanged = same_protocols(member->protocols, params.protocols);
+  bool unchanged = false, same_names = false;
+  compare_protocols(*member, params, &unchanged, &same_names);
   switch (group.state) {
     case GroupState::kPreparingRebalance:
       return update_member_and_rebalance(key, group, *member, params, now);
@@ -617,7 +644,7 @@ Outcome<JoinResult> GroupCoordinator::add_member_and_rebalance(const RequestKey&
   m.client_host = params.client_host;
   m.session_timeout_ms = params.session_timeout_ms;
   m.rebalance_timeout_ms = params.rebalance_timeout_ms;
-  m.protocols = copy_protocols(params.protocols);
+  m.protocols = params.protocol_list;
   m.awaiting_join = true;
   m.session_deadline = now + params.session_timeout_ms;
   if (group.members.empty()) group.protocol_type = params.protocol_type;
@@ -645,9 +672,13 @@ Outcome<JoinResult> GroupCoordinator::update_member_and_rebalance(const RequestK
                                                                   Group& group, Member& member,
                                                                   const JoinParams& params,
                                                                   Millis now) {
-  count_protocols(group, member, -1);
-  member.protocols = copy_protocols(params.protocols);
-  count_protocols(group, member, 1);
+  bool same_list = false, same_names = false;
+  compare_protocols(member, params, &same_list, &same_names);
+  // The counts change only with the names (a new order or new metadata
+  // leaves them): no work per protocol for a member that reorders.
+  if (!same_names) count_protocols(group, member, -1);
+  member.protocols = params.protocol_list;
+  if (!same_names) count_protocols(group, member, 1);
   member.session_timeout_ms = params.session_timeout_ms;
   member.rebalance_timeout_ms = params.rebalance_timeout_ms;
   member.client_id = params.client_id;
@@ -958,7 +989,7 @@ std::optional<std::unordered_set<std::string>> GroupCoordinator::subscribed_topi
   if (group.protocol_type != kConsumerProtocolType || !group.protocol) return std::nullopt;
   std::unordered_set<std::string> out;
   for (const auto& [id, m] : group.members) {
-    const auto* metadata = m.metadata_for(*group.protocol);
+    const auto metadata = m.metadata_for(*group.protocol);
     if (!metadata) continue;
     auto topics = subscription_topics(*metadata);
     // One unreadable subscription and the group counts as subscribed to no
@@ -986,7 +1017,8 @@ bool GroupCoordinator::persist_group(const Group& group) {
     mm.rebalance_timeout = m.rebalance_timeout_ms;
     mm.session_timeout = m.session_timeout_ms;
     if (group.protocol)
-      if (const auto* metadata = m.metadata_for(*group.protocol)) mm.subscription = *metadata;
+      if (const auto metadata = m.metadata_for(*group.protocol))
+        mm.subscription.assign(metadata->begin(), metadata->end());
     mm.assignment = m.assignment;
     value.members.push_back(std::move(mm));
   }
@@ -1032,7 +1064,11 @@ void GroupCoordinator::load(std::span<const uint8_t> key_bytes,
       m.client_host = std::move(mm.client_host);
       m.session_timeout_ms = mm.session_timeout;
       m.rebalance_timeout_ms = mm.rebalance_timeout < 0 ? mm.session_timeout : mm.rebalance_timeout;
-      if (value->protocol) m.protocols.push_back({*value->protocol, std::move(mm.subscription)});
+      if (value->protocol) {
+        auto list = std::make_shared<ProtocolList>();
+        list->add(*value->protocol, mm.subscription);
+        m.protocols = std::move(list);
+      }
       m.assignment = std::move(mm.assignment);
       m.synced_generation = value->generation;
       if (m.instance_id) group.static_members[*m.instance_id] = m.id;

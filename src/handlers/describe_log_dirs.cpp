@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
+#include <unordered_set>
 
 #include "kb/handlers/log_admin.hpp"
 #include "kb/protocol/error_code.hpp"
@@ -43,8 +44,12 @@ void add_topic(cluster::PartitionLogs& logs, const cluster::TopicInfo& topic,
                DescribeLogDirsResponse::DescribeLogDirsResult& out) {
   DescribeLogDirsResponse::DescribeLogDirsTopic t;
   t.name = topic.name;
+  // A set: the partitions asked for are looked up, never scanned per partition.
+  const std::unordered_set<int32_t> wanted =
+      only ? std::unordered_set<int32_t>(only->begin(), only->end())
+           : std::unordered_set<int32_t>{};
   for (const auto& p : topic.partitions) {
-    if (only && std::find(only->begin(), only->end(), p.partition_index) == only->end()) continue;
+    if (only && !wanted.contains(p.partition_index)) continue;
     auto size = partition_size(logs, topic.name, p.partition_index);
     if (!size) continue;
     // The current replica: no lag (Kafka's offset lag counts for future

@@ -89,7 +89,8 @@ std::optional<DescribeGroupsResponse> handle_describe_groups(RequestContext& ctx
       dm.client_id = m.client_id;
       dm.client_host = m.client_host;
       if (!stable) continue;
-      if (const auto* metadata = m.metadata_for(out.protocol_data)) dm.member_metadata = *metadata;
+      if (const auto metadata = m.metadata_for(out.protocol_data))
+        dm.member_metadata.assign(metadata->begin(), metadata->end());
       dm.member_assignment = m.assignment;
     }
   }

@@ -1,5 +1,8 @@
 // JoinGroup, SyncGroup, Heartbeat and LeaveGroup: the classic group protocol.
 
+#include <algorithm>
+#include <memory>
+
 #include "kb/handlers/groups.hpp"
 #include "kb/protocol/error_code.hpp"
 
@@ -66,13 +69,15 @@ void set_protocol(Response& response, Result& result) {
 
 }  // namespace
 
-std::optional<JoinGroupResponse> handle_join_group(RequestContext& ctx,
-                                                   const JoinGroupRequest& request,
-                                                   int16_t version) {
+namespace {
+
+// JoinGroup with its protocols already in one list (`params` filled but for
+// the request's own fields).
+std::optional<JoinGroupResponse> join_group(RequestContext& ctx, const JoinGroupRequest& request,
+                                            int16_t version, group::JoinParams params) {
   JoinGroupResponse response;
   response.member_id = std::string(request.member_id);
   if (version < 7) response.protocol_name = "";
-  group::JoinParams params;
   params.group_id = request.group_id;
   params.member_id = request.member_id;
   params.instance_id = request.group_instance_id;
@@ -83,7 +88,6 @@ std::optional<JoinGroupResponse> handle_join_group(RequestContext& ctx,
   params.rebalance_timeout_ms =
       version >= 1 ? request.rebalance_timeout_ms : request.session_timeout_ms;
   params.protocol_type = request.protocol_type;
-  for (const auto& p : request.protocols) params.protocols.push_back({p.name, p.metadata});
   params.require_known_member_id = version >= 4;
 
   const group::RequestKey key{ctx.connection_id, ctx.header.correlation_id};
@@ -103,6 +107,125 @@ std::optional<JoinGroupResponse> handle_join_group(RequestContext& ctx,
           out.members.push_back(
               {std::move(m.member_id), std::move(m.instance_id), std::move(m.metadata)});
       });
+}
+
+// A JoinGroup read over several loop turns: its protocols go into one list a
+// part per step (however many the client offers, no turn reads them all),
+// are then compared with the member's current ones a part per step, and the
+// join is asked with them. Parked, it is asked again by its key, with the list
+// it read: the request is never read twice.
+struct JoinProgress final : RequestProgress {
+  size_t next_protocol_at = 0;  // reader position of the next protocol to read
+  int32_t protocols_left = 0;
+  std::shared_ptr<group::ProtocolList> protocols = std::make_shared<group::ProtocolList>();
+  bool read = false;  // all of the request
+  // Comparing with the member's protocols (when it has some).
+  std::shared_ptr<const group::ProtocolList> compared_with;
+  size_t compared = 0;
+  bool same_list = true;
+  bool same_names = true;
+  bool compare_started = false;
+};
+
+DispatchResult dispatch_join_group(RequestContext& ctx, wire::Reader& body, int16_t version,
+                                   wire::Writer& out) {
+  const bool flexible = version >= JoinGroupRequest::kFirstFlexible;
+  std::unique_ptr<JoinProgress> progress = take_progress<JoinProgress>(ctx);
+  const bool first_step = progress == nullptr;
+  if (first_step) progress = std::make_unique<JoinProgress>();
+  auto yield = [&] {
+    ctx.progress = std::move(progress);
+    return DispatchResult::kYield;
+  };
+
+  // JoinGroupRequest::fields(), in its order, with the protocols read apart.
+  JoinGroupRequest request;
+  wire::Decoder decoder(body, version, flexible);
+  decoder(request.group_id);
+  decoder(request.session_timeout_ms);
+  if (version >= 1) decoder(request.rebalance_timeout_ms);
+  decoder(request.member_id);
+  if (version >= 5) decoder(request.group_instance_id);
+  decoder(request.protocol_type);
+  if (!progress->read) {
+    const int32_t count = flexible ? body.compact_array_length() : body.array_length();
+    if (count == -1) body.fail("null array where one is required");
+    if (!body.ok()) return DispatchResult::kDecodeFailed;
+    if (first_step) {
+      progress->protocols_left = count;
+      progress->protocols->reserve(static_cast<size_t>(count));
+    } else {
+      body.skip(progress->next_protocol_at - body.position());
+    }
+    group::ProtocolList& list = *progress->protocols;
+    size_t items = 0;
+    while (progress->protocols_left > 0) {
+      JoinGroupRequest::JoinGroupRequestProtocol protocol;
+      decoder(protocol);
+      if (!body.ok()) return DispatchResult::kDecodeFailed;
+      list.add(protocol.name, protocol.metadata);
+      --progress->protocols_left;
+      if (++items % 64 == 0 && progress->protocols_left > 0 && ctx.step_done(items)) {
+        progress->next_protocol_at = body.position();
+        return yield();
+      }
+    }
+    if (version >= 8) decoder(request.reason);
+    if (flexible) decoder.read_tagged_fields(request);
+    if (!body.ok()) return DispatchResult::kDecodeFailed;
+    progress->read = true;
+    if (ctx.step_done(items + 1)) return yield();
+  }
+
+  // A known member's protocols compared with its current ones a part per
+  // step (the coordinator compares again at once only if they changed since).
+  const group::ProtocolList& list = *progress->protocols;
+  if (!progress->compare_started) {
+    progress->compare_started = true;
+    if (ctx.groups && !request.member_id.empty())
+      progress->compared_with = ctx.groups->member_protocols(request.group_id, request.member_id);
+    if (progress->compared_with) {
+      progress->same_list = list.size() == progress->compared_with->size();
+      progress->same_names = list.distinct() == progress->compared_with->distinct();
+    }
+  }
+  if (const auto& current = progress->compared_with) {
+    constexpr size_t kCompareChunk = 256;
+    size_t items = 0;
+    while (progress->compared < list.size() && (progress->same_list || progress->same_names)) {
+      const size_t from = progress->compared;
+      const size_t to = std::min(list.size(), from + kCompareChunk);
+      if (progress->same_list) progress->same_list = list.same_entries(*current, from, to);
+      if (progress->same_names) progress->same_names = list.names_in(*current, from, to);
+      progress->compared = to;
+      items += to - from;
+      if (progress->compared < list.size() && ctx.step_done(items)) return yield();
+    }
+  }
+
+  group::JoinParams params;
+  params.protocol_list = progress->protocols;
+  params.compared_with = progress->compared_with;
+  params.same_list = progress->compared_with && progress->same_list;
+  params.same_names = progress->compared_with && progress->same_names;
+  std::optional<JoinGroupResponse> response = join_group(ctx, request, version, std::move(params));
+  if (!response) {
+    // Parked: asked again with what was read, never reading it again.
+    ctx.progress = std::move(progress);
+    return DispatchResult::kWait;
+  }
+  wire::encode(out, *response, version, flexible);
+  return DispatchResult::kResponded;
+}
+
+}  // namespace
+
+std::optional<JoinGroupResponse> handle_join_group(RequestContext& ctx,
+                                                   const JoinGroupRequest& request,
+                                                   int16_t version) {
+  group::JoinParams params;
+  for (const auto& p : request.protocols) params.protocols.push_back({p.name, p.metadata});
+  return join_group(ctx, request, version, std::move(params));
 }
 
 std::optional<SyncGroupResponse> handle_sync_group(RequestContext& ctx,
@@ -166,8 +289,8 @@ std::optional<LeaveGroupResponse> handle_leave_group(RequestContext& ctx,
 }
 
 ApiEntry join_group_entry() {
-  return make_entry<JoinGroupRequest, JoinGroupResponse, &handle_join_group>(
-      "JoinGroup", JoinGroupRequest::kVersions);
+  return ApiEntry{JoinGroupRequest::kApiKey, "JoinGroup", JoinGroupRequest::kVersions,
+                  JoinGroupRequest::kFirstFlexible, &dispatch_join_group};
 }
 ApiEntry sync_group_entry() {
   return make_entry<SyncGroupRequest, SyncGroupResponse, &handle_sync_group>(

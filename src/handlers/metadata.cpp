@@ -1,7 +1,9 @@
 #include "kb/handlers/metadata.hpp"
 
+#include <memory>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "kb/cluster/topic_admin.hpp"
 #include "kb/handlers/announced_broker.hpp"
@@ -46,43 +48,66 @@ MetadataResponse::MetadataResponseTopic topic_error(std::optional<std::string> n
   return out;
 }
 
+// A Metadata request naming many new topics is handled in steps, one per
+// loop turn (DispatchResult::kYield): each creates some of them (their
+// records in one batch), then the answer is built a part per step.
+struct MetadataProgress final : RequestProgress {
+  size_t examined = 0;  // request topics looked at for creation
+  // Names whose creation was refused (a collision with another topic's).
+  std::unordered_set<std::string> refused_names;
+  bool created = false;
+  MetadataResponse response;
+};
+
+// Topics created together: their records in one batch, one sync asked for.
+constexpr size_t kTopicsPerBatch = 8;
+
 }  // namespace
 
 std::optional<MetadataResponse> handle_metadata(RequestContext& ctx, const MetadataRequest& request,
                                                 int16_t version) {
   cluster::BrokerState& state = ctx.state;
-  MetadataResponse response;
-  if (auto announced = announced_broker(ctx)) {
-    auto& b = response.brokers.emplace_back();
-    b.node_id = state.node_id;
-    b.host = std::move(announced->host);
-    b.port = announced->port;
-  }
-  response.cluster_id = state.cluster_id;
-  response.controller_id = state.node_id;
-  if (version >= 8 && version <= 10 && request.include_cluster_authorized_operations)
-    response.cluster_authorized_operations = kAllClusterOperations;
-  const bool with_operations = version >= 8 && request.include_topic_authorized_operations;
-
   // v0: an empty list means every topic. v1+: null means every topic, empty
   // means none.
   const bool all_topics = !request.topics || (version == 0 && request.topics->empty());
+  std::unique_ptr<MetadataProgress> progress = take_progress<MetadataProgress>(ctx);
+  if (!progress) {
+    progress = std::make_unique<MetadataProgress>();
+    MetadataResponse& response = progress->response;
+    if (auto announced = announced_broker(ctx)) {
+      auto& b = response.brokers.emplace_back();
+      b.node_id = state.node_id;
+      b.host = std::move(announced->host);
+      b.port = announced->port;
+    }
+    response.cluster_id = state.cluster_id;
+    response.controller_id = state.node_id;
+    if (version >= 8 && version <= 10 && request.include_cluster_authorized_operations)
+      response.cluster_authorized_operations = kAllClusterOperations;
+  }
+  MetadataResponse& response = progress->response;
+  const bool with_operations = version >= 8 && request.include_topic_authorized_operations;
+
   if (all_topics) {
     for (const auto& [name, topic] : state.topics.topics())
       response.topics.push_back(describe(topic, with_operations));
     wait_for_metadata(ctx);
-    return response;
+    return std::move(response);
   }
+  const auto& topics = *request.topics;
 
   // Versions before 4 have no allow flag and always allowed creation.
   const bool may_create =
       state.auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
-  // The topics to create, each once, all together: their records in as few
+  size_t work = 0;  // items this step
+  // The topics to create, each once, some per step: their records in as few
   // batches as Kafka's bounds allow, one sync, one batch of directories.
-  std::vector<cluster::NewTopic> new_topics;
-  std::unordered_map<std::string_view, size_t> new_index;  // name -> index in new_topics
-  if (may_create) {
-    for (const auto& t : *request.topics) {
+  while (may_create && !progress->created) {
+    std::vector<cluster::NewTopic> new_topics;
+    std::unordered_map<std::string_view, size_t> new_index;  // name -> index in new_topics
+    size_t& i = progress->examined;
+    for (; i < topics.size() && new_topics.size() < kTopicsPerBatch; ++i, ++work) {
+      const auto& t = topics[i];
       if (!t.name || state.topics.find(*t.name) != nullptr) continue;
       if (!cluster::topic_name_problem(*t.name).empty()) continue;
       if (!new_index.emplace(*t.name, new_topics.size()).second) continue;
@@ -90,13 +115,27 @@ std::optional<MetadataResponse> handle_metadata(RequestContext& ctx, const Metad
       topic.name = std::string(*t.name);
       topic.partitions = state.default_partitions;
     }
+    // Answered once the records are synced, not waiting for the
+    // directories: a partition reads as empty until its directory exists,
+    // and a write creates it on the spot.
+    const auto created = cluster::create_topics(state, new_topics, false, false);
+    for (size_t k = 0; k < created.size(); ++k)
+      if (created[k].error == cluster::AdminError::kInvalidName)
+        progress->refused_names.insert(new_topics[k].name);
+    work += new_topics.size() * 8;  // creating a topic weighs more than looking at one
+    progress->created = i == topics.size();
+    if (!progress->created && ctx.step_done(work)) {
+      ctx.progress = std::move(progress);
+      return std::nullopt;
+    }
   }
-  // Answered once the records are synced, not waiting for the directories:
-  // a partition reads as empty until its directory exists, and a write
-  // creates it on the spot.
-  const auto created = cluster::create_topics(state, new_topics, false, false);
 
-  for (const auto& t : *request.topics) {
+  for (size_t i = response.topics.size(); i < topics.size(); ++i, ++work) {
+    if (ctx.step_done(work)) {
+      ctx.progress = std::move(progress);
+      return std::nullopt;
+    }
+    const auto& t = topics[i];
     if (!t.name) {
       const cluster::TopicInfo* topic = state.topics.find(t.topic_id);
       response.topics.push_back(
@@ -105,13 +144,10 @@ std::optional<MetadataResponse> handle_metadata(RequestContext& ctx, const Metad
       continue;
     }
     const std::string_view name = *t.name;
-    if (auto it = new_index.find(name); it != new_index.end()) {
-      const cluster::CreateTopicResult& c = created[it->second];
-      if (c.error == cluster::AdminError::kInvalidName) {
-        response.topics.push_back(
-            topic_error(std::string(name), {}, ErrorCode::kInvalidTopicException));
-        continue;
-      }
+    if (progress->refused_names.contains(std::string(name))) {
+      response.topics.push_back(
+          topic_error(std::string(name), {}, ErrorCode::kInvalidTopicException));
+      continue;
     }
     const cluster::TopicInfo* topic = state.topics.find(name);
     if (topic == nullptr && !cluster::topic_name_problem(name).empty()) {
@@ -124,7 +160,7 @@ std::optional<MetadataResponse> handle_metadata(RequestContext& ctx, const Metad
               : topic_error(std::string(name), {}, ErrorCode::kUnknownTopicOrPartition));
   }
   wait_for_metadata(ctx);
-  return response;
+  return std::move(response);
 }
 
 ApiEntry metadata_entry() {

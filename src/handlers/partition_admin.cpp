@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "kb/protocol/error_code.hpp"
@@ -108,9 +109,13 @@ void list_reassigning(const cluster::TopicInfo& topic, const std::vector<int32_t
                       ListPartitionReassignmentsResponse& response) {
   ListPartitionReassignmentsResponse::OngoingTopicReassignment t;
   t.name = topic.name;
+  // A set: the partitions asked for are looked up, never scanned per partition.
+  const std::unordered_set<int32_t> wanted =
+      only ? std::unordered_set<int32_t>(only->begin(), only->end())
+           : std::unordered_set<int32_t>{};
   for (const auto& p : topic.partitions) {
     if (!reassigning(p)) continue;
-    if (only && std::find(only->begin(), only->end(), p.partition_index) == only->end()) continue;
+    if (only && !wanted.contains(p.partition_index)) continue;
     t.partitions.push_back({p.partition_index, p.replicas, p.adding_replicas, p.removing_replicas});
   }
   if (!t.partitions.empty()) response.topics.push_back(std::move(t));

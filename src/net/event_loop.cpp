@@ -71,7 +71,10 @@ void EventLoop::add_before_sleep(std::function<void()> hook) {
   before_sleep_.push_back(std::move(hook));
 }
 
+void EventLoop::post(std::function<void()> task) { posted_.push_back(std::move(task)); }
+
 int EventLoop::next_timeout_ms() const {
+  if (!running_posted_.empty() || !posted_.empty()) return 0;
   if (timers_.empty()) return -1;
   auto wait = timer_queue_.top().deadline - Clock::now();
   if (wait <= Clock::duration::zero()) return 0;
@@ -106,6 +109,13 @@ void EventLoop::run() {
     // NOLINTNEXTLINE(modernize-loop-convert)
     for (size_t i = 0; i < before_sleep_.size(); ++i) before_sleep_[i]();
     if (!running_) break;
+    // (Appended: after EINTR the tasks taken last time are still waiting.)
+    if (running_posted_.empty()) {
+      running_posted_.swap(posted_);
+    } else {
+      for (auto& task : posted_) running_posted_.push_back(std::move(task));
+      posted_.clear();
+    }
     int n = epoll_wait(epoll_fd_, events, kMaxEventsPerTurn, next_timeout_ms());
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -121,6 +131,11 @@ void EventLoop::run() {
       w.handler->on_io(events[i].events);
     }
     run_due_timers();
+    // Tasks posted before this turn's I/O; those posted since wait for the
+    // next turn: a task that posts itself again runs once per turn, after the
+    // I/O of each.
+    for (auto& task : running_posted_) task();
+    running_posted_.clear();
   }
 }
 

@@ -80,8 +80,10 @@ void Connection::on_io(uint32_t events) {
   }
   if (events & EPOLLOUT) {
     write_pending();
-    // Frames held back at the high-water mark: one more batch per turn.
-    if (!closed_ && pending_.empty() && !held_ && !closing_ && has_whole_frame())
+    // Frames held back at the high-water mark or by the per-turn bound: one
+    // more batch per turn.
+    if (!closed_ && pending_.size() <= server_.options_.output_high_water && !held_ && !closing_ &&
+        has_whole_frame())
       handle_frames(input_);
   }
   if (!closed_ && !lingering_ && (events & EPOLLIN) && !read_paused_) read_input();
@@ -162,7 +164,8 @@ void Connection::handle_frames(ByteBuffer& in) {
 
   const auto& opts = server_.options_;
   in_handle_frames_ = true;
-  while (!closing_ && !held_ && in.size() >= 4) {
+  size_t handled = 0;
+  while (!closing_ && !held_ && in.size() >= 4 && handled < opts.max_frames_per_turn) {
     size_t frame_size = read_be32(in.data());
     if (frame_size < opts.min_frame_size || frame_size > opts.max_frame_size) {
       spdlog::warn("connection {} ({}): frame size {} outside [{}, {}], closing", id_, peer_,
@@ -174,6 +177,7 @@ void Connection::handle_frames(ByteBuffer& in) {
     if (in.size() < frame_size + 4) break;
     server_.handler_.on_frame(*this, std::span<const uint8_t>(in.data() + 4, frame_size));
     in.consume(frame_size + 4);
+    ++handled;
     if (pending_.size() + (shared_out ? output_->size() : 0) > opts.output_high_water) break;
   }
 
@@ -339,11 +343,12 @@ void Connection::update_interest() {
   if (closed_ || lingering_) return;
   if ((closing_ || server_.draining_) && pending_.empty()) return linger();
   if (peer_closed_ && pending_.empty() && !held_ && !has_whole_frame()) return close_now();
-  read_paused_ = closing_ || held_ || server_.draining_ || peer_closed_ ||
-                 pending_.size() > server_.options_.output_high_water;
-  // EPOLLOUT also while whole frames wait behind the high-water mark: the
-  // socket is writable, so the next turn handles the next batch.
+  // EPOLLOUT also while whole frames wait (behind the high-water mark or the
+  // per-turn bound): the socket is writable, so the next turn handles the next
+  // batch. Nothing more is read from the client until they are handled.
   const bool frames_waiting = !held_ && !closing_ && has_whole_frame();
+  read_paused_ = closing_ || held_ || server_.draining_ || peer_closed_ ||
+                 pending_.size() > server_.options_.output_high_water || frames_waiting;
   uint32_t want = (read_paused_ ? 0u : uint32_t{EPOLLIN}) |
                   (pending_.empty() && !frames_waiting ? 0u : uint32_t{EPOLLOUT});
   if (want != interest_) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -339,6 +340,71 @@ TEST_F(CoordinatorTest, AHundredThousandProtocolsAreMatchedInLinearTime) {
   ASSERT_TRUE(done.result);
   EXPECT_EQ(done.result->protocol_name, "p0");
   EXPECT_EQ(coordinator_.find("g")->protocol_support.size(), 100000u);
+}
+
+// A member keeps the list its JoinGroup was read into (no copy), and one
+// rejoining with its protocols in another order changes no counts: the new
+// first protocol is chosen all the same.
+TEST_F(CoordinatorTest, AReorderedRejoinKeepsTheCountsAndSharesItsList) {
+  auto list = std::make_shared<ProtocolList>();
+  list->add("range", kRangeMeta);
+  list->add("roundrobin", kRoundRobinMeta);
+  auto p = params("");
+  p.require_known_member_id = false;
+  p.protocols.clear();
+  p.protocol_list = list;
+  auto first = coordinator_.join({1, 1}, p, 0);
+  ASSERT_TRUE(first.result);
+  EXPECT_EQ(first.result->protocol_name, "range");
+  const std::string a = first.result->member_id;
+  EXPECT_EQ(coordinator_.member_protocols("g", a), list);
+  auto reordered = std::make_shared<ProtocolList>();
+  reordered->add("roundrobin", kRoundRobinMeta);
+  reordered->add("range", kRangeMeta);
+  auto again = p;
+  again.member_id = a;
+  again.protocol_list = reordered;
+  // As a JoinGroup read in steps passes it: compared with the member's list.
+  again.compared_with = list;
+  again.same_list = false;
+  again.same_names = true;
+  auto done = coordinator_.join({1, 2}, again, 0);
+  ASSERT_TRUE(done.result);
+  EXPECT_EQ(done.result->protocol_name, "roundrobin");
+  EXPECT_EQ(coordinator_.member_protocols("g", a), reordered);
+  const Group& g = *coordinator_.find("g");
+  EXPECT_EQ(g.protocol_support.size(), 2u);
+  EXPECT_EQ(g.protocol_support.at("range"), 1);
+  EXPECT_EQ(g.protocol_support.at("roundrobin"), 1);
+  EXPECT_EQ(coordinator_.member_protocols("g", "nobody"), nullptr);
+  EXPECT_EQ(coordinator_.member_protocols("other", a), nullptr);
+}
+
+// A comparison made with protocols the member no longer has is not trusted:
+// the coordinator compares again.
+TEST_F(CoordinatorTest, AComparisonWithProtocolsTheMemberNoLongerHasIsNotUsed) {
+  auto p = params("");
+  p.require_known_member_id = false;
+  auto first = coordinator_.join({1, 1}, p, 0);
+  ASSERT_TRUE(first.result);
+  const std::string a = first.result->member_id;
+  auto stale = std::make_shared<ProtocolList>();
+  stale->add("sticky", kRangeMeta);
+  auto changed = std::make_shared<ProtocolList>();
+  changed->add("sticky", kRangeMeta);
+  auto again = p;
+  again.member_id = a;
+  again.protocols.clear();
+  again.protocol_list = changed;
+  again.compared_with = stale;  // not the member's: its "same names" is wrong for it
+  again.same_list = true;
+  again.same_names = true;
+  auto done = coordinator_.join({1, 2}, again, 0);
+  ASSERT_TRUE(done.result);
+  EXPECT_EQ(done.result->protocol_name, "sticky");
+  const Group& g = *coordinator_.find("g");
+  EXPECT_FALSE(g.protocol_support.contains("range"));
+  EXPECT_EQ(g.protocol_support.at("sticky"), 1);
 }
 
 TEST_F(CoordinatorTest, StaticMemberRejoinsWithoutRebalanceAndFencesItsOldId) {

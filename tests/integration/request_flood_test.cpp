@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -178,6 +179,50 @@ TEST(RequestFloodIntegration, JoinGroupWithAHundredThousandProtocolsIsAnswered) 
   EXPECT_EQ(joined.leader, member_id);
   std::printf("two JoinGroups of 100,000 protocols: %.1f ms\n",
               std::chrono::duration<double, std::milli>(took).count());
+}
+
+// The JoinGroup is read a part per loop turn: another client's ApiVersions
+// are answered while it is read, and a member rejoining with its 100,000
+// protocols in the other order gets its new first choice.
+TEST(RequestFloodIntegration, JoinGroupOfAHundredThousandProtocolsDoesNotStallOthers) {
+  BrokerProcess broker(
+      std::map<std::string, std::string>{{"group.initial.rebalance.delay.ms", "0"}});
+  RawClient big(broker.port(), kBound);
+  RawClient other(broker.port(), kBound);
+  std::vector<std::string> names;
+  for (int i = 0; i < 100000; ++i) names.push_back("protocol-" + std::to_string(i));
+  const std::vector<uint8_t> metadata{0, 1, 0, 0, 0, 0};
+  JoinGroupRequest join;
+  join.group_id = "flood";
+  join.session_timeout_ms = 10000;
+  join.rebalance_timeout_ms = 20000;
+  join.protocol_type = "consumer";
+  for (const auto& n : names) join.protocols.push_back({n, metadata});
+  std::vector<uint8_t> body;
+  auto first = call<JoinGroupResponse>(big, join, 9, body, 1);
+  ASSERT_EQ(first.error_code, to_wire(ErrorCode::kMemberIdRequired));
+  const std::string member_id(first.member_id);
+  join.member_id = member_id;
+  std::reverse(join.protocols.begin(), join.protocols.end());
+  for (int round = 0; round < 2; ++round) {
+    // The new member, then the same member with its protocols the other way round.
+    const int32_t correlation = 10 + round;
+    const size_t answered = ping_while_waiting(big, other, encode_request(join, 9, correlation));
+    auto frame = big.read_frame();
+    ASSERT_TRUE(frame);
+    ResponseFrame r = split_response(*frame, true);
+    ASSERT_EQ(r.correlation_id, correlation);
+    auto joined = decode_response<JoinGroupResponse>(r.body, 9);
+    ASSERT_EQ(joined.error_code, 0);
+    EXPECT_EQ(joined.protocol_name, std::string(join.protocols.front().name));
+    EXPECT_EQ(joined.leader, member_id);
+    ASSERT_EQ(joined.members.size(), 1u);
+    EXPECT_EQ(joined.members[0].metadata, metadata);
+    std::printf("JoinGroup of 100,000 protocols (round %d): %zu ApiVersions answered meanwhile\n",
+                round, answered);
+    EXPECT_GE(answered, 1u) << "ApiVersions waited for the JoinGroup";
+    std::reverse(join.protocols.begin(), join.protocols.end());
+  }
 }
 
 }  // namespace

@@ -230,6 +230,61 @@ TEST(EventLoopHooks, HookCanStopTheLoopAfterSomeTurns) {
   EXPECT_EQ(timer_runs, 4);  // one per turn between the hooks
 }
 
+// ------------------------------------------------------------ posted tasks
+
+// A task posted from a task runs in the next turn, after that turn's I/O: a
+// long job split into steps lets a ready fd be served between two steps.
+TEST(EventLoopPost, TaskPostedFromATaskRunsAfterTheNextTurnsIo) {
+  EventLoop loop;
+  Pipe pipe;
+  ASSERT_GE(pipe.read_fd, 0);
+  std::vector<std::string> log;
+  CallbackHandler handler([&](uint32_t) {
+    pipe.drain();
+    log.push_back("io");
+  });
+  loop.watch(pipe.read_fd, EPOLLIN, &handler);
+  int steps = 0;
+  std::function<void()> step = [&] {
+    log.push_back("step" + std::to_string(++steps));
+    if (steps == 1) {
+      EXPECT_TRUE(pipe.put('x'));  // ready during the next turn
+    }
+    if (steps < 3)
+      loop.post(step);
+    else
+      loop.stop();
+  };
+  loop.post(step);
+  auto watchdog = loop.run_after(kWatchdog, [&] { loop.stop(); });
+  loop.run();
+  loop.cancel(watchdog);
+  loop.unwatch(pipe.read_fd);
+  EXPECT_EQ(log, (std::vector<std::string>{"step1", "io", "step2", "step3"}));
+}
+
+// While tasks wait the loop does not sleep: a far timer does not delay them,
+// and each turn runs the before-sleep hooks once.
+TEST(EventLoopPost, PendingTasksKeepTheLoopAwake) {
+  EventLoop loop;
+  int turns = 0;
+  loop.add_before_sleep([&] { ++turns; });
+  int steps = 0;
+  std::function<void()> step = [&] {
+    if (++steps < 100)
+      loop.post(step);
+    else
+      loop.stop();
+  };
+  loop.post(step);
+  auto far = loop.run_after(kWatchdog, [&] { loop.stop(); });
+  loop.run();
+  loop.cancel(far);
+  EXPECT_EQ(steps, 100) << "the loop slept with a task waiting";
+  EXPECT_EQ(turns, 100);
+  EXPECT_EQ(loop.posted_tasks(), 0u);
+}
+
 // ---------------------------------------------------------------------- now
 
 TEST(EventLoopNow, IsTheStartOfTheCurrentTurn) {

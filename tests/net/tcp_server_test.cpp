@@ -294,6 +294,44 @@ TEST_F(TcpServerTest, PipelinedFramesAreAllHandledInOrder) {
   EXPECT_EQ(handler_.received, bodies);
 }
 
+// A client pipelining many frames gets max_frames_per_turn of them handled per
+// turn: another client's frame, there at the same time, is handled between
+// them, not after all of them; each connection's frames keep their order.
+TEST_F(TcpServerTest, PipelinedFramesOfOneClientDoNotDelayAnother) {
+  ServerOptions options;
+  options.max_frames_per_turn = 4;
+  ASSERT_NO_FATAL_FAILURE(start(options));
+  Bytes wire;
+  for (uint32_t i = 0; i < 100; ++i) append(wire, framed(payload(16, i)));
+  Client busy(port_);
+  Client other(port_);
+  ASSERT_TRUE(busy.connected() && other.connected());
+  ASSERT_TRUE(busy.send_all(wire));  // all there before the loop runs
+  ASSERT_TRUE(other.send_all(framed(payload(16, 1000))));
+  ASSERT_TRUE(run_loop_until(loop_, [&] { return handler_.frames == 101; }));
+  ASSERT_EQ(handler_.received.size(), 101u);
+  size_t other_at = 0;
+  std::vector<Bytes> busy_frames;
+  for (size_t i = 0; i < handler_.received.size(); ++i) {
+    if (handler_.received[i] == payload(16, 1000))
+      other_at = i;
+    else
+      busy_frames.push_back(handler_.received[i]);
+  }
+  EXPECT_LT(other_at, 100u) << "the other client's frame waited for all 100 pipelined ones";
+  ASSERT_EQ(busy_frames.size(), 100u);
+  for (uint32_t i = 0; i < 100; ++i) EXPECT_EQ(busy_frames[i], payload(16, i)) << i;
+  // Every answer is written as its frames are handled, in order.
+  for (uint32_t i = 0; i < 100; ++i) {
+    auto reply = busy.read_frame();
+    ASSERT_TRUE(reply.has_value()) << i;
+    EXPECT_EQ(*reply, payload(16, i)) << i;
+  }
+  auto other_reply = other.read_frame();
+  ASSERT_TRUE(other_reply.has_value());
+  EXPECT_EQ(*other_reply, payload(16, 1000));
+}
+
 // Frames read together stay where on_frame saw them until on_frames_handled,
 // which comes before their answers are written.
 TEST_F(TcpServerTest, FramesReadTogetherStayInMemoryUntilOnFramesHandled) {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -26,6 +27,8 @@ namespace kb::broker {
 // A request that waits (a long-poll Fetch) holds its connection, so later
 // requests on it are answered after it, in order. Its frame is kept and handled
 // again when data is appended (checked once per loop turn) or when its time is up.
+// A big request handled in steps (kYield) is held the same way and handled
+// again in the next loop turn (EventLoop::post), with the progress it left.
 //
 // A response that must wait for flushes (acks=-1 under a flush interval) is
 // encoded at once but held, with its connection, until the flusher reports
@@ -62,7 +65,9 @@ class BrokerService final : public net::FrameHandler {
     net::Connection* conn = nullptr;
     std::vector<uint8_t> frame;
     handlers::Clock::time_point arrival;
-    net::EventLoop::TimerId timer = 0;
+    net::EventLoop::TimerId timer = 0;                    // 0: none (a request between steps)
+    std::unique_ptr<handlers::RequestProgress> progress;  // views into `frame`
+    bool between_steps = false;                           // kYield: its next step is posted
   };
 
   struct HeldResponse {
@@ -76,12 +81,19 @@ class BrokerService final : public net::FrameHandler {
     std::function<void(wire::Writer&, const handlers::RequestContext::FailedTickets&)> encode_again;
   };
 
-  enum class Outcome { kDone, kWait };
+  enum class Outcome { kDone, kWait, kYield };
+  // `progress`: in, what the request's last step left (null at first); out,
+  // what this one leaves. `frame_kept`: the frame is waiting_'s copy.
   Outcome handle(net::Connection& conn, std::span<const uint8_t> frame,
                  handlers::Clock::time_point arrival, bool may_wait,
-                 handlers::Clock::time_point* wait_until);
+                 handlers::Clock::time_point* wait_until,
+                 std::unique_ptr<handlers::RequestProgress>* progress = nullptr,
+                 bool frame_kept = false);
   void wait(net::Connection& conn, std::span<const uint8_t> frame,
-            handlers::Clock::time_point arrival, handlers::Clock::time_point until);
+            handlers::Clock::time_point arrival, Outcome outcome, handlers::Clock::time_point until,
+            std::unique_ptr<handlers::RequestProgress> progress);
+  void set_wait_timer(WaitingRequest& w, handlers::Clock::time_point until);
+  void post_step(WaitingRequest& w);
   void retry(uint64_t conn_id, bool may_wait);
   void retry_all(bool may_wait);
   void retry_on_new_data();
@@ -104,6 +116,8 @@ class BrokerService final : public net::FrameHandler {
   // Connection ids are per listener: the groups' key for a connection
   // carries this service's id too.
   uint64_t service_id_ = 0;
+  // Posted steps run only while this service exists.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   uint64_t connection_key(const net::Connection& conn) const {
     return (service_id_ << 48) | conn.id();
   }

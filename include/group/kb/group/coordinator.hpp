@@ -20,6 +20,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -29,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "kb/group/protocol_list.hpp"
 #include "kb/group/records.hpp"
 
 namespace kb::group {
@@ -78,11 +80,6 @@ struct RequestKey {
   auto operator<=>(const RequestKey&) const = default;
 };
 
-struct Protocol {
-  std::string name;
-  std::vector<uint8_t> metadata;
-};
-
 struct Member {
   std::string id;
   std::optional<std::string> instance_id;
@@ -90,7 +87,9 @@ struct Member {
   std::string client_host;
   int32_t session_timeout_ms = 0;
   int32_t rebalance_timeout_ms = 0;
-  std::vector<Protocol> protocols;  // in the member's order of preference
+  // In the member's order of preference; shared with the JoinGroup that
+  // brought them (never copied per member). Never null.
+  std::shared_ptr<const ProtocolList> protocols = std::make_shared<ProtocolList>();
   std::vector<uint8_t> assignment;
   Millis session_deadline = 0;
   bool awaiting_join = false;              // has joined the rebalance under way
@@ -98,8 +97,8 @@ struct Member {
   bool awaiting_sync = false;              // its SyncGroup waits for the leader's
   int32_t synced_generation = -1;          // the last generation it sent SyncGroup for
 
-  // The member's metadata for a protocol, or nullptr.
-  const std::vector<uint8_t>* metadata_for(std::string_view protocol) const;
+  // The member's metadata for a protocol (a lookup), or none.
+  std::optional<std::span<const uint8_t>> metadata_for(std::string_view protocol) const;
 };
 
 struct CommittedOffset {
@@ -109,6 +108,12 @@ struct CommittedOffset {
   int64_t commit_timestamp = 0;
 };
 using OffsetMap = std::map<std::pair<std::string, int32_t>, CommittedOffset, std::less<>>;
+
+// Lets a map keyed by std::string be searched with a string_view.
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
 
 struct Group {
   std::string id;
@@ -131,7 +136,7 @@ struct Group {
   // as members come, go and change, as Kafka's ClassicGroup keeps it:
   // checking and choosing protocols is then linear in the protocols named,
   // never members times protocols.
-  std::unordered_map<std::string, int32_t> protocol_support;
+  std::unordered_map<std::string, int32_t, NameHash, std::equal_to<>> protocol_support;
 
   int32_t max_rebalance_timeout() const;
 };
@@ -150,7 +155,16 @@ struct JoinParams {
   int32_t session_timeout_ms = 0;
   int32_t rebalance_timeout_ms = 0;
   std::string_view protocol_type;
+  // The protocols: `protocol_list` when given (a JoinGroup read into one),
+  // else these views (copied into a list here).
   std::vector<ProtocolView> protocols;
+  std::shared_ptr<const ProtocolList> protocol_list;
+  // What the caller found comparing protocol_list with `compared_with` (the
+  // member's protocols when it read the request): used while the member
+  // still has those, so a big list is not compared again in one go.
+  std::shared_ptr<const ProtocolList> compared_with;
+  bool same_list = false;                // the same protocols in the same order
+  bool same_names = false;               // the same set of names
   bool require_known_member_id = false;  // JoinGroup v4+
 };
 
@@ -242,6 +256,10 @@ class GroupCoordinator {
   uint64_t changes() const { return changes_; }
 
   Outcome<JoinResult> join(const RequestKey& key, const JoinParams& params, Millis now);
+  // A member's protocols now (null for an unknown group or member): what a
+  // JoinGroup read over several turns compares its own with beforehand.
+  std::shared_ptr<const ProtocolList> member_protocols(std::string_view group_id,
+                                                       std::string_view member_id) const;
   // The parked join may wait no longer: its result, or REBALANCE_IN_PROGRESS.
   JoinResult abandon_join(const RequestKey& key);
   Outcome<SyncResult> sync(const SyncParams& params, Millis now);
@@ -310,6 +328,10 @@ class GroupCoordinator {
   JoinResult current_generation_result(const Group& group, const Member& member,
                                        bool skip_assignment) const;
   bool supports_protocols(const Group& group, const JoinParams& params) const;
+  // Whether the member's protocols change to params.protocol_list: in order
+  // and metadata (`same_list`) and in names (`same_names`).
+  static void compare_protocols(const Member& member, const JoinParams& params, bool* same_list,
+                                bool* same_names);
   std::optional<std::string> select_protocol(const Group& group) const;
   // UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID, or NONE with the member.
   int16_t validate_member(Group& group, std::string_view member_id,

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -22,6 +23,21 @@ namespace kb::handlers {
 class ApiRegistry;
 
 using Clock = std::chrono::steady_clock;
+
+// What a request handled over several loop turns has done so far (see
+// DispatchResult::kYield): the handler's own subclass, kept by the broker with
+// the request's frame between turns and handed back in RequestContext. What a
+// first step (ctx.frame_kept false) leaves holds no view into the frame, which
+// moves to the broker's copy after it; offsets into it are fine.
+struct RequestProgress {
+  virtual ~RequestProgress() = default;
+};
+
+// How much of a big request one loop turn handles: a step ends after this
+// long, or after kMaxStepItems items (topics, protocols), whichever comes
+// first, and the other connections are served before the next step.
+inline constexpr auto kStepTime = std::chrono::microseconds(200);
+inline constexpr size_t kMaxStepItems = 4096;
 
 // What a handler sees besides its request.
 struct RequestContext {
@@ -81,7 +97,32 @@ struct RequestContext {
   // appends (PartitionLogs::write_deferred) before answering: Produce may
   // then join its appends to a partition with the next requests' in one write.
   bool defer_log_writes = false;
+  // A big request's progress (kYield): null at its first step; what the
+  // handler left here is handed back at the next step (and at a retry after
+  // kWait), and dropped once it answers.
+  std::unique_ptr<RequestProgress> progress;
+  // The frame is the broker's kept copy (a step after the first, or a retry):
+  // views into it stay valid for as long as the request waits, so a decoded
+  // request may be kept in `progress`.
+  bool frame_kept = false;
+  // When this step's time is up (see kStepTime).
+  Clock::time_point step_deadline = Clock::time_point::max();
+
+  // Whether a step that has handled `items` items (counting from 0 at its
+  // start) should stop and yield now (it reads the clock: a caller with cheap
+  // items asks every few dozen). Never when the request may not wait.
+  bool step_done(size_t items) const {
+    if (!may_wait || items == 0) return false;
+    return items >= kMaxStepItems || Clock::now() >= step_deadline;
+  }
 };
+
+// The progress a handler left at its last step (see kYield), if any.
+template <class Progress>
+std::unique_ptr<Progress> take_progress(RequestContext& ctx) {
+  if (dynamic_cast<Progress*>(ctx.progress.get()) == nullptr) return nullptr;
+  return std::unique_ptr<Progress>(static_cast<Progress*>(ctx.progress.release()));
+}
 
 // The answer waits until the newest metadata change is on disk (its records
 // are synced off the loop, and a topic the answer names or writes to may be
@@ -97,6 +138,10 @@ enum class DispatchResult {
   kNoResponse,    // nothing is sent back (Produce with acks=0)
   kWait,          // nothing yet: handle the request again later (see RequestContext)
   kDecodeFailed,  // the body did not decode: the connection is closed
+  // A step of a big request is done (its progress in ctx.progress): handle it
+  // again in the next loop turn, after other connections' requests. Later
+  // requests of its connection wait, as behind kWait.
+  kYield,
 };
 
 // One API the broker serves: dispatch and the ApiVersions answer both come
@@ -119,15 +164,40 @@ struct ApiEntry {
 template <class Request, class Response>
 using Handler = std::optional<Response> (*)(RequestContext&, const Request&, int16_t version);
 
+// A decoded request kept between the steps of a request handled over several
+// turns (its views point into the broker's kept frame), with the handler's
+// own progress.
+template <class Request>
+struct DecodedRequest final : RequestProgress {
+  Request request;
+  std::unique_ptr<RequestProgress> handler_progress;
+};
+
+// A handler that yields (kYield) leaves its progress in ctx.progress; the
+// request is then decoded once more, from the kept frame, and from then on
+// kept decoded.
 template <class Request, class Response, Handler<Request, Response> Handle>
 DispatchResult dispatch_message(RequestContext& ctx, wire::Reader& body, int16_t version,
                                 wire::Writer& out) {
   const bool flexible = version >= Request::kFirstFlexible;
-  Request request;
-  wire::decode(body, request, version, flexible);
-  if (!body.ok()) return DispatchResult::kDecodeFailed;
-  std::optional<Response> response = Handle(ctx, request, version);
-  if (!response) return ctx.wait_until ? DispatchResult::kWait : DispatchResult::kNoResponse;
+  std::unique_ptr<DecodedRequest<Request>> decoded = take_progress<DecodedRequest<Request>>(ctx);
+  if (decoded) {
+    ctx.progress = std::move(decoded->handler_progress);
+  } else {
+    decoded = std::make_unique<DecodedRequest<Request>>();
+    wire::decode(body, decoded->request, version, flexible);
+    if (!body.ok()) return DispatchResult::kDecodeFailed;
+  }
+  std::optional<Response> response = Handle(ctx, decoded->request, version);
+  if (!response) {
+    if (!ctx.wait_until && !ctx.progress) return DispatchResult::kNoResponse;
+    if (ctx.frame_kept) {
+      decoded->handler_progress = std::move(ctx.progress);
+      ctx.progress = std::move(decoded);
+    }
+    return ctx.wait_until ? DispatchResult::kWait : DispatchResult::kYield;
+  }
+  ctx.progress.reset();
   wire::encode(out, *response, version, flexible);
   return DispatchResult::kResponded;
 }

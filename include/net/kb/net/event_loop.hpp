@@ -40,6 +40,12 @@ class EventLoop {
 
   void add_before_sleep(std::function<void()> hook);
 
+  // Runs `task` in the next turn, after that turn's I/O events (the loop does
+  // not sleep while tasks wait): long work split into steps lets every other
+  // connection be served between two of them.
+  void post(std::function<void()> task);
+  size_t posted_tasks() const { return posted_.size(); }
+
   // Runs until stop() is called (from a callback or a hook).
   void run();
   void stop() { running_ = false; }
@@ -72,6 +78,8 @@ class EventLoop {
   std::unordered_map<TimerId, std::function<void()>> timers_;
   TimerId next_timer_id_ = 1;
   std::vector<std::function<void()>> before_sleep_;
+  std::vector<std::function<void()>> posted_;  // run in the next turn
+  std::vector<std::function<void()>> running_posted_;
 };
 
 }  // namespace kb::net

@@ -150,6 +150,10 @@ struct ServerOptions {
   size_t output_high_water = size_t{4} * 1024 * 1024;
   // Bytes read from one connection in one turn (bounded so no client starves others).
   size_t read_chunk = size_t{64} * 1024;
+  // Frames of one connection handled in one turn: the rest wait for the next
+  // turn (reading from it pauses meanwhile), so a client pipelining many
+  // requests takes its turn like the others.
+  size_t max_frames_per_turn = 16;
   // Further connections are accepted and closed at once.
   size_t max_connections = 100'000;
   // How file ranges in the output reach the socket: pread into one reused
