@@ -4,7 +4,8 @@ knows, with its update mode (read-only, per-broker, cluster-wide), type, default
 and range, from the TSV that the Java lab prints:
 
   java -cp <lab class path> kb.lab.BrokerConfigs > kafka-broker-configs.tsv
-  scripts/gen_kafka_broker_configs.py kafka-broker-configs.tsv > src/cluster/kafka_broker_configs.cpp
+  scripts/gen_kafka_broker_configs.py kafka-broker-configs.tsv | clang-format \
+      --assume-filename=x.cpp > src/cluster/kafka_broker_configs.cpp
 
 (kb.lab.BrokerConfigs reads kafka-server's AbstractKafkaConfig.CONFIG_DEF and
 DynamicBrokerConfig.dynamicConfigUpdateModes(); the KafkaToolsTest
