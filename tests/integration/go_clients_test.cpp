@@ -127,7 +127,7 @@ class GoClientsTest : public ::testing::TestWithParam<std::string> {
     const std::filesystem::path cache = KB_TEST_CACHE_DIR;
     auto missing = go_lab_missing(scripts_);
     if (!missing.empty()) {
-      (go_lab_required() ? setup_error_ : skip_reason_) =
+      (labs_required() ? setup_error_ : skip_reason_) =
           missing + " (the Go lab builds franz-go and Sarama with it)";
       return;
     }

@@ -16,14 +16,6 @@
 
 namespace kb::testing {
 
-// In CI (CI set) or with KB_REQUIRE_LABS=1 a lab that cannot be installed
-// fails its suite instead of skipping it.
-inline bool go_lab_required() {
-  const char* ci = std::getenv("CI");
-  const char* required = std::getenv("KB_REQUIRE_LABS");
-  return (ci != nullptr && *ci != '\0') || (required != nullptr && std::string(required) == "1");
-}
-
 // "1.26.0" as {1, 26}.
 inline std::pair<int, int> go_minor_version(const std::string& text) {
   std::smatch m;

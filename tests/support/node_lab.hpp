@@ -14,15 +14,6 @@
 
 namespace kb::testing {
 
-// True when a lab that cannot run must fail rather than skip: in CI (CI set)
-// or when KB_REQUIRE_LABS=1.
-inline bool labs_required() {
-  const char* ci = std::getenv("CI");
-  const char* require = std::getenv("KB_REQUIRE_LABS");
-  return (ci != nullptr && *ci != '\0' && std::string(ci) != "false") ||
-         (require != nullptr && std::string(require) == "1");
-}
-
 // Installs `lab` (a directory name under `scripts`) into `cache`; the first
 // install of a lab that builds a native addon takes minutes.
 inline CommandResult install_npm_lab(const std::filesystem::path& scripts,

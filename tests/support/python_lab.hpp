@@ -24,14 +24,6 @@ inline bool python_lab_available() {
   return command_succeeds("python3.11 -c 'import ensurepip, venv'");
 }
 
-// In CI (CI set) or with KB_REQUIRE_LABS=1 a lab that cannot run fails its
-// tests instead of skipping them.
-inline bool labs_required() {
-  const char* ci = std::getenv("CI");
-  const char* required = std::getenv("KB_REQUIRE_LABS");
-  return (ci != nullptr && *ci != '\0') || (required != nullptr && std::string(required) == "1");
-}
-
 // Makes <cache>/python/venv unless it is already made from the same pinned
 // files (install.sh decides; concurrent callers wait for one another).
 inline CommandResult install_python_lab(const std::filesystem::path& scripts,

@@ -31,6 +31,15 @@ inline CommandResult run_command(const std::string& command, int timeout_seconds
 // A path as one shell word (test paths hold no single quotes).
 inline std::string quoted(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
 
+// True when a client lab that cannot run must fail its tests rather than skip
+// them: in CI (CI set, and not "false") or when KB_REQUIRE_LABS=1.
+inline bool labs_required() {
+  const char* ci = std::getenv("CI");
+  const char* require = std::getenv("KB_REQUIRE_LABS");
+  return (ci != nullptr && *ci != '\0' && std::string(ci) != "false") ||
+         (require != nullptr && std::string(require) == "1");
+}
+
 // True when the shell probe (for example "command -v kcat") succeeds.
 inline bool command_succeeds(const std::string& probe) {
   return std::system((probe + " >/dev/null 2>&1").c_str()) == 0;
