@@ -27,6 +27,7 @@
 #include "support/broker_process.hpp"
 #include "support/kafka_client.hpp"
 #include "support/kafka_log_dir_writer.hpp"
+#include "support/log_dir_broker_test.hpp"
 
 namespace kb::testing {
 namespace {
@@ -41,26 +42,6 @@ using protocol::ProduceRequest;
 using protocol::ProduceResponse;
 
 int16_t code(ErrorCode e) { return static_cast<int16_t>(e); }
-
-std::vector<uint8_t> read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_bytes(const fs::path& p, const std::vector<uint8_t>& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-}
-
-std::vector<uint8_t> value_batch(size_t value_size, char fill) {
-  storage::RecordBatchBuilder builder;
-  std::string value(value_size, fill);
-  builder.add_record(std::nullopt,
-                     storage::Bytes(reinterpret_cast<const uint8_t*>(value.data()), value.size()),
-                     1700000000000);
-  return builder.build();
-}
 
 KafkaTopicSpec topic_spec(std::string name, int32_t batches, int32_t records_per_batch = 2) {
   KafkaTopicSpec t;
@@ -79,97 +60,13 @@ std::set<std::string> tree(const fs::path& root) {
   return out;
 }
 
-class FaultsTest : public ::testing::Test {
+class FaultsTest : public LogDirBrokerTest {
  protected:
-  void SetUp() override { root_ = make_temp_dir("kb-faults-"); }
-  void TearDown() override {
-    broker_.reset();
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
+  FaultsTest() : LogDirBrokerTest("kb-faults-") {}
 
-  fs::path data() const { return root_ / "data"; }
   fs::path segment(const std::string& topic, std::string_view suffix) const {
     return data() / storage::partition_dir_name(topic, 0) / storage::segment_file_name(0, suffix);
   }
-
-  void start(std::map<std::string, std::string> extra = {}) {
-    broker_.reset();
-    broker_ = std::make_unique<BrokerProcess>(std::move(extra), data());
-    client_ = std::make_unique<RawClient>(broker_->port());
-  }
-
-  // Metadata v12 for the given names (every topic when empty), auto-creating.
-  MetadataResponse metadata(const std::vector<std::string>& names = {}) {
-    MetadataRequest req;
-    if (!names.empty()) {
-      names_ = names;
-      req.topics.emplace();
-      for (const auto& n : names_) req.topics->emplace_back().name = n;
-    }
-    return call<MetadataResponse>(*client_, req, 12, body_, next_id_++);
-  }
-  std::set<std::string> topic_names() {
-    std::set<std::string> out;
-    for (const auto& t : metadata().topics)
-      if (t.name && t.error_code == 0) out.insert(*t.name);
-    return out;
-  }
-
-  ProduceResponse::PartitionProduceResponse produce(const std::string& topic,
-                                                    const std::vector<uint8_t>& batch) {
-    ProduceRequest req;
-    req.acks = -1;
-    req.timeout_ms = 5000;
-    names_ = {topic};
-    auto& t = req.topic_data.emplace_back();
-    t.name = names_[0];
-    t.partition_data.push_back({0, storage::Bytes(batch)});
-    auto resp = call<ProduceResponse>(*client_, req, 9, body_, next_id_++);
-    return resp.responses.at(0).partition_responses.at(0);
-  }
-
-  // Fetch v12 (by name) from `offset`: the records bytes and the high watermark.
-  std::pair<std::vector<uint8_t>, int64_t> fetch(const std::string& topic, int64_t offset) {
-    FetchRequest req;
-    req.max_bytes = 50 << 20;
-    names_ = {topic};
-    auto& t = req.topics.emplace_back();
-    t.topic = names_[0];
-    auto& p = t.partitions.emplace_back();
-    p.fetch_offset = offset;
-    p.partition_max_bytes = 50 << 20;
-    auto resp = call<FetchResponse>(*client_, req, 12, body_, next_id_++);
-    const auto& part = resp.responses.at(0).partitions.at(0);
-    EXPECT_EQ(part.error_code, 0) << topic << " at " << offset;
-    std::vector<uint8_t> bytes;
-    if (part.records) bytes.assign(part.records->begin(), part.records->end());
-    return {bytes, part.high_watermark};
-  }
-
-  // The whole batches of a partition from offset 0, each checked by its CRC.
-  std::vector<std::vector<uint8_t>> fetch_batches(const std::string& topic) {
-    std::vector<std::vector<uint8_t>> out;
-    int64_t offset = 0;
-    for (int round = 0; round < 1000; ++round) {
-      auto [bytes, high_watermark] = fetch(topic, offset);
-      if (offset >= high_watermark) return out;
-      auto split = storage::split_batches(bytes, storage::CrcCheck::verify);
-      EXPECT_FALSE(split.batches.empty()) << "no valid batch at " << offset;
-      if (split.batches.empty()) return out;
-      for (const auto& b : split.batches) out.emplace_back(b.bytes().begin(), b.bytes().end());
-      offset = split.batches.back().next_offset();
-    }
-    ADD_FAILURE() << "fetch loop did not reach the high watermark";
-    return out;
-  }
-
-  fs::path root_;
-  std::unique_ptr<BrokerProcess> broker_;
-  std::unique_ptr<RawClient> client_;
-  std::vector<uint8_t> body_;
-  std::vector<std::string> names_;  // requests view these
-  int32_t next_id_ = 1;
 };
 
 // Garbage over the middle of the active segment: start-up recovery truncates

@@ -23,6 +23,7 @@
 #include "support/broker_process.hpp"
 #include "support/kafka_client.hpp"
 #include "support/kafka_log_dir_writer.hpp"
+#include "support/log_dir_broker_test.hpp"
 
 namespace kb::testing {
 namespace {
@@ -39,17 +40,6 @@ using Batch = std::vector<uint8_t>;
 
 int16_t code(ErrorCode e) { return static_cast<int16_t>(e); }
 
-Batch read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_bytes(const fs::path& p, const Batch& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-}
-
 void put_be(Batch& bytes, size_t at, uint64_t value, int width) {
   for (int i = width - 1; i >= 0; --i) {
     bytes[at + static_cast<size_t>(i)] = static_cast<uint8_t>(value & 0xff);
@@ -57,110 +47,18 @@ void put_be(Batch& bytes, size_t at, uint64_t value, int width) {
   }
 }
 
-Batch value_batch(size_t value_size, char fill) {
-  storage::RecordBatchBuilder builder;
-  std::string value(value_size, fill);
-  builder.add_record(std::nullopt,
-                     storage::Bytes(reinterpret_cast<const uint8_t*>(value.data()), value.size()),
-                     1700000000000);
-  return builder.build();
-}
-
 int64_t next_offset(const Batch& batch) {
   return storage::RecordBatchHeader::parse(batch)->next_offset();
 }
 
-struct FetchAnswer {
-  int16_t error_code = 0;
-  Batch records;
-  int64_t high_watermark = 0;
-};
-
-class LogDamageTest : public ::testing::Test {
+class LogDamageTest : public LogDirBrokerTest {
  protected:
-  void SetUp() override { root_ = make_temp_dir("kb-log-damage-"); }
-  void TearDown() override {
-    broker_.reset();
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
-
-  fs::path data() const { return root_ / "data"; }
-  fs::path partition_dir(const std::string& topic) const {
-    return data() / storage::partition_dir_name(topic, 0);
-  }
-
-  void start(std::map<std::string, std::string> extra = {}) {
-    broker_.reset();
-    broker_ = std::make_unique<BrokerProcess>(std::move(extra), data());
-    client_ = std::make_unique<RawClient>(broker_->port());
-  }
+  LogDamageTest() : LogDirBrokerTest("kb-log-damage-") {}
 
   // Metadata v12 naming the topics, auto-creating them.
   void create(const std::vector<std::string>& topics) {
-    MetadataRequest req;
-    names_ = topics;
-    req.topics.emplace();
-    for (const auto& n : names_) req.topics->emplace_back().name = n;
-    auto resp = call<MetadataResponse>(*client_, req, 12, body_, next_id_++);
-    for (const auto& t : resp.topics) EXPECT_EQ(t.error_code, 0);
+    for (const auto& t : metadata(topics).topics) EXPECT_EQ(t.error_code, 0);
   }
-
-  ProduceResponse::PartitionProduceResponse produce(const std::string& topic, const Batch& batch) {
-    ProduceRequest req;
-    req.acks = -1;
-    req.timeout_ms = 5000;
-    names_ = {topic};
-    auto& t = req.topic_data.emplace_back();
-    t.name = names_[0];
-    t.partition_data.push_back({0, storage::Bytes(batch)});
-    auto resp = call<ProduceResponse>(*client_, req, 9, body_, next_id_++);
-    return resp.responses.at(0).partition_responses.at(0);
-  }
-
-  FetchAnswer fetch(const std::string& topic, int64_t offset) {
-    FetchRequest req;
-    req.max_bytes = 50 << 20;
-    names_ = {topic};
-    auto& t = req.topics.emplace_back();
-    t.topic = names_[0];
-    auto& p = t.partitions.emplace_back();
-    p.fetch_offset = offset;
-    p.partition_max_bytes = 50 << 20;
-    auto resp = call<FetchResponse>(*client_, req, 12, body_, next_id_++);
-    const auto& part = resp.responses.at(0).partitions.at(0);
-    FetchAnswer answer;
-    answer.error_code = part.error_code;
-    answer.high_watermark = part.high_watermark;
-    if (part.records) answer.records.assign(part.records->begin(), part.records->end());
-    return answer;
-  }
-
-  // Whole batches from `offset` on while fetches succeed, each checked by its
-  // CRC; `stopped_with` gets the error that ended it (0 at the high watermark).
-  std::vector<Batch> fetch_batches(const std::string& topic, int64_t offset = 0,
-                                   int16_t* stopped_with = nullptr) {
-    std::vector<Batch> out;
-    for (int round = 0; round < 1000; ++round) {
-      FetchAnswer answer = fetch(topic, offset);
-      if (stopped_with) *stopped_with = answer.error_code;
-      if (answer.error_code != 0 || offset >= answer.high_watermark) return out;
-      auto split = storage::split_batches(answer.records, storage::CrcCheck::verify);
-      EXPECT_FALSE(split.batches.empty()) << "no valid batch at " << offset;
-      if (split.batches.empty()) return out;
-      for (const auto& b : split.batches) out.emplace_back(b.bytes().begin(), b.bytes().end());
-      offset = split.batches.back().next_offset();
-    }
-    ADD_FAILURE() << "fetch loop did not reach the high watermark";
-    return out;
-  }
-
-  fs::path root_;
-  std::unique_ptr<BrokerProcess> broker_;
-  std::unique_ptr<RawClient> client_;
-  Batch body_;
-  std::vector<std::string> names_;  // requests view these
-  int32_t next_id_ = 1;
 };
 
 // An unclean stop before the first recovery-point checkpoint (an empty file):

@@ -25,6 +25,7 @@
 #include "kb/storage/record_batch.hpp"
 #include "support/broker_process.hpp"
 #include "support/kafka_client.hpp"
+#include "support/log_dir_broker_test.hpp"
 #include "support/shell_command.hpp"
 
 namespace kb::testing {
@@ -39,51 +40,21 @@ using protocol::MetadataResponse;
 using protocol::ProduceRequest;
 using protocol::ProduceResponse;
 
-std::vector<uint8_t> read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_bytes(const fs::path& p, const std::vector<uint8_t>& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-}
-
-std::vector<uint8_t> value_batch(const std::string& value) {
-  storage::RecordBatchBuilder builder;
-  builder.add_record(std::nullopt,
-                     storage::Bytes(reinterpret_cast<const uint8_t*>(value.data()), value.size()),
-                     1700000000000);
-  return builder.build();
-}
-
 // The batch as the broker stores it (leader epoch 0: it leads every partition).
 std::vector<uint8_t> as_stored(std::vector<uint8_t> batch) {
   storage::set_partition_leader_epoch(batch, 0);
   return batch;
 }
 
-class MetadataDamageTest : public ::testing::Test {
+class MetadataDamageTest : public LogDirBrokerTest {
  protected:
-  void SetUp() override { root_ = make_temp_dir("kb-metadata-damage-"); }
-  void TearDown() override {
-    broker_.reset();
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
+  MetadataDamageTest() : LogDirBrokerTest("kb-metadata-damage-") {}
 
-  fs::path data() const { return root_ / "data"; }
   fs::path metadata_dir() const { return data() / storage::kMetadataPartitionDir; }
 
   // Every metadata change is followed by a snapshot.
   void start() {
-    broker_.reset();
-    broker_ = std::make_unique<BrokerProcess>(
-        std::map<std::string, std::string>{
-            {"metadata.log.max.record.bytes.between.snapshots", "1"}},
-        data());
-    client_ = std::make_unique<RawClient>(broker_->port());
+    LogDirBrokerTest::start({{"metadata.log.max.record.bytes.between.snapshots", "1"}});
   }
   void stop() {
     ASSERT_EQ(broker_->stop().code, 0);
@@ -97,56 +68,12 @@ class MetadataDamageTest : public ::testing::Test {
     return run_command(std::string(KB_BROKER_BINARY) + " " + command + " " + quoted(config));
   }
 
-  MetadataResponse metadata(const std::vector<std::string>& names = {}) {
-    MetadataRequest req;
-    if (!names.empty()) {
-      names_ = names;
-      req.topics.emplace();
-      for (const auto& n : names_) req.topics->emplace_back().name = n;
-    }
-    return call<MetadataResponse>(*client_, req, 12, body_, next_id_++);
-  }
-  std::set<std::string> topic_names() {
-    std::set<std::string> out;
-    for (const auto& t : metadata().topics)
-      if (t.name && t.error_code == 0) out.insert(*t.name);
-    return out;
-  }
-
-  int16_t produce(const std::string& topic, const std::vector<uint8_t>& batch) {
-    ProduceRequest req;
-    req.acks = -1;
-    req.timeout_ms = 5000;
-    names_ = {topic};
-    auto& t = req.topic_data.emplace_back();
-    t.name = names_[0];
-    t.partition_data.push_back({0, storage::Bytes(batch)});
-    auto resp = call<ProduceResponse>(*client_, req, 9, body_, next_id_++);
-    return resp.responses.at(0).partition_responses.at(0).error_code;
-  }
-
   // The records bytes of partition 0 from offset 0.
   std::vector<uint8_t> fetch_all(const std::string& topic) {
-    FetchRequest req;
-    req.max_bytes = 1 << 20;
-    names_ = {topic};
-    auto& t = req.topics.emplace_back();
-    t.topic = names_[0];
-    auto& p = t.partitions.emplace_back();
-    p.partition_max_bytes = 1 << 20;
-    auto resp = call<FetchResponse>(*client_, req, 12, body_, next_id_++);
-    const auto& part = resp.responses.at(0).partitions.at(0);
-    EXPECT_EQ(part.error_code, 0) << topic;
-    if (!part.records) return {};
-    return {part.records->begin(), part.records->end()};
+    FetchAnswer answer = fetch(topic, 0);
+    EXPECT_EQ(answer.error_code, 0) << topic;
+    return answer.records;
   }
-
-  fs::path root_;
-  std::unique_ptr<BrokerProcess> broker_;
-  std::unique_ptr<RawClient> client_;
-  std::vector<uint8_t> body_;
-  std::vector<std::string> names_;
-  int32_t next_id_ = 1;
 };
 
 // Topics a and b are in a snapshot; c only in the log's last batch, which a
@@ -158,10 +85,10 @@ TEST_F(MetadataDamageTest, FlippedBitAfterTheSnapshotKeepsOrphanedTopicsAndRecov
   const std::vector<uint8_t> a_batch = value_batch("in a");
   const std::vector<uint8_t> c_batch = value_batch("acknowledged in c");
   ASSERT_EQ(metadata({"a", "b"}).topics.at(1).error_code, 0);
-  ASSERT_EQ(produce("a", a_batch), 0);
+  ASSERT_EQ(produce("a", a_batch).error_code, 0);
   ASSERT_TRUE(broker_->wait_for_log(std::regex("wrote snapshot 00000000000000000005-")).size());
   ASSERT_EQ(metadata({"c"}).topics.at(0).error_code, 0);
-  ASSERT_EQ(produce("c", c_batch), 0);
+  ASSERT_EQ(produce("c", c_batch).error_code, 0);
   ASSERT_TRUE(broker_->wait_for_log(std::regex("wrote snapshot 00000000000000000007-")).size());
   stop();
 
