@@ -7,7 +7,6 @@
 // and a clean shutdown succeeds.
 
 #include <fcntl.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +33,7 @@
 #include "kb/storage/record_batch.hpp"
 #include "support/broker_process.hpp"
 #include "support/kafka_client.hpp"
+#include "support/small_tmpfs.hpp"
 
 namespace kb::testing {
 namespace {
@@ -291,22 +291,9 @@ TEST(DescriptorBudget, MorePartitionsThanTheBudgetAreWrittenAndReadBack) {
 // partition reserves no more), a clean shutdown succeeds, and everything is
 // there after a restart. Needs root (mount).
 TEST(DiskReservations, FiveHundredQuietPartitionsFitASmallDisk) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
-  const fs::path root = make_temp_dir("kb-reservations-");
-  struct Cleanup {
-    fs::path root;
-    bool mounted = false;
-    ~Cleanup() {
-      if (mounted) ::umount2((root / "mnt").c_str(), MNT_DETACH);
-      std::error_code ec;
-      fs::remove_all(root, ec);
-    }
-  } cleanup{root};
-  const fs::path mnt = root / "mnt";
-  fs::create_directories(mnt);
-  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=8m") != 0)
-    GTEST_SKIP() << "cannot mount a tmpfs: " << std::strerror(errno);
-  cleanup.mounted = true;
+  SmallTmpfs disk("kb-reservations-", "size=8m");
+  if (!disk.unavailable().empty()) GTEST_SKIP() << disk.unavailable();
+  const fs::path mnt = disk.path();
   const fs::path data = mnt / "data";
 
   constexpr int32_t kPartitions = 500;
@@ -354,22 +341,9 @@ TEST(DiskReservations, FiveHundredQuietPartitionsFitASmallDisk) {
 // not success; the topic exists, and its partitions are created on first use
 // once there is room again. Needs root (mount).
 TEST(CreateTopicsOnDisk, ATopicWithNoPartitionDirectoryMadeIsNotASuccess) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
-  const fs::path root = make_temp_dir("kb-no-inodes-");
-  struct Cleanup {
-    fs::path root;
-    bool mounted = false;
-    ~Cleanup() {
-      if (mounted) ::umount2((root / "mnt").c_str(), MNT_DETACH);
-      std::error_code ec;
-      fs::remove_all(root, ec);
-    }
-  } cleanup{root};
-  const fs::path mnt = root / "mnt";
-  fs::create_directories(mnt);
-  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=8m,nr_inodes=256") != 0)
-    GTEST_SKIP() << "cannot mount a tmpfs: " << std::strerror(errno);
-  cleanup.mounted = true;
+  SmallTmpfs disk("kb-no-inodes-", "size=8m,nr_inodes=256");
+  if (!disk.unavailable().empty()) GTEST_SKIP() << disk.unavailable();
+  const fs::path mnt = disk.path();
 
   BrokerProcess broker(std::map<std::string, std::string>{{"auto.create.topics.enable", "false"}},
                        mnt / "data");

@@ -4,7 +4,6 @@
 // says what it skipped, and serves what is valid.
 
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +27,7 @@
 #include "support/kafka_client.hpp"
 #include "support/kafka_log_dir_writer.hpp"
 #include "support/log_dir_broker_test.hpp"
+#include "support/small_tmpfs.hpp"
 
 namespace kb::testing {
 namespace {
@@ -253,15 +253,9 @@ TEST_F(FaultsTest, HostileTopicNamesTouchNoFile) {
 // KAFKA_STORAGE_ERROR, nothing partial is acknowledged or served, Fetch keeps
 // working, and Produce works again once space is freed. Needs root (mount).
 TEST_F(FaultsTest, DiskFullAnswersStorageErrorAndRecovers) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
-  const fs::path mnt = root_ / "mnt";
-  fs::create_directories(mnt);
-  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=2m") != 0)
-    GTEST_SKIP() << "cannot mount a tmpfs: " << std::strerror(errno);
-  struct Unmount {
-    fs::path path;
-    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-  } unmount{mnt};
+  SmallTmpfs disk("kb-disk-full-", "size=2m");
+  if (!disk.unavailable().empty()) GTEST_SKIP() << disk.unavailable();
+  const fs::path mnt = disk.path();
   // The log directory lives on the small file system.
   fs::create_directory_symlink(mnt, data());
   KafkaLogDirSpec spec;
