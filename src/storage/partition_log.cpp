@@ -416,8 +416,11 @@ Status PartitionLog::load(const RecoveryHint& hint) {
     const std::string name = entry.path().filename().string();
     if (auto base = detail::parse_offset_file_name(name, kLogSuffix)) bases.push_back(*base);
     // Files a deletion renamed and a crash left behind, as Kafka's LogLoader
-    // deletes them (KRaft snapshots excepted: the metadata log's own).
-    if (name.ends_with(kDeletedSuffix) && !name.ends_with(kDeletedSnapshotSuffix))
+    // deletes them (regular files only; KRaft snapshots excepted: the
+    // metadata log's own).
+    std::error_code type_ec;
+    if (name.ends_with(kDeletedSuffix) && !name.ends_with(kDeletedSnapshotSuffix) &&
+        entry.is_regular_file(type_ec))
       stray_deleted.push_back(entry.path());
   }
   std::sort(bases.begin(), bases.end());

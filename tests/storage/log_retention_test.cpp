@@ -232,7 +232,7 @@ TEST(LogRetention, DeletedSegmentsAreRenamedThenDeletedByTheFileRemover) {
   EXPECT_EQ(r.log->log_start_offset(), 12);
 }
 
-TEST(LogRetention, LoadDeletesTheFilesACrashLeftRenamedButKeepsKRaftSnapshots) {
+TEST(LogRetention, LoadDeletesTheFilesACrashLeftRenamedButKeepsKRaftSnapshotsAndDirectories) {
   RetentionLog r;
   const PartitionLogOptions options = r.options;
   r.log.reset();
@@ -244,11 +244,15 @@ TEST(LogRetention, LoadDeletesTheFilesACrashLeftRenamedButKeepsKRaftSnapshots) {
   const fs::path snapshot =
       r.partition_dir() / "00000000000000000006-0000000001.checkpoint.deleted";
   test::write_whole_file(snapshot, junk);
+  // Kafka deletes regular files only.
+  const fs::path directory = r.partition_dir() / "00000000000000000099.log.deleted";
+  fs::create_directory(directory);
 
   auto reopened = PartitionLog::open(r.partition_dir(), options);
   ASSERT_TRUE(reopened.ok()) << reopened.error().message;
-  EXPECT_EQ(r.files_ending(".deleted"), 1u);
+  EXPECT_EQ(r.files_ending(".deleted"), 2u);
   EXPECT_TRUE(fs::exists(snapshot));
+  EXPECT_TRUE(fs::is_directory(directory));
   EXPECT_EQ((*reopened)->log_start_offset(), 0);
   EXPECT_EQ((*reopened)->log_end_offset(), 40);
 }
