@@ -155,12 +155,17 @@ class Client {
     int64_t offset = log_start_offset(topic, partition);
     for (int round = 0; round < 10000; ++round) {
       Fetched f = fetch(topic, partition, offset);
-      // Retention may still move the log start past the first offset asked
-      // for: start again from the new one, as a consumer resetting to the
-      // earliest offset does.
-      if (f.error_code == kOffsetOutOfRange && out.empty()) {
-        offset = log_start_offset(topic, partition);
-        continue;
+      // Retention may still move the log start past the offset asked for
+      // (its last pass can run while this reads): start again from the new
+      // one, as a consumer resetting to the earliest offset does. Out of
+      // range at or past the log start is a failure.
+      if (f.error_code == kOffsetOutOfRange) {
+        const int64_t start = log_start_offset(topic, partition);
+        if (offset < start) {
+          out.clear();
+          offset = start;
+          continue;
+        }
       }
       EXPECT_EQ(f.error_code, 0) << topic << "-" << partition << " at " << offset;
       if (f.error_code != 0) return {};
