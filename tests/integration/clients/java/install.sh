@@ -7,7 +7,7 @@
 #   install.sh <cache directory>
 set -euo pipefail
 source_dir="$(cd "$(dirname "$0")" && pwd)"
-cache="$1"
+cache="$(mkdir -p "$1" && cd "$1" && pwd)"
 target="$cache/java"
 mkdir -p "$target"
 exec 9>"$target/install.lock"
@@ -25,4 +25,8 @@ mvn=(mvn -B -q -Dstyle.color=never -f "$source_dir/pom.xml" -Dmaven.repo.local="
 "${mvn[@]}" compile dependency:build-classpath -Dmdep.outputFile="$target/classpath-4.txt"
 "${mvn[@]}" -P clients-3.9 dependency:build-classpath \
   -Dmdep.outputFile="$target/classpath-3.9.txt"
+"${mvn[@]}" -P '!tools-4,server-4' dependency:build-classpath \
+  -Dmdep.outputFile="$target/classpath-server.txt"
+"${mvn[@]}" -P '!tools-4,mirror' dependency:build-classpath \
+  -Dmdep.outputFile="$target/classpath-mirror.txt"
 echo "$stamp" >"$target/stamp"
