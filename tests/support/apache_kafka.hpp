@@ -1,0 +1,226 @@
+#pragma once
+
+// Apache Kafka itself as a test's yardstick: `kafka.Kafka` from the Java
+// lab's server class path (classpath-server.txt, see java_lab.hpp), one node
+// in KRaft combined mode (broker and controller) on a given log directory,
+// on two free loopback ports. The data-directory interchange tests start it
+// on a directory this broker wrote, and this broker on one it wrote.
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/broker_process.hpp"
+#include "support/shell_command.hpp"
+
+namespace kb::testing {
+
+// A loopback port nothing listens on now (the kernel's pick; another process
+// could take it before Kafka binds it, which a test would see as a failed
+// start).
+inline uint16_t free_loopback_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("bind failed");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+inline bool loopback_port_accepts(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+class ApacheKafkaProcess {
+ public:
+  struct Options {
+    std::filesystem::path log_dir;
+    int node_id = 1;
+    std::map<std::string, std::string> extra;  // more server.properties lines
+    std::string heap = "-Xmx1g";               // Kafka's own default
+  };
+
+  // Starts Kafka on `options.log_dir` as it is: formatted by Kafka's storage
+  // tool (see format()) or written by this broker. Throws with Kafka's log
+  // when its client port does not accept within `bound`.
+  ApacheKafkaProcess(std::string classpath, Options options,
+                     std::chrono::seconds bound = std::chrono::seconds(90))
+      : classpath_(std::move(classpath)),
+        options_(std::move(options)),
+        dir_(make_temp_dir("kb-apache-kafka-")),
+        port_(free_loopback_port()),
+        controller_port_(free_loopback_port()) {
+    write_text_file(dir_ / "server.properties", server_properties());
+    // Kafka's INFO log, which names every log it loads and why it refuses one.
+    write_text_file(dir_ / "log4j2.properties",
+                    "status = warn\n"
+                    "appender.out.type = Console\n"
+                    "appender.out.name = OUT\n"
+                    "appender.out.layout.type = PatternLayout\n"
+                    "appender.out.layout.pattern = [%d] %p %m (%c)%n\n"
+                    "rootLogger.level = info\n"
+                    "rootLogger.appenderRef.out.ref = OUT\n");
+    start(bound);
+  }
+
+  ~ApacheKafkaProcess() {
+    stop();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  ApacheKafkaProcess(const ApacheKafkaProcess&) = delete;
+  ApacheKafkaProcess& operator=(const ApacheKafkaProcess&) = delete;
+
+  // Formats `log_dir` with Kafka's storage tool for a one-node combined
+  // cluster, as `kafka-storage.sh format -t <cluster_id> -c <properties>`
+  // does with a static quorum (controller.quorum.voters).
+  static CommandResult format(const std::string& classpath, const std::filesystem::path& log_dir,
+                              const std::string& cluster_id, int node_id = 1) {
+    auto dir = make_temp_dir("kb-apache-kafka-format-");
+    write_text_file(dir / "server.properties",
+                    "process.roles=broker,controller\nnode.id=" + std::to_string(node_id) +
+                        "\ncontroller.quorum.voters=" + std::to_string(node_id) +
+                        "@127.0.0.1:9093\ncontroller.listener.names=CONTROLLER\n"
+                        "listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093\n"
+                        "log.dirs=" +
+                        log_dir.string() + "\n");
+    auto result = run_command("java -cp " + quoted(std::filesystem::path(classpath)) +
+                                  " kafka.tools.StorageTool format -t " + cluster_id + " -c " +
+                                  quoted(dir / "server.properties"),
+                              120);
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    return result;
+  }
+
+  uint16_t port() const { return port_; }
+  std::string bootstrap() const { return "127.0.0.1:" + std::to_string(port_); }
+  const std::filesystem::path& log_dir() const { return options_.log_dir; }
+  std::string log() const { return read_file(dir_ / "kafka.log"); }
+
+  bool alive() {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return false;
+    }
+    return true;
+  }
+
+  // SIGTERM (Kafka's controlled shutdown), then SIGKILL after `bound`.
+  // True when Kafka exited by itself within the bound.
+  bool stop(std::chrono::seconds bound = std::chrono::seconds(60)) { return end(SIGTERM, bound); }
+  void kill_hard() { end(SIGKILL, std::chrono::seconds(30)); }
+
+ private:
+  std::string server_properties() const {
+    const std::string id = std::to_string(options_.node_id);
+    const std::string client = "127.0.0.1:" + std::to_string(port_);
+    const std::string controller = "127.0.0.1:" + std::to_string(controller_port_);
+    std::string text = "process.roles=broker,controller\nnode.id=" + id +
+                       "\ncontroller.quorum.voters=" + id + "@" + controller +
+                       "\nlisteners=PLAINTEXT://" + client + ",CONTROLLER://" + controller +
+                       "\nadvertised.listeners=PLAINTEXT://" + client +
+                       "\ncontroller.listener.names=CONTROLLER\n"
+                       "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n"
+                       "log.dirs=" +
+                       options_.log_dir.string() +
+                       "\noffsets.topic.replication.factor=1\n"
+                       "transaction.state.log.replication.factor=1\n"
+                       "transaction.state.log.min.isr=1\n"
+                       "share.coordinator.state.topic.replication.factor=1\n"
+                       "share.coordinator.state.topic.min.isr=1\n"
+                       "group.initial.rebalance.delay.ms=0\n";
+    for (const auto& [k, v] : options_.extra) text += k + "=" + v + "\n";
+    return text;
+  }
+
+  void start(std::chrono::seconds bound) {
+    const std::string log_path = (dir_ / "kafka.log").string();
+    const std::string heap = options_.heap;
+    const std::string log_config =
+        "-Dlog4j2.configurationFile=" + (dir_ / "log4j2.properties").string();
+    const std::string config = (dir_ / "server.properties").string();
+    pid_ = fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+      int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+      }
+      std::vector<std::string> args{"java",     heap,          log_config, "-cp",
+                                    classpath_, "kafka.Kafka", config};
+      std::vector<char*> argv;
+      for (auto& arg : args) argv.push_back(arg.data());
+      argv.push_back(nullptr);
+      execvp("java", argv.data());
+      _exit(127);
+    }
+    // Kafka opens its client listener once the broker has caught up with the
+    // metadata log, the end of its start-up.
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (loopback_port_accepts(port_)) return;
+      if (!alive()) throw std::runtime_error("Apache Kafka exited at start-up:\n" + log());
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::string text = log();
+    kill_hard();
+    throw std::runtime_error("Apache Kafka did not open its client port:\n" + text);
+  }
+
+  bool end(int signal, std::chrono::seconds bound) {
+    if (pid_ <= 0) return true;
+    kill(pid_, signal);
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    int status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return signal != SIGKILL;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return false;
+  }
+
+  std::string classpath_;
+  Options options_;
+  std::filesystem::path dir_;
+  uint16_t port_;
+  uint16_t controller_port_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace kb::testing
