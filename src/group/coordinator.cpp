@@ -152,6 +152,9 @@ void GroupCoordinator::count_protocols(Group& group, const Member& member, int32
     apply_counts(group, list, delta, 0, list.size());
     return;
   }
+  // Room for every name now, while the table is as small as it gets: growing
+  // it slice by slice would move every entry at once, again and again.
+  if (delta > 0) group.protocol_support.reserve(group.protocol_support.size() + list.distinct());
   group.counting.push_back({member.protocols, delta, 0});
   note_deadline(0);  // the first slice is due at once: at the next advance
 }
