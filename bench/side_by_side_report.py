@@ -1,4 +1,5 @@
-"""The report of run_kafka_side_by_side.sh: table.md and chart.png from raw.tsv and run.tsv.
+"""The report of run_kafka_side_by_side.sh: table.md, summary.md and chart.png from raw.tsv and
+run.tsv.
 
     side_by_side_report.py RESULTS_DIR [--no-chart]
 
@@ -7,16 +8,26 @@ raw.tsv holds every figure of every round (server, round, key, value); run.tsv w
 ("ours") and Apache Kafka, and their ratio ours / Kafka. The chart draws one pair of bars per row:
 Kafka's at 1 and ours at the ratio, on a logarithmic axis, so figures in different units share it;
 ours is green where it is the better of the two (higher, or lower, as the row says) and red where
-it is not. The chart needs matplotlib; the table needs only the standard library.
+it is not. summary.md is the table's first lines and a few of its rows, for the README. The chart
+needs matplotlib; the tables need only the standard library.
 """
 
 import csv
 import statistics
 import sys
+import textwrap
 from collections import defaultdict
 from pathlib import Path
 
 HIGHER, LOWER = "higher", "lower"
+# The rows of summary.md: one or two of each kind.
+SUMMARY_KEYS = [
+    "produce.100.1.1.records_per_sec", "produce.1024.all.8.records_per_sec",
+    "produce.1024.all.8.p99_ms", "consume.1024.1.1.records_per_sec",
+    "rdkafka.1024.produce_msgs_per_sec", "rdkafka.1024.consume_msgs_per_sec",
+    "rdkafka.100.p99_us", "startup_ms", "rss_idle_kib", "rss_produce_kib",
+    "rss_idle_connections_kib", "cpu_produce_s_per_gb", "cpu_consume_s_per_gb",
+]
 # Row labels in the chart start with their section's short name.
 SHORT_SECTION = {"kafka-producer-perf-test": "producer-perf ", "kafka-consumer-perf-test": "consumer-perf ",
                  "librdkafka": "librdkafka "}
@@ -133,6 +144,17 @@ def ratio(medians, row):
     return ours / kafka
 
 
+def table_line(medians, row, with_section):
+    r = ratio(medians, row)
+    label = f"{row.section.split(' (')[0]}: {row.label}" if with_section else row.label
+    return (f"| {label} | {row.unit} | {row.better} | {cell(medians, 'ours', row)} | "
+            f"{cell(medians, 'kafka', row)} | {'–' if r is None else f'{r:.2f}'} |")
+
+
+TABLE_HEAD = ["| measure | unit | better | ours | Kafka 4.4 | ours / Kafka |",
+              "| --- | --- | --- | ---: | ---: | ---: |"]
+
+
 def write_table(directory, run, table_rows, medians):
     lines = [
         f"Measured {run['date']} by `bench/run_kafka_side_by_side.sh` on {run['machine']}; "
@@ -147,13 +169,13 @@ def write_table(directory, run, table_rows, medians):
     for row in table_rows:
         if row.section != section:
             section = row.section
-            lines += ["", f"**{section}**", "",
-                      "| measure | unit | better | ours | Kafka 4.4 | ours / Kafka |",
-                      "| --- | --- | --- | ---: | ---: | ---: |"]
-        r = ratio(medians, row)
-        lines.append(f"| {row.label} | {row.unit} | {row.better} | {cell(medians, 'ours', row)} | "
-                     f"{cell(medians, 'kafka', row)} | {'–' if r is None else f'{r:.2f}'} |")
+            lines += ["", f"**{section}**", ""] + TABLE_HEAD
+        lines.append(table_line(medians, row, with_section=False))
     (directory / "table.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    by_key = {row.key: row for row in table_rows}
+    summary = lines[:2] + TABLE_HEAD + [table_line(medians, by_key[key], with_section=True)
+                                        for key in SUMMARY_KEYS]
+    (directory / "summary.md").write_text("\n".join(summary) + "\n", encoding="utf-8")
 
 
 def write_chart(directory, run, table_rows, medians):
@@ -185,9 +207,10 @@ def write_chart(directory, run, table_rows, medians):
     lo = min([r for _, r in shown] + [1]) / 1.5
     hi = max([r for _, r in shown] + [1]) * 2.5
     ax.set_xlim(lo, hi)
-    ax.set_title(f"kafka-broker vs Apache Kafka 4.4, {run['date']}, median of {run['rounds']} "
-                 f"round(s), {run['placement']}\n{run['machine']}\n{run['load']}", fontsize=7)
-    fig.tight_layout()
+    title = (f"kafka-broker vs Apache Kafka 4.4, {run['date']}, median of {run['rounds']} round(s), "
+             f"{run['placement']}; {run['machine']}; {run['load']}")
+    fig.suptitle(textwrap.fill(title, 150), fontsize=7)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / height))  # room for the three lines of title
     fig.savefig(directory / "chart.png", dpi=110)
 
 
