@@ -259,7 +259,7 @@ TEST_F(MirrorToKafkaTest, GroupMovedToKafkaResumesAtTheTranslatedOffset) {
                        "--config", "retention.ms=86400000"});
   ASSERT_EQ(created.exit_code, 0) << created.out << created.err;
 
-  // The README's mm2.properties, with intervals of a second.
+  // The README's mm2.properties for a Kafka of one node, with intervals of a second.
   const std::string properties =
       "clusters=source, target\n"
       "source.bootstrap.servers=" +
