@@ -320,10 +320,15 @@ TEST_F(MirrorToKafkaTest, GroupMovedToKafkaResumesAtTheTranslatedOffset) {
   ASSERT_EQ(stopped_at.size(), static_cast<size_t>(kPartitions));
   ASSERT_EQ(total(stopped_at), read) << "the group committed what it read";
 
-  // MirrorMaker translates the offsets the group stopped at and commits them
-  // to the group on Kafka (which has no members there); once they have stayed
-  // the same for three seconds, producers go on. Later offset syncs may still
-  // move them forward, never past where the group stopped.
+  // MirrorMaker catches up, translates the offsets the group stopped at and
+  // commits them to the group on Kafka (which has no members there); once
+  // they have stayed the same for three seconds, producers go on. Later
+  // offset syncs may still move them forward, never past where the group
+  // stopped.
+  const Offsets before_the_move = end_offsets(ours());
+  ASSERT_TRUE(
+      eventually([&] { return end_offsets(kafka) == before_the_move; }, std::chrono::seconds(120)))
+      << "Kafka's end offsets never reached this broker's";
   ASSERT_TRUE(stable_offsets_on(kafka)) << "no translated offsets for every partition on Kafka; "
                                            "the last describe:\n"
                                         << last_describe_;
@@ -397,8 +402,9 @@ TEST_F(MirrorToKafkaTest, GroupMovedToKafkaResumesAtTheTranslatedOffset) {
   EXPECT_EQ(committed(kafka), source_end) << "the moved group commits on Kafka";
 
   // The topic's own config came along; MirrorMaker's offset syncs live on
-  // this broker in a compacted topic; Kafka without an authorizer's answer
-  // to DescribeAcls is taken as "no ACLs to mirror".
+  // this broker in a compacted topic; this broker's answer to DescribeAcls
+  // (SECURITY_DISABLED, as Kafka's without an authorizer) is taken as "no
+  // ACLs to mirror", not as a failed ACL sync.
   auto described = tool(kTopicCommand, kafka, {"--describe", "--topic", kTopic});
   EXPECT_NE(described.out.find("retention.ms=86400000"), std::string::npos) << described.out;
   auto syncs =
