@@ -1,0 +1,211 @@
+#include "kb/storage/roll_worker.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+#include <utility>
+
+#include "file_io.hpp"
+#include "helper_thread.hpp"
+
+namespace kb::storage {
+
+namespace fs = std::filesystem;
+using detail::FileHandle;
+
+bool is_spare_file_name(std::string_view name) {
+  return name == kSpareLogFile || name == kSpareIndexFile || name == kSpareTimeIndexFile;
+}
+
+// ---- SpareSegment ----
+
+SpareSegment::~SpareSegment() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void SpareSegment::make() {
+  State expected = State::queued;
+  if (!state_.compare_exchange_strong(expected, State::making, std::memory_order_acq_rel))
+    return;  // dropped before its turn: nothing to make
+  // Whatever a crash or an earlier spare left under these names is no one's.
+  auto log = FileHandle::open(log_path(), O_RDWR | O_CREAT | O_TRUNC);
+  bool made = log.ok();
+  for (const fs::path& path : {index_path(), time_index_path()}) {
+    if (!made) break;
+    made = FileHandle::open(path, O_RDWR | O_CREAT | O_TRUNC).ok();
+  }
+  if (!made) {
+    spdlog::debug("{}: no spare segment made ({}); the roll makes its files",
+                  dir_.string(), log ? "cannot create its index files" : log.error().message);
+    remove_files();
+    state_.store(State::failed, std::memory_order_release);
+    return;
+  }
+  if (reserve_bytes_ > 0 &&
+      ::fallocate(log->get(), FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(reserve_bytes_)) == 0)
+    reserved_ = reserve_bytes_;
+  fd_ = log->release();
+  expected = State::making;
+  if (!state_.compare_exchange_strong(expected, State::ready, std::memory_order_acq_rel)) {
+    // Dropped while being made: the files are this thread's to remove.
+    ::close(fd_);
+    fd_ = -1;
+    remove_files();
+  }
+}
+
+void SpareSegment::remove_files() {
+  for (const fs::path& path : {log_path(), index_path(), time_index_path()}) {
+    std::error_code ec;
+    fs::remove(path, ec);
+    if (ec) spdlog::warn("cannot delete {}: {}", path.string(), ec.message());
+  }
+}
+
+std::shared_ptr<OpenFile> SpareSegment::take_log(FileCache& cache, const fs::path& path) {
+  auto file = cache.adopt_descriptor(fd_, path);
+  fd_ = -1;
+  slot_.reset();  // counted by the cache's file now
+  state_.store(State::dropped, std::memory_order_release);
+  return file;
+}
+
+bool SpareSegment::drop() {
+  return state_.exchange(State::dropped, std::memory_order_acq_rel) == State::ready;
+}
+
+// ---- RolledSegmentFiles ----
+
+bool RolledSegmentFiles::claim() {
+  int expected = kQueued;
+  return state_.compare_exchange_strong(expected, kRunning, std::memory_order_acq_rel);
+}
+
+void RolledSegmentFiles::run() {
+  // Opened without O_CREAT: a segment deleted meanwhile (renamed, then
+  // removed) has nothing left to finish.
+  for (const Entries& entries : indexes) {
+    if (entries.bytes.empty()) continue;
+    auto file = FileHandle::open(entries.path, O_WRONLY);
+    if (!file) {
+      if (file.error().error_number == ENOENT) continue;
+      status_ = file.error();
+      break;
+    }
+    if (Status written = detail::pwrite_all(file->get(), entries.position, entries.bytes,
+                                            entries.path);
+        !written) {
+      status_ = written;
+      break;
+    }
+  }
+  // Truncating a file to its own size frees the blocks reserved past it.
+  if (trim_log && ::truncate(log_path.c_str(), static_cast<off_t>(log_size)) != 0 &&
+      errno != ENOENT)
+    spdlog::warn("{}: cannot give back the space reserved past its end: {}", log_path.string(),
+                 std::strerror(errno));
+  state_.store(status_ ? kDone : kFailed, std::memory_order_release);
+  state_.notify_all();
+}
+
+Status RolledSegmentFiles::finish_now() {
+  if (claim()) {
+    run();
+  } else {
+    for (int seen = state_.load(std::memory_order_acquire); seen < kDone;
+         seen = state_.load(std::memory_order_acquire))
+      state_.wait(seen, std::memory_order_acquire);
+  }
+  return status_;
+}
+
+Status RolledSegmentFiles::run_again() {
+  status_ = {};
+  state_.store(kRunning, std::memory_order_release);
+  run();
+  return status_;
+}
+
+// ---- RollWorker ----
+
+RollWorker::RollWorker(int nice) : nice_(nice) {}
+
+RollWorker::~RollWorker() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  work_ready_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void RollWorker::prepare(std::shared_ptr<SpareSegment> spare) {
+  submit([this, spare = std::move(spare)] {
+    spare->make();
+    if (spare->state() == SpareSegment::State::ready)
+      spares_made_.fetch_add(1, std::memory_order_relaxed);
+  });
+}
+
+void RollWorker::discard(std::shared_ptr<SpareSegment> spare) {
+  submit([spare = std::move(spare)] {
+    if (spare->fd_ >= 0) ::close(spare->fd_);
+    spare->fd_ = -1;
+    spare->remove_files();
+  });
+}
+
+void RollWorker::finish(std::shared_ptr<RolledSegmentFiles> rolled) {
+  submit([rolled = std::move(rolled)] {
+    if (rolled->claim()) rolled->run();
+  });
+}
+
+void RollWorker::remove(std::vector<fs::path> paths) {
+  if (paths.empty()) return;
+  submit([paths = std::move(paths)] {
+    for (const fs::path& path : paths) {
+      std::error_code ec;
+      fs::remove(path, ec);
+      if (ec) spdlog::warn("cannot delete {}: {}", path.string(), ec.message());
+    }
+  });
+}
+
+void RollWorker::submit(std::function<void()> job) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(job));
+    if (!thread_.joinable()) thread_ = detail::start_helper_thread(nice_, [this] { run(); });
+  }
+  work_ready_.notify_one();
+}
+
+void RollWorker::wait_idle() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [this] { return queue_.empty() && !busy_; });
+}
+
+void RollWorker::run() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    work_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and nothing is left
+    std::function<void()> job = std::move(queue_.front());
+    queue_.pop_front();
+    busy_ = true;
+    lock.unlock();
+    job();
+    job = nullptr;  // what it holds goes before the worker says it is idle
+    lock.lock();
+    busy_ = false;
+    if (queue_.empty()) idle_.notify_all();
+  }
+}
+
+}  // namespace kb::storage
