@@ -178,6 +178,8 @@ struct PartitionLog::Segment {
   // on first need; and when the segment was started.
   std::optional<int64_t> rolling_timestamp;
   int64_t created_ms = wall_clock_ms();
+  // What the roll worker has still to do to the files (settle_files).
+  std::shared_ptr<SegmentFileWork> file_work;
 
   std::optional<TimestampOffset> last_time_entry() const {
     if (time_index.empty()) return std::nullopt;
@@ -237,6 +239,8 @@ std::vector<int64_t> PartitionLog::segment_base_offsets() const {
 
 Status PartitionLog::delete_oldest_segment() {
   if (segments_.size() < 2) return Error{dir_.string() + ": the active segment cannot be deleted"};
+  // Its index files are renamed below: the worker's renames come first.
+  if (Status settled = settle_files(*segments_.front()); !settled) return settled;
   std::unique_ptr<Segment> oldest = std::move(segments_.front());
   segments_.erase(segments_.begin());
   if (damage_ && damage_->segment_base_offset == oldest->base_offset) damage_.reset();
@@ -881,6 +885,7 @@ Status PartitionLog::write_pending_index_entries(Segment& segment) {
   if (segment.index_entries_written >= segment.index.size() &&
       segment.time_index_entries_written >= segment.time_index.size())
     return {};
+  if (Status settled = settle_files(segment); !settled) return settled;
   Status ready = ensure_index(segment);
   if (!ready) return ready;
   if (segment.index_entries_written < segment.index.size()) {
@@ -965,6 +970,8 @@ std::optional<WritebackRange> PartitionLog::take_writeback_range(uint64_t min_by
 Status PartitionLog::roll(int64_t new_base_offset) {
   if (Status written = write_deferred(); !written) return written;
   Segment& old = *segments_.back();
+  // Its index files are in place before what is left of them is written.
+  if (Status settled = settle_files(old); !settled) return settled;
   Status ready = ensure_index(old);
   if (!ready) return ready;
   // Kafka closes a segment's time index with its max timestamp (added once).
@@ -983,7 +990,7 @@ Status PartitionLog::roll(int64_t new_base_offset) {
   }
   // The rolled segment's size is final now: what is left of its files goes
   // to the worker (index entries, space past its end), or is done here.
-  std::shared_ptr<RolledSegmentFiles> finish;
+  std::shared_ptr<SegmentFileWork> finish;
   if (worker != nullptr)
     finish = finish_rolled(old);
   else
@@ -1028,15 +1035,13 @@ Result<bool> PartitionLog::roll_into_spare(int64_t base_offset) {
   // The spare's reservation, counted since it was asked for, is the segment's.
   if (disk_space_) disk_space_->add_reserved(-static_cast<int64_t>(spare->reserve_bytes()));
   segment->reservation.adopt(spare->reserved());
-  const std::pair<fs::path, const fs::path*> indexes[] = {
-      {spare->index_path(), &segment->index_path},
-      {spare->time_index_path(), &segment->time_index_path}};
-  for (const auto& [from, to] : indexes) {
-    if (::rename(from.c_str(), to->c_str()) == 0) continue;
-    // As create_segment makes it.
-    auto made = FileHandle::open(*to, O_RDWR | O_CREAT | O_TRUNC);
-    if (!made) return made.error();
-  }
+  // The index files follow on the worker: nothing here opens them before
+  // their first entries are written (settle_files).
+  auto work = std::make_shared<SegmentFileWork>();
+  work->renames.push_back({spare->index_path(), segment->index_path});
+  work->renames.push_back({spare->time_index_path(), segment->time_index_path});
+  segment->file_work = work;
+  roll_worker_->run_later(std::move(work));
   segment->index_loaded = true;
   segments_.push_back(std::move(segment));
   return true;
@@ -1079,11 +1084,11 @@ namespace {
 
 // entries[written..] as they go in the file, from `position`.
 template <class Entry, size_t N>
-RolledSegmentFiles::Entries pending_entries(const std::vector<Entry>& entries, size_t& written,
+SegmentFileWork::Entries pending_entries(const std::vector<Entry>& entries, size_t& written,
                                             int64_t base_offset,
                                             void (*encode)(const Entry&, int64_t, uint8_t (&)[N]),
                                             const fs::path& path) {
-  RolledSegmentFiles::Entries out{path, written * N, {}};
+  SegmentFileWork::Entries out{path, written * N, {}};
   out.bytes.reserve(N * (entries.size() - std::min(written, entries.size())));
   for (size_t i = written; i < entries.size(); ++i) {
     uint8_t entry[N];
@@ -1096,8 +1101,8 @@ RolledSegmentFiles::Entries pending_entries(const std::vector<Entry>& entries, s
 
 }  // namespace
 
-std::shared_ptr<RolledSegmentFiles> PartitionLog::finish_rolled(Segment& rolled) {
-  auto finish = std::make_shared<RolledSegmentFiles>();
+std::shared_ptr<SegmentFileWork> PartitionLog::finish_rolled(Segment& rolled) {
+  auto finish = std::make_shared<SegmentFileWork>();
   finish->indexes.push_back(pending_entries(rolled.index, rolled.index_entries_written,
                                             rolled.base_offset, &encode_offset_index_entry,
                                             rolled.index_path));
@@ -1111,11 +1116,27 @@ std::shared_ptr<RolledSegmentFiles> PartitionLog::finish_rolled(Segment& rolled)
   rolled.reservation.truncated(rolled.size);
   if (!finish->trim_log && finish->indexes[0].bytes.empty() && finish->indexes[1].bytes.empty())
     return nullptr;
-  roll_worker_->finish(finish);
+  rolled.file_work = finish;
+  roll_worker_->run_later(finish);
   return finish;
 }
 
+Status PartitionLog::settle_files(Segment& segment) {
+  if (!segment.file_work) return {};
+  Status done = segment.file_work->finish_now();
+  if (!done) {
+    spdlog::warn("{}: {}; trying again", segment.log_path.string(), done.error().message);
+    done = segment.file_work->run_again();
+  }
+  if (done) segment.file_work.reset();
+  return done;
+}
+
 void PartitionLog::finish_rolled_segments_now() {
+  for (auto& segment : segments_)
+    if (Status settled = settle_files(*segment); !settled)
+      spdlog::warn("{}: {}", segment->log_path.string(), settled.error().message);
+  // Deleted segments' too: nothing is written to their files after this.
   for (auto& rolled : rolled_unsynced_indexes_)
     if (rolled.finish) (void)rolled.finish->finish_now();
 }

@@ -76,20 +76,35 @@ std::shared_ptr<OpenFile> SpareSegment::take_log(FileCache& cache, const fs::pat
 }
 
 bool SpareSegment::drop() {
-  return state_.exchange(State::dropped, std::memory_order_acq_rel) == State::ready;
+  const State was = state_.exchange(State::dropped, std::memory_order_acq_rel);
+  // Never to be made, or made of nothing: no descriptor to count. (One being
+  // made is counted until the worker has closed it.)
+  if (was == State::queued || was == State::failed) slot_.reset();
+  return was == State::ready;
 }
 
-// ---- RolledSegmentFiles ----
+// ---- SegmentFileWork ----
 
-bool RolledSegmentFiles::claim() {
+bool SegmentFileWork::claim() {
   int expected = kQueued;
   return state_.compare_exchange_strong(expected, kRunning, std::memory_order_acq_rel);
 }
 
-void RolledSegmentFiles::run() {
+void SegmentFileWork::run() {
+  for (const Rename& rename : renames) {
+    if (::rename(rename.from.c_str(), rename.to.c_str()) == 0) continue;
+    // As a roll without a spare makes it; a directory gone meanwhile (the
+    // topic deleted) needs nothing.
+    auto made = FileHandle::open(rename.to, O_RDWR | O_CREAT | O_TRUNC);
+    if (!made && made.error().error_number != ENOENT) {
+      status_ = made.error();
+      break;
+    }
+  }
   // Opened without O_CREAT: a segment deleted meanwhile (renamed, then
   // removed) has nothing left to finish.
   for (const Entries& entries : indexes) {
+    if (!status_) break;
     if (entries.bytes.empty()) continue;
     auto file = FileHandle::open(entries.path, O_WRONLY);
     if (!file) {
@@ -113,7 +128,7 @@ void RolledSegmentFiles::run() {
   state_.notify_all();
 }
 
-Status RolledSegmentFiles::finish_now() {
+Status SegmentFileWork::finish_now() {
   if (claim()) {
     run();
   } else {
@@ -124,7 +139,7 @@ Status RolledSegmentFiles::finish_now() {
   return status_;
 }
 
-Status RolledSegmentFiles::run_again() {
+Status SegmentFileWork::run_again() {
   status_ = {};
   state_.store(kRunning, std::memory_order_release);
   run();
@@ -160,9 +175,9 @@ void RollWorker::discard(std::shared_ptr<SpareSegment> spare) {
   });
 }
 
-void RollWorker::finish(std::shared_ptr<RolledSegmentFiles> rolled) {
-  submit([rolled = std::move(rolled)] {
-    if (rolled->claim()) rolled->run();
+void RollWorker::run_later(std::shared_ptr<SegmentFileWork> work) {
+  submit([work = std::move(work)] {
+    if (work->claim()) work->run();
   });
 }
 

@@ -50,7 +50,7 @@ namespace kb::storage {
 class FileCache;
 class FileRemover;
 class RollWorker;
-class RolledSegmentFiles;
+class SegmentFileWork;
 class SpareSegment;
 
 inline constexpr std::string_view kPartitionMetadataFile = "partition.metadata";
@@ -477,9 +477,12 @@ class PartitionLog {
   void drop_spare();
   // What a roll leaves to write of `rolled`'s files, handed to the roll
   // worker (null when nothing is left).
-  std::shared_ptr<RolledSegmentFiles> finish_rolled(Segment& rolled);
-  // Waits for (or does) what the roll worker still has to write of rolled
-  // segments: every rolled segment's files are complete after it.
+  std::shared_ptr<SegmentFileWork> finish_rolled(Segment& rolled);
+  // Waits for (or does, when the worker has not started it) what the roll
+  // worker still has to do to the segment's files: before anything here
+  // touches them by name.
+  Status settle_files(Segment& segment);
+  // The same for every segment, and for deleted ones.
   void finish_rolled_segments_now();
   Status write_pending_index_entries(Segment& segment);
   void preallocate(Segment& segment, int fd, uint64_t end);
@@ -511,7 +514,7 @@ class PartitionLog {
     std::vector<FileToSync> files;
     // Its last entries, written by the roll worker: until they are, the
     // files are not synced and the recovery point stays below the segment.
-    std::shared_ptr<RolledSegmentFiles> finish;
+    std::shared_ptr<SegmentFileWork> finish;
   };
   std::vector<RolledIndexes> rolled_unsynced_indexes_;
   uint64_t rolls_ = 0;

@@ -5,10 +5,12 @@
 // microseconds to milliseconds on a busy ext4), so a partition has its next
 // segment's files made ahead of the roll, under names Kafka ignores (a spare:
 // `next-segment.log.spare`, `.index.spare`, `.timeindex.spare`, the .log kept
-// open and its disk space reserved), and the roll only renames them. The
-// rolled segment's last index entries and the giving back of the space
-// reserved past its end follow on the same thread. A roll finding no spare
-// ready makes its files itself: it never waits for this thread.
+// open and its disk space reserved), and the roll only renames the .log. The
+// index files' renames, the rolled segment's last index entries and the
+// giving back of the space reserved past its end follow on the same thread
+// (SegmentFileWork); whoever needs those files first on the loop finishes
+// the work there. A roll finding no spare ready makes its files itself: it
+// never waits for this thread.
 //
 // Jobs run one at a time in the order given, so a spare dropped and a new one
 // for the same directory never meet. A crash leaves at most a spare's files,
@@ -86,15 +88,22 @@ class SpareSegment {
   uint64_t reserved_ = 0;   // bytes fallocate'd in it
 };
 
-// What is left to write of a rolled segment: its index entries not yet in the
-// files, and its space reserved past its data.
-class RolledSegmentFiles {
+// What a roll leaves to do to a segment's files, in this order: a new
+// segment's index files renamed from the spare's (one that cannot be is made
+// empty, as a roll makes it); a rolled segment's index entries not yet in the
+// files, and its space reserved past its data given back.
+class SegmentFileWork {
  public:
+  struct Rename {
+    std::filesystem::path from;
+    std::filesystem::path to;
+  };
   struct Entries {
     std::filesystem::path path;
     uint64_t position = 0;  // where in the file the bytes go
     std::vector<uint8_t> bytes;
   };
+  std::vector<Rename> renames;
   std::vector<Entries> indexes;
   std::filesystem::path log_path;
   uint64_t log_size = 0;
@@ -131,7 +140,7 @@ class RollWorker {
   void prepare(std::shared_ptr<SpareSegment> spare);
   // A spare drop() found ready: its descriptor is closed and its files removed.
   void discard(std::shared_ptr<SpareSegment> spare);
-  void finish(std::shared_ptr<RolledSegmentFiles> rolled);
+  void run_later(std::shared_ptr<SegmentFileWork> work);
   // Files removed in their turn (stray spares found by a load).
   void remove(std::vector<std::filesystem::path> paths);
   // Blocks until every job handed over so far has run (tests, shutdown).
