@@ -6,7 +6,9 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <functional>
 #include <system_error>
 #include <utility>
 
@@ -148,19 +150,26 @@ Status SegmentFileWork::run_again() {
 
 // ---- RollWorker ----
 
-RollWorker::RollWorker(int nice) : nice_(nice) {}
+RollWorker::RollWorker(size_t threads, int nice) : nice_(nice) {
+  for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i)
+    shards_.push_back(std::make_unique<Shard>());
+}
 
 RollWorker::~RollWorker() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
+  for (auto& shard : shards_) {
+    {
+      std::lock_guard lock(shard->mutex);
+      shard->stopping = true;
+    }
+    shard->work_ready.notify_all();
   }
-  work_ready_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  for (auto& shard : shards_)
+    if (shard->thread.joinable()) shard->thread.join();
 }
 
 void RollWorker::prepare(std::shared_ptr<SpareSegment> spare) {
-  submit([this, spare = std::move(spare)] {
+  const fs::path dir = spare->dir();
+  submit(dir, [this, spare = std::move(spare)] {
     spare->make();
     if (spare->state() == SpareSegment::State::ready)
       spares_made_.fetch_add(1, std::memory_order_relaxed);
@@ -168,7 +177,8 @@ void RollWorker::prepare(std::shared_ptr<SpareSegment> spare) {
 }
 
 void RollWorker::discard(std::shared_ptr<SpareSegment> spare) {
-  submit([spare = std::move(spare)] {
+  const fs::path dir = spare->dir();
+  submit(dir, [spare = std::move(spare)] {
     if (spare->fd_ >= 0) ::close(spare->fd_);
     spare->fd_ = -1;
     spare->remove_files();
@@ -176,14 +186,18 @@ void RollWorker::discard(std::shared_ptr<SpareSegment> spare) {
 }
 
 void RollWorker::run_later(std::shared_ptr<SegmentFileWork> work) {
-  submit([work = std::move(work)] {
+  const fs::path dir = work->log_path.empty() && !work->renames.empty()
+                           ? work->renames.front().to.parent_path()
+                           : work->log_path.parent_path();
+  submit(dir, [work = std::move(work)] {
     if (work->claim()) work->run();
   });
 }
 
 void RollWorker::remove(std::vector<fs::path> paths) {
   if (paths.empty()) return;
-  submit([paths = std::move(paths)] {
+  const fs::path dir = paths.front().parent_path();
+  submit(dir, [paths = std::move(paths)] {
     for (const fs::path& path : paths) {
       std::error_code ec;
       fs::remove(path, ec);
@@ -192,34 +206,38 @@ void RollWorker::remove(std::vector<fs::path> paths) {
   });
 }
 
-void RollWorker::submit(std::function<void()> job) {
+void RollWorker::submit(const fs::path& dir, std::function<void()> job) {
+  Shard& shard = *shards_[std::hash<std::string>{}(dir.string()) % shards_.size()];
   {
-    std::lock_guard lock(mutex_);
-    queue_.push_back(std::move(job));
-    if (!thread_.joinable()) thread_ = detail::start_helper_thread(nice_, [this] { run(); });
+    std::lock_guard lock(shard.mutex);
+    shard.queue.push_back(std::move(job));
+    if (!shard.thread.joinable())
+      shard.thread = detail::start_helper_thread(nice_, [this, &shard] { run(shard); });
   }
-  work_ready_.notify_one();
+  shard.work_ready.notify_one();
 }
 
 void RollWorker::wait_idle() {
-  std::unique_lock lock(mutex_);
-  idle_.wait(lock, [this] { return queue_.empty() && !busy_; });
+  for (auto& shard : shards_) {
+    std::unique_lock lock(shard->mutex);
+    shard->idle.wait(lock, [&] { return shard->queue.empty() && !shard->busy; });
+  }
 }
 
-void RollWorker::run() {
-  std::unique_lock lock(mutex_);
+void RollWorker::run(Shard& shard) {
+  std::unique_lock lock(shard.mutex);
   for (;;) {
-    work_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, and nothing is left
-    std::function<void()> job = std::move(queue_.front());
-    queue_.pop_front();
-    busy_ = true;
+    shard.work_ready.wait(lock, [&] { return shard.stopping || !shard.queue.empty(); });
+    if (shard.queue.empty()) return;  // stopping, and nothing is left
+    std::function<void()> job = std::move(shard.queue.front());
+    shard.queue.pop_front();
+    shard.busy = true;
     lock.unlock();
     job();
-    job = nullptr;  // what it holds goes before the worker says it is idle
+    job = nullptr;  // what it holds goes before the shard says it is idle
     lock.lock();
-    busy_ = false;
-    if (queue_.empty()) idle_.notify_all();
+    shard.busy = false;
+    if (shard.queue.empty()) shard.idle.notify_all();
   }
 }
 

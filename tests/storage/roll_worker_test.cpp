@@ -98,10 +98,13 @@ uint64_t allocated_bytes(const fs::path& path) {
 // (the open waits for a reader).
 class BusyWorker {
  public:
-  BusyWorker(RollWorker& worker, const fs::path& dir) : fifo_(dir / "busy.fifo") {
+  // `partition_dir`: whose jobs wait (the worker's thread for it).
+  BusyWorker(RollWorker& worker, const fs::path& dir, const fs::path& partition_dir)
+      : fifo_(dir / "busy.fifo") {
     EXPECT_EQ(::mkfifo(fifo_.c_str(), 0600), 0);
     auto work = std::make_shared<SegmentFileWork>();
     work->indexes.push_back({fifo_, 0, {1}});
+    work->log_path = partition_dir / "busy";
     worker.run_later(std::move(work));
   }
   ~BusyWorker() { release(); }
@@ -195,7 +198,7 @@ TEST(SpareSegments, ARollWithNoSpareReadyMakesItsFiles) {
   SpareLog s;
   ASSERT_TRUE(s.log);
   {
-    BusyWorker busy(*s.worker, s.dir.path());
+    BusyWorker busy(*s.worker, s.dir.path(), s.partition_dir());
     s.fill_half();
     s.roll();
     EXPECT_FALSE(has_spare_files(s.partition_dir()));
@@ -229,7 +232,7 @@ TEST(SpareSegments, ARollWithNoSpareReadyMakesItsFiles) {
 TEST(SpareSegments, AFlushOrACloseFinishesTheRolledSegmentsFilesWithoutTheWorker) {
   SpareLog s;
   ASSERT_TRUE(s.log);
-  BusyWorker busy(*s.worker, s.dir.path());
+  BusyWorker busy(*s.worker, s.dir.path(), s.partition_dir());
   s.roll();
   const int64_t base = s.log->segment_base_offsets().back();
   ASSERT_TRUE(s.log->flush().ok());
@@ -287,7 +290,7 @@ TEST(SpareSegments, StraySparesAreRemovedAtLoad) {
 // eighth of it holds spares: the other partitions' rolls make their files.
 TEST(SpareSegments, HeldWithinTheDescriptorBudget) {
   test::TempDir dir;
-  auto worker = std::make_shared<RollWorker>();
+  auto worker = std::make_shared<RollWorker>(3);  // directories spread over three threads
   PartitionLogOptions options;
   options.segment_bytes = 2000;
   options.file_cache = std::make_shared<FileCache>(16);

@@ -12,9 +12,12 @@
 // the work there. A roll finding no spare ready makes its files itself: it
 // never waits for this thread.
 //
-// Jobs run one at a time in the order given, so a spare dropped and a new one
-// for the same directory never meet. A crash leaves at most a spare's files,
-// which the next load of the partition removes.
+// A busy file system takes milliseconds to create a file, and a partition
+// with small segments rolls hundreds of times a second: the work runs on
+// several threads, each partition directory's jobs on one of them, one at a
+// time in the order given (so a spare dropped and a new one for the same
+// directory never meet). A crash leaves at most a spare's files, which the
+// next load of the partition removes.
 //
 // Submitting and the state changes marked "loop" are the owning thread's;
 // the worker touches nothing but a job's paths and bytes.
@@ -130,9 +133,10 @@ class SegmentFileWork {
 
 class RollWorker {
  public:
-  // The worker runs `nice` levels below the process.
-  explicit RollWorker(int nice = 0);
-  // Runs every job handed over, then joins the worker.
+  // Up to `threads` threads (at least one; started as directories need
+  // them), `nice` levels below the process.
+  explicit RollWorker(size_t threads = 1, int nice = 0);
+  // Runs every job handed over, then joins the threads.
   ~RollWorker();
   RollWorker(const RollWorker&) = delete;
   RollWorker& operator=(const RollWorker&) = delete;
@@ -141,25 +145,30 @@ class RollWorker {
   // A spare drop() found ready: its descriptor is closed and its files removed.
   void discard(std::shared_ptr<SpareSegment> spare);
   void run_later(std::shared_ptr<SegmentFileWork> work);
-  // Files removed in their turn (stray spares found by a load).
+  // Files of one directory removed in their turn (stray spares found by a
+  // load).
   void remove(std::vector<std::filesystem::path> paths);
   // Blocks until every job handed over so far has run (tests, shutdown).
   void wait_idle();
   size_t spares_made() const { return spares_made_.load(std::memory_order_relaxed); }
 
  private:
-  void submit(std::function<void()> job);
-  void run();
+  // One thread and the jobs of the directories it has.
+  struct Shard {
+    std::mutex mutex;
+    std::condition_variable work_ready;
+    std::condition_variable idle;
+    std::deque<std::function<void()>> queue;
+    bool busy = false;
+    bool stopping = false;
+    std::thread thread;  // started on first use
+  };
+  void submit(const std::filesystem::path& dir, std::function<void()> job);
+  void run(Shard& shard);
 
   int nice_;
-  std::mutex mutex_;
-  std::condition_variable work_ready_;
-  std::condition_variable idle_;
-  std::deque<std::function<void()>> queue_;
-  bool busy_ = false;
-  bool stopping_ = false;
+  std::vector<std::unique_ptr<Shard>> shards_;
   std::atomic<size_t> spares_made_{0};
-  std::thread thread_;  // started on first use
 };
 
 }  // namespace kb::storage
