@@ -1085,9 +1085,9 @@ namespace {
 // entries[written..] as they go in the file, from `position`.
 template <class Entry, size_t N>
 SegmentFileWork::Entries pending_entries(const std::vector<Entry>& entries, size_t& written,
-                                            int64_t base_offset,
-                                            void (*encode)(const Entry&, int64_t, uint8_t (&)[N]),
-                                            const fs::path& path) {
+                                         int64_t base_offset,
+                                         void (*encode)(const Entry&, int64_t, uint8_t (&)[N]),
+                                         const fs::path& path) {
   SegmentFileWork::Entries out{path, written * N, {}};
   out.bytes.reserve(N * (entries.size() - std::min(written, entries.size())));
   for (size_t i = written; i < entries.size(); ++i) {

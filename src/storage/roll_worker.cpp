@@ -5,8 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <functional>
 #include <system_error>
@@ -42,8 +42,8 @@ void SpareSegment::make() {
     made = FileHandle::open(path, O_RDWR | O_CREAT | O_TRUNC).ok();
   }
   if (!made) {
-    spdlog::debug("{}: no spare segment made ({}); the roll makes its files",
-                  dir_.string(), log ? "cannot create its index files" : log.error().message);
+    spdlog::debug("{}: no spare segment made ({}); the roll makes its files", dir_.string(),
+                  log ? "cannot create its index files" : log.error().message);
     remove_files();
     state_.store(State::failed, std::memory_order_release);
     return;
@@ -114,8 +114,8 @@ void SegmentFileWork::run() {
       status_ = file.error();
       break;
     }
-    if (Status written = detail::pwrite_all(file->get(), entries.position, entries.bytes,
-                                            entries.path);
+    if (Status written =
+            detail::pwrite_all(file->get(), entries.position, entries.bytes, entries.path);
         !written) {
       status_ = written;
       break;

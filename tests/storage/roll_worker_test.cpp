@@ -81,9 +81,9 @@ struct SpareLog {
 
   test::TempDir dir;
   std::shared_ptr<RollWorker> worker = std::make_shared<RollWorker>();
-  std::shared_ptr<DiskSpace> disk = std::make_shared<DiskSpace>(
-      [] { return std::optional<uint64_t>(uint64_t{1} << 40); }, [] { return int64_t{0}; },
-      DiskSpace::Options{});
+  std::shared_ptr<DiskSpace> disk =
+      std::make_shared<DiskSpace>([] { return std::optional<uint64_t>(uint64_t{1} << 40); },
+                                  [] { return int64_t{0}; }, DiskSpace::Options{});
   PartitionLogOptions options;
   std::unique_ptr<PartitionLog> log;
   int64_t batches = 0;
@@ -160,8 +160,8 @@ TEST(SpareSegments, MadeAheadOnTheWorkerAndRenamedAtTheRoll) {
   ASSERT_TRUE(index.has_value());
   EXPECT_FALSE(index->empty());
   EXPECT_EQ(index->back().offset, base - 1);
-  auto times =
-      parse_time_index(test::read_whole_file(s.partition_dir() / segment_file_name(0, ".timeindex")), 0);
+  auto times = parse_time_index(
+      test::read_whole_file(s.partition_dir() / segment_file_name(0, ".timeindex")), 0);
   ASSERT_TRUE(times.has_value());
   EXPECT_EQ(times->back().offset, base - 1);
 
@@ -172,7 +172,8 @@ TEST(SpareSegments, MadeAheadOnTheWorkerAndRenamedAtTheRoll) {
     s.worker->wait_idle();
     s.roll();
   }
-  s.append_until([&] { return s.log->log_end_offset() % 3 == 0 && s.log->log_end_offset() > base + 30; });
+  s.append_until(
+      [&] { return s.log->log_end_offset() % 3 == 0 && s.log->log_end_offset() > base + 30; });
   const int64_t end = s.log->log_end_offset();
   for (int64_t offset = 0; offset < end; ++offset)
     ASSERT_EQ(s.log->read(offset, 1)->first_batch_base_offset, offset / 3 * 3) << offset;
@@ -238,8 +239,8 @@ TEST(SpareSegments, AFlushOrACloseFinishesTheRolledSegmentsFilesWithoutTheWorker
   ASSERT_TRUE(s.log->flush().ok());
   EXPECT_EQ(s.log->recovery_point(), s.log->log_end_offset());
   EXPECT_FALSE(s.log->has_unsynced_indexes());
-  auto times =
-      parse_time_index(test::read_whole_file(s.partition_dir() / segment_file_name(0, ".timeindex")), 0);
+  auto times = parse_time_index(
+      test::read_whole_file(s.partition_dir() / segment_file_name(0, ".timeindex")), 0);
   ASSERT_TRUE(times.has_value());
   ASSERT_FALSE(times->empty());
   EXPECT_EQ(times->back().offset, base - 1);

@@ -518,7 +518,7 @@ class PartitionLog {
   };
   std::vector<RolledIndexes> rolled_unsynced_indexes_;
   uint64_t rolls_ = 0;
-  bool preallocation_failed_ = false;  // the file system cannot (no fallocate): not tried again
+  bool preallocation_failed_ = false;    // the file system cannot (no fallocate): not tried again
   std::shared_ptr<SpareSegment> spare_;  // the next segment's files, made ahead (roll_worker)
   // Deferred appends: the pieces to write at deferred_at_ of deferred_file_
   // (the stamped headers kept here, the rest still the caller's bytes).

@@ -87,8 +87,8 @@ class SpareSegment {
   FileSlot slot_;
   uint64_t reserve_bytes_;
   std::atomic<State> state_{State::queued};
-  int fd_ = -1;             // the .log, once made
-  uint64_t reserved_ = 0;   // bytes fallocate'd in it
+  int fd_ = -1;            // the .log, once made
+  uint64_t reserved_ = 0;  // bytes fallocate'd in it
 };
 
 // What a roll leaves to do to a segment's files, in this order: a new
