@@ -73,6 +73,16 @@ bool is_foreign_record_type(const storage::MetadataRecord& record, uint32_t type
          type != kEndTransactionRecordType && type != kAbortTransactionRecordType;
 }
 
+// The type of a record this broker may keep without acting on it (0 for
+// the types it acts on, whose number is not needed).
+uint32_t record_type(const storage::MetadataRecord& record) {
+  if (const auto* unknown = std::get_if<storage::UnknownMetadataRecord>(&record))
+    return unknown->type;
+  return std::holds_alternative<storage::RegisterBrokerRecord>(record)
+             ? storage::RegisterBrokerRecord::kType
+             : 0;
+}
+
 template <class Map, class Name>
 std::string counted_names(const Map& counts, Name name) {
   std::string text;
@@ -96,6 +106,12 @@ std::string_view level_name(std::string_view feature, int16_t level) {
 }
 
 }  // namespace
+
+void apply_replayed_metadata(BrokerState& state, const storage::MetadataLogEntry& entry) {
+  apply_metadata_record(state, *entry.record);
+  if (is_foreign_record_type(*entry.record, record_type(*entry.record)))
+    state.foreign_metadata_records.emplace_back(entry.value.begin(), entry.value.end());
+}
 
 std::vector<std::string> metadata_load_report(
     const MetadataLogLoad& load, const std::map<std::string, int16_t, std::less<>>& features) {
@@ -220,21 +236,12 @@ storage::Status open_metadata_log(const std::filesystem::path& metadata_dir,
   int64_t last_timestamp = -1;
   auto summary =
       storage::replay_metadata_log(metadata_dir, [&](const storage::MetadataLogEntry& e) {
-        apply_metadata_record(state, *e.record);
-        const auto* unknown = std::get_if<storage::UnknownMetadataRecord>(e.record);
-        const uint32_t type =
-            unknown ? unknown->type
-                    : (std::holds_alternative<storage::RegisterBrokerRecord>(*e.record)
-                           ? storage::RegisterBrokerRecord::kType
-                           : 0);
-        if (is_foreign_record_type(*e.record, type)) {
-          // Byte for byte as read: fields of versions newer than this
-          // broker's reach its snapshots too.
-          state.foreign_metadata_records.emplace_back(e.value.begin(), e.value.end());
+        apply_replayed_metadata(state, e);
+        const uint32_t type = record_type(*e.record);
+        if (is_foreign_record_type(*e.record, type))
           ++load.kept_records[type];
-        } else if (unknown) {
+        else if (std::holds_alternative<storage::UnknownMetadataRecord>(*e.record))
           ++load.skipped_records[type];
-        }
         if (const auto* removed = std::get_if<storage::RemoveTopicRecord>(e.record))
           load.removed_topic_ids.insert(removed->topic_id);
         if (!e.from_snapshot) {

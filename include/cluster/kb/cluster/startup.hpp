@@ -51,6 +51,12 @@ struct MetadataLogLoad {
   std::map<uint32_t, uint64_t> skipped_records;
 };
 
+// One record replayed from __cluster_metadata into `state`: applied, and
+// kept as it is when its type is one the broker keeps for Kafka but does
+// not interpret (state.foreign_metadata_records, written into snapshots),
+// byte for byte as read: fields of versions newer than this broker's too.
+void apply_replayed_metadata(BrokerState& state, const storage::MetadataLogEntry& entry);
+
 // What start-up says about a replayed metadata log besides topics: the
 // records and control records it does not act on (named, with counts; the
 // log is left as it is), and the finalized features (each at a level above
