@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/cfg/env.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -216,6 +218,26 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "log directory %s: %s\n", config.log_dirs.front().c_str(),
                  loaded_dir.error().message.c_str());
     return 2;
+  }
+
+  // As Kafka's controller when this node's broker is unfenced: partitions a
+  // controlled shutdown of Apache Kafka left without a leader get this node.
+  if (state.metadata_log_refusal.empty()) {
+    const kb::cluster::LeaderElection election = kb::cluster::elect_leaderless_partitions(state);
+    if (election.elected > 0)
+      spdlog::info("metadata log: this node elected leader of {} partitions that had none",
+                   election.elected);
+    if (!election.status.ok()) {
+      std::fprintf(stderr, "log directory %s: electing leaders: %s\n",
+                   config.log_dirs.front().c_str(), election.status.error().message.c_str());
+      return 2;
+    }
+    if (!election.offline.empty())
+      spdlog::error(
+          "metadata log: {} partitions stay without a leader (this node is neither in their ISR "
+          "nor, with an empty ISR, among their eligible leader replicas; Kafka elects none "
+          "without unclean leader election): {}",
+          election.offline.size(), fmt::join(election.offline, ", "));
   }
 
   // Groups and their committed offsets, from __consumer_offsets.

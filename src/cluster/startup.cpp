@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "kb/cluster/features.hpp"
 #include "kb/cluster/metadata_image.hpp"
 #include "kb/cluster/metadata_snapshots.hpp"
 #include "kb/cluster/topic_admin.hpp"
@@ -72,17 +73,83 @@ bool is_foreign_record_type(const storage::MetadataRecord& record, uint32_t type
          type != kEndTransactionRecordType && type != kAbortTransactionRecordType;
 }
 
+// The type of a record this broker may keep without acting on it (0 for
+// the types it acts on, whose number is not needed).
+uint32_t record_type(const storage::MetadataRecord& record) {
+  if (const auto* unknown = std::get_if<storage::UnknownMetadataRecord>(&record))
+    return unknown->type;
+  return std::holds_alternative<storage::RegisterBrokerRecord>(record)
+             ? storage::RegisterBrokerRecord::kType
+             : 0;
+}
+
+template <class Map, class Name>
+std::string counted_names(const Map& counts, Name name) {
+  std::string text;
+  for (const auto& [type, count] : counts)
+    text += fmt::format("{}{} ({}: {})", text.empty() ? "" : ", ", name(type), type, count);
+  return text;
+}
+
+std::string_view level_name(std::string_view feature, int16_t level) {
+  // Kafka's MetadataVersion names of the levels this broker writes and Kafka
+  // 4.x writes by default; others are shown by number.
+  if (feature != "metadata.version") return {};
+  switch (level) {
+    case kBootstrapMetadataVersion:
+      return "4.0-IV3";
+    case 33:
+      return "4.4-IV2";
+    default:
+      return {};
+  }
+}
+
 }  // namespace
 
 void apply_replayed_metadata(BrokerState& state, const storage::MetadataLogEntry& entry) {
   apply_metadata_record(state, *entry.record);
-  const auto* unknown = std::get_if<storage::UnknownMetadataRecord>(entry.record);
-  if (is_foreign_record_type(*entry.record, unknown ? unknown->type : 0))
-    state.foreign_metadata_records.push_back([&] {
-      ByteBuffer out;
-      storage::encode_metadata_record(*entry.record, entry.version, out);
-      return std::vector<uint8_t>(out.data(), out.data() + out.size());
-    }());
+  if (is_foreign_record_type(*entry.record, record_type(*entry.record)))
+    state.foreign_metadata_records.emplace_back(entry.value.begin(), entry.value.end());
+}
+
+std::vector<std::string> metadata_load_report(
+    const MetadataLogLoad& load, const std::map<std::string, int16_t, std::less<>>& features) {
+  std::vector<std::string> lines;
+  if (!load.kept_records.empty())
+    lines.push_back(fmt::format(
+        "records kept as read but not acted on (no other brokers, controllers, ACLs, quotas or "
+        "credentials here; snapshots carry them): {}",
+        counted_names(load.kept_records, storage::metadata_record_type_name)));
+  if (!load.skipped_records.empty())
+    lines.push_back(
+        fmt::format("records that change no state, skipped: {}",
+                    counted_names(load.skipped_records, storage::metadata_record_type_name)));
+  if (!load.summary.control_records.empty())
+    lines.push_back(fmt::format(
+        "control records skipped (no KRaft quorum here; quorum-state and the voters are left as "
+        "they are): {}",
+        counted_names(load.summary.control_records, storage::control_record_type_name)));
+  std::string levels;
+  std::string beyond;
+  for (const auto& [name, level] : features) {
+    std::string_view known = level_name(name, level);
+    levels += fmt::format("{}{} {}{}", levels.empty() ? "" : ", ", name, level,
+                          known.empty() ? "" : fmt::format(" ({})", known));
+    for (const SupportedFeature& f : kSupportedFeatures)
+      if (f.name == name && level > f.max_level)
+        beyond += fmt::format("{}{} {} (implemented here: up to {})", beyond.empty() ? "" : ", ",
+                              name, level, f.max_level);
+  }
+  if (!levels.empty()) lines.push_back("finalized features " + levels);
+  if (!beyond.empty())
+    lines.push_back(
+        "finalized above what this broker implements, read anyway: " + beyond +
+        "; records are read by their own versions (a record version this broker does not know "
+        "stops the replay there, named), and what these levels switch on in Kafka is not served; "
+        "the levels are kept and announced as finalized (Apache Kafka refuses to start on a "
+        "level it does not know)");
+  return lines;
 }
 
 PartitionDirScan scan_partition_dirs(const std::filesystem::path& log_dir, const TopicTable& topics,
@@ -91,7 +158,8 @@ PartitionDirScan scan_partition_dirs(const std::filesystem::path& log_dir, const
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(log_dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (is_kafka_log_dir_file(name)) continue;
+    // Marked by a topic deletion (Kafka's or this broker's): removed below.
+    if (is_kafka_log_dir_file(name) || is_deleted_partition_dir_name(name)) continue;
     auto partition = storage::parse_partition_dir_name(name);
     std::error_code dir_ec;
     if (!partition || !entry.is_directory(dir_ec)) {
@@ -169,6 +237,11 @@ storage::Status open_metadata_log(const std::filesystem::path& metadata_dir,
   auto summary =
       storage::replay_metadata_log(metadata_dir, [&](const storage::MetadataLogEntry& e) {
         apply_replayed_metadata(state, e);
+        const uint32_t type = record_type(*e.record);
+        if (is_foreign_record_type(*e.record, type))
+          ++load.kept_records[type];
+        else if (std::holds_alternative<storage::UnknownMetadataRecord>(*e.record))
+          ++load.skipped_records[type];
         if (const auto* removed = std::get_if<storage::RemoveTopicRecord>(e.record))
           load.removed_topic_ids.insert(removed->topic_id);
         if (!e.from_snapshot) {
@@ -220,6 +293,8 @@ storage::Status open_metadata_log(const std::filesystem::path& metadata_dir,
                    ? "from snapshot " + storage::snapshot_file_name(*summary->snapshot)
                    : std::string("no snapshot"),
                state.topics.size());
+  for (const std::string& line : metadata_load_report(load, state.features))
+    spdlog::info("metadata log: {}", line);
   auto opened = storage::PartitionLog::open(metadata_dir, options);
   if (!opened) return opened.error();
   if (summary->snapshot && opened.value()->log_end_offset() < summary->snapshot->end_offset) {

@@ -1,11 +1,13 @@
 #include "kb/cluster/topic_admin.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "kb/cluster/config_catalog.hpp"
@@ -32,6 +34,49 @@ int64_t now_ms() {
 }
 
 }  // namespace
+
+LeaderElection elect_leaderless_partitions(BrokerState& state) {
+  LeaderElection result;
+  const int32_t node = state.node_id;
+  auto has = [](const std::vector<int32_t>& ids, int32_t id) {
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
+  };
+  std::vector<storage::MetadataRecord> changes;
+  for (const auto& [name, topic] : state.topics.topics()) {
+    for (const PartitionInfo& p : topic.partitions) {
+      if (p.leader >= 0) continue;
+      const bool eligible =
+          has(p.replicas, node) &&
+          (has(p.isr, node) || (p.isr.empty() && has(p.eligible_leader_replicas, node)));
+      if (!eligible) {
+        result.offline.push_back(fmt::format("{}-{}", name, p.partition_index));
+        continue;
+      }
+      storage::PartitionChangeRecord change;
+      change.partition_id = p.partition_index;
+      change.topic_id = topic.id;
+      change.leader = node;
+      change.isr = std::vector<int32_t>{node};
+      if (!p.eligible_leader_replicas.empty()) change.eligible_leader_replicas.emplace();
+      if (!p.last_known_elr.empty()) change.last_known_elr.emplace();
+      changes.emplace_back(std::move(change));
+    }
+  }
+  // Kafka's controller writes an unfencing's leader changes as one operation;
+  // past one operation's bound, in several.
+  for (size_t at = 0; at < changes.size(); at += kMaxRecordsPerOperation) {
+    const size_t end = std::min(changes.size(), at + kMaxRecordsPerOperation);
+    const std::vector<storage::MetadataRecord> operation(
+        changes.begin() + static_cast<std::ptrdiff_t>(at),
+        changes.begin() + static_cast<std::ptrdiff_t>(end));
+    if (storage::Status appended = append_metadata(state, operation); !appended.ok()) {
+      result.status = std::move(appended);
+      break;
+    }
+    result.elected += operation.size();
+  }
+  return result;
+}
 
 wire::Uuid metadata_topic_id() {
   wire::Uuid id;
@@ -592,19 +637,22 @@ size_t create_missing_partition_dirs(BrokerState& state) {
   return missing;
 }
 
+bool is_deleted_partition_dir_name(std::string_view name) {
+  // "<topic>-<partition>.<32 hex digits>-delete"
+  constexpr std::string_view kSuffix = "-delete";
+  if (name.size() < kSuffix.size() + 34 || !name.ends_with(kSuffix)) return false;
+  const std::string_view stem = name.substr(0, name.size() - kSuffix.size());
+  const size_t dot = stem.size() - 33;
+  if (stem[dot] != '.' || !storage::parse_partition_dir_name(stem.substr(0, dot))) return false;
+  return stem.substr(dot + 1).find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
 size_t remove_deleted_partition_dirs(const std::filesystem::path& log_dir) {
   size_t removed = 0;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(log_dir, ec)) {
     const std::string name = entry.path().filename().string();
-    // "<topic>-<partition>.<32 hex digits>-delete"
-    constexpr std::string_view kSuffix = "-delete";
-    if (name.size() < kSuffix.size() + 34 || !name.ends_with(kSuffix)) continue;
-    const std::string_view stem = std::string_view(name).substr(0, name.size() - kSuffix.size());
-    const size_t dot = stem.size() - 33;
-    if (stem[dot] != '.' || !storage::parse_partition_dir_name(stem.substr(0, dot))) continue;
-    if (stem.substr(dot + 1).find_first_not_of("0123456789abcdef") != std::string_view::npos)
-      continue;
+    if (!is_deleted_partition_dir_name(name)) continue;
     std::error_code remove_ec;
     std::filesystem::remove_all(entry.path(), remove_ec);
     if (remove_ec) {

@@ -1077,26 +1077,26 @@ bool GroupCoordinator::persist_group(const Group& group) {
   return ok;
 }
 
-void GroupCoordinator::load(std::span<const uint8_t> key_bytes,
-                            std::optional<std::span<const uint8_t>> value_bytes) {
+GroupCoordinator::Loaded GroupCoordinator::load(
+    std::span<const uint8_t> key_bytes, std::optional<std::span<const uint8_t>> value_bytes) {
   CoordinatorKey key = decode_key(key_bytes);
   if (const auto* k = std::get_if<OffsetCommitKey>(&key)) {
     if (!value_bytes) {
       if (Group* g = find_mutable(k->group)) g->offsets.erase({k->topic, k->partition});
-      return;
+      return Loaded::kUsed;
     }
     auto value = decode_offset_commit_value(*value_bytes);
-    if (!value) return;
+    if (!value) return Loaded::kUnreadable;
     create_group(k->group).offsets[{k->topic, k->partition}] = CommittedOffset{
         value->offset, value->leader_epoch, std::move(value->metadata), value->commit_timestamp};
   } else if (const auto* g = std::get_if<GroupMetadataKey>(&key)) {
     if (!value_bytes) {
       // The group was deleted, its offsets with it.
       groups_.erase(g->group);
-      return;
+      return Loaded::kUsed;
     }
     auto value = decode_group_metadata_value(*value_bytes);
-    if (!value) return;
+    if (!value) return Loaded::kUnreadable;
     Group& group = create_group(g->group);
     group.protocol_type = value->protocol_type;
     group.generation = value->generation;
@@ -1125,6 +1125,13 @@ void GroupCoordinator::load(std::span<const uint8_t> key_bytes,
     }
     group.state = group.members.empty() ? GroupState::kEmpty : GroupState::kStable;
   }
+  if (std::holds_alternative<std::monostate>(key)) {
+    // A key of types 0-2 that does not decode is damage; others are records
+    // of group kinds this coordinator does not keep.
+    auto typed = key_type_and_group(key_bytes);
+    return typed && typed->type > 2 ? Loaded::kOtherType : Loaded::kUnreadable;
+  }
+  return Loaded::kUsed;
 }
 
 void GroupCoordinator::finish_load(Millis now) {

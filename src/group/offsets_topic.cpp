@@ -2,10 +2,13 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <spdlog/spdlog.h>
 
@@ -260,6 +263,10 @@ storage::Status OffsetsTopic::load_into(GroupCoordinator& coordinator) {
   coordinator.set_offsets_partitions(partitions());
   size_t records = 0;
   ReadProblems problems;
+  // Records left unused, by coordinator record type, and their groups.
+  std::map<int16_t, size_t> other_types;
+  std::set<std::string> other_groups;
+  std::map<int16_t, size_t> unreadable;
   for (const auto& p : topic->partitions) {
     auto found = state_.logs->find(kOffsetsTopic, p.partition_index);
     if (!found) return found.error();
@@ -271,8 +278,17 @@ storage::Status OffsetsTopic::load_into(GroupCoordinator& coordinator) {
         [&](const storage::RecordView& record) {
           if (!record.key) return;
           latest[Key(record.key->begin(), record.key->end())] = record.offset;
-          coordinator.load(*record.key, record.value);
+          const GroupCoordinator::Loaded loaded = coordinator.load(*record.key, record.value);
           ++records;
+          if (loaded == GroupCoordinator::Loaded::kUsed) return;
+          const auto typed = key_type_and_group(*record.key);
+          const int16_t type = typed ? typed->type : int16_t{-1};
+          if (loaded == GroupCoordinator::Loaded::kOtherType) {
+            ++other_types[type];
+            if (typed) other_groups.insert(typed->group);
+          } else {
+            ++unreadable[type];
+          }
         },
         problems);
     if (!visited.ok()) return visited;
@@ -284,6 +300,24 @@ storage::Status OffsetsTopic::load_into(GroupCoordinator& coordinator) {
         "{}: {} damaged batches or regions were passed over (named above); the groups' "
         "offsets committed in them are missing, those committed after them are loaded",
         kOffsetsTopic, problems.damaged);
+  auto named = [](const std::map<int16_t, size_t>& counts) {
+    std::string text;
+    for (const auto& [type, count] : counts)
+      text += fmt::format("{}{} ({}: {})", text.empty() ? "" : ", ",
+                          coordinator_record_type_name(type), type, count);
+    return text;
+  };
+  if (!other_types.empty())
+    spdlog::warn(
+        "{}: records of group kinds this broker does not serve (consumer groups of the KIP-848 "
+        "protocol, share and streams groups) are kept in the log but not used: {}; groups {}: "
+        "their committed offsets are served, as an empty classic group's",
+        kOffsetsTopic, named(other_types), fmt::join(other_groups, ", "));
+  if (!unreadable.empty())
+    spdlog::error(
+        "{}: records this broker cannot read (a value version newer than it knows, or malformed "
+        "bytes) are kept in the log but not used: {}",
+        kOffsetsTopic, named(unreadable));
   spdlog::info("loaded {} records of {} ({} groups)", records, kOffsetsTopic,
                coordinator.groups().size());
   return {};

@@ -117,6 +117,66 @@ std::vector<uint8_t> encode_value(const GroupMetadataValue& value) {
                           kGroupMetadataValueVersion >= kFirstFlexibleValue);
 }
 
+std::optional<KeyTypeAndGroup> key_type_and_group(std::span<const uint8_t> key) {
+  wire::Reader reader(key);
+  KeyTypeAndGroup out;
+  out.type = reader.int16();
+  out.group = reader.string();
+  if (!reader.ok()) return std::nullopt;
+  return out;
+}
+
+std::string_view coordinator_record_type_name(int16_t type) {
+  switch (type) {
+    case 0:
+      return "LegacyOffsetCommit";
+    case 1:
+      return "OffsetCommit";
+    case 2:
+      return "GroupMetadata";
+    case 3:
+      return "ConsumerGroupMetadata";
+    case 4:
+      return "ConsumerGroupPartitionMetadata";
+    case 5:
+      return "ConsumerGroupMemberMetadata";
+    case 6:
+      return "ConsumerGroupTargetAssignmentMetadata";
+    case 7:
+      return "ConsumerGroupTargetAssignmentMember";
+    case 8:
+      return "ConsumerGroupCurrentMemberAssignment";
+    case 10:
+      return "ShareGroupMemberMetadata";
+    case 11:
+      return "ShareGroupMetadata";
+    case 12:
+      return "ShareGroupTargetAssignmentMetadata";
+    case 13:
+      return "ShareGroupTargetAssignmentMember";
+    case 14:
+      return "ShareGroupCurrentMemberAssignment";
+    case 15:
+      return "ShareGroupStatePartitionMetadata";
+    case 16:
+      return "ConsumerGroupRegularExpression";
+    case 17:
+      return "StreamsGroupMetadata";
+    case 19:
+      return "StreamsGroupMemberMetadata";
+    case 20:
+      return "StreamsGroupTargetAssignmentMetadata";
+    case 21:
+      return "StreamsGroupTargetAssignmentMember";
+    case 22:
+      return "StreamsGroupCurrentMemberAssignment";
+    case 23:
+      return "StreamsGroupTopology";
+    default:
+      return "unknown type";
+  }
+}
+
 CoordinatorKey decode_key(std::span<const uint8_t> bytes) {
   wire::Reader reader(bytes);
   const int16_t version = reader.int16();

@@ -104,7 +104,19 @@ struct Replayer {
     int64_t offset;
     int64_t timestamp;
     DecodedMetadataRecord decoded;
+    std::span<const uint8_t> value;
   };
+
+  void count_control_records(std::span<const uint8_t> batch_bytes) {
+    auto view = RecordBatchView::parse(batch_bytes, CrcCheck::skip);
+    if (!view) return;
+    RecordIterator records(*view);
+    RecordView record;
+    while (records.next(record)) {
+      auto type = record.key ? parse_control_record_type(*record.key) : std::nullopt;
+      ++summary.control_records[type ? *type : int16_t{-1}];
+    }
+  }
 
   // Replays one snapshot or segment file. Records of a log segment below
   // `skip_below` are already covered by the snapshot. False when stopped.
@@ -159,6 +171,7 @@ struct Replayer {
       }
       if (header.is_control()) {
         ++summary.control_batches;
+        count_control_records(reader.batch_bytes());
         note_batch_done(header, from_snapshot);
         continue;
       }
@@ -185,7 +198,7 @@ struct Replayer {
                fmt::format("record at offset {}: {}", record.offset, decoded.error().message));
           return false;
         }
-        pending.push_back({record.offset, record.timestamp, std::move(*decoded)});
+        pending.push_back({record.offset, record.timestamp, std::move(*decoded), *record.value});
       }
       if (!records.ok()) {
         stop(ReplayStop::bad_record, file, position,
@@ -201,6 +214,7 @@ struct Replayer {
         entry.leader_epoch = header.partition_leader_epoch;
         entry.version = p.decoded.version;
         entry.record = &p.decoded.record;
+        entry.value = p.value;
         handler(entry);
         ++summary.records_applied;
         if (std::holds_alternative<UnknownMetadataRecord>(p.decoded.record))

@@ -42,6 +42,88 @@ uint32_t type_of(const MetadataRecord& record) {
 
 }  // namespace
 
+std::string_view metadata_record_type_name(uint32_t type) {
+  switch (type) {
+    case 0:
+      return "RegisterBrokerRecord";
+    case 1:
+      return "UnregisterBrokerRecord";
+    case 2:
+      return "TopicRecord";
+    case 3:
+      return "PartitionRecord";
+    case 4:
+      return "ConfigRecord";
+    case 5:
+      return "PartitionChangeRecord";
+    case 7:
+      return "FenceBrokerRecord";
+    case 8:
+      return "UnfenceBrokerRecord";
+    case 9:
+      return "RemoveTopicRecord";
+    case 10:
+      return "DelegationTokenRecord";
+    case 11:
+      return "UserScramCredentialRecord";
+    case 12:
+      return "FeatureLevelRecord";
+    case 14:
+      return "ClientQuotaRecord";
+    case 15:
+      return "ProducerIdsRecord";
+    case 17:
+      return "BrokerRegistrationChangeRecord";
+    case 18:
+      return "AccessControlEntryRecord";
+    case 19:
+      return "RemoveAccessControlEntryRecord";
+    case 20:
+      return "NoOpRecord";
+    case 21:
+      return "ZkMigrationRecord";
+    case 22:
+      return "RemoveUserScramCredentialRecord";
+    case 23:
+      return "BeginTransactionRecord";
+    case 24:
+      return "EndTransactionRecord";
+    case 25:
+      return "AbortTransactionRecord";
+    case 26:
+      return "RemoveDelegationTokenRecord";
+    case 27:
+      return "RegisterControllerRecord";
+    case 28:
+      return "ClearElrRecord";
+    case 29:
+      return "UnregisterControllerRecord";
+    default:
+      return "unknown type";
+  }
+}
+
+std::string_view control_record_type_name(int16_t type) {
+  switch (type) {
+    case 0:
+      return "AbortMarker";
+    case 1:
+      return "CommitMarker";
+    case 2:
+      return "LeaderChange";
+    case 3:
+      return "SnapshotHeader";
+    case 4:
+      return "SnapshotFooter";
+    case 5:
+      return "KRaftVersion";
+    case 6:
+      return "KRaftVoters";
+    default:
+      return "unknown control type";
+  }
+}
+
 Result<DecodedMetadataRecord> decode_metadata_record(std::span<const uint8_t> value) {
   kb::wire::Reader r(value);
   const uint32_t frame = r.uvarint();

@@ -597,6 +597,18 @@ bool entry_points_at_batch(const OpenFile& file, uint64_t segment_size, const Of
 // Loads the index files of `segment` when they can be trusted.
 Status PartitionLog::ensure_index(Segment& segment) {
   if (segment.index_loaded) return {};
+  if (segment.size == 0) {
+    // Nothing to index. Its files are not read: Kafka preallocates them
+    // (10 MiB each) and a crash leaves them so, which for the many empty
+    // partitions of __consumer_offsets made start-up read gigabytes of zeros.
+    // Appends write entries from their start, as into preallocated space.
+    segment.index.clear();
+    segment.time_index.clear();
+    segment.index_entries_written = 0;
+    segment.time_index_entries_written = 0;
+    segment.index_loaded = true;
+    return {};
+  }
   auto file = log_file(segment);
   if (!file) return file.error();
   auto index_bytes = read_optional_file(segment.index_path);

@@ -19,6 +19,7 @@
 #include "kb/storage/partition_log.hpp"
 #include "kb/storage/record_batch.hpp"
 #include "log_dir_fixture.hpp"
+#include "storage/storage_test_util.hpp"
 
 namespace kb::cluster {
 namespace {
@@ -184,6 +185,73 @@ TEST_F(StartupFilesTest, ADamagedMetadataSnapshotRefusesStartUpAndIsLeftAsItWas)
   std::string bytes = read(path);
   EXPECT_EQ(ByteVec(bytes.begin(), bytes.end()), snapshot);
   EXPECT_FALSE(fs::exists(metadata_dir() / storage::segment_file_name(40, ".log")));
+}
+
+// What Apache Kafka 4.4 writes into __cluster_metadata besides topics: a
+// newer metadata.version and features this broker does not implement, its
+// broker and controller registrations (RegisterBrokerRecord at version 4,
+// BrokerRegistrationChangeRecord, which this broker does not decode), NoOps
+// and a leader change. All of it is read; what the broker does not act on is
+// kept byte for byte (its snapshots carry it) and named at start-up.
+TEST_F(StartupFilesTest, WhatKafka44WritesIntoTheMetadataLogIsReadKeptAndNamed) {
+  const ByteVec register_broker = storage::test::from_hex(storage::test::kKafka44RegisterBrokerHex);
+  const ByteVec registration_change =
+      storage::test::from_hex("01110300000001000000000000001301030101");
+  const ByteVec no_op = storage::test::from_hex("01140000");
+  storage::RecordBatchBuilder control;
+  const ByteVec key = storage::control_record_key(storage::ControlRecordType::leader_change);
+  storage::LeaderChangeMessage message;
+  message.leader_id = 1;
+  const ByteVec leader_change = storage::encode_control_value(message);
+  control.set_control(true).add_record(Bytes(key), Bytes(leader_change), 1);
+  const std::vector<ByteVec> values = {
+      storage::encode_metadata_record(storage::FeatureLevelRecord{"metadata.version", 33}),
+      storage::encode_metadata_record(storage::FeatureLevelRecord{"group.version", 1}),
+      register_broker,
+      registration_change,
+      no_op,
+      storage::encode_metadata_record(storage::TopicRecord{"orders", storage::Uuid{{1, 2, 3}}}),
+  };
+  storage::RecordBatchBuilder records;
+  records.set_base_offset(1);
+  for (const ByteVec& v : values) records.add_record(std::nullopt, Bytes(v), 1);
+  ByteVec log = control.build();
+  const ByteVec second = records.build();
+  log.insert(log.end(), second.begin(), second.end());
+  write(metadata_dir() / storage::segment_file_name(0, ".log"), log);
+
+  BrokerState state;
+  MetadataLogLoad load;
+  ASSERT_TRUE(open_metadata_log(metadata_dir(), {}, state, load).ok());
+  EXPECT_TRUE(state.metadata_log_refusal.empty()) << state.metadata_log_refusal;
+  EXPECT_NE(state.topics.find("orders"), nullptr);
+  EXPECT_EQ(state.features.at("metadata.version"), 33);
+  EXPECT_EQ(state.foreign_metadata_records,
+            (std::vector<ByteVec>{register_broker, registration_change}));
+
+  const std::vector<std::string> report = metadata_load_report(load, state.features);
+  auto said = [&](std::string_view text) {
+    for (const std::string& line : report)
+      if (line.find(text) != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(said("RegisterBrokerRecord (0: 1), BrokerRegistrationChangeRecord (17: 1)"));
+  EXPECT_TRUE(said("NoOpRecord (20: 1)"));
+  EXPECT_TRUE(said("LeaderChange (2: 1)"));
+  EXPECT_TRUE(said("metadata.version 33 (4.4-IV2)"));
+  EXPECT_TRUE(said("group.version 1 (implemented here: up to 0)"));
+  EXPECT_TRUE(said("metadata.version 33 (implemented here: up to 25)"));
+  // The log itself is left as it was.
+  EXPECT_EQ(read(metadata_dir() / storage::segment_file_name(0, ".log")),
+            std::string(log.begin(), log.end()));
+}
+
+// A log of this broker's own says only what it holds.
+TEST(MetadataLoadReport, NothingToSayAboutAnEmptyLog) {
+  EXPECT_TRUE(metadata_load_report({}, {}).empty());
+  const auto lines = metadata_load_report({}, {{"metadata.version", 25}});
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0], "finalized features metadata.version 25 (4.0-IV3)");
 }
 
 }  // namespace

@@ -273,6 +273,69 @@ TEST_F(TopicAdminTest, PartitionsOnlyGrow) {
   EXPECT_EQ(t->partitions[3].leader, 1);
 }
 
+// Apache Kafka's controlled shutdown of its one node leaves every partition
+// without a leader, its ISR empty and the node its eligible leader replica;
+// Kafka's controller elects the node again when its broker is unfenced. So
+// does start-up here: a PartitionChangeRecord per partition (leader and ISR
+// this node, the ELR emptied, the leader epoch one up), kept across restarts.
+// A partition this node may not lead (neither in the ISR nor the ELR) stays
+// offline, as in Kafka without unclean leader election.
+TEST_F(TopicAdminTest, PartitionsKafkasControlledShutdownLeftLeaderlessAreElectedAgain) {
+  {
+    BrokerState state;
+    load(state);
+    auto created = create_topic(state, "orders", 2);
+    ASSERT_EQ(created.error, AdminError::kNone) << created.message;
+    const Uuid id = created.topic->id;
+    storage::PartitionChangeRecord shutdown;
+    shutdown.topic_id = id;
+    shutdown.partition_id = 0;
+    shutdown.isr = std::vector<int32_t>{};
+    shutdown.leader = -1;
+    shutdown.eligible_leader_replicas = std::vector<int32_t>{1};
+    shutdown.last_known_elr = std::vector<int32_t>{1};
+    storage::PartitionChangeRecord lost = shutdown;
+    lost.partition_id = 1;
+    lost.eligible_leader_replicas = std::vector<int32_t>{};
+    ASSERT_TRUE(append_metadata(state, {shutdown, lost}).ok());
+    ASSERT_EQ(state.topics.find("orders")->partitions[0].leader, -1);
+  }
+  BrokerState state;
+  load(state);
+  const LeaderElection election = elect_leaderless_partitions(state);
+  ASSERT_TRUE(election.status.ok()) << election.status.error().message;
+  EXPECT_EQ(election.elected, 1u);
+  EXPECT_EQ(election.offline, std::vector<std::string>{"orders-1"});
+  auto check = [](const BrokerState& s) {
+    const TopicInfo* t = s.topics.find("orders");
+    ASSERT_NE(t, nullptr);
+    const PartitionInfo& p = t->partitions[0];
+    EXPECT_EQ(p.leader, 1);
+    EXPECT_EQ(p.isr, std::vector<int32_t>{1});
+    EXPECT_TRUE(p.eligible_leader_replicas.empty());
+    EXPECT_TRUE(p.last_known_elr.empty());
+    EXPECT_EQ(p.leader_epoch, 2);  // 0, then the shutdown's change, then the election
+    EXPECT_EQ(t->partitions[1].leader, -1);
+  };
+  check(state);
+  BrokerState again;
+  load(again);
+  check(again);
+  EXPECT_EQ(elect_leaderless_partitions(again).elected, 0u);
+}
+
+// Kafka's mark of a deleted topic's directory is recognised (the start-up
+// scan leaves it to the removal instead of naming it an unknown entry).
+TEST_F(TopicAdminTest, KafkasDeletionMarkIsRecognised) {
+  EXPECT_TRUE(is_deleted_partition_dir_name("doomed-0.8eee3fb72ef44508bbdc029a10cc0cf5-delete"));
+  EXPECT_FALSE(is_deleted_partition_dir_name("keep-delete"));
+  EXPECT_FALSE(is_deleted_partition_dir_name("doomed-0.8eee3fb72ef44508bbdc029a10cc0cf5-stray"));
+  std::filesystem::create_directories(dir_ / "doomed-0.8eee3fb72ef44508bbdc029a10cc0cf5-delete");
+  const PartitionDirScan scan = scan_partition_dirs(dir_, TopicTable{}, {});
+  EXPECT_TRUE(scan.unknown_entries.empty());
+  EXPECT_TRUE(scan.orphans.empty());
+}
+
 TEST(ConfigCatalog, TopicConfigsAreCheckedByType) {
   EXPECT_EQ(topic_config_problem("retention.ms", "-1"), "");
   EXPECT_EQ(topic_config_problem("preallocate", "TRUE"), "");

@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kb/group/records.hpp"
@@ -825,6 +828,74 @@ TEST_F(CoordinatorTest, AnUnreadableSubscriptionSubscribesTheGroupToNothing) {
   EXPECT_EQ(coordinator_.delete_offsets("g", t0, errors, 0), kNone);
   EXPECT_EQ(errors, std::vector<int16_t>{kNone});
   EXPECT_FALSE(coordinator_.find("g")->offsets.contains({"t", 0}));
+}
+
+std::vector<uint8_t> hex_bytes(std::string_view hex) {
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  return out;
+}
+
+// What Apache Kafka 4.4 wrote into __consumer_offsets for group "g3", a
+// console consumer of the KIP-848 protocol (group.protocol=consumer) that
+// read topic "plain" and left: its consumer group records (types 3, 5-8),
+// offset commits (key type 1, value version 4 with the topic id in a tag) and
+// the tombstones and epoch bumps of its leaving. The commits are used, the
+// consumer group records named as of another kind and left alone; a value of
+// a version newer than Kafka 4.4's is named unreadable.
+TEST(CoordinatorLoad, Kafka44ConsumerGroupRecordsAreNamedAndTheirOffsetsServed) {
+  using Loaded = GroupCoordinator::Loaded;
+  GroupConfig config;
+  GroupCoordinator coordinator(config, nullptr);
+  const std::string member = "0016365f774b346751435338475249447248506f6a705977";
+  const std::string topic_id = "b625402842584ab598aee51226027170";
+  struct Record {
+    std::string key;
+    std::optional<std::string> value;
+    Loaded loaded;
+  };
+  const std::vector<Record> records = {
+      {"000500026733" + member,
+       "0000000011636f6e736f6c652d636f6e73756d65720b2f3132372e302e302e310206706c61696e01000493e000"
+       "01000100",
+       Loaded::kOtherType},
+      {"000300026733", "000000000002010008d7c96371ede7a111", Loaded::kOtherType},
+      {"000700026733" + member, "000002" + topic_id + "040000000000000001000000020000",
+       Loaded::kOtherType},
+      {"000600026733", "000000000002010008000001a24e93ebed", Loaded::kOtherType},
+      {"0001000267330005706c61696e00000002",
+       "00040000000000000000ffffffff01000001a24e93eebc010010" + topic_id, Loaded::kUsed},
+      {"0001000267330005706c61696e00000000",
+       "00040000000000000064ffffffff01000001a24e93eebc010010" + topic_id, Loaded::kUsed},
+      {"000700026733" + member, std::nullopt, Loaded::kOtherType},
+      {"000300026733", "00000000000300", Loaded::kOtherType},
+      // A version 5 OffsetCommitValue: newer than any Kafka writes today.
+      {"0001000267330005706c61696e00000001", "00050000000000000007ffffffff01000001a24e93eebc00",
+       Loaded::kUnreadable},
+  };
+  for (const Record& r : records) {
+    const std::vector<uint8_t> key = hex_bytes(r.key);
+    std::optional<std::vector<uint8_t>> value;
+    if (r.value) value = hex_bytes(*r.value);
+    std::optional<std::span<const uint8_t>> value_span;
+    if (value) value_span = std::span<const uint8_t>(*value);
+    EXPECT_EQ(coordinator.load(key, value_span), r.loaded) << r.key;
+    auto typed = key_type_and_group(key);
+    ASSERT_TRUE(typed) << r.key;
+    EXPECT_EQ(typed->group, "g3");
+  }
+  coordinator.finish_load(0);
+  const Group* g3 = coordinator.find("g3");
+  ASSERT_NE(g3, nullptr);
+  EXPECT_EQ(g3->state, GroupState::kEmpty);
+  ASSERT_EQ(g3->offsets.size(), 2u);
+  EXPECT_EQ(g3->offsets.at({"plain", 0}).offset, 100);
+  EXPECT_EQ(g3->offsets.at({"plain", 2}).offset, 0);
+  EXPECT_EQ(coordinator_record_type_name(3), "ConsumerGroupMetadata");
+  EXPECT_EQ(coordinator_record_type_name(8), "ConsumerGroupCurrentMemberAssignment");
+  EXPECT_EQ(coordinator_record_type_name(23), "StreamsGroupTopology");
+  EXPECT_EQ(coordinator_record_type_name(9), "unknown type");
 }
 
 }  // namespace

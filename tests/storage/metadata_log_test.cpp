@@ -154,6 +154,51 @@ TEST(MetadataLog, UndecodableRecordStopsBeforeItsBatch) {
   EXPECT_EQ(summary->next_offset, 1);
 }
 
+// What Apache Kafka 4.4 writes besides topics: a leader change, its
+// registrations (RegisterBrokerRecord v4, BrokerRegistrationChangeRecord v3,
+// a type this broker does not decode) and NoOps. The replay reads through
+// them, counts the control records by type and hands every record's value on
+// as written.
+TEST(MetadataLog, Kafka44RecordsAreReadAndTheirValuesHandedOnAsWritten) {
+  test::TempDir dir;
+  RecordBatchBuilder control;
+  ByteVec key = control_record_key(ControlRecordType::leader_change);
+  LeaderChangeMessage message;
+  message.leader_id = 1;
+  message.voters = {{1, {}}};
+  ByteVec leader_change = encode_control_value(message);
+  control.set_control(true).set_partition_leader_epoch(1);
+  control.add_record(Bytes(key), Bytes(leader_change), 1);
+  const std::vector<ByteVec> values = {
+      encode_metadata_record(FeatureLevelRecord{"metadata.version", 33}),
+      test::from_hex(test::kKafka44RegisterBrokerHex),
+      test::from_hex("01110300000001000000000000001301030101"),  // BrokerRegistrationChange v3
+      test::from_hex("01140000"),                                // NoOpRecord
+  };
+  RecordBatchBuilder records;
+  records.set_base_offset(1).set_partition_leader_epoch(1);
+  for (const ByteVec& v : values) records.add_record(std::nullopt, Bytes(v), 1);
+  ByteVec all = control.build();
+  ByteVec second = records.build();
+  all.insert(all.end(), second.begin(), second.end());
+  test::write_whole_file(dir.path() / "00000000000000000000.log", all);
+
+  std::vector<ByteVec> seen;
+  std::vector<uint32_t> types;
+  auto summary = replay_metadata_log(dir.path(), [&](const MetadataLogEntry& e) {
+    seen.emplace_back(e.value.begin(), e.value.end());
+    if (const auto* u = std::get_if<UnknownMetadataRecord>(e.record)) types.push_back(u->type);
+  });
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  EXPECT_FALSE(summary->stopped_early()) << summary->stop_message;
+  EXPECT_EQ(seen, values);
+  EXPECT_EQ(types, (std::vector<uint32_t>{17, 20}));
+  EXPECT_EQ(
+      summary->control_records,
+      (std::map<int16_t, uint64_t>{{static_cast<int16_t>(ControlRecordType::leader_change), 1}}));
+  EXPECT_EQ(summary->next_offset, 5);
+}
+
 TEST(MetadataLog, SnapshotThenLaterSegments) {
   test::TempDir dir;
   const Uuid a{{1}}, b{{2}}, c{{3}};

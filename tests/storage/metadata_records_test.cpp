@@ -45,6 +45,7 @@ RegisterBrokerRecord sample_broker(int16_t version) {
   r.fenced = false;
   r.in_controlled_shutdown = version >= 1;
   if (version >= 3) r.log_dirs = {uuid_of(40), uuid_of(60)};
+  if (version >= 4) r.cordoned_log_dirs = std::vector<Uuid>{uuid_of(41)};
   return r;
 }
 
@@ -100,6 +101,43 @@ TEST(MetadataRecords, EveryTypeRoundTripsAtEveryVersion) {
   expect_round_trip(RemoveTopicRecord{uuid_of(3)}, 0);
   expect_round_trip(FeatureLevelRecord{"metadata.version", 25}, 0);
   expect_round_trip(ProducerIdsRecord{1, 5, 1000}, 0);
+}
+
+// Kafka's names of the types, as its start-up log names what it keeps.
+TEST(MetadataRecords, TypeNamesAreKafkas) {
+  EXPECT_EQ(metadata_record_type_name(0), "RegisterBrokerRecord");
+  EXPECT_EQ(metadata_record_type_name(17), "BrokerRegistrationChangeRecord");
+  EXPECT_EQ(metadata_record_type_name(20), "NoOpRecord");
+  EXPECT_EQ(metadata_record_type_name(27), "RegisterControllerRecord");
+  EXPECT_EQ(metadata_record_type_name(29), "UnregisterControllerRecord");
+  EXPECT_EQ(metadata_record_type_name(6), "unknown type");
+  EXPECT_EQ(metadata_record_type_name(1000), "unknown type");
+  EXPECT_EQ(control_record_type_name(2), "LeaderChange");
+  EXPECT_EQ(control_record_type_name(6), "KRaftVoters");
+  EXPECT_EQ(control_record_type_name(-1), "unknown control type");
+}
+
+// Apache Kafka 4.4's own RegisterBrokerRecord (version 4, with its log
+// directory in tag 0 and no cordoned directories) from a node it formatted
+// and started: read, and written back byte for byte.
+TEST(MetadataRecords, DecodesKafka44RegisterBrokerRecord) {
+  const ByteVec bytes = test::from_hex(test::kKafka44RegisterBrokerHex);
+  auto decoded = decode_metadata_record(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(decoded->version, 4);
+  const auto* r = std::get_if<RegisterBrokerRecord>(&decoded->record);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->broker_id, 1);
+  EXPECT_EQ(r->broker_epoch, 19);
+  ASSERT_EQ(r->end_points.size(), 1u);
+  EXPECT_EQ(r->end_points[0].host, "127.0.0.1");
+  EXPECT_EQ(r->end_points[0].port, 38192);
+  EXPECT_EQ(r->features.size(), 7u);
+  EXPECT_EQ(r->log_dirs.size(), 1u);
+  EXPECT_FALSE(r->cordoned_log_dirs.has_value());
+  ByteBuffer again;
+  encode_metadata_record(decoded->record, 4, again);
+  EXPECT_EQ(ByteVec(again.data(), again.data() + again.size()), bytes);
 }
 
 TEST(MetadataRecords, DecodesKnownFeatureLevelBytes) {

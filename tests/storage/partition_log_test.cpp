@@ -123,6 +123,41 @@ TEST(PartitionLog, PreallocatedIndexIsAccepted) {
   EXPECT_EQ(read_all(**log, 777, 1), kafka.partition.batches[155]);
 }
 
+// An empty partition Kafka left after a crash: its index files still
+// preallocated (10 MiB of zeros each), never trimmed. Opening it reads
+// neither (nothing to index), and appends are indexed from the start of the
+// files, as Kafka fills preallocated space; a restart reads them back.
+TEST(PartitionLog, AnEmptySegmentsPreallocatedIndexIsNotReadAndFilledFromItsStart) {
+  KafkaPartition kafka(0, 10 * 1024 * 1024);
+  ASSERT_EQ(fs::file_size(kafka.file(".index")), 10u * 1024 * 1024);
+  PartitionLogOptions options;
+  options.index_interval_bytes = 1;  // an entry per batch
+  std::vector<ByteVec> batches;
+  {
+    auto log = PartitionLog::open(kafka.partition.dir, options);
+    ASSERT_TRUE(log.ok()) << log.error().message;
+    EXPECT_EQ((*log)->log_end_offset(), 0);
+    for (int i = 0; i < 3; ++i) {
+      batches.push_back(test::make_batch(0, 4, 1000 + i));
+      ASSERT_TRUE((*log)->append(batches.back(), 0).ok());
+    }
+    ASSERT_TRUE((*log)->flush().ok());
+  }
+  RecoveryHint clean;
+  clean.clean_shutdown = true;
+  auto log = PartitionLog::open(kafka.partition.dir, options, clean);
+  ASSERT_TRUE(log.ok()) << log.error().message;
+  EXPECT_EQ((*log)->log_end_offset(), 12);
+  // Each offset finds its batch (through the index entries written).
+  for (int64_t offset : {9, 4, 0}) {
+    const ByteVec read = read_all(**log, offset, 1);
+    auto header = RecordBatchHeader::parse(read);
+    ASSERT_TRUE(header) << offset;
+    EXPECT_EQ(header->base_offset, offset / 4 * 4);
+    EXPECT_EQ(read.size(), batches[static_cast<size_t>(offset / 4)].size());
+  }
+}
+
 TEST(PartitionLog, RebuildsAMissingIndex) {
   KafkaPartition kafka(200);
   const ByteVec original_index = test::read_whole_file(kafka.file(".index"));

@@ -111,6 +111,17 @@ inline ByteVec make_batch(int64_t base_offset, int count, int64_t timestamp = 17
 
 namespace kb::storage::test {
 
+// Apache Kafka 4.4's RegisterBrokerRecord (version 4: its log directory in
+// tag 0, no cordoned directories) of node 1, broker epoch 19, from a node it
+// formatted and started: one framed metadata record value.
+inline constexpr std::string_view kKafka44RegisterBrokerHex =
+    "0100040000000100b30a765236074976bd5d5bd6c5dfcf660000000000000013020a504c41494e544558540a"
+    "3132372e302e302e319530000000080e6b726166742e76657273696f6e00000001000e67726f75702e766572"
+    "73696f6e00000001001073747265616d732e76657273696f6e0000000100147472616e73616374696f6e2e76"
+    "657273696f6e000000020021656c696769626c652e6c65616465722e7265706c696361732e76657273696f6e"
+    "0000000100116d657461646174612e76657273696f6e00070021000e73686172652e76657273696f6e000000"
+    "020000010001001102be8722ff43ea95a8f845e90e3273d9c4";
+
 // A __cluster_metadata log as Kafka writes it, as used by codecrafters' Kafka
 // challenge: batch 1 (offset 0) holds a FeatureLevelRecord metadata.version=20;
 // batch 2 (offsets 1-3) a TopicRecord "saz" and two PartitionRecords (v1).

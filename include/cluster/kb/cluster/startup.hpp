@@ -2,9 +2,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "kb/cluster/broker_state.hpp"
 #include "kb/storage/metadata_log.hpp"
@@ -42,12 +44,26 @@ struct MetadataLogLoad {
   std::unordered_set<Uuid, UuidHash> removed_topic_ids;  // RemoveTopicRecords replayed
   int32_t last_epoch = 0;                                // of the last record replayed
   int64_t last_timestamp = -1;
+  // Records replayed that the broker does not act on, by record type: kept
+  // (carried into its snapshots as read: broker and controller registrations,
+  // ACLs, quotas, ...) and skipped (no state: NoOpRecord, transaction markers).
+  std::map<uint32_t, uint64_t> kept_records;
+  std::map<uint32_t, uint64_t> skipped_records;
 };
 
 // One record replayed from __cluster_metadata into `state`: applied, and
 // kept as it is when its type is one the broker keeps for Kafka but does
-// not interpret (state.foreign_metadata_records, written into snapshots).
+// not interpret (state.foreign_metadata_records, written into snapshots),
+// byte for byte as read: fields of versions newer than this broker's too.
 void apply_replayed_metadata(BrokerState& state, const storage::MetadataLogEntry& entry);
+
+// What start-up says about a replayed metadata log besides topics: the
+// records and control records it does not act on (named, with counts; the
+// log is left as it is), and the finalized features (each at a level above
+// what this broker implements is named: read anyway, its records are read by
+// their own versions). One line each; none when there is nothing to say.
+std::vector<std::string> metadata_load_report(
+    const MetadataLogLoad& load, const std::map<std::string, int16_t, std::less<>>& features);
 
 // Replays __cluster_metadata-0 into `state` (the newest whole snapshot, then
 // the log after it) and opens it for appends as state.metadata_log. A damaged

@@ -43,6 +43,25 @@ MetadataAppend append_metadata_groups(
 storage::Status append_metadata(BrokerState& state,
                                 const std::vector<storage::MetadataRecord>& records);
 
+// What start-up's leader election did (elect_leaderless_partitions).
+struct LeaderElection {
+  size_t elected = 0;  // partitions this node now leads
+  // Partitions left without a leader, as "<topic>-<p>": this node is not
+  // among their replicas, or neither in their ISR nor their eligible leader
+  // replicas (Kafka elects none there without unclean leader election).
+  std::vector<std::string> offline;
+  storage::Status status;  // the append's, when it failed
+};
+
+// Kafka's controller when this node's broker is unfenced: partitions without
+// a leader (an Apache Kafka node's controlled shutdown leaves every partition
+// so, its ISR empty and the node among the eligible leader replicas) get this
+// node as leader where it is in the ISR or, with an empty ISR, in the
+// eligible leader replicas: one PartitionChangeRecord each (leader and ISR
+// this node, eligible and last known leader replicas emptied where set, the
+// leader epoch one up), appended together as one operation.
+LeaderElection elect_leaderless_partitions(BrokerState& state);
+
 // Kafka's fixed id of the __cluster_metadata topic.
 wire::Uuid metadata_topic_id();
 
@@ -157,6 +176,8 @@ size_t create_missing_partition_dirs(BrokerState& state);
 
 // Start-up: removes partition directories a deletion marked but did not
 // finish removing. Returns how many were removed.
+// A deletion's mark, Kafka's: "<topic>-<partition>.<32 hex digits>-delete".
+bool is_deleted_partition_dir_name(std::string_view name);
 size_t remove_deleted_partition_dirs(const std::filesystem::path& log_dir);
 
 }  // namespace kb::cluster

@@ -311,7 +311,11 @@ class GroupCoordinator {
 
   // Start-up: replays __consumer_offsets records in log order (a null value is
   // a tombstone), then finish_load() starts the restored members' sessions.
-  void load(std::span<const uint8_t> key, std::optional<std::span<const uint8_t>> value);
+  // What became of the record: used, of a type this coordinator does not
+  // keep (it is left in the log), or of a known type it cannot read (a value
+  // version newer than it knows, or malformed bytes).
+  enum class Loaded : uint8_t { kUsed, kOtherType, kUnreadable };
+  Loaded load(std::span<const uint8_t> key, std::optional<std::span<const uint8_t>> value);
   void finish_load(Millis now);
 
  private:

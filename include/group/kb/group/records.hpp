@@ -133,6 +133,19 @@ CoordinatorKey decode_key(std::span<const uint8_t> bytes);
 std::optional<OffsetCommitValue> decode_offset_commit_value(std::span<const uint8_t> bytes);
 std::optional<GroupMetadataValue> decode_group_metadata_value(std::span<const uint8_t> bytes);
 
+// The record type of a key (its leading int16: Kafka's coordinator record
+// type) and the group id every type's key starts with; nullopt when the key
+// is too short for them.
+struct KeyTypeAndGroup {
+  int16_t type = 0;
+  std::string group;
+};
+std::optional<KeyTypeAndGroup> key_type_and_group(std::span<const uint8_t> key);
+// Kafka's name of a coordinator record type (CoordinatorRecordType of Kafka
+// 4.4: offset commits, classic groups' metadata, and the records of consumer
+// (KIP-848), share (KIP-932) and streams (KIP-1071) groups), or "unknown type".
+std::string_view coordinator_record_type_name(int16_t type);
+
 // One record for __consumer_offsets; a null value is a tombstone.
 struct CoordinatorRecord {
   std::vector<uint8_t> key;

@@ -23,7 +23,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "kb/storage/metadata_records.hpp"
@@ -59,6 +61,9 @@ struct MetadataLogEntry {
   int16_t version = 0;
   // Unknown record types arrive as UnknownMetadataRecord; skip them.
   const MetadataRecord* record = nullptr;
+  // The record value as written (valid during the call): what a caller keeps
+  // of a record it does not act on, byte for byte.
+  std::span<const uint8_t> value;
 };
 
 enum class ReplayStop : uint8_t {
@@ -77,6 +82,10 @@ struct MetadataReplaySummary {
   uint64_t records_applied = 0;        // records handed to the callback
   uint64_t unknown_records = 0;        // of which of unknown type
   uint64_t control_batches = 0;        // skipped
+  // The control records of those batches by type (ControlRecordType: leader
+  // changes, snapshot headers and footers, KRaft versions and voter sets);
+  // -1 counts records whose key is malformed.
+  std::map<int16_t, uint64_t> control_records;
   // The last log offset covered (a log record's, or the snapshot's end - 1);
   // -1 when nothing was read.
   int64_t last_offset = -1;

@@ -59,7 +59,7 @@ struct BrokerFeature {
 struct RegisterBrokerRecord {
   static constexpr uint32_t kType = 0;
   static constexpr int16_t kMinVersion = 0;
-  static constexpr int16_t kMaxVersion = 3;
+  static constexpr int16_t kMaxVersion = 4;  // Kafka 4.4's
 
   int32_t broker_id = 0;
   bool is_migrating_zk_broker = false;  // v2+
@@ -69,8 +69,9 @@ struct RegisterBrokerRecord {
   std::vector<BrokerFeature> features;
   std::optional<std::string> rack;
   bool fenced = true;
-  bool in_controlled_shutdown = false;  // v1+
-  std::vector<Uuid> log_dirs;           // v3+, tag 0
+  bool in_controlled_shutdown = false;                 // v1+
+  std::vector<Uuid> log_dirs;                          // v3+, tag 0
+  std::optional<std::vector<Uuid>> cordoned_log_dirs;  // v4+, tag 1
 
   template <class Io>
   void fields(Io& io) {
@@ -87,6 +88,7 @@ struct RegisterBrokerRecord {
   template <class Tags>
   void tagged_fields(Tags& t) {
     if (t.version >= 3) t(0, log_dirs);
+    if (t.version >= 4) t(1, cordoned_log_dirs);
   }
   friend bool operator==(const RegisterBrokerRecord&, const RegisterBrokerRecord&) = default;
 };
@@ -279,6 +281,10 @@ struct DecodedMetadataRecord {
   MetadataRecord record;
 };
 
+// Kafka's name of a metadata record type (its MetadataRecordType), or
+// "unknown type" for a number Kafka 4.4 does not use.
+std::string_view metadata_record_type_name(uint32_t type);
+
 // Decodes one framed record value. Errors: malformed or truncated bytes, bytes
 // after the record, an unsupported frame version, or a known record type at a
 // version this code does not know (its layout cannot be guessed).
@@ -297,6 +303,10 @@ std::vector<uint8_t> encode_metadata_record(const R& record, int16_t version = R
 }
 
 // ---- control record values of the metadata log (read by tests and tools) ----
+
+// Kafka's name of a control record type (ControlRecordType: the int16 after
+// the key's version), or "unknown control type".
+std::string_view control_record_type_name(int16_t type);
 
 struct LeaderChangeVoter {
   int32_t voter_id = 0;
