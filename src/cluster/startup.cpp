@@ -16,6 +16,7 @@
 #include "kb/storage/metadata_log.hpp"
 #include "kb/storage/metadata_snapshot.hpp"
 #include "kb/storage/offset_checkpoint.hpp"
+#include "kb/storage/quorum_state.hpp"
 
 namespace kb::cluster {
 
@@ -269,6 +270,11 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
     if (!created) return created.error();
     state.metadata_log = std::move(created.value());
   }
+  // Kafka's election state beside the log, naming this broker the leader of
+  // the epoch its batches carry (quorum_state.hpp); Kafka's own is kept.
+  auto quorum = storage::write_quorum_state_if_absent(
+      metadata_dir, options.node_id, std::max(kMetadataLeaderEpoch, load.last_epoch));
+  if (!quorum) spdlog::warn("metadata log: {}", quorum.error().message);
   if (state.metadata_snapshotter != nullptr)
     state.metadata_snapshotter->loaded(
         state.metadata_log ? state.metadata_log->log_end_offset() : 0, load.last_epoch,
@@ -340,6 +346,8 @@ storage::Status close_log_dir(BrokerState& state) {
                                               state.logs->recovery_points()));
   keep_first(storage::write_offset_checkpoint(dir / storage::kLogStartOffsetCheckpointFile,
                                               state.logs->log_start_offsets()));
+  keep_first(storage::write_offset_checkpoint(dir / storage::kReplicationOffsetCheckpointFile,
+                                              state.logs->high_watermarks()));
   if (!result) return result;
   // Only once everything above is on disk.
   return storage::write_clean_shutdown_marker(dir);
