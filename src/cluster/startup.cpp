@@ -254,6 +254,7 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
   if (!meta) return meta.error();
   state.node_id = options.node_id;
   state.cluster_id = *meta->cluster_id;
+  if (meta->directory_id) state.directory_id = *meta->directory_id;
 
   auto metadata_dir = options.log_dir / storage::kMetadataPartitionDir;
   MetadataLogLoad load;

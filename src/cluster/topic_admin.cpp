@@ -129,8 +129,7 @@ MetadataAppend append_metadata_groups(
       for (const auto& record : groups[i]) apply_metadata_record(state, record);
     if (state.metadata_snapshotter != nullptr)
       state.metadata_snapshotter->appended(state, appended->last_offset + 1, kMetadataLeaderEpoch,
-                                           timestamp,
-                                           batch.size(), now_ms());
+                                           timestamp, batch.size(), now_ms());
     result.groups_applied = end;
     g = end;
   }
@@ -205,6 +204,10 @@ storage::PartitionRecord partition_record(const BrokerState& state, const wire::
   r.leader = state.node_id;
   r.leader_epoch = 0;
   r.partition_epoch = 0;
+  // The replica's log directory, as Kafka's controller assigns it: a Kafka
+  // node started on the directory finds each partition where the metadata
+  // says, with no reassignment to ask its controller for.
+  if (!state.directory_id.is_zero()) r.directories = {state.directory_id};
   return r;
 }
 

@@ -23,8 +23,7 @@ Result<bool> write_quorum_state_if_absent(const std::filesystem::path& metadata_
   const std::filesystem::path path = metadata_dir / kQuorumStateFile;
   if (std::filesystem::exists(path, ec)) return false;
   if (ec) return Error{fmt::format("cannot check {}: {}", path.string(), ec.message())};
-  Status written =
-      detail::write_file_atomically(path, quorum_state_text(leader_id, leader_epoch));
+  Status written = detail::write_file_atomically(path, quorum_state_text(leader_id, leader_epoch));
   if (!written) return written.error();
   return true;
 }
