@@ -79,6 +79,7 @@ std::string joined(const std::vector<std::string>& lines) {
 struct Served {
   std::map<Partition, Batches> batches;
   std::map<Partition, int64_t> epoch_zero_end;  // OffsetForLeaderEpoch(0)
+  std::map<Partition, int32_t> earliest_epoch;  // ListOffsets(earliest)
   std::vector<std::string> topics_described;    // kafka-topics --describe (ids, partitions)
   std::vector<std::string> topics_listed;       // kafka-topics --list
   std::vector<std::string> configs_described;   // kafka-configs --describe (topic configs)
@@ -276,7 +277,16 @@ class KafkaOpensOurDirectoryTest : public ::testing::Test {
 
   // ListOffsets v7 (as a consumer) for the earliest offset; retried while a
   // broker that just started does not lead the partition yet.
+  struct Earliest {
+    int64_t offset = -1;
+    int32_t leader_epoch = -1;
+  };
   static int64_t earliest_of(TypedClient& client, const std::string& topic, int32_t partition = 0) {
+    return earliest(client, topic, partition).offset;
+  }
+  // With the leader epoch of the record there, which Kafka takes from its
+  // leader epoch cache (leader-epoch-checkpoint), not from the batch.
+  static Earliest earliest(TypedClient& client, const std::string& topic, int32_t partition) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     for (;;) {
       protocol::ListOffsetsRequest req;
@@ -288,11 +298,11 @@ class KafkaOpensOurDirectoryTest : public ::testing::Test {
       p.timestamp = -2;
       auto resp = client.call<protocol::ListOffsetsResponse>(req, 7);
       const auto& answer = resp.topics.at(0).partitions.at(0);
-      if (answer.error_code == 0) return answer.offset;
+      if (answer.error_code == 0) return {answer.offset, answer.leader_epoch};
       if (std::chrono::steady_clock::now() > deadline) {
         ADD_FAILURE() << "ListOffsets " << topic << "-" << partition << ": error "
                       << answer.error_code;
-        return -1;
+        return {};
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
@@ -366,6 +376,7 @@ class KafkaOpensOurDirectoryTest : public ::testing::Test {
       for (int32_t p = 0; p < partitions; ++p) {
         s.batches[{topic, p}] = all_batches(client, topic, p);
         s.epoch_zero_end[{topic, p}] = epoch_zero_end(client, topic, p);
+        s.earliest_epoch[{topic, p}] = earliest(client, topic, p).leader_epoch;
       }
     // The topics' configs are compared below, without the broker's own
     // (server.properties differ: this broker's rolls tiny segments, which
@@ -518,6 +529,7 @@ class KafkaOpensOurDirectoryTest : public ::testing::Test {
         EXPECT_TRUE(kafkas[i] == batches[i]) << "batch " << i << " differs";
     }
     EXPECT_EQ(after.epoch_zero_end, before.epoch_zero_end);
+    EXPECT_EQ(after.earliest_epoch, before.earliest_epoch);
     EXPECT_EQ(after.topics_described, before.topics_described)
         << "Kafka:\n"
         << joined(after.topics_described) << "ours:\n"

@@ -65,8 +65,9 @@ std::string file_text(const fs::path& path) {
 }
 
 // Kafka reads a partition's leader epochs from leader-epoch-checkpoint (after
-// a clean shutdown it does not scan the batches for them): a new partition's
-// says epoch 0 starts at offset 0, as Kafka's leader writes it at creation.
+// a clean shutdown it does not scan the batches for them; ListOffsets answers
+// the earliest offset's epoch from it): a new partition's says epoch 0 starts
+// at offset 0, as Kafka's leader writes it at creation.
 TEST(PartitionCreateFiles, ANewPartitionStartsItsLeaderEpochCheckpointAsKafkasLeaderDoes) {
   TempDir dir;
   ASSERT_TRUE(PartitionLog::create_files(dir.path(), "t", 0, Uuid{{4}}).ok());

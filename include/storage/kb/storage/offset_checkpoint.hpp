@@ -74,9 +74,10 @@ Status write_offset_checkpoint(const std::filesystem::path& path, const OffsetCh
 
 // A partition's leader-epoch-checkpoint, as Kafka's LeaderEpochCheckpointFile
 // writes it: version "0", the entry count, then "<epoch> <start offset>" per
-// epoch, oldest first. Kafka reads it into the leader epoch cache that
-// OffsetForLeaderEpoch answers from (and, after a clean shutdown, does not
-// rebuild it from the batches): a log without it answers no epoch at all.
+// epoch, oldest first. Kafka reads it into its leader epoch cache (after a
+// clean shutdown it does not rebuild that from the batches), which answers
+// OffsetForLeaderEpoch and the leader epoch ListOffsets gives with the
+// earliest offset: without the file, that epoch is -1 (unknown).
 struct LeaderEpochEntry {
   int32_t epoch = 0;
   int64_t start_offset = 0;
