@@ -22,6 +22,9 @@
 //
 //   kb_hostile_bench --port P [--broker-pid PID] [--seconds S] [--idle N] [--slowloris N]
 //                    [--storm-rate CONNECTIONS_PER_S] [--flood-topics N] [--flood-protocols N]
+//                    [--only PHASE[,PHASE...]]
+//
+// --only runs the named phases alone (after idle), for looking at one closely.
 //
 // The join flood wants a broker with group.initial.rebalance.delay.ms=0.
 
@@ -63,6 +66,10 @@ struct Options {
   int storm_rate = 5'000;
   int flood_topics = 2'000;       // new topics named by each Metadata request
   int flood_protocols = 100'000;  // protocols offered by each JoinGroup
+  std::string only;               // ",a,b,": run just these phases; empty: all
+  bool runs(const std::string& phase) const {
+    return only.empty() || only.find("," + phase + ",") != std::string::npos;
+  }
 };
 
 // A non-blocking connection to 127.0.0.1:port (connect may still be in progress).
@@ -657,6 +664,8 @@ int Main(int argc, char** argv) {
       o.flood_topics = ParseInt<int>(flag, value, 0, 1'000'000);
     else if (flag == "--flood-protocols")
       o.flood_protocols = ParseInt<int>(flag, value, 0, 10'000'000);
+    else if (flag == "--only")
+      o.only = "," + value + ",";
     else
       throw std::invalid_argument("unknown option " + flag);
   }
@@ -693,6 +702,7 @@ int Main(int argc, char** argv) {
       {"fd-hungry", [&] { return one(new DescriptorHungry(o.port, o.broker_pid)); }},
   };
   for (const auto& [name, make] : phases) {
+    if (!o.runs(name)) continue;
     auto abuses = make();
     std::string note;
     for (auto& a : abuses) {
@@ -713,7 +723,8 @@ int Main(int argc, char** argv) {
           {"join-flood", [&] { return std::make_unique<JoinFlood>(o.port, o.flood_protocols); }},
       };
   for (const auto& [name, make] : floods) {
-    if ((name == "metadata-flood" ? o.flood_topics : o.flood_protocols) == 0) continue;
+    if ((name == "metadata-flood" ? o.flood_topics : o.flood_protocols) == 0 || !o.runs(name))
+      continue;
     auto flood = make();
     flood->Start();
     const Latency l = Probe(o.port, o.seconds);

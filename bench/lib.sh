@@ -35,11 +35,12 @@ forget_process() {
   PIDS=("${kept[@]}")
 }
 
-# TERM, then KILL if the process is still there after 2 s.
+# TERM, then KILL if the process is still there after `seconds` (default 2; a JVM's orderly
+# shutdown wants more).
 stop_process() {
-  local pid=$1
+  local pid=$1 tenths=$((${2:-2} * 10)) i
   if kill -TERM "$pid" 2>/dev/null; then
-    for _ in {1..20}; do
+    for ((i = 0; i < tenths; i++)); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done
@@ -204,12 +205,107 @@ start_broker() {
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
+# Raises the soft open-file limit to at least `count` (this shell and what it starts inherit it).
+raise_open_file_limit() {
+  local count=$1
+  if [[ $(ulimit -n) != unlimited ]] && (($(ulimit -n) < count)); then
+    ulimit -n "$count" 2>/dev/null || ulimit -n "$(ulimit -Hn)" ||
+      die "cannot raise the open-file limit (hard limit: $(ulimit -Hn))"
+  fi
+  [[ $(ulimit -n) == unlimited ]] || (($(ulimit -n) >= count)) ||
+    die "the open-file limit $(ulimit -n) is below the $count this benchmark needs"
+}
+
+# Sets BEFORE_KIB and WITH_KIB: the RSS of process `pid` before and while kb_load_generator (built
+# with build_tools) holds `count` idle connections to `port`, `settle` seconds (default 1) after
+# the last handshake. Returns non-zero if the connections could not be held.
+# shellcheck disable=SC2034  # BEFORE_KIB and WITH_KIB are for the scripts
+measure_idle_connections() {
+  local pid=$1 port=$2 count=$3 settle=${4:-1} holder status=0
+  BEFORE_KIB=$(rss_kib "$pid")
+  : >"$WORK/idle.out"
+  timeout --kill-after=5 $((settle + 40)) "$BUILD_DIR/bench/kb_load_generator" --host 127.0.0.1 \
+    --port "$port" --idle "$count" --seconds $((settle + 3)) >"$WORK/idle.out" 2>"$WORK/idle.err" &
+  holder=$!
+  PIDS+=("$holder")
+  for _ in {1..300}; do
+    grep -q established "$WORK/idle.out" && break
+    kill -0 "$holder" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! grep -q established "$WORK/idle.out"; then
+    cat "$WORK/idle.err" >&2
+    stop_process "$holder"
+    return 1
+  fi
+  sleep "$settle" # The handshakes are done; give the server time to accept and set up each one.
+  WITH_KIB=$(rss_kib "$pid")
+  wait "$holder" || status=$?
+  forget_process "$holder"
+  if ((status != 0)); then
+    cat "$WORK/idle.err" >&2
+    return 1
+  fi
+}
+
 # utime + stime of a process, in clock ticks (CLOCK_TICKS a second).
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # shellcheck disable=SC2034  # for the scripts
 CLOCK_TICKS=$(getconf CLK_TCK)
 # shellcheck disable=SC2034
 readonly CLOCK_TICKS
+
+# --- Kafka's own tools (the Java lab) ----------------------------------------------------------
+
+# Builds the Java lab (tests/integration/clients/java: Apache Kafka's jars from Maven Central) into
+# JAVA_LAB_CACHE (KB_CLIENT_CACHE_DIR, default build/client-cache) on first use; later calls
+# return at once unless the lab's files changed.
+install_java_lab() {
+  local tool
+  for tool in java javac mvn; do
+    command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh test installs it)"
+  done
+  log "building the Java lab into $JAVA_LAB_CACHE (downloads from Maven Central on first use)"
+  bounded 900 "$ROOT/tests/integration/clients/java/install.sh" "$JAVA_LAB_CACHE" \
+    >"$WORK/lab.log" 2>&1 || { tail -n 40 "$WORK/lab.log" >&2; die "building the Java lab failed"; }
+}
+JAVA_LAB_CACHE=${KB_CLIENT_CACHE_DIR:-$ROOT/build/client-cache}
+readonly JAVA_LAB_CACHE
+
+# The class path of one of the lab's jar sets (`4`: kafka-clients/tools 4.4.0; `server`: Kafka
+# 4.4.0 itself with its tools), after the lab's own classes.
+java_lab_classpath() {
+  printf '%s:%s' "$JAVA_LAB_CACHE/java/build/classes" "$(cat "$JAVA_LAB_CACHE/java/classpath-$1.txt")"
+}
+
+# Runs Kafka tool `main` (a class under org.apache.kafka.tools) in its own JVM on the client CPU,
+# as bin/*.sh starts it, with class path TOOLS_CLASSPATH; its output goes to OUT.
+# shellcheck disable=SC2034  # OUT is for the scripts
+kafka_tool() {
+  local main=$1
+  shift
+  OUT=$(bounded 900 "${CLIENT_ON_CPU[@]}" java -Xmx1g -cp "$TOOLS_CLASSPATH" \
+    "org.apache.kafka.tools.$main" "$@" 2>"$WORK/tool.err") ||
+    { tail -n 20 "$WORK/tool.err" >&2; die "$main $* failed"; }
+}
+
+# kafka-producer-perf-test's summary, the last line of its output ("<n> records sent, <r>
+# records/sec (<m> MB/sec), <avg> ms avg latency, <max> ms max latency, <p50> ms 50th, <p95> ms
+# 95th, <p99> ms 99th, <p999> ms 99.9th."), as key=value fields for `field`.
+producer_perf_fields() {
+  tail -n 1 <<<"$1" | awk '{ gsub(/[(),]/, "");
+    printf "records_per_sec=%s mb_per_sec=%s avg_ms=%s max_ms=%s p50_ms=%s p95_ms=%s p99_ms=%s p999_ms=%s\n",
+      $4, $6, $8, $12, $16, $19, $22, $25 }'
+}
+
+# kafka-consumer-perf-test's result line (start.time, end.time, MB, MB.sec, nMsg, nMsg.sec,
+# rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec) as key=value fields: the whole
+# run's and the fetch phase's rates, and the group join time.
+consumer_perf_fields() {
+  tail -n 1 <<<"$1" | awk -F', ' '{
+    printf "mb_per_sec=%s records_per_sec=%s join_ms=%s fetch_mb_per_sec=%s fetch_records_per_sec=%s\n",
+      $4, $6, $7, $9, $10 }'
+}
 
 # --- Results -----------------------------------------------------------------------------------
 

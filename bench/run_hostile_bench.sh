@@ -32,13 +32,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 start_work_dir hostile-bench
 
 # 10,000 + 1,000 connections, on both ends: the broker and the clients inherit this limit.
-readonly FDS=65536
-if [[ $(ulimit -n) != unlimited ]] && (($(ulimit -n) < FDS)); then
-  ulimit -n "$FDS" 2>/dev/null || ulimit -n "$(ulimit -Hn)" ||
-    die "cannot raise the open-file limit (hard limit: $(ulimit -Hn))"
-fi
-(($(ulimit -n) >= IDLE_CONNECTIONS + SLOWLORIS + 1024)) ||
-  die "the open-file limit $(ulimit -n) is too low for $IDLE_CONNECTIONS + $SLOWLORIS connections"
+raise_open_file_limit $((IDLE_CONNECTIONS + SLOWLORIS + 1024))
 
 build_tools bench/kb_hostile_bench kb_hostile_bench
 readonly HOSTILE=$BUILD_DIR/bench/kb_hostile_bench

@@ -34,9 +34,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 start_work_dir net-bench
 
 # The idle-connection test needs 1,000+ descriptors in the load generator and the servers.
-if [[ $(ulimit -n) != unlimited ]] && (($(ulimit -n) < 4096)); then
-  ulimit -n 4096 || die "cannot raise the open-file limit to 4096 (hard limit: $(ulimit -Hn))"
-fi
+raise_open_file_limit 4096
 
 # --- Build -------------------------------------------------------------------------------------
 
@@ -150,44 +148,13 @@ fi
 
 # --- Memory ------------------------------------------------------------------------------------
 
-# Sets BEFORE_KIB and WITH_KIB: the server's RSS before and while the load generator holds
-# IDLE_CONNECTIONS idle connections to it. Returns non-zero if the connections could not be held.
-measure_idle_connections() {
-  local pid=$1 port=$2 holder
-  BEFORE_KIB=$(rss_kib "$pid")
-  : >"$WORK/idle.out"
-  timeout --kill-after=5 30 "$LOADGEN" --host 127.0.0.1 --port "$port" \
-    --idle "$IDLE_CONNECTIONS" --seconds 4 >"$WORK/idle.out" 2>"$WORK/idle.err" &
-  holder=$!
-  PIDS+=("$holder")
-  for _ in {1..150}; do
-    grep -q established "$WORK/idle.out" && break
-    kill -0 "$holder" 2>/dev/null || break
-    sleep 0.1
-  done
-  if ! grep -q established "$WORK/idle.out"; then
-    cat "$WORK/idle.err" >&2
-    stop_process "$holder"
-    return 1
-  fi
-  sleep 1  # The handshakes are done; give the server time to accept and set up every connection.
-  WITH_KIB=$(rss_kib "$pid")
-  local status=0
-  wait "$holder" || status=$?
-  forget_process "$holder"
-  if ((status != 0)); then
-    cat "$WORK/idle.err" >&2
-    return 1
-  fi
-}
-
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 per_connection_kib() {
   awk -v a="$1" -v b="$2" -v n="$IDLE_CONNECTIONS" 'BEGIN { printf "%.1f", (b - a) / n }'
 }
 meets() { awk -v v="$1" -v t="$2" 'BEGIN { print (v < t) ? "ok" : "MISS" }'; }
 
-measure_idle_connections "$ECHO_PID" "$ECHO_PORT" ||
+measure_idle_connections "$ECHO_PID" "$ECHO_PORT" "$IDLE_CONNECTIONS" ||
   die "holding idle connections to the echo server failed"
 echo_before=$BEFORE_KIB echo_with=$WITH_KIB
 echo_per_connection=$(per_connection_kib "$echo_before" "$echo_with")
@@ -196,7 +163,7 @@ broker_fresh=- broker_before=- broker_with=- broker_per_connection=- fresh_verdi
 if broker_alive; then
   broker_fresh=$(mib "$BROKER_FRESH_RSS")
   fresh_verdict=$(meets "$BROKER_FRESH_RSS" "$IDLE_TARGET_KIB")
-  if measure_idle_connections "$BROKER_PID" "$BROKER_PORT"; then
+  if measure_idle_connections "$BROKER_PID" "$BROKER_PORT" "$IDLE_CONNECTIONS"; then
     broker_before=$(mib "$BEFORE_KIB")
     broker_with=$(mib "$WITH_KIB")
     broker_per_connection=$(per_connection_kib "$BEFORE_KIB" "$WITH_KIB")

@@ -23,15 +23,9 @@ BENCH_NAME=run_perf_tools_bench
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 start_work_dir perf-tools-bench
 
-for tool in java javac mvn; do
-  command -v "$tool" >/dev/null || die "$tool is missing (scripts/install-deps.sh test installs it)"
-done
-readonly CACHE=${KB_CLIENT_CACHE_DIR:-$ROOT/build/client-cache}
-log "building the Java lab into $CACHE (downloads from Maven Central on first use)"
-bounded 900 "$ROOT/tests/integration/clients/java/install.sh" "$CACHE" >"$WORK/lab.log" 2>&1 ||
-  { tail -n 40 "$WORK/lab.log" >&2; die "building the Java lab failed"; }
-CLASSPATH_4="$CACHE/java/build/classes:$(cat "$CACHE/java/classpath-4.txt")"
-readonly CLASSPATH_4
+install_java_lab
+TOOLS_CLASSPATH=$(java_lab_classpath 4)
+readonly TOOLS_CLASSPATH
 
 if [[ ! -f $BUILD_DIR/build.ninja ]]; then
   cmake -G Ninja -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DKB_BUILD_TESTS=OFF \
@@ -43,15 +37,6 @@ choose_placement broker tools
 warn_if_busy
 start_broker "$WORK/data" "num.partitions=1" || die "the broker did not start"
 readonly BOOTSTRAP=127.0.0.1:$BROKER_PORT
-
-# A Kafka tool in its own JVM on the client CPU; its output goes to OUT.
-kafka_tool() {
-  local main=$1
-  shift
-  OUT=$(bounded 900 "${CLIENT_ON_CPU[@]}" java -Xmx1g -cp "$CLASSPATH_4" \
-    "org.apache.kafka.tools.$main" "$@" 2>"$WORK/tool.err") ||
-    { tail -n 20 "$WORK/tool.err" >&2; die "$main $* failed"; }
-}
 
 # The broker's CPU seconds per GB over the kafka_tool call that follows.
 measured_tool() {
@@ -78,20 +63,19 @@ for size in 100 1024; do
       measured_tool "$gigabytes" ProducerPerformance --bootstrap-server "$BOOTSTRAP" \
         --topic "$topic" --num-records "$records" --record-size "$size" --throughput -1 \
         --command-property "acks=$acks"
-      # "<n> records sent, <r> records/sec (<m> MB/sec), <avg> ms avg latency, <max> ms max
-      # latency, <p50> ms 50th, <p95> ms 95th, <p99> ms 99th, <p999> ms 99.9th."
-      summary=$(tail -n 1 <<<"$OUT")
-      produce_rows+=("$(awk -v s="$size B" -v a="$acks" -v p="$partitions" -v c="$CPU_PER_GB" '{
-        gsub(/[(),]/, "");
-        printf "%-7s %-4s %3s %12s %8s %8s %6s %6s %6s %7s %8s %9s", s, a, p, $4, $6, $8,
-          $16, $19, $22, $25, $12, c }' <<<"$summary")")
-      # start.time, end.time, MB, MB.sec, nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms,
-      # fetch.MB.sec, fetch.nMsg.sec
+      summary=$(producer_perf_fields "$OUT")
+      produce_rows+=("$(printf '%-7s %-4s %3s %12s %8s %8s %6s %6s %6s %7s %8s %9s' "$size B" \
+        "$acks" "$partitions" "$(field "$summary" records_per_sec)" \
+        "$(field "$summary" mb_per_sec)" "$(field "$summary" avg_ms)" \
+        "$(field "$summary" p50_ms)" "$(field "$summary" p95_ms)" "$(field "$summary" p99_ms)" \
+        "$(field "$summary" p999_ms)" "$(field "$summary" max_ms)" "$CPU_PER_GB")")
       measured_tool "$gigabytes" ConsumerPerformance --bootstrap-server "$BOOTSTRAP" \
         --topic "$topic" --num-records "$records" --timeout 60000 --group "perf-$topic"
-      consume_rows+=("$(tail -n 1 <<<"$OUT" | awk -F', ' -v s="$size B" -v a="$acks" \
-        -v p="$partitions" -v c="$CPU_PER_GB" '{
-        printf "%-7s %-4s %3s %12s %8s %12s %8s %10s %9s", s, a, p, $10, $9, $6, $4, $7, c }')")
+      summary=$(consumer_perf_fields "$OUT")
+      consume_rows+=("$(printf '%-7s %-4s %3s %12s %8s %12s %8s %10s %9s' "$size B" "$acks" \
+        "$partitions" "$(field "$summary" fetch_records_per_sec)" \
+        "$(field "$summary" fetch_mb_per_sec)" "$(field "$summary" records_per_sec)" \
+        "$(field "$summary" mb_per_sec)" "$(field "$summary" join_ms)" "$CPU_PER_GB")")
     done
   done
 done

@@ -2,12 +2,13 @@
 // successful ApiVersions v4 answer on 127.0.0.1:port, then its RSS, then stops it.
 //
 //   kb_startup_probe --port P [--log FILE] [--timeout-seconds S] [--server-cpu N]
-//                    -- SERVER [ARGS...]
+//                    [--stop-seconds S] -- SERVER [ARGS...]
 //
 // The clock starts just before fork(). Until the answer arrives the probe tries to connect every
 // millisecond (a refused connection means "not listening yet"), then sends one request and waits
 // for the response. Afterwards it reads VmRSS/VmHWM from /proc, sends SIGTERM and waits up to 5 s
-// (then SIGKILL). The server's stdout and stderr go to FILE (default /dev/null); it is killed
+// (--stop-seconds; then SIGKILL: a server that is to start again on its directory, cleanly, may
+// need longer). The server's stdout and stderr go to FILE (default /dev/null); it is killed
 // with the probe if the probe dies (PR_SET_PDEATHSIG). --server-cpu pins the server to that CPU
 // (set in the child before exec, so it costs the measurement nothing). Prints one line of key=value
 // figures; exit status 1 if the server exits or does not answer in time.
@@ -43,18 +44,18 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kRetryInterval = std::chrono::milliseconds(1);
-constexpr auto kStopBound = std::chrono::seconds(5);
 constexpr uint32_t kCorrelationId = 7;
 
 constexpr std::string_view kUsage =
     "usage: kb_startup_probe --port P [--log FILE] [--timeout-seconds S] [--server-cpu N]\n"
-    "                        -- SERVER [ARGS...]\n";
+    "                        [--stop-seconds S] -- SERVER [ARGS...]\n";
 
 struct Options {
   uint16_t port = 0;
   std::string log = "/dev/null";
   int timeout_seconds = 30;
   int server_cpu = -1;
+  int stop_seconds = 5;
   std::vector<std::string> command;
 };
 
@@ -79,6 +80,8 @@ Options ParseOptions(int argc, char** argv) {
       options.timeout_seconds = ParseInt<int>(name, value, 1, 3600);
     } else if (name == "--server-cpu") {
       options.server_cpu = ParseInt<int>(name, value, 0, CPU_SETSIZE - 1);
+    } else if (name == "--stop-seconds") {
+      options.stop_seconds = ParseInt<int>(name, value, 1, 3600);
     } else {
       throw std::invalid_argument("unknown option '" + std::string(name) + "'");
     }
@@ -167,10 +170,10 @@ std::pair<long, long> Memory(pid_t pid) {
   return {rss, hwm};
 }
 
-// SIGTERM, then SIGKILL after kStopBound; returns the wait status.
-int Stop(pid_t pid) {
+// SIGTERM, then SIGKILL after `bound`; returns the wait status.
+int Stop(pid_t pid, std::chrono::seconds bound) {
   ::kill(pid, SIGTERM);
-  const auto deadline = Clock::now() + kStopBound;
+  const auto deadline = Clock::now() + bound;
   while (Clock::now() < deadline) {
     if (auto status = Reaped(pid)) return *status;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -202,12 +205,12 @@ int Run(const Options& options) {
     }
   } catch (const std::exception& error) {
     fmt::print(stderr, "kb_startup_probe: {} (log: {})\n", error.what(), options.log);
-    Stop(pid);
+    Stop(pid, std::chrono::seconds(options.stop_seconds));
     return 1;
   }
   const double startup_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   const auto [rss_kib, hwm_kib] = Memory(pid);
-  const int status = Stop(pid);
+  const int status = Stop(pid, std::chrono::seconds(options.stop_seconds));
   fmt::print("startup_ms={:.1f} rss_kib={} hwm_kib={} attempts={} stop=\"{}\"\n", startup_ms,
              rss_kib, hwm_kib, attempts, DescribeStatus(status));
   return 0;

@@ -18,6 +18,7 @@
 #include <tuple>
 
 #include "kb/handlers/api_registry.hpp"
+#include "kb/protocol/messages/acls.hpp"
 #include "kb/protocol/messages/alter_configs.hpp"
 #include "kb/protocol/messages/api_versions.hpp"
 #include "kb/protocol/messages/create_partitions.hpp"
@@ -66,7 +67,8 @@ using AllRequests = std::tuple<
     protocol::DescribeClusterRequest, protocol::OffsetForLeaderEpochRequest,
     protocol::DeleteRecordsRequest, protocol::DescribeLogDirsRequest,
     protocol::DescribeProducersRequest, protocol::ElectLeadersRequest,
-    protocol::AlterPartitionReassignmentsRequest, protocol::ListPartitionReassignmentsRequest>;
+    protocol::AlterPartitionReassignmentsRequest, protocol::ListPartitionReassignmentsRequest,
+    protocol::DescribeAclsRequest, protocol::CreateAclsRequest, protocol::DeleteAclsRequest>;
 
 // Calls f(Request{}) for the request type of every api key.
 template <class F>

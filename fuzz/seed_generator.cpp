@@ -152,6 +152,16 @@ Request sample_request(const Bytes& records, int16_t version) {
   } else if constexpr (std::is_same_v<Request, protocol::ListPartitionReassignmentsRequest>) {
     r.topics.emplace();
     r.topics->push_back({kTopic, {0}});
+  } else if constexpr (std::is_same_v<Request, protocol::DescribeAclsRequest>) {
+    // Kafka's AdminClient asking for every topic ACL (as MirrorMaker 2 does).
+    r.resource_type_filter = 2;  // TOPIC
+    r.pattern_type_filter = 1;   // ANY
+    r.operation = 1;             // ANY
+    r.permission_type = 1;       // ANY
+  } else if constexpr (std::is_same_v<Request, protocol::CreateAclsRequest>) {
+    r.creations.push_back({2, kTopic, 3, "User:alice", "*", 3, 3});  // allow READ
+  } else if constexpr (std::is_same_v<Request, protocol::DeleteAclsRequest>) {
+    r.filters.push_back({2, kTopic, 3, std::nullopt, std::nullopt, 1, 1});
   } else if constexpr (std::is_same_v<Request, protocol::DescribeClusterRequest>) {
     r.include_cluster_authorized_operations = true;
   } else if constexpr (std::is_same_v<Request, protocol::ApiVersionsRequest>) {

@@ -70,6 +70,17 @@ void BrokerService::on_close(net::Connection& conn) {
   auto it = waiting_.find(conn.id());
   if (it == waiting_.end()) return;
   loop_.cancel(it->second.timer);
+  finish_waiting(conn.id());
+}
+
+void BrokerService::finish_waiting(uint64_t conn_id) {
+  auto it = waiting_.find(conn_id);
+  if (it == waiting_.end()) return;
+  std::vector<uint8_t>& frame = it->second.frame;
+  if (frame.capacity() > spare_frame_.capacity() && frame.capacity() <= kSpareFrameBytes) {
+    frame.clear();
+    spare_frame_.swap(frame);
+  }
   waiting_.erase(it);
 }
 
@@ -214,6 +225,7 @@ void BrokerService::wait(net::Connection& conn, std::span<const uint8_t> frame,
   conn.hold();
   WaitingRequest& w = waiting_[conn.id()];
   w.conn = &conn;
+  if (w.frame.capacity() == 0) w.frame.swap(spare_frame_);
   w.frame.assign(frame.begin(), frame.end());
   w.arrival = arrival;
   w.progress = std::move(progress);
@@ -254,7 +266,7 @@ void BrokerService::retry(uint64_t conn_id, bool may_wait) {
   }
   net::Connection& conn = *w.conn;
   if (w.timer != 0) loop_.cancel(w.timer);  // a no-op when that timer is what fired
-  waiting_.erase(conn_id);
+  finish_waiting(conn_id);
   // A response held for a sync keeps the connection held until it goes out.
   if (!held_.contains(conn_id)) conn.resume();
 }

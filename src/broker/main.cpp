@@ -40,6 +40,7 @@
 #include "kb/storage/disk_space.hpp"
 #include "kb/storage/file_cache.hpp"
 #include "kb/storage/file_remover.hpp"
+#include "kb/storage/roll_worker.hpp"
 
 namespace {
 
@@ -52,8 +53,15 @@ constexpr size_t kFlushThreads = 32;
 // same way, so a topic of thousands of partitions costs a few journal commits
 // per batch of them rather than one per sync.
 constexpr size_t kPartitionDirThreads = 8;
-// The thread deleting retired segments' files yields the CPU to the loop.
+// The thread deleting retired segments' files yields the CPU to the loop, as
+// does the one making segments' files ahead of their rolls.
 constexpr int kFileRemoverNice = 10;
+constexpr int kRollWorkerNice = 10;
+// Threads making segments' files ahead of their rolls, at most (each
+// partition directory's work on one of them): creating a file takes a busy
+// file system milliseconds, and small segments roll hundreds of times a
+// second.
+constexpr size_t kRollThreads = 8;
 
 void print_usage(const char* argv0) {
   std::fprintf(stderr,
@@ -185,7 +193,7 @@ int main(int argc, char** argv) {
   // budget keeps either from taking what the other and the disk work need.
   const kb::broker::DescriptorPlan descriptors = kb::broker::plan_descriptors(
       kb::broker::raise_descriptor_limit(), static_cast<uint64_t>(config.max_connections),
-      kFlushThreads + kPartitionDirThreads + 1);
+      kFlushThreads + kPartitionDirThreads + 1 + kRollThreads);
   spdlog::info(
       "file descriptors: limit {}: {} for connections{}, {} for partition files, {} kept for "
       "checkpoints, flushes and the broker's own files",
@@ -200,6 +208,10 @@ int main(int argc, char** argv) {
   // takes milliseconds).
   log_dir_options.partition_options.file_remover =
       std::make_shared<kb::storage::FileRemover>(kFileRemoverNice);
+  // Segment rolls find their files made and only rename them; the rolled
+  // segment's last index entries are written there too.
+  log_dir_options.partition_options.roll_worker =
+      std::make_shared<kb::storage::RollWorker>(kRollThreads, kRollWorkerNice);
   if (auto loaded_dir = kb::cluster::load_log_dir(log_dir_options, state); !loaded_dir.ok()) {
     std::fprintf(stderr, "log directory %s: %s\n", config.log_dirs.front().c_str(),
                  loaded_dir.error().message.c_str());

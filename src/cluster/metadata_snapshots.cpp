@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <system_error>
 
 #include "kb/cluster/config_catalog.hpp"
+#include "kb/cluster/startup.hpp"
 #include "kb/storage/metadata_records.hpp"
 
 namespace kb::cluster {
@@ -61,6 +63,27 @@ std::vector<std::vector<uint8_t>> metadata_image_records(const BrokerState& stat
   return out;
 }
 
+storage::Result<std::vector<uint8_t>> make_metadata_snapshot(const std::filesystem::path& dir,
+                                                             storage::SnapshotId id,
+                                                             int64_t last_timestamp,
+                                                             int64_t now_ms) {
+  std::vector<std::vector<uint8_t>> records;
+  {
+    BrokerState image;
+    auto summary = storage::replay_metadata_log(dir, [&](const storage::MetadataLogEntry& e) {
+      if (e.from_snapshot || e.offset < id.end_offset) apply_replayed_metadata(image, e);
+    });
+    if (!summary) return summary.error();
+    if (summary->last_offset < id.end_offset - 1)
+      return storage::Error{fmt::format("the metadata log could be read only up to offset {}{}{}",
+                                        summary->last_offset, summary->stopped_early() ? ": " : "",
+                                        summary->stop_message)};
+    records = metadata_image_records(image);
+  }  // the image goes before the bytes are made
+  return storage::encode_metadata_snapshot(id, last_timestamp >= 0 ? last_timestamp : now_ms,
+                                           now_ms, records);
+}
+
 void MetadataSnapshotter::loaded(int64_t applied_end_offset, int32_t last_epoch,
                                  int64_t last_timestamp,
                                  std::optional<storage::SnapshotId> snapshot, int64_t now_ms) {
@@ -101,10 +124,10 @@ bool MetadataSnapshotter::snapshot_now(BrokerState& state, int64_t now_ms) {
     return false;
   if (latest_ && latest_->end_offset >= applied_end_) return false;
   const storage::SnapshotId id{applied_end_, epoch_};
-  std::vector<std::vector<uint8_t>> records = metadata_image_records(state);
-  std::vector<uint8_t> bytes = storage::encode_metadata_snapshot(
-      id, last_timestamp_ >= 0 ? last_timestamp_ : now_ms, now_ms, records);
-  writer_.start(state.metadata_log->dir(), id, std::move(bytes));
+  const std::filesystem::path dir = state.metadata_log->dir();
+  writer_.start(dir, id, [dir, id, last_timestamp = last_timestamp_, now_ms] {
+    return make_metadata_snapshot(dir, id, last_timestamp, now_ms);
+  });
   latest_ = id;  // taken back if the write fails
   bytes_since_ = 0;
   last_snapshot_ms_ = now_ms;

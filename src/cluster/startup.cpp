@@ -75,6 +75,17 @@ bool is_foreign_record_type(const storage::MetadataRecord& record, uint32_t type
 
 }  // namespace
 
+void apply_replayed_metadata(BrokerState& state, const storage::MetadataLogEntry& entry) {
+  apply_metadata_record(state, *entry.record);
+  const auto* unknown = std::get_if<storage::UnknownMetadataRecord>(entry.record);
+  if (is_foreign_record_type(*entry.record, unknown ? unknown->type : 0))
+    state.foreign_metadata_records.push_back([&] {
+      ByteBuffer out;
+      storage::encode_metadata_record(*entry.record, entry.version, out);
+      return std::vector<uint8_t>(out.data(), out.data() + out.size());
+    }());
+}
+
 PartitionDirScan scan_partition_dirs(const std::filesystem::path& log_dir, const TopicTable& topics,
                                      const std::unordered_set<Uuid, UuidHash>& removed_topic_ids) {
   PartitionDirScan scan;
@@ -158,14 +169,7 @@ storage::Status open_metadata_log(const std::filesystem::path& metadata_dir,
   int64_t last_timestamp = -1;
   auto summary =
       storage::replay_metadata_log(metadata_dir, [&](const storage::MetadataLogEntry& e) {
-        apply_metadata_record(state, *e.record);
-        const auto* unknown = std::get_if<storage::UnknownMetadataRecord>(e.record);
-        if (is_foreign_record_type(*e.record, unknown ? unknown->type : 0))
-          state.foreign_metadata_records.push_back([&] {
-            ByteBuffer out;
-            storage::encode_metadata_record(*e.record, e.version, out);
-            return std::vector<uint8_t>(out.data(), out.data() + out.size());
-          }());
+        apply_replayed_metadata(state, e);
         if (const auto* removed = std::get_if<storage::RemoveTopicRecord>(e.record))
           load.removed_topic_ids.insert(removed->topic_id);
         if (!e.from_snapshot) {

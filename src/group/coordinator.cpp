@@ -39,11 +39,15 @@ std::string new_member_id(std::string_view prefix) {
   return std::string(prefix) + "-" + hex;
 }
 
-// Adds (delta 1) or takes away (-1) a member's protocols from the group's
-// counts, each distinct name once.
-void count_protocols(Group& group, const Member& member, int32_t delta) {
-  const ProtocolList& list = *member.protocols;
-  for (size_t i = 0; i < list.size(); ++i) {
+// A list this small is counted at once; a bigger one a slice of this many
+// protocols per loop turn (an insertion of a name each, 0.4 to 1.6 us on a
+// busy machine: well under a millisecond a slice).
+constexpr size_t kCountSlice = 512;
+
+// Adds (delta 1) or takes away (-1) protocols [from, to) of `list` from the
+// group's counts, each distinct name once.
+void apply_counts(Group& group, const ProtocolList& list, int32_t delta, size_t from, size_t to) {
+  for (size_t i = from; i < to; ++i) {
     if (!list.first_of_name(i)) continue;
     auto it = group.protocol_support.find(list.name(i));
     if (it == group.protocol_support.end())
@@ -141,6 +145,40 @@ const Group* GroupCoordinator::find(std::string_view group_id) const {
   return it == groups_.end() ? nullptr : &it->second;
 }
 
+void GroupCoordinator::count_protocols(Group& group, const Member& member, int32_t delta) {
+  const ProtocolList& list = *member.protocols;
+  // In order: a member's uncounting must never pass its counting.
+  if (group.counts_settled() && list.size() <= kCountSlice) {
+    apply_counts(group, list, delta, 0, list.size());
+    return;
+  }
+  // Room for every name now, while the table is as small as it gets: growing
+  // it slice by slice would move every entry at once, again and again.
+  if (delta > 0) group.protocol_support.reserve(group.protocol_support.size() + list.distinct());
+  group.counting.push_back({member.protocols, delta, 0});
+  note_deadline(0);  // the first slice is due at once: at the next advance
+}
+
+bool GroupCoordinator::settle_counts(Group& group, Millis now) {
+  if (group.counts_settled()) return true;
+  size_t budget = kCountSlice;
+  while (!group.counting.empty() && budget > 0) {
+    Group::CountChange& change = group.counting.front();
+    const size_t to = std::min(change.list->size(), change.next + budget);
+    apply_counts(group, *change.list, change.delta, change.next, to);
+    budget -= to - change.next;
+    change.next = to;
+    if (change.next == change.list->size()) group.counting.pop_front();
+  }
+  if (!group.counting.empty()) {
+    note_deadline(now);
+    return false;
+  }
+  // Joins that waited for the counts are asked again.
+  changed();
+  return true;
+}
+
 void GroupCoordinator::note_deadline(Millis at) {
   if (!next_deadline_ || at < *next_deadline_) next_deadline_ = at;
 }
@@ -205,6 +243,8 @@ void GroupCoordinator::advance(Millis now) {
 
 // Runs the group's expired timers and notes its next deadline.
 void GroupCoordinator::expire(Group& group, Millis now) {
+  // A rebalance that waited for the counts may complete once they are made.
+  if (!group.counts_settled() && settle_counts(group, now)) try_complete_join(group, now);
   bool pending_expired = false;
   bool removed = false;
   for (auto it = group.pending_members.begin(); it != group.pending_members.end();) {
@@ -343,6 +383,9 @@ void GroupCoordinator::complete_join(Group& group, Millis now) {
   for (const auto& [id, m] : group.members)
     if (!m.awaiting_join && !m.instance_id) missing.push_back(id);
   for (const auto& id : missing) remove_member(group, id, to_wire(ErrorCode::kUnknownMemberId));
+  // Choosing the protocol reads the counts: the rebalance completes once
+  // they are made (expire() asks again).
+  if (!group.members.empty() && !settle_counts(group, now)) return;
 
   ++group.generation;
   changed();
@@ -523,6 +566,12 @@ Outcome<JoinResult> GroupCoordinator::join(const RequestKey& key, const JoinPara
       return join_error(ErrorCode::kUnknownMemberId, std::string(params.member_id));
     group = &create_group(params.group_id);
   }
+  // Checking the protocols against the other members' reads the counts: the
+  // join waits for them (asked again when they are made).
+  if (!group->members.empty() &&
+      !(group->members.size() == 1 && group->members.contains(params.member_id)) &&
+      !settle_counts(*group, now))
+    return {std::nullopt, now + params.rebalance_timeout_ms};
   if (!supports_protocols(*group, params))
     return join_error(ErrorCode::kInconsistentGroupProtocol, std::string(params.member_id));
   return params.member_id.empty() ? join_new_member(key, *group, params, now)

@@ -20,7 +20,8 @@ size_t slots_for(size_t count) {
 }
 }  // namespace
 
-void ProtocolList::reserve(size_t count) {
+void ProtocolList::reserve(size_t count, size_t bytes) {
+  bytes_.reserve(bytes);
   count = std::min(count, kMaxReserve);
   entries_.reserve(count);
   if (index_.size() < slots_for(count)) rebuild_index(slots_for(count));

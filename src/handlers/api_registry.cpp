@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "kb/handlers/acls.hpp"
 #include "kb/handlers/alter_configs.hpp"
 #include "kb/handlers/api_versions.hpp"
 #include "kb/handlers/create_partitions.hpp"
@@ -73,6 +74,9 @@ ApiRegistry make_broker_registry() {
   registry.add(elect_leaders_entry());
   registry.add(alter_partition_reassignments_entry());
   registry.add(list_partition_reassignments_entry());
+  registry.add(describe_acls_entry());
+  registry.add(create_acls_entry());
+  registry.add(delete_acls_entry());
   return registry;
 }
 

@@ -153,7 +153,7 @@ DispatchResult dispatch_join_group(RequestContext& ctx, wire::Reader& body, int1
     if (!body.ok()) return DispatchResult::kDecodeFailed;
     if (first_step) {
       progress->protocols_left = count;
-      progress->protocols->reserve(static_cast<size_t>(count));
+      progress->protocols->reserve(static_cast<size_t>(count), body.remaining());
     } else {
       body.skip(progress->next_protocol_at - body.position());
     }

@@ -29,6 +29,21 @@ Status sync_file(const FileToSync& target) {
   return detail::sync_data(handle->get(), target.path);
 }
 
+FileSlot::FileSlot(std::shared_ptr<std::atomic<size_t>> count,
+                   std::shared_ptr<std::atomic<size_t>> slots)
+    : count_(std::move(count)), slots_(std::move(slots)) {
+  count_->fetch_add(1, std::memory_order_relaxed);
+  slots_->fetch_add(1, std::memory_order_relaxed);
+}
+
+void FileSlot::reset() {
+  if (!count_) return;
+  count_->fetch_sub(1, std::memory_order_relaxed);
+  slots_->fetch_sub(1, std::memory_order_relaxed);
+  count_.reset();
+  slots_.reset();
+}
+
 CachedFile::~CachedFile() { close(); }
 
 Result<std::shared_ptr<OpenFile>> CachedFile::get() {
@@ -62,7 +77,9 @@ void CachedFile::close() {
 }
 
 FileCache::FileCache(size_t capacity)
-    : capacity_(std::max<size_t>(capacity, 1)), count_(std::make_shared<std::atomic<size_t>>(0)) {}
+    : capacity_(std::max<size_t>(capacity, 1)),
+      count_(std::make_shared<std::atomic<size_t>>(0)),
+      slots_(std::make_shared<std::atomic<size_t>>(0)) {}
 
 FileCache::~FileCache() {
   // Entries outliving their cache would point at it: let them go first.
@@ -110,6 +127,21 @@ bool FileCache::try_pin() {
   if (pinned_ >= capacity_ / 2) return false;
   ++pinned_;
   return true;
+}
+
+Result<FileSlot> FileCache::reserve_slot() {
+  if (reserved_slots() >= capacity_ / 8)
+    return Error{fmt::format("no descriptor to hold ahead: {} of {} held so already",
+                             reserved_slots(), capacity_ / 8),
+                 EMFILE};
+  if (!make_room(nullptr))
+    return Error{fmt::format("all {} descriptors for partition files are in use", capacity_),
+                 EMFILE};
+  return FileSlot(count_, slots_);
+}
+
+std::shared_ptr<OpenFile> FileCache::adopt_descriptor(int fd, std::filesystem::path path) {
+  return std::make_shared<OpenFile>(fd, std::move(path), count_);
 }
 
 Result<std::shared_ptr<OpenFile>> FileCache::open(const std::filesystem::path& path, int flags,

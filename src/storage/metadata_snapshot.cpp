@@ -232,14 +232,16 @@ size_t remove_partial_snapshots(const fs::path& dir) {
 
 SnapshotFileWriter::~SnapshotFileWriter() { wait(); }
 
-void SnapshotFileWriter::start(fs::path dir, SnapshotId id, std::vector<uint8_t> bytes) {
+void SnapshotFileWriter::start(fs::path dir, SnapshotId id,
+                               std::function<Result<std::vector<uint8_t>>()> make_bytes) {
   wait();
   done_.store(false);
   started_ = true;
   id_ = id;
-  thread_ =
-      detail::start_helper_thread(0, [this, dir = std::move(dir), id, bytes = std::move(bytes)] {
-        status_ = write_metadata_snapshot(dir, id, bytes);
+  thread_ = detail::start_helper_thread(
+      0, [this, dir = std::move(dir), id, make_bytes = std::move(make_bytes)] {
+        auto bytes = make_bytes();
+        status_ = bytes ? write_metadata_snapshot(dir, id, *bytes) : Status(bytes.error());
         done_.store(true, std::memory_order_release);
       });
 }

@@ -1,6 +1,7 @@
 #include "kb/storage/partition_log.hpp"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "kb/storage/metadata_log.hpp"
 #include "kb/storage/offset_checkpoint.hpp"
 #include "kb/storage/record_batch.hpp"
+#include "kb/storage/roll_worker.hpp"
 
 namespace kb::storage {
 
@@ -178,6 +180,8 @@ struct PartitionLog::Segment {
   // on first need; and when the segment was started.
   std::optional<int64_t> rolling_timestamp;
   int64_t created_ms = wall_clock_ms();
+  // What the roll worker has still to do to the files (settle_files).
+  std::shared_ptr<SegmentFileWork> file_work;
 
   std::optional<TimestampOffset> last_time_entry() const {
     if (time_index.empty()) return std::nullopt;
@@ -191,12 +195,17 @@ PartitionLog::PartitionLog(fs::path dir, PartitionLogOptions options)
       file_cache_(options_.file_cache
                       ? options_.file_cache
                       : std::make_shared<FileCache>(std::numeric_limits<size_t>::max())),
-      disk_space_(options_.disk_space) {}
+      disk_space_(options_.disk_space),
+      roll_worker_(options_.roll_worker) {}
 
 PartitionLog::~PartitionLog() {
   if (has_deferred_writes())
     if (Status written = write_deferred(); !written)
       spdlog::error("{}: deferred appends not written: {}", dir_.string(), written.error().message);
+  drop_spare();
+  // Rolled segments' last entries go in before the log lets go (a clean
+  // shutdown's files are complete).
+  finish_rolled_segments_now();
   // Entries not yet written cost the next start-up a longer scan only; a
   // closing log writes them when it can.
   if (segments_.empty()) return;
@@ -232,6 +241,8 @@ std::vector<int64_t> PartitionLog::segment_base_offsets() const {
 
 Status PartitionLog::delete_oldest_segment() {
   if (segments_.size() < 2) return Error{dir_.string() + ": the active segment cannot be deleted"};
+  // Its index files are renamed below: the worker's renames come first.
+  if (Status settled = settle_files(*segments_.front()); !settled) return settled;
   std::unique_ptr<Segment> oldest = std::move(segments_.front());
   segments_.erase(segments_.begin());
   if (damage_ && damage_->segment_base_offset == oldest->base_offset) damage_.reset();
@@ -424,6 +435,7 @@ Status PartitionLog::load(const RecoveryHint& hint) {
   if (ec) return Error{fmt::format("cannot list {}: {}", dir_.string(), ec.message())};
   std::vector<int64_t> bases;
   std::vector<fs::path> stray_deleted;
+  std::vector<fs::path> stray_spares;
   for (const auto& entry : entries) {
     const std::string name = entry.path().filename().string();
     if (auto base = detail::parse_offset_file_name(name, kLogSuffix)) bases.push_back(*base);
@@ -434,12 +446,28 @@ Status PartitionLog::load(const RecoveryHint& hint) {
     if (name.ends_with(kDeletedSuffix) && !name.ends_with(kDeletedSnapshotSuffix) &&
         entry.is_regular_file(type_ec))
       stray_deleted.push_back(entry.path());
+    // A spare segment's files (roll_worker.hpp) that a stop left unused.
+    if (is_spare_file_name(name) && entry.is_regular_file(type_ec))
+      stray_spares.push_back(entry.path());
   }
   std::sort(bases.begin(), bases.end());
   if (!stray_deleted.empty()) {
     spdlog::info("{}: deleting {} files a segment deletion left (*{})", dir_.string(),
                  stray_deleted.size(), kDeletedSuffix);
     remove_files(std::move(stray_deleted));
+  }
+  if (!stray_spares.empty()) {
+    spdlog::info("{}: deleting {} files of a segment made ahead of a roll and left unused",
+                 dir_.string(), stray_spares.size());
+    // Through the roll worker, in turn with the spares it makes here next.
+    if (roll_worker_) {
+      roll_worker_->remove(std::move(stray_spares));
+    } else {
+      for (const fs::path& path : stray_spares) {
+        std::error_code remove_ec;
+        fs::remove(path, remove_ec);
+      }
+    }
   }
 
   auto metadata = read_partition_metadata(dir_);
@@ -869,6 +897,7 @@ Status PartitionLog::write_pending_index_entries(Segment& segment) {
   if (segment.index_entries_written >= segment.index.size() &&
       segment.time_index_entries_written >= segment.time_index.size())
     return {};
+  if (Status settled = settle_files(segment); !settled) return settled;
   Status ready = ensure_index(segment);
   if (!ready) return ready;
   if (segment.index_entries_written < segment.index.size()) {
@@ -916,12 +945,13 @@ void PartitionLog::release_preallocation(Segment& segment) {
 }
 
 void PartitionLog::release_reservation() {
+  drop_spare();
   if (segments_.empty() || has_deferred_writes() || write_failed_) return;
   release_preallocation(*segments_.back());
 }
 
 bool PartitionLog::release_reservation_if_quiet(int64_t quiet_ms) {
-  if (!holds_reservation() || has_deferred_writes()) return false;
+  if ((!holds_reservation() && !spare_) || has_deferred_writes()) return false;
   if (auto last = write_rate_.last_append_ms(); last && steady_clock_ms() - *last < quiet_ms)
     return false;
   release_reservation();
@@ -952,16 +982,31 @@ std::optional<WritebackRange> PartitionLog::take_writeback_range(uint64_t min_by
 Status PartitionLog::roll(int64_t new_base_offset) {
   if (Status written = write_deferred(); !written) return written;
   Segment& old = *segments_.back();
+  // Its index files are in place before what is left of them is written.
+  if (Status settled = settle_files(old); !settled) return settled;
   Status ready = ensure_index(old);
   if (!ready) return ready;
   // Kafka closes a segment's time index with its max timestamp (added once).
   if (auto final_entry = old.index_builder.final_time_entry(old.last_time_entry()))
     old.time_index.push_back(*final_entry);
-  Status written = write_pending_index_entries(old);
-  if (!written) return written;
-  Status created = create_segment(new_base_offset, false);
-  if (!created) return created;
-  release_preallocation(old);
+  RollWorker* worker = roll_worker_.get();
+  if (worker == nullptr) {
+    Status written = write_pending_index_entries(old);
+    if (!written) return written;
+  }
+  auto into_spare = roll_into_spare(new_base_offset);
+  if (!into_spare) return into_spare.error();
+  if (!*into_spare) {
+    Status created = create_segment(new_base_offset, false);
+    if (!created) return created;
+  }
+  // The rolled segment's size is final now: what is left of its files goes
+  // to the worker (index entries, space past its end), or is done here.
+  std::shared_ptr<SegmentFileWork> finish;
+  if (worker != nullptr)
+    finish = finish_rolled(old);
+  else
+    release_preallocation(old);
   // Synced by the next flush (Kafka flushes a rolled segment in the
   // background too): a sync of up to a segment's worth of data must not hold
   // up the append. By path: the rolled segment keeps no descriptor for it.
@@ -971,9 +1016,141 @@ Status PartitionLog::roll(int64_t new_base_offset) {
   dir_unsynced_ = true;
   RolledIndexes& indexes = rolled_unsynced_indexes_.emplace_back();
   indexes.roll = rolls_++;
+  indexes.base_offset = old.base_offset;
+  indexes.finish = std::move(finish);
   indexes.files.emplace_back(old.index_path);
   indexes.files.emplace_back(old.time_index_path);
   return {};
+}
+
+Result<bool> PartitionLog::roll_into_spare(int64_t base_offset) {
+  if (!spare_) return false;
+  if (spare_->state() != SpareSegment::State::ready) {
+    // Not made yet (or it could not be): the roll never waits for it.
+    drop_spare();
+    return false;
+  }
+  auto segment = std::make_unique<Segment>(dir_, base_offset, options_.index_interval_bytes,
+                                           *file_cache_, disk_space_.get());
+  // Never over a file of that name: the roll then finds it as it always did.
+  if (::renameat2(AT_FDCWD, spare_->log_path().c_str(), AT_FDCWD, segment->log_path.c_str(),
+                  RENAME_NOREPLACE) != 0) {
+    spdlog::debug("{}: cannot rename {} to {}: {}; making the segment's files instead",
+                  dir_.string(), spare_->log_path().string(), segment->log_path.string(),
+                  std::strerror(errno));
+    drop_spare();
+    return false;
+  }
+  std::shared_ptr<SpareSegment> spare = std::move(spare_);
+  spare_.reset();
+  segment->log.adopt(spare->take_log(*file_cache_, segment->log_path));
+  // The spare's reservation, counted since it was asked for, is the segment's.
+  if (disk_space_) disk_space_->add_reserved(-static_cast<int64_t>(spare->reserve_bytes()));
+  segment->reservation.adopt(spare->reserved());
+  // The index files follow on the worker: nothing here opens them before
+  // their first entries are written (settle_files).
+  auto work = std::make_shared<SegmentFileWork>();
+  work->renames.push_back({spare->index_path(), segment->index_path});
+  work->renames.push_back({spare->time_index_path(), segment->time_index_path});
+  segment->file_work = work;
+  roll_worker_->run_later(std::move(work));
+  segment->index_loaded = true;
+  segments_.push_back(std::move(segment));
+  return true;
+}
+
+void PartitionLog::prepare_spare_if_due() {
+  if (!roll_worker_ || spare_ || segments_.empty() ||
+      segments_.back()->size < options_.segment_bytes / 2)
+    return;
+  // Its descriptor counts in the budget from now on; with none to spare, the
+  // roll makes its files itself.
+  auto slot = file_cache_->reserve_slot();
+  if (!slot) return;
+  // The new segment's first reservation, made with its file: as much as an
+  // append would reserve (disk_space.hpp), counted from now on.
+  uint64_t reserve = 0;
+  if (options_.preallocate_bytes > 0 && !preallocation_failed_) {
+    ReservationRequest request;
+    request.needed_end = 1;
+    request.recent_bytes = write_rate_.recent(steady_clock_ms());
+    request.max_ahead = options_.preallocate_bytes;
+    request.segment_bytes = options_.segment_bytes;
+    if (auto plan = plan_reservation(request))
+      reserve = disk_space_ ? disk_space_->grantable(plan->end) : plan->end;
+    if (disk_space_ && reserve > 0) disk_space_->add_reserved(static_cast<int64_t>(reserve));
+  }
+  spare_ = std::make_shared<SpareSegment>(dir_, std::move(*slot), reserve);
+  roll_worker_->prepare(spare_);
+}
+
+void PartitionLog::drop_spare() {
+  if (!spare_) return;
+  std::shared_ptr<SpareSegment> spare = std::move(spare_);
+  spare_.reset();
+  if (disk_space_) disk_space_->add_reserved(-static_cast<int64_t>(spare->reserve_bytes()));
+  if (spare->drop()) roll_worker_->discard(std::move(spare));
+}
+
+namespace {
+
+// entries[written..] as they go in the file, from `position`.
+template <class Entry, size_t N>
+SegmentFileWork::Entries pending_entries(const std::vector<Entry>& entries, size_t& written,
+                                         int64_t base_offset,
+                                         void (*encode)(const Entry&, int64_t, uint8_t (&)[N]),
+                                         const fs::path& path) {
+  SegmentFileWork::Entries out{path, written * N, {}};
+  out.bytes.reserve(N * (entries.size() - std::min(written, entries.size())));
+  for (size_t i = written; i < entries.size(); ++i) {
+    uint8_t entry[N];
+    encode(entries[i], base_offset, entry);
+    out.bytes.insert(out.bytes.end(), std::begin(entry), std::end(entry));
+  }
+  written = std::max(written, entries.size());
+  return out;
+}
+
+}  // namespace
+
+std::shared_ptr<SegmentFileWork> PartitionLog::finish_rolled(Segment& rolled) {
+  auto finish = std::make_shared<SegmentFileWork>();
+  finish->indexes.push_back(pending_entries(rolled.index, rolled.index_entries_written,
+                                            rolled.base_offset, &encode_offset_index_entry,
+                                            rolled.index_path));
+  finish->indexes.push_back(pending_entries(rolled.time_index, rolled.time_index_entries_written,
+                                            rolled.base_offset, &encode_time_index_entry,
+                                            rolled.time_index_path));
+  finish->log_path = rolled.log_path;
+  finish->log_size = rolled.size;
+  finish->trim_log = rolled.reservation.holds_space_past(rolled.size);
+  // Given back now as far as the count goes; the worker frees the blocks.
+  rolled.reservation.truncated(rolled.size);
+  if (!finish->trim_log && finish->indexes[0].bytes.empty() && finish->indexes[1].bytes.empty())
+    return nullptr;
+  rolled.file_work = finish;
+  roll_worker_->run_later(finish);
+  return finish;
+}
+
+Status PartitionLog::settle_files(Segment& segment) {
+  if (!segment.file_work) return {};
+  Status done = segment.file_work->finish_now();
+  if (!done) {
+    spdlog::warn("{}: {}; trying again", segment.log_path.string(), done.error().message);
+    done = segment.file_work->run_again();
+  }
+  if (done) segment.file_work.reset();
+  return done;
+}
+
+void PartitionLog::finish_rolled_segments_now() {
+  for (auto& segment : segments_)
+    if (Status settled = settle_files(*segment); !settled)
+      spdlog::warn("{}: {}", segment->log_path.string(), settled.error().message);
+  // Deleted segments' too: nothing is written to their files after this.
+  for (auto& rolled : rolled_unsynced_indexes_)
+    if (rolled.finish) (void)rolled.finish->finish_now();
 }
 
 bool PartitionLog::should_roll_for_time(Segment& segment, int64_t incoming_max_timestamp) {
@@ -1145,6 +1322,7 @@ Result<AppendResult> PartitionLog::append(Bytes batches, int32_t leader_epoch,
   }
   Status flushed = flush_group();
   if (!flushed) return flushed.error();
+  prepare_spare_if_due();
 
   result.last_offset = next_offset_ - 1;
   result.log_start_offset = log_start_offset();
@@ -1180,6 +1358,7 @@ Status PartitionLog::flush() {
   Status synced = sync_all(data->data_files);
   if (!synced) return synced;
   mark_flushed(data->end_offset);
+  finish_rolled_segments_now();
   auto indexes = index_sync_snapshot();
   if (!indexes) return indexes.error();
   synced = sync_all(indexes->index_files);
@@ -1216,9 +1395,23 @@ Result<PartitionLog::IndexSyncSnapshot> PartitionLog::index_sync_snapshot() {
   if (segments_.empty()) return snapshot;
   // Rolled segments' files stay listed until a recovery point covers them:
   // a failed sync leaves them for the next snapshot.
-  for (const auto& rolled : rolled_unsynced_indexes_)
+  for (auto& rolled : rolled_unsynced_indexes_) {
+    if (rolled.finish && !rolled.finish->done()) {
+      // Its last entries are still being written: not synced now, and the
+      // recovery point stays below it.
+      snapshot.recovery_point = std::min(snapshot.recovery_point, rolled.base_offset);
+      snapshot.rolls = std::min(snapshot.rolls, rolled.roll);
+      continue;
+    }
+    if (rolled.finish && rolled.finish->failed()) {
+      // Tried again here (say, the worker was short of a descriptor).
+      spdlog::warn("{}: writing a rolled segment's last index entries failed ({}); trying again",
+                   dir_.string(), rolled.finish->status().error().message);
+      if (Status again = rolled.finish->run_again(); !again) return again.error();
+    }
     snapshot.index_files.insert(snapshot.index_files.end(), rolled.files.begin(),
                                 rolled.files.end());
+  }
   Segment& active = *segments_.back();
   if (Status written = write_pending_index_entries(active); !written) return written.error();
   snapshot.index_files.emplace_back(active.index_path);

@@ -94,6 +94,27 @@ TEST_F(MetadataSnapshotsTest, SnapshotsByBytesAndRestartFromThem) {
   EXPECT_EQ(restarted.topics.size(), 5u);
 }
 
+// A snapshot is made from the files: records appended after its end offset
+// (the loop goes on while a helper makes it) are not in it, and an end the
+// log does not reach is an error.
+TEST_F(MetadataSnapshotsTest, ASnapshotMadeFromTheFilesStopsAtItsEndOffset) {
+  BrokerState state;
+  load(state);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(create_topic(state, "before-" + std::to_string(i), 2).error == AdminError::kNone);
+  const storage::SnapshotId id{state.metadata_log->log_end_offset(), 1};
+  const auto expected = metadata_image_records(state);
+  for (int i = 0; i < 2; ++i)
+    ASSERT_TRUE(create_topic(state, "after-" + std::to_string(i), 1).error == AdminError::kNone);
+  const fs::path dir = dir_ / storage::kMetadataPartitionDir;
+  auto bytes = make_metadata_snapshot(dir, id, 1, 2);
+  ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+  EXPECT_EQ(*bytes, storage::encode_metadata_snapshot(id, 1, 2, expected));
+
+  const storage::SnapshotId beyond{state.metadata_log->log_end_offset() + 5, 1};
+  EXPECT_FALSE(make_metadata_snapshot(dir, beyond, 1, 2).ok());
+}
+
 // Retention removes the oldest snapshots and the segments below the oldest
 // kept one, but always keeps two snapshots.
 TEST_F(MetadataSnapshotsTest, RetentionKeepsTwoSnapshots) {

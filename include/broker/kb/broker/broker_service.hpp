@@ -100,13 +100,20 @@ class BrokerService final : public net::FrameHandler {
   void release_flushed();
   bool partition_dirs_done(uint64_t ticket) const;
   void drive_groups();
+  // Drops a waiting request, keeping its frame buffer as the spare.
+  void finish_waiting(uint64_t conn_id);
 
   net::EventLoop& loop_;
   const handlers::ApiRegistry& registry_;
   cluster::BrokerState& state_;
   LogFlusher* flusher_;
   std::unordered_map<uint64_t, WaitingRequest> waiting_;  // by connection id
-  std::unordered_map<uint64_t, HeldResponse> held_;       // by connection id
+  // A finished waiting request's frame buffer (up to kSpareFrameBytes), for
+  // the next one that waits: a big request is then copied into memory already
+  // touched instead of faulting fresh pages in, in one turn.
+  std::vector<uint8_t> spare_frame_;
+  static constexpr size_t kSpareFrameBytes = size_t{8} << 20;
+  std::unordered_map<uint64_t, HeldResponse> held_;  // by connection id
   uint64_t seen_generation_ = 0;
   std::string listener_;
   group::GroupCoordinator* groups_ = nullptr;

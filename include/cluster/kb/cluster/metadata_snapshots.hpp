@@ -4,14 +4,17 @@
 // snapshot generator makes them: after at least
 // metadata.log.max.record.bytes.between.snapshots of new records, or when
 // metadata.log.max.snapshot.interval.ms have passed since the last one and a
-// record arrives. The image's records are built on the caller's thread (the
-// event loop: memory only); the file is written and synced on a helper
-// thread. Once written, retention (metadata.max.retention.bytes/.ms) removes
-// the oldest snapshots and the log segments wholly below the oldest snapshot
-// kept, more cautiously than Kafka: the two newest snapshots always stay, so
-// a damaged newest one still has one before it with the log after it.
+// record arrives. The snapshot is made on a helper thread from the files
+// alone (the newest snapshot and the log after it, replayed into an image of
+// its own up to the snapshot's end offset), then written and synced there:
+// the event loop never walks the whole image, however many topics there are
+// (a second image lives while a snapshot is made). Once written, retention
+// (metadata.max.retention.bytes/.ms) removes the oldest snapshots and the log segments wholly below
+// the oldest snapshot kept, more cautiously than Kafka: the two newest snapshots always stay, so a
+// damaged newest one still has one before it with the log after it.
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <vector>
 
@@ -33,6 +36,16 @@ struct MetadataSnapshotOptions {
 // feature levels, the records of other types found in the log, topics with
 // their partitions, configs, the producer id block. Framed record values.
 std::vector<std::vector<uint8_t>> metadata_image_records(const BrokerState& state);
+
+// The bytes of snapshot `id` of the metadata log in `dir`, from the files
+// alone: the newest snapshot and the log after it replayed into an image of
+// its own, up to id.end_offset. Records appended past that end meanwhile are
+// not applied (a batch still being written there is where the replay stops).
+// An error when the log cannot be read up to the end. Any thread.
+storage::Result<std::vector<uint8_t>> make_metadata_snapshot(const std::filesystem::path& dir,
+                                                             storage::SnapshotId id,
+                                                             int64_t last_timestamp,
+                                                             int64_t now_ms);
 
 class MetadataSnapshotter {
  public:

@@ -44,6 +44,11 @@ struct MetadataLogLoad {
   int64_t last_timestamp = -1;
 };
 
+// One record replayed from __cluster_metadata into `state`: applied, and
+// kept as it is when its type is one the broker keeps for Kafka but does
+// not interpret (state.foreign_metadata_records, written into snapshots).
+void apply_replayed_metadata(BrokerState& state, const storage::MetadataLogEntry& entry);
+
 // Replays __cluster_metadata-0 into `state` (the newest whole snapshot, then
 // the log after it) and opens it for appends as state.metadata_log. A damaged
 // tail (torn or corrupt batch) is copied aside and cut off

@@ -71,7 +71,10 @@ class TopicTable {
 
  private:
   std::map<std::string, TopicInfo, std::less<>> by_name_;
-  std::unordered_map<Uuid, std::string, UuidHash> name_by_id_;
+  // Ordered, not hashed: a hash table grown past its buckets moves every
+  // entry in one go (25 ms at 200,000 topics, in one loop turn); a tree
+  // never does, and a lookup costs what the lookup by name after it does.
+  std::map<Uuid, std::string> name_by_id_;
   // Names holding '.' or '_' by their folded form ('.' -> '_'), as Kafka's
   // topicsWithCollisionChars: only those can collide with another name.
   std::multimap<std::string, std::string, std::less<>> by_folded_name_;

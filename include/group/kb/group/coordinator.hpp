@@ -17,6 +17,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <limits>
 #include <map>
@@ -137,6 +138,17 @@ struct Group {
   // checking and choosing protocols is then linear in the protocols named,
   // never members times protocols.
   std::unordered_map<std::string, int32_t, NameHash, std::equal_to<>> protocol_support;
+  // Changes to protocol_support not made yet, in order: a member with a big
+  // list is counted a slice per loop turn, and whatever reads the counts
+  // (checking a joiner's protocols, choosing the group's) waits for them.
+  struct CountChange {
+    std::shared_ptr<const ProtocolList> list;
+    int32_t delta = 0;
+    size_t next = 0;  // the first protocol not counted yet
+  };
+  std::deque<CountChange> counting;
+
+  bool counts_settled() const { return counting.empty(); }
 
   int32_t max_rebalance_timeout() const;
 };
@@ -364,6 +376,12 @@ class GroupCoordinator {
   // written), and groups left with nothing.
   void expire_offsets();
   void note_deadline(Millis at);
+  // Counts (delta 1) or uncounts (-1) a member's protocols: a small list at
+  // once, a big one (or any behind another) queued for settle_counts.
+  void count_protocols(Group& group, const Member& member, int32_t delta);
+  // Applies queued count changes, up to a slice of protocols; true when none
+  // is left. Otherwise the next slice is due at the next advance (now).
+  bool settle_counts(Group& group, Millis now);
   void changed() { ++changes_; }
 
   GroupConfig config_;

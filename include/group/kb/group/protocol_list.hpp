@@ -19,8 +19,10 @@ class ProtocolList {
   static constexpr size_t npos = static_cast<size_t>(-1);
 
   // Room for `count` protocols (bounded: a count larger than that grows as
-  // protocols arrive).
-  void reserve(size_t count);
+  // protocols arrive) holding `bytes` of names and metadata together (the
+  // request's bytes left: memory it already takes), so a big list is never
+  // copied to grow.
+  void reserve(size_t count, size_t bytes = 0);
   void add(std::string_view name, std::span<const uint8_t> metadata);
 
   size_t size() const { return entries_.size(); }

@@ -38,6 +38,7 @@ enum class ErrorCode : int16_t {
   kInvalidRequest = 42,
   kPolicyViolation = 44,
   kTransactionalIdAuthorizationFailed = 53,
+  kSecurityDisabled = 54,
   kFetchSessionIdNotFound = 70,
   kTopicDeletionDisabled = 73,
   kUnsupportedCompressionType = 76,

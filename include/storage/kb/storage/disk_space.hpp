@@ -132,6 +132,12 @@ class SegmentReservation {
   // file to its own size frees its blocks past the end (ext4, xfs, tmpfs),
   // by path, so no descriptor is needed. Returns false when that failed.
   bool release(const std::filesystem::path& path, uint64_t size);
+  // Space reserved in the file by someone else (a spare segment made ahead),
+  // up to `end`, counted here from now on: the file is empty.
+  void adopt(uint64_t end) {
+    end_ = end;
+    recount(0);
+  }
   // The file was truncated to `size`: what was reserved past it is gone.
   void truncated(uint64_t size) {
     end_ = size;

@@ -27,6 +27,34 @@ namespace kb::storage {
 
 class FileCache;
 
+// A descriptor counted in a FileCache's budget before its file is opened (by
+// a helper thread, for a file made ahead of its use), until let go of, on
+// any thread.
+class FileSlot {
+ public:
+  FileSlot() = default;
+  ~FileSlot() { reset(); }
+  FileSlot(FileSlot&& other) noexcept = default;
+  FileSlot& operator=(FileSlot&& other) noexcept {
+    if (this != &other) {
+      reset();
+      count_ = std::move(other.count_);
+      slots_ = std::move(other.slots_);
+    }
+    return *this;
+  }
+  FileSlot(const FileSlot&) = delete;
+  FileSlot& operator=(const FileSlot&) = delete;
+  explicit operator bool() const { return count_ != nullptr; }
+  void reset();
+
+ private:
+  friend class FileCache;
+  FileSlot(std::shared_ptr<std::atomic<size_t>> count, std::shared_ptr<std::atomic<size_t>> slots);
+  std::shared_ptr<std::atomic<size_t>> count_;
+  std::shared_ptr<std::atomic<size_t>> slots_;
+};
+
 // One file of a partition (a segment's .log) that is open or not: get()
 // opens it when it is not, through the cache that may close it again later.
 // Lives at a stable address (it is linked into its cache's list).
@@ -87,6 +115,16 @@ class FileCache {
   void unpin() { --pinned_; }
   size_t pinned() const { return pinned_; }
 
+  // A descriptor counted from now on for a file another thread opens later
+  // (a segment's files made ahead of its roll), cached files closed to make
+  // room. At most an eighth of the capacity is so held: beyond, or with no
+  // room, an error (EMFILE), and the file is made when needed instead.
+  Result<FileSlot> reserve_slot();
+  size_t reserved_slots() const { return slots_->load(std::memory_order_relaxed); }
+  // A descriptor opened elsewhere (in a slot), counted as the cache's from
+  // now on; the slot is let go of after.
+  std::shared_ptr<OpenFile> adopt_descriptor(int fd, std::filesystem::path path);
+
  private:
   friend class CachedFile;
   void link_newest(CachedFile& entry);
@@ -101,6 +139,7 @@ class FileCache {
   CachedFile* oldest_ = nullptr;
   size_t cached_ = 0;
   size_t pinned_ = 0;
+  std::shared_ptr<std::atomic<size_t>> slots_;
 };
 
 }  // namespace kb::storage

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -81,8 +82,11 @@ class SnapshotFileWriter {
 
   // A write was started and its outcome not taken yet.
   bool busy() const { return started_; }
-  // Starts writing (busy() must be false).
-  void start(std::filesystem::path dir, SnapshotId id, std::vector<uint8_t> bytes);
+  // Starts making the snapshot's bytes with `make_bytes` and writing them,
+  // both on a helper thread (busy() must be false). An error from
+  // `make_bytes` is the write's outcome.
+  void start(std::filesystem::path dir, SnapshotId id,
+             std::function<Result<std::vector<uint8_t>>()> make_bytes);
   // The finished write's id and outcome; nullopt while it runs or when none ran.
   std::optional<std::pair<SnapshotId, Status>> take_result();
   // Blocks until the write in progress is done (its outcome is kept for

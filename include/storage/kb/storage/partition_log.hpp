@@ -49,6 +49,9 @@ namespace kb::storage {
 
 class FileCache;
 class FileRemover;
+class RollWorker;
+class SegmentFileWork;
+class SpareSegment;
 
 inline constexpr std::string_view kPartitionMetadataFile = "partition.metadata";
 
@@ -101,6 +104,10 @@ struct PartitionLogOptions {
   // Deletes the files of deleted segments off the caller's thread (after
   // they are renamed to `.deleted`). Null: they are deleted at once.
   std::shared_ptr<FileRemover> file_remover;
+  // Makes the next segment's files ahead of a roll (once the active segment
+  // is half full) and finishes rolled segments' files, off the caller's
+  // thread (roll_worker.hpp). Null: rolls do it all themselves.
+  std::shared_ptr<RollWorker> roll_worker;
 };
 
 // What start-up knows about a partition from the log directory's checkpoint
@@ -462,6 +469,23 @@ class PartitionLog {
   }
   Status roll(int64_t new_base_offset);
   Status create_segment(int64_t base_offset, bool sync_dir = true);
+  // The spare segment's files (roll_worker.hpp) become the segment at
+  // `base_offset`: true when they did, false when there is no spare ready
+  // (the caller makes the files).
+  Result<bool> roll_into_spare(int64_t base_offset);
+  // Asks the roll worker for a spare once the active segment is half full.
+  void prepare_spare_if_due();
+  // Gives back the spare's descriptor and space; its files are removed.
+  void drop_spare();
+  // What a roll leaves to write of `rolled`'s files, handed to the roll
+  // worker (null when nothing is left).
+  std::shared_ptr<SegmentFileWork> finish_rolled(Segment& rolled);
+  // Waits for (or does, when the worker has not started it) what the roll
+  // worker still has to do to the segment's files: before anything here
+  // touches them by name.
+  Status settle_files(Segment& segment);
+  // The same for every segment, and for deleted ones.
+  void finish_rolled_segments_now();
   Status write_pending_index_entries(Segment& segment);
   void preallocate(Segment& segment, int fd, uint64_t end);
   void release_preallocation(Segment& segment);
@@ -474,6 +498,7 @@ class PartitionLog {
   // Before segments_: their files and reservations are counted in these.
   std::shared_ptr<FileCache> file_cache_;
   std::shared_ptr<DiskSpace> disk_space_;
+  std::shared_ptr<RollWorker> roll_worker_;  // options_.roll_worker when opened
   WriteRate write_rate_;
   std::optional<kb::wire::Uuid> topic_id_;
   std::vector<std::unique_ptr<Segment>> segments_;  // by base offset
@@ -487,11 +512,16 @@ class PartitionLog {
   bool dir_unsynced_ = false;  // a roll created a segment: the directory goes with them
   struct RolledIndexes {
     uint64_t roll = 0;  // rolls_ before this one
+    int64_t base_offset = 0;
     std::vector<FileToSync> files;
+    // Its last entries, written by the roll worker: until they are, the
+    // files are not synced and the recovery point stays below the segment.
+    std::shared_ptr<SegmentFileWork> finish;
   };
   std::vector<RolledIndexes> rolled_unsynced_indexes_;
   uint64_t rolls_ = 0;
-  bool preallocation_failed_ = false;  // the file system cannot (no fallocate): not tried again
+  bool preallocation_failed_ = false;    // the file system cannot (no fallocate): not tried again
+  std::shared_ptr<SpareSegment> spare_;  // the next segment's files, made ahead (roll_worker)
   // Deferred appends: the pieces to write at deferred_at_ of deferred_file_
   // (the stamped headers kept here, the rest still the caller's bytes).
   std::shared_ptr<const OpenFile> deferred_file_;

@@ -1,0 +1,428 @@
+#!/usr/bin/env bash
+# This broker and Apache Kafka 4.4 side by side, on the same machine and the same CPU, one at a
+# time: the same load against each in alternating rounds (the order flips every round), then
+# the median of each figure for both, and their ratio.
+#
+#   bench/run_kafka_side_by_side.sh [--quick] [--results DIR]
+#
+# Kafka is `kafka.Kafka` from the Java lab's server class path (tests/integration/clients/java,
+# kafka_2.13 4.4.0), started as bin/kafka-server-start.sh starts it (1 GiB heap, G1 and the
+# script's other JVM options) with the settings of its config/server.properties, one node in
+# KRaft combined mode, on a directory freshly formatted by kafka.tools.StorageTool. This broker
+# runs with its defaults. Both get group.initial.rebalance.delay.ms=0 (as Kafka's shipped
+# server.properties) and are pinned to CPU 1, the clients to CPU 0 (KB_BENCH_PIN=0: unpinned).
+# Each round, for each server:
+#   - start-up: the time from start to the first answered ApiVersions (kb_startup_probe) on a
+#     directory holding PARTITIONS partitions (two topics, created through the server itself
+#     before the first round and stopped cleanly after each start), and its RSS then;
+#   - on a fresh directory: RSS idle (5 s after start); kafka-producer-perf-test and
+#     kafka-consumer-perf-test (org.apache.kafka.tools.ProducerPerformance/ConsumerPerformance,
+#     kafka-tools 4.4.0, each its own JVM) with 100 B and 1 KiB records, acks=1 and all, topics of
+#     1 and 8 partitions: records/s, MB/s, p50/p99/p99.9 latency, the highest RSS sampled during
+#     the producer runs, the server's CPU seconds (utime + stime, /proc/<pid>/stat) per GB of
+#     payload produced and per GB consumed; librdkafka end to end (kb_client_bench, the load of
+#     run_client_bench.sh); RSS with IDLE_CONNECTIONS idle connections.
+# Writes table.md (markdown), summary.md (a few of its rows, for the README), chart.png (ours /
+# Kafka per row, Kafka = 1, log scale; drawn with matplotlib pinned in chart-requirements.txt, in
+# a virtual environment under build/), raw.tsv (every figure of every round) and run.tsv (machine,
+# load, counts) into the results directory, and prints the table. side_by_side_report.py DIR
+# draws them again from raw.tsv and run.tsv (the README's copy is bench/kafka-side-by-side/).
+#
+# --quick: one round, a fifth of the records, 2,000 partitions and 2,000 idle connections, for
+# trying the script (about 10 minutes on a busy 2-core machine; the full run about 40).
+#
+# Environment: KB_SIDE_ROUNDS, KB_SIDE_RECORDS_100, KB_SIDE_RECORDS_1K (perf tools and
+# librdkafka), KB_SIDE_LATENCY_MESSAGES (librdkafka at 1,000 msgs/s), KB_SIDE_PARTITIONS,
+# KB_SIDE_IDLE_CONNECTIONS override the figures of the mode; KB_BENCH_PIN as the other scripts.
+set -euo pipefail
+
+QUICK=0
+RESULTS=
+while (($# > 0)); do
+  case $1 in
+    --quick) QUICK=1 ;;
+    --results)
+      (($# > 1)) || { echo "--results needs a directory" >&2; exit 2; }
+      RESULTS=$2
+      shift
+      ;;
+    -h | --help)
+      sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
+      exit 0
+      ;;
+    *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if ((QUICK)); then
+  defaults=(1 100000 30000 1000 2000 2000)
+else
+  defaults=(3 500000 150000 5000 10000 10000)
+fi
+readonly ROUNDS=${KB_SIDE_ROUNDS:-${defaults[0]}}
+readonly RECORDS_100=${KB_SIDE_RECORDS_100:-${defaults[1]}}
+readonly RECORDS_1K=${KB_SIDE_RECORDS_1K:-${defaults[2]}}
+readonly LATENCY_MESSAGES=${KB_SIDE_LATENCY_MESSAGES:-${defaults[3]}}
+readonly PARTITIONS=${KB_SIDE_PARTITIONS:-${defaults[4]}}
+readonly IDLE_CONNECTIONS=${KB_SIDE_IDLE_CONNECTIONS:-${defaults[5]}}
+readonly LATENCY_RATE=1000
+readonly IDLE_SETTLE_SECONDS=5
+readonly SERVERS=(ours kafka)
+# Kafka's JVM as bin/kafka-server-start.sh and bin/kafka-run-class.sh start it.
+readonly KAFKA_JVM_OPTIONS=(-Xmx1G -Xms1G -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+  -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15
+  -Djava.awt.headless=true)
+
+# shellcheck disable=SC2034  # die in lib.sh names the script with it
+BENCH_NAME=run_kafka_side_by_side
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+RESULTS=${RESULTS:-$ROOT/bench/results/side-by-side}
+readonly RESULTS
+start_work_dir side-by-side
+
+# Kafka keeps a descriptor per partition (its .log; indexes are mapped) and per connection; the
+# connections and the partitions are not measured together. This broker plans its own budget.
+raise_open_file_limit $(((IDLE_CONNECTIONS > PARTITIONS ? IDLE_CONNECTIONS : PARTITIONS) + 4096))
+
+# --- Tools -------------------------------------------------------------------------------------
+
+"$ROOT/scripts/install-deps.sh" bench
+install_java_lab
+TOOLS_CLASSPATH=$(java_lab_classpath server)
+readonly TOOLS_CLASSPATH
+JAVA=$(command -v java)
+readonly JAVA
+build_tools bench/kb_client_bench kb_client_bench kb_startup_probe kb_topic_create_bench \
+  kb_load_generator
+readonly CLIENT=$BUILD_DIR/bench/kb_client_bench
+readonly PROBE=$BUILD_DIR/bench/kb_startup_probe
+readonly CREATE=$BUILD_DIR/bench/kb_topic_create_bench
+[[ -x $CLIENT ]] || die "kb_client_bench was not built (is librdkafka-dev installed?)"
+build_broker required
+
+# The chart's Python: matplotlib (pinned) in a virtual environment kept between runs. Without it
+# the table is still written.
+readonly CHART_VENV=$ROOT/build/bench-venv
+chart_python() {
+  local stamp
+  stamp=$(sha256sum "$ROOT/bench/chart-requirements.txt" | cut -d' ' -f1)
+  if [[ ! -f $CHART_VENV/stamp || $(cat "$CHART_VENV/stamp") != "$stamp" ]]; then
+    log "making $CHART_VENV (matplotlib from PyPI)"
+    rm -rf "$CHART_VENV"
+    if ! { python3 -m venv "$CHART_VENV" &&
+      bounded 600 "$CHART_VENV/bin/pip" install -q --disable-pip-version-check --no-input \
+        --only-binary=:all: -r "$ROOT/bench/chart-requirements.txt"; } >"$WORK/venv.log" 2>&1; then
+      tail -n 20 "$WORK/venv.log" >&2
+      log "warning: no matplotlib; the table is written without the chart"
+      echo python3
+      return
+    fi
+    echo "$stamp" >"$CHART_VENV/stamp"
+  fi
+  echo "$CHART_VENV/bin/python"
+}
+CHART_PYTHON=$(chart_python)
+readonly CHART_PYTHON
+
+choose_placement "each server" clients
+
+# --- The servers -------------------------------------------------------------------------------
+
+# Kafka's settings: its config/server.properties (KRaft, combined), on `port` and `controller_port`.
+write_kafka_properties() {
+  local file=$1 dir=$2 port=$3 controller_port=$4
+  cat >"$file" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller_port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+num.network.threads=3
+num.io.threads=8
+socket.send.buffer.bytes=102400
+socket.receive.buffer.bytes=102400
+socket.request.max.bytes=104857600
+log.dirs=$dir
+num.partitions=1
+num.recovery.threads.per.data.dir=1
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+log.retention.hours=168
+log.segment.bytes=1073741824
+log.retention.check.interval.ms=300000
+group.initial.rebalance.delay.ms=0
+EOF
+}
+
+# Kafka's INFO log on its standard output, which goes to a file.
+cat >"$WORK/log4j2.properties" <<'EOF'
+status = warn
+appender.out.type = Console
+appender.out.name = OUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.out.ref = OUT
+EOF
+readonly KAFKA_COMMAND=("$JAVA" "${KAFKA_JVM_OPTIONS[@]}"
+  "-Dlog4j2.configurationFile=$WORK/log4j2.properties" -cp "$TOOLS_CLASSPATH" kafka.Kafka)
+
+write_our_properties() {
+  printf 'listeners=PLAINTEXT://127.0.0.1:%s\nlog.dirs=%s\ngroup.initial.rebalance.delay.ms=0\n' \
+    "$3" "$2" >"$1"
+}
+
+# Kafka's storage tool formats one directory, once; every fresh Kafka directory is a copy of it.
+readonly KAFKA_TEMPLATE=$WORK/kafka-formatted
+format_kafka_template() {
+  local cluster_id
+  cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c 1-22)
+  write_kafka_properties "$WORK/format.properties" "$KAFKA_TEMPLATE" 9092 9093
+  bounded 120 "$JAVA" -cp "$TOOLS_CLASSPATH" kafka.tools.StorageTool format -t "$cluster_id" \
+    -c "$WORK/format.properties" >"$WORK/format.log" 2>&1 ||
+    { cat "$WORK/format.log" >&2; die "kafka.tools.StorageTool format failed"; }
+}
+
+# A fresh, empty log directory for `server`.
+fresh_dir() {
+  rm -rf "$2"
+  if [[ $1 == kafka ]]; then cp -a "$KAFKA_TEMPLATE" "$2"; else mkdir -p "$2"; fi
+}
+
+# Starts `server` on log directory `dir` on the server CPU; sets BROKER_PID and BROKER_PORT.
+start_server() {
+  local server=$1 dir=$2 controller_port
+  if [[ $server == ours ]]; then
+    start_broker "$dir" group.initial.rebalance.delay.ms=0 || die "the broker did not start"
+    return
+  fi
+  BROKER_PORT=$(pick_free_port)
+  controller_port=$(pick_free_port)
+  write_kafka_properties "$WORK/kafka.properties" "$dir" "$BROKER_PORT" "$controller_port"
+  : >"$WORK/kafka.log"
+  "${SERVER_ON_CPU[@]}" "${KAFKA_COMMAND[@]}" "$WORK/kafka.properties" >>"$WORK/kafka.log" 2>&1 &
+  BROKER_PID=$!
+  PIDS+=("$BROKER_PID")
+  for _ in {1..1800}; do
+    grep -q 'Kafka Server started' "$WORK/kafka.log" && return
+    kill -0 "$BROKER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  tail -n 30 "$WORK/kafka.log" >&2
+  die "Apache Kafka did not start"
+}
+
+# An orderly stop, so the next start on the directory is a clean one.
+stop_server() { stop_process "$BROKER_PID" 300; }
+
+# The server's log, for errors.
+server_log() { if [[ $1 == ours ]]; then echo "$WORK/broker.log"; else echo "$WORK/kafka.log"; fi; }
+
+# Creates topic `name` of `partitions` partitions through the running server.
+create_topic() {
+  local line
+  line=$(bounded 600 "${CLIENT_ON_CPU[@]}" "$CREATE" --port "$BROKER_PORT" --topic "$1" \
+    --partitions "$2" --timeout-seconds 540) || die "creating topic $1 failed"
+  [[ $(field "$line" error) == 0 ]] || die "creating topic $1: $line"
+}
+
+# Waits (up to 10 minutes) until `dir` holds `count` partition directories of topics `prefix`-*:
+# Kafka answers CreateTopics once the controller committed it, and makes the logs after.
+wait_for_partition_dirs() {
+  local dir=$1 prefix=$2 count=$3 found
+  for _ in {1..6000}; do
+    found=$(find "$dir" -mindepth 1 -maxdepth 1 -type d -name "$prefix-*" | wc -l)
+    ((found >= count)) && return
+    sleep 0.1
+  done
+  die "$dir holds $found of $count partition directories"
+}
+
+# The start-up directories: PARTITIONS partitions in two topics (one CreateTopics of them all
+# would pass Kafka's limit of 10,000 records per controller operation), made by each server.
+prepare_startup_dir() {
+  local server=$1 dir=$2 half=$((PARTITIONS / 2))
+  log "$(date +%T) $server: creating $PARTITIONS partitions for the start-up runs"
+  fresh_dir "$server" "$dir"
+  start_server "$server" "$dir"
+  create_topic startup-a "$half"
+  create_topic startup-b $((PARTITIONS - half))
+  wait_for_partition_dirs "$dir" startup "$PARTITIONS"
+  stop_server
+}
+
+# --- Measurements ------------------------------------------------------------------------------
+
+RAW=$WORK/raw.tsv
+printf 'server\tround\tkey\tvalue\n' >"$RAW"
+record() { printf '%s\t%s\t%s\t%s\n' "$SERVER" "$ROUND" "$1" "$2" >>"$RAW"; }
+
+measure_startup() {
+  local dir=$1 port controller_port line command
+  port=$(pick_free_port)
+  if [[ $SERVER == ours ]]; then
+    write_our_properties "$WORK/startup.properties" "$dir" "$port"
+    command=("$BROKER" "$WORK/startup.properties")
+  else
+    controller_port=$(pick_free_port)
+    write_kafka_properties "$WORK/startup.properties" "$dir" "$port" "$controller_port"
+    command=("${KAFKA_COMMAND[@]}" "$WORK/startup.properties")
+  fi
+  local pin=()
+  ((${#SERVER_ON_CPU[@]} == 0)) || pin=(--server-cpu 1)
+  line=$(bounded 900 "${CLIENT_ON_CPU[@]}" "$PROBE" --port "$port" --log "$WORK/startup.log" \
+    --timeout-seconds 600 --stop-seconds 300 "${pin[@]}" -- "${command[@]}") ||
+    { tail -n 30 "$WORK/startup.log" >&2; die "$SERVER: the start-up run failed"; }
+  [[ $line != *'killed by signal 9'* ]] ||
+    log "warning: $SERVER was killed after its start-up run; the next one recovers its logs"
+  record startup_ms "$(field "$line" startup_ms)"
+  record startup_rss_kib "$(field "$line" rss_kib)"
+}
+
+# Samples the server's RSS every 0.2 s into `file` until stopped (stop_process SAMPLER_PID).
+start_rss_sampler() {
+  local pid=$1 file=$2
+  (while rss_kib "$pid" >>"$file" 2>/dev/null; do sleep 0.2; done) &
+  SAMPLER_PID=$!
+  PIDS+=("$SAMPLER_PID")
+}
+
+measure_perf_tools() {
+  local size records acks partitions topic summary before ticks_produce=0 ticks_consume=0
+  local bytes=0 key
+  : >"$WORK/rss-produce"
+  for size in 100 1024; do
+    records=$RECORDS_100
+    [[ $size == 1024 ]] && records=$RECORDS_1K
+    for acks in 1 all; do
+      for partitions in 1 8; do
+        topic=perf-$size-$acks-$partitions
+        key=$size.$acks.$partitions
+        create_topic "$topic" "$partitions"
+        start_rss_sampler "$BROKER_PID" "$WORK/rss-produce"
+        before=$(cpu_ticks "$BROKER_PID")
+        kafka_tool ProducerPerformance --bootstrap-server "127.0.0.1:$BROKER_PORT" \
+          --topic "$topic" --num-records "$records" --record-size "$size" --throughput -1 \
+          --command-property "acks=$acks"
+        ticks_produce=$((ticks_produce + $(cpu_ticks "$BROKER_PID") - before))
+        stop_process "$SAMPLER_PID"
+        summary=$(producer_perf_fields "$OUT")
+        for field_name in records_per_sec mb_per_sec p50_ms p99_ms p999_ms; do
+          record "produce.$key.$field_name" "$(field "$summary" "$field_name")"
+        done
+        before=$(cpu_ticks "$BROKER_PID")
+        kafka_tool ConsumerPerformance --bootstrap-server "127.0.0.1:$BROKER_PORT" \
+          --topic "$topic" --num-records "$records" --timeout 60000 --group "perf-$topic"
+        ticks_consume=$((ticks_consume + $(cpu_ticks "$BROKER_PID") - before))
+        summary=$(consumer_perf_fields "$OUT")
+        record "consume.$key.records_per_sec" "$(field "$summary" fetch_records_per_sec)"
+        record "consume.$key.mb_per_sec" "$(field "$summary" fetch_mb_per_sec)"
+        bytes=$((bytes + size * records))
+      done
+    done
+  done
+  record rss_produce_kib "$(sort -n "$WORK/rss-produce" | tail -n 1)"
+  record cpu_produce_s_per_gb "$(awk -v t="$ticks_produce" -v hz="$CLOCK_TICKS" -v b="$bytes" \
+    'BEGIN { printf "%.2f", (t / hz) / (b / 1e9) }')"
+  record cpu_consume_s_per_gb "$(awk -v t="$ticks_consume" -v hz="$CLOCK_TICKS" -v b="$bytes" \
+    'BEGIN { printf "%.2f", (t / hz) / (b / 1e9) }')"
+}
+
+measure_librdkafka() {
+  local size messages line
+  for size in 100 1024; do
+    messages=$RECORDS_100
+    [[ $size == 1024 ]] && messages=$RECORDS_1K
+    line=$(bounded 600 "${CLIENT_ON_CPU[@]}" "$CLIENT" throughput \
+      --bootstrap "127.0.0.1:$BROKER_PORT" --topic "rdkafka-$size" --messages "$messages" \
+      --size "$size" --acks 1 2>"$WORK/client.err") ||
+      { cat "$WORK/client.err" >&2; die "$SERVER: kb_client_bench throughput failed"; }
+    for field_name in produce_msgs_per_sec produce_mb_per_sec consume_msgs_per_sec \
+      consume_mb_per_sec; do
+      record "rdkafka.$size.$field_name" "$(field "$line" "$field_name")"
+    done
+    line=$(bounded 600 "${CLIENT_ON_CPU[@]}" "$CLIENT" latency \
+      --bootstrap "127.0.0.1:$BROKER_PORT" --topic "rdkafka-latency-$size" \
+      --messages "$LATENCY_MESSAGES" --size "$size" --rate "$LATENCY_RATE" --acks 1 \
+      2>"$WORK/client.err") ||
+      { cat "$WORK/client.err" >&2; die "$SERVER: kb_client_bench latency failed"; }
+    record "rdkafka.$size.p50_us" "$(field "$line" p50_us)"
+    record "rdkafka.$size.p99_us" "$(field "$line" p99_us)"
+  done
+}
+
+# One round of everything against SERVER.
+measure_server() {
+  local dir=$WORK/$SERVER-data
+  log "$(date +%T) round $ROUND: $SERVER (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  measure_startup "$WORK/$SERVER-startup"
+  fresh_dir "$SERVER" "$dir"
+  start_server "$SERVER" "$dir"
+  sleep "$IDLE_SETTLE_SECONDS"
+  record rss_idle_kib "$(rss_kib "$BROKER_PID")"
+  measure_perf_tools
+  measure_librdkafka
+  measure_idle_connections "$BROKER_PID" "$BROKER_PORT" "$IDLE_CONNECTIONS" 2 ||
+    die "$SERVER: holding $IDLE_CONNECTIONS idle connections failed"
+  record rss_idle_connections_kib "$WITH_KIB"
+  kill -0 "$BROKER_PID" 2>/dev/null || { tail -n 30 "$(server_log "$SERVER")" >&2; die "$SERVER exited"; }
+  stop_server
+  rm -rf "$dir"
+}
+
+# --- Run ---------------------------------------------------------------------------------------
+
+warn_if_busy
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+readonly LOAD_BEFORE
+STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
+readonly STARTED
+format_kafka_template
+for SERVER in "${SERVERS[@]}"; do prepare_startup_dir "$SERVER" "$WORK/$SERVER-startup"; done
+
+LOADS=()
+for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+  order=("${SERVERS[@]}")
+  ((ROUND % 2 == 1)) || order=("${SERVERS[1]}" "${SERVERS[0]}")
+  for SERVER in "${order[@]}"; do
+    measure_server
+    LOADS+=("$(cut -d' ' -f1 /proc/loadavg)")
+  done
+done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- Report ------------------------------------------------------------------------------------
+
+mkdir -p "$RESULTS"
+cp "$RAW" "$RESULTS/raw.tsv"
+{
+  printf 'date\t%s\n' "$STARTED"
+  printf 'machine\t%s, %s CPUs, %s MiB RAM, %s\n' \
+    "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)" "$(nproc)" \
+    "$(awk '/^MemTotal:/ { printf "%d", $2 / 1024 }' /proc/meminfo)" "$(uname -sr)"
+  printf 'placement\t%s\n' "$PLACEMENT"
+  printf 'rounds\t%s\n' "$ROUNDS"
+  printf 'load\tload average %s before, %s after; 1-minute load after each server run: %s\n' \
+    "$LOAD_BEFORE" "$LOAD_AFTER" "${LOADS[*]}"
+  printf 'kafka\tApache Kafka 4.4.0 (kafka_2.13), %s\n' "$("$JAVA" -version 2>&1 | head -n 1)"
+  printf 'ours\tkafka-broker %s\n' "$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')"
+  printf 'records\t%s\t%s\n' "$RECORDS_100" "$RECORDS_1K"
+  printf 'latency\t%s\t%s\n' "$LATENCY_MESSAGES" "$LATENCY_RATE"
+  printf 'partitions\t%s\n' "$PARTITIONS"
+  printf 'connections\t%s\n' "$IDLE_CONNECTIONS"
+  printf 'rdkafka\t%s\n' "$(pkg-config --modversion rdkafka)"
+} >"$RESULTS/run.tsv"
+chart_args=()
+[[ $CHART_PYTHON == python3 ]] && chart_args=(--no-chart)
+"$CHART_PYTHON" "$ROOT/bench/side_by_side_report.py" "$RESULTS" "${chart_args[@]}" ||
+  die "writing the report failed"
+cat "$RESULTS/table.md"
+log "written: $RESULTS/table.md, $RESULTS/chart.png, $RESULTS/raw.tsv"
