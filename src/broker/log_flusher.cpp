@@ -244,6 +244,7 @@ void LogFlusher::write_checkpoint() {
   if (!state_.logs || checkpoint_job_ != 0 || disk_failed_) return;
   storage::OffsetCheckpoint points = state_.logs->recovery_points();
   std::string starts = storage::format_offset_checkpoint(state_.logs->log_start_offsets());
+  std::string high_watermarks = storage::format_offset_checkpoint(state_.logs->high_watermarks());
   storage::SyncJob job;
   checkpoint_indexes_.clear();
   state_.logs->for_each_open([&](const std::string& topic, int32_t partition,
@@ -260,13 +261,14 @@ void LogFlusher::write_checkpoint() {
         {topic, partition, &log, snapshot->recovery_point, snapshot->rolls});
   });
   std::string text = storage::format_offset_checkpoint(points);
-  if (text + starts == last_checkpoint_ && job.files.empty()) return;
+  if (text + starts + high_watermarks == last_checkpoint_ && job.files.empty()) return;
   job.id = next_job_id_++;
   const auto& dir = state_.logs->log_dir();
   job.writes.emplace_back(dir / storage::kRecoveryPointCheckpointFile, text);
   job.writes.emplace_back(dir / storage::kLogStartOffsetCheckpointFile, starts);
+  job.writes.emplace_back(dir / storage::kReplicationOffsetCheckpointFile, high_watermarks);
   checkpoint_job_ = job.id;
-  pending_checkpoint_ = std::move(text) + starts;
+  pending_checkpoint_ = std::move(text) + starts + high_watermarks;
   worker_.submit(std::move(job));
 }
 

@@ -73,6 +73,12 @@ storage::OffsetCheckpoint PartitionLogs::recovery_points() const {
   return out;
 }
 
+storage::OffsetCheckpoint PartitionLogs::high_watermarks() const {
+  storage::OffsetCheckpoint out = recovery_points_;
+  for (const auto& [key, log] : open_) out[key] = log->log_end_offset();
+  return out;
+}
+
 storage::OffsetCheckpoint PartitionLogs::log_start_offsets() const {
   storage::OffsetCheckpoint out = log_start_offsets_;
   for (const auto& [key, log] : open_) {

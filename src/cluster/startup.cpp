@@ -17,6 +17,7 @@
 #include "kb/storage/metadata_log.hpp"
 #include "kb/storage/metadata_snapshot.hpp"
 #include "kb/storage/offset_checkpoint.hpp"
+#include "kb/storage/quorum_state.hpp"
 
 namespace kb::cluster {
 
@@ -332,6 +333,7 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
   if (!meta) return meta.error();
   state.node_id = options.node_id;
   state.cluster_id = *meta->cluster_id;
+  if (meta->directory_id) state.directory_id = *meta->directory_id;
 
   auto metadata_dir = options.log_dir / storage::kMetadataPartitionDir;
   MetadataLogLoad load;
@@ -348,6 +350,11 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
     if (!created) return created.error();
     state.metadata_log = std::move(created.value());
   }
+  // Kafka's election state beside the log, naming this broker the leader of
+  // the epoch its batches carry (quorum_state.hpp); Kafka's own is kept.
+  auto quorum = storage::write_quorum_state_if_absent(
+      metadata_dir, options.node_id, std::max(kMetadataLeaderEpoch, load.last_epoch));
+  if (!quorum) spdlog::warn("metadata log: {}", quorum.error().message);
   if (state.metadata_snapshotter != nullptr)
     state.metadata_snapshotter->loaded(
         state.metadata_log ? state.metadata_log->log_end_offset() : 0, load.last_epoch,
@@ -419,6 +426,8 @@ storage::Status close_log_dir(BrokerState& state) {
                                               state.logs->recovery_points()));
   keep_first(storage::write_offset_checkpoint(dir / storage::kLogStartOffsetCheckpointFile,
                                               state.logs->log_start_offsets()));
+  keep_first(storage::write_offset_checkpoint(dir / storage::kReplicationOffsetCheckpointFile,
+                                              state.logs->high_watermarks()));
   if (!result) return result;
   // Only once everything above is on disk.
   return storage::write_clean_shutdown_marker(dir);

@@ -159,12 +159,12 @@ MetadataAppend append_metadata_groups(
       ++end;
     }
     storage::RecordBatchBuilder builder;
-    builder.set_partition_leader_epoch(1);
+    builder.set_partition_leader_epoch(kMetadataLeaderEpoch);
     for (size_t i = g; i < end; ++i)
       for (const ByteBuffer& value : encoded[i].values)
         builder.add_record(std::nullopt, value.span(), timestamp);
     std::vector<uint8_t> batch = builder.build();
-    auto appended = state.metadata_log->append(batch, 1);
+    auto appended = state.metadata_log->append(batch, kMetadataLeaderEpoch);
     if (!appended) {
       result.status = appended.error();
       break;
@@ -173,8 +173,8 @@ MetadataAppend append_metadata_groups(
     for (size_t i = g; i < end; ++i)
       for (const auto& record : groups[i]) apply_metadata_record(state, record);
     if (state.metadata_snapshotter != nullptr)
-      state.metadata_snapshotter->appended(state, appended->last_offset + 1, 1, timestamp,
-                                           batch.size(), now_ms());
+      state.metadata_snapshotter->appended(state, appended->last_offset + 1, kMetadataLeaderEpoch,
+                                           timestamp, batch.size(), now_ms());
     result.groups_applied = end;
     g = end;
   }
@@ -249,6 +249,10 @@ storage::PartitionRecord partition_record(const BrokerState& state, const wire::
   r.leader = state.node_id;
   r.leader_epoch = 0;
   r.partition_epoch = 0;
+  // The replica's log directory, as Kafka's controller assigns it: a Kafka
+  // node started on the directory finds each partition where the metadata
+  // says, with no reassignment to ask its controller for.
+  if (!state.directory_id.is_zero()) r.directories = {state.directory_id};
   return r;
 }
 

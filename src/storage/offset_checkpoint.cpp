@@ -114,6 +114,19 @@ Status write_offset_checkpoint(const std::filesystem::path& path, const OffsetCh
   return detail::write_file_atomically(path, format_offset_checkpoint(offsets));
 }
 
+std::string format_leader_epoch_checkpoint(std::span<const LeaderEpochEntry> entries) {
+  std::string out = fmt::format("{}\n{}\n", kCheckpointVersion, entries.size());
+  for (const LeaderEpochEntry& entry : entries)
+    out += fmt::format("{} {}\n", entry.epoch, entry.start_offset);
+  return out;
+}
+
+Status write_leader_epoch_checkpoint(const std::filesystem::path& partition_dir,
+                                     std::span<const LeaderEpochEntry> entries) {
+  return detail::write_file_atomically(partition_dir / kLeaderEpochCheckpointFile,
+                                       format_leader_epoch_checkpoint(entries));
+}
+
 std::string clean_shutdown_marker_text() { return R"({"version":0,"brokerEpoch":-1})"; }
 
 }  // namespace kb::storage

@@ -23,6 +23,8 @@
 #include "kb/storage/compression.hpp"
 #include "kb/storage/file_cache.hpp"
 #include "kb/storage/file_remover.hpp"
+#include "kb/storage/metadata_log.hpp"
+#include "kb/storage/offset_checkpoint.hpp"
 #include "kb/storage/record_batch.hpp"
 #include "kb/storage/roll_worker.hpp"
 
@@ -403,6 +405,16 @@ Status PartitionLog::create_files(const fs::path& log_dir, std::string_view topi
     if (detail::parse_offset_file_name(entry.path().filename().string(), kLogSuffix))
       has_segment = true;
   if (ec) return Error{fmt::format("cannot list {}: {}", dir.string(), ec.message())};
+  // A new partition's leader starts at epoch 0 from offset 0, which Kafka
+  // records in its epoch cache as it becomes leader. Not for the metadata
+  // log: Kafka recovers it whole at every start, its epochs with it.
+  if (!has_segment && dir.filename() != fs::path(kMetadataPartitionDir) &&
+      !fs::exists(dir / kLeaderEpochCheckpointFile, ec)) {
+    const LeaderEpochEntry first{0, 0};
+    Status written = detail::write_file_atomically(
+        dir / kLeaderEpochCheckpointFile, format_leader_epoch_checkpoint({&first, 1}), false);
+    if (!written) return written;
+  }
   if (!has_segment) {
     // The first segment's files, empty (an index file that is there already
     // belongs to no data: kept as it is).
@@ -412,8 +424,8 @@ Status PartitionLog::create_files(const fs::path& log_dir, std::string_view topi
       if (!file) return file.error();
     }
   }
-  // One sync makes the new entries durable: partition.metadata and the
-  // segment files.
+  // One sync makes the new entries durable: partition.metadata, the leader epoch
+  // checkpoint and the segment files.
   return detail::sync_directory(dir);
 }
 

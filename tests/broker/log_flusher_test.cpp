@@ -192,6 +192,11 @@ TEST_F(LogFlusherTest, TimerWritesTheRecoveryPointCheckpoint) {
   EXPECT_EQ(
       storage::read_offset_checkpoint(dir_ / storage::kLogStartOffsetCheckpointFile).offsets.size(),
       0u);
+  // With it, the high watermarks Kafka starts its partitions at: the log end.
+  const storage::OffsetCheckpoint high_watermarks =
+      storage::read_offset_checkpoint(dir_ / storage::kReplicationOffsetCheckpointFile).offsets;
+  ASSERT_EQ(high_watermarks.size(), 1u);
+  EXPECT_EQ(high_watermarks.begin()->second, 1);
 }
 
 // A data sync that fails (here: the segment's descriptor turned into a pipe,

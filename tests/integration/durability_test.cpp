@@ -756,6 +756,7 @@ TEST_F(DurabilityTest, CleanShutdownMarkerSkipsRecoveryUntilTheNextCrash) {
   ASSERT_TRUE(std::filesystem::exists(marker));
   EXPECT_EQ(read_file(data / "recovery-point-offset-checkpoint"), "0\n1\ndurable 0 9\n");
   EXPECT_EQ(read_file(data / "log-start-offset-checkpoint"), "0\n0\n");
+  EXPECT_EQ(read_file(data / "replication-offset-checkpoint"), "0\n1\ndurable 0 9\n");
 
   // Break the last batch's CRC (a byte of its last record's value), lengths intact.
   const auto segment = segment_logs().back();

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "kb/storage/offset_checkpoint.hpp"
 #include "kb/storage/partition_log.hpp"
 #include "storage/storage_test_util.hpp"
 
@@ -56,6 +57,40 @@ TEST(PartitionCreateFiles, WritesWhatANewReplicaStartsWithAndOpens) {
   EXPECT_EQ((*log)->topic_id(), id);
   EXPECT_EQ((*log)->segment_count(), 1u);
   EXPECT_EQ((*log)->log_end_offset(), 0);
+}
+
+std::string file_text(const fs::path& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Kafka reads a partition's leader epochs from leader-epoch-checkpoint (after
+// a clean shutdown it does not scan the batches for them; ListOffsets answers
+// the earliest offset's epoch from it): a new partition's says epoch 0 starts
+// at offset 0, as Kafka's leader writes it at creation.
+TEST(PartitionCreateFiles, ANewPartitionStartsItsLeaderEpochCheckpointAsKafkasLeaderDoes) {
+  TempDir dir;
+  ASSERT_TRUE(PartitionLog::create_files(dir.path(), "t", 0, Uuid{{4}}).ok());
+  EXPECT_EQ(file_text(dir.path() / "t-0" / kLeaderEpochCheckpointFile), "0\n1\n0 0\n");
+  EXPECT_FALSE(fs::exists(dir.path() / "t-0" / "leader-epoch-checkpoint.tmp"));
+  // Kafka rebuilds the metadata log's epochs from its batches at every start.
+  ASSERT_TRUE(PartitionLog::create_files(dir.path(), "__cluster_metadata", 0, Uuid{{0, 1}}).ok());
+  EXPECT_FALSE(fs::exists(dir.path() / "__cluster_metadata-0" / kLeaderEpochCheckpointFile));
+}
+
+TEST(PartitionCreateFiles, ADirectoryWithSegmentsKeepsItsEpochsAsTheyAre) {
+  TempDir dir;
+  const Uuid id{{4, 2}};
+  {
+    auto log = PartitionLog::create(dir.path(), "t", 0, id);
+    ASSERT_TRUE(log.ok());
+    ASSERT_TRUE((*log)->append(test::make_batch(0, 3), 7).ok());
+    ASSERT_TRUE((*log)->flush().ok());
+  }
+  fs::remove(dir.path() / "t-0" / kLeaderEpochCheckpointFile);
+  ASSERT_TRUE(PartitionLog::create_files(dir.path(), "t", 0, id).ok());
+  // Epoch 0 from offset 0 would be wrong for batches of epoch 7: no file.
+  EXPECT_FALSE(fs::exists(dir.path() / "t-0" / kLeaderEpochCheckpointFile));
 }
 
 TEST(PartitionCreateFiles, CompletesAnInterruptedCreationAndKeepsData) {

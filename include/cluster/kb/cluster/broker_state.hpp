@@ -94,6 +94,8 @@ class MetadataSnapshotter;
 struct BrokerState {
   int32_t node_id = 1;
   std::string cluster_id;
+  // The log directory's directory.id (meta.properties); zero until loaded.
+  wire::Uuid directory_id;
   std::vector<AdvertisedEndpoint> endpoints;
   LogConfig log_config;
   TopicTable topics;

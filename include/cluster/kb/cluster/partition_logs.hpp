@@ -109,6 +109,13 @@ class PartitionLogs {
   // Recovery points for the checkpoint file: each open log's, and for logs
   // not opened since start-up, what the file said.
   storage::OffsetCheckpoint recovery_points() const;
+  // High watermarks for replication-offset-checkpoint, where Kafka starts
+  // each partition's high watermark (without it, at the log start offset: a
+  // consumer sees no record until the leader moves it): each open log's end
+  // (one replica: everything appended is committed), and for logs not opened
+  // since start-up their recovery point (the log end after a clean shutdown,
+  // at most the log end otherwise; Kafka's leader raises a lower one).
+  storage::OffsetCheckpoint high_watermarks() const;
   // Log start offsets for log-start-offset-checkpoint: every log that no
   // longer starts at 0 (retention deleted its first segments, or DeleteRecords
   // moved its start).

@@ -21,6 +21,11 @@ namespace kb::cluster {
 inline constexpr size_t kMaxRecordsPerOperation = 10000;
 inline constexpr size_t kMaxMetadataBatchBytes = size_t{8} * 1024 * 1024;
 
+// The KRaft epoch this broker, the metadata log's one voter and leader,
+// writes its metadata batches at (their partition leader epoch), and which
+// quorum-state names.
+inline constexpr int32_t kMetadataLeaderEpoch = 1;
+
 // What append_metadata did: the first `groups_applied` groups were written and
 // applied (all of them unless `status` failed).
 struct MetadataAppend {

@@ -5,6 +5,7 @@
 //                                     is known to be on disk
 //   log-start-offset-checkpoint       log start offsets above the first segment's
 //                                     base (after DeleteRecords)
+//   replication-offset-checkpoint     each partition's high watermark
 // Text, as Kafka writes them: a version line "0", a count line, then one
 // "<topic> <partition> <offset>" line per partition.
 // And the marker a clean shutdown leaves: .kafka_cleanshutdown.
@@ -12,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,6 +24,10 @@ namespace kb::storage {
 
 inline constexpr std::string_view kRecoveryPointCheckpointFile = "recovery-point-offset-checkpoint";
 inline constexpr std::string_view kLogStartOffsetCheckpointFile = "log-start-offset-checkpoint";
+inline constexpr std::string_view kReplicationOffsetCheckpointFile =
+    "replication-offset-checkpoint";
+// In a partition directory: where each leader epoch starts.
+inline constexpr std::string_view kLeaderEpochCheckpointFile = "leader-epoch-checkpoint";
 inline constexpr std::string_view kCleanShutdownFile = ".kafka_cleanshutdown";
 
 // (topic, partition) -> offset, in the order Kafka's files list them.
@@ -65,6 +71,20 @@ OffsetCheckpointRead parse_offset_checkpoint(std::string_view text);
 OffsetCheckpointRead read_offset_checkpoint(const std::filesystem::path& path);
 // Atomically (a temporary file renamed over the old one, both synced).
 Status write_offset_checkpoint(const std::filesystem::path& path, const OffsetCheckpoint& offsets);
+
+// A partition's leader-epoch-checkpoint, as Kafka's LeaderEpochCheckpointFile
+// writes it: version "0", the entry count, then "<epoch> <start offset>" per
+// epoch, oldest first. Kafka reads it into its leader epoch cache (after a
+// clean shutdown it does not rebuild that from the batches), which answers
+// OffsetForLeaderEpoch and the leader epoch ListOffsets gives with the
+// earliest offset: without the file, that epoch is -1 (unknown).
+struct LeaderEpochEntry {
+  int32_t epoch = 0;
+  int64_t start_offset = 0;
+};
+std::string format_leader_epoch_checkpoint(std::span<const LeaderEpochEntry> entries);
+Status write_leader_epoch_checkpoint(const std::filesystem::path& partition_dir,
+                                     std::span<const LeaderEpochEntry> entries);
 
 // The clean shutdown marker's content: Kafka's JSON with the broker epoch
 // (-1: this broker has no controller-assigned epoch).

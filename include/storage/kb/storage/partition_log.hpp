@@ -246,7 +246,9 @@ class PartitionLog {
   // the log directory itself (a caller creating many partitions syncs it once
   // for all, e.g. on a helper thread: this touches nothing but the files).
   // partition.metadata is written to a synced temporary file and renamed, the
-  // first segment's files are created when the directory has none, and the
+  // first segment's files are created when the directory has none (with a
+  // leader-epoch-checkpoint saying epoch 0 starts at offset 0, as Kafka's
+  // leader writes it, except in __cluster_metadata-0), and the
   // partition directory is synced once. Idempotent: what exists is kept (an
   // existing partition.metadata must name the same topic id).
   static Status create_files(const std::filesystem::path& log_dir, std::string_view topic,
