@@ -352,8 +352,11 @@ storage::Status load_log_dir(const LogDirOptions& options, BrokerState& state) {
   }
   // Kafka's election state beside the log, naming this broker the leader of
   // the epoch its batches carry (quorum_state.hpp); Kafka's own is kept.
-  auto quorum = storage::write_quorum_state_if_absent(
-      metadata_dir, options.node_id, std::max(kMetadataLeaderEpoch, load.last_epoch));
+  state.metadata_epoch =
+      std::max({kMetadataLeaderEpoch, load.last_epoch, load.summary.max_leader_epoch,
+                load.summary.snapshot ? load.summary.snapshot->epoch : 0});
+  auto quorum =
+      storage::write_quorum_state_if_absent(metadata_dir, options.node_id, state.metadata_epoch);
   if (!quorum) spdlog::warn("metadata log: {}", quorum.error().message);
   if (state.metadata_snapshotter != nullptr)
     state.metadata_snapshotter->loaded(

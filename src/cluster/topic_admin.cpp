@@ -159,12 +159,12 @@ MetadataAppend append_metadata_groups(
       ++end;
     }
     storage::RecordBatchBuilder builder;
-    builder.set_partition_leader_epoch(kMetadataLeaderEpoch);
+    builder.set_partition_leader_epoch(state.metadata_epoch);
     for (size_t i = g; i < end; ++i)
       for (const ByteBuffer& value : encoded[i].values)
         builder.add_record(std::nullopt, value.span(), timestamp);
     std::vector<uint8_t> batch = builder.build();
-    auto appended = state.metadata_log->append(batch, kMetadataLeaderEpoch);
+    auto appended = state.metadata_log->append(batch, state.metadata_epoch);
     if (!appended) {
       result.status = appended.error();
       break;
@@ -173,7 +173,7 @@ MetadataAppend append_metadata_groups(
     for (size_t i = g; i < end; ++i)
       for (const auto& record : groups[i]) apply_metadata_record(state, record);
     if (state.metadata_snapshotter != nullptr)
-      state.metadata_snapshotter->appended(state, appended->last_offset + 1, kMetadataLeaderEpoch,
+      state.metadata_snapshotter->appended(state, appended->last_offset + 1, state.metadata_epoch,
                                            timestamp, batch.size(), now_ms());
     result.groups_applied = end;
     g = end;

@@ -226,6 +226,7 @@ struct Replayer {
 
   void note_batch_done(const RecordBatchHeader& header, bool from_snapshot) {
     if (from_snapshot) return;  // snapshot offsets are not log offsets
+    summary.max_leader_epoch = std::max(summary.max_leader_epoch, header.partition_leader_epoch);
     summary.last_offset = std::max(summary.last_offset, header.last_offset());
     summary.next_offset = std::max(summary.next_offset, header.next_offset());
   }

@@ -16,6 +16,7 @@
 #include "kb/storage/meta_properties.hpp"
 #include "kb/storage/metadata_log.hpp"
 #include "kb/storage/quorum_state.hpp"
+#include "kb/storage/record_batch.hpp"
 
 namespace kb::cluster {
 namespace {
@@ -49,6 +50,34 @@ TEST_F(KafkaLayoutTest, AQuorumStateNamesThisNodeLeaderOfTheMetadataEpochAndKafk
   options.node_id = 3;
   ASSERT_TRUE(load_log_dir(options, again).ok());
   EXPECT_EQ(read(quorum_state), kafkas);
+}
+
+// A metadata log Apache Kafka led at a later epoch (its elections leave
+// LeaderChange control batches) is continued at that epoch, never below it.
+TEST_F(KafkaLayoutTest, AppendsContinueAtTheNewestEpochInTheMetadataLog) {
+  {
+    BrokerState state;
+    load(state);
+    ASSERT_EQ(create_topic(state, "before", 1).error, AdminError::kNone);
+    // A LeaderChange control batch at epoch 4, as Kafka appends when elected.
+    storage::RecordBatchBuilder control;
+    control.set_partition_leader_epoch(4);
+    control.set_control(true);
+    const std::vector<uint8_t> key{0, 0, 0, 2};  // version 0, type 2: LeaderChange
+    const std::vector<uint8_t> value{0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0};
+    control.add_record(storage::Bytes(key), storage::Bytes(value), 0);
+    ASSERT_TRUE(state.metadata_log->append(control.build(), 4));
+  }
+  BrokerState state;
+  load(state);
+  EXPECT_EQ(state.metadata_epoch, 4);
+  ASSERT_EQ(create_topic(state, "after", 1).error, AdminError::kNone);
+  int32_t last_epoch = -1;
+  ASSERT_TRUE(storage::replay_metadata_log(
+                  dir_ / storage::kMetadataPartitionDir,
+                  [&](const storage::MetadataLogEntry& e) { last_epoch = e.leader_epoch; })
+                  .ok());
+  EXPECT_EQ(last_epoch, 4);
 }
 
 // Kafka's controller assigns each replica to a log directory (PartitionRecord

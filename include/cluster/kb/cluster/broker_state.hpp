@@ -108,6 +108,9 @@ struct BrokerState {
   // __cluster_metadata-0, where topic changes are appended; null until the
   // first change when the directory has no metadata log yet.
   std::unique_ptr<storage::PartitionLog> metadata_log;
+  // The epoch metadata batches are appended at: kMetadataLeaderEpoch, or the
+  // newest epoch the log holds when that is later (set by the load).
+  int32_t metadata_epoch = 1;
   // The flusher's ticket for the newest metadata change (append_metadata):
   // until it is done the change is applied but not yet on disk, and answers
   // that depend on the metadata wait for it (handlers' wait_for_metadata).

@@ -23,7 +23,8 @@ inline constexpr size_t kMaxMetadataBatchBytes = size_t{8} * 1024 * 1024;
 
 // The KRaft epoch this broker, the metadata log's one voter and leader,
 // writes its metadata batches at (their partition leader epoch), and which
-// quorum-state names.
+// quorum-state names, on a new log; a log with a later epoch in it (Apache
+// Kafka's elections) is continued at that epoch (BrokerState::metadata_epoch).
 inline constexpr int32_t kMetadataLeaderEpoch = 1;
 
 // What append_metadata did: the first `groups_applied` groups were written and

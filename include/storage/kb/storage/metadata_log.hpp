@@ -91,6 +91,10 @@ struct MetadataReplaySummary {
   int64_t last_offset = -1;
   // Where the log continues: the next offset after the last valid batch.
   int64_t next_offset = 0;
+  // The highest partition leader epoch of the log's batches, control batches
+  // too (a Kafka controller's election leaves a LeaderChange at its epoch);
+  // -1 when the log has none.
+  int32_t max_leader_epoch = -1;
   ReplayStop stop = ReplayStop::none;
   std::string stop_message;  // "<file> at byte <n>: <why>" when stopped early
   std::filesystem::path stop_file;
