@@ -98,15 +98,10 @@ struct SentBatch {
 class KafkaOpensOurDirectoryTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (!java_lab_available()) {
-      (labs_required() ? setup_error_ : skip_reason_) =
-          "java/javac/mvn are not installed (scripts/install-deps.sh test installs them)";
-      return;
-    }
     cache_ = KB_TEST_CACHE_DIR;
-    auto installed = install_java_lab(KB_CLIENT_SCRIPTS_DIR, cache_);
-    if (installed.status != 0) {
-      setup_error_ = "building the Java lab failed:\n" + installed.output;
+    const JavaLabSetup lab = set_up_java_lab(KB_CLIENT_SCRIPTS_DIR, cache_);
+    if (!lab.problem.empty()) {
+      (lab.skip ? skip_reason_ : setup_error_) = lab.problem;
       return;
     }
     classpath_ = java_lab_classpath(cache_, "server");

@@ -136,16 +136,10 @@ std::string property_of(const std::filesystem::path& file, const std::string& ke
 class KafkaToolsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (!java_lab_available()) {
-      skip_reason_ =
-          "java/javac/mvn are not installed (scripts/install-deps.sh test installs them)";
-      return;
-    }
-    const std::filesystem::path scripts = KB_CLIENT_SCRIPTS_DIR;
     cache_ = KB_TEST_CACHE_DIR;
-    auto installed = install_java_lab(scripts, cache_);
-    if (installed.status != 0) {
-      setup_error_ = "building the Java lab failed:\n" + installed.output;
+    const JavaLabSetup lab = set_up_java_lab(KB_CLIENT_SCRIPTS_DIR, cache_);
+    if (!lab.problem.empty()) {
+      (lab.skip ? skip_reason_ : setup_error_) = lab.problem;
       return;
     }
     broker_ = std::make_unique<BrokerProcess>(std::map<std::string, std::string>{

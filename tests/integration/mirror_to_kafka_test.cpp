@@ -84,14 +84,10 @@ std::map<int, std::vector<Printed>> records_of(const ToolRun& run) {
 class MirrorToKafkaTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!java_lab_available()) {
-      if (labs_required()) FAIL() << "java/javac/mvn are not installed";
-      GTEST_SKIP() << "java/javac/mvn are not installed (scripts/install-deps.sh test installs "
-                      "them)";
-    }
     cache_ = KB_TEST_CACHE_DIR;
-    auto installed = install_java_lab(KB_CLIENT_SCRIPTS_DIR, cache_);
-    ASSERT_EQ(installed.status, 0) << "building the Java lab failed:\n" << installed.output;
+    const JavaLabSetup lab = set_up_java_lab(KB_CLIENT_SCRIPTS_DIR, cache_);
+    if (lab.skip) GTEST_SKIP() << lab.problem;
+    ASSERT_EQ(lab.problem, "");
     dir_ = make_temp_dir("kb-mirror-to-kafka-");
     shell_ = std::make_unique<JavaShell>(java_lab_classpath(cache_, "4"), dir_ / "tools.log");
   }

@@ -7,9 +7,7 @@
 // on a directory this broker wrote, and this broker on one it wrote.
 
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -21,6 +19,7 @@
 #include <vector>
 
 #include "support/broker_process.hpp"
+#include "support/jvm_process.hpp"
 #include "support/shell_command.hpp"
 
 namespace kb::testing {
@@ -72,26 +71,11 @@ class ApacheKafkaProcess {
                      std::chrono::seconds bound = std::chrono::seconds(90))
       : classpath_(std::move(classpath)),
         options_(std::move(options)),
-        dir_(make_temp_dir("kb-apache-kafka-")),
+        jvm_("kb-apache-kafka-"),
         port_(free_loopback_port()),
         controller_port_(free_loopback_port()) {
-    write_text_file(dir_ / "server.properties", server_properties());
-    // Kafka's INFO log, which names every log it loads and why it refuses one.
-    write_text_file(dir_ / "log4j2.properties",
-                    "status = warn\n"
-                    "appender.out.type = Console\n"
-                    "appender.out.name = OUT\n"
-                    "appender.out.layout.type = PatternLayout\n"
-                    "appender.out.layout.pattern = [%d] %p %m (%c)%n\n"
-                    "rootLogger.level = info\n"
-                    "rootLogger.appenderRef.out.ref = OUT\n");
+    write_text_file(jvm_.dir() / "server.properties", server_properties());
     start(bound);
-  }
-
-  ~ApacheKafkaProcess() {
-    stop();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
 
   ApacheKafkaProcess(const ApacheKafkaProcess&) = delete;
@@ -122,22 +106,12 @@ class ApacheKafkaProcess {
   uint16_t port() const { return port_; }
   std::string bootstrap() const { return "127.0.0.1:" + std::to_string(port_); }
   const std::filesystem::path& log_dir() const { return options_.log_dir; }
-  std::string log() const { return read_file(dir_ / "kafka.log"); }
-
-  bool alive() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    return true;
-  }
-
+  std::string log() const { return jvm_.log(); }
+  bool alive() { return jvm_.alive(); }
   // SIGTERM (Kafka's controlled shutdown), then SIGKILL after `bound`.
   // True when Kafka exited by itself within the bound.
-  bool stop(std::chrono::seconds bound = std::chrono::seconds(60)) { return end(SIGTERM, bound); }
-  void kill_hard() { end(SIGKILL, std::chrono::seconds(30)); }
+  bool stop(std::chrono::seconds bound = std::chrono::seconds(60)) { return jvm_.stop(bound); }
+  void kill_hard() { jvm_.kill_hard(); }
 
  private:
   std::string server_properties() const {
@@ -163,27 +137,8 @@ class ApacheKafkaProcess {
   }
 
   void start(std::chrono::seconds bound) {
-    const std::string log_path = (dir_ / "kafka.log").string();
-    const std::string heap = options_.heap;
-    const std::string log_config =
-        "-Dlog4j2.configurationFile=" + (dir_ / "log4j2.properties").string();
-    const std::string config = (dir_ / "server.properties").string();
-    pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-      }
-      std::vector<std::string> args{"java",     heap,          log_config, "-cp",
-                                    classpath_, "kafka.Kafka", config};
-      std::vector<char*> argv;
-      for (auto& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
-      execvp("java", argv.data());
-      _exit(127);
-    }
+    jvm_.start({options_.heap}, classpath_, "kafka.Kafka",
+               {(jvm_.dir() / "server.properties").string()});
     // Kafka opens its client listener once the broker has caught up with the
     // metadata log, the end of its start-up.
     const auto deadline = std::chrono::steady_clock::now() + bound;
@@ -197,30 +152,11 @@ class ApacheKafkaProcess {
     throw std::runtime_error("Apache Kafka did not open its client port:\n" + text);
   }
 
-  bool end(int signal, std::chrono::seconds bound) {
-    if (pid_ <= 0) return true;
-    kill(pid_, signal);
-    const auto deadline = std::chrono::steady_clock::now() + bound;
-    int status = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return signal != SIGKILL;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return false;
-  }
-
   std::string classpath_;
   Options options_;
-  std::filesystem::path dir_;
+  JvmProcess jvm_;
   uint16_t port_;
   uint16_t controller_port_;
-  pid_t pid_ = -1;
 };
 
 }  // namespace kb::testing

@@ -38,6 +38,23 @@ inline CommandResult install_java_lab(const std::filesystem::path& scripts,
   return run_command(quoted(scripts / "java" / "install.sh") + " " + quoted(cache), 900);
 }
 
+// A suite's first step: the lab built into `cache`. `problem` is empty when
+// it is ready; else it says why not, and `skip` whether the suite may be
+// skipped for it (java, javac or mvn missing where labs are not required).
+struct JavaLabSetup {
+  std::string problem;
+  bool skip = false;
+};
+inline JavaLabSetup set_up_java_lab(const std::filesystem::path& scripts,
+                                    const std::filesystem::path& cache) {
+  if (!java_lab_available())
+    return {"java/javac/mvn are not installed (scripts/install-deps.sh test installs them)",
+            !labs_required()};
+  auto installed = install_java_lab(scripts, cache);
+  if (installed.status != 0) return {"building the Java lab failed:\n" + installed.output, false};
+  return {};
+}
+
 // The class path for kafka-clients `version` ("4" or "3.9"): the lab's own
 // classes, then the jars Maven resolved.
 inline std::string java_lab_classpath(const std::filesystem::path& cache,
