@@ -489,19 +489,20 @@ class KafkaOpensOurDirectoryTest : public ::testing::Test {
     kafka_ = std::make_unique<ApacheKafkaProcess>(classpath_, options);
   }
 
-  // Kafka's log: no error, and no warning but the one every start logs. After
-  // a hard stop Kafka's controller fences the node's previous incarnation
-  // while its group coordinator may already be loading __consumer_offsets at
-  // the epoch before: that load is given up (logged as an error) and done
-  // again at the new epoch, as on any Kafka node restarted after a crash.
-  void expect_kafka_log_quiet(bool after_hard_stop) {
+  // Kafka's log: no error, and no warning but the one every start logs. At
+  // start-up Kafka's controller may move a partition to a new leader epoch
+  // while its group coordinator is already loading __consumer_offsets at the
+  // epoch before (always after a hard stop, when it fences the node's previous
+  // incarnation; now and then after a clean one, on a slow machine): that load
+  // is given up, logged as an error, and done again at the new epoch, as on
+  // any Kafka node restarted. The committed offsets are checked afterwards.
+  void expect_kafka_log_quiet() {
     std::vector<std::string> complaints;
     for (const auto& line : lines_of(kafka_->log())) {
       if (line.find("] ERROR ") == std::string::npos && line.find("] WARN ") == std::string::npos)
         continue;
       if (line.find("Performing controller activation.") != std::string::npos) continue;
-      if (after_hard_stop &&
-          line.find("] ERROR [GroupCoordinator id=1] Failed to load metadata from "
+      if (line.find("] ERROR [GroupCoordinator id=1] Failed to load metadata from "
                     "__consumer_offsets-") != std::string::npos &&
           line.find("because the partition is not online or is no longer the leader") !=
               std::string::npos)
@@ -573,7 +574,7 @@ class KafkaOpensOurDirectoryTest : public ::testing::Test {
     check_with_kafkas_checker();
     ASSERT_NO_FATAL_FAILURE(start_kafka());
     compare_with_kafka();
-    expect_kafka_log_quiet(sigkill);
+    expect_kafka_log_quiet();
     EXPECT_TRUE(kafka_->stop()) << "Kafka did not stop in time";
   }
 
