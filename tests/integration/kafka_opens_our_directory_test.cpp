@@ -45,15 +45,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kTools = "org.apache.kafka.tools.";
-const std::string kTopicCommand = kTools + "TopicCommand";
-const std::string kConfigCommand = kTools + "ConfigCommand";
-const std::string kGetOffsetShell = kTools + "GetOffsetShell";
-const std::string kConsumerGroupCommand = kTools + "consumer.group.ConsumerGroupCommand";
-const std::string kConsoleConsumer = kTools + "consumer.ConsoleConsumer";
-const std::string kDeleteRecords = kTools + "DeleteRecordsCommand";
-const std::string kDumpLogSegments = kTools + "DumpLogSegments";
-
 using Partition = std::pair<std::string, int32_t>;
 using Batches = std::vector<std::vector<uint8_t>>;
 

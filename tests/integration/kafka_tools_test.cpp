@@ -36,22 +36,6 @@
 namespace kb::testing {
 namespace {
 
-const std::string kTools = "org.apache.kafka.tools.";
-const std::string kTopicCommand = kTools + "TopicCommand";
-const std::string kConsoleProducer = kTools + "ConsoleProducer";
-const std::string kConsoleConsumer = kTools + "consumer.ConsoleConsumer";
-const std::string kConsumerGroupCommand = kTools + "consumer.group.ConsumerGroupCommand";
-const std::string kConfigCommand = kTools + "ConfigCommand";
-const std::string kGetOffsetShell = kTools + "GetOffsetShell";
-const std::string kBrokerApiVersions = kTools + "BrokerApiVersionsCommand";
-const std::string kClusterTool = kTools + "ClusterTool";
-const std::string kDeleteRecords = kTools + "DeleteRecordsCommand";
-const std::string kLogDirs = kTools + "LogDirsCommand";
-const std::string kLeaderElection = kTools + "LeaderElectionCommand";
-const std::string kProducerPerformance = kTools + "ProducerPerformance";
-const std::string kConsumerPerformance = kTools + "ConsumerPerformance";
-const std::string kVerifiableProducer = kTools + "VerifiableProducer";
-const std::string kVerifiableConsumer = kTools + "VerifiableConsumer";
 const std::string kClientCheck = "kb.lab.ClientCheck";
 
 // What kafka-tools 4.x prints for the options users still pass.

@@ -26,13 +26,6 @@
 namespace kb::testing {
 namespace {
 
-const std::string kTools = "org.apache.kafka.tools.";
-const std::string kTopicCommand = kTools + "TopicCommand";
-const std::string kConsoleProducer = kTools + "ConsoleProducer";
-const std::string kConsoleConsumer = kTools + "consumer.ConsoleConsumer";
-const std::string kConsumerGroupCommand = kTools + "consumer.group.ConsumerGroupCommand";
-const std::string kGetOffsetShell = kTools + "GetOffsetShell";
-
 const std::string kTopic = "orders";
 const std::string kGroup = "billing";
 constexpr int kPartitions = 3;

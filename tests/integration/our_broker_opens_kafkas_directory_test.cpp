@@ -52,7 +52,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace kb::protocol;  // NOLINT: the message types
 
-const std::string kTools = "org.apache.kafka.tools.";
 const std::string kClusterId = "MkU3OEVBNTcwNTJENDM2Qg";
 const std::vector<std::string> kGroups = {"classic-g1", "classic-g2", "kip848-g3"};
 
@@ -294,42 +293,39 @@ class OurBrokerOpensKafkasDirectory : public ::testing::Test {
       args.insert(args.begin(), server.begin(), server.end());
       return args;
     };
-    run(kTools + "TopicCommand",
-        with_server({"--create", "--topic", "plain", "--partitions", "3", "--config",
-                     "retention.ms=86400000", "--config", "segment.bytes=1048576"}));
-    run(kTools + "TopicCommand",
+    run(kTopicCommand, with_server({"--create", "--topic", "plain", "--partitions", "3", "--config",
+                                    "retention.ms=86400000", "--config", "segment.bytes=1048576"}));
+    run(kTopicCommand,
         with_server({"--create", "--topic", "compact", "--partitions", "2", "--config",
                      "cleanup.policy=compact", "--config", "max.message.bytes=200000"}));
-    run(kTools + "TopicCommand",
-        with_server({"--create", "--topic", "doomed", "--partitions", "1"}));
+    run(kTopicCommand, with_server({"--create", "--topic", "doomed", "--partitions", "1"}));
     // Idempotent acks=all batches of every codec, keyed, with headers.
     run("kb.lab.ClientCheck", {"produce", bootstrap, "plain"});
     std::string keyed;
     for (int i = 0; i < 50; ++i)
       keyed += "k" + std::to_string(i % 20) + ":v" + std::to_string(i) + "\n";
-    run(kTools + "ConsoleProducer",
+    run(kConsoleProducer,
         with_server({"--topic", "compact", "--reader-property", "parse.key=true",
                      "--reader-property", "key.separator=:", "--command-property",
                      "compression.type=zstd"}),
         keyed);
-    run(kTools + "ConsoleProducer", with_server({"--topic", "doomed"}), "gone\n");
+    run(kConsoleProducer, with_server({"--topic", "doomed"}), "gone\n");
     // Enough lz4 batches of an idempotent producer to roll plain's segments.
-    run(kTools + "ProducerPerformance",
+    run(kProducerPerformance,
         {"--topic", "plain", "--num-records", "40000", "--record-size", "100", "--throughput", "-1",
          "--producer-props", "bootstrap.servers=" + bootstrap, "compression.type=lz4",
          "enable.idempotence=true", "linger.ms=5"});
     run("kb.lab.ClientCheck", {"group", bootstrap, "plain", kGroups[0], "10"});
-    run(kTools + "consumer.ConsoleConsumer",
+    run(kConsoleConsumer,
         with_server({"--topic", "compact", "--group", kGroups[1], "--from-beginning",
                      "--max-messages", "50", "--timeout-ms", "30000"}));
-    run(kTools + "consumer.ConsoleConsumer",
+    run(kConsoleConsumer,
         with_server({"--topic", "plain", "--group", kGroups[2], "--consumer-property",
                      "group.protocol=consumer", "--from-beginning", "--max-messages", "100",
                      "--timeout-ms", "30000"}));
-    run(kTools + "ConfigCommand",
-        with_server({"--alter", "--entity-type", "topics", "--entity-name", "plain", "--add-config",
-                     "retention.bytes=100000000"}));
-    run(kTools + "TopicCommand", with_server({"--delete", "--topic", "doomed"}));
+    run(kConfigCommand, with_server({"--alter", "--entity-type", "topics", "--entity-name", "plain",
+                                     "--add-config", "retention.bytes=100000000"}));
+    run(kTopicCommand, with_server({"--delete", "--topic", "doomed"}));
   }
 
   static void run_kafka() {

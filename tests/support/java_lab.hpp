@@ -25,6 +25,25 @@
 
 namespace kb::testing {
 
+// Main classes of Kafka's command-line tools (what the bin/*.sh scripts run).
+inline const std::string kTools = "org.apache.kafka.tools.";
+inline const std::string kBrokerApiVersions = kTools + "BrokerApiVersionsCommand";
+inline const std::string kClusterTool = kTools + "ClusterTool";
+inline const std::string kConfigCommand = kTools + "ConfigCommand";
+inline const std::string kConsoleConsumer = kTools + "consumer.ConsoleConsumer";
+inline const std::string kConsoleProducer = kTools + "ConsoleProducer";
+inline const std::string kConsumerGroupCommand = kTools + "consumer.group.ConsumerGroupCommand";
+inline const std::string kConsumerPerformance = kTools + "ConsumerPerformance";
+inline const std::string kDeleteRecords = kTools + "DeleteRecordsCommand";
+inline const std::string kDumpLogSegments = kTools + "DumpLogSegments";
+inline const std::string kGetOffsetShell = kTools + "GetOffsetShell";
+inline const std::string kLeaderElection = kTools + "LeaderElectionCommand";
+inline const std::string kLogDirs = kTools + "LogDirsCommand";
+inline const std::string kProducerPerformance = kTools + "ProducerPerformance";
+inline const std::string kTopicCommand = kTools + "TopicCommand";
+inline const std::string kVerifiableConsumer = kTools + "VerifiableConsumer";
+inline const std::string kVerifiableProducer = kTools + "VerifiableProducer";
+
 inline bool java_lab_available() {
   return command_succeeds("command -v java") && command_succeeds("command -v javac") &&
          command_succeeds("command -v mvn");
