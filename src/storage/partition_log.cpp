@@ -247,9 +247,11 @@ Status PartitionLog::delete_oldest_segment() {
   segments_.erase(segments_.begin());
   if (damage_ && damage_->segment_base_offset == oldest->base_offset) damage_.reset();
   // Gone: nothing of it is left to sync (without flushes, the list would
-  // otherwise grow with every segment ever rolled).
-  std::erase_if(rolled_unsynced_data_,
-                [&](const FileToSync& f) { return !f.file && f.path == oldest->log_path; });
+  // otherwise grow with every segment ever rolled). The list is in roll
+  // order: the oldest segment's entry, if any, comes first.
+  if (!rolled_unsynced_data_.empty() && !rolled_unsynced_data_.front().file &&
+      rolled_unsynced_data_.front().path == oldest->log_path)
+    rolled_unsynced_data_.pop_front();
   // Renamed first, as Kafka does: a rename is cheap where the unlink frees
   // the blocks, and after a crash the next load knows what to delete.
   std::vector<fs::path> renamed;
@@ -306,11 +308,13 @@ Result<int64_t> PartitionLog::largest_timestamp(Segment& segment) {
   return int64_t{st.st_mtim.tv_sec} * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
 
-Result<size_t> PartitionLog::delete_expired_segments(const RetentionLimits& limits,
-                                                     int64_t now_ms) {
+Result<size_t> PartitionLog::delete_expired_segments(const RetentionLimits& limits, int64_t now_ms,
+                                                     size_t max_segments) {
   size_t deleted = 0;
   // An empty active segment is never deleted; a full one is, after a roll.
-  auto deletable = [&] { return segments_.size() > 1 || segments_.front()->size > 0; };
+  auto deletable = [&] {
+    return deleted < max_segments && (segments_.size() > 1 || segments_.front()->size > 0);
+  };
   auto delete_oldest = [&]() -> Status {
     if (segments_.size() == 1) {
       Status rolled = roll(next_offset_);
@@ -1384,7 +1388,8 @@ Result<PartitionLog::FlushSnapshot> PartitionLog::flush_snapshot() {
   FlushSnapshot snapshot;
   snapshot.end_offset = next_offset_;
   if (segments_.empty()) return snapshot;
-  snapshot.data_files = std::move(rolled_unsynced_data_);
+  snapshot.data_files.assign(std::make_move_iterator(rolled_unsynced_data_.begin()),
+                             std::make_move_iterator(rolled_unsynced_data_.end()));
   rolled_unsynced_data_.clear();
   if (dir_unsynced_) snapshot.data_files.emplace_back(dir_);
   dir_unsynced_ = false;

@@ -16,9 +16,12 @@ namespace kb::broker {
 // after 30 s, as Kafka), each partition of a topic whose cleanup.policy has
 // "delete" loses its segments past retention.ms / retention.bytes. A pass
 // works through the partitions a slice at a time (at most partitions_per_turn,
-// and about 5 ms), each slice in its own loop turn, so that many partitions
-// never hold up requests for long. Configs are
-// read at the start of each pass: a change applies from the next one.
+// and about kSliceBudget), each slice in its own loop turn, so that neither
+// many partitions nor a partition with thousands of segments to delete (small
+// segments under fast producers) holds up requests for long: a partition's
+// backlog is deleted a few segments at a time, over as many slices as it
+// takes. Configs are read at the start of each pass: a change applies from
+// the next one.
 class LogRetention {
  public:
   LogRetention(net::EventLoop& loop, cluster::BrokerState& state, size_t partitions_per_turn = 128);
@@ -38,6 +41,13 @@ class LogRetention {
     std::string name;
     cluster::TopicRetention retention;
   };
+  // The partition being worked on, when its deletions span slices: what its
+  // log said first, for the one line logged when it is done.
+  struct PartitionProgress {
+    size_t deleted = 0;
+    int64_t start_before = -1;
+  };
+  void finish_partition(const TopicWork& topic, int32_t partition, int64_t start_after);
   void start_pass();
   void run_slice();
   void arm(std::chrono::milliseconds delay, void (LogRetention::*task)());
@@ -48,6 +58,7 @@ class LogRetention {
   std::vector<TopicWork> topics_;
   std::vector<Work> work_;
   size_t next_ = 0;
+  PartitionProgress progress_;
   struct PassStats {
     std::chrono::steady_clock::time_point started;
     size_t deleted_before = 0;

@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -320,12 +321,14 @@ class PartitionLog {
   // retention_bytes. As in Kafka, the active segment goes too once it breaches
   // them (and is not empty): a new, empty one is rolled first, so the log
   // then starts (and ends) at the log end offset. Returns how many segments
-  // were deleted; the log then starts at the next segment's base offset.
+  // were deleted, at most `max_segments` (the caller spreads a long backlog
+  // over several calls); the log then starts at the next segment's base offset.
   struct RetentionLimits {
     int64_t retention_ms = -1;
     int64_t retention_bytes = -1;
   };
-  Result<size_t> delete_expired_segments(const RetentionLimits& limits, int64_t now_ms);
+  Result<size_t> delete_expired_segments(const RetentionLimits& limits, int64_t now_ms,
+                                         size_t max_segments = std::numeric_limits<size_t>::max());
   // Bytes of batches in all segments (Kafka's partition size).
   uint64_t size_bytes() const;
   // Settings for what is appended from now on (a topic's segment.bytes or
@@ -508,7 +511,7 @@ class PartitionLog {
   // Files of rolled segments that no sync has covered yet (by path: a
   // rolled segment holds no descriptor for them, and retention may delete
   // them first).
-  std::vector<FileToSync> rolled_unsynced_data_;
+  std::deque<FileToSync> rolled_unsynced_data_;  // in roll order
   bool dir_unsynced_ = false;  // a roll created a segment: the directory goes with them
   struct RolledIndexes {
     uint64_t roll = 0;  // rolls_ before this one
