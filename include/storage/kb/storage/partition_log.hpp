@@ -471,7 +471,9 @@ class PartitionLog {
     return damage_ ? std::min(flushed_offset_, damage_->segment_base_offset) : flushed_offset_;
   }
   Status roll(int64_t new_base_offset);
-  Status create_segment(int64_t base_offset, bool sync_dir = true);
+  // With `index_files_later` (a roll with a roll worker), only the .log is
+  // made here and the index files follow on the worker, as a spare's do.
+  Status create_segment(int64_t base_offset, bool sync_dir = true, bool index_files_later = false);
   // The spare segment's files (roll_worker.hpp) become the segment at
   // `base_offset`: true when they did, false when there is no spare ready
   // (the caller makes the files).
