@@ -536,15 +536,13 @@ TEST_F(KafkaToolsTest, ConfigsOfATopic) {
        "  max.message.bytes=100000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:max.message."
        "bytes=100000, DEFAULT_CONFIG:message.max.bytes=1048588}",
        "  retention.ms=7200000 sensitive=false "
-       "synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=7200000, "
-       "DEFAULT_CONFIG:log.retention.hours=168}"}));
+       "synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=7200000}"}));
   EXPECT_TRUE(printed(configs({"--alter", "--delete-config", "max.message.bytes,cleanup.policy"}),
                       {"Completed updating config for topic " + topic + "."}));
   EXPECT_TRUE(
       printed(configs({"--describe"}), {header,
                                         "  retention.ms=7200000 sensitive=false "
-                                        "synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=7200000, "
-                                        "DEFAULT_CONFIG:log.retention.hours=168}"}));
+                                        "synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=7200000}"}));
   // A config Kafka does not know is refused by the broker, nothing changes.
   auto unknown = configs({"--alter", "--add-config", "no.such.config=1"});
   EXPECT_EQ(unknown.exit_code, 1);
@@ -1166,45 +1164,62 @@ void KafkaToolsTest::java_offsets_for_times(const std::string& version) {
   }
 }
 
-// Admin.create: createTopics with configs, the same name again
-// (TopicExistsException), listTopics, createPartitions (grow; a shrink refused
-// with InvalidPartitionsException), incrementalAlterConfigs set and delete,
-// describeConfigs with Kafka's sources, deleteTopics. The exceptions' messages
-// are Kafka 4.4's.
+// Admin.create: createTopics with configs (a bad value refused), the same
+// name again (TopicExistsException), listTopics, createPartitions (grow; a
+// shrink refused with InvalidPartitionsException; a missing topic), describe
+// a missing topic, incrementalAlterConfigs set and delete, describeConfigs
+// with Kafka's sources and synonyms, deleteTopics. Every line is what the
+// client prints against Kafka 4.4 (exceptions' messages included).
 void KafkaToolsTest::java_admin(const std::string& version) {
   const std::string prefix = "java-admin-" + version;
   const std::string a = prefix + "-a";
   const std::string b = prefix + "-b";
-  const std::string dyn = " DYNAMIC_TOPIC_CONFIG";
-  const std::string def = " DEFAULT_CONFIG";
+  const std::string missing = prefix + "-missing";
+  // What describeConfigs shows, with synonyms as name=value:source.
+  auto config = [](const std::string& topic, const std::string& entry, const std::string& source,
+                   const std::string& synonyms) {
+    return "config " + topic + " " + entry + " " + source + " synonyms" + synonyms;
+  };
+  const std::string dyn = "DYNAMIC_TOPIC_CONFIG";
+  const std::string def = "DEFAULT_CONFIG";
+  const std::string policy_default = " log.cleanup.policy=delete:" + def;
+  const std::string size_default = " message.max.bytes=1048588:" + def;
+  const std::vector<std::string> b_configs = {
+      config(b, "cleanup.policy=compact", dyn, " cleanup.policy=compact:" + dyn + policy_default),
+      config(b, "max.message.bytes=1048588", def, size_default),
+      config(b, "retention.ms=604800000", def, "")};
+  std::vector<std::string> expected = {
+      "create " + a + ": ok",
+      "create " + b + ": ok",
+      "create " + prefix +
+          "-bad: InvalidConfigurationException: Invalid value abc for configuration "
+          "retention.ms: Not a number of type LONG",
+      "create " + a + " again: TopicExistsException: Topic '" + a + "' already exists.",
+      "listed " + a + " partitions 3",
+      "listed " + b + " partitions 1",
+      config(a, "cleanup.policy=delete", def, policy_default),
+      config(a, "max.message.bytes=200000", dyn, " max.message.bytes=200000:" + dyn + size_default),
+      config(a, "retention.ms=3600000", dyn, " retention.ms=3600000:" + dyn)};
+  expected.insert(expected.end(), b_configs.begin(), b_configs.end());
+  const std::vector<std::string> middle = {
+      "partitions " + a + " to 5: ok",
+      "partitions " + a + " to 2: InvalidPartitionsException: The topic " + a +
+          " currently has 5 partition(s); 2 would not be an increase.",
+      "listed " + a + " partitions 5",
+      "listed " + b + " partitions 1",
+      "partitions " + missing +
+          " to 2: UnknownTopicOrPartitionException: This server does not host this "
+          "topic-partition.",
+      "describe " + missing + ": UnknownTopicOrPartitionException: ",
+      "incremental alter " + a + ": ok",
+      config(a, "cleanup.policy=compact", dyn, " cleanup.policy=compact:" + dyn + policy_default),
+      config(a, "max.message.bytes=1048588", def, size_default),
+      config(a, "retention.ms=7200000", dyn, " retention.ms=7200000:" + dyn)};
+  expected.insert(expected.end(), middle.begin(), middle.end());
+  expected.insert(expected.end(), b_configs.begin(), b_configs.end());
+  expected.insert(expected.end(), {"delete " + a + ": ok", "delete " + b + ": ok", "listed none"});
   EXPECT_TRUE(
-      printed(shell_for(version).run(kClientCheck, {"admin", bootstrap(), prefix}),
-              {"create " + a + ": ok",
-               "create " + b + ": ok",
-               "create " + a + " again: TopicExistsException: Topic '" + a + "' already exists.",
-               "listed " + a + " partitions 3",
-               "listed " + b + " partitions 1",
-               "config " + a + " cleanup.policy=delete" + def,
-               "config " + a + " max.message.bytes=200000" + dyn,
-               "config " + a + " retention.ms=3600000" + dyn,
-               "config " + b + " cleanup.policy=compact" + dyn,
-               "config " + b + " max.message.bytes=1048588" + def,
-               "config " + b + " retention.ms=604800000" + def,
-               "partitions " + a + " to 5: ok",
-               "partitions " + a + " to 2: InvalidPartitionsException: The topic " + a +
-                   " currently has 5 partition(s); 2 would not be an increase.",
-               "listed " + a + " partitions 5",
-               "listed " + b + " partitions 1",
-               "incremental alter " + a + ": ok",
-               "config " + a + " cleanup.policy=compact" + dyn,
-               "config " + a + " max.message.bytes=1048588" + def,
-               "config " + a + " retention.ms=7200000" + dyn,
-               "config " + b + " cleanup.policy=compact" + dyn,
-               "config " + b + " max.message.bytes=1048588" + def,
-               "config " + b + " retention.ms=604800000" + def,
-               "delete " + a + ": ok",
-               "delete " + b + ": ok",
-               "listed none"}));
+      printed(shell_for(version).run(kClientCheck, {"admin", bootstrap(), prefix}), expected));
 }
 
 TEST_F(KafkaToolsTest, JavaClients4) { java_produce_read_and_resume("4"); }

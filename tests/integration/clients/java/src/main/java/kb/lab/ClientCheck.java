@@ -20,6 +20,7 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.DescribeConfigsOptions;
 import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
@@ -56,7 +57,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
  *   stamped &lt;bootstrap&gt; &lt;topic&gt; &lt;codec&gt; &lt;t&gt;...  one batch of records with these timestamps
  *   group3 &lt;bootstrap&gt; &lt;topic&gt; &lt;group&gt;        three members on six partitions, one leaves
  *   times &lt;bootstrap&gt; &lt;topic&gt; &lt;codec&gt; &lt;base&gt;  offsetsForTimes inside one batch, then seeks
- *   admin &lt;bootstrap&gt; &lt;prefix&gt;               the admin client on two topics
+ *   admin &lt;bootstrap&gt; &lt;prefix&gt;               the admin client on two topics (and
+ *                                             refusals: a bad config, a missing topic)
  * </pre>
  */
 public final class ClientCheck {
@@ -305,13 +307,20 @@ public final class ClientCheck {
   private static void printConfigs(Admin admin, List<String> topics) throws Exception {
     List<ConfigResource> resources = new ArrayList<>();
     for (String t : topics) resources.add(new ConfigResource(ConfigResource.Type.TOPIC, t));
-    Map<ConfigResource, Config> configs = admin.describeConfigs(resources).all().get();
+    Map<ConfigResource, Config> configs =
+        admin.describeConfigs(resources, new DescribeConfigsOptions().includeSynonyms(true))
+            .all()
+            .get();
     for (ConfigResource r : resources) {
       for (String name : SHOWN_CONFIGS) {
         ConfigEntry e = configs.get(r).get(name);
-        System.out.println(
-            "config " + r.name() + " " + name + "=" + e.value() + " " + e.source()
-                + (e.isReadOnly() ? " read-only" : ""));
+        StringBuilder line = new StringBuilder("config ");
+        line.append(r.name()).append(' ').append(name).append('=').append(e.value());
+        line.append(' ').append(e.source()).append(e.isReadOnly() ? " read-only" : "");
+        line.append(" synonyms");
+        for (ConfigEntry.ConfigSynonym s : e.synonyms())
+          line.append(' ').append(s.name()).append('=').append(s.value()).append(':').append(s.source());
+        System.out.println(line);
       }
     }
   }
@@ -334,6 +343,12 @@ public final class ClientCheck {
       Map<String, KafkaFuture<Void>> created = admin.createTopics(Arrays.asList(newA, newB)).values();
       System.out.println("create " + a + ": " + outcome(created.get(a)));
       System.out.println("create " + b + ": " + outcome(created.get(b)));
+      NewTopic bad =
+          new NewTopic(prefix + "-bad", 1, (short) 1)
+              .configs(Collections.singletonMap("retention.ms", "abc"));
+      System.out.println(
+          "create " + bad.name() + ": "
+              + outcome(admin.createTopics(Collections.singletonList(bad)).all()));
       KafkaFuture<Void> again =
           admin.createTopics(Collections.singletonList(new NewTopic(a, 1, (short) 1))).values().get(a);
       System.out.println("create " + a + " again: " + outcome(again));
@@ -347,6 +362,19 @@ public final class ClientCheck {
           admin.createPartitions(Collections.singletonMap(a, NewPartitions.increaseTo(2))).values().get(a);
       System.out.println("partitions " + a + " to 2: " + outcome(shrink));
       printTopics(admin, prefix);
+      String missing = prefix + "-missing";
+      System.out.println(
+          "partitions " + missing + " to 2: "
+              + outcome(
+                  admin.createPartitions(Collections.singletonMap(missing, NewPartitions.increaseTo(2)))
+                      .all()));
+      System.out.println(
+          "describe " + missing + ": "
+              + outcome(
+                  admin.describeConfigs(
+                          Collections.singletonList(
+                              new ConfigResource(ConfigResource.Type.TOPIC, missing)))
+                      .all()));
 
       ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, a);
       Collection<AlterConfigOp> ops =
