@@ -88,6 +88,13 @@ storage::Result<int64_t> ProducerStates::last_stable_offset(const wire::Uuid& to
   return unstable ? std::min(*unstable, log.log_end_offset()) : log.log_end_offset();
 }
 
+std::optional<int64_t> ProducerStates::loaded_first_unstable_offset(const wire::Uuid& topic_id,
+                                                                    int32_t partition) const {
+  auto it = tables_.find(Key{topic_id, partition});
+  if (it == tables_.end()) return std::nullopt;
+  return it->second->table.first_unstable_offset();
+}
+
 storage::Result<std::vector<storage::AbortedTxn>> ProducerStates::aborted_between(
     const wire::Uuid& topic_id, int32_t partition, storage::PartitionLog& log, int64_t from,
     int64_t to, int64_t now_ms) {

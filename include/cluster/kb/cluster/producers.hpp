@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -65,6 +66,10 @@ class ProducerStates {
   // transaction, else the log end offset (this broker's high watermark).
   storage::Result<int64_t> last_stable_offset(const wire::Uuid& topic_id, int32_t partition,
                                               storage::PartitionLog& log, int64_t now_ms);
+  // The first offset of the earliest ongoing transaction when the
+  // partition's state is loaded (nothing is read for it).
+  std::optional<int64_t> loaded_first_unstable_offset(const wire::Uuid& topic_id,
+                                                      int32_t partition) const;
   // The aborted transactions a read_committed fetch of [from, to) lists:
   // those whose marker is at or after `from` and that started before `to`.
   storage::Result<std::vector<storage::AbortedTxn>> aborted_between(const wire::Uuid& topic_id,

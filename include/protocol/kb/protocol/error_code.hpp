@@ -39,6 +39,7 @@ enum class ErrorCode : int16_t {
   kPolicyViolation = 44,
   kTransactionalIdAuthorizationFailed = 53,
   kSecurityDisabled = 54,
+  kOperationNotAttempted = 55,
   kFetchSessionIdNotFound = 70,
   kTopicDeletionDisabled = 73,
   kUnsupportedCompressionType = 76,
