@@ -65,6 +65,8 @@ ApiRegistry make_broker_registry() {
   registry.add(add_offsets_to_txn_entry());
   registry.add(end_txn_entry());
   registry.add(txn_offset_commit_entry());
+  registry.add(list_transactions_entry());
+  registry.add(describe_transactions_entry());
   registry.add(create_topics_entry());
   registry.add(delete_topics_entry());
   registry.add(create_partitions_entry());

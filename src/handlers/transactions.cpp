@@ -1,6 +1,7 @@
 #include "kb/handlers/transactions.hpp"
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -210,7 +211,77 @@ std::optional<TxnOffsetCommitResponse> handle_txn_offset_commit(
   return response;
 }
 
+std::optional<protocol::ListTransactionsResponse> handle_list_transactions(
+    RequestContext& ctx, const protocol::ListTransactionsRequest& request, int16_t /*version*/) {
+  protocol::ListTransactionsResponse response;
+  if (!ctx.transactions) {
+    response.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
+    return response;
+  }
+  // As Kafka's listTransactionStates: names it does not know are reported
+  // (and match nothing); the filters given all apply.
+  std::set<txn::TxnState> states;
+  for (std::string_view name : request.state_filters) {
+    if (auto state = txn::parse_txn_state(name))
+      states.insert(*state);
+    else
+      response.unknown_state_filters.emplace_back(name);
+  }
+  const std::set<int64_t> producers(request.producer_id_filters.begin(),
+                                    request.producer_id_filters.end());
+  const int64_t now = txn_time();
+  for (const auto& [id, txn] : ctx.transactions->transactions()) {
+    if (!request.state_filters.empty() && !states.contains(txn.state)) continue;
+    if (!producers.empty() && !producers.contains(txn.producer_id)) continue;
+    if (request.duration_filter >= 0 && now - txn.start_ms < request.duration_filter) continue;
+    response.transaction_states.push_back(
+        {id, txn.producer_id, std::string(txn::to_string(txn.state))});
+  }
+  return response;
+}
+
+std::optional<protocol::DescribeTransactionsResponse> handle_describe_transactions(
+    RequestContext& ctx, const protocol::DescribeTransactionsRequest& request,
+    int16_t /*version*/) {
+  protocol::DescribeTransactionsResponse response;
+  for (std::string_view id : request.transactional_ids) {
+    auto& out = response.transaction_states.emplace_back();
+    out.transactional_id = std::string(id);
+    const txn::TxnMetadata* txn = ctx.transactions ? ctx.transactions->find(id) : nullptr;
+    if (!ctx.transactions) {
+      out.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
+    } else if (id.empty()) {
+      out.error_code = to_wire(ErrorCode::kInvalidRequest);
+    } else if (!txn || txn->state == txn::TxnState::kDead) {
+      out.error_code = to_wire(ErrorCode::kTransactionalIdNotFound);
+    } else {
+      out.transaction_state = std::string(txn::to_string(txn->state));
+      out.transaction_timeout_ms = txn->timeout_ms;
+      out.transaction_start_time_ms = txn->start_ms;
+      out.producer_id = txn->producer_id;
+      out.producer_epoch = txn->producer_epoch;
+      for (const auto& tp : txn->partitions) {
+        if (out.topics.empty() || out.topics.back().topic != tp.topic)
+          out.topics.push_back({tp.topic, {}});
+        out.topics.back().partitions.push_back(tp.partition);
+      }
+    }
+  }
+  return response;
+}
+
 }  // namespace
+
+ApiEntry list_transactions_entry() {
+  return make_entry<protocol::ListTransactionsRequest, protocol::ListTransactionsResponse,
+                    &handle_list_transactions>("ListTransactions",
+                                               protocol::ListTransactionsRequest::kVersions);
+}
+ApiEntry describe_transactions_entry() {
+  return make_entry<protocol::DescribeTransactionsRequest, protocol::DescribeTransactionsResponse,
+                    &handle_describe_transactions>(
+      "DescribeTransactions", protocol::DescribeTransactionsRequest::kVersions);
+}
 
 ApiEntry add_partitions_to_txn_entry() {
   return make_entry<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse,

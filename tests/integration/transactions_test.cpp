@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kb/protocol/messages/create_topics.hpp"
+#include "kb/protocol/messages/describe_producers.hpp"
 #include "kb/protocol/messages/fetch.hpp"
 #include "kb/protocol/messages/find_coordinator.hpp"
 #include "kb/protocol/messages/init_producer_id.hpp"
@@ -266,10 +267,50 @@ TEST(TransactionsProtocol, CommitAbortFenceAndReadCommitted) {
   // A fetch past the aborted range does not list it.
   EXPECT_TRUE(fetch(client, "tx-out", 0, 5, 1).aborted->empty());
 
+  // The admin views of an ongoing transaction: ListTransactions,
+  // DescribeTransactions, DescribeProducers (kafka-transactions' find-hanging
+  // compares them).
+  ASSERT_EQ(add_partition(client, "tx", p, "tx-out", 0), kNone);
+  {
+    ListTransactionsRequest list;
+    list.state_filters = {"Ongoing", "Nonsense"};
+    auto listed = call<ListTransactionsResponse>(client, list, 1);
+    EXPECT_EQ(listed.unknown_state_filters, std::vector<std::string>{"Nonsense"});
+    ASSERT_EQ(listed.transaction_states.size(), 1U);
+    EXPECT_EQ(listed.transaction_states[0].transactional_id, "tx");
+    EXPECT_EQ(listed.transaction_states[0].transaction_state, "Ongoing");
+    list.state_filters = {"CompleteCommit"};
+    EXPECT_TRUE(call<ListTransactionsResponse>(client, list, 1).transaction_states.empty());
+
+    DescribeTransactionsRequest describe;
+    describe.transactional_ids = {"tx", "nope"};
+    auto described = call<DescribeTransactionsResponse>(client, describe, 0);
+    ASSERT_EQ(described.transaction_states.size(), 2U);
+    const auto& state = described.transaction_states[0];
+    EXPECT_EQ(state.error_code, kNone);
+    EXPECT_EQ(state.transaction_state, "Ongoing");
+    EXPECT_EQ(state.producer_id, p.id);
+    EXPECT_EQ(state.producer_epoch, p.epoch);
+    EXPECT_EQ(state.transaction_timeout_ms, 60000);
+    EXPECT_GT(state.transaction_start_time_ms, 0);
+    ASSERT_EQ(state.topics.size(), 1U);
+    EXPECT_EQ(state.topics[0].topic, "tx-out");
+    EXPECT_EQ(described.transaction_states[1].error_code, 105);  // TRANSACTIONAL_ID_NOT_FOUND
+  }
+  ASSERT_EQ(produce(client, "tx", p, "tx-out", 0, 1).base_offset, 5);
+  {
+    DescribeProducersRequest producers;
+    producers.topics.push_back({"tx-out", {0}});
+    auto described = call<DescribeProducersResponse>(client, producers, 0);
+    const auto& active = described.topics.at(0).partitions.at(0).active_producers;
+    ASSERT_EQ(active.size(), 1U);
+    EXPECT_EQ(active[0].producer_id, p.id);
+    EXPECT_EQ(active[0].current_txn_start_offset, 5);
+    EXPECT_EQ(active[0].coordinator_epoch, 0);  // of the markers written before
+  }
+
   // A new incarnation while a transaction is ongoing: that transaction is
   // aborted under a bumped epoch (the old producer fenced), the caller retries.
-  ASSERT_EQ(add_partition(client, "tx", p, "tx-out", 0), kNone);
-  ASSERT_EQ(produce(client, "tx", p, "tx-out", 0, 1).base_offset, 5);
   EXPECT_EQ(init(client, "tx").error_code, kConcurrentTransactions);
   Producer next = init_ok(client, "tx");
   EXPECT_EQ(next.id, p.id);

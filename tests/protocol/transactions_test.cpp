@@ -14,6 +14,8 @@ KB_GENERIC_MESSAGE_TESTS(AddPartitionsToTxn);
 KB_GENERIC_MESSAGE_TESTS(AddOffsetsToTxn);
 KB_GENERIC_MESSAGE_TESTS(EndTxn);
 KB_GENERIC_MESSAGE_TESTS(TxnOffsetCommit);
+KB_GENERIC_MESSAGE_TESTS(ListTransactions);
+KB_GENERIC_MESSAGE_TESTS(DescribeTransactions);
 
 TEST(AddPartitionsToTxn, V3RequestBytes) {
   AddPartitionsToTxnRequest request;

@@ -265,4 +265,107 @@ struct TxnOffsetCommitResponse : TxnOffsetCommitSchema {
   }
 };
 
+struct ListTransactionsSchema {
+  static constexpr ApiKey kApiKey = ApiKey::kListTransactions;
+  static constexpr VersionRange kVersions{0, 1};  // validVersions "0-1"
+  static constexpr int16_t kFirstFlexible = 0;
+};
+
+struct ListTransactionsRequest : ListTransactionsSchema {
+  std::vector<std::string_view> state_filters;
+  std::vector<int64_t> producer_id_filters;
+  int64_t duration_filter = -1;  // v1+
+
+  template <class Io>
+  void fields(Io& io) {
+    io(state_filters);
+    io(producer_id_filters);
+    if (io.version >= 1) io(duration_filter);
+  }
+};
+
+struct ListTransactionsResponse : ListTransactionsSchema {
+  struct TransactionState {
+    std::string transactional_id;
+    int64_t producer_id = -1;
+    std::string transaction_state;
+    template <class Io>
+    void fields(Io& io) {
+      io(transactional_id);
+      io(producer_id);
+      io(transaction_state);
+    }
+  };
+
+  int32_t throttle_time_ms = 0;
+  int16_t error_code = 0;
+  std::vector<std::string> unknown_state_filters;
+  std::vector<TransactionState> transaction_states;
+
+  template <class Io>
+  void fields(Io& io) {
+    io(throttle_time_ms);
+    io(error_code);
+    io(unknown_state_filters);
+    io(transaction_states);
+  }
+};
+
+struct DescribeTransactionsSchema {
+  static constexpr ApiKey kApiKey = ApiKey::kDescribeTransactions;
+  static constexpr VersionRange kVersions{0, 0};  // validVersions "0"
+  static constexpr int16_t kFirstFlexible = 0;
+};
+
+struct DescribeTransactionsRequest : DescribeTransactionsSchema {
+  std::vector<std::string_view> transactional_ids;
+
+  template <class Io>
+  void fields(Io& io) {
+    io(transactional_ids);
+  }
+};
+
+struct DescribeTransactionsResponse : DescribeTransactionsSchema {
+  struct TopicData {
+    std::string topic;
+    std::vector<int32_t> partitions;
+    template <class Io>
+    void fields(Io& io) {
+      io(topic);
+      io(partitions);
+    }
+  };
+  struct TransactionState {
+    int16_t error_code = 0;
+    std::string transactional_id;
+    std::string transaction_state;
+    int32_t transaction_timeout_ms = 0;
+    int64_t transaction_start_time_ms = -1;
+    int64_t producer_id = -1;
+    int16_t producer_epoch = -1;
+    std::vector<TopicData> topics;
+    template <class Io>
+    void fields(Io& io) {
+      io(error_code);
+      io(transactional_id);
+      io(transaction_state);
+      io(transaction_timeout_ms);
+      io(transaction_start_time_ms);
+      io(producer_id);
+      io(producer_epoch);
+      io(topics);
+    }
+  };
+
+  int32_t throttle_time_ms = 0;
+  std::vector<TransactionState> transaction_states;
+
+  template <class Io>
+  void fields(Io& io) {
+    io(throttle_time_ms);
+    io(transaction_states);
+  }
+};
+
 }  // namespace kb::protocol
