@@ -120,6 +120,14 @@ storage::Status for_each_record(storage::PartitionLog& log, int64_t from, int64_
   return {};
 }
 
+// A committed transaction's record counts for its key unless a later record
+// of the key was written meanwhile (Kafka keeps the most recent commit of a
+// mix of transactional and plain ones).
+void keep_latest(std::map<std::string, int64_t>& latest, const std::string& key, int64_t offset) {
+  auto [it, inserted] = latest.emplace(key, offset);
+  if (!inserted && it->second < offset) it->second = offset;
+}
+
 std::vector<uint8_t> build_batch(std::span<const CoordinatorRecord> records,
                                  const std::optional<TransactionalProducer>& transaction) {
   storage::RecordBatchBuilder builder;
@@ -282,7 +290,7 @@ bool CoordinatorTopic::append_marker(int32_t partition, const TransactionalProdu
   PartitionState& p = partitions_state_[partition];
   if (auto open = p.open.find(producer.producer_id); open != p.open.end()) {
     if (commit)
-      for (const auto& [key, offset] : open->second.records) p.latest[key] = offset;
+      for (const auto& [key, offset] : open->second.records) keep_latest(p.latest, key, offset);
     p.open.erase(open);
   }
   compact_if_due(**log, partition, leader_epoch);
@@ -380,7 +388,8 @@ storage::Result<CoordinatorTopic::ReplayStats> CoordinatorTopic::replay(const Re
                 auto& copies = pending[producer_id].second;
                 for (size_t i = 0; i < open->second.records.size(); ++i) {
                   const auto& [key, offset] = open->second.records[i];
-                  state.latest[key] = offset;
+                  keep_latest(state.latest, key, offset);
+                  if (state.latest[key] != offset) continue;  // a later plain record wins
                   storage::RecordView view;
                   view.offset = offset;
                   view.key = storage::Bytes(copies[i].key);

@@ -43,7 +43,8 @@ int16_t TxnOffsets::commit(const TxnCommitParams& params,
                     {encode_key(OffsetCommitKey{std::string(params.group.group_id),
                                                 std::string(p.topic), p.partition}),
                      encode_value(OffsetCommitValue{p.offset, p.leader_epoch, std::string(metadata),
-                                                    timestamp, -1})}};
+                                                    timestamp, -1})},
+                    timestamp};
     records.push_back(pending.record);
     added.push_back(std::move(pending));
   }
@@ -68,6 +69,14 @@ bool TxnOffsets::end(int32_t partition, int64_t producer_id, int16_t producer_ep
   if (it == pending_.end()) return true;
   if (commit) {
     for (const auto& p : it->second) {
+      // A plain commit made after this one stays (Kafka keeps the most
+      // recent of a mix of transactional and plain commits).
+      if (const Group* group = groups_.find(p.group)) {
+        auto existing = group->offsets.find(std::pair<std::string, int32_t>(p.topic, p.partition));
+        if (existing != group->offsets.end() &&
+            existing->second.commit_timestamp > p.commit_timestamp)
+          continue;
+      }
       std::optional<std::span<const uint8_t>> value;
       if (p.record.value) value = std::span<const uint8_t>(*p.record.value);
       groups_.load(p.record.key, value);
@@ -100,7 +109,8 @@ void TxnOffsets::restore(int32_t partition, const cluster::TransactionalProducer
     CoordinatorKey key = decode_key(record.key);
     const auto* k = std::get_if<OffsetCommitKey>(&key);
     if (!k || !record.value) continue;
-    list.push_back({k->group, k->topic, k->partition, record});
+    const auto value = decode_offset_commit_value(*record.value);
+    list.push_back({k->group, k->topic, k->partition, record, value ? value->commit_timestamp : 0});
   }
 }
 

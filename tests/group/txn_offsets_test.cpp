@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kb/cluster/startup.hpp"
@@ -74,6 +76,23 @@ TEST_F(TxnOffsetsTest, PendingUntilTheMarkerThenCommittedOrDropped) {
   ASSERT_TRUE(pending.end(0, 8, 0, false, 0));
   EXPECT_EQ(committed(groups, "g", 0), 10);  // the abort dropped it
   EXPECT_EQ(pending.pending_count(), 0U);
+
+  // A plain commit made while a transactional one is pending stays when the
+  // transaction commits (the most recent wins, as in Kafka), after a replay too.
+  const std::vector<CommitPartition> pending_part{{"t", 3, 30, -1, std::nullopt}};
+  ASSERT_EQ(pending.commit(params("g", 10), pending_part, errors, 0), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  const std::vector<CommitPartition> plain{{"t", 3, 31, -1, std::nullopt}};
+  ASSERT_EQ(groups.commit({"g", -1, "", std::nullopt, false}, plain, errors, 0), 0);
+  ASSERT_TRUE(pending.end(0, 10, 0, true, 0));
+  EXPECT_EQ(committed(groups, "g", 3), 31);
+  {
+    OffsetsTopic replayed_topic(state, config_);
+    GroupCoordinator replayed(config_, &replayed_topic);
+    ASSERT_TRUE(replayed_topic.load_into(replayed).ok());
+    EXPECT_EQ(committed(replayed, "g", 3), 31);
+    EXPECT_EQ(committed(replayed, "g", 0), 10);
+  }
 
   // Too much metadata is refused per partition, as OffsetCommit's.
   const std::string big(static_cast<size_t>(config_.max_metadata_bytes) + 1, 'm');

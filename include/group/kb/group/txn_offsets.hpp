@@ -61,6 +61,7 @@ class TxnOffsets {
     std::string topic;
     int32_t partition = 0;
     cluster::CoordinatorRecord record;
+    int64_t commit_timestamp = 0;
   };
   // By (__consumer_offsets partition, producer id): the records in order.
   std::map<std::pair<int32_t, int64_t>, std::vector<Pending>> pending_;
