@@ -919,9 +919,7 @@ std::vector<int16_t> GroupCoordinator::leave(std::string_view group_id,
   return errors;
 }
 
-int16_t GroupCoordinator::commit(const CommitParams& params,
-                                 std::span<const CommitPartition> partitions,
-                                 std::vector<int16_t>& errors, Millis now) {
+int16_t GroupCoordinator::validate_offset_commit(const CommitParams& params, Millis now) {
   advance(now);
   Group* group = find_mutable(params.group_id);
   if (!group) {
@@ -930,7 +928,7 @@ int16_t GroupCoordinator::commit(const CommitParams& params,
                                                        : ErrorCode::kIllegalGeneration);
     // A commit outside group management (generation -1): a group that only
     // holds offsets.
-    group = &create_group(params.group_id);
+    create_group(params.group_id);
   } else if (!(params.generation < 0 && group->state == GroupState::kEmpty)) {
     if (group->state == GroupState::kCompletingRebalance)
       return to_wire(ErrorCode::kRebalanceInProgress);
@@ -941,7 +939,14 @@ int16_t GroupCoordinator::commit(const CommitParams& params,
     if (params.generation != group->generation) return to_wire(ErrorCode::kIllegalGeneration);
     member->session_deadline = std::max(member->session_deadline, now + member->session_timeout_ms);
   }
+  return kNone;
+}
 
+int16_t GroupCoordinator::commit(const CommitParams& params,
+                                 std::span<const CommitPartition> partitions,
+                                 std::vector<int16_t>& errors, Millis now) {
+  if (int16_t e = validate_offset_commit(params, now); e != kNone) return e;
+  Group* group = find_mutable(params.group_id);
   errors.assign(partitions.size(), kNone);
   std::vector<CoordinatorRecord> records;
   records.reserve(partitions.size());

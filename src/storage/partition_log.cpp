@@ -40,6 +40,7 @@ namespace {
 constexpr std::string_view kLogSuffix = ".log";
 constexpr std::string_view kIndexSuffix = ".index";
 constexpr std::string_view kTimeIndexSuffix = ".timeindex";
+constexpr std::string_view kTxnIndexSuffix = ".txnindex";
 // Kafka's suffix of files being deleted; KRaft snapshots being deleted end in
 // ".checkpoint.deleted" and are the metadata log's to handle.
 constexpr std::string_view kDeletedSuffix = ".deleted";
@@ -255,7 +256,10 @@ Status PartitionLog::delete_oldest_segment() {
   // Renamed first, as Kafka does: a rename is cheap where the unlink frees
   // the blocks, and after a crash the next load knows what to delete.
   std::vector<fs::path> renamed;
-  for (const fs::path* path : {&oldest->log_path, &oldest->index_path, &oldest->time_index_path}) {
+  // The aborted-transaction index goes with it when it has one.
+  fs::path txn_index_path = dir_ / segment_file_name(oldest->base_offset, kTxnIndexSuffix);
+  for (const fs::path* path :
+       {&oldest->log_path, &oldest->index_path, &oldest->time_index_path, &txn_index_path}) {
     fs::path deleted = *path;
     deleted += kDeletedSuffix;
     if (::rename(path->c_str(), deleted.c_str()) == 0) {

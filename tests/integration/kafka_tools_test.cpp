@@ -854,6 +854,54 @@ TEST_F(KafkaToolsTest, ProducerAndConsumerPerfTests) {
   EXPECT_TRUE(std::regex_match(lines[1], row)) << lines[1];
 }
 
+// The Java producer's transactions (kafka-producer-perf-test with a
+// transactional id commits every 50 ms), read back by the Java consumer with
+// read_committed: every record exactly once. Then kafka-transactions lists,
+// describes and finds no hanging transaction, and describe-producers shows
+// the producer.
+TEST_F(KafkaToolsTest, TransactionalProducerReadCommittedAndKafkaTransactions) {
+  const std::string topic = "tools-txn";
+  create_topic(topic, 2);
+  auto produced =
+      shell_->run(kProducerPerformance,
+                  {"--bootstrap-server", bootstrap(), "--topic", topic, "--num-records", "3000",
+                   "--record-size", "20", "--throughput", "-1", "--transactional-id",
+                   "tools-txn-perf", "--transaction-duration-ms", "50"});
+  ASSERT_EQ(produced.exit_code, 0) << produced.out << produced.err;
+  auto lines = lines_of(produced.out);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back().rfind("3000 records sent, ", 0), 0U) << produced.out;
+
+  auto consumed = consume({"--topic", topic, "--from-beginning", "--isolation-level",
+                           "read_committed", "--max-messages", "3000"});
+  ASSERT_EQ(consumed.exit_code, 0) << consumed.err;
+  EXPECT_EQ(lines_of(consumed.out).size(), 3000U);
+  // Nothing more than the 3000 records committed (the markers are not records).
+  auto ends = tool(kGetOffsetShell, {"--topic", topic});
+  int64_t end_total = 0;
+  for (const auto& line : lines_of(ends.out))
+    end_total += std::stoll(line.substr(line.rfind(':') + 1));
+  EXPECT_GT(end_total, 3000) << ends.out;  // records and their COMMIT markers
+
+  auto listed = tool(kTransactionsCommand, {"list"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("tools-txn-perf"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("CompleteCommit"), std::string::npos) << listed.out;
+  auto described = tool(kTransactionsCommand, {"describe", "--transactional-id", "tools-txn-perf"});
+  ASSERT_EQ(described.exit_code, 0) << described.err;
+  EXPECT_NE(described.out.find("CompleteCommit"), std::string::npos) << described.out;
+  auto producers =
+      tool(kTransactionsCommand, {"describe-producers", "--topic", topic, "--partition", "0"});
+  ASSERT_EQ(producers.exit_code, 0) << producers.err;
+  ASSERT_GE(lines_of(producers.out).size(), 2U) << producers.out;  // a header and the producer
+  auto hanging = tool(kTransactionsCommand, {"find-hanging", "--broker-id", "1"});
+  ASSERT_EQ(hanging.exit_code, 0) << hanging.err;
+  // Kafka's table with no row: only its header.
+  auto hanging_lines = lines_of(hanging.out);
+  ASSERT_EQ(hanging_lines.size(), 1U) << hanging.out;
+  EXPECT_EQ(hanging_lines[0].rfind("Topic\tPartition\tProducerId", 0), 0U) << hanging.out;
+}
+
 // The JSON events of kafka-verifiable-producer (one producer_send_success per
 // record, offsets in order, all acked) and kafka-verifiable-consumer
 // (partitions_assigned, records_consumed, offsets_committed).

@@ -287,6 +287,10 @@ class GroupCoordinator {
   // until their session times out).
   void connection_closed(uint64_t connection);
 
+  // Whether a commit may be made as `params` says (member, generation; a
+  // group that only holds offsets is created for generation -1): NONE or the
+  // group-level error. OffsetCommit and TxnOffsetCommit check with it.
+  int16_t validate_offset_commit(const CommitParams& params, Millis now);
   // Group-level error; on NONE, `errors` has one entry per partition.
   int16_t commit(const CommitParams& params, std::span<const CommitPartition> partitions,
                  std::vector<int16_t>& errors, Millis now);

@@ -25,6 +25,10 @@ enum class ApiKey : int16_t {
   kDeleteRecords = 21,
   kInitProducerId = 22,
   kOffsetForLeaderEpoch = 23,
+  kAddPartitionsToTxn = 24,
+  kAddOffsetsToTxn = 25,
+  kEndTxn = 26,
+  kTxnOffsetCommit = 28,
   kDescribeAcls = 29,
   kCreateAcls = 30,
   kDeleteAcls = 31,
@@ -40,6 +44,8 @@ enum class ApiKey : int16_t {
   kOffsetDelete = 47,
   kDescribeCluster = 60,
   kDescribeProducers = 61,
+  kDescribeTransactions = 65,
+  kListTransactions = 66,
   kDescribeTopicPartitions = 75,
 };
 

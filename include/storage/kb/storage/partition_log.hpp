@@ -6,8 +6,11 @@
 //   <base offset:20>.index      sparse offset -> position index (segment_index.hpp)
 //   <base offset:20>.timeindex  sparse timestamp -> offset index
 //   partition.metadata          "version: 0" and "topic_id: <base64 uuid>" lines
-// Other files Kafka keeps there (leader-epoch-checkpoint, *.snapshot,
-// *.txnindex) are left alone.
+//   <base offset:20>.txnindex   aborted transactions whose markers are in the
+//                               segment (txn_index.hpp; written by the caller,
+//                               deleted with the segment)
+// Other files Kafka keeps there (leader-epoch-checkpoint, *.snapshot) are
+// left alone.
 //
 // Opening is cheap: segment files are listed, and only the active (last)
 // segment's tail after its last index entry is scanned (with CRC checks) to find
