@@ -121,6 +121,8 @@ bool TransactionCoordinator::persist(TxnMetadata& txn, const TxnMetadata& to) {
       cluster::CoordinatorRecord{encode_key(to.transactional_id), encode_value(to_value(to))}};
   if (!store_->append(partition_for(to.transactional_id), records)) return false;
   if (txn.producer_id != to.producer_id) by_producer_.erase(txn.producer_id);
+  count_ongoing(txn, -1);
+  count_ongoing(to, 1);
   txn = to;
   by_producer_[txn.producer_id] = txn.transactional_id;
   return true;
@@ -396,6 +398,7 @@ void TransactionCoordinator::expire_ids(Millis now) {
     auto it = txns_.find(id);
     spdlog::info("transactional id {} expired (unused for {} ms)", id, config_.id_expiration_ms);
     by_producer_.erase(it->second.producer_id);
+    count_ongoing(it->second, -1);
     txns_.erase(it);
   }
 }
@@ -421,10 +424,7 @@ void TransactionCoordinator::advance(Millis now) {
 std::optional<Millis> TransactionCoordinator::next_deadline() const {
   std::optional<Millis> next = marker_retry_at_;
   auto consider = [&](Millis at) { next = next ? std::min(*next, at) : at; };
-  const bool ongoing = std::any_of(txns_.begin(), txns_.end(), [](const auto& entry) {
-    return entry.second.state == TxnState::kOngoing;
-  });
-  if (ongoing) consider(next_timeout_check_);
+  if (ongoing_ > 0) consider(next_timeout_check_);
   if (!txns_.empty()) consider(next_expiration_check_);
   return next;
 }
@@ -436,6 +436,7 @@ bool TransactionCoordinator::load(std::span<const uint8_t> key,
   if (!value) {
     if (auto it = txns_.find(*id); it != txns_.end()) {
       by_producer_.erase(it->second.producer_id);
+      count_ongoing(it->second, -1);
       txns_.erase(it);
     }
     return true;
@@ -457,8 +458,12 @@ bool TransactionCoordinator::load(std::span<const uint8_t> key,
       for (int32_t p : topic.partition_ids) txn.partitions.insert({topic.topic, p});
   txn.last_update_ms = decoded->transaction_last_update_timestamp_ms;
   txn.start_ms = decoded->transaction_start_timestamp_ms;
-  if (auto it = txns_.find(*id); it != txns_.end()) by_producer_.erase(it->second.producer_id);
+  if (auto it = txns_.find(*id); it != txns_.end()) {
+    by_producer_.erase(it->second.producer_id);
+    count_ongoing(it->second, -1);
+  }
   by_producer_[txn.producer_id] = *id;
+  count_ongoing(txn, 1);
   txns_[*id] = std::move(txn);
   return true;
 }
@@ -469,6 +474,7 @@ void TransactionCoordinator::finish_load(Millis now) {
     // PrepareEpochFence; found anyway, they are dropped.
     if (it->second.state == TxnState::kDead || it->second.state == TxnState::kPrepareEpochFence) {
       by_producer_.erase(it->second.producer_id);
+      count_ongoing(it->second, -1);
       it = txns_.erase(it);
     } else {
       ++it;

@@ -29,6 +29,8 @@
 #include "kb/txn/records.hpp"
 #include "support/broker_process.hpp"
 #include "support/kafka_client.hpp"
+#include "support/kafkajs.hpp"
+#include "support/shell_command.hpp"
 
 namespace kb::testing {
 namespace {
@@ -497,6 +499,28 @@ TEST(TransactionsProtocol, OngoingTransactionAtACrashIsAbortedAtItsTimeout) {
   EXPECT_EQ(end_txn(client, "open", p, true), kProducerFenced);
   restarted.stop();
   std::filesystem::remove_all(dir);
+}
+
+// kafkajs (its pinned version, clients/kafkajs): committed and aborted
+// transactions of records and of a group's offsets (sendOffsets), read back by
+// its read_committed consumer: the committed records once each, no aborted
+// one, the group's offset the last committed.
+TEST(TransactionalClients, KafkajsCommitsAndAbortsRecordsAndOffsets) {
+  if (!node_available())
+    GTEST_SKIP() << "node/npm are not installed (scripts/install-deps.sh test)";
+  const std::filesystem::path clients = KB_CLIENT_SCRIPTS_DIR;
+  std::filesystem::path node_modules;
+  auto installed = install_kafkajs(clients, KB_TEST_CACHE_DIR, node_modules);
+  ASSERT_EQ(installed.status, 0) << "npm ci failed:\n" << installed.output;
+  BrokerProcess broker(
+      std::map<std::string, std::string>{{"group.initial.rebalance.delay.ms", "0"}});
+  auto r = run_command(kafkajs_script(node_modules, clients, "transactions.js") +
+                           " 127.0.0.1:" + std::to_string(broker.port()) + " kjs",
+                       120);
+  ASSERT_EQ(r.status, 0) << r.output << "\nbroker log:\n" << broker.log();
+  EXPECT_NE(r.output.find("ok 50 committed records, 2 aborted transactions, offset 50"),
+            std::string::npos)
+      << r.output;
 }
 
 }  // namespace

@@ -344,6 +344,8 @@ TEST_F(TxnCoordinatorTest, TimedOutTransactionIsAbortedAndItsProducerFenced) {
   ASSERT_EQ(coordinator.add_partitions("tx", init.producer_id, 0, parts_, now_), kNone);
   coordinator.advance(now_ + 4000);
   EXPECT_EQ(coordinator.find("tx")->state, TxnState::kOngoing);
+  // An ongoing transaction: the next timeout check is the next deadline.
+  EXPECT_EQ(coordinator.next_deadline(), now_ + config_.abort_timed_out_interval_ms);
   coordinator.advance(now_ + 5001 + config_.abort_timed_out_interval_ms);
   EXPECT_EQ(coordinator.find("tx")->state, TxnState::kCompleteAbort);
   EXPECT_EQ(coordinator.find("tx")->producer_epoch, 1);
@@ -351,6 +353,8 @@ TEST_F(TxnCoordinatorTest, TimedOutTransactionIsAbortedAndItsProducerFenced) {
   EXPECT_FALSE(markers_.written[0].commit);
   EXPECT_EQ(coordinator.end_txn("tx", init.producer_id, 0, true, now_).error,
             to_wire(ErrorCode::kProducerFenced));
+  // None ongoing: only the idle ids' expiration check is due.
+  EXPECT_EQ(coordinator.next_deadline(), now_ + config_.remove_expired_interval_ms);
 }
 
 TEST_F(TxnCoordinatorTest, IdleIdsExpireWithATombstone) {

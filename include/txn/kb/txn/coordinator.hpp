@@ -183,6 +183,11 @@ class TransactionCoordinator {
   int16_t fence_and_abort(TxnMetadata& txn, Millis now);
   void abort_timed_out(Millis now);
   void expire_ids(Millis now);
+  // Keeps ongoing_ (next_deadline() runs every loop turn: no scan there).
+  void count_ongoing(const TxnMetadata& txn, int delta) {
+    if (txn.state == TxnState::kOngoing)
+      ongoing_ = static_cast<size_t>(static_cast<int64_t>(ongoing_) + delta);
+  }
 
   TxnConfig config_;
   TxnStore* store_;
@@ -192,6 +197,7 @@ class TransactionCoordinator {
   std::map<int64_t, std::string> by_producer_;
   // Transactions in a Prepare state with markers still to write.
   std::map<std::string, std::set<TopicPartition>, std::less<>> markers_due_;
+  size_t ongoing_ = 0;  // transactions in Ongoing
   Millis next_timeout_check_ = 0;
   Millis next_expiration_check_ = 0;
   std::optional<Millis> marker_retry_at_;
