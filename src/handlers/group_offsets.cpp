@@ -19,28 +19,8 @@ std::optional<OffsetCommitResponse> handle_offset_commit(RequestContext& ctx,
   // Partitions of unknown topics are refused one by one; the rest is committed.
   std::vector<group::CommitPartition> partitions;
   std::vector<int16_t*> error_slots;
-  for (const auto& t : request.topics) {
-    auto& out = response.topics.emplace_back();
-    out.name = std::string(t.name);
-    const cluster::TopicInfo* topic = ctx.state.topics.find(t.name);
-    for (const auto& p : t.partitions) {
-      auto& op = out.partitions.emplace_back();
-      op.partition_index = p.partition_index;
-      if (!topic || !topic->partition(p.partition_index))
-        op.error_code = to_wire(ErrorCode::kUnknownTopicOrPartition);
-    }
-  }
-  for (size_t ti = 0; ti < request.topics.size(); ++ti) {
-    const auto& t = request.topics[ti];
-    for (size_t pi = 0; pi < t.partitions.size(); ++pi) {
-      auto& op = response.topics[ti].partitions[pi];
-      if (op.error_code != 0) continue;
-      const auto& p = t.partitions[pi];
-      partitions.push_back({t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch,
-                            p.committed_metadata});
-      error_slots.push_back(&op.error_code);
-    }
-  }
+  sort_commit_partitions(ctx.state.topics, request.topics, response.topics, partitions,
+                         error_slots);
 
   int16_t group_error = 0;
   std::vector<int16_t> errors;

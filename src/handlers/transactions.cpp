@@ -158,28 +158,7 @@ std::optional<TxnOffsetCommitResponse> handle_txn_offset_commit(
   TxnOffsetCommitResponse response;
   std::vector<group::CommitPartition> partitions;
   std::vector<int16_t*> slots;
-  for (const auto& t : request.topics) {
-    auto& out = response.topics.emplace_back();
-    out.name = std::string(t.name);
-    const cluster::TopicInfo* topic = ctx.state.topics.find(t.name);
-    for (const auto& p : t.partitions) {
-      auto& op = out.partitions.emplace_back();
-      op.partition_index = p.partition_index;
-      if (!topic || !topic->partition(p.partition_index))
-        op.error_code = to_wire(ErrorCode::kUnknownTopicOrPartition);
-    }
-  }
-  for (size_t ti = 0; ti < request.topics.size(); ++ti) {
-    const auto& t = request.topics[ti];
-    for (size_t pi = 0; pi < t.partitions.size(); ++pi) {
-      auto& op = response.topics[ti].partitions[pi];
-      if (op.error_code != 0) continue;
-      const auto& p = t.partitions[pi];
-      partitions.push_back({t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch,
-                            p.committed_metadata});
-      slots.push_back(&op.error_code);
-    }
-  }
+  sort_commit_partitions(ctx.state.topics, request.topics, response.topics, partitions, slots);
   int16_t group_error = 0;
   std::vector<int16_t> errors;
   if (!ctx.groups || !ctx.transactions || !ctx.txn_offsets || !ctx.groups->ready()) {

@@ -5,7 +5,13 @@
 // OffsetCommit, OffsetFetch, DeleteGroups and OffsetDelete. They turn
 // requests into calls on ctx.groups (kb/group/coordinator.hpp).
 
+#include <string>
+#include <vector>
+
+#include "kb/cluster/topic_table.hpp"
+#include "kb/group/coordinator.hpp"
 #include "kb/handlers/api_registry.hpp"
+#include "kb/protocol/error_code.hpp"
 #include "kb/protocol/messages/delete_groups.hpp"
 #include "kb/protocol/messages/describe_groups.hpp"
 #include "kb/protocol/messages/find_coordinator.hpp"
@@ -23,6 +29,39 @@ namespace kb::handlers {
 // The coordinator's clock: the request's time in steady milliseconds.
 group::Millis group_time(Clock::time_point t);
 Clock::time_point from_group_time(group::Millis ms);
+
+// The partitions of an OffsetCommit or TxnOffsetCommit: each gets its entry
+// in the response, those of unknown topics or partitions refused there; the
+// others are listed for the coordinator with where their error code goes.
+template <class RequestTopics, class ResponseTopics>
+void sort_commit_partitions(const cluster::TopicTable& topics, const RequestTopics& requested,
+                            ResponseTopics& answered,
+                            std::vector<group::CommitPartition>& partitions,
+                            std::vector<int16_t*>& error_slots) {
+  for (const auto& t : requested) {
+    auto& out = answered.emplace_back();
+    out.name = std::string(t.name);
+    const cluster::TopicInfo* topic = topics.find(t.name);
+    for (const auto& p : t.partitions) {
+      auto& op = out.partitions.emplace_back();
+      op.partition_index = p.partition_index;
+      if (!topic || !topic->partition(p.partition_index))
+        op.error_code = protocol::to_wire(protocol::ErrorCode::kUnknownTopicOrPartition);
+    }
+  }
+  // Pointers into `answered` once it is complete (it no longer moves).
+  for (size_t ti = 0; ti < requested.size(); ++ti) {
+    const auto& t = requested[ti];
+    for (size_t pi = 0; pi < t.partitions.size(); ++pi) {
+      auto& op = answered[ti].partitions[pi];
+      if (op.error_code != 0) continue;
+      const auto& p = t.partitions[pi];
+      partitions.push_back({t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch,
+                            p.committed_metadata});
+      error_slots.push_back(&op.error_code);
+    }
+  }
+}
 
 std::optional<protocol::FindCoordinatorResponse> handle_find_coordinator(
     RequestContext& ctx, const protocol::FindCoordinatorRequest& request, int16_t version);
