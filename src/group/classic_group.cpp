@@ -43,7 +43,8 @@ constexpr size_t kCountSlice = 512;
 
 // Adds (delta 1) or takes away (-1) protocols [from, to) of `list` from the
 // group's counts, each distinct name once.
-void apply_counts(ClassicGroup& group, const ProtocolList& list, int32_t delta, size_t from, size_t to) {
+void apply_counts(ClassicGroup& group, const ProtocolList& list, int32_t delta, size_t from,
+                  size_t to) {
   for (size_t i = from; i < to; ++i) {
     if (!list.first_of_name(i)) continue;
     auto it = group.protocol_support.find(list.name(i));
@@ -99,12 +100,14 @@ std::string_view to_string(ClassicGroupState state) {
 
 std::optional<ClassicGroupState> parse_classic_group_state(std::string_view name) {
   for (auto s : {ClassicGroupState::kEmpty, ClassicGroupState::kPreparingRebalance,
-                 ClassicGroupState::kCompletingRebalance, ClassicGroupState::kStable, ClassicGroupState::kDead})
+                 ClassicGroupState::kCompletingRebalance, ClassicGroupState::kStable,
+                 ClassicGroupState::kDead})
     if (equals_ignore_case(name, to_string(s))) return s;
   return std::nullopt;
 }
 
-std::optional<std::span<const uint8_t>> ClassicMember::metadata_for(std::string_view protocol) const {
+std::optional<std::span<const uint8_t>> ClassicMember::metadata_for(
+    std::string_view protocol) const {
   const size_t at = protocols->find(protocol);
   if (at == ProtocolList::npos) return std::nullopt;
   return protocols->metadata(at);
@@ -116,7 +119,8 @@ int32_t ClassicGroup::max_rebalance_timeout() const {
   return max;
 }
 
-void ClassicGroups::count_protocols(ClassicGroup& group, const ClassicMember& member, int32_t delta) {
+void ClassicGroups::count_protocols(ClassicGroup& group, const ClassicMember& member,
+                                    int32_t delta) {
   const ProtocolList& list = *member.protocols;
   // In order: a member's uncounting must never pass its counting.
   if (group.counts_settled() && list.size() <= kCountSlice) {
@@ -192,8 +196,8 @@ void ClassicGroups::expire(ClassicGroup& group, Millis now) {
       ctx_.note_deadline(group.rebalance_deadline);
     }
   }
-  if (group.sync_deadline &&
-      (group.state == ClassicGroupState::kCompletingRebalance || group.state == ClassicGroupState::kStable)) {
+  if (group.sync_deadline && (group.state == ClassicGroupState::kCompletingRebalance ||
+                              group.state == ClassicGroupState::kStable)) {
     if (*group.sync_deadline <= now) {
       group.sync_deadline.reset();
       std::vector<std::string> unsynced;
@@ -214,14 +218,15 @@ void ClassicGroups::expire(ClassicGroup& group, Millis now) {
 // may now be complete.
 void ClassicGroups::member_left(ClassicGroup& group, Millis now) {
   ctx_.changed();
-  if (group.state == ClassicGroupState::kStable || group.state == ClassicGroupState::kCompletingRebalance)
+  if (group.state == ClassicGroupState::kStable ||
+      group.state == ClassicGroupState::kCompletingRebalance)
     prepare_rebalance(group, now);
   else if (group.state == ClassicGroupState::kPreparingRebalance)
     try_complete_join(group, now);
 }
 
 void ClassicGroups::remove_member(ClassicGroup& group, std::string_view member_id,
-                                     int16_t parked_join_error) {
+                                  int16_t parked_join_error) {
   auto it = group.members.find(member_id);
   if (it == group.members.end()) return;
   ClassicMember& m = it->second;
@@ -333,8 +338,9 @@ void ClassicGroups::complete_join(ClassicGroup& group, Millis now) {
   }
 }
 
-JoinResult ClassicGroups::current_generation_result(const ClassicGroup& group, const ClassicMember& member,
-                                                       bool skip_assignment) const {
+JoinResult ClassicGroups::current_generation_result(const ClassicGroup& group,
+                                                    const ClassicMember& member,
+                                                    bool skip_assignment) const {
   JoinResult r;
   r.generation = group.generation;
   r.protocol_type = group.protocol_type;
@@ -376,7 +382,7 @@ bool ClassicGroups::supports_protocols(const ClassicGroup& group, const JoinPara
 }
 
 void ClassicGroups::compare_protocols(const ClassicMember& member, const JoinParams& params,
-                                         bool* same_list, bool* same_names) {
+                                      bool* same_list, bool* same_names) {
   const ProtocolList& given = *params.protocol_list;
   if (params.compared_with == member.protocols) {
     *same_list = params.same_list;
@@ -427,8 +433,8 @@ std::optional<std::string> ClassicGroups::select_protocol(const ClassicGroup& gr
 }
 
 int16_t ClassicGroups::validate_member(ClassicGroup& group, std::string_view member_id,
-                                          std::optional<std::string_view> instance_id,
-                                          ClassicMember** member) const {
+                                       std::optional<std::string_view> instance_id,
+                                       ClassicMember** member) const {
   if (instance_id) {
     auto s = group.static_members.find(*instance_id);
     if (s != group.static_members.end() && s->second != member_id)
@@ -451,7 +457,7 @@ std::shared_ptr<const ProtocolList> ClassicGroups::member_protocols(
 }
 
 Outcome<JoinResult> ClassicGroups::join(const RequestKey& key, const JoinParams& given,
-                                           Millis now) {
+                                        Millis now) {
   if (auto p = pending_joins_.find(key); p != pending_joins_.end()) {
     // The same request again: answered by now, or still waiting.
     if (p->second.result) {
@@ -491,10 +497,11 @@ Outcome<JoinResult> ClassicGroups::join(const RequestKey& key, const JoinParams&
 }
 
 Outcome<JoinResult> ClassicGroups::join_new_member(const RequestKey& key, ClassicGroup& group,
-                                                      const JoinParams& params, Millis now) {
+                                                   const JoinParams& params, Millis now) {
   if (params.instance_id && group.static_members.contains(*params.instance_id))
     return rejoin_static_member(key, group, params, now);
-  if (group.members.size() + group.pending_members.size() >= static_cast<size_t>(ctx_.config.max_size))
+  if (group.members.size() + group.pending_members.size() >=
+      static_cast<size_t>(ctx_.config.max_size))
     return join_error(ErrorCode::kGroupMaxSizeReached);
   std::string member_id =
       new_member_id(params.instance_id ? *params.instance_id : params.client_id);
@@ -510,7 +517,7 @@ Outcome<JoinResult> ClassicGroups::join_new_member(const RequestKey& key, Classi
 }
 
 Outcome<JoinResult> ClassicGroups::rejoin_static_member(const RequestKey& key, ClassicGroup& group,
-                                                           const JoinParams& params, Millis now) {
+                                                        const JoinParams& params, Millis now) {
   // A static member back with a new member id replaces its old self.
   const std::string old_id = group.static_members.at(std::string(*params.instance_id));
   auto old = group.members.extract(old_id);
@@ -553,7 +560,7 @@ Outcome<JoinResult> ClassicGroups::rejoin_static_member(const RequestKey& key, C
 }
 
 Outcome<JoinResult> ClassicGroups::join_known_member(const RequestKey& key, ClassicGroup& group,
-                                                        const JoinParams& params, Millis now) {
+                                                     const JoinParams& params, Millis now) {
   if (auto pending = group.pending_members.find(params.member_id);
       pending != group.pending_members.end()) {
     group.pending_members.erase(pending);
@@ -592,9 +599,10 @@ Outcome<JoinResult> ClassicGroups::join_known_member(const RequestKey& key, Clas
   return join_error(ErrorCode::kUnknownMemberId, std::string(params.member_id));
 }
 
-Outcome<JoinResult> ClassicGroups::add_member_and_rebalance(const RequestKey& key, ClassicGroup& group,
-                                                               const JoinParams& params,
-                                                               std::string member_id, Millis now) {
+Outcome<JoinResult> ClassicGroups::add_member_and_rebalance(const RequestKey& key,
+                                                            ClassicGroup& group,
+                                                            const JoinParams& params,
+                                                            std::string member_id, Millis now) {
   ClassicMember m;
   m.id = member_id;
   if (params.instance_id) {
@@ -630,9 +638,10 @@ Outcome<JoinResult> ClassicGroups::add_member_and_rebalance(const RequestKey& ke
 }
 
 Outcome<JoinResult> ClassicGroups::update_member_and_rebalance(const RequestKey& key,
-                                                                  ClassicGroup& group, ClassicMember& member,
-                                                                  const JoinParams& params,
-                                                                  Millis now) {
+                                                               ClassicGroup& group,
+                                                               ClassicMember& member,
+                                                               const JoinParams& params,
+                                                               Millis now) {
   bool same_list = false, same_names = false;
   compare_protocols(member, params, &same_list, &same_names);
   // The counts change only with the names (a new order or new metadata
@@ -659,8 +668,8 @@ Outcome<JoinResult> ClassicGroups::update_member_and_rebalance(const RequestKey&
   return park_join(key, group, member, now);
 }
 
-Outcome<JoinResult> ClassicGroups::park_join(const RequestKey& key, ClassicGroup& group, ClassicMember& member,
-                                                Millis now) {
+Outcome<JoinResult> ClassicGroups::park_join(const RequestKey& key, ClassicGroup& group,
+                                             ClassicMember& member, Millis now) {
   if (!member.awaiting_join) {
     // The join completed at once; complete_join answered nobody for this
     // request yet (it had no key), so answer with the generation now.
@@ -779,7 +788,7 @@ SyncResult ClassicGroups::abandon_sync(const SyncParams& params) {
 }
 
 int16_t ClassicGroups::heartbeat(std::string_view group_id, int32_t generation,
-                                    const MemberRef& ref, Millis now) {
+                                 const MemberRef& ref, Millis now) {
   ClassicGroup* group = find(group_id);
   if (!group) return to_wire(ErrorCode::kUnknownMemberId);
   ClassicMember* member = nullptr;
@@ -795,7 +804,7 @@ int16_t ClassicGroups::heartbeat(std::string_view group_id, int32_t generation,
 }
 
 std::vector<int16_t> ClassicGroups::leave(std::string_view group_id,
-                                             std::span<const MemberRef> members, Millis now) {
+                                          std::span<const MemberRef> members, Millis now) {
   std::vector<int16_t> errors(members.size(), to_wire(ErrorCode::kUnknownMemberId));
   ClassicGroup* group = find(group_id);
   if (!group) return errors;

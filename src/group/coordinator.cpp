@@ -51,7 +51,7 @@ std::optional<GroupType> parse_group_type(std::string_view name) {
 }
 
 GroupCoordinator::GroupCoordinator(GroupConfig config, GroupStore* store)
-    : ctx_(std::move(config), store), classic_(ctx_) {}
+    : ctx_(std::move(config), store), classic_(ctx_), consumer_(ctx_) {}
 
 std::optional<Millis> GroupCoordinator::next_deadline() const {
   const auto& next = ctx_.next_deadline;
@@ -91,7 +91,8 @@ void GroupCoordinator::expire_offsets() {
     }
     std::vector<OffsetMap::iterator> expired;
     for (auto o = group.offsets.begin(); o != group.offsets.end(); ++o)
-      if (now - o->second.commit_timestamp >= ctx_.config.offsets_retention_ms) expired.push_back(o);
+      if (now - o->second.commit_timestamp >= ctx_.config.offsets_retention_ms)
+        expired.push_back(o);
     const size_t count = expired.size();
     const Dropped dropped = drop_offsets(group, expired, GroupLeftEmpty::kDropIt);
     if (count > 0 || dropped == Dropped::kGroup)
@@ -115,6 +116,7 @@ void GroupCoordinator::advance(Millis now) {
         classic_.expire(static_cast<ClassicGroup&>(*group), now);
         break;
       case GroupType::kConsumer:
+        consumer_.expire(static_cast<ConsumerGroup&>(*group), now);
         break;
     }
   }
@@ -166,8 +168,23 @@ int16_t GroupCoordinator::validate_commit(Group& group, const CommitParams& para
     case GroupType::kClassic:
       return classic_.validate_commit(static_cast<ClassicGroup&>(group), params, now);
     case GroupType::kConsumer:
-      break;
+      return consumer_.validate_commit(static_cast<ConsumerGroup&>(group), params);
   }
+  return kNone;
+}
+
+ConsumerHeartbeatResult GroupCoordinator::consumer_heartbeat(const ConsumerHeartbeatParams& params,
+                                                             const TopicsView& topics, Millis now) {
+  advance(now);
+  return consumer_.heartbeat(params, topics, now);
+}
+
+int16_t GroupCoordinator::validate_fetch(std::string_view group_id,
+                                         std::optional<std::string_view> member_id,
+                                         int32_t member_epoch, Millis now) {
+  advance(now);
+  if (const ConsumerGroup* group = ctx_.find_as<ConsumerGroup>(group_id))
+    return consumer_.validate_fetch(*group, member_id, member_epoch);
   return kNone;
 }
 
@@ -250,8 +267,7 @@ int16_t GroupCoordinator::delete_offsets(std::string_view group_id,
   // A group with members keeps the offsets its members may use: those of
   // topics they subscribe to, or all of them when their protocol does not say.
   const bool consumer_protocol = group.listed_protocol_type() == kConsumerProtocolType;
-  if (!group.is_empty() && !consumer_protocol)
-    return to_wire(ErrorCode::kNonEmptyGroup);
+  if (!group.is_empty() && !consumer_protocol) return to_wire(ErrorCode::kNonEmptyGroup);
 
   errors.assign(partitions.size(), kNone);
   // The members' subscriptions are read once, not once a partition.
@@ -303,12 +319,17 @@ GroupCoordinator::Loaded GroupCoordinator::load(
     auto value = decode_group_metadata_value(*value_bytes);
     if (!value) return Loaded::kUnreadable;
     classic_.load(ctx_.make<ClassicGroup>(g->group), std::move(*value));
+  } else if (const auto* c = std::get_if<ConsumerGroupRecordKey>(&key)) {
+    // A group id another kind held becomes a consumer group (the later
+    // records win: the kinds replace each other in the log).
+    if (!consumer_.load(*c, value_bytes)) return Loaded::kUnreadable;
   }
   if (std::holds_alternative<std::monostate>(key)) {
-    // A key of types 0-2 that does not decode is damage; others are records
-    // of group kinds this coordinator does not keep.
+    // A key of the types kept here (0-8) that does not decode is damage;
+    // others are records of group kinds this coordinator does not keep.
     auto typed = key_type_and_group(key_bytes);
-    return typed && typed->type > 2 ? Loaded::kOtherType : Loaded::kUnreadable;
+    return typed && typed->type > kConsumerGroupCurrentMemberAssignmentType ? Loaded::kOtherType
+                                                                            : Loaded::kUnreadable;
   }
   return Loaded::kUsed;
 }
@@ -320,6 +341,7 @@ void GroupCoordinator::finish_load(Millis now) {
         classic_.finish_load(static_cast<ClassicGroup&>(*group), now);
         break;
       case GroupType::kConsumer:
+        consumer_.finish_load(static_cast<ConsumerGroup&>(*group), now);
         break;
     }
   }

@@ -841,9 +841,9 @@ std::vector<uint8_t> hex_bytes(std::string_view hex) {
 // console consumer of the KIP-848 protocol (group.protocol=consumer) that
 // read topic "plain" and left: its consumer group records (types 3, 5-8),
 // offset commits (key type 1, value version 4 with the topic id in a tag) and
-// the tombstones and epoch bumps of its leaving. The commits are used, the
-// consumer group records named as of another kind and left alone; a value of
-// a version newer than Kafka 4.4's is named unreadable.
+// the tombstones and epoch bumps of its leaving. All are replayed into a
+// consumer group (the tagged fields of Kafka 4.1+ skipped); a value of a
+// version newer than Kafka 4.4's is named unreadable.
 TEST(CoordinatorLoad, Kafka44ConsumerGroupRecordsAreNamedAndTheirOffsetsServed) {
   using Loaded = GroupCoordinator::Loaded;
   GroupConfig config;
@@ -859,17 +859,17 @@ TEST(CoordinatorLoad, Kafka44ConsumerGroupRecordsAreNamedAndTheirOffsetsServed) 
       {"000500026733" + member,
        "0000000011636f6e736f6c652d636f6e73756d65720b2f3132372e302e302e310206706c61696e01000493e000"
        "01000100",
-       Loaded::kOtherType},
-      {"000300026733", "000000000002010008d7c96371ede7a111", Loaded::kOtherType},
+       Loaded::kUsed},
+      {"000300026733", "000000000002010008d7c96371ede7a111", Loaded::kUsed},
       {"000700026733" + member, "000002" + topic_id + "040000000000000001000000020000",
-       Loaded::kOtherType},
-      {"000600026733", "000000000002010008000001a24e93ebed", Loaded::kOtherType},
+       Loaded::kUsed},
+      {"000600026733", "000000000002010008000001a24e93ebed", Loaded::kUsed},
       {"0001000267330005706c61696e00000002",
        "00040000000000000000ffffffff01000001a24e93eebc010010" + topic_id, Loaded::kUsed},
       {"0001000267330005706c61696e00000000",
        "00040000000000000064ffffffff01000001a24e93eebc010010" + topic_id, Loaded::kUsed},
-      {"000700026733" + member, std::nullopt, Loaded::kOtherType},
-      {"000300026733", "00000000000300", Loaded::kOtherType},
+      {"000700026733" + member, std::nullopt, Loaded::kUsed},
+      {"000300026733", "00000000000300", Loaded::kUsed},
       // A version 5 OffsetCommitValue: newer than any Kafka writes today.
       {"0001000267330005706c61696e00000001", "00050000000000000007ffffffff01000001a24e93eebc00",
        Loaded::kUnreadable},
@@ -886,9 +886,19 @@ TEST(CoordinatorLoad, Kafka44ConsumerGroupRecordsAreNamedAndTheirOffsetsServed) 
     EXPECT_EQ(typed->group, "g3");
   }
   coordinator.finish_load(0);
-  const ClassicGroup* g3 = coordinator.find_classic("g3");
+  const ConsumerGroup* g3 = coordinator.find_consumer("g3");
   ASSERT_NE(g3, nullptr);
-  EXPECT_EQ(g3->state, ClassicGroupState::kEmpty);
+  EXPECT_EQ(g3->group_epoch, 3);
+  EXPECT_EQ(g3->assignment_epoch, 2);
+  ASSERT_EQ(g3->members.size(), 1u);
+  const ConsumerMember& m = g3->members.begin()->second;
+  EXPECT_EQ(m.id, "6_wK4gQCS8GRIDrHPojpYw");
+  EXPECT_EQ(m.client_id, "console-consumer");
+  EXPECT_EQ(m.client_host, "/127.0.0.1");
+  EXPECT_EQ(m.subscribed_topic_names, std::vector<std::string>{"plain"});
+  EXPECT_FALSE(m.subscribed_topic_regex);  // Kafka writes "" for none
+  EXPECT_EQ(m.rebalance_timeout_ms, 300000);
+  EXPECT_TRUE(g3->target.empty());
   ASSERT_EQ(g3->offsets.size(), 2u);
   EXPECT_EQ(g3->offsets.at({"plain", 0}).offset, 100);
   EXPECT_EQ(g3->offsets.at({"plain", 2}).offset, 0);

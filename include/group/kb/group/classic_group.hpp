@@ -91,7 +91,7 @@ class ClassicGroup final : public Group {
   std::string protocol_type;            // empty: none (a group only used for commits)
   std::optional<std::string> protocol;  // chosen for the current generation
   std::optional<std::string> leader;
-  std::map<std::string, ClassicMember, std::less<>> members;              // by member id
+  std::map<std::string, ClassicMember, std::less<>> members;       // by member id
   std::map<std::string, std::string, std::less<>> static_members;  // instance id -> member id
   std::map<std::string, Millis, std::less<>> pending_members;      // told MEMBER_ID_REQUIRED
   // PreparingRebalance: when the join completes whoever has rejoined.

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "kb/group/classic_group.hpp"
+#include "kb/group/consumer_group.hpp"
 #include "kb/group/group.hpp"
 #include "kb/group/group_context.hpp"
 #include "kb/group/records.hpp"
@@ -38,7 +39,6 @@ struct TopicPartitionRef {
   std::string_view topic;
   int32_t partition = 0;
 };
-
 
 class GroupCoordinator {
  public:
@@ -81,6 +81,10 @@ class GroupCoordinator {
   // until their session times out).
   void connection_closed(uint64_t connection);
 
+  // ConsumerGroupHeartbeat (KIP-848): answered at once.
+  ConsumerHeartbeatResult consumer_heartbeat(const ConsumerHeartbeatParams& params,
+                                             const TopicsView& topics, Millis now);
+
   // Group-level error; on NONE, `errors` has one entry per partition.
   int16_t commit(const CommitParams& params, std::span<const CommitPartition> partitions,
                  std::vector<int16_t>& errors, Millis now);
@@ -104,8 +108,14 @@ class GroupCoordinator {
   const ClassicGroup* find_classic(std::string_view group_id) const {
     return ctx_.find_as<ClassicGroup>(group_id);
   }
+  const ConsumerGroup* find_consumer(std::string_view group_id) const {
+    return ctx_.find_as<ConsumerGroup>(group_id);
+  }
   const GroupMap& groups() const { return ctx_.groups; }
-
+  // OffsetFetch v9+ names the member and its epoch: NONE, UNKNOWN_MEMBER_ID
+  // or STALE_MEMBER_EPOCH for a consumer group's member (other kinds: NONE).
+  int16_t validate_fetch(std::string_view group_id, std::optional<std::string_view> member_id,
+                         int32_t member_epoch, Millis now);
 
   // Start-up: replays __consumer_offsets records in log order (a null value is
   // a tombstone), then finish_load() starts the restored members' sessions.
@@ -135,6 +145,7 @@ class GroupCoordinator {
 
   GroupContext ctx_;
   ClassicGroups classic_;
+  ConsumerGroups consumer_;
   Millis retention_check_at_ = -1;  // -1: not scheduled yet
 };
 

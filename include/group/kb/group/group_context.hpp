@@ -28,8 +28,8 @@ struct GroupConfig {
   int64_t offsets_retention_ms = 7LL * 24 * 3600 * 1000;   // offsets.retention.minutes
   int64_t retention_check_interval_ms = 600000;            // offsets.retention.check.interval.ms
   // Consumer groups (KIP-848).
-  int32_t consumer_session_timeout_ms = 45000;      // group.consumer.session.timeout.ms
-  int32_t consumer_heartbeat_interval_ms = 5000;    // group.consumer.heartbeat.interval.ms
+  int32_t consumer_session_timeout_ms = 45000;    // group.consumer.session.timeout.ms
+  int32_t consumer_heartbeat_interval_ms = 5000;  // group.consumer.heartbeat.interval.ms
   int32_t consumer_max_size = std::numeric_limits<int32_t>::max();  // group.consumer.max.size
   // group.consumer.assignors: by name, the first the default.
   std::vector<std::string> consumer_assignors = {"uniform", "range"};

@@ -40,6 +40,8 @@ enum class ApiKey : int16_t {
   kOffsetDelete = 47,
   kDescribeCluster = 60,
   kDescribeProducers = 61,
+  kConsumerGroupHeartbeat = 68,
+  kConsumerGroupDescribe = 69,
   kDescribeTopicPartitions = 75,
 };
 
