@@ -10,6 +10,7 @@ namespace {
 struct Partition {
   wire::Uuid topic;
   int32_t index = 0;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads the defaulted <=>
   auto operator<=>(const Partition&) const = default;
 };
 

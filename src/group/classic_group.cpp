@@ -482,6 +482,8 @@ Outcome<JoinResult> ClassicGroups::join(const RequestKey& key, const JoinParams&
     // None, or an empty group of another kind: this member starts a classic one.
     if (!params.member_id.empty())
       return join_error(ErrorCode::kUnknownMemberId, std::string(params.member_id));
+    if (!ctx_.retire_other_kind<ClassicGroup>(params.group_id))
+      return join_error(ErrorCode::kCoordinatorNotAvailable);
     group = &ctx_.make<ClassicGroup>(params.group_id);
   }
   // Checking the protocols against the other members' reads the counts: the

@@ -439,7 +439,11 @@ ConsumerHeartbeatResult ConsumerGroups::heartbeat(const ConsumerHeartbeatParams&
                            fmt::format("Group {} not found.", params.group_id));
   if (group && (epoch == kLeaveGroupMemberEpoch || epoch == kLeaveGroupStaticMemberEpoch))
     return leave(*group, params);
-  if (!group) group = &ctx_.make<ConsumerGroup>(params.group_id);
+  if (!group) {
+    if (!ctx_.retire_other_kind<ConsumerGroup>(params.group_id))
+      return heartbeat_error(ErrorCode::kCoordinatorNotAvailable);
+    group = &ctx_.make<ConsumerGroup>(params.group_id);
+  }
 
   std::string member_id(params.member_id);
   if (member_id.empty()) member_id = random_member_id();  // version 0: the coordinator names it
@@ -802,11 +806,6 @@ void ConsumerGroups::replay(ConsumerGroup& group, const ConsumerGroupChange& c) 
 
 bool ConsumerGroups::load(const ConsumerGroupRecordKey& key,
                           std::optional<std::span<const uint8_t>> value) {
-  if (key.type == kConsumerGroupMetadataType && !value) {
-    // The group was deleted.
-    if (ctx_.find_as<ConsumerGroup>(key.group)) ctx_.groups.erase(key.group);
-    return true;
-  }
   ConsumerGroup* group = ctx_.find_as<ConsumerGroup>(key.group);
   if (!group) {
     if (!value) return true;  // a tombstone of a group already gone

@@ -53,6 +53,18 @@ std::optional<GroupType> parse_group_type(std::string_view name) {
 GroupCoordinator::GroupCoordinator(GroupConfig config, GroupStore* store)
     : ctx_(std::move(config), store), classic_(ctx_), consumer_(ctx_) {}
 
+// A group's tombstone replayed: the group is gone, but offsets not
+// tombstoned with it (those of a group that changed kind) stay, in an empty
+// group of the same kind.
+template <class G>
+void GroupCoordinator::forget(std::string_view group_id) {
+  G* group = ctx_.find_as<G>(group_id);
+  if (group == nullptr) return;
+  OffsetMap offsets = std::move(group->offsets);
+  ctx_.groups.erase(ctx_.groups.find(group_id));
+  if (!offsets.empty()) ctx_.make<G>(group_id).offsets = std::move(offsets);
+}
+
 std::optional<Millis> GroupCoordinator::next_deadline() const {
   const auto& next = ctx_.next_deadline;
   if (retention_check_at_ < 0) return next;
@@ -312,8 +324,8 @@ GroupCoordinator::Loaded GroupCoordinator::load(
         value->offset, value->leader_epoch, std::move(value->metadata), value->commit_timestamp};
   } else if (const auto* g = std::get_if<GroupMetadataKey>(&key)) {
     if (!value_bytes) {
-      // The group was deleted, its offsets with it.
-      if (ctx_.find_as<ClassicGroup>(g->group)) ctx_.groups.erase(g->group);
+      // The group was deleted (its offsets with it, tombstoned before).
+      forget<ClassicGroup>(g->group);
       return Loaded::kUsed;
     }
     auto value = decode_group_metadata_value(*value_bytes);
@@ -322,7 +334,10 @@ GroupCoordinator::Loaded GroupCoordinator::load(
   } else if (const auto* c = std::get_if<ConsumerGroupRecordKey>(&key)) {
     // A group id another kind held becomes a consumer group (the later
     // records win: the kinds replace each other in the log).
-    if (!consumer_.load(*c, value_bytes)) return Loaded::kUnreadable;
+    if (c->type == kConsumerGroupMetadataType && !value_bytes)
+      forget<ConsumerGroup>(c->group);
+    else if (!consumer_.load(*c, value_bytes))
+      return Loaded::kUnreadable;
   }
   if (std::holds_alternative<std::monostate>(key)) {
     // A key of the types kept here (0-8) that does not decode is damage;

@@ -495,6 +495,51 @@ TEST_F(ConsumerGroupTest, AClassicGroupWithMembersIsNotTakenOver) {
   EXPECT_NE(coordinator_->find_classic("g"), nullptr);
 }
 
+// A group that only holds offsets (commits from outside group management)
+// becomes a consumer group when a consumer-protocol member joins: the classic
+// group's record is tombstoned, the offsets stay, and the replay agrees; once
+// that group is empty again, a classic member takes it back the same way.
+TEST_F(ConsumerGroupTest, AnEmptyGroupChangesKindKeepingItsOffsets) {
+  std::vector<int16_t> errors;
+  const std::vector<CommitPartition> parts{{"t", 0, 5, -1, std::nullopt}};
+  CommitParams outside;
+  outside.group_id = "g";
+  ASSERT_EQ(coordinator_->commit(outside, parts, errors, 0), kNone);
+  ASSERT_NE(coordinator_->find_classic("g"), nullptr);
+  Client a("a");
+  ASSERT_EQ(beat(a, 1).error, kNone);
+  EXPECT_EQ(group().offsets.at({"t", 0}).offset, 5);
+  {
+    auto reloaded = reload();
+    ASSERT_NE(reloaded->find_consumer("g"), nullptr);
+    EXPECT_EQ(reloaded->find("g")->offsets.at({"t", 0}).offset, 5);
+  }
+  Client leaving = a;
+  leaving.epoch = kLeaveGroupMemberEpoch;
+  ASSERT_EQ(beat(leaving, 2).error, kNone);
+
+  JoinParams jp;
+  jp.group_id = "g";
+  jp.client_id = "c";
+  jp.session_timeout_ms = 10000;
+  jp.rebalance_timeout_ms = 10000;
+  jp.protocol_type = "consumer";
+  const std::vector<uint8_t> meta{0, 1};
+  jp.protocols = {{"range", meta}};
+  coordinator_->join({1, 1}, jp, 3);
+  ASSERT_NE(coordinator_->find_classic("g"), nullptr);
+  coordinator_->advance(3 + 3000);  // the first generation
+  SyncParams sp;
+  sp.group_id = "g";
+  sp.generation = 1;
+  sp.member_id = coordinator_->find_classic("g")->members.begin()->first;
+  ASSERT_TRUE(coordinator_->sync(sp, 3004).result);  // the group's record written
+  EXPECT_EQ(coordinator_->find("g")->offsets.at({"t", 0}).offset, 5);
+  auto reloaded = reload();
+  ASSERT_NE(reloaded->find_classic("g"), nullptr);
+  EXPECT_EQ(reloaded->find("g")->offsets.at({"t", 0}).offset, 5);
+}
+
 TEST(AssignorTest, RangeGivesContiguousRangesInMemberOrder) {
   AssignmentSpec spec;
   spec.partitions[topic_id(1)] = 7;

@@ -140,6 +140,8 @@ class GroupCoordinator {
   // Drops the offsets of empty groups older than the retention (tombstones
   // written), and groups left with nothing.
   void expire_offsets();
+  template <class G>
+  void forget(std::string_view group_id);
   // OffsetCommit's checks by the group's kind: NONE or the group-level error.
   int16_t validate_commit(Group& group, const CommitParams& params, Millis now);
 

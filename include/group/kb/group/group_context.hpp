@@ -85,6 +85,17 @@ class GroupContext {
     return out;
   }
 
+  // Before an empty group of another kind gives way to one of kind G: the
+  // old kind's records are tombstoned (its offsets stay), as Kafka does when
+  // a group changes protocol. False when the store failed.
+  template <class G>
+  bool retire_other_kind(std::string_view group_id) {
+    const Group* other = find(group_id);
+    if (other == nullptr || other->type() == G::kType) return true;
+    const std::vector<CoordinatorRecord> records = other->tombstones();
+    return append(group_id, records);
+  }
+
   void note_deadline(Millis at) {
     if (!next_deadline || at < *next_deadline) next_deadline = at;
   }
