@@ -148,6 +148,8 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
   const std::string client_host = "/" + conn.peer().substr(0, conn.peer().rfind(':'));
   ctx.client_host = client_host;
   ctx.groups = groups_;
+  ctx.transactions = transactions_;
+  ctx.txn_offsets = txn_offsets_;
   // Inside the server's frame loop the request's bytes stay until
   // on_frames_handled, which writes deferred appends before any answer.
   ctx.defer_log_writes = conn.in_frame_loop();

@@ -312,6 +312,16 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
       ok = b.fail(it->second, "group.consumer.assignors", "no assignor given");
   }
 
+  // Transactions.
+  int_key("transaction.max.timeout.ms", 1, kIntMax, c.transactions.max_timeout_ms);
+  int_key("transaction.state.log.num.partitions", 1, 10000, c.transactions.log_partitions);
+  int_key("transaction.state.log.segment.bytes", 1024, kIntMax, c.transactions.log_segment_bytes);
+  int_key("transactional.id.expiration.ms", 1, kIntMax, c.transactions.id_expiration_ms);
+  int_key("transaction.abort.timed.out.transaction.cleanup.interval.ms", 1, kIntMax,
+          c.transactions.abort_timed_out_interval_ms);
+  int_key("transaction.remove.expired.transaction.cleanup.interval.ms", 1, kIntMax,
+          c.transactions.remove_expired_interval_ms);
+
   if (!ok) return {std::nullopt, b.error};
   return {std::move(b.config), {}};
 }

@@ -1,6 +1,7 @@
 // The broker daemon: reads server.properties, listens, serves until SIGTERM or
 // SIGINT, then stops accepting, writes out what is in flight and exits 0.
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -31,11 +32,13 @@
 #include "kb/broker/log_flusher.hpp"
 #include "kb/broker/log_retention.hpp"
 #include "kb/broker/partition_dir_creation.hpp"
+#include "kb/broker/transaction_driver.hpp"
 #include "kb/cluster/metadata_snapshots.hpp"
 #include "kb/cluster/startup.hpp"
 #include "kb/cluster/topic_admin.hpp"
 #include "kb/group/coordinator.hpp"
 #include "kb/group/offsets_topic.hpp"
+#include "kb/group/txn_offsets.hpp"
 #include "kb/handlers/api_registry.hpp"
 #include "kb/net/event_loop.hpp"
 #include "kb/net/tcp_server.hpp"
@@ -43,6 +46,9 @@
 #include "kb/storage/file_cache.hpp"
 #include "kb/storage/file_remover.hpp"
 #include "kb/storage/roll_worker.hpp"
+#include "kb/txn/coordinator.hpp"
+#include "kb/txn/log_markers.hpp"
+#include "kb/txn/transaction_topic.hpp"
 
 namespace {
 
@@ -119,6 +125,11 @@ class ShutdownSignal final : public kb::net::IoHandler {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // No fastbins: glibc coalesces their chunks only when a larger allocation
+  // comes, walking every small chunk freed since, which took the event loop
+  // milliseconds at a time after retention freed thousands of segments.
+  // Without them, frees coalesce as they happen.
+  mallopt(M_MXFAST, 0);
   std::string config_path;
   std::vector<std::string> overrides;
   std::string command;
@@ -240,10 +251,12 @@ int main(int argc, char** argv) {
           election.offline.size(), fmt::join(election.offline, ", "));
   }
 
-  // Groups and their committed offsets, from __consumer_offsets.
+  // Groups and their committed offsets, from __consumer_offsets (offsets of
+  // transactions still open kept pending).
   kb::group::OffsetsTopic offsets_topic(state, config.groups);
   kb::group::GroupCoordinator groups(config.groups, &offsets_topic);
-  if (auto loaded_groups = offsets_topic.load_into(groups); !loaded_groups.ok()) {
+  kb::group::TxnOffsets txn_offsets(groups, &offsets_topic.topic());
+  if (auto loaded_groups = offsets_topic.load_into(groups, &txn_offsets); !loaded_groups.ok()) {
     std::fprintf(stderr, "loading groups: %s\n", loaded_groups.error().message.c_str());
     return 2;
   }
@@ -251,7 +264,30 @@ int main(int argc, char** argv) {
                          std::chrono::steady_clock::now().time_since_epoch())
                          .count());
 
+  // Transactions, from __transaction_state: a commit or abort a crash left
+  // between its Prepare record and its markers completes here.
+  kb::txn::TransactionTopic transaction_topic(state, config.transactions);
+  kb::txn::LogMarkerWriter markers(state, &txn_offsets);
+  kb::txn::TransactionCoordinator transactions(
+      config.transactions, &transaction_topic, &markers, [&state]() -> std::optional<int64_t> {
+        auto id = kb::cluster::allocate_producer_id(state);
+        if (!id) {
+          spdlog::error("allocating a producer id: {}", id.error().message);
+          return std::nullopt;
+        }
+        return *id;
+      });
+  if (auto loaded_txns = transaction_topic.load_into(
+          transactions, std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count());
+      !loaded_txns.ok()) {
+    std::fprintf(stderr, "loading transactions: %s\n", loaded_txns.error().message.c_str());
+    return 2;
+  }
+
   kb::net::EventLoop loop;
+  kb::broker::TransactionDriver transaction_driver(loop, transactions);
   kb::handlers::ApiRegistry registry = kb::handlers::make_broker_registry();
   for (const auto& l : config.advertised_listeners)
     state.endpoints.push_back({l.name, l.host, l.port});
@@ -280,6 +316,7 @@ int main(int argc, char** argv) {
   for (const auto& listener : config.listeners) {
     auto& service = *services.emplace_back(std::make_unique<kb::broker::BrokerService>(
         loop, registry, state, listener.name, &flusher, &groups));
+    service.serve_transactions(&transactions, &txn_offsets);
     auto server = std::make_unique<kb::net::TcpServer>(loop, service, options);
     std::string error = server->listen({listener.host, listener.port});
     if (!error.empty()) {

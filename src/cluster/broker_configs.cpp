@@ -81,12 +81,8 @@ AdminResult check_broker_configs(const ConfigMap& configs, bool per_broker) {
     def.min = k->min;
     def.max = k->max;
     def.choices = k->choices;
-    if (auto problem = config_value_problem(def, value); !problem.empty()) {
-      std::string message = "Invalid value ";
-      message.append(value).append(" for configuration ").append(name).append(": ");
-      message += problem;
-      return {AdminError::kInvalidRequest, std::move(message)};
-    }
+    if (auto problem = config_value_problem(def, value); !problem.empty())
+      return {AdminError::kInvalidRequest, std::move(problem)};
   }
   if (!per_broker && !per_broker_only.empty())
     return {AdminError::kInvalidRequest,

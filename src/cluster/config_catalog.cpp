@@ -54,14 +54,18 @@ std::vector<ConfigDef> make_topic_defs() {
   d.push_back(def("delete.retention.ms", T::kLong, "86400000",
                   "How long tombstones are kept in a compacted topic.",
                   {{"log.cleaner.delete.retention.ms"}}, 0));
+  d.push_back(def("errors.deadletterqueue.group.enable", T::kBoolean, "false",
+                  "Whether share groups may use the topic as their dead letter queue.", {}));
   d.push_back(def("file.delete.delay.ms", T::kLong, "60000",
                   "How long a deleted segment's files stay on disk before removal.",
                   {{"log.segment.delete.delay.ms"}}, 0));
   d.push_back(def("flush.messages", T::kLong, kLongMax,
                   "Records appended between forced flushes to disk.",
                   {{"log.flush.interval.messages"}}, 1));
+  // Kafka's flush.ms falls back to log.flush.scheduler.interval.ms, which
+  // carries the default (log.flush.interval.ms has none).
   d.push_back(def("flush.ms", T::kLong, kLongMax, "Milliseconds between forced flushes to disk.",
-                  {{"log.flush.interval.ms"}}, 0));
+                  {{"log.flush.interval.ms"}, {"log.flush.scheduler.interval.ms"}}, 0));
   d.push_back(def("follower.replication.throttled.replicas", T::kList, "",
                   "Replicas whose follower replication is throttled (partition:broker pairs, or "
                   "'*').",
@@ -82,6 +86,9 @@ std::vector<ConfigDef> make_topic_defs() {
   d.push_back(def("max.compaction.lag.ms", T::kLong, kLongMax,
                   "The longest a record stays uncompacted.",
                   {{"log.cleaner.max.compaction.lag.ms"}}, 1));
+  d.push_back(def("max.decompressed.message.bytes", T::kInt, "2147483639",
+                  "The largest a record batch may be once decompressed.",
+                  {{"max.decompressed.message.bytes"}}, 1, 2147483639));
   d.push_back(def("max.message.bytes", T::kInt, "1048588",
                   "The largest record batch the topic accepts.", {{"message.max.bytes"}}, 0,
                   kInt32Max));
@@ -107,6 +114,14 @@ std::vector<ConfigDef> make_topic_defs() {
                   kInt32Max));
   d.push_back(def("preallocate", T::kBoolean, "false",
                   "Whether segment files are preallocated when created.", {{"log.preallocate"}}));
+  d.push_back(def("remote.copy.lag.bytes", T::kLong, "-1",
+                  "Bytes a partition may lag behind before copying to remote storage is forced "
+                  "(tiered storage); -1 is no limit.",
+                  {{"log.remote.copy.lag.bytes"}}, -1));
+  d.push_back(def("remote.copy.lag.ms", T::kLong, "0",
+                  "How long a segment may wait before it is copied to remote storage (tiered "
+                  "storage).",
+                  {{"log.remote.copy.lag.ms"}}, -1));
   d.push_back(def("remote.log.copy.disable", T::kBoolean, "false",
                   "Stops copying segments to remote storage (tiered storage).", {}));
   d.push_back(def("remote.log.delete.on.disable", T::kBoolean, "false",
@@ -190,7 +205,9 @@ std::vector<ConfigDef> make_broker_defs() {
       docs.push_back("The default of the topic config " + std::string(topic.name) + ". " +
                      std::string(topic.doc));
       b.doc = docs.back();
+      // Only the last of a family has a default (Kafka's null for the others).
       const bool last = i + 1 == topic.synonyms.size();
+      if (!last) b.default_value = std::nullopt;
       if (s.scale != 1) {
         b.type = T::kInt;
         b.min = topic.min < 0 ? -1 : 0;
@@ -202,8 +219,6 @@ std::vector<ConfigDef> make_broker_defs() {
           docs.push_back(std::to_string(v / s.scale));
           b.default_value = docs.back();
         }
-      } else if (!last) {
-        b.default_value = std::nullopt;
       }
       d.push_back(std::move(b));
     }
@@ -249,33 +264,80 @@ bool equals_ignore_case(std::string_view a, std::string_view b) {
          });
 }
 
+const char* type_name(ConfigType type) {
+  switch (type) {
+    case ConfigType::kInt:
+      return "INT";
+    case ConfigType::kShort:
+      return "SHORT";
+    case ConfigType::kLong:
+      return "LONG";
+    default:
+      return "DOUBLE";
+  }
+}
+
+// A number as Java's Double.toString prints one in the ordinary range
+// ("2.0", "0.75"): Kafka's messages show a double config's value so.
+std::string java_double(double v) {
+  char text[64];
+  auto [end, ec] = std::to_chars(text, text + sizeof text, v);
+  std::string out(text, ec == std::errc() ? end : text);
+  if (out.find_first_of(".en") == std::string::npos) out += ".0";
+  return out;
+}
+
+// Kafka's ConfigException text: "Invalid value <value> for configuration <name>: <why>".
+std::string invalid(const ConfigDef& d, std::string_view value, std::string_view why) {
+  std::string message = "Invalid value ";
+  message.append(value).append(" for configuration ").append(d.name).append(": ").append(why);
+  return message;
+}
+
+// "String must be one of: a, b" (ConfigDef.ValidString), for one value.
+std::string choice_problem(const ConfigDef& d, std::string_view value) {
+  if (d.choices.empty() || is_choice(d.choices, value)) return {};
+  std::string listed;
+  for (char c : d.choices) listed += c == ',' ? std::string(", ") : std::string(1, c);
+  return invalid(d, value, "String must be one of: " + listed);
+}
+
+// What Kafka's ConfigDef says when it parses and validates `raw` for `d`:
+// a value of the wrong type (as given), out of range (the parsed number),
+// not among the choices (the trimmed value, or the list item).
 std::string value_problem(const ConfigDef& d, std::string_view raw) {
   const std::string_view value = trim(raw);
-  const std::string quoted = "'" + std::string(raw) + "'";
   switch (d.type) {
     case ConfigType::kBoolean:
       if (!equals_ignore_case(value, "true") && !equals_ignore_case(value, "false"))
-        return quoted + " is not true or false";
+        return invalid(d, raw, "Expected value to be either true or false");
       return {};
     case ConfigType::kInt:
     case ConfigType::kShort:
     case ConfigType::kLong: {
       auto v = parse_int64(value);
-      const int64_t lo = d.type == ConfigType::kLong ? INT64_MIN : kInt32Min;
-      const int64_t hi = d.type == ConfigType::kLong ? INT64_MAX : kInt32Max;
-      if (!v || *v < lo || *v > hi) return quoted + " is not a valid number";
-      if (*v < d.min || *v > d.max)
-        return "value " + std::string(value) + " is outside [" +
-               (d.min == INT64_MIN ? "..." : std::to_string(d.min)) + ", " +
-               (d.max == INT64_MAX ? "..." : std::to_string(d.max)) + "]";
+      const int64_t lo = d.type == ConfigType::kLong    ? INT64_MIN
+                         : d.type == ConfigType::kShort ? INT16_MIN
+                                                        : kInt32Min;
+      const int64_t hi = d.type == ConfigType::kLong    ? INT64_MAX
+                         : d.type == ConfigType::kShort ? INT16_MAX
+                                                        : kInt32Max;
+      if (!v || *v < lo || *v > hi)
+        return invalid(d, raw, std::string("Not a number of type ") + type_name(d.type));
+      if (*v < d.min)
+        return invalid(d, std::to_string(*v), "Value must be at least " + std::to_string(d.min));
+      if (*v > d.max)
+        return invalid(d, std::to_string(*v),
+                       "Value must be no more than " + std::to_string(d.max));
       return {};
     }
     case ConfigType::kDouble: {
       auto v = parse_double(value);
-      if (!v) return quoted + " is not a number";
-      if (*v < static_cast<double>(d.min) || *v > static_cast<double>(d.max))
-        return "value " + std::string(value) + " is outside [" + std::to_string(d.min) + ", " +
-               std::to_string(d.max) + "]";
+      if (!v) return invalid(d, raw, "Not a number of type DOUBLE");
+      if (d.min != INT64_MIN && *v < static_cast<double>(d.min))
+        return invalid(d, java_double(*v), "Value must be at least " + std::to_string(d.min));
+      if (d.max != INT64_MAX && *v > static_cast<double>(d.max))
+        return invalid(d, java_double(*v), "Value must be no more than " + std::to_string(d.max));
       return {};
     }
     case ConfigType::kList: {
@@ -283,18 +345,15 @@ std::string value_problem(const ConfigDef& d, std::string_view raw) {
       std::string_view rest = value;
       while (true) {
         size_t comma = rest.find(',');
-        std::string_view item = trim(rest.substr(0, comma));
-        if (!is_choice(d.choices, item))
-          return "'" + std::string(item) + "' is not one of " + std::string(d.choices);
+        if (auto problem = choice_problem(d, trim(rest.substr(0, comma))); !problem.empty())
+          return problem;
         if (comma == std::string_view::npos) break;
         rest.remove_prefix(comma + 1);
       }
       return {};
     }
     default:
-      if (!d.choices.empty() && !is_choice(d.choices, value))
-        return quoted + " is not one of " + std::string(d.choices);
-      return {};
+      return choice_problem(d, value);
   }
 }
 
@@ -323,42 +382,76 @@ void resolve(EffectiveConfig& out) {
   out.source = out.synonyms.front().source;
 }
 
+// The default a topic config's broker property has in Kafka's KafkaConfig:
+// only the last of a family carries one, in its own unit
+// (log.retention.hours=168); the others have none.
+std::optional<std::string> broker_property_default(const ConfigDef& d, size_t synonym) {
+  if (synonym + 1 != d.synonyms.size() || !d.default_value) return std::nullopt;
+  const int64_t scale = d.synonyms[synonym].scale;
+  if (scale == 1) return std::string(*d.default_value);
+  auto v = parse_int64(*d.default_value);
+  return v ? std::to_string(*v / scale) : std::string(*d.default_value);
+}
+
 EffectiveConfig effective_topic_config(const BrokerState& state, const ConfigDef& d,
                                        const ConfigMap* own) {
   EffectiveConfig e;
   e.def = &d;
-  auto add = [&](std::string_view name, std::optional<std::string> value, ConfigSource source) {
-    e.synonyms.push_back({std::string(name), std::move(value), source});
-  };
-  if (own)
-    if (auto it = own->find(d.name); it != own->end())
-      add(d.name, it->second, ConfigSource::kTopic);
   const ConfigMap* per_broker =
       dynamic_configs(state, kBrokerResource, std::to_string(state.node_id));
   const ConfigMap* cluster_default = dynamic_configs(state, kBrokerResource, "");
-  const std::pair<const ConfigMap*, ConfigSource> dynamic_levels[] = {
+  const std::pair<const ConfigMap*, ConfigSource> broker_levels[] = {
       {per_broker, ConfigSource::kDynamicBroker},
       {cluster_default, ConfigSource::kDynamicDefaultBroker},
       {&state.static_configs, ConfigSource::kStaticBroker}};
-  for (const auto& [configs, source] : dynamic_levels) {
-    if (configs == nullptr) continue;
-    for (const BrokerSynonym& s : d.synonyms)
-      if (auto it = configs->find(s.name); it != configs->end())
-        add(s.name, scaled(it->second, s.scale), source);
+  const std::string* own_value = nullptr;
+  if (own)
+    if (auto it = own->find(d.name); it != own->end()) own_value = &it->second;
+
+  // The value in effect, in topic units: the topic's own, else the first
+  // broker property of the family set at the most specific level, else the
+  // default.
+  if (own_value) {
+    e.value = *own_value;
+  } else {
+    for (const auto& [configs, source] : broker_levels) {
+      if (configs == nullptr || e.value) continue;
+      for (const BrokerSynonym& s : d.synonyms)
+        if (auto it = configs->find(s.name); it != configs->end()) {
+          e.value = scaled(it->second, s.scale);
+          break;
+        }
+    }
+    if (!e.value && d.default_value) e.value = std::string(*d.default_value);
   }
-  // The default, named after the broker property that carries it (the last
-  // of a unit family, shown in its unit: log.retention.hours=168) or after
-  // the topic config itself. Its value in effect is in topic units.
-  std::optional<std::string> fallback;
-  if (d.default_value) fallback = std::string(*d.default_value);
-  std::string default_name(d.synonyms.empty() ? d.name : d.synonyms.back().name);
-  std::optional<std::string> shown = fallback;
-  if (!d.synonyms.empty() && fallback)
-    if (auto v = parse_int64(*fallback); v && d.synonyms.back().scale != 1)
-      shown = std::to_string(*v / d.synonyms.back().scale);
-  add(default_name, shown, ConfigSource::kDefault);
-  resolve(e);
-  if (e.source == ConfigSource::kDefault) e.value = fallback;
+
+  // The synonyms as Kafka lists them (ConfigHelper): the topic's own value,
+  // then the family's broker properties as set (in their own units) level by
+  // level down to KafkaConfig's defaults, from the first entry that names
+  // the family's first property on; what comes before it is left out, so
+  // log.retention.hours alone (set or default) is not listed for
+  // retention.ms. A topic-only config (no family) lists only its own value.
+  // The source is the first synonym's, DEFAULT_CONFIG when none is listed.
+  if (own_value) e.synonyms.push_back({std::string(d.name), *own_value, ConfigSource::kTopic});
+  if (!d.synonyms.empty()) {
+    std::vector<ConfigSynonymValue> family;
+    for (const auto& [configs, source] : broker_levels) {
+      if (configs == nullptr) continue;
+      for (const BrokerSynonym& s : d.synonyms)
+        if (auto it = configs->find(s.name); it != configs->end())
+          family.push_back({std::string(s.name), it->second, source});
+    }
+    for (size_t i = 0; i < d.synonyms.size(); ++i)
+      if (auto value = broker_property_default(d, i))
+        family.push_back(
+            {std::string(d.synonyms[i].name), std::move(value), ConfigSource::kDefault});
+    auto first = std::find_if(family.begin(), family.end(), [&](const ConfigSynonymValue& s) {
+      return s.name == d.synonyms.front().name;
+    });
+    e.synonyms.insert(e.synonyms.end(), std::make_move_iterator(first),
+                      std::make_move_iterator(family.end()));
+  }
+  e.source = e.synonyms.empty() ? ConfigSource::kDefault : e.synonyms.front().source;
   return e;
 }
 
@@ -385,10 +478,8 @@ std::optional<int64_t> parse_config_long(std::string_view value) { return parse_
 
 std::string topic_config_problem(std::string_view name, std::string_view value) {
   const ConfigDef* d = find_topic_config(name);
-  if (d == nullptr) return "unknown topic config name: " + std::string(name);
-  std::string problem = value_problem(*d, value);
-  if (problem.empty()) return {};
-  return "invalid value for " + std::string(name) + ": " + problem;
+  if (d == nullptr) return "Unknown topic config name: " + std::string(name);
+  return value_problem(*d, value);
 }
 
 std::vector<EffectiveConfig> describe_topic_configs(const BrokerState& state,

@@ -1,5 +1,6 @@
 #include "kb/cluster/producers.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include <spdlog/spdlog.h>
@@ -28,17 +29,20 @@ storage::Result<int64_t> allocate_producer_id(BrokerState& state) {
   return block.next++;
 }
 
-storage::Result<storage::ProducerStateTable*> ProducerStates::find_or_load(
-    const wire::Uuid& topic_id, int32_t partition, storage::PartitionLog& log, int64_t now_ms) {
+storage::Result<ProducerStates::Loaded*> ProducerStates::loaded(const wire::Uuid& topic_id,
+                                                                int32_t partition,
+                                                                storage::PartitionLog& log,
+                                                                int64_t now_ms) {
   Key key{topic_id, partition};
   auto it = tables_.find(key);
   if (it == tables_.end()) {
     auto loaded = storage::load_producer_state(log);
     if (!loaded) return loaded.error();
-    if (loaded->size() > 0)
+    if (loaded->table.size() > 0)
       spdlog::info("{}: producer state of {} producers loaded from the log", log.dir().string(),
-                   loaded->size());
-    auto entry = std::make_unique<Loaded>(Loaded{std::move(loaded.value()), log.dir(), 0});
+                   loaded->table.size());
+    auto entry = std::make_unique<Loaded>(
+        Loaded{std::move(loaded->table), log.dir(), 0, std::move(loaded->aborted)});
     it = tables_.emplace(std::move(key), std::move(entry)).first;
   }
   Loaded& loaded = *it->second;
@@ -46,7 +50,65 @@ storage::Result<storage::ProducerStateTable*> ProducerStates::find_or_load(
     loaded.table.remove_expired(now_ms, kProducerIdExpirationMs);
     loaded.next_expiration_check_ms = now_ms + kProducerExpirationCheckIntervalMs;
   }
-  return &loaded.table;
+  return &loaded;
+}
+
+storage::Result<storage::ProducerStateTable*> ProducerStates::find_or_load(
+    const wire::Uuid& topic_id, int32_t partition, storage::PartitionLog& log, int64_t now_ms) {
+  auto found = loaded(topic_id, partition, log, now_ms);
+  if (!found) return found.error();
+  return &(*found)->table;
+}
+
+storage::Status ProducerStates::apply_marker(const wire::Uuid& topic_id, int32_t partition,
+                                             storage::PartitionLog& log,
+                                             const storage::RecordBatchHeader& marker, bool commit,
+                                             int32_t coordinator_epoch, int64_t now_ms) {
+  auto found = loaded(topic_id, partition, log, now_ms);
+  if (!found) return found.error();
+  Loaded& state = **found;
+  const std::optional<storage::AbortedTxn> aborted =
+      state.table.update(marker, commit, coordinator_epoch);
+  if (!aborted) return {};
+  state.aborted.push_back(*aborted);
+  // The segment the marker went to (the active one, unless it rolled since).
+  const std::vector<int64_t> bases = log.segment_base_offsets();
+  auto segment = std::upper_bound(bases.begin(), bases.end(), marker.base_offset);
+  if (segment == bases.begin()) return {};
+  return storage::append_aborted_txn(log.dir(), *std::prev(segment), *aborted);
+}
+
+storage::Result<int64_t> ProducerStates::last_stable_offset(const wire::Uuid& topic_id,
+                                                            int32_t partition,
+                                                            storage::PartitionLog& log,
+                                                            int64_t now_ms) {
+  auto found = loaded(topic_id, partition, log, now_ms);
+  if (!found) return found.error();
+  const std::optional<int64_t> unstable = (*found)->table.first_unstable_offset();
+  return unstable ? std::min(*unstable, log.log_end_offset()) : log.log_end_offset();
+}
+
+std::optional<int64_t> ProducerStates::loaded_first_unstable_offset(const wire::Uuid& topic_id,
+                                                                    int32_t partition) const {
+  auto it = tables_.find(Key{topic_id, partition});
+  if (it == tables_.end()) return std::nullopt;
+  return it->second->table.first_unstable_offset();
+}
+
+storage::Result<std::vector<storage::AbortedTxn>> ProducerStates::aborted_between(
+    const wire::Uuid& topic_id, int32_t partition, storage::PartitionLog& log, int64_t from,
+    int64_t to, int64_t now_ms) {
+  auto found = loaded(topic_id, partition, log, now_ms);
+  if (!found) return found.error();
+  std::vector<storage::AbortedTxn> out;
+  const auto& aborted = (*found)->aborted;
+  // By marker offset: those before `from` are skipped at once.
+  auto it = std::lower_bound(
+      aborted.begin(), aborted.end(), from,
+      [](const storage::AbortedTxn& txn, int64_t offset) { return txn.last_offset < offset; });
+  for (; it != aborted.end(); ++it)
+    if (it->first_offset < to) out.push_back(*it);
+  return out;
 }
 
 void ProducerStates::snapshot_at_roll(const wire::Uuid& topic_id, int32_t partition,

@@ -239,7 +239,8 @@ AdminResult check_replication_factor(int32_t factor) {
     return {AdminError::kInvalidReplicationFactor,
             "Unable to replicate the partition " + std::to_string(factor) +
                 " time(s): The target replication factor of " + std::to_string(factor) +
-                " cannot be reached because only 1 broker(s) are registered."};
+                " cannot be reached because only 1 broker(s) are registered or some brokers have "
+                "all their log directories cordoned."};
   return {};
 }
 
@@ -557,8 +558,8 @@ AdminResult create_partitions(BrokerState& state, std::string_view name, int32_t
                               const std::optional<std::vector<std::vector<int32_t>>>& assignments,
                               bool validate_only) {
   const TopicInfo* topic = state.topics.find(name);
-  if (topic == nullptr)
-    return {AdminError::kUnknownTopic, "The topic '" + std::string(name) + "' does not exist."};
+  // Kafka's controller gives no message here (clients show the error's own).
+  if (topic == nullptr) return {AdminError::kUnknownTopic, ""};
   if (auto orphan = state.orphaned_topics.find(name); orphan != state.orphaned_topics.end())
     return {AdminError::kInvalidPartitions,
             "Partitions of '" + std::string(name) +

@@ -129,20 +129,13 @@ TopicRetention topic_retention(const BrokerState& state, std::string_view topic)
 }
 
 size_t enforce_retention(std::string_view topic, int32_t partition, storage::PartitionLog& log,
-                         const TopicRetention& retention, int64_t now_ms) {
+                         const TopicRetention& retention, int64_t now_ms, size_t max_segments) {
   if (!retention.deletes) return 0;
-  const int64_t start_before = log.log_start_offset();
-  auto deleted = log.delete_expired_segments(retention.limits, now_ms);
+  auto deleted = log.delete_expired_segments(retention.limits, now_ms, max_segments);
   if (!deleted) {
     spdlog::error("retention of {}-{}: {}", topic, partition, deleted.error().message);
     return 0;
   }
-  if (*deleted > 0)
-    spdlog::info(
-        "{}-{}: deleted {} segment(s) past retention (retention.ms={}, retention.bytes={}); log "
-        "start offset {} -> {}",
-        topic, partition, *deleted, retention.limits.retention_ms, retention.limits.retention_bytes,
-        start_before, log.log_start_offset());
   return *deleted;
 }
 

@@ -200,9 +200,7 @@ int16_t GroupCoordinator::validate_fetch(std::string_view group_id,
   return kNone;
 }
 
-int16_t GroupCoordinator::commit(const CommitParams& params,
-                                 std::span<const CommitPartition> partitions,
-                                 std::vector<int16_t>& errors, Millis now) {
+int16_t GroupCoordinator::validate_offset_commit(const CommitParams& params, Millis now) {
   advance(now);
   Group* group = ctx_.find(params.group_id);
   if (!group) {
@@ -211,10 +209,17 @@ int16_t GroupCoordinator::commit(const CommitParams& params,
                                                        : ErrorCode::kIllegalGeneration);
     // A commit outside group management (generation -1): a group that only
     // holds offsets.
-    group = &ctx_.make<ClassicGroup>(params.group_id);
-  } else if (int16_t e = validate_commit(*group, params, now); e != kNone) {
-    return e;
+    ctx_.make<ClassicGroup>(params.group_id);
+    return kNone;
   }
+  return validate_commit(*group, params, now);
+}
+
+int16_t GroupCoordinator::commit(const CommitParams& params,
+                                 std::span<const CommitPartition> partitions,
+                                 std::vector<int16_t>& errors, Millis now) {
+  if (int16_t e = validate_offset_commit(params, now); e != kNone) return e;
+  Group* group = ctx_.find(params.group_id);
 
   errors.assign(partitions.size(), kNone);
   std::vector<CoordinatorRecord> records;

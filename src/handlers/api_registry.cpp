@@ -20,6 +20,7 @@
 #include "kb/handlers/metadata.hpp"
 #include "kb/handlers/partition_admin.hpp"
 #include "kb/handlers/produce.hpp"
+#include "kb/handlers/transactions.hpp"
 
 namespace kb::handlers {
 
@@ -62,6 +63,12 @@ ApiRegistry make_broker_registry() {
   registry.add(consumer_group_heartbeat_entry());
   registry.add(consumer_group_describe_entry());
   registry.add(init_producer_id_entry());
+  registry.add(add_partitions_to_txn_entry());
+  registry.add(add_offsets_to_txn_entry());
+  registry.add(end_txn_entry());
+  registry.add(txn_offset_commit_entry());
+  registry.add(list_transactions_entry());
+  registry.add(describe_transactions_entry());
   registry.add(create_topics_entry());
   registry.add(delete_topics_entry());
   registry.add(create_partitions_entry());

@@ -40,8 +40,11 @@ std::optional<CreatePartitionsResponse> handle_create_partitions(
         cluster::create_partitions(ctx.state, t.name, t.count, assignments, request.validate_only);
     if (added.dirs_ticket != 0) ctx.after_partition_dirs.push_back(added.dirs_ticket);
     response.results.push_back(
-        added.ok() ? topic_result(std::string(t.name), ErrorCode::kNone, std::nullopt)
-                   : topic_result(std::string(t.name), to_error_code(added.error), added.message));
+        added.ok()
+            ? topic_result(std::string(t.name), ErrorCode::kNone, std::nullopt)
+            : topic_result(std::string(t.name), to_error_code(added.error),
+                           added.message.empty() ? std::nullopt
+                                                 : std::optional<std::string>(added.message)));
   }
   wait_for_metadata(ctx);
   return response;

@@ -62,9 +62,9 @@ Result describe_topic(const cluster::BrokerState& state, Result result, const Op
   const std::string& name = result.resource_name;
   if (auto problem = cluster::topic_name_problem(name); !problem.empty())
     return resource_error(std::move(result), ErrorCode::kInvalidTopicException, problem);
+  // Kafka answers an unknown topic with an empty message.
   if (state.topics.find(name) == nullptr)
-    return resource_error(std::move(result), ErrorCode::kUnknownTopicOrPartition,
-                          "The topic '" + name + "' does not exist.");
+    return resource_error(std::move(result), ErrorCode::kUnknownTopicOrPartition, "");
   add_entries(result, cluster::describe_topic_configs(state, name), options);
   return result;
 }

@@ -46,8 +46,8 @@ DescribeProducersResponse::PartitionResponse describe(RequestContext& ctx,
     p.producer_epoch = entry.epoch;
     p.last_sequence = entry.last_sequence();
     p.last_timestamp = entry.last_timestamp;
-    p.coordinator_epoch = -1;         // no transactions here
-    p.current_txn_start_offset = -1;  // nor an open one
+    p.coordinator_epoch = entry.coordinator_epoch;
+    p.current_txn_start_offset = entry.current_txn_first_offset;
     out.active_producers.push_back(p);
   }
   std::sort(out.active_producers.begin(), out.active_producers.end(),

@@ -1,6 +1,7 @@
 #include "kb/handlers/fetch.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include <spdlog/spdlog.h>
 
@@ -14,6 +15,14 @@ using protocol::FetchResponse;
 using protocol::to_wire;
 
 namespace {
+
+constexpr int8_t kReadCommitted = 1;
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 FetchResponse::PartitionData partition_error(int32_t index, ErrorCode error) {
   FetchResponse::PartitionData p;
@@ -32,7 +41,8 @@ FetchResponse::PartitionData partition_error(int32_t index, ErrorCode error) {
 // file: the response carries the file range, sent from the page cache as is.
 FetchResponse::PartitionData read_partition(RequestContext& ctx, const cluster::TopicInfo& topic,
                                             const FetchRequest::FetchPartition& req,
-                                            int64_t& budget, size_t& bytes_found) {
+                                            int8_t isolation_level, int64_t& budget,
+                                            size_t& bytes_found) {
   if (topic.partition(req.partition) == nullptr)
     return partition_error(req.partition, ErrorCode::kUnknownTopicOrPartition);
 
@@ -56,15 +66,34 @@ FetchResponse::PartitionData read_partition(RequestContext& ctx, const cluster::
   }
 
   p.high_watermark = log->log_end_offset();
-  p.last_stable_offset = p.high_watermark;  // no transactions
   p.log_start_offset = log->log_start_offset();
+  // The last stable offset: read_committed reads stop there, and it needs the
+  // partition's producer state (loaded for it); otherwise it is answered from
+  // the state when loaded.
+  const bool read_committed = isolation_level == kReadCommitted;
+  if (read_committed) {
+    auto lso =
+        ctx.state.producer_states.last_stable_offset(topic.id, req.partition, *log, wall_ms());
+    if (!lso) {
+      spdlog::error("fetch {}-{}: {}", topic.name, req.partition, lso.error().message);
+      return partition_error(req.partition, ErrorCode::kKafkaStorageError);
+    }
+    p.last_stable_offset = *lso;
+    p.aborted_transactions.emplace();
+  } else {
+    const auto unstable =
+        ctx.state.producer_states.loaded_first_unstable_offset(topic.id, req.partition);
+    p.last_stable_offset = unstable ? std::min(*unstable, p.high_watermark) : p.high_watermark;
+  }
 
   uint64_t limit = static_cast<uint64_t>(std::max<int32_t>(req.partition_max_bytes, 0));
   const bool have_data = bytes_found > 0;
   if (have_data)
     limit = std::min<uint64_t>(limit, static_cast<uint64_t>(std::max<int64_t>(budget, 0)));
   if (limit == 0 && have_data) return p;
-  auto read = log->read(req.fetch_offset, std::max<uint64_t>(limit, 1));
+  std::optional<int64_t> max_offset;
+  if (read_committed) max_offset = p.last_stable_offset;
+  auto read = log->read(req.fetch_offset, std::max<uint64_t>(limit, 1), max_offset);
   if (!read) {
     spdlog::error("fetch {}-{} at {}: {}", topic.name, req.partition, req.fetch_offset,
                   read.error().message);
@@ -84,6 +113,17 @@ FetchResponse::PartitionData read_partition(RequestContext& ctx, const cluster::
     return p;
   }
   if (read->empty()) return p;
+  if (read_committed) {
+    // The aborted transactions a consumer needs to skip in what it reads.
+    auto aborted = ctx.state.producer_states.aborted_between(
+        topic.id, req.partition, *log, req.fetch_offset, p.last_stable_offset, wall_ms());
+    if (!aborted) {
+      spdlog::error("fetch {}-{}: {}", topic.name, req.partition, aborted.error().message);
+      return partition_error(req.partition, ErrorCode::kKafkaStorageError);
+    }
+    for (const auto& txn : *aborted)
+      p.aborted_transactions->push_back({txn.producer_id, txn.first_offset});
+  }
   budget -= static_cast<int64_t>(read->length);
   bytes_found += read->length;
   p.records.file = read->file_range();
@@ -122,7 +162,8 @@ std::optional<FetchResponse> handle_fetch(RequestContext& ctx, const FetchReques
       } else if (ctx.state.logs == nullptr) {
         out.partitions.push_back(partition_error(req.partition, ErrorCode::kKafkaStorageError));
       } else {
-        out.partitions.push_back(read_partition(ctx, *topic, req, budget, bytes_found));
+        out.partitions.push_back(
+            read_partition(ctx, *topic, req, request.isolation_level, budget, bytes_found));
       }
     }
   }

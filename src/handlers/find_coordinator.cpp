@@ -22,8 +22,9 @@ FindCoordinatorResponse::Coordinator find(RequestContext& ctx, std::string_view 
   c.port = -1;
   ErrorCode error = ErrorCode::kNone;
   if (key_type == kTransactionKey) {
-    // Transactions are not served: no transaction coordinator is available.
-    error = ErrorCode::kCoordinatorNotAvailable;
+    // This broker coordinates every transactional id too.
+    if (!ctx.transactions || !ctx.transactions->ready())
+      error = ErrorCode::kCoordinatorNotAvailable;
   } else if (key_type != kGroupKey) {
     error = ErrorCode::kInvalidRequest;
   } else if (!ctx.groups || !ctx.groups->ready()) {

@@ -111,6 +111,25 @@ std::vector<Topic> committed_offsets(const group::GroupCoordinator* groups,
   return out;
 }
 
+// With `pending` (require_stable), a partition with an offset committed in
+// a transaction still open answers UNSTABLE_OFFSET_COMMIT, as Kafka's.
+template <class Topic, class RequestTopic>
+std::vector<Topic> fetched_offsets(const group::GroupCoordinator* groups, std::string_view group_id,
+                                   const std::optional<std::vector<RequestTopic>>& topics,
+                                   const group::TxnOffsets* pending) {
+  std::vector<Topic> out = committed_offsets<Topic>(groups, group_id, topics);
+  if (!pending) return out;
+  for (auto& t : out)
+    for (auto& p : t.partitions)
+      if (pending->is_pending(group_id, t.name, p.partition_index)) {
+        p.committed_offset = -1;
+        p.committed_leader_epoch = -1;
+        p.metadata = "";
+        p.error_code = to_wire(ErrorCode::kUnstableOffsetCommit);
+      }
+  return out;
+}
+
 }  // namespace
 
 std::optional<OffsetFetchResponse> handle_offset_fetch(RequestContext& ctx,
@@ -120,8 +139,9 @@ std::optional<OffsetFetchResponse> handle_offset_fetch(RequestContext& ctx,
   const int16_t unavailable = ctx.groups ? 0 : to_wire(ErrorCode::kCoordinatorNotAvailable);
   if (version <= 7) {
     response.error_code = unavailable;
-    response.topics = committed_offsets<OffsetFetchResponse::OffsetFetchResponseTopic>(
-        ctx.groups, request.group_id, request.topics);
+    response.topics = fetched_offsets<OffsetFetchResponse::OffsetFetchResponseTopic>(
+        ctx.groups, request.group_id, request.topics,
+        request.require_stable ? ctx.txn_offsets : nullptr);
     return response;
   }
   for (const auto& g : request.groups) {
@@ -134,8 +154,8 @@ std::optional<OffsetFetchResponse> handle_offset_fetch(RequestContext& ctx,
           ctx.groups->validate_fetch(g.group_id, g.member_id, g.member_epoch, group_time(ctx.now));
       if (out.error_code != 0) continue;
     }
-    out.topics = committed_offsets<OffsetFetchResponse::OffsetFetchResponseTopics>(
-        ctx.groups, g.group_id, g.topics);
+    out.topics = fetched_offsets<OffsetFetchResponse::OffsetFetchResponseTopics>(
+        ctx.groups, g.group_id, g.topics, request.require_stable ? ctx.txn_offsets : nullptr);
   }
   return response;
 }

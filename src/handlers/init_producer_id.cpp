@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kb/handlers/transactions.hpp"
 #include "kb/protocol/error_code.hpp"
 #include "kb/storage/record_batch.hpp"
 
@@ -32,11 +33,17 @@ std::optional<InitProducerIdResponse> handle_init_producer_id(RequestContext& ct
   if (no_id != no_epoch) return refusal(ErrorCode::kInvalidRequest);
   if (request.transactional_id) {
     if (request.transactional_id->empty()) return refusal(ErrorCode::kInvalidRequest);
-    spdlog::debug(
-        "InitProducerId from client '{}' with transactional id '{}' refused: "
-        "transactions are not supported",
-        ctx.header.client_id.value_or(""), *request.transactional_id);
-    return refusal(ErrorCode::kTransactionalIdAuthorizationFailed);
+    if (!ctx.transactions) return refusal(ErrorCode::kCoordinatorNotAvailable);
+    std::optional<txn::ProducerIdAndEpoch> expected;
+    if (!no_id) expected = txn::ProducerIdAndEpoch{request.producer_id, request.producer_epoch};
+    const txn::InitResult init = ctx.transactions->init_producer_id(
+        *request.transactional_id, request.transaction_timeout_ms, expected, txn_time());
+    if (init.error != 0) return refusal(static_cast<ErrorCode>(init.error));
+    InitProducerIdResponse response;
+    response.producer_id = init.producer_id;
+    response.producer_epoch = init.producer_epoch;
+    wait_for_metadata(ctx);  // a new id block's ProducerIdsRecord, __transaction_state
+    return response;
   }
   auto id = cluster::allocate_producer_id(ctx.state);
   if (!id) {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <set>
 #include <utility>
 #include <vector>
@@ -120,7 +121,7 @@ int32_t earliest_epoch(storage::PartitionLog& log, int32_t current) {
 
 ListOffsetsResponse::ListOffsetsPartitionResponse lookup(
     RequestContext& ctx, const cluster::TopicInfo& topic,
-    const ListOffsetsRequest::ListOffsetsPartition& req, int16_t version) {
+    const ListOffsetsRequest::ListOffsetsPartition& req, int16_t version, bool read_committed) {
   ListOffsetsResponse::ListOffsetsPartitionResponse out;
   out.partition_index = req.partition_index;
   const cluster::PartitionInfo* info = topic.partition(req.partition_index);
@@ -146,10 +147,27 @@ ListOffsetsResponse::ListOffsetsPartitionResponse lookup(
     return out;
   }
 
+  // Kafka's last fetchable offset: read_committed stops at the last stable
+  // offset (the first offset of the earliest ongoing transaction).
+  int64_t fetchable = end;
+  if (read_committed && log) {
+    auto lso = ctx.state.producer_states.last_stable_offset(
+        topic.id, req.partition_index, *log,
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    if (!lso) {
+      spdlog::error("list offsets {}-{}: {}", topic.name, req.partition_index, lso.error().message);
+      out.error_code = to_wire(ErrorCode::kKafkaStorageError);
+      return out;
+    }
+    fetchable = *lso;
+  }
+
   Found found;
   switch (req.timestamp) {
     case kLatest:
-      found = {end, -1, info->leader_epoch};
+      found = {fetchable, -1, info->leader_epoch};
       break;
     case kEarliest:
     case kEarliestLocal:
@@ -180,7 +198,8 @@ ListOffsetsResponse::ListOffsetsPartitionResponse lookup(
       }
       // Kafka answers the record found: its offset, its timestamp, and its
       // batch's leader epoch (-1 when the batch has none).
-      if (at->has_value()) found = {(*at)->offset, (*at)->timestamp, (*at)->leader_epoch};
+      if (at->has_value() && (*at)->offset < fetchable)
+        found = {(*at)->offset, (*at)->timestamp, (*at)->leader_epoch};
     }
   }
   out.leader_epoch = found.leader_epoch;
@@ -226,7 +245,7 @@ std::optional<ListOffsetsResponse> handle_list_offsets(RequestContext& ctx,
         e.error_code = to_wire(refused);
         continue;
       }
-      out.partitions.push_back(lookup(ctx, *topic, p, version));
+      out.partitions.push_back(lookup(ctx, *topic, p, version, request.isolation_level == 1));
     }
   }
   wait_for_metadata(ctx);

@@ -231,16 +231,29 @@ Refusal validate(storage::Bytes records, int16_t version, const TopicSettings& s
   return {};
 }
 
-bool is_transactional(const ProduceRequest& request) {
-  if (request.transactional_id) return true;
-  for (const auto& t : request.topic_data)
-    for (const auto& p : t.partition_data) {
-      if (!p.records) continue;
-      auto header = storage::RecordBatchHeader::parse(*p.records);
-      if (header && header->magic == storage::batch_layout::kMagicV2 && header->is_transactional())
-        return true;
-    }
-  return false;
+// A transactional batch may go to a partition only once its producer added
+// the partition to its ongoing transaction (Kafka 3.6+'s verification): NONE,
+// or the error the produce answers, as Kafka converts it for clients.
+ErrorCode verify_transactional(RequestContext& ctx, const ProduceRequest& request, int16_t version,
+                               const cluster::TopicInfo& topic, int32_t index,
+                               const storage::RecordBatchHeader& batch) {
+  if (!ctx.transactions) return ErrorCode::kTransactionalIdAuthorizationFailed;
+  // Kafka refuses transactional records without a transactional id as an
+  // unauthorized one.
+  if (!request.transactional_id || request.transactional_id->empty())
+    return ErrorCode::kTransactionalIdAuthorizationFailed;
+  const std::vector<txn::TopicPartition> partition = {{topic.name, index}};
+  const auto error =
+      static_cast<ErrorCode>(ctx.transactions
+                                 ->verify_partitions(*request.transactional_id, batch.producer_id,
+                                                     batch.producer_epoch, partition)
+                                 .front());
+  if (error == ErrorCode::kProducerFenced) return ErrorCode::kInvalidProducerEpoch;
+  // Produce 11 and later carry TRANSACTION_ABORTABLE; older clients know
+  // INVALID_TXN_STATE.
+  if (error == ErrorCode::kTransactionAbortable && version <= 10)
+    return ErrorCode::kInvalidTxnState;
+  return error;
 }
 
 // An idempotent batch (one with a producer id) is checked against the
@@ -284,11 +297,21 @@ std::optional<PartitionResponse> check_producer_sequence(RequestContext& ctx,
   return std::nullopt;
 }
 
-PartitionResponse append_partition(RequestContext& ctx, const cluster::TopicInfo& topic,
+PartitionResponse append_partition(RequestContext& ctx, const ProduceRequest& request,
+                                   int16_t version, const cluster::TopicInfo& topic,
                                    const cluster::PartitionInfo& info,
-                                   const TopicSettings& settings, int16_t acks,
-                                   storage::Bytes records) {
+                                   const TopicSettings& settings, storage::Bytes records) {
+  const int16_t acks = request.acks;
   const int32_t index = info.partition_index;
+  if (auto header = storage::RecordBatchHeader::parse(records);
+      header && header->is_transactional()) {
+    const ErrorCode verified = verify_transactional(ctx, request, version, topic, index, *header);
+    if (verified != ErrorCode::kNone) {
+      spdlog::debug("produce {}-{}: transactional batch of producer {} refused ({})", topic.name,
+                    index, header->producer_id, to_wire(verified));
+      return partition_error(index, verified);
+    }
+  }
   // Append stamps offsets (and the append time) into the stored copy; the
   // request's bytes stay as they came.
   const storage::Bytes batch = records;
@@ -365,9 +388,6 @@ std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const Produce
                                               int16_t version) {
   ProduceResponse response;
   const bool valid_acks = request.acks == 0 || request.acks == 1 || request.acks == -1;
-  // Transactions are not served (no transaction coordinator): refuse rather
-  // than store batches whose commit or abort could never be written.
-  const bool transactional = version >= kProduceFirstServed && is_transactional(request);
   size_t errors = 0;
 
   for (const auto& t : request.topic_data) {
@@ -387,9 +407,6 @@ std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const Produce
       } else if (topic->is_internal()) {
         p = partition_error(part.index, ErrorCode::kInvalidTopicException,
                             fmt::format("cannot append to internal topic {}", topic->name));
-      } else if (transactional) {
-        p = partition_error(part.index, ErrorCode::kTransactionalIdAuthorizationFailed,
-                            "transactional produce is not supported by this broker");
       } else if (!valid_acks) {
         p = partition_error(part.index, ErrorCode::kInvalidRequiredAcks,
                             fmt::format("acks must be 0, 1 or -1, not {}", request.acks));
@@ -404,7 +421,7 @@ std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const Produce
           p = partition_error(part.index, refused.error, std::move(refused.message),
                               std::move(refused.record_errors));
         } else {
-          p = append_partition(ctx, *topic, *info, settings, request.acks, records);
+          p = append_partition(ctx, request, version, *topic, *info, settings, records);
         }
       }
       if (p.error_code != 0) ++errors;

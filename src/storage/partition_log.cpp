@@ -40,6 +40,7 @@ namespace {
 constexpr std::string_view kLogSuffix = ".log";
 constexpr std::string_view kIndexSuffix = ".index";
 constexpr std::string_view kTimeIndexSuffix = ".timeindex";
+constexpr std::string_view kTxnIndexSuffix = ".txnindex";
 // Kafka's suffix of files being deleted; KRaft snapshots being deleted end in
 // ".checkpoint.deleted" and are the metadata log's to handle.
 constexpr std::string_view kDeletedSuffix = ".deleted";
@@ -247,13 +248,18 @@ Status PartitionLog::delete_oldest_segment() {
   segments_.erase(segments_.begin());
   if (damage_ && damage_->segment_base_offset == oldest->base_offset) damage_.reset();
   // Gone: nothing of it is left to sync (without flushes, the list would
-  // otherwise grow with every segment ever rolled).
-  std::erase_if(rolled_unsynced_data_,
-                [&](const FileToSync& f) { return !f.file && f.path == oldest->log_path; });
+  // otherwise grow with every segment ever rolled). The list is in roll
+  // order: the oldest segment's entry, if any, comes first.
+  if (!rolled_unsynced_data_.empty() && !rolled_unsynced_data_.front().file &&
+      rolled_unsynced_data_.front().path == oldest->log_path)
+    rolled_unsynced_data_.pop_front();
   // Renamed first, as Kafka does: a rename is cheap where the unlink frees
   // the blocks, and after a crash the next load knows what to delete.
   std::vector<fs::path> renamed;
-  for (const fs::path* path : {&oldest->log_path, &oldest->index_path, &oldest->time_index_path}) {
+  // The aborted-transaction index goes with it when it has one.
+  fs::path txn_index_path = dir_ / segment_file_name(oldest->base_offset, kTxnIndexSuffix);
+  for (const fs::path* path :
+       {&oldest->log_path, &oldest->index_path, &oldest->time_index_path, &txn_index_path}) {
     fs::path deleted = *path;
     deleted += kDeletedSuffix;
     if (::rename(path->c_str(), deleted.c_str()) == 0) {
@@ -306,11 +312,13 @@ Result<int64_t> PartitionLog::largest_timestamp(Segment& segment) {
   return int64_t{st.st_mtim.tv_sec} * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
 
-Result<size_t> PartitionLog::delete_expired_segments(const RetentionLimits& limits,
-                                                     int64_t now_ms) {
+Result<size_t> PartitionLog::delete_expired_segments(const RetentionLimits& limits, int64_t now_ms,
+                                                     size_t max_segments) {
   size_t deleted = 0;
   // An empty active segment is never deleted; a full one is, after a roll.
-  auto deletable = [&] { return segments_.size() > 1 || segments_.front()->size > 0; };
+  auto deletable = [&] {
+    return deleted < max_segments && (segments_.size() > 1 || segments_.front()->size > 0);
+  };
   auto delete_oldest = [&]() -> Status {
     if (segments_.size() == 1) {
       Status rolled = roll(next_offset_);
@@ -857,7 +865,7 @@ void PartitionLog::note_damage(Segment& segment, uint64_t position, std::string_
 
 // Can be tried again after a failure (an empty file left behind is taken).
 // Without sync_dir, the caller has the directory synced later.
-Status PartitionLog::create_segment(int64_t base_offset, bool sync_dir) {
+Status PartitionLog::create_segment(int64_t base_offset, bool sync_dir, bool index_files_later) {
   auto segment = std::make_unique<Segment>(dir_, base_offset, options_.index_interval_bytes,
                                            *file_cache_, disk_space_.get());
   auto file = file_cache_->open(segment->log_path, O_RDWR | O_CREAT);
@@ -868,9 +876,24 @@ Status PartitionLog::create_segment(int64_t base_offset, bool sync_dir) {
     return Error{fmt::format("cannot start segment {}: the file exists and is not empty",
                              segment->log_path.string())};
   segment->log.adopt(std::move(*file));
-  for (const fs::path* p : {&segment->index_path, &segment->time_index_path}) {
-    auto f = FileHandle::open(*p, O_RDWR | O_CREAT | O_TRUNC);
-    if (!f) return f.error();
+  auto slot = index_files_later && roll_worker_ ? file_cache_->reserve_slot()
+                                                : Result<FileSlot>(Error{"not asked for"});
+  if (slot) {
+    // A file created costs a journal update, milliseconds on a busy ext4:
+    // one on the loop instead of three, the others on the worker with a
+    // descriptor of the budget. Nothing opens the index files before
+    // settle_files, as after a roll into a spare.
+    auto work = std::make_shared<SegmentFileWork>();
+    work->slot = std::move(*slot);
+    work->renames.push_back({{}, segment->index_path});
+    work->renames.push_back({{}, segment->time_index_path});
+    segment->file_work = work;
+    roll_worker_->run_later(std::move(work));
+  } else {
+    for (const fs::path* p : {&segment->index_path, &segment->time_index_path}) {
+      auto f = FileHandle::open(*p, O_RDWR | O_CREAT | O_TRUNC);
+      if (!f) return f.error();
+    }
   }
   if (sync_dir) {
     Status synced = detail::sync_directory(dir_);
@@ -994,14 +1017,16 @@ std::optional<WritebackRange> PartitionLog::take_writeback_range(uint64_t min_by
 Status PartitionLog::roll(int64_t new_base_offset) {
   if (Status written = write_deferred(); !written) return written;
   Segment& old = *segments_.back();
-  // Its index files are in place before what is left of them is written.
-  if (Status settled = settle_files(old); !settled) return settled;
+  RollWorker* worker = roll_worker_.get();
+  // Its index files are in place before what is left of them is written: on
+  // the worker, which runs a directory's jobs in order (finish_rolled).
+  if (worker == nullptr)
+    if (Status settled = settle_files(old); !settled) return settled;
   Status ready = ensure_index(old);
   if (!ready) return ready;
   // Kafka closes a segment's time index with its max timestamp (added once).
   if (auto final_entry = old.index_builder.final_time_entry(old.last_time_entry()))
     old.time_index.push_back(*final_entry);
-  RollWorker* worker = roll_worker_.get();
   if (worker == nullptr) {
     Status written = write_pending_index_entries(old);
     if (!written) return written;
@@ -1009,7 +1034,7 @@ Status PartitionLog::roll(int64_t new_base_offset) {
   auto into_spare = roll_into_spare(new_base_offset);
   if (!into_spare) return into_spare.error();
   if (!*into_spare) {
-    Status created = create_segment(new_base_offset, false);
+    Status created = create_segment(new_base_offset, false, true);
     if (!created) return created;
   }
   // The rolled segment's size is final now: what is left of its files goes
@@ -1029,7 +1054,8 @@ Status PartitionLog::roll(int64_t new_base_offset) {
   RolledIndexes& indexes = rolled_unsynced_indexes_.emplace_back();
   indexes.roll = rolls_++;
   indexes.base_offset = old.base_offset;
-  indexes.finish = std::move(finish);
+  // Nothing left to write: its files may still be being made.
+  indexes.finish = finish ? std::move(finish) : old.file_work;
   indexes.files.emplace_back(old.index_path);
   indexes.files.emplace_back(old.time_index_path);
   return {};
@@ -1140,6 +1166,8 @@ std::shared_ptr<SegmentFileWork> PartitionLog::finish_rolled(Segment& rolled) {
   rolled.reservation.truncated(rolled.size);
   if (!finish->trim_log && finish->indexes[0].bytes.empty() && finish->indexes[1].bytes.empty())
     return nullptr;
+  // Its index files may still be being made: that comes first.
+  finish->after = std::move(rolled.file_work);
   rolled.file_work = finish;
   roll_worker_->run_later(finish);
   return finish;
@@ -1384,7 +1412,8 @@ Result<PartitionLog::FlushSnapshot> PartitionLog::flush_snapshot() {
   FlushSnapshot snapshot;
   snapshot.end_offset = next_offset_;
   if (segments_.empty()) return snapshot;
-  snapshot.data_files = std::move(rolled_unsynced_data_);
+  snapshot.data_files.assign(std::make_move_iterator(rolled_unsynced_data_.begin()),
+                             std::make_move_iterator(rolled_unsynced_data_.end()));
   rolled_unsynced_data_.clear();
   if (dir_unsynced_) snapshot.data_files.emplace_back(dir_);
   dir_unsynced_ = false;

@@ -105,25 +105,67 @@ SequenceCheck ProducerStateTable::check(const RecordBatchHeader& batch) const {
   return result;
 }
 
-void ProducerStateTable::update(const RecordBatchHeader& batch) {
+std::optional<AbortedTxn> ProducerStateTable::update(const RecordBatchHeader& batch,
+                                                     std::optional<bool> marker_commit,
+                                                     int32_t coordinator_epoch) {
   end_offset_ = std::max(end_offset_, batch.next_offset());
-  if (batch.producer_id == kNoProducerId) return;
+  if (batch.producer_id == kNoProducerId) return std::nullopt;
   ProducerEntry& entry = producers_[batch.producer_id];
   if (batch.producer_epoch != entry.epoch) {
     entry.epoch = batch.producer_epoch;
     entry.batches.clear();
   }
   entry.last_timestamp = batch.max_timestamp;
-  if (batch.is_control()) return;
+  if (batch.is_control()) {
+    std::optional<AbortedTxn> aborted;
+    if (!marker_commit) return aborted;  // not a transaction marker
+    entry.coordinator_epoch = coordinator_epoch;
+    if (entry.current_txn_first_offset < 0) return aborted;  // nothing ongoing here
+    const int64_t first = entry.current_txn_first_offset;
+    for (auto [it, end] = ongoing_.equal_range(first); it != end; ++it) {
+      if (it->second == batch.producer_id) {
+        ongoing_.erase(it);
+        break;
+      }
+    }
+    entry.current_txn_first_offset = -1;
+    if (!*marker_commit) {
+      // Kafka's lastStableOffset(completedTxn): the next transaction still
+      // undecided, or just past the marker.
+      const int64_t last_stable =
+          ongoing_.empty() ? batch.base_offset + 1 : ongoing_.begin()->first;
+      aborted = AbortedTxn{batch.producer_id, first, batch.base_offset, last_stable};
+    }
+    return aborted;
+  }
+  if (batch.is_transactional() && entry.current_txn_first_offset < 0) {
+    entry.current_txn_first_offset = batch.base_offset;
+    ongoing_.emplace(batch.base_offset, batch.producer_id);
+  }
   if (entry.batches.size() == kProducerBatchesRetained) entry.batches.pop_front();
   entry.batches.push_back(ProducerBatchMetadata{batch.base_sequence, last_sequence(batch),
                                                 batch.base_offset, batch.last_offset(),
                                                 batch.max_timestamp});
+  return std::nullopt;
+}
+
+std::optional<int64_t> ProducerStateTable::first_unstable_offset() const {
+  if (ongoing_.empty()) return std::nullopt;
+  return ongoing_.begin()->first;
+}
+
+std::map<int64_t, int64_t> ProducerStateTable::ongoing_transactions() const {
+  std::map<int64_t, int64_t> out;
+  for (const auto& [first, producer_id] : ongoing_) out[producer_id] = first;
+  return out;
 }
 
 size_t ProducerStateTable::remove_expired(int64_t now_ms, int64_t expiration_ms) {
+  // A producer with an ongoing transaction stays (Kafka's rule): its
+  // transaction holds the last stable offset until its marker.
   return std::erase_if(producers_, [&](const auto& entry) {
-    return now_ms - entry.second.last_timestamp >= expiration_ms;
+    return entry.second.current_txn_first_offset < 0 &&
+           now_ms - entry.second.last_timestamp >= expiration_ms;
   });
 }
 
@@ -153,8 +195,8 @@ std::vector<uint8_t> encode_producer_snapshot(const ProducerStateTable& table) {
       w.int64(last_offset);
       w.int32(offset_delta);
       w.int64(timestamp);
-      w.int32(-1);  // coordinator epoch: no transactions
-      w.int64(-1);  // current transaction's first offset: none
+      w.int32(entry.coordinator_epoch);
+      w.int64(entry.current_txn_first_offset);
     };
     if (entry.batches.empty()) write(kNoSequence, -1, 0, entry.last_timestamp);
     for (const auto& b : entry.batches)
@@ -191,12 +233,14 @@ Status decode_producer_snapshot(std::span<const uint8_t> bytes, ProducerStateTab
     const int64_t last_offset = r.int64();
     const int32_t offset_delta = r.int32();
     const int64_t timestamp = r.int64();
-    r.int32();  // coordinator epoch
-    r.int64();  // current transaction's first offset
+    const int32_t coordinator_epoch = r.int32();
+    const int64_t txn_first_offset = r.int64();
     ProducerEntry& entry = producers[id];
     if (entry.epoch != epoch) entry.batches.clear();
     entry.epoch = epoch;
     entry.last_timestamp = timestamp;
+    entry.coordinator_epoch = coordinator_epoch;
+    entry.current_txn_first_offset = txn_first_offset < 0 ? -1 : txn_first_offset;
     if (last_offset < 0 || offset_delta < 0) continue;
     if (entry.batches.size() == kProducerBatchesRetained) entry.batches.pop_front();
     entry.batches.push_back({decrement_sequence(last_seq, offset_delta), last_seq,
@@ -222,8 +266,28 @@ Status write_producer_snapshot(const std::filesystem::path& dir, const ProducerS
   return {};
 }
 
-Result<ProducerStateTable> load_producer_state(PartitionLog& log) {
-  ProducerStateTable table;
+Result<std::optional<bool>> read_marker(PartitionLog& log, int64_t offset) {
+  auto read = log.read(offset, 256, offset + 1);
+  if (!read) return read.error();
+  if (read->outcome != LogReadResult::Outcome::ok || read->empty()) return std::optional<bool>{};
+  auto bytes = read->read_bytes();
+  if (!bytes) return bytes.error();
+  BatchIterator batches(*bytes, CrcCheck::skip);
+  auto batch = batches.next();
+  if (!batch || !batch->is_control() || batch->base_offset() != offset)
+    return std::optional<bool>{};
+  RecordIterator records(*batch);
+  RecordView record;
+  if (!records.next(record) || !record.key || record.key->size() < 4) return std::optional<bool>{};
+  // [int16 version][int16 type]: 0 ABORT, 1 COMMIT.
+  const int type = ((*record.key)[2] << 8) | (*record.key)[3];
+  if (type != 0 && type != 1) return std::optional<bool>{};
+  return std::optional<bool>(type == 1);
+}
+
+Result<LoadedProducerState> load_producer_state(PartitionLog& log) {
+  LoadedProducerState loaded;
+  ProducerStateTable& table = loaded.table;
   const std::vector<int64_t> bases = log.segment_base_offsets();
   int64_t offset = log.log_start_offset();
   if (bases.size() > 2) offset = bases[bases.size() - 2];
@@ -249,6 +313,14 @@ Result<ProducerStateTable> load_producer_state(PartitionLog& log) {
   }
   table.set_end_offset(offset);
 
+  // The aborted transactions the indexes hold, within the log (an entry past
+  // its end is of a tail recovery cut off).
+  auto indexed = read_txn_indexes(log.dir());
+  if (!indexed) return indexed.error();
+  for (const AbortedTxn& txn : *indexed)
+    if (txn.last_offset < log.log_end_offset()) loaded.aborted.push_back(txn);
+  std::vector<AbortedTxn> found_aborted;
+
   while (offset < log.log_end_offset()) {
     auto read = log.read(offset, kLoadChunkBytes);
     if (!read) return read.error();
@@ -264,14 +336,40 @@ Result<ProducerStateTable> load_producer_state(PartitionLog& log) {
                                  read->file->path().string(), to_string(reader.error()),
                                  reader.position())};
       if (step == detail::FileBatchReader::Step::end) break;
-      table.update(reader.header());
-      next = reader.header().next_offset();
+      const RecordBatchHeader header = reader.header();
+      std::optional<bool> marker;
+      if (header.is_control() && header.is_transactional()) {
+        auto read_back = read_marker(log, header.base_offset);
+        if (!read_back) return read_back.error();
+        marker = *read_back;
+      }
+      if (auto aborted = table.update(header, marker)) found_aborted.push_back(*aborted);
+      next = header.next_offset();
     }
     if (next <= offset) break;  // no progress: never loop on a strange log
     offset = next;
   }
   table.set_end_offset(std::max(table.end_offset(), log.log_end_offset()));
-  return table;
+  // An abort whose marker was appended but whose index entry was not (a
+  // crash in between) is indexed now.
+  const std::vector<int64_t> segments = log.segment_base_offsets();
+  for (const AbortedTxn& txn : found_aborted) {
+    const bool known =
+        std::any_of(loaded.aborted.begin(), loaded.aborted.end(), [&](const auto& a) {
+          return a.producer_id == txn.producer_id && a.last_offset == txn.last_offset;
+        });
+    if (known) continue;
+    auto segment = std::upper_bound(segments.begin(), segments.end(), txn.last_offset);
+    if (segment != segments.begin()) {
+      if (auto added = append_aborted_txn(log.dir(), *std::prev(segment), txn); !added)
+        spdlog::warn("{}: aborted transaction not indexed: {}", log.dir().string(),
+                     added.error().message);
+    }
+    loaded.aborted.push_back(txn);
+  }
+  std::sort(loaded.aborted.begin(), loaded.aborted.end(),
+            [](const AbortedTxn& a, const AbortedTxn& b) { return a.last_offset < b.last_offset; });
+  return loaded;
 }
 
 }  // namespace kb::storage

@@ -93,8 +93,18 @@ bool SegmentFileWork::claim() {
 }
 
 void SegmentFileWork::run() {
+  if (after) {
+    Status first = after->finish_now();
+    if (!first) first = after->run_again();
+    if (!first) {
+      status_ = first;
+      state_.store(kFailed, std::memory_order_release);
+      state_.notify_all();
+      return;
+    }
+  }
   for (const Rename& rename : renames) {
-    if (::rename(rename.from.c_str(), rename.to.c_str()) == 0) continue;
+    if (!rename.from.empty() && ::rename(rename.from.c_str(), rename.to.c_str()) == 0) continue;
     // As a roll without a spare makes it; a directory gone meanwhile (the
     // topic deleted) needs nothing.
     auto made = FileHandle::open(rename.to, O_RDWR | O_CREAT | O_TRUNC);
@@ -121,6 +131,7 @@ void SegmentFileWork::run() {
       break;
     }
   }
+  slot.reset();
   // Truncating a file to its own size frees the blocks reserved past it.
   if (trim_log && ::truncate(log_path.c_str(), static_cast<off_t>(log_size)) != 0 &&
       errno != ENOENT)

@@ -349,6 +349,39 @@ TEST(ConfigCatalog, TopicConfigsAreCheckedByType) {
   EXPECT_NE(topic_config_problem("log.retention.ms", "1"), "");  // a broker key
 }
 
+// The messages Kafka 4.4's ConfigDef gives (checked against Kafka itself).
+TEST(ConfigCatalog, ProblemsAreTheMessagesKafkaGives) {
+  EXPECT_EQ(topic_config_problem("no.such", "1"), "Unknown topic config name: no.such");
+  EXPECT_EQ(topic_config_problem("retention.ms", "abc"),
+            "Invalid value abc for configuration retention.ms: Not a number of type LONG");
+  EXPECT_EQ(topic_config_problem("segment.bytes", "99999999999"),
+            "Invalid value 99999999999 for configuration segment.bytes: Not a number of type INT");
+  EXPECT_EQ(topic_config_problem("retention.ms", "-5"),
+            "Invalid value -5 for configuration retention.ms: Value must be at least -1");
+  EXPECT_EQ(topic_config_problem("max.decompressed.message.bytes", "0"),
+            "Invalid value 0 for configuration max.decompressed.message.bytes: Value must be at "
+            "least 1");
+  EXPECT_EQ(topic_config_problem("preallocate", "yes"),
+            "Invalid value yes for configuration preallocate: Expected value to be either true "
+            "or false");
+  EXPECT_EQ(topic_config_problem("min.cleanable.dirty.ratio", "2"),
+            "Invalid value 2.0 for configuration min.cleanable.dirty.ratio: Value must be no "
+            "more than 1");
+  EXPECT_EQ(topic_config_problem("min.cleanable.dirty.ratio", "x"),
+            "Invalid value x for configuration min.cleanable.dirty.ratio: Not a number of type "
+            "DOUBLE");
+  EXPECT_EQ(topic_config_problem("cleanup.policy", "compact,foo"),
+            "Invalid value foo for configuration cleanup.policy: String must be one of: "
+            "compact, delete");
+  EXPECT_EQ(topic_config_problem("compression.type", "brotli"),
+            "Invalid value brotli for configuration compression.type: String must be one of: "
+            "uncompressed, zstd, lz4, snappy, gzip, producer");
+  EXPECT_EQ(topic_config_problem("message.timestamp.type", "Now"),
+            "Invalid value Now for configuration message.timestamp.type: String must be one of: "
+            "CreateTime, LogAppendTime");
+  EXPECT_EQ(topic_config_problem("remote.copy.lag.ms", "-1"), "");
+}
+
 TEST(ConfigCatalog, EffectiveValuesFollowKafkasPrecedence) {
   BrokerState state;
   state.static_configs["log.retention.hours"] = "24";
@@ -361,12 +394,13 @@ TEST(ConfigCatalog, EffectiveValuesFollowKafkasPrecedence) {
     EXPECT_NE(it, configs.end()) << name;
     return *it;
   };
+  // Kafka 4.4's answers (ConfigHelper): the value in effect comes from
+  // log.retention.hours, but synonyms are listed only from the first
+  // log.retention.ms on, so none is, and the source is DEFAULT_CONFIG.
   auto retention = find("retention.ms");
   EXPECT_EQ(retention.value, "86400000");
-  EXPECT_EQ(retention.source, ConfigSource::kStaticBroker);
-  ASSERT_EQ(retention.synonyms.size(), 2u);
-  EXPECT_EQ(retention.synonyms[0].name, "log.retention.hours");
-  EXPECT_EQ(retention.synonyms[1].value, "168");  // the default, in hours
+  EXPECT_EQ(retention.source, ConfigSource::kDefault);
+  EXPECT_TRUE(retention.synonyms.empty());
   auto segment = find("segment.bytes");
   EXPECT_EQ(segment.value, "2097152");
   EXPECT_EQ(segment.source, ConfigSource::kTopic);
@@ -379,12 +413,35 @@ TEST(ConfigCatalog, EffectiveValuesFollowKafkasPrecedence) {
   ASSERT_NE(default_retention, unset.end());
   EXPECT_EQ(default_retention->value, "604800000");
   EXPECT_EQ(default_retention->source, ConfigSource::kDefault);
-  ASSERT_EQ(default_retention->synonyms.size(), 1u);
-  EXPECT_EQ(default_retention->synonyms[0].name, "log.retention.hours");
-  EXPECT_EQ(default_retention->synonyms[0].value, "168");
+  EXPECT_TRUE(default_retention->synonyms.empty());
   auto flush = find("flush.messages");
   EXPECT_EQ(flush.source, ConfigSource::kDefault);
   EXPECT_EQ(flush.value, "9223372036854775807");
+  ASSERT_EQ(flush.synonyms.size(), 1u);
+  EXPECT_EQ(flush.synonyms[0].name, "log.flush.interval.messages");
+  // A topic-only config lists no synonym.
+  EXPECT_TRUE(find("follower.replication.throttled.replicas").synonyms.empty());
+
+  // Once log.retention.ms is set at some level, the list starts there and
+  // goes on to the hours (set and default), each in its own unit; flush.ms
+  // falls back to log.flush.scheduler.interval.ms and lists nothing.
+  state.configs[{kBrokerResource, "1"}]["log.retention.ms"] = "36000000";
+  state.static_configs["log.flush.scheduler.interval.ms"] = "100000";
+  configs = describe_topic_configs(state, "t");
+  retention = find("retention.ms");
+  EXPECT_EQ(retention.value, "36000000");
+  EXPECT_EQ(retention.source, ConfigSource::kDynamicBroker);
+  ASSERT_EQ(retention.synonyms.size(), 3u);
+  EXPECT_EQ(retention.synonyms[0].name, "log.retention.ms");
+  EXPECT_EQ(retention.synonyms[1].name, "log.retention.hours");
+  EXPECT_EQ(retention.synonyms[1].value, "24");
+  EXPECT_EQ(retention.synonyms[1].source, ConfigSource::kStaticBroker);
+  EXPECT_EQ(retention.synonyms[2].value, "168");
+  EXPECT_EQ(retention.synonyms[2].source, ConfigSource::kDefault);
+  auto flush_ms = find("flush.ms");
+  EXPECT_EQ(flush_ms.value, "100000");
+  EXPECT_EQ(flush_ms.source, ConfigSource::kDefault);
+  EXPECT_TRUE(flush_ms.synonyms.empty());
 
   state.node_id = 3;
   auto broker = describe_broker_configs(state);

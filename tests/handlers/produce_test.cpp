@@ -377,16 +377,9 @@ TEST_F(ProduceTest, InvalidAcks) {
   EXPECT_EQ(only(run(request("nope", 0, batch, 2))).error_code, 3);
 }
 
-TEST_F(ProduceTest, TransactionalIdIsRefused) {
-  auto batch = make_batch(1);
-  ProduceRequest r = request("foo", 0, batch);
-  r.transactional_id = "tx-1";
-  auto resp = run(r);
-  EXPECT_EQ(only(resp).error_code, 53);
-  EXPECT_EQ(log("foo", 0), nullptr);
-}
-
-TEST_F(ProduceTest, TransactionalBatchIsRefused) {
+// Without a transaction coordinator, transactional batches cannot be
+// verified: refused as Kafka refuses an unauthorized transactional id.
+TEST_F(ProduceTest, TransactionalBatchWithoutACoordinatorIsRefused) {
   storage::RecordBatchBuilder builder;
   builder.set_transactional(true).set_producer_id(4).set_producer_epoch(0).set_base_sequence(0);
   builder.add_record(std::nullopt, bytes_of("x"), 1);

@@ -192,10 +192,12 @@ TEST_F(GroupsProtocolTest, FindCoordinatorAnswersEveryGroupKeyWithThisBroker) {
   auto old = call<FindCoordinatorResponse>(client, single, 0);
   EXPECT_EQ(old.error_code, kNone);
   EXPECT_EQ(old.port, broker_->port());
-  // No transaction coordinator here.
+  // Transactional ids are coordinated here too.
   batch.key_type = 1;
   auto txn = call<FindCoordinatorResponse>(client, batch, 4);
-  EXPECT_EQ(txn.coordinators.at(0).error_code, kCoordinatorNotAvailable);
+  EXPECT_EQ(txn.coordinators.at(0).error_code, kNone);
+  EXPECT_EQ(txn.coordinators.at(0).node_id, 1);
+  EXPECT_EQ(txn.coordinators.at(0).port, broker_->port());
 
   // __consumer_offsets now exists, internal, with 50 partitions.
   MetadataRequest metadata;

@@ -45,7 +45,6 @@ using PartitionResponse = ProduceResponse::PartitionProduceResponse;
 constexpr int16_t kOutOfOrderSequence = 45;
 constexpr int16_t kInvalidProducerEpoch = 47;
 constexpr int16_t kInvalidRequest = 42;
-constexpr int16_t kTransactionalIdAuthorizationFailed = 53;
 // Now-ish: producers whose last batch is a day old are forgotten, as in Kafka.
 const int64_t kTimestamp = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
@@ -265,12 +264,19 @@ TEST_F(JavaVersionsTest, InitProducerIdAtEveryVersion) {
   EXPECT_EQ(half.error_code, kInvalidRequest);
   EXPECT_EQ(half.producer_id, -1);
 
-  // No transactions: an empty transactional id is invalid, others refused.
+  // A transactional id keeps its producer id, its epoch bumped at every
+  // initialisation; an empty one is invalid.
+  int16_t epoch = -1;
+  int64_t txn_id = -1;
   for (int16_t version : std::initializer_list<int16_t>{1, 4, 5}) {
     auto txn = init_producer_id(version, "my-transaction");
-    EXPECT_EQ(txn.error_code, kTransactionalIdAuthorizationFailed) << "v" << version;
-    EXPECT_EQ(txn.producer_id, -1);
-    EXPECT_EQ(txn.producer_epoch, -1);
+    EXPECT_EQ(txn.error_code, 0) << "v" << version;
+    if (txn_id >= 0) {
+      EXPECT_EQ(txn.producer_id, txn_id);
+    }
+    EXPECT_EQ(txn.producer_epoch, epoch + 1);
+    txn_id = txn.producer_id;
+    epoch = txn.producer_epoch;
     EXPECT_EQ(init_producer_id(version, "").error_code, kInvalidRequest);
   }
 }

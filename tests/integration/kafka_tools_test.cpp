@@ -126,9 +126,9 @@ class KafkaToolsTest : public ::testing::Test {
       (lab.skip ? skip_reason_ : setup_error_) = lab.problem;
       return;
     }
-    broker_ = std::make_unique<BrokerProcess>(std::map<std::string, std::string>{
-        {"group.initial.rebalance.delay.ms", "0"}, {"num.partitions", "1"}});
+    // The broker's data lives in the suite's directory, so a restart keeps it.
     shell_dir_ = make_temp_dir("kb-java-lab-");
+    broker_ = std::make_unique<BrokerProcess>(broker_config(), shell_dir_ / "data");
     shell_ = std::make_unique<JavaShell>(java_lab_classpath(cache_, "4"), shell_dir_ / "jvm-4.log");
   }
 
@@ -155,6 +155,19 @@ class KafkaToolsTest : public ::testing::Test {
       std::cerr << "Java shell log:\n" << shell_->log() << "\n";
       if (shell39_) std::cerr << "Java shell (clients 3.9) log:\n" << shell39_->log() << "\n";
     }
+  }
+
+  static std::map<std::string, std::string> broker_config() {
+    return {{"group.initial.rebalance.delay.ms", "0"}, {"num.partitions", "1"}};
+  }
+
+  // Stops the broker cleanly and starts it again on the same log directory
+  // (on another port: bootstrap() follows it).
+  static void restart_broker() {
+    const auto log_dir = broker_->log_dir();
+    const ExitStatus stopped = broker_->stop();
+    ASSERT_EQ(stopped.code, 0) << broker_->log();
+    broker_ = std::make_unique<BrokerProcess>(broker_config(), log_dir);
   }
 
   static std::string bootstrap() { return "127.0.0.1:" + std::to_string(broker_->port()); }
@@ -233,6 +246,12 @@ class KafkaToolsTest : public ::testing::Test {
         tool(kConsoleProducer, args, lines),
         property ? std::vector<std::string>{kReaderPropertyWarning} : std::vector<std::string>{}));
   }
+
+  // The Java clients' scenarios (below), for kafka-clients `version` "4" or "3.9".
+  void java_produce_read_and_resume(const std::string& version);
+  void java_group_of_three(const std::string& version);
+  void java_offsets_for_times(const std::string& version);
+  void java_admin(const std::string& version);
 
   static inline std::string skip_reason_;
   static inline std::string setup_error_;
@@ -513,15 +532,13 @@ TEST_F(KafkaToolsTest, ConfigsOfATopic) {
        "  max.message.bytes=100000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:max.message."
        "bytes=100000, DEFAULT_CONFIG:message.max.bytes=1048588}",
        "  retention.ms=7200000 sensitive=false "
-       "synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=7200000, "
-       "DEFAULT_CONFIG:log.retention.hours=168}"}));
+       "synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=7200000}"}));
   EXPECT_TRUE(printed(configs({"--alter", "--delete-config", "max.message.bytes,cleanup.policy"}),
                       {"Completed updating config for topic " + topic + "."}));
   EXPECT_TRUE(
       printed(configs({"--describe"}), {header,
                                         "  retention.ms=7200000 sensitive=false "
-                                        "synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=7200000, "
-                                        "DEFAULT_CONFIG:log.retention.hours=168}"}));
+                                        "synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=7200000}"}));
   // A config Kafka does not know is refused by the broker, nothing changes.
   auto unknown = configs({"--alter", "--add-config", "no.such.config=1"});
   EXPECT_EQ(unknown.exit_code, 1);
@@ -833,6 +850,54 @@ TEST_F(KafkaToolsTest, ProducerAndConsumerPerfTests) {
   EXPECT_TRUE(std::regex_match(lines[1], row)) << lines[1];
 }
 
+// The Java producer's transactions (kafka-producer-perf-test with a
+// transactional id commits every 50 ms), read back by the Java consumer with
+// read_committed: every record exactly once. Then kafka-transactions lists,
+// describes and finds no hanging transaction, and describe-producers shows
+// the producer.
+TEST_F(KafkaToolsTest, TransactionalProducerReadCommittedAndKafkaTransactions) {
+  const std::string topic = "tools-txn";
+  create_topic(topic, 2);
+  auto produced =
+      shell_->run(kProducerPerformance,
+                  {"--bootstrap-server", bootstrap(), "--topic", topic, "--num-records", "3000",
+                   "--record-size", "20", "--throughput", "-1", "--transactional-id",
+                   "tools-txn-perf", "--transaction-duration-ms", "50"});
+  ASSERT_EQ(produced.exit_code, 0) << produced.out << produced.err;
+  auto lines = lines_of(produced.out);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back().rfind("3000 records sent, ", 0), 0U) << produced.out;
+
+  auto consumed = consume({"--topic", topic, "--from-beginning", "--isolation-level",
+                           "read_committed", "--max-messages", "3000"});
+  ASSERT_EQ(consumed.exit_code, 0) << consumed.err;
+  EXPECT_EQ(lines_of(consumed.out).size(), 3000U);
+  // Nothing more than the 3000 records committed (the markers are not records).
+  auto ends = tool(kGetOffsetShell, {"--topic", topic});
+  int64_t end_total = 0;
+  for (const auto& line : lines_of(ends.out))
+    end_total += std::stoll(line.substr(line.rfind(':') + 1));
+  EXPECT_GT(end_total, 3000) << ends.out;  // records and their COMMIT markers
+
+  auto listed = tool(kTransactionsCommand, {"list"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("tools-txn-perf"), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("CompleteCommit"), std::string::npos) << listed.out;
+  auto described = tool(kTransactionsCommand, {"describe", "--transactional-id", "tools-txn-perf"});
+  ASSERT_EQ(described.exit_code, 0) << described.err;
+  EXPECT_NE(described.out.find("CompleteCommit"), std::string::npos) << described.out;
+  auto producers =
+      tool(kTransactionsCommand, {"describe-producers", "--topic", topic, "--partition", "0"});
+  ASSERT_EQ(producers.exit_code, 0) << producers.err;
+  ASSERT_GE(lines_of(producers.out).size(), 2U) << producers.out;  // a header and the producer
+  auto hanging = tool(kTransactionsCommand, {"find-hanging", "--broker-id", "1"});
+  ASSERT_EQ(hanging.exit_code, 0) << hanging.err;
+  // Kafka's table with no row: only its header.
+  auto hanging_lines = lines_of(hanging.out);
+  ASSERT_EQ(hanging_lines.size(), 1U) << hanging.out;
+  EXPECT_EQ(hanging_lines[0].rfind("Topic\tPartition\tProducerId", 0), 0U) << hanging.out;
+}
+
 // The JSON events of kafka-verifiable-producer (one producer_send_success per
 // record, offsets in order, all acked) and kafka-verifiable-consumer
 // (partitions_assigned, records_consumed, offsets_committed).
@@ -994,76 +1059,221 @@ TEST_F(KafkaToolsTest, ClusterId) {
   EXPECT_TRUE(printed(run, {"Cluster ID: " + id}));
 }
 
-// The Java client, 4.x and 3.9.x: an idempotent acks=all producer per codec
-// with keys, headers, a null value and a null key; a reader by assignment;
-// a group member that commits, and a new one that resumes after it.
-void java_clients(JavaShell& shell, const std::string& version, const std::string& bootstrap,
-                  const std::filesystem::path& log_dir) {
-  const std::string topic = "java-clients-" + version;
-  const std::string group = "java-group-" + version;
+// The Java client's scenarios, for kafka-clients 4.x and 3.9.x alike
+// (`version` "4" or "3.9"). Each prints what the client saw, one fact a line.
+
+// The six records the produce check sends per codec, as read back from
+// partition 0: four with key, value and two headers, a null value, a null key.
+std::vector<std::string> java_codec_records(const std::string& codec, int64_t first) {
+  std::vector<std::string> out;
+  const std::string x(64, 'x');
+  for (int i = 0; i < 4; ++i)
+    out.push_back("0:" + std::to_string(first + i) + " key=" + codec + "-k" + std::to_string(i) +
+                  " value=" + codec + "-v" + std::to_string(i) + "-" + x + " codec=" + codec +
+                  " index=" + std::to_string(i));
+  out.push_back("0:" + std::to_string(first + 4) + " key=" + codec + "-k4 value=null");
+  out.push_back("0:" + std::to_string(first + 5) + " key=null value=" + codec + "-no-key");
+  return out;
+}
+
+const std::vector<std::string> kJavaCodecs = {"none", "gzip", "snappy", "lz4", "zstd"};
+const std::vector<storage::Compression> kJavaCompressions = {
+    storage::Compression::none, storage::Compression::gzip, storage::Compression::snappy,
+    storage::Compression::lz4, storage::Compression::zstd};
+
+// The batches of partition 0's first segment of `topic`, as written.
+std::vector<storage::RecordBatchView> batches_on_disk(const std::filesystem::path& log_dir,
+                                                      const std::string& topic,
+                                                      std::string& bytes) {
+  bytes = read_file(log_dir / (topic + "-0") / "00000000000000000000.log");
+  storage::Bytes rest(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  std::vector<storage::RecordBatchView> out;
+  while (!rest.empty()) {
+    auto batch = storage::RecordBatchView::parse(rest);
+    if (!batch) break;
+    out.push_back(*batch);
+    rest = rest.subspan(batch->size_in_bytes());
+  }
+  return out;
+}
+
+// A producer per codec at acks 0, 1 and all (the client's default: idempotent;
+// 0 and 1 with idempotence off) with keys, headers, a null value and a null
+// key: the offsets it reports (none, -1, at acks=0), one batch per codec on
+// disk, compressed with it, with a producer id and sequence 0 at acks=all and
+// neither otherwise; a reader by assignment sees every record as sent. Then a
+// group member reads ten records and commits, the broker restarts on the same
+// log directory, and a new member resumes at the commit.
+void KafkaToolsTest::java_produce_read_and_resume(const std::string& version) {
+  JavaShell& shell = shell_for(version);
   auto v = shell.run(kClientCheck, {"version"});
   ASSERT_EQ(v.exit_code, 0) << v.err;
   EXPECT_EQ(v.out.rfind(version == "4" ? "4." : version + ".", 0), 0U) << v.out;
 
-  const std::vector<std::string> codecs = {"none", "gzip", "snappy", "lz4", "zstd"};
-  std::vector<std::string> produced;
   std::vector<std::string> records;
-  int64_t offset = 0;
-  for (const auto& c : codecs) {
-    std::string line = "produced " + c;
-    for (int i = 0; i < 6; ++i) line += " " + std::to_string(offset + i);
-    produced.push_back(line);
-    const std::string x(64, 'x');
-    for (int i = 0; i < 4; ++i)
-      records.push_back("0:" + std::to_string(offset + i) + " key=" + c + "-k" + std::to_string(i) +
-                        " value=" + c + "-v" + std::to_string(i) + "-" + x + " codec=" + c +
-                        " index=" + std::to_string(i));
-    records.push_back("0:" + std::to_string(offset + 4) + " key=" + c + "-k4 value=null");
-    records.push_back("0:" + std::to_string(offset + 5) + " key=null value=" + c + "-no-key");
-    offset += 6;
+  for (size_t c = 0; c < kJavaCodecs.size(); ++c) {
+    auto rs = java_codec_records(kJavaCodecs[c], static_cast<int64_t>(c) * 6);
+    records.insert(records.end(), rs.begin(), rs.end());
   }
-  ASSERT_TRUE(printed(shell.run(kClientCheck, {"produce", bootstrap, topic}), produced));
+  for (const std::string acks : {"0", "1", "all"}) {
+    SCOPED_TRACE("acks=" + acks);
+    const std::string topic = "java-clients-" + version + "-acks-" + acks;
+    std::vector<std::string> produced;
+    int64_t offset = 0;
+    for (const auto& c : kJavaCodecs) {
+      std::string line = "produced " + c;
+      for (int i = 0; i < 6; ++i) line += " " + std::to_string(acks == "0" ? -1 : offset + i);
+      produced.push_back(line);
+      offset += 6;
+    }
+    ASSERT_TRUE(printed(shell.run(kClientCheck, {"produce", bootstrap(), topic, acks}), produced));
 
-  // On disk: one batch per codec, compressed with it, from an idempotent
-  // producer (a producer id, sequences from 0).
-  auto segment = log_dir / (topic + "-0") / "00000000000000000000.log";
-  auto bytes = read_file(segment);
-  storage::Bytes rest(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  std::vector<storage::Compression> seen;
-  while (!rest.empty()) {
-    auto batch = storage::RecordBatchView::parse(rest);
-    ASSERT_TRUE(batch.has_value());
-    seen.push_back(batch->compression());
-    EXPECT_GE(batch->producer_id(), 0);
-    EXPECT_EQ(batch->base_sequence(), 0);
-    EXPECT_EQ(batch->record_count(), 6);
-    rest = rest.subspan(batch->size_in_bytes());
+    std::vector<std::string> read = records;
+    read.push_back("read 30");
+    EXPECT_TRUE(printed(shell.run(kClientCheck, {"read", bootstrap(), topic, "30"}), read));
+
+    std::string bytes;
+    std::vector<storage::Compression> seen;
+    for (const auto& batch : batches_on_disk(broker_->log_dir(), topic, bytes)) {
+      seen.push_back(batch.compression());
+      EXPECT_EQ(batch.record_count(), 6);
+      if (acks == "all") {
+        EXPECT_GE(batch.producer_id(), 0);
+        EXPECT_EQ(batch.base_sequence(), 0);
+      } else {
+        EXPECT_EQ(batch.producer_id(), -1);
+        EXPECT_EQ(batch.base_sequence(), -1);
+      }
+    }
+    EXPECT_EQ(seen, kJavaCompressions);
   }
-  EXPECT_EQ(seen, (std::vector<storage::Compression>{
-                      storage::Compression::none, storage::Compression::gzip,
-                      storage::Compression::snappy, storage::Compression::lz4,
-                      storage::Compression::zstd}));
 
-  std::vector<std::string> read = records;
-  read.push_back("read 30");
-  EXPECT_TRUE(printed(shell.run(kClientCheck, {"read", bootstrap, topic, "30"}), read));
-
-  // A member reads 10 and commits; the next one resumes at 10.
+  // A member reads 10 and commits; after a restart the next one resumes at 10.
+  const std::string topic = "java-clients-" + version + "-acks-all";
+  const std::string group = "java-group-" + version;
   std::vector<std::string> first(records.begin(), records.begin() + 10);
   first.push_back("committed 0:10");
-  EXPECT_TRUE(printed(shell.run(kClientCheck, {"group", bootstrap, topic, group, "10"}), first));
+  EXPECT_TRUE(printed(shell.run(kClientCheck, {"group", bootstrap(), topic, group, "10"}), first));
+  restart_broker();
   std::vector<std::string> second(records.begin() + 10, records.end());
   second.push_back("committed 0:30");
-  EXPECT_TRUE(printed(shell.run(kClientCheck, {"group", bootstrap, topic, group, "20"}), second));
+  EXPECT_TRUE(printed(shell.run(kClientCheck, {"group", bootstrap(), topic, group, "20"}), second));
 }
 
-TEST_F(KafkaToolsTest, JavaClients4) {
-  java_clients(shell_for("4"), "4", bootstrap(), broker_->log_dir());
+// Three members (classic protocol, the client's default range assignor;
+// client ids member-a/b/c order them) on six partitions: each partition owned
+// by exactly one member, never handed to one while another owns it; c leaves
+// and a and b take its partitions over; every record is read and the offsets
+// committed at the end are the partitions' ends.
+void KafkaToolsTest::java_group_of_three(const std::string& version) {
+  // No '.' in the name: kafka-topics warns about it.
+  const std::string topic = "java-group3-" + std::string(version == "4" ? "4" : "39");
+  create_topic(topic, 6);
+  EXPECT_TRUE(
+      printed(shell_for(version).run(kClientCheck, {"group3", bootstrap(), topic, topic + "-g"}),
+              {"owners a=0,1 b=2,3 c=4,5", "read 60", "owners a=0,1,2 b=3,4,5", "read 120",
+               "committed 0:20 1:20 2:20 3:20 4:20 5:20", "overlaps 0"}));
 }
 
-TEST_F(KafkaToolsTest, JavaClients39) {
-  java_clients(shell_for("3.9"), "3.9", bootstrap(), broker_->log_dir());
+// Twenty records stamped base+i*1000 in one batch of each codec:
+// offsetsForTimes answers Kafka's offsets 0, 1, 5, 19 with the found records'
+// timestamps, and null past the last one; a seek to each reads that record.
+void KafkaToolsTest::java_offsets_for_times(const std::string& version) {
+  const int64_t base = 1'700'000'000'000;
+  for (size_t c = 0; c < kJavaCodecs.size(); ++c) {
+    const auto& codec = kJavaCodecs[c];
+    SCOPED_TRACE(codec);
+    const std::string topic = "java-times-" + version + "-" + codec;
+    std::string produced = "produced";
+    for (int i = 0; i < 20; ++i) produced += " " + std::to_string(i);
+    std::vector<std::string> expected = {produced,
+                                         "at +0: offset 0 timestamp +0",
+                                         "at +500: offset 1 timestamp +1000",
+                                         "at +5000: offset 5 timestamp +5000",
+                                         "at +19000: offset 19 timestamp +19000",
+                                         "at +19001: null"};
+    for (int i : {0, 1, 5, 19}) {
+      const std::string stamp = std::to_string(base + i * 1000);
+      expected.push_back("seek " + std::to_string(i) + ": offset " + std::to_string(i) +
+                         " timestamp +" + std::to_string(i * 1000) + " value at-" + stamp);
+    }
+    EXPECT_TRUE(printed(shell_for(version).run(kClientCheck, {"times", bootstrap(), topic, codec,
+                                                              std::to_string(base)}),
+                        expected));
+    std::string bytes;
+    auto batches = batches_on_disk(broker_->log_dir(), topic, bytes);
+    ASSERT_EQ(batches.size(), 1U);
+    EXPECT_EQ(batches[0].compression(), kJavaCompressions[c]);
+    EXPECT_EQ(batches[0].record_count(), 20);
+  }
 }
+
+// Admin.create: createTopics with configs (a bad value refused), the same
+// name again (TopicExistsException), listTopics, createPartitions (grow; a
+// shrink refused with InvalidPartitionsException; a missing topic), describe
+// a missing topic, incrementalAlterConfigs set and delete, describeConfigs
+// with Kafka's sources and synonyms, deleteTopics. Every line is what the
+// client prints against Kafka 4.4 (exceptions' messages included).
+void KafkaToolsTest::java_admin(const std::string& version) {
+  const std::string prefix = "java-admin-" + version;
+  const std::string a = prefix + "-a";
+  const std::string b = prefix + "-b";
+  const std::string missing = prefix + "-missing";
+  // What describeConfigs shows, with synonyms as name=value:source.
+  auto config = [](const std::string& topic, const std::string& entry, const std::string& source,
+                   const std::string& synonyms) {
+    return "config " + topic + " " + entry + " " + source + " synonyms" + synonyms;
+  };
+  const std::string dyn = "DYNAMIC_TOPIC_CONFIG";
+  const std::string def = "DEFAULT_CONFIG";
+  const std::string policy_default = " log.cleanup.policy=delete:" + def;
+  const std::string size_default = " message.max.bytes=1048588:" + def;
+  const std::vector<std::string> b_configs = {
+      config(b, "cleanup.policy=compact", dyn, " cleanup.policy=compact:" + dyn + policy_default),
+      config(b, "max.message.bytes=1048588", def, size_default),
+      config(b, "retention.ms=604800000", def, "")};
+  std::vector<std::string> expected = {
+      "create " + a + ": ok",
+      "create " + b + ": ok",
+      "create " + prefix +
+          "-bad: InvalidConfigurationException: Invalid value abc for configuration "
+          "retention.ms: Not a number of type LONG",
+      "create " + a + " again: TopicExistsException: Topic '" + a + "' already exists.",
+      "listed " + a + " partitions 3",
+      "listed " + b + " partitions 1",
+      config(a, "cleanup.policy=delete", def, policy_default),
+      config(a, "max.message.bytes=200000", dyn, " max.message.bytes=200000:" + dyn + size_default),
+      config(a, "retention.ms=3600000", dyn, " retention.ms=3600000:" + dyn)};
+  expected.insert(expected.end(), b_configs.begin(), b_configs.end());
+  const std::vector<std::string> middle = {
+      "partitions " + a + " to 5: ok",
+      "partitions " + a + " to 2: InvalidPartitionsException: The topic " + a +
+          " currently has 5 partition(s); 2 would not be an increase.",
+      "listed " + a + " partitions 5",
+      "listed " + b + " partitions 1",
+      "partitions " + missing +
+          " to 2: UnknownTopicOrPartitionException: This server does not host this "
+          "topic-partition.",
+      "describe " + missing + ": UnknownTopicOrPartitionException: ",
+      "incremental alter " + a + ": ok",
+      config(a, "cleanup.policy=compact", dyn, " cleanup.policy=compact:" + dyn + policy_default),
+      config(a, "max.message.bytes=1048588", def, size_default),
+      config(a, "retention.ms=7200000", dyn, " retention.ms=7200000:" + dyn)};
+  expected.insert(expected.end(), middle.begin(), middle.end());
+  expected.insert(expected.end(), b_configs.begin(), b_configs.end());
+  expected.insert(expected.end(), {"delete " + a + ": ok", "delete " + b + ": ok", "listed none"});
+  EXPECT_TRUE(
+      printed(shell_for(version).run(kClientCheck, {"admin", bootstrap(), prefix}), expected));
+}
+
+TEST_F(KafkaToolsTest, JavaClients4) { java_produce_read_and_resume("4"); }
+TEST_F(KafkaToolsTest, JavaClients39) { java_produce_read_and_resume("3.9"); }
+TEST_F(KafkaToolsTest, JavaClients4GroupOfThree) { java_group_of_three("4"); }
+TEST_F(KafkaToolsTest, JavaClients39GroupOfThree) { java_group_of_three("3.9"); }
+TEST_F(KafkaToolsTest, JavaClients4OffsetsForTimes) { java_offsets_for_times("4"); }
+TEST_F(KafkaToolsTest, JavaClients39OffsetsForTimes) { java_offsets_for_times("3.9"); }
+TEST_F(KafkaToolsTest, JavaClients4Admin) { java_admin("4"); }
+TEST_F(KafkaToolsTest, JavaClients39Admin) { java_admin("3.9"); }
 
 // The text forms the broker reads from files Kafka or the CodeCrafters
 // harness wrote, read by Kafka's own code (Uuid.fromString of kafka-clients

@@ -146,7 +146,20 @@ Served record_served(uint16_t port) {
   OffsetFetchRequest fetch_offsets;
   for (const auto& group : kGroups)
     fetch_offsets.groups.push_back({keep(group), std::nullopt, -1, std::nullopt});
-  const auto committed = client.call<OffsetFetchResponse>(fetch_offsets, 8);
+  // A coordinator still loading its partition of __consumer_offsets says so
+  // (COORDINATOR_LOAD_IN_PROGRESS, retriable), as Kafka does right after a
+  // start on a busy machine: asked again, as clients do.
+  auto committed = client.call<OffsetFetchResponse>(fetch_offsets, 8);
+  const auto loading = [&] {
+    return std::any_of(committed.groups.begin(), committed.groups.end(), [](const auto& g) {
+      constexpr int16_t kCoordinatorLoadInProgress = 14;
+      return g.error_code == kCoordinatorLoadInProgress;
+    });
+  };
+  for (int attempt = 0; attempt < 300 && loading(); ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    committed = client.call<OffsetFetchResponse>(fetch_offsets, 8);
+  }
   for (const auto& g : committed.groups) {
     EXPECT_EQ(g.error_code, 0) << g.group_id;
     for (const auto& t : g.topics)

@@ -410,11 +410,23 @@ TEST_F(ProduceIntegrationTest, InvalidAcksAndTransactionalId) {
   auto batch = make_batch(1, "x");
   auto resp = produce(client, produce_request("alpha", 0, batch, 5), 11);
   EXPECT_EQ(resp.responses.at(0).partition_responses.at(0).error_code, 21);
+  EXPECT_EQ(fetch(client, "alpha", 0).second, 0);
+  // A transactional id beside plain batches changes nothing (as Kafka: only
+  // transactional records are checked against it).
   ProduceRequest tx = produce_request("alpha", 0, batch);
   tx.transactional_id = "my-tx";
   resp = produce(client, tx, 11);
+  EXPECT_EQ(resp.responses.at(0).partition_responses.at(0).error_code, 0);
+  EXPECT_EQ(fetch(client, "alpha", 0).second, 1);
+  // Transactional records without a transactional id: refused as Kafka
+  // refuses an unauthorized one.
+  storage::RecordBatchBuilder builder;
+  builder.set_transactional(true).set_producer_id(0).set_producer_epoch(0).set_base_sequence(0);
+  builder.add_record(std::nullopt, storage::Bytes(batch).first(1), 1);
+  const std::vector<uint8_t> transactional = builder.build();
+  resp = produce(client, produce_request("alpha", 0, transactional), 11);
   EXPECT_EQ(resp.responses.at(0).partition_responses.at(0).error_code, 53);
-  EXPECT_EQ(fetch(client, "alpha", 0).second, 0);
+  EXPECT_EQ(fetch(client, "alpha", 0).second, 1);
 }
 
 TEST_F(ProduceIntegrationTest, LogAppendTimeFromBrokerConfig) {

@@ -432,5 +432,73 @@ INSTANTIATE_TEST_SUITE_P(Clients, PythonClients, ::testing::ValuesIn(kClients),
                            return name;
                          });
 
+// Transactions with confluent-kafka (clients/python/confluent_transactions.py):
+// a consume-transform-produce loop committing its input offsets with
+// send_offsets_to_transaction, aborted transactions in between; the output
+// read with read_committed holds every input exactly once and nothing aborted.
+class PythonTransactions : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!python_lab_available()) {
+      if (labs_required()) FAIL() << "python3.11 with its venv module is not installed";
+      GTEST_SKIP() << "python3.11 with its venv module is not installed";
+    }
+    cache_ = KB_TEST_CACHE_DIR;
+    auto installed = install_python_lab(KB_CLIENT_SCRIPTS_DIR, cache_);
+    ASSERT_EQ(installed.status, 0) << installed.output;
+    dir_ = make_temp_dir("kb-python-txn-");
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  DriverRun run(BrokerProcess& broker, const std::string& prefix, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"127.0.0.1:" + std::to_string(broker.port()), prefix, "600"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_python_driver(
+        python_lab_interpreter(cache_),
+        std::filesystem::path(KB_CLIENT_SCRIPTS_DIR) / "python" / "confluent_transactions.py", args,
+        dir_ / (prefix + ".err"), 180);
+  }
+
+  static std::map<std::string, std::string> config() {
+    return {{"group.initial.rebalance.delay.ms", "0"},
+            {"offsets.topic.num.partitions", "5"},
+            {"transaction.state.log.num.partitions", "5"}};
+  }
+
+  std::filesystem::path cache_;
+  std::filesystem::path dir_;
+};
+
+TEST_F(PythonTransactions, ConsumeTransformProduceExactlyOnce) {
+  BrokerProcess broker(config(), dir_ / "data");
+  DriverRun r = run(broker, "ctp", {});
+  ASSERT_EQ(r.exit_code, 0) << r.out << "\n" << r.err << "\nbroker log:\n" << broker.log();
+  EXPECT_NE(r.out.find("ok 600 committed"), std::string::npos) << r.out;
+  // Aborted transactions were indexed as Kafka indexes them.
+  EXPECT_TRUE(
+      std::filesystem::exists(dir_ / "data" / "ctp-out-0" / "00000000000000000000.txnindex") ||
+      std::filesystem::exists(dir_ / "data" / "ctp-out-1" / "00000000000000000000.txnindex"));
+}
+
+// The broker is SIGKILLed while the producer has a transaction open; after
+// the restart a new incarnation of the producer fences it (its transaction
+// aborted) and goes on from the committed offsets: still exactly once.
+TEST_F(PythonTransactions, ExactlyOnceAcrossABrokerKill) {
+  auto broker = std::make_unique<BrokerProcess>(config(), dir_ / "data");
+  DriverRun first = run(*broker, "kill", {"stop-after", "4"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << "\n" << first.err;
+  ASSERT_NE(first.out.find("stopped"), std::string::npos) << first.out;
+  broker->kill_hard();
+  broker.reset();
+  BrokerProcess restarted(config(), dir_ / "data");
+  DriverRun rest = run(restarted, "kill", {"resume"});
+  ASSERT_EQ(rest.exit_code, 0) << rest.out << "\n"
+                               << rest.err << "\nbroker log:\n"
+                               << restarted.log();
+  EXPECT_NE(rest.out.find("ok 600 committed"), std::string::npos) << rest.out;
+  EXPECT_NE(restarted.log().find("transactional id kill-txn: ongoing transaction of producer"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace kb::testing

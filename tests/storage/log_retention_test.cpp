@@ -115,6 +115,30 @@ TEST(LogRetention, ByTimeTheExpiredActiveSegmentGoesAfterARoll) {
   EXPECT_EQ(appended->log_start_offset, 40);
 }
 
+// A caller spreading a long backlog over several calls: each deletes at
+// most what it was allowed, oldest first, by time and by size alike.
+TEST(LogRetention, AtMostTheGivenNumberOfSegmentsGoPerCall) {
+  RetentionLog r;
+  Limits by_time;
+  by_time.retention_ms = 0;
+  const int64_t later = kBaseTime + 1000LL * 1000 * 1000;
+  auto first = r.log->delete_expired_segments(by_time, later, 2);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(*first, 2u);
+  EXPECT_EQ(r.log->log_start_offset(), 12);
+  EXPECT_EQ(r.log->segment_count(), 5u);
+  Limits by_size;
+  by_size.retention_bytes = 0;
+  auto second = r.log->delete_expired_segments(by_size, kBaseTime, 3);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(*second, 3u);
+  EXPECT_EQ(r.log->log_start_offset(), 30);
+  auto rest = r.log->delete_expired_segments(by_time, later, 100);
+  ASSERT_TRUE(rest.ok()) << rest.error().message;
+  EXPECT_EQ(*rest, 2u) << "the last full segment, and the active one after a roll";
+  EXPECT_EQ(r.log->log_start_offset(), 40);
+}
+
 // The active segment's age is its newest batch's, even when its time index
 // has no entry for that batch yet.
 TEST(LogRetention, ByTimeTheActiveSegmentIsAsOldAsItsNewestBatch) {

@@ -173,8 +173,8 @@ TEST(ProducerState, LoadsFromTheLastTwoSegmentsOfTheLog) {
   auto loaded = load_producer_state(**log);
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
   // Producer 1's batch lies in the first segment: not scanned, so unknown.
-  EXPECT_EQ(loaded->find(1), nullptr);
-  const ProducerEntry* p2 = loaded->find(2);
+  EXPECT_EQ(loaded->table.find(1), nullptr);
+  const ProducerEntry* p2 = loaded->table.find(2);
   ASSERT_NE(p2, nullptr);
   EXPECT_EQ(p2->epoch, 3);
   EXPECT_EQ(p2->last_sequence(), 35);
@@ -182,7 +182,7 @@ TEST(ProducerState, LoadsFromTheLastTwoSegmentsOfTheLog) {
   // The last batch of producer 2 was the 12th: 2 + 11 * 4 = offset 46.
   EXPECT_EQ(p2->batches.back().first_offset, 46);
   EXPECT_EQ(p2->batches.back().last_offset, 48);
-  auto dup = loaded->check(RecordBatchHeader::parse(idempotent_batch(2, 3, 33, 3)).value());
+  auto dup = loaded->table.check(RecordBatchHeader::parse(idempotent_batch(2, 3, 33, 3)).value());
   EXPECT_EQ(dup.verdict, SequenceVerdict::duplicate);
   EXPECT_EQ(dup.duplicate.first_offset, 46);
 }
@@ -197,16 +197,16 @@ TEST(ProducerState, LoadsEverythingFromAShortLog) {
   }
   auto loaded = load_producer_state(**log);
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
-  ASSERT_NE(loaded->find(11), nullptr);
-  EXPECT_EQ(loaded->find(11)->last_sequence(), 6);
-  EXPECT_EQ(loaded->find(11)->batches.size(), kProducerBatchesRetained);
-  EXPECT_EQ(loaded->find(11)->batches.front().first_offset, 2);
+  ASSERT_NE(loaded->table.find(11), nullptr);
+  EXPECT_EQ(loaded->table.find(11)->last_sequence(), 6);
+  EXPECT_EQ(loaded->table.find(11)->batches.size(), kProducerBatchesRetained);
+  EXPECT_EQ(loaded->table.find(11)->batches.front().first_offset, 2);
 
   auto empty_log = PartitionLog::create(dir.path(), "empty", 0, Uuid{{6}});
   ASSERT_TRUE(empty_log.ok());
   auto none = load_producer_state(**empty_log);
   ASSERT_TRUE(none.ok());
-  EXPECT_EQ(none->size(), 0u);
+  EXPECT_EQ(none->table.size(), 0u);
 }
 
 }  // namespace
@@ -331,7 +331,7 @@ TEST(ProducerSnapshot, LoadStartsFromTheNewestSnapshotInsideTheLog) {
   ASSERT_TRUE((*log)->append(first).ok());
   auto early = load_producer_state(**log);
   ASSERT_TRUE(early.ok());
-  ASSERT_TRUE(write_producer_snapshot((*log)->dir(), *early).ok());
+  ASSERT_TRUE(write_producer_snapshot((*log)->dir(), early->table).ok());
   EXPECT_TRUE(std::filesystem::exists((*log)->dir() / "00000000000000000002.snapshot"));
   for (int i = 0; i < 12; ++i) {
     ByteVec b = idempotent_batch(2, 0, i * 3, 3);
@@ -342,16 +342,16 @@ TEST(ProducerSnapshot, LoadStartsFromTheNewestSnapshotInsideTheLog) {
   // Producer 1 wrote only in the first segment: known through the snapshot.
   auto loaded = load_producer_state(**log);
   ASSERT_TRUE(loaded.ok());
-  ASSERT_NE(loaded->find(1), nullptr);
-  EXPECT_EQ(loaded->check(RecordBatchHeader::parse(first).value()).verdict,
+  ASSERT_NE(loaded->table.find(1), nullptr);
+  EXPECT_EQ(loaded->table.check(RecordBatchHeader::parse(first).value()).verdict,
             SequenceVerdict::duplicate);
-  ASSERT_NE(loaded->find(2), nullptr);
-  EXPECT_EQ(loaded->find(2)->last_sequence(), 35);
-  EXPECT_EQ(loaded->find(2)->batches.size(), kProducerBatchesRetained);
-  EXPECT_EQ(loaded->end_offset(), 38);
+  ASSERT_NE(loaded->table.find(2), nullptr);
+  EXPECT_EQ(loaded->table.find(2)->last_sequence(), 35);
+  EXPECT_EQ(loaded->table.find(2)->batches.size(), kProducerBatchesRetained);
+  EXPECT_EQ(loaded->table.end_offset(), 38);
 
   // A newer snapshot replaces the older one.
-  ASSERT_TRUE(write_producer_snapshot((*log)->dir(), *loaded).ok());
+  ASSERT_TRUE(write_producer_snapshot((*log)->dir(), loaded->table).ok());
   EXPECT_FALSE(std::filesystem::exists((*log)->dir() / "00000000000000000002.snapshot"));
   ASSERT_TRUE(std::filesystem::exists((*log)->dir() / "00000000000000000038.snapshot"));
 
@@ -362,15 +362,15 @@ TEST(ProducerSnapshot, LoadStartsFromTheNewestSnapshotInsideTheLog) {
   test::write_whole_file(path, bytes);
   auto fallback = load_producer_state(**log);
   ASSERT_TRUE(fallback.ok());
-  EXPECT_EQ(fallback->find(1), nullptr);
-  ASSERT_NE(fallback->find(2), nullptr);
+  EXPECT_EQ(fallback->table.find(1), nullptr);
+  ASSERT_NE(fallback->table.find(2), nullptr);
 
   // A snapshot beyond the log's end (its tail was lost) is not used.
   std::filesystem::rename(path, (*log)->dir() / "00000000000000000099.snapshot");
-  ASSERT_TRUE(write_producer_snapshot(dir.path(), *loaded).ok());  // elsewhere: no effect
+  ASSERT_TRUE(write_producer_snapshot(dir.path(), loaded->table).ok());  // elsewhere: no effect
   auto beyond = load_producer_state(**log);
   ASSERT_TRUE(beyond.ok());
-  EXPECT_EQ(beyond->find(1), nullptr);
+  EXPECT_EQ(beyond->table.find(1), nullptr);
 }
 
 }  // namespace

@@ -203,7 +203,10 @@ TEST(SpareSegments, ARollWithNoSpareReadyMakesItsFiles) {
     s.fill_half();
     s.roll();
     EXPECT_FALSE(has_spare_files(s.partition_dir()));
-    EXPECT_EQ(s.options.file_cache->reserved_slots(), 0u) << "the dropped spare's slot is free";
+    // The dropped spare's slot is free; one is held for the new segment's
+    // index files, which the roll leaves to the worker (only its .log is made
+    // on the loop).
+    EXPECT_EQ(s.options.file_cache->reserved_slots(), 1u);
     // The rolled segment's entries wait for the worker: the recovery point
     // stays below the rolled segment meanwhile, and its files are not synced.
     ASSERT_TRUE(s.log->flush_snapshot().ok());
@@ -218,6 +221,11 @@ TEST(SpareSegments, ARollWithNoSpareReadyMakesItsFiles) {
   s.worker->wait_idle();
   EXPECT_EQ(s.worker->spares_made(), 0u);
   EXPECT_FALSE(has_spare_files(s.partition_dir()));
+  EXPECT_EQ(s.options.file_cache->reserved_slots(), 0u);
+  const auto base = s.log->segment_base_offsets().back();
+  for (const char* suffix : {".index", ".timeindex"})
+    EXPECT_TRUE(std::filesystem::exists(s.partition_dir() / segment_file_name(base, suffix)))
+        << suffix;
   auto indexes = s.log->index_sync_snapshot();
   ASSERT_TRUE(indexes.ok());
   EXPECT_EQ(indexes->recovery_point, s.log->log_end_offset());

@@ -41,6 +41,7 @@ inline const std::string kLeaderElection = kTools + "LeaderElectionCommand";
 inline const std::string kLogDirs = kTools + "LogDirsCommand";
 inline const std::string kProducerPerformance = kTools + "ProducerPerformance";
 inline const std::string kTopicCommand = kTools + "TopicCommand";
+inline const std::string kTransactionsCommand = kTools + "TransactionsCommand";
 inline const std::string kVerifiableConsumer = kTools + "VerifiableConsumer";
 inline const std::string kVerifiableProducer = kTools + "VerifiableProducer";
 

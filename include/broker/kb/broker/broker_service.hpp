@@ -11,9 +11,11 @@
 
 #include "kb/cluster/broker_state.hpp"
 #include "kb/group/coordinator.hpp"
+#include "kb/group/txn_offsets.hpp"
 #include "kb/handlers/api_registry.hpp"
 #include "kb/net/event_loop.hpp"
 #include "kb/net/tcp_server.hpp"
+#include "kb/txn/coordinator.hpp"
 
 namespace kb::broker {
 
@@ -51,6 +53,13 @@ class BrokerService final : public net::FrameHandler {
   void on_frame(net::Connection& conn, std::span<const uint8_t> frame) override;
   bool on_frames_handled(net::Connection& conn) override;
   void on_close(net::Connection& conn) override;
+
+  // Serves transactions: the coordinator and the group coordinator's pending
+  // transactional offsets handlers use.
+  void serve_transactions(txn::TransactionCoordinator* transactions, group::TxnOffsets* offsets) {
+    transactions_ = transactions;
+    txn_offsets_ = offsets;
+  }
 
   // Shutdown: answer every waiting request now.
   void complete_waiting();
@@ -117,6 +126,8 @@ class BrokerService final : public net::FrameHandler {
   uint64_t seen_generation_ = 0;
   std::string listener_;
   group::GroupCoordinator* groups_ = nullptr;
+  txn::TransactionCoordinator* transactions_ = nullptr;
+  group::TxnOffsets* txn_offsets_ = nullptr;
   uint64_t seen_group_changes_ = 0;
   net::EventLoop::TimerId group_timer_ = 0;
   std::optional<group::Millis> group_timer_at_;

@@ -10,6 +10,7 @@
 #include "kb/cluster/broker_state.hpp"
 #include "kb/cluster/metadata_snapshots.hpp"
 #include "kb/group/coordinator.hpp"
+#include "kb/txn/coordinator.hpp"
 
 namespace kb::broker {
 
@@ -41,6 +42,7 @@ struct BrokerConfig {
   int32_t num_partitions = 1;      // num.partitions
   cluster::LogConfig log;          // message.max.bytes, log.segment.bytes, log.flush.*, ...
   group::GroupConfig groups;       // group.*.session.timeout.ms, offsets.topic.num.partitions, ...
+  txn::TxnConfig transactions;     // transaction.max.timeout.ms, transaction.state.log.*, ...
   // metadata.log.max.record.bytes.between.snapshots, metadata.log.max.snapshot.interval.ms,
   // metadata.max.retention.bytes, metadata.max.retention.ms
   cluster::MetadataSnapshotOptions metadata_snapshots;

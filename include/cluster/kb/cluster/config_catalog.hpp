@@ -93,9 +93,10 @@ const ConfigDef* find_topic_config(std::string_view name);
 std::optional<int64_t> parse_config_long(std::string_view value);
 
 // Why a value is refused for a topic config (unknown name, wrong type, out of
-// range), or empty when it is accepted.
+// range), in Kafka's words, or empty when it is accepted.
 std::string topic_config_problem(std::string_view name, std::string_view value);
-// Why `value` does not fit `def` (type, range, choices), or empty.
+// Why `value` does not fit `def` (type, range, choices), or empty: Kafka's
+// ConfigException message ("Invalid value x for configuration name: ...").
 std::string config_value_problem(const ConfigDef& def, std::string_view value);
 
 struct ConfigSynonymValue {

@@ -7,11 +7,14 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "kb/storage/partition_log.hpp"
 #include "kb/storage/producer_state.hpp"
 #include "kb/storage/result.hpp"
+#include "kb/storage/txn_index.hpp"
 #include "kb/wire/uuid.hpp"
 
 namespace kb::cluster {
@@ -52,6 +55,29 @@ class ProducerStates {
                                                              int32_t partition,
                                                              storage::PartitionLog& log,
                                                              int64_t now_ms);
+  // A transaction marker (control batch, as stored) was appended to the
+  // partition: the producer's ongoing transaction ends; an aborted one is
+  // written to the .txnindex of the segment the marker is in and kept for
+  // read_committed fetches.
+  storage::Status apply_marker(const wire::Uuid& topic_id, int32_t partition,
+                               storage::PartitionLog& log, const storage::RecordBatchHeader& marker,
+                               bool commit, int32_t coordinator_epoch, int64_t now_ms);
+  // Kafka's last stable offset: the first offset of the earliest ongoing
+  // transaction, else the log end offset (this broker's high watermark).
+  storage::Result<int64_t> last_stable_offset(const wire::Uuid& topic_id, int32_t partition,
+                                              storage::PartitionLog& log, int64_t now_ms);
+  // The first offset of the earliest ongoing transaction when the
+  // partition's state is loaded (nothing is read for it).
+  std::optional<int64_t> loaded_first_unstable_offset(const wire::Uuid& topic_id,
+                                                      int32_t partition) const;
+  // The aborted transactions a read_committed fetch of [from, to) lists:
+  // those whose marker is at or after `from` and that started before `to`.
+  storage::Result<std::vector<storage::AbortedTxn>> aborted_between(const wire::Uuid& topic_id,
+                                                                    int32_t partition,
+                                                                    storage::PartitionLog& log,
+                                                                    int64_t from, int64_t to,
+                                                                    int64_t now_ms);
+
   // At a segment roll: the partition's loaded table (if any) as a snapshot at
   // `offset`, the log end offset before the append that rolled, as Kafka
   // takes one at every roll, so a later load reads little of the log.
@@ -69,7 +95,10 @@ class ProducerStates {
     storage::ProducerStateTable table;
     std::filesystem::path dir;  // the partition directory
     int64_t next_expiration_check_ms = 0;
+    std::vector<storage::AbortedTxn> aborted;  // by marker offset
   };
+  storage::Result<Loaded*> loaded(const wire::Uuid& topic_id, int32_t partition,
+                                  storage::PartitionLog& log, int64_t now_ms);
   std::map<Key, std::unique_ptr<Loaded>> tables_;
 };
 

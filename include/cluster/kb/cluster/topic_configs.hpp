@@ -5,6 +5,7 @@
 // IncrementalAlterConfigs) through ConfigRecords in the metadata log.
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,10 +32,13 @@ struct TopicRetention {
 };
 TopicRetention topic_retention(const BrokerState& state, std::string_view topic);
 
-// Applies `retention` to one partition's log, saying what went. Returns the
-// number of segments deleted (0 after an error, which is logged).
+// Applies `retention` to one partition's log, deleting at most
+// `max_segments` (the retention task spreads a long backlog over loop turns).
+// Returns the number of segments deleted (0 after an error, which is logged);
+// the caller says what went.
 size_t enforce_retention(std::string_view topic, int32_t partition, storage::PartitionLog& log,
-                         const TopicRetention& retention, int64_t now_ms);
+                         const TopicRetention& retention, int64_t now_ms,
+                         size_t max_segments = std::numeric_limits<size_t>::max());
 
 // IncrementalAlterConfigs operations (Kafka's AlterConfigOp.OpType ids).
 enum class ConfigOp : int8_t { kSet = 0, kDelete = 1, kAppend = 2, kSubtract = 3 };

@@ -85,6 +85,11 @@ class GroupCoordinator {
   ConsumerHeartbeatResult consumer_heartbeat(const ConsumerHeartbeatParams& params,
                                              const TopicsView& topics, Millis now);
 
+  // Whether a commit may be made as `params` says (member, generation or
+  // member epoch; a group that only holds offsets is created for generation
+  // -1): NONE or the group-level error. OffsetCommit and TxnOffsetCommit
+  // check with it.
+  int16_t validate_offset_commit(const CommitParams& params, Millis now);
   // Group-level error; on NONE, `errors` has one entry per partition.
   int16_t commit(const CommitParams& params, std::span<const CommitPartition> partitions,
                  std::vector<int16_t>& errors, Millis now);

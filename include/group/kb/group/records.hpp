@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kb/base/byte_buffer.hpp"
+#include "kb/cluster/coordinator_topic.hpp"
 #include "kb/wire/uuid.hpp"
 
 namespace kb::group {
@@ -313,9 +314,6 @@ std::optional<KeyTypeAndGroup> key_type_and_group(std::span<const uint8_t> key);
 std::string_view coordinator_record_type_name(int16_t type);
 
 // One record for __consumer_offsets; a null value is a tombstone.
-struct CoordinatorRecord {
-  std::vector<uint8_t> key;
-  std::optional<std::vector<uint8_t>> value;
-};
+using CoordinatorRecord = cluster::CoordinatorRecord;
 
 }  // namespace kb::group

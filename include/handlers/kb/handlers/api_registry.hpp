@@ -12,8 +12,10 @@
 
 #include "kb/cluster/broker_state.hpp"
 #include "kb/group/coordinator.hpp"
+#include "kb/group/txn_offsets.hpp"
 #include "kb/protocol/api_key.hpp"
 #include "kb/protocol/header.hpp"
+#include "kb/txn/coordinator.hpp"
 #include "kb/wire/reader.hpp"
 #include "kb/wire/serde.hpp"
 #include "kb/wire/writer.hpp"
@@ -93,6 +95,10 @@ struct RequestContext {
   uint64_t connection_id = 0;
   std::string_view client_host{};  // the peer's address, as Kafka reports it ("/127.0.0.1")
   group::GroupCoordinator* groups = nullptr;  // null: no group coordinator
+  // The transaction coordinator and the group coordinator's pending
+  // transactional offsets; null: transactions are not served.
+  txn::TransactionCoordinator* transactions = nullptr;
+  group::TxnOffsets* txn_offsets = nullptr;
   // The request's bytes outlive the handler until the broker writes deferred
   // appends (PartitionLogs::write_deferred) before answering: Produce may
   // then join its appends to a partition with the next requests' in one write.

@@ -6,8 +6,11 @@
 //   <base offset:20>.index      sparse offset -> position index (segment_index.hpp)
 //   <base offset:20>.timeindex  sparse timestamp -> offset index
 //   partition.metadata          "version: 0" and "topic_id: <base64 uuid>" lines
-// Other files Kafka keeps there (leader-epoch-checkpoint, *.snapshot,
-// *.txnindex) are left alone.
+//   <base offset:20>.txnindex   aborted transactions whose markers are in the
+//                               segment (txn_index.hpp; written by the caller,
+//                               deleted with the segment)
+// Other files Kafka keeps there (leader-epoch-checkpoint, *.snapshot) are
+// left alone.
 //
 // Opening is cheap: segment files are listed, and only the active (last)
 // segment's tail after its last index entry is scanned (with CRC checks) to find
@@ -31,6 +34,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -320,12 +324,14 @@ class PartitionLog {
   // retention_bytes. As in Kafka, the active segment goes too once it breaches
   // them (and is not empty): a new, empty one is rolled first, so the log
   // then starts (and ends) at the log end offset. Returns how many segments
-  // were deleted; the log then starts at the next segment's base offset.
+  // were deleted, at most `max_segments` (the caller spreads a long backlog
+  // over several calls); the log then starts at the next segment's base offset.
   struct RetentionLimits {
     int64_t retention_ms = -1;
     int64_t retention_bytes = -1;
   };
-  Result<size_t> delete_expired_segments(const RetentionLimits& limits, int64_t now_ms);
+  Result<size_t> delete_expired_segments(const RetentionLimits& limits, int64_t now_ms,
+                                         size_t max_segments = std::numeric_limits<size_t>::max());
   // Bytes of batches in all segments (Kafka's partition size).
   uint64_t size_bytes() const;
   // Settings for what is appended from now on (a topic's segment.bytes or
@@ -468,7 +474,9 @@ class PartitionLog {
     return damage_ ? std::min(flushed_offset_, damage_->segment_base_offset) : flushed_offset_;
   }
   Status roll(int64_t new_base_offset);
-  Status create_segment(int64_t base_offset, bool sync_dir = true);
+  // With `index_files_later` (a roll with a roll worker), only the .log is
+  // made here and the index files follow on the worker, as a spare's do.
+  Status create_segment(int64_t base_offset, bool sync_dir = true, bool index_files_later = false);
   // The spare segment's files (roll_worker.hpp) become the segment at
   // `base_offset`: true when they did, false when there is no spare ready
   // (the caller makes the files).
@@ -508,7 +516,7 @@ class PartitionLog {
   // Files of rolled segments that no sync has covered yet (by path: a
   // rolled segment holds no descriptor for them, and retention may delete
   // them first).
-  std::vector<FileToSync> rolled_unsynced_data_;
+  std::deque<FileToSync> rolled_unsynced_data_;  // in roll order
   bool dir_unsynced_ = false;  // a roll created a segment: the directory goes with them
   struct RolledIndexes {
     uint64_t roll = 0;  // rolls_ before this one

@@ -20,6 +20,8 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -27,6 +29,7 @@
 
 #include "kb/storage/record_batch.hpp"
 #include "kb/storage/result.hpp"
+#include "kb/storage/txn_index.hpp"
 
 namespace kb::storage {
 
@@ -54,6 +57,10 @@ struct ProducerEntry {
   int16_t epoch = kNoProducerEpoch;
   std::deque<ProducerBatchMetadata> batches;  // oldest first, at most five
   int64_t last_timestamp = kNoTimestamp;
+  // The offset of the first batch of its ongoing transaction; -1: none.
+  int64_t current_txn_first_offset = -1;
+  // The coordinator epoch of its last marker; -1: none.
+  int32_t coordinator_epoch = -1;
 
   int32_t last_sequence() const {
     return batches.empty() ? kNoSequence : batches.back().last_sequence;
@@ -81,8 +88,20 @@ class ProducerStateTable {
 
   // Records a batch as it is stored (with its assigned base offset), after
   // an append or while loading from the log. Batches without a producer id
-  // are ignored; a control batch (transaction marker) only moves the epoch.
-  void update(const RecordBatchHeader& batch);
+  // are ignored. A transactional batch starts the producer's ongoing
+  // transaction if it has none; a control batch (transaction marker: its
+  // COMMIT or ABORT given in `marker_commit`) moves the epoch and ends the
+  // ongoing transaction: an aborted one is returned, for the partition's
+  // aborted-transaction index, with the last stable offset once it ended.
+  std::optional<AbortedTxn> update(const RecordBatchHeader& batch,
+                                   std::optional<bool> marker_commit = std::nullopt,
+                                   int32_t coordinator_epoch = -1);
+
+  // The first offset of the earliest ongoing transaction: the last stable
+  // offset is never past it. nullopt: none is ongoing.
+  std::optional<int64_t> first_unstable_offset() const;
+  // Ongoing transactions: producer id -> first offset.
+  std::map<int64_t, int64_t> ongoing_transactions() const;
 
   // Forgets producers whose last batch's timestamp is `expiration_ms` or more
   // before `now_ms`, as Kafka does (producer.id.expiration.ms); returns how
@@ -100,11 +119,15 @@ class ProducerStateTable {
 
   // Restores a producer (from a snapshot) as it was.
   void restore(int64_t producer_id, ProducerEntry entry) {
+    if (entry.current_txn_first_offset >= 0)
+      ongoing_.emplace(entry.current_txn_first_offset, producer_id);
     producers_[producer_id] = std::move(entry);
   }
 
  private:
   std::unordered_map<int64_t, ProducerEntry> producers_;
+  // Ongoing transactions by first offset (first offset -> producer id).
+  std::multimap<int64_t, int64_t> ongoing_;
   int64_t end_offset_ = 0;
 };
 
@@ -127,12 +150,25 @@ Status decode_producer_snapshot(std::span<const uint8_t> bytes, ProducerStateTab
 // removes older snapshots there.
 Status write_producer_snapshot(const std::filesystem::path& dir, const ProducerStateTable& table);
 
+// A partition's producer state and the aborted transactions of its log (its
+// .txnindex files), as load_producer_state finds them.
+struct LoadedProducerState {
+  ProducerStateTable table;
+  std::vector<AbortedTxn> aborted;  // in marker order
+};
+
 // Rebuilds a partition's producer state: from the newest valid snapshot
 // within the log (a corrupt one is skipped with a warning) and the batches
 // after it, reading only batch headers. Without a snapshot, like Kafka after
 // a clean shutdown with none, only the last two segments are scanned:
 // producers whose batches are all older are treated as unknown (accepted at
-// any sequence). An Error when the log cannot be read.
-Result<ProducerStateTable> load_producer_state(PartitionLog& log);
+// any sequence). An Error when the log cannot be read. Aborted transactions
+// come from the .txnindex files; an ABORT marker found in the batches read
+// whose entry is missing (a crash before it was written) is added to its
+// segment's file.
+Result<LoadedProducerState> load_producer_state(PartitionLog& log);
+// The ABORT (false) or COMMIT (true) of the control batch at `offset`;
+// nullopt when it is not a transaction marker.
+Result<std::optional<bool>> read_marker(PartitionLog& log, int64_t offset);
 
 }  // namespace kb::storage

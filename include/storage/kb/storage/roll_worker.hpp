@@ -98,7 +98,7 @@ class SpareSegment {
 class SegmentFileWork {
  public:
   struct Rename {
-    std::filesystem::path from;
+    std::filesystem::path from;  // empty: `to` is made empty
     std::filesystem::path to;
   };
   struct Entries {
@@ -111,6 +111,11 @@ class SegmentFileWork {
   std::filesystem::path log_path;
   uint64_t log_size = 0;
   bool trim_log = false;  // space is reserved past log_size: give it back
+  // Work on the same files that must be done first (the segment's index
+  // files being made), run first by whoever runs this if nobody has yet.
+  std::shared_ptr<SegmentFileWork> after;
+  // The budget's descriptor for the files it makes, given back once run.
+  FileSlot slot;
 
   // Runs it now unless the worker took it first; then waits for the worker.
   // The outcome either way.

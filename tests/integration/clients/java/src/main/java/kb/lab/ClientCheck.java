@@ -3,22 +3,40 @@ package kb.lab;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.DescribeConfigsOptions;
+import org.apache.kafka.clients.admin.NewPartitions;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -30,11 +48,17 @@ import org.apache.kafka.common.serialization.StringSerializer;
  *
  * <pre>
  *   version                                   the kafka-clients version on the class path
- *   produce &lt;bootstrap&gt; &lt;topic&gt;              per codec, an idempotent acks=all producer sends keyed
- *                                             records with headers, one null value, one null key
+ *   produce &lt;bootstrap&gt; &lt;topic&gt; [acks]       per codec, a producer sends keyed records with
+ *                                             headers, one null value, one null key; acks all
+ *                                             (the default) leaves idempotence at its default,
+ *                                             acks 0 and 1 turn it off
  *   read &lt;bootstrap&gt; &lt;topic&gt; &lt;count&gt;         reads partition 0 from the start by assignment
  *   group &lt;bootstrap&gt; &lt;topic&gt; &lt;group&gt; &lt;n&gt;    a group member reads n records, commits, leaves
  *   stamped &lt;bootstrap&gt; &lt;topic&gt; &lt;codec&gt; &lt;t&gt;...  one batch of records with these timestamps
+ *   group3 &lt;bootstrap&gt; &lt;topic&gt; &lt;group&gt;        three members on six partitions, one leaves
+ *   times &lt;bootstrap&gt; &lt;topic&gt; &lt;codec&gt; &lt;base&gt;  offsetsForTimes inside one batch, then seeks
+ *   admin &lt;bootstrap&gt; &lt;prefix&gt;               the admin client on two topics (and
+ *                                             refusals: a bad config, a missing topic)
  * </pre>
  */
 public final class ClientCheck {
@@ -49,7 +73,7 @@ public final class ClientCheck {
         printVersion();
         break;
       case "produce":
-        produce(args[1], args[2]);
+        produce(args[1], args[2], args.length > 3 ? args[3] : "all");
         break;
       case "read":
         read(args[1], args[2], Integer.parseInt(args[3]));
@@ -59,6 +83,15 @@ public final class ClientCheck {
         break;
       case "stamped":
         stamped(args);
+        break;
+      case "group3":
+        GroupOfThree.run(args[1], args[2], args[3]);
+        break;
+      case "times":
+        times(args[1], args[2], args[3], Long.parseLong(args[4]));
+        break;
+      case "admin":
+        admin(args[1], args[2]);
         break;
       default:
         throw new IllegalArgumentException("unknown check " + args[0]);
@@ -75,13 +108,14 @@ public final class ClientCheck {
     System.out.println(version.getProperty("version"));
   }
 
-  private static void produce(String bootstrap, String topic) throws Exception {
+  private static void produce(String bootstrap, String topic, String acks) throws Exception {
     for (String codec : CODECS) {
       Properties props = new Properties();
       props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
       props.put(ProducerConfig.CLIENT_ID_CONFIG, "lab-producer-" + codec);
-      props.put(ProducerConfig.ACKS_CONFIG, "all");
-      props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+      props.put(ProducerConfig.ACKS_CONFIG, acks);
+      // Idempotence is the client's default with acks=all; it needs acks=all.
+      if (!acks.equals("all")) props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "false");
       props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, codec);
       // The six records of a codec go out as one batch, at flush().
       props.put(ProducerConfig.LINGER_MS_CONFIG, "60000");
@@ -98,6 +132,7 @@ public final class ClientCheck {
         sent.add(producer.send(new ProducerRecord<>(topic, 0, codec + "-k4", null)));
         sent.add(producer.send(new ProducerRecord<>(topic, 0, null, codec + "-no-key")));
         producer.flush();
+        // With acks=0 the client reports offset -1: no answer tells it one.
         StringBuilder offsets = new StringBuilder();
         for (Future<RecordMetadata> f : sent) offsets.append(' ').append(f.get().offset());
         System.out.println("produced " + codec + offsets);
@@ -106,26 +141,31 @@ public final class ClientCheck {
   }
 
   private static void stamped(String[] args) throws Exception {
+    long[] stamps = new long[args.length - 4];
+    for (int i = 4; i < args.length; ++i) stamps[i - 4] = Long.parseLong(args[i]);
+    System.out.println("produced" + produceStamped(args[1], args[2], args[3], stamps));
+  }
+
+  // One batch of records (value "at-<timestamp>") with these timestamps; the offsets answered.
+  private static String produceStamped(String bootstrap, String topic, String codec, long[] stamps)
+      throws Exception {
     Properties props = new Properties();
-    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, args[1]);
-    props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, args[3]);
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, codec);
     props.put(ProducerConfig.LINGER_MS_CONFIG, "60000");
     try (KafkaProducer<String, String> producer =
         new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
       List<Future<RecordMetadata>> sent = new ArrayList<>();
-      for (int i = 4; i < args.length; ++i) {
-        sent.add(
-            producer.send(
-                new ProducerRecord<>(args[2], 0, Long.parseLong(args[i]), null, "at-" + args[i])));
-      }
+      for (long stamp : stamps)
+        sent.add(producer.send(new ProducerRecord<>(topic, 0, stamp, null, "at-" + stamp)));
       producer.flush();
       StringBuilder offsets = new StringBuilder();
       for (Future<RecordMetadata> f : sent) offsets.append(' ').append(f.get().offset());
-      System.out.println("produced" + offsets);
+      return offsets.toString();
     }
   }
 
-  private static Properties consumerProps(String bootstrap) {
+  static Properties consumerProps(String bootstrap) {
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -186,6 +226,172 @@ public final class ClientCheck {
           .sorted(Comparator.comparingInt(TopicPartition::partition))
           .forEach(
               tp -> System.out.println("committed " + tp.partition() + ":" + committed.get(tp).offset()));
+    }
+  }
+
+  // A time as printed: relative to the base ("+5000"), or -1 for none.
+  private static String relative(long timestamp, long base) {
+    return timestamp < 0 ? Long.toString(timestamp) : "+" + (timestamp - base);
+  }
+
+  // Twenty records stamped base+i*1000 in one batch of `codec`; offsetsForTimes for times inside
+  // and after it, then a seek to each offset found and the record read there.
+  private static void times(String bootstrap, String topic, String codec, long base)
+      throws Exception {
+    long[] stamps = new long[20];
+    for (int i = 0; i < stamps.length; ++i) stamps[i] = base + i * 1000L;
+    System.out.println("produced" + produceStamped(bootstrap, topic, codec, stamps));
+    long[] asked = {base, base + 500, base + 5000, base + 19000, base + 19001};
+    TopicPartition tp = new TopicPartition(topic, 0);
+    Properties props = consumerProps(bootstrap);
+    // A seek waits for the fetch in flight (a long poll at the end of the log) to come back.
+    props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "50");
+    try (KafkaConsumer<String, String> consumer =
+        new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer())) {
+      consumer.assign(Collections.singletonList(tp));
+      List<Long> found = new ArrayList<>();
+      for (long t : asked) {
+        OffsetAndTimestamp at = consumer.offsetsForTimes(Collections.singletonMap(tp, t)).get(tp);
+        String answer = "null";
+        if (at != null) {
+          answer = "offset " + at.offset() + " timestamp " + relative(at.timestamp(), base);
+          found.add(at.offset());
+        }
+        System.out.println("at " + relative(t, base) + ": " + answer);
+      }
+      for (long offset : found) {
+        consumer.seek(tp, offset);
+        ConsumerRecord<String, String> first = null;
+        long deadline = System.nanoTime() + DEADLINE.toNanos();
+        while (first == null && System.nanoTime() < deadline) {
+          ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(200));
+          if (!records.isEmpty()) first = records.iterator().next();
+        }
+        System.out.println(
+            "seek "
+                + offset
+                + ": "
+                + (first == null
+                    ? "nothing"
+                    : "offset " + first.offset() + " timestamp " + relative(first.timestamp(), base)
+                        + " value " + first.value()));
+      }
+    }
+  }
+
+  // What an admin call ended with: "ok", or the exception's class and message.
+  private static String outcome(KafkaFuture<?> future) throws InterruptedException {
+    try {
+      future.get();
+      return "ok";
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      return cause.getClass().getSimpleName() + ": " + cause.getMessage();
+    }
+  }
+
+  private static void printTopics(Admin admin, String prefix) throws Exception {
+    Set<String> names = new TreeSet<>();
+    for (String name : admin.listTopics().names().get()) {
+      if (name.startsWith(prefix)) names.add(name);
+    }
+    if (names.isEmpty()) System.out.println("listed none");
+    Map<String, TopicDescription> described = admin.describeTopics(names).allTopicNames().get();
+    for (String name : names)
+      System.out.println("listed " + name + " partitions " + described.get(name).partitions().size());
+  }
+
+  private static final List<String> SHOWN_CONFIGS =
+      Arrays.asList("cleanup.policy", "max.message.bytes", "retention.ms");
+
+  private static void printConfigs(Admin admin, List<String> topics) throws Exception {
+    List<ConfigResource> resources = new ArrayList<>();
+    for (String t : topics) resources.add(new ConfigResource(ConfigResource.Type.TOPIC, t));
+    Map<ConfigResource, Config> configs =
+        admin.describeConfigs(resources, new DescribeConfigsOptions().includeSynonyms(true))
+            .all()
+            .get();
+    for (ConfigResource r : resources) {
+      for (String name : SHOWN_CONFIGS) {
+        ConfigEntry e = configs.get(r).get(name);
+        StringBuilder line = new StringBuilder("config ");
+        line.append(r.name()).append(' ').append(name).append('=').append(e.value());
+        line.append(' ').append(e.source()).append(e.isReadOnly() ? " read-only" : "");
+        line.append(" synonyms");
+        for (ConfigEntry.ConfigSynonym s : e.synonyms())
+          line.append(' ').append(s.name()).append('=').append(s.value()).append(':').append(s.source());
+        System.out.println(line);
+      }
+    }
+  }
+
+  // createTopics with configs, again (refused), listTopics, createPartitions (grow; a shrink
+  // refused), incrementalAlterConfigs set and delete, describeConfigs with sources, deleteTopics.
+  private static void admin(String bootstrap, String prefix) throws Exception {
+    Properties props = new Properties();
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    String a = prefix + "-a";
+    String b = prefix + "-b";
+    try (Admin admin = Admin.create(props)) {
+      Map<String, String> aConfigs = new HashMap<>();
+      aConfigs.put("retention.ms", "3600000");
+      aConfigs.put("max.message.bytes", "200000");
+      NewTopic newA = new NewTopic(a, 3, (short) 1).configs(aConfigs);
+      NewTopic newB =
+          new NewTopic(b, 1, (short) 1)
+              .configs(Collections.singletonMap("cleanup.policy", "compact"));
+      Map<String, KafkaFuture<Void>> created = admin.createTopics(Arrays.asList(newA, newB)).values();
+      System.out.println("create " + a + ": " + outcome(created.get(a)));
+      System.out.println("create " + b + ": " + outcome(created.get(b)));
+      NewTopic bad =
+          new NewTopic(prefix + "-bad", 1, (short) 1)
+              .configs(Collections.singletonMap("retention.ms", "abc"));
+      System.out.println(
+          "create " + bad.name() + ": "
+              + outcome(admin.createTopics(Collections.singletonList(bad)).all()));
+      KafkaFuture<Void> again =
+          admin.createTopics(Collections.singletonList(new NewTopic(a, 1, (short) 1))).values().get(a);
+      System.out.println("create " + a + " again: " + outcome(again));
+      printTopics(admin, prefix);
+      printConfigs(admin, Arrays.asList(a, b));
+
+      KafkaFuture<Void> grow =
+          admin.createPartitions(Collections.singletonMap(a, NewPartitions.increaseTo(5))).values().get(a);
+      System.out.println("partitions " + a + " to 5: " + outcome(grow));
+      KafkaFuture<Void> shrink =
+          admin.createPartitions(Collections.singletonMap(a, NewPartitions.increaseTo(2))).values().get(a);
+      System.out.println("partitions " + a + " to 2: " + outcome(shrink));
+      printTopics(admin, prefix);
+      String missing = prefix + "-missing";
+      System.out.println(
+          "partitions " + missing + " to 2: "
+              + outcome(
+                  admin.createPartitions(Collections.singletonMap(missing, NewPartitions.increaseTo(2)))
+                      .all()));
+      System.out.println(
+          "describe " + missing + ": "
+              + outcome(
+                  admin.describeConfigs(
+                          Collections.singletonList(
+                              new ConfigResource(ConfigResource.Type.TOPIC, missing)))
+                      .all()));
+
+      ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, a);
+      Collection<AlterConfigOp> ops =
+          Arrays.asList(
+              new AlterConfigOp(new ConfigEntry("cleanup.policy", "compact"), AlterConfigOp.OpType.SET),
+              new AlterConfigOp(new ConfigEntry("retention.ms", "7200000"), AlterConfigOp.OpType.SET),
+              new AlterConfigOp(new ConfigEntry("max.message.bytes", ""), AlterConfigOp.OpType.DELETE));
+      KafkaFuture<Void> altered =
+          admin.incrementalAlterConfigs(Collections.singletonMap(resource, ops)).values().get(resource);
+      System.out.println("incremental alter " + a + ": " + outcome(altered));
+      printConfigs(admin, Arrays.asList(a, b));
+
+      Map<String, KafkaFuture<Void>> deleted =
+          admin.deleteTopics(Arrays.asList(a, b)).topicNameValues();
+      System.out.println("delete " + a + ": " + outcome(deleted.get(a)));
+      System.out.println("delete " + b + ": " + outcome(deleted.get(b)));
+      printTopics(admin, prefix);
     }
   }
 }

@@ -1,0 +1,527 @@
+// Transactions over the raw protocol against the broker binary: the
+// coordinator's APIs, verification of transactional produce, markers, the
+// last stable offset and read_committed fetches, transactional offsets, and
+// recovery after a crash between PrepareCommit and the markers.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kb/protocol/messages/create_topics.hpp"
+#include "kb/protocol/messages/describe_producers.hpp"
+#include "kb/protocol/messages/fetch.hpp"
+#include "kb/protocol/messages/find_coordinator.hpp"
+#include "kb/protocol/messages/init_producer_id.hpp"
+#include "kb/protocol/messages/list_offsets.hpp"
+#include "kb/protocol/messages/offset_fetch.hpp"
+#include "kb/protocol/messages/produce.hpp"
+#include "kb/protocol/messages/transactions.hpp"
+#include "kb/storage/partition_log.hpp"
+#include "kb/storage/record_batch.hpp"
+#include "kb/storage/txn_index.hpp"
+#include "kb/txn/records.hpp"
+#include "support/broker_process.hpp"
+#include "support/kafka_client.hpp"
+#include "support/kafkajs.hpp"
+#include "support/shell_command.hpp"
+
+namespace kb::testing {
+namespace {
+
+using namespace protocol;
+
+constexpr int16_t kNone = 0;
+constexpr int16_t kInvalidProducerEpoch = 47;
+constexpr int16_t kInvalidTxnState = 48;
+constexpr int16_t kConcurrentTransactions = 51;
+constexpr int16_t kUnstableOffsetCommit = 88;
+constexpr int16_t kProducerFenced = 90;
+constexpr int16_t kTransactionAbortable = 120;
+
+template <class Response, class Request>
+Response call(RawClient& client, const Request& request, int16_t version) {
+  static int32_t correlation_id = 1;
+  const int32_t id = correlation_id++;
+  client.send_bytes(encode_request(request, version, id));
+  auto frame = client.read_frame();
+  if (!frame) throw std::runtime_error("connection closed");
+  ResponseFrame r = split_response(*frame, version >= Response::kFirstFlexible);
+  EXPECT_EQ(r.correlation_id, id);
+  // The decoded response views the body: kept until the next call.
+  static std::vector<uint8_t> body;
+  body = std::move(r.body);
+  return decode_response<Response>(body, version);
+}
+
+void create(RawClient& client, const std::string& name, int32_t partitions) {
+  static std::deque<std::string> names;
+  names.push_back(name);
+  CreateTopicsRequest request;
+  auto& t = request.topics.emplace_back();
+  t.name = names.back();
+  t.num_partitions = partitions;
+  t.replication_factor = -1;
+  request.timeout_ms = 5000;
+  ASSERT_EQ(call<CreateTopicsResponse>(client, request, 7).topics.at(0).error_code, 0);
+}
+
+struct Producer {
+  int64_t id = -1;
+  int16_t epoch = -1;
+  int32_t sequence = 0;
+};
+
+InitProducerIdResponse init(RawClient& client, std::string_view transactional_id,
+                            int32_t timeout_ms = 60000) {
+  InitProducerIdRequest request;
+  request.transactional_id = transactional_id;
+  request.transaction_timeout_ms = timeout_ms;
+  return call<InitProducerIdResponse>(client, request, 4);
+}
+
+Producer init_ok(RawClient& client, std::string_view transactional_id, int32_t timeout_ms = 60000) {
+  auto r = init(client, transactional_id, timeout_ms);
+  EXPECT_EQ(r.error_code, kNone);
+  return {r.producer_id, r.producer_epoch, 0};
+}
+
+int16_t add_partition(RawClient& client, std::string_view transactional_id, const Producer& p,
+                      std::string_view topic, int32_t partition) {
+  AddPartitionsToTxnRequest request;
+  request.v3_and_below_transactional_id = transactional_id;
+  request.v3_and_below_producer_id = p.id;
+  request.v3_and_below_producer_epoch = p.epoch;
+  request.v3_and_below_topics.push_back({topic, {partition}});
+  auto r = call<AddPartitionsToTxnResponse>(client, request, 3);
+  return r.results_by_topic_v3_and_below.at(0).results_by_partition.at(0).partition_error_code;
+}
+
+int16_t end_txn(RawClient& client, std::string_view transactional_id, const Producer& p,
+                bool commit) {
+  EndTxnRequest request;
+  request.transactional_id = transactional_id;
+  request.producer_id = p.id;
+  request.producer_epoch = p.epoch;
+  request.committed = commit;
+  return call<EndTxnResponse>(client, request, 3).error_code;
+}
+
+// A transactional batch of `count` records from the producer (its sequence
+// moves on when it is accepted).
+ProduceResponse::PartitionProduceResponse produce(RawClient& client,
+                                                  std::string_view transactional_id, Producer& p,
+                                                  std::string_view topic, int32_t partition,
+                                                  int count, int16_t version = 9) {
+  storage::RecordBatchBuilder b;
+  b.set_producer_id(p.id).set_producer_epoch(p.epoch).set_base_sequence(p.sequence);
+  b.set_transactional(true);
+  const std::string value = "txn";
+  for (int i = 0; i < count; ++i)
+    b.add_record(std::nullopt,
+                 storage::Bytes(reinterpret_cast<const uint8_t*>(value.data()), value.size()),
+                 1700000000000 + i);
+  const std::vector<uint8_t> batch = b.build();
+  ProduceRequest request;
+  request.transactional_id = transactional_id;
+  request.acks = -1;
+  request.timeout_ms = 5000;
+  auto& t = request.topic_data.emplace_back();
+  t.name = topic;
+  t.partition_data.push_back({partition, storage::Bytes(batch)});
+  auto r =
+      call<ProduceResponse>(client, request, version).responses.at(0).partition_responses.at(0);
+  if (r.error_code == kNone) p.sequence += count;
+  return r;
+}
+
+struct Fetched {
+  int16_t error = 0;
+  int64_t high_watermark = -1;
+  int64_t last_stable_offset = -1;
+  std::optional<std::vector<FetchResponse::AbortedTransaction>> aborted;
+  std::vector<int64_t> record_offsets;  // data records (control batches left out)
+};
+
+Fetched fetch(RawClient& client, std::string_view topic, int32_t partition, int64_t offset,
+              int8_t isolation) {
+  FetchRequest request;
+  request.max_wait_ms = 0;
+  request.min_bytes = 0;
+  request.isolation_level = isolation;
+  auto& t = request.topics.emplace_back();
+  t.topic = topic;
+  FetchRequest::FetchPartition p;
+  p.partition = partition;
+  p.fetch_offset = offset;
+  p.partition_max_bytes = 1 << 20;
+  t.partitions.push_back(p);
+  auto r = call<FetchResponse>(client, request, 11);
+  const auto& data = r.responses.at(0).partitions.at(0);
+  Fetched out{
+      data.error_code, data.high_watermark, data.last_stable_offset, data.aborted_transactions, {}};
+  if (data.records) {
+    storage::BatchIterator batches(*data.records);
+    while (auto batch = batches.next()) {
+      if (batch->is_control()) continue;
+      for (int64_t o = batch->base_offset(); o <= batch->last_offset(); ++o)
+        out.record_offsets.push_back(o);
+    }
+  }
+  return out;
+}
+
+int64_t latest(RawClient& client, std::string_view topic, int8_t isolation) {
+  ListOffsetsRequest request;
+  request.replica_id = -1;
+  request.isolation_level = isolation;
+  request.topics.push_back({topic, {{0, -1, -1, 1}}});
+  return call<ListOffsetsResponse>(client, request, 5).topics.at(0).partitions.at(0).offset;
+}
+
+std::vector<int64_t> offsets_from(int64_t first, int64_t last) {
+  std::vector<int64_t> out;
+  for (int64_t o = first; o <= last; ++o) out.push_back(o);
+  return out;
+}
+
+TEST(TransactionsProtocol, CommitAbortFenceAndReadCommitted) {
+  BrokerProcess broker;
+  RawClient client(broker.port());
+  create(client, "tx-out", 1);
+  create(client, "tx-other", 1);
+
+  FindCoordinatorRequest find;
+  find.key_type = 1;
+  find.coordinator_keys = {"tx"};
+  auto coordinator = call<FindCoordinatorResponse>(client, find, 4);
+  EXPECT_EQ(coordinator.coordinators.at(0).error_code, kNone);
+  EXPECT_EQ(coordinator.coordinators.at(0).port, broker.port());
+
+  Producer p = init_ok(client, "tx");
+  EXPECT_EQ(p.epoch, 0);
+  // Not added to the transaction: refused, as Kafka 3.6+ verifies.
+  EXPECT_EQ(produce(client, "tx", p, "tx-out", 0, 2).error_code, kInvalidTxnState);
+  EXPECT_EQ(produce(client, "tx", p, "tx-out", 0, 2, 11).error_code, kTransactionAbortable);
+  EXPECT_EQ(end_txn(client, "tx", p, true), kInvalidTxnState);  // nothing ongoing
+
+  ASSERT_EQ(add_partition(client, "tx", p, "tx-out", 0), kNone);
+  {
+    // The batched form (v4+) verifies only.
+    AddPartitionsToTxnRequest verify;
+    AddPartitionsToTxnRequest::AddPartitionsToTxnTransaction txn;
+    txn.transactional_id = "tx";
+    txn.producer_id = p.id;
+    txn.producer_epoch = p.epoch;
+    txn.verify_only = true;
+    txn.topics = {{"tx-out", {0}}, {"tx-other", {0}}};
+    verify.transactions.push_back(txn);
+    auto r = call<AddPartitionsToTxnResponse>(client, verify, 5);
+    ASSERT_EQ(r.results_by_transaction.size(), 1U);
+    const auto& topics = r.results_by_transaction[0].topic_results;
+    EXPECT_EQ(topics.at(0).results_by_partition.at(0).partition_error_code, kNone);
+    EXPECT_EQ(topics.at(1).results_by_partition.at(0).partition_error_code, kTransactionAbortable);
+  }
+  ASSERT_EQ(produce(client, "tx", p, "tx-out", 0, 2).base_offset, 0);
+
+  // The ongoing transaction holds the last stable offset at its start.
+  Fetched uncommitted = fetch(client, "tx-out", 0, 0, 0);
+  EXPECT_EQ(uncommitted.record_offsets, offsets_from(0, 1));
+  EXPECT_EQ(uncommitted.last_stable_offset, 0);
+  EXPECT_FALSE(uncommitted.aborted.has_value());
+  Fetched committed = fetch(client, "tx-out", 0, 0, 1);
+  EXPECT_TRUE(committed.record_offsets.empty());
+  EXPECT_EQ(committed.high_watermark, 2);
+  EXPECT_EQ(committed.last_stable_offset, 0);
+  EXPECT_EQ(latest(client, "tx-out", 1), 0);
+  EXPECT_EQ(latest(client, "tx-out", 0), 2);
+
+  ASSERT_EQ(end_txn(client, "tx", p, true), kNone);
+  committed = fetch(client, "tx-out", 0, 0, 1);
+  EXPECT_EQ(committed.record_offsets, offsets_from(0, 1));
+  EXPECT_EQ(committed.high_watermark, 3);  // the COMMIT marker at 2
+  EXPECT_EQ(committed.last_stable_offset, 3);
+  ASSERT_TRUE(committed.aborted.has_value());
+  EXPECT_TRUE(committed.aborted->empty());
+  EXPECT_EQ(end_txn(client, "tx", p, true), kNone);  // a retry of the same end
+  EXPECT_EQ(end_txn(client, "tx", p, false), kInvalidTxnState);
+
+  // An aborted transaction: listed for read_committed readers of its range.
+  ASSERT_EQ(add_partition(client, "tx", p, "tx-out", 0), kNone);
+  ASSERT_EQ(produce(client, "tx", p, "tx-out", 0, 1).base_offset, 3);
+  ASSERT_EQ(end_txn(client, "tx", p, false), kNone);
+  committed = fetch(client, "tx-out", 0, 0, 1);
+  EXPECT_EQ(committed.last_stable_offset, 5);
+  ASSERT_TRUE(committed.aborted.has_value());
+  ASSERT_EQ(committed.aborted->size(), 1U);
+  EXPECT_EQ(committed.aborted->at(0).producer_id, p.id);
+  EXPECT_EQ(committed.aborted->at(0).first_offset, 3);
+  // Kafka's .txnindex of the segment holds it.
+  auto indexed = storage::read_txn_indexes(broker.log_dir() / "tx-out-0");
+  ASSERT_TRUE(indexed.ok());
+  EXPECT_EQ(*indexed, (std::vector<storage::AbortedTxn>{{p.id, 3, 4, 5}}));
+  // A fetch past the aborted range does not list it.
+  EXPECT_TRUE(fetch(client, "tx-out", 0, 5, 1).aborted->empty());
+
+  // The admin views of an ongoing transaction: ListTransactions,
+  // DescribeTransactions, DescribeProducers (kafka-transactions' find-hanging
+  // compares them).
+  ASSERT_EQ(add_partition(client, "tx", p, "tx-out", 0), kNone);
+  {
+    ListTransactionsRequest list;
+    list.state_filters = {"Ongoing", "Nonsense"};
+    auto listed = call<ListTransactionsResponse>(client, list, 1);
+    EXPECT_EQ(listed.unknown_state_filters, std::vector<std::string>{"Nonsense"});
+    ASSERT_EQ(listed.transaction_states.size(), 1U);
+    EXPECT_EQ(listed.transaction_states[0].transactional_id, "tx");
+    EXPECT_EQ(listed.transaction_states[0].transaction_state, "Ongoing");
+    list.state_filters = {"CompleteCommit"};
+    EXPECT_TRUE(call<ListTransactionsResponse>(client, list, 1).transaction_states.empty());
+
+    DescribeTransactionsRequest describe;
+    describe.transactional_ids = {"tx", "nope"};
+    auto described = call<DescribeTransactionsResponse>(client, describe, 0);
+    ASSERT_EQ(described.transaction_states.size(), 2U);
+    const auto& state = described.transaction_states[0];
+    EXPECT_EQ(state.error_code, kNone);
+    EXPECT_EQ(state.transaction_state, "Ongoing");
+    EXPECT_EQ(state.producer_id, p.id);
+    EXPECT_EQ(state.producer_epoch, p.epoch);
+    EXPECT_EQ(state.transaction_timeout_ms, 60000);
+    EXPECT_GT(state.transaction_start_time_ms, 0);
+    ASSERT_EQ(state.topics.size(), 1U);
+    EXPECT_EQ(state.topics[0].topic, "tx-out");
+    EXPECT_EQ(described.transaction_states[1].error_code, 105);  // TRANSACTIONAL_ID_NOT_FOUND
+  }
+  ASSERT_EQ(produce(client, "tx", p, "tx-out", 0, 1).base_offset, 5);
+  {
+    DescribeProducersRequest producers;
+    producers.topics.push_back({"tx-out", {0}});
+    auto described = call<DescribeProducersResponse>(client, producers, 0);
+    const auto& active = described.topics.at(0).partitions.at(0).active_producers;
+    ASSERT_EQ(active.size(), 1U);
+    EXPECT_EQ(active[0].producer_id, p.id);
+    EXPECT_EQ(active[0].current_txn_start_offset, 5);
+    EXPECT_EQ(active[0].coordinator_epoch, 0);  // of the markers written before
+  }
+
+  // A new incarnation while a transaction is ongoing: that transaction is
+  // aborted under a bumped epoch (the old producer fenced), the caller retries.
+  EXPECT_EQ(init(client, "tx").error_code, kConcurrentTransactions);
+  Producer next = init_ok(client, "tx");
+  EXPECT_EQ(next.id, p.id);
+  EXPECT_EQ(next.epoch, 2);
+  EXPECT_EQ(produce(client, "tx", p, "tx-out", 0, 1).error_code, kInvalidProducerEpoch);
+  EXPECT_EQ(end_txn(client, "tx", p, true), kProducerFenced);
+  EXPECT_EQ(add_partition(client, "tx", p, "tx-out", 0), kProducerFenced);
+  committed = fetch(client, "tx-out", 0, 0, 1);
+  EXPECT_EQ(committed.last_stable_offset, committed.high_watermark);
+  ASSERT_EQ(committed.aborted->size(), 2U);
+  EXPECT_EQ(committed.aborted->at(1).first_offset, 5);
+  // Only the committed records remain visible to read_committed readers
+  // (the client drops the aborted ranges listed).
+  EXPECT_EQ(latest(client, "tx-out", 1), committed.high_watermark);
+}
+
+TEST(TransactionsProtocol, OffsetsCommittedInATransactionArePendingUntilItCommits) {
+  const std::map<std::string, std::string> config{{"offsets.topic.num.partitions", "3"}};
+  BrokerProcess broker(config);
+  RawClient client(broker.port());
+  create(client, "tx-in", 1);
+  Producer p = init_ok(client, "tx-offsets");
+
+  TxnOffsetCommitRequest commit;
+  commit.transactional_id = "tx-offsets";
+  commit.group_id = "g";
+  commit.producer_id = p.id;
+  commit.producer_epoch = p.epoch;
+  TxnOffsetCommitRequest::TxnOffsetCommitRequestPartition part;
+  part.partition_index = 0;
+  part.committed_offset = 42;
+  commit.topics.push_back({"tx-in", {part}});
+  // Before AddOffsetsToTxn the group's partition is not in the transaction.
+  EXPECT_EQ(
+      call<TxnOffsetCommitResponse>(client, commit, 3).topics.at(0).partitions.at(0).error_code,
+      kInvalidTxnState);
+
+  AddOffsetsToTxnRequest add;
+  add.transactional_id = "tx-offsets";
+  add.producer_id = p.id;
+  add.producer_epoch = p.epoch;
+  add.group_id = "g";
+  ASSERT_EQ(call<AddOffsetsToTxnResponse>(client, add, 3).error_code, kNone);
+  ASSERT_EQ(
+      call<TxnOffsetCommitResponse>(client, commit, 3).topics.at(0).partitions.at(0).error_code,
+      kNone);
+
+  auto offset_fetch = [&](bool require_stable) {
+    OffsetFetchRequest request;
+    request.group_id = "g";
+    request.topics.emplace();
+    request.topics->push_back({"tx-in", {0}});
+    request.require_stable = require_stable;
+    return call<OffsetFetchResponse>(client, request, 7).topics.at(0).partitions.at(0);
+  };
+  EXPECT_EQ(offset_fetch(true).error_code, kUnstableOffsetCommit);
+  EXPECT_EQ(offset_fetch(false).committed_offset, -1);  // not visible before the commit
+  ASSERT_EQ(end_txn(client, "tx-offsets", p, true), kNone);
+  auto stable = offset_fetch(true);
+  EXPECT_EQ(stable.error_code, kNone);
+  EXPECT_EQ(stable.committed_offset, 42);
+
+  // Aborted: the offset stays as it was.
+  ASSERT_EQ(call<AddOffsetsToTxnResponse>(client, add, 3).error_code, kNone);
+  commit.topics[0].partitions[0].committed_offset = 99;
+  ASSERT_EQ(
+      call<TxnOffsetCommitResponse>(client, commit, 3).topics.at(0).partitions.at(0).error_code,
+      kNone);
+  ASSERT_EQ(end_txn(client, "tx-offsets", p, false), kNone);
+  EXPECT_EQ(offset_fetch(true).committed_offset, 42);
+
+  // After a restart the committed offset is read back from the log.
+  broker.stop();
+  BrokerProcess again(config, broker.log_dir());
+  RawClient client2(again.port());
+  OffsetFetchRequest request;
+  request.group_id = "g";
+  request.topics.emplace();
+  request.topics->push_back({"tx-in", {0}});
+  request.require_stable = true;
+  auto after = call<OffsetFetchResponse>(client2, request, 7).topics.at(0).partitions.at(0);
+  EXPECT_EQ(after.error_code, kNone);
+  EXPECT_EQ(after.committed_offset, 42);
+}
+
+// SIGKILL between PrepareCommit and the markers: the broker finds the
+// transaction prepared at start-up and completes the commit.
+TEST(TransactionsProtocol, CommitCompletesAfterACrashBetweenPrepareCommitAndTheMarkers) {
+  const std::map<std::string, std::string> config{{"transaction.state.log.num.partitions", "5"}};
+  const auto dir = make_temp_dir("kb-txn-crash-");
+  const std::filesystem::path log_dir = dir / "data";
+  auto broker = std::make_unique<BrokerProcess>(config, log_dir);
+  Producer p;
+  {
+    RawClient client(broker->port());
+    create(client, "crash-out", 1);
+    p = init_ok(client, "crash");
+    ASSERT_EQ(add_partition(client, "crash", p, "crash-out", 0), kNone);
+    ASSERT_EQ(produce(client, "crash", p, "crash-out", 0, 3).base_offset, 0);
+  }
+  broker->kill_hard();
+  broker.reset();
+
+  // What the coordinator writes first when the commit is asked for: the
+  // PrepareCommit record, here appended while the broker is down (so that
+  // no marker follows it).
+  const int32_t partition = txn::transaction_partition_for("crash", 5);
+  {
+    auto log =
+        storage::PartitionLog::open(log_dir / ("__transaction_state-" + std::to_string(partition)));
+    ASSERT_TRUE(log.ok()) << log.error().message;
+    txn::TransactionLogValue value;
+    value.producer_id = p.id;
+    value.producer_epoch = p.epoch;
+    value.transaction_timeout_ms = 60000;
+    value.transaction_status = 2;  // PrepareCommit
+    value.transaction_partitions.emplace();
+    value.transaction_partitions->push_back({"crash-out", {0}});
+    value.transaction_last_update_timestamp_ms = 1700000000000;
+    value.transaction_start_timestamp_ms = 1700000000000;
+    const std::vector<uint8_t> key = txn::encode_key("crash");
+    const std::vector<uint8_t> bytes = txn::encode_value(value);
+    storage::RecordBatchBuilder b;
+    b.add_record(storage::Bytes(key), storage::Bytes(bytes), 1700000000000);
+    ASSERT_TRUE((*log)->append(b.build()).ok());
+    ASSERT_TRUE((*log)->flush().ok());
+  }
+
+  BrokerProcess restarted(config, log_dir);
+  EXPECT_FALSE(
+      restarted.wait_for_log(std::regex("transactional id crash: completing its commit")).empty())
+      << restarted.log();
+  RawClient client(restarted.port());
+  Fetched committed = fetch(client, "crash-out", 0, 0, 1);
+  EXPECT_EQ(committed.record_offsets, offsets_from(0, 2));
+  EXPECT_EQ(committed.high_watermark, 4);  // the COMMIT marker at 3
+  EXPECT_EQ(committed.last_stable_offset, 4);
+  EXPECT_TRUE(committed.aborted->empty());
+  // The transaction is complete: the next incarnation starts at once.
+  auto next = init(client, "crash");
+  EXPECT_EQ(next.error_code, kNone);
+  EXPECT_EQ(next.producer_epoch, p.epoch + 1);
+  restarted.stop();
+  std::filesystem::remove_all(dir);
+}
+
+// SIGKILL with a transaction ongoing: after the restart its records hold the
+// last stable offset (the producer state is rebuilt from the log) until the
+// transaction passes its timeout and is aborted.
+TEST(TransactionsProtocol, OngoingTransactionAtACrashIsAbortedAtItsTimeout) {
+  const std::map<std::string, std::string> config{
+      {"transaction.abort.timed.out.transaction.cleanup.interval.ms", "200"}};
+  const auto dir = make_temp_dir("kb-txn-open-");
+  const std::filesystem::path log_dir = dir / "data";
+  auto broker = std::make_unique<BrokerProcess>(config, log_dir);
+  Producer p;
+  {
+    RawClient client(broker->port());
+    create(client, "open-out", 1);
+    p = init_ok(client, "open", 3000);
+    ASSERT_EQ(add_partition(client, "open", p, "open-out", 0), kNone);
+    ASSERT_EQ(produce(client, "open", p, "open-out", 0, 2).base_offset, 0);
+  }
+  broker->kill_hard();
+  broker.reset();
+
+  BrokerProcess restarted(config, log_dir);
+  RawClient client(restarted.port());
+  Fetched held = fetch(client, "open-out", 0, 0, 1);
+  EXPECT_EQ(held.last_stable_offset, 0);
+  EXPECT_TRUE(held.record_offsets.empty());
+  Fetched done;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    done = fetch(client, "open-out", 0, 0, 1);
+    if (done.last_stable_offset == 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(done.last_stable_offset, 3) << restarted.log();
+  ASSERT_TRUE(done.aborted.has_value());
+  ASSERT_EQ(done.aborted->size(), 1U);
+  EXPECT_EQ(done.aborted->at(0).first_offset, 0);
+  // The producer was fenced by the abort.
+  EXPECT_EQ(end_txn(client, "open", p, true), kProducerFenced);
+  restarted.stop();
+  std::filesystem::remove_all(dir);
+}
+
+// kafkajs (its pinned version, clients/kafkajs): committed and aborted
+// transactions of records and of a group's offsets (sendOffsets), read back by
+// its read_committed consumer: the committed records once each, no aborted
+// one, the group's offset the last committed.
+TEST(TransactionalClients, KafkajsCommitsAndAbortsRecordsAndOffsets) {
+  if (!node_available())
+    GTEST_SKIP() << "node/npm are not installed (scripts/install-deps.sh test)";
+  const std::filesystem::path clients = KB_CLIENT_SCRIPTS_DIR;
+  std::filesystem::path node_modules;
+  auto installed = install_kafkajs(clients, KB_TEST_CACHE_DIR, node_modules);
+  ASSERT_EQ(installed.status, 0) << "npm ci failed:\n" << installed.output;
+  BrokerProcess broker(
+      std::map<std::string, std::string>{{"group.initial.rebalance.delay.ms", "0"}});
+  auto r = run_command(kafkajs_script(node_modules, clients, "transactions.js") +
+                           " 127.0.0.1:" + std::to_string(broker.port()) + " kjs",
+                       120);
+  ASSERT_EQ(r.status, 0) << r.output << "\nbroker log:\n" << broker.log();
+  EXPECT_NE(r.output.find("ok 50 committed records, 2 aborted transactions, offset 50"),
+            std::string::npos)
+      << r.output;
+}
+
+}  // namespace
+}  // namespace kb::testing
