@@ -21,6 +21,8 @@
 #include "kb/protocol/messages/acls.hpp"
 #include "kb/protocol/messages/alter_configs.hpp"
 #include "kb/protocol/messages/api_versions.hpp"
+#include "kb/protocol/messages/consumer_group_describe.hpp"
+#include "kb/protocol/messages/consumer_group_heartbeat.hpp"
 #include "kb/protocol/messages/create_partitions.hpp"
 #include "kb/protocol/messages/create_topics.hpp"
 #include "kb/protocol/messages/delete_groups.hpp"
@@ -68,7 +70,8 @@ using AllRequests = std::tuple<
     protocol::DeleteRecordsRequest, protocol::DescribeLogDirsRequest,
     protocol::DescribeProducersRequest, protocol::ElectLeadersRequest,
     protocol::AlterPartitionReassignmentsRequest, protocol::ListPartitionReassignmentsRequest,
-    protocol::DescribeAclsRequest, protocol::CreateAclsRequest, protocol::DeleteAclsRequest>;
+    protocol::DescribeAclsRequest, protocol::CreateAclsRequest, protocol::DeleteAclsRequest,
+    protocol::ConsumerGroupHeartbeatRequest, protocol::ConsumerGroupDescribeRequest>;
 
 // Calls f(Request{}) for the request type of every api key.
 template <class F>

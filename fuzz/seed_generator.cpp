@@ -164,6 +164,19 @@ Request sample_request(const Bytes& records, int16_t version) {
     r.filters.push_back({2, kTopic, 3, std::nullopt, std::nullopt, 1, 1});
   } else if constexpr (std::is_same_v<Request, protocol::DescribeClusterRequest>) {
     r.include_cluster_authorized_operations = true;
+  } else if constexpr (std::is_same_v<Request, protocol::ConsumerGroupHeartbeatRequest>) {
+    // A member joining by topic name (odd versions: by regular expression).
+    r.group_id = "fuzz-group";
+    r.member_id = "fuzz-member";
+    r.rebalance_timeout_ms = 30000;
+    r.topic_partitions.emplace();
+    if (odd && version >= 1)
+      r.subscribed_topic_regex = "fu.*";
+    else
+      r.subscribed_topic_names = std::vector<std::string_view>{kTopic};
+  } else if constexpr (std::is_same_v<Request, protocol::ConsumerGroupDescribeRequest>) {
+    r.group_ids = {"fuzz-group"};
+    r.include_authorized_operations = odd;
   } else if constexpr (std::is_same_v<Request, protocol::ApiVersionsRequest>) {
     r.client_software_name = "kb-fuzz";
     r.client_software_version = "1.0";

@@ -288,6 +288,29 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
   c.groups.offsets_retention_ms = retention_minutes * 60000;
   int_key("offsets.retention.check.interval.ms", 1, std::numeric_limits<int64_t>::max(),
           c.groups.retention_check_interval_ms);
+  // Consumer groups (KIP-848): Kafka's defaults and bounds.
+  int_key("group.consumer.session.timeout.ms", 1, kIntMax, c.groups.consumer_session_timeout_ms);
+  int_key("group.consumer.heartbeat.interval.ms", 1, kIntMax,
+          c.groups.consumer_heartbeat_interval_ms);
+  int_key("group.consumer.max.size", 1, kIntMax, c.groups.consumer_max_size);
+  if (auto it = props.find("group.consumer.assignors"); ok && it != props.end()) {
+    // By name, or by the class names Kafka's defaults use.
+    c.groups.consumer_assignors.clear();
+    for (std::string_view item : split(it->second.value, ',')) {
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+      if (item.empty()) continue;
+      if (item == "uniform" || item.ends_with(".UniformAssignor"))
+        c.groups.consumer_assignors.emplace_back("uniform");
+      else if (item == "range" || item.ends_with(".RangeAssignor"))
+        c.groups.consumer_assignors.emplace_back("range");
+      else
+        ok = b.fail(it->second, "group.consumer.assignors",
+                    fmt::format("'{}' is not an assignor this broker has (uniform, range)", item));
+    }
+    if (ok && c.groups.consumer_assignors.empty())
+      ok = b.fail(it->second, "group.consumer.assignors", "no assignor given");
+  }
 
   // Transactions.
   int_key("transaction.max.timeout.ms", 1, kIntMax, c.transactions.max_timeout_ms);

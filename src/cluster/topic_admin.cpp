@@ -120,10 +120,12 @@ MetadataAppend append_metadata_groups(
     }
     state.metadata_log = std::move(created.value());
   }
-  // A new metadata log starts with the metadata.version it is written in.
-  std::optional<storage::MetadataRecord> bootstrap;
+  // A new metadata log starts with the metadata.version it is written in and
+  // the other features Kafka 4.0 finalizes in a new cluster.
+  std::vector<storage::MetadataRecord> bootstrap;
   if (state.metadata_log->log_end_offset() == 0)
-    bootstrap = storage::FeatureLevelRecord{"metadata.version", kBootstrapMetadataVersion};
+    bootstrap = {storage::FeatureLevelRecord{"metadata.version", kBootstrapMetadataVersion},
+                 storage::FeatureLevelRecord{"group.version", kBootstrapGroupVersion}};
 
   // Each group's records encoded, then packed into batches.
   struct Encoded {
@@ -137,7 +139,8 @@ MetadataAppend append_metadata_groups(
     into.bytes += value.size() + 32;  // and the record's framing, at most
   };
   for (size_t g = 0; g < groups.size(); ++g) {
-    if (g == 0 && bootstrap) encode(*bootstrap, encoded[g]);
+    if (g == 0)
+      for (const auto& record : bootstrap) encode(record, encoded[g]);
     for (const auto& record : groups[g]) encode(record, encoded[g]);
   }
 
@@ -169,7 +172,8 @@ MetadataAppend append_metadata_groups(
       result.status = appended.error();
       break;
     }
-    if (g == 0 && bootstrap) apply_metadata_record(state, *bootstrap);
+    if (g == 0)
+      for (const auto& record : bootstrap) apply_metadata_record(state, record);
     for (size_t i = g; i < end; ++i)
       for (const auto& record : groups[i]) apply_metadata_record(state, record);
     if (state.metadata_snapshotter != nullptr)

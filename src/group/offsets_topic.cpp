@@ -74,9 +74,9 @@ storage::Status OffsetsTopic::load_into(GroupCoordinator& coordinator, TxnOffset
   };
   if (!other_types.empty())
     spdlog::warn(
-        "{}: records of group kinds this broker does not serve (consumer groups of the KIP-848 "
-        "protocol, share and streams groups) are kept in the log but not used: {}; groups {}: "
-        "their committed offsets are served, as an empty classic group's",
+        "{}: records of group kinds this broker does not serve (share and streams groups) are "
+        "kept in the log but not used: {}; groups {}: their committed offsets are served, as "
+        "an empty classic group's",
         kOffsetsTopic, named(other_types), fmt::join(other_groups, ", "));
   if (!unreadable.empty())
     spdlog::error(

@@ -189,9 +189,78 @@ CoordinatorKey decode_key(std::span<const uint8_t> bytes) {
     GroupMetadataKey key;
     wire::decode(reader, key, version, false);
     if (reader.ok()) return key;
+  } else if (version == kConsumerGroupMetadataType ||
+             version == kConsumerGroupPartitionMetadataType ||
+             version == kConsumerGroupTargetAssignmentMetadataType) {
+    ConsumerGroupKey key;
+    wire::decode(reader, key, version, false);
+    if (reader.ok() && reader.remaining() == 0)
+      return ConsumerGroupRecordKey{version, key.group, {}};
+  } else if (version == kConsumerGroupMemberMetadataType ||
+             version == kConsumerGroupTargetAssignmentMemberType ||
+             version == kConsumerGroupCurrentMemberAssignmentType) {
+    ConsumerGroupMemberKey key;
+    wire::decode(reader, key, version, false);
+    if (reader.ok() && reader.remaining() == 0)
+      return ConsumerGroupRecordKey{version, key.group, key.member_id};
   }
   return {};
 }
+
+std::vector<uint8_t> encode_consumer_group_key(int16_t type, std::string_view group,
+                                               std::string_view member_id) {
+  const bool per_member = type == kConsumerGroupMemberMetadataType ||
+                          type == kConsumerGroupTargetAssignmentMemberType ||
+                          type == kConsumerGroupCurrentMemberAssignmentType;
+  if (per_member)
+    return encode_versioned(ConsumerGroupMemberKey{std::string(group), std::string(member_id)},
+                            type, false);
+  return encode_versioned(ConsumerGroupKey{std::string(group)}, type, false);
+}
+
+// Consumer-group values: version 0, flexible.
+std::vector<uint8_t> encode_value(const ConsumerGroupMetadataValue& value) {
+  return encode_versioned(value, 0, true);
+}
+std::vector<uint8_t> encode_value(const ConsumerGroupPartitionMetadataValue& value) {
+  return encode_versioned(value, 0, true);
+}
+std::vector<uint8_t> encode_value(const ConsumerGroupMemberMetadataValue& value) {
+  return encode_versioned(value, 0, true);
+}
+std::vector<uint8_t> encode_value(const ConsumerGroupTargetAssignmentMetadataValue& value) {
+  return encode_versioned(value, 0, true);
+}
+std::vector<uint8_t> encode_value(const ConsumerGroupTargetAssignmentMemberValue& value) {
+  return encode_versioned(value, 0, true);
+}
+std::vector<uint8_t> encode_value(const ConsumerGroupCurrentMemberAssignmentValue& value) {
+  return encode_versioned(value, 0, true);
+}
+
+template <class T>
+std::optional<T> decode_consumer_group_value(std::span<const uint8_t> bytes) {
+  wire::Reader reader(bytes);
+  const int16_t version = reader.int16();
+  if (!reader.ok() || version != 0) return std::nullopt;
+  T value;
+  wire::decode(reader, value, version, true);
+  if (!reader.ok()) return std::nullopt;
+  return value;
+}
+
+template std::optional<ConsumerGroupMetadataValue> decode_consumer_group_value(
+    std::span<const uint8_t>);
+template std::optional<ConsumerGroupPartitionMetadataValue> decode_consumer_group_value(
+    std::span<const uint8_t>);
+template std::optional<ConsumerGroupMemberMetadataValue> decode_consumer_group_value(
+    std::span<const uint8_t>);
+template std::optional<ConsumerGroupTargetAssignmentMetadataValue> decode_consumer_group_value(
+    std::span<const uint8_t>);
+template std::optional<ConsumerGroupTargetAssignmentMemberValue> decode_consumer_group_value(
+    std::span<const uint8_t>);
+template std::optional<ConsumerGroupCurrentMemberAssignmentValue> decode_consumer_group_value(
+    std::span<const uint8_t>);
 
 std::optional<OffsetCommitValue> decode_offset_commit_value(std::span<const uint8_t> bytes) {
   return decode_value<OffsetCommitValue>(bytes, 4);

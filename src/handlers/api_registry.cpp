@@ -60,6 +60,8 @@ ApiRegistry make_broker_registry() {
   registry.add(offset_fetch_entry());
   registry.add(delete_groups_entry());
   registry.add(offset_delete_entry());
+  registry.add(consumer_group_heartbeat_entry());
+  registry.add(consumer_group_describe_entry());
   registry.add(init_producer_id_entry());
   registry.add(add_partitions_to_txn_entry());
   registry.add(add_offsets_to_txn_entry());

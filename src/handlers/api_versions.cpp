@@ -25,10 +25,14 @@ std::optional<ApiVersionsResponse> handle_api_versions(RequestContext& ctx,
     response.supported_features.push_back({std::string(f.name), f.min_level, f.max_level});
   }
   // metadata.version is always finalized (Kafka's KRaft brokers put it in):
-  // before the metadata log has records, at the level it will be written at.
-  if (!ctx.state.features.contains("metadata.version"))
+  // before the metadata log has records, at the level it will be written at,
+  // and group.version with it.
+  if (!ctx.state.features.contains("metadata.version")) {
     response.finalized_features.push_back({"metadata.version", cluster::kBootstrapMetadataVersion,
                                            cluster::kBootstrapMetadataVersion});
+    response.finalized_features.push_back(
+        {"group.version", cluster::kBootstrapGroupVersion, cluster::kBootstrapGroupVersion});
+  }
   for (const auto& [name, level] : ctx.state.features)
     if (level != 0) response.finalized_features.push_back({name, level, level});
   if (ctx.state.metadata_log && ctx.state.metadata_log->log_end_offset() > 0)

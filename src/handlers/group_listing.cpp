@@ -16,13 +16,6 @@ using protocol::ListGroupsRequest;
 using protocol::ListGroupsResponse;
 using protocol::to_wire;
 
-namespace {
-
-// Every group here speaks the classic protocol.
-constexpr std::string_view kClassicGroupType = "classic";
-
-}  // namespace
-
 std::optional<ListGroupsResponse> handle_list_groups(RequestContext& ctx,
                                                      const ListGroupsRequest& request, int16_t) {
   ListGroupsResponse response;
@@ -31,26 +24,23 @@ std::optional<ListGroupsResponse> handle_list_groups(RequestContext& ctx,
     return response;
   }
   // Filters match case-insensitively, as Kafka's do; an empty filter takes all.
-  // The states asked for, read once (not once a group).
-  std::set<group::GroupState> states;
-  for (std::string_view f : request.states_filter)
-    if (auto s = group::parse_group_state(f)) states.insert(*s);
-  auto state_wanted = [&](group::GroupState s) {
-    return request.states_filter.empty() || states.contains(s);
+  // The types asked for, read once (not once a group).
+  std::set<group::GroupType> types;
+  for (std::string_view f : request.types_filter)
+    if (auto t = group::parse_group_type(f)) types.insert(*t);
+  auto state_wanted = [&](std::string_view s) {
+    return request.states_filter.empty() ||
+           std::any_of(request.states_filter.begin(), request.states_filter.end(),
+                       [&](std::string_view f) { return group::equals_ignore_case(f, s); });
   };
-  const bool type_wanted =
-      request.types_filter.empty() ||
-      std::any_of(request.types_filter.begin(), request.types_filter.end(), [](std::string_view f) {
-        return group::equals_ignore_case(f, kClassicGroupType);
-      });
-  if (!type_wanted) return response;
   for (const auto& [id, g] : ctx.groups->groups()) {
-    if (g.state == group::GroupState::kDead || !state_wanted(g.state)) continue;
+    if (g->is_dead() || !state_wanted(g->state_name())) continue;
+    if (!request.types_filter.empty() && !types.contains(g->type())) continue;
     auto& listed = response.groups.emplace_back();
     listed.group_id = id;
-    listed.protocol_type = g.protocol_type;
-    listed.group_state = std::string(group::to_string(g.state));
-    listed.group_type = std::string(kClassicGroupType);
+    listed.protocol_type = std::string(g->listed_protocol_type());
+    listed.group_state = std::string(g->state_name());
+    listed.group_type = std::string(group::to_string(g->type()));
   }
   return response;
 }
@@ -72,15 +62,15 @@ std::optional<DescribeGroupsResponse> handle_describe_groups(RequestContext& ctx
       out.error_code = to_wire(ErrorCode::kInvalidGroupId);
       continue;
     }
-    const group::Group* g = ctx.groups->find(id);
+    const group::ClassicGroup* g = ctx.groups->find_classic(id);
     if (!g) {
-      out.group_state = std::string(group::to_string(group::GroupState::kDead));
+      out.group_state = std::string(group::to_string(group::ClassicGroupState::kDead));
       continue;
     }
     out.group_state = std::string(group::to_string(g->state));
     out.protocol_type = g->protocol_type;
     // Members' metadata and assignments only once they are settled (Stable).
-    const bool stable = g->state == group::GroupState::kStable;
+    const bool stable = g->state == group::ClassicGroupState::kStable;
     if (stable) out.protocol_data = g->protocol.value_or("");
     for (const auto& [member_id, m] : g->members) {
       auto& dm = out.members.emplace_back();

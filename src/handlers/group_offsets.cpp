@@ -36,6 +36,7 @@ std::optional<OffsetCommitResponse> handle_offset_commit(RequestContext& ctx,
     params.member_id = request.member_id;
     params.instance_id = request.group_instance_id;
     params.unknown_group_is_not_found = version >= 9;
+    params.api_version = version;
     group_error = ctx.groups->commit(params, partitions, errors, group_time(ctx.now));
   }
   for (size_t i = 0; i < error_slots.size(); ++i)
@@ -127,6 +128,12 @@ std::optional<OffsetFetchResponse> handle_offset_fetch(RequestContext& ctx,
     auto& out = response.groups.emplace_back();
     out.group_id = std::string(g.group_id);
     out.error_code = unavailable;
+    // v9+: a consumer group's member says who it is (its epoch checked).
+    if (ctx.groups && version >= 9) {
+      out.error_code =
+          ctx.groups->validate_fetch(g.group_id, g.member_id, g.member_epoch, group_time(ctx.now));
+      if (out.error_code != 0) continue;
+    }
     out.topics = fetched_offsets<OffsetFetchResponse::OffsetFetchResponseTopics>(
         ctx.groups, g.group_id, g.topics, request.require_stable ? ctx.txn_offsets : nullptr);
   }

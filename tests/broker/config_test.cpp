@@ -720,5 +720,26 @@ TEST(ConfigTopicsAndLogs, DurabilityKeys) {
   EXPECT_EQ(parse_ok("log.roll.hours=2\nlog.roll.ms=1500\n").log.roll_ms, 1500);
 }
 
+// Consumer groups of KIP-848: Kafka's defaults, values, and the assignors by
+// name or by Kafka's class names.
+TEST(ConfigGroups, ConsumerGroupKeys) {
+  const BrokerConfig defaults = parse_ok("");
+  EXPECT_EQ(defaults.groups.consumer_session_timeout_ms, 45000);
+  EXPECT_EQ(defaults.groups.consumer_heartbeat_interval_ms, 5000);
+  EXPECT_EQ(defaults.groups.consumer_assignors, (std::vector<std::string>{"uniform", "range"}));
+  const BrokerConfig set = parse_ok(
+      "group.consumer.session.timeout.ms=10000\ngroup.consumer.heartbeat.interval.ms=500\n"
+      "group.consumer.max.size=3\n"
+      "group.consumer.assignors=org.apache.kafka.coordinator.group.assignor.RangeAssignor, "
+      "uniform\n");
+  EXPECT_EQ(set.groups.consumer_session_timeout_ms, 10000);
+  EXPECT_EQ(set.groups.consumer_heartbeat_interval_ms, 500);
+  EXPECT_EQ(set.groups.consumer_max_size, 3);
+  EXPECT_EQ(set.groups.consumer_assignors, (std::vector<std::string>{"range", "uniform"}));
+  expect_error("group.consumer.assignors=sticky\n", {"group.consumer.assignors", "sticky"});
+  expect_error("group.consumer.heartbeat.interval.ms=0\n",
+               {"group.consumer.heartbeat.interval.ms"});
+}
+
 }  // namespace
 }  // namespace kb::broker

@@ -206,7 +206,7 @@ TEST_F(StartupFilesTest, WhatKafka44WritesIntoTheMetadataLogIsReadKeptAndNamed) 
   control.set_control(true).add_record(Bytes(key), Bytes(leader_change), 1);
   const std::vector<ByteVec> values = {
       storage::encode_metadata_record(storage::FeatureLevelRecord{"metadata.version", 33}),
-      storage::encode_metadata_record(storage::FeatureLevelRecord{"group.version", 1}),
+      storage::encode_metadata_record(storage::FeatureLevelRecord{"group.version", 2}),
       register_broker,
       registration_change,
       no_op,
@@ -239,7 +239,7 @@ TEST_F(StartupFilesTest, WhatKafka44WritesIntoTheMetadataLogIsReadKeptAndNamed) 
   EXPECT_TRUE(said("NoOpRecord (20: 1)"));
   EXPECT_TRUE(said("LeaderChange (2: 1)"));
   EXPECT_TRUE(said("metadata.version 33 (4.4-IV2)"));
-  EXPECT_TRUE(said("group.version 1 (implemented here: up to 0)"));
+  EXPECT_TRUE(said("group.version 2 (implemented here: up to 1)"));
   EXPECT_TRUE(said("metadata.version 33 (implemented here: up to 25)"));
   // The log itself is left as it was.
   EXPECT_EQ(read(metadata_dir() / storage::segment_file_name(0, ".log")),

@@ -94,13 +94,13 @@ class CoordinatorTest : public ::testing::Test {
     return coordinator_.sync(p, now);
   }
 
-  GroupState state() const { return coordinator_.find("g")->state; }
+  ClassicGroupState state() const { return coordinator_.find_classic("g")->state; }
 
   // Runs the coordinator's timers at `now` until group g has no count change
   // queued; how many rounds that took.
   int settle_counts(Millis now) {
     int rounds = 0;
-    while (!coordinator_.find("g")->counts_settled() && rounds < 10000) {
+    while (!coordinator_.find_classic("g")->counts_settled() && rounds < 10000) {
       coordinator_.advance(now);
       ++rounds;
     }
@@ -108,15 +108,15 @@ class CoordinatorTest : public ::testing::Test {
   }
 
   // A coordinator that replays what this one wrote, as at start-up.
-  static GroupCoordinator reload(const MemoryStore& store) {
-    GroupCoordinator reloaded(make_config(), nullptr);
+  static std::unique_ptr<GroupCoordinator> reload(const MemoryStore& store) {
+    auto reloaded = std::make_unique<GroupCoordinator>(make_config(), nullptr);
     for (const auto& [partition, records] : store.log)
       for (const auto& r : records) {
         std::optional<std::span<const uint8_t>> value;
         if (r.value) value = std::span<const uint8_t>(*r.value);
-        reloaded.load(r.key, value);
+        reloaded->load(r.key, value);
       }
-    reloaded.finish_load(1000);
+    reloaded->finish_load(1000);
     return reloaded;
   }
 
@@ -142,14 +142,14 @@ TEST_F(CoordinatorTest, FirstMemberJoinsSyncsAndIsStable) {
   EXPECT_EQ(joined.result->protocol_name, "range");
   ASSERT_EQ(joined.result->members.size(), 1u);
   EXPECT_EQ(joined.result->members[0].metadata, kRangeMeta);
-  EXPECT_EQ(state(), GroupState::kCompletingRebalance);
+  EXPECT_EQ(state(), ClassicGroupState::kCompletingRebalance);
 
   const std::vector<uint8_t> assignment{9, 9};
   auto synced = sync(a, 1, 10, {{a, assignment}});
   ASSERT_TRUE(synced.result);
   EXPECT_EQ(synced.result->error, kNone);
   EXPECT_EQ(synced.result->assignment, assignment);
-  EXPECT_EQ(state(), GroupState::kStable);
+  EXPECT_EQ(state(), ClassicGroupState::kStable);
   EXPECT_EQ(coordinator_.heartbeat("g", 1, {a, std::nullopt}, 20), kNone);
   // The assignment was written as group metadata.
   ASSERT_EQ(store_.log.size(), 1u);
@@ -162,7 +162,7 @@ TEST_F(CoordinatorTest, SecondMemberRebalancesAndFollowerWaitsForLeaderAssignmen
   sync(a, 1, 0);
   auto b_join = join_new(10, 100, &b);
   EXPECT_FALSE(b_join.result);  // parked until a rejoins
-  EXPECT_EQ(state(), GroupState::kPreparingRebalance);
+  EXPECT_EQ(state(), ClassicGroupState::kPreparingRebalance);
   EXPECT_EQ(coordinator_.heartbeat("g", 1, {a, std::nullopt}, 100),
             to_wire(ErrorCode::kRebalanceInProgress));
 
@@ -190,19 +190,19 @@ TEST_F(CoordinatorTest, SecondMemberRebalancesAndFollowerWaitsForLeaderAssignmen
   auto b_sync_again = sync(b, 2, 300);
   ASSERT_TRUE(b_sync_again.result);
   EXPECT_EQ(b_sync_again.result->assignment, for_b);
-  EXPECT_EQ(state(), GroupState::kStable);
+  EXPECT_EQ(state(), ClassicGroupState::kStable);
 }
 
 TEST_F(CoordinatorTest, MissedSessionTimeoutRemovesMemberAndRebalances) {
   std::string a, b;
   form_group_of_two(&a, &b);
-  ASSERT_EQ(state(), GroupState::kStable);
+  ASSERT_EQ(state(), ClassicGroupState::kStable);
   ASSERT_TRUE(coordinator_.next_deadline());
   // a heartbeats, b does not.
   EXPECT_EQ(coordinator_.heartbeat("g", 2, {a, std::nullopt}, 6000), kNone);
   coordinator_.advance(10001);
-  EXPECT_EQ(state(), GroupState::kPreparingRebalance);
-  EXPECT_FALSE(coordinator_.find("g")->members.contains(b));
+  EXPECT_EQ(state(), ClassicGroupState::kPreparingRebalance);
+  EXPECT_FALSE(coordinator_.find_classic("g")->members.contains(b));
   EXPECT_EQ(coordinator_.heartbeat("g", 2, {b, std::nullopt}, 10001),
             to_wire(ErrorCode::kUnknownMemberId));
   auto rejoined = coordinator_.join({2, 2}, params(a), 10002);
@@ -221,8 +221,8 @@ TEST_F(CoordinatorTest, MemberNotRejoiningIsDroppedAtTheRebalanceTimeout) {
   // (20 s) the generation completes without it.
   for (Millis t = 1000; t < 20100; t += 3000) coordinator_.heartbeat("g", 1, {a, std::nullopt}, t);
   coordinator_.advance(20100);
-  EXPECT_EQ(state(), GroupState::kCompletingRebalance);
-  EXPECT_FALSE(coordinator_.find("g")->members.contains(a));
+  EXPECT_EQ(state(), ClassicGroupState::kCompletingRebalance);
+  EXPECT_FALSE(coordinator_.find_classic("g")->members.contains(a));
   auto b_again = coordinator_.join({1, 11}, params(b), 20100);
   ASSERT_TRUE(b_again.result);
   EXPECT_EQ(b_again.result->leader, b);
@@ -235,14 +235,14 @@ TEST_F(CoordinatorTest, LeaveRebalancesAndTheLastLeaveEmptiesTheGroup) {
   std::vector<MemberRef> leaving{{b, std::nullopt}, {"nobody", std::nullopt}};
   auto errors = coordinator_.leave("g", leaving, 10);
   EXPECT_EQ(errors, (std::vector<int16_t>{kNone, to_wire(ErrorCode::kUnknownMemberId)}));
-  EXPECT_EQ(state(), GroupState::kPreparingRebalance);
+  EXPECT_EQ(state(), ClassicGroupState::kPreparingRebalance);
   auto a_join = coordinator_.join({2, 2}, params(a), 20);
   ASSERT_TRUE(a_join.result);
   EXPECT_EQ(a_join.result->generation, 3);
   std::vector<MemberRef> last{{a, std::nullopt}};
   coordinator_.leave("g", last, 30);
-  EXPECT_EQ(state(), GroupState::kEmpty);
-  EXPECT_EQ(coordinator_.find("g")->generation, 4);
+  EXPECT_EQ(state(), ClassicGroupState::kEmpty);
+  EXPECT_EQ(coordinator_.find_classic("g")->generation, 4);
 }
 
 TEST_F(CoordinatorTest, RefusesInconsistentProtocolsAndBadSessionTimeouts) {
@@ -298,12 +298,12 @@ TEST_F(CoordinatorTest, ProtocolSupportFollowsMembersAsTheyChangeAndLeave) {
   ASSERT_TRUE(first.result);
   const std::string a = first.result->member_id;
   sync(a, 1, 0);
-  EXPECT_EQ(coordinator_.find("g")->protocol_support.at("range"), 1);
+  EXPECT_EQ(coordinator_.find_classic("g")->protocol_support.at("range"), 1);
   // b lists roundrobin only, and twice (counted once).
   auto p2 = p1;
   p2.protocols = {{"roundrobin", kRoundRobinMeta}, {"roundrobin", kRoundRobinMeta}};
   EXPECT_FALSE(coordinator_.join({2, 1}, p2, 0).result);
-  EXPECT_EQ(coordinator_.find("g")->protocol_support.at("roundrobin"), 2);
+  EXPECT_EQ(coordinator_.find_classic("g")->protocol_support.at("roundrobin"), 2);
   // A third member offering only range cannot join: b does not support it.
   auto p3 = p1;
   p3.protocols = {{"range", kRangeMeta}};
@@ -317,14 +317,14 @@ TEST_F(CoordinatorTest, ProtocolSupportFollowsMembersAsTheyChangeAndLeave) {
   // a rejoins with range first and sticky: its old protocols are counted no more.
   a_again.protocols = {{"sticky", kRangeMeta}, {"roundrobin", kRoundRobinMeta}};
   coordinator_.join({1, 3}, a_again, 0);
-  const Group& g = *coordinator_.find("g");
+  const ClassicGroup& g = *coordinator_.find_classic("g");
   EXPECT_FALSE(g.protocol_support.contains("range"));
   EXPECT_EQ(g.protocol_support.at("sticky"), 1);
   EXPECT_EQ(g.protocol_support.at("roundrobin"), 2);
   std::vector<MemberRef> leaving{{a, std::nullopt}};
   coordinator_.leave("g", leaving, 0);
-  EXPECT_FALSE(coordinator_.find("g")->protocol_support.contains("sticky"));
-  EXPECT_EQ(coordinator_.find("g")->protocol_support.at("roundrobin"), 1);
+  EXPECT_FALSE(coordinator_.find_classic("g")->protocol_support.contains("sticky"));
+  EXPECT_EQ(coordinator_.find_classic("g")->protocol_support.at("roundrobin"), 1);
 }
 
 // 100,000 protocols in one JoinGroup: checking and choosing them is linear
@@ -353,10 +353,10 @@ TEST_F(CoordinatorTest, AHundredThousandProtocolsAreCountedInSlicesAndMatchedInL
   // The third is checked against the others once the second is counted: it
   // waits without joining, and is asked again.
   EXPECT_FALSE(coordinator_.join({3, 1}, many, 0).result);
-  EXPECT_EQ(coordinator_.find("g")->members.size(), 2u);
+  EXPECT_EQ(coordinator_.find_classic("g")->members.size(), 2u);
   EXPECT_GT(settle_counts(0), 10);
   EXPECT_FALSE(coordinator_.join({3, 1}, many, 0).result);
-  EXPECT_EQ(coordinator_.find("g")->members.size(), 3u);
+  EXPECT_EQ(coordinator_.find_classic("g")->members.size(), 3u);
   settle_counts(0);
   auto again = many;
   again.member_id = first.result->member_id;
@@ -364,8 +364,8 @@ TEST_F(CoordinatorTest, AHundredThousandProtocolsAreCountedInSlicesAndMatchedInL
   ASSERT_TRUE(done.result);
   EXPECT_EQ(done.result->protocol_name, "p0");
   EXPECT_EQ(done.result->members.size(), 3u);
-  EXPECT_EQ(coordinator_.find("g")->protocol_support.size(), 100000u);
-  EXPECT_EQ(coordinator_.find("g")->protocol_support.at("p99999"), 3);
+  EXPECT_EQ(coordinator_.find_classic("g")->protocol_support.size(), 100000u);
+  EXPECT_EQ(coordinator_.find_classic("g")->protocol_support.at("p99999"), 3);
 }
 
 // A rebalance waits for the counts of a member that left: the protocol is
@@ -391,14 +391,14 @@ TEST_F(CoordinatorTest, ARebalanceCompletesOnlyWithTheCountsMade) {
   auto gen2 = coordinator_.join({1, 2}, a_again, 0);
   ASSERT_TRUE(gen2.result);
   EXPECT_EQ(gen2.result->protocol_name, "range");
-  EXPECT_EQ(coordinator_.find("g")->protocol_support.size(), 5001u);
+  EXPECT_EQ(coordinator_.find_classic("g")->protocol_support.size(), 5001u);
   // b leaves: its 5,001 names are uncounted in slices; a rejoining waits for them.
   const std::string b_id = gen2.result->members.at(0).member_id == a_id
                                ? gen2.result->members.at(1).member_id
                                : gen2.result->members.at(0).member_id;
   std::vector<MemberRef> leaving{{b_id, std::nullopt}};
   coordinator_.leave("g", leaving, 0);
-  EXPECT_FALSE(coordinator_.find("g")->counts_settled());
+  EXPECT_FALSE(coordinator_.find_classic("g")->counts_settled());
   EXPECT_FALSE(coordinator_.join({1, 3}, a_again, 0).result);
   EXPECT_GT(settle_counts(0), 1);
   auto gen3 = coordinator_.join({1, 3}, a_again, 0);
@@ -406,7 +406,7 @@ TEST_F(CoordinatorTest, ARebalanceCompletesOnlyWithTheCountsMade) {
   EXPECT_EQ(gen3.result->generation, 3);
   EXPECT_EQ(gen3.result->protocol_name, "range");
   EXPECT_EQ(gen3.result->members.size(), 1u);
-  EXPECT_EQ(coordinator_.find("g")->protocol_support.size(), 1u);
+  EXPECT_EQ(coordinator_.find_classic("g")->protocol_support.size(), 1u);
 }
 
 // A member keeps the list its JoinGroup was read into (no copy), and one
@@ -439,7 +439,7 @@ TEST_F(CoordinatorTest, AReorderedRejoinKeepsTheCountsAndSharesItsList) {
   ASSERT_TRUE(done.result);
   EXPECT_EQ(done.result->protocol_name, "roundrobin");
   EXPECT_EQ(coordinator_.member_protocols("g", a), reordered);
-  const Group& g = *coordinator_.find("g");
+  const ClassicGroup& g = *coordinator_.find_classic("g");
   EXPECT_EQ(g.protocol_support.size(), 2u);
   EXPECT_EQ(g.protocol_support.at("range"), 1);
   EXPECT_EQ(g.protocol_support.at("roundrobin"), 1);
@@ -469,7 +469,7 @@ TEST_F(CoordinatorTest, AComparisonWithProtocolsTheMemberNoLongerHasIsNotUsed) {
   auto done = coordinator_.join({1, 2}, again, 0);
   ASSERT_TRUE(done.result);
   EXPECT_EQ(done.result->protocol_name, "sticky");
-  const Group& g = *coordinator_.find("g");
+  const ClassicGroup& g = *coordinator_.find_classic("g");
   EXPECT_FALSE(g.protocol_support.contains("range"));
   EXPECT_EQ(g.protocol_support.at("sticky"), 1);
 }
@@ -491,7 +491,7 @@ TEST_F(CoordinatorTest, StaticMemberRejoinsWithoutRebalanceAndFencesItsOldId) {
   const std::string new_id = again.result->member_id;
   EXPECT_NE(new_id, old_id);
   EXPECT_EQ(again.result->generation, 1);
-  EXPECT_EQ(state(), GroupState::kStable);
+  EXPECT_EQ(state(), ClassicGroupState::kStable);
   EXPECT_EQ(coordinator_.heartbeat("g", 1, {old_id, "instance-1"}, 200),
             to_wire(ErrorCode::kFencedInstanceId));
   EXPECT_EQ(coordinator_.heartbeat("g", 1, {new_id, "instance-1"}, 200), kNone);
@@ -514,11 +514,11 @@ TEST_F(CoordinatorTest, InitialDelayGathersMembersOfANewGroup) {
   EXPECT_FALSE(delayed.join({1, 1}, p, 0).result);
   EXPECT_FALSE(delayed.join({2, 1}, p, 1000).result);
   delayed.advance(3999);
-  EXPECT_EQ(delayed.find("g")->state, GroupState::kPreparingRebalance);
+  EXPECT_EQ(delayed.find_classic("g")->state, ClassicGroupState::kPreparingRebalance);
   ASSERT_TRUE(delayed.next_deadline());
   EXPECT_EQ(*delayed.next_deadline(), 4000);
   delayed.advance(4000);
-  EXPECT_EQ(delayed.find("g")->state, GroupState::kCompletingRebalance);
+  EXPECT_EQ(delayed.find_classic("g")->state, ClassicGroupState::kCompletingRebalance);
   auto r1 = delayed.join({1, 1}, p, 4000);
   auto r2 = delayed.join({2, 1}, p, 4000);
   ASSERT_TRUE(r1.result && r2.result);
@@ -594,10 +594,10 @@ TEST_F(CoordinatorTest, ReloadRestoresOffsetsAndGroupsAndHonoursTombstones) {
   store_.append(coordinator_.partition_for("g"),
                 std::vector<CoordinatorRecord>{{encode_key(OffsetCommitKey{"g", "t", 1}), {}}});
 
-  GroupCoordinator reloaded = reload(store_);
-  const Group* g = reloaded.find("g");
+  auto reloaded = reload(store_);
+  const ClassicGroup* g = reloaded->find_classic("g");
   ASSERT_TRUE(g);
-  EXPECT_EQ(g->state, GroupState::kStable);
+  EXPECT_EQ(g->state, ClassicGroupState::kStable);
   EXPECT_EQ(g->generation, 1);
   EXPECT_EQ(g->leader, a);
   EXPECT_EQ(g->members.at(a).assignment, assignment);
@@ -605,9 +605,9 @@ TEST_F(CoordinatorTest, ReloadRestoresOffsetsAndGroupsAndHonoursTombstones) {
   EXPECT_EQ(g->offsets.at({"t", 0}).metadata, "m");
   EXPECT_FALSE(g->offsets.contains({"t", 1}));
   // The restored member goes on heartbeating; silence ends its session.
-  EXPECT_EQ(reloaded.heartbeat("g", 1, {a, std::nullopt}, 2000), kNone);
-  reloaded.advance(2000 + 10001);
-  EXPECT_EQ(reloaded.find("g")->state, GroupState::kEmpty);
+  EXPECT_EQ(reloaded->heartbeat("g", 1, {a, std::nullopt}, 2000), kNone);
+  reloaded->advance(2000 + 10001);
+  EXPECT_EQ(reloaded->find_classic("g")->state, ClassicGroupState::kEmpty);
 }
 
 TEST_F(CoordinatorTest, OffsetsOfEmptyGroupsExpireAfterTheRetention) {
@@ -671,10 +671,10 @@ TEST_F(CoordinatorTest, DeleteGroupRemovesAnEmptyGroupAndItsOffsetsForGood) {
   EXPECT_EQ(last[2].key, encode_key(GroupMetadataKey{"g"}));
   for (const auto& r : last) EXPECT_FALSE(r.value);
   // Gone after a restart too; the other group is untouched.
-  GroupCoordinator reloaded = reload(store_);
-  EXPECT_FALSE(reloaded.find("g"));
-  ASSERT_TRUE(reloaded.find("other"));
-  EXPECT_EQ(reloaded.find("other")->offsets.at({"t", 0}).offset, 7);
+  auto reloaded = reload(store_);
+  EXPECT_FALSE(reloaded->find("g"));
+  ASSERT_TRUE(reloaded->find("other"));
+  EXPECT_EQ(reloaded->find("other")->offsets.at({"t", 0}).offset, 7);
   // Deleted once: not found the second time.
   EXPECT_EQ(coordinator_.delete_group("g", 0), to_wire(ErrorCode::kGroupIdNotFound));
 }
@@ -689,7 +689,7 @@ TEST_F(CoordinatorTest, DeleteGroupRefusesGroupsWithMembersUnknownOnesAndEmptyId
   EXPECT_EQ(coordinator_.delete_group("g", 0), to_wire(ErrorCode::kNonEmptyGroup));
   const std::vector<MemberRef> leaving{{a, std::nullopt}};
   coordinator_.leave("g", leaving, 0);
-  ASSERT_EQ(state(), GroupState::kEmpty);
+  ASSERT_EQ(state(), ClassicGroupState::kEmpty);
   EXPECT_EQ(coordinator_.delete_group("g", 0), kNone);
   EXPECT_FALSE(coordinator_.find("g"));
   // The id is free again: a new member starts generation 1 of a new group.
@@ -724,10 +724,10 @@ TEST_F(CoordinatorTest, OffsetDeleteOfAnEmptyGroupDeletesJustThosePartitions) {
   const auto& records = store_.log.at(coordinator_.partition_for("g"));
   EXPECT_EQ(records.back().key, encode_key(OffsetCommitKey{"g", "t", 0}));
   EXPECT_FALSE(records.back().value);
-  GroupCoordinator reloaded = reload(store_);
-  ASSERT_TRUE(reloaded.find("g"));
-  EXPECT_EQ(reloaded.find("g")->offsets.size(), 2u);
-  EXPECT_FALSE(reloaded.find("g")->offsets.contains({"t", 0}));
+  auto reloaded = reload(store_);
+  ASSERT_TRUE(reloaded->find("g"));
+  EXPECT_EQ(reloaded->find("g")->offsets.size(), 2u);
+  EXPECT_FALSE(reloaded->find("g")->offsets.contains({"t", 0}));
 
   // The last offsets of an Empty group: the group stays, Empty and without
   // offsets (Kafka 4.x), so DeleteGroups right after finds it.
@@ -736,11 +736,11 @@ TEST_F(CoordinatorTest, OffsetDeleteOfAnEmptyGroupDeletesJustThosePartitions) {
   EXPECT_EQ(errors, (std::vector<int16_t>{kNone, kNone}));
   ASSERT_TRUE(coordinator_.find("g"));
   EXPECT_TRUE(coordinator_.find("g")->offsets.empty());
-  EXPECT_EQ(coordinator_.find("g")->state, GroupState::kEmpty);
+  EXPECT_EQ(coordinator_.find_classic("g")->state, ClassicGroupState::kEmpty);
   EXPECT_EQ(records.back().key, encode_key(OffsetCommitKey{"g", "u", 0}));
   EXPECT_EQ(coordinator_.delete_group("g", 0), kNone);
   EXPECT_FALSE(coordinator_.find("g"));
-  EXPECT_FALSE(reload(store_).find("g"));
+  EXPECT_FALSE(reload(store_)->find("g"));
 }
 
 TEST_F(CoordinatorTest, AnEmptyGroupLeftWithoutOffsetsGoesAtTheNextOffsetsCleanup) {
@@ -780,7 +780,7 @@ TEST_F(CoordinatorTest, OffsetDeleteKeepsOffsetsOfTopicsTheMembersConsume) {
   ASSERT_TRUE(coordinator_.find("g"));
   EXPECT_TRUE(coordinator_.find("g")->offsets.contains({"t", 0}));
   EXPECT_FALSE(coordinator_.find("g")->offsets.contains({"u", 0}));
-  EXPECT_EQ(state(), GroupState::kStable);
+  EXPECT_EQ(state(), ClassicGroupState::kStable);
 
   // Once the group is Empty nothing is consumed: t-0 may go (the group stays).
   const std::vector<MemberRef> leaving{{a, std::nullopt}};
@@ -841,9 +841,9 @@ std::vector<uint8_t> hex_bytes(std::string_view hex) {
 // console consumer of the KIP-848 protocol (group.protocol=consumer) that
 // read topic "plain" and left: its consumer group records (types 3, 5-8),
 // offset commits (key type 1, value version 4 with the topic id in a tag) and
-// the tombstones and epoch bumps of its leaving. The commits are used, the
-// consumer group records named as of another kind and left alone; a value of
-// a version newer than Kafka 4.4's is named unreadable.
+// the tombstones and epoch bumps of its leaving. All are replayed into a
+// consumer group (the tagged fields of Kafka 4.1+ skipped); a value of a
+// version newer than Kafka 4.4's is named unreadable.
 TEST(CoordinatorLoad, Kafka44ConsumerGroupRecordsAreNamedAndTheirOffsetsServed) {
   using Loaded = GroupCoordinator::Loaded;
   GroupConfig config;
@@ -859,17 +859,17 @@ TEST(CoordinatorLoad, Kafka44ConsumerGroupRecordsAreNamedAndTheirOffsetsServed) 
       {"000500026733" + member,
        "0000000011636f6e736f6c652d636f6e73756d65720b2f3132372e302e302e310206706c61696e01000493e000"
        "01000100",
-       Loaded::kOtherType},
-      {"000300026733", "000000000002010008d7c96371ede7a111", Loaded::kOtherType},
+       Loaded::kUsed},
+      {"000300026733", "000000000002010008d7c96371ede7a111", Loaded::kUsed},
       {"000700026733" + member, "000002" + topic_id + "040000000000000001000000020000",
-       Loaded::kOtherType},
-      {"000600026733", "000000000002010008000001a24e93ebed", Loaded::kOtherType},
+       Loaded::kUsed},
+      {"000600026733", "000000000002010008000001a24e93ebed", Loaded::kUsed},
       {"0001000267330005706c61696e00000002",
        "00040000000000000000ffffffff01000001a24e93eebc010010" + topic_id, Loaded::kUsed},
       {"0001000267330005706c61696e00000000",
        "00040000000000000064ffffffff01000001a24e93eebc010010" + topic_id, Loaded::kUsed},
-      {"000700026733" + member, std::nullopt, Loaded::kOtherType},
-      {"000300026733", "00000000000300", Loaded::kOtherType},
+      {"000700026733" + member, std::nullopt, Loaded::kUsed},
+      {"000300026733", "00000000000300", Loaded::kUsed},
       // A version 5 OffsetCommitValue: newer than any Kafka writes today.
       {"0001000267330005706c61696e00000001", "00050000000000000007ffffffff01000001a24e93eebc00",
        Loaded::kUnreadable},
@@ -886,9 +886,19 @@ TEST(CoordinatorLoad, Kafka44ConsumerGroupRecordsAreNamedAndTheirOffsetsServed) 
     EXPECT_EQ(typed->group, "g3");
   }
   coordinator.finish_load(0);
-  const Group* g3 = coordinator.find("g3");
+  const ConsumerGroup* g3 = coordinator.find_consumer("g3");
   ASSERT_NE(g3, nullptr);
-  EXPECT_EQ(g3->state, GroupState::kEmpty);
+  EXPECT_EQ(g3->group_epoch, 3);
+  EXPECT_EQ(g3->assignment_epoch, 2);
+  ASSERT_EQ(g3->members.size(), 1u);
+  const ConsumerMember& m = g3->members.begin()->second;
+  EXPECT_EQ(m.id, "6_wK4gQCS8GRIDrHPojpYw");
+  EXPECT_EQ(m.client_id, "console-consumer");
+  EXPECT_EQ(m.client_host, "/127.0.0.1");
+  EXPECT_EQ(m.subscribed_topic_names, std::vector<std::string>{"plain"});
+  EXPECT_FALSE(m.subscribed_topic_regex);  // Kafka writes "" for none
+  EXPECT_EQ(m.rebalance_timeout_ms, 300000);
+  EXPECT_TRUE(g3->target.empty());
   ASSERT_EQ(g3->offsets.size(), 2u);
   EXPECT_EQ(g3->offsets.at({"plain", 0}).offset, 100);
   EXPECT_EQ(g3->offsets.at({"plain", 2}).offset, 0);

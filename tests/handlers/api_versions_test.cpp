@@ -74,13 +74,22 @@ TEST(ApiVersionsHandler, ListsFeaturesAsKafkaDoes) {
   EXPECT_EQ(v4.finalized_features[0].max_version_level, 25);
   EXPECT_EQ(v4.finalized_features_epoch, -1);  // no metadata log here
 
-  // Before the metadata log has a record, metadata.version is finalized at
-  // the level it will be written at.
+  // Before the metadata log has a record, metadata.version and group.version
+  // are finalized at the levels they will be written at.
   state.features.clear();
   auto fresh = *handle_api_versions(ctx, {}, 4);
-  ASSERT_EQ(fresh.finalized_features.size(), 1u);
+  ASSERT_EQ(fresh.finalized_features.size(), 2u);
   EXPECT_EQ(fresh.finalized_features[0].name, "metadata.version");
   EXPECT_EQ(fresh.finalized_features[0].max_version_level, cluster::kBootstrapMetadataVersion);
+  EXPECT_EQ(fresh.finalized_features[1].name, "group.version");
+  EXPECT_EQ(fresh.finalized_features[1].max_version_level, 1);
+  // Once written: group.version 1 as the log says.
+  state.features["metadata.version"] = 25;
+  state.features["group.version"] = 1;
+  auto written = *handle_api_versions(ctx, {}, 4);
+  ASSERT_EQ(written.finalized_features.size(), 2u);
+  EXPECT_EQ(written.finalized_features[0].name, "group.version");
+  EXPECT_EQ(written.finalized_features[0].min_version_level, 1);
 
   auto v3 = *handle_api_versions(ctx, {}, 3);
   ASSERT_EQ(v3.supported_features.size(), 1u);

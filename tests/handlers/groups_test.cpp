@@ -207,6 +207,81 @@ TEST_F(GroupHandlersTest, OffsetDeleteAnswersPartitionsOfUnknownTopicsItself) {
   EXPECT_EQ(handle_offset_delete(ctx, request, 0)->error_code, kInvalidGroupId);
 }
 
+// A consumer group (KIP-848) beside a classic one: its heartbeat answers
+// with the assignment by topic id, ListGroups gives each its type and state
+// (and filters by type), ConsumerGroupDescribe describes only the consumer
+// group, DescribeGroups answers Dead for it, and OffsetFetch v9 checks the
+// member's epoch.
+TEST_F(GroupHandlersTest, ConsumerGroupsBesideClassicGroups) {
+  auto ctx = context();
+  auto joined = *handle_join_group(ctx, join(""), 2);  // classic group "g"
+  ASSERT_EQ(joined.error_code, 0);
+
+  ConsumerGroupHeartbeatRequest beat;
+  beat.group_id = "cg";
+  beat.member_id = "m1";
+  beat.member_epoch = 0;
+  beat.rebalance_timeout_ms = 30000;
+  beat.subscribed_topic_names = std::vector<std::string_view>{"t"};
+  beat.topic_partitions.emplace();
+  auto ctx2 = context(2);
+  auto hb = *handle_consumer_group_heartbeat(ctx2, beat, 1);
+  EXPECT_EQ(hb.error_code, 0);
+  EXPECT_EQ(hb.member_id, "m1");
+  EXPECT_EQ(hb.member_epoch, 1);
+  EXPECT_EQ(hb.heartbeat_interval_ms, 5000);
+  ASSERT_TRUE(hb.assignment);
+  ASSERT_EQ(hb.assignment->topic_partitions.size(), 1u);
+  EXPECT_EQ(hb.assignment->topic_partitions[0].partitions, std::vector<int32_t>{0});
+
+  auto ctx3 = context(3);
+  ListGroupsRequest list;
+  auto all = *handle_list_groups(ctx3, list, 5);
+  ASSERT_EQ(all.groups.size(), 2u);
+  EXPECT_EQ(all.groups[0].group_id, "cg");
+  EXPECT_EQ(all.groups[0].group_type, "consumer");
+  EXPECT_EQ(all.groups[0].protocol_type, "consumer");
+  EXPECT_EQ(all.groups[0].group_state, "Stable");
+  EXPECT_EQ(all.groups[1].group_type, "classic");
+  list.types_filter = {"CONSUMER"};
+  auto consumers = *handle_list_groups(ctx3, list, 5);
+  ASSERT_EQ(consumers.groups.size(), 1u);
+  EXPECT_EQ(consumers.groups[0].group_id, "cg");
+  list.types_filter.clear();
+  list.states_filter = {"stable"};  // the classic group awaits its SyncGroup
+  auto stable = *handle_list_groups(ctx3, list, 5);
+  ASSERT_EQ(stable.groups.size(), 1u);
+  EXPECT_EQ(stable.groups[0].group_id, "cg");
+
+  ConsumerGroupDescribeRequest describe;
+  describe.group_ids = {"cg", "g", "none"};
+  auto described = *handle_consumer_group_describe(ctx3, describe, 1);
+  ASSERT_EQ(described.groups.size(), 3u);
+  EXPECT_EQ(described.groups[0].error_code, 0);
+  EXPECT_EQ(described.groups[0].group_state, "Stable");
+  EXPECT_EQ(described.groups[0].group_epoch, 1);
+  EXPECT_EQ(described.groups[0].assignor_name, "uniform");
+  ASSERT_EQ(described.groups[0].members.size(), 1u);
+  EXPECT_EQ(described.groups[0].members[0].member_type, 1);
+  EXPECT_EQ(described.groups[0].members[0].assignment.topic_partitions[0].topic_name, "t");
+  EXPECT_EQ(described.groups[1].error_code, kGroupIdNotFound);
+  EXPECT_EQ(described.groups[1].error_message, "Group g is not a consumer group.");
+  EXPECT_EQ(described.groups[2].error_code, kGroupIdNotFound);
+
+  DescribeGroupsRequest classic_describe;
+  classic_describe.groups = {"cg"};
+  EXPECT_EQ(handle_describe_groups(ctx3, classic_describe, 5)->groups[0].group_state, "Dead");
+
+  OffsetFetchRequest fetch;
+  auto& g = fetch.groups.emplace_back();
+  g.group_id = "cg";
+  g.member_id = "m1";
+  g.member_epoch = 0;
+  EXPECT_EQ(handle_offset_fetch(ctx3, fetch, 9)->groups[0].error_code, 113);  // STALE_MEMBER_EPOCH
+  fetch.groups[0].member_epoch = 1;
+  EXPECT_EQ(handle_offset_fetch(ctx3, fetch, 9)->groups[0].error_code, 0);
+}
+
 TEST_F(GroupHandlersTest, WithoutACoordinatorEverythingIsUnavailable) {
   auto ctx = context();
   ctx.groups = nullptr;

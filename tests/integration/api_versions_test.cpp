@@ -81,14 +81,17 @@ TEST_F(ApiVersionsTest, EveryVersionAnsweredWithCorrelationIdAndExactSize) {
     EXPECT_EQ(r.body.size(), expected_body_size(version, resp)) << "v" << version;
     if (version >= 3) {
       // metadata.version: supported from 3.3-IV3, finalized at the level
-      // the broker writes into its metadata log (which has no records yet).
+      // the broker writes into its metadata log (which has no records yet);
       auto mv = std::find_if(resp.supported_features.begin(), resp.supported_features.end(),
                              [](const auto& f) { return f.name == "metadata.version"; });
       ASSERT_NE(mv, resp.supported_features.end()) << "v" << version;
       EXPECT_EQ(mv->min_version, 7);
-      ASSERT_EQ(resp.finalized_features.size(), 1u);
+      // group.version 1 with it: consumer groups of KIP-848.
+      ASSERT_EQ(resp.finalized_features.size(), 2u);
       EXPECT_EQ(resp.finalized_features[0].name, "metadata.version");
       EXPECT_EQ(resp.finalized_features[0].max_version_level, mv->max_version);
+      EXPECT_EQ(resp.finalized_features[1].name, "group.version");
+      EXPECT_EQ(resp.finalized_features[1].max_version_level, 1);
       EXPECT_EQ(resp.finalized_features_epoch, -1);
       // Features whose minimum level is 0 only from v4 (KAFKA-17492).
       EXPECT_EQ(resp.supported_features.size() > 1, version >= 4);

@@ -476,10 +476,6 @@ TEST_F(KafkaToolsTest, ConsoleConsumerWithTheConsumerGroupProtocol) {
   produce(topic, "n0\nn1\n");
   auto run = consume({"--topic", topic, "--group", "tools-kip848", "--from-beginning",
                       "--max-messages", "2", "--command-property", "group.protocol=consumer"});
-  if (run.out.empty() &&
-      shell_->log().find("does not support CONSUMER_GROUP_HEARTBEAT") != std::string::npos)
-    GTEST_SKIP() << "known gap: ConsumerGroupHeartbeat (68) is not served, so consumers with "
-                    "group.protocol=consumer cannot join (the classic protocol works)";
   EXPECT_TRUE(printed(run, {"n0", "n1"}));
 }
 

@@ -12,6 +12,9 @@ namespace kb::cluster {
 
 // metadata.version written into a metadata log this broker starts (4.0-IV3).
 inline constexpr int16_t kBootstrapMetadataVersion = 25;
+// group.version written beside it, as Kafka 4.0 formats a new cluster: 1,
+// the consumer group protocol of KIP-848.
+inline constexpr int16_t kBootstrapGroupVersion = 1;
 
 struct SupportedFeature {
   std::string_view name;
@@ -20,16 +23,17 @@ struct SupportedFeature {
 };
 
 // Kafka 4.x's features, each up to the level whose behaviour is served here.
-// metadata.version from 3.3-IV3 (7), the oldest Kafka 4.x reads; the others
-// stay at 0 until what their level 1 switches on exists: transactions of
-// KIP-890 (transaction.version), KIP-848 groups (group.version), share and
-// streams groups (KIP-932, KIP-1071), a dynamic quorum (kraft.version) and
-// eligible leader replicas, which a single node has no use for.
+// metadata.version from 3.3-IV3 (7), the oldest Kafka 4.x reads; group.version
+// up to 1 (KIP-848's consumer groups); the others stay at 0 until what their
+// level 1 switches on exists: transactions of KIP-890 (transaction.version),
+// share and streams groups (KIP-932, KIP-1071), a dynamic quorum
+// (kraft.version) and eligible leader replicas, which a single node has no
+// use for.
 inline constexpr std::array<SupportedFeature, 7> kSupportedFeatures = {{
     {"metadata.version", 7, kBootstrapMetadataVersion},
     {"kraft.version", 0, 0},
     {"transaction.version", 0, 0},
-    {"group.version", 0, 0},
+    {"group.version", 0, 1},
     {"eligible.leader.replicas.version", 0, 0},
     {"share.version", 0, 0},
     {"streams.version", 0, 0},

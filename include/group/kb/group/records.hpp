@@ -15,6 +15,7 @@
 
 #include "kb/base/byte_buffer.hpp"
 #include "kb/cluster/coordinator_topic.hpp"
+#include "kb/wire/uuid.hpp"
 
 namespace kb::group {
 
@@ -127,9 +128,174 @@ std::vector<uint8_t> encode_key(const GroupMetadataKey& key);
 std::vector<uint8_t> encode_value(const OffsetCommitValue& value);
 std::vector<uint8_t> encode_value(const GroupMetadataValue& value);
 
+// Consumer groups (KIP-848): their records, each key type its own record
+// type (Kafka's apiKey of the key schema), every value version 0 (flexible).
+struct ConsumerGroupTopicPartitions {
+  wire::Uuid topic_id;
+  std::vector<int32_t> partitions;
+
+  template <class Io>
+  void fields(Io& io) {
+    io(topic_id);
+    io(partitions);
+  }
+};
+
+// Key of types 3 (group metadata), 4 (partition metadata) and 6 (target
+// assignment metadata): the group id alone.
+struct ConsumerGroupKey {
+  std::string group;
+
+  template <class Io>
+  void fields(Io& io) {
+    io(group);
+  }
+};
+
+// Key of types 5 (member metadata), 7 (target assignment of a member) and 8
+// (current assignment of a member).
+struct ConsumerGroupMemberKey {
+  std::string group;
+  std::string member_id;
+
+  template <class Io>
+  void fields(Io& io) {
+    io(group);
+    io(member_id);
+  }
+};
+
+inline constexpr int16_t kConsumerGroupMetadataType = 3;
+inline constexpr int16_t kConsumerGroupPartitionMetadataType = 4;
+inline constexpr int16_t kConsumerGroupMemberMetadataType = 5;
+inline constexpr int16_t kConsumerGroupTargetAssignmentMetadataType = 6;
+inline constexpr int16_t kConsumerGroupTargetAssignmentMemberType = 7;
+inline constexpr int16_t kConsumerGroupCurrentMemberAssignmentType = 8;
+
+struct ConsumerGroupMetadataValue {
+  int32_t epoch = 0;
+
+  template <class Io>
+  void fields(Io& io) {
+    io(epoch);
+  }
+};
+
+struct ConsumerGroupPartitionMetadataValue {
+  struct PartitionMetadata {
+    int32_t partition = 0;
+    std::vector<std::string> racks;
+    template <class Io>
+    void fields(Io& io) {
+      io(partition);
+      io(racks);
+    }
+  };
+  struct TopicMetadata {
+    wire::Uuid topic_id;
+    std::string topic_name;
+    int32_t num_partitions = 0;
+    std::vector<PartitionMetadata> partition_metadata;
+    template <class Io>
+    void fields(Io& io) {
+      io(topic_id);
+      io(topic_name);
+      io(num_partitions);
+      io(partition_metadata);
+    }
+  };
+  std::vector<TopicMetadata> topics;
+
+  template <class Io>
+  void fields(Io& io) {
+    io(topics);
+  }
+};
+
+struct ConsumerGroupMemberMetadataValue {
+  std::optional<std::string> instance_id;
+  std::optional<std::string> rack_id;
+  std::string client_id;
+  std::string client_host;
+  std::vector<std::string> subscribed_topic_names;
+  std::optional<std::string> subscribed_topic_regex;
+  int32_t rebalance_timeout_ms = -1;
+  std::optional<std::string> server_assignor;
+  // Tag 0, ClassicMemberMetadata (members of an upgraded classic group), is
+  // not written here and skipped when read.
+
+  template <class Io>
+  void fields(Io& io) {
+    io(instance_id);
+    io(rack_id);
+    io(client_id);
+    io(client_host);
+    io(subscribed_topic_names);
+    io(subscribed_topic_regex);
+    io(rebalance_timeout_ms);
+    io(server_assignor);
+  }
+};
+
+struct ConsumerGroupTargetAssignmentMetadataValue {
+  int32_t assignment_epoch = 0;
+
+  template <class Io>
+  void fields(Io& io) {
+    io(assignment_epoch);
+  }
+};
+
+struct ConsumerGroupTargetAssignmentMemberValue {
+  std::vector<ConsumerGroupTopicPartitions> topic_partitions;
+
+  template <class Io>
+  void fields(Io& io) {
+    io(topic_partitions);
+  }
+};
+
+struct ConsumerGroupCurrentMemberAssignmentValue {
+  int32_t member_epoch = 0;
+  int32_t previous_member_epoch = 0;
+  int8_t state = 0;  // Kafka's MemberState value
+  std::vector<ConsumerGroupTopicPartitions> assigned_partitions;
+  std::vector<ConsumerGroupTopicPartitions> partitions_pending_revocation;
+
+  template <class Io>
+  void fields(Io& io) {
+    io(member_epoch);
+    io(previous_member_epoch);
+    io(state);
+    io(assigned_partitions);
+    io(partitions_pending_revocation);
+  }
+};
+
+// A consumer-group record's key: its type and what identifies it.
+struct ConsumerGroupRecordKey {
+  int16_t type = 0;
+  std::string group;
+  std::string member_id;  // types 5, 7 and 8
+};
+
+std::vector<uint8_t> encode_consumer_group_key(int16_t type, std::string_view group,
+                                               std::string_view member_id = {});
+std::vector<uint8_t> encode_value(const ConsumerGroupMetadataValue& value);
+std::vector<uint8_t> encode_value(const ConsumerGroupPartitionMetadataValue& value);
+std::vector<uint8_t> encode_value(const ConsumerGroupMemberMetadataValue& value);
+std::vector<uint8_t> encode_value(const ConsumerGroupTargetAssignmentMetadataValue& value);
+std::vector<uint8_t> encode_value(const ConsumerGroupTargetAssignmentMemberValue& value);
+std::vector<uint8_t> encode_value(const ConsumerGroupCurrentMemberAssignmentValue& value);
+// A value of a consumer-group record (version 0 only), or none.
+template <class T>
+std::optional<T> decode_consumer_group_value(std::span<const uint8_t> bytes);
+
 // A decoded key; monostate when the key is of a type this broker ignores
-// (transaction log keys never appear here) or malformed.
-using CoordinatorKey = std::variant<std::monostate, OffsetCommitKey, GroupMetadataKey>;
+// (transaction log keys never appear here; share and streams groups) or
+// malformed.
+using CoordinatorKey =
+    std::variant<std::monostate, OffsetCommitKey, GroupMetadataKey, ConsumerGroupRecordKey>;
 CoordinatorKey decode_key(std::span<const uint8_t> bytes);
 std::optional<OffsetCommitValue> decode_offset_commit_value(std::span<const uint8_t> bytes);
 std::optional<GroupMetadataValue> decode_group_metadata_value(std::span<const uint8_t> bytes);

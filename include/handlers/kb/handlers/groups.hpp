@@ -2,7 +2,8 @@
 
 // The group coordinator's APIs: FindCoordinator, the classic group protocol
 // (JoinGroup, SyncGroup, Heartbeat, LeaveGroup), ListGroups, DescribeGroups,
-// OffsetCommit, OffsetFetch, DeleteGroups and OffsetDelete. They turn
+// OffsetCommit, OffsetFetch, DeleteGroups and OffsetDelete, and KIP-848's
+// consumer groups (ConsumerGroupHeartbeat, ConsumerGroupDescribe). They turn
 // requests into calls on ctx.groups (kb/group/coordinator.hpp).
 
 #include <string>
@@ -12,6 +13,8 @@
 #include "kb/group/coordinator.hpp"
 #include "kb/handlers/api_registry.hpp"
 #include "kb/protocol/error_code.hpp"
+#include "kb/protocol/messages/consumer_group_describe.hpp"
+#include "kb/protocol/messages/consumer_group_heartbeat.hpp"
 #include "kb/protocol/messages/delete_groups.hpp"
 #include "kb/protocol/messages/describe_groups.hpp"
 #include "kb/protocol/messages/find_coordinator.hpp"
@@ -86,6 +89,11 @@ std::optional<protocol::DeleteGroupsResponse> handle_delete_groups(
 std::optional<protocol::OffsetDeleteResponse> handle_offset_delete(
     RequestContext& ctx, const protocol::OffsetDeleteRequest& request, int16_t version);
 
+std::optional<protocol::ConsumerGroupHeartbeatResponse> handle_consumer_group_heartbeat(
+    RequestContext& ctx, const protocol::ConsumerGroupHeartbeatRequest& request, int16_t version);
+std::optional<protocol::ConsumerGroupDescribeResponse> handle_consumer_group_describe(
+    RequestContext& ctx, const protocol::ConsumerGroupDescribeRequest& request, int16_t version);
+
 ApiEntry find_coordinator_entry();
 ApiEntry join_group_entry();
 ApiEntry sync_group_entry();
@@ -97,5 +105,7 @@ ApiEntry offset_commit_entry();
 ApiEntry offset_fetch_entry();
 ApiEntry delete_groups_entry();
 ApiEntry offset_delete_entry();
+ApiEntry consumer_group_heartbeat_entry();
+ApiEntry consumer_group_describe_entry();
 
 }  // namespace kb::handlers

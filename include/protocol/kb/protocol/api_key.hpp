@@ -46,6 +46,8 @@ enum class ApiKey : int16_t {
   kDescribeProducers = 61,
   kDescribeTransactions = 65,
   kListTransactions = 66,
+  kConsumerGroupHeartbeat = 68,
+  kConsumerGroupDescribe = 69,
   kDescribeTopicPartitions = 75,
 };
 

@@ -72,6 +72,11 @@ enum class ErrorCode : int16_t {
   kGroupMaxSizeReached = 81,
   kFencedInstanceId = 82,
   kUnsupportedEndpointType = 115,
+  kFencedMemberEpoch = 110,
+  kUnreleasedInstanceId = 111,
+  kUnsupportedAssignor = 112,
+  kStaleMemberEpoch = 113,
+  kInvalidRegularExpression = 128,
 };
 
 constexpr int16_t to_wire(ErrorCode e) { return static_cast<int16_t>(e); }
