@@ -60,7 +60,8 @@ bool LogRetention::next_topic(std::chrono::steady_clock::time_point deadline) {
     cluster::TopicRetention retention = cluster::topic_retention(state_, it->first);
     if (!retention.deletes) continue;
     if (retention.limits.retention_ms < 0 && retention.limits.retention_bytes < 0) continue;
-    TopicWork& work = topic_.emplace();
+    topic_ = TopicWork{};
+    TopicWork& work = *topic_;
     work.name = it->first;
     work.retention = retention;
     for (const auto& p : it->second.partitions) work.partitions.push_back(p.partition_index);
