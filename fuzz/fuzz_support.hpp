@@ -52,6 +52,7 @@
 #include "kb/protocol/messages/partition_reassignments.hpp"
 #include "kb/protocol/messages/produce.hpp"
 #include "kb/protocol/messages/sync_group.hpp"
+#include "kb/protocol/messages/transactions.hpp"
 #include "kb/storage/record_batch.hpp"
 
 namespace kb::fuzz {
@@ -71,7 +72,10 @@ using AllRequests = std::tuple<
     protocol::DescribeProducersRequest, protocol::ElectLeadersRequest,
     protocol::AlterPartitionReassignmentsRequest, protocol::ListPartitionReassignmentsRequest,
     protocol::DescribeAclsRequest, protocol::CreateAclsRequest, protocol::DeleteAclsRequest,
-    protocol::ConsumerGroupHeartbeatRequest, protocol::ConsumerGroupDescribeRequest>;
+    protocol::ConsumerGroupHeartbeatRequest, protocol::ConsumerGroupDescribeRequest,
+    protocol::AddPartitionsToTxnRequest, protocol::AddOffsetsToTxnRequest, protocol::EndTxnRequest,
+    protocol::TxnOffsetCommitRequest, protocol::ListTransactionsRequest,
+    protocol::DescribeTransactionsRequest>;
 
 // Calls f(Request{}) for the request type of every api key.
 template <class F>

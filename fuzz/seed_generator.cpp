@@ -174,6 +174,33 @@ Request sample_request(const Bytes& records, int16_t version) {
       r.subscribed_topic_regex = "fu.*";
     else
       r.subscribed_topic_names = std::vector<std::string_view>{kTopic};
+  } else if constexpr (std::is_same_v<Request, protocol::AddPartitionsToTxnRequest>) {
+    // A producer adding the fuzz topic's partitions (v4+: verify-only on odd versions).
+    r.v3_and_below_transactional_id = "fuzz-txn";
+    r.v3_and_below_producer_id = 1;
+    r.v3_and_below_producer_epoch = 0;
+    r.v3_and_below_topics.push_back({kTopic, {0, 1}});
+    r.transactions.push_back({"fuzz-txn", 1, 0, odd, {{kTopic, {0, 1}}}});
+  } else if constexpr (std::is_same_v<Request, protocol::AddOffsetsToTxnRequest>) {
+    r.transactional_id = "fuzz-txn";
+    r.producer_id = 1;
+    r.producer_epoch = 0;
+    r.group_id = "fuzz-group";
+  } else if constexpr (std::is_same_v<Request, protocol::EndTxnRequest>) {
+    r.transactional_id = "fuzz-txn";
+    r.producer_id = 1;
+    r.producer_epoch = 0;
+    r.committed = odd;
+  } else if constexpr (std::is_same_v<Request, protocol::TxnOffsetCommitRequest>) {
+    r.transactional_id = "fuzz-txn";
+    r.group_id = "fuzz-group";
+    r.producer_id = 1;
+    r.producer_epoch = 0;
+    r.topics.push_back({kTopic, {{0, 5, -1, "meta"}}});
+  } else if constexpr (std::is_same_v<Request, protocol::ListTransactionsRequest>) {
+    if (odd) r.state_filters = {"Ongoing"};
+  } else if constexpr (std::is_same_v<Request, protocol::DescribeTransactionsRequest>) {
+    r.transactional_ids = {"fuzz-txn"};
   } else if constexpr (std::is_same_v<Request, protocol::ConsumerGroupDescribeRequest>) {
     r.group_ids = {"fuzz-group"};
     r.include_authorized_operations = odd;
