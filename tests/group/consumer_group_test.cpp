@@ -18,6 +18,7 @@
 #include "kb/group/records.hpp"
 #include "kb/group/topic_regex.hpp"
 #include "kb/protocol/error_code.hpp"
+#include "memory_store.hpp"
 
 namespace kb::group {
 namespace {
@@ -27,17 +28,7 @@ using protocol::to_wire;
 
 constexpr int16_t kNone = 0;
 
-class MemoryStore final : public GroupStore {
- public:
-  bool ready() override { return true; }
-  bool append(int32_t partition, std::span<const CoordinatorRecord> records) override {
-    if (fail) return false;
-    for (const auto& r : records) log[partition].push_back(r);
-    return true;
-  }
-  std::map<int32_t, std::vector<CoordinatorRecord>> log;
-  bool fail = false;
-};
+using test::MemoryStore;
 
 wire::Uuid topic_id(uint8_t n) {
   wire::Uuid id;

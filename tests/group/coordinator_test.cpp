@@ -13,6 +13,7 @@
 
 #include "kb/group/records.hpp"
 #include "kb/protocol/error_code.hpp"
+#include "memory_store.hpp"
 
 namespace kb::group {
 namespace {
@@ -22,18 +23,7 @@ using protocol::to_wire;
 
 constexpr int16_t kNone = 0;
 
-// Keeps what the coordinator writes, per partition, like __consumer_offsets.
-class MemoryStore final : public GroupStore {
- public:
-  bool ready() override { return true; }
-  bool append(int32_t partition, std::span<const CoordinatorRecord> records) override {
-    if (fail) return false;
-    for (const auto& r : records) log[partition].push_back(r);
-    return true;
-  }
-  std::map<int32_t, std::vector<CoordinatorRecord>> log;
-  bool fail = false;
-};
+using test::MemoryStore;
 
 const std::vector<uint8_t> kRangeMeta{1, 2, 3};
 const std::vector<uint8_t> kRoundRobinMeta{4, 5};
