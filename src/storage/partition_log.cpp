@@ -333,11 +333,26 @@ Result<size_t> PartitionLog::delete_expired_segments(const RetentionLimits& limi
     if (Status removed = delete_oldest(); !removed) return removed.error();
     ++deleted;
   }
-  if (limits.retention_bytes >= 0) {
+  if (limits.retention_bytes >= 0 && !segments_.empty()) {
+    // The whole breach moves the start offset at once, as in Kafka, though
+    // its files may go over several calls: a client never reads a start
+    // offset that the rest of this pass then takes away.
     auto size = static_cast<int64_t>(size_bytes());
-    while (!segments_.empty() && deletable() &&
-           size - static_cast<int64_t>(segments_.front()->size) >= limits.retention_bytes) {
-      size -= static_cast<int64_t>(segments_.front()->size);
+    size_t breaching = 0;
+    for (int64_t left = size; breaching < segments_.size(); ++breaching) {
+      const Segment& segment = *segments_[breaching];
+      const bool active = breaching + 1 == segments_.size();
+      if ((active && segment.size == 0) ||
+          left - static_cast<int64_t>(segment.size) < limits.retention_bytes)
+        break;
+      left -= static_cast<int64_t>(segment.size);
+    }
+    if (breaching > 0) {
+      const int64_t first_kept =
+          breaching < segments_.size() ? segments_[breaching]->base_offset : next_offset_;
+      start_offset_floor_ = std::max(start_offset_floor_, first_kept);
+    }
+    for (; breaching > 0 && deletable(); --breaching) {
       if (Status removed = delete_oldest(); !removed) return removed.error();
       ++deleted;
     }

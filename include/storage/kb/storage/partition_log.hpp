@@ -325,7 +325,9 @@ class PartitionLog {
   // them (and is not empty): a new, empty one is rolled first, so the log
   // then starts (and ends) at the log end offset. Returns how many segments
   // were deleted, at most `max_segments` (the caller spreads a long backlog
-  // over several calls); the log then starts at the next segment's base offset.
+  // over several calls). By time the log then starts at the next segment's
+  // base offset; by size at the first segment the breach keeps, from the
+  // first call on.
   struct RetentionLimits {
     int64_t retention_ms = -1;
     int64_t retention_bytes = -1;
