@@ -353,6 +353,22 @@ TEST_P(GoClientsTest, AdminClient) {
                                                  "listed none"}));
 }
 
+// Consume-transform-produce in transactions (franz-go's GroupTransactSession;
+// Sarama's transactional producer with AddOffsetsToTxn), one round in four
+// aborted after its outputs reached the log: read_committed sees every
+// input's output once, read_uncommitted the aborted ones too, and the group's
+// offsets end at each input partition's end (50 inputs each).
+TEST_P(GoClientsTest, ConsumeTransformProduceExactlyOnce) {
+  const std::string in = name("txn-in");
+  const std::string out = name("txn-out");
+  create_topic(in, 3);
+  create_topic(out, 2);
+  EXPECT_TRUE(printed(
+      drive("transact", {in, out, name("txn-group"), "150"}),
+      {"read_committed: 150 outputs, each input once", "aborted a round: true",
+       "read_uncommitted: the committed and the aborted outputs: true", "group offsets 50 50 50"}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Go, GoClientsTest, ::testing::Values("franz", "sarama"),
                          [](const auto& param_info) { return param_info.param; });
 

@@ -12,7 +12,9 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +24,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kb/base/java_properties.hpp"
@@ -1012,6 +1015,43 @@ TEST_F(KafkaToolsTest, StreamsWordCount) {
   auto changelog = tool(kConfigCommand, {"--describe", "--entity-type", "topics", "--entity-name",
                                          app + "-counts-changelog"});
   EXPECT_NE(changelog.out.find("  cleanup.policy=compact "), std::string::npos) << changelog.out;
+}
+
+// Kafka Streams with exactly_once_v2 (kafka-streams 4.4) while its broker is
+// SIGKILLed and restarted on the same port and directory, a third of the way
+// through: every word's counts still arrive as 1, 2, 3, ... with none lost and
+// none repeated, and the last counts are the input's.
+TEST_F(KafkaToolsTest, StreamsExactlyOnceAcrossABrokerKill) {
+  const auto dir = make_temp_dir("kb-streams-eos-");
+  auto broker = std::make_unique<BrokerProcess>(broker_config(), dir / "data");
+  const uint16_t port = broker->port();
+  const auto progress = dir / "progress";
+  constexpr int kLines = 600;  // "w<i%10> x<i%4>"
+  std::atomic<bool> killed = false;
+  std::thread killer([&] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(100);
+    while (!std::filesystem::exists(progress) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!std::filesystem::exists(progress)) return;
+    broker->kill_hard();
+    auto config = broker_config();
+    config["listeners"] =
+        "PLAINTEXT://127.0.0.1:" + std::to_string(port) + ",CONTROLLER://127.0.0.1:0";
+    broker = std::make_unique<BrokerProcess>(config, dir / "data");
+    killed = true;
+  });
+  auto run = shell_->run("kb.lab.StreamsExactlyOnce",
+                         {"127.0.0.1:" + std::to_string(port), "tools-eos", "eos-lines",
+                          "eos-counts", std::to_string(kLines), progress.string()});
+  killer.join();
+  EXPECT_TRUE(killed) << "the application never counted a third of the words";
+  std::vector<std::string> expected = {"state RUNNING", "produced " + std::to_string(kLines),
+                                       "counts in order: true"};
+  for (int w = 0; w < 10; ++w) expected.push_back("w" + std::to_string(w) + " 60");
+  for (int x = 0; x < 4; ++x) expected.push_back("x" + std::to_string(x) + " 150");
+  EXPECT_TRUE(printed(run, expected)) << broker->log();
+  EXPECT_EQ(broker->stop().code, 0);
+  std::filesystem::remove_all(dir);
 }
 
 // kafka-broker-api-versions: each API the broker advertises, with its range.

@@ -18,6 +18,9 @@
 //	kblab <client> create <bootstrap> <topic> <partitions>
 //	kblab <client> admin <bootstrap> <prefix>
 //	    create, list, alter (partitions, configs), describe configs, delete
+//	kblab <client> transact <bootstrap> <in> <out> <group> <count>
+//	    consume-transform-produce in transactions, one round in four
+//	    aborted; then what read_committed and read_uncommitted see
 //
 // Errors from the broker are printed as Kafka's error codes; anything the
 // driver cannot go on after goes to stderr with exit status 1.
@@ -108,6 +111,7 @@ type client interface {
 	times(bootstrap, topic, codec string, base int64) error
 	admin(bootstrap, prefix string) error
 	create(bootstrap, topic string, partitions int) error
+	transact(bootstrap, in, out, group string, count int) error
 }
 
 func say(format string, args ...any) { fmt.Printf(format+"\n", args...) }
@@ -204,6 +208,9 @@ func main() {
 	case "admin":
 		need(2)
 		err = c.admin(args[0], args[1])
+	case "transact":
+		need(5)
+		err = c.transact(args[0], args[1], args[2], args[3], atoi(args[4]))
 	default:
 		fail("unknown scenario %q", os.Args[2])
 	}
