@@ -9,8 +9,9 @@
 //	    keyed with two headers, one null value, one null key
 //	kblab <client> read <bootstrap> <topic> <count>
 //	    reads partition 0 from the start by assignment
-//	kblab <client> group <bootstrap> <topic> <group> <partitions>
+//	kblab <client> group <bootstrap> <topic> <group> <partitions> [classic|consumer]
 //	    three members share the topic; one leaves; the other two take over
+//	    (consumer: KIP-848's protocol, franz-go only)
 //	kblab <client> commit <bootstrap> <topic> <group> <count>
 //	    one group member reads count records, commits them, leaves
 //	kblab <client> times <bootstrap> <topic> <codec> <base ms>
@@ -106,7 +107,7 @@ func sourceName(source int8) string {
 type client interface {
 	produce(bootstrap, topic, acks string) error
 	read(bootstrap, topic string, count int) error
-	group(bootstrap, topic, group string, partitions int) error
+	group(bootstrap, topic, group string, partitions int, protocol string) error
 	commit(bootstrap, topic, group string, count int) error
 	times(bootstrap, topic, codec string, base int64) error
 	admin(bootstrap, prefix string) error
@@ -194,8 +195,16 @@ func main() {
 		need(3)
 		err = c.read(args[0], args[1], atoi(args[2]))
 	case "group":
-		need(4)
-		err = c.group(args[0], args[1], args[2], atoi(args[3]))
+		protocol := "classic"
+		if len(args) == 5 {
+			protocol = args[4]
+		} else {
+			need(4)
+		}
+		if protocol != "classic" && protocol != "consumer" {
+			fail("unknown group protocol %q", protocol)
+		}
+		err = c.group(args[0], args[1], args[2], atoi(args[3]), protocol)
 	case "commit":
 		need(4)
 		err = c.commit(args[0], args[1], args[2], atoi(args[3]))
