@@ -162,6 +162,7 @@ class GoClientsTest : public ::testing::TestWithParam<std::string> {
     // a reconciliation takes several.
     return {{"group.initial.rebalance.delay.ms", "0"},
             {"group.consumer.heartbeat.interval.ms", "1000"},
+            {"group.consumer.min.heartbeat.interval.ms", "1000"},
             {"num.partitions", "1"}};
   }
 
