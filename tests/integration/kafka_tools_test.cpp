@@ -23,6 +23,7 @@
 #include <memory>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,6 +31,7 @@
 #include "kb/base/java_properties.hpp"
 #include "kb/cluster/config_catalog.hpp"
 #include "kb/protocol/messages/api_versions.hpp"
+#include "kb/protocol/messages/list_offsets.hpp"
 #include "kb/storage/record_batch.hpp"
 #include "kb/wire/uuid.hpp"
 #include "support/broker_process.hpp"
@@ -899,6 +901,67 @@ TEST_F(KafkaToolsTest, TransactionalProducerReadCommittedAndKafkaTransactions) {
   auto hanging_lines = lines_of(hanging.out);
   ASSERT_EQ(hanging_lines.size(), 1U) << hanging.out;
   EXPECT_EQ(hanging_lines[0].rfind("Topic\tPartition\tProducerId", 0), 0U) << hanging.out;
+}
+
+// `kafka-transactions abort` of a transaction its producer left open (the
+// Java producer closed at once): describe-producers shows where it starts,
+// abort writes its ABORT marker (WriteTxnMarkers) on that partition, and the
+// last stable offset moves past it; a second abort finds nothing open there.
+TEST_F(KafkaToolsTest, TransactionsAbortAnOpenTransaction) {
+  const std::string topic = "tools-hanging";
+  create_topic(topic, 1);
+  auto opened = shell_->run("kb.lab.ClientCheck",
+                            {"open-transaction", bootstrap(), topic, "tools-hanging-id"});
+  ASSERT_EQ(opened.exit_code, 0) << opened.out << opened.err;
+  const std::vector<std::string> partition = {"--topic", topic, "--partition", "0"};
+  auto with = [&](std::string command, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {std::move(command)};
+    args.insert(args.end(), partition.begin(), partition.end());
+    args.insert(args.end(), extra.begin(), extra.end());
+    return tool(kTransactionsCommand, args);
+  };
+  TypedClient client(broker_->port());
+  auto last_stable = [&] {
+    protocol::ListOffsetsRequest list;
+    list.replica_id = -1;
+    list.isolation_level = 1;
+    list.topics.push_back({topic, {{0, -1, -1, 1}}});
+    return client.call<protocol::ListOffsetsResponse>(list, 5).topics.at(0).partitions.at(0).offset;
+  };
+  EXPECT_EQ(last_stable(), 0);
+  // describe-producers' table: a header and a row, tab-separated, padded.
+  auto start_offset_column = [&] {
+    auto run = with("describe-producers");
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    auto rows = lines_of(run.out);
+    if (rows.size() != 2) return "rows: " + run.out;
+    auto cells = [](const std::string& row) {
+      std::vector<std::string> out;
+      std::stringstream in(row);
+      for (std::string cell; std::getline(in, cell, '\t');)
+        out.push_back(cell.substr(0, cell.find_last_not_of(' ') + 1));
+      return out;
+    };
+    auto header = cells(rows[0]);
+    auto row = cells(rows[1]);
+    auto at = std::find(header.begin(), header.end(), "CurrentTransactionStartOffset");
+    if (at == header.end() || row.size() != header.size()) return "table: " + run.out;
+    return row[at - header.begin()];
+  };
+  EXPECT_EQ(start_offset_column(), "0");
+
+  auto aborted = with("abort", {"--start-offset", "0"});
+  EXPECT_EQ(aborted.exit_code, 0) << aborted.out << aborted.err;
+  EXPECT_EQ(aborted.out, "");
+  EXPECT_EQ(last_stable(), 4) << "3 records and the ABORT marker";
+  EXPECT_EQ(start_offset_column(), "None");
+
+  auto again = with("abort", {"--start-offset", "0"});
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("Could not find any open transactions starting at offset 0 on "
+                           "partition tools-hanging-0"),
+            std::string::npos)
+      << again.out << again.err;
 }
 
 // The JSON events of kafka-verifiable-producer (one producer_send_success per
