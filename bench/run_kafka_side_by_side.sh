@@ -24,7 +24,10 @@
 #     run_client_bench.sh); RSS with IDLE_CONNECTIONS idle connections; transactions
 #     (kb.lab.TxnBench, the Java producer 4.4, 100 B records, acks=all): records/s of an
 #     idempotent producer and of a transactional one committing every 10, 100 and 1,000 records,
-#     with the commit's (EndTxn's) p50/p99.
+#     with the commit's (EndTxn's) p50/p99; groups (kb.lab.GroupBench, the Java consumer 4.4 with
+#     every default): the time a group of 2, 8, 32 and 128 members (one partition each) takes to
+#     take in its last member, until every member owns a partition and has read from it, with the
+#     classic and with the consumer (KIP-848) protocol.
 # Writes table.md (markdown), summary.md (a few of its rows, for the README), chart.png (ours /
 # Kafka per row, Kafka = 1, log scale; drawn with matplotlib pinned in chart-requirements.txt, in
 # a virtual environment under build/), raw.tsv (every figure of every round) and run.tsv (machine,
@@ -33,13 +36,13 @@
 #
 # --quick: one round, a fifth of the records, 2,000 partitions and 2,000 idle connections, for
 # trying the script (about 10 minutes on a busy 2-core machine; the full run about 40).
-# --only PART: just one part of each round: startup, perf-tools, librdkafka, transactions or
-# connections (the table then shows the others as missing).
+# --only PART: just one part of each round: startup, perf-tools, librdkafka, transactions, groups
+# or connections (the table then shows the others as missing).
 #
 # Environment: KB_SIDE_ROUNDS, KB_SIDE_RECORDS_100, KB_SIDE_RECORDS_1K (perf tools and
 # librdkafka), KB_SIDE_LATENCY_MESSAGES (librdkafka at 1,000 msgs/s), KB_SIDE_PARTITIONS,
-# KB_SIDE_IDLE_CONNECTIONS, KB_SIDE_TXN_RECORDS (per transactional mode) override the figures
-# of the mode; KB_BENCH_PIN as the other scripts.
+# KB_SIDE_IDLE_CONNECTIONS, KB_SIDE_TXN_RECORDS (per transactional mode), KB_SIDE_GROUP_SIZES
+# (members, blank-separated) override the figures of the mode; KB_BENCH_PIN as the other scripts.
 set -euo pipefail
 
 QUICK=0
@@ -51,7 +54,7 @@ while (($# > 0)); do
     --only)
       (($# > 1)) || { echo "--only needs a part" >&2; exit 2; }
       case $2 in
-        startup | perf-tools | librdkafka | transactions | connections) ONLY=$2 ;;
+        startup | perf-tools | librdkafka | transactions | groups | connections) ONLY=$2 ;;
         *) echo "unknown part: $2 (see --help)" >&2; exit 2 ;;
       esac
       shift
@@ -83,6 +86,9 @@ readonly PARTITIONS=${KB_SIDE_PARTITIONS:-${defaults[4]}}
 readonly IDLE_CONNECTIONS=${KB_SIDE_IDLE_CONNECTIONS:-${defaults[5]}}
 readonly TXN_RECORDS=${KB_SIDE_TXN_RECORDS:-${defaults[6]}}
 readonly TXN_SIZES=(10 100 1000)
+if ((QUICK)); then group_sizes_default="2 8 32"; else group_sizes_default="2 8 32 128"; fi
+read -r -a GROUP_SIZES <<<"${KB_SIDE_GROUP_SIZES:-$group_sizes_default}"
+readonly GROUP_SIZES
 readonly LATENCY_RATE=1000
 readonly IDLE_SETTLE_SECONDS=5
 readonly SERVERS=(ours kafka)
@@ -393,6 +399,19 @@ measure_transactions() {
   done <<<"$OUT"
 }
 
+measure_groups() {
+  local protocol line
+  for protocol in classic consumer; do
+    OUT=$(bounded 1800 "${CLIENT_ON_CPU[@]}" java -Xmx1g -cp "$CLIENTS_CLASSPATH" kb.lab.GroupBench \
+      "127.0.0.1:$BROKER_PORT" "group-bench" "$protocol" "${GROUP_SIZES[@]}" \
+      2>"$WORK/tool.err") || { tail -n 20 "$WORK/tool.err" >&2; die "$SERVER: GroupBench failed"; }
+    while read -r line; do
+      [[ -n $(field "$line" members) ]] || continue
+      record "group.$protocol.$(field "$line" members).join_ms" "$(field "$line" join_ms)"
+    done <<<"$OUT"
+  done
+}
+
 # Whether this run measures `part` (all of them without --only).
 wanted() { [[ -z $ONLY || $ONLY == "$1" ]]; }
 
@@ -408,6 +427,7 @@ measure_server() {
   if wanted perf-tools; then measure_perf_tools; fi
   if wanted librdkafka; then measure_librdkafka; fi
   if wanted transactions; then measure_transactions; fi
+  if wanted groups; then measure_groups; fi
   if wanted connections; then
     measure_idle_connections "$BROKER_PID" "$BROKER_PORT" "$IDLE_CONNECTIONS" 2 ||
       die "$SERVER: holding $IDLE_CONNECTIONS idle connections failed"

@@ -87,6 +87,11 @@ def rows(run):
         for pct in ("p50", "p99"):
             result.append(Row(section, f"a commit every {size:,} records: commit (EndTxn) {pct}",
                               f"txn.txn-{size}.commit_{pct}_ms", "ms", LOWER))
+    section = "A group takes in its last member (Java consumer 4.4, defaults, a partition each)"
+    for size in (2, 8, 32, 128):
+        for protocol, name in (("classic", "classic protocol"), ("consumer", "consumer protocol (KIP-848)")):
+            result.append(Row(section, f"{size} members, {name}: until all own and read",
+                              f"group.{protocol}.{size}.join_ms", "ms", LOWER))
     section = "Start-up, memory, CPU"
     result += [
         Row(section, f"start to first answer, {partitions:,} partitions", "startup_ms", "ms",
