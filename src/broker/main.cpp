@@ -31,6 +31,7 @@
 #include "kb/broker/log_dir_tools.hpp"
 #include "kb/broker/log_flusher.hpp"
 #include "kb/broker/log_retention.hpp"
+#include "kb/broker/metrics_collectors.hpp"
 #include "kb/broker/partition_dir_creation.hpp"
 #include "kb/broker/transaction_driver.hpp"
 #include "kb/cluster/metadata_snapshots.hpp"
@@ -41,6 +42,7 @@
 #include "kb/group/txn_offsets.hpp"
 #include "kb/handlers/api_registry.hpp"
 #include "kb/net/event_loop.hpp"
+#include "kb/net/http_server.hpp"
 #include "kb/net/tcp_server.hpp"
 #include "kb/storage/disk_space.hpp"
 #include "kb/storage/file_cache.hpp"
@@ -312,11 +314,41 @@ int main(int argc, char** argv) {
       descriptors.connections / std::max<size_t>(config.listeners.size(), 1), 1));
   options.output_high_water = static_cast<size_t>(config.socket_output_buffer_bytes);
 
+  // Metrics: counted always (a few relaxed additions per request), served
+  // only when kb.metrics.listener names an address.
+  kb::metrics::BrokerMetrics metrics;
+  flusher.set_flush_time_histogram(&metrics.log_flush());
+  kb::broker::add_broker_collectors(metrics, state, &groups, &retention);
+  std::unique_ptr<kb::net::HttpServer> metrics_server;
+  if (config.metrics_listener) {
+    const auto& where = *config.metrics_listener;
+    metrics_server = std::make_unique<kb::net::HttpServer>(
+        loop, [&](std::string_view path, kb::ByteBuffer& body) -> kb::net::HttpAnswer {
+          if (path != where.path) {
+            constexpr std::string_view kNotFound = "not found: the metrics are at ";
+            body.append(kNotFound.data(), kNotFound.size());
+            body.append(where.path.data(), where.path.size());
+            body.push_back('\n');
+            return {404};
+          }
+          metrics.render(body, loop.now());
+          return {200, "text/plain; version=0.0.4; charset=utf-8"};
+        });
+    std::string error = metrics_server->listen({where.host, where.port});
+    if (!error.empty()) {
+      spdlog::critical("kb.metrics.listener: {}", error);
+      return 1;
+    }
+    spdlog::info("Metrics on http://{}:{}{}", where.host.empty() ? "0.0.0.0" : where.host,
+                 metrics_server->bound_port(), where.path);
+  }
+
   std::vector<std::unique_ptr<kb::net::TcpServer>> servers;
   for (const auto& listener : config.listeners) {
     auto& service = *services.emplace_back(std::make_unique<kb::broker::BrokerService>(
         loop, registry, state, listener.name, &flusher, &groups));
     service.serve_transactions(&transactions, &txn_offsets);
+    service.set_metrics(&metrics);
     auto server = std::make_unique<kb::net::TcpServer>(loop, service, options);
     std::string error = server->listen({listener.host, listener.port});
     if (!error.empty()) {
