@@ -624,6 +624,77 @@ TEST_F(KafkaToolsTest, ConfigsOfTheBrokerAltered) {
                       {"Default configs for brokers in the cluster are:"}));
 }
 
+// A broker config changed with kafka-configs takes effect at once and
+// survives a restart: message.max.bytes set for this broker refuses a record
+// kcat produces (a topic without its own max.message.bytes takes the
+// broker's), and after a restart still does, until it is deleted. The log
+// level of the broker's root logger (broker-loggers) changes at once too.
+TEST_F(KafkaToolsTest, ConfigsOfTheBrokerTakeEffectAndSurviveARestart) {
+  if (!command_succeeds("command -v kcat")) GTEST_SKIP() << "kcat is not installed";
+  const std::string topic = "tools-broker-max-bytes";
+  create_topic(topic, 1);
+  const auto produce_3000_bytes = [&] {
+    return run_command("sh -c \"head -c 3000 /dev/zero | tr '\\\\0' x | kcat -b " + bootstrap() +
+                           " -P -t " + topic + " -c 1\"",
+                       30);
+  };
+  ASSERT_EQ(produce_3000_bytes().status, 0);
+  const std::vector<std::string> broker = {"--entity-type", "brokers", "--entity-name", "1"};
+  auto with = [](std::vector<std::string> a, const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  EXPECT_TRUE(printed(
+      tool(kConfigCommand, with({"--alter", "--add-config", "message.max.bytes=1000"}, broker)),
+      {"Completed updating config for broker 1."}));
+  auto refused = produce_3000_bytes();
+  EXPECT_NE(refused.status, 0);
+  EXPECT_NE(refused.output.find("Message size too large"), std::string::npos) << refused.output;
+
+  restart_broker();
+  EXPECT_TRUE(printed(tool(kConfigCommand, with({"--describe"}, broker)),
+                      {"Dynamic configs for broker 1 are:",
+                       "  message.max.bytes=1000 sensitive=false "
+                       "synonyms={DYNAMIC_BROKER_CONFIG:message.max.bytes=1000, "
+                       "DEFAULT_CONFIG:message.max.bytes=1048588}"}));
+  refused = produce_3000_bytes();
+  EXPECT_NE(refused.output.find("Message size too large"), std::string::npos) << refused.output;
+
+  EXPECT_TRUE(printed(
+      tool(kConfigCommand, with({"--alter", "--delete-config", "message.max.bytes"}, broker)),
+      {"Completed updating config for broker 1."}));
+  EXPECT_EQ(produce_3000_bytes().status, 0);
+
+  // The log level: Kafka's broker-loggers entity, root at DEBUG, then back.
+  const std::vector<std::string> loggers = {"--entity-type", "broker-loggers", "--entity-name",
+                                            "1"};
+  EXPECT_TRUE(printed(
+      tool(kConfigCommand, with({"--describe"}, loggers)),
+      {"Dynamic configs for broker-logger 1 are:", "  root=INFO sensitive=false synonyms={}"}));
+  EXPECT_TRUE(
+      printed(tool(kConfigCommand, with({"--alter", "--add-config", "root=DEBUG"}, loggers)),
+              {"Completed updating config for broker-logger 1."}));
+  EXPECT_TRUE(printed(
+      tool(kConfigCommand, with({"--describe"}, loggers)),
+      {"Dynamic configs for broker-logger 1 are:", "  root=DEBUG sensitive=false synonyms={}"}));
+  EXPECT_NE(broker_->log().find("Updated the log level of root to DEBUG"), std::string::npos);
+  const size_t before = broker_->log().size();
+  tool(kConfigCommand, with({"--describe"}, loggers));
+  EXPECT_NE(broker_->log().find(" debug ", before), std::string::npos) << broker_->log();
+  auto bad = tool(kConfigCommand, with({"--alter", "--add-config", "root=LOUD"}, loggers));
+  EXPECT_NE(bad.err.find("Cannot set the log level of root to LOUD as it is not a supported log "
+                         "level. Valid log levels are DEBUG, ERROR, FATAL, INFO, TRACE, WARN"),
+            std::string::npos)
+      << bad.err;
+  auto unknown =
+      tool(kConfigCommand, with({"--alter", "--add-config", "kafka.nope=INFO"}, loggers));
+  // The tool checks the name against the broker's described loggers.
+  EXPECT_NE(unknown.err.find("Invalid broker logger(s): kafka.nope"), std::string::npos)
+      << unknown.err;
+  EXPECT_TRUE(printed(tool(kConfigCommand, with({"--alter", "--add-config", "root=INFO"}, loggers)),
+                      {"Completed updating config for broker-logger 1."}));
+}
+
 // The broker's table of Kafka's broker configs (which ones Kafka changes at
 // run time, and how) is Kafka 4.4's, as kafka-server's own definitions say.
 TEST_F(KafkaToolsTest, BrokerConfigModesAreKafkas) {
