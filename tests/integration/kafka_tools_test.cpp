@@ -695,6 +695,87 @@ TEST_F(KafkaToolsTest, ConfigsOfTheBrokerTakeEffectAndSurviveARestart) {
                       {"Completed updating config for broker-logger 1."}));
 }
 
+// `kafka-broker dump-log` prints what Kafka's kafka-dump-log (DumpLogSegments)
+// prints, byte for byte on stdout and stderr, for what this broker wrote:
+// segments rolled every 100 ms with index entries every batch, batches of every
+// codec, headers, a null value, transaction markers, and the metadata log
+// decoded; with each of the tool's main options.
+TEST_F(KafkaToolsTest, DumpLogPrintsWhatKafkasDumpLogPrints) {
+  if (!command_succeeds("/usr/bin/python3 -c 'import confluent_kafka'"))
+    GTEST_SKIP() << "python3-confluent-kafka is not installed";
+  const std::string topic = "tools-dump-log";
+  ASSERT_TRUE(
+      printed(tool(kTopicCommand, {"--create", "--topic", topic, "--partitions", "1", "--config",
+                                   "segment.ms=100", "--config", "index.interval.bytes=1"}),
+              {"Created topic " + topic + "."}));
+  auto load = run_command("/usr/bin/python3 " + std::string(KB_CLIENT_SCRIPTS_DIR) +
+                              "/dump_log_load.py " + bootstrap() + " " + topic,
+                          60);
+  ASSERT_EQ(load.status, 0) << load.output;
+  // Stopped cleanly (indexes trimmed, nothing written while the files are read).
+  restart_broker();
+
+  std::vector<std::string> logs, indexes;
+  const auto dir = broker_->log_dir() / (topic + "-0");
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string ext = e.path().extension().string();
+    if (ext == ".log") logs.push_back(e.path().string());
+    if (ext == ".index" || ext == ".timeindex") indexes.push_back(e.path().string());
+  }
+  std::sort(logs.begin(), logs.end());
+  std::sort(indexes.begin(), indexes.end());
+  ASSERT_GE(logs.size(), 3u);
+  std::vector<std::string> metadata;
+  for (const auto& e :
+       std::filesystem::directory_iterator(broker_->log_dir() / "__cluster_metadata-0"))
+    if (e.path().extension() == ".log" || e.path().extension() == ".checkpoint")
+      metadata.push_back(e.path().string());
+  std::sort(metadata.begin(), metadata.end());
+
+  auto joined_list = [](const std::vector<std::string>& files, size_t from, size_t count) {
+    std::string list;
+    for (size_t i = from; i < std::min(files.size(), from + count); ++i)
+      list += (list.empty() ? "" : ",") + files[i];
+    return list;
+  };
+  const std::vector<std::vector<std::string>> runs = {
+      {"--files", joined_list(logs, 0, 1)},
+      {"--files", joined_list(logs, 0, logs.size()), "--print-data-log"},
+      {"--files", joined_list(logs, logs.size() - 1, 1), "--deep-iteration"},
+      {"--files", joined_list(logs, 1, 1), "--print-data-log", "--skip-record-metadata"},
+      {"--files", joined_list(indexes, 0, 4)},
+      {"--files", joined_list(indexes, 0, 4), "--index-sanity-check"},
+      {"--files", joined_list(indexes, 0, 4), "--verify-index-only"},
+      {"--files", joined_list(metadata, 0, 10), "--cluster-metadata-decoder"},
+  };
+  for (const auto& args : runs) {
+    std::string command = "exec " + word(KB_BROKER_BINARY) + " dump-log";
+    for (const auto& a : args) command += " " + word(a);
+    SCOPED_TRACE(command);
+    const auto err_path = shell_dir_ / "dump-log.err";
+    const auto script = shell_dir_ / "dump-log.sh";
+    write_text_file(script, command + " 2>" + word(err_path.string()) + "\n");
+    auto ours = run_command("sh " + word(script.string()), 60);
+    ToolRun kafkas = shell_->run(kDumpLogSegments, args);
+    ASSERT_EQ(kafkas.exit_code, 0) << kafkas.err;
+    EXPECT_EQ(ours.status, 0);
+    EXPECT_EQ(ours.output, kafkas.out);
+    EXPECT_EQ(read_file(err_path), kafkas.err);
+    // What the files hold was all there to print.
+    if (args.size() == 3 && args[2] == "--print-data-log") {
+      for (const char* seen : {"compresscodec: gzip", "compresscodec: snappy", "compresscodec: lz4",
+                               "compresscodec: zstd", "headerKeys: [h1,h2]", "valueSize: -1",
+                               "endTxnMarker: COMMIT", "endTxnMarker: ABORT", "payload: committed"})
+        EXPECT_NE(ours.output.find(seen), std::string::npos) << seen;
+    }
+    if (args.back() == "--cluster-metadata-decoder") {
+      EXPECT_NE(ours.output.find("{\"type\":\"TOPIC_RECORD\",\"version\":0,\"data\":{\"name\":\"" +
+                                 topic + "\""),
+                std::string::npos);
+    }
+  }
+}
+
 // The broker's table of Kafka's broker configs (which ones Kafka changes at
 // run time, and how) is Kafka 4.4's, as kafka-server's own definitions say.
 TEST_F(KafkaToolsTest, BrokerConfigModesAreKafkas) {
