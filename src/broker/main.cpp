@@ -29,6 +29,7 @@
 #include "kb/broker/config.hpp"
 #include "kb/broker/descriptor_budget.hpp"
 #include "kb/broker/dump_log.hpp"
+#include "kb/broker/format_command.hpp"
 #include "kb/broker/log_dir_tools.hpp"
 #include "kb/broker/log_flusher.hpp"
 #include "kb/broker/log_retention.hpp"
@@ -80,6 +81,7 @@ void print_usage(const char* argv0) {
                "usage: %s [server.properties] [--override key=value ...]\n"
                "       %s check [server.properties] [--override key=value ...]\n"
                "       %s recover-topics [server.properties] [--override key=value ...]\n"
+               "       %s format -t CLUSTER_ID [server.properties] [--feature name=level ...]\n"
                "       %s dump-log --files FILE[,FILE...] [--print-data-log ...]\n"
                "       %s version\n"
                "Without a file the embedded defaults are used (PLAINTEXT://:9092,\n"
@@ -87,10 +89,12 @@ void print_usage(const char* argv0) {
                "check reports damage in the log directory without changing anything (exit\n"
                "status 1 when it finds some); recover-topics, with the broker stopped, puts\n"
                "topics whose partition directories the metadata log lost back into it;\n"
-               "dump-log prints log segments, indexes and metadata snapshots as Kafka's\n"
+               "format writes meta.properties and the bootstrap snapshot as Kafka's\n"
+               "kafka-storage.sh format does; dump-log prints log segments, indexes and\n"
+               "metadata snapshots as Kafka's\n"
                "kafka-dump-log.sh does; version prints what this broker is and speaks.\n"
                "'<command> --help' describes each command.\n",
-               argv0, argv0, argv0, argv0, argv0);
+               argv0, argv0, argv0, argv0, argv0, argv0);
 }
 
 void print_command_help(std::string_view command, const char* argv0) {
@@ -184,6 +188,9 @@ int main(int argc, char** argv) {
         print_version();
       return 0;
     }
+    if (first == "format")
+      return kb::broker::run_format(std::vector<std::string>(argv + 2, argv + argc), stdout,
+                                    stderr);
     if (first == "dump-log")
       return kb::broker::run_dump_log(std::vector<std::string>(argv + 2, argv + argc), stdout,
                                       stderr);

@@ -29,6 +29,7 @@
 #include "kb/protocol/messages/api_versions.hpp"
 #include "kb/storage/record_batch.hpp"
 #include "kb/wire/uuid.hpp"
+#include "support/apache_kafka.hpp"
 #include "support/broker_process.hpp"
 #include "support/java_lab.hpp"
 #include "support/kafka_client.hpp"
@@ -774,6 +775,67 @@ TEST_F(KafkaToolsTest, DumpLogPrintsWhatKafkasDumpLogPrints) {
                 std::string::npos);
     }
   }
+}
+
+// `kafka-broker format` writes what Kafka's kafka-storage format writes:
+// meta.properties and the bootstrap snapshot of feature levels, which Kafka's
+// DumpLogSegments reads, this broker starts on (with the cluster id given), and
+// Apache Kafka 4.4 starts on too. A formatted directory is refused unless
+// --ignore-formatted.
+TEST_F(KafkaToolsTest, FormatWritesADirectoryThisBrokerAndKafkaStartOn) {
+  const auto dir = make_temp_dir("kb-format-");
+  const std::string cluster_id = "MkU3OEVBNTcwNTJENDM2Qk";
+  auto format = [&](const std::filesystem::path& log_dir, const std::string& extra) {
+    return run_command(word(KB_BROKER_BINARY) + " format -t " + cluster_id +
+                           " --override log.dirs=" + word(log_dir.string()) + extra,
+                       30);
+  };
+  auto formatted = format(dir / "ours", " --feature group.version=1");
+  ASSERT_EQ(formatted.status, 0) << formatted.output;
+  EXPECT_EQ(formatted.output, "Formatting metadata directory " + (dir / "ours").string() +
+                                  " with metadata.version 25.\n");
+  auto again = format(dir / "ours", "");
+  EXPECT_NE(again.status, 0);
+  EXPECT_NE(again.output.find("Log directory " + (dir / "ours").string() +
+                              " is already formatted. Use --ignore-formatted to ignore this "
+                              "directory and format the others."),
+            std::string::npos)
+      << again.output;
+  EXPECT_EQ(format(dir / "ours", " --ignore-formatted").status, 0);
+  EXPECT_NE(format(dir / "other", " --feature group.version=7").status, 0);
+  EXPECT_EQ(property_of(dir / "ours" / "meta.properties", "cluster.id"), cluster_id);
+  EXPECT_EQ(property_of(dir / "ours" / "meta.properties", "node.id"), "1");
+  EXPECT_EQ(property_of(dir / "ours" / "meta.properties", "directory.id").size(), 22u);
+
+  const std::string snapshot =
+      (dir / "ours" / "__cluster_metadata-0" / "00000000000000000000-0000000000.checkpoint")
+          .string();
+  ToolRun dumped =
+      shell_->run(kDumpLogSegments, {"--files", snapshot, "--cluster-metadata-decoder"});
+  ASSERT_EQ(dumped.exit_code, 0) << dumped.err;
+  EXPECT_TRUE(dumped.err.empty()) << dumped.err;
+  EXPECT_NE(dumped.out.find("payload: {\"type\":\"FEATURE_LEVEL_RECORD\",\"version\":0,\"data\":{"
+                            "\"name\":\"metadata.version\",\"featureLevel\":25}}"),
+            std::string::npos)
+      << dumped.out;
+  EXPECT_NE(dumped.out.find("{\"name\":\"group.version\",\"featureLevel\":1}"), std::string::npos);
+  EXPECT_NE(dumped.out.find("SnapshotFooter"), std::string::npos);
+  {
+    BrokerProcess broker({}, dir / "ours");
+    EXPECT_FALSE(
+        broker.wait_for_log(std::regex("broker 1 of cluster " + cluster_id + " started")).empty())
+        << broker.log();
+  }
+  ASSERT_EQ(format(dir / "for-kafka", "").status, 0);
+  {
+    ApacheKafkaProcess::Options options;
+    options.log_dir = dir / "for-kafka";
+    options.heap = "-Xmx512m";
+    ApacheKafkaProcess kafka(java_lab_classpath(cache_, "server"), options);
+    EXPECT_TRUE(kafka.alive()) << kafka.log();
+    EXPECT_TRUE(kafka.stop()) << kafka.log();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 // The broker's table of Kafka's broker configs (which ones Kafka changes at
