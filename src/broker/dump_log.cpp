@@ -35,7 +35,7 @@ struct Options {
   bool index_sanity_only = false;
   bool verify_only = false;
   int64_t max_bytes = std::numeric_limits<int32_t>::max();
-  int64_t max_message_size = 5 * 1024 * 1024;
+  int64_t max_message_size = int64_t{5} * 1024 * 1024;
 };
 
 // Findings by file, printed after every file as Kafka's tool prints them: in
@@ -81,6 +81,7 @@ class FindingsByFile {
     size_t capacity = 16;
     while (entries_.size() > capacity * 3 / 4) capacity *= 2;
     std::vector<std::pair<uint32_t, size_t>> order;
+    order.reserve(entries_.size());
     for (size_t i = 0; i < entries_.size(); ++i) {
       uint32_t h = 0;
       for (unsigned char c : entries_[i].first) h = 31 * h + c;
@@ -90,6 +91,7 @@ class FindingsByFile {
       return a.first != b.first ? a.first < b.first : a.second > b.second;
     });
     std::vector<size_t> out;
+    out.reserve(order.size());
     for (const auto& [bucket, i] : order) out.push_back(i);
     return out;
   }

@@ -181,6 +181,8 @@ bool read_process_stats(ProcessStats& out) {
 
 void add_broker_collectors(metrics::BrokerMetrics& metrics, const cluster::BrokerState& state,
                            const group::GroupCoordinator* groups, const LogRetention* retention) {
+  metrics.set_topic_exists(
+      [&state](std::string_view topic) { return state.topics.find(topic) != nullptr; });
   metrics.add_collector([&state](metrics::TextWriter& w) { collect_logs(w, state); });
   if (groups != nullptr)
     metrics.add_collector(

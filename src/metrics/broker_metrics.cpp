@@ -133,6 +133,7 @@ void BrokerMetrics::render_requests(TextWriter& w, std::chrono::steady_clock::ti
 
 void BrokerMetrics::render(ByteBuffer& out, std::chrono::steady_clock::time_point now) {
   out.clear();
+  if (topic_exists_) std::erase_if(topics_, [&](const auto& t) { return !topic_exists_(t.first); });
   TextWriter w(out);
   render_topics(w);
   render_requests(w, now);

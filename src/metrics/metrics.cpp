@@ -82,6 +82,8 @@ void TextWriter::family(std::string_view name, std::string_view type, std::strin
 }
 
 void TextWriter::escaped(std::string_view s) {
+  // Names rarely hold a character to escape: then they go in one copy.
+  if (s.find_first_of("\\\"\n") == std::string_view::npos) return text(s);
   for (char c : s) {
     switch (c) {
       case '\\':

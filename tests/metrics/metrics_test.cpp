@@ -142,6 +142,11 @@ TEST(BrokerMetrics, RendersTopicsRequestsListenersAndCollectors) {
            "extra -1\n",
        })
     EXPECT_NE(text.find(line), std::string::npos) << line;
+  m.topic("gone").messages_in.add();
+  m.set_topic_exists([](std::string_view t) { return t != "gone"; });
+  m.render(out, std::chrono::steady_clock::now());
+  EXPECT_EQ(text_of(out).find("topic=\"gone\""), std::string::npos);
+  EXPECT_EQ(m.topic_count(), 1u);
   m.forget_topic("orders");
   m.render(out, std::chrono::steady_clock::now());
   EXPECT_EQ(text_of(out).find("topic=\"orders\""), std::string::npos);

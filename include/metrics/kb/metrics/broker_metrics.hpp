@@ -86,6 +86,13 @@ class BrokerMetrics {
 
   Histogram& log_flush() { return log_flush_; }
 
+  // Which topics still exist: at each scrape the counters of the others are
+  // dropped (Kafka removes a deleted topic's metrics).
+  void set_topic_exists(std::function<bool(std::string_view)> exists) {
+    topic_exists_ = std::move(exists);
+  }
+  size_t topic_count() const { return topics_.size(); }
+
   // Runs at every scrape, after the broker's own series.
   void add_collector(Collector collector) { collectors_.push_back(std::move(collector)); }
 
@@ -107,6 +114,7 @@ class BrokerMetrics {
   std::vector<std::unique_ptr<ListenerCounters>> listeners_;
   Histogram log_flush_;
   std::vector<Collector> collectors_;
+  std::function<bool(std::string_view)> topic_exists_;
 };
 
 }  // namespace kb::metrics
