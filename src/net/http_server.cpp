@@ -154,12 +154,12 @@ class HttpServer::Client final : public IoHandler {
   }
 
   void read_input() {
-    for (;;) {
+    const size_t limit = server_.options_.max_head_bytes + kReadChunk;
+    while (input_.size() <= limit) {
       uint8_t* at = input_.prepare(kReadChunk);
       const ssize_t n = ::recv(fd_, at, kReadChunk, 0);
       if (n > 0) {
         input_.commit(static_cast<size_t>(n));
-        if (input_.size() > server_.options_.max_head_bytes + kReadChunk) break;
         continue;
       }
       if (n == 0) {
@@ -239,7 +239,9 @@ class HttpServer::Client final : public IoHandler {
     const size_t body_sent = sent > header_size ? sent - header_size : 0;
     if (body_sent < body_size) pending_.append(body.data() + body_sent, body_size - body_sent);
     if (!pending_.empty()) {
-      server_.loop_.modify(fd_, EPOLLIN | EPOLLOUT);
+      // Nothing more is read until the answer is out: a client that sends
+      // without reading cannot make the input grow.
+      server_.loop_.modify(fd_, EPOLLOUT);
       return;
     }
     if (close_after_write_) close();
