@@ -557,7 +557,8 @@ void dump_log(const std::string& arg, const Options& o, Findings& findings, std:
     }
     valid += raw->bytes.size();
   }
-  if (valid < all.size() && static_cast<int64_t>(data->size()) <= o.max_bytes)
+  // Kafka says so only when it read the whole file (no --max-bytes).
+  if (valid < all.size() && o.max_bytes == std::numeric_limits<int32_t>::max())
     fmt::print(out, "Found {} invalid bytes at the end of {}\n", all.size() - valid, name);
 }
 
@@ -813,8 +814,8 @@ int run_dump_log(const std::vector<std::string>& args, std::FILE* out, std::FILE
       fmt::print(err, "  Index timestamp: {}, Previously indexed timestamp: {}\n", index_ts,
                  previous);
   });
-  findings.time_not_found.for_each([&](const std::string& /*file*/, const auto& list) {
-    fmt::print(err, "The following indexed offsets are not found in the log.\n");
+  findings.time_not_found.for_each([&](const std::string& file, const auto& list) {
+    fmt::print(err, "The following indexed offsets are not found in :{}\n", file);
     for (const auto& [indexed, found] : list)
       fmt::print(err, "Indexed offset: {}, found log offset: {}\n", indexed, found);
   });

@@ -739,7 +739,7 @@ TEST_F(KafkaToolsTest, DumpLogPrintsWhatKafkasDumpLogPrints) {
       list += (list.empty() ? "" : ",") + files[i];
     return list;
   };
-  const std::vector<std::vector<std::string>> runs = {
+  std::vector<std::vector<std::string>> runs = {
       {"--files", joined_list(logs, 0, 1)},
       {"--files", joined_list(logs, 0, logs.size()), "--print-data-log"},
       {"--files", joined_list(logs, logs.size() - 1, 1), "--deep-iteration"},
@@ -749,6 +749,41 @@ TEST_F(KafkaToolsTest, DumpLogPrintsWhatKafkasDumpLogPrints) {
       {"--files", joined_list(indexes, 0, 4), "--verify-index-only"},
       {"--files", joined_list(metadata, 0, 10), "--cluster-metadata-decoder"},
   };
+  // A damaged copy of the first segment: a flipped byte in its first batch
+  // (isvalid: false), bytes after its last batch, an index entry pointing at
+  // the wrong batch, a time index entry naming an offset no batch ends at and
+  // one with a wrong, out-of-order timestamp.
+  const auto damaged = shell_dir_ / "damaged-0";
+  std::filesystem::create_directories(damaged);
+  const std::string base = "00000000000000000000";
+  for (const char* ext : {".log", ".index", ".timeindex"})
+    std::filesystem::copy_file(dir / (base + ext), damaged / (base + ext),
+                               std::filesystem::copy_options::overwrite_existing);
+  {
+    std::fstream log(damaged / (base + ".log"), std::ios::in | std::ios::out | std::ios::binary);
+    log.seekp(80);  // inside the first batch's records
+    log.put('\x7f');
+    log.seekp(0, std::ios::end);
+    log.write("garbage", 7);
+    std::fstream index(damaged / (base + ".index"),
+                       std::ios::in | std::ios::out | std::ios::binary);
+    index.seekp(8 + 4);  // the second entry's position
+    index.write("\0\0\0\0", 4);
+    std::fstream time_index(damaged / (base + ".timeindex"),
+                            std::ios::in | std::ios::out | std::ios::binary);
+    time_index.seekp(8);  // the first entry's relative offset
+    time_index.write("\0\0\0\x03", 4);
+    // A second entry: timestamp 1 (wrong and out of order) at offset 20, the
+    // first batch's last.
+    time_index.seekp(12);
+    time_index.write("\0\0\0\0\0\0\0\x01\0\0\0\x14", 12);
+  }
+  const std::string damaged_files = (damaged / (base + ".log")).string() + "," +
+                                    (damaged / (base + ".index")).string() + "," +
+                                    (damaged / (base + ".timeindex")).string();
+  runs.push_back({"--files", damaged_files, "--deep-iteration"});
+  runs.push_back({"--files", damaged_files, "--verify-index-only"});
+
   for (const auto& args : runs) {
     std::string command = "exec " + word(KB_BROKER_BINARY) + " dump-log";
     for (const auto& a : args) command += " " + word(a);
@@ -768,6 +803,19 @@ TEST_F(KafkaToolsTest, DumpLogPrintsWhatKafkasDumpLogPrints) {
                                "compresscodec: zstd", "headerKeys: [h1,h2]", "valueSize: -1",
                                "endTxnMarker: COMMIT", "endTxnMarker: ABORT", "payload: committed"})
         EXPECT_NE(ours.output.find(seen), std::string::npos) << seen;
+    }
+    if (args[1] == damaged_files && args[2] == "--deep-iteration") {
+      EXPECT_NE(ours.output.find("isvalid: false"), std::string::npos) << ours.output;
+      EXPECT_NE(ours.output.find("Found 7 invalid bytes at the end of " + base + ".log"),
+                std::string::npos);
+    }
+    if (args[1] == damaged_files && args[2] == "--verify-index-only") {
+      const std::string err = read_file(err_path);
+      EXPECT_NE(err.find("Mismatches in :"), std::string::npos) << err;
+      EXPECT_NE(err.find("Found timestamp mismatch in :"), std::string::npos) << err;
+      EXPECT_NE(err.find("Found out of order timestamp in :"), std::string::npos) << err;
+      EXPECT_NE(err.find("The following indexed offsets are not found in :"), std::string::npos)
+          << err;
     }
     if (args.back() == "--cluster-metadata-decoder") {
       EXPECT_NE(ours.output.find("{\"type\":\"TOPIC_RECORD\",\"version\":0,\"data\":{\"name\":\"" +
