@@ -718,11 +718,18 @@ TEST_F(KafkaToolsTest, DumpLogPrintsWhatKafkasDumpLogPrints) {
                               "/dump_log_load.py " + bootstrap() + " " + topic,
                           60);
   ASSERT_EQ(load.status, 0) << load.output;
-  // Stopped cleanly (indexes trimmed, nothing written while the files are read).
+  // Stopped cleanly (indexes trimmed), then copied: the restarted broker may
+  // write to its metadata log (a snapshot) between the two tools' reads.
   restart_broker();
+  const auto copies = shell_dir_ / "dump-log-copies";
+  std::filesystem::remove_all(copies);
+  std::filesystem::create_directories(copies);
+  for (const std::string& part : {topic + "-0", std::string("__cluster_metadata-0")})
+    std::filesystem::copy(broker_->log_dir() / part, copies / part,
+                          std::filesystem::copy_options::recursive);
 
   std::vector<std::string> logs, indexes;
-  const auto dir = broker_->log_dir() / (topic + "-0");
+  const auto dir = copies / (topic + "-0");
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     const std::string ext = e.path().extension().string();
     if (ext == ".log") logs.push_back(e.path().string());
@@ -732,8 +739,7 @@ TEST_F(KafkaToolsTest, DumpLogPrintsWhatKafkasDumpLogPrints) {
   std::sort(indexes.begin(), indexes.end());
   ASSERT_GE(logs.size(), 3u);
   std::vector<std::string> metadata;
-  for (const auto& e :
-       std::filesystem::directory_iterator(broker_->log_dir() / "__cluster_metadata-0"))
+  for (const auto& e : std::filesystem::directory_iterator(copies / "__cluster_metadata-0"))
     if (e.path().extension() == ".log" || e.path().extension() == ".checkpoint")
       metadata.push_back(e.path().string());
   std::sort(metadata.begin(), metadata.end());
@@ -772,8 +778,10 @@ TEST_F(KafkaToolsTest, DumpLogPrintsWhatKafkasDumpLogPrints) {
     log.write("garbage", 7);
     std::fstream index(damaged / (base + ".index"),
                        std::ios::in | std::ios::out | std::ios::binary);
-    index.seekp(8 + 4);  // the second entry's position
-    index.write("\0\0\0\0", 4);
+    // The first entry (there may have been none): offset 5 at position 0,
+    // where the batch starting there does not end.
+    index.seekp(0);
+    index.write("\0\0\0\x05\0\0\0\0", 8);
     std::fstream time_index(damaged / (base + ".timeindex"),
                             std::ios::in | std::ios::out | std::ios::binary);
     time_index.seekp(8);  // the first entry's relative offset
