@@ -4,6 +4,11 @@ give exactly gen_messages/expected/*.hpp (which gen_fixture_test.cpp compiles an
 checks byte by byte), and the generator's pieces and refusals.
 
   python3 tests/protocol/gen_messages_test.py
+
+The expected headers are rewritten with
+  scripts/gen_messages.py --schemas tests/protocol/gen_messages/schemas \\
+    --apis tests/protocol/gen_messages/apis.json --namespace kb::protocol::gen_fixture \\
+    --include-prefix protocol/gen_messages/expected/ --out tests/protocol/gen_messages/expected
 """
 import importlib.util
 import subprocess
@@ -22,18 +27,17 @@ gen = importlib.util.module_from_spec(spec)
 sys.modules["gen_messages"] = gen
 spec.loader.exec_module(gen)
 
-
 def run_generator(*args):
     return subprocess.run([sys.executable, str(GENERATOR), *map(str, args)],
                           capture_output=True, text=True, check=False)
-
 
 class FixtureOutput(unittest.TestCase):
     def test_fixture_schemas_give_the_expected_headers(self):
         with tempfile.TemporaryDirectory() as out:
             result = run_generator("--schemas", FIXTURES / "schemas", "--apis",
                                    FIXTURES / "apis.json", "--namespace",
-                                   "kb::protocol::gen_fixture", "--out", out)
+                                   "kb::protocol::gen_fixture", "--include-prefix",
+                                   "protocol/gen_messages/expected/", "--out", out)
             self.assertEqual(result.returncode, 0, result.stderr)
             produced = sorted(p.name for p in Path(out).iterdir())
             expected = sorted(p.name for p in (FIXTURES / "expected").iterdir())
@@ -45,7 +49,8 @@ class FixtureOutput(unittest.TestCase):
     def test_check_mode_reports_a_changed_header(self):
         with tempfile.TemporaryDirectory() as out:
             args = ["--schemas", FIXTURES / "schemas", "--apis", FIXTURES / "apis.json",
-                    "--namespace", "kb::protocol::gen_fixture", "--out", out]
+                    "--namespace", "kb::protocol::gen_fixture", "--include-prefix",
+                    "protocol/gen_messages/expected/", "--out", out]
             self.assertEqual(run_generator(*args).returncode, 0)
             self.assertEqual(run_generator(*args, "--check").returncode, 0)
             header = Path(out) / "heartbeat_fixture.hpp"
@@ -58,7 +63,6 @@ class FixtureOutput(unittest.TestCase):
         result = run_generator("--check", "--jar", "/nonexistent/kafka-clients.jar")
         self.assertEqual(result.returncode, gen.EXIT_NO_SCHEMAS)
         self.assertIn("skipped", result.stderr)
-
 
 class Pieces(unittest.TestCase):
     def test_snake_case(self):
@@ -84,7 +88,6 @@ class Pieces(unittest.TestCase):
         self.assertEqual(gen.condition("v", V(1, 1), V(0, 9)), "v == 1")
         self.assertEqual(gen.condition("v", V(5, 9), V(5, 9)), "")
 
-
 class Refusals(unittest.TestCase):
     def schema(self, fields, **extra):
         return {"apiKey": 12, "type": "request", "name": "HeartbeatRequest",
@@ -99,7 +102,6 @@ class Refusals(unittest.TestCase):
         field = {"name": "X", "type": "[]Nowhere", "versions": "0+"}
         with self.assertRaises(gen.SchemaError):
             gen.MessageModel(self.schema([field]), gen.Versions(0, 3))
-
 
 if __name__ == "__main__":
     unittest.main()
