@@ -32,7 +32,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from dataclasses import dataclass, field as dc_field
 from pathlib import Path
@@ -133,9 +132,6 @@ EXTRA_INCLUDES: dict[str, list[str]] = {
     "acls": ["kb/protocol/field_values.hpp"],
     "describe_cluster": ["kb/protocol/field_values.hpp"],
 }
-
-# C++ types that differ from the defaults below: (message, path) -> type.
-TYPE_OVERRIDES: dict[tuple[str, str], str] = {}
 
 INT_TYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "int64": "int64_t",
              "uint16": "uint16_t", "uint32": "uint32_t", "float64": "double"}
@@ -256,16 +252,12 @@ class MessageModel:
         # The structs describe the served versions only: a field of versions
         # not served yet is not there (a handler would have to fill it in).
         self.range = served
-        self.served = served
         self.flexible = Versions.parse(schema.get("flexibleVersions"))
         self.common = {c["name"]: c for c in schema.get("commonStructs", [])}
         self.structs: list[Struct] = []  # nested, in declaration order
         self.common_done: dict[str, Struct] = {}
         self.top = Struct(self.name, self.range)
         self.top.fields = self.build_fields(schema.get("fields", []), self.range, "")
-        for s in self.structs:
-            if s.needs_equality:
-                self.mark_equality(s)
 
     def build_fields(self, specs: list[dict], context: Versions, path: str) -> list[Field]:
         specs = list(specs)
@@ -336,9 +328,6 @@ class MessageModel:
         return f.nullable is not None and f.nullable.intersect(f.versions) is not None
 
     def cxx_type(self, f: Field, path: str) -> str:
-        override = TYPE_OVERRIDES.get((self.name, path))
-        if override:
-            return override
         nullable = self.is_nullable(f)
         kind = f.kind
         if kind.startswith("[]"):
@@ -405,8 +394,6 @@ class MessageModel:
         init = self.default_value(f, cxx_type)
         if init is None or init in ("0", "false"):
             return None
-        if f.kind == "string":
-            return f"{cxx_type}{{{init}}}"
         return f"{cxx_type}{{{init}}}"
 
     # --- equality for tagged structs
@@ -422,7 +409,6 @@ class MessageModel:
 
 class Emitter:
     def __init__(self):
-        self.lines: list[str] = []
         self.includes: set[str] = set()
 
     def note_type(self, t: str) -> None:
@@ -438,8 +424,7 @@ class Emitter:
             self.includes.add("<cstdint>")
 
 
-def emit_struct(m: MessageModel, s: Struct, out: list[str], em: Emitter, top: bool,
-                path: str) -> None:
+def emit_struct(m: MessageModel, s: Struct, out: list[str], em: Emitter, path: str) -> None:
     flexible = m.flexible.intersect(s.versions) if m.flexible else None
     members, body, tags = [], [], []
     for f in s.fields:
@@ -510,11 +495,11 @@ def emit_message(m: MessageModel, api: str, em: Emitter) -> list[str]:
     paths = struct_paths(m)
     for s in m.structs:
         out.append(f"struct {s.name} {{")
-        emit_struct(m, s, out, em, False, paths.get(id(s), s.name + "."))
+        emit_struct(m, s, out, em, paths.get(id(s), s.name + "."))
         out.append("};")
     if m.structs:
         out.append("")
-    emit_struct(m, m.top, out, em, True, "")
+    emit_struct(m, m.top, out, em, "")
     out.append("};")
     return out
 
