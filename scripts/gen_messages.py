@@ -410,6 +410,7 @@ class MessageModel:
 class Emitter:
     def __init__(self):
         self.includes: set[str] = set()
+        self.local_includes: set[str] = set()
 
     def note_type(self, t: str) -> None:
         if "std::optional" in t:
@@ -455,6 +456,13 @@ def emit_struct(m: MessageModel, s: Struct, out: list[str], em: Emitter, path: s
         else:
             cond = condition("io.version", f.versions, s.versions)
             call = f"io({f.cxx_name});"
+            if m.is_nullable(f) and not f.nullable.covers(f.versions):
+                if f.struct is not None and not f.kind.startswith("[]"):
+                    raise SchemaError(f"{m.name}.{fpath}: a struct nullable in some versions")
+                # Null is refused where the schema does not allow it.
+                allowed = condition("io.version", f.nullable.intersect(f.versions), f.versions)
+                call = f"maybe_null(io, {f.cxx_name}, {allowed});"
+                em.local_includes.add("kb/protocol/nullable.hpp")
             body.append(f"if ({cond}) {call}" if cond else call)
     out.extend(members)
     if members:
@@ -545,7 +553,8 @@ def generate_header(header: str, apis: list[tuple[str, tuple[int, int]]],
         "",
     ]
     lines += [f"#include {h}" for h in std]
-    local = ["kb/protocol/api_key.hpp", "kb/wire/serde.hpp"] + EXTRA_INCLUDES.get(header, [])
+    local = {"kb/protocol/api_key.hpp", "kb/wire/serde.hpp"} | em.local_includes
+    local |= set(EXTRA_INCLUDES.get(header, []))
     lines += [""] + [f'#include "{h}"' for h in sorted(local)] + ["", f"namespace {namespace} {{"]
     lines += body
     lines += ["", f"}}  // namespace {namespace}", ""]

@@ -54,6 +54,24 @@ TEST(GeneratedFixture, V1RequestBeforeFlexibleVersions) {
   EXPECT_FALSE(decoded.note.has_value());
 }
 
+TEST(GeneratedFixture, NullIsRefusedAndNeverWrittenBeforeItsVersion) {
+  // v0: topics may not be null. An unset field goes out as an empty array...
+  HeartbeatRequest request;
+  ByteVec storage;
+  auto decoded = expect_exact_bytes(request, 0, "0000 00000000 ffffffff 7fffffffffffffff", storage);
+  ASSERT_TRUE(decoded.topics.has_value());
+  EXPECT_TRUE(decoded.topics->empty());
+  // ...and a null one does not decode, as Kafka's readers refuse it.
+  const ByteVec null_topics = test::from_hex("0000 ffffffff ffffffff 7fffffffffffffff");
+  HeartbeatRequest refused;
+  EXPECT_FALSE(test::decode_message(null_topics, refused, 0));
+  // From v1 null is allowed and stays null.
+  HeartbeatRequest at_v1;
+  EXPECT_TRUE(test::decode_message(test::from_hex("0000 ffffffff ffff ffffffff 7fffffffffffffff"),
+                                   at_v1, 1));
+  EXPECT_FALSE(at_v1.topics.has_value());
+}
+
 TEST(GeneratedFixture, V2RequestWithATaggedStruct) {
   HeartbeatRequest request;
   HeartbeatRequest::FixtureTopic topic;

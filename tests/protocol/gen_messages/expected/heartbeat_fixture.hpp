@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kb/protocol/api_key.hpp"
+#include "kb/protocol/nullable.hpp"
 #include "kb/wire/serde.hpp"
 
 namespace kb::protocol::gen_fixture {
@@ -71,7 +72,7 @@ struct HeartbeatRequest : HeartbeatSchema {
   template <class Io>
   void fields(Io& io) {
     io(group_id);
-    io(topics);
+    maybe_null(io, topics, io.version >= 1);
     if (io.version >= 1) io(note);
     if (io.version <= 2) io(old_weight);
     io(throttle_hint);

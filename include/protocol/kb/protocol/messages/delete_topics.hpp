@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kb/protocol/api_key.hpp"
+#include "kb/protocol/nullable.hpp"
 #include "kb/wire/serde.hpp"
 
 namespace kb::protocol {
@@ -52,7 +53,7 @@ struct DeleteTopicsResponse : DeleteTopicsSchema {
 
     template <class Io>
     void fields(Io& io) {
-      io(name);
+      maybe_null(io, name, io.version >= 6);
       if (io.version >= 6) io(topic_id);
       io(error_code);
       if (io.version >= 5) io(error_message);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kb/protocol/api_key.hpp"
+#include "kb/protocol/nullable.hpp"
 #include "kb/wire/serde.hpp"
 
 namespace kb::protocol {
@@ -83,7 +84,7 @@ struct JoinGroupResponse : JoinGroupSchema {
     io(error_code);
     io(generation_id);
     if (io.version >= 7) io(protocol_type);
-    io(protocol_name);
+    maybe_null(io, protocol_name, io.version >= 7);
     io(leader);
     if (io.version >= 9) io(skip_assignment);
     io(member_id);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kb/protocol/api_key.hpp"
+#include "kb/protocol/nullable.hpp"
 #include "kb/wire/serde.hpp"
 
 namespace kb::protocol {
@@ -27,7 +28,7 @@ struct MetadataRequest : MetadataSchema {
     template <class Io>
     void fields(Io& io) {
       if (io.version >= 10) io(topic_id);
-      io(name);
+      maybe_null(io, name, io.version >= 10);
     }
   };
 
@@ -38,7 +39,7 @@ struct MetadataRequest : MetadataSchema {
 
   template <class Io>
   void fields(Io& io) {
-    io(topics);
+    maybe_null(io, topics, io.version >= 1);
     if (io.version >= 4) io(allow_auto_topic_creation);
     if (io.version >= 8 && io.version <= 10) io(include_cluster_authorized_operations);
     if (io.version >= 8) io(include_topic_authorized_operations);
@@ -91,7 +92,7 @@ struct MetadataResponse : MetadataSchema {
     template <class Io>
     void fields(Io& io) {
       io(error_code);
-      io(name);
+      maybe_null(io, name, io.version >= 12);
       if (io.version >= 10) io(topic_id);
       if (io.version >= 1) io(is_internal);
       io(partitions);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kb/protocol/api_key.hpp"
+#include "kb/protocol/nullable.hpp"
 #include "kb/wire/serde.hpp"
 
 namespace kb::protocol {
@@ -63,7 +64,7 @@ struct OffsetFetchRequest : OffsetFetchSchema {
   template <class Io>
   void fields(Io& io) {
     if (io.version <= 7) io(group_id);
-    if (io.version <= 7) io(topics);
+    if (io.version <= 7) maybe_null(io, topics, io.version >= 2);
     if (io.version >= 8) io(groups);
     if (io.version >= 7) io(require_stable);
   }
