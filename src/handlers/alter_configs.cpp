@@ -13,7 +13,6 @@
 namespace kb::handlers {
 
 using protocol::AlterConfigsRequest;
-using protocol::AlterConfigsResourceResponse;
 using protocol::AlterConfigsResponse;
 using protocol::ErrorCode;
 using protocol::IncrementalAlterConfigsRequest;
@@ -26,9 +25,11 @@ namespace {
 constexpr int8_t kClientMetricsResource = 16;
 constexpr int8_t kGroupResource = 32;
 
-AlterConfigsResourceResponse resource_response(int8_t type, std::string_view name,
-                                               const cluster::AdminResult& result) {
-  AlterConfigsResourceResponse r;
+// Both APIs answer each resource with the same fields, in a struct of their own.
+template <class Response>
+typename Response::AlterConfigsResourceResponse resource_response(
+    int8_t type, std::string_view name, const cluster::AdminResult& result) {
+  typename Response::AlterConfigsResourceResponse r;
   r.resource_type = type;
   r.resource_name = std::string(name);
   r.error_code = to_wire(to_error_code(result.error));
@@ -77,7 +78,8 @@ Response alter_each(const Request& request, AlterTopic alter_topic, AlterBroker 
       result = alter_logger(r);
     else
       result = other_resource_result(r.resource_type);
-    response.responses.push_back(resource_response(r.resource_type, r.resource_name, result));
+    response.responses.push_back(
+        resource_response<Response>(r.resource_type, r.resource_name, result));
   }
   return response;
 }

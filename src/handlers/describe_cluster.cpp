@@ -18,12 +18,12 @@ std::optional<DescribeClusterResponse> handle_describe_cluster(
   response.endpoint_type = request.endpoint_type;
   // Brokers describe brokers; controller endpoints are asked of controllers
   // (the KRaft quorum listener, which this broker does not serve).
-  if (request.endpoint_type == DescribeClusterRequest::kControllerEndpoints) {
+  if (request.endpoint_type == protocol::kControllerEndpoints) {
     response.error_code = to_wire(ErrorCode::kUnsupportedEndpointType);
     response.error_message = "The broker does not serve controller endpoints.";
     return response;
   }
-  if (request.endpoint_type != DescribeClusterRequest::kBrokerEndpoints) {
+  if (request.endpoint_type != protocol::kBrokerEndpoints) {
     response.error_code = to_wire(ErrorCode::kInvalidRequest);
     response.error_message = "Unknown endpoint type " + std::to_string(request.endpoint_type) + ".";
     return response;

@@ -10,10 +10,6 @@ namespace {
 using test::ByteVec;
 using test::expect_exact_bytes;
 
-KB_GENERIC_MESSAGE_TESTS(DescribeAcls);
-KB_GENERIC_MESSAGE_TESTS(CreateAcls);
-KB_GENERIC_MESSAGE_TESTS(DeleteAcls);
-
 // Every topic ACL, as Kafka's AdminClient asks (ResourcePatternFilter TOPIC,
 // any name, ANY pattern; AccessControlEntryFilter.ANY).
 TEST(DescribeAcls, V0V1AndV2RequestBytes) {

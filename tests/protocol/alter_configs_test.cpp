@@ -11,9 +11,6 @@ namespace {
 using test::ByteVec;
 using test::expect_exact_bytes;
 
-KB_GENERIC_MESSAGE_TESTS(AlterConfigs);
-KB_GENERIC_MESSAGE_TESTS(IncrementalAlterConfigs);
-
 TEST(AlterConfigs, V0RequestBytes) {
   AlterConfigsRequest request;
   auto& topic = request.resources.emplace_back();

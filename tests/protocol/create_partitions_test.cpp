@@ -10,8 +10,6 @@ namespace {
 using test::ByteVec;
 using test::expect_exact_bytes;
 
-KB_GENERIC_MESSAGE_TESTS(CreatePartitions);
-
 TEST(CreatePartitions, V3RequestBytes) {
   CreatePartitionsRequest request;
   request.topics.push_back({"foo", 4, std::nullopt});

@@ -10,8 +10,6 @@ namespace {
 using test::ByteVec;
 using test::expect_exact_bytes;
 
-KB_GENERIC_MESSAGE_TESTS(CreateTopics);
-
 TEST(CreateTopics, V5RequestBytes) {
   CreateTopicsRequest request;
   auto& topic = request.topics.emplace_back();

@@ -10,8 +10,6 @@ namespace {
 using test::ByteVec;
 using test::expect_exact_bytes;
 
-KB_GENERIC_MESSAGE_TESTS(DeleteGroups);
-
 TEST(DeleteGroups, V0RequestBytes) {
   DeleteGroupsRequest request;
   request.groups_names = {"g", "hi"};

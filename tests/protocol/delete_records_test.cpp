@@ -10,8 +10,6 @@ namespace {
 using test::ByteVec;
 using test::expect_exact_bytes;
 
-KB_GENERIC_MESSAGE_TESTS(DeleteRecords);
-
 TEST(DeleteRecords, V0AndV2RequestBytes) {
   DeleteRecordsRequest request;
   request.topics.push_back({"t", {{0, 5}}});

@@ -10,8 +10,6 @@ namespace {
 using test::ByteVec;
 using test::expect_exact_bytes;
 
-KB_GENERIC_MESSAGE_TESTS(DeleteTopics);
-
 TEST(DeleteTopics, V6RequestBytes) {
   DeleteTopicsRequest request;
   request.topics.push_back({"foo", wire::Uuid{}});

@@ -10,8 +10,6 @@ namespace {
 using test::ByteVec;
 using test::expect_exact_bytes;
 
-KB_GENERIC_MESSAGE_TESTS(DescribeCluster);
-
 TEST(DescribeCluster, RequestBytes) {
   DescribeClusterRequest request;
   request.include_cluster_authorized_operations = true;

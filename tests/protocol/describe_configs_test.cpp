@@ -10,8 +10,6 @@ namespace {
 using test::ByteVec;
 using test::expect_exact_bytes;
 
-KB_GENERIC_MESSAGE_TESTS(DescribeConfigs);
-
 TEST(DescribeConfigs, V1RequestBytes) {
   DescribeConfigsRequest request;
   request.resources.push_back({2, "foo", std::vector<std::string_view>{"a"}});

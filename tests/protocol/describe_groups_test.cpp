@@ -10,8 +10,6 @@ namespace {
 using test::ByteVec;
 using test::expect_exact_bytes;
 
-KB_GENERIC_MESSAGE_TESTS(DescribeGroups);
-
 TEST(DescribeGroups, V5RequestBytes) {
   DescribeGroupsRequest request;
   request.groups = {"g"};

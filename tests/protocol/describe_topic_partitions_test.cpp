@@ -12,8 +12,6 @@ using test::decode_message;
 using test::expect_exact_bytes;
 using test::from_hex;
 
-KB_GENERIC_MESSAGE_TESTS(DescribeTopicPartitions);
-
 TEST(DescribeTopicPartitions, V0RequestOneTopicNullCursor) {
   DescribeTopicPartitionsRequest request;
   request.topics.push_back({"foo"});

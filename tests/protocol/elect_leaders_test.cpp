@@ -10,8 +10,6 @@ namespace {
 using test::ByteVec;
 using test::expect_exact_bytes;
 
-KB_GENERIC_MESSAGE_TESTS(ElectLeaders);
-
 TEST(ElectLeaders, V0AndV2RequestBytes) {
   ElectLeadersRequest request;
   request.topic_partitions.emplace();

@@ -14,8 +14,6 @@ using test::expect_exact_bytes;
 using test::from_hex;
 using test::hex;
 
-KB_GENERIC_MESSAGE_TESTS(Fetch);
-
 wire::Uuid counting_uuid() {
   wire::Uuid id;
   for (uint8_t i = 0; i < 16; ++i) id.bytes[i] = static_cast<uint8_t>(0xa0 + i);

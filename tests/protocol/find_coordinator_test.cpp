@@ -10,8 +10,6 @@ namespace {
 using test::ByteVec;
 using test::expect_exact_bytes;
 
-KB_GENERIC_MESSAGE_TESTS(FindCoordinator);
-
 TEST(FindCoordinator, V1RequestAndResponseBytes) {
   FindCoordinatorRequest request;
   request.key = "g";

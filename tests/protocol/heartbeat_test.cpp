@@ -10,8 +10,6 @@ namespace {
 using test::ByteVec;
 using test::expect_exact_bytes;
 
-KB_GENERIC_MESSAGE_TESTS(Heartbeat);
-
 TEST(Heartbeat, V4RequestBytes) {
   HeartbeatRequest request;
   request.group_id = "g";

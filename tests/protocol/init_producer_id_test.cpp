@@ -10,8 +10,6 @@ namespace {
 using test::ByteVec;
 using test::expect_exact_bytes;
 
-KB_GENERIC_MESSAGE_TESTS(InitProducerId);
-
 TEST(InitProducerId, V4RequestBytes) {
   InitProducerIdRequest request;
   request.transaction_timeout_ms = 60000;

@@ -11,8 +11,6 @@ using test::ByteVec;
 using test::expect_exact_bytes;
 using test::hex;
 
-KB_GENERIC_MESSAGE_TESTS(JoinGroup);
-
 TEST(JoinGroup, V9RequestBytes) {
   const uint8_t metadata[] = {0x00, 0x01};
   JoinGroupRequest request;

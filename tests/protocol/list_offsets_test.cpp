@@ -10,8 +10,6 @@ namespace {
 using test::ByteVec;
 using test::expect_exact_bytes;
 
-KB_GENERIC_MESSAGE_TESTS(ListOffsets);
-
 TEST(ListOffsets, V1RequestBytes) {
   ListOffsetsRequest request;
   request.replica_id = -1;

@@ -306,28 +306,3 @@ M expect_exact_bytes(const M& message, int16_t version, std::string_view expecte
 }
 
 }  // namespace kb::protocol::test
-
-// The generic checks for one API: round trips of both messages at every
-// version, truncation of both at every length, unknown top-level request tags.
-#define KB_GENERIC_MESSAGE_TESTS(Api)                                  \
-  KB_GENERIC_RIGID_MESSAGE_TESTS(Api);                                 \
-  TEST(Api, UnknownRequestTagsAreSkipped) {                            \
-    ::kb::protocol::test::expect_unknown_tags_skipped<Api##Request>(); \
-  }                                                                    \
-  static_assert(true, "require a semicolon")
-
-// The same for an API without flexible versions (no tagged fields to skip).
-#define KB_GENERIC_RIGID_MESSAGE_TESTS(Api)                                     \
-  TEST(Api, RequestRoundTripsAtEveryVersion) {                                  \
-    ::kb::protocol::test::expect_round_trips_at_every_version<Api##Request>();  \
-  }                                                                             \
-  TEST(Api, ResponseRoundTripsAtEveryVersion) {                                 \
-    ::kb::protocol::test::expect_round_trips_at_every_version<Api##Response>(); \
-  }                                                                             \
-  TEST(Api, TruncatedRequestsFailAtEveryLength) {                               \
-    ::kb::protocol::test::expect_truncations_fail<Api##Request>();              \
-  }                                                                             \
-  TEST(Api, TruncatedResponsesFailAtEveryLength) {                              \
-    ::kb::protocol::test::expect_truncations_fail<Api##Response>();             \
-  }                                                                             \
-  static_assert(true, "require a semicolon")

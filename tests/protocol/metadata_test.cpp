@@ -12,8 +12,6 @@ using test::decode_message;
 using test::expect_exact_bytes;
 using test::from_hex;
 
-KB_GENERIC_MESSAGE_TESTS(Metadata);
-
 TEST(Metadata, V12ResponseBytes) {
   MetadataResponse response;
   response.brokers.push_back({1, "localhost", 9092, std::nullopt});

@@ -10,8 +10,6 @@ namespace {
 using test::ByteVec;
 using test::expect_exact_bytes;
 
-KB_GENERIC_MESSAGE_TESTS(OffsetCommit);
-
 TEST(OffsetCommit, V9RequestBytes) {
   OffsetCommitRequest request;
   request.group_id = "g";

@@ -11,7 +11,6 @@ using test::ByteVec;
 using test::expect_exact_bytes;
 
 // OffsetDelete has no flexible version.
-KB_GENERIC_RIGID_MESSAGE_TESTS(OffsetDelete);
 
 TEST(OffsetDelete, V0RequestBytes) {
   OffsetDeleteRequest request;

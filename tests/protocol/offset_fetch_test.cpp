@@ -10,8 +10,6 @@ namespace {
 using test::ByteVec;
 using test::expect_exact_bytes;
 
-KB_GENERIC_MESSAGE_TESTS(OffsetFetch);
-
 TEST(OffsetFetch, V1AndV2RequestBytes) {
   OffsetFetchRequest request;
   request.group_id = "g";

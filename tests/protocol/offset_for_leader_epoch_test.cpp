@@ -10,8 +10,6 @@ namespace {
 using test::ByteVec;
 using test::expect_exact_bytes;
 
-KB_GENERIC_MESSAGE_TESTS(OffsetForLeaderEpoch);
-
 TEST(OffsetForLeaderEpoch, V0AndV4RequestBytes) {
   OffsetForLeaderEpochRequest request;
   request.replica_id = -1;

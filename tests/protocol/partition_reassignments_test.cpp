@@ -10,9 +10,6 @@ namespace {
 using test::ByteVec;
 using test::expect_exact_bytes;
 
-KB_GENERIC_MESSAGE_TESTS(AlterPartitionReassignments);
-KB_GENERIC_MESSAGE_TESTS(ListPartitionReassignments);
-
 TEST(AlterPartitionReassignments, V0Bytes) {
   AlterPartitionReassignmentsRequest request;
   request.topics.push_back({"t", {{0, std::vector<int32_t>{1}}, {1, std::nullopt}}});

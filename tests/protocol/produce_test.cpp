@@ -13,8 +13,6 @@ using test::expect_exact_bytes;
 using test::from_hex;
 using test::hex;
 
-KB_GENERIC_MESSAGE_TESTS(Produce);
-
 TEST(Produce, V11RequestBytes) {
   const uint8_t records[] = {0x01, 0x02, 0x03};
   ProduceRequest request;

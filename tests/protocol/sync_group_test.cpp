@@ -11,8 +11,6 @@ using test::ByteVec;
 using test::expect_exact_bytes;
 using test::hex;
 
-KB_GENERIC_MESSAGE_TESTS(SyncGroup);
-
 TEST(SyncGroup, V5RequestBytes) {
   const uint8_t assignment[] = {0x01, 0x02};
   SyncGroupRequest request;

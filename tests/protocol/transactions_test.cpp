@@ -10,13 +10,6 @@ namespace {
 using test::ByteVec;
 using test::expect_exact_bytes;
 
-KB_GENERIC_MESSAGE_TESTS(AddPartitionsToTxn);
-KB_GENERIC_MESSAGE_TESTS(AddOffsetsToTxn);
-KB_GENERIC_MESSAGE_TESTS(EndTxn);
-KB_GENERIC_MESSAGE_TESTS(TxnOffsetCommit);
-KB_GENERIC_MESSAGE_TESTS(ListTransactions);
-KB_GENERIC_MESSAGE_TESTS(DescribeTransactions);
-
 TEST(AddPartitionsToTxn, V3RequestBytes) {
   AddPartitionsToTxnRequest request;
   request.v3_and_below_transactional_id = "tx";
