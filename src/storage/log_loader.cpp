@@ -19,6 +19,7 @@
 #include "file_io.hpp"
 #include "kb/storage/file_cache.hpp"
 #include "kb/storage/file_remover.hpp"
+#include "kb/storage/log_cleaner.hpp"
 #include "kb/storage/metadata_log.hpp"
 #include "kb/storage/offset_checkpoint.hpp"
 #include "kb/storage/record_batch.hpp"
@@ -121,7 +122,75 @@ Status PartitionLog::create_files(const fs::path& log_dir, std::string_view topi
   return detail::sync_directory(dir);
 }
 
+Status PartitionLog::finish_interrupted_swaps() {
+  std::error_code ec;
+  std::vector<fs::path> cleaned, swaps;
+  std::vector<int64_t> log_swaps;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.ends_with(kCleanedSuffix)) cleaned.push_back(entry.path());
+    if (!name.ends_with(kSwapSuffix)) continue;
+    const std::string unswapped = name.substr(0, name.size() - kSwapSuffix.size());
+    if (auto base = detail::parse_offset_file_name(unswapped, kLogSuffix))
+      log_swaps.push_back(*base);
+    else
+      swaps.push_back(entry.path());
+  }
+  if (ec) return Error{fmt::format("cannot list {}: {}", dir_.string(), ec.message())};
+  auto remove = [&](const fs::path& path) {
+    std::error_code remove_ec;
+    fs::remove(path, remove_ec);
+    if (remove_ec) spdlog::warn("cannot delete {}: {}", path.string(), remove_ec.message());
+  };
+  // A clean that did not finish writing: the old segments are whole.
+  if (!cleaned.empty())
+    spdlog::info("{}: deleting {} files of an unfinished clean", dir_.string(), cleaned.size());
+  for (const fs::path& path : cleaned) remove(path);
+  std::sort(log_swaps.begin(), log_swaps.end());
+  for (int64_t base : log_swaps) {
+    const auto name = [&](std::string_view suffix, std::string_view extra = {}) {
+      return dir_ / (segment_file_name(base, suffix) + std::string(extra));
+    };
+    // Its offsets: the old segments in them are what it replaces.
+    auto file = FileHandle::open(name(kLogSuffix, kSwapSuffix), O_RDONLY);
+    if (!file) return file.error();
+    auto size = detail::file_size(file->get(), name(kLogSuffix, kSwapSuffix));
+    if (!size) return size.error();
+    FileBatchReader reader(file->get(), name(kLogSuffix, kSwapSuffix), 0, *size);
+    int64_t end = base + 1;
+    while (reader.next(false, CrcCheck::skip) == FileBatchReader::Step::batch)
+      end = std::max(end, reader.header().next_offset());
+    spdlog::info("{}: finishing the swap of a cleaned segment ({} to {})", dir_.string(), base,
+                 end);
+    for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+      auto old = detail::parse_offset_file_name(entry.path().filename().string(), kLogSuffix);
+      if (!old || *old < base || *old >= end) continue;
+      const fs::path stem = dir_ / detail::offset_file_stem(*old);
+      for (std::string_view suffix : {kTxnIndexSuffix, kIndexSuffix, kTimeIndexSuffix, kLogSuffix})
+        remove(fs::path(stem.string() + std::string(suffix)));
+    }
+    if (ec) return Error{fmt::format("cannot list {}: {}", dir_.string(), ec.message())};
+    if (fs::exists(name(kTxnIndexSuffix, kSwapSuffix), ec))
+      if (::rename(name(kTxnIndexSuffix, kSwapSuffix).c_str(), name(kTxnIndexSuffix).c_str()) != 0)
+        return detail::io_error("cannot rename", name(kTxnIndexSuffix, kSwapSuffix), errno);
+    // Its indexes are rebuilt from the log.
+    for (std::string_view suffix : {kIndexSuffix, kTimeIndexSuffix}) {
+      remove(name(suffix, kSwapSuffix));
+      remove(name(suffix));
+    }
+    if (::rename(name(kLogSuffix, kSwapSuffix).c_str(), name(kLogSuffix).c_str()) != 0)
+      return detail::io_error("cannot rename", name(kLogSuffix, kSwapSuffix), errno);
+  }
+  // Index .swap files without their .log.swap: a clean that stopped while
+  // renaming; the old segments are whole.
+  for (const fs::path& path : swaps)
+    if (fs::exists(path, ec)) remove(path);
+  if (!cleaned.empty() || !log_swaps.empty() || !swaps.empty()) return detail::sync_directory(dir_);
+  return {};
+}
+
 Status PartitionLog::load(const RecoveryHint& hint) {
+  if (Status swapped = finish_interrupted_swaps(); !swapped) return swapped;
   std::error_code ec;
   fs::directory_iterator entries(dir_, ec);
   if (ec) return Error{fmt::format("cannot list {}: {}", dir_.string(), ec.message())};

@@ -19,6 +19,7 @@
 #include "kb/storage/partition_log.hpp"
 #include "kb/storage/roll_worker.hpp"
 #include "kb/storage/segment_index.hpp"
+#include "kb/storage/txn_index.hpp"
 
 namespace kb::storage {
 
@@ -27,7 +28,6 @@ namespace detail {
 inline constexpr std::string_view kLogSuffix = ".log";
 inline constexpr std::string_view kIndexSuffix = ".index";
 inline constexpr std::string_view kTimeIndexSuffix = ".timeindex";
-inline constexpr std::string_view kTxnIndexSuffix = ".txnindex";
 // Kafka's suffix of files being deleted; KRaft snapshots being deleted end in
 // ".checkpoint.deleted" and are the metadata log's to handle.
 inline constexpr std::string_view kDeletedSuffix = ".deleted";
