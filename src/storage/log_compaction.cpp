@@ -21,7 +21,7 @@ using namespace detail;  // suffixes (log_segment.hpp)
 
 Result<CleaningPlan> PartitionLog::cleaning_plan(std::optional<int64_t> checkpoint,
                                                  const CompactionSettings& settings, int64_t now_ms,
-                                                 int64_t last_stable_offset) {
+                                                 int64_t last_stable_offset, bool with_segments) {
   if (Status written = write_deferred(); !written) return written.error();
   if (damage_) return Error{"not cleaned: " + damage_->describe()};
   CleaningPlan plan;
@@ -94,7 +94,7 @@ Result<CleaningPlan> PartitionLog::cleaning_plan(std::optional<int64_t> checkpoi
     }
   }
 
-  for (size_t i = 0; i < first_uncleanable_segment; ++i) {
+  for (size_t i = 0; with_segments && i < first_uncleanable_segment; ++i) {
     Segment& segment = *segments_[i];
     auto file = log_file(segment);
     if (!file) return file.error();

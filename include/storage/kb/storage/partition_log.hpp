@@ -347,10 +347,11 @@ class PartitionLog {
   // or outside the log: force_checkpoint); nothing at or past the active
   // segment, `last_stable_offset`, or the first dirty segment whose largest
   // timestamp is within min.compaction.lag.ms of `now_ms` is cleaned. Damaged
-  // logs are not cleaned (Error).
+  // logs are not cleaned (Error). Without `with_segments` only the figures
+  // are filled in (to choose which log to clean: no file is opened).
   Result<CleaningPlan> cleaning_plan(std::optional<int64_t> checkpoint,
                                      const CompactionSettings& settings, int64_t now_ms,
-                                     int64_t last_stable_offset);
+                                     int64_t last_stable_offset, bool with_segments = true);
   // Swaps a cleaned segment (its .swap files, from Cleaner::clean) in for the
   // segments it replaces: renames only. false when they are no longer all
   // there (retention deleted some meanwhile): the .swap files are deleted and
