@@ -176,12 +176,15 @@ Refusal check_timestamps(const storage::RecordBatchView& batch, int64_t now, int
 // Kafka's record errors, one per record (a missing key before a timestamp
 // out of range), as LogValidator gathers them: any timestamp among them makes
 // it INVALID_TIMESTAMP, else INVALID_RECORD naming the first three.
-Refusal record_errors(std::vector<int32_t> keyless, Refusal timestamps, std::string_view topic,
-                      int32_t partition) {
+Refusal record_errors(const std::vector<int32_t>& keyless, Refusal timestamps,
+                      std::string_view topic, int32_t partition) {
   if (keyless.empty()) return timestamps;
   // Per record: its error, and whether it is about the timestamp.
   std::map<int32_t, std::pair<ProduceResponse::BatchIndexAndErrorMessage, bool>> by_record;
-  for (auto& e : timestamps.record_errors) by_record[e.batch_index] = {std::move(e), true};
+  for (auto& e : timestamps.record_errors) {
+    const int32_t index = e.batch_index;
+    by_record[index] = {std::move(e), true};
+  }
   for (int32_t index : keyless)
     by_record[index] = {{index, fmt::format("Compacted topic cannot accept message without key in "
                                             "topic partition {}-{}",
@@ -294,7 +297,7 @@ Refusal validate(storage::Bytes records, int16_t version, const TopicSettings& s
   if (!settings.log_append_time && batch->timestamp_type() == storage::TimestampType::create_time)
     timestamps = check_timestamps(*batch, now_ms(), settings.timestamp_before_max_ms,
                                   settings.timestamp_after_max_ms);
-  return record_errors(std::move(keyless), std::move(timestamps), topic, partition);
+  return record_errors(keyless, std::move(timestamps), topic, partition);
 }
 
 // A transactional batch may go to a partition only once its producer added
