@@ -2,8 +2,9 @@
 # Log cleaning throughput: the broker starts on one compacted partition (keyed records, about
 # KB_CLEAN_LIVE_PERCENT% of them live, written in Kafka's format by kb_bench_log_dir) and its
 # log cleaner cleans it once, on its helper thread. Prints the cleaner's own figures (bytes read
-# and written, records kept, seconds) and MB/s (10^6 bytes read per second), for each of
-# KB_BENCH_PASSES fresh copies, and the median.
+# and written, records kept, seconds) and MB/s: of the partition (its bytes over the clean's
+# seconds) and of the cleaner's reads (the map pass and the copy pass both read the log), for
+# each of KB_BENCH_PASSES fresh copies, and the medians.
 #
 #   bench/run_clean_bench.sh
 #
@@ -20,7 +21,6 @@ readonly RECORD_BYTES=${KB_CLEAN_RECORD_BYTES:-100}
 readonly SEGMENT_BYTES=${KB_CLEAN_SEGMENT_BYTES:-67108864}
 readonly IO_RATE=${KB_CLEAN_IO_BYTES_PER_SECOND:-}
 readonly TOPIC=bench-clean
-readonly PIN=0
 
 # shellcheck disable=SC2034  # die in lib.sh names the script with it
 BENCH_NAME=run_clean_bench
@@ -44,6 +44,7 @@ extra=("log.cleaner.backoff.ms=100")
 if [[ -n $IO_RATE ]]; then extra+=("log.cleaner.io.max.bytes.per.second=$IO_RATE"); fi
 
 rates=()
+log_rates=()
 for ((pass = 1; pass <= PASSES; pass++)); do
   rm -rf "$WORK/data"
   cp -a "$WORK/template" "$WORK/data"
@@ -66,10 +67,12 @@ for ((pass = 1; pass <= PASSES; pass++)); do
   seconds=$(sed -n 's/.* \([0-9.]*\) s; clean up to.*/\1/p' <<<"$line")
   rate=$(awk -v k="$read_kib" -v s="$seconds" 'BEGIN { printf "%.1f", k * 1024 / 1e6 / s }')
   rates+=("$rate")
-  printf 'pass %d: read %.1f MiB, wrote %.1f MiB, %s records kept, %.2f s: %s MB/s\n' "$pass" \
+  log_rate=$(awk -v b="$PARTITION_BYTES" -v s="$seconds" 'BEGIN { printf "%.1f", b / 1e6 / s }')
+  log_rates+=("$log_rate")
+  printf 'pass %d: read %.1f MiB, wrote %.1f MiB, %s records kept, %.2f s: %s MB/s of the log, %s MB/s read\n' "$pass" \
     "$(awk -v k="$read_kib" 'BEGIN { print k / 1024 }')" \
-    "$(awk -v k="$written_kib" 'BEGIN { print k / 1024 }')" "$kept" "$seconds" "$rate"
+    "$(awk -v k="$written_kib" 'BEGIN { print k / 1024 }')" "$kept" "$seconds" "$log_rate" "$rate"
 done
-printf 'cleaning: %s MB/s (median of %d passes; %s bytes, %s%% live keys, %s-byte records)\n' \
-  "$(printf '%s\n' "${rates[@]}" | median)" "$PASSES" "$PARTITION_BYTES" "$LIVE_PERCENT" \
-  "$RECORD_BYTES"
+printf 'cleaning: %s MB/s of the log, %s MB/s read (medians of %d passes; %s bytes, %s%% live keys, %s-byte records)\n' \
+  "$(printf '%s\n' "${log_rates[@]}" | median)" "$(printf '%s\n' "${rates[@]}" | median)" \
+  "$PASSES" "$PARTITION_BYTES" "$LIVE_PERCENT" "$RECORD_BYTES"
