@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <thread>
 
 #include "file_io.hpp"
@@ -106,42 +108,51 @@ std::pair<uint64_t, uint64_t> hash_key(Bytes key) {
 // ---- OffsetMap ----
 
 OffsetMap::OffsetMap(size_t buffer_bytes, double load_factor)
-    : slots_(std::max<size_t>(buffer_bytes / kSlotBytes, 1)) {
-  table_.resize(slots_);
-  capacity_ = std::max<size_t>(static_cast<size_t>(static_cast<double>(slots_) * load_factor), 1);
-  capacity_ = std::min(capacity_, slots_ - (slots_ > 1 ? 1 : 0));
-  if (capacity_ == 0) capacity_ = 1;
+    : slots_(std::max<size_t>(buffer_bytes / kSlotBytes, 2)) {
+  static_assert(sizeof(Slot) == kSlotBytes);
+  capacity_ = static_cast<size_t>(static_cast<double>(slots_) * load_factor);
+  // At least one key, and one slot always empty (probing ends there).
+  capacity_ = std::clamp<size_t>(capacity_, 1, slots_ - 1);
 }
 
+void OffsetMap::Free::operator()(Slot* slots) const { std::free(slots); }
+
 size_t OffsetMap::find(uint64_t high, uint64_t low) const {
+  const Slot* table = table_.get();
   size_t at = static_cast<size_t>(high % slots_);
   // Linear probing: the table is never full (capacity < slots).
-  while (table_[at].offset >= 0 && (table_[at].hash_high != high || table_[at].hash_low != low))
+  while (table[at].offset_plus_one != 0 &&
+         (table[at].hash_high != high || table[at].hash_low != low))
     at = at + 1 == slots_ ? 0 : at + 1;
   return at;
 }
 
 void OffsetMap::put(Bytes key, int64_t offset) {
+  if (!table_) {
+    // calloc: large blocks come as fresh zero pages, not written here.
+    table_.reset(static_cast<Slot*>(std::calloc(slots_, sizeof(Slot))));
+    if (!table_) throw std::bad_alloc();
+  }
   auto [high, low] = hash_key(key);
-  const size_t at = find(high, low);
-  Slot& slot = table_[at];
-  if (slot.offset < 0) {
-    if (size_ >= slots_ - 1 && slots_ > 1) return;  // never fill the last slot
+  Slot& slot = table_.get()[find(high, low)];
+  if (slot.offset_plus_one == 0) {
+    if (size_ >= capacity_) return;  // full: the caller stops mapping
     slot.hash_high = high;
     slot.hash_low = low;
     ++size_;
   }
-  slot.offset = std::max(slot.offset, offset);
+  slot.offset_plus_one = std::max(slot.offset_plus_one, offset + 1);
   latest_offset_ = std::max(latest_offset_, offset);
 }
 
 int64_t OffsetMap::get(Bytes key) const {
+  if (!table_) return -1;
   auto [high, low] = hash_key(key);
-  return table_[find(high, low)].offset;
+  return table_.get()[find(high, low)].offset_plus_one - 1;
 }
 
 void OffsetMap::clear() {
-  std::fill(table_.begin(), table_.end(), Slot{});
+  table_.reset();
   size_ = 0;
   latest_offset_ = -1;
 }
@@ -389,6 +400,7 @@ Result<CleanResult> Cleaner::clean(const CleaningPlan& plan, int64_t now_ms,
       to_clean, settings.segment_bytes, settings.max_index_bytes, plan.first_uncleanable_offset);
   std::vector<fs::path> written_files;
   auto give_up = [&](const Error& error) -> Result<CleanResult> {
+    map_.clear();
     for (const fs::path& path : written_files) {
       std::error_code ec;
       fs::remove(path, ec);
@@ -561,6 +573,7 @@ Result<CleanResult> Cleaner::clean(const CleaningPlan& plan, int64_t now_ms,
   }
   stats.elapsed_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  map_.clear();  // its memory goes back until the next clean
   return result;
 }
 

@@ -74,6 +74,8 @@ class OffsetMap {
   void put(Bytes key, int64_t offset);
   // -1 when the key was not put.
   int64_t get(Bytes key) const;
+  // Empties the map and gives its memory back: the buffer is taken (as
+  // zeroed pages, touched only where keys land) by the first put after.
   void clear();
   size_t size() const { return size_; }
   size_t slots() const { return slots_; }
@@ -86,12 +88,15 @@ class OffsetMap {
 
  private:
   struct Slot {
-    uint64_t hash_high = 0;
-    uint64_t hash_low = 0;
-    int64_t offset = -1;  // -1: empty
+    uint64_t hash_high;
+    uint64_t hash_low;
+    int64_t offset_plus_one;  // 0: empty (calloc'ed memory is empty slots)
+  };
+  struct Free {
+    void operator()(Slot* slots) const;
   };
   size_t find(uint64_t high, uint64_t low) const;
-  std::vector<Slot> table_;
+  std::unique_ptr<Slot, Free> table_;
   size_t slots_ = 0;
   size_t capacity_ = 0;
   size_t size_ = 0;
