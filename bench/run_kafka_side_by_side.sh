@@ -3,7 +3,7 @@
 # time: the same load against each in alternating rounds (the order flips every round), then
 # the median of each figure for both, and their ratio.
 #
-#   bench/run_kafka_side_by_side.sh [--quick] [--results DIR]
+#   bench/run_kafka_side_by_side.sh [--quick] [--only PART] [--results DIR]
 #
 # Kafka is `kafka.Kafka` from the Java lab's server class path (tests/integration/clients/java,
 # kafka_2.13 4.4.0), started as bin/kafka-server-start.sh starts it (1 GiB heap, G1 and the
@@ -21,7 +21,13 @@
 #     1 and 8 partitions: records/s, MB/s, p50/p99/p99.9 latency, the highest RSS sampled during
 #     the producer runs, the server's CPU seconds (utime + stime, /proc/<pid>/stat) per GB of
 #     payload produced and per GB consumed; librdkafka end to end (kb_client_bench, the load of
-#     run_client_bench.sh); RSS with IDLE_CONNECTIONS idle connections.
+#     run_client_bench.sh); RSS with IDLE_CONNECTIONS idle connections; transactions
+#     (kb.lab.TxnBench, the Java producer 4.4, 100 B records, acks=all): records/s of an
+#     idempotent producer and of a transactional one committing every 10, 100 and 1,000 records,
+#     with the commit's (EndTxn's) p50/p99; groups (kb.lab.GroupBench, the Java consumer 4.4 with
+#     every default): the time a group of 2, 8, 32 and 128 members (one partition each) takes to
+#     take in its last member, until every member owns a partition and has read from it, with the
+#     classic and with the consumer (KIP-848) protocol.
 # Writes table.md (markdown), summary.md (a few of its rows, for the README), chart.png (ours /
 # Kafka per row, Kafka = 1, log scale; drawn with matplotlib pinned in chart-requirements.txt, in
 # a virtual environment under build/), raw.tsv (every figure of every round) and run.tsv (machine,
@@ -30,17 +36,29 @@
 #
 # --quick: one round, a fifth of the records, 2,000 partitions and 2,000 idle connections, for
 # trying the script (about 10 minutes on a busy 2-core machine; the full run about 40).
+# --only PART: just one part of each round: startup, perf-tools, librdkafka, transactions, groups
+# or connections (the table then shows the others as missing).
 #
 # Environment: KB_SIDE_ROUNDS, KB_SIDE_RECORDS_100, KB_SIDE_RECORDS_1K (perf tools and
 # librdkafka), KB_SIDE_LATENCY_MESSAGES (librdkafka at 1,000 msgs/s), KB_SIDE_PARTITIONS,
-# KB_SIDE_IDLE_CONNECTIONS override the figures of the mode; KB_BENCH_PIN as the other scripts.
+# KB_SIDE_IDLE_CONNECTIONS, KB_SIDE_TXN_RECORDS (per transactional mode), KB_SIDE_GROUP_SIZES
+# (members, blank-separated) override the figures of the mode; KB_BENCH_PIN as the other scripts.
 set -euo pipefail
 
 QUICK=0
 RESULTS=
+ONLY=
 while (($# > 0)); do
   case $1 in
     --quick) QUICK=1 ;;
+    --only)
+      (($# > 1)) || { echo "--only needs a part" >&2; exit 2; }
+      case $2 in
+        startup | perf-tools | librdkafka | transactions | groups | connections) ONLY=$2 ;;
+        *) echo "unknown part: $2 (see --help)" >&2; exit 2 ;;
+      esac
+      shift
+      ;;
     --results)
       (($# > 1)) || { echo "--results needs a directory" >&2; exit 2; }
       RESULTS=$2
@@ -56,9 +74,9 @@ while (($# > 0)); do
 done
 
 if ((QUICK)); then
-  defaults=(1 100000 30000 1000 2000 2000)
+  defaults=(1 100000 30000 1000 2000 2000 10000)
 else
-  defaults=(3 500000 150000 5000 10000 10000)
+  defaults=(3 500000 150000 5000 10000 10000 50000)
 fi
 readonly ROUNDS=${KB_SIDE_ROUNDS:-${defaults[0]}}
 readonly RECORDS_100=${KB_SIDE_RECORDS_100:-${defaults[1]}}
@@ -66,6 +84,11 @@ readonly RECORDS_1K=${KB_SIDE_RECORDS_1K:-${defaults[2]}}
 readonly LATENCY_MESSAGES=${KB_SIDE_LATENCY_MESSAGES:-${defaults[3]}}
 readonly PARTITIONS=${KB_SIDE_PARTITIONS:-${defaults[4]}}
 readonly IDLE_CONNECTIONS=${KB_SIDE_IDLE_CONNECTIONS:-${defaults[5]}}
+readonly TXN_RECORDS=${KB_SIDE_TXN_RECORDS:-${defaults[6]}}
+readonly TXN_SIZES=(10 100 1000)
+if ((QUICK)); then group_sizes_default="2 8 32"; else group_sizes_default="2 8 32 128"; fi
+read -r -a GROUP_SIZES <<<"${KB_SIDE_GROUP_SIZES:-$group_sizes_default}"
+readonly GROUP_SIZES
 readonly LATENCY_RATE=1000
 readonly IDLE_SETTLE_SECONDS=5
 readonly SERVERS=(ours kafka)
@@ -91,7 +114,8 @@ raise_open_file_limit $(((IDLE_CONNECTIONS > PARTITIONS ? IDLE_CONNECTIONS : PAR
 "$ROOT/scripts/install-deps.sh" bench
 install_java_lab
 TOOLS_CLASSPATH=$(java_lab_classpath server)
-readonly TOOLS_CLASSPATH
+CLIENTS_CLASSPATH=$(java_lab_classpath 4)
+readonly TOOLS_CLASSPATH CLIENTS_CLASSPATH
 JAVA=$(command -v java)
 readonly JAVA
 build_tools bench/kb_client_bench kb_client_bench kb_startup_probe kb_topic_create_bench \
@@ -359,20 +383,56 @@ measure_librdkafka() {
   done
 }
 
+measure_transactions() {
+  local line mode
+  OUT=$(bounded 900 "${CLIENT_ON_CPU[@]}" java -Xmx1g -cp "$CLIENTS_CLASSPATH" kb.lab.TxnBench \
+    "127.0.0.1:$BROKER_PORT" "txn-bench" "$TXN_RECORDS" 100 "${TXN_SIZES[@]}" \
+    2>"$WORK/tool.err") || { tail -n 20 "$WORK/tool.err" >&2; die "$SERVER: TxnBench failed"; }
+  while read -r line; do
+    mode=$(field "$line" mode)
+    [[ -n $mode ]] || continue
+    record "txn.$mode.records_per_sec" "$(field "$line" records_per_sec)"
+    if [[ $mode != plain ]]; then
+      record "txn.$mode.commit_p50_ms" "$(field "$line" commit_p50_ms)"
+      record "txn.$mode.commit_p99_ms" "$(field "$line" commit_p99_ms)"
+    fi
+  done <<<"$OUT"
+}
+
+measure_groups() {
+  local protocol line
+  for protocol in classic consumer; do
+    OUT=$(bounded 1800 "${CLIENT_ON_CPU[@]}" java -Xmx1g -cp "$CLIENTS_CLASSPATH" kb.lab.GroupBench \
+      "127.0.0.1:$BROKER_PORT" "group-bench" "$protocol" "${GROUP_SIZES[@]}" \
+      2>"$WORK/tool.err") || { tail -n 20 "$WORK/tool.err" >&2; die "$SERVER: GroupBench failed"; }
+    while read -r line; do
+      [[ -n $(field "$line" members) ]] || continue
+      record "group.$protocol.$(field "$line" members).join_ms" "$(field "$line" join_ms)"
+    done <<<"$OUT"
+  done
+}
+
+# Whether this run measures `part` (all of them without --only).
+wanted() { [[ -z $ONLY || $ONLY == "$1" ]]; }
+
 # One round of everything against SERVER.
 measure_server() {
   local dir=$WORK/$SERVER-data
   log "$(date +%T) round $ROUND: $SERVER (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-  measure_startup "$WORK/$SERVER-startup"
+  if wanted startup; then measure_startup "$WORK/$SERVER-startup"; fi
   fresh_dir "$SERVER" "$dir"
   start_server "$SERVER" "$dir"
   sleep "$IDLE_SETTLE_SECONDS"
   record rss_idle_kib "$(rss_kib "$BROKER_PID")"
-  measure_perf_tools
-  measure_librdkafka
-  measure_idle_connections "$BROKER_PID" "$BROKER_PORT" "$IDLE_CONNECTIONS" 2 ||
-    die "$SERVER: holding $IDLE_CONNECTIONS idle connections failed"
-  record rss_idle_connections_kib "$WITH_KIB"
+  if wanted perf-tools; then measure_perf_tools; fi
+  if wanted librdkafka; then measure_librdkafka; fi
+  if wanted transactions; then measure_transactions; fi
+  if wanted groups; then measure_groups; fi
+  if wanted connections; then
+    measure_idle_connections "$BROKER_PID" "$BROKER_PORT" "$IDLE_CONNECTIONS" 2 ||
+      die "$SERVER: holding $IDLE_CONNECTIONS idle connections failed"
+    record rss_idle_connections_kib "$WITH_KIB"
+  fi
   kill -0 "$BROKER_PID" 2>/dev/null || { tail -n 30 "$(server_log "$SERVER")" >&2; die "$SERVER exited"; }
   stop_server
   rm -rf "$dir"
@@ -386,7 +446,9 @@ readonly LOAD_BEFORE
 STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
 readonly STARTED
 format_kafka_template
-for SERVER in "${SERVERS[@]}"; do prepare_startup_dir "$SERVER" "$WORK/$SERVER-startup"; done
+if wanted startup; then
+  for SERVER in "${SERVERS[@]}"; do prepare_startup_dir "$SERVER" "$WORK/$SERVER-startup"; done
+fi
 
 LOADS=()
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do

@@ -78,6 +78,20 @@ def rows(run):
                           f"rdkafka.{size}.p50_us", "µs", LOWER))
         result.append(Row(section, f"{size_label}: produce-to-consume p99 at 1,000 msgs/s",
                           f"rdkafka.{size}.p99_us", "µs", LOWER))
+    section = "Transactions (Java producer 4.4, 100 B records, acks=all, one partition)"
+    result.append(Row(section, "idempotent, no transaction: records/s",
+                      "txn.plain.records_per_sec", "records/s", HIGHER))
+    for size in (10, 100, 1000):
+        result.append(Row(section, f"a commit every {size:,} records: records/s",
+                          f"txn.txn-{size}.records_per_sec", "records/s", HIGHER))
+        for pct in ("p50", "p99"):
+            result.append(Row(section, f"a commit every {size:,} records: commit (EndTxn) {pct}",
+                              f"txn.txn-{size}.commit_{pct}_ms", "ms", LOWER))
+    section = "A group takes in its last member (Java consumer 4.4, defaults, a partition each)"
+    for size in (2, 8, 32, 128):
+        for protocol, name in (("classic", "classic protocol"), ("consumer", "consumer protocol (KIP-848)")):
+            result.append(Row(section, f"{size} members, {name}: until all own and read",
+                              f"group.{protocol}.{size}.join_ms", "ms", LOWER))
     section = "Start-up, memory, CPU"
     result += [
         Row(section, f"start to first answer, {partitions:,} partitions", "startup_ms", "ms",

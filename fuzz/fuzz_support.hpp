@@ -53,6 +53,7 @@
 #include "kb/protocol/messages/produce.hpp"
 #include "kb/protocol/messages/sync_group.hpp"
 #include "kb/protocol/messages/transactions.hpp"
+#include "kb/protocol/messages/write_txn_markers.hpp"
 #include "kb/storage/record_batch.hpp"
 
 namespace kb::fuzz {
@@ -75,7 +76,7 @@ using AllRequests = std::tuple<
     protocol::ConsumerGroupHeartbeatRequest, protocol::ConsumerGroupDescribeRequest,
     protocol::AddPartitionsToTxnRequest, protocol::AddOffsetsToTxnRequest, protocol::EndTxnRequest,
     protocol::TxnOffsetCommitRequest, protocol::ListTransactionsRequest,
-    protocol::DescribeTransactionsRequest>;
+    protocol::DescribeTransactionsRequest, protocol::WriteTxnMarkersRequest>;
 
 // Calls f(Request{}) for the request type of every api key.
 template <class F>

@@ -201,6 +201,13 @@ Request sample_request(const Bytes& records, int16_t version) {
     if (odd) r.state_filters = {"Ongoing"};
   } else if constexpr (std::is_same_v<Request, protocol::DescribeTransactionsRequest>) {
     r.transactional_ids = {"fuzz-txn"};
+  } else if constexpr (std::is_same_v<Request, protocol::WriteTxnMarkersRequest>) {
+    auto& marker = r.markers.emplace_back();
+    marker.producer_id = 1;
+    marker.producer_epoch = 0;
+    marker.transaction_result = odd;
+    marker.coordinator_epoch = 0;
+    marker.topics.push_back({kTopic, {0, 1}});
   } else if constexpr (std::is_same_v<Request, protocol::ConsumerGroupDescribeRequest>) {
     r.group_ids = {"fuzz-group"};
     r.include_authorized_operations = odd;

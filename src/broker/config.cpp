@@ -293,6 +293,41 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
   int_key("group.consumer.heartbeat.interval.ms", 1, kIntMax,
           c.groups.consumer_heartbeat_interval_ms);
   int_key("group.consumer.max.size", 1, kIntMax, c.groups.consumer_max_size);
+  {
+    // Kafka's bounds: only checked against each other here, as Kafka's group
+    // coordinator checks them at start-up and refuses to start otherwise (the
+    // per-group configs they bound are not served).
+    int64_t min_heartbeat = 5000;
+    int64_t max_heartbeat = 15000;
+    int64_t min_session = 45000;
+    int64_t max_session = 60000;
+    int_key("group.consumer.min.heartbeat.interval.ms", 1, kIntMax, min_heartbeat);
+    int_key("group.consumer.max.heartbeat.interval.ms", 1, kIntMax, max_heartbeat);
+    int_key("group.consumer.min.session.timeout.ms", 1, kIntMax, min_session);
+    int_key("group.consumer.max.session.timeout.ms", 1, kIntMax, max_session);
+    const int64_t heartbeat = c.groups.consumer_heartbeat_interval_ms;
+    const int64_t session = c.groups.consumer_session_timeout_ms;
+    auto require = [&](bool holds, std::string_view key, std::string_view relation,
+                       std::string_view other) {
+      if (!ok || holds) return;
+      b.error = fmt::format("{}: {} must be {} {}", path, key, relation, other);
+      ok = false;
+    };
+    require(max_heartbeat >= min_heartbeat, "group.consumer.max.heartbeat.interval.ms",
+            "greater than or equal to", "group.consumer.min.heartbeat.interval.ms");
+    require(heartbeat >= min_heartbeat, "group.consumer.heartbeat.interval.ms",
+            "greater than or equal to", "group.consumer.min.heartbeat.interval.ms");
+    require(heartbeat <= max_heartbeat, "group.consumer.heartbeat.interval.ms",
+            "less than or equal to", "group.consumer.max.heartbeat.interval.ms");
+    require(max_session >= min_session, "group.consumer.max.session.timeout.ms",
+            "greater than or equal to", "group.consumer.min.session.timeout.ms");
+    require(session >= min_session, "group.consumer.session.timeout.ms", "greater than or equal to",
+            "group.consumer.min.session.timeout.ms");
+    require(session <= max_session, "group.consumer.session.timeout.ms", "less than or equal to",
+            "group.consumer.max.session.timeout.ms");
+    require(heartbeat < session, "group.consumer.heartbeat.interval.ms", "less than",
+            "group.consumer.session.timeout.ms");
+  }
   if (auto it = props.find("group.consumer.assignors"); ok && it != props.end()) {
     // By name, or by the class names Kafka's defaults use.
     c.groups.consumer_assignors.clear();

@@ -148,8 +148,9 @@ std::vector<std::string> metadata_load_report(
         "finalized above what this broker implements, read anyway: " + beyond +
         "; records are read by their own versions (a record version this broker does not know "
         "stops the replay there, named), and what these levels switch on in Kafka is not served; "
-        "the levels are kept and announced as finalized (Apache Kafka refuses to start on a "
-        "level it does not know)");
+        "the levels are kept (and written back), but announced to clients at the level served "
+        "here, so that none uses what is not served (Apache Kafka refuses to start on a level it "
+        "does not know)");
   return lines;
 }
 

@@ -69,6 +69,7 @@ ApiRegistry make_broker_registry() {
   registry.add(txn_offset_commit_entry());
   registry.add(list_transactions_entry());
   registry.add(describe_transactions_entry());
+  registry.add(write_txn_markers_entry());
   registry.add(create_topics_entry());
   registry.add(delete_topics_entry());
   registry.add(create_partitions_entry());

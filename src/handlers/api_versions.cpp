@@ -33,8 +33,14 @@ std::optional<ApiVersionsResponse> handle_api_versions(RequestContext& ctx,
     response.finalized_features.push_back(
         {"group.version", cluster::kBootstrapGroupVersion, cluster::kBootstrapGroupVersion});
   }
-  for (const auto& [name, level] : ctx.state.features)
-    if (level != 0) response.finalized_features.push_back({name, level, level});
+  // A level this broker does not serve is announced at the highest it does:
+  // clients switch behaviour on finalized levels (a Java producer uses
+  // KIP-890's transactions once transaction.version reaches 2), and a
+  // directory Kafka wrote may carry levels beyond this broker's.
+  for (const auto& [name, level] : ctx.state.features) {
+    const int16_t served = cluster::served_level(name, level);
+    if (served != 0) response.finalized_features.push_back({name, served, served});
+  }
   if (ctx.state.metadata_log && ctx.state.metadata_log->log_end_offset() > 0)
     response.finalized_features_epoch = ctx.state.metadata_log->log_end_offset() - 1;
   return response;

@@ -729,6 +729,7 @@ TEST(ConfigGroups, ConsumerGroupKeys) {
   EXPECT_EQ(defaults.groups.consumer_assignors, (std::vector<std::string>{"uniform", "range"}));
   const BrokerConfig set = parse_ok(
       "group.consumer.session.timeout.ms=10000\ngroup.consumer.heartbeat.interval.ms=500\n"
+      "group.consumer.min.session.timeout.ms=10000\ngroup.consumer.min.heartbeat.interval.ms=500\n"
       "group.consumer.max.size=3\n"
       "group.consumer.assignors=org.apache.kafka.coordinator.group.assignor.RangeAssignor, "
       "uniform\n");
@@ -739,6 +740,37 @@ TEST(ConfigGroups, ConsumerGroupKeys) {
   expect_error("group.consumer.assignors=sticky\n", {"group.consumer.assignors", "sticky"});
   expect_error("group.consumer.heartbeat.interval.ms=0\n",
                {"group.consumer.heartbeat.interval.ms"});
+}
+
+// The bounds Kafka's group coordinator checks at start-up, with its words:
+// a heartbeat interval below Kafka's minimum of 5 s needs the minimum lowered.
+TEST(ConfigGroups, ConsumerGroupTimesWithinTheirBoundsAsKafkaRequires) {
+  expect_error("group.consumer.heartbeat.interval.ms=1000\n",
+               {"group.consumer.heartbeat.interval.ms must be greater than or equal to "
+                "group.consumer.min.heartbeat.interval.ms"});
+  EXPECT_EQ(parse_ok("group.consumer.heartbeat.interval.ms=1000\n"
+                     "group.consumer.min.heartbeat.interval.ms=1000\n")
+                .groups.consumer_heartbeat_interval_ms,
+            1000);
+  expect_error("group.consumer.heartbeat.interval.ms=20000\n",
+               {"group.consumer.heartbeat.interval.ms must be less than or equal to "
+                "group.consumer.max.heartbeat.interval.ms"});
+  expect_error("group.consumer.max.heartbeat.interval.ms=4000\n",
+               {"group.consumer.max.heartbeat.interval.ms must be greater than or equal to "
+                "group.consumer.min.heartbeat.interval.ms"});
+  expect_error("group.consumer.session.timeout.ms=30000\n",
+               {"group.consumer.session.timeout.ms must be greater than or equal to "
+                "group.consumer.min.session.timeout.ms"});
+  expect_error("group.consumer.session.timeout.ms=70000\n",
+               {"group.consumer.session.timeout.ms must be less than or equal to "
+                "group.consumer.max.session.timeout.ms"});
+  expect_error("group.consumer.max.session.timeout.ms=40000\n",
+               {"group.consumer.max.session.timeout.ms must be greater than or equal to "
+                "group.consumer.min.session.timeout.ms"});
+  expect_error(
+      "group.consumer.heartbeat.interval.ms=10000\ngroup.consumer.session.timeout.ms=10000\n"
+      "group.consumer.min.session.timeout.ms=10000\n",
+      {"group.consumer.heartbeat.interval.ms must be less than group.consumer.session.timeout.ms"});
 }
 
 }  // namespace

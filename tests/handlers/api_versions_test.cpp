@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 
@@ -90,6 +91,21 @@ TEST(ApiVersionsHandler, ListsFeaturesAsKafkaDoes) {
   ASSERT_EQ(written.finalized_features.size(), 2u);
   EXPECT_EQ(written.finalized_features[0].name, "group.version");
   EXPECT_EQ(written.finalized_features[0].min_version_level, 1);
+
+  // Levels a directory of Kafka's finalized beyond what is served here are
+  // announced at the served ones: a Java producer would otherwise use
+  // KIP-890's transactions (transaction.version 2), which are not served.
+  state.features["metadata.version"] = 33;
+  state.features["transaction.version"] = 2;
+  state.features["share.version"] = 1;
+  auto beyond = *handle_api_versions(ctx, {}, 4);
+  std::map<std::string, int16_t> announced;
+  for (const auto& f : beyond.finalized_features) {
+    EXPECT_EQ(f.min_version_level, f.max_version_level) << f.name;
+    announced[f.name] = f.max_version_level;
+  }
+  EXPECT_EQ(announced,
+            (std::map<std::string, int16_t>{{"group.version", 1}, {"metadata.version", 25}}));
 
   auto v3 = *handle_api_versions(ctx, {}, 3);
   ASSERT_EQ(v3.supported_features.size(), 1u);

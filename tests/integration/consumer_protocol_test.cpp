@@ -27,7 +27,9 @@ const std::string kConsumerProtocol = "kb.lab.ConsumerProtocol";
 // default is 5 s) so that the several heartbeats a reconciliation takes fit
 // the test's time.
 std::map<std::string, std::string> broker_settings() {
-  return {{"group.consumer.heartbeat.interval.ms", "1000"}, {"num.partitions", "1"}};
+  return {{"group.consumer.heartbeat.interval.ms", "1000"},
+          {"group.consumer.min.heartbeat.interval.ms", "1000"},
+          {"num.partitions", "1"}};
 }
 
 ::testing::AssertionResult printed(int exit_code, const std::string& out, const std::string& err,

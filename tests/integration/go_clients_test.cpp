@@ -4,7 +4,8 @@
 // versions pinned in clients/go/go.mod, built into one driver (kblab) in the
 // client cache once. One broker serves the suite; each test runs the driver
 // once per scenario and compares every line it prints with what Apache Kafka
-// makes a client see, written out below. Groups use the classic protocol.
+// makes a client see, written out below. Groups use the classic protocol, and
+// KIP-848's where the client has it.
 
 #include <gtest/gtest.h>
 
@@ -157,7 +158,12 @@ class GoClientsTest : public ::testing::TestWithParam<std::string> {
   }
 
   static std::map<std::string, std::string> config() {
-    return {{"group.initial.rebalance.delay.ms", "0"}, {"num.partitions", "1"}};
+    // Heartbeats of KIP-848's protocol every second (Kafka's default is 5 s):
+    // a reconciliation takes several.
+    return {{"group.initial.rebalance.delay.ms", "0"},
+            {"group.consumer.heartbeat.interval.ms", "1000"},
+            {"group.consumer.min.heartbeat.interval.ms", "1000"},
+            {"num.partitions", "1"}};
   }
 
   static std::string bootstrap() { return "127.0.0.1:" + std::to_string(broker_->port()); }
@@ -244,6 +250,18 @@ TEST_P(GoClientsTest, GroupOfThreeRebalancesWhenOneLeaves) {
   const std::string topic = name("group");
   create_topic(topic, 6);
   EXPECT_TRUE(printed(drive("group", {topic, name("group-g"), "6"}),
+                      {"owners 3: 2 2 2", "read 60", "owners 2: 3 3", "read 120",
+                       "committed 0:20 1:20 2:20 3:20 4:20 5:20", "overlaps 0"}));
+}
+
+// The same with KIP-848's consumer group protocol (franz-go's
+// ServerSideBalancer): the broker's assignor spreads the six partitions 2/2/2,
+// then 3/3, each partition owned by one member at a time.
+TEST_P(GoClientsTest, ConsumerProtocolGroupOfThreeRebalancesWhenOneLeaves) {
+  if (GetParam() != "franz") GTEST_SKIP() << "Sarama's groups speak the classic protocol only";
+  const std::string topic = name("group848");
+  create_topic(topic, 6);
+  EXPECT_TRUE(printed(drive("group", {topic, name("group848-g"), "6", "consumer"}),
                       {"owners 3: 2 2 2", "read 60", "owners 2: 3 3", "read 120",
                        "committed 0:20 1:20 2:20 3:20 4:20 5:20", "overlaps 0"}));
 }
@@ -351,6 +369,22 @@ TEST_P(GoClientsTest, AdminClient) {
                                                  "delete " + a + ": 0",
                                                  "delete " + b + ": 0",
                                                  "listed none"}));
+}
+
+// Consume-transform-produce in transactions (franz-go's GroupTransactSession;
+// Sarama's transactional producer with AddOffsetsToTxn), one round in four
+// aborted after its outputs reached the log: read_committed sees every
+// input's output once, read_uncommitted the aborted ones too, and the group's
+// offsets end at each input partition's end (50 inputs each).
+TEST_P(GoClientsTest, ConsumeTransformProduceExactlyOnce) {
+  const std::string in = name("txn-in");
+  const std::string out = name("txn-out");
+  create_topic(in, 3);
+  create_topic(out, 2);
+  EXPECT_TRUE(printed(
+      drive("transact", {in, out, name("txn-group"), "150"}),
+      {"read_committed: 150 outputs, each input once", "aborted a round: true",
+       "read_uncommitted: the committed and the aborted outputs: true", "group offsets 50 50 50"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Go, GoClientsTest, ::testing::Values("franz", "sarama"),

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include <memory>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,6 +31,7 @@
 #include "kb/base/java_properties.hpp"
 #include "kb/cluster/config_catalog.hpp"
 #include "kb/protocol/messages/api_versions.hpp"
+#include "kb/protocol/messages/list_offsets.hpp"
 #include "kb/storage/record_batch.hpp"
 #include "kb/wire/uuid.hpp"
 #include "support/broker_process.hpp"
@@ -981,6 +984,67 @@ TEST_F(KafkaToolsTest, TransactionalProducerReadCommittedAndKafkaTransactions) {
   EXPECT_EQ(hanging_lines[0].rfind("Topic\tPartition\tProducerId", 0), 0U) << hanging.out;
 }
 
+// `kafka-transactions abort` of a transaction its producer left open (the
+// Java producer closed at once): describe-producers shows where it starts,
+// abort writes its ABORT marker (WriteTxnMarkers) on that partition, and the
+// last stable offset moves past it; a second abort finds nothing open there.
+TEST_F(KafkaToolsTest, TransactionsAbortAnOpenTransaction) {
+  const std::string topic = "tools-hanging";
+  create_topic(topic, 1);
+  auto opened = shell_->run("kb.lab.ClientCheck",
+                            {"open-transaction", bootstrap(), topic, "tools-hanging-id"});
+  ASSERT_EQ(opened.exit_code, 0) << opened.out << opened.err;
+  const std::vector<std::string> partition = {"--topic", topic, "--partition", "0"};
+  auto with = [&](std::string command, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {std::move(command)};
+    args.insert(args.end(), partition.begin(), partition.end());
+    args.insert(args.end(), extra.begin(), extra.end());
+    return tool(kTransactionsCommand, args);
+  };
+  TypedClient client(broker_->port());
+  auto last_stable = [&] {
+    protocol::ListOffsetsRequest list;
+    list.replica_id = -1;
+    list.isolation_level = 1;
+    list.topics.push_back({topic, {{0, -1, -1, 1}}});
+    return client.call<protocol::ListOffsetsResponse>(list, 5).topics.at(0).partitions.at(0).offset;
+  };
+  EXPECT_EQ(last_stable(), 0);
+  // describe-producers' table: a header and a row, tab-separated, padded.
+  auto start_offset_column = [&] {
+    auto run = with("describe-producers");
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    auto rows = lines_of(run.out);
+    if (rows.size() != 2) return "rows: " + run.out;
+    auto cells = [](const std::string& row) {
+      std::vector<std::string> out;
+      std::stringstream in(row);
+      for (std::string cell; std::getline(in, cell, '\t');)
+        out.push_back(cell.substr(0, cell.find_last_not_of(' ') + 1));
+      return out;
+    };
+    auto header = cells(rows[0]);
+    auto row = cells(rows[1]);
+    auto at = std::find(header.begin(), header.end(), "CurrentTransactionStartOffset");
+    if (at == header.end() || row.size() != header.size()) return "table: " + run.out;
+    return row[at - header.begin()];
+  };
+  EXPECT_EQ(start_offset_column(), "0");
+
+  auto aborted = with("abort", {"--start-offset", "0"});
+  EXPECT_EQ(aborted.exit_code, 0) << aborted.out << aborted.err;
+  EXPECT_EQ(aborted.out, "");
+  EXPECT_EQ(last_stable(), 4) << "3 records and the ABORT marker";
+  EXPECT_EQ(start_offset_column(), "None");
+
+  auto again = with("abort", {"--start-offset", "0"});
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("Could not find any open transactions starting at offset 0 on "
+                           "partition tools-hanging-0"),
+            std::string::npos)
+      << again.out << again.err;
+}
+
 // The JSON events of kafka-verifiable-producer (one producer_send_success per
 // record, offsets in order, all acked) and kafka-verifiable-consumer
 // (partitions_assigned, records_consumed, offsets_committed).
@@ -1095,6 +1159,43 @@ TEST_F(KafkaToolsTest, StreamsWordCount) {
   auto changelog = tool(kConfigCommand, {"--describe", "--entity-type", "topics", "--entity-name",
                                          app + "-counts-changelog"});
   EXPECT_NE(changelog.out.find("  cleanup.policy=compact "), std::string::npos) << changelog.out;
+}
+
+// Kafka Streams with exactly_once_v2 (kafka-streams 4.4) while its broker is
+// SIGKILLed and restarted on the same port and directory, a third of the way
+// through: every word's counts still arrive as 1, 2, 3, ... with none lost and
+// none repeated, and the last counts are the input's.
+TEST_F(KafkaToolsTest, StreamsExactlyOnceAcrossABrokerKill) {
+  const auto dir = make_temp_dir("kb-streams-eos-");
+  auto broker = std::make_unique<BrokerProcess>(broker_config(), dir / "data");
+  const uint16_t port = broker->port();
+  const auto progress = dir / "progress";
+  constexpr int kLines = 600;  // "w<i%10> x<i%4>"
+  std::atomic<bool> killed = false;
+  std::thread killer([&] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(100);
+    while (!std::filesystem::exists(progress) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!std::filesystem::exists(progress)) return;
+    broker->kill_hard();
+    auto config = broker_config();
+    config["listeners"] =
+        "PLAINTEXT://127.0.0.1:" + std::to_string(port) + ",CONTROLLER://127.0.0.1:0";
+    broker = std::make_unique<BrokerProcess>(config, dir / "data");
+    killed = true;
+  });
+  auto run = shell_->run("kb.lab.StreamsExactlyOnce",
+                         {"127.0.0.1:" + std::to_string(port), "tools-eos", "eos-lines",
+                          "eos-counts", std::to_string(kLines), progress.string()});
+  killer.join();
+  EXPECT_TRUE(killed) << "the application never counted a third of the words";
+  std::vector<std::string> expected = {"state RUNNING", "produced " + std::to_string(kLines),
+                                       "counts in order: true"};
+  for (int w = 0; w < 10; ++w) expected.push_back("w" + std::to_string(w) + " 60");
+  for (int x = 0; x < 4; ++x) expected.push_back("x" + std::to_string(x) + " 150");
+  EXPECT_TRUE(printed(run, expected)) << broker->log();
+  EXPECT_EQ(broker->stop().code, 0);
+  std::filesystem::remove_all(dir);
 }
 
 // kafka-broker-api-versions: each API the broker advertises, with its range.

@@ -41,6 +41,7 @@
 #include "kb/protocol/messages/offset_fetch.hpp"
 #include "kb/protocol/messages/offset_for_leader_epoch.hpp"
 #include "kb/protocol/messages/produce.hpp"
+#include "kb/protocol/messages/transactions.hpp"
 #include "kb/storage/record_batch.hpp"
 #include "support/apache_kafka.hpp"
 #include "support/broker_process.hpp"
@@ -55,6 +56,10 @@ using namespace kb::protocol;  // NOLINT: the message types
 
 const std::string kClusterId = "MkU3OEVBNTcwNTJENDM2Qg";
 const std::vector<std::string> kGroups = {"classic-g1", "classic-g2", "kip848-g3"};
+const std::string kTxnTopic = "txn";
+// The perf tool's transactional producer (commits only) and the lab's (one
+// transaction in three aborted).
+const std::vector<std::string> kTransactionalIds = {"kafka-txn-perf", "kafka-txn-aborts"};
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -75,7 +80,14 @@ struct Served {
   // leader epoch 0 (OffsetForLeaderEpoch).
   std::map<std::string, std::tuple<int64_t, int64_t, int64_t>> offsets;
   std::map<std::string, std::vector<std::vector<uint8_t>>> batches;  // whole batches, as fetched
-  std::map<std::string, int64_t> committed;  // "group topic-partition" -> offset
+  std::map<std::string, int64_t> committed;    // "group topic-partition" -> offset
+  std::map<std::string, int64_t> last_stable;  // by "topic-partition": read_committed's end
+  // By "topic-partition" of the transactions' topic: the aborted transactions
+  // a read_committed Fetch from the log start lists ("producer id@first offset").
+  std::map<std::string, std::vector<std::string>> aborted;
+  // By transactional id: DescribeTransactions' state, producer id and epoch,
+  // timeout, start time and partitions.
+  std::map<std::string, std::string> transactions;
 };
 
 // The requests view the names they carry: kept here for the whole run.
@@ -85,11 +97,36 @@ std::deque<std::string>& names() {
 }
 std::string_view keep(const std::string& name) { return names().emplace_back(name); }
 
+// Just after a start Kafka answers retriable errors for a while: partitions
+// are led and coordinators loaded one by one (NOT_LEADER_OR_FOLLOWER,
+// LEADER_NOT_AVAILABLE, NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS or
+// _NOT_AVAILABLE). `call` is asked again, as clients do, while `busy` says so.
+template <class Call, class Busy>
+auto retried(Call call, Busy busy) {
+  auto answer = call();
+  for (int attempt = 0; attempt < 300 && busy(answer); ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    answer = call();
+  }
+  return answer;
+}
+
+bool retriable(int16_t error_code) {
+  return error_code == 5 || error_code == 6 || error_code == 14 || error_code == 15 ||
+         error_code == 16;
+}
+
 Served record_served(uint16_t port) {
   Served served;
   TypedClient client(port);
   MetadataRequest metadata;
-  const auto topics = client.call<MetadataResponse>(metadata, 12);
+  const auto topics = retried([&] { return client.call<MetadataResponse>(metadata, 12); },
+                              [](const MetadataResponse& m) {
+                                for (const auto& t : m.topics)
+                                  for (const auto& p : t.partitions)
+                                    if (retriable(p.error_code) || p.leader_id < 0) return true;
+                                return false;
+                              });
   for (const auto& t : topics.topics) {
     EXPECT_EQ(t.error_code, 0) << t.name.value_or("?");
     served.topics[t.name.value_or("?")] = {
@@ -109,9 +146,45 @@ Served record_served(uint16_t port) {
         ListOffsetsRequest list;
         list.replica_id = -1;
         list.topics.push_back({keep(name), {{p, -1, i == 0 ? -2 : -1, 1}}});
-        const auto r = client.call<ListOffsetsResponse>(list, 7).topics.at(0).partitions.at(0);
+        const auto r = retried([&] { return client.call<ListOffsetsResponse>(list, 7); },
+                               [](const auto& a) {
+                                 return retriable(a.topics.at(0).partitions.at(0).error_code);
+                               })
+                           .topics.at(0)
+                           .partitions.at(0);
         EXPECT_EQ(r.error_code, 0) << key;
         ends[i] = r.offset;
+      }
+      ListOffsetsRequest stable;
+      stable.replica_id = -1;
+      stable.isolation_level = 1;  // read_committed: the last stable offset
+      stable.topics.push_back({keep(name), {{p, -1, -1, 1}}});
+      const auto lso = retried([&] { return client.call<ListOffsetsResponse>(stable, 7); },
+                               [](const auto& a) {
+                                 return retriable(a.topics.at(0).partitions.at(0).error_code);
+                               })
+                           .topics.at(0)
+                           .partitions.at(0);
+      EXPECT_EQ(lso.error_code, 0) << key;
+      served.last_stable[key] = lso.offset;
+      if (name == kTxnTopic) {
+        FetchRequest fetch;
+        fetch.max_bytes = 8 << 20;
+        fetch.isolation_level = 1;
+        auto& ft = fetch.topics.emplace_back();
+        ft.topic = keep(name);
+        auto& fp = ft.partitions.emplace_back();
+        fp.partition = p;
+        fp.fetch_offset = ends[0];
+        fp.partition_max_bytes = 8 << 20;
+        const auto f = client.call<FetchResponse>(fetch, 12);
+        const auto& part = f.responses.at(0).partitions.at(0);
+        EXPECT_EQ(part.error_code, 0) << key;
+        auto& listed = served.aborted[key];
+        for (const auto& a :
+             part.aborted_transactions.value_or(std::vector<FetchResponse::AbortedTransaction>{}))
+          listed.push_back(std::to_string(a.producer_id) + "@" + std::to_string(a.first_offset));
+        std::sort(listed.begin(), listed.end());
       }
       OffsetForLeaderEpochRequest epochs;
       epochs.replica_id = -1;
@@ -146,19 +219,29 @@ Served record_served(uint16_t port) {
   OffsetFetchRequest fetch_offsets;
   for (const auto& group : kGroups)
     fetch_offsets.groups.push_back({keep(group), std::nullopt, -1, std::nullopt});
-  // A coordinator still loading its partition of __consumer_offsets says so
-  // (COORDINATOR_LOAD_IN_PROGRESS, retriable), as Kafka does right after a
-  // start on a busy machine: asked again, as clients do.
-  auto committed = client.call<OffsetFetchResponse>(fetch_offsets, 8);
-  const auto loading = [&] {
-    return std::any_of(committed.groups.begin(), committed.groups.end(), [](const auto& g) {
-      constexpr int16_t kCoordinatorLoadInProgress = 14;
-      return g.error_code == kCoordinatorLoadInProgress;
-    });
-  };
-  for (int attempt = 0; attempt < 300 && loading(); ++attempt) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    committed = client.call<OffsetFetchResponse>(fetch_offsets, 8);
+  const auto committed =
+      retried([&] { return client.call<OffsetFetchResponse>(fetch_offsets, 8); },
+              [](const OffsetFetchResponse& r) {
+                return std::any_of(r.groups.begin(), r.groups.end(),
+                                   [](const auto& g) { return retriable(g.error_code); });
+              });
+  DescribeTransactionsRequest describe;
+  for (const auto& id : kTransactionalIds) describe.transactional_ids.push_back(keep(id));
+  const auto described =
+      retried([&] { return client.call<DescribeTransactionsResponse>(describe, 0); },
+              [](const DescribeTransactionsResponse& d) {
+                return std::any_of(d.transaction_states.begin(), d.transaction_states.end(),
+                                   [](const auto& t) { return retriable(t.error_code); });
+              });
+  for (const auto& t : described.transaction_states) {
+    EXPECT_EQ(t.error_code, 0) << t.transactional_id;
+    std::string text = t.transaction_state + " producer " + std::to_string(t.producer_id) + "." +
+                       std::to_string(t.producer_epoch) + " timeout " +
+                       std::to_string(t.transaction_timeout_ms) + " started " +
+                       std::to_string(t.transaction_start_time_ms);
+    for (const auto& topic : t.topics)
+      for (int32_t p : topic.partitions) text += " " + topic.topic + "-" + std::to_string(p);
+    served.transactions[t.transactional_id] = text;
   }
   for (const auto& g : committed.groups) {
     EXPECT_EQ(g.error_code, 0) << g.group_id;
@@ -337,6 +420,14 @@ class OurBrokerOpensKafkasDirectory : public ::testing::Test {
         with_server({"--topic", "plain", "--group", kGroups[2], "--consumer-property",
                      "group.protocol=consumer", "--from-beginning", "--max-messages", "100",
                      "--timeout-ms", "30000"}));
+    // Transactions: committed ones of the perf tool, and the lab's with aborts
+    // (markers, .txnindex entries, __transaction_state records).
+    run(kTopicCommand, with_server({"--create", "--topic", kTxnTopic, "--partitions", "2"}));
+    run(kProducerPerformance,
+        {"--topic", kTxnTopic, "--num-records", "3000", "--record-size", "100", "--throughput",
+         "-1", "--producer-props", "bootstrap.servers=" + bootstrap, "--transactional-id",
+         kTransactionalIds[0], "--transaction-duration-ms", "100"});
+    run("kb.lab.ClientCheck", {"transactions", bootstrap, kTxnTopic, kTransactionalIds[1], "6"});
     run(kConfigCommand, with_server({"--alter", "--entity-type", "topics", "--entity-name", "plain",
                                      "--add-config", "retention.bytes=100000000"}));
     run(kTopicCommand, with_server({"--delete", "--topic", "doomed"}));
@@ -388,6 +479,10 @@ class OurBrokerOpensKafkasDirectory : public ::testing::Test {
       EXPECT_EQ(served.topics, kafka.topics);
       EXPECT_EQ(served.offsets, kafka.offsets);
       EXPECT_EQ(served.committed, kafka.committed);
+      EXPECT_EQ(served.last_stable, kafka.last_stable);
+      EXPECT_EQ(served.aborted, kafka.aborted);
+      EXPECT_EQ(served.transactions, kafka.transactions);
+      EXPECT_FALSE(kafka.aborted.empty());
       EXPECT_EQ(served.batches.size(), kafka.batches.size());
       for (const auto& [key, batches] : kafka.batches) {
         const auto found = served.batches.find(key);
@@ -411,6 +506,25 @@ class OurBrokerOpensKafkasDirectory : public ::testing::Test {
         EXPECT_EQ(next.error_code, 0) << topic_partition;
         EXPECT_EQ(next.base_offset, end) << topic_partition << ": the resend was appended";
       }
+      // Kafka's transactional producer goes on here (announced transactions
+      // as this broker serves them): the same producer id, a newer epoch.
+      {
+        JavaShell shell(java_lab_classpath(cache_, "4"), dir.parent_path() / "ours-tools.log");
+        const std::string bootstrap = "127.0.0.1:" + std::to_string(ours.port());
+        const ToolRun more = shell.run("kb.lab.ClientCheck", {"transactions", bootstrap, kTxnTopic,
+                                                              kTransactionalIds[1], "3"});
+        EXPECT_EQ(more.exit_code, 0) << more.out << more.err;
+        EXPECT_EQ(more.out, "transactions committed 2 aborted 1\n") << more.err;
+        DescribeTransactionsRequest describe;
+        describe.transactional_ids.push_back(keep(kTransactionalIds[1]));
+        const auto after =
+            client.call<DescribeTransactionsResponse>(describe, 0).transaction_states.at(0);
+        EXPECT_EQ(after.transaction_state, "CompleteCommit");
+        const std::string before = kafka.transactions.at(kTransactionalIds[1]);
+        EXPECT_NE(before.find(" producer " + std::to_string(after.producer_id) + "."),
+                  std::string::npos)
+            << before << " then producer " << after.producer_id;
+      }
       // Kafka's KIP-848 group is replayed as a consumer group (its records
       // are no longer set aside as of a kind not served).
       ListGroupsRequest list;
@@ -432,8 +546,9 @@ class OurBrokerOpensKafkasDirectory : public ::testing::Test {
       if (::testing::Test::HasFailure()) std::cerr << "broker log:\n" << log << "\n";
     }
     // Kafka's files: still there, their bytes as Kafka left them, except
-    // what this broker appends to and rewrites as Kafka does (the logs it
-    // appended to, the checkpoints, the clean shutdown marker).
+    // what this broker appends to and rewrites as Kafka does (the logs and
+    // aborted-transaction indexes it appended to, the checkpoints, the clean
+    // shutdown marker).
     const auto now = files_of(dir);
     for (const auto& [name, bytes] : kafka_files) {
       const auto found = now.find(name);
@@ -454,7 +569,7 @@ class OurBrokerOpensKafkasDirectory : public ::testing::Test {
       ASSERT_NE(found, now.end()) << name << " was removed";
       if (name.ends_with("-offset-checkpoint") && !name.starts_with("__")) continue;
       if (name.ends_with(".index") || name.ends_with(".timeindex")) continue;  // preallocated
-      if (name.ends_with(".log") || name.ends_with(".snapshot")) {
+      if (name.ends_with(".log") || name.ends_with(".snapshot") || name.ends_with(".txnindex")) {
         EXPECT_EQ(found->second.substr(0, bytes.size()), bytes) << name << " was rewritten";
       } else if (!name.ends_with("-offset-checkpoint")) {
         EXPECT_EQ(found->second, bytes) << name << " was rewritten";

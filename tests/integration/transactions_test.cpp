@@ -23,6 +23,7 @@
 #include "kb/protocol/messages/offset_fetch.hpp"
 #include "kb/protocol/messages/produce.hpp"
 #include "kb/protocol/messages/transactions.hpp"
+#include "kb/protocol/messages/write_txn_markers.hpp"
 #include "kb/storage/partition_log.hpp"
 #include "kb/storage/record_batch.hpp"
 #include "kb/storage/txn_index.hpp"
@@ -41,6 +42,7 @@ constexpr int16_t kNone = 0;
 constexpr int16_t kInvalidProducerEpoch = 47;
 constexpr int16_t kInvalidTxnState = 48;
 constexpr int16_t kConcurrentTransactions = 51;
+constexpr int16_t kTransactionCoordinatorFenced = 52;
 constexpr int16_t kUnstableOffsetCommit = 88;
 constexpr int16_t kProducerFenced = 90;
 constexpr int16_t kTransactionAbortable = 120;
@@ -327,6 +329,85 @@ TEST(TransactionsProtocol, CommitAbortFenceAndReadCommitted) {
   // Only the committed records remain visible to read_committed readers
   // (the client drops the aborted ranges listed).
   EXPECT_EQ(latest(client, "tx-out", 1), committed.high_watermark);
+}
+
+// WriteTxnMarkers per partition (what `kafka-transactions abort` sends for a
+// hanging transaction): checked against the partition's producer state as
+// Kafka checks a marker, then written; the partition's transaction ends there
+// while its coordinator still counts it ongoing, as in Kafka.
+WriteTxnMarkersResponse write_marker(RawClient& client, const Producer& p, int16_t epoch,
+                                     int32_t coordinator_epoch, std::string_view topic,
+                                     std::vector<int32_t> partitions, int16_t version = 1) {
+  WriteTxnMarkersRequest request;
+  auto& marker = request.markers.emplace_back();
+  marker.producer_id = p.id;
+  marker.producer_epoch = epoch;
+  marker.transaction_result = false;  // ABORT
+  marker.coordinator_epoch = coordinator_epoch;
+  marker.topics.push_back({topic, std::move(partitions)});
+  return call<WriteTxnMarkersResponse>(client, request, version);
+}
+
+TEST(TransactionsProtocol, WriteTxnMarkersAbortsAHangingTransactionOnItsPartition) {
+  BrokerProcess broker;
+  RawClient client(broker.port());
+  create(client, "tx-hang", 1);
+  // One transaction committed (its marker from coordinator epoch 0), then a
+  // second one left open, from the producer's next epoch.
+  init_ok(client, "hang-id");
+  Producer p = init_ok(client, "hang-id");
+  ASSERT_EQ(p.epoch, 1);
+  ASSERT_EQ(add_partition(client, "hang-id", p, "tx-hang", 0), kNone);
+  ASSERT_EQ(produce(client, "hang-id", p, "tx-hang", 0, 2).error_code, kNone);
+  ASSERT_EQ(end_txn(client, "hang-id", p, true), kNone);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the markers
+  ASSERT_EQ(latest(client, "tx-hang", 1), 3);                   // 2 records and a marker
+  ASSERT_EQ(add_partition(client, "hang-id", p, "tx-hang", 0), kNone);
+  ASSERT_EQ(produce(client, "hang-id", p, "tx-hang", 0, 3).error_code, kNone);
+  EXPECT_EQ(latest(client, "tx-hang", 1), 3) << "the open transaction holds the LSO";
+
+  // Refused: an older producer epoch, an older coordinator epoch, partitions
+  // that do not exist; at v0 (not flexible) as at v1.
+  auto old_epoch = write_marker(client, p, 0, 0, "tx-hang", {0});
+  EXPECT_EQ(old_epoch.markers.at(0).producer_id, p.id);
+  EXPECT_EQ(old_epoch.markers.at(0).topics.at(0).name, "tx-hang");
+  EXPECT_EQ(old_epoch.markers.at(0).topics.at(0).partitions.at(0).error_code,
+            kInvalidProducerEpoch);
+  EXPECT_EQ(write_marker(client, p, 1, -1, "tx-hang", {0}, 0)
+                .markers.at(0)
+                .topics.at(0)
+                .partitions.at(0)
+                .error_code,
+            kTransactionCoordinatorFenced);
+  auto missing = write_marker(client, p, 1, 0, "tx-hang", {5});
+  EXPECT_EQ(missing.markers.at(0).topics.at(0).partitions.at(0).partition_index, 5);
+  EXPECT_EQ(missing.markers.at(0).topics.at(0).partitions.at(0).error_code, 3);
+  EXPECT_EQ(write_marker(client, p, 1, 0, "tx-nope", {0})
+                .markers.at(0)
+                .topics.at(0)
+                .partitions.at(0)
+                .error_code,
+            3);
+  EXPECT_EQ(latest(client, "tx-hang", 1), 3) << "nothing was written";
+
+  // The abort: the LSO moves past it, read_committed lists it as aborted, and
+  // the producer has no transaction open on the partition any more.
+  auto aborted = write_marker(client, p, 1, 0, "tx-hang", {0});
+  EXPECT_EQ(aborted.markers.at(0).topics.at(0).partitions.at(0).error_code, kNone);
+  EXPECT_EQ(latest(client, "tx-hang", 1), 7);
+  const Fetched committed = fetch(client, "tx-hang", 0, 0, 1);
+  EXPECT_EQ(committed.last_stable_offset, 7);
+  ASSERT_TRUE(committed.aborted.has_value());
+  ASSERT_EQ(committed.aborted->size(), 1u);
+  EXPECT_EQ(committed.aborted->at(0).producer_id, p.id);
+  EXPECT_EQ(committed.aborted->at(0).first_offset, 3);
+  DescribeProducersRequest producers;
+  producers.topics.push_back({"tx-hang", {0}});
+  const auto described = call<DescribeProducersResponse>(client, producers, 0);
+  const auto& state = described.topics.at(0).partitions.at(0).active_producers.at(0);
+  EXPECT_EQ(state.producer_id, p.id);
+  EXPECT_EQ(state.current_txn_start_offset, -1);
+  EXPECT_EQ(state.coordinator_epoch, 0);
 }
 
 TEST(TransactionsProtocol, OffsetsCommittedInATransactionArePendingUntilItCommits) {

@@ -39,4 +39,12 @@ inline constexpr std::array<SupportedFeature, 7> kSupportedFeatures = {{
     {"streams.version", 0, 0},
 }};
 
+// The level of feature `name` this broker serves when `finalized` is the
+// finalized one: no higher than it implements (an unknown feature as it is).
+constexpr int16_t served_level(std::string_view name, int16_t finalized) {
+  for (const SupportedFeature& f : kSupportedFeatures)
+    if (f.name == name) return finalized > f.max_level ? f.max_level : finalized;
+  return finalized;
+}
+
 }  // namespace kb::cluster

@@ -4,7 +4,8 @@
 // EndTxn, TxnOffsetCommit) and the admin views (ListTransactions,
 // DescribeTransactions), answered by the transaction coordinator
 // (kb/txn/coordinator.hpp) and, for offsets, the group coordinator's pending
-// transactional offsets (kb/group/txn_offsets.hpp).
+// transactional offsets (kb/group/txn_offsets.hpp); and WriteTxnMarkers, the
+// markers an admin client writes to end a hanging transaction.
 
 #include "kb/handlers/api_registry.hpp"
 #include "kb/protocol/messages/transactions.hpp"
@@ -17,6 +18,7 @@ ApiEntry end_txn_entry();
 ApiEntry txn_offset_commit_entry();
 ApiEntry list_transactions_entry();
 ApiEntry describe_transactions_entry();
+ApiEntry write_txn_markers_entry();
 
 // The wall clock in milliseconds: the transaction coordinator's time.
 int64_t txn_time();

@@ -28,6 +28,7 @@ enum class ApiKey : int16_t {
   kAddPartitionsToTxn = 24,
   kAddOffsetsToTxn = 25,
   kEndTxn = 26,
+  kWriteTxnMarkers = 27,
   kTxnOffsetCommit = 28,
   kDescribeAcls = 29,
   kCreateAcls = 30,

@@ -37,6 +37,7 @@ enum class ErrorCode : int16_t {
   kInvalidConfig = 40,
   kInvalidRequest = 42,
   kPolicyViolation = 44,
+  kTransactionCoordinatorFenced = 52,
   kTransactionalIdAuthorizationFailed = 53,
   kSecurityDisabled = 54,
   kOperationNotAttempted = 55,

@@ -16,8 +16,8 @@ import (
 )
 
 // franz-go: kgo speaks the newest version of every API the broker
-// advertises; kadm is its admin client. Groups use the classic protocol
-// (KIP-848's is opted into with ServerSideBalancer, not done here).
+// advertises; kadm is its admin client. Groups use the classic protocol, or
+// KIP-848's with ServerSideBalancer.
 type franz struct{}
 
 func franzCodec(name string) kgo.CompressionCodec {
@@ -165,7 +165,13 @@ func franzCommitted(bootstrap, group string) (map[int32]int64, error) {
 	return out, nil
 }
 
-func (franz) group(bootstrap, topic, group string, partitions int) error {
+func (franz) group(bootstrap, topic, group string, partitions int, protocol string) error {
+	groupOpts := []kgo.Opt{kgo.HeartbeatInterval(200 * time.Millisecond), kgo.SessionTimeout(6 * time.Second)}
+	if protocol == "consumer" {
+		// The broker's uniform assignor (StickyBalancer's name on KIP-848's
+		// protocol); the heartbeat interval and session timeout are the broker's.
+		groupOpts = []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.StickyBalancer())}
+	}
 	t := newGroupTracker()
 	type member struct {
 		cl   *kgo.Client
@@ -194,14 +200,13 @@ func (franz) group(bootstrap, topic, group string, partitions int) error {
 		start: func(m int) error {
 			t.join(m)
 			onGone := func(_ context.Context, _ *kgo.Client, lost map[string][]int32) { t.revoked(m, lost[topic]) }
-			cl, err := franzClient(bootstrap,
+			cl, err := franzClient(bootstrap, append([]kgo.Opt{
 				kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic), kgo.DisableAutoCommit(),
-				kgo.BlockRebalanceOnPoll(), kgo.HeartbeatInterval(200*time.Millisecond),
-				kgo.SessionTimeout(6*time.Second), kgo.FetchMaxWait(200*time.Millisecond),
+				kgo.BlockRebalanceOnPoll(), kgo.FetchMaxWait(200 * time.Millisecond),
 				kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, got map[string][]int32) {
 					t.assigned(m, got[topic])
 				}),
-				kgo.OnPartitionsRevoked(onGone), kgo.OnPartitionsLost(onGone))
+				kgo.OnPartitionsRevoked(onGone), kgo.OnPartitionsLost(onGone)}, groupOpts...)...)
 			if err != nil {
 				return err
 			}

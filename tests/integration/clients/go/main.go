@@ -9,8 +9,9 @@
 //	    keyed with two headers, one null value, one null key
 //	kblab <client> read <bootstrap> <topic> <count>
 //	    reads partition 0 from the start by assignment
-//	kblab <client> group <bootstrap> <topic> <group> <partitions>
+//	kblab <client> group <bootstrap> <topic> <group> <partitions> [classic|consumer]
 //	    three members share the topic; one leaves; the other two take over
+//	    (consumer: KIP-848's protocol, franz-go only)
 //	kblab <client> commit <bootstrap> <topic> <group> <count>
 //	    one group member reads count records, commits them, leaves
 //	kblab <client> times <bootstrap> <topic> <codec> <base ms>
@@ -18,6 +19,9 @@
 //	kblab <client> create <bootstrap> <topic> <partitions>
 //	kblab <client> admin <bootstrap> <prefix>
 //	    create, list, alter (partitions, configs), describe configs, delete
+//	kblab <client> transact <bootstrap> <in> <out> <group> <count>
+//	    consume-transform-produce in transactions, one round in four
+//	    aborted; then what read_committed and read_uncommitted see
 //
 // Errors from the broker are printed as Kafka's error codes; anything the
 // driver cannot go on after goes to stderr with exit status 1.
@@ -103,11 +107,12 @@ func sourceName(source int8) string {
 type client interface {
 	produce(bootstrap, topic, acks string) error
 	read(bootstrap, topic string, count int) error
-	group(bootstrap, topic, group string, partitions int) error
+	group(bootstrap, topic, group string, partitions int, protocol string) error
 	commit(bootstrap, topic, group string, count int) error
 	times(bootstrap, topic, codec string, base int64) error
 	admin(bootstrap, prefix string) error
 	create(bootstrap, topic string, partitions int) error
+	transact(bootstrap, in, out, group string, count int) error
 }
 
 func say(format string, args ...any) { fmt.Printf(format+"\n", args...) }
@@ -190,8 +195,16 @@ func main() {
 		need(3)
 		err = c.read(args[0], args[1], atoi(args[2]))
 	case "group":
-		need(4)
-		err = c.group(args[0], args[1], args[2], atoi(args[3]))
+		protocol := "classic"
+		if len(args) == 5 {
+			protocol = args[4]
+		} else {
+			need(4)
+		}
+		if protocol != "classic" && protocol != "consumer" {
+			fail("unknown group protocol %q", protocol)
+		}
+		err = c.group(args[0], args[1], args[2], atoi(args[3]), protocol)
 	case "commit":
 		need(4)
 		err = c.commit(args[0], args[1], args[2], atoi(args[3]))
@@ -204,6 +217,9 @@ func main() {
 	case "admin":
 		need(2)
 		err = c.admin(args[0], args[1])
+	case "transact":
+		need(5)
+		err = c.transact(args[0], args[1], args[2], args[3], atoi(args[4]))
 	default:
 		fail("unknown scenario %q", os.Args[2])
 	}

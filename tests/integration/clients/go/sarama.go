@@ -264,7 +264,10 @@ func runSaramaMember(ctx context.Context, g sarama.ConsumerGroup, topic string, 
 	return done
 }
 
-func (saramaClient) group(bootstrap, topic, group string, partitions int) error {
+func (saramaClient) group(bootstrap, topic, group string, partitions int, protocol string) error {
+	if protocol != "classic" {
+		return errors.New("Sarama's groups speak the classic protocol only")
+	}
 	t := newGroupTracker()
 	type member struct {
 		g    sarama.ConsumerGroup

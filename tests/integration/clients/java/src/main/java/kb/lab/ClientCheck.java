@@ -59,6 +59,10 @@ import org.apache.kafka.common.serialization.StringSerializer;
  *   times &lt;bootstrap&gt; &lt;topic&gt; &lt;codec&gt; &lt;base&gt;  offsetsForTimes inside one batch, then seeks
  *   admin &lt;bootstrap&gt; &lt;prefix&gt;               the admin client on two topics (and
  *                                             refusals: a bad config, a missing topic)
+ *   transactions &lt;bootstrap&gt; &lt;topic&gt; &lt;id&gt; &lt;n&gt;  n transactions of five keyed records from
+ *                                             transactional id id; one in three aborted
+ *   open-transaction &lt;bootstrap&gt; &lt;topic&gt; &lt;id&gt;  three records to partition 0 in a transaction
+ *                                             left open: the producer goes without ending it
  * </pre>
  */
 public final class ClientCheck {
@@ -93,9 +97,57 @@ public final class ClientCheck {
       case "admin":
         admin(args[1], args[2]);
         break;
+      case "transactions":
+        transactions(args[1], args[2], args[3], Integer.parseInt(args[4]));
+        break;
+      case "open-transaction":
+        openTransaction(args[1], args[2], args[3]);
+        break;
       default:
         throw new IllegalArgumentException("unknown check " + args[0]);
     }
+  }
+
+  private static void transactions(String bootstrap, String topic, String id, int count)
+      throws Exception {
+    Properties props = new Properties();
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, id);
+    int committed = 0;
+    int aborted = 0;
+    try (KafkaProducer<String, String> producer =
+        new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+      producer.initTransactions();
+      for (int t = 0; t < count; ++t) {
+        producer.beginTransaction();
+        for (int i = 0; i < 5; ++i)
+          producer.send(new ProducerRecord<>(topic, id + "-" + t + "-" + i, "txn " + t));
+        producer.flush();
+        if (t % 3 == 1) {
+          producer.abortTransaction();
+          ++aborted;
+        } else {
+          producer.commitTransaction();
+          ++committed;
+        }
+      }
+    }
+    System.out.println("transactions committed " + committed + " aborted " + aborted);
+  }
+
+  private static void openTransaction(String bootstrap, String topic, String id) {
+    Properties props = new Properties();
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, id);
+    KafkaProducer<String, String> producer =
+        new KafkaProducer<>(props, new StringSerializer(), new StringSerializer());
+    producer.initTransactions();
+    producer.beginTransaction();
+    for (int i = 0; i < 3; ++i) producer.send(new ProducerRecord<>(topic, 0, "k" + i, "open " + i));
+    producer.flush();
+    // Closed at once: a graceful close would abort the transaction first.
+    producer.close(Duration.ZERO);
+    System.out.println("open transaction of 3 records");
   }
 
   // kafka-clients carries its version in a resource (the class that reads it moved in 4.x).
