@@ -352,10 +352,28 @@ Result<CleanResult> Cleaner::clean(const CleaningPlan& plan, int64_t now_ms,
   CleanStats& stats = result.stats;
   const CompactionSettings& settings = plan.settings;
 
+  // Everything cleaned lies below the last stable offset: its transactions
+  // are over, and the aborted ones are in the .txnindex files (a batch
+  // belongs to one when it is its producer's, between its first offset and
+  // its marker). Aborted records are never mapped (they must not hide a
+  // committed one) and their batches are kept as they are; committed ones
+  // count as any record.
+  auto aborted_list = read_txn_indexes(plan.dir);
+  if (!aborted_list) return aborted_list.error();
+  std::map<int64_t, std::vector<std::pair<int64_t, int64_t>>> aborted;
+  for (const AbortedTxn& txn : *aborted_list)
+    aborted[txn.producer_id].emplace_back(txn.first_offset, txn.last_offset);
+  auto is_aborted = [&](const RecordBatchView& batch) {
+    if (!batch.is_transactional() || batch.is_control()) return false;
+    auto it = aborted.find(batch.producer_id());
+    if (it == aborted.end()) return false;
+    return std::any_of(it->second.begin(), it->second.end(), [&](const auto& range) {
+      return range.first <= batch.base_offset() && batch.base_offset() <= range.second;
+    });
+  };
+
   // 1. The offset map over the dirty range [first dirty, first uncleanable):
-  // each key's latest offset, as far as the map holds keys. Transactional
-  // records are not mapped: an aborted one must not hide a committed one
-  // (their markers are not followed yet).
+  // each key's latest offset, as far as the map holds keys.
   map_.clear();
   bool full = false;
   for (const CleanableSegment& segment : plan.segments) {
@@ -364,7 +382,7 @@ Result<CleanResult> Cleaner::clean(const CleaningPlan& plan, int64_t now_ms,
     Status mapped = for_each_batch(
         segment, throttler_, abort, stats, [&](const RecordBatchView& batch) -> Status {
           if (full) return {};
-          if (!batch.is_control() && !batch.is_transactional() &&
+          if (!batch.is_control() && !is_aborted(batch) &&
               batch.last_offset() >= plan.first_dirty_offset) {
             BatchRecords records;
             if (Status opened = open_records(batch, records); !opened) return opened;
@@ -439,8 +457,8 @@ Result<CleanResult> Cleaner::clean(const CleaningPlan& plan, int64_t now_ms,
       Status copied = for_each_batch(
           segment, throttler_, abort, stats, [&](const RecordBatchView& batch) -> Status {
             stats.records_read += static_cast<uint64_t>(std::max(batch.record_count(), 0));
-            // Markers stay, and so do their batches' records.
-            if (batch.is_control()) {
+            // Markers stay, and so do aborted transactions' batches.
+            if (batch.is_control() || is_aborted(batch)) {
               stats.records_kept += static_cast<uint64_t>(std::max(batch.record_count(), 0));
               return out.append(batch.bytes(), batch.header(), throttler_);
             }
@@ -465,9 +483,7 @@ Result<CleanResult> Cleaner::clean(const CleaningPlan& plan, int64_t now_ms,
                 keep = true;  // not looked at this round
               } else if (record.key) {
                 const bool latest = record.offset >= map_.get(*record.key);
-                // Tombstones of transactional batches stay: the older values
-                // they delete may be kept (their keys were not mapped).
-                keep = latest && (record.value || batch.is_transactional() || !horizon_passed);
+                keep = latest && (record.value || !horizon_passed);
               }
               if (keep) {
                 if (!record.value) tombstones = true;
@@ -486,8 +502,7 @@ Result<CleanResult> Cleaner::clean(const CleaningPlan& plan, int64_t now_ms,
               auto header = RecordBatchHeader::parse(bytes);
               return out.append(bytes, *header, throttler_);
             }
-            const bool stamp_horizon =
-                tombstones && !batch.is_transactional() && !batch.has_delete_horizon();
+            const bool stamp_horizon = tombstones && !batch.has_delete_horizon();
             if (all_kept && !stamp_horizon)
               return out.append(batch.bytes(), batch.header(), throttler_);
             RecordBatchBuilder builder;

@@ -15,6 +15,7 @@
 #include "kb/storage/compression.hpp"
 #include "kb/storage/log_validator.hpp"
 #include "kb/storage/partition_log.hpp"
+#include "kb/storage/txn_index.hpp"
 #include "storage_test_util.hpp"
 
 namespace kb::storage::test {
@@ -397,6 +398,58 @@ TEST(LogCleaner, KeepsTheLastBatchOfAnActiveProducerEmpty) {
   clean_once(*log, CompactionSettings{}, kT0 + 20, std::nullopt);
   const LogContents again = read_from(*log, 0);
   EXPECT_NE(again.batches.front().producer_id, 7);
+}
+
+// Transactions below the last stable offset are over: a committed record
+// counts as any other, an aborted one (in the .txnindex) never hides a
+// committed value and its batch stays as it is, and markers stay.
+TEST(LogCleaner, CommittedTransactionsCountAndAbortedOnesHideNothing) {
+  TempDir dir;
+  auto log = new_log(dir, compacted_options(1 << 20));
+  ASSERT_NE(log, nullptr);
+  auto txn_batch = [](int64_t producer, std::string value) {
+    RecordBatchBuilder builder;
+    builder.set_producer_id(producer).set_producer_epoch(0).set_base_sequence(0);
+    builder.set_transactional(true);
+    builder.add_record(as_bytes("k"), as_bytes(value), kT0);
+    return builder.build();
+  };
+  auto marker = [](int64_t producer, ControlRecordType type) {
+    RecordBatchBuilder builder;
+    builder.set_producer_id(producer).set_producer_epoch(0).set_transactional(true).set_control(
+        true);
+    const std::vector<uint8_t> key = control_record_key(type);
+    const std::vector<uint8_t> value = {0, 0, 0, 0, 0, 0};
+    builder.add_record(Bytes(key), Bytes(value), kT0);
+    return builder.build();
+  };
+  ASSERT_TRUE(log->append(batch_of({{0, "k", "v1", kT0}}, 0, Compression::none)).ok());  // 0
+  ASSERT_TRUE(log->append(txn_batch(5, "v2")).ok());                                     // 1
+  ASSERT_TRUE(log->append(marker(5, ControlRecordType::commit)).ok());                   // 2
+  ASSERT_TRUE(log->append(txn_batch(6, "v3")).ok());                                     // 3
+  ASSERT_TRUE(log->append(marker(6, ControlRecordType::abort)).ok());                    // 4
+  ASSERT_TRUE(append_aborted_txn(log->dir(), 0, AbortedTxn{6, 3, 4, 3}).ok());
+  ASSERT_TRUE(log->append(batch_of({{0, "x", "1", kT0}}, 0, Compression::none)).ok());  // 5
+  log->set_options(compacted_options(1));  // the next append rolls
+  ASSERT_TRUE(log->append(batch_of({{0, "y", "1", kT0}}, 0, Compression::none)).ok());  // 6
+  clean_once(*log, CompactionSettings{}, kT0 + 10, std::nullopt);
+  std::vector<int64_t> offsets;
+  for (const ReadBatch& b : read_from(*log, 0).batches) offsets.push_back(b.base_offset);
+  // v1 is superseded by the committed v2; the aborted v3 and both markers stay.
+  EXPECT_EQ(offsets, (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+  // Without the abort in the .txnindex, v3 would count: v2 would go.
+  TempDir dir2;
+  auto log2 = new_log(dir2, compacted_options(1 << 20));
+  ASSERT_TRUE(log2->append(txn_batch(5, "v2")).ok());
+  ASSERT_TRUE(log2->append(marker(5, ControlRecordType::commit)).ok());
+  ASSERT_TRUE(log2->append(txn_batch(6, "v3")).ok());
+  ASSERT_TRUE(log2->append(marker(6, ControlRecordType::commit)).ok());
+  log2->set_options(compacted_options(1));
+  ASSERT_TRUE(log2->append(batch_of({{0, "y", "1", kT0}}, 0, Compression::none)).ok());
+  clean_once(*log2, CompactionSettings{}, kT0 + 10, std::nullopt);
+  offsets.clear();
+  for (const ReadBatch& b : read_from(*log2, 0).batches) offsets.push_back(b.base_offset);
+  EXPECT_EQ(offsets, (std::vector<int64_t>{1, 2, 3, 4}));
 }
 
 TEST(LogCleaner, PlanFollowsLagsRatioAndTheActiveSegment) {

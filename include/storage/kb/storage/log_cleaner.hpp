@@ -28,9 +28,11 @@
 //   clean that keeps it stamps the batch with now + delete.retention.ms
 //   (KIP-534: the delete-horizon attribute, the base timestamp holding it);
 //   later cleans drop it once that time has passed;
-// - control batches (transaction markers) and transactional batches whole:
-//   aborted records are not removed yet, and their keys are not mapped, so
-//   an aborted record never hides a committed one;
+// - control batches (transaction markers), and the batches of aborted
+//   transactions (listed in the .txnindex files) as they are: their keys are
+//   not mapped, so an aborted record never hides a committed one; committed
+//   transactional records count as any other (everything cleaned is below
+//   the last stable offset);
 // - a batch emptied of its records as an empty header when it holds the last
 //   data of an active idempotent producer (its sequence numbers), or when it
 //   is the last batch of the cleaned range (its last offset);
