@@ -6,10 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kb/storage/compression.hpp"
@@ -248,6 +250,21 @@ TEST(OffsetMap, KeepsEachKeysLatestOffsetUpToItsCapacity) {
   map.clear();
   EXPECT_EQ(map.size(), 0u);
   EXPECT_EQ(map.get(as_bytes("a")), -1);
+}
+
+// log.cleaner.io.max.bytes.per.second: bytes over the rate make the cleaner's
+// thread sleep until they are within it; the default (Double.MaxValue) never.
+TEST(IoThrottler, SleepsOffBytesOverItsRate) {
+  IoThrottler throttled(100'000);
+  throttled.maybe_throttle(0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(310));
+  throttled.maybe_throttle(100'000);  // a second's worth in about 0.31 s
+  EXPECT_GE(throttled.slept_ms(), 500u);
+  IoThrottler unlimited(1.7976931348623157e308);
+  unlimited.maybe_throttle(0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(310));
+  unlimited.maybe_throttle(uint64_t{1} << 40);
+  EXPECT_EQ(unlimited.slept_ms(), 0u);
 }
 
 TEST(LogCleaner, GroupsSegmentsUpToTheSegmentSize) {
