@@ -9,7 +9,7 @@ packages=(g++ cmake ninja-build pkgconf libspdlog-dev libfmt-dev zlib1g-dev libs
   libzstd-dev)
 if [ "${1:-}" = "test" ]; then
   packages+=(libgtest-dev python3 kcat python3-kafka python3-confluent-kafka clang-format clang
-    libclang-rt-14-dev clang-tidy)
+    libclang-rt-14-dev clang-tidy curl prometheus)
   # kafkajs comes from npm; any Node.js that brings npm will do.
   command -v npm >/dev/null || packages+=(nodejs npm)
   # @confluentinc/kafka-javascript builds its addon and librdkafka with make.

@@ -43,12 +43,46 @@ BrokerService::~BrokerService() {
   if (group_timer_at_) loop_.cancel(group_timer_);
 }
 
+void BrokerService::set_metrics(metrics::BrokerMetrics* m) {
+  metrics_ = m;
+  listener_metrics_ = m != nullptr ? &m->listener(listener_) : nullptr;
+}
+
+void BrokerService::on_open(net::Connection& /*conn*/) {
+  if (listener_metrics_ == nullptr) return;
+  ++listener_metrics_->connections;
+  listener_metrics_->created.add();
+}
+
 void BrokerService::on_frame(net::Connection& conn, std::span<const uint8_t> frame) {
   Clock::time_point until;
+  // The turn's start: what came before this request in the turn is its queue.
   const Clock::time_point arrival = loop_.now();
   std::unique_ptr<handlers::RequestProgress> progress;
-  const Outcome outcome = handle(conn, frame, arrival, true, &until, &progress);
-  if (outcome != Outcome::kDone) wait(conn, frame, arrival, outcome, until, std::move(progress));
+  RequestClock clock;
+  const Outcome outcome = handle(conn, frame, arrival, true, &until, clock, &progress);
+  if (outcome != Outcome::kDone)
+    wait(conn, frame, arrival, outcome, until, std::move(progress), clock);
+}
+
+void BrokerService::count_request(metrics::RequestCounters& counters, int16_t version,
+                                  const metrics::ErrorTally& errors) {
+  if (version >= 0 && static_cast<size_t>(version) < counters.by_version.size())
+    counters.by_version[static_cast<size_t>(version)].add();
+  if (errors.empty()) {
+    counters.errors[0].add();
+    return;
+  }
+  errors.for_each([&](int16_t code, uint32_t n) { counters.errors[code].add(n); });
+}
+
+void BrokerService::count_times(metrics::RequestCounters& counters, Clock::time_point arrival,
+                                const RequestClock& clock, Clock::time_point done) {
+  const Clock::duration total = done - arrival;
+  counters.total_time.record(total);
+  counters.request_queue_time.record(clock.queue);
+  counters.local_time.record(clock.local);
+  counters.remote_time.record(std::max(total - clock.queue - clock.local, Clock::duration{}));
 }
 
 bool BrokerService::on_frames_handled(net::Connection& /*conn*/) {
@@ -65,6 +99,8 @@ bool BrokerService::on_frames_handled(net::Connection& /*conn*/) {
 }
 
 void BrokerService::on_close(net::Connection& conn) {
+  if (listener_metrics_ != nullptr && listener_metrics_->connections > 0)
+    --listener_metrics_->connections;
   held_.erase(conn.id());
   if (groups_) groups_->connection_closed(connection_key(conn));
   auto it = waiting_.find(conn.id());
@@ -86,7 +122,7 @@ void BrokerService::finish_waiting(uint64_t conn_id) {
 
 BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<const uint8_t> frame,
                                              Clock::time_point arrival, bool may_wait,
-                                             Clock::time_point* wait_until,
+                                             Clock::time_point* wait_until, RequestClock& clock,
                                              std::unique_ptr<handlers::RequestProgress>* progress,
                                              bool frame_kept) {
   wire::Reader reader(frame);
@@ -156,7 +192,10 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
   if (progress != nullptr) ctx.progress = std::move(*progress);
   ctx.frame_kept = frame_kept;
   ctx.step_deadline = Clock::now() + handlers::kStepTime;
+  ctx.metrics = metrics_;
   handlers::DispatchResult result;
+  const Clock::time_point started = Clock::now();
+  if (!frame_kept) clock.queue = std::max(started - arrival, Clock::duration{});
   try {
     result = entry->dispatch(ctx, reader, header.api_version, writer);
   } catch (const std::exception& e) {
@@ -165,6 +204,14 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
     out.truncate(start);
     conn.close_after_flush();
     return Outcome::kDone;
+  }
+  const Clock::time_point finished = Clock::now();
+  clock.local += finished - started;
+  metrics::RequestCounters* counters = nullptr;
+  if (metrics_ != nullptr && (result == handlers::DispatchResult::kResponded ||
+                              result == handlers::DispatchResult::kNoResponse)) {
+    counters = &metrics_->request(header.api_key, entry->name);
+    count_request(*counters, header.api_version, ctx.errors);
   }
   switch (result) {
     case handlers::DispatchResult::kResponded: {
@@ -177,6 +224,7 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
       std::erase_if(ctx.after_partition_dirs, [&](uint64_t t) { return partition_dirs_done(t); });
       if (ctx.durable_after.empty() && ctx.after_partition_dirs.empty()) {
         for (auto& f : files.entries) conn.add_output_file(f.at, std::move(f.range));
+        if (counters != nullptr) count_times(*counters, arrival, clock, finished);
         return Outcome::kDone;
       }
       // Not yet on disk: keep the response (and the connection's later
@@ -192,11 +240,15 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
       held.correlation_id = header.correlation_id;
       held.flexible_header = flexible && !is_api_versions;
       held.encode_again = std::move(ctx.encode_after_partition_dirs);
+      held.counters = counters;
+      held.arrival = arrival;
+      held.clock = clock;
       out.truncate(start);
       conn.hold();
       return Outcome::kDone;
     }
     case handlers::DispatchResult::kNoResponse:
+      if (counters != nullptr) count_times(*counters, arrival, clock, finished);
       out.truncate(start);
       if (ctx.close_connection) conn.close_after_flush();
       return Outcome::kDone;
@@ -223,7 +275,8 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
 
 void BrokerService::wait(net::Connection& conn, std::span<const uint8_t> frame,
                          Clock::time_point arrival, Outcome outcome, Clock::time_point until,
-                         std::unique_ptr<handlers::RequestProgress> progress) {
+                         std::unique_ptr<handlers::RequestProgress> progress,
+                         const RequestClock& clock) {
   conn.hold();
   WaitingRequest& w = waiting_[conn.id()];
   w.conn = &conn;
@@ -231,6 +284,7 @@ void BrokerService::wait(net::Connection& conn, std::span<const uint8_t> frame,
   w.frame.assign(frame.begin(), frame.end());
   w.arrival = arrival;
   w.progress = std::move(progress);
+  w.clock = clock;
   if (outcome == Outcome::kWait) {
     set_wait_timer(w, until);
   } else {
@@ -259,7 +313,8 @@ void BrokerService::retry(uint64_t conn_id, bool may_wait) {
   WaitingRequest& w = it->second;
   w.between_steps = false;
   Clock::time_point until;
-  const Outcome outcome = handle(*w.conn, w.frame, w.arrival, may_wait, &until, &w.progress, true);
+  const Outcome outcome =
+      handle(*w.conn, w.frame, w.arrival, may_wait, &until, w.clock, &w.progress, true);
   if (outcome == Outcome::kYield) return post_step(w);
   // Still not enough: its deadline timer stands (set now if it came from steps).
   if (outcome == Outcome::kWait) {
@@ -362,6 +417,8 @@ void BrokerService::release_flushed() {
     } else {
       conn.output().append(held.bytes);
     }
+    if (held.counters != nullptr)
+      count_times(*held.counters, held.arrival, held.clock, Clock::now());
     conn.flush();
     conn.resume();  // handles the requests that arrived meanwhile
   }

@@ -99,6 +99,35 @@ class ConfigBuilder {
     return true;
   }
 
+  // http://host:port/path, http://host:port (path /metrics) or host:port.
+  bool parse_metrics_listener() {
+    constexpr std::string_view key = "kb.metrics.listener";
+    auto it = config.properties.find(key);
+    if (it == config.properties.end() || it->second.value.empty()) return true;
+    std::string_view v = it->second.value;
+    if (v.starts_with("http://")) v.remove_prefix(7);
+    BrokerConfig::MetricsListener m;
+    if (size_t slash = v.find('/'); slash != std::string_view::npos) {
+      m.path = std::string(v.substr(slash));
+      v = v.substr(0, slash);
+    }
+    const size_t colon = v.rfind(':');
+    if (colon == std::string_view::npos)
+      return fail(it->second, key, "expected http://host:port/path");
+    std::string_view host = v.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
+    m.host = std::string(host);
+    const std::string_view port = v.substr(colon + 1);
+    unsigned parsed = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), parsed);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || parsed > 65535)
+      return fail(it->second, key, fmt::format("'{}' is not a port", port));
+    m.port = static_cast<uint16_t>(parsed);
+    config.metrics_listener = std::move(m);
+    return true;
+  }
+
   // Only plaintext client listeners are served; controller listeners belong
   // to KRaft's quorum, which a single-node broker does not run.
   bool select_client_listeners(std::vector<ListenerConfig>& listeners) {
@@ -181,6 +210,8 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
   if (ok && props.contains("advertised.listeners")) {
     ok = b.parse_listeners("advertised.listeners", c.advertised_listeners);
   }
+
+  if (ok) ok = b.parse_metrics_listener();
 
   const char* dir_key = props.contains("log.dirs") ? "log.dirs" : "log.dir";
   if (auto it = props.find(dir_key); ok && it != props.end()) {

@@ -157,7 +157,8 @@ void LogFlusher::submit_pending() {
     storage::SyncJob job;
     job.id = next_job_id_++;
     job.files = std::move(snapshot->data_files);
-    Job waiting_job{slot, flush.submitted, snapshot->end_offset, std::nullopt};
+    Job waiting_job{slot, flush.submitted, snapshot->end_offset, std::nullopt,
+                    std::chrono::steady_clock::now()};
     if (log == state_.metadata_log.get()) {
       // After the data, in the same job (the worker syncs a job's files in
       // order): index entries never reach the disk before their batches.
@@ -196,6 +197,8 @@ void LogFlusher::apply_completions() {
     flush.completed = std::max(flush.completed, done_job.generation);
     flush.last_flush = loop_.now();
     ++syncs_completed_;
+    if (flush_time_ != nullptr && job.status)
+      flush_time_->record(std::chrono::steady_clock::now() - done_job.submitted);
     progressed = true;
     if (!job.status) {
       flush.failed = done_job.generation;

@@ -28,12 +28,16 @@
 #include "kb/broker/broker_service.hpp"
 #include "kb/broker/config.hpp"
 #include "kb/broker/descriptor_budget.hpp"
+#include "kb/broker/dump_log.hpp"
+#include "kb/broker/format_command.hpp"
 #include "kb/broker/log_cleaning.hpp"
 #include "kb/broker/log_dir_tools.hpp"
 #include "kb/broker/log_flusher.hpp"
 #include "kb/broker/log_retention.hpp"
+#include "kb/broker/metrics_collectors.hpp"
 #include "kb/broker/partition_dir_creation.hpp"
 #include "kb/broker/transaction_driver.hpp"
+#include "kb/cluster/features.hpp"
 #include "kb/cluster/metadata_snapshots.hpp"
 #include "kb/cluster/startup.hpp"
 #include "kb/cluster/topic_admin.hpp"
@@ -42,6 +46,7 @@
 #include "kb/group/txn_offsets.hpp"
 #include "kb/handlers/api_registry.hpp"
 #include "kb/net/event_loop.hpp"
+#include "kb/net/http_server.hpp"
 #include "kb/net/tcp_server.hpp"
 #include "kb/storage/disk_space.hpp"
 #include "kb/storage/file_cache.hpp"
@@ -77,12 +82,51 @@ void print_usage(const char* argv0) {
                "usage: %s [server.properties] [--override key=value ...]\n"
                "       %s check [server.properties] [--override key=value ...]\n"
                "       %s recover-topics [server.properties] [--override key=value ...]\n"
+               "       %s format -t CLUSTER_ID [server.properties] [--feature name=level ...]\n"
+               "       %s dump-log --files FILE[,FILE...] [--print-data-log ...]\n"
+               "       %s version\n"
                "Without a file the embedded defaults are used (PLAINTEXT://:9092,\n"
                "log.dirs=/tmp/kraft-combined-logs, node.id=1). Log level: SPDLOG_LEVEL=debug.\n"
                "check reports damage in the log directory without changing anything (exit\n"
                "status 1 when it finds some); recover-topics, with the broker stopped, puts\n"
-               "topics whose partition directories the metadata log lost back into it.\n",
-               argv0, argv0, argv0);
+               "topics whose partition directories the metadata log lost back into it;\n"
+               "format writes meta.properties and the bootstrap snapshot as Kafka's\n"
+               "kafka-storage.sh format does; dump-log prints log segments, indexes and\n"
+               "metadata snapshots as Kafka's\n"
+               "kafka-dump-log.sh does; version prints what this broker is and speaks.\n"
+               "'<command> --help' describes each command.\n",
+               argv0, argv0, argv0, argv0, argv0, argv0);
+}
+
+void print_command_help(std::string_view command, const char* argv0) {
+  if (command == "check")
+    std::printf(
+        "usage: %s check [server.properties] [--override key=value ...]\n"
+        "With the broker stopped, reads the log directory that log.dirs names and reports\n"
+        "what is damaged, changing nothing: the metadata log and its snapshots, partition\n"
+        "directories the metadata does not know, damaged batches in partition logs, and\n"
+        "the checkpoint files. Exit status 0 when clean, 1 when damage was found, 2 for a\n"
+        "bad configuration.\n",
+        argv0);
+  else if (command == "recover-topics")
+    std::printf(
+        "usage: %s recover-topics [server.properties] [--override key=value ...]\n"
+        "With the broker stopped, appends to the metadata log a TopicRecord and\n"
+        "PartitionRecords for each topic whose partition directories outlived their\n"
+        "metadata records (the id their partition.metadata names). Exit status 0 when\n"
+        "every such topic was brought back.\n",
+        argv0);
+}
+
+// What `version` prints: this build and what it speaks.
+void print_version() {
+  const kb::handlers::ApiRegistry registry = kb::handlers::make_broker_registry();
+  std::printf("kafka-broker %s\n", KB_BUILD_VERSION);
+  std::printf("Kafka protocol: %zu APIs served (ApiVersions lists them)\n",
+              registry.entries().size());
+  std::printf("Log format: Kafka's record batches (magic 2), KRaft metadata log\n");
+  std::printf("metadata.version written to a new log: %d\n",
+              static_cast<int>(kb::cluster::kBootstrapMetadataVersion));
 }
 
 int64_t wall_ms() {
@@ -135,17 +179,36 @@ int main(int argc, char** argv) {
   std::vector<std::string> overrides;
   std::string command;
   int first_arg = 1;
-  if (argc > 1 &&
-      (std::string_view(argv[1]) == "check" || std::string_view(argv[1]) == "recover-topics")) {
-    command = argv[1];
-    first_arg = 2;
+  if (argc > 1) {
+    const std::string_view first = argv[1];
+    if (first == "version" || first == "--version") {
+      if (argc > 2 && (std::string_view(argv[2]) == "--help" || std::string_view(argv[2]) == "-h"))
+        std::printf("usage: %s version\nPrints this build's version and what it speaks.\n",
+                    argv[0]);
+      else
+        print_version();
+      return 0;
+    }
+    if (first == "format")
+      return kb::broker::run_format(std::vector<std::string>(argv + 2, argv + argc), stdout,
+                                    stderr);
+    if (first == "dump-log")
+      return kb::broker::run_dump_log(std::vector<std::string>(argv + 2, argv + argc), stdout,
+                                      stderr);
+    if (first == "check" || first == "recover-topics") {
+      command = argv[1];
+      first_arg = 2;
+    }
   }
   for (int i = first_arg; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--override" && i + 1 < argc) {
       overrides.emplace_back(argv[++i]);
     } else if (arg == "-h" || arg == "--help") {
-      print_usage(argv[0]);
+      if (command.empty())
+        print_usage(argv[0]);
+      else
+        print_command_help(command, argv[0]);
       return 0;
     } else if (!arg.empty() && arg[0] != '-' && config_path.empty()) {
       config_path = arg;
@@ -314,11 +377,41 @@ int main(int argc, char** argv) {
       descriptors.connections / std::max<size_t>(config.listeners.size(), 1), 1));
   options.output_high_water = static_cast<size_t>(config.socket_output_buffer_bytes);
 
+  // Metrics: counted always (a few relaxed additions per request), served
+  // only when kb.metrics.listener names an address.
+  kb::metrics::BrokerMetrics metrics;
+  flusher.set_flush_time_histogram(&metrics.log_flush());
+  kb::broker::add_broker_collectors(metrics, state, &groups, &retention);
+  std::unique_ptr<kb::net::HttpServer> metrics_server;
+  if (config.metrics_listener) {
+    const auto& where = *config.metrics_listener;
+    metrics_server = std::make_unique<kb::net::HttpServer>(
+        loop, [&](std::string_view path, kb::ByteBuffer& body) -> kb::net::HttpAnswer {
+          if (path != where.path) {
+            constexpr std::string_view kNotFound = "not found: the metrics are at ";
+            body.append(kNotFound.data(), kNotFound.size());
+            body.append(where.path.data(), where.path.size());
+            body.push_back('\n');
+            return {404};
+          }
+          metrics.render(body, loop.now());
+          return {200, "text/plain; version=0.0.4; charset=utf-8"};
+        });
+    std::string error = metrics_server->listen({where.host, where.port});
+    if (!error.empty()) {
+      spdlog::critical("kb.metrics.listener: {}", error);
+      return 1;
+    }
+    spdlog::info("Metrics on http://{}:{}{}", where.host.empty() ? "0.0.0.0" : where.host,
+                 metrics_server->bound_port(), where.path);
+  }
+
   std::vector<std::unique_ptr<kb::net::TcpServer>> servers;
   for (const auto& listener : config.listeners) {
     auto& service = *services.emplace_back(std::make_unique<kb::broker::BrokerService>(
         loop, registry, state, listener.name, &flusher, &groups));
     service.serve_transactions(&transactions, &txn_offsets);
+    service.set_metrics(&metrics);
     auto server = std::make_unique<kb::net::TcpServer>(loop, service, options);
     std::string error = server->listen({listener.host, listener.port});
     if (!error.empty()) {

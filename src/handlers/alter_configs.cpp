@@ -2,11 +2,13 @@
 
 #include <set>
 #include <utility>
+#include "kb/handlers/broker_logger.hpp"
 
 #include "kb/cluster/broker_configs.hpp"
 #include "kb/cluster/config_catalog.hpp"
 #include "kb/cluster/topic_configs.hpp"
 #include "kb/handlers/admin_common.hpp"
+#include "kb/handlers/broker_logger.hpp"
 
 namespace kb::handlers {
 
@@ -20,8 +22,7 @@ using protocol::to_wire;
 
 namespace {
 
-// Kafka's ConfigResource.Type ids besides TOPIC and BROKER.
-constexpr int8_t kBrokerLoggerResource = 8;
+// Kafka's ConfigResource.Type ids besides TOPIC, BROKER and BROKER_LOGGER.
 constexpr int8_t kClientMetricsResource = 16;
 constexpr int8_t kGroupResource = 32;
 
@@ -38,7 +39,7 @@ AlterConfigsResourceResponse resource_response(int8_t type, std::string_view nam
 // What a resource that is neither a topic nor a broker gets: not served.
 cluster::AdminResult other_resource_result(int8_t type) {
   using cluster::AdminError;
-  if (type == kBrokerLoggerResource || type == kClientMetricsResource || type == kGroupResource)
+  if (type == kClientMetricsResource || type == kGroupResource)
     return {AdminError::kInvalidRequest,
             "Resource type " + std::to_string(type) + " is not supported by this broker"};
   return {AdminError::kInvalidRequest, "Unknown resource type " + std::to_string(type)};
@@ -59,8 +60,9 @@ std::set<std::pair<int8_t, std::string>> duplicated_resources(const Resources& r
 // Runs `alter_topic` on each topic resource and `alter_broker` on each broker
 // resource, answering the others; the response lists resources in request
 // order.
-template <class Response, class Request, class AlterTopic, class AlterBroker>
-Response alter_each(const Request& request, AlterTopic alter_topic, AlterBroker alter_broker) {
+template <class Response, class Request, class AlterTopic, class AlterBroker, class AlterLogger>
+Response alter_each(const Request& request, AlterTopic alter_topic, AlterBroker alter_broker,
+                    AlterLogger alter_logger) {
   Response response;
   const auto duplicated = duplicated_resources(request.resources);
   for (const auto& r : request.resources) {
@@ -71,6 +73,8 @@ Response alter_each(const Request& request, AlterTopic alter_topic, AlterBroker 
       result = alter_topic(r);
     else if (r.resource_type == cluster::kBrokerResource)
       result = alter_broker(r);
+    else if (r.resource_type == kBrokerLoggerResource)
+      result = alter_logger(r);
     else
       result = other_resource_result(r.resource_type);
     response.responses.push_back(resource_response(r.resource_type, r.resource_name, result));
@@ -113,6 +117,12 @@ std::optional<AlterConfigsResponse> handle_alter_configs(RequestContext& ctx,
                   "Null value not supported for : " + null_names};
         return cluster::replace_broker_configs(ctx.state, r.resource_name, configs,
                                                request.validate_only);
+      },
+      [](const AlterConfigsRequest::AlterConfigsResource& r) -> cluster::AdminResult {
+        // Log levels change through IncrementalAlterConfigs only; Kafka's
+        // AlterConfigs knows no such resource.
+        return {cluster::AdminError::kInvalidRequest,
+                "Unknown resource type " + std::to_string(r.resource_type)};
       });
   wait_for_metadata(ctx);  // after the changes: the ticket then covers them
   return response;
@@ -140,6 +150,25 @@ std::optional<IncrementalAlterConfigsResponse> handle_incremental_alter_configs(
       [&](const IncrementalAlterConfigsRequest::AlterConfigsResource& r) {
         return cluster::alter_broker_configs(ctx.state, r.resource_name, changes_of(r),
                                              request.validate_only);
+      },
+      [&](const IncrementalAlterConfigsRequest::AlterConfigsResource& r) -> cluster::AdminResult {
+        std::vector<LoggerChange> changes;
+        std::set<std::string_view> names;
+        std::string null_names;
+        for (const auto& c : r.configs) {
+          if (!names.insert(c.name).second)
+            return {cluster::AdminError::kInvalidRequest, "Error due to duplicate config keys"};
+          if (!c.value && c.config_operation != 1)
+            null_names += (null_names.empty() ? "" : ", ") + std::string(c.name);
+          changes.push_back(
+              {std::string(c.name), c.config_operation,
+               c.value ? std::optional<std::string>(std::string(*c.value)) : std::nullopt});
+        }
+        if (!null_names.empty())
+          return {cluster::AdminError::kInvalidRequest,
+                  "Null value not supported for : " + null_names};
+        return alter_broker_loggers(ctx.state.node_id, r.resource_name, changes,
+                                    request.validate_only);
       });
   wait_for_metadata(ctx);
   return response;

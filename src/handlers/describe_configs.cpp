@@ -5,6 +5,8 @@
 
 #include "kb/cluster/config_catalog.hpp"
 #include "kb/cluster/topic_admin.hpp"
+#include "kb/handlers/admin_common.hpp"
+#include "kb/handlers/broker_logger.hpp"
 #include "kb/protocol/error_code.hpp"
 
 namespace kb::handlers {
@@ -18,6 +20,9 @@ using Result = DescribeConfigsResponse::DescribeConfigsResult;
 using Entry = DescribeConfigsResponse::DescribeConfigsResourceResult;
 
 namespace {
+
+// Kafka's ConfigSource.DYNAMIC_BROKER_LOGGER_CONFIG.
+constexpr int8_t kDynamicBrokerLoggerSource = 6;
 
 struct Options {
   bool synonyms = false;
@@ -112,8 +117,25 @@ std::optional<DescribeConfigsResponse> handle_describe_configs(
       case cluster::kBrokerResource:
         response.results.push_back(describe_broker(ctx.state, std::move(result), options));
         break;
+      case kBrokerLoggerResource: {
+        LoggerLevels loggers = describe_broker_loggers(ctx.state.node_id, result.resource_name);
+        if (!loggers.error.ok()) {
+          response.results.push_back(resource_error(
+              std::move(result), to_error_code(loggers.error.error), loggers.error.message));
+          break;
+        }
+        for (auto& [name, level] : loggers.levels) {
+          if (!wanted(options, name)) continue;
+          Entry& e = result.configs.emplace_back();
+          e.name = name;
+          e.value = level;
+          e.config_source = kDynamicBrokerLoggerSource;
+        }
+        response.results.push_back(std::move(result));
+        break;
+      }
       default:
-        // Broker loggers (8) and other kinds are not kept by this broker.
+        // Client metrics, groups and other kinds are not kept by this broker.
         response.results.push_back(
             resource_error(std::move(result), ErrorCode::kInvalidRequest,
                            "Unsupported resource type: " + std::to_string(resource.resource_type)));

@@ -181,6 +181,33 @@ std::optional<FetchResponse> handle_fetch(RequestContext& ctx, const FetchReques
     return std::nullopt;
   }
 
+  // What Kafka's BrokerTopicMetrics count, once the answer is final.
+  if (response.error_code != 0) ctx.errors.add(response.error_code);
+  for (const auto& t : response.responses) {
+    metrics::TopicCounters* counters = nullptr;
+    if (ctx.metrics != nullptr) {
+      const cluster::TopicInfo* topic =
+          by_id ? ctx.state.topics.find(t.topic_id) : ctx.state.topics.find(t.topic);
+      if (topic != nullptr) counters = &ctx.metrics->topic(topic->name);
+    }
+    for (const auto& p : t.partitions) {
+      ctx.errors.add(p.error_code);
+      if (counters == nullptr) continue;
+      metrics::TopicCounters& all = ctx.metrics->all_topics();
+      counters->total_fetch.add();
+      all.total_fetch.add();
+      // Kafka counts a fetch failure only when it is unexpected (a corrupt
+      // batch here), not an unknown partition or an offset out of range.
+      if (p.error_code == to_wire(ErrorCode::kCorruptMessage)) {
+        counters->failed_fetch.add();
+        all.failed_fetch.add();
+      }
+      const uint64_t bytes =
+          p.records.file ? p.records.file->length : (p.records ? p.records->size() : 0);
+      counters->bytes_out.add(bytes);
+      all.bytes_out.add(bytes);
+    }
+  }
   return response;
 }
 

@@ -451,6 +451,50 @@ PartitionResponse append_partition(RequestContext& ctx, const ProduceRequest& re
   return p;
 }
 
+// Kafka counts a partition's failure in FailedProduceRequestsPerSec only when
+// it is unexpected: not for these, which a client causes or handles itself.
+bool counts_as_failed_produce(int16_t code) {
+  switch (static_cast<ErrorCode>(code)) {
+    case ErrorCode::kNone:
+    case ErrorCode::kUnknownTopicOrPartition:
+    case ErrorCode::kNotLeaderOrFollower:
+    case ErrorCode::kMessageTooLarge:
+    case ErrorCode::kRecordListTooLarge:
+    case ErrorCode::kCorruptMessage:
+    case ErrorCode::kKafkaStorageError:
+    case ErrorCode::kInvalidTopicException:
+    case ErrorCode::kInvalidRequiredAcks:
+    case ErrorCode::kUnsupportedVersion:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// What Kafka's BrokerTopicMetrics count for one partition of a produce
+// request to an existing topic: the request, and either the appended bytes
+// and records or an unexpected failure.
+void count_produce(metrics::BrokerMetrics& m, std::string_view topic, int16_t error_code,
+                   storage::Bytes records) {
+  metrics::TopicCounters& t = m.topic(topic);
+  metrics::TopicCounters& all = m.all_topics();
+  const auto code = static_cast<ErrorCode>(error_code);
+  if (code == ErrorCode::kInvalidRequiredAcks || code == ErrorCode::kUnsupportedVersion) return;
+  t.total_produce.add();
+  all.total_produce.add();
+  if (code == ErrorCode::kNone) {
+    const auto header = storage::RecordBatchHeader::parse(records);
+    const uint64_t messages = header ? static_cast<uint64_t>(std::max(header->record_count, 0)) : 0;
+    t.bytes_in.add(records.size());
+    all.bytes_in.add(records.size());
+    t.messages_in.add(messages);
+    all.messages_in.add(messages);
+  } else if (counts_as_failed_produce(error_code)) {
+    t.failed_produce.add();
+    all.failed_produce.add();
+  }
+}
+
 }  // namespace
 
 std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const ProduceRequest& request,
@@ -494,6 +538,10 @@ std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const Produce
         }
       }
       if (p.error_code != 0) ++errors;
+      ctx.errors.add(p.error_code);
+      if (ctx.metrics != nullptr && info != nullptr)
+        count_produce(*ctx.metrics, topic->name, p.error_code,
+                      part.records.value_or(storage::Bytes{}));
       out.partition_responses.push_back(std::move(p));
     }
   }

@@ -34,8 +34,7 @@ ErrorCode write_marker(RequestContext& ctx, txn::LogMarkerWriter& writer,
     auto table = log ? ctx.state.producer_states.find_or_load(topic->id, index, **log, now_ms)
                      : storage::Result<storage::ProducerStateTable*>(log.error());
     if (!table) {
-      spdlog::error("transaction marker for {}-{}: {}", topic->name, index,
-                    table.error().message);
+      spdlog::error("transaction marker for {}-{}: {}", topic->name, index, table.error().message);
       return ErrorCode::kKafkaStorageError;
     }
     if (const storage::ProducerEntry* entry = (*table)->find(marker.producer_id)) {

@@ -408,7 +408,7 @@ void TcpServer::check_spare_input() {
         loop_.run_after(options_.spare_input_idle, [this] { check_spare_input(); });
 }
 
-std::string TcpServer::listen(const Endpoint& endpoint) {
+std::string listen_socket(const Endpoint& endpoint, int* fd_out, uint16_t* port_out) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -445,17 +445,22 @@ std::string TcpServer::listen(const Endpoint& endpoint) {
     sockaddr_storage bound{};
     socklen_t len = sizeof(bound);
     getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-    bound_port_ = bound.ss_family == AF_INET6
-                      ? ntohs(reinterpret_cast<sockaddr_in6&>(bound).sin6_port)
-                      : ntohs(reinterpret_cast<sockaddr_in&>(bound).sin_port);
-    listen_fd_ = fd;
+    *port_out = bound.ss_family == AF_INET6
+                    ? ntohs(reinterpret_cast<sockaddr_in6&>(bound).sin6_port)
+                    : ntohs(reinterpret_cast<sockaddr_in&>(bound).sin_port);
+    *fd_out = fd;
     freeaddrinfo(found);
-    loop_.watch(listen_fd_, EPOLLIN, this);
     return {};
   }
   freeaddrinfo(found);
   return "cannot listen on " + (endpoint.host.empty() ? std::string("*") : endpoint.host) + ":" +
          port + ": " + error;
+}
+
+std::string TcpServer::listen(const Endpoint& endpoint) {
+  std::string error = listen_socket(endpoint, &listen_fd_, &bound_port_);
+  if (error.empty()) loop_.watch(listen_fd_, EPOLLIN, this);
+  return error;
 }
 
 void TcpServer::stop_accepting() {

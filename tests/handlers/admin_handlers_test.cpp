@@ -251,8 +251,10 @@ TEST_F(AdminHandlersTest, DescribeConfigsOfTheBroker) {
   request.resources.push_back({4, "2", std::nullopt});
   request.resources.push_back({4, "one", std::nullopt});
   request.resources.push_back({8, "1", std::nullopt});
+  request.resources.push_back({8, "2", std::nullopt});
+  request.resources.push_back({8, "", std::nullopt});
   auto r = run(&handle_describe_configs, request, 4);
-  ASSERT_EQ(r.results.size(), 5u);
+  ASSERT_EQ(r.results.size(), 7u);
   EXPECT_EQ(r.results[0].error_code, 0);
   auto np = std::find_if(r.results[0].configs.begin(), r.results[0].configs.end(),
                          [](const auto& c) { return c.name == "num.partitions"; });
@@ -264,7 +266,15 @@ TEST_F(AdminHandlersTest, DescribeConfigsOfTheBroker) {
   EXPECT_TRUE(r.results[1].configs.empty());  // no cluster-wide dynamic defaults
   EXPECT_EQ(r.results[2].error_code, to_wire(ErrorCode::kInvalidRequest));
   EXPECT_EQ(r.results[3].error_code, to_wire(ErrorCode::kInvalidRequest));
-  EXPECT_EQ(r.results[4].error_code, to_wire(ErrorCode::kInvalidRequest));
+  // BROKER_LOGGER of this node: its root logger's level, as Kafka lists it.
+  EXPECT_EQ(r.results[4].error_code, 0);
+  ASSERT_EQ(r.results[4].configs.size(), 1u);
+  EXPECT_EQ(r.results[4].configs[0].name, "root");
+  EXPECT_EQ(r.results[4].configs[0].config_source, 6);  // DYNAMIC_BROKER_LOGGER_CONFIG
+  EXPECT_FALSE(r.results[4].configs[0].read_only);
+  EXPECT_EQ(r.results[5].error_code, to_wire(ErrorCode::kInvalidRequest));
+  EXPECT_EQ(r.results[5].error_message, "Unexpected broker id, expected 1 but received 2");
+  EXPECT_EQ(r.results[6].error_message, "Broker id must not be empty");
 }
 
 TEST_F(AdminHandlersTest, BrokerAddressFollowsTheListener) {

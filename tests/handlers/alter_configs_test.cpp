@@ -14,6 +14,7 @@
 #include "kb/cluster/config_catalog.hpp"
 #include "kb/cluster/startup.hpp"
 #include "kb/cluster/topic_configs.hpp"
+#include "kb/handlers/broker_logger.hpp"
 #include "kb/protocol/error_code.hpp"
 #include "kb/storage/record_batch.hpp"
 
@@ -142,6 +143,44 @@ TEST_F(AlterConfigsTest, IncrementalRefusals) {
             to_wire(ErrorCode::kUnknownTopicOrPartition));
   EXPECT_EQ(incremental(4, "1", {}), 0);
   EXPECT_EQ(incremental(7, "x", {}), to_wire(ErrorCode::kInvalidRequest));
+}
+
+// BROKER_LOGGER (8): the root logger's level, checked as Kafka's
+// RuntimeLoggerManager checks it, applied at once unless validate_only.
+TEST_F(AlterConfigsTest, BrokerLoggerLevels) {
+  // The level as DescribeConfigs lists it.
+  auto level = [] { return describe_broker_loggers(1, "1").levels.at(0).second; };
+  const std::string before = level();
+  std::string message;
+  EXPECT_EQ(incremental(8, "1", {{"root", Op::kSet, "WARN"}}, true), 0);
+  EXPECT_EQ(level(), before);  // validate_only changes nothing
+  EXPECT_EQ(incremental(8, "1", {{"root", Op::kSet, "WARN"}}), 0);
+  EXPECT_EQ(level(), "WARN");
+  EXPECT_EQ(incremental(8, "1", {{"root", Op::kSet, "LOUD"}}, false, &message),
+            to_wire(ErrorCode::kInvalidConfig));
+  EXPECT_EQ(message,
+            "Cannot set the log level of root to LOUD as it is not a supported log level. Valid "
+            "log levels are DEBUG, ERROR, FATAL, INFO, TRACE, WARN");
+  EXPECT_EQ(incremental(8, "1", {{"kafka.server", Op::kSet, "INFO"}}, false, &message),
+            to_wire(ErrorCode::kInvalidConfig));
+  EXPECT_EQ(message, "Logger kafka.server does not exist!");
+  EXPECT_EQ(incremental(8, "1", {{"root", Op::kDelete, std::nullopt}}, false, &message),
+            to_wire(ErrorCode::kInvalidRequest));
+  EXPECT_EQ(message, "Removing the log level of the root logger is not allowed");
+  EXPECT_EQ(incremental(8, "1", {{"root", Op::kAppend, "INFO"}}, false, &message),
+            to_wire(ErrorCode::kInvalidRequest));
+  EXPECT_EQ(message, "APPEND operation is not allowed for the BROKER_LOGGER resource");
+  EXPECT_EQ(incremental(8, "1", {{"root", Op::kSet, std::nullopt}}, false, &message),
+            to_wire(ErrorCode::kInvalidRequest));
+  EXPECT_EQ(message, "Null value not supported for : root");
+  EXPECT_EQ(incremental(8, "2", {{"root", Op::kSet, "INFO"}}, false, &message),
+            to_wire(ErrorCode::kInvalidRequest));
+  EXPECT_EQ(message, "Unexpected node id. Expected 1, but received 1");  // Kafka's wording
+  EXPECT_EQ(incremental(8, "x", {{"root", Op::kSet, "INFO"}}, false, &message),
+            to_wire(ErrorCode::kInvalidRequest));
+  EXPECT_EQ(message, "Node id must be an integer, but it is: x");
+  EXPECT_EQ(level(), "WARN");  // none of the refused ones applied
+  EXPECT_EQ(incremental(8, "1", {{"root", Op::kSet, before}}), 0);
 }
 
 TEST_F(AlterConfigsTest, IncrementalAppendAndSubtractEditLists) {

@@ -34,6 +34,7 @@
 #include "kb/protocol/messages/list_offsets.hpp"
 #include "kb/storage/record_batch.hpp"
 #include "kb/wire/uuid.hpp"
+#include "support/apache_kafka.hpp"
 #include "support/broker_process.hpp"
 #include "support/java_lab.hpp"
 #include "support/kafka_client.hpp"
@@ -708,6 +709,275 @@ TEST_F(KafkaToolsTest, ConfigsOfTheBrokerAltered) {
       printed(configs(with({"--describe"}, broker)), {"Dynamic configs for broker 1 are:"}));
   EXPECT_TRUE(printed(configs(with({"--describe"}, cluster)),
                       {"Default configs for brokers in the cluster are:"}));
+}
+
+// A broker config changed with kafka-configs takes effect at once and
+// survives a restart: message.max.bytes set for this broker refuses a record
+// kcat produces (a topic without its own max.message.bytes takes the
+// broker's), and after a restart still does, until it is deleted. The log
+// level of the broker's root logger (broker-loggers) changes at once too.
+TEST_F(KafkaToolsTest, ConfigsOfTheBrokerTakeEffectAndSurviveARestart) {
+  if (!command_succeeds("command -v kcat")) GTEST_SKIP() << "kcat is not installed";
+  const std::string topic = "tools-broker-max-bytes";
+  create_topic(topic, 1);
+  const auto produce_3000_bytes = [&] {
+    return run_command("sh -c \"head -c 3000 /dev/zero | tr '\\\\0' x | kcat -b " + bootstrap() +
+                           " -P -t " + topic + " -c 1\"",
+                       30);
+  };
+  ASSERT_EQ(produce_3000_bytes().status, 0);
+  const std::vector<std::string> broker = {"--entity-type", "brokers", "--entity-name", "1"};
+  auto with = [](std::vector<std::string> a, const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  EXPECT_TRUE(printed(
+      tool(kConfigCommand, with({"--alter", "--add-config", "message.max.bytes=1000"}, broker)),
+      {"Completed updating config for broker 1."}));
+  auto refused = produce_3000_bytes();
+  EXPECT_NE(refused.status, 0);
+  EXPECT_NE(refused.output.find("Message size too large"), std::string::npos) << refused.output;
+
+  restart_broker();
+  EXPECT_TRUE(printed(tool(kConfigCommand, with({"--describe"}, broker)),
+                      {"Dynamic configs for broker 1 are:",
+                       "  message.max.bytes=1000 sensitive=false "
+                       "synonyms={DYNAMIC_BROKER_CONFIG:message.max.bytes=1000, "
+                       "DEFAULT_CONFIG:message.max.bytes=1048588}"}));
+  refused = produce_3000_bytes();
+  EXPECT_NE(refused.output.find("Message size too large"), std::string::npos) << refused.output;
+
+  EXPECT_TRUE(printed(
+      tool(kConfigCommand, with({"--alter", "--delete-config", "message.max.bytes"}, broker)),
+      {"Completed updating config for broker 1."}));
+  EXPECT_EQ(produce_3000_bytes().status, 0);
+
+  // The log level: Kafka's broker-loggers entity, root at DEBUG, then back.
+  const std::vector<std::string> loggers = {"--entity-type", "broker-loggers", "--entity-name",
+                                            "1"};
+  EXPECT_TRUE(printed(
+      tool(kConfigCommand, with({"--describe"}, loggers)),
+      {"Dynamic configs for broker-logger 1 are:", "  root=INFO sensitive=false synonyms={}"}));
+  EXPECT_TRUE(
+      printed(tool(kConfigCommand, with({"--alter", "--add-config", "root=DEBUG"}, loggers)),
+              {"Completed updating config for broker-logger 1."}));
+  EXPECT_TRUE(printed(
+      tool(kConfigCommand, with({"--describe"}, loggers)),
+      {"Dynamic configs for broker-logger 1 are:", "  root=DEBUG sensitive=false synonyms={}"}));
+  EXPECT_NE(broker_->log().find("Updated the log level of root to DEBUG"), std::string::npos);
+  const size_t before = broker_->log().size();
+  tool(kConfigCommand, with({"--describe"}, loggers));
+  EXPECT_NE(broker_->log().find(" debug ", before), std::string::npos) << broker_->log();
+  auto bad = tool(kConfigCommand, with({"--alter", "--add-config", "root=LOUD"}, loggers));
+  EXPECT_NE(bad.err.find("Cannot set the log level of root to LOUD as it is not a supported log "
+                         "level. Valid log levels are DEBUG, ERROR, FATAL, INFO, TRACE, WARN"),
+            std::string::npos)
+      << bad.err;
+  auto unknown =
+      tool(kConfigCommand, with({"--alter", "--add-config", "kafka.nope=INFO"}, loggers));
+  // The tool checks the name against the broker's described loggers.
+  EXPECT_NE(unknown.err.find("Invalid broker logger(s): kafka.nope"), std::string::npos)
+      << unknown.err;
+  EXPECT_TRUE(printed(tool(kConfigCommand, with({"--alter", "--add-config", "root=INFO"}, loggers)),
+                      {"Completed updating config for broker-logger 1."}));
+}
+
+// `kafka-broker dump-log` prints what Kafka's kafka-dump-log (DumpLogSegments)
+// prints, byte for byte on stdout and stderr, for what this broker wrote:
+// segments rolled every 100 ms with index entries every batch, batches of every
+// codec, headers, a null value, transaction markers, and the metadata log
+// decoded; with each of the tool's main options.
+TEST_F(KafkaToolsTest, DumpLogPrintsWhatKafkasDumpLogPrints) {
+  if (!command_succeeds("/usr/bin/python3 -c 'import confluent_kafka'"))
+    GTEST_SKIP() << "python3-confluent-kafka is not installed";
+  const std::string topic = "tools-dump-log";
+  ASSERT_TRUE(
+      printed(tool(kTopicCommand, {"--create", "--topic", topic, "--partitions", "1", "--config",
+                                   "segment.ms=100", "--config", "index.interval.bytes=1"}),
+              {"Created topic " + topic + "."}));
+  auto load = run_command("/usr/bin/python3 " + std::string(KB_CLIENT_SCRIPTS_DIR) +
+                              "/dump_log_load.py " + bootstrap() + " " + topic,
+                          60);
+  ASSERT_EQ(load.status, 0) << load.output;
+  // Stopped cleanly (indexes trimmed), then copied: the restarted broker may
+  // write to its metadata log (a snapshot) between the two tools' reads.
+  restart_broker();
+  const auto copies = shell_dir_ / "dump-log-copies";
+  std::filesystem::remove_all(copies);
+  std::filesystem::create_directories(copies);
+  for (const std::string& part : {topic + "-0", std::string("__cluster_metadata-0")})
+    std::filesystem::copy(broker_->log_dir() / part, copies / part,
+                          std::filesystem::copy_options::recursive);
+
+  std::vector<std::string> logs, indexes;
+  const auto dir = copies / (topic + "-0");
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string ext = e.path().extension().string();
+    if (ext == ".log") logs.push_back(e.path().string());
+    if (ext == ".index" || ext == ".timeindex") indexes.push_back(e.path().string());
+  }
+  std::sort(logs.begin(), logs.end());
+  std::sort(indexes.begin(), indexes.end());
+  ASSERT_GE(logs.size(), 3u);
+  std::vector<std::string> metadata;
+  for (const auto& e : std::filesystem::directory_iterator(copies / "__cluster_metadata-0"))
+    if (e.path().extension() == ".log" || e.path().extension() == ".checkpoint")
+      metadata.push_back(e.path().string());
+  std::sort(metadata.begin(), metadata.end());
+
+  auto joined_list = [](const std::vector<std::string>& files, size_t from, size_t count) {
+    std::string list;
+    for (size_t i = from; i < std::min(files.size(), from + count); ++i)
+      list += (list.empty() ? "" : ",") + files[i];
+    return list;
+  };
+  std::vector<std::vector<std::string>> runs = {
+      {"--files", joined_list(logs, 0, 1)},
+      {"--files", joined_list(logs, 0, logs.size()), "--print-data-log"},
+      {"--files", joined_list(logs, logs.size() - 1, 1), "--deep-iteration"},
+      {"--files", joined_list(logs, 1, 1), "--print-data-log", "--skip-record-metadata"},
+      {"--files", joined_list(indexes, 0, 4)},
+      {"--files", joined_list(indexes, 0, 4), "--index-sanity-check"},
+      {"--files", joined_list(indexes, 0, 4), "--verify-index-only"},
+      {"--files", joined_list(metadata, 0, 10), "--cluster-metadata-decoder"},
+  };
+  // A damaged copy of the first segment: a flipped byte in its first batch
+  // (isvalid: false), bytes after its last batch, an index entry pointing at
+  // the wrong batch, a time index entry naming an offset no batch ends at and
+  // one with a wrong, out-of-order timestamp.
+  const auto damaged = shell_dir_ / "damaged-0";
+  std::filesystem::create_directories(damaged);
+  const std::string base = "00000000000000000000";
+  for (const char* ext : {".log", ".index", ".timeindex"})
+    std::filesystem::copy_file(dir / (base + ext), damaged / (base + ext),
+                               std::filesystem::copy_options::overwrite_existing);
+  {
+    std::fstream log(damaged / (base + ".log"), std::ios::in | std::ios::out | std::ios::binary);
+    log.seekp(80);  // inside the first batch's records
+    log.put('\x7f');
+    log.seekp(0, std::ios::end);
+    log.write("garbage", 7);
+    std::fstream index(damaged / (base + ".index"),
+                       std::ios::in | std::ios::out | std::ios::binary);
+    // The first entry (there may have been none): offset 5 at position 0,
+    // where the batch starting there does not end.
+    index.seekp(0);
+    index.write("\0\0\0\x05\0\0\0\0", 8);
+    std::fstream time_index(damaged / (base + ".timeindex"),
+                            std::ios::in | std::ios::out | std::ios::binary);
+    time_index.seekp(8);  // the first entry's relative offset
+    time_index.write("\0\0\0\x03", 4);
+    // A second entry: timestamp 1 (wrong and out of order) at offset 20, the
+    // first batch's last.
+    time_index.seekp(12);
+    time_index.write("\0\0\0\0\0\0\0\x01\0\0\0\x14", 12);
+  }
+  const std::string damaged_files = (damaged / (base + ".log")).string() + "," +
+                                    (damaged / (base + ".index")).string() + "," +
+                                    (damaged / (base + ".timeindex")).string();
+  runs.push_back({"--files", damaged_files, "--deep-iteration"});
+  runs.push_back({"--files", damaged_files, "--verify-index-only"});
+
+  for (const auto& args : runs) {
+    std::string command = "exec " + word(KB_BROKER_BINARY) + " dump-log";
+    for (const auto& a : args) command += " " + word(a);
+    SCOPED_TRACE(command);
+    const auto err_path = shell_dir_ / "dump-log.err";
+    const auto script = shell_dir_ / "dump-log.sh";
+    write_text_file(script, command + " 2>" + word(err_path.string()) + "\n");
+    auto ours = run_command("sh " + word(script.string()), 60);
+    ToolRun kafkas = shell_->run(kDumpLogSegments, args);
+    ASSERT_EQ(kafkas.exit_code, 0) << kafkas.err;
+    EXPECT_EQ(ours.status, 0);
+    EXPECT_EQ(ours.output, kafkas.out);
+    EXPECT_EQ(read_file(err_path), kafkas.err);
+    // What the files hold was all there to print.
+    if (args.size() == 3 && args[2] == "--print-data-log") {
+      for (const char* seen : {"compresscodec: gzip", "compresscodec: snappy", "compresscodec: lz4",
+                               "compresscodec: zstd", "headerKeys: [h1,h2]", "valueSize: -1",
+                               "endTxnMarker: COMMIT", "endTxnMarker: ABORT", "payload: committed"})
+        EXPECT_NE(ours.output.find(seen), std::string::npos) << seen;
+    }
+    if (args[1] == damaged_files && args[2] == "--deep-iteration") {
+      EXPECT_NE(ours.output.find("isvalid: false"), std::string::npos) << ours.output;
+      EXPECT_NE(ours.output.find("Found 7 invalid bytes at the end of " + base + ".log"),
+                std::string::npos);
+    }
+    if (args[1] == damaged_files && args[2] == "--verify-index-only") {
+      const std::string err = read_file(err_path);
+      EXPECT_NE(err.find("Mismatches in :"), std::string::npos) << err;
+      EXPECT_NE(err.find("Found timestamp mismatch in :"), std::string::npos) << err;
+      EXPECT_NE(err.find("Found out of order timestamp in :"), std::string::npos) << err;
+      EXPECT_NE(err.find("The following indexed offsets are not found in :"), std::string::npos)
+          << err;
+    }
+    if (args.back() == "--cluster-metadata-decoder") {
+      EXPECT_NE(ours.output.find("{\"type\":\"TOPIC_RECORD\",\"version\":0,\"data\":{\"name\":\"" +
+                                 topic + "\""),
+                std::string::npos);
+    }
+  }
+}
+
+// `kafka-broker format` writes what Kafka's kafka-storage format writes:
+// meta.properties and the bootstrap snapshot of feature levels, which Kafka's
+// DumpLogSegments reads, this broker starts on (with the cluster id given), and
+// Apache Kafka 4.4 starts on too. A formatted directory is refused unless
+// --ignore-formatted.
+TEST_F(KafkaToolsTest, FormatWritesADirectoryThisBrokerAndKafkaStartOn) {
+  const auto dir = make_temp_dir("kb-format-");
+  const std::string cluster_id = "MkU3OEVBNTcwNTJENDM2Qk";
+  auto format = [&](const std::filesystem::path& log_dir, const std::string& extra) {
+    return run_command(word(KB_BROKER_BINARY) + " format -t " + cluster_id +
+                           " --override log.dirs=" + word(log_dir.string()) + extra,
+                       30);
+  };
+  auto formatted = format(dir / "ours", " --feature group.version=1");
+  ASSERT_EQ(formatted.status, 0) << formatted.output;
+  EXPECT_EQ(formatted.output, "Formatting metadata directory " + (dir / "ours").string() +
+                                  " with metadata.version 25.\n");
+  auto again = format(dir / "ours", "");
+  EXPECT_NE(again.status, 0);
+  EXPECT_NE(again.output.find("Log directory " + (dir / "ours").string() +
+                              " is already formatted. Use --ignore-formatted to ignore this "
+                              "directory and format the others."),
+            std::string::npos)
+      << again.output;
+  EXPECT_EQ(format(dir / "ours", " --ignore-formatted").status, 0);
+  EXPECT_NE(format(dir / "other", " --feature group.version=7").status, 0);
+  EXPECT_EQ(property_of(dir / "ours" / "meta.properties", "cluster.id"), cluster_id);
+  EXPECT_EQ(property_of(dir / "ours" / "meta.properties", "node.id"), "1");
+  EXPECT_EQ(property_of(dir / "ours" / "meta.properties", "directory.id").size(), 22u);
+
+  const std::string snapshot =
+      (dir / "ours" / "__cluster_metadata-0" / "00000000000000000000-0000000000.checkpoint")
+          .string();
+  ToolRun dumped =
+      shell_->run(kDumpLogSegments, {"--files", snapshot, "--cluster-metadata-decoder"});
+  ASSERT_EQ(dumped.exit_code, 0) << dumped.err;
+  EXPECT_TRUE(dumped.err.empty()) << dumped.err;
+  EXPECT_NE(dumped.out.find("payload: {\"type\":\"FEATURE_LEVEL_RECORD\",\"version\":0,\"data\":{"
+                            "\"name\":\"metadata.version\",\"featureLevel\":25}}"),
+            std::string::npos)
+      << dumped.out;
+  EXPECT_NE(dumped.out.find("{\"name\":\"group.version\",\"featureLevel\":1}"), std::string::npos);
+  EXPECT_NE(dumped.out.find("SnapshotFooter"), std::string::npos);
+  {
+    BrokerProcess broker({}, dir / "ours");
+    EXPECT_FALSE(
+        broker.wait_for_log(std::regex("broker 1 of cluster " + cluster_id + " started")).empty())
+        << broker.log();
+  }
+  ASSERT_EQ(format(dir / "for-kafka", "").status, 0);
+  {
+    ApacheKafkaProcess::Options options;
+    options.log_dir = dir / "for-kafka";
+    options.heap = "-Xmx512m";
+    ApacheKafkaProcess kafka(java_lab_classpath(cache_, "server"), options);
+    EXPECT_TRUE(kafka.alive()) << kafka.log();
+    EXPECT_TRUE(kafka.stop()) << kafka.log();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 // The broker's table of Kafka's broker configs (which ones Kafka changes at

@@ -13,6 +13,7 @@
 #include "kb/group/coordinator.hpp"
 #include "kb/group/txn_offsets.hpp"
 #include "kb/handlers/api_registry.hpp"
+#include "kb/metrics/broker_metrics.hpp"
 #include "kb/net/event_loop.hpp"
 #include "kb/net/tcp_server.hpp"
 #include "kb/txn/coordinator.hpp"
@@ -50,6 +51,11 @@ class BrokerService final : public net::FrameHandler {
                 LogFlusher* flusher = nullptr, group::GroupCoordinator* groups = nullptr);
   ~BrokerService() override;
 
+  // Counts requests, their errors and times, and this listener's connections
+  // there; handlers count what they count through the request context.
+  void set_metrics(metrics::BrokerMetrics* m);
+
+  void on_open(net::Connection& conn) override;
   void on_frame(net::Connection& conn, std::span<const uint8_t> frame) override;
   bool on_frames_handled(net::Connection& conn) override;
   void on_close(net::Connection& conn) override;
@@ -70,6 +76,13 @@ class BrokerService final : public net::FrameHandler {
   size_t held_for_flush_count() const { return held_.size(); }
 
  private:
+  // Where a request's time went so far (Kafka's RequestMetrics): before its
+  // first handling, and in handling (every step and retry).
+  struct RequestClock {
+    handlers::Clock::duration queue{};
+    handlers::Clock::duration local{};
+  };
+
   struct WaitingRequest {
     net::Connection* conn = nullptr;
     std::vector<uint8_t> frame;
@@ -77,6 +90,7 @@ class BrokerService final : public net::FrameHandler {
     net::EventLoop::TimerId timer = 0;                    // 0: none (a request between steps)
     std::unique_ptr<handlers::RequestProgress> progress;  // views into `frame`
     bool between_steps = false;                           // kYield: its next step is posted
+    RequestClock clock;
   };
 
   struct HeldResponse {
@@ -88,6 +102,10 @@ class BrokerService final : public net::FrameHandler {
     int32_t correlation_id = 0;
     bool flexible_header = false;
     std::function<void(wire::Writer&, const handlers::RequestContext::FailedTickets&)> encode_again;
+    // Its times are counted when it goes out.
+    metrics::RequestCounters* counters = nullptr;
+    handlers::Clock::time_point arrival;
+    RequestClock clock;
   };
 
   enum class Outcome { kDone, kWait, kYield };
@@ -95,12 +113,17 @@ class BrokerService final : public net::FrameHandler {
   // what this one leaves. `frame_kept`: the frame is waiting_'s copy.
   Outcome handle(net::Connection& conn, std::span<const uint8_t> frame,
                  handlers::Clock::time_point arrival, bool may_wait,
-                 handlers::Clock::time_point* wait_until,
+                 handlers::Clock::time_point* wait_until, RequestClock& clock,
                  std::unique_ptr<handlers::RequestProgress>* progress = nullptr,
                  bool frame_kept = false);
   void wait(net::Connection& conn, std::span<const uint8_t> frame,
             handlers::Clock::time_point arrival, Outcome outcome, handlers::Clock::time_point until,
-            std::unique_ptr<handlers::RequestProgress> progress);
+            std::unique_ptr<handlers::RequestProgress> progress, const RequestClock& clock);
+  // A request answered (or, acks=0, done): its version, errors and times.
+  static void count_request(metrics::RequestCounters& counters, int16_t version,
+                            const metrics::ErrorTally& errors);
+  static void count_times(metrics::RequestCounters& counters, handlers::Clock::time_point arrival,
+                          const RequestClock& clock, handlers::Clock::time_point done);
   void set_wait_timer(WaitingRequest& w, handlers::Clock::time_point until);
   void post_step(WaitingRequest& w);
   void retry(uint64_t conn_id, bool may_wait);
@@ -124,6 +147,8 @@ class BrokerService final : public net::FrameHandler {
   static constexpr size_t kSpareFrameBytes = size_t{8} << 20;
   std::unordered_map<uint64_t, HeldResponse> held_;  // by connection id
   uint64_t seen_generation_ = 0;
+  metrics::BrokerMetrics* metrics_ = nullptr;
+  metrics::ListenerCounters* listener_metrics_ = nullptr;
   std::string listener_;
   group::GroupCoordinator* groups_ = nullptr;
   txn::TransactionCoordinator* transactions_ = nullptr;

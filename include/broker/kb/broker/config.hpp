@@ -38,6 +38,14 @@ struct BrokerConfig {
   // Unsent responses one connection may queue before the broker stops
   // reading its requests (kb.socket.output.buffer.bytes, this broker's own key).
   int32_t socket_output_buffer_bytes = 4 * 1024 * 1024;
+  // kb.metrics.listener (this broker's own key): where Prometheus scrapes its
+  // metrics, as http://host:port/path (no key: no endpoint).
+  struct MetricsListener {
+    std::string host;  // empty: every interface
+    uint16_t port = 0;
+    std::string path = "/metrics";
+  };
+  std::optional<MetricsListener> metrics_listener;
   bool auto_create_topics = true;  // auto.create.topics.enable
   int32_t num_partitions = 1;      // num.partitions
   cluster::LogConfig log;          // message.max.bytes, log.segment.bytes, log.flush.*, ...

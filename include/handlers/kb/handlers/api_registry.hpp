@@ -13,6 +13,7 @@
 #include "kb/cluster/broker_state.hpp"
 #include "kb/group/coordinator.hpp"
 #include "kb/group/txn_offsets.hpp"
+#include "kb/metrics/broker_metrics.hpp"
 #include "kb/protocol/api_key.hpp"
 #include "kb/protocol/header.hpp"
 #include "kb/txn/coordinator.hpp"
@@ -113,6 +114,12 @@ struct RequestContext {
   bool frame_kept = false;
   // When this step's time is up (see kStepTime).
   Clock::time_point step_deadline = Clock::time_point::max();
+  // Where handlers count what Kafka's BrokerTopicMetrics count (null: not
+  // counted), and the error codes of the response (Kafka's errorCounts():
+  // Produce and Fetch tally each partition's; other responses their top-level
+  // error_code, or NONE).
+  metrics::BrokerMetrics* metrics = nullptr;
+  metrics::ErrorTally errors;
 
   // Whether a step that has handled `items` items (counting from 0 at its
   // start) should stop and yield now (it reads the clock: a caller with cheap
@@ -204,6 +211,9 @@ DispatchResult dispatch_message(RequestContext& ctx, wire::Reader& body, int16_t
     return ctx.wait_until ? DispatchResult::kWait : DispatchResult::kYield;
   }
   ctx.progress.reset();
+  if constexpr (requires { response->error_code; }) {
+    if (ctx.errors.empty()) ctx.errors.add(response->error_code);
+  }
   wire::encode(out, *response, version, flexible);
   return DispatchResult::kResponded;
 }

@@ -173,6 +173,11 @@ struct Endpoint {
   uint16_t port = 0;
 };
 
+// Opens a non-blocking listening socket on `endpoint` (port 0: a free port);
+// an empty host listens on every interface. Returns an error message, empty
+// on success with the socket in *fd and its port in *port.
+std::string listen_socket(const Endpoint& endpoint, int* fd, uint16_t* port);
+
 class TcpServer final : public IoHandler {
  public:
   TcpServer(EventLoop& loop, FrameHandler& handler, ServerOptions options);

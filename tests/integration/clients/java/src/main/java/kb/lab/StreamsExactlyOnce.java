@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -20,8 +19,6 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.LongDeserializer;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -76,14 +73,9 @@ public final class StreamsExactlyOnce {
     }
 
     Path stateDir = Files.createTempDirectory("kb-lab-streams-eos-");
-    Properties props = new Properties();
-    props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
-    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
-    props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, "0");
-    props.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+    Properties props =
+        WordCount.streamsProperties(
+            bootstrap, applicationId, StreamsConfig.EXACTLY_ONCE_V2, stateDir);
 
     StreamsBuilder builder = new StreamsBuilder();
     builder.stream(input, Consumed.with(Serdes.String(), Serdes.String()))
@@ -93,18 +85,12 @@ public final class StreamsExactlyOnce {
         .toStream()
         .to(output, Produced.with(Serdes.String(), Serdes.Long()));
 
-    CountDownLatch running = new CountDownLatch(1);
     Map<String, Long> last = new TreeMap<>();
     List<String> breaks = new ArrayList<>();
     int produced = 0;
     boolean ran;
     try (KafkaStreams streams = new KafkaStreams(builder.build(), props)) {
-      streams.setStateListener(
-          (now, before) -> {
-            if (now == KafkaStreams.State.RUNNING) running.countDown();
-          });
-      streams.start();
-      ran = running.await(60, TimeUnit.SECONDS);
+      ran = WordCount.startAndAwaitRunning(streams);
 
       Properties producerProps = new Properties();
       producerProps.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -118,11 +104,7 @@ public final class StreamsExactlyOnce {
               new KafkaProducer<>(producerProps, new StringSerializer(), new StringSerializer());
           KafkaConsumer<String, Long> consumer =
               new KafkaConsumer<>(consumerProps, new StringDeserializer(), new LongDeserializer())) {
-        List<TopicPartition> partitions = new ArrayList<>();
-        for (PartitionInfo p : consumer.partitionsFor(output))
-          partitions.add(new TopicPartition(output, p.partition()));
-        consumer.assign(partitions);
-        consumer.seekToBeginning(partitions);
+        WordCount.assignFromStart(consumer, output);
 
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
         long counted = 0;
@@ -152,9 +134,7 @@ public final class StreamsExactlyOnce {
       streams.close(Duration.ofSeconds(30));
       streams.cleanUp();
     }
-    try (java.util.stream.Stream<Path> files = Files.walk(stateDir)) {
-      files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-    }
+    WordCount.deleteTree(stateDir);
     if (ran) System.out.println("state RUNNING");
     System.out.println("produced " + produced);
     System.out.println(

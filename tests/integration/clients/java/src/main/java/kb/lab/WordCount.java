@@ -54,15 +54,8 @@ public final class WordCount {
     long expectedWords = Long.parseLong(args[4]);
     Path stateDir = Files.createTempDirectory("kb-lab-streams-");
 
-    Properties props = new Properties();
-    props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
-    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.AT_LEAST_ONCE);
-    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
-    // Every update goes downstream (no record cache), so the output shows each count.
-    props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, "0");
-    props.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+    Properties props =
+        streamsProperties(bootstrap, applicationId, StreamsConfig.AT_LEAST_ONCE, stateDir);
 
     StreamsBuilder builder = new StreamsBuilder();
     KStream<String, String> lines =
@@ -75,27 +68,17 @@ public final class WordCount {
         .toStream()
         .to(output, Produced.with(Serdes.String(), Serdes.Long()));
 
-    CountDownLatch running = new CountDownLatch(1);
     Map<String, Long> counts = new TreeMap<>();
     boolean ran;
     try (KafkaStreams streams = new KafkaStreams(builder.build(), props)) {
-      streams.setStateListener(
-          (now, before) -> {
-            if (now == KafkaStreams.State.RUNNING) running.countDown();
-          });
-      streams.start();
-      ran = running.await(60, TimeUnit.SECONDS);
+      ran = startAndAwaitRunning(streams);
       Properties consumerProps = new Properties();
       consumerProps.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
       consumerProps.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
       consumerProps.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
       try (KafkaConsumer<String, Long> consumer =
           new KafkaConsumer<>(consumerProps, new StringDeserializer(), new LongDeserializer())) {
-        List<TopicPartition> partitions = new ArrayList<>();
-        for (PartitionInfo p : consumer.partitionsFor(output))
-          partitions.add(new TopicPartition(output, p.partition()));
-        consumer.assign(partitions);
-        consumer.seekToBeginning(partitions);
+        assignFromStart(consumer, output);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline
             && counts.values().stream().mapToLong(Long::longValue).sum() < expectedWords) {
@@ -106,11 +89,50 @@ public final class WordCount {
       streams.close(Duration.ofSeconds(30));
       streams.cleanUp();
     }
-    try (java.util.stream.Stream<Path> files = Files.walk(stateDir)) {
-      files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-    }
+    deleteTree(stateDir);
     if (ran) System.out.println("state RUNNING");
     for (Map.Entry<String, Long> e : counts.entrySet())
       System.out.println(e.getKey() + " " + e.getValue());
+  }
+
+  // The settings both Streams applications of the lab run with: every update goes downstream (no
+  // record cache), so the output shows each count, and commits come every 100 ms.
+  static Properties streamsProperties(
+      String bootstrap, String applicationId, String guarantee, Path stateDir) {
+    Properties props = new Properties();
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, guarantee);
+    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
+    props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, "0");
+    props.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+    return props;
+  }
+
+  // Starts the application; whether it reached RUNNING within 60 s.
+  static boolean startAndAwaitRunning(KafkaStreams streams) throws InterruptedException {
+    CountDownLatch running = new CountDownLatch(1);
+    streams.setStateListener(
+        (now, before) -> {
+          if (now == KafkaStreams.State.RUNNING) running.countDown();
+        });
+    streams.start();
+    return running.await(60, TimeUnit.SECONDS);
+  }
+
+  // Every partition of `topic`, assigned to `consumer` from its start.
+  static void assignFromStart(KafkaConsumer<?, ?> consumer, String topic) {
+    List<TopicPartition> partitions = new ArrayList<>();
+    for (PartitionInfo p : consumer.partitionsFor(topic))
+      partitions.add(new TopicPartition(topic, p.partition()));
+    consumer.assign(partitions);
+    consumer.seekToBeginning(partitions);
+  }
+
+  static void deleteTree(Path dir) throws java.io.IOException {
+    try (java.util.stream.Stream<Path> files = Files.walk(dir)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    }
   }
 }

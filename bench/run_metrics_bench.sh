@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The cost of metrics (kb.metrics.listener):
+#   - produce throughput with the endpoint scraped every second against the endpoint off: one
+#     producer connection sends 16 KiB batches of 1 KiB records to 8 partitions at acks=1 (5
+#     requests in flight); the two setups alternate KB_METRICS_ROUNDS times and the medians are
+#     compared (the broker counts its metrics either way: what the endpoint adds is the scrape);
+#   - the scrape itself with 10,000 partitions (10 topics of 1,000 partitions, each holding a
+#     batch, so every partition's log gauges are on the page): the time curl takes for the whole
+#     page (median and worst of KB_METRICS_SCRAPES scrapes), its size and its series.
+#
+#   bench/run_metrics_bench.sh
+#
+# Prints a table of MB/s (10^6 batch bytes per second) per setup with their ratio, and the
+# scrape figures. Environment: KB_PRODUCE_BYTES (bytes per run, default 268435456),
+# KB_METRICS_ROUNDS (default 3), KB_METRICS_SCRAPES (default 20), KB_BENCH_PIN (default 1).
+set -euo pipefail
+
+readonly BYTES=${KB_PRODUCE_BYTES:-268435456}
+readonly ROUNDS=${KB_METRICS_ROUNDS:-3}
+readonly SCRAPES=${KB_METRICS_SCRAPES:-20}
+readonly TOPIC=bench-topic-00000
+
+# shellcheck disable=SC2034  # die in lib.sh names the script with it
+BENCH_NAME=run_metrics_bench
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+start_work_dir metrics-bench
+command -v curl >/dev/null || die "curl is needed"
+
+build_tools bench/kb_produce_bench kb_produce_bench kb_bench_log_dir
+readonly PRODUCE_BENCH=$BUILD_DIR/bench/kb_produce_bench
+readonly LOG_DIR_TOOL=$BUILD_DIR/bench/kb_bench_log_dir
+build_broker required
+
+choose_placement broker producer
+warn_if_busy
+
+bounded 60 "$LOG_DIR_TOOL" batch --out "$WORK/batch-16k" --batch-bytes 16384 --record-bytes 1024 \
+  >/dev/null || die "generating a batch failed"
+bounded 60 "$LOG_DIR_TOOL" batch --out "$WORK/batch-small" --batch-bytes 200 --record-bytes 100 \
+  >/dev/null || die "generating a batch failed"
+
+# The metrics port the broker logs ("Metrics on http://127.0.0.1:<port>/metrics").
+metrics_port() {
+  wait_for_port "$BROKER_PID" "$WORK/broker.log" \
+    '.*Metrics on http:\/\/127\.0\.0\.1:\([0-9]*\)\/metrics.*'
+}
+
+# One produce run against a fresh broker: "off" (no endpoint) or "scraped" (the endpoint, read
+# every second by curl meanwhile). Prints the producer's MB/s.
+produce_run() {
+  rm -rf "$WORK/data"
+  bounded 60 "$LOG_DIR_TOOL" topics --dir "$WORK/data" --topics 1 --partitions 8 >/dev/null ||
+    die "generating the log directory failed"
+  sync
+  local extra=() scraper=
+  [[ $1 == scraped ]] && extra=(kb.metrics.listener=http://127.0.0.1:0/metrics)
+  start_broker "$WORK/data" "${extra[@]}" || die "the broker did not start"
+  if [[ $1 == scraped ]]; then
+    local port
+    port=$(metrics_port) || die "no metrics endpoint"
+    (while sleep 1; do curl -s -o /dev/null "http://127.0.0.1:$port/metrics" || true; done) &
+    scraper=$!
+    PIDS+=("$scraper")
+  fi
+  local line
+  line=$(bounded 300 "${CLIENT_ON_CPU[@]}" "$PRODUCE_BENCH" produce --port "$BROKER_PORT" \
+    --topic "$TOPIC" --batch-file "$WORK/batch-16k" --partitions 8 --acks 1 --in-flight 5 \
+    --bytes "$BYTES" --seconds 60) || die "the producer failed"
+  [[ -n $scraper ]] && stop_process "$scraper"
+  stop_process "$BROKER_PID"
+  field "$line" mb_per_sec
+}
+
+off=()
+scraped=()
+for ((round = 0; round < ROUNDS; round++)); do
+  off+=("$(produce_run off)")
+  scraped+=("$(produce_run scraped)")
+  log "round $((round + 1)): off ${off[-1]} MB/s, scraped ${scraped[-1]} MB/s"
+done
+off_mbs=$(printf '%s\n' "${off[@]}" | median)
+scraped_mbs=$(printf '%s\n' "${scraped[@]}" | median)
+
+# The scrape with 10,000 partitions, each holding a batch (so each log is open).
+rm -rf "$WORK/data"
+bounded 120 "$LOG_DIR_TOOL" topics --dir "$WORK/data" --topics 10 --partitions 1000 >/dev/null ||
+  die "generating the log directory failed"
+start_broker "$WORK/data" kb.metrics.listener=http://127.0.0.1:0/metrics ||
+  die "the broker did not start"
+port=$(metrics_port) || die "no metrics endpoint"
+for ((t = 0; t < 10; t++)); do
+  bounded 300 "$PRODUCE_BENCH" produce --port "$BROKER_PORT" --topic "$(printf 'bench-topic-%05d' "$t")" \
+    --batch-file "$WORK/batch-small" --partitions 1000 --acks 1 --in-flight 1 \
+    --bytes $((1000 * $(stat -c %s "$WORK/batch-small"))) --seconds 120 >/dev/null ||
+    die "producing to every partition failed"
+done
+times=()
+for ((i = 0; i < SCRAPES; i++)); do
+  times+=("$(curl -s -o "$WORK/page.txt" -w '%{time_total}' "http://127.0.0.1:$port/metrics")")
+done
+page_bytes=$(stat -c %s "$WORK/page.txt")
+series=$(grep -vc '^#' "$WORK/page.txt")
+log_series=$(grep -c '^kafka_log_log_size{' "$WORK/page.txt")
+stop_process "$BROKER_PID"
+scrape_ms=$(printf '%s\n' "${times[@]}" | awk '{ print $1 * 1000 }' | median)
+worst_ms=$(printf '%s\n' "${times[@]}" | awk '{ print $1 * 1000 }' | sort -g | tail -n 1)
+
+printf '%-34s %12s\n' "produce, 16 KiB x 8, acks=1" "MB/s"
+printf '%-34s %12s\n' "metrics endpoint off" "$off_mbs"
+printf '%-34s %12s\n' "endpoint scraped every second" "$scraped_mbs"
+awk -v a="$scraped_mbs" -v b="$off_mbs" 'BEGIN { printf "%-34s %12.3f\n", "ratio (scraped / off)", a / b }'
+printf '\nscrape with 10,000 partitions: median %.1f ms, worst %.1f ms, %s bytes, %s series (%s partitions listed)\n' \
+  "$scrape_ms" "$worst_ms" "$page_bytes" "$series" "$log_series"

@@ -1,0 +1,30 @@
+#pragma once
+
+#include "kb/cluster/broker_state.hpp"
+#include "kb/group/coordinator.hpp"
+#include "kb/metrics/broker_metrics.hpp"
+
+namespace kb::broker {
+
+class LogRetention;
+
+// The gauges read from the broker's state at each scrape: every open
+// partition's log size and offsets (kafka.log:type=Log), the classic groups by
+// state (kafka.coordinator.group:type=GroupMetadataManager), each group's lag
+// per partition (kafka_exporter's kafka_consumergroup_lag), retention's
+// deletions, and the process's CPU time and memory (the Prometheus client's
+// process_* series). The objects must outlive `metrics`' scrapes.
+void add_broker_collectors(metrics::BrokerMetrics& metrics, const cluster::BrokerState& state,
+                           const group::GroupCoordinator* groups, const LogRetention* retention);
+
+// Reads this process's CPU seconds, resident and virtual bytes and start time
+// from /proc (false when it cannot).
+struct ProcessStats {
+  double cpu_seconds = 0;
+  uint64_t resident_bytes = 0;
+  uint64_t virtual_bytes = 0;
+  double start_time_seconds = 0;  // since the epoch
+};
+bool read_process_stats(ProcessStats& out);
+
+}  // namespace kb::broker

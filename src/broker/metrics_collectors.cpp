@@ -1,0 +1,204 @@
+#include "kb/broker/metrics_collectors.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
+
+#include "kb/broker/log_retention.hpp"
+
+namespace kb::broker {
+
+namespace {
+
+// Reads a small /proc file into `buf` (no allocation); the length, 0 on failure.
+size_t read_proc(const char* path, char* buf, size_t size) {
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  size_t used = 0;
+  while (used + 1 < size) {
+    const ssize_t n = ::read(fd, buf + used, size - 1 - used);
+    if (n <= 0) break;
+    used += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  buf[used] = '\0';
+  return used;
+}
+
+// Seconds since the epoch at which the machine booted (btime in /proc/stat).
+double boot_time_seconds() {
+  static double boot = [] {
+    char buf[8192];
+    if (read_proc("/proc/stat", buf, sizeof(buf)) == 0) return 0.0;
+    const char* at = std::strstr(buf, "\nbtime ");
+    return at != nullptr ? std::strtod(at + 7, nullptr) : 0.0;
+  }();
+  return boot;
+}
+
+void collect_logs(metrics::TextWriter& w, const cluster::BrokerState& state) {
+  if (!state.logs) return;
+  struct Gauge {
+    std::string_view name;
+    std::string_view help;
+  };
+  static constexpr Gauge kGauges[] = {
+      {"kafka_log_log_size", "Bytes of a partition's log segments (Log Size)"},
+      {"kafka_log_log_logstartoffset", "A partition's log start offset (Log LogStartOffset)"},
+      {"kafka_log_log_logendoffset", "A partition's log end offset (Log LogEndOffset)"},
+      {"kafka_log_log_numlogsegments", "A partition's segments (Log NumLogSegments)"},
+  };
+  for (size_t g = 0; g < std::size(kGauges); ++g) {
+    w.family(kGauges[g].name, "gauge", kGauges[g].help);
+    state.logs->for_each_open(
+        [&](const std::string& topic, int32_t partition, const storage::PartitionLog& log) {
+          int64_t value = 0;
+          switch (g) {
+            case 0:
+              value = static_cast<int64_t>(log.size_bytes());
+              break;
+            case 1:
+              value = log.log_start_offset();
+              break;
+            case 2:
+              value = log.log_end_offset();
+              break;
+            default:
+              value = static_cast<int64_t>(log.segment_count());
+          }
+          w.sample(kGauges[g].name, {{"topic", topic}, {"partition", int64_t{partition}}}, value);
+        });
+  }
+}
+
+void collect_groups(metrics::TextWriter& w, const cluster::BrokerState& state,
+                    const group::GroupCoordinator& groups) {
+  // Kafka's GroupMetadataManager gauges count classic groups by state.
+  int64_t classic = 0, preparing = 0, completing = 0, stable = 0, dead = 0, empty = 0;
+  int64_t offsets = 0;
+  for (const auto& [id, group] : groups.groups()) {
+    offsets += static_cast<int64_t>(group->offsets.size());
+    if (group->type() != group::GroupType::kClassic) continue;
+    ++classic;
+    const std::string_view s = group->state_name();
+    if (s == "PreparingRebalance") ++preparing;
+    if (s == "CompletingRebalance") ++completing;
+    if (s == "Stable") ++stable;
+    if (s == "Dead") ++dead;
+    if (s == "Empty") ++empty;
+  }
+  const std::pair<std::string_view, int64_t> kCounts[] = {
+      {"kafka_coordinator_group_groupmetadatamanager_numgroups", classic},
+      {"kafka_coordinator_group_groupmetadatamanager_numgroupspreparingrebalance", preparing},
+      {"kafka_coordinator_group_groupmetadatamanager_numgroupscompletingrebalance", completing},
+      {"kafka_coordinator_group_groupmetadatamanager_numgroupsstable", stable},
+      {"kafka_coordinator_group_groupmetadatamanager_numgroupsdead", dead},
+      {"kafka_coordinator_group_groupmetadatamanager_numgroupsempty", empty},
+      {"kafka_coordinator_group_groupmetadatamanager_numoffsets", offsets},
+  };
+  for (const auto& [name, value] : kCounts) {
+    w.family(name, "gauge", "Classic consumer groups (GroupMetadataManager)");
+    w.sample(name, {}, value);
+  }
+
+  // Lag as kafka_exporter reports it: the partition's end offset less the
+  // group's committed offset (partitions whose log is open).
+  w.family("kafka_consumergroup_current_offset", "gauge",
+           "A group's committed offset per partition (as kafka_exporter names it)");
+  for (const auto& [id, group] : groups.groups())
+    for (const auto& [tp, committed] : group->offsets)
+      w.sample("kafka_consumergroup_current_offset",
+               {{"consumergroup", id}, {"topic", tp.first}, {"partition", int64_t{tp.second}}},
+               committed.offset);
+  w.family("kafka_consumergroup_lag", "gauge",
+           "Records a group has yet to read per partition: end offset less committed offset");
+  if (!state.logs) return;
+  for (const auto& [id, group] : groups.groups()) {
+    for (const auto& [tp, committed] : group->offsets) {
+      const storage::PartitionLog* log = state.logs->find_open(tp.first, tp.second);
+      if (log == nullptr || committed.offset < 0) continue;
+      w.sample("kafka_consumergroup_lag",
+               {{"consumergroup", id}, {"topic", tp.first}, {"partition", int64_t{tp.second}}},
+               std::max<int64_t>(log->log_end_offset() - committed.offset, 0));
+    }
+  }
+}
+
+void collect_process(metrics::TextWriter& w) {
+  ProcessStats stats;
+  if (!read_process_stats(stats)) return;
+  w.family("process_cpu_seconds_total", "counter", "User and system CPU time spent in seconds.");
+  w.sample("process_cpu_seconds_total", {}, stats.cpu_seconds);
+  w.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+  w.sample("process_resident_memory_bytes", {}, stats.resident_bytes);
+  w.family("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+  w.sample("process_virtual_memory_bytes", {}, stats.virtual_bytes);
+  w.family("process_start_time_seconds", "gauge",
+           "Start time of the process since unix epoch in seconds.");
+  w.sample("process_start_time_seconds", {}, stats.start_time_seconds);
+}
+
+}  // namespace
+
+bool read_process_stats(ProcessStats& out) {
+  char buf[1024];
+  if (read_proc("/proc/self/stat", buf, sizeof(buf)) == 0) return false;
+  // The command name (field 2) may hold spaces: the fields after it start
+  // past its closing parenthesis.
+  const char* p = std::strrchr(buf, ')');
+  if (p == nullptr) return false;
+  ++p;
+  // Fields 3.. : state ppid pgrp session tty tpgid flags minflt cminflt majflt
+  // cmajflt utime(14) stime(15) cutime cstime priority nice threads
+  // itrealvalue starttime(22) vsize(23) rss(24).
+  unsigned long long field[25] = {};
+  char state = 0;
+  int fields = 0;
+  const char* at = p;
+  while (*at == ' ') ++at;
+  state = *at++;
+  (void)state;
+  for (int i = 4; i <= 24; ++i) {
+    char* end = nullptr;
+    field[i] = std::strtoull(at, &end, 10);
+    if (end == at) break;
+    at = end;
+    fields = i;
+  }
+  if (fields < 24) return false;
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  out.cpu_seconds = static_cast<double>(field[14] + field[15]) / ticks;
+  out.start_time_seconds = boot_time_seconds() + static_cast<double>(field[22]) / ticks;
+  out.virtual_bytes = field[23];
+  out.resident_bytes = field[24] * page;
+  return true;
+}
+
+void add_broker_collectors(metrics::BrokerMetrics& metrics, const cluster::BrokerState& state,
+                           const group::GroupCoordinator* groups, const LogRetention* retention) {
+  metrics.set_topic_exists(
+      [&state](std::string_view topic) { return state.topics.find(topic) != nullptr; });
+  metrics.add_collector([&state](metrics::TextWriter& w) { collect_logs(w, state); });
+  if (groups != nullptr)
+    metrics.add_collector(
+        [&state, groups](metrics::TextWriter& w) { collect_groups(w, state, *groups); });
+  if (retention != nullptr)
+    metrics.add_collector([retention](metrics::TextWriter& w) {
+      w.family("kb_log_retention_deleted_segments_total", "counter",
+               "Segments deleted by time or size retention (this broker's own series)");
+      w.sample("kb_log_retention_deleted_segments_total", {},
+               static_cast<uint64_t>(retention->segments_deleted()));
+      w.family("kb_log_retention_passes_total", "counter",
+               "Retention passes over every partition (this broker's own series)");
+      w.sample("kb_log_retention_passes_total", {},
+               static_cast<uint64_t>(retention->passes_completed()));
+    });
+  metrics.add_collector([](metrics::TextWriter& w) { collect_process(w); });
+}
+
+}  // namespace kb::broker

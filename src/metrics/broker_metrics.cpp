@@ -1,0 +1,161 @@
+#include "kb/metrics/broker_metrics.hpp"
+
+namespace kb::metrics {
+
+void ErrorTally::add(int16_t code, uint32_t n) {
+  for (size_t i = 0; i < used_; ++i) {
+    if (codes_[i] == code) {
+      counts_[i] += n;
+      return;
+    }
+  }
+  if (used_ == kSlots) {
+    counts_[kSlots - 1] += n;
+    return;
+  }
+  codes_[used_] = code;
+  counts_[used_] = n;
+  ++used_;
+}
+
+BrokerMetrics::BrokerMetrics() = default;
+
+TopicCounters& BrokerMetrics::topic(std::string_view name) {
+  auto it = topics_.find(name);
+  if (it == topics_.end())
+    it = topics_.emplace(std::string(name), std::make_unique<TopicCounters>()).first;
+  return *it->second;
+}
+
+void BrokerMetrics::forget_topic(std::string_view name) {
+  if (auto it = topics_.find(name); it != topics_.end()) topics_.erase(it);
+}
+
+RequestCounters& BrokerMetrics::request(int16_t api_key, std::string_view name) {
+  const auto index = static_cast<size_t>(api_key) & (requests_.size() - 1);
+  auto& slot = requests_[index];
+  if (!slot) {
+    slot = std::make_unique<RequestCounters>();
+    slot->name = name;
+  }
+  return *slot;
+}
+
+ListenerCounters& BrokerMetrics::listener(std::string_view name) {
+  for (auto& l : listeners_)
+    if (l->name == name) return *l;
+  auto& l = listeners_.emplace_back(std::make_unique<ListenerCounters>());
+  l->name = std::string(name);
+  return *l;
+}
+
+void BrokerMetrics::render_topics(TextWriter& w) {
+  struct Series {
+    std::string_view name;
+    std::string_view help;
+    Counter TopicCounters::*counter;
+  };
+  static constexpr Series kSeries[] = {
+      {"kafka_server_brokertopicmetrics_messagesin_total",
+       "Records appended (BrokerTopicMetrics MessagesInPerSec)", &TopicCounters::messages_in},
+      {"kafka_server_brokertopicmetrics_bytesin_total",
+       "Record bytes appended by producers (BytesInPerSec)", &TopicCounters::bytes_in},
+      {"kafka_server_brokertopicmetrics_bytesout_total",
+       "Record bytes sent to consumers (BytesOutPerSec)", &TopicCounters::bytes_out},
+      {"kafka_server_brokertopicmetrics_failedproducerequests_total",
+       "Partitions of produce requests that failed unexpectedly (FailedProduceRequestsPerSec)",
+       &TopicCounters::failed_produce},
+      {"kafka_server_brokertopicmetrics_failedfetchrequests_total",
+       "Partitions of fetch requests that failed unexpectedly (FailedFetchRequestsPerSec)",
+       &TopicCounters::failed_fetch},
+      {"kafka_server_brokertopicmetrics_totalproducerequests_total",
+       "Partitions of produce requests (TotalProduceRequestsPerSec)",
+       &TopicCounters::total_produce},
+      {"kafka_server_brokertopicmetrics_totalfetchrequests_total",
+       "Partitions of fetch requests (TotalFetchRequestsPerSec)", &TopicCounters::total_fetch},
+  };
+  for (const Series& s : kSeries) {
+    w.family(s.name, "counter", s.help);
+    w.sample(s.name, {}, (all_topics_.*s.counter).value());
+    for (const auto& [name, counters] : topics_)
+      w.sample(s.name, {{"topic", name}}, ((*counters).*s.counter).value());
+  }
+}
+
+void BrokerMetrics::render_requests(TextWriter& w, std::chrono::steady_clock::time_point now) {
+  w.family("kafka_network_requestmetrics_requests_total", "counter",
+           "Requests by API and version (RequestMetrics RequestsPerSec)");
+  for (const auto& r : requests_) {
+    if (!r) continue;
+    for (size_t v = 0; v < r->by_version.size(); ++v) {
+      const uint64_t n = r->by_version[v].value();
+      if (n > 0)
+        w.sample("kafka_network_requestmetrics_requests_total",
+                 {{"request", r->name}, {"version", static_cast<int64_t>(v)}}, n);
+    }
+  }
+  w.family("kafka_network_requestmetrics_errors_total", "counter",
+           "Error codes in responses, by API (RequestMetrics ErrorsPerSec)");
+  for (const auto& r : requests_) {
+    if (!r) continue;
+    for (const auto& [code, counter] : r->errors)
+      w.sample("kafka_network_requestmetrics_errors_total",
+               {{"request", r->name}, {"error", error_name(code)}}, counter.value());
+  }
+  struct Timer {
+    std::string_view name;
+    std::string_view help;
+    Histogram RequestCounters::*histogram;
+  };
+  static constexpr Timer kTimers[] = {
+      {"kafka_network_requestmetrics_totaltimems",
+       "Milliseconds from a request's arrival to its answer (TotalTimeMs)",
+       &RequestCounters::total_time},
+      {"kafka_network_requestmetrics_requestqueuetimems",
+       "Milliseconds a request waited before it was handled (RequestQueueTimeMs)",
+       &RequestCounters::request_queue_time},
+      {"kafka_network_requestmetrics_localtimems",
+       "Milliseconds spent handling a request (LocalTimeMs)", &RequestCounters::local_time},
+      {"kafka_network_requestmetrics_remotetimems",
+       "Milliseconds a request waited for data, a flush or a directory (RemoteTimeMs)",
+       &RequestCounters::remote_time},
+  };
+  for (const Timer& t : kTimers) {
+    w.family(t.name, "summary", t.help);
+    for (const auto& r : requests_) {
+      if (!r) continue;
+      Histogram& h = (*r).*t.histogram;
+      h.turn_window(now);
+      w.summary(t.name, {{"request", r->name}}, h);
+    }
+  }
+}
+
+void BrokerMetrics::render(ByteBuffer& out, std::chrono::steady_clock::time_point now) {
+  out.clear();
+  if (topic_exists_) std::erase_if(topics_, [&](const auto& t) { return !topic_exists_(t.first); });
+  TextWriter w(out);
+  render_topics(w);
+  render_requests(w, now);
+
+  w.family("kafka_server_socket_server_metrics_connection_count", "gauge",
+           "Open connections per listener (socket-server-metrics connection-count)");
+  for (const auto& l : listeners_)
+    w.sample("kafka_server_socket_server_metrics_connection_count",
+             {{"listener", l->name}, {"networkProcessor", "0"}}, l->connections);
+  w.family("kafka_server_socket_server_metrics_connection_creation_total", "counter",
+           "Connections accepted per listener (socket-server-metrics connection-creation-total)");
+  for (const auto& l : listeners_)
+    w.sample("kafka_server_socket_server_metrics_connection_creation_total",
+             {{"listener", l->name}, {"networkProcessor", "0"}}, l->created.value());
+
+  log_flush_.turn_window(now);
+  w.family(
+      "kafka_log_logflushstats_logflushrateandtimems", "summary",
+      "Milliseconds a partition's flush (fdatasync) took (LogFlushStats LogFlushRateAndTimeMs)");
+  w.summary("kafka_log_logflushstats_logflushrateandtimems", {}, log_flush_);
+
+  for (const auto& c : collectors_) c(w);
+}
+
+}  // namespace kb::metrics

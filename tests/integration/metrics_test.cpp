@@ -1,0 +1,256 @@
+// The metrics endpoint (kb.metrics.listener) scraped by a real Prometheus
+// (Debian's `prometheus`, scripts/install-deps.sh test) while confluent-kafka
+// produces, consumes with a group and has a produce refused; the series are
+// read back through Prometheus's HTTP API.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <optional>
+#include <regex>
+#include <string>
+#include <thread>
+
+#include "support/apache_kafka.hpp"
+#include "support/broker_process.hpp"
+#include "support/shell_command.hpp"
+
+namespace kb::testing {
+namespace {
+
+const std::string kPython = "/usr/bin/python3";
+
+// A Prometheus server scraping one target every second, stopped (SIGTERM,
+// then SIGKILL) with the test.
+class PrometheusProcess {
+ public:
+  PrometheusProcess(const std::filesystem::path& dir, uint16_t target_port)
+      : port_(free_loopback_port()) {
+    write_text_file(dir / "prometheus.yml",
+                    "global:\n"
+                    "  scrape_interval: 1s\n"
+                    "  scrape_timeout: 1s\n"
+                    "scrape_configs:\n"
+                    "  - job_name: kb\n"
+                    "    static_configs:\n"
+                    "      - targets: ['127.0.0.1:" +
+                        std::to_string(target_port) + "']\n");
+    log_ = dir / "prometheus.log";
+    const std::string config = "--config.file=" + (dir / "prometheus.yml").string();
+    const std::string storage = "--storage.tsdb.path=" + (dir / "tsdb").string();
+    const std::string listen = "--web.listen-address=127.0.0.1:" + std::to_string(port_);
+    const std::string log_path = log_.string();
+    pid_ = fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+      const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+      }
+      execlp("prometheus", "prometheus", config.c_str(), storage.c_str(), listen.c_str(),
+             static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!loopback_port_accepts(port_)) {
+      if (std::chrono::steady_clock::now() > deadline)
+        throw std::runtime_error("prometheus did not start:\n" + read_file(log_));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  ~PrometheusProcess() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    for (int i = 0; i < 200; ++i) {
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  PrometheusProcess(const PrometheusProcess&) = delete;
+  PrometheusProcess& operator=(const PrometheusProcess&) = delete;
+
+  std::string log() const { return read_file(log_); }
+
+  // The value of an instant query whose answer is one series (or the sum the
+  // query asks for), nullopt when it has none.
+  std::optional<double> query(const std::string& promql) const {
+    const CommandResult r = run_command("curl -sfG http://127.0.0.1:" + std::to_string(port_) +
+                                            "/api/v1/query --data-urlencode 'query=" + promql + "'",
+                                        10);
+    if (r.status != 0) return std::nullopt;
+    static const std::regex kValue(R"re("value":\[[0-9.e+]+,"([^"]+)"\])re");
+    std::smatch m;
+    if (!std::regex_search(r.output, m, kValue)) return std::nullopt;
+    return std::stod(m[1].str());
+  }
+
+  // Queries until `accept` holds for the value (Prometheus scrapes once a
+  // second), up to `bound`; the last value seen.
+  template <class Accept>
+  std::optional<double> wait_for(const std::string& promql, Accept accept,
+                                 std::chrono::seconds bound = std::chrono::seconds(30)) const {
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    std::optional<double> v;
+    while (true) {
+      v = query(promql);
+      if (v && accept(*v)) return v;
+      if (std::chrono::steady_clock::now() > deadline) return v;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
+
+ private:
+  uint16_t port_;
+  std::filesystem::path log_;
+  pid_t pid_ = -1;
+};
+
+bool prometheus_missing(std::string* why) {
+  if (!command_succeeds("command -v prometheus")) {
+    *why = "prometheus is not installed (scripts/install-deps.sh test)";
+    return true;
+  }
+  if (!command_succeeds("command -v curl")) {
+    *why = "curl is not installed";
+    return true;
+  }
+  if (!command_succeeds(kPython + " -c 'import confluent_kafka'")) {
+    *why = "python3-confluent-kafka is not installed (scripts/install-deps.sh test)";
+    return true;
+  }
+  return false;
+}
+
+TEST(Metrics, PrometheusScrapesKafkasSeriesWhileClientsProduceConsumeAndFail) {
+  std::string why;
+  if (prometheus_missing(&why)) {
+    if (labs_required()) FAIL() << why;
+    GTEST_SKIP() << why;
+  }
+  auto dir = make_temp_dir("kb-metrics-");
+  // Every append synced: flush times get samples.
+  BrokerProcess broker({{"kb.metrics.listener", "http://127.0.0.1:0/metrics"},
+                        {"log.flush.interval.messages", "1"}});
+  auto found = broker.wait_for_log(std::regex(R"(Metrics on http://127\.0\.0\.1:(\d+)/metrics)"));
+  ASSERT_EQ(found.size(), 2u) << broker.log();
+  const auto metrics_port = static_cast<uint16_t>(std::stoi(found[1]));
+
+  // The page itself: Prometheus's text format, an unknown path a 404.
+  const CommandResult page =
+      run_command("curl -s -D - http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics", 10);
+  EXPECT_NE(page.output.find("Content-Type: text/plain; version=0.0.4"), std::string::npos)
+      << page.output.substr(0, 500);
+  EXPECT_NE(page.output.find("# TYPE kafka_server_brokertopicmetrics_messagesin_total counter"),
+            std::string::npos);
+  const CommandResult missing = run_command(
+      "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:" + std::to_string(metrics_port) +
+          "/nothing",
+      10);
+  EXPECT_EQ(missing.output, "404");
+
+  PrometheusProcess prometheus(dir, metrics_port);
+  // Scraped, and every line of the page parsed.
+  ASSERT_EQ(prometheus.wait_for("up{job=\"kb\"}", [](double v) { return v == 1; }), 1.0)
+      << prometheus.log();
+
+  const CommandResult load =
+      run_command(kPython + " " + std::string(KB_CLIENT_SCRIPTS_DIR) +
+                      "/metrics_clients.py 127.0.0.1:" + std::to_string(broker.port()),
+                  90);
+  ASSERT_EQ(load.status, 0) << load.output;
+  ASSERT_NE(load.output.find("OK"), std::string::npos) << load.output;
+
+  auto equals = [](double want) { return [want](double v) { return v == want; }; };
+  auto positive = [](double v) { return v > 0; };
+
+  // Counters moved by what the clients did.
+  EXPECT_EQ(prometheus.wait_for(
+                "kafka_server_brokertopicmetrics_messagesin_total{topic=\"metered\"}", equals(70)),
+            70.0);
+  EXPECT_EQ(prometheus.wait_for("kafka_server_brokertopicmetrics_failedproducerequests_total{"
+                                "topic=\"stale\"}",
+                                equals(1)),
+            1.0);
+  EXPECT_EQ(prometheus.wait_for("kafka_server_brokertopicmetrics_messagesin_total{topic=\"stale\"}",
+                                [](double) { return true; }),
+            0.0);
+  EXPECT_GE(prometheus
+                .wait_for("kafka_network_requestmetrics_errors_total{request=\"Produce\","
+                          "error=\"INVALID_TIMESTAMP\"}",
+                          positive)
+                .value_or(0),
+            1.0);
+  const auto bytes_in = prometheus.wait_for(
+      "kafka_server_brokertopicmetrics_bytesin_total{topic=\"metered\"}", positive);
+  const auto bytes_out = prometheus.wait_for(
+      "kafka_server_brokertopicmetrics_bytesout_total{topic=\"metered\"}", positive);
+  ASSERT_TRUE(bytes_in && bytes_out);
+  EXPECT_GT(*bytes_in, 70.0 * 8);  // at least the values' bytes
+  // The totals are the sum over topics.
+  EXPECT_EQ(prometheus.wait_for("kafka_server_brokertopicmetrics_messagesin_total{topic=\"\"}",
+                                [](double v) { return v >= 70; }),
+            prometheus.query("sum(kafka_server_brokertopicmetrics_messagesin_total{topic!=\"\"})"));
+
+  // Histograms have samples.
+  EXPECT_GE(
+      prometheus
+          .wait_for("kafka_network_requestmetrics_totaltimems_count{request=\"Produce\"}", positive)
+          .value_or(0),
+      3.0);
+  EXPECT_GT(prometheus
+                .wait_for("kafka_network_requestmetrics_totaltimems{request=\"Produce\","
+                          "quantile=\"0.99\"}",
+                          positive)
+                .value_or(0),
+            0.0);
+  EXPECT_GT(
+      prometheus
+          .wait_for("kafka_network_requestmetrics_localtimems_count{request=\"Fetch\"}", positive)
+          .value_or(0),
+      0.0);
+  EXPECT_GT(prometheus.wait_for("kafka_log_logflushstats_logflushrateandtimems_count", positive)
+                .value_or(0),
+            0.0);
+
+  // The group's lag and the log's offsets.
+  EXPECT_EQ(prometheus.wait_for("sum(kafka_consumergroup_lag{consumergroup=\"metered-group\","
+                                "topic=\"metered\"})",
+                                equals(20)),
+            20.0);
+  EXPECT_EQ(prometheus.wait_for("kafka_consumergroup_current_offset{consumergroup=\"metered-"
+                                "group\",topic=\"metered\",partition=\"0\"}",
+                                equals(50)),
+            50.0);
+  EXPECT_EQ(prometheus.wait_for("kafka_log_log_logendoffset{topic=\"metered\",partition=\"0\"}",
+                                equals(70)),
+            70.0);
+  EXPECT_GT(prometheus.wait_for("kafka_log_log_size{topic=\"metered\",partition=\"0\"}", positive)
+                .value_or(0),
+            0.0);
+  EXPECT_EQ(
+      prometheus.wait_for("kafka_coordinator_group_groupmetadatamanager_numgroupsempty", equals(1)),
+      1.0);
+
+  // Connections, and the process.
+  EXPECT_GT(prometheus
+                .wait_for("kafka_server_socket_server_metrics_connection_creation_total{"
+                          "listener=\"PLAINTEXT\"}",
+                          [](double v) { return v >= 3; })
+                .value_or(0),
+            2.0);
+  EXPECT_GT(prometheus.wait_for("process_resident_memory_bytes", positive).value_or(0), 1e6);
+  EXPECT_GT(prometheus.wait_for("process_cpu_seconds_total", positive).value_or(0), 0.0);
+  broker.stop();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kb::testing
