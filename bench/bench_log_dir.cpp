@@ -9,6 +9,12 @@
 //       an R-byte value and no key; at least one record per batch) until the next batch would
 //       take the partition past N bytes. Prints key=value figures of what was written.
 //
+//   kb_bench_log_dir compacted --dir D [--topic T] [--bytes N] [--batch-bytes B]
+//                              [--record-bytes R] [--live-percent L] [--segment-bytes S]
+//       One compacted topic (cleanup.policy=compact, segment.bytes=S) with one partition of
+//       keyed records: the keys are L% as many as the records, written in random order, so after
+//       cleaning about L% of the records are left. For the cleaning benchmark.
+//
 //   kb_bench_log_dir topics --dir D [--topics N] [--partitions P]
 //       N topics of P partitions each, every partition directory with an empty first segment
 //       (as Kafka leaves a partition that never received data). Prints key=value figures.
@@ -51,6 +57,8 @@ using Clock = std::chrono::steady_clock;
 constexpr std::string_view kUsage =
     "usage: kb_bench_log_dir fetch --dir D [--topic T] [--bytes N] [--batch-bytes B]\n"
     "                              [--record-bytes R]\n"
+    "       kb_bench_log_dir compacted --dir D [--topic T] [--bytes N] [--batch-bytes B]\n"
+    "                              [--record-bytes R] [--live-percent L] [--segment-bytes S]\n"
     "       kb_bench_log_dir topics --dir D [--topics N] [--partitions P]\n"
     "       kb_bench_log_dir batch --out F [--batch-bytes B] [--record-bytes R]\n";
 
@@ -68,13 +76,16 @@ struct Options {
   uint32_t record_bytes = 1 << 10;
   int32_t topics = 1000;
   int32_t partitions = 10;
+  uint32_t live_percent = 10;
+  uint64_t segment_bytes = uint64_t{1} << 30;
 };
 
 Options ParseOptions(int argc, char** argv) {
   if (argc < 2) throw std::invalid_argument("missing subcommand");
   Options options;
   options.command = argv[1];
-  if (options.command != "fetch" && options.command != "topics" && options.command != "batch") {
+  if (options.command != "fetch" && options.command != "topics" && options.command != "batch" &&
+      options.command != "compacted") {
     throw std::invalid_argument("unknown subcommand '" + options.command + "'");
   }
   for (int i = 2; i < argc; ++i) {
@@ -95,6 +106,10 @@ Options ParseOptions(int argc, char** argv) {
       options.record_bytes = ParseInt<uint32_t>(name, value, 0, 16u << 20);
     } else if (name == "--topics") {
       options.topics = ParseInt<int32_t>(name, value, 1, 1000000);
+    } else if (name == "--live-percent") {
+      options.live_percent = ParseInt<uint32_t>(name, value, 1, 100);
+    } else if (name == "--segment-bytes") {
+      options.segment_bytes = ParseInt<uint64_t>(name, value, 1 << 20);
     } else if (name == "--partitions") {
       options.partitions = ParseInt<int32_t>(name, value, 1, 100000);
     } else {
@@ -126,19 +141,26 @@ std::string Checkpoint(const std::string& topic, int64_t offset) {
   return fmt::format("0\n1\n{} 0 {}\n", topic, offset);
 }
 
-void GenerateFetch(const Options& options) {
+void GenerateFetch(const Options& options, bool compacted = false) {
   RequireEmptyDir(options.dir);
   const auto start = Clock::now();
 
   // Metadata log, meta.properties and an empty partition directory first...
   kb::testing::KafkaLogDirSpec spec;
   spec.topics.push_back({options.topic, 1, 0, 1, {}, {}});
+  if (compacted)
+    spec.topics.back().configs = {{"cleanup.policy", "compact"},
+                                  {"segment.bytes", std::to_string(options.segment_bytes)}};
   kb::testing::write_kafka_log_dir(options.dir, spec);
 
   // ...then the partition's data, appended as a producer's batches would be.
   const fs::path partition_dir = options.dir / kb::storage::partition_dir_name(options.topic, 0);
   kb::storage::PartitionLogOptions log_options;
   log_options.verify_crc_on_append = false;  // The builder just computed them.
+  if (compacted) {
+    log_options.compacted = true;
+    log_options.segment_bytes = options.segment_bytes;
+  }
   auto opened = kb::storage::PartitionLog::open(partition_dir, log_options);
   if (!opened)
     throw std::runtime_error("open " + partition_dir.string() + ": " + opened.error().message);
@@ -162,19 +184,35 @@ void GenerateFetch(const Options& options) {
   };
   // Every batch has the same records (offset and timestamp deltas 0, 1, 2...), so the count that
   // fits is found once.
+  // Keyed (compacted): keys "key-<n>" of a fixed width, n from a key space that is
+  // live_percent of the records (estimated from the sizes).
+  uint64_t key_space = 1;
+  std::string key;
   auto build_batch = [&](size_t records) {
     kb::storage::RecordBatchBuilder builder;
     builder.set_partition_leader_epoch(0);
     for (size_t r = 0; r < records; ++r) {
       const size_t at = rng() % (pool.size() - options.record_bytes + 1);
       const std::span<const uint8_t> value(pool.data() + at, options.record_bytes);
-      builder.add_record(std::nullopt, value, timestamp++);
+      if (compacted) {
+        key = fmt::format("key-{:012}", rng() % key_space);
+        builder.add_record(
+            std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(key.data()), key.size()),
+            value, timestamp++);
+      } else {
+        builder.add_record(std::nullopt, value, timestamp++);
+      }
     }
     return builder.build();
   };
   size_t records_per_batch = 1;
   while (build_batch(records_per_batch + 1).size() <= options.batch_bytes) ++records_per_batch;
   timestamp = kFirstTimestampMs;
+  if (compacted) {
+    const uint64_t batch_size = build_batch(records_per_batch).size();
+    const uint64_t records = options.bytes / batch_size * records_per_batch;
+    key_space = std::max<uint64_t>(records * options.live_percent / 100, 1);
+  }
 
   for (;;) {
     const std::vector<uint8_t> batch = build_batch(records_per_batch);
@@ -254,6 +292,8 @@ int Main(int argc, char** argv) {
   try {
     if (options.command == "fetch") {
       GenerateFetch(options);
+    } else if (options.command == "compacted") {
+      GenerateFetch(options, true);
     } else if (options.command == "batch") {
       GenerateBatch(options);
     } else {

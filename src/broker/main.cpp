@@ -30,6 +30,7 @@
 #include "kb/broker/descriptor_budget.hpp"
 #include "kb/broker/dump_log.hpp"
 #include "kb/broker/format_command.hpp"
+#include "kb/broker/log_cleaning.hpp"
 #include "kb/broker/log_dir_tools.hpp"
 #include "kb/broker/log_flusher.hpp"
 #include "kb/broker/log_retention.hpp"
@@ -356,6 +357,7 @@ int main(int argc, char** argv) {
     state.endpoints.push_back({l.name, l.host, l.port});
   kb::broker::LogFlusher flusher(loop, state, kFlushThreads);
   kb::broker::LogRetention retention(loop, state);
+  kb::broker::LogCleaning cleaning(loop, state, kb::broker::LogCleaningOptions::from(state));
   kb::broker::PartitionDirCreation partition_dirs(loop, state, kPartitionDirThreads);
   // Partitions the metadata log names whose directories a crash (or a
   // shutdown during their creation) kept from being made.

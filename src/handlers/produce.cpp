@@ -3,6 +3,7 @@
 #include <charconv>
 #include <chrono>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 
 #include "kb/cluster/config_catalog.hpp"
 #include "kb/protocol/error_code.hpp"
+#include "kb/storage/log_validator.hpp"
 #include "kb/storage/producer_state.hpp"
 #include "kb/storage/record_batch.hpp"
 
@@ -35,6 +37,8 @@ struct TopicSettings {
   int64_t flush_interval_messages = std::numeric_limits<int64_t>::max();
   int64_t timestamp_before_max_ms = std::numeric_limits<int64_t>::max();
   int64_t timestamp_after_max_ms = std::numeric_limits<int64_t>::max();
+  // cleanup.policy has "compact": every record needs a key.
+  bool compacted = false;
 };
 
 std::optional<int64_t> parse_long(std::string_view s) {
@@ -65,6 +69,17 @@ TopicSettings settings_for(const cluster::BrokerState& state, const std::string&
       if (auto n = parse_long(*v); n && *n >= 0) s.timestamp_before_max_ms = *n;
     if (auto v = cluster::dynamic_broker_config(state, "log.message.timestamp.after.max.ms"))
       if (auto n = parse_long(*v); n && *n >= 0) s.timestamp_after_max_ms = *n;
+  }
+  if (auto policy = cluster::topic_config_value(state, topic, "cleanup.policy")) {
+    for (size_t start = 0; start <= policy->size();) {
+      size_t comma = policy->find(',', start);
+      if (comma == std::string::npos) comma = policy->size();
+      std::string_view item = std::string_view(*policy).substr(start, comma - start);
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+      if (item == "compact") s.compacted = true;
+      start = comma + 1;
+    }
   }
   auto it = state.configs.find(std::pair<int8_t, std::string>{kTopicResource, topic});
   if (it == state.configs.end()) return s;
@@ -158,7 +173,52 @@ Refusal check_timestamps(const storage::RecordBatchView& batch, int64_t now, int
 // Everything checked before anything is written, in Kafka's order: the batch
 // structure, one batch per partition, base offset 0, size, CRC, then the header
 // fields and (uncompressed) the records.
-Refusal validate(storage::Bytes records, int16_t version, const TopicSettings& settings) {
+// Kafka's record errors, one per record (a missing key before a timestamp
+// out of range), as LogValidator gathers them: any timestamp among them makes
+// it INVALID_TIMESTAMP, else INVALID_RECORD naming the first three.
+Refusal record_errors(const std::vector<int32_t>& keyless, Refusal timestamps,
+                      std::string_view topic, int32_t partition) {
+  if (keyless.empty()) return timestamps;
+  // Per record: its error, and whether it is about the timestamp.
+  std::map<int32_t, std::pair<ProduceResponse::BatchIndexAndErrorMessage, bool>> by_record;
+  for (auto& e : timestamps.record_errors) {
+    const int32_t index = e.batch_index;
+    by_record[index] = {std::move(e), true};
+  }
+  for (int32_t index : keyless)
+    by_record[index] = {{index, fmt::format("Compacted topic cannot accept message without key in "
+                                            "topic partition {}-{}",
+                                            topic, partition)},
+                        false};
+  Refusal refused;
+  bool timestamp_error = false;
+  for (auto& [index, error] : by_record) {
+    timestamp_error |= error.second;
+    refused.record_errors.push_back(std::move(error.first));
+  }
+  if (timestamp_error) {
+    refused.error = ErrorCode::kInvalidTimestamp;
+    refused.message = "One or more records have been rejected due to invalid timestamp";
+    return refused;
+  }
+  std::string shown;
+  for (size_t i = 0; i < std::min<size_t>(refused.record_errors.size(), 3); ++i) {
+    const auto& e = refused.record_errors[i];
+    shown +=
+        fmt::format("{}RecordError(batchIndex={}, message={})", i == 0 ? "" : ", ", e.batch_index,
+                    e.batch_index_error_message ? "'" + *e.batch_index_error_message + "'"
+                                                : std::string("null"));
+  }
+  refused.error = ErrorCode::kInvalidRecord;
+  refused.message = fmt::format(
+      "One or more records have been rejected due to {} record errors in total, and only showing "
+      "the first three errors at most: [{}]",
+      refused.record_errors.size(), shown);
+  return refused;
+}
+
+Refusal validate(storage::Bytes records, int16_t version, const TopicSettings& settings,
+                 std::string_view topic, int32_t partition) {
   const int64_t max_message_bytes = settings.max_message_bytes;
   using storage::BatchError;
   if (records.empty()) return {ErrorCode::kInvalidRecord, "no record batch"};
@@ -225,10 +285,19 @@ Refusal validate(storage::Bytes records, int16_t version, const TopicSettings& s
       return {ErrorCode::kInvalidRecord, fmt::format("invalid record at byte {} of the batch: {}",
                                                      error->position, error->what)};
   }
+  std::vector<int32_t> keyless;
+  if (settings.compacted) {
+    auto found = storage::records_without_key(*batch);
+    if (!found)
+      return {ErrorCode::kCorruptMessage,
+              fmt::format("the records of the batch cannot be read: {}", found.error().message)};
+    keyless = std::move(*found);
+  }
+  Refusal timestamps;
   if (!settings.log_append_time && batch->timestamp_type() == storage::TimestampType::create_time)
-    return check_timestamps(*batch, now_ms(), settings.timestamp_before_max_ms,
-                            settings.timestamp_after_max_ms);
-  return {};
+    timestamps = check_timestamps(*batch, now_ms(), settings.timestamp_before_max_ms,
+                                  settings.timestamp_after_max_ms);
+  return record_errors(keyless, std::move(timestamps), topic, partition);
 }
 
 // A transactional batch may go to a partition only once its producer added
@@ -458,7 +527,7 @@ std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const Produce
         p = partition_error(part.index, ErrorCode::kKafkaStorageError, "no log directory");
       } else {
         storage::Bytes records = part.records.value_or(storage::Bytes{});
-        Refusal refused = validate(records, version, settings);
+        Refusal refused = validate(records, version, settings, topic->name, part.index);
         if (refused.error != ErrorCode::kNone) {
           spdlog::debug("produce {}-{} refused ({}): {}", topic->name, part.index,
                         to_wire(refused.error), refused.message);

@@ -247,8 +247,16 @@ std::optional<kb::wire::DecodeError> validate_records(const RecordBatchView& bat
 RecordBatchBuilder& RecordBatchBuilder::add_record(std::optional<Bytes> key,
                                                    std::optional<Bytes> value, int64_t timestamp,
                                                    std::span<const RecordHeaderView> headers) {
+  return add_record_at(next_offset_delta_, key, value, timestamp, headers);
+}
+
+RecordBatchBuilder& RecordBatchBuilder::add_record_at(int32_t offset_delta,
+                                                      std::optional<Bytes> key,
+                                                      std::optional<Bytes> value, int64_t timestamp,
+                                                      std::span<const RecordHeaderView> headers) {
   if (count_ == 0) {
-    base_timestamp_ = timestamp;
+    // A delete horizon holds the base timestamp; otherwise the first record's.
+    if (!delete_horizon_) base_timestamp_ = timestamp;
     max_timestamp_ = timestamp;
   } else {
     max_timestamp_ = std::max(max_timestamp_, timestamp);
@@ -257,7 +265,7 @@ RecordBatchBuilder& RecordBatchBuilder::add_record(std::optional<Bytes> key,
   kb::wire::Writer w(scratch_);
   w.int8(0);  // record attributes: unused
   w.varlong(timestamp - base_timestamp_);
-  w.varint(count_);
+  w.varint(offset_delta);
   write_nullable_varint_bytes(w, key);
   write_nullable_varint_bytes(w, value);
   w.varint(checked_length(headers.size()));
@@ -270,6 +278,7 @@ RecordBatchBuilder& RecordBatchBuilder::add_record(std::optional<Bytes> key,
   rw.varint(checked_length(scratch_.size()));
   rw.raw(scratch_.span());
   ++count_;
+  next_offset_delta_ = offset_delta + 1;
   return *this;
 }
 
@@ -280,6 +289,7 @@ void RecordBatchBuilder::build_into(ByteBuffer& out) const {
     attributes |= batch_attributes::kTimestampType;
   if (transactional_) attributes |= batch_attributes::kTransactional;
   if (control_) attributes |= batch_attributes::kControl;
+  if (delete_horizon_) attributes |= batch_attributes::kDeleteHorizon;
   attributes |= static_cast<int16_t>(compression_);
   std::vector<uint8_t> compressed;
   Bytes records = records_.span();
@@ -298,9 +308,10 @@ void RecordBatchBuilder::build_into(ByteBuffer& out) const {
   w.int8(layout::kMagicV2);
   w.uint32(0);  // CRC, filled in below
   w.int16(attributes);
-  w.int32(count_ - 1);  // -1 for an empty batch: it covers no offsets
+  // -1 for an empty batch: it covers no offsets.
+  w.int32(last_offset_delta_.value_or(count_ == 0 ? -1 : next_offset_delta_ - 1));
   w.int64(base_timestamp_);
-  w.int64(max_timestamp_);
+  w.int64(max_timestamp_override_.value_or(max_timestamp_));
   w.int64(producer_id_);
   w.int16(producer_epoch_);
   w.int32(base_sequence_);

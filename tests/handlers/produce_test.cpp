@@ -619,5 +619,54 @@ TEST_F(ProduceTest, CreateTimeOutsideTheAllowedRangeIsInvalidTimestamp) {
   EXPECT_EQ(only(run(request("foo", 0, old_batch))).error_code, 0);
 }
 
+// A compacted topic refuses records without a key, as Kafka's LogValidator:
+// INVALID_RECORD, one record error per keyless record, the first three in
+// the message; compressed batches are looked into; a keyless record whose
+// timestamp is also out of range counts as keyless.
+TEST_F(ProduceTest, CompactedTopicRefusesRecordsWithoutAKey) {
+  state.configs[{2, "foo"}]["cleanup.policy"] = "compact,delete";
+  for (auto codec : {storage::Compression::none, storage::Compression::gzip}) {
+    storage::RecordBatchBuilder builder;
+    builder.set_compression(codec);
+    builder.add_record(bytes_of("a"), bytes_of("1"), 1700000000000);
+    builder.add_record(std::nullopt, bytes_of("2"), 1700000000000);
+    builder.add_record(bytes_of("c"), std::nullopt, 1700000000000);
+    builder.add_record(std::nullopt, std::nullopt, 1700000000000);
+    auto p = only(run(request("foo", 0, builder.build())));
+    EXPECT_EQ(p.error_code, 87);  // INVALID_RECORD
+    ASSERT_EQ(p.record_errors.size(), 2u);
+    EXPECT_EQ(p.record_errors[0].batch_index, 1);
+    EXPECT_EQ(p.record_errors[1].batch_index, 3);
+    EXPECT_EQ(p.record_errors[0].batch_index_error_message,
+              "Compacted topic cannot accept message without key in topic partition foo-0");
+    EXPECT_EQ(p.error_message,
+              "One or more records have been rejected due to 2 record errors in total, and only "
+              "showing the first three errors at most: [RecordError(batchIndex=1, "
+              "message='Compacted topic cannot accept message without key in topic partition "
+              "foo-0'), RecordError(batchIndex=3, message='Compacted topic cannot accept message "
+              "without key in topic partition foo-0')]");
+    EXPECT_TRUE(stored("foo", 0).empty());
+  }
+  // Keys everywhere: appended.
+  EXPECT_EQ(only(run(request("foo", 0, make_batch(3)))).error_code, 0);
+  // Not compacted: keyless records are fine.
+  storage::RecordBatchBuilder keyless;
+  keyless.add_record(std::nullopt, bytes_of("x"), 1700000000000);
+  EXPECT_EQ(only(run(request("bar", 0, keyless.build()))).error_code, 0);
+  // Out of range too: still the key's error (the timestamp check is per
+  // record, after the key's).
+  state.log_config.timestamp_before_max_ms = 1000;
+  auto p = only(run(request("foo", 0, keyless.build())));
+  EXPECT_EQ(p.error_code, 87);
+  ASSERT_EQ(p.record_errors.size(), 1u);
+  // Another record with a key but an old timestamp makes it INVALID_TIMESTAMP.
+  storage::RecordBatchBuilder mixed;
+  mixed.add_record(std::nullopt, bytes_of("x"), 1700000000000);
+  mixed.add_record(bytes_of("k"), bytes_of("y"), 1700000000000);
+  p = only(run(request("foo", 0, mixed.build())));
+  EXPECT_EQ(p.error_code, 32);
+  ASSERT_EQ(p.record_errors.size(), 2u);
+}
+
 }  // namespace
 }  // namespace kb::handlers

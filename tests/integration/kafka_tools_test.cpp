@@ -164,7 +164,10 @@ class KafkaToolsTest : public ::testing::Test {
   }
 
   static std::map<std::string, std::string> broker_config() {
-    return {{"group.initial.rebalance.delay.ms", "0"}, {"num.partitions", "1"}};
+    // The cleaner looks for dirty logs often (CompactedTopicIsCleaned).
+    return {{"group.initial.rebalance.delay.ms", "0"},
+            {"num.partitions", "1"},
+            {"log.cleaner.backoff.ms", "200"}};
   }
 
   // Stops the broker cleanly and starts it again on the same log directory
@@ -393,6 +396,84 @@ TEST_F(KafkaToolsTest, ConsoleProducerAndConsumer) {
       printed(consume({"--topic", headed, "--from-beginning", "--max-messages", "2", "--property",
                        "print.key=true", "--property", "print.headers=true"}),
               {kFormatterPropertyWarning, "h1:v1,h2:v2\tk1\tplain", "NO_HEADERS\tk2\tnull"}));
+}
+
+// A compacted topic written by Kafka's console producer (an idempotent Java
+// producer): the broker's cleaner keeps each key's latest record at its
+// offset, the console consumer reads the table back (also after a restart),
+// and a record without a key is refused as Kafka refuses it.
+TEST_F(KafkaToolsTest, CompactedTopicIsCleaned) {
+  const std::string topic = "tools-compacted";
+  ASSERT_TRUE(printed(
+      tool(kTopicCommand,
+           {"--create", "--topic", topic, "--partitions", "1", "--config", "cleanup.policy=compact",
+            "--config", "segment.ms=5", "--config", "min.cleanable.dirty.ratio=0.01"}),
+      {"Created topic " + topic + "."}));
+  // 10 keys, 300 records, small batches: many segments.
+  std::string input;
+  std::map<std::string, std::pair<int, std::string>> latest;  // key -> (offset, value)
+  for (int i = 0; i < 300; ++i) {
+    const std::string key = "k" + std::to_string(i % 10);
+    const std::string value = "v" + std::to_string(i) + "-" + std::string(20, 'x');
+    input += key + ":" + value + "\n";
+    latest[key] = {i, value};
+  }
+  produce(topic, input,
+          {"--property", "parse.key=true", "--property", "key.separator=:", "--command-property",
+           "batch.size=256", "--command-property", "linger.ms=0"});
+
+  // Without a key: INVALID_RECORD, with Kafka's record error.
+  // (The producer logs the failure through log4j: the shell's log.)
+  auto keyless = tool(kConsoleProducer, {"--topic", topic}, "no key here\n");
+  const std::string said = keyless.err + shell_->log();
+  EXPECT_NE(said.find("InvalidRecordException"), std::string::npos) << said;
+  EXPECT_NE(said.find("Compacted topic cannot accept message without key in topic "
+                      "partition tools-compacted-0"),
+            std::string::npos)
+      << said;
+
+  // Cleaned: the checkpoint names the partition.
+  const auto checkpoint = broker_->log_dir() / "cleaner-offset-checkpoint";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (read_file(checkpoint).find(topic + " 0 ") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_NE(read_file(checkpoint).find(topic + " 0 "), std::string::npos) << broker_->log();
+
+  auto read_table = [&] {
+    return tool(kConsoleConsumer,
+                {"--topic", topic, "--from-beginning", "--property", "print.key=true", "--property",
+                 "print.offset=true", "--timeout-ms", "5000"});
+  };
+  auto check_table = [&](const ToolRun& run) {
+    std::vector<std::string> lines = lines_of(run.out);
+    ASSERT_FALSE(lines.empty()) << run.err;
+    EXPECT_EQ(lines.front(), kFormatterPropertyWarning);
+    lines.erase(lines.begin());
+    // Fewer records than written, each at its own offset, and every key ends
+    // on its latest value.
+    EXPECT_LT(lines.size(), 300u) << run.err;
+    std::map<std::string, std::string> table;
+    int previous = -1;
+    for (const auto& line : lines) {
+      // "Offset:<n>\t<key>\t<value>"
+      const size_t tab = line.find('\t');
+      const size_t tab2 = line.find('\t', tab + 1);
+      ASSERT_TRUE(line.starts_with("Offset:") && tab2 != std::string::npos) << line;
+      const int offset = std::stoi(line.substr(7, tab - 7));
+      const std::string key = line.substr(tab + 1, tab2 - tab - 1);
+      const std::string value = line.substr(tab2 + 1);
+      EXPECT_GT(offset, previous) << line;
+      previous = offset;
+      EXPECT_EQ(value, "v" + std::to_string(offset) + "-" + std::string(20, 'x')) << line;
+      table[key] = value;
+    }
+    ASSERT_EQ(table.size(), latest.size());
+    for (const auto& [key, entry] : latest) EXPECT_EQ(table[key], entry.second) << key;
+  };
+  check_table(read_table());
+  restart_broker();
+  check_table(read_table());
 }
 
 // kafka-console-consumer --group, and kafka-consumer-groups --list,

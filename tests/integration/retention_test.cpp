@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <deque>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,11 +38,15 @@ int64_t wall_clock_ms() {
       .count();
 }
 
-// A batch of one record with a `padding`-byte value.
-std::vector<uint8_t> padded_batch(size_t padding, int64_t timestamp) {
+// A batch of one record with a `padding`-byte value (and a key, for
+// compacted topics, which refuse records without one).
+std::vector<uint8_t> padded_batch(size_t padding, int64_t timestamp,
+                                  std::optional<std::string> key = std::nullopt) {
   storage::RecordBatchBuilder builder;
   const std::string value(padding, 'r');
-  builder.add_record(std::nullopt,
+  builder.add_record(key ? std::optional<storage::Bytes>(storage::Bytes(
+                               reinterpret_cast<const uint8_t*>(key->data()), key->size()))
+                         : std::nullopt,
                      storage::Bytes(reinterpret_cast<const uint8_t*>(value.data()), value.size()),
                      timestamp);
   return builder.build();
@@ -287,7 +292,7 @@ TEST(Retention, CompactedAndUnlimitedTopicsKeepTheirSegments) {
                     {"retention.ms", "1000"}});
   for (int i = 0; i < 6; ++i) {
     unlimited.produce(padded_batch(100, old + i));
-    compacted.produce(padded_batch(100, old + i));
+    compacted.produce(padded_batch(100, old + i, "key-" + std::to_string(i)));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_EQ(unlimited.list_offset(-2), 0);

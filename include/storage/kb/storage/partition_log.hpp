@@ -44,6 +44,7 @@
 
 #include "kb/base/file_range.hpp"
 #include "kb/storage/disk_space.hpp"
+#include "kb/storage/log_cleaner.hpp"
 #include "kb/storage/record_batch.hpp"
 #include "kb/storage/result.hpp"
 #include "kb/storage/segment_index.hpp"
@@ -340,6 +341,25 @@ class PartitionLog {
   // segment.ms changed).
   void set_options(const PartitionLogOptions& options) { options_ = options; }
 
+  // Compaction (log_cleaner.hpp). What may be cleaned now, as Kafka's
+  // LogCleanerManager works it out: the first dirty offset is `checkpoint`
+  // (the cleaner-offset-checkpoint's entry; the log start offset when absent
+  // or outside the log: force_checkpoint); nothing at or past the active
+  // segment, `last_stable_offset`, or the first dirty segment whose largest
+  // timestamp is within min.compaction.lag.ms of `now_ms` is cleaned. Damaged
+  // logs are not cleaned (Error). Without `with_segments` only the figures
+  // are filled in (to choose which log to clean: no file is opened).
+  Result<CleaningPlan> cleaning_plan(std::optional<int64_t> checkpoint,
+                                     const CompactionSettings& settings, int64_t now_ms,
+                                     int64_t last_stable_offset, bool with_segments = true);
+  // Swaps a cleaned segment (its .swap files, from Cleaner::clean) in for the
+  // segments it replaces: renames only. false when they are no longer all
+  // there (retention deleted some meanwhile): the .swap files are deleted and
+  // the log is as it was. For tests, `stop_after_renames` leaves the swap
+  // half done after that many renames, as a crash would.
+  Result<bool> replace_segments(const CleanedSegment& cleaned,
+                                std::optional<size_t> stop_after_renames = std::nullopt);
+
   // The first damage found while serving (reads, timestamp lookups, indexes
   // rebuilt on demand), or nullopt. Stays until the log is reopened (or
   // retention deletes the segment).
@@ -451,6 +471,9 @@ class PartitionLog {
   // without, a walk over batch headers that reports a bad tail as an error.
   Status recover_active_segment(bool verify_crc = true);
   Status recover_from(int64_t recovery_point);
+  // Start-up: deletes what an unfinished clean wrote (*.cleaned) and finishes
+  // a swap that a ".log.swap" file says was ready (log_loader.cpp).
+  Status finish_interrupted_swaps();
   bool should_roll_for_time(Segment& segment, int64_t incoming_max_timestamp);
   Status ensure_index(Segment& segment);
   Result<int64_t> largest_timestamp(Segment& segment);

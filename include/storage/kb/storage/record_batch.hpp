@@ -287,6 +287,29 @@ class RecordBatchBuilder {
   // Appends a record; nullopt key/value are null.
   RecordBatchBuilder& add_record(std::optional<Bytes> key, std::optional<Bytes> value,
                                  int64_t timestamp, std::span<const RecordHeaderView> headers = {});
+  // The same at a given offset delta (greater than the previous record's), for
+  // a batch rebuilt with some of its records (compaction).
+  RecordBatchBuilder& add_record_at(int32_t offset_delta, std::optional<Bytes> key,
+                                    std::optional<Bytes> value, int64_t timestamp,
+                                    std::span<const RecordHeaderView> headers = {});
+  // Overrides for a rebuilt batch: the last offset delta of the original
+  // batch (its last sequence stays), the max timestamp (LogAppendTime), and
+  // a delete horizon (KIP-534: the attribute bit set, the base timestamp
+  // holding it; records' timestamps stay as they were). Call before adding
+  // records.
+  RecordBatchBuilder& set_last_offset_delta(int32_t v) {
+    last_offset_delta_ = v;
+    return *this;
+  }
+  RecordBatchBuilder& set_max_timestamp(int64_t v) {
+    max_timestamp_override_ = v;
+    return *this;
+  }
+  RecordBatchBuilder& set_delete_horizon(int64_t horizon_ms) {
+    delete_horizon_ = horizon_ms;
+    base_timestamp_ = horizon_ms;
+    return *this;
+  }
 
   size_t record_count() const { return static_cast<size_t>(count_); }
   // Before compression.
@@ -307,6 +330,10 @@ class RecordBatchBuilder {
   TimestampType timestamp_type_ = TimestampType::create_time;
   Compression compression_ = Compression::none;
   int32_t count_ = 0;
+  int32_t next_offset_delta_ = 0;
+  std::optional<int32_t> last_offset_delta_;
+  std::optional<int64_t> max_timestamp_override_;
+  std::optional<int64_t> delete_horizon_;
   int64_t base_timestamp_ = kNoTimestamp;
   int64_t max_timestamp_ = kNoTimestamp;
   ByteBuffer records_;

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Log cleaning throughput: the broker starts on one compacted partition (keyed records, about
+# KB_CLEAN_LIVE_PERCENT% of them live, written in Kafka's format by kb_bench_log_dir) and its
+# log cleaner cleans it once, on its helper thread. Prints the cleaner's own figures (bytes read
+# and written, records kept, seconds) and MB/s: of the partition (its bytes over the clean's
+# seconds) and of the cleaner's reads (the map pass and the copy pass both read the log), for
+# each of KB_BENCH_PASSES fresh copies, and the medians.
+#
+#   bench/run_clean_bench.sh
+#
+# Environment: KB_BENCH_PASSES (default 3), KB_CLEAN_BYTES (partition size, default 268435456;
+# the issue's figure is for 1073741824), KB_CLEAN_LIVE_PERCENT (default 10), KB_CLEAN_RECORD_BYTES
+# (default 100), KB_CLEAN_SEGMENT_BYTES (default 67108864), KB_CLEAN_IO_BYTES_PER_SECOND
+# (log.cleaner.io.max.bytes.per.second; default unlimited).
+set -euo pipefail
+
+readonly PASSES=${KB_BENCH_PASSES:-3}
+readonly PARTITION_BYTES=${KB_CLEAN_BYTES:-268435456}
+readonly LIVE_PERCENT=${KB_CLEAN_LIVE_PERCENT:-10}
+readonly RECORD_BYTES=${KB_CLEAN_RECORD_BYTES:-100}
+readonly SEGMENT_BYTES=${KB_CLEAN_SEGMENT_BYTES:-67108864}
+readonly IO_RATE=${KB_CLEAN_IO_BYTES_PER_SECOND:-}
+readonly TOPIC=bench-clean
+
+# shellcheck disable=SC2034  # die in lib.sh names the script with it
+BENCH_NAME=run_clean_bench
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+start_work_dir clean-bench
+
+build_tools bench/kb_bench_log_dir kb_bench_log_dir
+readonly LOG_DIR_TOOL=$BUILD_DIR/bench/kb_bench_log_dir
+build_broker required
+choose_placement broker tools
+warn_if_busy
+
+log "generating the partition ($PARTITION_BYTES bytes, ${LIVE_PERCENT}% live keys)"
+bounded 900 "$LOG_DIR_TOOL" compacted --dir "$WORK/template" --topic "$TOPIC" \
+  --bytes "$PARTITION_BYTES" --record-bytes "$RECORD_BYTES" --live-percent "$LIVE_PERCENT" \
+  --segment-bytes "$SEGMENT_BYTES" >"$WORK/generated" || die "generating the partition failed"
+log "generated: $(cat "$WORK/generated")"
+
+extra=("log.cleaner.backoff.ms=100")
+if [[ -n $IO_RATE ]]; then extra+=("log.cleaner.io.max.bytes.per.second=$IO_RATE"); fi
+
+rates=()
+log_rates=()
+cpu_rates=()
+for ((pass = 1; pass <= PASSES; pass++)); do
+  rm -rf "$WORK/data"
+  cp -a "$WORK/template" "$WORK/data"
+  sync
+  start_broker "$WORK/data" "${extra[@]}" || die "the broker did not start"
+  line=
+  for _ in {1..6000}; do
+    line=$(grep -m1 "cleaned $TOPIC-0:" "$WORK/broker.log" || true)
+    [[ -n $line ]] && break
+    grep -q "cleaning $TOPIC-0 failed" "$WORK/broker.log" && die "cleaning failed: $(tail -n 5 "$WORK/broker.log")"
+    sleep 0.1
+  done
+  [[ -n $line ]] || die "the partition was not cleaned within 600 s"
+  # The broker does nothing else: its CPU time is the start-up's and the clean's (a machine
+  # shared with other work stretches the wall time, not this).
+  cpu_seconds=$(awk -v t="$(cpu_ticks "$BROKER_PID")" -v hz="$CLOCK_TICKS" 'BEGIN { printf "%.2f", t / hz }')
+  stop_process "$BROKER_PID"
+  forget_process "$BROKER_PID"
+  # "cleaned T-0: N segment(s), X KiB read, Y KiB written, K of R records kept, S s; ..."
+  read_kib=$(sed -n 's/.* \([0-9.]*\) KiB read.*/\1/p' <<<"$line")
+  written_kib=$(sed -n 's/.* \([0-9.]*\) KiB written.*/\1/p' <<<"$line")
+  kept=$(sed -n 's/.* \([0-9]* of [0-9]*\) records kept.*/\1/p' <<<"$line")
+  seconds=$(sed -n 's/.* \([0-9.]*\) s; clean up to.*/\1/p' <<<"$line")
+  rate=$(awk -v k="$read_kib" -v s="$seconds" 'BEGIN { printf "%.1f", k * 1024 / 1e6 / s }')
+  rates+=("$rate")
+  log_rate=$(awk -v b="$PARTITION_BYTES" -v s="$seconds" 'BEGIN { printf "%.1f", b / 1e6 / s }')
+  log_rates+=("$log_rate")
+  cpu_rate=$(awk -v b="$PARTITION_BYTES" -v s="$cpu_seconds" 'BEGIN { printf "%.1f", b / 1e6 / s }')
+  cpu_rates+=("$cpu_rate")
+  printf 'pass %d: read %.1f MiB, wrote %.1f MiB, %s records kept, %.2f s (broker CPU %s s): %s MB/s of the log, %s MB/s read, %s MB of the log per CPU second\n' "$pass" \
+    "$(awk -v k="$read_kib" 'BEGIN { print k / 1024 }')" \
+    "$(awk -v k="$written_kib" 'BEGIN { print k / 1024 }')" "$kept" "$seconds" "$cpu_seconds" "$log_rate" "$rate" "$cpu_rate"
+done
+printf 'cleaning: %s MB/s of the log, %s MB/s read, %s MB of the log per broker CPU second (medians of %d passes; %s bytes, %s%% live keys, %s-byte records)\n' \
+  "$(printf '%s\n' "${log_rates[@]}" | median)" "$(printf '%s\n' "${rates[@]}" | median)" \
+  "$(printf '%s\n' "${cpu_rates[@]}" | median)" \
+  "$PASSES" "$PARTITION_BYTES" "$LIVE_PERCENT" "$RECORD_BYTES"

@@ -1,0 +1,77 @@
+#pragma once
+
+// Kafka's LogCleanerManager for this broker: every log.cleaner.backoff.ms
+// (at once again after a clean), the compacted logs (cleanup.policy has
+// "compact") are weighed on the loop, the dirtiest one worth cleaning
+// (min.cleanable.dirty.ratio, max.compaction.lag.ms) goes to the cleaner's
+// helper thread (storage::CleanerWorker), and its cleaned segments are
+// swapped in here when it is done. First dirty offsets are kept in the log
+// directory's cleaner-offset-checkpoint, written by the helper thread.
+//
+// __consumer_offsets and __transaction_state are compacted by their
+// coordinators (cluster/coordinator_topic.hpp), not here.
+//
+// Broker settings (server.properties): log.cleaner.enable,
+// log.cleaner.backoff.ms, log.cleaner.dedupe.buffer.size,
+// log.cleaner.io.buffer.load.factor, log.cleaner.io.max.bytes.per.second.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "kb/cluster/broker_state.hpp"
+#include "kb/net/event_loop.hpp"
+#include "kb/storage/cleaner_worker.hpp"
+#include "kb/storage/offset_checkpoint.hpp"
+
+namespace kb::broker {
+
+struct LogCleaningOptions {
+  bool enabled = true;
+  int64_t backoff_ms = 15'000;
+  size_t dedupe_buffer_bytes = 128ull * 1024 * 1024;
+  double load_factor = 0.9;
+  double io_bytes_per_second = 1.7976931348623157e308;  // Double.MaxValue
+  // From server.properties (the static configs), Kafka's defaults otherwise.
+  static LogCleaningOptions from(const cluster::BrokerState& state);
+};
+
+class LogCleaning : public net::IoHandler {
+ public:
+  LogCleaning(net::EventLoop& loop, cluster::BrokerState& state,
+              LogCleaningOptions options = LogCleaningOptions{});
+  ~LogCleaning() override;
+  LogCleaning(const LogCleaning&) = delete;
+  LogCleaning& operator=(const LogCleaning&) = delete;
+
+  void on_io(uint32_t events) override;
+  size_t cleans_completed() const { return cleans_completed_; }
+
+ private:
+  struct InFlight {
+    std::string topic;
+    int32_t partition = 0;
+    std::filesystem::path dir;
+  };
+  void check();
+  void arm(std::chrono::milliseconds delay);
+  void finish(storage::CleanerJob& job);
+  void write_checkpoint();
+  storage::CompactionSettings settings_for(std::string_view topic) const;
+
+  net::EventLoop& loop_;
+  cluster::BrokerState& state_;
+  LogCleaningOptions options_;
+  std::unique_ptr<storage::CleanerWorker> worker_;
+  storage::OffsetCheckpoint checkpoints_;
+  bool checkpoints_loaded_ = false;
+  std::optional<InFlight> in_flight_;
+  uint64_t next_job_ = 1;
+  net::EventLoop::TimerId timer_ = 0;
+  size_t cleans_completed_ = 0;
+};
+
+}  // namespace kb::broker
