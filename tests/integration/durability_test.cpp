@@ -476,6 +476,9 @@ TEST_F(DurabilityTest, AcknowledgedRecordsSurviveSigkillWithUnsyncedIndexes) {
     auto time_index = logs[i];
     index.replace_extension(".index");
     time_index.replace_extension(".timeindex");
+    // A segment rolled just before the kill may have no index files yet (the
+    // roll worker makes them): missing is one more state recovery handles.
+    if (!std::filesystem::exists(index) || !std::filesystem::exists(time_index)) continue;
     switch (i % 3) {
       case 0: {
         std::ofstream out(index, std::ios::binary | std::ios::app);
