@@ -137,10 +137,9 @@ std::vector<std::string> metadata_load_report(
     std::string_view known = level_name(name, level);
     levels += fmt::format("{}{} {}{}", levels.empty() ? "" : ", ", name, level,
                           known.empty() ? "" : fmt::format(" ({})", known));
-    for (const SupportedFeature& f : kSupportedFeatures)
-      if (f.name == name && level > f.max_level)
-        beyond += fmt::format("{}{} {} (implemented here: up to {})", beyond.empty() ? "" : ", ",
-                              name, level, f.max_level);
+    if (const int16_t served = served_level(name, level); served < level)
+      beyond += fmt::format("{}{} {} (implemented here: up to {})", beyond.empty() ? "" : ", ",
+                            name, level, served);
   }
   if (!levels.empty()) lines.push_back("finalized features " + levels);
   if (!beyond.empty())

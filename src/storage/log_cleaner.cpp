@@ -272,9 +272,10 @@ Status open_records(const RecordBatchView& batch, BatchRecords& out) {
   return {};
 }
 
-// A batch header without records (Kafka's writeEmptyHeader): the same
-// offsets, producer fields and max timestamp, uncompressed, no delete horizon.
-std::vector<uint8_t> empty_batch(const RecordBatchView& batch) {
+// A builder for a cleaned copy of `batch`: its offsets, leader epoch,
+// producer fields and timestamp type (compression, records and timestamps
+// are the caller's).
+RecordBatchBuilder copy_of_header(const RecordBatchView& batch) {
   RecordBatchBuilder builder;
   builder.set_base_offset(batch.base_offset())
       .set_partition_leader_epoch(batch.partition_leader_epoch())
@@ -282,10 +283,16 @@ std::vector<uint8_t> empty_batch(const RecordBatchView& batch) {
       .set_producer_epoch(batch.producer_epoch())
       .set_base_sequence(batch.base_sequence())
       .set_transactional(batch.is_transactional())
-      .set_control(batch.is_control())
       .set_timestamp_type(batch.timestamp_type())
-      .set_last_offset_delta(batch.last_offset_delta())
-      .set_max_timestamp(batch.max_timestamp());
+      .set_last_offset_delta(batch.last_offset_delta());
+  return builder;
+}
+
+// A batch header without records (Kafka's writeEmptyHeader): the same
+// offsets, producer fields and max timestamp, uncompressed, no delete horizon.
+std::vector<uint8_t> empty_batch(const RecordBatchView& batch) {
+  RecordBatchBuilder builder = copy_of_header(batch);
+  builder.set_control(batch.is_control()).set_max_timestamp(batch.max_timestamp());
   std::vector<uint8_t> bytes = builder.build();
   // Base timestamp: the max timestamp, as Kafka writes it.
   for (size_t i = 0; i < 8; ++i)
@@ -505,16 +512,8 @@ Result<CleanResult> Cleaner::clean(const CleaningPlan& plan, int64_t now_ms,
             const bool stamp_horizon = tombstones && !batch.has_delete_horizon();
             if (all_kept && !stamp_horizon)
               return out.append(batch.bytes(), batch.header(), throttler_);
-            RecordBatchBuilder builder;
-            builder.set_base_offset(batch.base_offset())
-                .set_partition_leader_epoch(batch.partition_leader_epoch())
-                .set_producer_id(batch.producer_id())
-                .set_producer_epoch(batch.producer_epoch())
-                .set_base_sequence(batch.base_sequence())
-                .set_transactional(batch.is_transactional())
-                .set_timestamp_type(batch.timestamp_type())
-                .set_compression(batch.compression())
-                .set_last_offset_delta(batch.last_offset_delta());
+            RecordBatchBuilder builder = copy_of_header(batch);
+            builder.set_compression(batch.compression());
             if (batch.timestamp_type() == TimestampType::log_append_time)
               builder.set_max_timestamp(batch.max_timestamp());
             if (stamp_horizon)

@@ -298,24 +298,15 @@ SentBatch send_idempotent(uint16_t port, const std::string& topic, int32_t parti
   InitProducerIdRequest init;
   init.transaction_timeout_ms = -1;
   // Kafka answers a retriable error until its producer id manager has a
-  // block (just after start-up), as its clients retry.
-  InitProducerIdResponse id;
-  for (int attempt = 0; attempt < 300; ++attempt) {
-    id = client.call<InitProducerIdResponse>(init, 4);
-    if (id.error_code != 14 && id.error_code != 15)
-      break;  // COORDINATOR_LOAD_IN_PROGRESS, _NOT_AVAILABLE
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  // block, and its partitions may not be led yet, just after start-up.
+  const auto id = retried([&] { return client.call<InitProducerIdResponse>(init, 4); },
+                          [](const auto& answer) { return retriable(answer.error_code); });
   if (id.error_code != 0)
     throw std::runtime_error("InitProducerId answered " + std::to_string(id.error_code));
   SentBatch sent{id.producer_id, id.producer_epoch,
                  idempotent_batch(id.producer_id, id.producer_epoch, 0, 5), -1};
-  // Just after Kafka's start-up its partitions may not be led yet.
-  auto r = produce(client, topic, partition, sent.batch);
-  for (int attempt = 0; attempt < 300 && r.error_code == 6; ++attempt) {  // NOT_LEADER_OR_FOLLOWER
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    r = produce(client, topic, partition, sent.batch);
-  }
+  const auto r = retried([&] { return produce(client, topic, partition, sent.batch); },
+                         [](const auto& answer) { return retriable(answer.error_code); });
   if (r.error_code != 0)
     throw std::runtime_error("an idempotent produce answered " + std::to_string(r.error_code) +
                              " " + r.error_message.value_or(""));
