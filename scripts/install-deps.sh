@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkgconf libspdlog-dev libfmt-dev zlib1g-dev libsnappy-dev liblz4-dev
-  libzstd-dev)
+  libzstd-dev libssl-dev)
 if [ "${1:-}" = "test" ]; then
   packages+=(libgtest-dev python3 kcat python3-kafka python3-confluent-kafka clang-format clang
     libclang-rt-14-dev clang-tidy curl prometheus)
