@@ -153,11 +153,16 @@ class ConfigBuilder {
       if (controller_names.contains(l.name)) continue;
       auto p = protocol_of.find(l.name);
       std::string protocol = p == protocol_of.end() ? l.name : p->second;
-      if (protocol != "PLAINTEXT") {
-        const auto& src = config.properties.find("listeners")->second;
+      const auto& src = config.properties.find("listeners")->second;
+      if (protocol == "PLAINTEXT") {
+        l.protocol = SecurityProtocol::kPlaintext;
+      } else if (protocol == "SSL" || protocol == "SASL_PLAINTEXT" || protocol == "SASL_SSL") {
         return fail(
             src, "listeners",
             fmt::format("listener '{}' uses {}; only PLAINTEXT is supported", l.name, protocol));
+      } else {
+        return fail(src, "listeners",
+                    fmt::format("no security protocol defined for listener {}", l.name));
       }
       served.push_back(l);
     }

@@ -20,8 +20,12 @@ struct PropertySource {
   std::string origin;  // "path:line" or "--override"
 };
 
+// Kafka's security protocols (listener.security.protocol.map's values).
+enum class SecurityProtocol { kPlaintext, kSsl, kSaslPlaintext, kSaslSsl };
+
 struct ListenerConfig {
   std::string name;  // PLAINTEXT, or a name mapped by listener.security.protocol.map
+  SecurityProtocol protocol = SecurityProtocol::kPlaintext;
   std::string host;  // empty: every interface
   uint16_t port = 0;
 };
