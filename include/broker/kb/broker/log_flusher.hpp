@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "kb/cluster/broker_state.hpp"
+#include "kb/cluster/partition_logs.hpp"
 #include "kb/metrics/metrics.hpp"
 #include "kb/net/event_loop.hpp"
 #include "kb/storage/sync_worker.hpp"
@@ -78,6 +80,8 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
   // Shutdown: submits what is pending and waits until every flush is done.
   void finish();
   size_t syncs_completed() const { return syncs_completed_; }
+  // The checkpoint's walk over the partitions has started and not ended.
+  bool checkpoint_walk_under_way() const { return checkpoint_walk_.has_value(); }
 
   void on_io(uint32_t events) override;
 
@@ -109,8 +113,15 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
   void submit_pending();
   void apply_completions();
   void flush_old_logs();
+  // The checkpoint: write_checkpoint starts a walk over every partition,
+  // continue_checkpoint does a slice of it per loop turn (each partition's
+  // entries stand alone, so a checkpoint gathered over several turns is as
+  // good as one taken at once), submit_checkpoint hands the files to the
+  // worker.
   void write_checkpoint();
-  void checkpoint_done(const storage::Status& status);
+  void continue_checkpoint();
+  void submit_checkpoint();
+  void checkpoint_done(storage::SyncJob& job);
   bool retry_later(storage::SyncJob& job);
   void resubmit_retries();
   void release_quiet_reservations();
@@ -141,8 +152,26 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
     uint64_t rolls = 0;
   };
   std::vector<IndexSync> checkpoint_indexes_;  // what the checkpoint job makes good
-  std::string pending_checkpoint_;             // the text it writes
-  std::string last_checkpoint_;
+  // The checkpoint files' entries, in their order: recovery points, log start
+  // offsets, high watermarks.
+  static constexpr size_t kCheckpointFiles = 3;
+  struct CheckpointText {
+    std::string body;  // the entry lines
+    size_t entries = 0;
+    bool unchanged = true;  // so far, the same as the last written
+  };
+  struct CheckpointWalk {
+    std::optional<cluster::PartitionLogs::Key>
+        last;             // visited last: the next slice goes on after it
+    uint64_t closes = 0;  // PartitionLogs::closes() when the walk started
+    int restarts = 0;
+    std::array<CheckpointText, kCheckpointFiles> files;
+    std::vector<storage::FileToSync> index_files;
+    std::vector<IndexSync> indexes;
+  };
+  std::optional<CheckpointWalk> checkpoint_walk_;
+  net::EventLoop::TimerId checkpoint_walk_timer_ = 0;
+  std::array<std::string, kCheckpointFiles> last_checkpoint_;  // the bodies last written
   std::vector<std::pair<const void*, std::function<void()>>> progress_listeners_;
   // Jobs that found no descriptor free, submitted again by a timer.
   std::vector<storage::SyncJob> to_retry_;
