@@ -132,7 +132,7 @@ void LogCleaning::check() {
     arm(std::chrono::milliseconds(0));
     return;
   }
-  Scan scan = std::move(*scan_);
+  CleaningScan scan = std::move(*scan_);
   scan_.reset();
   last_scan_slices_ = scan.slices;
   if (scan.checkpoint_changed) write_checkpoint();
@@ -145,7 +145,7 @@ void LogCleaning::check() {
 
 // The dirtiest log worth cleaning, as Kafka's grabFilthiestCompactedLog.
 bool LogCleaning::scan_slice(std::chrono::steady_clock::time_point deadline) {
-  Scan& scan = *scan_;
+  CleaningScan& scan = *scan_;
   const int64_t now = wall_clock_ms();
   const auto& topics = state_.topics.topics();
   ++scan.slices;
@@ -177,7 +177,7 @@ bool LogCleaning::scan_slice(std::chrono::steady_clock::time_point deadline) {
       }
       if (plan->total_bytes() == 0 || !plan->worth_cleaning()) continue;
       if (!scan.best || plan->cleanable_ratio() > scan.best->ratio)
-        scan.best = Candidate{name, p.partition_index, plan->cleanable_ratio()};
+        scan.best = CleaningScan::Candidate{name, p.partition_index, plan->cleanable_ratio()};
     }
   }
   return true;

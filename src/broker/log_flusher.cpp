@@ -268,8 +268,8 @@ void LogFlusher::continue_checkpoint() {
   const auto deadline = std::chrono::steady_clock::now() + kCheckpointSliceBudget;
   size_t visited = 0;
   // Appends an entry line, noting whether the file still reads as last time.
-  auto add = [this](size_t file, CheckpointText& text, const std::string& topic, int32_t partition,
-                    int64_t offset) {
+  auto add = [this](size_t file, CheckpointWalk::Text& text, const std::string& topic,
+                    int32_t partition, int64_t offset) {
     const size_t at = text.body.size();
     fmt::format_to(std::back_inserter(text.body), "{} {} {}\n", topic, partition, offset);
     ++text.entries;

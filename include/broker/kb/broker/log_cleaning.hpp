@@ -42,6 +42,19 @@ struct LogCleaningOptions {
   static LogCleaningOptions from(const cluster::BrokerState& state);
 };
 
+// A walk over the topics for the dirtiest log worth cleaning.
+struct CleaningScan {
+  struct Candidate {
+    std::string topic;
+    int32_t partition = 0;
+    double ratio = 0;
+  };
+  std::optional<std::string> last_topic;  // weighed last: the next slice starts after it
+  std::optional<Candidate> best;
+  bool checkpoint_changed = false;
+  size_t slices = 0;
+};
+
 class LogCleaning : public net::IoHandler {
  public:
   LogCleaning(net::EventLoop& loop, cluster::BrokerState& state,
@@ -61,18 +74,6 @@ class LogCleaning : public net::IoHandler {
     int32_t partition = 0;
     std::filesystem::path dir;
   };
-  // The dirtiest log worth cleaning, found by a walk over the topics.
-  struct Candidate {
-    std::string topic;
-    int32_t partition = 0;
-    double ratio = 0;
-  };
-  struct Scan {
-    std::optional<std::string> last_topic;  // weighed last: the next slice starts after it
-    std::optional<Candidate> best;
-    bool checkpoint_changed = false;
-    size_t slices = 0;
-  };
   void check();
   // False when the deadline came first (the walk goes on in a later turn).
   bool scan_slice(std::chrono::steady_clock::time_point deadline);
@@ -89,7 +90,7 @@ class LogCleaning : public net::IoHandler {
   storage::OffsetCheckpoint checkpoints_;
   bool checkpoints_loaded_ = false;
   std::optional<InFlight> in_flight_;
-  std::optional<Scan> scan_;  // a walk under way
+  std::optional<CleaningScan> scan_;  // a walk under way
   uint64_t next_job_ = 1;
   net::EventLoop::TimerId timer_ = 0;
   size_t cleans_completed_ = 0;

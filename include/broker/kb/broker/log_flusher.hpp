@@ -41,6 +41,33 @@ namespace kb::broker {
 // A job that found no file descriptor free (the files of rolled segments are
 // opened by path on the helper thread) is tried again shortly: a shortage of
 // descriptors delays syncs and checkpoints, it never fails the log directory.
+// The checkpoint files, in their order: recovery points, log start offsets,
+// high watermarks.
+inline constexpr size_t kCheckpointFiles = 3;
+
+// A checkpoint gathered over loop turns (LogFlusher::continue_checkpoint).
+struct CheckpointWalk {
+  struct Text {
+    std::string body;  // the entry lines
+    size_t entries = 0;
+    bool unchanged = true;  // so far, the same as the last written
+  };
+  // What the checkpoint's job makes good for one log once it is done.
+  struct IndexSync {
+    std::string topic;
+    int32_t partition = 0;
+    const storage::PartitionLog* log = nullptr;  // compared, never used
+    int64_t recovery_point = 0;
+    uint64_t rolls = 0;
+  };
+  std::optional<cluster::PartitionLogs::Key> last;  // visited last: the next slice follows it
+  uint64_t closes = 0;                              // PartitionLogs::closes() when the walk started
+  int restarts = 0;
+  std::array<Text, kCheckpointFiles> files;
+  std::vector<storage::FileToSync> index_files;
+  std::vector<IndexSync> indexes;
+};
+
 class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandler {
  public:
   LogFlusher(net::EventLoop& loop, cluster::BrokerState& state, size_t max_threads);
@@ -144,31 +171,7 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
   uint64_t next_job_id_ = 1;
   metrics::Histogram* flush_time_ = nullptr;
   uint64_t checkpoint_job_ = 0;  // the index syncs and checkpoint write in flight, 0 when none
-  struct IndexSync {
-    std::string topic;
-    int32_t partition = 0;
-    const storage::PartitionLog* log = nullptr;  // compared, never used
-    int64_t recovery_point = 0;
-    uint64_t rolls = 0;
-  };
-  std::vector<IndexSync> checkpoint_indexes_;  // what the checkpoint job makes good
-  // The checkpoint files' entries, in their order: recovery points, log start
-  // offsets, high watermarks.
-  static constexpr size_t kCheckpointFiles = 3;
-  struct CheckpointText {
-    std::string body;  // the entry lines
-    size_t entries = 0;
-    bool unchanged = true;  // so far, the same as the last written
-  };
-  struct CheckpointWalk {
-    std::optional<cluster::PartitionLogs::Key>
-        last;             // visited last: the next slice goes on after it
-    uint64_t closes = 0;  // PartitionLogs::closes() when the walk started
-    int restarts = 0;
-    std::array<CheckpointText, kCheckpointFiles> files;
-    std::vector<storage::FileToSync> index_files;
-    std::vector<IndexSync> indexes;
-  };
+  std::vector<CheckpointWalk::IndexSync> checkpoint_indexes_;  // what the checkpoint job makes good
   std::optional<CheckpointWalk> checkpoint_walk_;
   net::EventLoop::TimerId checkpoint_walk_timer_ = 0;
   std::array<std::string, kCheckpointFiles> last_checkpoint_;  // the bodies last written
