@@ -25,6 +25,7 @@ constexpr int kMaxRetries = 600;
 // reserved ahead of their data; checked this often.
 constexpr int64_t kQuietMs = 10'000;
 constexpr auto kQuietCheckInterval = std::chrono::milliseconds(2000);
+constexpr size_t kQuietLogsPerTurn = 4096;
 // A loop turn's share of the checkpoint's walk over every partition, and how
 // many partitions go between looks at the clock.
 constexpr auto kCheckpointSliceBudget = std::chrono::microseconds(250);
@@ -61,6 +62,7 @@ LogFlusher::LogFlusher(net::EventLoop& loop, cluster::BrokerState& state, size_t
 LogFlusher::~LogFlusher() {
   for (const auto& p : periodic_) loop_.cancel(p.timer);
   if (checkpoint_walk_timer_ != 0) loop_.cancel(checkpoint_walk_timer_);
+  if (quiet_walk_timer_ != 0) loop_.cancel(quiet_walk_timer_);
   if (retry_timer_ != 0) loop_.cancel(retry_timer_);
   loop_.unwatch(worker_.completion_fd());
 }
@@ -390,11 +392,31 @@ void LogFlusher::resubmit_retries() {
 }
 
 void LogFlusher::release_quiet_reservations() {
+  if (quiet_walk_timer_ != 0) return;  // the last walk is still under way
   if (state_.metadata_log) state_.metadata_log->release_reservation_if_quiet(kQuietMs);
+  quiet_walk_last_.reset();
+  continue_quiet_walk();
+}
+
+// A slice of open logs per loop turn: with hundreds of thousands of them one
+// walk would hold the loop for milliseconds.
+void LogFlusher::continue_quiet_walk() {
+  quiet_walk_timer_ = 0;
   if (!state_.logs) return;
-  state_.logs->for_each_open([](const std::string&, int32_t, storage::PartitionLog& log) {
-    log.release_reservation_if_quiet(kQuietMs);
-  });
+  size_t visited = 0;
+  const bool finished = state_.logs->for_each_open_after(
+      quiet_walk_last_,
+      [&](const std::string& topic, int32_t partition, storage::PartitionLog& log) {
+        if (visited++ == kQuietLogsPerTurn) return false;
+        if (!quiet_walk_last_) quiet_walk_last_.emplace();
+        quiet_walk_last_->first.assign(topic);
+        quiet_walk_last_->second = partition;
+        log.release_reservation_if_quiet(kQuietMs);
+        return true;
+      });
+  if (!finished)
+    quiet_walk_timer_ =
+        loop_.run_after(std::chrono::milliseconds(0), [this] { continue_quiet_walk(); });
 }
 
 void LogFlusher::fail(const std::string& what) {

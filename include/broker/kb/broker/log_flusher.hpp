@@ -152,6 +152,7 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
   bool retry_later(storage::SyncJob& job);
   void resubmit_retries();
   void release_quiet_reservations();
+  void continue_quiet_walk();
   void fail(const std::string& what);
   void schedule(std::chrono::milliseconds period, void (LogFlusher::*task)());
   void arm(size_t index);
@@ -174,6 +175,9 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
   std::vector<CheckpointWalk::IndexSync> checkpoint_indexes_;  // what the checkpoint job makes good
   std::optional<CheckpointWalk> checkpoint_walk_;
   net::EventLoop::TimerId checkpoint_walk_timer_ = 0;
+  // The walk that gives back quiet logs' reservations: the log visited last.
+  std::optional<cluster::PartitionLogs::Key> quiet_walk_last_;
+  net::EventLoop::TimerId quiet_walk_timer_ = 0;
   std::array<std::string, kCheckpointFiles> last_checkpoint_;  // the bodies last written
   std::vector<std::pair<const void*, std::function<void()>>> progress_listeners_;
   // Jobs that found no descriptor free, submitted again by a timer.

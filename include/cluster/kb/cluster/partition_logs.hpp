@@ -106,6 +106,15 @@ class PartitionLogs {
   void for_each_open(F&& f) const {
     for (const auto& [key, log] : open_) f(key.first, key.second, *log);
   }
+  // The open logs after `after` (from the first without it) in order, until
+  // `f` returns false: false then, true once the last one was visited.
+  template <class F>  // bool F(const std::string& topic, int32_t partition, PartitionLog&)
+  bool for_each_open_after(const std::optional<std::pair<std::string, int32_t>>& after,
+                           F&& f) const {
+    for (auto it = after ? open_.upper_bound(*after) : open_.begin(); it != open_.end(); ++it)
+      if (!f(it->first.first, it->first.second, *it->second)) return false;
+    return true;
+  }
 
   // Recovery points for the checkpoint file: each open log's, and for logs
   // not opened since start-up, what the file said.
