@@ -257,7 +257,13 @@ int16_t TransactionCoordinator::add_partitions(std::string_view transactional_id
   to.state = TxnState::kOngoing;
   to.last_update_ms = now;
   to.client_transaction_version = client_transaction_version;
+  const bool switched = (client_transaction_version >= kTransactionsV2) !=
+                        (txn.client_transaction_version >= kTransactionsV2);
   if (!persist(txn, to)) return to_wire(ErrorCode::kCoordinatorNotAvailable);
+  if (switched)
+    spdlog::info("transactional id {}: transactions v{} (producer id {}, epoch {})",
+                 txn.transactional_id, client_transaction_version >= kTransactionsV2 ? 2 : 1,
+                 txn.producer_id, txn.producer_epoch);
   return kNone;
 }
 
@@ -459,6 +465,10 @@ bool TransactionCoordinator::complete(TxnMetadata& txn, Millis now) {
       to.previous_producer_id = txn.producer_id;
       to.producer_id = txn.next_producer_id;
       to.producer_epoch = 0;
+      spdlog::info(
+          "transactional id {}: the epochs of producer id {} are used up; it goes on as "
+          "producer id {}",
+          txn.transactional_id, txn.producer_id, to.producer_id);
     }
     to.next_producer_id = -1;
     if (persist(txn, to)) {
