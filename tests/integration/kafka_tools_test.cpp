@@ -962,6 +962,10 @@ TEST_F(KafkaToolsTest, FormatWritesADirectoryThisBrokerAndKafkaStartOn) {
             std::string::npos)
       << dumped.out;
   EXPECT_NE(dumped.out.find("{\"name\":\"group.version\",\"featureLevel\":1}"), std::string::npos);
+  // Kafka 4.4's default at this metadata.version: transactions v2.
+  EXPECT_NE(dumped.out.find("{\"name\":\"transaction.version\",\"featureLevel\":2}"),
+            std::string::npos)
+      << dumped.out;
   EXPECT_NE(dumped.out.find("SnapshotFooter"), std::string::npos);
   {
     BrokerProcess broker({}, dir / "ours");
@@ -978,6 +982,45 @@ TEST_F(KafkaToolsTest, FormatWritesADirectoryThisBrokerAndKafkaStartOn) {
     EXPECT_TRUE(kafka.alive()) << kafka.log();
     EXPECT_TRUE(kafka.stop()) << kafka.log();
   }
+  std::filesystem::remove_all(dir);
+}
+
+// A directory formatted at transaction.version 1 stays there (the first
+// start writes the formatted levels into the metadata log): the Java
+// producer 4.4 keeps to transactions v1 (AddPartitionsToTxn, EndTxn 4, no
+// epoch bump at the commits), as against a Kafka cluster at that level.
+TEST_F(KafkaToolsTest, ADirectoryAtTransactionVersion1KeepsTheJavaProducerOnV1) {
+  const auto dir = make_temp_dir("kb-tv1-");
+  const auto formatted = run_command(
+      word(KB_BROKER_BINARY) + " format -t MkU3OEVBNTcwNTJENDM2Qk --override log.dirs=" +
+          word((dir / "data").string()) + " --feature transaction.version=1",
+      30);
+  ASSERT_EQ(formatted.status, 0) << formatted.output;
+  BrokerProcess broker(broker_config(), dir / "data");
+  const std::string bootstrap = "127.0.0.1:" + std::to_string(broker.port());
+  auto created = shell_->run(kTopicCommand, {"--bootstrap-server", bootstrap, "--create", "--topic",
+                                             "tv1", "--partitions", "1"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  TypedClient client(broker.port());
+  std::vector<uint8_t> body;
+  const auto versions =
+      call<protocol::ApiVersionsResponse>(client.raw(), protocol::ApiVersionsRequest{}, 3, body);
+  std::map<std::string, int16_t> finalized;
+  for (const auto& f : versions.finalized_features) finalized[f.name] = f.max_version_level;
+  EXPECT_EQ(finalized["transaction.version"], 1);
+  EXPECT_GE(versions.finalized_features_epoch, 0);
+
+  const ToolRun run =
+      shell_->run("kb.lab.ClientCheck", {"transactions", bootstrap, "tv1", "tv1-id", "3"});
+  EXPECT_EQ(run.out, "transactions committed 2 aborted 1\n") << run.err;
+  protocol::DescribeTransactionsRequest describe;
+  describe.transactional_ids = {"tv1-id"};
+  const auto state =
+      client.call<protocol::DescribeTransactionsResponse>(describe, 0).transaction_states.at(0);
+  EXPECT_EQ(state.transaction_state, "CompleteCommit");
+  EXPECT_EQ(state.producer_epoch, 0) << "transactions v1 keep the epoch";
+  EXPECT_EQ(broker.log().find("transactions v2"), std::string::npos) << broker.log();
+  EXPECT_EQ(broker.stop().code, 0);
   std::filesystem::remove_all(dir);
 }
 
