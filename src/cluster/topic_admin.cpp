@@ -123,11 +123,12 @@ MetadataAppend append_metadata_groups(
   // A new metadata log starts with the metadata.version it is written in and
   // the other features Kafka 4.0 finalizes in a new cluster.
   // A directory formatted with chosen levels (its bootstrap snapshot, already
-  // applied) keeps them: they are written instead.
+  // applied) keeps the other features' levels: they are written instead.
   std::vector<storage::MetadataRecord> bootstrap;
   if (state.metadata_log->log_end_offset() == 0) {
-    if (auto mv = state.features.find("metadata.version"); mv != state.features.end()) {
-      bootstrap.emplace_back(storage::FeatureLevelRecord{mv->first, mv->second});
+    if (state.features.contains("metadata.version")) {
+      bootstrap.emplace_back(
+          storage::FeatureLevelRecord{"metadata.version", kBootstrapMetadataVersion});
       for (const auto& [name, level] : state.features)
         if (name != "metadata.version" && level > 0)
           bootstrap.emplace_back(storage::FeatureLevelRecord{name, level});
