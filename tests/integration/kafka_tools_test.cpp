@@ -1306,11 +1306,12 @@ TEST_F(KafkaToolsTest, TransactionalProducerReadCommittedAndKafkaTransactions) {
   ASSERT_EQ(described.exit_code, 0) << described.err;
   EXPECT_NE(described.out.find("CompleteCommit"), std::string::npos) << described.out;
   // Transactions v2 (KIP-890: transaction.version 2 finalized, Produce 12,
-  // EndTxn 5): every commit bumped the epoch, so it counts the transactions
-  // (with transactions v1 it would still be 0).
+  // EndTxn 5): every commit bumped the epoch, so it counts the transactions,
+  // one or more as fast as the tool went (with transactions v1 it would
+  // still be 0, where InitProducerId put the new id).
   const auto epoch = table_cell(described.out, "ProducerEpoch");
   ASSERT_TRUE(epoch) << described.out;
-  EXPECT_GE(std::stoi(*epoch), 2) << described.out;
+  EXPECT_GE(std::stoi(*epoch), 1) << described.out;
   EXPECT_NE(broker_->log().find("transactional id tools-txn-perf: transactions v2"),
             std::string::npos)
       << broker_->log();
