@@ -419,8 +419,14 @@ std::shared_ptr<TlsContext> TlsContext::create(const TlsOptions& options, std::s
                         take_openssl_errors());
     return nullptr;
   }
-  if (!load_key_store(ctx, options.key_store, error)) return nullptr;
-  if (!load_trust_store(ctx, options.trust_store, error)) return nullptr;
+  if (!load_key_store(ctx, options.key_store, error)) {
+    error = "key store: " + error;
+    return nullptr;
+  }
+  if (!load_trust_store(ctx, options.trust_store, error)) {
+    error = "trust store: " + error;
+    return nullptr;
+  }
   int verify = SSL_VERIFY_NONE;
   if (options.client_auth == TlsClientAuth::kRequested) verify = SSL_VERIFY_PEER;
   if (options.client_auth == TlsClientAuth::kRequired)
