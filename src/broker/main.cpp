@@ -418,8 +418,9 @@ int main(int argc, char** argv) {
       std::string tls_error;
       auto tls = kb::broker::build_listener_tls(config, listener.name, tls_error);
       if (!tls) {
+        // A configuration error, like parse_config's.
         spdlog::critical("{}", tls_error);
-        return 1;
+        return 2;
       }
       listener_options.tls = tls->context;
       service.set_ssl_principal_mapper(tls->principal_mapper);
