@@ -19,6 +19,7 @@
 #include "kb/protocol/messages/api_versions.hpp"
 #include "support/broker_process.hpp"
 #include "support/kafka_client.hpp"
+#include "support/python_lab.hpp"
 #include "support/shell_command.hpp"
 #include "support/test_certificates.hpp"
 #include "support/tls_client.hpp"
@@ -183,6 +184,36 @@ TEST_F(TlsListenerTest, KcatProducesAndConsumesOverTlsAndMutualTls) {
   // Without a certificate the mutual listener serves nothing.
   auto refused = run_command("kcat -b " + mtls + kcat_ssl() + " -m 5 -L -t tls-topic", 20);
   EXPECT_NE(refused.status, 0) << refused.output;
+}
+
+// confluent-kafka from the Python lab (PyPI): an admin client, a producer
+// and a group consumer over TLS, then over mutual TLS.
+TEST_F(TlsListenerTest, ConfluentKafkaOverTlsAndMutualTls) {
+  if (!python_lab_available()) {
+    if (labs_required()) FAIL() << "python3.11 with its venv module is not installed";
+    GTEST_SKIP() << "python3.11 with its venv module is not installed";
+  }
+  auto installed = install_python_lab(KB_CLIENT_SCRIPTS_DIR, KB_TEST_CACHE_DIR);
+  ASSERT_EQ(installed.status, 0) << installed.output;
+  BrokerProcess broker(listener_keys());
+  const std::filesystem::path script =
+      std::filesystem::path(KB_CLIENT_SCRIPTS_DIR) / "python" / "confluent_tls.py";
+  auto dir = make_temp_dir("kb-tls-python-");
+  for (const auto& [listener, cert] :
+       std::vector<std::pair<std::string, std::string>>{{"SSL", ""}, {"MTLS", "client"}}) {
+    std::vector<std::string> args = {"127.0.0.1:" + std::to_string(listener_port(broker, listener)),
+                                     file("ca.pem"), "confluent-" + listener, "500"};
+    if (!cert.empty()) {
+      args.push_back(file(cert + ".pem"));
+      args.push_back(file(cert + ".key"));
+    }
+    DriverRun run =
+        run_python_driver(python_lab_interpreter(KB_TEST_CACHE_DIR), script, args, dir / "err.txt");
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(run.out, "created\nproduced 500\nconsumed 500 in order\n") << listener << "\n"
+                                                                         << run.err;
+  }
+  std::filesystem::remove_all(dir);
 }
 
 // Fetches much larger than a TLS record: the log's file ranges are read into
