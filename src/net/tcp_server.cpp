@@ -158,7 +158,9 @@ void Connection::read_buffered_tls_input_later() {
   tls_read_posted_ = true;
   TcpServer* server = &server_;
   const uint64_t id = id_;
-  server_.loop_.post([server, id] {
+  // A posted task cannot be cancelled: it finds out whether the server is still there.
+  server_.loop_.post([server, id, alive = std::weak_ptr<const int>(server_.lifetime_)] {
+    if (alive.expired()) return;
     auto it = server->connections_.find(id);
     if (it == server->connections_.end()) return;
     Connection& c = *it->second;
@@ -473,7 +475,10 @@ TcpServer::TcpServer(EventLoop& loop, FrameHandler& handler, ServerOptions optio
 TcpServer::~TcpServer() {
   stop_accepting();
   if (spare_input_timer_ != 0) loop_.cancel(spare_input_timer_);
-  for (auto& [id, conn] : connections_) loop_.unwatch(conn->fd_);
+  for (auto& [id, conn] : connections_) {
+    loop_.unwatch(conn->fd_);
+    if (conn->handshake_timer_ != 0) loop_.cancel(conn->handshake_timer_);
+  }
 }
 
 void TcpServer::keep_spare_input(ByteBuffer& buffer) {

@@ -258,6 +258,8 @@ class TcpServer final : public IoHandler {
   bool spare_input_used_ = false;
   EventLoop::TimerId spare_input_timer_ = 0;
   ByteBuffer file_chunk_;  // FileSendMode::kCopy: file bytes on their way to a socket
+  // Expires with the server: tasks posted for its connections check it.
+  std::shared_ptr<const int> lifetime_ = std::make_shared<const int>(0);
 };
 
 }  // namespace kb::net
