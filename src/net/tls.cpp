@@ -278,10 +278,13 @@ std::string hex_der(const ASN1_STRING* value) {
 }
 
 std::string escape_rfc2253(std::string_view value) {
+  // Spaces are escaped where they lead or trail the value (each of them).
+  const size_t first = value.find_first_not_of(' ');
+  const size_t last = value.find_last_not_of(' ');
   std::string out;
   for (size_t i = 0; i < value.size(); ++i) {
-    char c = value[i];
-    const bool edge_space = c == ' ' && (i == 0 || i + 1 == value.size());
+    const char c = value[i];
+    const bool edge_space = c == ' ' && (first == std::string_view::npos || i < first || i > last);
     if (std::string_view(",=+<>#;\"\\").find(c) != std::string_view::npos || edge_space)
       out.push_back('\\');
     out.push_back(c);
@@ -315,71 +318,81 @@ bool kernel_tls_available() {
   return false;
 }
 
+namespace {
+
+std::string rfc2253_value(const X509_NAME_ENTRY* entry) {
+  const ASN1_OBJECT* object = X509_NAME_ENTRY_get_object(entry);
+  const ASN1_STRING* data = X509_NAME_ENTRY_get_data(entry);
+  const char* keyword = nullptr;
+  switch (OBJ_obj2nid(object)) {
+    case NID_commonName:
+      keyword = "CN";
+      break;
+    case NID_countryName:
+      keyword = "C";
+      break;
+    case NID_localityName:
+      keyword = "L";
+      break;
+    case NID_stateOrProvinceName:
+      keyword = "ST";
+      break;
+    case NID_organizationName:
+      keyword = "O";
+      break;
+    case NID_organizationalUnitName:
+      keyword = "OU";
+      break;
+    case NID_streetAddress:
+      keyword = "STREET";
+      break;
+    case NID_domainComponent:
+      keyword = "DC";
+      break;
+    case NID_userId:
+      keyword = "UID";
+      break;
+    default:
+      break;
+  }
+  if (keyword == nullptr) {
+    char oid[128];
+    OBJ_obj2txt(oid, sizeof(oid), object, 1);
+    return std::string(oid) + "=" + hex_der(data);
+  }
+  unsigned char* utf8 = nullptr;
+  const int n = ASN1_STRING_to_UTF8(&utf8, data);
+  if (n < 0) return std::string(keyword) + "=" + hex_der(data);
+  std::string out =
+      std::string(keyword) + "=" +
+      escape_rfc2253(std::string_view(reinterpret_cast<const char*>(utf8), static_cast<size_t>(n)));
+  OPENSSL_free(utf8);
+  return out;
+}
+
+}  // namespace
+
 std::string rfc2253_name(const void* name_ptr) {
   const auto* name = static_cast<const X509_NAME*>(name_ptr);
-  // Entries are stored least specific first; RFC 2253 prints them the other
-  // way round, entries of one multi-valued RDN joined by '+'.
-  std::string out;
-  const int count = X509_NAME_entry_count(name);
+  // RDNs are stored least specific first; RFC 2253 prints them the other way
+  // round. The values of one multi-valued RDN keep their (encoded) order,
+  // joined by '+'.
+  std::vector<std::vector<std::string>> rdns;
   int previous_set = -1;
-  for (int i = count - 1; i >= 0; --i) {
+  for (int i = 0; i < X509_NAME_entry_count(name); ++i) {
     const X509_NAME_ENTRY* entry = X509_NAME_get_entry(name, i);
     const int set = X509_NAME_ENTRY_set(entry);
-    if (!out.empty()) out += set == previous_set ? "+" : ",";
+    if (rdns.empty() || set != previous_set) rdns.emplace_back();
     previous_set = set;
-    const ASN1_OBJECT* object = X509_NAME_ENTRY_get_object(entry);
-    const ASN1_STRING* data = X509_NAME_ENTRY_get_data(entry);
-    const char* keyword = nullptr;
-    switch (OBJ_obj2nid(object)) {
-      case NID_commonName:
-        keyword = "CN";
-        break;
-      case NID_countryName:
-        keyword = "C";
-        break;
-      case NID_localityName:
-        keyword = "L";
-        break;
-      case NID_stateOrProvinceName:
-        keyword = "ST";
-        break;
-      case NID_organizationName:
-        keyword = "O";
-        break;
-      case NID_organizationalUnitName:
-        keyword = "OU";
-        break;
-      case NID_streetAddress:
-        keyword = "STREET";
-        break;
-      case NID_domainComponent:
-        keyword = "DC";
-        break;
-      case NID_userId:
-        keyword = "UID";
-        break;
-      default:
-        break;
+    rdns.back().push_back(rfc2253_value(entry));
+  }
+  std::string out;
+  for (auto rdn = rdns.rbegin(); rdn != rdns.rend(); ++rdn) {
+    if (!out.empty()) out += ',';
+    for (size_t i = 0; i < rdn->size(); ++i) {
+      if (i > 0) out += '+';
+      out += (*rdn)[i];
     }
-    if (keyword == nullptr) {
-      char oid[128];
-      OBJ_obj2txt(oid, sizeof(oid), object, 1);
-      out += oid;
-      out += '=';
-      out += hex_der(data);
-      continue;
-    }
-    out += keyword;
-    out += '=';
-    unsigned char* utf8 = nullptr;
-    int n = ASN1_STRING_to_UTF8(&utf8, data);
-    if (n < 0) {
-      out += hex_der(data);
-      continue;
-    }
-    out += escape_rfc2253(
-        std::string_view(reinterpret_cast<const char*>(utf8), static_cast<size_t>(n)));
-    OPENSSL_free(utf8);
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <gtest/gtest.h>
 
@@ -456,6 +457,60 @@ TEST_F(TlsTest, PemTextWithJoinedLinesAndAnEncryptedKey) {
   tls.key_store.private_key = slurp(certs_->path("client.key"));  // not the certificate's
   EXPECT_FALSE(TlsContext::create(tls, error));
   EXPECT_NE(error.find("does not match"), std::string::npos) << error;
+}
+
+// The expected strings are what Java 17's X500Principal.getName() printed
+// for certificates with these subjects.
+TEST(TlsNames, SubjectsPrintAsJavasX500PrincipalPrintsThem) {
+  struct Entry {
+    const char* field;
+    const char* value;
+    int set;  // 0: a new RDN; -1: with the previous one (multi-valued)
+  };
+  auto name_of = [](const std::vector<Entry>& entries) {
+    X509_NAME* name = X509_NAME_new();
+    for (const Entry& e : entries)
+      X509_NAME_add_entry_by_txt(name, e.field, MBSTRING_UTF8,
+                                 reinterpret_cast<const unsigned char*>(e.value), -1, -1, e.set);
+    std::string out = rfc2253_name(name);
+    X509_NAME_free(name);
+    return out;
+  };
+  EXPECT_EQ(name_of({{"C", "US", 0}, {"O", "Kb", 0}, {"OU", "Test", 0}, {"CN", "client", 0}}),
+            "CN=client,OU=Test,O=Kb,C=US");
+  EXPECT_EQ(name_of({{"C", "US", 0},
+                     {"ST", "Some State", 0},
+                     {"O", "Acme, Inc.", 0},
+                     {"OU", "Dev+Ops", 0},
+                     {"CN", "  lead#1 \"x\" <y>;z=w ", 0},
+                     {"emailAddress", "a@b.c", 0}}),
+            "1.2.840.113549.1.9.1=#16056140622e63,CN=\\ \\ lead\\#1 \\\"x\\\" \\<y\\>\\;z\\=w\\ ,"
+            "OU=Dev\\+Ops,O=Acme\\, Inc.,ST=Some State,C=US");
+  EXPECT_EQ(name_of({{"O", "  two  ", 0}, {"CN", "x y  ", 0}}), "CN=x y\\ \\ ,O=\\ \\ two\\ \\ ");
+  // A multi-valued RDN keeps its encoded order (CN sorts before OU in DER).
+  X509_NAME* parsed = nullptr;
+  {
+    X509_NAME* name = X509_NAME_new();
+    for (const Entry& e : std::vector<Entry>{{"DC", "com", 0},
+                                             {"DC", "example", 0},
+                                             {"OU", "a", 0},
+                                             {"CN", "b", -1},
+                                             {"UID", "u1", 0},
+                                             {"street", "Main St", 0},
+                                             {"L", "Z\u00fcrich", 0}})
+      X509_NAME_add_entry_by_txt(name, e.field, MBSTRING_UTF8,
+                                 reinterpret_cast<const unsigned char*>(e.value), -1, -1, e.set);
+    unsigned char* der = nullptr;
+    const int n = i2d_X509_NAME(name, &der);
+    const unsigned char* p = der;
+    parsed = d2i_X509_NAME(nullptr, &p, n);
+    OPENSSL_free(der);
+    X509_NAME_free(name);
+  }
+  ASSERT_NE(parsed, nullptr);
+  EXPECT_EQ(rfc2253_name(parsed),
+            "L=Z\u00fcrich,STREET=Main St,UID=u1,CN=b+OU=a,DC=example,DC=com");
+  X509_NAME_free(parsed);
 }
 
 TEST(TlsNames, IanaCipherNamesBecomeOpenSsls) {
