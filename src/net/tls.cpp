@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <ranges>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -387,11 +388,11 @@ std::string rfc2253_name(const void* name_ptr) {
     rdns.back().push_back(rfc2253_value(entry));
   }
   std::string out;
-  for (auto rdn = rdns.rbegin(); rdn != rdns.rend(); ++rdn) {
+  for (const auto& rdn : std::ranges::reverse_view(rdns)) {
     if (!out.empty()) out += ',';
-    for (size_t i = 0; i < rdn->size(); ++i) {
+    for (size_t i = 0; i < rdn.size(); ++i) {
       if (i > 0) out += '+';
-      out += (*rdn)[i];
+      out += rdn[i];
     }
   }
   return out;
