@@ -15,7 +15,6 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <ranges>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -388,7 +387,8 @@ std::string rfc2253_name(const void* name_ptr) {
     rdns.back().push_back(rfc2253_value(entry));
   }
   std::string out;
-  for (const auto& rdn : std::ranges::reverse_view(rdns)) {
+  std::reverse(rdns.begin(), rdns.end());
+  for (const auto& rdn : rdns) {
     if (!out.empty()) out += ',';
     for (size_t i = 0; i < rdn.size(); ++i) {
       if (i > 0) out += '+';
