@@ -5,6 +5,9 @@
 //   kb_client_bench throughput --bootstrap HOST:PORT --topic T --messages N --size BYTES
 //   kb_client_bench latency    --bootstrap HOST:PORT --topic T --messages N --rate MSGS_PER_SEC
 //
+// --set key=value (repeatable) adds a librdkafka setting to the producer and the consumer (e.g.
+// security.protocol=SSL, ssl.ca.location=ca.pem).
+//
 // Prints one result line of key=value fields on stdout (see each mode); diagnostics on stderr.
 // It talks to the broker only through librdkafka, like any user's program would.
 
@@ -20,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -41,7 +45,8 @@ struct Options {
   size_t size = 100;
   int64_t rate = 1000;
   std::string acks = "1";
-  std::string idempotence = "false";  // enable.idempotence (needs acks=all)
+  std::string idempotence = "false";                          // enable.idempotence (needs acks=all)
+  std::vector<std::pair<std::string, std::string>> settings;  // --set key=value
 };
 
 Options parse(int argc, char** argv) {
@@ -65,6 +70,8 @@ Options parse(int argc, char** argv) {
       o.acks = v;
     else if (k == "--idempotence")
       o.idempotence = v;
+    else if (k == "--set" && v.find('=') != std::string::npos)
+      o.settings.emplace_back(v.substr(0, v.find('=')), v.substr(v.find('=') + 1));
     else
       fail(fmt::format("unknown option {}", k));
   }
@@ -98,6 +105,7 @@ rd_kafka_t* make_producer(const Options& o, int linger_ms) {
   set(conf, "batch.size", std::to_string(1 << 20));
   set(conf, "queue.buffering.max.kbytes", std::to_string(256 << 10));
   set(conf, "enable.idempotence", o.idempotence);
+  for (const auto& [key, value] : o.settings) set(conf, key.c_str(), value);
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
@@ -108,6 +116,7 @@ rd_kafka_t* make_producer(const Options& o, int linger_ms) {
 rd_kafka_t* make_consumer(const Options& o, int64_t start_offset) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   set(conf, "bootstrap.servers", o.bootstrap);
+  for (const auto& [key, value] : o.settings) set(conf, key.c_str(), value);
   set(conf, "group.id", "kb-client-bench");  // required by the API; nothing is committed
   set(conf, "enable.auto.commit", "false");
   set(conf, "fetch.wait.max.ms", "100");

@@ -9,7 +9,8 @@ packages=(g++ cmake ninja-build pkgconf libspdlog-dev libfmt-dev zlib1g-dev libs
   libzstd-dev libssl-dev)
 if [ "${1:-}" = "test" ]; then
   packages+=(libgtest-dev python3 kcat python3-kafka python3-confluent-kafka clang-format clang
-    libclang-rt-14-dev clang-tidy curl prometheus)
+    libclang-rt-14-dev clang-tidy curl prometheus openssl)
+  # (openssl: the TLS tests make their certificates with the command at test time.)
   # kafkajs comes from npm; any Node.js that brings npm will do.
   command -v npm >/dev/null || packages+=(nodejs npm)
   # @confluentinc/kafka-javascript builds its addon and librdkafka with make.
@@ -25,7 +26,7 @@ if [ "${1:-}" = "test" ]; then
   python3.11 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 fi
 if [ "${1:-}" = "bench" ]; then
-  packages+=(librdkafka-dev)
+  packages+=(librdkafka-dev openssl)
 fi
 
 missing=()

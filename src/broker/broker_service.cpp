@@ -48,7 +48,8 @@ void BrokerService::set_metrics(metrics::BrokerMetrics* m) {
   listener_metrics_ = m != nullptr ? &m->listener(listener_) : nullptr;
 }
 
-void BrokerService::on_open(net::Connection& /*conn*/) {
+void BrokerService::on_open(net::Connection& conn) {
+  set_tls_principal(conn);
   if (listener_metrics_ == nullptr) return;
   ++listener_metrics_->connections;
   listener_metrics_->created.add();
@@ -63,6 +64,29 @@ void BrokerService::on_frame(net::Connection& conn, std::span<const uint8_t> fra
   const Outcome outcome = handle(conn, frame, arrival, true, &until, clock, &progress);
   if (outcome != Outcome::kDone)
     wait(conn, frame, arrival, outcome, until, std::move(progress), clock);
+}
+
+void BrokerService::set_tls_principal(net::Connection& conn) {
+  // Kafka's default principal builder: a client without a certificate is
+  // ANONYMOUS; one with a certificate is named by the mapping rules, and a
+  // subject no rule maps is refused.
+  static constexpr std::string_view kAnonymous = "User:ANONYMOUS";
+  const net::TlsSession* tls = conn.tls();
+  if (tls == nullptr || tls->peer_subject().empty() || !ssl_principal_mapper_) {
+    conn.set_principal(std::string(kAnonymous));
+    return;
+  }
+  std::optional<std::string> name = ssl_principal_mapper_->name_of(tls->peer_subject());
+  if (!name) {
+    spdlog::info(
+        "connection {} ({}): failed authentication: no ssl.principal.mapping.rules rule applies "
+        "to {}",
+        conn.id(), conn.peer(), tls->peer_subject());
+    conn.close_after_flush();
+    conn.flush();
+    return;
+  }
+  conn.set_principal("User:" + *name);
 }
 
 void BrokerService::count_request(metrics::RequestCounters& counters, int16_t version,
@@ -183,6 +207,7 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
   // Kafka reports a client's host as "/<address>".
   const std::string client_host = "/" + conn.peer().substr(0, conn.peer().rfind(':'));
   ctx.client_host = client_host;
+  ctx.principal = conn.principal();
   ctx.groups = groups_;
   ctx.transactions = transactions_;
   ctx.txn_offsets = txn_offsets_;

@@ -128,7 +128,8 @@ class ConfigBuilder {
     return true;
   }
 
-  // Only plaintext client listeners are served; controller listeners belong
+  // PLAINTEXT and SSL client listeners are served (an SSL listener's keys
+  // are read by build_listener_tls at start-up); controller listeners belong
   // to KRaft's quorum, which a single-node broker does not run.
   bool select_client_listeners(std::vector<ListenerConfig>& listeners) {
     std::set<std::string, std::less<>> controller_names;
@@ -156,10 +157,12 @@ class ConfigBuilder {
       const auto& src = config.properties.find("listeners")->second;
       if (protocol == "PLAINTEXT") {
         l.protocol = SecurityProtocol::kPlaintext;
-      } else if (protocol == "SSL" || protocol == "SASL_PLAINTEXT" || protocol == "SASL_SSL") {
-        return fail(
-            src, "listeners",
-            fmt::format("listener '{}' uses {}; only PLAINTEXT is supported", l.name, protocol));
+      } else if (protocol == "SSL") {
+        l.protocol = SecurityProtocol::kSsl;
+      } else if (protocol == "SASL_PLAINTEXT" || protocol == "SASL_SSL") {
+        return fail(src, "listeners",
+                    fmt::format("listener '{}' uses {}; only PLAINTEXT and SSL are supported",
+                                l.name, protocol));
       } else {
         return fail(src, "listeners",
                     fmt::format("no security protocol defined for listener {}", l.name));
@@ -168,7 +171,7 @@ class ConfigBuilder {
     }
     if (served.empty()) {
       const auto& src = config.properties.find("listeners")->second;
-      return fail(src, "listeners", "no PLAINTEXT client listener");
+      return fail(src, "listeners", "no PLAINTEXT or SSL client listener");
     }
     listeners = std::move(served);
     return true;

@@ -36,6 +36,7 @@
 #include "kb/broker/log_retention.hpp"
 #include "kb/broker/metrics_collectors.hpp"
 #include "kb/broker/partition_dir_creation.hpp"
+#include "kb/broker/tls_config.hpp"
 #include "kb/broker/transaction_driver.hpp"
 #include "kb/cluster/features.hpp"
 #include "kb/cluster/metadata_snapshots.hpp"
@@ -412,7 +413,21 @@ int main(int argc, char** argv) {
         loop, registry, state, listener.name, &flusher, &groups));
     service.serve_transactions(&transactions, &txn_offsets);
     service.set_metrics(&metrics);
-    auto server = std::make_unique<kb::net::TcpServer>(loop, service, options);
+    kb::net::ServerOptions listener_options = options;
+    if (listener.protocol == kb::broker::SecurityProtocol::kSsl) {
+      std::string tls_error;
+      auto tls = kb::broker::build_listener_tls(config, listener.name, tls_error);
+      if (!tls) {
+        // A configuration error, like parse_config's.
+        spdlog::critical("{}", tls_error);
+        return 2;
+      }
+      listener_options.tls = tls->context;
+      service.set_ssl_principal_mapper(tls->principal_mapper);
+      if (tls->context->kernel_tls())
+        spdlog::info("listener {}: kernel TLS enabled where the cipher allows", listener.name);
+    }
+    auto server = std::make_unique<kb::net::TcpServer>(loop, service, listener_options);
     std::string error = server->listen({listener.host, listener.port});
     if (!error.empty()) {
       spdlog::critical("listener {}: {}", listener.name, error);

@@ -598,8 +598,13 @@ std::vector<EffectiveConfig> describe_broker_configs(const BrokerState& state) {
   std::vector<EffectiveConfig> out;
   for (const ConfigDef& d : broker_config_defs()) out.push_back(describe(d));
   // Dynamic configs the catalog above does not describe (Kafka's others, and
-  // custom names), once each.
+  // custom names), and TLS listener keys set in server.properties (their
+  // secrets are shown as sensitive, without values), once each.
   std::set<std::string_view> extra;
+  for (const auto& [name, value] : state.static_configs)
+    if ((name.starts_with("ssl.") || name.starts_with("listener.name.")) &&
+        catalog_broker_def(name) == nullptr)
+      extra.insert(name);
   for (const ConfigMap* configs : {per_broker, cluster_default})
     if (configs != nullptr)
       for (const auto& [name, value] : *configs)

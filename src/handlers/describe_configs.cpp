@@ -34,17 +34,33 @@ bool wanted(const Options& options, std::string_view name) {
   return !options.keys || options.keys->contains(name);
 }
 
+// Kafka never shows the value of a PASSWORD-typed config (key store
+// passwords, private keys); a listener-prefixed one is typed by its base name.
+bool sensitive(std::string_view name) {
+  constexpr std::string_view kListenerPrefix = "listener.name.";
+  if (name.starts_with(kListenerPrefix)) {
+    name.remove_prefix(kListenerPrefix.size());
+    const size_t dot = name.find('.');
+    if (dot == std::string_view::npos) return false;
+    name.remove_prefix(dot + 1);
+  }
+  const cluster::KafkaBrokerConfig* k = cluster::find_kafka_broker_config(name);
+  return k != nullptr && k->type == cluster::ConfigType::kPassword;
+}
+
 Entry to_entry(const cluster::EffectiveConfig& c, const Options& options) {
   Entry e;
   e.name = std::string(c.def->name);
-  e.value = c.value;
+  const bool secret = sensitive(e.name);
+  e.value = secret ? std::nullopt : c.value;
   e.read_only = c.read_only;
   e.is_default = c.source == ConfigSource::kDefault;
   e.config_source = static_cast<int8_t>(c.source);
-  e.is_sensitive = false;
+  e.is_sensitive = secret;
   if (options.synonyms)
     for (const auto& s : c.synonyms)
-      e.synonyms.push_back({s.name, s.value, static_cast<int8_t>(s.source)});
+      e.synonyms.push_back(
+          {s.name, secret ? std::nullopt : s.value, static_cast<int8_t>(s.source)});
   e.config_type = static_cast<int8_t>(c.def->type);
   if (options.documentation) e.documentation = std::string(c.def->doc);
   return e;

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -73,6 +74,7 @@ bool Connection::has_whole_frame() const {
 
 void Connection::on_io(uint32_t events) {
   if (lingering_) return discard_input();
+  if (tls_ && !tls_->established()) return continue_handshake();
   if (events & (EPOLLERR | EPOLLHUP)) {
     // Whatever arrived before the hang-up is still handled below (EPOLLIN is
     // set too when data is waiting); a reset peer has nothing to send to.
@@ -87,11 +89,95 @@ void Connection::on_io(uint32_t events) {
       handle_frames(input_);
   }
   if (!closed_ && !lingering_ && (events & EPOLLIN) && !read_paused_) read_input();
+  // A TLS read that had to write first (a key update's answer) goes on once
+  // the socket takes bytes again.
+  if (!closed_ && !lingering_ && (events & EPOLLOUT) && tls_read_wants_write_ && !read_paused_)
+    read_input();
+}
+
+void Connection::continue_handshake() {
+  switch (tls_->handshake()) {
+    case TlsSession::Step::kWantRead:
+    case TlsSession::Step::kWantWrite: {
+      const uint32_t want = tls_->wants_write() ? uint32_t{EPOLLOUT} : uint32_t{EPOLLIN};
+      if (want != interest_) {
+        server_.loop_.modify(fd_, want);
+        interest_ = want;
+      }
+      return;
+    }
+    case TlsSession::Step::kFailed:
+      spdlog::info("connection {} ({}): TLS handshake failed: {}", id_, peer_, tls_->error());
+      return close_now();
+    case TlsSession::Step::kDone:
+      break;
+  }
+  if (handshake_timer_ != 0) server_.loop_.cancel(handshake_timer_);
+  handshake_timer_ = 0;
+  spdlog::debug("connection {} ({}): {} with {}{}{}", id_, peer_, tls_->protocol(), tls_->cipher(),
+                tls_->peer_subject().empty() ? "" : ", client ", tls_->peer_subject());
+  opened_ = true;
+  server_.handler_.on_open(*this);
+  if (closed_) return;
+  update_interest();
+  // A client may have sent its first request with its last handshake
+  // message: it may already wait inside OpenSSL.
+  if (!read_paused_) read_input();
+}
+
+ssize_t Connection::receive(uint8_t* buffer, size_t size) {
+  if (!tls_) return ::recv(fd_, buffer, size, 0);
+  // One call yields at most one record: gather records up to `size`.
+  size_t total = 0;
+  tls_read_wants_write_ = false;
+  while (total < size) {
+    ssize_t n = tls_->read(buffer + total, size - total);
+    if (n > 0) {
+      total += static_cast<size_t>(n);
+      continue;
+    }
+    if (total == 0) {
+      tls_read_wants_write_ = n < 0 && errno == EAGAIN && tls_->wants_write();
+      return n;
+    }
+    // The end of the stream (or an error) is seen again by the next call;
+    // the bytes before it go first.
+    if (n == 0 || errno != EAGAIN) read_buffered_tls_input_later();
+    break;
+  }
+  return static_cast<ssize_t>(total);
+}
+
+ssize_t Connection::transmit(const uint8_t* data, size_t size, int flags) {
+  if (tls_) return tls_->write(data, size);
+  return ::send(fd_, data, size, flags);
+}
+
+void Connection::read_buffered_tls_input_later() {
+  if (tls_read_posted_) return;
+  tls_read_posted_ = true;
+  TcpServer* server = &server_;
+  const uint64_t id = id_;
+  // A posted task cannot be cancelled: it finds out whether the server is still there.
+  server_.loop_.post([server, id, alive = std::weak_ptr<const int>(server_.lifetime_)] {
+    if (alive.expired()) return;
+    auto it = server->connections_.find(id);
+    if (it == server->connections_.end()) return;
+    Connection& c = *it->second;
+    c.tls_read_posted_ = false;
+    if (!c.closed_ && !c.lingering_ && !c.read_paused_) c.read_input();
+  });
+}
+
+std::string Connection::io_error() const {
+  if (tls_ && errno == EPROTO && !tls_->error().empty()) return tls_->error();
+  return std::strerror(errno);
 }
 
 void Connection::linger() {
   if (closed_ || lingering_) return;
   lingering_ = true;
+  if (tls_) tls_->shutdown();
   ::shutdown(fd_, SHUT_WR);
   input_.release();
   pending_ = OutputQueue{};
@@ -123,7 +209,7 @@ void Connection::read_input() {
     size_t frame_total = size_t{read_be32(input_.data())} + 4;
     if (frame_total > input_.size() && frame_total > chunk) want = std::max(chunk, kLargeFrameRead);
   }
-  ssize_t n = ::recv(fd_, in.prepare(want), want, 0);
+  ssize_t n = receive(in.prepare(want), want);
   if (n == 0) {
     // The client closed its side: whole requests it sent are still answered
     // (a client may half-close after its last request); a partial frame is
@@ -133,7 +219,10 @@ void Connection::read_input() {
   }
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-    spdlog::debug("connection {} ({}): read failed: {}", id_, peer_, std::strerror(errno));
+    if (tls_ && errno == EPROTO)
+      spdlog::info("connection {} ({}): {}", id_, peer_, tls_->error());
+    else
+      spdlog::debug("connection {} ({}): read failed: {}", id_, peer_, io_error());
     return close_now();
   }
   in.commit(static_cast<size_t>(n));
@@ -276,8 +365,7 @@ Connection::WriteResult Connection::send_output(OutputQueue& out) {
       // MSG_MORE: the bytes before a file range (a response's head) leave
       // with the range's first bytes, not as a small packet of their own.
       attempted = static_cast<size_t>(before_file);
-      n = ::send(fd_, out.bytes.data(), attempted,
-                 MSG_NOSIGNAL | (out.files.empty() ? 0 : MSG_MORE));
+      n = transmit(out.bytes.data(), attempted, MSG_NOSIGNAL | (out.files.empty() ? 0 : MSG_MORE));
       if (n > 0) {
         out.bytes.consume(static_cast<size_t>(n));
         out.bytes_sent += static_cast<uint64_t>(n);
@@ -301,7 +389,7 @@ Connection::WriteResult Connection::send_output(OutputQueue& out) {
     }
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return WriteResult::blocked;
-      spdlog::debug("connection {} ({}): write failed: {}", id_, peer_, std::strerror(errno));
+      spdlog::debug("connection {} ({}): write failed: {}", id_, peer_, io_error());
       return WriteResult::failed;
     }
     if (static_cast<size_t>(n) < attempted) return WriteResult::blocked;
@@ -310,6 +398,13 @@ Connection::WriteResult Connection::send_output(OutputQueue& out) {
 }
 
 ssize_t Connection::send_file(const FileRange& range, bool more_follows, size_t& attempted) {
+  if (tls_) {
+    // Kernel TLS encrypts in the kernel: the file goes out without a copy
+    // here, whatever file_send says. Otherwise records need the bytes.
+    if (!tls_->kernel_tls_send()) return copy_file(range, more_follows, attempted);
+    attempted = static_cast<size_t>(std::min<uint64_t>(range.length, size_t{1} << 30));
+    return tls_->send_file(range.fd, static_cast<off_t>(range.offset), attempted);
+  }
   if (server_.options_.file_send == FileSendMode::kCopy)
     return copy_file(range, more_follows, attempted);
   attempted = static_cast<size_t>(range.length);
@@ -336,7 +431,7 @@ ssize_t Connection::copy_file(const FileRange& range, bool more_follows, size_t&
   }
   attempted = static_cast<size_t>(got);
   const bool more = more_follows || static_cast<uint64_t>(got) < range.length;
-  return ::send(fd_, buffer, attempted, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+  return transmit(buffer, attempted, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
 }
 
 void Connection::update_interest() {
@@ -349,12 +444,14 @@ void Connection::update_interest() {
   const bool frames_waiting = !held_ && !closing_ && has_whole_frame();
   read_paused_ = closing_ || held_ || server_.draining_ || peer_closed_ ||
                  pending_.size() > server_.options_.output_high_water || frames_waiting;
-  uint32_t want = (read_paused_ ? 0u : uint32_t{EPOLLIN}) |
-                  (pending_.empty() && !frames_waiting ? 0u : uint32_t{EPOLLOUT});
+  uint32_t want =
+      (read_paused_ ? 0u : uint32_t{EPOLLIN}) |
+      (pending_.empty() && !frames_waiting && !tls_read_wants_write_ ? 0u : uint32_t{EPOLLOUT});
   if (want != interest_) {
     server_.loop_.modify(fd_, want);
     interest_ = want;
   }
+  if (tls_ && !read_paused_ && tls_->has_buffered_input()) read_buffered_tls_input_later();
 }
 
 void Connection::close_after_flush() { closing_ = true; }
@@ -363,20 +460,25 @@ void Connection::close_now() {
   if (closed_) return;
   closed_ = true;
   if (lingering_) server_.loop_.cancel(linger_timer_);
+  if (handshake_timer_ != 0) server_.loop_.cancel(handshake_timer_);
+  handshake_timer_ = 0;
   server_.release(*this);
 }
 
 // ----------------------------------------------------------------- TcpServer
 
 TcpServer::TcpServer(EventLoop& loop, FrameHandler& handler, ServerOptions options)
-    : loop_(loop), handler_(handler), options_(options) {
+    : loop_(loop), handler_(handler), options_(std::move(options)) {
   loop_.add_before_sleep([this] { reap_closed(); });
 }
 
 TcpServer::~TcpServer() {
   stop_accepting();
   if (spare_input_timer_ != 0) loop_.cancel(spare_input_timer_);
-  for (auto& [id, conn] : connections_) loop_.unwatch(conn->fd_);
+  for (auto& [id, conn] : connections_) {
+    loop_.unwatch(conn->fd_);
+    if (conn->handshake_timer_ != 0) loop_.cancel(conn->handshake_timer_);
+  }
 }
 
 void TcpServer::keep_spare_input(ByteBuffer& buffer) {
@@ -522,13 +624,28 @@ void TcpServer::accept_ready() {
     c.interest_ = EPOLLIN;
     loop_.watch(fd, EPOLLIN, &c);
     spdlog::debug("connection {} from {}", id, c.peer());
+    if (options_.tls) {
+      // The handler meets the connection once its handshake is done.
+      c.tls_ = std::make_unique<TlsSession>(*options_.tls, fd);
+      c.handshake_timer_ = loop_.run_after(options_.tls_handshake_timeout, [this, id] {
+        auto it = connections_.find(id);
+        if (it == connections_.end()) return;
+        Connection& late = *it->second;
+        late.handshake_timer_ = 0;
+        spdlog::info("connection {} ({}): no TLS handshake within {} ms, closing", id, late.peer(),
+                     options_.tls_handshake_timeout.count());
+        late.close_now();
+      });
+      continue;
+    }
+    c.opened_ = true;
     handler_.on_open(c);
   }
 }
 
 void TcpServer::release(Connection& conn) {
   loop_.unwatch(conn.fd_);
-  handler_.on_close(conn);
+  if (conn.opened_) handler_.on_close(conn);
   auto it = connections_.find(conn.id_);
   if (it == connections_.end()) return;
   // The connection may be inside its own callback: free it before sleeping.

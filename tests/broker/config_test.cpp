@@ -572,19 +572,28 @@ TEST(ConfigErrors, ListenerWithoutScheme) {
   expect_error("listeners=://:9092\n", {"server.properties:1", "listeners"});
 }
 
-TEST(ConfigErrors, SslListenerIsRefused) {
-  expect_error(
-      "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL\n"
-      "listeners=PLAINTEXT://:9092,SSL://:9093\n",
-      {"server.properties:2", "listeners", "SSL"});
-  // Unmapped names are their own protocol.
-  expect_error("listeners=SSL://:9093\n", {"server.properties:1", "listeners", "SSL"});
+TEST(ConfigErrors, SaslListenersAreRefused) {
   expect_error("listeners=SASL_PLAINTEXT://:9093\n", {"listeners", "SASL_PLAINTEXT"});
-  // A name mapped to SSL.
   expect_error(
       "listeners=SECURE://:9093\n"
-      "listener.security.protocol.map=SECURE:SSL\n",
+      "listener.security.protocol.map=SECURE:SASL_SSL\n",
       {"server.properties:1", "listeners", "SECURE"});
+}
+
+TEST(ConfigListeners, SslListenersCarryTheirProtocol) {
+  // Unmapped names are their own protocol; a mapped name takes its protocol.
+  auto r = parse_config(
+      "listeners=PLAINTEXT://:9092,SSL://:9093,SECURE://:9094\n"
+      "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,SECURE:SSL\n",
+      "server.properties", {});
+  ASSERT_TRUE(r.config) << r.error;
+  ASSERT_EQ(r.config->listeners.size(), 3u);
+  EXPECT_EQ(r.config->listeners[0].protocol, SecurityProtocol::kPlaintext);
+  EXPECT_EQ(r.config->listeners[1].protocol, SecurityProtocol::kSsl);
+  EXPECT_EQ(r.config->listeners[2].protocol, SecurityProtocol::kSsl);
+  // An SSL listener alone is a broker.
+  r = parse_config("listeners=SSL://:9093\n", "server.properties", {});
+  ASSERT_TRUE(r.config) << r.error;
 }
 
 TEST(ConfigErrors, DuplicateListenerNames) {
@@ -659,7 +668,7 @@ TEST(ConfigErrors, BadOverride) {
   expect_error("", {"--override", "=5"}, {"=5"});
   // A well-formed override with a bad value names the override and the key.
   expect_error(kKafkaDefaultFile, {"--override", "node.id", "x"}, {"node.id=x"});
-  expect_error("", {"--override", "listeners"}, {"listeners=SSL://:9093"});
+  expect_error("", {"--override", "listeners"}, {"listeners=SECURE://:9093"});
 }
 
 TEST(ConfigTopicsAndLogs, DefaultsAndValues) {

@@ -277,6 +277,37 @@ TEST_F(AdminHandlersTest, DescribeConfigsOfTheBroker) {
   EXPECT_EQ(r.results[6].error_message, "Broker id must not be empty");
 }
 
+// Key store passwords and PEM keys set for a TLS listener are listed, as
+// Kafka lists them: sensitive, with no value (synonyms too); the rest of the
+// ssl.* keys with their values.
+TEST_F(AdminHandlersTest, DescribeConfigsHidesSslSecrets) {
+  state.static_configs["ssl.keystore.location"] = "/etc/kafka/server.p12";
+  state.static_configs["ssl.keystore.password"] = "secret";
+  state.static_configs["listener.name.ssl.ssl.key.password"] = "secret";
+  protocol::DescribeConfigsRequest request;
+  request.resources.push_back({4, "1", std::nullopt});
+  request.include_synonyms = true;
+  auto r = run(&handle_describe_configs, request, 4);
+  ASSERT_EQ(r.results.size(), 1u);
+  auto find = [&](std::string_view name) {
+    const auto& configs = r.results[0].configs;
+    auto it =
+        std::find_if(configs.begin(), configs.end(), [&](const auto& c) { return c.name == name; });
+    EXPECT_NE(it, configs.end()) << name;
+    return it;
+  };
+  auto location = find("ssl.keystore.location");
+  EXPECT_EQ(location->value, "/etc/kafka/server.p12");
+  EXPECT_FALSE(location->is_sensitive);
+  for (std::string_view name : {"ssl.keystore.password", "listener.name.ssl.ssl.key.password"}) {
+    auto secret = find(name);
+    EXPECT_TRUE(secret->is_sensitive) << name;
+    EXPECT_FALSE(secret->value.has_value()) << name;
+    EXPECT_EQ(secret->config_source, 4) << name;  // STATIC_BROKER_CONFIG
+    for (const auto& synonym : secret->synonyms) EXPECT_FALSE(synonym.value.has_value());
+  }
+}
+
 TEST_F(AdminHandlersTest, BrokerAddressFollowsTheListener) {
   protocol::DescribeClusterRequest request;
   request.include_cluster_authorized_operations = true;

@@ -39,6 +39,7 @@
 #include "support/broker_process.hpp"
 #include "support/java_lab.hpp"
 #include "support/kafka_client.hpp"
+#include "support/test_certificates.hpp"
 
 namespace kb::testing {
 namespace {
@@ -1874,6 +1875,78 @@ TEST_F(KafkaToolsTest, TextFormsReadAsKafkaReadsThem) {
     ASSERT_EQ(loaded.exit_code, 0) << loaded.err;
     EXPECT_EQ(lines_of(loaded.out), expected) << text;
   }
+}
+
+// Kafka's tools over an SSL listener of a broker of their own: TopicCommand
+// (an admin client) with a PKCS12 trust store, the console producer with a
+// PEM trust store, and the console consumer with mutual TLS (a PEM key store
+// in its file); each verifies the broker's certificate and its address. The
+// broker trusts clients through keytool's PKCS12 trust store.
+TEST_F(KafkaToolsTest, ToolsOverTls) {
+  TestCertificates certs(shell_dir_ / "tls-certs");
+  const std::string bundle = (shell_dir_ / "tls-certs" / "server-bundle.pem").string();
+  write_text_file(bundle,
+                  read_file(certs.path("server.pem")) + read_file(certs.path("server.key")));
+  const std::string client_pem = (shell_dir_ / "tls-certs" / "client-bundle.pem").string();
+  write_text_file(client_pem,
+                  read_file(certs.path("client.key")) + read_file(certs.path("client.pem")));
+  // Java trusts only the certificates of a PKCS12 file marked as trusted,
+  // which keytool does (openssl 3.0's pkcs12 cannot).
+  const auto java_truststore = shell_dir_ / "tls-certs" / "truststore-java.p12";
+  auto imported =
+      run_command("keytool -importcert -noprompt -storetype PKCS12 -alias ca -file " +
+                  quoted(certs.path("ca.pem")) + " -keystore " + quoted(java_truststore) +
+                  " -storepass " + TestCertificates::kPassword);
+  ASSERT_EQ(imported.status, 0) << imported.output;
+  BrokerProcess tls_broker({{"listeners", "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0"},
+                            {"listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,SSL:SSL"},
+                            {"ssl.keystore.type", "PEM"},
+                            {"ssl.keystore.location", bundle},
+                            // The broker reads keytool's PKCS12 trust store too.
+                            {"ssl.truststore.type", "PKCS12"},
+                            {"ssl.truststore.location", java_truststore.string()},
+                            {"ssl.truststore.password", TestCertificates::kPassword},
+                            {"ssl.client.auth", "requested"}});
+  auto port = tls_broker.wait_for_log(std::regex("Listening on SSL://[^:]+:(\\d+)"));
+  ASSERT_EQ(port.size(), 2u) << tls_broker.log();
+  const std::string bootstrap = "127.0.0.1:" + port[1];
+
+  const auto admin_config = shell_dir_ / "tls-admin.properties";
+  write_text_file(admin_config,
+                  "security.protocol=SSL\nssl.truststore.type=PKCS12\n"
+                  "ssl.truststore.location=" +
+                      java_truststore.string() +
+                      "\nssl.truststore.password=" + TestCertificates::kPassword + "\n");
+  EXPECT_TRUE(printed(
+      shell_->run(kTopicCommand,
+                  {"--bootstrap-server", bootstrap, "--command-config", admin_config.string(),
+                   "--create", "--topic", "tls-tools", "--partitions", "2"}),
+      {"Created topic tls-tools."}));
+
+  const auto producer_config = shell_dir_ / "tls-producer.properties";
+  write_text_file(producer_config,
+                  "security.protocol=SSL\nssl.truststore.type=PEM\n"
+                  "ssl.truststore.location=" +
+                      certs.path("ca.pem").string() + "\n");
+  ToolRun produced = shell_->run(kConsoleProducer,
+                                 {"--bootstrap-server", bootstrap, "--topic", "tls-tools",
+                                  "--command-config", producer_config.string()},
+                                 "one\ntwo\nthree\n");
+  EXPECT_EQ(produced.exit_code, 0) << produced.err;
+
+  const auto consumer_config = shell_dir_ / "tls-consumer.properties";
+  write_text_file(consumer_config,
+                  "security.protocol=SSL\nssl.truststore.type=PEM\n"
+                  "ssl.truststore.location=" +
+                      certs.path("ca.pem").string() +
+                      "\nssl.keystore.type=PEM\nssl.keystore.location=" + client_pem + "\n");
+  ToolRun consumed = shell_->run(kConsoleConsumer,
+                                 {"--bootstrap-server", bootstrap, "--topic", "tls-tools",
+                                  "--command-config", consumer_config.string(), "--from-beginning",
+                                  "--max-messages", "3", "--timeout-ms", "15000"});
+  EXPECT_EQ(consumed.exit_code, 0) << consumed.err;
+  EXPECT_EQ(sorted(lines_of(consumed.out)), (std::vector<std::string>{"one", "three", "two"}))
+      << consumed.err;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kb/broker/tls_config.hpp"
 #include "kb/cluster/broker_state.hpp"
 #include "kb/group/coordinator.hpp"
 #include "kb/group/txn_offsets.hpp"
@@ -55,6 +56,12 @@ class BrokerService final : public net::FrameHandler {
   // there; handlers count what they count through the request context.
   void set_metrics(metrics::BrokerMetrics* m);
 
+  // An SSL listener's ssl.principal.mapping.rules: a client certificate's
+  // subject becomes the connection's principal through them.
+  void set_ssl_principal_mapper(std::shared_ptr<const SslPrincipalMapper> mapper) {
+    ssl_principal_mapper_ = std::move(mapper);
+  }
+
   void on_open(net::Connection& conn) override;
   void on_frame(net::Connection& conn, std::span<const uint8_t> frame) override;
   bool on_frames_handled(net::Connection& conn) override;
@@ -76,6 +83,8 @@ class BrokerService final : public net::FrameHandler {
   size_t held_for_flush_count() const { return held_.size(); }
 
  private:
+  // The connection's principal once it is open (see set_ssl_principal_mapper).
+  void set_tls_principal(net::Connection& conn);
   // Where a request's time went so far (Kafka's RequestMetrics): before its
   // first handling, and in handling (every step and retry).
   struct RequestClock {
@@ -149,6 +158,7 @@ class BrokerService final : public net::FrameHandler {
   uint64_t seen_generation_ = 0;
   metrics::BrokerMetrics* metrics_ = nullptr;
   metrics::ListenerCounters* listener_metrics_ = nullptr;
+  std::shared_ptr<const SslPrincipalMapper> ssl_principal_mapper_;
   std::string listener_;
   group::GroupCoordinator* groups_ = nullptr;
   txn::TransactionCoordinator* transactions_ = nullptr;

@@ -14,6 +14,7 @@
 #include "kb/base/byte_buffer.hpp"
 #include "kb/base/file_range.hpp"
 #include "kb/net/event_loop.hpp"
+#include "kb/net/tls.hpp"
 
 namespace kb::net {
 
@@ -42,7 +43,10 @@ struct OutputQueue {
 
 // One accepted client. Frames are int32 big-endian length-prefixed; whole
 // frames go to the FrameHandler and what it appends to output() is written
-// back in the same order.
+// back in the same order. On a TLS listener the frames travel inside TLS
+// records: the handshake comes first (FrameHandler::on_open follows it), and
+// file ranges are read into a buffer and written as records unless the
+// kernel encrypts (kernel TLS, then sendfile).
 class Connection final : public IoHandler {
  public:
   Connection(TcpServer& server, int fd, uint64_t id, std::string peer);
@@ -50,6 +54,13 @@ class Connection final : public IoHandler {
 
   uint64_t id() const { return id_; }
   const std::string& peer() const { return peer_; }
+
+  // The TLS session once established (null on a plaintext listener).
+  const TlsSession* tls() const { return tls_ && tls_->established() ? tls_.get() : nullptr; }
+  // Who the layer above decided the client is (it sets it, in on_open or
+  // later); the net layer only keeps it with the connection.
+  std::string_view principal() const { return principal_; }
+  void set_principal(std::string principal) { principal_ = std::move(principal); }
 
   // Where responses are appended. While frames are being handled this is a
   // buffer shared by all connections (so idle connections own no memory);
@@ -92,6 +103,16 @@ class Connection final : public IoHandler {
   enum class WriteResult { done, blocked, failed };
 
   void read_input();
+  // recv, or TLS records' plaintext: what read_input takes in.
+  ssize_t receive(uint8_t* buffer, size_t size);
+  // send, or TLS records.
+  ssize_t transmit(const uint8_t* data, size_t size, int flags);
+  void continue_handshake();
+  // TLS keeps decrypted input that epoll no longer reports: read it in the
+  // next turn.
+  void read_buffered_tls_input_later();
+  // errno's meaning, or the TLS error behind EPROTO.
+  std::string io_error() const;
   void handle_frames(ByteBuffer& in);
   void write_pending();
   // Writes what the socket takes of `out`; logs a failure.
@@ -123,6 +144,12 @@ class Connection final : public IoHandler {
   bool peer_closed_ = false;       // EOF read: no more input will come
   bool in_handle_frames_ = false;  // inside the frame loop (resume() must not re-enter it)
   EventLoop::TimerId linger_timer_ = 0;
+  std::unique_ptr<TlsSession> tls_;
+  bool opened_ = false;           // on_open was called (so on_close will be)
+  bool tls_read_posted_ = false;  // read_buffered_tls_input_later is pending
+  bool tls_read_wants_write_ = false;
+  EventLoop::TimerId handshake_timer_ = 0;
+  std::string principal_;
 };
 
 // What the layer above provides: it turns request frames into responses.
@@ -166,6 +193,10 @@ struct ServerOptions {
   // A large frame's buffer is kept for the next large frame (of any
   // connection) and freed once it goes unused for about this long.
   std::chrono::milliseconds spare_input_idle{2000};
+  // Set: connections speak TLS. A handshake not done within the timeout
+  // closes its connection, so half-open handshakes hold nothing for long.
+  std::shared_ptr<const TlsContext> tls;
+  std::chrono::milliseconds tls_handshake_timeout{10000};
 };
 
 struct Endpoint {
@@ -227,6 +258,8 @@ class TcpServer final : public IoHandler {
   bool spare_input_used_ = false;
   EventLoop::TimerId spare_input_timer_ = 0;
   ByteBuffer file_chunk_;  // FileSendMode::kCopy: file bytes on their way to a socket
+  // Expires with the server: tasks posted for its connections check it.
+  std::shared_ptr<const int> lifetime_ = std::make_shared<const int>(0);
 };
 
 }  // namespace kb::net
