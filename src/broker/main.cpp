@@ -410,6 +410,8 @@ int main(int argc, char** argv) {
   for (const auto& listener : config.listeners) {
     auto& service = *services.emplace_back(std::make_unique<kb::broker::BrokerService>(
         loop, registry, state, listener.name, &flusher, &groups));
+    if (auto sasl = config.sasl.find(listener.name); sasl != config.sasl.end())
+      service.serve_sasl(&sasl->second);
     service.serve_transactions(&transactions, &txn_offsets);
     service.set_metrics(&metrics);
     auto server = std::make_unique<kb::net::TcpServer>(loop, service, options);

@@ -20,6 +20,7 @@
 #include "kb/handlers/metadata.hpp"
 #include "kb/handlers/partition_admin.hpp"
 #include "kb/handlers/produce.hpp"
+#include "kb/handlers/sasl.hpp"
 #include "kb/handlers/transactions.hpp"
 
 namespace kb::handlers {
@@ -87,6 +88,8 @@ ApiRegistry make_broker_registry() {
   registry.add(describe_acls_entry());
   registry.add(create_acls_entry());
   registry.add(delete_acls_entry());
+  registry.add(sasl_handshake_entry());
+  registry.add(sasl_authenticate_entry());
   return registry;
 }
 

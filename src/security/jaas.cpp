@@ -12,8 +12,8 @@ namespace {
 struct Token {
   enum class Kind { kEof, kWord, kQuoted, kNumber, kChar };
   Kind kind = Kind::kEof;
-  std::string text;    // the word or the quoted string
-  uint32_t ch = 0;     // kChar: the character
+  std::string text;  // the word or the quoted string
+  uint32_t ch = 0;   // kChar: the character
   bool has_text() const { return kind == Kind::kWord || kind == Kind::kQuoted; }
 };
 
@@ -179,14 +179,29 @@ class Tokenizer {
       }
       std::optional<char> escaped;
       switch (c) {
-        case 'a': escaped = '\a'; break;
-        case 'b': escaped = '\b'; break;
-        case 'f': escaped = '\f'; break;
-        case 'n': escaped = '\n'; break;
-        case 'r': escaped = '\r'; break;
-        case 't': escaped = '\t'; break;
-        case 'v': escaped = '\v'; break;
-        default: break;
+        case 'a':
+          escaped = '\a';
+          break;
+        case 'b':
+          escaped = '\b';
+          break;
+        case 'f':
+          escaped = '\f';
+          break;
+        case 'n':
+          escaped = '\n';
+          break;
+        case 'r':
+          escaped = '\r';
+          break;
+        case 't':
+          escaped = '\t';
+          break;
+        case 'v':
+          escaped = '\v';
+          break;
+        default:
+          break;
       }
       if (escaped) {
         t.text += *escaped;
@@ -273,8 +288,8 @@ JaasParseResult parse_jaas_config(std::string_view text) {
   return result;
 }
 
-const std::string* jaas_option(const std::vector<JaasEntry>& entries,
-                               std::string_view login_module, std::string_view key) {
+const std::string* jaas_option(const std::vector<JaasEntry>& entries, std::string_view login_module,
+                               std::string_view key) {
   for (const JaasEntry& e : entries) {
     if (e.login_module != login_module) continue;
     auto it = e.options.find(key);

@@ -21,13 +21,15 @@ TEST(JaasConfig, ReadsPlainLoginModuleWithQuotedAndBareValues) {
 }
 
 TEST(JaasConfig, QuotedStringsTakeJavaEscapesAndEndAtTheLine) {
-  const auto r = parse_jaas_config(
-      "M optional a='it\\'s' b=\"tab\\there\\101\\q\" c=\"x;y\" d=\"open\n;");
+  const auto r =
+      parse_jaas_config("M optional a='it\\'s' b=\"tab\\there\\101\\q\" c=\"x;y\" d=\"open\n;");
   ASSERT_EQ(r.error, "");
   const auto& o = r.entries.at(0).options;
   EXPECT_EQ(r.entries[0].control_flag, "OPTIONAL");
   EXPECT_EQ(o.at("a"), "it's");
-  EXPECT_EQ(o.at("b"), "tab\there" "Aq");
+  EXPECT_EQ(o.at("b"),
+            "tab\there"
+            "Aq");
   EXPECT_EQ(o.at("c"), "x;y");
   EXPECT_EQ(o.at("d"), "open");  // the line end closes the quote; ';' still ends the entry
 }
@@ -45,8 +47,7 @@ TEST(JaasConfig, CommentsAndSeveralEntries) {
 TEST(JaasConfig, RefusesWhatKafkaRefuses) {
   EXPECT_EQ(parse_jaas_config("").error, "Login module not specified in JAAS config");
   EXPECT_EQ(parse_jaas_config("  // nothing\n").error, "Login module not specified in JAAS config");
-  EXPECT_EQ(parse_jaas_config("M").error,
-            "Login module control flag not specified in JAAS config");
+  EXPECT_EQ(parse_jaas_config("M").error, "Login module control flag not specified in JAAS config");
   EXPECT_EQ(parse_jaas_config("M mandatory;").error,
             "Invalid login module control flag 'mandatory' in JAAS config");
   EXPECT_EQ(parse_jaas_config("M required k=v").error,

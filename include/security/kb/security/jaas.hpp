@@ -30,7 +30,7 @@ struct JaasParseResult {
 JaasParseResult parse_jaas_config(std::string_view text);
 
 // The option `key` of the first entry whose module is `login_module`, or null.
-const std::string* jaas_option(const std::vector<JaasEntry>& entries,
-                               std::string_view login_module, std::string_view key);
+const std::string* jaas_option(const std::vector<JaasEntry>& entries, std::string_view login_module,
+                               std::string_view key);
 
 }  // namespace kb::security
