@@ -14,6 +14,7 @@
 #include "kb/protocol/messages/sasl.hpp"
 #include "support/broker_process.hpp"
 #include "support/kafka_client.hpp"
+#include "support/shell_command.hpp"
 
 namespace kb::testing {
 namespace {
@@ -188,6 +189,31 @@ TEST_F(SaslTest, HandshakeV0TakesBareTokens) {
   wrong_frame.insert(wrong_frame.end(), wrong.begin(), wrong.end());
   bad.send_bytes(wrong_frame);
   EXPECT_FALSE(bad.read_frame().has_value());
+}
+
+std::string kcat_sasl(uint16_t port, std::string_view mechanism, std::string_view user,
+                      std::string_view password) {
+  return "kcat -b 127.0.0.1:" + std::to_string(port) +
+         " -X security.protocol=SASL_PLAINTEXT -X sasl.mechanism=" + std::string(mechanism) +
+         " -X sasl.username=" + std::string(user) + " -X sasl.password=" + std::string(password);
+}
+
+TEST_F(SaslTest, KcatProducesAndConsumesWithPlain) {
+  if (!command_succeeds("command -v kcat")) {
+    if (labs_required()) FAIL() << "kcat is not installed";
+    GTEST_SKIP() << "kcat is not installed (scripts/install-deps.sh test)";
+  }
+  const std::string kcat = kcat_sasl(port_, "PLAIN", "alice", "alice-secret");
+  auto produced = run_command("printf 'one\\ntwo\\n' | " + kcat + " -P -t sasl-plain");
+  ASSERT_EQ(produced.status, 0) << produced.output;
+  auto consumed = run_command(kcat + " -C -t sasl-plain -o beginning -e -q");
+  ASSERT_EQ(consumed.status, 0) << consumed.output;
+  EXPECT_EQ(consumed.output, "one\ntwo\n");
+  auto refused = run_command(kcat_sasl(port_, "PLAIN", "alice", "wrong") + " -L -m 5", 30);
+  EXPECT_NE(refused.status, 0);
+  EXPECT_NE(refused.output.find("Authentication failed: Invalid username or password"),
+            std::string::npos)
+      << refused.output;
 }
 
 TEST(SaslSession, ExpiresAfterMaxReauthAndReauthenticationRenewsIt) {
