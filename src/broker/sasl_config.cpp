@@ -83,7 +83,7 @@ std::string read_listener(BrokerConfig& config, const ListenerConfig& listener,
     if (!security::is_supported_mechanism(mechanism))
       return fmt::format(
           "{}: SASL mechanism {} of listener {} is not supported by this broker (it serves "
-          "PLAIN)",
+          "PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512)",
           where, mechanism, listener.name);
     const std::string jaas_key = keys.jaas_key(mechanism);
     auto jaas = config.properties.find(jaas_key);
@@ -104,6 +104,11 @@ std::string read_listener(BrokerConfig& config, const ListenerConfig& listener,
                                             parsed.entries[0].login_module));
       out.plain_users = security::PlainUsers::from_jaas(parsed.entries);
     }
+    if (security::scram_mechanism(mechanism) &&
+        parsed.entries[0].login_module != security::kScramLoginModule)
+      return key_error(*jaas,
+                       fmt::format("{} takes {}, not {}", mechanism, security::kScramLoginModule,
+                                   parsed.entries[0].login_module));
     if (const auto* reauth = keys.find("connections.max.reauth.ms", mechanism)) {
       int64_t ms = 0;
       if (!parse_long(reauth->second.value, ms))

@@ -142,7 +142,12 @@ SaslAuthenticateResponse SaslConnection::authenticate(const SaslAuthenticateRequ
     spdlog::info("SASL {} {} failed: {}", mechanism_,
                  reauthenticating_ ? "re-authentication" : "authentication", step.error);
     response.error_code = to_wire(ErrorCode::kSaslAuthenticationFailed);
-    response.error_message = step.error;
+    response.error_message =
+        step.hide_error
+            ? "Authentication failed during " +
+                  std::string(reauthenticating_ ? "re-authentication" : "authentication") +
+                  " due to invalid credentials with SASL mechanism " + mechanism_
+            : step.error;
     state_ = State::kFailed;
     close = true;
     return response;

@@ -4,7 +4,9 @@
 
 namespace kb::security {
 
-bool is_supported_mechanism(std::string_view mechanism) { return mechanism == "PLAIN"; }
+bool is_supported_mechanism(std::string_view mechanism) {
+  return mechanism == "PLAIN" || scram_mechanism(mechanism).has_value();
+}
 
 bool SaslMechanisms::is_enabled(std::string_view mechanism) const {
   return std::find(enabled.begin(), enabled.end(), mechanism) != enabled.end();
@@ -13,6 +15,8 @@ bool SaslMechanisms::is_enabled(std::string_view mechanism) const {
 std::unique_ptr<SaslServer> SaslMechanisms::create_server(std::string_view mechanism) const {
   if (!is_enabled(mechanism)) return nullptr;
   if (mechanism == "PLAIN") return std::make_unique<PlainServer>(plain_users);
+  if (auto scram = scram_mechanism(mechanism))
+    return std::make_unique<ScramServer>(*scram, scram_credentials);
   return nullptr;
 }
 

@@ -9,6 +9,7 @@
 
 #include "kb/security/plain.hpp"
 #include "kb/security/sasl_server.hpp"
+#include "kb/security/scram.hpp"
 
 namespace kb::security {
 
@@ -17,6 +18,8 @@ struct SaslMechanisms {
   // sasl.enabled.mechanisms, in the order configured (SaslHandshake lists them so).
   std::vector<std::string> enabled;
   PlainUsers plain_users;
+  // SCRAM users (the broker's metadata image keeps them; null: none).
+  const ScramCredentialStore* scram_credentials = nullptr;
   // connections.max.reauth.ms by mechanism (absent or 0: sessions do not expire).
   std::map<std::string, int64_t, std::less<>> max_reauth_ms;
   // sasl.server.max.receive.size: the largest frame read before authentication.

@@ -13,7 +13,10 @@ struct SaslStep {
   enum class Outcome { kContinue, kComplete, kFailed };
   Outcome outcome = Outcome::kFailed;
   std::vector<uint8_t> response;  // the server's token for the client (may be empty)
-  std::string error;              // kFailed: the message the client is told
+  std::string error;              // kFailed: what went wrong
+  // The client is told only that its credentials were invalid (Kafka's
+  // SaslException); `error` is logged. Otherwise `error` is what it is told.
+  bool hide_error = false;
 };
 
 // The server side of one SASL mechanism for one authentication: tokens in,
