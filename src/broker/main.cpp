@@ -229,7 +229,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "configuration error: %s\n", loaded.error.c_str());
     return 2;
   }
-  const kb::broker::BrokerConfig& config = *loaded.config;
+  kb::broker::BrokerConfig& config = *loaded.config;  // SASL listeners get the SCRAM users
   if (command == "check") return kb::broker::run_check(config, stdout);
   if (command == "recover-topics") return kb::broker::run_recover_topics(config, stdout);
   for (const auto& [key, source] : config.properties)
@@ -410,8 +410,10 @@ int main(int argc, char** argv) {
   for (const auto& listener : config.listeners) {
     auto& service = *services.emplace_back(std::make_unique<kb::broker::BrokerService>(
         loop, registry, state, listener.name, &flusher, &groups));
-    if (auto sasl = config.sasl.find(listener.name); sasl != config.sasl.end())
+    if (auto sasl = config.sasl.find(listener.name); sasl != config.sasl.end()) {
+      sasl->second.scram_credentials = &state.scram_credentials;  // the metadata image's
       service.serve_sasl(&sasl->second);
+    }
     service.serve_transactions(&transactions, &txn_offsets);
     service.set_metrics(&metrics);
     auto server = std::make_unique<kb::net::TcpServer>(loop, service, options);

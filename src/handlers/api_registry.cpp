@@ -22,6 +22,7 @@
 #include "kb/handlers/produce.hpp"
 #include "kb/handlers/sasl.hpp"
 #include "kb/handlers/transactions.hpp"
+#include "kb/handlers/user_scram_credentials.hpp"
 
 namespace kb::handlers {
 
@@ -90,6 +91,8 @@ ApiRegistry make_broker_registry() {
   registry.add(delete_acls_entry());
   registry.add(sasl_handshake_entry());
   registry.add(sasl_authenticate_entry());
+  registry.add(describe_user_scram_credentials_entry());
+  registry.add(alter_user_scram_credentials_entry());
   return registry;
 }
 

@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <charconv>
 #include <stdexcept>
 
 namespace kb::security {
@@ -358,6 +359,131 @@ SaslStep ScramServer::client_final(std::string_view message) {
   step.outcome = SaslStep::Outcome::kComplete;
   step.response.assign(server_final.begin(), server_final.end());
   return step;
+}
+
+}  // namespace kb::security
+
+namespace kb::security {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && static_cast<unsigned char>(s.front()) <= ' ') s.remove_prefix(1);
+  while (!s.empty() && static_cast<unsigned char>(s.back()) <= ' ') s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+AddScramResult parse_add_scram(std::string_view argument) {
+  AddScramResult result;
+  const std::string_view input = trim(argument);
+  const size_t eq = input.find('=');
+  if (eq == std::string_view::npos) {
+    result.error = "Failed to find equals sign in SCRAM argument '" + std::string(input) + "'";
+    return result;
+  }
+  const std::string_view mechanism_name = input.substr(0, eq);
+  const std::string_view config = input.substr(eq + 1);
+  const auto mechanism = scram_mechanism(mechanism_name);
+  if (!mechanism) {
+    result.error = "The add-scram mechanism " + std::string(mechanism_name) + " is not supported.";
+    return result;
+  }
+  result.mechanism = *mechanism;
+  if (!config.starts_with("[")) {
+    result.error = "Expected configuration string to start with [";
+    return result;
+  }
+  if (!config.ends_with("]")) {
+    result.error = "Expected configuration string to end with ]";
+    return result;
+  }
+  // Components split at ',' (Java's split drops trailing empty ones), later
+  // keys win.
+  std::map<std::string, std::string> components;
+  std::vector<std::string_view> parts = split_commas(config.substr(1, config.size() - 2));
+  while (parts.size() > 1 && parts.back().empty()) parts.pop_back();
+  for (std::string_view part : parts) {
+    const size_t at = part.find('=');
+    if (at == std::string_view::npos) {
+      result.error = "No equals sign found in SCRAM component: " + std::string(part);
+      return result;
+    }
+    std::string_view value = part.substr(at + 1);
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+      value = value.substr(1, value.size() - 2);
+    components[std::string(part.substr(0, at))] = std::string(value);
+  }
+  auto take = [&](const char* key) -> std::optional<std::string> {
+    auto it = components.find(key);
+    if (it == components.end()) return std::nullopt;
+    std::string v = std::move(it->second);
+    components.erase(it);
+    return v;
+  };
+  const auto name = take("name");
+  if (!name) {
+    result.error = "You must supply 'name' to add-scram";
+    return result;
+  }
+  result.name = *name;
+  std::optional<std::vector<uint8_t>> salt;
+  if (const auto s = take("salt")) {
+    salt = base64_decode(*s);
+    if (!salt) {
+      result.error = "Failed to decode given salt: " + *s;
+      return result;
+    }
+  }
+  int32_t iterations = kScramMinIterations;
+  if (const auto it = take("iterations")) {
+    const char* end = it->data() + it->size();
+    auto [ptr, ec] = std::from_chars(it->data(), end, iterations);
+    if (it->empty() || ec != std::errc() || ptr != end) {
+      result.error = "Failed to parse iterations count: " + *it;
+      return result;
+    }
+  }
+  const auto password = take("password");
+  const auto salted_text = take("saltedpassword");
+  std::optional<std::vector<uint8_t>> salted;
+  if (!password) {
+    if (!salted_text) {
+      result.error = "You must supply one of 'password' or 'saltedpassword' to add-scram";
+      return result;
+    }
+    if (!salt) {
+      result.error = "You must supply 'salt' with 'saltedpassword' to add-scram";
+      return result;
+    }
+    salted = base64_decode(*salted_text);
+    if (!salted) {
+      result.error = "Failed to decode given saltedPassword: " + *salted_text;
+      return result;
+    }
+  }
+  if (!components.empty()) {
+    std::string keys;
+    for (const auto& [k, v] : components) keys += (keys.empty() ? "" : ", ") + k;
+    result.error = "Unknown SCRAM configurations: " + keys;
+    return result;
+  }
+  if (!salt) salt = scram_random_salt();
+  const std::string mech(scram_name(*mechanism));
+  if (iterations < kScramMinIterations) {
+    result.error = "The 'iterations' value must be >= " + std::to_string(kScramMinIterations) +
+                   " for add-scram using " + mech;
+    return result;
+  }
+  if (iterations > kScramMaxIterations) {
+    result.error = "The 'iterations' value must be <= " + std::to_string(kScramMaxIterations) +
+                   " for add-scram using " + mech;
+    return result;
+  }
+  if (!salted) salted = scram_salted_password(*mechanism, *password, *salt, iterations);
+  result.credential = scram_credential(*mechanism, *salted, *salt, iterations);
+  return result;
 }
 
 }  // namespace kb::security

@@ -50,6 +50,11 @@ class ScramCredentialStore {
   const ScramCredential* find(ScramMechanism m, std::string_view user) const;
   void put(ScramMechanism m, std::string user, ScramCredential credential);
   bool remove(ScramMechanism m, std::string_view user);
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& [key, c] : credentials_)
+      f(static_cast<ScramMechanism>(key.first), key.second, c);
+  }
   // Every (user, mechanism) with its iterations, by user name.
   std::map<std::string, std::vector<std::pair<ScramMechanism, int32_t>>, std::less<>> users() const;
 
@@ -86,5 +91,21 @@ class ScramServer final : public SaslServer {
   std::string nonce_;  // client's and server's together
   ScramCredential credential_;
 };
+
+}  // namespace kb::security
+
+namespace kb::security {
+
+// One `--add-scram` argument of kafka-storage format, read as Kafka's
+// ScramParser reads it: 'SCRAM-SHA-256=[name=alice,password=alice-secret]',
+// also with iterations= (default 4096), salt= (base64; default random) or
+// saltedpassword= (base64, with salt); values may be in double quotes.
+struct AddScramResult {
+  ScramMechanism mechanism = ScramMechanism::kSha256;
+  std::string name;
+  ScramCredential credential;
+  std::string error;  // Kafka's message when the argument is refused
+};
+AddScramResult parse_add_scram(std::string_view argument);
 
 }  // namespace kb::security
