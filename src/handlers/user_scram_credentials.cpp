@@ -121,6 +121,7 @@ std::optional<AlterUserScramCredentialsResponse> handle_alter(
       upsertions[name] = &u;
   }
   std::vector<storage::MetadataRecord> records;
+  records.reserve(deletions.size() + upsertions.size());
   for (const auto& [name, d] : deletions)
     records.emplace_back(storage::RemoveUserScramCredentialRecord{name, d->mechanism});
   for (const auto& [name, u] : upsertions) {
