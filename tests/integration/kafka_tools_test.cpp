@@ -1839,3 +1839,51 @@ TEST_F(KafkaToolsTest, SaslScramUserAddedWithKafkaConfigs) {
 
 }  // namespace
 }  // namespace kb::testing
+
+namespace kb::testing {
+namespace {
+
+// The payload part of each line of a dump that carries `what`.
+std::vector<std::string> payloads_with(const std::string& dump, const std::string& what) {
+  std::vector<std::string> out;
+  for (const std::string& line : lines_of(dump)) {
+    const size_t at = line.find("payload: ");
+    if (at != std::string::npos && line.find(what) != std::string::npos)
+      out.push_back(line.substr(at));
+  }
+  return out;
+}
+
+// format --add-scram writes UserScramCredentialRecords Kafka's kafka-dump-log
+// reads, and this broker's dump-log prints them as Kafka's does.
+TEST_F(KafkaToolsTest, FormatAddScramRecordsAsKafkaDumpLogPrintsThem) {
+  const auto dir = make_temp_dir("kb-format-scram-");
+  auto formatted = run_command(
+      word(KB_BROKER_BINARY) +
+          " format -t MkU3OEVBNTcwNTJENDM2Qk --override log.dirs=" + word((dir / "data").string()) +
+          " --add-scram 'SCRAM-SHA-256=[name=alice,salt=c2FsdA==,password=alice-secret]'"
+          " --add-scram 'SCRAM-SHA-512=[name=bob,iterations=8192,password=\"bob-secret\"]'",
+      30);
+  ASSERT_EQ(formatted.status, 0) << formatted.output;
+  const std::string snapshot =
+      (dir / "data" / "__cluster_metadata-0" / "00000000000000000000-0000000000.checkpoint")
+          .string();
+  const ToolRun kafkas =
+      shell_->run(kDumpLogSegments, {"--files", snapshot, "--cluster-metadata-decoder"});
+  ASSERT_EQ(kafkas.exit_code, 0) << kafkas.err;
+  const auto ours = run_command(word(KB_BROKER_BINARY) + " dump-log --files " + word(snapshot) +
+                                    " --cluster-metadata-decoder",
+                                30);
+  ASSERT_EQ(ours.status, 0) << ours.output;
+  const auto expected = payloads_with(kafkas.out, "USER_SCRAM_CREDENTIAL_RECORD");
+  ASSERT_EQ(expected.size(), 2u) << kafkas.out;
+  EXPECT_NE(expected[0].find("\"name\":\"alice\",\"mechanism\":1,\"salt\":\"c2FsdA==\""),
+            std::string::npos)
+      << expected[0];
+  EXPECT_NE(expected[1].find("\"iterations\":8192"), std::string::npos) << expected[1];
+  EXPECT_EQ(payloads_with(ours.output, "USER_SCRAM_CREDENTIAL_RECORD"), expected);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kb::testing
