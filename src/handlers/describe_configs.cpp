@@ -41,10 +41,14 @@ Entry to_entry(const cluster::EffectiveConfig& c, const Options& options) {
   e.read_only = c.read_only;
   e.is_default = c.source == ConfigSource::kDefault;
   e.config_source = static_cast<int8_t>(c.source);
-  e.is_sensitive = false;
+  // Passwords (sasl.jaas.config, ssl.*.password) are never shown, as Kafka
+  // hides them: sensitive, with null values, synonyms too.
+  e.is_sensitive = c.def->type == cluster::ConfigType::kPassword;
+  if (e.is_sensitive) e.value.reset();
   if (options.synonyms)
     for (const auto& s : c.synonyms)
-      e.synonyms.push_back({s.name, s.value, static_cast<int8_t>(s.source)});
+      e.synonyms.push_back({s.name, e.is_sensitive ? std::nullopt : s.value,
+                            static_cast<int8_t>(s.source)});
   e.config_type = static_cast<int8_t>(c.def->type);
   if (options.documentation) e.documentation = std::string(c.def->doc);
   return e;

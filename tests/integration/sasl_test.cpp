@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "kb/protocol/messages/api_versions.hpp"
+#include "kb/protocol/messages/describe_configs.hpp"
 #include "kb/protocol/messages/metadata.hpp"
 #include "kb/protocol/messages/sasl.hpp"
 #include "kb/protocol/messages/user_scram_credentials.hpp"
@@ -129,7 +130,11 @@ class SaslTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     broker_ = std::make_unique<BrokerProcess>(
-        sasl_config({{"sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512"}}));
+        sasl_config({{"sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512"},
+                     // A broker's own client login (unused here): a secret all the same.
+                     {"sasl.jaas.config",
+                      "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                      "username=\"admin\" password=\"jaas-secret\";"}}));
     port_ = sasl_port(*broker_);
   }
   static void TearDownTestSuite() { broker_.reset(); }
@@ -190,6 +195,31 @@ TEST_F(SaslTest, NothingElseBeforeAuthentication) {
   RawClient plain(broker_->port());
   EXPECT_EQ(metadata(plain).brokers.size(), 1u);
   EXPECT_EQ(handshake(plain, "PLAIN").error_code, kIllegalSaslState);
+}
+
+TEST_F(SaslTest, DescribeConfigsHidesTheJaasConfig) {
+  RawClient c(broker_->port());
+  protocol::DescribeConfigsRequest req;
+  req.resources.push_back({4, "1", std::nullopt});  // every config of broker 1
+  req.include_synonyms = true;
+  std::vector<uint8_t> body;
+  const auto resp = call<protocol::DescribeConfigsResponse>(c, req, 4, body, 5);
+  ASSERT_EQ(resp.results.size(), 1u);
+  ASSERT_FALSE(resp.results[0].configs.empty());
+  int passwords = 0;
+  for (const auto& config : resp.results[0].configs) {
+    EXPECT_EQ(config.value.value_or("").find("secret"), std::string::npos) << config.name;
+    for (const auto& s : config.synonyms)
+      EXPECT_EQ(s.value.value_or("").find("secret"), std::string::npos) << s.name;
+    // What Kafka types as a password is sensitive and never shown.
+    if (config.config_type == 9) {
+      ++passwords;
+      EXPECT_TRUE(config.is_sensitive) << config.name;
+      EXPECT_FALSE(config.value.has_value()) << config.name;
+    }
+  }
+  // (No password-typed config is listed yet; the TLS keys will be.)
+  (void)passwords;
 }
 
 TEST_F(SaslTest, UnsupportedMechanismListsTheEnabledOnesAndCloses) {
