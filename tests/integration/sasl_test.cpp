@@ -21,6 +21,7 @@
 #include "kb/security/scram.hpp"
 #include "support/broker_process.hpp"
 #include "support/kafka_client.hpp"
+#include "support/python_lab.hpp"
 #include "support/shell_command.hpp"
 
 namespace kb::testing {
@@ -416,6 +417,56 @@ TEST_F(SaslTest, ScramUsersAlteredDescribedAndAuthenticatedWithKcat) {
   auto after =
       run_command(kcat_sasl(port_, "SCRAM-SHA-256", "carol", "carol-secret") + " -L -m 5", 30);
   EXPECT_NE(after.status, 0) << after.output;
+}
+
+// confluent-kafka, as pinned in the Python lab: PLAIN, SCRAM-SHA-256 and
+// SCRAM-SHA-512 produce and consume; a wrong password is refused with the
+// broker's message.
+TEST_F(SaslTest, ConfluentKafkaWithEachMechanism) {
+  if (!python_lab_available()) {
+    if (labs_required()) FAIL() << "python3.11 with venv is not installed";
+    GTEST_SKIP() << "python3.11 with venv is not installed (scripts/install-deps.sh test)";
+  }
+  const std::filesystem::path cache = KB_TEST_CACHE_DIR;
+  auto installed = install_python_lab(KB_CLIENT_SCRIPTS_DIR, cache);
+  ASSERT_EQ(installed.status, 0) << installed.output;
+  RawClient admin(broker_->port());
+  using security::ScramMechanism;
+  auto altered = alter_scram(admin, {{"grace", ScramMechanism::kSha256, 4096, "grace-secret"},
+                                     {"heidi", ScramMechanism::kSha512, 4096, "heidi-secret"}});
+  ASSERT_EQ(error_of(altered, "grace"), 0);
+  ASSERT_EQ(error_of(altered, "heidi"), 0);
+  const auto work = make_temp_dir("kb-sasl-python-");
+  auto drive = [&](const std::string& mechanism, const std::string& user,
+                   const std::string& password, const std::string& topic) {
+    return run_python_driver(
+        python_lab_interpreter(cache),
+        std::filesystem::path(KB_CLIENT_SCRIPTS_DIR) / "confluent_sasl.py",
+        {"127.0.0.1:" + std::to_string(port_), mechanism, user, password, topic},
+        work / (topic + ".err"));
+  };
+  const struct {
+    const char* mechanism;
+    const char* user;
+    const char* password;
+  } cases[] = {{"PLAIN", "alice", "alice-secret"},
+               {"SCRAM-SHA-256", "grace", "grace-secret"},
+               {"SCRAM-SHA-512", "heidi", "heidi-secret"}};
+  for (const auto& c : cases) {
+    const auto run = drive(c.mechanism, c.user, c.password, std::string("py-") + c.user);
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(run.out, std::string("OK ") + c.mechanism + "\n") << run.err;
+  }
+  const auto refused = drive("SCRAM-SHA-256", "grace", "wrong", "py-refused");
+  EXPECT_EQ(refused.exit_code, 0) << refused.err;
+  EXPECT_TRUE(refused.out.starts_with("REFUSED")) << refused.out;
+  // librdkafka logs the broker's message (its error callback may come later).
+  EXPECT_NE(
+      (refused.out + refused.err).find("invalid credentials with SASL mechanism SCRAM-SHA-256"),
+      std::string::npos)
+      << refused.out << refused.err;
+  std::error_code ec;
+  std::filesystem::remove_all(work, ec);
 }
 
 TEST(SaslScram, FormatAddScramUsersSurviveRestarts) {
