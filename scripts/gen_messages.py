@@ -50,7 +50,7 @@ API_KEY_HEADER = "../api_key.hpp"
 # oldest version (clients of older Kafkas) and end below its newest (versions
 # not served yet).
 APIS: list[tuple[str, str, tuple[int, int]]] = [
-    ("Produce", "produce", (0, 11)),
+    ("Produce", "produce", (0, 12)),
     ("Fetch", "fetch", (0, 17)),
     ("ListOffsets", "list_offsets", (0, 10)),
     ("Metadata", "metadata", (0, 12)),
@@ -72,7 +72,7 @@ APIS: list[tuple[str, str, tuple[int, int]]] = [
     ("AddPartitionsToTxn", "transactions", (0, 5)),
     ("AddOffsetsToTxn", "transactions", (0, 4)),
     ("EndTxn", "transactions", (0, 5)),
-    ("WriteTxnMarkers", "write_txn_markers", (0, 1)),
+    ("WriteTxnMarkers", "write_txn_markers", (0, 2)),
     ("TxnOffsetCommit", "transactions", (0, 5)),
     ("DescribeAcls", "acls", (0, 3)),
     ("CreateAcls", "acls", (0, 3)),

@@ -30,7 +30,8 @@ void print_usage(std::FILE* to) {
              "Formats the log directory as Kafka's kafka-storage.sh format does: meta.properties\n"
              "(cluster.id, node.id, a new directory.id) and the bootstrap snapshot of the\n"
              "metadata log with the feature levels. Defaults: metadata.version {} (4.0-IV3),\n"
-             "group.version 1, the other features 0 (the levels this broker serves).\n"
+             "group.version 1, transaction.version 2, the other features 0 (Kafka's levels\n"
+             "at 4.0-IV3, which this broker serves).\n"
              "  -t, --cluster-id ID        the cluster id (22 characters of URL-safe base64,\n"
              "                             as kafka-storage random-uuid prints)\n"
              "  -c, --config FILE          server.properties (also as the first argument)\n"
@@ -64,6 +65,7 @@ int run_format(const std::vector<std::string>& args, std::FILE* out, std::FILE* 
   for (const auto& f : cluster::kSupportedFeatures) levels[std::string(f.name)] = 0;
   levels["metadata.version"] = cluster::kBootstrapMetadataVersion;
   levels["group.version"] = cluster::kBootstrapGroupVersion;
+  levels["transaction.version"] = cluster::kBootstrapTransactionVersion;
 
   auto refuse = [&](const std::string& why) {
     fmt::print(err, "{}\n", why);

@@ -125,16 +125,37 @@ void LogCleaning::check() {
                    storage::kCleanerCheckpointFile, read.message);
     checkpoints_loaded_ = true;
   }
+  if (!scan_) scan_.emplace();
+  // Weighing a topic reads its configs: with many topics the walk takes
+  // several loop turns, resuming after the last topic weighed.
+  if (!scan_slice(std::chrono::steady_clock::now() + options_.scan_slice_budget)) {
+    arm(std::chrono::milliseconds(0));
+    return;
+  }
+  CleaningScan scan = std::move(*scan_);
+  scan_.reset();
+  last_scan_slices_ = scan.slices;
+  if (scan.checkpoint_changed) write_checkpoint();
+  if (!scan.best) {
+    arm(std::chrono::milliseconds(options_.backoff_ms));
+    return;
+  }
+  start_cleaning(scan.best->topic, scan.best->partition);
+}
+
+// The dirtiest log worth cleaning, as Kafka's grabFilthiestCompactedLog.
+bool LogCleaning::scan_slice(std::chrono::steady_clock::time_point deadline) {
+  CleaningScan& scan = *scan_;
   const int64_t now = wall_clock_ms();
-  // The dirtiest log worth cleaning, as Kafka's grabFilthiestCompactedLog.
-  struct Candidate {
-    std::string topic;
-    int32_t partition = 0;
-    double ratio = 0;
-  };
-  std::optional<Candidate> best;
-  bool checkpoint_changed = false;
-  for (const auto& [name, topic] : state_.topics.topics()) {
+  const auto& topics = state_.topics.topics();
+  ++scan.slices;
+  bool weighed_one = false;
+  for (auto it = scan.last_topic ? topics.upper_bound(*scan.last_topic) : topics.begin();
+       it != topics.end(); ++it) {
+    if (weighed_one && std::chrono::steady_clock::now() >= deadline) return false;
+    weighed_one = true;
+    const auto& [name, topic] = *it;
+    scan.last_topic = name;
     if (topic.is_internal()) continue;
     auto policy = cluster::topic_config_value(state_, name, "cleanup.policy");
     if (!policy || !has_item(*policy, "compact")) continue;
@@ -145,52 +166,52 @@ void LogCleaning::check() {
       auto lso = state_.producer_states.last_stable_offset(topic.id, p.partition_index, **log, now);
       if (!lso) continue;
       std::optional<int64_t> checkpoint;
-      if (auto it = checkpoints_.find(std::pair<std::string, int32_t>(name, p.partition_index));
-          it != checkpoints_.end())
-        checkpoint = it->second;
+      if (auto cp = checkpoints_.find(std::pair<std::string, int32_t>(name, p.partition_index));
+          cp != checkpoints_.end())
+        checkpoint = cp->second;
       auto plan = (*log)->cleaning_plan(checkpoint, settings, now, *lso, false);
       if (!plan) continue;  // damaged: logged where it was found
       if (plan->force_checkpoint) {
         checkpoints_[{name, p.partition_index}] = plan->first_dirty_offset;
-        checkpoint_changed = true;
+        scan.checkpoint_changed = true;
       }
       if (plan->total_bytes() == 0 || !plan->worth_cleaning()) continue;
-      if (!best || plan->cleanable_ratio() > best->ratio)
-        best = Candidate{name, p.partition_index, plan->cleanable_ratio()};
+      if (!scan.best || plan->cleanable_ratio() > scan.best->ratio)
+        scan.best = CleaningScan::Candidate{name, p.partition_index, plan->cleanable_ratio()};
     }
   }
-  if (checkpoint_changed) write_checkpoint();
-  if (!best) {
-    arm(std::chrono::milliseconds(options_.backoff_ms));
-    return;
-  }
-  const cluster::TopicInfo* topic = state_.topics.find(best->topic);
-  auto log = state_.logs->find(best->topic, best->partition);
+  return true;
+}
+
+void LogCleaning::start_cleaning(const std::string& topic_name, int32_t partition) {
+  const int64_t now = wall_clock_ms();
+  const cluster::TopicInfo* topic = state_.topics.find(topic_name);
+  auto log = state_.logs->find(topic_name, partition);
   if (topic == nullptr || !log || *log == nullptr) {
     arm(std::chrono::milliseconds(options_.backoff_ms));
     return;
   }
-  auto lso = state_.producer_states.last_stable_offset(topic->id, best->partition, **log, now);
+  auto lso = state_.producer_states.last_stable_offset(topic->id, partition, **log, now);
   std::optional<int64_t> checkpoint;
-  if (auto it = checkpoints_.find(std::pair<std::string, int32_t>(best->topic, best->partition));
+  if (auto it = checkpoints_.find(std::pair<std::string, int32_t>(topic_name, partition));
       it != checkpoints_.end())
     checkpoint = it->second;
-  auto plan = (*log)->cleaning_plan(checkpoint, settings_for(best->topic), now,
+  auto plan = (*log)->cleaning_plan(checkpoint, settings_for(topic_name), now,
                                     lso ? *lso : (*log)->log_end_offset());
   if (!plan) {
     arm(std::chrono::milliseconds(options_.backoff_ms));
     return;
   }
   // Active idempotent producers keep the batch with their last data.
-  if (auto table = state_.producer_states.find_or_load(topic->id, best->partition, **log, now);
+  if (auto table = state_.producer_states.find_or_load(topic->id, partition, **log, now);
       table && *table != nullptr) {
     for (const auto& [id, entry] : (*table)->producers())
       plan->active_producers[id] = {entry.batches.empty() ? -1 : entry.batches.back().last_offset,
                                     entry.epoch};
   }
-  spdlog::info("cleaning {}-{}: offsets [{}, {}), dirty ratio {:.2f}", best->topic, best->partition,
+  spdlog::info("cleaning {}-{}: offsets [{}, {}), dirty ratio {:.2f}", topic_name, partition,
                plan->first_dirty_offset, plan->first_uncleanable_offset, plan->cleanable_ratio());
-  in_flight_ = InFlight{best->topic, best->partition, (*log)->dir()};
+  in_flight_ = InFlight{topic_name, partition, (*log)->dir()};
   storage::CleanerJob job;
   job.id = next_job_++;
   job.plan = std::move(*plan);

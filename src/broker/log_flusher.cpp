@@ -25,6 +25,14 @@ constexpr int kMaxRetries = 600;
 // reserved ahead of their data; checked this often.
 constexpr int64_t kQuietMs = 10'000;
 constexpr auto kQuietCheckInterval = std::chrono::milliseconds(2000);
+constexpr size_t kQuietLogsPerTurn = 4096;
+// A loop turn's share of the checkpoint's walk over every partition, and how
+// many partitions go between looks at the clock.
+constexpr auto kCheckpointSliceBudget = std::chrono::microseconds(250);
+constexpr size_t kCheckpointClockEvery = 32;
+// Walks started over because partitions were deleted meanwhile, before the
+// checkpoint waits for its next interval.
+constexpr int kMaxCheckpointRestarts = 3;
 }  // namespace
 
 LogFlusher::LogFlusher(net::EventLoop& loop, cluster::BrokerState& state, size_t max_threads)
@@ -53,6 +61,8 @@ LogFlusher::LogFlusher(net::EventLoop& loop, cluster::BrokerState& state, size_t
 
 LogFlusher::~LogFlusher() {
   for (const auto& p : periodic_) loop_.cancel(p.timer);
+  if (checkpoint_walk_timer_ != 0) loop_.cancel(checkpoint_walk_timer_);
+  if (quiet_walk_timer_ != 0) loop_.cancel(quiet_walk_timer_);
   if (retry_timer_ != 0) loop_.cancel(retry_timer_);
   loop_.unwatch(worker_.completion_fd());
 }
@@ -185,7 +195,7 @@ void LogFlusher::apply_completions() {
     retries_.erase(job.id);
     if (job.id == checkpoint_job_) {
       checkpoint_job_ = 0;
-      checkpoint_done(job.status);
+      checkpoint_done(job);
       continue;
     }
     auto it = jobs_.find(job.id);
@@ -244,41 +254,110 @@ void LogFlusher::flush_old_logs() {
 // synced once its indexes are too, so below it the index entries are on disk
 // and start-up recovery rebuilds the entries past it.
 void LogFlusher::write_checkpoint() {
-  if (!state_.logs || checkpoint_job_ != 0 || disk_failed_) return;
-  storage::OffsetCheckpoint points = state_.logs->recovery_points();
-  std::string starts = storage::format_offset_checkpoint(state_.logs->log_start_offsets());
-  std::string high_watermarks = storage::format_offset_checkpoint(state_.logs->high_watermarks());
+  if (!state_.logs || checkpoint_job_ != 0 || checkpoint_walk_ || disk_failed_) return;
+  checkpoint_walk_.emplace();
+  checkpoint_walk_->closes = state_.logs->closes();
+  continue_checkpoint();
+}
+
+void LogFlusher::continue_checkpoint() {
+  checkpoint_walk_timer_ = 0;
+  if (!state_.logs || disk_failed_) {
+    checkpoint_walk_.reset();
+    return;
+  }
+  CheckpointWalk& walk = *checkpoint_walk_;
+  const auto deadline = std::chrono::steady_clock::now() + kCheckpointSliceBudget;
+  size_t visited = 0;
+  // Appends an entry line, noting whether the file still reads as last time.
+  auto add = [this](size_t file, CheckpointWalk::Text& text, const std::string& topic,
+                    int32_t partition, int64_t offset) {
+    const size_t at = text.body.size();
+    fmt::format_to(std::back_inserter(text.body), "{} {} {}\n", topic, partition, offset);
+    ++text.entries;
+    const std::string& last = last_checkpoint_[file];
+    if (text.unchanged)
+      text.unchanged = last.size() >= text.body.size() &&
+                       last.compare(at, text.body.size() - at, text.body, at) == 0;
+  };
+  const bool finished = state_.logs->walk_checkpoint(
+      walk.last, [&](const cluster::PartitionLogs::CheckpointEntry& entry) {
+        if (!walk.last) walk.last.emplace();
+        walk.last->first.assign(entry.topic);
+        walk.last->second = entry.partition;
+        std::optional<int64_t> recovery_point = entry.recovery_point;
+        if (entry.log != nullptr && entry.log->has_unsynced_indexes()) {
+          auto snapshot = entry.log->index_sync_snapshot();
+          if (!snapshot) {  // its recovery point stays where it is
+            spdlog::error("index sync {}-{}: {}", entry.topic, entry.partition,
+                          snapshot.error().message);
+          } else {
+            walk.index_files.insert(walk.index_files.end(), snapshot->index_files.begin(),
+                                    snapshot->index_files.end());
+            recovery_point = snapshot->recovery_point;
+            walk.indexes.push_back({entry.topic, entry.partition, entry.log,
+                                    snapshot->recovery_point, snapshot->rolls});
+          }
+        }
+        if (recovery_point) add(0, walk.files[0], entry.topic, entry.partition, *recovery_point);
+        if (entry.log_start_offset)
+          add(1, walk.files[1], entry.topic, entry.partition, *entry.log_start_offset);
+        if (entry.high_watermark)
+          add(2, walk.files[2], entry.topic, entry.partition, *entry.high_watermark);
+        return ++visited % kCheckpointClockEvery != 0 ||
+               std::chrono::steady_clock::now() < deadline;
+      });
+  if (!finished) {
+    checkpoint_walk_timer_ =
+        loop_.run_after(std::chrono::milliseconds(0), [this] { continue_checkpoint(); });
+    return;
+  }
+  if (state_.logs->closes() != walk.closes) {
+    // A partition deleted during the walk may be back under the same name,
+    // with the old log's entry: the walk starts over (the recovery points on
+    // disk stay as they are until one completes).
+    const int restarts = walk.restarts + 1;
+    checkpoint_walk_.reset();
+    if (restarts > kMaxCheckpointRestarts) return;  // the next interval tries again
+    checkpoint_walk_.emplace();
+    checkpoint_walk_->closes = state_.logs->closes();
+    checkpoint_walk_->restarts = restarts;
+    checkpoint_walk_timer_ =
+        loop_.run_after(std::chrono::milliseconds(0), [this] { continue_checkpoint(); });
+    return;
+  }
+  submit_checkpoint();
+}
+
+void LogFlusher::submit_checkpoint() {
+  CheckpointWalk walk = std::move(*checkpoint_walk_);
+  checkpoint_walk_.reset();
+  bool unchanged = walk.index_files.empty();
+  for (size_t i = 0; i < kCheckpointFiles; ++i)
+    unchanged = unchanged && walk.files[i].unchanged &&
+                walk.files[i].body.size() == last_checkpoint_[i].size();
+  if (unchanged) return;
   storage::SyncJob job;
-  checkpoint_indexes_.clear();
-  state_.logs->for_each_open([&](const std::string& topic, int32_t partition,
-                                 storage::PartitionLog& log) {
-    if (!log.has_unsynced_indexes()) return;
-    auto snapshot = log.index_sync_snapshot();
-    if (!snapshot) {  // its recovery point stays where it is
-      spdlog::error("index sync {}-{}: {}", topic, partition, snapshot.error().message);
-      return;
-    }
-    job.files.insert(job.files.end(), snapshot->index_files.begin(), snapshot->index_files.end());
-    points[{topic, partition}] = snapshot->recovery_point;
-    checkpoint_indexes_.push_back(
-        {topic, partition, &log, snapshot->recovery_point, snapshot->rolls});
-  });
-  std::string text = storage::format_offset_checkpoint(points);
-  if (text + starts + high_watermarks == last_checkpoint_ && job.files.empty()) return;
   job.id = next_job_id_++;
+  job.files = std::move(walk.index_files);
   const auto& dir = state_.logs->log_dir();
-  job.writes.emplace_back(dir / storage::kRecoveryPointCheckpointFile, text);
-  job.writes.emplace_back(dir / storage::kLogStartOffsetCheckpointFile, starts);
-  job.writes.emplace_back(dir / storage::kReplicationOffsetCheckpointFile, high_watermarks);
+  constexpr std::array<std::string_view, kCheckpointFiles> kNames = {
+      storage::kRecoveryPointCheckpointFile, storage::kLogStartOffsetCheckpointFile,
+      storage::kReplicationOffsetCheckpointFile};
+  for (size_t i = 0; i < kCheckpointFiles; ++i)
+    job.writes.push_back({dir / kNames[i], std::move(walk.files[i].body),
+                          storage::format_offset_checkpoint_head(walk.files[i].entries)});
+  checkpoint_indexes_ = std::move(walk.indexes);
   checkpoint_job_ = job.id;
-  pending_checkpoint_ = std::move(text) + starts + high_watermarks;
   worker_.submit(std::move(job));
 }
 
-void LogFlusher::checkpoint_done(const storage::Status& status) {
-  if (!status) return fail("recovery point checkpoint: " + status.error().message);
+void LogFlusher::checkpoint_done(storage::SyncJob& job) {
+  if (!job.status) return fail("recovery point checkpoint: " + job.status.error().message);
   if (disk_failed_) return;
-  last_checkpoint_ = std::move(pending_checkpoint_);
+  // The job gives its texts back: what the next checkpoint compares with.
+  for (size_t i = 0; i < kCheckpointFiles && i < job.writes.size(); ++i)
+    last_checkpoint_[i] = std::move(job.writes[i].body);
   if (!state_.logs) return;
   for (const auto& synced : checkpoint_indexes_) {
     // Not a log of the same name created since (its files were not synced).
@@ -313,11 +392,31 @@ void LogFlusher::resubmit_retries() {
 }
 
 void LogFlusher::release_quiet_reservations() {
+  if (quiet_walk_timer_ != 0) return;  // the last walk is still under way
   if (state_.metadata_log) state_.metadata_log->release_reservation_if_quiet(kQuietMs);
+  quiet_walk_last_.reset();
+  continue_quiet_walk();
+}
+
+// A slice of open logs per loop turn: with hundreds of thousands of them one
+// walk would hold the loop for milliseconds.
+void LogFlusher::continue_quiet_walk() {
+  quiet_walk_timer_ = 0;
   if (!state_.logs) return;
-  state_.logs->for_each_open([](const std::string&, int32_t, storage::PartitionLog& log) {
-    log.release_reservation_if_quiet(kQuietMs);
-  });
+  size_t visited = 0;
+  const bool finished = state_.logs->for_each_open_after(
+      quiet_walk_last_,
+      [&](const std::string& topic, int32_t partition, storage::PartitionLog& log) {
+        if (visited++ == kQuietLogsPerTurn) return false;
+        if (!quiet_walk_last_) quiet_walk_last_.emplace();
+        quiet_walk_last_->first.assign(topic);
+        quiet_walk_last_->second = partition;
+        log.release_reservation_if_quiet(kQuietMs);
+        return true;
+      });
+  if (!finished)
+    quiet_walk_timer_ =
+        loop_.run_after(std::chrono::milliseconds(0), [this] { continue_quiet_walk(); });
 }
 
 void LogFlusher::fail(const std::string& what) {

@@ -68,25 +68,30 @@ storage::PartitionLog* PartitionLogs::find_open(std::string_view topic, int32_t 
 }
 
 storage::OffsetCheckpoint PartitionLogs::recovery_points() const {
-  storage::OffsetCheckpoint out = recovery_points_;
-  for (const auto& [key, log] : open_) out[key] = log->recovery_point();
+  storage::OffsetCheckpoint out;
+  walk_checkpoint(std::nullopt, [&out](const CheckpointEntry& e) {
+    if (e.recovery_point) out.emplace_hint(out.end(), Key{e.topic, e.partition}, *e.recovery_point);
+    return true;
+  });
   return out;
 }
 
 storage::OffsetCheckpoint PartitionLogs::high_watermarks() const {
-  storage::OffsetCheckpoint out = recovery_points_;
-  for (const auto& [key, log] : open_) out[key] = log->log_end_offset();
+  storage::OffsetCheckpoint out;
+  walk_checkpoint(std::nullopt, [&out](const CheckpointEntry& e) {
+    if (e.high_watermark) out.emplace_hint(out.end(), Key{e.topic, e.partition}, *e.high_watermark);
+    return true;
+  });
   return out;
 }
 
 storage::OffsetCheckpoint PartitionLogs::log_start_offsets() const {
-  storage::OffsetCheckpoint out = log_start_offsets_;
-  for (const auto& [key, log] : open_) {
-    if (log->log_start_offset() > 0)
-      out[key] = log->log_start_offset();
-    else
-      out.erase(key);
-  }
+  storage::OffsetCheckpoint out;
+  walk_checkpoint(std::nullopt, [&out](const CheckpointEntry& e) {
+    if (e.log_start_offset)
+      out.emplace_hint(out.end(), Key{e.topic, e.partition}, *e.log_start_offset);
+    return true;
+  });
   return out;
 }
 
@@ -145,6 +150,47 @@ void PartitionLogs::close(std::string_view topic, int32_t partition) {
   open_.erase(Key{std::string(topic), partition});
   recovery_points_.erase(Key{std::string(topic), partition});
   log_start_offsets_.erase(Key{std::string(topic), partition});
+  ++closes_;
+}
+
+bool PartitionLogs::walk_checkpoint(
+    const std::optional<Key>& after,
+    const std::function<bool(const CheckpointEntry&)>& visit) const {
+  // A merge of the open logs and the two files' entries read at start-up,
+  // all three ordered by (topic, partition).
+  auto open = after ? open_.upper_bound(*after) : open_.begin();
+  auto points = after ? recovery_points_.upper_bound(*after) : recovery_points_.begin();
+  auto starts = after ? log_start_offsets_.upper_bound(*after) : log_start_offsets_.begin();
+  for (;;) {
+    const Key* key = nullptr;
+    auto take_lowest = [&key](const Key& candidate) {
+      if (key == nullptr || candidate < *key) key = &candidate;
+    };
+    if (open != open_.end()) take_lowest(open->first);
+    if (points != recovery_points_.end()) take_lowest(points->first);
+    if (starts != log_start_offsets_.end()) take_lowest(starts->first);
+    if (key == nullptr) return true;
+    const bool in_open = open != open_.end() && open->first == *key;
+    const bool in_points = points != recovery_points_.end() && points->first == *key;
+    const bool in_starts = starts != log_start_offsets_.end() && starts->first == *key;
+    CheckpointEntry entry{key->first,   key->second,  nullptr,
+                          std::nullopt, std::nullopt, std::nullopt};
+    if (in_open) {
+      storage::PartitionLog& log = *open->second;
+      entry.log = &log;
+      entry.recovery_point = log.recovery_point();
+      entry.high_watermark = log.log_end_offset();
+      if (log.log_start_offset() > 0) entry.log_start_offset = log.log_start_offset();
+    } else {
+      if (in_points) entry.recovery_point = entry.high_watermark = points->second;
+      if (in_starts) entry.log_start_offset = starts->second;
+    }
+    const bool more = visit(entry);
+    if (in_open) ++open;
+    if (in_points) ++points;
+    if (in_starts) ++starts;
+    if (!more) return false;
+  }
 }
 
 }  // namespace kb::cluster

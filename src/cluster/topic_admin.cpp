@@ -122,10 +122,23 @@ MetadataAppend append_metadata_groups(
   }
   // A new metadata log starts with the metadata.version it is written in and
   // the other features Kafka 4.0 finalizes in a new cluster.
+  // A directory formatted with chosen levels (its bootstrap snapshot, already
+  // applied) keeps the other features' levels: they are written instead.
   std::vector<storage::MetadataRecord> bootstrap;
-  if (state.metadata_log->log_end_offset() == 0)
-    bootstrap = {storage::FeatureLevelRecord{"metadata.version", kBootstrapMetadataVersion},
-                 storage::FeatureLevelRecord{"group.version", kBootstrapGroupVersion}};
+  if (state.metadata_log->log_end_offset() == 0) {
+    if (state.features.contains("metadata.version")) {
+      bootstrap.emplace_back(
+          storage::FeatureLevelRecord{"metadata.version", kBootstrapMetadataVersion});
+      for (const auto& [name, level] : state.features)
+        if (name != "metadata.version" && level > 0)
+          bootstrap.emplace_back(storage::FeatureLevelRecord{name, level});
+    } else {
+      bootstrap = {
+          storage::FeatureLevelRecord{"metadata.version", kBootstrapMetadataVersion},
+          storage::FeatureLevelRecord{"group.version", kBootstrapGroupVersion},
+          storage::FeatureLevelRecord{"transaction.version", kBootstrapTransactionVersion}};
+    }
+  }
 
   // Each group's records encoded, then packed into batches.
   struct Encoded {

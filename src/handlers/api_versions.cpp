@@ -26,12 +26,15 @@ std::optional<ApiVersionsResponse> handle_api_versions(RequestContext& ctx,
   }
   // metadata.version is always finalized (Kafka's KRaft brokers put it in):
   // before the metadata log has records, at the level it will be written at,
-  // and group.version with it.
+  // and group.version and transaction.version with it.
   if (!ctx.state.features.contains("metadata.version")) {
     response.finalized_features.push_back({"metadata.version", cluster::kBootstrapMetadataVersion,
                                            cluster::kBootstrapMetadataVersion});
     response.finalized_features.push_back(
         {"group.version", cluster::kBootstrapGroupVersion, cluster::kBootstrapGroupVersion});
+    response.finalized_features.push_back({"transaction.version",
+                                           cluster::kBootstrapTransactionVersion,
+                                           cluster::kBootstrapTransactionVersion});
   }
   // A level this broker does not serve is announced at the highest it does:
   // clients switch behaviour on finalized levels (a Java producer uses

@@ -312,6 +312,26 @@ ErrorCode verify_transactional(RequestContext& ctx, const ProduceRequest& reques
   if (!request.transactional_id || request.transactional_id->empty())
     return ErrorCode::kTransactionalIdAuthorizationFailed;
   const std::vector<txn::TopicPartition> partition = {{topic.name, index}};
+  if (version >= kProduceFirstImplicitAdd) {
+    // Transactions v2: the partition joins the transaction here, as Kafka's
+    // leader asks its coordinator (AddPartitionsToTxn, verify_only false),
+    // with the coordinator's answers turned into what a producer handles.
+    const auto added = static_cast<ErrorCode>(ctx.transactions->add_partitions(
+        *request.transactional_id, batch.producer_id, batch.producer_epoch, partition, now_ms(),
+        txn::kTransactionsV2));
+    switch (added) {
+      case ErrorCode::kProducerFenced:
+        return ErrorCode::kInvalidProducerEpoch;
+      case ErrorCode::kCoordinatorNotAvailable:
+      case ErrorCode::kNotCoordinator:
+      case ErrorCode::kCoordinatorLoadInProgress:
+      case ErrorCode::kNetworkException:
+        // Kafka: the partition could not be verified; the producer retries.
+        return ErrorCode::kNotEnoughReplicas;
+      default:
+        return added;
+    }
+  }
   const auto error =
       static_cast<ErrorCode>(ctx.transactions
                                  ->verify_partitions(*request.transactional_id, batch.producer_id,
@@ -374,11 +394,40 @@ PartitionResponse append_partition(RequestContext& ctx, const ProduceRequest& re
   const int32_t index = info.partition_index;
   if (auto header = storage::RecordBatchHeader::parse(records);
       header && header->is_transactional()) {
+    // Transactions v2, as Kafka's partition checks before asking the
+    // coordinator: an epoch older than the partition's producer state is
+    // refused at once; a batch opening the producer's transaction here
+    // (none ongoing at this epoch) must start at sequence 0 when the
+    // partition holds no sequence of this producer to continue from.
+    bool first_needs_sequence_0 = false;
+    if (version >= kProduceFirstImplicitAdd && ctx.state.logs != nullptr) {
+      auto log = ctx.state.logs->find_or_create(topic.name, index, topic.id);
+      auto table = log ? ctx.state.producer_states.find_or_load(topic.id, index, **log, now_ms())
+                       : storage::Result<storage::ProducerStateTable*>(log.error());
+      if (!table) {
+        spdlog::error("produce {}-{}: {}", topic.name, index, table.error().message);
+        return partition_error(index, ErrorCode::kKafkaStorageError, table.error().message);
+      }
+      const storage::ProducerEntry* entry = (*table)->find(header->producer_id);
+      if (entry != nullptr && header->producer_epoch < entry->epoch) {
+        spdlog::debug("produce {}-{}: epoch {} of producer {} is older than {}", topic.name, index,
+                      header->producer_epoch, header->producer_id, entry->epoch);
+        return partition_error(index, ErrorCode::kInvalidProducerEpoch);
+      }
+      const bool ongoing_here = entry != nullptr && entry->epoch == header->producer_epoch &&
+                                entry->current_txn_first_offset >= 0;
+      first_needs_sequence_0 = !ongoing_here && (entry == nullptr || entry->batches.empty());
+    }
     const ErrorCode verified = verify_transactional(ctx, request, version, topic, index, *header);
     if (verified != ErrorCode::kNone) {
       spdlog::debug("produce {}-{}: transactional batch of producer {} refused ({})", topic.name,
                     index, header->producer_id, to_wire(verified));
       return partition_error(index, verified);
+    }
+    if (first_needs_sequence_0 && header->base_sequence != 0) {
+      spdlog::debug("produce {}-{}: producer {} opens its transaction at sequence {}, not 0",
+                    topic.name, index, header->producer_id, header->base_sequence);
+      return partition_error(index, ErrorCode::kOutOfOrderSequenceNumber);
     }
   }
   // Append stamps offsets (and the append time) into the stored copy; the
@@ -495,6 +544,25 @@ void count_produce(metrics::BrokerMetrics& m, std::string_view topic, int16_t er
   }
 }
 
+// Kafka refuses a whole request whose transactional batches (of a request
+// with a transactional id) come from more than one producer id and epoch.
+bool mixes_transactional_producers(const ProduceRequest& request) {
+  if (!request.transactional_id) return false;
+  std::optional<std::pair<int64_t, int16_t>> seen;
+  for (const auto& t : request.topic_data) {
+    for (const auto& part : t.partition_data) {
+      if (!part.records) continue;
+      const auto header = storage::RecordBatchHeader::parse(*part.records);
+      if (!header || header->producer_id == storage::kNoProducerId || !header->is_transactional())
+        continue;
+      const std::pair<int64_t, int16_t> producer{header->producer_id, header->producer_epoch};
+      if (seen && *seen != producer) return true;
+      seen = producer;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const ProduceRequest& request,
@@ -502,6 +570,7 @@ std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const Produce
   ProduceResponse response;
   const bool valid_acks = request.acks == 0 || request.acks == 1 || request.acks == -1;
   size_t errors = 0;
+  const bool mixed_producers = mixes_transactional_producers(request);
 
   for (const auto& t : request.topic_data) {
     auto& out = response.responses.emplace_back();
@@ -514,6 +583,8 @@ std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const Produce
       if (version < kProduceFirstServed) {
         p = partition_error(part.index, ErrorCode::kUnsupportedVersion,
                             "produce versions before 3 (message format v0/v1) are not supported");
+      } else if (mixed_producers) {
+        p = partition_error(part.index, ErrorCode::kInvalidProducerIdMapping);
       } else if (info == nullptr) {
         p = partition_error(part.index, ErrorCode::kUnknownTopicOrPartition,
                             "this server does not host this topic-partition");

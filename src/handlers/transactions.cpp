@@ -41,7 +41,8 @@ using Topics = std::vector<AddPartitionsToTxnRequest::AddPartitionsToTxnTopic>;
 // OPERATION_NOT_ATTEMPTED.
 std::vector<TopicResult> add_partitions(RequestContext& ctx, std::string_view transactional_id,
                                         int64_t producer_id, int16_t producer_epoch,
-                                        bool verify_only, const Topics& topics) {
+                                        bool verify_only, const Topics& topics,
+                                        int16_t client_transaction_version) {
   std::vector<txn::TopicPartition> partitions;
   std::vector<TopicResult> results;
   bool unknown = false;
@@ -81,8 +82,9 @@ std::vector<TopicResult> add_partitions(RequestContext& ctx, std::string_view tr
     set_all([&](const auto&, size_t i) { return errors[i]; });
     return results;
   }
-  const int16_t error = ctx.transactions->add_partitions(transactional_id, producer_id,
-                                                         producer_epoch, partitions, txn_time());
+  const int16_t error =
+      ctx.transactions->add_partitions(transactional_id, producer_id, producer_epoch, partitions,
+                                       txn_time(), client_transaction_version);
   set_all([&](const auto&, size_t) { return error; });
   return results;
 }
@@ -93,13 +95,16 @@ std::optional<AddPartitionsToTxnResponse> handle_add_partitions_to_txn(
   if (version < 4) {
     response.results_by_topic_v3_and_below =
         add_partitions(ctx, request.v3_and_below_transactional_id, request.v3_and_below_producer_id,
-                       request.v3_and_below_producer_epoch, false, request.v3_and_below_topics);
+                       request.v3_and_below_producer_epoch, false, request.v3_and_below_topics, 0);
   } else {
     for (const auto& t : request.transactions) {
       auto& result = response.results_by_transaction.emplace_back();
       result.transactional_id = std::string(t.transactional_id);
-      result.topic_results = add_partitions(ctx, t.transactional_id, t.producer_id,
-                                            t.producer_epoch, t.verify_only, t.topics);
+      // The broker form (v4+) adding partitions is transactions v2 (a
+      // leader adding for a produce of v12+).
+      result.topic_results =
+          add_partitions(ctx, t.transactional_id, t.producer_id, t.producer_epoch, t.verify_only,
+                         t.topics, txn::kTransactionsV2);
     }
   }
   wait_for_metadata(ctx);  // __transaction_state may have been created just now
@@ -128,15 +133,16 @@ std::optional<AddOffsetsToTxnResponse> handle_add_offsets_to_txn(
 }
 
 std::optional<EndTxnResponse> handle_end_txn(RequestContext& ctx, const EndTxnRequest& request,
-                                             int16_t /*version*/) {
+                                             int16_t version) {
   EndTxnResponse response;
   if (!ctx.transactions) {
     response.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
     return response;
   }
-  const txn::InitResult ended =
-      ctx.transactions->end_txn(request.transactional_id, request.producer_id,
-                                request.producer_epoch, request.committed, txn_time());
+  // Version 5 is transactions v2 (KIP-890): the epoch is bumped at every end.
+  const txn::InitResult ended = ctx.transactions->end_txn(
+      request.transactional_id, request.producer_id, request.producer_epoch, request.committed,
+      txn_time(), version >= 5 ? txn::kTransactionsV2 : int16_t{0});
   response.error_code = ended.error;
   response.producer_id = ended.producer_id;
   response.producer_epoch = ended.producer_epoch;
@@ -153,6 +159,26 @@ int16_t verification_error(int16_t error) {
   return error;
 }
 
+// The implicit add of TxnOffsetCommit 5+, as Kafka's group coordinator
+// answers it: a fenced epoch as INVALID_PRODUCER_EPOCH, then its runtime's
+// mapping of errors the group client knows.
+int16_t implicit_add_error(int16_t error) {
+  switch (static_cast<ErrorCode>(error)) {
+    case ErrorCode::kProducerFenced:
+      return to_wire(ErrorCode::kInvalidProducerEpoch);
+    case ErrorCode::kNetworkException:
+      return to_wire(ErrorCode::kCoordinatorLoadInProgress);
+    case ErrorCode::kNotEnoughReplicas:
+    case ErrorCode::kUnknownTopicOrPartition:
+    case ErrorCode::kRequestTimedOut:
+      return to_wire(ErrorCode::kCoordinatorNotAvailable);
+    case ErrorCode::kNotLeaderOrFollower:
+      return to_wire(ErrorCode::kNotCoordinator);
+    default:
+      return error;
+  }
+}
+
 std::optional<TxnOffsetCommitResponse> handle_txn_offset_commit(
     RequestContext& ctx, const TxnOffsetCommitRequest& request, int16_t version) {
   TxnOffsetCommitResponse response;
@@ -166,15 +192,21 @@ std::optional<TxnOffsetCommitResponse> handle_txn_offset_commit(
   } else if (request.group_id.empty()) {
     group_error = to_wire(ErrorCode::kInvalidGroupId);
   } else {
-    // The group's partition must be in the producer's ongoing transaction
-    // (AddOffsetsToTxn), as Kafka 3.6+ verifies.
+    // The group's partition must be in the producer's ongoing transaction:
+    // added before by AddOffsetsToTxn (verified, as Kafka 3.6+ does), or from
+    // version 5 (transactions v2) added here.
     const std::vector<txn::TopicPartition> offsets_partition = {
         {std::string(group::kOffsetsTopic), ctx.groups->partition_for(request.group_id)}};
-    group_error =
-        verification_error(ctx.transactions
-                               ->verify_partitions(request.transactional_id, request.producer_id,
-                                                   request.producer_epoch, offsets_partition)
-                               .front());
+    if (version >= 5)
+      group_error = implicit_add_error(ctx.transactions->add_partitions(
+          request.transactional_id, request.producer_id, request.producer_epoch, offsets_partition,
+          txn_time(), txn::kTransactionsV2));
+    else
+      group_error =
+          verification_error(ctx.transactions
+                                 ->verify_partitions(request.transactional_id, request.producer_id,
+                                                     request.producer_epoch, offsets_partition)
+                                 .front());
     if (group_error == 0) {
       group::TxnCommitParams params;
       params.group.group_id = request.group_id;
@@ -271,15 +303,16 @@ ApiEntry add_offsets_to_txn_entry() {
   return make_entry<AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, &handle_add_offsets_to_txn>(
       "AddOffsetsToTxn", AddOffsetsToTxnRequest::kVersions);
 }
-// Version 5 is transactions v2 (KIP-890: the epoch bumped at every commit),
-// which this broker does not finalize: clients use 4.
+// Version 5 of both is transactions v2 (KIP-890), advertised whatever
+// transaction.version is finalized, as Kafka does: the request's version
+// alone decides.
 ApiEntry end_txn_entry() {
   return make_entry<EndTxnRequest, EndTxnResponse, &handle_end_txn>("EndTxn",
-                                                                    protocol::VersionRange{0, 4});
+                                                                    EndTxnRequest::kVersions);
 }
 ApiEntry txn_offset_commit_entry() {
   return make_entry<TxnOffsetCommitRequest, TxnOffsetCommitResponse, &handle_txn_offset_commit>(
-      "TxnOffsetCommit", protocol::VersionRange{0, 4});
+      "TxnOffsetCommit", TxnOffsetCommitRequest::kVersions);
 }
 
 }  // namespace kb::handlers

@@ -3,7 +3,10 @@
 // Here the coordinator writes its own markers directly (kb/txn/log_markers);
 // this API serves Admin.abortTransaction (`kafka-transactions abort`), which
 // ends a hanging transaction on one partition. Each marker is checked against
-// the partition's producer state first, as Kafka's is before an append.
+// the partition's producer state first, as Kafka's is before an append
+// (version 2 carries the transaction version, KIP-1228: stricter from 2).
+
+#include <limits>
 
 #include <spdlog/spdlog.h>
 
@@ -39,6 +42,14 @@ ErrorCode write_marker(RequestContext& ctx, txn::LogMarkerWriter& writer,
     }
     if (const storage::ProducerEntry* entry = (*table)->find(marker.producer_id)) {
       if (marker.producer_epoch < entry->epoch) return ErrorCode::kInvalidProducerEpoch;
+      // Transactions v2 (v2's TransactionVersion 2): a marker carries the
+      // epoch after the transaction's, so one at the data's own epoch is
+      // stale, unless nothing is open here (a marker resent) or the epoch is
+      // the last one.
+      if (marker.transaction_version >= txn::kTransactionsV2 &&
+          marker.producer_epoch == entry->epoch && entry->current_txn_first_offset >= 0 &&
+          marker.producer_epoch != std::numeric_limits<int16_t>::max())
+        return ErrorCode::kInvalidProducerEpoch;
       if (entry->coordinator_epoch > marker.coordinator_epoch)
         return ErrorCode::kTransactionCoordinatorFenced;
     }

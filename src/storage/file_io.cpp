@@ -162,16 +162,21 @@ Result<std::string> read_text_file(const std::filesystem::path& path) {
 
 Status write_file_atomically(const std::filesystem::path& path, std::string_view content,
                              bool sync_parent) {
+  return write_file_atomically(path, content, {}, sync_parent);
+}
+
+Status write_file_atomically(const std::filesystem::path& path, std::string_view head,
+                             std::string_view body, bool sync_parent) {
   std::filesystem::path tmp = path;
   tmp += ".tmp";
   {
     auto handle = FileHandle::open(tmp, O_WRONLY | O_CREAT | O_TRUNC);
     if (!handle) return handle.error();
-    Status written = pwrite_all(
-        handle->get(), 0,
-        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(content.data()), content.size()),
-        tmp);
-    if (!written) return written;
+    auto bytes = [](std::string_view text) {
+      return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size());
+    };
+    const std::span<const uint8_t> pieces[] = {bytes(head), bytes(body)};
+    if (Status written = pwrite_all(handle->get(), 0, pieces, tmp); !written) return written;
     if (::fsync(handle->get()) != 0) return io_error("cannot sync", tmp, errno);
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) return io_error("cannot rename onto", path, errno);

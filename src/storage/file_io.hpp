@@ -82,6 +82,9 @@ Result<std::string> read_text_file(const std::filesystem::path& path);
 // readers see the old or the new content, never a mix.
 Status write_file_atomically(const std::filesystem::path& path, std::string_view content,
                              bool sync_parent = true);
+// The same with the content in two pieces, `head` then `body`.
+Status write_file_atomically(const std::filesystem::path& path, std::string_view head,
+                             std::string_view body, bool sync_parent = true);
 
 // The 20-digit zero-padded offset Kafka uses in segment file names.
 std::string offset_file_stem(int64_t offset);

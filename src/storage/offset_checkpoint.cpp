@@ -39,8 +39,12 @@ OffsetCheckpointRead failed(CheckpointFault fault, std::string message) {
 
 }  // namespace
 
+std::string format_offset_checkpoint_head(size_t entries) {
+  return fmt::format("{}\n{}\n", kCheckpointVersion, entries);
+}
+
 std::string format_offset_checkpoint(const OffsetCheckpoint& offsets) {
-  std::string text = fmt::format("{}\n{}\n", kCheckpointVersion, offsets.size());
+  std::string text = format_offset_checkpoint_head(offsets.size());
   for (const auto& [tp, offset] : offsets)
     text += fmt::format("{} {} {}\n", tp.first, tp.second, offset);
   return text;

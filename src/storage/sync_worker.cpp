@@ -92,9 +92,9 @@ void SyncWorker::run() {
     }
     // A write records what the syncs made durable (a recovery point): not
     // after a failed one.
-    for (const auto& [path, content] : job.writes) {
+    for (const FileWrite& write : job.writes) {
       if (!job.status) break;
-      Status written = detail::write_file_atomically(path, content);
+      Status written = detail::write_file_atomically(write.path, write.head, write.body);
       if (!written && job.status) job.status = written;
     }
     {

@@ -51,6 +51,7 @@ TransactionLogValue to_value(const TxnMetadata& txn) {
   }
   value.transaction_last_update_timestamp_ms = txn.last_update_ms;
   value.transaction_start_timestamp_ms = txn.start_ms;
+  value.client_transaction_version = txn.client_transaction_version;
   return value;
 }
 
@@ -80,7 +81,10 @@ bool valid_transition(TxnState from, TxnState to) {
     case S::kPrepareCommit:
       return from == S::kOngoing;
     case S::kPrepareAbort:
-      return any_of({S::kOngoing, S::kPrepareEpochFence});
+      // From Empty and Complete*: transactions v2's abort of a transaction
+      // whose records never reached a partition.
+      return any_of(
+          {S::kOngoing, S::kPrepareEpochFence, S::kEmpty, S::kCompleteCommit, S::kCompleteAbort});
     case S::kCompleteCommit:
       return from == S::kPrepareCommit;
     case S::kCompleteAbort:
@@ -117,8 +121,12 @@ bool TransactionCoordinator::persist(TxnMetadata& txn, const TxnMetadata& to) {
                   to_string(txn.state), to_string(to.state));
     return false;
   }
+  TransactionLogValue value = to_value(to);
+  // Kafka writes the id held before the transition (tagged, version 1).
+  value.previous_producer_id = txn.producer_id;
+  const int16_t version = store_->transaction_version() >= 1 ? 1 : 0;
   const std::array<cluster::CoordinatorRecord, 1> records = {
-      cluster::CoordinatorRecord{encode_key(to.transactional_id), encode_value(to_value(to))}};
+      cluster::CoordinatorRecord{encode_key(to.transactional_id), encode_value(value, version)}};
   if (!store_->append(partition_for(to.transactional_id), records)) return false;
   if (txn.producer_id != to.producer_id) by_producer_.erase(txn.producer_id);
   count_ongoing(txn, -1);
@@ -228,16 +236,17 @@ InitResult TransactionCoordinator::init_producer_id(std::string_view transaction
 int16_t TransactionCoordinator::add_partitions(std::string_view transactional_id,
                                                int64_t producer_id, int16_t epoch,
                                                std::span<const TopicPartition> partitions,
-                                               Millis now) {
+                                               Millis now, int16_t client_transaction_version) {
   advance(now);
   if (transactional_id.empty()) return to_wire(ErrorCode::kInvalidRequest);
   auto it = txns_.find(transactional_id);
-  if (it == txns_.end() || it->second.producer_id != producer_id)
-    return to_wire(ErrorCode::kInvalidProducerIdMapping);
+  if (it == txns_.end()) return to_wire(ErrorCode::kInvalidProducerIdMapping);
   TxnMetadata& txn = it->second;
+  // Kafka's order: a transition in progress (markers being written) first.
+  if (markers_due_.contains(transactional_id)) return to_wire(ErrorCode::kConcurrentTransactions);
+  if (txn.producer_id != producer_id) return to_wire(ErrorCode::kInvalidProducerIdMapping);
   if (txn.producer_epoch != epoch) return to_wire(ErrorCode::kProducerFenced);
-  if (in_prepare(txn.state) || markers_due_.contains(transactional_id))
-    return to_wire(ErrorCode::kConcurrentTransactions);
+  if (in_prepare(txn.state)) return to_wire(ErrorCode::kConcurrentTransactions);
   const bool all_in =
       std::all_of(partitions.begin(), partitions.end(),
                   [&](const TopicPartition& tp) { return txn.partitions.contains(tp); });
@@ -247,7 +256,14 @@ int16_t TransactionCoordinator::add_partitions(std::string_view transactional_id
   if (txn.state != TxnState::kOngoing) to.start_ms = now;
   to.state = TxnState::kOngoing;
   to.last_update_ms = now;
+  to.client_transaction_version = client_transaction_version;
+  const bool switched = (client_transaction_version >= kTransactionsV2) !=
+                        (txn.client_transaction_version >= kTransactionsV2);
   if (!persist(txn, to)) return to_wire(ErrorCode::kCoordinatorNotAvailable);
+  if (switched)
+    spdlog::info("transactional id {}: transactions v{} (producer id {}, epoch {})",
+                 txn.transactional_id, client_transaction_version >= kTransactionsV2 ? 2 : 1,
+                 txn.producer_id, txn.producer_epoch);
   return kNone;
 }
 
@@ -273,9 +289,15 @@ std::vector<int16_t> TransactionCoordinator::verify_partitions(
 }
 
 InitResult TransactionCoordinator::end_txn(std::string_view transactional_id, int64_t producer_id,
-                                           int16_t epoch, bool commit, Millis now) {
+                                           int16_t epoch, bool commit, Millis now,
+                                           int16_t client_transaction_version) {
   advance(now);
   if (transactional_id.empty()) return {to_wire(ErrorCode::kInvalidRequest)};
+  if (client_transaction_version >= kTransactionsV2) {
+    auto found = txns_.find(transactional_id);
+    if (found == txns_.end()) return {to_wire(ErrorCode::kInvalidProducerIdMapping)};
+    return end_txn_v2(found->second, producer_id, epoch, commit, now);
+  }
   auto it = txns_.find(transactional_id);
   if (it == txns_.end() || it->second.producer_id != producer_id)
     return {to_wire(ErrorCode::kInvalidProducerIdMapping)};
@@ -313,10 +335,109 @@ InitResult TransactionCoordinator::end_txn(std::string_view transactional_id, in
   return {to_wire(ErrorCode::kUnknownServerError)};
 }
 
+InitResult TransactionCoordinator::end_txn_v2(TxnMetadata& txn, int64_t producer_id, int16_t epoch,
+                                              bool commit, Millis now) {
+  const int16_t current = txn.producer_epoch;
+  // A retry of an end already made: the epoch was bumped by it, or (at the
+  // last epoch) the producer id replaced, the new one at epoch 0.
+  const bool retry_on_bump = static_cast<int32_t>(current) == static_cast<int32_t>(epoch) + 1;
+  const bool retry_on_overflow = txn.previous_producer_id == producer_id &&
+                                 epoch == std::numeric_limits<int16_t>::max() - 1 && current == 0;
+  const bool is_retry = retry_on_bump || retry_on_overflow;
+  bool valid_epoch = false;
+  switch (txn.state) {
+    case TxnState::kOngoing:
+    case TxnState::kEmpty:
+    case TxnState::kDead:
+    case TxnState::kPrepareEpochFence:
+      valid_epoch = epoch == current;
+      break;
+    case TxnState::kPrepareCommit:
+    case TxnState::kPrepareAbort:
+      valid_epoch = retry_on_bump;
+      break;
+    case TxnState::kCompleteCommit:
+    case TxnState::kCompleteAbort:
+      valid_epoch = is_retry || epoch == current;
+      break;
+  }
+  if (markers_due_.contains(txn.transactional_id))
+    return {to_wire(ErrorCode::kConcurrentTransactions)};
+  if (txn.producer_id != producer_id && !retry_on_overflow)
+    return {to_wire(ErrorCode::kInvalidProducerIdMapping)};
+  if (!valid_epoch) return {to_wire(ErrorCode::kProducerFenced)};
+  const auto invalid = [&] {
+    spdlog::debug("transactional id {}: EndTxn {} at epoch {} in state {} (epoch {})",
+                  txn.transactional_id, commit ? "COMMIT" : "ABORT", epoch, to_string(txn.state),
+                  current);
+    return InitResult{to_wire(ErrorCode::kInvalidTxnState)};
+  };
+  // A retry answered: the id and epoch the client continues with.
+  const InitResult done{kNone, txn.producer_id, txn.producer_epoch};
+  switch (txn.state) {
+    case TxnState::kOngoing:
+      return end_bumped(txn, commit, false, now);
+    case TxnState::kPrepareCommit:
+      return commit ? InitResult{to_wire(ErrorCode::kConcurrentTransactions)} : invalid();
+    case TxnState::kPrepareAbort:
+      return commit ? invalid() : InitResult{to_wire(ErrorCode::kConcurrentTransactions)};
+    case TxnState::kCompleteCommit:
+      if (commit) return is_retry ? done : invalid();
+      return is_retry ? invalid() : end_bumped(txn, false, true, now);
+    case TxnState::kCompleteAbort:
+      if (commit) return invalid();
+      return is_retry ? done : end_bumped(txn, false, true, now);
+    case TxnState::kEmpty:
+      // The client sent records that never reached a partition (so it sends
+      // the end at all): an abort with nothing to mark still bumps the epoch.
+      return commit ? invalid() : end_bumped(txn, false, true, now);
+    case TxnState::kDead:
+    case TxnState::kPrepareEpochFence:
+      break;
+  }
+  spdlog::error("transactional id {} found in state {}", txn.transactional_id,
+                to_string(txn.state));
+  return {to_wire(ErrorCode::kUnknownServerError)};
+}
+
+InitResult TransactionCoordinator::end_bumped(TxnMetadata& txn, bool commit, bool empty,
+                                              Millis now) {
+  constexpr int16_t kMaxEpoch = std::numeric_limits<int16_t>::max();
+  const int16_t current = txn.producer_epoch;
+  TxnMetadata to = txn;
+  to.next_producer_id = -1;
+  if (epoch_exhausted(current)) {
+    // No epoch left to bump to after this one: the client goes on with a new
+    // producer id, chosen now and written with Prepare*.
+    const std::optional<int64_t> id = producer_ids_();
+    if (!id) return {to_wire(ErrorCode::kUnknownServerError)};
+    to.next_producer_id = *id;
+  }
+  to.state = commit ? TxnState::kPrepareCommit : TxnState::kPrepareAbort;
+  to.producer_epoch =
+      !commit && current == kMaxEpoch ? kMaxEpoch : static_cast<int16_t>(current + 1);
+  to.last_producer_epoch = current;
+  to.client_transaction_version = kTransactionsV2;
+  to.last_update_ms = now;
+  if (empty) {
+    to.partitions.clear();
+    to.start_ms = now;
+  }
+  if (!persist(txn, to)) return {to_wire(ErrorCode::kCoordinatorNotAvailable)};
+  const InitResult answer = txn.next_producer_id >= 0
+                                ? InitResult{kNone, txn.next_producer_id, 0}
+                                : InitResult{kNone, txn.producer_id, txn.producer_epoch};
+  markers_due_[txn.transactional_id] = txn.partitions;
+  complete(txn, now);
+  return answer;
+}
+
 int16_t TransactionCoordinator::end(TxnMetadata& txn, bool commit, Millis now) {
   TxnMetadata to = txn;
   to.state = commit ? TxnState::kPrepareCommit : TxnState::kPrepareAbort;
   to.last_update_ms = now;
+  // Kafka's EndTxn before version 5 is client transaction version 0.
+  to.client_transaction_version = 0;
   if (!persist(txn, to)) return to_wire(ErrorCode::kCoordinatorNotAvailable);
   // Durable: from here the transaction completes, after a crash too.
   markers_due_[txn.transactional_id] = txn.partitions;
@@ -339,6 +460,17 @@ bool TransactionCoordinator::complete(TxnMetadata& txn, Millis now) {
     to.state = commit ? TxnState::kCompleteCommit : TxnState::kCompleteAbort;
     to.partitions.clear();
     to.last_update_ms = now;
+    if (txn.client_transaction_version >= kTransactionsV2 && txn.next_producer_id >= 0) {
+      // The epochs of this producer id are used up: the new one takes over.
+      to.previous_producer_id = txn.producer_id;
+      to.producer_id = txn.next_producer_id;
+      to.producer_epoch = 0;
+      spdlog::info(
+          "transactional id {}: the epochs of producer id {} are used up; it goes on as "
+          "producer id {}",
+          txn.transactional_id, txn.producer_id, to.producer_id);
+    }
+    to.next_producer_id = -1;
     if (persist(txn, to)) {
       markers_due_.erase(due);
       return true;
@@ -361,6 +493,11 @@ int16_t TransactionCoordinator::fence_and_abort(TxnMetadata& txn, Millis now) {
   fenced.last_producer_epoch = kNoEpoch;
   fenced.state = TxnState::kPrepareAbort;
   fenced.last_update_ms = now;
+  // Kafka aborts with the finalized transaction version, whatever the client
+  // used: at 2 the record says so (the epoch is bumped once either way).
+  fenced.client_transaction_version =
+      store_->transaction_version() >= kTransactionsV2 ? kTransactionsV2 : int16_t{0};
+  fenced.next_producer_id = -1;
   if (!persist(txn, fenced)) return to_wire(ErrorCode::kCoordinatorNotAvailable);
   spdlog::info("transactional id {}: ongoing transaction of producer {} aborted at epoch {}",
                txn.transactional_id, txn.producer_id, txn.producer_epoch);
@@ -458,6 +595,7 @@ bool TransactionCoordinator::load(std::span<const uint8_t> key,
       for (int32_t p : topic.partition_ids) txn.partitions.insert({topic.topic, p});
   txn.last_update_ms = decoded->transaction_last_update_timestamp_ms;
   txn.start_ms = decoded->transaction_start_timestamp_ms;
+  txn.client_transaction_version = decoded->client_transaction_version;
   if (auto it = txns_.find(*id); it != txns_.end()) {
     by_producer_.erase(it->second.producer_id);
     count_ongoing(it->second, -1);

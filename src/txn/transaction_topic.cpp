@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kb/cluster/features.hpp"
 #include "kb/txn/records.hpp"
 
 namespace kb::txn {
@@ -26,7 +27,14 @@ cluster::CoordinatorTopicOptions topic_options(const TxnConfig& config) {
 }  // namespace
 
 TransactionTopic::TransactionTopic(cluster::BrokerState& state, const TxnConfig& config)
-    : topic_(state, topic_options(config)) {}
+    : state_(state), topic_(state, topic_options(config)) {}
+
+int16_t TransactionTopic::transaction_version() {
+  if (!state_.features.contains("metadata.version")) return cluster::kBootstrapTransactionVersion;
+  const auto it = state_.features.find("transaction.version");
+  return it == state_.features.end() ? int16_t{0}
+                                     : cluster::served_level("transaction.version", it->second);
+}
 
 storage::Status TransactionTopic::load_into(TransactionCoordinator& coordinator, Millis now) {
   coordinator.set_log_partitions(partitions());

@@ -199,6 +199,75 @@ TEST_F(LogFlusherTest, TimerWritesTheRecoveryPointCheckpoint) {
   EXPECT_EQ(high_watermarks.begin()->second, 1);
 }
 
+// Many partitions (here logs not opened since start-up, whose entries come
+// from the files read then): the checkpoint's walk over them takes several
+// loop turns, and the files hold every partition's entry.
+TEST_F(LogFlusherTest, ACheckpointOfManyPartitionsIsGatheredOverSeveralTurns) {
+  constexpr int32_t kClosed = 50'000;
+  storage::OffsetCheckpoint points;
+  storage::OffsetCheckpoint starts;
+  for (int32_t p = 0; p < kClosed; ++p) {
+    points[{"closed", p}] = 100 + p;
+    if (p % 2 == 0) starts[{"closed", p}] = p;
+  }
+  state_.logs->set_recovery_state(true, points);
+  state_.logs->set_log_start_offsets(starts);
+  state_.log_config.flush_checkpoint_interval_ms = 10;
+  LogFlusher flusher(loop_, state_, 1);
+  storage::PartitionLog& a = log(0);
+  append(a);
+  const fs::path file = dir_ / storage::kRecoveryPointCheckpointFile;
+  size_t turns = 0;
+  loop_.add_before_sleep([&] {
+    ++turns;
+    if (fs::exists(file)) loop_.stop();
+  });
+  auto guard = loop_.run_after(std::chrono::seconds(20), [&] { loop_.stop(); });
+  loop_.run();
+  loop_.cancel(guard);
+  ASSERT_TRUE(fs::exists(file)) << "timed out";
+  // Three lines of 50,000 entries each are far more than one 250 us slice.
+  EXPECT_GT(turns, 3u);
+  storage::OffsetCheckpoint expected = points;
+  expected[{"t", 0}] = a.recovery_point();
+  EXPECT_EQ(storage::read_offset_checkpoint(file).offsets, expected);
+  EXPECT_EQ(storage::read_offset_checkpoint(dir_ / storage::kLogStartOffsetCheckpointFile).offsets,
+            starts);
+  expected[{"t", 0}] = 1;  // the open log's end
+  EXPECT_EQ(
+      storage::read_offset_checkpoint(dir_ / storage::kReplicationOffsetCheckpointFile).offsets,
+      expected);
+}
+
+// A partition deleted while the walk is under way could come back under the
+// same name before it ends, and the walk may have its old entry: the walk
+// starts over, and the files never list the deleted partition.
+TEST_F(LogFlusherTest, APartitionDeletedDuringTheCheckpointsWalkIsNotInIt) {
+  constexpr int32_t kClosed = 50'000;
+  storage::OffsetCheckpoint points;
+  for (int32_t p = 0; p < kClosed; ++p) points[{"closed", p}] = 100 + p;
+  state_.logs->set_recovery_state(true, points);
+  state_.log_config.flush_checkpoint_interval_ms = 10;
+  LogFlusher flusher(loop_, state_, 1);
+  const fs::path file = dir_ / storage::kRecoveryPointCheckpointFile;
+  bool closed = false;
+  loop_.add_before_sleep([&] {
+    // Between two slices: the walk (in order) is past "closed" 0.
+    if (!closed && flusher.checkpoint_walk_under_way()) {
+      state_.logs->close("closed", 0);
+      closed = true;
+    }
+    if (fs::exists(file)) loop_.stop();
+  });
+  auto guard = loop_.run_after(std::chrono::seconds(20), [&] { loop_.stop(); });
+  loop_.run();
+  loop_.cancel(guard);
+  ASSERT_TRUE(fs::exists(file)) << "timed out";
+  ASSERT_TRUE(closed);
+  points.erase({"closed", 0});
+  EXPECT_EQ(storage::read_offset_checkpoint(file).offsets, points);
+}
+
 // A data sync that fails (here: the segment's descriptor turned into a pipe,
 // which fdatasync refuses) fails its ticket, moves nothing, and reports the
 // disk failure once; later syncs that succeed count for nothing either.

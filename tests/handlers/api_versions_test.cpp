@@ -75,15 +75,18 @@ TEST(ApiVersionsHandler, ListsFeaturesAsKafkaDoes) {
   EXPECT_EQ(v4.finalized_features[0].max_version_level, 25);
   EXPECT_EQ(v4.finalized_features_epoch, -1);  // no metadata log here
 
-  // Before the metadata log has a record, metadata.version and group.version
-  // are finalized at the levels they will be written at.
+  // Before the metadata log has a record, metadata.version, group.version
+  // and transaction.version are finalized at the levels they will be written
+  // at (Kafka 4.4 formats transaction.version 2: transactions v2).
   state.features.clear();
   auto fresh = *handle_api_versions(ctx, {}, 4);
-  ASSERT_EQ(fresh.finalized_features.size(), 2u);
+  ASSERT_EQ(fresh.finalized_features.size(), 3u);
   EXPECT_EQ(fresh.finalized_features[0].name, "metadata.version");
   EXPECT_EQ(fresh.finalized_features[0].max_version_level, cluster::kBootstrapMetadataVersion);
   EXPECT_EQ(fresh.finalized_features[1].name, "group.version");
   EXPECT_EQ(fresh.finalized_features[1].max_version_level, 1);
+  EXPECT_EQ(fresh.finalized_features[2].name, "transaction.version");
+  EXPECT_EQ(fresh.finalized_features[2].max_version_level, 2);
   // Once written: group.version 1 as the log says.
   state.features["metadata.version"] = 25;
   state.features["group.version"] = 1;
@@ -93,8 +96,8 @@ TEST(ApiVersionsHandler, ListsFeaturesAsKafkaDoes) {
   EXPECT_EQ(written.finalized_features[0].min_version_level, 1);
 
   // Levels a directory of Kafka's finalized beyond what is served here are
-  // announced at the served ones: a Java producer would otherwise use
-  // KIP-890's transactions (transaction.version 2), which are not served.
+  // announced at the served ones (share groups are not served);
+  // transaction.version 2 is.
   state.features["metadata.version"] = 33;
   state.features["transaction.version"] = 2;
   state.features["share.version"] = 1;
@@ -105,7 +108,16 @@ TEST(ApiVersionsHandler, ListsFeaturesAsKafkaDoes) {
     announced[f.name] = f.max_version_level;
   }
   EXPECT_EQ(announced,
-            (std::map<std::string, int16_t>{{"group.version", 1}, {"metadata.version", 25}}));
+            (std::map<std::string, int16_t>{
+                {"group.version", 1}, {"metadata.version", 25}, {"transaction.version", 2}}));
+  // A directory at level 1 stays there (transactions v1 for the Java producer).
+  state.features["transaction.version"] = 1;
+  auto level1 = *handle_api_versions(ctx, {}, 4);
+  for (const auto& f : level1.finalized_features) {
+    if (f.name == "transaction.version") {
+      EXPECT_EQ(f.max_version_level, 1);
+    }
+  }
 
   auto v3 = *handle_api_versions(ctx, {}, 3);
   ASSERT_EQ(v3.supported_features.size(), 1u);

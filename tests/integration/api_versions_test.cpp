@@ -86,12 +86,15 @@ TEST_F(ApiVersionsTest, EveryVersionAnsweredWithCorrelationIdAndExactSize) {
                              [](const auto& f) { return f.name == "metadata.version"; });
       ASSERT_NE(mv, resp.supported_features.end()) << "v" << version;
       EXPECT_EQ(mv->min_version, 7);
-      // group.version 1 with it: consumer groups of KIP-848.
-      ASSERT_EQ(resp.finalized_features.size(), 2u);
+      // group.version 1 with it: consumer groups of KIP-848; and
+      // transaction.version 2: KIP-890's transactions v2.
+      ASSERT_EQ(resp.finalized_features.size(), 3u);
       EXPECT_EQ(resp.finalized_features[0].name, "metadata.version");
       EXPECT_EQ(resp.finalized_features[0].max_version_level, mv->max_version);
       EXPECT_EQ(resp.finalized_features[1].name, "group.version");
       EXPECT_EQ(resp.finalized_features[1].max_version_level, 1);
+      EXPECT_EQ(resp.finalized_features[2].name, "transaction.version");
+      EXPECT_EQ(resp.finalized_features[2].max_version_level, 2);
       EXPECT_EQ(resp.finalized_features_epoch, -1);
       // Features whose minimum level is 0 only from v4 (KAFKA-17492).
       EXPECT_EQ(resp.supported_features.size() > 1, version >= 4);

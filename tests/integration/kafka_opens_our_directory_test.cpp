@@ -33,6 +33,7 @@
 #include "kb/protocol/messages/list_offsets.hpp"
 #include "kb/protocol/messages/offset_for_leader_epoch.hpp"
 #include "kb/protocol/messages/produce.hpp"
+#include "kb/protocol/messages/transactions.hpp"
 #include "kb/storage/compression.hpp"
 #include "kb/storage/record_batch.hpp"
 #include "support/apache_kafka.hpp"
@@ -229,6 +230,16 @@ class KafkaOpensOurDirectoryTest : public ::testing::Test {
     for (int round = 0; round < 12; ++round)
       produce("trimmed", 0, storage::Compression::none, false, 0);
     produce("gone", 0, storage::Compression::gzip, false, 0);
+    // The Java producer's transactions v2 (transaction.version 2 is
+    // finalized here as Kafka formats it): markers at bumped epochs, and
+    // __transaction_state values of version 1 with their tagged fields.
+    create("txns", 1, {});
+    const ToolRun transactions =
+        shell_->run("kb.lab.ClientCheck", {"transactions", ours, "txns", "kb-txn", "3"});
+    EXPECT_EQ(transactions.out, "transactions committed 2 aborted 1\n") << transactions.err;
+    txn_before_ = describe_txn(client, "kb-txn");
+    EXPECT_EQ(txn_before_.transaction_state, "CompleteCommit");
+    EXPECT_EQ(txn_before_.producer_epoch, 3) << "InitProducerId, then a bump per transaction";
 
     tool_out(kTopicCommand, ours, {"--delete", "--topic", "gone"});
     const fs::path offsets_file = root_ / "delete-records.json";
@@ -248,6 +259,36 @@ class KafkaOpensOurDirectoryTest : public ::testing::Test {
     ASSERT_GT(segment_count(data() / "orders-0"), 1u) << "no segment rolled";
     ASSERT_GT(snapshot_count(data() / "__cluster_metadata-0"), 0u) << "no metadata snapshot";
     served_before_ = served(ours, broker_->port());
+  }
+
+  static protocol::DescribeTransactionsResponse::TransactionState describe_txn(
+      TypedClient& client, const std::string& id) {
+    protocol::DescribeTransactionsRequest request;
+    request.transactional_ids = {id};
+    return client.call<protocol::DescribeTransactionsResponse>(request, 0).transaction_states.at(0);
+  }
+
+  // Kafka loads the transaction's records this broker wrote: the same state,
+  // producer id and epoch; the producer goes on there (transactions v2).
+  void expect_kafka_continues_the_transactions() {
+    TypedClient client(kafka_->port());
+    protocol::DescribeTransactionsResponse::TransactionState after;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    do {  // until its coordinator has loaded __transaction_state
+      after = describe_txn(client, "kb-txn");
+      if (after.error_code == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    } while (std::chrono::steady_clock::now() < deadline);
+    ASSERT_EQ(after.error_code, 0);
+    EXPECT_EQ(after.transaction_state, txn_before_.transaction_state);
+    EXPECT_EQ(after.producer_id, txn_before_.producer_id);
+    EXPECT_EQ(after.producer_epoch, txn_before_.producer_epoch);
+    const ToolRun more = shell_->run("kb.lab.ClientCheck",
+                                     {"transactions", kafka_->bootstrap(), "txns", "kb-txn", "3"});
+    EXPECT_EQ(more.out, "transactions committed 2 aborted 1\n") << more.err;
+    const auto last = describe_txn(client, "kb-txn");
+    EXPECT_EQ(last.producer_id, txn_before_.producer_id);
+    EXPECT_EQ(last.producer_epoch, txn_before_.producer_epoch + 4);
   }
 
   static size_t segment_count(const fs::path& dir) {
@@ -565,6 +606,7 @@ class KafkaOpensOurDirectoryTest : public ::testing::Test {
     check_with_kafkas_checker();
     ASSERT_NO_FATAL_FAILURE(start_kafka());
     compare_with_kafka();
+    expect_kafka_continues_the_transactions();
     expect_kafka_log_quiet();
     EXPECT_TRUE(kafka_->stop()) << "Kafka did not stop in time";
   }
@@ -581,6 +623,7 @@ class KafkaOpensOurDirectoryTest : public ::testing::Test {
   std::unique_ptr<ApacheKafkaProcess> kafka_;
   Served served_before_;
   std::map<int32_t, SentBatch> last_idempotent_;
+  protocol::DescribeTransactionsResponse::TransactionState txn_before_;
 };
 
 TEST_F(KafkaOpensOurDirectoryTest, AfterACleanStopKafkaServesWhatTheBrokerServed) {

@@ -32,6 +32,7 @@
 #include "kb/cluster/config_catalog.hpp"
 #include "kb/protocol/messages/api_versions.hpp"
 #include "kb/protocol/messages/list_offsets.hpp"
+#include "kb/protocol/messages/transactions.hpp"
 #include "kb/storage/record_batch.hpp"
 #include "kb/wire/uuid.hpp"
 #include "support/apache_kafka.hpp"
@@ -961,6 +962,10 @@ TEST_F(KafkaToolsTest, FormatWritesADirectoryThisBrokerAndKafkaStartOn) {
             std::string::npos)
       << dumped.out;
   EXPECT_NE(dumped.out.find("{\"name\":\"group.version\",\"featureLevel\":1}"), std::string::npos);
+  // Kafka 4.4's default at this metadata.version: transactions v2.
+  EXPECT_NE(dumped.out.find("{\"name\":\"transaction.version\",\"featureLevel\":2}"),
+            std::string::npos)
+      << dumped.out;
   EXPECT_NE(dumped.out.find("SnapshotFooter"), std::string::npos);
   {
     BrokerProcess broker({}, dir / "ours");
@@ -977,6 +982,45 @@ TEST_F(KafkaToolsTest, FormatWritesADirectoryThisBrokerAndKafkaStartOn) {
     EXPECT_TRUE(kafka.alive()) << kafka.log();
     EXPECT_TRUE(kafka.stop()) << kafka.log();
   }
+  std::filesystem::remove_all(dir);
+}
+
+// A directory formatted at transaction.version 1 stays there (the first
+// start writes the formatted levels into the metadata log): the Java
+// producer 4.4 keeps to transactions v1 (AddPartitionsToTxn, EndTxn 4, no
+// epoch bump at the commits), as against a Kafka cluster at that level.
+TEST_F(KafkaToolsTest, ADirectoryAtTransactionVersion1KeepsTheJavaProducerOnV1) {
+  const auto dir = make_temp_dir("kb-tv1-");
+  const auto formatted = run_command(
+      word(KB_BROKER_BINARY) + " format -t MkU3OEVBNTcwNTJENDM2Qk --override log.dirs=" +
+          word((dir / "data").string()) + " --feature transaction.version=1",
+      30);
+  ASSERT_EQ(formatted.status, 0) << formatted.output;
+  BrokerProcess broker(broker_config(), dir / "data");
+  const std::string bootstrap = "127.0.0.1:" + std::to_string(broker.port());
+  auto created = shell_->run(kTopicCommand, {"--bootstrap-server", bootstrap, "--create", "--topic",
+                                             "tv1", "--partitions", "1"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  TypedClient client(broker.port());
+  std::vector<uint8_t> body;
+  const auto versions =
+      call<protocol::ApiVersionsResponse>(client.raw(), protocol::ApiVersionsRequest{}, 3, body);
+  std::map<std::string, int16_t> finalized;
+  for (const auto& f : versions.finalized_features) finalized[f.name] = f.max_version_level;
+  EXPECT_EQ(finalized["transaction.version"], 1);
+  EXPECT_GE(versions.finalized_features_epoch, 0);
+
+  const ToolRun run =
+      shell_->run("kb.lab.ClientCheck", {"transactions", bootstrap, "tv1", "tv1-id", "3"});
+  EXPECT_EQ(run.out, "transactions committed 2 aborted 1\n") << run.err;
+  protocol::DescribeTransactionsRequest describe;
+  describe.transactional_ids = {"tv1-id"};
+  const auto state =
+      client.call<protocol::DescribeTransactionsResponse>(describe, 0).transaction_states.at(0);
+  EXPECT_EQ(state.transaction_state, "CompleteCommit");
+  EXPECT_EQ(state.producer_epoch, 0) << "transactions v1 keep the epoch";
+  EXPECT_EQ(broker.log().find("transactions v2"), std::string::npos) << broker.log();
+  EXPECT_EQ(broker.stop().code, 0);
   std::filesystem::remove_all(dir);
 }
 
@@ -1206,6 +1250,25 @@ TEST_F(KafkaToolsTest, ProducerAndConsumerPerfTests) {
   EXPECT_TRUE(std::regex_match(lines[1], row)) << lines[1];
 }
 
+// The cell of `column` in the one row of a table kafka-transactions prints
+// (a header and a row, tab-separated, padded); nullopt without one.
+std::optional<std::string> table_cell(const std::string& table, const std::string& column) {
+  const auto rows = lines_of(table);
+  if (rows.size() != 2) return std::nullopt;
+  auto cells = [](const std::string& row) {
+    std::vector<std::string> out;
+    std::stringstream in(row);
+    for (std::string cell; std::getline(in, cell, '\t');)
+      out.push_back(cell.substr(0, cell.find_last_not_of(' ') + 1));
+    return out;
+  };
+  const auto header = cells(rows[0]);
+  const auto row = cells(rows[1]);
+  const auto at = std::find(header.begin(), header.end(), column);
+  if (at == header.end() || row.size() != header.size()) return std::nullopt;
+  return row[static_cast<size_t>(at - header.begin())];
+}
+
 // The Java producer's transactions (kafka-producer-perf-test with a
 // transactional id commits every 50 ms), read back by the Java consumer with
 // read_committed: every record exactly once. Then kafka-transactions lists,
@@ -1242,10 +1305,29 @@ TEST_F(KafkaToolsTest, TransactionalProducerReadCommittedAndKafkaTransactions) {
   auto described = tool(kTransactionsCommand, {"describe", "--transactional-id", "tools-txn-perf"});
   ASSERT_EQ(described.exit_code, 0) << described.err;
   EXPECT_NE(described.out.find("CompleteCommit"), std::string::npos) << described.out;
-  auto producers =
-      tool(kTransactionsCommand, {"describe-producers", "--topic", topic, "--partition", "0"});
-  ASSERT_EQ(producers.exit_code, 0) << producers.err;
-  ASSERT_GE(lines_of(producers.out).size(), 2U) << producers.out;  // a header and the producer
+  // Transactions v2 (KIP-890: transaction.version 2 finalized, Produce 12,
+  // EndTxn 5): every commit bumped the epoch, so it counts the transactions,
+  // one or more as fast as the tool went (with transactions v1 it would
+  // still be 0, where InitProducerId put the new id).
+  const auto epoch = table_cell(described.out, "ProducerEpoch");
+  ASSERT_TRUE(epoch) << described.out;
+  EXPECT_GE(std::stoi(*epoch), 1) << described.out;
+  EXPECT_NE(broker_->log().find("transactional id tools-txn-perf: transactions v2"),
+            std::string::npos)
+      << broker_->log();
+  // The producer on the partitions it wrote to (the sticky partitioner may
+  // have used only one): a header and its row, at the epoch of its last
+  // marker, with no sequence left (transactions v2 markers bump the epoch).
+  size_t with_producer = 0;
+  for (const std::string partition : {"0", "1"}) {
+    auto producers = tool(kTransactionsCommand,
+                          {"describe-producers", "--topic", topic, "--partition", partition});
+    ASSERT_EQ(producers.exit_code, 0) << producers.err;
+    if (lines_of(producers.out).size() < 2) continue;
+    ++with_producer;
+    EXPECT_EQ(table_cell(producers.out, "LastSequence"), "-1") << producers.out;
+  }
+  EXPECT_GE(with_producer, 1U) << ends.out;
   auto hanging = tool(kTransactionsCommand, {"find-hanging", "--broker-id", "1"});
   ASSERT_EQ(hanging.exit_code, 0) << hanging.err;
   // Kafka's table with no row: only its header.
@@ -1464,6 +1546,25 @@ TEST_F(KafkaToolsTest, StreamsExactlyOnceAcrossABrokerKill) {
   for (int w = 0; w < 10; ++w) expected.push_back("w" + std::to_string(w) + " 60");
   for (int x = 0; x < 4; ++x) expected.push_back("x" + std::to_string(x) + " 150");
   EXPECT_TRUE(printed(run, expected)) << broker->log();
+  // Transactions v2: the application's producer bumped its epoch at every
+  // commit (its commits every 100 ms; with transactions v1 the epoch moves
+  // only when the producer is initialized again).
+  {
+    TypedClient client(port);
+    protocol::ListTransactionsRequest list;
+    const auto listed = client.call<protocol::ListTransactionsResponse>(list, 0);
+    int checked = 0;
+    for (const auto& t : listed.transaction_states) {
+      if (t.transactional_id.rfind("tools-eos", 0) != 0) continue;
+      protocol::DescribeTransactionsRequest describe;
+      describe.transactional_ids = {t.transactional_id};
+      const auto state =
+          client.call<protocol::DescribeTransactionsResponse>(describe, 0).transaction_states.at(0);
+      EXPECT_GE(state.producer_epoch, 10) << t.transactional_id;
+      ++checked;
+    }
+    EXPECT_GE(checked, 1) << "no transactional id of the application";
+  }
   EXPECT_EQ(broker->stop().code, 0);
   std::filesystem::remove_all(dir);
 }

@@ -25,6 +25,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -515,6 +516,13 @@ class OurBrokerOpensKafkasDirectory : public ::testing::Test {
         EXPECT_NE(before.find(" producer " + std::to_string(after.producer_id) + "."),
                   std::string::npos)
             << before << " then producer " << after.producer_id;
+        // Kafka 4.4 finalized transaction.version 2, served here: the producer
+        // uses transactions v2 (every end bumps the epoch): its
+        // InitProducerId and three transactions, four epochs on.
+        std::smatch epoch;
+        ASSERT_TRUE(std::regex_search(before, epoch, std::regex(R"( producer \d+\.(\d+) )")))
+            << before;
+        EXPECT_EQ(after.producer_epoch, std::stoi(epoch[1]) + 4) << before;
       }
       // Kafka's KIP-848 group is replayed as a consumer group (its records
       // are no longer set aside as of a kind not served).
@@ -528,6 +536,7 @@ class OurBrokerOpensKafkasDirectory : public ::testing::Test {
       const std::string log = ours.log();
       EXPECT_EQ(log.find("records of group kinds this broker does not serve"), std::string::npos)
           << log;
+      EXPECT_EQ(log.find("transaction.version 2 (implemented here"), std::string::npos) << log;
       for (const std::string& named : std::vector<std::string>{
                "RegisterBrokerRecord (0: ", "BrokerRegistrationChangeRecord (17: ",
                "RegisterControllerRecord (27: ", "NoOpRecord (20: ", "LeaderChange (2: ",

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "kb/protocol/messages/api_versions.hpp"
 #include "kb/protocol/messages/create_topics.hpp"
 #include "kb/protocol/messages/describe_producers.hpp"
 #include "kb/protocol/messages/fetch.hpp"
@@ -602,6 +603,345 @@ TEST(TransactionalClients, KafkajsCommitsAndAbortsRecordsAndOffsets) {
   EXPECT_NE(r.output.find("ok 50 committed records, 2 aborted transactions, offset 50"),
             std::string::npos)
       << r.output;
+}
+
+// ---- Transactions v2 (KIP-890 part 2), as docs/transactions-v2.md records
+// Kafka 4.4 serving them: the request versions decide (Produce 12,
+// TxnOffsetCommit 5, EndTxn 5), and every end bumps the epoch.
+
+constexpr int16_t kOutOfOrderSequence = 45;
+constexpr int16_t kInvalidProducerIdMapping = 49;
+
+struct Ended {
+  int16_t error = 0;
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+};
+
+Ended end_txn_v5(RawClient& client, std::string_view transactional_id, int64_t producer_id,
+                 int16_t epoch, bool commit) {
+  EndTxnRequest request;
+  request.transactional_id = transactional_id;
+  request.producer_id = producer_id;
+  request.producer_epoch = epoch;
+  request.committed = commit;
+  const auto r = call<EndTxnResponse>(client, request, 5);
+  return {r.error_code, r.producer_id, r.producer_epoch};
+}
+
+// EndTxn 5 as the 4.4 producer handles its answer: adopt the id and epoch,
+// sequences from 0.
+Ended end_v2(RawClient& client, std::string_view transactional_id, Producer& p, bool commit) {
+  const Ended ended = end_txn_v5(client, transactional_id, p.id, p.epoch, commit);
+  if (ended.error == kNone && ended.producer_id >= 0)
+    p = {ended.producer_id, ended.producer_epoch, 0};
+  return ended;
+}
+
+// Every record up to the end (read_committed: the last stable offset),
+// fetch after fetch: a fetch reads within one segment, and the markers'
+// timestamps (now) roll the segments of these old-timestamped records.
+Fetched fetch_all(RawClient& client, std::string_view topic, int8_t isolation) {
+  Fetched all;
+  all.aborted.emplace();
+  int64_t offset = 0;
+  for (int i = 0; i < 100; ++i) {
+    Fetched part = fetch(client, topic, 0, offset, isolation);
+    all.error = part.error;
+    all.high_watermark = part.high_watermark;
+    all.last_stable_offset = part.last_stable_offset;
+    if (part.aborted)
+      all.aborted->insert(all.aborted->end(), part.aborted->begin(), part.aborted->end());
+    all.record_offsets.insert(all.record_offsets.end(), part.record_offsets.begin(),
+                              part.record_offsets.end());
+    const int64_t end = isolation == 1 ? part.last_stable_offset : part.high_watermark;
+    if (part.error != kNone || offset >= end) break;
+    // Past what this fetch returned: the next record, or the next offset.
+    offset = part.record_offsets.empty() ? offset + 1 : part.record_offsets.back() + 1;
+  }
+  return all;
+}
+
+protocol::DescribeTransactionsResponse::TransactionState describe(RawClient& client,
+                                                                  std::string_view id) {
+  DescribeTransactionsRequest request;
+  request.transactional_ids = {id};
+  return call<DescribeTransactionsResponse>(client, request, 0).transaction_states.at(0);
+}
+
+TEST(TransactionsV2Protocol, ApiVersionsFinalizeTransactionVersion2) {
+  BrokerProcess broker;
+  RawClient client(broker.port());
+  create(client, "tv2-any", 1);  // the metadata log's first records: its features
+  // ApiVersions answers with response header 0 at every version.
+  client.send_bytes(encode_request(ApiVersionsRequest{}, 3, 77));
+  const auto frame = client.read_frame();
+  ASSERT_TRUE(frame);
+  const ResponseFrame split = split_response(*frame, false);
+  const auto r = decode_response<ApiVersionsResponse>(split.body, 3);
+  std::map<std::string, std::pair<int16_t, int16_t>> finalized;
+  for (const auto& f : r.finalized_features)
+    finalized[f.name] = {f.min_version_level, f.max_version_level};
+  EXPECT_EQ(finalized["transaction.version"], (std::pair<int16_t, int16_t>{2, 2}));
+  // The Java producer believes a feature map only with an epoch of 0 or more.
+  EXPECT_GE(r.finalized_features_epoch, 0);
+  std::map<int16_t, int16_t> max;
+  for (const auto& k : r.api_keys) max[k.api_key] = k.max_version;
+  EXPECT_EQ(max[0], 12);  // Produce
+  EXPECT_EQ(max[26], 5);  // EndTxn
+  EXPECT_EQ(max[27], 2);  // WriteTxnMarkers
+  EXPECT_EQ(max[28], 5);  // TxnOffsetCommit
+}
+
+TEST(TransactionsV2Protocol, ProduceAddsItsPartitionAndEveryEndBumpsTheEpoch) {
+  BrokerProcess broker;
+  RawClient client(broker.port());
+  create(client, "tv2-out", 1);
+  Producer p = init_ok(client, "tv2");
+  const int64_t pid = p.id;
+  // No AddPartitionsToTxn: Produce 12 adds the partition itself.
+  ASSERT_EQ(produce(client, "tv2", p, "tv2-out", 0, 2, 12).base_offset, 0);
+  auto described = describe(client, "tv2");
+  EXPECT_EQ(described.transaction_state, "Ongoing");
+  ASSERT_EQ(described.topics.size(), 1U);
+  EXPECT_EQ(described.topics[0].topic, "tv2-out");
+  ASSERT_EQ(produce(client, "tv2", p, "tv2-out", 0, 1, 12).base_offset, 2);
+  EXPECT_TRUE(fetch(client, "tv2-out", 0, 0, 1).record_offsets.empty());
+
+  Ended ended = end_v2(client, "tv2", p, true);
+  ASSERT_EQ(ended.error, kNone);
+  EXPECT_EQ(ended.producer_id, pid);
+  EXPECT_EQ(ended.producer_epoch, 1);
+  EXPECT_EQ(describe(client, "tv2").producer_epoch, 1);
+  Fetched committed = fetch(client, "tv2-out", 0, 0, 1);
+  EXPECT_EQ(committed.record_offsets, offsets_from(0, 2));
+  EXPECT_EQ(committed.last_stable_offset, 4);  // the COMMIT marker at 3
+  // The marker carried the bumped epoch: the partition's producer is at 1,
+  // with no sequence to continue from.
+  DescribeProducersRequest producers;
+  producers.topics.push_back({"tv2-out", {0}});
+  auto state = call<DescribeProducersResponse>(client, producers, 0)
+                   .topics.at(0)
+                   .partitions.at(0)
+                   .active_producers.at(0);
+  EXPECT_EQ(state.producer_epoch, 1);
+  EXPECT_EQ(state.last_sequence, -1);
+  EXPECT_EQ(state.current_txn_start_offset, -1);
+
+  // The next transaction: the old epoch is refused by the partition, a first
+  // batch not at sequence 0 is out of order, then it goes on and aborts.
+  Producer stale{pid, 0, 3};
+  EXPECT_EQ(produce(client, "tv2", stale, "tv2-out", 0, 1, 12).error_code, kInvalidProducerEpoch);
+  Producer gap = p;
+  gap.sequence = 5;
+  EXPECT_EQ(produce(client, "tv2", gap, "tv2-out", 0, 1, 12).error_code, kOutOfOrderSequence);
+  ASSERT_EQ(produce(client, "tv2", p, "tv2-out", 0, 2, 12).base_offset, 4);
+  ended = end_v2(client, "tv2", p, false);
+  ASSERT_EQ(ended.error, kNone);
+  EXPECT_EQ(ended.producer_epoch, 2);
+  committed = fetch(client, "tv2-out", 0, 0, 1);
+  EXPECT_EQ(committed.record_offsets, offsets_from(0, 2));
+  ASSERT_EQ(committed.aborted->size(), 1U);
+  EXPECT_EQ(committed.aborted->at(0).first_offset, 4);
+  EXPECT_EQ(fetch_all(client, "tv2-out", 0).record_offsets, (std::vector<int64_t>{0, 1, 2, 4, 5}));
+
+  // Retries of that abort (its answer lost) get the same answer; a commit at
+  // that epoch is invalid, an older epoch fenced.
+  ended = end_txn_v5(client, "tv2", pid, 1, false);
+  EXPECT_EQ(ended.error, kNone);
+  EXPECT_EQ(ended.producer_epoch, 2);
+  ended = end_txn_v5(client, "tv2", pid, 1, true);
+  EXPECT_EQ(ended.error, kInvalidTxnState);
+  EXPECT_EQ(ended.producer_id, -1);
+  EXPECT_EQ(ended.producer_epoch, -1);
+  EXPECT_EQ(end_txn_v5(client, "tv2", pid, 0, false).error, kProducerFenced);
+  // An abort with nothing sent still ends (and bumps); a commit does not.
+  EXPECT_EQ(end_txn_v5(client, "tv2", pid, 2, true).error, kInvalidTxnState);
+  ended = end_v2(client, "tv2", p, false);
+  EXPECT_EQ(ended.error, kNone);
+  EXPECT_EQ(ended.producer_epoch, 3);
+  EXPECT_EQ(describe(client, "tv2").transaction_state, "CompleteAbort");
+}
+
+TEST(TransactionsV2Protocol, TxnOffsetCommit5AddsTheGroupsPartition) {
+  const std::map<std::string, std::string> config{{"offsets.topic.num.partitions", "3"}};
+  BrokerProcess broker(config);
+  RawClient client(broker.port());
+  create(client, "tv2-in", 1);
+  Producer p = init_ok(client, "tv2-offsets");
+  TxnOffsetCommitRequest commit;
+  commit.transactional_id = "tv2-offsets";
+  commit.group_id = "g";
+  commit.producer_id = p.id;
+  commit.producer_epoch = p.epoch;
+  TxnOffsetCommitRequest::TxnOffsetCommitRequestPartition part;
+  part.partition_index = 0;
+  part.committed_offset = 42;
+  commit.topics.push_back({"tv2-in", {part}});
+  // No AddOffsetsToTxn: version 5 adds the group's partition.
+  ASSERT_EQ(
+      call<TxnOffsetCommitResponse>(client, commit, 5).topics.at(0).partitions.at(0).error_code,
+      kNone);
+  const auto described = describe(client, "tv2-offsets");
+  ASSERT_EQ(described.topics.size(), 1U);
+  EXPECT_EQ(described.topics[0].topic, "__consumer_offsets");
+  auto offset_fetch = [&] {
+    OffsetFetchRequest request;
+    request.group_id = "g";
+    request.topics.emplace();
+    request.topics->push_back({"tv2-in", {0}});
+    request.require_stable = true;
+    return call<OffsetFetchResponse>(client, request, 7).topics.at(0).partitions.at(0);
+  };
+  EXPECT_EQ(offset_fetch().error_code, kUnstableOffsetCommit);
+  ASSERT_EQ(end_v2(client, "tv2-offsets", p, true).error, kNone);
+  EXPECT_EQ(offset_fetch().committed_offset, 42);
+  // The old epoch is fenced (as INVALID_PRODUCER_EPOCH); the new one commits.
+  EXPECT_EQ(
+      call<TxnOffsetCommitResponse>(client, commit, 5).topics.at(0).partitions.at(0).error_code,
+      kInvalidProducerEpoch);
+  commit.producer_epoch = p.epoch;
+  commit.topics[0].partitions[0].committed_offset = 50;
+  ASSERT_EQ(
+      call<TxnOffsetCommitResponse>(client, commit, 5).topics.at(0).partitions.at(0).error_code,
+      kNone);
+  ASSERT_EQ(end_v2(client, "tv2-offsets", p, false).error, kNone);
+  EXPECT_EQ(offset_fetch().committed_offset, 42);
+}
+
+TEST(TransactionsV2Protocol, RefusalsAsKafkas) {
+  BrokerProcess broker;
+  RawClient client(broker.port());
+  create(client, "tv2-neg", 2);
+  Producer p = init_ok(client, "tv2-neg");
+  Producer other = init_ok(client, "tv2-neg-other");
+
+  // Transactional batches of two producers in one request: all refused.
+  {
+    storage::RecordBatchBuilder a, b;
+    a.set_producer_id(p.id).set_producer_epoch(p.epoch).set_base_sequence(0);
+    b.set_producer_id(other.id).set_producer_epoch(other.epoch).set_base_sequence(0);
+    a.set_transactional(true);
+    b.set_transactional(true);
+    const std::string value = "x";
+    const storage::Bytes bytes(reinterpret_cast<const uint8_t*>(value.data()), value.size());
+    a.add_record(std::nullopt, bytes, 1700000000000);
+    b.add_record(std::nullopt, bytes, 1700000000000);
+    const std::vector<uint8_t> batch_a = a.build(), batch_b = b.build();
+    ProduceRequest request;
+    request.transactional_id = "tv2-neg";
+    request.acks = -1;
+    request.timeout_ms = 5000;
+    auto& t = request.topic_data.emplace_back();
+    t.name = "tv2-neg";
+    t.partition_data.push_back({0, storage::Bytes(batch_a)});
+    t.partition_data.push_back({1, storage::Bytes(batch_b)});
+    auto r = call<ProduceResponse>(client, request, 12).responses.at(0);
+    EXPECT_EQ(r.partition_responses.at(0).error_code, kInvalidProducerIdMapping);
+    EXPECT_EQ(r.partition_responses.at(1).error_code, kInvalidProducerIdMapping);
+  }
+  // A data batch of a transactional id that is not its producer's.
+  Producer wrong = other;
+  EXPECT_EQ(produce(client, "tv2-neg", wrong, "tv2-neg", 0, 1, 12).error_code,
+            kInvalidProducerIdMapping);
+
+  // The broker form of AddPartitionsToTxn adding (verify_only false).
+  auto add_v4 = [&](int64_t id, int16_t epoch) {
+    AddPartitionsToTxnRequest request;
+    AddPartitionsToTxnRequest::AddPartitionsToTxnTransaction txn;
+    txn.transactional_id = "tv2-neg";
+    txn.producer_id = id;
+    txn.producer_epoch = epoch;
+    txn.verify_only = false;
+    txn.topics = {{"tv2-neg", {1}}};
+    request.transactions.push_back(txn);
+    return call<AddPartitionsToTxnResponse>(client, request, 5)
+        .results_by_transaction.at(0)
+        .topic_results.at(0)
+        .results_by_partition.at(0)
+        .partition_error_code;
+  };
+  EXPECT_EQ(add_v4(p.id, static_cast<int16_t>(p.epoch + 1)), kProducerFenced);
+  EXPECT_EQ(add_v4(p.id + 100, p.epoch), kInvalidProducerIdMapping);
+  ASSERT_EQ(add_v4(p.id, p.epoch), kNone);
+  EXPECT_EQ(describe(client, "tv2-neg").transaction_state, "Ongoing");
+
+  // WriteTxnMarkers 2: a transactions-v2 marker at the open transaction's
+  // own epoch is stale; a version 0 one (the admin's abort) is not.
+  ASSERT_EQ(produce(client, "tv2-neg", p, "tv2-neg", 0, 2, 12).base_offset, 0);
+  auto marker_v2 = [&](int8_t transaction_version) {
+    WriteTxnMarkersRequest request;
+    auto& marker = request.markers.emplace_back();
+    marker.producer_id = p.id;
+    marker.producer_epoch = p.epoch;
+    marker.transaction_result = false;
+    marker.coordinator_epoch = 0;
+    marker.transaction_version = transaction_version;
+    marker.topics.push_back({"tv2-neg", {0}});
+    return call<WriteTxnMarkersResponse>(client, request, 2)
+        .markers.at(0)
+        .topics.at(0)
+        .partitions.at(0)
+        .error_code;
+  };
+  EXPECT_EQ(marker_v2(2), kInvalidProducerEpoch);
+  EXPECT_EQ(latest(client, "tv2-neg", 1), 0) << "still open";
+  EXPECT_EQ(marker_v2(0), kNone);
+  EXPECT_EQ(latest(client, "tv2-neg", 1), 3);
+  // Nothing is open on the partition now: the same v2 marker again is taken
+  // as a resent one.
+  EXPECT_EQ(marker_v2(2), kNone);
+}
+
+// Kafka's producer id rotation under transactions v2: the commit at the last
+// usable epoch (32766) answers a new producer id at epoch 0; its markers
+// carry the old id at 32767.
+TEST(TransactionsV2Protocol, ExhaustedEpochRotatesTheProducerIdAtTheCommit) {
+  BrokerProcess broker;
+  RawClient client(broker.port());
+  create(client, "tv2-rot", 1);
+  Producer p = init_ok(client, "tv2-rot");
+  const int64_t first_id = p.id;
+  // InitProducerId bumps once per call: 32765 of them.
+  for (int i = 0; i < 32765; ++i) {
+    InitProducerIdRequest request;
+    request.transactional_id = "tv2-rot";
+    request.transaction_timeout_ms = 60000;
+    request.producer_id = p.id;
+    request.producer_epoch = p.epoch;
+    auto r = call<InitProducerIdResponse>(client, request, 4);
+    ASSERT_EQ(r.error_code, kNone) << i;
+    p.epoch = r.producer_epoch;
+  }
+  ASSERT_EQ(p.epoch, 32765);
+  ASSERT_EQ(produce(client, "tv2-rot", p, "tv2-rot", 0, 1, 12).error_code, kNone);
+  ASSERT_EQ(end_v2(client, "tv2-rot", p, true).error, kNone);
+  ASSERT_EQ(p.id, first_id);
+  ASSERT_EQ(p.epoch, 32766);
+  ASSERT_EQ(produce(client, "tv2-rot", p, "tv2-rot", 0, 1, 12).error_code, kNone);
+  const Ended rotated = end_v2(client, "tv2-rot", p, true);
+  ASSERT_EQ(rotated.error, kNone);
+  EXPECT_NE(rotated.producer_id, first_id);
+  EXPECT_EQ(rotated.producer_epoch, 0);
+  // A retry of that commit from the old id gets the new one.
+  const Ended retried = end_txn_v5(client, "tv2-rot", first_id, 32766, true);
+  EXPECT_EQ(retried.error, kNone);
+  EXPECT_EQ(retried.producer_id, rotated.producer_id);
+  EXPECT_EQ(retried.producer_epoch, 0);
+  DescribeProducersRequest producers;
+  producers.topics.push_back({"tv2-rot", {0}});
+  auto states = call<DescribeProducersResponse>(client, producers, 0)
+                    .topics.at(0)
+                    .partitions.at(0)
+                    .active_producers;
+  ASSERT_EQ(states.size(), 1U);
+  EXPECT_EQ(states[0].producer_id, first_id);
+  EXPECT_EQ(states[0].producer_epoch, 32767);  // the marker's
+  // The new id goes on at sequence 0.
+  ASSERT_EQ(produce(client, "tv2-rot", p, "tv2-rot", 0, 2, 12).base_offset, 4);
+  ASSERT_EQ(end_v2(client, "tv2-rot", p, true).error, kNone);
+  EXPECT_EQ(p.epoch, 1);
+  EXPECT_EQ(fetch_all(client, "tv2-rot", 1).record_offsets, (std::vector<int64_t>{0, 2, 4, 5}));
 }
 
 }  // namespace

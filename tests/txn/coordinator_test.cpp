@@ -21,6 +21,7 @@ using protocol::to_wire;
 class MemoryStore final : public TxnStore {
  public:
   bool ready() override { return true; }
+  int16_t transaction_version() override { return finalized_tv; }
   bool append(int32_t partition, std::span<const cluster::CoordinatorRecord> records) override {
     if (fail) return false;
     for (const auto& r : records) written.push_back({partition, r});
@@ -47,7 +48,21 @@ class MemoryStore final : public TxnStore {
     }
   }
 
+  // The values written for an id, in order (tombstones left out).
+  std::vector<TransactionLogValue> values_of(const std::string& id) const {
+    std::vector<TransactionLogValue> values;
+    for (const auto& [partition, r] : written)
+      if (decode_key(r.key) == id && r.value) values.push_back(*decode_value(*r.value));
+    return values;
+  }
+  // The value version of the last record written.
+  int16_t last_version() const {
+    const auto& v = *written.back().second.value;
+    return static_cast<int16_t>((v[0] << 8) | v[1]);
+  }
+
   bool fail = false;
+  int16_t finalized_tv = 0;
   std::vector<std::pair<int32_t, cluster::CoordinatorRecord>> written;
 };
 
@@ -372,6 +387,177 @@ TEST_F(TxnCoordinatorTest, IdleIdsExpireWithATombstone) {
   store_.replay_into(replayed);
   EXPECT_EQ(replayed.find("tx"), nullptr);
   EXPECT_NE(replayed.find("busy"), nullptr);
+}
+
+// Transactions v2 (KIP-890 part 2; docs/transactions-v2.md, sections 2.2, 3
+// and 6): every EndTxn 5 bumps the epoch, and the answer carries it.
+TEST_F(TxnCoordinatorTest, Tv2EveryEndBumpsTheEpochAndAnswersIt) {
+  store_.finalized_tv = 2;
+  auto coordinator = make();
+  const InitResult init = coordinator.init_producer_id("tx", 60000, std::nullopt, now_);
+  const int64_t pid = init.producer_id;
+  ASSERT_EQ(coordinator.add_partitions("tx", pid, 0, parts_, now_, kTransactionsV2), kNone);
+  EXPECT_EQ(coordinator.find("tx")->client_transaction_version, kTransactionsV2);
+  InitResult ended = coordinator.end_txn("tx", pid, 0, true, now_, kTransactionsV2);
+  ASSERT_EQ(ended.error, kNone);
+  EXPECT_EQ(ended.producer_id, pid);
+  EXPECT_EQ(ended.producer_epoch, 1);
+  // The markers carry the bumped epoch; the Prepare and Complete records too.
+  ASSERT_EQ(markers_.written.size(), 2U);
+  EXPECT_EQ(markers_.written[0].epoch, 1);
+  const auto values = store_.values_of("tx");
+  ASSERT_EQ(values.size(), 4U);
+  EXPECT_EQ(values[2].transaction_status, static_cast<int8_t>(TxnState::kPrepareCommit));
+  EXPECT_EQ(values[2].producer_epoch, 1);
+  EXPECT_EQ(values[2].client_transaction_version, 2);
+  EXPECT_EQ(values[2].previous_producer_id, pid);
+  EXPECT_EQ(values[2].next_producer_id, -1);
+  EXPECT_EQ(values[3].transaction_status, static_cast<int8_t>(TxnState::kCompleteCommit));
+  EXPECT_EQ(values[3].producer_epoch, 1);
+  EXPECT_EQ(store_.last_version(), 1);  // transaction.version >= 1: value version 1
+
+  // A retry of that commit (its answer lost) gets the same answer; its abort
+  // is invalid; an older epoch is fenced.
+  ended = coordinator.end_txn("tx", pid, 0, true, now_, kTransactionsV2);
+  EXPECT_EQ(ended.error, kNone);
+  EXPECT_EQ(ended.producer_epoch, 1);
+  EXPECT_EQ(coordinator.end_txn("tx", pid, 0, false, now_, kTransactionsV2).error,
+            to_wire(ErrorCode::kInvalidTxnState));
+  EXPECT_EQ(coordinator.end_txn("tx", pid, 5, true, now_, kTransactionsV2).error,
+            to_wire(ErrorCode::kProducerFenced));
+  // The next transaction: the old epoch is fenced, the new one adds.
+  EXPECT_EQ(coordinator.add_partitions("tx", pid, 0, parts_, now_, kTransactionsV2),
+            to_wire(ErrorCode::kProducerFenced));
+  ASSERT_EQ(coordinator.add_partitions("tx", pid, 1, parts_, now_, kTransactionsV2), kNone);
+  ended = coordinator.end_txn("tx", pid, 1, false, now_, kTransactionsV2);
+  ASSERT_EQ(ended.error, kNone);
+  EXPECT_EQ(ended.producer_epoch, 2);
+  EXPECT_FALSE(markers_.written.back().commit);
+  EXPECT_EQ(markers_.written.back().epoch, 2);
+  EXPECT_EQ(coordinator.end_txn("tx", pid, 1, true, now_, kTransactionsV2).error,
+            to_wire(ErrorCode::kInvalidTxnState));  // a commit retried after an abort
+  EXPECT_EQ(coordinator.end_txn("tx", pid, 0, false, now_, kTransactionsV2).error,
+            to_wire(ErrorCode::kProducerFenced));
+  // InitProducerId from a producer that missed the answer: the epoch it had
+  // is the remembered last one, answered with the current epoch unchanged.
+  const InitResult again =
+      coordinator.init_producer_id("tx", 60000, ProducerIdAndEpoch{pid, 1}, now_);
+  EXPECT_EQ(again.error, kNone);
+  EXPECT_EQ(again.producer_epoch, 2);
+}
+
+TEST_F(TxnCoordinatorTest, Tv2AbortWithNothingOpenStillBumps) {
+  auto coordinator = make();
+  const InitResult init = coordinator.init_producer_id("tx", 60000, std::nullopt, now_);
+  EXPECT_EQ(coordinator.end_txn("tx", init.producer_id, 0, true, now_, kTransactionsV2).error,
+            to_wire(ErrorCode::kInvalidTxnState));
+  const InitResult aborted =
+      coordinator.end_txn("tx", init.producer_id, 0, false, now_ + 5, kTransactionsV2);
+  ASSERT_EQ(aborted.error, kNone);
+  EXPECT_EQ(aborted.producer_epoch, 1);
+  EXPECT_TRUE(markers_.written.empty());
+  EXPECT_EQ(
+      store_.states_of("tx"),
+      (std::vector<TxnState>{TxnState::kEmpty, TxnState::kPrepareAbort, TxnState::kCompleteAbort}));
+  const auto values = store_.values_of("tx");
+  ASSERT_TRUE(values[1].transaction_partitions);
+  EXPECT_TRUE(values[1].transaction_partitions->empty());
+  EXPECT_EQ(values[1].transaction_start_timestamp_ms, now_ + 5);
+  // Transaction version 0 finalized: version 0 values, no tagged fields.
+  EXPECT_EQ(store_.last_version(), 0);
+  // Again after a commit (CompleteCommit) and after an abort (CompleteAbort).
+  ASSERT_EQ(coordinator.end_txn("tx", init.producer_id, 1, false, now_, kTransactionsV2).error,
+            kNone);
+  EXPECT_EQ(coordinator.find("tx")->producer_epoch, 2);
+}
+
+TEST_F(TxnCoordinatorTest, Tv2ExhaustedEpochMovesToANewProducerIdAtTheEnd) {
+  store_.finalized_tv = 2;
+  auto coordinator = make();
+  const InitResult init = coordinator.init_producer_id("tx", 60000, std::nullopt, now_);
+  const int64_t pid = init.producer_id;
+  TransactionLogValue value;
+  value.producer_id = pid;
+  value.producer_epoch = 32766;
+  value.transaction_timeout_ms = 60000;
+  value.transaction_status = static_cast<int8_t>(TxnState::kOngoing);
+  value.transaction_partitions = {{"out", {0, 1}}};
+  value.transaction_start_timestamp_ms = now_;
+  value.client_transaction_version = 2;
+  ASSERT_TRUE(coordinator.load(encode_key("tx"), encode_value(value, 1)));
+  markers_.failing = {parts_.begin(), parts_.end()};  // a crash before the markers
+  const InitResult ended = coordinator.end_txn("tx", pid, 32766, true, now_, kTransactionsV2);
+  ASSERT_EQ(ended.error, kNone);
+  const int64_t next = ended.producer_id;
+  EXPECT_NE(next, pid);
+  EXPECT_EQ(ended.producer_epoch, 0);
+  const TransactionLogValue prepare = store_.values_of("tx").back();
+  EXPECT_EQ(prepare.transaction_status, static_cast<int8_t>(TxnState::kPrepareCommit));
+  EXPECT_EQ(prepare.producer_id, pid);
+  EXPECT_EQ(prepare.producer_epoch, 32767);
+  EXPECT_EQ(prepare.next_producer_id, next);
+
+  // Replayed, the commit completes with the new id.
+  markers_.failing.clear();
+  auto replayed = make();
+  store_.replay_into(replayed);
+  EXPECT_EQ(replayed.find("tx")->next_producer_id, next);
+  replayed.finish_load(now_);
+  ASSERT_EQ(markers_.written.size(), 2U);
+  EXPECT_EQ(markers_.written[0].producer_id, pid);
+  EXPECT_EQ(markers_.written[0].epoch, 32767);
+  const TransactionLogValue complete = store_.values_of("tx").back();
+  EXPECT_EQ(complete.transaction_status, static_cast<int8_t>(TxnState::kCompleteCommit));
+  EXPECT_EQ(complete.producer_id, next);
+  EXPECT_EQ(complete.producer_epoch, 0);
+  EXPECT_EQ(complete.previous_producer_id, pid);
+  EXPECT_EQ(complete.next_producer_id, -1);
+  EXPECT_EQ(replayed.find_by_producer(next)->transactional_id, "tx");
+  // The retried commit of the old id is answered with the new one.
+  const InitResult retried = replayed.end_txn("tx", pid, 32766, true, now_, kTransactionsV2);
+  EXPECT_EQ(retried.error, kNone);
+  EXPECT_EQ(retried.producer_id, next);
+  EXPECT_EQ(retried.producer_epoch, 0);
+  EXPECT_EQ(replayed.add_partitions("tx", next, 0, parts_, now_, kTransactionsV2), kNone);
+}
+
+TEST_F(TxnCoordinatorTest, Tv2PendingMarkersAndFencing) {
+  store_.finalized_tv = 2;
+  auto coordinator = make();
+  const InitResult init = coordinator.init_producer_id("tx", 60000, std::nullopt, now_);
+  const int64_t pid = init.producer_id;
+  ASSERT_EQ(coordinator.add_partitions("tx", pid, 0, parts_, now_, kTransactionsV2), kNone);
+  markers_.failing.insert(parts_[1]);
+  ASSERT_EQ(coordinator.end_txn("tx", pid, 0, true, now_, kTransactionsV2).error, kNone);
+  // Markers still being written: everything waits, the client retries.
+  EXPECT_EQ(coordinator.end_txn("tx", pid, 0, true, now_, kTransactionsV2).error,
+            to_wire(ErrorCode::kConcurrentTransactions));
+  EXPECT_EQ(coordinator.add_partitions("tx", pid, 1, parts_, now_, kTransactionsV2),
+            to_wire(ErrorCode::kConcurrentTransactions));
+  EXPECT_EQ(coordinator.add_partitions("tx", pid + 1, 1, parts_, now_, kTransactionsV2),
+            to_wire(ErrorCode::kConcurrentTransactions));
+  markers_.failing.clear();
+  coordinator.advance(*coordinator.next_deadline());
+  EXPECT_EQ(coordinator.add_partitions("tx", pid + 1, 1, parts_, now_, kTransactionsV2),
+            to_wire(ErrorCode::kInvalidProducerIdMapping));
+  ASSERT_EQ(coordinator.add_partitions("tx", pid, 1, parts_, now_, kTransactionsV2), kNone);
+
+  // A new incarnation aborts the open transaction at epoch 2, written as
+  // transactions v2 (the finalized version), and gets epoch 3 on its retry.
+  EXPECT_EQ(coordinator.init_producer_id("tx", 60000, std::nullopt, now_).error,
+            to_wire(ErrorCode::kConcurrentTransactions));
+  const TransactionLogValue aborted = store_.values_of("tx").back();
+  EXPECT_EQ(aborted.transaction_status, static_cast<int8_t>(TxnState::kCompleteAbort));
+  EXPECT_EQ(aborted.producer_epoch, 2);
+  EXPECT_EQ(aborted.client_transaction_version, 2);
+  EXPECT_EQ(markers_.written.back().epoch, 2);
+  // The fenced producer's abort reads as a retry; its commit is invalid.
+  const InitResult late_abort = coordinator.end_txn("tx", pid, 1, false, now_, kTransactionsV2);
+  EXPECT_EQ(late_abort.error, kNone);
+  EXPECT_EQ(late_abort.producer_epoch, 2);
+  EXPECT_EQ(coordinator.end_txn("tx", pid, 1, true, now_, kTransactionsV2).error,
+            to_wire(ErrorCode::kInvalidTxnState));
+  EXPECT_EQ(coordinator.init_producer_id("tx", 60000, std::nullopt, now_).producer_epoch, 3);
 }
 
 }  // namespace

@@ -2,8 +2,9 @@
 
 // Kafka's LogCleanerManager for this broker: every log.cleaner.backoff.ms
 // (at once again after a clean), the compacted logs (cleanup.policy has
-// "compact") are weighed on the loop, the dirtiest one worth cleaning
-// (min.cleanable.dirty.ratio, max.compaction.lag.ms) goes to the cleaner's
+// "compact") are weighed on the loop, a slice of the topics per turn; the
+// dirtiest one worth cleaning (min.cleanable.dirty.ratio,
+// max.compaction.lag.ms) goes to the cleaner's
 // helper thread (storage::CleanerWorker), and its cleaned segments are
 // swapped in here when it is done. First dirty offsets are kept in the log
 // directory's cleaner-offset-checkpoint, written by the helper thread.
@@ -35,8 +36,23 @@ struct LogCleaningOptions {
   size_t dedupe_buffer_bytes = 128ull * 1024 * 1024;
   double load_factor = 0.9;
   double io_bytes_per_second = 1.7976931348623157e308;  // Double.MaxValue
+  // A loop turn's share of the walk that weighs every topic's configs.
+  std::chrono::microseconds scan_slice_budget{250};
   // From server.properties (the static configs), Kafka's defaults otherwise.
   static LogCleaningOptions from(const cluster::BrokerState& state);
+};
+
+// A walk over the topics for the dirtiest log worth cleaning.
+struct CleaningScan {
+  struct Candidate {
+    std::string topic;
+    int32_t partition = 0;
+    double ratio = 0;
+  };
+  std::optional<std::string> last_topic;  // weighed last: the next slice starts after it
+  std::optional<Candidate> best;
+  bool checkpoint_changed = false;
+  size_t slices = 0;
 };
 
 class LogCleaning : public net::IoHandler {
@@ -49,6 +65,8 @@ class LogCleaning : public net::IoHandler {
 
   void on_io(uint32_t events) override;
   size_t cleans_completed() const { return cleans_completed_; }
+  // The loop turns the last finished walk over the topics took.
+  size_t last_scan_slices() const { return last_scan_slices_; }
 
  private:
   struct InFlight {
@@ -57,6 +75,9 @@ class LogCleaning : public net::IoHandler {
     std::filesystem::path dir;
   };
   void check();
+  // False when the deadline came first (the walk goes on in a later turn).
+  bool scan_slice(std::chrono::steady_clock::time_point deadline);
+  void start_cleaning(const std::string& topic, int32_t partition);
   void arm(std::chrono::milliseconds delay);
   void finish(storage::CleanerJob& job);
   void write_checkpoint();
@@ -69,9 +90,11 @@ class LogCleaning : public net::IoHandler {
   storage::OffsetCheckpoint checkpoints_;
   bool checkpoints_loaded_ = false;
   std::optional<InFlight> in_flight_;
+  std::optional<CleaningScan> scan_;  // a walk under way
   uint64_t next_job_ = 1;
   net::EventLoop::TimerId timer_ = 0;
   size_t cleans_completed_ = 0;
+  size_t last_scan_slices_ = 0;
 };
 
 }  // namespace kb::broker

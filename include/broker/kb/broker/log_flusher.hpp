@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "kb/cluster/broker_state.hpp"
+#include "kb/cluster/partition_logs.hpp"
 #include "kb/metrics/metrics.hpp"
 #include "kb/net/event_loop.hpp"
 #include "kb/storage/sync_worker.hpp"
@@ -39,6 +41,33 @@ namespace kb::broker {
 // A job that found no file descriptor free (the files of rolled segments are
 // opened by path on the helper thread) is tried again shortly: a shortage of
 // descriptors delays syncs and checkpoints, it never fails the log directory.
+// The checkpoint files, in their order: recovery points, log start offsets,
+// high watermarks.
+inline constexpr size_t kCheckpointFiles = 3;
+
+// A checkpoint gathered over loop turns (LogFlusher::continue_checkpoint).
+struct CheckpointWalk {
+  struct Text {
+    std::string body;  // the entry lines
+    size_t entries = 0;
+    bool unchanged = true;  // so far, the same as the last written
+  };
+  // What the checkpoint's job makes good for one log once it is done.
+  struct IndexSync {
+    std::string topic;
+    int32_t partition = 0;
+    const storage::PartitionLog* log = nullptr;  // compared, never used
+    int64_t recovery_point = 0;
+    uint64_t rolls = 0;
+  };
+  std::optional<cluster::PartitionLogs::Key> last;  // visited last: the next slice follows it
+  uint64_t closes = 0;                              // PartitionLogs::closes() when the walk started
+  int restarts = 0;
+  std::array<Text, kCheckpointFiles> files;
+  std::vector<storage::FileToSync> index_files;
+  std::vector<IndexSync> indexes;
+};
+
 class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandler {
  public:
   LogFlusher(net::EventLoop& loop, cluster::BrokerState& state, size_t max_threads);
@@ -78,6 +107,8 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
   // Shutdown: submits what is pending and waits until every flush is done.
   void finish();
   size_t syncs_completed() const { return syncs_completed_; }
+  // The checkpoint's walk over the partitions has started and not ended.
+  bool checkpoint_walk_under_way() const { return checkpoint_walk_.has_value(); }
 
   void on_io(uint32_t events) override;
 
@@ -109,11 +140,19 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
   void submit_pending();
   void apply_completions();
   void flush_old_logs();
+  // The checkpoint: write_checkpoint starts a walk over every partition,
+  // continue_checkpoint does a slice of it per loop turn (each partition's
+  // entries stand alone, so a checkpoint gathered over several turns is as
+  // good as one taken at once), submit_checkpoint hands the files to the
+  // worker.
   void write_checkpoint();
-  void checkpoint_done(const storage::Status& status);
+  void continue_checkpoint();
+  void submit_checkpoint();
+  void checkpoint_done(storage::SyncJob& job);
   bool retry_later(storage::SyncJob& job);
   void resubmit_retries();
   void release_quiet_reservations();
+  void continue_quiet_walk();
   void fail(const std::string& what);
   void schedule(std::chrono::milliseconds period, void (LogFlusher::*task)());
   void arm(size_t index);
@@ -133,16 +172,13 @@ class LogFlusher final : public cluster::LogFlushScheduler, public net::IoHandle
   uint64_t next_job_id_ = 1;
   metrics::Histogram* flush_time_ = nullptr;
   uint64_t checkpoint_job_ = 0;  // the index syncs and checkpoint write in flight, 0 when none
-  struct IndexSync {
-    std::string topic;
-    int32_t partition = 0;
-    const storage::PartitionLog* log = nullptr;  // compared, never used
-    int64_t recovery_point = 0;
-    uint64_t rolls = 0;
-  };
-  std::vector<IndexSync> checkpoint_indexes_;  // what the checkpoint job makes good
-  std::string pending_checkpoint_;             // the text it writes
-  std::string last_checkpoint_;
+  std::vector<CheckpointWalk::IndexSync> checkpoint_indexes_;  // what the checkpoint job makes good
+  std::optional<CheckpointWalk> checkpoint_walk_;
+  net::EventLoop::TimerId checkpoint_walk_timer_ = 0;
+  // The walk that gives back quiet logs' reservations: the log visited last.
+  std::optional<cluster::PartitionLogs::Key> quiet_walk_last_;
+  net::EventLoop::TimerId quiet_walk_timer_ = 0;
+  std::array<std::string, kCheckpointFiles> last_checkpoint_;  // the bodies last written
   std::vector<std::pair<const void*, std::function<void()>>> progress_listeners_;
   // Jobs that found no descriptor free, submitted again by a timer.
   std::vector<storage::SyncJob> to_retry_;

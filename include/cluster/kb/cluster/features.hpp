@@ -15,6 +15,10 @@ inline constexpr int16_t kBootstrapMetadataVersion = 25;
 // group.version written beside it, as Kafka 4.0 formats a new cluster: 1,
 // the consumer group protocol of KIP-848.
 inline constexpr int16_t kBootstrapGroupVersion = 1;
+// transaction.version likewise: Kafka formats at the highest level whose
+// bootstrap metadata.version (4.0-IV2 for levels 1 and 2) is reached: 2,
+// KIP-890's transactions v2.
+inline constexpr int16_t kBootstrapTransactionVersion = 2;
 
 struct SupportedFeature {
   std::string_view name;
@@ -24,15 +28,15 @@ struct SupportedFeature {
 
 // Kafka 4.x's features, each up to the level whose behaviour is served here.
 // metadata.version from 3.3-IV3 (7), the oldest Kafka 4.x reads; group.version
-// up to 1 (KIP-848's consumer groups); the others stay at 0 until what their
-// level 1 switches on exists: transactions of KIP-890 (transaction.version),
-// share and streams groups (KIP-932, KIP-1071), a dynamic quorum
+// up to 1 (KIP-848's consumer groups); transaction.version up to 2 (KIP-890's
+// transactions v2); the others stay at 0 until what their level 1 switches on
+// exists: share and streams groups (KIP-932, KIP-1071), a dynamic quorum
 // (kraft.version) and eligible leader replicas, which a single node has no
 // use for.
 inline constexpr std::array<SupportedFeature, 7> kSupportedFeatures = {{
     {"metadata.version", 7, kBootstrapMetadataVersion},
     {"kraft.version", 0, 0},
-    {"transaction.version", 0, 0},
+    {"transaction.version", 0, 2},
     {"group.version", 0, 1},
     {"eligible.leader.replicas.version", 0, 0},
     {"share.version", 0, 0},

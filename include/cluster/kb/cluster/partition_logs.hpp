@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -105,6 +106,15 @@ class PartitionLogs {
   void for_each_open(F&& f) const {
     for (const auto& [key, log] : open_) f(key.first, key.second, *log);
   }
+  // The open logs after `after` (from the first without it) in order, until
+  // `f` returns false: false then, true once the last one was visited.
+  template <class F>  // bool F(const std::string& topic, int32_t partition, PartitionLog&)
+  bool for_each_open_after(const std::optional<std::pair<std::string, int32_t>>& after,
+                           F&& f) const {
+    for (auto it = after ? open_.upper_bound(*after) : open_.begin(); it != open_.end(); ++it)
+      if (!f(it->first.first, it->first.second, *it->second)) return false;
+    return true;
+  }
 
   // Recovery points for the checkpoint file: each open log's, and for logs
   // not opened since start-up, what the file said.
@@ -121,8 +131,29 @@ class PartitionLogs {
   // moved its start).
   storage::OffsetCheckpoint log_start_offsets() const;
 
- private:
+  // The three functions above, one partition at a time, so that a walk over
+  // many partitions can be spread over loop turns: `log` is the open log
+  // (null when not opened since start-up), and each value is absent when
+  // that file has no entry for the partition.
+  struct CheckpointEntry {
+    const std::string& topic;
+    int32_t partition = 0;
+    storage::PartitionLog* log = nullptr;
+    std::optional<int64_t> recovery_point;
+    std::optional<int64_t> log_start_offset;
+    std::optional<int64_t> high_watermark;
+  };
   using Key = std::pair<std::string, int32_t>;
+  // Visits the partitions after `after` (from the first without it) in the
+  // files' order until `visit` returns false: false then, true once the last
+  // one was visited.
+  bool walk_checkpoint(const std::optional<Key>& after,
+                       const std::function<bool(const CheckpointEntry&)>& visit) const;
+  // How many logs close() forgot so far: a walk during which this moved may
+  // hold an entry of a partition deleted and then created again.
+  uint64_t closes() const { return closes_; }
+
+ private:
   std::filesystem::path log_dir_;
   storage::PartitionLogOptions options_;
   std::map<std::string, storage::PartitionLogOptions, std::less<>> topic_options_;
@@ -144,6 +175,7 @@ class PartitionLogs {
   bool clean_shutdown_ = false;
   storage::OffsetCheckpoint recovery_points_;
   std::unique_ptr<storage::PartitionCreator> creator_;
+  uint64_t closes_ = 0;
 };
 
 }  // namespace kb::cluster

@@ -34,6 +34,8 @@ inline constexpr std::string_view kCleanShutdownFile = ".kafka_cleanshutdown";
 using OffsetCheckpoint = std::map<std::pair<std::string, int32_t>, int64_t, std::less<>>;
 
 std::string format_offset_checkpoint(const OffsetCheckpoint& offsets);
+// The version and count lines that come before `entries` entry lines.
+std::string format_offset_checkpoint_head(size_t entries);
 
 // How a checkpoint file that could not be read fails in Kafka
 // (CheckpointFile.CheckpointReadBuffer and OffsetCheckpointFile.Formatter).

@@ -29,6 +29,15 @@
 
 namespace kb::storage {
 
+// A file's new content: `head`, then `body`. In two pieces so that a long
+// body built over several loop turns is never copied behind a head known
+// only at the end (a checkpoint's entry count).
+struct FileWrite {
+  std::filesystem::path path;
+  std::string body;
+  std::string head;
+};
+
 struct SyncJob {
   uint64_t id = 0;
   // First, each range's writeback is started (not waited for).
@@ -37,7 +46,7 @@ struct SyncJob {
   std::vector<FileToSync> files;
   // Then, when every sync succeeded: each written to <path>.tmp, synced,
   // renamed over path, directory synced.
-  std::vector<std::pair<std::filesystem::path, std::string>> writes;
+  std::vector<FileWrite> writes;
   Status status;  // set by the worker: the first failure, if any
 };
 

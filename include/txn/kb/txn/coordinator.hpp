@@ -75,7 +75,14 @@ struct TxnMetadata {
   std::set<TopicPartition> partitions;
   Millis last_update_ms = -1;
   Millis start_ms = -1;  // when the ongoing transaction started; -1: none
+  // The transaction version of the client's last add or end (2: KIP-890's
+  // transactions v2, the epoch bumped at every end; 0 before).
+  int16_t client_transaction_version = 0;
 };
+
+// Transactions v2 (KIP-890 part 2): the client version from which the epoch
+// is bumped at every commit and abort and partitions join implicitly.
+inline constexpr int16_t kTransactionsV2 = 2;
 
 // Kafka's broker settings for transactions (defaults as Kafka's).
 struct TxnConfig {
@@ -96,6 +103,10 @@ class TxnStore {
   virtual ~TxnStore() = default;
   virtual bool ready() = 0;
   virtual bool append(int32_t partition, std::span<const cluster::CoordinatorRecord> records) = 0;
+  // The finalized transaction.version served: from 1 the records are written
+  // as TransactionLogValue version 1; at 2 the coordinator's own aborts
+  // (fencing, timeouts) follow transactions v2.
+  virtual int16_t transaction_version() { return 0; }
 };
 
 // Writes a transaction's markers (TransactionMarkerChannelManager's job).
@@ -141,8 +152,12 @@ class TransactionCoordinator {
   // CONCURRENT_TRANSACTIONS and retries.
   InitResult init_producer_id(std::string_view transactional_id, int32_t timeout_ms,
                               std::optional<ProducerIdAndEpoch> expected, Millis now);
+  // AddPartitionsToTxn (verify_only false), AddOffsetsToTxn and the implicit
+  // adds of transactions v2 (Produce 12+, TxnOffsetCommit 5+), whose
+  // client_transaction_version is 2: one error for all partitions.
   int16_t add_partitions(std::string_view transactional_id, int64_t producer_id, int16_t epoch,
-                         std::span<const TopicPartition> partitions, Millis now);
+                         std::span<const TopicPartition> partitions, Millis now,
+                         int16_t client_transaction_version = 0);
   // AddPartitionsToTxn with verify_only (and the produce verification): per
   // partition NONE when it is in the ongoing transaction, else
   // TRANSACTION_ABORTABLE; or one error for all.
@@ -152,8 +167,11 @@ class TransactionCoordinator {
   // Whether a transactional batch of `producer_id` at `epoch` may go to
   // `partition`: NONE, or Kafka's error for the produce.
   int16_t verify_produce(int64_t producer_id, int16_t epoch, const TopicPartition& partition) const;
+  // EndTxn. Transactions v2 (EndTxn 5+): every end bumps the epoch (and at
+  // the last epoch moves to a new producer id); the answer carries the id and
+  // epoch the client goes on with, also to a retry of an end already made.
   InitResult end_txn(std::string_view transactional_id, int64_t producer_id, int16_t epoch,
-                     bool commit, Millis now);
+                     bool commit, Millis now, int16_t client_transaction_version = 0);
 
   // Aborts what timed out, expires idle ids, retries markers.
   void advance(Millis now);
@@ -173,8 +191,14 @@ class TransactionCoordinator {
  private:
   // Writes the metadata `to` for its id; on success it takes effect.
   bool persist(TxnMetadata& txn, const TxnMetadata& to);
+  InitResult end_txn_v2(TxnMetadata& txn, int64_t producer_id, int16_t epoch, bool commit,
+                        Millis now);
   // Writes Prepare{Commit,Abort}, then the markers and Complete*.
   int16_t end(TxnMetadata& txn, bool commit, Millis now);
+  // Transactions v2's end: Prepare* at the next epoch (a new producer id
+  // chosen when the epoch is exhausted), then the markers and Complete*;
+  // `empty` for an abort with no transaction open (no partitions).
+  InitResult end_bumped(TxnMetadata& txn, bool commit, bool empty, Millis now);
   // Writes the markers still due for a transaction in a Prepare state, then
   // Complete*; false while some are left.
   bool complete(TxnMetadata& txn, Millis now);

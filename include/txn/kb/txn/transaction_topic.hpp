@@ -22,11 +22,15 @@ class TransactionTopic final : public TxnStore {
   bool append(int32_t partition, std::span<const cluster::CoordinatorRecord> records) override {
     return topic_.append(partition, records);
   }
+  // The finalized level as served (kb/cluster/features.hpp); before the
+  // metadata log has a record, the level it will be written at.
+  int16_t transaction_version() override;
   // Replays every partition into the coordinator (start-up), then completes
   // what a crash left half done (finish_load).
   storage::Status load_into(TransactionCoordinator& coordinator, Millis now);
 
  private:
+  cluster::BrokerState& state_;
   cluster::CoordinatorTopic topic_;
 };
 

@@ -222,6 +222,9 @@ def times(bootstrap, topic):
     for partition, codec in enumerate(lab.CODECS):
         producer = Producer({"bootstrap.servers": bootstrap, "compression.type": codec,
                              "linger.ms": 60000})
+        # The partition's leader known first: records produced while it is
+        # being looked up may go out in batches of their own.
+        producer.list_topics(topic, timeout=lab.DEADLINE_S)
         for i in range(lab.TIME_RECORDS):
             producer.produce(topic, f"{codec}-{i}".encode(), partition=partition,
                              timestamp=base + i * 1000)

@@ -15,7 +15,7 @@ namespace kb::protocol {
 
 struct ProduceSchema {
   static constexpr ApiKey kApiKey = ApiKey::kProduce;  // 0
-  static constexpr VersionRange kVersions{0, 11};      // Kafka: 3-13
+  static constexpr VersionRange kVersions{0, 12};      // Kafka: 3-13
   static constexpr int16_t kFirstFlexible = 9;
 };
 

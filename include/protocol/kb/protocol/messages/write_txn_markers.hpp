@@ -14,7 +14,7 @@ namespace kb::protocol {
 
 struct WriteTxnMarkersSchema {
   static constexpr ApiKey kApiKey = ApiKey::kWriteTxnMarkers;  // 27
-  static constexpr VersionRange kVersions{0, 1};               // Kafka: 1-2
+  static constexpr VersionRange kVersions{0, 2};               // Kafka: 1-2
   static constexpr int16_t kFirstFlexible = 1;
 };
 
@@ -35,6 +35,7 @@ struct WriteTxnMarkersRequest : WriteTxnMarkersSchema {
     bool transaction_result = false;
     std::vector<WritableTxnMarkerTopic> topics;
     int32_t coordinator_epoch = 0;
+    int8_t transaction_version = 0;  // v2+
 
     template <class Io>
     void fields(Io& io) {
@@ -43,6 +44,7 @@ struct WriteTxnMarkersRequest : WriteTxnMarkersSchema {
       io(transaction_result);
       io(topics);
       io(coordinator_epoch);
+      if (io.version >= 2) io(transaction_version);
     }
   };
 
