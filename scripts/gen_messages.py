@@ -94,6 +94,10 @@ APIS: list[tuple[str, str, tuple[int, int]]] = [
     ("ConsumerGroupHeartbeat", "consumer_group_heartbeat", (0, 1)),
     ("ConsumerGroupDescribe", "consumer_group_describe", (0, 1)),
     ("DescribeTopicPartitions", "describe_topic_partitions", (0, 0)),
+    ("SaslHandshake", "sasl", (0, 1)),
+    ("SaslAuthenticate", "sasl", (0, 2)),
+    ("DescribeUserScramCredentials", "user_scram_credentials", (0, 0)),
+    ("AlterUserScramCredentials", "user_scram_credentials", (0, 0)),
 ]
 
 # Fields of versions Kafka 4 no longer serves (KIP-896) and so dropped from its

@@ -50,6 +50,8 @@ void BrokerService::set_metrics(metrics::BrokerMetrics* m) {
 
 void BrokerService::on_open(net::Connection& conn) {
   set_tls_principal(conn);
+  if (sasl_mechanisms_ != nullptr)
+    sasl_[conn.id()] = std::make_unique<handlers::SaslConnection>(*sasl_mechanisms_);
   if (listener_metrics_ == nullptr) return;
   ++listener_metrics_->connections;
   listener_metrics_->created.add();
@@ -126,6 +128,7 @@ void BrokerService::on_close(net::Connection& conn) {
   if (listener_metrics_ != nullptr && listener_metrics_->connections > 0)
     --listener_metrics_->connections;
   held_.erase(conn.id());
+  sasl_.erase(conn.id());
   if (groups_) groups_->connection_closed(connection_key(conn));
   auto it = waiting_.find(conn.id());
   if (it == waiting_.end()) return;
@@ -149,6 +152,12 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
                                              Clock::time_point* wait_until, RequestClock& clock,
                                              std::unique_ptr<handlers::RequestProgress>* progress,
                                              bool frame_kept) {
+  auto sasl_it = sasl_mechanisms_ != nullptr ? sasl_.find(conn.id()) : sasl_.end();
+  handlers::SaslConnection* sasl = sasl_it != sasl_.end() ? sasl_it->second.get() : nullptr;
+  if (sasl != nullptr && !frame_kept && sasl->expects_bare_token()) {
+    admit_sasl(conn, frame, {}, false);
+    return Outcome::kDone;
+  }
   wire::Reader reader(frame);
   protocol::RequestHeader header = protocol::read_request_header_prefix(reader);
   if (!reader.ok()) {
@@ -172,6 +181,11 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
     conn.close_after_flush();
     return Outcome::kDone;
   }
+  // A request is gated once, when it arrives (not when a waiting one is
+  // handled again).
+  if (sasl != nullptr && !frame_kept &&
+      !admit_sasl(conn, frame, header, entry->versions.contains(header.api_version)))
+    return Outcome::kDone;
   if (!entry->versions.contains(header.api_version)) {
     if (is_api_versions) {
       size_t size_at = writer.reserve_int32();
@@ -218,6 +232,10 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
   ctx.frame_kept = frame_kept;
   ctx.step_deadline = Clock::now() + handlers::kStepTime;
   ctx.metrics = metrics_;
+  if (sasl != nullptr) {
+    ctx.sasl = sasl;
+    if (sasl->authenticated()) ctx.principal = sasl->principal();
+  }
   handlers::DispatchResult result;
   const Clock::time_point started = Clock::now();
   if (!frame_kept) clock.queue = std::max(started - arrival, Clock::duration{});
@@ -250,6 +268,8 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
       if (ctx.durable_after.empty() && ctx.after_partition_dirs.empty()) {
         for (auto& f : files.entries) conn.add_output_file(f.at, std::move(f.range));
         if (counters != nullptr) count_times(*counters, arrival, clock, finished);
+        // A failed authentication: its answer goes out, then the connection closes.
+        if (ctx.close_connection) conn.close_after_flush();
         return Outcome::kDone;
       }
       // Not yet on disk: keep the response (and the connection's later

@@ -13,6 +13,7 @@
 
 #include "kb/base/java_properties.hpp"
 #include "kb/base/java_text.hpp"
+#include "kb/broker/sasl_config.hpp"
 
 namespace kb::broker {
 
@@ -159,10 +160,10 @@ class ConfigBuilder {
         l.protocol = SecurityProtocol::kPlaintext;
       } else if (protocol == "SSL") {
         l.protocol = SecurityProtocol::kSsl;
-      } else if (protocol == "SASL_PLAINTEXT" || protocol == "SASL_SSL") {
-        return fail(src, "listeners",
-                    fmt::format("listener '{}' uses {}; only PLAINTEXT and SSL are supported",
-                                l.name, protocol));
+      } else if (protocol == "SASL_PLAINTEXT") {
+        l.protocol = SecurityProtocol::kSaslPlaintext;
+      } else if (protocol == "SASL_SSL") {
+        l.protocol = SecurityProtocol::kSaslSsl;
       } else {
         return fail(src, "listeners",
                     fmt::format("no security protocol defined for listener {}", l.name));
@@ -171,7 +172,7 @@ class ConfigBuilder {
     }
     if (served.empty()) {
       const auto& src = config.properties.find("listeners")->second;
-      return fail(src, "listeners", "no PLAINTEXT or SSL client listener");
+      return fail(src, "listeners", "no client listener");
     }
     listeners = std::move(served);
     return true;
@@ -220,6 +221,10 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
   }
 
   if (ok) ok = b.parse_metrics_listener();
+  if (ok) {
+    b.error = read_sasl_config(c);
+    ok = b.error.empty();
+  }
 
   const char* dir_key = props.contains("log.dirs") ? "log.dirs" : "log.dir";
   if (auto it = props.find(dir_key); ok && it != props.end()) {

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "kb/security/scram.hpp"
 #include "kb/storage/compression.hpp"
 #include "kb/storage/metadata_records.hpp"
 #include "kb/storage/record_batch.hpp"
@@ -361,6 +362,19 @@ void record_json(Json& j, const storage::FeatureLevelRecord& r, int16_t /*v*/) {
 void record_json(Json& j, const storage::ProducerIdsRecord& r, int16_t /*v*/) {
   j.key("brokerId").num(r.broker_id).key("brokerEpoch").num(r.broker_epoch);
   j.key("nextProducerId").num(r.next_producer_id);
+}
+
+// Bytes fields as Jackson writes a byte[]: base64 with padding.
+void record_json(Json& j, const storage::UserScramCredentialRecord& r, int16_t /*v*/) {
+  j.key("name").str(r.name).key("mechanism").num(r.mechanism);
+  j.key("salt").str(security::base64_encode(r.salt));
+  j.key("storedKey").str(security::base64_encode(r.stored_key));
+  j.key("serverKey").str(security::base64_encode(r.server_key));
+  j.key("iterations").num(r.iterations);
+}
+
+void record_json(Json& j, const storage::RemoveUserScramCredentialRecord& r, int16_t /*v*/) {
+  j.key("name").str(r.name).key("mechanism").num(r.mechanism);
 }
 
 // "TopicRecord" -> "TOPIC_RECORD", as Kafka's MetadataRecordType names it.

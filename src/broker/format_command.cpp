@@ -10,6 +10,7 @@
 
 #include "kb/broker/config.hpp"
 #include "kb/cluster/features.hpp"
+#include "kb/security/scram.hpp"
 #include "kb/storage/meta_properties.hpp"
 #include "kb/storage/metadata_log.hpp"
 #include "kb/storage/metadata_records.hpp"
@@ -37,8 +38,11 @@ void print_usage(std::FILE* to) {
              "  -f, --feature NAME=LEVEL   a feature's level\n"
              "  -r, --release-version V    the feature levels of a release (4.0-IV3 only)\n"
              "  -g, --ignore-formatted     skip directories already formatted\n"
-             "SCRAM credentials (--add-scram) and dynamic quorums (--standalone,\n"
-             "--initial-controllers) are not supported: this broker has no SASL and no quorum.\n",
+             "  -S, --add-scram SPEC       a SCRAM user, as kafka-storage takes it:\n"
+             "                             'SCRAM-SHA-256=[name=alice,password=alice-secret]'\n"
+             "                             (also iterations=, salt=, saltedpassword=)\n"
+             "Dynamic quorums (--standalone, --initial-controllers) are not supported: this\n"
+             "broker runs no controller quorum.\n",
              cluster::kBootstrapMetadataVersion);
 }
 
@@ -55,6 +59,7 @@ int run_format(const std::vector<std::string>& args, std::FILE* out, std::FILE* 
   std::vector<std::string> overrides;
   std::optional<std::string> cluster_id;
   bool ignore_formatted = false;
+  std::vector<security::AddScramResult> scram_users;
   // Kafka 4.0-IV3's levels of the features this broker serves.
   std::map<std::string, int16_t, std::less<>> levels;
   for (const auto& f : cluster::kSupportedFeatures) levels[std::string(f.name)] = 0;
@@ -106,9 +111,13 @@ int run_format(const std::vector<std::string>& args, std::FILE* out, std::FILE* 
         return refuse(fmt::format("{} level {} is not supported here (from {} to {})", name, level,
                                   known->min_level, known->max_level));
       levels[name] = level;
-    } else if (a == "-S" || a == "--add-scram" || a == "-s" || a == "--standalone" || a == "-N" ||
-               a == "--no-initial-controllers" || a == "-I" || a == "--initial-controllers") {
-      return refuse(a + " is not supported: this broker has no SASL and no controller quorum");
+    } else if ((a == "-S" || a == "--add-scram") && has_value) {
+      security::AddScramResult scram = security::parse_add_scram(args[++i]);
+      if (!scram.error.empty()) return refuse(scram.error);
+      scram_users.push_back(std::move(scram));
+    } else if (a == "-s" || a == "--standalone" || a == "-N" || a == "--no-initial-controllers" ||
+               a == "-I" || a == "--initial-controllers") {
+      return refuse(a + " is not supported: this broker runs no controller quorum");
     } else if (!a.empty() && a[0] != '-' && config_path.empty()) {
       config_path = a;
     } else {
@@ -177,6 +186,13 @@ int run_format(const std::vector<std::string>& args, std::FILE* out, std::FILE* 
     if (name != "metadata.version" && level > 0)
       values.push_back(
           storage::encode_metadata_record(storage::FeatureLevelRecord{name, level}, 0));
+  // SCRAM users after the features, as kafka-storage writes them.
+  for (const security::AddScramResult& u : scram_users) {
+    const security::ScramCredential& c = u.credential;
+    values.push_back(storage::encode_metadata_record(
+        storage::UserScramCredentialRecord{u.name, static_cast<int8_t>(u.mechanism), c.salt,
+                                           c.stored_key, c.server_key, c.iterations}));
+  }
   const int64_t now = now_ms();
   const storage::SnapshotId id{0, 0};
   const std::vector<uint8_t> snapshot = storage::encode_metadata_snapshot(id, now, now, values);

@@ -230,7 +230,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "configuration error: %s\n", loaded.error.c_str());
     return 2;
   }
-  const kb::broker::BrokerConfig& config = *loaded.config;
+  kb::broker::BrokerConfig& config = *loaded.config;  // SASL listeners get the SCRAM users
   if (command == "check") return kb::broker::run_check(config, stdout);
   if (command == "recover-topics") return kb::broker::run_recover_topics(config, stdout);
   for (const auto& [key, source] : config.properties)
@@ -411,10 +411,16 @@ int main(int argc, char** argv) {
   for (const auto& listener : config.listeners) {
     auto& service = *services.emplace_back(std::make_unique<kb::broker::BrokerService>(
         loop, registry, state, listener.name, &flusher, &groups));
+    if (auto sasl = config.sasl.find(listener.name); sasl != config.sasl.end()) {
+      sasl->second.scram_credentials = &state.scram_credentials;  // the metadata image's
+      service.serve_sasl(&sasl->second);
+    }
     service.serve_transactions(&transactions, &txn_offsets);
     service.set_metrics(&metrics);
     kb::net::ServerOptions listener_options = options;
-    if (listener.protocol == kb::broker::SecurityProtocol::kSsl) {
+    // SASL_SSL: SASL (above) over the TLS transport.
+    if (listener.protocol == kb::broker::SecurityProtocol::kSsl ||
+        listener.protocol == kb::broker::SecurityProtocol::kSaslSsl) {
       std::string tls_error;
       auto tls = kb::broker::build_listener_tls(config, listener.name, tls_error);
       if (!tls) {

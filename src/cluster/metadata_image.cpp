@@ -97,6 +97,21 @@ void apply_metadata_record(BrokerState& state, const storage::MetadataRecord& re
               state.logs->refresh_topic_options(r.resource_name);
             if (r.resource_type == kBrokerResource && state.logs) state.logs->refresh_all_options();
           },
+          [&](const storage::UserScramCredentialRecord& r) {
+            if (r.mechanism != static_cast<int8_t>(security::ScramMechanism::kSha256) &&
+                r.mechanism != static_cast<int8_t>(security::ScramMechanism::kSha512)) {
+              spdlog::warn("metadata: SCRAM credential of {} with unknown mechanism {}", r.name,
+                           r.mechanism);
+              return;
+            }
+            security::ScramCredential c{r.salt, r.stored_key, r.server_key, r.iterations};
+            state.scram_credentials.put(static_cast<security::ScramMechanism>(r.mechanism), r.name,
+                                        std::move(c));
+          },
+          [&](const storage::RemoveUserScramCredentialRecord& r) {
+            state.scram_credentials.remove(static_cast<security::ScramMechanism>(r.mechanism),
+                                           r.name);
+          },
           [&](const storage::RegisterBrokerRecord&) {},
           [&](const storage::UnknownMetadataRecord&) {},
       },

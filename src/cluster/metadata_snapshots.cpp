@@ -52,6 +52,11 @@ std::vector<std::vector<uint8_t>> metadata_image_records(const BrokerState& stat
   for (const auto& [resource, configs] : state.configs)
     for (const auto& [key, value] : configs)
       add(out, storage::ConfigRecord{resource.first, resource.second, key, value});
+  state.scram_credentials.for_each(
+      [&](security::ScramMechanism m, const std::string& user, const security::ScramCredential& c) {
+        add(out, storage::UserScramCredentialRecord{user, static_cast<int8_t>(m), c.salt,
+                                                    c.stored_key, c.server_key, c.iterations});
+      });
   if (state.next_producer_id > 0) {
     // As Kafka's image writes it: no broker, just the next id.
     storage::ProducerIdsRecord ids;

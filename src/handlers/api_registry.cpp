@@ -20,7 +20,9 @@
 #include "kb/handlers/metadata.hpp"
 #include "kb/handlers/partition_admin.hpp"
 #include "kb/handlers/produce.hpp"
+#include "kb/handlers/sasl.hpp"
 #include "kb/handlers/transactions.hpp"
+#include "kb/handlers/user_scram_credentials.hpp"
 
 namespace kb::handlers {
 
@@ -87,6 +89,10 @@ ApiRegistry make_broker_registry() {
   registry.add(describe_acls_entry());
   registry.add(create_acls_entry());
   registry.add(delete_acls_entry());
+  registry.add(sasl_handshake_entry());
+  registry.add(sasl_authenticate_entry());
+  registry.add(describe_user_scram_credentials_entry());
+  registry.add(alter_user_scram_credentials_entry());
   return registry;
 }
 

@@ -51,7 +51,9 @@ bool sensitive(std::string_view name) {
 Entry to_entry(const cluster::EffectiveConfig& c, const Options& options) {
   Entry e;
   e.name = std::string(c.def->name);
-  const bool secret = sensitive(e.name);
+  // Passwords (sasl.jaas.config, ssl.*.password) are never shown, as Kafka
+  // hides them: sensitive, with null values, synonyms too.
+  const bool secret = c.def->type == cluster::ConfigType::kPassword || sensitive(e.name);
   e.value = secret ? std::nullopt : c.value;
   e.read_only = c.read_only;
   e.is_default = c.source == ConfigSource::kDefault;

@@ -153,6 +153,10 @@ Result<DecodedMetadataRecord> decode_metadata_record(std::span<const uint8_t> va
       return decode_body<FeatureLevelRecord>(r, version);
     case ProducerIdsRecord::kType:
       return decode_body<ProducerIdsRecord>(r, version);
+    case UserScramCredentialRecord::kType:
+      return decode_body<UserScramCredentialRecord>(r, version);
+    case RemoveUserScramCredentialRecord::kType:
+      return decode_body<RemoveUserScramCredentialRecord>(r, version);
     default:
       return DecodedMetadataRecord{version, UnknownMetadataRecord{type, r.raw(r.remaining())}};
   }

@@ -14,6 +14,7 @@
 #include "kb/group/coordinator.hpp"
 #include "kb/group/txn_offsets.hpp"
 #include "kb/handlers/api_registry.hpp"
+#include "kb/handlers/sasl.hpp"
 #include "kb/metrics/broker_metrics.hpp"
 #include "kb/net/event_loop.hpp"
 #include "kb/net/tcp_server.hpp"
@@ -73,6 +74,10 @@ class BrokerService final : public net::FrameHandler {
     transactions_ = transactions;
     txn_offsets_ = offsets;
   }
+
+  // A SASL listener: every connection authenticates with these mechanisms
+  // before anything but ApiVersions and the SASL exchange is served.
+  void serve_sasl(const security::SaslMechanisms* mechanisms) { sasl_mechanisms_ = mechanisms; }
 
   // Shutdown: answer every waiting request now.
   void complete_waiting();
@@ -141,6 +146,10 @@ class BrokerService final : public net::FrameHandler {
   void release_flushed();
   bool partition_dirs_done(uint64_t ticket) const;
   void drive_groups();
+  // A SASL listener's gate before a request is handled (sasl_gate.cpp):
+  // false when the connection was closed or the frame was a bare SASL token.
+  bool admit_sasl(net::Connection& conn, std::span<const uint8_t> frame,
+                  const protocol::RequestHeader& header, bool version_supported);
   // Drops a waiting request, keeping its frame buffer as the spare.
   void finish_waiting(uint64_t conn_id);
 
@@ -163,6 +172,9 @@ class BrokerService final : public net::FrameHandler {
   group::GroupCoordinator* groups_ = nullptr;
   txn::TransactionCoordinator* transactions_ = nullptr;
   group::TxnOffsets* txn_offsets_ = nullptr;
+  const security::SaslMechanisms* sasl_mechanisms_ = nullptr;
+  std::unordered_map<uint64_t, std::unique_ptr<handlers::SaslConnection>>
+      sasl_;  // by connection id
   uint64_t seen_group_changes_ = 0;
   net::EventLoop::TimerId group_timer_ = 0;
   std::optional<group::Millis> group_timer_at_;

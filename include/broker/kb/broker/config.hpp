@@ -10,6 +10,7 @@
 #include "kb/cluster/broker_state.hpp"
 #include "kb/cluster/metadata_snapshots.hpp"
 #include "kb/group/coordinator.hpp"
+#include "kb/security/sasl_mechanisms.hpp"
 #include "kb/txn/coordinator.hpp"
 
 namespace kb::broker {
@@ -58,6 +59,8 @@ struct BrokerConfig {
   // metadata.log.max.record.bytes.between.snapshots, metadata.log.max.snapshot.interval.ms,
   // metadata.max.retention.bytes, metadata.max.retention.ms
   cluster::MetadataSnapshotOptions metadata_snapshots;
+  // The SASL mechanisms of each SASL listener, by listener name (sasl_config.hpp).
+  std::map<std::string, security::SaslMechanisms, std::less<>> sasl;
   std::map<std::string, PropertySource, std::less<>> properties;
 };
 

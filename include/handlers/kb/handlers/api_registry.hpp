@@ -24,6 +24,7 @@
 namespace kb::handlers {
 
 class ApiRegistry;
+class SaslConnection;
 
 using Clock = std::chrono::steady_clock;
 
@@ -123,6 +124,11 @@ struct RequestContext {
   // error_code, or NONE).
   metrics::BrokerMetrics* metrics = nullptr;
   metrics::ErrorTally errors;
+  // Who sent the request, as Kafka names principals: "User:ANONYMOUS" on a
+  // PLAINTEXT listener, "User:<name>" once SASL authenticated the connection.
+  std::string_view principal = "User:ANONYMOUS";
+  // The connection's SASL authentication (null: not a SASL listener).
+  SaslConnection* sasl = nullptr;
 
   // Whether a step that has handled `items` items (counting from 0 at its
   // start) should stop and yield now (it reads the clock: a caller with cheap

@@ -80,6 +80,12 @@ enum class ErrorCode : int16_t {
   kUnsupportedAssignor = 112,
   kStaleMemberEpoch = 113,
   kInvalidRegularExpression = 128,
+  kUnsupportedSaslMechanism = 33,
+  kIllegalSaslState = 34,
+  kSaslAuthenticationFailed = 58,
+  kResourceNotFound = 91,
+  kDuplicateResource = 92,
+  kUnacceptableCredential = 93,
 };
 
 constexpr int16_t to_wire(ErrorCode e) { return static_cast<int16_t>(e); }

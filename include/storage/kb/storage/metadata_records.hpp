@@ -264,6 +264,50 @@ struct ProducerIdsRecord {
   friend bool operator==(const ProducerIdsRecord&, const ProducerIdsRecord&) = default;
 };
 
+// A SCRAM user's credential for one mechanism (1 = SCRAM-SHA-256, 2 =
+// SCRAM-SHA-512): never the password, only what checks it.
+struct UserScramCredentialRecord {
+  static constexpr uint32_t kType = 11;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 0;
+
+  std::string name;
+  int8_t mechanism = 0;
+  std::vector<uint8_t> salt;
+  std::vector<uint8_t> stored_key;
+  std::vector<uint8_t> server_key;
+  int32_t iterations = 0;
+
+  template <class Io>
+  void fields(Io& io) {
+    io(name);
+    io(mechanism);
+    io(salt);
+    io(stored_key);
+    io(server_key);
+    io(iterations);
+  }
+  friend bool operator==(const UserScramCredentialRecord&,
+                         const UserScramCredentialRecord&) = default;
+};
+
+struct RemoveUserScramCredentialRecord {
+  static constexpr uint32_t kType = 22;
+  static constexpr int16_t kMinVersion = 0;
+  static constexpr int16_t kMaxVersion = 0;
+
+  std::string name;
+  int8_t mechanism = 0;
+
+  template <class Io>
+  void fields(Io& io) {
+    io(name);
+    io(mechanism);
+  }
+  friend bool operator==(const RemoveUserScramCredentialRecord&,
+                         const RemoveUserScramCredentialRecord&) = default;
+};
+
 // A record of a type this broker does not interpret (fences, registrations of
 // controllers, ACLs, ...). Callers skip it. `body` views the bytes after the
 // frame (valid while the decoded value's buffer is).
@@ -272,9 +316,10 @@ struct UnknownMetadataRecord {
   std::span<const uint8_t> body;
 };
 
-using MetadataRecord = std::variant<UnknownMetadataRecord, RegisterBrokerRecord, TopicRecord,
-                                    PartitionRecord, ConfigRecord, PartitionChangeRecord,
-                                    RemoveTopicRecord, FeatureLevelRecord, ProducerIdsRecord>;
+using MetadataRecord =
+    std::variant<UnknownMetadataRecord, RegisterBrokerRecord, TopicRecord, PartitionRecord,
+                 ConfigRecord, PartitionChangeRecord, RemoveTopicRecord, FeatureLevelRecord,
+                 ProducerIdsRecord, UserScramCredentialRecord, RemoveUserScramCredentialRecord>;
 
 struct DecodedMetadataRecord {
   int16_t version = 0;
