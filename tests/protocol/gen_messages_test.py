@@ -149,12 +149,17 @@ class Emitted(unittest.TestCase):
                                     "apiKey": 47, "validVersions": "0",
                                     "flexibleVersions": "none"},
         }
+        schemas["WriteTxnMarkersResponse"] = {
+            "type": "response", "name": "WriteTxnMarkersResponse", "apiKey": 27,
+            "validVersions": "1", "flexibleVersions": "1+"}
         request = "\n".join(gen.header_version_switch(schemas, "request"))
         self.assertIn("case ApiKey::kProduce:\nreturn version >= 9 ? 2 : 1;", request)
         self.assertIn("case ApiKey::kVote:\nreturn 2;", request)
         self.assertIn("case ApiKey::kOffsetDelete:\nreturn 1;", request)
         response = "\n".join(gen.header_version_switch(schemas, "response"))
         self.assertIn("case ApiKey::kApiVersions:\nreturn 0;", response)
+        # v0, older than the pinned Kafka serves, keeps header v0.
+        self.assertIn("case ApiKey::kWriteTxnMarkers:\nreturn version >= 1 ? 1 : 0;", response)
 
     def test_kraft_is_one_word(self):
         self.assertEqual(gen.snake("KRaftVersion"), "kraft_version")

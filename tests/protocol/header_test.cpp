@@ -129,6 +129,10 @@ TEST(HeaderVersion, FollowsEachApisFlexibleVersions) {
   EXPECT_EQ(request_header_version(ApiKey::kOffsetDelete, 0), 1);
   EXPECT_EQ(response_header_version(ApiKey::kOffsetDelete, 0), 0);
   EXPECT_EQ(request_header_version(ApiKey::kControlledShutdown, 0), 0);
+  // Versions older than the pinned Kafka serves keep their classic headers.
+  EXPECT_EQ(response_header_version(ApiKey::kWriteTxnMarkers, 0), 0);
+  EXPECT_EQ(response_header_version(ApiKey::kWriteTxnMarkers, 1), 1);
+  EXPECT_EQ(request_header_version(ApiKey::kWriteTxnMarkers, 0), 1);
   EXPECT_EQ(request_header_version(static_cast<ApiKey>(-5), 0), -1);
 }
 

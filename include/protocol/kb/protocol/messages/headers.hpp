@@ -98,6 +98,12 @@ constexpr int16_t request_header_version(ApiKey key, int16_t version) {
     case ApiKey::kElectLeaders:
       return version >= 2 ? 2 : 1;
     case ApiKey::kWriteTxnMarkers:
+    case ApiKey::kIncrementalAlterConfigs:
+    case ApiKey::kDescribeClientQuotas:
+    case ApiKey::kAlterClientQuotas:
+    case ApiKey::kBeginQuorumEpoch:
+    case ApiKey::kEndQuorumEpoch:
+      return version >= 1 ? 2 : 1;
     case ApiKey::kAlterPartitionReassignments:
     case ApiKey::kListPartitionReassignments:
     case ApiKey::kDescribeUserScramCredentials:
@@ -144,12 +150,6 @@ constexpr int16_t request_header_version(ApiKey key, int16_t version) {
     case ApiKey::kStreamsGroupTopologyDescriptionUpdate:
     case ApiKey::kUnregisterController:
       return 2;
-    case ApiKey::kIncrementalAlterConfigs:
-    case ApiKey::kDescribeClientQuotas:
-    case ApiKey::kAlterClientQuotas:
-    case ApiKey::kBeginQuorumEpoch:
-    case ApiKey::kEndQuorumEpoch:
-      return version >= 1 ? 2 : 1;
   }
   // Not an api key of this Kafka: no header to read.
   return -1;
@@ -212,6 +212,12 @@ constexpr int16_t response_header_version(ApiKey key, int16_t version) {
     case ApiKey::kElectLeaders:
       return version >= 2 ? 1 : 0;
     case ApiKey::kWriteTxnMarkers:
+    case ApiKey::kIncrementalAlterConfigs:
+    case ApiKey::kDescribeClientQuotas:
+    case ApiKey::kAlterClientQuotas:
+    case ApiKey::kBeginQuorumEpoch:
+    case ApiKey::kEndQuorumEpoch:
+      return version >= 1 ? 1 : 0;
     case ApiKey::kAlterPartitionReassignments:
     case ApiKey::kListPartitionReassignments:
     case ApiKey::kDescribeUserScramCredentials:
@@ -258,12 +264,6 @@ constexpr int16_t response_header_version(ApiKey key, int16_t version) {
     case ApiKey::kStreamsGroupTopologyDescriptionUpdate:
     case ApiKey::kUnregisterController:
       return 1;
-    case ApiKey::kIncrementalAlterConfigs:
-    case ApiKey::kDescribeClientQuotas:
-    case ApiKey::kAlterClientQuotas:
-    case ApiKey::kBeginQuorumEpoch:
-    case ApiKey::kEndQuorumEpoch:
-      return version >= 1 ? 1 : 0;
   }
   // Not an api key of this Kafka: no header to read.
   return -1;
