@@ -46,14 +46,16 @@ void round_trip(wire::Reader& body, int16_t version) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  wire::Reader reader(std::span<const uint8_t>(data, size));
-  protocol::RequestHeader header = protocol::read_request_header_prefix(reader);
-  if (!reader.ok()) return 0;
+  const std::span<const uint8_t> frame(data, size);
+  wire::Reader prefix_reader(frame);
+  protocol::RequestHeader header = protocol::read_request_header_prefix(prefix_reader);
+  if (!prefix_reader.ok()) return 0;
   fuzz::for_each_request([&]<class Request>(const Request&) {
     if (static_cast<int16_t>(Request::kApiKey) != header.api_key) return;
     if (!Request::kVersions.contains(header.api_version)) return;
-    protocol::read_request_header_rest(reader, header,
-                                       header.api_version >= Request::kFirstFlexible);
+    wire::Reader reader(frame);
+    protocol::read_request_header(
+        reader, header, protocol::request_header_version(Request::kApiKey, header.api_version));
     if (reader.ok()) round_trip<Request>(reader, header.api_version);
   });
   return 0;

@@ -228,7 +228,8 @@ Bytes request_frame(const Request& request, int16_t version) {
   header.api_version = version;
   header.correlation_id = 7;
   header.client_id = "kb-fuzz";
-  protocol::write_request_header(w, header, flexible);
+  protocol::write_request_header(w, header,
+                                 protocol::request_header_version(Request::kApiKey, version));
   wire::encode(w, request, version, flexible);
   return Bytes(out.data(), out.data() + out.size());
 }

@@ -118,6 +118,8 @@ LEGACY_FIELDS: list[tuple[str, str, str, dict]] = [
 # C++ names that differ from the snake_case of the schema's name:
 # (message, schema path of the field) -> name.
 RENAMES: dict[tuple[str, str], str] = {
+    ("RequestHeader", "RequestApiKey"): "api_key",
+    ("RequestHeader", "RequestApiVersion"): "api_version",
     # Kafka 4 renamed it when KIP-848 members began to send their epoch there.
     ("TxnOffsetCommitRequest", "GenerationIdOrMemberEpoch"): "generation_id",
 }
@@ -199,6 +201,7 @@ def condition(var: str, field_v: Versions, context: Versions) -> str:
 # ---------------------------------------------------------------- names
 
 def snake(name: str) -> str:
+    name = name.replace("KRaft", "Kraft")  # one word: kraft_version, not k_raft_version
     s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
     s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
     return s.lower()
@@ -222,6 +225,7 @@ class Field:
     tag: int | None
     default: str | None
     struct: "Struct | None" = None  # for struct and struct-array fields
+    classic: bool = False  # "flexibleVersions": "none": classic form in flexible versions
 
 
 @dataclass
@@ -230,6 +234,9 @@ class Struct:
     versions: Versions
     fields: list[Field] = dc_field(default_factory=list)
     needs_equality: bool = False
+    # Tags of fields the schema has in versions this struct is not generated
+    # for: Kafka's readers refuse them, so ours do too.
+    invalid_tags: list[int] = dc_field(default_factory=list)
 
 
 def strip_comments(text: str) -> str:
@@ -253,9 +260,12 @@ def is_struct_type(kind: str) -> bool:
 class MessageModel:
     """One request or response: its top-level struct and its nested structs."""
 
-    def __init__(self, schema: dict, served: Versions):
+    def __init__(self, schema: dict, served: Versions, side: str | None = None,
+                 equality: bool = False):
         self.name = schema["name"]
-        self.side = schema["type"]  # request / response
+        # request: strings and bytes are views into the frame; otherwise owned.
+        self.side = side or schema["type"]
+        self.equality = equality  # operator== on every struct (records)
         # The structs describe the served versions only: a field of versions
         # not served yet is not there (a handler would have to fill it in).
         self.range = served
@@ -265,6 +275,7 @@ class MessageModel:
         self.common_done: dict[str, Struct] = {}
         self.top = Struct(self.name, self.range)
         self.top.fields = self.build_fields(schema.get("fields", []), self.range, "")
+        self.top.invalid_tags = self.pending_invalid_tags
 
     def build_fields(self, specs: list[dict], context: Versions, path: str) -> list[Field]:
         specs = list(specs)
@@ -273,37 +284,51 @@ class MessageModel:
                 index = next(i for i, s in enumerate(specs) if s["name"] == after)
                 specs.insert(index + 1, legacy)
         out = []
+        invalid_tags: list[int] = []
         for spec in specs:
-            versions = Versions.parse(spec["versions"])
-            if versions is None:
-                raise SchemaError(f"{self.name}: field {spec['name']} has no versions")
-            versions = versions.intersect(context)
-            if versions is None:
-                continue  # never present where this struct is
-            fpath = path + spec["name"]
             tagged = Versions.parse(spec.get("taggedVersions"))
-            if tagged is not None and tagged != Versions.parse(spec["versions"]):
+            # As Kafka's generator: a field without versions has its tagged ones.
+            spec_versions = Versions.parse(spec.get("versions")) or tagged
+            if spec_versions is None:
+                raise SchemaError(f"{self.name}: field {spec['name']} has no versions")
+            versions = spec_versions.intersect(context)
+            if versions is None:
+                # Never present where this struct is generated; a tag of it is
+                # one Kafka's reader knows and refuses at these versions.
+                if spec.get("tag") is not None and tagged is not None:
+                    invalid_tags.append(spec["tag"])
+                continue
+            fpath = path + spec["name"]
+            if tagged is not None and tagged != spec_versions:
                 raise SchemaError(f"{self.name}.{fpath}: tagged in only some versions")
+            field_flexible = spec.get("flexibleVersions")
+            if field_flexible not in (None, "", "none"):
+                raise SchemaError(f"{self.name}.{fpath}: flexibleVersions {field_flexible}")
             f = Field(
                 name=spec["name"],
                 cxx_name=RENAMES.get((self.name, fpath), snake(spec["name"])),
                 kind=spec["type"],
                 versions=versions,
-                spec_versions=Versions.parse(spec["versions"]),
+                spec_versions=spec_versions,
                 nullable=Versions.parse(spec.get("nullableVersions")),
                 tagged=tagged.intersect(context) if tagged else None,
                 tag=spec.get("tag"),
                 default=spec.get("default"),
+                classic=field_flexible == "none",
             )
+            if f.classic and element_type(f.kind) not in ("string", "bytes"):
+                raise SchemaError(f"{self.name}.{fpath}: flexibleVersions on a {f.kind}")
             if is_struct_type(f.kind):
                 f.struct = self.build_struct(spec, element_type(f.kind), versions, fpath)
             out.append(f)
+        self.pending_invalid_tags = invalid_tags
         return out
 
     def build_struct(self, spec: dict, type_name: str, versions: Versions, path: str) -> Struct:
         if "fields" in spec:
             s = Struct(STRUCT_RENAMES.get((self.name, type_name), type_name), versions)
             s.fields = self.build_fields(spec["fields"], versions, path + ".")
+            s.invalid_tags = self.pending_invalid_tags
             self.structs.append(s)
             return s
         if type_name in self.common_done:
@@ -316,6 +341,7 @@ class MessageModel:
                    cv.intersect(self.range) or self.range)
         self.common_done[type_name] = s
         s.fields = self.build_fields(common["fields"], s.versions, type_name + ".")
+        s.invalid_tags = self.pending_invalid_tags
         self.structs.append(s)
         return s
 
@@ -406,6 +432,9 @@ class MessageModel:
     # --- equality for tagged structs
 
     def require_equality(self) -> None:
+        if self.equality:
+            for s in [self.top] + self.structs:
+                s.needs_equality = True
         for s in [self.top] + self.structs:
             for f in s.fields:
                 if f.tag is not None and f.struct is not None:
@@ -455,14 +484,20 @@ def emit_struct(m: MessageModel, s: Struct, out: list[str], em: Emitter, path: s
                 continue
             tagged = f.tagged.intersect(flexible)
             if tagged is None:
+                tags.append((f.tag, f"wire::invalid_tag(t, {f.tag});"))
                 continue
             cond = condition("t.version", tagged, flexible)
             d = m.tag_default(f, t)
             call = f"t({f.tag}, {f.cxx_name}{', ' + d if d else ''});"
-            tags.append(f"if ({cond}) {call}" if cond else call)
+            if cond:
+                # Kafka's reader refuses the tag in the struct's other versions.
+                call = f"if ({cond}) {{ {call} }} else {{ wire::invalid_tag(t, {f.tag}); }}"
+            tags.append((f.tag, call))
         else:
             cond = condition("io.version", f.versions, s.versions)
             call = f"io({f.cxx_name});"
+            if f.classic and flexible is not None:
+                call = f"wire::classic(io, {f.cxx_name});"
             if m.is_nullable(f) and not f.nullable.covers(f.versions):
                 if f.struct is not None and not f.kind.startswith("[]"):
                     raise SchemaError(f"{m.name}.{fpath}: a struct nullable in some versions")
@@ -471,6 +506,10 @@ def emit_struct(m: MessageModel, s: Struct, out: list[str], em: Emitter, path: s
                 call = f"maybe_null(io, {f.cxx_name}, {allowed});"
                 em.local_includes.add("kb/protocol/nullable.hpp")
             body.append(f"if ({cond}) {call}" if cond else call)
+    if flexible is not None:
+        tags += [(tag, f"wire::invalid_tag(t, {tag});") for tag in s.invalid_tags]
+    # The writer sends tags in ascending order, as Kafka's does.
+    tags = [call for _, call in sorted(tags, key=lambda item: item[0])]
     out.extend(members)
     if members:
         out.append("")
@@ -504,9 +543,13 @@ def struct_paths(m: MessageModel) -> dict[int, str]:
     return paths
 
 
-def emit_message(m: MessageModel, api: str, em: Emitter) -> list[str]:
+def emit_message(m: MessageModel, api: str | None, em: Emitter,
+                 constants: list[str] | None = None) -> list[str]:
+    """One message: derived from its API's schema struct, or (api None) a
+    standalone struct (headers, records) that carries `constants` itself."""
     m.require_equality()
-    out = [f"struct {m.name} : {api}Schema {{"]
+    out = [f"struct {m.name} : {api}Schema {{" if api else f"struct {m.name} {{"]
+    out += constants or []
     paths = struct_paths(m)
     for s in m.structs:
         out.append(f"struct {s.name} {{")
@@ -633,6 +676,183 @@ def generate_all(schemas: dict[str, dict], apis, source: str, namespace: str = "
     return files
 
 
+# The header schemas (kafka-clients, common/message) and the versions
+# generated. Request header v0 (no client id) is older than Kafka 4 serves; it
+# is kept because it is exactly the fixed start every request header has.
+HEADERS: list[tuple[str, str, tuple[int, int]]] = [
+    ("RequestHeader", "request", (0, 2)),
+    ("ResponseHeader", "response", (0, 1)),
+]
+HEADERS_FILE = "headers.hpp"
+API_VERSIONS_KEY = 18  # its response header is v0 at every version (KIP-511)
+CONTROLLED_SHUTDOWN_KEY = 7  # v0 had request header v0
+
+
+def header_version_switch(schemas: dict[str, dict], side: str) -> list[str]:
+    """The header version of every api at a version, as Kafka's ApiMessageType
+    picks it: the flexible versions of the api's request (or response) use the
+    newer header."""
+    plain, flexible = (1, 2) if side == "request" else (0, 1)
+    by_rule: dict[str, list[str]] = {}
+    for schema in sorted((s for s in schemas.values() if s.get("type") == side),
+                         key=lambda s: s["apiKey"]):
+        key = schema["apiKey"]
+        first = Versions.parse(schema.get("flexibleVersions"))
+        valid = Versions.parse(schema["validVersions"])
+        if side == "response" and key == API_VERSIONS_KEY:
+            rule = f"return {plain};"
+        elif first is None or valid.intersect(first) is None:
+            rule = f"return {plain};"
+        elif first.lo == 0:
+            rule = f"return {flexible};"
+        else:
+            # Tested even where the pinned Kafka's valid versions are all
+            # flexible: this broker may serve older versions (WriteTxnMarkers
+            # v0 has response header v0, as in Kafka 3.9).
+            rule = f"return version >= {first.lo} ? {flexible} : {plain};"
+        if side == "request" and key == CONTROLLED_SHUTDOWN_KEY:
+            rule = "if (version == 0) return 0;\n" + rule
+        by_rule.setdefault(rule, []).append(schema["name"][:-len(side)])
+    name = f"{side}_header_version"
+    lines = [f"// The {side} header version of an api at a version (Kafka's ApiMessageType).",
+             f"constexpr int16_t {name}(ApiKey key, int16_t version) {{",
+             "switch (key) {"]
+    for rule, apis in by_rule.items():
+        lines += [f"case ApiKey::k{api}:" for api in apis]
+        lines += [rule]
+    lines += ["}", "// Not an api key of this Kafka: no header to read.", "return -1;", "}"]
+    return lines
+
+
+def generate_headers(schemas: dict[str, dict], source: str) -> str:
+    """headers.hpp: the request and response headers, and which version of each
+    every api uses."""
+    em = Emitter()
+    body: list[str] = []
+    for name, side, (lo, hi) in HEADERS:
+        schema = schemas.get(name)
+        if schema is None:
+            raise SchemaError(f"no {name} schema")
+        valid = Versions.parse(schema["validVersions"])
+        flexible = Versions.parse(schema.get("flexibleVersions"))
+        constants = [f"static constexpr VersionRange kVersions{{{lo}, {hi}}};"
+                     f"  // Kafka: {valid.lo}-{valid.hi}",
+                     f"static constexpr int16_t kFirstFlexible = {flexible.lo};"]
+        body += [""] + emit_message(MessageModel(schema, Versions(lo, hi), side=side), None,
+                                    em, constants)
+    for side in ("request", "response"):
+        body += [""] + header_version_switch(schemas, side)
+    lines = [
+        f"// Generated by scripts/gen_messages.py from {source}.",
+        "// Do not edit: change the generator or its tables and run it again.",
+        "#pragma once",
+        "",
+    ]
+    lines += [f"#include {h}" for h in sorted(em.includes | {"<cstdint>"})]
+    local = {"kb/protocol/api_key.hpp", "kb/wire/serde.hpp"} | em.local_includes
+    lines += [""] + [f'#include "{h}"' for h in sorted(local)]
+    lines += ["", "namespace kb::protocol {"] + body + ["", "}  // namespace kb::protocol", ""]
+    return clang_format("\n".join(lines))
+
+
+# ---------------------------------------------------------------- records
+
+# The record schemas: the Maven artifact (of the pinned Kafka version) whose
+# jar holds them, the folder in the jar, and the header they go into. Their
+# "apiKey" is the record's type; every version is generated.
+RECORDS_DIR = REPO / "include/records/kb/records"
+RECORD_SOURCES: list[tuple[str, str, str]] = [
+    ("kafka-metadata", "common/metadata/", "metadata.hpp"),  # KRaft __cluster_metadata
+    ("kafka-group-coordinator", "common/message/", "group_coordinator.hpp"),  # __consumer_offsets
+    ("kafka-transaction-coordinator", "common/message/", "transaction_coordinator.hpp"),
+    ("kafka-share-coordinator", "common/message/", "share_coordinator.hpp"),  # __share_group_state
+    # Control records, raft snapshot records, the consumer protocol's and other
+    # data that is neither a request nor a response.
+    ("kafka-clients", "common/message/", "client_data.hpp"),
+]
+RECORD_TYPES = ("metadata", "coordinator-key", "coordinator-value", "data")
+
+
+def record_jar(artifact: str, version: str) -> Path:
+    return client_cache() / f"m2/org/apache/kafka/{artifact}/{version}/{artifact}-{version}.jar"
+
+
+def record_schemas_from_jar(jar: Path, folder: str) -> list[dict]:
+    out = []
+    with zipfile.ZipFile(jar) as z:
+        for name in sorted(z.namelist()):
+            if name.startswith(folder) and name.endswith(".json") and "/" not in name[len(folder):]:
+                schema = load_schema(z.read(name).decode("utf-8"))
+                if schema.get("type") in RECORD_TYPES:
+                    out.append(schema)
+    return out
+
+
+def generate_record_header(schemas: list[dict], source: str) -> tuple[str, list[str]]:
+    """One header of record structs (namespace kb::records), and their names."""
+    em = Emitter()
+    body: list[str] = []
+    names: list[str] = []
+    for schema in sorted(schemas, key=lambda s: (s.get("apiKey", -1), s["name"])):
+        valid = Versions.parse(schema["validVersions"])
+        flexible = Versions.parse(schema.get("flexibleVersions"))
+        constants = []
+        if "apiKey" in schema:
+            constants.append(f"static constexpr int16_t kType = {schema['apiKey']};"
+                             f"  // {schema['type']}")
+        constants += [f"static constexpr int16_t kMinVersion = {valid.lo};",
+                      f"static constexpr int16_t kMaxVersion = {valid.hi};"]
+        if flexible is None:
+            em.includes.add("<limits>")
+            constants.append("static constexpr int16_t kFirstFlexible = "
+                             "std::numeric_limits<int16_t>::max();")
+        else:
+            constants.append(f"static constexpr int16_t kFirstFlexible = {flexible.lo};")
+        model = MessageModel(schema, valid, side="record", equality=True)
+        body += [""] + emit_message(model, None, em, constants)
+        names.append(schema["name"])
+    lines = [
+        f"// Generated by scripts/gen_messages.py from {source}.",
+        "// Do not edit: change the generator or its tables and run it again.",
+        "#pragma once",
+        "",
+    ]
+    lines += [f"#include {h}" for h in sorted(em.includes | {"<cstdint>"})]
+    local = {"kb/wire/serde.hpp"} | em.local_includes
+    lines += [""] + [f'#include "{h}"' for h in sorted(local)]
+    lines += ["", "namespace kb::records {"] + body + ["", "}  // namespace kb::records", ""]
+    return clang_format("\n".join(lines)), names
+
+
+def generate_records(version: str) -> dict[Path, str] | None:
+    """Every record header, and all.hpp listing them; None when a jar is missing."""
+    files: dict[Path, str] = {}
+    everything: list[str] = []
+    for artifact, folder, header in RECORD_SOURCES:
+        jar = record_jar(artifact, version)
+        if not jar.is_file():
+            print(f"gen_messages: no {artifact} {version} jar at {jar}", file=sys.stderr)
+            return None
+        source = f"Kafka {version}'s schemas ({artifact}, {folder.rstrip('/')})"
+        text, names = generate_record_header(record_schemas_from_jar(jar, folder), source)
+        files[RECORDS_DIR / header] = text
+        everything += names
+    lines = [
+        f"// Generated by scripts/gen_messages.py from Kafka {version}'s record schemas.",
+        "// Do not edit: change the generator or its tables and run it again.",
+        "#pragma once",
+        "",
+    ]
+    lines += [f'#include "kb/records/{h}"' for _, _, h in RECORD_SOURCES]
+    lines += ["", "namespace kb::records {", "",
+              "// A list of types, for tests that go over every record.",
+              "template <class... Records>", "struct RecordList {};", "",
+              f"using AllGeneratedRecords = RecordList<{', '.join(everything)}>;", "",
+              "}  // namespace kb::records", ""]
+    files[RECORDS_DIR / "all.hpp"] = clang_format("\n".join(lines))
+    return files
+
+
 def generate_api_keys(schemas: dict[str, dict], source: str) -> str:
     """api_key.hpp: every api key of the Kafka version, and VersionRange."""
     keys = sorted((s["apiKey"], s["name"][:-len("Request")]) for s in schemas.values()
@@ -701,6 +921,8 @@ def main() -> int:
                         help="C++ namespace of the generated code")
     parser.add_argument("--include-prefix", default="kb/protocol/messages/",
                         help="how all.hpp names the generated headers")
+    parser.add_argument("--no-records", action="store_true",
+                        help="leave out the record headers (include/records)")
     args = parser.parse_args()
 
     version = pinned_kafka_version()
@@ -727,21 +949,35 @@ def main() -> int:
         return 1
 
     if not args.schemas:
-        files[API_KEY_HEADER] = generate_api_keys(schemas, source)
+        try:
+            files[API_KEY_HEADER] = generate_api_keys(schemas, source)
+            files[HEADERS_FILE] = generate_headers(schemas, source)
+            if not args.no_records:
+                records = generate_records(version)
+                if records is None:
+                    return EXIT_NO_SCHEMAS
+                files.update(records)
+        except SchemaError as e:
+            print(f"gen_messages: {e}", file=sys.stderr)
+            return 1
+
+    def target(name: str | Path) -> Path:
+        # Record headers have a folder of their own; with --out, a records/ in it.
+        if isinstance(name, Path):
+            return name if args.out == MESSAGES_DIR else args.out / "records" / name.name
+        return args.out / name
 
     if args.check:
-        differ = []
-        for name, text in sorted(files.items()):
-            path = args.out / name
-            if not path.is_file() or path.read_text(encoding="utf-8") != text:
-                differ.append(name)
-        for name in differ:
-            print(f"{args.out / name} differs from what the Kafka {version} schemas give; "
+        differ = [target(name) for name, text in sorted(files.items(), key=lambda i: str(i[0]))
+                  if not target(name).is_file()
+                  or target(name).read_text(encoding="utf-8") != text]
+        for path in differ:
+            print(f"{path} differs from what the Kafka {version} schemas give; "
                   f"run scripts/gen_messages.py", file=sys.stderr)
         return 1 if differ else 0
-    args.out.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
-        (args.out / name).write_text(text, encoding="utf-8")
+        target(name).parent.mkdir(parents=True, exist_ok=True)
+        target(name).write_text(text, encoding="utf-8")
     return 0
 
 

@@ -158,9 +158,9 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
     admit_sasl(conn, frame, {}, false);
     return Outcome::kDone;
   }
-  wire::Reader reader(frame);
-  protocol::RequestHeader header = protocol::read_request_header_prefix(reader);
-  if (!reader.ok()) {
+  wire::Reader prefix_reader(frame);
+  protocol::RequestHeader header = protocol::read_request_header_prefix(prefix_reader);
+  if (!prefix_reader.ok()) {
     spdlog::warn("connection {} ({}): truncated request header, closing", conn.id(), conn.peer());
     conn.close_after_flush();
     return Outcome::kDone;
@@ -189,7 +189,9 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
   if (!entry->versions.contains(header.api_version)) {
     if (is_api_versions) {
       size_t size_at = writer.reserve_int32();
-      protocol::write_response_header(writer, header.correlation_id, false);
+      protocol::write_response_header(
+          writer, header.correlation_id,
+          protocol::response_header_version(ApiKey::kApiVersions, header.api_version));
       handlers::write_api_versions_unsupported(registry_, writer);
       writer.patch_int32(size_at, static_cast<int32_t>(out.size() - size_at - 4));
       return Outcome::kDone;
@@ -201,8 +203,10 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
     return Outcome::kDone;
   }
 
-  const bool flexible = entry->flexible(header.api_version);
-  protocol::read_request_header_rest(reader, header, flexible);
+  const auto api_key = static_cast<ApiKey>(header.api_key);
+  wire::Reader reader(frame);
+  protocol::read_request_header(reader, header,
+                                protocol::request_header_version(api_key, header.api_version));
   if (!reader.ok()) {
     spdlog::warn("connection {} ({}): malformed {} v{} header at byte {}: {}, closing", conn.id(),
                  conn.peer(), entry->name, header.api_version, reader.error()->position,
@@ -214,7 +218,9 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
   size_t size_at = writer.reserve_int32();
   // ApiVersions answers with header v0 at every version, so a client can read
   // it before knowing what the broker speaks.
-  protocol::write_response_header(writer, header.correlation_id, flexible && !is_api_versions);
+  const int16_t response_header_version =
+      protocol::response_header_version(api_key, header.api_version);
+  protocol::write_response_header(writer, header.correlation_id, response_header_version);
   handlers::RequestContext ctx{header,      registry_, state_, arrival,
                                loop_.now(), may_wait,  {},     listener_};
   ctx.connection_id = connection_key(conn);
@@ -283,7 +289,7 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
       held.tickets = std::move(ctx.durable_after);
       held.partition_dirs = std::move(ctx.after_partition_dirs);
       held.correlation_id = header.correlation_id;
-      held.flexible_header = flexible && !is_api_versions;
+      held.response_header_version = response_header_version;
       held.encode_again = std::move(ctx.encode_after_partition_dirs);
       held.counters = counters;
       held.arrival = arrival;
@@ -456,7 +462,7 @@ void BrokerService::release_flushed() {
       ByteBuffer& out = conn.output();
       wire::Writer writer(out);
       const size_t size_at = writer.reserve_int32();
-      protocol::write_response_header(writer, held.correlation_id, held.flexible_header);
+      protocol::write_response_header(writer, held.correlation_id, held.response_header_version);
       held.encode_again(writer, failed_wholly);
       writer.patch_int32(size_at, static_cast<int32_t>(out.size() - size_at - 4));
     } else {

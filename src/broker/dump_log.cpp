@@ -336,14 +336,13 @@ void record_json(Json& j, const storage::ConfigRecord& r, int16_t /*v*/) {
 }
 
 void record_json(Json& j, const storage::PartitionChangeRecord& r, int16_t v) {
-  using R = storage::PartitionChangeRecord;
   j.key("partitionId").num(r.partition_id).key("topicId").uuid(r.topic_id);
   if (r.isr) j.key("isr").ints(*r.isr);
-  if (r.leader != R::kLeaderUnchanged) j.key("leader").num(r.leader);
+  if (r.leader != storage::kLeaderUnchanged) j.key("leader").num(r.leader);
   if (r.replicas) j.key("replicas").ints(*r.replicas);
   if (r.removing_replicas) j.key("removingReplicas").ints(*r.removing_replicas);
   if (r.adding_replicas) j.key("addingReplicas").ints(*r.adding_replicas);
-  if (r.leader_recovery_state != R::kRecoveryStateUnchanged)
+  if (r.leader_recovery_state != storage::kRecoveryStateUnchanged)
     j.key("leaderRecoveryState").num(r.leader_recovery_state);
   if (v >= 1 && r.directories) j.key("directories").uuids(*r.directories);
   if (v >= 2 && r.eligible_leader_replicas)

@@ -66,7 +66,7 @@ void apply_metadata_record(BrokerState& state, const storage::MetadataRecord& re
               p->eligible_leader_replicas = *r.eligible_leader_replicas;
             if (r.last_known_elr) p->last_known_elr = *r.last_known_elr;
             if (r.directories) p->directories = *r.directories;
-            if (r.leader != storage::PartitionChangeRecord::kLeaderUnchanged) {
+            if (r.leader != storage::kLeaderUnchanged) {
               p->leader = r.leader;
               ++p->leader_epoch;
             }

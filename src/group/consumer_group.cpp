@@ -14,6 +14,7 @@ namespace {
 
 using protocol::ErrorCode;
 using protocol::to_wire;
+using TargetTopicPartition = ConsumerGroupTargetAssignmentMemberValue::TopicPartition;
 
 constexpr int16_t kNone = 0;
 
@@ -24,15 +25,23 @@ ConsumerHeartbeatResult heartbeat_error(ErrorCode error, std::string message = {
   return r;
 }
 
-std::vector<ConsumerGroupTopicPartitions> to_records(const TopicPartitionSet& set) {
-  std::vector<ConsumerGroupTopicPartitions> out;
+// The record structs of a target assignment and of a current one each have
+// their own (generated) type of topic partitions.
+template <class TopicPartitions>
+std::vector<TopicPartitions> to_records(const TopicPartitionSet& set) {
+  std::vector<TopicPartitions> out;
   out.reserve(set.size());
-  for (const auto& [topic, parts] : set)
-    if (!parts.empty()) out.push_back({topic, std::vector<int32_t>(parts.begin(), parts.end())});
+  for (const auto& [topic, parts] : set) {
+    if (parts.empty()) continue;
+    TopicPartitions& t = out.emplace_back();
+    t.topic_id = topic;
+    t.partitions.assign(parts.begin(), parts.end());
+  }
   return out;
 }
 
-TopicPartitionSet from_records(const std::vector<ConsumerGroupTopicPartitions>& records) {
+template <class TopicPartitions>
+TopicPartitionSet from_records(const std::vector<TopicPartitions>& records) {
   TopicPartitionSet out;
   for (const auto& t : records)
     if (!t.partitions.empty()) out[t.topic_id].insert(t.partitions.begin(), t.partitions.end());
@@ -101,8 +110,9 @@ ConsumerGroupCurrentMemberAssignmentValue assignment_value(const ConsumerMember&
   v.member_epoch = m.member_epoch;
   v.previous_member_epoch = m.previous_member_epoch;
   v.state = static_cast<int8_t>(m.state);
-  v.assigned_partitions = to_records(m.assigned);
-  v.partitions_pending_revocation = to_records(m.pending_revocation);
+  using Current = ConsumerGroupCurrentMemberAssignmentValue::TopicPartitions;
+  v.assigned_partitions = to_records<Current>(m.assigned);
+  v.partitions_pending_revocation = to_records<Current>(m.pending_revocation);
   return v;
 }
 
@@ -321,7 +331,7 @@ void ConsumerGroups::remove_member(const ConsumerGroup& group, const ConsumerMem
   changes.push_back(change(kConsumerGroupTargetAssignmentMemberType, member.id, std::nullopt));
   changes.push_back(change(kConsumerGroupMemberMetadataType, member.id, std::nullopt));
   changes.push_back(
-      change(kConsumerGroupMetadataType, {}, ConsumerGroupMetadataValue{group.group_epoch + 1}));
+      change(kConsumerGroupMetadataType, {}, ConsumerGroupMetadataValue{group.group_epoch + 1, 0}));
 }
 
 void ConsumerGroups::fence_member(ConsumerGroup& group, const std::string& member_id,
@@ -567,7 +577,7 @@ ConsumerHeartbeatResult ConsumerGroups::heartbeat(const ConsumerHeartbeatParams&
   if (bump) {
     ++group_epoch;
     changes.push_back(
-        change(kConsumerGroupMetadataType, {}, ConsumerGroupMetadataValue{group_epoch}));
+        change(kConsumerGroupMetadataType, {}, ConsumerGroupMetadataValue{group_epoch, 0}));
   }
 
   // 2. A new target assignment when the group epoch moved past it.
@@ -621,18 +631,20 @@ ConsumerHeartbeatResult ConsumerGroups::heartbeat(const ConsumerHeartbeatParams&
                              !(replaced && id == updated.id);
       if (!unchanged)
         changes.push_back(change(kConsumerGroupTargetAssignmentMemberType, id,
-                                 ConsumerGroupTargetAssignmentMemberValue{to_records(partitions)}));
+                                 ConsumerGroupTargetAssignmentMemberValue{
+                                     to_records<TargetTopicPartition>(partitions)}));
     }
     changes.push_back(change(kConsumerGroupTargetAssignmentMetadataType, {},
-                             ConsumerGroupTargetAssignmentMetadataValue{group_epoch}));
+                             ConsumerGroupTargetAssignmentMetadataValue{group_epoch, 0}));
     target_epoch = group_epoch;
     member_target = (*assignment)[updated.id];
     spdlog::info("group {}: target assignment for epoch {} by {} ({} members)", group->id,
                  group_epoch, chosen, spec.members.size());
   } else if (replaced) {
     // The new member inherits the old one's target.
-    changes.push_back(change(kConsumerGroupTargetAssignmentMemberType, updated.id,
-                             ConsumerGroupTargetAssignmentMemberValue{to_records(member_target)}));
+    changes.push_back(change(
+        kConsumerGroupTargetAssignmentMemberType, updated.id,
+        ConsumerGroupTargetAssignmentMemberValue{to_records<TargetTopicPartition>(member_target)}));
   }
 
   // 3. The member one step closer to its target.

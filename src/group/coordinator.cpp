@@ -233,7 +233,7 @@ int16_t GroupCoordinator::commit(const CommitParams& params,
       continue;
     }
     if (ctx_.store == nullptr) continue;
-    OffsetCommitValue value{p.offset, p.leader_epoch, std::string(metadata), timestamp, -1};
+    OffsetCommitValue value{p.offset, p.leader_epoch, std::string(metadata), timestamp, -1, {}};
     records.push_back({encode_key(OffsetCommitKey{group->id, std::string(p.topic), p.partition}),
                        encode_value(value)});
   }

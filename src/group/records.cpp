@@ -1,5 +1,7 @@
 #include "kb/group/records.hpp"
 
+#include <type_traits>
+
 #include "kb/wire/reader.hpp"
 #include "kb/wire/serde.hpp"
 #include "kb/wire/writer.hpp"
@@ -7,10 +9,6 @@
 namespace kb::group {
 
 namespace {
-
-// Versions whose formats are flexible (tagged fields): OffsetCommitValue and
-// GroupMetadataValue from 4; keys never.
-constexpr int16_t kFirstFlexibleValue = 4;
 
 template <class T>
 std::vector<uint8_t> encode_versioned(const T& record, int16_t version, bool flexible) {
@@ -27,7 +25,7 @@ std::optional<T> decode_value(std::span<const uint8_t> bytes, int16_t max_versio
   const int16_t version = reader.int16();
   if (!reader.ok() || version < 0 || version > max_version) return std::nullopt;
   T value;
-  wire::decode(reader, value, version, version >= kFirstFlexibleValue);
+  wire::decode(reader, value, version, version >= T::kFirstFlexible);
   if (!reader.ok()) return std::nullopt;
   return value;
 }
@@ -110,11 +108,11 @@ std::vector<uint8_t> encode_key(const GroupMetadataKey& key) {
 }
 std::vector<uint8_t> encode_value(const OffsetCommitValue& value) {
   return encode_versioned(value, kOffsetCommitValueVersion,
-                          kOffsetCommitValueVersion >= kFirstFlexibleValue);
+                          kOffsetCommitValueVersion >= OffsetCommitValue::kFirstFlexible);
 }
 std::vector<uint8_t> encode_value(const GroupMetadataValue& value) {
   return encode_versioned(value, kGroupMetadataValueVersion,
-                          kGroupMetadataValueVersion >= kFirstFlexibleValue);
+                          kGroupMetadataValueVersion >= GroupMetadataValue::kFirstFlexible);
 }
 
 std::optional<KeyTypeAndGroup> key_type_and_group(std::span<const uint8_t> key) {
@@ -192,17 +190,17 @@ CoordinatorKey decode_key(std::span<const uint8_t> bytes) {
   } else if (version == kConsumerGroupMetadataType ||
              version == kConsumerGroupPartitionMetadataType ||
              version == kConsumerGroupTargetAssignmentMetadataType) {
-    ConsumerGroupKey key;
-    wire::decode(reader, key, version, false);
+    records::ConsumerGroupMetadataKey key;  // the same fields as the other two
+    wire::decode(reader, key, 0, false);
     if (reader.ok() && reader.remaining() == 0)
-      return ConsumerGroupRecordKey{version, key.group, {}};
+      return ConsumerGroupRecordKey{version, key.group_id, {}};
   } else if (version == kConsumerGroupMemberMetadataType ||
              version == kConsumerGroupTargetAssignmentMemberType ||
              version == kConsumerGroupCurrentMemberAssignmentType) {
-    ConsumerGroupMemberKey key;
-    wire::decode(reader, key, version, false);
+    records::ConsumerGroupMemberMetadataKey key;  // the same fields as the other two
+    wire::decode(reader, key, 0, false);
     if (reader.ok() && reader.remaining() == 0)
-      return ConsumerGroupRecordKey{version, key.group, key.member_id};
+      return ConsumerGroupRecordKey{version, key.group_id, key.member_id};
   }
   return {};
 }
@@ -213,9 +211,10 @@ std::vector<uint8_t> encode_consumer_group_key(int16_t type, std::string_view gr
                           type == kConsumerGroupTargetAssignmentMemberType ||
                           type == kConsumerGroupCurrentMemberAssignmentType;
   if (per_member)
-    return encode_versioned(ConsumerGroupMemberKey{std::string(group), std::string(member_id)},
-                            type, false);
-  return encode_versioned(ConsumerGroupKey{std::string(group)}, type, false);
+    return encode_versioned(
+        records::ConsumerGroupMemberMetadataKey{std::string(group), std::string(member_id)}, type,
+        false);
+  return encode_versioned(records::ConsumerGroupMetadataKey{std::string(group)}, type, false);
 }
 
 // Consumer-group values: version 0, flexible.
@@ -238,13 +237,35 @@ std::vector<uint8_t> encode_value(const ConsumerGroupCurrentMemberAssignmentValu
   return encode_versioned(value, 0, true);
 }
 
+namespace {
+
+// Kafka marks a null tagged struct with a varint 0, not the int8 -1 of an
+// untagged one, and wire::Decoder reads only the latter so far. The member
+// metadata's one tagged field (the classic member metadata of a member of an
+// upgraded classic group, which this broker does not use) is therefore read
+// as Kafka 4.4 writes it only later: for now it is skipped by its size.
+struct MemberMetadataUntagged {
+  ConsumerGroupMemberMetadataValue& value;
+  template <class Io>
+  void fields(Io& io) {
+    value.fields(io);
+  }
+};
+
+}  // namespace
+
 template <class T>
 std::optional<T> decode_consumer_group_value(std::span<const uint8_t> bytes) {
   wire::Reader reader(bytes);
   const int16_t version = reader.int16();
   if (!reader.ok() || version != 0) return std::nullopt;
   T value;
-  wire::decode(reader, value, version, true);
+  if constexpr (std::is_same_v<T, ConsumerGroupMemberMetadataValue>) {
+    MemberMetadataUntagged untagged{value};
+    wire::decode(reader, untagged, version, true);
+  } else {
+    wire::decode(reader, value, version, true);
+  }
   if (!reader.ok()) return std::nullopt;
   return value;
 }

@@ -42,8 +42,8 @@ int16_t TxnOffsets::commit(const TxnCommitParams& params,
                     p.partition,
                     {encode_key(OffsetCommitKey{std::string(params.group.group_id),
                                                 std::string(p.topic), p.partition}),
-                     encode_value(OffsetCommitValue{p.offset, p.leader_epoch, std::string(metadata),
-                                                    timestamp, -1})},
+                     encode_value(OffsetCommitValue{
+                         p.offset, p.leader_epoch, std::string(metadata), timestamp, -1, {}})},
                     timestamp};
     records.push_back(pending.record);
     added.push_back(std::move(pending));

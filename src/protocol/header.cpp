@@ -1,37 +1,39 @@
 #include "kb/protocol/header.hpp"
 
+#include "kb/wire/serde.hpp"
+
 namespace kb::protocol {
 
+namespace {
+
+bool flexible_header(int16_t header_version, int16_t first_flexible) {
+  return header_version >= first_flexible;
+}
+
+}  // namespace
+
 RequestHeader read_request_header_prefix(wire::Reader& reader) {
-  RequestHeader h;
-  h.api_key = reader.int16();
-  h.api_version = reader.int16();
-  h.correlation_id = reader.int32();
-  return h;
+  RequestHeader header;
+  wire::decode(reader, header, 0, false);
+  return header;
 }
 
-void read_request_header_rest(wire::Reader& reader, RequestHeader& header, bool flexible) {
-  header.client_id = reader.nullable_string();
-  if (!flexible) return;
-  // No header tags are defined: skip any a client sends, by their size.
-  uint32_t count = reader.uvarint();
-  for (uint32_t i = 0; i < count && reader.ok(); ++i) {
-    reader.uvarint();
-    reader.skip(reader.uvarint());
-  }
+void read_request_header(wire::Reader& reader, RequestHeader& header, int16_t header_version) {
+  header = RequestHeader{};
+  wire::decode(reader, header, header_version,
+               flexible_header(header_version, RequestHeader::kFirstFlexible));
 }
 
-void write_response_header(wire::Writer& writer, int32_t correlation_id, bool flexible) {
-  writer.int32(correlation_id);
-  if (flexible) writer.uvarint(0);
+void write_response_header(wire::Writer& writer, int32_t correlation_id, int16_t header_version) {
+  ResponseHeader header{correlation_id};
+  wire::encode(writer, header, header_version,
+               flexible_header(header_version, ResponseHeader::kFirstFlexible));
 }
 
-void write_request_header(wire::Writer& writer, const RequestHeader& header, bool flexible) {
-  writer.int16(header.api_key);
-  writer.int16(header.api_version);
-  writer.int32(header.correlation_id);
-  writer.nullable_string(header.client_id);
-  if (flexible) writer.uvarint(0);
+void write_request_header(wire::Writer& writer, const RequestHeader& header,
+                          int16_t header_version) {
+  wire::encode(writer, header, header_version,
+               flexible_header(header_version, RequestHeader::kFirstFlexible));
 }
 
 }  // namespace kb::protocol

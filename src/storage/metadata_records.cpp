@@ -35,7 +35,7 @@ uint32_t type_of(const MetadataRecord& record) {
         if constexpr (std::is_same_v<R, UnknownMetadataRecord>)
           return r.type;
         else
-          return R::kType;
+          return static_cast<uint32_t>(R::kType);
       },
       record);
 }
@@ -178,7 +178,7 @@ void encode_metadata_record(const MetadataRecord& record, int16_t version, ByteB
             throw std::invalid_argument(
                 fmt::format("metadata record type {} has no version {}", type_of(record), version));
           w.uvarint(kMetadataFrameVersion);
-          w.uvarint(R::kType);
+          w.uvarint(static_cast<uint32_t>(R::kType));
           w.uvarint(static_cast<uint32_t>(version));
           kb::wire::encode(w, r, version, true);
         }

@@ -11,8 +11,8 @@ namespace kb::txn {
 namespace {
 
 constexpr int16_t kKeyVersion = 0;
-constexpr int16_t kHighestValueVersion = 1;
-constexpr int16_t kFirstFlexibleValue = 1;
+constexpr int16_t kHighestValueVersion = TransactionLogValue::kMaxVersion;
+constexpr int16_t kFirstFlexibleValue = TransactionLogValue::kFirstFlexible;
 
 }  // namespace
 
@@ -20,7 +20,8 @@ std::vector<uint8_t> encode_key(std::string_view transactional_id) {
   ByteBuffer out;
   wire::Writer writer(out);
   writer.int16(kKeyVersion);
-  writer.string(transactional_id);
+  wire::encode(writer, records::TransactionLogKey{std::string(transactional_id)}, kKeyVersion,
+               false);
   return {out.data(), out.data() + out.size()};
 }
 
@@ -36,9 +37,10 @@ std::optional<std::string> decode_key(std::span<const uint8_t> bytes) {
   wire::Reader reader(bytes);
   const int16_t version = reader.int16();
   if (!reader.ok() || version != kKeyVersion) return std::nullopt;
-  std::string id(reader.string());
+  records::TransactionLogKey key;
+  wire::decode(reader, key, kKeyVersion, false);
   if (!reader.ok()) return std::nullopt;
-  return id;
+  return std::move(key.transactional_id);
 }
 
 std::optional<TransactionLogValue> decode_value(std::span<const uint8_t> bytes) {

@@ -33,7 +33,7 @@ TEST(GroupRecords, OffsetCommitRoundTripsInKafkasFormat) {
   ASSERT_TRUE(std::holds_alternative<OffsetCommitKey>(decoded));
   EXPECT_EQ(std::get<OffsetCommitKey>(decoded).partition, 3);
 
-  std::vector<uint8_t> value = encode_value(OffsetCommitValue{42, 7, "meta", 1000, -1});
+  std::vector<uint8_t> value = encode_value(OffsetCommitValue{42, 7, "meta", 1000, -1, {}});
   EXPECT_EQ(value[0], 0);
   EXPECT_EQ(value[1], 3);
   auto v = decode_offset_commit_value(value);

@@ -1,7 +1,9 @@
 // The generic checks over every generated message (kb/protocol/messages/all.hpp
-// lists them) at every version served: decode of encode is identity,
-// truncation at every length fails cleanly, and unknown tagged fields are
-// skipped wherever a tagged-field section may be, in nested structs too.
+// lists them) at every version served, the request and response headers, and
+// every generated record (kb/records/all.hpp) at every version: decode of
+// encode is identity, truncation at every length fails cleanly, and unknown
+// tagged fields are skipped wherever a tagged-field section may be, in nested
+// structs too.
 #include "kb/protocol/messages/all.hpp"
 
 #include <cxxabi.h>
@@ -15,6 +17,8 @@
 #include <typeinfo>
 #include <vector>
 
+#include "kb/protocol/messages/headers.hpp"
+#include "kb/records/all.hpp"
 #include "message_test_util.hpp"
 
 namespace kb::protocol {
@@ -27,6 +31,10 @@ struct ToGtestTypes;
 template <class... Messages>
 struct ToGtestTypes<MessageList<Messages...>> {
   using type = ::testing::Types<Messages...>;
+};
+template <class... Records>
+struct ToGtestTypes<records::RecordList<Records...>> {
+  using type = ::testing::Types<Records...>;
 };
 
 struct MessageName {
@@ -55,6 +63,12 @@ struct IsOptional<std::optional<T>> : std::true_type {};
 // ones, nested structs included.
 class UnknownTagEncoder {
  public:
+  // The request header's client id: classic even in flexible versions.
+  template <class T>
+  void classic(T& v) {
+    plain_.classic(v);
+  }
+
   UnknownTagEncoder(wire::Writer& writer, int16_t version_)
       : version(version_), writer_(writer), plain_(writer, version_, true) {}
   const int16_t version;
@@ -114,6 +128,28 @@ class UnknownTagEncoder {
 };
 
 template <class M>
+void unknown_tags_in_every_struct_are_skipped() {
+  int checked = 0;
+  for (int16_t v = test::min_version<M>(); v <= test::max_version<M>(); ++v) {
+    if (!test::is_flexible<M>(v)) continue;
+    SCOPED_TRACE(::testing::Message() << "version " << v);
+    test::Filled<M> filled(v);
+    ByteBuffer buffer;
+    wire::Writer writer(buffer);
+    UnknownTagEncoder with_unknown(writer, v);
+    with_unknown(filled.message);
+    const ByteVec tagged(buffer.span().begin(), buffer.span().end());
+    const ByteVec plain = test::encode_message(filled.message, v);
+    ASSERT_GT(tagged.size(), plain.size());
+    M decoded;
+    ASSERT_TRUE(test::decode_message(tagged, decoded, v));
+    EXPECT_EQ(test::hex(test::encode_message(decoded, v)), test::hex(plain));
+    ++checked;
+  }
+  if (checked == 0) GTEST_SKIP() << "never flexible";
+}
+
+template <class M>
 class AllMessages : public ::testing::Test {};
 TYPED_TEST_SUITE(AllMessages, ToGtestTypes<AllGeneratedMessages>::type, MessageName);
 
@@ -131,25 +167,43 @@ TYPED_TEST(AllMessages, UnknownTopLevelTagsAreSkipped) {
 }
 
 TYPED_TEST(AllMessages, UnknownTagsInEveryStructAreSkipped) {
-  using M = TypeParam;
-  int checked = 0;
-  for (int16_t v = M::kVersions.min; v <= M::kVersions.max; ++v) {
-    if (!test::is_flexible<M>(v)) continue;
-    SCOPED_TRACE(::testing::Message() << "version " << v);
-    test::Filled<M> filled(v);
-    ByteBuffer buffer;
-    wire::Writer writer(buffer);
-    UnknownTagEncoder with_unknown(writer, v);
-    with_unknown(filled.message);
-    const ByteVec tagged(buffer.span().begin(), buffer.span().end());
-    const ByteVec plain = test::encode_message(filled.message, v);
-    ASSERT_GT(tagged.size(), plain.size());
-    M decoded;
-    ASSERT_TRUE(test::decode_message(tagged, decoded, v));
-    EXPECT_EQ(test::hex(test::encode_message(decoded, v)), test::hex(plain));
-    ++checked;
-  }
-  if (checked == 0) GTEST_SKIP() << "never flexible";
+  unknown_tags_in_every_struct_are_skipped<TypeParam>();
+}
+
+// The request header from v1 (v0 is only its fixed start) and the response header.
+template <class M>
+class Headers : public ::testing::Test {};
+using HeaderTypes = ::testing::Types<RequestHeader, ResponseHeader>;
+TYPED_TEST_SUITE(Headers, HeaderTypes, MessageName);
+
+TYPED_TEST(Headers, RoundTripsAtEveryVersion) {
+  test::expect_round_trips_at_every_version<TypeParam>();
+}
+
+TYPED_TEST(Headers, TruncationsFailAtEveryLength) { test::expect_truncations_fail<TypeParam>(); }
+
+TYPED_TEST(Headers, UnknownTagsAreSkipped) {
+  test::expect_unknown_tags_skipped<TypeParam>();
+  unknown_tags_in_every_struct_are_skipped<TypeParam>();
+}
+
+template <class M>
+class AllRecords : public ::testing::Test {};
+TYPED_TEST_SUITE(AllRecords, ToGtestTypes<records::AllGeneratedRecords>::type, MessageName);
+
+TYPED_TEST(AllRecords, RoundTripsAtEveryVersion) {
+  test::expect_round_trips_at_every_version<TypeParam>();
+}
+
+TYPED_TEST(AllRecords, TruncationsFailAtEveryLength) { test::expect_truncations_fail<TypeParam>(); }
+
+TYPED_TEST(AllRecords, UnknownTopLevelTagsAreSkipped) {
+  if (TypeParam::kFirstFlexible > TypeParam::kMaxVersion) GTEST_SKIP() << "never flexible";
+  test::expect_unknown_tags_skipped<TypeParam>();
+}
+
+TYPED_TEST(AllRecords, UnknownTagsInEveryStructAreSkipped) {
+  unknown_tags_in_every_struct_are_skipped<TypeParam>();
 }
 
 }  // namespace

@@ -209,8 +209,11 @@ TEST(MetadataRecords, DecodesTaggedFieldsByHand) {
   EXPECT_EQ(r->isr, std::vector<int32_t>{1});
   EXPECT_EQ(r->leader, 1);
   EXPECT_FALSE(r->replicas.has_value());
-  EXPECT_EQ(r->leader_recovery_state, PartitionChangeRecord::kRecoveryStateUnchanged);
+  EXPECT_EQ(r->leader_recovery_state, kRecoveryStateUnchanged);
   EXPECT_EQ(encode_metadata_record(*r, 0), bytes);
+  // "Unchanged" is what the schema gives as the tagged fields' defaults.
+  EXPECT_EQ(PartitionChangeRecord{}.leader, kLeaderUnchanged);
+  EXPECT_EQ(PartitionChangeRecord{}.leader_recovery_state, kRecoveryStateUnchanged);
 
   // An unknown tag (9) is skipped.
   ByteVec with_unknown = test::from_hex(

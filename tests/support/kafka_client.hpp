@@ -127,7 +127,8 @@ std::vector<uint8_t> encode_request(const Request& request, int16_t version, int
   size_t size_at = w.reserve_int32();
   const bool flexible = version >= Request::kFirstFlexible;
   protocol::write_request_header(
-      w, {static_cast<int16_t>(Request::kApiKey), version, correlation_id, client_id}, flexible);
+      w, {static_cast<int16_t>(Request::kApiKey), version, correlation_id, client_id},
+      protocol::request_header_version(Request::kApiKey, version));
   wire::encode(w, request, version, flexible);
   w.patch_int32(size_at, static_cast<int32_t>(buf.size() - 4));
   return {buf.data(), buf.data() + buf.size()};
@@ -142,14 +143,10 @@ struct ResponseFrame {
 inline ResponseFrame split_response(const std::vector<uint8_t>& frame, bool flexible_header) {
   wire::Reader r(frame);
   ResponseFrame out;
-  out.correlation_id = r.int32();
-  if (flexible_header) {
-    uint32_t tags = r.uvarint();
-    for (uint32_t i = 0; i < tags; ++i) {
-      r.uvarint();
-      r.skip(r.uvarint());
-    }
-  }
+  protocol::ResponseHeader header;
+  const int16_t header_version = flexible_header ? 1 : 0;
+  wire::decode(r, header, header_version, flexible_header);
+  out.correlation_id = header.correlation_id;
   if (!r.ok()) throw std::runtime_error("malformed response header");
   out.body.assign(frame.begin() + static_cast<long>(r.position()), frame.end());
   return out;

@@ -114,7 +114,7 @@ class BrokerService final : public net::FrameHandler {
     std::vector<uint64_t> partition_dirs;  // PartitionCreator tickets
     // Encodes the body again once partition_dirs are done (when some failed).
     int32_t correlation_id = 0;
-    bool flexible_header = false;
+    int16_t response_header_version = 0;
     std::function<void(wire::Writer&, const handlers::RequestContext::FailedTickets&)> encode_again;
     // Its times are counted when it goes out.
     metrics::RequestCounters* counters = nullptr;

@@ -15,6 +15,7 @@
 
 #include "kb/base/byte_buffer.hpp"
 #include "kb/cluster/coordinator_topic.hpp"
+#include "kb/records/group_coordinator.hpp"
 #include "kb/wire/uuid.hpp"
 
 namespace kb::group {
@@ -36,86 +37,14 @@ inline constexpr std::string_view kConsumerProtocolType = "consumer";
 // or none when the bytes are not one.
 std::optional<std::vector<std::string>> subscription_topics(std::span<const uint8_t> subscription);
 
-struct OffsetCommitKey {
-  std::string group;
-  std::string topic;
-  int32_t partition = 0;
-
-  template <class Io>
-  void fields(Io& io) {
-    io(group);
-    io(topic);
-    io(partition);
-  }
-};
-
-struct OffsetCommitValue {
-  int64_t offset = 0;
-  int32_t leader_epoch = -1;  // v3+
-  std::string metadata;
-  int64_t commit_timestamp = 0;
-  int64_t expire_timestamp = -1;  // v1 only
-
-  template <class Io>
-  void fields(Io& io) {
-    io(offset);
-    if (io.version >= 3) io(leader_epoch);
-    io(metadata);
-    io(commit_timestamp);
-    if (io.version == 1) io(expire_timestamp);
-  }
-};
-
-struct GroupMetadataKey {
-  std::string group;
-
-  template <class Io>
-  void fields(Io& io) {
-    io(group);
-  }
-};
-
-struct GroupMetadataValue {
-  struct MemberMetadata {
-    std::string member_id;
-    std::optional<std::string> group_instance_id;  // v3+
-    std::string client_id;
-    std::string client_host;
-    int32_t rebalance_timeout = -1;  // v1+
-    int32_t session_timeout = 0;
-    std::vector<uint8_t> subscription;
-    std::vector<uint8_t> assignment;
-
-    template <class Io>
-    void fields(Io& io) {
-      io(member_id);
-      if (io.version >= 3) io(group_instance_id);
-      io(client_id);
-      io(client_host);
-      if (io.version >= 1) io(rebalance_timeout);
-      io(session_timeout);
-      io(subscription);
-      io(assignment);
-    }
-  };
-
-  std::string protocol_type;
-  int32_t generation = 0;
-  std::optional<std::string> protocol;
-  std::optional<std::string> leader;
-  int64_t current_state_timestamp = -1;  // v2+
-  std::vector<MemberMetadata> members;
-
-  template <class Io>
-  void fields(Io& io) {
-    io(protocol_type);
-    io(generation);
-    io(protocol);
-    io(leader);
-    if (io.version >= 2) io(current_state_timestamp);
-    io(members);
-  }
-};
+// The record formats, generated from Kafka's schemas
+// (kb/records/group_coordinator.hpp, from the kafka-group-coordinator jar of
+// the pinned Kafka). A key's leading int16 is its record type (kType); the
+// fields of every key are its schema's version 0.
+using records::GroupMetadataKey;
+using records::GroupMetadataValue;
+using records::OffsetCommitKey;
+using records::OffsetCommitValue;
 
 // The versions written, as Kafka 3.x/4.x writes them.
 inline constexpr int16_t kOffsetCommitKeyVersion = 1;
@@ -130,146 +59,29 @@ std::vector<uint8_t> encode_value(const GroupMetadataValue& value);
 
 // Consumer groups (KIP-848): their records, each key type its own record
 // type (Kafka's apiKey of the key schema), every value version 0 (flexible).
+using records::ConsumerGroupCurrentMemberAssignmentValue;
+using records::ConsumerGroupMemberMetadataValue;
+using records::ConsumerGroupMetadataValue;
+using records::ConsumerGroupPartitionMetadataValue;
+using records::ConsumerGroupTargetAssignmentMemberValue;
+using records::ConsumerGroupTargetAssignmentMetadataValue;
+
+inline constexpr int16_t kConsumerGroupMetadataType = records::ConsumerGroupMetadataKey::kType;
+inline constexpr int16_t kConsumerGroupPartitionMetadataType =
+    records::ConsumerGroupPartitionMetadataKey::kType;
+inline constexpr int16_t kConsumerGroupMemberMetadataType =
+    records::ConsumerGroupMemberMetadataKey::kType;
+inline constexpr int16_t kConsumerGroupTargetAssignmentMetadataType =
+    records::ConsumerGroupTargetAssignmentMetadataKey::kType;
+inline constexpr int16_t kConsumerGroupTargetAssignmentMemberType =
+    records::ConsumerGroupTargetAssignmentMemberKey::kType;
+inline constexpr int16_t kConsumerGroupCurrentMemberAssignmentType =
+    records::ConsumerGroupCurrentMemberAssignmentKey::kType;
+
+// Partitions of one topic, as a member's heartbeat lists the ones it owns.
 struct ConsumerGroupTopicPartitions {
   wire::Uuid topic_id;
   std::vector<int32_t> partitions;
-
-  template <class Io>
-  void fields(Io& io) {
-    io(topic_id);
-    io(partitions);
-  }
-};
-
-// Key of types 3 (group metadata), 4 (partition metadata) and 6 (target
-// assignment metadata): the group id alone.
-struct ConsumerGroupKey {
-  std::string group;
-
-  template <class Io>
-  void fields(Io& io) {
-    io(group);
-  }
-};
-
-// Key of types 5 (member metadata), 7 (target assignment of a member) and 8
-// (current assignment of a member).
-struct ConsumerGroupMemberKey {
-  std::string group;
-  std::string member_id;
-
-  template <class Io>
-  void fields(Io& io) {
-    io(group);
-    io(member_id);
-  }
-};
-
-inline constexpr int16_t kConsumerGroupMetadataType = 3;
-inline constexpr int16_t kConsumerGroupPartitionMetadataType = 4;
-inline constexpr int16_t kConsumerGroupMemberMetadataType = 5;
-inline constexpr int16_t kConsumerGroupTargetAssignmentMetadataType = 6;
-inline constexpr int16_t kConsumerGroupTargetAssignmentMemberType = 7;
-inline constexpr int16_t kConsumerGroupCurrentMemberAssignmentType = 8;
-
-struct ConsumerGroupMetadataValue {
-  int32_t epoch = 0;
-
-  template <class Io>
-  void fields(Io& io) {
-    io(epoch);
-  }
-};
-
-struct ConsumerGroupPartitionMetadataValue {
-  struct PartitionMetadata {
-    int32_t partition = 0;
-    std::vector<std::string> racks;
-    template <class Io>
-    void fields(Io& io) {
-      io(partition);
-      io(racks);
-    }
-  };
-  struct TopicMetadata {
-    wire::Uuid topic_id;
-    std::string topic_name;
-    int32_t num_partitions = 0;
-    std::vector<PartitionMetadata> partition_metadata;
-    template <class Io>
-    void fields(Io& io) {
-      io(topic_id);
-      io(topic_name);
-      io(num_partitions);
-      io(partition_metadata);
-    }
-  };
-  std::vector<TopicMetadata> topics;
-
-  template <class Io>
-  void fields(Io& io) {
-    io(topics);
-  }
-};
-
-struct ConsumerGroupMemberMetadataValue {
-  std::optional<std::string> instance_id;
-  std::optional<std::string> rack_id;
-  std::string client_id;
-  std::string client_host;
-  std::vector<std::string> subscribed_topic_names;
-  std::optional<std::string> subscribed_topic_regex;
-  int32_t rebalance_timeout_ms = -1;
-  std::optional<std::string> server_assignor;
-  // Tag 0, ClassicMemberMetadata (members of an upgraded classic group), is
-  // not written here and skipped when read.
-
-  template <class Io>
-  void fields(Io& io) {
-    io(instance_id);
-    io(rack_id);
-    io(client_id);
-    io(client_host);
-    io(subscribed_topic_names);
-    io(subscribed_topic_regex);
-    io(rebalance_timeout_ms);
-    io(server_assignor);
-  }
-};
-
-struct ConsumerGroupTargetAssignmentMetadataValue {
-  int32_t assignment_epoch = 0;
-
-  template <class Io>
-  void fields(Io& io) {
-    io(assignment_epoch);
-  }
-};
-
-struct ConsumerGroupTargetAssignmentMemberValue {
-  std::vector<ConsumerGroupTopicPartitions> topic_partitions;
-
-  template <class Io>
-  void fields(Io& io) {
-    io(topic_partitions);
-  }
-};
-
-struct ConsumerGroupCurrentMemberAssignmentValue {
-  int32_t member_epoch = 0;
-  int32_t previous_member_epoch = 0;
-  int8_t state = 0;  // Kafka's MemberState value
-  std::vector<ConsumerGroupTopicPartitions> assigned_partitions;
-  std::vector<ConsumerGroupTopicPartitions> partitions_pending_revocation;
-
-  template <class Io>
-  void fields(Io& io) {
-    io(member_epoch);
-    io(previous_member_epoch);
-    io(state);
-    io(assigned_partitions);
-    io(partitions_pending_revocation);
-  }
 };
 
 // A consumer-group record's key: its type and what identifies it.

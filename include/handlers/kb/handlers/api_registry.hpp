@@ -96,9 +96,6 @@ struct RequestContext {
   // The connection: groups tell a request asked again from a new one by it.
   uint64_t connection_id = 0;
   std::string_view client_host{};  // the peer's address, as Kafka reports it ("/127.0.0.1")
-  // Who the client is, as Kafka's principal prints ("User:ANONYMOUS", or
-  // "User:" and the name an SSL client certificate maps to).
-  std::string_view principal{};
   group::GroupCoordinator* groups = nullptr;  // null: no group coordinator
   // The transaction coordinator and the group coordinator's pending
   // transactional offsets; null: transactions are not served.
@@ -125,7 +122,9 @@ struct RequestContext {
   metrics::BrokerMetrics* metrics = nullptr;
   metrics::ErrorTally errors;
   // Who sent the request, as Kafka names principals: "User:ANONYMOUS" on a
-  // PLAINTEXT listener, "User:<name>" once SASL authenticated the connection.
+  // PLAINTEXT listener or without a client certificate, "User:" and the name
+  // an SSL client certificate maps to, "User:<name>" once SASL authenticated
+  // the connection.
   std::string_view principal = "User:ANONYMOUS";
   // The connection's SASL authentication (null: not a SASL listener).
   SaslConnection* sasl = nullptr;

@@ -1,38 +1,41 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
-#include <string_view>
 
+#include "kb/protocol/messages/headers.hpp"
 #include "kb/wire/reader.hpp"
 #include "kb/wire/writer.hpp"
 
 namespace kb::protocol {
 
-// Request header v1 (api key, version, correlation id, nullable client id) and
-// v2 (v1 plus tagged fields). The client id keeps the classic int16-length
-// encoding even in v2 so that any broker can read it.
-struct RequestHeader {
-  int16_t api_key = 0;
-  int16_t api_version = 0;
-  int32_t correlation_id = 0;
-  std::optional<std::string_view> client_id;
-};
+// The request and response headers are generated from Kafka's schemas
+// (messages/headers.hpp), with the header version each api uses at each of
+// its versions (request_header_version, response_header_version). These read
+// and write them.
 
 // Smallest frame that can hold the fixed part of a request header.
 constexpr size_t kMinRequestHeaderSize = 8;
 
-// Reads the fixed part (api key, version, correlation id). Enough to answer
-// even a request whose version is unknown.
+// Reads the fixed start of every request header (api key, version,
+// correlation id: request header v0), enough to find the api and to answer a
+// request whose version is not served.
 RequestHeader read_request_header_prefix(wire::Reader& reader);
 
-// Reads the client id and, for header v2, the tagged fields.
-void read_request_header_rest(wire::Reader& reader, RequestHeader& header, bool flexible);
+// Reads a whole request header at `header_version` from the start of the
+// frame; the reader is then at the body.
+void read_request_header(wire::Reader& reader, RequestHeader& header, int16_t header_version);
 
-// Writes response header v0 (correlation id) or v1 (plus empty tagged fields).
-void write_response_header(wire::Writer& writer, int32_t correlation_id, bool flexible);
+// Writes a response header at `header_version` (0: correlation id; 1: plus
+// its tagged fields).
+void write_response_header(wire::Writer& writer, int32_t correlation_id, int16_t header_version);
 
 // Writes a request header (used by tests and tools that speak to the broker).
-void write_request_header(wire::Writer& writer, const RequestHeader& header, bool flexible);
+void write_request_header(wire::Writer& writer, const RequestHeader& header,
+                          int16_t header_version);
+
+// A "flexible" flag is no header version: refuse it rather than convert it.
+void write_response_header(wire::Writer&, int32_t, bool) = delete;
+void write_request_header(wire::Writer&, const RequestHeader&, bool) = delete;
+void read_request_header(wire::Reader&, RequestHeader&, bool) = delete;
 
 }  // namespace kb::protocol

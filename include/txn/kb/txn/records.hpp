@@ -13,50 +13,16 @@
 #include <string_view>
 #include <vector>
 
+#include "kb/records/transaction_coordinator.hpp"
+
 namespace kb::txn {
 
 inline constexpr std::string_view kTransactionStateTopic = "__transaction_state";
 
-struct TransactionLogValue {
-  struct PartitionsSchema {
-    std::string topic;
-    std::vector<int32_t> partition_ids;
-
-    template <class Io>
-    void fields(Io& io) {
-      io(topic);
-      io(partition_ids);
-    }
-  };
-
-  int64_t producer_id = -1;
-  int64_t previous_producer_id = -1;  // tagged 0, v1+
-  int64_t next_producer_id = -1;      // tagged 1, v1+
-  int16_t producer_epoch = -1;
-  int32_t transaction_timeout_ms = 0;
-  int8_t transaction_status = 0;
-  std::optional<std::vector<PartitionsSchema>> transaction_partitions;  // null when Empty
-  int64_t transaction_last_update_timestamp_ms = -1;
-  int64_t transaction_start_timestamp_ms = -1;
-  int16_t client_transaction_version = 0;  // tagged 2, v1+
-
-  template <class Io>
-  void fields(Io& io) {
-    io(producer_id);
-    io(producer_epoch);
-    io(transaction_timeout_ms);
-    io(transaction_status);
-    io(transaction_partitions);
-    io(transaction_last_update_timestamp_ms);
-    io(transaction_start_timestamp_ms);
-  }
-  template <class Tags>
-  void tagged_fields(Tags& t) {
-    t(0, previous_producer_id, int64_t{-1});
-    t(1, next_producer_id, int64_t{-1});
-    t(2, client_transaction_version, int16_t{0});
-  }
-};
+// Generated from Kafka's schema (kb/records/transaction_coordinator.hpp, from
+// the kafka-transaction-coordinator jar of the pinned Kafka). Its
+// transaction_partitions are null when the state is Empty.
+using records::TransactionLogValue;
 
 // The value version written while transaction.version is 0 (Kafka's
 // TransactionVersion.transactionLogValueVersion).

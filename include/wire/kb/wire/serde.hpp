@@ -31,6 +31,7 @@
 //   std::optional<std::string[_view]>         (compact) nullable string
 //   Bytes / std::vector<uint8_t>              (compact) bytes
 //   std::optional<Bytes>                      (compact) nullable bytes / records
+//   std::optional<std::vector<uint8_t>>       (compact) nullable bytes
 //   Records                                   the same, or sent from a file
 //   std::vector<T>                            (compact) array
 //   std::optional<std::vector<T>>             (compact) nullable array
@@ -136,6 +137,15 @@ class Decoder {
     (*this)(static_cast<std::optional<Bytes>&>(v));
     v.file.reset();
   }
+  // Nullable bytes kept as a copy (not an array of int8).
+  void operator()(std::optional<std::vector<uint8_t>>& v) {
+    std::optional<Bytes> view;
+    (*this)(view);
+    if (view)
+      v.emplace(view->begin(), view->end());
+    else
+      v.reset();
+  }
 
   template <class T>
   void operator()(std::vector<T>& v) {
@@ -170,8 +180,17 @@ class Decoder {
     (*this)(*s);
   }
 
+  // A field whose schema says "flexibleVersions": "none": its classic form
+  // (int16 or int32 length) even in flexible versions.
+  template <class T>
+  void classic(T& field) {
+    Decoder d(reader_, version, false);
+    d(field);
+  }
+
   // Reads a tagged-field section: known tags go to s.tagged_fields(), unknown
-  // ones are skipped by their size. Tags must be strictly ascending.
+  // ones are skipped by their size. As in Kafka, tags may come in any order
+  // and more than once (the last one counts); only writers keep them sorted.
   template <class T>
   void read_tagged_fields(T& s);
 
@@ -193,54 +212,53 @@ class Decoder {
   Reader& reader_;
 };
 
-// Passed to tagged_fields() while decoding: decodes the field whose tag is
-// the one just read.
+// Passed to tagged_fields() while decoding: decodes the field whose tag is the
+// one just read, from the reader itself, as Kafka's generated readers do: the
+// size in front of a known tag is not checked against what its value takes.
 class TagDecoder {
  public:
-  TagDecoder(uint32_t tag, Bytes value, int16_t version_)
-      : version(version_), tag_(tag), value_(value) {}
+  TagDecoder(Decoder& decoder, uint32_t tag)
+      : version(decoder.version), decoder_(decoder), tag_(tag) {}
   const int16_t version;
 
   template <class T, class D = T>
   void operator()(uint32_t tag, T& field, const D& /*default_value*/ = D{}) {
     if (tag != tag_ || matched_) return;
     matched_ = true;
-    Reader r(value_);
-    Decoder d(r, version, true);
-    d(field);
-    if (r.ok() && !r.at_end()) r.fail("tagged field longer than its value");
-    error_ = r.error();
+    // A tag sent twice: the later value replaces the whole earlier one.
+    field = T{};
+    decoder_(field);
+  }
+  // A tag the schema gives this struct in other versions only: Kafka refuses it.
+  void invalid(uint32_t tag) {
+    if (tag != tag_ || matched_) return;
+    matched_ = true;
+    decoder_.reader().fail("tagged field not valid at this version");
   }
   bool matched() const { return matched_; }
-  const std::optional<DecodeError>& error() const { return error_; }
 
  private:
+  Decoder& decoder_;
   uint32_t tag_;
-  Bytes value_;
   bool matched_ = false;
-  std::optional<DecodeError> error_;
 };
 
 template <class T>
 void Decoder::read_tagged_fields(T& s) {
-  uint32_t count = reader_.uvarint();
-  int64_t previous = -1;
-  for (uint32_t i = 0; i < count && reader_.ok(); ++i) {
-    uint32_t tag = reader_.uvarint();
-    uint32_t size = reader_.uvarint();
+  // Kafka reads the count as a signed int: a count of 2^31 or more reads as
+  // negative, and its loop then reads no tag at all.
+  const auto count = static_cast<int32_t>(reader_.uvarint());
+  for (int32_t i = 0; i < count && reader_.ok(); ++i) {
+    const uint32_t tag = reader_.uvarint();
+    const uint32_t size = reader_.uvarint();
     if (!reader_.ok()) return;
-    if (static_cast<int64_t>(tag) <= previous) {
-      reader_.fail("tagged fields out of order");
-      return;
-    }
-    previous = tag;
-    Bytes value = reader_.raw(size);
-    if (!reader_.ok()) return;
+    bool known = false;
     if constexpr (HasTaggedFields<T>) {
-      TagDecoder td(tag, value, version);
+      TagDecoder td(*this, tag);
       s.tagged_fields(td);
-      if (td.error()) reader_.fail(td.error()->what);
+      known = td.matched();
     }
+    if (!known) reader_.skip(size);  // unknown: skipped by its size
   }
 }
 
@@ -278,6 +296,9 @@ class Encoder {
   void operator()(const std::optional<Bytes>& v) {
     flexible ? writer_.compact_nullable_bytes(v) : writer_.nullable_bytes(v);
   }
+  void operator()(const std::optional<std::vector<uint8_t>>& v) {
+    (*this)(v ? std::optional<Bytes>(Bytes(*v)) : std::nullopt);
+  }
   void operator()(const Records& v) {
     if (!v.file) return (*this)(static_cast<const std::optional<Bytes>&>(v));
     flexible ? writer_.compact_bytes_from_file(*v.file) : writer_.bytes_from_file(*v.file);
@@ -304,6 +325,13 @@ class Encoder {
   void operator()(const std::optional<T>& s) {
     writer_.int8(s ? 1 : -1);
     if (s) (*this)(*s);
+  }
+
+  // A field whose schema says "flexibleVersions": "none" (see Decoder).
+  template <class T>
+  void classic(const T& field) {
+    Encoder e(writer_, version, false);
+    e(field);
   }
 
   template <class T>
@@ -356,6 +384,25 @@ void Encoder::write_tagged_fields(T& s) {
   } else {
     writer_.uvarint(0);
   }
+}
+
+// How generated fields() read and write a field kept in its classic form in
+// flexible versions (the request header's client id, so any broker can read
+// it). An Io without classic() (a test's walker) takes it as any field.
+template <class Io, class T>
+void classic(Io& io, T& field) {
+  if constexpr (requires { io.classic(field); })
+    io.classic(field);
+  else
+    io(field);
+}
+
+// How generated tagged_fields() name a tag the schema gives the struct only in
+// other versions: decoding refuses it there (Kafka's reader throws); other
+// walkers (encoders, tests) have nothing to do.
+template <class Tags>
+void invalid_tag(Tags& t, uint32_t tag) {
+  if constexpr (requires { t.invalid(tag); }) t.invalid(tag);
 }
 
 // Decodes a whole struct from bytes at a version; the reader reports errors.

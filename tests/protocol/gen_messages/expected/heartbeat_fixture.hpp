@@ -81,7 +81,11 @@ struct HeartbeatRequest : HeartbeatSchema {
   template <class Tags>
   void tagged_fields(Tags& t) {
     t(0, rack);
-    if (t.version >= 3) t(1, epoch, int32_t{-1});
+    if (t.version >= 3) {
+      t(1, epoch, int32_t{-1});
+    } else {
+      wire::invalid_tag(t, 1);
+    }
     t(2, leader);
   }
 };

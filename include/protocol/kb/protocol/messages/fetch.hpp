@@ -51,7 +51,12 @@ struct FetchRequest : FetchSchema {
     }
     template <class Tags>
     void tagged_fields(Tags& t) {
-      if (t.version >= 17) t(0, replica_directory_id);
+      if (t.version >= 17) {
+        t(0, replica_directory_id);
+      } else {
+        wire::invalid_tag(t, 0);
+      }
+      wire::invalid_tag(t, 1);
     }
   };
   struct FetchTopic {
@@ -108,7 +113,11 @@ struct FetchRequest : FetchSchema {
   template <class Tags>
   void tagged_fields(Tags& t) {
     t(0, cluster_id);
-    if (t.version >= 15) t(1, replica_state);
+    if (t.version >= 15) {
+      t(1, replica_state);
+    } else {
+      wire::invalid_tag(t, 1);
+    }
   }
 };
 
@@ -230,7 +239,11 @@ struct FetchResponse : FetchSchema {
   }
   template <class Tags>
   void tagged_fields(Tags& t) {
-    if (t.version >= 16) t(0, node_endpoints);
+    if (t.version >= 16) {
+      t(0, node_endpoints);
+    } else {
+      wire::invalid_tag(t, 0);
+    }
   }
 };
 

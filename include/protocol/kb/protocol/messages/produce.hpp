@@ -99,7 +99,11 @@ struct ProduceResponse : ProduceSchema {
     }
     template <class Tags>
     void tagged_fields(Tags& t) {
-      if (t.version >= 10) t(0, current_leader);
+      if (t.version >= 10) {
+        t(0, current_leader);
+      } else {
+        wire::invalid_tag(t, 0);
+      }
     }
   };
   struct TopicProduceResponse {
@@ -139,7 +143,11 @@ struct ProduceResponse : ProduceSchema {
   }
   template <class Tags>
   void tagged_fields(Tags& t) {
-    if (t.version >= 10) t(0, node_endpoints);
+    if (t.version >= 10) {
+      t(0, node_endpoints);
+    } else {
+      wire::invalid_tag(t, 0);
+    }
   }
 };
 
