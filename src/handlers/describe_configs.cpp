@@ -35,17 +35,22 @@ bool wanted(const Options& options, std::string_view name) {
 }
 
 // Kafka never shows the value of a PASSWORD-typed config (key store
-// passwords, private keys); a listener-prefixed one is typed by its base name.
+// passwords, private keys, JAAS configs); a listener-prefixed one is typed by
+// its base name, past the SASL mechanism too
+// (listener.name.<listener>.<mechanism>.sasl.jaas.config).
 bool sensitive(std::string_view name) {
+  auto is_password = [](std::string_view base) {
+    const cluster::KafkaBrokerConfig* k = cluster::find_kafka_broker_config(base);
+    return k != nullptr && k->type == cluster::ConfigType::kPassword;
+  };
+  auto past_first_part = [](std::string_view n) {
+    const size_t dot = n.find('.');
+    return dot == std::string_view::npos ? std::string_view{} : n.substr(dot + 1);
+  };
   constexpr std::string_view kListenerPrefix = "listener.name.";
-  if (name.starts_with(kListenerPrefix)) {
-    name.remove_prefix(kListenerPrefix.size());
-    const size_t dot = name.find('.');
-    if (dot == std::string_view::npos) return false;
-    name.remove_prefix(dot + 1);
-  }
-  const cluster::KafkaBrokerConfig* k = cluster::find_kafka_broker_config(name);
-  return k != nullptr && k->type == cluster::ConfigType::kPassword;
+  if (!name.starts_with(kListenerPrefix)) return is_password(name);
+  name = past_first_part(name.substr(kListenerPrefix.size()));
+  return is_password(name) || is_password(past_first_part(name));
 }
 
 Entry to_entry(const cluster::EffectiveConfig& c, const Options& options) {

@@ -52,7 +52,9 @@ class MetadataDamageTest : public LogDirBrokerTest {
 
   fs::path metadata_dir() const { return data() / storage::kMetadataPartitionDir; }
 
-  // Every metadata change is followed by a snapshot.
+  // Every metadata change is followed by a snapshot. The offsets below count the
+  // feature levels a new directory starts with (transaction.version among them)
+  // and two records a topic.
   void start() {
     LogDirBrokerTest::start({{"metadata.log.max.record.bytes.between.snapshots", "1"}});
   }
@@ -86,16 +88,16 @@ TEST_F(MetadataDamageTest, FlippedBitAfterTheSnapshotKeepsOrphanedTopicsAndRecov
   const std::vector<uint8_t> c_batch = value_batch("acknowledged in c");
   ASSERT_EQ(metadata({"a", "b"}).topics.at(1).error_code, 0);
   ASSERT_EQ(produce("a", a_batch).error_code, 0);
-  ASSERT_TRUE(broker_->wait_for_log(std::regex("wrote snapshot 00000000000000000006-")).size());
+  ASSERT_TRUE(broker_->wait_for_log(std::regex("wrote snapshot 00000000000000000007-")).size());
   ASSERT_EQ(metadata({"c"}).topics.at(0).error_code, 0);
   ASSERT_EQ(produce("c", c_batch).error_code, 0);
-  ASSERT_TRUE(broker_->wait_for_log(std::regex("wrote snapshot 00000000000000000008-")).size());
+  ASSERT_TRUE(broker_->wait_for_log(std::regex("wrote snapshot 00000000000000000009-")).size());
   stop();
 
   // As if the broker had stopped before the snapshot holding c.
   const auto snapshots = storage::list_metadata_snapshots(metadata_dir());
   ASSERT_FALSE(snapshots.empty());
-  ASSERT_EQ(snapshots.back().id.end_offset, 8);
+  ASSERT_EQ(snapshots.back().id.end_offset, 9);
   fs::remove(snapshots.back().path);
   const fs::path segment = metadata_dir() / storage::segment_file_name(0, ".log");
   std::vector<uint8_t> log = read_bytes(segment);
@@ -154,7 +156,7 @@ TEST_F(MetadataDamageTest, DamagedNewestSnapshotFallsBackToTheOneBefore) {
   start();
   ASSERT_EQ(metadata({"x"}).topics.at(0).error_code, 0);
   ASSERT_EQ(metadata({"y"}).topics.at(0).error_code, 0);
-  ASSERT_TRUE(broker_->wait_for_log(std::regex("wrote snapshot 00000000000000000006-")).size());
+  ASSERT_TRUE(broker_->wait_for_log(std::regex("wrote snapshot 00000000000000000007-")).size());
   stop();
   const auto snapshots = storage::list_metadata_snapshots(metadata_dir());
   ASSERT_EQ(snapshots.size(), 2u);
@@ -180,7 +182,8 @@ TEST_F(MetadataDamageTest, DamagedNewestSnapshotFallsBackToTheOneBefore) {
 TEST_F(MetadataDamageTest, StartsFromTheSnapshotAloneAndContinuesAfterIt) {
   start();
   ASSERT_EQ(metadata({"p", "q"}).topics.at(1).error_code, 0);
-  ASSERT_TRUE(broker_->wait_for_log(std::regex("wrote snapshot 00000000000000000006-")).size());
+  ASSERT_TRUE(broker_->wait_for_log(std::regex("wrote snapshot 00000000000000000007-")).size())
+      << broker_->log();
   stop();
   for (const auto& e : fs::directory_iterator(metadata_dir()))
     if (e.path().extension() == ".log" || e.path().extension() == ".index" ||
@@ -191,7 +194,7 @@ TEST_F(MetadataDamageTest, StartsFromTheSnapshotAloneAndContinuesAfterIt) {
   EXPECT_EQ(topic_names(), (std::set<std::string>{"p", "q"}));
   ASSERT_EQ(metadata({"r"}).topics.at(0).error_code, 0);
   stop();
-  EXPECT_TRUE(fs::exists(metadata_dir() / storage::segment_file_name(6, ".log")));
+  EXPECT_TRUE(fs::exists(metadata_dir() / storage::segment_file_name(7, ".log")));
   start();
   EXPECT_EQ(topic_names(), (std::set<std::string>{"p", "q", "r"}));
 }
