@@ -39,6 +39,10 @@ using records::ProducerIdsRecord;
 using records::RegisterBrokerRecord;
 using records::RemoveTopicRecord;
 using records::TopicRecord;
+// A SCRAM user's credential for one mechanism (1 = SCRAM-SHA-256, 2 =
+// SCRAM-SHA-512): never the password, only what checks it.
+using records::RemoveUserScramCredentialRecord;
+using records::UserScramCredentialRecord;
 using BrokerEndpoint = RegisterBrokerRecord::BrokerEndpoint;
 using BrokerFeature = RegisterBrokerRecord::BrokerFeature;
 
@@ -46,50 +50,6 @@ using BrokerFeature = RegisterBrokerRecord::BrokerFeature;
 // fields); absent ones keep their schema defaults, which mean "unchanged".
 inline constexpr int32_t kLeaderUnchanged = -2;  // -1: no leader
 inline constexpr int8_t kRecoveryStateUnchanged = -1;
-
-// A SCRAM user's credential for one mechanism (1 = SCRAM-SHA-256, 2 =
-// SCRAM-SHA-512): never the password, only what checks it.
-struct UserScramCredentialRecord {
-  static constexpr uint32_t kType = 11;
-  static constexpr int16_t kMinVersion = 0;
-  static constexpr int16_t kMaxVersion = 0;
-
-  std::string name;
-  int8_t mechanism = 0;
-  std::vector<uint8_t> salt;
-  std::vector<uint8_t> stored_key;
-  std::vector<uint8_t> server_key;
-  int32_t iterations = 0;
-
-  template <class Io>
-  void fields(Io& io) {
-    io(name);
-    io(mechanism);
-    io(salt);
-    io(stored_key);
-    io(server_key);
-    io(iterations);
-  }
-  friend bool operator==(const UserScramCredentialRecord&,
-                         const UserScramCredentialRecord&) = default;
-};
-
-struct RemoveUserScramCredentialRecord {
-  static constexpr uint32_t kType = 22;
-  static constexpr int16_t kMinVersion = 0;
-  static constexpr int16_t kMaxVersion = 0;
-
-  std::string name;
-  int8_t mechanism = 0;
-
-  template <class Io>
-  void fields(Io& io) {
-    io(name);
-    io(mechanism);
-  }
-  friend bool operator==(const RemoveUserScramCredentialRecord&,
-                         const RemoveUserScramCredentialRecord&) = default;
-};
 
 // A record of a type this broker does not interpret (fences, registrations of
 // controllers, ACLs, ...). Callers skip it. `body` views the bytes after the
