@@ -51,8 +51,10 @@
 #include "kb/protocol/messages/offset_for_leader_epoch.hpp"
 #include "kb/protocol/messages/partition_reassignments.hpp"
 #include "kb/protocol/messages/produce.hpp"
+#include "kb/protocol/messages/sasl.hpp"
 #include "kb/protocol/messages/sync_group.hpp"
 #include "kb/protocol/messages/transactions.hpp"
+#include "kb/protocol/messages/user_scram_credentials.hpp"
 #include "kb/protocol/messages/write_txn_markers.hpp"
 #include "kb/storage/record_batch.hpp"
 
@@ -76,7 +78,9 @@ using AllRequests = std::tuple<
     protocol::ConsumerGroupHeartbeatRequest, protocol::ConsumerGroupDescribeRequest,
     protocol::AddPartitionsToTxnRequest, protocol::AddOffsetsToTxnRequest, protocol::EndTxnRequest,
     protocol::TxnOffsetCommitRequest, protocol::ListTransactionsRequest,
-    protocol::DescribeTransactionsRequest, protocol::WriteTxnMarkersRequest>;
+    protocol::DescribeTransactionsRequest, protocol::WriteTxnMarkersRequest,
+    protocol::SaslHandshakeRequest, protocol::SaslAuthenticateRequest,
+    protocol::DescribeUserScramCredentialsRequest, protocol::AlterUserScramCredentialsRequest>;
 
 // Calls f(Request{}) for the request type of every api key.
 template <class F>

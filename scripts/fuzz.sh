@@ -31,7 +31,7 @@ if [ "${1:-}" = "--seeds" ]; then
   exit 0
 fi
 
-all_targets=(frame request message record_batch metadata_log segment_recovery properties)
+all_targets=(frame request message record_batch metadata_log segment_recovery properties sasl)
 
 if [ "${1:-}" = "--coverage" ]; then
   cov=build/fuzz-coverage
