@@ -533,6 +533,21 @@ const ConfigDef* catalog_broker_def(std::string_view name) {
   return it != defs.end() && it->name == name ? &*it : nullptr;
 }
 
+// The Kafka config a listener override stands for, as Kafka types it:
+// listener.name.<listener>.<config>, or for SASL settings
+// listener.name.<listener>.<mechanism>.<config>.
+const KafkaBrokerConfig* listener_override_base(std::string_view name) {
+  constexpr std::string_view kListenerPrefix = "listener.name.";
+  if (!name.starts_with(kListenerPrefix)) return nullptr;
+  auto past_first_part = [](std::string_view n) {
+    const size_t dot = n.find('.');
+    return dot == std::string_view::npos ? std::string_view{} : n.substr(dot + 1);
+  };
+  const std::string_view config = past_first_part(name.substr(kListenerPrefix.size()));
+  if (const KafkaBrokerConfig* k = find_kafka_broker_config(config)) return k;
+  return find_kafka_broker_config(past_first_part(config));
+}
+
 const ConfigDef* broker_def_for(std::string_view name) {
   if (const ConfigDef* d = catalog_broker_def(name)) return d;
   static std::map<std::string, ConfigDef, std::less<>> others;
@@ -541,6 +556,11 @@ const ConfigDef* broker_def_for(std::string_view name) {
   ConfigDef& d = added->second;
   if (const KafkaBrokerConfig* k = find_kafka_broker_config(name)) {
     d = def_of(*k);
+  } else if (const KafkaBrokerConfig* base = listener_override_base(name)) {
+    // Typed as the config it overrides (a password stays a password); no
+    // default of its own.
+    d.type = def_of(*base).type;
+    d.default_value = std::nullopt;
   } else {
     d.type = ConfigType::kUnknown;
     d.default_value = std::nullopt;

@@ -34,31 +34,13 @@ bool wanted(const Options& options, std::string_view name) {
   return !options.keys || options.keys->contains(name);
 }
 
-// Kafka never shows the value of a PASSWORD-typed config (key store
-// passwords, private keys, JAAS configs); a listener-prefixed one is typed by
-// its base name, past the SASL mechanism too
-// (listener.name.<listener>.<mechanism>.sasl.jaas.config).
-bool sensitive(std::string_view name) {
-  auto is_password = [](std::string_view base) {
-    const cluster::KafkaBrokerConfig* k = cluster::find_kafka_broker_config(base);
-    return k != nullptr && k->type == cluster::ConfigType::kPassword;
-  };
-  auto past_first_part = [](std::string_view n) {
-    const size_t dot = n.find('.');
-    return dot == std::string_view::npos ? std::string_view{} : n.substr(dot + 1);
-  };
-  constexpr std::string_view kListenerPrefix = "listener.name.";
-  if (!name.starts_with(kListenerPrefix)) return is_password(name);
-  name = past_first_part(name.substr(kListenerPrefix.size()));
-  return is_password(name) || is_password(past_first_part(name));
-}
-
 Entry to_entry(const cluster::EffectiveConfig& c, const Options& options) {
   Entry e;
   e.name = std::string(c.def->name);
-  // Passwords (sasl.jaas.config, ssl.*.password) are never shown, as Kafka
-  // hides them: sensitive, with null values, synonyms too.
-  const bool secret = c.def->type == cluster::ConfigType::kPassword || sensitive(e.name);
+  // Passwords (sasl.jaas.config, ssl.*.password, their listener overrides)
+  // are never shown, as Kafka hides them: sensitive, with null values,
+  // synonyms too.
+  const bool secret = c.def->type == cluster::ConfigType::kPassword;
   e.value = secret ? std::nullopt : c.value;
   e.read_only = c.read_only;
   e.is_default = c.source == ConfigSource::kDefault;
