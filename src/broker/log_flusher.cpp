@@ -282,9 +282,6 @@ void LogFlusher::continue_checkpoint() {
   };
   const bool finished = state_.logs->walk_checkpoint(
       walk.last, [&](const cluster::PartitionLogs::CheckpointEntry& entry) {
-        if (!walk.last) walk.last.emplace();
-        walk.last->first.assign(entry.topic);
-        walk.last->second = entry.partition;
         std::optional<int64_t> recovery_point = entry.recovery_point;
         if (entry.log != nullptr && entry.log->has_unsynced_indexes()) {
           auto snapshot = entry.log->index_sync_snapshot();
@@ -304,8 +301,10 @@ void LogFlusher::continue_checkpoint() {
           add(1, walk.files[1], entry.topic, entry.partition, *entry.log_start_offset);
         if (entry.high_watermark)
           add(2, walk.files[2], entry.topic, entry.partition, *entry.high_watermark);
-        return ++visited % kCheckpointClockEvery != 0 ||
-               std::chrono::steady_clock::now() < deadline;
+        if (++visited % kCheckpointClockEvery != 0 || std::chrono::steady_clock::now() < deadline)
+          return true;
+        walk.last = cluster::PartitionLogs::Key{entry.topic, entry.partition};  // resume after it
+        return false;
       });
   if (!finished) {
     checkpoint_walk_timer_ =
@@ -407,12 +406,10 @@ void LogFlusher::continue_quiet_walk() {
   const bool finished = state_.logs->for_each_open_after(
       quiet_walk_last_,
       [&](const std::string& topic, int32_t partition, storage::PartitionLog& log) {
-        if (visited++ == kQuietLogsPerTurn) return false;
-        if (!quiet_walk_last_) quiet_walk_last_.emplace();
-        quiet_walk_last_->first.assign(topic);
-        quiet_walk_last_->second = partition;
         log.release_reservation_if_quiet(kQuietMs);
-        return true;
+        if (++visited < kQuietLogsPerTurn) return true;
+        quiet_walk_last_ = cluster::PartitionLogs::Key{topic, partition};  // resume after it
+        return false;
       });
   if (!finished)
     quiet_walk_timer_ =
