@@ -95,6 +95,21 @@ Producer init_ok(RawClient& client, std::string_view transactional_id, int32_t t
   return {r.producer_id, r.producer_epoch, 0};
 }
 
+// A TxnOffsetCommit of one offset for group "g": partition 0 of `topic`.
+TxnOffsetCommitRequest offset_commit(std::string_view transactional_id, const Producer& p,
+                                     std::string_view topic, int64_t offset) {
+  TxnOffsetCommitRequest commit;
+  commit.transactional_id = transactional_id;
+  commit.group_id = "g";
+  commit.producer_id = p.id;
+  commit.producer_epoch = p.epoch;
+  TxnOffsetCommitRequest::TxnOffsetCommitRequestPartition part;
+  part.partition_index = 0;
+  part.committed_offset = offset;
+  commit.topics.push_back({topic, {part}});
+  return commit;
+}
+
 int16_t add_partition(RawClient& client, std::string_view transactional_id, const Producer& p,
                       std::string_view topic, int32_t partition) {
   AddPartitionsToTxnRequest request;
@@ -418,15 +433,7 @@ TEST(TransactionsProtocol, OffsetsCommittedInATransactionArePendingUntilItCommit
   create(client, "tx-in", 1);
   Producer p = init_ok(client, "tx-offsets");
 
-  TxnOffsetCommitRequest commit;
-  commit.transactional_id = "tx-offsets";
-  commit.group_id = "g";
-  commit.producer_id = p.id;
-  commit.producer_epoch = p.epoch;
-  TxnOffsetCommitRequest::TxnOffsetCommitRequestPartition part;
-  part.partition_index = 0;
-  part.committed_offset = 42;
-  commit.topics.push_back({"tx-in", {part}});
+  TxnOffsetCommitRequest commit = offset_commit("tx-offsets", p, "tx-in", 42);
   // Before AddOffsetsToTxn the group's partition is not in the transaction.
   EXPECT_EQ(
       call<TxnOffsetCommitResponse>(client, commit, 3).topics.at(0).partitions.at(0).error_code,
@@ -769,15 +776,7 @@ TEST(TransactionsV2Protocol, TxnOffsetCommit5AddsTheGroupsPartition) {
   RawClient client(broker.port());
   create(client, "tv2-in", 1);
   Producer p = init_ok(client, "tv2-offsets");
-  TxnOffsetCommitRequest commit;
-  commit.transactional_id = "tv2-offsets";
-  commit.group_id = "g";
-  commit.producer_id = p.id;
-  commit.producer_epoch = p.epoch;
-  TxnOffsetCommitRequest::TxnOffsetCommitRequestPartition part;
-  part.partition_index = 0;
-  part.committed_offset = 42;
-  commit.topics.push_back({"tv2-in", {part}});
+  TxnOffsetCommitRequest commit = offset_commit("tv2-offsets", p, "tv2-in", 42);
   // No AddOffsetsToTxn: version 5 adds the group's partition.
   ASSERT_EQ(
       call<TxnOffsetCommitResponse>(client, commit, 5).topics.at(0).partitions.at(0).error_code,
