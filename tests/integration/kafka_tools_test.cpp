@@ -784,6 +784,11 @@ TEST_F(KafkaToolsTest, ConfigsOfTheBrokerTakeEffectAndSurviveARestart) {
                       {"Completed updating config for broker-logger 1."}));
 }
 
+// The batches of partition 0's first segment of `topic`, as written.
+std::vector<storage::RecordBatchView> batches_on_disk(const std::filesystem::path& log_dir,
+                                                      const std::string& topic,
+                                                      std::string& bytes);
+
 // `kafka-broker dump-log` prints what Kafka's kafka-dump-log (DumpLogSegments)
 // prints, byte for byte on stdout and stderr, for what this broker wrote:
 // segments rolled every 100 ms with index entries every batch, batches of every
@@ -867,10 +872,21 @@ TEST_F(KafkaToolsTest, DumpLogPrintsWhatKafkasDumpLogPrints) {
     index.write("\0\0\0\x05\0\0\0\0", 8);
     std::fstream time_index(damaged / (base + ".timeindex"),
                             std::ios::in | std::ios::out | std::ios::binary);
+    // An offset inside a batch: the first offset after 0 that ends none of
+    // this segment's batches (how librdkafka splits a round into batches
+    // depends on timing).
+    std::string segment_bytes;
+    std::set<int64_t> batch_ends;
+    for (const auto& batch : batches_on_disk(dir.parent_path(), topic, segment_bytes))
+      batch_ends.insert(batch.last_offset());
+    int64_t inside = 1;
+    while (batch_ends.count(inside) != 0) ++inside;
+    ASSERT_LT(inside, 20) << "every record of the first round is a batch of its own";
     time_index.seekp(8);  // the first entry's relative offset
-    time_index.write("\0\0\0\x03", 4);
+    const char relative[4] = {0, 0, 0, static_cast<char>(inside)};
+    time_index.write(relative, 4);
     // A second entry: timestamp 1 (wrong and out of order) at offset 20, the
-    // first batch's last.
+    // last of the first round's batches.
     time_index.seekp(12);
     time_index.write("\0\0\0\0\0\0\0\x01\0\0\0\x14", 12);
   }
