@@ -9,10 +9,24 @@ namespace kb::handlers {
 using protocol::ApiVersionsRequest;
 using protocol::ApiVersionsResponse;
 
+namespace {
+// REBOOTSTRAP_REQUIRED (KIP-1102): only ApiVersions answers it here.
+constexpr int16_t kRebootstrapRequired = 129;
+}  // namespace
+
 std::optional<ApiVersionsResponse> handle_api_versions(RequestContext& ctx,
-                                                       const ApiVersionsRequest& /*request*/,
+                                                       const ApiVersionsRequest& request,
                                                        int16_t version) {
   ApiVersionsResponse response;
+  // v5 (KIP-1242): a client that names the cluster (and node) it means to
+  // reach, reaching another, is told to bootstrap again, with nothing else
+  // in the answer, as Kafka's broker does; the node is checked only when the
+  // cluster matches.
+  if (version >= 5 && request.cluster_id &&
+      (*request.cluster_id != ctx.state.cluster_id || request.node_id != ctx.state.node_id)) {
+    response.error_code = kRebootstrapRequired;
+    return response;
+  }
   response.api_keys.reserve(ctx.registry.entries().size());
   for (const ApiEntry& e : ctx.registry.entries())
     response.api_keys.push_back({static_cast<int16_t>(e.key), e.versions.min, e.versions.max});

@@ -30,6 +30,8 @@ std::optional<DescribeClusterResponse> handle_describe_cluster(
   }
   response.cluster_id = state.cluster_id;
   response.controller_id = state.node_id;
+  // v2: the one broker, serving, is never fenced (is_fenced false), so
+  // include_fenced_brokers has none to add.
   if (auto announced = announced_broker(ctx))
     response.brokers.push_back({state.node_id, std::move(announced->host), announced->port, {}});
   if (request.include_cluster_authorized_operations)

@@ -79,6 +79,8 @@ std::optional<DescribeLogDirsResponse> handle_describe_log_dirs(
     for (const auto& [name, topic] : ctx.state.topics.topics())
       add_topic(logs, topic, nullptr, dir);
   }
+  // v5's is_cordoned stays false: Kafka reports cordoned directories only from
+  // metadata.version 4.3-IV0, above the levels this broker serves.
   struct statvfs fs {};
   if (statvfs(logs.log_dir().c_str(), &fs) == 0) {
     dir.total_bytes = static_cast<int64_t>(fs.f_blocks) * static_cast<int64_t>(fs.f_frsize);

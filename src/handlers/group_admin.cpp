@@ -16,6 +16,9 @@ std::optional<DeleteGroupsResponse> handle_delete_groups(RequestContext& ctx,
                                                          const DeleteGroupsRequest& request,
                                                          int16_t) {
   DeleteGroupsResponse response;
+  // v3's error message stays null: Kafka fills it in only for streams groups'
+  // topology deletions and for a failed write to the offsets log, neither of
+  // which answers here.
   for (std::string_view id : request.groups_names) {
     auto& result = response.results.emplace_back();
     result.group_id = std::string(id);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "kb/handlers/authorized_operations.hpp"
 #include "kb/handlers/groups.hpp"
 #include "kb/protocol/error_code.hpp"
@@ -65,6 +67,14 @@ std::optional<DescribeGroupsResponse> handle_describe_groups(RequestContext& ctx
     const group::ClassicGroup* g = ctx.groups->find_classic(id);
     if (!g) {
       out.group_state = std::string(group::to_string(group::ClassicGroupState::kDead));
+      // v6 (KIP-1043) says why, as Kafka's coordinator does: no such group,
+      // or a group of another kind (a KIP-848 consumer group).
+      if (version >= 6) {
+        out.error_code = to_wire(ErrorCode::kGroupIdNotFound);
+        out.error_message = ctx.groups->find(id) != nullptr
+                                ? fmt::format("Group {} is not a classic group.", id)
+                                : fmt::format("Group {} not found.", id);
+      }
       continue;
     }
     out.group_state = std::string(group::to_string(g->state));

@@ -19,8 +19,9 @@ std::optional<OffsetCommitResponse> handle_offset_commit(RequestContext& ctx,
   // Partitions of unknown topics are refused one by one; the rest is committed.
   std::vector<group::CommitPartition> partitions;
   std::vector<int16_t*> error_slots;
-  sort_commit_partitions(ctx.state.topics, request.topics, response.topics, partitions,
-                         error_slots);
+  // v10 names topics by id (KIP-848).
+  sort_commit_partitions(ctx.state.topics, request.topics, response.topics, partitions, error_slots,
+                         version >= 10);
 
   int16_t group_error = 0;
   std::vector<int16_t> errors;
@@ -47,10 +48,15 @@ std::optional<OffsetCommitResponse> handle_offset_commit(RequestContext& ctx,
 namespace {
 
 // One group's committed offsets for the topics asked (null: every committed one).
+// With `by_id` (v10), topics are named by id as Kafka's KafkaApis names them:
+// an id no topic has answers UNKNOWN_TOPIC_ID for each partition asked, and
+// the offsets of every committed topic leave out topics that no longer exist
+// (they have no id to be named by).
 template <class Topic, class RequestTopic>
 std::vector<Topic> committed_offsets(const group::GroupCoordinator* groups,
                                      std::string_view group_id,
-                                     const std::optional<std::vector<RequestTopic>>& topics) {
+                                     const std::optional<std::vector<RequestTopic>>& topics,
+                                     const cluster::TopicTable* by_id) {
   std::vector<Topic> out;
   const group::Group* g = groups ? groups->find(group_id) : nullptr;
   auto fill = [](auto& p, const group::CommittedOffset* c) {
@@ -67,7 +73,14 @@ std::vector<Topic> committed_offsets(const group::GroupCoordinator* groups,
   if (!topics) {
     if (!g) return out;
     for (const auto& [key, c] : g->offsets) {
-      if (out.empty() || out.back().name != key.first) out.emplace_back().name = key.first;
+      if (out.empty() || out.back().name != key.first) {
+        const cluster::TopicInfo* topic = by_id ? by_id->find(key.first) : nullptr;
+        if (by_id && !topic) continue;
+        auto& ot = out.emplace_back();
+        ot.name = key.first;
+        if constexpr (requires { ot.topic_id; })
+          if (topic) ot.topic_id = topic->id;
+      }
       auto& p = out.back().partitions.emplace_back();
       p.partition_index = key.second;
       fill(p, &c);
@@ -76,13 +89,29 @@ std::vector<Topic> committed_offsets(const group::GroupCoordinator* groups,
   }
   for (const auto& t : *topics) {
     auto& ot = out.emplace_back();
-    ot.name = std::string(t.name);
+    std::string_view name = t.name;
+    if constexpr (requires { t.topic_id; }) {
+      ot.topic_id = t.topic_id;
+      const cluster::TopicInfo* topic = by_id ? by_id->find(t.topic_id) : nullptr;
+      if (by_id && !topic) {
+        for (int32_t index : t.partition_indexes) {
+          auto& p = ot.partitions.emplace_back();
+          p.partition_index = index;
+          p.committed_offset = -1;
+          p.metadata = "";
+          p.error_code = to_wire(ErrorCode::kUnknownTopicId);
+        }
+        continue;
+      }
+      if (topic) name = topic->name;
+    }
+    ot.name = std::string(name);
     for (int32_t index : t.partition_indexes) {
       auto& p = ot.partitions.emplace_back();
       p.partition_index = index;
       const group::CommittedOffset* c = nullptr;
       if (g) {
-        auto it = g->offsets.find(std::pair<std::string, int32_t>(std::string(t.name), index));
+        auto it = g->offsets.find(std::pair<std::string, int32_t>(std::string(name), index));
         if (it != g->offsets.end()) c = &it->second;
       }
       fill(p, c);
@@ -96,12 +125,13 @@ std::vector<Topic> committed_offsets(const group::GroupCoordinator* groups,
 template <class Topic, class RequestTopic>
 std::vector<Topic> fetched_offsets(const group::GroupCoordinator* groups, std::string_view group_id,
                                    const std::optional<std::vector<RequestTopic>>& topics,
-                                   const group::TxnOffsets* pending) {
-  std::vector<Topic> out = committed_offsets<Topic>(groups, group_id, topics);
+                                   const group::TxnOffsets* pending,
+                                   const cluster::TopicTable* by_id = nullptr) {
+  std::vector<Topic> out = committed_offsets<Topic>(groups, group_id, topics, by_id);
   if (!pending) return out;
   for (auto& t : out)
     for (auto& p : t.partitions)
-      if (pending->is_pending(group_id, t.name, p.partition_index)) {
+      if (p.error_code == 0 && pending->is_pending(group_id, t.name, p.partition_index)) {
         p.committed_offset = -1;
         p.committed_leader_epoch = -1;
         p.metadata = "";
@@ -135,7 +165,8 @@ std::optional<OffsetFetchResponse> handle_offset_fetch(RequestContext& ctx,
       if (out.error_code != 0) continue;
     }
     out.topics = fetched_offsets<OffsetFetchResponse::OffsetFetchResponseTopics>(
-        ctx.groups, g.group_id, g.topics, request.require_stable ? ctx.txn_offsets : nullptr);
+        ctx.groups, g.group_id, g.topics, request.require_stable ? ctx.txn_offsets : nullptr,
+        version >= 10 ? &ctx.state.topics : nullptr);
   }
   return response;
 }

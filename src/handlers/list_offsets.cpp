@@ -26,6 +26,9 @@ constexpr int64_t kEarliest = -2;
 constexpr int64_t kMaxTimestamp = -3;
 constexpr int64_t kEarliestLocal = -4;
 constexpr int64_t kLatestTiered = -5;  // tiered storage's end: none here
+// The first offset not yet in tiered storage (KIP-1023): Kafka answers -1
+// for a topic without remote storage, as here.
+constexpr int64_t kEarliestPendingUpload = -6;
 
 struct Found {
   int64_t offset = -1;
@@ -46,6 +49,8 @@ bool timestamp_unsupported(int64_t timestamp, int16_t version) {
       return version < 8;
     case kLatestTiered:
       return version < 9;
+    case kEarliestPendingUpload:
+      return version < 11;
     default:
       return timestamp < 0;
   }
@@ -174,6 +179,7 @@ ListOffsetsResponse::ListOffsetsPartitionResponse lookup(
       found = {start, -1, log ? earliest_epoch(*log, info->leader_epoch) : info->leader_epoch};
       break;
     case kLatestTiered:
+    case kEarliestPendingUpload:
       break;  // no tiered storage: -1, -1
     case kMaxTimestamp: {
       if (!log) break;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -64,8 +65,12 @@ bool reassigning(const cluster::PartitionInfo& p) {
 // Kafka's alterPartitionReassignment and validateManualPartitionAssignment:
 // the only broker registered is this one, so the only valid target is this
 // node alone, and it is already where the partition is.
+// v1's allow_replication_factor_change false: once the target is valid, it
+// must keep the partition's replication factor (while a reassignment is in
+// progress, its replicas and those being added less those being removed).
 Outcome reassign(const cluster::BrokerState& state, std::string_view topic_name,
-                 const AlterPartitionReassignmentsRequest::ReassignablePartition& target) {
+                 const AlterPartitionReassignmentsRequest::ReassignablePartition& target,
+                 bool allow_replication_factor_change) {
   const cluster::TopicInfo* topic = state.topics.find(topic_name);
   if (topic == nullptr)
     return {ErrorCode::kUnknownTopicOrPartition,
@@ -97,6 +102,17 @@ Outcome reassign(const cluster::BrokerState& state, std::string_view topic_name,
       return {ErrorCode::kInvalidReplicaAssignment,
               "The manual partition assignment includes the broker " + std::to_string(sorted[i]) +
                   " more than once."};
+  }
+  if (!allow_replication_factor_change) {
+    std::set<int32_t> current(p->replicas.begin(), p->replicas.end());
+    if (reassigning(*p)) {
+      current.insert(p->adding_replicas.begin(), p->adding_replicas.end());
+      for (int32_t r : p->removing_replicas) current.erase(r);
+    }
+    if (current.size() != target.replicas->size())
+      return {ErrorCode::kInvalidReplicationFactor, "The replication factor is changed from " +
+                                                        std::to_string(current.size()) + " to " +
+                                                        std::to_string(target.replicas->size())};
   }
   // The target is this node alone: done when the partition is already there.
   if (p->replicas == *target.replicas && !reassigning(*p)) return {};
@@ -169,11 +185,12 @@ std::optional<ElectLeadersResponse> handle_elect_leaders(RequestContext& ctx,
 std::optional<AlterPartitionReassignmentsResponse> handle_alter_partition_reassignments(
     RequestContext& ctx, const AlterPartitionReassignmentsRequest& request, int16_t /*version*/) {
   AlterPartitionReassignmentsResponse response;
+  response.allow_replication_factor_change = request.allow_replication_factor_change;
   for (const auto& t : request.topics) {
     auto& out = response.responses.emplace_back();
     out.name = std::string(t.name);
     for (const auto& p : t.partitions) {
-      Outcome o = reassign(ctx.state, t.name, p);
+      Outcome o = reassign(ctx.state, t.name, p, request.allow_replication_factor_change);
       if (o.error != ErrorCode::kNone)
         spdlog::info("partition reassignment of {}:{} refused: {}", t.name, p.partition_index,
                      o.message.value_or(""));

@@ -572,15 +572,23 @@ std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const Produce
   size_t errors = 0;
   const bool mixed_producers = mixes_transactional_producers(request);
 
+  const bool by_id = version >= kProduceFirstTopicId;
   for (const auto& t : request.topic_data) {
     auto& out = response.responses.emplace_back();
     out.name = std::string(t.name);
-    const cluster::TopicInfo* topic = ctx.state.topics.find(t.name);
+    out.topic_id = t.topic_id;
+    // v13 names topics by id only: an id this broker does not know has no
+    // name to go on, and every partition of it gets UNKNOWN_TOPIC_ID before
+    // any other check, as in Kafka.
+    const cluster::TopicInfo* topic =
+        by_id ? ctx.state.topics.find(t.topic_id) : ctx.state.topics.find(t.name);
     const TopicSettings settings = topic ? settings_for(ctx.state, topic->name) : TopicSettings{};
     for (const auto& part : t.partition_data) {
       const cluster::PartitionInfo* info = topic ? topic->partition(part.index) : nullptr;
       PartitionResponse p;
-      if (version < kProduceFirstServed) {
+      if (by_id && topic == nullptr) {
+        p = partition_error(part.index, ErrorCode::kUnknownTopicId);
+      } else if (version < kProduceFirstServed) {
         p = partition_error(part.index, ErrorCode::kUnsupportedVersion,
                             "produce versions before 3 (message format v0/v1) are not supported");
       } else if (mixed_producers) {

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "kb/group/records.hpp"
+#include "kb/group/topic_regex.hpp"
 #include "kb/handlers/groups.hpp"
 #include "kb/protocol/error_code.hpp"
 
@@ -184,7 +185,9 @@ std::optional<TxnOffsetCommitResponse> handle_txn_offset_commit(
   TxnOffsetCommitResponse response;
   std::vector<group::CommitPartition> partitions;
   std::vector<int16_t*> slots;
-  sort_commit_partitions(ctx.state.topics, request.topics, response.topics, partitions, slots);
+  // v6 names topics by id (KIP-1319).
+  sort_commit_partitions(ctx.state.topics, request.topics, response.topics, partitions, slots,
+                         version >= 6);
   int16_t group_error = 0;
   std::vector<int16_t> errors;
   if (!ctx.groups || !ctx.transactions || !ctx.txn_offsets || !ctx.groups->ready()) {
@@ -240,11 +243,24 @@ std::optional<protocol::ListTransactionsResponse> handle_list_transactions(
   }
   const std::set<int64_t> producers(request.producer_id_filters.begin(),
                                     request.producer_id_filters.end());
+  // v2 (KIP-1152): the transactional ids matching a pattern (RE2J's syntax,
+  // the whole id); one RE2J refuses fails the request with
+  // INVALID_REGULAR_EXPRESSION and nothing else, as Kafka answers it.
+  std::optional<group::TopicRegex> pattern;
+  if (request.transactional_id_pattern && !request.transactional_id_pattern->empty()) {
+    pattern = group::TopicRegex::compile(*request.transactional_id_pattern);
+    if (!pattern) {
+      protocol::ListTransactionsResponse refused;
+      refused.error_code = to_wire(ErrorCode::kInvalidRegularExpression);
+      return refused;
+    }
+  }
   const int64_t now = txn_time();
   for (const auto& [id, txn] : ctx.transactions->transactions()) {
     if (!request.state_filters.empty() && !states.contains(txn.state)) continue;
     if (!producers.empty() && !producers.contains(txn.producer_id)) continue;
     if (request.duration_filter >= 0 && now - txn.start_ms < request.duration_filter) continue;
+    if (pattern && !pattern->matches(id)) continue;
     response.transaction_states.push_back(
         {id, txn.producer_id, std::string(txn::to_string(txn.state))});
   }

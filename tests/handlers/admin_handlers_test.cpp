@@ -322,6 +322,11 @@ TEST_F(AdminHandlersTest, BrokerAddressFollowsTheListener) {
   ASSERT_EQ(internal.brokers.size(), 1u);
   EXPECT_EQ(internal.brokers[0].host, "localhost");  // never the wildcard
   EXPECT_EQ(internal.brokers[0].port, 9092);
+  // v2: fenced brokers asked for too; the one broker, serving, is not fenced.
+  request.include_fenced_brokers = true;
+  auto v2 = run(&handle_describe_cluster, request, 2, "PLAINTEXT");
+  ASSERT_EQ(v2.brokers.size(), 1u);
+  EXPECT_FALSE(v2.brokers[0].is_fenced);
   request.endpoint_type = 2;
   EXPECT_EQ(run(&handle_describe_cluster, request, 1).error_code,
             to_wire(ErrorCode::kUnsupportedEndpointType));

@@ -124,15 +124,15 @@ TEST(ApiVersionsHandler, ListsFeaturesAsKafkaDoes) {
   EXPECT_EQ(v3.supported_features[0].name, "metadata.version");
 }
 
-// Kafka 4.x serves Fetch up to v17; @platformatic/kafka and the Java clients
+// Kafka 4.4 serves Fetch up to v18; @platformatic/kafka and the Java clients
 // use the newest version both sides have.
-TEST(ApiRegistry, FetchUpToV17AsKafka4) {
+TEST(ApiRegistry, FetchUpToV18AsKafka44) {
   ApiRegistry registry = make_broker_registry();
   const ApiEntry* fetch = registry.find(1);
   ASSERT_NE(fetch, nullptr);
   EXPECT_EQ(fetch->versions.min, 0);
   EXPECT_EQ(fetch->versions.max, protocol::FetchRequest::kVersions.max);
-  EXPECT_EQ(fetch->versions.max, 17);
+  EXPECT_EQ(fetch->versions.max, 18);
 }
 
 TEST(ApiVersionsHandler, UnsupportedAnswerListsOnlyApiVersions) {
@@ -140,8 +140,37 @@ TEST(ApiVersionsHandler, UnsupportedAnswerListsOnlyApiVersions) {
   ByteBuffer b;
   wire::Writer w(b);
   write_api_versions_unsupported(registry, w);
-  const std::vector<uint8_t> expected = {0, 35, 0, 0, 0, 1, 0, 18, 0, 0, 0, 4};
+  const std::vector<uint8_t> expected = {0, 35, 0, 0, 0, 1, 0, 18, 0, 0, 0, 5};
   EXPECT_EQ(std::vector<uint8_t>(b.data(), b.data() + b.size()), expected);
+}
+
+// v5 (KIP-1242): the cluster (and then the node) a client names must be
+// this one's, or the answer is REBOOTSTRAP_REQUIRED alone; before v5 the
+// fields do not exist and nothing is checked.
+TEST(ApiVersionsHandler, V5ChecksTheClusterAndNodeTheClientNames) {
+  ApiRegistry registry = make_broker_registry();
+  protocol::RequestHeader header{18, 5, 1, "t"};
+  cluster::BrokerState state;
+  state.cluster_id = "this-cluster";
+  state.node_id = 3;
+  RequestContext ctx{header, registry, state, Clock::now(), Clock::now(), true, {}};
+  protocol::ApiVersionsRequest request;
+  EXPECT_EQ(handle_api_versions(ctx, request, 5)->error_code, 0);  // neither named
+  request.cluster_id = "this-cluster";
+  request.node_id = 3;
+  EXPECT_EQ(handle_api_versions(ctx, request, 5)->error_code, 0);
+  request.node_id = 4;
+  auto other_node = *handle_api_versions(ctx, request, 5);
+  EXPECT_EQ(other_node.error_code, 129);
+  EXPECT_TRUE(other_node.api_keys.empty());
+  EXPECT_TRUE(other_node.finalized_features.empty());
+  EXPECT_EQ(handle_api_versions(ctx, request, 4)->error_code, 0);
+  request.cluster_id = "another";
+  request.node_id = 3;
+  EXPECT_EQ(handle_api_versions(ctx, request, 5)->error_code, 129);
+  request.cluster_id = std::nullopt;
+  request.node_id = 4;  // a node without a cluster: not checked
+  EXPECT_EQ(handle_api_versions(ctx, request, 5)->error_code, 0);
 }
 
 }  // namespace

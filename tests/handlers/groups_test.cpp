@@ -16,6 +16,7 @@ constexpr int16_t kUnknownTopicOrPartition = 3;
 constexpr int16_t kMemberIdRequired = 79;
 constexpr int16_t kNonEmptyGroup = 68;
 constexpr int16_t kGroupIdNotFound = 69;
+constexpr int16_t kUnknownTopicId = 100;
 
 // The version-dependent shapes of the group APIs' answers, with a
 // coordinator but no store.
@@ -148,11 +149,90 @@ TEST_F(GroupHandlersTest, OffsetCommitAndFetchAtOldVersions) {
   EXPECT_EQ(v2.topics[0].partitions.size(), 1u);
 }
 
+// OffsetCommit 10 and OffsetFetch 10 name topics by id (KIP-848), as Kafka's
+// KafkaApis resolves them: an unknown id is UNKNOWN_TOPIC_ID for each of its
+// partitions, a known one commits and answers under the topic's name, and
+// the offsets of every committed topic leave out topics that are gone.
+TEST_F(GroupHandlersTest, OffsetCommitAndFetchByTopicIdAtV10) {
+  wire::Uuid u_id, gone_id, unknown_id;
+  u_id.bytes.fill(0x11);
+  gone_id.bytes.fill(0x22);
+  unknown_id.bytes.fill(0x33);
+  state_.topics.add_topic("u", u_id);
+  state_.topics.add_topic("gone", gone_id);
+  for (const wire::Uuid& id : {u_id, gone_id}) {
+    cluster::PartitionInfo p;
+    state_.topics.set_partition(id, p);
+  }
+  auto ctx = context();
+
+  OffsetCommitRequest commit;
+  commit.group_id = "simple";
+  auto& u = commit.topics.emplace_back();
+  u.topic_id = u_id;
+  u.partitions.push_back({0, 21, -1, -1, std::string_view("m")});
+  u.partitions.push_back({4, 22, -1, -1, std::nullopt});  // no such partition
+  auto& unknown = commit.topics.emplace_back();
+  unknown.topic_id = unknown_id;
+  unknown.partitions.push_back({0, 23, -1, -1, std::nullopt});
+  unknown.partitions.push_back({1, 24, -1, -1, std::nullopt});
+  auto committed = *handle_offset_commit(ctx, commit, 10);
+  ASSERT_EQ(committed.topics.size(), 2u);
+  EXPECT_EQ(committed.topics[0].topic_id, u_id);
+  EXPECT_EQ(committed.topics[0].partitions.at(0).error_code, 0);
+  EXPECT_EQ(committed.topics[0].partitions.at(1).error_code, kUnknownTopicOrPartition);
+  EXPECT_EQ(committed.topics[1].topic_id, unknown_id);
+  EXPECT_EQ(committed.topics[1].partitions.at(0).error_code, kUnknownTopicId);
+  EXPECT_EQ(committed.topics[1].partitions.at(1).error_code, kUnknownTopicId);
+  // A name at v9 commits to the same topic; "gone" is deleted below.
+  OffsetCommitRequest by_name;
+  by_name.group_id = "simple";
+  auto& gone = by_name.topics.emplace_back();
+  gone.name = "gone";
+  gone.partitions.push_back({0, 31, -1, -1, std::nullopt});
+  EXPECT_EQ(handle_offset_commit(ctx, by_name, 9)->topics.at(0).partitions.at(0).error_code, 0);
+  ASSERT_TRUE(state_.topics.remove_topic(gone_id));
+
+  OffsetFetchRequest fetch;
+  auto& g = fetch.groups.emplace_back();
+  g.group_id = "simple";
+  g.topics.emplace();
+  g.topics->push_back({"", u_id, {0, 1}});
+  g.topics->push_back({"", unknown_id, {0}});
+  auto v10 = *handle_offset_fetch(ctx, fetch, 10);
+  ASSERT_EQ(v10.groups.size(), 1u);
+  const auto& topics = v10.groups[0].topics;
+  ASSERT_EQ(topics.size(), 2u);
+  EXPECT_EQ(topics[0].topic_id, u_id);
+  EXPECT_EQ(topics[0].partitions.at(0).committed_offset, 21);
+  EXPECT_EQ(topics[0].partitions.at(0).metadata, "m");
+  EXPECT_EQ(topics[0].partitions.at(0).error_code, 0);
+  EXPECT_EQ(topics[0].partitions.at(1).committed_offset, -1);
+  EXPECT_EQ(topics[1].topic_id, unknown_id);
+  ASSERT_EQ(topics[1].partitions.size(), 1u);
+  EXPECT_EQ(topics[1].partitions[0].error_code, kUnknownTopicId);
+  EXPECT_EQ(topics[1].partitions[0].committed_offset, -1);
+  EXPECT_EQ(topics[1].partitions[0].committed_leader_epoch, -1);
+
+  // Every committed offset: by name (v9) the deleted topic's are listed,
+  // by id (v10) they are not, and the rest carry their topic's id.
+  g.topics.reset();
+  auto all_v9 = *handle_offset_fetch(ctx, fetch, 9);
+  ASSERT_EQ(all_v9.groups.at(0).topics.size(), 2u);
+  EXPECT_EQ(all_v9.groups[0].topics[0].name, "gone");
+  EXPECT_EQ(all_v9.groups[0].topics[1].name, "u");
+  auto all_v10 = *handle_offset_fetch(ctx, fetch, 10);
+  ASSERT_EQ(all_v10.groups.at(0).topics.size(), 1u);
+  EXPECT_EQ(all_v10.groups[0].topics[0].topic_id, u_id);
+  ASSERT_EQ(all_v10.groups[0].topics[0].partitions.size(), 1u);
+  EXPECT_EQ(all_v10.groups[0].topics[0].partitions[0].committed_offset, 21);
+}
+
 TEST_F(GroupHandlersTest, DeleteGroupsAnswersEachGroup) {
   auto ctx = context();
   OffsetCommitRequest commit;
   commit.group_id = "simple";
-  commit.topics.push_back({"t", {{0, 12, -1, -1, std::nullopt}}});
+  commit.topics.push_back({"t", {}, {{0, 12, -1, -1, std::nullopt}}});
   ASSERT_EQ(handle_offset_commit(ctx, commit, 2)->topics.at(0).partitions.at(0).error_code, 0);
   ASSERT_EQ(handle_join_group(ctx, join(""), 2)->error_code, 0);  // "g" has a member
 
@@ -175,7 +255,7 @@ TEST_F(GroupHandlersTest, OffsetDeleteAnswersPartitionsOfUnknownTopicsItself) {
   auto ctx = context();
   OffsetCommitRequest commit;
   commit.group_id = "simple";
-  commit.topics.push_back({"t", {{0, 12, -1, -1, std::nullopt}}});
+  commit.topics.push_back({"t", {}, {{0, 12, -1, -1, std::nullopt}}});
   handle_offset_commit(ctx, commit, 2);
   commit.group_id = "kept";
   handle_offset_commit(ctx, commit, 2);
@@ -269,8 +349,21 @@ TEST_F(GroupHandlersTest, ConsumerGroupsBesideClassicGroups) {
   EXPECT_EQ(described.groups[2].error_code, kGroupIdNotFound);
 
   DescribeGroupsRequest classic_describe;
-  classic_describe.groups = {"cg"};
-  EXPECT_EQ(handle_describe_groups(ctx3, classic_describe, 5)->groups[0].group_state, "Dead");
+  classic_describe.groups = {"cg", "none", "g"};
+  auto v5 = *handle_describe_groups(ctx3, classic_describe, 5);
+  EXPECT_EQ(v5.groups[0].group_state, "Dead");
+  EXPECT_EQ(v5.groups[0].error_code, 0);
+  EXPECT_EQ(v5.groups[1].error_code, 0);
+  // v6 (KIP-1043): GROUP_ID_NOT_FOUND with the reason, as Kafka's coordinator.
+  auto v6 = *handle_describe_groups(ctx3, classic_describe, 6);
+  ASSERT_EQ(v6.groups.size(), 3u);
+  EXPECT_EQ(v6.groups[0].group_state, "Dead");
+  EXPECT_EQ(v6.groups[0].error_code, kGroupIdNotFound);
+  EXPECT_EQ(v6.groups[0].error_message, "Group cg is not a classic group.");
+  EXPECT_EQ(v6.groups[1].error_code, kGroupIdNotFound);
+  EXPECT_EQ(v6.groups[1].error_message, "Group none not found.");
+  EXPECT_EQ(v6.groups[2].error_code, 0);  // the classic group
+  EXPECT_FALSE(v6.groups[2].error_message.has_value());
 
   OffsetFetchRequest fetch;
   auto& g = fetch.groups.emplace_back();

@@ -169,10 +169,18 @@ TEST_F(LogAdminTest, ListOffsetsAsKafkaRefusesAndFindsTheMaxTimestamp) {
   // Special timestamps before the version that brought them, or unknown ones.
   EXPECT_EQ(list_offsets(-3, 6).error_code, to_wire(ErrorCode::kUnsupportedVersion));
   EXPECT_EQ(list_offsets(-4, 7).error_code, to_wire(ErrorCode::kUnsupportedVersion));
-  EXPECT_EQ(list_offsets(-6, 9).error_code, to_wire(ErrorCode::kUnsupportedVersion));
+  EXPECT_EQ(list_offsets(-6, 10).error_code, to_wire(ErrorCode::kUnsupportedVersion));
+  EXPECT_EQ(list_offsets(-7, 11).error_code, to_wire(ErrorCode::kUnsupportedVersion));
   auto tiered = list_offsets(-5, 9);  // no tiered storage
   EXPECT_EQ(tiered.error_code, 0);
   EXPECT_EQ(tiered.offset, -1);
+  // v11's earliest offset pending upload (KIP-1023): without tiered storage,
+  // Kafka answers -1, -1, -1 as for -5.
+  auto pending = list_offsets(-6, 11);
+  EXPECT_EQ(pending.error_code, 0);
+  EXPECT_EQ(pending.offset, -1);
+  EXPECT_EQ(pending.timestamp, -1);
+  EXPECT_EQ(pending.leader_epoch, -1);
   auto earliest = list_offsets(-2, 9);
   EXPECT_EQ(earliest.offset, 0);
   EXPECT_EQ(earliest.leader_epoch, 2);  // the epoch of the log start offset
@@ -305,10 +313,11 @@ TEST_F(LogAdminTest, DescribeLogDirsListsPartitionsWithTheirSizes) {
   append("t", twenty(), 3);
   append("compacted", twenty(), 0);
   protocol::DescribeLogDirsRequest all;
-  auto r = run(&handle_describe_log_dirs, all, 4);
+  auto r = run(&handle_describe_log_dirs, all, 5);
   ASSERT_EQ(r.results.size(), 1u);
   const auto& dir = r.results[0];
   EXPECT_EQ(dir.error_code, 0);
+  EXPECT_FALSE(dir.is_cordoned);  // v5: below metadata.version 4.3-IV0, as Kafka
   EXPECT_EQ(dir.log_dir, std::filesystem::absolute(dir_).string());
   EXPECT_GT(dir.total_bytes, 0);
   EXPECT_GE(dir.usable_bytes, 0);
@@ -420,6 +429,30 @@ TEST_F(LogAdminTest, PartitionReassignmentsAsASingleNode) {
   EXPECT_EQ(p[5].error_code, to_wire(ErrorCode::kUnknownTopicOrPartition));
   EXPECT_EQ(response.responses.at(1).partitions.at(0).error_message,
             "Unable to find a topic named nope.");
+
+  // v1 with allow_replication_factor_change false: a valid target that keeps
+  // the replication factor goes on as before; one that changes it is
+  // INVALID_REPLICATION_FACTOR; the flag is echoed.
+  add("wide", 3, 1, 0);
+  state.topics.mutable_partition(id_of(3), 0)->replicas = {1, 2, 3};
+  protocol::AlterPartitionReassignmentsRequest fixed;
+  fixed.allow_replication_factor_change = false;
+  fixed.topics.push_back({"t", {{0, std::vector<int32_t>{1}}, {1, std::vector<int32_t>{2}}}});
+  fixed.topics.push_back({"wide", {{0, std::vector<int32_t>{1}}}});
+  auto v1 = run(&handle_alter_partition_reassignments, fixed, 1);
+  EXPECT_FALSE(v1.allow_replication_factor_change);
+  EXPECT_EQ(v1.responses.at(0).partitions.at(0).error_code, 0);
+  EXPECT_EQ(v1.responses.at(0).partitions.at(1).error_code,
+            to_wire(ErrorCode::kInvalidReplicaAssignment));  // checked first
+  EXPECT_EQ(v1.responses.at(1).partitions.at(0).error_code,
+            to_wire(ErrorCode::kInvalidReplicationFactor));
+  EXPECT_EQ(v1.responses.at(1).partitions.at(0).error_message,
+            "The replication factor is changed from 3 to 1");
+  fixed.allow_replication_factor_change = true;
+  auto allowed = run(&handle_alter_partition_reassignments, fixed, 1);
+  EXPECT_TRUE(allowed.allow_replication_factor_change);
+  EXPECT_EQ(allowed.responses.at(1).partitions.at(0).error_code,
+            to_wire(ErrorCode::kInvalidReplicaAssignment));
 
   protocol::ListPartitionReassignmentsRequest list;
   auto listed = run(&handle_list_partition_reassignments, list, 0);

@@ -150,13 +150,13 @@ class ProduceTest : public ::testing::Test {
   std::deque<std::string> names_;
 };
 
-TEST_F(ProduceTest, RegistryAdvertisesZeroToTwelve) {
+TEST_F(ProduceTest, RegistryAdvertisesZeroToThirteen) {
   auto registry = make_broker_registry();
   const ApiEntry* entry = registry.find(0);
   ASSERT_NE(entry, nullptr);
   EXPECT_EQ(entry->name, "Produce");
   EXPECT_EQ(entry->versions.min, 0);
-  EXPECT_EQ(entry->versions.max, 12);
+  EXPECT_EQ(entry->versions.max, 13);
   EXPECT_EQ(entry->first_flexible, 9);
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kb/protocol/messages/api_versions.hpp"
+#include "kb/protocol/messages/metadata.hpp"
 #include "support/broker_process.hpp"
 #include "support/kafka_client.hpp"
 
@@ -68,7 +69,7 @@ class ApiVersionsTest : public ::testing::Test {
 
 TEST_F(ApiVersionsTest, EveryVersionAnsweredWithCorrelationIdAndExactSize) {
   RawClient client(broker.port());
-  for (int16_t version = 0; version <= 4; ++version) {
+  for (int16_t version = 0; version <= 5; ++version) {
     int32_t correlation_id = 1000 + version;
     client.send_bytes(api_versions_request(version, correlation_id));
     auto frame = client.read_frame();
@@ -103,7 +104,7 @@ TEST_F(ApiVersionsTest, EveryVersionAnsweredWithCorrelationIdAndExactSize) {
                              [](const auto& k) { return k.api_key == 18; });
     ASSERT_NE(self, resp.api_keys.end());
     EXPECT_EQ(self->min_version, 0);
-    EXPECT_EQ(self->max_version, 4);
+    EXPECT_EQ(self->max_version, 5);
     EXPECT_TRUE(std::is_sorted(resp.api_keys.begin(), resp.api_keys.end(),
                                [](const auto& a, const auto& b) { return a.api_key < b.api_key; }));
   }
@@ -126,14 +127,68 @@ TEST_F(ApiVersionsTest, HandBuiltV0RequestGetsExactBytes) {
 
 TEST_F(ApiVersionsTest, UnsupportedVersionGetsErrorInV0Layout) {
   RawClient client(broker.port());
-  for (int16_t version : {int16_t{5}, int16_t{1234}, int16_t{1999}}) {
+  for (int16_t version : {int16_t{6}, int16_t{1234}, int16_t{1999}}) {
     client.send_bytes(api_versions_request(version, 77));
     auto frame = client.read_frame();
     ASSERT_TRUE(frame);
-    // correlation id, error 35, one entry: 18 0-4.
-    const std::vector<uint8_t> expected = {0, 0, 0, 77, 0, 35, 0, 0, 0, 1, 0, 18, 0, 0, 0, 4};
+    // correlation id, error 35, one entry: 18 0-5.
+    const std::vector<uint8_t> expected = {0, 0, 0, 77, 0, 35, 0, 0, 0, 1, 0, 18, 0, 0, 0, 5};
     EXPECT_EQ(*frame, expected) << "v" << version;
   }
+}
+
+// v5 (KIP-1242): a client naming another cluster, or this cluster and
+// another node, gets REBOOTSTRAP_REQUIRED (129) and nothing else; naming
+// this cluster and node, or neither, the usual answer.
+TEST_F(ApiVersionsTest, V5ClusterAndNodeChecked) {
+  RawClient client(broker.port());
+  auto ask = [&](std::optional<std::string_view> cluster_id, int32_t node_id) {
+    ApiVersionsRequest req;
+    req.client_software_name = "kb-test";
+    req.client_software_version = "1.0";
+    req.cluster_id = cluster_id;
+    req.node_id = node_id;
+    client.send_bytes(encode_request(req, 5, 9));
+    auto frame = client.read_frame();
+    if (!frame) throw std::runtime_error("broker closed the connection");
+    ResponseFrame r = split_response(*frame, false);
+    EXPECT_EQ(r.correlation_id, 9);
+    return decode_response<ApiVersionsResponse>(r.body, 5);
+  };
+  // The broker's own cluster id, as Metadata reports it; v13 adds the
+  // top-level error code (NONE, as Kafka's broker leaves it) before the tags.
+  protocol::MetadataRequest metadata;
+  metadata.topics.emplace();
+  client.send_bytes(encode_request(metadata, 12, 8));
+  auto frame = client.read_frame();
+  ASSERT_TRUE(frame);
+  const size_t v12_size = split_response(*frame, true).body.size();
+  client.send_bytes(encode_request(metadata, 13, 8));
+  frame = client.read_frame();
+  ASSERT_TRUE(frame);
+  ResponseFrame m = split_response(*frame, true);
+  EXPECT_EQ(m.body.size(), v12_size + 2);
+  auto described = decode_response<protocol::MetadataResponse>(m.body, 13);
+  EXPECT_EQ(described.error_code, 0);
+  ASSERT_TRUE(described.cluster_id.has_value());
+  const std::string cluster_id = *described.cluster_id;
+  const int32_t node_id = described.brokers.at(0).node_id;
+
+  auto same = ask(cluster_id, node_id);
+  EXPECT_EQ(same.error_code, 0);
+  EXPECT_FALSE(same.api_keys.empty());
+  auto unnamed = ask(std::nullopt, 12345);  // no cluster named: the node is not checked
+  EXPECT_EQ(unnamed.error_code, 0);
+  EXPECT_FALSE(unnamed.api_keys.empty());
+  for (auto refused : {ask("another-cluster", node_id), ask(cluster_id, node_id + 1)}) {
+    EXPECT_EQ(refused.error_code, 129);
+    EXPECT_TRUE(refused.api_keys.empty());
+    EXPECT_TRUE(refused.supported_features.empty());
+    EXPECT_TRUE(refused.finalized_features.empty());
+    EXPECT_EQ(refused.finalized_features_epoch, -1);
+  }
+  // The connection stays usable.
+  EXPECT_EQ(ask(cluster_id, node_id).error_code, 0);
 }
 
 TEST_F(ApiVersionsTest, SequentialRequestsOnOneConnection) {

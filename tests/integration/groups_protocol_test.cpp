@@ -61,7 +61,7 @@ class GroupsProtocolTest : public ::testing::Test {
     MetadataRequest metadata;
     metadata.topics.emplace();
     metadata.topics->push_back({{}, std::string_view("topica")});
-    call<MetadataResponse>(client, metadata, 12);
+    topica_id_ = call<MetadataResponse>(client, metadata, 12).topics.at(0).topic_id;
   }
   void TearDown() override {
     broker_.reset();
@@ -139,6 +139,7 @@ class GroupsProtocolTest : public ::testing::Test {
     r.member_id = member_id;
     auto& t = r.topics.emplace_back();
     t.name = "topica";
+    t.topic_id = topica_id_;  // v10 names it by id
     t.partitions.push_back({0, offset, 4, -1, std::string_view("meta-0")});
     t.partitions.push_back({1, offset + 1, -1, -1, std::nullopt});
     return call<OffsetCommitResponse>(client, r, version);
@@ -151,7 +152,7 @@ class GroupsProtocolTest : public ::testing::Test {
     g.group_id = group;
     if (!all_topics) {
       g.topics.emplace();
-      g.topics->push_back({"topica", {0, 1, 7}});
+      g.topics->push_back({"topica", topica_id_, {0, 1, 7}});
     }
     return call<OffsetFetchResponse>(client, r, version);
   }
@@ -167,6 +168,7 @@ class GroupsProtocolTest : public ::testing::Test {
 
   std::filesystem::path root_;
   std::unique_ptr<BrokerProcess> broker_;
+  wire::Uuid topica_id_;
   int32_t next_id_ = 1;
   std::vector<std::vector<uint8_t>> bodies_;
 };
@@ -393,6 +395,46 @@ TEST_F(GroupsProtocolTest, CommittedOffsetsAndGroupsSurviveARestart) {
   auto described = call<DescribeGroupsResponse>(client, describe, 5);
   EXPECT_EQ(described.groups.at(0).group_state, "Stable");
   EXPECT_EQ(described.groups.at(0).members.size(), 1u);
+}
+
+// OffsetCommit 10 and OffsetFetch 10 name the topic by id; what they commit
+// is the topic's, seen by name at v9; an id no topic has is UNKNOWN_TOPIC_ID.
+TEST_F(GroupsProtocolTest, OffsetCommitAndFetchByTopicIdAtV10) {
+  RawClient client(broker_->port());
+  ASSERT_FALSE(topica_id_.is_zero());
+  auto committed = commit(client, "by-id", -1, "", 30, 10);
+  ASSERT_EQ(committed.topics.size(), 1u);
+  EXPECT_EQ(committed.topics[0].topic_id, topica_id_);
+  for (const auto& p : committed.topics[0].partitions) EXPECT_EQ(p.error_code, 0);
+  EXPECT_EQ(committed_offset(client, "by-id", 0), 30);  // v9, by name
+  EXPECT_EQ(committed_offset(client, "by-id", 1), 31);
+
+  auto fetched = fetch_offsets(client, "by-id", 10, false);
+  const auto& topic = fetched.groups.at(0).topics.at(0);
+  EXPECT_EQ(topic.topic_id, topica_id_);
+  ASSERT_EQ(topic.partitions.size(), 3u);
+  EXPECT_EQ(topic.partitions[0].committed_offset, 30);
+  EXPECT_EQ(topic.partitions[0].metadata, "meta-0");
+  EXPECT_EQ(topic.partitions[1].committed_offset, 31);
+  EXPECT_EQ(topic.partitions[2].committed_offset, -1);  // no partition 7, no offset
+  auto all = fetch_offsets(client, "by-id", 10, true);
+  ASSERT_EQ(all.groups.at(0).topics.size(), 1u);
+  EXPECT_EQ(all.groups[0].topics[0].topic_id, topica_id_);
+
+  wire::Uuid unknown;
+  unknown.bytes.fill(0x42);
+  const wire::Uuid known = topica_id_;
+  topica_id_ = unknown;
+  auto refused = commit(client, "by-id", -1, "", 99, 10);
+  for (const auto& p : refused.topics.at(0).partitions) EXPECT_EQ(p.error_code, 100);
+  auto unknown_fetch = fetch_offsets(client, "by-id", 10, false);
+  EXPECT_EQ(unknown_fetch.groups.at(0).topics.at(0).topic_id, unknown);
+  for (const auto& p : unknown_fetch.groups[0].topics[0].partitions) {
+    EXPECT_EQ(p.error_code, 100);
+    EXPECT_EQ(p.committed_offset, -1);
+  }
+  topica_id_ = known;
+  EXPECT_EQ(committed_offset(client, "by-id", 0), 30);  // nothing was written
 }
 
 TEST_F(GroupsProtocolTest, DeleteGroupsAtEveryVersionAndTheDeletionSurvivesARestart) {

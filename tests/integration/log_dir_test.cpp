@@ -398,7 +398,7 @@ TEST_F(LogDirTest, ApiVersionsAdvertisesFetchAndDescribeTopicPartitions) {
                         [&](const auto& k) { return k.api_key == key; });
   };
   ASSERT_NE(find(1), resp.api_keys.end());
-  EXPECT_EQ(find(1)->max_version, 17);  // Kafka 4.x's newest
+  EXPECT_EQ(find(1)->max_version, 18);  // Kafka 4.4's newest
   ASSERT_NE(find(75), resp.api_keys.end());
   EXPECT_EQ(find(75)->max_version, 0);
 }

@@ -26,7 +26,14 @@ using protocol::ProduceRequest;
 using protocol::ProduceResponse;
 using PartitionResponse = ProduceResponse::PartitionProduceResponse;
 
-constexpr int16_t kVersions[] = {3, 7, 9, 11};
+constexpr int16_t kVersions[] = {3, 7, 9, 11, 13};
+
+// An id no topic of these tests has.
+wire::Uuid unknown_topic_id() {
+  wire::Uuid id;
+  id.bytes.fill(0x5a);
+  return id;
+}
 
 storage::Bytes text(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -92,6 +99,7 @@ class ProduceIntegrationTest : public ::testing::Test {
     names_.push_back(topic);
     auto& t = req.topic_data.emplace_back();
     t.name = names_.back();
+    t.topic_id = topic_id(topic);
     t.partition_data.push_back({partition, storage::Bytes(batch)});
     return req;
   }
@@ -106,9 +114,16 @@ class ProduceIntegrationTest : public ::testing::Test {
                                 const std::vector<uint8_t>& batch, int16_t version = 11) {
     auto resp = produce(client, produce_request(topic, partition, batch), version);
     EXPECT_EQ(resp.responses.size(), 1u);
-    EXPECT_EQ(resp.responses.at(0).name, topic);
+    // v13 names the topic by id only, as the request did.
+    EXPECT_EQ(resp.responses.at(0).name, version >= 13 ? "" : topic);
+    EXPECT_EQ(resp.responses.at(0).topic_id, version >= 13 ? topic_id(topic) : wire::Uuid{});
     EXPECT_EQ(resp.responses.at(0).partition_responses.size(), 1u);
     return resp.responses.at(0).partition_responses.at(0);
+  }
+
+  wire::Uuid topic_id(const std::string& topic) const {
+    auto it = written_.topic_ids.find(topic);
+    return it != written_.topic_ids.end() ? it->second : unknown_topic_id();
   }
 
   FetchRequest fetch_request(const std::string& topic, int32_t partition, int64_t offset) {
@@ -123,6 +138,8 @@ class ProduceIntegrationTest : public ::testing::Test {
     p.partition = partition;
     p.fetch_offset = offset;
     p.partition_max_bytes = 1 << 20;
+    // v18's tag, as a follower sends it; a consumer's fetch reads and leaves it.
+    p.high_watermark = 0;
     return req;
   }
 
@@ -131,8 +148,8 @@ class ProduceIntegrationTest : public ::testing::Test {
                                                  int32_t partition, int64_t offset = 0) {
     int32_t id = next_id_++;
     body_ =
-        call_raw(client, encode_request(fetch_request(topic, partition, offset), 16, id), id, true);
-    auto resp = decode_response<FetchResponse>(body_, 16);
+        call_raw(client, encode_request(fetch_request(topic, partition, offset), 18, id), id, true);
+    auto resp = decode_response<FetchResponse>(body_, 18);
     const auto& p = resp.responses.at(0).partitions.at(0);
     EXPECT_EQ(p.error_code, 0);
     std::vector<uint8_t> bytes;
@@ -158,13 +175,48 @@ TEST_F(ProduceIntegrationTest, UnknownTopic) {
   auto batch = make_batch(1, "x");
   for (int16_t version : kVersions) {
     auto p = produce_one(client, "no-such-topic", 0, batch, version);
-    EXPECT_EQ(p.error_code, 3) << "v" << version;
+    // By id (v13) the topic is unknown by its id: UNKNOWN_TOPIC_ID.
+    EXPECT_EQ(p.error_code, version >= 13 ? 100 : 3) << "v" << version;
     EXPECT_EQ(p.base_offset, -1);
     EXPECT_EQ(p.log_append_time_ms, -1);
     if (version >= 5) {
       EXPECT_EQ(p.log_start_offset, -1);
     }
   }
+}
+
+// v13: each topic by its id; an unknown or zero id refuses only its own
+// partitions, the known topic beside them is written.
+TEST_F(ProduceIntegrationTest, ByIdUnknownIdsRefuseOnlyTheirPartitions) {
+  RawClient client(broker_->port());
+  auto batch = make_batch(2, "by-id");
+  ProduceRequest req = produce_request("alpha", 0, batch);
+  auto& unknown = req.topic_data.emplace_back();
+  unknown.topic_id = unknown_topic_id();
+  unknown.partition_data.push_back({0, storage::Bytes(batch)});
+  unknown.partition_data.push_back({1, storage::Bytes(batch)});
+  auto& zero = req.topic_data.emplace_back();
+  zero.partition_data.push_back({0, storage::Bytes(batch)});
+  auto resp = produce(client, req, 13);
+  ASSERT_EQ(resp.responses.size(), 3u);
+  EXPECT_EQ(resp.responses[0].topic_id, topic_id("alpha"));
+  ASSERT_EQ(resp.responses[0].partition_responses.size(), 1u);
+  EXPECT_EQ(resp.responses[0].partition_responses[0].error_code, 0);
+  EXPECT_EQ(resp.responses[0].partition_responses[0].base_offset, 0);
+  EXPECT_EQ(resp.responses[1].topic_id, unknown_topic_id());
+  ASSERT_EQ(resp.responses[1].partition_responses.size(), 2u);
+  for (int32_t i = 0; i < 2; ++i) {
+    const auto& p = resp.responses[1].partition_responses[static_cast<size_t>(i)];
+    EXPECT_EQ(p.index, i);
+    EXPECT_EQ(p.error_code, 100);
+    EXPECT_EQ(p.base_offset, -1);
+    EXPECT_EQ(p.log_start_offset, -1);
+    EXPECT_FALSE(p.error_message.has_value());
+  }
+  EXPECT_TRUE(resp.responses[2].topic_id.is_zero());
+  ASSERT_EQ(resp.responses[2].partition_responses.size(), 1u);
+  EXPECT_EQ(resp.responses[2].partition_responses[0].error_code, 100);
+  EXPECT_EQ(fetch(client, "alpha", 0).second, 2);
 }
 
 TEST_F(ProduceIntegrationTest, UnknownPartition) {
@@ -244,16 +296,26 @@ TEST_F(ProduceIntegrationTest, SeveralPartitionsAndTopicsInOneRequest) {
     ProduceRequest req = produce_request("alpha", 0, a);
     auto& beta = req.topic_data.emplace_back();
     beta.name = "beta";
+    beta.topic_id = topic_id("beta");
     beta.partition_data.push_back({0, storage::Bytes(b0)});
     beta.partition_data.push_back({1, storage::Bytes(b1)});
     beta.partition_data.push_back({2, storage::Bytes(b2)});  // its directory is created
     beta.partition_data.push_back({3, storage::Bytes(b2)});  // unknown
     auto resp = produce(client, req, version);
     ASSERT_EQ(resp.responses.size(), 2u);
-    EXPECT_EQ(resp.responses[0].name, "alpha");
-    EXPECT_EQ(resp.responses[1].name, "beta");
+    if (version >= 13) {
+      EXPECT_EQ(resp.responses[0].topic_id, topic_id("alpha"));
+      EXPECT_EQ(resp.responses[1].topic_id, topic_id("beta"));
+    } else {
+      EXPECT_EQ(resp.responses[0].name, "alpha");
+      EXPECT_EQ(resp.responses[1].name, "beta");
+    }
     ASSERT_EQ(resp.responses[1].partition_responses.size(), 4u);
-    const int64_t round = (version == 3) ? 0 : (version == 7) ? 1 : (version == 9) ? 2 : 3;
+    const int64_t round = (version == 3)    ? 0
+                          : (version == 7)  ? 1
+                          : (version == 9)  ? 2
+                          : (version == 11) ? 3
+                                            : 4;
     EXPECT_EQ(resp.responses[0].partition_responses.at(0).base_offset, 2 * round);
     for (int i = 0; i < 3; ++i) {
       EXPECT_EQ(resp.responses[1].partition_responses[i].index, i);
@@ -263,11 +325,11 @@ TEST_F(ProduceIntegrationTest, SeveralPartitionsAndTopicsInOneRequest) {
     EXPECT_EQ(resp.responses[1].partition_responses[3].error_code, 3);
   }
   EXPECT_TRUE(std::filesystem::exists(root_ / "data" / "beta-2" / "partition.metadata"));
-  EXPECT_EQ(fetch(client, "alpha", 0).second, 8);
-  EXPECT_EQ(fetch(client, "beta", 0).second, 4);
-  EXPECT_EQ(fetch(client, "beta", 1).second, 12);
+  EXPECT_EQ(fetch(client, "alpha", 0).second, 10);
+  EXPECT_EQ(fetch(client, "beta", 0).second, 5);
+  EXPECT_EQ(fetch(client, "beta", 1).second, 15);
   auto [bytes, high_watermark] = fetch(client, "beta", 2);
-  EXPECT_EQ(high_watermark, 8);
+  EXPECT_EQ(high_watermark, 10);
   auto view = storage::RecordBatchView::parse(bytes);
   ASSERT_TRUE(view);
   EXPECT_EQ(std::vector<uint8_t>(view->bytes().begin(), view->bytes().end()), as_stored(b2, 0));

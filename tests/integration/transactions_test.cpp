@@ -106,7 +106,7 @@ TxnOffsetCommitRequest offset_commit(std::string_view transactional_id, const Pr
   TxnOffsetCommitRequest::TxnOffsetCommitRequestPartition part;
   part.partition_index = 0;
   part.committed_offset = offset;
-  commit.topics.push_back({topic, {part}});
+  commit.topics.push_back({topic, {}, {part}});
   return commit;
 }
 
@@ -301,6 +301,28 @@ TEST(TransactionsProtocol, CommitAbortFenceAndReadCommitted) {
     EXPECT_EQ(listed.transaction_states[0].transaction_state, "Ongoing");
     list.state_filters = {"CompleteCommit"};
     EXPECT_TRUE(call<ListTransactionsResponse>(client, list, 1).transaction_states.empty());
+    // v2 (KIP-1152): transactional ids matching a pattern, whole ids only.
+    list.state_filters.clear();
+    for (std::string_view pattern : {"t.", "[st]x", ""}) {
+      list.transactional_id_pattern = pattern;
+      auto matched = call<ListTransactionsResponse>(client, list, 2);
+      EXPECT_EQ(matched.error_code, kNone) << pattern;
+      ASSERT_EQ(matched.transaction_states.size(), 1U) << pattern;
+      EXPECT_EQ(matched.transaction_states[0].transactional_id, "tx");
+    }
+    for (std::string_view pattern : {"t", "x", "tx.+"}) {
+      list.transactional_id_pattern = pattern;
+      EXPECT_TRUE(call<ListTransactionsResponse>(client, list, 2).transaction_states.empty())
+          << pattern;
+    }
+    // A pattern RE2J refuses: INVALID_REGULAR_EXPRESSION (128) and nothing else.
+    list.transactional_id_pattern = "tx(";
+    list.state_filters = {"Nonsense"};
+    auto refused = call<ListTransactionsResponse>(client, list, 2);
+    EXPECT_EQ(refused.error_code, 128);
+    EXPECT_TRUE(refused.transaction_states.empty());
+    EXPECT_TRUE(refused.unknown_state_filters.empty());
+    list.transactional_id_pattern.reset();
 
     DescribeTransactionsRequest describe;
     describe.transactional_ids = {"tx", "nope"};
@@ -694,10 +716,10 @@ TEST(TransactionsV2Protocol, ApiVersionsFinalizeTransactionVersion2) {
   EXPECT_GE(r.finalized_features_epoch, 0);
   std::map<int16_t, int16_t> max;
   for (const auto& k : r.api_keys) max[k.api_key] = k.max_version;
-  EXPECT_EQ(max[0], 12);  // Produce
+  EXPECT_EQ(max[0], 13);  // Produce
   EXPECT_EQ(max[26], 5);  // EndTxn
   EXPECT_EQ(max[27], 2);  // WriteTxnMarkers
-  EXPECT_EQ(max[28], 5);  // TxnOffsetCommit
+  EXPECT_EQ(max[28], 6);  // TxnOffsetCommit
 }
 
 TEST(TransactionsV2Protocol, ProduceAddsItsPartitionAndEveryEndBumpsTheEpoch) {

@@ -35,7 +35,7 @@ TEST(DeleteGroups, V2RequestBytes) {
 
 TEST(DeleteGroups, V1ResponseBytes) {
   DeleteGroupsResponse response;
-  response.results.push_back({"g", 68});
+  response.results.push_back({"g", 68, std::nullopt});
   ByteVec storage;
   auto decoded = expect_exact_bytes(response, 1,
                                     "00000000"  // throttle time
@@ -49,7 +49,7 @@ TEST(DeleteGroups, V1ResponseBytes) {
 TEST(DeleteGroups, V2ResponseBytes) {
   DeleteGroupsResponse response;
   response.throttle_time_ms = 5;
-  response.results.push_back({"g", 69});
+  response.results.push_back({"g", 69, std::nullopt});
   ByteVec storage;
   expect_exact_bytes(response, 2,
                      "00000005"  // throttle time
@@ -59,6 +59,29 @@ TEST(DeleteGroups, V2ResponseBytes) {
                      "00"        //   tagged fields
                      "00",       // tagged fields
                      storage);
+}
+
+// v3 adds each result's error message, a compact nullable string.
+TEST(DeleteGroups, V3ResponseBytes) {
+  DeleteGroupsResponse response;
+  response.results.push_back({"g", 69, std::nullopt});
+  response.results.push_back({"h", 15, std::string("why")});
+  ByteVec storage;
+  auto decoded = expect_exact_bytes(response, 3,
+                                    "00000000"   // throttle time
+                                    "03"         // results: 2
+                                    "02 67"      //   group id
+                                    "0045"       //   GROUP_ID_NOT_FOUND
+                                    "00"         //   error message: null
+                                    "00"         //   tagged fields
+                                    "02 68"      //   group id
+                                    "000f"       //   COORDINATOR_NOT_AVAILABLE
+                                    "04 776879"  //   error message: "why"
+                                    "00"         //   tagged fields
+                                    "00",        // tagged fields
+                                    storage);
+  EXPECT_FALSE(decoded.results.at(0).error_message.has_value());
+  EXPECT_EQ(decoded.results.at(1).error_message, "why");
 }
 
 }  // namespace

@@ -60,7 +60,7 @@ TEST(OffsetCommit, V1AndV2RequestBytes) {
 
 TEST(OffsetCommit, V2ResponseBytes) {
   OffsetCommitResponse response;
-  response.topics.push_back({"t", {{0, 0}, {1, 22}}});
+  response.topics.push_back({"t", {}, {{0, 0}, {1, 22}}});
   ByteVec storage;
   auto decoded = expect_exact_bytes(
       response, 2, "00000001 0001 74 00000002 00000000 0000 00000001 0016", storage);

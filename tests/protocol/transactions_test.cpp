@@ -76,7 +76,7 @@ TEST(TxnOffsetCommit, V3RequestBytes) {
   p.partition_index = 1;
   p.committed_offset = 42;
   p.committed_leader_epoch = -1;
-  request.topics.push_back({"t", {p}});
+  request.topics.push_back({"t", {}, {p}});
   ByteVec storage;
   auto decoded = expect_exact_bytes(request, 3,
                                     "02 78 02 67"  // "x", "g"
@@ -88,6 +88,20 @@ TEST(TxnOffsetCommit, V3RequestBytes) {
                                     storage);
   EXPECT_EQ(decoded.topics[0].partitions[0].committed_offset, 42);
   EXPECT_FALSE(decoded.topics[0].partitions[0].committed_metadata.has_value());
+
+  // v6 names the topic by id in place of its name (KIP-1319).
+  request.topics[0].topic_id.bytes.fill(0xab);
+  ByteVec by_id_storage;
+  auto by_id = expect_exact_bytes(request, 6,
+                                  "02 78 02 67"  // "x", "g"
+                                  "0000000000000007 0000"
+                                  "00000004 02 6d 00"  // generation, "m", instance null
+                                  "02 abababababababababababababababab"          // one topic, by id
+                                  "02 00000001 000000000000002a ffffffff 00 00"  // partition
+                                  "00 00",  // topic tags, request tags
+                                  by_id_storage);
+  EXPECT_EQ(by_id.topics[0].topic_id, request.topics[0].topic_id);
+  EXPECT_TRUE(by_id.topics[0].name.empty());
 }
 
 }  // namespace

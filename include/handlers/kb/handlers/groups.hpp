@@ -36,19 +36,37 @@ Clock::time_point from_group_time(group::Millis ms);
 // The partitions of an OffsetCommit or TxnOffsetCommit: each gets its entry
 // in the response, those of unknown topics or partitions refused there; the
 // others are listed for the coordinator with where their error code goes.
+// With `by_id` (OffsetCommit 10, TxnOffsetCommit 6) topics are named by id:
+// an id no topic has refuses all its partitions with UNKNOWN_TOPIC_ID, as
+// Kafka's KafkaApis does before the coordinator sees them; the others commit
+// under the topic's name.
 template <class RequestTopics, class ResponseTopics>
 void sort_commit_partitions(const cluster::TopicTable& topics, const RequestTopics& requested,
                             ResponseTopics& answered,
                             std::vector<group::CommitPartition>& partitions,
-                            std::vector<int16_t*>& error_slots) {
+                            std::vector<int16_t*>& error_slots, bool by_id = false) {
+  // The name each requested topic commits under (empty: refused).
+  std::vector<std::string_view> names;
+  names.reserve(requested.size());
   for (const auto& t : requested) {
     auto& out = answered.emplace_back();
     out.name = std::string(t.name);
-    const cluster::TopicInfo* topic = topics.find(t.name);
+    const cluster::TopicInfo* topic = nullptr;
+    auto refusal = protocol::ErrorCode::kUnknownTopicOrPartition;
+    if constexpr (requires { t.topic_id; }) {
+      out.topic_id = t.topic_id;
+      if (by_id) refusal = protocol::ErrorCode::kUnknownTopicId;
+      topic = by_id ? topics.find(t.topic_id) : topics.find(t.name);
+    } else {
+      topic = topics.find(t.name);
+    }
+    names.push_back(topic ? std::string_view(topic->name) : std::string_view());
     for (const auto& p : t.partitions) {
       auto& op = out.partitions.emplace_back();
       op.partition_index = p.partition_index;
-      if (!topic || !topic->partition(p.partition_index))
+      if (!topic)
+        op.error_code = protocol::to_wire(refusal);
+      else if (!topic->partition(p.partition_index))
         op.error_code = protocol::to_wire(protocol::ErrorCode::kUnknownTopicOrPartition);
     }
   }
@@ -59,8 +77,8 @@ void sort_commit_partitions(const cluster::TopicTable& topics, const RequestTopi
       auto& op = answered[ti].partitions[pi];
       if (op.error_code != 0) continue;
       const auto& p = t.partitions[pi];
-      partitions.push_back({t.name, p.partition_index, p.committed_offset, p.committed_leader_epoch,
-                            p.committed_metadata});
+      partitions.push_back({names[ti], p.partition_index, p.committed_offset,
+                            p.committed_leader_epoch, p.committed_metadata});
       error_slots.push_back(&op.error_code);
     }
   }

@@ -5,12 +5,14 @@
 
 namespace kb::handlers {
 
-// Advertised 0-12 (clients pick features by advertised ranges); versions before
+// Advertised 0-13 (clients pick features by advertised ranges); versions before
 // 3 carry the old message formats (magic 0/1) and are answered with
 // UNSUPPORTED_VERSION per partition. From 12 a transactional batch adds its
-// partition to its transaction (KIP-890's transactions v2).
-inline constexpr protocol::VersionRange kProduceAdvertised{0, 12};
+// partition to its transaction (KIP-890's transactions v2); from 13 topics
+// are named by id (KIP-516), an unknown id answering UNKNOWN_TOPIC_ID (100).
+inline constexpr protocol::VersionRange kProduceAdvertised{0, 13};
 inline constexpr int16_t kProduceFirstImplicitAdd = 12;
+inline constexpr int16_t kProduceFirstTopicId = 13;
 inline constexpr int16_t kProduceFirstServed = 3;
 
 // Appends each partition's record batch to its log (created when missing) and

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,18 +15,22 @@ namespace kb::protocol {
 
 struct ApiVersionsSchema {
   static constexpr ApiKey kApiKey = ApiKey::kApiVersions;  // 18
-  static constexpr VersionRange kVersions{0, 4};           // Kafka: 0-5
+  static constexpr VersionRange kVersions{0, 5};           // Kafka: 0-5
   static constexpr int16_t kFirstFlexible = 3;
 };
 
 struct ApiVersionsRequest : ApiVersionsSchema {
-  std::string_view client_software_name;     // v3+
-  std::string_view client_software_version;  // v3+
+  std::string_view client_software_name;       // v3+
+  std::string_view client_software_version;    // v3+
+  std::optional<std::string_view> cluster_id;  // v5+
+  int32_t node_id = -1;                        // v5+
 
   template <class Io>
   void fields(Io& io) {
     if (io.version >= 3) io(client_software_name);
     if (io.version >= 3) io(client_software_version);
+    if (io.version >= 5) io(cluster_id);
+    if (io.version >= 5) io(node_id);
   }
 };
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,7 +15,7 @@ namespace kb::protocol {
 
 struct DeleteGroupsSchema {
   static constexpr ApiKey kApiKey = ApiKey::kDeleteGroups;  // 42
-  static constexpr VersionRange kVersions{0, 2};            // Kafka: 0-3
+  static constexpr VersionRange kVersions{0, 3};            // Kafka: 0-3
   static constexpr int16_t kFirstFlexible = 2;
 };
 
@@ -31,11 +32,13 @@ struct DeleteGroupsResponse : DeleteGroupsSchema {
   struct DeletableGroupResult {
     std::string group_id;
     int16_t error_code = 0;
+    std::optional<std::string> error_message;  // v3+
 
     template <class Io>
     void fields(Io& io) {
       io(group_id);
       io(error_code);
+      if (io.version >= 3) io(error_message);
     }
   };
 

@@ -15,18 +15,20 @@ namespace kb::protocol {
 
 struct DescribeClusterSchema {
   static constexpr ApiKey kApiKey = ApiKey::kDescribeCluster;  // 60
-  static constexpr VersionRange kVersions{0, 1};               // Kafka: 0-2
+  static constexpr VersionRange kVersions{0, 2};               // Kafka: 0-2
   static constexpr int16_t kFirstFlexible = 0;
 };
 
 struct DescribeClusterRequest : DescribeClusterSchema {
   bool include_cluster_authorized_operations = false;
-  int8_t endpoint_type = 1;  // v1+
+  int8_t endpoint_type = 1;             // v1+
+  bool include_fenced_brokers = false;  // v2+
 
   template <class Io>
   void fields(Io& io) {
     io(include_cluster_authorized_operations);
     if (io.version >= 1) io(endpoint_type);
+    if (io.version >= 2) io(include_fenced_brokers);
   }
 };
 
@@ -36,6 +38,7 @@ struct DescribeClusterResponse : DescribeClusterSchema {
     std::string host;
     int32_t port = 0;
     std::optional<std::string> rack;
+    bool is_fenced = false;  // v2+
 
     template <class Io>
     void fields(Io& io) {
@@ -43,6 +46,7 @@ struct DescribeClusterResponse : DescribeClusterSchema {
       io(host);
       io(port);
       io(rack);
+      if (io.version >= 2) io(is_fenced);
     }
   };
 

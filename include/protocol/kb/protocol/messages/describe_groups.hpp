@@ -15,7 +15,7 @@ namespace kb::protocol {
 
 struct DescribeGroupsSchema {
   static constexpr ApiKey kApiKey = ApiKey::kDescribeGroups;  // 15
-  static constexpr VersionRange kVersions{0, 5};              // Kafka: 0-6
+  static constexpr VersionRange kVersions{0, 6};              // Kafka: 0-6
   static constexpr int16_t kFirstFlexible = 5;
 };
 
@@ -51,6 +51,7 @@ struct DescribeGroupsResponse : DescribeGroupsSchema {
   };
   struct DescribedGroup {
     int16_t error_code = 0;
+    std::optional<std::string> error_message;  // v6+
     std::string group_id;
     std::string group_state;
     std::string protocol_type;
@@ -61,6 +62,7 @@ struct DescribeGroupsResponse : DescribeGroupsSchema {
     template <class Io>
     void fields(Io& io) {
       io(error_code);
+      if (io.version >= 6) io(error_message);
       io(group_id);
       io(group_state);
       io(protocol_type);

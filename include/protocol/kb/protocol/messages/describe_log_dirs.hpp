@@ -15,7 +15,7 @@ namespace kb::protocol {
 
 struct DescribeLogDirsSchema {
   static constexpr ApiKey kApiKey = ApiKey::kDescribeLogDirs;  // 35
-  static constexpr VersionRange kVersions{0, 4};               // Kafka: 1-5
+  static constexpr VersionRange kVersions{0, 5};               // Kafka: 1-5
   static constexpr int16_t kFirstFlexible = 2;
 };
 
@@ -70,6 +70,7 @@ struct DescribeLogDirsResponse : DescribeLogDirsSchema {
     std::vector<DescribeLogDirsTopic> topics;
     int64_t total_bytes = -1;   // v4+
     int64_t usable_bytes = -1;  // v4+
+    bool is_cordoned = false;   // v5+
 
     template <class Io>
     void fields(Io& io) {
@@ -78,6 +79,7 @@ struct DescribeLogDirsResponse : DescribeLogDirsSchema {
       io(topics);
       if (io.version >= 4) io(total_bytes);
       if (io.version >= 4) io(usable_bytes);
+      if (io.version >= 5) io(is_cordoned);
     }
   };
 

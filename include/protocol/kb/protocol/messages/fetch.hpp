@@ -15,7 +15,7 @@ namespace kb::protocol {
 
 struct FetchSchema {
   static constexpr ApiKey kApiKey = ApiKey::kFetch;  // 1
-  static constexpr VersionRange kVersions{0, 17};    // Kafka: 4-18
+  static constexpr VersionRange kVersions{0, 18};    // Kafka: 4-18
   static constexpr int16_t kFirstFlexible = 12;
 };
 
@@ -38,7 +38,8 @@ struct FetchRequest : FetchSchema {
     int32_t last_fetched_epoch = -1;  // v12+
     int64_t log_start_offset = -1;    // v5+
     int32_t partition_max_bytes = 0;
-    wire::Uuid replica_directory_id;  // tagged, v17+
+    wire::Uuid replica_directory_id;     // tagged, v17+
+    int64_t high_watermark = INT64_MAX;  // tagged, v18+
 
     template <class Io>
     void fields(Io& io) {
@@ -56,7 +57,11 @@ struct FetchRequest : FetchSchema {
       } else {
         wire::invalid_tag(t, 0);
       }
-      wire::invalid_tag(t, 1);
+      if (t.version >= 18) {
+        t(1, high_watermark, int64_t{INT64_MAX});
+      } else {
+        wire::invalid_tag(t, 1);
+      }
     }
   };
   struct FetchTopic {

@@ -14,7 +14,7 @@ namespace kb::protocol {
 
 struct ListOffsetsSchema {
   static constexpr ApiKey kApiKey = ApiKey::kListOffsets;  // 2
-  static constexpr VersionRange kVersions{0, 10};          // Kafka: 1-11
+  static constexpr VersionRange kVersions{0, 11};          // Kafka: 1-11
   static constexpr int16_t kFirstFlexible = 6;
 };
 

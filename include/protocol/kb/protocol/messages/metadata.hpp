@@ -16,7 +16,7 @@ namespace kb::protocol {
 
 struct MetadataSchema {
   static constexpr ApiKey kApiKey = ApiKey::kMetadata;  // 3
-  static constexpr VersionRange kVersions{0, 12};       // Kafka: 0-13
+  static constexpr VersionRange kVersions{0, 13};       // Kafka: 0-13
   static constexpr int16_t kFirstFlexible = 9;
 };
 
@@ -106,6 +106,7 @@ struct MetadataResponse : MetadataSchema {
   int32_t controller_id = -1;             // v1+
   std::vector<MetadataResponseTopic> topics;
   int32_t cluster_authorized_operations = INT32_MIN;  // v8-10
+  int16_t error_code = 0;                             // v13+
 
   template <class Io>
   void fields(Io& io) {
@@ -115,6 +116,7 @@ struct MetadataResponse : MetadataSchema {
     if (io.version >= 1) io(controller_id);
     io(topics);
     if (io.version >= 8 && io.version <= 10) io(cluster_authorized_operations);
+    if (io.version >= 13) io(error_code);
   }
 };
 

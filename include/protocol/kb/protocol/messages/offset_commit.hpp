@@ -15,7 +15,7 @@ namespace kb::protocol {
 
 struct OffsetCommitSchema {
   static constexpr ApiKey kApiKey = ApiKey::kOffsetCommit;  // 8
-  static constexpr VersionRange kVersions{0, 9};            // Kafka: 2-10
+  static constexpr VersionRange kVersions{0, 10};           // Kafka: 2-10
   static constexpr int16_t kFirstFlexible = 8;
 };
 
@@ -37,12 +37,14 @@ struct OffsetCommitRequest : OffsetCommitSchema {
     }
   };
   struct OffsetCommitRequestTopic {
-    std::string_view name;
+    std::string_view name;  // v0-9
+    wire::Uuid topic_id;    // v10+
     std::vector<OffsetCommitRequestPartition> partitions;
 
     template <class Io>
     void fields(Io& io) {
-      io(name);
+      if (io.version <= 9) io(name);
+      if (io.version >= 10) io(topic_id);
       io(partitions);
     }
   };
@@ -77,12 +79,14 @@ struct OffsetCommitResponse : OffsetCommitSchema {
     }
   };
   struct OffsetCommitResponseTopic {
-    std::string name;
+    std::string name;     // v0-9
+    wire::Uuid topic_id;  // v10+
     std::vector<OffsetCommitResponsePartition> partitions;
 
     template <class Io>
     void fields(Io& io) {
-      io(name);
+      if (io.version <= 9) io(name);
+      if (io.version >= 10) io(topic_id);
       io(partitions);
     }
   };

@@ -16,7 +16,7 @@ namespace kb::protocol {
 
 struct OffsetFetchSchema {
   static constexpr ApiKey kApiKey = ApiKey::kOffsetFetch;  // 9
-  static constexpr VersionRange kVersions{0, 9};           // Kafka: 1-10
+  static constexpr VersionRange kVersions{0, 10};          // Kafka: 1-10
   static constexpr int16_t kFirstFlexible = 6;
 };
 
@@ -32,12 +32,14 @@ struct OffsetFetchRequest : OffsetFetchSchema {
     }
   };
   struct OffsetFetchRequestTopics {
-    std::string_view name;
+    std::string_view name;  // v8-9
+    wire::Uuid topic_id;    // v10+
     std::vector<int32_t> partition_indexes;
 
     template <class Io>
     void fields(Io& io) {
-      io(name);
+      if (io.version <= 9) io(name);
+      if (io.version >= 10) io(topic_id);
       io(partition_indexes);
     }
   };
@@ -114,12 +116,14 @@ struct OffsetFetchResponse : OffsetFetchSchema {
     }
   };
   struct OffsetFetchResponseTopics {
-    std::string name;
+    std::string name;     // v8-9
+    wire::Uuid topic_id;  // v10+
     std::vector<OffsetFetchResponsePartitions> partitions;
 
     template <class Io>
     void fields(Io& io) {
-      io(name);
+      if (io.version <= 9) io(name);
+      if (io.version >= 10) io(topic_id);
       io(partitions);
     }
   };

@@ -15,7 +15,7 @@ namespace kb::protocol {
 
 struct AlterPartitionReassignmentsSchema {
   static constexpr ApiKey kApiKey = ApiKey::kAlterPartitionReassignments;  // 45
-  static constexpr VersionRange kVersions{0, 0};                           // Kafka: 0-1
+  static constexpr VersionRange kVersions{0, 1};                           // Kafka: 0-1
   static constexpr int16_t kFirstFlexible = 0;
 };
 
@@ -42,11 +42,13 @@ struct AlterPartitionReassignmentsRequest : AlterPartitionReassignmentsSchema {
   };
 
   int32_t timeout_ms = 60000;
+  bool allow_replication_factor_change = true;  // v1+
   std::vector<ReassignableTopic> topics;
 
   template <class Io>
   void fields(Io& io) {
     io(timeout_ms);
+    if (io.version >= 1) io(allow_replication_factor_change);
     io(topics);
   }
 };
@@ -76,6 +78,7 @@ struct AlterPartitionReassignmentsResponse : AlterPartitionReassignmentsSchema {
   };
 
   int32_t throttle_time_ms = 0;
+  bool allow_replication_factor_change = true;  // v1+
   int16_t error_code = 0;
   std::optional<std::string> error_message;
   std::vector<ReassignableTopicResponse> responses;
@@ -83,6 +86,7 @@ struct AlterPartitionReassignmentsResponse : AlterPartitionReassignmentsSchema {
   template <class Io>
   void fields(Io& io) {
     io(throttle_time_ms);
+    if (io.version >= 1) io(allow_replication_factor_change);
     io(error_code);
     io(error_message);
     io(responses);

@@ -15,7 +15,7 @@ namespace kb::protocol {
 
 struct ProduceSchema {
   static constexpr ApiKey kApiKey = ApiKey::kProduce;  // 0
-  static constexpr VersionRange kVersions{0, 12};      // Kafka: 3-13
+  static constexpr VersionRange kVersions{0, 13};      // Kafka: 3-13
   static constexpr int16_t kFirstFlexible = 9;
 };
 
@@ -31,12 +31,14 @@ struct ProduceRequest : ProduceSchema {
     }
   };
   struct TopicProduceData {
-    std::string_view name;
+    std::string_view name;  // v0-12
+    wire::Uuid topic_id;    // v13+
     std::vector<PartitionProduceData> partition_data;
 
     template <class Io>
     void fields(Io& io) {
-      io(name);
+      if (io.version <= 12) io(name);
+      if (io.version >= 13) io(topic_id);
       io(partition_data);
     }
   };
@@ -107,12 +109,14 @@ struct ProduceResponse : ProduceSchema {
     }
   };
   struct TopicProduceResponse {
-    std::string name;
+    std::string name;     // v0-12
+    wire::Uuid topic_id;  // v13+
     std::vector<PartitionProduceResponse> partition_responses;
 
     template <class Io>
     void fields(Io& io) {
-      io(name);
+      if (io.version <= 12) io(name);
+      if (io.version >= 13) io(topic_id);
       io(partition_responses);
     }
   };

@@ -179,7 +179,7 @@ struct EndTxnResponse : EndTxnSchema {
 
 struct TxnOffsetCommitSchema {
   static constexpr ApiKey kApiKey = ApiKey::kTxnOffsetCommit;  // 28
-  static constexpr VersionRange kVersions{0, 5};               // Kafka: 0-6
+  static constexpr VersionRange kVersions{0, 6};               // Kafka: 0-6
   static constexpr int16_t kFirstFlexible = 3;
 };
 
@@ -199,12 +199,14 @@ struct TxnOffsetCommitRequest : TxnOffsetCommitSchema {
     }
   };
   struct TxnOffsetCommitRequestTopic {
-    std::string_view name;
+    std::string_view name;  // v0-5
+    wire::Uuid topic_id;    // v6+
     std::vector<TxnOffsetCommitRequestPartition> partitions;
 
     template <class Io>
     void fields(Io& io) {
-      io(name);
+      if (io.version <= 5) io(name);
+      if (io.version >= 6) io(topic_id);
       io(partitions);
     }
   };
@@ -243,12 +245,14 @@ struct TxnOffsetCommitResponse : TxnOffsetCommitSchema {
     }
   };
   struct TxnOffsetCommitResponseTopic {
-    std::string name;
+    std::string name;     // v0-5
+    wire::Uuid topic_id;  // v6+
     std::vector<TxnOffsetCommitResponsePartition> partitions;
 
     template <class Io>
     void fields(Io& io) {
-      io(name);
+      if (io.version <= 5) io(name);
+      if (io.version >= 6) io(topic_id);
       io(partitions);
     }
   };
@@ -324,20 +328,22 @@ struct DescribeTransactionsResponse : DescribeTransactionsSchema {
 
 struct ListTransactionsSchema {
   static constexpr ApiKey kApiKey = ApiKey::kListTransactions;  // 66
-  static constexpr VersionRange kVersions{0, 1};                // Kafka: 0-2
+  static constexpr VersionRange kVersions{0, 2};                // Kafka: 0-2
   static constexpr int16_t kFirstFlexible = 0;
 };
 
 struct ListTransactionsRequest : ListTransactionsSchema {
   std::vector<std::string_view> state_filters;
   std::vector<int64_t> producer_id_filters;
-  int64_t duration_filter = -1;  // v1+
+  int64_t duration_filter = -1;                              // v1+
+  std::optional<std::string_view> transactional_id_pattern;  // v2+
 
   template <class Io>
   void fields(Io& io) {
     io(state_filters);
     io(producer_id_filters);
     if (io.version >= 1) io(duration_filter);
+    if (io.version >= 2) io(transactional_id_pattern);
   }
 };
 
