@@ -196,7 +196,7 @@ Request sample_request(const Bytes& records, int16_t version) {
     r.group_id = "fuzz-group";
     r.producer_id = 1;
     r.producer_epoch = 0;
-    r.topics.push_back({kTopic, {{0, 5, -1, "meta"}}});
+    r.topics.push_back({kTopic, {}, {{0, 5, -1, "meta"}}});
   } else if constexpr (std::is_same_v<Request, protocol::ListTransactionsRequest>) {
     if (odd) r.state_filters = {"Ongoing"};
   } else if constexpr (std::is_same_v<Request, protocol::DescribeTransactionsRequest>) {
