@@ -202,7 +202,7 @@ TEST(LogAdminIntegration, DescribeLogDirsProducersElectionsAndReassignments) {
                           .count();
   produce(client, 0, twenty(storage::Compression::zstd, 0, now));
 
-  for (int16_t version = 0; version <= 4; ++version) {
+  for (int16_t version = 0; version <= 5; ++version) {
     DescribeLogDirsRequest request;
     auto r = call<DescribeLogDirsResponse>(client, request, version);
     ASSERT_EQ(r.results.size(), 1u);
@@ -217,6 +217,7 @@ TEST(LogAdminIntegration, DescribeLogDirsProducersElectionsAndReassignments) {
       EXPECT_GT(r.results[0].total_bytes, 0);
       EXPECT_GE(r.results[0].usable_bytes, 0);
     }
+    EXPECT_FALSE(r.results[0].is_cordoned);
   }
 
   DescribeProducersRequest producers;
@@ -242,6 +243,13 @@ TEST(LogAdminIntegration, DescribeLogDirsProducersElectionsAndReassignments) {
   EXPECT_EQ(altered.responses.at(0).partitions.at(0).error_code, 0);
   EXPECT_EQ(altered.responses.at(0).partitions.at(1).error_code,
             to_wire(ErrorCode::kInvalidReplicaAssignment));
+  // v1 keeping the replication factor: the same answers, the flag echoed.
+  alter.allow_replication_factor_change = false;
+  auto kept = call<AlterPartitionReassignmentsResponse>(client, alter, 1);
+  EXPECT_FALSE(kept.allow_replication_factor_change);
+  EXPECT_EQ(kept.responses.at(0).partitions.at(0).error_code, 0);
+  EXPECT_EQ(kept.responses.at(0).partitions.at(1).error_code,
+            to_wire(ErrorCode::kInvalidReplicaAssignment));
   auto listed =
       call<ListPartitionReassignmentsResponse>(client, ListPartitionReassignmentsRequest{}, 0);
   EXPECT_EQ(listed.error_code, 0);
@@ -249,7 +257,7 @@ TEST(LogAdminIntegration, DescribeLogDirsProducersElectionsAndReassignments) {
 
   auto versions = call<ApiVersionsResponse>(client, ApiVersionsRequest{}, 3);
   const std::tuple<int16_t, int16_t, int16_t> expected[] = {
-      {21, 0, 2}, {23, 0, 4}, {35, 0, 4}, {43, 0, 2}, {45, 0, 0}, {46, 0, 0}, {61, 0, 0}};
+      {21, 0, 2}, {23, 0, 4}, {35, 0, 5}, {43, 0, 2}, {45, 0, 1}, {46, 0, 0}, {61, 0, 0}};
   for (auto [key, min, max] : expected) {
     auto it = std::find_if(versions.api_keys.begin(), versions.api_keys.end(),
                            [&](const auto& k) { return k.api_key == key; });
