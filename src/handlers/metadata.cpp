@@ -82,6 +82,8 @@ std::optional<MetadataResponse> handle_metadata(RequestContext& ctx, const Metad
     }
     response.cluster_id = state.cluster_id;
     response.controller_id = state.node_id;
+    // v13's top-level error code (KIP-1102, for REBOOTSTRAP_REQUIRED) stays
+    // NONE: Kafka 4.4's broker never sets it.
     if (version >= 8 && version <= 10 && request.include_cluster_authorized_operations)
       response.cluster_authorized_operations = kAllClusterOperations;
   }
