@@ -105,6 +105,29 @@ void collect_groups(metrics::TextWriter& w, const cluster::BrokerState& state,
     w.sample(name, {}, value);
   }
 
+  // Kafka 4's group coordinator (group-coordinator-metrics): groups by
+  // protocol, and KIP-848 consumer groups by state.
+  int64_t consumer = 0;
+  std::pair<std::string_view, int64_t> by_state[] = {
+      {"Empty", 0}, {"Assigning", 0}, {"Reconciling", 0}, {"Stable", 0}, {"Dead", 0}};
+  for (const auto& [id, group] : groups.groups()) {
+    if (group->type() != group::GroupType::kConsumer) continue;
+    ++consumer;
+    for (auto& [name, count] : by_state)
+      if (group->state_name() == name) ++count;
+  }
+  w.family("kafka_server_group_coordinator_metrics_group_count", "gauge",
+           "Groups by protocol (group-coordinator-metrics group-count)");
+  w.sample("kafka_server_group_coordinator_metrics_group_count", {{"protocol", "classic"}},
+           classic);
+  w.sample("kafka_server_group_coordinator_metrics_group_count", {{"protocol", "consumer"}},
+           consumer);
+  w.family("kafka_server_group_coordinator_metrics_consumer_group_count", "gauge",
+           "Consumer groups (KIP-848) by state (group-coordinator-metrics consumer-group-count)");
+  for (const auto& [name, count] : by_state)
+    w.sample("kafka_server_group_coordinator_metrics_consumer_group_count", {{"state", name}},
+             count);
+
   // Lag as kafka_exporter reports it: the partition's end offset less the
   // group's committed offset (partitions whose log is open).
   w.family("kafka_consumergroup_current_offset", "gauge",
