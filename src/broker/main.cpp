@@ -367,6 +367,10 @@ int main(int argc, char** argv) {
   // One service per listener: each knows its listener's name (Metadata
   // answers with that listener's advertised address) and keeps its own
   // connections' waiting requests (connection ids are per listener).
+  // Every listener's clients count against the same quotas.
+  kb::cluster::ClientQuotaManager client_quotas(
+      state.client_quotas,
+      {config.quota_window_num, int64_t{config.quota_window_size_seconds} * 1000});
   std::vector<std::unique_ptr<kb::broker::BrokerService>> services;
 
   kb::net::ServerOptions options;
@@ -417,6 +421,7 @@ int main(int argc, char** argv) {
     }
     service.serve_transactions(&transactions, &txn_offsets);
     service.set_metrics(&metrics);
+    service.set_client_quotas(&client_quotas);
     kb::net::ServerOptions listener_options = options;
     // SASL_SSL: SASL (above) over the TLS transport.
     if (listener.protocol == kb::broker::SecurityProtocol::kSsl ||
