@@ -387,6 +387,7 @@ int main(int argc, char** argv) {
   kb::metrics::BrokerMetrics metrics;
   flusher.set_flush_time_histogram(&metrics.log_flush());
   kb::broker::add_broker_collectors(metrics, state, &groups, &retention);
+  kb::broker::add_client_quota_collector(metrics, client_quotas);
   std::unique_ptr<kb::net::HttpServer> metrics_server;
   if (config.metrics_listener) {
     const auto& where = *config.metrics_listener;

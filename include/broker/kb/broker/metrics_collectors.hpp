@@ -1,6 +1,7 @@
 #pragma once
 
 #include "kb/cluster/broker_state.hpp"
+#include "kb/cluster/quota_manager.hpp"
 #include "kb/group/coordinator.hpp"
 #include "kb/metrics/broker_metrics.hpp"
 
@@ -16,6 +17,14 @@ class LogRetention;
 // process_* series). The objects must outlive `metrics`' scrapes.
 void add_broker_collectors(metrics::BrokerMetrics& metrics, const cluster::BrokerState& state,
                            const group::GroupCoordinator* groups, const LogRetention* retention);
+
+// Client quota sensors as Kafka's JMX beans name them through the Prometheus
+// JMX exporter: kafka.server:type=Produce|Fetch,user=,client-id= byte-rate and
+// throttle-time, type=Request request-time and throttle-time (one series per
+// user and client id pair the quotas measure). `quotas` must outlive the
+// scrapes.
+void add_client_quota_collector(metrics::BrokerMetrics& metrics,
+                                cluster::ClientQuotaManager& quotas);
 
 // Reads this process's CPU seconds, resident and virtual bytes and start time
 // from /proc (false when it cannot).
