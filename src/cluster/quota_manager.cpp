@@ -8,8 +8,8 @@ namespace kb::cluster {
 namespace {
 
 // Kafka drops a client's quota sensors after an hour without a record.
-constexpr int64_t kInactiveSensorMs = 3600 * 1000;
-constexpr int64_t kExpiryCheckMs = 60 * 1000;
+constexpr int64_t kInactiveSensorMs = int64_t{3600} * 1000;
+constexpr int64_t kExpiryCheckMs = int64_t{60} * 1000;
 
 }  // namespace
 
@@ -142,10 +142,10 @@ const double* ClientQuotaManager::find(QuotaType type, Part user_part, std::stri
 ClientQuotaManager::Tags ClientQuotaManager::tags(QuotaType type, std::string_view user,
                                                   std::string_view client_id) const {
   auto has = [&](Part up, Part cp) { return find(type, up, user, cp, client_id) != nullptr; };
-  const Tags both{std::string(user), std::string(client_id)};
-  if (has(Part::kNamed, Part::kNamed) || has(Part::kNamed, Part::kDefault)) return both;
+  auto both = [&] { return Tags{std::string(user), std::string(client_id)}; };
+  if (has(Part::kNamed, Part::kNamed) || has(Part::kNamed, Part::kDefault)) return both();
   if (has(Part::kNamed, Part::kAbsent)) return {std::string(user), ""};
-  if (has(Part::kDefault, Part::kNamed) || has(Part::kDefault, Part::kDefault)) return both;
+  if (has(Part::kDefault, Part::kNamed) || has(Part::kDefault, Part::kDefault)) return both();
   if (has(Part::kDefault, Part::kAbsent)) return {std::string(user), ""};
   return {"", std::string(client_id)};
 }

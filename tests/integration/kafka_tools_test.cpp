@@ -2082,7 +2082,7 @@ TEST_F(KafkaToolsTest, FormatAddScramRecordsAsKafkaDumpLogPrintsThem) {
 // that burst leaves the window 11 s later: 12 MB take about 12 s, while a run
 // of a few seconds would only measure the burst.
 TEST_F(KafkaToolsTest, ClientQuotasSetByKafkaConfigsThrottleAProducer) {
-  BrokerProcess quota_broker({{"num.partitions", "1"}});
+  BrokerProcess quota_broker(std::map<std::string, std::string>{{"num.partitions", "1"}});
   const std::string bootstrap = "127.0.0.1:" + std::to_string(quota_broker.port());
   auto configs = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {"--bootstrap-server", bootstrap});
