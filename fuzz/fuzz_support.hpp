@@ -21,6 +21,7 @@
 #include "kb/protocol/messages/acls.hpp"
 #include "kb/protocol/messages/alter_configs.hpp"
 #include "kb/protocol/messages/api_versions.hpp"
+#include "kb/protocol/messages/client_quotas.hpp"
 #include "kb/protocol/messages/consumer_group_describe.hpp"
 #include "kb/protocol/messages/consumer_group_heartbeat.hpp"
 #include "kb/protocol/messages/create_partitions.hpp"
@@ -80,7 +81,8 @@ using AllRequests = std::tuple<
     protocol::TxnOffsetCommitRequest, protocol::ListTransactionsRequest,
     protocol::DescribeTransactionsRequest, protocol::WriteTxnMarkersRequest,
     protocol::SaslHandshakeRequest, protocol::SaslAuthenticateRequest,
-    protocol::DescribeUserScramCredentialsRequest, protocol::AlterUserScramCredentialsRequest>;
+    protocol::DescribeUserScramCredentialsRequest, protocol::AlterUserScramCredentialsRequest,
+    protocol::DescribeClientQuotasRequest, protocol::AlterClientQuotasRequest>;
 
 // Calls f(Request{}) for the request type of every api key.
 template <class F>

@@ -98,6 +98,8 @@ APIS: list[tuple[str, str, tuple[int, int]]] = [
     ("SaslAuthenticate", "sasl", (0, 2)),
     ("DescribeUserScramCredentials", "user_scram_credentials", (0, 0)),
     ("AlterUserScramCredentials", "user_scram_credentials", (0, 0)),
+    ("DescribeClientQuotas", "client_quotas", (0, 1)),
+    ("AlterClientQuotas", "client_quotas", (0, 1)),
 ]
 
 # Fields of versions Kafka 4 no longer serves (KIP-896) and so dropped from its

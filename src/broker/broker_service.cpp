@@ -14,6 +14,107 @@ namespace kb::broker {
 using handlers::Clock;
 using protocol::ApiKey;
 
+namespace {
+
+using cluster::QuotaType;
+
+// One request's use of its client's quotas, recorded once its answer is
+// final: Produce's request bytes (producer_byte_rate), Fetch's response bytes
+// (consumer_byte_rate) and the time spent handling it (request_percentage).
+// The longest throttle wins, as in Kafka.
+class RequestQuota final : public handlers::ResponseThrottle {
+ public:
+  RequestQuota(cluster::ClientQuotaManager& quotas, std::string_view principal,
+               std::string_view client_id, ApiKey api, size_t request_bytes,
+               Clock::duration handled_before, Clock::time_point started)
+      : quotas_(quotas),
+        // The principal's name (Kafka's KafkaPrincipal.getName), not its type.
+        user_(principal.substr(
+            principal.find(':') == std::string_view::npos ? 0 : principal.find(':') + 1)),
+        client_id_(client_id),
+        api_(api),
+        request_bytes_(request_bytes),
+        handled_before_(handled_before),
+        started_(started) {}
+
+  // Asked before the response is encoded; when the response has no
+  // throttle field, after it.
+  int32_t throttle_time_ms(handlers::RequestContext& /*ctx*/) override {
+    if (asked_) return throttle_ms_;
+    asked_ = true;
+    const int64_t now = now_ms();
+    if (quotas_.enabled(QuotaType::kRequest)) {
+      // Kafka counts a request's thread time as a percentage of one thread
+      // over a second: 1 ms is 0.1.
+      const double nanos = static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                   handled_before_ + Clock::now() - started_)
+                                                   .count());
+      take(QuotaType::kRequest,
+           quotas_.record(QuotaType::kRequest, user_, client_id_, nanos * 100.0 / 1e9, now));
+    }
+    if (api_ == ApiKey::kProduce && quotas_.enabled(QuotaType::kProduce))
+      take(QuotaType::kProduce, quotas_.record(QuotaType::kProduce, user_, client_id_,
+                                               static_cast<double>(request_bytes_), now));
+    return throttle_ms_;
+  }
+
+  // A Produce with acks=0: no answer, so only its bytes count (as in Kafka).
+  int32_t unanswered() {
+    asked_ = true;
+    if (api_ == ApiKey::kProduce && quotas_.enabled(QuotaType::kProduce))
+      take(QuotaType::kProduce, quotas_.record(QuotaType::kProduce, user_, client_id_,
+                                               static_cast<double>(request_bytes_), now_ms()));
+    return throttle_ms_;
+  }
+
+  // A Fetch's response bytes, once it is encoded.
+  int32_t fetched(size_t response_bytes) {
+    if (quotas_.enabled(QuotaType::kFetch))
+      take(QuotaType::kFetch, quotas_.record(QuotaType::kFetch, user_, client_id_,
+                                             static_cast<double>(response_bytes), now_ms()));
+    return throttle_ms_;
+  }
+
+  // The throttle (if any) goes into the metrics of the quota that set it.
+  int32_t finish() {
+    if (throttle_ms_ > 0)
+      quotas_.record_throttle(decided_by_, user_, client_id_, throttle_ms_, now_ms());
+    return throttle_ms_;
+  }
+
+  bool asked() const { return asked_; }
+
+ private:
+  static int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+        .count();
+  }
+  void take(QuotaType type, int32_t ms) {
+    if (ms <= throttle_ms_) return;
+    throttle_ms_ = ms;
+    decided_by_ = type;
+  }
+
+  cluster::ClientQuotaManager& quotas_;
+  std::string_view user_;
+  std::string_view client_id_;
+  ApiKey api_;
+  size_t request_bytes_;
+  Clock::duration handled_before_;
+  Clock::time_point started_;
+  bool asked_ = false;
+  int32_t throttle_ms_ = 0;
+  QuotaType decided_by_ = QuotaType::kRequest;
+};
+
+// The SASL exchange is the authenticator's, before requests are served:
+// Kafka does not count it against the client.
+bool counts_against_quotas(ApiKey api) {
+  return api != ApiKey::kSaslHandshake && api != ApiKey::kSaslAuthenticate;
+}
+
+}  // namespace
+
 BrokerService::BrokerService(net::EventLoop& loop, const handlers::ApiRegistry& registry,
                              cluster::BrokerState& state, std::string listener, LogFlusher* flusher,
                              group::GroupCoordinator* groups)
@@ -221,6 +322,7 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
   const int16_t response_header_version =
       protocol::response_header_version(api_key, header.api_version);
   protocol::write_response_header(writer, header.correlation_id, response_header_version);
+  const size_t body_at = out.size();
   handlers::RequestContext ctx{header,      registry_, state_, arrival,
                                loop_.now(), may_wait,  {},     listener_};
   ctx.connection_id = connection_key(conn);
@@ -244,6 +346,12 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
   }
   handlers::DispatchResult result;
   const Clock::time_point started = Clock::now();
+  std::optional<RequestQuota> quota;
+  if (quotas_ != nullptr && counts_against_quotas(api_key)) {
+    quota.emplace(*quotas_, ctx.principal, header.client_id.value_or(""), api_key, frame.size(),
+                  clock.local, started);
+    ctx.throttle = &*quota;
+  }
   if (!frame_kept) clock.queue = std::max(started - arrival, Clock::duration{});
   try {
     result = entry->dispatch(ctx, reader, header.api_version, writer);
@@ -261,6 +369,21 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
                               result == handlers::DispatchResult::kNoResponse)) {
     counters = &metrics_->request(header.api_key, entry->name);
     count_request(*counters, header.api_version, ctx.errors);
+  }
+  if (quota && result == handlers::DispatchResult::kResponded) {
+    int32_t throttle = quota->throttle_time_ms(ctx);
+    if (api_key == ApiKey::kFetch) {
+      throttle = quota->fetched(out.size() - body_at + files.bytes);
+      // Fetch v1+ begins with throttle_time_ms.
+      if (header.api_version >= 1 && throttle > 0) writer.patch_int32(body_at, throttle);
+    }
+  }
+  if (quota && result == handlers::DispatchResult::kNoResponse) quota->unanswered();
+  if (quota && (result == handlers::DispatchResult::kResponded ||
+                result == handlers::DispatchResult::kNoResponse)) {
+    // The answer goes out now; the client's next requests wait.
+    if (const int32_t throttle = quota->finish(); throttle > 0)
+      conn.mute_for(std::chrono::milliseconds(throttle));
   }
   switch (result) {
     case handlers::DispatchResult::kResponded: {

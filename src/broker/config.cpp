@@ -270,6 +270,9 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
   };
   choice("auto.create.topics.enable", "true", "false", c.auto_create_topics);
   int_key("num.partitions", 1, 10000, c.num_partitions);
+  int_key("quota.window.num", 1, std::numeric_limits<int32_t>::max(), c.quota_window_num);
+  int_key("quota.window.size.seconds", 1, std::numeric_limits<int32_t>::max(),
+          c.quota_window_size_seconds);
   // message.max.bytes is the broker key; max.message.bytes (the topic key) is
   // accepted too.
   int_key(props.contains("message.max.bytes") ? "message.max.bytes" : "max.message.bytes", 0,

@@ -1,7 +1,9 @@
 #include "kb/broker/dump_log.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -211,6 +213,11 @@ class Json {
     text_ += b ? "true" : "false";
     return *this;
   }
+  Json& raw(std::string_view text) {
+    comma();
+    text_ += text;
+    return *this;
+  }
   Json& null() {
     comma();
     text_ += "null";
@@ -374,6 +381,43 @@ void record_json(Json& j, const storage::UserScramCredentialRecord& r, int16_t /
 
 void record_json(Json& j, const storage::RemoveUserScramCredentialRecord& r, int16_t /*v*/) {
   j.key("name").str(r.name).key("mechanism").num(r.mechanism);
+}
+
+// A double as Java's Double.toString writes it (Jackson prints doubles so):
+// "1024.0" from 10^-3 up to 10^7, "1.0E7" outside.
+std::string java_double(double d) {
+  if (!std::isfinite(d)) return std::isnan(d) ? "NaN" : (d > 0 ? "Infinity" : "-Infinity");
+  const double magnitude = std::abs(d);
+  std::array<char, 64> buffer{};
+  if (d == 0 || (magnitude >= 1e-3 && magnitude < 1e7)) {
+    auto [end, ec] =
+        std::to_chars(buffer.data(), buffer.data() + buffer.size(), d, std::chars_format::fixed);
+    std::string s(buffer.data(), end);
+    if (s.find('.') == std::string::npos) s += ".0";
+    return s;
+  }
+  auto [end, ec] =
+      std::to_chars(buffer.data(), buffer.data() + buffer.size(), d, std::chars_format::scientific);
+  std::string s(buffer.data(), end);  // "1e+07", "1.5e-05"
+  const size_t e = s.find('e');
+  std::string mantissa = s.substr(0, e);
+  if (mantissa.find('.') == std::string::npos) mantissa += ".0";
+  const int exponent = std::stoi(s.substr(e + 1));
+  return mantissa + "E" + std::to_string(exponent);
+}
+
+void record_json(Json& j, const storage::ClientQuotaRecord& r, int16_t /*v*/) {
+  j.key("entity").open_array();
+  for (const auto& e : r.entity) {
+    j.open().key("entityType").str(e.entity_type).key("entityName");
+    if (e.entity_name)
+      j.str(*e.entity_name);
+    else
+      j.null();
+    j.close();
+  }
+  j.close_array();
+  j.key("key").str(r.key).key("value").raw(java_double(r.value)).key("remove").boolean(r.remove);
 }
 
 // "TopicRecord" -> "TOPIC_RECORD", as Kafka's MetadataRecordType names it.

@@ -380,6 +380,10 @@ int main(int argc, char** argv) {
   // One service per listener: each knows its listener's name (Metadata
   // answers with that listener's advertised address) and keeps its own
   // connections' waiting requests (connection ids are per listener).
+  // Every listener's clients count against the same quotas.
+  kb::cluster::ClientQuotaManager client_quotas(
+      state.client_quotas,
+      {config.quota_window_num, int64_t{config.quota_window_size_seconds} * 1000});
   std::vector<std::unique_ptr<kb::broker::BrokerService>> services;
 
   kb::net::ServerOptions options;
@@ -396,6 +400,7 @@ int main(int argc, char** argv) {
   kb::metrics::BrokerMetrics metrics;
   flusher.set_flush_time_histogram(&metrics.log_flush());
   kb::broker::add_broker_collectors(metrics, state, &groups, &retention, &cleaning);
+  kb::broker::add_client_quota_collector(metrics, client_quotas);
   std::unique_ptr<kb::net::HttpServer> metrics_server;
   if (config.metrics_listener) {
     const auto& where = *config.metrics_listener;
@@ -430,6 +435,7 @@ int main(int argc, char** argv) {
     }
     service.serve_transactions(&transactions, &txn_offsets);
     service.set_metrics(&metrics);
+    service.set_client_quotas(&client_quotas);
     kb::net::ServerOptions listener_options = options;
     // SASL_SSL: SASL (above) over the TLS transport.
     if (listener.protocol == kb::broker::SecurityProtocol::kSsl ||

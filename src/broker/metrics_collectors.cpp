@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -260,6 +261,46 @@ void add_broker_collectors(metrics::BrokerMetrics& metrics, const cluster::Broke
       collect_cleaner(w, *cleaning, state.logs->log_dir(), since, std::chrono::steady_clock::now());
     });
   metrics.add_collector([](metrics::TextWriter& w) { collect_process(w); });
+}
+
+void add_client_quota_collector(metrics::BrokerMetrics& metrics,
+                                cluster::ClientQuotaManager& quotas) {
+  metrics.add_collector([&quotas](metrics::TextWriter& w) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    const auto sensors = quotas.sensors(now);
+    struct Family {
+      cluster::QuotaType type;
+      bool throttle;
+      std::string_view name;
+      std::string_view help;
+    };
+    static constexpr Family kFamilies[] = {
+        {cluster::QuotaType::kProduce, false, "kafka_server_produce_byte_rate",
+         "Produced bytes per second of a user / client id (Produce byte-rate)"},
+        {cluster::QuotaType::kProduce, true, "kafka_server_produce_throttle_time",
+         "Average Produce throttle in ms (Produce throttle-time)"},
+        {cluster::QuotaType::kFetch, false, "kafka_server_fetch_byte_rate",
+         "Fetched bytes per second of a user / client id (Fetch byte-rate)"},
+        {cluster::QuotaType::kFetch, true, "kafka_server_fetch_throttle_time",
+         "Average Fetch throttle in ms (Fetch throttle-time)"},
+        {cluster::QuotaType::kRequest, false, "kafka_server_request_request_time",
+         "Request handling time in percent of a thread (Request request-time)"},
+        {cluster::QuotaType::kRequest, true, "kafka_server_request_throttle_time",
+         "Average request-time throttle in ms (Request throttle-time)"},
+    };
+    for (const Family& f : kFamilies) {
+      bool any = false;
+      for (const auto& s : sensors) {
+        if (s.type != f.type) continue;
+        if (!any) w.family(f.name, "gauge", f.help);
+        any = true;
+        w.sample(f.name, {{"client_id", s.client_id}, {"user", s.user}},
+                 f.throttle ? s.throttle_avg_ms : s.rate);
+      }
+    }
+  });
 }
 
 }  // namespace kb::broker

@@ -112,6 +112,7 @@ void apply_metadata_record(BrokerState& state, const storage::MetadataRecord& re
             state.scram_credentials.remove(static_cast<security::ScramMechanism>(r.mechanism),
                                            r.name);
           },
+          [&](const storage::ClientQuotaRecord& r) { state.client_quotas.apply(r); },
           [&](const storage::RegisterBrokerRecord&) {},
           [&](const storage::UnknownMetadataRecord&) {},
       },

@@ -57,6 +57,8 @@ std::vector<std::vector<uint8_t>> metadata_image_records(const BrokerState& stat
         add(out, storage::UserScramCredentialRecord{user, static_cast<int8_t>(m), c.salt,
                                                     c.stored_key, c.server_key, c.iterations});
       });
+  client_quota_records(state.client_quotas,
+                       [&](const storage::ClientQuotaRecord& r) { add(out, r); });
   if (state.next_producer_id > 0) {
     // As Kafka's image writes it: no broker, just the next id.
     storage::ProducerIdsRecord ids;

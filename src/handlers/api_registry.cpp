@@ -6,6 +6,7 @@
 #include "kb/handlers/acls.hpp"
 #include "kb/handlers/alter_configs.hpp"
 #include "kb/handlers/api_versions.hpp"
+#include "kb/handlers/client_quotas.hpp"
 #include "kb/handlers/create_partitions.hpp"
 #include "kb/handlers/create_topics.hpp"
 #include "kb/handlers/delete_topics.hpp"
@@ -93,6 +94,8 @@ ApiRegistry make_broker_registry() {
   registry.add(sasl_authenticate_entry());
   registry.add(describe_user_scram_credentials_entry());
   registry.add(alter_user_scram_credentials_entry());
+  registry.add(describe_client_quotas_entry());
+  registry.add(alter_client_quotas_entry());
   return registry;
 }
 

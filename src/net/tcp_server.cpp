@@ -84,8 +84,8 @@ void Connection::on_io(uint32_t events) {
     write_pending();
     // Frames held back at the high-water mark or by the per-turn bound: one
     // more batch per turn.
-    if (!closed_ && pending_.size() <= server_.options_.output_high_water && !held_ && !closing_ &&
-        has_whole_frame())
+    if (!closed_ && pending_.size() <= server_.options_.output_high_water && !blocked() &&
+        !closing_ && has_whole_frame())
       handle_frames(input_);
   }
   if (!closed_ && !lingering_ && (events & EPOLLIN) && !read_paused_) read_input();
@@ -236,6 +236,38 @@ void Connection::resume() {
   if (in_handle_frames_) return;
   write_pending();
   if (closed_) return;
+  if (!input_.empty() && !closing_ && !muted_) {
+    handle_frames(input_);
+  } else {
+    update_interest();
+  }
+}
+
+void Connection::mute_for(std::chrono::milliseconds time) {
+  if (closed_ || time.count() <= 0) return;
+  const auto until = server_.loop_.now() + time;
+  if (muted_) {
+    if (until <= mute_until_) return;
+    server_.loop_.cancel(mute_timer_);
+  }
+  muted_ = true;
+  mute_until_ = until;
+  const uint64_t id = id_;
+  TcpServer* server = &server_;
+  mute_timer_ = server_.loop_.run_after(time, [server, id] {
+    auto it = server->connections_.find(id);
+    if (it != server->connections_.end()) it->second->unmute();
+  });
+  update_interest();
+}
+
+void Connection::unmute() {
+  mute_timer_ = 0;
+  if (!muted_ || closed_) return;
+  muted_ = false;
+  if (held_ || in_handle_frames_) return;
+  write_pending();
+  if (closed_) return;
   if (!input_.empty() && !closing_) {
     handle_frames(input_);
   } else {
@@ -254,7 +286,7 @@ void Connection::handle_frames(ByteBuffer& in) {
   const auto& opts = server_.options_;
   in_handle_frames_ = true;
   size_t handled = 0;
-  while (!closing_ && !held_ && in.size() >= 4 && handled < opts.max_frames_per_turn) {
+  while (!closing_ && !blocked() && in.size() >= 4 && handled < opts.max_frames_per_turn) {
     size_t frame_size = read_be32(in.data());
     if (frame_size < opts.min_frame_size || frame_size > opts.max_frame_size) {
       spdlog::warn("connection {} ({}): frame size {} outside [{}, {}], closing", id_, peer_,
@@ -441,8 +473,8 @@ void Connection::update_interest() {
   // EPOLLOUT also while whole frames wait (behind the high-water mark or the
   // per-turn bound): the socket is writable, so the next turn handles the next
   // batch. Nothing more is read from the client until they are handled.
-  const bool frames_waiting = !held_ && !closing_ && has_whole_frame();
-  read_paused_ = closing_ || held_ || server_.draining_ || peer_closed_ ||
+  const bool frames_waiting = !blocked() && !closing_ && has_whole_frame();
+  read_paused_ = closing_ || blocked() || server_.draining_ || peer_closed_ ||
                  pending_.size() > server_.options_.output_high_water || frames_waiting;
   uint32_t want =
       (read_paused_ ? 0u : uint32_t{EPOLLIN}) |
@@ -462,6 +494,8 @@ void Connection::close_now() {
   if (lingering_) server_.loop_.cancel(linger_timer_);
   if (handshake_timer_ != 0) server_.loop_.cancel(handshake_timer_);
   handshake_timer_ = 0;
+  if (mute_timer_ != 0) server_.loop_.cancel(mute_timer_);
+  mute_timer_ = 0;
   server_.release(*this);
 }
 

@@ -157,6 +157,8 @@ Result<DecodedMetadataRecord> decode_metadata_record(std::span<const uint8_t> va
       return decode_body<UserScramCredentialRecord>(r, version);
     case RemoveUserScramCredentialRecord::kType:
       return decode_body<RemoveUserScramCredentialRecord>(r, version);
+    case ClientQuotaRecord::kType:
+      return decode_body<ClientQuotaRecord>(r, version);
     default:
       return DecodedMetadataRecord{version, UnknownMetadataRecord{type, r.raw(r.remaining())}};
   }

@@ -2075,5 +2075,75 @@ TEST_F(KafkaToolsTest, FormatAddScramRecordsAsKafkaDumpLogPrintsThem) {
   std::filesystem::remove_all(dir);
 }
 
+// kafka-configs sets and describes client quotas (users, clients, both,
+// defaults), and a Java producer held to 1 MB/s by producer_byte_rate runs
+// near that rate. Kafka's rate (11 windows of 1 s, at least 10 of them
+// counted) lets a fresh client send 10 s worth at once and then holds it until
+// that burst leaves the window 11 s later: 12 MB take about 12 s, while a run
+// of a few seconds would only measure the burst.
+TEST_F(KafkaToolsTest, ClientQuotasSetByKafkaConfigsThrottleAProducer) {
+  BrokerProcess quota_broker(std::map<std::string, std::string>{{"num.partitions", "1"}});
+  const std::string bootstrap = "127.0.0.1:" + std::to_string(quota_broker.port());
+  auto configs = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--bootstrap-server", bootstrap});
+    return shell_->run(kConfigCommand, args);
+  };
+  EXPECT_TRUE(printed(configs({"--alter", "--add-config", "producer_byte_rate=1048576",
+                               "--entity-type", "clients", "--entity-name", "quota-perf"}),
+                      {"Completed updating config for client quota-perf."}));
+  EXPECT_TRUE(printed(configs({"--alter", "--add-config", "consumer_byte_rate=2048",
+                               "--entity-type", "users", "--entity-name", "alice"}),
+                      {"Completed updating config for user alice."}));
+  EXPECT_TRUE(
+      printed(configs({"--alter", "--add-config", "request_percentage=50", "--entity-type", "users",
+                       "--entity-name", "alice", "--entity-type", "clients", "--entity-default"}),
+              {"Completed updating config for user alice."}));
+  EXPECT_TRUE(printed(configs({"--alter", "--add-config", "producer_byte_rate=4096",
+                               "--entity-type", "users", "--entity-default"}),
+                      {"Completed updating default config for users in the cluster."}));
+  EXPECT_TRUE(
+      printed(configs({"--describe", "--entity-type", "clients", "--entity-name", "quota-perf"}),
+              {"Quota configs for client-id 'quota-perf' are producer_byte_rate=1048576.0"}));
+  EXPECT_TRUE(printed(configs({"--describe", "--entity-type", "users", "--entity-name", "alice"}),
+                      {"Quota configs for user-principal 'alice' are consumer_byte_rate=2048.0"}));
+  EXPECT_TRUE(printed(configs({"--describe", "--entity-type", "users", "--entity-name", "alice",
+                               "--entity-type", "clients", "--entity-default"}),
+                      {"Quota configs for user-principal 'alice', the default client-id are "
+                       "request_percentage=50.0"}));
+  EXPECT_TRUE(printed(configs({"--describe", "--entity-type", "users", "--entity-default"}),
+                      {"Quota configs for the default user-principal are "
+                       "producer_byte_rate=4096.0"}));
+  // Kafka refuses what its controller refuses.
+  auto refused = configs({"--alter", "--add-config", "producer_byte_rate=1.5", "--entity-type",
+                          "clients", "--entity-name", "quota-perf"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("producer_byte_rate cannot be a fractional value."), std::string::npos)
+      << refused.out << refused.err;
+  EXPECT_TRUE(printed(configs({"--alter", "--delete-config", "producer_byte_rate", "--entity-type",
+                               "users", "--entity-default"}),
+                      {"Completed updating default config for users in the cluster."}));
+  EXPECT_TRUE(printed(configs({"--describe", "--entity-type", "users", "--entity-default"}), {}));
+
+  const auto started = std::chrono::steady_clock::now();
+  auto produced =
+      shell_->run(kProducerPerformance,
+                  {"--bootstrap-server", bootstrap, "--topic", "quota-perf", "--num-records",
+                   "12000", "--record-size", "1000", "--throughput", "-1", "--command-property",
+                   "acks=1", "--command-property", "client.id=quota-perf"});
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ASSERT_EQ(produced.exit_code, 0) << produced.err;
+  auto lines = lines_of(produced.out);
+  ASSERT_FALSE(lines.empty());
+  const std::regex summary(R"(12000 records sent, [0-9.]+ records/sec \(([0-9.]+) MB/sec\).*)");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(lines.back(), m, summary)) << produced.out;
+  const double mb_per_s = std::stod(m[1]);
+  std::cout << "producer held to 1 MB/s ran at " << mb_per_s << " MB/s (" << seconds
+            << " s for 12 MB)\n";
+  EXPECT_GT(mb_per_s, 0.65);
+  EXPECT_LT(mb_per_s, 1.35);
+}
+
 }  // namespace
 }  // namespace kb::testing

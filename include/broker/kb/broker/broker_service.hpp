@@ -11,6 +11,7 @@
 
 #include "kb/broker/tls_config.hpp"
 #include "kb/cluster/broker_state.hpp"
+#include "kb/cluster/quota_manager.hpp"
 #include "kb/group/coordinator.hpp"
 #include "kb/group/txn_offsets.hpp"
 #include "kb/handlers/api_registry.hpp"
@@ -78,6 +79,11 @@ class BrokerService final : public net::FrameHandler {
   // A SASL listener: every connection authenticates with these mechanisms
   // before anything but ApiVersions and the SASL exchange is served.
   void serve_sasl(const security::SaslMechanisms* mechanisms) { sasl_mechanisms_ = mechanisms; }
+
+  // Client quotas: what requests use is recorded there; a client over its
+  // quota gets the throttle time in its response and its connection is
+  // muted for that long (KIP-219). Null: no quotas.
+  void set_client_quotas(cluster::ClientQuotaManager* quotas) { quotas_ = quotas; }
 
   // Shutdown: answer every waiting request now.
   void complete_waiting();
@@ -173,6 +179,7 @@ class BrokerService final : public net::FrameHandler {
   txn::TransactionCoordinator* transactions_ = nullptr;
   group::TxnOffsets* txn_offsets_ = nullptr;
   const security::SaslMechanisms* sasl_mechanisms_ = nullptr;
+  cluster::ClientQuotaManager* quotas_ = nullptr;
   std::unordered_map<uint64_t, std::unique_ptr<handlers::SaslConnection>>
       sasl_;  // by connection id
   uint64_t seen_group_changes_ = 0;

@@ -56,6 +56,10 @@ struct BrokerConfig {
   cluster::LogConfig log;          // message.max.bytes, log.segment.bytes, log.flush.*, ...
   group::GroupConfig groups;       // group.*.session.timeout.ms, offsets.topic.num.partitions, ...
   txn::TxnConfig transactions;     // transaction.max.timeout.ms, transaction.state.log.*, ...
+  // Client quotas are measured over quota.window.num windows of
+  // quota.window.size.seconds.
+  int32_t quota_window_num = 11;
+  int32_t quota_window_size_seconds = 1;
   // metadata.log.max.record.bytes.between.snapshots, metadata.log.max.snapshot.interval.ms,
   // metadata.max.retention.bytes, metadata.max.retention.ms
   cluster::MetadataSnapshotOptions metadata_snapshots;

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "kb/cluster/broker_state.hpp"
+#include "kb/cluster/quota_manager.hpp"
 #include "kb/group/coordinator.hpp"
 #include "kb/metrics/broker_metrics.hpp"
 
@@ -30,6 +31,14 @@ void collect_cleaner(metrics::TextWriter& w, const LogCleaning& cleaning,
                      const std::filesystem::path& log_dir,
                      std::chrono::steady_clock::time_point since,
                      std::chrono::steady_clock::time_point now);
+
+// Client quota sensors as Kafka's JMX beans name them through the Prometheus
+// JMX exporter: kafka.server:type=Produce|Fetch,user=,client-id= byte-rate and
+// throttle-time, type=Request request-time and throttle-time (one series per
+// user and client id pair the quotas measure). `quotas` must outlive the
+// scrapes.
+void add_client_quota_collector(metrics::BrokerMetrics& metrics,
+                                cluster::ClientQuotaManager& quotas);
 
 // Reads this process's CPU seconds, resident and virtual bytes and start time
 // from /proc (false when it cannot).

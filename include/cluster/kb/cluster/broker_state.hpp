@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "kb/cluster/client_quotas.hpp"
 #include "kb/cluster/partition_logs.hpp"
 #include "kb/cluster/producers.hpp"
 #include "kb/cluster/topic_table.hpp"
@@ -137,6 +138,8 @@ struct BrokerState {
   std::map<std::pair<int8_t, std::string>, std::map<std::string, std::string, std::less<>>> configs;
   // SCRAM users (UserScramCredentialRecord / RemoveUserScramCredentialRecord).
   security::ScramCredentialStore scram_credentials;
+  // Client quotas (ClientQuotaRecord).
+  ClientQuotaStore client_quotas;
   // The first producer id not yet handed out (from ProducerIdsRecord).
   int64_t next_producer_id = 0;
   // The block InitProducerId hands ids out of, and each partition's

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -42,6 +43,17 @@ struct RequestProgress {
 // first, and the other connections are served before the next step.
 inline constexpr auto kStepTime = std::chrono::microseconds(200);
 inline constexpr size_t kMaxStepItems = 4096;
+
+struct RequestContext;
+
+// Client quotas (set by the broker, which records what requests use): asked
+// once a response is final, just before it is encoded; a response with a
+// throttle_time_ms field carries the answer (at least what the handler set).
+class ResponseThrottle {
+ public:
+  virtual ~ResponseThrottle() = default;
+  virtual int32_t throttle_time_ms(RequestContext& ctx) = 0;
+};
 
 // What a handler sees besides its request.
 struct RequestContext {
@@ -128,6 +140,8 @@ struct RequestContext {
   std::string_view principal = "User:ANONYMOUS";
   // The connection's SASL authentication (null: not a SASL listener).
   SaslConnection* sasl = nullptr;
+  // Null: no client quotas.
+  ResponseThrottle* throttle = nullptr;
 
   // Whether a step that has handled `items` items (counting from 0 at its
   // start) should stop and yield now (it reads the clock: a caller with cheap
@@ -221,6 +235,11 @@ DispatchResult dispatch_message(RequestContext& ctx, wire::Reader& body, int16_t
   ctx.progress.reset();
   if constexpr (requires { response->error_code; }) {
     if (ctx.errors.empty()) ctx.errors.add(response->error_code);
+  }
+  if constexpr (requires { response->throttle_time_ms; }) {
+    if (ctx.throttle != nullptr)
+      response->throttle_time_ms =
+          std::max(response->throttle_time_ms, ctx.throttle->throttle_time_ms(ctx));
   }
   wire::encode(out, *response, version, flexible);
   return DispatchResult::kResponded;

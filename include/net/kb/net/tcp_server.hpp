@@ -90,6 +90,12 @@ class Connection final : public IoHandler {
   void resume();
   bool held() const { return held_; }
 
+  // Throttling (a client over its quota): like hold(), no further frame is
+  // handled and reading pauses, until `time` from now; what is already in
+  // output() still goes out. A second mute ends at the later of the two ends.
+  void mute_for(std::chrono::milliseconds time);
+  bool muted() const { return muted_; }
+
   // Inside the server's frame loop: the frame being handled, and those
   // handled before it in the same loop, stay in memory until
   // FrameHandler::on_frames_handled() returns.
@@ -127,6 +133,9 @@ class Connection final : public IoHandler {
   void linger();
   void discard_input();
   void close_now();
+  void unmute();
+  // Frames are not handled now (held or muted).
+  bool blocked() const { return held_ || muted_; }
 
   TcpServer& server_;
   int fd_;
@@ -140,6 +149,9 @@ class Connection final : public IoHandler {
   bool closed_ = false;
   bool read_paused_ = false;
   bool held_ = false;
+  bool muted_ = false;
+  EventLoop::TimerId mute_timer_ = 0;
+  EventLoop::Clock::time_point mute_until_{};
   bool lingering_ = false;
   bool peer_closed_ = false;       // EOF read: no more input will come
   bool in_handle_frames_ = false;  // inside the frame loop (resume() must not re-enter it)

@@ -17,4 +17,10 @@ inline constexpr int8_t kLiteralPatternType = 3;  // PatternType.LITERAL, v0's o
 inline constexpr int8_t kBrokerEndpoints = 1;
 inline constexpr int8_t kControllerEndpoints = 2;
 
+// DescribeClientQuotas' MatchType (ClientQuotaFilterComponent): a name, the
+// default entity of the type, or any entity of the type.
+inline constexpr int8_t kQuotaMatchExact = 0;
+inline constexpr int8_t kQuotaMatchDefault = 1;
+inline constexpr int8_t kQuotaMatchSpecified = 2;
+
 }  // namespace kb::protocol

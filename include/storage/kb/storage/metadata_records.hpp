@@ -43,6 +43,9 @@ using records::TopicRecord;
 // SCRAM-SHA-512): never the password, only what checks it.
 using records::RemoveUserScramCredentialRecord;
 using records::UserScramCredentialRecord;
+// One client quota of one entity (user, client-id, both, or ip; a null name is
+// the type's default), set or removed.
+using records::ClientQuotaRecord;
 using BrokerEndpoint = RegisterBrokerRecord::BrokerEndpoint;
 using BrokerFeature = RegisterBrokerRecord::BrokerFeature;
 
@@ -62,7 +65,8 @@ struct UnknownMetadataRecord {
 using MetadataRecord =
     std::variant<UnknownMetadataRecord, RegisterBrokerRecord, TopicRecord, PartitionRecord,
                  ConfigRecord, PartitionChangeRecord, RemoveTopicRecord, FeatureLevelRecord,
-                 ProducerIdsRecord, UserScramCredentialRecord, RemoveUserScramCredentialRecord>;
+                 ProducerIdsRecord, UserScramCredentialRecord, RemoveUserScramCredentialRecord,
+                 ClientQuotaRecord>;
 
 struct DecodedMetadataRecord {
   int16_t version = 0;

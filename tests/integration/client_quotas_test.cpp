@@ -1,0 +1,349 @@
+// Client quotas against the real broker binary, frame by frame:
+// AlterClientQuotas and DescribeClientQuotas with Kafka's validation and
+// filters, quotas kept over a restart, and throttling (KIP-219): a client over
+// its quota gets throttle_time_ms and its connection reads nothing more for
+// that long, while other connections are served.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <deque>
+#include <string>
+
+#include "kb/protocol/messages/api_versions.hpp"
+#include "kb/protocol/messages/client_quotas.hpp"
+#include "kb/protocol/messages/create_topics.hpp"
+#include "kb/protocol/messages/fetch.hpp"
+#include "kb/protocol/messages/metadata.hpp"
+#include "kb/protocol/messages/produce.hpp"
+#include "kb/storage/record_batch.hpp"
+#include "support/broker_process.hpp"
+#include "support/kafka_client.hpp"
+
+namespace kb::testing {
+namespace {
+
+using protocol::AlterClientQuotasRequest;
+using protocol::AlterClientQuotasResponse;
+using protocol::DescribeClientQuotasRequest;
+using protocol::DescribeClientQuotasResponse;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr int16_t kInvalidRequest = 42;
+constexpr int16_t kUnsupportedVersion = 35;
+
+// Strings the requests view.
+std::string_view keep(std::string s) {
+  static std::deque<std::string> kept;
+  return kept.emplace_back(std::move(s));
+}
+
+struct Op {
+  std::string key;
+  double value = 0;
+  bool remove = false;
+};
+using Entity = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
+AlterClientQuotasRequest::EntryData alteration(const Entity& entity, const std::vector<Op>& ops) {
+  AlterClientQuotasRequest::EntryData e;
+  for (const auto& [type, name] : entity) {
+    std::optional<std::string_view> n;
+    if (name) n = keep(*name);
+    e.entity.push_back({keep(type), n});
+  }
+  for (const auto& op : ops) e.ops.push_back({keep(op.key), op.value, op.remove});
+  return e;
+}
+
+AlterClientQuotasResponse alter(RawClient& c,
+                                std::vector<AlterClientQuotasRequest::EntryData> entries,
+                                bool validate_only = false, int16_t version = 1) {
+  AlterClientQuotasRequest req;
+  req.entries = std::move(entries);
+  req.validate_only = validate_only;
+  static std::vector<uint8_t> body;
+  return call<AlterClientQuotasResponse>(c, req, version, body, 7);
+}
+
+// One alteration; its one result's error code.
+int16_t alter_one(RawClient& c, const Entity& entity, const std::vector<Op>& ops,
+                  std::string* message = nullptr) {
+  auto r = alter(c, {alteration(entity, ops)});
+  EXPECT_EQ(r.entries.size(), 1u);
+  if (r.entries.empty()) return -100;
+  if (message) *message = r.entries[0].error_message.value_or("");
+  return r.entries[0].error_code;
+}
+
+struct Component {
+  std::string type;
+  int8_t match_type = 0;
+  std::optional<std::string> match;
+};
+
+DescribeClientQuotasResponse describe(RawClient& c, const std::vector<Component>& components,
+                                      bool strict = false, int16_t version = 1) {
+  DescribeClientQuotasRequest req;
+  for (const auto& comp : components) {
+    std::optional<std::string_view> m;
+    if (comp.match) m = keep(*comp.match);
+    req.components.push_back({keep(comp.type), comp.match_type, m});
+  }
+  req.strict = strict;
+  static std::vector<uint8_t> body;
+  return call<DescribeClientQuotasResponse>(c, req, version, body, 9);
+}
+
+// The described entities as "user=alice,client-id=<default>" -> {key: value}.
+std::map<std::string, std::map<std::string, double>> described(
+    const DescribeClientQuotasResponse& r) {
+  std::map<std::string, std::map<std::string, double>> out;
+  if (!r.entries) return out;
+  for (const auto& e : *r.entries) {
+    std::string name;
+    for (const auto& entity : e.entity) {
+      if (!name.empty()) name += ",";
+      name += entity.entity_type + "=" + entity.entity_name.value_or("<default>");
+    }
+    for (const auto& v : e.values) out[name][v.key] = v.value;
+  }
+  return out;
+}
+
+constexpr int8_t kExact = 0, kDefault = 1, kSpecified = 2;
+
+TEST(ClientQuotasIntegration, AlterValidatesAsKafkaDoes) {
+  BrokerProcess broker;
+  RawClient c(broker.port());
+  std::string message;
+  EXPECT_EQ(alter_one(c, {}, {{"producer_byte_rate", 1}}, &message), kInvalidRequest);
+  EXPECT_EQ(message, "Invalid empty client quota entity");
+  EXPECT_EQ(alter_one(c, {{"group", "g"}}, {{"producer_byte_rate", 1}}, &message), kInvalidRequest);
+  EXPECT_EQ(message, "Unhandled client quota entity type: group");
+  EXPECT_EQ(alter_one(c, {{"user", ""}}, {{"producer_byte_rate", 1}}, &message), kInvalidRequest);
+  EXPECT_EQ(message, "Empty user not supported");
+  EXPECT_EQ(alter_one(c, {{"user", "alice"}}, {{"connection_creation_rate", 1}}, &message),
+            kInvalidRequest);
+  EXPECT_EQ(message, "Invalid configuration key connection_creation_rate");
+  EXPECT_EQ(alter_one(c, {{"user", "alice"}}, {{"producer_byte_rate", 0}}, &message),
+            kInvalidRequest);
+  EXPECT_EQ(message, "Quota producer_byte_rate must be greater than 0");
+  EXPECT_EQ(alter_one(c, {{"user", "alice"}}, {{"producer_byte_rate", 1.5}}, &message),
+            kInvalidRequest);
+  EXPECT_EQ(message, "producer_byte_rate cannot be a fractional value.");
+  EXPECT_EQ(alter_one(c, {{"user", "alice"}}, {{"consumer_byte_rate", 1e19}}, &message),
+            kInvalidRequest);
+  EXPECT_EQ(message, "Proposed value for consumer_byte_rate is too large for a LONG.");
+  EXPECT_EQ(alter_one(c, {{"ip", "1.2.3.4"}, {"user", "alice"}}, {{"request_percentage", 1}}),
+            kInvalidRequest);
+  EXPECT_EQ(alter_one(c, {{"ip", "not an address"}}, {{"connection_creation_rate", 1}}),
+            kInvalidRequest);
+  EXPECT_EQ(alter_one(c, {{"ip", "1.2.3.4"}}, {{"connection_creation_rate", 2.5}}, &message),
+            kInvalidRequest);
+  EXPECT_EQ(message, "connection_creation_rate cannot be a fractional value.");
+  // A key twice: the entity is refused.
+  EXPECT_EQ(alter_one(c, {{"user", "alice"}},
+                      {{"producer_byte_rate", 10}, {"producer_byte_rate", 20}}, &message),
+            kInvalidRequest);
+  EXPECT_EQ(message, "Ignoring duplicate entity ClientQuotaEntity(entries={user=alice})");
+  // None of that was written.
+  auto all = describe(c, {});
+  EXPECT_EQ(all.error_code, 0);
+  ASSERT_TRUE(all.entries.has_value());
+  EXPECT_TRUE(all.entries->empty());
+
+  // Validate only: accepted, not written.
+  auto checked = alter(c, {alteration({{"user", "alice"}}, {{"producer_byte_rate", 1024}})}, true);
+  ASSERT_EQ(checked.entries.size(), 1u);
+  EXPECT_EQ(checked.entries[0].error_code, 0);
+  EXPECT_FALSE(checked.entries[0].error_message.has_value());
+  EXPECT_TRUE(described(describe(c, {})).empty());
+
+  // Good and bad entities in one request: each gets its own answer.
+  auto mixed = alter(c, {alteration({{"user", "alice"}},
+                                    {{"producer_byte_rate", 1024}, {"request_percentage", 12.5}}),
+                         alteration({{"client-id", std::nullopt}}, {{"consumer_byte_rate", 7}}),
+                         alteration({{"user", "bob"}}, {{"bogus", 1}}),
+                         alteration({{"ip", std::nullopt}}, {{"connection_creation_rate", 30}})});
+  ASSERT_EQ(mixed.entries.size(), 4u);
+  int errors = 0;
+  for (const auto& e : mixed.entries) errors += e.error_code != 0 ? 1 : 0;
+  EXPECT_EQ(errors, 1);
+  auto d = described(describe(c, {}));
+  EXPECT_EQ(d.size(), 3u);
+  EXPECT_EQ(d["user=alice"]["producer_byte_rate"], 1024);
+  EXPECT_EQ(d["user=alice"]["request_percentage"], 12.5);
+  EXPECT_EQ(d["client-id=<default>"]["consumer_byte_rate"], 7);
+  EXPECT_EQ(d["ip=<default>"]["connection_creation_rate"], 30);
+
+  // Removing a key (and one never set: no error).
+  EXPECT_EQ(alter_one(c, {{"user", "alice"}},
+                      {{"producer_byte_rate", 0, true}, {"consumer_byte_rate", 0, true}}),
+            0);
+  d = described(describe(c, {}));
+  EXPECT_EQ(d["user=alice"].size(), 1u);
+  EXPECT_EQ(d["user=alice"]["request_percentage"], 12.5);
+  // v0 too.
+  auto v0 = alter(c, {alteration({{"user", "carol"}}, {{"producer_byte_rate", 5}})}, false, 0);
+  ASSERT_EQ(v0.entries.size(), 1u);
+  EXPECT_EQ(v0.entries[0].error_code, 0);
+}
+
+TEST(ClientQuotasIntegration, DescribeFiltersAsKafkaDoes) {
+  BrokerProcess broker;
+  RawClient c(broker.port());
+  auto set = [&](const Entity& e, double v) {
+    ASSERT_EQ(alter_one(c, e, {{"producer_byte_rate", v}}), 0);
+  };
+  set({{"user", "alice"}}, 1);
+  set({{"user", std::nullopt}}, 2);
+  set({{"user", "alice"}, {"client-id", "app"}}, 3);
+  set({{"user", "alice"}, {"client-id", std::nullopt}}, 4);
+  set({{"client-id", "app"}}, 5);
+
+  auto names = [&](const std::vector<Component>& comps, bool strict = false) {
+    auto r = describe(c, comps, strict);
+    EXPECT_EQ(r.error_code, 0);
+    std::set<std::string> out;
+    for (const auto& [name, values] : described(r)) out.insert(name);
+    return out;
+  };
+  using S = std::set<std::string>;
+  EXPECT_EQ(names({{"user", kExact, "alice"}}),
+            (S{"client-id=<default>,user=alice", "client-id=app,user=alice", "user=alice"}));
+  EXPECT_EQ(names({{"user", kExact, "alice"}}, true), (S{"user=alice"}));
+  EXPECT_EQ(names({{"user", kDefault, std::nullopt}}), (S{"user=<default>"}));
+  EXPECT_EQ(names({{"client-id", kSpecified, std::nullopt}}),
+            (S{"client-id=<default>,user=alice", "client-id=app,user=alice", "client-id=app"}));
+  EXPECT_EQ(names({{"client-id", kSpecified, std::nullopt}}, true), (S{"client-id=app"}));
+  EXPECT_EQ(names({{"user", kSpecified, std::nullopt}, {"client-id", kExact, "app"}}),
+            (S{"client-id=app,user=alice"}));
+  EXPECT_EQ(names({{"user", kExact, "nobody"}}), S{});
+  EXPECT_EQ(names({}, true), S{});
+
+  auto refused = [&](const std::vector<Component>& comps, int16_t code, const std::string& what) {
+    auto r = describe(c, comps);
+    EXPECT_EQ(r.error_code, code) << what;
+    EXPECT_FALSE(r.entries.has_value()) << what;
+    return r.error_message.value_or("");
+  };
+  EXPECT_EQ(refused({{"user", kExact, std::nullopt}}, kInvalidRequest, "exact null"),
+            "Request specified MATCH_TYPE_EXACT, but set match string to null.");
+  refused({{"user", kDefault, "x"}}, kInvalidRequest, "default with name");
+  refused({{"user", kSpecified, "x"}}, kInvalidRequest, "any with name");
+  refused({{"user", 7, std::nullopt}}, kInvalidRequest, "match type 7");
+  refused({{"", kSpecified, std::nullopt}}, kInvalidRequest, "empty type");
+  refused({{"user", kSpecified, std::nullopt}, {"user", kExact, "a"}}, kInvalidRequest, "twice");
+  refused({{"group", kSpecified, std::nullopt}}, kUnsupportedVersion, "unknown type");
+  refused({{"ip", kSpecified, std::nullopt}, {"user", kSpecified, std::nullopt}}, kInvalidRequest,
+          "ip with user");
+  // v0.
+  EXPECT_EQ(described(describe(c, {{"user", kExact, "alice"}}, true, 0)).size(), 1u);
+}
+
+TEST(ClientQuotasIntegration, QuotasSurviveARestart) {
+  auto dir = make_temp_dir("kb-quotas-restart-");
+  {
+    BrokerProcess broker({}, dir / "data");
+    RawClient c(broker.port());
+    ASSERT_EQ(alter_one(c, {{"user", "alice"}, {"client-id", std::nullopt}},
+                        {{"producer_byte_rate", 4096}, {"consumer_byte_rate", 8192}}),
+              0);
+    ASSERT_EQ(alter_one(c, {{"client-id", "gone"}}, {{"request_percentage", 50}}), 0);
+    ASSERT_EQ(alter_one(c, {{"client-id", "gone"}}, {{"request_percentage", 0, true}}), 0);
+    EXPECT_EQ(broker.stop().code, 0);
+  }
+  {
+    BrokerProcess broker({}, dir / "data");
+    RawClient c(broker.port());
+    auto d = described(describe(c, {}));
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d["client-id=<default>,user=alice"]["producer_byte_rate"], 4096);
+    EXPECT_EQ(d["client-id=<default>,user=alice"]["consumer_byte_rate"], 8192);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+storage::Bytes text(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// One batch of about `bytes` bytes (incompressible enough: none is asked for).
+std::vector<uint8_t> big_batch(size_t bytes) {
+  storage::RecordBatchBuilder builder;
+  std::string value(bytes, 'q');
+  for (size_t i = 0; i < value.size(); ++i) value[i] = static_cast<char>('a' + (i * 7919) % 26);
+  builder.add_record(text("k"), text(value), 1700000000000);
+  return builder.build();
+}
+
+// A request on a throttled connection is not read until the throttle ends;
+// another connection is answered at once.
+TEST(ClientQuotasIntegration, ThrottledProduceAndFetchMuteTheirConnection) {
+  BrokerProcess broker;
+  RawClient admin(broker.port());
+  {
+    protocol::CreateTopicsRequest create;
+    auto& t = create.topics.emplace_back();
+    t.name = "quota-topic";
+    t.num_partitions = 1;
+    t.replication_factor = -1;
+    create.timeout_ms = 5000;
+    std::vector<uint8_t> body;
+    auto r = call<protocol::CreateTopicsResponse>(admin, create, 7, body, 3);
+    ASSERT_EQ(r.topics.at(0).error_code, 0);
+  }
+  // The test client's id ("kb-test"): 10 000 bytes/s. A first produce of
+  // 125 000 bytes is measured over the 10 windows Kafka assumes at the start:
+  // 12 500 bytes/s, a throttle of (12500 - 10000) / 10000 * 10 s = 2.5 s.
+  ASSERT_EQ(alter_one(admin, {{"client-id", "kb-test"}},
+                      {{"producer_byte_rate", 10000}, {"consumer_byte_rate", 10000}}),
+            0);
+  const std::vector<uint8_t> batch = big_batch(125000);
+  RawClient producer(broker.port());
+  protocol::ProduceRequest produce;
+  produce.acks = 1;
+  produce.timeout_ms = 5000;
+  auto& td = produce.topic_data.emplace_back();
+  td.name = "quota-topic";
+  td.partition_data.push_back({0, storage::Bytes(batch)});
+  std::vector<uint8_t> body;
+  auto produced = call<protocol::ProduceResponse>(producer, produce, 9, body, 11);
+  ASSERT_EQ(produced.responses.at(0).partition_responses.at(0).error_code, 0);
+  EXPECT_GE(produced.throttle_time_ms, 2400);
+  EXPECT_LE(produced.throttle_time_ms, 2800);
+  auto answered_after = [&](RawClient& c, int32_t id) {
+    const auto sent = SteadyClock::now();
+    c.send_bytes(encode_request(protocol::ApiVersionsRequest{}, 3, id));
+    auto frame = c.read_frame();
+    EXPECT_TRUE(frame.has_value());
+    return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - sent);
+  };
+  // Another connection of the same client is not muted.
+  RawClient other(broker.port());
+  EXPECT_LT(answered_after(other, 20).count(), 1000);
+  const auto waited = answered_after(producer, 12);
+  EXPECT_GE(waited.count(), produced.throttle_time_ms - 300);
+
+  // Fetching it back: about 125 000 response bytes against 10 000 bytes/s.
+  RawClient consumer(broker.port());
+  protocol::FetchRequest fetch;
+  fetch.max_wait_ms = 0;
+  fetch.min_bytes = 0;
+  fetch.max_bytes = 50 << 20;
+  auto& ft = fetch.topics.emplace_back();
+  ft.topic = "quota-topic";
+  auto& fp = ft.partitions.emplace_back();
+  fp.partition = 0;
+  fp.fetch_offset = 0;
+  fp.partition_max_bytes = 1 << 20;
+  auto fetched = call<protocol::FetchResponse>(consumer, fetch, 12, body, 13);
+  EXPECT_GE(fetched.throttle_time_ms, 2000);
+  EXPECT_LE(fetched.throttle_time_ms, 3000);
+  const auto fetch_waited = answered_after(consumer, 14);
+  EXPECT_GE(fetch_waited.count(), fetched.throttle_time_ms - 300);
+}
+
+}  // namespace
+}  // namespace kb::testing
