@@ -401,6 +401,12 @@ class MessageModel:
     def default_value(self, f: Field, cxx_type: str) -> str | None:
         """The member initializer (None: the type's own default)."""
         d = None if f.default is None else str(f.default)
+        if (f.struct is not None and not f.kind.startswith("[]") and self.is_nullable(f)
+                and d != "null"):
+            # As in Kafka: a nullable struct is null by default only when its
+            # schema says "null"; otherwise it starts as an empty struct (a
+            # tagged one is then left out when empty and written when null).
+            return f"{f.struct.name}{{}}"
         if cxx_type.startswith("std::optional") or cxx_type.startswith("std::vector"):
             return None
         if f.kind in INT_TYPES:

@@ -102,6 +102,9 @@ ConsumerGroupMemberMetadataValue metadata_value(const ConsumerMember& m) {
   v.subscribed_topic_regex = m.subscribed_topic_regex.value_or("");  // as Kafka writes none
   v.rebalance_timeout_ms = m.rebalance_timeout_ms;
   v.server_assignor = m.server_assignor;
+  // Null: a member of the consumer protocol (Kafka writes the null; left out,
+  // the field would read back as an empty classic member).
+  v.classic_member_metadata.reset();
   return v;
 }
 

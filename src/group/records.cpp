@@ -2,6 +2,7 @@
 
 #include <type_traits>
 
+#include "kb/records/client_data.hpp"
 #include "kb/wire/reader.hpp"
 #include "kb/wire/serde.hpp"
 #include "kb/wire/writer.hpp"
@@ -89,15 +90,15 @@ int32_t offsets_partition_for(std::string_view group_id, int32_t partitions) {
 }
 
 std::optional<std::vector<std::string>> subscription_topics(std::span<const uint8_t> subscription) {
+  // As Kafka's classic group reads its members' subscribed topics: the
+  // version is read and set aside, and the rest is read as version 0 (topics
+  // and user data), the start every version has; bytes after it are not read.
   wire::Reader reader(subscription);
-  const int16_t version = reader.int16();
-  const int32_t count = reader.array_length(sizeof(int16_t));
-  if (!reader.ok() || version < 0 || count < 0) return std::nullopt;
-  std::vector<std::string> topics;
-  topics.reserve(static_cast<size_t>(count));
-  for (int32_t i = 0; i < count && reader.ok(); ++i) topics.emplace_back(reader.string());
+  reader.int16();
+  records::ConsumerProtocolSubscription data;
+  wire::decode(reader, data, 0, false);
   if (!reader.ok()) return std::nullopt;
-  return topics;
+  return std::move(data.topics);
 }
 
 std::vector<uint8_t> encode_key(const OffsetCommitKey& key) {
@@ -237,35 +238,13 @@ std::vector<uint8_t> encode_value(const ConsumerGroupCurrentMemberAssignmentValu
   return encode_versioned(value, 0, true);
 }
 
-namespace {
-
-// Kafka marks a null tagged struct with a varint 0, not the int8 -1 of an
-// untagged one, and wire::Decoder reads only the latter so far. The member
-// metadata's one tagged field (the classic member metadata of a member of an
-// upgraded classic group, which this broker does not use) is therefore read
-// as Kafka 4.4 writes it only later: for now it is skipped by its size.
-struct MemberMetadataUntagged {
-  ConsumerGroupMemberMetadataValue& value;
-  template <class Io>
-  void fields(Io& io) {
-    value.fields(io);
-  }
-};
-
-}  // namespace
-
 template <class T>
 std::optional<T> decode_consumer_group_value(std::span<const uint8_t> bytes) {
   wire::Reader reader(bytes);
   const int16_t version = reader.int16();
   if (!reader.ok() || version != 0) return std::nullopt;
   T value;
-  if constexpr (std::is_same_v<T, ConsumerGroupMemberMetadataValue>) {
-    MemberMetadataUntagged untagged{value};
-    wire::decode(reader, untagged, version, true);
-  } else {
-    wire::decode(reader, value, version, true);
-  }
+  wire::decode(reader, value, version, true);
   if (!reader.ok()) return std::nullopt;
   return value;
 }

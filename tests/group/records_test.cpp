@@ -106,10 +106,51 @@ TEST(GroupRecords, SubscriptionTopicsOfEveryConsumerProtocolVersion) {
   const std::vector<uint8_t> v0_none{0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff};
   EXPECT_EQ(subscription_topics(v0_none), std::vector<std::string>{});
 
+  // Whatever the version says, version 0 is read: a negative one too, and
+  // what follows version 0's fields is not looked at (a cut v3 still reads).
+  const std::vector<uint8_t> minus_one{0xff, 0xff, 0, 0, 0, 1, 0, 1, 'a', 0xff, 0xff, 0xff, 0xff};
+  EXPECT_EQ(subscription_topics(minus_one), std::vector<std::string>{"a"});
+  const std::vector<uint8_t> v3_cut(v3.begin(), v3.begin() + 20);
+  EXPECT_EQ(subscription_topics(v3_cut), (std::vector<std::string>{"t", "uv"}));
+
   EXPECT_FALSE(subscription_topics(std::vector<uint8_t>{}));
-  EXPECT_FALSE(subscription_topics(std::vector<uint8_t>{0xff, 0xff, 0, 0, 0, 0}));  // version -1
+  EXPECT_FALSE(subscription_topics(std::vector<uint8_t>{0}));  // version cut
   EXPECT_FALSE(subscription_topics(std::vector<uint8_t>{0, 0, 0, 0, 0, 1, 0, 5, 'a'}));  // cut
   EXPECT_FALSE(subscription_topics(std::vector<uint8_t>{0, 0, 0x7f, 0, 0, 0}));  // count too big
+  // Version 0 has user data (nullable bytes): without it, not a subscription.
+  EXPECT_FALSE(subscription_topics(std::vector<uint8_t>{0, 1, 0, 0, 0, 1, 0, 1, 'a'}));
+  EXPECT_FALSE(subscription_topics(
+      std::vector<uint8_t>{0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0}));  // null topics
+}
+
+TEST(GroupRecords, MemberMetadataClassicMetadataIsATaggedNullableStruct) {
+  // A consumer-protocol member: the classic metadata null, written as Kafka
+  // writes it (tag 0, size 1, varint 0), and read back null.
+  ConsumerGroupMemberMetadataValue member;
+  member.client_id = "c";
+  member.classic_member_metadata.reset();
+  const std::vector<uint8_t> bytes = encode_value(member);
+  ASSERT_GE(bytes.size(), 4u);
+  EXPECT_EQ(std::vector<uint8_t>(bytes.end() - 4, bytes.end()), (std::vector<uint8_t>{1, 0, 1, 0}));
+  auto decoded = decode_consumer_group_value<ConsumerGroupMemberMetadataValue>(bytes);
+  ASSERT_TRUE(decoded);
+  EXPECT_FALSE(decoded->classic_member_metadata);
+  EXPECT_EQ(*decoded, member);
+
+  // Without the tag (its count 0): Kafka's default, an empty classic metadata.
+  std::vector<uint8_t> untagged(bytes.begin(), bytes.end() - 4);
+  untagged.push_back(0);
+  decoded = decode_consumer_group_value<ConsumerGroupMemberMetadataValue>(untagged);
+  ASSERT_TRUE(decoded);
+  ASSERT_TRUE(decoded->classic_member_metadata);
+  EXPECT_EQ(decoded->classic_member_metadata->session_timeout_ms, 0);
+
+  // A classic member's metadata: marker 1, then the struct.
+  member.classic_member_metadata.emplace();
+  member.classic_member_metadata->session_timeout_ms = 45000;
+  decoded = decode_consumer_group_value<ConsumerGroupMemberMetadataValue>(encode_value(member));
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(*decoded, member);
 }
 
 }  // namespace

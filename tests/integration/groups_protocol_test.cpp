@@ -49,7 +49,9 @@ constexpr int16_t kGroupSubscribedToTopic = 86;
 constexpr int16_t kMemberIdRequired = 79;
 constexpr int16_t kInvalidTopicException = 17;
 
-const std::vector<uint8_t> kSubscription{0, 1, 0, 0, 0, 1, 0, 6, 't', 'o', 'p', 'i', 'c', 'a'};
+// A ConsumerProtocolSubscription v1: topics [topica], user data null, no owned partitions.
+const std::vector<uint8_t> kSubscription{0,   1,   0,   0,    0,    1,    0,    6, 't', 'o', 'p',
+                                         'i', 'c', 'a', 0xff, 0xff, 0xff, 0xff, 0, 0,   0,   0};
 
 class GroupsProtocolTest : public ::testing::Test {
  protected:

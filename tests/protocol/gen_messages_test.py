@@ -128,6 +128,24 @@ class Emitted(unittest.TestCase):
                            "flexibleVersions": "none"}], flexible="none")
         self.assertIn("io(client_id);", text)
 
+    def test_a_nullable_struct_is_null_by_default_only_when_its_schema_says_so(self):
+        def meta(default):
+            spec = {"name": "Meta", "type": "Meta", "versions": "2+", "nullableVersions": "2+",
+                    "taggedVersions": "2+", "tag": 0,
+                    "fields": [{"name": "Size", "type": "int32", "versions": "2+"}]}
+            if default is not ...:
+                spec["default"] = default
+            return spec
+        # No default (or JSON null, as ConsumerGroupMemberMetadataValue has): an
+        # empty struct, so the empty one is left out and a null is written.
+        for default in (..., None):
+            text = self.emit([meta(default)], served=(2, 3))
+            self.assertIn("std::optional<Meta> meta = Meta{};", text)
+            self.assertIn("t(0, meta, std::optional<Meta>{Meta{}});", text)
+        text = self.emit([meta("null")], served=(2, 3))
+        self.assertIn("std::optional<Meta> meta;", text)
+        self.assertIn("t(0, meta);", text)
+
     def test_records_own_their_strings_and_compare(self):
         text = self.emit([{"name": "Name", "type": "string", "versions": "0+"},
                           {"name": "Blob", "type": "bytes", "versions": "0+",

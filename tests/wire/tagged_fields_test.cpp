@@ -167,5 +167,62 @@ TEST(TaggedFields, WrittenInCallOrderDefaultsLeftOut) {
             hex_bytes("0007 01  00 04 00000005"));
 }
 
+// A tagged nullable struct, as ConsumerGroupMemberMetadataValue's classic
+// member metadata: starts as an empty struct (its schema's default is not
+// "null"), so the empty one is left out and a null is written.
+struct WithNullableStruct {
+  int8_t id = 0;
+  std::optional<Inner> meta = Inner{};
+  template <class Io>
+  void fields(Io& io) {
+    io(id);
+  }
+  template <class Tags>
+  void tagged_fields(Tags& t) {
+    t(0, meta, std::optional<Inner>{Inner{}});
+  }
+};
+
+std::vector<uint8_t> encoded(const WithNullableStruct& m) {
+  ByteBuffer out;
+  Writer w(out);
+  encode(w, m, 0, true);
+  return {out.data(), out.data() + out.size()};
+}
+
+bool decode_all(const std::vector<uint8_t>& bytes, WithNullableStruct& m) {
+  Reader r(bytes);
+  decode(r, m, 0, true);
+  return r.ok() && r.at_end();
+}
+
+TEST(TaggedFields, ANullableStructHasAVarintMarker) {
+  WithNullableStruct m;
+  m.id = 1;
+  EXPECT_EQ(encoded(m), hex_bytes("01 00"));  // the default (empty struct): left out
+  m.meta.reset();
+  EXPECT_EQ(encoded(m), hex_bytes("01 01  00 01 00"));  // null: marker 0
+  m.meta = Inner{.a = 2, .b = 3};
+  // Present: marker 1, the struct with its own tagged section; size counts both.
+  EXPECT_EQ(encoded(m), hex_bytes("01 01  00 0c 01 00000002 01 00 04 00000003"));
+}
+
+TEST(TaggedFields, ANullableStructReadsAsKafkaReadsIt) {
+  WithNullableStruct m;
+  ASSERT_TRUE(decode_all(hex_bytes("01 00"), m));
+  EXPECT_EQ(m.meta, Inner{});  // absent: the default, not null
+  ASSERT_TRUE(decode_all(hex_bytes("01 01  00 01 00"), m));
+  EXPECT_FALSE(m.meta.has_value());
+  // Any positive marker means present, a multi-byte one too.
+  ASSERT_TRUE(decode_all(hex_bytes("01 01  00 07 8001 00000009 00"), m));
+  EXPECT_EQ(m.meta, (Inner{.a = 9, .b = -1}));
+  // 2^31 and more are negative as Java's int: null, and nothing else is read.
+  m.meta = Inner{};
+  ASSERT_TRUE(decode_all(hex_bytes("01 01  00 05 8080808008"), m));
+  EXPECT_FALSE(m.meta.has_value());
+  // The struct is read whatever the size says; a truncated one fails.
+  EXPECT_FALSE(decode_all(hex_bytes("01 01  00 02 01 0000"), m));
+}
+
 }  // namespace
 }  // namespace kb::wire

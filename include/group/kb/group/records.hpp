@@ -32,9 +32,10 @@ int32_t java_string_hash(std::string_view utf8);
 // The consumer protocol: groups of this protocol type carry, as each
 // member's protocol metadata, a ConsumerProtocolSubscription.
 inline constexpr std::string_view kConsumerProtocolType = "consumer";
-// The topics of a ConsumerProtocolSubscription ([int16 version][topics]...;
-// every version starts so, and Kafka reads newer ones by the format it knows),
-// or none when the bytes are not one.
+// The topics of a ConsumerProtocolSubscription (kb/records/client_data.hpp),
+// read as Kafka's classic group reads them: whatever the version in front,
+// as version 0 (topics, user data), which every version starts with; none
+// when that does not read.
 std::optional<std::vector<std::string>> subscription_topics(std::span<const uint8_t> subscription);
 
 // The record formats, generated from Kafka's schemas

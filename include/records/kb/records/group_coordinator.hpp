@@ -295,7 +295,7 @@ struct ConsumerGroupMemberMetadataValue {
   std::optional<std::string> subscribed_topic_regex;
   int32_t rebalance_timeout_ms = -1;
   std::optional<std::string> server_assignor;
-  std::optional<ClassicMemberMetadata> classic_member_metadata;  // tagged
+  std::optional<ClassicMemberMetadata> classic_member_metadata = ClassicMemberMetadata{};  // tagged
 
   template <class Io>
   void fields(Io& io) {
@@ -310,7 +310,7 @@ struct ConsumerGroupMemberMetadataValue {
   }
   template <class Tags>
   void tagged_fields(Tags& t) {
-    t(0, classic_member_metadata);
+    t(0, classic_member_metadata, std::optional<ClassicMemberMetadata>{ClassicMemberMetadata{}});
   }
   bool operator==(const ConsumerGroupMemberMetadataValue&) const = default;
 };

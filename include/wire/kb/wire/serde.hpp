@@ -35,7 +35,8 @@
 //   Records                                   the same, or sent from a file
 //   std::vector<T>                            (compact) array
 //   std::optional<std::vector<T>>             (compact) nullable array
-//   std::optional<Struct>                     nullable struct (int8 -1 / 1 marker)
+//   std::optional<Struct>                     nullable struct (int8 -1 / 1 marker;
+//                                             in a tagged field a varint 0 / 1)
 //
 // Views (string_view, Bytes) decode as views into the source buffer: a decoded
 // request may only be used while its frame is alive.
@@ -188,6 +189,24 @@ class Decoder {
     d(field);
   }
 
+  // The value of a tagged field. A nullable struct there starts with an
+  // unsigned varint instead of the int8 marker: Kafka reads it as a signed
+  // int, so 0 and 2^31 or more mean null.
+  template <class T>
+  void tagged(T& field) {
+    (*this)(field);
+  }
+  template <Struct T>
+  void tagged(std::optional<T>& s) {
+    const auto marker = static_cast<int32_t>(reader_.uvarint());
+    if (marker <= 0 || !reader_.ok()) {
+      s.reset();
+      return;
+    }
+    s = T{};  // not emplace(): see the nullable struct above
+    (*this)(*s);
+  }
+
   // Reads a tagged-field section: known tags go to s.tagged_fields(), unknown
   // ones are skipped by their size. As in Kafka, tags may come in any order
   // and more than once (the last one counts); only writers keep them sorted.
@@ -227,7 +246,7 @@ class TagDecoder {
     matched_ = true;
     // A tag sent twice: the later value replaces the whole earlier one.
     field = T{};
-    decoder_(field);
+    decoder_.tagged(field);
   }
   // A tag the schema gives this struct in other versions only: Kafka refuses it.
   void invalid(uint32_t tag) {
@@ -334,6 +353,18 @@ class Encoder {
     e(field);
   }
 
+  // The value of a tagged field (see Decoder::tagged): a nullable struct
+  // there has a varint marker, 1 before the struct, 0 for null.
+  template <class T>
+  void tagged(const T& field) {
+    (*this)(field);
+  }
+  template <Struct T>
+  void tagged(const std::optional<T>& s) {
+    writer_.uvarint(s ? 1 : 0);
+    if (s) (*this)(*s);
+  }
+
   template <class T>
   void write_tagged_fields(T& s);
 
@@ -360,7 +391,7 @@ class TagEncoder {
     ByteBuffer scratch;
     Writer sw(scratch);
     Encoder e(sw, version, true);
-    e(field);
+    e.tagged(field);
     writer_.uvarint(tag);
     writer_.uvarint(static_cast<uint32_t>(scratch.size()));
     writer_.raw(scratch.span());
