@@ -48,7 +48,8 @@ def draw(tables, output, note):
 
     width = max(len(t["columns"]) for t in tables)
     heights = [0.9 + 0.3 * len(t["rows"]) for t in tables]
-    fig = plt.figure(figsize=(3.4 * width + 1.8, sum(heights) + 0.4), layout="constrained")
+    # Wide enough for the titles even when a table has a single column.
+    fig = plt.figure(figsize=(max(3.4 * width + 1.8, 9.0), sum(heights) + 0.4), layout="constrained")
     subfigures = fig.subfigures(len(tables), 1, height_ratios=heights, squeeze=False)[:, 0]
     for table, subfigure in zip(tables, subfigures):
         labels = [label for label, _ in table["rows"]]
