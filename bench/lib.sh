@@ -314,3 +314,73 @@ field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 
 # The median of the numbers on stdin, one a line.
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# --- Charts ------------------------------------------------------------------------------------
+
+# A script records the table it prints with chart_table and chart_row; with KB_BENCH_CHART set to
+# a file name, write_chart draws it there as a PNG (bench/chart.py) once the run is over. The
+# note under the chart's title (KB_BENCH_CHART_NOTE) should say where the figures come from; its
+# default says only when and on how many CPUs they were measured.
+CHART=${KB_BENCH_CHART:+$(realpath -m "$KB_BENCH_CHART")}
+readonly CHART
+CHART_NOTE=${KB_BENCH_CHART_NOTE:-"measured $(date -u '+%Y-%m-%d') on $(nproc) CPUs"}
+readonly CHART_NOTE
+
+# Starts a table in the chart: `title`, then the row label's heading and the figure columns'
+# names (with their units: each becomes a panel of its own).
+chart_table() {
+  [[ -n ${WORK:-} ]] || return 0
+  local title=$1
+  shift
+  printf '#table\t%s\n' "$title" >>"$WORK/chart.tsv"
+  (
+    IFS=$'\t'
+    printf '#columns\t%s\n' "$*"
+  ) >>"$WORK/chart.tsv"
+}
+
+# One row of the current table: its label, then its figures in the columns' order.
+chart_row() {
+  [[ -n ${WORK:-} ]] || return 0
+  (
+    IFS=$'\t'
+    printf '%s\n' "$*"
+  ) >>"$WORK/chart.tsv"
+}
+
+# The chart's Python: matplotlib (pinned in chart-requirements.txt) in a virtual environment kept
+# between runs. Prints plain python3 when it cannot be made, so callers can go on without charts.
+readonly CHART_VENV=$ROOT/build/bench-venv
+chart_python() {
+  local stamp
+  stamp=$(sha256sum "$ROOT/bench/chart-requirements.txt" | cut -d' ' -f1)
+  if [[ ! -f $CHART_VENV/stamp || $(cat "$CHART_VENV/stamp") != "$stamp" ]]; then
+    log "making $CHART_VENV (matplotlib from PyPI)"
+    rm -rf "$CHART_VENV"
+    if ! { python3 -m venv "$CHART_VENV" &&
+      bounded 600 "$CHART_VENV/bin/pip" install -q --disable-pip-version-check --no-input \
+        --only-binary=:all: -r "$ROOT/bench/chart-requirements.txt"; } >"$WORK/venv.log" 2>&1; then
+      tail -n 20 "$WORK/venv.log" >&2
+      log "warning: no matplotlib; the table is written without the chart"
+      echo python3
+      return
+    fi
+    echo "$stamp" >"$CHART_VENV/stamp"
+  fi
+  echo "$CHART_VENV/bin/python"
+}
+
+# Draws the recorded tables into KB_BENCH_CHART, if it is set. A chart that cannot be drawn only
+# warns: the figures are already printed.
+write_chart() {
+  [[ -n $CHART ]] || return 0
+  [[ -s $WORK/chart.tsv ]] || { log "warning: no table recorded for the chart"; return 0; }
+  local python
+  python=$(chart_python)
+  if [[ $python == python3 ]]; then return 0; fi
+  if "$python" "$ROOT/bench/chart.py" "$WORK/chart.tsv" "$CHART" "$CHART_NOTE"; then
+    log "chart written: $CHART"
+  else
+    log "warning: the chart could not be drawn"
+  fi
+}

@@ -83,3 +83,9 @@ printf 'cleaning: %s MB/s of the log, %s MB/s read, %s MB of the log per broker 
   "$(printf '%s\n' "${log_rates[@]}" | median)" "$(printf '%s\n' "${rates[@]}" | median)" \
   "$(printf '%s\n' "${cpu_rates[@]}" | median)" \
   "$PASSES" "$PARTITION_BYTES" "$LIVE_PERCENT" "$RECORD_BYTES"
+chart_table "Log cleaning: $PARTITION_BYTES bytes, $LIVE_PERCENT% live keys, $RECORD_BYTES-byte records" \
+  pass "MB/s of the log" "MB/s read" "MB of the log per CPU s"
+for ((pass = 1; pass <= PASSES; pass++)); do
+  chart_row "pass $pass" "${log_rates[pass - 1]}" "${rates[pass - 1]}" "${cpu_rates[pass - 1]}"
+done
+write_chart

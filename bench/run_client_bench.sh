@@ -53,6 +53,8 @@ printf '\n== librdkafka %s end to end: one partition, acks=%s, idempotence=%s (%
   "$(pkg-config --modversion rdkafka)" "$ACKS" "$IDEMPOTENCE" "$PLACEMENT"
 printf '%-8s %10s %12s %10s %12s %10s %16s\n' size messages "produce/s" "MB/s" "consume/s" "MB/s" \
   "broker CPU s/GB"
+chart_table "librdkafka end to end, one partition, acks=$ACKS ($PLACEMENT)" size "produce MB/s" \
+  "consume MB/s" "broker CPU s/GB"
 for row in "100 $MESSAGES_100" "1024 $MESSAGES_1K"; do
   read -r size messages <<<"$row"
   gigabytes=$(awk -v s="$size" -v m="$messages" 'BEGIN { print s * m / 1e9 }')
@@ -61,11 +63,14 @@ for row in "100 $MESSAGES_100" "1024 $MESSAGES_1K"; do
   printf '%-8s %10s %12s %10s %12s %10s %16s\n' "$size B" "$messages" \
     "$(field "$LINE" produce_msgs_per_sec)" "$(field "$LINE" produce_mb_per_sec)" \
     "$(field "$LINE" consume_msgs_per_sec)" "$(field "$LINE" consume_mb_per_sec)" "$CPU_PER_GB"
+  chart_row "$size B" "$(field "$LINE" produce_mb_per_sec)" "$(field "$LINE" consume_mb_per_sec)" \
+    "$CPU_PER_GB"
 done
 
 printf '\nproduce-to-consume latency, %s msgs/s, linger.ms=0, fetch.wait.max.ms=100:\n' \
   "$LATENCY_RATE"
 printf '%-8s %10s %10s %10s %10s\n' size messages "p50 us" "p99 us" "max us"
+chart_table "Produce-to-consume latency, $LATENCY_RATE msgs/s" size "p50 us" "p99 us" "max us"
 for size in 100 1024; do
   gigabytes=$(awk -v s="$size" -v m="$LATENCY_MESSAGES" 'BEGIN { print s * m / 1e9 }')
   measure "$gigabytes" latency --bootstrap "$BOOTSTRAP" --topic "latency-$size" \
@@ -73,5 +78,7 @@ for size in 100 1024; do
     --idempotence "$IDEMPOTENCE"
   printf '%-8s %10s %10s %10s %10s\n' "$size B" "$LATENCY_MESSAGES" "$(field "$LINE" p50_us)" \
     "$(field "$LINE" p99_us)" "$(field "$LINE" max_us)"
+  chart_row "$size B" "$(field "$LINE" p50_us)" "$(field "$LINE" p99_us)" "$(field "$LINE" max_us)"
 done
 printf 'broker RSS at the end: %s KiB\n' "$(rss_kib "$BROKER_PID")"
+write_chart

@@ -196,3 +196,9 @@ printf '\nbroker / ceiling (%s MB/s): %s   target >= %s %s\n' "$CEILING" "$RATIO
 printf 'per round, broker / that round'"'"'s faster ceiling: median %s   (%s)\n' "$ROUND_RATIO" \
   "${ROUND_RATIOS[*]}"
 printf 'broker RSS after the passes: %s\n' "$BROKER_RSS"
+chart_table "Fetch v12, one partition of $((LOG_FILE_BYTES >> 20)) MiB, median of $PASSES rounds ($PLACEMENT)" \
+  server "MB/s" "CPU s per GB"
+chart_row broker "${MEDIAN[broker]}" "${CPU_PER_GB[broker]}"
+chart_row "ceiling: pread+write 1 MiB" "${MEDIAN[pread]}" "${CPU_PER_GB[pread]}"
+chart_row "ceiling: sendfile" "${MEDIAN[sendfile]}" "${CPU_PER_GB[sendfile]}"
+write_chart

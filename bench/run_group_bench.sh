@@ -36,12 +36,22 @@ choose_placement broker clients
 start_broker "$WORK/data" group.initial.rebalance.delay.ms=0 || die "the broker did not start"
 
 log "placement: $PLACEMENT; heartbeat every ${HEARTBEAT_MS} ms"
+chart_table "Rebalance, heartbeat every $HEARTBEAT_MS ms ($PLACEMENT)" members "cold ms" \
+  "join median ms" "join max ms"
 for members in 2 8 32; do
-  bounded 600 "${CLIENT_ON_CPU[@]}" "$GROUP_BENCH" rebalance "$BROKER_PORT" "$members" "$ROUNDS" \
-    "$HEARTBEAT_MS"
+  line=$(bounded 600 "${CLIENT_ON_CPU[@]}" "$GROUP_BENCH" rebalance "$BROKER_PORT" "$members" \
+    "$ROUNDS" "$HEARTBEAT_MS")
+  echo "$line"
+  chart_row "$members members" "$(field "$line" cold_ms)" "$(field "$line" join_median_ms)" \
+    "$(field "$line" join_max_ms)"
 done
+chart_table "OffsetCommit v8, one offset per request, one in flight per connection" connections \
+  "commits/s"
 for connections in 1 16; do
-  bounded 120 "${CLIENT_ON_CPU[@]}" "$GROUP_BENCH" commit "$BROKER_PORT" "$connections" \
-    "$COMMIT_SECONDS"
+  line=$(bounded 120 "${CLIENT_ON_CPU[@]}" "$GROUP_BENCH" commit "$BROKER_PORT" "$connections" \
+    "$COMMIT_SECONDS")
+  echo "$line"
+  chart_row "$connections conn" "$(field "$line" commits_per_s)"
 done
 echo "broker_rss_kib=$(rss_kib "$BROKER_PID")"
+write_chart

@@ -52,7 +52,8 @@ printf '(%s; max.connections and buffer caps at their defaults)\n' "$PLACEMENT"
 bounded $((PHASE_SECONDS * 9 + 240)) "${CLIENT_ON_CPU[@]}" "$HOSTILE" --port "$BROKER_PORT" \
   --broker-pid "$BROKER_PID" --seconds "$PHASE_SECONDS" --idle "$IDLE_CONNECTIONS" \
   --slowloris "$SLOWLORIS" --storm-rate "$STORM_RATE" --flood-topics "$FLOOD_TOPICS" \
-  --flood-protocols "$FLOOD_PROTOCOLS" || die "kb_hostile_bench failed"
+  --flood-protocols "$FLOOD_PROTOCOLS" | tee "$WORK/phases.txt" ||
+  die "kb_hostile_bench failed"
 
 kill -0 "$BROKER_PID" 2>/dev/null || {
   tail -n 20 "$WORK/broker.log" >&2
@@ -60,3 +61,10 @@ kill -0 "$BROKER_PID" 2>/dev/null || {
 }
 printf 'broker log: %s warnings (connections refused or closed for bad frames are logged)\n' \
   "$(grep -c ' warn' "$WORK/broker.log" || true)"
+# The chart: each phase's row of kb_hostile_bench's table (phase, p50, p99, max, p99/idle, ...).
+chart_table "ApiVersions v4 every 1 ms from one client during each phase ($PLACEMENT)" phase \
+  "p50 us" "p99 us" "p99 / idle p99"
+while read -r phase p50 p99 _ ratio _; do
+  [[ $p50 =~ ^[0-9.]+$ && $ratio =~ ^[0-9.]+$ ]] && chart_row "$phase" "$p50" "$p99" "$ratio"
+done <"$WORK/phases.txt"
+write_chart

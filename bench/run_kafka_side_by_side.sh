@@ -126,27 +126,6 @@ readonly CREATE=$BUILD_DIR/bench/kb_topic_create_bench
 [[ -x $CLIENT ]] || die "kb_client_bench was not built (is librdkafka-dev installed?)"
 build_broker required
 
-# The chart's Python: matplotlib (pinned) in a virtual environment kept between runs. Without it
-# the table is still written.
-readonly CHART_VENV=$ROOT/build/bench-venv
-chart_python() {
-  local stamp
-  stamp=$(sha256sum "$ROOT/bench/chart-requirements.txt" | cut -d' ' -f1)
-  if [[ ! -f $CHART_VENV/stamp || $(cat "$CHART_VENV/stamp") != "$stamp" ]]; then
-    log "making $CHART_VENV (matplotlib from PyPI)"
-    rm -rf "$CHART_VENV"
-    if ! { python3 -m venv "$CHART_VENV" &&
-      bounded 600 "$CHART_VENV/bin/pip" install -q --disable-pip-version-check --no-input \
-        --only-binary=:all: -r "$ROOT/bench/chart-requirements.txt"; } >"$WORK/venv.log" 2>&1; then
-      tail -n 20 "$WORK/venv.log" >&2
-      log "warning: no matplotlib; the table is written without the chart"
-      echo python3
-      return
-    fi
-    echo "$stamp" >"$CHART_VENV/stamp"
-  fi
-  echo "$CHART_VENV/bin/python"
-}
 CHART_PYTHON=$(chart_python)
 readonly CHART_PYTHON
 

@@ -112,3 +112,10 @@ printf '%-34s %12s\n' "endpoint scraped every second" "$scraped_mbs"
 awk -v a="$scraped_mbs" -v b="$off_mbs" 'BEGIN { printf "%-34s %12.3f\n", "ratio (scraped / off)", a / b }'
 printf '\nscrape with 10,000 partitions: median %.1f ms, worst %.1f ms, %s bytes, %s series (%s partitions listed)\n' \
   "$scrape_ms" "$worst_ms" "$page_bytes" "$series" "$log_series"
+chart_table "Produce, 16 KiB batches to 8 partitions, acks=1 (median of $ROUNDS rounds)" setup "MB/s"
+chart_row "metrics endpoint off" "$off_mbs"
+chart_row "endpoint scraped every second" "$scraped_mbs"
+chart_table "Scrape with 10,000 partitions ($SCRAPES scrapes)" "" "ms"
+chart_row "median" "$scrape_ms"
+chart_row "worst" "$worst_ms"
+write_chart

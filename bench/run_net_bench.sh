@@ -115,6 +115,8 @@ printf '\n== Throughput: ApiVersions v4, %s-byte responses, %s s per run after %
 printf '(%s)\n' "$PLACEMENT"
 printf '%-18s %12s %12s %8s %12s %20s %20s\n' scenario "echo req/s" "broker req/s" ratio \
   target "echo p50/p99 us" "broker p50/p99 us"
+chart_table "Throughput: ApiVersions v4, $RESPONSE_BYTES-byte responses ($PLACEMENT)" scenario \
+  "echo req/s" "broker req/s" "broker / echo" "broker p99 us"
 NOTES=()
 for scenario in "${SCENARIOS[@]}"; do
   read -r connections depth target <<<"$scenario"
@@ -139,6 +141,7 @@ for scenario in "${SCENARIOS[@]}"; do
   fi
   printf '%-18s %12s %12s %8s %12s %20s %20s\n' "$name" "$echo_rate" "$broker_rate" "$ratio" \
     ">= $target $verdict" "$echo_latency" "$broker_latency"
+  chart_row "$name" "$echo_rate" "$broker_rate" "$ratio" "${broker_latency#*/}"
 done
 for note in "${NOTES[@]}"; do log "$note"; done
 if [[ -n $BROKER_PID ]] && ! broker_alive; then
@@ -160,12 +163,14 @@ echo_before=$BEFORE_KIB echo_with=$WITH_KIB
 echo_per_connection=$(per_connection_kib "$echo_before" "$echo_with")
 
 broker_fresh=- broker_before=- broker_with=- broker_per_connection=- fresh_verdict='' per_verdict=
+broker_with_kib=-
 if broker_alive; then
   broker_fresh=$(mib "$BROKER_FRESH_RSS")
   fresh_verdict=$(meets "$BROKER_FRESH_RSS" "$IDLE_TARGET_KIB")
   if measure_idle_connections "$BROKER_PID" "$BROKER_PORT" "$IDLE_CONNECTIONS"; then
     broker_before=$(mib "$BEFORE_KIB")
     broker_with=$(mib "$WITH_KIB")
+    broker_with_kib=$WITH_KIB
     broker_per_connection=$(per_connection_kib "$BEFORE_KIB" "$WITH_KIB")
     per_verdict=$(meets "$broker_per_connection" "$PER_CONNECTION_TARGET_KIB")
     broker_per_connection="$broker_per_connection KiB"
@@ -184,3 +189,7 @@ printf '%-28s %14s %14s\n' "with $IDLE_CONNECTIONS idle connections" "$broker_wi
   "$(mib "$echo_with")"
 printf '%-28s %14s %14s %s\n' "per idle connection" "$broker_per_connection" \
   "$echo_per_connection KiB" "< $PER_CONNECTION_TARGET_KIB KiB $per_verdict"
+chart_table "Memory: VmRSS (KiB)" "" broker echo
+chart_row "idle, fresh start" "${BROKER_FRESH_RSS:--}" "$ECHO_FRESH_RSS"
+chart_row "with $IDLE_CONNECTIONS idle connections" "$broker_with_kib" "$echo_with"
+write_chart

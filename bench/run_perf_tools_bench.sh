@@ -51,6 +51,8 @@ measured_tool() {
 
 produce_rows=()
 consume_rows=()
+produce_chart=()
+consume_chart=()
 for size in 100 1024; do
   records=$RECORDS_100
   [[ $size == 1024 ]] && records=$RECORDS_1K
@@ -69,6 +71,8 @@ for size in 100 1024; do
         "$(field "$summary" mb_per_sec)" "$(field "$summary" avg_ms)" \
         "$(field "$summary" p50_ms)" "$(field "$summary" p95_ms)" "$(field "$summary" p99_ms)" \
         "$(field "$summary" p999_ms)" "$(field "$summary" max_ms)" "$CPU_PER_GB")")
+      produce_chart+=("$size B acks=$acks p=$partitions|$(field "$summary" mb_per_sec)|$(field \
+        "$summary" p99_ms)|$CPU_PER_GB")
       measured_tool "$gigabytes" ConsumerPerformance --bootstrap-server "$BOOTSTRAP" \
         --topic "$topic" --num-records "$records" --timeout 60000 --group "perf-$topic"
       summary=$(consumer_perf_fields "$OUT")
@@ -76,6 +80,7 @@ for size in 100 1024; do
         "$partitions" "$(field "$summary" fetch_records_per_sec)" \
         "$(field "$summary" fetch_mb_per_sec)" "$(field "$summary" records_per_sec)" \
         "$(field "$summary" mb_per_sec)" "$(field "$summary" join_ms)" "$CPU_PER_GB")")
+      consume_chart+=("$size B acks=$acks p=$partitions|$(field "$summary" fetch_mb_per_sec)|$CPU_PER_GB")
     done
   done
 done
@@ -90,3 +95,15 @@ printf '%-7s %-4s %3s %12s %8s %12s %8s %10s %9s\n' size acks "p" "fetch rec/s" 
   "all rec/s" "MB/s" "join ms" "CPU s/GB"
 printf '%s\n' "${consume_rows[@]}"
 printf 'broker RSS at the end: %s KiB\n' "$(rss_kib "$BROKER_PID")"
+chart_table "kafka-producer-perf-test (kafka-tools 4.4.0, producer defaults; $PLACEMENT)" run \
+  "MB/s" "p99 ms" "broker CPU s/GB"
+for row in "${produce_chart[@]}"; do
+  IFS='|' read -r -a cells <<<"$row"
+  chart_row "${cells[@]}"
+done
+chart_table "kafka-consumer-perf-test (fetch phase)" run "MB/s" "broker CPU s/GB"
+for row in "${consume_chart[@]}"; do
+  IFS='|' read -r -a cells <<<"$row"
+  chart_row "${cells[@]}"
+done
+write_chart

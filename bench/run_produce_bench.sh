@@ -115,6 +115,8 @@ producer_run() {
 
 ACKS1_ROWS=()
 ACKSALL_ROWS=()
+ACKS1_CHART=()
+ACKSALL_CHART=()
 MISSES=0
 SYNC_AFTER=0
 for batch in 16384 1048576; do
@@ -226,6 +228,9 @@ for batch in 16384 1048576; do
       "$label" "$request_bytes" "$(field "$acksall" mb_per_sec)" "$(field "$acksall" p50_us)" \
       "$(field "$acksall" p99_us)" "$fsync_p50" "$fsync_p99" "$fsync_mbs" "$factor" "$verdict2" \
       "$layout_sync_p99" "$layout_factor")")
+    ACKS1_CHART+=("$label|$disk_ceiling_mbs|$(field "$acks1" disk_mb_per_sec)|$(field "$acks1" \
+      p99_us)|$(field "$acks1" cpu_s_per_gb)")
+    ACKSALL_CHART+=("$label|$(field "$acksall" mb_per_sec)|$(field "$acksall" p99_us)|$fsync_p99")
   done
 done
 
@@ -255,3 +260,16 @@ printf '%s\n' "${ACKSALL_ROWS[@]}"
 printf '\ntargets: acks=1 MB/s to disk >= %s x the disk'"'"'s write ceiling; acks=-1 p99 <= %s x\n' \
   "$TARGET_RATIO" "$TARGET_LATENCY_FACTOR"
 printf 'fdatasync p99. misses: %s\n' "$MISSES"
+chart_table "Produce acks=1, 1 KiB records, median of $ROUNDS rounds ($PLACEMENT)" \
+  "batch x partitions" "disk ceiling MB/s" "broker MB/s to disk" "broker p99 us" "broker CPU s/GB"
+for row in "${ACKS1_CHART[@]}"; do
+  IFS='|' read -r -a cells <<<"$row"
+  chart_row "${cells[@]}"
+done
+chart_table "Produce acks=-1 with log.flush.interval.messages=1" "batch x partitions" "MB/s" \
+  "p99 us" "write+fdatasync p99 us"
+for row in "${ACKSALL_CHART[@]}"; do
+  IFS='|' read -r -a cells <<<"$row"
+  chart_row "${cells[@]}"
+done
+write_chart

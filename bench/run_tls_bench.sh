@@ -155,11 +155,17 @@ printf '%-8s %-10s %16s %16s %22s\n' server listener "produce MB/s" "consume MB/
   "server CPU s/GB moved"
 servers=(ours)
 if ((WITH_KAFKA)); then servers+=(kafka); fi
+chart_table "TLS against plaintext, librdkafka, $MESSAGES x $SIZE B, median of $ROUNDS rounds" \
+  "server listener" "produce MB/s" "consume MB/s" "server CPU s/GB moved"
 for server in "${servers[@]}"; do
   for listener in PLAINTEXT SSL; do
-    printf '%-8s %-10s %16s %16s %22s\n' "$server" "$listener" \
-      "$(awk -v s="$server" -v l="$listener" '$1 == s && $2 == l { print $3 }' "$WORK/results" | median)" \
-      "$(awk -v s="$server" -v l="$listener" '$1 == s && $2 == l { print $4 }' "$WORK/results" | median)" \
-      "$(awk -v s="$server" -v l="$listener" '$1 == s && $2 == l { print $5 }' "$WORK/results" | median)"
+    medians=()
+    for column in 3 4 5; do
+      medians+=("$(awk -v s="$server" -v l="$listener" -v c="$column" \
+        '$1 == s && $2 == l { print $c }' "$WORK/results" | median)")
+    done
+    printf '%-8s %-10s %16s %16s %22s\n' "$server" "$listener" "${medians[@]}"
+    chart_row "$server $listener" "${medians[@]}"
   done
 done
+write_chart

@@ -52,3 +52,9 @@ printf 'topic creation: %s partitions, %s runs (%s)\n' "$PARTITIONS" "$RUNS" "$P
 printf '  create time           median %s ms\n' "$(printf '%s\n' "${CREATE_MS[@]}" | median)"
 printf '  other client worst gap median %s ms (ApiVersions every %s ms)\n' \
   "$(printf '%s\n' "${GAP_MS[@]}" | median)" "$PING_MS"
+chart_table "Topic creation, $PARTITIONS partitions, per run ($PLACEMENT)" run "create ms" \
+  "other client's worst gap ms"
+for run in $(seq 1 "$RUNS"); do
+  chart_row "run $run" "${CREATE_MS[run - 1]}" "${GAP_MS[run - 1]}"
+done
+write_chart

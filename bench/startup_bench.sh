@@ -83,3 +83,9 @@ printf 'runs (ms):        %s\n' "${TIMES[*]}"
 printf 'median:           %s ms   target < %s ms %s\n' "$MEDIAN_MS" "$TARGET_MS" "$VERDICT"
 printf 'RSS after start:  %s MiB (median; runs in KiB: %s)\n' \
   "$(awk -v k="$MEDIAN_RSS" 'BEGIN { printf "%.1f", k / 1024 }')" "${RSS[*]}"
+chart_table "Start-up, $TOPICS topics x $PARTITIONS partitions: start to first ApiVersions answer ($PLACEMENT)" \
+  run "ms" "RSS after start KiB"
+for ((run = 1; run <= RUNS; run++)); do
+  chart_row "run $run" "${TIMES[run - 1]}" "${RSS[run - 1]}"
+done
+write_chart

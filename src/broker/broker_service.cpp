@@ -212,6 +212,12 @@ void BrokerService::count_times(metrics::RequestCounters& counters, Clock::time_
   counters.remote_time.record(std::max(total - clock.queue - clock.local, Clock::duration{}));
 }
 
+void BrokerService::time_response_send(net::Connection& conn, metrics::RequestCounters& counters) {
+  conn.when_output_written([&histogram = counters.response_send_time, queued = Clock::now()] {
+    histogram.record(Clock::now() - queued);
+  });
+}
+
 bool BrokerService::on_frames_handled(net::Connection& /*conn*/) {
   if (!state_.logs) return true;
   storage::Status written = state_.logs->write_deferred();
@@ -397,6 +403,7 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
       if (ctx.durable_after.empty() && ctx.after_partition_dirs.empty()) {
         for (auto& f : files.entries) conn.add_output_file(f.at, std::move(f.range));
         if (counters != nullptr) count_times(*counters, arrival, clock, finished);
+        if (counters != nullptr) time_response_send(conn, *counters);
         // A failed authentication: its answer goes out, then the connection closes.
         if (ctx.close_connection) conn.close_after_flush();
         return Outcome::kDone;
@@ -593,6 +600,7 @@ void BrokerService::release_flushed() {
     }
     if (held.counters != nullptr)
       count_times(*held.counters, held.arrival, held.clock, Clock::now());
+    if (held.counters != nullptr) time_response_send(conn, *held.counters);
     conn.flush();
     conn.resume();  // handles the requests that arrived meanwhile
   }

@@ -119,6 +119,9 @@ void BrokerMetrics::render_requests(TextWriter& w, std::chrono::steady_clock::ti
       {"kafka_network_requestmetrics_remotetimems",
        "Milliseconds a request waited for data, a flush or a directory (RemoteTimeMs)",
        &RequestCounters::remote_time},
+      {"kafka_network_requestmetrics_responsesendtimems",
+       "Milliseconds from a response queued to its last byte written (ResponseSendTimeMs)",
+       &RequestCounters::response_send_time},
   };
   for (const Timer& t : kTimers) {
     w.family(t.name, "summary", t.help);

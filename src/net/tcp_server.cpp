@@ -181,6 +181,7 @@ void Connection::linger() {
   ::shutdown(fd_, SHUT_WR);
   input_.release();
   pending_ = OutputQueue{};
+  write_watches_.clear();
   server_.loop_.modify(fd_, EPOLLIN);
   interest_ = EPOLLIN;
   const uint64_t id = id_;
@@ -374,6 +375,24 @@ void Connection::add_output_file(size_t at, FileRange range) {
   out.files.push_back({position, std::move(range)});
 }
 
+void Connection::when_output_written(std::function<void()> written) {
+  // While frames are handled the output is the shared buffer and pending_ is
+  // empty, or it is pending_ itself.
+  const uint64_t end =
+      written_ + pending_.size() + (output_ != &pending_ ? output_->size() : uint64_t{0});
+  if (end == written_) return written();
+  write_watches_.push_back({end, std::move(written)});
+}
+
+void Connection::count_written(uint64_t n) {
+  written_ += n;
+  while (!write_watches_.empty() && write_watches_.front().end <= written_) {
+    std::function<void()> written = std::move(write_watches_.front().written);
+    write_watches_.pop_front();
+    written();
+  }
+}
+
 void Connection::write_pending() {
   if (pending_.empty()) return;
   if (send_output(pending_) == WriteResult::failed) return close_now();
@@ -401,6 +420,7 @@ Connection::WriteResult Connection::send_output(OutputQueue& out) {
       if (n > 0) {
         out.bytes.consume(static_cast<size_t>(n));
         out.bytes_sent += static_cast<uint64_t>(n);
+        count_written(static_cast<uint64_t>(n));
       }
     } else {
       FileRange& range = out.files.front().range;
@@ -417,6 +437,7 @@ Connection::WriteResult Connection::send_output(OutputQueue& out) {
         range.length -= static_cast<uint64_t>(n);
         out.file_bytes -= static_cast<uint64_t>(n);
         if (range.length == 0) out.files.pop_front();
+        count_written(static_cast<uint64_t>(n));
       }
     }
     if (n < 0) {
@@ -491,6 +512,7 @@ void Connection::close_after_flush() { closing_ = true; }
 void Connection::close_now() {
   if (closed_) return;
   closed_ = true;
+  write_watches_.clear();
   if (lingering_) server_.loop_.cancel(linger_timer_);
   if (handshake_timer_ != 0) server_.loop_.cancel(handshake_timer_);
   handshake_timer_ = 0;

@@ -218,6 +218,12 @@ TEST(Metrics, PrometheusScrapesKafkasSeriesWhileClientsProduceConsumeAndFail) {
           .wait_for("kafka_network_requestmetrics_localtimems_count{request=\"Fetch\"}", positive)
           .value_or(0),
       0.0);
+  EXPECT_GE(prometheus
+                .wait_for("kafka_network_requestmetrics_responsesendtimems_count{request="
+                          "\"Produce\"}",
+                          positive)
+                .value_or(0),
+            3.0);
   EXPECT_GT(prometheus.wait_for("kafka_log_logflushstats_logflushrateandtimems_count", positive)
                 .value_or(0),
             0.0);

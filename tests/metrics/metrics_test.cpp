@@ -120,6 +120,7 @@ TEST(BrokerMetrics, RendersTopicsRequestsListenersAndCollectors) {
   produce.errors[0].add(2);
   produce.errors[32].add();
   produce.total_time.record(3ms);
+  produce.response_send_time.record(1ms);
   m.listener("PLAINTEXT").connections = 2;
   m.listener("PLAINTEXT").created.add(3);
   m.add_collector([](TextWriter& w) { w.sample("extra", {}, int64_t{-1}); });
@@ -134,6 +135,7 @@ TEST(BrokerMetrics, RendersTopicsRequestsListenersAndCollectors) {
            "kafka_network_requestmetrics_errors_total{request=\"Produce\",error=\"INVALID_"
            "TIMESTAMP\"} 1\n",
            "kafka_network_requestmetrics_totaltimems_count{request=\"Produce\"} 1\n",
+           "kafka_network_requestmetrics_responsesendtimems_count{request=\"Produce\"} 1\n",
            "kafka_server_socket_server_metrics_connection_count{listener=\"PLAINTEXT\","
            "networkProcessor=\"0\"} 2\n",
            "kafka_server_socket_server_metrics_connection_creation_total{listener=\"PLAINTEXT\","

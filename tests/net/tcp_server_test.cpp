@@ -517,6 +517,59 @@ TEST_F(TcpServerTest, CloseAfterFlushWaitsUntilLargeOutputIsWritten) {
   ASSERT_TRUE(run_until_done(client, 1));
 }
 
+TEST_F(TcpServerTest, WhenOutputWrittenWaitsForTheLastByteOfALargeResponse) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  std::atomic<int> written{0};
+  handler_.respond = [&](Connection& conn, std::span<const uint8_t>) {
+    conn.output().append(big_response());
+    conn.when_output_written([&] { ++written; });
+  };
+  int written_before_reading = -1;
+  ClientThread client([&] {
+    Client c(port_, 2000ms, kSmallRcvBuf);
+    ASSERT_TRUE(c.connected());
+    ASSERT_TRUE(c.send_all(framed(payload(8, 1))));
+    ASSERT_TRUE(wait_for([&] { return handler_.frames == 1; }));
+    std::this_thread::sleep_for(50ms);  // the server holds output the socket cannot take yet
+    written_before_reading = written.load();
+    std::string end;
+    EXPECT_EQ(read_big_response(c, &end), big_response().size()) << end;
+    EXPECT_TRUE(wait_for([&] { return written.load() == 1; }));
+  });
+  ASSERT_TRUE(run_until_done(client, 1));
+  EXPECT_EQ(written_before_reading, 0) << "called before the response had left";
+  EXPECT_EQ(written.load(), 1);
+}
+
+TEST_F(TcpServerTest, WhenOutputWrittenCallsEachWatchInOrderAndNoneAfterAClose) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  std::vector<int> order;  // the loop's thread only
+  handler_.respond = [&](Connection& conn, std::span<const uint8_t> frame) {
+    if (frame[0] == 'B') {
+      conn.output().append(big_response());
+      conn.when_output_written([&] { order.push_back(-1); });
+      return;
+    }
+    RecordingHandler::echo(conn, frame);
+    conn.when_output_written([&order, tag = static_cast<int>(frame[0])] { order.push_back(tag); });
+  };
+  ClientThread client([&] {
+    Client c(port_, 2000ms);
+    ASSERT_TRUE(c.connected());
+    Bytes wire = framed(tagged('a', 8, 1));
+    append(wire, framed(tagged('b', 8, 2)));
+    ASSERT_TRUE(c.send_all(wire));
+    for (int i = 0; i < 2; ++i) ASSERT_TRUE(c.read_frame().has_value());
+    // A response that cannot leave before the client goes away: never "written".
+    Client slow(port_, 2000ms, kSmallRcvBuf);
+    ASSERT_TRUE(slow.connected());
+    ASSERT_TRUE(slow.send_all(framed(tagged('B', 8, 3))));
+    ASSERT_TRUE(wait_for([&] { return handler_.frames == 3; }));
+  });
+  ASSERT_TRUE(run_until_done(client, 2));
+  EXPECT_EQ(order, (std::vector<int>{'a', 'b'}));
+}
+
 // ------------------------------------------------------------ back-pressure
 
 TEST_F(TcpServerTest, ClientThatDoesNotReadIsNotReadFromUntilItDrains) {

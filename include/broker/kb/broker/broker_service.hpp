@@ -144,6 +144,8 @@ class BrokerService final : public net::FrameHandler {
                             const metrics::ErrorTally& errors);
   static void count_times(metrics::RequestCounters& counters, handlers::Clock::time_point arrival,
                           const RequestClock& clock, handlers::Clock::time_point done);
+  // Times the response just appended to conn's output until its last byte is written.
+  static void time_response_send(net::Connection& conn, metrics::RequestCounters& counters);
   void set_wait_timer(WaitingRequest& w, handlers::Clock::time_point until);
   void post_step(WaitingRequest& w);
   void retry(uint64_t conn_id, bool may_wait);

@@ -37,6 +37,7 @@ struct RequestCounters {
   Histogram request_queue_time;  // arrival until the handler started on it
   Histogram local_time;          // handling it
   Histogram remote_time;         // waiting (long poll, a flush, a directory) before answering
+  Histogram response_send_time;  // the response queued until its last byte was written
 };
 
 // What kafka.server:type=socket-server-metrics keeps for one listener.

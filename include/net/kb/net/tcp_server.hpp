@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -74,6 +75,11 @@ class Connection final : public IoHandler {
   // file: they never pass through user space.
   void add_output_file(size_t at, FileRange range);
   void flush();
+  // Calls `written` once the socket has taken every byte (and file range)
+  // appended to the output so far: at once if nothing is waiting. Never called
+  // if the connection closes first. The layer above uses it to time how long
+  // a response took to leave.
+  void when_output_written(std::function<void()> written);
 
   // Stops handling further frames; the connection closes once what is already
   // in output() has been written.
@@ -121,6 +127,9 @@ class Connection final : public IoHandler {
   std::string io_error() const;
   void handle_frames(ByteBuffer& in);
   void write_pending();
+  // Counts `n` more bytes taken by the socket and calls the
+  // when_output_written callbacks that were waiting for them.
+  void count_written(uint64_t n);
   // Writes what the socket takes of `out`; logs a failure.
   WriteResult send_output(OutputQueue& out);
   // Sends from the front of `range`; `attempted` is how much it tried to send.
@@ -162,6 +171,12 @@ class Connection final : public IoHandler {
   bool tls_read_wants_write_ = false;
   EventLoop::TimerId handshake_timer_ = 0;
   std::string principal_;
+  struct WriteWatch {
+    uint64_t end;  // written_ once the output it waits for has gone
+    std::function<void()> written;
+  };
+  uint64_t written_ = 0;  // bytes (file ranges included) the socket has taken
+  std::deque<WriteWatch> write_watches_;
 };
 
 // What the layer above provides: it turns request frames into responses.
