@@ -381,6 +381,12 @@ storage::Result<CoordinatorTopic::ReplayStats> CoordinatorTopic::replay(const Re
     if (visit.open_transaction)
       for (const auto& [producer_id, entry] : pending)
         visit.open_transaction(partition, entry.first, entry.second);
+    // The partition's producer state, loaded now while start-up reads the
+    // log anyway: the cleaner asks every partition for its last stable
+    // offset later, and that must not read segments on the loop then.
+    if (auto loaded = state_.producer_states.find_or_load(topic->id, partition, *log, wall_ms());
+        !loaded)
+      spdlog::warn("{}-{}: producer state: {}", name_, partition, loaded.error().message);
   }
   if (stats.compressed > 0)
     spdlog::warn("{}: {} compressed batches were not read", name_, stats.compressed);
