@@ -13,6 +13,10 @@
 # the broker is idle and again while the cleaner cleans the partition, and their ratio (the
 # cleaner must not stall clients: near 1 is the goal).
 #
+# Then, with KB_CLEAN_KAFKA=1 (Java and Maven needed: the Java lab's server class path), Apache
+# Kafka 4.4 (kafka.Kafka, KRaft combined) opens a copy of the same directory and its log cleaner
+# cleans the same partition: its own figures, and MB/s of the log as above.
+#
 # Environment: KB_BENCH_PASSES (default 3), KB_CLEAN_BYTES (partition size, default 268435456;
 # the issue's figure is for 1073741824), KB_CLEAN_LIVE_PERCENT (default 10), KB_CLEAN_RECORD_BYTES
 # (default 100), KB_CLEAN_SEGMENT_BYTES (default 67108864), KB_CLEAN_IO_BYTES_PER_SECOND
@@ -97,6 +101,62 @@ printf 'cleaning: %s MB/s of the log, %s MB/s read, %s MB of the log per broker 
   "$(printf '%s\n' "${log_rates[@]}" | median)" "$(printf '%s\n' "${rates[@]}" | median)" \
   "$(printf '%s\n' "${cpu_rates[@]}" | median)" \
   "$PASSES" "$PARTITION_BYTES" "$LIVE_PERCENT" "$RECORD_BYTES"
+
+# --- Apache Kafka cleaning the same partition ---------------------------------------------
+if [[ ${KB_CLEAN_KAFKA:-0} == 1 ]]; then
+  install_java_lab
+  kafka_port=$(pick_free_port)
+  controller_port=$(pick_free_port)
+  rm -rf "$WORK/kafka-data"
+  cp -a "$WORK/template" "$WORK/kafka-data"
+  cat >"$WORK/kafka.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller_port
+listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$WORK/kafka-data
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+log.cleaner.backoff.ms=100
+EOF
+  cat >"$WORK/log4j2.properties" <<'EOF'
+status = warn
+appender.out.type = Console
+appender.out.name = OUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.out.ref = OUT
+EOF
+  : >"$WORK/kafka.log"
+  "${SERVER_ON_CPU[@]}" java -Xmx1g "-Dlog4j2.configurationFile=$WORK/log4j2.properties" \
+    -cp "$(java_lab_classpath server)" kafka.Kafka "$WORK/kafka.properties" >"$WORK/kafka.log" 2>&1 &
+  kafka_pid=$!
+  PIDS+=("$kafka_pid")
+  kafka_line=
+  for _ in {1..3000}; do
+    # "	1,024.0 MB of log processed in 9.3 seconds (110.1 MB/sec)." (Kafka's MB are MiB)
+    kafka_line=$(grep -m1 "MB of log processed in" "$WORK/kafka.log" || true)
+    [[ -n $kafka_line ]] && break
+    kill -0 "$kafka_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  stop_process "$kafka_pid"
+  forget_process "$kafka_pid"
+  if [[ -n $kafka_line ]]; then
+    kafka_seconds=$(sed -n 's/.* processed in \([0-9.,]*\) seconds.*/\1/p' <<<"$kafka_line" | tr -d ,)
+    printf 'Apache Kafka 4.4 cleaning the same partition: %s; %s MB/s of the log\n' \
+      "$(sed 's/^[[:space:]]*//' <<<"$kafka_line")" \
+      "$(awk -v b="$PARTITION_BYTES" -v s="$kafka_seconds" 'BEGIN { printf "%.1f", b / 1e6 / s }')"
+  else
+    log "Apache Kafka did not clean the partition: $(tail -n 5 "$WORK/kafka.log")"
+  fi
+fi
 
 # --- The client's latency while the cleaner runs --------------------------------------------
 [[ -x $CLIENT ]] || { log "no kb_client_bench (librdkafka): no latency figures"; exit 0; }
