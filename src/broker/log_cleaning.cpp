@@ -159,7 +159,6 @@ bool LogCleaning::scan_slice(std::chrono::steady_clock::time_point deadline) {
     weighed_one = true;
     const auto& [name, topic] = *it;
     scan.last_topic = name;
-    if (topic.is_internal()) continue;
     auto policy = cluster::topic_config_value(state_, name, "cleanup.policy");
     if (!policy || !has_item(*policy, "compact")) continue;
     const storage::CompactionSettings settings = settings_for(name);
@@ -278,6 +277,12 @@ void LogCleaning::finish(storage::CleanerJob& job) {
       static_cast<double>(stats.bytes_read) / 1024, static_cast<double>(stats.bytes_written) / 1024,
       stats.records_kept, stats.records_read, stats.elapsed_seconds, result->end_offset);
   if (swapped_all) {
+    // Read_committed fetches no longer list the aborted transactions the
+    // clean removed (a reader told of one whose marker is gone would skip
+    // its producer's later committed batches).
+    if (const cluster::TopicInfo* topic = state_.topics.find(done.topic); topic != nullptr)
+      state_.producer_states.replace_aborted_below(topic->id, done.partition, result->cleaned_end,
+                                                   result->aborted_kept);
     checkpoints_[{done.topic, done.partition}] = result->end_offset;
     ++cleans_completed_;
     write_checkpoint();

@@ -234,12 +234,44 @@ storage::Result<storage::PartitionLog*> CoordinatorTopic::log_of(int32_t partiti
   return *log;
 }
 
-storage::Result<storage::AppendResult> CoordinatorTopic::write(storage::PartitionLog& log,
-                                                               int32_t /*partition*/,
-                                                               int32_t leader_epoch,
-                                                               std::vector<uint8_t> batch) {
+storage::Result<storage::AppendResult> CoordinatorTopic::write(
+    storage::PartitionLog& log, int32_t partition, int32_t leader_epoch, std::vector<uint8_t> batch,
+    std::optional<bool> marker_commit, int32_t coordinator_epoch) {
+  const TopicInfo* topic = state_.topics.find(name_);
+  auto header = storage::RecordBatchHeader::parse(batch);
+  // A transaction's batches and markers go through the partition's producer
+  // state, as a client's do: it gives the last stable offset the cleaner
+  // stops at, and an abort's .txnindex entry. Loaded before the append, so
+  // the load does not count the new batch once and the update again.
+  storage::ProducerStateTable* producers = nullptr;
+  const int64_t now = wall_ms();
+  if (topic != nullptr && header && header->producer_id != storage::kNoProducerId) {
+    auto table = state_.producer_states.find_or_load(topic->id, partition, log, now);
+    if (!table) return table.error();
+    producers = *table;
+  }
+  const int64_t end_before = log.log_end_offset();
+  const size_t segments_before = log.segment_count();
   auto appended = log.append(batch, leader_epoch);
-  if (appended) ++state_.data_generation;  // fetchers of the topic see it
+  if (!appended) return appended;
+  ++state_.data_generation;  // fetchers of the topic see it
+  // As at a client's roll: a later load starts from the snapshot, not from
+  // the last segments only (a transaction may have opened before them).
+  if (topic != nullptr && segments_before > 0 && log.segment_count() > segments_before)
+    state_.producer_states.snapshot_at_roll(topic->id, partition, end_before);
+  if (producers == nullptr) return appended;
+  storage::RecordBatchHeader stored = *header;
+  stored.base_offset = appended->first_offset;
+  if (marker_commit) {
+    // The marker is in the log whatever happens here: a later load finds it.
+    if (auto applied = state_.producer_states.apply_marker(topic->id, partition, log, stored,
+                                                           *marker_commit, coordinator_epoch, now);
+        !applied)
+      spdlog::error("{}-{}: producer state after the marker: {}", name_, partition,
+                    applied.error().message);
+  } else {
+    producers->update(stored);
+  }
   return appended;
 }
 
@@ -256,19 +288,6 @@ bool CoordinatorTopic::append(int32_t partition, std::span<const CoordinatorReco
     spdlog::error("{}-{}: append failed: {}", name_, partition, appended.error().message);
     return false;
   }
-  PartitionState& p = partitions_state_[partition];
-  if (transaction) {
-    OpenTransaction& open = p.open[transaction->producer_id];
-    if (open.records.empty()) open.first_offset = appended->first_offset;
-    for (size_t i = 0; i < records.size(); ++i)
-      open.records.emplace_back(Key(records[i].key.begin(), records[i].key.end()),
-                                appended->first_offset + static_cast<int64_t>(i));
-  } else {
-    for (size_t i = 0; i < records.size(); ++i)
-      p.latest[Key(records[i].key.begin(), records[i].key.end())] =
-          appended->first_offset + static_cast<int64_t>(i);
-  }
-  compact_if_due(**log, partition, leader_epoch);
   return true;
 }
 
@@ -282,82 +301,13 @@ bool CoordinatorTopic::append_marker(int32_t partition, const TransactionalProdu
   }
   auto appended = write(**log, partition, leader_epoch,
                         build_marker_batch(producer.producer_id, producer.producer_epoch, commit,
-                                           coordinator_epoch, wall_ms()));
+                                           coordinator_epoch, wall_ms()),
+                        commit, coordinator_epoch);
   if (!appended) {
     spdlog::error("{}-{}: marker append failed: {}", name_, partition, appended.error().message);
     return false;
   }
-  PartitionState& p = partitions_state_[partition];
-  if (auto open = p.open.find(producer.producer_id); open != p.open.end()) {
-    if (commit)
-      for (const auto& [key, offset] : open->second.records) keep_latest(p.latest, key, offset);
-    p.open.erase(open);
-  }
-  compact_if_due(**log, partition, leader_epoch);
   return true;
-}
-
-void CoordinatorTopic::compact_if_due(storage::PartitionLog& log, int32_t partition,
-                                      int32_t leader_epoch) {
-  if (log.segment_count() <= kMaxSegments || compaction_stopped_.contains(partition)) return;
-  // The records are written; compaction failing only delays the bound.
-  if (auto compacted = compact_oldest_segment(log, partition, leader_epoch); !compacted.ok()) {
-    spdlog::warn("{}-{}: compaction: {}", name_, partition, compacted.error().message);
-    // A damaged segment stays until someone looks at it: asked once.
-    if (compacted.error().message.find("damaged") != std::string::npos)
-      compaction_stopped_.insert(partition);
-  }
-}
-
-storage::Status CoordinatorTopic::compact_oldest_segment(storage::PartitionLog& log,
-                                                         int32_t partition, int32_t leader_epoch) {
-  const std::vector<int64_t> bases = log.segment_base_offsets();
-  if (bases.size() < 2) return {};
-  PartitionState& state = partitions_state_[partition];
-  // A transaction still open that started there keeps the segment: its
-  // records count only once its marker is written.
-  for (const auto& [producer_id, open] : state.open)
-    if (open.first_offset < bases[1]) return {};
-  auto& latest = state.latest;
-  std::vector<CoordinatorRecord> live;
-  std::vector<Key> dropped_tombstones;
-  ReadProblems problems;
-  auto visited = for_each_record(
-      log, bases[0], bases[1],
-      [&](const storage::RecordBatchView& batch, const storage::RecordView& record) {
-        if (batch.is_control() || !record.key) return;
-        Key key(record.key->begin(), record.key->end());
-        auto it = latest.find(key);
-        // Superseded, or of an aborted transaction (never the latest).
-        if (it == latest.end() || it->second != record.offset) return;
-        if (!record.value) {
-          // Nothing older of this key survives the segment: the tombstone goes too.
-          dropped_tombstones.push_back(std::move(key));
-          return;
-        }
-        // A committed transaction's record is copied as a plain one.
-        live.push_back({std::vector<uint8_t>(key.begin(), key.end()),
-                        std::vector<uint8_t>(record.value->begin(), record.value->end())});
-      },
-      problems);
-  if (!visited.ok()) return visited;
-  // Never delete what could not be read: it stays for inspection.
-  if (problems.compressed > 0)
-    return storage::Error{"the oldest segment holds compressed batches: kept"};
-  if (problems.damaged > 0)
-    return storage::Error{"the oldest segment is damaged: kept as it is, not compacted"};
-  if (!live.empty()) {
-    auto copied = write(log, partition, leader_epoch, build_batch(live, std::nullopt));
-    if (!copied) return copied.error();
-    for (size_t i = 0; i < live.size(); ++i)
-      latest[Key(live[i].key.begin(), live[i].key.end())] =
-          copied->first_offset + static_cast<int64_t>(i);
-  }
-  if (auto deleted = log.delete_oldest_segment(); !deleted.ok()) return deleted;
-  for (const auto& key : dropped_tombstones) latest.erase(key);
-  spdlog::debug("{}-{}: compacted the segment at {} ({} live records copied)", name_, partition,
-                bases[0], live.size());
-  return {};
 }
 
 storage::Result<CoordinatorTopic::ReplayStats> CoordinatorTopic::replay(const Replay& visit) {
@@ -370,7 +320,9 @@ storage::Result<CoordinatorTopic::ReplayStats> CoordinatorTopic::replay(const Re
     if (!found) return found.error();
     storage::PartitionLog* log = *found;
     if (!log) continue;
-    PartitionState& state = partitions_state_[partition];
+    // Each key's latest offset and the transactions not yet ended, for this
+    // load only.
+    PartitionState state;
     // The records of open transactions, as they were written.
     std::map<int64_t, std::pair<TransactionalProducer, std::vector<CoordinatorRecord>>> pending;
     ReadProblems problems;
@@ -429,6 +381,12 @@ storage::Result<CoordinatorTopic::ReplayStats> CoordinatorTopic::replay(const Re
     if (visit.open_transaction)
       for (const auto& [producer_id, entry] : pending)
         visit.open_transaction(partition, entry.first, entry.second);
+    // The partition's producer state, loaded now while start-up reads the
+    // log anyway: the cleaner asks every partition for its last stable
+    // offset later, and that must not read segments on the loop then.
+    if (auto loaded = state_.producer_states.find_or_load(topic->id, partition, *log, wall_ms());
+        !loaded)
+      spdlog::warn("{}-{}: producer state: {}", name_, partition, loaded.error().message);
   }
   if (stats.compressed > 0)
     spdlog::warn("{}: {} compressed batches were not read", name_, stats.compressed);

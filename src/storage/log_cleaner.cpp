@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <set>
 #include <thread>
 
 #include "file_io.hpp"
@@ -335,6 +336,84 @@ struct CleanedWriter {
   }
 };
 
+// Which transactional batches and markers a clean may drop, as Kafka's
+// CleanedTransactionMetadata decides it while walking the log from its start:
+// - an aborted transaction's data batches go (its records never count);
+// - its ABORT marker stays, with its .txnindex entry, while any batch of the
+//   transaction was still read in this pass; a later pass that reads none
+//   finds the marker droppable;
+// - a COMMIT marker stays while any batch of its transaction was read in
+//   this pass (a read_committed reader needs it to end the transaction);
+// - a droppable marker is stamped with a delete horizon first and goes only
+//   once that has passed, as tombstones do (delete.retention.ms).
+class TransactionWalk {
+ public:
+  // `aborted`: the log's aborted transactions (its .txnindex entries).
+  explicit TransactionWalk(std::vector<AbortedTxn> aborted) : aborted_(std::move(aborted)) {
+    std::sort(aborted_.begin(), aborted_.end(), [](const AbortedTxn& a, const AbortedTxn& b) {
+      return a.first_offset < b.first_offset;
+    });
+  }
+
+  // A data batch was read: true when it belongs to an aborted transaction.
+  bool on_data_batch(const RecordBatchView& batch) {
+    start_aborted_up_to(batch.last_offset());
+    if (!batch.is_transactional()) return false;
+    if (auto it = ongoing_aborted_.find(batch.producer_id()); it != ongoing_aborted_.end()) {
+      it->second.batch_seen = true;
+      return true;
+    }
+    ongoing_committed_.insert(batch.producer_id());
+    return false;
+  }
+
+  // A control batch was read (`type`: its record's, nullopt when it has
+  // none): true when it may be dropped. An ABORT marker kept lists its
+  // transaction in `kept_aborted`.
+  bool on_control_batch(const RecordBatchView& batch, std::optional<int16_t> type,
+                        std::vector<AbortedTxn>& kept_aborted) {
+    start_aborted_up_to(batch.last_offset());
+    if (!type) return true;  // emptied by an earlier clean
+    const int64_t producer = batch.producer_id();
+    if (*type == static_cast<int16_t>(ControlRecordType::abort)) {
+      auto it = ongoing_aborted_.find(producer);
+      if (it == ongoing_aborted_.end()) return true;
+      const bool seen = it->second.batch_seen;
+      if (seen) kept_aborted.push_back(it->second.txn);
+      ongoing_aborted_.erase(it);
+      return !seen;
+    }
+    if (*type == static_cast<int16_t>(ControlRecordType::commit))
+      return ongoing_committed_.erase(producer) == 0;
+    return false;
+  }
+
+ private:
+  struct Aborted {
+    AbortedTxn txn;
+    bool batch_seen = false;
+  };
+  void start_aborted_up_to(int64_t offset) {
+    while (next_ < aborted_.size() && aborted_[next_].first_offset <= offset) {
+      ongoing_aborted_.try_emplace(aborted_[next_].producer_id, Aborted{aborted_[next_], false});
+      ++next_;
+    }
+  }
+  std::vector<AbortedTxn> aborted_;
+  size_t next_ = 0;
+  std::map<int64_t, Aborted> ongoing_aborted_;
+  std::set<int64_t> ongoing_committed_;
+};
+
+// The type of a control batch's record; nullopt when it has none.
+Result<std::optional<int16_t>> control_type(const RecordBatchView& batch) {
+  BatchRecords records;
+  if (Status opened = open_records(batch, records); !opened) return opened.error();
+  RecordView record;
+  if (!records.iterator->next(record) || !record.key) return std::optional<int16_t>();
+  return parse_control_record_type(*record.key);
+}
+
 fs::path with_suffix(const fs::path& dir, int64_t base, std::string_view suffix,
                      std::string_view extra) {
   return dir / (segment_file_name(base, suffix) + std::string(extra));
@@ -363,8 +442,8 @@ Result<CleanResult> Cleaner::clean(const CleaningPlan& plan, int64_t now_ms,
   // are over, and the aborted ones are in the .txnindex files (a batch
   // belongs to one when it is its producer's, between its first offset and
   // its marker). Aborted records are never mapped (they must not hide a
-  // committed one) and their batches are kept as they are; committed ones
-  // count as any record.
+  // committed one); committed ones count as any record. What the rewrite
+  // keeps of transactions is TransactionWalk's to say.
   auto aborted_list = read_txn_indexes(plan.dir);
   if (!aborted_list) return aborted_list.error();
   std::map<int64_t, std::vector<std::pair<int64_t, int64_t>>> aborted;
@@ -423,6 +502,7 @@ Result<CleanResult> Cleaner::clean(const CleaningPlan& plan, int64_t now_ms,
     if (segment.base_offset < result.end_offset) to_clean.push_back(segment);
   const auto groups = group_segments_by_size(
       to_clean, settings.segment_bytes, settings.max_index_bytes, plan.first_uncleanable_offset);
+  TransactionWalk transactions(*aborted_list);
   std::vector<fs::path> written_files;
   auto give_up = [&](const Error& error) -> Result<CleanResult> {
     map_.clear();
@@ -447,37 +527,60 @@ Result<CleanResult> Cleaner::clean(const CleaningPlan& plan, int64_t now_ms,
     out.file = std::move(*file);
     CleanedSegment cleaned;
     cleaned.base_offset = first.base_offset;
-    std::vector<uint8_t> txn_entries;
+    // The aborted transactions whose markers this segment keeps (its .txnindex).
+    std::vector<AbortedTxn> kept_aborted;
 
     for (size_t index : group) {
       const CleanableSegment& segment = to_clean[index];
       cleaned.replaced.push_back(segment.base_offset);
-      // Aborted transactions of the old segments stay listed: their records
-      // are all kept. Read by name: a segment deleted meanwhile ends the clean.
-      const fs::path txn_path = plan.dir / segment_file_name(segment.base_offset, kTxnIndexSuffix);
-      std::error_code ec;
-      if (fs::exists(txn_path, ec)) {
-        auto bytes = detail::read_file_bytes(txn_path);
-        if (!bytes) return give_up(bytes.error());
-        txn_entries.insert(txn_entries.end(), bytes->begin(), bytes->end());
-      }
       Status copied = for_each_batch(
           segment, throttler_, abort, stats, [&](const RecordBatchView& batch) -> Status {
             stats.records_read += static_cast<uint64_t>(std::max(batch.record_count(), 0));
-            // Markers stay, and so do aborted transactions' batches.
-            if (batch.is_control() || is_aborted(batch)) {
-              stats.records_kept += static_cast<uint64_t>(std::max(batch.record_count(), 0));
-              return out.append(batch.bytes(), batch.header(), throttler_);
-            }
+            // Kept as an empty header if nothing else of it is: an active
+            // producer's last data (its sequence) or last marker (its epoch,
+            // for fencing), and the round's last batch (its last offset).
             bool retain_empty = batch.next_offset() == plan.first_uncleanable_offset;
             if (batch.producer_id() >= 0) {
               auto producer = plan.active_producers.find(batch.producer_id());
-              if (producer != plan.active_producers.end() &&
-                  producer->second.last_data_offset == batch.last_offset())
-                retain_empty = true;
+              if (producer != plan.active_producers.end())
+                retain_empty = retain_empty ||
+                               (producer->second.last_data_offset >= 0
+                                    ? producer->second.last_data_offset == batch.last_offset()
+                                    : batch.is_control() && batch.producer_epoch() ==
+                                                                producer->second.producer_epoch);
             }
+            auto append_empty = [&]() -> Status {
+              if (!retain_empty) return {};
+              std::vector<uint8_t> bytes = empty_batch(batch);
+              auto header = RecordBatchHeader::parse(bytes);
+              return out.append(bytes, *header, throttler_);
+            };
             const bool horizon_passed =
                 batch.has_delete_horizon() && now_ms >= batch.base_timestamp();
+            if (batch.is_control()) {
+              auto type = control_type(batch);
+              if (!type) return type.error();
+              const bool droppable = transactions.on_control_batch(batch, *type, kept_aborted);
+              if (!*type || (droppable && horizon_passed)) return append_empty();
+              stats.records_kept += static_cast<uint64_t>(std::max(batch.record_count(), 0));
+              if (!droppable || batch.has_delete_horizon())
+                return out.append(batch.bytes(), batch.header(), throttler_);
+              // Its transaction has nothing left here: the marker waits out
+              // delete.retention.ms from now, then goes.
+              RecordBatchBuilder builder = copy_of_header(batch);
+              builder.set_control(true).set_delete_horizon(now_ms + settings.delete_retention_ms);
+              BatchRecords records;
+              if (Status opened = open_records(batch, records); !opened) return opened;
+              RecordView record;
+              while (records.iterator->next(record))
+                builder.add_record_at(record.offset_delta, record.key, record.value,
+                                      record.timestamp, record.headers);
+              std::vector<uint8_t> bytes = builder.build();
+              auto header = RecordBatchHeader::parse(bytes);
+              return out.append(bytes, *header, throttler_);
+            }
+            // An aborted transaction's records go.
+            if (transactions.on_data_batch(batch)) return append_empty();
             BatchRecords records;
             if (Status opened = open_records(batch, records); !opened) return opened;
             std::vector<RecordView> kept;
@@ -503,12 +606,7 @@ Result<CleanResult> Cleaner::clean(const CleaningPlan& plan, int64_t now_ms,
               return Error{fmt::format("{}: batch at offset {}: {}", segment.log_path.string(),
                                        batch.base_offset(), records.iterator->error()->what)};
             stats.records_kept += kept.size();
-            if (kept.empty()) {
-              if (!retain_empty) return {};
-              std::vector<uint8_t> bytes = empty_batch(batch);
-              auto header = RecordBatchHeader::parse(bytes);
-              return out.append(bytes, *header, throttler_);
-            }
+            if (kept.empty()) return append_empty();
             const bool stamp_horizon = tombstones && !batch.has_delete_horizon();
             if (all_kept && !stamp_horizon)
               return out.append(batch.bytes(), batch.header(), throttler_);
@@ -564,6 +662,13 @@ Result<CleanResult> Cleaner::clean(const CleaningPlan& plan, int64_t now_ms,
     written_files.push_back(out.time_index_path);
     if (Status w = write_synced(out.index_path, index_bytes); !w) return give_up(w.error());
     if (Status w = write_synced(out.time_index_path, time_bytes); !w) return give_up(w.error());
+    std::vector<uint8_t> txn_entries;
+    for (const AbortedTxn& txn : kept_aborted) {
+      const std::vector<uint8_t> entry = encode_aborted_txn(txn);
+      txn_entries.insert(txn_entries.end(), entry.begin(), entry.end());
+    }
+    result.aborted_kept.insert(result.aborted_kept.end(), kept_aborted.begin(), kept_aborted.end());
+    result.cleaned_end = to_clean[group.back()].end_offset;
     if (!txn_entries.empty()) {
       written_files.push_back(out.txn_index_path);
       if (Status w = write_synced(out.txn_index_path, txn_entries); !w) return give_up(w.error());

@@ -11,6 +11,10 @@
 
 #include "kb/cluster/startup.hpp"
 #include "kb/cluster/topic_admin.hpp"
+#include "kb/group/coordinator.hpp"
+#include "kb/group/offsets_topic.hpp"
+#include "kb/group/records.hpp"
+#include "kb/group/txn_offsets.hpp"
 #include "kb/net/event_loop.hpp"
 #include "kb/storage/record_batch.hpp"
 
@@ -46,6 +50,46 @@ class LogCleaningTest : public ::testing::Test {
                        storage::Bytes(reinterpret_cast<const uint8_t*>(value.data()), value.size()),
                        1700000000000);
     return builder.build();
+  }
+
+  // Runs the loop until `cleans` cleans in all have completed (false after
+  // 20 s without).
+  bool run_until_cleaned(LogCleaning& cleaning, size_t cleans) {
+    loop_.add_before_sleep([&] {
+      if (cleaning.cleans_completed() >= cleans) loop_.stop();
+    });
+    auto guard = loop_.run_after(std::chrono::seconds(20), [&] { loop_.stop(); });
+    loop_.run();
+    loop_.cancel(guard);
+    return cleaning.cleans_completed() >= cleans;
+  }
+  static LogCleaningOptions quick_options() {
+    LogCleaningOptions options;
+    options.backoff_ms = 10;
+    options.dedupe_buffer_bytes = 1 << 20;
+    return options;
+  }
+  static group::GroupConfig offsets_config() {
+    group::GroupConfig config;
+    config.offsets_partitions = 1;
+    config.offsets_segment_bytes = 1024;
+    config.initial_rebalance_delay_ms = 0;
+    return config;
+  }
+  // The state of the directory as a restarted broker loads it.
+  void reload(cluster::BrokerState& state) {
+    ASSERT_TRUE(cluster::close_log_dir(state_).ok());
+    cluster::LogDirOptions options;
+    options.log_dir = dir_;
+    ASSERT_TRUE(cluster::load_log_dir(options, state).ok());
+  }
+  static std::optional<int64_t> committed(const group::GroupCoordinator& groups,
+                                          std::string_view group, int32_t partition) {
+    const group::Group* g = groups.find(group);
+    if (!g) return std::nullopt;
+    auto it = g->offsets.find(std::pair<std::string, int32_t>("t", partition));
+    if (it == g->offsets.end()) return std::nullopt;
+    return it->second.offset;
   }
 
   fs::path dir_;
@@ -95,6 +139,135 @@ TEST_F(LogCleaningTest, TheWalkOverManyTopicsIsSpreadOverLoopTurns) {
   EXPECT_GE(turns, 401u);
   // Five rolled segments of the same key: one record is left of them.
   EXPECT_LT((*log)->size_bytes(), size_before);
+}
+
+// __consumer_offsets is cleaned by the same cleaner as any compacted topic,
+// off the loop: the coordinator only appends. What a restart loads from the
+// cleaned partition is each key's latest commit; a commit written once long
+// ago survives; a deleted offset stays deleted.
+TEST_F(LogCleaningTest, ConsumerOffsetsAreCleanedAndReloadTheLatestOfEveryKey) {
+  const group::GroupConfig config = offsets_config();
+  {
+    group::OffsetsTopic topic(state_, config);
+    group::GroupCoordinator coordinator(config, &topic);
+    std::vector<int16_t> errors;
+    const std::vector<group::CommitPartition> once{{"t", 9, 7, -1, "kept"}};
+    ASSERT_EQ(coordinator.commit({"quiet", -1, "", std::nullopt, false}, once, errors, 0), 0);
+    const std::vector<group::CommitPartition> doomed{{"t", 8, 1, -1, std::nullopt}};
+    coordinator.commit({"busy", -1, "", std::nullopt, false}, doomed, errors, 0);
+    std::vector<cluster::CoordinatorRecord> tombstone{
+        {group::encode_key(group::OffsetCommitKey{"busy", "t", 8}), {}}};
+    ASSERT_TRUE(topic.append(0, tombstone));
+    for (int64_t i = 0; i < 600; ++i) {
+      const std::vector<group::CommitPartition> parts{
+          {"t", static_cast<int32_t>(i % 2), i, -1, std::string_view("some metadata")}};
+      ASSERT_EQ(coordinator.commit({"busy", -1, "", std::nullopt, false}, parts, errors, 0), 0);
+    }
+    auto log = state_.logs->find(std::string(group::kOffsetsTopic), 0);
+    ASSERT_TRUE(log.ok() && *log != nullptr);
+    ASSERT_GT((*log)->segment_count(), 20u);
+    const uint64_t size_before = (*log)->size_bytes();
+    LogCleaning cleaning(loop_, state_, quick_options());
+    ASSERT_TRUE(run_until_cleaned(cleaning, 1)) << "timed out";
+    // Four live keys are left of the rolled segments (grouped into fewer
+    // segments by the next clean, as Kafka's cleaner groups them by size).
+    EXPECT_LT((*log)->size_bytes(), size_before / 10);
+  }
+  cluster::BrokerState state;
+  reload(state);
+  group::OffsetsTopic topic(state, config);
+  group::GroupCoordinator reloaded(config, &topic);
+  ASSERT_TRUE(topic.load_into(reloaded).ok());
+  EXPECT_EQ(committed(reloaded, "busy", 0), 598);
+  EXPECT_EQ(committed(reloaded, "busy", 1), 599);
+  EXPECT_EQ(committed(reloaded, "busy", 8), std::nullopt);
+  EXPECT_EQ(committed(reloaded, "quiet", 9), 7);
+  EXPECT_EQ(reloaded.find("quiet")->offsets.at({"t", 9}).metadata, "kept");
+  ASSERT_TRUE(cluster::close_log_dir(state).ok());
+}
+
+// Offsets committed in transactions (TxnOffsetCommit): the cleaner never
+// passes the first offset of a transaction still open (the last stable
+// offset); an aborted transaction's offsets never hide the commit before
+// them; a committed one's count; after a restart every offset is as the
+// markers decided, and the open transaction can still commit.
+TEST_F(LogCleaningTest, TransactionalOffsetsAreCleanedAsTheirMarkersDecide) {
+  const group::GroupConfig config = offsets_config();
+  int64_t open_first = -1;
+  {
+    group::OffsetsTopic topic(state_, config);
+    group::GroupCoordinator groups(config, &topic);
+    group::TxnOffsets pending(groups, &topic.topic());
+    auto params = [](int64_t producer_id) {
+      group::TxnCommitParams p;
+      p.group = {"g", -1, "", std::nullopt, false};
+      p.producer_id = producer_id;
+      p.producer_epoch = 0;
+      return p;
+    };
+    std::vector<int16_t> errors;
+    auto filler = [&](int64_t from, int64_t to) {
+      for (int64_t i = from; i < to; ++i) {
+        const std::vector<group::CommitPartition> parts{
+            {"t", 5, i, -1, std::string_view("padding")}};
+        ASSERT_EQ(groups.commit({"filler", -1, "", std::nullopt, false}, parts, errors, 0), 0);
+      }
+    };
+    const std::vector<group::CommitPartition> plain{{"t", 1, 5, -1, std::nullopt}};
+    ASSERT_EQ(groups.commit({"g", -1, "", std::nullopt, false}, plain, errors, 0), 0);
+    const std::vector<group::CommitPartition> aborted{{"t", 1, 11, -1, std::nullopt}};
+    const std::vector<group::CommitPartition> kept{{"t", 0, 10, -1, std::nullopt}};
+    const std::vector<group::CommitPartition> later{{"t", 2, 12, -1, std::nullopt}};
+    ASSERT_EQ(pending.commit(params(2), aborted, errors, 0), 0);
+    ASSERT_EQ(pending.commit(params(1), kept, errors, 0), 0);
+    filler(0, 100);
+    ASSERT_TRUE(pending.end(0, 2, 0, false, 0));
+    ASSERT_TRUE(pending.end(0, 1, 0, true, 0));
+    auto log = state_.logs->find(std::string(group::kOffsetsTopic), 0);
+    ASSERT_TRUE(log.ok() && *log != nullptr);
+    open_first = (*log)->log_end_offset();
+    ASSERT_EQ(pending.commit(params(3), later, errors, 0), 0);
+    filler(100, 400);
+
+    const cluster::TopicInfo* info = state_.topics.find(group::kOffsetsTopic);
+    ASSERT_NE(info, nullptr);
+    auto lso = state_.producer_states.last_stable_offset(info->id, 0, **log, 0);
+    ASSERT_TRUE(lso.ok());
+    EXPECT_EQ(*lso, open_first);
+    LogCleaning cleaning(loop_, state_, quick_options());
+    ASSERT_TRUE(run_until_cleaned(cleaning, 1)) << "timed out";
+    // Nothing at or past the open transaction's start was cleaned: its
+    // segment and those after it are as they were written.
+    auto read = (*log)->read(open_first, 1 << 20);
+    ASSERT_TRUE(read.ok() && !read->empty());
+    auto bytes = read->read_bytes();
+    ASSERT_TRUE(bytes.ok());
+    storage::BatchIterator batches(*bytes);
+    auto first = batches.next();
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->base_offset(), open_first);
+    EXPECT_TRUE(first->is_transactional());
+    EXPECT_EQ(first->producer_id(), 3);
+
+    // Once it commits, the cleaner goes past it.
+    ASSERT_TRUE(pending.end(0, 3, 0, true, 0));
+    filler(400, 800);
+    const uint64_t size_before = (*log)->size_bytes();
+    ASSERT_TRUE(run_until_cleaned(cleaning, cleaning.cleans_completed() + 1)) << "timed out";
+    EXPECT_LT((*log)->size_bytes(), size_before / 4);
+  }
+  cluster::BrokerState state;
+  reload(state);
+  group::OffsetsTopic topic(state, config);
+  group::GroupCoordinator groups(config, &topic);
+  group::TxnOffsets pending(groups, &topic.topic());
+  ASSERT_TRUE(topic.load_into(groups, &pending).ok());
+  EXPECT_EQ(committed(groups, "g", 0), 10);
+  EXPECT_EQ(committed(groups, "g", 1), 5);
+  EXPECT_EQ(committed(groups, "g", 2), 12);
+  EXPECT_EQ(committed(groups, "filler", 5), 799);
+  EXPECT_EQ(pending.pending_count(), 0U);
+  ASSERT_TRUE(cluster::close_log_dir(state).ok());
 }
 
 }  // namespace

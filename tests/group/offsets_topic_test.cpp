@@ -35,56 +35,9 @@ class OffsetsTopicTest : public ::testing::Test {
     ASSERT_TRUE(cluster::load_log_dir(options, state).ok());
   }
 
-  size_t segment_files() const {
-    size_t n = 0;
-    for (const auto& e : std::filesystem::directory_iterator(dir_ / "__consumer_offsets-0"))
-      if (e.path().extension() == ".log") ++n;
-    return n;
-  }
-
   std::filesystem::path dir_;
   GroupConfig config_;
 };
-
-TEST_F(OffsetsTopicTest, CompactionBoundsThePartitionAndKeepsTheLatestOfEveryKey) {
-  {
-    cluster::BrokerState state;
-    load(state);
-    OffsetsTopic topic(state, config_);
-    GroupCoordinator coordinator(config_, &topic);
-    std::vector<int16_t> errors;
-    // Written once, then never again: must survive every compaction.
-    const std::vector<CommitPartition> once{{"t", 9, 7, -1, "kept"}};
-    ASSERT_EQ(coordinator.commit({"quiet", -1, "", std::nullopt, false}, once, errors, 0), 0);
-    // An offset deleted early: its tombstone outlives the record, then goes.
-    const std::vector<CommitPartition> doomed{{"t", 8, 1, -1, std::nullopt}};
-    coordinator.commit({"busy", -1, "", std::nullopt, false}, doomed, errors, 0);
-    std::vector<CoordinatorRecord> tombstone{{encode_key(OffsetCommitKey{"busy", "t", 8}), {}}};
-    ASSERT_TRUE(topic.append(0, tombstone));
-    for (int64_t i = 0; i < 600; ++i) {
-      const std::vector<CommitPartition> parts{
-          {"t", static_cast<int32_t>(i % 2), i, -1, std::string_view("some metadata")}};
-      ASSERT_EQ(coordinator.commit({"busy", -1, "", std::nullopt, false}, parts, errors, 0), 0);
-      ASSERT_EQ(errors, std::vector<int16_t>{0});
-      ASSERT_LE(segment_files(), OffsetsTopic::kMaxSegments);
-    }
-  }
-  cluster::BrokerState state;
-  load(state);
-  OffsetsTopic topic(state, config_);
-  GroupCoordinator reloaded(config_, &topic);
-  ASSERT_TRUE(topic.load_into(reloaded).ok());
-  const Group* busy = reloaded.find("busy");
-  ASSERT_TRUE(busy);
-  EXPECT_EQ(busy->offsets.at({"t", 0}).offset, 598);
-  EXPECT_EQ(busy->offsets.at({"t", 1}).offset, 599);
-  EXPECT_EQ(busy->offsets.at({"t", 1}).metadata, "some metadata");
-  EXPECT_FALSE(busy->offsets.contains({"t", 8}));
-  const Group* quiet = reloaded.find("quiet");
-  ASSERT_TRUE(quiet);
-  EXPECT_EQ(quiet->offsets.at({"t", 9}).offset, 7);
-  EXPECT_EQ(quiet->offsets.at({"t", 9}).metadata, "kept");
-}
 
 // A flipped bit in one committed batch costs that batch only: the commits
 // after it are loaded, the damaged file is left exactly as it was.

@@ -120,8 +120,8 @@ TEST_F(TxnOffsetsTest, ReplayAppliesCommittedAndRestoresOpenTransactions) {
     ASSERT_EQ(pending.commit(params("g", 3), open_part, errors, 0), 0);
     ASSERT_TRUE(pending.end(0, 2, 0, false, 0));
     ASSERT_TRUE(pending.end(0, 1, 0, true, 0));
-    // Filler commits roll segments: compaction must keep the open
-    // transaction's segment and never resurrect the aborted offset.
+    // Filler commits roll segments: replay reads the open transaction from
+    // an older segment and never resurrects the aborted offset.
     for (int64_t i = 0; i < 100; ++i) {
       const std::vector<CommitPartition> filler{{"t", 5, i, -1, std::string_view("padding")}};
       ASSERT_EQ(groups.commit({"filler", -1, "", std::nullopt, false}, filler, errors, 0), 0);
@@ -142,45 +142,6 @@ TEST_F(TxnOffsetsTest, ReplayAppliesCommittedAndRestoresOpenTransactions) {
   // The open transaction commits after the restart.
   ASSERT_TRUE(pending.end(0, 3, 0, true, 0));
   EXPECT_EQ(committed(groups, "g", 2), 12);
-}
-
-// Compaction once the transactions are over: a committed transaction's
-// offsets survive it (copied as plain records), an aborted one's never come
-// back, and the partition stays bounded.
-TEST_F(TxnOffsetsTest, CompactionKeepsCommittedAndDropsAbortedTransactionalOffsets) {
-  {
-    cluster::BrokerState state;
-    load(state);
-    OffsetsTopic topic(state, config_);
-    GroupCoordinator groups(config_, &topic);
-    TxnOffsets pending(groups, &topic.topic());
-    std::vector<int16_t> errors;
-    const std::vector<CommitPartition> kept{{"t", 0, 10, -1, std::nullopt}};
-    const std::vector<CommitPartition> dropped{{"t", 1, 11, -1, std::nullopt}};
-    ASSERT_EQ(pending.commit(params("g", 1), kept, errors, 0), 0);
-    ASSERT_EQ(pending.commit(params("g", 2), dropped, errors, 0), 0);
-    ASSERT_TRUE(pending.end(0, 1, 0, true, 0));
-    ASSERT_TRUE(pending.end(0, 2, 0, false, 0));
-    for (int64_t i = 0; i < 300; ++i) {
-      const std::vector<CommitPartition> filler{{"t", 5, i, -1, std::string_view("padding")}};
-      ASSERT_EQ(groups.commit({"filler", -1, "", std::nullopt, false}, filler, errors, 0), 0);
-    }
-    size_t segments = 0;
-    for (const auto& e : std::filesystem::directory_iterator(dir_ / "__consumer_offsets-0"))
-      if (e.path().extension() == ".log") ++segments;
-    EXPECT_LE(segments, OffsetsTopic::kMaxSegments);
-    ASSERT_TRUE(cluster::close_log_dir(state).ok());
-  }
-  cluster::BrokerState state;
-  load(state);
-  OffsetsTopic topic(state, config_);
-  GroupCoordinator groups(config_, &topic);
-  TxnOffsets pending(groups, &topic.topic());
-  ASSERT_TRUE(topic.load_into(groups, &pending).ok());
-  EXPECT_EQ(committed(groups, "g", 0), 10);
-  EXPECT_EQ(committed(groups, "g", 1), std::nullopt);
-  EXPECT_EQ(committed(groups, "filler", 5), 299);
-  EXPECT_EQ(pending.pending_count(), 0U);
 }
 
 }  // namespace

@@ -8,8 +8,12 @@
 // from Kafka, the test says so with GTEST_SKIP naming the gap, and passes by
 // itself once the broker answers as Kafka does.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -38,6 +42,7 @@
 #include "support/apache_kafka.hpp"
 #include "support/broker_process.hpp"
 #include "support/java_lab.hpp"
+#include "support/jvm_process.hpp"
 #include "support/kafka_client.hpp"
 #include "support/test_certificates.hpp"
 
@@ -786,8 +791,7 @@ TEST_F(KafkaToolsTest, ConfigsOfTheBrokerTakeEffectAndSurviveARestart) {
 
 // The batches of partition 0's first segment of `topic`, as written.
 std::vector<storage::RecordBatchView> batches_on_disk(const std::filesystem::path& log_dir,
-                                                      const std::string& topic,
-                                                      std::string& bytes);
+                                                      const std::string& topic, std::string& bytes);
 
 // `kafka-broker dump-log` prints what Kafka's kafka-dump-log (DumpLogSegments)
 // prints, byte for byte on stdout and stderr, for what this broker wrote:
@@ -1583,6 +1587,221 @@ TEST_F(KafkaToolsTest, StreamsExactlyOnceAcrossABrokerKill) {
     EXPECT_GE(checked, 1) << "no transactional id of the application";
   }
   EXPECT_EQ(broker->stop().code, 0);
+  std::filesystem::remove_all(dir);
+}
+
+// Kafka Streams (4.4) with a KTable: a store of each key's latest value,
+// backed by a compacted changelog that rolls a segment every 100 ms. The
+// broker's cleaner compacts the changelog while the application runs; after
+// a broker restart the application, on an empty state directory, restores
+// the store from the changelog alone: every key's last value, read from far
+// fewer records than were written.
+TEST_F(KafkaToolsTest, StreamsKTableIsRestoredFromItsCompactedChangelog) {
+  const std::string app = "tools-ktable";
+  const std::string input = "ktable-updates";
+  const std::string changelog = app + "-latest-changelog";
+  constexpr int kKeys = 50;
+  constexpr int kUpdates = 2000;
+  create_topic(input, 1);
+  EXPECT_TRUE(
+      printed(shell_->run("kb.lab.KTableRestore", {bootstrap(), app, input, std::to_string(kKeys),
+                                                   std::to_string(kUpdates), "load"}),
+              {"state RUNNING", "store matches: true"}));
+  auto config =
+      tool(kConfigCommand, {"--describe", "--entity-type", "topics", "--entity-name", changelog});
+  EXPECT_NE(config.out.find("  cleanup.policy=compact "), std::string::npos) << config.out;
+  // The cleaner (log.cleaner.backoff.ms 200) gets to the rolled segments.
+  const std::string cleaned = "cleaned " + changelog + "-0";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (broker_->log().find(cleaned) == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_NE(broker_->log().find(cleaned), std::string::npos) << broker_->log();
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // the last rolls, too
+  restart_broker();
+  auto restored = shell_->run(
+      "kb.lab.KTableRestore",
+      {bootstrap(), app, input, std::to_string(kKeys), std::to_string(kUpdates), "restore"});
+  const auto lines = lines_of(restored.out);
+  ASSERT_EQ(lines.size(), 3U) << restored.out << restored.err;
+  EXPECT_EQ(lines[0], "state RUNNING");
+  EXPECT_EQ(lines[1], "store matches: true") << restored.err;
+  ASSERT_EQ(lines[2].rfind("restored ", 0), 0U) << lines[2];
+  const int64_t count = std::stoll(lines[2].substr(9));
+  EXPECT_GE(count, kKeys);
+  EXPECT_LT(count, kUpdates / 2) << "the changelog was not compacted";
+}
+
+// A Kafka Connect worker in distributed mode (connect-runtime 4.4, as
+// connect-distributed.sh runs it) in a JVM of its own, its REST API on an
+// ephemeral port.
+class ConnectWorker {
+ public:
+  ConnectWorker(const std::string& classpath, const std::string& bootstrap,
+                const std::string& group)
+      : jvm_("kb-connect-"), port_(free_port()) {
+    std::string props = "bootstrap.servers=" + bootstrap + "\ngroup.id=" + group +
+                        "\n"
+                        "key.converter=org.apache.kafka.connect.storage.StringConverter\n"
+                        "value.converter=org.apache.kafka.connect.storage.StringConverter\n"
+                        "listeners=http://127.0.0.1:" +
+                        std::to_string(port_) +
+                        "\n"
+                        "offset.flush.interval.ms=100\n"
+                        "config.storage.topic=" +
+                        group + "-configs\noffset.storage.topic=" + group +
+                        "-offsets\nstatus.storage.topic=" + group +
+                        "-status\n"
+                        "offset.storage.partitions=1\nstatus.storage.partitions=1\n";
+    // The three internal topics: replication 1, a segment every 100 ms and
+    // any dirty share worth cleaning, so the cleaner keeps them small.
+    for (const std::string prefix : {"config.storage.", "offset.storage.", "status.storage."})
+      props += prefix + "replication.factor=1\n" + prefix + "segment.ms=100\n" + prefix +
+               "min.cleanable.dirty.ratio=0.01\n" + prefix + "delete.retention.ms=100\n";
+    write_text_file(jvm_.dir() / "worker.properties", props);
+    jvm_.start({"-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"}, classpath,
+               "org.apache.kafka.connect.cli.ConnectDistributed",
+               {(jvm_.dir() / "worker.properties").string()});
+  }
+
+  // Whether the worker answers on its REST port within 60 s.
+  bool start() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline && jvm_.alive()) {
+      auto result = run_command("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:" +
+                                    std::to_string(port_) + "/connectors",
+                                10);
+      if (result.output == "200") return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return false;
+  }
+
+  // PUT /connectors/<name>/config with `json`: the HTTP status.
+  int put_config(const std::string& name, const std::string& json) {
+    const auto body = jvm_.dir() / "body.json";
+    write_text_file(body, json);
+    auto result = run_command(
+        "curl -s -o /dev/null -w '%{http_code}' -X PUT -H "
+        "'Content-Type: application/json' --data @" +
+            kb::testing::quoted(body) + " http://127.0.0.1:" + std::to_string(port_) +
+            "/connectors/" + name + "/config",
+        60);
+    return std::atoi(result.output.c_str());
+  }
+
+  bool stop() { return jvm_.stop(std::chrono::seconds(30)); }
+  std::string log() const { return jvm_.log(); }
+
+ private:
+  // A loopback port nothing listens on now (the worker binds it soon after).
+  static int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    int port = 0;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0)
+      port = ntohs(address.sin_port);
+    ::close(fd);
+    return port;
+  }
+
+  JvmProcess jvm_;
+  int port_;
+};
+
+size_t lines_in(const std::filesystem::path& file) { return lines_of(read_file(file)).size(); }
+
+// The bytes of a partition's segment files.
+uint64_t partition_log_bytes(const std::filesystem::path& dir) {
+  uint64_t bytes = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().extension() == ".log") bytes += e.file_size();
+  return bytes;
+}
+
+// Kafka Connect in distributed mode: the file source connector reads a file
+// into a topic, the file sink connector writes the topic to another file.
+// The worker is stopped, the broker restarted, more lines appended, a new
+// worker started: the copy is the file, no line lost or doubled. Meanwhile a
+// third connector's config is rewritten many times: Connect's three
+// compacted topics are cleaned and stay small.
+TEST_F(KafkaToolsTest, ConnectCopiesAFileThroughATopicAcrossRestarts) {
+  const std::string classpath = java_lab_classpath(cache_, "connect");
+  const auto dir = make_temp_dir("kb-connect-files-");
+  const auto source = dir / "source.txt";
+  const auto sink = dir / "sink.txt";
+  std::string text;
+  for (int i = 0; i < 1000; ++i) text += "line " + std::to_string(i) + "\n";
+  write_text_file(source, text);
+  const std::string group = "kb-connect";
+  auto connectors = [&](ConnectWorker& worker, int from, int rounds) {
+    EXPECT_EQ(worker.put_config("file-source",
+                                R"({"connector.class": "FileStreamSource", "tasks.max": "1", )"
+                                R"("topic": "connect-lines", "file": ")" +
+                                    source.string() + R"("})"),
+              from == 0 ? 201 : 200);
+    EXPECT_EQ(
+        worker.put_config("file-sink", R"({"connector.class": "FileStreamSink", "tasks.max": "1", )"
+                                       R"("topics": "connect-lines", "file": ")" +
+                                           sink.string() + R"("})"),
+        from == 0 ? 201 : 200);
+    // A connector whose config is rewritten again and again.
+    for (int round = from; round < from + rounds; ++round) {
+      const int status =
+          worker.put_config("churn", R"({"connector.class": "FileStreamSink", "tasks.max": "1", )"
+                                     R"("topics": "connect-churn", "file": ")" +
+                                         (dir / "churn.txt").string() + R"(", "kb.round": ")" +
+                                         std::to_string(round) + R"("})");
+      EXPECT_TRUE(status == 200 || status == 201) << status;
+    }
+  };
+  auto wait_for_lines = [&](size_t lines) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (lines_in(sink) < lines && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return lines_in(sink);
+  };
+  {
+    ConnectWorker worker(classpath, bootstrap(), group);
+    ASSERT_TRUE(worker.start()) << worker.log();
+    connectors(worker, 0, 25);
+    EXPECT_EQ(wait_for_lines(1000), 1000U) << worker.log();
+    EXPECT_TRUE(worker.stop()) << worker.log();
+  }
+  restart_broker();
+  std::string more;
+  for (int i = 1000; i < 2000; ++i) more += "line " + std::to_string(i) + "\n";
+  {
+    std::ofstream out(source, std::ios::app);
+    out << more;
+  }
+  {
+    ConnectWorker worker(classpath, bootstrap(), group);
+    ASSERT_TRUE(worker.start()) << worker.log();
+    connectors(worker, 25, 25);
+    EXPECT_EQ(wait_for_lines(2000), 2000U) << worker.log();
+    EXPECT_TRUE(worker.stop()) << worker.log();
+  }
+  EXPECT_EQ(read_file(sink), text + more);
+  // The config topic took 50 rewrites of one connector (its config, task
+  // configs and commit records each time, some 30 KB): what is left on disk
+  // is a few live records and the last segment's.
+  const std::string cleaned = "cleaned " + group + "-configs-0";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (broker_->log().find(cleaned) == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_NE(broker_->log().find(cleaned), std::string::npos);
+  const uint64_t configs = partition_log_bytes(broker_->log_dir() / (group + "-configs-0"));
+  EXPECT_LT(configs, 12'000U) << "the config topic was not compacted";
+  std::cerr << "connect topics on disk: configs " << configs << " B, offsets "
+            << partition_log_bytes(broker_->log_dir() / (group + "-offsets-0")) << " B, status "
+            << partition_log_bytes(broker_->log_dir() / (group + "-status-0")) << " B\n";
   std::filesystem::remove_all(dir);
 }
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -419,7 +420,7 @@ TEST(LogCleaner, KeepsTheLastBatchOfAnActiveProducerEmpty) {
 
 // Transactions below the last stable offset are over: a committed record
 // counts as any other, an aborted one (in the .txnindex) never hides a
-// committed value and its batch stays as it is, and markers stay.
+// committed value and goes; markers go as Kafka's cleaner lets them.
 TEST(LogCleaner, CommittedTransactionsCountAndAbortedOnesHideNothing) {
   TempDir dir;
   auto log = new_log(dir, compacted_options(1 << 20));
@@ -452,8 +453,30 @@ TEST(LogCleaner, CommittedTransactionsCountAndAbortedOnesHideNothing) {
   clean_once(*log, CompactionSettings{}, kT0 + 10, std::nullopt);
   std::vector<int64_t> offsets;
   for (const ReadBatch& b : read_from(*log, 0).batches) offsets.push_back(b.base_offset);
-  // v1 is superseded by the committed v2; the aborted v3 and both markers stay.
-  EXPECT_EQ(offsets, (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+  // v1 is superseded by the committed v2; the aborted v3 goes, its marker
+  // stays this pass (with its .txnindex entry), the commit's stays while v2 does.
+  EXPECT_EQ(offsets, (std::vector<int64_t>{1, 2, 4, 5, 6}));
+  auto indexed = read_txn_indexes(log->dir());
+  ASSERT_TRUE(indexed.ok());
+  EXPECT_EQ(*indexed, (std::vector<AbortedTxn>{{6, 3, 4, 3}}));
+  // The next pass finds the abort's transaction empty: the marker is stamped
+  // with a delete horizon and its entry goes; it goes itself after
+  // delete.retention.ms.
+  clean_once(*log, CompactionSettings{}, kT0 + 20, std::nullopt);
+  const LogContents second = read_from(*log, 0);
+  ASSERT_EQ(second.batches.size(), 5u);
+  EXPECT_EQ(second.batches[2].base_offset, 4);
+  EXPECT_TRUE(second.batches[2].delete_horizon);
+  EXPECT_FALSE(second.batches[1].delete_horizon);
+  indexed = read_txn_indexes(log->dir());
+  ASSERT_TRUE(indexed.ok());
+  EXPECT_TRUE(indexed->empty());
+  clean_once(*log, CompactionSettings{}, kT0 + 20 + kDay - 1, std::nullopt);
+  EXPECT_EQ(read_from(*log, 0).batches.size(), 5u);
+  clean_once(*log, CompactionSettings{}, kT0 + 20 + kDay, std::nullopt);
+  offsets.clear();
+  for (const ReadBatch& b : read_from(*log, 0).batches) offsets.push_back(b.base_offset);
+  EXPECT_EQ(offsets, (std::vector<int64_t>{1, 2, 5, 6}));
   // Without the abort in the .txnindex, v3 would count: v2 would go.
   TempDir dir2;
   auto log2 = new_log(dir2, compacted_options(1 << 20));
@@ -467,6 +490,252 @@ TEST(LogCleaner, CommittedTransactionsCountAndAbortedOnesHideNothing) {
   offsets.clear();
   for (const ReadBatch& b : read_from(*log2, 0).batches) offsets.push_back(b.base_offset);
   EXPECT_EQ(offsets, (std::vector<int64_t>{1, 2, 3, 4}));
+}
+
+// A random log of plain records and transactions (some committed, some
+// aborted, one maybe still open at the end) as a read_committed consumer
+// sees it, as Kafka's consumer filters: aborted transactions come from the
+// .txnindex files; a producer listed there is skipped from its
+// transaction's first offset until its ABORT marker; nothing at or past the
+// last stable offset is read.
+struct TxnWritten {
+  Written record;
+  int64_t producer_id = -1;  // -1: a plain record
+  bool committed = true;     // its transaction committed (or it is plain)
+};
+
+std::vector<Written> read_committed(PartitionLog& log, int64_t from, int64_t last_stable) {
+  auto indexed = read_txn_indexes(log.dir());
+  EXPECT_TRUE(indexed.ok());
+  std::vector<AbortedTxn> aborted;
+  for (const AbortedTxn& txn : *indexed)
+    if (txn.last_offset >= from) aborted.push_back(txn);
+  std::sort(aborted.begin(), aborted.end(), [](const AbortedTxn& a, const AbortedTxn& b) {
+    return a.first_offset < b.first_offset;
+  });
+  size_t next_aborted = 0;
+  std::set<int64_t> skipping;
+  std::vector<Written> out;
+  int64_t next = std::max(from, log.log_start_offset());
+  while (next < last_stable) {
+    auto read = log.read(next, 1 << 20, last_stable);
+    if (!read.ok() || read->empty()) break;
+    auto bytes = read->read_bytes();
+    EXPECT_TRUE(bytes.ok());
+    BatchIterator it(*bytes, CrcCheck::verify);
+    while (auto batch = it.next()) {
+      next = batch->next_offset();
+      while (next_aborted < aborted.size() &&
+             aborted[next_aborted].first_offset <= batch->last_offset())
+        skipping.insert(aborted[next_aborted++].producer_id);
+      std::vector<uint8_t> plain;
+      std::optional<RecordIterator> records;
+      if (batch->compression() == Compression::none) {
+        records.emplace(*batch);
+      } else {
+        auto p = decompress(batch->compression(), batch->records_section());
+        EXPECT_TRUE(p.ok());
+        plain = std::move(*p);
+        records.emplace(*batch, plain);
+      }
+      RecordView r;
+      if (batch->is_control()) {
+        if (records->next(r) && r.key &&
+            parse_control_record_type(*r.key) == static_cast<int16_t>(ControlRecordType::abort))
+          skipping.erase(batch->producer_id());
+        continue;
+      }
+      if (batch->is_transactional() && skipping.contains(batch->producer_id())) continue;
+      while (records->next(r)) {
+        if (r.offset < from || r.offset >= last_stable) continue;
+        Written w;
+        w.offset = r.offset;
+        w.key = r.key ? std::string(r.key->begin(), r.key->end()) : std::string();
+        if (r.value) w.value = std::string(r.value->begin(), r.value->end());
+        w.timestamp = r.timestamp;
+        out.push_back(std::move(w));
+      }
+    }
+  }
+  return out;
+}
+
+// Cleans once below `last_stable`, with the producers still active (their
+// last data offsets) as the broker hands them over; returns the result.
+CleanResult clean_below(PartitionLog& log, int64_t last_stable, int64_t now,
+                        const std::map<int64_t, CleaningPlan::ProducerLast>& active) {
+  CompactionSettings settings;
+  settings.segment_bytes = 2048;  // groups of a few segments
+  auto plan = log.cleaning_plan(std::nullopt, settings, now, last_stable);
+  EXPECT_TRUE(plan.ok()) << plan.error().message;
+  if (!plan.ok() || plan->cleanable_bytes == 0) return {};
+  plan->active_producers = active;
+  Cleaner cleaner(1 << 20, 1e308);
+  auto cleaned = cleaner.clean(*plan, now);
+  EXPECT_TRUE(cleaned.ok()) << cleaned.error().message;
+  if (!cleaned.ok()) return {};
+  for (const CleanedSegment& segment : cleaned->segments) {
+    auto swapped = log.replace_segments(segment);
+    EXPECT_TRUE(swapped.ok() && *swapped);
+  }
+  return std::move(*cleaned);
+}
+
+// What read_committed consumers see before and after every clean: only
+// committed records, a subsequence of what was written, ending in the
+// model's state (the latest committed value of each key) from any start;
+// aborted records and, two passes and delete.retention.ms later, their
+// markers are gone.
+TEST(LogCleaner, ReadCommittedConsumersSeeTheCommittedRecordsBeforeAndAfterCleaning) {
+  for (unsigned seed = 1; seed <= 12; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937 rng(seed);
+    TempDir dir;
+    auto log = new_log(dir, compacted_options(700));
+    ASSERT_NE(log, nullptr);
+    std::vector<TxnWritten> all;
+    int64_t now = kT0;
+    // Producer -> its open transaction's first offset and records.
+    struct Open {
+      int64_t first = -1;
+      int32_t sequence = 0;
+      std::vector<size_t> records;
+    };
+    std::map<int64_t, Open> open;
+    std::map<int64_t, CleaningPlan::ProducerLast> last_data;
+    auto marker = [&](int64_t producer, bool commit) {
+      RecordBatchBuilder builder;
+      builder.set_producer_id(producer).set_producer_epoch(0).set_transactional(true).set_control(
+          true);
+      const std::vector<uint8_t> key =
+          control_record_key(commit ? ControlRecordType::commit : ControlRecordType::abort);
+      const std::vector<uint8_t> value = {0, 0, 0, 0, 0, 0};
+      builder.add_record(Bytes(key), Bytes(value), now++);
+      auto appended = log->append(builder.build());
+      ASSERT_TRUE(appended.ok());
+      Open& txn = open[producer];
+      for (size_t i : txn.records) all[i].committed = commit;
+      if (!commit) {
+        const std::vector<int64_t> bases = log->segment_base_offsets();
+        auto segment = std::upper_bound(bases.begin(), bases.end(), appended->first_offset) - 1;
+        ASSERT_TRUE(
+            append_aborted_txn(log->dir(), *segment,
+                               AbortedTxn{producer, txn.first, appended->first_offset, txn.first})
+                .ok());
+      }
+      open.erase(producer);
+    };
+    const int steps = 150 + static_cast<int>(rng() % 150);
+    for (int step = 0; step < steps; ++step) {
+      const auto what = rng() % 10;
+      const int64_t producer = 1 + static_cast<int64_t>(rng() % 3);
+      if (what < 2 && open.contains(producer)) {
+        marker(producer, rng() % 2 == 0);
+        continue;
+      }
+      const bool transactional = what < 5;
+      std::vector<Written> records;
+      const int count = 1 + static_cast<int>(rng() % 3);
+      for (int i = 0; i < count; ++i) {
+        Written w;
+        w.key = "k" + std::to_string(rng() % 12);
+        if (rng() % 7 != 0) w.value = "v" + std::to_string(rng()) + std::string(rng() % 30, 'x');
+        w.timestamp = now++;
+        records.push_back(std::move(w));
+      }
+      RecordBatchBuilder builder;
+      builder.set_compression(rng() % 3 == 0 ? Compression::lz4 : Compression::none);
+      if (transactional)
+        builder.set_producer_id(producer)
+            .set_producer_epoch(0)
+            .set_base_sequence(open[producer].sequence)
+            .set_transactional(true);
+      for (const Written& w : records)
+        builder.add_record(as_bytes(w.key),
+                           w.value ? std::optional<Bytes>(as_bytes(*w.value)) : std::nullopt,
+                           w.timestamp);
+      auto appended = log->append(builder.build());
+      ASSERT_TRUE(appended.ok());
+      for (int i = 0; i < count; ++i) {
+        TxnWritten t;
+        t.record = records[static_cast<size_t>(i)];
+        t.record.offset = appended->first_offset + i;
+        if (transactional) {
+          t.producer_id = producer;
+          Open& txn = open[producer];
+          if (txn.first < 0) txn.first = t.record.offset;
+          txn.records.push_back(all.size());
+        }
+        all.push_back(std::move(t));
+      }
+      if (transactional) {
+        open[producer].sequence += count;
+        last_data[producer] = {appended->last_offset, 0};
+      }
+    }
+    // At most one transaction stays open: the last stable offset is its start.
+    while (open.size() > 1) marker(open.begin()->first, rng() % 2 == 0);
+    const int64_t last_stable = open.empty() ? log->log_end_offset() : open.begin()->second.first;
+
+    // The model: the committed records below the last stable offset.
+    std::vector<Written> committed;
+    std::set<int64_t> committed_offsets;
+    for (const TxnWritten& t : all) {
+      // The open transaction's records all lie at or past the last stable offset.
+      if (!t.committed || t.record.offset >= last_stable) continue;
+      committed.push_back(t.record);
+      committed_offsets.insert(t.record.offset);
+    }
+    auto check = [&](const char* when) {
+      SCOPED_TRACE(when);
+      const auto model = latest_values(committed, std::numeric_limits<int64_t>::max());
+      for (int64_t from : {int64_t{0}, last_stable / 3, last_stable / 2, last_stable - 1}) {
+        const std::vector<Written> seen = read_committed(*log, from, last_stable);
+        for (const Written& w : seen)
+          ASSERT_TRUE(committed_offsets.contains(w.offset))
+              << "from " << from << ": offset " << w.offset << " is not a committed record";
+        const auto state = consume(seen, from);
+        for (const Written& w : committed) {
+          if (w.offset < from) continue;
+          const auto& value = model.at(w.key);
+          auto found = state.find(w.key);
+          if (value) {
+            ASSERT_NE(found, state.end()) << "from " << from << ": key " << w.key << " missing";
+            EXPECT_EQ(found->second, *value) << "from " << from << ": key " << w.key;
+          } else {
+            EXPECT_EQ(found, state.end()) << "from " << from << ": deleted " << w.key << " is back";
+          }
+        }
+      }
+    };
+    check("before cleaning");
+    // Producers 1-3 stay active (their last data kept) in the first passes.
+    clean_below(*log, last_stable, kT0 + 100'000, last_data);
+    check("after the first clean");
+    clean_below(*log, last_stable, kT0 + 200'000, last_data);
+    check("after the second clean");
+    clean_below(*log, last_stable, kT0 + 200'000 + kDay, {});
+    check("after delete.retention.ms");
+    clean_below(*log, last_stable, kT0 + 300'000 + 2 * kDay, {});
+    check("after the markers' horizons");
+    // No aborted record is left in what may be cleaned (up to the segment
+    // of the last stable offset), nor a .txnindex entry for it.
+    auto plan = log->cleaning_plan(std::nullopt, CompactionSettings{}, kT0, last_stable);
+    ASSERT_TRUE(plan.ok());
+    const int64_t cleanable_end = plan->first_uncleanable_offset;
+    std::set<int64_t> aborted_offsets;
+    for (const TxnWritten& t : all)
+      if (!t.committed && t.record.offset < cleanable_end) aborted_offsets.insert(t.record.offset);
+    const LogContents left = read_from(*log, 0);
+    for (const Written& w : left.records) {
+      if (w.offset < cleanable_end) {
+        EXPECT_FALSE(aborted_offsets.contains(w.offset)) << "aborted offset " << w.offset;
+      }
+    }
+    auto indexed = read_txn_indexes(log->dir());
+    ASSERT_TRUE(indexed.ok());
+    for (const AbortedTxn& txn : *indexed) EXPECT_GE(txn.last_offset, cleanable_end);
+  }
 }
 
 TEST(LogCleaner, PlanFollowsLagsRatioAndTheActiveSegment) {

@@ -6,25 +6,23 @@
 // coordinator's key/value records as ordinary record batches, replayed in log
 // order at start-up.
 //
-// Growth is bounded by compaction: once a partition has more than
-// kMaxSegments segments, the records of its oldest segment that are still the
-// latest for their key are appended again and the segment is deleted
-// (tombstones whose key has nothing older left are dropped). A partition thus
-// holds at most about kMaxSegments segments of segment_bytes plus its live
-// records.
+// Growth is bounded by the log cleaner, as any topic whose cleanup.policy is
+// compact (broker/log_cleaning.cpp): the coordinator only appends. Its
+// transactional batches and markers go through the partition's producer
+// state as a client's would, so the last stable offset holds the cleaner
+// below a transaction still open, and an abort is listed in the .txnindex
+// (the cleaner never lets an aborted record hide a committed one).
 //
 // Transactions (offsets committed by TxnOffsetCommit): records may be written
 // in a transactional batch of a producer, and its COMMIT or ABORT marker (a
-// control batch) later. Such records count for their key, in compaction and
-// replay, only once their COMMIT marker follows; an aborted transaction's
-// records never do; a segment holding the start of a transaction still open
-// is not compacted.
+// control batch) later. Such records count for their key, in replay, only
+// once their COMMIT marker follows; an aborted transaction's records never
+// do.
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
-#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -63,8 +61,6 @@ struct TransactionalProducer {
 
 class CoordinatorTopic {
  public:
-  static constexpr size_t kMaxSegments = 3;
-
   CoordinatorTopic(BrokerState& state, CoordinatorTopicOptions options);
 
   const std::string& name() const { return name_; }
@@ -105,26 +101,23 @@ class CoordinatorTopic {
     int64_t first_offset = 0;
     std::vector<std::pair<Key, int64_t>> records;  // keys and offsets written so far
   };
+  // What replay tracks of one partition.
   struct PartitionState {
     std::map<Key, int64_t> latest;            // the offset of the latest record of each key
     std::map<int64_t, OpenTransaction> open;  // by producer id
   };
+  // Appends one batch; `marker_commit` when it is a transaction marker.
   storage::Result<storage::AppendResult> write(storage::PartitionLog& log, int32_t partition,
-                                               int32_t leader_epoch, std::vector<uint8_t> batch);
+                                               int32_t leader_epoch, std::vector<uint8_t> batch,
+                                               std::optional<bool> marker_commit = std::nullopt,
+                                               int32_t coordinator_epoch = 0);
   storage::Result<storage::PartitionLog*> log_of(int32_t partition, int32_t* leader_epoch);
-  void compact_if_due(storage::PartitionLog& log, int32_t partition, int32_t leader_epoch);
-  storage::Status compact_oldest_segment(storage::PartitionLog& log, int32_t partition,
-                                         int32_t leader_epoch);
 
   BrokerState& state_;
   std::string name_;
   int32_t partitions_;
   int32_t segment_bytes_;
   std::map<std::string, std::string, std::less<>> configs_;
-  std::map<int32_t, PartitionState> partitions_state_;
-  // Partitions whose oldest segment is damaged: no longer compacted (the
-  // damaged file is kept for inspection; the partition grows meanwhile).
-  std::set<int32_t> compaction_stopped_;
 };
 
 // Kafka's EndTransactionMarker control record: key [int16 version 0][int16

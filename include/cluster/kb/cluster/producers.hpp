@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -70,6 +71,12 @@ class ProducerStates {
   // partition's state is loaded (nothing is read for it).
   std::optional<int64_t> loaded_first_unstable_offset(const wire::Uuid& topic_id,
                                                       int32_t partition) const;
+  // A clean rewrote the partition below `below`: the aborted transactions
+  // listed there are now `kept` (those whose records and marker it removed
+  // are no longer given to read_committed fetches). Nothing when the
+  // partition's state is not loaded (a load reads the rewritten indexes).
+  void replace_aborted_below(const wire::Uuid& topic_id, int32_t partition, int64_t below,
+                             std::span<const storage::AbortedTxn> kept);
   // The aborted transactions a read_committed fetch of [from, to) lists:
   // those whose marker is at or after `from` and that started before `to`.
   storage::Result<std::vector<storage::AbortedTxn>> aborted_between(const wire::Uuid& topic_id,

@@ -18,11 +18,9 @@ class TxnOffsets;
 
 // __consumer_offsets as the coordinator's store: a compacted coordinator topic
 // (kb/cluster/coordinator_topic.hpp: created on first use, as Kafka does when a
-// group is first looked up, compacted as it grows, replayed at start-up).
+// group is first looked up, compacted by the log cleaner, replayed at start-up).
 class OffsetsTopic final : public GroupStore {
  public:
-  static constexpr size_t kMaxSegments = cluster::CoordinatorTopic::kMaxSegments;
-
   OffsetsTopic(cluster::BrokerState& state, const GroupConfig& config);
 
   // The partition count in use: the existing topic's, else the configured one.

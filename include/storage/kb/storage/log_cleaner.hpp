@@ -28,14 +28,18 @@
 //   clean that keeps it stamps the batch with now + delete.retention.ms
 //   (KIP-534: the delete-horizon attribute, the base timestamp holding it);
 //   later cleans drop it once that time has passed;
-// - control batches (transaction markers), and the batches of aborted
-//   transactions (listed in the .txnindex files) as they are: their keys are
-//   not mapped, so an aborted record never hides a committed one; committed
-//   transactional records count as any other (everything cleaned is below
-//   the last stable offset);
+// - committed transactional records as any other (everything cleaned is
+//   below the last stable offset); the batches of aborted transactions
+//   (listed in the .txnindex files) go, and their keys are never mapped, so
+//   an aborted record never hides a committed one;
+// - a transaction marker while a batch of its transaction was read in the
+//   same clean (an ABORT keeps its .txnindex entry in the cleaned segment);
+//   one whose transaction has nothing left is stamped with a delete horizon
+//   and goes once it has passed (Kafka's two passes for markers);
 // - a batch emptied of its records as an empty header when it holds the last
-//   data of an active idempotent producer (its sequence numbers), or when it
-//   is the last batch of the cleaned range (its last offset);
+//   data of an active idempotent producer (its sequence numbers) or, with no
+//   data since, its last marker (its epoch), or when it is the last batch of
+//   the cleaned range (its last offset);
 // - records without a key: none (Kafka drops them).
 // Kept records keep their offsets, timestamps and batch (base offset, last
 // offset, producer fields); a batch that lost records is rebuilt with the same
@@ -55,6 +59,7 @@
 
 #include "kb/storage/record_batch.hpp"
 #include "kb/storage/result.hpp"
+#include "kb/storage/txn_index.hpp"
 
 namespace kb::storage {
 
@@ -205,6 +210,11 @@ struct CleanStats {
 struct CleanResult {
   // Offsets below it are clean (the next first dirty offset).
   int64_t end_offset = 0;
+  // The end of the last segment rewritten, and the aborted transactions the
+  // rewritten segments still list: the partition's list of aborted
+  // transactions below it is this one after the swap.
+  int64_t cleaned_end = 0;
+  std::vector<AbortedTxn> aborted_kept;
   std::vector<CleanedSegment> segments;  // in offset order
   CleanStats stats;
 };

@@ -29,4 +29,6 @@ mvn=(mvn -B -q -Dstyle.color=never -f "$source_dir/pom.xml" -Dmaven.repo.local="
   -Dmdep.outputFile="$target/classpath-server.txt"
 "${mvn[@]}" -P '!tools-4,mirror' dependency:build-classpath \
   -Dmdep.outputFile="$target/classpath-mirror.txt"
+"${mvn[@]}" -P '!tools-4,connect' dependency:build-classpath \
+  -Dmdep.outputFile="$target/classpath-connect.txt"
 echo "$stamp" >"$target/stamp"
