@@ -13,6 +13,7 @@
 #include "kb/cluster/partition_logs.hpp"
 #include "kb/cluster/producers.hpp"
 #include "kb/cluster/topic_table.hpp"
+#include "kb/security/acl.hpp"
 #include "kb/security/scram.hpp"
 
 namespace kb::cluster {
@@ -137,6 +138,9 @@ struct BrokerState {
   std::map<std::pair<int8_t, std::string>, std::map<std::string, std::string, std::less<>>> configs;
   // SCRAM users (UserScramCredentialRecord / RemoveUserScramCredentialRecord).
   security::ScramCredentialStore scram_credentials;
+  // authorizer.class.name, super.users, allow.everyone.if.no.acl.found and
+  // the ACLs (AccessControlEntryRecord / RemoveAccessControlEntryRecord).
+  security::Authorizer authorizer;
   // The first producer id not yet handed out (from ProducerIdsRecord).
   int64_t next_producer_id = 0;
   // The block InitProducerId hands ids out of, and each partition's

@@ -43,6 +43,9 @@ using records::TopicRecord;
 // SCRAM-SHA-512): never the password, only what checks it.
 using records::RemoveUserScramCredentialRecord;
 using records::UserScramCredentialRecord;
+// An ACL (its id, resource pattern and entry) and its removal by id.
+using records::AccessControlEntryRecord;
+using records::RemoveAccessControlEntryRecord;
 using BrokerEndpoint = RegisterBrokerRecord::BrokerEndpoint;
 using BrokerFeature = RegisterBrokerRecord::BrokerFeature;
 
@@ -52,7 +55,7 @@ inline constexpr int32_t kLeaderUnchanged = -2;  // -1: no leader
 inline constexpr int8_t kRecoveryStateUnchanged = -1;
 
 // A record of a type this broker does not interpret (fences, registrations of
-// controllers, ACLs, ...). Callers skip it. `body` views the bytes after the
+// controllers, quotas, ...). Callers skip it. `body` views the bytes after the
 // frame (valid while the decoded value's buffer is).
 struct UnknownMetadataRecord {
   uint32_t type = 0;
@@ -62,7 +65,8 @@ struct UnknownMetadataRecord {
 using MetadataRecord =
     std::variant<UnknownMetadataRecord, RegisterBrokerRecord, TopicRecord, PartitionRecord,
                  ConfigRecord, PartitionChangeRecord, RemoveTopicRecord, FeatureLevelRecord,
-                 ProducerIdsRecord, UserScramCredentialRecord, RemoveUserScramCredentialRecord>;
+                 ProducerIdsRecord, UserScramCredentialRecord, RemoveUserScramCredentialRecord,
+                 AccessControlEntryRecord, RemoveAccessControlEntryRecord>;
 
 struct DecodedMetadataRecord {
   int16_t version = 0;
