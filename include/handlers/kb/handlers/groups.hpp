@@ -36,19 +36,26 @@ Clock::time_point from_group_time(group::Millis ms);
 // The partitions of an OffsetCommit or TxnOffsetCommit: each gets its entry
 // in the response, those of unknown topics or partitions refused there; the
 // others are listed for the coordinator with where their error code goes.
+// Partitions of topics the principal may not READ (`ctx` given) are refused
+// with TOPIC_AUTHORIZATION_FAILED before their existence is looked at.
 template <class RequestTopics, class ResponseTopics>
 void sort_commit_partitions(const cluster::TopicTable& topics, const RequestTopics& requested,
                             ResponseTopics& answered,
                             std::vector<group::CommitPartition>& partitions,
-                            std::vector<int16_t*>& error_slots) {
+                            std::vector<int16_t*>& error_slots,
+                            const RequestContext* ctx = nullptr) {
   for (const auto& t : requested) {
     auto& out = answered.emplace_back();
     out.name = std::string(t.name);
     const cluster::TopicInfo* topic = topics.find(t.name);
+    const bool may_read = ctx == nullptr || ctx->authorized(security::AclOperation::kRead,
+                                                            security::ResourceType::kTopic, t.name);
     for (const auto& p : t.partitions) {
       auto& op = out.partitions.emplace_back();
       op.partition_index = p.partition_index;
-      if (!topic || !topic->partition(p.partition_index))
+      if (!may_read)
+        op.error_code = protocol::to_wire(protocol::ErrorCode::kTopicAuthorizationFailed);
+      else if (!topic || !topic->partition(p.partition_index))
         op.error_code = protocol::to_wire(protocol::ErrorCode::kUnknownTopicOrPartition);
     }
   }
