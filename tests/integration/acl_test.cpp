@@ -28,6 +28,7 @@
 #include "kb/storage/record_batch.hpp"
 #include "support/broker_process.hpp"
 #include "support/kafka_client.hpp"
+#include "support/shell_command.hpp"
 
 namespace kb::testing {
 namespace {
@@ -310,6 +311,36 @@ TEST_F(AclTest, AclsSurviveARestart) {
   start();
   UserClient alice_again(port_, "alice");
   EXPECT_EQ(produce(alice_again, "orders", batch), kTopicAuthorizationFailed);
+}
+
+// librdkafka (kcat) as the principal with the ACLs and as the one without.
+TEST_F(AclTest, KcatAsADeniedPrincipalGetsTopicAuthorizationFailed) {
+  if (!command_succeeds("command -v kcat")) {
+    if (labs_required()) FAIL() << "kcat is not installed";
+    GTEST_SKIP() << "kcat is not installed (scripts/install-deps.sh test)";
+  }
+  {
+    UserClient admin(port_, "admin");
+    ASSERT_EQ(create_topic(admin, "kcat-acl"), 0);
+    grant(admin, {{kTopic, "kcat-acl", kLiteral, "User:alice", "*", kWrite, kAllow},
+                  {kTopic, "kcat-acl", kLiteral, "User:alice", "*", kRead, kAllow}});
+  }
+  auto kcat = [&](const std::string& user) {
+    return "kcat -b 127.0.0.1:" + std::to_string(port_) +
+           " -X security.protocol=SASL_PLAINTEXT -X sasl.mechanism=PLAIN -X sasl.username=" + user +
+           " -X sasl.password=" + user + "-secret";
+  };
+  auto produced = run_command("printf 'one\\ntwo\\n' | " + kcat("alice") + " -P -t kcat-acl", 60);
+  ASSERT_EQ(produced.status, 0) << produced.output;
+  auto consumed = run_command(kcat("alice") + " -C -t kcat-acl -o beginning -e -q", 60);
+  EXPECT_EQ(consumed.output, "one\ntwo\n");
+  auto denied = run_command(
+      "printf 'three\\n' | " + kcat("bob") + " -X message.timeout.ms=10000 -P -t kcat-acl", 60);
+  EXPECT_NE(denied.output.find("Topic authorization failed"), std::string::npos) << denied.output;
+  auto denied_read = run_command(kcat("bob") + " -C -t kcat-acl -o beginning -e -q", 60);
+  EXPECT_NE(denied_read.status, 0);
+  EXPECT_NE(denied_read.output.find("authorization failed"), std::string::npos)
+      << denied_read.output;
 }
 
 TEST(AclConfig, AnUnknownAuthorizerClassDoesNotStart) {

@@ -786,8 +786,7 @@ TEST_F(KafkaToolsTest, ConfigsOfTheBrokerTakeEffectAndSurviveARestart) {
 
 // The batches of partition 0's first segment of `topic`, as written.
 std::vector<storage::RecordBatchView> batches_on_disk(const std::filesystem::path& log_dir,
-                                                      const std::string& topic,
-                                                      std::string& bytes);
+                                                      const std::string& topic, std::string& bytes);
 
 // `kafka-broker dump-log` prints what Kafka's kafka-dump-log (DumpLogSegments)
 // prints, byte for byte on stdout and stderr, for what this broker wrote:
@@ -2025,6 +2024,101 @@ TEST_F(KafkaToolsTest, SaslScramUserAddedWithKafkaConfigs) {
                       "with SASL mechanism SCRAM-SHA-512"),
             std::string::npos)
       << refused.out << refused.err;
+}
+
+// kafka-acls adds, lists and removes ACLs of the StandardAuthorizer; the
+// console tools then proceed as the permitted principal and fail with the
+// tool's authorization error as the one without ACLs.
+TEST_F(KafkaToolsTest, KafkaAclsGrantsAndTheConsoleToolsObey) {
+  BrokerProcess broker(
+      {{"listeners",
+        "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0"},
+       {"sasl.enabled.mechanisms", "PLAIN"},
+       {"listener.name.sasl_plaintext.plain.sasl.jaas.config",
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        "user_admin=\"admin-secret\" user_alice=\"alice-secret\" user_bob=\"bob-secret\";"},
+       {"authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"},
+       {"super.users", "User:admin"}});
+  const auto port = broker.wait_for_log(std::regex("Listening on SASL_PLAINTEXT://[^ ]*:([0-9]+)"));
+  ASSERT_EQ(port.size(), 2u) << broker.log();
+  const std::string sasl = "127.0.0.1:" + port[1];
+  auto client_config = [&](const std::string& user) {
+    const auto path = shell_dir_ / (user + "-acl.properties");
+    write_text_file(path,
+                    "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n"
+                    "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule "
+                    "required username=\"" +
+                        user + "\" password=\"" + user + "-secret\";\n");
+    return path.string();
+  };
+  const std::string admin = client_config("admin");
+  const std::string alice = client_config("alice");
+  const std::string bob = client_config("bob");
+  const std::string kAclCommand = kTools + "AclCommand";
+
+  // alice may produce to and consume from acl-java (creating it on first
+  // use: --producer grants CREATE) in the group acl-group.
+  const ToolRun added =
+      shell_->run(kAclCommand, {"--bootstrap-server", sasl, "--command-config", admin, "--add",
+                                "--allow-principal", "User:alice", "--producer", "--consumer",
+                                "--topic", "acl-java", "--group", "acl-group"});
+  ASSERT_EQ(added.exit_code, 0) << added.out << added.err;
+  EXPECT_NE(added.out.find("ResourcePattern(resourceType=TOPIC, name=acl-java, "
+                           "patternType=LITERAL)"),
+            std::string::npos)
+      << added.out;
+  const ToolRun listed = shell_->run(kAclCommand, {"--bootstrap-server", sasl, "--command-config",
+                                                   admin, "--list", "--topic", "acl-java"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  for (const char* op : {"WRITE", "CREATE", "DESCRIBE", "READ"})
+    EXPECT_NE(listed.out.find(std::string("(principal=User:alice, host=*, operation=") + op +
+                              ", permissionType=ALLOW)"),
+              std::string::npos)
+        << op << "\n"
+        << listed.out;
+
+  const ToolRun produced = shell_->run(
+      kConsoleProducer,
+      {"--bootstrap-server", sasl, "--topic", "acl-java", "--command-config", alice}, "one\ntwo\n");
+  ASSERT_EQ(produced.exit_code, 0) << produced.err;
+  const ToolRun consumed =
+      shell_->run(kConsoleConsumer, {"--bootstrap-server", sasl, "--topic", "acl-java",
+                                     "--from-beginning", "--max-messages", "2", "--timeout-ms",
+                                     "15000", "--group", "acl-group", "--command-config", alice});
+  EXPECT_EQ(lines_of(consumed.out), (std::vector<std::string>{"one", "two"})) << consumed.err;
+
+  // The tools log their errors (log4j) into the shell's log.
+  const std::string kDenied =
+      "org.apache.kafka.common.errors.TopicAuthorizationException: Not authorized to access "
+      "topics: [acl-java]";
+  auto logged_since = [&](size_t from) { return shell_->log().substr(from); };
+  size_t log_at = shell_->log().size();
+  shell_->run(kConsoleProducer,
+              {"--bootstrap-server", sasl, "--topic", "acl-java", "--command-config", bob},
+              "three\n");
+  EXPECT_NE(logged_since(log_at).find("Error when sending message to topic acl-java"),
+            std::string::npos);
+  EXPECT_NE(logged_since(log_at).find(kDenied), std::string::npos) << logged_since(log_at);
+  log_at = shell_->log().size();
+  const ToolRun denied_consume =
+      shell_->run(kConsoleConsumer, {"--bootstrap-server", sasl, "--topic", "acl-java",
+                                     "--from-beginning", "--max-messages", "1", "--timeout-ms",
+                                     "10000", "--group", "acl-group", "--command-config", bob});
+  EXPECT_NE(logged_since(log_at).find(kDenied), std::string::npos) << logged_since(log_at);
+  EXPECT_EQ(lines_of(denied_consume.out), std::vector<std::string>{});
+
+  const ToolRun removed =
+      shell_->run(kAclCommand, {"--bootstrap-server", sasl, "--command-config", admin, "--remove",
+                                "--force", "--topic", "acl-java"});
+  ASSERT_EQ(removed.exit_code, 0) << removed.out << removed.err;
+  const ToolRun after = shell_->run(kAclCommand, {"--bootstrap-server", sasl, "--command-config",
+                                                  admin, "--list", "--topic", "acl-java"});
+  EXPECT_EQ(after.out.find("principal=User:alice"), std::string::npos) << after.out;
+  log_at = shell_->log().size();
+  shell_->run(kConsoleProducer,
+              {"--bootstrap-server", sasl, "--topic", "acl-java", "--command-config", alice},
+              "four\n");
+  EXPECT_NE(logged_since(log_at).find(kDenied), std::string::npos) << logged_since(log_at);
 }
 
 }  // namespace
