@@ -135,6 +135,9 @@ void LogCleaning::check() {
   CleaningScan scan = std::move(*scan_);
   scan_.reset();
   last_scan_slices_ = scan.slices;
+  activity_.dirtiest_ratio = scan.best ? scan.best->ratio : 0;
+  activity_.uncleanable_partitions = scan.uncleanable;
+  activity_.last_run = std::chrono::steady_clock::now();
   if (scan.checkpoint_changed) write_checkpoint();
   if (!scan.best) {
     arm(std::chrono::milliseconds(options_.backoff_ms));
@@ -170,7 +173,10 @@ bool LogCleaning::scan_slice(std::chrono::steady_clock::time_point deadline) {
           cp != checkpoints_.end())
         checkpoint = cp->second;
       auto plan = (*log)->cleaning_plan(checkpoint, settings, now, *lso, false);
-      if (!plan) continue;  // damaged: logged where it was found
+      if (!plan) {  // damaged: logged where it was found
+        ++scan.uncleanable;
+        continue;
+      }
       if (plan->force_checkpoint) {
         checkpoints_[{name, p.partition_index}] = plan->first_dirty_offset;
         scan.checkpoint_changed = true;
@@ -260,6 +266,11 @@ void LogCleaning::finish(storage::CleanerJob& job) {
     }
   }
   const storage::CleanStats& stats = result->stats;
+  activity_.last_clean = stats;
+  activity_.last_buffer_utilization =
+      static_cast<double>(stats.map_records) /
+      static_cast<double>(storage::OffsetMap(options_.dedupe_buffer_bytes).slots());
+  activity_.last_run = std::chrono::steady_clock::now();
   spdlog::info(
       "cleaned {}-{}: {} segment(s), {:.1f} KiB read, {:.1f} KiB written, {} of {} records kept, "
       "{:.3f} s; clean up to offset {}",

@@ -17,6 +17,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <fmt/format.h>
@@ -26,6 +27,7 @@
 #include <spdlog/spdlog.h>
 
 #include "kb/broker/broker_service.hpp"
+#include "kb/broker/check_command.hpp"
 #include "kb/broker/config.hpp"
 #include "kb/broker/descriptor_budget.hpp"
 #include "kb/broker/dump_log.hpp"
@@ -81,7 +83,7 @@ constexpr size_t kRollThreads = 8;
 void print_usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s [server.properties] [--override key=value ...]\n"
-               "       %s check [server.properties] [--override key=value ...]\n"
+               "       %s check LOG_DIR | [server.properties] [--override key=value ...]\n"
                "       %s recover-topics [server.properties] [--override key=value ...]\n"
                "       %s format -t CLUSTER_ID [server.properties] [--feature name=level ...]\n"
                "       %s dump-log --files FILE[,FILE...] [--print-data-log ...]\n"
@@ -102,13 +104,18 @@ void print_usage(const char* argv0) {
 void print_command_help(std::string_view command, const char* argv0) {
   if (command == "check")
     std::printf(
-        "usage: %s check [server.properties] [--override key=value ...]\n"
-        "With the broker stopped, reads the log directory that log.dirs names and reports\n"
-        "what is damaged, changing nothing: the metadata log and its snapshots, partition\n"
-        "directories the metadata does not know, damaged batches in partition logs, and\n"
-        "the checkpoint files. Exit status 0 when clean, 1 when damage was found, 2 for a\n"
-        "bad configuration.\n",
-        argv0);
+        "usage: %s check LOG_DIR\n"
+        "       %s check [server.properties] [--override key=value ...]\n"
+        "With the broker stopped, verifies a log directory (LOG_DIR, or the one log.dirs\n"
+        "names), writing nothing: meta.properties; the metadata log (every record decoded)\n"
+        "and its snapshots; partition directories the metadata does not know; every\n"
+        "segment's batches (CRCs, offsets) and what the next start's recovery would cut and\n"
+        "why; offset and time indexes as kafka-dump-log.sh --verify-index-only and\n"
+        "--index-sanity-check judge them; the recovery-point, log-start, replication and\n"
+        "cleaner offset checkpoints against the logs. One DAMAGE line per finding.\n"
+        "Exit status 0 when clean, 1 when damage was found, 2 when the directory or the\n"
+        "configuration cannot be read.\n",
+        argv0, argv0);
   else if (command == "recover-topics")
     std::printf(
         "usage: %s recover-topics [server.properties] [--override key=value ...]\n"
@@ -220,6 +227,12 @@ int main(int argc, char** argv) {
     }
   }
 
+  // `check LOG_DIR`: a directory instead of a configuration file.
+  std::error_code arg_ec;
+  if (command == "check" && !config_path.empty() && overrides.empty() &&
+      std::filesystem::is_directory(config_path, arg_ec))
+    return kb::broker::run_check(config_path, stdout);
+
   auto logger = spdlog::stderr_color_mt("broker");
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] %^%l%$ %v");
@@ -231,7 +244,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   kb::broker::BrokerConfig& config = *loaded.config;  // SASL listeners get the SCRAM users
-  if (command == "check") return kb::broker::run_check(config, stdout);
+  if (command == "check") return kb::broker::run_check(config.log_dirs.front(), stdout);
   if (command == "recover-topics") return kb::broker::run_recover_topics(config, stdout);
   for (const auto& [key, source] : config.properties)
     spdlog::debug("config {}={} ({})", key, source.value, source.origin);
@@ -383,7 +396,7 @@ int main(int argc, char** argv) {
   // only when kb.metrics.listener names an address.
   kb::metrics::BrokerMetrics metrics;
   flusher.set_flush_time_histogram(&metrics.log_flush());
-  kb::broker::add_broker_collectors(metrics, state, &groups, &retention);
+  kb::broker::add_broker_collectors(metrics, state, &groups, &retention, &cleaning);
   std::unique_ptr<kb::net::HttpServer> metrics_server;
   if (config.metrics_listener) {
     const auto& where = *config.metrics_listener;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <iterator>
 
+#include "kb/broker/log_cleaning.hpp"
 #include "kb/broker/log_retention.hpp"
 
 namespace kb::broker {
@@ -105,6 +106,29 @@ void collect_groups(metrics::TextWriter& w, const cluster::BrokerState& state,
     w.sample(name, {}, value);
   }
 
+  // Kafka 4's group coordinator (group-coordinator-metrics): groups by
+  // protocol, and KIP-848 consumer groups by state.
+  int64_t consumer = 0;
+  std::pair<std::string_view, int64_t> by_state[] = {
+      {"Empty", 0}, {"Assigning", 0}, {"Reconciling", 0}, {"Stable", 0}, {"Dead", 0}};
+  for (const auto& [id, group] : groups.groups()) {
+    if (group->type() != group::GroupType::kConsumer) continue;
+    ++consumer;
+    for (auto& [name, count] : by_state)
+      if (group->state_name() == name) ++count;
+  }
+  w.family("kafka_server_group_coordinator_metrics_group_count", "gauge",
+           "Groups by protocol (group-coordinator-metrics group-count)");
+  w.sample("kafka_server_group_coordinator_metrics_group_count", {{"protocol", "classic"}},
+           classic);
+  w.sample("kafka_server_group_coordinator_metrics_group_count", {{"protocol", "consumer"}},
+           consumer);
+  w.family("kafka_server_group_coordinator_metrics_consumer_group_count", "gauge",
+           "Consumer groups (KIP-848) by state (group-coordinator-metrics consumer-group-count)");
+  for (const auto& [name, count] : by_state)
+    w.sample("kafka_server_group_coordinator_metrics_consumer_group_count", {{"state", name}},
+             count);
+
   // Lag as kafka_exporter reports it: the partition's end offset less the
   // group's committed offset (partitions whose log is open).
   w.family("kafka_consumergroup_current_offset", "gauge",
@@ -179,8 +203,40 @@ bool read_process_stats(ProcessStats& out) {
   return true;
 }
 
+void collect_cleaner(metrics::TextWriter& w, const LogCleaning& cleaning,
+                     const std::filesystem::path& log_dir,
+                     std::chrono::steady_clock::time_point since,
+                     std::chrono::steady_clock::time_point now) {
+  const CleanerActivity& a = cleaning.activity();
+  // Kafka reports these as whole numbers (its gauges truncate to Int).
+  auto whole = [](double v) { return static_cast<int64_t>(v); };
+  const storage::CleanStats last = a.last_clean.value_or(storage::CleanStats{});
+  const std::pair<std::string_view, int64_t> kCleaner[] = {
+      {"kafka_log_logcleaner_max_clean_time_secs", whole(last.elapsed_seconds)},
+      {"kafka_log_logcleaner_max_buffer_utilization_percent",
+       whole(100 * a.last_buffer_utilization)},
+      {"kafka_log_logcleaner_cleaner_recopy_percent",
+       last.bytes_read == 0 ? 0
+                            : whole(100 * static_cast<double>(last.bytes_written) /
+                                    static_cast<double>(last.bytes_read))},
+      {"kafka_log_logcleanermanager_max_dirty_percent", whole(100 * a.dirtiest_ratio)},
+      {"kafka_log_logcleanermanager_time_since_last_run_ms",
+       std::chrono::duration_cast<std::chrono::milliseconds>(now - a.last_run.value_or(since))
+           .count()},
+  };
+  for (const auto& [name, value] : kCleaner) {
+    w.family(name, "gauge", "The log cleaner (LogCleaner, LogCleanerManager)");
+    w.sample(name, {}, value);
+  }
+  w.family("kafka_log_logcleanermanager_uncleanable_partitions_count", "gauge",
+           "Compacted logs the cleaner cannot clean (damaged), per log directory");
+  w.sample("kafka_log_logcleanermanager_uncleanable_partitions_count",
+           {{"logDirectory", log_dir.native()}}, static_cast<int64_t>(a.uncleanable_partitions));
+}
+
 void add_broker_collectors(metrics::BrokerMetrics& metrics, const cluster::BrokerState& state,
-                           const group::GroupCoordinator* groups, const LogRetention* retention) {
+                           const group::GroupCoordinator* groups, const LogRetention* retention,
+                           const LogCleaning* cleaning) {
   metrics.set_topic_exists(
       [&state](std::string_view topic) { return state.topics.find(topic) != nullptr; });
   metrics.add_collector([&state](metrics::TextWriter& w) { collect_logs(w, state); });
@@ -197,6 +253,11 @@ void add_broker_collectors(metrics::BrokerMetrics& metrics, const cluster::Broke
                "Retention passes over every partition (this broker's own series)");
       w.sample("kb_log_retention_passes_total", {},
                static_cast<uint64_t>(retention->passes_completed()));
+    });
+  if (cleaning != nullptr && state.logs)
+    metrics.add_collector([cleaning, &state,
+                           since = std::chrono::steady_clock::now()](metrics::TextWriter& w) {
+      collect_cleaner(w, *cleaning, state.logs->log_dir(), since, std::chrono::steady_clock::now());
     });
   metrics.add_collector([](metrics::TextWriter& w) { collect_process(w); });
 }

@@ -81,6 +81,7 @@ void PartitionCreator::start_thread() {
 uint64_t PartitionCreator::submit(std::vector<NewPartition> partitions) {
   const uint64_t ticket = next_ticket_++;
   unfinished_.insert(ticket);
+  submitted_total_ += partitions.size();
   size_t start = 0;
   {
     std::lock_guard lock(mutex_);

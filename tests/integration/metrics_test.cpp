@@ -16,8 +16,10 @@
 #include <string>
 #include <thread>
 
+#include "kb/protocol/messages/consumer_group_heartbeat.hpp"
 #include "support/apache_kafka.hpp"
 #include "support/broker_process.hpp"
+#include "support/kafka_client.hpp"
 #include "support/shell_command.hpp"
 
 namespace kb::testing {
@@ -238,6 +240,31 @@ TEST(Metrics, PrometheusScrapesKafkasSeriesWhileClientsProduceConsumeAndFail) {
   EXPECT_EQ(
       prometheus.wait_for("kafka_coordinator_group_groupmetadatamanager_numgroupsempty", equals(1)),
       1.0);
+  // A KIP-848 consumer group next to the classic one: Kafka 4's group
+  // coordinator counts groups by protocol, and consumer groups by state.
+  {
+    TypedClient client(broker.port());
+    protocol::ConsumerGroupHeartbeatRequest join;
+    join.group_id = "metered-848";
+    join.member_id = "metered-848-member-000";
+    join.rebalance_timeout_ms = 30000;
+    const std::vector<std::string_view> topics{"metered"};
+    join.subscribed_topic_names = topics;
+    join.topic_partitions.emplace();
+    const auto joined = client.call<protocol::ConsumerGroupHeartbeatResponse>(join, 1);
+    EXPECT_EQ(joined.error_code, 0);
+  }
+  EXPECT_EQ(
+      prometheus.wait_for(
+          "kafka_server_group_coordinator_metrics_group_count{protocol=\"consumer\"}", equals(1)),
+      1.0);
+  EXPECT_EQ(
+      prometheus.wait_for(
+          "kafka_server_group_coordinator_metrics_group_count{protocol=\"classic\"}", equals(1)),
+      1.0);
+  EXPECT_EQ(prometheus.wait_for("sum(kafka_server_group_coordinator_metrics_consumer_group_count)",
+                                equals(1)),
+            1.0);
 
   // Connections, and the process.
   EXPECT_GT(prometheus

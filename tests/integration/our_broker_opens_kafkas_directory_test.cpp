@@ -465,6 +465,17 @@ class OurBrokerOpensKafkasDirectory : public ::testing::Test {
   static void expect_served_as_kafka(const fs::path& dir, const Served& kafka,
                                      const std::map<std::string, std::string>& kafka_files,
                                      const std::vector<std::pair<SentBatch, std::string>>& sent) {
+    // `kafka-broker check` finds Kafka's directory clean (every segment,
+    // index, checkpoint and metadata record as Kafka left them), and changes
+    // nothing in it.
+    {
+      const CommandResult checked =
+          run_command(std::string(KB_BROKER_BINARY) + " check " + quoted(dir), 120);
+      EXPECT_EQ(WEXITSTATUS(checked.status), 0) << checked.output;
+      EXPECT_NE(checked.output.find("segments' indexes checked"), std::string::npos)
+          << checked.output;
+      EXPECT_TRUE(files_of(dir) == kafka_files) << "check changed Kafka's directory";
+    }
     {
       BrokerProcess ours({}, dir);
       const Served served = record_served(ours.port());

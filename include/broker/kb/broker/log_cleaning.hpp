@@ -51,8 +51,19 @@ struct CleaningScan {
   };
   std::optional<std::string> last_topic;  // weighed last: the next slice starts after it
   std::optional<Candidate> best;
+  size_t uncleanable = 0;  // logs no plan could be made for (damaged)
   bool checkpoint_changed = false;
   size_t slices = 0;
+};
+
+// What the cleaner did lately, read by its metrics (Kafka's LogCleaner and
+// LogCleanerManager gauges).
+struct CleanerActivity {
+  std::optional<storage::CleanStats> last_clean;  // the last finished clean's figures
+  double last_buffer_utilization = 0;             // its offset map's keys over the map's slots
+  double dirtiest_ratio = 0;          // the last walk's dirtiest log worth cleaning, or 0
+  size_t uncleanable_partitions = 0;  // logs the last walk could not plan (damaged)
+  std::optional<std::chrono::steady_clock::time_point> last_run;  // a walk or clean ended
 };
 
 class LogCleaning : public net::IoHandler {
@@ -67,6 +78,8 @@ class LogCleaning : public net::IoHandler {
   size_t cleans_completed() const { return cleans_completed_; }
   // The loop turns the last finished walk over the topics took.
   size_t last_scan_slices() const { return last_scan_slices_; }
+  const CleanerActivity& activity() const { return activity_; }
+  const LogCleaningOptions& options() const { return options_; }
 
  private:
   struct InFlight {
@@ -95,6 +108,7 @@ class LogCleaning : public net::IoHandler {
   net::EventLoop::TimerId timer_ = 0;
   size_t cleans_completed_ = 0;
   size_t last_scan_slices_ = 0;
+  CleanerActivity activity_;
 };
 
 }  // namespace kb::broker

@@ -1,11 +1,7 @@
 #pragma once
 
 // The broker binary's offline subcommands, run with the broker stopped:
-//   kafka-broker check <server.properties>
-//       reports what is damaged in the log directory, changing nothing: the
-//       metadata log and its snapshots, partition directories the metadata
-//       does not know, damaged batches in partition logs, and problems of the
-//       checkpoint files; exit status 0 when clean, 1 when damage was found.
+//   kafka-broker check: check_command.hpp.
 //   kafka-broker recover-topics <server.properties>
 //       brings back topics whose partition directories outlived their
 //       metadata records: a TopicRecord with the id their partition.metadata
@@ -19,7 +15,6 @@
 
 namespace kb::broker {
 
-int run_check(const BrokerConfig& config, std::FILE* out);
 int run_recover_topics(const BrokerConfig& config, std::FILE* out);
 
 // Kafka's lock of a log directory (an flock on <log dir>/.lock), so two

@@ -1,11 +1,15 @@
 #pragma once
 
+#include <chrono>
+#include <filesystem>
+
 #include "kb/cluster/broker_state.hpp"
 #include "kb/group/coordinator.hpp"
 #include "kb/metrics/broker_metrics.hpp"
 
 namespace kb::broker {
 
+class LogCleaning;
 class LogRetention;
 
 // The gauges read from the broker's state at each scrape: every open
@@ -15,7 +19,17 @@ class LogRetention;
 // deletions, and the process's CPU time and memory (the Prometheus client's
 // process_* series). The objects must outlive `metrics`' scrapes.
 void add_broker_collectors(metrics::BrokerMetrics& metrics, const cluster::BrokerState& state,
-                           const group::GroupCoordinator* groups, const LogRetention* retention);
+                           const group::GroupCoordinator* groups, const LogRetention* retention,
+                           const LogCleaning* cleaning = nullptr);
+
+// The log cleaner's gauges as the JMX exporter names Kafka's
+// (kafka.log:type=LogCleaner and type=LogCleanerManager): the last clean's
+// time, offset map use and recopy share, the dirtiest log's ratio, the time
+// since the cleaner last ran, and logs it cannot clean.
+void collect_cleaner(metrics::TextWriter& w, const LogCleaning& cleaning,
+                     const std::filesystem::path& log_dir,
+                     std::chrono::steady_clock::time_point since,
+                     std::chrono::steady_clock::time_point now);
 
 // Reads this process's CPU seconds, resident and virtual bytes and start time
 // from /proc (false when it cannot).

@@ -93,6 +93,9 @@ class PartitionCreator {
 
   bool pending(std::string_view topic, int32_t partition) const;
   size_t pending_count() const;
+  // Partitions submitted since the creator started (the loop's count, for
+  // progress reports).
+  uint64_t submitted_total() const { return submitted_total_; }
   // The partition taken back while it still waited (the caller creates it,
   // as asked), or nullopt (not pending, or already created).
   std::optional<NewPartition> claim(std::string_view topic, int32_t partition);
@@ -128,6 +131,7 @@ class PartitionCreator {
   int nice_;
   int event_fd_ = -1;
   uint64_t next_ticket_ = 1;
+  uint64_t submitted_total_ = 0;
   std::set<uint64_t> unfinished_;     // the loop's: submitted, completion not yet taken
   std::set<uint64_t> failed_wholly_;  // the loop's: taken, none created (few: failures only)
 
