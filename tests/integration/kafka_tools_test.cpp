@@ -30,6 +30,7 @@
 
 #include "kb/base/java_properties.hpp"
 #include "kb/cluster/config_catalog.hpp"
+#include "kb/protocol/messages/acls.hpp"
 #include "kb/protocol/messages/api_versions.hpp"
 #include "kb/protocol/messages/list_offsets.hpp"
 #include "kb/protocol/messages/transactions.hpp"
@@ -2140,6 +2141,51 @@ std::vector<std::string> payloads_with(const std::string& dump, const std::strin
 
 // format --add-scram writes UserScramCredentialRecords Kafka's kafka-dump-log
 // reads, and this broker's dump-log prints them as Kafka's does.
+// The ACL records this broker writes (CreateAcls, DeleteAcls) read by Kafka's
+// kafka-dump-log, and printed the same by this broker's dump-log.
+TEST_F(KafkaToolsTest, AclRecordsAsKafkaDumpLogPrintsThem) {
+  const auto dir = make_temp_dir("kb-acl-dump-");
+  {
+    BrokerProcess broker(
+        {{"authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"},
+         {"super.users", "User:ANONYMOUS"}},
+        dir / "data");
+    RawClient c(broker.port());
+    protocol::CreateAclsRequest create;
+    create.creations.push_back({2, "orders", 3, "User:alice", "*", 3, 3});
+    create.creations.push_back({3, "app-", 4, "User:*", "10.0.0.1", 2, 2});
+    std::vector<uint8_t> body;
+    for (const auto& r : call<protocol::CreateAclsResponse>(c, create, 3, body).results)
+      ASSERT_EQ(r.error_code, 0);
+    protocol::DeleteAclsRequest del;
+    del.filters.push_back({3, std::nullopt, 1, std::nullopt, std::nullopt, 1, 1});
+    ASSERT_EQ(call<protocol::DeleteAclsResponse>(c, del, 3, body, 2)
+                  .filter_results.at(0)
+                  .matching_acls.size(),
+              1u);
+  }
+  const std::string segment =
+      (dir / "data" / "__cluster_metadata-0" / "00000000000000000000.log").string();
+  const ToolRun kafkas =
+      shell_->run(kDumpLogSegments, {"--files", segment, "--cluster-metadata-decoder"});
+  ASSERT_EQ(kafkas.exit_code, 0) << kafkas.err;
+  const auto ours = run_command(
+      word(KB_BROKER_BINARY) + " dump-log --files " + word(segment) + " --cluster-metadata-decoder",
+      30);
+  ASSERT_EQ(ours.status, 0) << ours.output;
+  const auto added = payloads_with(kafkas.out, "\"ACCESS_CONTROL_ENTRY_RECORD\"");
+  ASSERT_EQ(added.size(), 2u) << kafkas.out;
+  EXPECT_NE(added[0].find("\"resourceName\":\"orders\",\"patternType\":3,\"principal\":"
+                          "\"User:alice\""),
+            std::string::npos)
+      << added[0];
+  EXPECT_EQ(payloads_with(ours.output, "\"ACCESS_CONTROL_ENTRY_RECORD\""), added);
+  const auto removed = payloads_with(kafkas.out, "REMOVE_ACCESS_CONTROL_ENTRY_RECORD");
+  ASSERT_EQ(removed.size(), 1u) << kafkas.out;
+  EXPECT_EQ(payloads_with(ours.output, "REMOVE_ACCESS_CONTROL_ENTRY_RECORD"), removed);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(KafkaToolsTest, FormatAddScramRecordsAsKafkaDumpLogPrintsThem) {
   const auto dir = make_temp_dir("kb-format-scram-");
   auto formatted = run_command(
