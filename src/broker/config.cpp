@@ -1,5 +1,6 @@
 #include "kb/broker/config.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <filesystem>
@@ -224,6 +225,21 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
   if (ok) {
     b.error = read_sasl_config(c);
     ok = b.error.empty();
+  }
+  if (ok) {
+    auto value = [&](std::string_view key) -> std::optional<std::string> {
+      auto it = props.find(key);
+      if (it == props.end()) return std::nullopt;
+      return it->second.value;
+    };
+    // The error starts with the key it is about.
+    const std::string why =
+        security::parse_authorizer_config(value("authorizer.class.name"), value("super.users"),
+                                          value("allow.everyone.if.no.acl.found"), c.authorizer);
+    if (!why.empty()) {
+      const std::string key = why.substr(0, why.find(':'));
+      ok = b.fail(props.at(key), key, why.substr(std::min(why.size(), key.size() + 2)));
+    }
   }
 
   const char* dir_key = props.contains("log.dirs") ? "log.dirs" : "log.dir";

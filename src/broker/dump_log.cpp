@@ -420,6 +420,17 @@ void record_json(Json& j, const storage::ClientQuotaRecord& r, int16_t /*v*/) {
   j.key("key").str(r.key).key("value").raw(java_double(r.value)).key("remove").boolean(r.remove);
 }
 
+void record_json(Json& j, const storage::AccessControlEntryRecord& r, int16_t /*v*/) {
+  j.key("id").uuid(r.id).key("resourceType").num(r.resource_type);
+  j.key("resourceName").str(r.resource_name).key("patternType").num(r.pattern_type);
+  j.key("principal").str(r.principal).key("host").str(r.host);
+  j.key("operation").num(r.operation).key("permissionType").num(r.permission_type);
+}
+
+void record_json(Json& j, const storage::RemoveAccessControlEntryRecord& r, int16_t /*v*/) {
+  j.key("id").uuid(r.id);
+}
+
 // "TopicRecord" -> "TOPIC_RECORD", as Kafka's MetadataRecordType names it.
 std::string upper_snake(std::string_view camel) {
   std::string out;

@@ -255,6 +255,7 @@ int main(int argc, char** argv) {
   kb::cluster::BrokerState state;
   state.log_config = config.log;
   state.auto_create_topics = config.auto_create_topics;
+  state.authorizer.configure(config.authorizer);
   state.default_partitions = config.num_partitions;
   for (const auto& [key, source] : config.properties)
     if (source.origin != "default") state.static_configs[key] = source.value;

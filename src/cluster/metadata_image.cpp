@@ -113,6 +113,17 @@ void apply_metadata_record(BrokerState& state, const storage::MetadataRecord& re
                                            r.name);
           },
           [&](const storage::ClientQuotaRecord& r) { state.client_quotas.apply(r); },
+          [&](const storage::AccessControlEntryRecord& r) {
+            state.authorizer.acls().add(
+                r.id, security::Acl{security::resource_type_of(r.resource_type), r.resource_name,
+                                    security::pattern_type_of(r.pattern_type), r.principal, r.host,
+                                    security::operation_of(r.operation),
+                                    security::permission_of(r.permission_type)});
+          },
+          [&](const storage::RemoveAccessControlEntryRecord& r) {
+            if (!state.authorizer.acls().remove(r.id))
+              spdlog::warn("metadata: removal of unknown ACL {}", r.id.to_base64());
+          },
           [&](const storage::RegisterBrokerRecord&) {},
           [&](const storage::UnknownMetadataRecord&) {},
       },

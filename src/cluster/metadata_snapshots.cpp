@@ -59,6 +59,11 @@ std::vector<std::vector<uint8_t>> metadata_image_records(const BrokerState& stat
       });
   client_quota_records(state.client_quotas,
                        [&](const storage::ClientQuotaRecord& r) { add(out, r); });
+  for (const auto& [id, acl] : state.authorizer.acls().by_id())
+    add(out, storage::AccessControlEntryRecord{
+                 id, static_cast<int8_t>(acl.resource_type), acl.resource_name,
+                 static_cast<int8_t>(acl.pattern_type), acl.principal, acl.host,
+                 static_cast<int8_t>(acl.operation), static_cast<int8_t>(acl.permission)});
   if (state.next_producer_id > 0) {
     // As Kafka's image writes it: no broker, just the next id.
     storage::ProducerIdsRecord ids;

@@ -119,7 +119,7 @@ std::vector<std::string> metadata_load_report(
   std::vector<std::string> lines;
   if (!load.kept_records.empty())
     lines.push_back(fmt::format(
-        "records kept as read but not acted on (no other brokers, controllers, ACLs, quotas or "
+        "records kept as read but not acted on (no other brokers, controllers, quotas or "
         "credentials here; snapshots carry them): {}",
         counted_names(load.kept_records, storage::metadata_record_type_name)));
   if (!load.skipped_records.empty())

@@ -8,6 +8,7 @@
 #include "kb/cluster/config_catalog.hpp"
 #include "kb/cluster/topic_configs.hpp"
 #include "kb/handlers/admin_common.hpp"
+#include "kb/handlers/authorized_operations.hpp"
 #include "kb/handlers/broker_logger.hpp"
 
 namespace kb::handlers {
@@ -62,11 +63,20 @@ std::set<std::pair<int8_t, std::string>> duplicated_resources(const Resources& r
 // resource, answering the others; the response lists resources in request
 // order.
 template <class Response, class Request, class AlterTopic, class AlterBroker, class AlterLogger>
-Response alter_each(const Request& request, AlterTopic alter_topic, AlterBroker alter_broker,
-                    AlterLogger alter_logger) {
+Response alter_each(const RequestContext& ctx, const Request& request, AlterTopic alter_topic,
+                    AlterBroker alter_broker, AlterLogger alter_logger) {
   Response response;
   const auto duplicated = duplicated_resources(request.resources);
   for (const auto& r : request.resources) {
+    if (const ConfigDenial denied = config_denial(ctx, security::AclOperation::kAlterConfigs,
+                                                  r.resource_type, r.resource_name);
+        denied.error != ErrorCode::kNone) {
+      auto& refused = response.responses.emplace_back(
+          resource_response<Response>(r.resource_type, r.resource_name, {}));
+      refused.error_code = to_wire(denied.error);
+      refused.error_message = std::string(denied.message);
+      continue;
+    }
     cluster::AdminResult result;
     if (duplicated.contains({r.resource_type, std::string(r.resource_name)}))
       result = {cluster::AdminError::kInvalidRequest, "Duplicate resource."};
@@ -90,7 +100,7 @@ std::optional<AlterConfigsResponse> handle_alter_configs(RequestContext& ctx,
                                                          const AlterConfigsRequest& request,
                                                          int16_t /*version*/) {
   auto response = alter_each<AlterConfigsResponse>(
-      request,
+      ctx, request,
       [&](const AlterConfigsRequest::AlterConfigsResource& r) -> cluster::AdminResult {
         std::map<std::string, std::string, std::less<>> configs;
         for (const auto& c : r.configs) {
@@ -144,7 +154,7 @@ std::optional<IncrementalAlterConfigsResponse> handle_incremental_alter_configs(
     return changes;
   };
   auto response = alter_each<IncrementalAlterConfigsResponse>(
-      request,
+      ctx, request,
       [&](const IncrementalAlterConfigsRequest::AlterConfigsResource& r) {
         return cluster::alter_topic_configs(ctx.state, r.resource_name, changes_of(r),
                                             request.validate_only);

@@ -32,6 +32,12 @@ group::TopicsView topics_view(const RequestContext& ctx) {
 std::optional<ConsumerGroupHeartbeatResponse> handle_consumer_group_heartbeat(
     RequestContext& ctx, const ConsumerGroupHeartbeatRequest& request, int16_t version) {
   ConsumerGroupHeartbeatResponse response;
+  if (!ctx.authorized(security::AclOperation::kRead, security::ResourceType::kGroup,
+                      request.group_id)) {
+    response.error_code = to_wire(ErrorCode::kGroupAuthorizationFailed);
+    response.error_message = "Group authorization failed.";
+    return response;
+  }
   if (!ctx.groups) {
     response.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
     return response;
@@ -88,7 +94,15 @@ std::optional<ConsumerGroupDescribeResponse> handle_consumer_group_describe(
   for (std::string_view id : request.group_ids) {
     auto& out = response.groups.emplace_back();
     out.group_id = std::string(id);
-    if (request.include_authorized_operations) out.authorized_operations = kAllGroupOperations;
+    if (!ctx.authorized(security::AclOperation::kDescribe, security::ResourceType::kGroup, id)) {
+      out.error_code = to_wire(ErrorCode::kGroupAuthorizationFailed);
+      continue;
+    }
+    if (request.include_authorized_operations)
+      out.authorized_operations =
+          ctx.state.authorizer.enabled()
+              ? ctx.authorized_operations(security::ResourceType::kGroup, id)
+              : kAllGroupOperations;
     if (!ctx.groups) {
       out.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
       continue;

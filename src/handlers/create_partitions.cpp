@@ -31,6 +31,11 @@ std::optional<CreatePartitionsResponse> handle_create_partitions(
         topic_result(name, ErrorCode::kInvalidRequest, std::string(kDuplicateTopicName)));
   for (const auto& t : request.topics) {
     if (duplicated.contains(t.name)) continue;
+    if (!ctx.authorized(security::AclOperation::kAlter, security::ResourceType::kTopic, t.name)) {
+      response.results.push_back(
+          topic_result(std::string(t.name), ErrorCode::kTopicAuthorizationFailed, std::nullopt));
+      continue;
+    }
     std::optional<std::vector<std::vector<int32_t>>> assignments;
     if (t.assignments) {
       assignments.emplace();

@@ -71,8 +71,16 @@ std::optional<CreateTopicsResponse> handle_create_topics(RequestContext& ctx,
   // request order, so a later name collides with an earlier one.
   std::vector<cluster::NewTopic> topics;
   std::vector<size_t> slots;  // each topic's place in the response
+  // CREATE on the cluster, or else on each topic.
+  const bool may_create_any = ctx.authorized_cluster(security::AclOperation::kCreate);
   for (const auto& t : request.topics) {
     if (duplicated.contains(t.name)) continue;
+    if (!may_create_any &&
+        !ctx.authorized(security::AclOperation::kCreate, security::ResourceType::kTopic, t.name)) {
+      response.topics.push_back(topic_error(
+          std::string(t.name), ErrorCode::kTopicAuthorizationFailed, "Authorization failed."));
+      continue;
+    }
     cluster::NewTopic topic;
     if (auto refused = to_new_topic(t, topic)) {
       response.topics.push_back(std::move(*refused));
@@ -95,7 +103,12 @@ std::optional<CreateTopicsResponse> handle_create_topics(RequestContext& ctx,
     if (c.topic != nullptr) r.topic_id = c.topic->id;
     r.num_partitions = c.partitions;
     r.replication_factor = c.replication_factor;
-    if (version >= 5) r.configs = describe_configs(state, topics[i]);
+    // The configs are shown only to who may describe them.
+    if (version >= 5 && !ctx.authorized(security::AclOperation::kDescribeConfigs,
+                                        security::ResourceType::kTopic, topics[i].name))
+      r.topic_config_error_code = to_wire(ErrorCode::kTopicAuthorizationFailed);
+    else if (version >= 5)
+      r.configs = describe_configs(state, topics[i]);
   }
   // One PartitionCreator batch for all of them: one ticket.
   uint64_t last_ticket = 0;

@@ -78,8 +78,18 @@ std::optional<DeleteRecordsResponse> handle_delete_records(RequestContext& ctx,
     out.name = std::string(t.name);
     const cluster::TopicInfo* topic = ctx.state.topics.find(t.name);
     const bool deletes = topic != nullptr && cluster::topic_retention(ctx.state, t.name).deletes;
-    for (const auto& p : t.partitions)
-      out.partitions.push_back(delete_below(ctx, topic, deletes, p));
+    const bool may_delete =
+        ctx.authorized(security::AclOperation::kDelete, security::ResourceType::kTopic, t.name);
+    for (const auto& p : t.partitions) {
+      if (may_delete) {
+        out.partitions.push_back(delete_below(ctx, topic, deletes, p));
+        continue;
+      }
+      auto& refused = out.partitions.emplace_back();
+      refused.partition_index = p.partition_index;
+      refused.low_watermark = kInvalidLowWatermark;
+      refused.error_code = to_wire(ErrorCode::kTopicAuthorizationFailed);
+    }
   }
   return response;
 }

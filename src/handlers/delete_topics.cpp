@@ -60,6 +60,13 @@ std::optional<DeleteTopicsResponse> handle_delete_topics(RequestContext& ctx,
   }
 
   const bool disabled = deletion_disabled(state);
+  // DELETE on the cluster, or else on each topic; a topic the principal may
+  // not describe is not said to exist or not.
+  const bool may_delete_any = ctx.authorized_cluster(security::AclOperation::kDelete);
+  auto may = [&](security::AclOperation op, std::string_view name) {
+    return may_delete_any || ctx.authorized(op, security::ResourceType::kTopic, name);
+  };
+  constexpr const char* kDenied = "Topic authorization failed.";
   // Deletions are collected and made together (their records in one append,
   // one sync); their answers keep their places.
   std::vector<wire::Uuid> doomed;
@@ -80,7 +87,11 @@ std::optional<DeleteTopicsResponse> handle_delete_topics(RequestContext& ctx,
   for (std::string_view name : names) {
     if (duplicated.contains(name)) continue;
     const cluster::TopicInfo* topic = state.topics.find(name);
-    if (topic == nullptr || queued.contains(topic->id))
+    if (!may(security::AclOperation::kDescribe, name) ||
+        (topic != nullptr && !may(security::AclOperation::kDelete, name)))
+      response.responses.push_back(
+          topic_error(std::string(name), {}, ErrorCode::kTopicAuthorizationFailed, kDenied));
+    else if (topic == nullptr || queued.contains(topic->id))
       response.responses.push_back(topic_error(std::string(name), {},
                                                ErrorCode::kUnknownTopicOrPartition,
                                                "This server does not host this topic-partition."));
@@ -108,6 +119,11 @@ std::optional<DeleteTopicsResponse> handle_delete_topics(RequestContext& ctx,
     if (topic == nullptr || queued.contains(id))
       response.responses.push_back(topic_error(std::nullopt, id, ErrorCode::kUnknownTopicId,
                                                "This server does not host this topic ID."));
+    else if (!may(security::AclOperation::kDelete, topic->name))
+      response.responses.push_back(topic_error(may(security::AclOperation::kDescribe, topic->name)
+                                                   ? std::optional(topic->name)
+                                                   : std::nullopt,
+                                               id, ErrorCode::kTopicAuthorizationFailed, kDenied));
     else if (disabled)
       response.responses.push_back(topic_error(topic->name, id, ErrorCode::kTopicDeletionDisabled,
                                                "Topic deletion is disabled."));

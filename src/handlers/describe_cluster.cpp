@@ -1,7 +1,6 @@
 #include "kb/handlers/describe_cluster.hpp"
 
 #include "kb/handlers/announced_broker.hpp"
-#include "kb/handlers/authorized_operations.hpp"
 #include "kb/protocol/error_code.hpp"
 
 namespace kb::handlers {
@@ -35,7 +34,11 @@ std::optional<DescribeClusterResponse> handle_describe_cluster(
   if (auto announced = announced_broker(ctx))
     response.brokers.push_back({state.node_id, std::move(announced->host), announced->port, {}});
   if (request.include_cluster_authorized_operations)
-    response.cluster_authorized_operations = kAllClusterOperations;
+    response.cluster_authorized_operations =
+        ctx.authorized_cluster(security::AclOperation::kDescribe)
+            ? ctx.authorized_operations(security::ResourceType::kCluster,
+                                        security::kClusterResourceName)
+            : 0;
   return response;
 }
 

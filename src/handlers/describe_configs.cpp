@@ -6,6 +6,7 @@
 #include "kb/cluster/config_catalog.hpp"
 #include "kb/cluster/topic_admin.hpp"
 #include "kb/handlers/admin_common.hpp"
+#include "kb/handlers/authorized_operations.hpp"
 #include "kb/handlers/broker_logger.hpp"
 #include "kb/protocol/error_code.hpp"
 
@@ -115,6 +116,13 @@ std::optional<DescribeConfigsResponse> handle_describe_configs(
     Result result;
     result.resource_type = resource.resource_type;
     result.resource_name = std::string(resource.resource_name);
+    if (const ConfigDenial denied = config_denial(ctx, security::AclOperation::kDescribeConfigs,
+                                                  resource.resource_type, resource.resource_name);
+        denied.error != ErrorCode::kNone) {
+      response.results.push_back(
+          resource_error(std::move(result), denied.error, std::string(denied.message)));
+      continue;
+    }
     switch (resource.resource_type) {
       case cluster::kTopicResource:
         response.results.push_back(describe_topic(ctx.state, std::move(result), options));

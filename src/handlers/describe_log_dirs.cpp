@@ -64,6 +64,10 @@ void add_topic(cluster::PartitionLogs& logs, const cluster::TopicInfo& topic,
 std::optional<DescribeLogDirsResponse> handle_describe_log_dirs(
     RequestContext& ctx, const DescribeLogDirsRequest& request, int16_t /*version*/) {
   DescribeLogDirsResponse response;
+  if (!ctx.authorized_cluster(security::AclOperation::kDescribe)) {
+    response.error_code = to_wire(ErrorCode::kClusterAuthorizationFailed);
+    return response;
+  }
   if (!ctx.state.logs) return response;  // no log directory loaded: none to describe
   cluster::PartitionLogs& logs = *ctx.state.logs;
   auto& dir = response.results.emplace_back();

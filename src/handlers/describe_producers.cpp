@@ -64,7 +64,13 @@ std::optional<DescribeProducersResponse> handle_describe_producers(
     auto& out = response.topics.emplace_back();
     out.name = std::string(t.name);
     const cluster::TopicInfo* topic = ctx.state.topics.find(t.name);
-    for (int32_t index : t.partition_indexes) out.partitions.push_back(describe(ctx, topic, index));
+    const bool may_read =
+        ctx.authorized(security::AclOperation::kRead, security::ResourceType::kTopic, t.name);
+    for (int32_t index : t.partition_indexes) {
+      out.partitions.push_back(describe(ctx, may_read ? topic : nullptr, index));
+      if (!may_read)
+        out.partitions.back().error_code = to_wire(ErrorCode::kTopicAuthorizationFailed);
+    }
   }
   return response;
 }

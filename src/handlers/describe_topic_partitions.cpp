@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <set>
 
-#include "kb/handlers/authorized_operations.hpp"
 #include "kb/protocol/error_code.hpp"
 
 namespace kb::handlers {
@@ -42,7 +41,9 @@ std::optional<Response> handle_describe_topic_partitions(
   const bool all_topics = request.topics.empty();
   std::set<std::string_view> names;
   if (all_topics) {
-    for (const auto& [name, topic] : table.topics()) names.insert(name);
+    for (const auto& [name, topic] : table.topics())
+      if (ctx.authorized(security::AclOperation::kDescribe, security::ResourceType::kTopic, name))
+        names.insert(name);
   } else {
     for (const auto& t : request.topics) names.insert(t.name);
   }
@@ -60,13 +61,19 @@ std::optional<Response> handle_describe_topic_partitions(
     const cluster::TopicInfo* topic = table.find(name);
     auto& out = response.topics.emplace_back();
     out.name = std::string(name);
+    // Named topics the principal may not describe are refused, existing or not.
+    if (!ctx.authorized(security::AclOperation::kDescribe, security::ResourceType::kTopic, name)) {
+      out.error_code = to_wire(ErrorCode::kTopicAuthorizationFailed);
+      continue;
+    }
     if (topic == nullptr) {
       out.error_code = to_wire(ErrorCode::kUnknownTopicOrPartition);
       continue;
     }
     out.topic_id = topic->id;
     out.is_internal = topic->is_internal();
-    out.topic_authorized_operations = kAllTopicOperations;
+    out.topic_authorized_operations =
+        ctx.authorized_operations(security::ResourceType::kTopic, name);
     const int32_t first = name == cursor_topic ? cursor_partition : 0;
     for (const auto& p : topic->partitions) {
       if (p.partition_index < first) continue;

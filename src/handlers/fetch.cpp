@@ -152,9 +152,18 @@ std::optional<FetchResponse> handle_fetch(RequestContext& ctx, const FetchReques
     out.topic_id = t.topic_id;
     const cluster::TopicInfo* topic =
         by_id ? ctx.state.topics.find(t.topic_id) : ctx.state.topics.find(t.topic);
+    // READ on the topic, asked of a name even when no topic has it (an
+    // unknown id is told so first: there is no name to ask about).
+    const bool may_read =
+        (by_id && topic == nullptr) ||
+        ctx.authorized(security::AclOperation::kRead, security::ResourceType::kTopic,
+                       topic != nullptr ? std::string_view(topic->name) : t.topic);
     for (const auto& req : t.partitions) {
       if (version < kFetchFirstServed) {
         out.partitions.push_back(partition_error(req.partition, ErrorCode::kUnsupportedVersion));
+      } else if (!may_read) {
+        out.partitions.push_back(
+            partition_error(req.partition, ErrorCode::kTopicAuthorizationFailed));
       } else if (topic == nullptr) {
         out.partitions.push_back(
             partition_error(req.partition, by_id ? ErrorCode::kUnknownTopicId

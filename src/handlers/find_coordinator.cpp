@@ -21,7 +21,15 @@ FindCoordinatorResponse::Coordinator find(RequestContext& ctx, std::string_view 
   c.node_id = -1;
   c.port = -1;
   ErrorCode error = ErrorCode::kNone;
-  if (key_type == kTransactionKey) {
+  // DESCRIBE on the group or transactional id comes first.
+  using security::AclOperation;
+  using security::ResourceType;
+  if (key_type == kGroupKey && !ctx.authorized(AclOperation::kDescribe, ResourceType::kGroup, key))
+    error = ErrorCode::kGroupAuthorizationFailed;
+  else if (key_type == kTransactionKey &&
+           !ctx.authorized(AclOperation::kDescribe, ResourceType::kTransactionalId, key))
+    error = ErrorCode::kTransactionalIdAuthorizationFailed;
+  else if (key_type == kTransactionKey) {
     // This broker coordinates every transactional id too.
     if (!ctx.transactions || !ctx.transactions->ready())
       error = ErrorCode::kCoordinatorNotAvailable;

@@ -22,6 +22,11 @@ std::optional<DeleteGroupsResponse> handle_delete_groups(RequestContext& ctx,
   for (std::string_view id : request.groups_names) {
     auto& result = response.results.emplace_back();
     result.group_id = std::string(id);
+    // DELETE on each group.
+    if (!ctx.authorized(security::AclOperation::kDelete, security::ResourceType::kGroup, id)) {
+      result.error_code = to_wire(ErrorCode::kGroupAuthorizationFailed);
+      continue;
+    }
     result.error_code = ctx.groups ? ctx.groups->delete_group(id, group_time(ctx.now))
                                    : to_wire(ErrorCode::kCoordinatorNotAvailable);
   }
@@ -32,6 +37,12 @@ std::optional<OffsetDeleteResponse> handle_offset_delete(RequestContext& ctx,
                                                          const OffsetDeleteRequest& request,
                                                          int16_t) {
   OffsetDeleteResponse response;
+  // DELETE on the group, then READ on each topic.
+  if (!ctx.authorized(security::AclOperation::kDelete, security::ResourceType::kGroup,
+                      request.group_id)) {
+    response.error_code = to_wire(ErrorCode::kGroupAuthorizationFailed);
+    return response;
+  }
   if (!ctx.groups) {
     response.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
     return response;
@@ -42,10 +53,13 @@ std::optional<OffsetDeleteResponse> handle_offset_delete(RequestContext& ctx,
   for (const auto& t : request.topics) {
     auto& out = response.topics.emplace_back();
     out.name = std::string(t.name);
-    const bool known = ctx.state.topics.find(t.name) != nullptr;
+    const bool may_read =
+        ctx.authorized(security::AclOperation::kRead, security::ResourceType::kTopic, t.name);
+    const bool known = may_read && ctx.state.topics.find(t.name) != nullptr;
+    const int16_t refused = !may_read ? to_wire(ErrorCode::kTopicAuthorizationFailed)
+                                      : to_wire(ErrorCode::kUnknownTopicOrPartition);
     for (const auto& p : t.partitions) {
-      out.partitions.push_back(
-          {p.partition_index, known ? int16_t{0} : to_wire(ErrorCode::kUnknownTopicOrPartition)});
+      out.partitions.push_back({p.partition_index, known ? int16_t{0} : refused});
       if (known) partitions.push_back({t.name, p.partition_index});
     }
   }
@@ -59,7 +73,8 @@ std::optional<OffsetDeleteResponse> handle_offset_delete(RequestContext& ctx,
   }
   auto error = errors.begin();
   for (auto& t : response.topics)
-    if (ctx.state.topics.find(t.name))
+    if (ctx.state.topics.find(t.name) &&
+        ctx.authorized(security::AclOperation::kRead, security::ResourceType::kTopic, t.name))
       for (auto& p : t.partitions) p.error_code = *error++;
   return response;
 }

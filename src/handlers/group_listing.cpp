@@ -35,8 +35,14 @@ std::optional<ListGroupsResponse> handle_list_groups(RequestContext& ctx,
            std::any_of(request.states_filter.begin(), request.states_filter.end(),
                        [&](std::string_view f) { return group::equals_ignore_case(f, s); });
   };
+  // DESCRIBE on the cluster lists every group; without it, only the groups
+  // the principal may describe.
+  const bool all_groups = ctx.authorized_cluster(security::AclOperation::kDescribe);
   for (const auto& [id, g] : ctx.groups->groups()) {
     if (g->is_dead() || !state_wanted(g->state_name())) continue;
+    if (!all_groups &&
+        !ctx.authorized(security::AclOperation::kDescribe, security::ResourceType::kGroup, id))
+      continue;
     if (!request.types_filter.empty() && !types.contains(g->type())) continue;
     auto& listed = response.groups.emplace_back();
     listed.group_id = id;
@@ -54,8 +60,15 @@ std::optional<DescribeGroupsResponse> handle_describe_groups(RequestContext& ctx
   for (std::string_view id : request.groups) {
     auto& out = response.groups.emplace_back();
     out.group_id = std::string(id);
+    if (!ctx.authorized(security::AclOperation::kDescribe, security::ResourceType::kGroup, id)) {
+      out.error_code = to_wire(ErrorCode::kGroupAuthorizationFailed);
+      continue;
+    }
     if (version >= 3 && request.include_authorized_operations)
-      out.authorized_operations = kAllGroupOperations;
+      out.authorized_operations =
+          ctx.state.authorizer.enabled()
+              ? ctx.authorized_operations(security::ResourceType::kGroup, id)
+              : kAllGroupOperations;
     if (!ctx.groups) {
       out.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
       continue;

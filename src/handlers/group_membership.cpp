@@ -67,6 +67,11 @@ void set_protocol(Response& response, Result& result) {
   response.protocol_name = std::move(result.protocol_name);
 }
 
+// The group APIs of a member need READ on the group.
+bool may_read_group(const RequestContext& ctx, std::string_view group_id) {
+  return ctx.authorized(security::AclOperation::kRead, security::ResourceType::kGroup, group_id);
+}
+
 }  // namespace
 
 namespace {
@@ -78,6 +83,11 @@ std::optional<JoinGroupResponse> join_group(RequestContext& ctx, const JoinGroup
   JoinGroupResponse response;
   response.member_id = std::string(request.member_id);
   if (version < 7) response.protocol_name = "";
+  if (!may_read_group(ctx, request.group_id)) {
+    response.member_id.clear();
+    response.error_code = to_wire(ErrorCode::kGroupAuthorizationFailed);
+    return response;
+  }
   params.group_id = request.group_id;
   params.member_id = request.member_id;
   params.instance_id = request.group_instance_id;
@@ -240,6 +250,11 @@ std::optional<SyncGroupResponse> handle_sync_group(RequestContext& ctx,
   params.protocol_name = request.protocol_name;
   for (const auto& a : request.assignments)
     params.assignments.emplace_back(a.member_id, a.assignment);
+  if (!may_read_group(ctx, request.group_id)) {
+    SyncGroupResponse denied;
+    denied.error_code = to_wire(ErrorCode::kGroupAuthorizationFailed);
+    return denied;
+  }
 
   return rebalance_response(
       ctx, SyncGroupResponse{}, [&] { return ctx.groups->sync(params, group_time(ctx.now)); },
@@ -253,6 +268,10 @@ std::optional<SyncGroupResponse> handle_sync_group(RequestContext& ctx,
 std::optional<HeartbeatResponse> handle_heartbeat(RequestContext& ctx,
                                                   const HeartbeatRequest& request, int16_t) {
   HeartbeatResponse response;
+  if (!may_read_group(ctx, request.group_id)) {
+    response.error_code = to_wire(ErrorCode::kGroupAuthorizationFailed);
+    return response;
+  }
   if (!ctx.groups) {
     response.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
     return response;
@@ -267,6 +286,10 @@ std::optional<LeaveGroupResponse> handle_leave_group(RequestContext& ctx,
                                                      const LeaveGroupRequest& request,
                                                      int16_t version) {
   LeaveGroupResponse response;
+  if (!may_read_group(ctx, request.group_id)) {
+    response.error_code = to_wire(ErrorCode::kGroupAuthorizationFailed);
+    return response;
+  }
   if (!ctx.groups) {
     response.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
     return response;

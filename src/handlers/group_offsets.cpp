@@ -19,12 +19,20 @@ std::optional<OffsetCommitResponse> handle_offset_commit(RequestContext& ctx,
   // Partitions of unknown topics are refused one by one; the rest is committed.
   std::vector<group::CommitPartition> partitions;
   std::vector<int16_t*> error_slots;
-  // v10 names topics by id (KIP-848).
+  // READ on the group first: denied, every partition says so. v10 names
+  // topics by id (KIP-848).
+  const bool may_read_group = ctx.authorized(security::AclOperation::kRead,
+                                             security::ResourceType::kGroup, request.group_id);
   sort_commit_partitions(ctx.state.topics, request.topics, response.topics, partitions, error_slots,
-                         version >= 10);
+                         version >= 10, may_read_group ? &ctx : nullptr);
 
   int16_t group_error = 0;
   std::vector<int16_t> errors;
+  if (!may_read_group) {
+    for (auto& t : response.topics)
+      for (auto& p : t.partitions) p.error_code = to_wire(ErrorCode::kGroupAuthorizationFailed);
+    return response;
+  }
   if (!ctx.groups)
     group_error = to_wire(ErrorCode::kCoordinatorNotAvailable);
   else if (request.group_id.empty())
@@ -140,6 +148,36 @@ std::vector<Topic> fetched_offsets(const group::GroupCoordinator* groups, std::s
   return out;
 }
 
+// Offsets of topics the principal may not DESCRIBE: left out of "all", and
+// refused by partition when named.
+template <class Topic>
+void hide_undescribable(const RequestContext& ctx, std::vector<Topic>& topics, bool all) {
+  auto may_describe = [&](std::string_view name) {
+    return ctx.authorized(security::AclOperation::kDescribe, security::ResourceType::kTopic, name);
+  };
+  if (all) {
+    std::erase_if(topics, [&](const Topic& t) { return !may_describe(t.name); });
+    return;
+  }
+  for (auto& t : topics) {
+    // An unknown topic id (v10) stays UNKNOWN_TOPIC_ID: there is no name to check.
+    const bool unknown_id = !t.partitions.empty() &&
+                            t.partitions.front().error_code == to_wire(ErrorCode::kUnknownTopicId);
+    if (unknown_id || may_describe(t.name)) continue;
+    for (auto& p : t.partitions) {
+      p.committed_offset = -1;
+      p.committed_leader_epoch = -1;
+      p.metadata = "";
+      p.error_code = to_wire(ErrorCode::kTopicAuthorizationFailed);
+    }
+  }
+}
+
+bool may_describe_group(const RequestContext& ctx, std::string_view group_id) {
+  return ctx.authorized(security::AclOperation::kDescribe, security::ResourceType::kGroup,
+                        group_id);
+}
+
 }  // namespace
 
 std::optional<OffsetFetchResponse> handle_offset_fetch(RequestContext& ctx,
@@ -148,15 +186,24 @@ std::optional<OffsetFetchResponse> handle_offset_fetch(RequestContext& ctx,
   OffsetFetchResponse response;
   const int16_t unavailable = ctx.groups ? 0 : to_wire(ErrorCode::kCoordinatorNotAvailable);
   if (version <= 7) {
+    if (!may_describe_group(ctx, request.group_id)) {
+      response.error_code = to_wire(ErrorCode::kGroupAuthorizationFailed);
+      return response;
+    }
     response.error_code = unavailable;
     response.topics = fetched_offsets<OffsetFetchResponse::OffsetFetchResponseTopic>(
         ctx.groups, request.group_id, request.topics,
         request.require_stable ? ctx.txn_offsets : nullptr);
+    hide_undescribable(ctx, response.topics, !request.topics.has_value());
     return response;
   }
   for (const auto& g : request.groups) {
     auto& out = response.groups.emplace_back();
     out.group_id = std::string(g.group_id);
+    if (!may_describe_group(ctx, g.group_id)) {
+      out.error_code = to_wire(ErrorCode::kGroupAuthorizationFailed);
+      continue;
+    }
     out.error_code = unavailable;
     // v9+: a consumer group's member says who it is (its epoch checked).
     if (ctx.groups && version >= 9) {
@@ -167,6 +214,7 @@ std::optional<OffsetFetchResponse> handle_offset_fetch(RequestContext& ctx,
     out.topics = fetched_offsets<OffsetFetchResponse::OffsetFetchResponseTopics>(
         ctx.groups, g.group_id, g.topics, request.require_stable ? ctx.txn_offsets : nullptr,
         version >= 10 ? &ctx.state.topics : nullptr);
+    hide_undescribable(ctx, out.topics, !g.topics.has_value());
   }
   return response;
 }

@@ -30,6 +30,16 @@ std::optional<InitProducerIdResponse> handle_init_producer_id(RequestContext& ct
                                                               int16_t /*version*/) {
   const bool no_id = request.producer_id == storage::kNoProducerId;
   const bool no_epoch = request.producer_epoch == storage::kNoProducerEpoch;
+  // WRITE on the transactional id; an idempotent producer needs
+  // IDEMPOTENT_WRITE on the cluster or WRITE on some topic.
+  if (request.transactional_id &&
+      !ctx.authorized(security::AclOperation::kWrite, security::ResourceType::kTransactionalId,
+                      *request.transactional_id))
+    return refusal(ErrorCode::kTransactionalIdAuthorizationFailed);
+  if (!request.transactional_id &&
+      !ctx.authorized_cluster(security::AclOperation::kIdempotentWrite) &&
+      !ctx.authorized_any(security::AclOperation::kWrite, security::ResourceType::kTopic))
+    return refusal(ErrorCode::kClusterAuthorizationFailed);
   if (no_id != no_epoch) return refusal(ErrorCode::kInvalidRequest);
   if (request.transactional_id) {
     if (request.transactional_id->empty()) return refusal(ErrorCode::kInvalidRequest);

@@ -237,9 +237,13 @@ std::optional<ListOffsetsResponse> handle_list_offsets(RequestContext& ctx,
     auto& out = response.topics.emplace_back();
     out.name = std::string(t.name);
     const cluster::TopicInfo* topic = ctx.state.topics.find(t.name);
+    const bool may_describe =
+        ctx.authorized(security::AclOperation::kDescribe, security::ResourceType::kTopic, t.name);
     for (const auto& p : t.partitions) {
       ErrorCode refused = ErrorCode::kNone;
-      if (duplicated.contains({t.name, p.partition_index}))
+      if (!may_describe)
+        refused = ErrorCode::kTopicAuthorizationFailed;
+      else if (duplicated.contains({t.name, p.partition_index}))
         refused = ErrorCode::kInvalidRequest;
       else if (timestamp_unsupported(p.timestamp, version))
         refused = ErrorCode::kUnsupportedVersion;

@@ -7,7 +7,6 @@
 
 #include "kb/cluster/topic_admin.hpp"
 #include "kb/handlers/announced_broker.hpp"
-#include "kb/handlers/authorized_operations.hpp"
 #include "kb/protocol/error_code.hpp"
 
 namespace kb::handlers {
@@ -19,13 +18,18 @@ using protocol::to_wire;
 
 namespace {
 
-MetadataResponse::MetadataResponseTopic describe(const cluster::TopicInfo& topic,
+using security::AclOperation;
+using security::ResourceType;
+
+MetadataResponse::MetadataResponseTopic describe(const RequestContext& ctx,
+                                                 const cluster::TopicInfo& topic,
                                                  bool with_operations) {
   MetadataResponse::MetadataResponseTopic out;
   out.name = topic.name;
   out.topic_id = topic.id;
   out.is_internal = topic.is_internal();
-  if (with_operations) out.topic_authorized_operations = kAllTopicOperations;
+  if (with_operations)
+    out.topic_authorized_operations = ctx.authorized_operations(ResourceType::kTopic, topic.name);
   for (const auto& p : topic.partitions) {
     auto& part = out.partitions.emplace_back();
     part.partition_index = p.partition_index;
@@ -85,14 +89,22 @@ std::optional<MetadataResponse> handle_metadata(RequestContext& ctx, const Metad
     // v13's top-level error code (KIP-1102, for REBOOTSTRAP_REQUIRED) stays
     // NONE: Kafka 4.4's broker never sets it.
     if (version >= 8 && version <= 10 && request.include_cluster_authorized_operations)
-      response.cluster_authorized_operations = kAllClusterOperations;
+      response.cluster_authorized_operations =
+          ctx.authorized_cluster(AclOperation::kDescribe)
+              ? ctx.authorized_operations(ResourceType::kCluster, security::kClusterResourceName)
+              : 0;
   }
   MetadataResponse& response = progress->response;
   const bool with_operations = version >= 8 && request.include_topic_authorized_operations;
 
+  // Topics the principal may not describe are left out of "all topics", and
+  // named ones answer TOPIC_AUTHORIZATION_FAILED whether they exist or not.
+  auto may_describe = [&](std::string_view name) {
+    return ctx.authorized(AclOperation::kDescribe, ResourceType::kTopic, name);
+  };
   if (all_topics) {
     for (const auto& [name, topic] : state.topics.topics())
-      response.topics.push_back(describe(topic, with_operations));
+      if (may_describe(name)) response.topics.push_back(describe(ctx, topic, with_operations));
     wait_for_metadata(ctx);
     return std::move(response);
   }
@@ -101,6 +113,11 @@ std::optional<MetadataResponse> handle_metadata(RequestContext& ctx, const Metad
   // Versions before 4 have no allow flag and always allowed creation.
   const bool may_create =
       state.auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
+  // Creation needs CREATE on the cluster or on the topic.
+  auto may_create_topic = [&](std::string_view name) {
+    return ctx.authorized_cluster(AclOperation::kCreate) ||
+           ctx.authorized(AclOperation::kCreate, ResourceType::kTopic, name);
+  };
   size_t work = 0;  // items this step
   // The topics to create, each once, some per step: their records in as few
   // batches as Kafka's bounds allow, one sync, one batch of directories.
@@ -111,6 +128,7 @@ std::optional<MetadataResponse> handle_metadata(RequestContext& ctx, const Metad
     for (; i < topics.size() && new_topics.size() < kTopicsPerBatch; ++i, ++work) {
       const auto& t = topics[i];
       if (!t.name || state.topics.find(*t.name) != nullptr) continue;
+      if (!may_describe(*t.name) || !may_create_topic(*t.name)) continue;
       if (!cluster::topic_name_problem(*t.name).empty()) continue;
       if (!new_index.emplace(*t.name, new_topics.size()).second) continue;
       cluster::NewTopic& topic = new_topics.emplace_back();
@@ -140,25 +158,40 @@ std::optional<MetadataResponse> handle_metadata(RequestContext& ctx, const Metad
     const auto& t = topics[i];
     if (!t.name) {
       const cluster::TopicInfo* topic = state.topics.find(t.topic_id);
-      response.topics.push_back(
-          topic ? describe(*topic, with_operations)
-                : topic_error(std::nullopt, t.topic_id, ErrorCode::kUnknownTopicId));
+      if (topic != nullptr && !may_describe(topic->name))
+        // Ids are not secret: the id is answered, the name is not.
+        response.topics.push_back(
+            topic_error(std::nullopt, t.topic_id, ErrorCode::kTopicAuthorizationFailed));
+      else
+        response.topics.push_back(
+            topic ? describe(ctx, *topic, with_operations)
+                  : topic_error(std::nullopt, t.topic_id, ErrorCode::kUnknownTopicId));
       continue;
     }
     const std::string_view name = *t.name;
+    if (!may_describe(name)) {
+      response.topics.push_back(
+          topic_error(std::string(name), {}, ErrorCode::kTopicAuthorizationFailed));
+      continue;
+    }
     if (progress->refused_names.contains(std::string(name))) {
       response.topics.push_back(
           topic_error(std::string(name), {}, ErrorCode::kInvalidTopicException));
       continue;
     }
     const cluster::TopicInfo* topic = state.topics.find(name);
+    if (topic == nullptr && may_create && !may_create_topic(name)) {
+      response.topics.push_back(
+          topic_error(std::string(name), {}, ErrorCode::kTopicAuthorizationFailed));
+      continue;
+    }
     if (topic == nullptr && !cluster::topic_name_problem(name).empty()) {
       response.topics.push_back(
           topic_error(std::string(name), {}, ErrorCode::kInvalidTopicException));
       continue;
     }
     response.topics.push_back(
-        topic ? describe(*topic, with_operations)
+        topic ? describe(ctx, *topic, with_operations)
               : topic_error(std::string(name), {}, ErrorCode::kUnknownTopicOrPartition));
   }
   wait_for_metadata(ctx);

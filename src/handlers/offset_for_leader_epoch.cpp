@@ -98,7 +98,13 @@ std::optional<OffsetForLeaderEpochResponse> handle_offset_for_leader_epoch(
     auto& out = response.topics.emplace_back();
     out.topic = std::string(t.topic);
     const cluster::TopicInfo* topic = ctx.state.topics.find(t.topic);
-    for (const auto& p : t.partitions) out.partitions.push_back(look_up(ctx, topic, p));
+    const bool may_describe =
+        ctx.authorized(security::AclOperation::kDescribe, security::ResourceType::kTopic, t.topic);
+    for (const auto& p : t.partitions) {
+      out.partitions.push_back(look_up(ctx, may_describe ? topic : nullptr, p));
+      if (!may_describe)
+        out.partitions.back().error_code = to_wire(ErrorCode::kTopicAuthorizationFailed);
+    }
   }
   return response;
 }

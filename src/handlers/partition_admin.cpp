@@ -143,6 +143,10 @@ std::optional<ElectLeadersResponse> handle_elect_leaders(RequestContext& ctx,
                                                          const ElectLeadersRequest& request,
                                                          int16_t /*version*/) {
   ElectLeadersResponse response;
+  if (!ctx.authorized_cluster(security::AclOperation::kAlter)) {
+    response.error_code = to_wire(ErrorCode::kClusterAuthorizationFailed);
+    return response;
+  }
   if (request.election_type != kPreferredElection && request.election_type != kUncleanElection) {
     // Kafka's controller refuses the whole request (ElectLeadersRequest.getErrorResponse).
     response.error_code = to_wire(ErrorCode::kInvalidRequest);
@@ -186,6 +190,10 @@ std::optional<AlterPartitionReassignmentsResponse> handle_alter_partition_reassi
     RequestContext& ctx, const AlterPartitionReassignmentsRequest& request, int16_t /*version*/) {
   AlterPartitionReassignmentsResponse response;
   response.allow_replication_factor_change = request.allow_replication_factor_change;
+  if (!ctx.authorized_cluster(security::AclOperation::kAlter)) {
+    response.error_code = to_wire(ErrorCode::kClusterAuthorizationFailed);
+    return response;
+  }
   for (const auto& t : request.topics) {
     auto& out = response.responses.emplace_back();
     out.name = std::string(t.name);
@@ -203,6 +211,10 @@ std::optional<AlterPartitionReassignmentsResponse> handle_alter_partition_reassi
 std::optional<ListPartitionReassignmentsResponse> handle_list_partition_reassignments(
     RequestContext& ctx, const ListPartitionReassignmentsRequest& request, int16_t /*version*/) {
   ListPartitionReassignmentsResponse response;
+  if (!ctx.authorized_cluster(security::AclOperation::kDescribe)) {
+    response.error_code = to_wire(ErrorCode::kClusterAuthorizationFailed);
+    return response;
+  }
   if (!request.topics) {
     for (const auto& [name, topic] : ctx.state.topics.topics())
       list_reassigning(topic, nullptr, response);

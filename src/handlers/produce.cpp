@@ -1,5 +1,6 @@
 #include "kb/handlers/produce.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <limits>
@@ -563,6 +564,23 @@ bool mixes_transactional_producers(const ProduceRequest& request) {
   return false;
 }
 
+// Kafka asks WRITE on the transactional id of a request carrying any
+// transactional batch (none named: refused too), before looking at topics.
+bool transactional_id_denied(const RequestContext& ctx, const ProduceRequest& request) {
+  const bool transactional =
+      std::any_of(request.topic_data.begin(), request.topic_data.end(), [](const auto& t) {
+        return std::any_of(t.partition_data.begin(), t.partition_data.end(), [](const auto& p) {
+          if (!p.records) return false;
+          const auto header = storage::RecordBatchHeader::parse(*p.records);
+          return header && header->is_transactional();
+        });
+      });
+  return transactional &&
+         (!request.transactional_id ||
+          !ctx.authorized(security::AclOperation::kWrite, security::ResourceType::kTransactionalId,
+                          *request.transactional_id));
+}
+
 }  // namespace
 
 std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const ProduceRequest& request,
@@ -571,6 +589,7 @@ std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const Produce
   const bool valid_acks = request.acks == 0 || request.acks == 1 || request.acks == -1;
   size_t errors = 0;
   const bool mixed_producers = mixes_transactional_producers(request);
+  const bool txn_denied = transactional_id_denied(ctx, request);
 
   const bool by_id = version >= kProduceFirstTopicId;
   for (const auto& t : request.topic_data) {
@@ -583,6 +602,10 @@ std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const Produce
     const cluster::TopicInfo* topic =
         by_id ? ctx.state.topics.find(t.topic_id) : ctx.state.topics.find(t.name);
     const TopicSettings settings = topic ? settings_for(ctx.state, topic->name) : TopicSettings{};
+    // Checked on the topic's name, found by id from v13.
+    const bool may_write = ctx.authorized(security::AclOperation::kWrite,
+                                          security::ResourceType::kTopic,
+                                          topic ? std::string_view(topic->name) : t.name);
     for (const auto& part : t.partition_data) {
       const cluster::PartitionInfo* info = topic ? topic->partition(part.index) : nullptr;
       PartitionResponse p;
@@ -591,6 +614,10 @@ std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const Produce
       } else if (version < kProduceFirstServed) {
         p = partition_error(part.index, ErrorCode::kUnsupportedVersion,
                             "produce versions before 3 (message format v0/v1) are not supported");
+      } else if (txn_denied) {
+        p = partition_error(part.index, ErrorCode::kTransactionalIdAuthorizationFailed);
+      } else if (!may_write) {
+        p = partition_error(part.index, ErrorCode::kTopicAuthorizationFailed);
       } else if (mixed_producers) {
         p = partition_error(part.index, ErrorCode::kInvalidProducerIdMapping);
       } else if (info == nullptr) {

@@ -47,20 +47,35 @@ std::vector<TopicResult> add_partitions(RequestContext& ctx, std::string_view tr
   std::vector<txn::TopicPartition> partitions;
   std::vector<TopicResult> results;
   bool unknown = false;
+  // A client (v3 and below) needs WRITE on the transactional id, then on
+  // each topic; a broker's verification (v4+) was checked as a whole.
+  const bool client = client_transaction_version == 0;
+  const bool id_denied =
+      client && !ctx.authorized(security::AclOperation::kWrite,
+                                security::ResourceType::kTransactionalId, transactional_id);
   for (const auto& t : topics) {
     const cluster::TopicInfo* topic = ctx.state.topics.find(t.name);
     auto& result = results.emplace_back();
     result.name = std::string(t.name);
+    const bool topic_denied =
+        client && !(topic != nullptr && topic->is_internal()) &&
+        !ctx.authorized(security::AclOperation::kWrite, security::ResourceType::kTopic, t.name);
     for (int32_t p : t.partitions) {
       auto& r = result.results_by_partition.emplace_back();
       r.partition_index = p;
-      if (!topic || !topic->partition(p)) {
+      if (id_denied) {
+        r.partition_error_code = to_wire(ErrorCode::kTransactionalIdAuthorizationFailed);
+      } else if (topic_denied) {
+        r.partition_error_code = to_wire(ErrorCode::kTopicAuthorizationFailed);
+        unknown = true;
+      } else if (!topic || !topic->partition(p)) {
         r.partition_error_code = to_wire(ErrorCode::kUnknownTopicOrPartition);
         unknown = true;
       }
       partitions.push_back({std::string(t.name), p});
     }
   }
+  if (id_denied) return results;
   auto set_all = [&](auto error_of) {
     size_t i = 0;
     for (auto& result : results)
@@ -93,6 +108,11 @@ std::vector<TopicResult> add_partitions(RequestContext& ctx, std::string_view tr
 std::optional<AddPartitionsToTxnResponse> handle_add_partitions_to_txn(
     RequestContext& ctx, const AddPartitionsToTxnRequest& request, int16_t version) {
   AddPartitionsToTxnResponse response;
+  // A broker's verification (v4+) needs CLUSTER_ACTION.
+  if (version >= 4 && !ctx.authorized_cluster(security::AclOperation::kClusterAction)) {
+    response.error_code = to_wire(ErrorCode::kClusterAuthorizationFailed);
+    return response;
+  }
   if (version < 4) {
     response.results_by_topic_v3_and_below =
         add_partitions(ctx, request.v3_and_below_transactional_id, request.v3_and_below_producer_id,
@@ -115,6 +135,16 @@ std::optional<AddPartitionsToTxnResponse> handle_add_partitions_to_txn(
 std::optional<AddOffsetsToTxnResponse> handle_add_offsets_to_txn(
     RequestContext& ctx, const AddOffsetsToTxnRequest& request, int16_t /*version*/) {
   AddOffsetsToTxnResponse response;
+  if (!ctx.authorized(security::AclOperation::kWrite, security::ResourceType::kTransactionalId,
+                      request.transactional_id)) {
+    response.error_code = to_wire(ErrorCode::kTransactionalIdAuthorizationFailed);
+    return response;
+  }
+  if (!ctx.authorized(security::AclOperation::kRead, security::ResourceType::kGroup,
+                      request.group_id)) {
+    response.error_code = to_wire(ErrorCode::kGroupAuthorizationFailed);
+    return response;
+  }
   if (!ctx.transactions || !ctx.groups || !ctx.groups->ready()) {
     response.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
     return response;
@@ -136,6 +166,11 @@ std::optional<AddOffsetsToTxnResponse> handle_add_offsets_to_txn(
 std::optional<EndTxnResponse> handle_end_txn(RequestContext& ctx, const EndTxnRequest& request,
                                              int16_t version) {
   EndTxnResponse response;
+  if (!ctx.authorized(security::AclOperation::kWrite, security::ResourceType::kTransactionalId,
+                      request.transactional_id)) {
+    response.error_code = to_wire(ErrorCode::kTransactionalIdAuthorizationFailed);
+    return response;
+  }
   if (!ctx.transactions) {
     response.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
     return response;
@@ -185,9 +220,23 @@ std::optional<TxnOffsetCommitResponse> handle_txn_offset_commit(
   TxnOffsetCommitResponse response;
   std::vector<group::CommitPartition> partitions;
   std::vector<int16_t*> slots;
-  // v6 names topics by id (KIP-1319).
+  // WRITE on the transactional id, READ on the group: denied, every
+  // partition says so; then READ on each topic. v6 names topics by id
+  // (KIP-1319).
+  int16_t denied = 0;
+  if (!ctx.authorized(security::AclOperation::kWrite, security::ResourceType::kTransactionalId,
+                      request.transactional_id))
+    denied = to_wire(ErrorCode::kTransactionalIdAuthorizationFailed);
+  else if (!ctx.authorized(security::AclOperation::kRead, security::ResourceType::kGroup,
+                           request.group_id))
+    denied = to_wire(ErrorCode::kGroupAuthorizationFailed);
   sort_commit_partitions(ctx.state.topics, request.topics, response.topics, partitions, slots,
-                         version >= 6);
+                         version >= 6, denied == 0 ? &ctx : nullptr);
+  if (denied != 0) {
+    for (auto& t : response.topics)
+      for (auto& p : t.partitions) p.error_code = denied;
+    return response;
+  }
   int16_t group_error = 0;
   std::vector<int16_t> errors;
   if (!ctx.groups || !ctx.transactions || !ctx.txn_offsets || !ctx.groups->ready()) {
@@ -261,6 +310,10 @@ std::optional<protocol::ListTransactionsResponse> handle_list_transactions(
     if (!producers.empty() && !producers.contains(txn.producer_id)) continue;
     if (request.duration_filter >= 0 && now - txn.start_ms < request.duration_filter) continue;
     if (pattern && !pattern->matches(id)) continue;
+    // Only the transactional ids the principal may describe are listed.
+    if (!ctx.authorized(security::AclOperation::kDescribe, security::ResourceType::kTransactionalId,
+                        id))
+      continue;
     response.transaction_states.push_back(
         {id, txn.producer_id, std::string(txn::to_string(txn.state))});
   }
@@ -275,7 +328,10 @@ std::optional<protocol::DescribeTransactionsResponse> handle_describe_transactio
     auto& out = response.transaction_states.emplace_back();
     out.transactional_id = std::string(id);
     const txn::TxnMetadata* txn = ctx.transactions ? ctx.transactions->find(id) : nullptr;
-    if (!ctx.transactions) {
+    if (!ctx.authorized(security::AclOperation::kDescribe, security::ResourceType::kTransactionalId,
+                        id)) {
+      out.error_code = to_wire(ErrorCode::kTransactionalIdAuthorizationFailed);
+    } else if (!ctx.transactions) {
       out.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
     } else if (id.empty()) {
       out.error_code = to_wire(ErrorCode::kInvalidRequest);
@@ -288,6 +344,10 @@ std::optional<protocol::DescribeTransactionsResponse> handle_describe_transactio
       out.producer_id = txn->producer_id;
       out.producer_epoch = txn->producer_epoch;
       for (const auto& tp : txn->partitions) {
+        // Partitions of topics the principal may not describe are left out.
+        if (!ctx.authorized(security::AclOperation::kDescribe, security::ResourceType::kTopic,
+                            tp.topic))
+          continue;
         if (out.topics.empty() || out.topics.back().topic != tp.topic)
           out.topics.push_back({tp.topic, {}});
         out.topics.back().partitions.push_back(tp.partition);

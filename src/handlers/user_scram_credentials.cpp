@@ -42,6 +42,11 @@ ApiError validate_name_and_mechanism(std::string_view name, int8_t mechanism) {
 
 std::optional<DescribeUserScramCredentialsResponse> handle_describe(
     RequestContext& ctx, const DescribeUserScramCredentialsRequest& request, int16_t /*version*/) {
+  if (!ctx.authorized_cluster(security::AclOperation::kDescribe)) {
+    DescribeUserScramCredentialsResponse denied;
+    denied.error_code = to_wire(ErrorCode::kClusterAuthorizationFailed);
+    return denied;
+  }
   const auto users = ctx.state.scram_credentials.users();
   // Each name asked for, and whether it was asked for twice.
   std::map<std::string, bool, std::less<>> asked;
@@ -80,6 +85,17 @@ std::optional<AlterUserScramCredentialsResponse> handle_alter(
     RequestContext& ctx, const AlterUserScramCredentialsRequest& request, int16_t /*version*/) {
   using Deletion = AlterUserScramCredentialsRequest::ScramCredentialDeletion;
   using Upsertion = AlterUserScramCredentialsRequest::ScramCredentialUpsertion;
+  if (!ctx.authorized_cluster(security::AclOperation::kAlter)) {
+    // Every user named, once, refused.
+    std::set<std::string_view> users;
+    for (const Deletion& d : request.deletions) users.insert(d.name);
+    for (const Upsertion& u : request.upsertions) users.insert(u.name);
+    AlterUserScramCredentialsResponse denied;
+    for (std::string_view user : users)
+      denied.results.push_back({std::string(user), to_wire(ErrorCode::kClusterAuthorizationFailed),
+                                "Cluster authorization failed."});
+    return denied;
+  }
   std::map<std::string, const Deletion*, std::less<>> deletions;
   std::map<std::string, const Upsertion*, std::less<>> upsertions;
   std::map<std::string, ApiError, std::less<>> errors;

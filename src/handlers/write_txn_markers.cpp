@@ -66,6 +66,8 @@ std::optional<WriteTxnMarkersResponse> handle_write_txn_markers(
   WriteTxnMarkersResponse response;
   txn::LogMarkerWriter writer(ctx.state, ctx.txn_offsets);
   const int64_t now = txn_time();
+  // Only brokers write markers: CLUSTER_ACTION, or every partition is refused.
+  const bool allowed = ctx.authorized_cluster(security::AclOperation::kClusterAction);
   for (const auto& marker : request.markers) {
     auto& result = response.markers.emplace_back();
     result.producer_id = marker.producer_id;
@@ -75,7 +77,8 @@ std::optional<WriteTxnMarkersResponse> handle_write_txn_markers(
       const cluster::TopicInfo* topic = ctx.state.topics.find(t.name);
       for (int32_t index : t.partition_indexes)
         topic_result.partitions.push_back(
-            {index, protocol::to_wire(write_marker(ctx, writer, marker, topic, index, now))});
+            {index, protocol::to_wire(allowed ? write_marker(ctx, writer, marker, topic, index, now)
+                                              : protocol::ErrorCode::kClusterAuthorizationFailed)});
     }
   }
   return response;

@@ -159,6 +159,10 @@ Result<DecodedMetadataRecord> decode_metadata_record(std::span<const uint8_t> va
       return decode_body<RemoveUserScramCredentialRecord>(r, version);
     case ClientQuotaRecord::kType:
       return decode_body<ClientQuotaRecord>(r, version);
+    case AccessControlEntryRecord::kType:
+      return decode_body<AccessControlEntryRecord>(r, version);
+    case RemoveAccessControlEntryRecord::kType:
+      return decode_body<RemoveAccessControlEntryRecord>(r, version);
     default:
       return DecodedMetadataRecord{version, UnknownMetadataRecord{type, r.raw(r.remaining())}};
   }

@@ -35,7 +35,7 @@ TEST_F(MetadataSnapshotsTest, ImageRecordsRebuildTheImage) {
   change.isr = std::vector<int32_t>{1};
   ASSERT_TRUE(append_metadata(state, {change}).ok());
   state.foreign_metadata_records.push_back(
-      storage::encode_metadata_record(storage::UnknownMetadataRecord{18, {}}, 0));
+      storage::encode_metadata_record(storage::UnknownMetadataRecord{17, {}}, 0));
 
   const storage::SnapshotId id{state.metadata_log->log_end_offset(), 1};
   const auto bytes = storage::encode_metadata_snapshot(id, 1, 2, metadata_image_records(state));

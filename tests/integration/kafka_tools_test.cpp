@@ -34,6 +34,7 @@
 
 #include "kb/base/java_properties.hpp"
 #include "kb/cluster/config_catalog.hpp"
+#include "kb/protocol/messages/acls.hpp"
 #include "kb/protocol/messages/api_versions.hpp"
 #include "kb/protocol/messages/list_offsets.hpp"
 #include "kb/protocol/messages/transactions.hpp"
@@ -2246,6 +2247,101 @@ TEST_F(KafkaToolsTest, SaslScramUserAddedWithKafkaConfigs) {
       << refused.out << refused.err;
 }
 
+// kafka-acls adds, lists and removes ACLs of the StandardAuthorizer; the
+// console tools then proceed as the permitted principal and fail with the
+// tool's authorization error as the one without ACLs.
+TEST_F(KafkaToolsTest, KafkaAclsGrantsAndTheConsoleToolsObey) {
+  BrokerProcess broker(
+      {{"listeners",
+        "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0"},
+       {"sasl.enabled.mechanisms", "PLAIN"},
+       {"listener.name.sasl_plaintext.plain.sasl.jaas.config",
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        "user_admin=\"admin-secret\" user_alice=\"alice-secret\" user_bob=\"bob-secret\";"},
+       {"authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"},
+       {"super.users", "User:admin"}});
+  const auto port = broker.wait_for_log(std::regex("Listening on SASL_PLAINTEXT://[^ ]*:([0-9]+)"));
+  ASSERT_EQ(port.size(), 2u) << broker.log();
+  const std::string sasl = "127.0.0.1:" + port[1];
+  auto client_config = [&](const std::string& user) {
+    const auto path = shell_dir_ / (user + "-acl.properties");
+    write_text_file(path,
+                    "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n"
+                    "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule "
+                    "required username=\"" +
+                        user + "\" password=\"" + user + "-secret\";\n");
+    return path.string();
+  };
+  const std::string admin = client_config("admin");
+  const std::string alice = client_config("alice");
+  const std::string bob = client_config("bob");
+  const std::string kAclCommand = kTools + "AclCommand";
+
+  // alice may produce to and consume from acl-java (creating it on first
+  // use: --producer grants CREATE) in the group acl-group.
+  const ToolRun added =
+      shell_->run(kAclCommand, {"--bootstrap-server", sasl, "--command-config", admin, "--add",
+                                "--allow-principal", "User:alice", "--producer", "--consumer",
+                                "--topic", "acl-java", "--group", "acl-group"});
+  ASSERT_EQ(added.exit_code, 0) << added.out << added.err;
+  EXPECT_NE(added.out.find("ResourcePattern(resourceType=TOPIC, name=acl-java, "
+                           "patternType=LITERAL)"),
+            std::string::npos)
+      << added.out;
+  const ToolRun listed = shell_->run(kAclCommand, {"--bootstrap-server", sasl, "--command-config",
+                                                   admin, "--list", "--topic", "acl-java"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  for (const char* op : {"WRITE", "CREATE", "DESCRIBE", "READ"})
+    EXPECT_NE(listed.out.find(std::string("(principal=User:alice, host=*, operation=") + op +
+                              ", permissionType=ALLOW)"),
+              std::string::npos)
+        << op << "\n"
+        << listed.out;
+
+  const ToolRun produced = shell_->run(
+      kConsoleProducer,
+      {"--bootstrap-server", sasl, "--topic", "acl-java", "--command-config", alice}, "one\ntwo\n");
+  ASSERT_EQ(produced.exit_code, 0) << produced.err;
+  const ToolRun consumed =
+      shell_->run(kConsoleConsumer, {"--bootstrap-server", sasl, "--topic", "acl-java",
+                                     "--from-beginning", "--max-messages", "2", "--timeout-ms",
+                                     "15000", "--group", "acl-group", "--command-config", alice});
+  EXPECT_EQ(lines_of(consumed.out), (std::vector<std::string>{"one", "two"})) << consumed.err;
+
+  // The tools log their errors (log4j) into the shell's log.
+  const std::string kDenied =
+      "org.apache.kafka.common.errors.TopicAuthorizationException: Not authorized to access "
+      "topics: [acl-java]";
+  auto logged_since = [&](size_t from) { return shell_->log().substr(from); };
+  size_t log_at = shell_->log().size();
+  shell_->run(kConsoleProducer,
+              {"--bootstrap-server", sasl, "--topic", "acl-java", "--command-config", bob},
+              "three\n");
+  EXPECT_NE(logged_since(log_at).find("Error when sending message to topic acl-java"),
+            std::string::npos);
+  EXPECT_NE(logged_since(log_at).find(kDenied), std::string::npos) << logged_since(log_at);
+  log_at = shell_->log().size();
+  const ToolRun denied_consume =
+      shell_->run(kConsoleConsumer, {"--bootstrap-server", sasl, "--topic", "acl-java",
+                                     "--from-beginning", "--max-messages", "1", "--timeout-ms",
+                                     "10000", "--group", "acl-group", "--command-config", bob});
+  EXPECT_NE(logged_since(log_at).find(kDenied), std::string::npos) << logged_since(log_at);
+  EXPECT_EQ(lines_of(denied_consume.out), std::vector<std::string>{});
+
+  const ToolRun removed =
+      shell_->run(kAclCommand, {"--bootstrap-server", sasl, "--command-config", admin, "--remove",
+                                "--force", "--topic", "acl-java"});
+  ASSERT_EQ(removed.exit_code, 0) << removed.out << removed.err;
+  const ToolRun after = shell_->run(kAclCommand, {"--bootstrap-server", sasl, "--command-config",
+                                                  admin, "--list", "--topic", "acl-java"});
+  EXPECT_EQ(after.out.find("principal=User:alice"), std::string::npos) << after.out;
+  log_at = shell_->log().size();
+  shell_->run(kConsoleProducer,
+              {"--bootstrap-server", sasl, "--topic", "acl-java", "--command-config", alice},
+              "four\n");
+  EXPECT_NE(logged_since(log_at).find(kDenied), std::string::npos) << logged_since(log_at);
+}
+
 }  // namespace
 }  // namespace kb::testing
 
@@ -2265,6 +2361,51 @@ std::vector<std::string> payloads_with(const std::string& dump, const std::strin
 
 // format --add-scram writes UserScramCredentialRecords Kafka's kafka-dump-log
 // reads, and this broker's dump-log prints them as Kafka's does.
+// The ACL records this broker writes (CreateAcls, DeleteAcls) read by Kafka's
+// kafka-dump-log, and printed the same by this broker's dump-log.
+TEST_F(KafkaToolsTest, AclRecordsAsKafkaDumpLogPrintsThem) {
+  const auto dir = make_temp_dir("kb-acl-dump-");
+  {
+    BrokerProcess broker(
+        {{"authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"},
+         {"super.users", "User:ANONYMOUS"}},
+        dir / "data");
+    RawClient c(broker.port());
+    protocol::CreateAclsRequest create;
+    create.creations.push_back({2, "orders", 3, "User:alice", "*", 3, 3});
+    create.creations.push_back({3, "app-", 4, "User:*", "10.0.0.1", 2, 2});
+    std::vector<uint8_t> body;
+    for (const auto& r : call<protocol::CreateAclsResponse>(c, create, 3, body).results)
+      ASSERT_EQ(r.error_code, 0);
+    protocol::DeleteAclsRequest del;
+    del.filters.push_back({3, std::nullopt, 1, std::nullopt, std::nullopt, 1, 1});
+    ASSERT_EQ(call<protocol::DeleteAclsResponse>(c, del, 3, body, 2)
+                  .filter_results.at(0)
+                  .matching_acls.size(),
+              1u);
+  }
+  const std::string segment =
+      (dir / "data" / "__cluster_metadata-0" / "00000000000000000000.log").string();
+  const ToolRun kafkas =
+      shell_->run(kDumpLogSegments, {"--files", segment, "--cluster-metadata-decoder"});
+  ASSERT_EQ(kafkas.exit_code, 0) << kafkas.err;
+  const auto ours = run_command(
+      word(KB_BROKER_BINARY) + " dump-log --files " + word(segment) + " --cluster-metadata-decoder",
+      30);
+  ASSERT_EQ(ours.status, 0) << ours.output;
+  const auto added = payloads_with(kafkas.out, "\"ACCESS_CONTROL_ENTRY_RECORD\"");
+  ASSERT_EQ(added.size(), 2u) << kafkas.out;
+  EXPECT_NE(added[0].find("\"resourceName\":\"orders\",\"patternType\":3,\"principal\":"
+                          "\"User:alice\""),
+            std::string::npos)
+      << added[0];
+  EXPECT_EQ(payloads_with(ours.output, "\"ACCESS_CONTROL_ENTRY_RECORD\""), added);
+  const auto removed = payloads_with(kafkas.out, "REMOVE_ACCESS_CONTROL_ENTRY_RECORD");
+  ASSERT_EQ(removed.size(), 1u) << kafkas.out;
+  EXPECT_EQ(payloads_with(ours.output, "REMOVE_ACCESS_CONTROL_ENTRY_RECORD"), removed);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(KafkaToolsTest, FormatAddScramRecordsAsKafkaDumpLogPrintsThem) {
   const auto dir = make_temp_dir("kb-format-scram-");
   auto formatted = run_command(

@@ -223,6 +223,38 @@ TEST(MetadataRecords, DecodesTaggedFieldsByHand) {
   ASSERT_TRUE(decoded.ok()) << decoded.error().message;
 }
 
+// An ACL as Kafka's schema lays it out (AccessControlEntryRecord, type 18,
+// version 0; flexible: compact strings, a tagged-field section), built by
+// hand, and its removal (type 19).
+TEST(MetadataRecords, DecodesAccessControlEntryRecordsByHand) {
+  const ByteVec bytes = test::from_hex(
+      "01 12 00"                                         // frame, type 18, version 0
+      "00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f"  // id
+      "02 07 6f 72 64 65 72 73"                          // TOPIC, "orders"
+      "04 0b 55 73 65 72 3a 61 6c 69 63 65"              // PREFIXED, "User:alice"
+      "02 2a 04 03 00");                                 // "*", WRITE, ALLOW, no tags
+  auto decoded = decode_metadata_record(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  const auto* acl = std::get_if<AccessControlEntryRecord>(&decoded->record);
+  ASSERT_NE(acl, nullptr);
+  EXPECT_EQ(acl->id.bytes[15], 0x0f);
+  EXPECT_EQ(acl->resource_type, 2);
+  EXPECT_EQ(acl->resource_name, "orders");
+  EXPECT_EQ(acl->pattern_type, 4);
+  EXPECT_EQ(acl->principal, "User:alice");
+  EXPECT_EQ(acl->host, "*");
+  EXPECT_EQ(acl->operation, 4);
+  EXPECT_EQ(acl->permission_type, 3);
+  EXPECT_EQ(encode_metadata_record(*acl, 0), bytes);
+  const ByteVec removal =
+      test::from_hex("01 13 00 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f 00");
+  auto removed = decode_metadata_record(removal);
+  ASSERT_TRUE(removed.ok());
+  const auto* r = std::get_if<RemoveAccessControlEntryRecord>(&removed->record);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->id, acl->id);
+}
+
 TEST(MetadataRecords, UnknownTypeIsMarkedNotFailed) {
   ByteVec bytes = test::from_hex("01 15 00 aa bb cc");  // type 21, whatever it holds
   auto decoded = decode_metadata_record(bytes);

@@ -65,6 +65,8 @@ struct BrokerConfig {
   cluster::MetadataSnapshotOptions metadata_snapshots;
   // The SASL mechanisms of each SASL listener, by listener name (sasl_config.hpp).
   std::map<std::string, security::SaslMechanisms, std::less<>> sasl;
+  // authorizer.class.name, super.users, allow.everyone.if.no.acl.found.
+  security::AuthorizerConfig authorizer;
   std::map<std::string, PropertySource, std::less<>> properties;
 };
 

@@ -14,6 +14,7 @@
 #include "kb/cluster/partition_logs.hpp"
 #include "kb/cluster/producers.hpp"
 #include "kb/cluster/topic_table.hpp"
+#include "kb/security/acl.hpp"
 #include "kb/security/scram.hpp"
 
 namespace kb::cluster {
@@ -140,6 +141,9 @@ struct BrokerState {
   security::ScramCredentialStore scram_credentials;
   // Client quotas (ClientQuotaRecord).
   ClientQuotaStore client_quotas;
+  // authorizer.class.name, super.users, allow.everyone.if.no.acl.found and
+  // the ACLs (AccessControlEntryRecord / RemoveAccessControlEntryRecord).
+  security::Authorizer authorizer;
   // The first producer id not yet handed out (from ProducerIdsRecord).
   int64_t next_producer_id = 0;
   // The block InitProducerId hands ids out of, and each partition's

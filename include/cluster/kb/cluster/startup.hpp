@@ -46,7 +46,7 @@ struct MetadataLogLoad {
   int64_t last_timestamp = -1;
   // Records replayed that the broker does not act on, by record type: kept
   // (carried into its snapshots as read: broker and controller registrations,
-  // ACLs, quotas, ...) and skipped (no state: NoOpRecord, transaction markers).
+  // quotas, ...) and skipped (no state: NoOpRecord, transaction markers).
   std::map<uint32_t, uint64_t> kept_records;
   std::map<uint32_t, uint64_t> skipped_records;
 };

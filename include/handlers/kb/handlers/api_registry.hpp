@@ -143,6 +143,25 @@ struct RequestContext {
   // Null: no client quotas.
   ResponseThrottle* throttle = nullptr;
 
+  // Whether the request's principal, from its host, may do `op` on the
+  // resource (always, without an authorizer): the checks Kafka's KafkaApis
+  // makes, one call each.
+  bool authorized(security::AclOperation op, security::ResourceType type,
+                  std::string_view name) const {
+    return state.authorizer.authorize({principal, client_host}, op, type, name);
+  }
+  bool authorized_cluster(security::AclOperation op) const {
+    return authorized(op, security::ResourceType::kCluster, security::kClusterResourceName);
+  }
+  // `op` on at least one resource of `type` (Kafka's authorizeByResourceType).
+  bool authorized_any(security::AclOperation op, security::ResourceType type) const {
+    return state.authorizer.authorize_any({principal, client_host}, op, type);
+  }
+  // The authorized operations field of a resource: Kafka's bit set.
+  int32_t authorized_operations(security::ResourceType type, std::string_view name) const {
+    return state.authorizer.authorized_operations({principal, client_host}, type, name);
+  }
+
   // Whether a step that has handled `items` items (counting from 0 at its
   // start) should stop and yield now (it reads the clock: a caller with cheap
   // items asks every few dozen). Never when the request may not wait.

@@ -39,12 +39,15 @@ Clock::time_point from_group_time(group::Millis ms);
 // With `by_id` (OffsetCommit 10, TxnOffsetCommit 6) topics are named by id:
 // an id no topic has refuses all its partitions with UNKNOWN_TOPIC_ID, as
 // Kafka's KafkaApis does before the coordinator sees them; the others commit
-// under the topic's name.
+// under the topic's name. Then partitions of topics the principal may not
+// READ (`ctx` given) are refused with TOPIC_AUTHORIZATION_FAILED before their
+// existence is looked at.
 template <class RequestTopics, class ResponseTopics>
 void sort_commit_partitions(const cluster::TopicTable& topics, const RequestTopics& requested,
                             ResponseTopics& answered,
                             std::vector<group::CommitPartition>& partitions,
-                            std::vector<int16_t*>& error_slots, bool by_id = false) {
+                            std::vector<int16_t*>& error_slots, bool by_id = false,
+                            const RequestContext* ctx = nullptr) {
   // The name each requested topic commits under (empty: refused).
   std::vector<std::string_view> names;
   names.reserve(requested.size());
@@ -52,21 +55,27 @@ void sort_commit_partitions(const cluster::TopicTable& topics, const RequestTopi
     auto& out = answered.emplace_back();
     out.name = std::string(t.name);
     const cluster::TopicInfo* topic = nullptr;
-    auto refusal = protocol::ErrorCode::kUnknownTopicOrPartition;
+    bool unknown_id = false;
     if constexpr (requires { t.topic_id; }) {
       out.topic_id = t.topic_id;
-      if (by_id) refusal = protocol::ErrorCode::kUnknownTopicId;
       topic = by_id ? topics.find(t.topic_id) : topics.find(t.name);
+      unknown_id = by_id && topic == nullptr;
     } else {
       topic = topics.find(t.name);
     }
-    names.push_back(topic ? std::string_view(topic->name) : std::string_view());
+    const std::string_view name = topic ? std::string_view(topic->name) : std::string_view(t.name);
+    names.push_back(topic ? name : std::string_view());
+    const bool may_read =
+        unknown_id || ctx == nullptr ||
+        ctx->authorized(security::AclOperation::kRead, security::ResourceType::kTopic, name);
     for (const auto& p : t.partitions) {
       auto& op = out.partitions.emplace_back();
       op.partition_index = p.partition_index;
-      if (!topic)
-        op.error_code = protocol::to_wire(refusal);
-      else if (!topic->partition(p.partition_index))
+      if (unknown_id)
+        op.error_code = protocol::to_wire(protocol::ErrorCode::kUnknownTopicId);
+      else if (!may_read)
+        op.error_code = protocol::to_wire(protocol::ErrorCode::kTopicAuthorizationFailed);
+      else if (!topic || !topic->partition(p.partition_index))
         op.error_code = protocol::to_wire(protocol::ErrorCode::kUnknownTopicOrPartition);
     }
   }

@@ -46,6 +46,9 @@ using records::UserScramCredentialRecord;
 // One client quota of one entity (user, client-id, both, or ip; a null name is
 // the type's default), set or removed.
 using records::ClientQuotaRecord;
+// An ACL (its id, resource pattern and entry) and its removal by id.
+using records::AccessControlEntryRecord;
+using records::RemoveAccessControlEntryRecord;
 using BrokerEndpoint = RegisterBrokerRecord::BrokerEndpoint;
 using BrokerFeature = RegisterBrokerRecord::BrokerFeature;
 
@@ -55,7 +58,7 @@ inline constexpr int32_t kLeaderUnchanged = -2;  // -1: no leader
 inline constexpr int8_t kRecoveryStateUnchanged = -1;
 
 // A record of a type this broker does not interpret (fences, registrations of
-// controllers, ACLs, ...). Callers skip it. `body` views the bytes after the
+// controllers, quotas, ...). Callers skip it. `body` views the bytes after the
 // frame (valid while the decoded value's buffer is).
 struct UnknownMetadataRecord {
   uint32_t type = 0;
@@ -66,7 +69,7 @@ using MetadataRecord =
     std::variant<UnknownMetadataRecord, RegisterBrokerRecord, TopicRecord, PartitionRecord,
                  ConfigRecord, PartitionChangeRecord, RemoveTopicRecord, FeatureLevelRecord,
                  ProducerIdsRecord, UserScramCredentialRecord, RemoveUserScramCredentialRecord,
-                 ClientQuotaRecord>;
+                 ClientQuotaRecord, AccessControlEntryRecord, RemoveAccessControlEntryRecord>;
 
 struct DecodedMetadataRecord {
   int16_t version = 0;
