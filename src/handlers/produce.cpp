@@ -603,9 +603,9 @@ std::optional<ProduceResponse> handle_produce(RequestContext& ctx, const Produce
         by_id ? ctx.state.topics.find(t.topic_id) : ctx.state.topics.find(t.name);
     const TopicSettings settings = topic ? settings_for(ctx.state, topic->name) : TopicSettings{};
     // Checked on the topic's name, found by id from v13.
-    const bool may_write = ctx.authorized(security::AclOperation::kWrite,
-                                          security::ResourceType::kTopic,
-                                          topic ? std::string_view(topic->name) : t.name);
+    const bool may_write =
+        ctx.authorized(security::AclOperation::kWrite, security::ResourceType::kTopic,
+                       topic ? std::string_view(topic->name) : t.name);
     for (const auto& part : t.partition_data) {
       const cluster::PartitionInfo* info = topic ? topic->partition(part.index) : nullptr;
       PartitionResponse p;
