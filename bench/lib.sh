@@ -278,6 +278,14 @@ java_lab_classpath() {
   printf '%s:%s' "$JAVA_LAB_CACHE/java/build/classes" "$(cat "$JAVA_LAB_CACHE/java/classpath-$1.txt")"
 }
 
+# Writes a log4j2 configuration to FILE that sends Kafka's INFO log to standard output (which the
+# scripts send to a file).
+write_kafka_log4j2() {
+  printf '%s\n' 'status = warn' 'appender.out.type = Console' 'appender.out.name = OUT' \
+    'appender.out.layout.type = PatternLayout' 'appender.out.layout.pattern = [%d] %p %m (%c)%n' \
+    'rootLogger.level = info' 'rootLogger.appenderRef.out.ref = OUT' >"$1"
+}
+
 # Runs Kafka tool `main` (a class under org.apache.kafka.tools) in its own JVM on the client CPU,
 # as bin/*.sh starts it, with class path TOOLS_CLASSPATH; its output goes to OUT.
 # shellcheck disable=SC2034  # OUT is for the scripts

@@ -130,15 +130,7 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 log.cleaner.backoff.ms=100
 EOF
-  cat >"$WORK/log4j2.properties" <<'EOF'
-status = warn
-appender.out.type = Console
-appender.out.name = OUT
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = info
-rootLogger.appenderRef.out.ref = OUT
-EOF
+  write_kafka_log4j2 "$WORK/log4j2.properties"
   : >"$WORK/kafka.log"
   "${SERVER_ON_CPU[@]}" java -Xmx1g "-Dlog4j2.configurationFile=$WORK/log4j2.properties" \
     -cp "$(java_lab_classpath server)" kafka.Kafka "$WORK/kafka.properties" >"$WORK/kafka.log" 2>&1 &

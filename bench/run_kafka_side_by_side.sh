@@ -166,15 +166,7 @@ EOF
 }
 
 # Kafka's INFO log on its standard output, which goes to a file.
-cat >"$WORK/log4j2.properties" <<'EOF'
-status = warn
-appender.out.type = Console
-appender.out.name = OUT
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = info
-rootLogger.appenderRef.out.ref = OUT
-EOF
+write_kafka_log4j2 "$WORK/log4j2.properties"
 readonly KAFKA_COMMAND=("$JAVA" "${KAFKA_JVM_OPTIONS[@]}"
   "-Dlog4j2.configurationFile=$WORK/log4j2.properties" -cp "$TOOLS_CLASSPATH" kafka.Kafka)
 

@@ -127,9 +127,7 @@ PROPERTIES
     -c "$WORK/kafka.properties" >"$WORK/format.log" 2>&1 ||
     { cat "$WORK/format.log" >&2; die "kafka.tools.StorageTool format failed"; }
   # Kafka's INFO log (its "Kafka Server started" line) on its standard output.
-  printf '%s\n' 'status = warn' 'appender.out.type = Console' 'appender.out.name = OUT' \
-    'appender.out.layout.type = PatternLayout' 'appender.out.layout.pattern = [%d] %p %m (%c)%n' \
-    'rootLogger.level = info' 'rootLogger.appenderRef.out.ref = OUT' >"$WORK/log4j2.properties"
+  write_kafka_log4j2 "$WORK/log4j2.properties"
   # As bin/kafka-server-start.sh starts it.
   "${SERVER_ON_CPU[@]}" java -Xmx1G -Xms1G -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15 \
