@@ -285,13 +285,14 @@ TEST_F(CodeCraftersLayoutTest, ApiVersionsV4AndAnUnsupportedVersion) {
   }
 
   // The tester asks at a version between 1000 and 2000: Kafka answers in the
-  // v0 layout with UNSUPPORTED_VERSION and ApiVersions' own range.
+  // v0 layout with UNSUPPORTED_VERSION and ApiVersions' own range (0-5 in
+  // Kafka 4.4).
   const auto version = static_cast<int16_t>(1000 + rng_() % 1001);
   client.send_bytes(encode_request(request, version, 1234567));
   auto frame = client.read_frame();
   ASSERT_TRUE(frame) << "closed at v" << version;
   const std::vector<uint8_t> unsupported = {
-      0x00, 0x12, 0xd6, 0x87, 0, kUnsupportedVersion, 0, 0, 0, 1, 0, 18, 0, 0, 0, 4};
+      0x00, 0x12, 0xd6, 0x87, 0, kUnsupportedVersion, 0, 0, 0, 1, 0, 18, 0, 0, 0, 5};
   EXPECT_EQ(*frame, unsupported) << "v" << version;
 }
 
