@@ -278,6 +278,27 @@ java_lab_classpath() {
   printf '%s:%s' "$JAVA_LAB_CACHE/java/build/classes" "$(cat "$JAVA_LAB_CACHE/java/classpath-$1.txt")"
 }
 
+# Writes Apache Kafka's single-node KRaft settings (broker and controller in one process, as its
+# config/server.properties) to FILE: data in DIR, clients on PORT, the controller on
+# CONTROLLER_PORT. Callers append what their run needs.
+write_kafka_kraft_properties() {
+  local file=$1 dir=$2 port=$3 controller_port=$4
+  cat >"$file" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller_port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$dir
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+EOF
+}
+
 # Writes a log4j2 configuration to FILE that sends Kafka's INFO log to standard output (which the
 # scripts send to a file).
 write_kafka_log4j2() {

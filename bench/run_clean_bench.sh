@@ -115,21 +115,9 @@ if [[ ${KB_CLEAN_KAFKA:-0} == 1 ]]; then
   controller_port=$(pick_free_port)
   rm -rf "$WORK/kafka-data"
   cp -a "$WORK/template" "$WORK/kafka-data"
-  cat >"$WORK/kafka.properties" <<EOF
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port
-inter.broker.listener.name=PLAINTEXT
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=$WORK/kafka-data
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-log.cleaner.backoff.ms=100
-EOF
+  write_kafka_kraft_properties "$WORK/kafka.properties" "$WORK/kafka-data" "$kafka_port" \
+    "$controller_port"
+  echo "log.cleaner.backoff.ms=100" >>"$WORK/kafka.properties"
   write_kafka_log4j2 "$WORK/log4j2.properties"
   : >"$WORK/kafka.log"
   "${SERVER_ON_CPU[@]}" java -Xmx1g "-Dlog4j2.configurationFile=$WORK/log4j2.properties" \

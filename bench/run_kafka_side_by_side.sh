@@ -136,26 +136,15 @@ choose_placement "each server" clients
 # Kafka's settings: its config/server.properties (KRaft, combined), on `port` and `controller_port`.
 write_kafka_properties() {
   local file=$1 dir=$2 port=$3 controller_port=$4
-  cat >"$file" <<EOF
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
-inter.broker.listener.name=PLAINTEXT
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+  write_kafka_kraft_properties "$file" "$dir" "$port" "$controller_port"
+  cat >>"$file" <<EOF
 num.network.threads=3
 num.io.threads=8
 socket.send.buffer.bytes=102400
 socket.receive.buffer.bytes=102400
 socket.request.max.bytes=104857600
-log.dirs=$dir
 num.partitions=1
 num.recovery.threads.per.data.dir=1
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 log.retention.hours=168
