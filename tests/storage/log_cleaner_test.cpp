@@ -60,6 +60,17 @@ PartitionLogOptions compacted_options(uint64_t segment_bytes) {
 }
 
 // Everything a consumer reads from `from` on, records decompressed.
+// The records of `batch`, decompressed into `plain` when the batch is
+// compressed.
+std::optional<RecordIterator> records_of(const RecordBatchView& batch,
+                                         std::vector<uint8_t>& plain) {
+  if (batch.compression() == Compression::none) return RecordIterator(batch);
+  auto p = decompress(batch.compression(), batch.records_section());
+  EXPECT_TRUE(p.ok());
+  plain = std::move(*p);
+  return RecordIterator(batch, plain);
+}
+
 LogContents read_from(PartitionLog& log, int64_t from) {
   LogContents out;
   int64_t next = std::max(from, log.log_start_offset());
@@ -78,15 +89,7 @@ LogContents read_from(PartitionLog& log, int64_t from) {
                              batch->base_sequence(), batch->record_count(),
                              batch->has_delete_horizon()});
       std::vector<uint8_t> plain;
-      std::optional<RecordIterator> records;
-      if (batch->compression() == Compression::none) {
-        records.emplace(*batch);
-      } else {
-        auto p = decompress(batch->compression(), batch->records_section());
-        EXPECT_TRUE(p.ok());
-        plain = std::move(*p);
-        records.emplace(*batch, plain);
-      }
+      std::optional<RecordIterator> records = records_of(*batch, plain);
       RecordView r;
       while (records->next(r)) {
         if (r.offset < from) continue;
@@ -529,15 +532,7 @@ std::vector<Written> read_committed(PartitionLog& log, int64_t from, int64_t las
              aborted[next_aborted].first_offset <= batch->last_offset())
         skipping.insert(aborted[next_aborted++].producer_id);
       std::vector<uint8_t> plain;
-      std::optional<RecordIterator> records;
-      if (batch->compression() == Compression::none) {
-        records.emplace(*batch);
-      } else {
-        auto p = decompress(batch->compression(), batch->records_section());
-        EXPECT_TRUE(p.ok());
-        plain = std::move(*p);
-        records.emplace(*batch, plain);
-      }
+      std::optional<RecordIterator> records = records_of(*batch, plain);
       RecordView r;
       if (batch->is_control()) {
         if (records->next(r) && r.key &&
