@@ -9,11 +9,6 @@ namespace kb::handlers {
 using protocol::ApiVersionsRequest;
 using protocol::ApiVersionsResponse;
 
-namespace {
-// REBOOTSTRAP_REQUIRED (KIP-1102): only ApiVersions answers it here.
-constexpr int16_t kRebootstrapRequired = 129;
-}  // namespace
-
 std::optional<ApiVersionsResponse> handle_api_versions(RequestContext& ctx,
                                                        const ApiVersionsRequest& request,
                                                        int16_t version) {
@@ -24,7 +19,8 @@ std::optional<ApiVersionsResponse> handle_api_versions(RequestContext& ctx,
   // cluster matches.
   if (version >= 5 && request.cluster_id &&
       (*request.cluster_id != ctx.state.cluster_id || request.node_id != ctx.state.node_id)) {
-    response.error_code = kRebootstrapRequired;
+    // REBOOTSTRAP_REQUIRED (KIP-1102): only ApiVersions answers it here.
+    response.error_code = protocol::to_wire(protocol::ErrorCode::kRebootstrapRequired);
     return response;
   }
   response.api_keys.reserve(ctx.registry.entries().size());

@@ -140,6 +140,7 @@ constexpr std::string_view kNames[] = {
     "DUPLICATE_VOTER",                        // 126
     "VOTER_NOT_FOUND",                        // 127
     "INVALID_REGULAR_EXPRESSION",             // 128
+    "REBOOTSTRAP_REQUIRED",                   // 129
 };
 
 }  // namespace

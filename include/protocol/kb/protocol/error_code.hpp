@@ -83,6 +83,7 @@ enum class ErrorCode : int16_t {
   kUnsupportedAssignor = 112,
   kStaleMemberEpoch = 113,
   kInvalidRegularExpression = 128,
+  kRebootstrapRequired = 129,
   kUnsupportedSaslMechanism = 33,
   kIllegalSaslState = 34,
   kSaslAuthenticationFailed = 58,
