@@ -11,6 +11,8 @@
 #include <string>
 
 #include "kb/protocol/messages/acls.hpp"
+#include "kb/protocol/messages/consumer_group_describe.hpp"
+#include "kb/protocol/messages/consumer_group_heartbeat.hpp"
 #include "kb/protocol/messages/create_topics.hpp"
 #include "kb/protocol/messages/delete_topics.hpp"
 #include "kb/protocol/messages/describe_groups.hpp"
@@ -287,6 +289,58 @@ TEST_F(AclTest, EveryApiAnswersWithKafkasAuthorizationCodes) {
   acls.permission_type = 1;
   EXPECT_EQ(bob.call<DescribeAclsResponse>(acls, 3).error_code, kClusterAuthorizationFailed);
   EXPECT_EQ(admin.call<DescribeAclsResponse>(acls, 3).resources.size(), 4U);
+}
+
+// KIP-848 groups as Kafka 4 checks them (KAFKA-18813): a heartbeat naming a
+// topic the principal may not describe gets TOPIC_AUTHORIZATION_FAILED and
+// does not join; a group whose assignments hold such a topic is described
+// as that error alone.
+TEST_F(AclTest, ConsumerGroupsNeedDescribeOnTheirTopics) {
+  UserClient admin(port_, "admin");
+  UserClient alice(port_, "alice");
+  UserClient bob(port_, "bob");
+  ASSERT_EQ(create_topic(admin, "orders"), 0);
+  ASSERT_EQ(create_topic(admin, "secret"), 0);
+  grant(admin, {{kTopic, "orders", kLiteral, "User:alice", "*", kRead, kAllow},
+                {kGroup, "app", kPrefixed, "User:alice", "*", kRead, kAllow},
+                {kGroup, "app", kPrefixed, "User:bob", "*", kRead, kAllow}});
+  auto heartbeat = [](UserClient& c, std::string_view member,
+                      const std::vector<std::string_view>& topics) {
+    ConsumerGroupHeartbeatRequest req;
+    req.group_id = "app-848";
+    req.member_id = member;
+    req.rebalance_timeout_ms = 30000;
+    req.subscribed_topic_names = topics;
+    req.topic_partitions.emplace();
+    return c.call<ConsumerGroupHeartbeatResponse>(req, 1);
+  };
+  // One topic out of two not describable: refused, the code alone.
+  auto refused = heartbeat(alice, "alice-member-0000000", {"orders", "secret"});
+  EXPECT_EQ(refused.error_code, kTopicAuthorizationFailed);
+  EXPECT_FALSE(refused.error_message.has_value());
+  EXPECT_EQ(refused.member_epoch, 0);
+  EXPECT_EQ(heartbeat(bob, "bob-member-000000000", {"orders"}).error_code,
+            kTopicAuthorizationFailed);
+  // alice may: she joins and gets the partition.
+  auto joined = heartbeat(alice, "alice-member-0000000", {"orders"});
+  ASSERT_EQ(joined.error_code, 0);
+  EXPECT_EQ(joined.member_epoch, 1);
+  ASSERT_TRUE(joined.assignment.has_value());
+  ASSERT_EQ(joined.assignment->topic_partitions.size(), 1U);
+
+  ConsumerGroupDescribeRequest describe;
+  describe.group_ids = {"app-848"};
+  auto seen = alice.call<ConsumerGroupDescribeResponse>(describe, 0);
+  ASSERT_EQ(seen.groups.size(), 1U);
+  EXPECT_EQ(seen.groups[0].error_code, 0);
+  ASSERT_EQ(seen.groups[0].members.size(), 1U);
+  // bob may describe the group but not "orders", which its member holds.
+  auto hidden = bob.call<ConsumerGroupDescribeResponse>(describe, 0);
+  ASSERT_EQ(hidden.groups.size(), 1U);
+  EXPECT_EQ(hidden.groups[0].group_id, "app-848");
+  EXPECT_EQ(hidden.groups[0].error_code, kTopicAuthorizationFailed);
+  EXPECT_TRUE(hidden.groups[0].members.empty());
+  EXPECT_EQ(hidden.groups[0].group_epoch, 0);
 }
 
 TEST_F(AclTest, AclsSurviveARestart) {
