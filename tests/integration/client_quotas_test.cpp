@@ -8,7 +8,9 @@
 
 #include <chrono>
 #include <deque>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "kb/protocol/messages/api_versions.hpp"
 #include "kb/protocol/messages/client_quotas.hpp"
@@ -19,6 +21,7 @@
 #include "kb/storage/record_batch.hpp"
 #include "support/broker_process.hpp"
 #include "support/kafka_client.hpp"
+#include "support/sourced_connection.hpp"
 
 namespace kb::testing {
 namespace {
@@ -423,6 +426,68 @@ TEST(ClientQuotasIntegration, ThrottledFetchIsAnsweredEmptyAndMutesItsConnection
       call<protocol::FetchResponse>(consumer, fetch_from("quota-topic", 2, 50 << 20), 4, body, 34);
   EXPECT_GE(again.throttle_time_ms, 1800);
   EXPECT_TRUE(again.responses.empty());
+}
+
+// connection_creation_rate of ip entities, as Kafka's ConnectionQuotas
+// applies them: a connection over its address's rate is accepted, never
+// served, and closed after the throttle; the default ip entity covers every
+// address without its own. Windows of one second (quota.window.num=2) keep
+// the numbers small.
+TEST(ClientQuotasIntegration, IpConnectionCreationRateClosesConnectionsOverIt) {
+  BrokerProcess broker(std::map<std::string, std::string>{{"quota.window.num", "2"}});
+  RawClient admin(broker.port());
+  ASSERT_EQ(alter_one(admin, {{"ip", std::nullopt}}, {{"connection_creation_rate", 3}}), 0);
+  ASSERT_EQ(alter_one(admin, {{"ip", "127.0.0.1"}}, {{"connection_creation_rate", 1000}}), 0);
+  // From 127.0.0.2 (the default entity's 3 a second): three are served; the
+  // fourth is 4/s, closed after (4 - 3) / 3 * 1 s unanswered, and so is the
+  // fifth (a refused connection does not count).
+  std::vector<std::unique_ptr<SourcedConnection>> limited;
+  for (int i = 0; i < 5; ++i)
+    limited.push_back(std::make_unique<SourcedConnection>("127.0.0.2", broker.port()));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(limited[i]->wait(std::chrono::milliseconds(5000)),
+              SourcedConnection::Outcome::kAnswered)
+        << i;
+  for (int i = 3; i < 5; ++i) {
+    EXPECT_EQ(limited[i]->wait(std::chrono::milliseconds(5000)),
+              SourcedConnection::Outcome::kClosed)
+        << i;
+    EXPECT_GE(limited[i]->after().count(), 250) << i;
+  }
+  // 127.0.0.1 has its own, higher rate.
+  std::vector<std::unique_ptr<SourcedConnection>> own;
+  for (int i = 0; i < 20; ++i)
+    own.push_back(std::make_unique<SourcedConnection>("127.0.0.1", broker.port()));
+  for (auto& c : own)
+    EXPECT_EQ(c->wait(std::chrono::milliseconds(5000)), SourcedConnection::Outcome::kAnswered);
+  // Without the default, 127.0.0.2 is not limited.
+  ASSERT_EQ(alter_one(admin, {{"ip", std::nullopt}}, {{"connection_creation_rate", 0, true}}), 0);
+  for (int i = 0; i < 6; ++i) {
+    SourcedConnection c("127.0.0.2", broker.port());
+    EXPECT_EQ(c.wait(std::chrono::milliseconds(5000)), SourcedConnection::Outcome::kAnswered);
+  }
+}
+
+// max.connection.creation.rate (here the listener's own key) delays what
+// goes over it: every connection is served, the later ones only once the
+// rate allows, as Kafka's acceptor waits before taking the next.
+TEST(ClientQuotasIntegration, ListenerConnectionCreationRateDelaysConnections) {
+  BrokerProcess broker(std::map<std::string, std::string>{
+      {"quota.window.num", "2"},
+      {"max.connection.creation.rate", "1000"},
+      {"listener.name.plaintext.max.connection.creation.rate", "5"}});
+  std::vector<std::unique_ptr<SourcedConnection>> all;
+  for (int i = 0; i < 10; ++i)
+    all.push_back(std::make_unique<SourcedConnection>("127.0.0.1", broker.port()));
+  for (auto& c : all)
+    ASSERT_EQ(c->wait(std::chrono::milliseconds(10000)), SourcedConnection::Outcome::kAnswered);
+  // Five at once; then each waits (n / 1.2 s - 5) / 5 * 1.2 s (Kafka's Rate
+  // counts a window more than has passed): about 200 ms apiece, the tenth
+  // some 1 s after the first.
+  for (int i = 0; i < 4; ++i) EXPECT_LT(all[i]->after().count(), 500) << i;
+  EXPECT_GE(all[9]->after().count(), 700);
+  EXPECT_LT(all[9]->after().count(), 5000);
+  for (int i = 1; i < 10; ++i) EXPECT_GE(all[i]->after().count() + 50, all[i - 1]->after().count());
 }
 
 }  // namespace
