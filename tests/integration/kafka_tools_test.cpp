@@ -45,6 +45,7 @@
 #include "support/java_lab.hpp"
 #include "support/jvm_process.hpp"
 #include "support/kafka_client.hpp"
+#include "support/sourced_connection.hpp"
 #include "support/test_certificates.hpp"
 
 namespace kb::testing {
@@ -2247,6 +2248,86 @@ TEST_F(KafkaToolsTest, SaslScramUserAddedWithKafkaConfigs) {
       << refused.out << refused.err;
 }
 
+// The Java clients over SASL_SSL: the admin client (kafka-topics) with
+// PLAIN, the producer and consumer (the console tools) with SCRAM-SHA-512 (the
+// user added by kafka-configs), each verifying the broker's certificate; a
+// wrong password, an unknown user, and a client that does not trust the
+// broker's certificate (another CA's) are refused.
+TEST_F(KafkaToolsTest, JavaClientsOverSaslSslWithPlainAndScram) {
+  TestCertificates certs(shell_dir_ / "sasl-ssl-certs");
+  const std::string bundle = (shell_dir_ / "sasl-ssl-certs" / "server-bundle.pem").string();
+  write_text_file(bundle,
+                  read_file(certs.path("server.pem")) + read_file(certs.path("server.key")));
+  BrokerProcess broker(
+      {{"listeners", "PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,CONTROLLER://127.0.0.1:0"},
+       {"ssl.keystore.type", "PEM"},
+       {"ssl.keystore.location", bundle},
+       {"sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"},
+       {"listener.name.sasl_ssl.plain.sasl.jaas.config",
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        "user_admin=\"admin-secret\";"},
+       {"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
+        "org.apache.kafka.common.security.scram.ScramLoginModule required;"}});
+  const auto port = broker.wait_for_log(std::regex("Listening on SASL_SSL://[^ ]*:([0-9]+)"));
+  ASSERT_EQ(port.size(), 2u) << broker.log();
+  const std::string plaintext = "127.0.0.1:" + std::to_string(broker.port());
+  const std::string sasl_ssl = "127.0.0.1:" + port[1];
+  ASSERT_TRUE(printed(
+      shell_->run(kConfigCommand, {"--bootstrap-server", plaintext, "--alter", "--add-config",
+                                   "SCRAM-SHA-512=[iterations=8192,password=alice-secret]",
+                                   "--entity-type", "users", "--entity-name", "alice"}),
+      {"Completed updating config for user alice."}));
+
+  auto client_config = [&](const std::string& name, const std::string& mechanism,
+                           const std::string& user, const std::string& password,
+                           const std::string& trusted) {
+    const std::string module = mechanism == "PLAIN"
+                                   ? "org.apache.kafka.common.security.plain.PlainLoginModule"
+                                   : "org.apache.kafka.common.security.scram.ScramLoginModule";
+    const auto path = shell_dir_ / name;
+    write_text_file(path, "security.protocol=SASL_SSL\nsasl.mechanism=" + mechanism +
+                              "\nsasl.jaas.config=" + module + " required username=\"" + user +
+                              "\" password=\"" + password +
+                              "\";\nssl.truststore.type=PEM\nssl.truststore.location=" +
+                              certs.path(trusted).string() + "\n");
+    return path.string();
+  };
+  const std::string admin =
+      client_config("ss-admin.properties", "PLAIN", "admin", "admin-secret", "ca.pem");
+  EXPECT_TRUE(printed(
+      shell_->run(kTopicCommand, {"--bootstrap-server", sasl_ssl, "--command-config", admin,
+                                  "--create", "--topic", "sasl-ssl-java", "--partitions", "2"}),
+      {"Created topic sasl-ssl-java."}));
+  const std::string alice =
+      client_config("ss-alice.properties", "SCRAM-SHA-512", "alice", "alice-secret", "ca.pem");
+  const ToolRun produced = shell_->run(
+      kConsoleProducer,
+      {"--bootstrap-server", sasl_ssl, "--topic", "sasl-ssl-java", "--command-config", alice},
+      "one\ntwo\nthree\n");
+  ASSERT_EQ(produced.exit_code, 0) << produced.err;
+  const ToolRun consumed =
+      shell_->run(kConsoleConsumer,
+                  {"--bootstrap-server", sasl_ssl, "--topic", "sasl-ssl-java", "--from-beginning",
+                   "--max-messages", "3", "--timeout-ms", "15000", "--command-config", alice});
+  EXPECT_EQ(sorted(lines_of(consumed.out)), (std::vector<std::string>{"one", "three", "two"}))
+      << consumed.err;
+
+  auto refused = [&](const std::string& config, const std::string& expected) {
+    const ToolRun run = shell_->run(
+        kTopicCommand, {"--bootstrap-server", sasl_ssl, "--list", "--command-config", config});
+    EXPECT_NE(run.exit_code, 0) << config;
+    EXPECT_NE((run.out + run.err).find(expected), std::string::npos) << config << "\n"
+                                                                     << run.out << run.err;
+  };
+  refused(client_config("ss-wrong.properties", "PLAIN", "admin", "wrong", "ca.pem"),
+          "Authentication failed: Invalid username or password");
+  refused(client_config("ss-nobody.properties", "SCRAM-SHA-512", "nobody", "x", "ca.pem"),
+          "Authentication failed during authentication due to invalid credentials with SASL "
+          "mechanism SCRAM-SHA-512");
+  refused(client_config("ss-stranger.properties", "PLAIN", "admin", "admin-secret", "other-ca.pem"),
+          "SSL handshake failed");
+}
+
 // kafka-acls adds, lists and removes ACLs of the StandardAuthorizer; the
 // console tools then proceed as the permitted principal and fail with the
 // tool's authorization error as the one without ACLs.
@@ -2503,6 +2584,85 @@ TEST_F(KafkaToolsTest, ClientQuotasSetByKafkaConfigsThrottleAProducer) {
             << " s for 12 MB)\n";
   EXPECT_GT(mb_per_s, 0.65);
   EXPECT_LT(mb_per_s, 1.35);
+}
+
+// consumer_byte_rate set with kafka-configs holds kafka-consumer-perf-test
+// near the quota: over it, fetches are answered empty with the throttle (as
+// Kafka answers them), and the consumer waits it out before asking again.
+TEST_F(KafkaToolsTest, ClientQuotasSetByKafkaConfigsThrottleAConsumer) {
+  BrokerProcess quota_broker(std::map<std::string, std::string>{{"num.partitions", "1"}});
+  const std::string bootstrap = "127.0.0.1:" + std::to_string(quota_broker.port());
+  auto produced =
+      shell_->run(kProducerPerformance,
+                  {"--bootstrap-server", bootstrap, "--topic", "quota-consume", "--num-records",
+                   "12000", "--record-size", "1000", "--throughput", "-1", "--command-property",
+                   "acks=1", "--command-property", "linger.ms=20"});
+  ASSERT_EQ(produced.exit_code, 0) << produced.err;
+  EXPECT_TRUE(printed(
+      shell_->run(kConfigCommand, {"--bootstrap-server", bootstrap, "--alter", "--add-config",
+                                   "consumer_byte_rate=1048576", "--entity-type", "clients",
+                                   "--entity-name", "quota-consumer"}),
+      {"Completed updating config for client quota-consumer."}));
+  auto consumed =
+      shell_->run(kConsumerPerformance,
+                  {"--bootstrap-server", bootstrap, "--topic", "quota-consume", "--num-records",
+                   "12000", "--timeout", "60000", "--group", "quota-consume", "--command-property",
+                   "client.id=quota-consumer", "--command-property", "auto.offset.reset=earliest"});
+  ASSERT_EQ(consumed.exit_code, 0) << consumed.err;
+  auto lines = lines_of(consumed.out);
+  ASSERT_EQ(lines.size(), 2U) << consumed.out << consumed.err;
+  // "start, end, MB, MB.sec, records, records.sec, rebalance ms, fetch ms,
+  // fetch MB.sec, fetch records.sec": the fetch figures leave the group's
+  // join out.
+  const std::regex row(R"([-0-9: ]+, [-0-9: ]+, ([0-9.]+), [0-9.]+, 12000, [0-9.]+, \d+, (\d+), )"
+                       R"(([0-9.]+), [0-9.]+)");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(lines[1], m, row)) << lines[1];
+  const double mb_per_s = std::stod(m[3]);
+  std::cout << "consumer held to 1 MB/s fetched " << m[1] << " MB at " << mb_per_s << " MB/s ("
+            << m[2] << " ms of fetching)\n";
+  EXPECT_GT(mb_per_s, 0.65);
+  EXPECT_LT(mb_per_s, 1.35);
+}
+
+// connection_creation_rate set with kafka-configs --entity-type ips (an
+// address and the default entity) is enforced as Kafka's ConnectionQuotas
+// enforces it: connections from an address over its rate are closed unserved.
+TEST_F(KafkaToolsTest, IpConnectionRatesSetByKafkaConfigsCloseConnectionsOverThem) {
+  BrokerProcess ip_broker(std::map<std::string, std::string>{{"quota.window.num", "2"}});
+  const std::string bootstrap = "127.0.0.1:" + std::to_string(ip_broker.port());
+  auto configs = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--bootstrap-server", bootstrap});
+    return shell_->run(kConfigCommand, args);
+  };
+  // 127.0.0.1 (the tools' own address) first, so the default leaves them be.
+  EXPECT_TRUE(printed(configs({"--alter", "--add-config", "connection_creation_rate=1000",
+                               "--entity-type", "ips", "--entity-name", "127.0.0.1"}),
+                      {"Completed updating config for ip 127.0.0.1."}));
+  EXPECT_TRUE(printed(configs({"--alter", "--add-config", "connection_creation_rate=3",
+                               "--entity-type", "ips", "--entity-default"}),
+                      {"Completed updating default config for ips in the cluster."}));
+  EXPECT_TRUE(printed(configs({"--describe", "--entity-type", "ips", "--entity-name", "127.0.0.1"}),
+                      {"Quota configs for ip '127.0.0.1' are connection_creation_rate=1000.0"}));
+  EXPECT_TRUE(printed(configs({"--describe", "--entity-type", "ips", "--entity-default"}),
+                      {"Quota configs for the default ip are connection_creation_rate=3.0"}));
+  std::vector<std::unique_ptr<SourcedConnection>> from_other;
+  for (int i = 0; i < 5; ++i)
+    from_other.push_back(std::make_unique<SourcedConnection>("127.0.0.2", ip_broker.port()));
+  int answered = 0;
+  int closed = 0;
+  for (auto& c : from_other) {
+    const auto outcome = c->wait(std::chrono::milliseconds(5000));
+    answered += outcome == SourcedConnection::Outcome::kAnswered ? 1 : 0;
+    closed += outcome == SourcedConnection::Outcome::kClosed ? 1 : 0;
+  }
+  EXPECT_EQ(answered, 3);
+  EXPECT_EQ(closed, 2);
+  EXPECT_TRUE(printed(configs({"--alter", "--delete-config", "connection_creation_rate",
+                               "--entity-type", "ips", "--entity-default"}),
+                      {"Completed updating default config for ips in the cluster."}));
+  SourcedConnection after("127.0.0.2", ip_broker.port());
+  EXPECT_EQ(after.wait(std::chrono::milliseconds(5000)), SourcedConnection::Outcome::kAnswered);
 }
 
 }  // namespace
