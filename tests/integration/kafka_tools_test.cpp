@@ -2328,6 +2328,130 @@ TEST_F(KafkaToolsTest, JavaClientsOverSaslSslWithPlainAndScram) {
           "SSL handshake failed");
 }
 
+// ACLs and SCRAM users travel in __cluster_metadata both ways. Apache Kafka
+// 4.4 (its StandardAuthorizer, a SCRAM-SHA-256 listener) records them as
+// kafka-acls and kafka-configs ask; this broker, started on Kafka's directory,
+// lets those users log in and enforces those ACLs; it then records more of
+// both, and Kafka, started on the directory again, enforces and admits them.
+TEST_F(KafkaToolsTest, AclsAndScramUsersTravelBetweenKafkaAndThisBroker) {
+  const auto dir = make_temp_dir("kb-acl-interchange-");
+  const auto log_dir = dir / "data";
+  const std::string classpath = java_lab_classpath(cache_, "server");
+  const auto formatted = ApacheKafkaProcess::format(classpath, log_dir, "MkU3OEVBNTcwNTJENDM2Qw");
+  ASSERT_EQ(formatted.status, 0) << formatted.output;
+  const std::string scram_jaas =
+      "org.apache.kafka.common.security.scram.ScramLoginModule required;";
+  const std::map<std::string, std::string> security = {
+      {"sasl.enabled.mechanisms", "SCRAM-SHA-256"},
+      {"listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config", scram_jaas},
+      {"authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"},
+      // The tools on PLAINTEXT (and Kafka's own controller connections).
+      {"super.users", "User:ANONYMOUS"}};
+  auto user_config = [&](const std::string& user, const std::string& password) {
+    const auto path = dir / (user + "-" + password + ".properties");
+    write_text_file(path,
+                    "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-256\n"
+                    "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule "
+                    "required username=\"" +
+                        user + "\" password=\"" + password + "\";\n");
+    return path.string();
+  };
+  const std::string kAclCommand = kTools + "AclCommand";
+  auto must = [&](const std::string& main_class, const std::vector<std::string>& args,
+                  const std::string& input = "") {
+    const ToolRun run = shell_->run(main_class, args, input);
+    EXPECT_EQ(run.exit_code, 0) << main_class << "\n" << run.out << run.err;
+    return run;
+  };
+  auto logged_since = [&](size_t from) { return shell_->log().substr(from); };
+  const std::string kDenied =
+      "org.apache.kafka.common.errors.TopicAuthorizationException: Not authorized to access "
+      "topics: [travel]";
+
+  ApacheKafkaProcess::Options kafka_options;
+  kafka_options.log_dir = log_dir;
+  kafka_options.heap = "-Xmx512m";
+  kafka_options.extra = security;
+  kafka_options.more_listeners = {"SASL_PLAINTEXT"};
+  {
+    ApacheKafkaProcess kafka(classpath, kafka_options);
+    const std::string plain = kafka.bootstrap();
+    must(kTopicCommand,
+         {"--bootstrap-server", plain, "--create", "--topic", "travel", "--partitions", "1"});
+    for (const std::string user : {"alice", "bob"})
+      must(kConfigCommand, {"--bootstrap-server", plain, "--alter", "--add-config",
+                            "SCRAM-SHA-256=[iterations=4096,password=" + user + "-secret]",
+                            "--entity-type", "users", "--entity-name", user});
+    must(kAclCommand, {"--bootstrap-server", plain, "--add", "--allow-principal", "User:alice",
+                       "--producer", "--topic", "travel"});
+    const std::string sasl = "127.0.0.1:" + std::to_string(kafka.listener_port("SASL_PLAINTEXT"));
+    must(kConsoleProducer,
+         {"--bootstrap-server", sasl, "--topic", "travel", "--command-config",
+          user_config("alice", "alice-secret")},
+         "from-kafka\n");
+    ASSERT_TRUE(kafka.stop()) << kafka.log();
+  }
+
+  {
+    std::map<std::string, std::string> ours = security;
+    ours["listeners"] =
+        "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0";
+    BrokerProcess broker(ours, log_dir);
+    const auto port =
+        broker.wait_for_log(std::regex("Listening on SASL_PLAINTEXT://[^ ]*:([0-9]+)"));
+    ASSERT_EQ(port.size(), 2u) << broker.log();
+    const std::string sasl = "127.0.0.1:" + port[1];
+    const std::string plain = "127.0.0.1:" + std::to_string(broker.port());
+    // Kafka's alice logs in and may write; Kafka's bob logs in and may not.
+    must(kConsoleProducer,
+         {"--bootstrap-server", sasl, "--topic", "travel", "--command-config",
+          user_config("alice", "alice-secret")},
+         "from-ours\n");
+    size_t log_at = shell_->log().size();
+    shell_->run(kConsoleProducer,
+                {"--bootstrap-server", sasl, "--topic", "travel", "--command-config",
+                 user_config("bob", "bob-secret")},
+                "denied\n");
+    EXPECT_NE(logged_since(log_at).find(kDenied), std::string::npos) << logged_since(log_at);
+    const ToolRun wrong = shell_->run(
+        kTopicCommand,
+        {"--bootstrap-server", sasl, "--list", "--command-config", user_config("alice", "wrong")});
+    EXPECT_NE((wrong.out + wrong.err)
+                  .find("Authentication failed during authentication due to invalid credentials "
+                        "with SASL mechanism SCRAM-SHA-256"),
+              std::string::npos)
+        << wrong.out << wrong.err;
+    // This broker's turn: bob may read, carol is a new user.
+    must(kAclCommand, {"--bootstrap-server", plain, "--add", "--allow-principal", "User:bob",
+                       "--consumer", "--topic", "travel", "--group", "travellers"});
+    must(kConfigCommand, {"--bootstrap-server", plain, "--alter", "--add-config",
+                          "SCRAM-SHA-256=[iterations=8192,password=carol-secret]", "--entity-type",
+                          "users", "--entity-name", "carol"});
+    EXPECT_EQ(broker.stop().code, 0);
+  }
+
+  {
+    ApacheKafkaProcess kafka(classpath, kafka_options);
+    const std::string sasl = "127.0.0.1:" + std::to_string(kafka.listener_port("SASL_PLAINTEXT"));
+    // bob reads what both wrote, as the ACL this broker recorded allows.
+    const ToolRun consumed = must(
+        kConsoleConsumer, {"--bootstrap-server", sasl, "--topic", "travel", "--from-beginning",
+                           "--max-messages", "2", "--timeout-ms", "20000", "--group", "travellers",
+                           "--command-config", user_config("bob", "bob-secret")});
+    EXPECT_EQ(lines_of(consumed.out), (std::vector<std::string>{"from-kafka", "from-ours"}))
+        << consumed.err;
+    // carol (this broker's user) logs in to Kafka, and has no ACL.
+    const size_t log_at = shell_->log().size();
+    shell_->run(kConsoleProducer,
+                {"--bootstrap-server", sasl, "--topic", "travel", "--command-config",
+                 user_config("carol", "carol-secret")},
+                "denied\n");
+    EXPECT_NE(logged_since(log_at).find(kDenied), std::string::npos) << logged_since(log_at);
+    EXPECT_TRUE(kafka.stop()) << kafka.log();
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // kafka-acls adds, lists and removes ACLs of the StandardAuthorizer; the
 // console tools then proceed as the permitted principal and fail with the
 // tool's authorization error as the one without ACLs.
