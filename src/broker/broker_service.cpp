@@ -73,8 +73,9 @@ class RequestQuota final : public handlers::ResponseThrottle {
     const std::optional<double> bound = quotas_.limit(QuotaType::kFetch, user_, client_id_);
     if (!bound) return INT64_MAX;
     // Kafka counts the window in whole seconds and makes an int of it.
-    const double bytes = *bound * (quotas_.window().samples - 1) *
-                         static_cast<double>(quotas_.window().window_ms / 1000);
+    const int64_t window_seconds = quotas_.window().window_ms / 1000;
+    const double bytes =
+        *bound * (quotas_.window().samples - 1) * static_cast<double>(window_seconds);
     return bytes >= static_cast<double>(INT32_MAX) ? INT32_MAX : static_cast<int64_t>(bytes);
   }
 

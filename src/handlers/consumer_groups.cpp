@@ -76,6 +76,11 @@ std::optional<ConsumerGroupHeartbeatResponse> handle_consumer_group_heartbeat(
   params.client_id = ctx.header.client_id.value_or("");
   params.client_host = ctx.client_host;
   params.version = version;
+  if (ctx.state.authorizer.enabled())
+    params.may_describe = [&ctx](std::string_view topic) {
+      return ctx.authorized(security::AclOperation::kDescribe, security::ResourceType::kTopic,
+                            topic);
+    };
   group::ConsumerHeartbeatResult r =
       ctx.groups->consumer_heartbeat(params, topics_view(ctx), group_time(ctx.now));
   response.error_code = r.error;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "kb/protocol/messages/acls.hpp"
+#include "kb/protocol/messages/client_quotas.hpp"
 #include "kb/protocol/messages/consumer_group_describe.hpp"
 #include "kb/protocol/messages/consumer_group_heartbeat.hpp"
 #include "kb/protocol/messages/create_topics.hpp"
@@ -341,6 +342,62 @@ TEST_F(AclTest, ConsumerGroupsNeedDescribeOnTheirTopics) {
   EXPECT_EQ(hidden.groups[0].error_code, kTopicAuthorizationFailed);
   EXPECT_TRUE(hidden.groups[0].members.empty());
   EXPECT_EQ(hidden.groups[0].group_epoch, 0);
+
+  // A regular expression resolves only to topics the member may describe:
+  // "orders|secret" gives alice the partition of orders alone.
+  ConsumerGroupHeartbeatRequest by_regex;
+  by_regex.group_id = "app-regex";
+  by_regex.member_id = "alice-member-regex00";
+  by_regex.rebalance_timeout_ms = 30000;
+  by_regex.subscribed_topic_regex = "orders|secret";
+  by_regex.topic_partitions.emplace();
+  auto resolved = alice.call<ConsumerGroupHeartbeatResponse>(by_regex, 1);
+  ASSERT_EQ(resolved.error_code, 0) << resolved.error_message.value_or("");
+  ASSERT_TRUE(resolved.assignment.has_value());
+  ASSERT_EQ(resolved.assignment->topic_partitions.size(), 1U);
+  EXPECT_EQ(resolved.assignment->topic_partitions[0].topic_id,
+            joined.assignment->topic_partitions[0].topic_id);
+  // The super user's member of the same expression gets both.
+  by_regex.group_id = "app-regex-admin";
+  by_regex.member_id = "admin-member-regex00";
+  auto both = admin.call<ConsumerGroupHeartbeatResponse>(by_regex, 1);
+  ASSERT_EQ(both.error_code, 0);
+  ASSERT_TRUE(both.assignment.has_value());
+  EXPECT_EQ(both.assignment->topic_partitions.size(), 2U);
+}
+
+// DescribeClientQuotas needs DESCRIBE_CONFIGS and AlterClientQuotas
+// ALTER_CONFIGS on the cluster, as in Kafka; a denial answers 31 (for each
+// entry of an alteration, which changes nothing).
+TEST_F(AclTest, ClientQuotaApisNeedTheClusterConfigOperations) {
+  UserClient admin(port_, "admin");
+  UserClient bob(port_, "bob");
+  AlterClientQuotasRequest alter;
+  auto& entry = alter.entries.emplace_back();
+  entry.entity.push_back({"user", "bob"});
+  entry.entity.push_back({"client-id", std::nullopt});
+  entry.ops.push_back({"producer_byte_rate", 1024, false});
+  auto denied = bob.call<AlterClientQuotasResponse>(alter, 1);
+  ASSERT_EQ(denied.entries.size(), 1U);
+  EXPECT_EQ(denied.entries[0].error_code, kClusterAuthorizationFailed);
+  EXPECT_EQ(denied.entries[0].error_message, "Cluster authorization failed.");
+  ASSERT_EQ(denied.entries[0].entity.size(), 2U);
+  EXPECT_EQ(denied.entries[0].entity[0].entity_type, "user");
+  EXPECT_EQ(denied.entries[0].entity[1].entity_name, std::nullopt);
+
+  DescribeClientQuotasRequest describe;
+  describe.components.push_back({"user", 2, std::nullopt});  // any user
+  auto refused = bob.call<DescribeClientQuotasResponse>(describe, 1);
+  EXPECT_EQ(refused.error_code, kClusterAuthorizationFailed);
+  EXPECT_FALSE(refused.error_message.has_value());
+  EXPECT_FALSE(refused.entries.has_value());
+  // Nothing was written; the super user may do both.
+  auto none = admin.call<DescribeClientQuotasResponse>(describe, 1);
+  ASSERT_EQ(none.error_code, 0);
+  ASSERT_TRUE(none.entries.has_value());
+  EXPECT_TRUE(none.entries->empty());
+  EXPECT_EQ(admin.call<AlterClientQuotasResponse>(alter, 1).entries.at(0).error_code, 0);
+  EXPECT_EQ(admin.call<DescribeClientQuotasResponse>(describe, 1).entries->size(), 1U);
 }
 
 TEST_F(AclTest, AclsSurviveARestart) {
