@@ -64,7 +64,7 @@ class ApacheKafkaProcess {
     // More client listeners, each named as its security protocol
     // (SASL_PLAINTEXT), on a free port (see listener_port()).
     std::vector<std::string> more_listeners;
-    std::string heap = "-Xmx1g";               // Kafka's own default
+    std::string heap = "-Xmx1g";  // Kafka's own default
   };
 
   // Starts Kafka on `options.log_dir` as it is: formatted by Kafka's storage
@@ -135,9 +135,7 @@ class ApacheKafkaProcess {
                        "\nadvertised.listeners=PLAINTEXT://" + client + more +
                        "\ncontroller.listener.names=CONTROLLER\n"
                        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT" +
-                       more_protocols +
-                       "\nlog.dirs=" +
-                       options_.log_dir.string() +
+                       more_protocols + "\nlog.dirs=" + options_.log_dir.string() +
                        "\noffsets.topic.replication.factor=1\n"
                        "transaction.state.log.replication.factor=1\n"
                        "transaction.state.log.min.isr=1\n"
