@@ -402,6 +402,7 @@ int main(int argc, char** argv) {
   flusher.set_flush_time_histogram(&metrics.log_flush());
   kb::broker::add_broker_collectors(metrics, state, &groups, &retention, &cleaning);
   kb::broker::add_client_quota_collector(metrics, client_quotas);
+  kb::broker::add_event_loop_collector(metrics, loop);
   std::unique_ptr<kb::net::HttpServer> metrics_server;
   if (config.metrics_listener) {
     const auto& where = *config.metrics_listener;

@@ -263,6 +263,16 @@ void add_broker_collectors(metrics::BrokerMetrics& metrics, const cluster::Broke
   metrics.add_collector([](metrics::TextWriter& w) { collect_process(w); });
 }
 
+void add_event_loop_collector(metrics::BrokerMetrics& metrics, net::EventLoop& loop) {
+  metrics.add_collector([&loop](metrics::TextWriter& w) {
+    w.family("kb_event_loop_longest_turn_seconds", "gauge",
+             "The event loop's longest turn (its work, not its sleep) since the previous scrape "
+             "(this broker's own series)");
+    w.sample("kb_event_loop_longest_turn_seconds", {},
+             std::chrono::duration<double>(loop.take_longest_turn()).count());
+  });
+}
+
 void add_client_quota_collector(metrics::BrokerMetrics& metrics,
                                 cluster::ClientQuotaManager& quotas) {
   metrics.add_collector([&quotas](metrics::TextWriter& w) {

@@ -7,6 +7,7 @@
 #include "kb/cluster/quota_manager.hpp"
 #include "kb/group/coordinator.hpp"
 #include "kb/metrics/broker_metrics.hpp"
+#include "kb/net/event_loop.hpp"
 
 namespace kb::broker {
 
@@ -39,6 +40,11 @@ void collect_cleaner(metrics::TextWriter& w, const LogCleaning& cleaning,
 // scrapes.
 void add_client_quota_collector(metrics::BrokerMetrics& metrics,
                                 cluster::ClientQuotaManager& quotas);
+
+// The event loop's longest turn since the previous scrape (of any scraper):
+// how long a client may have waited for the broker to look at it. `loop` must
+// outlive the scrapes.
+void add_event_loop_collector(metrics::BrokerMetrics& metrics, net::EventLoop& loop);
 
 // Reads this process's CPU seconds, resident and virtual bytes and start time
 // from /proc (false when it cannot).
