@@ -406,18 +406,11 @@ int main(int argc, char** argv) {
   std::unique_ptr<kb::net::HttpServer> metrics_server;
   if (config.metrics_listener) {
     const auto& where = *config.metrics_listener;
+    // A responder per connection: a scrape of many partitions keeps its
+    // place there between the loop turns it is spread over.
     metrics_server = std::make_unique<kb::net::HttpServer>(
-        loop, [&](std::string_view path, kb::ByteBuffer& body) -> kb::net::HttpAnswer {
-          if (path != where.path) {
-            constexpr std::string_view kNotFound = "not found: the metrics are at ";
-            body.append(kNotFound.data(), kNotFound.size());
-            body.append(where.path.data(), where.path.size());
-            body.push_back('\n');
-            return {404};
-          }
-          metrics.render(body, loop.now());
-          return {200, "text/plain; version=0.0.4; charset=utf-8"};
-        });
+        loop, kb::net::HttpResponderFactory(
+                  [&]() { return kb::broker::make_metrics_responder(metrics, loop, where.path); }));
     std::string error = metrics_server->listen({where.host, where.port});
     if (!error.empty()) {
       spdlog::critical("kb.metrics.listener: {}", error);
