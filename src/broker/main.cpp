@@ -38,6 +38,7 @@
 #include "kb/broker/log_retention.hpp"
 #include "kb/broker/metrics_collectors.hpp"
 #include "kb/broker/partition_dir_creation.hpp"
+#include "kb/broker/startup_log_scan.hpp"
 #include "kb/broker/tls_config.hpp"
 #include "kb/broker/transaction_driver.hpp"
 #include "kb/cluster/features.hpp"
@@ -374,6 +375,8 @@ int main(int argc, char** argv) {
   kb::broker::LogRetention retention(loop, state);
   kb::broker::LogCleaning cleaning(loop, state, kb::broker::LogCleaningOptions::from(state));
   kb::broker::PartitionDirCreation partition_dirs(loop, state, kPartitionDirThreads);
+  // The gauges of partitions whose logs are not opened yet, read off the loop.
+  kb::broker::StartupLogScan startup_log_scan(loop, state);
   // Partitions the metadata log names whose directories a crash (or a
   // shutdown during their creation) kept from being made.
   if (const size_t missing = kb::cluster::create_missing_partition_dirs(state); missing > 0)
@@ -481,6 +484,7 @@ int main(int argc, char** argv) {
     // Held CreateTopics/CreatePartitions answers go out: the topics exist,
     // and the next start creates the directories still missing.
     partition_dirs.stop();
+    startup_log_scan.stop();
     // Responses waiting for flushes go out before the connections close.
     flusher.finish();
     for (auto& s : servers) s->drain();
@@ -519,6 +523,7 @@ int main(int argc, char** argv) {
                config.log_dirs.front());
   loop.run();
   partition_dirs.stop();
+  startup_log_scan.stop();
   // No clean shutdown after a disk failure: no marker vouches for the logs.
   if (disk_failed) return 1;
   flusher.finish();

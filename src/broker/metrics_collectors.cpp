@@ -71,21 +71,24 @@ bool collect_logs(metrics::TextWriter& w, const cluster::BrokerState& state,
       const bool resumed = place.has_key && it->first == place.partition.first;
       for (const cluster::PartitionInfo& p : topic.partitions) {
         if (resumed && p.partition_index <= place.partition.second) continue;
+        // An open log's own figures; else what start-up read of its files.
         const storage::PartitionLog* log = state.logs->find_open(topic.name, p.partition_index);
-        if (log == nullptr) continue;
+        const storage::PartitionSummary* unopened =
+            log == nullptr ? state.logs->find_unopened(topic.name, p.partition_index) : nullptr;
+        if (log == nullptr && unopened == nullptr) continue;
         int64_t value = 0;
         switch (place.family) {
           case 0:
-            value = static_cast<int64_t>(log->size_bytes());
+            value = static_cast<int64_t>(log ? log->size_bytes() : unopened->size_bytes);
             break;
           case 1:
-            value = log->log_start_offset();
+            value = log ? log->log_start_offset() : unopened->log_start_offset;
             break;
           case 2:
-            value = log->log_end_offset();
+            value = log ? log->log_end_offset() : unopened->log_end_offset;
             break;
           default:
-            value = static_cast<int64_t>(log->segment_count());
+            value = static_cast<int64_t>(log ? log->segment_count() : unopened->segments);
         }
         w.sample(gauge.name, {{"topic", topic.name}, {"partition", int64_t{p.partition_index}}},
                  value);

@@ -36,6 +36,7 @@ storage::Result<storage::PartitionLog*> PartitionLogs::find(std::string_view top
   if (auto start = log_start_offsets_.find(key); start != log_start_offsets_.end())
     if (auto moved = log->advance_log_start_offset(start->second); !moved) return moved.error();
   open_.emplace(std::move(key), std::move(opened.value()));
+  forget_unopened(topic, partition);
   return log;
 }
 
@@ -150,7 +151,42 @@ void PartitionLogs::close(std::string_view topic, int32_t partition) {
   open_.erase(Key{std::string(topic), partition});
   recovery_points_.erase(Key{std::string(topic), partition});
   log_start_offsets_.erase(Key{std::string(topic), partition});
+  forget_unopened(topic, partition);
   ++closes_;
+}
+
+storage::PartitionSummaryHint PartitionLogs::summary_hint(const Key& key) const {
+  storage::PartitionSummaryHint hint;
+  hint.clean_shutdown = clean_shutdown_;
+  if (auto rp = recovery_points_.find(key); rp != recovery_points_.end())
+    hint.recovery_point = rp->second;
+  if (auto start = log_start_offsets_.find(key); start != log_start_offsets_.end())
+    hint.log_start_offset = start->second;
+  return hint;
+}
+
+void PartitionLogs::set_unopened_summary(std::string_view topic, int32_t partition,
+                                         const storage::PartitionSummary& summary) {
+  if (find_open(topic, partition) != nullptr) return;
+  auto it = unopened_.find(topic);
+  if (it == unopened_.end())
+    it = unopened_.emplace(std::string(topic), decltype(it->second){}).first;
+  it->second[partition] = summary;
+}
+
+const storage::PartitionSummary* PartitionLogs::find_unopened(std::string_view topic,
+                                                              int32_t partition) const {
+  auto it = unopened_.find(topic);
+  if (it == unopened_.end()) return nullptr;
+  auto p = it->second.find(partition);
+  return p == it->second.end() ? nullptr : &p->second;
+}
+
+void PartitionLogs::forget_unopened(std::string_view topic, int32_t partition) {
+  auto it = unopened_.find(topic);
+  if (it == unopened_.end()) return;
+  it->second.erase(partition);
+  if (it->second.empty()) unopened_.erase(it);
 }
 
 bool PartitionLogs::walk_checkpoint(

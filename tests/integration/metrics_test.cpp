@@ -3,7 +3,9 @@
 // produces, consumes with a group and has a produce refused; the series are
 // read back through Prometheus's HTTP API. A scrape of thousands of
 // partitions goes out in chunks, one step of the page per loop turn, and
-// another client's ApiVersions are answered between them.
+// another client's ApiVersions are answered between them. After a restart,
+// partitions whose logs were not opened again have their gauges too, after a
+// clean shutdown and after a SIGKILL.
 
 #include <fcntl.h>
 #include <signal.h>
@@ -451,6 +453,104 @@ TEST(Metrics, AScrapeOfThousandsOfPartitionsGoesInStepsWithOtherClientsAnsweredB
   EXPECT_EQ(page.find("# TYPE kafka_log_log_size gauge"),
             page.rfind("# TYPE kafka_log_log_size gauge"));
   EXPECT_NE(page.find("kb_event_loop_longest_turn_seconds "), std::string::npos);
+}
+
+std::string scrape(uint16_t port) {
+  return run_command("curl -s http://127.0.0.1:" + std::to_string(port) + "/metrics", 10).output;
+}
+
+uint16_t metrics_port_of(BrokerProcess& broker) {
+  auto found = broker.wait_for_log(std::regex(R"(Metrics on http://127\.0\.0\.1:(\d+)/metrics)"));
+  return found.size() == 2 ? static_cast<uint16_t>(std::stoi(found[1])) : 0;
+}
+
+// Produces `count` records, one batch, to the partition.
+void produce_records(RawClient& client, std::string_view topic, int32_t partition, int count) {
+  storage::RecordBatchBuilder builder;
+  const std::string value(100, 'x');
+  for (int i = 0; i < count; ++i)
+    builder.add_record(std::nullopt,
+                       storage::Bytes(reinterpret_cast<const uint8_t*>(value.data()), value.size()),
+                       1700000000000);
+  const std::vector<uint8_t> batch = builder.build();
+  protocol::ProduceRequest produce;
+  produce.acks = -1;
+  produce.timeout_ms = 10000;
+  auto& t = produce.topic_data.emplace_back();
+  t.name = topic;
+  t.partition_data.push_back({partition, storage::Bytes(batch)});
+  std::vector<uint8_t> body;
+  auto produced = call<protocol::ProduceResponse>(client, produce, 9, body);
+  ASSERT_EQ(produced.responses.at(0).partition_responses.at(0).error_code, 0);
+}
+
+// The value of a sample on the page, nullopt without it.
+std::optional<double> sample_of(const std::string& page, const std::string& series) {
+  const size_t at = page.find("\n" + series + " ");
+  if (at == std::string::npos) return std::nullopt;
+  return std::stod(page.substr(at + series.size() + 2));
+}
+
+TEST(Metrics, PartitionsNotOpenedSinceARestartHaveTheirLogGauges) {
+  auto dir = make_temp_dir("kb-metrics-restart-");
+  const std::filesystem::path log_dir = dir / "data";
+  const std::map<std::string, std::string> config{
+      {"kb.metrics.listener", "http://127.0.0.1:0/metrics"}};
+  std::map<std::string, double> before;
+  {
+    BrokerProcess broker(config, log_dir);
+    RawClient client(broker.port(), std::chrono::seconds(30));
+    protocol::CreateTopicsRequest create;
+    auto& t = create.topics.emplace_back();
+    t.name = "kept";
+    t.num_partitions = 3;
+    t.replication_factor = -1;
+    create.timeout_ms = 30000;
+    std::vector<uint8_t> body;
+    ASSERT_EQ(call<protocol::CreateTopicsResponse>(client, create, 7, body).topics.at(0).error_code,
+              0);
+    produce_records(client, "kept", 0, 5);
+    produce_records(client, "kept", 0, 2);
+    produce_records(client, "kept", 1, 3);
+    const std::string page = scrape(metrics_port_of(broker));
+    for (int p = 0; p < 2; ++p)
+      for (const char* gauge : {"kafka_log_log_size", "kafka_log_log_logstartoffset",
+                                "kafka_log_log_logendoffset", "kafka_log_log_numlogsegments"}) {
+        const std::string series =
+            std::string(gauge) + "{topic=\"kept\",partition=\"" + std::to_string(p) + "\"}";
+        auto value = sample_of(page, series);
+        ASSERT_TRUE(value) << series << "\n" << page;
+        before[series] = *value;
+      }
+    EXPECT_EQ(before["kafka_log_log_logendoffset{topic=\"kept\",partition=\"0\"}"], 7.0);
+    EXPECT_GT(before["kafka_log_log_size{topic=\"kept\",partition=\"0\"}"], 700.0);
+    broker.stop();
+  }
+  // After a clean shutdown, then after a SIGKILL: no client touches the
+  // partitions, yet the gauges are what they were.
+  for (const bool crash : {false, true}) {
+    BrokerProcess broker(config, log_dir);
+    const uint16_t port = metrics_port_of(broker);
+    ASSERT_NE(port, 0) << broker.log();
+    ASSERT_FALSE(
+        broker.wait_for_log(std::regex("read the partition logs not opened yet: (\\d+) partitions"))
+            .empty())
+        << broker.log();
+    const std::string page = scrape(port);
+    for (const auto& [series, value] : before)
+      EXPECT_EQ(sample_of(page, series), value) << series << (crash ? " after a SIGKILL" : "");
+    // The third partition holds an empty segment.
+    EXPECT_EQ(sample_of(page, "kafka_log_log_logendoffset{topic=\"kept\",partition=\"2\"}"), 0.0);
+    if (!crash) {
+      broker.kill_hard();
+    } else {
+      // The next start recovers them: a scan after an unclean shutdown read
+      // the segments recovery reads.
+      EXPECT_NE(broker.log().find("no clean shutdown marker"), std::string::npos);
+      broker.stop();
+    }
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -53,7 +53,7 @@ void add_event_loop_collector(metrics::BrokerMetrics& metrics, net::EventLoop& l
 // (about 3 MB) goes out in pieces, and every other client is served between
 // two of them.
 inline constexpr auto kScrapeStepTime = std::chrono::microseconds(500);
-inline constexpr size_t kScrapeStepBytes = 256 * 1024;
+inline constexpr size_t kScrapeStepBytes = size_t{256} * 1024;
 
 // The metrics endpoint's answers on one connection: the page at `path`
 // (rendered in steps of kScrapeStepTime, sent in chunks), a 404 elsewhere.

@@ -15,6 +15,7 @@
 #include "kb/storage/partition_creator.hpp"
 #include "kb/storage/partition_log.hpp"
 #include "kb/storage/result.hpp"
+#include "kb/storage/segment_check.hpp"
 
 namespace kb::cluster {
 
@@ -149,6 +150,16 @@ class PartitionLogs {
   // one was visited.
   bool walk_checkpoint(const std::optional<Key>& after,
                        const std::function<bool(const CheckpointEntry&)>& visit) const;
+  // What start-up knows of a partition's log without opening it, for a
+  // summary of it read on a helper thread (storage::summarize_partition_dir).
+  storage::PartitionSummaryHint summary_hint(const Key& key) const;
+  // Gauges of logs not opened since start-up: the summary of one (ignored
+  // when its log is open by now), and the one kept, or nullptr. Opening or
+  // closing the log drops it.
+  void set_unopened_summary(std::string_view topic, int32_t partition,
+                            const storage::PartitionSummary& summary);
+  const storage::PartitionSummary* find_unopened(std::string_view topic, int32_t partition) const;
+
   // How many logs close() forgot so far: a walk during which this moved may
   // hold an entry of a partition deleted and then created again.
   uint64_t closes() const { return closes_; }
@@ -176,6 +187,8 @@ class PartitionLogs {
   storage::OffsetCheckpoint recovery_points_;
   std::unique_ptr<storage::PartitionCreator> creator_;
   uint64_t closes_ = 0;
+  std::map<std::string, std::map<int32_t, storage::PartitionSummary>, std::less<>> unopened_;
+  void forget_unopened(std::string_view topic, int32_t partition);
 };
 
 }  // namespace kb::cluster
