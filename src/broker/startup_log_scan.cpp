@@ -60,7 +60,7 @@ void StartupLogScan::run() {
     Done done{i, {}, std::filesystem::is_directory(jobs_[i].dir, ec)};  // none: no data yet
     if (done.has_dir) done.summary = storage::summarize_partition_dir(jobs_[i].dir, jobs_[i].hint);
     std::lock_guard lock(mutex_);
-    done_.push_back(std::move(done));
+    done_.push_back(done);
   }
   thread_done_ = true;
 }

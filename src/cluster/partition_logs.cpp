@@ -1,5 +1,6 @@
 #include "kb/cluster/partition_logs.hpp"
 
+#include <chrono>
 #include <limits>
 
 #include <spdlog/spdlog.h>
@@ -37,7 +38,29 @@ storage::Result<storage::PartitionLog*> PartitionLogs::find(std::string_view top
     if (auto moved = log->advance_log_start_offset(start->second); !moved) return moved.error();
   open_.emplace(std::move(key), std::move(opened.value()));
   forget_unopened(topic, partition);
+  if (!clean_shutdown_) note_recovered(*log);
   return log;
+}
+
+void PartitionLogs::note_recovered(const storage::PartitionLog& log) {
+  // After a crash every log is recovered as it is first opened: when many
+  // are (a consumer of thousands of partitions), a line every few seconds
+  // says how far it got.
+  constexpr size_t kMany = 100;
+  constexpr auto kEvery = std::chrono::seconds(3);
+  ++recovered_.logs;
+  recovered_.bytes += log.size_bytes();
+  const auto now = std::chrono::steady_clock::now();
+  if (recovered_.logs == 1) recovered_.since = recovered_.last_line = now;
+  if (recovered_.logs < kMany || (recovered_.logs > kMany && now - recovered_.last_line < kEvery))
+    return;
+  recovered_.last_line = now;
+  const double seconds = std::chrono::duration<double>(now - recovered_.since).count();
+  spdlog::info(
+      "recovering partition logs as they are first opened (no clean shutdown): {} recovered, "
+      "{:.3f} MiB, {:.0f}/s since the first",
+      recovered_.logs, static_cast<double>(recovered_.bytes) / (1024.0 * 1024.0),
+      seconds > 0 ? static_cast<double>(recovered_.logs) / seconds : 0.0);
 }
 
 storage::Result<storage::PartitionLog*> PartitionLogs::find_or_create(std::string_view topic,

@@ -553,5 +553,39 @@ TEST(Metrics, PartitionsNotOpenedSinceARestartHaveTheirLogGauges) {
   std::filesystem::remove_all(dir);
 }
 
+// After a SIGKILL, logs are recovered as they are first opened: a fetch of
+// many partitions at once says so on stderr.
+TEST(Metrics, RecoveringManyLogsOnFirstOpenIsLogged) {
+  constexpr int32_t kPartitions = 150;
+  auto dir = make_temp_dir("kb-recovery-lines-");
+  const std::filesystem::path log_dir = dir / "data";
+  {
+    BrokerProcess broker({}, log_dir);
+    RawClient client(broker.port(), std::chrono::seconds(60));
+    protocol::CreateTopicsRequest create;
+    auto& t = create.topics.emplace_back();
+    t.name = "many";
+    t.num_partitions = kPartitions;
+    t.replication_factor = -1;
+    create.timeout_ms = 60000;
+    std::vector<uint8_t> body;
+    ASSERT_EQ(call<protocol::CreateTopicsResponse>(client, create, 7, body).topics.at(0).error_code,
+              0);
+    for (int32_t p = 0; p < kPartitions; ++p) produce_records(client, "many", p, 2);
+    broker.kill_hard();
+  }
+  BrokerProcess broker({}, log_dir);
+  RawClient client(broker.port(), std::chrono::seconds(60));
+  // Opening each partition (a produce) recovers its log.
+  for (int32_t p = 0; p < kPartitions; ++p) produce_records(client, "many", p, 1);
+  const auto line = broker.wait_for_log(std::regex(
+      R"(recovering partition logs as they are first opened \(no clean shutdown\): (\d+) recovered, ([0-9.]+) MiB)"));
+  ASSERT_EQ(line.size(), 3u) << broker.log();
+  EXPECT_EQ(line[1], "100");
+  EXPECT_GT(std::stod(line[2]), 0.0);
+  broker.stop();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace kb::testing

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -189,6 +190,15 @@ class PartitionLogs {
   uint64_t closes_ = 0;
   std::map<std::string, std::map<int32_t, storage::PartitionSummary>, std::less<>> unopened_;
   void forget_unopened(std::string_view topic, int32_t partition);
+  // Logs recovered on first open since start-up (after an unclean shutdown).
+  struct Recovered {
+    size_t logs = 0;
+    uint64_t bytes = 0;
+    std::chrono::steady_clock::time_point since;
+    std::chrono::steady_clock::time_point last_line;
+  };
+  Recovered recovered_;
+  void note_recovered(const storage::PartitionLog& log);
 };
 
 }  // namespace kb::cluster
