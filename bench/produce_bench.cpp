@@ -27,6 +27,11 @@
 //       once on one thread each, so that what the broker was sent is timed until it is on the
 //       disk (index files, which recovery rebuilds, are left out). Prints files, seconds.
 //
+//   ping --port P [--seconds S]
+//       One connection sends ApiVersions v4, one after another, for S seconds: what another
+//       client waits while the broker does something long (the longest wait is about the
+//       broker's longest loop turn meanwhile). Prints pings, p50_us, p99_us, max_us.
+//
 // MB/s are 10^6 record-batch bytes per second.
 
 #include <fcntl.h>
@@ -35,6 +40,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -72,7 +78,8 @@ constexpr std::string_view kUsage =
     "                                [--timeout-seconds S]\n"
     "       kb_produce_bench write --file F --bytes B --chunk-bytes C [--sync none|end|each]\n"
     "                              [--files N]\n"
-    "       kb_produce_bench sync --dir D\n";
+    "       kb_produce_bench sync --dir D\n"
+    "       kb_produce_bench ping --port P [--seconds S]\n";
 
 struct Options {
   std::string command;
@@ -96,7 +103,7 @@ Options ParseOptions(int argc, char** argv) {
   if (argc < 2) throw std::invalid_argument("missing subcommand");
   Options o;
   o.command = argv[1];
-  if (o.command != "produce" && o.command != "write" && o.command != "sync")
+  if (o.command != "produce" && o.command != "write" && o.command != "sync" && o.command != "ping")
     throw std::invalid_argument("unknown subcommand '" + o.command + "'");
   for (int i = 2; i < argc; ++i) {
     const std::string_view name = argv[i];
@@ -140,6 +147,7 @@ Options ParseOptions(int argc, char** argv) {
     throw std::invalid_argument("produce needs --port, --topic and --batch-file");
   if (o.command == "write" && o.file.empty()) throw std::invalid_argument("write needs --file");
   if (o.command == "sync" && o.dir.empty()) throw std::invalid_argument("sync needs --dir");
+  if (o.command == "ping" && o.port == 0) throw std::invalid_argument("ping needs --port");
   return o;
 }
 
@@ -351,6 +359,29 @@ void Sync(const Options& o) {
   fmt::print("files={} seconds={:.3f}\n", segments.size(), seconds);
 }
 
+// Set by SIGTERM or SIGINT: the pinger stops and prints what it measured.
+volatile std::sig_atomic_t g_stop_pinging = 0;
+extern "C" void StopPinging(int /*signal*/) { g_stop_pinging = 1; }
+
+void Ping(const Options& o) {
+  std::signal(SIGTERM, StopPinging);
+  std::signal(SIGINT, StopPinging);
+  Fd socket = ConnectBlocking(o.port, std::chrono::seconds(o.timeout_seconds));
+  std::vector<char> body;
+  std::vector<double> latencies_us;
+  const auto until = Clock::now() + std::chrono::duration<double>(o.seconds);
+  for (uint32_t correlation = 1; Clock::now() < until && g_stop_pinging == 0; ++correlation) {
+    const std::string request = EncodeApiVersionsV4Request(correlation);
+    const auto sent = Clock::now();
+    SendAll(socket.get(), request.data(), request.size());
+    ReadFrame(socket.get(), body, kMaxFrameBytes);
+    latencies_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - sent).count());
+  }
+  const size_t pings = latencies_us.size();
+  const Percentiles p = Summarize(latencies_us);
+  fmt::print("pings={} p50_us={:.0f} p99_us={:.0f} max_us={:.0f}\n", pings, p.p50, p.p99, p.max);
+}
+
 int Main(int argc, char** argv) {
   Options options;
   try {
@@ -364,6 +395,8 @@ int Main(int argc, char** argv) {
       Produce(options);
     else if (options.command == "write")
       Write(options);
+    else if (options.command == "ping")
+      Ping(options);
     else
       Sync(options);
   } catch (const std::exception& error) {

@@ -82,7 +82,8 @@ for ((pass = 1; pass <= PASSES; pass++)); do
   cpu_seconds=$(awk -v t="$(cpu_ticks "$BROKER_PID")" -v hz="$CLOCK_TICKS" 'BEGIN { printf "%.2f", t / hz }')
   stop_process "$BROKER_PID"
   forget_process "$BROKER_PID"
-  # "cleaned T-0: N segment(s), X KiB read, Y KiB written, K of R records kept, S s; ..."
+  # "cleaned T-0: N segment(s), X KiB read, Y KiB written, K of R records kept, M MiB/s read,
+  # S s; ..."
   read_kib=$(sed -n 's/.* \([0-9.]*\) KiB read.*/\1/p' <<<"$line")
   written_kib=$(sed -n 's/.* \([0-9.]*\) KiB written.*/\1/p' <<<"$line")
   kept=$(sed -n 's/.* \([0-9]* of [0-9]*\) records kept.*/\1/p' <<<"$line")

@@ -6,13 +6,17 @@
 #     compared (the broker counts its metrics either way: what the endpoint adds is the scrape);
 #   - the scrape itself with 10,000 partitions (10 topics of 1,000 partitions, each holding a
 #     batch, so every partition's log gauges are on the page): the time curl takes for the whole
-#     page (median and worst of KB_METRICS_SCRAPES scrapes), its size and its series.
+#     page (median and worst of KB_METRICS_SCRAPES scrapes), its size and its series, and what
+#     another connection sending ApiVersions one after another waits meanwhile (its worst wait is
+#     about the broker's longest loop turn during the scrapes) and the longest loop turn the
+#     broker itself reports (kb_event_loop_longest_turn_seconds).
 #
 #   bench/run_metrics_bench.sh
 #
 # Prints a table of MB/s (10^6 batch bytes per second) per setup with their ratio, and the
 # scrape figures. Environment: KB_PRODUCE_BYTES (bytes per run, default 268435456),
-# KB_METRICS_ROUNDS (default 3), KB_METRICS_SCRAPES (default 20), KB_BENCH_PIN (default 1).
+# KB_METRICS_ROUNDS (default 3; 0 skips the produce runs), KB_METRICS_SCRAPES (default 20),
+# KB_BENCH_PIN (default 1).
 set -euo pipefail
 
 readonly BYTES=${KB_PRODUCE_BYTES:-268435456}
@@ -79,8 +83,12 @@ for ((round = 0; round < ROUNDS; round++)); do
   scraped+=("$(produce_run scraped)")
   log "round $((round + 1)): off ${off[-1]} MB/s, scraped ${scraped[-1]} MB/s"
 done
-off_mbs=$(printf '%s\n' "${off[@]}" | median)
-scraped_mbs=$(printf '%s\n' "${scraped[@]}" | median)
+off_mbs=-
+scraped_mbs=-
+if ((ROUNDS > 0)); then
+  off_mbs=$(printf '%s\n' "${off[@]}" | median)
+  scraped_mbs=$(printf '%s\n' "${scraped[@]}" | median)
+fi
 
 # The scrape with 10,000 partitions, each holding a batch (so each log is open).
 rm -rf "$WORK/data"
@@ -95,10 +103,24 @@ for ((t = 0; t < 10; t++)); do
     --bytes $((1000 * $(stat -c %s "$WORK/batch-small"))) --seconds 120 >/dev/null ||
     die "producing to every partition failed"
 done
+# Another client's ApiVersions while idle, then during the scrapes.
+idle_ping=$(bounded 60 "$PRODUCE_BENCH" ping --port "$BROKER_PORT" --seconds 2) ||
+  die "the idle pinger failed"
+# (Not through `bounded`: TERM must reach the pinger itself, which then prints its figures; its
+# own --seconds bounds it.)
+"$PRODUCE_BENCH" ping --port "$BROKER_PORT" --seconds 600 >"$WORK/ping.txt" &
+pinger=$!
+PIDS+=("$pinger")
+sleep 0.5
 times=()
+turns=()
 for ((i = 0; i < SCRAPES; i++)); do
   times+=("$(curl -s -o "$WORK/page.txt" -w '%{time_total}' "http://127.0.0.1:$port/metrics")")
+  # The broker's longest loop turn since the previous scrape: from the second page on, that
+  # covers the scrape before.
+  ((i == 0)) || turns+=("$(awk '/^kb_event_loop_longest_turn_seconds / { print $2 * 1000 }' "$WORK/page.txt")")
 done
+stop_process "$pinger"
 page_bytes=$(stat -c %s "$WORK/page.txt")
 series=$(grep -vc '^#' "$WORK/page.txt")
 log_series=$(grep -c '^kafka_log_log_size{' "$WORK/page.txt")
@@ -106,16 +128,33 @@ stop_process "$BROKER_PID"
 scrape_ms=$(printf '%s\n' "${times[@]}" | awk '{ print $1 * 1000 }' | median)
 worst_ms=$(printf '%s\n' "${times[@]}" | awk '{ print $1 * 1000 }' | sort -g | tail -n 1)
 
-printf '%-34s %12s\n' "produce, 16 KiB x 8, acks=1" "MB/s"
-printf '%-34s %12s\n' "metrics endpoint off" "$off_mbs"
-printf '%-34s %12s\n' "endpoint scraped every second" "$scraped_mbs"
-awk -v a="$scraped_mbs" -v b="$off_mbs" 'BEGIN { printf "%-34s %12.3f\n", "ratio (scraped / off)", a / b }'
-printf '\nscrape with 10,000 partitions: median %.1f ms, worst %.1f ms, %s bytes, %s series (%s partitions listed)\n' \
+if ((ROUNDS > 0)); then
+  printf '%-34s %12s\n' "produce, 16 KiB x 8, acks=1" "MB/s"
+  printf '%-34s %12s\n' "metrics endpoint off" "$off_mbs"
+  printf '%-34s %12s\n' "endpoint scraped every second" "$scraped_mbs"
+  awk -v a="$scraped_mbs" -v b="$off_mbs" 'BEGIN { printf "%-34s %12.3f\n", "ratio (scraped / off)", a / b }'
+  echo
+fi
+busy_ping=$(tail -n 1 "$WORK/ping.txt")
+[[ $busy_ping == pings=* ]] ||
+  { tail -n 5 "$WORK/broker.log" >&2; die "the pinger printed nothing during the scrapes"; }
+ms_of() { awk -v us="$(field "$1" "$2")" 'BEGIN { printf "%.2f", us / 1000 }'; }
+longest_turn_ms=$(printf '%s\n' "${turns[@]}" | sort -g | tail -n 1)
+printf 'scrape with 10,000 partitions: median %.1f ms, worst %.1f ms, %s bytes, %s series (%s partitions listed)\n' \
   "$scrape_ms" "$worst_ms" "$page_bytes" "$series" "$log_series"
-chart_table "Produce, 16 KiB batches to 8 partitions, acks=1 (median of $ROUNDS rounds)" setup "MB/s"
-chart_row "metrics endpoint off" "$off_mbs"
-chart_row "endpoint scraped every second" "$scraped_mbs"
+printf "the broker's longest loop turn while scraped: %.1f ms\n" "$longest_turn_ms"
+printf "another client's ApiVersions, idle: p99 %s ms, worst %s ms; during the scrapes: %s answered, p99 %s ms, worst %s ms\n" \
+  "$(ms_of "$idle_ping" p99_us)" "$(ms_of "$idle_ping" max_us)" "$(field "$busy_ping" pings)" \
+  "$(ms_of "$busy_ping" p99_us)" "$(ms_of "$busy_ping" max_us)"
+if ((ROUNDS > 0)); then
+  chart_table "Produce, 16 KiB batches to 8 partitions, acks=1 (median of $ROUNDS rounds)" setup "MB/s"
+  chart_row "metrics endpoint off" "$off_mbs"
+  chart_row "endpoint scraped every second" "$scraped_mbs"
+fi
 chart_table "Scrape with 10,000 partitions ($SCRAPES scrapes)" "" "ms"
 chart_row "median" "$scrape_ms"
 chart_row "worst" "$worst_ms"
+chart_table "The loop while scraped" "" "ms"
+chart_row "the broker's longest loop turn" "$longest_turn_ms"
+chart_row "another client's worst ApiVersions wait" "$(ms_of "$busy_ping" max_us)"
 write_chart

@@ -38,6 +38,7 @@
 #include "kb/broker/log_retention.hpp"
 #include "kb/broker/metrics_collectors.hpp"
 #include "kb/broker/partition_dir_creation.hpp"
+#include "kb/broker/startup_log_scan.hpp"
 #include "kb/broker/tls_config.hpp"
 #include "kb/broker/transaction_driver.hpp"
 #include "kb/cluster/connection_quotas.hpp"
@@ -375,6 +376,8 @@ int main(int argc, char** argv) {
   kb::broker::LogRetention retention(loop, state);
   kb::broker::LogCleaning cleaning(loop, state, kb::broker::LogCleaningOptions::from(state));
   kb::broker::PartitionDirCreation partition_dirs(loop, state, kPartitionDirThreads);
+  // The gauges of partitions whose logs are not opened yet, read off the loop.
+  kb::broker::StartupLogScan startup_log_scan(loop, state);
   // Partitions the metadata log names whose directories a crash (or a
   // shutdown during their creation) kept from being made.
   if (const size_t missing = kb::cluster::create_missing_partition_dirs(state); missing > 0)
@@ -418,21 +421,15 @@ int main(int argc, char** argv) {
   flusher.set_flush_time_histogram(&metrics.log_flush());
   kb::broker::add_broker_collectors(metrics, state, &groups, &retention, &cleaning);
   kb::broker::add_client_quota_collector(metrics, client_quotas);
+  kb::broker::add_event_loop_collector(metrics, loop);
   std::unique_ptr<kb::net::HttpServer> metrics_server;
   if (config.metrics_listener) {
     const auto& where = *config.metrics_listener;
+    // A responder per connection: a scrape of many partitions keeps its
+    // place there between the loop turns it is spread over.
     metrics_server = std::make_unique<kb::net::HttpServer>(
-        loop, [&](std::string_view path, kb::ByteBuffer& body) -> kb::net::HttpAnswer {
-          if (path != where.path) {
-            constexpr std::string_view kNotFound = "not found: the metrics are at ";
-            body.append(kNotFound.data(), kNotFound.size());
-            body.append(where.path.data(), where.path.size());
-            body.push_back('\n');
-            return {404};
-          }
-          metrics.render(body, loop.now());
-          return {200, "text/plain; version=0.0.4; charset=utf-8"};
-        });
+        loop, kb::net::HttpResponderFactory(
+                  [&]() { return kb::broker::make_metrics_responder(metrics, loop, where.path); }));
     std::string error = metrics_server->listen({where.host, where.port});
     if (!error.empty()) {
       spdlog::critical("kb.metrics.listener: {}", error);
@@ -511,6 +508,7 @@ int main(int argc, char** argv) {
     // Held CreateTopics/CreatePartitions answers go out: the topics exist,
     // and the next start creates the directories still missing.
     partition_dirs.stop();
+    startup_log_scan.stop();
     // Responses waiting for flushes go out before the connections close.
     flusher.finish();
     for (auto& s : servers) s->drain();
@@ -549,6 +547,7 @@ int main(int argc, char** argv) {
                config.log_dirs.front());
   loop.run();
   partition_dirs.stop();
+  startup_log_scan.stop();
   // No clean shutdown after a disk failure: no marker vouches for the logs.
   if (disk_failed) return 1;
   flusher.finish();

@@ -42,8 +42,12 @@ double boot_time_seconds() {
   return boot;
 }
 
-void collect_logs(metrics::TextWriter& w, const cluster::BrokerState& state) {
-  if (!state.logs) return;
+// Each partition's log gauges (kafka.log:type=Log), in steps: the topic
+// table in order, resumed after the last partition written (a topic deleted
+// or created between two steps is simply missing or there).
+bool collect_logs(metrics::TextWriter& w, const cluster::BrokerState& state,
+                  metrics::CollectorPlace& place, metrics::StepBudget& budget) {
+  if (!state.logs) return true;
   struct Gauge {
     std::string_view name;
     std::string_view help;
@@ -54,31 +58,52 @@ void collect_logs(metrics::TextWriter& w, const cluster::BrokerState& state) {
       {"kafka_log_log_logendoffset", "A partition's log end offset (Log LogEndOffset)"},
       {"kafka_log_log_numlogsegments", "A partition's segments (Log NumLogSegments)"},
   };
-  for (size_t g = 0; g < std::size(kGauges); ++g) {
-    w.family(kGauges[g].name, "gauge", kGauges[g].help);
-    state.logs->for_each_open(
-        [&](const std::string& topic, int32_t partition, const storage::PartitionLog& log) {
-          int64_t value = 0;
-          switch (g) {
-            case 0:
-              value = static_cast<int64_t>(log.size_bytes());
-              break;
-            case 1:
-              value = log.log_start_offset();
-              break;
-            case 2:
-              value = log.log_end_offset();
-              break;
-            default:
-              value = static_cast<int64_t>(log.segment_count());
-          }
-          w.sample(kGauges[g].name, {{"topic", topic}, {"partition", int64_t{partition}}}, value);
-        });
+  const auto& topics = state.topics.topics();
+  for (; place.family < std::size(kGauges); place.next_family()) {
+    const Gauge& gauge = kGauges[place.family];
+    if (!place.family_begun) {
+      w.family(gauge.name, "gauge", gauge.help);
+      place.family_begun = true;
+    }
+    auto it = place.has_key ? topics.lower_bound(place.partition.first) : topics.begin();
+    for (; it != topics.end(); ++it) {
+      const cluster::TopicInfo& topic = it->second;
+      const bool resumed = place.has_key && it->first == place.partition.first;
+      for (const cluster::PartitionInfo& p : topic.partitions) {
+        if (resumed && p.partition_index <= place.partition.second) continue;
+        // An open log's own figures; else what start-up read of its files.
+        const storage::PartitionLog* log = state.logs->find_open(topic.name, p.partition_index);
+        const storage::PartitionSummary* unopened =
+            log == nullptr ? state.logs->find_unopened(topic.name, p.partition_index) : nullptr;
+        if (log == nullptr && unopened == nullptr) continue;
+        int64_t value = 0;
+        switch (place.family) {
+          case 0:
+            value = static_cast<int64_t>(log ? log->size_bytes() : unopened->size_bytes);
+            break;
+          case 1:
+            value = log ? log->log_start_offset() : unopened->log_start_offset;
+            break;
+          case 2:
+            value = log ? log->log_end_offset() : unopened->log_end_offset;
+            break;
+          default:
+            value = static_cast<int64_t>(log ? log->segment_count() : unopened->segments);
+        }
+        w.sample(gauge.name, {{"topic", topic.name}, {"partition", int64_t{p.partition_index}}},
+                 value);
+        if (!place.has_key || place.partition.first != topic.name)
+          place.partition.first = topic.name;
+        place.partition.second = p.partition_index;
+        place.has_key = true;
+        if (budget.spent()) return false;
+      }
+    }
   }
+  return true;
 }
 
-void collect_groups(metrics::TextWriter& w, const cluster::BrokerState& state,
-                    const group::GroupCoordinator& groups) {
+void collect_groups(metrics::TextWriter& w, const group::GroupCoordinator& groups) {
   // Kafka's GroupMetadataManager gauges count classic groups by state.
   int64_t classic = 0, preparing = 0, completing = 0, stable = 0, dead = 0, empty = 0;
   int64_t offsets = 0;
@@ -129,28 +154,59 @@ void collect_groups(metrics::TextWriter& w, const cluster::BrokerState& state,
   for (const auto& [name, count] : by_state)
     w.sample("kafka_server_group_coordinator_metrics_consumer_group_count", {{"state", name}},
              count);
+}
 
-  // Lag as kafka_exporter reports it: the partition's end offset less the
-  // group's committed offset (partitions whose log is open).
-  w.family("kafka_consumergroup_current_offset", "gauge",
-           "A group's committed offset per partition (as kafka_exporter names it)");
-  for (const auto& [id, group] : groups.groups())
-    for (const auto& [tp, committed] : group->offsets)
-      w.sample("kafka_consumergroup_current_offset",
-               {{"consumergroup", id}, {"topic", tp.first}, {"partition", int64_t{tp.second}}},
-               committed.offset);
-  w.family("kafka_consumergroup_lag", "gauge",
-           "Records a group has yet to read per partition: end offset less committed offset");
-  if (!state.logs) return;
-  for (const auto& [id, group] : groups.groups()) {
-    for (const auto& [tp, committed] : group->offsets) {
-      const storage::PartitionLog* log = state.logs->find_open(tp.first, tp.second);
-      if (log == nullptr || committed.offset < 0) continue;
-      w.sample("kafka_consumergroup_lag",
-               {{"consumergroup", id}, {"topic", tp.first}, {"partition", int64_t{tp.second}}},
-               std::max<int64_t>(log->log_end_offset() - committed.offset, 0));
+// Each group's committed offset and lag per partition, as kafka_exporter
+// reports them (lag: the partition's end offset less the committed offset,
+// for partitions whose log is open), in steps: groups and their partitions
+// in order, resumed after the last one written.
+bool collect_group_offsets(metrics::TextWriter& w, const cluster::BrokerState& state,
+                           const group::GroupCoordinator& groups, metrics::CollectorPlace& place,
+                           metrics::StepBudget& budget) {
+  struct Family {
+    std::string_view name;
+    std::string_view help;
+  };
+  static constexpr Family kFamilies[] = {
+      {"kafka_consumergroup_current_offset",
+       "A group's committed offset per partition (as kafka_exporter names it)"},
+      {"kafka_consumergroup_lag",
+       "Records a group has yet to read per partition: end offset less committed offset"},
+  };
+  const group::GroupMap& all = groups.groups();
+  for (; place.family < std::size(kFamilies); place.next_family()) {
+    const Family& family = kFamilies[place.family];
+    const bool lag = place.family == 1;
+    if (!place.family_begun) {
+      w.family(family.name, "gauge", family.help);
+      place.family_begun = true;
+    }
+    if (lag && !state.logs) continue;
+    auto it = place.has_key ? all.lower_bound(place.name) : all.begin();
+    for (; it != all.end(); ++it) {
+      const auto& [id, group] = *it;
+      const bool resumed = place.has_key && id == place.name;
+      auto offset = resumed ? group->offsets.upper_bound(place.partition) : group->offsets.begin();
+      for (; offset != group->offsets.end(); ++offset) {
+        const auto& [tp, committed] = *offset;
+        const std::initializer_list<metrics::Label> labels = {
+            {"consumergroup", id}, {"topic", tp.first}, {"partition", int64_t{tp.second}}};
+        if (!lag) {
+          w.sample(family.name, labels, committed.offset);
+        } else {
+          const storage::PartitionLog* log = state.logs->find_open(tp.first, tp.second);
+          if (log == nullptr || committed.offset < 0) continue;
+          w.sample(family.name, labels,
+                   std::max<int64_t>(log->log_end_offset() - committed.offset, 0));
+        }
+        if (!place.has_key || place.name != id) place.name = id;
+        place.partition = tp;
+        place.has_key = true;
+        if (budget.spent()) return false;
+      }
     }
   }
+  return true;
 }
 
 void collect_process(metrics::TextWriter& w) {
@@ -240,10 +296,17 @@ void add_broker_collectors(metrics::BrokerMetrics& metrics, const cluster::Broke
                            const LogCleaning* cleaning) {
   metrics.set_topic_exists(
       [&state](std::string_view topic) { return state.topics.find(topic) != nullptr; });
-  metrics.add_collector([&state](metrics::TextWriter& w) { collect_logs(w, state); });
-  if (groups != nullptr)
-    metrics.add_collector(
-        [&state, groups](metrics::TextWriter& w) { collect_groups(w, state, *groups); });
+  metrics.add_stepped_collector(
+      [&state](metrics::TextWriter& w, metrics::CollectorPlace& place,
+               metrics::StepBudget& budget) { return collect_logs(w, state, place, budget); });
+  if (groups != nullptr) {
+    metrics.add_collector([groups](metrics::TextWriter& w) { collect_groups(w, *groups); });
+    metrics.add_stepped_collector([&state, groups](metrics::TextWriter& w,
+                                                   metrics::CollectorPlace& place,
+                                                   metrics::StepBudget& budget) {
+      return collect_group_offsets(w, state, *groups, place, budget);
+    });
+  }
   if (retention != nullptr)
     metrics.add_collector([retention](metrics::TextWriter& w) {
       w.family("kb_log_retention_deleted_segments_total", "counter",
@@ -261,6 +324,54 @@ void add_broker_collectors(metrics::BrokerMetrics& metrics, const cluster::Broke
       collect_cleaner(w, *cleaning, state.logs->log_dir(), since, std::chrono::steady_clock::now());
     });
   metrics.add_collector([](metrics::TextWriter& w) { collect_process(w); });
+}
+
+namespace {
+
+class MetricsResponder final : public net::HttpResponder {
+ public:
+  MetricsResponder(metrics::BrokerMetrics& metrics, net::EventLoop& loop, std::string path)
+      : metrics_(metrics), loop_(loop), path_(std::move(path)) {}
+
+  net::HttpAnswer start(std::string_view path, ByteBuffer& body) override {
+    if (path != path_) {
+      constexpr std::string_view kNotFound = "not found: the metrics are at ";
+      body.append(kNotFound.data(), kNotFound.size());
+      body.append(path_.data(), path_.size());
+      body.push_back('\n');
+      return {404};
+    }
+    metrics_.start(scrape_, loop_.now());
+    return {200, "text/plain; version=0.0.4; charset=utf-8", !next(body)};
+  }
+
+  bool next(ByteBuffer& body) override {
+    metrics::StepBudget budget(kScrapeStepTime, kScrapeStepBytes, body);
+    return metrics_.step(scrape_, body, budget);
+  }
+
+ private:
+  metrics::BrokerMetrics& metrics_;
+  net::EventLoop& loop_;
+  std::string path_;
+  metrics::Scrape scrape_;
+};
+
+}  // namespace
+
+std::unique_ptr<net::HttpResponder> make_metrics_responder(metrics::BrokerMetrics& metrics,
+                                                           net::EventLoop& loop, std::string path) {
+  return std::make_unique<MetricsResponder>(metrics, loop, std::move(path));
+}
+
+void add_event_loop_collector(metrics::BrokerMetrics& metrics, net::EventLoop& loop) {
+  metrics.add_collector([&loop](metrics::TextWriter& w) {
+    w.family("kb_event_loop_longest_turn_seconds", "gauge",
+             "The event loop's longest turn (its work, not its sleep) since the previous scrape "
+             "(this broker's own series)");
+    w.sample("kb_event_loop_longest_turn_seconds", {},
+             std::chrono::duration<double>(loop.take_longest_turn()).count());
+  });
 }
 
 void add_client_quota_collector(metrics::BrokerMetrics& metrics,

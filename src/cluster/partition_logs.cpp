@@ -1,5 +1,6 @@
 #include "kb/cluster/partition_logs.hpp"
 
+#include <chrono>
 #include <limits>
 
 #include <spdlog/spdlog.h>
@@ -36,7 +37,30 @@ storage::Result<storage::PartitionLog*> PartitionLogs::find(std::string_view top
   if (auto start = log_start_offsets_.find(key); start != log_start_offsets_.end())
     if (auto moved = log->advance_log_start_offset(start->second); !moved) return moved.error();
   open_.emplace(std::move(key), std::move(opened.value()));
+  forget_unopened(topic, partition);
+  if (!clean_shutdown_) note_recovered(*log);
   return log;
+}
+
+void PartitionLogs::note_recovered(const storage::PartitionLog& log) {
+  // After a crash every log is recovered as it is first opened: when many
+  // are (a consumer of thousands of partitions), a line every few seconds
+  // says how far it got.
+  constexpr size_t kMany = 100;
+  constexpr auto kEvery = std::chrono::seconds(3);
+  ++recovered_.logs;
+  recovered_.bytes += log.size_bytes();
+  const auto now = std::chrono::steady_clock::now();
+  if (recovered_.logs == 1) recovered_.since = recovered_.last_line = now;
+  if (recovered_.logs < kMany || (recovered_.logs > kMany && now - recovered_.last_line < kEvery))
+    return;
+  recovered_.last_line = now;
+  const double seconds = std::chrono::duration<double>(now - recovered_.since).count();
+  spdlog::info(
+      "recovering partition logs as they are first opened (no clean shutdown): {} recovered, "
+      "{:.3f} MiB, {:.0f}/s since the first",
+      recovered_.logs, static_cast<double>(recovered_.bytes) / (1024.0 * 1024.0),
+      seconds > 0 ? static_cast<double>(recovered_.logs) / seconds : 0.0);
 }
 
 storage::Result<storage::PartitionLog*> PartitionLogs::find_or_create(std::string_view topic,
@@ -150,7 +174,42 @@ void PartitionLogs::close(std::string_view topic, int32_t partition) {
   open_.erase(Key{std::string(topic), partition});
   recovery_points_.erase(Key{std::string(topic), partition});
   log_start_offsets_.erase(Key{std::string(topic), partition});
+  forget_unopened(topic, partition);
   ++closes_;
+}
+
+storage::PartitionSummaryHint PartitionLogs::summary_hint(const Key& key) const {
+  storage::PartitionSummaryHint hint;
+  hint.clean_shutdown = clean_shutdown_;
+  if (auto rp = recovery_points_.find(key); rp != recovery_points_.end())
+    hint.recovery_point = rp->second;
+  if (auto start = log_start_offsets_.find(key); start != log_start_offsets_.end())
+    hint.log_start_offset = start->second;
+  return hint;
+}
+
+void PartitionLogs::set_unopened_summary(std::string_view topic, int32_t partition,
+                                         const storage::PartitionSummary& summary) {
+  if (find_open(topic, partition) != nullptr) return;
+  auto it = unopened_.find(topic);
+  if (it == unopened_.end())
+    it = unopened_.emplace(std::string(topic), decltype(it->second){}).first;
+  it->second[partition] = summary;
+}
+
+const storage::PartitionSummary* PartitionLogs::find_unopened(std::string_view topic,
+                                                              int32_t partition) const {
+  auto it = unopened_.find(topic);
+  if (it == unopened_.end()) return nullptr;
+  auto p = it->second.find(partition);
+  return p == it->second.end() ? nullptr : &p->second;
+}
+
+void PartitionLogs::forget_unopened(std::string_view topic, int32_t partition) {
+  auto it = unopened_.find(topic);
+  if (it == unopened_.end()) return;
+  it->second.erase(partition);
+  if (it->second.empty()) unopened_.erase(it);
 }
 
 bool PartitionLogs::walk_checkpoint(

@@ -18,6 +18,14 @@ void ErrorTally::add(int16_t code, uint32_t n) {
   ++used_;
 }
 
+bool StepBudget::spent() {
+  if (spent_ || out_ == nullptr) return spent_;
+  if (out_->size() - start_size_ >= bytes_ ||
+      (++calls_ % kCallsPerClockRead == 0 && Clock::now() >= deadline_))
+    spent_ = true;
+  return spent_;
+}
+
 BrokerMetrics::BrokerMetrics() = default;
 
 TopicCounters& BrokerMetrics::topic(std::string_view name) {
@@ -136,8 +144,45 @@ void BrokerMetrics::render_requests(TextWriter& w, std::chrono::steady_clock::ti
 
 void BrokerMetrics::render(ByteBuffer& out, std::chrono::steady_clock::time_point now) {
   out.clear();
-  if (topic_exists_) std::erase_if(topics_, [&](const auto& t) { return !topic_exists_(t.first); });
+  Scrape scrape;
+  start(scrape, now);
+  StepBudget unlimited;
+  while (!step(scrape, out, unlimited)) {
+  }
+}
+
+void BrokerMetrics::start(Scrape& scrape, std::chrono::steady_clock::time_point now) {
+  scrape.active_ = true;
+  scrape.part_ = 0;
+  scrape.now_ = now;
+  scrape.place_.reset();
+}
+
+bool BrokerMetrics::step(Scrape& scrape, ByteBuffer& out, StepBudget& budget) {
+  if (!scrape.active_) return true;
   TextWriter w(out);
+  for (;;) {
+    if (scrape.part_ == 0) {
+      render_own(w, scrape.now_);
+    } else if (scrape.part_ - 1 < collectors_.size()) {
+      const CollectorEntry& c = collectors_[scrape.part_ - 1];
+      if (c.whole) {
+        c.whole(w);
+      } else if (!c.stepped(w, scrape.place_, budget)) {
+        return false;
+      }
+    } else {
+      scrape.active_ = false;
+      return true;
+    }
+    ++scrape.part_;
+    scrape.place_.reset();
+    if (budget.spent()) return false;
+  }
+}
+
+void BrokerMetrics::render_own(TextWriter& w, std::chrono::steady_clock::time_point now) {
+  if (topic_exists_) std::erase_if(topics_, [&](const auto& t) { return !topic_exists_(t.first); });
   render_topics(w);
   render_requests(w, now);
 
@@ -157,8 +202,6 @@ void BrokerMetrics::render(ByteBuffer& out, std::chrono::steady_clock::time_poin
       "kafka_log_logflushstats_logflushrateandtimems", "summary",
       "Milliseconds a partition's flush (fdatasync) took (LogFlushStats LogFlushRateAndTimeMs)");
   w.summary("kafka_log_logflushstats_logflushrateandtimems", {}, log_flush_);
-
-  for (const auto& c : collectors_) c(w);
 }
 
 }  // namespace kb::metrics

@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -104,10 +105,14 @@ void EventLoop::run_due_timers() {
 void EventLoop::run() {
   running_ = true;
   epoll_event events[kMaxEventsPerTurn];
+  now_ = Clock::now();
   while (running_) {
     // By index: a hook may add another (which would invalidate a range-for).
     // NOLINTNEXTLINE(modernize-loop-convert)
     for (size_t i = 0; i < before_sleep_.size(); ++i) before_sleep_[i]();
+    // The turn's work ends here: from its events to its hooks, without the
+    // sleep.
+    longest_turn_ = std::max(longest_turn_, Clock::now() - now_);
     if (!running_) break;
     // (Appended: after EINTR the tasks taken last time are still waiting.)
     if (running_posted_.empty()) {

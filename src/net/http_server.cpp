@@ -57,6 +57,7 @@ struct RequestHead {
   int error = 0;  // an HTTP status to answer instead, then close
   bool head_only = false;
   bool keep_alive = true;
+  bool http10 = false;  // no chunked transfer coding
   std::string_view path;
 };
 
@@ -75,6 +76,7 @@ RequestHead parse_head(std::string_view head) {
   const std::string_view version = line.substr(sp2 + 1);
   if (version == "HTTP/1.0") {
     r.keep_alive = false;
+    r.http10 = true;
   } else if (version != "HTTP/1.1") {
     r.error = version.substr(0, 5) == "HTTP/" ? 505 : 400;
     return r;
@@ -111,11 +113,42 @@ RequestHead parse_head(std::string_view head) {
   return r;
 }
 
+// Answers every connection with one shared page handler: whole bodies only.
+class HandlerResponder final : public HttpResponder {
+ public:
+  explicit HandlerResponder(std::shared_ptr<HttpPageHandler> handler)
+      : handler_(std::move(handler)) {}
+  HttpAnswer start(std::string_view path, ByteBuffer& body) override {
+    HttpAnswer a = (*handler_)(path, body);
+    a.more = false;
+    return a;
+  }
+  bool next(ByteBuffer& /*body*/) override { return true; }
+
+ private:
+  std::shared_ptr<HttpPageHandler> handler_;
+};
+
+HttpResponderFactory shared_handler(HttpPageHandler handler) {
+  auto shared = std::make_shared<HttpPageHandler>(std::move(handler));
+  return [shared]() -> std::unique_ptr<HttpResponder> {
+    return std::make_unique<HandlerResponder>(shared);
+  };
+}
+
+constexpr std::string_view kCrlf = "\r\n";
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+iovec part(std::string_view s) {
+  return {const_cast<char*>(s.data()), s.size()};  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+}
+
 }  // namespace
 
 class HttpServer::Client final : public IoHandler {
  public:
-  Client(HttpServer& server, int fd) : server_(server), fd_(fd) {}
+  Client(HttpServer& server, int fd, uint64_t id, std::unique_ptr<HttpResponder> responder)
+      : server_(server), fd_(fd), id_(id), responder_(std::move(responder)) {}
   ~Client() override {
     if (idle_timer_ != 0) server_.loop_.cancel(idle_timer_);
     if (fd_ >= 0) ::close(fd_);
@@ -124,6 +157,7 @@ class HttpServer::Client final : public IoHandler {
   Client& operator=(const Client&) = delete;
 
   int fd() const { return fd_; }
+  uint64_t id() const { return id_; }
 
   void start() {
     server_.loop_.watch(fd_, EPOLLIN, this);
@@ -172,12 +206,12 @@ class HttpServer::Client final : public IoHandler {
     }
     last_active_ = server_.loop_.now();
     handle_requests();
-    if (!closed_ && peer_closed_ && pending_.empty()) close();
+    if (!closed_ && peer_closed_ && pending_.empty() && !streaming_) close();
   }
 
   // Answers the whole requests in the input while the output is drained.
   void handle_requests() {
-    while (!closed_ && pending_.empty() && !close_after_write_) {
+    while (!closed_ && pending_.empty() && !close_after_write_ && !streaming_) {
       const std::string_view in(reinterpret_cast<const char*>(input_.data()), input_.size());
       const size_t end = in.find("\r\n\r\n");
       if (end == std::string_view::npos) {
@@ -199,32 +233,94 @@ class HttpServer::Client final : public IoHandler {
     const std::string_view text = reason(status);
     body.append(text.data(), text.size());
     body.push_back('\n');
-    send(status, "text/plain; charset=utf-8", false, false);
+    send_head(status, "text/plain; charset=utf-8", false, false, false);
   }
 
   void answer(const RequestHead& head) {
     ByteBuffer& body = server_.body_;
     body.clear();
-    HttpAnswer a = server_.handler_(head.path, body);
+    HttpAnswer a = responder_->start(head.path, body);
     ++server_.requests_served_;
     if (!head.keep_alive) close_after_write_ = true;
-    send(a.status, a.content_type, head.head_only, head.keep_alive);
+    if (a.more && head.head_only) responder_->abandon();
+    if (a.more && !head.head_only) {
+      streaming_ = true;
+      chunked_ = !head.http10;
+    }
+    send_head(a.status, a.content_type, head.head_only, head.keep_alive, a.more);
   }
 
-  void send(int status, std::string_view content_type, bool head_only, bool keep_alive) {
+  // The head of an answer and its body (or the first piece of it) from the
+  // shared buffer.
+  void send_head(int status, std::string_view content_type, bool head_only, bool keep_alive,
+                 bool in_pieces) {
     const ByteBuffer& body = server_.body_;
     char header[256];
+    // A body in pieces has no length up front: chunks mark its end, or (to
+    // HTTP/1.0, which has no chunks) the connection closing.
+    char length[48];
+    std::string_view framing;
+    if (!in_pieces) {
+      const auto n =
+          fmt::format_to_n(length, sizeof(length), "Content-Length: {}\r\n", body.size());
+      framing = {length, std::min(n.size, sizeof(length))};
+    } else if (chunked_ || head_only) {
+      framing = "Transfer-Encoding: chunked\r\n";
+    }
     const auto written = fmt::format_to_n(
-        header, sizeof(header),
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n\r\n",
-        status, reason(status), content_type, body.size(), keep_alive ? "keep-alive" : "close");
-    const size_t header_size = std::min(written.size, sizeof(header));
-    const size_t body_size = head_only ? 0 : body.size();
-    iovec parts[2] = {{header, header_size},
-                      {const_cast<uint8_t*>(body.data()), body_size}};  // NOLINT
+        header, sizeof(header), "HTTP/1.1 {} {}\r\nContent-Type: {}\r\n{}Connection: {}\r\n\r\n",
+        status, reason(status), content_type, framing, keep_alive ? "keep-alive" : "close");
+    const std::string_view head(header, std::min(written.size, sizeof(header)));
+    if (head_only) {
+      iovec parts[] = {part(head)};
+      return write_parts(parts, 1);
+    }
+    if (in_pieces) return write_piece(head, false);
+    iovec parts[] = {part(head), part(body_view())};
+    write_parts(parts, 2);
+  }
+
+  std::string_view body_view() const {
+    const ByteBuffer& body = server_.body_;
+    return {reinterpret_cast<const char*>(body.data()), body.size()};
+  }
+
+  // A piece of a body from the shared buffer (after `head`, when the answer
+  // starts with it), chunked if the client reads chunks, and after the last
+  // piece the end of the body.
+  void write_piece(std::string_view head, bool last) {
+    const std::string_view body = body_view();
+    iovec parts[5];
+    int count = 0;
+    if (!head.empty()) parts[count++] = part(head);
+    char size_line[24];
+    if (chunked_ && !body.empty()) {
+      // An empty chunk would end the body: an empty piece is left out.
+      const auto n = fmt::format_to_n(size_line, sizeof(size_line), "{:x}\r\n", body.size());
+      parts[count++] = part({size_line, std::min(n.size, sizeof(size_line))});
+      parts[count++] = part(body);
+      parts[count++] = part(kCrlf);
+    } else if (!body.empty()) {
+      parts[count++] = part(body);
+    }
+    if (last) {
+      streaming_ = false;
+      if (chunked_) parts[count++] = part(kLastChunk);
+    }
+    write_parts(parts, count);
+  }
+
+  // Writes what the socket takes; the rest is copied to pending_ (the
+  // shared body is rebuilt by the next request or piece).
+  void write_parts(iovec* parts, int count) {
     size_t sent = 0;
     for (;;) {
-      const ssize_t n = ::writev(fd_, parts, 2);
+      // sendmsg rather than writev: a peer gone in the middle of a body
+      // must give EPIPE, not SIGPIPE.
+      msghdr message{};
+      message.msg_iov = parts;
+      message.msg_iovlen = static_cast<size_t>(count);
+      const ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
       if (n >= 0) {
         sent = static_cast<size_t>(n);
         break;
@@ -233,20 +329,61 @@ class HttpServer::Client final : public IoHandler {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       return close();
     }
-    // Only what the socket did not take is copied (the shared body is
-    // rebuilt by the next request).
-    if (sent < header_size) pending_.append(header + sent, header_size - sent);
-    const size_t body_sent = sent > header_size ? sent - header_size : 0;
-    if (body_sent < body_size) pending_.append(body.data() + body_sent, body_size - body_sent);
-    if (!pending_.empty()) {
-      // Nothing more is read until the answer is out: a client that sends
-      // without reading cannot make the input grow.
-      server_.loop_.modify(fd_, EPOLLOUT);
-      return;
+    for (int i = 0; i < count; ++i) {
+      const size_t taken = std::min(sent, parts[i].iov_len);
+      sent -= taken;
+      if (taken < parts[i].iov_len)
+        pending_.append(static_cast<const uint8_t*>(parts[i].iov_base) + taken,
+                        parts[i].iov_len - taken);
     }
-    if (close_after_write_) close();
+    after_write();
   }
 
+  // What follows a write: waiting for the socket, the next piece of a body,
+  // or the next request.
+  void after_write() {
+    if (!pending_.empty()) {
+      // Nothing more is read (or rendered) until the answer is out: a
+      // client that sends without reading cannot make anything grow.
+      set_watch(EPOLLOUT);
+      return;
+    }
+    if (streaming_) {
+      // The next piece in the next loop turn, so that every other client is
+      // served between two pieces; meanwhile this one's input waits.
+      set_watch(0);
+      server_.loop_.post(
+          [&server = server_, alive = std::weak_ptr<bool>(server_.alive_), id = id_] {
+            if (!alive.expired()) server.continue_body(id);
+          });
+      return;
+    }
+    if (close_after_write_) return close();
+    set_watch(EPOLLIN);
+  }
+
+  void set_watch(uint32_t events) {
+    if (events == watching_) return;
+    watching_ = events;
+    server_.loop_.modify(fd_, events);
+  }
+
+ public:
+  void next_piece() {
+    if (closed_ || !streaming_ || !pending_.empty()) return;
+    last_active_ = server_.loop_.now();
+    ByteBuffer& body = server_.body_;
+    body.clear();
+    const bool last = responder_->next(body);
+    write_piece({}, last);
+    if (!closed_ && !streaming_ && pending_.empty()) {
+      pending_.release();
+      if (peer_closed_) return close();
+      handle_requests();
+    }
+  }
+
+ private:
   // false: the connection closed.
   bool write_pending() {
     while (!pending_.empty()) {
@@ -260,12 +397,17 @@ class HttpServer::Client final : public IoHandler {
       close();
       return false;
     }
+    if (streaming_) {
+      // The buffer is kept for the next piece.
+      after_write();
+      return !closed_;
+    }
     pending_.release();
     if (close_after_write_ || peer_closed_) {
       close();
       return false;
     }
-    server_.loop_.modify(fd_, EPOLLIN);
+    set_watch(EPOLLIN);
     handle_requests();
     return !closed_;
   }
@@ -273,11 +415,18 @@ class HttpServer::Client final : public IoHandler {
   void close() {
     if (closed_) return;
     closed_ = true;
+    if (streaming_) responder_->abandon();
+    streaming_ = false;
     server_.close_client(this);
   }
 
   HttpServer& server_;
   int fd_;
+  uint64_t id_;
+  std::unique_ptr<HttpResponder> responder_;
+  uint32_t watching_ = EPOLLIN;
+  bool streaming_ = false;  // a body in pieces is being written
+  bool chunked_ = false;
   ByteBuffer input_;
   ByteBuffer pending_;
   EventLoop::TimerId idle_timer_ = 0;
@@ -288,7 +437,11 @@ class HttpServer::Client final : public IoHandler {
 };
 
 HttpServer::HttpServer(EventLoop& loop, HttpPageHandler handler, HttpServerOptions options)
-    : loop_(loop), handler_(std::move(handler)), options_(options) {
+    : HttpServer(loop, shared_handler(std::move(handler)), options) {}
+
+HttpServer::HttpServer(EventLoop& loop, HttpResponderFactory make_responder,
+                       HttpServerOptions options)
+    : loop_(loop), make_responder_(std::move(make_responder)), options_(options) {
   loop_.add_before_sleep([this] { reap(); });
 }
 
@@ -321,7 +474,8 @@ void HttpServer::accept_ready() {
       ::close(fd);
       continue;
     }
-    auto& client = connections_.emplace_back(std::make_unique<Client>(*this, fd));
+    auto& client = connections_.emplace_back(
+        std::make_unique<Client>(*this, fd, next_client_id_++, make_responder_()));
     client->start();
   }
 }
@@ -337,5 +491,13 @@ void HttpServer::close_client(Client* client) {
 }
 
 void HttpServer::reap() { closed_.clear(); }
+
+void HttpServer::continue_body(uint64_t client_id) {
+  for (auto& c : connections_) {
+    if (c->id() != client_id) continue;
+    c->next_piece();
+    return;
+  }
+}
 
 }  // namespace kb::net

@@ -86,6 +86,62 @@ PartitionDirCheck check_partition_dir(const fs::path& dir, bool compacted) {
   return out;
 }
 
+PartitionSummary summarize_partition_dir(const fs::path& dir, const PartitionSummaryHint& hint) {
+  struct Segment {
+    int64_t base = 0;
+    fs::path file;
+    uint64_t size = 0;
+  };
+  std::vector<Segment> segments;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    auto base = detail::parse_offset_file_name(entry.path().filename().string(), ".log");
+    if (!base) continue;
+    std::error_code size_ec;
+    const uintmax_t size = entry.file_size(size_ec);
+    segments.push_back({*base, entry.path(), size_ec ? 0 : static_cast<uint64_t>(size)});
+  }
+  std::sort(segments.begin(), segments.end(),
+            [](const Segment& a, const Segment& b) { return a.base < b.base; });
+  PartitionSummary out;
+  if (segments.empty()) {
+    out.log_start_offset = out.log_end_offset = hint.log_start_offset.value_or(0);
+    return out;
+  }
+  out.segments = segments.size();
+  // Where recovery would start reading: nothing after a clean shutdown that
+  // checkpointed the log's end (the last segment otherwise), the segment
+  // holding the recovery point after a crash, everything without one.
+  size_t first_read = 0;
+  if (hint.clean_shutdown) {
+    first_read = hint.recovery_point ? segments.size() : segments.size() - 1;
+  } else if (hint.recovery_point) {
+    while (first_read + 1 < segments.size() &&
+           segments[first_read + 1].base <= *hint.recovery_point)
+      ++first_read;
+  }
+  out.log_end_offset = hint.recovery_point.value_or(segments.front().base);
+  for (size_t i = 0; i < first_read; ++i) out.size_bytes += segments[i].size;
+  for (size_t i = first_read; i < segments.size(); ++i) {
+    SegmentCheckOptions options;
+    const bool last = i + 1 == segments.size();
+    if (!last) options.next_segment_base = segments[i + 1].base;
+    options.contiguous = last && !hint.compacted;
+    const SegmentCheck check = check_segment_file(segments[i].file, segments[i].base, options);
+    out.bytes_read += check.size;
+    out.size_bytes += check.valid_bytes;
+    out.log_end_offset = check.next_offset;
+    // Recovery cuts the log at the first invalid batch: later segments go.
+    if (check.error != BatchError::none || check.valid_bytes < check.size) {
+      out.segments = i + 1;
+      break;
+    }
+  }
+  out.log_start_offset = std::max(segments.front().base, hint.log_start_offset.value_or(0));
+  out.log_end_offset = std::max(out.log_end_offset, out.log_start_offset);
+  return out;
+}
+
 namespace {
 
 fs::path sibling_file(const SegmentCheck& segment, std::string_view suffix) {

@@ -1,7 +1,11 @@
 // The metrics endpoint (kb.metrics.listener) scraped by a real Prometheus
 // (Debian's `prometheus`, scripts/install-deps.sh test) while confluent-kafka
 // produces, consumes with a group and has a produce refused; the series are
-// read back through Prometheus's HTTP API.
+// read back through Prometheus's HTTP API. A scrape of thousands of
+// partitions goes out in chunks, one step of the page per loop turn, and
+// another client's ApiVersions are answered between them. After a restart,
+// partitions whose logs were not opened again have their gauges too, after a
+// clean shutdown and after a SIGKILL.
 
 #include <fcntl.h>
 #include <signal.h>
@@ -10,13 +14,20 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <regex>
 #include <string>
 #include <thread>
 
+#include "kb/protocol/messages/api_versions.hpp"
 #include "kb/protocol/messages/consumer_group_heartbeat.hpp"
+#include "kb/protocol/messages/create_topics.hpp"
+#include "kb/protocol/messages/produce.hpp"
+#include "kb/storage/record_batch.hpp"
 #include "support/apache_kafka.hpp"
 #include "support/broker_process.hpp"
 #include "support/kafka_client.hpp"
@@ -281,6 +292,297 @@ TEST(Metrics, PrometheusScrapesKafkasSeriesWhileClientsProduceConsumeAndFail) {
             2.0);
   EXPECT_GT(prometheus.wait_for("process_resident_memory_bytes", positive).value_or(0), 1e6);
   EXPECT_GT(prometheus.wait_for("process_cpu_seconds_total", positive).value_or(0), 0.0);
+  broker.stop();
+  std::filesystem::remove_all(dir);
+}
+
+// Reads an HTTP answer with a chunked body from `fd`, calling `on_chunk`
+// as each chunk (the last, empty one too) has arrived. False when it is not
+// one (a length instead of chunks, a malformed chunk, the connection gone).
+class ChunkedReader {
+ public:
+  explicit ChunkedReader(int fd) : fd_(fd) {}
+  bool read(std::string& head, std::string& body, const std::function<void(size_t)>& on_chunk) {
+    head.clear();
+    body.clear();
+    if (!line_until("\r\n\r\n", head)) return false;
+    if (head.find("Transfer-Encoding: chunked\r\n") == std::string::npos) return false;
+    for (;;) {
+      std::string size_line;
+      if (!line_until("\r\n", size_line)) return false;
+      const size_t size = std::stoul(size_line, nullptr, 16);
+      std::string data;
+      if (!take(size + 2, data) || data.substr(size) != "\r\n") return false;
+      on_chunk(size);
+      if (size == 0) return true;
+      body.append(data, 0, size);
+    }
+  }
+
+ private:
+  bool fill() {
+    char buf[65536];
+    for (;;) {
+      const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n > 0) {
+        in_.append(buf, static_cast<size_t>(n));
+        return true;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      return false;
+    }
+  }
+  bool line_until(std::string_view end, std::string& out) {
+    size_t at = 0;
+    while ((at = in_.find(end)) == std::string::npos)
+      if (!fill()) return false;
+    out = in_.substr(0, at + end.size());
+    in_.erase(0, at + end.size());
+    return true;
+  }
+  bool take(size_t n, std::string& out) {
+    while (in_.size() < n)
+      if (!fill()) return false;
+    out = in_.substr(0, n);
+    in_.erase(0, n);
+    return true;
+  }
+  int fd_;
+  std::string in_;
+};
+
+TEST(Metrics, AScrapeOfThousandsOfPartitionsGoesInStepsWithOtherClientsAnsweredBetween) {
+  constexpr int32_t kPartitions = 1000;
+  BrokerProcess broker(
+      std::map<std::string, std::string>{{"kb.metrics.listener", "http://127.0.0.1:0/metrics"}});
+  auto found = broker.wait_for_log(std::regex(R"(Metrics on http://127\.0\.0\.1:(\d+)/metrics)"));
+  ASSERT_EQ(found.size(), 2u) << broker.log();
+  const auto metrics_port = static_cast<uint16_t>(std::stoi(found[1]));
+
+  // A topic of many partitions, a record in each, so that every log is open.
+  RawClient admin(broker.port(), std::chrono::seconds(120));
+  {
+    protocol::CreateTopicsRequest create;
+    auto& t = create.topics.emplace_back();
+    t.name = "wide";
+    t.num_partitions = kPartitions;
+    t.replication_factor = -1;
+    create.timeout_ms = 120000;
+    std::vector<uint8_t> body;
+    auto created = call<protocol::CreateTopicsResponse>(admin, create, 7, body);
+    ASSERT_EQ(created.topics.at(0).error_code, 0);
+    storage::RecordBatchBuilder builder;
+    const std::string value = "v";
+    builder.add_record(std::nullopt,
+                       storage::Bytes(reinterpret_cast<const uint8_t*>(value.data()), value.size()),
+                       1700000000000);
+    const std::vector<uint8_t> batch = builder.build();
+    protocol::ProduceRequest produce;
+    produce.acks = 1;
+    produce.timeout_ms = 60000;
+    auto& topic = produce.topic_data.emplace_back();
+    topic.name = "wide";
+    for (int32_t p = 0; p < kPartitions; ++p)
+      topic.partition_data.push_back({p, storage::Bytes(batch)});
+    auto produced = call<protocol::ProduceResponse>(admin, produce, 9, body);
+    for (const auto& p : produced.responses.at(0).partition_responses)
+      ASSERT_EQ(p.error_code, 0) << p.index;
+  }
+
+  // Another client sends ApiVersions one after another meanwhile; events on
+  // both sides are numbered by one counter.
+  std::atomic<uint64_t> clock{0};
+  std::atomic<bool> stop{false};
+  std::mutex mutex;
+  std::vector<uint64_t> answers;
+  std::string ping_error;
+  std::thread pinger([&] {
+    try {
+      RawClient other(broker.port());
+      while (!stop.load()) {
+        protocol::ApiVersionsRequest ping;
+        ping.client_software_name = "kb-test";
+        ping.client_software_version = "1";
+        std::vector<uint8_t> body;
+        auto versions = call<protocol::ApiVersionsResponse>(other, ping, 3, body);
+        if (versions.error_code != 0) throw std::runtime_error("ApiVersions failed");
+        const uint64_t at = ++clock;
+        std::lock_guard lock(mutex);
+        answers.push_back(at);
+      }
+    } catch (const std::exception& e) {
+      std::lock_guard lock(mutex);
+      ping_error = e.what();
+    }
+  });
+
+  // Scrapes until one had an ApiVersions answered between its first and
+  // last chunk (each scrape spans tens of loop turns; a busy machine may
+  // keep the pinger off the CPU through one of them).
+  RawClient scraper(metrics_port);
+  ChunkedReader reader(scraper.fd());
+  size_t answered_between = 0;
+  size_t scrapes = 0;
+  size_t chunks = 0;
+  std::string head, page;
+  for (; scrapes < 20 && answered_between == 0; ++scrapes) {
+    const std::string get = "GET /metrics HTTP/1.1\r\nHost: kb\r\n\r\n";
+    scraper.send_bytes({reinterpret_cast<const uint8_t*>(get.data()), get.size()});
+    uint64_t first = 0, last = 0;
+    chunks = 0;
+    ASSERT_TRUE(reader.read(head, page, [&](size_t size) {
+      if (size > 0 && ++chunks == 1) first = ++clock;
+      if (size == 0) last = ++clock;
+    })) << head;
+    std::lock_guard lock(mutex);
+    for (uint64_t at : answers) answered_between += (at > first && at < last) ? 1 : 0;
+  }
+  stop = true;
+  pinger.join();
+  EXPECT_EQ(ping_error, "");
+  EXPECT_GE(answered_between, 1u) << "in " << scrapes << " scrapes";
+  EXPECT_GT(chunks, 1u);
+  // The page is whole: every partition's gauges, each family once.
+  size_t sizes = 0;
+  for (size_t at = page.find("\nkafka_log_log_size{topic=\"wide\""); at != std::string::npos;
+       at = page.find("\nkafka_log_log_size{topic=\"wide\"", at + 1))
+    ++sizes;
+  EXPECT_EQ(sizes, static_cast<size_t>(kPartitions));
+  EXPECT_NE(page.find("kafka_log_log_logendoffset{topic=\"wide\",partition=\"999\"} 1\n"),
+            std::string::npos);
+  EXPECT_EQ(page.find("# TYPE kafka_log_log_size gauge"),
+            page.rfind("# TYPE kafka_log_log_size gauge"));
+  EXPECT_NE(page.find("kb_event_loop_longest_turn_seconds "), std::string::npos);
+}
+
+std::string scrape(uint16_t port) {
+  return run_command("curl -s http://127.0.0.1:" + std::to_string(port) + "/metrics", 10).output;
+}
+
+uint16_t metrics_port_of(BrokerProcess& broker) {
+  auto found = broker.wait_for_log(std::regex(R"(Metrics on http://127\.0\.0\.1:(\d+)/metrics)"));
+  return found.size() == 2 ? static_cast<uint16_t>(std::stoi(found[1])) : 0;
+}
+
+// Produces `count` records, one batch, to the partition.
+void produce_records(RawClient& client, std::string_view topic, int32_t partition, int count) {
+  storage::RecordBatchBuilder builder;
+  const std::string value(100, 'x');
+  for (int i = 0; i < count; ++i)
+    builder.add_record(std::nullopt,
+                       storage::Bytes(reinterpret_cast<const uint8_t*>(value.data()), value.size()),
+                       1700000000000);
+  const std::vector<uint8_t> batch = builder.build();
+  protocol::ProduceRequest produce;
+  produce.acks = -1;
+  produce.timeout_ms = 10000;
+  auto& t = produce.topic_data.emplace_back();
+  t.name = topic;
+  t.partition_data.push_back({partition, storage::Bytes(batch)});
+  std::vector<uint8_t> body;
+  auto produced = call<protocol::ProduceResponse>(client, produce, 9, body);
+  ASSERT_EQ(produced.responses.at(0).partition_responses.at(0).error_code, 0);
+}
+
+// The value of a sample on the page, nullopt without it.
+std::optional<double> sample_of(const std::string& page, const std::string& series) {
+  const size_t at = page.find("\n" + series + " ");
+  if (at == std::string::npos) return std::nullopt;
+  return std::stod(page.substr(at + series.size() + 2));
+}
+
+TEST(Metrics, PartitionsNotOpenedSinceARestartHaveTheirLogGauges) {
+  auto dir = make_temp_dir("kb-metrics-restart-");
+  const std::filesystem::path log_dir = dir / "data";
+  const std::map<std::string, std::string> config{
+      {"kb.metrics.listener", "http://127.0.0.1:0/metrics"}};
+  std::map<std::string, double> before;
+  {
+    BrokerProcess broker(config, log_dir);
+    RawClient client(broker.port(), std::chrono::seconds(30));
+    protocol::CreateTopicsRequest create;
+    auto& t = create.topics.emplace_back();
+    t.name = "kept";
+    t.num_partitions = 3;
+    t.replication_factor = -1;
+    create.timeout_ms = 30000;
+    std::vector<uint8_t> body;
+    ASSERT_EQ(call<protocol::CreateTopicsResponse>(client, create, 7, body).topics.at(0).error_code,
+              0);
+    produce_records(client, "kept", 0, 5);
+    produce_records(client, "kept", 0, 2);
+    produce_records(client, "kept", 1, 3);
+    const std::string page = scrape(metrics_port_of(broker));
+    for (int p = 0; p < 2; ++p)
+      for (const char* gauge : {"kafka_log_log_size", "kafka_log_log_logstartoffset",
+                                "kafka_log_log_logendoffset", "kafka_log_log_numlogsegments"}) {
+        const std::string series =
+            std::string(gauge) + "{topic=\"kept\",partition=\"" + std::to_string(p) + "\"}";
+        auto value = sample_of(page, series);
+        ASSERT_TRUE(value) << series << "\n" << page;
+        before[series] = *value;
+      }
+    EXPECT_EQ(before["kafka_log_log_logendoffset{topic=\"kept\",partition=\"0\"}"], 7.0);
+    EXPECT_GT(before["kafka_log_log_size{topic=\"kept\",partition=\"0\"}"], 700.0);
+    broker.stop();
+  }
+  // After a clean shutdown, then after a SIGKILL: no client touches the
+  // partitions, yet the gauges are what they were.
+  for (const bool crash : {false, true}) {
+    BrokerProcess broker(config, log_dir);
+    const uint16_t port = metrics_port_of(broker);
+    ASSERT_NE(port, 0) << broker.log();
+    ASSERT_FALSE(
+        broker.wait_for_log(std::regex("read the partition logs not opened yet: (\\d+) partitions"))
+            .empty())
+        << broker.log();
+    const std::string page = scrape(port);
+    for (const auto& [series, value] : before)
+      EXPECT_EQ(sample_of(page, series), value) << series << (crash ? " after a SIGKILL" : "");
+    // The third partition holds an empty segment.
+    EXPECT_EQ(sample_of(page, "kafka_log_log_logendoffset{topic=\"kept\",partition=\"2\"}"), 0.0);
+    if (!crash) {
+      broker.kill_hard();
+    } else {
+      // The next start recovers them: a scan after an unclean shutdown read
+      // the segments recovery reads.
+      EXPECT_NE(broker.log().find("no clean shutdown marker"), std::string::npos);
+      broker.stop();
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// After a SIGKILL, logs are recovered as they are first opened: a fetch of
+// many partitions at once says so on stderr.
+TEST(Metrics, RecoveringManyLogsOnFirstOpenIsLogged) {
+  constexpr int32_t kPartitions = 150;
+  auto dir = make_temp_dir("kb-recovery-lines-");
+  const std::filesystem::path log_dir = dir / "data";
+  {
+    BrokerProcess broker({}, log_dir);
+    RawClient client(broker.port(), std::chrono::seconds(60));
+    protocol::CreateTopicsRequest create;
+    auto& t = create.topics.emplace_back();
+    t.name = "many";
+    t.num_partitions = kPartitions;
+    t.replication_factor = -1;
+    create.timeout_ms = 60000;
+    std::vector<uint8_t> body;
+    ASSERT_EQ(call<protocol::CreateTopicsResponse>(client, create, 7, body).topics.at(0).error_code,
+              0);
+    for (int32_t p = 0; p < kPartitions; ++p) produce_records(client, "many", p, 2);
+    broker.kill_hard();
+  }
+  BrokerProcess broker({}, log_dir);
+  RawClient client(broker.port(), std::chrono::seconds(60));
+  // Opening each partition (a produce) recovers its log.
+  for (int32_t p = 0; p < kPartitions; ++p) produce_records(client, "many", p, 1);
+  const auto line = broker.wait_for_log(std::regex(
+      R"(recovering partition logs as they are first opened \(no clean shutdown\): (\d+) recovered, ([0-9.]+) MiB)"));
+  ASSERT_EQ(line.size(), 3u) << broker.log();
+  EXPECT_EQ(line[1], "100");
+  EXPECT_GT(std::stod(line[2]), 0.0);
   broker.stop();
   std::filesystem::remove_all(dir);
 }

@@ -2,11 +2,15 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
+#include <string>
 
 #include "kb/cluster/broker_state.hpp"
 #include "kb/cluster/quota_manager.hpp"
 #include "kb/group/coordinator.hpp"
 #include "kb/metrics/broker_metrics.hpp"
+#include "kb/net/event_loop.hpp"
+#include "kb/net/http_server.hpp"
 
 namespace kb::broker {
 
@@ -39,6 +43,23 @@ void collect_cleaner(metrics::TextWriter& w, const LogCleaning& cleaning,
 // scrapes.
 void add_client_quota_collector(metrics::BrokerMetrics& metrics,
                                 cluster::ClientQuotaManager& quotas);
+
+// The event loop's longest turn since the previous scrape (of any scraper):
+// how long a client may have waited for the broker to look at it. `loop` must
+// outlive the scrapes.
+void add_event_loop_collector(metrics::BrokerMetrics& metrics, net::EventLoop& loop);
+
+// What a scrape may do in one loop turn: the page of 10,000 partitions
+// (about 3 MB) goes out in pieces, and every other client is served between
+// two of them.
+inline constexpr auto kScrapeStepTime = std::chrono::microseconds(500);
+inline constexpr size_t kScrapeStepBytes = size_t{256} * 1024;
+
+// The metrics endpoint's answers on one connection: the page at `path`
+// (rendered in steps of kScrapeStepTime, sent in chunks), a 404 elsewhere.
+// `metrics` and `loop` must outlive the responder.
+std::unique_ptr<net::HttpResponder> make_metrics_responder(metrics::BrokerMetrics& metrics,
+                                                           net::EventLoop& loop, std::string path);
 
 // Reads this process's CPU seconds, resident and virtual bytes and start time
 // from /proc (false when it cannot).

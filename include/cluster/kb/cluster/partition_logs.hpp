@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -15,6 +16,7 @@
 #include "kb/storage/partition_creator.hpp"
 #include "kb/storage/partition_log.hpp"
 #include "kb/storage/result.hpp"
+#include "kb/storage/segment_check.hpp"
 
 namespace kb::cluster {
 
@@ -149,6 +151,16 @@ class PartitionLogs {
   // one was visited.
   bool walk_checkpoint(const std::optional<Key>& after,
                        const std::function<bool(const CheckpointEntry&)>& visit) const;
+  // What start-up knows of a partition's log without opening it, for a
+  // summary of it read on a helper thread (storage::summarize_partition_dir).
+  storage::PartitionSummaryHint summary_hint(const Key& key) const;
+  // Gauges of logs not opened since start-up: the summary of one (ignored
+  // when its log is open by now), and the one kept, or nullptr. Opening or
+  // closing the log drops it.
+  void set_unopened_summary(std::string_view topic, int32_t partition,
+                            const storage::PartitionSummary& summary);
+  const storage::PartitionSummary* find_unopened(std::string_view topic, int32_t partition) const;
+
   // How many logs close() forgot so far: a walk during which this moved may
   // hold an entry of a partition deleted and then created again.
   uint64_t closes() const { return closes_; }
@@ -176,6 +188,17 @@ class PartitionLogs {
   storage::OffsetCheckpoint recovery_points_;
   std::unique_ptr<storage::PartitionCreator> creator_;
   uint64_t closes_ = 0;
+  std::map<std::string, std::map<int32_t, storage::PartitionSummary>, std::less<>> unopened_;
+  void forget_unopened(std::string_view topic, int32_t partition);
+  // Logs recovered on first open since start-up (after an unclean shutdown).
+  struct Recovered {
+    size_t logs = 0;
+    uint64_t bytes = 0;
+    std::chrono::steady_clock::time_point since;
+    std::chrono::steady_clock::time_point last_line;
+  };
+  Recovered recovered_;
+  void note_recovered(const storage::PartitionLog& log);
 };
 
 }  // namespace kb::cluster

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "kb/base/byte_buffer.hpp"
@@ -66,6 +67,64 @@ class ErrorTally {
   size_t used_ = 0;
 };
 
+// How much one step of a scrape may do: a time and a number of bytes, after
+// which a stepped collector stops at the next series and goes on in the next
+// step. The default budget never runs out (a page in one go).
+class StepBudget {
+ public:
+  using Clock = std::chrono::steady_clock;
+  StepBudget() = default;
+  StepBudget(Clock::duration time, size_t bytes, const ByteBuffer& out)
+      : out_(&out), start_size_(out.size()), bytes_(bytes), deadline_(Clock::now() + time) {}
+  // True once either is used up (and from then on). The clock is read every
+  // few calls: a series takes well under a microsecond.
+  bool spent();
+
+ private:
+  static constexpr uint32_t kCallsPerClockRead = 16;
+  const ByteBuffer* out_ = nullptr;
+  size_t start_size_ = 0;
+  size_t bytes_ = 0;
+  Clock::time_point deadline_{};
+  uint32_t calls_ = 0;
+  bool spent_ = false;
+};
+
+// Where a stepped collector is in its series between two steps of a scrape:
+// the family it writes and the key of the last series it wrote. Kept by the
+// scrape, reused by the next one (the strings keep their room).
+struct CollectorPlace {
+  size_t family = 0;
+  bool family_begun = false;                  // its # HELP and # TYPE lines are out
+  bool has_key = false;                       // a series of the family is out: go on after the key
+  std::string name;                           // a key's name (e.g. a group), when it has one
+  std::pair<std::string, int32_t> partition;  // a key's topic partition
+  // The next family, from its first series.
+  void next_family() {
+    ++family;
+    family_begun = false;
+    has_key = false;
+  }
+  void reset() {
+    family = 0;
+    family_begun = false;
+    has_key = false;
+  }
+};
+
+// One scrape's place in the page between its steps (see BrokerMetrics::step).
+class Scrape {
+ public:
+  bool active() const { return active_; }
+
+ private:
+  friend class BrokerMetrics;
+  bool active_ = false;
+  size_t part_ = 0;  // 0: the broker's own series; then the collectors in order
+  std::chrono::steady_clock::time_point now_{};
+  CollectorPlace place_;
+};
+
 // The broker's metrics, named as the Prometheus JMX exporter's Kafka rules
 // (example_configs/kafka-2_0_0.yml) name Kafka's MBeans. Counters are updated
 // where things happen; gauges that describe state (log sizes, groups) come
@@ -74,6 +133,9 @@ class ErrorTally {
 class BrokerMetrics {
  public:
   using Collector = std::function<void(TextWriter&)>;
+  // A collector of many series (one per partition): writes from `place` on
+  // until `budget` is spent; true once it wrote its last series.
+  using SteppedCollector = std::function<bool(TextWriter&, CollectorPlace&, StepBudget&)>;
 
   BrokerMetrics();
 
@@ -95,16 +157,28 @@ class BrokerMetrics {
   size_t topic_count() const { return topics_.size(); }
 
   // Runs at every scrape, after the broker's own series.
-  void add_collector(Collector collector) { collectors_.push_back(std::move(collector)); }
+  void add_collector(Collector collector) { collectors_.push_back({std::move(collector), {}}); }
+  void add_stepped_collector(SteppedCollector collector) {
+    collectors_.push_back({{}, std::move(collector)});
+  }
 
   // The whole exposition into `out` (cleared first).
   void render(ByteBuffer& out, std::chrono::steady_clock::time_point now);
+
+  // The exposition in steps, so that a page of many partitions never holds
+  // the loop for long: start() a scrape, then step() appends the next piece
+  // to `out` within `budget`, until it returns true (the page is whole).
+  // Each step writes whole series, and the series of a family stay together.
+  void start(Scrape& scrape, std::chrono::steady_clock::time_point now);
+  bool step(Scrape& scrape, ByteBuffer& out, StepBudget& budget);
 
  private:
   struct StringHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
+  // The series kept here (not collectors'): topics, requests, listeners, flushes.
+  void render_own(TextWriter& w, std::chrono::steady_clock::time_point now);
   void render_topics(TextWriter& w);
   void render_requests(TextWriter& w, std::chrono::steady_clock::time_point now);
 
@@ -114,7 +188,11 @@ class BrokerMetrics {
   std::array<std::unique_ptr<RequestCounters>, 128> requests_{};
   std::vector<std::unique_ptr<ListenerCounters>> listeners_;
   Histogram log_flush_;
-  std::vector<Collector> collectors_;
+  struct CollectorEntry {
+    Collector whole;
+    SteppedCollector stepped;
+  };
+  std::vector<CollectorEntry> collectors_;
   std::function<bool(std::string_view)> topic_exists_;
 };
 

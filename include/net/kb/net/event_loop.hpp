@@ -5,6 +5,7 @@
 #include <functional>
 #include <queue>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace kb::net {
@@ -54,6 +55,10 @@ class EventLoop {
   // callback of one turn).
   Clock::time_point now() const { return now_; }
 
+  // The longest turn (its work, not its sleep) since the last call: how long
+  // a client may have waited for the loop. Gone through at a scrape.
+  Clock::duration take_longest_turn() { return std::exchange(longest_turn_, Clock::duration{}); }
+
  private:
   struct Watch {
     IoHandler* handler = nullptr;
@@ -73,6 +78,7 @@ class EventLoop {
   int epoll_fd_ = -1;
   bool running_ = false;
   Clock::time_point now_;
+  Clock::duration longest_turn_{};
   std::vector<Watch> watches_;  // indexed by fd
   std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timer_queue_;
   std::unordered_map<TimerId, std::function<void()>> timers_;

@@ -81,4 +81,25 @@ struct RecoveryHintSeen {
 // segments.size() when the start trusts every segment as it is.
 size_t first_segment_recovery_scans(const PartitionDirCheck& check, const RecoveryHintSeen& hint);
 
+// A partition's log gauges without opening its log (logs open on first use):
+// the segments' names and sizes, and where the log ends. After a clean
+// shutdown the recovery point is the end; otherwise the segments recovery
+// would read (from the one holding the recovery point, or all without one)
+// are read here, and the end is where their valid batches end.
+struct PartitionSummary {
+  uint64_t size_bytes = 0;  // of the segments (.log), up to where recovery would cut
+  int64_t log_start_offset = 0;
+  int64_t log_end_offset = 0;
+  size_t segments = 0;
+  uint64_t bytes_read = 0;  // of segments read to find the end
+};
+struct PartitionSummaryHint {
+  bool clean_shutdown = false;
+  std::optional<int64_t> recovery_point;    // recovery-point-offset-checkpoint's entry
+  std::optional<int64_t> log_start_offset;  // log-start-offset-checkpoint's entry
+  bool compacted = false;                   // offset gaps are no damage
+};
+PartitionSummary summarize_partition_dir(const std::filesystem::path& dir,
+                                         const PartitionSummaryHint& hint);
+
 }  // namespace kb::storage
