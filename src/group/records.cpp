@@ -1,5 +1,6 @@
 #include "kb/group/records.hpp"
 
+#include <algorithm>
 #include <type_traits>
 
 #include "kb/records/client_data.hpp"
@@ -99,6 +100,44 @@ std::optional<std::vector<std::string>> subscription_topics(std::span<const uint
   wire::decode(reader, data, 0, false);
   if (!reader.ok()) return std::nullopt;
   return std::move(data.topics);
+}
+
+std::optional<int16_t> consumer_protocol_version(std::span<const uint8_t> bytes) {
+  wire::Reader reader(bytes);
+  const int16_t version = reader.int16();
+  if (!reader.ok()) return std::nullopt;
+  return version;
+}
+
+namespace {
+
+template <class T>
+std::optional<T> decode_consumer_protocol(std::span<const uint8_t> bytes) {
+  wire::Reader reader(bytes);
+  const int16_t version = reader.int16();
+  if (!reader.ok() || version < 0) return std::nullopt;
+  T out;
+  wire::decode(reader, out, std::min(version, T::kMaxVersion), false);
+  if (!reader.ok()) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+std::optional<records::ConsumerProtocolSubscription> decode_subscription(
+    std::span<const uint8_t> bytes) {
+  return decode_consumer_protocol<records::ConsumerProtocolSubscription>(bytes);
+}
+
+std::optional<records::ConsumerProtocolAssignment> decode_assignment(
+    std::span<const uint8_t> bytes) {
+  return decode_consumer_protocol<records::ConsumerProtocolAssignment>(bytes);
+}
+
+std::vector<uint8_t> encode_assignment(const records::ConsumerProtocolAssignment& assignment,
+                                       int16_t version) {
+  const auto v = std::clamp<int16_t>(version, 0, records::ConsumerProtocolAssignment::kMaxVersion);
+  return encode_versioned(assignment, v, false);
 }
 
 std::vector<uint8_t> encode_key(const OffsetCommitKey& key) {
