@@ -1,6 +1,8 @@
 #include "kb/group/consumer_group.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -195,6 +197,9 @@ std::vector<CoordinatorRecord> ConsumerGroup::tombstones() const {
   // The group is empty when it is deleted: its own records only (members'
   // were tombstoned as they left), in Kafka's order.
   std::vector<CoordinatorRecord> out;
+  for (const auto& [regex, resolved] : resolved_regexes)
+    out.push_back(
+        {encode_consumer_group_key(kConsumerGroupRegularExpressionType, id, regex), std::nullopt});
   for (int16_t type : {kConsumerGroupTargetAssignmentMetadataType,
                        kConsumerGroupPartitionMetadataType, kConsumerGroupMetadataType})
     out.push_back({encode_consumer_group_key(type, id), std::nullopt});
@@ -324,6 +329,38 @@ void ConsumerGroups::remove_member(const ConsumerGroup& group, const ConsumerMem
       change(kConsumerGroupMetadataType, {}, ConsumerGroupMetadataValue{group.group_epoch + 1, 0}));
 }
 
+void ConsumerGroups::regex_changes(const ConsumerGroup& group, const ConsumerMember* updated,
+                                   std::string_view replacing, const TopicsView* topics,
+                                   std::vector<ConsumerGroupChange>& changes) const {
+  std::set<std::string, std::less<>> used;
+  auto add = [&](const ConsumerMember& m) {
+    if (m.subscribed_topic_regex && !m.subscribed_topic_regex->empty())
+      used.insert(*m.subscribed_topic_regex);
+  };
+  for (const auto& [id, m] : group.members)
+    if (id != replacing) add(m);
+  if (updated) add(*updated);
+  for (const auto& [regex, resolved] : group.resolved_regexes)
+    if (!used.contains(regex))
+      changes.push_back(change(kConsumerGroupRegularExpressionType, regex, std::nullopt));
+  if (topics == nullptr || topics->topics == nullptr) return;
+  for (const auto& regex : used) {
+    auto compiled = TopicRegex::compile(regex);
+    if (!compiled) continue;
+    std::vector<std::string> matched;
+    for (const auto& [name, t] : topics->topics->topics())
+      if (!t.is_internal() && compiled->matches(name)) matched.push_back(name);
+    auto it = group.resolved_regexes.find(regex);
+    if (it != group.resolved_regexes.end() && it->second.topics == matched) continue;
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    changes.push_back(
+        change(kConsumerGroupRegularExpressionType, regex,
+               ConsumerGroupRegularExpressionValue{std::move(matched), topics->version, now}));
+  }
+}
+
 bool ConsumerGroups::remove_or_downgrade(ConsumerGroup& group, const std::string& member_id,
                                          Millis now) {
   auto it = group.members.find(member_id);
@@ -334,6 +371,7 @@ bool ConsumerGroups::remove_or_downgrade(ConsumerGroup& group, const std::string
     return true;
   std::vector<ConsumerGroupChange> changes;
   remove_member(group, it->second, changes);
+  regex_changes(group, nullptr, member_id, nullptr, changes);
   return commit_changes(id, changes);
 }
 
@@ -410,6 +448,7 @@ ConsumerMember ConsumerGroups::update_member(
   int32_t group_epoch = group.group_epoch;
   SubscriptionMetadata metadata = group.subscription_metadata;
   if (bump || topics.version != group.metadata_version) {
+    regex_changes(group, &updated, replaced ? replaced->id : updated.id, &topics, changes);
     metadata = compute_subscription_metadata(group, &updated, topics);
     if (metadata != group.subscription_metadata) {
       bump = true;
@@ -794,6 +833,14 @@ void ConsumerGroups::replay(ConsumerGroup& group, const ConsumerGroupChange& c) 
       else
         group.target.erase(c.member_id);
       break;
+    case kConsumerGroupRegularExpressionType:
+      if (c.value) {
+        const auto& v = std::get<ConsumerGroupRegularExpressionValue>(*c.value);
+        group.resolved_regexes[c.member_id] = ResolvedRegex{v.topics, v.version, v.timestamp};
+      } else {
+        group.resolved_regexes.erase(c.member_id);
+      }
+      break;
     case kConsumerGroupMemberMetadataType: {
       if (!c.value) {
         auto it = group.members.find(c.member_id);
@@ -892,6 +939,9 @@ bool ConsumerGroups::load(const ConsumerGroupRecordKey& key,
         break;
       case kConsumerGroupCurrentMemberAssignmentType:
         ok = read.operator()<ConsumerGroupCurrentMemberAssignmentValue>();
+        break;
+      case kConsumerGroupRegularExpressionType:
+        ok = read.operator()<ConsumerGroupRegularExpressionValue>();
         break;
       default:
         break;

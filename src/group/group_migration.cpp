@@ -232,6 +232,9 @@ bool GroupCoordinator::downgrade(ConsumerGroup& group, const std::string& leavin
   for (const auto& [member_id, m] : group.members)
     records.push_back(
         {encode_consumer_group_key(kConsumerGroupMemberMetadataType, id, member_id), std::nullopt});
+  for (const auto& [regex, resolved] : group.resolved_regexes)
+    records.push_back(
+        {encode_consumer_group_key(kConsumerGroupRegularExpressionType, id, regex), std::nullopt});
   records.push_back(
       {encode_consumer_group_key(kConsumerGroupPartitionMetadataType, id), std::nullopt});
   records.push_back({encode_consumer_group_key(kConsumerGroupMetadataType, id), std::nullopt});

@@ -236,8 +236,11 @@ CoordinatorKey decode_key(std::span<const uint8_t> bytes) {
       return ConsumerGroupRecordKey{version, key.group_id, {}};
   } else if (version == kConsumerGroupMemberMetadataType ||
              version == kConsumerGroupTargetAssignmentMemberType ||
-             version == kConsumerGroupCurrentMemberAssignmentType) {
-    records::ConsumerGroupMemberMetadataKey key;  // the same fields as the other two
+             version == kConsumerGroupCurrentMemberAssignmentType ||
+             version == kConsumerGroupRegularExpressionType) {
+    // The same fields in all four (a regular expression's key: the group and
+    // the expression).
+    records::ConsumerGroupMemberMetadataKey key;
     wire::decode(reader, key, 0, false);
     if (reader.ok() && reader.remaining() == 0)
       return ConsumerGroupRecordKey{version, key.group_id, key.member_id};
@@ -249,7 +252,8 @@ std::vector<uint8_t> encode_consumer_group_key(int16_t type, std::string_view gr
                                                std::string_view member_id) {
   const bool per_member = type == kConsumerGroupMemberMetadataType ||
                           type == kConsumerGroupTargetAssignmentMemberType ||
-                          type == kConsumerGroupCurrentMemberAssignmentType;
+                          type == kConsumerGroupCurrentMemberAssignmentType ||
+                          type == kConsumerGroupRegularExpressionType;
   if (per_member)
     return encode_versioned(
         records::ConsumerGroupMemberMetadataKey{std::string(group), std::string(member_id)}, type,
@@ -276,6 +280,9 @@ std::vector<uint8_t> encode_value(const ConsumerGroupTargetAssignmentMemberValue
 std::vector<uint8_t> encode_value(const ConsumerGroupCurrentMemberAssignmentValue& value) {
   return encode_versioned(value, 0, true);
 }
+std::vector<uint8_t> encode_value(const ConsumerGroupRegularExpressionValue& value) {
+  return encode_versioned(value, 0, true);
+}
 
 template <class T>
 std::optional<T> decode_consumer_group_value(std::span<const uint8_t> bytes) {
@@ -299,6 +306,8 @@ template std::optional<ConsumerGroupTargetAssignmentMetadataValue> decode_consum
 template std::optional<ConsumerGroupTargetAssignmentMemberValue> decode_consumer_group_value(
     std::span<const uint8_t>);
 template std::optional<ConsumerGroupCurrentMemberAssignmentValue> decode_consumer_group_value(
+    std::span<const uint8_t>);
+template std::optional<ConsumerGroupRegularExpressionValue> decode_consumer_group_value(
     std::span<const uint8_t>);
 
 std::optional<OffsetCommitValue> decode_offset_commit_value(std::span<const uint8_t> bytes) {

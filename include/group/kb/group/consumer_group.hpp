@@ -94,6 +94,15 @@ struct SubscribedTopic {
 };
 using SubscriptionMetadata = std::map<std::string, SubscribedTopic, std::less<>>;
 
+// A regular expression as last resolved (Kafka 4's
+// ConsumerGroupRegularExpression record): the topics it matched, at which
+// metadata version, and when.
+struct ResolvedRegex {
+  std::vector<std::string> topics;
+  int64_t version = 0;
+  int64_t timestamp = 0;
+};
+
 class ConsumerGroup final : public Group {
  public:
   static constexpr GroupType kType = GroupType::kConsumer;
@@ -124,6 +133,8 @@ class ConsumerGroup final : public Group {
   std::map<std::pair<wire::Uuid, int32_t>, int32_t> partition_epochs;
   // The topic table version the subscription metadata was computed at.
   int64_t metadata_version = -1;
+  // The members' regular expressions, resolved (by expression).
+  std::map<std::string, ResolvedRegex, std::less<>> resolved_regexes;
 
   // How many members speak the classic protocol.
   size_t classic_member_count() const;
@@ -175,9 +186,9 @@ struct ConsumerGroupChange {
       std::variant<ConsumerGroupMetadataValue, ConsumerGroupPartitionMetadataValue,
                    ConsumerGroupMemberMetadataValue, ConsumerGroupTargetAssignmentMetadataValue,
                    ConsumerGroupTargetAssignmentMemberValue,
-                   ConsumerGroupCurrentMemberAssignmentValue>;
+                   ConsumerGroupCurrentMemberAssignmentValue, ConsumerGroupRegularExpressionValue>;
   int16_t type = 0;
-  std::string member_id;
+  std::string member_id;  // or the regular expression (type 16)
   std::optional<Value> value;
 };
 
@@ -283,6 +294,13 @@ class ConsumerGroups {
       bool is_new, const ConsumerMember* replaced, const TopicsView& topics,
       const std::optional<std::vector<ConsumerGroupTopicPartitions>>& owned,
       std::vector<ConsumerGroupChange>& changes) const;
+  // The regular-expression records the members' expressions need (the
+  // member given replacing the one named `replacing`, or, without one, the
+  // member named leaving): each expression in use resolved against the
+  // topics when that changed it, and a tombstone for each no one uses.
+  void regex_changes(const ConsumerGroup& group, const ConsumerMember* updated,
+                     std::string_view replacing, const TopicsView* topics,
+                     std::vector<ConsumerGroupChange>& changes) const;
   // Subscription metadata for the members' subscriptions (the member given
   // replacing its old self).
   SubscriptionMetadata compute_subscription_metadata(const ConsumerGroup& group,

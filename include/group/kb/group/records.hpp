@@ -79,6 +79,7 @@ using records::ConsumerGroupCurrentMemberAssignmentValue;
 using records::ConsumerGroupMemberMetadataValue;
 using records::ConsumerGroupMetadataValue;
 using records::ConsumerGroupPartitionMetadataValue;
+using records::ConsumerGroupRegularExpressionValue;
 using records::ConsumerGroupTargetAssignmentMemberValue;
 using records::ConsumerGroupTargetAssignmentMetadataValue;
 
@@ -93,6 +94,9 @@ inline constexpr int16_t kConsumerGroupTargetAssignmentMemberType =
     records::ConsumerGroupTargetAssignmentMemberKey::kType;
 inline constexpr int16_t kConsumerGroupCurrentMemberAssignmentType =
     records::ConsumerGroupCurrentMemberAssignmentKey::kType;
+// Kafka 4's resolved regular expressions (a key of group and expression).
+inline constexpr int16_t kConsumerGroupRegularExpressionType =
+    records::ConsumerGroupRegularExpressionKey::kType;
 
 // Partitions of one topic, as a member's heartbeat lists the ones it owns.
 struct ConsumerGroupTopicPartitions {
@@ -104,7 +108,7 @@ struct ConsumerGroupTopicPartitions {
 struct ConsumerGroupRecordKey {
   int16_t type = 0;
   std::string group;
-  std::string member_id;  // types 5, 7 and 8
+  std::string member_id;  // types 5, 7 and 8; the regular expression of type 16
 };
 
 std::vector<uint8_t> encode_consumer_group_key(int16_t type, std::string_view group,
@@ -115,6 +119,7 @@ std::vector<uint8_t> encode_value(const ConsumerGroupMemberMetadataValue& value)
 std::vector<uint8_t> encode_value(const ConsumerGroupTargetAssignmentMetadataValue& value);
 std::vector<uint8_t> encode_value(const ConsumerGroupTargetAssignmentMemberValue& value);
 std::vector<uint8_t> encode_value(const ConsumerGroupCurrentMemberAssignmentValue& value);
+std::vector<uint8_t> encode_value(const ConsumerGroupRegularExpressionValue& value);
 // A value of a consumer-group record (version 0 only), or none.
 template <class T>
 std::optional<T> decode_consumer_group_value(std::span<const uint8_t> bytes);
