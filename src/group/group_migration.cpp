@@ -80,6 +80,7 @@ std::optional<std::vector<ConsumerGroupChange>> consumer_group_from(
     m.classic = std::move(classic_metadata);
   }
   std::vector<ConsumerGroupChange> out;
+  out.reserve(3 * members.size() + 2);
   for (const auto& m : members)
     out.push_back(change(kConsumerGroupMemberMetadataType, m.id, metadata_value(m)));
   out.push_back(
