@@ -274,9 +274,9 @@ ConsumerMember reconcile(const ConsumerMember& member, int32_t target_epoch,
   return next(target_epoch);
 }
 
-SubscriptionMetadata ConsumerGroups::compute_subscription_metadata(const ConsumerGroup& group,
-                                                                   const ConsumerMember* updated,
-                                                                   const TopicsView& topics) const {
+SubscriptionMetadata ConsumerGroups::compute_subscription_metadata(
+    const ConsumerGroup& group, const ConsumerMember* updated, const TopicsView& topics,
+    const std::function<bool(std::string_view)>& may_describe) const {
   SubscriptionMetadata out;
   if (topics.topics == nullptr) return out;
   std::set<std::string, std::less<>> names;
@@ -298,7 +298,7 @@ SubscriptionMetadata ConsumerGroups::compute_subscription_metadata(const Consume
     auto regex = TopicRegex::compile(pattern);
     if (!regex) continue;
     for (const auto& [name, t] : topics.topics->topics())
-      if (!t.is_internal() && regex->matches(name)) put(t);
+      if (!t.is_internal() && regex->matches(name) && (!may_describe || may_describe(name))) put(t);
   }
   return out;
 }
@@ -329,9 +329,10 @@ void ConsumerGroups::remove_member(const ConsumerGroup& group, const ConsumerMem
       change(kConsumerGroupMetadataType, {}, ConsumerGroupMetadataValue{group.group_epoch + 1, 0}));
 }
 
-void ConsumerGroups::regex_changes(const ConsumerGroup& group, const ConsumerMember* updated,
-                                   std::string_view replacing, const TopicsView* topics,
-                                   std::vector<ConsumerGroupChange>& changes) const {
+void ConsumerGroups::regex_changes(
+    const ConsumerGroup& group, const ConsumerMember* updated, std::string_view replacing,
+    const TopicsView* topics, std::vector<ConsumerGroupChange>& changes,
+    const std::function<bool(std::string_view)>& may_describe) const {
   std::set<std::string, std::less<>> used;
   auto add = [&](const ConsumerMember& m) {
     if (m.subscribed_topic_regex && !m.subscribed_topic_regex->empty())
@@ -349,7 +350,8 @@ void ConsumerGroups::regex_changes(const ConsumerGroup& group, const ConsumerMem
     if (!compiled) continue;
     std::vector<std::string> matched;
     for (const auto& [name, t] : topics->topics->topics())
-      if (!t.is_internal() && compiled->matches(name)) matched.push_back(name);
+      if (!t.is_internal() && compiled->matches(name) && (!may_describe || may_describe(name)))
+        matched.push_back(name);
     auto it = group.resolved_regexes.find(regex);
     if (it != group.resolved_regexes.end() && it->second.topics == matched) continue;
     const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -435,7 +437,8 @@ ConsumerMember ConsumerGroups::update_member(
     ConsumerGroup& group, const ConsumerMember& member, const ConsumerMember& updated, bool is_new,
     const ConsumerMember* replaced, const TopicsView& topics,
     const std::optional<std::vector<ConsumerGroupTopicPartitions>>& owned,
-    std::vector<ConsumerGroupChange>& changes) const {
+    std::vector<ConsumerGroupChange>& changes,
+    const std::function<bool(std::string_view)>& may_describe) const {
   const std::string& member_id = updated.id;
   bool bump = false;
   if (is_new || replaced || !same_metadata(member, updated)) {
@@ -448,8 +451,9 @@ ConsumerMember ConsumerGroups::update_member(
   int32_t group_epoch = group.group_epoch;
   SubscriptionMetadata metadata = group.subscription_metadata;
   if (bump || topics.version != group.metadata_version) {
-    regex_changes(group, &updated, replaced ? replaced->id : updated.id, &topics, changes);
-    metadata = compute_subscription_metadata(group, &updated, topics);
+    regex_changes(group, &updated, replaced ? replaced->id : updated.id, &topics, changes,
+                  may_describe);
+    metadata = compute_subscription_metadata(group, &updated, topics, may_describe);
     if (metadata != group.subscription_metadata) {
       bump = true;
       ConsumerGroupPartitionMetadataValue value;
@@ -714,8 +718,8 @@ ConsumerHeartbeatResult ConsumerGroups::heartbeat(const ConsumerHeartbeatParams&
   updated.classic.reset();
   updated.join_deadline.reset();
   updated.sync_deadline.reset();
-  ConsumerMember reconciled =
-      update_member(*group, member, updated, is_new, replaced, topics, params.owned, changes);
+  ConsumerMember reconciled = update_member(*group, member, updated, is_new, replaced, topics,
+                                            params.owned, changes, params.may_describe);
 
   const std::string group_id = group->id;
   if (!commit_changes(group_id, changes))

@@ -161,6 +161,10 @@ struct ConsumerHeartbeatParams {
   std::string_view client_id;
   std::string_view client_host;
   int16_t version = 0;
+  // Which topics a regular expression may resolve to when this heartbeat
+  // has the subscriptions resolved again (Kafka leaves out what its
+  // principal may not describe); null: every topic.
+  std::function<bool(std::string_view topic)> may_describe;
 };
 
 struct ConsumerHeartbeatResult {
@@ -293,19 +297,21 @@ class ConsumerGroups {
       ConsumerGroup& group, const ConsumerMember& member, const ConsumerMember& updated,
       bool is_new, const ConsumerMember* replaced, const TopicsView& topics,
       const std::optional<std::vector<ConsumerGroupTopicPartitions>>& owned,
-      std::vector<ConsumerGroupChange>& changes) const;
+      std::vector<ConsumerGroupChange>& changes,
+      const std::function<bool(std::string_view)>& may_describe = {}) const;
   // The regular-expression records the members' expressions need (the
   // member given replacing the one named `replacing`, or, without one, the
   // member named leaving): each expression in use resolved against the
   // topics when that changed it, and a tombstone for each no one uses.
   void regex_changes(const ConsumerGroup& group, const ConsumerMember* updated,
                      std::string_view replacing, const TopicsView* topics,
-                     std::vector<ConsumerGroupChange>& changes) const;
+                     std::vector<ConsumerGroupChange>& changes,
+                     const std::function<bool(std::string_view)>& may_describe = {}) const;
   // Subscription metadata for the members' subscriptions (the member given
   // replacing its old self).
-  SubscriptionMetadata compute_subscription_metadata(const ConsumerGroup& group,
-                                                     const ConsumerMember* updated,
-                                                     const TopicsView& topics) const;
+  SubscriptionMetadata compute_subscription_metadata(
+      const ConsumerGroup& group, const ConsumerMember* updated, const TopicsView& topics,
+      const std::function<bool(std::string_view)>& may_describe = {}) const;
 
   // The classic member the request names: UNKNOWN_MEMBER_ID,
   // FENCED_INSTANCE_ID, or NONE with the member.
