@@ -428,6 +428,15 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
       ok = b.fail(it->second, "group.consumer.assignors", "no assignor given");
   }
 
+  if (auto it = props.find("group.consumer.migration.policy"); ok && it != props.end()) {
+    if (auto policy = group::parse_migration_policy(it->second.value))
+      c.groups.consumer_migration_policy = *policy;
+    else
+      ok = b.fail(it->second, "group.consumer.migration.policy",
+                  fmt::format("'{}' is not one of bidirectional, upgrade, downgrade, disabled",
+                              it->second.value));
+  }
+
   // Transactions.
   int_key("transaction.max.timeout.ms", 1, kIntMax, c.transactions.max_timeout_ms);
   int_key("transaction.state.log.num.partitions", 1, 10000, c.transactions.log_partitions);

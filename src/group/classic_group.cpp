@@ -854,7 +854,7 @@ std::optional<std::unordered_set<std::string>> ClassicGroup::subscribed_topics()
   return out;
 }
 
-bool ClassicGroups::persist_group(const ClassicGroup& group) {
+CoordinatorRecord ClassicGroups::metadata_record(const ClassicGroup& group) {
   GroupMetadataValue value;
   value.protocol_type = group.protocol_type;
   value.generation = group.generation;
@@ -875,7 +875,11 @@ bool ClassicGroups::persist_group(const ClassicGroup& group) {
     mm.assignment = m.assignment;
     value.members.push_back(std::move(mm));
   }
-  CoordinatorRecord record{encode_key(GroupMetadataKey{group.id}), encode_value(value)};
+  return {encode_key(GroupMetadataKey{group.id}), encode_value(value)};
+}
+
+bool ClassicGroups::persist_group(const ClassicGroup& group) {
+  CoordinatorRecord record = metadata_record(group);
   const bool ok = ctx_.append(group.id, std::span(&record, 1));
   if (!ok) spdlog::error("group {}: writing its metadata to {} failed", group.id, kOffsetsTopic);
   return ok;
@@ -936,6 +940,47 @@ void ClassicGroups::finish_load(ClassicGroup& group, Millis now) {
     m.session_deadline = now + m.session_timeout_ms;
     ctx_.note_deadline(m.session_deadline);
   }
+}
+
+void ClassicGroups::release(ClassicGroup& group, int16_t error) {
+  for (auto& [id, m] : group.members) {
+    if (!m.join_request) continue;
+    JoinResult r;
+    r.error = error;
+    r.member_id = id;
+    answer_parked_join(m, std::move(r));
+  }
+  group.pending_members.clear();
+}
+
+bool ClassicGroups::adopt(std::unique_ptr<ClassicGroup> made,
+                          std::vector<CoordinatorRecord> records, Millis now) {
+  records.push_back(metadata_record(*made));
+  const std::string group_id = made->id;
+  if (!ctx_.append(group_id, records)) {
+    spdlog::error("group {}: writing its change to the classic protocol to {} failed", group_id,
+                  kOffsetsTopic);
+    return false;
+  }
+  auto it = ctx_.groups.find(group_id);
+  if (it != ctx_.groups.end()) {
+    made->offsets = std::move(it->second->offsets);
+    it->second = std::move(made);
+  } else {
+    it = ctx_.groups.emplace(group_id, std::move(made)).first;
+  }
+  auto& group = static_cast<ClassicGroup&>(*it->second);
+  for (auto& [id, m] : group.members) {
+    if (m.instance_id) group.static_members[*m.instance_id] = id;
+    m.synced_generation = group.generation;
+    m.session_deadline = now + m.session_timeout_ms;
+    ctx_.note_deadline(m.session_deadline);
+    count_protocols(group, m, 1);
+  }
+  ctx_.changed();
+  // Its members join again, as after any change of members.
+  prepare_rebalance(group, now);
+  return true;
 }
 
 }  // namespace kb::group

@@ -1,20 +1,24 @@
 #include "kb/group/consumer_group.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "consumer_group_internal.hpp"
 #include "kb/protocol/error_code.hpp"
 #include "kb/storage/meta_properties.hpp"
 
 namespace kb::group {
 
+using namespace consumer_detail;  // NOLINT(google-build-using-namespace)
+
 namespace {
 
 using protocol::ErrorCode;
 using protocol::to_wire;
-using TargetTopicPartition = ConsumerGroupTargetAssignmentMemberValue::TopicPartition;
 
 constexpr int16_t kNone = 0;
 
@@ -23,29 +27,6 @@ ConsumerHeartbeatResult heartbeat_error(ErrorCode error, std::string message = {
   r.error = to_wire(error);
   if (!message.empty()) r.error_message = std::move(message);
   return r;
-}
-
-// The record structs of a target assignment and of a current one each have
-// their own (generated) type of topic partitions.
-template <class TopicPartitions>
-std::vector<TopicPartitions> to_records(const TopicPartitionSet& set) {
-  std::vector<TopicPartitions> out;
-  out.reserve(set.size());
-  for (const auto& [topic, parts] : set) {
-    if (parts.empty()) continue;
-    TopicPartitions& t = out.emplace_back();
-    t.topic_id = topic;
-    t.partitions.assign(parts.begin(), parts.end());
-  }
-  return out;
-}
-
-template <class TopicPartitions>
-TopicPartitionSet from_records(const std::vector<TopicPartitions>& records) {
-  TopicPartitionSet out;
-  for (const auto& t : records)
-    if (!t.partitions.empty()) out[t.topic_id].insert(t.partitions.begin(), t.partitions.end());
-  return out;
 }
 
 // Whether every partition the member lists is one it is assigned (none
@@ -75,55 +56,6 @@ bool owns_any(const std::optional<std::vector<ConsumerGroupTopicPartitions>>& ow
   return false;
 }
 
-// Kafka's member ids (KIP-1082 lets clients make them): a random UUID's
-// text form.
-std::string random_member_id() { return storage::random_uuid().to_base64(); }
-
-bool same_metadata(const ConsumerMember& a, const ConsumerMember& b) {
-  return a.instance_id == b.instance_id && a.rack_id == b.rack_id && a.client_id == b.client_id &&
-         a.client_host == b.client_host && a.subscribed_topic_names == b.subscribed_topic_names &&
-         a.subscribed_topic_regex == b.subscribed_topic_regex &&
-         a.server_assignor == b.server_assignor && a.rebalance_timeout_ms == b.rebalance_timeout_ms;
-}
-
-bool same_reconciliation(const ConsumerMember& a, const ConsumerMember& b) {
-  return a.member_epoch == b.member_epoch && a.previous_member_epoch == b.previous_member_epoch &&
-         a.state == b.state && a.assigned == b.assigned &&
-         a.pending_revocation == b.pending_revocation;
-}
-
-ConsumerGroupMemberMetadataValue metadata_value(const ConsumerMember& m) {
-  ConsumerGroupMemberMetadataValue v;
-  v.instance_id = m.instance_id;
-  v.rack_id = m.rack_id;
-  v.client_id = m.client_id;
-  v.client_host = m.client_host;
-  v.subscribed_topic_names = m.subscribed_topic_names;
-  v.subscribed_topic_regex = m.subscribed_topic_regex.value_or("");  // as Kafka writes none
-  v.rebalance_timeout_ms = m.rebalance_timeout_ms;
-  v.server_assignor = m.server_assignor;
-  // Null: a member of the consumer protocol (Kafka writes the null; left out,
-  // the field would read back as an empty classic member).
-  v.classic_member_metadata.reset();
-  return v;
-}
-
-ConsumerGroupCurrentMemberAssignmentValue assignment_value(const ConsumerMember& m) {
-  ConsumerGroupCurrentMemberAssignmentValue v;
-  v.member_epoch = m.member_epoch;
-  v.previous_member_epoch = m.previous_member_epoch;
-  v.state = static_cast<int8_t>(m.state);
-  using Current = ConsumerGroupCurrentMemberAssignmentValue::TopicPartitions;
-  v.assigned_partitions = to_records<Current>(m.assigned);
-  v.partitions_pending_revocation = to_records<Current>(m.pending_revocation);
-  return v;
-}
-
-ConsumerGroupChange change(int16_t type, std::string member_id,
-                           std::optional<ConsumerGroupChange::Value> value) {
-  return {type, std::move(member_id), std::move(value)};
-}
-
 std::vector<uint8_t> encode_change_value(const ConsumerGroupChange::Value& value) {
   return std::visit([](const auto& v) { return encode_value(v); }, value);
 }
@@ -146,6 +78,65 @@ void remove_holdings(ConsumerGroup& group, const ConsumerMember& m) {
 }
 
 }  // namespace
+
+namespace consumer_detail {
+
+// Kafka's member ids (KIP-1082 lets clients make them): a random UUID's
+// text form.
+std::string random_member_id() { return storage::random_uuid().to_base64(); }
+
+bool same_metadata(const ConsumerMember& a, const ConsumerMember& b) {
+  return a.instance_id == b.instance_id && a.rack_id == b.rack_id && a.client_id == b.client_id &&
+         a.client_host == b.client_host && a.subscribed_topic_names == b.subscribed_topic_names &&
+         a.subscribed_topic_regex == b.subscribed_topic_regex &&
+         a.server_assignor == b.server_assignor &&
+         a.rebalance_timeout_ms == b.rebalance_timeout_ms && a.classic == b.classic;
+}
+
+ConsumerGroupMemberMetadataValue metadata_value(const ConsumerMember& m) {
+  ConsumerGroupMemberMetadataValue v;
+  v.instance_id = m.instance_id;
+  v.rack_id = m.rack_id;
+  v.client_id = m.client_id;
+  v.client_host = m.client_host;
+  v.subscribed_topic_names = m.subscribed_topic_names;
+  v.subscribed_topic_regex = m.subscribed_topic_regex.value_or("");  // as Kafka writes none
+  v.rebalance_timeout_ms = m.rebalance_timeout_ms;
+  v.server_assignor = m.server_assignor;
+  // Null for a member of the consumer protocol (Kafka writes the null; left
+  // out, the field would read back as an empty classic member).
+  v.classic_member_metadata = m.classic;
+  return v;
+}
+
+ConsumerGroupCurrentMemberAssignmentValue assignment_value(const ConsumerMember& m) {
+  ConsumerGroupCurrentMemberAssignmentValue v;
+  v.member_epoch = m.member_epoch;
+  v.previous_member_epoch = m.previous_member_epoch;
+  v.state = static_cast<int8_t>(m.state);
+  using Current = ConsumerGroupCurrentMemberAssignmentValue::TopicPartitions;
+  v.assigned_partitions = to_records<Current>(m.assigned);
+  v.partitions_pending_revocation = to_records<Current>(m.pending_revocation);
+  return v;
+}
+
+ConsumerGroupChange change(int16_t type, std::string member_id,
+                           std::optional<ConsumerGroupChange::Value> value) {
+  return {type, std::move(member_id), std::move(value)};
+}
+
+CoordinatorRecord to_record(std::string_view group_id, const ConsumerGroupChange& c) {
+  return {encode_consumer_group_key(c.type, group_id, c.member_id),
+          c.value ? std::optional(encode_change_value(*c.value)) : std::nullopt};
+}
+
+bool same_reconciliation(const ConsumerMember& a, const ConsumerMember& b) {
+  return a.member_epoch == b.member_epoch && a.previous_member_epoch == b.previous_member_epoch &&
+         a.state == b.state && a.assigned == b.assigned &&
+         a.pending_revocation == b.pending_revocation;
+}
+
+}  // namespace consumer_detail
 
 std::string_view to_string(ConsumerGroupState state) {
   switch (state) {
@@ -206,6 +197,9 @@ std::vector<CoordinatorRecord> ConsumerGroup::tombstones() const {
   // The group is empty when it is deleted: its own records only (members'
   // were tombstoned as they left), in Kafka's order.
   std::vector<CoordinatorRecord> out;
+  for (const auto& [regex, resolved] : resolved_regexes)
+    out.push_back(
+        {encode_consumer_group_key(kConsumerGroupRegularExpressionType, id, regex), std::nullopt});
   for (int16_t type : {kConsumerGroupTargetAssignmentMetadataType,
                        kConsumerGroupPartitionMetadataType, kConsumerGroupMetadataType})
     out.push_back({encode_consumer_group_key(type, id), std::nullopt});
@@ -314,9 +308,7 @@ bool ConsumerGroups::commit_changes(std::string_view group_id,
   if (changes.empty()) return true;
   std::vector<CoordinatorRecord> records;
   records.reserve(changes.size());
-  for (const auto& c : changes)
-    records.push_back({encode_consumer_group_key(c.type, group_id, c.member_id),
-                       c.value ? std::optional(encode_change_value(*c.value)) : std::nullopt});
+  for (const auto& c : changes) records.push_back(to_record(group_id, c));
   if (!ctx_.append(group_id, records)) {
     spdlog::error("group {}: writing {} records to {} failed", group_id, records.size(),
                   kOffsetsTopic);
@@ -337,20 +329,67 @@ void ConsumerGroups::remove_member(const ConsumerGroup& group, const ConsumerMem
       change(kConsumerGroupMetadataType, {}, ConsumerGroupMetadataValue{group.group_epoch + 1, 0}));
 }
 
-void ConsumerGroups::fence_member(ConsumerGroup& group, const std::string& member_id,
-                                  std::string_view why) {
+void ConsumerGroups::regex_changes(
+    const ConsumerGroup& group, const ConsumerMember* updated, std::string_view replacing,
+    const TopicsView* topics, std::vector<ConsumerGroupChange>& changes,
+    const std::function<bool(std::string_view)>& may_describe) const {
+  std::set<std::string, std::less<>> used;
+  auto add = [&](const ConsumerMember& m) {
+    if (m.subscribed_topic_regex && !m.subscribed_topic_regex->empty())
+      used.insert(*m.subscribed_topic_regex);
+  };
+  for (const auto& [id, m] : group.members)
+    if (id != replacing) add(m);
+  if (updated) add(*updated);
+  for (const auto& [regex, resolved] : group.resolved_regexes)
+    if (!used.contains(regex))
+      changes.push_back(change(kConsumerGroupRegularExpressionType, regex, std::nullopt));
+  if (topics == nullptr || topics->topics == nullptr) return;
+  for (const auto& regex : used) {
+    auto compiled = TopicRegex::compile(regex);
+    if (!compiled) continue;
+    std::vector<std::string> matched;
+    for (const auto& [name, t] : topics->topics->topics())
+      if (!t.is_internal() && compiled->matches(name) && (!may_describe || may_describe(name)))
+        matched.push_back(name);
+    auto it = group.resolved_regexes.find(regex);
+    if (it != group.resolved_regexes.end() && it->second.topics == matched) continue;
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    changes.push_back(
+        change(kConsumerGroupRegularExpressionType, regex,
+               ConsumerGroupRegularExpressionValue{std::move(matched), topics->version, now}));
+  }
+}
+
+bool ConsumerGroups::remove_or_downgrade(ConsumerGroup& group, const std::string& member_id,
+                                         Millis now) {
   auto it = group.members.find(member_id);
-  if (it == group.members.end()) return;
+  if (it == group.members.end()) return true;
+  const std::string id = group.id;
+  if (downgrade_ && may_downgrade_without(group, member_id, ctx_.config) &&
+      downgrade_(group, member_id, now))
+    return true;
   std::vector<ConsumerGroupChange> changes;
   remove_member(group, it->second, changes);
+  regex_changes(group, nullptr, member_id, nullptr, changes);
+  return commit_changes(id, changes);
+}
+
+void ConsumerGroups::fence_member(ConsumerGroup& group, const std::string& member_id,
+                                  std::string_view why, Millis now) {
+  if (!group.members.contains(member_id)) return;
   const std::string id = group.id;
-  if (!commit_changes(id, changes)) return;
-  spdlog::info("group {}: member {} fenced ({}); group epoch {}", id, member_id, why,
-               group.group_epoch);
+  if (!remove_or_downgrade(group, member_id, now)) return;
+  const ConsumerGroup* still = ctx_.find_as<ConsumerGroup>(id);
+  spdlog::info("group {}: member {} fenced ({}); {}", id, member_id, why,
+               still ? fmt::format("group epoch {}", still->group_epoch)
+                     : std::string("the group went back to the classic protocol"));
 }
 
 ConsumerHeartbeatResult ConsumerGroups::leave(ConsumerGroup& group,
-                                              const ConsumerHeartbeatParams& params) {
+                                              const ConsumerHeartbeatParams& params, Millis now) {
   ConsumerMember* member = nullptr;
   if (params.instance_id) {
     auto s = group.static_members.find(*params.instance_id);
@@ -370,22 +409,22 @@ ConsumerHeartbeatResult ConsumerGroups::leave(ConsumerGroup& group,
           fmt::format("Member {} is not a member of group {}.", params.member_id, group.id));
     member = &it->second;
   }
-  std::vector<ConsumerGroupChange> changes;
   const std::string member_id = member->id;
+  const std::string group_id = group.id;
   if (params.member_epoch == kLeaveGroupStaticMemberEpoch) {
     // A static member going away for a while: it keeps its partitions until
     // its session ends or it rejoins.
+    std::vector<ConsumerGroupChange> changes;
     ConsumerMember left = *member;
     left.previous_member_epoch = left.member_epoch;
     left.member_epoch = kLeaveGroupStaticMemberEpoch;
     changes.push_back(
         change(kConsumerGroupCurrentMemberAssignmentType, member_id, assignment_value(left)));
-  } else {
-    remove_member(group, *member, changes);
-  }
-  const std::string group_id = group.id;
-  if (!commit_changes(group_id, changes))
+    if (!commit_changes(group_id, changes))
+      return heartbeat_error(ErrorCode::kCoordinatorNotAvailable);
+  } else if (!remove_or_downgrade(group, member_id, now)) {
     return heartbeat_error(ErrorCode::kCoordinatorNotAvailable);
+  }
   spdlog::info("group {}: member {} left{}", group_id, member_id,
                params.member_epoch == kLeaveGroupStaticMemberEpoch ? " (static, for now)" : "");
   ConsumerHeartbeatResult r;
@@ -394,8 +433,123 @@ ConsumerHeartbeatResult ConsumerGroups::leave(ConsumerGroup& group,
   return r;
 }
 
-ConsumerHeartbeatResult ConsumerGroups::heartbeat(const ConsumerHeartbeatParams& params,
-                                                  const TopicsView& topics, Millis now) {
+ConsumerMember ConsumerGroups::update_member(
+    ConsumerGroup& group, const ConsumerMember& member, const ConsumerMember& updated, bool is_new,
+    const ConsumerMember* replaced, const TopicsView& topics,
+    const std::optional<std::vector<ConsumerGroupTopicPartitions>>& owned,
+    std::vector<ConsumerGroupChange>& changes,
+    const std::function<bool(std::string_view)>& may_describe) const {
+  const std::string& member_id = updated.id;
+  bool bump = false;
+  if (is_new || replaced || !same_metadata(member, updated)) {
+    changes.push_back(
+        change(kConsumerGroupMemberMetadataType, updated.id, metadata_value(updated)));
+    bump = is_new || updated.subscribed_topic_names != member.subscribed_topic_names ||
+           updated.subscribed_topic_regex != member.subscribed_topic_regex ||
+           updated.server_assignor != member.server_assignor;
+  }
+  int32_t group_epoch = group.group_epoch;
+  SubscriptionMetadata metadata = group.subscription_metadata;
+  if (bump || topics.version != group.metadata_version) {
+    regex_changes(group, &updated, replaced ? replaced->id : updated.id, &topics, changes,
+                  may_describe);
+    metadata = compute_subscription_metadata(group, &updated, topics, may_describe);
+    if (metadata != group.subscription_metadata) {
+      bump = true;
+      ConsumerGroupPartitionMetadataValue value;
+      for (const auto& [name, t] : metadata) {
+        auto& out = value.topics.emplace_back();
+        out.topic_id = t.id;
+        out.topic_name = name;
+        out.num_partitions = t.partitions;
+      }
+      changes.push_back(change(kConsumerGroupPartitionMetadataType, {}, std::move(value)));
+    }
+    group.metadata_version = topics.version;
+  }
+  if (bump) {
+    ++group_epoch;
+    changes.push_back(
+        change(kConsumerGroupMetadataType, {}, ConsumerGroupMetadataValue{group_epoch, 0}));
+  }
+
+  // 2. A new target assignment when the group epoch moved past it.
+  int32_t target_epoch = group.assignment_epoch;
+  TopicPartitionSet member_target;
+  if (auto t = group.target.find(replaced ? replaced->id : updated.id); t != group.target.end())
+    member_target = t->second;
+  if (group_epoch > group.assignment_epoch) {
+    AssignmentSpec spec;
+    for (const auto& [name, t] : metadata) spec.partitions[t.id] = t.partitions;
+    std::map<std::string, wire::Uuid, std::less<>> ids;
+    for (const auto& [name, t] : metadata) ids[name] = t.id;
+    auto spec_member = [&](const ConsumerMember& m, const std::string& target_of) {
+      AssignorMember am;
+      am.member_id = m.id;
+      for (const auto& name : m.subscribed_topic_names)
+        if (auto it = ids.find(name); it != ids.end()) am.subscribed.insert(it->second);
+      if (m.subscribed_topic_regex) {
+        if (auto regex = TopicRegex::compile(*m.subscribed_topic_regex))
+          for (const auto& [name, id] : ids)
+            if (regex->matches(name)) am.subscribed.insert(id);
+      }
+      if (auto it = group.target.find(target_of); it != group.target.end()) am.current = it->second;
+      spec.members.push_back(std::move(am));
+    };
+    for (const auto& [id, m] : group.members)
+      if (id != updated.id && !(replaced && id == replaced->id)) spec_member(m, id);
+    spec_member(updated, replaced ? replaced->id : updated.id);
+    // The assignor: the members' choice (counting the member as it is now).
+    std::map<std::string_view, int32_t> votes;
+    for (const auto& [id, m] : group.members)
+      if (id != updated.id && !(replaced && id == replaced->id) && m.server_assignor)
+        ++votes[*m.server_assignor];
+    if (updated.server_assignor) ++votes[*updated.server_assignor];
+    std::string chosen = ctx_.config.consumer_assignors.empty()
+                             ? std::string(kUniformAssignor)
+                             : ctx_.config.consumer_assignors.front();
+    int32_t most = 0;
+    for (const auto& [name, count] : votes)
+      if (count > most) {
+        most = count;
+        chosen = std::string(name);
+      }
+    auto assignment = assign(chosen, spec);
+    if (!assignment) assignment = assign_uniform(spec);
+    for (auto& [id, partitions] : *assignment) {
+      const std::string& previous_of = (replaced && id == updated.id) ? replaced->id : id;
+      auto old = group.target.find(previous_of);
+      const bool unchanged =
+          old != group.target.end() && old->second == partitions && !(replaced && id == updated.id);
+      if (!unchanged)
+        changes.push_back(change(kConsumerGroupTargetAssignmentMemberType, id,
+                                 ConsumerGroupTargetAssignmentMemberValue{
+                                     to_records<TargetTopicPartition>(partitions)}));
+    }
+    changes.push_back(change(kConsumerGroupTargetAssignmentMetadataType, {},
+                             ConsumerGroupTargetAssignmentMetadataValue{group_epoch, 0}));
+    target_epoch = group_epoch;
+    member_target = (*assignment)[updated.id];
+    spdlog::info("group {}: target assignment for epoch {} by {} ({} members)", group.id,
+                 group_epoch, chosen, spec.members.size());
+  } else if (replaced) {
+    // The new member inherits the old one's target.
+    changes.push_back(change(
+        kConsumerGroupTargetAssignmentMemberType, updated.id,
+        ConsumerGroupTargetAssignmentMemberValue{to_records<TargetTopicPartition>(member_target)}));
+  }
+
+  // 3. The member one step closer to its target.
+  ConsumerMember reconciled = reconcile(updated, target_epoch, member_target, group, owned);
+  auto stored = group.members.find(member_id);
+  if (replaced || stored == group.members.end() || !same_reconciliation(reconciled, stored->second))
+    changes.push_back(change(kConsumerGroupCurrentMemberAssignmentType, reconciled.id,
+                             assignment_value(reconciled)));
+  return reconciled;
+}
+
+std::optional<ConsumerHeartbeatResult> ConsumerGroups::check_request(
+    const ConsumerHeartbeatParams& params) const {
   // The request's own validity (Kafka's checks, in its order).
   auto invalid = [](std::string why) {
     return heartbeat_error(ErrorCode::kInvalidRequest, std::move(why));
@@ -439,6 +593,13 @@ ConsumerHeartbeatResult ConsumerGroups::heartbeat(const ConsumerHeartbeatParams&
                                          "expression: {}.",
                                          *params.subscribed_topic_regex, why));
   }
+  return std::nullopt;
+}
+
+ConsumerHeartbeatResult ConsumerGroups::heartbeat(const ConsumerHeartbeatParams& params,
+                                                  const TopicsView& topics, Millis now) {
+  if (auto invalid = check_request(params)) return std::move(*invalid);
+  const int32_t epoch = params.member_epoch;
 
   // The group: a new one only for a joining member; an empty group of
   // another kind gives way, one with members does not.
@@ -451,7 +612,7 @@ ConsumerHeartbeatResult ConsumerGroups::heartbeat(const ConsumerHeartbeatParams&
     return heartbeat_error(ErrorCode::kGroupIdNotFound,
                            fmt::format("Group {} not found.", params.group_id));
   if (group && (epoch == kLeaveGroupMemberEpoch || epoch == kLeaveGroupStaticMemberEpoch))
-    return leave(*group, params);
+    return leave(*group, params, now);
   if (!group) {
     if (!ctx_.retire_other_kind<ConsumerGroup>(params.group_id))
       return heartbeat_error(ErrorCode::kCoordinatorNotAvailable);
@@ -470,7 +631,8 @@ ConsumerHeartbeatResult ConsumerGroups::heartbeat(const ConsumerHeartbeatParams&
         s == group->static_members.end() ? nullptr : &group->members.at(s->second);
     if (epoch == 0) {
       if (old && old->id != member_id) {
-        if (old->member_epoch != kLeaveGroupStaticMemberEpoch)
+        // A classic static member is replaced at once (Kafka's rule).
+        if (old->member_epoch != kLeaveGroupStaticMemberEpoch && !old->uses_classic_protocol())
           return heartbeat_error(ErrorCode::kUnreleasedInstanceId,
                                  fmt::format("Static member {} with instance id {} is still "
                                              "active.",
@@ -552,111 +714,12 @@ ConsumerHeartbeatResult ConsumerGroups::heartbeat(const ConsumerHeartbeatParams&
             : std::optional<std::string>(std::string(*params.subscribed_topic_regex));
   updated.client_id = std::string(params.client_id);
   updated.client_host = std::string(params.client_host);
-  bool bump = false;
-  if (is_new || replaced || !same_metadata(member, updated)) {
-    changes.push_back(
-        change(kConsumerGroupMemberMetadataType, updated.id, metadata_value(updated)));
-    bump = is_new || updated.subscribed_topic_names != member.subscribed_topic_names ||
-           updated.subscribed_topic_regex != member.subscribed_topic_regex ||
-           updated.server_assignor != member.server_assignor;
-  }
-  int32_t group_epoch = group->group_epoch;
-  SubscriptionMetadata metadata = group->subscription_metadata;
-  if (bump || topics.version != group->metadata_version) {
-    metadata = compute_subscription_metadata(*group, &updated, topics, params.may_describe);
-    if (metadata != group->subscription_metadata) {
-      bump = true;
-      ConsumerGroupPartitionMetadataValue value;
-      for (const auto& [name, t] : metadata) {
-        auto& out = value.topics.emplace_back();
-        out.topic_id = t.id;
-        out.topic_name = name;
-        out.num_partitions = t.partitions;
-      }
-      changes.push_back(change(kConsumerGroupPartitionMetadataType, {}, std::move(value)));
-    }
-    group->metadata_version = topics.version;
-  }
-  if (bump) {
-    ++group_epoch;
-    changes.push_back(
-        change(kConsumerGroupMetadataType, {}, ConsumerGroupMetadataValue{group_epoch, 0}));
-  }
-
-  // 2. A new target assignment when the group epoch moved past it.
-  int32_t target_epoch = group->assignment_epoch;
-  TopicPartitionSet member_target;
-  if (auto t = group->target.find(replaced ? replaced->id : updated.id); t != group->target.end())
-    member_target = t->second;
-  if (group_epoch > group->assignment_epoch) {
-    AssignmentSpec spec;
-    for (const auto& [name, t] : metadata) spec.partitions[t.id] = t.partitions;
-    std::map<std::string, wire::Uuid, std::less<>> ids;
-    for (const auto& [name, t] : metadata) ids[name] = t.id;
-    auto spec_member = [&](const ConsumerMember& m, const std::string& target_of) {
-      AssignorMember am;
-      am.member_id = m.id;
-      for (const auto& name : m.subscribed_topic_names)
-        if (auto it = ids.find(name); it != ids.end()) am.subscribed.insert(it->second);
-      if (m.subscribed_topic_regex) {
-        if (auto regex = TopicRegex::compile(*m.subscribed_topic_regex))
-          for (const auto& [name, id] : ids)
-            if (regex->matches(name)) am.subscribed.insert(id);
-      }
-      if (auto it = group->target.find(target_of); it != group->target.end())
-        am.current = it->second;
-      spec.members.push_back(std::move(am));
-    };
-    for (const auto& [id, m] : group->members)
-      if (id != updated.id && !(replaced && id == replaced->id)) spec_member(m, id);
-    spec_member(updated, replaced ? replaced->id : updated.id);
-    // The assignor: the members' choice (counting the member as it is now).
-    std::map<std::string_view, int32_t> votes;
-    for (const auto& [id, m] : group->members)
-      if (id != updated.id && !(replaced && id == replaced->id) && m.server_assignor)
-        ++votes[*m.server_assignor];
-    if (updated.server_assignor) ++votes[*updated.server_assignor];
-    std::string chosen = ctx_.config.consumer_assignors.empty()
-                             ? std::string(kUniformAssignor)
-                             : ctx_.config.consumer_assignors.front();
-    int32_t most = 0;
-    for (const auto& [name, count] : votes)
-      if (count > most) {
-        most = count;
-        chosen = std::string(name);
-      }
-    auto assignment = assign(chosen, spec);
-    if (!assignment) assignment = assign_uniform(spec);
-    for (auto& [id, partitions] : *assignment) {
-      const std::string& previous_of = (replaced && id == updated.id) ? replaced->id : id;
-      auto old = group->target.find(previous_of);
-      const bool unchanged = old != group->target.end() && old->second == partitions &&
-                             !(replaced && id == updated.id);
-      if (!unchanged)
-        changes.push_back(change(kConsumerGroupTargetAssignmentMemberType, id,
-                                 ConsumerGroupTargetAssignmentMemberValue{
-                                     to_records<TargetTopicPartition>(partitions)}));
-    }
-    changes.push_back(change(kConsumerGroupTargetAssignmentMetadataType, {},
-                             ConsumerGroupTargetAssignmentMetadataValue{group_epoch, 0}));
-    target_epoch = group_epoch;
-    member_target = (*assignment)[updated.id];
-    spdlog::info("group {}: target assignment for epoch {} by {} ({} members)", group->id,
-                 group_epoch, chosen, spec.members.size());
-  } else if (replaced) {
-    // The new member inherits the old one's target.
-    changes.push_back(change(
-        kConsumerGroupTargetAssignmentMemberType, updated.id,
-        ConsumerGroupTargetAssignmentMemberValue{to_records<TargetTopicPartition>(member_target)}));
-  }
-
-  // 3. The member one step closer to its target.
-  ConsumerMember reconciled = reconcile(updated, target_epoch, member_target, *group, params.owned);
-  auto stored = group->members.find(member_id);
-  if (replaced || stored == group->members.end() ||
-      !same_reconciliation(reconciled, stored->second))
-    changes.push_back(change(kConsumerGroupCurrentMemberAssignmentType, reconciled.id,
-                             assignment_value(reconciled)));
+  // A classic member taken over by a consumer-protocol one speaks the new protocol now.
+  updated.classic.reset();
+  updated.join_deadline.reset();
+  updated.sync_deadline.reset();
+  ConsumerMember reconciled = update_member(*group, member, updated, is_new, replaced, topics,
+                                            params.owned, changes, params.may_describe);
 
   const std::string group_id = group->id;
   if (!commit_changes(group_id, changes))
@@ -699,8 +762,12 @@ int16_t ConsumerGroups::validate_commit(const ConsumerGroup& group,
   if (params.generation < 0 && group.members.empty()) return kNone;
   auto it = group.members.find(params.member_id);
   if (it == group.members.end()) return to_wire(ErrorCode::kUnknownMemberId);
-  if (params.api_version < 9) return to_wire(ErrorCode::kUnsupportedVersion);
-  if (params.generation != it->second.member_epoch) return to_wire(ErrorCode::kStaleMemberEpoch);
+  // Classic members commit with the versions they always used, their
+  // generation being their member epoch.
+  const bool classic = it->second.uses_classic_protocol();
+  if (!classic && params.api_version < 9) return to_wire(ErrorCode::kUnsupportedVersion);
+  if (params.generation != it->second.member_epoch)
+    return to_wire(classic ? ErrorCode::kIllegalGeneration : ErrorCode::kStaleMemberEpoch);
   return kNone;
 }
 
@@ -710,7 +777,9 @@ int16_t ConsumerGroups::validate_fetch(const ConsumerGroup& group,
   if (!member_id && member_epoch < 0) return kNone;
   auto it = group.members.find(member_id.value_or(""));
   if (it == group.members.end()) return to_wire(ErrorCode::kUnknownMemberId);
-  if (member_epoch != it->second.member_epoch) return to_wire(ErrorCode::kStaleMemberEpoch);
+  if (member_epoch != it->second.member_epoch)
+    return to_wire(it->second.uses_classic_protocol() ? ErrorCode::kIllegalGeneration
+                                                      : ErrorCode::kStaleMemberEpoch);
   return kNone;
 }
 
@@ -721,15 +790,28 @@ void ConsumerGroups::expire(ConsumerGroup& group, Millis now) {
       fenced.emplace_back(id, "session timeout");
     } else if (m.revocation_deadline && *m.revocation_deadline <= now) {
       fenced.emplace_back(id, "rebalance timeout: partitions not revoked in time");
+    } else if (m.join_deadline && *m.join_deadline <= now) {
+      fenced.emplace_back(id, "the classic member did not rejoin within its rebalance timeout");
+    } else if (m.sync_deadline && *m.sync_deadline <= now) {
+      fenced.emplace_back(id, "the classic member sent no SyncGroup within its rebalance timeout");
     } else {
       ctx_.note_deadline(m.session_deadline);
-      if (m.revocation_deadline) ctx_.note_deadline(*m.revocation_deadline);
+      for (const auto& at : {m.revocation_deadline, m.join_deadline, m.sync_deadline})
+        if (at) ctx_.note_deadline(*at);
     }
   }
-  for (const auto& [id, why] : fenced) fence_member(group, id, why);
+  // Fencing the last consumer-protocol member may give the group back to
+  // the classic protocol: it is looked up again each time.
+  const std::string group_id = group.id;
+  for (const auto& [id, why] : fenced) {
+    ConsumerGroup* current = ctx_.find_as<ConsumerGroup>(group_id);
+    if (current == nullptr) return;
+    fence_member(*current, id, why, now);
+  }
   // Those the store could not fence yet are tried again in a while.
+  const ConsumerGroup* current = ctx_.find_as<ConsumerGroup>(group_id);
   for (const auto& [id, why] : fenced)
-    if (group.members.contains(id)) ctx_.note_deadline(now + 1000);
+    if (current != nullptr && current->members.contains(id)) ctx_.note_deadline(now + 1000);
 }
 
 void ConsumerGroups::replay(ConsumerGroup& group, const ConsumerGroupChange& c) {
@@ -754,6 +836,14 @@ void ConsumerGroups::replay(ConsumerGroup& group, const ConsumerGroupChange& c) 
             std::get<ConsumerGroupTargetAssignmentMemberValue>(*c.value).topic_partitions);
       else
         group.target.erase(c.member_id);
+      break;
+    case kConsumerGroupRegularExpressionType:
+      if (c.value) {
+        const auto& v = std::get<ConsumerGroupRegularExpressionValue>(*c.value);
+        group.resolved_regexes[c.member_id] = ResolvedRegex{v.topics, v.version, v.timestamp};
+      } else {
+        group.resolved_regexes.erase(c.member_id);
+      }
       break;
     case kConsumerGroupMemberMetadataType: {
       if (!c.value) {
@@ -781,6 +871,7 @@ void ConsumerGroups::replay(ConsumerGroup& group, const ConsumerGroupChange& c) 
         m.subscribed_topic_regex.reset();  // Kafka's "" for none
       m.rebalance_timeout_ms = v.rebalance_timeout_ms;
       m.server_assignor = v.server_assignor;
+      m.classic = v.classic_member_metadata;
       if (m.instance_id) group.static_members[*m.instance_id] = m.id;
       break;
     }
@@ -853,6 +944,9 @@ bool ConsumerGroups::load(const ConsumerGroupRecordKey& key,
       case kConsumerGroupCurrentMemberAssignmentType:
         ok = read.operator()<ConsumerGroupCurrentMemberAssignmentValue>();
         break;
+      case kConsumerGroupRegularExpressionType:
+        ok = read.operator()<ConsumerGroupRegularExpressionValue>();
+        break;
       default:
         break;
     }
@@ -864,9 +958,9 @@ bool ConsumerGroups::load(const ConsumerGroupRecordKey& key,
 
 void ConsumerGroups::finish_load(ConsumerGroup& group, Millis now) {
   for (auto& [id, m] : group.members) {
-    m.session_deadline = now + ctx_.config.consumer_session_timeout_ms;
+    m.session_deadline = now + m.session_timeout_ms(ctx_.config);
     ctx_.note_deadline(m.session_deadline);
-    if (m.state == MemberState::kUnrevokedPartitions) {
+    if (m.state == MemberState::kUnrevokedPartitions && !m.uses_classic_protocol()) {
       m.revocation_deadline = now + std::max(m.rebalance_timeout_ms, 0);
       ctx_.note_deadline(*m.revocation_deadline);
     }

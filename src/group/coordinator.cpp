@@ -51,7 +51,11 @@ std::optional<GroupType> parse_group_type(std::string_view name) {
 }
 
 GroupCoordinator::GroupCoordinator(GroupConfig config, GroupStore* store)
-    : ctx_(std::move(config), store), classic_(ctx_), consumer_(ctx_) {}
+    : ctx_(std::move(config), store), classic_(ctx_), consumer_(ctx_) {
+  consumer_.set_downgrade([this](ConsumerGroup& group, const std::string& leaving, Millis now) {
+    return downgrade(group, leaving, now);
+  });
+}
 
 // A group's tombstone replayed: the group is gone, but offsets not
 // tombstoned with it (those of a group that changed kind) stay, in an empty
@@ -134,11 +138,48 @@ void GroupCoordinator::advance(Millis now) {
   }
 }
 
-// The classic protocol: each call runs what expired first.
+// The classic protocol: each call runs what expired first. Its requests to
+// a consumer group go to that group (classic members inside it).
 Outcome<JoinResult> GroupCoordinator::join(const RequestKey& key, const JoinParams& params,
-                                           Millis now) {
+                                           Millis now, const TopicsView& topics) {
   advance(now);
+  const bool valid_session = params.session_timeout_ms >= ctx_.config.min_session_timeout_ms &&
+                             params.session_timeout_ms <= ctx_.config.max_session_timeout_ms;
+  if (!classic_.has_parked_join(key) && valid_session)
+    if (ConsumerGroup* group = ctx_.find_as<ConsumerGroup>(params.group_id);
+        group != nullptr && !group->is_empty())
+      return join_consumer_group(*group, params, topics, now);
   return classic_.join(key, params, now);
+}
+
+Outcome<JoinResult> GroupCoordinator::join_consumer_group(ConsumerGroup& group,
+                                                          const JoinParams& params,
+                                                          const TopicsView& topics, Millis now) {
+  ClassicJoin join;
+  join.group_id = params.group_id;
+  join.member_id = params.member_id;
+  join.instance_id = params.instance_id;
+  join.client_id = params.client_id;
+  join.client_host = params.client_host;
+  join.session_timeout_ms = params.session_timeout_ms;
+  join.rebalance_timeout_ms = params.rebalance_timeout_ms;
+  join.protocol_type = params.protocol_type;
+  join.require_known_member_id = params.require_known_member_id;
+  if (params.protocol_list) {
+    const ProtocolList& list = *params.protocol_list;
+    for (size_t i = 0; i < list.size(); ++i)
+      join.protocols.emplace_back(list.name(i), list.metadata(i));
+  } else {
+    for (const auto& p : params.protocols) join.protocols.emplace_back(p.name, p.metadata);
+  }
+  ClassicJoinResult joined = consumer_.classic_join(group, join, topics, now);
+  JoinResult r;
+  r.error = joined.error;
+  r.member_id = std::move(joined.member_id);
+  r.generation = joined.generation;
+  r.protocol_type = std::move(joined.protocol_type);
+  r.protocol_name = std::move(joined.protocol_name);
+  return {std::move(r), now};
 }
 
 std::shared_ptr<const ProtocolList> GroupCoordinator::member_protocols(
@@ -150,8 +191,21 @@ JoinResult GroupCoordinator::abandon_join(const RequestKey& key) {
   return classic_.abandon_join(key);
 }
 
-Outcome<SyncResult> GroupCoordinator::sync(const SyncParams& params, Millis now) {
+Outcome<SyncResult> GroupCoordinator::sync(const SyncParams& params, Millis now,
+                                           const cluster::TopicTable* topics) {
   advance(now);
+  if (ConsumerGroup* group = ctx_.find_as<ConsumerGroup>(params.group_id);
+      group != nullptr && !group->is_empty()) {
+    ClassicSync sync{params.group_id,    params.generation,    params.member_id,
+                     params.instance_id, params.protocol_type, params.protocol_name};
+    ClassicSyncResult synced = consumer_.classic_sync(*group, sync, topics, now);
+    SyncResult r;
+    r.error = synced.error;
+    r.protocol_type = std::move(synced.protocol_type);
+    r.protocol_name = std::move(synced.protocol_name);
+    r.assignment = std::move(synced.assignment);
+    return {std::move(r), now};
+  }
   return classic_.sync(params, now);
 }
 
@@ -162,12 +216,21 @@ SyncResult GroupCoordinator::abandon_sync(const SyncParams& params) {
 int16_t GroupCoordinator::heartbeat(std::string_view group_id, int32_t generation,
                                     const MemberRef& member, Millis now) {
   advance(now);
+  if (ConsumerGroup* group = ctx_.find_as<ConsumerGroup>(group_id))
+    return consumer_.classic_heartbeat(*group, generation, {member.member_id, member.instance_id},
+                                       now);
   return classic_.heartbeat(group_id, generation, member, now);
 }
 
 std::vector<int16_t> GroupCoordinator::leave(std::string_view group_id,
                                              std::span<const MemberRef> members, Millis now) {
   advance(now);
+  if (ConsumerGroup* group = ctx_.find_as<ConsumerGroup>(group_id)) {
+    std::vector<ClassicMemberRef> refs;
+    refs.reserve(members.size());
+    for (const auto& m : members) refs.push_back({m.member_id, m.instance_id});
+    return consumer_.classic_leave(*group, refs);
+  }
   return classic_.leave(group_id, members, now);
 }
 
@@ -188,6 +251,16 @@ int16_t GroupCoordinator::validate_commit(Group& group, const CommitParams& para
 ConsumerHeartbeatResult GroupCoordinator::consumer_heartbeat(const ConsumerHeartbeatParams& params,
                                                              const TopicsView& topics, Millis now) {
   advance(now);
+  // A consumer-protocol member joining a classic group with members moves
+  // the group to the consumer protocol first, when the policy allows.
+  if (params.member_epoch == 0 && !consumer_.check_request(params))
+    if (ClassicGroup* classic = ctx_.find_as<ClassicGroup>(params.group_id);
+        classic != nullptr && !classic->is_empty())
+      if (upgrade(*classic, topics, now) == to_wire(ErrorCode::kCoordinatorNotAvailable)) {
+        ConsumerHeartbeatResult r;
+        r.error = to_wire(ErrorCode::kCoordinatorNotAvailable);
+        return r;
+      }
   return consumer_.heartbeat(params, topics, now);
 }
 

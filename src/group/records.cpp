@@ -1,5 +1,6 @@
 #include "kb/group/records.hpp"
 
+#include <algorithm>
 #include <type_traits>
 
 #include "kb/records/client_data.hpp"
@@ -101,6 +102,44 @@ std::optional<std::vector<std::string>> subscription_topics(std::span<const uint
   return std::move(data.topics);
 }
 
+std::optional<int16_t> consumer_protocol_version(std::span<const uint8_t> bytes) {
+  wire::Reader reader(bytes);
+  const int16_t version = reader.int16();
+  if (!reader.ok()) return std::nullopt;
+  return version;
+}
+
+namespace {
+
+template <class T>
+std::optional<T> decode_consumer_protocol(std::span<const uint8_t> bytes) {
+  wire::Reader reader(bytes);
+  const int16_t version = reader.int16();
+  if (!reader.ok() || version < 0) return std::nullopt;
+  T out;
+  wire::decode(reader, out, std::min(version, T::kMaxVersion), false);
+  if (!reader.ok()) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+std::optional<records::ConsumerProtocolSubscription> decode_subscription(
+    std::span<const uint8_t> bytes) {
+  return decode_consumer_protocol<records::ConsumerProtocolSubscription>(bytes);
+}
+
+std::optional<records::ConsumerProtocolAssignment> decode_assignment(
+    std::span<const uint8_t> bytes) {
+  return decode_consumer_protocol<records::ConsumerProtocolAssignment>(bytes);
+}
+
+std::vector<uint8_t> encode_assignment(const records::ConsumerProtocolAssignment& assignment,
+                                       int16_t version) {
+  const auto v = std::clamp<int16_t>(version, 0, records::ConsumerProtocolAssignment::kMaxVersion);
+  return encode_versioned(assignment, v, false);
+}
+
 std::vector<uint8_t> encode_key(const OffsetCommitKey& key) {
   return encode_versioned(key, kOffsetCommitKeyVersion, false);
 }
@@ -197,8 +236,11 @@ CoordinatorKey decode_key(std::span<const uint8_t> bytes) {
       return ConsumerGroupRecordKey{version, key.group_id, {}};
   } else if (version == kConsumerGroupMemberMetadataType ||
              version == kConsumerGroupTargetAssignmentMemberType ||
-             version == kConsumerGroupCurrentMemberAssignmentType) {
-    records::ConsumerGroupMemberMetadataKey key;  // the same fields as the other two
+             version == kConsumerGroupCurrentMemberAssignmentType ||
+             version == kConsumerGroupRegularExpressionType) {
+    // The same fields in all four (a regular expression's key: the group and
+    // the expression).
+    records::ConsumerGroupMemberMetadataKey key;
     wire::decode(reader, key, 0, false);
     if (reader.ok() && reader.remaining() == 0)
       return ConsumerGroupRecordKey{version, key.group_id, key.member_id};
@@ -210,7 +252,8 @@ std::vector<uint8_t> encode_consumer_group_key(int16_t type, std::string_view gr
                                                std::string_view member_id) {
   const bool per_member = type == kConsumerGroupMemberMetadataType ||
                           type == kConsumerGroupTargetAssignmentMemberType ||
-                          type == kConsumerGroupCurrentMemberAssignmentType;
+                          type == kConsumerGroupCurrentMemberAssignmentType ||
+                          type == kConsumerGroupRegularExpressionType;
   if (per_member)
     return encode_versioned(
         records::ConsumerGroupMemberMetadataKey{std::string(group), std::string(member_id)}, type,
@@ -237,6 +280,9 @@ std::vector<uint8_t> encode_value(const ConsumerGroupTargetAssignmentMemberValue
 std::vector<uint8_t> encode_value(const ConsumerGroupCurrentMemberAssignmentValue& value) {
   return encode_versioned(value, 0, true);
 }
+std::vector<uint8_t> encode_value(const ConsumerGroupRegularExpressionValue& value) {
+  return encode_versioned(value, 0, true);
+}
 
 template <class T>
 std::optional<T> decode_consumer_group_value(std::span<const uint8_t> bytes) {
@@ -260,6 +306,8 @@ template std::optional<ConsumerGroupTargetAssignmentMetadataValue> decode_consum
 template std::optional<ConsumerGroupTargetAssignmentMemberValue> decode_consumer_group_value(
     std::span<const uint8_t>);
 template std::optional<ConsumerGroupCurrentMemberAssignmentValue> decode_consumer_group_value(
+    std::span<const uint8_t>);
+template std::optional<ConsumerGroupRegularExpressionValue> decode_consumer_group_value(
     std::span<const uint8_t>);
 
 std::optional<OffsetCommitValue> decode_offset_commit_value(std::span<const uint8_t> bytes) {

@@ -17,10 +17,6 @@ using protocol::ConsumerGroupHeartbeatResponse;
 using protocol::ErrorCode;
 using protocol::to_wire;
 
-namespace {
-
-// The topics as the coordinator sees them, with a version that moves with
-// every metadata change (topics created, deleted or grown among them).
 group::TopicsView topics_view(const RequestContext& ctx) {
   group::TopicsView view;
   view.topics = &ctx.state.topics;
@@ -28,8 +24,6 @@ group::TopicsView topics_view(const RequestContext& ctx) {
                                         : static_cast<int64_t>(ctx.state.topics.size());
   return view;
 }
-
-}  // namespace
 
 std::optional<ConsumerGroupHeartbeatResponse> handle_consumer_group_heartbeat(
     RequestContext& ctx, const ConsumerGroupHeartbeatRequest& request, int16_t version) {
@@ -157,7 +151,9 @@ std::optional<ConsumerGroupDescribeResponse> handle_consumer_group_describe(
       dm.assignment = describe(m.assigned);
       auto target = g->target.find(member_id);
       if (target != g->target.end()) dm.target_assignment = describe(target->second);
-      if (version >= 1) dm.member_type = 1;  // every member here speaks the consumer protocol
+      // Kafka's member types: 0 a classic member (the group moved to the
+      // consumer protocol while it was in), 1 a consumer-protocol one.
+      if (version >= 1) dm.member_type = m.uses_classic_protocol() ? 0 : 1;
     }
     // A group whose members hold or are to get a topic the principal may not
     // describe is not shown at all (Kafka 4, KAFKA-18813).

@@ -102,7 +102,8 @@ std::optional<JoinGroupResponse> join_group(RequestContext& ctx, const JoinGroup
 
   const group::RequestKey key{ctx.connection_id, ctx.header.correlation_id};
   return rebalance_response(
-      ctx, std::move(response), [&] { return ctx.groups->join(key, params, group_time(ctx.now)); },
+      ctx, std::move(response),
+      [&] { return ctx.groups->join(key, params, group_time(ctx.now), topics_view(ctx)); },
       [&] { return ctx.groups->abandon_join(key); },
       [&](JoinGroupResponse& out, group::JoinResult& r) {
         out.generation_id = r.generation;
@@ -257,7 +258,8 @@ std::optional<SyncGroupResponse> handle_sync_group(RequestContext& ctx,
   }
 
   return rebalance_response(
-      ctx, SyncGroupResponse{}, [&] { return ctx.groups->sync(params, group_time(ctx.now)); },
+      ctx, SyncGroupResponse{},
+      [&] { return ctx.groups->sync(params, group_time(ctx.now), &ctx.state.topics); },
       [&] { return ctx.groups->abandon_sync(params); },
       [&](SyncGroupResponse& out, group::SyncResult& r) {
         out.assignment = std::move(r.assignment);

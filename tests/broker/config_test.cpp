@@ -752,6 +752,14 @@ TEST(ConfigGroups, ConsumerGroupKeys) {
   expect_error("group.consumer.assignors=sticky\n", {"group.consumer.assignors", "sticky"});
   expect_error("group.consumer.heartbeat.interval.ms=0\n",
                {"group.consumer.heartbeat.interval.ms"});
+  // Kafka's migration policy: bidirectional unless set, its names in any case.
+  EXPECT_EQ(defaults.groups.consumer_migration_policy, group::MigrationPolicy::kBidirectional);
+  EXPECT_EQ(parse_ok("group.consumer.migration.policy=Upgrade\n").groups.consumer_migration_policy,
+            group::MigrationPolicy::kUpgrade);
+  EXPECT_EQ(parse_ok("group.consumer.migration.policy=disabled\n").groups.consumer_migration_policy,
+            group::MigrationPolicy::kDisabled);
+  expect_error("group.consumer.migration.policy=sideways\n",
+               {"group.consumer.migration.policy", "sideways"});
 }
 
 // The bounds Kafka's group coordinator checks at start-up, with its words:

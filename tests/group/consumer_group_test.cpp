@@ -356,6 +356,63 @@ TEST_F(ConsumerGroupTest, RegexSubscriptionsFollowTopicsAsTheyAppear) {
             to_wire(ErrorCode::kInvalidRegularExpression));
 }
 
+// Kafka 4's ConsumerGroupRegularExpression records: each expression in use
+// written with the topics it resolved to (again when they change), a
+// tombstone once nobody uses it, and replayed, so a log directory moves to
+// Kafka with its expressions resolved.
+TEST_F(ConsumerGroupTest, RegularExpressionsAreWrittenAsResolvedAndReplayed) {
+  add_topic("orders-eu", 2, 2);
+  add_topic("payments", 4, 2);
+  auto regex_records = [&] {
+    std::vector<std::pair<std::string, std::optional<ConsumerGroupRegularExpressionValue>>> out;
+    for (const auto& [partition, records] : store_.log)
+      for (const auto& r : records) {
+        auto key = decode_key(r.key);
+        const auto* k = std::get_if<ConsumerGroupRecordKey>(&key);
+        if (k == nullptr || k->type != kConsumerGroupRegularExpressionType) continue;
+        std::optional<ConsumerGroupRegularExpressionValue> value;
+        if (r.value) {
+          value = decode_consumer_group_value<ConsumerGroupRegularExpressionValue>(*r.value);
+          EXPECT_TRUE(value);
+        }
+        out.emplace_back(k->member_id, std::move(value));
+      }
+    return out;
+  };
+  Client a("a"), b("b");
+  ASSERT_EQ(beat(a, 0, {}, std::nullopt, "orders-.*").error, kNone);
+  ASSERT_EQ(beat(b, 1, {}, std::nullopt, "orders-.*").error, kNone);
+  auto written = regex_records();
+  ASSERT_EQ(written.size(), 1u);  // resolved once: b's is the same expression
+  EXPECT_EQ(written[0].first, "orders-.*");
+  ASSERT_TRUE(written[0].second);
+  EXPECT_EQ(written[0].second->topics, std::vector<std::string>{"orders-eu"});
+  EXPECT_EQ(written[0].second->version, version_);
+  EXPECT_GT(written[0].second->timestamp, 0);
+
+  add_topic("orders-us", 3, 2);
+  beat(a, 10);
+  written = regex_records();
+  ASSERT_EQ(written.size(), 2u);
+  EXPECT_EQ(written[1].second->topics, (std::vector<std::string>{"orders-eu", "orders-us"}));
+  {
+    auto reloaded = reload();
+    const auto& resolved = reloaded->find_consumer("g")->resolved_regexes;
+    ASSERT_TRUE(resolved.contains("orders-.*"));
+    EXPECT_EQ(resolved.at("orders-.*").topics, written[1].second->topics);
+  }
+  for (Client* c : {&a, &b}) {
+    Client leaving = *c;
+    leaving.epoch = kLeaveGroupMemberEpoch;
+    ASSERT_EQ(beat(leaving, 20).error, kNone);
+  }
+  written = regex_records();
+  ASSERT_EQ(written.size(), 3u);  // a tombstone when the last user left
+  EXPECT_FALSE(written[2].second);
+  EXPECT_TRUE(group().resolved_regexes.empty());
+  EXPECT_TRUE(reload()->find_consumer("g")->resolved_regexes.empty());
+}
+
 TEST(TopicRegexTest, ReadsRe2SyntaxAsKafkaDoes) {
   auto match = [](std::string_view pattern, std::string_view topic) {
     auto re = TopicRegex::compile(pattern);
@@ -529,6 +586,43 @@ TEST_F(ConsumerGroupTest, AnEmptyGroupChangesKindKeepingItsOffsets) {
   auto reloaded = reload();
   ASSERT_NE(reloaded->find_classic("g"), nullptr);
   EXPECT_EQ(reloaded->find("g")->offsets.at({"t", 0}).offset, 5);
+}
+
+// Rack-aware placement on one broker (Kafka's rule, KIP-881 as its
+// assignors apply it): racks count only when some partitions' replica racks
+// differ from the others'. Every partition of a single broker lives on that
+// broker's rack, so members' racks (RackId) never move a partition: the
+// target is the one a group without racks gets, with either assignor.
+TEST_F(ConsumerGroupTest, MemberRacksDoNotChangeTheAssignmentOnOneBroker) {
+  add_topic("u", 2, 5);
+  for (std::string_view assignor : {kUniformAssignor, kRangeAssignor}) {
+    std::map<std::string, TopicPartitionSet> targets[2];
+    for (int with_racks = 0; with_racks < 2; ++with_racks) {
+      const std::string group_id = std::string(assignor) + (with_racks ? "-racks" : "-none");
+      const char* racks[] = {"rack-a", "rack-b", "rack-a"};
+      for (int i = 0; i < 3; ++i) {
+        const std::string member_id = "m" + std::to_string(i);
+        ConsumerHeartbeatParams p;
+        p.group_id = group_id;
+        p.member_id = member_id;
+        p.member_epoch = 0;
+        p.version = 1;
+        p.rebalance_timeout_ms = 30000;
+        const std::vector<std::string_view> names{"t", "u"};
+        p.subscribed_topic_names = names;
+        p.owned.emplace();
+        p.server_assignor = assignor;
+        if (with_racks) p.rack_id = racks[i];
+        ASSERT_EQ(coordinator_->consumer_heartbeat(p, {&topics_, version_}, 0).error, kNone);
+      }
+      for (const auto& [id, target] : coordinator_->find_consumer(group_id)->target)
+        targets[with_racks][id] = target;
+      if (with_racks) {
+        EXPECT_EQ(coordinator_->find_consumer(group_id)->members.at("m1").rack_id, "rack-b");
+      }
+    }
+    EXPECT_EQ(targets[0], targets[1]) << assignor;
+  }
 }
 
 TEST(AssignorTest, RangeGivesContiguousRangesInMemberOrder) {

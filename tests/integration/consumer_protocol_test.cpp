@@ -3,7 +3,8 @@
 // confluent-kafka's librdkafka (the Python lab's consumer_protocol_lab.py).
 // Members join, one late, one leaves; each step is read from the members'
 // own assignments; they commit, the broker restarts on the same log
-// directory, and a new member resumes after the commits.
+// directory, and a new member resumes after the commits. Groups also change
+// protocol in place (classic to consumer and back) while consuming.
 
 #include <gtest/gtest.h>
 
@@ -97,6 +98,42 @@ TEST(ConsumerProtocolJava, MembersJoinLateLeaveCommitAndResumeAfterARestart) {
   std::filesystem::remove_all(shell_dir);
 }
 
+// Rolling changes of protocol (group.consumer.migration.policy, Kafka's
+// default bidirectional): the group changes kind in place, its members keep
+// consuming, and every record is read once (each member commits what it read,
+// and before giving partitions up).
+void rolling_change(const std::string& scenario, const std::string& from, const std::string& to,
+                    const std::string& from_type, const std::string& to_type) {
+  const std::filesystem::path cache = KB_TEST_CACHE_DIR;
+  const JavaLabSetup lab = set_up_java_lab(KB_CLIENT_SCRIPTS_DIR, cache);
+  if (lab.skip) GTEST_SKIP() << lab.problem;
+  ASSERT_TRUE(lab.problem.empty()) << lab.problem;
+  RestartableBroker broker;
+  const std::filesystem::path shell_dir = make_temp_dir("kb-java-migration-");
+  {
+    auto shell = std::make_unique<JavaShell>(java_lab_classpath(cache, "4"), shell_dir / "jvm.log");
+    const std::string name = "kip848-" + scenario;
+    ToolRun run = shell->run(kConsumerProtocol, {scenario, broker.bootstrap(), name, name}, "",
+                             std::chrono::seconds(300));
+    EXPECT_TRUE(printed(run.exit_code, run.out, run.err + shell->log(),
+                        {"three " + from + " members: 2 2 2, group " + from_type,
+                         "a " + to + " member joined: group Consumer",
+                         "three " + to + " members: 2 2 2, group " + to_type,
+                         "every record read: true, read twice beyond refused commits: 0"}));
+    if (::testing::Test::HasFailure())
+      std::cerr << "broker log:\n" << broker.process().log() << "\n";
+  }
+  std::filesystem::remove_all(shell_dir);
+}
+
+TEST(ConsumerProtocolJava, ClassicConsumersRollToTheConsumerProtocolInPlace) {
+  rolling_change("upgrade", "classic", "consumer", "Classic", "Consumer");
+}
+
+TEST(ConsumerProtocolJava, ConsumerProtocolMembersRollBackToClassicInPlace) {
+  rolling_change("downgrade", "consumer", "classic", "Consumer", "Classic");
+}
+
 TEST(ConsumerProtocolPython, ConfluentKafkaMembersShareLeaveAndResume) {
   const std::filesystem::path cache = KB_TEST_CACHE_DIR;
   if (!python_lab_available()) {
@@ -121,6 +158,31 @@ TEST(ConsumerProtocolPython, ConfluentKafkaMembersShareLeaveAndResume) {
   run = run_python_driver(python, script, {"resume", broker.bootstrap(), topic, group},
                           dir / "resume.err", 120);
   EXPECT_TRUE(printed(run.exit_code, run.out, run.err, {"resumed with: w0 w1 w2 w3"}));
+  if (HasFailure()) std::cerr << "broker log:\n" << broker.process().log() << "\n";
+  std::filesystem::remove_all(dir);
+}
+
+// librdkafka's classic consumer and its consumer-protocol one in one group:
+// the group moves to the consumer protocol in place when the second joins.
+TEST(ConsumerProtocolPython, ConfluentKafkaClassicAndConsumerMembersInOneGroup) {
+  const std::filesystem::path cache = KB_TEST_CACHE_DIR;
+  if (!python_lab_available()) {
+    if (!labs_required()) GTEST_SKIP() << "python3.11 with venv is not installed";
+    FAIL() << "python3.11 with venv is not installed";
+  }
+  auto installed = install_python_lab(KB_CLIENT_SCRIPTS_DIR, cache);
+  ASSERT_EQ(installed.status, 0) << installed.output;
+  const auto python = python_lab_interpreter(cache);
+  const auto script =
+      std::filesystem::path(KB_CLIENT_SCRIPTS_DIR) / "python" / "consumer_protocol_lab.py";
+  RestartableBroker broker;
+  const std::filesystem::path dir = make_temp_dir("kb-python-mixed-");
+  const std::string name = "kip848-confluent-mixed";
+  DriverRun run = run_python_driver(python, script, {"mixed", broker.bootstrap(), name, name},
+                                    dir / "mixed.err", 240);
+  EXPECT_TRUE(printed(
+      run.exit_code, run.out, run.err,
+      {"classic alone: 4", "mixed: 2 2", "after the classic one left: 4", "consumed 40 of 40"}));
   if (HasFailure()) std::cerr << "broker log:\n" << broker.process().log() << "\n";
   std::filesystem::remove_all(dir);
 }

@@ -218,6 +218,20 @@ class ClassicGroups {
   void load(ClassicGroup& group, GroupMetadataValue value);
   void finish_load(ClassicGroup& group, Millis now);
 
+  // Changes of protocol (group.consumer.migration.policy).
+  // Whether this request is a JoinGroup parked here (asked again, it is
+  // answered here whatever became of its group).
+  bool has_parked_join(const RequestKey& key) const { return pending_joins_.contains(key); }
+  // The group is about to become a consumer group: its parked joins are
+  // answered with `error`, its members told to join again.
+  void release(ClassicGroup& group, int16_t error);
+  // A consumer group goes back to the classic protocol: `made` (its members,
+  // generation, protocol and assignments) takes its place once `records`
+  // (the consumer group's tombstones) and its own GroupMetadata record are
+  // written, and starts a rebalance. False (nothing changed) when the store failed.
+  bool adopt(std::unique_ptr<ClassicGroup> made, std::vector<CoordinatorRecord> records,
+             Millis now);
+
  private:
   struct PendingJoin {
     std::string group_id;
@@ -261,6 +275,7 @@ class ClassicGroups {
   void member_left(ClassicGroup& group, Millis now);
   void answer_parked_join(ClassicMember& member, JoinResult result);
   bool persist_group(const ClassicGroup& group);
+  static CoordinatorRecord metadata_record(const ClassicGroup& group);
   // Counts (delta 1) or uncounts (-1) a member's protocols: a small list at
   // once, a big one (or any behind another) queued for settle_counts.
   void count_protocols(ClassicGroup& group, const ClassicMember& member, int32_t delta);

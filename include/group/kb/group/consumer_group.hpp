@@ -66,9 +66,24 @@ struct ConsumerMember {
   MemberState state = MemberState::kStable;
   TopicPartitionSet assigned;
   TopicPartitionSet pending_revocation;
+  // A member that speaks the classic protocol (JoinGroup, SyncGroup) inside
+  // the consumer group: its session timeout and protocols, as its JoinGroup
+  // gave them (Kafka's ClassicMemberMetadata); none for a consumer-protocol member.
+  using ClassicMetadata = ConsumerGroupMemberMetadataValue::ClassicMemberMetadata;
+  std::optional<ClassicMetadata> classic;
   // Timers, not persisted: restarted at load.
   Millis session_deadline = 0;
   std::optional<Millis> revocation_deadline;  // rebalance timeout while revoking
+  // A classic member told to rejoin (REBALANCE_IN_PROGRESS) must send its
+  // JoinGroup, and after that its SyncGroup, within its rebalance timeout.
+  std::optional<Millis> join_deadline;
+  std::optional<Millis> sync_deadline;
+
+  bool uses_classic_protocol() const { return classic.has_value(); }
+  // The session timeout that applies to it.
+  int32_t session_timeout_ms(const GroupConfig& config) const {
+    return classic ? classic->session_timeout_ms : config.consumer_session_timeout_ms;
+  }
 };
 
 // The subscribed topics as the group last assigned them.
@@ -78,6 +93,15 @@ struct SubscribedTopic {
   friend bool operator==(const SubscribedTopic&, const SubscribedTopic&) = default;
 };
 using SubscriptionMetadata = std::map<std::string, SubscribedTopic, std::less<>>;
+
+// A regular expression as last resolved (Kafka 4's
+// ConsumerGroupRegularExpression record): the topics it matched, at which
+// metadata version, and when.
+struct ResolvedRegex {
+  std::vector<std::string> topics;
+  int64_t version = 0;
+  int64_t timestamp = 0;
+};
 
 class ConsumerGroup final : public Group {
  public:
@@ -109,6 +133,18 @@ class ConsumerGroup final : public Group {
   std::map<std::pair<wire::Uuid, int32_t>, int32_t> partition_epochs;
   // The topic table version the subscription metadata was computed at.
   int64_t metadata_version = -1;
+  // The members' regular expressions, resolved (by expression).
+  std::map<std::string, ResolvedRegex, std::less<>> resolved_regexes;
+
+  // How many members speak the classic protocol.
+  size_t classic_member_count() const;
+  // Whether a classic member offering these protocols may join (Kafka's
+  // rule): of the consumer protocol type, and sharing a protocol name with
+  // every classic member already in.
+  bool supports_classic_protocols(std::string_view protocol_type,
+                                  const std::vector<std::string_view>& names) const;
+  // Whether the member's target holds a partition someone else still holds.
+  bool waiting_on_unreleased_partition(const ConsumerMember& member) const;
 };
 
 struct ConsumerHeartbeatParams {
@@ -154,10 +190,51 @@ struct ConsumerGroupChange {
       std::variant<ConsumerGroupMetadataValue, ConsumerGroupPartitionMetadataValue,
                    ConsumerGroupMemberMetadataValue, ConsumerGroupTargetAssignmentMetadataValue,
                    ConsumerGroupTargetAssignmentMemberValue,
-                   ConsumerGroupCurrentMemberAssignmentValue>;
+                   ConsumerGroupCurrentMemberAssignmentValue, ConsumerGroupRegularExpressionValue>;
   int16_t type = 0;
-  std::string member_id;
+  std::string member_id;  // or the regular expression (type 16)
   std::optional<Value> value;
+};
+
+// A classic member's JoinGroup, SyncGroup, Heartbeat and LeaveGroup served by
+// a consumer group (the group moved to the consumer protocol while it had
+// classic members: they keep working until they leave).
+struct ClassicJoin {
+  std::string_view group_id;
+  std::string_view member_id;
+  std::optional<std::string_view> instance_id;
+  std::string_view client_id;
+  std::string_view client_host;
+  int32_t session_timeout_ms = 0;
+  int32_t rebalance_timeout_ms = 0;
+  std::string_view protocol_type;
+  std::vector<std::pair<std::string_view, std::span<const uint8_t>>> protocols;
+  bool require_known_member_id = false;  // JoinGroup v4+
+};
+struct ClassicJoinResult {
+  int16_t error = 0;
+  std::string member_id;
+  int32_t generation = -1;
+  std::optional<std::string> protocol_type;
+  std::optional<std::string> protocol_name;
+};
+struct ClassicSync {
+  std::string_view group_id;
+  int32_t generation = -1;
+  std::string_view member_id;
+  std::optional<std::string_view> instance_id;
+  std::optional<std::string_view> protocol_type;
+  std::optional<std::string_view> protocol_name;
+};
+struct ClassicSyncResult {
+  int16_t error = 0;
+  std::optional<std::string> protocol_type;
+  std::optional<std::string> protocol_name;
+  std::vector<uint8_t> assignment;
+};
+struct ClassicMemberRef {
+  std::string_view member_id;
+  std::optional<std::string_view> instance_id;
 };
 
 // The consumer protocol's state machine over the context's consumer groups.
@@ -165,8 +242,27 @@ class ConsumerGroups {
  public:
   explicit ConsumerGroups(GroupContext& context) : ctx_(context) {}
 
+  // Called when the last consumer-protocol member of a group that still has
+  // classic members leaves or is fenced: true when the group went back to the
+  // classic protocol instead (the group object is then gone).
+  using Downgrade =
+      std::function<bool(ConsumerGroup& group, const std::string& leaving, Millis now)>;
+  void set_downgrade(Downgrade downgrade) { downgrade_ = std::move(downgrade); }
+
+  // The classic protocol served by a consumer group with members.
+  ClassicJoinResult classic_join(ConsumerGroup& group, const ClassicJoin& params,
+                                 const TopicsView& topics, Millis now);
+  ClassicSyncResult classic_sync(ConsumerGroup& group, const ClassicSync& params,
+                                 const cluster::TopicTable* topics, Millis now);
+  int16_t classic_heartbeat(ConsumerGroup& group, int32_t generation,
+                            const ClassicMemberRef& member, Millis now);
+  std::vector<int16_t> classic_leave(ConsumerGroup& group,
+                                     std::span<const ClassicMemberRef> members);
+
   ConsumerHeartbeatResult heartbeat(const ConsumerHeartbeatParams& params, const TopicsView& topics,
                                     Millis now);
+  // The heartbeat's own checks (Kafka's, in its order): its error, or none.
+  std::optional<ConsumerHeartbeatResult> check_request(const ConsumerHeartbeatParams& params) const;
   // OffsetCommit's and OffsetFetch's checks for a consumer group: NONE,
   // UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH or UNSUPPORTED_VERSION.
   int16_t validate_commit(const ConsumerGroup& group, const CommitParams& params) const;
@@ -189,16 +285,56 @@ class ConsumerGroups {
   // The changes that remove a member, and bump the group epoch.
   void remove_member(const ConsumerGroup& group, const ConsumerMember& member,
                      std::vector<ConsumerGroupChange>& changes) const;
-  void fence_member(ConsumerGroup& group, const std::string& member_id, std::string_view why);
-  ConsumerHeartbeatResult leave(ConsumerGroup& group, const ConsumerHeartbeatParams& params);
+  void fence_member(ConsumerGroup& group, const std::string& member_id, std::string_view why,
+                    Millis now);
+  ConsumerHeartbeatResult leave(ConsumerGroup& group, const ConsumerHeartbeatParams& params,
+                                Millis now);
+  // What a heartbeat or a classic join changes, from the member as it was
+  // (`member`) to as it is now (`updated`): its metadata, the group's
+  // subscription metadata and epoch, a new target assignment when the epoch
+  // moved past the last, and the member reconciled one step (returned).
+  ConsumerMember update_member(
+      ConsumerGroup& group, const ConsumerMember& member, const ConsumerMember& updated,
+      bool is_new, const ConsumerMember* replaced, const TopicsView& topics,
+      const std::optional<std::vector<ConsumerGroupTopicPartitions>>& owned,
+      std::vector<ConsumerGroupChange>& changes,
+      const std::function<bool(std::string_view)>& may_describe = {}) const;
+  // The regular-expression records the members' expressions need (the
+  // member given replacing the one named `replacing`, or, without one, the
+  // member named leaving): each expression in use resolved against the
+  // topics when that changed it, and a tombstone for each no one uses.
+  void regex_changes(const ConsumerGroup& group, const ConsumerMember* updated,
+                     std::string_view replacing, const TopicsView* topics,
+                     std::vector<ConsumerGroupChange>& changes,
+                     const std::function<bool(std::string_view)>& may_describe = {}) const;
   // Subscription metadata for the members' subscriptions (the member given
   // replacing its old self).
   SubscriptionMetadata compute_subscription_metadata(
       const ConsumerGroup& group, const ConsumerMember* updated, const TopicsView& topics,
       const std::function<bool(std::string_view)>& may_describe = {}) const;
 
+  // The classic member the request names: UNKNOWN_MEMBER_ID,
+  // FENCED_INSTANCE_ID, or NONE with the member.
+  int16_t find_classic_member(ConsumerGroup& group, std::string_view member_id,
+                              std::optional<std::string_view> instance_id,
+                              ConsumerMember** member) const;
+  // A classic member must rejoin: it has its rebalance timeout to (once per
+  // request to rejoin).
+  void expect_rejoin(ConsumerMember& member, Millis now);
+  // Removes a consumer-protocol member, or gives the group back to its
+  // classic members when it was the last one and the policy allows.
+  // False when the store failed.
+  bool remove_or_downgrade(ConsumerGroup& group, const std::string& member_id, Millis now);
+
   GroupContext& ctx_;
+  Downgrade downgrade_;
 };
+
+// Whether the group may go back to the classic protocol when this member
+// leaves (Kafka's rule): everyone else speaks it, someone is left, the
+// policy allows downgrades, and the classic group size is not exceeded.
+bool may_downgrade_without(const ConsumerGroup& group, std::string_view leaving,
+                           const GroupConfig& config);
 
 // Member epoch checks of a heartbeat (Kafka's rule): FENCED_MEMBER_EPOCH for
 // an epoch ahead of the member's, or behind it unless it is the previous one

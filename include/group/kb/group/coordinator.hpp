@@ -61,14 +61,18 @@ class GroupCoordinator {
   // Moves whenever a parked request may have an answer.
   uint64_t changes() const { return ctx_.changes; }
 
-  Outcome<JoinResult> join(const RequestKey& key, const JoinParams& params, Millis now);
+  // A consumer group with members serves classic members too (it became one
+  // while they were in it): `topics` is what their joins are assigned from.
+  Outcome<JoinResult> join(const RequestKey& key, const JoinParams& params, Millis now,
+                           const TopicsView& topics = {});
   // A member's protocols now (null for an unknown group or member): what a
   // JoinGroup read over several turns compares its own with beforehand.
   std::shared_ptr<const ProtocolList> member_protocols(std::string_view group_id,
                                                        std::string_view member_id) const;
   // The parked join may wait no longer: its result, or REBALANCE_IN_PROGRESS.
   JoinResult abandon_join(const RequestKey& key);
-  Outcome<SyncResult> sync(const SyncParams& params, Millis now);
+  Outcome<SyncResult> sync(const SyncParams& params, Millis now,
+                           const cluster::TopicTable* topics = nullptr);
   // The parked sync may wait no longer.
   SyncResult abandon_sync(const SyncParams& params);
   int16_t heartbeat(std::string_view group_id, int32_t generation, const MemberRef& member,
@@ -147,6 +151,16 @@ class GroupCoordinator {
   void expire_offsets();
   template <class G>
   void forget(std::string_view group_id);
+  // Changes of protocol (group_migration.cpp). A classic group with members
+  // becomes a consumer group: NONE, GROUP_ID_NOT_FOUND (not allowed or not
+  // possible: it stays classic) or COORDINATOR_NOT_AVAILABLE.
+  int16_t upgrade(ClassicGroup& classic, const TopicsView& topics, Millis now);
+  // A consumer group left with classic members only goes back to the
+  // classic protocol as `leaving` goes; false when it stays.
+  bool downgrade(ConsumerGroup& group, const std::string& leaving, Millis now);
+  // JoinGroup of a classic member to a consumer group.
+  Outcome<JoinResult> join_consumer_group(ConsumerGroup& group, const JoinParams& params,
+                                          const TopicsView& topics, Millis now);
   // OffsetCommit's checks by the group's kind: NONE or the group-level error.
   int16_t validate_commit(Group& group, const CommitParams& params, Millis now);
 

@@ -16,6 +16,17 @@
 
 namespace kb::group {
 
+// group.consumer.migration.policy: whether a group with members may change
+// between the classic and consumer protocols (Kafka's values).
+enum class MigrationPolicy : uint8_t { kDisabled, kUpgrade, kDowngrade, kBidirectional };
+std::optional<MigrationPolicy> parse_migration_policy(std::string_view name);
+inline bool upgrade_enabled(MigrationPolicy p) {
+  return p == MigrationPolicy::kUpgrade || p == MigrationPolicy::kBidirectional;
+}
+inline bool downgrade_enabled(MigrationPolicy p) {
+  return p == MigrationPolicy::kDowngrade || p == MigrationPolicy::kBidirectional;
+}
+
 // Kafka's broker settings for groups (defaults as Kafka's).
 struct GroupConfig {
   int32_t min_session_timeout_ms = 6000;                   // group.min.session.timeout.ms
@@ -33,6 +44,7 @@ struct GroupConfig {
   int32_t consumer_max_size = std::numeric_limits<int32_t>::max();  // group.consumer.max.size
   // group.consumer.assignors: by name, the first the default.
   std::vector<std::string> consumer_assignors = {"uniform", "range"};
+  MigrationPolicy consumer_migration_policy = MigrationPolicy::kBidirectional;
 };
 
 class GroupContext {

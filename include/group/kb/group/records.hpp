@@ -15,6 +15,7 @@
 
 #include "kb/base/byte_buffer.hpp"
 #include "kb/cluster/coordinator_topic.hpp"
+#include "kb/records/client_data.hpp"
 #include "kb/records/group_coordinator.hpp"
 #include "kb/wire/uuid.hpp"
 
@@ -37,6 +38,20 @@ inline constexpr std::string_view kConsumerProtocolType = "consumer";
 // as version 0 (topics, user data), which every version starts with; none
 // when that does not read.
 std::optional<std::vector<std::string>> subscription_topics(std::span<const uint8_t> subscription);
+// The consumer protocol's version in front of a subscription or assignment
+// (none when fewer than two bytes).
+std::optional<int16_t> consumer_protocol_version(std::span<const uint8_t> bytes);
+// A subscription or assignment read whole, as Kafka's ConsumerProtocol reads
+// them when a group changes protocol: at the version in front (a newer one
+// than known read as the newest), none when that does not read.
+std::optional<records::ConsumerProtocolSubscription> decode_subscription(
+    std::span<const uint8_t> bytes);
+std::optional<records::ConsumerProtocolAssignment> decode_assignment(
+    std::span<const uint8_t> bytes);
+// An assignment at a version (clamped to the versions known), as Kafka
+// writes the ones a consumer group gives its classic members.
+std::vector<uint8_t> encode_assignment(const records::ConsumerProtocolAssignment& assignment,
+                                       int16_t version);
 
 // The record formats, generated from Kafka's schemas
 // (kb/records/group_coordinator.hpp, from the kafka-group-coordinator jar of
@@ -64,6 +79,7 @@ using records::ConsumerGroupCurrentMemberAssignmentValue;
 using records::ConsumerGroupMemberMetadataValue;
 using records::ConsumerGroupMetadataValue;
 using records::ConsumerGroupPartitionMetadataValue;
+using records::ConsumerGroupRegularExpressionValue;
 using records::ConsumerGroupTargetAssignmentMemberValue;
 using records::ConsumerGroupTargetAssignmentMetadataValue;
 
@@ -78,6 +94,9 @@ inline constexpr int16_t kConsumerGroupTargetAssignmentMemberType =
     records::ConsumerGroupTargetAssignmentMemberKey::kType;
 inline constexpr int16_t kConsumerGroupCurrentMemberAssignmentType =
     records::ConsumerGroupCurrentMemberAssignmentKey::kType;
+// Kafka 4's resolved regular expressions (a key of group and expression).
+inline constexpr int16_t kConsumerGroupRegularExpressionType =
+    records::ConsumerGroupRegularExpressionKey::kType;
 
 // Partitions of one topic, as a member's heartbeat lists the ones it owns.
 struct ConsumerGroupTopicPartitions {
@@ -89,7 +108,7 @@ struct ConsumerGroupTopicPartitions {
 struct ConsumerGroupRecordKey {
   int16_t type = 0;
   std::string group;
-  std::string member_id;  // types 5, 7 and 8
+  std::string member_id;  // types 5, 7 and 8; the regular expression of type 16
 };
 
 std::vector<uint8_t> encode_consumer_group_key(int16_t type, std::string_view group,
@@ -100,6 +119,7 @@ std::vector<uint8_t> encode_value(const ConsumerGroupMemberMetadataValue& value)
 std::vector<uint8_t> encode_value(const ConsumerGroupTargetAssignmentMetadataValue& value);
 std::vector<uint8_t> encode_value(const ConsumerGroupTargetAssignmentMemberValue& value);
 std::vector<uint8_t> encode_value(const ConsumerGroupCurrentMemberAssignmentValue& value);
+std::vector<uint8_t> encode_value(const ConsumerGroupRegularExpressionValue& value);
 // A value of a consumer-group record (version 0 only), or none.
 template <class T>
 std::optional<T> decode_consumer_group_value(std::span<const uint8_t> bytes);

@@ -32,6 +32,9 @@ namespace kb::handlers {
 // The coordinator's clock: the request's time in steady milliseconds.
 group::Millis group_time(Clock::time_point t);
 Clock::time_point from_group_time(group::Millis ms);
+// The topics as the coordinator sees them, with a version that moves with
+// every metadata change (topics created, deleted or grown among them).
+group::TopicsView topics_view(const RequestContext& ctx);
 
 // The partitions of an OffsetCommit or TxnOffsetCommit: each gets its entry
 // in the response, those of unknown topics or partitions refused there; the

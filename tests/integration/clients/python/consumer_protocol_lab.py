@@ -5,6 +5,10 @@
       leaves and the other takes all four; commits; prints one fact a line.
   consumer_protocol_lab.py resume <bootstrap> <topic> <group>
       four records more, read by a new consumer of the group from its commits.
+  consumer_protocol_lab.py mixed <bootstrap> <topic> <group>
+      a classic consumer alone, then a consumer-protocol one joins the same
+      group (which moves to the consumer protocol in place): they share the
+      four partitions; the classic one leaves and the other takes all four.
 """
 
 import sys
@@ -17,15 +21,19 @@ PARTITIONS = 4
 STEP_SECONDS = 60
 
 
-def consumer(bootstrap, group, name):
-    return Consumer({
+def consumer(bootstrap, group, name, protocol="consumer"):
+    config = {
         "bootstrap.servers": bootstrap,
         "group.id": group,
-        "group.protocol": "consumer",
+        "group.protocol": protocol,
         "client.id": name,
         "auto.offset.reset": "earliest",
         "enable.auto.commit": False,
-    })
+    }
+    if protocol == "classic":
+        config["heartbeat.interval.ms"] = 1000
+        config["session.timeout.ms"] = 10000
+    return Consumer(config)
 
 
 def produce(bootstrap, topic, prefix, count):
@@ -106,6 +114,34 @@ def resume(bootstrap, topic, group):
     print("resumed with: " + " ".join(sorted(seen)))
 
 
+def mixed(bootstrap, topic, group):
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.create_topics([NewTopic(topic, PARTITIONS, 1)]).values():
+        f.result(30)
+    produce(bootstrap, topic, "v", 40)
+    seen = set()
+    a = consumer(bootstrap, group, "classic", "classic")
+    a.subscribe([topic])
+    poll_until([a], seen, lambda: partitions_of(a) == list(range(PARTITIONS)), "the classic one")
+    print(f"classic alone: {len(partitions_of(a))}")
+    b = consumer(bootstrap, group, "consumer")
+    b.subscribe([topic])
+
+    def split():
+        pa, pb = partitions_of(a), partitions_of(b)
+        return len(pa) == 2 and len(pb) == 2 and sorted(pa + pb) == list(range(PARTITIONS))
+
+    poll_until([a, b], seen, split, "both protocols in one group")
+    print(f"mixed: {len(partitions_of(a))} {len(partitions_of(b))}")
+    a.close()
+    poll_until([b], seen, lambda: partitions_of(b) == list(range(PARTITIONS)),
+               "the consumer-protocol one alone")
+    print(f"after the classic one left: {len(partitions_of(b))}")
+    poll_until([b], seen, lambda: len(seen) == 40, "every record")
+    print(f"consumed {len(seen)} of 40")
+    b.close()
+
+
 if __name__ == "__main__":
     scenario, bootstrap, topic, group = sys.argv[1:5]
-    {"members": members, "resume": resume}[scenario](bootstrap, topic, group)
+    {"members": members, "resume": resume, "mixed": mixed}[scenario](bootstrap, topic, group)

@@ -2,6 +2,7 @@ package kb.lab;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -10,20 +11,27 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RebalanceInProgressException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
@@ -35,6 +43,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * <pre>
  *   members &lt;bootstrap&gt; &lt;topic&gt; &lt;group&gt;   six partitions, 60 records; three members
  *   resume  &lt;bootstrap&gt; &lt;topic&gt; &lt;group&gt;   six records more, read by a new member
+ *   upgrade &lt;bootstrap&gt; &lt;topic&gt; &lt;group&gt;   three classic members replaced one by one by
+ *                                       consumer-protocol ones while records arrive
+ *   downgrade &lt;bootstrap&gt; &lt;topic&gt; &lt;group&gt; the same the other way round
  * </pre>
  */
 public final class ConsumerProtocol {
@@ -50,6 +61,12 @@ public final class ConsumerProtocol {
         break;
       case "resume":
         resume(args[1], args[2], args[3]);
+        break;
+      case "upgrade":
+        rolling(args[1], args[2], args[3], "classic", "consumer");
+        break;
+      case "downgrade":
+        rolling(args[1], args[2], args[3], "consumer", "classic");
         break;
       default:
         throw new IllegalArgumentException("unknown scenario " + args[0]);
@@ -72,15 +89,36 @@ public final class ConsumerProtocol {
     volatile boolean stop;
     volatile Throwable failure;
     final Thread thread;
+    // Rolling changes of protocol: every record read (duplicates counted),
+    // and what it read committed as it goes and before giving partitions up.
+    final AtomicInteger reads;
+    // Records whose commit the group refused (the member had been moved on or
+    // out): Kafka's semantics let them be read again by the next owner.
+    final AtomicInteger uncommitted;
+    final boolean commitAsItGoes;
 
     Member(String name, String bootstrap, String topic, String group, Set<String> seen) {
+      this(name, bootstrap, topic, group, seen, "consumer", null, null);
+    }
+
+    Member(String name, String bootstrap, String topic, String group, Set<String> seen,
+        String protocol, AtomicInteger reads, AtomicInteger uncommitted) {
       this.name = name;
       this.topic = topic;
       this.seen = seen;
+      this.reads = reads;
+      this.uncommitted = uncommitted;
+      this.commitAsItGoes = reads != null;
       props = new Properties();
       props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
       props.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-      props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
+      props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, protocol);
+      if (protocol.equals("classic")) {
+        // Heartbeats every second, as the broker asks of consumer-protocol
+        // members in these tests, so a rebalance is noticed as quickly.
+        props.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "1000");
+        props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "10000");
+      }
       props.put(ConsumerConfig.CLIENT_ID_CONFIG, name);
       props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
       props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
@@ -92,12 +130,34 @@ public final class ConsumerProtocol {
     public void run() {
       try (KafkaConsumer<String, String> consumer =
           new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer())) {
-        consumer.subscribe(Collections.singletonList(topic));
+        if (commitAsItGoes) {
+          consumer.subscribe(
+              Collections.singletonList(topic),
+              new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                  commitRead(consumer, partitions, 0);
+                }
+
+                // Lost (the member was fenced): nothing can be committed.
+                @Override
+                public void onPartitionsLost(Collection<TopicPartition> partitions) {}
+
+                @Override
+                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {}
+              });
+        } else {
+          consumer.subscribe(Collections.singletonList(topic));
+        }
         while (!stop) {
-          for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(100))) {
+          ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(100));
+          for (ConsumerRecord<String, String> r : records) {
             seen.add(r.value());
+            if (reads != null) reads.incrementAndGet();
             next.put(r.partition(), r.offset() + 1);
           }
+          if (commitAsItGoes && !records.isEmpty())
+            commitRead(consumer, consumer.assignment(), records.count());
           Set<Integer> now =
               consumer.assignment().stream()
                   .map(TopicPartition::partition)
@@ -114,6 +174,24 @@ public final class ConsumerProtocol {
         }
       } catch (Throwable t) {
         failure = t;
+      }
+    }
+
+    // Commits what it read of these partitions; a refused commit (the group
+    // moved on: rebalance under way, or the member fenced) counts the records
+    // just read as ones another member may read again.
+    void commitRead(
+        KafkaConsumer<String, String> consumer, Collection<TopicPartition> partitions, int justRead) {
+      Map<TopicPartition, OffsetAndMetadata> offsets = new java.util.HashMap<>();
+      for (TopicPartition tp : partitions) {
+        Long at = next.get(tp.partition());
+        if (at != null) offsets.put(tp, new OffsetAndMetadata(at));
+      }
+      if (offsets.isEmpty()) return;
+      try {
+        consumer.commitSync(offsets);
+      } catch (CommitFailedException | RebalanceInProgressException e) {
+        uncommitted.addAndGet(justRead);
       }
     }
 
@@ -149,6 +227,109 @@ public final class ConsumerProtocol {
       total += a.size();
     }
     return total == PARTITIONS && all.size() == PARTITIONS;
+  }
+
+  /** Every partition held by exactly one of the members, each holding one at least. */
+  private static boolean covered(List<Member> members) {
+    Set<Integer> all = new TreeSet<>();
+    int total = 0;
+    for (Member m : members) {
+      Set<Integer> a = m.assigned;
+      if (a.isEmpty()) return false;
+      all.addAll(a);
+      total += a.size();
+    }
+    return total == PARTITIONS && all.size() == PARTITIONS;
+  }
+
+  private static String groupType(Admin admin, String group) throws Exception {
+    return admin.describeConsumerGroups(List.of(group)).all().get(30, TimeUnit.SECONDS).get(group)
+        .type().toString();
+  }
+
+  /**
+   * A rolling change of protocol: three members of `from` consume while records keep arriving; one
+   * of `to` joins, then each of `from` is replaced by one of `to`. Each member commits what it read
+   * and, before giving partitions up, what it read of them: every record is read, none twice.
+   */
+  private static void rolling(String bootstrap, String topic, String group, String from, String to)
+      throws Exception {
+    try (Admin admin = Admin.create(adminProps(bootstrap))) {
+      admin
+          .createTopics(Collections.singletonList(new NewTopic(topic, PARTITIONS, (short) 1)))
+          .all()
+          .get(30, TimeUnit.SECONDS);
+      AtomicInteger produced = new AtomicInteger();
+      AtomicBoolean producing = new AtomicBoolean(true);
+      AtomicReference<Throwable> producerFailure = new AtomicReference<>();
+      Thread producer =
+          new Thread(
+              () -> {
+                Properties props = new Properties();
+                props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+                try (KafkaProducer<String, String> p =
+                    new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+                  for (int i = 0; producing.get(); ++i) {
+                    p.send(new ProducerRecord<>(topic, i % PARTITIONS, "k" + i, "r" + i)).get();
+                    produced.incrementAndGet();
+                    Thread.sleep(20);
+                  }
+                } catch (Throwable t) {
+                  producerFailure.set(t);
+                }
+              },
+              "producer");
+      producer.start();
+      Set<String> seen = ConcurrentHashMap.newKeySet();
+      AtomicInteger reads = new AtomicInteger();
+      AtomicInteger uncommitted = new AtomicInteger();
+      List<Member> all = new ArrayList<>();
+      List<Member> active = new ArrayList<>();
+      for (int i = 0; i < 3; ++i) {
+        Member m = new Member(from + i, bootstrap, topic, group, seen, from, reads, uncommitted);
+        all.add(m);
+        active.add(m);
+      }
+      await("three " + from + " members", () -> split(active, 2), all);
+      System.out.println(
+          "three " + from + " members: " + sizes(active) + ", group " + groupType(admin, group));
+      Member joined = new Member(to + "0", bootstrap, topic, group, seen, to, reads, uncommitted);
+      all.add(joined);
+      active.add(joined);
+      await("a " + to + " member in", () -> covered(active), all);
+      System.out.println("a " + to + " member joined: group " + groupType(admin, group));
+      for (int i = 0; i < 3; ++i) {
+        Member old = active.remove(0);
+        old.close();
+        all.remove(old);
+        if (old.failure != null) throw new IllegalStateException(old.name + " failed", old.failure);
+        if (i < 2) {
+          Member m = new Member(to + (i + 1), bootstrap, topic, group, seen, to, reads, uncommitted);
+          all.add(m);
+          active.add(m);
+        }
+        await("the group after " + old.name + " left", () -> covered(active), all);
+      }
+      await("three " + to + " members", () -> split(active, 2), all);
+      System.out.println(
+          "three " + to + " members: " + sizes(active) + ", group " + groupType(admin, group));
+      producing.set(false);
+      producer.join(STEP.toMillis());
+      if (producerFailure.get() != null)
+        throw new IllegalStateException("producer failed", producerFailure.get());
+      int total = produced.get();
+      await("every record", () -> seen.size() == total, all);
+      // A moment more: a record read twice would show now.
+      Thread.sleep(1000);
+      for (Member m : active) m.close();
+      // Read twice beyond what Kafka's semantics allow: more than the records
+      // whose commit was refused.
+      int twice = reads.get() - seen.size();
+      System.out.println(
+          "every record read: " + (seen.size() == total) + ", read twice beyond refused commits: "
+              + Math.max(0, twice - uncommitted.get()));
+      System.err.println("read twice " + twice + ", refused commits covered " + uncommitted.get());
+    }
   }
 
   private static String sizes(List<Member> members) {
