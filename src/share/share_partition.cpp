@@ -395,6 +395,13 @@ std::vector<StateBatch> SharePartition::state_batches() const {
   return out;
 }
 
+int64_t SharePartition::done_count() const {
+  int64_t n = 0;
+  for (const StateBatch& b : state_batches())
+    if (done(b.state)) n += b.last_offset - b.first_offset + 1;
+  return n;
+}
+
 size_t SharePartition::acquired_count() const {
   size_t n = 0;
   for (const auto& [first, span] : in_flight_) {

@@ -143,6 +143,9 @@ class SharePartition {
 
   // How many records are ACQUIRED now.
   size_t acquired_count() const;
+  // How many records from the start offset on are done (ACKNOWLEDGED or
+  // ARCHIVED): Kafka's delivery-complete count, which a lag leaves out.
+  int64_t done_count() const;
 
  private:
   struct RecordInfo {
