@@ -13,6 +13,7 @@
 #include "kb/protocol/messages/produce.hpp"
 #include "kb/protocol/messages/share_acknowledge.hpp"
 #include "kb/protocol/messages/share_fetch.hpp"
+#include "kb/protocol/messages/share_group_offsets.hpp"
 #include "kb/storage/record_batch.hpp"
 #include "support/broker_process.hpp"
 #include "support/kafka_client.hpp"
@@ -21,6 +22,12 @@
 namespace kb::testing {
 namespace {
 
+using protocol::AlterShareGroupOffsetsRequest;
+using protocol::AlterShareGroupOffsetsResponse;
+using protocol::DeleteShareGroupOffsetsRequest;
+using protocol::DeleteShareGroupOffsetsResponse;
+using protocol::DescribeShareGroupOffsetsRequest;
+using protocol::DescribeShareGroupOffsetsResponse;
 using protocol::ProduceRequest;
 using protocol::ProduceResponse;
 using protocol::ShareAcknowledgeRequest;
@@ -333,6 +340,73 @@ TEST_F(ShareFetchTest, ClosedConnectionReleasesItsRecords) {
     if (got.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(got, (Ranges{{0, 4, 2}}));
+}
+
+// The state is in __share_group_state: after a restart the records a
+// member held are available again with their delivery counts, and the
+// offset admin APIs read and move the start offset.
+TEST_F(ShareFetchTest, StateSurvivesARestartAndOffsetsAreAdministered) {
+  {
+    Member a(broker_->port(), "member-a");
+    ASSERT_EQ(share_fetch(a).error_code, 0);
+    produce(3, "x");
+    EXPECT_EQ(acquired(share_fetch(a)), (Ranges{{0, 2, 1}}));
+    auto acked = share_ack(a, {{0, 1, {2, 1}}});
+    ASSERT_EQ(acked.responses.at(0).partitions.at(0).error_code, 0);
+    // 0 released, 1 accepted, 2 still held when the broker goes.
+  }
+  broker_->stop();
+  broker_ = std::make_unique<BrokerProcess>(
+      std::map<std::string, std::string>{{"group.share.record.lock.duration.ms", "1000"},
+                                         {"group.share.delivery.count.limit", "3"}},
+      root_ / "data");
+
+  TypedClient admin(broker_->port());
+  auto describe = [&](int16_t version) {
+    DescribeShareGroupOffsetsRequest req;
+    auto& g = req.groups.emplace_back();
+    g.group_id = kGroup;
+    g.topics.emplace();
+    auto& t = g.topics->emplace_back();
+    t.topic_name = "orders";
+    t.partitions = {0};
+    return admin.call<DescribeShareGroupOffsetsResponse>(req, version);
+  };
+  auto before = describe(1);
+  ASSERT_EQ(before.groups.at(0).error_code, 0);
+  const auto& p = before.groups.at(0).topics.at(0).partitions.at(0);
+  EXPECT_EQ(p.error_code, 0);
+  EXPECT_EQ(p.start_offset, 0);
+  EXPECT_EQ(p.lag, 2);  // 3 records after the start, one done
+  EXPECT_EQ(before.groups.at(0).topics.at(0).topic_id, topic_id_);
+
+  Member b(broker_->port(), "member-b");
+  EXPECT_EQ(acquired(share_fetch(b)), (Ranges{{0, 0, 2}, {2, 2, 2}}));
+  b.epoch = -1;
+  ASSERT_EQ(share_fetch(b).error_code, 0);
+
+  AlterShareGroupOffsetsRequest alter;
+  alter.group_id = kGroup;
+  auto& at = alter.topics.emplace_back();
+  at.topic_name = "orders";
+  at.partitions.push_back({0, 3});
+  auto& missing = alter.topics.emplace_back();
+  missing.topic_name = "no-such-topic";
+  missing.partitions.push_back({0, 0});
+  auto altered = admin.call<AlterShareGroupOffsetsResponse>(alter, 0);
+  ASSERT_EQ(altered.error_code, 0);
+  EXPECT_EQ(altered.responses.at(0).partitions.at(0).error_code, 0);
+  EXPECT_EQ(altered.responses.at(1).partitions.at(0).error_code, 3);  // UNKNOWN_TOPIC_OR_PARTITION
+  EXPECT_EQ(describe(0).groups.at(0).topics.at(0).partitions.at(0).start_offset, 3);
+
+  DeleteShareGroupOffsetsRequest del;
+  del.group_id = kGroup;
+  del.topics.push_back({"orders"});
+  auto deleted = admin.call<DeleteShareGroupOffsetsResponse>(del, 0);
+  ASSERT_EQ(deleted.error_code, 0);
+  EXPECT_EQ(deleted.responses.at(0).error_code, 0);
+  // Nothing of the group is left.
+  EXPECT_EQ(describe(1).groups.at(0).error_code, 69);  // GROUP_ID_NOT_FOUND
 }
 
 TEST(ShareFetchLimits, SessionCacheBound) {
