@@ -62,8 +62,8 @@ std::optional<int64_t> parse_iso_duration(std::string_view text) {
   }
   if (!any) return std::nullopt;
   total_ms *= static_cast<double>(overall);
-  if (std::fabs(total_ms) > static_cast<double>(std::numeric_limits<int64_t>::max() / 2))
-    return std::nullopt;
+  constexpr double kLimitMs = 4.0e18;  // well inside int64_t
+  if (std::fabs(total_ms) > kLimitMs) return std::nullopt;
   return static_cast<int64_t>(total_ms);
 }
 

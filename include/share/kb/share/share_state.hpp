@@ -65,7 +65,11 @@ struct SharePartitionKey {
   wire::Uuid topic_id;
   int32_t partition = 0;
 
-  auto operator<=>(const SharePartitionKey&) const = default;
+  bool operator==(const SharePartitionKey&) const = default;
+  bool operator<(const SharePartitionKey& o) const {
+    return std::tie(group, topic_id.bytes, partition) <
+           std::tie(o.group, o.topic_id.bytes, o.partition);
+  }
 };
 
 // Where share-partitions' state is kept (Kafka's share coordinator): what a
