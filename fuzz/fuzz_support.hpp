@@ -53,6 +53,9 @@
 #include "kb/protocol/messages/partition_reassignments.hpp"
 #include "kb/protocol/messages/produce.hpp"
 #include "kb/protocol/messages/sasl.hpp"
+#include "kb/protocol/messages/share_acknowledge.hpp"
+#include "kb/protocol/messages/share_fetch.hpp"
+#include "kb/protocol/messages/share_group_offsets.hpp"
 #include "kb/protocol/messages/sync_group.hpp"
 #include "kb/protocol/messages/transactions.hpp"
 #include "kb/protocol/messages/user_scram_credentials.hpp"
@@ -82,7 +85,10 @@ using AllRequests = std::tuple<
     protocol::DescribeTransactionsRequest, protocol::WriteTxnMarkersRequest,
     protocol::SaslHandshakeRequest, protocol::SaslAuthenticateRequest,
     protocol::DescribeUserScramCredentialsRequest, protocol::AlterUserScramCredentialsRequest,
-    protocol::DescribeClientQuotasRequest, protocol::AlterClientQuotasRequest>;
+    protocol::DescribeClientQuotasRequest, protocol::AlterClientQuotasRequest,
+    protocol::ShareFetchRequest, protocol::ShareAcknowledgeRequest,
+    protocol::DescribeShareGroupOffsetsRequest, protocol::AlterShareGroupOffsetsRequest,
+    protocol::DeleteShareGroupOffsetsRequest>;
 
 // Calls f(Request{}) for the request type of every api key.
 template <class F>

@@ -100,6 +100,11 @@ APIS: list[tuple[str, str, tuple[int, int]]] = [
     ("AlterUserScramCredentials", "user_scram_credentials", (0, 0)),
     ("DescribeClientQuotas", "client_quotas", (0, 1)),
     ("AlterClientQuotas", "client_quotas", (0, 1)),
+    ("ShareFetch", "share_fetch", (1, 2)),
+    ("ShareAcknowledge", "share_acknowledge", (1, 2)),
+    ("DescribeShareGroupOffsets", "share_group_offsets", (0, 1)),
+    ("AlterShareGroupOffsets", "share_group_offsets", (0, 0)),
+    ("DeleteShareGroupOffsets", "share_group_offsets", (0, 0)),
 ]
 
 # Fields of versions Kafka 4 no longer serves (KIP-896) and so dropped from its

@@ -161,6 +161,12 @@ BrokerService::~BrokerService() {
     if (state_.flusher == flusher_) state_.flusher = nullptr;
   }
   if (group_timer_at_) loop_.cancel(group_timer_);
+  if (share_timer_at_) loop_.cancel(share_timer_);
+}
+
+void BrokerService::serve_shares(share::ShareState* shares) {
+  shares_ = shares;
+  if (shares_ != nullptr) loop_.add_before_sleep([this] { drive_shares(); });
 }
 
 void BrokerService::set_metrics(metrics::BrokerMetrics* m) {
@@ -256,6 +262,8 @@ void BrokerService::on_close(net::Connection& conn) {
   held_.erase(conn.id());
   sasl_.erase(conn.id());
   if (groups_) groups_->connection_closed(connection_key(conn));
+  // A share session ends with the connection that opened it.
+  if (shares_ != nullptr) shares_->connection_closed(connection_key(conn));
   auto it = waiting_.find(conn.id());
   if (it == waiting_.end()) return;
   loop_.cancel(it->second.timer);
@@ -357,6 +365,7 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
   ctx.groups = groups_;
   ctx.transactions = transactions_;
   ctx.txn_offsets = txn_offsets_;
+  ctx.shares = shares_;
   // Inside the server's frame loop the request's bytes stay until
   // on_frames_handled, which writes deferred appends before any answer.
   ctx.defer_log_writes = conn.in_frame_loop();
@@ -560,6 +569,26 @@ void BrokerService::drive_groups() {
     groups_->advance(std::chrono::duration_cast<std::chrono::milliseconds>(
                          handlers::Clock::now().time_since_epoch())
                          .count());
+  });
+}
+
+// Parked ShareFetches are asked again when records became available (a
+// release, an expired lock), and one timer stands for the next lock expiry.
+void BrokerService::drive_shares() {
+  while (shares_->changes() != seen_share_changes_) {
+    seen_share_changes_ = shares_->changes();
+    retry_all(true);
+  }
+  const std::optional<share::Clock::time_point> next = shares_->next_deadline();
+  if (next == share_timer_at_) return;
+  if (share_timer_at_) loop_.cancel(share_timer_);
+  share_timer_at_ = next;
+  if (!next) return;
+  const auto delay = std::max(std::chrono::ceil<std::chrono::milliseconds>(*next - loop_.now()),
+                              std::chrono::milliseconds(0));
+  share_timer_ = loop_.run_after(delay, [this] {
+    share_timer_at_.reset();
+    shares_->advance(handlers::Clock::now());
   });
 }
 

@@ -409,6 +409,19 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
     require(heartbeat < session, "group.consumer.heartbeat.interval.ms", "less than",
             "group.consumer.session.timeout.ms");
   }
+  // Share groups (KIP-932): Kafka's defaults and ranges.
+  int_key("group.share.delivery.count.limit", 2, 10, c.shares.delivery_count_limit);
+  int_key("group.share.record.lock.duration.ms", 1000, 3600000, c.shares.record_lock_duration_ms);
+  int_key("group.share.partition.max.record.locks", 100, 10000, c.shares.max_record_locks);
+  int_key("group.share.max.share.sessions", 1, kIntMax, c.share_max_sessions);
+  int_key("share.coordinator.state.topic.num.partitions", 1, kIntMax,
+          c.share_coordinator.state_topic_partitions);
+  int_key("share.coordinator.state.topic.segment.bytes", 1, kIntMax,
+          c.share_coordinator.state_topic_segment_bytes);
+  int_key("share.coordinator.snapshot.update.records.per.snapshot", 0, 500,
+          c.share_coordinator.snapshot_update_records_per_snapshot);
+  int_key("share.coordinator.state.topic.prune.interval.ms", 1, kIntMax,
+          c.share_state_prune_interval_ms);
   if (auto it = props.find("group.consumer.assignors"); ok && it != props.end()) {
     // By name, or by the class names Kafka's defaults use.
     c.groups.consumer_assignors.clear();

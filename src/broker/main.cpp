@@ -345,6 +345,16 @@ int main(int argc, char** argv) {
                          std::chrono::steady_clock::now().time_since_epoch())
                          .count());
 
+  // Share groups' partitions (KIP-932), from __share_group_state: what each
+  // group has delivered, every change written there.
+  kb::share::ShareState shares(config.shares, static_cast<size_t>(config.share_max_sessions));
+  kb::share::ShareStateTopic share_state_topic(state, config.share_coordinator);
+  if (auto loaded_shares = share_state_topic.load_into(shares); !loaded_shares.ok()) {
+    std::fprintf(stderr, "loading share-group state: %s\n", loaded_shares.error().message.c_str());
+    return 2;
+  }
+  shares.set_store(&share_state_topic);
+
   // Transactions, from __transaction_state: a commit or abort a crash left
   // between its Prepare record and its markers completes here.
   kb::txn::TransactionTopic transaction_topic(state, config.transactions);
@@ -369,6 +379,15 @@ int main(int argc, char** argv) {
 
   kb::net::EventLoop loop;
   kb::broker::TransactionDriver transaction_driver(loop, transactions);
+  // __share_group_state is pruned from the front (records every key's
+  // latest snapshot made obsolete), as Kafka's share coordinator prunes it.
+  std::function<void()> prune_share_state = [&] {
+    share_state_topic.prune();
+    loop.run_after(std::chrono::milliseconds(config.share_state_prune_interval_ms),
+                   prune_share_state);
+  };
+  loop.run_after(std::chrono::milliseconds(config.share_state_prune_interval_ms),
+                 prune_share_state);
   kb::handlers::ApiRegistry registry = kb::handlers::make_broker_registry();
   for (const auto& l : config.advertised_listeners)
     state.endpoints.push_back({l.name, l.host, l.port});
@@ -448,6 +467,7 @@ int main(int argc, char** argv) {
       service.serve_sasl(&sasl->second);
     }
     service.serve_transactions(&transactions, &txn_offsets);
+    service.serve_shares(&shares);
     service.set_metrics(&metrics);
     service.set_client_quotas(&client_quotas);
     kb::net::ServerOptions listener_options = options;

@@ -22,6 +22,7 @@
 #include "kb/handlers/partition_admin.hpp"
 #include "kb/handlers/produce.hpp"
 #include "kb/handlers/sasl.hpp"
+#include "kb/handlers/share.hpp"
 #include "kb/handlers/transactions.hpp"
 #include "kb/handlers/user_scram_credentials.hpp"
 
@@ -96,6 +97,11 @@ ApiRegistry make_broker_registry() {
   registry.add(alter_user_scram_credentials_entry());
   registry.add(describe_client_quotas_entry());
   registry.add(alter_client_quotas_entry());
+  registry.add(share_fetch_entry());
+  registry.add(share_acknowledge_entry());
+  registry.add(describe_share_group_offsets_entry());
+  registry.add(alter_share_group_offsets_entry());
+  registry.add(delete_share_group_offsets_entry());
   return registry;
 }
 

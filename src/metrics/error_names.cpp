@@ -141,6 +141,10 @@ constexpr std::string_view kNames[] = {
     "VOTER_NOT_FOUND",                        // 127
     "INVALID_REGULAR_EXPRESSION",             // 128
     "REBOOTSTRAP_REQUIRED",                   // 129
+    "STREAMS_INVALID_TOPOLOGY",               // 130
+    "STREAMS_INVALID_TOPOLOGY_EPOCH",         // 131
+    "STREAMS_TOPOLOGY_FENCED",                // 132
+    "SHARE_SESSION_LIMIT_REACHED",            // 133
 };
 
 }  // namespace

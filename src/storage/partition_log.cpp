@@ -110,6 +110,25 @@ Result<std::vector<uint8_t>> LogReadResult::read_bytes() const {
   return bytes;
 }
 
+Result<std::vector<RecordBatchHeader>> LogReadResult::batch_headers() const {
+  std::vector<RecordBatchHeader> headers;
+  if (length == 0) return headers;
+  FileBatchReader reader(file->fd(), file->path(), position, position + length,
+                         kHeaderScanReadAhead);
+  for (;;) {
+    const FileBatchReader::Step step = reader.next(false, CrcCheck::skip);
+    if (step == FileBatchReader::Step::batch) {
+      headers.push_back(reader.header());
+      continue;
+    }
+    if (step == FileBatchReader::Step::io_error) return reader.io_error();
+    // The range was read as whole batches: bad bytes here mean they changed.
+    if (step == FileBatchReader::Step::bad)
+      return Error{file->path().string() + ": batch headers changed under a read"};
+    return headers;
+  }
+}
+
 std::string LogDamage::describe() const {
   return fmt::format(
       "{}: {} at byte {}: offsets from {} to the segment's end cannot be read (fetches answer "

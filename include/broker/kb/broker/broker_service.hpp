@@ -71,6 +71,10 @@ class BrokerService final : public net::FrameHandler {
 
   // Serves transactions: the coordinator and the group coordinator's pending
   // transactional offsets handlers use.
+  // Serves share groups' data side (ShareFetch, ShareAcknowledge): their
+  // lock timers run on the loop, and parked ShareFetches are asked again
+  // when records become available.
+  void serve_shares(share::ShareState* shares);
   void serve_transactions(txn::TransactionCoordinator* transactions, group::TxnOffsets* offsets) {
     transactions_ = transactions;
     txn_offsets_ = offsets;
@@ -154,6 +158,7 @@ class BrokerService final : public net::FrameHandler {
   void release_flushed();
   bool partition_dirs_done(uint64_t ticket) const;
   void drive_groups();
+  void drive_shares();
   // A SASL listener's gate before a request is handled (sasl_gate.cpp):
   // false when the connection was closed or the frame was a bare SASL token.
   bool admit_sasl(net::Connection& conn, std::span<const uint8_t> frame,
@@ -186,6 +191,10 @@ class BrokerService final : public net::FrameHandler {
       sasl_;  // by connection id
   uint64_t seen_group_changes_ = 0;
   net::EventLoop::TimerId group_timer_ = 0;
+  share::ShareState* shares_ = nullptr;
+  uint64_t seen_share_changes_ = 0;
+  net::EventLoop::TimerId share_timer_ = 0;
+  std::optional<share::Clock::time_point> share_timer_at_;
   std::optional<group::Millis> group_timer_at_;
   // Connection ids are per listener: the groups' key for a connection
   // carries this service's id too.

@@ -11,6 +11,8 @@
 #include "kb/cluster/metadata_snapshots.hpp"
 #include "kb/group/coordinator.hpp"
 #include "kb/security/sasl_mechanisms.hpp"
+#include "kb/share/share_partition.hpp"
+#include "kb/share/share_state_topic.hpp"
 #include "kb/txn/coordinator.hpp"
 
 namespace kb::broker {
@@ -56,6 +58,11 @@ struct BrokerConfig {
   cluster::LogConfig log;          // message.max.bytes, log.segment.bytes, log.flush.*, ...
   group::GroupConfig groups;       // group.*.session.timeout.ms, offsets.topic.num.partitions, ...
   txn::TxnConfig transactions;     // transaction.max.timeout.ms, transaction.state.log.*, ...
+  share::SharePartitionOptions shares;              // group.share.delivery.count.limit, ...
+  int32_t share_max_sessions = 2000;                // group.share.max.share.sessions
+  share::ShareCoordinatorConfig share_coordinator;  // share.coordinator.*
+  int64_t share_state_prune_interval_ms =
+      300000;  // share.coordinator.state.topic.prune.interval.ms
   // Client quotas are measured over quota.window.num windows of
   // quota.window.size.seconds.
   int32_t quota_window_num = 11;

@@ -44,7 +44,10 @@ struct TopicInfo {
   Uuid id;
   std::vector<PartitionInfo> partitions;  // ascending partition index
 
-  bool is_internal() const { return name == "__consumer_offsets" || name == "__transaction_state"; }
+  bool is_internal() const {
+    return name == "__consumer_offsets" || name == "__transaction_state" ||
+           name == "__share_group_state";
+  }
   const PartitionInfo* partition(int32_t index) const;
 };
 

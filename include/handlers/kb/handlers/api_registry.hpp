@@ -17,6 +17,7 @@
 #include "kb/metrics/broker_metrics.hpp"
 #include "kb/protocol/api_key.hpp"
 #include "kb/protocol/header.hpp"
+#include "kb/share/share_state.hpp"
 #include "kb/txn/coordinator.hpp"
 #include "kb/wire/reader.hpp"
 #include "kb/wire/serde.hpp"
@@ -123,6 +124,8 @@ struct RequestContext {
   // transactional offsets; null: transactions are not served.
   txn::TransactionCoordinator* transactions = nullptr;
   group::TxnOffsets* txn_offsets = nullptr;
+  // Share groups' partitions and sessions; null: share groups are not served.
+  share::ShareState* shares = nullptr;
   // The request's bytes outlive the handler until the broker writes deferred
   // appends (PartitionLogs::write_deferred) before answering: Produce may
   // then join its appends to a partition with the next requests' in one write.

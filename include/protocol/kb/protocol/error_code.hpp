@@ -84,6 +84,11 @@ enum class ErrorCode : int16_t {
   kStaleMemberEpoch = 113,
   kInvalidRegularExpression = 128,
   kRebootstrapRequired = 129,
+  // Share groups (KIP-932).
+  kInvalidRecordState = 121,
+  kShareSessionNotFound = 122,
+  kInvalidShareSessionEpoch = 123,
+  kShareSessionLimitReached = 133,
   kUnsupportedSaslMechanism = 33,
   kIllegalSaslState = 34,
   kSaslAuthenticationFailed = 58,

@@ -201,6 +201,9 @@ struct LogReadResult {
   // The range, to be sent from the file as it is (it keeps the file open).
   FileRange file_range() const;
   Result<std::vector<uint8_t>> read_bytes() const;
+  // The headers of the batches in the range, in order (share groups acquire
+  // records along batch boundaries); read from the file, never the records.
+  Result<std::vector<RecordBatchHeader>> batch_headers() const;
 };
 
 // Where a log stops being readable, as found while serving it.
