@@ -37,6 +37,8 @@
 #include "kb/protocol/messages/partition_reassignments.hpp"
 #include "kb/protocol/messages/produce.hpp"
 #include "kb/protocol/messages/sasl.hpp"
+#include "kb/protocol/messages/share_group_describe.hpp"
+#include "kb/protocol/messages/share_group_heartbeat.hpp"
 #include "kb/protocol/messages/sync_group.hpp"
 #include "kb/protocol/messages/transactions.hpp"
 #include "kb/protocol/messages/user_scram_credentials.hpp"
@@ -76,7 +78,8 @@ using AllGeneratedMessages = MessageList<
     OffsetDeleteRequest, OffsetDeleteResponse, OffsetFetchRequest, OffsetFetchResponse,
     OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, ProduceRequest, ProduceResponse,
     SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
-    SyncGroupRequest, SyncGroupResponse, TxnOffsetCommitRequest, TxnOffsetCommitResponse,
-    WriteTxnMarkersRequest, WriteTxnMarkersResponse>;
+    ShareGroupDescribeRequest, ShareGroupDescribeResponse, ShareGroupHeartbeatRequest,
+    ShareGroupHeartbeatResponse, SyncGroupRequest, SyncGroupResponse, TxnOffsetCommitRequest,
+    TxnOffsetCommitResponse, WriteTxnMarkersRequest, WriteTxnMarkersResponse>;
 
 }  // namespace kb::protocol
