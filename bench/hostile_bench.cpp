@@ -13,6 +13,11 @@
 //   join-flood    JoinGroup requests offering 100,000 protocols, one after another: a member
 //                 rejoining with its protocols in a new order (a rebalance and a protocol
 //                 choice each time)
+//   tls-handshakes  (with --tls-port) connections to the broker's TLS listener, 500 a second by
+//                 default, each sending a ClientHello and never finishing the handshake: the
+//                 broker does its half (key exchange, signature) and waits for a Finished that
+//                 never comes, until its handshake timeout closes the connection; the probe
+//                 stays on the plaintext listener
 //   fd-hungry     two producers writing 1 KiB records to 8 partitions of a topic with 16 KiB
 //                 segments and 256 KiB retention (segments roll and are deleted all the time;
 //                 the broker runs retention every second): the broker's open descriptors are
@@ -22,12 +27,14 @@
 //
 //   kb_hostile_bench --port P [--broker-pid PID] [--seconds S] [--idle N] [--slowloris N]
 //                    [--storm-rate CONNECTIONS_PER_S] [--flood-topics N] [--flood-protocols N]
-//                    [--only PHASE[,PHASE...]]
+//                    [--tls-port P] [--tls-rate HANDSHAKES_PER_S] [--only PHASE[,PHASE...]]
 //
 // --only runs the named phases alone (after idle), for looking at one closely.
 //
 // The join flood wants a broker with group.initial.rebalance.delay.ms=0.
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -66,6 +73,8 @@ struct Options {
   int storm_rate = 5'000;
   int flood_topics = 2'000;       // new topics named by each Metadata request
   int flood_protocols = 100'000;  // protocols offered by each JoinGroup
+  uint16_t tls_port = 0;          // the broker's TLS listener; 0: no TLS phase
+  int tls_rate = 500;             // half-finished handshakes started per second
   std::string only;               // ",a,b,": run just these phases; empty: all
   bool runs(const std::string& phase) const {
     return only.empty() || only.find("," + phase + ",") != std::string::npos;
@@ -322,6 +331,54 @@ class Storm final : public Abuse {
   uint16_t port_;
   int rate_;
   std::atomic<uint64_t> connections_{0};
+  Clock::time_point started_;
+};
+
+// TLS handshakes begun and left: each connection sends a ClientHello (OpenSSL, any certificate
+// accepted) and is then held without another byte, so the broker answers it and waits. Paced at
+// `rate` a second; the broker's handshake timeout closes them.
+class TlsHandshakeFlood final : public Abuse {
+ public:
+  TlsHandshakeFlood(uint16_t port, int rate) : port_(port), rate_(rate) {}
+  void Start() override {
+    threads_.emplace_back([this] {
+      SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+      if (ctx == nullptr) return;
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+      auto next = Clock::now();
+      const auto gap = std::chrono::nanoseconds(1'000'000'000 / rate_);
+      while (!stop_) {
+        next += gap;
+        if (next > Clock::now()) std::this_thread::sleep_until(next);
+        try {
+          Fd fd = ConnectNonBlocking(port_, true);
+          if (!WaitWritable(fd.get(), 1000)) continue;
+          SSL* ssl = SSL_new(ctx);
+          SSL_set_fd(ssl, fd.get());
+          // Non-blocking: the ClientHello goes out, then it wants to read, and never does.
+          if (SSL_connect(ssl) <= 0 && SSL_get_error(ssl, -1) == SSL_ERROR_WANT_READ) ++begun_;
+          SSL_free(ssl);  // the socket stays open, held below
+          ERR_clear_error();
+          held_.push_back(std::move(fd));
+        } catch (const std::exception&) {
+          std::this_thread::sleep_for(milliseconds(1));
+        }
+      }
+      SSL_CTX_free(ctx);
+    });
+    started_ = Clock::now();
+  }
+  ~TlsHandshakeFlood() override {
+    Stop();
+    const double s = std::chrono::duration<double>(Clock::now() - started_).count();
+    std::printf("    (tls-handshakes: %.0f ClientHellos/s left unfinished)\n",
+                static_cast<double>(begun_) / s);
+  }
+
+ private:
+  uint16_t port_;
+  int rate_;
+  std::atomic<uint64_t> begun_{0};
   Clock::time_point started_;
 };
 
@@ -664,6 +721,10 @@ int Main(int argc, char** argv) {
       o.flood_topics = ParseInt<int>(flag, value, 0, 1'000'000);
     else if (flag == "--flood-protocols")
       o.flood_protocols = ParseInt<int>(flag, value, 0, 10'000'000);
+    else if (flag == "--tls-port")
+      o.tls_port = ParseInt<uint16_t>(flag, value, 1);
+    else if (flag == "--tls-rate")
+      o.tls_rate = ParseInt<int>(flag, value, 1, 100'000);
     else if (flag == "--only")
       o.only = "," + value + ",";
     else
@@ -699,10 +760,11 @@ int Main(int argc, char** argv) {
          v.emplace_back(new Storm(o.port, o.storm_rate));
          return v;
        }},
+      {"tls-handshakes", [&] { return one(new TlsHandshakeFlood(o.tls_port, o.tls_rate)); }},
       {"fd-hungry", [&] { return one(new DescriptorHungry(o.port, o.broker_pid)); }},
   };
   for (const auto& [name, make] : phases) {
-    if (!o.runs(name)) continue;
+    if (!o.runs(name) || (name == "tls-handshakes" && o.tls_port == 0)) continue;
     auto abuses = make();
     std::string note;
     for (auto& a : abuses) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <functional>
 
 #include <spdlog/spdlog.h>
 
@@ -67,11 +68,29 @@ class RequestQuota final : public handlers::ResponseThrottle {
     return throttle_ms_;
   }
 
-  // A Fetch's response bytes, once it is encoded.
-  int32_t fetched(size_t response_bytes) {
-    if (quotas_.enabled(QuotaType::kFetch))
-      take(QuotaType::kFetch, quotas_.record(QuotaType::kFetch, user_, client_id_,
-                                             static_cast<double>(response_bytes), now_ms()));
+  int64_t fetch_bytes_in_window() override {
+    if (!quotas_.enabled(QuotaType::kFetch)) return INT64_MAX;
+    const std::optional<double> bound = quotas_.limit(QuotaType::kFetch, user_, client_id_);
+    if (!bound) return INT64_MAX;
+    // Kafka counts the window in whole seconds and makes an int of it.
+    const int64_t window_seconds = quotas_.window().window_ms / 1000;
+    const double bytes =
+        *bound * (quotas_.window().samples - 1) * static_cast<double>(window_seconds);
+    return bytes >= static_cast<double>(INT32_MAX) ? INT32_MAX : static_cast<int64_t>(bytes);
+  }
+
+  int32_t fetch_throttle_time_ms(handlers::RequestContext& ctx,
+                                 const std::function<uint64_t()>& response_bytes) override {
+    throttle_time_ms(ctx);
+    if (!quotas_.enabled(QuotaType::kFetch)) return throttle_ms_;
+    const auto bytes = static_cast<double>(response_bytes());
+    const int64_t now = now_ms();
+    // The request quota wins a tie, as in Kafka.
+    take(QuotaType::kFetch, quotas_.record(QuotaType::kFetch, user_, client_id_, bytes, now));
+    // A throttled answer goes out empty: what it would have carried does
+    // not count.
+    if (throttle_ms_ > 0)
+      quotas_.record_no_throttle(QuotaType::kFetch, user_, client_id_, -bytes, now);
     return throttle_ms_;
   }
 
@@ -328,7 +347,6 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
   const int16_t response_header_version =
       protocol::response_header_version(api_key, header.api_version);
   protocol::write_response_header(writer, header.correlation_id, response_header_version);
-  const size_t body_at = out.size();
   handlers::RequestContext ctx{header,      registry_, state_, arrival,
                                loop_.now(), may_wait,  {},     listener_};
   ctx.connection_id = connection_key(conn);
@@ -376,14 +394,9 @@ BrokerService::Outcome BrokerService::handle(net::Connection& conn, std::span<co
     counters = &metrics_->request(header.api_key, entry->name);
     count_request(*counters, header.api_version, ctx.errors);
   }
-  if (quota && result == handlers::DispatchResult::kResponded) {
-    int32_t throttle = quota->throttle_time_ms(ctx);
-    if (api_key == ApiKey::kFetch) {
-      throttle = quota->fetched(out.size() - body_at + files.bytes);
-      // Fetch v1+ begins with throttle_time_ms.
-      if (header.api_version >= 1 && throttle > 0) writer.patch_int32(body_at, throttle);
-    }
-  }
+  // Responses without a throttle field (the handler did not ask) count their
+  // request time now.
+  if (quota && result == handlers::DispatchResult::kResponded) quota->throttle_time_ms(ctx);
   if (quota && result == handlers::DispatchResult::kNoResponse) quota->unanswered();
   if (quota && (result == handlers::DispatchResult::kResponded ||
                 result == handlers::DispatchResult::kNoResponse)) {

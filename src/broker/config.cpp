@@ -33,6 +33,13 @@ std::string upper(std::string_view s) {
   return out;
 }
 
+// Kafka's listener-prefixed keys name the listener in lower case.
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> parts;
   while (true) {
@@ -289,6 +296,17 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
   int_key("quota.window.num", 1, std::numeric_limits<int32_t>::max(), c.quota_window_num);
   int_key("quota.window.size.seconds", 1, std::numeric_limits<int32_t>::max(),
           c.quota_window_size_seconds);
+  int_key("max.connection.creation.rate", 0, kIntMax, c.max_connection_creation_rate);
+  for (const auto& l : c.listeners) {
+    int32_t rate = c.max_connection_creation_rate;
+    int_key("listener.name." + lower(l.name) + ".max.connection.creation.rate", 0, kIntMax, rate);
+    c.listener_connection_creation_rate[l.name] = rate;
+  }
+  if (auto it = props.find("inter.broker.listener.name"); it != props.end()) {
+    c.inter_broker_listener = upper(it->second.value);
+  } else if (auto p = props.find("security.inter.broker.protocol"); p != props.end()) {
+    c.inter_broker_listener = upper(p->second.value);
+  }
   // message.max.bytes is the broker key; max.message.bytes (the topic key) is
   // accepted too.
   int_key(props.contains("message.max.bytes") ? "message.max.bytes" : "max.message.bytes", 0,

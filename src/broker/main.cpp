@@ -40,6 +40,7 @@
 #include "kb/broker/partition_dir_creation.hpp"
 #include "kb/broker/tls_config.hpp"
 #include "kb/broker/transaction_driver.hpp"
+#include "kb/cluster/connection_quotas.hpp"
 #include "kb/cluster/features.hpp"
 #include "kb/cluster/metadata_snapshots.hpp"
 #include "kb/cluster/startup.hpp"
@@ -386,6 +387,21 @@ int main(int argc, char** argv) {
       state.client_quotas,
       {config.quota_window_num, int64_t{config.quota_window_size_seconds} * 1000});
   std::vector<std::unique_ptr<kb::broker::BrokerService>> services;
+  // Connection creation rates: the broker's, each listener's and each
+  // client address's (ip quotas), over the same windows.
+  kb::cluster::ConnectionQuotas connection_quotas(
+      state.client_quotas,
+      {config.quota_window_num, int64_t{config.quota_window_size_seconds} * 1000},
+      config.max_connection_creation_rate);
+  for (const auto& listener : config.listeners) {
+    auto rate = config.listener_connection_creation_rate.find(listener.name);
+    connection_quotas.add_listener(
+        listener.name,
+        rate != config.listener_connection_creation_rate.end()
+            ? rate->second
+            : config.max_connection_creation_rate,
+        config.listeners.size() > 1 && listener.name == config.inter_broker_listener);
+  }
 
   kb::net::ServerOptions options;
   options.max_frame_size = static_cast<size_t>(config.socket_request_max_bytes);
@@ -438,6 +454,14 @@ int main(int argc, char** argv) {
     service.set_metrics(&metrics);
     service.set_client_quotas(&client_quotas);
     kb::net::ServerOptions listener_options = options;
+    listener_options.admit = [&connection_quotas, name = listener.name](std::string_view address) {
+      const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count();
+      const auto a = connection_quotas.admit(name, address, now);
+      return kb::net::ServerOptions::Admission{std::chrono::milliseconds(a.delay_ms),
+                                               std::chrono::milliseconds(a.close_after_ms)};
+    };
     // SASL_SSL: SASL (above) over the TLS transport.
     if (listener.protocol == kb::broker::SecurityProtocol::kSsl ||
         listener.protocol == kb::broker::SecurityProtocol::kSaslSsl) {

@@ -280,9 +280,9 @@ ConsumerMember reconcile(const ConsumerMember& member, int32_t target_epoch,
   return next(target_epoch);
 }
 
-SubscriptionMetadata ConsumerGroups::compute_subscription_metadata(const ConsumerGroup& group,
-                                                                   const ConsumerMember* updated,
-                                                                   const TopicsView& topics) const {
+SubscriptionMetadata ConsumerGroups::compute_subscription_metadata(
+    const ConsumerGroup& group, const ConsumerMember* updated, const TopicsView& topics,
+    const std::function<bool(std::string_view)>& may_describe) const {
   SubscriptionMetadata out;
   if (topics.topics == nullptr) return out;
   std::set<std::string, std::less<>> names;
@@ -304,7 +304,7 @@ SubscriptionMetadata ConsumerGroups::compute_subscription_metadata(const Consume
     auto regex = TopicRegex::compile(pattern);
     if (!regex) continue;
     for (const auto& [name, t] : topics.topics->topics())
-      if (!t.is_internal() && regex->matches(name)) put(t);
+      if (!t.is_internal() && regex->matches(name) && (!may_describe || may_describe(name))) put(t);
   }
   return out;
 }
@@ -564,7 +564,7 @@ ConsumerHeartbeatResult ConsumerGroups::heartbeat(const ConsumerHeartbeatParams&
   int32_t group_epoch = group->group_epoch;
   SubscriptionMetadata metadata = group->subscription_metadata;
   if (bump || topics.version != group->metadata_version) {
-    metadata = compute_subscription_metadata(*group, &updated, topics);
+    metadata = compute_subscription_metadata(*group, &updated, topics, params.may_describe);
     if (metadata != group->subscription_metadata) {
       bump = true;
       ConsumerGroupPartitionMetadataValue value;

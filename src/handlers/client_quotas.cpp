@@ -118,6 +118,12 @@ ApiError describe_into(const cluster::ClientQuotaStore& store,
 std::optional<DescribeClientQuotasResponse> handle_describe(
     RequestContext& ctx, const DescribeClientQuotasRequest& request, int16_t /*version*/) {
   DescribeClientQuotasResponse response;
+  // DESCRIBE_CONFIGS on the cluster, as Kafka's KafkaApis asks: else the
+  // code alone (Kafka's ApiError keeps no message that only repeats it).
+  if (!ctx.authorized_cluster(security::AclOperation::kDescribeConfigs)) {
+    response.error_code = to_wire(ErrorCode::kClusterAuthorizationFailed);
+    return response;
+  }
   std::vector<DescribeClientQuotasResponse::EntryData> entries;
   ApiError error = describe_into(ctx.state.client_quotas, request, entries);
   if (error.failed()) {
@@ -237,6 +243,22 @@ ApiError alter_entity(const cluster::ClientQuotaStore& store, const QuotaEntity&
 std::optional<AlterClientQuotasResponse> handle_alter(RequestContext& ctx,
                                                       const AlterClientQuotasRequest& request,
                                                       int16_t /*version*/) {
+  // ALTER_CONFIGS on the cluster (Kafka's controller asks it): else every
+  // entry, as sent, gets the code and its message.
+  if (!ctx.authorized_cluster(security::AclOperation::kAlterConfigs)) {
+    AlterClientQuotasResponse denied;
+    for (const auto& entry : request.entries) {
+      auto& e = denied.entries.emplace_back();
+      e.error_code = to_wire(ErrorCode::kClusterAuthorizationFailed);
+      e.error_message = "Cluster authorization failed.";
+      for (const auto& entity : entry.entity)
+        e.entity.push_back(
+            {std::string(entity.entity_type),
+             entity.entity_name ? std::optional<std::string>(*entity.entity_name) : std::nullopt});
+      ctx.errors.add(e.error_code);
+    }
+    return denied;
+  }
   std::map<QuotaEntity, ApiError> results;
   std::vector<storage::MetadataRecord> records;
   for (const auto& entry : request.entries) {

@@ -1,6 +1,8 @@
 // ConsumerGroupHeartbeat and ConsumerGroupDescribe: consumer groups of
 // KIP-848, their assignments computed and reconciled by the coordinator.
 
+#include <algorithm>
+
 #include "kb/handlers/authorized_operations.hpp"
 #include "kb/handlers/groups.hpp"
 #include "kb/protocol/error_code.hpp"
@@ -38,6 +40,20 @@ std::optional<ConsumerGroupHeartbeatResponse> handle_consumer_group_heartbeat(
     response.error_message = "Group authorization failed.";
     return response;
   }
+  // Named subscriptions: every topic must be one the principal may
+  // describe, or the member learns nothing about any (Kafka 4's KafkaApis,
+  // KAFKA-18813: the code alone, no message naming them).
+  if (request.subscribed_topic_names && !request.subscribed_topic_names->empty()) {
+    const bool all_described =
+        std::ranges::all_of(*request.subscribed_topic_names, [&](std::string_view topic) {
+          return ctx.authorized(security::AclOperation::kDescribe, security::ResourceType::kTopic,
+                                topic);
+        });
+    if (!all_described) {
+      response.error_code = to_wire(ErrorCode::kTopicAuthorizationFailed);
+      return response;
+    }
+  }
   if (!ctx.groups) {
     response.error_code = to_wire(ErrorCode::kCoordinatorNotAvailable);
     return response;
@@ -60,6 +76,11 @@ std::optional<ConsumerGroupHeartbeatResponse> handle_consumer_group_heartbeat(
   params.client_id = ctx.header.client_id.value_or("");
   params.client_host = ctx.client_host;
   params.version = version;
+  if (ctx.state.authorizer.enabled())
+    params.may_describe = [&ctx](std::string_view topic) {
+      return ctx.authorized(security::AclOperation::kDescribe, security::ResourceType::kTopic,
+                            topic);
+    };
   group::ConsumerHeartbeatResult r =
       ctx.groups->consumer_heartbeat(params, topics_view(ctx), group_time(ctx.now));
   response.error_code = r.error;
@@ -137,6 +158,23 @@ std::optional<ConsumerGroupDescribeResponse> handle_consumer_group_describe(
       auto target = g->target.find(member_id);
       if (target != g->target.end()) dm.target_assignment = describe(target->second);
       if (version >= 1) dm.member_type = 1;  // every member here speaks the consumer protocol
+    }
+    // A group whose members hold or are to get a topic the principal may not
+    // describe is not shown at all (Kafka 4, KAFKA-18813).
+    const auto described = [&](const ConsumerGroupDescribeResponse::Assignment& a) {
+      return std::ranges::all_of(a.topic_partitions, [&](const auto& t) {
+        return t.topic_name.empty() || ctx.authorized(security::AclOperation::kDescribe,
+                                                      security::ResourceType::kTopic, t.topic_name);
+      });
+    };
+    const bool all_described = std::ranges::all_of(out.members, [&](const auto& m) {
+      return described(m.assignment) && described(m.target_assignment);
+    });
+    if (!all_described) {
+      ConsumerGroupDescribeResponse::DescribedGroup denied;
+      denied.group_id = std::move(out.group_id);
+      denied.error_code = to_wire(ErrorCode::kTopicAuthorizationFailed);
+      out = std::move(denied);
     }
   }
   return response;

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kb/base/byte_buffer.hpp"
 #include "kb/protocol/error_code.hpp"
 
 namespace kb::handlers {
@@ -86,10 +87,12 @@ FetchResponse::PartitionData read_partition(RequestContext& ctx, const cluster::
     p.last_stable_offset = unstable ? std::min(*unstable, p.high_watermark) : p.high_watermark;
   }
 
-  uint64_t limit = static_cast<uint64_t>(std::max<int32_t>(req.partition_max_bytes, 0));
+  // As Kafka's ReplicaManager: each partition reads at most what is left of
+  // max_bytes, and the first batch of the response goes out whole.
+  const uint64_t limit =
+      std::min<uint64_t>(static_cast<uint64_t>(std::max<int32_t>(req.partition_max_bytes, 0)),
+                         static_cast<uint64_t>(std::max<int64_t>(budget, 0)));
   const bool have_data = bytes_found > 0;
-  if (have_data)
-    limit = std::min<uint64_t>(limit, static_cast<uint64_t>(std::max<int64_t>(budget, 0)));
   if (limit == 0 && have_data) return p;
   std::optional<int64_t> max_offset;
   if (read_committed) max_offset = p.last_stable_offset;
@@ -113,6 +116,9 @@ FetchResponse::PartitionData read_partition(RequestContext& ctx, const cluster::
     return p;
   }
   if (read->empty()) return p;
+  // Only the response's first batch may go over: a later partition whose
+  // next batch does not fit answers no records (Kafka's minOneMessage).
+  if (have_data && read->length > limit) return p;
   if (read_committed) {
     // The aborted transactions a consumer needs to skip in what it reads.
     auto aborted = ctx.state.producer_states.aborted_between(
@@ -130,6 +136,16 @@ FetchResponse::PartitionData read_partition(RequestContext& ctx, const cluster::
   return p;
 }
 
+// What Kafka counts of a response against consumer_byte_rate: the body at
+// `version`, records included, and four bytes for its size.
+uint64_t encoded_size(const FetchResponse& response, int16_t version) {
+  ByteBuffer scratch;
+  wire::FileRanges files;
+  wire::Writer writer(scratch, &files);
+  wire::encode(writer, response, version, version >= FetchResponse::kFirstFlexible);
+  return 4 + writer.written() + files.bytes;
+}
+
 }  // namespace
 
 std::optional<FetchResponse> handle_fetch(RequestContext& ctx, const FetchRequest& request,
@@ -144,7 +160,14 @@ std::optional<FetchResponse> handle_fetch(RequestContext& ctx, const FetchReques
     return response;
   }
 
-  int64_t budget = std::max<int32_t>(request.max_bytes, 0);
+  // Under a consumer quota, a fetch asks for no more than the quota's
+  // windows could ever let through (Kafka's getMaxValueInQuotaWindow): more
+  // would be throttled even from a standstill, and the consumer would stall.
+  int64_t max_bytes = std::max<int32_t>(request.max_bytes, 0);
+  if (ctx.throttle != nullptr)
+    max_bytes = std::min(max_bytes, std::max<int64_t>(ctx.throttle->fetch_bytes_in_window(), 0));
+  const int64_t min_bytes = std::min<int64_t>(request.min_bytes, max_bytes);
+  int64_t budget = max_bytes;
   size_t bytes_found = 0;
   for (const auto& t : request.topics) {
     auto& out = response.responses.emplace_back();
@@ -185,7 +208,7 @@ std::optional<FetchResponse> handle_fetch(RequestContext& ctx, const FetchReques
                            [](const auto& p) { return p.error_code != 0; });
       });
   if (ctx.may_wait && !any_error && !request.topics.empty() &&
-      bytes_found < static_cast<size_t>(std::max(request.min_bytes, 0)) && ctx.now < deadline) {
+      bytes_found < static_cast<size_t>(std::max<int64_t>(min_bytes, 0)) && ctx.now < deadline) {
     ctx.wait_until = deadline;
     return std::nullopt;
   }
@@ -215,6 +238,21 @@ std::optional<FetchResponse> handle_fetch(RequestContext& ctx, const FetchReques
           p.records.file ? p.records.file->length : (p.records ? p.records->size() : 0);
       counters->bytes_out.add(bytes);
       all.bytes_out.add(bytes);
+    }
+  }
+
+  // Over a quota (consumer bytes or request time), Kafka answers empty:
+  // no partitions, no session, only the throttle. The client asks again
+  // after it, from the same offsets.
+  if (ctx.throttle != nullptr) {
+    const int32_t throttle =
+        ctx.throttle->fetch_throttle_time_ms(ctx, [&] { return encoded_size(response, version); });
+    if (throttle > 0) {
+      FetchResponse throttled;
+      throttled.throttle_time_ms = throttle;
+      ctx.errors.clear();
+      ctx.errors.add(throttled.error_code);
+      return throttled;
     }
   }
   return response;

@@ -52,6 +52,16 @@ std::string describe_peer(const sockaddr_storage& addr) {
   return std::string(host) + ":" + std::to_string(port);
 }
 
+// The peer's address alone, as inet_ntop writes it.
+std::string peer_address(const sockaddr_storage& addr) {
+  char host[INET6_ADDRSTRLEN] = "";
+  if (addr.ss_family == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(addr).sin_addr, host, sizeof(host));
+  else if (addr.ss_family == AF_INET6)
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(addr).sin6_addr, host, sizeof(host));
+  return host;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- Connection
@@ -531,6 +541,11 @@ TcpServer::TcpServer(EventLoop& loop, FrameHandler& handler, ServerOptions optio
 TcpServer::~TcpServer() {
   stop_accepting();
   if (spare_input_timer_ != 0) loop_.cancel(spare_input_timer_);
+  if (resume_accepting_timer_ != 0) loop_.cancel(resume_accepting_timer_);
+  for (const auto& [timer, fd] : held_) {
+    loop_.cancel(timer);
+    ::close(fd);
+  }
   for (auto& [id, conn] : connections_) {
     loop_.unwatch(conn->fd_);
     if (conn->handshake_timer_ != 0) loop_.cancel(conn->handshake_timer_);
@@ -671,32 +686,83 @@ void TcpServer::accept_ready() {
       ::close(fd);
       continue;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    uint64_t id = next_id_++;
-    auto conn = std::make_unique<Connection>(*this, fd, id, describe_peer(addr));
-    Connection& c = *conn;
-    connections_.emplace(id, std::move(conn));
-    c.interest_ = EPOLLIN;
-    loop_.watch(fd, EPOLLIN, &c);
-    spdlog::debug("connection {} from {}", id, c.peer());
-    if (options_.tls) {
-      // The handler meets the connection once its handshake is done.
-      c.tls_ = std::make_unique<TlsSession>(*options_.tls, fd);
-      c.handshake_timer_ = loop_.run_after(options_.tls_handshake_timeout, [this, id] {
-        auto it = connections_.find(id);
-        if (it == connections_.end()) return;
-        Connection& late = *it->second;
-        late.handshake_timer_ = 0;
-        spdlog::info("connection {} ({}): no TLS handshake within {} ms, closing", id, late.peer(),
-                     options_.tls_handshake_timeout.count());
-        late.close_now();
-      });
-      continue;
+    if (options_.admit) {
+      const ServerOptions::Admission admission = options_.admit(peer_address(addr));
+      if (admission.delay.count() > 0) {
+        // Nothing more is accepted until this one's delay is over.
+        hold(fd, describe_peer(addr), admission);
+        return;
+      }
+      if (admission.close_after.count() > 0) {
+        hold(fd, describe_peer(addr), admission);
+        continue;
+      }
     }
-    c.opened_ = true;
-    handler_.on_open(c);
+    open_connection(fd, describe_peer(addr));
   }
+}
+
+void TcpServer::hold(int fd, std::string peer, ServerOptions::Admission admission) {
+  if (admission.delay.count() > 0) {
+    if (listen_fd_ >= 0 && resume_accepting_timer_ == 0) {
+      loop_.unwatch(listen_fd_);
+      resume_accepting_timer_ = loop_.run_after(admission.delay, [this] {
+        resume_accepting_timer_ = 0;
+        if (listen_fd_ >= 0) loop_.watch(listen_fd_, EPOLLIN, this);
+      });
+    }
+    spdlog::debug("connection from {}: held for {} ms (connection creation rate)", peer,
+                  admission.delay.count());
+  } else {
+    spdlog::debug("connection from {}: closing in {} ms (connection creation rate)", peer,
+                  admission.close_after.count());
+  }
+  // The socket waits unwatched: its bytes stay in the kernel meanwhile.
+  auto timer = std::make_shared<EventLoop::TimerId>(0);
+  const auto wait = admission.delay.count() > 0 ? admission.delay : admission.close_after;
+  *timer = loop_.run_after(
+      wait, [this, fd, timer, peer = std::move(peer), close_after = admission.close_after,
+             delayed = admission.delay.count() > 0]() mutable {
+        held_.erase(*timer);
+        if (delayed && close_after.count() > 0) {
+          hold(fd, std::move(peer), {std::chrono::milliseconds(0), close_after});
+          return;
+        }
+        if (close_after.count() > 0 || draining_) {
+          ::close(fd);
+          return;
+        }
+        open_connection(fd, std::move(peer));
+      });
+  held_.emplace(*timer, fd);
+}
+
+void TcpServer::open_connection(int fd, std::string peer) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  uint64_t id = next_id_++;
+  auto conn = std::make_unique<Connection>(*this, fd, id, std::move(peer));
+  Connection& c = *conn;
+  connections_.emplace(id, std::move(conn));
+  c.interest_ = EPOLLIN;
+  loop_.watch(fd, EPOLLIN, &c);
+  spdlog::debug("connection {} from {}", id, c.peer());
+  if (options_.tls) {
+    // The handler meets the connection once its handshake is done.
+    c.tls_ = std::make_unique<TlsSession>(*options_.tls, fd);
+    c.handshake_timer_ = loop_.run_after(options_.tls_handshake_timeout, [this, id] {
+      auto it = connections_.find(id);
+      if (it == connections_.end()) return;
+      Connection& late = *it->second;
+      late.handshake_timer_ = 0;
+      spdlog::info("connection {} ({}): no TLS handshake within {} ms, closing", id, late.peer(),
+                   options_.tls_handshake_timeout.count());
+      late.close_now();
+    });
+    return;
+  }
+  c.opened_ = true;
+  handler_.on_open(c);
 }
 
 void TcpServer::release(Connection& conn) {

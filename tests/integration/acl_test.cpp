@@ -11,6 +11,9 @@
 #include <string>
 
 #include "kb/protocol/messages/acls.hpp"
+#include "kb/protocol/messages/client_quotas.hpp"
+#include "kb/protocol/messages/consumer_group_describe.hpp"
+#include "kb/protocol/messages/consumer_group_heartbeat.hpp"
 #include "kb/protocol/messages/create_topics.hpp"
 #include "kb/protocol/messages/delete_topics.hpp"
 #include "kb/protocol/messages/describe_groups.hpp"
@@ -287,6 +290,114 @@ TEST_F(AclTest, EveryApiAnswersWithKafkasAuthorizationCodes) {
   acls.permission_type = 1;
   EXPECT_EQ(bob.call<DescribeAclsResponse>(acls, 3).error_code, kClusterAuthorizationFailed);
   EXPECT_EQ(admin.call<DescribeAclsResponse>(acls, 3).resources.size(), 4U);
+}
+
+// KIP-848 groups as Kafka 4 checks them (KAFKA-18813): a heartbeat naming a
+// topic the principal may not describe gets TOPIC_AUTHORIZATION_FAILED and
+// does not join; a group whose assignments hold such a topic is described
+// as that error alone.
+TEST_F(AclTest, ConsumerGroupsNeedDescribeOnTheirTopics) {
+  UserClient admin(port_, "admin");
+  UserClient alice(port_, "alice");
+  UserClient bob(port_, "bob");
+  ASSERT_EQ(create_topic(admin, "orders"), 0);
+  ASSERT_EQ(create_topic(admin, "secret"), 0);
+  grant(admin, {{kTopic, "orders", kLiteral, "User:alice", "*", kRead, kAllow},
+                {kGroup, "app", kPrefixed, "User:alice", "*", kRead, kAllow},
+                {kGroup, "app", kPrefixed, "User:bob", "*", kRead, kAllow}});
+  auto heartbeat = [](UserClient& c, std::string_view member,
+                      const std::vector<std::string_view>& topics) {
+    ConsumerGroupHeartbeatRequest req;
+    req.group_id = "app-848";
+    req.member_id = member;
+    req.rebalance_timeout_ms = 30000;
+    req.subscribed_topic_names = topics;
+    req.topic_partitions.emplace();
+    return c.call<ConsumerGroupHeartbeatResponse>(req, 1);
+  };
+  // One topic out of two not describable: refused, the code alone.
+  auto refused = heartbeat(alice, "alice-member-0000000", {"orders", "secret"});
+  EXPECT_EQ(refused.error_code, kTopicAuthorizationFailed);
+  EXPECT_FALSE(refused.error_message.has_value());
+  EXPECT_EQ(refused.member_epoch, 0);
+  EXPECT_EQ(heartbeat(bob, "bob-member-000000000", {"orders"}).error_code,
+            kTopicAuthorizationFailed);
+  // alice may: she joins and gets the partition.
+  auto joined = heartbeat(alice, "alice-member-0000000", {"orders"});
+  ASSERT_EQ(joined.error_code, 0);
+  EXPECT_EQ(joined.member_epoch, 1);
+  ASSERT_TRUE(joined.assignment.has_value());
+  ASSERT_EQ(joined.assignment->topic_partitions.size(), 1U);
+
+  ConsumerGroupDescribeRequest describe;
+  describe.group_ids = {"app-848"};
+  auto seen = alice.call<ConsumerGroupDescribeResponse>(describe, 0);
+  ASSERT_EQ(seen.groups.size(), 1U);
+  EXPECT_EQ(seen.groups[0].error_code, 0);
+  ASSERT_EQ(seen.groups[0].members.size(), 1U);
+  // bob may describe the group but not "orders", which its member holds.
+  auto hidden = bob.call<ConsumerGroupDescribeResponse>(describe, 0);
+  ASSERT_EQ(hidden.groups.size(), 1U);
+  EXPECT_EQ(hidden.groups[0].group_id, "app-848");
+  EXPECT_EQ(hidden.groups[0].error_code, kTopicAuthorizationFailed);
+  EXPECT_TRUE(hidden.groups[0].members.empty());
+  EXPECT_EQ(hidden.groups[0].group_epoch, 0);
+
+  // A regular expression resolves only to topics the member may describe:
+  // "orders|secret" gives alice the partition of orders alone.
+  ConsumerGroupHeartbeatRequest by_regex;
+  by_regex.group_id = "app-regex";
+  by_regex.member_id = "alice-member-regex00";
+  by_regex.rebalance_timeout_ms = 30000;
+  by_regex.subscribed_topic_regex = "orders|secret";
+  by_regex.topic_partitions.emplace();
+  auto resolved = alice.call<ConsumerGroupHeartbeatResponse>(by_regex, 1);
+  ASSERT_EQ(resolved.error_code, 0) << resolved.error_message.value_or("");
+  ASSERT_TRUE(resolved.assignment.has_value());
+  ASSERT_EQ(resolved.assignment->topic_partitions.size(), 1U);
+  EXPECT_EQ(resolved.assignment->topic_partitions[0].topic_id,
+            joined.assignment->topic_partitions[0].topic_id);
+  // The super user's member of the same expression gets both.
+  by_regex.group_id = "app-regex-admin";
+  by_regex.member_id = "admin-member-regex00";
+  auto both = admin.call<ConsumerGroupHeartbeatResponse>(by_regex, 1);
+  ASSERT_EQ(both.error_code, 0);
+  ASSERT_TRUE(both.assignment.has_value());
+  EXPECT_EQ(both.assignment->topic_partitions.size(), 2U);
+}
+
+// DescribeClientQuotas needs DESCRIBE_CONFIGS and AlterClientQuotas
+// ALTER_CONFIGS on the cluster, as in Kafka; a denial answers 31 (for each
+// entry of an alteration, which changes nothing).
+TEST_F(AclTest, ClientQuotaApisNeedTheClusterConfigOperations) {
+  UserClient admin(port_, "admin");
+  UserClient bob(port_, "bob");
+  AlterClientQuotasRequest alter;
+  auto& entry = alter.entries.emplace_back();
+  entry.entity.push_back({"user", "bob"});
+  entry.entity.push_back({"client-id", std::nullopt});
+  entry.ops.push_back({"producer_byte_rate", 1024, false});
+  auto denied = bob.call<AlterClientQuotasResponse>(alter, 1);
+  ASSERT_EQ(denied.entries.size(), 1U);
+  EXPECT_EQ(denied.entries[0].error_code, kClusterAuthorizationFailed);
+  EXPECT_EQ(denied.entries[0].error_message, "Cluster authorization failed.");
+  ASSERT_EQ(denied.entries[0].entity.size(), 2U);
+  EXPECT_EQ(denied.entries[0].entity[0].entity_type, "user");
+  EXPECT_EQ(denied.entries[0].entity[1].entity_name, std::nullopt);
+
+  DescribeClientQuotasRequest describe;
+  describe.components.push_back({"user", 2, std::nullopt});  // any user
+  auto refused = bob.call<DescribeClientQuotasResponse>(describe, 1);
+  EXPECT_EQ(refused.error_code, kClusterAuthorizationFailed);
+  EXPECT_FALSE(refused.error_message.has_value());
+  EXPECT_FALSE(refused.entries.has_value());
+  // Nothing was written; the super user may do both.
+  auto none = admin.call<DescribeClientQuotasResponse>(describe, 1);
+  ASSERT_EQ(none.error_code, 0);
+  ASSERT_TRUE(none.entries.has_value());
+  EXPECT_TRUE(none.entries->empty());
+  EXPECT_EQ(admin.call<AlterClientQuotasResponse>(alter, 1).entries.at(0).error_code, 0);
+  EXPECT_EQ(admin.call<DescribeClientQuotasResponse>(describe, 1).entries->size(), 1U);
 }
 
 TEST_F(AclTest, AclsSurviveARestart) {

@@ -8,7 +8,9 @@
 
 #include <chrono>
 #include <deque>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "kb/protocol/messages/api_versions.hpp"
 #include "kb/protocol/messages/client_quotas.hpp"
@@ -19,6 +21,7 @@
 #include "kb/storage/record_batch.hpp"
 #include "support/broker_process.hpp"
 #include "support/kafka_client.hpp"
+#include "support/sourced_connection.hpp"
 
 namespace kb::testing {
 namespace {
@@ -278,28 +281,60 @@ std::vector<uint8_t> big_batch(size_t bytes) {
   return builder.build();
 }
 
-// A request on a throttled connection is not read until the throttle ends;
-// another connection is answered at once.
-TEST(ClientQuotasIntegration, ThrottledProduceAndFetchMuteTheirConnection) {
+void create_topic(RawClient& admin, std::string_view name) {
+  protocol::CreateTopicsRequest create;
+  auto& t = create.topics.emplace_back();
+  t.name = name;
+  t.num_partitions = 1;
+  t.replication_factor = -1;
+  create.timeout_ms = 5000;
+  std::vector<uint8_t> body;
+  auto r = call<protocol::CreateTopicsResponse>(admin, create, 7, body, 3);
+  ASSERT_EQ(r.topics.at(0).error_code, 0);
+}
+
+// How long the next request on `c` waits for its answer.
+std::chrono::milliseconds answered_after(RawClient& c, int32_t id) {
+  const auto sent = SteadyClock::now();
+  c.send_bytes(encode_request(protocol::ApiVersionsRequest{}, 3, id));
+  auto frame = c.read_frame();
+  EXPECT_TRUE(frame.has_value());
+  return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - sent);
+}
+
+protocol::FetchRequest fetch_from(std::string_view topic, int64_t offset, int32_t max_bytes) {
+  protocol::FetchRequest fetch;
+  fetch.max_wait_ms = 0;
+  fetch.min_bytes = 0;
+  fetch.max_bytes = max_bytes;
+  auto& ft = fetch.topics.emplace_back();
+  ft.topic = topic;
+  auto& fp = ft.partitions.emplace_back();
+  fp.partition = 0;
+  fp.fetch_offset = offset;
+  fp.partition_max_bytes = 1 << 20;
+  return fetch;
+}
+
+// Bytes of records in a fetch answer.
+size_t records_bytes(const protocol::FetchResponse& r) {
+  size_t n = 0;
+  for (const auto& t : r.responses)
+    for (const auto& p : t.partitions) n += p.records ? p.records->size() : 0;
+  return n;
+}
+
+// A throttled Produce is appended and answered at once with its throttle;
+// then its connection reads nothing more for that long, while another
+// connection is answered at once.
+TEST(ClientQuotasIntegration, ThrottledProduceIsAppendedAndMutesItsConnection) {
   BrokerProcess broker;
   RawClient admin(broker.port());
-  {
-    protocol::CreateTopicsRequest create;
-    auto& t = create.topics.emplace_back();
-    t.name = "quota-topic";
-    t.num_partitions = 1;
-    t.replication_factor = -1;
-    create.timeout_ms = 5000;
-    std::vector<uint8_t> body;
-    auto r = call<protocol::CreateTopicsResponse>(admin, create, 7, body, 3);
-    ASSERT_EQ(r.topics.at(0).error_code, 0);
-  }
+  create_topic(admin, "quota-topic");
   // The test client's id ("kb-test"): 10 000 bytes/s. A first produce of
   // 125 000 bytes is measured over the 10 windows Kafka assumes at the start:
   // 12 500 bytes/s, a throttle of (12500 - 10000) / 10000 * 10 s = 2.5 s.
-  ASSERT_EQ(alter_one(admin, {{"client-id", "kb-test"}},
-                      {{"producer_byte_rate", 10000}, {"consumer_byte_rate", 10000}}),
-            0);
+  ASSERT_EQ(alter_one(admin, {{"client-id", "kb-test"}}, {{"producer_byte_rate", 10000}}), 0);
   const std::vector<uint8_t> batch = big_batch(125000);
   RawClient producer(broker.port());
   protocol::ProduceRequest produce;
@@ -313,36 +348,146 @@ TEST(ClientQuotasIntegration, ThrottledProduceAndFetchMuteTheirConnection) {
   ASSERT_EQ(produced.responses.at(0).partition_responses.at(0).error_code, 0);
   EXPECT_GE(produced.throttle_time_ms, 2400);
   EXPECT_LE(produced.throttle_time_ms, 2800);
-  auto answered_after = [&](RawClient& c, int32_t id) {
-    const auto sent = SteadyClock::now();
-    c.send_bytes(encode_request(protocol::ApiVersionsRequest{}, 3, id));
-    auto frame = c.read_frame();
-    EXPECT_TRUE(frame.has_value());
-    return std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - sent);
-  };
   // Another connection of the same client is not muted.
   RawClient other(broker.port());
   EXPECT_LT(answered_after(other, 20).count(), 1000);
   const auto waited = answered_after(producer, 12);
   EXPECT_GE(waited.count(), produced.throttle_time_ms - 300);
 
-  // Fetching it back: about 125 000 response bytes against 10 000 bytes/s.
+  // The records are in the log (no consumer quota: fetched whole).
   RawClient consumer(broker.port());
-  protocol::FetchRequest fetch;
-  fetch.max_wait_ms = 0;
-  fetch.min_bytes = 0;
-  fetch.max_bytes = 50 << 20;
-  auto& ft = fetch.topics.emplace_back();
-  ft.topic = "quota-topic";
-  auto& fp = ft.partitions.emplace_back();
-  fp.partition = 0;
-  fp.fetch_offset = 0;
-  fp.partition_max_bytes = 1 << 20;
-  auto fetched = call<protocol::FetchResponse>(consumer, fetch, 12, body, 13);
-  EXPECT_GE(fetched.throttle_time_ms, 2000);
-  EXPECT_LE(fetched.throttle_time_ms, 3000);
-  const auto fetch_waited = answered_after(consumer, 14);
-  EXPECT_GE(fetch_waited.count(), fetched.throttle_time_ms - 300);
+  auto fetched =
+      call<protocol::FetchResponse>(consumer, fetch_from("quota-topic", 0, 50 << 20), 12, body, 13);
+  EXPECT_EQ(fetched.throttle_time_ms, 0);
+  EXPECT_EQ(fetched.responses.at(0).partitions.at(0).high_watermark, 1);
+  EXPECT_EQ(records_bytes(fetched), batch.size());
+}
+
+// A Fetch over consumer_byte_rate is answered as Kafka's KafkaApis answers
+// it: empty (no partitions, no records, session 0) with throttle_time_ms,
+// its bytes taken back out of the rate, and the connection muted. A fetch
+// asks for at most what the quota's windows allow.
+TEST(ClientQuotasIntegration, ThrottledFetchIsAnsweredEmptyAndMutesItsConnection) {
+  BrokerProcess broker;
+  RawClient admin(broker.port());
+  create_topic(admin, "quota-topic");
+  // Three batches of about 40 000 bytes, produced before any quota.
+  std::vector<std::vector<uint8_t>> batches;
+  for (int32_t i = 0; i < 3; ++i) {
+    batches.push_back(big_batch(40000));
+    protocol::ProduceRequest produce;
+    produce.acks = 1;
+    produce.timeout_ms = 5000;
+    auto& td = produce.topic_data.emplace_back();
+    td.name = "quota-topic";
+    td.partition_data.push_back({0, storage::Bytes(batches.back())});
+    std::vector<uint8_t> body;
+    auto produced = call<protocol::ProduceResponse>(admin, produce, 9, body, 20 + i);
+    ASSERT_EQ(produced.responses.at(0).partition_responses.at(0).error_code, 0);
+  }
+  // 10 000 bytes/s: at most 10 windows' worth, 100 000 bytes, per fetch.
+  ASSERT_EQ(alter_one(admin, {{"client-id", "kb-test"}}, {{"consumer_byte_rate", 10000}}), 0);
+
+  RawClient consumer(broker.port());
+  std::vector<uint8_t> body;
+  // Asking for 50 MB gets two batches (80 000 bytes, within 100 000): 8 000
+  // bytes/s over the 10 windows, not throttled.
+  auto first =
+      call<protocol::FetchResponse>(consumer, fetch_from("quota-topic", 0, 50 << 20), 12, body, 30);
+  EXPECT_EQ(first.throttle_time_ms, 0);
+  EXPECT_EQ(records_bytes(first), batches[0].size() + batches[1].size());
+
+  // The third batch would make 12 000 bytes/s: a throttle of
+  // (12000 - 10000) / 10000 * 10 s = 2 s, and nothing else.
+  auto throttled =
+      call<protocol::FetchResponse>(consumer, fetch_from("quota-topic", 2, 50 << 20), 12, body, 31);
+  EXPECT_GE(throttled.throttle_time_ms, 1900);
+  EXPECT_LE(throttled.throttle_time_ms, 2200);
+  EXPECT_EQ(throttled.error_code, 0);
+  EXPECT_EQ(throttled.session_id, 0);
+  EXPECT_TRUE(throttled.responses.empty());
+  // Another connection is served meanwhile; this one only after the throttle.
+  RawClient other(broker.port());
+  EXPECT_LT(answered_after(other, 40).count(), 1000);
+  EXPECT_GE(answered_after(consumer, 32).count(), throttled.throttle_time_ms - 300);
+
+  // The empty answer's bytes did not count: a fetch at the end of the log
+  // (a few dozen bytes) stays under the quota. Had they counted, it would
+  // be throttled for about 2 s again.
+  auto at_end =
+      call<protocol::FetchResponse>(consumer, fetch_from("quota-topic", 3, 50 << 20), 12, body, 33);
+  EXPECT_EQ(at_end.throttle_time_ms, 0);
+  ASSERT_EQ(at_end.responses.size(), 1U);
+  EXPECT_EQ(at_end.responses[0].partitions.at(0).high_watermark, 3);
+  EXPECT_EQ(records_bytes(at_end), 0U);
+
+  // Before fetch sessions (v4): the same empty answer.
+  auto again =
+      call<protocol::FetchResponse>(consumer, fetch_from("quota-topic", 2, 50 << 20), 4, body, 34);
+  EXPECT_GE(again.throttle_time_ms, 1800);
+  EXPECT_TRUE(again.responses.empty());
+}
+
+// connection_creation_rate of ip entities, as Kafka's ConnectionQuotas
+// applies them: a connection over its address's rate is accepted, never
+// served, and closed after the throttle; the default ip entity covers every
+// address without its own. Windows of one second (quota.window.num=2) keep
+// the numbers small.
+TEST(ClientQuotasIntegration, IpConnectionCreationRateClosesConnectionsOverIt) {
+  BrokerProcess broker(std::map<std::string, std::string>{{"quota.window.num", "2"}});
+  RawClient admin(broker.port());
+  ASSERT_EQ(alter_one(admin, {{"ip", std::nullopt}}, {{"connection_creation_rate", 3}}), 0);
+  ASSERT_EQ(alter_one(admin, {{"ip", "127.0.0.1"}}, {{"connection_creation_rate", 1000}}), 0);
+  // From 127.0.0.2 (the default entity's 3 a second): three are served; the
+  // fourth is 4/s, closed after (4 - 3) / 3 * 1 s unanswered, and so is the
+  // fifth (a refused connection does not count).
+  std::vector<std::unique_ptr<SourcedConnection>> limited;
+  for (int i = 0; i < 5; ++i)
+    limited.push_back(std::make_unique<SourcedConnection>("127.0.0.2", broker.port()));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(limited[i]->wait(std::chrono::milliseconds(5000)),
+              SourcedConnection::Outcome::kAnswered)
+        << i;
+  for (int i = 3; i < 5; ++i) {
+    EXPECT_EQ(limited[i]->wait(std::chrono::milliseconds(5000)),
+              SourcedConnection::Outcome::kClosed)
+        << i;
+    EXPECT_GE(limited[i]->after().count(), 250) << i;
+  }
+  // 127.0.0.1 has its own, higher rate.
+  std::vector<std::unique_ptr<SourcedConnection>> own;
+  for (int i = 0; i < 20; ++i)
+    own.push_back(std::make_unique<SourcedConnection>("127.0.0.1", broker.port()));
+  for (auto& c : own)
+    EXPECT_EQ(c->wait(std::chrono::milliseconds(5000)), SourcedConnection::Outcome::kAnswered);
+  // Without the default, 127.0.0.2 is not limited.
+  ASSERT_EQ(alter_one(admin, {{"ip", std::nullopt}}, {{"connection_creation_rate", 0, true}}), 0);
+  for (int i = 0; i < 6; ++i) {
+    SourcedConnection c("127.0.0.2", broker.port());
+    EXPECT_EQ(c.wait(std::chrono::milliseconds(5000)), SourcedConnection::Outcome::kAnswered);
+  }
+}
+
+// max.connection.creation.rate (here the listener's own key) delays what
+// goes over it: every connection is served, the later ones only once the
+// rate allows, as Kafka's acceptor waits before taking the next.
+TEST(ClientQuotasIntegration, ListenerConnectionCreationRateDelaysConnections) {
+  BrokerProcess broker(std::map<std::string, std::string>{
+      {"quota.window.num", "2"},
+      {"max.connection.creation.rate", "1000"},
+      {"listener.name.plaintext.max.connection.creation.rate", "5"}});
+  std::vector<std::unique_ptr<SourcedConnection>> all;
+  for (int i = 0; i < 10; ++i)
+    all.push_back(std::make_unique<SourcedConnection>("127.0.0.1", broker.port()));
+  for (auto& c : all)
+    ASSERT_EQ(c->wait(std::chrono::milliseconds(10000)), SourcedConnection::Outcome::kAnswered);
+  // Five at once; then each waits (n / 1.2 s - 5) / 5 * 1.2 s (Kafka's Rate
+  // counts a window more than has passed): about 200 ms apiece, the tenth
+  // some 1 s after the first.
+  for (int i = 0; i < 4; ++i) EXPECT_LT(all[i]->after().count(), 500) << i;
+  EXPECT_GE(all[9]->after().count(), 700);
+  EXPECT_LT(all[9]->after().count(), 5000);
+  for (int i = 1; i < 10; ++i) EXPECT_GE(all[i]->after().count() + 50, all[i - 1]->after().count());
 }
 
 }  // namespace

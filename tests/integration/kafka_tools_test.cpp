@@ -47,6 +47,7 @@
 #include "support/java_lab.hpp"
 #include "support/jvm_process.hpp"
 #include "support/kafka_client.hpp"
+#include "support/sourced_connection.hpp"
 #include "support/test_certificates.hpp"
 
 namespace kb::testing {
@@ -2329,6 +2330,210 @@ TEST_F(KafkaToolsTest, SaslScramUserAddedWithKafkaConfigs) {
       << refused.out << refused.err;
 }
 
+// The Java clients over SASL_SSL: the admin client (kafka-topics) with
+// PLAIN, the producer and consumer (the console tools) with SCRAM-SHA-512 (the
+// user added by kafka-configs), each verifying the broker's certificate; a
+// wrong password, an unknown user, and a client that does not trust the
+// broker's certificate (another CA's) are refused.
+TEST_F(KafkaToolsTest, JavaClientsOverSaslSslWithPlainAndScram) {
+  TestCertificates certs(shell_dir_ / "sasl-ssl-certs");
+  const std::string bundle = (shell_dir_ / "sasl-ssl-certs" / "server-bundle.pem").string();
+  write_text_file(bundle,
+                  read_file(certs.path("server.pem")) + read_file(certs.path("server.key")));
+  BrokerProcess broker(
+      {{"listeners", "PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,CONTROLLER://127.0.0.1:0"},
+       {"ssl.keystore.type", "PEM"},
+       {"ssl.keystore.location", bundle},
+       {"sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"},
+       {"listener.name.sasl_ssl.plain.sasl.jaas.config",
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        "user_admin=\"admin-secret\";"},
+       {"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
+        "org.apache.kafka.common.security.scram.ScramLoginModule required;"}});
+  const auto port = broker.wait_for_log(std::regex("Listening on SASL_SSL://[^ ]*:([0-9]+)"));
+  ASSERT_EQ(port.size(), 2u) << broker.log();
+  const std::string plaintext = "127.0.0.1:" + std::to_string(broker.port());
+  const std::string sasl_ssl = "127.0.0.1:" + port[1];
+  ASSERT_TRUE(printed(
+      shell_->run(kConfigCommand, {"--bootstrap-server", plaintext, "--alter", "--add-config",
+                                   "SCRAM-SHA-512=[iterations=8192,password=alice-secret]",
+                                   "--entity-type", "users", "--entity-name", "alice"}),
+      {"Completed updating config for user alice."}));
+
+  auto client_config = [&](const std::string& name, const std::string& mechanism,
+                           const std::string& user, const std::string& password,
+                           const std::string& trusted) {
+    const std::string module = mechanism == "PLAIN"
+                                   ? "org.apache.kafka.common.security.plain.PlainLoginModule"
+                                   : "org.apache.kafka.common.security.scram.ScramLoginModule";
+    const auto path = shell_dir_ / name;
+    write_text_file(path, "security.protocol=SASL_SSL\nsasl.mechanism=" + mechanism +
+                              "\nsasl.jaas.config=" + module + " required username=\"" + user +
+                              "\" password=\"" + password +
+                              "\";\nssl.truststore.type=PEM\nssl.truststore.location=" +
+                              certs.path(trusted).string() + "\n");
+    return path.string();
+  };
+  const std::string admin =
+      client_config("ss-admin.properties", "PLAIN", "admin", "admin-secret", "ca.pem");
+  EXPECT_TRUE(printed(
+      shell_->run(kTopicCommand, {"--bootstrap-server", sasl_ssl, "--command-config", admin,
+                                  "--create", "--topic", "sasl-ssl-java", "--partitions", "2"}),
+      {"Created topic sasl-ssl-java."}));
+  const std::string alice =
+      client_config("ss-alice.properties", "SCRAM-SHA-512", "alice", "alice-secret", "ca.pem");
+  const ToolRun produced = shell_->run(
+      kConsoleProducer,
+      {"--bootstrap-server", sasl_ssl, "--topic", "sasl-ssl-java", "--command-config", alice},
+      "one\ntwo\nthree\n");
+  ASSERT_EQ(produced.exit_code, 0) << produced.err;
+  const ToolRun consumed =
+      shell_->run(kConsoleConsumer,
+                  {"--bootstrap-server", sasl_ssl, "--topic", "sasl-ssl-java", "--from-beginning",
+                   "--max-messages", "3", "--timeout-ms", "15000", "--command-config", alice});
+  EXPECT_EQ(sorted(lines_of(consumed.out)), (std::vector<std::string>{"one", "three", "two"}))
+      << consumed.err;
+
+  auto refused = [&](const std::string& config, const std::string& expected) {
+    const ToolRun run = shell_->run(
+        kTopicCommand, {"--bootstrap-server", sasl_ssl, "--list", "--command-config", config});
+    EXPECT_NE(run.exit_code, 0) << config;
+    EXPECT_NE((run.out + run.err).find(expected), std::string::npos) << config << "\n"
+                                                                     << run.out << run.err;
+  };
+  refused(client_config("ss-wrong.properties", "PLAIN", "admin", "wrong", "ca.pem"),
+          "Authentication failed: Invalid username or password");
+  refused(client_config("ss-nobody.properties", "SCRAM-SHA-512", "nobody", "x", "ca.pem"),
+          "Authentication failed during authentication due to invalid credentials with SASL "
+          "mechanism SCRAM-SHA-512");
+  refused(client_config("ss-stranger.properties", "PLAIN", "admin", "admin-secret", "other-ca.pem"),
+          "SSL handshake failed");
+}
+
+// ACLs and SCRAM users travel in __cluster_metadata both ways. Apache Kafka
+// 4.4 (its StandardAuthorizer, a SCRAM-SHA-256 listener) records them as
+// kafka-acls and kafka-configs ask; this broker, started on Kafka's directory,
+// lets those users log in and enforces those ACLs; it then records more of
+// both, and Kafka, started on the directory again, enforces and admits them.
+TEST_F(KafkaToolsTest, AclsAndScramUsersTravelBetweenKafkaAndThisBroker) {
+  const auto dir = make_temp_dir("kb-acl-interchange-");
+  const auto log_dir = dir / "data";
+  const std::string classpath = java_lab_classpath(cache_, "server");
+  const auto formatted = ApacheKafkaProcess::format(classpath, log_dir, "MkU3OEVBNTcwNTJENDM2Qw");
+  ASSERT_EQ(formatted.status, 0) << formatted.output;
+  const std::string scram_jaas =
+      "org.apache.kafka.common.security.scram.ScramLoginModule required;";
+  const std::map<std::string, std::string> security = {
+      {"sasl.enabled.mechanisms", "SCRAM-SHA-256"},
+      {"listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config", scram_jaas},
+      {"authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"},
+      // The tools on PLAINTEXT (and Kafka's own controller connections).
+      {"super.users", "User:ANONYMOUS"}};
+  auto user_config = [&](const std::string& user, const std::string& password) {
+    const auto path = dir / (user + "-" + password + ".properties");
+    write_text_file(path,
+                    "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-256\n"
+                    "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule "
+                    "required username=\"" +
+                        user + "\" password=\"" + password + "\";\n");
+    return path.string();
+  };
+  const std::string kAclCommand = kTools + "AclCommand";
+  auto must = [&](const std::string& main_class, const std::vector<std::string>& args,
+                  const std::string& input = "") {
+    const ToolRun run = shell_->run(main_class, args, input);
+    EXPECT_EQ(run.exit_code, 0) << main_class << "\n" << run.out << run.err;
+    return run;
+  };
+  auto logged_since = [&](size_t from) { return shell_->log().substr(from); };
+  const std::string kDenied =
+      "org.apache.kafka.common.errors.TopicAuthorizationException: Not authorized to access "
+      "topics: [travel]";
+
+  ApacheKafkaProcess::Options kafka_options;
+  kafka_options.log_dir = log_dir;
+  kafka_options.heap = "-Xmx512m";
+  kafka_options.extra = security;
+  kafka_options.more_listeners = {"SASL_PLAINTEXT"};
+  {
+    ApacheKafkaProcess kafka(classpath, kafka_options);
+    const std::string plain = kafka.bootstrap();
+    must(kTopicCommand,
+         {"--bootstrap-server", plain, "--create", "--topic", "travel", "--partitions", "1"});
+    for (const std::string user : {"alice", "bob"})
+      must(kConfigCommand, {"--bootstrap-server", plain, "--alter", "--add-config",
+                            "SCRAM-SHA-256=[iterations=4096,password=" + user + "-secret]",
+                            "--entity-type", "users", "--entity-name", user});
+    must(kAclCommand, {"--bootstrap-server", plain, "--add", "--allow-principal", "User:alice",
+                       "--producer", "--topic", "travel"});
+    const std::string sasl = "127.0.0.1:" + std::to_string(kafka.listener_port("SASL_PLAINTEXT"));
+    must(kConsoleProducer,
+         {"--bootstrap-server", sasl, "--topic", "travel", "--command-config",
+          user_config("alice", "alice-secret")},
+         "from-kafka\n");
+    ASSERT_TRUE(kafka.stop()) << kafka.log();
+  }
+
+  {
+    std::map<std::string, std::string> ours = security;
+    ours["listeners"] =
+        "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,CONTROLLER://127.0.0.1:0";
+    BrokerProcess broker(ours, log_dir);
+    const auto port =
+        broker.wait_for_log(std::regex("Listening on SASL_PLAINTEXT://[^ ]*:([0-9]+)"));
+    ASSERT_EQ(port.size(), 2u) << broker.log();
+    const std::string sasl = "127.0.0.1:" + port[1];
+    const std::string plain = "127.0.0.1:" + std::to_string(broker.port());
+    // Kafka's alice logs in and may write; Kafka's bob logs in and may not.
+    must(kConsoleProducer,
+         {"--bootstrap-server", sasl, "--topic", "travel", "--command-config",
+          user_config("alice", "alice-secret")},
+         "from-ours\n");
+    size_t log_at = shell_->log().size();
+    shell_->run(kConsoleProducer,
+                {"--bootstrap-server", sasl, "--topic", "travel", "--command-config",
+                 user_config("bob", "bob-secret")},
+                "denied\n");
+    EXPECT_NE(logged_since(log_at).find(kDenied), std::string::npos) << logged_since(log_at);
+    const ToolRun wrong = shell_->run(
+        kTopicCommand,
+        {"--bootstrap-server", sasl, "--list", "--command-config", user_config("alice", "wrong")});
+    EXPECT_NE((wrong.out + wrong.err)
+                  .find("Authentication failed during authentication due to invalid credentials "
+                        "with SASL mechanism SCRAM-SHA-256"),
+              std::string::npos)
+        << wrong.out << wrong.err;
+    // This broker's turn: bob may read, carol is a new user.
+    must(kAclCommand, {"--bootstrap-server", plain, "--add", "--allow-principal", "User:bob",
+                       "--consumer", "--topic", "travel", "--group", "travellers"});
+    must(kConfigCommand, {"--bootstrap-server", plain, "--alter", "--add-config",
+                          "SCRAM-SHA-256=[iterations=8192,password=carol-secret]", "--entity-type",
+                          "users", "--entity-name", "carol"});
+    EXPECT_EQ(broker.stop().code, 0);
+  }
+
+  {
+    ApacheKafkaProcess kafka(classpath, kafka_options);
+    const std::string sasl = "127.0.0.1:" + std::to_string(kafka.listener_port("SASL_PLAINTEXT"));
+    // bob reads what both wrote, as the ACL this broker recorded allows.
+    const ToolRun consumed = must(
+        kConsoleConsumer, {"--bootstrap-server", sasl, "--topic", "travel", "--from-beginning",
+                           "--max-messages", "2", "--timeout-ms", "20000", "--group", "travellers",
+                           "--command-config", user_config("bob", "bob-secret")});
+    EXPECT_EQ(lines_of(consumed.out), (std::vector<std::string>{"from-kafka", "from-ours"}))
+        << consumed.err;
+    // carol (this broker's user) logs in to Kafka, and has no ACL.
+    const size_t log_at = shell_->log().size();
+    shell_->run(kConsoleProducer,
+                {"--bootstrap-server", sasl, "--topic", "travel", "--command-config",
+                 user_config("carol", "carol-secret")},
+                "denied\n");
+    EXPECT_NE(logged_since(log_at).find(kDenied), std::string::npos) << logged_since(log_at);
+    EXPECT_TRUE(kafka.stop()) << kafka.log();
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // kafka-acls adds, lists and removes ACLs of the StandardAuthorizer; the
 // console tools then proceed as the permitted principal and fail with the
 // tool's authorization error as the one without ACLs.
@@ -2585,6 +2790,85 @@ TEST_F(KafkaToolsTest, ClientQuotasSetByKafkaConfigsThrottleAProducer) {
             << " s for 12 MB)\n";
   EXPECT_GT(mb_per_s, 0.65);
   EXPECT_LT(mb_per_s, 1.35);
+}
+
+// consumer_byte_rate set with kafka-configs holds kafka-consumer-perf-test
+// near the quota: over it, fetches are answered empty with the throttle (as
+// Kafka answers them), and the consumer waits it out before asking again.
+TEST_F(KafkaToolsTest, ClientQuotasSetByKafkaConfigsThrottleAConsumer) {
+  BrokerProcess quota_broker(std::map<std::string, std::string>{{"num.partitions", "1"}});
+  const std::string bootstrap = "127.0.0.1:" + std::to_string(quota_broker.port());
+  auto produced =
+      shell_->run(kProducerPerformance,
+                  {"--bootstrap-server", bootstrap, "--topic", "quota-consume", "--num-records",
+                   "12000", "--record-size", "1000", "--throughput", "-1", "--command-property",
+                   "acks=1", "--command-property", "linger.ms=20"});
+  ASSERT_EQ(produced.exit_code, 0) << produced.err;
+  EXPECT_TRUE(printed(
+      shell_->run(kConfigCommand, {"--bootstrap-server", bootstrap, "--alter", "--add-config",
+                                   "consumer_byte_rate=1048576", "--entity-type", "clients",
+                                   "--entity-name", "quota-consumer"}),
+      {"Completed updating config for client quota-consumer."}));
+  auto consumed =
+      shell_->run(kConsumerPerformance,
+                  {"--bootstrap-server", bootstrap, "--topic", "quota-consume", "--num-records",
+                   "12000", "--timeout", "60000", "--group", "quota-consume", "--command-property",
+                   "client.id=quota-consumer", "--command-property", "auto.offset.reset=earliest"});
+  ASSERT_EQ(consumed.exit_code, 0) << consumed.err;
+  auto lines = lines_of(consumed.out);
+  ASSERT_EQ(lines.size(), 2U) << consumed.out << consumed.err;
+  // "start, end, MB, MB.sec, records, records.sec, rebalance ms, fetch ms,
+  // fetch MB.sec, fetch records.sec": the fetch figures leave the group's
+  // join out.
+  const std::regex row(R"([-0-9: ]+, [-0-9: ]+, ([0-9.]+), [0-9.]+, 12000, [0-9.]+, \d+, (\d+), )"
+                       R"(([0-9.]+), [0-9.]+)");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(lines[1], m, row)) << lines[1];
+  const double mb_per_s = std::stod(m[3]);
+  std::cout << "consumer held to 1 MB/s fetched " << m[1] << " MB at " << mb_per_s << " MB/s ("
+            << m[2] << " ms of fetching)\n";
+  EXPECT_GT(mb_per_s, 0.65);
+  EXPECT_LT(mb_per_s, 1.35);
+}
+
+// connection_creation_rate set with kafka-configs --entity-type ips (an
+// address and the default entity) is enforced as Kafka's ConnectionQuotas
+// enforces it: connections from an address over its rate are closed unserved.
+TEST_F(KafkaToolsTest, IpConnectionRatesSetByKafkaConfigsCloseConnectionsOverThem) {
+  BrokerProcess ip_broker(std::map<std::string, std::string>{{"quota.window.num", "2"}});
+  const std::string bootstrap = "127.0.0.1:" + std::to_string(ip_broker.port());
+  auto configs = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--bootstrap-server", bootstrap});
+    return shell_->run(kConfigCommand, args);
+  };
+  // 127.0.0.1 (the tools' own address) first, so the default leaves them be.
+  EXPECT_TRUE(printed(configs({"--alter", "--add-config", "connection_creation_rate=1000",
+                               "--entity-type", "ips", "--entity-name", "127.0.0.1"}),
+                      {"Completed updating config for ip 127.0.0.1."}));
+  EXPECT_TRUE(printed(configs({"--alter", "--add-config", "connection_creation_rate=3",
+                               "--entity-type", "ips", "--entity-default"}),
+                      {"Completed updating default config for ips in the cluster."}));
+  EXPECT_TRUE(printed(configs({"--describe", "--entity-type", "ips", "--entity-name", "127.0.0.1"}),
+                      {"Quota configs for ip '127.0.0.1' are connection_creation_rate=1000.0"}));
+  EXPECT_TRUE(printed(configs({"--describe", "--entity-type", "ips", "--entity-default"}),
+                      {"Quota configs for the default ip are connection_creation_rate=3.0"}));
+  std::vector<std::unique_ptr<SourcedConnection>> from_other;
+  for (int i = 0; i < 5; ++i)
+    from_other.push_back(std::make_unique<SourcedConnection>("127.0.0.2", ip_broker.port()));
+  int answered = 0;
+  int closed = 0;
+  for (auto& c : from_other) {
+    const auto outcome = c->wait(std::chrono::milliseconds(5000));
+    answered += outcome == SourcedConnection::Outcome::kAnswered ? 1 : 0;
+    closed += outcome == SourcedConnection::Outcome::kClosed ? 1 : 0;
+  }
+  EXPECT_EQ(answered, 3);
+  EXPECT_EQ(closed, 2);
+  EXPECT_TRUE(printed(configs({"--alter", "--delete-config", "connection_creation_rate",
+                               "--entity-type", "ips", "--entity-default"}),
+                      {"Completed updating default config for ips in the cluster."}));
+  SourcedConnection after("127.0.0.2", ip_broker.port());
+  EXPECT_EQ(after.wait(std::chrono::milliseconds(5000)), SourcedConnection::Outcome::kAnswered);
 }
 
 }  // namespace

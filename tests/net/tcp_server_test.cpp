@@ -720,6 +720,52 @@ TEST_F(TcpServerTest, MaxConnectionsRefusesExtraConnections) {
   EXPECT_EQ(handler_.opened, 3);
 }
 
+// The admission hook: a delayed connection is served only after its delay
+// (nothing else accepted meanwhile); one to close is never served, closed
+// after its time; the hook sees the peer's address alone.
+TEST_F(TcpServerTest, AdmissionDelaysOrClosesAcceptedConnections) {
+  ServerOptions options;
+  std::vector<std::string> asked;
+  int calls = 0;
+  options.admit = [&](std::string_view address) {
+    asked.emplace_back(address);
+    ++calls;
+    ServerOptions::Admission a;
+    if (calls == 2) a.delay = std::chrono::milliseconds(300);
+    if (calls == 3) a.close_after = std::chrono::milliseconds(200);
+    return a;
+  };
+  ASSERT_NO_FATAL_FAILURE(start(options));
+  const Bytes body = payload(8, 1);
+  auto echo_within = [&](Client& c) {
+    const auto sent = std::chrono::steady_clock::now();
+    if (!c.connected() || !c.send_all(framed(body))) return std::chrono::milliseconds(-1);
+    auto reply = c.read_frame();
+    if (!reply.has_value() || *reply != body) return std::chrono::milliseconds(-1);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 sent);
+  };
+  ClientThread client([&] {
+    Client first(port_);
+    EXPECT_GE(echo_within(first).count(), 0);
+    Client delayed(port_);
+    EXPECT_GE(echo_within(delayed).count(), 250);
+    Client refused(port_);
+    ASSERT_TRUE(refused.connected());
+    ASSERT_TRUE(refused.send_all(framed(body)));
+    const auto sent = std::chrono::steady_clock::now();
+    size_t bytes = 0;
+    EXPECT_EQ(refused.read_until_closed(&bytes), Client::End::kClosed);
+    EXPECT_EQ(bytes, 0u);
+    EXPECT_GE(std::chrono::steady_clock::now() - sent, std::chrono::milliseconds(150));
+    Client fourth(port_);
+    EXPECT_GE(echo_within(fourth).count(), 0);
+  });
+  ASSERT_TRUE(run_until_done(client, 3));
+  EXPECT_EQ(handler_.opened, 3);
+  EXPECT_EQ(asked, (std::vector<std::string>(4, "127.0.0.1")));
+}
+
 // ------------------------------------------------------------------- drain
 
 TEST_F(TcpServerTest, DrainClosesConnectionsOnceTheirOutputIsWritten) {

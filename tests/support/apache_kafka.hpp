@@ -61,7 +61,10 @@ class ApacheKafkaProcess {
     std::filesystem::path log_dir;
     int node_id = 1;
     std::map<std::string, std::string> extra;  // more server.properties lines
-    std::string heap = "-Xmx1g";               // Kafka's own default
+    // More client listeners, each named as its security protocol
+    // (SASL_PLAINTEXT), on a free port (see listener_port()).
+    std::vector<std::string> more_listeners;
+    std::string heap = "-Xmx1g";  // Kafka's own default
   };
 
   // Starts Kafka on `options.log_dir` as it is: formatted by Kafka's storage
@@ -74,6 +77,7 @@ class ApacheKafkaProcess {
         jvm_("kb-apache-kafka-"),
         port_(free_loopback_port()),
         controller_port_(free_loopback_port()) {
+    for (const auto& name : options_.more_listeners) more_ports_[name] = free_loopback_port();
     write_text_file(jvm_.dir() / "server.properties", server_properties());
     start(bound);
   }
@@ -104,6 +108,7 @@ class ApacheKafkaProcess {
   }
 
   uint16_t port() const { return port_; }
+  uint16_t listener_port(const std::string& name) const { return more_ports_.at(name); }
   std::string bootstrap() const { return "127.0.0.1:" + std::to_string(port_); }
   const std::filesystem::path& log_dir() const { return options_.log_dir; }
   std::string log() const { return jvm_.log(); }
@@ -118,14 +123,19 @@ class ApacheKafkaProcess {
     const std::string id = std::to_string(options_.node_id);
     const std::string client = "127.0.0.1:" + std::to_string(port_);
     const std::string controller = "127.0.0.1:" + std::to_string(controller_port_);
+    std::string more;
+    std::string more_protocols;
+    for (const auto& [name, port] : more_ports_) {
+      more += "," + name + "://127.0.0.1:" + std::to_string(port);
+      more_protocols += "," + name + ":" + name;
+    }
     std::string text = "process.roles=broker,controller\nnode.id=" + id +
                        "\ncontroller.quorum.voters=" + id + "@" + controller +
-                       "\nlisteners=PLAINTEXT://" + client + ",CONTROLLER://" + controller +
-                       "\nadvertised.listeners=PLAINTEXT://" + client +
+                       "\nlisteners=PLAINTEXT://" + client + ",CONTROLLER://" + controller + more +
+                       "\nadvertised.listeners=PLAINTEXT://" + client + more +
                        "\ncontroller.listener.names=CONTROLLER\n"
-                       "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n"
-                       "log.dirs=" +
-                       options_.log_dir.string() +
+                       "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT" +
+                       more_protocols + "\nlog.dirs=" + options_.log_dir.string() +
                        "\noffsets.topic.replication.factor=1\n"
                        "transaction.state.log.replication.factor=1\n"
                        "transaction.state.log.min.isr=1\n"
@@ -157,6 +167,7 @@ class ApacheKafkaProcess {
   JvmProcess jvm_;
   uint16_t port_;
   uint16_t controller_port_;
+  std::map<std::string, uint16_t> more_ports_;
 };
 
 }  // namespace kb::testing

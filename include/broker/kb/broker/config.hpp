@@ -60,6 +60,15 @@ struct BrokerConfig {
   // quota.window.size.seconds.
   int32_t quota_window_num = 11;
   int32_t quota_window_size_seconds = 1;
+  // max.connection.creation.rate, and each listener's
+  // listener.name.<l>.max.connection.creation.rate (by listener name; the
+  // broker's value where not set), as Kafka's ConnectionQuotas reads them.
+  int32_t max_connection_creation_rate = INT32_MAX;
+  std::map<std::string, int32_t, std::less<>> listener_connection_creation_rate;
+  // The listener Kafka would use between brokers (inter.broker.listener.name,
+  // else the one named for security.inter.broker.protocol): with several
+  // listeners, the broker-wide connection rate leaves it alone.
+  std::string inter_broker_listener = "PLAINTEXT";
   // metadata.log.max.record.bytes.between.snapshots, metadata.log.max.snapshot.interval.ms,
   // metadata.max.retention.bytes, metadata.max.retention.ms
   cluster::MetadataSnapshotOptions metadata_snapshots;

@@ -14,6 +14,7 @@
 // rebuilds groups at start-up.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -124,6 +125,10 @@ struct ConsumerHeartbeatParams {
   std::string_view client_id;
   std::string_view client_host;
   int16_t version = 0;
+  // Which topics a regular expression may resolve to when this heartbeat
+  // has the subscriptions resolved again (Kafka leaves out what its
+  // principal may not describe); null: every topic.
+  std::function<bool(std::string_view topic)> may_describe;
 };
 
 struct ConsumerHeartbeatResult {
@@ -188,9 +193,9 @@ class ConsumerGroups {
   ConsumerHeartbeatResult leave(ConsumerGroup& group, const ConsumerHeartbeatParams& params);
   // Subscription metadata for the members' subscriptions (the member given
   // replacing its old self).
-  SubscriptionMetadata compute_subscription_metadata(const ConsumerGroup& group,
-                                                     const ConsumerMember* updated,
-                                                     const TopicsView& topics) const;
+  SubscriptionMetadata compute_subscription_metadata(
+      const ConsumerGroup& group, const ConsumerMember* updated, const TopicsView& topics,
+      const std::function<bool(std::string_view)>& may_describe = {}) const;
 
   GroupContext& ctx_;
 };

@@ -53,6 +53,16 @@ class ResponseThrottle {
  public:
   virtual ~ResponseThrottle() = default;
   virtual int32_t throttle_time_ms(RequestContext& ctx) = 0;
+  // Fetch decides for itself, as Kafka's KafkaApis does. The most a fetch
+  // may answer without certainly being throttled: consumer_byte_rate times
+  // the quota windows but one (INT64_MAX without a consumer quota).
+  virtual int64_t fetch_bytes_in_window() = 0;
+  // A final Fetch answer, `response_bytes` its size (body and size field,
+  // asked only under a consumer quota): counted against consumer_byte_rate
+  // with the request's time. Returns the throttle; when it is not 0 the bytes
+  // are taken back out of the rate, since the answer then goes out empty.
+  virtual int32_t fetch_throttle_time_ms(RequestContext& ctx,
+                                         const std::function<uint64_t()>& response_bytes) = 0;
 };
 
 // What a handler sees besides its request.

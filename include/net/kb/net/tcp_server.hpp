@@ -9,6 +9,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -224,6 +225,17 @@ struct ServerOptions {
   // closes its connection, so half-open handshakes hold nothing for long.
   std::shared_ptr<const TlsContext> tls;
   std::chrono::milliseconds tls_handshake_timeout{10000};
+  // What happens to each accepted connection, asked with the peer's address
+  // (no port); null: every one is served at once. `delay`: the connection is
+  // held, unread, and nothing more is accepted until it passes. `close_after`:
+  // the connection is never served and is closed once that much time has
+  // passed (after any delay). A rate limit, as Kafka's acceptor applies its
+  // connection quotas, without blocking the loop.
+  struct Admission {
+    std::chrono::milliseconds delay{0};
+    std::chrono::milliseconds close_after{0};
+  };
+  std::function<Admission(std::string_view peer_address)> admit;
 };
 
 struct Endpoint {
@@ -260,6 +272,10 @@ class TcpServer final : public IoHandler {
   friend class Connection;
 
   void accept_ready();
+  // Serves an accepted socket from now on.
+  void open_connection(int fd, std::string peer);
+  // An accepted socket the admission holds back (see ServerOptions::admit).
+  void hold(int fd, std::string peer, ServerOptions::Admission admission);
   void release(Connection& conn);
   void reap_closed();
   // A large partial-frame buffer kept warm between frames (spare_input_),
@@ -284,6 +300,10 @@ class TcpServer final : public IoHandler {
   ByteBuffer spare_input_;   // the same for a connection's partial-frame buffer
   bool spare_input_used_ = false;
   EventLoop::TimerId spare_input_timer_ = 0;
+  // Sockets held back by the admission, by the timer that lets them go,
+  // and the timer that resumes accepting after a delay.
+  std::unordered_map<EventLoop::TimerId, int> held_;
+  EventLoop::TimerId resume_accepting_timer_ = 0;
   ByteBuffer file_chunk_;  // FileSendMode::kCopy: file bytes on their way to a socket
   // Expires with the server: tasks posted for its connections check it.
   std::shared_ptr<const int> lifetime_ = std::make_shared<const int>(0);
