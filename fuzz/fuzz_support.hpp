@@ -56,6 +56,8 @@
 #include "kb/protocol/messages/share_acknowledge.hpp"
 #include "kb/protocol/messages/share_fetch.hpp"
 #include "kb/protocol/messages/share_group_offsets.hpp"
+#include "kb/protocol/messages/share_group_describe.hpp"
+#include "kb/protocol/messages/share_group_heartbeat.hpp"
 #include "kb/protocol/messages/sync_group.hpp"
 #include "kb/protocol/messages/transactions.hpp"
 #include "kb/protocol/messages/user_scram_credentials.hpp"
@@ -80,6 +82,7 @@ using AllRequests = std::tuple<
     protocol::AlterPartitionReassignmentsRequest, protocol::ListPartitionReassignmentsRequest,
     protocol::DescribeAclsRequest, protocol::CreateAclsRequest, protocol::DeleteAclsRequest,
     protocol::ConsumerGroupHeartbeatRequest, protocol::ConsumerGroupDescribeRequest,
+    protocol::ShareGroupHeartbeatRequest, protocol::ShareGroupDescribeRequest,
     protocol::AddPartitionsToTxnRequest, protocol::AddOffsetsToTxnRequest, protocol::EndTxnRequest,
     protocol::TxnOffsetCommitRequest, protocol::ListTransactionsRequest,
     protocol::DescribeTransactionsRequest, protocol::WriteTxnMarkersRequest,

@@ -93,6 +93,8 @@ APIS: list[tuple[str, str, tuple[int, int]]] = [
     ("ListTransactions", "transactions", (0, 2)),
     ("ConsumerGroupHeartbeat", "consumer_group_heartbeat", (0, 1)),
     ("ConsumerGroupDescribe", "consumer_group_describe", (0, 1)),
+    ("ShareGroupHeartbeat", "share_group_heartbeat", (1, 1)),
+    ("ShareGroupDescribe", "share_group_describe", (1, 1)),
     ("DescribeTopicPartitions", "describe_topic_partitions", (0, 0)),
     ("SaslHandshake", "sasl", (0, 1)),
     ("SaslAuthenticate", "sasl", (0, 2)),

@@ -422,6 +422,38 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
           c.share_coordinator.snapshot_update_records_per_snapshot);
   int_key("share.coordinator.state.topic.prune.interval.ms", 1, kIntMax,
           c.share_state_prune_interval_ms);
+  // Share groups (KIP-932): Kafka's defaults and bounds.
+  int_key("group.share.session.timeout.ms", 1, kIntMax, c.groups.share_session_timeout_ms);
+  int_key("group.share.heartbeat.interval.ms", 1, kIntMax, c.groups.share_heartbeat_interval_ms);
+  int_key("group.share.max.size", 1, 1000, c.groups.share_max_size);
+  {
+    int64_t min_heartbeat = 5000;
+    int64_t max_heartbeat = 15000;
+    int64_t min_session = 45000;
+    int64_t max_session = 60000;
+    int_key("group.share.min.heartbeat.interval.ms", 1, kIntMax, min_heartbeat);
+    int_key("group.share.max.heartbeat.interval.ms", 1, kIntMax, max_heartbeat);
+    int_key("group.share.min.session.timeout.ms", 1, kIntMax, min_session);
+    int_key("group.share.max.session.timeout.ms", 1, kIntMax, max_session);
+    const int64_t heartbeat = c.groups.share_heartbeat_interval_ms;
+    const int64_t session = c.groups.share_session_timeout_ms;
+    auto require = [&](bool holds, std::string_view key, std::string_view relation,
+                       std::string_view other) {
+      if (!ok || holds) return;
+      b.error = fmt::format("{}: {} must be {} {}", path, key, relation, other);
+      ok = false;
+    };
+    require(heartbeat >= min_heartbeat, "group.share.heartbeat.interval.ms",
+            "greater than or equal to", "group.share.min.heartbeat.interval.ms");
+    require(heartbeat <= max_heartbeat, "group.share.heartbeat.interval.ms",
+            "less than or equal to", "group.share.max.heartbeat.interval.ms");
+    require(session >= min_session, "group.share.session.timeout.ms", "greater than or equal to",
+            "group.share.min.session.timeout.ms");
+    require(session <= max_session, "group.share.session.timeout.ms", "less than or equal to",
+            "group.share.max.session.timeout.ms");
+    require(heartbeat < session, "group.share.heartbeat.interval.ms", "less than",
+            "group.share.session.timeout.ms");
+  }
   if (auto it = props.find("group.consumer.assignors"); ok && it != props.end()) {
     // By name, or by the class names Kafka's defaults use.
     c.groups.consumer_assignors.clear();

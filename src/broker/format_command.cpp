@@ -66,6 +66,7 @@ int run_format(const std::vector<std::string>& args, std::FILE* out, std::FILE* 
   levels["metadata.version"] = cluster::kBootstrapMetadataVersion;
   levels["group.version"] = cluster::kBootstrapGroupVersion;
   levels["transaction.version"] = cluster::kBootstrapTransactionVersion;
+  levels["share.version"] = cluster::kBootstrapShareVersion;
 
   auto refuse = [&](const std::string& why) {
     fmt::print(err, "{}\n", why);

@@ -137,6 +137,9 @@ MetadataAppend append_metadata_groups(
           storage::FeatureLevelRecord{"metadata.version", kBootstrapMetadataVersion},
           storage::FeatureLevelRecord{"group.version", kBootstrapGroupVersion},
           storage::FeatureLevelRecord{"transaction.version", kBootstrapTransactionVersion}};
+      if (kBootstrapShareVersion > 0)
+        bootstrap.emplace_back(
+            storage::FeatureLevelRecord{"share.version", kBootstrapShareVersion});
     }
   }
 

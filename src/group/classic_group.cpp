@@ -475,6 +475,10 @@ Outcome<JoinResult> ClassicGroups::join(const RequestKey& key, const JoinParams&
     return join_error(ErrorCode::kInvalidSessionTimeout, std::string(params.member_id));
 
   ClassicGroup* group = find(params.group_id);
+  if (const Group* other = ctx_.find(params.group_id); other && other->type() == GroupType::kShare)
+    // A share group, even empty, never becomes a classic one (Kafka answers
+    // without a member id).
+    return join_error(ErrorCode::kInconsistentGroupProtocol);
   if (const Group* other = ctx_.find(params.group_id); other && !group && !other->is_empty())
     // A group of another kind with members (an upgrade in place is not served).
     return join_error(ErrorCode::kInconsistentGroupProtocol, std::string(params.member_id));

@@ -605,7 +605,8 @@ ConsumerHeartbeatResult ConsumerGroups::heartbeat(const ConsumerHeartbeatParams&
   // another kind gives way, one with members does not.
   const Group* existing = ctx_.find(params.group_id);
   ConsumerGroup* group = ctx_.find_as<ConsumerGroup>(params.group_id);
-  if (existing && !group && (!existing->is_empty() || epoch != 0))
+  if (existing && !group &&
+      (!existing->is_empty() || epoch != 0 || existing->type() == GroupType::kShare))
     return heartbeat_error(ErrorCode::kGroupIdNotFound,
                            fmt::format("Group {} is not a consumer group.", params.group_id));
   if (!group && epoch != 0)

@@ -40,18 +40,20 @@ std::string_view to_string(GroupType type) {
       return "classic";
     case GroupType::kConsumer:
       return "consumer";
+    case GroupType::kShare:
+      return "share";
   }
   return "classic";
 }
 
 std::optional<GroupType> parse_group_type(std::string_view name) {
-  for (auto t : {GroupType::kClassic, GroupType::kConsumer})
+  for (auto t : {GroupType::kClassic, GroupType::kConsumer, GroupType::kShare})
     if (equals_ignore_case(name, to_string(t))) return t;
   return std::nullopt;
 }
 
 GroupCoordinator::GroupCoordinator(GroupConfig config, GroupStore* store)
-    : ctx_(std::move(config), store), classic_(ctx_), consumer_(ctx_) {
+    : ctx_(std::move(config), store), classic_(ctx_), consumer_(ctx_), share_(ctx_) {
   consumer_.set_downgrade([this](ConsumerGroup& group, const std::string& leaving, Millis now) {
     return downgrade(group, leaving, now);
   });
@@ -134,6 +136,9 @@ void GroupCoordinator::advance(Millis now) {
       case GroupType::kConsumer:
         consumer_.expire(static_cast<ConsumerGroup&>(*group), now);
         break;
+      case GroupType::kShare:
+        share_.expire(static_cast<ShareGroup&>(*group), now);
+        break;
     }
   }
 }
@@ -185,6 +190,26 @@ Outcome<JoinResult> GroupCoordinator::join_consumer_group(ConsumerGroup& group,
 std::shared_ptr<const ProtocolList> GroupCoordinator::member_protocols(
     std::string_view group_id, std::string_view member_id) const {
   return classic_.member_protocols(group_id, member_id);
+}
+
+ShareHeartbeatResult GroupCoordinator::share_heartbeat(const ShareHeartbeatParams& params,
+                                                       const TopicsView& topics, Millis now) {
+  advance(now);
+  return share_.heartbeat(params, topics, now);
+}
+
+bool GroupCoordinator::is_share_member(std::string_view group_id, std::string_view member_id,
+                                       Millis now) {
+  advance(now);
+  const ShareGroup* group = ctx_.find_as<ShareGroup>(group_id);
+  return group != nullptr && group->members.contains(member_id);
+}
+
+int16_t GroupCoordinator::share_partitions_initialized(std::string_view group_id,
+                                                       const wire::Uuid& topic_id,
+                                                       std::span<const int32_t> partitions,
+                                                       bool succeeded) {
+  return share_.initialized(group_id, topic_id, partitions, succeeded);
 }
 
 JoinResult GroupCoordinator::abandon_join(const RequestKey& key) {
@@ -244,6 +269,8 @@ int16_t GroupCoordinator::validate_commit(Group& group, const CommitParams& para
       return classic_.validate_commit(static_cast<ClassicGroup&>(group), params, now);
     case GroupType::kConsumer:
       return consumer_.validate_commit(static_cast<ConsumerGroup&>(group), params);
+    case GroupType::kShare:
+      return to_wire(ErrorCode::kGroupIdNotFound);  // share groups commit no offsets
   }
   return kNone;
 }
@@ -270,6 +297,7 @@ int16_t GroupCoordinator::validate_fetch(std::string_view group_id,
   advance(now);
   if (const ConsumerGroup* group = ctx_.find_as<ConsumerGroup>(group_id))
     return consumer_.validate_fetch(*group, member_id, member_epoch);
+  if (ctx_.find_as<ShareGroup>(group_id) != nullptr) return to_wire(ErrorCode::kGroupIdNotFound);
   return kNone;
 }
 
@@ -339,12 +367,24 @@ int16_t GroupCoordinator::delete_group(std::string_view group_id, Millis now) {
   if (int16_t e = find_to_delete(group_id, now, it); e != kNone) return e;
   Group& group = *it->second;
   if (!group.is_empty()) return to_wire(ErrorCode::kNonEmptyGroup);
+  // A share group's share state goes with it: the store is told once the
+  // group's tombstones are written.
+  std::optional<TopicPartitionSet> share_state;
+  if (const auto* share = ctx_.find_as<ShareGroup>(group_id)) {
+    share_state.emplace();
+    for (const auto* topics :
+         {&share->state_partitions.initialized, &share->state_partitions.initializing})
+      for (const auto& [topic, t] : *topics)
+        (*share_state)[topic].insert(t.partitions.begin(), t.partitions.end());
+  }
   std::vector<OffsetMap::iterator> offsets;
   for (auto o = group.offsets.begin(); o != group.offsets.end(); ++o) offsets.push_back(o);
   if (drop_offsets(group, offsets, GroupLeftEmpty::kDropIt) != Dropped::kGroup)
     return to_wire(ErrorCode::kCoordinatorNotAvailable);
   spdlog::info("group {}: deleted with its {} committed offsets", group.id, offsets.size());
+  const std::string id = group.id;
   ctx_.groups.erase(it);
+  if (share_state && share_state_deleter_) share_state_deleter_(id, *share_state);
   return kNone;
 }
 
@@ -354,6 +394,7 @@ int16_t GroupCoordinator::delete_offsets(std::string_view group_id,
   GroupMap::iterator it;
   if (int16_t e = find_to_delete(group_id, now, it); e != kNone) return e;
   Group& group = *it->second;
+  if (group.type() == GroupType::kShare) return to_wire(ErrorCode::kGroupIdNotFound);
   // A group with members keeps the offsets its members may use: those of
   // topics they subscribe to, or all of them when their protocol does not say.
   const bool consumer_protocol = group.listed_protocol_type() == kConsumerProtocolType;
@@ -418,6 +459,13 @@ GroupCoordinator::Loaded GroupCoordinator::load(
       return Loaded::kUnreadable;
   }
   if (std::holds_alternative<std::monostate>(key)) {
+    if (auto s = decode_share_group_key(key_bytes)) {
+      if (s->type == kShareGroupMetadataType && !value_bytes) {
+        forget<ShareGroup>(s->group);
+        return Loaded::kUsed;
+      }
+      return share_.load(*s, value_bytes) ? Loaded::kUsed : Loaded::kUnreadable;
+    }
     // A key of the types kept here (0-8) that does not decode is damage;
     // others are records of group kinds this coordinator does not keep.
     auto typed = key_type_and_group(key_bytes);
@@ -435,6 +483,9 @@ void GroupCoordinator::finish_load(Millis now) {
         break;
       case GroupType::kConsumer:
         consumer_.finish_load(static_cast<ConsumerGroup&>(*group), now);
+        break;
+      case GroupType::kShare:
+        share_.finish_load(static_cast<ShareGroup&>(*group), now);
         break;
     }
   }

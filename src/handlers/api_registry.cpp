@@ -23,6 +23,7 @@
 #include "kb/handlers/produce.hpp"
 #include "kb/handlers/sasl.hpp"
 #include "kb/handlers/share.hpp"
+#include "kb/handlers/share_groups.hpp"
 #include "kb/handlers/transactions.hpp"
 #include "kb/handlers/user_scram_credentials.hpp"
 
@@ -66,6 +67,8 @@ ApiRegistry make_broker_registry() {
   registry.add(offset_delete_entry());
   registry.add(consumer_group_heartbeat_entry());
   registry.add(consumer_group_describe_entry());
+  registry.add(share_group_heartbeat_entry());
+  registry.add(share_group_describe_entry());
   registry.add(init_producer_id_entry());
   registry.add(add_partitions_to_txn_entry());
   registry.add(add_offsets_to_txn_entry());

@@ -45,6 +45,9 @@ std::optional<ApiVersionsResponse> handle_api_versions(RequestContext& ctx,
     response.finalized_features.push_back({"transaction.version",
                                            cluster::kBootstrapTransactionVersion,
                                            cluster::kBootstrapTransactionVersion});
+    if (cluster::kBootstrapShareVersion > 0)
+      response.finalized_features.push_back(
+          {"share.version", cluster::kBootstrapShareVersion, cluster::kBootstrapShareVersion});
   }
   // A level this broker does not serve is announced at the highest it does:
   // clients switch behaviour on finalized levels (a Java producer uses

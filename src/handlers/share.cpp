@@ -20,16 +20,28 @@ using protocol::to_wire;
 using share::SharePartitionKey;
 using share::TopicPartition;
 
-namespace {
-
-// Kafka's bound on a member id in share requests (a UUID's text).
-constexpr size_t kMaxMemberIdLength = 36;
-
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+share::LogBounds log_bounds(storage::PartitionLog* log) {
+  share::LogBounds bounds;
+  if (log == nullptr) return bounds;
+  bounds.log_start_offset = log->log_start_offset();
+  bounds.log_end_offset = log->log_end_offset();
+  bounds.offset_for_time = [log](int64_t ts) -> std::optional<int64_t> {
+    auto at = log->offset_for_timestamp(ts);
+    return at ? *at : std::nullopt;
+  };
+  return bounds;
+}
+
+namespace {
+
+// Kafka's bound on a member id in share requests (a UUID's text).
+constexpr size_t kMaxMemberIdLength = 36;
 
 // The checks both requests begin with, in Kafka's order; kNone when they pass.
 template <class Request>
@@ -159,16 +171,7 @@ ShareFetchResponse::PartitionData fetch_partition(RequestContext& ctx, std::stri
   storage::PartitionLog* log = *found;
 
   const SharePartitionKey key{std::string(group), tp.first, tp.second};
-  share::LogBounds bounds;
-  if (log != nullptr) {
-    bounds.log_start_offset = log->log_start_offset();
-    bounds.log_end_offset = log->log_end_offset();
-    bounds.offset_for_time = [log](int64_t ts) -> std::optional<int64_t> {
-      auto at = log->offset_for_timestamp(ts);
-      return at ? *at : std::nullopt;
-    };
-  }
-  share::SharePartition& sp = ctx.shares->initialize(key, bounds, wall_ms());
+  share::SharePartition& sp = ctx.shares->initialize(key, log_bounds(log), wall_ms());
   if (log == nullptr) return p;
   // Records retention or DeleteRecords removed are done.
   sp.on_log_start_offset(log->log_start_offset());

@@ -96,20 +96,21 @@ TEST(ApiVersionsHandler, ListsFeaturesAsKafkaDoes) {
   EXPECT_EQ(written.finalized_features[0].min_version_level, 1);
 
   // Levels a directory of Kafka's finalized beyond what is served here are
-  // announced at the served ones (share groups are not served);
-  // transaction.version 2 is.
+  // announced at the served ones (share.version 1, share groups, is served:
+  // a level 2 of a newer Kafka is announced at 1); transaction.version 2 is.
   state.features["metadata.version"] = 33;
   state.features["transaction.version"] = 2;
-  state.features["share.version"] = 1;
+  state.features["share.version"] = 2;
   auto beyond = *handle_api_versions(ctx, {}, 4);
   std::map<std::string, int16_t> announced;
   for (const auto& f : beyond.finalized_features) {
     EXPECT_EQ(f.min_version_level, f.max_version_level) << f.name;
     announced[f.name] = f.max_version_level;
   }
-  EXPECT_EQ(announced,
-            (std::map<std::string, int16_t>{
-                {"group.version", 1}, {"metadata.version", 25}, {"transaction.version", 2}}));
+  EXPECT_EQ(announced, (std::map<std::string, int16_t>{{"group.version", 1},
+                                                       {"metadata.version", 25},
+                                                       {"share.version", 1},
+                                                       {"transaction.version", 2}}));
   // A directory at level 1 stays there (transactions v1 for the Java producer).
   state.features["transaction.version"] = 1;
   auto level1 = *handle_api_versions(ctx, {}, 4);

@@ -37,6 +37,8 @@
 #include "kb/protocol/messages/acls.hpp"
 #include "kb/protocol/messages/api_versions.hpp"
 #include "kb/protocol/messages/list_offsets.hpp"
+#include "kb/protocol/messages/metadata.hpp"
+#include "kb/protocol/messages/share_group_heartbeat.hpp"
 #include "kb/protocol/messages/transactions.hpp"
 #include "kb/storage/record_batch.hpp"
 #include "kb/wire/uuid.hpp"
@@ -488,6 +490,86 @@ TEST_F(KafkaToolsTest, CompactedTopicIsCleaned) {
 // kafka-console-consumer --group, and kafka-consumer-groups --list,
 // --describe, --reset-offsets (--to-earliest, --to-datetime, --to-offset),
 // and --delete.
+// kafka-share-groups (Kafka 4.4's ShareGroupCommand) on a share group that
+// raw ShareGroupHeartbeats made, on a broker of its own formatted with
+// share.version=1: --list, --describe --members, --describe --state, and
+// --delete once the members left.
+TEST_F(KafkaToolsTest, ShareGroups) {
+  const std::string share_group_command = "org.apache.kafka.tools.consumer.group.ShareGroupCommand";
+  const auto dir = make_temp_dir("kb-share-tools-");
+  auto formatted = run_command(word(KB_BROKER_BINARY) +
+                                   " format -t MkU3OEVBNTcwNTJENDM2Qk --override log.dirs=" +
+                                   word((dir / "data").string()) + " --feature share.version=1",
+                               30);
+  ASSERT_EQ(formatted.status, 0) << formatted.output;
+  BrokerProcess broker({{"num.partitions", "2"}}, dir / "data");
+  const std::string server = "127.0.0.1:" + std::to_string(broker.port());
+  auto share_tool = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--bootstrap-server", server});
+    return shell_->run(share_group_command, args);
+  };
+
+  TypedClient client(broker.port());
+  protocol::MetadataRequest metadata;
+  metadata.topics.emplace();
+  metadata.topics->push_back({{}, std::string_view("share-tools")});
+  client.call<protocol::MetadataResponse>(metadata, 12);
+  auto beat = [&](std::string_view member, int32_t epoch, bool full) {
+    protocol::ShareGroupHeartbeatRequest r;
+    r.group_id = "tools-share";
+    r.member_id = member;
+    r.member_epoch = epoch;
+    if (full) r.subscribed_topic_names = std::vector<std::string_view>{"share-tools"};
+    auto response = client.call<protocol::ShareGroupHeartbeatResponse>(r, 1);
+    EXPECT_EQ(response.error_code, 0) << response.error_message.value_or("");
+    return response.member_epoch;
+  };
+  const std::string a = "AAAAAAAAAAAAAAAAAAAAAA", b = "BBBBBBBBBBBBBBBBBBBBBB";
+  beat(a, 0, true);
+  beat(b, 0, true);
+  EXPECT_EQ(beat(a, 1, false), 2);
+
+  EXPECT_TRUE(printed(share_tool({"--list"}), {"tools-share"}));
+
+  // Each member with its partition: the simple assignor split the two.
+  auto member_row = [&](const std::string& id, const std::string& partition) {
+    return col("tools-share", 15) + " " + col(id, 22) + " " + col("/127.0.0.1", 15) + " " +
+           col("kb-test", 15) + " " + col("1", 12) + " share-tools:" + partition;
+  };
+  EXPECT_TRUE(printed(
+      share_tool({"--describe", "--group", "tools-share", "--members"}),
+      {"",
+       "GROUP           CONSUMER-ID            HOST            CLIENT-ID       #PARTITIONS  "
+       "ASSIGNMENT",
+       member_row(a, "0"), member_row(b, "1")}));
+  auto state_rows = [&](const std::string& state, int members) {
+    return std::vector<std::string>{
+        "", "GROUP           COORDINATOR (ID)          STATE           #MEMBERS",
+        col("tools-share", 15) + " " + col(server + "  (1)", 25) + " " + col(state, 15) + " " +
+            std::to_string(members)};
+  };
+  EXPECT_TRUE(printed(share_tool({"--describe", "--group", "tools-share", "--state"}),
+                      state_rows("Stable", 2)));
+
+  // Not deleted while it has members; deleted once they left.
+  auto refused = share_tool({"--delete", "--group", "tools-share"});
+  EXPECT_NE(refused.out.find("GroupNotEmptyException: Share group 'tools-share' is not EMPTY."),
+            std::string::npos)
+      << refused.out << refused.err;
+  EXPECT_EQ(beat(a, -1, false), -1);
+  EXPECT_EQ(beat(b, -1, false), -1);
+  auto empty = share_tool({"--describe", "--group", "tools-share", "--state"});
+  EXPECT_TRUE(printed(empty, state_rows("Empty", 0)));
+  EXPECT_NE((empty.out + empty.err).find("Share group 'tools-share' has no active members."),
+            std::string::npos);
+  auto deleted = share_tool({"--delete", "--group", "tools-share"});
+  EXPECT_NE(deleted.out.find("Deletion of requested share groups ('tools-share') was successful."),
+            std::string::npos)
+      << deleted.out << deleted.err;
+  EXPECT_TRUE(printed(share_tool({"--list"}), {}));
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(KafkaToolsTest, ConsumerGroups) {
   const std::string topic = "tools-groups";
   const std::string group = "tools-group";

@@ -12,6 +12,7 @@
 // (JoinGroup, SyncGroup) are asked again whenever changes() moves.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -24,6 +25,7 @@
 #include "kb/group/group.hpp"
 #include "kb/group/group_context.hpp"
 #include "kb/group/records.hpp"
+#include "kb/group/share_group.hpp"
 
 namespace kb::group {
 
@@ -85,6 +87,27 @@ class GroupCoordinator {
   // until their session times out).
   void connection_closed(uint64_t connection);
 
+  // ShareGroupHeartbeat (KIP-932): answered at once.
+  ShareHeartbeatResult share_heartbeat(const ShareHeartbeatParams& params, const TopicsView& topics,
+                                       Millis now);
+  // Whether the member is one of the share group's now (ShareFetch and
+  // ShareAcknowledge check it).
+  bool is_share_member(std::string_view group_id, std::string_view member_id, Millis now);
+  // The share state store's hooks: asked to initialize the share state of
+  // partitions a share group starts consuming (none set: they count as
+  // initialized at once), and told the share state of a deleted share group's
+  // partitions may go.
+  using ShareStateDeleter =
+      std::function<void(std::string_view group_id, const TopicPartitionSet& partitions)>;
+  void set_share_state_hooks(ShareStateInitializer initializer, ShareStateDeleter deleter) {
+    share_.set_initializer(std::move(initializer));
+    share_state_deleter_ = std::move(deleter);
+  }
+  // The store's answer to an initialization: done (succeeded) or failed
+  // (asked again later). NONE, GROUP_ID_NOT_FOUND or COORDINATOR_NOT_AVAILABLE.
+  int16_t share_partitions_initialized(std::string_view group_id, const wire::Uuid& topic_id,
+                                       std::span<const int32_t> partitions, bool succeeded);
+
   // ConsumerGroupHeartbeat (KIP-848): answered at once.
   ConsumerHeartbeatResult consumer_heartbeat(const ConsumerHeartbeatParams& params,
                                              const TopicsView& topics, Millis now);
@@ -119,6 +142,9 @@ class GroupCoordinator {
   }
   const ConsumerGroup* find_consumer(std::string_view group_id) const {
     return ctx_.find_as<ConsumerGroup>(group_id);
+  }
+  const ShareGroup* find_share(std::string_view group_id) const {
+    return ctx_.find_as<ShareGroup>(group_id);
   }
   const GroupMap& groups() const { return ctx_.groups; }
   // OffsetFetch v9+ names the member and its epoch: NONE, UNKNOWN_MEMBER_ID
@@ -167,6 +193,8 @@ class GroupCoordinator {
   GroupContext ctx_;
   ClassicGroups classic_;
   ConsumerGroups consumer_;
+  ShareGroups share_;
+  ShareStateDeleter share_state_deleter_;
   Millis retention_check_at_ = -1;  // -1: not scheduled yet
 };
 

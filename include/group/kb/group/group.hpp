@@ -2,8 +2,9 @@
 
 // What every kind of group has, whatever protocol its members speak: an id,
 // committed offsets, a state by Kafka's name, and the records that delete it.
-// Classic groups (JoinGroup/SyncGroup, classic_group.hpp) and consumer groups
-// (KIP-848's ConsumerGroupHeartbeat, consumer_group.hpp) each own their
+// Classic groups (JoinGroup/SyncGroup, classic_group.hpp), consumer groups
+// (KIP-848's ConsumerGroupHeartbeat, consumer_group.hpp) and share groups
+// (KIP-932's ShareGroupHeartbeat, share_group.hpp) each own their
 // members and state machine; the coordinator keeps one map of them and the
 // offsets part (commits, fetches, deletion, expiry) for all kinds alike.
 
@@ -29,7 +30,7 @@ bool equals_ignore_case(std::string_view a, std::string_view b);
 
 // Kafka's group types (ListGroups' types filter, ListGroups' and
 // DescribeGroups' answers).
-enum class GroupType : uint8_t { kClassic, kConsumer };
+enum class GroupType : uint8_t { kClassic, kConsumer, kShare };
 std::string_view to_string(GroupType type);
 std::optional<GroupType> parse_group_type(std::string_view name);
 

@@ -45,6 +45,10 @@ struct GroupConfig {
   // group.consumer.assignors: by name, the first the default.
   std::vector<std::string> consumer_assignors = {"uniform", "range"};
   MigrationPolicy consumer_migration_policy = MigrationPolicy::kBidirectional;
+  // Share groups (KIP-932).
+  int32_t share_session_timeout_ms = 45000;    // group.share.session.timeout.ms
+  int32_t share_heartbeat_interval_ms = 5000;  // group.share.heartbeat.interval.ms
+  int32_t share_max_size = 200;                // group.share.max.size
 };
 
 class GroupContext {

@@ -39,6 +39,8 @@
 #include "kb/protocol/messages/sasl.hpp"
 #include "kb/protocol/messages/share_acknowledge.hpp"
 #include "kb/protocol/messages/share_fetch.hpp"
+#include "kb/protocol/messages/share_group_describe.hpp"
+#include "kb/protocol/messages/share_group_heartbeat.hpp"
 #include "kb/protocol/messages/share_group_offsets.hpp"
 #include "kb/protocol/messages/sync_group.hpp"
 #include "kb/protocol/messages/transactions.hpp"
@@ -82,8 +84,9 @@ using AllGeneratedMessages = MessageList<
     OffsetFetchRequest, OffsetFetchResponse, OffsetForLeaderEpochRequest,
     OffsetForLeaderEpochResponse, ProduceRequest, ProduceResponse, SaslAuthenticateRequest,
     SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse, ShareAcknowledgeRequest,
-    ShareAcknowledgeResponse, ShareFetchRequest, ShareFetchResponse, SyncGroupRequest,
-    SyncGroupResponse, TxnOffsetCommitRequest, TxnOffsetCommitResponse, WriteTxnMarkersRequest,
-    WriteTxnMarkersResponse>;
+    ShareAcknowledgeResponse, ShareFetchRequest, ShareFetchResponse, ShareGroupDescribeRequest,
+    ShareGroupDescribeResponse, ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponse,
+    SyncGroupRequest, SyncGroupResponse, TxnOffsetCommitRequest, TxnOffsetCommitResponse,
+    WriteTxnMarkersRequest, WriteTxnMarkersResponse>;
 
 }  // namespace kb::protocol
