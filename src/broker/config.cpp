@@ -338,7 +338,7 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
       b.error = fmt::format("{}: log.cleaner.threads must be at least 1", path);
       ok = false;
     }
-    if (ok && dedupe_bytes / threads <= 1024 * 1024) {
+    if (ok && dedupe_bytes / threads <= int64_t{1024} * 1024) {
       b.error = fmt::format(
           "{}: log.cleaner.dedupe.buffer.size must be at least 1MB per cleaner thread.", path);
       ok = false;

@@ -44,7 +44,8 @@ bool has_item(std::string_view list, std::string_view item) {
 
 // Kafka's KafkaConfig check of the cleaner's map against its threads.
 std::string sizing_problem(const LogCleaningOptions& o) {
-  if (o.threads >= 1 && o.dedupe_buffer_bytes / static_cast<size_t>(o.threads) <= 1024 * 1024)
+  if (o.threads >= 1 &&
+      o.dedupe_buffer_bytes / static_cast<size_t>(o.threads) <= size_t{1024} * 1024)
     return "log.cleaner.dedupe.buffer.size must be at least 1MB per cleaner thread.";
   return {};
 }
@@ -452,7 +453,7 @@ std::string LogCleaning::problem_with(const LogCleaningOptions& wanted) const {
 }
 
 std::string LogCleaning::reconfiguration_problem(const cluster::BrokerConfigLookup& lookup) const {
-  const std::string problem = problem_with(base_options_.with(lookup));
+  std::string problem = problem_with(base_options_.with(lookup));
   if (problem.empty()) return {};
   // Kafka's KafkaConfig check answers in its own words; the cleaner's own
   // checks (a ConfigException) as "Invalid dynamic configuration".
