@@ -343,6 +343,25 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
     int_key("log.retention.hours", -1, kIntMax, checked);
     int_key("log.retention.bytes", std::numeric_limits<int64_t>::min(), kLongMax, checked);
   }
+  {
+    // Read by the log cleaner (log_cleaning.cpp); checked here so that a bad
+    // value stops the start, as Kafka's check of the map shared out among
+    // the threads does.
+    int64_t threads = 1;
+    int64_t dedupe_bytes = int64_t{128} * 1024 * 1024;
+    int_key("log.cleaner.threads", 0, kIntMax, threads);
+    int_key("log.cleaner.dedupe.buffer.size", std::numeric_limits<int64_t>::min(), kLongMax,
+            dedupe_bytes);
+    if (ok && threads < 1) {
+      b.error = fmt::format("{}: log.cleaner.threads must be at least 1", path);
+      ok = false;
+    }
+    if (ok && dedupe_bytes / threads <= int64_t{1024} * 1024) {
+      b.error = fmt::format(
+          "{}: log.cleaner.dedupe.buffer.size must be at least 1MB per cleaner thread.", path);
+      ok = false;
+    }
+  }
   int_key("log.message.timestamp.before.max.ms", 0, kLongMax, c.log.timestamp_before_max_ms);
   int_key("log.message.timestamp.after.max.ms", 0, kLongMax, c.log.timestamp_after_max_ms);
 

@@ -42,45 +42,106 @@ bool has_item(std::string_view list, std::string_view item) {
   return false;
 }
 
+// Kafka's KafkaConfig check of the cleaner's map against its threads.
+std::string sizing_problem(const LogCleaningOptions& o) {
+  if (o.threads >= 1 &&
+      o.dedupe_buffer_bytes / static_cast<size_t>(o.threads) <= size_t{1024} * 1024)
+    return "log.cleaner.dedupe.buffer.size must be at least 1MB per cleaner thread.";
+  return {};
+}
+
 }  // namespace
 
 LogCleaningOptions LogCleaningOptions::from(const cluster::BrokerState& state) {
   LogCleaningOptions o;
-  auto value = [&](std::string_view name) -> std::optional<std::string_view> {
-    auto it = state.static_configs.find(name);
-    if (it == state.static_configs.end()) return std::nullopt;
-    return std::string_view(it->second);
-  };
-  if (auto v = value("log.cleaner.enable")) o.enabled = *v != "false";
-  if (auto v = value("log.cleaner.backoff.ms"))
+  auto it = state.static_configs.find(std::string_view("log.cleaner.enable"));
+  if (it != state.static_configs.end()) o.enabled = it->second != "false";
+  return o.with([&](std::string_view name) -> std::optional<std::string_view> {
+    auto found = state.static_configs.find(name);
+    if (found == state.static_configs.end()) return std::nullopt;
+    return std::string_view(found->second);
+  });
+}
+
+LogCleaningOptions LogCleaningOptions::with(const cluster::BrokerConfigLookup& lookup) const {
+  LogCleaningOptions o = *this;
+  if (auto v = lookup("log.cleaner.threads"))
+    if (auto n = cluster::parse_config_long(*v); n && *n >= 0 && *n <= INT32_MAX)
+      o.threads = static_cast<int32_t>(*n);
+  if (auto v = lookup("log.cleaner.backoff.ms"))
     if (auto n = cluster::parse_config_long(*v); n && *n >= 0) o.backoff_ms = *n;
-  if (auto v = value("log.cleaner.dedupe.buffer.size"))
+  if (auto v = lookup("log.cleaner.dedupe.buffer.size"))
     if (auto n = cluster::parse_config_long(*v); n && *n > 0)
       o.dedupe_buffer_bytes = static_cast<size_t>(*n);
-  if (auto v = value("log.cleaner.io.buffer.load.factor"))
+  if (auto v = lookup("log.cleaner.io.buffer.load.factor"))
     if (auto n = parse_double(*v); n && *n > 0 && *n <= 1) o.load_factor = *n;
-  if (auto v = value("log.cleaner.io.max.bytes.per.second"))
+  if (auto v = lookup("log.cleaner.io.max.bytes.per.second"))
     if (auto n = parse_double(*v); n && *n > 0) o.io_bytes_per_second = *n;
   return o;
 }
 
+size_t LogCleaningOptions::dedupe_bytes_per_thread() const {
+  const size_t share = dedupe_buffer_bytes / static_cast<size_t>(std::max<int32_t>(threads, 1));
+  return std::min<size_t>(share, INT32_MAX);
+}
+
 LogCleaning::LogCleaning(net::EventLoop& loop, cluster::BrokerState& state,
                          LogCleaningOptions options)
-    : loop_(loop), state_(state), options_(options) {
+    : loop_(loop), state_(state), base_options_(options), options_(options) {
   if (!options_.enabled) return;
-  worker_ = std::make_unique<storage::CleanerWorker>(
-      options_.dedupe_buffer_bytes, options_.io_bytes_per_second, options_.load_factor);
-  loop_.watch(worker_->completion_fd(), EPOLLIN, this);
+  // Dynamic configs the metadata log holds are in force from the start.
+  const LogCleaningOptions dynamic = base_options_.with(
+      [&](std::string_view name) { return cluster::dynamic_broker_config(state_, name); });
+  // (Kafka reads them with server.properties: no comparison with a thread
+  // count in force.)
+  const bool resized = dynamic.threads != options_.threads ||
+                       dynamic.dedupe_buffer_bytes != options_.dedupe_buffer_bytes;
+  if (std::string problem = resized ? sizing_problem(dynamic) : std::string(); problem.empty())
+    options_ = dynamic;
+  else
+    spdlog::error("the broker's dynamic log.cleaner.* configs are not applied: {}", problem);
+  if (options_.threads < 1) {
+    spdlog::warn("log.cleaner.threads is {}: one cleaner thread runs", options_.threads);
+    options_.threads = 1;
+  }
+  throttler_ = std::make_shared<storage::IoThrottler>(options_.io_bytes_per_second);
+  start_threads();
+  state_.reconfigurables.push_back(this);
   arm(std::chrono::milliseconds(std::min<int64_t>(options_.backoff_ms, 15'000)));
 }
 
 LogCleaning::~LogCleaning() {
+  std::erase(state_.reconfigurables, this);
   if (timer_ != 0) loop_.cancel(timer_);
-  if (worker_) loop_.unwatch(worker_->completion_fd());
+  if (reconfigure_timer_ != 0) loop_.cancel(reconfigure_timer_);
+  for (const auto* threads : {&threads_, &retiring_})
+    for (const CleanerThread& thread : *threads) loop_.unwatch(thread.worker->completion_fd());
+}
+
+void LogCleaning::start_threads() {
+  const size_t count = static_cast<size_t>(options_.threads);
+  if (options_.dedupe_buffer_bytes / count > static_cast<size_t>(INT32_MAX))
+    spdlog::warn(
+        "log.cleaner.dedupe.buffer.size: a cleaner thread uses at most 2 GiB, the rest is not "
+        "used");
+  activity_.threads.assign(count, std::nullopt);
+  for (size_t i = 0; i < count; ++i) {
+    CleanerThread thread;
+    thread.worker = std::make_unique<storage::CleanerWorker>(options_.dedupe_bytes_per_thread(),
+                                                             options_.load_factor, throttler_);
+    thread.index = i;
+    loop_.watch(thread.worker->completion_fd(), EPOLLIN, this);
+    threads_.push_back(std::move(thread));
+  }
 }
 
 void LogCleaning::arm(std::chrono::milliseconds delay) {
-  if (timer_ != 0) loop_.cancel(timer_);
+  const auto due = std::chrono::steady_clock::now() + delay;
+  if (timer_ != 0) {
+    if (timer_due_ <= due) return;
+    loop_.cancel(timer_);
+  }
+  timer_due_ = due;
   timer_ = loop_.run_after(delay, [this] {
     timer_ = 0;
     check();
@@ -110,11 +171,26 @@ storage::CompactionSettings LogCleaning::settings_for(std::string_view topic) co
   return s;
 }
 
+bool LogCleaning::cleaning(std::string_view topic, int32_t partition) const {
+  return std::any_of(cleans_.begin(), cleans_.end(), [&](const auto& entry) {
+    return entry.second.partition == partition && entry.second.topic == topic;
+  });
+}
+
+LogCleaning::CleanerThread* LogCleaning::idle_thread() {
+  for (CleanerThread& thread : threads_)
+    if (!thread.clean_job) return &thread;
+  return nullptr;
+}
+
 void LogCleaning::check() {
-  if (!worker_ || in_flight_ || !state_.logs) {
-    if (!in_flight_) arm(std::chrono::milliseconds(options_.backoff_ms));
+  if (threads_.empty()) return;
+  if (!state_.logs) {
+    arm(std::chrono::milliseconds(options_.backoff_ms));
     return;
   }
+  // Every thread busy: the next one to finish looks again.
+  if (idle_thread() == nullptr) return;
   if (!checkpoints_loaded_) {
     auto read =
         storage::read_offset_checkpoint(state_.logs->log_dir() / storage::kCleanerCheckpointFile);
@@ -143,7 +219,11 @@ void LogCleaning::check() {
     arm(std::chrono::milliseconds(options_.backoff_ms));
     return;
   }
-  start_cleaning(scan.best->topic, scan.best->partition);
+  CleanerThread* idle = idle_thread();
+  if (idle == nullptr) return;
+  start_cleaning(*idle, scan.best->topic, scan.best->partition);
+  // Another idle thread takes the next dirtiest log, after another walk.
+  if (idle_thread() != nullptr) arm(std::chrono::milliseconds(0));
 }
 
 // The dirtiest log worth cleaning, as Kafka's grabFilthiestCompactedLog.
@@ -163,6 +243,8 @@ bool LogCleaning::scan_slice(std::chrono::steady_clock::time_point deadline) {
     if (!policy || !has_item(*policy, "compact")) continue;
     const storage::CompactionSettings settings = settings_for(name);
     for (const auto& p : topic.partitions) {
+      // A log a thread is cleaning is not weighed (as Kafka's inProgress).
+      if (cleaning(name, p.partition_index)) continue;
       auto log = state_.logs->find(name, p.partition_index);
       if (!log || *log == nullptr) continue;
       auto lso = state_.producer_states.last_stable_offset(topic.id, p.partition_index, **log, now);
@@ -188,7 +270,8 @@ bool LogCleaning::scan_slice(std::chrono::steady_clock::time_point deadline) {
   return true;
 }
 
-void LogCleaning::start_cleaning(const std::string& topic_name, int32_t partition) {
+void LogCleaning::start_cleaning(CleanerThread& thread, const std::string& topic_name,
+                                 int32_t partition) {
   const int64_t now = wall_clock_ms();
   const cluster::TopicInfo* topic = state_.topics.find(topic_name);
   auto log = state_.logs->find(topic_name, partition);
@@ -216,36 +299,66 @@ void LogCleaning::start_cleaning(const std::string& topic_name, int32_t partitio
   }
   spdlog::info("cleaning {}-{}: offsets [{}, {}), dirty ratio {:.2f}", topic_name, partition,
                plan->first_dirty_offset, plan->first_uncleanable_offset, plan->cleanable_ratio());
-  in_flight_ = InFlight{topic_name, partition, (*log)->dir()};
   storage::CleanerJob job;
   job.id = next_job_++;
   job.plan = std::move(*plan);
   job.now_ms = now;
-  worker_->submit(std::move(job));
+  cleans_[job.id] = InFlight{topic_name, partition, (*log)->dir()};
+  most_concurrent_cleans_ = std::max(most_concurrent_cleans_, cleans_.size());
+  thread.clean_job = job.id;
+  thread.worker->submit(std::move(job));
 }
 
 void LogCleaning::on_io(uint32_t /*events*/) {
-  if (!worker_) return;
-  for (storage::CleanerJob& job : worker_->take_completed()) {
-    if (job.checkpoint && !job.checkpoint_status)
-      spdlog::warn("writing {}: {}", storage::kCleanerCheckpointFile,
-                   job.checkpoint_status.error().message);
-    if (job.plan) finish(job);
+  // Which thread's eventfd woke the loop is not said: all are asked.
+  for (CleanerThread& thread : threads_) take_completed(thread, false);
+  for (CleanerThread& thread : retiring_) take_completed(thread, true);
+  std::erase_if(retiring_, [&](const CleanerThread& thread) {
+    if (!thread.worker->finished() || thread.clean_job) return false;
+    loop_.unwatch(thread.worker->completion_fd());
+    return true;
+  });
+  maybe_write_checkpoint();
+}
+
+void LogCleaning::take_completed(CleanerThread& thread, bool retiring) {
+  for (storage::CleanerJob& job : thread.worker->take_completed()) {
+    if (job.checkpoint) {
+      if (checkpoint_job_ == job.id) checkpoint_job_.reset();
+      if (!job.checkpoint_status) {
+        // Not written: the next write has the offsets (and more).
+        checkpoint_wanted_ = true;
+        if (!retiring)
+          spdlog::warn("writing {}: {}", storage::kCleanerCheckpointFile,
+                       job.checkpoint_status.error().message);
+      }
+    }
+    if (job.plan) finish(thread, job, retiring);
   }
 }
 
-void LogCleaning::finish(storage::CleanerJob& job) {
-  const InFlight done = *in_flight_;
-  in_flight_.reset();
+void LogCleaning::finish(CleanerThread& thread, storage::CleanerJob& job, bool retiring) {
+  if (thread.clean_job == job.id) thread.clean_job.reset();
+  auto in_flight = cleans_.find(job.id);
+  if (in_flight == cleans_.end()) return;
+  const InFlight done = std::move(in_flight->second);
+  cleans_.erase(in_flight);
   const storage::Result<storage::CleanResult>& result = *job.result;
   if (!result) {
-    spdlog::warn("cleaning {}-{} failed: {}", done.topic, done.partition, result.error().message);
-    arm(std::chrono::milliseconds(options_.backoff_ms));
+    if (retiring)
+      spdlog::info("cleaning {}-{} stopped for a restart of the cleaner threads", done.topic,
+                   done.partition);
+    else
+      spdlog::warn("cleaning {}-{} failed: {}", done.topic, done.partition, result.error().message);
+    arm(std::chrono::milliseconds(retiring ? 0 : options_.backoff_ms));
     return;
   }
   auto log = state_.logs ? state_.logs->find(done.topic, done.partition)
                          : storage::Result<storage::PartitionLog*>(nullptr);
   bool swapped_all = log && *log != nullptr && (*log)->dir() == done.dir;
+  std::optional<wire::Uuid> topic_id;
+  if (const cluster::TopicInfo* topic = state_.topics.find(done.topic); topic != nullptr)
+    topic_id = topic->id;
   for (const storage::CleanedSegment& segment : result->segments) {
     if (!swapped_all) {
       // The log went away (or is another one now): its files are not ours to swap.
@@ -262,13 +375,21 @@ void LogCleaning::finish(storage::CleanerJob& job) {
       swapped_all = false;
     } else if (!*swapped) {
       swapped_all = false;
+    } else if (topic_id) {
+      // Read_committed fetches no longer list the aborted transactions the
+      // segment dropped (a reader told of one whose marker is gone would
+      // skip its producer's later committed batches), swap by swap, so a
+      // swap that stops part way leaves the list right too.
+      state_.producer_states.replace_aborted_in(*topic_id, done.partition, segment.base_offset,
+                                                segment.end_offset, segment.aborted_kept);
     }
   }
   const storage::CleanStats& stats = result->stats;
-  activity_.last_clean = stats;
-  activity_.last_buffer_utilization =
-      static_cast<double>(stats.map_records) /
-      static_cast<double>(storage::OffsetMap(options_.dedupe_buffer_bytes).slots());
+  if (!retiring && thread.index < activity_.threads.size())
+    activity_.threads[thread.index] = CleanerActivity::LastClean{
+        stats,
+        static_cast<double>(stats.map_records) /
+            static_cast<double>(storage::OffsetMap(options_.dedupe_bytes_per_thread()).slots())};
   activity_.last_run = std::chrono::steady_clock::now();
   // As Kafka's cleaner reports each log: how much, how fast.
   spdlog::info(
@@ -282,12 +403,6 @@ void LogCleaning::finish(storage::CleanerJob& job) {
           : 0.0,
       stats.elapsed_seconds, result->end_offset);
   if (swapped_all) {
-    // Read_committed fetches no longer list the aborted transactions the
-    // clean removed (a reader told of one whose marker is gone would skip
-    // its producer's later committed batches).
-    if (const cluster::TopicInfo* topic = state_.topics.find(done.topic); topic != nullptr)
-      state_.producer_states.replace_aborted_below(topic->id, done.partition, result->cleaned_end,
-                                                   result->aborted_kept);
     checkpoints_[{done.topic, done.partition}] = result->end_offset;
     ++cleans_completed_;
     write_checkpoint();
@@ -298,7 +413,17 @@ void LogCleaning::finish(storage::CleanerJob& job) {
 }
 
 void LogCleaning::write_checkpoint() {
-  if (!worker_ || !state_.logs) return;
+  checkpoint_wanted_ = true;
+  maybe_write_checkpoint();
+}
+
+// One write at a time (two threads writing the file could leave the older
+// offsets last), on a thread that is not cleaning, so it is not held up.
+void LogCleaning::maybe_write_checkpoint() {
+  if (!checkpoint_wanted_ || checkpoint_job_ || !state_.logs) return;
+  CleanerThread* idle = idle_thread();
+  if (idle == nullptr) return;  // a thread that finishes writes it
+  checkpoint_wanted_ = false;
   // Partitions of topics that are gone are left out.
   storage::OffsetCheckpoint current;
   for (const auto& [key, offset] : checkpoints_)
@@ -310,7 +435,93 @@ void LogCleaning::write_checkpoint() {
   job.id = next_job_++;
   job.checkpoint.emplace(state_.logs->log_dir() / storage::kCleanerCheckpointFile,
                          std::move(current));
-  worker_->submit(std::move(job));
+  checkpoint_job_ = job.id;
+  idle->worker->submit(std::move(job));
+}
+
+std::string LogCleaning::problem_with(const LogCleaningOptions& wanted) const {
+  const int32_t current = options_.threads;
+  if (wanted.threads != current) {
+    if (wanted.threads < 1) return "Log cleaner threads should be at least 1";
+    if (wanted.threads < current / 2)
+      return fmt::format(
+          "Log cleaner threads cannot be reduced to less than half the current value {}", current);
+    if (static_cast<int64_t>(wanted.threads) > static_cast<int64_t>(current) * 2)
+      return fmt::format(
+          "Log cleaner threads cannot be increased to more than double the current value {}",
+          current);
+  }
+  // (Checked when they change: server.properties' were at start-up.)
+  if (wanted.threads != current || wanted.dedupe_buffer_bytes != options_.dedupe_buffer_bytes)
+    return sizing_problem(wanted);
+  return {};
+}
+
+std::string LogCleaning::reconfiguration_problem(const cluster::BrokerConfigLookup& lookup) const {
+  std::string problem = problem_with(base_options_.with(lookup));
+  if (problem.empty()) return {};
+  // Kafka's KafkaConfig check answers in its own words; the cleaner's own
+  // checks (a ConfigException) as "Invalid dynamic configuration".
+  if (problem.starts_with("log.cleaner.dedupe.buffer.size")) return problem;
+  spdlog::info("dynamic log.cleaner.* configs refused: {}", problem);
+  return "Invalid dynamic configuration";
+}
+
+void LogCleaning::broker_configs_changed() {
+  // The records of one change come one at a time: applied once, after all.
+  if (reconfigure_timer_ != 0) return;
+  reconfigure_timer_ = loop_.run_after(std::chrono::milliseconds(0), [this] {
+    reconfigure_timer_ = 0;
+    apply_dynamic_configs();
+  });
+}
+
+void LogCleaning::apply_dynamic_configs() {
+  const LogCleaningOptions wanted = base_options_.with(
+      [&](std::string_view name) { return cluster::dynamic_broker_config(state_, name); });
+  if (std::string problem = problem_with(wanted); !problem.empty()) {
+    // As Kafka: a change its checks refuse is logged and not applied.
+    spdlog::error("the broker's dynamic log.cleaner.* configs are not applied: {}", problem);
+    return;
+  }
+  const bool restart = wanted.threads != options_.threads ||
+                       wanted.dedupe_buffer_bytes != options_.dedupe_buffer_bytes ||
+                       wanted.load_factor != options_.load_factor;
+  const bool backoff_changed = wanted.backoff_ms != options_.backoff_ms;
+  if (wanted.io_bytes_per_second != options_.io_bytes_per_second) {
+    spdlog::info("log cleaner: log.cleaner.io.max.bytes.per.second is now {}",
+                 wanted.io_bytes_per_second);
+    throttler_->set_rate(wanted.io_bytes_per_second);
+    // A thread sleeping off bytes at the old rate counts again.
+    throttler_->wake();
+  }
+  if (backoff_changed)
+    spdlog::info("log cleaner: log.cleaner.backoff.ms is now {}", wanted.backoff_ms);
+  LogCleaningOptions next = wanted;
+  next.scan_slice_budget = options_.scan_slice_budget;
+  options_ = next;
+  if (restart) {
+    // As Kafka's reconfigure: the threads stop (a clean under way is
+    // abandoned, its files deleted) and new ones start with the new
+    // settings. The old threads' last jobs come back through on_io; the logs
+    // they cleaned are not taken up again until then.
+    spdlog::info(
+        "log cleaner: restarting with {} thread(s), {} bytes of offset map each, load factor {}",
+        options_.threads, options_.dedupe_bytes_per_thread(), options_.load_factor);
+    for (CleanerThread& thread : threads_) {
+      thread.worker->request_stop();
+      retiring_.push_back(std::move(thread));
+    }
+    threads_.clear();
+    start_threads();
+    ++restarts_;
+  }
+  if (restart || backoff_changed) {
+    // The timer may be set for the old backoff.
+    if (timer_ != 0) loop_.cancel(timer_);
+    timer_ = 0;
+    arm(std::chrono::milliseconds(0));
+  }
 }
 
 }  // namespace kb::broker

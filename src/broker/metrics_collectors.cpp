@@ -267,15 +267,25 @@ void collect_cleaner(metrics::TextWriter& w, const LogCleaning& cleaning,
   const CleanerActivity& a = cleaning.activity();
   // Kafka reports these as whole numbers (its gauges truncate to Int).
   auto whole = [](double v) { return static_cast<int64_t>(v); };
-  const storage::CleanStats last = a.last_clean.value_or(storage::CleanStats{});
+  // Over the threads' last cleans: the longest, the fullest map, and the
+  // bytes written over the bytes read of all of them.
+  double max_seconds = 0;
+  double max_utilization = 0;
+  uint64_t read = 0;
+  uint64_t written = 0;
+  for (const auto& last : a.threads) {
+    if (!last) continue;
+    max_seconds = std::max(max_seconds, last->stats.elapsed_seconds);
+    max_utilization = std::max(max_utilization, last->buffer_utilization);
+    read += last->stats.bytes_read;
+    written += last->stats.bytes_written;
+  }
   const std::pair<std::string_view, int64_t> kCleaner[] = {
-      {"kafka_log_logcleaner_max_clean_time_secs", whole(last.elapsed_seconds)},
-      {"kafka_log_logcleaner_max_buffer_utilization_percent",
-       whole(100 * a.last_buffer_utilization)},
+      {"kafka_log_logcleaner_max_clean_time_secs", whole(max_seconds)},
+      {"kafka_log_logcleaner_max_buffer_utilization_percent", whole(100 * max_utilization)},
       {"kafka_log_logcleaner_cleaner_recopy_percent",
-       last.bytes_read == 0 ? 0
-                            : whole(100 * static_cast<double>(last.bytes_written) /
-                                    static_cast<double>(last.bytes_read))},
+       whole(100 * static_cast<double>(written) /
+             static_cast<double>(std::max<uint64_t>(read, 1)))},
       {"kafka_log_logcleanermanager_max_dirty_percent", whole(100 * a.dirtiest_ratio)},
       {"kafka_log_logcleanermanager_time_since_last_run_ms",
        std::chrono::duration_cast<std::chrono::milliseconds>(now - a.last_run.value_or(since))

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "kb/cluster/broker_reconfigurable.hpp"
 #include "kb/cluster/config_catalog.hpp"
 
 namespace kb::cluster {
@@ -106,6 +107,27 @@ const ConfigMap& current_configs(const BrokerState& state, std::string_view reso
   return it == state.configs.end() ? kNone : it->second;
 }
 
+// Kafka's BrokerReconfigurables' validateReconfiguration, on the broker's
+// configs as they would be once `wanted` is resource `resource_name`'s.
+AdminResult check_reconfigurables(const BrokerState& state, std::string_view resource_name,
+                                  const ConfigMap& wanted) {
+  if (state.reconfigurables.empty()) return {};
+  const bool per_broker = !resource_name.empty();
+  const ConfigMap& other =
+      current_configs(state, per_broker ? std::string_view() : std::to_string(state.node_id));
+  const ConfigMap* levels[] = {per_broker ? &wanted : &other, per_broker ? &other : &wanted,
+                               &state.static_configs};
+  const BrokerConfigLookup lookup = [&](std::string_view name) -> std::optional<std::string_view> {
+    for (const ConfigMap* level : levels)
+      if (auto it = level->find(name); it != level->end()) return std::string_view(it->second);
+    return std::nullopt;
+  };
+  for (const BrokerReconfigurable* reconfigurable : state.reconfigurables)
+    if (std::string problem = reconfigurable->reconfiguration_problem(lookup); !problem.empty())
+      return {AdminError::kInvalidRequest, std::move(problem)};
+  return {};
+}
+
 AdminResult write(BrokerState& state, std::string_view resource_name,
                   const std::vector<storage::MetadataRecord>& records, bool validate_only) {
   if (!state.logs) return {AdminError::kStorage, "no log directory"};
@@ -199,6 +221,7 @@ AdminResult alter_broker_configs(BrokerState& state, std::string_view resource_n
     }
   }
   if (auto bad = check_broker_configs(wanted, !resource_name.empty()); !bad.ok()) return bad;
+  if (auto bad = check_reconfigurables(state, resource_name, wanted); !bad.ok()) return bad;
   std::vector<storage::MetadataRecord> records;
   for (const auto& c : changes) {
     auto it = wanted.find(c.name);
@@ -213,6 +236,7 @@ AdminResult replace_broker_configs(BrokerState& state, std::string_view resource
                                    const ConfigMap& configs, bool validate_only) {
   if (auto bad = check_resource_name(state, resource_name); !bad.ok()) return bad;
   if (auto bad = check_broker_configs(configs, !resource_name.empty()); !bad.ok()) return bad;
+  if (auto bad = check_reconfigurables(state, resource_name, configs); !bad.ok()) return bad;
   std::vector<storage::MetadataRecord> records;
   for (const auto& [name, value] : configs)
     records.emplace_back(

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kb/cluster/broker_reconfigurable.hpp"
 #include "kb/cluster/config_catalog.hpp"
 #include "kb/cluster/topic_admin.hpp"
 
@@ -96,6 +97,9 @@ void apply_metadata_record(BrokerState& state, const storage::MetadataRecord& re
             if (r.resource_type == kTopicResource && state.logs)
               state.logs->refresh_topic_options(r.resource_name);
             if (r.resource_type == kBrokerResource && state.logs) state.logs->refresh_all_options();
+            if (r.resource_type == kBrokerResource)
+              for (BrokerReconfigurable* reconfigurable : state.reconfigurables)
+                reconfigurable->broker_configs_changed();
           },
           [&](const storage::UserScramCredentialRecord& r) {
             if (r.mechanism != static_cast<int8_t>(security::ScramMechanism::kSha256) &&

@@ -111,15 +111,14 @@ storage::Result<std::vector<storage::AbortedTxn>> ProducerStates::aborted_betwee
   return out;
 }
 
-void ProducerStates::replace_aborted_below(const wire::Uuid& topic_id, int32_t partition,
-                                           int64_t below,
-                                           std::span<const storage::AbortedTxn> kept) {
+void ProducerStates::replace_aborted_in(const wire::Uuid& topic_id, int32_t partition, int64_t from,
+                                        int64_t to, std::span<const storage::AbortedTxn> kept) {
   auto it = tables_.find(Key{topic_id, partition});
   if (it == tables_.end()) return;
   std::vector<storage::AbortedTxn>& aborted = it->second->aborted;
   std::vector<storage::AbortedTxn> merged(kept.begin(), kept.end());
   for (const storage::AbortedTxn& txn : aborted)
-    if (txn.last_offset >= below) merged.push_back(txn);
+    if (txn.last_offset < from || txn.last_offset >= to) merged.push_back(txn);
   // By marker offset, as aborted_between searches them.
   std::stable_sort(merged.begin(), merged.end(),
                    [](const storage::AbortedTxn& a, const storage::AbortedTxn& b) {

@@ -161,22 +161,42 @@ void OffsetMap::clear() {
 // ---- IoThrottler ----
 
 void IoThrottler::maybe_throttle(uint64_t bytes) {
-  if (!(rate_ > 0) || rate_ >= 1.7e308) return;
+  const double rate = this->rate();
+  if (!(rate > 0) || rate >= 1.7e308) return;
   // Kafka's Throttler checks every 300 ms.
   constexpr auto kCheckInterval = std::chrono::milliseconds(300);
+  std::lock_guard period(period_mutex_);
   observed_ += bytes;
   const auto now = std::chrono::steady_clock::now();
   const auto elapsed = now - period_start_;
   if (elapsed <= kCheckInterval || observed_ == 0) return;
   const double elapsed_ms = std::chrono::duration<double, std::milli>(elapsed).count();
-  const double allowed_ms = static_cast<double>(observed_) / rate_ * 1000.0;
+  const double allowed_ms = static_cast<double>(observed_) / rate * 1000.0;
   if (allowed_ms > elapsed_ms) {
-    const auto sleep_ms = static_cast<int64_t>(allowed_ms - elapsed_ms);
-    std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
-    slept_ms_ += static_cast<uint64_t>(sleep_ms);
+    const auto sleep = std::chrono::milliseconds(static_cast<int64_t>(allowed_ms - elapsed_ms));
+    std::unique_lock lock(wake_mutex_);
+    const uint64_t generation = wake_generation_;
+    const auto slept_from = std::chrono::steady_clock::now();
+    woken_.wait_for(lock, sleep, [&] { return wake_generation_ != generation; });
+    slept_ms_ += static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::steady_clock::now() - slept_from)
+                                           .count());
   }
   period_start_ = std::chrono::steady_clock::now();
   observed_ = 0;
+}
+
+void IoThrottler::wake() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    ++wake_generation_;
+  }
+  woken_.notify_all();
+}
+
+uint64_t IoThrottler::slept_ms() const {
+  std::lock_guard period(period_mutex_);
+  return slept_ms_;
 }
 
 // ---- grouping ----
@@ -429,7 +449,14 @@ Status write_synced(const fs::path& path, Bytes bytes) {
 }  // namespace
 
 Cleaner::Cleaner(size_t dedupe_buffer_bytes, double io_bytes_per_second, double load_factor)
-    : map_(dedupe_buffer_bytes, load_factor), throttler_(io_bytes_per_second) {}
+    : Cleaner(dedupe_buffer_bytes, load_factor,
+              std::make_shared<IoThrottler>(io_bytes_per_second)) {}
+
+Cleaner::Cleaner(size_t dedupe_buffer_bytes, double load_factor,
+                 std::shared_ptr<IoThrottler> throttler)
+    : map_(dedupe_buffer_bytes, load_factor),
+      shared_throttler_(std::move(throttler)),
+      throttler_(*shared_throttler_) {}
 
 Result<CleanResult> Cleaner::clean(const CleaningPlan& plan, int64_t now_ms,
                                    const std::atomic<bool>* abort) {
@@ -667,8 +694,8 @@ Result<CleanResult> Cleaner::clean(const CleaningPlan& plan, int64_t now_ms,
       const std::vector<uint8_t> entry = encode_aborted_txn(txn);
       txn_entries.insert(txn_entries.end(), entry.begin(), entry.end());
     }
-    result.aborted_kept.insert(result.aborted_kept.end(), kept_aborted.begin(), kept_aborted.end());
-    result.cleaned_end = to_clean[group.back()].end_offset;
+    cleaned.aborted_kept = kept_aborted;
+    cleaned.end_offset = to_clean[group.back()].end_offset;
     if (!txn_entries.empty()) {
       written_files.push_back(out.txn_index_path);
       if (Status w = write_synced(out.txn_index_path, txn_entries); !w) return give_up(w.error());

@@ -793,5 +793,17 @@ TEST(ConfigGroups, ConsumerGroupTimesWithinTheirBoundsAsKafkaRequires) {
       {"group.consumer.heartbeat.interval.ms must be less than group.consumer.session.timeout.ms"});
 }
 
+// The log cleaner's map is shared out among its threads: Kafka refuses to
+// start with 1 MiB or less a thread, and with no thread to share it among.
+TEST(ConfigLogCleaner, TheMapMustGiveEachThreadMoreThanOneMebibyte) {
+  parse_ok("log.cleaner.threads=4\nlog.cleaner.dedupe.buffer.size=8388608\n");
+  expect_error("log.cleaner.threads=8\nlog.cleaner.dedupe.buffer.size=8388608\n",
+               {"log.cleaner.dedupe.buffer.size must be at least 1MB per cleaner thread."});
+  expect_error("log.cleaner.dedupe.buffer.size=1048576\n",
+               {"log.cleaner.dedupe.buffer.size must be at least 1MB per cleaner thread."});
+  expect_error("log.cleaner.threads=0\n", {"log.cleaner.threads must be at least 1"});
+  expect_error("log.cleaner.threads=two\n", {"log.cleaner.threads"});
+}
+
 }  // namespace
 }  // namespace kb::broker

@@ -7,8 +7,10 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
 
+#include "kb/cluster/broker_configs.hpp"
 #include "kb/cluster/startup.hpp"
 #include "kb/cluster/topic_admin.hpp"
 #include "kb/group/coordinator.hpp"
@@ -32,6 +34,9 @@ class LogCleaningTest : public ::testing::Test {
     cluster::LogDirOptions options;
     options.log_dir = dir_;
     ASSERT_TRUE(cluster::load_log_dir(options, state_).ok());
+    loop_.add_before_sleep([this] {
+      if (stop_when_ && stop_when_()) loop_.stop();
+    });
   }
   void TearDown() override {
     state_.logs.reset();
@@ -52,16 +57,56 @@ class LogCleaningTest : public ::testing::Test {
     return builder.build();
   }
 
+  // Runs the loop until `done` holds (false after `bound` without).
+  bool run_until(const std::function<bool()>& done,
+                 std::chrono::milliseconds bound = std::chrono::seconds(20)) {
+    stop_when_ = done;
+    auto guard = loop_.run_after(bound, [&] { loop_.stop(); });
+    loop_.run();
+    loop_.cancel(guard);
+    stop_when_ = nullptr;
+    return done();
+  }
   // Runs the loop until `cleans` cleans in all have completed (false after
   // 20 s without).
   bool run_until_cleaned(LogCleaning& cleaning, size_t cleans) {
-    loop_.add_before_sleep([&] {
-      if (cleaning.cleans_completed() >= cleans) loop_.stop();
-    });
-    auto guard = loop_.run_after(std::chrono::seconds(20), [&] { loop_.stop(); });
+    return run_until([&] { return cleaning.cleans_completed() >= cleans; });
+  }
+  // A compacted topic of one partition: `batches` batches of one key, each
+  // with a value of `value_bytes`, `segment_batches` batches a segment.
+  storage::PartitionLog* make_dirty_table(const std::string& name, int batches, size_t value_bytes,
+                                          int segment_batches) {
+    const auto batch = keyed_batch("k", std::string(value_bytes, 'v'));
+    cluster::NewTopic table;
+    table.name = name;
+    table.partitions = 1;
+    table.configs = {{"cleanup.policy", "compact"},
+                     {"segment.bytes", std::to_string(batch.size() * segment_batches)},
+                     {"min.cleanable.dirty.ratio", "0.01"}};
+    create({table});
+    auto log = state_.logs->find(name, 0);
+    if (!log.ok() || *log == nullptr) return nullptr;
+    for (int i = 0; i < batches; ++i)
+      if (!(*log)->append(batch).ok()) return nullptr;
+    return *log;
+  }
+  void run_for(std::chrono::milliseconds time) {
+    auto stop = loop_.run_after(time, [&] { loop_.stop(); });
     loop_.run();
-    loop_.cancel(guard);
-    return cleaning.cleans_completed() >= cleans;
+    loop_.cancel(stop);
+  }
+  // With `cleaning` throttled to a byte a second: a dirty log whose clean
+  // is under way and held back (its first batch read is slept off, for
+  // hours). The throttler's period starts with `cleaning`: a clean that
+  // starts over 300 ms later is checked at its first batch.
+  storage::PartitionLog* start_a_held_back_clean(LogCleaning& cleaning) {
+    run_for(std::chrono::milliseconds(400));
+    storage::PartitionLog* log = make_dirty_table("held-back", 300, 8000, 16);
+    if (log == nullptr) return nullptr;
+    if (!run_until([&] { return cleaning.cleans_under_way() > 0; })) return nullptr;
+    run_for(std::chrono::milliseconds(300));
+    if (cleaning.cleans_completed() != 0 || cleaning.cleans_under_way() != 1) return nullptr;
+    return log;
   }
   static LogCleaningOptions quick_options() {
     LogCleaningOptions options;
@@ -95,6 +140,7 @@ class LogCleaningTest : public ::testing::Test {
   fs::path dir_;
   net::EventLoop loop_;
   cluster::BrokerState state_;
+  std::function<bool()> stop_when_;  // run_until's
 };
 
 // Topics that are not compacted cost a config lookup each: the walk over
@@ -268,6 +314,116 @@ TEST_F(LogCleaningTest, TransactionalOffsetsAreCleanedAsTheirMarkersDecide) {
   EXPECT_EQ(committed(groups, "filler", 5), 799);
   EXPECT_EQ(pending.pending_count(), 0U);
   ASSERT_TRUE(cluster::close_log_dir(state).ok());
+}
+
+// log.cleaner.threads = 2: two logs are cleaned at the same time, each by
+// one thread, and every dirty log ends up cleaned.
+TEST_F(LogCleaningTest, TwoThreadsCleanTwoLogsAtOnce) {
+  std::vector<storage::PartitionLog*> logs;
+  std::vector<uint64_t> sizes;
+  for (int i = 0; i < 4; ++i) {
+    logs.push_back(make_dirty_table("table-" + std::to_string(i), 300, 8000, 16));
+    ASSERT_NE(logs.back(), nullptr);
+    sizes.push_back(logs.back()->size_bytes());
+  }
+  LogCleaningOptions options = quick_options();
+  options.threads = 2;
+  options.dedupe_buffer_bytes = 8 << 20;
+  LogCleaning cleaning(loop_, state_, options);
+  EXPECT_EQ(cleaning.thread_count(), 2u);
+  ASSERT_TRUE(run_until_cleaned(cleaning, 4)) << "timed out";
+  EXPECT_EQ(cleaning.most_concurrent_cleans(), 2u);
+  for (size_t i = 0; i < logs.size(); ++i) EXPECT_LT(logs[i]->size_bytes(), sizes[i] / 10) << i;
+}
+
+// A log is never cleaned by two threads at once: with three threads and one
+// dirty log, one thread cleans it and the others wait, again after more
+// records come.
+TEST_F(LogCleaningTest, OneLogIsCleanedByOneThreadAtATime) {
+  storage::PartitionLog* log = make_dirty_table("table", 300, 8000, 16);
+  ASSERT_NE(log, nullptr);
+  LogCleaningOptions options = quick_options();
+  options.threads = 3;
+  options.dedupe_buffer_bytes = 8 << 20;
+  LogCleaning cleaning(loop_, state_, options);
+  size_t most_at_once = 0;
+  loop_.add_before_sleep(
+      [&] { most_at_once = std::max(most_at_once, cleaning.cleans_under_way()); });
+  ASSERT_TRUE(run_until_cleaned(cleaning, 1)) << "timed out";
+  const auto batch = keyed_batch("k", std::string(8000, 'w'));
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(log->append(batch).ok());
+  ASSERT_TRUE(run_until_cleaned(cleaning, 2)) << "timed out";
+  EXPECT_EQ(cleaning.most_concurrent_cleans(), 1u);
+  EXPECT_EQ(most_at_once, 1u);
+}
+
+// log.cleaner.io.max.bytes.per.second changed with IncrementalAlterConfigs
+// takes effect on the clean under way: one held back by a rate of a byte a
+// second goes on once the rate is lifted, without a restart of the threads.
+TEST_F(LogCleaningTest, ADynamicIoRateTakesEffectOnTheCleanUnderWay) {
+  LogCleaningOptions options = quick_options();
+  options.io_bytes_per_second = 1;
+  options.dedupe_buffer_bytes = 4 << 20;
+  LogCleaning cleaning(loop_, state_, options);
+  ASSERT_TRUE(start_a_held_back_clean(cleaning));
+  auto changed = cluster::alter_broker_configs(
+      state_, "", {{"log.cleaner.io.max.bytes.per.second", cluster::ConfigOp::kSet, "1.0E9"}},
+      false);
+  ASSERT_TRUE(changed.ok()) << changed.message;
+  ASSERT_TRUE(run_until_cleaned(cleaning, 1)) << "timed out";
+  EXPECT_EQ(cleaning.restarts(), 0u);
+  EXPECT_EQ(cleaning.options().io_bytes_per_second, 1.0e9);
+}
+
+// log.cleaner.threads changed with IncrementalAlterConfigs restarts the
+// cleaner threads as Kafka's reconfigure does: the clean under way is
+// abandoned (its files deleted) and taken up again by the new threads.
+// Kafka's checks refuse a count below half or above double the one in
+// force, and a map of 1 MiB or less per thread; nothing changes then.
+TEST_F(LogCleaningTest, DynamicThreadCountRestartsTheCleanerThreads) {
+  LogCleaningOptions options = quick_options();
+  options.io_bytes_per_second = 1;
+  options.dedupe_buffer_bytes = 8 << 20;
+  LogCleaning cleaning(loop_, state_, options);
+  storage::PartitionLog* log = start_a_held_back_clean(cleaning);
+  ASSERT_NE(log, nullptr);
+  const uint64_t size_before = log->size_bytes();
+  auto alter = [&](std::string resource, std::vector<cluster::ConfigChange> changes) {
+    return cluster::alter_broker_configs(state_, resource, changes, false);
+  };
+  auto changed = alter("1", {{"log.cleaner.threads", cluster::ConfigOp::kSet, "2"},
+                             {"log.cleaner.io.max.bytes.per.second", cluster::ConfigOp::kSet,
+                              "1.7976931348623157E308"}});
+  ASSERT_TRUE(changed.ok()) << changed.message;
+  ASSERT_TRUE(run_until_cleaned(cleaning, 1)) << "timed out";
+  EXPECT_EQ(cleaning.restarts(), 1u);
+  EXPECT_EQ(cleaning.thread_count(), 2u);
+  EXPECT_LT(log->size_bytes(), size_before / 10);
+  for (const auto& entry : fs::directory_iterator(log->dir()))
+    EXPECT_FALSE(entry.path().string().ends_with(".cleaned")) << entry.path();
+
+  for (const char* threads : {"5", "0"}) {
+    auto refused = alter("1", {{"log.cleaner.threads", cluster::ConfigOp::kSet, threads}});
+    EXPECT_EQ(refused.error, cluster::AdminError::kInvalidRequest) << threads;
+    EXPECT_EQ(refused.message, "Invalid dynamic configuration") << threads;
+  }
+  auto small = alter("1", {{"log.cleaner.dedupe.buffer.size", cluster::ConfigOp::kSet, "2097152"}});
+  EXPECT_EQ(small.error, cluster::AdminError::kInvalidRequest);
+  EXPECT_EQ(small.message,
+            "log.cleaner.dedupe.buffer.size must be at least 1MB per cleaner thread.");
+  // The cluster default is under this broker's own value: it changes nothing
+  // in force here, so Kafka takes it.
+  EXPECT_TRUE(alter("", {{"log.cleaner.threads", cluster::ConfigOp::kSet, "8"}}).ok());
+  run_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(cleaning.thread_count(), 2u);
+  EXPECT_EQ(cleaning.restarts(), 1u);
+  ASSERT_TRUE(alter("", {{"log.cleaner.threads", cluster::ConfigOp::kDelete, std::nullopt}}).ok());
+
+  // Back to server.properties' one thread (half of two: allowed).
+  ASSERT_TRUE(alter("1", {{"log.cleaner.threads", cluster::ConfigOp::kDelete, std::nullopt}}).ok());
+  run_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(cleaning.thread_count(), 1u);
+  EXPECT_EQ(cleaning.restarts(), 2u);
 }
 
 }  // namespace

@@ -724,6 +724,94 @@ TEST_F(KafkaToolsTest, ConfigsOfATopic) {
       << unknown.err;
 }
 
+// The log cleaner's dynamic configs with kafka-configs, in force without a
+// restart as Kafka's reconfigure puts them: log.cleaner.threads=2 for the
+// cluster restarts the cleaner with two threads (counted by name in
+// /proc), two compacted topics are then cleaned; Kafka's refusals (more
+// than double the threads, a map under 1 MiB a thread) change nothing; the
+// I/O rate is taken at once; deleted, the count is server.properties' one.
+TEST_F(KafkaToolsTest, CleanerThreadsChangeWithKafkaConfigs) {
+  auto cleaner_threads = [&] {
+    size_t count = 0;
+    const auto tasks = std::filesystem::path("/proc") / std::to_string(broker_->pid()) / "task";
+    std::error_code ec;
+    for (const auto& task : std::filesystem::directory_iterator(tasks, ec))
+      if (read_file(task.path() / "comm").starts_with("kb-log-cleaner")) ++count;
+    return count;
+  };
+  auto wait_for_threads = [&](size_t wanted) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (cleaner_threads() != wanted && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return cleaner_threads();
+  };
+  auto configs = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--entity-type", "brokers", "--entity-default"});
+    return tool(kConfigCommand, args);
+  };
+  const std::string done = "Completed updating default config for brokers in the cluster.";
+  ASSERT_EQ(wait_for_threads(1), 1u) << broker_->log();
+  ASSERT_TRUE(printed(configs({"--alter", "--add-config", "log.cleaner.threads=2"}), {done}));
+  EXPECT_EQ(wait_for_threads(2), 2u) << broker_->log();
+  EXPECT_FALSE(
+      broker_->wait_for_log(std::regex("log cleaner: restarting with 2 thread\\(s\\)")).empty());
+
+  auto refused = configs({"--alter", "--add-config", "log.cleaner.threads=5"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("InvalidRequestException: Invalid dynamic configuration"),
+            std::string::npos)
+      << refused.err;
+  auto small = configs({"--alter", "--add-config", "log.cleaner.dedupe.buffer.size=2000000"});
+  EXPECT_EQ(small.exit_code, 1);
+  EXPECT_NE(small.err.find("log.cleaner.dedupe.buffer.size must be at least 1MB per cleaner "
+                           "thread."),
+            std::string::npos)
+      << small.err;
+  EXPECT_EQ(cleaner_threads(), 2u);
+
+  ASSERT_TRUE(
+      printed(configs({"--alter", "--add-config", "log.cleaner.io.max.bytes.per.second=50000000"}),
+              {done}));
+  EXPECT_FALSE(broker_
+                   ->wait_for_log(std::regex(
+                       "log cleaner: log.cleaner.io.max.bytes.per.second is now 50000000"))
+                   .empty());
+
+  // Both topics are cleaned by the two threads.
+  std::vector<std::string> topics = {"tools-cleaned-a", "tools-cleaned-b"};
+  for (const auto& topic : topics) {
+    ASSERT_TRUE(
+        printed(tool(kTopicCommand, {"--create", "--topic", topic, "--partitions", "1", "--config",
+                                     "cleanup.policy=compact", "--config", "segment.ms=5",
+                                     "--config", "min.cleanable.dirty.ratio=0.01"}),
+                {"Created topic " + topic + "."}));
+  }
+  // Four runs of the producer, each a second or so after the last: the
+  // active segment rolls (segment.ms) at each, leaving dirty segments.
+  for (int run = 0; run < 4; ++run)
+    for (const auto& topic : topics) {
+      std::string input;
+      for (int i = 0; i < 50; ++i)
+        input += "k" + std::to_string(i % 5) + ":v" + std::to_string(run * 50 + i) + "\n";
+      produce(topic, input, {"--property", "parse.key=true", "--property", "key.separator=:"});
+    }
+  const auto checkpoint = broker_->log_dir() / "cleaner-offset-checkpoint";
+  auto both_cleaned = [&] {
+    const std::string text = read_file(checkpoint);
+    return text.find(topics[0] + " 0 ") != std::string::npos &&
+           text.find(topics[1] + " 0 ") != std::string::npos;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!both_cleaned() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(both_cleaned()) << read_file(checkpoint) << broker_->log();
+
+  ASSERT_TRUE(printed(configs({"--alter", "--delete-config",
+                               "log.cleaner.threads,log.cleaner.io.max.bytes.per.second"}),
+                      {done}));
+  EXPECT_EQ(wait_for_threads(1), 1u) << broker_->log();
+}
+
 // kafka-configs on the broker: --alter --add-config / --delete-config for
 // this broker and the cluster default (--entity-default), --describe of
 // both, a topic without its own value taking the broker's, a config Kafka

@@ -18,6 +18,7 @@
 #include "kb/storage/compression.hpp"
 #include "kb/storage/log_validator.hpp"
 #include "kb/storage/partition_log.hpp"
+#include "kb/storage/producer_state.hpp"
 #include "kb/storage/txn_index.hpp"
 #include "storage_test_util.hpp"
 
@@ -891,6 +892,174 @@ TEST(LogCleaner, ACrashAtEachStepOfASwapRecoversWhole) {
     EXPECT_EQ(reopened_offsets(), after);
     if (finished) break;
     ASSERT_LT(stop, 100u);
+  }
+}
+
+// Transactions of three producers, every one ended (ABORT or COMMIT), its
+// aborts listed in the .txnindex as the broker lists them.
+void write_ended_transactions(PartitionLog& log, std::mt19937& rng, int steps) {
+  std::map<int64_t, int64_t> first;  // producer -> its open transaction's first offset
+  std::map<int64_t, int32_t> sequence;
+  int64_t now = kT0;
+  auto end = [&](int64_t producer, bool commit) {
+    RecordBatchBuilder builder;
+    builder.set_producer_id(producer).set_producer_epoch(0).set_transactional(true).set_control(
+        true);
+    const std::vector<uint8_t> key =
+        control_record_key(commit ? ControlRecordType::commit : ControlRecordType::abort);
+    const std::vector<uint8_t> value = {0, 0, 0, 0, 0, 0};
+    builder.add_record(Bytes(key), Bytes(value), now++);
+    auto appended = log.append(builder.build());
+    ASSERT_TRUE(appended.ok());
+    if (!commit) {
+      const std::vector<int64_t> bases = log.segment_base_offsets();
+      auto segment = std::upper_bound(bases.begin(), bases.end(), appended->first_offset) - 1;
+      ASSERT_TRUE(append_aborted_txn(log.dir(), *segment,
+                                     AbortedTxn{producer, first[producer], appended->first_offset,
+                                                first[producer]})
+                      .ok());
+    }
+    first.erase(producer);
+  };
+  for (int step = 0; step < steps; ++step) {
+    const int64_t producer = 1 + static_cast<int64_t>(rng() % 3);
+    if (rng() % 4 == 0 && first.contains(producer)) {
+      end(producer, rng() % 2 == 0);
+      continue;
+    }
+    RecordBatchBuilder builder;
+    builder.set_producer_id(producer)
+        .set_producer_epoch(0)
+        .set_base_sequence(sequence[producer])
+        .set_transactional(true);
+    const std::string key = "k" + std::to_string(rng() % 8);
+    const std::string value = "v" + std::to_string(rng()) + std::string(rng() % 40, 'x');
+    builder.add_record(as_bytes(key), as_bytes(value), now++);
+    auto appended = log.append(builder.build());
+    ASSERT_TRUE(appended.ok());
+    ++sequence[producer];
+    first.try_emplace(producer, appended->first_offset);
+  }
+  while (!first.empty()) end(first.begin()->first, rng() % 2 == 0);
+}
+
+// The aborted transactions read_committed fetches are told of, as a
+// restarted broker loads them (the .txnindex files, and the markers read).
+std::vector<AbortedTxn> loaded_aborted(const fs::path& part) {
+  auto log = PartitionLog::open(part, compacted_options(700));
+  EXPECT_TRUE(log.ok()) << log.error().message;
+  if (!log.ok()) return {};
+  auto loaded = load_producer_state(**log);
+  EXPECT_TRUE(loaded.ok()) << loaded.error().message;
+  return loaded.ok() ? loaded->aborted : std::vector<AbortedTxn>{};
+}
+
+// A clean that drops aborted transactions from the lists, written as several
+// cleaned segments, and a crash at every rename of their swaps: the broker
+// that starts again lists exactly the aborted transactions a whole swap
+// leaves. And a swap that stops between two segments (the broker's answer to
+// a failed rename: the later segments' .swap files are dropped) leaves on
+// disk what the list kept in memory says: each swapped segment's own
+// aborted transactions in its offsets, the old ones elsewhere.
+TEST(LogCleaner, ACrashAtEachRenameOfAPartialSwapLeavesTheAbortedListRight) {
+  TempDir dir;
+  const fs::path part = dir.path() / "t-0";
+  std::mt19937 rng(7);
+  {
+    auto log = new_log(dir, compacted_options(700));
+    ASSERT_NE(log, nullptr);
+    write_ended_transactions(*log, rng, 250);
+  }
+  CompactionSettings settings;
+  settings.segment_bytes = 1500;  // a few old segments per cleaned one
+  auto open_log = [&] {
+    auto log = PartitionLog::open(part, compacted_options(700));
+    EXPECT_TRUE(log.ok()) << log.error().message;
+    return log.ok() ? std::move(*log) : nullptr;
+  };
+  // The first clean removes the aborted records (their markers stay listed,
+  // their batches were read); the one under test finds their transactions
+  // empty and drops them from the cleaned segments' .txnindex.
+  {
+    auto log = open_log();
+    ASSERT_NE(log, nullptr);
+    clean_once(*log, settings, kT0 + 1000, std::nullopt);
+  }
+  const auto before = snapshot(part);
+  const std::vector<AbortedTxn> listed_before = loaded_aborted(part);
+  auto clean = [&](PartitionLog& log) {
+    auto plan = log.cleaning_plan(std::nullopt, settings, kT0 + 3 * kDay, log.log_end_offset());
+    EXPECT_TRUE(plan.ok());
+    Cleaner cleaner(1 << 20, 1e308);
+    auto cleaned = cleaner.clean(*plan, kT0 + 3 * kDay);
+    EXPECT_TRUE(cleaned.ok());
+    return cleaned.ok() ? std::move(*cleaned) : CleanResult{};
+  };
+  std::vector<AbortedTxn> listed_after;
+  size_t segments = 0;
+  {
+    auto log = open_log();
+    const CleanResult cleaned = clean(*log);
+    segments = cleaned.segments.size();
+    for (const CleanedSegment& segment : cleaned.segments)
+      ASSERT_TRUE(log->replace_segments(segment).ok());
+  }
+  listed_after = loaded_aborted(part);
+  ASSERT_GE(segments, 3u);
+  ASSERT_LT(listed_after.size(), listed_before.size()) << "no marker was removed";
+
+  for (size_t whole = 0; whole < segments; ++whole) {
+    // Crash at each rename of segment `whole`, the ones before it swapped
+    // (of the first two: each takes a clean per rename).
+    for (size_t stop = 0; whole < 2; ++stop) {
+      SCOPED_TRACE(std::to_string(whole) + " segments swapped, the next stopped after " +
+                   std::to_string(stop) + " renames");
+      restore(part, before);
+      bool finished = false;
+      {
+        auto log = open_log();
+        const CleanResult cleaned = clean(*log);
+        ASSERT_EQ(cleaned.segments.size(), segments);
+        for (size_t i = 0; i < whole; ++i)
+          ASSERT_TRUE(log->replace_segments(cleaned.segments[i]).ok());
+        ASSERT_TRUE(log->replace_segments(cleaned.segments[whole], stop).ok());
+        // The .log.swap is renamed last.
+        finished = !fs::exists(
+            part / (segment_file_name(cleaned.segments[whole].base_offset, ".log") + ".swap"));
+      }
+      EXPECT_EQ(loaded_aborted(part), listed_after);
+      if (finished) break;
+      ASSERT_LT(stop, 100u);
+    }
+    // The swap stopped after `whole` segments; the rest are dropped.
+    SCOPED_TRACE(std::to_string(whole) + " segments swapped, the rest dropped");
+    restore(part, before);
+    std::vector<AbortedTxn> in_memory = listed_before;
+    {
+      auto log = open_log();
+      const CleanResult cleaned = clean(*log);
+      for (size_t i = 0; i < segments; ++i) {
+        const CleanedSegment& segment = cleaned.segments[i];
+        if (i >= whole) {
+          for (const auto& entry : fs::directory_iterator(part))
+            if (entry.path().filename().string().starts_with(
+                    segment_file_name(segment.base_offset, "")) &&
+                entry.path().string().ends_with(".swap"))
+              fs::remove(entry.path());
+          continue;
+        }
+        ASSERT_TRUE(log->replace_segments(segment).ok());
+        // As ProducerStates::replace_aborted_in does it.
+        std::erase_if(in_memory, [&](const AbortedTxn& txn) {
+          return txn.last_offset >= segment.base_offset && txn.last_offset < segment.end_offset;
+        });
+        in_memory.insert(in_memory.end(), segment.aborted_kept.begin(), segment.aborted_kept.end());
+      }
+    }
+    std::stable_sort(
+        in_memory.begin(), in_memory.end(),
+        [](const AbortedTxn& a, const AbortedTxn& b) { return a.last_offset < b.last_offset; });
+    EXPECT_EQ(loaded_aborted(part), in_memory);
   }
 }
 

@@ -91,6 +91,7 @@ struct OrphanedTopic {
 };
 
 class MetadataSnapshotter;
+class BrokerReconfigurable;
 
 // What handlers read and change: the broker's identity, the topics from the
 // metadata log, and a counter of appended data that wakes waiting fetches.
@@ -137,6 +138,9 @@ struct BrokerState {
   std::map<std::string, std::string, std::less<>> static_configs;
   // Dynamic configs by (resource type, resource name): 2 = topic, 4 = broker.
   std::map<std::pair<int8_t, std::string>, std::map<std::string, std::string, std::less<>>> configs;
+  // Told of changes of the broker's dynamic configs, and asked before them
+  // (broker_reconfigurable.hpp); each removes itself before it goes.
+  std::vector<BrokerReconfigurable*> reconfigurables;
   // SCRAM users (UserScramCredentialRecord / RemoveUserScramCredentialRecord).
   security::ScramCredentialStore scram_credentials;
   // Client quotas (ClientQuotaRecord).

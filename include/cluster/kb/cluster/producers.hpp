@@ -71,12 +71,13 @@ class ProducerStates {
   // partition's state is loaded (nothing is read for it).
   std::optional<int64_t> loaded_first_unstable_offset(const wire::Uuid& topic_id,
                                                       int32_t partition) const;
-  // A clean rewrote the partition below `below`: the aborted transactions
-  // listed there are now `kept` (those whose records and marker it removed
-  // are no longer given to read_committed fetches). Nothing when the
-  // partition's state is not loaded (a load reads the rewritten indexes).
-  void replace_aborted_below(const wire::Uuid& topic_id, int32_t partition, int64_t below,
-                             std::span<const storage::AbortedTxn> kept);
+  // A cleaned segment replaced the partition's offsets [from, to): the
+  // aborted transactions whose markers were there are now `kept` (those whose
+  // records and marker it removed are no longer given to read_committed
+  // fetches). Nothing when the partition's state is not loaded (a load reads
+  // the rewritten indexes).
+  void replace_aborted_in(const wire::Uuid& topic_id, int32_t partition, int64_t from, int64_t to,
+                          std::span<const storage::AbortedTxn> kept);
   // The aborted transactions a read_committed fetch of [from, to) lists:
   // those whose marker is at or after `from` and that started before `to`.
   storage::Result<std::vector<storage::AbortedTxn>> aborted_between(const wire::Uuid& topic_id,

@@ -1,17 +1,20 @@
 #pragma once
 
-// The log cleaner's helper thread (log.cleaner.threads = 1 here): it runs
-// one clean at a time with its own offset map (log.cleaner.dedupe.buffer.size)
-// and I/O budget (log.cleaner.io.max.bytes.per.second), and writes the
-// cleaner-offset-checkpoint. Jobs come from the event loop; finished ones
-// are queued and an eventfd becomes readable (completion_fd()), which the
-// loop answers with take_completed() and then swaps the cleaned segments in.
+// One of the log cleaner's helper threads (log.cleaner.threads of them): it
+// runs one clean at a time with its own offset map (its share of
+// log.cleaner.dedupe.buffer.size) and an I/O budget shared with the other
+// threads (log.cleaner.io.max.bytes.per.second), and writes the
+// cleaner-offset-checkpoint when asked. Jobs come from the event loop;
+// finished ones are queued and an eventfd becomes readable (completion_fd()),
+// which the loop answers with take_completed() and then swaps the cleaned
+// segments in.
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -38,8 +41,8 @@ struct CleanerJob {
 class CleanerWorker {
  public:
   // `nice`: levels below the process's priority.
-  CleanerWorker(size_t dedupe_buffer_bytes, double io_bytes_per_second, double load_factor,
-                int nice = 5);
+  CleanerWorker(size_t dedupe_buffer_bytes, double load_factor,
+                std::shared_ptr<IoThrottler> throttler, int nice = 5);
   // Stops a clean under way (its files are deleted), then joins the thread.
   ~CleanerWorker();
   CleanerWorker(const CleanerWorker&) = delete;
@@ -51,10 +54,19 @@ class CleanerWorker {
   size_t in_flight() const;
   // Blocks until nothing is queued or running.
   void wait_idle();
+  // Without waiting: a clean under way stops (its files are deleted) and
+  // every job not done comes back through take_completed() unfinished
+  // (a clean's result and a checkpoint's status are errors); then the thread
+  // ends. For a restart of the cleaner that must not hold the loop up.
+  void request_stop();
+  // The thread has ended and every job it had is in take_completed().
+  bool finished() const;
 
  private:
   void run();
+  void signal_completion();
 
+  std::shared_ptr<IoThrottler> throttler_;
   Cleaner cleaner_;  // used by the thread only
   int event_fd_ = -1;
   mutable std::mutex mutex_;
@@ -64,6 +76,7 @@ class CleanerWorker {
   std::vector<CleanerJob> completed_;
   bool running_job_ = false;
   bool stopping_ = false;
+  bool finished_ = false;
   std::atomic<bool> abort_{false};
   std::thread thread_;
 };

@@ -47,11 +47,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <limits>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -110,21 +112,34 @@ class OffsetMap {
   int64_t latest_offset_ = -1;
 };
 
-// Kafka's Throttler for the cleaner's reads and writes
-// (log.cleaner.io.max.bytes.per.second): once the bytes of a check period
-// run above the rate, the thread sleeps until they do not.
+// Kafka's Throttler for the cleaners' reads and writes
+// (log.cleaner.io.max.bytes.per.second): one budget for all cleaner threads.
+// Once the bytes of a check period run above the rate, the thread that sees
+// it sleeps them off while holding the others back, so the threads together
+// stay under the rate. Thread-safe; the rate may change at any time (a
+// dynamic config change), and wake() cuts a sleep short (a cleaner stopping).
 class IoThrottler {
  public:
   explicit IoThrottler(double bytes_per_second) : rate_(bytes_per_second) {}
   void maybe_throttle(uint64_t bytes);
-  double rate() const { return rate_; }
-  uint64_t slept_ms() const { return slept_ms_; }
+  double rate() const { return rate_.load(std::memory_order_relaxed); }
+  void set_rate(double bytes_per_second) {
+    rate_.store(bytes_per_second, std::memory_order_relaxed);
+  }
+  void wake();
+  uint64_t slept_ms() const;
 
  private:
-  double rate_;
+  std::atomic<double> rate_;
+  // Held through a check and its sleep: a period is counted by one thread.
+  mutable std::mutex period_mutex_;
   std::chrono::steady_clock::time_point period_start_ = std::chrono::steady_clock::now();
   uint64_t observed_ = 0;
   uint64_t slept_ms_ = 0;
+  // What a sleep waits on, besides the time.
+  std::mutex wake_mutex_;
+  std::condition_variable woken_;
+  uint64_t wake_generation_ = 0;
 };
 
 // A topic's compaction settings (its configs, else the broker's).
@@ -193,9 +208,16 @@ struct CleaningPlan {
 // consecutive old segments, the first equal to the cleaned one's).
 struct CleanedSegment {
   int64_t base_offset = 0;
+  // The end of the last segment it replaces.
+  int64_t end_offset = 0;
   std::vector<int64_t> replaced;
   uint64_t size = 0;
   bool has_txn_index = false;
+  // The aborted transactions its .txnindex lists: once it is swapped in, the
+  // partition's list of aborted transactions in [base_offset, end_offset) is
+  // this one (each segment on its own, so a swap that stops part way leaves
+  // the list right for what it swapped).
+  std::vector<AbortedTxn> aborted_kept;
 };
 
 struct CleanStats {
@@ -210,20 +232,17 @@ struct CleanStats {
 struct CleanResult {
   // Offsets below it are clean (the next first dirty offset).
   int64_t end_offset = 0;
-  // The end of the last segment rewritten, and the aborted transactions the
-  // rewritten segments still list: the partition's list of aborted
-  // transactions below it is this one after the swap.
-  int64_t cleaned_end = 0;
-  std::vector<AbortedTxn> aborted_kept;
   std::vector<CleanedSegment> segments;  // in offset order
   CleanStats stats;
 };
 
-// A cleaner thread's state: its offset map and I/O budget. Not thread-safe:
-// one per helper thread.
+// A cleaner thread's state: its offset map, and the I/O budget it shares
+// with the other cleaner threads. Not thread-safe: one per helper thread.
 class Cleaner {
  public:
+  // With a budget of its own.
   Cleaner(size_t dedupe_buffer_bytes, double io_bytes_per_second, double load_factor = 0.9);
+  Cleaner(size_t dedupe_buffer_bytes, double load_factor, std::shared_ptr<IoThrottler> throttler);
 
   // Cleans what `plan` covers at time `now_ms`, leaving .swap files in the
   // plan's directory for PartitionLog::replace_segments. `abort` is checked
@@ -237,7 +256,8 @@ class Cleaner {
 
  private:
   OffsetMap map_;
-  IoThrottler throttler_;
+  std::shared_ptr<IoThrottler> shared_throttler_;
+  IoThrottler& throttler_;
 };
 
 // Groups consecutive segments whose sizes (log, and each index) add up to at
