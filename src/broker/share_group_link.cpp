@@ -54,8 +54,10 @@ void ShareGroupLink::initialize(const group::SharePartitionsToInitialize& reques
       shares_.initialize({request.group_id, topic.id, partition}, handlers::log_bounds(log),
                          now_ms);
     }
-    loop_.post([this, group = request.group_id, id = topic.id, partitions = topic.partitions,
-                succeeded] { groups_.share_partitions_initialized(group, id, partitions, succeeded); });
+    loop_.post(
+        [this, group = request.group_id, id = topic.id, partitions = topic.partitions, succeeded] {
+          groups_.share_partitions_initialized(group, id, partitions, succeeded);
+        });
   }
 }
 
