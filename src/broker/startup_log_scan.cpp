@@ -1,7 +1,9 @@
 #include "kb/broker/startup_log_scan.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <utility>
 
 #include "kb/cluster/config_catalog.hpp"
@@ -41,7 +43,13 @@ StartupLogScan::StartupLogScan(net::EventLoop& loop, cluster::BrokerState& state
     finished_ = true;
     return;
   }
+  // Started with every signal blocked: SIGTERM is the loop thread's (its
+  // signalfd), and a thread that could take it would die of it.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
   thread_ = std::thread([this] { run(); });
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   timer_ = loop_.run_after(kTick, [this] { take_results(); });
 }
 
