@@ -1,11 +1,10 @@
 #include "kb/broker/startup_log_scan.hpp"
 
-#include <pthread.h>
 #include <spdlog/spdlog.h>
 
-#include <csignal>
 #include <utility>
 
+#include "kb/base/helper_thread.hpp"
 #include "kb/cluster/config_catalog.hpp"
 #include "kb/storage/partition_log.hpp"
 
@@ -43,13 +42,9 @@ StartupLogScan::StartupLogScan(net::EventLoop& loop, cluster::BrokerState& state
     finished_ = true;
     return;
   }
-  // Started with every signal blocked: SIGTERM is the loop thread's (its
-  // signalfd), and a thread that could take it would die of it.
-  sigset_t all, previous;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &previous);
-  thread_ = std::thread([this] { run(); });
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  // Signals blocked: SIGTERM is the loop thread's (its signalfd), and a
+  // thread that could take it would die of it.
+  thread_ = start_helper_thread(0, [this] { run(); });
   timer_ = loop_.run_after(kTick, [this] { take_results(); });
 }
 

@@ -12,26 +12,6 @@ namespace kb::group {
 
 namespace {
 
-template <class T>
-std::vector<uint8_t> encode_versioned(const T& record, int16_t version, bool flexible) {
-  ByteBuffer out;
-  wire::Writer writer(out);
-  writer.int16(version);
-  wire::encode(writer, record, version, flexible);
-  return {out.data(), out.data() + out.size()};
-}
-
-template <class T>
-std::optional<T> decode_value(std::span<const uint8_t> bytes, int16_t max_version) {
-  wire::Reader reader(bytes);
-  const int16_t version = reader.int16();
-  if (!reader.ok() || version < 0 || version > max_version) return std::nullopt;
-  T value;
-  wire::decode(reader, value, version, version >= T::kFirstFlexible);
-  if (!reader.ok()) return std::nullopt;
-  return value;
-}
-
 // Appends the UTF-16 code units of one code point to the running hash.
 void hash_code_point(uint32_t& h, uint32_t cp) {
   if (cp >= 0x10000) {
@@ -286,13 +266,7 @@ std::vector<uint8_t> encode_value(const ConsumerGroupRegularExpressionValue& val
 
 template <class T>
 std::optional<T> decode_consumer_group_value(std::span<const uint8_t> bytes) {
-  wire::Reader reader(bytes);
-  const int16_t version = reader.int16();
-  if (!reader.ok() || version != 0) return std::nullopt;
-  T value;
-  wire::decode(reader, value, version, true);
-  if (!reader.ok()) return std::nullopt;
-  return value;
+  return decode_versioned<T>(bytes, 0);
 }
 
 template std::optional<ConsumerGroupMetadataValue> decode_consumer_group_value(
@@ -311,11 +285,11 @@ template std::optional<ConsumerGroupRegularExpressionValue> decode_consumer_grou
     std::span<const uint8_t>);
 
 std::optional<OffsetCommitValue> decode_offset_commit_value(std::span<const uint8_t> bytes) {
-  return decode_value<OffsetCommitValue>(bytes, 4);
+  return decode_versioned<OffsetCommitValue>(bytes, 4);
 }
 
 std::optional<GroupMetadataValue> decode_group_metadata_value(std::span<const uint8_t> bytes) {
-  return decode_value<GroupMetadataValue>(bytes, 4);
+  return decode_versioned<GroupMetadataValue>(bytes, 4);
 }
 
 }  // namespace kb::group

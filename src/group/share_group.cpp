@@ -1,12 +1,12 @@
 #include "kb/group/share_group.hpp"
 
 #include <algorithm>
-#include <chrono>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "kb/base/byte_buffer.hpp"
+#include "kb/base/wall_clock.hpp"
 #include "kb/group/share_assignor.hpp"
 #include "kb/protocol/error_code.hpp"
 #include "kb/wire/reader.hpp"
@@ -33,36 +33,10 @@ ShareHeartbeatResult heartbeat_error(ErrorCode error, std::string message = {}) 
   return r;
 }
 
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Java's String.trim().isEmpty(): every character a control or a space.
 bool is_blank(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return static_cast<unsigned char>(c) <= ' '; });
-}
-
-template <class T>
-std::vector<uint8_t> encode_versioned(const T& record, int16_t version, bool flexible) {
-  ByteBuffer out;
-  wire::Writer writer(out);
-  writer.int16(version);
-  wire::encode(writer, record, version, flexible);
-  return {out.data(), out.data() + out.size()};
-}
-
-template <class T>
-std::optional<T> decode_value(std::span<const uint8_t> bytes) {
-  wire::Reader reader(bytes);
-  const int16_t version = reader.int16();
-  if (!reader.ok() || version != 0) return std::nullopt;
-  T value;
-  wire::decode(reader, value, version, true);
-  if (!reader.ok()) return std::nullopt;
-  return value;
 }
 
 bool is_member_type(int16_t type) {
@@ -698,7 +672,7 @@ bool ShareGroups::load(const ShareGroupRecordKey& key,
   ShareGroupChange c{key.type, key.member_id, std::nullopt};
   if (value) {
     auto read = [&]<class T>() {
-      auto v = decode_value<T>(*value);
+      auto v = decode_versioned<T>(*value, 0);
       if (v) c.value = std::move(*v);
       return v.has_value();
     };

@@ -77,18 +77,7 @@ std::optional<ConsumerGroupHeartbeatResponse> handle_consumer_group_heartbeat(
     };
   group::ConsumerHeartbeatResult r =
       ctx.groups->consumer_heartbeat(params, topics_view(ctx), group_time(ctx.now));
-  response.error_code = r.error;
-  response.error_message = std::move(r.error_message);
-  if (r.error != 0) return response;
-  response.member_id = std::move(r.member_id);
-  response.member_epoch = r.member_epoch;
-  response.heartbeat_interval_ms = r.heartbeat_interval_ms;
-  if (r.assignment) {
-    auto& assignment = response.assignment.emplace();
-    for (const auto& [topic, parts] : *r.assignment)
-      assignment.topic_partitions.push_back(
-          {topic, std::vector<int32_t>(parts.begin(), parts.end())});
-  }
+  fill_heartbeat_response(response, r);
   return response;
 }
 

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "kb/base/byte_buffer.hpp"
+#include "kb/base/wall_clock.hpp"
 #include "kb/protocol/error_code.hpp"
 
 namespace kb::handlers {
@@ -18,12 +19,6 @@ using protocol::to_wire;
 namespace {
 
 constexpr int8_t kReadCommitted = 1;
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 FetchResponse::PartitionData partition_error(int32_t index, ErrorCode error) {
   FetchResponse::PartitionData p;

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kb/base/wall_clock.hpp"
 #include "kb/protocol/error_code.hpp"
 #include "kb/share/share_state.hpp"
 
@@ -19,24 +20,6 @@ using protocol::ShareFetchResponse;
 using protocol::to_wire;
 using share::SharePartitionKey;
 using share::TopicPartition;
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-share::LogBounds log_bounds(storage::PartitionLog* log) {
-  share::LogBounds bounds;
-  if (log == nullptr) return bounds;
-  bounds.log_start_offset = log->log_start_offset();
-  bounds.log_end_offset = log->log_end_offset();
-  bounds.offset_for_time = [log](int64_t ts) -> std::optional<int64_t> {
-    auto at = log->offset_for_timestamp(ts);
-    return at ? *at : std::nullopt;
-  };
-  return bounds;
-}
 
 namespace {
 
@@ -171,7 +154,16 @@ ShareFetchResponse::PartitionData fetch_partition(RequestContext& ctx, std::stri
   storage::PartitionLog* log = *found;
 
   const SharePartitionKey key{std::string(group), tp.first, tp.second};
-  share::SharePartition& sp = ctx.shares->initialize(key, log_bounds(log), wall_ms());
+  share::LogBounds bounds;
+  if (log != nullptr) {
+    bounds.log_start_offset = log->log_start_offset();
+    bounds.log_end_offset = log->log_end_offset();
+    bounds.offset_for_time = [log](int64_t ts) -> std::optional<int64_t> {
+      auto at = log->offset_for_timestamp(ts);
+      return at ? *at : std::nullopt;
+    };
+  }
+  share::SharePartition& sp = ctx.shares->initialize(key, bounds, wall_ms());
   if (log == nullptr) return p;
   // Records retention or DeleteRecords removed are done.
   sp.on_log_start_offset(log->log_start_offset());

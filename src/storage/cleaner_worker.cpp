@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "file_io.hpp"
-#include "helper_thread.hpp"
+#include "kb/base/helper_thread.hpp"
 
 namespace kb::storage {
 
@@ -17,7 +17,7 @@ CleanerWorker::CleanerWorker(size_t dedupe_buffer_bytes, double load_factor,
     : throttler_(throttler), cleaner_(dedupe_buffer_bytes, load_factor, std::move(throttler)) {
   event_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (event_fd_ < 0) throw std::runtime_error("eventfd: " + detail::errno_text(errno));
-  thread_ = detail::start_helper_thread(nice, [this] { run(); });
+  thread_ = start_helper_thread(nice, [this] { run(); });
 }
 
 CleanerWorker::~CleanerWorker() {

@@ -5,7 +5,7 @@
 #include <system_error>
 #include <utility>
 
-#include "helper_thread.hpp"
+#include "kb/base/helper_thread.hpp"
 
 namespace kb::storage {
 
@@ -25,7 +25,7 @@ void FileRemover::remove(std::vector<std::filesystem::path> paths) {
   {
     std::lock_guard lock(mutex_);
     for (auto& path : paths) queue_.push_back(std::move(path));
-    if (!thread_.joinable()) thread_ = detail::start_helper_thread(nice_, [this] { run(); });
+    if (!thread_.joinable()) thread_ = start_helper_thread(nice_, [this] { run(); });
   }
   work_ready_.notify_one();
 }

@@ -11,7 +11,7 @@
 #include <tuple>
 
 #include "file_io.hpp"
-#include "helper_thread.hpp"
+#include "kb/base/helper_thread.hpp"
 #include "kb/storage/meta_properties.hpp"
 #include "kb/storage/metadata_records.hpp"
 #include "kb/storage/offset_checkpoint.hpp"
@@ -238,8 +238,8 @@ void SnapshotFileWriter::start(fs::path dir, SnapshotId id,
   done_.store(false);
   started_ = true;
   id_ = id;
-  thread_ = detail::start_helper_thread(
-      0, [this, dir = std::move(dir), id, make_bytes = std::move(make_bytes)] {
+  thread_ =
+      start_helper_thread(0, [this, dir = std::move(dir), id, make_bytes = std::move(make_bytes)] {
         auto bytes = make_bytes();
         status_ = bytes ? write_metadata_snapshot(dir, id, *bytes) : Status(bytes.error());
         done_.store(true, std::memory_order_release);

@@ -10,7 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "file_io.hpp"
-#include "helper_thread.hpp"
+#include "kb/base/helper_thread.hpp"
 #include "kb/storage/meta_properties.hpp"
 #include "kb/storage/partition_log.hpp"
 
@@ -75,7 +75,7 @@ PartitionCreator::~PartitionCreator() {
 }
 
 void PartitionCreator::start_thread() {
-  threads_.push_back(detail::start_helper_thread(nice_, [this] { run(); }));
+  threads_.push_back(start_helper_thread(nice_, [this] { run(); }));
 }
 
 uint64_t PartitionCreator::submit(std::vector<NewPartition> partitions) {

@@ -13,7 +13,7 @@
 #include <utility>
 
 #include "file_io.hpp"
-#include "helper_thread.hpp"
+#include "kb/base/helper_thread.hpp"
 
 namespace kb::storage {
 
@@ -223,7 +223,7 @@ void RollWorker::submit(const fs::path& dir, std::function<void()> job) {
     std::lock_guard lock(shard.mutex);
     shard.queue.push_back(std::move(job));
     if (!shard.thread.joinable())
-      shard.thread = detail::start_helper_thread(nice_, [this, &shard] { run(shard); });
+      shard.thread = start_helper_thread(nice_, [this, &shard] { run(shard); });
   }
   shard.work_ready.notify_one();
 }

@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "file_io.hpp"
-#include "helper_thread.hpp"
+#include "kb/base/helper_thread.hpp"
 
 namespace kb::storage {
 
@@ -19,7 +19,7 @@ SyncWorker::SyncWorker(size_t max_threads, int nice)
 }
 
 void SyncWorker::start_thread() {
-  threads_.push_back(detail::start_helper_thread(nice_, [this] { run(); }));
+  threads_.push_back(start_helper_thread(nice_, [this] { run(); }));
 }
 
 SyncWorker::~SyncWorker() {

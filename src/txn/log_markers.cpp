@@ -1,23 +1,12 @@
 #include "kb/txn/log_markers.hpp"
 
-#include <chrono>
-
 #include <spdlog/spdlog.h>
 
+#include "kb/base/wall_clock.hpp"
 #include "kb/group/records.hpp"
 #include "kb/storage/record_batch.hpp"
 
 namespace kb::txn {
-
-namespace {
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 std::vector<TopicPartition> LogMarkerWriter::write_markers(
     int64_t producer_id, int16_t producer_epoch, bool commit, int32_t coordinator_epoch,

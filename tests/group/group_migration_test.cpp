@@ -33,25 +33,10 @@ using protocol::to_wire;
 
 constexpr int16_t kNone = 0;
 
+using test::count;
 using test::MemoryStore;
-
-wire::Uuid topic_id(uint8_t n) {
-  wire::Uuid id;
-  id.bytes[15] = n;
-  return id;
-}
-
-size_t count(const TopicPartitionSet& set) {
-  size_t n = 0;
-  for (const auto& [t, p] : set) n += p.size();
-  return n;
-}
-
-std::vector<ConsumerGroupTopicPartitions> owned_of(const TopicPartitionSet& set) {
-  std::vector<ConsumerGroupTopicPartitions> out;
-  for (const auto& [t, p] : set) out.push_back({t, std::vector<int32_t>(p.begin(), p.end())});
-  return out;
-}
+using test::owned_of;
+using test::topic_id;
 
 // What the Java consumer sends as its protocol metadata: a
 // ConsumerProtocolSubscription (version 3) of topic "t" with what it owns.
@@ -221,17 +206,7 @@ class GroupMigrationTest : public ::testing::Test {
 
   const ConsumerGroup* consumer_group() const { return coordinator_->find_consumer("g"); }
 
-  std::unique_ptr<GroupCoordinator> reload() {
-    auto reloaded = std::make_unique<GroupCoordinator>(config_, &store_);
-    for (const auto& [partition, records] : store_.log)
-      for (const auto& r : records) {
-        std::optional<std::span<const uint8_t>> value;
-        if (r.value) value = std::span<const uint8_t>(*r.value);
-        EXPECT_EQ(reloaded->load(r.key, value), GroupCoordinator::Loaded::kUsed);
-      }
-    reloaded->finish_load(0);
-    return reloaded;
-  }
+  std::unique_ptr<GroupCoordinator> reload() { return test::replayed(store_, config_); }
 
   // Every partition held by at most one member of the consumer group.
   void expect_no_partition_twice() const {

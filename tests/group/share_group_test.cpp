@@ -30,19 +30,9 @@ using protocol::to_wire;
 
 constexpr int16_t kNone = 0;
 
+using test::count;
 using test::MemoryStore;
-
-wire::Uuid topic_id(uint8_t n) {
-  wire::Uuid id;
-  id.bytes[15] = n;
-  return id;
-}
-
-size_t count(const TopicPartitionSet& set) {
-  size_t n = 0;
-  for (const auto& [t, p] : set) n += p.size();
-  return n;
-}
+using test::topic_id;
 
 // --- The assignor ---------------------------------------------------------
 
@@ -191,17 +181,7 @@ class ShareGroupTest : public ::testing::Test {
 
   const ShareGroup& group() const { return *coordinator_->find_share("g"); }
 
-  std::unique_ptr<GroupCoordinator> reload() {
-    auto reloaded = std::make_unique<GroupCoordinator>(GroupConfig{}, &store_);
-    for (const auto& [partition, records] : store_.log)
-      for (const auto& r : records) {
-        std::optional<std::span<const uint8_t>> value;
-        if (r.value) value = std::span<const uint8_t>(*r.value);
-        EXPECT_EQ(reloaded->load(r.key, value), GroupCoordinator::Loaded::kUsed);
-      }
-    reloaded->finish_load(0);
-    return reloaded;
-  }
+  std::unique_ptr<GroupCoordinator> reload() { return test::replayed(store_); }
 
   MemoryStore store_;
   std::unique_ptr<GroupCoordinator> coordinator_;

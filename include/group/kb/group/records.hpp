@@ -17,9 +17,36 @@
 #include "kb/cluster/coordinator_topic.hpp"
 #include "kb/records/client_data.hpp"
 #include "kb/records/group_coordinator.hpp"
+#include "kb/wire/reader.hpp"
+#include "kb/wire/serde.hpp"
 #include "kb/wire/uuid.hpp"
+#include "kb/wire/writer.hpp"
 
 namespace kb::group {
+
+// A coordinator record's key or value as Kafka writes it: an int16 version,
+// then the fields at that version.
+template <class T>
+std::vector<uint8_t> encode_versioned(const T& record, int16_t version, bool flexible) {
+  ByteBuffer out;
+  wire::Writer writer(out);
+  writer.int16(version);
+  wire::encode(writer, record, version, flexible);
+  return {out.data(), out.data() + out.size()};
+}
+
+// The record read back, at a version from 0 to max_version; none when the
+// version is outside that or the bytes do not read.
+template <class T>
+std::optional<T> decode_versioned(std::span<const uint8_t> bytes, int16_t max_version) {
+  wire::Reader reader(bytes);
+  const int16_t version = reader.int16();
+  if (!reader.ok() || version < 0 || version > max_version) return std::nullopt;
+  T value;
+  wire::decode(reader, value, version, version >= T::kFirstFlexible);
+  if (!reader.ok()) return std::nullopt;
+  return value;
+}
 
 inline constexpr std::string_view kOffsetsTopic = "__consumer_offsets";
 

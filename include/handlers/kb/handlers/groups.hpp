@@ -7,6 +7,7 @@
 // requests into calls on ctx.groups (kb/group/coordinator.hpp).
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kb/cluster/topic_table.hpp"
@@ -35,6 +36,25 @@ Clock::time_point from_group_time(group::Millis ms);
 // The topics as the coordinator sees them, with a version that moves with
 // every metadata change (topics created, deleted or grown among them).
 group::TopicsView topics_view(const RequestContext& ctx);
+
+// A heartbeat's outcome (ConsumerGroupHeartbeat, ShareGroupHeartbeat) into
+// its response: the error, or the member's id, epoch, interval and the
+// assignment when it changed.
+template <class Response, class Result>
+void fill_heartbeat_response(Response& response, Result& result) {
+  response.error_code = result.error;
+  response.error_message = std::move(result.error_message);
+  if (result.error != 0) return;
+  response.member_id = std::move(result.member_id);
+  response.member_epoch = result.member_epoch;
+  response.heartbeat_interval_ms = result.heartbeat_interval_ms;
+  if (result.assignment) {
+    auto& assignment = response.assignment.emplace();
+    for (const auto& [topic, parts] : *result.assignment)
+      assignment.topic_partitions.push_back(
+          {topic, std::vector<int32_t>(parts.begin(), parts.end())});
+  }
+}
 
 // The partitions of an OffsetCommit or TxnOffsetCommit: each gets its entry
 // in the response, those of unknown topics or partitions refused there; the

@@ -4,8 +4,6 @@
 #include "kb/protocol/messages/share_acknowledge.hpp"
 #include "kb/protocol/messages/share_fetch.hpp"
 #include "kb/protocol/messages/share_group_offsets.hpp"
-#include "kb/share/share_state.hpp"
-#include "kb/storage/partition_log.hpp"
 
 namespace kb::handlers {
 
@@ -18,13 +16,6 @@ std::optional<protocol::ShareFetchResponse> handle_share_fetch(
     RequestContext& ctx, const protocol::ShareFetchRequest& request, int16_t version);
 std::optional<protocol::ShareAcknowledgeResponse> handle_share_acknowledge(
     RequestContext& ctx, const protocol::ShareAcknowledgeRequest& request, int16_t version);
-
-// Where a share-partition may start in `log` (null: a partition with no
-// log yet, empty), for its first initialization.
-share::LogBounds log_bounds(storage::PartitionLog* log);
-// The wall clock in milliseconds, as share.auto.offset.reset's by_duration
-// and record timestamps count.
-int64_t wall_ms();
 
 ApiEntry share_fetch_entry();
 ApiEntry share_acknowledge_entry();

@@ -1,6 +1,6 @@
 #pragma once
 
-// Helper threads of the storage layer (private to src/storage).
+// Helper threads: started reniced and with every signal blocked.
 
 #include <pthread.h>
 #include <signal.h>
@@ -12,7 +12,7 @@
 #include <thread>
 #include <utility>
 
-namespace kb::storage::detail {
+namespace kb {
 
 // Moves the calling thread `nice` levels from the process's priority: per
 // thread on Linux (the process's other threads keep theirs). Not being allowed
@@ -41,4 +41,4 @@ std::thread start_helper_thread(int nice, F&& body) {
   return thread;
 }
 
-}  // namespace kb::storage::detail
+}  // namespace kb
