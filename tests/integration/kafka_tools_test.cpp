@@ -514,6 +514,7 @@ TEST_F(KafkaToolsTest, ShareGroups) {
   metadata.topics.emplace();
   metadata.topics->push_back({{}, std::string_view("share-tools")});
   client.call<protocol::MetadataResponse>(metadata, 12);
+  std::map<std::string, size_t> assigned;  // by member: partitions last assigned
   auto beat = [&](std::string_view member, int32_t epoch, bool full) {
     protocol::ShareGroupHeartbeatRequest r;
     r.group_id = "tools-share";
@@ -522,12 +523,24 @@ TEST_F(KafkaToolsTest, ShareGroups) {
     if (full) r.subscribed_topic_names = std::vector<std::string_view>{"share-tools"};
     auto response = client.call<protocol::ShareGroupHeartbeatResponse>(r, 1);
     EXPECT_EQ(response.error_code, 0) << response.error_message.value_or("");
+    if (response.assignment) {
+      size_t n = 0;
+      for (const auto& t : response.assignment->topic_partitions) n += t.partitions.size();
+      assigned[std::string(member)] = n;
+    }
     return response.member_epoch;
   };
   const std::string a = "AAAAAAAAAAAAAAAAAAAAAA", b = "BBBBBBBBBBBBBBBBBBBBBB";
-  beat(a, 0, true);
-  beat(b, 0, true);
-  EXPECT_EQ(beat(a, 1, false), 2);
+  // As share consumers do: heartbeat until each has its partition (they are
+  // assigned once the group had their share state initialized).
+  int32_t epoch_a = beat(a, 0, true), epoch_b = beat(b, 0, true);
+  for (int i = 0; i < 200 && (assigned[a] != 1 || assigned[b] != 1); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    epoch_a = beat(a, epoch_a, false);
+    epoch_b = beat(b, epoch_b, false);
+  }
+  EXPECT_EQ(assigned[a], 1u);
+  EXPECT_EQ(assigned[b], 1u);
 
   EXPECT_TRUE(printed(share_tool({"--list"}), {"tools-share"}));
 
@@ -567,6 +580,91 @@ TEST_F(KafkaToolsTest, ShareGroups) {
             std::string::npos)
       << deleted.out << deleted.err;
   EXPECT_TRUE(printed(share_tool({"--list"}), {}));
+  std::filesystem::remove_all(dir);
+}
+
+// Java's KafkaShareConsumer (kafka-clients 4.4, kb.lab.ShareConsumers) on a
+// broker formatted with share groups on: three consumers share one
+// partition's records, each delivered to one at a time; a released record
+// comes back (delivery 2), a rejected one never does, one whose lock expires
+// goes to another consumer; delivery counts survive a restart. Then
+// kafka-share-groups reads, resets and deletes the group's offsets.
+TEST_F(KafkaToolsTest, ShareConsumers) {
+  const std::string share_group_command = "org.apache.kafka.tools.consumer.group.ShareGroupCommand";
+  const std::string share_consumers = "kb.lab.ShareConsumers";
+  const auto dir = make_temp_dir("kb-share-consumers-");
+  auto formatted = run_command(word(KB_BROKER_BINARY) +
+                                   " format -t MkU3OEVBNTcwNTJENDM2Qk --override log.dirs=" +
+                                   word((dir / "data").string()) + " --feature share.version=1",
+                               30);
+  ASSERT_EQ(formatted.status, 0) << formatted.output;
+  const std::map<std::string, std::string> config = {
+      {"num.partitions", "1"}, {"group.share.record.lock.duration.ms", "2000"}};
+  auto broker = std::make_unique<BrokerProcess>(config, dir / "data");
+  auto server = [&] { return "127.0.0.1:" + std::to_string(broker->port()); };
+  auto share_tool = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--bootstrap-server", server()});
+    return shell_->run(share_group_command, args);
+  };
+  auto java = [&](std::vector<std::string> args) {
+    args.insert(args.begin() + 1, server());
+    return shell_->run(share_consumers, args);
+  };
+
+  EXPECT_TRUE(printed(
+      java({"three", "share-three", "share-three-g", "60"}),
+      {"three: records 60 of 60", "three: delivered twice 0", "three: consumers with records 3"}));
+  EXPECT_TRUE(printed(java({"acks", "share-acks", "share-acks-g"}),
+                      {"released: first delivery 1", "released: delivered again, delivery 2",
+                       "rejected: delivered again false", "expired: first delivery to a 1",
+                       "expired: delivered to b, delivery 2"}));
+  EXPECT_TRUE(printed(java({"release-twice", "share-restart", "share-restart-g"}),
+                      {"kept: delivery 1, released", "kept: delivery 2, released"}));
+  {
+    const ExitStatus stopped = broker->stop();
+    ASSERT_EQ(stopped.code, 0) << broker->log();
+    broker = std::make_unique<BrokerProcess>(config, dir / "data");
+  }
+  EXPECT_TRUE(
+      printed(java({"take", "share-restart", "share-restart-g", "kept"}), {"kept: delivery 3"}));
+
+  // The acks group's consumers left; every record of its topic is done, so
+  // its start offset is the log end (how many warm-up records went first
+  // varies: it is read from the first row).
+  auto described = share_tool({"--describe", "--group", "share-acks-g", "--offsets"});
+  auto rows = lines_of(described.out);
+  ASSERT_EQ(rows.size(), 3u) << described.out << described.err;
+  EXPECT_EQ(rows[1], "GROUP           TOPIC           PARTITION  START-OFFSET  LAG");
+  std::istringstream row(rows[2]);
+  std::string group_col, topic_col;
+  int partition_col = -1;
+  int64_t end = -1, lag = -1;
+  row >> group_col >> topic_col >> partition_col >> end >> lag;
+  EXPECT_EQ(group_col, "share-acks-g");
+  EXPECT_EQ(topic_col, "share-acks");
+  EXPECT_EQ(partition_col, 0);
+  EXPECT_GE(end, 5);  // a warm-up record or more, then four
+  EXPECT_EQ(lag, 0);
+  auto offsets_row = [](int64_t start, int64_t left) {
+    return col("share-acks-g", 15) + " " + col("share-acks", 15) + " " + col("0", 10) + " " +
+           col(std::to_string(start), 13) + " " + std::to_string(left);
+  };
+  EXPECT_EQ(rows[2], offsets_row(end, 0));
+  EXPECT_TRUE(
+      printed(share_tool({"--reset-offsets", "--group", "share-acks-g", "--topic", "share-acks",
+                          "--to-earliest", "--execute"}),
+              {"", "GROUP           TOPIC           PARTITION  NEW-OFFSET",
+               col("share-acks-g", 15) + " " + col("share-acks", 15) + " " + col("0", 10) + " 0"}));
+  EXPECT_TRUE(printed(share_tool({"--describe", "--group", "share-acks-g", "--offsets"}),
+                      {"", rows[1], offsets_row(0, end)}));
+  EXPECT_TRUE(
+      printed(share_tool({"--delete-offsets", "--group", "share-acks-g", "--topic", "share-acks"}),
+              {"", "TOPIC           STATUS", col("share-acks", 15) + " Successful"}));
+  auto gone = share_tool({"--describe", "--group", "share-acks-g", "--offsets"});
+  EXPECT_NE((gone.out + gone.err).find("Share group 'share-acks-g' has no offset information."),
+            std::string::npos)
+      << gone.out << gone.err;
+  broker.reset();
   std::filesystem::remove_all(dir);
 }
 
