@@ -177,7 +177,8 @@ EOF
     topic_times+=("$(curl -s -o "$WORK/page.txt" -w '%{time_total}' "http://127.0.0.1:$port/metrics")")
     ((i == 0)) || topic_turns+=("$(awk '/^kb_event_loop_longest_turn_seconds / { print $2 * 1000 }' "$WORK/page.txt")")
   done
-  stop_process "$pinger"
+  # Up to 10 s to print its figures after TERM: a loaded machine is slow to schedule it.
+  stop_process "$pinger" 10
   topic_page_bytes=$(stat -c %s "$WORK/page.txt")
   topic_series=$(grep -vc '^#' "$WORK/page.txt")
   topics_listed=$(grep -c '^kafka_server_brokertopicmetrics_totalfetchrequests_total{topic=' "$WORK/page.txt")
