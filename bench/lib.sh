@@ -78,7 +78,9 @@ else
   BUILD_DIR=$ROOT/build/release-bench
 fi
 readonly BUILD_DIR
-readonly BROKER=$BUILD_DIR/src/broker/kafka-broker
+# KB_BENCH_BROKER runs another build's broker (e.g. main's, for before/after figures); it is
+# used as it is, not rebuilt.
+readonly BROKER=${KB_BENCH_BROKER:-$BUILD_DIR/src/broker/kafka-broker}
 
 has_ninja_target() { ninja -C "$BUILD_DIR" -t targets all 2>/dev/null | grep -q "^$1:"; }
 
@@ -104,7 +106,7 @@ build_tools() {
 # figures; no binary at all is fatal if `mode` is required rather than optional.
 build_broker() {
   local mode=$1
-  if has_ninja_target src/broker/kafka-broker &&
+  if [[ -z ${KB_BENCH_BROKER:-} ]] && has_ninja_target src/broker/kafka-broker &&
     ! bounded 900 ninja -C "$BUILD_DIR" src/broker/kafka-broker >>"$WORK/build.log" 2>&1; then
     tail -n 20 "$WORK/build.log" >&2
     log "warning: building kafka-broker failed; using the existing binary if there is one"
@@ -352,7 +354,17 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 # default says only when and on how many CPUs they were measured.
 CHART=${KB_BENCH_CHART:+$(realpath -m "$KB_BENCH_CHART")}
 readonly CHART
-CHART_NOTE=${KB_BENCH_CHART_NOTE:-"measured $(date -u '+%Y-%m-%d') on $(nproc) CPUs"}
+# A machine already busier than its CPUs at the start says so: such figures are illustrative.
+default_chart_note() {
+  local load cpus
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  cpus=$(nproc)
+  printf 'measured %s on %s CPUs' "$(date -u '+%Y-%m-%d')" "$cpus"
+  if awk -v l="$load" -v c="$cpus" 'BEGIN { exit !(l > c) }'; then
+    printf ', loaded machine (load average %s): illustrative, not a performance claim' "$load"
+  fi
+}
+CHART_NOTE=${KB_BENCH_CHART_NOTE:-$(default_chart_note)}
 readonly CHART_NOTE
 
 # Starts a table in the chart: `title`, then the row label's heading and the figure columns'

@@ -9,19 +9,24 @@
 #     page (median and worst of KB_METRICS_SCRAPES scrapes), its size and its series, and what
 #     another connection sending ApiVersions one after another waits meanwhile (its worst wait is
 #     about the broker's longest loop turn during the scrapes) and the longest loop turn the
-#     broker itself reports (kb_event_loop_longest_turn_seconds).
+#     broker itself reports (kb_event_loop_longest_turn_seconds);
+#   - the scrape with KB_METRICS_TOPICS topics of one partition (default 10,000; 0 skips it),
+#     each fetched once (one Fetch of every topic) so that each has its BrokerTopicMetrics
+#     counters on the page: the same figures as above, for a page of per-topic series.
 #
 #   bench/run_metrics_bench.sh
 #
 # Prints a table of MB/s (10^6 batch bytes per second) per setup with their ratio, and the
 # scrape figures. Environment: KB_PRODUCE_BYTES (bytes per run, default 268435456),
 # KB_METRICS_ROUNDS (default 3; 0 skips the produce runs), KB_METRICS_SCRAPES (default 20),
-# KB_BENCH_PIN (default 1).
+# KB_METRICS_TOPICS (default 10000), KB_BENCH_PIN (default 1); KB_BENCH_BROKER runs another build's
+# broker (for before/after figures).
 set -euo pipefail
 
 readonly BYTES=${KB_PRODUCE_BYTES:-268435456}
 readonly ROUNDS=${KB_METRICS_ROUNDS:-3}
 readonly SCRAPES=${KB_METRICS_SCRAPES:-20}
+readonly TOPICS=${KB_METRICS_TOPICS:-10000}
 readonly TOPIC=bench-topic-00000
 
 # shellcheck disable=SC2034  # die in lib.sh names the script with it
@@ -127,6 +132,63 @@ log_series=$(grep -c '^kafka_log_log_size{' "$WORK/page.txt")
 stop_process "$BROKER_PID"
 scrape_ms=$(printf '%s\n' "${times[@]}" | awk '{ print $1 * 1000 }' | median)
 worst_ms=$(printf '%s\n' "${times[@]}" | awk '{ print $1 * 1000 }' | sort -g | tail -n 1)
+busy_ping=$(tail -n 1 "$WORK/ping.txt")
+
+# The scrape with TOPICS topics of one partition, each fetched once: a page of per-topic counters.
+if ((TOPICS > 0)); then
+  rm -rf "$WORK/data"
+  bounded 300 "$LOG_DIR_TOOL" topics --dir "$WORK/data" --topics "$TOPICS" --partitions 1 >/dev/null ||
+    die "generating the log directory failed"
+  start_broker "$WORK/data" kb.metrics.listener=http://127.0.0.1:0/metrics ||
+    die "the broker did not start"
+  port=$(metrics_port) || die "no metrics endpoint"
+  # One Fetch (v4) of partition 0 of every topic, made and read here.
+  bounded 300 python3 - "$BROKER_PORT" "$TOPICS" <<'EOF' || die "fetching every topic failed"
+import socket, struct, sys
+port, count = int(sys.argv[1]), int(sys.argv[2])
+def string(s):
+    b = s.encode()
+    return struct.pack(">h", len(b)) + b
+body = struct.pack(">iiiib", -1, 0, 0, 64 << 20, 0) + struct.pack(">i", count)
+for t in range(count):
+    body += string("bench-topic-%05d" % t) + struct.pack(">iiqi", 1, 0, 0, 1 << 20)
+request = struct.pack(">hhi", 1, 4, 7) + string("kb-metrics-bench") + body
+sock = socket.create_connection(("127.0.0.1", port), timeout=240)
+sock.sendall(struct.pack(">i", len(request)) + request)
+def take(n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            sys.exit("connection closed")
+        data += chunk
+    return data
+size = struct.unpack(">i", take(4))[0]
+if struct.unpack(">i", take(size)[:4])[0] != 7:
+    sys.exit("correlation id mismatch")
+EOF
+  "$PRODUCE_BENCH" ping --port "$BROKER_PORT" --seconds 600 >"$WORK/topic-ping.txt" &
+  pinger=$!
+  PIDS+=("$pinger")
+  sleep 0.5
+  topic_times=()
+  topic_turns=()
+  for ((i = 0; i < SCRAPES; i++)); do
+    topic_times+=("$(curl -s -o "$WORK/page.txt" -w '%{time_total}' "http://127.0.0.1:$port/metrics")")
+    ((i == 0)) || topic_turns+=("$(awk '/^kb_event_loop_longest_turn_seconds / { print $2 * 1000 }' "$WORK/page.txt")")
+  done
+  # Up to 10 s to print its figures after TERM: a loaded machine is slow to schedule it.
+  stop_process "$pinger" 10
+  topic_page_bytes=$(stat -c %s "$WORK/page.txt")
+  topic_series=$(grep -vc '^#' "$WORK/page.txt")
+  topics_listed=$(grep -c '^kafka_server_brokertopicmetrics_totalfetchrequests_total{topic=' "$WORK/page.txt")
+  stop_process "$BROKER_PID"
+  topic_scrape_ms=$(printf '%s\n' "${topic_times[@]}" | awk '{ print $1 * 1000 }' | median)
+  topic_worst_ms=$(printf '%s\n' "${topic_times[@]}" | awk '{ print $1 * 1000 }' | sort -g | tail -n 1)
+  topic_turn_ms=$(printf '%s\n' "${topic_turns[@]}" | sort -g | tail -n 1)
+  topic_ping=$(tail -n 1 "$WORK/topic-ping.txt")
+  [[ $topic_ping == pings=* ]] || die "the pinger printed nothing during the topic scrapes"
+fi
 
 if ((ROUNDS > 0)); then
   printf '%-34s %12s\n' "produce, 16 KiB x 8, acks=1" "MB/s"
@@ -135,7 +197,6 @@ if ((ROUNDS > 0)); then
   awk -v a="$scraped_mbs" -v b="$off_mbs" 'BEGIN { printf "%-34s %12.3f\n", "ratio (scraped / off)", a / b }'
   echo
 fi
-busy_ping=$(tail -n 1 "$WORK/ping.txt")
 [[ $busy_ping == pings=* ]] ||
   { tail -n 5 "$WORK/broker.log" >&2; die "the pinger printed nothing during the scrapes"; }
 ms_of() { awk -v us="$(field "$1" "$2")" 'BEGIN { printf "%.2f", us / 1000 }'; }
@@ -146,6 +207,13 @@ printf "the broker's longest loop turn while scraped: %.1f ms\n" "$longest_turn_
 printf "another client's ApiVersions, idle: p99 %s ms, worst %s ms; during the scrapes: %s answered, p99 %s ms, worst %s ms\n" \
   "$(ms_of "$idle_ping" p99_us)" "$(ms_of "$idle_ping" max_us)" "$(field "$busy_ping" pings)" \
   "$(ms_of "$busy_ping" p99_us)" "$(ms_of "$busy_ping" max_us)"
+if ((TOPICS > 0)); then
+  printf 'scrape with %s topics: median %.1f ms, worst %.1f ms, %s bytes, %s series (%s topics listed)\n' \
+    "$TOPICS" "$topic_scrape_ms" "$topic_worst_ms" "$topic_page_bytes" "$topic_series" "$topics_listed"
+  printf "the broker's longest loop turn while scraped: %.1f ms; another client's ApiVersions: %s answered, p99 %s ms, worst %s ms\n" \
+    "$topic_turn_ms" "$(field "$topic_ping" pings)" "$(ms_of "$topic_ping" p99_us)" \
+    "$(ms_of "$topic_ping" max_us)"
+fi
 if ((ROUNDS > 0)); then
   chart_table "Produce, 16 KiB batches to 8 partitions, acks=1 (median of $ROUNDS rounds)" setup "MB/s"
   chart_row "metrics endpoint off" "$off_mbs"
@@ -157,4 +225,11 @@ chart_row "worst" "$worst_ms"
 chart_table "The loop while scraped" "" "ms"
 chart_row "the broker's longest loop turn" "$longest_turn_ms"
 chart_row "another client's worst ApiVersions wait" "$(ms_of "$busy_ping" max_us)"
+if ((TOPICS > 0)); then
+  chart_table "Scrape with $TOPICS topics ($SCRAPES scrapes)" "" "ms"
+  chart_row "median" "$topic_scrape_ms"
+  chart_row "worst" "$topic_worst_ms"
+  chart_row "the broker's longest loop turn" "$topic_turn_ms"
+  chart_row "another client's worst ApiVersions wait" "$(ms_of "$topic_ping" max_us)"
+fi
 write_chart

@@ -475,7 +475,68 @@ std::string metadata_payload(int64_t offset, std::optional<Bytes> value) {
   return j.text();
 }
 
-std::string bytes_text(Bytes b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
+// Bytes as Java's new String(bytes, UTF_8) reads them, which is how Kafka
+// prints keys, values and header keys: valid UTF-8 as it is, each malformed
+// sequence as one U+FFFD, a sequence measured as Java's decoder measures it
+// (a bad lead byte or the lead before a bad continuation alone, an encoded
+// surrogate as a whole, a truncated sequence at the end as one).
+std::string bytes_text(Bytes b) {
+  constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+  auto continuation = [](uint8_t c) { return (c & 0xC0) == 0x80; };
+  std::string out;
+  out.reserve(b.size());
+  size_t i = 0;
+  while (i < b.size()) {
+    const uint8_t b1 = b[i];
+    const size_t left = b.size() - i;
+    size_t good = 0;  // a valid sequence of this many bytes
+    size_t bad = 1;   // else a malformed one of this many
+    if (b1 < 0x80) {
+      good = 1;
+    } else if (b1 >= 0xC2 && b1 <= 0xDF) {
+      if (left < 2)
+        bad = left;
+      else if (continuation(b[i + 1]))
+        good = 2;
+    } else if ((b1 & 0xF0) == 0xE0) {
+      const bool bad_second =
+          left > 1 && ((b1 == 0xE0 && (b[i + 1] & 0xE0) == 0x80) || !continuation(b[i + 1]));
+      if (left < 3)
+        bad = bad_second ? 1 : left;
+      else if (bad_second)
+        bad = 1;
+      else if (!continuation(b[i + 2]))
+        bad = 2;
+      else if (b1 == 0xED && b[i + 1] >= 0xA0)
+        bad = 3;  // a surrogate
+      else
+        good = 3;
+    } else if ((b1 & 0xF8) == 0xF0) {
+      const bool bad_second =
+          b1 > 0xF4 ||
+          (left > 1 && ((b1 == 0xF0 && (b[i + 1] < 0x90 || b[i + 1] > 0xBF)) ||
+                        (b1 == 0xF4 && (b[i + 1] & 0xF0) != 0x80) || !continuation(b[i + 1])));
+      if (bad_second)
+        bad = 1;
+      else if (left > 2 && !continuation(b[i + 2]))
+        bad = 2;
+      else if (left < 4)
+        bad = left;
+      else if (!continuation(b[i + 3]))
+        bad = 3;
+      else
+        good = 4;
+    }
+    if (good > 0) {
+      out.append(reinterpret_cast<const char*>(b.data() + i), good);
+      i += good;
+    } else {
+      out += kReplacement;
+      i += bad;
+    }
+  }
+  return out;
+}
 
 // What a control record's line adds, as Kafka prints each type.
 std::string control_text(const storage::RecordView& record) {
@@ -602,7 +663,9 @@ void dump_log(const std::string& arg, const Options& o, Findings& findings, std:
                                         : record.timestamp;
           std::string keys;
           for (const auto& header : record.headers)
-            keys += (keys.empty() ? "" : ",") + std::string(header.key);
+            keys += (keys.empty() ? "" : ",") +
+                    bytes_text(Bytes(reinterpret_cast<const uint8_t*>(header.key.data()),
+                                     header.key.size()));
           line = fmt::format(
               "{}offset: {} {}: {} keySize: {} valueSize: {} sequence: {} headerKeys: [{}]", prefix,
               record.offset, timestamp_type_name(h), timestamp,

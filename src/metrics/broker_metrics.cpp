@@ -1,5 +1,7 @@
 #include "kb/metrics/broker_metrics.hpp"
 
+#include <iterator>
+
 namespace kb::metrics {
 
 void ErrorTally::add(int16_t code, uint32_t n) {
@@ -29,14 +31,17 @@ bool StepBudget::spent() {
 BrokerMetrics::BrokerMetrics() = default;
 
 TopicCounters& BrokerMetrics::topic(std::string_view name) {
-  auto it = topics_.find(name);
-  if (it == topics_.end())
-    it = topics_.emplace(std::string(name), std::make_unique<TopicCounters>()).first;
-  return *it->second;
+  if (auto found = topics_.find(name); found != topics_.end()) return *found->second;
+  auto made = topics_.emplace(std::string(name), std::make_unique<TopicCounters>()).first;
+  topics_in_order_.emplace(made->first, made->second.get());
+  return *made->second;
 }
 
 void BrokerMetrics::forget_topic(std::string_view name) {
-  if (auto it = topics_.find(name); it != topics_.end()) topics_.erase(it);
+  auto it = topics_.find(name);
+  if (it == topics_.end()) return;
+  topics_in_order_.erase(it->first);
+  topics_.erase(it);
 }
 
 RequestCounters& BrokerMetrics::request(int16_t api_key, std::string_view name) {
@@ -57,7 +62,7 @@ ListenerCounters& BrokerMetrics::listener(std::string_view name) {
   return *l;
 }
 
-void BrokerMetrics::render_topics(TextWriter& w) {
+bool BrokerMetrics::render_topics(TextWriter& w, CollectorPlace& place, StepBudget& budget) {
   struct Series {
     std::string_view name;
     std::string_view help;
@@ -82,12 +87,24 @@ void BrokerMetrics::render_topics(TextWriter& w) {
       {"kafka_server_brokertopicmetrics_totalfetchrequests_total",
        "Partitions of fetch requests (TotalFetchRequestsPerSec)", &TopicCounters::total_fetch},
   };
-  for (const Series& s : kSeries) {
-    w.family(s.name, "counter", s.help);
-    w.sample(s.name, {}, (all_topics_.*s.counter).value());
-    for (const auto& [name, counters] : topics_)
+  for (; place.family < std::size(kSeries); place.next_family()) {
+    const Series& s = kSeries[place.family];
+    if (!place.family_begun) {
+      w.family(s.name, "counter", s.help);
+      w.sample(s.name, {}, (all_topics_.*s.counter).value());
+      place.family_begun = true;
+    }
+    // A topic forgotten between two steps is simply missing from the rest.
+    auto it = place.has_key ? topics_in_order_.upper_bound(place.name) : topics_in_order_.begin();
+    for (; it != topics_in_order_.end(); ++it) {
+      const auto& [name, counters] = *it;
       w.sample(s.name, {{"topic", name}}, ((*counters).*s.counter).value());
+      place.name = name;
+      place.has_key = true;
+      if (budget.spent()) return false;
+    }
   }
+  return true;
 }
 
 void BrokerMetrics::render_requests(TextWriter& w, std::chrono::steady_clock::time_point now) {
@@ -152,6 +169,17 @@ void BrokerMetrics::render(ByteBuffer& out, std::chrono::steady_clock::time_poin
 }
 
 void BrokerMetrics::start(Scrape& scrape, std::chrono::steady_clock::time_point now) {
+  // The counters of topics deleted since the last scrape go (Kafka removes
+  // a deleted topic's metrics).
+  if (topic_exists_)
+    for (auto it = topics_.begin(); it != topics_.end();) {
+      if (topic_exists_(it->first)) {
+        ++it;
+      } else {
+        topics_in_order_.erase(it->first);
+        it = topics_.erase(it);
+      }
+    }
   scrape.active_ = true;
   scrape.part_ = 0;
   scrape.now_ = now;
@@ -163,9 +191,11 @@ bool BrokerMetrics::step(Scrape& scrape, ByteBuffer& out, StepBudget& budget) {
   TextWriter w(out);
   for (;;) {
     if (scrape.part_ == 0) {
+      if (!render_topics(w, scrape.place_, budget)) return false;
+    } else if (scrape.part_ == 1) {
       render_own(w, scrape.now_);
-    } else if (scrape.part_ - 1 < collectors_.size()) {
-      const CollectorEntry& c = collectors_[scrape.part_ - 1];
+    } else if (scrape.part_ - 2 < collectors_.size()) {
+      const CollectorEntry& c = collectors_[scrape.part_ - 2];
       if (c.whole) {
         c.whole(w);
       } else if (!c.stepped(w, scrape.place_, budget)) {
@@ -182,8 +212,6 @@ bool BrokerMetrics::step(Scrape& scrape, ByteBuffer& out, StepBudget& budget) {
 }
 
 void BrokerMetrics::render_own(TextWriter& w, std::chrono::steady_clock::time_point now) {
-  if (topic_exists_) std::erase_if(topics_, [&](const auto& t) { return !topic_exists_(t.first); });
-  render_topics(w);
   render_requests(w, now);
 
   w.family("kafka_server_socket_server_metrics_connection_count", "gauge",

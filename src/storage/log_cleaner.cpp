@@ -7,11 +7,15 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <set>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include "file_io.hpp"
@@ -253,10 +257,59 @@ Status delete_cleaned_files(const fs::path& dir) {
 
 namespace {
 
+// What a long clean logs every few seconds from its thread, so that an
+// operator watching a big compacted log sees it move: bytes read of the bytes
+// the clean will read (the dirty segments once to map their keys, then every
+// segment up to the end of the map once more to copy them), bytes written
+// and the read rate since the start.
+class CleanProgress {
+ public:
+  CleanProgress(const std::string& name, std::chrono::microseconds every)
+      : name_(name), every_(every), started_(std::chrono::steady_clock::now()), last_(started_) {}
+
+  void set_phase(std::string_view phase, uint64_t total_bytes) {
+    phase_ = phase;
+    total_bytes_ = total_bytes;
+  }
+  // The segment being written, whose bytes are not in stats.bytes_written yet.
+  void set_segment_being_written(const uint64_t* size) { writing_ = size; }
+
+  void after_batch(const CleanStats& stats) {
+    if (every_ <= std::chrono::microseconds::zero()) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < every_) return;
+    last_ = now;
+    constexpr double kMiB = 1024.0 * 1024.0;
+    const double seconds = std::chrono::duration<double>(now - started_).count();
+    const uint64_t written = stats.bytes_written + (writing_ != nullptr ? *writing_ : 0);
+    spdlog::info(
+        "cleaning {}: {:.1f} of {:.1f} MiB read ({:.0f}%), {:.1f} MiB written, {:.1f} MiB/s, "
+        "{:.1f} s so far ({})",
+        name_, static_cast<double>(stats.bytes_read) / kMiB,
+        static_cast<double>(total_bytes_) / kMiB,
+        total_bytes_ > 0
+            ? 100.0 * static_cast<double>(stats.bytes_read) / static_cast<double>(total_bytes_)
+            : 100.0,
+        static_cast<double>(written) / kMiB,
+        seconds > 0 ? static_cast<double>(stats.bytes_read) / kMiB / seconds : 0.0, seconds,
+        phase_);
+  }
+
+ private:
+  const std::string& name_;
+  std::chrono::microseconds every_;
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point last_;
+  std::string_view phase_;
+  uint64_t total_bytes_ = 0;
+  const uint64_t* writing_ = nullptr;
+};
+
 // Reads every batch of a segment whole, through its shared descriptor.
 template <class Visit>
 Status for_each_batch(const CleanableSegment& segment, IoThrottler& throttler,
-                      const std::atomic<bool>* abort, CleanStats& stats, Visit&& visit) {
+                      const std::atomic<bool>* abort, CleanStats& stats, CleanProgress& progress,
+                      Visit&& visit) {
   FileBatchReader reader(segment.file->fd(), segment.log_path, 0, segment.size);
   for (;;) {
     if (abort != nullptr && abort->load(std::memory_order_relaxed))
@@ -273,6 +326,7 @@ Status for_each_batch(const CleanableSegment& segment, IoThrottler& throttler,
     throttler.maybe_throttle(batch->size_in_bytes());
     Status visited = visit(*batch);
     if (!visited) return visited;
+    progress.after_batch(stats);
   }
 }
 
@@ -446,7 +500,14 @@ Status write_synced(const fs::path& path, Bytes bytes) {
   return detail::sync_data(file->get(), path);
 }
 
+// How often a clean logs its progress (Cleaner::set_progress_interval).
+std::atomic<int64_t> clean_progress_interval_us{3'000'000};
+
 }  // namespace
+
+void Cleaner::set_progress_interval(std::chrono::microseconds every) {
+  clean_progress_interval_us.store(every.count(), std::memory_order_relaxed);
+}
 
 Cleaner::Cleaner(size_t dedupe_buffer_bytes, double io_bytes_per_second, double load_factor)
     : Cleaner(dedupe_buffer_bytes, load_factor,
@@ -487,13 +548,27 @@ Result<CleanResult> Cleaner::clean(const CleaningPlan& plan, int64_t now_ms,
 
   // 1. The offset map over the dirty range [first dirty, first uncleanable):
   // each key's latest offset, as far as the map holds keys.
+  CleanProgress progress(
+      plan.name,
+      std::chrono::microseconds(clean_progress_interval_us.load(std::memory_order_relaxed)));
+  {
+    // Until the map says where the copy ends: the whole cleanable range.
+    uint64_t to_map = 0;
+    uint64_t to_copy = 0;
+    for (const CleanableSegment& segment : plan.segments) {
+      if (segment.base_offset >= plan.first_uncleanable_offset) break;
+      to_copy += segment.size;
+      if (segment.end_offset > plan.first_dirty_offset) to_map += segment.size;
+    }
+    progress.set_phase("mapping keys", to_map + to_copy);
+  }
   map_.clear();
   bool full = false;
   for (const CleanableSegment& segment : plan.segments) {
     if (segment.end_offset <= plan.first_dirty_offset) continue;
     if (segment.base_offset >= plan.first_uncleanable_offset || full) break;
     Status mapped = for_each_batch(
-        segment, throttler_, abort, stats, [&](const RecordBatchView& batch) -> Status {
+        segment, throttler_, abort, stats, progress, [&](const RecordBatchView& batch) -> Status {
           if (full) return {};
           if (!batch.is_control() && !is_aborted(batch) &&
               batch.last_offset() >= plan.first_dirty_offset) {
@@ -525,8 +600,13 @@ Result<CleanResult> Cleaner::clean(const CleaningPlan& plan, int64_t now_ms,
 
   // 2. Every segment up to the end of what was mapped, cleaned in groups.
   std::vector<CleanableSegment> to_clean;
+  uint64_t to_copy = 0;
   for (const CleanableSegment& segment : plan.segments)
-    if (segment.base_offset < result.end_offset) to_clean.push_back(segment);
+    if (segment.base_offset < result.end_offset) {
+      to_clean.push_back(segment);
+      to_copy += segment.size;
+    }
+  progress.set_phase("copying the segments", stats.bytes_read + to_copy);
   const auto groups = group_segments_by_size(
       to_clean, settings.segment_bytes, settings.max_index_bytes, plan.first_uncleanable_offset);
   TransactionWalk transactions(*aborted_list);
@@ -552,6 +632,7 @@ Result<CleanResult> Cleaner::clean(const CleaningPlan& plan, int64_t now_ms,
     if (!file) return give_up(file.error());
     written_files.push_back(out.log_path);
     out.file = std::move(*file);
+    progress.set_segment_being_written(&out.size);
     CleanedSegment cleaned;
     cleaned.base_offset = first.base_offset;
     // The aborted transactions whose markers this segment keeps (its .txnindex).
@@ -561,7 +642,7 @@ Result<CleanResult> Cleaner::clean(const CleaningPlan& plan, int64_t now_ms,
       const CleanableSegment& segment = to_clean[index];
       cleaned.replaced.push_back(segment.base_offset);
       Status copied = for_each_batch(
-          segment, throttler_, abort, stats, [&](const RecordBatchView& batch) -> Status {
+          segment, throttler_, abort, stats, progress, [&](const RecordBatchView& batch) -> Status {
             stats.records_read += static_cast<uint64_t>(std::max(batch.record_count(), 0));
             // Kept as an empty header if nothing else of it is: an active
             // producer's last data (its sequence) or last marker (its epoch,
@@ -715,6 +796,7 @@ Result<CleanResult> Cleaner::clean(const CleaningPlan& plan, int64_t now_ms,
     if (Status synced = detail::sync_directory(plan.dir); !synced) return give_up(synced.error());
     cleaned.size = out.size;
     stats.bytes_written += out.size;
+    progress.set_segment_being_written(nullptr);
     result.segments.push_back(std::move(cleaned));
   }
   stats.elapsed_seconds =

@@ -248,5 +248,39 @@ TEST_F(CheckCommandTest, ADirectoryLeftByASigkillIsClean) {
   EXPECT_NE(help.output.find("--verify-index-only"), std::string::npos) << help.output;
 }
 
+// Every subcommand the broker's usage names takes --help (exit status 0, its
+// own usage line), and the README's set-up section shows each.
+TEST(Subcommands, EachTakesHelpAndTheReadmeShowsIt) {
+  const CommandResult usage = run_command(std::string(KB_BROKER_BINARY) + " --help");
+  EXPECT_EQ(WEXITSTATUS(usage.status), 0) << usage.output;
+  std::vector<std::string> commands;
+  static const std::regex kCommand(R"((?:usage:|\n) +\S*kafka-broker ([a-z][a-z-]*) )");
+  for (auto it = std::sregex_iterator(usage.output.begin(), usage.output.end(), kCommand);
+       it != std::sregex_iterator(); ++it)
+    commands.push_back((*it)[1]);
+  // Without a newline after it, `version` ends its line: looked for apart.
+  if (usage.output.find("kafka-broker version\n") != std::string::npos)
+    commands.emplace_back("version");
+  const std::vector<std::string> expected = {"check", "recover-topics", "format", "dump-log",
+                                             "version"};
+  EXPECT_EQ(commands, expected) << usage.output;
+  const std::string readme = read_file(fs::path(KB_CLIENT_SCRIPTS_DIR) / "../../../README.md");
+  const size_t setup_at = readme.find("## Set-up");
+  ASSERT_NE(setup_at, std::string::npos);
+  const std::string setup = readme.substr(setup_at, readme.find("\n## ", setup_at) - setup_at);
+  for (const std::string& command : commands) {
+    const CommandResult help =
+        run_command(std::string(KB_BROKER_BINARY) + " " + command + " --help");
+    EXPECT_EQ(WEXITSTATUS(help.status), 0) << command << ": " << help.output;
+    EXPECT_NE(help.output.find("usage: "), std::string::npos) << command << ": " << help.output;
+    EXPECT_NE(help.output.find("kafka-broker " + command), std::string::npos)
+        << command << ": " << help.output;
+    // Shown as a command line, or named as what it does ("(`format` ...").
+    EXPECT_TRUE(setup.find("kafka-broker " + command) != std::string::npos ||
+                setup.find("(`" + command) != std::string::npos)
+        << command << " is not in the README's set-up section";
+  }
+}
+
 }  // namespace
 }  // namespace kb::testing

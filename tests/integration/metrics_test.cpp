@@ -14,18 +14,23 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <regex>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 
 #include "kb/protocol/messages/api_versions.hpp"
+#include "kb/protocol/messages/client_quotas.hpp"
 #include "kb/protocol/messages/consumer_group_heartbeat.hpp"
 #include "kb/protocol/messages/create_topics.hpp"
+#include "kb/protocol/messages/fetch.hpp"
 #include "kb/protocol/messages/produce.hpp"
 #include "kb/storage/record_batch.hpp"
 #include "support/apache_kafka.hpp"
@@ -489,6 +494,113 @@ std::optional<double> sample_of(const std::string& page, const std::string& seri
   const size_t at = page.find("\n" + series + " ");
   if (at == std::string::npos) return std::nullopt;
   return std::stod(page.substr(at + series.size() + 2));
+}
+
+// The series names of the README's metrics table (the first column of each
+// row of "## Metrics (Prometheus)"), with its shorthands expanded:
+// "`a_b_c`, `..._d`" is a_b_c and a_b_d (the "..." stands for the previous
+// name less as many parts as follow it), "x_{p,q}_y" is x_p_y and x_q_y.
+std::set<std::string> readme_metric_names() {
+  const std::string readme =
+      read_file(std::filesystem::path(KB_CLIENT_SCRIPTS_DIR) / "../../../README.md");
+  const size_t section = readme.find("\n## Metrics (Prometheus)\n");
+  if (section == std::string::npos) return {};
+  const size_t end = readme.find("\n## ", section + 1);
+  std::istringstream lines(readme.substr(section, end - section));
+  std::set<std::string> names;
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (!line.starts_with("| `")) continue;
+    const std::string first = line.substr(2, line.find(" | ", 2) - 2);
+    static const std::regex kName("`([^`]+)`");
+    std::string previous;
+    for (auto it = std::sregex_iterator(first.begin(), first.end(), kName);
+         it != std::sregex_iterator(); ++it) {
+      std::string name = (*it)[1];
+      if (name.starts_with("..._")) {
+        const std::string tail = name.substr(4);
+        const auto parts = static_cast<size_t>(std::count(tail.begin(), tail.end(), '_') + 1);
+        std::string base = previous;
+        for (size_t i = 0; i < parts; ++i) base.erase(base.rfind('_'));
+        name = base + "_" + tail;
+      }
+      previous = name;
+      const size_t open = name.find('{');
+      if (open == std::string::npos) {
+        names.insert(name);
+        continue;
+      }
+      const size_t close = name.find('}', open);
+      std::istringstream choices(name.substr(open + 1, close - open - 1));
+      for (std::string choice; std::getline(choices, choice, ',');)
+        names.insert(name.substr(0, open) + choice + name.substr(close + 1));
+    }
+  }
+  return names;
+}
+
+// The README's table against the page: every family the endpoint serves is
+// listed, and every listed one is served (the quota sensors once a client
+// is measured against a quota, so one is).
+TEST(Metrics, TheReadmeListsEverySeriesTheEndpointServesAndNoOther) {
+  const std::set<std::string> listed = readme_metric_names();
+  ASSERT_GT(listed.size(), 30u);
+  BrokerProcess broker(
+      std::map<std::string, std::string>{{"kb.metrics.listener", "http://127.0.0.1:0/metrics"}});
+  const uint16_t port = metrics_port_of(broker);
+  ASSERT_NE(port, 0) << broker.log();
+  RawClient client(broker.port(), std::chrono::seconds(30));
+  {
+    // Generous quotas for every client id: each is measured, none throttled.
+    protocol::AlterClientQuotasRequest quotas;
+    auto& entry = quotas.entries.emplace_back();
+    entry.entity.push_back({"client-id", std::nullopt});
+    entry.ops.push_back({"producer_byte_rate", 1e9, false});
+    entry.ops.push_back({"consumer_byte_rate", 1e9, false});
+    entry.ops.push_back({"request_percentage", 1000, false});
+    std::vector<uint8_t> body;
+    const auto altered = call<protocol::AlterClientQuotasResponse>(client, quotas, 1, body);
+    ASSERT_EQ(altered.entries.size(), 1u);
+    ASSERT_EQ(altered.entries[0].error_code, 0);
+  }
+  protocol::CreateTopicsRequest create;
+  auto& t = create.topics.emplace_back();
+  t.name = "listed";
+  t.num_partitions = 1;
+  t.replication_factor = -1;
+  create.timeout_ms = 30000;
+  std::vector<uint8_t> body;
+  ASSERT_EQ(call<protocol::CreateTopicsResponse>(client, create, 7, body).topics.at(0).error_code,
+            0);
+  produce_records(client, "listed", 0, 3);
+  protocol::FetchRequest fetch;
+  fetch.max_wait_ms = 0;
+  fetch.min_bytes = 0;
+  fetch.max_bytes = 1 << 20;
+  auto& ft = fetch.topics.emplace_back();
+  ft.topic = "listed";
+  auto& fp = ft.partitions.emplace_back();
+  fp.partition = 0;
+  fp.fetch_offset = 0;
+  fp.partition_max_bytes = 1 << 20;
+  ASSERT_EQ(call<protocol::FetchResponse>(client, fetch, 11, body)
+                .responses.at(0)
+                .partitions.at(0)
+                .error_code,
+            0);
+
+  const std::string page = scrape(port);
+  std::set<std::string> served;
+  static const std::regex kType(R"(# TYPE (\S+) )");
+  for (auto it = std::sregex_iterator(page.begin(), page.end(), kType);
+       it != std::sregex_iterator(); ++it)
+    served.insert((*it)[1]);
+  ASSERT_GT(served.size(), 30u) << page.substr(0, 2000);
+  for (const std::string& name : served)
+    EXPECT_TRUE(listed.contains(name)) << name << " is served but not in the README's table";
+  for (const std::string& name : listed)
+    EXPECT_TRUE(served.contains(name)) << name << " is in the README's table but not served";
+  broker.stop();
 }
 
 TEST(Metrics, PartitionsNotOpenedSinceARestartHaveTheirLogGauges) {

@@ -447,6 +447,8 @@ class OurBrokerOpensKafkasDirectory : public ::testing::Test {
       if (!kafka.stop()) throw std::runtime_error("Kafka did not stop:\n" + kafka.log());
     }
     fs::copy(kafka_dir(), root_ / "clean", fs::copy_options::recursive);
+    // Another copy that no broker opens, for the tools.
+    fs::copy(kafka_dir(), root_ / "as-kafka-left-it", fs::copy_options::recursive);
     clean_files_ = files_of(root_ / "clean");
     {
       // Kafka again on the same directory: its second session's records and
@@ -599,6 +601,69 @@ class OurBrokerOpensKafkasDirectory : public ::testing::Test {
   static inline std::map<std::string, std::string> clean_files_;
   static inline std::map<std::string, std::string> killed_files_;
 };
+
+// `kafka-broker dump-log` on the files Apache Kafka wrote (its segments,
+// indexes and time indexes of every topic: transactional, compacted, the
+// group and transaction state topics, whose binary keys and values both print
+// as Java decodes them) prints, on stdout and on stderr, what Kafka's own
+// kafka-dump-log (DumpLogSegments) prints of them. (Kafka's metadata log is
+// left out: records only a KRaft controller writes, such as NoOpRecord,
+// RegisterControllerRecord and the LeaderChange control record, are not
+// decoded by this broker's --cluster-metadata-decoder.)
+TEST_F(OurBrokerOpensKafkasDirectory, DumpLogPrintsKafkasFilesAsKafkasDumpLogDoes) {
+  const fs::path dir = root_ / "as-kafka-left-it";
+  std::vector<std::string> data_files;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    const std::string parent = e.path().parent_path().filename().string();
+    const std::string ext = e.path().extension().string();
+    if (parent.find("-delete") != std::string::npos) continue;
+    if (parent != "__cluster_metadata-0" &&
+        (ext == ".log" || ext == ".index" || ext == ".timeindex"))
+      data_files.push_back(e.path().string());
+  }
+  std::sort(data_files.begin(), data_files.end());
+  ASSERT_GE(data_files.size(), 9u);
+  auto list = [](const std::vector<std::string>& files) {
+    std::string joined;
+    for (const auto& f : files) joined += (joined.empty() ? "" : ",") + f;
+    return joined;
+  };
+  const std::vector<std::vector<std::string>> runs = {
+      {"--files", list(data_files), "--deep-iteration", "--print-data-log"},
+      {"--files", list(data_files), "--index-sanity-check"},
+  };
+  JavaShell shell(java_lab_classpath(cache_, "server"), root_ / "dump-log-tools.log");
+  for (const auto& args : runs) {
+    std::string command = "exec " + quoted(fs::path(KB_BROKER_BINARY)) + " dump-log";
+    for (const auto& a : args) command += " " + quoted(fs::path(a));
+    SCOPED_TRACE(args[2]);
+    // Both into files: the binary records' NUL bytes would cut a pipe read by lines.
+    const fs::path out = root_ / "dump-log.out";
+    const fs::path err = root_ / "dump-log.err";
+    const fs::path script = root_ / "dump-log.sh";
+    write_text_file(script, command + " >" + quoted(out) + " 2>" + quoted(err) + "\n");
+    const CommandResult ours = run_command("sh " + quoted(script), 120);
+    const ToolRun kafkas = shell.run(kDumpLogSegments, args);
+    ASSERT_EQ(kafkas.exit_code, 0) << kafkas.err;
+    EXPECT_EQ(WEXITSTATUS(ours.status), 0);
+    // Megabytes of lines: the first that differs, not gtest's diff of all.
+    for (const auto& [what, mine, theirs] :
+         {std::tuple<std::string, std::string, std::string>{"stdout", read_file(out), kafkas.out},
+          {"stderr", read_file(err), kafkas.err}}) {
+      const std::vector<std::string> a = lines_of(mine), b = lines_of(theirs);
+      const auto differs = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
+      EXPECT_TRUE(differs.first == a.end() && differs.second == b.end())
+          << what << " line " << (differs.first - a.begin()) + 1 << ": ours\n"
+          << (differs.first != a.end() ? *differs.first : "(none)") << "\nKafka's\n"
+          << (differs.second != b.end() ? *differs.second : "(none)");
+    }
+    if (args[2] == "--deep-iteration") {
+      // The group state topic's binary records were printed.
+      EXPECT_NE(read_file(out).find("\xEF\xBF\xBD"), std::string::npos);
+    }
+  }
+}
 
 TEST_F(OurBrokerOpensKafkasDirectory, AfterACleanStopItServesWhatKafkaServed) {
   // Kafka's controlled shutdown left every partition without a leader.

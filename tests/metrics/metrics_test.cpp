@@ -158,5 +158,69 @@ TEST(BrokerMetrics, RendersTopicsRequestsListenersAndCollectors) {
   EXPECT_EQ(out.capacity(), capacity);
 }
 
+// Thousands of topics' counters come out in steps too, resumed after the
+// last topic written: the stepped page is the page in one go, and a topic
+// forgotten between two steps leaves a well-formed page.
+TEST(BrokerMetrics, TopicCountersRenderInStepsResumedAfterTheLastTopic) {
+  BrokerMetrics m;
+  constexpr int kTopics = 50;
+  for (int t = 0; t < kTopics; ++t) {
+    TopicCounters& c = m.topic("topic-" + std::to_string(t));
+    c.messages_in.add(static_cast<uint64_t>(t) + 1);
+    c.bytes_out.add(static_cast<uint64_t>(t) * 10);
+  }
+  const auto now = std::chrono::steady_clock::now();
+  ByteBuffer whole;
+  m.render(whole, now);
+  const std::string page = text_of(whole);
+
+  // A budget of nothing: every step ends after its first series.
+  Scrape scrape;
+  m.start(scrape, now);
+  ByteBuffer stepped;
+  size_t steps = 0;
+  for (bool done = false; !done && steps < 10000; ++steps) {
+    StepBudget budget(std::chrono::nanoseconds(0), 1, stepped);
+    done = m.step(scrape, stepped, budget);
+  }
+  EXPECT_FALSE(scrape.active());
+  EXPECT_EQ(text_of(stepped), page);
+  // Seven counters of fifty topics, a step each at least.
+  EXPECT_GE(steps, 7u * kTopics);
+  EXPECT_NE(page.find("kafka_server_brokertopicmetrics_messagesin_total{topic=\"topic-7\"} 8\n"),
+            std::string::npos);
+
+  // Forgotten part way through the first counter's topics.
+  m.start(scrape, now);
+  ByteBuffer out;
+  bool done = false;
+  for (int i = 0; i < 1000 && text_of(out).find("topic=\"topic-3\"") == std::string::npos; ++i) {
+    StepBudget budget(std::chrono::nanoseconds(0), 1, out);
+    done = m.step(scrape, out, budget);
+  }
+  ASSERT_FALSE(done);
+  m.forget_topic("topic-30");
+  m.forget_topic("topic-2");  // already written in this family
+  for (int i = 0; i < 10000 && !done; ++i) {
+    StepBudget budget(std::chrono::nanoseconds(0), 1, out);
+    done = m.step(scrape, out, budget);
+  }
+  ASSERT_TRUE(done);
+  const std::string after = text_of(out);
+  const std::string type = "# TYPE kafka_server_brokertopicmetrics_bytesout_total counter\n";
+  const size_t first = after.find(type);
+  ASSERT_NE(first, std::string::npos);
+  EXPECT_EQ(after.find(type, first + 1), std::string::npos);
+  EXPECT_EQ(after.find("topic=\"topic-30\""), std::string::npos) << after;
+  EXPECT_NE(after.find("kafka_server_brokertopicmetrics_messagesin_total{topic=\"topic-2\"} 3\n"),
+            std::string::npos);
+  EXPECT_EQ(after.find("kafka_server_brokertopicmetrics_bytesout_total{topic=\"topic-2\"}"),
+            std::string::npos);
+  EXPECT_NE(
+      after.find("kafka_server_brokertopicmetrics_totalfetchrequests_total{topic=\"topic-49\"}"),
+      std::string::npos);
+  EXPECT_EQ(m.topic_count(), static_cast<size_t>(kTopics - 2));
+}
+
 }  // namespace
 }  // namespace kb::metrics

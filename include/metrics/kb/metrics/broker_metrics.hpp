@@ -120,7 +120,9 @@ class Scrape {
  private:
   friend class BrokerMetrics;
   bool active_ = false;
-  size_t part_ = 0;  // 0: the broker's own series; then the collectors in order
+  // 0: the topic counters (in steps); 1: the broker's other own series; then
+  // the collectors in order.
+  size_t part_ = 0;
   std::chrono::steady_clock::time_point now_{};
   CollectorPlace place_;
 };
@@ -177,12 +179,15 @@ class BrokerMetrics {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  // The series kept here (not collectors'): topics, requests, listeners, flushes.
+  // The series kept here (not collectors'): topics (in steps, resumed after
+  // the last topic written), then requests, listeners, flushes.
+  bool render_topics(TextWriter& w, CollectorPlace& place, StepBudget& budget);
   void render_own(TextWriter& w, std::chrono::steady_clock::time_point now);
-  void render_topics(TextWriter& w);
   void render_requests(TextWriter& w, std::chrono::steady_clock::time_point now);
 
   TopicCounters all_topics_;
+  // Each topic's counters, found by name (produce and fetch); the same in
+  // name order in topics_in_order_.
   std::unordered_map<std::string, std::unique_ptr<TopicCounters>, StringHash, std::equal_to<>>
       topics_;
   std::array<std::unique_ptr<RequestCounters>, 128> requests_{};
@@ -194,6 +199,9 @@ class BrokerMetrics {
   };
   std::vector<CollectorEntry> collectors_;
   std::function<bool(std::string_view)> topic_exists_;
+  // topics_ in name order: a scrape in steps resumes after the last name it
+  // wrote. The keys are topics_'s own strings (its nodes do not move).
+  std::map<std::string_view, TopicCounters*> topics_in_order_;
 };
 
 }  // namespace kb::metrics
