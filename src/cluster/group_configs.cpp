@@ -186,11 +186,15 @@ std::string configs_problem(const BrokerState& state, const ConfigMap& configs) 
     if (auto problem = config_value_problem(*d, it->second); !problem.empty()) return problem;
     // Kafka's validator sees the value trimmed, and says it twice.
     if (const std::string given(trim(it->second));
-        k.name == kAutoOffsetReset && !valid_auto_offset_reset(given))
-      return "Invalid value " + given + " for configuration " + std::string(k.name) +
-             ": Invalid value `" + given + "` for configuration " + std::string(k.name) +
-             ". The value must be either 'earliest', 'latest' or of the format "
-             "'by_duration:<PnDTnHnMn.nS>'.";
+        k.name == kAutoOffsetReset && !valid_auto_offset_reset(given)) {
+      std::string message = "Invalid value ";
+      message.append(given).append(" for configuration ").append(k.name);
+      message.append(": Invalid value `").append(given).append("` for configuration ");
+      message.append(k.name).append(
+          ". The value must be either 'earliest', 'latest' or of the format "
+          "'by_duration:<PnDTnHnMn.nS>'.");
+      return message;
+    }
     if (k.type == ConfigType::kInt)
       if (auto v = parse_config_long(trim(it->second))) numbers[k.name] = *v;
   }

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cmath>
-#include <limits>
 
 #include "kb/base/java_duration.hpp"
 
@@ -38,6 +36,21 @@ ShareGroupSettings ShareState::group_settings(std::string_view group) const {
 
 void ShareState::set_group_settings(std::string_view group, ShareGroupSettings settings) {
   settings_.insert_or_assign(std::string(group), settings);
+  const SharePartitionOptions options = options_for(group);
+  for (auto& [key, e] : partitions_)
+    if (key.group == group && e.partition) e.partition->set_options(options);
+}
+
+SharePartitionOptions ShareState::options_for(std::string_view group) const {
+  SharePartitionOptions options = options_;
+  auto it = settings_.find(group);
+  if (it == settings_.end()) return options;
+  const ShareGroupSettings& s = it->second;
+  options.record_lock_duration_ms =
+      s.record_lock_duration_ms.value_or(options.record_lock_duration_ms);
+  options.delivery_count_limit = s.delivery_count_limit.value_or(options.delivery_count_limit);
+  options.max_record_locks = s.max_record_locks.value_or(options.max_record_locks);
+  return options;
 }
 
 SharePartition* ShareState::find(const SharePartitionKey& key) {
@@ -48,7 +61,7 @@ SharePartition* ShareState::find(const SharePartitionKey& key) {
 SharePartition& ShareState::initialize(const SharePartitionKey& key, int64_t start_offset) {
   Entry& e = partitions_[key];
   if (!e.partition) {
-    e.partition = std::make_unique<SharePartition>(options_, start_offset);
+    e.partition = std::make_unique<SharePartition>(options_for(key.group), start_offset);
     persist(key, e);
   }
   return *e.partition;
@@ -93,7 +106,7 @@ SharePartition& ShareState::initialize(const SharePartitionKey& key, const LogBo
 SharePartition& ShareState::restore(const SharePartitionKey& key, int64_t start_offset,
                                     std::span<const StateBatch> batches) {
   Entry& e = partitions_[key];
-  e.partition = std::make_unique<SharePartition>(options_, start_offset, batches);
+  e.partition = std::make_unique<SharePartition>(options_for(key.group), start_offset, batches);
   e.persisted =
       std::make_pair(start_offset, std::vector<StateBatch>(batches.begin(), batches.end()));
   touched(key, true);
