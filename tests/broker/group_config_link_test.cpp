@@ -58,8 +58,8 @@ TEST(GroupConfigLink, ConfigsReachTheShareStateAndTheCoordinator) {
     p.client_host = "/127.0.0.1";
     p.version = 1;
     p.rebalance_timeout_ms = 30000;
-    std::vector<std::string_view> none;
-    p.subscribed_topic_names = none;
+    const std::vector<std::string_view> names{"t"};
+    p.subscribed_topic_names = names;
     p.owned.emplace();
     cluster::TopicTable topics;
     auto r = groups.consumer_heartbeat(p, {&topics, 0}, 0);
