@@ -745,13 +745,13 @@ TEST_F(KafkaToolsTest, ConfigsOfAGroup) {
   const std::vector<std::string> described = {
       header,
       "  consumer.heartbeat.interval.ms=6000 sensitive=false "
-      "synonyms={GROUP_CONFIG:consumer.heartbeat.interval.ms=6000, "
+      "synonyms={DYNAMIC_GROUP_CONFIG:consumer.heartbeat.interval.ms=6000, "
       "DEFAULT_CONFIG:group.consumer.heartbeat.interval.ms=5000}",
       "  share.auto.offset.reset=earliest sensitive=false "
-      "synonyms={GROUP_CONFIG:share.auto.offset.reset=earliest, "
+      "synonyms={DYNAMIC_GROUP_CONFIG:share.auto.offset.reset=earliest, "
       "DEFAULT_CONFIG:share.auto.offset.reset=latest}",
       "  share.record.lock.duration.ms=20000 sensitive=false "
-      "synonyms={GROUP_CONFIG:share.record.lock.duration.ms=20000, "
+      "synonyms={DYNAMIC_GROUP_CONFIG:share.record.lock.duration.ms=20000, "
       "DEFAULT_CONFIG:group.share.record.lock.duration.ms=30000}"};
   EXPECT_TRUE(printed(configs({"--describe"}), described));
 
