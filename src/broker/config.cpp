@@ -394,9 +394,9 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
           c.groups.consumer_heartbeat_interval_ms);
   int_key("group.consumer.max.size", 1, kIntMax, c.groups.consumer_max_size);
   {
-    // Kafka's bounds: only checked against each other here, as Kafka's group
-    // coordinator checks them at start-up and refuses to start otherwise (the
-    // per-group configs they bound are not served).
+    // Kafka's bounds: checked against each other here, as Kafka's group
+    // coordinator checks them at start-up and refuses to start otherwise;
+    // group configs read them from server.properties (cluster/group_configs).
     int64_t min_heartbeat = 5000;
     int64_t max_heartbeat = 15000;
     int64_t min_session = 45000;

@@ -32,6 +32,7 @@
 #include "kb/broker/descriptor_budget.hpp"
 #include "kb/broker/dump_log.hpp"
 #include "kb/broker/format_command.hpp"
+#include "kb/broker/group_config_link.hpp"
 #include "kb/broker/log_cleaning.hpp"
 #include "kb/broker/log_dir_tools.hpp"
 #include "kb/broker/log_flusher.hpp"
@@ -355,6 +356,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   shares.set_store(&share_state_topic);
+  // Groups' own configs, now and as they change.
+  kb::broker::GroupConfigLink group_config_link(state, &groups, &shares);
 
   // Transactions, from __transaction_state: a commit or abort a crash left
   // between its Prepare record and its markers completes here.

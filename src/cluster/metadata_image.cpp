@@ -4,6 +4,7 @@
 
 #include "kb/cluster/broker_reconfigurable.hpp"
 #include "kb/cluster/config_catalog.hpp"
+#include "kb/cluster/group_configs.hpp"
 #include "kb/cluster/topic_admin.hpp"
 
 namespace kb::cluster {
@@ -100,6 +101,9 @@ void apply_metadata_record(BrokerState& state, const storage::MetadataRecord& re
             if (r.resource_type == kBrokerResource)
               for (BrokerReconfigurable* reconfigurable : state.reconfigurables)
                 reconfigurable->broker_configs_changed();
+            if (r.resource_type == kGroupResource)
+              for (BrokerReconfigurable* reconfigurable : state.reconfigurables)
+                reconfigurable->group_configs_changed(r.resource_name);
           },
           [&](const storage::UserScramCredentialRecord& r) {
             if (r.mechanism != static_cast<int8_t>(security::ScramMechanism::kSha256) &&

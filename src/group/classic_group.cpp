@@ -958,7 +958,7 @@ void ClassicGroups::release(ClassicGroup& group, int16_t error) {
 }
 
 bool ClassicGroups::adopt(std::unique_ptr<ClassicGroup> made,
-                          std::vector<CoordinatorRecord> records, Millis now) {
+                          std::vector<CoordinatorRecord> records, Millis now, bool rebalance) {
   records.push_back(metadata_record(*made));
   const std::string group_id = made->id;
   if (!ctx_.append(group_id, records)) {
@@ -983,7 +983,7 @@ bool ClassicGroups::adopt(std::unique_ptr<ClassicGroup> made,
   }
   ctx_.changed();
   // Its members join again, as after any change of members.
-  prepare_rebalance(group, now);
+  if (rebalance) prepare_rebalance(group, now);
   return true;
 }
 

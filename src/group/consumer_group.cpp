@@ -369,7 +369,7 @@ bool ConsumerGroups::remove_or_downgrade(ConsumerGroup& group, const std::string
   if (it == group.members.end()) return true;
   const std::string id = group.id;
   if (downgrade_ && may_downgrade_without(group, member_id, ctx_.config) &&
-      downgrade_(group, member_id, now))
+      downgrade_(group, member_id, now, true))
     return true;
   std::vector<ConsumerGroupChange> changes;
   remove_member(group, it->second, changes);
@@ -729,7 +729,7 @@ ConsumerHeartbeatResult ConsumerGroups::heartbeat(const ConsumerHeartbeatParams&
   if (is_new) spdlog::info("group {}: member {} joined", group_id, member_id);
 
   ConsumerMember& placed = group->members.at(member_id);
-  placed.session_deadline = now + ctx_.config.consumer_session_timeout_ms;
+  placed.session_deadline = now + ctx_.consumer_session_timeout_ms(group_id);
   ctx_.note_deadline(placed.session_deadline);
   if (placed.state == MemberState::kUnrevokedPartitions) {
     // It has its rebalance timeout to give the partitions up, from when it
@@ -747,7 +747,7 @@ ConsumerHeartbeatResult ConsumerGroups::heartbeat(const ConsumerHeartbeatParams&
   ConsumerHeartbeatResult r;
   r.member_id = member_id;
   r.member_epoch = placed.member_epoch;
-  r.heartbeat_interval_ms = ctx_.config.consumer_heartbeat_interval_ms;
+  r.heartbeat_interval_ms = ctx_.consumer_heartbeat_interval_ms(group_id);
   // The assignment when the request was a full one (joining, or every field
   // set after an error) or when it changed.
   const bool full = epoch == 0 || (params.rebalance_timeout_ms != -1 &&
@@ -959,7 +959,7 @@ bool ConsumerGroups::load(const ConsumerGroupRecordKey& key,
 
 void ConsumerGroups::finish_load(ConsumerGroup& group, Millis now) {
   for (auto& [id, m] : group.members) {
-    m.session_deadline = now + m.session_timeout_ms(ctx_.config);
+    m.session_deadline = now + m.session_timeout_ms(ctx_.consumer_session_timeout_ms(group.id));
     ctx_.note_deadline(m.session_deadline);
     if (m.state == MemberState::kUnrevokedPartitions && !m.uses_classic_protocol()) {
       m.revocation_deadline = now + std::max(m.rebalance_timeout_ms, 0);

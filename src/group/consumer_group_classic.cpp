@@ -104,6 +104,27 @@ bool may_downgrade_without(const ConsumerGroup& group, std::string_view leaving,
   return true;
 }
 
+bool may_downgrade_replacing(const ConsumerGroup& group, std::string_view replaced,
+                             const GroupConfig& config) {
+  for (const auto& [id, m] : group.members)
+    if (id != replaced && !m.uses_classic_protocol()) return false;
+  if (!downgrade_enabled(config.consumer_migration_policy)) {
+    spdlog::info(
+        "group {}: not going back to the classic protocol: "
+        "group.consumer.migration.policy does not allow downgrades",
+        group.id);
+    return false;
+  }
+  if (group.members.size() > static_cast<size_t>(config.max_size)) {
+    spdlog::info(
+        "group {}: not going back to the classic protocol: more members than "
+        "group.max.size",
+        group.id);
+    return false;
+  }
+  return true;
+}
+
 int16_t ConsumerGroups::find_classic_member(ConsumerGroup& group, std::string_view member_id,
                                             std::optional<std::string_view> instance_id,
                                             ConsumerMember** member) const {
@@ -188,6 +209,11 @@ ClassicJoinResult ConsumerGroups::classic_join(ConsumerGroup& joined, const Clas
     is_new = true;
   }
   if (is_new) member.id = member_id;
+  // A classic static member taking the place of the last consumer-protocol
+  // member turns the group back into a classic group (Kafka's rule).
+  const bool downgrade_after = replaced != nullptr && !replaced->uses_classic_protocol() &&
+                               downgrade_ &&
+                               may_downgrade_replacing(*group, replaced->id, ctx_.config);
   if (replaced) {
     remove_member(*group, *replaced, changes);
     changes.pop_back();  // replacing a static member is no new epoch by itself
@@ -238,6 +264,15 @@ ClassicJoinResult ConsumerGroups::classic_join(ConsumerGroup& joined, const Clas
   r.generation = placed.member_epoch;
   r.protocol_type = std::string(kConsumerProtocolType);
   r.protocol_name = placed.classic->supported_protocols.front().name;
+  if (downgrade_after) {
+    // Its assignment went stale when it subscribed to something else: the
+    // classic group rebalances; else it stays Stable, at the group epoch.
+    const bool stale = updated.subscribed_topic_names != member.subscribed_topic_names ||
+                       member.subscribed_topic_regex.has_value();
+    const int32_t generation = group->group_epoch;
+    if (downgrade_(*group, std::string(), now, stale)) r.generation = generation;
+    // `group` may be gone from here.
+  }
   return r;
 }
 

@@ -54,9 +54,10 @@ std::optional<GroupType> parse_group_type(std::string_view name) {
 
 GroupCoordinator::GroupCoordinator(GroupConfig config, GroupStore* store)
     : ctx_(std::move(config), store), classic_(ctx_), consumer_(ctx_), share_(ctx_) {
-  consumer_.set_downgrade([this](ConsumerGroup& group, const std::string& leaving, Millis now) {
-    return downgrade(group, leaving, now);
-  });
+  consumer_.set_downgrade(
+      [this](ConsumerGroup& group, const std::string& leaving, Millis now, bool rebalance) {
+        return downgrade(group, leaving, now, rebalance);
+      });
 }
 
 // A group's tombstone replayed: the group is gone, but offsets not

@@ -171,7 +171,7 @@ int16_t GroupCoordinator::upgrade(ClassicGroup& classic, const TopicsView& topic
   ConsumerGroup& group = ctx_.make<ConsumerGroup>(group_id);
   for (const auto& c : *changes) ConsumerGroups::replay(group, c);
   for (auto& [id, m] : group.members) {
-    m.session_deadline = now + m.session_timeout_ms(ctx_.config);
+    m.session_deadline = now + m.session_timeout_ms(ctx_.consumer_session_timeout_ms(group_id));
     ctx_.note_deadline(m.session_deadline);
   }
   ctx_.changed();
@@ -180,7 +180,8 @@ int16_t GroupCoordinator::upgrade(ClassicGroup& classic, const TopicsView& topic
   return kNone;
 }
 
-bool GroupCoordinator::downgrade(ConsumerGroup& group, const std::string& leaving, Millis now) {
+bool GroupCoordinator::downgrade(ConsumerGroup& group, const std::string& leaving, Millis now,
+                                 bool rebalance) {
   auto made = std::make_unique<ClassicGroup>(group.id);
   made->state = ClassicGroupState::kStable;
   made->generation = group.group_epoch;
@@ -242,12 +243,18 @@ bool GroupCoordinator::downgrade(ConsumerGroup& group, const std::string& leavin
 
   const std::string group_id = group.id;
   const size_t count = made->members.size();
-  if (!classic_.adopt(std::move(made), std::move(records), now)) return false;
+  if (!classic_.adopt(std::move(made), std::move(records), now, rebalance)) return false;
   // `group` is gone: the classic group took its place.
-  spdlog::info(
-      "group {}: went back to the classic protocol with its {} classic members as member "
-      "{} left",
-      group_id, count, leaving);
+  if (leaving.empty())
+    spdlog::info(
+        "group {}: went back to the classic protocol with its {} classic members as a classic "
+        "static member replaced its last consumer-protocol member",
+        group_id, count);
+  else
+    spdlog::info(
+        "group {}: went back to the classic protocol with its {} classic members as member "
+        "{} left",
+        group_id, count, leaving);
   return true;
 }
 

@@ -518,7 +518,7 @@ ShareHeartbeatResult ShareGroups::heartbeat(const ShareHeartbeatParams& params,
   if (is_new) spdlog::info("share group {}: member {} joined", group_id, member_id);
 
   ShareMember& placed = group->members.at(member_id);
-  placed.session_deadline = now + ctx_.config.share_session_timeout_ms;
+  placed.session_deadline = now + ctx_.share_session_timeout_ms(group_id);
   ctx_.note_deadline(placed.session_deadline);
 
   if (initializer_ && !to_initialize.topics.empty()) {
@@ -529,7 +529,7 @@ ShareHeartbeatResult ShareGroups::heartbeat(const ShareHeartbeatParams& params,
   ShareHeartbeatResult r;
   r.member_id = member_id;
   r.member_epoch = placed.member_epoch;
-  r.heartbeat_interval_ms = ctx_.config.share_heartbeat_interval_ms;
+  r.heartbeat_interval_ms = ctx_.share_heartbeat_interval_ms(group_id);
   // The assignment when joining, on a full request (the subscription given),
   // or when it changed.
   if (epoch == 0 || params.subscribed_topic_names || placed.assigned != member.assigned)
@@ -723,7 +723,7 @@ bool ShareGroups::load(const ShareGroupRecordKey& key,
 
 void ShareGroups::finish_load(ShareGroup& group, Millis now) {
   for (auto& [id, m] : group.members) {
-    m.session_deadline = now + ctx_.config.share_session_timeout_ms;
+    m.session_deadline = now + ctx_.share_session_timeout_ms(group.id);
     ctx_.note_deadline(m.session_deadline);
   }
   // Initializations asked for before the restart get their full retry time.

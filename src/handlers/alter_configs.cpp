@@ -2,10 +2,10 @@
 
 #include <set>
 #include <utility>
-#include "kb/handlers/broker_logger.hpp"
 
 #include "kb/cluster/broker_configs.hpp"
 #include "kb/cluster/config_catalog.hpp"
+#include "kb/cluster/group_configs.hpp"
 #include "kb/cluster/topic_configs.hpp"
 #include "kb/handlers/admin_common.hpp"
 #include "kb/handlers/authorized_operations.hpp"
@@ -22,9 +22,8 @@ using protocol::to_wire;
 
 namespace {
 
-// Kafka's ConfigResource.Type ids besides TOPIC, BROKER and BROKER_LOGGER.
+// Kafka's ConfigResource.Type id for client metrics subscriptions.
 constexpr int8_t kClientMetricsResource = 16;
-constexpr int8_t kGroupResource = 32;
 
 // Both APIs answer each resource with the same fields, in a struct of their own.
 template <class Response>
@@ -38,10 +37,10 @@ typename Response::AlterConfigsResourceResponse resource_response(
   return r;
 }
 
-// What a resource that is neither a topic nor a broker gets: not served.
+// What a resource of a type not kept here gets.
 cluster::AdminResult other_resource_result(int8_t type) {
   using cluster::AdminError;
-  if (type == kClientMetricsResource || type == kGroupResource)
+  if (type == kClientMetricsResource)
     return {AdminError::kInvalidRequest,
             "Resource type " + std::to_string(type) + " is not supported by this broker"};
   return {AdminError::kInvalidRequest, "Unknown resource type " + std::to_string(type)};
@@ -59,12 +58,13 @@ std::set<std::pair<int8_t, std::string>> duplicated_resources(const Resources& r
   return duplicated;
 }
 
-// Runs `alter_topic` on each topic resource and `alter_broker` on each broker
-// resource, answering the others; the response lists resources in request
-// order.
-template <class Response, class Request, class AlterTopic, class AlterBroker, class AlterLogger>
+// Runs `alter_topic` on each topic resource, `alter_broker` on each broker
+// resource and so on, answering the others; the response lists resources in
+// request order.
+template <class Response, class Request, class AlterTopic, class AlterBroker, class AlterLogger,
+          class AlterGroup>
 Response alter_each(const RequestContext& ctx, const Request& request, AlterTopic alter_topic,
-                    AlterBroker alter_broker, AlterLogger alter_logger) {
+                    AlterBroker alter_broker, AlterLogger alter_logger, AlterGroup alter_group) {
   Response response;
   const auto duplicated = duplicated_resources(request.resources);
   for (const auto& r : request.resources) {
@@ -86,6 +86,8 @@ Response alter_each(const RequestContext& ctx, const Request& request, AlterTopi
       result = alter_broker(r);
     else if (r.resource_type == kBrokerLoggerResource)
       result = alter_logger(r);
+    else if (r.resource_type == cluster::kGroupResource)
+      result = alter_group(r);
     else
       result = other_resource_result(r.resource_type);
     response.responses.push_back(
@@ -135,6 +137,17 @@ std::optional<AlterConfigsResponse> handle_alter_configs(RequestContext& ctx,
         // AlterConfigs knows no such resource.
         return {cluster::AdminError::kInvalidRequest,
                 "Unknown resource type " + std::to_string(r.resource_type)};
+      },
+      [&](const AlterConfigsRequest::AlterConfigsResource& r) -> cluster::AdminResult {
+        // A null value leaves the config unset, as Kafka's controller takes it.
+        std::map<std::string, std::string, std::less<>> configs;
+        for (const auto& c : r.configs) {
+          if (!c.value) continue;
+          if (!configs.emplace(std::string(c.name), std::string(*c.value)).second)
+            return {cluster::AdminError::kInvalidRequest, "Error due to duplicate config keys"};
+        }
+        return cluster::replace_group_configs(ctx.state, r.resource_name, configs,
+                                              request.validate_only);
       });
   wait_for_metadata(ctx);  // after the changes: the ticket then covers them
   return response;
@@ -181,6 +194,10 @@ std::optional<IncrementalAlterConfigsResponse> handle_incremental_alter_configs(
                   "Null value not supported for : " + null_names};
         return alter_broker_loggers(ctx.state.node_id, r.resource_name, changes,
                                     request.validate_only);
+      },
+      [&](const IncrementalAlterConfigsRequest::AlterConfigsResource& r) {
+        return cluster::alter_group_configs(ctx.state, r.resource_name, changes_of(r),
+                                            request.validate_only);
       });
   wait_for_metadata(ctx);
   return response;

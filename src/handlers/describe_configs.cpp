@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "kb/cluster/config_catalog.hpp"
+#include "kb/cluster/group_configs.hpp"
 #include "kb/cluster/topic_admin.hpp"
 #include "kb/handlers/admin_common.hpp"
 #include "kb/handlers/authorized_operations.hpp"
@@ -101,6 +102,16 @@ Result describe_broker(const cluster::BrokerState& state, Result result, const O
   return result;
 }
 
+// A group's configs whether or not the group exists, as Kafka describes
+// them; only the empty name is refused.
+Result describe_group(const cluster::BrokerState& state, Result result, const Options& options) {
+  if (result.resource_name.empty())
+    return resource_error(std::move(result), ErrorCode::kInvalidRequest,
+                          "Group name must not be empty");
+  add_entries(result, cluster::describe_group_configs(state, result.resource_name), options);
+  return result;
+}
+
 }  // namespace
 
 std::optional<DescribeConfigsResponse> handle_describe_configs(
@@ -130,6 +141,9 @@ std::optional<DescribeConfigsResponse> handle_describe_configs(
       case cluster::kBrokerResource:
         response.results.push_back(describe_broker(ctx.state, std::move(result), options));
         break;
+      case cluster::kGroupResource:
+        response.results.push_back(describe_group(ctx.state, std::move(result), options));
+        break;
       case kBrokerLoggerResource: {
         LoggerLevels loggers = describe_broker_loggers(ctx.state.node_id, result.resource_name);
         if (!loggers.error.ok()) {
@@ -148,7 +162,7 @@ std::optional<DescribeConfigsResponse> handle_describe_configs(
         break;
       }
       default:
-        // Client metrics, groups and other kinds are not kept by this broker.
+        // Client metrics and other kinds are not kept by this broker.
         response.results.push_back(
             resource_error(std::move(result), ErrorCode::kInvalidRequest,
                            "Unsupported resource type: " + std::to_string(resource.resource_type)));

@@ -2,72 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cmath>
-#include <limits>
+
+#include "kb/base/java_duration.hpp"
 
 namespace kb::share {
-
-namespace {
-
-// java.time.Duration.parse's text: [+-]P[nD][T[nH][nM][n[.n]S]], each number
-// with an optional sign, letters in either case. Milliseconds; nullopt when
-// it does not parse or overflows.
-std::optional<int64_t> parse_iso_duration(std::string_view text) {
-  size_t i = 0;
-  auto upper = [&](size_t at) {
-    return at < text.size() ? static_cast<char>(std::toupper(static_cast<unsigned char>(text[at])))
-                            : '\0';
-  };
-  int64_t overall = 1;
-  if (upper(i) == '+' || upper(i) == '-') overall = text[i++] == '-' ? -1 : 1;
-  if (upper(i) != 'P') return std::nullopt;
-  ++i;
-  double total_ms = 0;
-  bool in_time = false;
-  bool any = false;
-  while (i < text.size()) {
-    if (upper(i) == 'T') {
-      if (in_time) return std::nullopt;
-      in_time = true;
-      ++i;
-      if (i == text.size()) return std::nullopt;
-      continue;
-    }
-    double sign = 1;
-    if (upper(i) == '+' || upper(i) == '-') sign = text[i++] == '-' ? -1 : 1;
-    const size_t digits_at = i;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-    if (i == digits_at) return std::nullopt;
-    double value = std::stod(std::string(text.substr(digits_at, i - digits_at)));
-    if (upper(i) == '.' || upper(i) == ',') {
-      const size_t frac_at = ++i;
-      while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-      if (i == frac_at || i - frac_at > 9 || upper(i) != 'S') return std::nullopt;
-      value += std::stod("0." + std::string(text.substr(frac_at, i - frac_at)));
-    }
-    const char unit = upper(i++);
-    double unit_ms = 0;
-    if (!in_time && unit == 'D')
-      unit_ms = 86400000.0;
-    else if (in_time && unit == 'H')
-      unit_ms = 3600000.0;
-    else if (in_time && unit == 'M')
-      unit_ms = 60000.0;
-    else if (in_time && unit == 'S')
-      unit_ms = 1000.0;
-    else
-      return std::nullopt;
-    total_ms += sign * value * unit_ms;
-    any = true;
-  }
-  if (!any) return std::nullopt;
-  total_ms *= static_cast<double>(overall);
-  constexpr double kLimitMs = 4.0e18;  // well inside int64_t
-  if (std::fabs(total_ms) > kLimitMs) return std::nullopt;
-  return static_cast<int64_t>(total_ms);
-}
-
-}  // namespace
 
 std::optional<AutoOffsetReset> AutoOffsetReset::parse(std::string_view value) {
   // Kafka compares the names without regard to case.
@@ -81,7 +19,7 @@ std::optional<AutoOffsetReset> AutoOffsetReset::parse(std::string_view value) {
   if (v == "earliest") return AutoOffsetReset{Kind::kEarliest, 0};
   constexpr std::string_view kByDuration = "by_duration:";
   if (v.starts_with(kByDuration)) {
-    auto ms = parse_iso_duration(value.substr(kByDuration.size()));
+    auto ms = parse_java_duration_ms(value.substr(kByDuration.size()));
     if (!ms || *ms < 0) return std::nullopt;
     return AutoOffsetReset{Kind::kByDuration, *ms};
   }
@@ -98,6 +36,21 @@ ShareGroupSettings ShareState::group_settings(std::string_view group) const {
 
 void ShareState::set_group_settings(std::string_view group, ShareGroupSettings settings) {
   settings_.insert_or_assign(std::string(group), settings);
+  const SharePartitionOptions options = options_for(group);
+  for (auto& [key, e] : partitions_)
+    if (key.group == group && e.partition) e.partition->set_options(options);
+}
+
+SharePartitionOptions ShareState::options_for(std::string_view group) const {
+  SharePartitionOptions options = options_;
+  auto it = settings_.find(group);
+  if (it == settings_.end()) return options;
+  const ShareGroupSettings& s = it->second;
+  options.record_lock_duration_ms =
+      s.record_lock_duration_ms.value_or(options.record_lock_duration_ms);
+  options.delivery_count_limit = s.delivery_count_limit.value_or(options.delivery_count_limit);
+  options.max_record_locks = s.max_record_locks.value_or(options.max_record_locks);
+  return options;
 }
 
 SharePartition* ShareState::find(const SharePartitionKey& key) {
@@ -108,7 +61,7 @@ SharePartition* ShareState::find(const SharePartitionKey& key) {
 SharePartition& ShareState::initialize(const SharePartitionKey& key, int64_t start_offset) {
   Entry& e = partitions_[key];
   if (!e.partition) {
-    e.partition = std::make_unique<SharePartition>(options_, start_offset);
+    e.partition = std::make_unique<SharePartition>(options_for(key.group), start_offset);
     persist(key, e);
   }
   return *e.partition;
@@ -153,7 +106,7 @@ SharePartition& ShareState::initialize(const SharePartitionKey& key, const LogBo
 SharePartition& ShareState::restore(const SharePartitionKey& key, int64_t start_offset,
                                     std::span<const StateBatch> batches) {
   Entry& e = partitions_[key];
-  e.partition = std::make_unique<SharePartition>(options_, start_offset, batches);
+  e.partition = std::make_unique<SharePartition>(options_for(key.group), start_offset, batches);
   e.persisted =
       std::make_pair(start_offset, std::vector<StateBatch>(batches.begin(), batches.end()));
   touched(key, true);

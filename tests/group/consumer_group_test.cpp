@@ -239,6 +239,31 @@ TEST_F(ConsumerGroupTest, ALostMemberIsFencedAfterItsSessionAndOthersTakeItsPart
   EXPECT_EQ(group().state_name(), "Stable");
 }
 
+// The group's own consumer.session.timeout.ms and
+// consumer.heartbeat.interval.ms (GROUP config resource): the interval in
+// the next answer, the timeout from the next heartbeat on.
+TEST_F(ConsumerGroupTest, TheGroupsOwnConfigsTakeEffectAtTheNextHeartbeat) {
+  Client a("a"), b("b");
+  EXPECT_EQ(beat(a, 0).heartbeat_interval_ms, 5000);
+  beat(b, 0);
+  cluster::GroupConfigValues values;
+  values.consumer_session_timeout_ms = 50000;
+  values.consumer_heartbeat_interval_ms = 7000;
+  coordinator_->set_group_config("g", values);
+  // Another group keeps the broker's.
+  coordinator_->set_group_config("other", cluster::GroupConfigValues{});
+  EXPECT_EQ(beat(a, 1000).heartbeat_interval_ms, 7000);
+  beat(b, 1000);  // b's session now ends at 51000, not 46000
+  for (Millis t = 6000; t <= 50000; t += 5000) beat(a, t);
+  coordinator_->advance(50000);
+  EXPECT_TRUE(group().members.contains("b"));
+  coordinator_->advance(51000);
+  EXPECT_FALSE(group().members.contains("b"));
+  // Unset again: the broker's.
+  coordinator_->set_group_config("g", cluster::GroupConfigValues{});
+  EXPECT_EQ(beat(a, 52000).heartbeat_interval_ms, 5000);
+}
+
 TEST_F(ConsumerGroupTest, AMemberThatNeverRevokesIsFencedAfterItsRebalanceTimeout) {
   Client a("a"), b("b");
   beat(a, 0);

@@ -204,6 +204,43 @@ class GroupMigrationTest : public ::testing::Test {
     return r;
   }
 
+  // A consumer-protocol member with a group instance id joining.
+  ConsumerHeartbeatResult beat_static(Member& m, std::string_view instance, Millis now) {
+    ConsumerHeartbeatParams p;
+    p.group_id = "g";
+    p.member_id = m.id;
+    p.member_epoch = 0;
+    p.instance_id = instance;
+    p.client_id = "consumer";
+    p.client_host = "/127.0.0.1";
+    p.version = 1;
+    const std::vector<std::string_view> names{"t"};
+    p.rebalance_timeout_ms = 30000;
+    p.subscribed_topic_names = names;
+    p.owned.emplace();
+    auto r = coordinator_->consumer_heartbeat(p, {&topics_, version_}, now);
+    if (r.error == kNone) {
+      m.epoch = r.member_epoch;
+      if (r.assignment) m.owned = *r.assignment;
+    }
+    return r;
+  }
+
+  // A classic member with a group instance id joining without a member id.
+  Outcome<JoinResult> join_static(Classic& c, std::string_view instance, Millis now) {
+    ++c.correlation;
+    const std::vector<uint8_t> meta = subscription(c.owned);
+    JoinParams jp = join_params(c, meta);
+    jp.instance_id = instance;
+    Outcome<JoinResult> o =
+        coordinator_->join({c.connection, c.correlation}, jp, now, {&topics_, version_});
+    if (o.result && o.result->error == kNone) {
+      c.id = o.result->member_id;
+      c.generation = o.result->generation;
+    }
+    return o;
+  }
+
   const ConsumerGroup* consumer_group() const { return coordinator_->find_consumer("g"); }
 
   std::unique_ptr<GroupCoordinator> reload() { return test::replayed(store_, config_); }
@@ -475,6 +512,56 @@ TEST_F(GroupMigrationTest, TheLastConsumerMemberLeavingGivesTheGroupBackToTheCla
   EXPECT_EQ(reloaded->find_consumer("g"), nullptr);
 }
 
+// Kafka's rule: a classic static member taking the place of the last
+// consumer-protocol member (same group instance id) turns the group back into
+// a classic group at once, Stable when the subscription is the same, the new
+// member with the old one's partitions.
+TEST_F(GroupMigrationTest, AClassicStaticMemberReplacingTheLastConsumerMemberDowngrades) {
+  Classic a, b;
+  start_classic_group(a, b);
+  Member c("c");
+  ASSERT_EQ(beat_static(c, "instance-c", 4000).error, kNone);
+  ASSERT_NE(consumer_group(), nullptr);
+  // c gets its share once a and b gave theirs up.
+  Millis now = 4002;
+  for (int round = 0; round < 6; ++round, now += 10) {
+    for (Classic* m : {&a, &b})
+      if (heartbeat(*m, now) == to_wire(ErrorCode::kRebalanceInProgress)) rejoin(*m, now);
+    beat(c, now);
+  }
+  ASSERT_NE(consumer_group(), nullptr);
+  ASSERT_EQ(consumer_group()->state_name(), "Stable");
+  const TopicPartitionSet c_target = consumer_group()->members.at("c").assigned;
+  ASSERT_FALSE(c_target.empty());
+  const int32_t epoch = consumer_group()->group_epoch;
+
+  // c's process restarts as a classic consumer with the same instance id.
+  Classic d;
+  d.connection = 9;
+  auto joined = join_static(d, "instance-c", 5000);
+  ASSERT_TRUE(joined.result);
+  ASSERT_EQ(joined.result->error, kNone);
+  EXPECT_EQ(consumer_group(), nullptr);
+  const ClassicGroup* classic = coordinator_->find_classic("g");
+  ASSERT_NE(classic, nullptr);
+  EXPECT_EQ(classic->state_name(), "Stable");
+  EXPECT_EQ(classic->generation, epoch);
+  EXPECT_EQ(joined.result->generation, epoch);
+  EXPECT_EQ(classic->members.size(), 3u);
+  EXPECT_EQ(classic->static_members.at("instance-c"), d.id);
+  EXPECT_FALSE(classic->members.contains("c"));
+  // Its SyncGroup gets what c had.
+  auto s = sync(d, 5001);
+  ASSERT_TRUE(s.result);
+  ASSERT_EQ(s.result->error, kNone);
+  EXPECT_EQ(d.owned.size(), count(c_target));
+  // Written: the replay finds the classic group.
+  auto reloaded = reload();
+  ASSERT_NE(reloaded->find_classic("g"), nullptr);
+  EXPECT_EQ(reloaded->find_classic("g")->members.size(), 3u);
+  EXPECT_EQ(reloaded->find_consumer("g"), nullptr);
+}
+
 class UpgradeOnlyTest : public GroupMigrationTest {
  protected:
   UpgradeOnlyTest() : GroupMigrationTest(MigrationPolicy::kUpgrade) {}
@@ -490,6 +577,21 @@ TEST_F(UpgradeOnlyTest, TheGroupStaysAConsumerGroupWhenTheLastConsumerMemberLeav
   ASSERT_EQ(beat(leaving, 4001).error, kNone);
   ASSERT_NE(consumer_group(), nullptr);
   EXPECT_EQ(consumer_group()->members.size(), 2u);
+}
+
+TEST_F(UpgradeOnlyTest, AClassicStaticMemberReplacingTheLastConsumerMemberKeepsTheConsumerGroup) {
+  Classic a, b;
+  start_classic_group(a, b);
+  Member c("c");
+  ASSERT_EQ(beat_static(c, "instance-c", 4000).error, kNone);
+  Classic d;
+  d.connection = 9;
+  auto joined = join_static(d, "instance-c", 5000);
+  ASSERT_TRUE(joined.result);
+  EXPECT_EQ(joined.result->error, kNone);
+  ASSERT_NE(consumer_group(), nullptr);
+  EXPECT_EQ(consumer_group()->members.size(), 3u);
+  EXPECT_EQ(coordinator_->find_classic("g"), nullptr);
 }
 
 class MigrationDisabledTest : public GroupMigrationTest {

@@ -266,6 +266,22 @@ TEST_F(ShareGroupTest, LeaveAndSessionExpiry) {
   EXPECT_EQ(beat(a, 50000).error, kNone);
 }
 
+// The group's own share.session.timeout.ms and share.heartbeat.interval.ms
+// (GROUP config resource) from the next heartbeat on.
+TEST_F(ShareGroupTest, TheGroupsOwnConfigsTakeEffectAtTheNextHeartbeat) {
+  Client a("member-a");
+  EXPECT_EQ(beat(a, 0).heartbeat_interval_ms, 5000);
+  cluster::GroupConfigValues values;
+  values.share_session_timeout_ms = 55000;
+  values.share_heartbeat_interval_ms = 8000;
+  coordinator_->set_group_config("g", values);
+  EXPECT_EQ(beat(a, 100).heartbeat_interval_ms, 8000);
+  coordinator_->advance(100 + 54999);
+  EXPECT_TRUE(group().members.contains("member-a"));
+  coordinator_->advance(100 + 55000);
+  EXPECT_TRUE(group().members.empty());
+}
+
 TEST_F(ShareGroupTest, StaleEpochsAreFenced) {
   Client a("member-a"), b("member-b");
   beat(a, 0);  // epoch 1

@@ -12,9 +12,11 @@
 #include <vector>
 
 #include "kb/cluster/config_catalog.hpp"
+#include "kb/cluster/group_configs.hpp"
 #include "kb/cluster/startup.hpp"
 #include "kb/cluster/topic_configs.hpp"
 #include "kb/handlers/broker_logger.hpp"
+#include "kb/handlers/describe_configs.hpp"
 #include "kb/protocol/error_code.hpp"
 #include "kb/storage/record_batch.hpp"
 
@@ -409,6 +411,138 @@ TEST_F(AlterConfigsTest, SegmentAndRetentionChangesApplyToOpenLogs) {
   EXPECT_EQ((*reopened)->log_start_offset(), 6);
   EXPECT_EQ((*reopened)->log_end_offset(), 8);
   EXPECT_FALSE(std::filesystem::exists(partition_dir / storage::segment_file_name(0, ".log")));
+}
+
+// GROUP resources (32): Kafka 4.4's group configs, checked as its GroupConfig
+// checks them, kept in the metadata log whether or not the group exists.
+TEST_F(AlterConfigsTest, GroupConfigsAreCheckedAndKept) {
+  std::string message;
+  EXPECT_EQ(incremental(32, "g",
+                        {{"consumer.session.timeout.ms", Op::kSet, "50000"},
+                         {"share.auto.offset.reset", Op::kSet, "earliest"}},
+                        true),
+            0);
+  EXPECT_FALSE(state.configs.contains({cluster::kGroupResource, "g"}));  // validate_only
+  EXPECT_EQ(incremental(32, "g",
+                        {{"consumer.session.timeout.ms", Op::kSet, "50000"},
+                         {"share.auto.offset.reset", Op::kSet, "earliest"}}),
+            0);
+  cluster::GroupConfigValues values = cluster::group_config_values(state, "g");
+  EXPECT_EQ(values.consumer_session_timeout_ms, 50000);
+  EXPECT_EQ(values.consumer_heartbeat_interval_ms, std::nullopt);
+  EXPECT_EQ(values.share_auto_offset_reset, "earliest");
+
+  auto refused = [&](std::vector<Change> changes, int16_t code, std::string_view expected) {
+    SCOPED_TRACE(expected);
+    EXPECT_EQ(incremental(32, "g", changes, false, &message), code);
+    EXPECT_EQ(message, expected);
+  };
+  const int16_t invalid_config = to_wire(ErrorCode::kInvalidConfig);
+  const int16_t invalid_request = to_wire(ErrorCode::kInvalidRequest);
+  refused({{"session.timeout.ms", Op::kSet, "1"}}, invalid_config,
+          "Unknown group config name: session.timeout.ms");
+  refused({{"consumer.session.timeout.ms", Op::kSet, "30000"}}, invalid_config,
+          "consumer.session.timeout.ms must be in the range 45000 to 60000 inclusive.");
+  refused({{"consumer.session.timeout.ms", Op::kSet, "soon"}}, invalid_config,
+          "Invalid value soon for configuration consumer.session.timeout.ms: Not a number of "
+          "type INT");
+  refused({{"share.heartbeat.interval.ms", Op::kSet, "0"}}, invalid_config,
+          "Invalid value 0 for configuration share.heartbeat.interval.ms: Value must be at "
+          "least 1");
+  refused({{"share.record.lock.duration.ms", Op::kSet, "10000"}}, invalid_config,
+          "share.record.lock.duration.ms must be in the range 15000 to 60000 inclusive.");
+  refused({{"share.auto.offset.reset", Op::kSet, "none"}}, invalid_config,
+          "Invalid value none for configuration share.auto.offset.reset: Invalid value `none` for "
+          "configuration share.auto.offset.reset. The value must be either 'earliest', 'latest' "
+          "or of the format 'by_duration:<PnDTnHnMn.nS>'.");
+  refused({{"share.isolation.level", Op::kSet, "dirty"}}, invalid_config,
+          "Invalid value dirty for configuration share.isolation.level: String must be one of: "
+          "read_committed, read_uncommitted");
+  refused({{"share.auto.offset.reset", Op::kAppend, "latest"}}, invalid_config,
+          "Can't APPEND to key share.auto.offset.reset because its type is not LIST.");
+  refused({{"share.isolation.level", Op::kSet, std::nullopt}}, invalid_request,
+          "Null value not supported for : share.isolation.level");
+  refused({{"consumer.session.timeout.ms", Op::kSet, "50000"}}, 0, "");  // unchanged: no record
+  EXPECT_EQ(
+      incremental(32, "", {{"share.isolation.level", Op::kSet, "read_committed"}}, false, &message),
+      invalid_request);
+  EXPECT_EQ(message, "Default group resources are not allowed.");
+  // The session must outlast the heartbeat, the missing one taken from the
+  // broker (its bounds lowered so both may be equal).
+  state.static_configs["group.share.min.session.timeout.ms"] = "5000";
+  refused({{"share.session.timeout.ms", Op::kSet, "5000"}}, invalid_config,
+          "share.session.timeout.ms must be greater than share.heartbeat.interval.ms");
+  EXPECT_EQ(incremental(32, "g", {{"share.session.timeout.ms", Op::kSet, "6000"}}), 0);
+  EXPECT_EQ(cluster::group_config_values(state, "g").share_session_timeout_ms, 6000);
+  // Bounds that move later cap the value in use (the one kept is unchanged).
+  state.static_configs.erase("group.share.min.session.timeout.ms");
+  EXPECT_EQ(cluster::group_config_values(state, "g").share_session_timeout_ms, 45000);
+
+  // AlterConfigs: the group's configs become exactly those named.
+  protocol::AlterConfigsRequest request;
+  auto& r = request.resources.emplace_back();
+  r.resource_type = 32;
+  r.resource_name = "g";
+  r.configs.push_back({"share.isolation.level", std::string_view("read_committed")});
+  r.configs.push_back({"share.delivery.count.limit", std::nullopt});
+  auto response = run(&handle_alter_configs, request, 2);
+  EXPECT_EQ(response.responses.at(0).error_code, 0);
+  values = cluster::group_config_values(state, "g");
+  EXPECT_EQ(values.share_isolation_level, "read_committed");
+  EXPECT_EQ(values.consumer_session_timeout_ms, std::nullopt);
+  EXPECT_EQ(values.share_auto_offset_reset, std::nullopt);
+
+  // Survives a restart: the ConfigRecords are in the metadata log.
+  cluster::BrokerState reloaded;
+  state.metadata_log.reset();
+  state.logs.reset();
+  load(reloaded);
+  EXPECT_EQ(cluster::group_config_values(reloaded, "g").share_isolation_level, "read_committed");
+  EXPECT_EQ(cluster::groups_with_configs(reloaded), std::vector<std::string>{"g"});
+}
+
+TEST_F(AlterConfigsTest, GroupConfigsAreDescribedAsKafkaDoes) {
+  state.static_configs["group.consumer.heartbeat.interval.ms"] = "6000";
+  ASSERT_EQ(incremental(32, "g", {{"consumer.session.timeout.ms", Op::kSet, "50000"}}), 0);
+  protocol::DescribeConfigsRequest request;
+  request.resources.push_back({32, "g", std::nullopt});
+  request.resources.push_back({32, "", std::nullopt});
+  request.include_synonyms = true;
+  auto response = run(&handle_describe_configs, request, 4);
+  ASSERT_EQ(response.results.size(), 2u);
+  EXPECT_EQ(response.results[1].error_code, to_wire(ErrorCode::kInvalidRequest));
+  EXPECT_EQ(response.results[1].error_message, "Group name must not be empty");
+  const auto& result = response.results[0];
+  EXPECT_EQ(result.error_code, 0);
+  std::map<std::string, const protocol::DescribeConfigsResponse::DescribeConfigsResourceResult*>
+      by_name;
+  for (const auto& c : result.configs) by_name[c.name] = &c;
+  // The twelve that are not internal.
+  EXPECT_EQ(by_name.size(), 12u);
+  EXPECT_FALSE(by_name.contains("consumer.assignor.offload.enable"));
+  const auto* session = by_name.at("consumer.session.timeout.ms");
+  EXPECT_EQ(session->value, "50000");
+  EXPECT_EQ(session->config_source, 8);  // GROUP_CONFIG
+  ASSERT_EQ(session->synonyms.size(), 2u);
+  EXPECT_EQ(session->synonyms[0].name, "consumer.session.timeout.ms");
+  EXPECT_EQ(session->synonyms[1].name, "group.consumer.session.timeout.ms");
+  EXPECT_EQ(session->synonyms[1].value, "45000");
+  EXPECT_EQ(session->synonyms[1].source, 5);  // DEFAULT_CONFIG
+  const auto* heartbeat = by_name.at("consumer.heartbeat.interval.ms");
+  EXPECT_EQ(heartbeat->value, "6000");
+  EXPECT_EQ(heartbeat->config_source, 4);  // STATIC_BROKER_CONFIG
+  const auto* reset = by_name.at("share.auto.offset.reset");
+  EXPECT_EQ(reset->value, "latest");
+  EXPECT_EQ(reset->config_source, 5);
+  ASSERT_EQ(reset->synonyms.size(), 1u);
+  EXPECT_EQ(reset->synonyms[0].name, "share.auto.offset.reset");
+  EXPECT_FALSE(session->read_only);
+
+  // A group nobody made has configs too (its own none).
+  request.resources = {{32, "nobody", std::vector<std::string_view>{"share.isolation.level"}}};
+  response = run(&handle_describe_configs, request, 4);
+  ASSERT_EQ(response.results.at(0).configs.size(), 1u);
+  EXPECT_EQ(response.results[0].configs[0].value, "read_uncommitted");
 }
 
 }  // namespace

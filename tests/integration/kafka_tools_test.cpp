@@ -36,6 +36,7 @@
 #include "kb/cluster/config_catalog.hpp"
 #include "kb/protocol/messages/acls.hpp"
 #include "kb/protocol/messages/api_versions.hpp"
+#include "kb/protocol/messages/consumer_group_heartbeat.hpp"
 #include "kb/protocol/messages/list_offsets.hpp"
 #include "kb/protocol/messages/metadata.hpp"
 #include "kb/protocol/messages/share_group_heartbeat.hpp"
@@ -820,6 +821,79 @@ TEST_F(KafkaToolsTest, ConfigsOfATopic) {
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_NE(unknown.err.find("Unknown topic config name: no.such.config"), std::string::npos)
       << unknown.err;
+}
+
+// kafka-configs on a group (Kafka 4.4's GROUP config resource): --alter
+// --add-config / --delete-config and --describe, Kafka's refusals, the
+// group's heartbeat interval in its members' next answers, and all of it
+// after a restart. The group need not exist first.
+TEST_F(KafkaToolsTest, ConfigsOfAGroup) {
+  const std::string group = "tools-config-group";
+  const std::vector<std::string> entity = {"--entity-type", "groups", "--entity-name", group};
+  auto configs = [&](std::vector<std::string> args) {
+    args.insert(args.end(), entity.begin(), entity.end());
+    return tool(kConfigCommand, args);
+  };
+  const std::string header = "Dynamic configs for group " + group + " are:";
+  EXPECT_TRUE(printed(configs({"--describe"}), {header}));
+  EXPECT_TRUE(printed(configs({"--alter", "--add-config",
+                               "consumer.heartbeat.interval.ms=6000,share.auto.offset.reset="
+                               "earliest,share.record.lock.duration.ms=20000"}),
+                      {"Completed updating config for group " + group + "."}));
+  const std::vector<std::string> described = {
+      header,
+      "  consumer.heartbeat.interval.ms=6000 sensitive=false "
+      "synonyms={DYNAMIC_GROUP_CONFIG:consumer.heartbeat.interval.ms=6000, "
+      "DEFAULT_CONFIG:group.consumer.heartbeat.interval.ms=5000}",
+      "  share.auto.offset.reset=earliest sensitive=false "
+      "synonyms={DYNAMIC_GROUP_CONFIG:share.auto.offset.reset=earliest, "
+      "DEFAULT_CONFIG:share.auto.offset.reset=latest}",
+      "  share.record.lock.duration.ms=20000 sensitive=false "
+      "synonyms={DYNAMIC_GROUP_CONFIG:share.record.lock.duration.ms=20000, "
+      "DEFAULT_CONFIG:group.share.record.lock.duration.ms=30000}"};
+  EXPECT_TRUE(printed(configs({"--describe"}), described));
+
+  // Kafka's refusals, nothing changed.
+  auto out_of_range = configs({"--alter", "--add-config", "consumer.session.timeout.ms=1000"});
+  EXPECT_EQ(out_of_range.exit_code, 1);
+  EXPECT_NE(out_of_range.err.find(
+                "consumer.session.timeout.ms must be in the range 45000 to 60000 inclusive."),
+            std::string::npos)
+      << out_of_range.err;
+  auto unknown = configs({"--alter", "--add-config", "session.timeout.ms=1000"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("Unknown group config name: session.timeout.ms"), std::string::npos)
+      << unknown.err;
+
+  // A member of the (consumer) group is told the group's interval.
+  auto heartbeat_interval = [&] {
+    TypedClient client(broker_->port());
+    protocol::ConsumerGroupHeartbeatRequest r;
+    r.group_id = group;
+    r.member_id = "tools-config-member-0000";
+    r.member_epoch = 0;
+    r.rebalance_timeout_ms = 30000;
+    r.subscribed_topic_names = std::vector<std::string_view>{"tools-config-group-topic"};
+    r.topic_partitions.emplace();
+    auto response = client.call<protocol::ConsumerGroupHeartbeatResponse>(r, 1);
+    EXPECT_EQ(response.error_code, 0) << response.error_message.value_or("");
+    // Leaves again, so the group is empty for the next.
+    r.member_epoch = -1;
+    client.call<protocol::ConsumerGroupHeartbeatResponse>(r, 1);
+    return response.heartbeat_interval_ms;
+  };
+  EXPECT_EQ(heartbeat_interval(), 6000);
+
+  restart_broker();
+  EXPECT_TRUE(printed(configs({"--describe"}), described));
+  EXPECT_EQ(heartbeat_interval(), 6000);
+
+  EXPECT_TRUE(printed(configs({"--alter", "--delete-config",
+                               "consumer.heartbeat.interval.ms,share.auto.offset.reset,"
+                               "share.record.lock.duration.ms"}),
+                      {"Completed updating config for group " + group + "."}));
+  EXPECT_TRUE(printed(configs({"--describe"}), {header}));
+  EXPECT_EQ(heartbeat_interval(), 5000);
 }
 
 // The log cleaner's dynamic configs with kafka-configs, in force without a

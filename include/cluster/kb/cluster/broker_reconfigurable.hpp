@@ -27,6 +27,8 @@ class BrokerReconfigurable {
   virtual std::string reconfiguration_problem(const BrokerConfigLookup& lookup) const = 0;
   // A broker resource's dynamic configs changed: take the values in force.
   virtual void broker_configs_changed() = 0;
+  // A group's own configs (GROUP resource) changed.
+  virtual void group_configs_changed(std::string_view /*group*/) {}
 };
 
 }  // namespace kb::cluster

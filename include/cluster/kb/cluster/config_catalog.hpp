@@ -42,6 +42,7 @@ enum class ConfigSource : int8_t {
   kDynamicDefaultBroker = 3,
   kStaticBroker = 4,
   kDefault = 5,
+  kGroup = 8,  // GROUP_CONFIG: a group's own value
 };
 
 // A broker property that supplies a topic config's default; `scale` turns its

@@ -228,9 +228,10 @@ class ClassicGroups {
   // A consumer group goes back to the classic protocol: `made` (its members,
   // generation, protocol and assignments) takes its place once `records`
   // (the consumer group's tombstones) and its own GroupMetadata record are
-  // written, and starts a rebalance. False (nothing changed) when the store failed.
-  bool adopt(std::unique_ptr<ClassicGroup> made, std::vector<CoordinatorRecord> records,
-             Millis now);
+  // written, and starts a rebalance when `rebalance` (else it is Stable at
+  // its generation). False (nothing changed) when the store failed.
+  bool adopt(std::unique_ptr<ClassicGroup> made, std::vector<CoordinatorRecord> records, Millis now,
+             bool rebalance = true);
 
  private:
   struct PendingJoin {

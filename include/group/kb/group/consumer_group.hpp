@@ -80,9 +80,10 @@ struct ConsumerMember {
   std::optional<Millis> sync_deadline;
 
   bool uses_classic_protocol() const { return classic.has_value(); }
-  // The session timeout that applies to it.
-  int32_t session_timeout_ms(const GroupConfig& config) const {
-    return classic ? classic->session_timeout_ms : config.consumer_session_timeout_ms;
+  // The session timeout that applies to it: a classic member's own, else
+  // the group's (`group_session_timeout_ms`).
+  int32_t session_timeout_ms(int32_t group_session_timeout_ms) const {
+    return classic ? classic->session_timeout_ms : group_session_timeout_ms;
   }
 };
 
@@ -243,10 +244,12 @@ class ConsumerGroups {
   explicit ConsumerGroups(GroupContext& context) : ctx_(context) {}
 
   // Called when the last consumer-protocol member of a group that still has
-  // classic members leaves or is fenced: true when the group went back to the
-  // classic protocol instead (the group object is then gone).
-  using Downgrade =
-      std::function<bool(ConsumerGroup& group, const std::string& leaving, Millis now)>;
+  // classic members leaves or is fenced (`leaving`), or was replaced by a
+  // classic static member (`leaving` empty): true when the group went back to
+  // the classic protocol instead (the group object is then gone), rebalancing
+  // when `rebalance`.
+  using Downgrade = std::function<bool(ConsumerGroup& group, const std::string& leaving, Millis now,
+                                       bool rebalance)>;
   void set_downgrade(Downgrade downgrade) { downgrade_ = std::move(downgrade); }
 
   // The classic protocol served by a consumer group with members.
@@ -335,6 +338,11 @@ class ConsumerGroups {
 // policy allows downgrades, and the classic group size is not exceeded.
 bool may_downgrade_without(const ConsumerGroup& group, std::string_view leaving,
                            const GroupConfig& config);
+// Whether it may when a classic static member takes the place of `replaced`
+// (Kafka's rule): everyone else speaks the classic protocol, the policy
+// allows downgrades, and the classic group size is not exceeded.
+bool may_downgrade_replacing(const ConsumerGroup& group, std::string_view replaced,
+                             const GroupConfig& config);
 
 // Member epoch checks of a heartbeat (Kafka's rule): FENCED_MEMBER_EPOCH for
 // an epoch ahead of the member's, or behind it unless it is the previous one

@@ -53,6 +53,14 @@ class GroupCoordinator {
   int32_t partition_for(std::string_view group_id) const { return ctx_.partition_for(group_id); }
   // The offsets topic's partition count when it already exists with another.
   void set_offsets_partitions(int32_t partitions) { ctx_.config.offsets_partitions = partitions; }
+  // A group's own configs (GROUP config resources) changed: its members'
+  // session timeouts and heartbeat intervals from their next heartbeat.
+  void set_group_config(std::string_view group_id, const cluster::GroupConfigValues& values) {
+    if (values == cluster::GroupConfigValues{})
+      ctx_.group_configs.erase(std::string(group_id));
+    else
+      ctx_.group_configs.insert_or_assign(std::string(group_id), values);
+  }
   // Whether groups can be served (their store is usable).
   bool ready() { return ctx_.store == nullptr || ctx_.store->ready(); }
 
@@ -187,8 +195,9 @@ class GroupCoordinator {
   // possible: it stays classic) or COORDINATOR_NOT_AVAILABLE.
   int16_t upgrade(ClassicGroup& classic, const TopicsView& topics, Millis now);
   // A consumer group left with classic members only goes back to the
-  // classic protocol as `leaving` goes; false when it stays.
-  bool downgrade(ConsumerGroup& group, const std::string& leaving, Millis now);
+  // classic protocol as `leaving` goes (none: its last consumer-protocol
+  // member was replaced), rebalancing when `rebalance`; false when it stays.
+  bool downgrade(ConsumerGroup& group, const std::string& leaving, Millis now, bool rebalance);
   // JoinGroup of a classic member to a consumer group.
   Outcome<JoinResult> join_consumer_group(ConsumerGroup& group, const JoinParams& params,
                                           const TopicsView& topics, Millis now);

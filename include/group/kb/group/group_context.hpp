@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kb/cluster/group_configs.hpp"
 #include "kb/group/group.hpp"
 
 namespace kb::group {
@@ -112,12 +113,37 @@ class GroupContext {
     return append(group_id, records);
   }
 
+  // The settings a group's members get: its own group config (GROUP
+  // resource, already within the broker's bounds), else the broker's.
+  int32_t consumer_session_timeout_ms(std::string_view group_id) const {
+    return own_config(group_id).consumer_session_timeout_ms.value_or(
+        config.consumer_session_timeout_ms);
+  }
+  int32_t consumer_heartbeat_interval_ms(std::string_view group_id) const {
+    return own_config(group_id).consumer_heartbeat_interval_ms.value_or(
+        config.consumer_heartbeat_interval_ms);
+  }
+  int32_t share_session_timeout_ms(std::string_view group_id) const {
+    return own_config(group_id).share_session_timeout_ms.value_or(config.share_session_timeout_ms);
+  }
+  int32_t share_heartbeat_interval_ms(std::string_view group_id) const {
+    return own_config(group_id).share_heartbeat_interval_ms.value_or(
+        config.share_heartbeat_interval_ms);
+  }
+  const cluster::GroupConfigValues& own_config(std::string_view group_id) const {
+    static const cluster::GroupConfigValues kNone;
+    auto it = group_configs.find(group_id);
+    return it == group_configs.end() ? kNone : it->second;
+  }
+
   void note_deadline(Millis at) {
     if (!next_deadline || at < *next_deadline) next_deadline = at;
   }
   void changed() { ++changes; }
 
   GroupConfig config;
+  // Groups' own configs, by group id (a group need not exist to have them).
+  std::map<std::string, cluster::GroupConfigValues, std::less<>> group_configs;
   GroupStore* store;
   GroupMap groups;
   // No deadline of any group is earlier (it may be earlier than the real next one).

@@ -38,6 +38,10 @@ struct AutoOffsetReset {
 struct ShareGroupSettings {
   AutoOffsetReset auto_offset_reset;  // share.auto.offset.reset
   bool read_committed = false;        // share.isolation.level
+  // Unset: the broker's (group.share.*).
+  std::optional<int32_t> record_lock_duration_ms;  // share.record.lock.duration.ms
+  std::optional<int32_t> delivery_count_limit;     // share.delivery.count.limit
+  std::optional<int32_t> max_record_locks;         // share.partition.max.record.locks
 };
 
 // What the share side asks of the group coordinator; the broker wires it.
@@ -106,7 +110,11 @@ class ShareState {
   ShareGroupView* group_view() const { return view_; }
 
   ShareGroupSettings group_settings(std::string_view group) const;
+  // The group's settings change (its partitions' locks, delivery limit and
+  // in-flight bound from their next acquisition).
   void set_group_settings(std::string_view group, ShareGroupSettings settings);
+  // The broker's options with the group's own settings over them.
+  SharePartitionOptions options_for(std::string_view group) const;
 
   SharePartition* find(const SharePartitionKey& key);
   // The group side's initialization: the partition's state starts at
