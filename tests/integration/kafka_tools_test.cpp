@@ -2959,5 +2959,61 @@ TEST_F(KafkaToolsTest, IpConnectionRatesSetByKafkaConfigsCloseConnectionsOverThe
   EXPECT_EQ(after.wait(std::chrono::milliseconds(5000)), SourcedConnection::Outcome::kAnswered);
 }
 
+// The broker's connection creation rates set with kafka-configs on the
+// brokers' defaults are in force without a restart, as Kafka's acceptor
+// takes them: the listener's own rate delays what goes over it; a rate under
+// 1 is refused; deleted, connections come at once again.
+TEST_F(KafkaToolsTest, ConnectionCreationRatesChangeWithKafkaConfigs) {
+  BrokerProcess rate_broker(std::map<std::string, std::string>{{"quota.window.num", "2"}});
+  const std::string bootstrap = "127.0.0.1:" + std::to_string(rate_broker.port());
+  auto configs = [&](std::vector<std::string> args) {
+    args.insert(args.begin(),
+                {"--bootstrap-server", bootstrap, "--entity-type", "brokers", "--entity-default"});
+    return shell_->run(kConfigCommand, args);
+  };
+  // Ten connections at once, each sending ApiVersions: how long the last
+  // waited for its answer.
+  auto tenth_answered_after = [&] {
+    std::vector<std::unique_ptr<SourcedConnection>> all;
+    for (int i = 0; i < 10; ++i)
+      all.push_back(std::make_unique<SourcedConnection>("127.0.0.1", rate_broker.port()));
+    for (auto& c : all)
+      if (c->wait(std::chrono::milliseconds(10000)) != SourcedConnection::Outcome::kAnswered)
+        return std::chrono::milliseconds(-1);
+    return all.back()->after();
+  };
+  const std::string done = "Completed updating default config for brokers in the cluster.";
+  ASSERT_TRUE(printed(configs({"--alter", "--add-config",
+                               "listener.name.plaintext.max.connection.creation.rate=5"}),
+                      {done}));
+  EXPECT_FALSE(
+      rate_broker
+          .wait_for_log(std::regex("listener PLAINTEXT: max.connection.creation.rate is now 5"))
+          .empty())
+      << rate_broker.log();
+  // The tool's own connection counted too: at 5 a second, the tenth waits
+  // about a second.
+  const auto limited = tenth_answered_after();
+  EXPECT_GE(limited.count(), 600);
+  EXPECT_LT(limited.count(), 5000);
+
+  auto refused =
+      configs({"--alter", "--add-config", "max.connection.creation.rate=0", "--delete-config",
+               "listener.name.plaintext.max.connection.creation.rate"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("InvalidRequestException: Invalid dynamic configuration"),
+            std::string::npos)
+      << refused.err;
+
+  ASSERT_TRUE(printed(configs({"--alter", "--delete-config",
+                               "listener.name.plaintext.max.connection.creation.rate"}),
+                      {done}));
+  // Past the windows the limited connections were counted in.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  const auto unlimited = tenth_answered_after();
+  EXPECT_GE(unlimited.count(), 0);
+  EXPECT_LT(unlimited.count(), 500);
+}
+
 }  // namespace
 }  // namespace kb::testing
