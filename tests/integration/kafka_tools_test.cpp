@@ -2420,7 +2420,8 @@ TEST_F(KafkaToolsTest, SaslScramUserAddedWithKafkaConfigs) {
 
 // The Java clients over SASL_SSL: the admin client (kafka-topics) with
 // PLAIN, the producer and consumer (the console tools) with SCRAM-SHA-512 (the
-// user added by kafka-configs), each verifying the broker's certificate; a
+// user added by kafka-configs), the admin client again with SCRAM-SHA-256,
+// each verifying the broker's certificate; a
 // wrong password, an unknown user, and a client that does not trust the
 // broker's certificate (another CA's) are refused.
 TEST_F(KafkaToolsTest, JavaClientsOverSaslSslWithPlainAndScram) {
@@ -2432,11 +2433,13 @@ TEST_F(KafkaToolsTest, JavaClientsOverSaslSslWithPlainAndScram) {
       {{"listeners", "PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,CONTROLLER://127.0.0.1:0"},
        {"ssl.keystore.type", "PEM"},
        {"ssl.keystore.location", bundle},
-       {"sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"},
+       {"sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512,SCRAM-SHA-256"},
        {"listener.name.sasl_ssl.plain.sasl.jaas.config",
         "org.apache.kafka.common.security.plain.PlainLoginModule required "
         "user_admin=\"admin-secret\";"},
        {"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
+        "org.apache.kafka.common.security.scram.ScramLoginModule required;"},
+       {"listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config",
         "org.apache.kafka.common.security.scram.ScramLoginModule required;"}});
   const auto port = broker.wait_for_log(std::regex("Listening on SASL_SSL://[^ ]*:([0-9]+)"));
   ASSERT_EQ(port.size(), 2u) << broker.log();
@@ -2447,6 +2450,11 @@ TEST_F(KafkaToolsTest, JavaClientsOverSaslSslWithPlainAndScram) {
                                    "SCRAM-SHA-512=[iterations=8192,password=alice-secret]",
                                    "--entity-type", "users", "--entity-name", "alice"}),
       {"Completed updating config for user alice."}));
+  ASSERT_TRUE(printed(
+      shell_->run(kConfigCommand, {"--bootstrap-server", plaintext, "--alter", "--add-config",
+                                   "SCRAM-SHA-256=[iterations=4096,password=bob-secret]",
+                                   "--entity-type", "users", "--entity-name", "bob"}),
+      {"Completed updating config for user bob."}));
 
   auto client_config = [&](const std::string& name, const std::string& mechanism,
                            const std::string& user, const std::string& password,
@@ -2481,6 +2489,12 @@ TEST_F(KafkaToolsTest, JavaClientsOverSaslSslWithPlainAndScram) {
                    "--max-messages", "3", "--timeout-ms", "15000", "--command-config", alice});
   EXPECT_EQ(sorted(lines_of(consumed.out)), (std::vector<std::string>{"one", "three", "two"}))
       << consumed.err;
+  const std::string bob =
+      client_config("ss-bob.properties", "SCRAM-SHA-256", "bob", "bob-secret", "ca.pem");
+  EXPECT_TRUE(
+      printed(shell_->run(kTopicCommand, {"--bootstrap-server", sasl_ssl, "--command-config", bob,
+                                          "--list", "--topic", "sasl-ssl-java"}),
+              {"sasl-ssl-java"}));
 
   auto refused = [&](const std::string& config, const std::string& expected) {
     const ToolRun run = shell_->run(
