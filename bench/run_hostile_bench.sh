@@ -16,7 +16,8 @@
 # connections per second in the storm, default 5000), KB_BENCH_FLOOD_TOPICS (topics a Metadata of
 # the flood names, default 2000), KB_BENCH_FLOOD_PROTOCOLS (protocols a JoinGroup of the flood
 # offers, default 100000), KB_BENCH_TLS_RATE (half-finished TLS handshakes a second, default
-# 500), KB_BENCH_PIN (default 1: broker on CPU 1, clients on CPU 0).
+# 500), KB_BENCH_PIN (default 1: broker on CPU 1, clients on CPU 0), KB_BENCH_ONLY (phases to run
+# after idle, comma-separated, e.g. tls-handshakes; default all).
 set -euo pipefail
 
 readonly PHASE_SECONDS=${KB_BENCH_SECONDS:-5}
@@ -67,7 +68,8 @@ printf '(%s; max.connections and buffer caps at their defaults)\n' "$PLACEMENT"
 bounded $((PHASE_SECONDS * 10 + 250)) "${CLIENT_ON_CPU[@]}" "$HOSTILE" --port "$BROKER_PORT" \
   --broker-pid "$BROKER_PID" --seconds "$PHASE_SECONDS" --idle "$IDLE_CONNECTIONS" \
   --slowloris "$SLOWLORIS" --storm-rate "$STORM_RATE" --flood-topics "$FLOOD_TOPICS" \
-  --flood-protocols "$FLOOD_PROTOCOLS" --tls-port "$SSL_PORT" --tls-rate "$TLS_RATE" | tee "$WORK/phases.txt" ||
+  --flood-protocols "$FLOOD_PROTOCOLS" --tls-port "$SSL_PORT" --tls-rate "$TLS_RATE" \
+  ${KB_BENCH_ONLY:+--only "$KB_BENCH_ONLY"} | tee "$WORK/phases.txt" ||
   die "kb_hostile_bench failed"
 
 kill -0 "$BROKER_PID" 2>/dev/null || {

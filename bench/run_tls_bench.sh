@@ -2,8 +2,10 @@
 # TLS against plaintext on the same broker in the same run: librdkafka (kb_client_bench
 # throughput) produces 1 KiB messages to one partition and consumes them back, once through the
 # PLAINTEXT listener and once through an SSL listener (TLS 1.3, an ECDSA P-256 certificate made
-# here by the openssl command), in alternating rounds (the order flips every round); prints the
-# median MB/s of each and the broker's CPU seconds per GB. Kernel TLS is used only where the
+# here by the openssl command), in alternating rounds (the order flips every round), then sends
+# messages at a steady rate through the same listener and times each from produce to consume
+# (kb_client_bench latency); prints the median MB/s of each, the broker's CPU seconds per GB and
+# the median p50 and p99 produce-to-consume latency. Kernel TLS is used only where the
 # kernel offers the "tls" ULP (/proc/sys/net/ipv4/tcp_available_ulp); the script says which.
 #
 #   bench/run_tls_bench.sh [--with-kafka]
@@ -13,12 +15,15 @@
 # on an SSL listener), so both rows sit beside ours.
 #
 # Environment: KB_TLS_MESSAGES (default 300000), KB_TLS_ROUNDS (default 3), KB_CLIENT_ACKS
-# (default 1), KB_BENCH_PIN (default 1: broker on CPU 1, client on CPU 0).
+# (default 1), KB_TLS_LATENCY_MESSAGES (default 3000) and KB_TLS_LATENCY_RATE (msgs/s, default
+# 1000) for the latency run, KB_BENCH_PIN (default 1: broker on CPU 1, client on CPU 0).
 set -euo pipefail
 
 readonly MESSAGES=${KB_TLS_MESSAGES:-300000}
 readonly ROUNDS=${KB_TLS_ROUNDS:-3}
 readonly ACKS=${KB_CLIENT_ACKS:-1}
+readonly LATENCY_MESSAGES=${KB_TLS_LATENCY_MESSAGES:-3000}
+readonly LATENCY_RATE=${KB_TLS_LATENCY_RATE:-1000}
 readonly SIZE=1024
 WITH_KAFKA=0
 if [[ ${1:-} == --with-kafka ]]; then WITH_KAFKA=1; fi
@@ -66,9 +71,9 @@ else
 fi
 
 # One run through `listener` of `server`; appends "server listener produce_MB/s consume_MB/s
-# cpu_s_per_GB" to the results.
+# cpu_s_per_GB p50_us p99_us" to the results.
 run_once() {
-  local server=$1 listener=$2 round=$3 port extra=() before after line
+  local server=$1 listener=$2 round=$3 port extra=() before after line latency
   if [[ $listener == SSL ]]; then
     port=$SSL_PORT
     extra=(--set security.protocol=SSL --set "ssl.ca.location=$certs/ca.pem")
@@ -80,10 +85,15 @@ run_once() {
     --topic "tls-bench-$listener-$round" --messages "$MESSAGES" --size "$SIZE" --acks "$ACKS" \
     "${extra[@]}" 2>"$WORK/client.err") || { cat "$WORK/client.err" >&2; die "$listener run failed"; }
   after=$(cpu_ticks "$BROKER_PID")
-  printf '%s %s %s %s %s\n' "$server" "$listener" "$(field "$line" produce_mb_per_sec)" \
+  latency=$(bounded 600 "${CLIENT_ON_CPU[@]}" "$CLIENT" latency --bootstrap "127.0.0.1:$port" \
+    --topic "tls-bench-latency-$listener-$round" --messages "$LATENCY_MESSAGES" \
+    --rate "$LATENCY_RATE" --size "$SIZE" --acks "$ACKS" "${extra[@]}" 2>"$WORK/client.err") ||
+    { cat "$WORK/client.err" >&2; die "$listener latency run failed"; }
+  printf '%s %s %s %s %s %s %s\n' "$server" "$listener" "$(field "$line" produce_mb_per_sec)" \
     "$(field "$line" consume_mb_per_sec)" \
     "$(awk -v t=$((after - before)) -v hz="$CLOCK_TICKS" -v m="$MESSAGES" -v s="$SIZE" \
-      'BEGIN { printf "%.2f", (t / hz) / (2 * m * s / 1e9) }')" >>"$WORK/results"
+      'BEGIN { printf "%.2f", (t / hz) / (2 * m * s / 1e9) }')" \
+    "$(field "$latency" p50_us)" "$(field "$latency" p99_us)" >>"$WORK/results"
 }
 
 rounds() {
@@ -149,8 +159,9 @@ fi
 printf '\n== TLS against plaintext: librdkafka %s, %s x %s B, acks=%s, %s rounds (%s) ==\n' \
   "$(pkg-config --modversion rdkafka)" "$MESSAGES" "$SIZE" "$ACKS" "$ROUNDS" "$PLACEMENT"
 printf '%s\n' "$KTLS"
-printf '%-8s %-10s %16s %16s %22s\n' server listener "produce MB/s" "consume MB/s" \
-  "server CPU s/GB moved"
+printf 'latency: %s msgs/s of %s B, produce to consume\n' "$LATENCY_RATE" "$SIZE"
+printf '%-8s %-10s %16s %16s %22s %10s %10s\n' server listener "produce MB/s" "consume MB/s" \
+  "server CPU s/GB moved" "p50 us" "p99 us"
 servers=(ours)
 if ((WITH_KAFKA)); then servers+=(kafka); fi
 chart_table "TLS against plaintext, librdkafka, $MESSAGES x $SIZE B, median of $ROUNDS rounds" \
@@ -158,12 +169,12 @@ chart_table "TLS against plaintext, librdkafka, $MESSAGES x $SIZE B, median of $
 for server in "${servers[@]}"; do
   for listener in PLAINTEXT SSL; do
     medians=()
-    for column in 3 4 5; do
+    for column in 3 4 5 6 7; do
       medians+=("$(awk -v s="$server" -v l="$listener" -v c="$column" \
         '$1 == s && $2 == l { print $c }' "$WORK/results" | median)")
     done
-    printf '%-8s %-10s %16s %16s %22s\n' "$server" "$listener" "${medians[@]}"
-    chart_row "$server $listener" "${medians[@]}"
+    printf '%-8s %-10s %16s %16s %22s %10s %10s\n' "$server" "$listener" "${medians[@]}"
+    chart_row "$server $listener" "${medians[@]:0:3}"
   done
 done
 write_chart

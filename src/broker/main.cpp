@@ -429,6 +429,11 @@ int main(int argc, char** argv) {
             : config.max_connection_creation_rate,
         config.listeners.size() > 1 && listener.name == config.inter_broker_listener);
   }
+  // The broker's and listeners' rates follow their dynamic configs.
+  std::vector<std::string> listener_names;
+  for (const auto& listener : config.listeners) listener_names.push_back(listener.name);
+  kb::cluster::ConnectionRateConfigs connection_rates(state, connection_quotas,
+                                                      std::move(listener_names));
 
   kb::net::ServerOptions options;
   options.max_frame_size = static_cast<size_t>(config.socket_request_max_bytes);

@@ -23,6 +23,15 @@ std::string name_set(const std::set<std::string>& names) {
   return out + "]";
 }
 
+// A listener's config name without its "listener.name.<l>." prefix (Kafka's
+// ListenerConfigRegex); other names as they are.
+std::string_view without_listener_prefix(std::string_view name) {
+  constexpr std::string_view kPrefix = "listener.name.";
+  if (!name.starts_with(kPrefix)) return name;
+  const size_t dot = name.find('.', kPrefix.size());
+  return dot == std::string_view::npos ? name : name.substr(dot + 1);
+}
+
 // TLS keystore and truststore settings: Kafka takes them only with a
 // listener prefix (DynamicBrokerConfig's DYNAMIC_SECURITY_CONFIGS).
 bool security_config(std::string_view name) {
@@ -56,7 +65,10 @@ AdminResult check_broker_configs(const ConfigMap& configs, bool per_broker) {
   std::set<std::string> read_only, security, per_broker_only, static_here;
   for (const auto& [name, value] : configs) {
     if (name.starts_with("listener.name.")) {
-      static_here.insert(name);
+      // A listener's connection creation rate changes at run time, at either
+      // level (one of Kafka's cluster-level listener configs); its other
+      // configs are read at start-up here.
+      if (without_listener_prefix(name) != "max.connection.creation.rate") static_here.insert(name);
       continue;
     }
     const KafkaBrokerConfig* k = find_kafka_broker_config(name);
@@ -74,7 +86,8 @@ AdminResult check_broker_configs(const ConfigMap& configs, bool per_broker) {
             "listener prefix: " +
                 name_set(security)};
   for (const auto& [name, value] : configs) {
-    const KafkaBrokerConfig* k = find_kafka_broker_config(name);
+    // A listener's config is checked as the broker config it overrides.
+    const KafkaBrokerConfig* k = find_kafka_broker_config(without_listener_prefix(name));
     if (k == nullptr) continue;
     ConfigDef def;
     def.name = k->name;

@@ -2,8 +2,15 @@
 
 #include <arpa/inet.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <utility>
+
+#include "kb/cluster/broker_state.hpp"
+#include "kb/cluster/config_catalog.hpp"
 
 namespace kb::cluster {
 
@@ -34,6 +41,10 @@ void ConnectionQuotas::add_listener(std::string_view listener, int32_t rate,
   Limited& l = listeners_[std::string(listener)];
   l.bound = rate;
   l.exempt = exempt_from_broker_rate;
+}
+
+void ConnectionQuotas::set_listener_rate(std::string_view listener, int32_t rate) {
+  if (auto it = listeners_.find(listener); it != listeners_.end()) it->second.bound = rate;
 }
 
 void ConnectionQuotas::refresh() {
@@ -113,6 +124,93 @@ ConnectionQuotas::Admission ConnectionQuotas::admit(std::string_view listener,
     out.close_after_ms = throttle;
   }
   return out;
+}
+
+}  // namespace kb::cluster
+
+namespace kb::cluster {
+
+namespace {
+
+constexpr std::string_view kRateConfig = "max.connection.creation.rate";
+
+// A rate as Kafka's int config holds it; unset or unreadable (checked when
+// it was set) is no limit.
+int32_t rate_value(std::optional<std::string_view> value) {
+  const std::optional<int64_t> v = value ? parse_config_long(*value) : std::nullopt;
+  if (!v || *v < INT32_MIN || *v > INT32_MAX) return ConnectionQuotas::kUnlimited;
+  return static_cast<int32_t>(*v);
+}
+
+// Kafka's listener config prefix: the name in lower case.
+std::string listener_rate_config(std::string_view listener) {
+  std::string name = "listener.name.";
+  for (char c : listener)
+    name.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  return name + "." + std::string(kRateConfig);
+}
+
+}  // namespace
+
+ConnectionRateConfigs::ConnectionRateConfigs(BrokerState& state, ConnectionQuotas& quotas,
+                                             std::vector<std::string> listeners)
+    : state_(state), quotas_(quotas), listeners_(std::move(listeners)) {
+  state_.reconfigurables.push_back(this);
+  applied_.broker = -1;  // so that the first apply sets every rate
+  broker_configs_changed();
+}
+
+ConnectionRateConfigs::~ConnectionRateConfigs() { std::erase(state_.reconfigurables, this); }
+
+ConnectionRateConfigs::Rates ConnectionRateConfigs::rates(const BrokerConfigLookup& lookup) const {
+  Rates out;
+  out.broker = rate_value(lookup(kRateConfig));
+  for (const std::string& listener : listeners_) {
+    const auto own = lookup(listener_rate_config(listener));
+    out.listeners[listener] = own ? rate_value(own) : out.broker;
+  }
+  return out;
+}
+
+std::string ConnectionRateConfigs::reconfiguration_problem(const BrokerConfigLookup& lookup) const {
+  for (const auto& [listener, rate] : rates(lookup).listeners) {
+    if (rate > 0) continue;
+    // Kafka's ListenerConnectionQuota check, answered as its reconfiguration
+    // failures are.
+    spdlog::info("dynamic connection creation rates refused: listener {}: invalid {} {}", listener,
+                 kRateConfig, rate);
+    return "Invalid dynamic configuration";
+  }
+  return {};
+}
+
+void ConnectionRateConfigs::broker_configs_changed() {
+  const Rates wanted = rates([&](std::string_view name) -> std::optional<std::string_view> {
+    if (auto dynamic = dynamic_broker_config(state_, name)) return dynamic;
+    if (auto it = state_.static_configs.find(name); it != state_.static_configs.end())
+      return std::string_view(it->second);
+    return std::nullopt;
+  });
+  const bool first = applied_.broker < 0;
+  if (!first)
+    for (const auto& [listener, rate] : wanted.listeners)
+      if (rate <= 0) {
+        // As Kafka: a change its checks refuse is logged and not applied.
+        spdlog::error("listener {}: {} {} is not applied (it must be at least 1)", listener,
+                      kRateConfig, rate);
+        return;
+      }
+  if (wanted.broker != applied_.broker) {
+    quotas_.set_broker_rate(wanted.broker);
+    if (!first) spdlog::info("broker-wide {} is now {}", kRateConfig, wanted.broker);
+  }
+  for (const auto& [listener, rate] : wanted.listeners) {
+    auto before = applied_.listeners.find(listener);
+    if (before != applied_.listeners.end() && before->second == rate) continue;
+    quotas_.set_listener_rate(listener, rate);
+    if (!first) spdlog::info("listener {}: {} is now {}", listener, kRateConfig, rate);
+  }
+  applied_ = wanted;
 }
 
 }  // namespace kb::cluster

@@ -70,7 +70,16 @@ Connection::Connection(TcpServer& server, int fd, uint64_t id, std::string peer)
     : server_(server), fd_(fd), id_(id), peer_(std::move(peer)), output_(&pending_) {}
 
 Connection::~Connection() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ < 0) return;
+  if (handshake_in_flight_) {
+    // A handshake thread may be using the socket: it ends its step at once
+    // (the socket is shut), and the socket is closed when the step is back,
+    // so its number is not reused under the thread.
+    ::shutdown(fd_, SHUT_RDWR);
+    server_.orphaned_sockets_.emplace(id_, fd_);
+    return;
+  }
+  ::close(fd_);
 }
 
 bool Connection::has_whole_frame() const {
@@ -84,7 +93,12 @@ bool Connection::has_whole_frame() const {
 
 void Connection::on_io(uint32_t events) {
   if (lingering_) return discard_input();
-  if (tls_ && !tls_->established()) return continue_handshake();
+  if (tls_ && !opened_) {
+    // While a step runs elsewhere (or waits for a thread) the socket is not
+    // watched: events collected before that were dropped.
+    if (!handshake_in_flight_ && !handshake_waiting_) continue_handshake();
+    return;
+  }
   if (events & (EPOLLERR | EPOLLHUP)) {
     // Whatever arrived before the hang-up is still handled below (EPOLLIN is
     // set too when data is waiting); a reset peer has nothing to send to.
@@ -106,7 +120,12 @@ void Connection::on_io(uint32_t events) {
 }
 
 void Connection::continue_handshake() {
-  switch (tls_->handshake()) {
+  if (server_.handshake_pool_) return server_.queue_handshake_step(*this);
+  after_handshake_step(tls_->handshake());
+}
+
+void Connection::after_handshake_step(TlsSession::Step step) {
+  switch (step) {
     case TlsSession::Step::kWantRead:
     case TlsSession::Step::kWantWrite: {
       const uint32_t want = tls_->wants_write() ? uint32_t{EPOLLOUT} : uint32_t{EPOLLIN};
@@ -499,6 +518,12 @@ ssize_t Connection::copy_file(const FileRange& range, bool more_follows, size_t&
 
 void Connection::update_interest() {
   if (closed_ || lingering_) return;
+  if (tls_ && !opened_) {
+    // Mid-handshake: its steps set what is watched; a server shutting down
+    // has nothing to answer it with.
+    if (server_.draining_) close_now();
+    return;
+  }
   if ((closing_ || server_.draining_) && pending_.empty()) return linger();
   if (peer_closed_ && pending_.empty() && !held_ && !has_whole_frame()) return close_now();
   // EPOLLOUT also while whole frames wait (behind the high-water mark or the
@@ -536,6 +561,13 @@ void Connection::close_now() {
 TcpServer::TcpServer(EventLoop& loop, FrameHandler& handler, ServerOptions options)
     : loop_(loop), handler_(handler), options_(std::move(options)) {
   loop_.add_before_sleep([this] { reap_closed(); });
+  if (options_.tls && options_.tls_handshake_threads > 0) {
+    handshake_pool_ = std::make_unique<TlsHandshakePool>(
+        TlsHandshakePool::Options{options_.tls_handshake_threads, options_.tls_handshakes_in_flight,
+                                  options_.tls_handshake_nice});
+    handshakes_done_.server = this;
+    loop_.watch(handshake_pool_->completion_fd(), EPOLLIN, &handshakes_done_);
+  }
 }
 
 TcpServer::~TcpServer() {
@@ -550,6 +582,64 @@ TcpServer::~TcpServer() {
     loop_.unwatch(conn->fd_);
     if (conn->handshake_timer_ != 0) loop_.cancel(conn->handshake_timer_);
   }
+  if (handshake_pool_) {
+    // The threads stop first (ending the steps they run): then no session or
+    // socket is in other hands, and the connections close their own.
+    loop_.unwatch(handshake_pool_->completion_fd());
+    handshake_pool_.reset();
+    for (auto& [id, conn] : connections_) conn->handshake_in_flight_ = false;
+    for (auto& conn : closed_) conn->handshake_in_flight_ = false;
+    for (const auto& [id, fd] : orphaned_sockets_) ::close(fd);
+    orphaned_sockets_.clear();
+  }
+}
+
+void TcpServer::queue_handshake_step(Connection& conn) {
+  // Unwatched until the step is back: it stays readable meanwhile, and a
+  // hang-up (which epoll reports whatever the mask) waits for it too.
+  loop_.unwatch(conn.fd_);
+  conn.interest_ = 0;
+  conn.handshake_waiting_ = true;
+  handshake_queue_.push_back(conn.id_);
+  hand_over_handshake_steps();
+}
+
+void TcpServer::hand_over_handshake_steps() {
+  while (!handshake_queue_.empty()) {
+    auto it = connections_.find(handshake_queue_.front());
+    if (it == connections_.end()) {  // closed while waiting
+      handshake_queue_.pop_front();
+      continue;
+    }
+    Connection& conn = *it->second;
+    if (!handshake_pool_->submit(conn.id_, conn.tls_)) return;  // full: the rest wait
+    handshake_queue_.pop_front();
+    conn.handshake_waiting_ = false;
+    conn.handshake_in_flight_ = true;
+  }
+}
+
+void TcpServer::finish_handshake_steps() {
+  for (const TlsHandshakePool::Done& done : handshake_pool_->take_done()) {
+    auto it = connections_.find(done.tag);
+    if (it == connections_.end()) {
+      if (auto orphan = orphaned_sockets_.find(done.tag); orphan != orphaned_sockets_.end()) {
+        ::close(orphan->second);
+        orphaned_sockets_.erase(orphan);
+      } else {
+        // Closed but not yet freed (it is freed before the loop sleeps):
+        // its socket is its own to close again.
+        for (auto& conn : closed_)
+          if (conn->id_ == done.tag) conn->handshake_in_flight_ = false;
+      }
+      continue;
+    }
+    Connection& conn = *it->second;
+    conn.handshake_in_flight_ = false;
+    loop_.watch(conn.fd_, 0, &conn);  // the step's result says for what
+    conn.after_handshake_step(done.step);
+  }
+  hand_over_handshake_steps();
 }
 
 void TcpServer::keep_spare_input(ByteBuffer& buffer) {
@@ -749,7 +839,7 @@ void TcpServer::open_connection(int fd, std::string peer) {
   spdlog::debug("connection {} from {}", id, c.peer());
   if (options_.tls) {
     // The handler meets the connection once its handshake is done.
-    c.tls_ = std::make_unique<TlsSession>(*options_.tls, fd);
+    c.tls_ = std::make_shared<TlsSession>(*options_.tls, fd);
     c.handshake_timer_ = loop_.run_after(options_.tls_handshake_timeout, [this, id] {
       auto it = connections_.find(id);
       if (it == connections_.end()) return;

@@ -1,10 +1,19 @@
 // Connection creation rates as Kafka's ConnectionQuotas applies them: the
 // broker's and the listener's delay a connection, an address's closes it
-// unserved and takes it back out of every rate.
+// unserved and takes it back out of every rate; the broker's and listeners'
+// rates follow their dynamic configs.
 
 #include "kb/cluster/connection_quotas.hpp"
 
 #include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cluster/log_dir_fixture.hpp"
+#include "kb/cluster/broker_configs.hpp"
+#include "kb/cluster/config_catalog.hpp"
 
 namespace kb::cluster {
 namespace {
@@ -108,6 +117,91 @@ TEST(ConnectionQuotas, DefaultAddressEntityAndOverrides) {
   // Removing the default lifts it.
   store.apply(ip_quota(std::nullopt, 0, true));
   EXPECT_EQ(quotas.admit("PLAINTEXT", "10.0.0.7", 0).close_after_ms, 0);
+}
+
+}  // namespace
+}  // namespace kb::cluster
+
+namespace kb::cluster {
+namespace {
+
+// max.connection.creation.rate and a listener's own rate changed with
+// IncrementalAlterConfigs (either level) are in force from the next
+// connection; a listener without its own rate follows the broker's; a change
+// leaving a listener a rate under 1 is refused and changes nothing; deleted,
+// the rates are server.properties' again.
+class ConnectionRateConfigsTest : public LogDirTest {};
+
+TEST_F(ConnectionRateConfigsTest, DynamicRatesAreInForceAtOnce) {
+  BrokerState state;
+  ASSERT_NO_FATAL_FAILURE(load(state));
+  state.static_configs["listener.name.ssl.max.connection.creation.rate"] = "100";
+  ConnectionQuotas quotas(state.client_quotas, kWindows, ConnectionQuotas::kUnlimited);
+  quotas.add_listener("PLAINTEXT", ConnectionQuotas::kUnlimited, false);
+  quotas.add_listener("SSL", ConnectionQuotas::kUnlimited, false);
+  ConnectionRateConfigs configs(state, quotas, {"PLAINTEXT", "SSL"});
+  auto rates = [&] {
+    return configs.rates([&](std::string_view name) -> std::optional<std::string_view> {
+      if (auto v = dynamic_broker_config(state, name)) return v;
+      if (auto it = state.static_configs.find(name); it != state.static_configs.end())
+        return std::string_view(it->second);
+      return std::nullopt;
+    });
+  };
+  // server.properties' listener rate is taken at once.
+  EXPECT_EQ(rates().listeners.at("SSL"), 100);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(quotas.admit("SSL", "127.0.0.1", 10000).delay_ms, 0);
+  EXPECT_GT(quotas.admit("SSL", "127.0.0.1", 10000).delay_ms, 0);
+
+  auto alter = [&](const std::string& resource, std::vector<ConfigChange> changes) {
+    return alter_broker_configs(state, resource, changes, false);
+  };
+  const std::string self = std::to_string(state.node_id);
+  ASSERT_TRUE(
+      alter("", {{"listener.name.plaintext.max.connection.creation.rate", ConfigOp::kSet, "5"}})
+          .ok());
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(quotas.admit("PLAINTEXT", "127.0.0.1", 20000).delay_ms, 0) << i;
+  EXPECT_EQ(quotas.admit("PLAINTEXT", "127.0.0.1", 20000).delay_ms, 200);
+
+  // The broker's own rate: every listener counts against it.
+  ASSERT_TRUE(alter(self, {{"max.connection.creation.rate", ConfigOp::kSet, "3"}}).ok());
+  EXPECT_EQ(rates().broker, 3);
+  EXPECT_EQ(rates().listeners.at("PLAINTEXT"), 5);
+  EXPECT_EQ(rates().listeners.at("SSL"), 100);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(quotas.admit("SSL", "127.0.0.1", 30000).delay_ms, 0) << i;
+  EXPECT_GT(quotas.admit("SSL", "127.0.0.1", 30000).delay_ms, 0);
+
+  // Refused: a listener would be left with no connections at all.
+  for (const auto& [resource, name] : std::vector<std::pair<std::string, std::string>>{
+           {self, "listener.name.plaintext.max.connection.creation.rate"},
+           {"", "listener.name.ssl.max.connection.creation.rate"}}) {
+    auto refused = alter(resource, {{name, ConfigOp::kSet, "0"}});
+    EXPECT_EQ(refused.error, AdminError::kInvalidRequest) << name;
+    EXPECT_EQ(refused.message, "Invalid dynamic configuration") << name;
+  }
+  // Not a number: refused as Kafka's type check words it.
+  auto not_a_number =
+      alter("", {{"listener.name.ssl.max.connection.creation.rate", ConfigOp::kSet, "many"}});
+  EXPECT_EQ(not_a_number.error, AdminError::kInvalidRequest);
+  EXPECT_NE(not_a_number.message.find("max.connection.creation.rate"), std::string::npos)
+      << not_a_number.message;
+  // A listener's other configs stay read at start-up.
+  EXPECT_EQ(alter("", {{"listener.name.ssl.max.connections", ConfigOp::kSet, "7"}}).error,
+            AdminError::kInvalidRequest);
+  EXPECT_EQ(rates().broker, 3);
+
+  // Deleted: back to server.properties (no broker limit; SSL at 100).
+  ASSERT_TRUE(
+      alter(self, {{"max.connection.creation.rate", ConfigOp::kDelete, std::nullopt}}).ok());
+  ASSERT_TRUE(alter("", {{"listener.name.plaintext.max.connection.creation.rate", ConfigOp::kDelete,
+                          std::nullopt}})
+                  .ok());
+  EXPECT_EQ(rates().broker, ConnectionQuotas::kUnlimited);
+  EXPECT_EQ(rates().listeners.at("PLAINTEXT"), ConnectionQuotas::kUnlimited);
+  for (int i = 0; i < 50; ++i)
+    EXPECT_EQ(quotas.admit("PLAINTEXT", "127.0.0.1", 40000).delay_ms, 0) << i;
+  ASSERT_TRUE(close_log_dir(state).ok());
 }
 
 }  // namespace

@@ -2592,7 +2592,8 @@ TEST_F(KafkaToolsTest, SaslScramUserAddedWithKafkaConfigs) {
 
 // The Java clients over SASL_SSL: the admin client (kafka-topics) with
 // PLAIN, the producer and consumer (the console tools) with SCRAM-SHA-512 (the
-// user added by kafka-configs), each verifying the broker's certificate; a
+// user added by kafka-configs), the admin client again with SCRAM-SHA-256,
+// each verifying the broker's certificate; a
 // wrong password, an unknown user, and a client that does not trust the
 // broker's certificate (another CA's) are refused.
 TEST_F(KafkaToolsTest, JavaClientsOverSaslSslWithPlainAndScram) {
@@ -2604,11 +2605,13 @@ TEST_F(KafkaToolsTest, JavaClientsOverSaslSslWithPlainAndScram) {
       {{"listeners", "PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,CONTROLLER://127.0.0.1:0"},
        {"ssl.keystore.type", "PEM"},
        {"ssl.keystore.location", bundle},
-       {"sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"},
+       {"sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512,SCRAM-SHA-256"},
        {"listener.name.sasl_ssl.plain.sasl.jaas.config",
         "org.apache.kafka.common.security.plain.PlainLoginModule required "
         "user_admin=\"admin-secret\";"},
        {"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
+        "org.apache.kafka.common.security.scram.ScramLoginModule required;"},
+       {"listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config",
         "org.apache.kafka.common.security.scram.ScramLoginModule required;"}});
   const auto port = broker.wait_for_log(std::regex("Listening on SASL_SSL://[^ ]*:([0-9]+)"));
   ASSERT_EQ(port.size(), 2u) << broker.log();
@@ -2619,6 +2622,11 @@ TEST_F(KafkaToolsTest, JavaClientsOverSaslSslWithPlainAndScram) {
                                    "SCRAM-SHA-512=[iterations=8192,password=alice-secret]",
                                    "--entity-type", "users", "--entity-name", "alice"}),
       {"Completed updating config for user alice."}));
+  ASSERT_TRUE(printed(
+      shell_->run(kConfigCommand, {"--bootstrap-server", plaintext, "--alter", "--add-config",
+                                   "SCRAM-SHA-256=[iterations=4096,password=bob-secret]",
+                                   "--entity-type", "users", "--entity-name", "bob"}),
+      {"Completed updating config for user bob."}));
 
   auto client_config = [&](const std::string& name, const std::string& mechanism,
                            const std::string& user, const std::string& password,
@@ -2653,6 +2661,12 @@ TEST_F(KafkaToolsTest, JavaClientsOverSaslSslWithPlainAndScram) {
                    "--max-messages", "3", "--timeout-ms", "15000", "--command-config", alice});
   EXPECT_EQ(sorted(lines_of(consumed.out)), (std::vector<std::string>{"one", "three", "two"}))
       << consumed.err;
+  const std::string bob =
+      client_config("ss-bob.properties", "SCRAM-SHA-256", "bob", "bob-secret", "ca.pem");
+  EXPECT_TRUE(
+      printed(shell_->run(kTopicCommand, {"--bootstrap-server", sasl_ssl, "--command-config", bob,
+                                          "--list", "--topic", "sasl-ssl-java"}),
+              {"sasl-ssl-java"}));
 
   auto refused = [&](const std::string& config, const std::string& expected) {
     const ToolRun run = shell_->run(
@@ -3129,6 +3143,62 @@ TEST_F(KafkaToolsTest, IpConnectionRatesSetByKafkaConfigsCloseConnectionsOverThe
                       {"Completed updating default config for ips in the cluster."}));
   SourcedConnection after("127.0.0.2", ip_broker.port());
   EXPECT_EQ(after.wait(std::chrono::milliseconds(5000)), SourcedConnection::Outcome::kAnswered);
+}
+
+// The broker's connection creation rates set with kafka-configs on the
+// brokers' defaults are in force without a restart, as Kafka's acceptor
+// takes them: the listener's own rate delays what goes over it; a rate under
+// 1 is refused; deleted, connections come at once again.
+TEST_F(KafkaToolsTest, ConnectionCreationRatesChangeWithKafkaConfigs) {
+  BrokerProcess rate_broker(std::map<std::string, std::string>{{"quota.window.num", "2"}});
+  const std::string bootstrap = "127.0.0.1:" + std::to_string(rate_broker.port());
+  auto configs = [&](std::vector<std::string> args) {
+    args.insert(args.begin(),
+                {"--bootstrap-server", bootstrap, "--entity-type", "brokers", "--entity-default"});
+    return shell_->run(kConfigCommand, args);
+  };
+  // Ten connections at once, each sending ApiVersions: how long the last
+  // waited for its answer.
+  auto tenth_answered_after = [&] {
+    std::vector<std::unique_ptr<SourcedConnection>> all;
+    for (int i = 0; i < 10; ++i)
+      all.push_back(std::make_unique<SourcedConnection>("127.0.0.1", rate_broker.port()));
+    for (auto& c : all)
+      if (c->wait(std::chrono::milliseconds(10000)) != SourcedConnection::Outcome::kAnswered)
+        return std::chrono::milliseconds(-1);
+    return all.back()->after();
+  };
+  const std::string done = "Completed updating default config for brokers in the cluster.";
+  ASSERT_TRUE(printed(configs({"--alter", "--add-config",
+                               "listener.name.plaintext.max.connection.creation.rate=5"}),
+                      {done}));
+  EXPECT_FALSE(
+      rate_broker
+          .wait_for_log(std::regex("listener PLAINTEXT: max.connection.creation.rate is now 5"))
+          .empty())
+      << rate_broker.log();
+  // The tool's own connection counted too: at 5 a second, the tenth waits
+  // about a second.
+  const auto limited = tenth_answered_after();
+  EXPECT_GE(limited.count(), 600);
+  EXPECT_LT(limited.count(), 5000);
+
+  auto refused =
+      configs({"--alter", "--add-config", "max.connection.creation.rate=0", "--delete-config",
+               "listener.name.plaintext.max.connection.creation.rate"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("InvalidRequestException: Invalid dynamic configuration"),
+            std::string::npos)
+      << refused.err;
+
+  ASSERT_TRUE(printed(configs({"--alter", "--delete-config",
+                               "listener.name.plaintext.max.connection.creation.rate"}),
+                      {done}));
+  // Past the windows the limited connections were counted in.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  const auto unlimited = tenth_answered_after();
+  EXPECT_GE(unlimited.count(), 0);
+  EXPECT_LT(unlimited.count(), 500);
 }
 
 }  // namespace

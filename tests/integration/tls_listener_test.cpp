@@ -187,8 +187,8 @@ TEST_F(TlsListenerTest, KcatProducesAndConsumesOverTlsAndMutualTls) {
 }
 
 // SASL_SSL: the SASL exchange over the TLS transport. kcat (librdkafka)
-// authenticates with PLAIN and SCRAM-SHA-512 over TLS, produces and
-// consumes; a wrong password is refused; a client that does not speak TLS
+// authenticates with PLAIN, SCRAM-SHA-512 and SCRAM-SHA-256 over TLS,
+// produces and consumes; a wrong password is refused; a client that does not speak TLS
 // gets nothing.
 TEST_F(TlsListenerTest, KcatAuthenticatesWithSaslOverTls) {
   if (!command_succeeds("command -v kcat"))
@@ -198,17 +198,20 @@ TEST_F(TlsListenerTest, KcatAuthenticatesWithSaslOverTls) {
   std::ofstream(properties) << "node.id=1\nlog.dirs=" << data.string() << "\n";
   auto formatted = run_command(
       std::string(KB_BROKER_BINARY) + " format -t q1Sh-9_ISia_zwGINzRvyQ -c " + quoted(properties) +
-      " --add-scram 'SCRAM-SHA-512=[name=carol,password=\"carol-secret\"]'");
+      " --add-scram 'SCRAM-SHA-512=[name=carol,password=\"carol-secret\"]'" +
+      " --add-scram 'SCRAM-SHA-256=[name=dave,password=\"dave-secret\"]'");
   ASSERT_EQ(formatted.status, 0) << formatted.output;
   std::map<std::string, std::string> keys = {
       {"listeners", "PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,CONTROLLER://127.0.0.1:0"},
       {"ssl.keystore.type", "PEM"},
       {"ssl.keystore.location", file("server-bundle.pem")},
-      {"sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"},
+      {"sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512,SCRAM-SHA-256"},
       {"listener.name.sasl_ssl.plain.sasl.jaas.config",
        "org.apache.kafka.common.security.plain.PlainLoginModule required "
        "user_alice=\"alice-secret\";"},
       {"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
+       "org.apache.kafka.common.security.scram.ScramLoginModule required;"},
+      {"listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config",
        "org.apache.kafka.common.security.scram.ScramLoginModule required;"}};
   BrokerProcess broker(keys, data);
   const std::string where = "127.0.0.1:" + std::to_string(listener_port(broker, "SASL_SSL"));
@@ -226,6 +229,10 @@ TEST_F(TlsListenerTest, KcatAuthenticatesWithSaslOverTls) {
                               " -C -t sasl-ssl-topic -o beginning -e -q");
   ASSERT_EQ(consumed.status, 0) << consumed.output;
   EXPECT_EQ(consumed.output, "one\ntwo\n");
+  auto consumed_256 = run_command(kcat("SCRAM-SHA-256", "dave", "dave-secret") +
+                                  " -C -t sasl-ssl-topic -o beginning -e -q");
+  ASSERT_EQ(consumed_256.status, 0) << consumed_256.output;
+  EXPECT_EQ(consumed_256.output, "one\ntwo\n");
   auto refused = run_command(kcat("PLAIN", "alice", "wrong") + " -L -m 5", 30);
   EXPECT_NE(refused.status, 0);
   EXPECT_NE(refused.output.find("Authentication failed"), std::string::npos) << refused.output;
@@ -235,6 +242,59 @@ TEST_F(TlsListenerTest, KcatAuthenticatesWithSaslOverTls) {
                                    " -X sasl.username=alice -X sasl.password=alice-secret -L -m 5",
                                30);
   EXPECT_NE(plaintext.status, 0) << plaintext.output;
+}
+
+// confluent-kafka (the Python lab) over SASL_SSL with each mechanism: PLAIN
+// (a JAAS user), SCRAM-SHA-512 and SCRAM-SHA-256 (users from format
+// --add-scram), each trusting the test CA; a wrong password is refused.
+TEST_F(TlsListenerTest, ConfluentKafkaOverSaslSslWithEachMechanism) {
+  if (!python_lab_available()) {
+    if (labs_required()) FAIL() << "python3.11 with its venv module is not installed";
+    GTEST_SKIP() << "python3.11 with its venv module is not installed";
+  }
+  auto installed = install_python_lab(KB_CLIENT_SCRIPTS_DIR, KB_TEST_CACHE_DIR);
+  ASSERT_EQ(installed.status, 0) << installed.output;
+  const std::filesystem::path data = *dir_ / "sasl-ssl-python-data";
+  const std::filesystem::path properties = *dir_ / "sasl-ssl-python.properties";
+  std::ofstream(properties) << "node.id=1\nlog.dirs=" << data.string() << "\n";
+  auto formatted = run_command(
+      std::string(KB_BROKER_BINARY) + " format -t q1Sh-9_ISia_zwGINzRvyQ -c " + quoted(properties) +
+      " --add-scram 'SCRAM-SHA-512=[name=carol,password=\"carol-secret\"]'" +
+      " --add-scram 'SCRAM-SHA-256=[name=dave,password=\"dave-secret\"]'");
+  ASSERT_EQ(formatted.status, 0) << formatted.output;
+  BrokerProcess broker(
+      {{"listeners", "PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,CONTROLLER://127.0.0.1:0"},
+       {"ssl.keystore.type", "PEM"},
+       {"ssl.keystore.location", file("server-bundle.pem")},
+       {"sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512,SCRAM-SHA-256"},
+       {"listener.name.sasl_ssl.plain.sasl.jaas.config",
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        "user_alice=\"alice-secret\";"},
+       {"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
+        "org.apache.kafka.common.security.scram.ScramLoginModule required;"},
+       {"listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config",
+        "org.apache.kafka.common.security.scram.ScramLoginModule required;"}},
+      data);
+  const std::string where = "127.0.0.1:" + std::to_string(listener_port(broker, "SASL_SSL"));
+  const auto work = make_temp_dir("kb-sasl-ssl-python-");
+  auto drive = [&](const std::string& mechanism, const std::string& user,
+                   const std::string& password, const std::string& topic) {
+    return run_python_driver(python_lab_interpreter(KB_TEST_CACHE_DIR),
+                             std::filesystem::path(KB_CLIENT_SCRIPTS_DIR) / "confluent_sasl.py",
+                             {where, mechanism, user, password, topic, file("ca.pem")},
+                             work / (topic + ".err"));
+  };
+  for (const auto& [mechanism, user] : std::vector<std::pair<std::string, std::string>>{
+           {"PLAIN", "alice"}, {"SCRAM-SHA-512", "carol"}, {"SCRAM-SHA-256", "dave"}}) {
+    const auto run = drive(mechanism, user, user + "-secret", "py-ssl-" + user);
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(run.out, "OK " + mechanism + "\n") << run.err << broker.log();
+  }
+  const auto refused = drive("SCRAM-SHA-256", "dave", "wrong", "py-ssl-refused");
+  EXPECT_EQ(refused.exit_code, 0) << refused.err;
+  EXPECT_TRUE(refused.out.starts_with("REFUSED")) << refused.out;
+  std::error_code ec;
+  std::filesystem::remove_all(work, ec);
 }
 
 // confluent-kafka from the Python lab (PyPI): an admin client, a producer

@@ -2,8 +2,9 @@
 // echoed through records, pipelined frames larger than a record, file ranges
 // written as records, mutual TLS required and requested, certificates from
 // an untrusted CA or expired refused, protocol versions, PEM (plain,
-// encrypted, joined lines) and PKCS#12 stores, and half-done handshakes that
-// time out while another client is served. Certificates are made with the
+// encrypted, joined lines) and PKCS#12 stores, half-done handshakes that
+// time out while another client is served, and handshakes whose work is
+// slow holding up no one but themselves. Certificates are made with the
 // openssl command at the start of the suite.
 
 #include <fcntl.h>
@@ -14,9 +15,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -403,6 +407,110 @@ TEST_F(TlsTest, HalfDoneHandshakesTimeOutWhileOthersAreServed) {
   for (auto& c : stalled)
     if (c->read_until_closed() == Client::End::kClosed) ++closed;
   EXPECT_EQ(closed, kStalled);
+}
+
+// Where the server's ClientHello callback waits while `holding`: a stand-in
+// for slow handshake cryptography, wherever the server runs it.
+struct HelloGate {
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool holding = false;
+  bool open = false;
+  int waiting = 0;
+
+  void release() {
+    std::lock_guard lock(mutex);
+    open = true;
+    changed.notify_all();
+  }
+  bool wait_for_waiting(int n, std::chrono::milliseconds limit) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, limit, [&] { return waiting >= n; });
+  }
+};
+
+int wait_at_gate(SSL* /*ssl*/, int* /*alert*/, void* arg) {
+  auto& gate = *static_cast<HelloGate*>(arg);
+  std::unique_lock lock(gate.mutex);
+  if (gate.holding) {
+    ++gate.waiting;
+    gate.changed.notify_all();
+    gate.changed.wait_for(lock, 10s, [&] { return gate.open; });
+    --gate.waiting;
+  }
+  return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+// A connection that sends a ClientHello and never reads the answer.
+std::unique_ptr<Client> send_client_hello(uint16_t port) {
+  auto client = std::make_unique<Client>(port, 1000ms);
+  if (!client->connected()) return client;
+  ::fcntl(client->fd(), F_SETFL, ::fcntl(client->fd(), F_GETFL) | O_NONBLOCK);
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, client->fd());
+  SSL_connect(ssl);  // the ClientHello goes out; then it would wait for the answer
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  return client;
+}
+
+// Handshake steps run on the handshake threads: while both are stuck in
+// slow handshakes, a client already connected is answered, further
+// handshakes queue up (at most tls_handshakes_in_flight are handed over),
+// and once the threads are free again a new client gets through.
+TEST_F(TlsTest, SlowHandshakesHoldUpNoOneElse) {
+  ServerOptions options;
+  options.tls_handshake_threads = 2;
+  options.tls_handshakes_in_flight = 4;
+  options.tls_handshake_timeout = 3000ms;
+  ASSERT_NO_FATAL_FAILURE(start(pem_options(), options));
+  HelloGate gate;
+  SSL_CTX_set_client_hello_cb(context_->native(), wait_at_gate, &gate);
+  constexpr int kFlood = 20;
+  constexpr size_t kMostWaiting = kFlood - 4;  // all but those handed over
+  std::atomic<size_t> most_waiting{0};
+  int answered_while_held = 0;
+  bool new_client_served = false;
+  std::vector<std::unique_ptr<Client>> flood;
+  ClientThread client([&] {
+    struct OpenAtEnd {
+      HelloGate& gate;
+      ~OpenAtEnd() { gate.release(); }
+    } open_at_end{gate};
+    TlsTestClient connected(port_, client_options());
+    ASSERT_TRUE(connected.connected()) << connected.error();
+    {
+      std::lock_guard lock(gate.mutex);
+      gate.holding = true;
+    }
+    for (int i = 0; i < kFlood; ++i) flood.push_back(send_client_hello(port_));
+    ASSERT_TRUE(gate.wait_for_waiting(2, 5000ms)) << "the handshake threads never got the hellos";
+    for (int i = 0; i < 100 && most_waiting < kMostWaiting; ++i) std::this_thread::sleep_for(20ms);
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE(connected.send_all(framed(payload(40, static_cast<uint8_t>(i)))));
+      const auto echo = connected.read_frame();
+      std::lock_guard lock(gate.mutex);
+      if (echo == payload(40, static_cast<uint8_t>(i)) && gate.waiting == 2 && !gate.open)
+        ++answered_while_held;
+    }
+    gate.release();
+    TlsTestClient later(port_, client_options());
+    ASSERT_TRUE(later.connected()) << later.error();
+    ASSERT_TRUE(later.send_all(framed(payload(50, 7))));
+    new_client_served = later.read_frame() == payload(50, 7);
+  });
+  ASSERT_TRUE(run_loop_until(
+      loop_, [&] { return client.done(); }, 15000ms,
+      [&] { most_waiting = std::max(most_waiting.load(), server_->handshake_steps_waiting()); }));
+  EXPECT_EQ(answered_while_held, 5);
+  EXPECT_GE(most_waiting.load(), kMostWaiting);
+  EXPECT_TRUE(new_client_served);
+  // The flood's handshakes never finish: the timeout closes them.
+  EXPECT_TRUE(run_loop_until(
+      loop_, [&] { return server_->connection_count() == 0; }, 8000ms));
+  server_.reset();
+  SSL_CTX_set_client_hello_cb(context_->native(), nullptr, nullptr);
 }
 
 TEST_F(TlsTest, Pkcs12KeyStoreAndTrustStore) {

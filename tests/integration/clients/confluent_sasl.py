@@ -1,6 +1,6 @@
-"""confluent-kafka (librdkafka) over a SASL_PLAINTEXT listener.
+"""confluent-kafka (librdkafka) over a SASL_PLAINTEXT listener, or SASL_SSL with a CA.
 
-usage: confluent_sasl.py BOOTSTRAP MECHANISM USER PASSWORD TOPIC
+usage: confluent_sasl.py BOOTSTRAP MECHANISM USER PASSWORD TOPIC [CA_PEM]
   produces two records and reads them back from the beginning; prints
   "OK <mechanism>". With a password the broker refuses, prints
   "REFUSED <the client's error>" instead (exit 0 either way; anything else raises).
@@ -20,6 +20,9 @@ def main():
         "sasl.username": user,
         "sasl.password": password,
     }
+    if len(sys.argv) > 6:
+        common["security.protocol"] = "SASL_SSL"
+        common["ssl.ca.location"] = sys.argv[6]
     errors = []
     admin = AdminClient({**common, "error_cb": errors.append})
     try:

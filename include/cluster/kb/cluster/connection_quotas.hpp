@@ -5,7 +5,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "kb/cluster/broker_reconfigurable.hpp"
 #include "kb/cluster/client_quotas.hpp"
 #include "kb/cluster/quota_manager.hpp"
 
@@ -29,6 +31,9 @@ class ConnectionQuotas {
   // `exempt_from_broker_rate`: Kafka's inter-broker listener when the broker
   // has several, which only its own rate limits.
   void add_listener(std::string_view listener, int32_t rate, bool exempt_from_broker_rate);
+  // New bounds, in force from the next connection; what was measured stays.
+  void set_broker_rate(int32_t rate) { broker_.bound = rate; }
+  void set_listener_rate(std::string_view listener, int32_t rate);
 
   struct Admission {
     int64_t delay_ms = 0;        // serve after this long
@@ -61,6 +66,40 @@ class ConnectionQuotas {
   std::map<std::string, int32_t, std::less<>> address_rates_;  // by normalized address
   int32_t default_address_rate_ = kUnlimited;
   int64_t last_expiry_ms_ = 0;
+};
+
+struct BrokerState;
+
+// max.connection.creation.rate and listener.name.<l>.max.connection.creation.rate
+// as dynamic broker configs (Kafka's SocketServer and ListenerConnectionQuota
+// reconfigure them): a listener's rate is its own key's, else the broker's;
+// each value is this broker's dynamic one, else the cluster default, else
+// server.properties'. A change is refused when it leaves a listener a rate
+// under 1, as Kafka refuses it. Registers itself with the state's
+// reconfigurables and applies the values in force at once.
+class ConnectionRateConfigs final : public BrokerReconfigurable {
+ public:
+  ConnectionRateConfigs(BrokerState& state, ConnectionQuotas& quotas,
+                        std::vector<std::string> listeners);
+  ~ConnectionRateConfigs() override;
+  ConnectionRateConfigs(const ConnectionRateConfigs&) = delete;
+  ConnectionRateConfigs& operator=(const ConnectionRateConfigs&) = delete;
+
+  std::string reconfiguration_problem(const BrokerConfigLookup& lookup) const override;
+  void broker_configs_changed() override;
+
+  struct Rates {
+    int32_t broker = ConnectionQuotas::kUnlimited;
+    std::map<std::string, int32_t, std::less<>> listeners;  // by listener name
+  };
+  // The rates `lookup`'s values give.
+  Rates rates(const BrokerConfigLookup& lookup) const;
+
+ private:
+  BrokerState& state_;
+  ConnectionQuotas& quotas_;
+  std::vector<std::string> listeners_;
+  Rates applied_;
 };
 
 // An IP literal in one spelling (inet_ntop's); nullopt when it is not one.

@@ -17,6 +17,7 @@
 #include "kb/base/file_range.hpp"
 #include "kb/net/event_loop.hpp"
 #include "kb/net/tls.hpp"
+#include "kb/net/tls_handshake_pool.hpp"
 
 namespace kb::net {
 
@@ -46,8 +47,9 @@ struct OutputQueue {
 // One accepted client. Frames are int32 big-endian length-prefixed; whole
 // frames go to the FrameHandler and what it appends to output() is written
 // back in the same order. On a TLS listener the frames travel inside TLS
-// records: the handshake comes first (FrameHandler::on_open follows it), and
-// file ranges are read into a buffer and written as records unless the
+// records: the handshake comes first (FrameHandler::on_open follows it; its
+// steps run on the server's handshake threads when it has them), and file
+// ranges are read into a buffer and written as records unless the
 // kernel encrypts (kernel TLS, then sendfile).
 class Connection final : public IoHandler {
  public:
@@ -58,7 +60,7 @@ class Connection final : public IoHandler {
   const std::string& peer() const { return peer_; }
 
   // The TLS session once established (null on a plaintext listener).
-  const TlsSession* tls() const { return tls_ && tls_->established() ? tls_.get() : nullptr; }
+  const TlsSession* tls() const { return tls_ && opened_ ? tls_.get() : nullptr; }
   // Who the layer above decided the client is (it sets it, in on_open or
   // later); the net layer only keeps it with the connection.
   std::string_view principal() const { return principal_; }
@@ -121,6 +123,9 @@ class Connection final : public IoHandler {
   // send, or TLS records.
   ssize_t transmit(const uint8_t* data, size_t size, int flags);
   void continue_handshake();
+  // What a handshake step's result means for the connection (on the loop,
+  // wherever the step ran).
+  void after_handshake_step(TlsSession::Step step);
   // TLS keeps decrypted input that epoll no longer reports: read it in the
   // next turn.
   void read_buffered_tls_input_later();
@@ -166,9 +171,13 @@ class Connection final : public IoHandler {
   bool peer_closed_ = false;       // EOF read: no more input will come
   bool in_handle_frames_ = false;  // inside the frame loop (resume() must not re-enter it)
   EventLoop::TimerId linger_timer_ = 0;
-  std::unique_ptr<TlsSession> tls_;
-  bool opened_ = false;           // on_open was called (so on_close will be)
-  bool tls_read_posted_ = false;  // read_buffered_tls_input_later is pending
+  // Shared with the handshake thread running a step of it (the step's socket
+  // I/O included): meanwhile the loop leaves the session and the socket alone.
+  std::shared_ptr<TlsSession> tls_;
+  bool handshake_in_flight_ = false;  // a step is queued or running on a handshake thread
+  bool handshake_waiting_ = false;    // in the server's queue for a handshake thread
+  bool opened_ = false;               // on_open was called (so on_close will be)
+  bool tls_read_posted_ = false;      // read_buffered_tls_input_later is pending
   bool tls_read_wants_write_ = false;
   EventLoop::TimerId handshake_timer_ = 0;
   std::string principal_;
@@ -225,6 +234,15 @@ struct ServerOptions {
   // closes its connection, so half-open handshakes hold nothing for long.
   std::shared_ptr<const TlsContext> tls;
   std::chrono::milliseconds tls_handshake_timeout{10000};
+  // Handshake steps (their cryptography) run on this many helper threads, so
+  // a flood of handshakes delays the loop's other clients by little; 0: on
+  // the loop. At most tls_handshakes_in_flight steps are handed over at once;
+  // further connections wait their turn, unread (the timeout still applies).
+  // The threads run tls_handshake_nice levels below the loop, which then
+  // comes first when both want the same CPU.
+  size_t tls_handshake_threads = 2;
+  size_t tls_handshakes_in_flight = 32;
+  int tls_handshake_nice = 5;
   // What happens to each accepted connection, asked with the peer's address
   // (no port); null: every one is served at once. `delay`: the connection is
   // held, unread, and nothing more is accepted until it passes. `close_after`:
@@ -263,6 +281,9 @@ class TcpServer final : public IoHandler {
   // is written.
   void drain();
   size_t connection_count() const { return connections_.size(); }
+  // Connections whose next handshake step waits for a handshake thread (an
+  // upper bound: some of them may have closed since).
+  size_t handshake_steps_waiting() const { return handshake_queue_.size(); }
   EventLoop& loop() { return loop_; }
   const ServerOptions& options() const { return options_; }
 
@@ -278,6 +299,12 @@ class TcpServer final : public IoHandler {
   void hold(int fd, std::string peer, ServerOptions::Admission admission);
   void release(Connection& conn);
   void reap_closed();
+  // Handshake steps on the pool: queue the connection's next step (in
+  // arrival order), hand waiting steps over while the pool takes them, and
+  // take back the finished ones.
+  void queue_handshake_step(Connection& conn);
+  void hand_over_handshake_steps();
+  void finish_handshake_steps();
   // A large partial-frame buffer kept warm between frames (spare_input_),
   // returned to the allocator once a check finds it unused since the last.
   void keep_spare_input(ByteBuffer& buffer);
@@ -305,6 +332,17 @@ class TcpServer final : public IoHandler {
   std::unordered_map<EventLoop::TimerId, int> held_;
   EventLoop::TimerId resume_accepting_timer_ = 0;
   ByteBuffer file_chunk_;  // FileSendMode::kCopy: file bytes on their way to a socket
+  // Set when options_.tls and tls_handshake_threads > 0.
+  struct HandshakesDone final : IoHandler {
+    TcpServer* server = nullptr;
+    void on_io(uint32_t /*events*/) override { server->finish_handshake_steps(); }
+  };
+  std::unique_ptr<TlsHandshakePool> handshake_pool_;
+  HandshakesDone handshakes_done_;
+  std::deque<uint64_t> handshake_queue_;  // connection ids, some of them closed since
+  // Sockets of connections closed while a step of their handshake ran: closed
+  // once it is back (the thread may be reading them until then).
+  std::unordered_map<uint64_t, int> orphaned_sockets_;
   // Expires with the server: tasks posted for its connections check it.
   std::shared_ptr<const int> lifetime_ = std::make_shared<const int>(0);
 };
