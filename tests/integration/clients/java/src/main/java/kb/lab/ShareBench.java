@@ -1,0 +1,147 @@
+package kb.lab;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaShareConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * Share-group consumption, for bench/run_kafka_side_by_side.sh.
+ *
+ * <pre>
+ *   ShareBench &lt;bootstrap&gt; &lt;topic prefix&gt; &lt;records&gt; &lt;record size&gt; &lt;consumers&gt;...
+ * </pre>
+ *
+ * For each consumer count N: a topic of one partition holding `records` records (written before
+ * any consumer starts), a share group whose share.auto.offset.reset is "earliest" (set through
+ * the Admin client, as kafka-configs does), and N KafkaShareConsumers of that group, each on a
+ * thread of its own, with every default (implicit acknowledgement: a poll accepts what the
+ * previous one returned). The time runs from the first record any of them receives until every
+ * offset has been received at least once; records/s is the records over that time. Prints one
+ * line a count, "consumers=N records=R records_per_sec=X redelivered=D" (X empty when it took
+ * more than two minutes; D the deliveries beyond the first of an offset).
+ */
+public final class ShareBench {
+  private ShareBench() {}
+
+  private static final long LIMIT_NANOS = TimeUnit.SECONDS.toNanos(120);
+
+  public static void main(String[] args) throws Exception {
+    String bootstrap = args[0];
+    String prefix = args[1];
+    int records = Integer.parseInt(args[2]);
+    int size = Integer.parseInt(args[3]);
+    for (int i = 4; i < args.length; ++i) {
+      int consumers = Integer.parseInt(args[i]);
+      measure(bootstrap, prefix + "-" + consumers, records, size, consumers);
+    }
+  }
+
+  static void measure(String bootstrap, String topic, int records, int size, int consumers)
+      throws Exception {
+    String group = topic + "-group";
+    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+      admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get(60, TimeUnit.SECONDS);
+      ConfigResource resource = new ConfigResource(ConfigResource.Type.GROUP, group);
+      AlterConfigOp earliest =
+          new AlterConfigOp(
+              new ConfigEntry("share.auto.offset.reset", "earliest"), AlterConfigOp.OpType.SET);
+      admin
+          .incrementalAlterConfigs(Map.of(resource, List.of(earliest)))
+          .all()
+          .get(60, TimeUnit.SECONDS);
+    }
+    produce(bootstrap, topic, records, size);
+
+    AtomicIntegerArray seen = new AtomicIntegerArray(records);
+    AtomicLong unique = new AtomicLong();
+    AtomicLong redelivered = new AtomicLong();
+    AtomicLong first = new AtomicLong(0);
+    AtomicLong last = new AtomicLong(0);
+    AtomicBoolean failed = new AtomicBoolean(false);
+    Properties props = new Properties();
+    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+    List<KafkaShareConsumer<byte[], byte[]>> clients = new ArrayList<>();
+    List<Thread> threads = new ArrayList<>();
+    for (int c = 0; c < consumers; ++c) {
+      KafkaShareConsumer<byte[], byte[]> consumer =
+          new KafkaShareConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+      clients.add(consumer);
+      Thread thread =
+          new Thread(
+              () -> {
+                try {
+                  consumer.subscribe(List.of(topic));
+                  while (true) {
+                    for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+                      long now = System.nanoTime();
+                      first.compareAndSet(0, now);
+                      int offset = (int) r.offset();
+                      if (offset < 0 || offset >= records) continue;
+                      if (seen.getAndIncrement(offset) == 0) {
+                        if (unique.incrementAndGet() == records) last.set(now);
+                      } else {
+                        redelivered.incrementAndGet();
+                      }
+                    }
+                  }
+                } catch (WakeupException stopping) {
+                  // close() below
+                } catch (RuntimeException e) {
+                  failed.set(true);
+                  System.err.println("share consumer failed: " + e);
+                } finally {
+                  consumer.close(Duration.ofSeconds(10));
+                }
+              });
+      threads.add(thread);
+    }
+    for (Thread t : threads) t.start();
+    long deadline = System.nanoTime() + LIMIT_NANOS;
+    while (last.get() == 0 && !failed.get() && System.nanoTime() < deadline) Thread.sleep(5);
+    for (KafkaShareConsumer<byte[], byte[]> c : clients) c.wakeup();
+    for (Thread t : threads) t.join(TimeUnit.SECONDS.toMillis(30));
+    long end = last.get();
+    String rate =
+        end == 0 ? "" : String.format("%.0f", records / ((end - first.get()) / 1e9));
+    System.out.printf(
+        "consumers=%d records=%d records_per_sec=%s redelivered=%d%n",
+        consumers, records, rate, redelivered.get());
+    System.out.flush();
+  }
+
+  // Writes the records, acks=1, and waits until all are written.
+  static void produce(String bootstrap, String topic, int records, int size) {
+    Properties props = new Properties();
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.put(ProducerConfig.ACKS_CONFIG, "1");
+    props.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+      byte[] value = new byte[size];
+      for (int i = 0; i < records; ++i) producer.send(new ProducerRecord<>(topic, 0, null, value));
+      producer.flush();
+    }
+  }
+}
