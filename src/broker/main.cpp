@@ -38,6 +38,7 @@
 #include "kb/broker/log_retention.hpp"
 #include "kb/broker/metrics_collectors.hpp"
 #include "kb/broker/partition_dir_creation.hpp"
+#include "kb/broker/share_group_link.hpp"
 #include "kb/broker/startup_log_scan.hpp"
 #include "kb/broker/tls_config.hpp"
 #include "kb/broker/transaction_driver.hpp"
@@ -379,6 +380,7 @@ int main(int argc, char** argv) {
 
   kb::net::EventLoop loop;
   kb::broker::TransactionDriver transaction_driver(loop, transactions);
+  kb::broker::ShareGroupLink share_group_link(loop, state, groups, shares);
   // __share_group_state is pruned from the front (records every key's
   // latest snapshot made obsolete), as Kafka's share coordinator prunes it.
   std::function<void()> prune_share_state = [&] {

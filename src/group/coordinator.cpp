@@ -212,6 +212,11 @@ int16_t GroupCoordinator::share_partitions_initialized(std::string_view group_id
   return share_.initialized(group_id, topic_id, partitions, succeeded);
 }
 
+int16_t GroupCoordinator::share_partitions_deleted(std::string_view group_id,
+                                                   const wire::Uuid& topic_id) {
+  return share_.deleted(group_id, topic_id);
+}
+
 JoinResult GroupCoordinator::abandon_join(const RequestKey& key) {
   return classic_.abandon_join(key);
 }

@@ -581,6 +581,22 @@ int16_t ShareGroups::initialized(std::string_view group_id, const wire::Uuid& to
   return kNone;
 }
 
+int16_t ShareGroups::deleted(std::string_view group_id, const wire::Uuid& topic) {
+  ShareGroup* group = ctx_.find_as<ShareGroup>(group_id);
+  if (group == nullptr) return to_wire(ErrorCode::kGroupIdNotFound);
+  ShareStatePartitions state = group->state_partitions;
+  const bool listed = state.initialized.erase(topic) + state.initializing.erase(topic) +
+                          state.deleting.erase(topic) >
+                      0;
+  if (!listed) return kNone;
+  std::vector<ShareGroupChange> changes;
+  changes.push_back(
+      change(kShareGroupStatePartitionMetadataType, {}, state_partitions_value(state)));
+  const std::string id = group->id;
+  if (!commit_changes(id, changes, 0)) return to_wire(ErrorCode::kCoordinatorNotAvailable);
+  return kNone;
+}
+
 void ShareGroups::expire(ShareGroup& group, Millis now) {
   std::vector<std::string> fenced;
   for (const auto& [id, m] : group.members) {

@@ -1,4 +1,5 @@
 #include "kb/handlers/share.hpp"
+#include "kb/handlers/share_groups.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -29,7 +30,8 @@ constexpr size_t kMaxMemberIdLength = 36;
 // The checks both requests begin with, in Kafka's order; kNone when they pass.
 template <class Request>
 ErrorCode check_request(RequestContext& ctx, const Request& request) {
-  if (ctx.shares == nullptr) return ErrorCode::kUnsupportedVersion;
+  // As Kafka 4.4: share groups on (share.version 1) or nothing is served.
+  if (ctx.shares == nullptr || !share_groups_enabled(ctx)) return ErrorCode::kUnsupportedVersion;
   if (!request.group_id || request.group_id->empty()) return ErrorCode::kInvalidRequest;
   if (!ctx.authorized(security::AclOperation::kRead, security::ResourceType::kGroup,
                       *request.group_id))
@@ -37,10 +39,9 @@ ErrorCode check_request(RequestContext& ctx, const Request& request) {
   if (!request.member_id || request.member_id->empty() ||
       request.member_id->size() > kMaxMemberIdLength)
     return ErrorCode::kInvalidRequest;
-  // With the group side wired, only the group's current members are served.
-  const share::ShareGroupView* view = ctx.shares->group_view();
-  if (view != nullptr && !view->is_share_member(*request.group_id, *request.member_id))
-    return ErrorCode::kUnknownMemberId;
+  // Membership is not asked of the group: as in Kafka 4.4, the share session
+  // (group, member) is what a member's records are held under, and a member
+  // the group fenced loses them with its session or their locks.
   return ErrorCode::kNone;
 }
 
@@ -154,16 +155,7 @@ ShareFetchResponse::PartitionData fetch_partition(RequestContext& ctx, std::stri
   storage::PartitionLog* log = *found;
 
   const SharePartitionKey key{std::string(group), tp.first, tp.second};
-  share::LogBounds bounds;
-  if (log != nullptr) {
-    bounds.log_start_offset = log->log_start_offset();
-    bounds.log_end_offset = log->log_end_offset();
-    bounds.offset_for_time = [log](int64_t ts) -> std::optional<int64_t> {
-      auto at = log->offset_for_timestamp(ts);
-      return at ? *at : std::nullopt;
-    };
-  }
-  share::SharePartition& sp = ctx.shares->initialize(key, bounds, wall_ms());
+  share::SharePartition& sp = ctx.shares->initialize(key, share_log_bounds(log), wall_ms());
   if (log == nullptr) return p;
   // Records retention or DeleteRecords removed are done.
   sp.on_log_start_offset(log->log_start_offset());
@@ -239,6 +231,19 @@ ShareFetchResponse fetch_error(ErrorCode e) {
 }
 
 }  // namespace
+
+share::LogBounds share_log_bounds(storage::PartitionLog* log) {
+  share::LogBounds bounds;
+  if (log != nullptr) {
+    bounds.log_start_offset = log->log_start_offset();
+    bounds.log_end_offset = log->log_end_offset();
+    bounds.offset_for_time = [log](int64_t ts) -> std::optional<int64_t> {
+      auto at = log->offset_for_timestamp(ts);
+      return at ? *at : std::nullopt;
+    };
+  }
+  return bounds;
+}
 
 std::optional<ShareFetchResponse> handle_share_fetch(RequestContext& ctx,
                                                      const ShareFetchRequest& request,

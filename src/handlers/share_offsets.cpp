@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "kb/handlers/share.hpp"
+#include "kb/handlers/share_groups.hpp"
 #include "kb/protocol/error_code.hpp"
 #include "kb/share/share_state.hpp"
 
@@ -139,7 +140,8 @@ std::optional<AlterShareGroupOffsetsResponse> handle_alter_share_group_offsets(
     response.error_code = to_wire(e);
     return response;
   };
-  if (ctx.shares == nullptr) return error(ErrorCode::kUnsupportedVersion);
+  if (ctx.shares == nullptr || !share_groups_enabled(ctx))
+    return error(ErrorCode::kUnsupportedVersion);
   if (!ctx.authorized(AclOperation::kRead, ResourceType::kGroup, request.group_id))
     return error(ErrorCode::kGroupAuthorizationFailed);
   // Only a group no member consumes from may be moved.
@@ -166,6 +168,9 @@ std::optional<AlterShareGroupOffsetsResponse> handle_alter_share_group_offsets(
         ctx.shares->erase(key);
         ctx.shares->initialize(key, p.start_offset);
         ctx.shares->touched(key, true);
+        if (share::ShareGroupView* view = ctx.shares->group_view())
+          view->share_state_initialized(request.group_id, topic->id,
+                                        std::span<const int32_t>(&p.partition_index, 1));
       }
       ctx.errors.add(op.error_code);
     }
@@ -181,7 +186,8 @@ std::optional<DeleteShareGroupOffsetsResponse> handle_delete_share_group_offsets
     response.error_code = to_wire(e);
     return response;
   };
-  if (ctx.shares == nullptr) return error(ErrorCode::kUnsupportedVersion);
+  if (ctx.shares == nullptr || !share_groups_enabled(ctx))
+    return error(ErrorCode::kUnsupportedVersion);
   if (!ctx.authorized(AclOperation::kDelete, ResourceType::kGroup, request.group_id))
     return error(ErrorCode::kGroupAuthorizationFailed);
   if (!known_share_group(*ctx.shares, request.group_id)) return error(ErrorCode::kGroupIdNotFound);
@@ -200,6 +206,8 @@ std::optional<DeleteShareGroupOffsetsResponse> handle_delete_share_group_offsets
       ot.topic_id = topic->id;
       for (const auto& [key, sp] : ctx.shares->partitions(request.group_id))
         if (key.topic_id == topic->id) ctx.shares->erase(key);
+      if (share::ShareGroupView* view = ctx.shares->group_view())
+        view->share_state_deleted(request.group_id, topic->id);
     }
     ctx.errors.add(ot.error_code);
   }

@@ -450,9 +450,25 @@ TEST_F(ShareGroupTest, PartitionsWaitForTheirShareState) {
   EXPECT_EQ(g->state_partitions.initializing.at(topic_id(1)).partitions,
             (std::set<int32_t>{2, 3, 4}));
 
-  // Deleting the empty group tells the store its share state may go.
+  // The store deleted the topic's state (DeleteShareGroupOffsets of the
+  // empty group): it is neither initialized nor initializing, also after a
+  // restart, and a member subscribing again has it initialized afresh.
   a.epoch = -1;
   beat(a, 40);
+  EXPECT_EQ(coordinator_->share_partitions_deleted("g", topic_id(1)), kNone);
+  EXPECT_TRUE(group().state_partitions.initialized.empty());
+  EXPECT_TRUE(group().state_partitions.initializing.empty());
+  EXPECT_TRUE(reload()->find_share("g")->state_partitions.initialized.empty());
+  EXPECT_EQ(coordinator_->share_partitions_deleted("nope", topic_id(1)),
+            to_wire(ErrorCode::kGroupIdNotFound));
+  Client again("member-again");
+  beat(again, 45);
+  ASSERT_EQ(asked.size(), 4u);
+  EXPECT_EQ(asked[3].topics[0].partitions, (std::vector<int32_t>{0, 1, 2, 3, 4}));
+  again.epoch = -1;
+  beat(again, 46);
+
+  // Deleting the empty group tells the store its share state may go.
   EXPECT_EQ(coordinator_->delete_group("g", 50), kNone);
   EXPECT_EQ(deleted, (std::vector<std::string>{"g:5"}));
 }

@@ -2,7 +2,9 @@
 // frames: share sessions and their epochs, records acquired by one member at
 // a time, acknowledgements (piggy-backed and on their own), redelivery with
 // delivery counts, lock expiry, the long poll, and a closed connection giving
-// back what its sessions held.
+// back what its sessions held. Members join the share group first, as a
+// real client does: it fetches once a heartbeat has assigned it the
+// partition (after the group had the partition's state initialized).
 
 #include <gtest/gtest.h>
 
@@ -10,9 +12,11 @@
 #include <deque>
 #include <thread>
 
+#include "kb/protocol/messages/delete_groups.hpp"
 #include "kb/protocol/messages/produce.hpp"
 #include "kb/protocol/messages/share_acknowledge.hpp"
 #include "kb/protocol/messages/share_fetch.hpp"
+#include "kb/protocol/messages/share_group_heartbeat.hpp"
 #include "kb/protocol/messages/share_group_offsets.hpp"
 #include "kb/storage/record_batch.hpp"
 #include "support/broker_process.hpp"
@@ -24,6 +28,8 @@ namespace {
 
 using protocol::AlterShareGroupOffsetsRequest;
 using protocol::AlterShareGroupOffsetsResponse;
+using protocol::DeleteGroupsRequest;
+using protocol::DeleteGroupsResponse;
 using protocol::DeleteShareGroupOffsetsRequest;
 using protocol::DeleteShareGroupOffsetsResponse;
 using protocol::DescribeShareGroupOffsetsRequest;
@@ -34,6 +40,8 @@ using protocol::ShareAcknowledgeRequest;
 using protocol::ShareAcknowledgeResponse;
 using protocol::ShareFetchRequest;
 using protocol::ShareFetchResponse;
+using protocol::ShareGroupHeartbeatRequest;
+using protocol::ShareGroupHeartbeatResponse;
 
 constexpr int16_t kV = 2;
 constexpr std::string_view kGroup = "share-g";
@@ -43,6 +51,21 @@ constexpr int16_t kShareSessionNotFound = 122;
 constexpr int16_t kInvalidShareSessionEpoch = 123;
 constexpr int16_t kShareSessionLimitReached = 133;
 constexpr int16_t kUnknownTopicId = 100;
+constexpr int16_t kUnsupportedVersion = 35;
+constexpr int16_t kNonEmptyGroup = 68;
+constexpr int16_t kGroupIdNotFound = 69;
+
+// The log directory's topic, in a cluster formatted with share groups on.
+KafkaLogDirSpec orders_spec() {
+  KafkaLogDirSpec spec;
+  spec.features = {{"share.version", 1}};
+  KafkaTopicSpec t;
+  t.name = "orders";
+  t.partitions = 1;
+  t.batches_per_partition = 0;
+  spec.topics.push_back(t);
+  return spec;
+}
 
 std::vector<uint8_t> make_batch(int count, const std::string& tag) {
   storage::RecordBatchBuilder builder;
@@ -55,13 +78,37 @@ std::vector<uint8_t> make_batch(int count, const std::string& tag) {
   return builder.build();
 }
 
-// A member's view: its connection, session epoch and the last response.
+// A member's view: its connection, share session epoch and group epoch.
 struct Member {
   Member(uint16_t port, std::string member_id) : client(port), id(std::move(member_id)) {}
   TypedClient client;
   std::string id;
   int32_t epoch = 0;
+  int32_t member_epoch = 0;
 };
+
+ShareGroupHeartbeatResponse group_heartbeat(TypedClient& client, std::string_view member,
+                                            int32_t member_epoch) {
+  ShareGroupHeartbeatRequest r;
+  r.group_id = kGroup;
+  r.member_id = member;
+  r.member_epoch = member_epoch;
+  if (member_epoch == 0) r.subscribed_topic_names = std::vector<std::string_view>{"orders"};
+  return client.call<ShareGroupHeartbeatResponse>(r, 1);
+}
+
+// Heartbeats as a share consumer does until the group assigns the member
+// orders-0; false when it never does.
+bool join(Member& m) {
+  for (int i = 0; i < 200; ++i) {
+    auto r = group_heartbeat(m.client, m.id, m.member_epoch);
+    if (r.error_code != 0) return false;
+    m.member_epoch = r.member_epoch;
+    if (r.assignment && !r.assignment->topic_partitions.empty()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
 
 struct Ack {
   int64_t first;
@@ -79,13 +126,7 @@ class ShareFetchTest : public ::testing::Test {
 
   void start(std::map<std::string, std::string> extra) {
     root_ = make_temp_dir("kb-share-fetch-");
-    KafkaLogDirSpec spec;
-    KafkaTopicSpec t;
-    t.name = "orders";
-    t.partitions = 1;
-    t.batches_per_partition = 0;
-    spec.topics.push_back(t);
-    written_ = write_kafka_log_dir(root_ / "data", spec);
+    written_ = write_kafka_log_dir(root_ / "data", orders_spec());
     topic_id_ = written_.topic_ids.at("orders");
     extra.emplace("group.share.record.lock.duration.ms", "1000");
     extra.emplace("group.share.delivery.count.limit", "3");
@@ -188,7 +229,9 @@ class ShareFetchTest : public ::testing::Test {
 TEST_F(ShareFetchTest, MembersGetDistinctRecordsAndRedeliveries) {
   Member a(broker_->port(), "member-a");
   Member b(broker_->port(), "member-b");
-  // The first fetch initializes the group's state at the log end (latest).
+  // Joining has the group's state initialized at the log end (latest).
+  ASSERT_TRUE(join(a));
+  ASSERT_TRUE(join(b));
   auto first = share_fetch(a);
   ASSERT_EQ(first.error_code, 0);
   EXPECT_EQ(first.acquisition_lock_timeout_ms, 1000);
@@ -228,6 +271,8 @@ TEST_F(ShareFetchTest, MembersGetDistinctRecordsAndRedeliveries) {
 TEST_F(ShareFetchTest, UnacknowledgedRecordsReturnWhenTheLockExpires) {
   Member a(broker_->port(), "member-a");
   Member b(broker_->port(), "member-b");
+  ASSERT_TRUE(join(a));
+  ASSERT_TRUE(join(b));
   ASSERT_EQ(share_fetch(a).error_code, 0);
   produce(2, "x");
   EXPECT_EQ(acquired(share_fetch(a)), (Ranges{{0, 1, 1}}));
@@ -250,6 +295,7 @@ TEST_F(ShareFetchTest, UnacknowledgedRecordsReturnWhenTheLockExpires) {
 
 TEST_F(ShareFetchTest, LongPollAnswersWhenRecordsArrive) {
   Member a(broker_->port(), "member-a");
+  ASSERT_TRUE(join(a));
   ASSERT_EQ(share_fetch(a).error_code, 0);
   std::thread producer([this] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -270,6 +316,7 @@ TEST_F(ShareFetchTest, LongPollAnswersWhenRecordsArrive) {
 
 TEST_F(ShareFetchTest, SessionEpochsAndRequestErrors) {
   Member a(broker_->port(), "member-a");
+  ASSERT_TRUE(join(a));
   // No session yet.
   a.epoch = 1;
   EXPECT_EQ(share_fetch(a).error_code, kShareSessionNotFound);
@@ -307,6 +354,7 @@ TEST_F(ShareFetchTest, SessionEpochsAndRequestErrors) {
 
   // An unknown topic id is told per partition.
   Member u(broker_->port(), "member-u");
+  ASSERT_TRUE(join(u));
   auto unknown = fetch_request(u);
   unknown.topics[0].topic_id.bytes.fill(0x5a);
   auto resp = u.client.call<ShareFetchResponse>(unknown, kV);
@@ -315,6 +363,7 @@ TEST_F(ShareFetchTest, SessionEpochsAndRequestErrors) {
 
   // Closing the session gives the records back.
   Member c(broker_->port(), "member-c");
+  ASSERT_TRUE(join(c));
   ASSERT_EQ(share_fetch(c).error_code, 0);
   produce(2, "c");
   EXPECT_EQ(acquired(share_fetch(c)), (Ranges{{0, 1, 1}}));
@@ -326,10 +375,12 @@ TEST_F(ShareFetchTest, SessionEpochsAndRequestErrors) {
 
 TEST_F(ShareFetchTest, ClosedConnectionReleasesItsRecords) {
   Member a(broker_->port(), "member-a");
+  ASSERT_TRUE(join(a));
   ASSERT_EQ(share_fetch(a).error_code, 0);
   produce(5, "x");
   {
     Member gone(broker_->port(), "member-gone");
+    ASSERT_TRUE(join(gone));
     // The fetch that opens the session acquires too.
     EXPECT_EQ(acquired(share_fetch(gone)), (Ranges{{0, 4, 1}}));
   }
@@ -348,6 +399,7 @@ TEST_F(ShareFetchTest, ClosedConnectionReleasesItsRecords) {
 TEST_F(ShareFetchTest, StateSurvivesARestartAndOffsetsAreAdministered) {
   {
     Member a(broker_->port(), "member-a");
+    ASSERT_TRUE(join(a));
     ASSERT_EQ(share_fetch(a).error_code, 0);
     produce(3, "x");
     EXPECT_EQ(acquired(share_fetch(a)), (Ranges{{0, 2, 1}}));
@@ -381,9 +433,20 @@ TEST_F(ShareFetchTest, StateSurvivesARestartAndOffsetsAreAdministered) {
   EXPECT_EQ(before.groups.at(0).topics.at(0).topic_id, topic_id_);
 
   Member b(broker_->port(), "member-b");
+  ASSERT_TRUE(join(b));
   EXPECT_EQ(acquired(share_fetch(b)), (Ranges{{0, 0, 2}, {2, 2, 2}}));
   b.epoch = -1;
   ASSERT_EQ(share_fetch(b).error_code, 0);
+
+  // Offsets move only in a group nobody consumes from: a (back from the
+  // group's records) and b leave first.
+  AlterShareGroupOffsetsRequest busy;
+  busy.group_id = kGroup;
+  busy.topics.emplace_back().topic_name = "orders";
+  busy.topics[0].partitions.push_back({0, 3});
+  EXPECT_EQ(admin.call<AlterShareGroupOffsetsResponse>(busy, 0).error_code, kNonEmptyGroup);
+  for (const char* m : {"member-a", "member-b"})
+    ASSERT_EQ(group_heartbeat(admin, m, -1).error_code, 0) << m;
 
   AlterShareGroupOffsetsRequest alter;
   alter.group_id = kGroup;
@@ -405,19 +468,67 @@ TEST_F(ShareFetchTest, StateSurvivesARestartAndOffsetsAreAdministered) {
   auto deleted = admin.call<DeleteShareGroupOffsetsResponse>(del, 0);
   ASSERT_EQ(deleted.error_code, 0);
   EXPECT_EQ(deleted.responses.at(0).error_code, 0);
-  // Nothing of the group is left.
-  EXPECT_EQ(describe(1).groups.at(0).error_code, 69);  // GROUP_ID_NOT_FOUND
+  // The partition has no state left: no start offset.
+  auto after = describe(1);
+  ASSERT_EQ(after.groups.at(0).error_code, 0);
+  EXPECT_EQ(after.groups.at(0).topics.at(0).partitions.at(0).start_offset, -1);
+
+  // A member joining again has the state initialized afresh (latest: 3).
+  Member c(broker_->port(), "member-c");
+  ASSERT_TRUE(join(c));
+  EXPECT_EQ(describe(1).groups.at(0).topics.at(0).partitions.at(0).start_offset, 3);
+  ASSERT_EQ(group_heartbeat(c.client, c.id, -1).error_code, 0);
+
+  // Deleting the group deletes its state; nothing of it is left, also after
+  // a restart.
+  DeleteGroupsRequest delete_group;
+  delete_group.groups_names = {kGroup};
+  ASSERT_EQ(admin.call<DeleteGroupsResponse>(delete_group, 2).results.at(0).error_code, 0);
+  EXPECT_EQ(describe(1).groups.at(0).error_code, kGroupIdNotFound);
+  broker_->stop();
+  broker_ = std::make_unique<BrokerProcess>(std::map<std::string, std::string>{}, root_ / "data");
+  TypedClient third(broker_->port());
+  DescribeShareGroupOffsetsRequest all;
+  all.groups.emplace_back().group_id = kGroup;
+  EXPECT_EQ(third.call<DescribeShareGroupOffsetsResponse>(all, 1).groups.at(0).error_code,
+            kGroupIdNotFound);
+}
+
+// Share groups are off until share.version is finalized at 1: ShareFetch,
+// ShareAcknowledge and the offset changes answer UNSUPPORTED_VERSION, as
+// Kafka 4.4's broker does.
+TEST(ShareFetchFeature, RefusedWithoutShareVersion) {
+  auto root = make_temp_dir("kb-share-off-");
+  KafkaLogDirSpec spec = orders_spec();
+  spec.features.clear();
+  auto written = write_kafka_log_dir(root / "data", spec);
+  {
+    BrokerProcess broker({}, root / "data");
+    TypedClient client(broker.port());
+    ShareFetchRequest fetch;
+    fetch.group_id = kGroup;
+    fetch.member_id = "m1";
+    fetch.max_records = 10;
+    auto& tp = fetch.topics.emplace_back();
+    tp.topic_id = written.topic_ids.at("orders");
+    tp.partitions.emplace_back().partition_index = 0;
+    EXPECT_EQ(client.call<ShareFetchResponse>(fetch, kV).error_code, kUnsupportedVersion);
+    ShareAcknowledgeRequest ack;
+    ack.group_id = kGroup;
+    ack.member_id = "m1";
+    ack.share_session_epoch = 1;
+    EXPECT_EQ(client.call<ShareAcknowledgeResponse>(ack, kV).error_code, kUnsupportedVersion);
+    DeleteShareGroupOffsetsRequest del;
+    del.group_id = kGroup;
+    del.topics.push_back({"orders"});
+    EXPECT_EQ(client.call<DeleteShareGroupOffsetsResponse>(del, 0).error_code, kUnsupportedVersion);
+  }
+  std::filesystem::remove_all(root);
 }
 
 TEST(ShareFetchLimits, SessionCacheBound) {
   auto root = make_temp_dir("kb-share-limit-");
-  KafkaLogDirSpec spec;
-  KafkaTopicSpec t;
-  t.name = "orders";
-  t.partitions = 1;
-  t.batches_per_partition = 0;
-  spec.topics.push_back(t);
-  auto written = write_kafka_log_dir(root / "data", spec);
+  auto written = write_kafka_log_dir(root / "data", orders_spec());
   {
     BrokerProcess broker({{"group.share.max.share.sessions", "1"}}, root / "data");
     auto request = [&](const std::string& member) {

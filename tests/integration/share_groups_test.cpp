@@ -8,9 +8,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kb/protocol/messages/api_versions.hpp"
@@ -22,6 +24,7 @@
 #include "kb/protocol/messages/metadata.hpp"
 #include "kb/protocol/messages/share_group_describe.hpp"
 #include "kb/protocol/messages/share_group_heartbeat.hpp"
+#include "kb/protocol/messages/share_group_offsets.hpp"
 #include "support/broker_process.hpp"
 #include "support/kafka_client.hpp"
 
@@ -71,11 +74,39 @@ ShareGroupDescribeResponse::DescribedGroup describe(TypedClient& client, std::st
   return response.groups.front();
 }
 
+// The start offsets of the group's share-partitions (DescribeShareGroupOffsets
+// of every topic): by partition, or the group's error.
+std::map<int32_t, int64_t> start_offsets(TypedClient& client, std::string_view id, int16_t& error) {
+  protocol::DescribeShareGroupOffsetsRequest r;
+  r.groups.emplace_back().group_id = id;
+  auto response = client.call<protocol::DescribeShareGroupOffsetsResponse>(r, 1);
+  std::map<int32_t, int64_t> out;
+  error = response.groups.at(0).error_code;
+  for (const auto& t : response.groups.at(0).topics)
+    for (const auto& p : t.partitions) out[p.partition_index] = p.start_offset;
+  return out;
+}
+
 size_t assigned(const ShareGroupHeartbeatResponse& r) {
   size_t n = 0;
   if (r.assignment)
     for (const auto& t : r.assignment->topic_partitions) n += t.partitions.size();
   return n;
+}
+
+// Heartbeats on at the member's epoch, as a share consumer does, until the
+// group assigns it `partitions` partitions (at most two seconds); the last
+// answer.
+ShareGroupHeartbeatResponse heartbeat_until_assigned(TypedClient& client, std::string_view member,
+                                                     int32_t epoch, size_t partitions) {
+  ShareGroupHeartbeatResponse r;
+  for (int i = 0; i < 200; ++i) {
+    r = client.call<ShareGroupHeartbeatResponse>(heartbeat(member, epoch), 1);
+    if (r.error_code != 0 || (r.assignment && assigned(r) == partitions)) break;
+    epoch = r.member_epoch;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return r;
 }
 
 class ShareGroupsTest : public ::testing::Test {
@@ -144,22 +175,30 @@ TEST_F(ShareGroupsTest, HeartbeatsDescribeListDeleteAndRestart) {
   EXPECT_EQ(r.error_code, kInvalidRequest);
   EXPECT_EQ(r.error_message.value_or(""), "SubscribedTopicNames must be set in first request.");
 
-  // Two members share the two partitions.
+  // The first member joins; nothing is assigned before the partitions'
+  // share state is initialized (Kafka's order), then both partitions are, in
+  // the next group epoch.
   auto a = client.call<ShareGroupHeartbeatResponse>(
       heartbeat("member-a", 0, std::vector<std::string_view>{"t"}), 1);
   ASSERT_EQ(a.error_code, kNone) << a.error_message.value_or("");
   EXPECT_EQ(a.member_id.value_or(""), "member-a");
   EXPECT_EQ(a.member_epoch, 1);
   EXPECT_EQ(a.heartbeat_interval_ms, 5000);
+  ASSERT_TRUE(a.assignment.has_value());
+  EXPECT_EQ(assigned(a), 0u);
+  a = heartbeat_until_assigned(client, "member-a", 1, 2);
+  ASSERT_EQ(a.error_code, kNone);
+  EXPECT_EQ(a.member_epoch, 2);
   EXPECT_EQ(assigned(a), 2u);
+  // The second shares them at once: their state is initialized.
   auto b = client.call<ShareGroupHeartbeatResponse>(
       heartbeat("member-b", 0, std::vector<std::string_view>{"t"}), 1);
   ASSERT_EQ(b.error_code, kNone);
-  EXPECT_EQ(b.member_epoch, 2);
+  EXPECT_EQ(b.member_epoch, 3);
   EXPECT_EQ(assigned(b), 1u);
-  a = client.call<ShareGroupHeartbeatResponse>(heartbeat("member-a", 1), 1);
+  a = client.call<ShareGroupHeartbeatResponse>(heartbeat("member-a", 2), 1);
   ASSERT_EQ(a.error_code, kNone);
-  EXPECT_EQ(a.member_epoch, 2);
+  EXPECT_EQ(a.member_epoch, 3);
   EXPECT_EQ(assigned(a), 1u);
   EXPECT_EQ(client.call<ShareGroupHeartbeatResponse>(heartbeat("member-a", 7), 1).error_code,
             kFencedMemberEpoch);
@@ -167,14 +206,14 @@ TEST_F(ShareGroupsTest, HeartbeatsDescribeListDeleteAndRestart) {
   auto d = describe(client, "sg");
   ASSERT_EQ(d.error_code, kNone);
   EXPECT_EQ(d.group_state, "Stable");
-  EXPECT_EQ(d.group_epoch, 2);
-  EXPECT_EQ(d.assignment_epoch, 2);
+  EXPECT_EQ(d.group_epoch, 3);
+  EXPECT_EQ(d.assignment_epoch, 3);
   EXPECT_EQ(d.assignor_name, "simple");
   EXPECT_NE(d.authorized_operations, INT32_MIN);
   ASSERT_EQ(d.members.size(), 2u);
   std::set<int32_t> partitions;
   for (const auto& m : d.members) {
-    EXPECT_EQ(m.member_epoch, 2);
+    EXPECT_EQ(m.member_epoch, 3);
     EXPECT_EQ(m.client_id, "kb-test");
     EXPECT_EQ(m.subscribed_topic_names, std::vector<std::string>{"t"});
     ASSERT_EQ(m.assignment.topic_partitions.size(), 1u);
@@ -231,19 +270,24 @@ TEST_F(ShareGroupsTest, HeartbeatsDescribeListDeleteAndRestart) {
   TypedClient again(broker_->port());
   d = describe(again, "sg");
   ASSERT_EQ(d.error_code, kNone);
-  EXPECT_EQ(d.group_epoch, 2);
-  EXPECT_EQ(d.assignment_epoch, 2);
+  EXPECT_EQ(d.group_epoch, 3);
+  EXPECT_EQ(d.assignment_epoch, 3);
   ASSERT_EQ(d.members.size(), 2u);
   partitions.clear();
   for (const auto& m : d.members) {
-    EXPECT_EQ(m.member_epoch, 2);
+    EXPECT_EQ(m.member_epoch, 3);
     for (const auto& t : m.assignment.topic_partitions)
       partitions.insert(t.partitions.begin(), t.partitions.end());
   }
   EXPECT_EQ(partitions, (std::set<int32_t>{0, 1}));
-  a = again.call<ShareGroupHeartbeatResponse>(heartbeat("member-a", 2), 1);
+  // The share state initialized for them is back too.
+  int16_t offsets_error = -1;
+  EXPECT_EQ(start_offsets(again, "sg", offsets_error),
+            (std::map<int32_t, int64_t>{{0, 0}, {1, 0}}));
+  EXPECT_EQ(offsets_error, kNone);
+  a = again.call<ShareGroupHeartbeatResponse>(heartbeat("member-a", 3), 1);
   EXPECT_EQ(a.error_code, kNone);
-  EXPECT_EQ(a.member_epoch, 2);
+  EXPECT_EQ(a.member_epoch, 3);
 
   // Both leave; the empty group is deleted, and stays deleted.
   for (std::string_view m : {"member-a", "member-b"}) {
@@ -261,6 +305,8 @@ TEST_F(ShareGroupsTest, HeartbeatsDescribeListDeleteAndRestart) {
   start();
   TypedClient third(broker_->port());
   EXPECT_EQ(describe(third, "sg").error_code, kGroupIdNotFound);
+  EXPECT_TRUE(start_offsets(third, "sg", offsets_error).empty());
+  EXPECT_EQ(offsets_error, kGroupIdNotFound);
 }
 
 }  // namespace

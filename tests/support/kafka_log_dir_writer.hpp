@@ -80,6 +80,9 @@ struct KafkaLogDirSpec {
   std::string cluster_id;         // empty: a random one
   kb::wire::Uuid directory_id{};  // zero: a random one
   int16_t metadata_version = 25;  // metadata.version feature level (25 = 4.0-IV3)
+  // Other features finalized beside metadata.version (as `--feature` at
+  // format), e.g. {"share.version", 1}.
+  std::vector<std::pair<std::string, int16_t>> features;
   int16_t partition_record_version = 1;
   int32_t controller_epoch = 1;  // the metadata batches' partition leader epoch
   bool leader_change_batch = true;
@@ -288,6 +291,11 @@ inline WrittenLogDir write_kafka_log_dir(const std::filesystem::path& log_dir,
         encode_metadata_record(FeatureLevelRecord{"metadata.version", spec.metadata_version});
     RecordBatchBuilder builder;
     builder.add_record(std::nullopt, std::span<const uint8_t>(value), timestamp);
+    std::vector<std::vector<uint8_t>> others;
+    for (const auto& [name, level] : spec.features)
+      others.push_back(encode_metadata_record(FeatureLevelRecord{name, level}));
+    for (const auto& other : others)
+      builder.add_record(std::nullopt, std::span<const uint8_t>(other), timestamp);
     add_metadata_batch(builder);
   }
   if (spec.register_broker) {

@@ -90,8 +90,9 @@ class GroupCoordinator {
   // ShareGroupHeartbeat (KIP-932): answered at once.
   ShareHeartbeatResult share_heartbeat(const ShareHeartbeatParams& params, const TopicsView& topics,
                                        Millis now);
-  // Whether the member is one of the share group's now (ShareFetch and
-  // ShareAcknowledge check it).
+  // Whether the member is one of the share group's now. (ShareFetch and
+  // ShareAcknowledge do not ask: Kafka 4.4 serves any member id there, its
+  // share sessions being what binds a member to its records.)
   bool is_share_member(std::string_view group_id, std::string_view member_id, Millis now);
   // The share state store's hooks: asked to initialize the share state of
   // partitions a share group starts consuming (none set: they count as
@@ -107,6 +108,10 @@ class GroupCoordinator {
   // (asked again later). NONE, GROUP_ID_NOT_FOUND or COORDINATOR_NOT_AVAILABLE.
   int16_t share_partitions_initialized(std::string_view group_id, const wire::Uuid& topic_id,
                                        std::span<const int32_t> partitions, bool succeeded);
+  // The store deleted the group's share state of a topic
+  // (DeleteShareGroupOffsets): it is no longer initialized. NONE,
+  // GROUP_ID_NOT_FOUND or COORDINATOR_NOT_AVAILABLE.
+  int16_t share_partitions_deleted(std::string_view group_id, const wire::Uuid& topic_id);
 
   // ConsumerGroupHeartbeat (KIP-848): answered at once.
   ConsumerHeartbeatResult consumer_heartbeat(const ConsumerHeartbeatParams& params,

@@ -196,6 +196,10 @@ class ShareGroups {
   // NONE, GROUP_ID_NOT_FOUND, or COORDINATOR_NOT_AVAILABLE (the store failed).
   int16_t initialized(std::string_view group_id, const wire::Uuid& topic,
                       std::span<const int32_t> partitions, bool succeeded);
+  // The store deleted the topic's share state for the group: neither
+  // initialized nor initializing any more. NONE, GROUP_ID_NOT_FOUND or
+  // COORDINATOR_NOT_AVAILABLE.
+  int16_t deleted(std::string_view group_id, const wire::Uuid& topic);
   // Runs the group's expired sessions and notes its next deadline.
   void expire(ShareGroup& group, Millis now);
   // Replays one record at start-up; false when its value does not read.

@@ -4,6 +4,8 @@
 #include "kb/protocol/messages/share_acknowledge.hpp"
 #include "kb/protocol/messages/share_fetch.hpp"
 #include "kb/protocol/messages/share_group_offsets.hpp"
+#include "kb/share/share_state.hpp"
+#include "kb/storage/partition_log.hpp"
 
 namespace kb::handlers {
 
@@ -16,6 +18,10 @@ std::optional<protocol::ShareFetchResponse> handle_share_fetch(
     RequestContext& ctx, const protocol::ShareFetchRequest& request, int16_t version);
 std::optional<protocol::ShareAcknowledgeResponse> handle_share_acknowledge(
     RequestContext& ctx, const protocol::ShareAcknowledgeRequest& request, int16_t version);
+
+// Where a share-partition may start in the log (null: an empty log), for
+// the group's share.auto.offset.reset.
+share::LogBounds share_log_bounds(storage::PartitionLog* log);
 
 ApiEntry share_fetch_entry();
 ApiEntry share_acknowledge_entry();

@@ -44,11 +44,16 @@ struct ShareGroupSettings {
 class ShareGroupView {
  public:
   virtual ~ShareGroupView() = default;
-  // Whether `member` is a current member of share group `group`.
-  virtual bool is_share_member(std::string_view group, std::string_view member) const = 0;
   // Whether `group` is a share group, and how many members it has (nullopt:
   // no such group, or not a share group).
   virtual std::optional<size_t> share_group_size(std::string_view group) const = 0;
+  // The partitions' state was set (AlterShareGroupOffsets): the group may
+  // assign them.
+  virtual void share_state_initialized(std::string_view group, const wire::Uuid& topic_id,
+                                       std::span<const int32_t> partitions) = 0;
+  // The topic's state for the group was deleted (DeleteShareGroupOffsets): a
+  // member subscribing again has it initialized afresh.
+  virtual void share_state_deleted(std::string_view group, const wire::Uuid& topic_id) = 0;
 };
 
 // How a partition's log answers an initialization by reset.
@@ -96,9 +101,9 @@ class ShareState {
   // memory only).
   void set_store(ShareStateStore* store) { store_ = store; }
 
-  // The group side (null: every member id is taken as a member).
-  void set_group_view(const ShareGroupView* view) { view_ = view; }
-  const ShareGroupView* group_view() const { return view_; }
+  // The group side (null: a group is known by its share-partition state).
+  void set_group_view(ShareGroupView* view) { view_ = view; }
+  ShareGroupView* group_view() const { return view_; }
 
   ShareGroupSettings group_settings(std::string_view group) const;
   void set_group_settings(std::string_view group, ShareGroupSettings settings);
@@ -150,7 +155,7 @@ class ShareState {
 
   SharePartitionOptions options_;
   ShareSessions sessions_;
-  const ShareGroupView* view_ = nullptr;
+  ShareGroupView* view_ = nullptr;
   ShareStateStore* store_ = nullptr;
   std::map<std::string, ShareGroupSettings, std::less<>> settings_;
   std::map<SharePartitionKey, Entry> partitions_;
