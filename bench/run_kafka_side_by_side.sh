@@ -30,9 +30,10 @@
 #     has read from it, with the classic and with the consumer (KIP-848) protocol, GROUP_JOINS
 #     times per size and round (the newest member leaves and another joins; median and max);
 #     share groups (kb.lab.ShareBench, KafkaShareConsumer 4.4 with every default, in one JVM):
-#     records/s that 1, 4 and 16 consumers of one share group read from a one-partition topic
-#     of SHARE_RECORDS records of 100 B (Kafka 4.4's storage tool formats share.version 2, its
-#     latest production level, so share groups are on without further settings).
+#     records/s at which 1, 4 and 16 consumers of one share group receive SHARE_RECORDS records
+#     of 100 B written to a one-partition topic once the group reads it (Kafka 4.4's storage tool
+#     formats share.version 2, its latest production level, so share groups are on without
+#     further settings).
 # Writes table.md (markdown), summary.md (a few of its rows, for the README), chart.png (ours /
 # Kafka per row, Kafka = 1, log scale; drawn with matplotlib pinned in chart-requirements.txt, in
 # a virtual environment under build/), raw.tsv (every figure of every round) and run.tsv (machine,
