@@ -191,10 +191,20 @@ format_kafka_template() {
     { cat "$WORK/format.log" >&2; die "kafka.tools.StorageTool format failed"; }
 }
 
-# A fresh, empty log directory for `server`.
+# A fresh, empty log directory for `server`. For the share part this broker's is formatted with
+# share.version 1 (a new log has it at 0, as Kafka at 4.0-IV3); Kafka 4.4's format gives 2.
 fresh_dir() {
   rm -rf "$2"
-  if [[ $1 == kafka ]]; then cp -a "$KAFKA_TEMPLATE" "$2"; else mkdir -p "$2"; fi
+  if [[ $1 == kafka ]]; then
+    cp -a "$KAFKA_TEMPLATE" "$2"
+  elif wanted share; then
+    printf 'log.dirs=%s\n' "$2" >"$WORK/format-ours.properties"
+    "$BROKER" format -t "$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c 1-22)" \
+      -c "$WORK/format-ours.properties" --feature share.version=1 >"$WORK/format-ours.log" 2>&1 ||
+      { cat "$WORK/format-ours.log" >&2; die "kafka-broker format failed"; }
+  else
+    mkdir -p "$2"
+  fi
 }
 
 # Starts `server` on log directory `dir` on the server CPU; sets BROKER_PID and BROKER_PORT.
