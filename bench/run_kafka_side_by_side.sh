@@ -25,9 +25,15 @@
 #     (kb.lab.TxnBench, the Java producer 4.4, 100 B records, acks=all): records/s of an
 #     idempotent producer and of a transactional one committing every 10, 100 and 1,000 records,
 #     with the commit's (EndTxn's) p50/p99; groups (kb.lab.GroupBench, the Java consumer 4.4 with
-#     every default): the time a group of 2, 8, 32 and 128 members (one partition each) takes to
-#     take in its last member, until every member owns a partition and has read from it, with the
-#     classic and with the consumer (KIP-848) protocol.
+#     every default, all members in one JVM): the time a group of 2, 8, 32 and 128 members (one
+#     partition each) takes to take in its last member, until every member owns a partition and
+#     has read from it, with the classic and with the consumer (KIP-848) protocol, GROUP_JOINS
+#     times per size and round (the newest member leaves and another joins; median and max);
+#     share groups (kb.lab.ShareBench, KafkaShareConsumer 4.4 with every default, in one JVM):
+#     records/s at which 1, 4 and 16 consumers of one share group receive SHARE_RECORDS records
+#     of 100 B written to a one-partition topic once the group reads it (Kafka 4.4's storage tool
+#     formats share.version 2, its latest production level, so share groups are on without
+#     further settings).
 # Writes table.md (markdown), summary.md (a few of its rows, for the README), chart.png (ours /
 # Kafka per row, Kafka = 1, log scale; drawn with matplotlib pinned in chart-requirements.txt, in
 # a virtual environment under build/), raw.tsv (every figure of every round) and run.tsv (machine,
@@ -36,13 +42,18 @@
 #
 # --quick: one round, a fifth of the records, 2,000 partitions and 2,000 idle connections, for
 # trying the script (about 10 minutes on a busy 2-core machine; the full run about 40).
-# --only PART: just one part of each round: startup, perf-tools, librdkafka, transactions, groups
-# or connections (the table then shows the others as missing).
+# --only PART: just one part of each round: startup, perf-tools, librdkafka, transactions, groups,
+# share or connections (the table then shows the others as missing).
+# With KB_BENCH_CHART=FILE.png, the groups and share parts are also drawn by bench/chart.py (one
+# bar per members x protocol x server, median and max; records/s per consumer count).
 #
 # Environment: KB_SIDE_ROUNDS, KB_SIDE_RECORDS_100, KB_SIDE_RECORDS_1K (perf tools and
 # librdkafka), KB_SIDE_LATENCY_MESSAGES (librdkafka at 1,000 msgs/s), KB_SIDE_PARTITIONS,
 # KB_SIDE_IDLE_CONNECTIONS, KB_SIDE_TXN_RECORDS (per transactional mode), KB_SIDE_GROUP_SIZES
-# (members, blank-separated) override the figures of the mode; KB_BENCH_PIN as the other scripts.
+# (members, blank-separated), KB_SIDE_GROUP_JOINS (joins measured per size and round),
+# KB_SIDE_SHARE_CONSUMERS (blank-separated), KB_SIDE_SHARE_RECORDS override the figures of the
+# mode; KB_SIDE_SERVERS (default "ours kafka") runs only the servers named; KB_BENCH_PIN as the
+# other scripts.
 set -euo pipefail
 
 QUICK=0
@@ -54,7 +65,7 @@ while (($# > 0)); do
     --only)
       (($# > 1)) || { echo "--only needs a part" >&2; exit 2; }
       case $2 in
-        startup | perf-tools | librdkafka | transactions | groups | connections) ONLY=$2 ;;
+        startup | perf-tools | librdkafka | transactions | groups | share | connections) ONLY=$2 ;;
         *) echo "unknown part: $2 (see --help)" >&2; exit 2 ;;
       esac
       shift
@@ -74,9 +85,9 @@ while (($# > 0)); do
 done
 
 if ((QUICK)); then
-  defaults=(1 100000 30000 1000 2000 2000 10000)
+  defaults=(1 100000 30000 1000 2000 2000 10000 3 50000)
 else
-  defaults=(3 500000 150000 5000 10000 10000 50000)
+  defaults=(3 500000 150000 5000 10000 10000 50000 5 200000)
 fi
 readonly ROUNDS=${KB_SIDE_ROUNDS:-${defaults[0]}}
 readonly RECORDS_100=${KB_SIDE_RECORDS_100:-${defaults[1]}}
@@ -86,12 +97,17 @@ readonly PARTITIONS=${KB_SIDE_PARTITIONS:-${defaults[4]}}
 readonly IDLE_CONNECTIONS=${KB_SIDE_IDLE_CONNECTIONS:-${defaults[5]}}
 readonly TXN_RECORDS=${KB_SIDE_TXN_RECORDS:-${defaults[6]}}
 readonly TXN_SIZES=(10 100 1000)
+readonly GROUP_JOINS=${KB_SIDE_GROUP_JOINS:-${defaults[7]}}
+readonly SHARE_RECORDS=${KB_SIDE_SHARE_RECORDS:-${defaults[8]}}
+read -r -a SHARE_CONSUMERS <<<"${KB_SIDE_SHARE_CONSUMERS:-1 4 16}"
+readonly SHARE_CONSUMERS
 if ((QUICK)); then group_sizes_default="2 8 32"; else group_sizes_default="2 8 32 128"; fi
 read -r -a GROUP_SIZES <<<"${KB_SIDE_GROUP_SIZES:-$group_sizes_default}"
 readonly GROUP_SIZES
 readonly LATENCY_RATE=1000
 readonly IDLE_SETTLE_SECONDS=5
-readonly SERVERS=(ours kafka)
+read -r -a SERVERS <<<"${KB_SIDE_SERVERS:-ours kafka}"
+readonly SERVERS
 # Kafka's JVM as bin/kafka-server-start.sh and bin/kafka-run-class.sh start it.
 readonly KAFKA_JVM_OPTIONS=(-Xmx1G -Xms1G -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20
   -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15
@@ -175,10 +191,20 @@ format_kafka_template() {
     { cat "$WORK/format.log" >&2; die "kafka.tools.StorageTool format failed"; }
 }
 
-# A fresh, empty log directory for `server`.
+# A fresh, empty log directory for `server`. For the share part this broker's is formatted with
+# share.version 1 (a new log has it at 0, as Kafka at 4.0-IV3); Kafka 4.4's format gives 2.
 fresh_dir() {
   rm -rf "$2"
-  if [[ $1 == kafka ]]; then cp -a "$KAFKA_TEMPLATE" "$2"; else mkdir -p "$2"; fi
+  if [[ $1 == kafka ]]; then
+    cp -a "$KAFKA_TEMPLATE" "$2"
+  elif wanted share; then
+    printf 'log.dirs=%s\n' "$2" >"$WORK/format-ours.properties"
+    "$BROKER" format -t "$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c 1-22)" \
+      -c "$WORK/format-ours.properties" --feature share.version=1 >"$WORK/format-ours.log" 2>&1 ||
+      { cat "$WORK/format-ours.log" >&2; die "kafka-broker format failed"; }
+  else
+    mkdir -p "$2"
+  fi
 }
 
 # Starts `server` on log directory `dir` on the server CPU; sets BROKER_PID and BROKER_PORT.
@@ -359,17 +385,32 @@ measure_transactions() {
   done <<<"$OUT"
 }
 
+# Every member of every size in one JVM: 128 consumers are 128 threads (and, with the consumer
+# protocol, as many background threads) on one client CPU, where 128 JVMs would not fit in memory
+# nor start in reasonable time. Each join is one figure; the report takes their median and max.
 measure_groups() {
   local protocol line
   for protocol in classic consumer; do
-    OUT=$(bounded 1800 "${CLIENT_ON_CPU[@]}" java -Xmx1g -cp "$CLIENTS_CLASSPATH" kb.lab.GroupBench \
-      "127.0.0.1:$BROKER_PORT" "group-bench" "$protocol" "${GROUP_SIZES[@]}" \
+    OUT=$(bounded 3600 "${CLIENT_ON_CPU[@]}" java -Xmx1g -cp "$CLIENTS_CLASSPATH" kb.lab.GroupBench \
+      "127.0.0.1:$BROKER_PORT" "group-bench" "$protocol" "$GROUP_JOINS" "${GROUP_SIZES[@]}" \
       2>"$WORK/tool.err") || { tail -n 20 "$WORK/tool.err" >&2; die "$SERVER: GroupBench failed"; }
     while read -r line; do
       [[ -n $(field "$line" members) ]] || continue
       record "group.$protocol.$(field "$line" members).join_ms" "$(field "$line" join_ms)"
     done <<<"$OUT"
   done
+}
+
+measure_share() {
+  local line
+  OUT=$(bounded 1800 "${CLIENT_ON_CPU[@]}" java -Xmx1g -cp "$CLIENTS_CLASSPATH" kb.lab.ShareBench \
+    "127.0.0.1:$BROKER_PORT" "share-bench" "$SHARE_RECORDS" 100 "${SHARE_CONSUMERS[@]}" \
+    2>"$WORK/tool.err") || { tail -n 20 "$WORK/tool.err" >&2; die "$SERVER: ShareBench failed"; }
+  while read -r line; do
+    [[ -n $(field "$line" consumers) ]] || continue
+    record "share.$(field "$line" consumers).records_per_sec" "$(field "$line" records_per_sec)"
+    record "share.$(field "$line" consumers).redelivered" "$(field "$line" redelivered)"
+  done <<<"$OUT"
 }
 
 # Whether this run measures `part` (all of them without --only).
@@ -388,6 +429,7 @@ measure_server() {
   if wanted librdkafka; then measure_librdkafka; fi
   if wanted transactions; then measure_transactions; fi
   if wanted groups; then measure_groups; fi
+  if wanted share; then measure_share; fi
   if wanted connections; then
     measure_idle_connections "$BROKER_PID" "$BROKER_PORT" "$IDLE_CONNECTIONS" 2 ||
       die "$SERVER: holding $IDLE_CONNECTIONS idle connections failed"
@@ -413,7 +455,7 @@ fi
 LOADS=()
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
   order=("${SERVERS[@]}")
-  ((ROUND % 2 == 1)) || order=("${SERVERS[1]}" "${SERVERS[0]}")
+  ((ROUND % 2 == 1 || ${#SERVERS[@]} < 2)) || order=("${SERVERS[1]}" "${SERVERS[0]}")
   for SERVER in "${order[@]}"; do
     measure_server
     LOADS+=("$(cut -d' ' -f1 /proc/loadavg)")
@@ -422,6 +464,40 @@ done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- Report ------------------------------------------------------------------------------------
+
+# The figures of `key` for `server` in raw.tsv, one a line (empty ones left out).
+raw_figures() {
+  awk -F'\t' -v s="$1" -v k="$2" '$1 == s && $3 == k && $4 != "" { print $4 }' "$RAW"
+}
+
+# The groups' and share groups' figures as bench/chart.py tables (drawn if KB_BENCH_CHART is set).
+chart_groups_and_share() {
+  local members protocol server figures
+  if wanted groups; then
+    chart_table "A group takes in its last member (Java consumer 4.4, defaults; $PLACEMENT)" \
+      "members, protocol, server" "median ms" "max ms"
+    for members in "${GROUP_SIZES[@]}"; do
+      for protocol in classic consumer; do
+        for server in "${SERVERS[@]}"; do
+          figures=$(raw_figures "$server" "group.$protocol.$members.join_ms")
+          [[ -n $figures ]] || figures=-
+          chart_row "$members $protocol, $server" "$(median <<<"$figures")" \
+            "$(sort -g <<<"$figures" | tail -n 1)"
+        done
+      done
+    done
+  fi
+  if wanted share; then
+    chart_table "Share group on one partition (KafkaShareConsumer 4.4, 100 B records)" \
+      "consumers, server" "records/s (median)"
+    for members in "${SHARE_CONSUMERS[@]}"; do
+      for server in "${SERVERS[@]}"; do
+        figures=$(raw_figures "$server" "share.$members.records_per_sec")
+        chart_row "$members, $server" "$(if [[ -n $figures ]]; then median <<<"$figures"; else echo -; fi)"
+      done
+    done
+  fi
+}
 
 mkdir -p "$RESULTS"
 cp "$RAW" "$RESULTS/raw.tsv"
@@ -447,4 +523,6 @@ chart_args=()
 "$CHART_PYTHON" "$ROOT/bench/side_by_side_report.py" "$RESULTS" "${chart_args[@]}" ||
   die "writing the report failed"
 cat "$RESULTS/table.md"
+chart_groups_and_share
+write_chart
 log "written: $RESULTS/table.md, $RESULTS/chart.png, $RESULTS/raw.tsv"

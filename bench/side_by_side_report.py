@@ -34,13 +34,14 @@ SHORT_SECTION = {"kafka-producer-perf-test": "producer-perf ", "kafka-consumer-p
 
 
 class Row:
-    def __init__(self, section, label, key, unit, better, mb_key=None):
+    def __init__(self, section, label, key, unit, better, mb_key=None, aggregate="median"):
         self.section = section
         self.label = label
         self.key = key
         self.unit = unit
         self.better = better
         self.mb_key = mb_key  # a MB/s figure shown next to a records/s one
+        self.aggregate = aggregate  # over the figures of all rounds: "median" or "max"
 
 
 def rows(run):
@@ -87,11 +88,18 @@ def rows(run):
         for pct in ("p50", "p99"):
             result.append(Row(section, f"a commit every {size:,} records: commit (EndTxn) {pct}",
                               f"txn.txn-{size}.commit_{pct}_ms", "ms", LOWER))
-    section = "A group takes in its last member (Java consumer 4.4, defaults, a partition each)"
+    section = ("A group takes in its last member (Java consumer 4.4, defaults, a partition each; "
+               "every join of every round)")
     for size in (2, 8, 32, 128):
         for protocol, name in (("classic", "classic protocol"), ("consumer", "consumer protocol (KIP-848)")):
-            result.append(Row(section, f"{size} members, {name}: until all own and read",
-                              f"group.{protocol}.{size}.join_ms", "ms", LOWER))
+            for aggregate in ("median", "max"):
+                result.append(Row(section, f"{size} members, {name}: until all own and read, {aggregate}",
+                                  f"group.{protocol}.{size}.join_ms", "ms", LOWER,
+                                  aggregate=aggregate))
+    section = "Share group, one partition (KafkaShareConsumer 4.4, defaults, 100 B records)"
+    for consumers in (1, 4, 16):
+        result.append(Row(section, f"{consumers} consumer{'s' if consumers > 1 else ''}: records/s",
+                          f"share.{consumers}.records_per_sec", "records/s", HIGHER))
     section = "Start-up, memory, CPU"
     result += [
         Row(section, f"start to first answer, {partitions:,} partitions", "startup_ms", "ms",
@@ -119,6 +127,27 @@ def read_run(directory):
     return run
 
 
+class Figures:
+    """Every figure of raw.tsv by (server, key); looked up as the median, or by (server, key,
+    "max") as the largest."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def get(self, key, default=None):
+        aggregate = key[2] if len(key) > 2 else "median"
+        figures = self.values.get(key[:2])
+        if not figures:
+            return default
+        return max(figures) if aggregate == "max" else statistics.median(figures)
+
+    def __contains__(self, key):
+        return self.get(key) is not None
+
+    def __getitem__(self, key):
+        return self.get(key)
+
+
 def read_medians(directory):
     values = defaultdict(list)
     with open(directory / "raw.tsv", encoding="utf-8") as f:
@@ -127,7 +156,7 @@ def read_medians(directory):
                 values[(record["server"], record["key"])].append(float(record["value"]))
             except ValueError:
                 pass  # an empty figure (a tool that printed nothing) counts as missing
-    return {k: statistics.median(v) for k, v in values.items()}
+    return Figures(values)
 
 
 def number(value, unit):
@@ -143,7 +172,7 @@ def number(value, unit):
 
 
 def cell(medians, server, row):
-    value = medians.get((server, row.key))
+    value = medians.get((server, row.key, row.aggregate))
     text = number(value, row.unit)
     if value is not None and row.mb_key and (server, row.mb_key) in medians:
         text += f" ({number(medians[(server, row.mb_key)], '')} MB/s)"
@@ -151,8 +180,8 @@ def cell(medians, server, row):
 
 
 def ratio(medians, row):
-    ours = medians.get(("ours", row.key))
-    kafka = medians.get(("kafka", row.key))
+    ours = medians.get(("ours", row.key, row.aggregate))
+    kafka = medians.get(("kafka", row.key, row.aggregate))
     if ours is None or kafka is None or kafka == 0 or ours == 0:
         return None
     return ours / kafka
@@ -186,7 +215,7 @@ def write_table(directory, run, table_rows, medians):
             lines += ["", f"**{section}**", ""] + TABLE_HEAD
         lines.append(table_line(medians, row, with_section=False))
     (directory / "table.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    by_key = {row.key: row for row in table_rows}
+    by_key = {row.key: row for row in table_rows if row.aggregate == "median"}
     summary = lines[:2] + TABLE_HEAD + [table_line(medians, by_key[key], with_section=True)
                                         for key in SUMMARY_KEYS]
     (directory / "summary.md").write_text("\n".join(summary) + "\n", encoding="utf-8")

@@ -486,6 +486,7 @@ ConsumerMember ConsumerGroups::update_member(
     auto spec_member = [&](const ConsumerMember& m, const std::string& target_of) {
       AssignorMember am;
       am.member_id = m.id;
+      am.instance_id = m.instance_id;
       for (const auto& name : m.subscribed_topic_names)
         if (auto it = ids.find(name); it != ids.end()) am.subscribed.insert(it->second);
       if (m.subscribed_topic_regex) {

@@ -628,7 +628,8 @@ TEST_F(ConsumerGroupTest, MemberRacksDoNotChangeTheAssignmentOnOneBroker) {
 TEST(AssignorTest, RangeGivesContiguousRangesInMemberOrder) {
   AssignmentSpec spec;
   spec.partitions[topic_id(1)] = 7;
-  spec.members = {{"b", {topic_id(1)}, {}}, {"a", {topic_id(1)}, {}}, {"c", {topic_id(1)}, {}}};
+  spec.members = {
+      {"b", {topic_id(1)}, {}, {}}, {"a", {topic_id(1)}, {}, {}}, {"c", {topic_id(1)}, {}, {}}};
   GroupAssignment out = assign_range(spec);
   EXPECT_EQ(out.at("a").at(topic_id(1)), (std::set<int32_t>{0, 1, 2}));
   EXPECT_EQ(out.at("b").at(topic_id(1)), (std::set<int32_t>{3, 4}));
@@ -639,14 +640,15 @@ TEST(AssignorTest, UniformIsBalancedAndSticky) {
   AssignmentSpec spec;
   spec.partitions[topic_id(1)] = 10;
   spec.partitions[topic_id(2)] = 2;
-  spec.members = {{"a", {topic_id(1), topic_id(2)}, {}}, {"b", {topic_id(1), topic_id(2)}, {}}};
+  spec.members = {{"a", {topic_id(1), topic_id(2)}, {}, {}},
+                  {"b", {topic_id(1), topic_id(2)}, {}, {}}};
   GroupAssignment first = assign_uniform(spec);
   EXPECT_EQ(count(first.at("a")), 6u);
   EXPECT_EQ(count(first.at("b")), 6u);
   // A third member: a and b each give up only what c needs.
   spec.members[0].current = first.at("a");
   spec.members[1].current = first.at("b");
-  spec.members.push_back({"c", {topic_id(1), topic_id(2)}, {}});
+  spec.members.push_back({"c", {topic_id(1), topic_id(2)}, {}, {}});
   GroupAssignment second = assign_uniform(spec);
   for (const char* m : {"a", "b", "c"}) EXPECT_EQ(count(second.at(m)), 4u) << m;
   for (const char* m : {"a", "b"})
@@ -656,7 +658,7 @@ TEST(AssignorTest, UniformIsBalancedAndSticky) {
   AssignmentSpec mixed;
   mixed.partitions[topic_id(1)] = 4;
   mixed.partitions[topic_id(2)] = 4;
-  mixed.members = {{"a", {topic_id(1)}, {}}, {"b", {topic_id(1), topic_id(2)}, {}}};
+  mixed.members = {{"a", {topic_id(1)}, {}, {}}, {"b", {topic_id(1), topic_id(2)}, {}, {}}};
   GroupAssignment m = assign_uniform(mixed);
   EXPECT_FALSE(m.at("a").contains(topic_id(2)));
   EXPECT_EQ(count(m.at("a")) + count(m.at("b")), 8u);

@@ -7,9 +7,11 @@
 // - uniform: every member gets as many partitions as the others, within one,
 //   among the topics it subscribes to; a member keeps what it has while that
 //   stays fair (sticky), so a rebalance moves as few partitions as it can.
-// - range: per topic, the members subscribed to it in member id order get
-//   contiguous ranges of its partitions, the first ones one more when they do
-//   not divide evenly (the classic RangeAssignor's layout).
+// - range: per topic, the members subscribed to it (static members first, by
+//   instance id, then the others by member id) get contiguous ranges of its
+//   partitions, the first ones one more when they do not divide evenly.
+// Both give what Kafka's UniformAssignor and RangeAssignor give when Kafka
+// meets the members in member id order (it walks them in hash map order).
 
 #include <cstdint>
 #include <map>
@@ -28,8 +30,9 @@ using TopicPartitionSet = std::map<wire::Uuid, std::set<int32_t>>;
 
 struct AssignorMember {
   std::string member_id;
-  std::set<wire::Uuid> subscribed;  // topic ids that exist
-  TopicPartitionSet current;        // its target assignment so far
+  std::set<wire::Uuid> subscribed;         // topic ids that exist
+  TopicPartitionSet current;               // its target assignment so far
+  std::optional<std::string> instance_id;  // a static member's group.instance.id
 };
 
 struct AssignmentSpec {

@@ -32,16 +32,19 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * How long a consumer group takes to take in one more member, for bench/run_kafka_side_by_side.sh.
  *
  * <pre>
- *   GroupBench &lt;bootstrap&gt; &lt;topic prefix&gt; &lt;classic|consumer&gt; &lt;members&gt;...
+ *   GroupBench &lt;bootstrap&gt; &lt;topic prefix&gt; &lt;classic|consumer&gt; &lt;joins&gt; &lt;members&gt;...
  * </pre>
  *
  * For each group size N: a topic of N partitions that a producer keeps writing to (a record to
  * every partition every 50 ms); N - 1 members of a new group with this group.protocol, left to
  * settle; then one more joins, and the time runs until every member owns at least one partition,
  * every partition is owned by exactly one member, and every member has read a record of a
- * partition it owns since the join. The clients' and the broker's defaults throughout (heartbeat
- * intervals included), as an application would have them. Prints one line a size,
- * "protocol=P members=N join_ms=T" (T empty when it took more than two minutes).
+ * partition it owns since the join. That is repeated `joins` times in the same group: the newest
+ * member leaves (closes), the N - 1 left settle again, and a new one joins, so each size gives
+ * several figures (the heartbeat the others learn of the join from comes at a different moment
+ * each time) for one group's start-up cost. The clients' and the broker's defaults throughout
+ * (heartbeat intervals included), as an application would have them. Prints one line a join,
+ * "protocol=P members=N join=J join_ms=T" (T empty when it took more than two minutes).
  */
 public final class GroupBench {
   private GroupBench() {}
@@ -104,16 +107,22 @@ public final class GroupBench {
     String bootstrap = args[0];
     String prefix = args[1];
     String protocol = args[2];
-    for (int i = 3; i < args.length; ++i) {
+    int joins = Integer.parseInt(args[3]);
+    for (int i = 4; i < args.length; ++i) {
       int size = Integer.parseInt(args[i]);
-      long joinNanos = measure(bootstrap, prefix + "-" + protocol + "-" + size, protocol, size);
-      System.out.printf(
-          "protocol=%s members=%d join_ms=%s%n",
-          protocol, size, joinNanos < 0 ? "" : String.format("%.0f", joinNanos / 1e6));
+      measure(bootstrap, prefix + "-" + protocol + "-" + size, protocol, size, joins);
     }
   }
 
-  static long measure(String bootstrap, String topic, String protocol, int size) throws Exception {
+  static void report(String protocol, int size, int join, long nanos) {
+    System.out.printf(
+        "protocol=%s members=%d join=%d join_ms=%s%n",
+        protocol, size, join, nanos < 0 ? "" : String.format("%.0f", nanos / 1e6));
+    System.out.flush();
+  }
+
+  static void measure(String bootstrap, String topic, String protocol, int size, int joins)
+      throws Exception {
     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
       admin.createTopics(List.of(new NewTopic(topic, size, (short) 1))).all().get(60, TimeUnit.SECONDS);
     }
@@ -128,13 +137,19 @@ public final class GroupBench {
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
     List<Member> members = new ArrayList<>();
-    long result = -1;
     try {
       for (int m = 0; m < size - 1; ++m) members.add(start(props, topic));
-      if (settled(members, size, 0)) {
+      for (int join = 1; join <= joins; ++join) {
+        if (!settled(members, size, 0)) {
+          report(protocol, size, join, -1);
+          return;
+        }
         long joined = System.nanoTime();
         members.add(start(props, topic));
-        if (settled(members, size, joined)) result = System.nanoTime() - joined;
+        boolean done = settled(members, size, joined);
+        report(protocol, size, join, done ? System.nanoTime() - joined : -1);
+        if (!done) return;
+        if (join < joins) stop(members.remove(members.size() - 1));
       }
     } finally {
       for (Member m : members) m.consumer.wakeup();
@@ -142,13 +157,18 @@ public final class GroupBench {
       producing.set(false);
       producer.join();
     }
-    return result;
   }
 
   static Member start(Properties props, String topic) {
     Member member = new Member(props, topic);
     member.thread.start();
     return member;
+  }
+
+  // Closes a member (it leaves the group) and waits for its thread.
+  static void stop(Member member) throws InterruptedException {
+    member.consumer.wakeup();
+    member.thread.join(TimeUnit.SECONDS.toMillis(30));
   }
 
   // Waits (two minutes at most) until the members own every partition once, each at least one,
