@@ -122,8 +122,11 @@ class IncrementalHashMap {
   [[no_unique_address]] Hash hash_;
 
   static Table make_table(size_t count) {
-    // NOLINTNEXTLINE(*-no-malloc): zeroed lazily by the kernel for big tables
-    auto* raw = static_cast<Node**>(std::calloc(count, sizeof(Node*)));
+    // calloc: zeroed lazily by the kernel for big tables. The buckets are
+    // pointers, so their size is a pointer's.
+    using Bucket = Node*;
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
+    auto* raw = static_cast<Bucket*>(std::calloc(count, sizeof(Bucket)));
     if (raw == nullptr) throw std::bad_alloc();
     return Table{std::unique_ptr<Node*[], FreeBuckets>(raw), count};
   }
