@@ -1,7 +1,10 @@
 #include "kb/handlers/describe_configs.hpp"
 
 #include <charconv>
+#include <memory>
+#include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "kb/cluster/config_catalog.hpp"
 #include "kb/cluster/group_configs.hpp"
@@ -112,12 +115,46 @@ Result describe_group(const cluster::BrokerState& state, Result result, const Op
   return result;
 }
 
+// A request naming many resources is answered in steps, one per loop turn
+// (DispatchResult::kYield), so other clients are served meanwhile. A topic or
+// broker named again with every key is answered with a copy of its first
+// answer: describing it costs a hundred times more than copying.
+struct DescribeConfigsProgress final : RequestProgress {
+  DescribeConfigsResponse response;
+  // The resource type's byte and its name -> its answer's index in
+  // response.results (copies: the frame moves after the first step).
+  std::unordered_map<std::string, size_t> described;
+};
+
 }  // namespace
 
 std::optional<DescribeConfigsResponse> handle_describe_configs(
     RequestContext& ctx, const DescribeConfigsRequest& request, int16_t version) {
-  DescribeConfigsResponse response;
-  for (const auto& resource : request.resources) {
+  std::unique_ptr<DescribeConfigsProgress> progress = take_progress<DescribeConfigsProgress>(ctx);
+  if (!progress) progress = std::make_unique<DescribeConfigsProgress>();
+  DescribeConfigsResponse& response = progress->response;
+  size_t work = 0;  // configs this step made or copied
+  for (size_t at = response.results.size(); at < request.resources.size(); ++at, work += 64) {
+    if (ctx.step_done(work / 64)) {
+      ctx.progress = std::move(progress);
+      return std::nullopt;
+    }
+    const auto& resource = request.resources[at];
+    const bool every_key =
+        !resource.configuration_keys && (resource.resource_type == cluster::kTopicResource ||
+                                         resource.resource_type == cluster::kBrokerResource);
+    if (every_key) {
+      std::string key(1, static_cast<char>(resource.resource_type));
+      key += resource.resource_name;
+      auto [seen, first] = progress->described.try_emplace(std::move(key), response.results.size());
+      if (!first) {
+        // Copied out first: the push may move the vector it is in.
+        Result copy = response.results[seen->second];
+        response.results.push_back(std::move(copy));
+        work += response.results.back().configs.size() / 8;
+        continue;
+      }
+    }
     Options options;
     options.synonyms = version >= 1 && request.include_synonyms;
     options.documentation = version >= 3 && request.include_documentation;
@@ -167,9 +204,10 @@ std::optional<DescribeConfigsResponse> handle_describe_configs(
             resource_error(std::move(result), ErrorCode::kInvalidRequest,
                            "Unsupported resource type: " + std::to_string(resource.resource_type)));
     }
+    work += response.results.back().configs.size();
   }
   wait_for_metadata(ctx);
-  return response;
+  return std::move(response);
 }
 
 ApiEntry describe_configs_entry() {

@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
+#include <unordered_map>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "kb/handlers/log_admin.hpp"
 #include "kb/protocol/error_code.hpp"
@@ -40,16 +43,13 @@ std::optional<int64_t> partition_size(cluster::PartitionLogs& logs, std::string_
 }
 
 void add_topic(cluster::PartitionLogs& logs, const cluster::TopicInfo& topic,
-               const std::vector<int32_t>* only,
+               const std::unordered_set<int32_t>* only,
                DescribeLogDirsResponse::DescribeLogDirsResult& out) {
   DescribeLogDirsResponse::DescribeLogDirsTopic t;
   t.name = topic.name;
-  // A set: the partitions asked for are looked up, never scanned per partition.
-  const std::unordered_set<int32_t> wanted =
-      only ? std::unordered_set<int32_t>(only->begin(), only->end())
-           : std::unordered_set<int32_t>{};
   for (const auto& p : topic.partitions) {
-    if (only && !wanted.contains(p.partition_index)) continue;
+    // A set: the partitions asked for are looked up, never scanned per partition.
+    if (only && !only->contains(p.partition_index)) continue;
     auto size = partition_size(logs, topic.name, p.partition_index);
     if (!size) continue;
     // The current replica: no lag (Kafka's offset lag counts for future
@@ -75,10 +75,19 @@ std::optional<DescribeLogDirsResponse> handle_describe_log_dirs(
   dir.log_dir = std::filesystem::absolute(logs.log_dir(), ec).string();
   if (ec) dir.log_dir = logs.log_dir().string();
   if (request.topics) {
-    for (const auto& wanted : *request.topics) {
-      const cluster::TopicInfo* topic = ctx.state.topics.find(wanted.topic);
-      if (topic != nullptr) add_topic(logs, *topic, &wanted.partitions, dir);
+    // The partitions asked for, as Kafka takes them: a set, so a topic or
+    // partition named again is described once (each naming cost a walk of
+    // the topic's partitions and a look at the disk, thousands per request).
+    std::vector<std::pair<const cluster::TopicInfo*, std::unordered_set<int32_t>>> wanted;
+    std::unordered_map<const cluster::TopicInfo*, size_t> wanted_at;
+    for (const auto& named : *request.topics) {
+      const cluster::TopicInfo* topic = ctx.state.topics.find(named.topic);
+      if (topic == nullptr) continue;
+      auto [at, first] = wanted_at.try_emplace(topic, wanted.size());
+      if (first) wanted.emplace_back(topic, std::unordered_set<int32_t>{});
+      wanted[at->second].second.insert(named.partitions.begin(), named.partitions.end());
     }
+    for (const auto& [topic, partitions] : wanted) add_topic(logs, *topic, &partitions, dir);
   } else {
     for (const auto& [name, topic] : ctx.state.topics.topics())
       add_topic(logs, topic, nullptr, dir);

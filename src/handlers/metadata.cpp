@@ -1,9 +1,11 @@
 #include "kb/handlers/metadata.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "kb/cluster/topic_admin.hpp"
 #include "kb/handlers/announced_broker.hpp"
@@ -59,6 +61,13 @@ struct MetadataProgress final : RequestProgress {
   size_t examined = 0;  // request topics looked at for creation
   // Names whose creation was refused (a collision with another topic's).
   std::unordered_set<std::string> refused_names;
+  // Each named topic's lookup, remembered for the answer: the name's hash,
+  // and the topic once found or created (valid while no topic was removed
+  // since, which `removals` tells).
+  std::vector<size_t> name_hashes;
+  std::vector<bool> hashed;
+  std::vector<const cluster::TopicInfo*> found;
+  uint64_t removals = 0;
   bool created = false;
   MetadataResponse response;
 };
@@ -119,29 +128,54 @@ std::optional<MetadataResponse> handle_metadata(RequestContext& ctx, const Metad
            ctx.authorized(AclOperation::kCreate, ResourceType::kTopic, name);
   };
   size_t work = 0;  // items this step
+  if (progress->found.size() != topics.size()) {
+    progress->name_hashes.resize(topics.size());
+    progress->hashed.assign(topics.size(), false);
+    progress->found.assign(topics.size(), nullptr);
+    progress->removals = state.topics.removals();
+  }
+  if (progress->removals != state.topics.removals()) {
+    // A topic was removed between steps: what was found may be gone.
+    std::fill(progress->found.begin(), progress->found.end(), nullptr);
+    progress->removals = state.topics.removals();
+  }
+  auto lookup = [&](size_t i) {
+    if (progress->found[i] != nullptr) return progress->found[i];
+    if (!progress->hashed[i]) {
+      progress->name_hashes[i] = state.topics.name_hash(*topics[i].name);
+      progress->hashed[i] = true;
+    }
+    progress->found[i] = state.topics.find(*topics[i].name, progress->name_hashes[i]);
+    return progress->found[i];
+  };
   // The topics to create, each once, some per step: their records in as few
   // batches as Kafka's bounds allow, one sync, one batch of directories.
   while (may_create && !progress->created) {
     std::vector<cluster::NewTopic> new_topics;
+    std::vector<size_t> named_at;  // for each of new_topics, its index in the request
     std::unordered_map<std::string_view, size_t> new_index;  // name -> index in new_topics
     size_t& i = progress->examined;
     for (; i < topics.size() && new_topics.size() < kTopicsPerBatch; ++i, ++work) {
       const auto& t = topics[i];
-      if (!t.name || state.topics.find(*t.name) != nullptr) continue;
+      if (!t.name || lookup(i) != nullptr) continue;
       if (!may_describe(*t.name) || !may_create_topic(*t.name)) continue;
       if (!cluster::topic_name_problem(*t.name).empty()) continue;
       if (!new_index.emplace(*t.name, new_topics.size()).second) continue;
       cluster::NewTopic& topic = new_topics.emplace_back();
       topic.name = std::string(*t.name);
       topic.partitions = state.default_partitions;
+      named_at.push_back(i);
     }
     // Answered once the records are synced, not waiting for the
     // directories: a partition reads as empty until its directory exists,
     // and a write creates it on the spot.
     const auto created = cluster::create_topics(state, new_topics, false, false);
-    for (size_t k = 0; k < created.size(); ++k)
+    for (size_t k = 0; k < created.size(); ++k) {
       if (created[k].error == cluster::AdminError::kInvalidName)
         progress->refused_names.insert(new_topics[k].name);
+      if (created[k].error == cluster::AdminError::kNone && created[k].topic != nullptr)
+        progress->found[named_at[k]] = created[k].topic;
+    }
     work += new_topics.size() * 8;  // creating a topic weighs more than looking at one
     progress->created = i == topics.size();
     if (!progress->created && ctx.step_done(work)) {
@@ -179,7 +213,7 @@ std::optional<MetadataResponse> handle_metadata(RequestContext& ctx, const Metad
           topic_error(std::string(name), {}, ErrorCode::kInvalidTopicException));
       continue;
     }
-    const cluster::TopicInfo* topic = state.topics.find(name);
+    const cluster::TopicInfo* topic = lookup(i);
     if (topic == nullptr && may_create && !may_create_topic(name)) {
       response.topics.push_back(
           topic_error(std::string(name), {}, ErrorCode::kTopicAuthorizationFailed));

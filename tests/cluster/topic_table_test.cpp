@@ -68,6 +68,86 @@ TEST(TopicTable, RecreatedTopicReplacesOldId) {
   EXPECT_TRUE(t.find("x")->partitions.empty());
 }
 
+TEST(TopicTable, ManyTopicsAreFoundByNameAndIdWhileTheIndexGrows) {
+  TopicTable t;
+  auto id = [](int n) {
+    Uuid u;
+    u.bytes[12] = static_cast<uint8_t>(n >> 16);
+    u.bytes[13] = static_cast<uint8_t>(n >> 8);
+    u.bytes[14] = static_cast<uint8_t>(n);
+    u.bytes[15] = 1;
+    return u;
+  };
+  for (int i = 0; i < 20000; ++i) {
+    t.add_topic("flood-" + std::to_string(i), id(i));
+    ASSERT_TRUE(t.set_partition(id(i), partition(0)));
+  }
+  for (int i = 0; i < 20000; i += 7) {
+    const std::string name = "flood-" + std::to_string(i);
+    const TopicInfo* by_name = t.find(name);
+    ASSERT_NE(by_name, nullptr) << name;
+    EXPECT_EQ(by_name, t.find(id(i)));
+    EXPECT_EQ(by_name, t.find(name, t.name_hash(name)));
+    EXPECT_EQ(by_name->name, name);
+    EXPECT_EQ(by_name->partitions.size(), 1u);
+  }
+  for (int i = 0; i < 20000; i += 2) ASSERT_TRUE(t.remove_topic(id(i)));
+  EXPECT_EQ(t.size(), 10000u);
+  EXPECT_EQ(t.find("flood-0"), nullptr);
+  ASSERT_NE(t.find("flood-1"), nullptr);
+  EXPECT_EQ(t.find("flood-1")->id, id(1));
+  // The ordered listing agrees with the index.
+  size_t listed = 0;
+  for (const auto& [name, topic] : t.topics()) {
+    EXPECT_EQ(t.find(name), &topic);
+    ++listed;
+  }
+  EXPECT_EQ(listed, 10000u);
+}
+
+TEST(TopicTable, AnIdNamingAnotherTopicMovesIt) {
+  TopicTable t;
+  t.add_topic("old.name", id_of(1));
+  t.add_topic("old.name", id_of(1));  // replayed: still one topic
+  EXPECT_EQ(t.size(), 1u);
+  t.add_topic("new_name", id_of(1));
+  EXPECT_EQ(t.find("old.name"), nullptr);
+  EXPECT_EQ(t.find(id_of(1))->name, "new_name");
+  EXPECT_EQ(t.size(), 1u);
+  // The old name's folded form no longer collides.
+  EXPECT_EQ(t.find_colliding("old_name"), nullptr);
+  EXPECT_EQ(t.find_colliding("new.name")->name, "new_name");
+}
+
+TEST(TopicTable, CollisionsFollowAddsAndRemoves) {
+  TopicTable t;
+  t.add_topic("a.b", id_of(1));
+  EXPECT_EQ(t.find_colliding("a.b"), nullptr);  // itself is no collision
+  EXPECT_EQ(t.find_colliding("a_b")->name, "a.b");
+  EXPECT_EQ(t.find_colliding("ab"), nullptr);
+  t.add_topic("a_b", id_of(2));  // replayed from a log Kafka wrote
+  EXPECT_EQ(t.find_colliding("a_b")->name, "a.b");
+  EXPECT_EQ(t.find_colliding("a.b")->name, "a_b");
+  EXPECT_TRUE(t.remove_topic(id_of(1)));
+  EXPECT_EQ(t.find_colliding("a_b"), nullptr);
+  EXPECT_EQ(t.find_colliding("a.b")->name, "a_b");
+  EXPECT_TRUE(t.remove_topic(id_of(2)));
+  EXPECT_EQ(t.find_colliding("a.b"), nullptr);
+}
+
+TEST(TopicTable, RemovalsCountWhenAKeptPointerMayBeStale) {
+  TopicTable t;
+  t.add_topic("a", id_of(1));
+  const uint64_t before = t.removals();
+  t.add_topic("b", id_of(2));
+  EXPECT_EQ(t.removals(), before);  // adding leaves pointers valid
+  t.remove_topic(id_of(1));
+  EXPECT_GT(t.removals(), before);
+  const uint64_t after_remove = t.removals();
+  t.add_topic("b", id_of(3));  // recreated under a new id
+  EXPECT_GT(t.removals(), after_remove);
+}
+
 TEST(TopicTable, InternalTopics) {
   TopicInfo t;
   t.name = "__consumer_offsets";

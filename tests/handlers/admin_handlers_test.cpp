@@ -11,6 +11,7 @@
 
 #include "kb/cluster/config_catalog.hpp"
 #include "kb/cluster/startup.hpp"
+#include "kb/cluster/topic_admin.hpp"
 #include "kb/handlers/create_partitions.hpp"
 #include "kb/handlers/create_topics.hpp"
 #include "kb/handlers/delete_topics.hpp"
@@ -338,6 +339,103 @@ TEST_F(AdminHandlersTest, BrokerAddressFollowsTheListener) {
   EXPECT_EQ(m.brokers[0].host, "broker.example");
   m = run(&handle_metadata, metadata, 12, "");
   EXPECT_EQ(m.brokers.at(0).port, 9092);  // unknown listener: the first
+}
+
+// DescribeConfigs naming the same topic thousands of times runs in steps and
+// answers each naming in full, a repeat with a copy of the first answer.
+TEST_F(AdminHandlersTest, DescribeConfigsOfRepeatedResourcesRunsInStepsAndAnswersEach) {
+  protocol::CreateTopicsRequest create_request;
+  auto& t = create_request.topics.emplace_back();
+  t.name = "c";
+  t.num_partitions = 1;
+  t.replication_factor = 1;
+  t.configs.push_back({"retention.ms", "5000"});
+  run(&handle_create_topics, create_request, 2);
+
+  protocol::DescribeConfigsRequest request;
+  std::vector<std::string_view> keys = {"retention.ms"};
+  for (int i = 0; i < 200; ++i) {
+    request.resources.push_back({2, "c", std::nullopt});
+    request.resources.push_back({4, "1", std::nullopt});
+    request.resources.push_back({2, "missing", std::nullopt});
+    request.resources.push_back({2, "c", keys});
+  }
+  request.include_synonyms = true;
+  // Answered at once, for comparison.
+  const auto whole = run(&handle_describe_configs, request, 3);
+  ASSERT_EQ(whole.results.size(), 800u);
+
+  protocol::RequestHeader header{32, 3, 1, "t"};
+  ApiRegistry registry;
+  RequestContext ctx{header, registry, state, Clock::now(), Clock::now(), true};
+  ctx.step_deadline = Clock::time_point::min();  // every step yields after its first resource
+  std::optional<protocol::DescribeConfigsResponse> stepped;
+  int steps = 0;
+  for (; !stepped && steps < 10000; ++steps) stepped = handle_describe_configs(ctx, request, 3);
+  ASSERT_TRUE(stepped.has_value());
+  EXPECT_GT(steps, 100);
+  ASSERT_EQ(stepped->results.size(), 800u);
+  for (size_t i = 0; i < 800; ++i) {
+    const auto& a = stepped->results[i];
+    const auto& b = whole.results[i];
+    EXPECT_EQ(a.resource_type, b.resource_type) << i;
+    EXPECT_EQ(a.resource_name, b.resource_name) << i;
+    EXPECT_EQ(a.error_code, b.error_code) << i;
+    ASSERT_EQ(a.configs.size(), b.configs.size()) << i;
+    for (size_t k = 0; k < a.configs.size(); ++k) {
+      EXPECT_EQ(a.configs[k].name, b.configs[k].name);
+      EXPECT_EQ(a.configs[k].value, b.configs[k].value);
+      EXPECT_EQ(a.configs[k].synonyms.size(), b.configs[k].synonyms.size());
+    }
+  }
+  EXPECT_GT(stepped->results[0].configs.size(), 20u);  // every key of the topic
+  EXPECT_EQ(stepped->results[3].configs.size(), 1u);   // the one key asked for
+  EXPECT_EQ(stepped->results[2].error_code, to_wire(ErrorCode::kUnknownTopicOrPartition));
+  EXPECT_GT(stepped->results[1].configs.size(), 20u);  // the broker's
+}
+
+// A Metadata request handled a topic per step remembers what it looked up,
+// but a topic deleted between its steps is looked up again, never answered
+// from what the request remembered of it.
+TEST_F(AdminHandlersTest, MetadataStepsForgetATopicDeletedBetweenThem) {
+  state.auto_create_topics = true;
+  ASSERT_EQ(create({"gone", "kept"}, 1).topics.at(0).error_code, 0);
+  const wire::Uuid gone_id = state.topics.find("gone")->id;
+  protocol::MetadataRequest request;
+  request.topics.emplace();
+  for (const char* name : {"new-a", "gone", "new-b", "kept", "gone", "new-a"}) {
+    auto& t = request.topics->emplace_back();
+    t.name = name;
+  }
+  request.allow_auto_topic_creation = true;
+  protocol::RequestHeader header{3, 12, 1, "t"};
+  ApiRegistry registry;
+  RequestContext ctx{header, registry, state, Clock::now(), Clock::now(), true};
+  ctx.step_deadline = Clock::time_point::min();  // every step yields after its first item
+  std::optional<protocol::MetadataResponse> response;
+  int steps = 0;
+  for (; !response && steps < 100; ++steps) {
+    if (steps == 1) {  // after the creating step, before any answer
+      ASSERT_TRUE(cluster::delete_topic(state, gone_id).ok());
+    }
+    response = handle_metadata(ctx, request, 12);
+  }
+  ASSERT_TRUE(response.has_value());
+  EXPECT_GT(steps, 5);  // it did run in steps, the deletion among them
+  ASSERT_EQ(response->topics.size(), 6u);
+  std::vector<std::string> names;
+  for (const auto& t : response->topics) names.push_back(t.name.value_or(""));
+  EXPECT_EQ(names, (std::vector<std::string>{"new-a", "gone", "new-b", "kept", "gone", "new-a"}));
+  EXPECT_EQ(response->topics[0].error_code, 0);
+  EXPECT_EQ(response->topics[0].topic_id, state.topics.find("new-a")->id);
+  EXPECT_EQ(response->topics[5].topic_id, state.topics.find("new-a")->id);
+  EXPECT_EQ(response->topics[2].error_code, 0);
+  EXPECT_EQ(response->topics[3].topic_id, state.topics.find("kept")->id);
+  // Existing when creation looked, deleted before the answer: unknown now.
+  EXPECT_EQ(state.topics.find("gone"), nullptr);
+  EXPECT_EQ(response->topics[1].error_code, to_wire(ErrorCode::kUnknownTopicOrPartition));
+  EXPECT_EQ(response->topics[4].error_code, to_wire(ErrorCode::kUnknownTopicOrPartition));
+  EXPECT_TRUE(response->topics[1].partitions.empty());
 }
 
 }  // namespace

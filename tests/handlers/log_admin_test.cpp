@@ -340,6 +340,29 @@ TEST_F(LogAdminTest, DescribeLogDirsListsPartitionsWithTheirSizes) {
             static_cast<int64_t>(twenty().size()));
 }
 
+// As Kafka takes them, the partitions asked for are a set: a topic or
+// partition named again is described once, however often it is named.
+TEST_F(LogAdminTest, DescribeLogDirsDescribesARepeatedPartitionOnce) {
+  append("t", twenty(), 3);
+  append("compacted", twenty(), 0);
+  protocol::DescribeLogDirsRequest repeated;
+  repeated.topics.emplace();
+  for (int i = 0; i < 5000; ++i) repeated.topics->push_back({"t", {0, 0}});
+  repeated.topics->push_back({"compacted", {0}});
+  repeated.topics->push_back({"t", {1}});
+  repeated.topics->push_back({"compacted", {0}});
+  auto r = run(&handle_describe_log_dirs, repeated, 1);
+  ASSERT_EQ(r.results.size(), 1u);
+  const auto& topics = r.results[0].topics;
+  ASSERT_EQ(topics.size(), 2u);
+  EXPECT_EQ(topics[0].name, "t");
+  ASSERT_EQ(topics[0].partitions.size(), 1u);  // t-1 has no directory
+  EXPECT_EQ(topics[0].partitions[0].partition_index, 0);
+  EXPECT_EQ(topics[0].partitions[0].partition_size, static_cast<int64_t>(log("t").size_bytes()));
+  EXPECT_EQ(topics[1].name, "compacted");
+  EXPECT_EQ(topics[1].partitions.size(), 1u);
+}
+
 TEST_F(LogAdminTest, DescribeProducersShowsTheIdempotentProducers) {
   // Stamped now: a producer silent for a day (producer.id.expiration.ms) is
   // forgotten.
