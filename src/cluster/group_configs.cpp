@@ -232,25 +232,8 @@ AdminResult commit_group_configs(BrokerState& state, std::string_view group,
     return {AdminError::kInvalidConfig, problem};
   static const ConfigMap kNone;
   const ConfigMap* current_ptr = own_configs(state, group);
-  const ConfigMap& current = current_ptr ? *current_ptr : kNone;
-  std::vector<storage::MetadataRecord> records;
-  for (const auto& [name, value] : wanted) {
-    auto it = current.find(name);
-    if (it != current.end() && it->second == value) continue;
-    records.emplace_back(storage::ConfigRecord{kGroupResource, std::string(group), name, value});
-  }
-  for (const auto& [name, value] : current)
-    if (!wanted.contains(name))
-      records.emplace_back(
-          storage::ConfigRecord{kGroupResource, std::string(group), name, std::nullopt});
-  if (!state.logs) return {AdminError::kStorage, "no log directory"};
-  if (validate_only || records.empty()) return {};
-  if (auto appended = append_metadata(state, records); !appended.ok()) {
-    spdlog::error("changing the configs of group {}: {}", group, appended.error().message);
-    return {AdminError::kStorage, appended.error().message};
-  }
-  spdlog::info("group {}: {} config(s) changed", group, records.size());
-  return {};
+  return commit_config_changes(state, kGroupResource, "group", group,
+                               current_ptr ? *current_ptr : kNone, wanted, validate_only);
 }
 
 // A value as Kafka prints it after parsing (ConfigDef.convertToString):

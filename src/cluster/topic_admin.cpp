@@ -215,6 +215,29 @@ storage::Status append_metadata(BrokerState& state,
   return append_metadata_groups(state, {records}).status;
 }
 
+AdminResult commit_config_changes(BrokerState& state, int8_t resource_type, std::string_view kind,
+                                  std::string_view name, const OwnConfigs& current,
+                                  const OwnConfigs& wanted, bool validate_only) {
+  std::vector<storage::MetadataRecord> records;
+  for (const auto& [key, value] : wanted) {
+    auto it = current.find(key);
+    if (it != current.end() && it->second == value) continue;
+    records.emplace_back(storage::ConfigRecord{resource_type, std::string(name), key, value});
+  }
+  for (const auto& [key, value] : current)
+    if (!wanted.contains(key))
+      records.emplace_back(
+          storage::ConfigRecord{resource_type, std::string(name), key, std::nullopt});
+  if (!state.logs) return {AdminError::kStorage, "no log directory"};
+  if (validate_only || records.empty()) return {};
+  if (auto appended = append_metadata(state, records); !appended.ok()) {
+    spdlog::error("changing the configs of {} {}: {}", kind, name, appended.error().message);
+    return {AdminError::kStorage, appended.error().message};
+  }
+  spdlog::info("{} {}: {} config(s) changed", kind, name, records.size());
+  return {};
+}
+
 namespace {
 
 int32_t default_replication_factor(const BrokerState& state) {

@@ -51,26 +51,14 @@ AdminResult commit_topic_configs(BrokerState& state, std::string_view topic,
   static const ConfigMap kNone;
   const ConfigMap* current_ptr = own_configs(state, topic);
   const ConfigMap& current = current_ptr ? *current_ptr : kNone;
-  std::vector<storage::MetadataRecord> records;
   for (const auto& [name, value] : wanted) {
     auto it = current.find(name);
     if (it != current.end() && it->second == value) continue;
     if (auto problem = topic_config_problem(name, value); !problem.empty())
       return {AdminError::kInvalidConfig, problem};
-    records.emplace_back(storage::ConfigRecord{kTopicResource, std::string(topic), name, value});
   }
-  for (const auto& [name, value] : current)
-    if (!wanted.contains(name))
-      records.emplace_back(
-          storage::ConfigRecord{kTopicResource, std::string(topic), name, std::nullopt});
-  if (!state.logs) return {AdminError::kStorage, "no log directory"};
-  if (validate_only || records.empty()) return {};
-  if (auto appended = append_metadata(state, records); !appended.ok()) {
-    spdlog::error("changing the configs of topic {}: {}", topic, appended.error().message);
-    return {AdminError::kStorage, appended.error().message};
-  }
-  spdlog::info("topic {}: {} config(s) changed", topic, records.size());
-  return {};
+  return commit_config_changes(state, kTopicResource, "topic", topic, current, wanted,
+                               validate_only);
 }
 
 AdminResult check_topic(const BrokerState& state, std::string_view topic) {

@@ -96,6 +96,19 @@ Response alter_each(const RequestContext& ctx, const Request& request, AlterTopi
   return response;
 }
 
+// A topic's or group's values as AlterConfigs names them: a null value leaves
+// the config at its default, as if not named (Kafka's controller takes it so);
+// a name given twice is refused.
+cluster::AdminResult named_values(const AlterConfigsRequest::AlterConfigsResource& r,
+                                  std::map<std::string, std::string, std::less<>>& configs) {
+  for (const auto& c : r.configs) {
+    if (!c.value) continue;
+    if (!configs.emplace(std::string(c.name), std::string(*c.value)).second)
+      return {cluster::AdminError::kInvalidRequest, "Error due to duplicate config keys"};
+  }
+  return {};
+}
+
 }  // namespace
 
 std::optional<AlterConfigsResponse> handle_alter_configs(RequestContext& ctx,
@@ -105,12 +118,7 @@ std::optional<AlterConfigsResponse> handle_alter_configs(RequestContext& ctx,
       ctx, request,
       [&](const AlterConfigsRequest::AlterConfigsResource& r) -> cluster::AdminResult {
         std::map<std::string, std::string, std::less<>> configs;
-        for (const auto& c : r.configs) {
-          // A null value leaves the config at its default, as if not named.
-          if (!c.value) continue;
-          if (!configs.emplace(std::string(c.name), std::string(*c.value)).second)
-            return {cluster::AdminError::kInvalidRequest, "Error due to duplicate config keys"};
-        }
+        if (auto bad = named_values(r, configs); !bad.ok()) return bad;
         return cluster::replace_topic_configs(ctx.state, r.resource_name, configs,
                                               request.validate_only);
       },
@@ -139,13 +147,8 @@ std::optional<AlterConfigsResponse> handle_alter_configs(RequestContext& ctx,
                 "Unknown resource type " + std::to_string(r.resource_type)};
       },
       [&](const AlterConfigsRequest::AlterConfigsResource& r) -> cluster::AdminResult {
-        // A null value leaves the config unset, as Kafka's controller takes it.
         std::map<std::string, std::string, std::less<>> configs;
-        for (const auto& c : r.configs) {
-          if (!c.value) continue;
-          if (!configs.emplace(std::string(c.name), std::string(*c.value)).second)
-            return {cluster::AdminError::kInvalidRequest, "Error due to duplicate config keys"};
-        }
+        if (auto bad = named_values(r, configs); !bad.ok()) return bad;
         return cluster::replace_group_configs(ctx.state, r.resource_name, configs,
                                               request.validate_only);
       });

@@ -155,6 +155,17 @@ CreateTopicResult create_topic(BrokerState& state, const NewTopic& topic, bool v
 // Auto-creation: default replication, no configs.
 CreateTopicResult create_topic(BrokerState& state, std::string_view name, int32_t partitions);
 
+// One resource's own configs by name.
+using OwnConfigs = std::map<std::string, std::string, std::less<>>;
+
+// Writes the ConfigRecords that turn a resource's own configs from `current`
+// into `wanted`: a record per new or changed value, a deletion per name no
+// longer wanted; nothing when validate_only or nothing changes. `kind` names
+// the resource in the log ("topic", "group").
+AdminResult commit_config_changes(BrokerState& state, int8_t resource_type, std::string_view kind,
+                                  std::string_view name, const OwnConfigs& current,
+                                  const OwnConfigs& wanted, bool validate_only);
+
 // Deletes a topic: a RemoveTopicRecord is appended (replaying it drops the
 // topic and its configs), the open partition logs are closed, and each
 // partition directory is renamed to "<topic>-<p>.<uuid>-delete" (Kafka's
