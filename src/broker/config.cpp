@@ -15,6 +15,7 @@
 #include "kb/base/java_properties.hpp"
 #include "kb/base/java_text.hpp"
 #include "kb/broker/sasl_config.hpp"
+#include "kb/cluster/connection_quotas.hpp"
 
 namespace kb::broker {
 
@@ -30,13 +31,6 @@ constexpr std::string_view kEmbeddedDefaults =
 std::string upper(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// Kafka's listener-prefixed keys name the listener in lower case.
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -299,7 +293,7 @@ ConfigResult parse_config(std::string_view text, std::string_view path,
   int_key("max.connection.creation.rate", 0, kIntMax, c.max_connection_creation_rate);
   for (const auto& l : c.listeners) {
     int32_t rate = c.max_connection_creation_rate;
-    int_key("listener.name." + lower(l.name) + ".max.connection.creation.rate", 0, kIntMax, rate);
+    int_key(cluster::listener_rate_config(l.name), 0, kIntMax, rate);
     c.listener_connection_creation_rate[l.name] = rate;
   }
   if (auto it = props.find("inter.broker.listener.name"); it != props.end()) {

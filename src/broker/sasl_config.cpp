@@ -13,16 +13,10 @@ namespace kb::broker {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 class SaslKeys {
  public:
   SaslKeys(const BrokerConfig& config, const std::string& listener)
-      : config_(config), prefix_("listener.name." + lower(listener) + ".") {}
+      : config_(config), prefix_("listener.name." + ascii_lower(listener) + ".") {}
 
   // The entry for `key`, the listener's own first; with a mechanism, the
   // listener's mechanism-prefixed one before those.
@@ -30,7 +24,7 @@ class SaslKeys {
                                                            std::string_view mechanism = {}) const {
     std::string name;
     if (!mechanism.empty()) {
-      name = prefix_ + lower(mechanism) + "." + std::string(key);
+      name = prefix_ + ascii_lower(mechanism) + "." + std::string(key);
       if (auto it = config_.properties.find(name); it != config_.properties.end()) return &*it;
     }
     name = prefix_ + std::string(key);
@@ -40,7 +34,7 @@ class SaslKeys {
   }
 
   std::string jaas_key(std::string_view mechanism) const {
-    return prefix_ + lower(mechanism) + ".sasl.jaas.config";
+    return prefix_ + ascii_lower(mechanism) + ".sasl.jaas.config";
   }
 
  private:
@@ -91,7 +85,7 @@ std::string read_listener(BrokerConfig& config, const ListenerConfig& listener,
       return fmt::format(
           "listener {}: SASL mechanism {} needs its users in '{}' (Kafka: Could not find a "
           "'KafkaServer' or '{}.KafkaServer' entry in the JAAS configuration)",
-          listener.name, mechanism, jaas_key, lower(listener.name));
+          listener.name, mechanism, jaas_key, ascii_lower(listener.name));
     const security::JaasParseResult parsed = security::parse_jaas_config(jaas->second.value);
     if (!parsed.error.empty()) return key_error(*jaas, parsed.error);
     if (parsed.entries.size() != 1)

@@ -21,12 +21,6 @@ constexpr std::string_view kSensitiveKeys[] = {
     "ssl.truststore.password",        "ssl.keystore.key",
     "ssl.keystore.certificate.chain", "ssl.truststore.certificates"};
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::vector<std::string> split_list(std::string_view s) {
   std::vector<std::string> out;
   while (!s.empty()) {
@@ -43,7 +37,7 @@ std::vector<std::string> split_list(std::string_view s) {
 class ListenerKeys {
  public:
   ListenerKeys(const BrokerConfig& config, const std::string& listener)
-      : config_(config), prefix_("listener.name." + lower(listener) + ".") {}
+      : config_(config), prefix_("listener.name." + ascii_lower(listener) + ".") {}
 
   struct Found {
     const PropertySource* source = nullptr;
@@ -95,7 +89,7 @@ bool store_type(std::string_view text, StoreType& out) {
     out = StoreType::kPem;
     return true;
   }
-  std::string l = lower(text);
+  std::string l = ascii_lower(text);
   if (l == "pkcs12") {
     out = StoreType::kPkcs12;
     return true;

@@ -476,6 +476,12 @@ const ConfigDef* find_topic_config(std::string_view name) {
 
 std::optional<int64_t> parse_config_long(std::string_view value) { return parse_int64(value); }
 
+const ConfigDef* find_sorted_config(const std::vector<ConfigDef>& defs, std::string_view name) {
+  auto it = std::lower_bound(defs.begin(), defs.end(), name,
+                             [](const ConfigDef& d, std::string_view n) { return d.name < n; });
+  return it != defs.end() && it->name == name ? &*it : nullptr;
+}
+
 std::string topic_config_problem(std::string_view name, std::string_view value) {
   const ConfigDef* d = find_topic_config(name);
   if (d == nullptr) return "Unknown topic config name: " + std::string(name);
@@ -527,10 +533,7 @@ ConfigDef def_of(const KafkaBrokerConfig& k) {
 // own, else Kafka's, else (a custom name Kafka keeps) an untyped one. Kept
 // for good: the names are bounded by Kafka's and the ones stored.
 const ConfigDef* catalog_broker_def(std::string_view name) {
-  const auto& defs = broker_config_defs();
-  auto it = std::lower_bound(defs.begin(), defs.end(), name,
-                             [](const ConfigDef& d, std::string_view n) { return d.name < n; });
-  return it != defs.end() && it->name == name ? &*it : nullptr;
+  return find_sorted_config(broker_config_defs(), name);
 }
 
 // The Kafka config a listener override stands for, as Kafka types it:

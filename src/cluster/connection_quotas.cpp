@@ -5,10 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <utility>
 
+#include "kb/base/java_text.hpp"
 #include "kb/cluster/broker_state.hpp"
 #include "kb/cluster/config_catalog.hpp"
 
@@ -142,15 +142,11 @@ int32_t rate_value(std::optional<std::string_view> value) {
   return static_cast<int32_t>(*v);
 }
 
-// Kafka's listener config prefix: the name in lower case.
-std::string listener_rate_config(std::string_view listener) {
-  std::string name = "listener.name.";
-  for (char c : listener)
-    name.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  return name + "." + std::string(kRateConfig);
-}
-
 }  // namespace
+
+std::string listener_rate_config(std::string_view listener) {
+  return "listener.name." + ascii_lower(listener) + "." + std::string(kRateConfig);
+}
 
 ConnectionRateConfigs::ConnectionRateConfigs(BrokerState& state, ConnectionQuotas& quotas,
                                              std::vector<std::string> listeners)

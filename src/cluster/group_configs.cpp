@@ -3,10 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cctype>
 #include <set>
 
 #include "kb/base/java_duration.hpp"
+#include "kb/base/java_text.hpp"
 
 namespace kb::cluster {
 
@@ -116,22 +116,10 @@ const GroupKey* find_key(std::string_view name) {
   return nullptr;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // share.auto.offset.reset as Kafka's ShareGroupAutoOffsetResetStrategy takes
 // it: earliest, latest or by_duration:<duration not negative>, in any case.
 bool valid_auto_offset_reset(std::string_view value) {
-  const std::string v = lower(value);
+  const std::string v = ascii_lower(value);
   if (v == "earliest" || v == "latest") return true;
   constexpr std::string_view kByDuration = "by_duration:";
   if (!std::string_view(v).starts_with(kByDuration)) return false;
@@ -153,7 +141,7 @@ std::optional<std::string> broker_value(const BrokerState& state, std::string_vi
 
 std::optional<int64_t> broker_number(const BrokerState& state, std::string_view name) {
   auto value = broker_value(state, name);
-  return value ? parse_config_long(trim(*value)) : std::nullopt;
+  return value ? parse_config_long(java_trim(*value)) : std::nullopt;
 }
 
 const ConfigMap* own_configs(const BrokerState& state, std::string_view group) {
@@ -185,7 +173,7 @@ std::string configs_problem(const BrokerState& state, const ConfigMap& configs) 
     const ConfigDef* d = find_group_config(k.name);
     if (auto problem = config_value_problem(*d, it->second); !problem.empty()) return problem;
     // Kafka's validator sees the value trimmed, and says it twice.
-    if (const std::string given(trim(it->second));
+    if (const std::string given(java_trim(it->second));
         k.name == kAutoOffsetReset && !valid_auto_offset_reset(given)) {
       std::string message = "Invalid value ";
       message.append(given).append(" for configuration ").append(k.name);
@@ -196,7 +184,7 @@ std::string configs_problem(const BrokerState& state, const ConfigMap& configs) 
       return message;
     }
     if (k.type == ConfigType::kInt)
-      if (auto v = parse_config_long(trim(it->second))) numbers[k.name] = *v;
+      if (auto v = parse_config_long(java_trim(it->second))) numbers[k.name] = *v;
   }
   for (std::string_view name : kRangeOrder) {
     auto it = numbers.find(name);
@@ -240,9 +228,9 @@ AdminResult commit_group_configs(BrokerState& state, std::string_view group,
 // numbers and booleans in their plain form, text trimmed.
 std::string printed(ConfigType type, const std::string& value) {
   if (type == ConfigType::kInt || type == ConfigType::kLong)
-    if (auto v = parse_config_long(trim(value))) return std::to_string(*v);
-  if (type == ConfigType::kBoolean) return lower(trim(value));
-  return std::string(trim(value));
+    if (auto v = parse_config_long(java_trim(value))) return std::to_string(*v);
+  if (type == ConfigType::kBoolean) return ascii_lower(java_trim(value));
+  return std::string(java_trim(value));
 }
 
 }  // namespace
@@ -259,10 +247,7 @@ const std::vector<ConfigDef>& group_config_defs() {
 }
 
 const ConfigDef* find_group_config(std::string_view name) {
-  const auto& defs = group_config_defs();
-  auto it = std::lower_bound(defs.begin(), defs.end(), name,
-                             [](const ConfigDef& d, std::string_view n) { return d.name < n; });
-  return it != defs.end() && it->name == name ? &*it : nullptr;
+  return find_sorted_config(group_config_defs(), name);
 }
 
 AdminResult alter_group_configs(BrokerState& state, std::string_view group,
@@ -363,7 +348,7 @@ GroupConfigValues group_config_values(const BrokerState& state, std::string_view
   auto number = [&](std::string_view name) -> std::optional<int32_t> {
     auto it = own->find(name);
     if (it == own->end()) return std::nullopt;
-    auto parsed = parse_config_long(trim(it->second));
+    auto parsed = parse_config_long(java_trim(it->second));
     if (!parsed || *parsed < INT32_MIN || *parsed > INT32_MAX) return std::nullopt;
     int64_t value = *parsed;
     const GroupKey* k = find_key(name);
@@ -382,7 +367,7 @@ GroupConfigValues group_config_values(const BrokerState& state, std::string_view
   auto text = [&](std::string_view name) -> std::optional<std::string> {
     auto it = own->find(name);
     if (it == own->end()) return std::nullopt;
-    return std::string(trim(it->second));
+    return std::string(java_trim(it->second));
   };
   v.consumer_session_timeout_ms = number("consumer.session.timeout.ms");
   v.consumer_heartbeat_interval_ms = number("consumer.heartbeat.interval.ms");

@@ -110,11 +110,7 @@ bool TopicTable::remove_topic(const Uuid& topic_id) {
 }
 
 const TopicInfo* TopicTable::find(std::string_view name) const {
-  return find(name, name_hash(name));
-}
-
-const TopicInfo* TopicTable::find(std::string_view name, size_t hash) const {
-  TopicInfo* const* topic = by_name_index_.find(name, hash);
+  TopicInfo* const* topic = by_name_index_.find(name);
   return topic ? *topic : nullptr;
 }
 

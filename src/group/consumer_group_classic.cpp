@@ -81,12 +81,11 @@ bool ConsumerGroup::waiting_on_unreleased_partition(const ConsumerMember& member
   return false;
 }
 
-bool may_downgrade_without(const ConsumerGroup& group, std::string_view leaving,
-                           const GroupConfig& config) {
-  auto it = group.members.find(leaving);
-  if (it == group.members.end() || it->second.uses_classic_protocol()) return false;
-  if (group.members.size() <= 1) return false;
-  if (group.classic_member_count() != group.members.size() - 1) return false;
+namespace {
+
+// Whether the migration policy and group.max.size let a group of
+// `remaining` members go back to the classic protocol.
+bool downgrade_allowed(const ConsumerGroup& group, size_t remaining, const GroupConfig& config) {
   if (!downgrade_enabled(config.consumer_migration_policy)) {
     spdlog::info(
         "group {}: not going back to the classic protocol: "
@@ -94,7 +93,7 @@ bool may_downgrade_without(const ConsumerGroup& group, std::string_view leaving,
         group.id);
     return false;
   }
-  if (group.members.size() - 1 > static_cast<size_t>(config.max_size)) {
+  if (remaining > static_cast<size_t>(config.max_size)) {
     spdlog::info(
         "group {}: not going back to the classic protocol: more members than "
         "group.max.size",
@@ -104,25 +103,22 @@ bool may_downgrade_without(const ConsumerGroup& group, std::string_view leaving,
   return true;
 }
 
+}  // namespace
+
+bool may_downgrade_without(const ConsumerGroup& group, std::string_view leaving,
+                           const GroupConfig& config) {
+  auto it = group.members.find(leaving);
+  if (it == group.members.end() || it->second.uses_classic_protocol()) return false;
+  if (group.members.size() <= 1) return false;
+  if (group.classic_member_count() != group.members.size() - 1) return false;
+  return downgrade_allowed(group, group.members.size() - 1, config);
+}
+
 bool may_downgrade_replacing(const ConsumerGroup& group, std::string_view replaced,
                              const GroupConfig& config) {
   for (const auto& [id, m] : group.members)
     if (id != replaced && !m.uses_classic_protocol()) return false;
-  if (!downgrade_enabled(config.consumer_migration_policy)) {
-    spdlog::info(
-        "group {}: not going back to the classic protocol: "
-        "group.consumer.migration.policy does not allow downgrades",
-        group.id);
-    return false;
-  }
-  if (group.members.size() > static_cast<size_t>(config.max_size)) {
-    spdlog::info(
-        "group {}: not going back to the classic protocol: more members than "
-        "group.max.size",
-        group.id);
-    return false;
-  }
-  return true;
+  return downgrade_allowed(group, group.members.size(), config);
 }
 
 int16_t ConsumerGroups::find_classic_member(ConsumerGroup& group, std::string_view member_id,

@@ -61,11 +61,8 @@ struct MetadataProgress final : RequestProgress {
   size_t examined = 0;  // request topics looked at for creation
   // Names whose creation was refused (a collision with another topic's).
   std::unordered_set<std::string> refused_names;
-  // Each named topic's lookup, remembered for the answer: the name's hash,
-  // and the topic once found or created (valid while no topic was removed
-  // since, which `removals` tells).
-  std::vector<size_t> name_hashes;
-  std::vector<bool> hashed;
+  // Each named topic once found or created, remembered for the answer (valid
+  // while no topic was removed since, which `removals` tells).
   std::vector<const cluster::TopicInfo*> found;
   uint64_t removals = 0;
   bool created = false;
@@ -129,8 +126,6 @@ std::optional<MetadataResponse> handle_metadata(RequestContext& ctx, const Metad
   };
   size_t work = 0;  // items this step
   if (progress->found.size() != topics.size()) {
-    progress->name_hashes.resize(topics.size());
-    progress->hashed.assign(topics.size(), false);
     progress->found.assign(topics.size(), nullptr);
     progress->removals = state.topics.removals();
   }
@@ -140,12 +135,7 @@ std::optional<MetadataResponse> handle_metadata(RequestContext& ctx, const Metad
     progress->removals = state.topics.removals();
   }
   auto lookup = [&](size_t i) {
-    if (progress->found[i] != nullptr) return progress->found[i];
-    if (!progress->hashed[i]) {
-      progress->name_hashes[i] = state.topics.name_hash(*topics[i].name);
-      progress->hashed[i] = true;
-    }
-    progress->found[i] = state.topics.find(*topics[i].name, progress->name_hashes[i]);
+    if (progress->found[i] == nullptr) progress->found[i] = state.topics.find(*topics[i].name);
     return progress->found[i];
   };
   // The topics to create, each once, some per step: their records in as few

@@ -1,20 +1,15 @@
 #include "kb/share/share_state.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include "kb/base/java_duration.hpp"
+#include "kb/base/java_text.hpp"
 
 namespace kb::share {
 
 std::optional<AutoOffsetReset> AutoOffsetReset::parse(std::string_view value) {
   // Kafka compares the names without regard to case.
-  auto lower = [](std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-  };
-  const std::string v = lower(value);
+  const std::string v = ascii_lower(value);
   if (v == "latest") return AutoOffsetReset{Kind::kLatest, 0};
   if (v == "earliest") return AutoOffsetReset{Kind::kEarliest, 0};
   constexpr std::string_view kByDuration = "by_duration:";

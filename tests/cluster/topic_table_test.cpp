@@ -87,7 +87,6 @@ TEST(TopicTable, ManyTopicsAreFoundByNameAndIdWhileTheIndexGrows) {
     const TopicInfo* by_name = t.find(name);
     ASSERT_NE(by_name, nullptr) << name;
     EXPECT_EQ(by_name, t.find(id(i)));
-    EXPECT_EQ(by_name, t.find(name, t.name_hash(name)));
     EXPECT_EQ(by_name->name, name);
     EXPECT_EQ(by_name->partitions.size(), 1u);
   }

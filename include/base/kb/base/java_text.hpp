@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -32,5 +33,9 @@ std::vector<std::string_view> java_split_colon_whitespace(std::string_view line)
 // String.trim(): characters up to and including the space go from both ends
 // (Kafka's ConfigDef trims every value it parses this way).
 std::string_view java_trim(std::string_view text);
+
+// toLowerCase(Locale.ROOT) of text whose letters are ASCII (config names and
+// values, listener names): A-Z become a-z, every other byte stays.
+std::string ascii_lower(std::string_view text);
 
 }  // namespace kb

@@ -92,6 +92,9 @@ const ConfigDef* find_topic_config(std::string_view name);
 
 // A whole decimal number (a long config's value), or nullopt.
 std::optional<int64_t> parse_config_long(std::string_view value);
+// The definition named `name` among `defs`, which are sorted by name; nullptr
+// when there is none.
+const ConfigDef* find_sorted_config(const std::vector<ConfigDef>& defs, std::string_view name);
 
 // Why a value is refused for a topic config (unknown name, wrong type, out of
 // range), in Kafka's words, or empty when it is accepted.

@@ -70,6 +70,10 @@ class ConnectionQuotas {
 
 struct BrokerState;
 
+// A listener's own rate key, as Kafka names it: the listener in lower case
+// (listener.name.<l>.max.connection.creation.rate).
+std::string listener_rate_config(std::string_view listener);
+
 // max.connection.creation.rate and listener.name.<l>.max.connection.creation.rate
 // as dynamic broker configs (Kafka's SocketServer and ListenerConnectionQuota
 // reconfigure them): a listener's rate is its own key's, else the broker's;

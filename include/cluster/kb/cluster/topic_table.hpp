@@ -71,10 +71,6 @@ class TopicTable {
   bool remove_topic(const Uuid& topic_id);
 
   const TopicInfo* find(std::string_view name) const;
-  // The same with the name's hash (name_hash) computed once by a caller that
-  // looks the name up several times.
-  const TopicInfo* find(std::string_view name, size_t hash) const;
-  size_t name_hash(std::string_view name) const { return by_name_index_.hash_of(name); }
   const TopicInfo* find(const Uuid& id) const;
   // A topic whose name differs from `name` but equals it once '.' and '_'
   // are taken as the same character (Kafka refuses such pairs), or nullptr.
