@@ -67,6 +67,41 @@ class TlsListenerTest : public ::testing::Test {
     };
   }
 
+  // The data directory `name` formatted with two SCRAM users (carol with
+  // SCRAM-SHA-512, dave with SCRAM-SHA-256, both "<user>-secret"); empty
+  // when format failed (its output is reported).
+  static std::filesystem::path scram_formatted_dir(const std::string& name) {
+    const std::filesystem::path data = *dir_ / (name + "-data");
+    const std::filesystem::path properties = *dir_ / (name + ".properties");
+    std::ofstream(properties) << "node.id=1\nlog.dirs=" << data.string() << "\n";
+    auto formatted = run_command(
+        std::string(KB_BROKER_BINARY) + " format -t q1Sh-9_ISia_zwGINzRvyQ -c " +
+        quoted(properties) + " --add-scram 'SCRAM-SHA-512=[name=carol,password=\"carol-secret\"]'" +
+        " --add-scram 'SCRAM-SHA-256=[name=dave,password=\"dave-secret\"]'");
+    if (formatted.status != 0) {
+      ADD_FAILURE() << formatted.output;
+      return {};
+    }
+    return data;
+  }
+
+  // A SASL_SSL listener offering PLAIN (alice, a JAAS user with
+  // "alice-secret") and both SCRAMs (the users of scram_formatted_dir).
+  static std::map<std::string, std::string> sasl_ssl_keys() {
+    return {
+        {"listeners", "PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,CONTROLLER://127.0.0.1:0"},
+        {"ssl.keystore.type", "PEM"},
+        {"ssl.keystore.location", file("server-bundle.pem")},
+        {"sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512,SCRAM-SHA-256"},
+        {"listener.name.sasl_ssl.plain.sasl.jaas.config",
+         "org.apache.kafka.common.security.plain.PlainLoginModule required "
+         "user_alice=\"alice-secret\";"},
+        {"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
+         "org.apache.kafka.common.security.scram.ScramLoginModule required;"},
+        {"listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config",
+         "org.apache.kafka.common.security.scram.ScramLoginModule required;"}};
+  }
+
   static uint16_t listener_port(BrokerProcess& broker, const std::string& name) {
     auto m = broker.wait_for_log(std::regex("Listening on " + name + "://[^:]+:(\\d+)"));
     if (m.size() < 2) return 0;
@@ -193,27 +228,9 @@ TEST_F(TlsListenerTest, KcatProducesAndConsumesOverTlsAndMutualTls) {
 TEST_F(TlsListenerTest, KcatAuthenticatesWithSaslOverTls) {
   if (!command_succeeds("command -v kcat"))
     GTEST_SKIP() << "kcat is not installed (scripts/install-deps.sh test)";
-  const std::filesystem::path data = *dir_ / "sasl-ssl-data";
-  const std::filesystem::path properties = *dir_ / "sasl-ssl.properties";
-  std::ofstream(properties) << "node.id=1\nlog.dirs=" << data.string() << "\n";
-  auto formatted = run_command(
-      std::string(KB_BROKER_BINARY) + " format -t q1Sh-9_ISia_zwGINzRvyQ -c " + quoted(properties) +
-      " --add-scram 'SCRAM-SHA-512=[name=carol,password=\"carol-secret\"]'" +
-      " --add-scram 'SCRAM-SHA-256=[name=dave,password=\"dave-secret\"]'");
-  ASSERT_EQ(formatted.status, 0) << formatted.output;
-  std::map<std::string, std::string> keys = {
-      {"listeners", "PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,CONTROLLER://127.0.0.1:0"},
-      {"ssl.keystore.type", "PEM"},
-      {"ssl.keystore.location", file("server-bundle.pem")},
-      {"sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512,SCRAM-SHA-256"},
-      {"listener.name.sasl_ssl.plain.sasl.jaas.config",
-       "org.apache.kafka.common.security.plain.PlainLoginModule required "
-       "user_alice=\"alice-secret\";"},
-      {"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
-       "org.apache.kafka.common.security.scram.ScramLoginModule required;"},
-      {"listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config",
-       "org.apache.kafka.common.security.scram.ScramLoginModule required;"}};
-  BrokerProcess broker(keys, data);
+  const std::filesystem::path data = scram_formatted_dir("sasl-ssl");
+  ASSERT_FALSE(data.empty());
+  BrokerProcess broker(sasl_ssl_keys(), data);
   const std::string where = "127.0.0.1:" + std::to_string(listener_port(broker, "SASL_SSL"));
   auto kcat = [&](const std::string& mechanism, const std::string& user,
                   const std::string& password) {
@@ -254,27 +271,9 @@ TEST_F(TlsListenerTest, ConfluentKafkaOverSaslSslWithEachMechanism) {
   }
   auto installed = install_python_lab(KB_CLIENT_SCRIPTS_DIR, KB_TEST_CACHE_DIR);
   ASSERT_EQ(installed.status, 0) << installed.output;
-  const std::filesystem::path data = *dir_ / "sasl-ssl-python-data";
-  const std::filesystem::path properties = *dir_ / "sasl-ssl-python.properties";
-  std::ofstream(properties) << "node.id=1\nlog.dirs=" << data.string() << "\n";
-  auto formatted = run_command(
-      std::string(KB_BROKER_BINARY) + " format -t q1Sh-9_ISia_zwGINzRvyQ -c " + quoted(properties) +
-      " --add-scram 'SCRAM-SHA-512=[name=carol,password=\"carol-secret\"]'" +
-      " --add-scram 'SCRAM-SHA-256=[name=dave,password=\"dave-secret\"]'");
-  ASSERT_EQ(formatted.status, 0) << formatted.output;
-  BrokerProcess broker(
-      {{"listeners", "PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0,CONTROLLER://127.0.0.1:0"},
-       {"ssl.keystore.type", "PEM"},
-       {"ssl.keystore.location", file("server-bundle.pem")},
-       {"sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512,SCRAM-SHA-256"},
-       {"listener.name.sasl_ssl.plain.sasl.jaas.config",
-        "org.apache.kafka.common.security.plain.PlainLoginModule required "
-        "user_alice=\"alice-secret\";"},
-       {"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
-        "org.apache.kafka.common.security.scram.ScramLoginModule required;"},
-       {"listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config",
-        "org.apache.kafka.common.security.scram.ScramLoginModule required;"}},
-      data);
+  const std::filesystem::path data = scram_formatted_dir("sasl-ssl-python");
+  ASSERT_FALSE(data.empty());
+  BrokerProcess broker(sasl_ssl_keys(), data);
   const std::string where = "127.0.0.1:" + std::to_string(listener_port(broker, "SASL_SSL"));
   const auto work = make_temp_dir("kb-sasl-ssl-python-");
   auto drive = [&](const std::string& mechanism, const std::string& user,
