@@ -131,6 +131,21 @@ class PrometheusProcess {
   pid_t pid_ = -1;
 };
 
+// Creates `topic` with `partitions` partitions (CreateTopics v7) and checks
+// it was created.
+void create_topic(RawClient& client, const std::string& topic, int32_t partitions,
+                  int32_t timeout_ms = 30000) {
+  protocol::CreateTopicsRequest create;
+  auto& t = create.topics.emplace_back();
+  t.name = topic;
+  t.num_partitions = partitions;
+  t.replication_factor = -1;
+  create.timeout_ms = timeout_ms;
+  std::vector<uint8_t> body;
+  ASSERT_EQ(call<protocol::CreateTopicsResponse>(client, create, 7, body).topics.at(0).error_code,
+            0);
+}
+
 bool prometheus_missing(std::string* why) {
   if (!command_succeeds("command -v prometheus")) {
     *why = "prometheus is not installed (scripts/install-deps.sh test)";
@@ -367,15 +382,8 @@ TEST(Metrics, AScrapeOfThousandsOfPartitionsGoesInStepsWithOtherClientsAnsweredB
   // A topic of many partitions, a record in each, so that every log is open.
   RawClient admin(broker.port(), std::chrono::seconds(120));
   {
-    protocol::CreateTopicsRequest create;
-    auto& t = create.topics.emplace_back();
-    t.name = "wide";
-    t.num_partitions = kPartitions;
-    t.replication_factor = -1;
-    create.timeout_ms = 120000;
+    ASSERT_NO_FATAL_FAILURE(create_topic(admin, "wide", kPartitions, 120000));
     std::vector<uint8_t> body;
-    auto created = call<protocol::CreateTopicsResponse>(admin, create, 7, body);
-    ASSERT_EQ(created.topics.at(0).error_code, 0);
     storage::RecordBatchBuilder builder;
     const std::string value = "v";
     builder.add_record(std::nullopt,
@@ -563,15 +571,8 @@ TEST(Metrics, TheReadmeListsEverySeriesTheEndpointServesAndNoOther) {
     ASSERT_EQ(altered.entries.size(), 1u);
     ASSERT_EQ(altered.entries[0].error_code, 0);
   }
-  protocol::CreateTopicsRequest create;
-  auto& t = create.topics.emplace_back();
-  t.name = "listed";
-  t.num_partitions = 1;
-  t.replication_factor = -1;
-  create.timeout_ms = 30000;
+  ASSERT_NO_FATAL_FAILURE(create_topic(client, "listed", 1));
   std::vector<uint8_t> body;
-  ASSERT_EQ(call<protocol::CreateTopicsResponse>(client, create, 7, body).topics.at(0).error_code,
-            0);
   produce_records(client, "listed", 0, 3);
   protocol::FetchRequest fetch;
   fetch.max_wait_ms = 0;
@@ -612,15 +613,7 @@ TEST(Metrics, PartitionsNotOpenedSinceARestartHaveTheirLogGauges) {
   {
     BrokerProcess broker(config, log_dir);
     RawClient client(broker.port(), std::chrono::seconds(30));
-    protocol::CreateTopicsRequest create;
-    auto& t = create.topics.emplace_back();
-    t.name = "kept";
-    t.num_partitions = 3;
-    t.replication_factor = -1;
-    create.timeout_ms = 30000;
-    std::vector<uint8_t> body;
-    ASSERT_EQ(call<protocol::CreateTopicsResponse>(client, create, 7, body).topics.at(0).error_code,
-              0);
+    ASSERT_NO_FATAL_FAILURE(create_topic(client, "kept", 3));
     produce_records(client, "kept", 0, 5);
     produce_records(client, "kept", 0, 2);
     produce_records(client, "kept", 1, 3);
@@ -674,15 +667,7 @@ TEST(Metrics, RecoveringManyLogsOnFirstOpenIsLogged) {
   {
     BrokerProcess broker({}, log_dir);
     RawClient client(broker.port(), std::chrono::seconds(60));
-    protocol::CreateTopicsRequest create;
-    auto& t = create.topics.emplace_back();
-    t.name = "many";
-    t.num_partitions = kPartitions;
-    t.replication_factor = -1;
-    create.timeout_ms = 60000;
-    std::vector<uint8_t> body;
-    ASSERT_EQ(call<protocol::CreateTopicsResponse>(client, create, 7, body).topics.at(0).error_code,
-              0);
+    ASSERT_NO_FATAL_FAILURE(create_topic(client, "many", kPartitions, 60000));
     for (int32_t p = 0; p < kPartitions; ++p) produce_records(client, "many", p, 2);
     broker.kill_hard();
   }
